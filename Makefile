@@ -1,0 +1,40 @@
+# The README's two commands: `make run` and `make test`.  Plain `make`
+# only builds.  Meson + Ninja do the real work in build/.
+
+BUILD ?= build
+
+.PHONY: all run test deps test-deps clean asan fuzz
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+deps:
+	@scripts/install-deps build
+
+test-deps:
+	@scripts/install-deps test
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-demo $(BUILD)/roost
+
+test: test-deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-all $(BUILD)
+
+# The unit and protocol tests again under ASan + UBSan (CI runs this).
+asan:
+	@[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1
+	ninja -C build-asan
+	ROOST_SANITIZED=1 tests/run-all build-asan --no-interop
+
+# libFuzzer targets (clang), built in build-fuzz/.
+fuzz:
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dunit_tests=false -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
+	ninja -C build-fuzz
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

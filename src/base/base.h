@@ -1,0 +1,57 @@
+/* base.h: the few things every Roost file needs.
+ *
+ * Allocation that never fails (it aborts), panics for impossible states,
+ * and small helpers.  Nothing here knows about mail, sockets or storage. */
+#ifndef ROOST_BASE_H
+#define ROOST_BASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+#define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
+#define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define ATTR_NORETURN __attribute__((noreturn))
+#define ATTR_UNUSED __attribute__((unused))
+#define ROOST_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define ROOST_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Allocation.  These abort the process on failure, so callers never check
+ * for NULL.  Memory is released with free(). */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+void *xmemdup(const void *p, size_t n);
+/* Returns a newly allocated formatted string; the caller frees it. */
+char *xasprintf(const char *fmt, ...) ATTR_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list args) ATTR_PRINTF(1, 0);
+
+/* Growth helper for arrays: makes room for at least `need` elements in
+ * *arr whose current capacity is *cap (elements of `elem` bytes). */
+void array_reserve(void **arr, size_t *cap, size_t need, size_t elem);
+#define ARRAY_RESERVE(arr, cap, need) \
+	array_reserve((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
+/* A bug: logs the message and aborts.  Never for client or system errors. */
+void i_panic(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
+
+/* Case-insensitive ASCII comparisons (IMAP atoms are ASCII). */
+bool str_eq_icase(const char *a, const char *b);
+bool str_has_prefix_icase(const char *s, const char *prefix);
+
+/* Parses a decimal number without sign into *num_r.  Returns 0 on success,
+ * -1 if `s` is empty, has a non-digit or overflows `max`. */
+int str_to_u64(const char *s, uint64_t max, uint64_t *num_r);
+
+/* Writes all of buf to fd, retrying on EINTR and short writes.
+ * Returns 0 or -1 with errno set. */
+int write_full(int fd, const void *buf, size_t size);
+
+/* Monotonic clock in milliseconds. */
+uint64_t time_monotonic_ms(void);
+
+#endif

@@ -1,0 +1,84 @@
+/* str.c: growable byte strings. */
+#include "str.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void str_grow(struct str *s, size_t add)
+{
+	if (s->len + add + 1 <= s->cap)
+		return;
+	size_t ncap = s->cap < 64 ? 64 : s->cap;
+	while (ncap < s->len + add + 1)
+		ncap *= 2;
+	s->data = xrealloc(s->data, ncap);
+	s->cap = ncap;
+}
+
+void str_free(struct str *s)
+{
+	free(s->data);
+	s->data = NULL;
+	s->len = s->cap = 0;
+}
+
+void str_truncate(struct str *s, size_t len)
+{
+	if (len < s->len) {
+		s->len = len;
+		s->data[len] = '\0';
+	}
+}
+
+void str_append_n(struct str *s, const void *data, size_t len)
+{
+	str_grow(s, len);
+	memcpy(s->data + s->len, data, len);
+	s->len += len;
+	s->data[s->len] = '\0';
+}
+
+void str_append(struct str *s, const char *cstr)
+{
+	str_append_n(s, cstr, strlen(cstr));
+}
+
+void str_append_c(struct str *s, char c)
+{
+	str_append_n(s, &c, 1);
+}
+
+void str_vprintfa(struct str *s, const char *fmt, va_list args)
+{
+	va_list copy;
+	va_copy(copy, args);
+	int n = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		return;
+	str_grow(s, (size_t)n);
+	vsnprintf(s->data + s->len, (size_t)n + 1, fmt, args);
+	s->len += (size_t)n;
+}
+
+void str_printfa(struct str *s, const char *fmt, ...)
+{
+	va_list args;
+	va_start(args, fmt);
+	str_vprintfa(s, fmt, args);
+	va_end(args);
+}
+
+const char *str_c(const struct str *s)
+{
+	return s->data == NULL ? "" : s->data;
+}
+
+char *str_steal(struct str *s)
+{
+	char *p = s->data == NULL ? xstrdup("") : s->data;
+	s->data = NULL;
+	s->len = s->cap = 0;
+	return p;
+}

@@ -1,0 +1,104 @@
+/* net.h: connections, timers, background jobs and file watches for the
+ * protocol code.
+ *
+ * libevent stays behind this header: protocols see a `struct net_conn`
+ * with "input arrived", "output drained", "TLS ready" and "closed" events,
+ * never a bufferevent.  Everything here runs on the worker's single event
+ * loop; the only thread is the job pool behind net_job_run(), whose `work`
+ * functions must not touch anything but their own context. */
+#ifndef ROOST_NET_H
+#define ROOST_NET_H
+
+#include "base/base.h"
+
+struct net_conn;
+struct net_timer;
+struct net_watch;
+
+struct net_conn_callbacks {
+	/* New input is buffered: read it with net_conn_input(). */
+	void (*input)(struct net_conn *conn, void *ctx);
+	/* Pending output fell below the low-water mark
+	 * (net_conn_set_low_watermark); used to resume long responses. */
+	void (*drained)(struct net_conn *conn, void *ctx);
+	/* The peer closed, a read/write/TLS error happened, or
+	 * net_conn_close() finished flushing.  The protocol must destroy
+	 * its session and call net_conn_destroy(). `reason` is for the log. */
+	void (*closed)(struct net_conn *conn, void *ctx, const char *reason);
+	/* STARTTLS handshake finished (success) */
+	void (*tls_ready)(struct net_conn *conn, void *ctx);
+};
+
+/* Sets the protocol's callbacks and context; called by the protocol's
+ * accept handler. */
+void net_conn_set_callbacks(struct net_conn *conn, const struct net_conn_callbacks *cb,
+			    void *ctx);
+/* Frees the connection (closing the socket).  Sets *conn to NULL. */
+void net_conn_destroy(struct net_conn **conn);
+
+/* A short id for log lines ("a1b2c3"), the peer's address ("192.0.2.1" or
+ * "[::1]" style without port) and whether the peer is on loopback or a
+ * UNIX socket. */
+const char *net_conn_id(struct net_conn *conn);
+const char *net_conn_remote_ip(struct net_conn *conn);
+bool net_conn_is_local(struct net_conn *conn);
+/* True once TLS is up (implicit TLS, or after STARTTLS). */
+bool net_conn_is_tls(struct net_conn *conn);
+/* True if a TLS context is configured, so STARTTLS can be offered. */
+bool net_conn_can_starttls(struct net_conn *conn);
+
+/* Buffered input: returns a pointer to the first *len_r contiguous bytes
+ * (at most `max`; all buffered bytes if fewer), valid until the next
+ * net_conn_* call.  Returns NULL with *len_r = 0 when nothing is buffered. */
+const unsigned char *net_conn_input(struct net_conn *conn, size_t max, size_t *len_r);
+/* Removes n bytes from the front of the input buffer. */
+void net_conn_input_skip(struct net_conn *conn, size_t n);
+size_t net_conn_input_len(struct net_conn *conn);
+/* Stops reading from the socket (input stays buffered) or starts again. */
+void net_conn_input_pause(struct net_conn *conn, bool pause);
+
+/* Queues output; it is sent as the socket allows. */
+void net_conn_write(struct net_conn *conn, const void *data, size_t size);
+void net_conn_printf(struct net_conn *conn, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* Bytes queued and not yet sent. */
+size_t net_conn_output_len(struct net_conn *conn);
+/* The drained callback fires when output goes from above to at/below
+ * `low` bytes (default 0: when all is written). */
+void net_conn_set_low_watermark(struct net_conn *conn, size_t low);
+
+/* Starts TLS on a plaintext connection once queued output is written:
+ * buffered plaintext input is discarded (RFC 9051 6.2.1), and tls_ready
+ * fires after the handshake (closed on failure).  Returns -1 if TLS is
+ * not configured. */
+int net_conn_starttls(struct net_conn *conn);
+
+/* Closes after queued output is written; the closed callback follows. */
+void net_conn_close(struct net_conn *conn);
+
+/* Inactivity timeout: closed("timeout") is called when no input arrives
+ * for `secs` seconds (0 disables). */
+void net_conn_set_idle_timeout(struct net_conn *conn, unsigned int secs);
+
+/* ---- timers ---- */
+typedef void net_timer_callback(void *ctx);
+/* Calls cb after `msecs`, once or (repeat) every `msecs`. */
+struct net_timer *net_timer_create(unsigned int msecs, bool repeat,
+				   net_timer_callback *cb, void *ctx);
+void net_timer_destroy(struct net_timer **timer);
+
+/* ---- background jobs ---- */
+/* Runs work(ctx) on a helper thread, then done(ctx) on the event loop.
+ * For blocking work only (password hashing).  `work` must not call any
+ * net_ function nor touch data the loop uses.  If the pool is not running
+ * (CLI tools, tests), work runs inline and done is called before return. */
+void net_job_run(void (*work)(void *ctx), void (*done)(void *ctx), void *ctx);
+
+/* ---- file watches (inotify, one instance per worker) ---- */
+typedef void net_watch_callback(void *ctx);
+/* Calls cb (soon, coalesced) when `path` (a file or a directory's
+ * entries) changes.  Returns NULL if the path cannot be watched; the
+ * caller then relies on polling. */
+struct net_watch *net_watch_add(const char *path, net_watch_callback *cb, void *ctx);
+void net_watch_remove(struct net_watch **watch);
+
+#endif

@@ -1,0 +1,287 @@
+/* store.h: the only door to mail data.
+ *
+ * The protocols (imap/, lmtp/, cli/) reach messages, mailboxes, flags and
+ * modseqs through these functions and never through files or SQL.  Backends
+ * (store/maildir today, PostgreSQL later) implement `struct store_vfuncs`
+ * (store-private.h); this file dispatches to them.
+ *
+ * Names: mailbox names are UTF-8 with '/' as the hierarchy separator
+ * ("Archive/2024").  "INBOX" is case-insensitive and always spelt "INBOX"
+ * in results.  Conversion from/to modified UTF-7 is the protocol's job.
+ *
+ * Errors: functions returning int give 0 on success and -1 on failure; the
+ * failure is described by store_last_error(), which stays valid until the
+ * next call on the same store.  Client-caused failures (no such mailbox,
+ * already exists, ...) and system failures (I/O, SQLite) are told apart by
+ * `enum store_error`.
+ *
+ * Durability: every function that changes data returns only after the
+ * change is on disk (fsync of files, directories and the index, unless the
+ * settings turn fsync off).
+ *
+ * Threads: none.  A `struct store` is used by one event loop.  Several
+ * processes may open the same user's store at once; the backend serialises
+ * writers (SQLite write transactions) so no update is ever lost. */
+#ifndef ROOST_STORE_H
+#define ROOST_STORE_H
+
+#include "base/base.h"
+#include <time.h>
+
+struct store;
+struct store_mailbox;
+struct store_append;
+
+struct store_settings {
+	const char *data_dir;	/* users live in <data_dir>/users/<domain>/<user> */
+	bool fsync;		/* fsync files, dirs and index (default true) */
+};
+
+enum store_error {
+	STORE_ERR_NONE = 0,
+	STORE_ERR_TEMP,		/* internal/system error: try again later */
+	STORE_ERR_NOTFOUND,	/* mailbox does not exist -> [NONEXISTENT]/[TRYCREATE] */
+	STORE_ERR_EXISTS,	/* mailbox already exists -> [ALREADYEXISTS] */
+	STORE_ERR_PARAMS,	/* invalid name or argument -> [CANNOT] / BAD */
+	STORE_ERR_NOTPOSSIBLE,	/* not allowed (delete INBOX, ...) -> [CANNOT] */
+	STORE_ERR_INUSE,	/* \Noselect with children etc. -> [INUSE]/[CANNOT] */
+	STORE_ERR_LIMIT,	/* e.g. too many keywords -> [LIMIT] */
+	STORE_ERR_NOSPACE,	/* disk full / quota -> [OVERQUOTA] */
+	STORE_ERR_EXPUNGED,	/* message was expunged -> [EXPUNGEISSUED] */
+};
+
+/* System flags, as a bitmask.  \Recent is not stored: see
+ * store_mailbox_is_recent(). */
+enum store_flag {
+	STORE_FLAG_SEEN = 1 << 0,
+	STORE_FLAG_ANSWERED = 1 << 1,
+	STORE_FLAG_FLAGGED = 1 << 2,
+	STORE_FLAG_DELETED = 1 << 3,
+	STORE_FLAG_DRAFT = 1 << 4,
+};
+#define STORE_FLAGS_ALL 0x1f
+
+/* SPECIAL-USE attributes (RFC 6154), as a bitmask. */
+enum store_special_use {
+	STORE_USE_ALL = 1 << 0,
+	STORE_USE_ARCHIVE = 1 << 1,
+	STORE_USE_DRAFTS = 1 << 2,
+	STORE_USE_FLAGGED = 1 << 3,
+	STORE_USE_JUNK = 1 << 4,
+	STORE_USE_SENT = 1 << 5,
+	STORE_USE_TRASH = 1 << 6,
+};
+
+/* Keywords are kept per mailbox as a table of names; a message carries a
+ * 64-bit mask of indexes into that table.  A mailbox holds at most
+ * STORE_MAX_KEYWORDS distinct keywords (more gives STORE_ERR_LIMIT). */
+#define STORE_MAX_KEYWORDS 64
+typedef uint64_t store_keywords_t;
+
+/* One message as the index knows it.  Strings point into the mailbox and
+ * stay valid until the next store_mailbox_sync() on it. */
+struct store_msg {
+	uint32_t uid;
+	uint32_t flags;		/* enum store_flag */
+	store_keywords_t keywords;
+	uint64_t modseq;
+	time_t internaldate;
+	int internaldate_tz;	/* minutes east of UTC, as given at APPEND */
+	uint64_t size;		/* RFC822.SIZE: bytes with CRLF line ends */
+	uint64_t header_size;	/* bytes of the header incl. the blank line */
+};
+
+struct store_status {
+	uint32_t messages, recent, unseen, deleted;
+	uint32_t uidnext, uidvalidity;
+	uint64_t size;		/* sum of message sizes (STATUS SIZE) */
+	uint64_t highestmodseq;
+};
+
+struct store_mailbox_info {
+	const char *name;	/* UTF-8, '/' separated */
+	uint32_t special_use;	/* enum store_special_use */
+	bool subscribed;
+	bool exists;		/* false: only a subscription or a parent */
+	bool has_children;
+};
+
+/* ---- the user's store ---- */
+
+/* Opens (creating on first use) the store of `user` ("name" or
+ * "name@domain").  A new store gets INBOX, Drafts, Sent, Trash, Junk and
+ * Archive with their special-use attributes, all subscribed.  Returns 0 and
+ * *store_r, or -1 with *error_r set to a static or store-lifetime message.
+ * The user name must already be authenticated: it is only checked for
+ * characters that cannot be a path ('/', leading '.'). */
+int store_open(const struct store_settings *set, const char *user,
+	       struct store **store_r, const char **error_r);
+/* Closes the store; all its mailboxes must have been closed.  Sets *store
+ * to NULL. */
+void store_close(struct store **store);
+
+/* The last error on this store: a text for a client ("Mailbox doesn't
+ * exist: Foo") and its class.  The text lives until the next call. */
+const char *store_last_error(struct store *store, enum store_error *error_r);
+
+/* ---- mailboxes ---- */
+
+/* Lists every mailbox and every subscribed name, sorted by name.  *infos_r
+ * is allocated with xmalloc as one block (names inside it); the caller
+ * frees it. */
+int store_mailbox_list(struct store *store, struct store_mailbox_info **infos_r,
+		       size_t *count_r);
+/* Creates `name` and any missing parents (RFC 9051 6.3.4).  special_use 0
+ * for none.  STORE_ERR_EXISTS if it exists. */
+int store_mailbox_create(struct store *store, const char *name, uint32_t special_use);
+/* Deletes `name` (RFC 9051 6.3.5): its messages go; if it has children it
+ * stays as a \Noselect parent; deleting a \Noselect name with children is
+ * STORE_ERR_INUSE; INBOX is STORE_ERR_NOTPOSSIBLE. */
+int store_mailbox_delete(struct store *store, const char *name);
+/* Renames `from` to `to`; children follow.  Renaming INBOX moves its
+ * messages into a new mailbox `to` and leaves INBOX empty (RFC 9051 6.3.6). */
+int store_mailbox_rename(struct store *store, const char *from, const char *to);
+int store_mailbox_subscribe(struct store *store, const char *name, bool subscribe);
+/* STATUS of a mailbox that need not be open.  \Recent counts the messages
+ * no session has claimed yet. */
+int store_mailbox_status(struct store *store, const char *name,
+			 struct store_status *status_r);
+
+/* ---- an open mailbox and its view ---- */
+
+/* Opens `name`.  The mailbox keeps this session's view: the list of
+ * messages in sequence-number order (msn 1 = index 0) as of the last sync.
+ * With readonly false, the session claims \Recent for messages that no
+ * session has seen (exactly one session gets each).  Does not pick up
+ * changes: call store_mailbox_sync() first. */
+int store_mailbox_open(struct store *store, const char *name, bool readonly,
+		       struct store_mailbox **box_r);
+void store_mailbox_close(struct store_mailbox **box);
+const char *store_mailbox_name(struct store_mailbox *box);
+bool store_mailbox_is_readonly(struct store_mailbox *box);
+uint32_t store_mailbox_uidvalidity(struct store_mailbox *box);
+/* UIDNEXT and HIGHESTMODSEQ as of the last sync. */
+uint32_t store_mailbox_uidnext(struct store_mailbox *box);
+uint64_t store_mailbox_highestmodseq(struct store_mailbox *box);
+
+/* Changes found by a sync, delivered to the caller in this order:
+ * expunges (highest msn first, so each msn is valid when reported), then
+ * `exists` if the count grew, then flag changes. */
+struct store_sync_callbacks {
+	void (*expunge)(void *ctx, uint32_t msn, uint32_t uid);
+	void (*exists)(void *ctx, uint32_t count);
+	/* flags or keywords of msn changed since this view last saw them */
+	void (*flags)(void *ctx, uint32_t msn, const struct store_msg *msg);
+	/* a keyword name was added to the mailbox's table */
+	void (*keywords)(void *ctx);
+};
+
+enum store_sync_flags {
+	/* Keep expunged messages in the view (for FETCH/STORE/SEARCH, where
+	 * RFC 9051 7.5.1 forbids EXPUNGE responses); they are reported by a
+	 * later sync without this flag. */
+	STORE_SYNC_NO_EXPUNGES = 1 << 0,
+};
+
+/* Brings the view up to date: picks up new files in the Maildir, changes
+ * by other sessions and processes, and reports them through `cb` (any
+ * callback may be NULL).  Flag changes this session made itself through
+ * store_mailbox_update_flags() are reported too, so the caller can answer
+ * STORE without .SILENT from the same path. */
+int store_mailbox_sync(struct store_mailbox *box, enum store_sync_flags flags,
+		       const struct store_sync_callbacks *cb, void *ctx);
+
+/* Number of messages in the view (EXISTS). */
+uint32_t store_mailbox_count(struct store_mailbox *box);
+/* The message with sequence number msn (1..count); never NULL for a valid
+ * msn.  A message expunged by another session but still in this view has
+ * is_expunged() true; its data stays readable from the index. */
+const struct store_msg *store_mailbox_msg(struct store_mailbox *box, uint32_t msn);
+bool store_mailbox_is_expunged(struct store_mailbox *box, uint32_t msn);
+/* The msn of uid, or 0 if it is not in the view. */
+uint32_t store_mailbox_msn_of_uid(struct store_mailbox *box, uint32_t uid);
+/* Whether this session holds \Recent for msn. */
+bool store_mailbox_is_recent(struct store_mailbox *box, uint32_t msn);
+uint32_t store_mailbox_recent_count(struct store_mailbox *box);
+
+/* The mailbox's keyword table: names[0..*count_r-1]; a message has keyword
+ * i if its mask has bit i.  Valid until the next sync. */
+const char *const *store_mailbox_keywords(struct store_mailbox *box, size_t *count_r);
+/* The index of keyword `name` (case-insensitive), creating it when `create`
+ * is true.  Returns the index, or -1: not found, or table full
+ * (STORE_ERR_LIMIT). */
+int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create);
+
+enum store_flags_mode { STORE_FLAGS_REPLACE, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
+
+/* Changes flags and keywords of the messages with the given msns.  Each
+ * message whose flags actually change gets a new modseq.  Concurrent
+ * changes by other sessions are merged, never lost (add/remove are applied
+ * to the current flags inside one write transaction).  Messages expunged
+ * meanwhile are skipped.  If unchangedsince is non-zero (CONDSTORE), a
+ * message whose modseq is greater is not changed and its msn is added to
+ * *failed_r (xmalloc'd array, caller frees; may be NULL when none).
+ * The view is updated; the caller reports the new flags. */
+int store_mailbox_update_flags(struct store_mailbox *box, const uint32_t *msns,
+			       size_t count, enum store_flags_mode mode,
+			       uint32_t flags, store_keywords_t keywords,
+			       uint64_t unchangedsince,
+			       uint32_t **failed_r, size_t *failed_count_r);
+
+/* Expunges the messages with the given msns (NULL/0 = every message with
+ * \Deleted).  Records tombstones (uid, modseq) for QRESYNC.  Does not
+ * change the view: the next sync reports the expunges. */
+int store_mailbox_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count);
+
+/* Copies messages (msns in this view) into mailbox `dest_name` of the same
+ * store, keeping flags, keywords and internal dates (not \Recent).  Files
+ * are hard-linked where possible.  On success *dest_uidvalidity_r and
+ * *dest_uids_r (xmalloc'd, one per source msn in order, caller frees) say
+ * where they went.  With `move` true the sources are expunged in the same
+ * operation (MOVE); the view is not changed until the next sync.
+ * STORE_ERR_NOTFOUND if dest does not exist. */
+int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
+		       const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
+		       uint32_t **dest_uids_r);
+
+/* Opens the message file of msn for reading: returns an fd positioned at 0
+ * (caller closes) whose content is the message with CRLF line ends exactly
+ * as it was appended, of store_msg.size bytes.  -1 with
+ * STORE_ERR_EXPUNGED if the file is gone. */
+int store_mailbox_open_msg(struct store_mailbox *box, uint32_t msn);
+
+/* Paths whose change (inotify IN_MODIFY/IN_ATTRIB/IN_CREATE/IN_MOVED_TO)
+ * means the mailbox may have changed: the user's change-notification file
+ * and the Maildir's new/ and cur/ directories.  NULL-terminated; valid
+ * while the mailbox is open. */
+const char *const *store_mailbox_watch_paths(struct store_mailbox *box);
+
+/* ---- appending ---- */
+
+/* Starts appending one message to `mailbox_name`.  The message bytes are
+ * then given with store_append_write() as they arrive (they go straight to
+ * a file; nothing is held in memory).  STORE_ERR_NOTFOUND if the mailbox
+ * does not exist (the protocol answers [TRYCREATE]). */
+int store_append_begin(struct store *store, const char *mailbox_name,
+		       struct store_append **ctx_r);
+int store_append_write(struct store_append *ctx, const void *data, size_t size);
+/* Finishes the message: stores it with the given flags, keywords (names,
+ * created in the mailbox's table as needed) and internal date (0 = now;
+ * tz in minutes east of UTC), durable before returning.  *uidvalidity_r
+ * and *uid_r say where it went.  Frees ctx in all cases. */
+int store_append_commit(struct store_append **ctx, uint32_t flags,
+			const char *const *keywords, size_t keyword_count,
+			time_t internaldate, int tz,
+			uint32_t *uidvalidity_r, uint32_t *uid_r);
+/* Abandons the message: nothing is stored.  Frees ctx. */
+void store_append_abort(struct store_append **ctx);
+
+/* ---- maintenance ---- */
+
+/* Rebuilds the user's index from the Maildir (roost check --rebuild),
+ * keeping UIDs, UIDVALIDITY, flags and keywords recorded beside the
+ * messages.  The store must not be open elsewhere in this process. */
+int store_rebuild(const struct store_settings *set, const char *user,
+		  const char **error_r);
+
+#endif

@@ -1,0 +1,382 @@
+"""roosttest: start a fresh `roost serve` and talk to it.
+
+Protocol and interop tests are Python files named test_*.py holding
+functions named test_*.  A test function that takes a parameter `srv` gets
+a freshly started server (temporary data directory, free loopback ports,
+user `demo` with password `demo` and `alice`/`alicepw`), stopped after the
+test; the test fails if the server logged a sanitizer report or a PANIC.
+
+Conversations read like the RFC examples:
+
+    c = srv.connect()            # plaintext port (STARTTLS offered)
+    c.conv('''
+    C: a1 LOGIN demo demo
+    S~ a1 OK \\[CAPABILITY .*\\] Logged in
+    ''')
+
+`C: line` sends the line with CRLF.  `S: line` expects exactly that line;
+`S~ regex` expects a line that fully matches the regex.  Untagged lines
+not named are an error: each server line must be accounted for.
+"""
+import importlib.util
+import inspect
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+BUILD = os.environ.get("ROOST_BUILD", os.path.join(
+    os.path.dirname(__file__), "..", "..", "build"))
+_certdir = None
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cert_files():
+    """A self-signed certificate and key made once per test run."""
+    global _certdir
+    if _certdir is None:
+        _certdir = tempfile.mkdtemp(prefix="roost-cert-")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                        "-keyout", os.path.join(_certdir, "key.pem"),
+                        "-out", os.path.join(_certdir, "cert.pem")],
+                       check=True, capture_output=True)
+    return (os.path.join(_certdir, "cert.pem"),
+            os.path.join(_certdir, "key.pem"))
+
+
+class Server:
+    """A running `roost serve` on free loopback ports."""
+
+    def __init__(self, workers=1, extra_conf="", users=None, tls=True):
+        self.dir = tempfile.mkdtemp(prefix="roost-test-")
+        self.data_dir = os.path.join(self.dir, "data")
+        self.port = free_port()          # STARTTLS / plaintext
+        self.tls_port = free_port() if tls else None
+        self.userdb = os.path.join(self.dir, "passwd")
+        users = users if users is not None else {
+            "demo": "demo", "alice": "alicepw"}
+        with open(self.userdb, "w") as f:
+            for u, p in users.items():
+                f.write(f"{u}:{{PLAIN}}{p}\n")
+        cert, key = cert_files()
+        lines = [
+            f"data_dir = {self.data_dir}",
+            "user =",
+            f"workers = {workers}",
+            "log_level = debug",
+            f"userdb = {self.userdb}",
+            f"tls_cert = {cert}",
+            f"tls_key = {key}",
+            f"listen = imap 127.0.0.1:{self.port} starttls",
+        ]
+        if tls:
+            lines.append(f"listen = imap 127.0.0.1:{self.tls_port} implicit")
+        lines.append(extra_conf)
+        self.conf = os.path.join(self.dir, "roost.conf")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.log_path = os.path.join(self.dir, "roost.log")
+        self.proc = None
+        self.start()
+
+    def roost(self, *args, input=None, check=True):
+        """Runs `roost ARGS -c CONF` (a CLI subcommand) and returns it."""
+        cmd = [os.path.join(BUILD, "roost")] + list(args)
+        p = subprocess.run(cmd, input=input, capture_output=True, text=True,
+                           timeout=60)
+        if check and p.returncode != 0:
+            raise TestFailure(f"{cmd} exited {p.returncode}: {p.stderr}")
+        return p
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [os.path.join(BUILD, "roost"), "serve", "-c", self.conf,
+             "--foreground"], stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise TestFailure("roost serve exited: " + self.log_text())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise TestFailure("roost serve did not start listening")
+
+    def log_text(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise TestFailure("roost serve did not stop on SIGTERM")
+        code = self.proc.returncode
+        self.proc = None
+        self.log.close()
+        return code
+
+    def check_log(self):
+        text = self.log_text()
+        for bad in ("ERROR: AddressSanitizer", "runtime error:",
+                    "ERROR: LeakSanitizer", "PANIC"):
+            if bad in text:
+                raise TestFailure(f"server log has '{bad}':\n" + text[-8000:])
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def connect(self, tls=False, timeout=10):
+        return Client(self, tls=tls, timeout=timeout)
+
+    def login(self, user="demo", password="demo", tls=False):
+        """A connection already logged in (greeting and LOGIN consumed)."""
+        c = self.connect(tls=tls)
+        c.greeting()
+        c.cmd(f"LOGIN {user} {password}", ok=True)
+        return c
+
+
+class Client:
+    def __init__(self, srv, tls=False, timeout=10, port=None):
+        self.srv = srv
+        port = port or (srv.tls_port if tls else srv.port)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
+        if tls:
+            self.sock = client_tls_context().wrap_socket(
+                self.sock, server_hostname="localhost")
+        self.buf = b""
+        self.tagn = 0
+        self.timeout = timeout
+
+    def starttls(self):
+        self.sock = client_tls_context().wrap_socket(
+            self.sock, server_hostname="localhost")
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self, text):
+        self.send(text + "\r\n")
+
+    def readline(self, timeout=None):
+        """One server line without CRLF (bytes of literals included raw)."""
+        self.sock.settimeout(timeout or self.timeout)
+        while b"\r\n" not in self.buf:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                raise TestFailure(f"timeout waiting for a line; have {self.buf!r}")
+            if not data:
+                raise TestFailure(f"connection closed; have {self.buf!r}")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def read_exact(self, n, timeout=None):
+        self.sock.settimeout(timeout or self.timeout)
+        while len(self.buf) < n:
+            data = self.sock.recv(65536)
+            if not data:
+                raise TestFailure("connection closed in literal")
+            self.buf += data
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_response_line(self):
+        """A line with its literals inlined: {n}\\r\\n + n bytes."""
+        text = self.readline()
+        while True:
+            m = re.search(r"\{(\d+)\}$", text)
+            if not m:
+                return text
+            data = self.read_exact(int(m.group(1)))
+            text = text + "\r\n" + data.decode("utf-8", "replace") + self.readline()
+
+    def is_closed(self, timeout=3):
+        """True if the server closes the connection within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+                self.buf += data
+        except (socket.timeout, ssl.SSLError):
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+
+    def greeting(self):
+        line = self.readline()
+        if not line.startswith("* OK"):
+            raise TestFailure(f"bad greeting {line!r}")
+        return line
+
+    def next_tag(self):
+        self.tagn += 1
+        return f"t{self.tagn}"
+
+    def cmd(self, text, ok=None):
+        """Sends TAG TEXT and returns (untagged lines, tagged line)."""
+        tag = self.next_tag()
+        self.line(f"{tag} {text}")
+        untagged = []
+        while True:
+            line = self.read_response_line()
+            if line.startswith(tag + " "):
+                if ok is True and not line.startswith(tag + " OK"):
+                    raise TestFailure(f"{text!r} -> {line!r}; {untagged}")
+                if ok is False and line.startswith(tag + " OK"):
+                    raise TestFailure(f"{text!r} unexpectedly OK: {line!r}")
+                return untagged, line
+            untagged.append(line)
+
+    def conv(self, script):
+        """Plays a conversation (see the module doc)."""
+        for raw in script.strip("\n").splitlines():
+            s = raw.strip()
+            if not s or s.startswith("#"):
+                continue
+            kind, text = s[:2], s[3:] if len(s) > 2 else ""
+            if kind == "C:":
+                self.line(text)
+            elif kind == "S:":
+                got = self.read_response_line()
+                if got != text:
+                    raise TestFailure(f"expected {text!r}\n     got {got!r}")
+            elif kind == "S~":
+                got = self.read_response_line()
+                if not re.fullmatch(text, got, re.S):
+                    raise TestFailure(f"expected /{text}/\n     got {got!r}")
+            else:
+                raise TestFailure(f"bad script line {raw!r}")
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def client_tls_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def expect(cond, what="assertion failed"):
+    if not cond:
+        raise TestFailure(what)
+
+
+def run_suite(directory, build, only=None):
+    """Runs each test_* function of each test_*.py in directory."""
+    global BUILD
+    BUILD = build
+    passed = failed = 0
+    if not os.path.isdir(directory):
+        return 0, 0
+    suite = os.path.basename(directory)
+    for fname in sorted(os.listdir(directory)):
+        if not (fname.startswith("test_") and fname.endswith(".py")):
+            continue
+        path = os.path.join(directory, fname)
+        spec = importlib.util.spec_from_file_location(fname[:-3], path)
+        mod = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(mod)
+        except Exception:
+            print(f"{suite} {fname}: FAIL (import)\n{traceback.format_exc()}")
+            failed += 1
+            continue
+        for name, fn in inspect.getmembers(mod, inspect.isfunction):
+            if not name.startswith("test_") or fn.__module__ != mod.__name__:
+                continue
+            full = f"{fname[:-3]}.{name}"
+            if only and only not in full:
+                continue
+            ok, msg = run_one(fn)
+            if ok:
+                passed += 1
+                print(f"{suite} {full}: ok")
+            else:
+                failed += 1
+                print(f"{suite} {full}: FAIL\n{msg}")
+    return passed, failed
+
+
+def _alarm(signum, frame):
+    raise TestFailure("test timed out")
+
+
+def run_one(fn):
+    params = inspect.signature(fn).parameters
+    srv = None
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(int(getattr(fn, "timeout", 120)))
+    try:
+        kwargs = {}
+        if "srv" in params:
+            srv = Server(**getattr(fn, "server_args", {}))
+            kwargs["srv"] = srv
+        fn(**kwargs)
+        if srv is not None:
+            srv.check_log()
+            code = srv.stop()
+            if code != 0:
+                raise TestFailure(f"roost serve exited {code} on SIGTERM")
+            srv.check_log()
+        return True, ""
+    except Exception:
+        msg = traceback.format_exc()
+        if srv is not None:
+            msg += "\n--- server log (tail) ---\n" + srv.log_text()[-4000:]
+        return False, msg
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+        if srv is not None:
+            srv.cleanup()
+
+
+def server_args(**kw):
+    """Decorator: start the test's server with these Server() arguments."""
+    def deco(fn):
+        fn.server_args = kw
+        return fn
+    return deco

@@ -1,0 +1,75 @@
+/* test-base.c: allocation helpers, str, pool. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/pool.h"
+#include "base/str.h"
+
+static void test_str(void **state)
+{
+	(void)state;
+	struct str s = STR_INIT;
+	assert_string_equal(str_c(&s), "");
+	str_append(&s, "abc");
+	str_append_c(&s, 'd');
+	str_printfa(&s, "%d-%s", 42, "x");
+	assert_string_equal(str_c(&s), "abcd42-x");
+	assert_int_equal(s.len, 8);
+	for (int i = 0; i < 1000; i++)
+		str_append(&s, "0123456789");
+	assert_int_equal(s.len, 10008);
+	str_truncate(&s, 2);
+	assert_string_equal(str_c(&s), "ab");
+	char *p = str_steal(&s);
+	assert_string_equal(p, "ab");
+	free(p);
+	assert_int_equal(s.len, 0);
+	str_free(&s);
+}
+
+static void test_pool(void **state)
+{
+	(void)state;
+	struct pool *pool = pool_create(64);
+	char *a = p_strdup(pool, "hello");
+	char *big = p_malloc(pool, 10000);
+	memset(big, 'x', 10000);
+	char *b = p_strdup_printf(pool, "%s %d", a, 7);
+	assert_string_equal(a, "hello");
+	assert_string_equal(b, "hello 7");
+	pool_clear(pool);
+	char *c = p_strndup(pool, "abcdef", 3);
+	assert_string_equal(c, "abc");
+	pool_destroy(&pool);
+	assert_null(pool);
+}
+
+static void test_str_to_u64(void **state)
+{
+	(void)state;
+	uint64_t n;
+	assert_int_equal(str_to_u64("0", UINT32_MAX, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(str_to_u64("4294967295", UINT32_MAX, &n), 0);
+	assert_int_equal(n, 4294967295u);
+	assert_int_equal(str_to_u64("4294967296", UINT32_MAX, &n), -1);
+	assert_int_equal(str_to_u64("", UINT32_MAX, &n), -1);
+	assert_int_equal(str_to_u64("12a", UINT32_MAX, &n), -1);
+	assert_int_equal(str_to_u64("-1", UINT32_MAX, &n), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_str),
+		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_str_to_u64),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
