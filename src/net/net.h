@@ -101,4 +101,40 @@ typedef void net_watch_callback(void *ctx);
 struct net_watch *net_watch_add(const char *path, net_watch_callback *cb, void *ctx);
 void net_watch_remove(struct net_watch **watch);
 
+/* ---- serving (net/serve.c, net/worker.c) ---- */
+struct roost_config;
+
+/* A protocol that listeners of `config.listeners[].protocol == name`
+ * hand their connections to. */
+struct net_protocol {
+	const char *name;	/* "imap" */
+	/* In each worker after it started (privileges dropped): set up
+	 * per-worker state (user database, ...). */
+	void (*worker_init)(const struct roost_config *config);
+	/* A new connection: the protocol sets its callbacks and greets.
+	 * For implicit TLS this is called after the handshake. */
+	void (*accept)(struct net_conn *conn, const struct roost_config *config);
+	/* SIGHUP reached the worker: reload what can be reloaded (the
+	 * certificate is reloaded by net itself). */
+	void (*reload)(void);
+	/* SIGTERM: stop the sessions cleanly (let a running command finish,
+	 * say BYE, close).  The worker exits when its last connection is
+	 * gone, or after a grace period. */
+	void (*shutdown)(void);
+};
+
+/* Runs the server: binds every listener, drops privileges to
+ * config->user when started as root, starts config->workers worker
+ * processes (restarting any that crash) and returns when the server has
+ * been stopped by SIGTERM/SIGINT.  It stays in the foreground (systemd
+ * style) and logs to stderr unless config->log_syslog.  With
+ * `single_process` (roost serve --foreground, for debugging) there is no
+ * supervisor: one worker loop runs in this process.  Returns a process
+ * exit code. `protocols` ends with an entry whose name is NULL. */
+int net_serve(const struct roost_config *config, const struct net_protocol *protocols,
+	      bool single_process);
+
+/* Number of connections this worker currently serves. */
+unsigned int net_worker_connection_count(void);
+
 #endif

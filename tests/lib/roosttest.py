@@ -110,8 +110,7 @@ class Server:
     def start(self):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [os.path.join(BUILD, "roost"), "serve", "-c", self.conf,
-             "--foreground"], stdout=self.log, stderr=self.log)
+            [os.path.join(BUILD, "roost"), "serve", "-c", self.conf], stdout=self.log, stderr=self.log)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:

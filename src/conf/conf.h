@@ -1,0 +1,56 @@
+/* conf.h: the configuration of `roost serve` and the CLI tools.
+ *
+ * A config file holds `key = value` lines; `#` starts a comment; `listen`
+ * may be repeated.  Every key has a default, so no file is needed.  The
+ * reference of every key is doc/roost.conf.5 (keep them in step).
+ * Relative paths are relative to the directory of the config file. */
+#ifndef ROOST_CONF_H
+#define ROOST_CONF_H
+
+#include "base/base.h"
+
+enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
+enum conf_plaintext_auth { CONF_PLAINTEXT_LOCAL, CONF_PLAINTEXT_ALWAYS, CONF_PLAINTEXT_NEVER };
+
+struct conf_listener {
+	char *protocol;		/* "imap" (later "lmtp", "sieve") */
+	char *address;		/* "127.0.0.1", "::1", "*" (all IPv4+IPv6), or a UNIX socket path starting with '/' */
+	unsigned int port;	/* 0 for UNIX sockets */
+	enum conf_tls_mode tls;
+};
+
+struct roost_config {
+	char *path;		/* the file read, or NULL for defaults */
+	char *data_dir;		/* data_dir = /var/lib/roost */
+	char *user;		/* user = roost; "" = do not change user */
+	unsigned int workers;	/* workers = 0 (0 = number of CPUs) */
+	char *log_level;	/* log_level = info */
+	bool log_syslog;	/* log_syslog = no */
+	char *userdb;		/* userdb = <data_dir>/passwd */
+	char *tls_cert;		/* tls_cert = <data_dir>/tls/cert.pem */
+	char *tls_key;		/* tls_key = <data_dir>/tls/key.pem */
+	struct conf_listener *listeners;
+	size_t listener_count;	/* default: imap *:143 starttls, imap *:993 implicit */
+	enum conf_plaintext_auth plaintext_auth;	/* plaintext_auth = local */
+	bool fsync;		/* fsync = yes */
+	uint64_t max_line_length;	/* max_line_length = 64K (min 8K) */
+	uint64_t max_append_size;	/* max_append_size = 64M */
+	uint64_t max_preauth_literal;	/* max_preauth_literal = 8K */
+	unsigned int max_bad_commands;	/* max_bad_commands = 10 */
+	unsigned int max_auth_failures;	/* max_auth_failures = 3 */
+	unsigned int auth_failure_delay_max;	/* auth_failure_delay_max = 15 (s) */
+	unsigned int preauth_timeout;	/* preauth_timeout = 60 (s) */
+	unsigned int autologout;	/* autologout = 1800 (s; at least 1800 per RFC 9051) */
+	unsigned int max_connections;	/* max_connections = 10000 (per worker) */
+};
+
+/* Reads `path` (NULL: defaults only).  Returns the config (free with
+ * config_free) or NULL with *error_r set to an allocated message
+ * naming the file and line; the caller frees it. */
+struct roost_config *config_load(const char *path, char **error_r);
+void config_free(struct roost_config **config);
+
+/* Parses a size with optional K/M/G suffix ("64M").  Returns 0 or -1. */
+int config_parse_size(const char *value, uint64_t *size_r);
+
+#endif
