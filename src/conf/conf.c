@@ -1,0 +1,343 @@
+/* conf.c: reading roost.conf.
+ *
+ * The format is deliberately small: `key = value` per line, `#` comments,
+ * `listen` repeatable.  Unknown keys are errors (a typo must not silently
+ * fall back to a default).  Every key is documented in doc/roost.conf.5. */
+#include "conf.h"
+#include "base/str.h"
+
+#include <errno.h>
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_SIZE };
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	size_t offset;
+	uint64_t min, max;	/* for T_UINT and T_SIZE */
+};
+
+#define K(name, type, field, min, max) { name, type, offsetof(struct roost_config, field), min, max }
+static const struct conf_key conf_keys[] = {
+	K("data_dir", T_PATH, data_dir, 0, 0),
+	K("user", T_STR, user, 0, 0),
+	K("workers", T_UINT, workers, 0, 256),
+	K("log_level", T_STR, log_level, 0, 0),
+	K("log_syslog", T_BOOL, log_syslog, 0, 0),
+	K("userdb", T_PATH, userdb, 0, 0),
+	K("tls_cert", T_PATH, tls_cert, 0, 0),
+	K("tls_key", T_PATH, tls_key, 0, 0),
+	K("fsync", T_BOOL, fsync, 0, 0),
+	K("max_line_length", T_SIZE, max_line_length, 8192, 16 * 1024 * 1024),
+	K("max_append_size", T_SIZE, max_append_size, 1024, (uint64_t)4 << 30),
+	K("max_preauth_literal", T_SIZE, max_preauth_literal, 256, 1024 * 1024),
+	K("max_bad_commands", T_UINT, max_bad_commands, 1, 1000),
+	K("max_auth_failures", T_UINT, max_auth_failures, 1, 100),
+	K("auth_failure_delay_max", T_UINT, auth_failure_delay_max, 0, 600),
+	K("preauth_timeout", T_UINT, preauth_timeout, 5, 3600),
+	K("autologout", T_UINT, autologout, 1800, 7 * 24 * 3600),
+	K("max_connections", T_UINT, max_connections, 1, 1000000),
+};
+
+int config_parse_size(const char *value, uint64_t *size_r)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)value[0]))
+		return -1;
+	unsigned long long n = strtoull(value, &end, 10);
+	if (errno != 0)
+		return -1;
+	uint64_t mult = 1;
+	switch (toupper((unsigned char)*end)) {
+	case '\0': break;
+	case 'K': mult = 1024; end++; break;
+	case 'M': mult = 1024 * 1024; end++; break;
+	case 'G': mult = 1024 * 1024 * 1024; end++; break;
+	default: return -1;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || (n != 0 && mult > UINT64_MAX / n))
+		return -1;
+	*size_r = n * mult;
+	return 0;
+}
+
+static void config_defaults(struct roost_config *c)
+{
+	c->data_dir = xstrdup("/var/lib/roost");
+	c->user = xstrdup("roost");
+	c->workers = 0;
+	c->log_level = xstrdup("info");
+	c->fsync = true;
+	c->plaintext_auth = CONF_PLAINTEXT_LOCAL;
+	c->max_line_length = 64 * 1024;
+	c->max_append_size = 64 * 1024 * 1024;
+	c->max_preauth_literal = 8 * 1024;
+	c->max_bad_commands = 10;
+	c->max_auth_failures = 3;
+	c->auth_failure_delay_max = 15;
+	c->preauth_timeout = 60;
+	c->autologout = 1800;
+	c->max_connections = 10000;
+}
+
+static char *config_path(const struct roost_config *c, const char *value)
+{
+	if (value[0] == '/' || value[0] == '\0' || c->path == NULL)
+		return xstrdup(value);
+	const char *slash = strrchr(c->path, '/');
+	if (slash == NULL)
+		return xstrdup(value);
+	return xasprintf("%.*s/%s", (int)(slash - c->path), c->path, value);
+}
+
+static void config_add_listener(struct roost_config *c, const struct conf_listener *l)
+{
+	c->listeners = xrealloc(c->listeners, (c->listener_count + 1) * sizeof(*l));
+	c->listeners[c->listener_count++] = *l;
+}
+
+/* listen = PROTOCOL ADDRESS:PORT [implicit|starttls|none]
+ * listen = PROTOCOL /path/to/socket */
+static int config_parse_listen(struct roost_config *c, char *value, const char **error_r)
+{
+	char *words[4];
+	int n = 0;
+	for (char *w = strtok(value, " \t"); w != NULL; w = strtok(NULL, " \t")) {
+		if (n == 4) {
+			*error_r = "too many words (listen = PROTOCOL ADDRESS:PORT TLS)";
+			return -1;
+		}
+		words[n++] = w;
+	}
+	if (n < 2) {
+		*error_r = "expected: listen = PROTOCOL ADDRESS:PORT [implicit|starttls|none]";
+		return -1;
+	}
+	struct conf_listener l = { 0 };
+	if (strcmp(words[0], "imap") != 0) {
+		*error_r = "unknown protocol (known: imap)";
+		return -1;
+	}
+	l.tls = CONF_TLS_NONE;
+	if (n >= 3) {
+		if (strcmp(words[2], "implicit") == 0)
+			l.tls = CONF_TLS_IMPLICIT;
+		else if (strcmp(words[2], "starttls") == 0)
+			l.tls = CONF_TLS_STARTTLS;
+		else if (strcmp(words[2], "none") != 0) {
+			*error_r = "TLS mode must be implicit, starttls or none";
+			return -1;
+		}
+	}
+	if (words[1][0] == '/') {
+		l.address = xstrdup(words[1]);
+	} else {
+		char *colon = strrchr(words[1], ':');
+		uint64_t port;
+		if (colon == NULL || str_to_u64(colon + 1, 65535, &port) < 0 || port == 0) {
+			*error_r = "address must be ADDRESS:PORT (e.g. 127.0.0.1:143, [::1]:143, *:993)";
+			return -1;
+		}
+		*colon = '\0';
+		char *addr = words[1];
+		size_t alen = strlen(addr);
+		if (addr[0] == '[' && alen >= 2 && addr[alen - 1] == ']') {
+			addr[alen - 1] = '\0';
+			addr++;
+		}
+		if (*addr == '\0') {
+			*error_r = "empty address";
+			return -1;
+		}
+		l.address = xstrdup(addr);
+		l.port = (unsigned int)port;
+	}
+	l.protocol = xstrdup(words[0]);
+	config_add_listener(c, &l);
+	return 0;
+}
+
+static int config_set(struct roost_config *c, const char *key, char *value,
+		      const char **error_r)
+{
+	if (strcmp(key, "listen") == 0)
+		return config_parse_listen(c, value, error_r);
+	if (strcmp(key, "plaintext_auth") == 0) {
+		if (strcmp(value, "local") == 0)
+			c->plaintext_auth = CONF_PLAINTEXT_LOCAL;
+		else if (strcmp(value, "always") == 0)
+			c->plaintext_auth = CONF_PLAINTEXT_ALWAYS;
+		else if (strcmp(value, "never") == 0)
+			c->plaintext_auth = CONF_PLAINTEXT_NEVER;
+		else {
+			*error_r = "plaintext_auth must be local, always or never";
+			return -1;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < N_ELEMENTS(conf_keys); i++) {
+		const struct conf_key *k = &conf_keys[i];
+		if (strcmp(k->name, key) != 0)
+			continue;
+		void *field = (char *)c + k->offset;
+		uint64_t n;
+		switch (k->type) {
+		case T_STR:
+		case T_PATH: {
+			char **s = field;
+			free(*s);
+			*s = k->type == T_PATH ? config_path(c, value) : xstrdup(value);
+			return 0;
+		}
+		case T_BOOL:
+			if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+				*(bool *)field = true;
+			else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
+				*(bool *)field = false;
+			else {
+				*error_r = "value must be yes or no";
+				return -1;
+			}
+			return 0;
+		case T_UINT:
+			if (str_to_u64(value, k->max, &n) < 0 || n < k->min) {
+				*error_r = "value must be a number in range";
+				return -1;
+			}
+			*(unsigned int *)field = (unsigned int)n;
+			return 0;
+		case T_SIZE:
+			if (config_parse_size(value, &n) < 0 || n < k->min || n > k->max) {
+				*error_r = "value must be a size in range (e.g. 64K, 64M)";
+				return -1;
+			}
+			*(uint64_t *)field = n;
+			return 0;
+		}
+	}
+	*error_r = "unknown setting";
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+			   s[len - 1] == '\r' || s[len - 1] == '\n'))
+		s[--len] = '\0';
+	return s;
+}
+
+static void config_finish(struct roost_config *c)
+{
+	if (c->userdb == NULL)
+		c->userdb = xasprintf("%s/passwd", c->data_dir);
+	if (c->tls_cert == NULL)
+		c->tls_cert = xasprintf("%s/tls/cert.pem", c->data_dir);
+	if (c->tls_key == NULL)
+		c->tls_key = xasprintf("%s/tls/key.pem", c->data_dir);
+	if (c->listener_count == 0) {
+		struct conf_listener l1 = { xstrdup("imap"), xstrdup("*"), 143, CONF_TLS_STARTTLS };
+		struct conf_listener l2 = { xstrdup("imap"), xstrdup("*"), 993, CONF_TLS_IMPLICIT };
+		config_add_listener(c, &l1);
+		config_add_listener(c, &l2);
+	}
+}
+
+struct roost_config *config_load(const char *path, char **error_r)
+{
+	struct roost_config *c = xcalloc(1, sizeof(*c));
+	config_defaults(c);
+	if (path == NULL) {
+		config_finish(c);
+		return c;
+	}
+	if (path[0] != '/') {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			*error_r = xasprintf("getcwd: %s", strerror(errno));
+			config_free(&c);
+			return NULL;
+		}
+		c->path = xasprintf("%s/%s", cwd, path);
+	} else {
+		c->path = xstrdup(path);
+	}
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
+		config_free(&c);
+		return NULL;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned int lineno = 0;
+	int ret = 0;
+	while (getline(&line, &cap, f) >= 0) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		char *s = trim(line);
+		if (*s == '\0')
+			continue;
+		char *eq = strchr(s, '=');
+		const char *error = NULL;
+		if (eq == NULL) {
+			error = "expected key = value";
+		} else {
+			*eq = '\0';
+			char *key = trim(s), *value = trim(eq + 1);
+			if (config_set(c, key, value, &error) < 0) {
+				*error_r = xasprintf("%s line %u: %s: %s", path, lineno, key, error);
+				ret = -1;
+				break;
+			}
+		}
+		if (error != NULL) {
+			*error_r = xasprintf("%s line %u: %s", path, lineno, error);
+			ret = -1;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (ret < 0) {
+		config_free(&c);
+		return NULL;
+	}
+	config_finish(c);
+	return c;
+}
+
+void config_free(struct roost_config **_c)
+{
+	struct roost_config *c = *_c;
+	if (c == NULL)
+		return;
+	*_c = NULL;
+	for (size_t i = 0; i < c->listener_count; i++) {
+		free(c->listeners[i].protocol);
+		free(c->listeners[i].address);
+	}
+	free(c->listeners);
+	free(c->path);
+	free(c->data_dir);
+	free(c->user);
+	free(c->log_level);
+	free(c->userdb);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c);
+}
