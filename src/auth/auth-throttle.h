@@ -1,0 +1,41 @@
+/* auth-throttle.h: growing delays after failed logins, per remote address.
+ *
+ * A bounded table (least recently failed entry evicted when full) counts
+ * the recent failed logins of each key (a remote IP).  A failure older than
+ * `forget_secs` is forgotten; a successful login resets the key.  The
+ * delay itself is a pure function so it can be tested without a clock; the
+ * caller waits it out with a timer (auth.c).  Times are passed in, from
+ * time_monotonic_ms(), for the same reason. */
+#ifndef ROOST_AUTH_THROTTLE_H
+#define ROOST_AUTH_THROTTLE_H
+
+#include "base/base.h"
+
+#define AUTH_THROTTLE_BASE_DELAY_MS 250u
+
+struct auth_throttle;
+
+/* The delay before answering the `failures`-th recent failure:
+ * 0 for 0 failures, else min(250 ms * 2^(failures - 1), max_secs * 1000).
+ * max_secs == 0 disables delays (always 0). */
+unsigned int auth_throttle_delay_ms(unsigned int failures, unsigned int max_secs);
+
+/* A table of at most `max_entries` keys (at least 1).  Free with
+ * auth_throttle_destroy(), which sets *throttle to NULL. */
+struct auth_throttle *auth_throttle_create(size_t max_entries, unsigned int forget_secs);
+void auth_throttle_destroy(struct auth_throttle **throttle);
+
+/* Recent failures of `key` (NULL is the same as ""; keys longer than 63
+ * bytes are cut) at time now_ms. */
+unsigned int auth_throttle_failures(struct auth_throttle *throttle, const char *key,
+				    uint64_t now_ms);
+/* Records a failure of `key` and returns its recent failures, this one
+ * included. */
+unsigned int auth_throttle_add_failure(struct auth_throttle *throttle, const char *key,
+				       uint64_t now_ms);
+/* A successful login: forgets the failures of `key`. */
+void auth_throttle_reset(struct auth_throttle *throttle, const char *key);
+/* Number of keys in the table (for tests). */
+size_t auth_throttle_count(const struct auth_throttle *throttle);
+
+#endif

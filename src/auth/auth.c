@@ -1,0 +1,304 @@
+/* auth.c: password checks off the event loop, with throttling.
+ *
+ * A request's life (all on the loop except `work`):
+ *
+ *   auth_verify_plain ── lookup ──> HASHING ── done ──> (FAILED and throttled)
+ *                                     │                    DELAYING ── timer ─┐
+ *                                     │                                       v
+ *                                     └─────────────────────────────> callback, free
+ *
+ * Ownership: while HASHING, the helper thread uses the `job` fields only
+ * (password, hash, verify_ret, error) and the loop never touches them;
+ * everything else is the loop's.  auth_request_abort() while HASHING only
+ * marks the request aborted and unlinks it from its auth: `done` (which
+ * always runs on the loop after `work`) then frees it without calling
+ * back.  While DELAYING, abort destroys the timer and frees at once. */
+#include "auth.h"
+#include "auth-throttle.h"
+#include "passwd-file.h"
+#include "password.h"
+#include "base/log.h"
+#include "conf/conf.h"
+#include "net/net.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Keys (remote addresses) in the failed-login table, and how long a
+ * failure is remembered. */
+#define AUTH_THROTTLE_MAX_ENTRIES 4096
+#define AUTH_THROTTLE_FORGET_SECS 600
+
+struct auth {
+	struct passwd_file *db;
+	struct auth_throttle *throttle;
+	unsigned int delay_max_secs;
+	bool db_failed;			/* the last read failed (logged once) */
+	struct auth_request *requests;	/* not yet answered nor aborted */
+};
+
+enum auth_request_state { AUTH_REQUEST_HASHING, AUTH_REQUEST_DELAYING };
+
+struct auth_request {
+	/* job: the helper thread's while HASHING */
+	struct {
+		char *password;		/* wiped and freed by work */
+		char *hash;		/* NULL: nothing to check */
+		int verify_ret;
+		const char *error;	/* static, from password_verify */
+	} job;
+
+	/* the loop's */
+	struct auth *auth;		/* NULL once aborted */
+	struct auth_request *prev, *next;
+	enum auth_request_state state;
+	char *user;
+	char *remote_ip;
+	auth_callback *callback;
+	void *ctx;
+	enum auth_result result;
+	bool user_exists;		/* else job.hash is a dummy */
+	bool tempfail;			/* database unreadable */
+	bool starting;			/* inside auth_verify_plain */
+	bool answered;			/* callback called while starting */
+	struct net_timer *timer;
+};
+
+struct auth *auth_create(const struct roost_config *config)
+{
+	struct auth *auth = xcalloc(1, sizeof(*auth));
+	auth->db = passwd_file_create(config->userdb);
+	auth->throttle = auth_throttle_create(AUTH_THROTTLE_MAX_ENTRIES,
+					      AUTH_THROTTLE_FORGET_SECS);
+	auth->delay_max_secs = config->auth_failure_delay_max;
+	return auth;
+}
+
+static void auth_request_unlink(struct auth_request *req)
+{
+	if (req->auth == NULL)
+		return;
+	if (req->prev != NULL)
+		req->prev->next = req->next;
+	else
+		req->auth->requests = req->next;
+	if (req->next != NULL)
+		req->next->prev = req->prev;
+	req->prev = req->next = NULL;
+	req->auth = NULL;
+}
+
+static void auth_request_free(struct auth_request *req)
+{
+	if (req->job.password != NULL) {
+		explicit_bzero(req->job.password, strlen(req->job.password));
+		free(req->job.password);
+	}
+	free(req->job.hash);
+	free(req->user);
+	free(req->remote_ip);
+	free(req);
+}
+
+void auth_destroy(struct auth **authp)
+{
+	struct auth *auth = *authp;
+	if (auth == NULL)
+		return;
+	*authp = NULL;
+	while (auth->requests != NULL) {
+		struct auth_request *req = auth->requests;
+		auth_request_abort(&req);
+	}
+	passwd_file_destroy(&auth->db);
+	auth_throttle_destroy(&auth->throttle);
+	free(auth);
+}
+
+/* Reads the database if it changed; logs a failure when it starts and a
+ * recovery when it ends, not on every request. */
+static int auth_refresh(struct auth *auth)
+{
+	const char *error;
+
+	if (passwd_file_refresh(auth->db, &error) < 0) {
+		if (!auth->db_failed)
+			log_error("auth: user database unusable: %s", error);
+		auth->db_failed = true;
+		return -1;
+	}
+	if (auth->db_failed)
+		log_info("auth: user database readable again");
+	auth->db_failed = false;
+	return 0;
+}
+
+void auth_reload(struct auth *auth)
+{
+	const char *error;
+
+	if (passwd_file_reload(auth->db, &error) < 0) {
+		log_error("auth: user database unusable: %s", error);
+		auth->db_failed = true;
+	} else {
+		auth->db_failed = false;
+	}
+}
+
+int auth_user_exists(struct auth *auth, const char *user)
+{
+	const struct passwd_file_entry *entry;
+	const char *error;
+
+	if (auth_refresh(auth) < 0)
+		return -1;
+	int ret = passwd_file_lookup(auth->db, user, &entry, &error);
+	if (ret < 0)
+		log_error("auth: user database unusable: %s", error);
+	return ret;
+}
+
+/* On a helper thread: touches req->job only. */
+static void auth_request_work(void *context)
+{
+	struct auth_request *req = context;
+
+	if (req->job.hash != NULL)
+		req->job.verify_ret = password_verify(req->job.password, req->job.hash,
+						      &req->job.error);
+	explicit_bzero(req->job.password, strlen(req->job.password));
+	free(req->job.password);
+	req->job.password = NULL;
+}
+
+static void auth_request_answer(struct auth_request *req)
+{
+	auth_request_unlink(req);
+	req->callback(req->result, req->user, req->ctx);
+	if (req->starting)
+		req->answered = true;	/* auth_verify_plain frees it */
+	else
+		auth_request_free(req);
+}
+
+static void auth_request_delay_end(void *context)
+{
+	struct auth_request *req = context;
+
+	net_timer_destroy(&req->timer);
+	auth_request_answer(req);
+}
+
+/* On the loop, after auth_request_work. */
+static void auth_request_done(void *context)
+{
+	struct auth_request *req = context;
+	struct auth *auth = req->auth;
+
+	if (auth == NULL) {
+		/* aborted while hashing */
+		auth_request_free(req);
+		return;
+	}
+	if (req->tempfail) {
+		req->result = AUTH_RESULT_TEMPFAIL;
+	} else if (req->user_exists && req->job.hash != NULL && req->job.verify_ret < 0) {
+		log_error("auth: user %s: cannot check the password: %s",
+			  req->user, req->job.error);
+		req->result = AUTH_RESULT_TEMPFAIL;
+	} else if (req->user_exists && req->job.hash != NULL && req->job.verify_ret == 1) {
+		req->result = AUTH_RESULT_OK;
+	} else {
+		log_debug("auth: user %s from %s: %s", req->user,
+			  req->remote_ip[0] != '\0' ? req->remote_ip : "local",
+			  req->user_exists ? "wrong password" : "unknown user");
+		req->result = AUTH_RESULT_FAILED;
+	}
+
+	if (req->result == AUTH_RESULT_OK) {
+		auth_throttle_reset(auth->throttle, req->remote_ip);
+	} else if (req->result == AUTH_RESULT_FAILED) {
+		unsigned int failures = auth_throttle_add_failure(
+			auth->throttle, req->remote_ip, time_monotonic_ms());
+		unsigned int delay = auth_throttle_delay_ms(failures, auth->delay_max_secs);
+		if (delay > 0) {
+			req->state = AUTH_REQUEST_DELAYING;
+			req->timer = net_timer_create(delay, false, auth_request_delay_end, req);
+			return;
+		}
+	}
+	auth_request_answer(req);
+}
+
+struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
+				       const char *password, const char *remote_ip,
+				       auth_callback *callback, void *ctx)
+{
+	struct auth_request *req = xcalloc(1, sizeof(*req));
+	const struct passwd_file_entry *entry = NULL;
+	const char *error;
+
+	req->auth = auth;
+	req->next = auth->requests;
+	if (auth->requests != NULL)
+		auth->requests->prev = req;
+	auth->requests = req;
+	req->state = AUTH_REQUEST_HASHING;
+	req->user = xstrdup(user);
+	req->remote_ip = xstrdup(remote_ip != NULL ? remote_ip : "");
+	req->callback = callback;
+	req->ctx = ctx;
+	req->job.password = xstrdup(password);
+
+	if (auth_refresh(auth) < 0) {
+		req->tempfail = true;
+	} else {
+		int ret = passwd_file_lookup(auth->db, user, &entry, &error);
+		if (ret < 0) {
+			req->tempfail = true;
+		} else if (ret > 0 && entry->password[0] != '\0') {
+			req->user_exists = true;
+			req->job.hash = xstrdup(entry->password);
+		} else {
+			/* unknown user, or one whose login is disabled by an
+			 * empty password: cost the same as a real check, with
+			 * the hash of the first user so the cost matches this
+			 * database's scheme */
+			const char *dummy = password_dummy_hash();
+			for (size_t i = 0; i < passwd_file_count(auth->db); i++) {
+				const struct passwd_file_entry *e =
+					passwd_file_entry_at(auth->db, i);
+				if (e->password[0] != '\0') {
+					dummy = e->password;
+					break;
+				}
+			}
+			req->job.hash = xstrdup(dummy);
+		}
+	}
+
+	req->starting = true;
+	net_job_run(auth_request_work, auth_request_done, req);
+	if (req->answered) {
+		auth_request_free(req);
+		return NULL;
+	}
+	req->starting = false;
+	return req;
+}
+
+void auth_request_abort(struct auth_request **reqp)
+{
+	struct auth_request *req = *reqp;
+	if (req == NULL)
+		return;
+	*reqp = NULL;
+	auth_request_unlink(req);
+	req->callback = NULL;
+	req->ctx = NULL;
+	if (req->state == AUTH_REQUEST_DELAYING) {
+		net_timer_destroy(&req->timer);
+		auth_request_free(req);
+	}
+	/* HASHING: auth_request_done frees it when the thread is finished */
+}
