@@ -1,0 +1,21 @@
+/* cli.h: the `roost` admin subcommands, one cmd-*.c file each.
+ *
+ * Each entry point takes the arguments after "roost": argv[0] is the
+ * subcommand's name ("user"), as main() passes (argc - 1, argv + 1).  It
+ * prints its own errors to stderr, prefixed with "roost SUBCOMMAND", and
+ * returns a process exit code from <sysexits.h> (0 on success).  They run
+ * in the admin's process, never in the server, and may block. */
+#ifndef ROOST_CLI_H
+#define ROOST_CLI_H
+
+/* `roost user add|passwd|del|list [-c FILE] [--scheme SCHEME] [NAME]`:
+ * edits the user database (config's `userdb`) atomically, so it is safe
+ * while the server runs (which re-reads the file by itself).  Passwords
+ * are read from the terminal without echo (asked twice) when stdin is a
+ * tty, else as one line from stdin.  Exit codes: EX_USAGE (bad arguments),
+ * EX_CONFIG (bad config file), EX_DATAERR (invalid name or password, user
+ * already exists, passwords differ), EX_NOUSER (no such user),
+ * EX_NOINPUT (no user database to list), EX_IOERR (read/write failed). */
+int cli_user_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,409 @@
+/* cmd-user.c: `roost user add|passwd|del|list`, managing the passwd-file.
+ *
+ * Runs as the admin, outside the server: it edits the file through
+ * passwd_file_add() and friends (temp file + rename), so the server picks
+ * the change up on its next login without a reload.  Passwords are never
+ * echoed, printed or left in memory longer than needed. */
+#include "cli.h"
+#include "base/base.h"
+#include "auth/passwd-file.h"
+#include "auth/password.h"
+#include "conf/conf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define CLI_USER_DEFAULT_CONFIG "/etc/roost/roost.conf"
+/* SASL PLAIN carries at most 255 octets of password (RFC 4616): a longer
+ * one could never be used to log in. */
+#define CLI_USER_PASSWORD_MAX_LEN 255
+
+struct cli_user_args {
+	const char *command;
+	const char *config_path;	/* NULL: default */
+	const char *scheme;
+	const char *name;
+};
+
+static void cli_user_usage(FILE *out, const char *command)
+{
+	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0) {
+		const char *c = command != NULL ? command : "add|passwd";
+		fprintf(out,
+			"usage: roost user %s [-c FILE] [--scheme SCHEME] NAME\n", c);
+		if (command != NULL)
+			fprintf(out, "\n%s\n\n",
+				strcmp(command, "add") == 0 ?
+				"Adds user NAME (\"user\" or \"user@domain\") to the user database." :
+				"Sets the password of user NAME, keeping the rest of its line.");
+	}
+	if (command == NULL || strcmp(command, "del") == 0) {
+		fprintf(out, "usage: roost user del [-c FILE] NAME\n");
+		if (command != NULL)
+			fprintf(out, "\nRemoves user NAME from the user database (its mail stays).\n\n");
+	}
+	if (command == NULL || strcmp(command, "list") == 0) {
+		fprintf(out, "usage: roost user list [-c FILE]\n");
+		if (command != NULL)
+			fprintf(out, "\nPrints the user names, one per line.\n\n");
+	}
+	if (command == NULL) {
+		fprintf(out, "\nManages the users of the passwd-file named by `userdb` in the config.\n"
+			"Run `roost user COMMAND --help` for one command.\n\n");
+	}
+	fprintf(out, "options:\n"
+		"  -c, --config FILE  config file (default " CLI_USER_DEFAULT_CONFIG
+		" if it exists,\n"
+		"                     else the built-in defaults)\n");
+	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0) {
+		fprintf(out,
+			"  --scheme SCHEME    password hash: SHA512-CRYPT (default), SHA256-CRYPT,\n"
+			"                     BLF-CRYPT (bcrypt), CRYPT (yescrypt), PLAIN (tests only)\n"
+			"\nThe password is asked twice on a terminal, else read as one line\n"
+			"from standard input.\n");
+	}
+	fprintf(out, "  -h, --help         this text\n");
+}
+
+/* Parses the arguments after the command name.  Returns -1 after printing
+ * an error, 1 if --help was printed, 0 otherwise. */
+static int cli_user_parse(int argc, char **argv, struct cli_user_args *args)
+{
+	bool wants_name = strcmp(args->command, "list") != 0;
+	bool has_scheme = strcmp(args->command, "add") == 0 ||
+		strcmp(args->command, "passwd") == 0;
+	bool options_done = false;
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *value = NULL;
+
+		if (!options_done && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)) {
+			cli_user_usage(stdout, args->command);
+			return 1;
+		}
+		if (!options_done && strcmp(arg, "--") == 0) {
+			options_done = true;
+			continue;
+		}
+		if (!options_done && (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0 ||
+				      (has_scheme && strcmp(arg, "--scheme") == 0))) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "roost user %s: %s needs a value\n",
+					args->command, arg);
+				return -1;
+			}
+			value = argv[++i];
+		} else if (!options_done && strncmp(arg, "--config=", 9) == 0) {
+			arg = "--config";
+			value = argv[i] + 9;
+		} else if (!options_done && has_scheme && strncmp(arg, "--scheme=", 9) == 0) {
+			arg = "--scheme";
+			value = argv[i] + 9;
+		} else if (!options_done && arg[0] == '-' && arg[1] != '\0') {
+			fprintf(stderr, "roost user %s: unknown option %s\n", args->command, arg);
+			return -1;
+		} else if (wants_name && args->name == NULL) {
+			args->name = arg;
+			continue;
+		} else {
+			fprintf(stderr, "roost user %s: unexpected argument %s\n",
+				args->command, arg);
+			return -1;
+		}
+		if (strcmp(arg, "--scheme") == 0)
+			args->scheme = value;
+		else
+			args->config_path = value;
+	}
+	if (wants_name && args->name == NULL) {
+		fprintf(stderr, "roost user %s: missing user NAME\n", args->command);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- reading a password ---- */
+
+static struct termios cli_user_saved_termios;
+static volatile sig_atomic_t cli_user_echo_off;
+
+static void cli_user_restore_echo(void)
+{
+	if (cli_user_echo_off) {
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &cli_user_saved_termios);
+		cli_user_echo_off = 0;
+	}
+}
+
+/* Ctrl-C at the prompt must not leave the terminal without echo. */
+static void cli_user_signal(int signo)
+{
+	cli_user_restore_echo();
+	signal(signo, SIG_DFL);
+	raise(signo);
+}
+
+/* Reads one line from stdin into buf (at most size - 1 bytes, without the
+ * line end), one byte at a time so that no stdio buffer keeps a copy.
+ * Returns its length, or -1 at EOF before any byte / on error / if too
+ * long (errno EMSGSIZE). */
+static ssize_t cli_user_read_line(char *buf, size_t size)
+{
+	size_t len = 0;
+	bool too_long = false, got_any = false;
+
+	for (;;) {
+		char c;
+		ssize_t n = read(STDIN_FILENO, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			if (!got_any) {
+				errno = 0;
+				return -1;
+			}
+			break;
+		}
+		got_any = true;
+		if (c == '\n')
+			break;
+		if (len + 1 < size)
+			buf[len++] = c;
+		else
+			too_long = true;
+	}
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	if (too_long) {
+		explicit_bzero(buf, size);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+/* Reads a password at the terminal without echo. */
+static ssize_t cli_user_prompt(const char *prompt, char *buf, size_t size)
+{
+	struct termios t;
+	ssize_t ret;
+
+	fputs(prompt, stderr);
+	fflush(stderr);
+	if (tcgetattr(STDIN_FILENO, &cli_user_saved_termios) == 0) {
+		t = cli_user_saved_termios;
+		t.c_lflag &= ~(tcflag_t)ECHO;
+		t.c_lflag |= ECHONL;
+		signal(SIGINT, cli_user_signal);
+		signal(SIGTERM, cli_user_signal);
+		signal(SIGQUIT, cli_user_signal);
+		signal(SIGTSTP, SIG_IGN);
+		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0)
+			cli_user_echo_off = 1;
+	}
+	ret = cli_user_read_line(buf, size);
+	int saved = errno;
+	cli_user_restore_echo();
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGTSTP, SIG_DFL);
+	errno = saved;
+	return ret;
+}
+
+/* Gets the new password into buf.  Returns 0 or an exit code after
+ * printing the error. */
+static int cli_user_get_password(const struct cli_user_args *args, char *buf, size_t size)
+{
+	char again[CLI_USER_PASSWORD_MAX_LEN + 2];
+	ssize_t len;
+	bool tty = isatty(STDIN_FILENO) != 0;
+
+	if (tty)
+		len = cli_user_prompt("New password: ", buf, size);
+	else
+		len = cli_user_read_line(buf, size);
+	if (len < 0) {
+		if (errno == EMSGSIZE)
+			fprintf(stderr, "roost user %s: password longer than %d bytes\n",
+				args->command, CLI_USER_PASSWORD_MAX_LEN);
+		else if (errno == 0)
+			fprintf(stderr, "roost user %s: no password given\n", args->command);
+		else
+			fprintf(stderr, "roost user %s: reading the password failed: %s\n",
+				args->command, strerror(errno));
+		return errno == 0 || errno == EMSGSIZE ? EX_DATAERR : EX_IOERR;
+	}
+	if (len == 0) {
+		fprintf(stderr, "roost user %s: the password is empty\n", args->command);
+		return EX_DATAERR;
+	}
+	if (!tty)
+		return 0;
+	if (cli_user_prompt("Retype new password: ", again, sizeof(again)) < 0 ||
+	    strcmp(buf, again) != 0) {
+		explicit_bzero(again, sizeof(again));
+		fprintf(stderr, "roost user %s: the passwords do not match\n", args->command);
+		return EX_DATAERR;
+	}
+	explicit_bzero(again, sizeof(again));
+	return 0;
+}
+
+/* ---- commands ---- */
+
+static int cli_user_edit_exit_code(enum passwd_file_error error_class)
+{
+	switch (error_class) {
+	case PASSWD_FILE_ERROR_NONE:
+		return EX_OK;
+	case PASSWD_FILE_ERROR_EXISTS:
+	case PASSWD_FILE_ERROR_INVALID:
+		return EX_DATAERR;
+	case PASSWD_FILE_ERROR_NOT_FOUND:
+	case PASSWD_FILE_ERROR_NO_FILE:
+		return EX_NOUSER;
+	case PASSWD_FILE_ERROR_IO:
+		return EX_IOERR;
+	}
+	return EX_SOFTWARE;
+}
+
+static int cli_user_set(const struct cli_user_args *args, const char *userdb, bool add)
+{
+	char password[CLI_USER_PASSWORD_MAX_LEN + 2];
+	const char *error;
+	enum passwd_file_error error_class;
+	char *edit_error = NULL;
+	int ret;
+
+	if (!passwd_file_user_is_valid(args->name)) {
+		fprintf(stderr, "roost user %s: invalid user name: it must be 1 to 255 bytes, "
+			"without ':', '/', '\\' or control characters\n", args->command);
+		return EX_DATAERR;
+	}
+	if (!password_scheme_can_generate(args->scheme)) {
+		fprintf(stderr, "roost user %s: unknown --scheme %s (use SHA512-CRYPT, "
+			"SHA256-CRYPT, BLF-CRYPT, CRYPT or PLAIN)\n", args->command, args->scheme);
+		return EX_USAGE;
+	}
+	ret = cli_user_get_password(args, password, sizeof(password));
+	if (ret != 0) {
+		explicit_bzero(password, sizeof(password));
+		return ret;
+	}
+	char *hash = password_hash(password, args->scheme, &error);
+	explicit_bzero(password, sizeof(password));
+	if (hash == NULL) {
+		fprintf(stderr, "roost user %s: %s\n", args->command, error);
+		return EX_DATAERR;
+	}
+	if (add)
+		ret = passwd_file_add(userdb, args->name, hash, &error_class, &edit_error);
+	else
+		ret = passwd_file_set_password(userdb, args->name, hash, &error_class, &edit_error);
+	explicit_bzero(hash, strlen(hash));
+	free(hash);
+	if (ret < 0) {
+		fprintf(stderr, "roost user %s: %s\n", args->command, edit_error);
+		free(edit_error);
+		return cli_user_edit_exit_code(error_class);
+	}
+	printf("%s user %s in %s\n", add ? "added" : "changed the password of",
+	       args->name, userdb);
+	return EX_OK;
+}
+
+static int cli_user_del(const struct cli_user_args *args, const char *userdb)
+{
+	enum passwd_file_error error_class;
+	char *error = NULL;
+
+	if (passwd_file_delete(userdb, args->name, &error_class, &error) < 0) {
+		fprintf(stderr, "roost user del: %s\n", error);
+		free(error);
+		return cli_user_edit_exit_code(error_class);
+	}
+	printf("deleted user %s from %s\n", args->name, userdb);
+	return EX_OK;
+}
+
+static int cli_user_list(const char *userdb)
+{
+	struct passwd_file *pf = passwd_file_create(userdb);
+	const char *error;
+	int ret = EX_OK;
+
+	if (passwd_file_reload(pf, &error) < 0) {
+		fprintf(stderr, "roost user list: %s\n", error);
+		ret = access(userdb, F_OK) < 0 && errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+	} else {
+		for (size_t i = 0; i < passwd_file_count(pf); i++) {
+			const struct passwd_file_entry *e = passwd_file_entry_at(pf, i), *first;
+			/* a name given twice is one user: the first line */
+			if (passwd_file_lookup(pf, e->user, &first, &error) == 1 && first == e)
+				printf("%s\n", e->user);
+		}
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "roost user list: writing failed: %s\n", strerror(errno));
+			ret = EX_IOERR;
+		}
+	}
+	passwd_file_destroy(&pf);
+	return ret;
+}
+
+int cli_user_main(int argc, char **argv)
+{
+	struct cli_user_args args = { .scheme = PASSWORD_DEFAULT_SCHEME };
+	struct roost_config *config;
+	char *error = NULL;
+	int ret;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		cli_user_usage(argc < 2 ? stderr : stdout, NULL);
+		return argc < 2 ? EX_USAGE : EX_OK;
+	}
+	args.command = argv[1];
+	if (strcmp(args.command, "add") != 0 && strcmp(args.command, "passwd") != 0 &&
+	    strcmp(args.command, "del") != 0 && strcmp(args.command, "list") != 0) {
+		fprintf(stderr, "roost user: unknown command %s (add, passwd, del or list)\n",
+			args.command);
+		return EX_USAGE;
+	}
+	ret = cli_user_parse(argc - 2, argv + 2, &args);
+	if (ret != 0)
+		return ret > 0 ? EX_OK : EX_USAGE;
+
+	const char *config_path = args.config_path;
+	if (config_path == NULL && access(CLI_USER_DEFAULT_CONFIG, F_OK) == 0)
+		config_path = CLI_USER_DEFAULT_CONFIG;
+	config = config_load(config_path, &error);
+	if (config == NULL) {
+		fprintf(stderr, "roost user %s: %s\n", args.command, error);
+		free(error);
+		return EX_CONFIG;
+	}
+	if (strcmp(args.command, "add") == 0)
+		ret = cli_user_set(&args, config->userdb, true);
+	else if (strcmp(args.command, "passwd") == 0)
+		ret = cli_user_set(&args, config->userdb, false);
+	else if (strcmp(args.command, "del") == 0)
+		ret = cli_user_del(&args, config->userdb);
+	else
+		ret = cli_user_list(config->userdb);
+	config_free(&config);
+	return ret;
+}
