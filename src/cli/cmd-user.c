@@ -65,11 +65,12 @@ static void cli_user_usage(FILE *out, const char *command)
 	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0) {
 		fprintf(out,
 			"  --scheme SCHEME    password hash: SHA512-CRYPT (default), SHA256-CRYPT,\n"
-			"                     BLF-CRYPT (bcrypt), CRYPT (yescrypt), PLAIN (tests only)\n"
-			"\nThe password is asked twice on a terminal, else read as one line\n"
-			"from standard input.\n");
+			"                     BLF-CRYPT (bcrypt), CRYPT (yescrypt), PLAIN (tests only)\n");
 	}
 	fprintf(out, "  -h, --help         this text\n");
+	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0)
+		fprintf(out, "\nThe password is asked twice on a terminal, else read as one line\n"
+			"from standard input.\n");
 }
 
 /* Parses the arguments after the command name.  Returns -1 after printing
