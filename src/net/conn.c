@@ -1,0 +1,619 @@
+/* conn.c: one client connection: a bufferevent (plain socket or OpenSSL
+ * on the socket) behind the small event interface of net.h.
+ *
+ * Invariants:
+ * - `closed` is reported at most once; after it no other callback fires.
+ * - net_conn_destroy() may be called from inside any callback: the struct
+ *   is referenced while a callback runs and freed when the last reference
+ *   goes, and libevent holds its own reference on the bufferevent.
+ * - All bufferevents use deferred callbacks, so no protocol callback ever
+ *   runs from inside a net_conn_* call made by the protocol.
+ * - Nothing is preallocated per connection: an idle plaintext connection
+ *   costs this struct, a bufferevent and two empty evbuffers; a TLS one
+ *   adds an SSL object whose record buffers are released when idle. */
+#include "net-private.h"
+#include "base/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+/* Time allowed for a TLS handshake (implicit TLS or after STARTTLS). */
+#define CONN_HANDSHAKE_SECS 30
+/* Time allowed to flush output after net_conn_close() without an idle
+ * timeout. */
+#define CONN_CLOSE_FLUSH_SECS 30
+
+enum conn_tls_state {
+	CONN_TLS_NONE,		/* plaintext */
+	CONN_TLS_STARTTLS_WAIT,	/* STARTTLS: waiting for output to flush */
+	CONN_TLS_HANDSHAKE,	/* handshake in progress */
+	CONN_TLS_UP,
+};
+
+struct net_conn {
+	struct bufferevent *bev;
+	/* one event for work that must not run inside the protocol's call:
+	 * flags below say what is due */
+	struct event *ev_defer;
+	SSL *ssl;		/* owned by the bufferevent */
+	int fd;
+	bool fd_owned;		/* false once a TLS bufferevent closes it */
+
+	struct net_conn_callbacks cb;
+	void *ctx;
+
+	unsigned int refcount;
+	unsigned int idle_secs;
+	size_t low_watermark;
+	enum conn_tls_state tls;
+
+	bool can_starttls:1;
+	bool is_local:1;
+	bool paused:1;
+	bool closing:1;		/* net_conn_close() called */
+	bool closed_reported:1;
+	bool destroyed:1;
+	bool above_low:1;	/* output went above the low-water mark */
+	bool defer_input:1;
+	bool defer_close:1;
+	bool defer_starttls:1;
+
+	char id[16];
+	char remote_ip[INET6_ADDRSTRLEN + 2];
+};
+
+static unsigned int conn_id_counter;
+
+static void conn_readcb(struct bufferevent *bev, void *arg);
+static void conn_writecb(struct bufferevent *bev, void *arg);
+static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
+
+static void conn_ref(struct net_conn *conn)
+{
+	conn->refcount++;
+}
+
+/* Drops a reference.  Returns false if the connection was destroyed
+ * (the caller must not touch it any more).  Not inlined: GCC cannot see
+ * that the references keep the free below from happening early. */
+static __attribute__((noinline)) bool conn_unref(struct net_conn *conn)
+{
+	bool alive = !conn->destroyed;
+	if (--conn->refcount == 0) {
+		if (!conn->destroyed)
+			i_panic("net_conn freed without net_conn_destroy");
+		free(conn);
+	}
+	return alive;
+}
+
+static void conn_set_address(struct net_conn *conn, const struct sockaddr *addr,
+			     socklen_t addrlen)
+{
+	struct sockaddr_storage ss;
+	if (addr == NULL || addrlen == 0) {
+		socklen_t len = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if (getpeername(conn->fd, (struct sockaddr *)&ss, &len) < 0)
+			ss.ss_family = AF_UNSPEC;
+		addr = (const struct sockaddr *)&ss;
+	}
+	char buf[INET6_ADDRSTRLEN];
+	switch (addr->sa_family) {
+	case AF_INET: {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+		inet_ntop(AF_INET, &sin->sin_addr, conn->remote_ip, sizeof(conn->remote_ip));
+		conn->is_local = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			/* a dual-stack listener: show the IPv4 address */
+			struct in_addr in4;
+			memcpy(&in4, &sin6->sin6_addr.s6_addr[12], sizeof(in4));
+			inet_ntop(AF_INET, &in4, conn->remote_ip, sizeof(conn->remote_ip));
+			conn->is_local = (ntohl(in4.s_addr) >> 24) == 127;
+		} else {
+			inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf));
+			snprintf(conn->remote_ip, sizeof(conn->remote_ip), "[%s]", buf);
+			conn->is_local = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+		}
+		break;
+	}
+	case AF_UNIX:
+		snprintf(conn->remote_ip, sizeof(conn->remote_ip), "local");
+		conn->is_local = true;
+		break;
+	default:
+		snprintf(conn->remote_ip, sizeof(conn->remote_ip), "unknown");
+		conn->is_local = false;
+		break;
+	}
+}
+
+static void conn_apply_timeouts(struct net_conn *conn)
+{
+	unsigned int secs = conn->idle_secs;
+	if (conn->tls == CONN_TLS_HANDSHAKE)
+		secs = CONN_HANDSHAKE_SECS;
+	if (secs == 0) {
+		bufferevent_set_timeouts(conn->bev, NULL, NULL);
+		return;
+	}
+	/* the write timeout catches a peer that stopped reading: it only
+	 * runs while output is pending and restarts on every write */
+	struct timeval tv = { .tv_sec = secs, .tv_usec = 0 };
+	bufferevent_set_timeouts(conn->bev, &tv, &tv);
+}
+
+static void conn_apply_watermark(struct net_conn *conn)
+{
+	/* closing and STARTTLS need to know when output is fully written */
+	size_t low = conn->closing || conn->tls == CONN_TLS_STARTTLS_WAIT ? 0 :
+		     conn->low_watermark;
+	bufferevent_setwatermark(conn->bev, EV_WRITE, low, 0);
+}
+
+static void conn_bev_setup(struct net_conn *conn)
+{
+	bufferevent_setcb(conn->bev, conn_readcb, conn_writecb, conn_eventcb, conn);
+	conn_apply_timeouts(conn);
+	conn_apply_watermark(conn);
+	bufferevent_enable(conn->bev, EV_WRITE);
+	if (!conn->paused || conn->tls == CONN_TLS_HANDSHAKE)
+		bufferevent_enable(conn->bev, EV_READ);
+}
+
+/* Replaces the plaintext bufferevent (if any) with an OpenSSL one on the
+ * same socket, in the accepting state. */
+static void conn_start_tls(struct net_conn *conn, SSL_CTX *tls_ctx)
+{
+	struct event_base *base = net_worker_base();
+	if (conn->bev != NULL) {
+		/* its buffers hold nothing we want: output was flushed and
+		 * plaintext input must be dropped */
+		bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+		bufferevent_free(conn->bev);
+		conn->bev = NULL;
+	}
+	SSL *ssl = SSL_new(tls_ctx);
+	if (ssl == NULL)
+		i_panic("SSL_new failed: %s", net_tls_last_error());
+	conn->bev = bufferevent_openssl_socket_new(base, conn->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+						   BEV_OPT_CLOSE_ON_FREE |
+						   BEV_OPT_DEFER_CALLBACKS);
+	if (conn->bev == NULL)
+		i_panic("bufferevent_openssl_socket_new failed");
+	/* the bufferevent now frees the SSL object and closes the socket */
+	conn->ssl = ssl;
+	conn->fd_owned = false;
+	/* a peer that closes TCP without close_notify is an EOF, not an error */
+	bufferevent_openssl_set_allow_dirty_shutdown(conn->bev, 1);
+	conn->tls = CONN_TLS_HANDSHAKE;
+	conn_bev_setup(conn);
+}
+
+struct net_conn *net_conn_create(int fd, const struct sockaddr *addr, socklen_t addrlen,
+				 bool can_starttls, SSL_CTX *tls_ctx)
+{
+	struct event_base *base = net_worker_base();
+	if (base == NULL)
+		i_panic("net_conn_create without an event loop");
+
+	struct net_conn *conn = xcalloc(1, sizeof(*conn));
+	conn->fd = fd;
+	conn->fd_owned = true;
+	conn->refcount = 1;
+	conn->can_starttls = can_starttls;
+	snprintf(conn->id, sizeof(conn->id), "%04x%x", (unsigned int)getpid() & 0xffff,
+		 ++conn_id_counter);
+	conn_set_address(conn, addr, addrlen);
+	if (strcmp(conn->remote_ip, "local") != 0 && strcmp(conn->remote_ip, "unknown") != 0) {
+		/* output is already gathered per loop iteration; Nagle would
+		 * only delay the tagged reply behind an untagged one */
+		int one = 1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	net_worker_conn_added();
+
+	if (tls_ctx != NULL) {
+		conn_start_tls(conn, tls_ctx);
+	} else {
+		conn->bev = bufferevent_socket_new(base, fd, BEV_OPT_DEFER_CALLBACKS);
+		if (conn->bev == NULL)
+			i_panic("bufferevent_socket_new failed");
+		conn_bev_setup(conn);
+	}
+	return conn;
+}
+
+void net_conn_set_callbacks(struct net_conn *conn, const struct net_conn_callbacks *cb,
+			    void *ctx)
+{
+	conn->cb = *cb;
+	conn->ctx = ctx;
+}
+
+void net_conn_destroy(struct net_conn **_conn)
+{
+	struct net_conn *conn = *_conn;
+	if (conn == NULL)
+		return;
+	*_conn = NULL;
+	if (conn->destroyed)
+		i_panic("net_conn_destroy called twice");
+	conn->destroyed = true;
+	if (conn->ev_defer != NULL) {
+		event_free(conn->ev_defer);
+		conn->ev_defer = NULL;
+	}
+	if (conn->bev != NULL) {
+		/* removes the socket from the loop now, before it is closed */
+		bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+		bufferevent_free(conn->bev);
+		conn->bev = NULL;
+	}
+	if (conn->fd_owned)
+		close(conn->fd);
+	conn->fd = -1;
+	net_worker_conn_removed();
+	(void)conn_unref(conn);
+}
+
+/* Reports the end of the connection, once. */
+static void conn_report_closed(struct net_conn *conn, const char *reason)
+{
+	if (conn->closed_reported || conn->destroyed)
+		return;
+	conn->closed_reported = true;
+	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+	if (conn->cb.closed == NULL) {
+		/* nobody took the connection: it is ours to free */
+		struct net_conn *c = conn;
+		net_conn_destroy(&c);
+		return;
+	}
+	conn_ref(conn);
+	conn->cb.closed(conn, conn->ctx, reason);
+	(void)conn_unref(conn);
+}
+
+static void conn_call_input(struct net_conn *conn)
+{
+	if (conn->cb.input == NULL)
+		return;
+	conn_ref(conn);
+	conn->cb.input(conn, conn->ctx);
+	(void)conn_unref(conn);
+}
+
+static bool conn_input_deliverable(const struct net_conn *conn)
+{
+	return !conn->paused && !conn->closing && !conn->closed_reported &&
+	       !conn->destroyed && (conn->tls == CONN_TLS_NONE || conn->tls == CONN_TLS_UP);
+}
+
+static void conn_defer_cb(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED, void *arg)
+{
+	struct net_conn *conn = arg;
+	conn_ref(conn);
+	if (conn->defer_starttls) {
+		conn->defer_starttls = false;
+		if (conn->tls == CONN_TLS_STARTTLS_WAIT && !conn->closed_reported &&
+		    evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+			SSL_CTX *ctx = net_worker_tls_ctx();
+			if (ctx == NULL)
+				conn_report_closed(conn, "TLS is not available");
+			else
+				conn_start_tls(conn, ctx);
+		}
+	}
+	if (conn->defer_close && !conn->destroyed) {
+		conn->defer_close = false;
+		if (conn->tls == CONN_TLS_UP && conn->ssl != NULL)
+			(void)SSL_shutdown(conn->ssl);	/* best effort close_notify */
+		conn_report_closed(conn, "closed by server");
+	}
+	if (conn->defer_input && !conn->destroyed) {
+		conn->defer_input = false;
+		if (conn_input_deliverable(conn) &&
+		    evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+			conn_call_input(conn);
+	}
+	(void)conn_unref(conn);
+}
+
+static void conn_defer(struct net_conn *conn)
+{
+	if (conn->ev_defer == NULL) {
+		conn->ev_defer = event_new(net_worker_base(), -1, 0, conn_defer_cb, conn);
+		if (conn->ev_defer == NULL)
+			i_panic("event_new failed");
+	}
+	event_active(conn->ev_defer, EV_TIMEOUT, 0);
+}
+
+static void conn_readcb(struct bufferevent *bev, void *arg)
+{
+	struct net_conn *conn = arg;
+	if (conn->tls == CONN_TLS_STARTTLS_WAIT) {
+		/* anything after STARTTLS and before the handshake is dropped */
+		struct evbuffer *in = bufferevent_get_input(bev);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	if (conn_input_deliverable(conn))
+		conn_call_input(conn);
+}
+
+static void conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct net_conn *conn = arg;
+	size_t len = evbuffer_get_length(bufferevent_get_output(bev));
+	if (conn->closed_reported)
+		return;
+	if (conn->closing) {
+		if (len == 0) {
+			conn->defer_close = true;
+			conn_defer_cb(-1, 0, conn);
+		}
+		return;
+	}
+	if (conn->tls == CONN_TLS_STARTTLS_WAIT) {
+		if (len == 0) {
+			conn->defer_starttls = true;
+			conn_defer_cb(-1, 0, conn);
+		}
+		return;
+	}
+	if (conn->above_low && len <= conn->low_watermark) {
+		conn->above_low = false;
+		if (conn->cb.drained != NULL) {
+			conn_ref(conn);
+			conn->cb.drained(conn, conn->ctx);
+			(void)conn_unref(conn);
+		}
+	}
+}
+
+static const char *conn_error_reason(struct net_conn *conn, short what)
+{
+	static char buf[256];
+	unsigned long tls_err = 0, e;
+	if (conn->ssl != NULL) {
+		while ((e = bufferevent_get_openssl_error(conn->bev)) != 0) {
+			if (tls_err == 0)
+				tls_err = e;
+		}
+	}
+	const char *stage = conn->tls == CONN_TLS_HANDSHAKE ? "TLS handshake failed" :
+			    conn->ssl != NULL ? "TLS error" : "connection error";
+	if (tls_err != 0) {
+		char err[200];
+		ERR_error_string_n(tls_err, err, sizeof(err));
+		snprintf(buf, sizeof(buf), "%s: %s", stage, err);
+	} else {
+		int errnum = EVUTIL_SOCKET_ERROR();
+		if (errnum == 0)
+			snprintf(buf, sizeof(buf), "%s", stage);
+		else if (errnum == ECONNRESET || errnum == EPIPE)
+			snprintf(buf, sizeof(buf), "%s", conn->tls == CONN_TLS_HANDSHAKE ?
+				 "disconnected during TLS handshake" : "connection reset by peer");
+		else
+			snprintf(buf, sizeof(buf), "%s: %s", stage, strerror(errnum));
+	}
+	(void)what;
+	return buf;
+}
+
+static void conn_eventcb(struct bufferevent *bev ATTR_UNUSED, short what, void *arg)
+{
+	struct net_conn *conn = arg;
+	if (conn->closed_reported || conn->destroyed)
+		return;
+	if ((what & BEV_EVENT_CONNECTED) != 0) {
+		if (conn->tls != CONN_TLS_HANDSHAKE)
+			return;
+		conn->tls = CONN_TLS_UP;
+		conn_apply_timeouts(conn);
+		conn_apply_watermark(conn);
+		if (conn->paused)
+			bufferevent_disable(conn->bev, EV_READ);
+		conn_ref(conn);
+		if (conn->cb.tls_ready != NULL)
+			conn->cb.tls_ready(conn, conn->ctx);
+		/* input that came with the end of the handshake */
+		if (!conn->destroyed && evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0) {
+			conn->defer_input = true;
+			conn_defer(conn);
+		}
+		(void)conn_unref(conn);
+		return;
+	}
+	const char *reason;
+	if ((what & BEV_EVENT_TIMEOUT) != 0)
+		reason = conn->tls == CONN_TLS_HANDSHAKE ? "TLS handshake timed out" : "timeout";
+	else if ((what & BEV_EVENT_EOF) != 0)
+		reason = conn->tls == CONN_TLS_HANDSHAKE ? "disconnected during TLS handshake" :
+			 "disconnected";
+	else
+		reason = conn_error_reason(conn, what);
+	conn_report_closed(conn, reason);
+}
+
+const char *net_conn_id(struct net_conn *conn)
+{
+	return conn->id;
+}
+
+const char *net_conn_remote_ip(struct net_conn *conn)
+{
+	return conn->remote_ip;
+}
+
+bool net_conn_is_local(struct net_conn *conn)
+{
+	return conn->is_local;
+}
+
+bool net_conn_is_tls(struct net_conn *conn)
+{
+	return conn->tls == CONN_TLS_UP;
+}
+
+bool net_conn_can_starttls(struct net_conn *conn)
+{
+	return conn->can_starttls && conn->tls == CONN_TLS_NONE && net_worker_tls_ctx() != NULL;
+}
+
+const unsigned char *net_conn_input(struct net_conn *conn, size_t max, size_t *len_r)
+{
+	*len_r = 0;
+	if (conn->bev == NULL || conn->tls == CONN_TLS_STARTTLS_WAIT || max == 0)
+		return NULL;
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	size_t len = evbuffer_get_length(in);
+	if (len == 0)
+		return NULL;
+	if (len > max)
+		len = max;
+	const unsigned char *data = evbuffer_pullup(in, (ev_ssize_t)len);
+	if (data == NULL)
+		return NULL;
+	*len_r = len;
+	return data;
+}
+
+void net_conn_input_skip(struct net_conn *conn, size_t n)
+{
+	if (conn->bev == NULL)
+		return;
+	evbuffer_drain(bufferevent_get_input(conn->bev), n);
+}
+
+size_t net_conn_input_len(struct net_conn *conn)
+{
+	if (conn->bev == NULL || conn->tls == CONN_TLS_STARTTLS_WAIT)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_input(conn->bev));
+}
+
+void net_conn_input_pause(struct net_conn *conn, bool pause)
+{
+	if (conn->paused == pause)
+		return;
+	conn->paused = pause;
+	if (conn->closing || conn->closed_reported || conn->destroyed ||
+	    conn->tls == CONN_TLS_STARTTLS_WAIT || conn->tls == CONN_TLS_HANDSHAKE)
+		return;		/* applied when the handshake is done */
+	if (pause) {
+		bufferevent_disable(conn->bev, EV_READ);
+		return;
+	}
+	bufferevent_enable(conn->bev, EV_READ);
+	/* input that stayed buffered while paused gets its callback again */
+	if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0) {
+		conn->defer_input = true;
+		conn_defer(conn);
+	}
+}
+
+static void conn_output_added(struct net_conn *conn)
+{
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) > conn->low_watermark)
+		conn->above_low = true;
+}
+
+void net_conn_write(struct net_conn *conn, const void *data, size_t size)
+{
+	if (conn->closed_reported || conn->destroyed || size == 0)
+		return;
+	if (bufferevent_write(conn->bev, data, size) < 0)
+		i_panic("bufferevent_write failed");
+	conn_output_added(conn);
+}
+
+void net_conn_printf(struct net_conn *conn, const char *fmt, ...)
+{
+	if (conn->closed_reported || conn->destroyed)
+		return;
+	va_list args;
+	va_start(args, fmt);
+	if (evbuffer_add_vprintf(bufferevent_get_output(conn->bev), fmt, args) < 0)
+		i_panic("evbuffer_add_vprintf failed");
+	va_end(args);
+	conn_output_added(conn);
+}
+
+size_t net_conn_output_len(struct net_conn *conn)
+{
+	if (conn->bev == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(conn->bev));
+}
+
+void net_conn_set_low_watermark(struct net_conn *conn, size_t low)
+{
+	conn->low_watermark = low;
+	if (conn->bev != NULL)
+		conn_apply_watermark(conn);
+}
+
+int net_conn_starttls(struct net_conn *conn)
+{
+	if (!net_conn_can_starttls(conn) || conn->closing || conn->closed_reported)
+		return -1;
+	conn->tls = CONN_TLS_STARTTLS_WAIT;
+	/* stop reading at once: the next bytes from an honest client are its
+	 * ClientHello, which must reach OpenSSL, not the plaintext buffer */
+	bufferevent_disable(conn->bev, EV_READ);
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	conn_apply_watermark(conn);
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+		conn->defer_starttls = true;
+		conn_defer(conn);
+	}
+	return 0;
+}
+
+void net_conn_close(struct net_conn *conn)
+{
+	if (conn->closing || conn->closed_reported || conn->destroyed)
+		return;
+	conn->closing = true;
+	bool nothing_to_flush = conn->tls == CONN_TLS_HANDSHAKE ||
+		evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0;
+	if (conn->tls == CONN_TLS_STARTTLS_WAIT)
+		conn->tls = CONN_TLS_NONE;
+	bufferevent_disable(conn->bev, EV_READ);
+	conn_apply_watermark(conn);
+	if (conn->idle_secs == 0) {
+		struct timeval tv = { .tv_sec = CONN_CLOSE_FLUSH_SECS, .tv_usec = 0 };
+		bufferevent_set_timeouts(conn->bev, NULL, &tv);
+	}
+	if (nothing_to_flush) {
+		conn->defer_close = true;
+		conn_defer(conn);
+	}
+}
+
+void net_conn_set_idle_timeout(struct net_conn *conn, unsigned int secs)
+{
+	conn->idle_secs = secs;
+	if (conn->bev != NULL && !conn->closing)
+		conn_apply_timeouts(conn);
+}

@@ -1,0 +1,119 @@
+/* net-private.h: what the files of src/net share, and what the unit
+ * tests of src/net use to drive a worker loop by hand.
+ *
+ * Only src/net and tests/unit/test-net.c include this header: it exposes
+ * libevent and OpenSSL types, which protocol code must never see. */
+#ifndef ROOST_NET_PRIVATE_H
+#define ROOST_NET_PRIVATE_H
+
+#include "net.h"
+
+#include <sys/socket.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+struct conf_listener;
+
+/* ---- worker.c: the per-process event loop ---- */
+
+/* Creates this process's event loop (idempotent).  Timers, jobs and
+ * watches need it; without it jobs run inline and watches return NULL. */
+void net_worker_init(void);
+/* The loop, or NULL before net_worker_init(). */
+struct event_base *net_worker_base(void);
+/* Runs the loop until net_worker_stop() (or until nothing is left to
+ * wait for).  Returns 0, or -1 if the loop failed. */
+int net_worker_run(void);
+/* Makes net_worker_run() return after the current callback. */
+void net_worker_stop(void);
+/* Stops the job pool, closes the inotify instance, frees the TLS context
+ * and the loop.  Connections, timers and watches must be gone. */
+void net_worker_deinit(void);
+
+/* The TLS context for new connections and for STARTTLS (NULL: none).
+ * set_tls_ctx takes a reference of its own. */
+SSL_CTX *net_worker_tls_ctx(void);
+void net_worker_set_tls_ctx(SSL_CTX *ctx);
+
+/* conn.c tells the worker when connections come and go. */
+void net_worker_conn_added(void);
+void net_worker_conn_removed(void);
+
+/* Certificate chain and private key as read from their files. */
+struct net_tls_pem {
+	char *cert;
+	size_t cert_len;
+	char *key;
+	size_t key_len;
+};
+
+/* A listening socket handed from serve.c to the worker. */
+struct net_listen_fd {
+	int fd;
+	const struct conf_listener *conf;
+	const struct net_protocol *protocol;
+	char *unix_path;	/* UNIX socket path to unlink at exit, or NULL */
+};
+
+/* What a worker process (or the single process) needs to run. */
+struct net_worker_setup {
+	const struct roost_config *config;
+	const struct net_protocol *protocols;
+	struct net_listen_fd *listeners;
+	size_t listener_count;
+	/* PEM bytes of the certificate chain and key (cert NULL: no TLS).
+	 * The worker wipes and frees them after building its context. */
+	struct net_tls_pem pem;
+	/* SOCK_SEQPACKET socket to the supervisor, or -1 (single process:
+	 * SIGHUP re-reads the files itself). */
+	int control_fd;
+};
+
+/* Runs a worker: protocol worker_init, accept loop, SIGTERM handling.
+ * Returns an exit code. */
+int net_worker_main(struct net_worker_setup *setup);
+
+/* Control message from supervisor to worker: "reload", carrying the new
+ * certificate and key (both lengths 0: keep the current context). */
+struct net_control_header {
+	char type;		/* 'R' */
+	uint32_t cert_len;
+	uint32_t key_len;
+};
+
+/* ---- conn.c ---- */
+
+/* Wraps an accepted, nonblocking socket (the connection owns it from now
+ * on).  `can_starttls`: the listener allows STARTTLS.  With `tls_ctx`
+ * the TLS handshake starts at once (implicit TLS) and tls_ready fires when
+ * it is done.  Never fails. */
+struct net_conn *net_conn_create(int fd, const struct sockaddr *addr, socklen_t addrlen,
+				 bool can_starttls, SSL_CTX *tls_ctx);
+
+/* ---- tls.c ---- */
+
+/* Builds a server context (TLS 1.2+, no compression, small buffers) from
+ * PEM bytes: the certificate followed by its chain, and the private key.
+ * Returns NULL with *error_r (allocated) on failure. */
+SSL_CTX *net_tls_ctx_create(const char *cert_pem, size_t cert_len, const char *key_pem,
+			    size_t key_len, char **error_r);
+/* Reads a whole file of at most 1 MB.  Returns 0, or -1 with *error_r
+ * (allocated, naming the file). */
+int net_tls_read_file(const char *path, char **data_r, size_t *len_r, char **error_r);
+/* Frees key material after wiping it; sets *data to NULL. */
+void net_tls_free_secret(char **data, size_t len);
+/* Reads the certificate and key files and checks that they make a
+ * context.  Returns 0 (and the context in *ctx_r if ctx_r is not NULL),
+ * or -1 with *error_r (allocated).  Free with net_tls_pem_free(). */
+int net_tls_pem_load(const char *cert_path, const char *key_path, struct net_tls_pem *pem_r,
+		     SSL_CTX **ctx_r, char **error_r);
+/* Wipes and frees both; the struct is zeroed. */
+void net_tls_pem_free(struct net_tls_pem *pem);
+/* The last OpenSSL error as text (static buffer), clearing the queue. */
+const char *net_tls_last_error(void);
+
+/* ---- job.c, watch.c: per-worker teardown ---- */
+void net_job_deinit(void);
+void net_watch_deinit(void);
+
+#endif

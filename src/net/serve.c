@@ -1,0 +1,673 @@
+/* serve.c: `roost serve`: binds the listeners, loads the TLS certificate,
+ * starts the worker processes and supervises them.
+ *
+ * The supervisor never talks to clients.  When started as root it stays
+ * root (to bind, to re-read a root-only key on SIGHUP and to start
+ * replacement workers); workers drop to config->user right after fork,
+ * before any client byte is read.  Its loop is a plain sigtimedwait():
+ * SIGCHLD restarts workers (with a back-off), SIGHUP re-reads the
+ * certificate and key and sends them to every worker over its control
+ * socket, SIGTERM/SIGINT stop everything. */
+#include "net-private.h"
+#include "base/log.h"
+#include "conf/conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SERVE_BACKLOG 1024
+/* How long stopping workers get before SIGKILL. */
+#define SERVE_STOP_TIMEOUT_MSECS 15000
+/* A worker that dies sooner than this after its start is restarted
+ * with a growing delay, up to the maximum. */
+#define SERVE_QUICK_DEATH_MSECS 10000
+#define SERVE_BACKOFF_FIRST_MSECS 1000
+#define SERVE_BACKOFF_MAX_MSECS 60000
+
+struct serve_worker {
+	pid_t pid;		/* 0: not running */
+	int control_fd;		/* supervisor's end, -1 when not running */
+	uint64_t started_ms;
+	uint64_t next_start_ms;
+	unsigned int backoff_ms;
+};
+
+struct serve {
+	const struct roost_config *config;
+	const struct net_protocol *protocols;
+	struct net_listen_fd *listeners;
+	size_t listener_count, listener_cap;
+
+	bool need_tls;
+	struct net_tls_pem pem;
+
+	bool drop_privileges;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	int group_count;
+
+	struct serve_worker *workers;
+	unsigned int worker_count;
+	pid_t supervisor_pid;
+	sigset_t old_mask;
+};
+
+static const int serve_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+
+/* ---- listeners ---- */
+
+static const char *serve_tls_name(enum conf_tls_mode mode)
+{
+	switch (mode) {
+	case CONF_TLS_STARTTLS:
+		return "starttls";
+	case CONF_TLS_IMPLICIT:
+		return "tls";
+	case CONF_TLS_NONE:
+		break;
+	}
+	return "plaintext";
+}
+
+static void serve_add_listener(struct serve *s, int fd, const struct conf_listener *conf,
+			       const struct net_protocol *protocol, const char *unix_path)
+{
+	ARRAY_RESERVE(s->listeners, s->listener_cap, s->listener_count + 1);
+	struct net_listen_fd *lfd = &s->listeners[s->listener_count++];
+	lfd->fd = fd;
+	lfd->conf = conf;
+	lfd->protocol = protocol;
+	lfd->unix_path = unix_path == NULL ? NULL : xstrdup(unix_path);
+}
+
+static int serve_bind_inet(struct serve *s, const struct conf_listener *conf,
+			   const struct net_protocol *protocol, const struct sockaddr *sa,
+			   socklen_t salen, bool v6only, const char *display)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_error("cannot listen on %s: socket(): %s", display, strerror(errno));
+		return -1;
+	}
+	int one = 1, v6 = v6only ? 1 : 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6));
+	if (bind(fd, sa, salen) < 0) {
+		int err = errno;
+		log_error("cannot listen on %s: %s%s", display, strerror(err),
+			  err == EACCES && conf->port < 1024 ?
+			  " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : "");
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, SERVE_BACKLOG) < 0) {
+		log_error("cannot listen on %s: %s", display, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	log_info("listening on %s (%s, %s)", display, conf->protocol, serve_tls_name(conf->tls));
+	serve_add_listener(s, fd, conf, protocol, NULL);
+	return 0;
+}
+
+static int serve_bind_wildcard(struct serve *s, const struct conf_listener *conf,
+			       const struct net_protocol *protocol)
+{
+	char display[32];
+	snprintf(display, sizeof(display), "*:%u", conf->port);
+	/* one dual-stack IPv6 socket serves IPv4 as well */
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd >= 0) {
+		close(fd);
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT,
+					     .sin6_port = htons((uint16_t)conf->port) };
+		return serve_bind_inet(s, conf, protocol, (struct sockaddr *)&sin6, sizeof(sin6),
+				       false, display);
+	}
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY),
+				   .sin_port = htons((uint16_t)conf->port) };
+	return serve_bind_inet(s, conf, protocol, (struct sockaddr *)&sin, sizeof(sin), false,
+			       display);
+}
+
+static int serve_bind_host(struct serve *s, const struct conf_listener *conf,
+			   const struct net_protocol *protocol)
+{
+	/* "[::1]" or "::1" */
+	char host[256];
+	const char *addr = conf->address;
+	size_t len = strlen(addr);
+	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
+		addr++;
+		len -= 2;
+	}
+	if (len >= sizeof(host)) {
+		log_error("listener address too long: %s", conf->address);
+		return -1;
+	}
+	memcpy(host, addr, len);
+	host[len] = '\0';
+
+	char port[16];
+	snprintf(port, sizeof(port), "%u", conf->port);
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res;
+	int ret = getaddrinfo(host, port, &hints, &res);
+	if (ret != 0) {
+		log_error("cannot listen on %s:%u: %s", conf->address, conf->port,
+			  ret == EAI_SYSTEM ? strerror(errno) : gai_strerror(ret));
+		return -1;
+	}
+	ret = 0;
+	for (struct addrinfo *ai = res; ai != NULL && ret == 0; ai = ai->ai_next) {
+		char ip[INET6_ADDRSTRLEN], display[INET6_ADDRSTRLEN + 16];
+		if (ai->ai_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip,
+				  sizeof(ip));
+			snprintf(display, sizeof(display), "[%s]:%u", ip, conf->port);
+		} else if (ai->ai_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, ip,
+				  sizeof(ip));
+			snprintf(display, sizeof(display), "%s:%u", ip, conf->port);
+		} else {
+			continue;
+		}
+		ret = serve_bind_inet(s, conf, protocol, ai->ai_addr, ai->ai_addrlen, true,
+				      display);
+	}
+	freeaddrinfo(res);
+	return ret;
+}
+
+static int serve_bind_unix(struct serve *s, const struct conf_listener *conf,
+			   const struct net_protocol *protocol)
+{
+	const char *path = conf->address;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_error("cannot listen on %s: path too long", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_error("cannot listen on %s: it exists and is not a socket", path);
+			return -1;
+		}
+		/* a stale socket of a dead server is replaced; a live one is not */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			log_error("cannot listen on %s: another server is listening there", path);
+			return -1;
+		}
+		if (probe >= 0)
+			close(probe);
+		if (unlink(path) < 0) {
+			log_error("cannot remove stale socket %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_error("cannot listen on %s: socket(): %s", path, strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		log_error("cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* workers run as another user: anyone may connect, for now */
+	if (chmod(path, 0666) < 0 || listen(fd, SERVE_BACKLOG) < 0) {
+		log_error("cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	log_info("listening on %s (%s, %s)", path, conf->protocol, serve_tls_name(conf->tls));
+	serve_add_listener(s, fd, conf, protocol, path);
+	return 0;
+}
+
+static int serve_bind_all(struct serve *s)
+{
+	const struct roost_config *config = s->config;
+	if (config->listener_count == 0) {
+		log_error("no listeners configured");
+		return -1;
+	}
+	for (size_t i = 0; i < config->listener_count; i++) {
+		const struct conf_listener *conf = &config->listeners[i];
+		const struct net_protocol *protocol = NULL;
+		for (const struct net_protocol *p = s->protocols; p->name != NULL; p++) {
+			if (strcmp(p->name, conf->protocol) == 0) {
+				protocol = p;
+				break;
+			}
+		}
+		if (protocol == NULL) {
+			log_error("listener %s: unknown protocol \"%s\"", conf->address,
+				  conf->protocol);
+			return -1;
+		}
+		if (conf->tls != CONF_TLS_NONE)
+			s->need_tls = true;
+		int ret;
+		if (conf->address[0] == '/')
+			ret = serve_bind_unix(s, conf, protocol);
+		else if (strcmp(conf->address, "*") == 0)
+			ret = serve_bind_wildcard(s, conf, protocol);
+		else
+			ret = serve_bind_host(s, conf, protocol);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void serve_close_listeners(struct serve *s)
+{
+	for (size_t i = 0; i < s->listener_count; i++) {
+		struct net_listen_fd *lfd = &s->listeners[i];
+		if (lfd->fd >= 0)
+			close(lfd->fd);
+		if (lfd->unix_path != NULL) {
+			(void)unlink(lfd->unix_path);
+			free(lfd->unix_path);
+		}
+	}
+	free(s->listeners);
+	s->listeners = NULL;
+	s->listener_count = 0;
+}
+
+/* ---- privileges ---- */
+
+static int serve_lookup_user(struct serve *s)
+{
+	const char *user = s->config->user;
+	if (geteuid() != 0 || user == NULL || user[0] == '\0')
+		return 0;
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		if (errno != 0)
+			log_error("cannot look up user %s: %s", user, strerror(errno));
+		else
+			log_error("user %s does not exist (set `user` in the config, "
+				  "or create the user)", user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		log_warning("user %s is root: the workers will run as root", user);
+		return 0;
+	}
+	s->uid = pw->pw_uid;
+	s->gid = pw->pw_gid;
+	int n = 16;
+	s->groups = xmalloc(sizeof(gid_t) * (size_t)n);
+	if (getgrouplist(user, pw->pw_gid, s->groups, &n) < 0) {
+		s->groups = xrealloc(s->groups, sizeof(gid_t) * (size_t)n);
+		if (getgrouplist(user, pw->pw_gid, s->groups, &n) < 0) {
+			log_error("cannot get the groups of user %s", user);
+			return -1;
+		}
+	}
+	s->group_count = n;
+	s->drop_privileges = true;
+	return 0;
+}
+
+static int serve_drop_privileges(const struct serve *s)
+{
+	if (!s->drop_privileges)
+		return 0;
+	if (setgroups((size_t)s->group_count, s->groups) < 0 || setgid(s->gid) < 0 ||
+	    setuid(s->uid) < 0) {
+		log_error("cannot change to user %s: %s", s->config->user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		log_error("dropping privileges failed: root can be regained");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- workers ---- */
+
+static void serve_signals_restore(const struct serve *s)
+{
+	for (size_t i = 0; i < N_ELEMENTS(serve_signals); i++)
+		signal(serve_signals[i], SIG_DFL);
+	sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
+}
+
+static void ATTR_NORETURN serve_worker_child(struct serve *s, int control_fd)
+{
+	/* die with the supervisor, even if it is killed with SIGKILL */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != s->supervisor_pid)
+		_exit(0);
+	for (unsigned int i = 0; i < s->worker_count; i++) {
+		if (s->workers[i].control_fd >= 0)
+			close(s->workers[i].control_fd);
+	}
+	signal(SIGHUP, SIG_IGN);
+	serve_signals_restore(s);
+	if (serve_drop_privileges(s) < 0)
+		_exit(1);
+
+	enum log_level level = LOG_LEVEL_INFO;
+	if (s->config->log_level != NULL)
+		(void)log_level_parse(s->config->log_level, &level);
+	log_init("roost-worker", s->config->log_syslog, level);
+
+	struct net_worker_setup setup = {
+		.config = s->config,
+		.protocols = s->protocols,
+		.listeners = s->listeners,
+		.listener_count = s->listener_count,
+		.pem = s->pem,		/* this process's copy: the worker wipes it */
+		.control_fd = control_fd,
+	};
+	int ret = net_worker_main(&setup);
+	_exit(ret);
+}
+
+static void serve_worker_start(struct serve *s, struct serve_worker *w)
+{
+	int sv[2];
+	uint64_t now = time_monotonic_ms();
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair() failed: %s", strerror(errno));
+		w->next_start_ms = now + SERVE_BACKOFF_FIRST_MSECS;
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("fork() failed: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		w->next_start_ms = now + SERVE_BACKOFF_FIRST_MSECS;
+		return;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		serve_worker_child(s, sv[1]);
+	}
+	close(sv[1]);
+	w->pid = pid;
+	w->control_fd = sv[0];
+	w->started_ms = now;
+}
+
+static void serve_describe_status(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "was killed by signal %d (%s)%s", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, size, "ended with status 0x%x", (unsigned int)status);
+}
+
+static struct serve_worker *serve_worker_find(struct serve *s, pid_t pid)
+{
+	for (unsigned int i = 0; i < s->worker_count; i++) {
+		if (s->workers[i].pid == pid)
+			return &s->workers[i];
+	}
+	return NULL;
+}
+
+/* Reaps dead workers; unless stopping, schedules their restart. */
+static void serve_reap(struct serve *s, bool stopping)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct serve_worker *w = serve_worker_find(s, pid);
+		if (w == NULL)
+			continue;
+		w->pid = 0;
+		close(w->control_fd);
+		w->control_fd = -1;
+		char desc[128];
+		serve_describe_status(status, desc, sizeof(desc));
+		if (stopping) {
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+				log_debug("worker %d stopped", (int)pid);
+			else
+				log_warning("worker %d %s", (int)pid, desc);
+			continue;
+		}
+		uint64_t now = time_monotonic_ms();
+		if (now - w->started_ms < SERVE_QUICK_DEATH_MSECS) {
+			w->backoff_ms = w->backoff_ms == 0 ? SERVE_BACKOFF_FIRST_MSECS :
+				ROOST_MIN(w->backoff_ms * 2, SERVE_BACKOFF_MAX_MSECS);
+		} else {
+			w->backoff_ms = 0;
+		}
+		w->next_start_ms = now + w->backoff_ms;
+		if (w->backoff_ms == 0)
+			log_error("worker %d %s; restarting it", (int)pid, desc);
+		else
+			log_error("worker %d %s; restarting it in %u s", (int)pid, desc,
+				  w->backoff_ms / 1000);
+	}
+}
+
+static void serve_send_reload(struct serve *s, const struct net_tls_pem *pem)
+{
+	struct net_control_header hdr = { .type = 'R' };
+	size_t size = sizeof(hdr);
+	if (pem != NULL) {
+		hdr.cert_len = (uint32_t)pem->cert_len;
+		hdr.key_len = (uint32_t)pem->key_len;
+		size += pem->cert_len + pem->key_len;
+	}
+	char *msg = xcalloc(1, size);
+	memcpy(msg, &hdr, sizeof(hdr));
+	if (pem != NULL) {
+		memcpy(msg + sizeof(hdr), pem->cert, pem->cert_len);
+		memcpy(msg + sizeof(hdr) + pem->cert_len, pem->key, pem->key_len);
+	}
+	for (unsigned int i = 0; i < s->worker_count; i++) {
+		struct serve_worker *w = &s->workers[i];
+		if (w->pid == 0)
+			continue;
+		if (send(w->control_fd, msg, size, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			log_error("cannot send the reload to worker %d: %s", (int)w->pid,
+				  strerror(errno));
+	}
+	net_tls_free_secret(&msg, size);
+}
+
+static void serve_reload(struct serve *s)
+{
+	log_info("SIGHUP: reloading");
+	if (!s->need_tls) {
+		serve_send_reload(s, NULL);
+		return;
+	}
+	struct net_tls_pem pem;
+	char *error;
+	if (net_tls_pem_load(s->config->tls_cert, s->config->tls_key, &pem, NULL, &error) < 0) {
+		log_error("keeping the current certificate: %s", error);
+		free(error);
+		serve_send_reload(s, NULL);
+		return;
+	}
+	net_tls_pem_free(&s->pem);
+	s->pem = pem;
+	serve_send_reload(s, &s->pem);
+	log_info("TLS certificate reloaded");
+}
+
+static bool serve_workers_alive(const struct serve *s)
+{
+	for (unsigned int i = 0; i < s->worker_count; i++) {
+		if (s->workers[i].pid != 0)
+			return true;
+	}
+	return false;
+}
+
+static void serve_stop_workers(struct serve *s, sigset_t *set)
+{
+	for (unsigned int i = 0; i < s->worker_count; i++) {
+		if (s->workers[i].pid != 0)
+			(void)kill(s->workers[i].pid, SIGTERM);
+	}
+	uint64_t deadline = time_monotonic_ms() + SERVE_STOP_TIMEOUT_MSECS;
+	while (serve_workers_alive(s)) {
+		serve_reap(s, true);
+		if (!serve_workers_alive(s))
+			break;
+		uint64_t now = time_monotonic_ms();
+		if (now >= deadline)
+			break;
+		uint64_t wait = ROOST_MIN(deadline - now, 1000);
+		struct timespec ts = { .tv_sec = (time_t)(wait / 1000),
+				       .tv_nsec = (long)(wait % 1000) * 1000000 };
+		int sig = sigtimedwait(set, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_warning("second stop signal: not waiting for the workers");
+			break;
+		}
+	}
+	for (unsigned int i = 0; i < s->worker_count; i++) {
+		struct serve_worker *w = &s->workers[i];
+		if (w->pid == 0)
+			continue;
+		log_warning("worker %d did not stop in time: killing it", (int)w->pid);
+		(void)kill(w->pid, SIGKILL);
+		(void)waitpid(w->pid, NULL, 0);
+		w->pid = 0;
+		close(w->control_fd);
+		w->control_fd = -1;
+	}
+}
+
+static void serve_signal_noop(int sig ATTR_UNUSED)
+{
+}
+
+static int serve_supervise(struct serve *s)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	s->worker_count = s->config->workers != 0 ? s->config->workers :
+			  (cpus > 0 ? (unsigned int)cpus : 1);
+	s->workers = xcalloc(s->worker_count, sizeof(*s->workers));
+	for (unsigned int i = 0; i < s->worker_count; i++)
+		s->workers[i].control_fd = -1;
+	s->supervisor_pid = getpid();
+
+	/* signals are taken synchronously with sigtimedwait(); the handlers
+	 * only make sure none of them is ignored */
+	sigset_t set;
+	sigemptyset(&set);
+	struct sigaction sa = { .sa_handler = serve_signal_noop };
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < N_ELEMENTS(serve_signals); i++) {
+		sigaddset(&set, serve_signals[i]);
+		sigaction(serve_signals[i], &sa, NULL);
+	}
+	sigprocmask(SIG_BLOCK, &set, &s->old_mask);
+
+	log_info("starting %u worker(s)", s->worker_count);
+	for (;;) {
+		uint64_t now = time_monotonic_ms();
+		uint64_t wait = 1000;
+		for (unsigned int i = 0; i < s->worker_count; i++) {
+			struct serve_worker *w = &s->workers[i];
+			if (w->pid != 0)
+				continue;
+			if (w->next_start_ms <= now)
+				serve_worker_start(s, w);
+			if (w->pid == 0 && w->next_start_ms > now)
+				wait = ROOST_MIN(wait, w->next_start_ms - now);
+		}
+		struct timespec ts = { .tv_sec = (time_t)(wait / 1000),
+				       .tv_nsec = (long)(wait % 1000) * 1000000 };
+		int sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGCHLD) {
+			serve_reap(s, false);
+		} else if (sig == SIGHUP) {
+			serve_reload(s);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			log_info("received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+			break;
+		}
+	}
+	serve_stop_workers(s, &set);
+	serve_signals_restore(s);
+	free(s->workers);
+	s->workers = NULL;
+	log_info("stopped");
+	return 0;
+}
+
+int net_serve(const struct roost_config *config, const struct net_protocol *protocols,
+	      bool single_process)
+{
+	struct serve s = { .config = config, .protocols = protocols };
+	int ret = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (serve_lookup_user(&s) < 0 || serve_bind_all(&s) < 0)
+		goto out;
+	if (s.need_tls) {
+		char *error;
+		if (net_tls_pem_load(config->tls_cert, config->tls_key, &s.pem, NULL, &error) < 0) {
+			log_error("%s", error);
+			free(error);
+			goto out;
+		}
+	}
+	if (single_process) {
+		if (serve_drop_privileges(&s) < 0)
+			goto out;
+		struct net_worker_setup setup = {
+			.config = config,
+			.protocols = protocols,
+			.listeners = s.listeners,
+			.listener_count = s.listener_count,
+			.pem = s.pem,
+			.control_fd = -1,
+		};
+		memset(&s.pem, 0, sizeof(s.pem));	/* the worker frees it */
+		ret = net_worker_main(&setup);
+		net_tls_pem_free(&setup.pem);
+	} else {
+		ret = serve_supervise(&s);
+	}
+out:
+	serve_close_listeners(&s);
+	net_tls_pem_free(&s.pem);
+	free(s.groups);
+	return ret;
+}
