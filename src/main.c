@@ -1,13 +1,51 @@
-/* main.c: the `roost` command and its subcommands. */
+/* main.c: the `roost` command: dispatches to the subcommands in src/cli. */
 #include "base/base.h"
+#include "cli/cli.h"
+
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
+
+#define ROOST_VERSION "0.1.0"
+
+static const struct {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *summary;
+} subcommands[] = {
+	{ "serve", cli_serve_main, "run the IMAP server" },
+	{ "user", cli_user_main, "add, change, delete or list users (passwd-file)" },
+	{ "check", cli_check_main, "bring a user's index up to date, or rebuild it" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: roost COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < N_ELEMENTS(subcommands); i++)
+		fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(out, "\n`roost COMMAND --help` describes each command.\n");
+}
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		printf("usage: roost COMMAND [ARGS]\n");
-		return argc < 2 ? 64 : 0;
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
 	}
-	return 0;
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("roost " ROOST_VERSION "\n");
+		return 0;
+	}
+	for (size_t i = 0; i < N_ELEMENTS(subcommands); i++) {
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].main(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "roost: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EX_USAGE;
 }

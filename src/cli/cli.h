@@ -18,4 +18,25 @@
  * EX_NOINPUT (no user database to list), EX_IOERR (read/write failed). */
 int cli_user_main(int argc, char **argv);
 
+/* `roost serve [-c FILE] [--foreground] [--workers N]`: runs the server
+ * (see net_serve()).  Returns 0 after a clean stop, EX_CONFIG for a bad
+ * config, EX_OSERR/EX_UNAVAILABLE when listeners or TLS cannot be set up. */
+int cli_serve_main(int argc, char **argv);
+
+/* `roost check [-c FILE] [--rebuild] USER...`: opens each user's store
+ * and syncs every mailbox (picking up mail dropped into the Maildir);
+ * with --rebuild, rebuilds the index from the Maildir first, keeping UIDs,
+ * flags and keywords.  EX_NOUSER when the user is unknown to the user
+ * database, EX_SOFTWARE/EX_IOERR when the store fails. */
+int cli_check_main(int argc, char **argv);
+
+/* The config file a subcommand uses: `path` when given, else
+ * /etc/roost/roost.conf if it exists, else the built-in defaults.  Prints
+ * the error (prefixed with "roost SUBCOMMAND") and returns NULL on
+ * failure. */
+struct roost_config;
+struct roost_config *cli_config_load(const char *path, const char *subcommand);
+
+#define CLI_DEFAULT_CONFIG "/etc/roost/roost.conf"
+
 #endif

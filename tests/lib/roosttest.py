@@ -311,6 +311,8 @@ def run_suite(directory, build, only=None):
     if not os.path.isdir(directory):
         return 0, 0
     suite = os.path.basename(directory)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
     for fname in sorted(os.listdir(directory)):
         if not (fname.startswith("test_") and fname.endswith(".py")):
             continue

@@ -1,0 +1,118 @@
+/* cmd-any.c: commands valid in any state or with no mailbox work:
+ * CAPABILITY, NOOP, LOGOUT, ID (RFC 2971), ENABLE (RFC 5161 / 9051),
+ * NAMESPACE (RFC 2342 / 9051). */
+#include "commands.h"
+#include "parser.h"
+#include "base/log.h"
+#include "net/net.h"
+
+#include <string.h>
+#include <strings.h>
+
+bool cmd_capability(struct imap_cmd *cmd)
+{
+	if (cmd->args[0].type != IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "CAPABILITY takes no arguments.");
+	struct str line = STR_INIT;
+	str_append(&line, "* CAPABILITY ");
+	imap_session_capabilities(cmd->session, &line);
+	imap_session_write_line(cmd->session, &line);
+	str_free(&line);
+	return imap_cmd_ok(cmd, "Capability completed.");
+}
+
+bool cmd_noop(struct imap_cmd *cmd)
+{
+	if (cmd->args[0].type != IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "NOOP takes no arguments.");
+	return imap_cmd_ok(cmd, "NOOP completed.");
+}
+
+bool cmd_logout(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->session;
+	if (cmd->args[0].type != IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "LOGOUT takes no arguments.");
+	imap_session_untagged(s, "BYE Logging out");
+	/* no mailbox updates after BYE */
+	imap_session_unselect(s);
+	imap_cmd_ok(cmd, "Logout completed.");
+	s->logout_sent = true;
+	s->state = IMAP_STATE_LOGOUT;
+	net_conn_close(s->conn);
+	return true;
+}
+
+/* id = "ID" SP id-params-list
+ * id-params-list = "(" *(string SP nstring) ")" / nil  (RFC 2971)
+ * Field names are at most 30 octets, values 1024, at most 30 pairs. */
+bool cmd_id(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->session;
+	const struct imap_arg *arg = &cmd->args[0];
+	struct str logline = STR_INIT;
+	if (arg->type == IMAP_ARG_LIST) {
+		if (arg->list_count % 2 != 0 || arg->list_count > 60) {
+			str_free(&logline);
+			return imap_cmd_bad(cmd, "Invalid ID parameters.");
+		}
+		for (unsigned int i = 0; i < arg->list_count; i += 2) {
+			const struct imap_arg *k = &arg->list[i], *v = &arg->list[i + 1];
+			bool v_nil = v->type == IMAP_ARG_ATOM && strcasecmp(v->str, "NIL") == 0;
+			if ((k->type != IMAP_ARG_QUOTED && k->type != IMAP_ARG_LITERAL) ||
+			    k->len > 30 ||
+			    (!v_nil && v->type != IMAP_ARG_QUOTED && v->type != IMAP_ARG_LITERAL) ||
+			    (!v_nil && v->len > 1024)) {
+				str_free(&logline);
+				return imap_cmd_bad(cmd, "Invalid ID parameters.");
+			}
+			str_printfa(&logline, "%s%s=%.80s", i == 0 ? "" : " ", k->str,
+				    v_nil ? "NIL" : v->str);
+		}
+	} else if (!(arg->type == IMAP_ARG_ATOM && strcasecmp(arg->str, "NIL") == 0)) {
+		str_free(&logline);
+		return imap_cmd_bad(cmd, "ID expects a parameter list or NIL.");
+	}
+	if (cmd->args[1].type != IMAP_ARG_EOL) {
+		str_free(&logline);
+		return imap_cmd_bad(cmd, "ID takes one argument.");
+	}
+	if (logline.len > 0)
+		log_info("%s: ID %s", s->log_prefix, str_c(&logline));
+	str_free(&logline);
+	imap_session_untagged(s, "ID (\"name\" \"Roost\" \"vendor\" \"Roost\" \"version\" \"0.1.0\")");
+	return imap_cmd_ok(cmd, "ID completed.");
+}
+
+/* enable = "ENABLE" 1*(SP capability)
+ * Capabilities the server does not know or that cannot be enabled are
+ * ignored (RFC 5161 section 3). */
+bool cmd_enable(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->session;
+	if (cmd->args[0].type == IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "ENABLE needs at least one capability.");
+	struct str line = STR_INIT;
+	str_append(&line, "* ENABLED");
+	for (const struct imap_arg *a = cmd->args; a->type != IMAP_ARG_EOL; a++) {
+		if (a->type != IMAP_ARG_ATOM) {
+			str_free(&line);
+			return imap_cmd_bad(cmd, "Capabilities are atoms.");
+		}
+		if (strcasecmp(a->str, "IMAP4rev2") == 0 && !s->rev2) {
+			s->rev2 = true;
+			str_append(&line, " IMAP4rev2");
+		}
+	}
+	imap_session_write_line(s, &line);
+	str_free(&line);
+	return imap_cmd_ok(cmd, "Enabled.");
+}
+
+bool cmd_namespace(struct imap_cmd *cmd)
+{
+	if (cmd->args[0].type != IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "NAMESPACE takes no arguments.");
+	imap_session_untagged(cmd->session, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	return imap_cmd_ok(cmd, "Namespace completed.");
+}

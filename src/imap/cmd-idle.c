@@ -1,0 +1,59 @@
+/* cmd-idle.c: IDLE (RFC 2177, RFC 9051 6.3.13).
+ *
+ * The session stays in IDLE until the client sends DONE; meanwhile every
+ * change to the selected mailbox (seen through the store's watch paths,
+ * or a poll when they cannot be watched) is pushed at once. */
+#include "commands.h"
+#include "parser.h"
+#include "net/net.h"
+
+#include <strings.h>
+
+#define IMAP_IDLE_POLL_MSECS 2000
+
+struct imap_idle {
+	struct net_timer *poll;
+};
+
+static void imap_idle_stop(struct imap_cmd *cmd)
+{
+	struct imap_idle *idle = cmd->ctx;
+	cmd->session->idling = false;
+	cmd->raw_line = NULL;
+	if (idle->poll != NULL)
+		net_timer_destroy(&idle->poll);
+}
+
+static void imap_idle_line(struct imap_cmd *cmd, const char *line)
+{
+	imap_idle_stop(cmd);
+	if (strcasecmp(line, "DONE") == 0)
+		imap_cmd_ok(cmd, "IDLE terminated.");
+	else
+		imap_cmd_bad(cmd, "Expected DONE.");
+	imap_cmd_finish(cmd);
+}
+
+static void imap_idle_poll(void *ctx)
+{
+	struct imap_cmd *cmd = ctx;
+	imap_session_sync(cmd->session, true);
+}
+
+bool cmd_idle(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->session;
+	if (cmd->args[0].type != IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "IDLE takes no arguments.");
+	struct imap_idle *idle = p_malloc(cmd->pool, sizeof(*idle));
+	cmd->ctx = idle;
+	cmd->raw_line = imap_idle_line;
+	cmd->abort = imap_idle_stop;
+	/* send what changed before we wait */
+	imap_session_sync(s, true);
+	s->idling = true;
+	if (s->box != NULL && s->watch_count == 0)
+		idle->poll = net_timer_create(IMAP_IDLE_POLL_MSECS, true, imap_idle_poll, cmd);
+	imap_session_write(s, "+ idling\r\n", 10);
+	return false;
+}

@@ -1,0 +1,630 @@
+/* session.c: an IMAP connection from greeting to BYE.
+ *
+ * The state machine (RFC 9051 section 3):
+ *
+ *            +----------------------+
+ *            |  connection opened   |
+ *            +----------------------+
+ *             || greeting OK  \\ (PREAUTH: never)
+ *             \/               \\
+ *   +-----------------+  LOGIN / AUTHENTICATE   +-----------------+
+ *   | NOT_AUTH        | ----------------------> | AUTH            |
+ *   +-----------------+                         +-----------------+
+ *             ||                 SELECT/EXAMINE ||     /\ CLOSE, UNSELECT,
+ *             ||                                \/     || failed SELECT
+ *             ||                                +-----------------+
+ *             ||                                | SELECTED        |
+ *             ||                                +-----------------+
+ *             \/ LOGOUT, BYE, timeout                   || LOGOUT ...
+ *   +--------------------------------------------------------------+
+ *   |                          LOGOUT                              |
+ *   +--------------------------------------------------------------+
+ *
+ * Input is handed to the incremental parser as it arrives.  One command
+ * runs at a time; while it runs (a password check, a FETCH that waits for
+ * the socket to drain) input stays buffered and reading is paused, so a
+ * client that pipelines without reading cannot make us buffer without
+ * bound.  This file never touches mail data itself: commands do, through
+ * store/store.h. */
+#include "session.h"
+#include "parser.h"
+#include "flags.h"
+#include "commands.h"
+#include "base/log.h"
+#include "conf/conf.h"
+#include "net/net.h"
+#include "store/store.h"
+#include "auth/auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Output above this many bytes pauses command processing until drained. */
+#define IMAP_OUTPUT_HIGH_WATER (256 * 1024)
+#define IMAP_OUTPUT_LOW_WATER (64 * 1024)
+
+static void imap_session_input_process(struct imap_session *s);
+static void imap_session_destroy(struct imap_session *s);
+
+static uint64_t session_counter;
+
+/* ---- writing ---- */
+
+void imap_session_write(struct imap_session *s, const void *data, size_t size)
+{
+	if (s->conn != NULL && !s->closing)
+		net_conn_write(s->conn, data, size);
+}
+
+void imap_session_write_line(struct imap_session *s, const struct str *line)
+{
+	imap_session_write(s, line->data == NULL ? "" : line->data, line->len);
+	imap_session_write(s, "\r\n", 2);
+}
+
+void imap_session_untagged(struct imap_session *s, const char *fmt, ...)
+{
+	struct str line = STR_INIT;
+	va_list args;
+	str_append(&line, "* ");
+	va_start(args, fmt);
+	str_vprintfa(&line, fmt, args);
+	va_end(args);
+	imap_session_write_line(s, &line);
+	str_free(&line);
+}
+
+void imap_session_bye(struct imap_session *s, const char *text)
+{
+	if (s->logout_sent || s->closing)
+		return;
+	imap_session_untagged(s, "BYE %s", text);
+	s->logout_sent = true;
+	s->state = IMAP_STATE_LOGOUT;
+	net_conn_close(s->conn);
+}
+
+void imap_session_capabilities(struct imap_session *s, struct str *dest)
+{
+	str_append(dest, "IMAP4rev1 IMAP4rev2");
+	bool secure = net_conn_is_tls(s->conn);
+	if (s->state == IMAP_STATE_NOT_AUTH) {
+		if (!secure && net_conn_can_starttls(s->conn))
+			str_append(dest, " STARTTLS");
+		bool plain_ok = secure || s->config->plaintext_auth == CONF_PLAINTEXT_ALWAYS ||
+			(s->config->plaintext_auth == CONF_PLAINTEXT_LOCAL && net_conn_is_local(s->conn));
+		if (plain_ok)
+			str_append(dest, " AUTH=PLAIN");
+		else
+			str_append(dest, " LOGINDISABLED");
+		str_append(dest, " SASL-IR");
+	}
+	str_append(dest, " LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE"
+		   " CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE");
+	if (s->state != IMAP_STATE_NOT_AUTH)
+		str_printfa(dest, " APPENDLIMIT=%llu",
+			    (unsigned long long)s->config->max_append_size);
+}
+
+/* ---- command completion ---- */
+
+static void imap_cmd_reply(struct imap_cmd *cmd, const char *status,
+			   const char *fmt, va_list args) ATTR_PRINTF(3, 0);
+static void imap_cmd_reply(struct imap_cmd *cmd, const char *status,
+			   const char *fmt, va_list args)
+{
+	struct imap_session *s = cmd->session;
+	if (s->box != NULL && s->state == IMAP_STATE_SELECTED) {
+		bool allow = (cmd->def->flags & IMAP_CMD_FLAG_NO_EXPUNGES) == 0 || cmd->uid;
+		imap_session_sync(s, allow);
+	}
+	struct str line = STR_INIT;
+	str_printfa(&line, "%s %s ", cmd->tag, status);
+	str_vprintfa(&line, fmt, args);
+	imap_session_write_line(s, &line);
+	str_free(&line);
+	if (strcmp(status, "BAD") == 0) {
+		if (++s->bad_count >= s->config->max_bad_commands)
+			imap_session_bye(s, "Too many invalid commands.");
+	} else {
+		s->bad_count = 0;
+	}
+}
+
+#define IMAP_CMD_REPLY_FUNC(fname, status) \
+	bool fname(struct imap_cmd *cmd, const char *fmt, ...) \
+	{ \
+		va_list args; \
+		va_start(args, fmt); \
+		imap_cmd_reply(cmd, status, fmt, args); \
+		va_end(args); \
+		return true; \
+	}
+IMAP_CMD_REPLY_FUNC(imap_cmd_ok, "OK")
+IMAP_CMD_REPLY_FUNC(imap_cmd_no, "NO")
+IMAP_CMD_REPLY_FUNC(imap_cmd_bad, "BAD")
+
+bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate)
+{
+	enum store_error err;
+	const char *text = store_last_error(cmd->session->store, &err);
+	const char *code;
+	switch (err) {
+	case STORE_ERR_NOTFOUND:
+		code = trycreate ? "TRYCREATE" : "NONEXISTENT";
+		break;
+	case STORE_ERR_EXISTS: code = "ALREADYEXISTS"; break;
+	case STORE_ERR_PARAMS:
+	case STORE_ERR_NOTPOSSIBLE: code = "CANNOT"; break;
+	case STORE_ERR_INUSE: code = "INUSE"; break;
+	case STORE_ERR_LIMIT: code = "LIMIT"; break;
+	case STORE_ERR_NOSPACE: code = "OVERQUOTA"; break;
+	case STORE_ERR_EXPUNGED: code = "EXPUNGEISSUED"; break;
+	case STORE_ERR_TEMP:
+	default:
+		log_error("%s: store error: %s", cmd->session->log_prefix, text);
+		return imap_cmd_no(cmd, "[SERVERBUG] Internal error occurred. "
+				   "Refer to server log for more information.");
+	}
+	return imap_cmd_no(cmd, "[%s] %s", code, text);
+}
+
+static void imap_command_done(struct imap_session *s)
+{
+	struct imap_cmd *cmd = s->cmd;
+	s->cmd = NULL;
+	if (cmd != NULL)
+		pool_destroy(&cmd->pool);
+	if (s->conn != NULL && !s->closing && !s->logout_sent)
+		net_conn_input_pause(s->conn, false);
+	if (s->shutting_down)
+		imap_session_bye(s, "Server shutting down.");
+}
+
+void imap_cmd_finish(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->session;
+	if (s->cmd != cmd)
+		i_panic("imap_cmd_finish: not the running command");
+	imap_command_done(s);
+	imap_session_input_process(s);
+}
+
+/* ---- dispatch ---- */
+
+static void imap_session_dispatch(struct imap_session *s, const struct imap_command *pc)
+{
+	struct pool *pool = pool_create(2048);
+	struct imap_cmd *cmd = p_malloc(pool, sizeof(*cmd));
+	cmd->session = s;
+	cmd->pool = pool;
+	cmd->tag = p_strdup(pool, pc->tag);
+	cmd->name = p_strdup(pool, pc->name);
+	cmd->args = pc->args;
+	s->cmd_count++;
+
+	const char *name = cmd->name;
+	if (str_eq_icase(name, "UID")) {
+		if (cmd->args[0].type != IMAP_ARG_ATOM) {
+			static const struct imap_command_def uid_def = { "UID", NULL, IMAP_STATE_ANY, 0 };
+			cmd->def = &uid_def;
+			s->cmd = cmd;
+			imap_cmd_bad(cmd, "UID needs a command name.");
+			imap_command_done(s);
+			return;
+		}
+		cmd->uid = true;
+		name = cmd->args[0].str;
+		cmd->args++;
+	}
+	const struct imap_command_def *def = imap_command_find(name);
+	static const struct imap_command_def unknown_def = { "", NULL, IMAP_STATE_ANY, 0 };
+	s->cmd = cmd;
+	if (def == NULL || (cmd->uid && !imap_command_allows_uid(def))) {
+		cmd->def = &unknown_def;
+		imap_cmd_bad(cmd, "Unknown command %s%.40s.", cmd->uid ? "UID " : "", name);
+		imap_command_done(s);
+		return;
+	}
+	cmd->def = def;
+	if ((def->states & s->state) == 0) {
+		if (s->state == IMAP_STATE_NOT_AUTH)
+			imap_cmd_bad(cmd, "Command not valid before authentication.");
+		else if (s->state == IMAP_STATE_AUTH && (def->states & IMAP_STATE_SELECTED))
+			imap_cmd_bad(cmd, "No mailbox selected.");
+		else
+			imap_cmd_bad(cmd, "Command not valid in this state.");
+		imap_command_done(s);
+		return;
+	}
+	log_debug("%s: command %s%s", s->log_prefix, cmd->uid ? "UID " : "", def->name);
+	if (def->func(cmd)) {
+		imap_command_done(s);
+	} else if (cmd->raw_line == NULL) {
+		/* waits for a callback or for output to drain */
+		net_conn_input_pause(s->conn, true);
+	}
+}
+
+static void imap_session_parse_error(struct imap_session *s)
+{
+	enum imap_parser_error code;
+	const char *msg = imap_parser_error(s->parser, &code);
+	const char *tag = imap_parser_error_tag(s->parser);
+	const char *status = "BAD", *rcode = "";
+	switch (code) {
+	case IMAP_PARSER_ERROR_TOOBIG:
+		status = "NO";
+		rcode = "[TOOBIG] ";
+		break;
+	case IMAP_PARSER_ERROR_LIMIT:
+		rcode = "[LIMIT] ";
+		break;
+	case IMAP_PARSER_ERROR_SERVER:
+		status = "NO";
+		rcode = "[SERVERBUG] ";
+		log_error("%s: %s", s->log_prefix, imap_parser_system_error(s->parser));
+		break;
+	default:
+		break;
+	}
+	if (imap_parser_must_close(s->parser)) {
+		struct str text = STR_INIT;
+		str_printfa(&text, "%s%s", rcode, msg);
+		imap_session_bye(s, str_c(&text));
+		str_free(&text);
+		return;
+	}
+	struct str line = STR_INIT;
+	str_printfa(&line, "%s %s %s%s", tag != NULL && *tag != '\0' ? tag : "*",
+		    status, rcode, msg);
+	imap_session_write_line(s, &line);
+	str_free(&line);
+	if (strcmp(status, "BAD") == 0 && ++s->bad_count >= s->config->max_bad_commands)
+		imap_session_bye(s, "Too many invalid commands.");
+}
+
+static void imap_session_raw_input(struct imap_session *s)
+{
+	while (s->cmd != NULL && s->cmd->raw_line != NULL && !s->closing && !s->logout_sent) {
+		size_t len, consumed = 0;
+		const unsigned char *data = net_conn_input(s->conn, 65536, &len);
+		if (len == 0)
+			return;
+		const char *line;
+		int ret = imap_parser_read_line(s->parser, data, len, &consumed, &line);
+		net_conn_input_skip(s->conn, consumed);
+		if (ret < 0) {
+			imap_session_bye(s, "Line too long.");
+			return;
+		}
+		if (ret == 0) {
+			if (consumed == 0)
+				return;
+			continue;
+		}
+		s->cmd->raw_line(s->cmd, line);
+	}
+}
+
+static void imap_session_input_process(struct imap_session *s)
+{
+	if (s->input_busy || s->conn == NULL)
+		return;
+	s->input_busy = true;
+	while (!s->closing && !s->logout_sent && !s->tls_pending) {
+		if (s->cmd != NULL) {
+			if (s->cmd->raw_line == NULL)
+				break;
+			imap_session_raw_input(s);
+			if (s->cmd != NULL)
+				break;
+			continue;
+		}
+		if (net_conn_output_len(s->conn) > IMAP_OUTPUT_HIGH_WATER) {
+			/* resumed by the drained callback */
+			net_conn_input_pause(s->conn, true);
+			break;
+		}
+		size_t len, consumed = 0;
+		const unsigned char *data = net_conn_input(s->conn, 65536, &len);
+		if (len == 0)
+			break;
+		int ret = imap_parser_feed(s->parser, data, len, &consumed);
+		net_conn_input_skip(s->conn, consumed);
+		if (ret == 1) {
+			imap_session_dispatch(s, imap_parser_command(s->parser));
+		} else if (ret < 0) {
+			imap_session_parse_error(s);
+		} else {
+			if (imap_parser_need_continuation(s->parser))
+				imap_session_write(s, "+ OK\r\n", 6);
+			if (consumed == 0)
+				break;
+		}
+	}
+	s->input_busy = false;
+}
+
+/* ---- connection events ---- */
+
+static void imap_session_conn_input(struct net_conn *conn, void *ctx)
+{
+	struct imap_session *s = ctx;
+	(void)conn;
+	imap_session_input_process(s);
+}
+
+static void imap_session_conn_drained(struct net_conn *conn, void *ctx)
+{
+	struct imap_session *s = ctx;
+	(void)conn;
+	struct imap_cmd *cmd = s->cmd;
+	if (cmd != NULL && cmd->resume != NULL) {
+		if (!cmd->resume(cmd))
+			return;
+		imap_command_done(s);
+	}
+	if (s->cmd == NULL && !s->closing && !s->logout_sent) {
+		net_conn_input_pause(s->conn, false);
+		imap_session_input_process(s);
+	}
+}
+
+static void imap_session_conn_closed(struct net_conn *conn, void *ctx, const char *reason)
+{
+	struct imap_session *s = ctx;
+	(void)conn;
+	if (s->state == IMAP_STATE_AUTH || s->state == IMAP_STATE_SELECTED ||
+	    (s->state == IMAP_STATE_LOGOUT && s->user != NULL)) {
+		log_info("%s: Disconnected (%s): commands=%llu fetched=%llu expunged=%llu appended=%llu",
+			 s->log_prefix, reason, (unsigned long long)s->cmd_count,
+			 (unsigned long long)s->fetch_count,
+			 (unsigned long long)s->expunge_count,
+			 (unsigned long long)s->append_count);
+	} else {
+		log_info("%s: Disconnected before login (%s)", s->log_prefix, reason);
+	}
+	imap_session_destroy(s);
+}
+
+static void imap_session_conn_tls_ready(struct net_conn *conn, void *ctx)
+{
+	struct imap_session *s = ctx;
+	(void)conn;
+	log_debug("%s: TLS established", s->log_prefix);
+	s->tls_pending = false;
+	imap_session_input_process(s);
+}
+
+static const struct net_conn_callbacks imap_conn_callbacks = {
+	.input = imap_session_conn_input,
+	.drained = imap_session_conn_drained,
+	.closed = imap_session_conn_closed,
+	.tls_ready = imap_session_conn_tls_ready,
+};
+
+/* ---- selection ---- */
+
+static void imap_session_box_changed(void *ctx)
+{
+	struct imap_session *s = ctx;
+	s->box_changed = true;
+	if (s->idling) {
+		/* RFC 2177: push the changes now */
+		imap_session_sync(s, true);
+	}
+}
+
+void imap_session_select(struct imap_session *s, struct store_mailbox *box)
+{
+	s->box = box;
+	s->state = IMAP_STATE_SELECTED;
+	const char *const *paths = store_mailbox_watch_paths(box);
+	size_t n = 0;
+	while (paths != NULL && paths[n] != NULL)
+		n++;
+	s->watches = xcalloc(n == 0 ? 1 : n, sizeof(*s->watches));
+	s->watch_count = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct net_watch *w = net_watch_add(paths[i], imap_session_box_changed, s);
+		if (w != NULL)
+			s->watches[s->watch_count++] = w;
+	}
+}
+
+void imap_session_unselect(struct imap_session *s)
+{
+	for (size_t i = 0; i < s->watch_count; i++)
+		net_watch_remove(&s->watches[i]);
+	free(s->watches);
+	s->watches = NULL;
+	s->watch_count = 0;
+	if (s->box != NULL)
+		store_mailbox_close(&s->box);
+	s->searchres_valid = false;
+	if (s->state == IMAP_STATE_SELECTED)
+		s->state = IMAP_STATE_AUTH;
+}
+
+/* ---- sync ---- */
+
+struct imap_sync_ctx {
+	struct imap_session *s;
+	uint32_t old_count;
+	bool keywords_changed;
+};
+
+static void imap_sync_expunge(void *ctx, uint32_t msn, uint32_t uid)
+{
+	struct imap_sync_ctx *c = ctx;
+	(void)uid;
+	imap_session_untagged(c->s, "%u EXPUNGE", msn);
+}
+
+static void imap_sync_exists(void *ctx, uint32_t count)
+{
+	struct imap_sync_ctx *c = ctx;
+	imap_session_untagged(c->s, "%u EXISTS", count);
+	if (!c->s->rev2)
+		imap_session_untagged(c->s, "%u RECENT",
+				      store_mailbox_recent_count(c->s->box));
+}
+
+static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+{
+	struct imap_sync_ctx *c = ctx;
+	struct str line = STR_INIT;
+	str_printfa(&line, "* %u FETCH (", msn);
+	if (c->s->cmd != NULL && c->s->cmd->uid)
+		str_printfa(&line, "UID %u ", msg->uid);
+	str_append(&line, "FLAGS (");
+	imap_flags_write(&line, c->s->box, msg, store_mailbox_is_recent(c->s->box, msn));
+	str_append(&line, "))");
+	imap_session_write_line(c->s, &line);
+	str_free(&line);
+}
+
+static void imap_sync_keywords(void *ctx)
+{
+	struct imap_sync_ctx *c = ctx;
+	c->keywords_changed = true;
+}
+
+void imap_session_sync(struct imap_session *s, bool allow_expunges)
+{
+	static const struct store_sync_callbacks cb = {
+		.expunge = imap_sync_expunge,
+		.exists = imap_sync_exists,
+		.flags = imap_sync_flags,
+		.keywords = imap_sync_keywords,
+	};
+	if (s->box == NULL)
+		return;
+	struct imap_sync_ctx ctx = { .s = s };
+	s->box_changed = false;
+	if (store_mailbox_sync(s->box, allow_expunges ? 0 : STORE_SYNC_NO_EXPUNGES,
+			       &cb, &ctx) < 0) {
+		enum store_error err;
+		log_error("%s: sync failed: %s", s->log_prefix,
+			  store_last_error(s->store, &err));
+		return;
+	}
+	if (ctx.keywords_changed)
+		imap_flags_write_flags_responses(s);
+}
+
+/* ---- login ---- */
+
+int imap_session_login(struct imap_session *s, const char *user, const char **error_r)
+{
+	struct store_settings set = {
+		.data_dir = s->config->data_dir,
+		.fsync = s->config->fsync,
+	};
+	if (store_open(&set, user, &s->store, error_r) < 0) {
+		log_error("%s: cannot open store of %s: %s", s->log_prefix, user, *error_r);
+		return -1;
+	}
+	s->user = xstrdup(user);
+	s->state = IMAP_STATE_AUTH;
+	free(s->log_prefix);
+	s->log_prefix = xasprintf("imap(%s,%s,%s)", user, net_conn_remote_ip(s->conn),
+				  net_conn_id(s->conn));
+	imap_parser_set_max_literal_size(s->parser, s->config->max_append_size);
+	net_conn_set_idle_timeout(s->conn, s->config->autologout);
+	return 0;
+}
+
+/* ---- life cycle ---- */
+
+static struct imap_session **all_sessions;
+static size_t all_session_count, all_session_cap;
+
+static void imap_session_accept(struct net_conn *conn, const struct roost_config *config)
+{
+	struct imap_session *s = xcalloc(1, sizeof(*s));
+	s->conn = conn;
+	s->config = config;
+	s->state = IMAP_STATE_NOT_AUTH;
+	s->id_seq = ++session_counter;
+	s->log_prefix = xasprintf("imap(%s,%s)", net_conn_remote_ip(conn), net_conn_id(conn));
+	struct imap_parser_settings pset = {
+		.max_line_length = config->max_line_length,
+		.max_literal_size = config->max_preauth_literal,
+	};
+	s->parser = imap_parser_create(&pset);
+	ARRAY_RESERVE(all_sessions, all_session_cap, all_session_count + 1);
+	all_sessions[all_session_count++] = s;
+
+	net_conn_set_callbacks(conn, &imap_conn_callbacks, s);
+	net_conn_set_low_watermark(conn, IMAP_OUTPUT_LOW_WATER);
+	net_conn_set_idle_timeout(conn, config->preauth_timeout);
+	log_debug("%s: connected", s->log_prefix);
+
+	struct str line = STR_INIT;
+	str_append(&line, "* OK [CAPABILITY ");
+	imap_session_capabilities(s, &line);
+	str_append(&line, "] Roost ready.");
+	imap_session_write_line(s, &line);
+	str_free(&line);
+}
+
+static void imap_session_destroy(struct imap_session *s)
+{
+	for (size_t i = 0; i < all_session_count; i++) {
+		if (all_sessions[i] == s) {
+			all_sessions[i] = all_sessions[--all_session_count];
+			break;
+		}
+	}
+	s->closing = true;
+	if (s->cmd != NULL) {
+		if (s->cmd->abort != NULL)
+			s->cmd->abort(s->cmd);
+		pool_destroy(&s->cmd->pool);
+		s->cmd = NULL;
+	}
+	imap_session_unselect(s);
+	if (s->store != NULL)
+		store_close(&s->store);
+	imap_parser_destroy(&s->parser);
+	net_conn_destroy(&s->conn);
+	free(s->user);
+	free(s->log_prefix);
+	free(s);
+}
+
+static void imap_worker_init(const struct roost_config *config)
+{
+	imap_auth_init(config);
+}
+
+static void imap_reload(void)
+{
+	imap_auth_reload();
+}
+
+static void imap_shutdown(void)
+{
+	/* copy: imap_session_bye may not destroy synchronously, but be safe */
+	size_t n = all_session_count;
+	struct imap_session **list = xmemdup(all_sessions, n * sizeof(*list) + 1);
+	for (size_t i = 0; i < n; i++) {
+		struct imap_session *s = list[i];
+		if (s->cmd == NULL || s->cmd->raw_line != NULL)
+			imap_session_bye(s, "Server shutting down.");
+		else
+			s->shutting_down = true;
+	}
+	free(list);
+}
+
+const struct net_protocol imap_protocol = {
+	.name = "imap",
+	.worker_init = imap_worker_init,
+	.accept = imap_session_accept,
+	.reload = imap_reload,
+	.shutdown = imap_shutdown,
+};

@@ -1,0 +1,164 @@
+/* session.h: one IMAP connection: its state, the running command, and the
+ * helpers command handlers use to answer.
+ *
+ * Handlers live in cmd-*.c, one file per command family, all with the
+ * signature of `imap_command_func`.  They reach mail only through
+ * store/store.h and the client only through the functions below. */
+#ifndef ROOST_IMAP_SESSION_H
+#define ROOST_IMAP_SESSION_H
+
+#include "base/base.h"
+#include "base/str.h"
+#include "base/pool.h"
+
+struct net_conn;
+struct net_watch;
+struct net_timer;
+struct roost_config;
+struct imap_parser;
+struct imap_arg;
+struct store;
+struct store_mailbox;
+struct auth_request;
+struct sasl_exchange;
+
+enum imap_state {
+	IMAP_STATE_NOT_AUTH = 1 << 0,
+	IMAP_STATE_AUTH = 1 << 1,
+	IMAP_STATE_SELECTED = 1 << 2,
+	IMAP_STATE_LOGOUT = 1 << 3,
+};
+#define IMAP_STATE_ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
+#define IMAP_STATE_AUTHED (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
+
+struct imap_cmd;
+/* A command handler.  Returns true when the command is finished (a tagged
+ * reply was sent), false when it continues later: it then sets
+ * cmd->resume, which runs again when output has drained, or finishes by
+ * calling imap_cmd_finish() from a callback (LOGIN's password check). */
+typedef bool imap_command_func(struct imap_cmd *cmd);
+
+enum imap_command_flags {
+	/* Uses message sequence numbers: RFC 9051 7.5.1 forbids sending
+	 * EXPUNGE while it runs (FETCH, STORE, SEARCH but not their UID
+	 * forms), so pending expunges wait. */
+	IMAP_CMD_FLAG_NO_EXPUNGES = 1 << 0,
+	/* Takes the raw input after the command line (IDLE, AUTHENTICATE). */
+	IMAP_CMD_FLAG_RAW_INPUT = 1 << 1,
+};
+
+struct imap_command_def {
+	const char *name;
+	imap_command_func *func;
+	unsigned int states;	/* enum imap_state bits where it is allowed */
+	unsigned int flags;	/* enum imap_command_flags */
+};
+
+/* Finds a command by name (case-insensitive); "UID FETCH" etc. are looked
+ * up by the dispatcher with `uid` set.  NULL if unknown. */
+const struct imap_command_def *imap_command_find(const char *name);
+
+struct imap_cmd {
+	struct imap_session *session;
+	const struct imap_command_def *def;
+	struct pool *pool;	/* cleared when the command finishes */
+	const char *tag;
+	const char *name;	/* as the client spelt it, e.g. "fetch" */
+	const struct imap_arg *args;	/* terminated by IMAP_ARG_EOL */
+	bool uid;		/* UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE */
+	bool (*resume)(struct imap_cmd *cmd);	/* see imap_command_func */
+	void (*raw_line)(struct imap_cmd *cmd, const char *line);	/* RAW_INPUT */
+	void (*abort)(struct imap_cmd *cmd);	/* connection lost while running */
+	void *ctx;		/* the handler's own state */
+};
+
+struct imap_session {
+	struct net_conn *conn;
+	const struct roost_config *config;
+	struct imap_parser *parser;
+	struct pool *pool;		/* lives as long as the session */
+	enum imap_state state;
+	uint64_t id_seq;
+
+	char *user;			/* after authentication */
+	struct store *store;
+	struct store_mailbox *box;	/* in SELECTED state */
+	struct net_watch **watches;	/* on the selected mailbox */
+	size_t watch_count;
+	bool box_changed;		/* a watch fired since the last sync */
+
+	struct imap_cmd *cmd;		/* the running command, if any */
+	struct net_timer *timeout;	/* autologout / preauth timer */
+	unsigned int bad_count;		/* BAD in a row */
+	unsigned int auth_failures;
+	bool logout_sent;		/* BYE queued: ignore further input */
+	bool closing;
+	bool shutting_down;		/* SIGTERM: stop after the running command */
+	bool input_busy;		/* re-entrancy guard for input handling */
+	bool tls_pending;		/* STARTTLS accepted: no input until TLS is up */
+	bool idling;			/* in IDLE: push mailbox changes at once */
+	bool utf8_accept;		/* ENABLE UTF8=ACCEPT */
+	bool rev2;			/* ENABLE IMAP4rev2 */
+	bool searchres_valid;
+	char *log_prefix;		/* "imap(user,ip,id)" */
+
+	/* counters for the logout line */
+	uint64_t cmd_count, fetch_count, expunge_count, append_count;
+};
+
+/* ---- answering ---- */
+
+/* Writes "* " + formatted text + CRLF. */
+void imap_session_untagged(struct imap_session *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* Writes raw bytes (a prepared response line or literal data). */
+void imap_session_write(struct imap_session *s, const void *data, size_t size);
+/* Writes a complete response held in `str` (without CRLF; added here). */
+void imap_session_write_line(struct imap_session *s, const struct str *line);
+
+/* Finishes the command with "tag OK|NO|BAD text": first sends the pending
+ * mailbox updates the command allows, then the tagged line; then the
+ * command's pool is cleared and input processing continues.  `text` may
+ * start with a response code "[...]".  Returns true so handlers can
+ * `return imap_cmd_ok(cmd, "...")`. */
+bool imap_cmd_ok(struct imap_cmd *cmd, const char *fmt, ...) ATTR_PRINTF(2, 3);
+bool imap_cmd_no(struct imap_cmd *cmd, const char *fmt, ...) ATTR_PRINTF(2, 3);
+bool imap_cmd_bad(struct imap_cmd *cmd, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* NO for the store's last error, with the RFC 5530 response code that
+ * matches its class ([TRYCREATE] when `trycreate` and the mailbox is
+ * missing). */
+bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate);
+/* For a command that returned false: it has now sent its tagged reply
+ * (through imap_cmd_ok/no/bad) and input processing may go on. */
+void imap_cmd_finish(struct imap_cmd *cmd);
+
+/* The capability list for the current state, space-separated. */
+void imap_session_capabilities(struct imap_session *s, struct str *dest);
+
+/* Brings the selected mailbox's view up to date and writes the untagged
+ * EXPUNGE/EXISTS/RECENT/FETCH responses; expunges are held back when
+ * `allow_expunges` is false. */
+void imap_session_sync(struct imap_session *s, bool allow_expunges);
+
+/* Leaves the selected state (CLOSE, UNSELECT, SELECT of another). */
+void imap_session_unselect(struct imap_session *s);
+/* Enters SELECTED for an opened mailbox (takes ownership) and watches it. */
+void imap_session_select(struct imap_session *s, struct store_mailbox *box);
+
+/* Becomes authenticated as `user` (opens the store); returns -1 with a
+ * NO sent when the store cannot be opened. */
+int imap_session_login(struct imap_session *s, const char *user, const char **error_r);
+
+/* Sends "* BYE text" and closes after flushing. */
+void imap_session_bye(struct imap_session *s, const char *text);
+
+/* Mailbox names between the client's form (modified UTF-7, or UTF-8 after
+ * ENABLE UTF8=ACCEPT) and the store's UTF-8.  Return NULL on an invalid
+ * name; results live in `pool`. */
+const char *imap_mailbox_from_client(struct imap_session *s, struct pool *pool,
+				     const char *name);
+const char *imap_mailbox_to_client(struct imap_session *s, struct pool *pool,
+				   const char *name);
+
+extern const struct net_protocol imap_protocol;
+
+#endif
