@@ -221,7 +221,9 @@ static void auth_request_done(void *context)
 		unsigned int failures = auth_throttle_add_failure(
 			auth->throttle, req->remote_ip, time_monotonic_ms());
 		unsigned int delay = auth_throttle_delay_ms(failures, auth->delay_max_secs);
-		if (delay > 0) {
+		/* answered inline means there is no event loop for a timer
+		 * (CLI tools): only the server delays */
+		if (delay > 0 && !req->starting) {
 			req->state = AUTH_REQUEST_DELAYING;
 			req->timer = net_timer_create(delay, false, auth_request_delay_end, req);
 			return;

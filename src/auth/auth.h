@@ -50,9 +50,9 @@ void auth_reload(struct auth *auth);
  * Returns the running request, which the caller keeps so that it can call
  * auth_request_abort() if the connection goes away first.  When no job
  * pool is running (CLI tools, unit tests) the check runs inline: the
- * callback is then called before this returns, and NULL is returned.  With
- * a delay (a FAILED answer while throttled), the callback comes from a
- * timer, which needs the event loop. */
+ * callback is then called before this returns, NULL is returned, and
+ * FAILED is not delayed (there is no loop to wait on).  In the server a
+ * FAILED answer comes after the throttling delay, from a timer. */
 struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
 				       const char *password, const char *remote_ip,
 				       auth_callback *callback, void *ctx);

@@ -339,7 +339,10 @@ static int passwd_file_edit_lock(struct passwd_file_edit *edit, struct stat *st_
 			fd = open(edit->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 			if (fd < 0 && errno == EEXIST)
 				continue;
-			created = fd >= 0;
+			if (fd < 0)
+				return passwd_file_edit_fail(edit, PASSWD_FILE_ERROR_IO,
+					"creating %s failed: %m", edit->path);
+			created = true;
 		}
 		if (fd < 0) {
 			if (errno == ENOENT)
