@@ -1,0 +1,567 @@
+/* search.c: evaluating search programs over store messages.
+ *
+ * Index keys (flags, sizes, dates, UIDs) are answered from store_msg;
+ * content keys (HEADER, BODY, TEXT, SENT*) read the message file through
+ * store_mailbox_open_msg(), at most once per message, and never hold more
+ * than the header (capped at SEARCH_HEADER_MAX) and one read buffer in
+ * memory.  The content part is the section "content matching" below,
+ * reached only through search_content_match(): the message-model work
+ * replaces it with decoded, indexed search.  This file must never know
+ * IMAP syntax or SQL. */
+#include "search.h"
+#include "base/pool.h"
+#include "base/str.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define SEARCH_READ_SIZE (64 * 1024)
+
+struct search_ctx {
+	struct store *store;
+	struct store_mailbox *box;
+	const struct search_key *program;
+	bool had_expunged;
+
+	/* the message being evaluated */
+	uint32_t msn;
+	const struct store_msg *msg;
+	int fd;			/* -1 until opened */
+	bool file_gone;		/* open failed: expunged */
+	bool header_loaded;
+	char *header;		/* xmalloc'd, reused between messages */
+	size_t header_len, header_cap;
+	bool sent_day_known;
+	bool sent_day_valid;
+	int64_t sent_day;
+	struct str scratch;	/* an unfolded header value */
+	char *readbuf;		/* SEARCH_READ_SIZE + longest needle */
+	size_t readbuf_size;
+};
+
+struct search_key *search_key_new(struct pool *pool, enum search_key_type type)
+{
+	struct search_key *key = p_malloc(pool, sizeof(*key));
+	key->type = type;
+	return key;
+}
+
+void search_key_add_child(struct search_key *parent, struct search_key *child)
+{
+	struct search_key **p = &parent->children;
+	while (*p != NULL)
+		p = &(*p)->next;
+	*p = child;
+	child->next = NULL;
+}
+
+/* Howard Hinnant's days_from_civil. */
+int64_t search_day_from_date(int year, int month, int mday)
+{
+	int64_t y = year - (month <= 2);
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t mp = (month + 9) % 12;
+	int64_t doy = (153 * mp + 2) / 5 + mday - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return q;
+}
+
+bool search_key_needs_content(const struct search_key *key)
+{
+	switch (key->type) {
+	case SEARCH_KEY_AND:
+	case SEARCH_KEY_OR:
+	case SEARCH_KEY_NOT:
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			if (search_key_needs_content(c))
+				return true;
+		}
+		return false;
+	case SEARCH_KEY_SENTBEFORE:
+	case SEARCH_KEY_SENTON:
+	case SEARCH_KEY_SENTSINCE:
+	case SEARCH_KEY_HEADER:
+	case SEARCH_KEY_BODY:
+	case SEARCH_KEY_TEXT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+struct search_ctx *search_ctx_create(struct store *store, struct store_mailbox *box,
+				     const struct search_key *program)
+{
+	struct search_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	ctx->store = store;
+	ctx->box = box;
+	ctx->program = program;
+	ctx->fd = -1;
+	return ctx;
+}
+
+static void search_msg_reset(struct search_ctx *ctx)
+{
+	if (ctx->fd >= 0)
+		close(ctx->fd);
+	ctx->fd = -1;
+	ctx->file_gone = false;
+	ctx->header_loaded = false;
+	ctx->header_len = 0;
+	ctx->sent_day_known = false;
+}
+
+void search_ctx_destroy(struct search_ctx **_ctx)
+{
+	struct search_ctx *ctx = *_ctx;
+	if (ctx == NULL)
+		return;
+	*_ctx = NULL;
+	search_msg_reset(ctx);
+	free(ctx->header);
+	free(ctx->readbuf);
+	str_free(&ctx->scratch);
+	free(ctx);
+}
+
+bool search_ctx_had_expunged(const struct search_ctx *ctx)
+{
+	return ctx->had_expunged;
+}
+
+/* ---- content matching ----
+ *
+ * Raw bytes of the message file, ASCII case-insensitive substring match.
+ * No charset or transfer-encoding decoding yet. */
+
+static const char *memmem_icase(const char *hay, size_t hay_len,
+				const char *needle, size_t needle_len)
+{
+	if (needle_len == 0)
+		return hay;
+	if (hay_len < needle_len)
+		return NULL;
+	unsigned char first = (unsigned char)needle[0];
+	unsigned char first_lc = (unsigned char)(first >= 'A' && first <= 'Z' ? first + 32 : first);
+	unsigned char first_uc = (unsigned char)(first >= 'a' && first <= 'z' ? first - 32 : first);
+	for (size_t i = 0; i + needle_len <= hay_len; i++) {
+		unsigned char c = (unsigned char)hay[i];
+		if (c != first_lc && c != first_uc)
+			continue;
+		size_t k;
+		for (k = 1; k < needle_len; k++) {
+			unsigned char a = (unsigned char)hay[i + k];
+			unsigned char b = (unsigned char)needle[k];
+			if (a >= 'A' && a <= 'Z')
+				a += 32;
+			if (b >= 'A' && b <= 'Z')
+				b += 32;
+			if (a != b)
+				break;
+		}
+		if (k == needle_len)
+			return hay + i;
+	}
+	return NULL;
+}
+
+/* Opens the file of the current message; 0 ok, -1 store error.  A missing
+ * file sets file_gone and returns 0 with fd still -1. */
+static int search_msg_open(struct search_ctx *ctx)
+{
+	if (ctx->fd >= 0 || ctx->file_gone)
+		return 0;
+	ctx->fd = store_mailbox_open_msg(ctx->box, ctx->msn);
+	if (ctx->fd >= 0)
+		return 0;
+	enum store_error err;
+	(void)store_last_error(ctx->store, &err);
+	if (err == STORE_ERR_EXPUNGED) {
+		ctx->file_gone = true;
+		ctx->had_expunged = true;
+		return 0;
+	}
+	return -1;
+}
+
+static int search_header_load(struct search_ctx *ctx)
+{
+	if (ctx->header_loaded)
+		return 0;
+	if (search_msg_open(ctx) < 0)
+		return -1;
+	ctx->header_loaded = true;
+	ctx->header_len = 0;
+	if (ctx->fd < 0)
+		return 0;
+	size_t want = (size_t)ROOST_MIN(ctx->msg->header_size, (uint64_t)SEARCH_HEADER_MAX);
+	if (want > ctx->header_cap) {
+		ctx->header = xrealloc(ctx->header, want);
+		ctx->header_cap = want;
+	}
+	while (ctx->header_len < want) {
+		ssize_t ret = pread(ctx->fd, ctx->header + ctx->header_len,
+				    want - ctx->header_len, (off_t)ctx->header_len);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0)
+			break;	/* short file: use what is there */
+		ctx->header_len += (size_t)ret;
+	}
+	return 0;
+}
+
+/* Iterates the header fields in buf: returns true with the field's name
+ * and its raw value (after the colon, continuation lines included, without
+ * the final CRLF). */
+static bool header_next_field(const char *buf, size_t len, size_t *pos,
+			      const char **name_r, size_t *name_len_r,
+			      const char **value_r, size_t *value_len_r)
+{
+	while (*pos < len) {
+		size_t start = *pos;
+		/* find the end of the field: a line end not followed by WSP */
+		size_t end = start;
+		for (;;) {
+			const char *nl = memchr(buf + end, '\n', len - end);
+			if (nl == NULL) {
+				end = len;
+				*pos = len;
+				break;
+			}
+			end = (size_t)(nl - buf) + 1;
+			if (end >= len || (buf[end] != ' ' && buf[end] != '\t')) {
+				*pos = end;
+				break;
+			}
+		}
+		size_t line_end = end;
+		while (line_end > start && (buf[line_end - 1] == '\n' || buf[line_end - 1] == '\r'))
+			line_end--;
+		if (line_end == start)
+			return false;	/* the blank line: end of header */
+		const char *colon = memchr(buf + start, ':', line_end - start);
+		if (colon == NULL)
+			continue;	/* not a field (broken header): skip */
+		size_t name_len = (size_t)(colon - (buf + start));
+		while (name_len > 0 && (buf[start + name_len - 1] == ' ' ||
+					buf[start + name_len - 1] == '\t'))
+			name_len--;
+		*name_r = buf + start;
+		*name_len_r = name_len;
+		*value_r = colon + 1;
+		*value_len_r = line_end - (size_t)(colon + 1 - buf);
+		return true;
+	}
+	return false;
+}
+
+/* Unfolds a raw value into ctx->scratch: line breaks before WSP go. */
+static void header_unfold(struct search_ctx *ctx, const char *value, size_t len)
+{
+	str_truncate(&ctx->scratch, 0);
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] == '\r' || value[i] == '\n')
+			continue;
+		str_append_c(&ctx->scratch, value[i]);
+	}
+	if (ctx->scratch.data == NULL)
+		str_append(&ctx->scratch, "");
+}
+
+static bool header_name_eq(const char *name, size_t name_len, const char *want)
+{
+	return strlen(want) == name_len && strncasecmp(name, want, name_len) == 0;
+}
+
+static int search_match_header(struct search_ctx *ctx, const struct search_key *key)
+{
+	if (search_header_load(ctx) < 0)
+		return -1;
+	size_t pos = 0;
+	const char *name, *value;
+	size_t name_len, value_len;
+	while (header_next_field(ctx->header, ctx->header_len, &pos, &name, &name_len,
+				 &value, &value_len)) {
+		if (!header_name_eq(name, name_len, key->name))
+			continue;
+		if (key->value_len == 0)
+			return 1;
+		header_unfold(ctx, value, value_len);
+		if (memmem_icase(ctx->scratch.data, ctx->scratch.len, key->value,
+				 key->value_len) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/* Searches bytes [from, to) of the file for key->value, reading in chunks
+ * that overlap by value_len - 1 bytes so no match is split. */
+static int search_match_range(struct search_ctx *ctx, const struct search_key *key,
+			      uint64_t from, uint64_t to)
+{
+	if (search_msg_open(ctx) < 0)
+		return -1;
+	if (ctx->fd < 0)
+		return 0;
+	if (key->value_len == 0)
+		return 1;
+	size_t need = SEARCH_READ_SIZE + key->value_len;
+	if (ctx->readbuf_size < need) {
+		ctx->readbuf = xrealloc(ctx->readbuf, need);
+		ctx->readbuf_size = need;
+	}
+	size_t keep = 0;
+	uint64_t off = from;
+	while (off < to) {
+		size_t want = (size_t)ROOST_MIN((uint64_t)SEARCH_READ_SIZE, to - off);
+		ssize_t ret = pread(ctx->fd, ctx->readbuf + keep, want, (off_t)off);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0)
+			break;
+		off += (uint64_t)ret;
+		size_t have = keep + (size_t)ret;
+		if (memmem_icase(ctx->readbuf, have, key->value, key->value_len) != NULL)
+			return 1;
+		keep = ROOST_MIN(have, key->value_len - 1);
+		memmove(ctx->readbuf, ctx->readbuf + have - keep, keep);
+	}
+	return 0;
+}
+
+static const char *const month_names[] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+};
+
+/* RFC 5322 date-time, leniently: [day-of-week ","] day month year ...
+ * The date as written, disregarding time and zone.  Returns 0 or -1. */
+static int parse_rfc5322_day(const char *s, size_t len, int64_t *day_r)
+{
+	size_t i = 0;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	/* optional day of week */
+	if (i < len && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z'))) {
+		while (i < len && s[i] != ',')
+			i++;
+		if (i == len)
+			return -1;
+		i++;
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+	}
+	int mday = 0, digits = 0;
+	while (i < len && s[i] >= '0' && s[i] <= '9' && digits < 3) {
+		mday = mday * 10 + (s[i++] - '0');
+		digits++;
+	}
+	if (digits == 0 || mday < 1 || mday > 31)
+		return -1;
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '-'))
+		i++;
+	if (len - i < 3)
+		return -1;
+	int month = 0;
+	for (int m = 0; m < 12; m++) {
+		if (strncasecmp(s + i, month_names[m], 3) == 0) {
+			month = m + 1;
+			break;
+		}
+	}
+	if (month == 0)
+		return -1;
+	i += 3;
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '-'))
+		i++;
+	int year = 0;
+	digits = 0;
+	while (i < len && s[i] >= '0' && s[i] <= '9' && digits < 5) {
+		year = year * 10 + (s[i++] - '0');
+		digits++;
+	}
+	if (digits < 2)
+		return -1;
+	if (digits == 2)	/* RFC 5322 4.3 obsolete years */
+		year += year < 50 ? 2000 : 1900;
+	else if (digits == 3)
+		year += 1900;
+	*day_r = search_day_from_date(year, month, mday);
+	return 0;
+}
+
+static int search_sent_day(struct search_ctx *ctx)
+{
+	if (ctx->sent_day_known)
+		return 0;
+	if (search_header_load(ctx) < 0)
+		return -1;
+	ctx->sent_day_known = true;
+	ctx->sent_day_valid = false;
+	size_t pos = 0;
+	const char *name, *value;
+	size_t name_len, value_len;
+	while (header_next_field(ctx->header, ctx->header_len, &pos, &name, &name_len,
+				 &value, &value_len)) {
+		if (!header_name_eq(name, name_len, "Date"))
+			continue;
+		header_unfold(ctx, value, value_len);
+		if (parse_rfc5322_day(ctx->scratch.data, ctx->scratch.len,
+				      &ctx->sent_day) == 0)
+			ctx->sent_day_valid = true;
+		break;
+	}
+	return 0;
+}
+
+/* The swap point for the message-model work: keys that need the message's
+ * content.  Returns 1, 0 or -1 like search_match(). */
+static int search_content_match(struct search_ctx *ctx, const struct search_key *key)
+{
+	switch (key->type) {
+	case SEARCH_KEY_SENTBEFORE:
+	case SEARCH_KEY_SENTON:
+	case SEARCH_KEY_SENTSINCE:
+		if (search_sent_day(ctx) < 0)
+			return -1;
+		if (!ctx->sent_day_valid)
+			return 0;
+		if (key->type == SEARCH_KEY_SENTBEFORE)
+			return ctx->sent_day < key->day;
+		if (key->type == SEARCH_KEY_SENTON)
+			return ctx->sent_day == key->day;
+		return ctx->sent_day >= key->day;
+	case SEARCH_KEY_HEADER:
+		return search_match_header(ctx, key);
+	case SEARCH_KEY_BODY:
+		return search_match_range(ctx, key, ctx->msg->header_size, ctx->msg->size);
+	case SEARCH_KEY_TEXT:
+		return search_match_range(ctx, key, 0, ctx->msg->size);
+	default:
+		i_panic("search_content_match: key type %d", (int)key->type);
+	}
+}
+
+/* ---- evaluation ---- */
+
+static bool ranges_contain(const struct search_range *ranges, size_t count, uint32_t n)
+{
+	size_t lo = 0, hi = count;
+	/* ranges are sorted and disjoint when built from a seqset; fall back
+	 * to a linear scan if they are not */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (n < ranges[mid].first)
+			hi = mid;
+		else if (n > ranges[mid].last)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (n >= ranges[i].first && n <= ranges[i].last)
+			return true;
+	}
+	return false;
+}
+
+static int64_t internaldate_day(const struct store_msg *msg)
+{
+	return floor_div((int64_t)msg->internaldate + (int64_t)msg->internaldate_tz * 60, 86400);
+}
+
+static int search_eval(struct search_ctx *ctx, const struct search_key *key);
+
+static int search_eval_and(struct search_ctx *ctx, const struct search_key *key)
+{
+	/* index keys first: they may spare opening the file */
+	for (int pass = 0; pass < 2; pass++) {
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			if (search_key_needs_content(c) != (pass == 1))
+				continue;
+			int ret = search_eval(ctx, c);
+			if (ret <= 0)
+				return ret;
+		}
+	}
+	return 1;
+}
+
+static int search_eval(struct search_ctx *ctx, const struct search_key *key)
+{
+	const struct store_msg *msg = ctx->msg;
+	int ret;
+
+	switch (key->type) {
+	case SEARCH_KEY_ALL:
+		return 1;
+	case SEARCH_KEY_AND:
+		return search_eval_and(ctx, key);
+	case SEARCH_KEY_OR:
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			ret = search_eval(ctx, c);
+			if (ret != 0)
+				return ret;
+		}
+		return 0;
+	case SEARCH_KEY_NOT:
+		if (key->children == NULL)
+			return 0;
+		ret = search_eval(ctx, key->children);
+		return ret < 0 ? ret : !ret;
+	case SEARCH_KEY_MSN:
+		return ranges_contain(key->ranges, key->range_count, ctx->msn);
+	case SEARCH_KEY_UID:
+		return ranges_contain(key->ranges, key->range_count, msg->uid);
+	case SEARCH_KEY_FLAGS_SET:
+		return (msg->flags & key->flags) == key->flags;
+	case SEARCH_KEY_FLAGS_UNSET:
+		return (msg->flags & key->flags) == 0;
+	case SEARCH_KEY_KEYWORD:
+		if (key->keyword < 0 || key->keyword >= STORE_MAX_KEYWORDS)
+			return 0;
+		return (msg->keywords & ((store_keywords_t)1 << key->keyword)) != 0;
+	case SEARCH_KEY_RECENT:
+		return store_mailbox_is_recent(ctx->box, ctx->msn);
+	case SEARCH_KEY_LARGER:
+		return msg->size > key->number;
+	case SEARCH_KEY_SMALLER:
+		return msg->size < key->number;
+	case SEARCH_KEY_BEFORE:
+		return internaldate_day(msg) < key->day;
+	case SEARCH_KEY_ON:
+		return internaldate_day(msg) == key->day;
+	case SEARCH_KEY_SINCE:
+		return internaldate_day(msg) >= key->day;
+	case SEARCH_KEY_SENTBEFORE:
+	case SEARCH_KEY_SENTON:
+	case SEARCH_KEY_SENTSINCE:
+	case SEARCH_KEY_HEADER:
+	case SEARCH_KEY_BODY:
+	case SEARCH_KEY_TEXT:
+		return search_content_match(ctx, key);
+	}
+	i_panic("search_eval: key type %d", (int)key->type);
+}
+
+int search_match(struct search_ctx *ctx, uint32_t msn)
+{
+	ctx->msn = msn;
+	ctx->msg = store_mailbox_msg(ctx->box, msn);
+	int ret = search_eval(ctx, ctx->program);
+	search_msg_reset(ctx);
+	return ret;
+}

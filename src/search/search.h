@@ -1,0 +1,125 @@
+/* search.h: search programs and their evaluation over a mailbox's messages.
+ *
+ * A search program is a tree of `struct search_key`: the protocol layer
+ * (imap/cmd-search.c) builds it from the client's syntax, this module
+ * evaluates it message by message.  It knows no IMAP syntax and no SQL: it
+ * reads messages only through store/store.h.
+ *
+ * Keys on flags, sizes, dates and UIDs come from the index (store_msg).
+ * Keys on header and body text read the message file; that part sits
+ * behind search_content_match() (see search.c) so the message-model work
+ * can replace it with decoded, indexed search without touching the
+ * callers. */
+#ifndef ROOST_SEARCH_H
+#define ROOST_SEARCH_H
+
+#include "base/base.h"
+#include "store/store.h"
+
+struct pool;
+
+enum search_key_type {
+	/* every message */
+	SEARCH_KEY_ALL,
+	/* all children match (children may be none: matches all) */
+	SEARCH_KEY_AND,
+	/* at least one child matches */
+	SEARCH_KEY_OR,
+	/* the single child does not match */
+	SEARCH_KEY_NOT,
+	/* msn / uid within `ranges` */
+	SEARCH_KEY_MSN,
+	SEARCH_KEY_UID,
+	/* every flag of `flags` (enum store_flag) is set / is not set */
+	SEARCH_KEY_FLAGS_SET,
+	SEARCH_KEY_FLAGS_UNSET,
+	/* keyword index `keyword` is set; a keyword not in the mailbox's
+	 * table is given as keyword = -1 and never matches */
+	SEARCH_KEY_KEYWORD,
+	/* this session holds \Recent */
+	SEARCH_KEY_RECENT,
+	/* RFC822.SIZE > number / < number */
+	SEARCH_KEY_LARGER,
+	SEARCH_KEY_SMALLER,
+	/* internal date, as a day in the time zone it was stored with,
+	 * compared with `day` (days since 1970-01-01): before, on, on or
+	 * after */
+	SEARCH_KEY_BEFORE,
+	SEARCH_KEY_ON,
+	SEARCH_KEY_SINCE,
+	/* the same for the date written in the Date: header field, in its
+	 * own zone; a message without a valid Date: never matches */
+	SEARCH_KEY_SENTBEFORE,
+	SEARCH_KEY_SENTON,
+	SEARCH_KEY_SENTSINCE,
+	/* a header field named `name` whose unfolded value contains
+	 * `value` (case-insensitive in ASCII; "" = the field exists) */
+	SEARCH_KEY_HEADER,
+	/* the body contains `value` */
+	SEARCH_KEY_BODY,
+	/* the header or the body contains `value` */
+	SEARCH_KEY_TEXT,
+};
+
+struct search_range {
+	uint32_t first, last;	/* inclusive, first <= last */
+};
+
+struct search_key {
+	enum search_key_type type;
+	/* AND, OR, NOT: the children, linked through `next` */
+	struct search_key *children;
+	struct search_key *next;
+
+	/* MSN, UID */
+	const struct search_range *ranges;
+	size_t range_count;
+	/* FLAGS_SET, FLAGS_UNSET */
+	uint32_t flags;
+	/* KEYWORD */
+	int keyword;
+	/* LARGER, SMALLER */
+	uint64_t number;
+	/* BEFORE .. SENTSINCE */
+	int64_t day;
+	/* HEADER (name and value), BODY and TEXT (value) */
+	const char *name;
+	const char *value;
+	size_t value_len;
+};
+
+/* A new key of `type`, zeroed, allocated in pool (lives with it). */
+struct search_key *search_key_new(struct pool *pool, enum search_key_type type);
+/* Appends `child` to the children of `parent` (AND, OR, NOT). */
+void search_key_add_child(struct search_key *parent, struct search_key *child);
+
+/* Days since 1970-01-01 of a calendar date (proleptic Gregorian). */
+int64_t search_day_from_date(int year, int month, int mday);
+
+/* Evaluation of one program over one mailbox.  Holds no per-message
+ * memory beyond a header buffer (bounded by SEARCH_HEADER_MAX) while one
+ * message is looked at. */
+struct search_ctx;
+
+/* Prepares `program` (lives in the caller's pool, must outlive the ctx)
+ * for evaluation in `box` of `store`.  Free with search_ctx_destroy(). */
+struct search_ctx *search_ctx_create(struct store *store, struct store_mailbox *box,
+				     const struct search_key *program);
+void search_ctx_destroy(struct search_ctx **ctx);
+
+/* Whether message msn (1..count) matches.  Returns 1 (matches), 0 (does
+ * not) or -1 on a store error other than an expunged message (the store's
+ * last error says what).  A message whose file is gone (expunged by
+ * another session) does not match the keys that need its content, and
+ * search_ctx_had_expunged() becomes true. */
+int search_match(struct search_ctx *ctx, uint32_t msn);
+bool search_ctx_had_expunged(const struct search_ctx *ctx);
+
+/* Whether `program` has keys that read message files (slower). */
+bool search_key_needs_content(const struct search_key *key);
+
+/* Largest header that header keys look at; the rest of a bigger header
+ * is ignored. */
+#define SEARCH_HEADER_MAX (256 * 1024)
+
+#endif
