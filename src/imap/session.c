@@ -475,6 +475,11 @@ static void imap_sync_exists(void *ctx, uint32_t count)
 static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
 {
 	struct imap_sync_ctx *c = ctx;
+	const struct imap_cmd *cmd = c->s->cmd;
+	/* STORE / FETCH already answered these (see imap_cmd.sync_skip) */
+	if (cmd != NULL && cmd->sync_skip != NULL && msn <= cmd->sync_skip_count &&
+	    (cmd->sync_skip[(msn - 1) / 8] & (1u << ((msn - 1) % 8))) != 0)
+		return;
 	struct str line = STR_INIT;
 	str_printfa(&line, "* %u FETCH (", msn);
 	if (c->s->cmd != NULL && c->s->cmd->uid)

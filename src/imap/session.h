@@ -70,6 +70,13 @@ struct imap_cmd {
 	void (*raw_line)(struct imap_cmd *cmd, const char *line);	/* RAW_INPUT */
 	void (*abort)(struct imap_cmd *cmd);	/* connection lost while running */
 	void *ctx;		/* the handler's own state */
+	/* While non-NULL, imap_session_sync() does not report flag changes
+	 * of the msns whose bit (msn - 1) is set in this bitmap of
+	 * sync_skip_count bits: the command already sent them (FETCH's
+	 * implicit \Seen, STORE) or must not (STORE .SILENT).  Set only
+	 * around a sync without expunges, so the msns stay valid. */
+	const uint8_t *sync_skip;
+	uint32_t sync_skip_count;
 };
 
 struct imap_session {
