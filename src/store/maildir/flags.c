@@ -1,0 +1,353 @@
+/* flags.c: keywords, flag changes and expunges in the Maildir backend.
+ *
+ * Every change is a read-modify-write of the current index row inside one
+ * BEGIN IMMEDIATE transaction, so concurrent sessions in any process merge
+ * instead of overwriting each other.  The message file is renamed to carry
+ * the new flags before the commit; if another process renamed it first it
+ * is found again by its unique part.  Files are unlinked before their rows
+ * go, so a rebuild never resurrects an expunged UID. */
+#include "store/maildir/maildir-private.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int maildir_flags_keyword_create(struct store_mailbox *box, const char *name)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	char **names;
+	size_t count;
+	uint64_t modseq;
+	int idx;
+
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	idx = maildir_index_keyword_get(ms, mbox->id, mbox->dir, name);
+	/* a new keyword is a change others must see (FLAGS response) */
+	if (idx >= 0 && (size_t)idx >= box->keyword_count &&
+	    maildir_index_next_modseq(ms, mbox->id, &modseq) < 0)
+		idx = -1;
+	if (idx < 0) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	if (maildir_index_commit(ms) < 0)
+		return -1;
+	maildir_storage_notify(ms);
+	if (maildir_index_keywords_load(ms, mbox->id, &names, &count) == 0) {
+		store_view_set_keywords(box, (const char *const *)names, count);
+		maildir_index_keywords_free(names, count);
+	}
+	if ((size_t)idx >= box->keyword_count) {
+		/* cannot happen unless the table was rewritten under us */
+		store_set_internal_error(box->store, "keyword %s vanished", name);
+		return -1;
+	}
+	return idx;
+}
+
+/* Renames cur/<old> to cur/<new>; *file_r is the name the file now has
+ * (new, or old if the file is gone).  0 or -1. */
+static int rename_msg_file(struct maildir_store *ms, const char *dir, const char *old_name,
+			   const char *new_name)
+{
+	char *src = xasprintf("%s/cur/%s", dir, old_name);
+	char *dst = xasprintf("%s/cur/%s", dir, new_name);
+	int ret = 0;
+
+	if (rename(src, dst) < 0) {
+		if (errno == ENOENT) {
+			struct maildir_filename fn;
+			char *found;
+
+			maildir_file_name_parse(old_name, &fn);
+			found = maildir_file_find_unique(dir, fn.unique);
+			free(fn.unique);
+			if (found != NULL) {
+				free(src);
+				src = xasprintf("%s/cur/%s", dir, found);
+				free(found);
+				if (rename(src, dst) < 0 && errno != ENOENT)
+					ret = maildir_storage_set_syscall_error(ms, "rename", src);
+			} else {
+				log_warning("store(%s): message file %s/cur/%s is gone",
+					    ms->store.user, dir, old_name);
+			}
+		} else {
+			ret = maildir_storage_set_syscall_error(ms, "rename", src);
+		}
+	}
+	free(src);
+	free(dst);
+	return ret;
+}
+
+struct flag_update {
+	size_t idx;
+	uint32_t flags;
+	store_keywords_t keywords;
+};
+
+int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			 enum store_flags_mode mode, uint32_t flags,
+			 store_keywords_t keywords, uint64_t unchangedsince,
+			 uint32_t **failed_r, size_t *failed_count_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct flag_update *updates = NULL;
+	size_t updates_count = 0, updates_cap = 0, failed_cap = 0;
+	uint32_t *failed = NULL;
+	uint64_t modseq = 0;
+	int ret;
+
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	ret = 0;
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		size_t idx = msns[i] - 1;
+		uint32_t uid = box->msgs[idx].uid, cur_flags, new_flags;
+		store_keywords_t cur_kw, new_kw;
+		uint64_t cur_modseq;
+		sqlite3_stmt *stmt;
+		char *file, *new_file;
+
+		if ((box->state[idx] & STORE_VIEW_EXPUNGED) != 0)
+			continue;
+		stmt = maildir_index_prepare(ms,
+			"SELECT file, flags, keywords, modseq FROM messages WHERE mailbox = ? AND uid = ?");
+		if (stmt == NULL) {
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_int64(stmt, 1, mbox->id);
+		sqlite3_bind_int64(stmt, 2, uid);
+		ret = maildir_index_step(ms, stmt);
+		if (ret <= 0) {
+			/* expunged meanwhile: skipped */
+			sqlite3_finalize(stmt);
+			continue;
+		}
+		ret = 0;
+		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		cur_flags = (uint32_t)sqlite3_column_int64(stmt, 1);
+		cur_kw = (store_keywords_t)sqlite3_column_int64(stmt, 2);
+		cur_modseq = (uint64_t)sqlite3_column_int64(stmt, 3);
+		sqlite3_finalize(stmt);
+
+		if (unchangedsince != 0 && cur_modseq > unchangedsince) {
+			ARRAY_RESERVE(failed, failed_cap, *failed_count_r + 1);
+			failed[(*failed_count_r)++] = msns[i];
+			free(file);
+			continue;
+		}
+		switch (mode) {
+		case STORE_FLAGS_REPLACE:
+			new_flags = flags;
+			new_kw = keywords;
+			break;
+		case STORE_FLAGS_ADD:
+			new_flags = cur_flags | flags;
+			new_kw = cur_kw | keywords;
+			break;
+		case STORE_FLAGS_REMOVE:
+		default:
+			new_flags = cur_flags & ~flags;
+			new_kw = cur_kw & ~keywords;
+			break;
+		}
+		if (new_flags == cur_flags && new_kw == cur_kw) {
+			free(file);
+			continue;
+		}
+		if (modseq == 0 && maildir_index_next_modseq(ms, mbox->id, &modseq) < 0) {
+			free(file);
+			ret = -1;
+			break;
+		}
+		new_file = maildir_file_name_with_flags(file, new_flags, new_kw);
+		if (strcmp(new_file, file) != 0)
+			ret = rename_msg_file(ms, mbox->dir, file, new_file);
+		free(file);
+		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
+			"UPDATE messages SET flags = ?, keywords = ?, modseq = ?, file = ? "
+			"WHERE mailbox = ? AND uid = ?");
+		if (stmt == NULL) {
+			free(new_file);
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_int64(stmt, 1, new_flags);
+		sqlite3_bind_int64(stmt, 2, (int64_t)new_kw);
+		sqlite3_bind_int64(stmt, 3, (int64_t)modseq);
+		sqlite3_bind_text(stmt, 4, new_file, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 5, mbox->id);
+		sqlite3_bind_int64(stmt, 6, uid);
+		ret = maildir_index_step(ms, stmt);
+		sqlite3_finalize(stmt);
+		free(new_file);
+		ARRAY_RESERVE(updates, updates_cap, updates_count + 1);
+		updates[updates_count].idx = idx;
+		updates[updates_count].flags = new_flags;
+		updates[updates_count].keywords = new_kw;
+		updates_count++;
+	}
+	if (ret == 0 && updates_count > 0) {
+		char *cur = xasprintf("%s/cur", mbox->dir);
+
+		ret = maildir_storage_fsync_dir(ms, cur);
+		free(cur);
+	}
+	if (ret < 0 || updates_count == 0) {
+		maildir_index_rollback(ms);
+	} else {
+		ret = maildir_index_commit(ms);
+	}
+	if (ret < 0) {
+		free(updates);
+		free(failed);
+		*failed_count_r = 0;
+		return -1;
+	}
+	for (size_t i = 0; i < updates_count; i++) {
+		struct store_msg *msg = &box->msgs[updates[i].idx];
+
+		msg->flags = updates[i].flags;
+		msg->keywords = updates[i].keywords;
+		msg->modseq = modseq;
+		box->state[updates[i].idx] |= STORE_VIEW_DIRTY;
+	}
+	if (updates_count > 0)
+		maildir_storage_notify(ms);
+	free(updates);
+	*failed_r = failed;
+	return 0;
+}
+
+int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
+			       const char *dir, const uint32_t *uids, size_t count,
+			       uint64_t modseq)
+{
+	int ret = 0;
+
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		sqlite3_stmt *stmt = maildir_index_prepare(ms,
+			"DELETE FROM messages WHERE mailbox = ? AND uid = ? RETURNING file");
+		char *file = NULL;
+
+		if (stmt == NULL)
+			return -1;
+		sqlite3_bind_int64(stmt, 1, mailbox_id);
+		sqlite3_bind_int64(stmt, 2, uids[i]);
+		ret = maildir_index_step(ms, stmt);
+		if (ret > 0)
+			file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		/* step to the end so the DELETE completes */
+		while (ret > 0)
+			ret = maildir_index_step(ms, stmt);
+		sqlite3_finalize(stmt);
+		if (ret < 0 || file == NULL) {
+			free(file);
+			continue;
+		}
+		char *path = xasprintf("%s/cur/%s", dir, file);
+
+		if (unlink(path) < 0) {
+			if (errno == ENOENT) {
+				struct maildir_filename fn;
+				char *found;
+
+				maildir_file_name_parse(file, &fn);
+				found = maildir_file_find_unique(dir, fn.unique);
+				free(fn.unique);
+				if (found != NULL) {
+					free(path);
+					path = xasprintf("%s/cur/%s", dir, found);
+					free(found);
+					if (unlink(path) < 0 && errno != ENOENT)
+						ret = maildir_storage_set_syscall_error(ms, "unlink", path);
+				}
+			} else {
+				ret = maildir_storage_set_syscall_error(ms, "unlink", path);
+			}
+		}
+		free(path);
+		free(file);
+		if (ret < 0)
+			break;
+		stmt = maildir_index_prepare(ms,
+			"INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES (?, ?, ?)");
+		if (stmt == NULL)
+			return -1;
+		sqlite3_bind_int64(stmt, 1, mailbox_id);
+		sqlite3_bind_int64(stmt, 2, uids[i]);
+		sqlite3_bind_int64(stmt, 3, (int64_t)modseq);
+		ret = maildir_index_step(ms, stmt);
+		sqlite3_finalize(stmt);
+	}
+	if (ret == 0) {
+		char *cur = xasprintf("%s/cur", dir);
+
+		ret = maildir_storage_fsync_dir(ms, cur);
+		free(cur);
+	}
+	return ret;
+}
+
+int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	uint32_t *uids = NULL;
+	size_t uids_count = 0, uids_cap = 0;
+	uint64_t modseq;
+	int ret = 0;
+
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	if (msns == NULL) {
+		sqlite3_stmt *stmt = maildir_index_prepare(ms,
+			"SELECT uid FROM messages WHERE mailbox = ? AND flags & ? != 0");
+
+		ret = stmt == NULL ? -1 : 0;
+		if (ret == 0) {
+			sqlite3_bind_int64(stmt, 1, mbox->id);
+			sqlite3_bind_int64(stmt, 2, STORE_FLAG_DELETED);
+		}
+		while (ret == 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
+			ARRAY_RESERVE(uids, uids_cap, uids_count + 1);
+			uids[uids_count++] = (uint32_t)sqlite3_column_int64(stmt, 0);
+			ret = 0;
+		}
+		sqlite3_finalize(stmt);
+	} else {
+		for (size_t i = 0; i < count; i++) {
+			if ((box->state[msns[i] - 1] & STORE_VIEW_EXPUNGED) != 0)
+				continue;
+			ARRAY_RESERVE(uids, uids_cap, uids_count + 1);
+			uids[uids_count++] = box->msgs[msns[i] - 1].uid;
+		}
+	}
+	if (ret == 0 && uids_count > 0) {
+		ret = maildir_index_next_modseq(ms, mbox->id, &modseq);
+		if (ret == 0)
+			ret = maildir_flags_expunge_uids(ms, mbox->id, mbox->dir, uids,
+							 uids_count, modseq);
+		/* UIDNEXT must survive a rebuild even if the highest uids are gone */
+		if (ret == 0)
+			ret = maildir_index_write_uidlist(ms, mbox->id, mbox->dir);
+	}
+	free(uids);
+	if (ret < 0 || uids_count == 0) {
+		maildir_index_rollback(ms);
+		return ret < 0 ? -1 : 0;
+	}
+	if (maildir_index_commit(ms) < 0)
+		return -1;
+	maildir_storage_notify(ms);
+	return 0;
+}

@@ -1,0 +1,495 @@
+/* index.c: the per-user SQLite index of the Maildir backend.
+ *
+ * WAL mode so readers never block the writer; every change runs inside
+ * BEGIN IMMEDIATE so writers queue (busy_timeout 5 s) instead of failing
+ * half-way, and read-modify-write of flags is atomic across processes.
+ * The schema version lives in PRAGMA user_version for later migrations.
+ * Nothing here decides IMAP semantics; it only stores rows. */
+#include "store/maildir/maildir-private.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char schema_sql[] =
+	/* One row per selectable mailbox.  Parents that exist only because
+	 * of their children have no row (they are \Noselect). */
+	"CREATE TABLE mailboxes ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"		/* UTF-8, '/' separated */
+	" uidvalidity INTEGER NOT NULL,"
+	" uidnext INTEGER NOT NULL,"
+	" highestmodseq INTEGER NOT NULL,"
+	" special_use INTEGER NOT NULL DEFAULT 0,"
+	" recent_uid INTEGER NOT NULL DEFAULT 1"	/* first uid not claimed as \Recent */
+	");"
+	/* The keyword table of each mailbox: bit idx of messages.keywords. */
+	"CREATE TABLE keywords ("
+	" mailbox INTEGER NOT NULL,"
+	" idx INTEGER NOT NULL,"
+	" name TEXT NOT NULL,"
+	" PRIMARY KEY (mailbox, idx)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE messages ("
+	" mailbox INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" file TEXT NOT NULL,"		/* name in cur/ */
+	" flags INTEGER NOT NULL,"
+	" keywords INTEGER NOT NULL,"	/* 64-bit mask, stored signed */
+	" modseq INTEGER NOT NULL,"
+	" internaldate INTEGER NOT NULL,"
+	" tz INTEGER NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" header_size INTEGER NOT NULL,"
+	" PRIMARY KEY (mailbox, uid)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX messages_modseq ON messages (mailbox, modseq);"
+	/* Expunge tombstones, kept for QRESYNC. */
+	"CREATE TABLE expunged ("
+	" mailbox INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" PRIMARY KEY (mailbox, uid)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX expunged_modseq ON expunged (mailbox, modseq);"
+	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+	/* Store-wide values: last_uidvalidity. */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+
+int maildir_index_exec(struct maildir_store *ms, const char *sql)
+{
+	if (sqlite3_exec(ms->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return maildir_storage_set_sqlite_error(ms, sql);
+	return 0;
+}
+
+sqlite3_stmt *maildir_index_prepare(struct maildir_store *ms, const char *sql)
+{
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_prepare_v2(ms->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		maildir_storage_set_sqlite_error(ms, sql);
+		return NULL;
+	}
+	return stmt;
+}
+
+int maildir_index_step(struct maildir_store *ms, sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return maildir_storage_set_sqlite_error(ms, sqlite3_sql(stmt));
+}
+
+int maildir_index_begin(struct maildir_store *ms, bool write)
+{
+	return maildir_index_exec(ms, write ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+int maildir_index_commit(struct maildir_store *ms)
+{
+	if (maildir_index_exec(ms, "COMMIT") < 0) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	return 0;
+}
+
+void maildir_index_rollback(struct maildir_store *ms)
+{
+	if (!sqlite3_get_autocommit(ms->db))
+		(void)sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int create_schema(struct maildir_store *ms, bool *created_r)
+{
+	sqlite3_stmt *stmt;
+	int version, ret;
+
+	*created_r = false;
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	stmt = maildir_index_prepare(ms, "PRAGMA user_version");
+	if (stmt == NULL || maildir_index_step(ms, stmt) < 0) {
+		sqlite3_finalize(stmt);
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (version == MAILDIR_SCHEMA_VERSION) {
+		maildir_index_rollback(ms);
+		return 0;
+	}
+	if (version != 0) {
+		maildir_index_rollback(ms);
+		store_set_internal_error(&ms->store, "index schema version %d not supported",
+					 version);
+		return -1;
+	}
+	ret = maildir_index_exec(ms, schema_sql);
+	if (ret == 0) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", MAILDIR_SCHEMA_VERSION);
+		ret = maildir_index_exec(ms, sql);
+	}
+	if (ret < 0) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	*created_r = true;
+	return maildir_index_commit(ms);
+}
+
+int maildir_index_open(struct maildir_store *ms, const char *path, bool *created_r)
+{
+	int rc;
+
+	rc = sqlite3_open_v2(path, &ms->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		store_set_internal_error(&ms->store, "sqlite3_open(%s): %s", path,
+					 ms->db == NULL ? sqlite3_errstr(rc) : sqlite3_errmsg(ms->db));
+		return -1;
+	}
+	sqlite3_busy_timeout(ms->db, 5000);
+	(void)chmod(path, 0600);
+	if (maildir_index_exec(ms, "PRAGMA journal_mode = WAL") < 0 ||
+	    maildir_index_exec(ms, ms->fsync ? "PRAGMA synchronous = FULL" :
+			       "PRAGMA synchronous = OFF") < 0 ||
+	    maildir_index_exec(ms, "PRAGMA foreign_keys = OFF") < 0)
+		return -1;
+	return create_schema(ms, created_r);
+}
+
+void maildir_index_close(struct maildir_store *ms)
+{
+	if (ms->db != NULL) {
+		sqlite3_close_v2(ms->db);
+		ms->db = NULL;
+	}
+}
+
+static void read_row(sqlite3_stmt *stmt, struct maildir_mailbox_row *row_r)
+{
+	row_r->id = sqlite3_column_int64(stmt, 0);
+	row_r->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 1);
+	row_r->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
+	row_r->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
+	row_r->special_use = (uint32_t)sqlite3_column_int64(stmt, 4);
+	row_r->recent_uid = (uint32_t)sqlite3_column_int64(stmt, 5);
+}
+
+#define ROW_COLUMNS "id, uidvalidity, uidnext, highestmodseq, special_use, recent_uid"
+
+int maildir_index_mailbox_lookup(struct maildir_store *ms, const char *name,
+				 struct maildir_mailbox_row *row_r)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"SELECT " ROW_COLUMNS " FROM mailboxes WHERE name = ?");
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0)
+		read_row(stmt, row_r);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int maildir_index_mailbox_by_id(struct maildir_store *ms, int64_t id,
+				struct maildir_mailbox_row *row_r, char **name_r)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"SELECT " ROW_COLUMNS ", name FROM mailboxes WHERE id = ?");
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0) {
+		read_row(stmt, row_r);
+		if (name_r != NULL)
+			*name_r = xstrdup((const char *)sqlite3_column_text(stmt, 6));
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int maildir_index_has_children(struct maildir_store *ms, const char *name)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"SELECT 1 FROM mailboxes WHERE substr(name, 1, ?1) = ?2 LIMIT 1");
+	char *prefix = xasprintf("%s/", name);
+	int ret;
+
+	if (stmt == NULL) {
+		free(prefix);
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, (int64_t)strlen(prefix));
+	sqlite3_bind_text(stmt, 2, prefix, -1, SQLITE_STATIC);
+	ret = maildir_index_step(ms, stmt);
+	sqlite3_finalize(stmt);
+	free(prefix);
+	return ret;
+}
+
+int maildir_index_new_uidvalidity(struct maildir_store *ms, uint32_t *uidvalidity_r)
+{
+	sqlite3_stmt *stmt;
+	uint32_t last = 0, now = (uint32_t)time(NULL), uv;
+	int ret;
+
+	stmt = maildir_index_prepare(ms, "SELECT max(coalesce((SELECT value FROM meta WHERE key = 'last_uidvalidity'), 0), "
+				     "coalesce((SELECT max(uidvalidity) FROM mailboxes), 0))");
+	if (stmt == NULL || maildir_index_step(ms, stmt) < 0) {
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+	last = (uint32_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	uv = now > last ? now : last + 1;
+	if (uv == 0)
+		uv = 1;
+	stmt = maildir_index_prepare(ms, "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_uidvalidity', ?)");
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, uv);
+	ret = maildir_index_step(ms, stmt);
+	sqlite3_finalize(stmt);
+	*uidvalidity_r = uv;
+	return ret < 0 ? -1 : 0;
+}
+
+void maildir_index_keywords_free(char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+int maildir_index_keywords_load(struct maildir_store *ms, int64_t mailbox_id,
+				char ***names_r, size_t *count_r)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"SELECT idx, name FROM keywords WHERE mailbox = ? ORDER BY idx");
+	char **names = xcalloc(STORE_MAX_KEYWORDS, sizeof(*names));
+	size_t count = 0;
+	int ret;
+
+	if (stmt == NULL) {
+		free(names);
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	while ((ret = maildir_index_step(ms, stmt)) > 0) {
+		int64_t idx = sqlite3_column_int64(stmt, 0);
+
+		/* indexes are dense: 0..count-1 */
+		if (idx != (int64_t)count || count >= STORE_MAX_KEYWORDS)
+			continue;
+		names[count++] = xstrdup((const char *)sqlite3_column_text(stmt, 1));
+	}
+	sqlite3_finalize(stmt);
+	if (ret < 0) {
+		maildir_index_keywords_free(names, count);
+		return -1;
+	}
+	*names_r = names;
+	*count_r = count;
+	return 0;
+}
+
+static int write_keywords_file(struct maildir_store *ms, const char *dir,
+			       char **names, size_t count)
+{
+	struct str s = STR_INIT;
+	char *path = xasprintf("%s/roost-keywords", dir);
+	int ret;
+
+	for (size_t i = 0; i < count && i < MAILDIR_KEYWORD_LETTERS; i++)
+		str_printfa(&s, "%zu %s\n", i, names[i]);
+	ret = maildir_file_write_atomic(ms, path, s.data == NULL ? "" : s.data, s.len);
+	str_free(&s);
+	free(path);
+	return ret;
+}
+
+int maildir_index_keyword_get(struct maildir_store *ms, int64_t mailbox_id,
+			      const char *dir, const char *name)
+{
+	sqlite3_stmt *stmt;
+	char **names;
+	size_t count, i;
+	int ret;
+
+	if (maildir_index_keywords_load(ms, mailbox_id, &names, &count) < 0)
+		return -1;
+	for (i = 0; i < count; i++) {
+		if (str_eq_icase(names[i], name)) {
+			maildir_index_keywords_free(names, count);
+			return (int)i;
+		}
+	}
+	if (count >= STORE_MAX_KEYWORDS) {
+		maildir_index_keywords_free(names, count);
+		store_set_error(&ms->store, STORE_ERR_LIMIT,
+				"Too many keywords in this mailbox (max %d)", STORE_MAX_KEYWORDS);
+		return -1;
+	}
+	stmt = maildir_index_prepare(ms, "INSERT INTO keywords(mailbox, idx, name) VALUES (?, ?, ?)");
+	ret = stmt == NULL ? -1 : 0;
+	if (ret == 0) {
+		sqlite3_bind_int64(stmt, 1, mailbox_id);
+		sqlite3_bind_int64(stmt, 2, (int64_t)count);
+		sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
+		ret = maildir_index_step(ms, stmt);
+	}
+	sqlite3_finalize(stmt);
+	names[count] = xstrdup(name);
+	count++;
+	/* The letter must be known on disk before any file name carries it. */
+	if (ret == 0 && count <= MAILDIR_KEYWORD_LETTERS)
+		ret = write_keywords_file(ms, dir, names, count);
+	maildir_index_keywords_free(names, count);
+	return ret < 0 ? -1 : (int)(count - 1);
+}
+
+int maildir_index_next_modseq(struct maildir_store *ms, int64_t mailbox_id, uint64_t *modseq_r)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ? "
+		"RETURNING highestmodseq");
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0)
+		*modseq_r = (uint64_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (ret == 0) {
+		store_set_error(&ms->store, STORE_ERR_NOTFOUND, "Mailbox was deleted");
+		return -1;
+	}
+	return ret < 0 ? -1 : 0;
+}
+
+static int write_uidlist(struct maildir_store *ms, const char *dir,
+			 const struct maildir_mailbox_row *row)
+{
+	char *path = xasprintf("%s/roost-uidlist", dir);
+	char *data = xasprintf("roost-uidlist 1\nuidvalidity %u\nuidnext %u\n"
+			       "highestmodseq %llu\nspecial_use %u\n",
+			       row->uidvalidity, row->uidnext,
+			       (unsigned long long)row->highestmodseq, row->special_use);
+	int ret = maildir_file_write_atomic(ms, path, data, strlen(data));
+
+	free(path);
+	free(data);
+	return ret;
+}
+
+int maildir_index_write_uidlist(struct maildir_store *ms, int64_t mailbox_id, const char *dir)
+{
+	struct maildir_mailbox_row row;
+	int ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, NULL);
+
+	if (ret <= 0)
+		return ret < 0 ? -1 : 0;
+	return write_uidlist(ms, dir, &row);
+}
+
+int maildir_index_mailbox_add(struct maildir_store *ms, const char *name,
+			      uint32_t special_use, uint32_t uidvalidity,
+			      uint32_t uidnext, uint64_t highestmodseq, int64_t *id_r)
+{
+	struct maildir_mailbox_row row;
+	sqlite3_stmt *stmt;
+	char *dir;
+	int ret;
+
+	if ((dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
+		return -1;
+	if (uidvalidity == 0 && maildir_index_new_uidvalidity(ms, &uidvalidity) < 0) {
+		free(dir);
+		return -1;
+	}
+	stmt = maildir_index_prepare(ms,
+		"INSERT INTO mailboxes(name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid) "
+		"VALUES (?, ?, ?, ?, ?, ?)");
+	if (stmt == NULL) {
+		free(dir);
+		return -1;
+	}
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int64(stmt, 3, uidnext);
+	sqlite3_bind_int64(stmt, 4, (int64_t)highestmodseq);
+	sqlite3_bind_int64(stmt, 5, special_use);
+	sqlite3_bind_int64(stmt, 6, uidnext);
+	ret = maildir_index_step(ms, stmt);
+	sqlite3_finalize(stmt);
+	if (ret == 0) {
+		row.id = sqlite3_last_insert_rowid(ms->db);
+		row.uidvalidity = uidvalidity;
+		row.uidnext = uidnext;
+		row.highestmodseq = highestmodseq;
+		row.special_use = special_use;
+		row.recent_uid = uidnext;
+		*id_r = row.id;
+		ret = maildir_storage_mkdirs(ms, dir);
+		if (ret == 0)
+			ret = write_uidlist(ms, dir, &row);
+		if (ret == 0)
+			ret = maildir_storage_fsync_dir(ms, ms->maildir);
+	}
+	free(dir);
+	return ret;
+}
+
+int maildir_index_write_subscriptions(struct maildir_store *ms)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms, "SELECT name FROM subscriptions ORDER BY name");
+	struct str s = STR_INIT;
+	char *path;
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	while ((ret = maildir_index_step(ms, stmt)) > 0)
+		str_printfa(&s, "%s\n", (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	if (ret == 0) {
+		path = xasprintf("%s/roost-subscriptions", ms->maildir);
+		ret = maildir_file_write_atomic(ms, path, s.data == NULL ? "" : s.data, s.len);
+		free(path);
+	}
+	str_free(&s);
+	return ret;
+}
+
+void maildir_index_read_msg(sqlite3_stmt *stmt, int col, struct store_msg *msg_r)
+{
+	msg_r->uid = (uint32_t)sqlite3_column_int64(stmt, col);
+	msg_r->flags = (uint32_t)sqlite3_column_int64(stmt, col + 1);
+	msg_r->keywords = (store_keywords_t)sqlite3_column_int64(stmt, col + 2);
+	msg_r->modseq = (uint64_t)sqlite3_column_int64(stmt, col + 3);
+	msg_r->internaldate = (time_t)sqlite3_column_int64(stmt, col + 4);
+	msg_r->internaldate_tz = sqlite3_column_int(stmt, col + 5);
+	msg_r->size = (uint64_t)sqlite3_column_int64(stmt, col + 6);
+	msg_r->header_size = (uint64_t)sqlite3_column_int64(stmt, col + 7);
+}

@@ -1,0 +1,223 @@
+/* maildir-private.h: the Maildir + SQLite backend's shared declarations.
+ *
+ * On disk, per user (see storage.c for the full description):
+ *   <data_dir>/users/<domain>/<user>/index.sqlite   the index
+ *   <data_dir>/users/<domain>/<user>/notify         touched after each change
+ *   <data_dir>/users/<domain>/<user>/Maildir/       INBOX + Maildir++ folders
+ * The index is a cache of the Maildir that can be rebuilt, except for
+ * what only it holds: expunge tombstones, \Recent watermarks, time zones
+ * of internal dates and keywords past the 26th. */
+#ifndef ROOST_MAILDIR_PRIVATE_H
+#define ROOST_MAILDIR_PRIVATE_H
+
+#include "store/store-private.h"
+#include "base/str.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#define MAILDIR_SCHEMA_VERSION 1
+#define MAILDIR_TMP_MAX_AGE (36 * 60 * 60)
+#define MAILDIR_KEYWORD_LETTERS 26
+
+struct maildir_store {
+	struct store store;
+	char *userdir;		/* <data_dir>/users/<domain>/<user> */
+	char *maildir;		/* userdir/Maildir */
+	char *notify_path;	/* userdir/notify */
+	bool fsync;
+	sqlite3 *db;
+};
+
+struct maildir_mailbox {
+	struct store_mailbox box;
+	int64_t id;		/* mailboxes.id */
+	char *dir;		/* the folder's directory */
+	char *watch[4];		/* notify, dir/new, dir/cur, NULL */
+	uint32_t recent_uid;	/* the watermark as last seen */
+};
+
+struct maildir_append {
+	struct store_append ctx;
+	struct maildir_store *ms;
+	int64_t mailbox_id;
+	char *dir;
+	char *unique;
+	char *tmp_path;
+	int fd;
+	uint64_t size;
+	uint64_t header_size;
+	bool header_done, line_has_content;
+	bool failed;
+};
+
+/* A mailbox row of the index. */
+struct maildir_mailbox_row {
+	int64_t id;
+	uint32_t uidvalidity, uidnext, recent_uid;
+	uint64_t highestmodseq;
+	uint32_t special_use;
+};
+
+/* Parsed message file name "<unique>,S=<size>,U=<uid>:2,<flags>". */
+struct maildir_filename {
+	char *unique;		/* xmalloc'd */
+	uint64_t size;		/* 0 if absent */
+	uint32_t uid;		/* 0 if absent */
+	uint32_t flags;
+	store_keywords_t keywords;	/* letters a-z as bits 0-25 */
+	bool has_size;
+};
+
+/* The header/body boundary scanner used for header_size. */
+struct maildir_header_scan {
+	uint64_t offset;
+	uint64_t header_size;
+	bool done, line_has_content;
+};
+
+/* ---- storage.c ---- */
+int maildir_storage_set_sqlite_error(struct maildir_store *ms, const char *context);
+int maildir_storage_set_syscall_error(struct maildir_store *ms, const char *call,
+				      const char *path);
+void maildir_storage_notify(struct maildir_store *ms);
+int maildir_storage_fsync_fd(struct maildir_store *ms, int fd, const char *path);
+int maildir_storage_fsync_dir(struct maildir_store *ms, const char *path);
+/* Directory of mailbox `name` (xmalloc'd), NULL if the name cannot be a
+ * directory (too long: STORE_ERR_PARAMS set). */
+char *maildir_storage_mailbox_dir(struct maildir_store *ms, const char *name);
+/* mkdir dir, dir/cur, dir/new, dir/tmp (0700); existing is fine. */
+int maildir_storage_mkdirs(struct maildir_store *ms, const char *dir);
+/* Removes files of tmp/ older than max_age seconds (0 = all). */
+void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t max_age);
+
+/* ---- index.c ---- */
+int maildir_index_open(struct maildir_store *ms, const char *path, bool *created_r);
+void maildir_index_close(struct maildir_store *ms);
+int maildir_index_exec(struct maildir_store *ms, const char *sql);
+sqlite3_stmt *maildir_index_prepare(struct maildir_store *ms, const char *sql);
+/* 1 = a row, 0 = done, -1 = error (set). */
+int maildir_index_step(struct maildir_store *ms, sqlite3_stmt *stmt);
+int maildir_index_begin(struct maildir_store *ms, bool write);
+int maildir_index_commit(struct maildir_store *ms);
+void maildir_index_rollback(struct maildir_store *ms);
+/* 1 found, 0 not, -1 error. */
+int maildir_index_mailbox_lookup(struct maildir_store *ms, const char *name,
+				 struct maildir_mailbox_row *row_r);
+int maildir_index_mailbox_by_id(struct maildir_store *ms, int64_t id,
+				struct maildir_mailbox_row *row_r, char **name_r);
+/* 1 if name has children in the index, 0 if not, -1 error. */
+int maildir_index_has_children(struct maildir_store *ms, const char *name);
+/* A UIDVALIDITY never used before in this store (inside a write txn). */
+int maildir_index_new_uidvalidity(struct maildir_store *ms, uint32_t *uidvalidity_r);
+/* Loads the keyword table of a mailbox: names xmalloc'd (caller frees each
+ * and the array). */
+int maildir_index_keywords_load(struct maildir_store *ms, int64_t mailbox_id,
+				char ***names_r, size_t *count_r);
+void maildir_index_keywords_free(char **names, size_t count);
+/* Inside a write transaction: index of keyword `name` in the mailbox,
+ * created (and the folder's roost-keywords written) if missing.  -1 with
+ * STORE_ERR_LIMIT when full, or on error. */
+int maildir_index_keyword_get(struct maildir_store *ms, int64_t mailbox_id,
+			      const char *dir, const char *name);
+/* Inside a write transaction: adds a mailbox row and its directory and
+ * writes its roost-uidlist. */
+int maildir_index_mailbox_add(struct maildir_store *ms, const char *name,
+			      uint32_t special_use, uint32_t uidvalidity,
+			      uint32_t uidnext, uint64_t highestmodseq, int64_t *id_r);
+/* Bumps the mailbox's highestmodseq and returns the new value (in txn). */
+int maildir_index_next_modseq(struct maildir_store *ms, int64_t mailbox_id,
+			      uint64_t *modseq_r);
+/* Writes the folder's roost-uidlist from the mailbox row (in txn). */
+int maildir_index_write_uidlist(struct maildir_store *ms, int64_t mailbox_id,
+				const char *dir);
+int maildir_index_write_subscriptions(struct maildir_store *ms);
+void maildir_index_read_msg(sqlite3_stmt *stmt, int first_col, struct store_msg *msg_r);
+#define MAILDIR_MSG_COLUMNS "uid, flags, keywords, modseq, internaldate, tz, size, header_size"
+
+/* ---- file.c ---- */
+char *maildir_file_unique(void);
+/* "<unique>,S=<size>,U=<uid>:2,<flags>" (xmalloc'd). */
+char *maildir_file_name(const char *unique, uint64_t size, uint32_t uid,
+			uint32_t flags, store_keywords_t keywords);
+/* The same name with other flags: keeps everything before ":2,". */
+char *maildir_file_name_with_flags(const char *old_name, uint32_t flags,
+				   store_keywords_t keywords);
+void maildir_file_name_parse(const char *name, struct maildir_filename *fn_r);
+void maildir_file_escape_name(struct str *dest, const char *name);
+/* Folder directory name (without the leading '.') back to a mailbox name,
+ * NULL if invalid. */
+char *maildir_file_unescape_name(const char *dirname);
+/* Writes a small file atomically: temp file, fsync, rename, fsync dir. */
+int maildir_file_write_atomic(struct maildir_store *ms, const char *path,
+			      const void *data, size_t size);
+/* Reads a small file (NUL-terminated, xmalloc'd); 0 ok, -1 missing/error. */
+int maildir_file_read_small(const char *path, char **data_r);
+/* Recursively removes path; -1 on error (errno set). */
+int maildir_file_remove_tree(const char *path);
+void maildir_header_scan_feed(struct maildir_header_scan *scan, const void *data, size_t size);
+uint64_t maildir_header_scan_result(const struct maildir_header_scan *scan);
+/* Finds a file in dir/cur whose unique part is `unique` (file renamed by
+ * another process); returns its name (xmalloc'd) or NULL. */
+char *maildir_file_find_unique(const char *dir, const char *unique);
+/* Opens dir/cur/<name>, or the file with the same unique part.  -1 with
+ * errno ENOENT when gone. */
+int maildir_file_open_msg(const char *dir, const char *name, char **actual_name_r);
+
+/* ---- mailbox.c ---- */
+int maildir_mailbox_list(struct store *store, struct store_mailbox_info **infos_r,
+			 size_t *count_r);
+int maildir_mailbox_create(struct store *store, const char *name, uint32_t special_use);
+int maildir_mailbox_delete(struct store *store, const char *name);
+int maildir_mailbox_rename(struct store *store, const char *from, const char *to);
+int maildir_mailbox_subscribe(struct store *store, const char *name, bool subscribe);
+int maildir_mailbox_status(struct store *store, const char *name,
+			   struct store_status *status_r);
+/* Creates `name` and missing parents inside a write transaction. */
+int maildir_mailbox_create_locked(struct maildir_store *ms, const char *name,
+				  uint32_t special_use, int64_t *id_r);
+
+/* ---- sync.c ---- */
+int maildir_sync_open(struct store *store, const char *name, bool readonly,
+		      struct store_mailbox **box_r);
+void maildir_sync_close(struct store_mailbox *box);
+int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
+		      const struct store_sync_callbacks *cb, void *ctx);
+int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn);
+const char *const *maildir_sync_watch_paths(struct store_mailbox *box);
+
+/* ---- flags.c ---- */
+int maildir_flags_keyword_create(struct store_mailbox *box, const char *name);
+int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			 enum store_flags_mode mode, uint32_t flags,
+			 store_keywords_t keywords, uint64_t unchangedsince,
+			 uint32_t **failed_r, size_t *failed_count_r);
+int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count);
+/* In a write txn: removes message rows + files, writes tombstones. */
+int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
+			       const char *dir, const uint32_t *uids, size_t count,
+			       uint64_t modseq);
+
+/* ---- save.c ---- */
+int maildir_save_begin(struct store *store, const char *mailbox_name,
+		       struct store_append **ctx_r);
+int maildir_save_write(struct store_append *ctx, const void *data, size_t size);
+int maildir_save_commit(struct store_append *ctx, uint32_t flags,
+			const char *const *keywords, size_t keyword_count,
+			time_t internaldate, int tz, uint32_t *uidvalidity_r,
+			uint32_t *uid_r);
+void maildir_save_abort(struct store_append *ctx);
+int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
+		      const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
+		      uint32_t **dest_uids_r);
+
+/* ---- rebuild.c ---- */
+int maildir_rebuild(const struct store_settings *set, const char *user_local,
+		    const char *user_domain, const char **error_r);
+/* Shared with storage.c: the store struct without opening the index. */
+struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
+					    const char *user_local, const char *user_domain);
+void maildir_storage_free(struct maildir_store *ms);
+int maildir_storage_mkdirs_user(struct maildir_store *ms);
+
+#endif

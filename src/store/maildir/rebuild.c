@@ -1,0 +1,374 @@
+/* rebuild.c: recreates a user's index from the Maildir alone
+ * (`roost check --rebuild`).
+ *
+ * Kept from the disk: folder names (directory names), UIDVALIDITY, UIDNEXT
+ * and SPECIAL-USE (roost-uidlist), UIDs, sizes, flags and keywords 0-25
+ * (file names + roost-keywords), internal dates (file mtimes) and
+ * subscriptions (roost-subscriptions).  Lost: expunge tombstones, keywords
+ * past the 26th, internal date time zones (0), \Recent (nothing is recent
+ * after a rebuild).  Files without a UID or with a UID that another file
+ * already has get new UIDs above all others.  Every message gets one modseq
+ * above both the recorded HIGHESTMODSEQ and the current time in seconds,
+ * so CONDSTORE clients never see the modseq go backwards. */
+#include "store/maildir/maildir-private.h"
+#include "base/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct rebuild_file {
+	char *name;
+	struct maildir_filename fn;
+};
+
+struct uidlist {
+	uint32_t uidvalidity, uidnext, special_use;
+	uint64_t highestmodseq;
+};
+
+static void read_uidlist(const char *dir, struct uidlist *ul_r)
+{
+	char *path = xasprintf("%s/roost-uidlist", dir);
+	char *data, *line, *save = NULL;
+
+	memset(ul_r, 0, sizeof(*ul_r));
+	if (maildir_file_read_small(path, &data) == 0) {
+		for (line = strtok_r(data, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save)) {
+			char *sp = strchr(line, ' ');
+			uint64_t value;
+
+			if (sp == NULL || str_to_u64(sp + 1, UINT64_MAX, &value) < 0)
+				continue;
+			*sp = '\0';
+			if (strcmp(line, "uidvalidity") == 0 && value <= UINT32_MAX)
+				ul_r->uidvalidity = (uint32_t)value;
+			else if (strcmp(line, "uidnext") == 0 && value <= UINT32_MAX)
+				ul_r->uidnext = (uint32_t)value;
+			else if (strcmp(line, "special_use") == 0 && value <= UINT32_MAX)
+				ul_r->special_use = (uint32_t)value;
+			else if (strcmp(line, "highestmodseq") == 0)
+				ul_r->highestmodseq = value;
+		}
+		free(data);
+	}
+	free(path);
+}
+
+/* roost-keywords: "<index> <name>" lines; returns names[0..count-1], gaps
+ * filled with placeholder names so the table stays dense. */
+static int load_keyword_file(struct maildir_store *ms, int64_t mailbox_id, const char *dir)
+{
+	char *path = xasprintf("%s/roost-keywords", dir);
+	char *names[MAILDIR_KEYWORD_LETTERS] = { 0 };
+	char *data, *line, *save = NULL;
+	size_t count = 0;
+	int ret = 0;
+
+	if (maildir_file_read_small(path, &data) == 0) {
+		for (line = strtok_r(data, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save)) {
+			char *sp = strchr(line, ' ');
+			uint64_t idx;
+
+			if (sp == NULL)
+				continue;
+			*sp = '\0';
+			if (str_to_u64(line, MAILDIR_KEYWORD_LETTERS - 1, &idx) < 0 ||
+			    sp[1] == '\0' || names[idx] != NULL)
+				continue;
+			names[idx] = xstrdup(sp + 1);
+			if (idx + 1 > count)
+				count = idx + 1;
+		}
+		free(data);
+	}
+	free(path);
+	for (size_t i = 0; i < count; i++) {
+		sqlite3_stmt *stmt;
+		char *name = names[i] != NULL ? names[i] : xasprintf("$RoostLost%zu", i);
+
+		names[i] = name;
+		stmt = maildir_index_prepare(ms, "INSERT INTO keywords(mailbox, idx, name) VALUES (?, ?, ?)");
+		if (stmt == NULL) {
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_int64(stmt, 1, mailbox_id);
+		sqlite3_bind_int64(stmt, 2, (int64_t)i);
+		sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
+		ret = maildir_index_step(ms, stmt);
+		sqlite3_finalize(stmt);
+		if (ret < 0)
+			break;
+	}
+	for (size_t i = 0; i < MAILDIR_KEYWORD_LETTERS; i++)
+		free(names[i]);
+	return ret < 0 ? -1 : (int)count;
+}
+
+static int file_cmp(const void *a, const void *b)
+{
+	const struct rebuild_file *fa = a, *fb = b;
+
+	/* files without a uid last */
+	if (fa->fn.uid != fb->fn.uid) {
+		if (fa->fn.uid == 0)
+			return 1;
+		if (fb->fn.uid == 0)
+			return -1;
+		return fa->fn.uid < fb->fn.uid ? -1 : 1;
+	}
+	return strcmp(fa->name, fb->name);
+}
+
+static int header_size_of(const char *path, uint64_t *header_size_r)
+{
+	struct maildir_header_scan scan = { 0 };
+	char buf[16384];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (!scan.done && (n = read(fd, buf, sizeof(buf))) > 0)
+		maildir_header_scan_feed(&scan, buf, (size_t)n);
+	close(fd);
+	*header_size_r = maildir_header_scan_result(&scan);
+	return 0;
+}
+
+static int rebuild_folder(struct maildir_store *ms, const char *name, const char *dir)
+{
+	struct rebuild_file *files = NULL;
+	size_t count = 0, cap = 0, i;
+	struct uidlist ul;
+	uint32_t uidnext, last_uid = 0;
+	uint64_t modseq;
+	int64_t id;
+	int ret = 0, keyword_count;
+	char *curdir = xasprintf("%s/cur", dir);
+	DIR *d;
+	struct dirent *de;
+
+	maildir_storage_clean_tmp(ms, dir, 0);
+	read_uidlist(dir, &ul);
+	if ((d = opendir(curdir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			ARRAY_RESERVE(files, cap, count + 1);
+			files[count].name = xstrdup(de->d_name);
+			maildir_file_name_parse(de->d_name, &files[count].fn);
+			count++;
+		}
+		closedir(d);
+	}
+	qsort(files, count, sizeof(*files), file_cmp);
+	uidnext = ul.uidnext == 0 ? 1 : ul.uidnext;
+	for (i = 0; i < count; i++) {
+		if (files[i].fn.uid >= uidnext)
+			uidnext = files[i].fn.uid + 1;
+	}
+	/* duplicates and files without a uid get new ones */
+	for (i = 0; i < count; i++) {
+		if (files[i].fn.uid == 0 || files[i].fn.uid == last_uid)
+			files[i].fn.uid = uidnext++;
+		last_uid = files[i].fn.uid;
+	}
+	modseq = ROOST_MAX(ul.highestmodseq, (uint64_t)time(NULL)) + 1;
+	if (ul.uidvalidity != 0) {
+		sqlite3_stmt *stmt = maildir_index_prepare(ms,
+			"INSERT INTO meta(key, value) VALUES ('last_uidvalidity', ?1) "
+			"ON CONFLICT(key) DO UPDATE SET value = max(value, ?1)");
+
+		ret = stmt == NULL ? -1 : 0;
+		if (ret == 0) {
+			sqlite3_bind_int64(stmt, 1, ul.uidvalidity);
+			ret = maildir_index_step(ms, stmt);
+		}
+		sqlite3_finalize(stmt);
+	}
+	if (ret == 0)
+		ret = maildir_index_mailbox_add(ms, name, ul.special_use, ul.uidvalidity,
+						uidnext, modseq, &id);
+	keyword_count = ret < 0 ? -1 : load_keyword_file(ms, id, dir);
+	if (keyword_count < 0)
+		ret = -1;
+
+	for (i = 0; ret == 0 && i < count; i++) {
+		struct maildir_filename *fn = &files[i].fn;
+		struct store_msg msg = { 0 };
+		char *path = xasprintf("%s/%s", curdir, files[i].name);
+		char *final;
+		struct stat st;
+		sqlite3_stmt *stmt;
+
+		if (stat(path, &st) < 0 || header_size_of(path, &msg.header_size) < 0) {
+			log_warning("store(%s): rebuild: skipping %s: %m", ms->store.user, path);
+			free(path);
+			continue;
+		}
+		msg.uid = fn->uid;
+		msg.flags = fn->flags;
+		msg.keywords = keyword_count >= 64 ? fn->keywords :
+			fn->keywords & (((store_keywords_t)1 << keyword_count) - 1);
+		msg.modseq = modseq;
+		msg.internaldate = st.st_mtime;
+		msg.size = (uint64_t)st.st_size;
+		/* the name must carry the uid and size the index has */
+		final = maildir_file_name(fn->unique, msg.size, msg.uid, msg.flags, msg.keywords);
+		if (strcmp(final, files[i].name) != 0) {
+			char *dst = xasprintf("%s/%s", curdir, final);
+
+			if (rename(path, dst) < 0)
+				ret = maildir_storage_set_syscall_error(ms, "rename", path);
+			free(dst);
+		}
+		free(path);
+		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
+			"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
+			"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)");
+		if (stmt == NULL) {
+			free(final);
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_int64(stmt, 1, id);
+		sqlite3_bind_int64(stmt, 2, msg.uid);
+		sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 4, msg.flags);
+		sqlite3_bind_int64(stmt, 5, (int64_t)msg.keywords);
+		sqlite3_bind_int64(stmt, 6, (int64_t)msg.modseq);
+		sqlite3_bind_int64(stmt, 7, (int64_t)msg.internaldate);
+		sqlite3_bind_int64(stmt, 8, (int64_t)msg.size);
+		sqlite3_bind_int64(stmt, 9, (int64_t)msg.header_size);
+		ret = maildir_index_step(ms, stmt);
+		sqlite3_finalize(stmt);
+		free(final);
+	}
+	if (ret == 0)
+		ret = maildir_storage_fsync_dir(ms, curdir);
+	for (i = 0; i < count; i++) {
+		free(files[i].name);
+		free(files[i].fn.unique);
+	}
+	free(files);
+	free(curdir);
+	return ret;
+}
+
+static int rebuild_subscriptions(struct maildir_store *ms)
+{
+	char *path = xasprintf("%s/roost-subscriptions", ms->maildir);
+	char *data, *line, *save = NULL;
+	int ret = 0;
+
+	if (maildir_file_read_small(path, &data) == 0) {
+		for (line = strtok_r(data, "\n", &save); ret == 0 && line != NULL;
+		     line = strtok_r(NULL, "\n", &save)) {
+			sqlite3_stmt *stmt = maildir_index_prepare(ms,
+				"INSERT OR IGNORE INTO subscriptions(name) VALUES (?)");
+
+			if (stmt == NULL) {
+				ret = -1;
+				break;
+			}
+			sqlite3_bind_text(stmt, 1, line, -1, SQLITE_STATIC);
+			ret = maildir_index_step(ms, stmt);
+			sqlite3_finalize(stmt);
+		}
+		free(data);
+	}
+	free(path);
+	return ret;
+}
+
+static int rebuild_all(struct maildir_store *ms)
+{
+	DIR *d;
+	struct dirent *de;
+	int ret;
+
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	ret = rebuild_folder(ms, "INBOX", ms->maildir);
+	if (ret == 0 && (d = opendir(ms->maildir)) != NULL) {
+		while (ret == 0 && (de = readdir(d)) != NULL) {
+			char *dir, *cur, *name, *norm;
+			struct stat st;
+
+			if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			dir = xasprintf("%s/%s", ms->maildir, de->d_name);
+			cur = xasprintf("%s/cur", dir);
+			name = maildir_file_unescape_name(de->d_name + 1);
+			norm = name == NULL ? NULL : store_name_normalize(&ms->store, name);
+			if (norm != NULL && !store_name_is_inbox(norm) &&
+			    stat(cur, &st) == 0 && S_ISDIR(st.st_mode)) {
+				char *expected = maildir_storage_mailbox_dir(ms, norm);
+
+				/* only the canonical spelling of a name */
+				if (expected != NULL && strcmp(expected, dir) == 0)
+					ret = rebuild_folder(ms, norm, dir);
+				else
+					log_warning("store(%s): rebuild: ignoring %s",
+						    ms->store.user, dir);
+				free(expected);
+			}
+			store_clear_error(&ms->store);
+			free(norm);
+			free(name);
+			free(cur);
+			free(dir);
+		}
+		closedir(d);
+	}
+	if (ret == 0)
+		ret = rebuild_subscriptions(ms);
+	if (ret < 0) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	return maildir_index_commit(ms);
+}
+
+int maildir_rebuild(const struct store_settings *set, const char *user_local,
+		    const char *user_domain, const char **error_r)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	struct maildir_store *ms = maildir_storage_alloc(set, user_local, user_domain);
+	char *index_path = xasprintf("%s/index.sqlite", ms->userdir);
+	bool created;
+	int ret;
+
+	ret = maildir_storage_mkdirs_user(ms);
+	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(suffixes); i++) {
+		char *path = xasprintf("%s%s", index_path, suffixes[i]);
+
+		if (unlink(path) < 0 && errno != ENOENT)
+			ret = maildir_storage_set_syscall_error(ms, "unlink", path);
+		free(path);
+	}
+	if (ret == 0)
+		ret = maildir_index_open(ms, index_path, &created);
+	if (ret == 0)
+		ret = rebuild_all(ms);
+	if (ret == 0)
+		maildir_storage_notify(ms);
+	else
+		*error_r = "Rebuilding the index failed (see the server log)";
+	free(index_path);
+	free((char *)ms->store.set.data_dir);
+	free(ms->store.user);
+	free(ms->store.error);
+	maildir_storage_free(ms);
+	return ret;
+}

@@ -1,0 +1,464 @@
+/* save.c: APPEND, COPY and MOVE in the Maildir backend.
+ *
+ * Append: the bytes stream into tmp/<unique>; at commit the file is
+ * fsynced, then inside one BEGIN IMMEDIATE transaction it gets the next
+ * UID, is renamed into cur/ under its final name, cur/ is fsynced and the
+ * row is committed.  A crash before the rename leaves only a tmp/ file
+ * (removed after 36 hours or by a rebuild); a crash between the rename and
+ * the commit leaves a complete but unindexed file in cur/ that a rebuild
+ * picks up (giving it a fresh UID if its UID was reused).  No half message
+ * is ever visible.  Copy hard-links into the destination's cur/ (falling
+ * back to a byte copy) in the same way; MOVE also expunges the sources in
+ * that transaction. */
+#include "store/maildir/maildir-private.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int maildir_save_begin(struct store *store, const char *mailbox_name,
+		       struct store_append **ctx_r)
+{
+	struct maildir_store *ms = (struct maildir_store *)store;
+	struct maildir_mailbox_row row;
+	struct maildir_append *ctx;
+	char *dir;
+	int ret;
+
+	ret = maildir_index_mailbox_lookup(ms, mailbox_name, &row);
+	if (ret <= 0) {
+		if (ret == 0)
+			store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s",
+					mailbox_name);
+		return -1;
+	}
+	if ((dir = maildir_storage_mailbox_dir(ms, mailbox_name)) == NULL)
+		return -1;
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->ms = ms;
+	ctx->mailbox_id = row.id;
+	ctx->dir = dir;
+	ctx->unique = maildir_file_unique();
+	ctx->tmp_path = xasprintf("%s/tmp/%s", dir, ctx->unique);
+	ctx->fd = open(ctx->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (ctx->fd < 0) {
+		maildir_storage_set_syscall_error(ms, "open", ctx->tmp_path);
+		free(ctx->dir);
+		free(ctx->unique);
+		free(ctx->tmp_path);
+		free(ctx);
+		return -1;
+	}
+	*ctx_r = &ctx->ctx;
+	return 0;
+}
+
+int maildir_save_write(struct store_append *_ctx, const void *data, size_t size)
+{
+	struct maildir_append *ctx = (struct maildir_append *)_ctx;
+	struct maildir_header_scan scan = {
+		.offset = ctx->size, .done = ctx->header_done,
+		.header_size = ctx->header_size, .line_has_content = ctx->line_has_content,
+	};
+
+	store_clear_error(&ctx->ms->store);
+	if (ctx->failed) {
+		store_set_error(&ctx->ms->store, STORE_ERR_TEMP, "Append already failed");
+		return -1;
+	}
+	if (write_full(ctx->fd, data, size) < 0) {
+		ctx->failed = true;
+		return maildir_storage_set_syscall_error(ctx->ms, "write", ctx->tmp_path);
+	}
+	maildir_header_scan_feed(&scan, data, size);
+	ctx->size = scan.offset;
+	ctx->header_done = scan.done;
+	ctx->header_size = scan.header_size;
+	ctx->line_has_content = scan.line_has_content;
+	return 0;
+}
+
+static void append_free(struct maildir_append *ctx)
+{
+	if (ctx->fd >= 0)
+		close(ctx->fd);
+	free(ctx->dir);
+	free(ctx->unique);
+	free(ctx->tmp_path);
+	free(ctx);
+}
+
+void maildir_save_abort(struct store_append *_ctx)
+{
+	struct maildir_append *ctx = (struct maildir_append *)_ctx;
+
+	(void)unlink(ctx->tmp_path);
+	append_free(ctx);
+}
+
+static int insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
+		      const struct store_msg *msg)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
+		"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, msg->uid);
+	sqlite3_bind_text(stmt, 3, file, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, msg->flags);
+	sqlite3_bind_int64(stmt, 5, (int64_t)msg->keywords);
+	sqlite3_bind_int64(stmt, 6, (int64_t)msg->modseq);
+	sqlite3_bind_int64(stmt, 7, (int64_t)msg->internaldate);
+	sqlite3_bind_int64(stmt, 8, msg->internaldate_tz);
+	sqlite3_bind_int64(stmt, 9, (int64_t)msg->size);
+	sqlite3_bind_int64(stmt, 10, (int64_t)msg->header_size);
+	ret = maildir_index_step(ms, stmt);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+static int set_uidnext(struct maildir_store *ms, int64_t mailbox_id, uint32_t uidnext)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"UPDATE mailboxes SET uidnext = ? WHERE id = ?");
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, uidnext);
+	sqlite3_bind_int64(stmt, 2, mailbox_id);
+	ret = maildir_index_step(ms, stmt);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* The current directory of a mailbox by id (it may have been renamed). */
+static int mailbox_dir_by_id(struct maildir_store *ms, int64_t id,
+			     struct maildir_mailbox_row *row_r, char **dir_r)
+{
+	char *name;
+	int ret = maildir_index_mailbox_by_id(ms, id, row_r, &name);
+
+	if (ret == 0) {
+		store_set_error(&ms->store, STORE_ERR_NOTFOUND, "Mailbox was deleted");
+		return -1;
+	}
+	if (ret < 0)
+		return -1;
+	*dir_r = maildir_storage_mailbox_dir(ms, name);
+	free(name);
+	return *dir_r == NULL ? -1 : 0;
+}
+
+int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
+			const char *const *keywords, size_t keyword_count,
+			time_t internaldate, int tz, uint32_t *uidvalidity_r,
+			uint32_t *uid_r)
+{
+	struct maildir_append *ctx = (struct maildir_append *)_ctx;
+	struct maildir_store *ms = ctx->ms;
+	struct maildir_mailbox_row row;
+	struct store_msg msg = { 0 };
+	struct timespec times[2];
+	char *dir = NULL, *tmp_path = NULL, *final = NULL, *dst = NULL, *cur = NULL;
+	int ret;
+
+	if (ctx->failed) {
+		maildir_save_abort(_ctx);
+		return -1;
+	}
+	if (internaldate == 0)
+		internaldate = time(NULL);
+	ret = maildir_storage_fsync_fd(ms, ctx->fd, ctx->tmp_path);
+	times[0].tv_sec = times[1].tv_sec = internaldate;
+	times[0].tv_nsec = times[1].tv_nsec = 0;
+	if (ret == 0 && futimens(ctx->fd, times) < 0)
+		ret = maildir_storage_set_syscall_error(ms, "futimens", ctx->tmp_path);
+	if (ret == 0 && close(ctx->fd) < 0)
+		ret = maildir_storage_set_syscall_error(ms, "close", ctx->tmp_path);
+	ctx->fd = -1;
+	if (ret < 0 || maildir_index_begin(ms, true) < 0) {
+		maildir_save_abort(_ctx);
+		return -1;
+	}
+
+	ret = mailbox_dir_by_id(ms, ctx->mailbox_id, &row, &dir);
+	if (ret == 0) {
+		/* a rename between begin and commit moved tmp/ along */
+		tmp_path = xasprintf("%s/tmp/%s", dir, ctx->unique);
+	}
+	for (size_t i = 0; ret == 0 && i < keyword_count; i++) {
+		int idx = maildir_index_keyword_get(ms, ctx->mailbox_id, dir, keywords[i]);
+
+		if (idx < 0)
+			ret = -1;
+		else
+			msg.keywords |= (store_keywords_t)1 << idx;
+	}
+	if (ret == 0)
+		ret = maildir_index_next_modseq(ms, ctx->mailbox_id, &msg.modseq);
+	if (ret == 0) {
+		msg.uid = row.uidnext;
+		msg.flags = flags;
+		msg.internaldate = internaldate;
+		msg.internaldate_tz = tz;
+		msg.size = ctx->size;
+		msg.header_size = ctx->header_done ? ctx->header_size : ctx->size;
+		final = maildir_file_name(ctx->unique, msg.size, msg.uid, flags, msg.keywords);
+		dst = xasprintf("%s/cur/%s", dir, final);
+		cur = xasprintf("%s/cur", dir);
+		if (rename(tmp_path, dst) < 0) {
+			ret = maildir_storage_set_syscall_error(ms, "rename", tmp_path);
+			free(dst);
+			dst = NULL;
+		}
+	}
+	if (ret == 0)
+		ret = maildir_storage_fsync_dir(ms, cur);
+	if (ret == 0)
+		ret = insert_msg(ms, ctx->mailbox_id, final, &msg);
+	if (ret == 0)
+		ret = set_uidnext(ms, ctx->mailbox_id, msg.uid + 1);
+	if (ret == 0)
+		ret = maildir_index_commit(ms);
+	else
+		maildir_index_rollback(ms);
+	if (ret < 0) {
+		if (dst != NULL)
+			(void)unlink(dst);
+		if (tmp_path != NULL)
+			(void)unlink(tmp_path);
+	} else {
+		maildir_storage_notify(ms);
+		*uidvalidity_r = row.uidvalidity;
+		*uid_r = msg.uid;
+	}
+	(void)unlink(ctx->tmp_path);
+	free(dir);
+	free(tmp_path);
+	free(final);
+	free(dst);
+	free(cur);
+	append_free(ctx);
+	return ret < 0 ? -1 : 0;
+}
+
+/* ---- copy ---- */
+
+static int copy_file(struct maildir_store *ms, const char *src, const char *dst,
+		     time_t internaldate)
+{
+	char buf[65536];
+	struct timespec times[2];
+	ssize_t n;
+	int in, out, ret = 0;
+
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0) {
+		ret = maildir_storage_set_syscall_error(ms, "open", dst);
+		close(in);
+		return ret;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write_full(out, buf, (size_t)n) < 0) {
+			ret = maildir_storage_set_syscall_error(ms, "write", dst);
+			break;
+		}
+	}
+	if (n < 0)
+		ret = maildir_storage_set_syscall_error(ms, "read", src);
+	if (ret == 0)
+		ret = maildir_storage_fsync_fd(ms, out, dst);
+	times[0].tv_sec = times[1].tv_sec = internaldate;
+	times[0].tv_nsec = times[1].tv_nsec = 0;
+	(void)futimens(out, times);
+	close(out);
+	close(in);
+	if (ret < 0)
+		(void)unlink(dst);
+	return ret;
+}
+
+/* Hard-links (or copies) src_dir/cur/file to dst.  0, -1 with ENOENT in
+ * errno and no error set if the source is gone, or -1 with error set. */
+static int link_msg(struct maildir_store *ms, const char *src_dir, const char *file,
+		    const char *dst, time_t internaldate)
+{
+	char *src = xasprintf("%s/cur/%s", src_dir, file);
+	int ret = link(src, dst);
+
+	if (ret < 0 && errno == ENOENT) {
+		struct maildir_filename fn;
+		char *found;
+
+		maildir_file_name_parse(file, &fn);
+		found = maildir_file_find_unique(src_dir, fn.unique);
+		free(fn.unique);
+		if (found != NULL) {
+			free(src);
+			src = xasprintf("%s/cur/%s", src_dir, found);
+			free(found);
+			ret = link(src, dst);
+		}
+	}
+	if (ret < 0 && errno != ENOENT) {
+		/* EXDEV, EPERM, EMLINK, ...: copy the bytes */
+		ret = copy_file(ms, src, dst, internaldate);
+	} else if (ret < 0) {
+		errno = ENOENT;
+	}
+	free(src);
+	return ret;
+}
+
+int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
+		      const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
+		      uint32_t **dest_uids_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct maildir_mailbox_row dest;
+	char **src_kw = NULL, **created = NULL, *dest_dir = NULL, *dest_cur = NULL;
+	size_t src_kw_count = 0, created_count = 0, moved_count = 0;
+	uint32_t *uids = xcalloc(count == 0 ? 1 : count, sizeof(*uids));
+	uint32_t *moved = xcalloc(count == 0 ? 1 : count, sizeof(*moved));
+	uint64_t dest_modseq = 0, src_modseq;
+	uint32_t uidnext;
+	int ret;
+
+	created = xcalloc(count == 0 ? 1 : count, sizeof(*created));
+	if (maildir_index_begin(ms, true) < 0) {
+		free(uids);
+		free(moved);
+		free(created);
+		return -1;
+	}
+	ret = maildir_index_mailbox_lookup(ms, dest_name, &dest);
+	if (ret == 0) {
+		store_set_error(box->store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s",
+				dest_name);
+		ret = -1;
+	} else if (ret > 0) {
+		ret = 0;
+	}
+	if (ret == 0 && (dest_dir = maildir_storage_mailbox_dir(ms, dest_name)) == NULL)
+		ret = -1;
+	if (ret == 0)
+		ret = maildir_index_keywords_load(ms, mbox->id, &src_kw, &src_kw_count);
+	if (ret == 0 && count > 0)
+		ret = maildir_index_next_modseq(ms, dest.id, &dest_modseq);
+	uidnext = dest.uidnext;
+	dest_cur = dest_dir == NULL ? NULL : xasprintf("%s/cur", dest_dir);
+
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		struct store_msg msg;
+		sqlite3_stmt *stmt;
+		char *file, *unique, *final;
+
+		if ((box->state[msns[i] - 1] & STORE_VIEW_EXPUNGED) != 0)
+			continue;
+		stmt = maildir_index_prepare(ms, "SELECT " MAILDIR_MSG_COLUMNS ", file "
+					     "FROM messages WHERE mailbox = ? AND uid = ?");
+		if (stmt == NULL) {
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_int64(stmt, 1, mbox->id);
+		sqlite3_bind_int64(stmt, 2, box->msgs[msns[i] - 1].uid);
+		ret = maildir_index_step(ms, stmt);
+		if (ret <= 0) {
+			/* expunged meanwhile: no destination uid (0) */
+			sqlite3_finalize(stmt);
+			continue;
+		}
+		ret = 0;
+		maildir_index_read_msg(stmt, 0, &msg);
+		file = xstrdup((const char *)sqlite3_column_text(stmt, 8));
+		sqlite3_finalize(stmt);
+
+		/* keywords by name into the destination's table */
+		store_keywords_t src_mask = msg.keywords;
+
+		msg.keywords = 0;
+		for (size_t k = 0; ret == 0 && k < src_kw_count; k++) {
+			int idx;
+
+			if ((src_mask & ((store_keywords_t)1 << k)) == 0)
+				continue;
+			idx = maildir_index_keyword_get(ms, dest.id, dest_dir, src_kw[k]);
+			if (idx < 0)
+				ret = -1;
+			else
+				msg.keywords |= (store_keywords_t)1 << idx;
+		}
+		if (ret < 0) {
+			free(file);
+			break;
+		}
+		msg.uid = uidnext;
+		msg.modseq = dest_modseq;
+		unique = maildir_file_unique();
+		final = maildir_file_name(unique, msg.size, msg.uid, msg.flags, msg.keywords);
+		free(unique);
+		created[created_count] = xasprintf("%s/%s", dest_cur, final);
+		if (link_msg(ms, mbox->dir, file, created[created_count], msg.internaldate) < 0) {
+			free(created[created_count]);
+			free(file);
+			free(final);
+			if (errno == ENOENT && box->store->error == NULL)
+				continue;	/* source file gone: treat as expunged */
+			ret = -1;
+			break;
+		}
+		created_count++;
+		ret = insert_msg(ms, dest.id, final, &msg);
+		free(final);
+		free(file);
+		uids[i] = uidnext++;
+		if (move)
+			moved[moved_count++] = box->msgs[msns[i] - 1].uid;
+	}
+	if (ret == 0 && uidnext != dest.uidnext)
+		ret = set_uidnext(ms, dest.id, uidnext);
+	if (ret == 0 && created_count > 0)
+		ret = maildir_storage_fsync_dir(ms, dest_cur);
+	if (ret == 0 && moved_count > 0) {
+		ret = maildir_index_next_modseq(ms, mbox->id, &src_modseq);
+		if (ret == 0)
+			ret = maildir_flags_expunge_uids(ms, mbox->id, mbox->dir, moved,
+							 moved_count, src_modseq);
+		if (ret == 0)
+			ret = maildir_index_write_uidlist(ms, mbox->id, mbox->dir);
+	}
+	if (ret == 0)
+		ret = maildir_index_commit(ms);
+	else
+		maildir_index_rollback(ms);
+	if (ret < 0) {
+		for (size_t i = 0; i < created_count; i++)
+			(void)unlink(created[i]);
+		free(uids);
+	} else {
+		maildir_storage_notify(ms);
+		*dest_uidvalidity_r = dest.uidvalidity;
+		*dest_uids_r = uids;
+	}
+	for (size_t i = 0; i < created_count; i++)
+		free(created[i]);
+	free(created);
+	free(moved);
+	maildir_index_keywords_free(src_kw, src_kw_count);
+	free(dest_dir);
+	free(dest_cur);
+	return ret < 0 ? -1 : 0;
+}

@@ -1,0 +1,339 @@
+/* storage.c: the Maildir backend's store: user directory, vtable, errors,
+ * fsync and change notification.
+ *
+ * On-disk layout of one user:
+ *
+ *   <data_dir>/users/<domain>/<user>/        0700 ("_" domain for bare names)
+ *     index.sqlite        the index (WAL); see index.c for the schema
+ *     notify              touched (mtime) after every committed change
+ *     trash/              deleted folders on their way out (removed on open)
+ *     Maildir/            INBOX: cur/ new/ tmp/ + roost-uidlist, roost-keywords
+ *       .A.B/             folder "A/B" (Maildir++); '.' and '%' inside a
+ *                         name level are escaped as %2E and %25
+ *       roost-subscriptions   subscribed names, one per line (for rebuild)
+ *
+ * Message files: cur/<unique>,S=<size>,U=<uid>:2,<flags>, flags being the
+ * maildir letters D F R S T and a-z for the folder's first 26 keywords
+ * (listed in roost-keywords as "<index> <name>" lines).  roost-uidlist holds
+ * "uidvalidity", "uidnext", "highestmodseq" and "special_use" lines.
+ * Files and directories are created 0600/0700.  This file must never hold
+ * an SQL transaction open across a return. */
+#include "store/maildir/maildir-private.h"
+#include "base/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int maildir_storage_set_sqlite_error(struct maildir_store *ms, const char *context)
+{
+	int code = sqlite3_errcode(ms->db);
+
+	if (code == SQLITE_FULL) {
+		store_set_error(&ms->store, STORE_ERR_NOSPACE, "Not enough disk space");
+		log_error("store(%s): %s: %s", ms->store.user, context, sqlite3_errmsg(ms->db));
+	} else if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+		store_set_error(&ms->store, STORE_ERR_TEMP, "Mailbox is busy, try again later");
+		log_warning("store(%s): %s: %s", ms->store.user, context, sqlite3_errmsg(ms->db));
+	} else {
+		store_set_internal_error(&ms->store, "%s: %s", context, sqlite3_errmsg(ms->db));
+	}
+	return -1;
+}
+
+int maildir_storage_set_syscall_error(struct maildir_store *ms, const char *call,
+				      const char *path)
+{
+	if (errno == ENOSPC || errno == EDQUOT) {
+		log_error("store(%s): %s(%s): %m", ms->store.user, call, path);
+		store_set_error(&ms->store, STORE_ERR_NOSPACE, "Not enough disk space");
+	} else {
+		store_set_internal_error(&ms->store, "%s(%s) failed: %m", call, path);
+	}
+	return -1;
+}
+
+void maildir_storage_notify(struct maildir_store *ms)
+{
+	int fd = open(ms->notify_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0) {
+		log_warning("store(%s): open(%s): %m", ms->store.user, ms->notify_path);
+		return;
+	}
+	if (futimens(fd, NULL) < 0)
+		log_warning("store(%s): futimens(%s): %m", ms->store.user, ms->notify_path);
+	close(fd);
+}
+
+int maildir_storage_fsync_fd(struct maildir_store *ms, int fd, const char *path)
+{
+	if (!ms->fsync)
+		return 0;
+	if (fsync(fd) < 0)
+		return maildir_storage_set_syscall_error(ms, "fsync", path);
+	return 0;
+}
+
+int maildir_storage_fsync_dir(struct maildir_store *ms, const char *path)
+{
+	int fd, ret;
+
+	if (!ms->fsync)
+		return 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return maildir_storage_set_syscall_error(ms, "open", path);
+	ret = maildir_storage_fsync_fd(ms, fd, path);
+	close(fd);
+	return ret;
+}
+
+char *maildir_storage_mailbox_dir(struct maildir_store *ms, const char *name)
+{
+	struct str s = STR_INIT;
+	size_t start;
+
+	str_append(&s, ms->maildir);
+	if (store_name_is_inbox(name))
+		return str_steal(&s);
+	str_append(&s, "/.");
+	start = s.len;
+	maildir_file_escape_name(&s, name);
+	if (s.len - start + 1 > 255) {
+		str_free(&s);
+		store_set_error(&ms->store, STORE_ERR_PARAMS, "Mailbox name too long");
+		return NULL;
+	}
+	return str_steal(&s);
+}
+
+static int mkdir_one(struct maildir_store *ms, const char *path)
+{
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return maildir_storage_set_syscall_error(ms, "mkdir", path);
+	return 0;
+}
+
+int maildir_storage_mkdirs(struct maildir_store *ms, const char *dir)
+{
+	static const char *const subdirs[] = { "cur", "new", "tmp" };
+	int ret = mkdir_one(ms, dir);
+
+	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(subdirs); i++) {
+		char *path = xasprintf("%s/%s", dir, subdirs[i]);
+
+		ret = mkdir_one(ms, path);
+		free(path);
+	}
+	return ret;
+}
+
+void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t max_age)
+{
+	char *tmpdir = xasprintf("%s/tmp", dir);
+	DIR *d = opendir(tmpdir);
+	struct dirent *de;
+	time_t now = time(NULL);
+	struct stat st;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (max_age == 0 || st.st_mtime + max_age < now) {
+			if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+				log_warning("store(%s): unlink(%s/%s): %m", ms->store.user,
+					    tmpdir, de->d_name);
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+	free(tmpdir);
+}
+
+/* mkdir -p for the user directory. */
+static int mkdir_parents(struct maildir_store *ms, const char *path)
+{
+	char *copy = xstrdup(path);
+	int ret = 0;
+
+	for (char *p = copy + 1; ret == 0 && *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		ret = mkdir_one(ms, copy);
+		*p = '/';
+	}
+	if (ret == 0)
+		ret = mkdir_one(ms, copy);
+	free(copy);
+	return ret;
+}
+
+struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
+					    const char *user_local, const char *user_domain)
+{
+	struct maildir_store *ms = xcalloc(1, sizeof(*ms));
+
+	ms->store.set = *set;
+	ms->store.set.data_dir = xstrdup(set->data_dir);
+	ms->store.user = xasprintf("%s@%s", user_local, user_domain);
+	ms->userdir = xasprintf("%s/users/%s/%s", set->data_dir, user_domain, user_local);
+	ms->maildir = xasprintf("%s/Maildir", ms->userdir);
+	ms->notify_path = xasprintf("%s/notify", ms->userdir);
+	ms->fsync = set->fsync;
+	return ms;
+}
+
+void maildir_storage_free(struct maildir_store *ms)
+{
+	maildir_index_close(ms);
+	free(ms->userdir);
+	free(ms->maildir);
+	free(ms->notify_path);
+	free(ms);
+}
+
+int maildir_storage_mkdirs_user(struct maildir_store *ms)
+{
+	if (mkdir_parents(ms, ms->userdir) < 0 || maildir_storage_mkdirs(ms, ms->maildir) < 0)
+		return -1;
+	return 0;
+}
+
+static void clean_trash(struct maildir_store *ms)
+{
+	char *trash = xasprintf("%s/trash", ms->userdir);
+
+	if (maildir_file_remove_tree(trash) < 0 && errno != ENOENT)
+		log_warning("store(%s): removing %s: %m", ms->store.user, trash);
+	free(trash);
+}
+
+static const struct {
+	const char *name;
+	uint32_t special_use;
+} default_mailboxes[] = {
+	{ "INBOX", 0 },
+	{ "Drafts", STORE_USE_DRAFTS },
+	{ "Sent", STORE_USE_SENT },
+	{ "Trash", STORE_USE_TRASH },
+	{ "Junk", STORE_USE_JUNK },
+	{ "Archive", STORE_USE_ARCHIVE },
+};
+
+/* Creates the default mailboxes of a new store, once (even when several
+ * processes open a new store at the same moment). */
+static int create_defaults(struct maildir_store *ms)
+{
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	stmt = maildir_index_prepare(ms, "SELECT count(*) FROM mailboxes");
+	ret = stmt == NULL ? -1 : maildir_index_step(ms, stmt);
+	if (ret > 0 && sqlite3_column_int64(stmt, 0) > 0) {
+		sqlite3_finalize(stmt);
+		maildir_index_rollback(ms);
+		return 0;
+	}
+	sqlite3_finalize(stmt);
+	for (size_t i = 0; ret >= 0 && i < N_ELEMENTS(default_mailboxes); i++) {
+		int64_t id;
+
+		ret = maildir_mailbox_create_locked(ms, default_mailboxes[i].name,
+						    default_mailboxes[i].special_use, &id);
+		if (ret < 0)
+			break;
+		stmt = maildir_index_prepare(ms, "INSERT OR IGNORE INTO subscriptions(name) VALUES (?)");
+		if (stmt == NULL) {
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_text(stmt, 1, default_mailboxes[i].name, -1, SQLITE_STATIC);
+		ret = maildir_index_step(ms, stmt);
+		sqlite3_finalize(stmt);
+	}
+	if (ret >= 0)
+		ret = maildir_index_write_subscriptions(ms);
+	if (ret < 0) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	return maildir_index_commit(ms);
+}
+
+static int maildir_storage_open(const struct store_settings *set, const char *user_local,
+				const char *user_domain, struct store **store_r,
+				const char **error_r)
+{
+	struct maildir_store *ms = maildir_storage_alloc(set, user_local, user_domain);
+	char *index_path;
+	bool created;
+	int ret;
+
+	ret = maildir_storage_mkdirs_user(ms);
+	if (ret == 0) {
+		index_path = xasprintf("%s/index.sqlite", ms->userdir);
+		ret = maildir_index_open(ms, index_path, &created);
+		free(index_path);
+	}
+	if (ret == 0 && created)
+		ret = create_defaults(ms);
+	if (ret < 0) {
+		*error_r = "Can't open the mail store (see the server log)";
+		free((char *)ms->store.set.data_dir);
+		free(ms->store.user);
+		free(ms->store.error);
+		maildir_storage_free(ms);
+		return -1;
+	}
+	clean_trash(ms);
+	*store_r = &ms->store;
+	return 0;
+}
+
+static void maildir_storage_close(struct store *store)
+{
+	maildir_storage_free((struct maildir_store *)store);
+}
+
+static int maildir_storage_rebuild(const struct store_settings *set, const char *user_local,
+				   const char *user_domain, const char **error_r)
+{
+	return maildir_rebuild(set, user_local, user_domain, error_r);
+}
+
+const struct store_vfuncs maildir_store_vfuncs = {
+	.name = "maildir",
+	.open = maildir_storage_open,
+	.close = maildir_storage_close,
+	.mailbox_list = maildir_mailbox_list,
+	.mailbox_create = maildir_mailbox_create,
+	.mailbox_delete = maildir_mailbox_delete,
+	.mailbox_rename = maildir_mailbox_rename,
+	.mailbox_subscribe = maildir_mailbox_subscribe,
+	.mailbox_status = maildir_mailbox_status,
+	.mailbox_open = maildir_sync_open,
+	.mailbox_close = maildir_sync_close,
+	.mailbox_sync = maildir_sync_sync,
+	.mailbox_keyword_create = maildir_flags_keyword_create,
+	.mailbox_update_flags = maildir_flags_update,
+	.mailbox_expunge = maildir_flags_expunge,
+	.mailbox_copy = maildir_save_copy,
+	.mailbox_open_msg = maildir_sync_open_msg,
+	.mailbox_watch_paths = maildir_sync_watch_paths,
+	.append_begin = maildir_save_begin,
+	.append_write = maildir_save_write,
+	.append_commit = maildir_save_commit,
+	.append_abort = maildir_save_abort,
+	.rebuild = maildir_storage_rebuild,
+};

@@ -1,0 +1,464 @@
+/* sync.c: opening a Maildir mailbox, keeping its view up to date, and
+ * picking up files that other programs dropped into new/.
+ *
+ * A sync with nothing to do costs one readdir of new/ and one indexed
+ * query (the mailbox row: highestmodseq unchanged means nothing changed).
+ * Otherwise the expunge tombstones and the messages with a modseq above
+ * the view's are read in one snapshot and handed to store_view_apply().
+ * \Recent is claimed by advancing the mailbox's watermark in a write
+ * transaction, so exactly one read-write session gets each message. */
+#include "store/maildir/maildir-private.h"
+#include "base/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void set_paths(struct maildir_mailbox *mbox, struct maildir_store *ms, char *dir)
+{
+	free(mbox->dir);
+	free(mbox->watch[0]);
+	free(mbox->watch[1]);
+	free(mbox->watch[2]);
+	mbox->dir = dir;
+	mbox->watch[0] = xstrdup(ms->notify_path);
+	mbox->watch[1] = xasprintf("%s/new", dir);
+	mbox->watch[2] = xasprintf("%s/cur", dir);
+	mbox->watch[3] = NULL;
+}
+
+static int load_keywords(struct maildir_store *ms, struct maildir_mailbox *mbox)
+{
+	char **names;
+	size_t count;
+
+	if (maildir_index_keywords_load(ms, mbox->id, &names, &count) < 0)
+		return -1;
+	store_view_set_keywords(&mbox->box, (const char *const *)names, count);
+	maildir_index_keywords_free(names, count);
+	return 0;
+}
+
+/* Gives this view \Recent for the messages no session has claimed yet. */
+static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox)
+{
+	sqlite3_stmt *stmt;
+	uint32_t first;
+	int ret;
+
+	if (mbox->box.readonly || mbox->recent_uid >= mbox->box.uidnext)
+		return 0;
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	stmt = maildir_index_prepare(ms, "SELECT recent_uid FROM mailboxes WHERE id = ?");
+	ret = stmt == NULL ? -1 : 0;
+	if (ret == 0) {
+		sqlite3_bind_int64(stmt, 1, mbox->id);
+		ret = maildir_index_step(ms, stmt);
+	}
+	first = ret > 0 ? (uint32_t)sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_finalize(stmt);
+	if (ret > 0 && first < mbox->box.uidnext) {
+		stmt = maildir_index_prepare(ms, "UPDATE mailboxes SET recent_uid = ? WHERE id = ?");
+		ret = stmt == NULL ? -1 : 0;
+		if (ret == 0) {
+			sqlite3_bind_int64(stmt, 1, mbox->box.uidnext);
+			sqlite3_bind_int64(stmt, 2, mbox->id);
+			ret = maildir_index_step(ms, stmt);
+		}
+		sqlite3_finalize(stmt);
+	}
+	if (ret < 0) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	if (maildir_index_commit(ms) < 0)
+		return -1;
+	if (first < mbox->box.uidnext)
+		store_view_mark_recent(&mbox->box, first, mbox->box.uidnext);
+	mbox->recent_uid = mbox->box.uidnext;
+	return 0;
+}
+
+int maildir_sync_open(struct store *store, const char *name, bool readonly,
+		      struct store_mailbox **box_r)
+{
+	struct maildir_store *ms = (struct maildir_store *)store;
+	struct maildir_mailbox_row row;
+	struct maildir_mailbox *mbox;
+	struct store_msg msg;
+	sqlite3_stmt *stmt;
+	char *dir;
+	int ret;
+
+	if ((dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
+		return -1;
+	if (maildir_index_begin(ms, false) < 0) {
+		free(dir);
+		return -1;
+	}
+	ret = maildir_index_mailbox_lookup(ms, name, &row);
+	if (ret <= 0) {
+		if (ret == 0)
+			store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s", name);
+		maildir_index_rollback(ms);
+		free(dir);
+		return -1;
+	}
+	mbox = xcalloc(1, sizeof(*mbox));
+	store_view_init(&mbox->box, store, name, readonly);
+	mbox->id = row.id;
+	set_paths(mbox, ms, dir);
+	mbox->box.uidvalidity = row.uidvalidity;
+	mbox->box.uidnext = row.uidnext;
+	mbox->box.highestmodseq = row.highestmodseq;
+	mbox->recent_uid = row.recent_uid;
+
+	ret = load_keywords(ms, mbox);
+	mbox->box.keywords_reported = mbox->box.keyword_count;
+	stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
+		"SELECT " MAILDIR_MSG_COLUMNS " FROM messages WHERE mailbox = ? ORDER BY uid");
+	if (stmt == NULL)
+		ret = -1;
+	else
+		sqlite3_bind_int64(stmt, 1, mbox->id);
+	while (ret == 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
+		maildir_index_read_msg(stmt, 0, &msg);
+		store_view_append(&mbox->box, &msg);
+		ret = 0;
+	}
+	sqlite3_finalize(stmt);
+	maildir_index_rollback(ms);
+	if (ret == 0)
+		ret = claim_recent(ms, mbox);
+	if (ret < 0) {
+		maildir_sync_close(&mbox->box);
+		return -1;
+	}
+	maildir_storage_clean_tmp(ms, mbox->dir, MAILDIR_TMP_MAX_AGE);
+	*box_r = &mbox->box;
+	return 0;
+}
+
+void maildir_sync_close(struct store_mailbox *box)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+
+	store_view_deinit(box);
+	free(mbox->dir);
+	for (size_t i = 0; i < N_ELEMENTS(mbox->watch); i++)
+		free(mbox->watch[i]);
+	free(mbox);
+}
+
+const char *const *maildir_sync_watch_paths(struct store_mailbox *box)
+{
+	return (const char *const *)((struct maildir_mailbox *)box)->watch;
+}
+
+/* ---- new/ pickup ---- */
+
+/* Copies fd into a new file at tmp_path, turning bare LF into CRLF so
+ * the file is what IMAP serves; returns size and header size. */
+static int copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
+		     uint64_t *size_r, uint64_t *header_size_r)
+{
+	struct maildir_header_scan scan = { 0 };
+	char in[65536], out[2 * sizeof(in)];
+	bool prev_cr = false;
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return maildir_storage_set_syscall_error(ms, "open", tmp_path);
+	*size_r = 0;
+	while ((n = read(in_fd, in, sizeof(in))) > 0) {
+		size_t o = 0;
+
+		for (ssize_t i = 0; i < n; i++) {
+			if (in[i] == '\n' && !prev_cr)
+				out[o++] = '\r';
+			out[o++] = in[i];
+			prev_cr = in[i] == '\r';
+		}
+		maildir_header_scan_feed(&scan, out, o);
+		if (write_full(fd, out, o) < 0) {
+			ret = maildir_storage_set_syscall_error(ms, "write", tmp_path);
+			break;
+		}
+		*size_r += o;
+	}
+	if (n < 0)
+		ret = maildir_storage_set_syscall_error(ms, "read", tmp_path);
+	if (ret == 0)
+		ret = maildir_storage_fsync_fd(ms, fd, tmp_path);
+	if (close(fd) < 0 && ret == 0)
+		ret = maildir_storage_set_syscall_error(ms, "close", tmp_path);
+	*header_size_r = maildir_header_scan_result(&scan);
+	return ret;
+}
+
+/* Moves one new/ file into cur/ with a UID.  Runs inside the write
+ * transaction, and the cur/ name depends only on the new/ name and the
+ * (uncommitted) uid, so a crash before the commit leaves a file that the
+ * next attempt overwrites instead of duplicating.  1 = done, 0 = the file
+ * was gone (another process took it), -1 = error. */
+static int pickup_one(struct maildir_store *ms, struct maildir_mailbox *mbox,
+		      const char *name, uint32_t uid)
+{
+	char *src = xasprintf("%s/new/%s", mbox->dir, name);
+	struct maildir_filename fn;
+	char *tmp = NULL, *final = NULL, *dst = NULL;
+	uint64_t size, header_size, modseq;
+	struct timespec times[2];
+	sqlite3_stmt *stmt;
+	struct stat st;
+	int fd, ret;
+
+	fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		ret = errno == ENOENT ? 0 : maildir_storage_set_syscall_error(ms, "open", src);
+		free(src);
+		return ret;
+	}
+	maildir_file_name_parse(name, &fn);
+	tmp = xasprintf("%s/tmp/%s", mbox->dir, fn.unique);
+	ret = fstat(fd, &st) < 0 ? maildir_storage_set_syscall_error(ms, "fstat", src) : 0;
+	if (ret == 0)
+		ret = copy_crlf(ms, fd, tmp, &size, &header_size);
+	close(fd);
+	if (ret == 0) {
+		times[0] = st.st_mtim;
+		times[1] = st.st_mtim;
+		(void)utimensat(AT_FDCWD, tmp, times, 0);
+		final = maildir_file_name(fn.unique, size, uid, fn.flags, 0);
+		dst = xasprintf("%s/cur/%s", mbox->dir, final);
+		if (rename(tmp, dst) < 0)
+			ret = maildir_storage_set_syscall_error(ms, "rename", tmp);
+		else if (unlink(src) < 0 && errno != ENOENT)
+			ret = maildir_storage_set_syscall_error(ms, "unlink", src);
+	} else {
+		(void)unlink(tmp);
+	}
+	if (ret == 0)
+		ret = maildir_index_next_modseq(ms, mbox->id, &modseq);
+	if (ret == 0) {
+		stmt = maildir_index_prepare(ms,
+			"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
+			"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?, ?)");
+		ret = stmt == NULL ? -1 : 0;
+		if (ret == 0) {
+			sqlite3_bind_int64(stmt, 1, mbox->id);
+			sqlite3_bind_int64(stmt, 2, uid);
+			sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(stmt, 4, fn.flags);
+			sqlite3_bind_int64(stmt, 5, (int64_t)modseq);
+			sqlite3_bind_int64(stmt, 6, (int64_t)st.st_mtime);
+			sqlite3_bind_int64(stmt, 7, (int64_t)size);
+			sqlite3_bind_int64(stmt, 8, (int64_t)header_size);
+			ret = maildir_index_step(ms, stmt);
+		}
+		sqlite3_finalize(stmt);
+	}
+	free(fn.unique);
+	free(src);
+	free(tmp);
+	free(final);
+	free(dst);
+	return ret < 0 ? -1 : 1;
+}
+
+static int pickup_new(struct maildir_store *ms, struct maildir_mailbox *mbox)
+{
+	struct maildir_mailbox_row row;
+	char **names = NULL;
+	size_t count = 0, cap = 0, i;
+	uint32_t uid;
+	struct dirent *de;
+	sqlite3_stmt *stmt;
+	bool picked = false;
+	DIR *d;
+	int ret;
+
+	if ((d = opendir(mbox->watch[1])) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return maildir_storage_set_syscall_error(ms, "opendir", mbox->watch[1]);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		ARRAY_RESERVE(names, cap, count + 1);
+		names[count++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (count == 0)
+		return 0;
+
+	ret = maildir_index_begin(ms, true);
+	if (ret == 0) {
+		ret = maildir_index_mailbox_by_id(ms, mbox->id, &row, NULL);
+		if (ret == 0) {
+			store_set_error(&ms->store, STORE_ERR_NOTFOUND, "Mailbox was deleted");
+			ret = -1;
+		}
+	}
+	uid = ret > 0 ? row.uidnext : 0;
+	for (i = 0; ret > 0 && i < count; i++) {
+		ret = pickup_one(ms, mbox, names[i], uid);
+		if (ret > 0) {
+			uid++;
+			picked = true;
+		} else if (ret == 0) {
+			ret = 1;
+		}
+	}
+	if (ret > 0 && picked) {
+		stmt = maildir_index_prepare(ms, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
+		ret = stmt == NULL ? -1 : 0;
+		if (ret == 0) {
+			sqlite3_bind_int64(stmt, 1, uid);
+			sqlite3_bind_int64(stmt, 2, mbox->id);
+			ret = maildir_index_step(ms, stmt);
+		}
+		sqlite3_finalize(stmt);
+		if (ret == 0)
+			ret = maildir_storage_fsync_dir(ms, mbox->watch[2]);
+		if (ret == 0)
+			ret = maildir_storage_fsync_dir(ms, mbox->watch[1]);
+	}
+	for (i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	if (ret < 0) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	if (!picked) {
+		maildir_index_rollback(ms);
+		return 0;
+	}
+	if (maildir_index_commit(ms) < 0)
+		return -1;
+	maildir_storage_notify(ms);
+	return 0;
+}
+
+/* ---- sync ---- */
+
+int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
+		      const struct store_sync_callbacks *cb, void *ctx)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct maildir_mailbox_row row;
+	uint32_t *expunged = NULL;
+	struct store_msg *changed = NULL;
+	size_t expunged_count = 0, expunged_cap = 0, changed_count = 0, changed_cap = 0;
+	sqlite3_stmt *stmt;
+	char *name = NULL;
+	int ret;
+
+	if (pickup_new(ms, mbox) < 0)
+		return -1;
+	if (maildir_index_begin(ms, false) < 0)
+		return -1;
+	ret = maildir_index_mailbox_by_id(ms, mbox->id, &row, &name);
+	if (ret == 0) {
+		store_set_error(box->store, STORE_ERR_NOTFOUND, "Mailbox was deleted: %s",
+				box->name);
+		ret = -1;
+	}
+	if (ret > 0 && strcmp(name, box->name) != 0) {
+		/* renamed by another session */
+		char *dir = maildir_storage_mailbox_dir(ms, name);
+
+		if (dir != NULL) {
+			set_paths(mbox, ms, dir);
+			free(box->name);
+			box->name = xstrdup(name);
+		}
+	}
+	free(name);
+	if (ret > 0 && row.recent_uid > mbox->recent_uid)
+		mbox->recent_uid = row.recent_uid;
+	if (ret > 0 && row.highestmodseq != box->highestmodseq) {
+		ret = load_keywords(ms, mbox);
+		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
+			"SELECT uid FROM expunged WHERE mailbox = ? AND modseq > ?");
+		if (stmt == NULL)
+			ret = -1;
+		else {
+			sqlite3_bind_int64(stmt, 1, mbox->id);
+			sqlite3_bind_int64(stmt, 2, (int64_t)box->highestmodseq);
+		}
+		while (ret >= 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
+			ARRAY_RESERVE(expunged, expunged_cap, expunged_count + 1);
+			expunged[expunged_count++] = (uint32_t)sqlite3_column_int64(stmt, 0);
+		}
+		sqlite3_finalize(stmt);
+		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
+			"SELECT " MAILDIR_MSG_COLUMNS " FROM messages "
+			"WHERE mailbox = ? AND modseq > ? ORDER BY uid");
+		if (stmt == NULL)
+			ret = -1;
+		else {
+			sqlite3_bind_int64(stmt, 1, mbox->id);
+			sqlite3_bind_int64(stmt, 2, (int64_t)box->highestmodseq);
+		}
+		while (ret >= 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
+			ARRAY_RESERVE(changed, changed_cap, changed_count + 1);
+			maildir_index_read_msg(stmt, 0, &changed[changed_count++]);
+		}
+		sqlite3_finalize(stmt);
+	}
+	maildir_index_rollback(ms);
+	if (ret >= 0) {
+		store_view_apply(box, expunged, expunged_count, changed, changed_count,
+				 row.uidnext, row.highestmodseq, flags, cb, ctx);
+		ret = claim_recent(ms, mbox);
+	}
+	free(expunged);
+	free(changed);
+	return ret < 0 ? -1 : 0;
+}
+
+int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	sqlite3_stmt *stmt;
+	char *file = NULL, *actual;
+	int ret, fd;
+
+	stmt = maildir_index_prepare(ms, "SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mbox->id);
+	sqlite3_bind_int64(stmt, 2, box->msgs[msn - 1].uid);
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0)
+		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	if (ret < 0)
+		return -1;
+	if (ret == 0) {
+		store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
+		return -1;
+	}
+	fd = maildir_file_open_msg(mbox->dir, file, &actual);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
+		else
+			maildir_storage_set_syscall_error(ms, "open", file);
+	}
+	free(actual);
+	free(file);
+	return fd;
+}

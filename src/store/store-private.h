@@ -1,0 +1,155 @@
+/* store-private.h: what a store backend implements and the helpers all
+ * backends share.
+ *
+ * A backend allocates its own structs with the generic ones below as their
+ * first member and fills in a `struct store_vfuncs`.  store.c does argument
+ * checks common to every backend (name syntax, INBOX spelling, readonly,
+ * msn range) before dispatching, and view.c keeps the session's
+ * msn <-> UID view, so a backend only says what changed.  Nothing here may
+ * know about files, SQL or sockets. */
+#ifndef ROOST_STORE_PRIVATE_H
+#define ROOST_STORE_PRIVATE_H
+
+#include "store/store.h"
+
+struct store_vfuncs {
+	const char *name;
+
+	/* user_domain and user_local are already checked (domain lowercased,
+	 * "_" for a bare name).  The backend fills the generic struct store
+	 * (set with data_dir xstrdup'd, user xmalloc'd); store_close() frees
+	 * those after calling close(). */
+	int (*open)(const struct store_settings *set, const char *user_local,
+		    const char *user_domain, struct store **store_r,
+		    const char **error_r);
+	void (*close)(struct store *store);
+
+	/* Names given to the mailbox functions are normalised by
+	 * store_name_normalize(). */
+	int (*mailbox_list)(struct store *store, struct store_mailbox_info **infos_r,
+			    size_t *count_r);
+	int (*mailbox_create)(struct store *store, const char *name, uint32_t special_use);
+	int (*mailbox_delete)(struct store *store, const char *name);
+	int (*mailbox_rename)(struct store *store, const char *from, const char *to);
+	int (*mailbox_subscribe)(struct store *store, const char *name, bool subscribe);
+	int (*mailbox_status)(struct store *store, const char *name,
+			      struct store_status *status_r);
+
+	/* Allocates the backend's mailbox (generic part first) and fills the
+	 * view with the messages as of now, claiming \Recent if !readonly. */
+	int (*mailbox_open)(struct store *store, const char *name, bool readonly,
+			    struct store_mailbox **box_r);
+	void (*mailbox_close)(struct store_mailbox *box);
+	/* Finds the changes and hands them to store_view_apply(). */
+	int (*mailbox_sync)(struct store_mailbox *box, enum store_sync_flags flags,
+			    const struct store_sync_callbacks *cb, void *ctx);
+	/* Adds keyword `name` (not in the view's table) and returns its
+	 * index; also reloads the view's table if others added keywords. */
+	int (*mailbox_keyword_create)(struct store_mailbox *box, const char *name);
+	int (*mailbox_update_flags)(struct store_mailbox *box, const uint32_t *msns,
+				    size_t count, enum store_flags_mode mode,
+				    uint32_t flags, store_keywords_t keywords,
+				    uint64_t unchangedsince, uint32_t **failed_r,
+				    size_t *failed_count_r);
+	int (*mailbox_expunge)(struct store_mailbox *box, const uint32_t *msns, size_t count);
+	int (*mailbox_copy)(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			    const char *dest_name, bool move,
+			    uint32_t *dest_uidvalidity_r, uint32_t **dest_uids_r);
+	int (*mailbox_open_msg)(struct store_mailbox *box, uint32_t msn);
+	const char *const *(*mailbox_watch_paths)(struct store_mailbox *box);
+
+	int (*append_begin)(struct store *store, const char *mailbox_name,
+			    struct store_append **ctx_r);
+	int (*append_write)(struct store_append *ctx, const void *data, size_t size);
+	/* Must free ctx. */
+	int (*append_commit)(struct store_append *ctx, uint32_t flags,
+			     const char *const *keywords, size_t keyword_count,
+			     time_t internaldate, int tz,
+			     uint32_t *uidvalidity_r, uint32_t *uid_r);
+	void (*append_abort)(struct store_append *ctx);
+
+	int (*rebuild)(const struct store_settings *set, const char *user_local,
+		       const char *user_domain, const char **error_r);
+};
+
+struct store {
+	const struct store_vfuncs *v;
+	struct store_settings set;	/* data_dir owned (xstrdup) */
+	char *user;			/* "local@domain" as opened */
+	char *error;			/* last error text, NULL = none */
+	enum store_error error_class;
+	unsigned int open_mailboxes;
+};
+
+/* Per-message state bits of the view. */
+enum store_view_state {
+	STORE_VIEW_EXPUNGED = 1 << 0,	/* gone from the index, kept in the view */
+	STORE_VIEW_RECENT = 1 << 1,	/* this session holds \Recent */
+	STORE_VIEW_DIRTY = 1 << 2,	/* flags changed, not yet reported by sync */
+};
+
+struct store_mailbox {
+	struct store *store;
+	char *name;			/* normalised, current */
+	bool readonly;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;		/* last modseq this view has seen */
+
+	/* The view: msgs[msn - 1], sorted by uid. */
+	struct store_msg *msgs;
+	uint8_t *state;			/* enum store_view_state per message */
+	size_t count, cap;
+	uint32_t recent_count;
+
+	/* Keyword table.  The array has room for STORE_MAX_KEYWORDS + 1
+	 * entries from the start so pointers handed out stay valid; names
+	 * are xstrdup'd and freed at close. */
+	const char **keywords;
+	size_t keyword_count, keywords_reported;
+};
+
+struct store_append {
+	struct store *store;
+};
+
+/* Sets the store's last error (also logs system errors).  The text is
+ * for clients; keep details of system errors in the log only. */
+void store_set_error(struct store *store, enum store_error error, const char *fmt, ...)
+	ATTR_PRINTF(3, 4);
+void store_clear_error(struct store *store);
+/* Logs `detail` and sets the generic STORE_ERR_TEMP text. */
+void store_set_internal_error(struct store *store, const char *fmt, ...) ATTR_PRINTF(2, 3);
+
+/* Checks a UTF-8 mailbox name and returns the canonical spelling
+ * (xmalloc'd): first component "INBOX" in any case becomes "INBOX".
+ * Rejects empty names and components, control characters and invalid
+ * UTF-8.  Returns NULL with STORE_ERR_PARAMS set. */
+char *store_name_normalize(struct store *store, const char *name);
+bool store_name_is_inbox(const char *name);
+
+/* ---- view helpers (view.c) ---- */
+
+void store_view_init(struct store_mailbox *box, struct store *store,
+		     const char *name, bool readonly);
+void store_view_deinit(struct store_mailbox *box);
+/* Appends a message with a uid above every uid in the view. */
+void store_view_append(struct store_mailbox *box, const struct store_msg *msg);
+/* Index of uid in the view or -1. */
+ssize_t store_view_find(struct store_mailbox *box, uint32_t uid);
+/* Marks messages with first_uid <= uid < end_uid as \Recent for this view. */
+void store_view_mark_recent(struct store_mailbox *box, uint32_t first_uid, uint32_t end_uid);
+/* Replaces the keyword table by names[0..count-1] (count only grows). */
+void store_view_set_keywords(struct store_mailbox *box, const char *const *names, size_t count);
+/* Applies what a backend found since box->highestmodseq: uids expunged
+ * (any order), messages changed or added (ascending uid), and the new
+ * uidnext/highestmodseq; reports through cb in the documented order. */
+void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_t expunged_count,
+		      const struct store_msg *changed, size_t changed_count,
+		      uint32_t uidnext, uint64_t highestmodseq,
+		      enum store_sync_flags flags, const struct store_sync_callbacks *cb,
+		      void *ctx);
+
+/* The backends. */
+extern const struct store_vfuncs maildir_store_vfuncs;
+
+#endif

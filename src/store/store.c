@@ -1,0 +1,577 @@
+/* store.c: the public store functions.
+ *
+ * Checks what every backend would check the same way (user and mailbox
+ * name syntax, msn ranges, readonly views) and dispatches to the backend's
+ * vtable.  Keeps the last error of each store.  Never touches files or
+ * SQL itself. */
+#include "store/store-private.h"
+#include "base/log.h"
+#include "base/str.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct store_vfuncs *default_backend = &maildir_store_vfuncs;
+
+/* ---- errors ---- */
+
+void store_clear_error(struct store *store)
+{
+	free(store->error);
+	store->error = NULL;
+	store->error_class = STORE_ERR_NONE;
+}
+
+void store_set_error(struct store *store, enum store_error error, const char *fmt, ...)
+{
+	va_list args;
+
+	free(store->error);
+	va_start(args, fmt);
+	store->error = xvasprintf(fmt, args);
+	va_end(args);
+	store->error_class = error;
+}
+
+void store_set_internal_error(struct store *store, const char *fmt, ...)
+{
+	va_list args;
+	char *detail;
+
+	va_start(args, fmt);
+	detail = xvasprintf(fmt, args);
+	va_end(args);
+	log_error("store(%s): %s", store->user, detail);
+	free(detail);
+	store_set_error(store, STORE_ERR_TEMP,
+			"Internal error occurred. Refer to server log for more information.");
+}
+
+const char *store_last_error(struct store *store, enum store_error *error_r)
+{
+	if (error_r != NULL)
+		*error_r = store->error_class;
+	return store->error != NULL ? store->error : "";
+}
+
+/* ---- names ---- */
+
+bool store_name_is_inbox(const char *name)
+{
+	return strcmp(name, "INBOX") == 0;
+}
+
+/* Length of the UTF-8 sequence at p (1..4) or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2; cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3; cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4; cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+char *store_name_normalize(struct store *store, const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t len = strlen(name), i, n;
+	char *norm;
+
+	if (len == 0) {
+		store_set_error(store, STORE_ERR_PARAMS, "Empty mailbox name");
+		return NULL;
+	}
+	if (len > 512) {
+		store_set_error(store, STORE_ERR_PARAMS, "Mailbox name too long");
+		return NULL;
+	}
+	if (name[0] == '/' || name[len - 1] == '/' || strstr(name, "//") != NULL) {
+		store_set_error(store, STORE_ERR_PARAMS,
+				"Mailbox name has an empty hierarchy level: %s", name);
+		return NULL;
+	}
+	for (i = 0; i < len; i += n) {
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			store_set_error(store, STORE_ERR_PARAMS,
+					"Mailbox name contains a control character");
+			return NULL;
+		}
+		n = utf8_seq_len(p + i);
+		if (n == 0 || i + n > len) {
+			store_set_error(store, STORE_ERR_PARAMS,
+					"Mailbox name is not valid UTF-8");
+			return NULL;
+		}
+	}
+	norm = xstrdup(name);
+	if (str_has_prefix_icase(norm, "INBOX") && (norm[5] == '\0' || norm[5] == '/'))
+		memcpy(norm, "INBOX", 5);
+	return norm;
+}
+
+/* Splits "local[@domain]" into checked parts; the domain is lowercased,
+ * "_" when absent. */
+static int user_parse(const char *user, char **local_r, char **domain_r,
+		      const char **error_r)
+{
+	const char *at = strrchr(user, '@');
+	char *local, *domain;
+
+	local = at == NULL ? xstrdup(user) : xstrndup(user, (size_t)(at - user));
+	domain = xstrdup(at == NULL ? "_" : at + 1);
+	for (char *p = domain; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (local[0] == '\0' || local[0] == '.' || strchr(local, '/') != NULL ||
+	    domain[0] == '\0' || domain[0] == '.' || strchr(domain, '/') != NULL) {
+		free(local);
+		free(domain);
+		*error_r = "Invalid user name";
+		return -1;
+	}
+	*local_r = local;
+	*domain_r = domain;
+	return 0;
+}
+
+/* ---- the user's store ---- */
+
+int store_open(const struct store_settings *set, const char *user,
+	       struct store **store_r, const char **error_r)
+{
+	char *local, *domain;
+	int ret;
+
+	if (user_parse(user, &local, &domain, error_r) < 0)
+		return -1;
+	ret = default_backend->open(set, local, domain, store_r, error_r);
+	if (ret == 0)
+		(*store_r)->v = default_backend;
+	free(local);
+	free(domain);
+	return ret;
+}
+
+void store_close(struct store **_store)
+{
+	struct store *store = *_store;
+	char *data_dir, *user, *error;
+
+	if (store == NULL)
+		return;
+	*_store = NULL;
+	if (store->open_mailboxes != 0)
+		i_panic("store_close(%s): %u mailboxes still open", store->user,
+			store->open_mailboxes);
+	data_dir = (char *)store->set.data_dir;
+	user = store->user;
+	error = store->error;
+	store->v->close(store);
+	free(data_dir);
+	free(user);
+	free(error);
+}
+
+int store_rebuild(const struct store_settings *set, const char *user,
+		  const char **error_r)
+{
+	char *local, *domain;
+	int ret;
+
+	if (user_parse(user, &local, &domain, error_r) < 0)
+		return -1;
+	ret = default_backend->rebuild(set, local, domain, error_r);
+	free(local);
+	free(domain);
+	return ret;
+}
+
+/* ---- mailboxes ---- */
+
+int store_mailbox_list(struct store *store, struct store_mailbox_info **infos_r,
+		       size_t *count_r)
+{
+	store_clear_error(store);
+	return store->v->mailbox_list(store, infos_r, count_r);
+}
+
+int store_mailbox_create(struct store *store, const char *name, uint32_t special_use)
+{
+	char *norm;
+	int ret;
+
+	store_clear_error(store);
+	if ((norm = store_name_normalize(store, name)) == NULL)
+		return -1;
+	if (store_name_is_inbox(norm)) {
+		store_set_error(store, STORE_ERR_EXISTS, "Mailbox already exists: INBOX");
+		ret = -1;
+	} else {
+		ret = store->v->mailbox_create(store, norm, special_use);
+	}
+	free(norm);
+	return ret;
+}
+
+int store_mailbox_delete(struct store *store, const char *name)
+{
+	char *norm;
+	int ret;
+
+	store_clear_error(store);
+	if ((norm = store_name_normalize(store, name)) == NULL)
+		return -1;
+	if (store_name_is_inbox(norm)) {
+		store_set_error(store, STORE_ERR_NOTPOSSIBLE, "INBOX can't be deleted.");
+		ret = -1;
+	} else {
+		ret = store->v->mailbox_delete(store, norm);
+	}
+	free(norm);
+	return ret;
+}
+
+int store_mailbox_rename(struct store *store, const char *from, const char *to)
+{
+	char *nfrom, *nto = NULL;
+	size_t flen;
+	int ret = -1;
+
+	store_clear_error(store);
+	if ((nfrom = store_name_normalize(store, from)) == NULL ||
+	    (nto = store_name_normalize(store, to)) == NULL)
+		goto out;
+	flen = strlen(nfrom);
+	if (store_name_is_inbox(nto) || strcmp(nfrom, nto) == 0) {
+		store_set_error(store, STORE_ERR_EXISTS, "Mailbox already exists: %s", nto);
+	} else if (!store_name_is_inbox(nfrom) && strncmp(nto, nfrom, flen) == 0 &&
+		   nto[flen] == '/') {
+		store_set_error(store, STORE_ERR_NOTPOSSIBLE,
+				"Can't rename mailbox under itself.");
+	} else {
+		ret = store->v->mailbox_rename(store, nfrom, nto);
+	}
+out:
+	free(nfrom);
+	free(nto);
+	return ret;
+}
+
+int store_mailbox_subscribe(struct store *store, const char *name, bool subscribe)
+{
+	char *norm;
+	int ret;
+
+	store_clear_error(store);
+	if ((norm = store_name_normalize(store, name)) == NULL)
+		return -1;
+	ret = store->v->mailbox_subscribe(store, norm, subscribe);
+	free(norm);
+	return ret;
+}
+
+int store_mailbox_status(struct store *store, const char *name,
+			 struct store_status *status_r)
+{
+	char *norm;
+	int ret;
+
+	store_clear_error(store);
+	memset(status_r, 0, sizeof(*status_r));
+	if ((norm = store_name_normalize(store, name)) == NULL)
+		return -1;
+	ret = store->v->mailbox_status(store, norm, status_r);
+	free(norm);
+	return ret;
+}
+
+/* ---- an open mailbox ---- */
+
+int store_mailbox_open(struct store *store, const char *name, bool readonly,
+		       struct store_mailbox **box_r)
+{
+	char *norm;
+	int ret;
+
+	store_clear_error(store);
+	if ((norm = store_name_normalize(store, name)) == NULL)
+		return -1;
+	ret = store->v->mailbox_open(store, norm, readonly, box_r);
+	free(norm);
+	if (ret == 0)
+		store->open_mailboxes++;
+	return ret;
+}
+
+void store_mailbox_close(struct store_mailbox **_box)
+{
+	struct store_mailbox *box = *_box;
+
+	if (box == NULL)
+		return;
+	*_box = NULL;
+	box->store->open_mailboxes--;
+	box->store->v->mailbox_close(box);
+}
+
+const char *store_mailbox_name(struct store_mailbox *box)
+{
+	return box->name;
+}
+
+bool store_mailbox_is_readonly(struct store_mailbox *box)
+{
+	return box->readonly;
+}
+
+uint32_t store_mailbox_uidvalidity(struct store_mailbox *box)
+{
+	return box->uidvalidity;
+}
+
+uint32_t store_mailbox_uidnext(struct store_mailbox *box)
+{
+	return box->uidnext;
+}
+
+uint64_t store_mailbox_highestmodseq(struct store_mailbox *box)
+{
+	return box->highestmodseq;
+}
+
+int store_mailbox_sync(struct store_mailbox *box, enum store_sync_flags flags,
+		       const struct store_sync_callbacks *cb, void *ctx)
+{
+	static const struct store_sync_callbacks no_callbacks;
+
+	store_clear_error(box->store);
+	return box->store->v->mailbox_sync(box, flags, cb != NULL ? cb : &no_callbacks, ctx);
+}
+
+uint32_t store_mailbox_count(struct store_mailbox *box)
+{
+	return (uint32_t)box->count;
+}
+
+const struct store_msg *store_mailbox_msg(struct store_mailbox *box, uint32_t msn)
+{
+	if (msn == 0 || msn > box->count)
+		i_panic("store_mailbox_msg: msn %u out of range 1..%zu", msn, box->count);
+	return &box->msgs[msn - 1];
+}
+
+bool store_mailbox_is_expunged(struct store_mailbox *box, uint32_t msn)
+{
+	return msn >= 1 && msn <= box->count &&
+		(box->state[msn - 1] & STORE_VIEW_EXPUNGED) != 0;
+}
+
+uint32_t store_mailbox_msn_of_uid(struct store_mailbox *box, uint32_t uid)
+{
+	ssize_t idx = store_view_find(box, uid);
+
+	return idx < 0 ? 0 : (uint32_t)idx + 1;
+}
+
+bool store_mailbox_is_recent(struct store_mailbox *box, uint32_t msn)
+{
+	return msn >= 1 && msn <= box->count &&
+		(box->state[msn - 1] & STORE_VIEW_RECENT) != 0;
+}
+
+uint32_t store_mailbox_recent_count(struct store_mailbox *box)
+{
+	return box->recent_count;
+}
+
+const char *const *store_mailbox_keywords(struct store_mailbox *box, size_t *count_r)
+{
+	*count_r = box->keyword_count;
+	return box->keywords;
+}
+
+/* keyword = flag-keyword (RFC 9051): an atom that is not a system flag.
+ * Also refuses what the backends cannot store in their keyword lists. */
+static bool keyword_is_valid(const char *name)
+{
+	if (name[0] == '\0' || name[0] == '\\' || strlen(name) > 255)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\]", *p) != NULL)
+			return false;
+	}
+	return true;
+}
+
+int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create)
+{
+	store_clear_error(box->store);
+	for (size_t i = 0; i < box->keyword_count; i++) {
+		if (str_eq_icase(box->keywords[i], name))
+			return (int)i;
+	}
+	if (!create)
+		return -1;
+	if (!keyword_is_valid(name)) {
+		store_set_error(box->store, STORE_ERR_PARAMS, "Invalid keyword: %s", name);
+		return -1;
+	}
+	return box->store->v->mailbox_keyword_create(box, name);
+}
+
+static bool msns_are_valid(struct store_mailbox *box, const uint32_t *msns, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (msns[i] == 0 || msns[i] > box->count) {
+			store_set_error(box->store, STORE_ERR_PARAMS,
+					"Invalid message sequence number %u", msns[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+int store_mailbox_update_flags(struct store_mailbox *box, const uint32_t *msns,
+			       size_t count, enum store_flags_mode mode,
+			       uint32_t flags, store_keywords_t keywords,
+			       uint64_t unchangedsince,
+			       uint32_t **failed_r, size_t *failed_count_r)
+{
+	store_clear_error(box->store);
+	*failed_r = NULL;
+	*failed_count_r = 0;
+	if (box->readonly) {
+		store_set_error(box->store, STORE_ERR_NOTPOSSIBLE, "Mailbox is read-only");
+		return -1;
+	}
+	if (!msns_are_valid(box, msns, count))
+		return -1;
+	if (box->keyword_count < STORE_MAX_KEYWORDS)
+		keywords &= ((store_keywords_t)1 << box->keyword_count) - 1;
+	return box->store->v->mailbox_update_flags(box, msns, count, mode,
+						    flags & STORE_FLAGS_ALL, keywords,
+						    unchangedsince, failed_r, failed_count_r);
+}
+
+int store_mailbox_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count)
+{
+	store_clear_error(box->store);
+	if (box->readonly) {
+		store_set_error(box->store, STORE_ERR_NOTPOSSIBLE, "Mailbox is read-only");
+		return -1;
+	}
+	if (msns != NULL && !msns_are_valid(box, msns, count))
+		return -1;
+	return box->store->v->mailbox_expunge(box, msns, msns == NULL ? 0 : count);
+}
+
+int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
+		       const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
+		       uint32_t **dest_uids_r)
+{
+	char *norm;
+	int ret;
+
+	store_clear_error(box->store);
+	*dest_uids_r = NULL;
+	if (move && box->readonly) {
+		store_set_error(box->store, STORE_ERR_NOTPOSSIBLE, "Mailbox is read-only");
+		return -1;
+	}
+	if (!msns_are_valid(box, msns, count))
+		return -1;
+	if ((norm = store_name_normalize(box->store, dest_name)) == NULL)
+		return -1;
+	ret = box->store->v->mailbox_copy(box, msns, count, norm, move,
+					  dest_uidvalidity_r, dest_uids_r);
+	free(norm);
+	return ret;
+}
+
+int store_mailbox_open_msg(struct store_mailbox *box, uint32_t msn)
+{
+	store_clear_error(box->store);
+	if (!msns_are_valid(box, &msn, 1))
+		return -1;
+	return box->store->v->mailbox_open_msg(box, msn);
+}
+
+const char *const *store_mailbox_watch_paths(struct store_mailbox *box)
+{
+	return box->store->v->mailbox_watch_paths(box);
+}
+
+/* ---- appending ---- */
+
+int store_append_begin(struct store *store, const char *mailbox_name,
+		       struct store_append **ctx_r)
+{
+	char *norm;
+	int ret;
+
+	store_clear_error(store);
+	if ((norm = store_name_normalize(store, mailbox_name)) == NULL)
+		return -1;
+	ret = store->v->append_begin(store, norm, ctx_r);
+	free(norm);
+	if (ret == 0)
+		(*ctx_r)->store = store;
+	return ret;
+}
+
+int store_append_write(struct store_append *ctx, const void *data, size_t size)
+{
+	return ctx->store->v->append_write(ctx, data, size);
+}
+
+int store_append_commit(struct store_append **_ctx, uint32_t flags,
+			const char *const *keywords, size_t keyword_count,
+			time_t internaldate, int tz,
+			uint32_t *uidvalidity_r, uint32_t *uid_r)
+{
+	struct store_append *ctx = *_ctx;
+
+	*_ctx = NULL;
+	store_clear_error(ctx->store);
+	for (size_t i = 0; i < keyword_count; i++) {
+		if (!keyword_is_valid(keywords[i])) {
+			store_set_error(ctx->store, STORE_ERR_PARAMS, "Invalid keyword: %s",
+					keywords[i]);
+			ctx->store->v->append_abort(ctx);
+			return -1;
+		}
+	}
+	return ctx->store->v->append_commit(ctx, flags & STORE_FLAGS_ALL, keywords,
+					    keyword_count, internaldate, tz,
+					    uidvalidity_r, uid_r);
+}
+
+void store_append_abort(struct store_append **_ctx)
+{
+	struct store_append *ctx = *_ctx;
+
+	if (ctx == NULL)
+		return;
+	*_ctx = NULL;
+	ctx->store->v->append_abort(ctx);
+}

@@ -1,0 +1,159 @@
+/* view.c: a session's msn <-> UID view of a mailbox, shared by backends.
+ *
+ * Backends find what changed since the view's highestmodseq; this file
+ * turns it into the view's new state and reports it in the order store.h
+ * promises (expunges highest msn first, then exists, keywords, flags).
+ * It never reads the disk. */
+#include "store/store-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void store_view_init(struct store_mailbox *box, struct store *store,
+		     const char *name, bool readonly)
+{
+	box->store = store;
+	box->name = xstrdup(name);
+	box->readonly = readonly;
+	box->keywords = xcalloc(STORE_MAX_KEYWORDS + 1, sizeof(*box->keywords));
+}
+
+void store_view_deinit(struct store_mailbox *box)
+{
+	for (size_t i = 0; i < box->keyword_count; i++)
+		free((char *)box->keywords[i]);
+	free(box->keywords);
+	free(box->msgs);
+	free(box->state);
+	free(box->name);
+}
+
+void store_view_append(struct store_mailbox *box, const struct store_msg *msg)
+{
+	size_t cap = box->cap;
+
+	if (box->count > 0 && box->msgs[box->count - 1].uid >= msg->uid)
+		i_panic("store view: uid %u appended after %u", msg->uid,
+			box->msgs[box->count - 1].uid);
+	ARRAY_RESERVE(box->msgs, box->cap, box->count + 1);
+	ARRAY_RESERVE(box->state, cap, box->count + 1);
+	box->msgs[box->count] = *msg;
+	box->state[box->count] = 0;
+	box->count++;
+}
+
+ssize_t store_view_find(struct store_mailbox *box, uint32_t uid)
+{
+	size_t lo = 0, hi = box->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (box->msgs[mid].uid == uid)
+			return (ssize_t)mid;
+		if (box->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+void store_view_mark_recent(struct store_mailbox *box, uint32_t first_uid, uint32_t end_uid)
+{
+	for (size_t i = box->count; i > 0; i--) {
+		uint32_t uid = box->msgs[i - 1].uid;
+
+		if (uid < first_uid)
+			break;
+		if (uid < end_uid && (box->state[i - 1] & STORE_VIEW_RECENT) == 0) {
+			box->state[i - 1] |= STORE_VIEW_RECENT;
+			box->recent_count++;
+		}
+	}
+}
+
+void store_view_set_keywords(struct store_mailbox *box, const char *const *names, size_t count)
+{
+	if (count > STORE_MAX_KEYWORDS)
+		count = STORE_MAX_KEYWORDS;
+	for (size_t i = box->keyword_count; i < count; i++)
+		box->keywords[i] = xstrdup(names[i]);
+	if (count > box->keyword_count)
+		box->keyword_count = count;
+}
+
+void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_t expunged_count,
+		      const struct store_msg *changed, size_t changed_count,
+		      uint32_t uidnext, uint64_t highestmodseq,
+		      enum store_sync_flags flags, const struct store_sync_callbacks *cb,
+		      void *ctx)
+{
+	size_t i, j, old_count;
+
+	for (i = 0; i < expunged_count; i++) {
+		ssize_t idx = store_view_find(box, expunged[i]);
+
+		if (idx >= 0)
+			box->state[idx] |= STORE_VIEW_EXPUNGED;
+	}
+	if ((flags & STORE_SYNC_NO_EXPUNGES) == 0) {
+		/* Report from the end so every msn is valid when reported,
+		 * then compact once. */
+		for (i = box->count; i > 0; i--) {
+			if ((box->state[i - 1] & STORE_VIEW_EXPUNGED) != 0 && cb->expunge != NULL)
+				cb->expunge(ctx, (uint32_t)i, box->msgs[i - 1].uid);
+		}
+		for (i = j = 0; i < box->count; i++) {
+			if ((box->state[i] & STORE_VIEW_EXPUNGED) != 0) {
+				if ((box->state[i] & STORE_VIEW_RECENT) != 0)
+					box->recent_count--;
+				continue;
+			}
+			box->msgs[j] = box->msgs[i];
+			box->state[j] = box->state[i];
+			j++;
+		}
+		box->count = j;
+	}
+
+	old_count = box->count;
+	for (i = 0; i < changed_count; i++) {
+		const struct store_msg *msg = &changed[i];
+		ssize_t idx = store_view_find(box, msg->uid);
+
+		if (idx >= 0) {
+			if ((box->state[idx] & STORE_VIEW_EXPUNGED) != 0)
+				continue;
+			if (box->msgs[idx].modseq != msg->modseq ||
+			    box->msgs[idx].flags != msg->flags ||
+			    box->msgs[idx].keywords != msg->keywords) {
+				box->msgs[idx] = *msg;
+				box->state[idx] |= STORE_VIEW_DIRTY;
+			}
+		} else if (box->count == 0 || msg->uid > box->msgs[box->count - 1].uid) {
+			store_view_append(box, msg);
+		}
+		/* else: a uid below the view's last one that the view never had;
+		 * it was expunged before this view saw it. */
+	}
+	if (uidnext > box->uidnext)
+		box->uidnext = uidnext;
+	if (highestmodseq > box->highestmodseq)
+		box->highestmodseq = highestmodseq;
+
+	if (box->count != old_count && cb->exists != NULL)
+		cb->exists(ctx, (uint32_t)box->count);
+	if (box->keyword_count > box->keywords_reported) {
+		box->keywords_reported = box->keyword_count;
+		if (cb->keywords != NULL)
+			cb->keywords(ctx);
+	}
+	for (i = 0; i < old_count; i++) {
+		if ((box->state[i] & STORE_VIEW_DIRTY) == 0)
+			continue;
+		box->state[i] &= (uint8_t)~STORE_VIEW_DIRTY;
+		if (cb->flags != NULL)
+			cb->flags(ctx, (uint32_t)i + 1, &box->msgs[i]);
+	}
+}

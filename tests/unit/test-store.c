@@ -1,0 +1,1059 @@
+/* test-store.c: the mail store through store.h (Maildir backend). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "store/store.h"
+
+static char data_dir[64];
+static struct store_settings set;
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(data_dir, "/tmp/roost-test-store-XXXXXX");
+	assert_non_null(mkdtemp(data_dir));
+	set.data_dir = data_dir;
+	set.fsync = false;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	nftw(data_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static struct store *open_store(const char *user)
+{
+	struct store *store;
+	const char *error;
+
+	if (store_open(&set, user, &store, &error) < 0)
+		fail_msg("store_open: %s", error);
+	return store;
+}
+
+static uint32_t append(struct store *store, const char *mailbox, const char *text,
+		       uint32_t flags, const char *const *keywords, size_t kw_count,
+		       time_t date)
+{
+	struct store_append *ctx;
+	uint32_t uidvalidity, uid;
+
+	assert_int_equal(store_append_begin(store, mailbox, &ctx), 0);
+	/* in two pieces, to cross the header scanner's buffer boundary */
+	size_t half = strlen(text) / 2;
+	assert_int_equal(store_append_write(ctx, text, half), 0);
+	assert_int_equal(store_append_write(ctx, text + half, strlen(text) - half), 0);
+	assert_int_equal(store_append_commit(&ctx, flags, keywords, kw_count, date, 60,
+					     &uidvalidity, &uid), 0);
+	assert_null(ctx);
+	assert_true(uidvalidity != 0);
+	return uid;
+}
+
+static char *read_fd(int fd)
+{
+	char *buf = xmalloc(65536);
+	ssize_t n, len = 0;
+
+	while ((n = read(fd, buf + len, 65535 - (size_t)len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	close(fd);
+	return buf;
+}
+
+static size_t count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static char *first_file(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char *name = NULL;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.') {
+			name = xstrdup(de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	return name;
+}
+
+static char *user_path(const char *suffix)
+{
+	return xasprintf("%s/users/_/demo/%s", data_dir, suffix);
+}
+
+/* ---- sync callback recorder ---- */
+
+struct events {
+	char log[1024];
+};
+
+static void ev_expunge(void *ctx, uint32_t msn, uint32_t uid)
+{
+	struct events *ev = ctx;
+	size_t len = strlen(ev->log);
+
+	snprintf(ev->log + len, sizeof(ev->log) - len, "E%u/%u ", msn, uid);
+}
+
+static void ev_exists(void *ctx, uint32_t count)
+{
+	struct events *ev = ctx;
+	size_t len = strlen(ev->log);
+
+	snprintf(ev->log + len, sizeof(ev->log) - len, "X%u ", count);
+}
+
+static void ev_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+{
+	struct events *ev = ctx;
+	size_t len = strlen(ev->log);
+
+	snprintf(ev->log + len, sizeof(ev->log) - len, "F%u=%u ", msn, msg->flags);
+}
+
+static void ev_keywords(void *ctx)
+{
+	struct events *ev = ctx;
+	size_t len = strlen(ev->log);
+
+	snprintf(ev->log + len, sizeof(ev->log) - len, "K ");
+}
+
+static const struct store_sync_callbacks ev_callbacks = {
+	ev_expunge, ev_exists, ev_flags, ev_keywords,
+};
+
+static const char msg1[] = "From: a@example.org\r\nSubject: one\r\n\r\nbody one\r\n";
+static const char msg2[] = "Subject: two\r\n\r\nbody two\r\n";
+static const char msg3[] = "Subject: three\r\n\r\nthree\r\n";
+
+/* ---- tests ---- */
+
+static void test_user_names(void **state)
+{
+	(void)state;
+	struct store *store;
+	const char *error;
+	struct stat st;
+
+	assert_int_equal(store_open(&set, "a/b", &store, &error), -1);
+	assert_int_equal(store_open(&set, ".hidden", &store, &error), -1);
+	assert_int_equal(store_open(&set, "", &store, &error), -1);
+	assert_int_equal(store_open(&set, "@example.org", &store, &error), -1);
+	store = open_store("Bob@Example.ORG");
+	store_close(&store);
+	assert_null(store);
+	char *path = xasprintf("%s/users/example.org/Bob/Maildir/cur", data_dir);
+	assert_int_equal(stat(path, &st), 0);
+	free(path);
+	store = open_store("demo");
+	store_close(&store);
+	path = user_path("");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	free(path);
+	path = user_path("index.sqlite");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(path);
+}
+
+static void test_defaults_and_list(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox_info *infos;
+	size_t count;
+
+	assert_int_equal(store_mailbox_list(store, &infos, &count), 0);
+	assert_int_equal(count, 6);
+	assert_string_equal(infos[0].name, "Archive");
+	assert_int_equal(infos[0].special_use, STORE_USE_ARCHIVE);
+	assert_string_equal(infos[2].name, "INBOX");
+	for (size_t i = 0; i < count; i++) {
+		assert_true(infos[i].exists);
+		assert_true(infos[i].subscribed);
+		assert_false(infos[i].has_children);
+	}
+	free(infos);
+	store_close(&store);
+	/* opening again does not create them twice */
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_list(store, &infos, &count), 0);
+	assert_int_equal(count, 6);
+	free(infos);
+	store_close(&store);
+}
+
+static void test_append_read(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	const char *kws[] = { "$Forwarded", "Work" };
+	const struct store_msg *msg;
+	enum store_error err;
+	struct store_status status;
+	size_t kw_count;
+
+	assert_int_equal(append(store, "INBOX", msg1, STORE_FLAG_SEEN, kws, 2, 1700000000), 1);
+	assert_int_equal(append(store, "inbox", msg2, 0, NULL, 0, 0), 2);
+
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 2);
+	assert_int_equal(status.unseen, 1);
+	assert_int_equal(status.recent, 2);
+	assert_int_equal(status.uidnext, 3);
+	assert_int_equal(status.size, strlen(msg1) + strlen(msg2));
+
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	assert_string_equal(store_mailbox_name(box), "INBOX");
+	assert_int_equal(store_mailbox_count(box), 2);
+	assert_int_equal(store_mailbox_uidnext(box), 3);
+	msg = store_mailbox_msg(box, 1);
+	assert_int_equal(msg->uid, 1);
+	assert_int_equal(msg->flags, STORE_FLAG_SEEN);
+	assert_int_equal(msg->keywords, 3);
+	assert_int_equal(msg->size, strlen(msg1));
+	assert_int_equal(msg->header_size, strlen("From: a@example.org\r\nSubject: one\r\n\r\n"));
+	assert_int_equal(msg->internaldate, 1700000000);
+	assert_int_equal(msg->internaldate_tz, 60);
+	const char *const *names = store_mailbox_keywords(box, &kw_count);
+	assert_int_equal(kw_count, 2);
+	assert_string_equal(names[0], "$Forwarded");
+	assert_string_equal(names[1], "Work");
+	assert_int_equal(store_mailbox_keyword_index(box, "work", false), 1);
+	assert_int_equal(store_mailbox_keyword_index(box, "nope", false), -1);
+
+	int fd = store_mailbox_open_msg(box, 1);
+	assert_true(fd >= 0);
+	char *text = read_fd(fd);
+	assert_string_equal(text, msg1);
+	free(text);
+
+	/* the file name carries size, uid and flags */
+	char *cur = user_path("Maildir/cur");
+	assert_int_equal(count_dir(cur), 2);
+	free(cur);
+
+	/* \Recent went to this session */
+	assert_int_equal(store_mailbox_recent_count(box), 2);
+	assert_true(store_mailbox_is_recent(box, 1));
+	store_mailbox_close(&box);
+
+	/* append to a missing mailbox */
+	struct store_append *ctx;
+	assert_int_equal(store_append_begin(store, "Nope", &ctx), -1);
+	assert_string_equal(store_last_error(store, &err), "Mailbox doesn't exist: Nope");
+	assert_int_equal(err, STORE_ERR_NOTFOUND);
+	assert_int_equal(store_mailbox_open(store, "Nope", false, &box), -1);
+	assert_int_equal(store_last_error(store, &err)[0] != '\0', 1);
+	assert_int_equal(err, STORE_ERR_NOTFOUND);
+
+	/* no blank line: the header is the whole message; bare LF tolerated */
+	assert_int_equal(append(store, "Sent", "Subject: x\nno body", 0, NULL, 0, 0), 1);
+	assert_int_equal(store_mailbox_open(store, "Sent", true, &box), 0);
+	assert_int_equal(store_mailbox_msg(box, 1)->header_size, 18);
+	store_mailbox_close(&box);
+	assert_int_equal(append(store, "Sent", "A: b\n\nbody", 0, NULL, 0, 0), 2);
+	assert_int_equal(store_mailbox_open(store, "Sent", true, &box), 0);
+	assert_int_equal(store_mailbox_msg(box, 2)->header_size, 6);
+	store_mailbox_close(&box);
+	store_close(&store);
+}
+
+static void test_flags(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	struct events ev = { "" };
+	uint32_t msns[] = { 1, 2 };
+	uint32_t *failed;
+	size_t failed_count;
+	int kw;
+
+	append(store, "INBOX", msg1, 0, NULL, 0, 0);
+	append(store, "INBOX", msg2, STORE_FLAG_DRAFT, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	uint64_t modseq0 = store_mailbox_msg(box, 1)->modseq;
+
+	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
+		STORE_FLAG_SEEN | STORE_FLAG_FLAGGED, 0, 0, &failed, &failed_count), 0);
+	assert_null(failed);
+	assert_int_equal(store_mailbox_msg(box, 1)->flags, STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
+	assert_int_equal(store_mailbox_msg(box, 2)->flags,
+			 STORE_FLAG_SEEN | STORE_FLAG_FLAGGED | STORE_FLAG_DRAFT);
+	assert_true(store_mailbox_msg(box, 1)->modseq > modseq0);
+
+	/* our own change is reported by the next sync */
+	assert_int_equal(store_mailbox_sync(box, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "F1=5 F2=21 ");
+	ev.log[0] = '\0';
+	assert_int_equal(store_mailbox_sync(box, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "");
+
+	assert_int_equal(store_mailbox_update_flags(box, msns, 1, STORE_FLAGS_REMOVE,
+		STORE_FLAG_FLAGGED, 0, 0, &failed, &failed_count), 0);
+	assert_int_equal(store_mailbox_msg(box, 1)->flags, STORE_FLAG_SEEN);
+	assert_int_equal(store_mailbox_update_flags(box, msns + 1, 1, STORE_FLAGS_REPLACE,
+		STORE_FLAG_ANSWERED, 0, 0, &failed, &failed_count), 0);
+	assert_int_equal(store_mailbox_msg(box, 2)->flags, STORE_FLAG_ANSWERED);
+
+	/* keywords */
+	kw = store_mailbox_keyword_index(box, "Important", true);
+	assert_int_equal(kw, 0);
+	assert_int_equal(store_mailbox_keyword_index(box, "IMPORTANT", true), 0);
+	assert_int_equal(store_mailbox_keyword_index(box, "bad kw", true), -1);
+	assert_int_equal(store_mailbox_keyword_index(box, "\\Seen", true), -1);
+	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
+		0, 1u << kw, 0, &failed, &failed_count), 0);
+	assert_int_equal(store_mailbox_msg(box, 1)->keywords, 1);
+	ev.log[0] = '\0';
+	assert_int_equal(store_mailbox_sync(box, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "K F1=1 F2=2 ");
+
+	/* the file name follows: "Sa" for \Seen + keyword 0 */
+	char *cur = user_path("Maildir/cur");
+	DIR *d = opendir(cur);
+	struct dirent *de;
+	int found = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, ",U=1:2,Sa") != NULL ||
+		    strstr(de->d_name, ",U=2:2,Ra") != NULL)
+			found++;
+	}
+	closedir(d);
+	free(cur);
+	assert_int_equal(found, 2);
+
+	/* CONDSTORE UNCHANGEDSINCE */
+	uint64_t m1 = store_mailbox_msg(box, 1)->modseq;
+	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
+		STORE_FLAG_DELETED, 0, m1 - 1, &failed, &failed_count), 0);
+	assert_int_equal(failed_count, 2);
+	assert_int_equal(failed[0], 1);
+	free(failed);
+	assert_int_equal(store_mailbox_msg(box, 1)->flags & STORE_FLAG_DELETED, 0);
+
+	/* read-only views cannot change flags */
+	struct store_mailbox *ro;
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &ro), 0);
+	assert_true(store_mailbox_is_readonly(ro));
+	assert_int_equal(store_mailbox_update_flags(ro, msns, 1, STORE_FLAGS_ADD,
+		STORE_FLAG_DELETED, 0, 0, &failed, &failed_count), -1);
+	store_mailbox_close(&ro);
+	store_mailbox_close(&box);
+	store_close(&store);
+}
+
+static void test_expunge_and_sync_order(void **state)
+{
+	(void)state;
+	struct store *s1 = open_store("demo"), *s2 = open_store("demo");
+	struct store_mailbox *a, *b;
+	struct events ev = { "" };
+	uint32_t *failed;
+	size_t failed_count;
+
+	append(s1, "INBOX", msg1, 0, NULL, 0, 0);
+	append(s1, "INBOX", msg2, 0, NULL, 0, 0);
+	append(s1, "INBOX", msg3, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(s1, "INBOX", false, &a), 0);
+	assert_int_equal(store_mailbox_open(s2, "INBOX", false, &b), 0);
+	uint64_t hms = store_mailbox_highestmodseq(a);
+
+	/* b: flag 3, delete + expunge 1 and 2, append one */
+	uint32_t m3 = 3, m12[] = { 1, 2 };
+	assert_int_equal(store_mailbox_update_flags(b, &m3, 1, STORE_FLAGS_ADD,
+		STORE_FLAG_SEEN, 0, 0, &failed, &failed_count), 0);
+	assert_int_equal(store_mailbox_update_flags(b, m12, 2, STORE_FLAGS_ADD,
+		STORE_FLAG_DELETED, 0, 0, &failed, &failed_count), 0);
+	assert_int_equal(store_mailbox_expunge(b, NULL, 0), 0);
+	/* the expunging view is unchanged until it syncs */
+	assert_int_equal(store_mailbox_count(b), 3);
+	append(s2, "INBOX", "Subject: four\r\n\r\n4\r\n", 0, NULL, 0, 0);
+
+	assert_int_equal(store_mailbox_sync(a, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "E2/2 E1/1 X2 F1=1 ");
+	assert_int_equal(store_mailbox_count(a), 2);
+	assert_int_equal(store_mailbox_msg(a, 1)->uid, 3);
+	assert_int_equal(store_mailbox_msg(a, 2)->uid, 4);
+	assert_int_equal(store_mailbox_msn_of_uid(a, 4), 2);
+	assert_int_equal(store_mailbox_msn_of_uid(a, 1), 0);
+	assert_true(store_mailbox_highestmodseq(a) > hms);
+	assert_int_equal(store_mailbox_uidnext(a), 5);
+
+	ev.log[0] = '\0';
+	assert_int_equal(store_mailbox_sync(b, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "E2/2 E1/1 X2 F1=1 ");
+
+	/* expunge by msn list; message files are gone */
+	uint32_t m1 = 1;
+	assert_int_equal(store_mailbox_expunge(a, &m1, 1), 0);
+	ev.log[0] = '\0';
+	assert_int_equal(store_mailbox_sync(a, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "E1/3 ");
+	char *cur = user_path("Maildir/cur");
+	assert_int_equal(count_dir(cur), 1);
+	free(cur);
+
+	/* an expunged message cannot be opened through a stale view */
+	int fd = store_mailbox_open_msg(b, 1);
+	enum store_error err;
+	assert_int_equal(fd, -1);
+	store_last_error(s2, &err);
+	assert_int_equal(err, STORE_ERR_EXPUNGED);
+
+	store_mailbox_close(&a);
+	store_mailbox_close(&b);
+	store_close(&s1);
+	store_close(&s2);
+}
+
+static void test_no_expunges(void **state)
+{
+	(void)state;
+	struct store *s1 = open_store("demo"), *s2 = open_store("demo");
+	struct store_mailbox *a, *b;
+	struct events ev = { "" };
+	uint32_t m2 = 2;
+
+	append(s1, "INBOX", msg1, 0, NULL, 0, 0);
+	append(s1, "INBOX", msg2, 0, NULL, 0, 0);
+	append(s1, "INBOX", msg3, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(s1, "INBOX", false, &a), 0);
+	assert_int_equal(store_mailbox_open(s2, "INBOX", false, &b), 0);
+	assert_int_equal(store_mailbox_expunge(b, &m2, 1), 0);
+	append(s2, "INBOX", "Subject: four\r\n\r\n4\r\n", 0, NULL, 0, 0);
+
+	assert_int_equal(store_mailbox_sync(a, STORE_SYNC_NO_EXPUNGES, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "X4 ");
+	assert_int_equal(store_mailbox_count(a), 4);
+	assert_true(store_mailbox_is_expunged(a, 2));
+	assert_false(store_mailbox_is_expunged(a, 1));
+	assert_int_equal(store_mailbox_msg(a, 2)->uid, 2);
+	assert_int_equal(store_mailbox_msg(a, 2)->size, strlen(msg2));
+
+	/* again: nothing new, still kept */
+	ev.log[0] = '\0';
+	assert_int_equal(store_mailbox_sync(a, STORE_SYNC_NO_EXPUNGES, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "");
+	assert_int_equal(store_mailbox_count(a), 4);
+
+	ev.log[0] = '\0';
+	assert_int_equal(store_mailbox_sync(a, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "E2/2 ");
+	assert_int_equal(store_mailbox_count(a), 3);
+	assert_false(store_mailbox_is_expunged(a, 2));
+	assert_int_equal(store_mailbox_msg(a, 2)->uid, 3);
+
+	store_mailbox_close(&a);
+	store_mailbox_close(&b);
+	store_close(&s1);
+	store_close(&s2);
+}
+
+static void test_concurrent_flags(void **state)
+{
+	(void)state;
+	struct store *s1 = open_store("demo"), *s2 = open_store("demo");
+	struct store_mailbox *a, *b;
+	uint32_t m1 = 1, *failed;
+	size_t failed_count;
+
+	append(s1, "INBOX", msg1, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(s1, "INBOX", false, &a), 0);
+	assert_int_equal(store_mailbox_open(s2, "INBOX", false, &b), 0);
+	/* both views are stale relative to each other's change */
+	assert_int_equal(store_mailbox_update_flags(a, &m1, 1, STORE_FLAGS_ADD,
+		STORE_FLAG_SEEN, 0, 0, &failed, &failed_count), 0);
+	assert_int_equal(store_mailbox_update_flags(b, &m1, 1, STORE_FLAGS_ADD,
+		STORE_FLAG_FLAGGED, 0, 0, &failed, &failed_count), 0);
+	int ka = store_mailbox_keyword_index(a, "KA", true);
+	int kb = store_mailbox_keyword_index(b, "KB", true);
+	assert_int_equal(ka, 0);
+	assert_int_equal(kb, 1);
+	assert_int_equal(store_mailbox_update_flags(a, &m1, 1, STORE_FLAGS_ADD,
+		0, 1u << ka, 0, &failed, &failed_count), 0);
+	assert_int_equal(store_mailbox_update_flags(b, &m1, 1, STORE_FLAGS_ADD,
+		0, 1u << kb, 0, &failed, &failed_count), 0);
+
+	assert_int_equal(store_mailbox_sync(a, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_msg(a, 1)->flags, STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
+	assert_int_equal(store_mailbox_msg(a, 1)->keywords, 3);
+	size_t n;
+	store_mailbox_keywords(a, &n);
+	assert_int_equal(n, 2);
+	store_mailbox_close(&a);
+	store_mailbox_close(&b);
+
+	struct store_mailbox *c;
+	assert_int_equal(store_mailbox_open(s1, "INBOX", true, &c), 0);
+	assert_int_equal(store_mailbox_msg(c, 1)->flags, STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
+	assert_int_equal(store_mailbox_msg(c, 1)->keywords, 3);
+	store_mailbox_close(&c);
+	char *cur = user_path("Maildir/cur");
+	char *name = first_file(cur);
+	assert_non_null(strstr(name, ":2,FSab"));
+	free(name);
+	free(cur);
+	store_close(&s1);
+	store_close(&s2);
+}
+
+static void test_recent(void **state)
+{
+	(void)state;
+	struct store *s1 = open_store("demo"), *s2 = open_store("demo");
+	struct store_mailbox *a, *b, *ro;
+	struct store_status status;
+
+	append(s1, "INBOX", msg1, 0, NULL, 0, 0);
+	append(s1, "INBOX", msg2, 0, NULL, 0, 0);
+	/* EXAMINE does not claim */
+	assert_int_equal(store_mailbox_open(s1, "INBOX", true, &ro), 0);
+	assert_int_equal(store_mailbox_recent_count(ro), 0);
+	assert_int_equal(store_mailbox_status(s1, "INBOX", &status), 0);
+	assert_int_equal(status.recent, 2);
+
+	assert_int_equal(store_mailbox_open(s1, "INBOX", false, &a), 0);
+	assert_int_equal(store_mailbox_open(s2, "INBOX", false, &b), 0);
+	assert_int_equal(store_mailbox_recent_count(a), 2);
+	assert_int_equal(store_mailbox_recent_count(b), 0);
+	assert_int_equal(store_mailbox_status(s1, "INBOX", &status), 0);
+	assert_int_equal(status.recent, 0);
+
+	append(s2, "INBOX", msg3, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_sync(b, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_sync(a, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_sync(ro, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_recent_count(b), 1);
+	assert_true(store_mailbox_is_recent(b, 3));
+	assert_int_equal(store_mailbox_recent_count(a), 2);
+	assert_false(store_mailbox_is_recent(a, 3));
+	assert_int_equal(store_mailbox_recent_count(ro), 0);
+	assert_int_equal(store_mailbox_count(ro), 3);
+
+	store_mailbox_close(&a);
+	store_mailbox_close(&b);
+	store_mailbox_close(&ro);
+	store_close(&s1);
+	store_close(&s2);
+}
+
+static void test_copy_move(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *src, *dst;
+	const char *kws_src[] = { "one", "two" };
+	const char *kws_dst[] = { "two" };
+	uint32_t msns[] = { 1, 3 }, uidvalidity, *uids;
+	struct store_status status;
+
+	append(store, "Archive", msg3, 0, kws_dst, 1, 0);	/* dest table: two=0 */
+	append(store, "INBOX", msg1, STORE_FLAG_SEEN, kws_src, 2, 1600000000);
+	append(store, "INBOX", msg2, 0, NULL, 0, 0);
+	append(store, "INBOX", msg3, STORE_FLAG_FLAGGED, kws_src + 1, 1, 1500000000);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &src), 0);
+
+	assert_int_equal(store_mailbox_copy(src, msns, 2, "Nope", false, &uidvalidity, &uids), -1);
+	enum store_error err;
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_NOTFOUND);
+
+	assert_int_equal(store_mailbox_copy(src, msns, 2, "Archive", false, &uidvalidity, &uids), 0);
+	assert_int_equal(uids[0], 2);
+	assert_int_equal(uids[1], 3);
+	free(uids);
+	assert_int_equal(store_mailbox_status(store, "Archive", &status), 0);
+	assert_int_equal(uidvalidity, status.uidvalidity);
+	assert_int_equal(status.messages, 3);
+
+	assert_int_equal(store_mailbox_open(store, "Archive", true, &dst), 0);
+	const struct store_msg *m = store_mailbox_msg(dst, 2);
+	size_t kwc;
+	const char *const *names = store_mailbox_keywords(dst, &kwc);
+	assert_int_equal(kwc, 2);
+	assert_string_equal(names[0], "two");
+	assert_string_equal(names[1], "one");
+	assert_int_equal(m->flags, STORE_FLAG_SEEN);
+	assert_int_equal(m->keywords, 3);
+	assert_int_equal(m->internaldate, 1600000000);
+	assert_int_equal(m->size, strlen(msg1));
+	m = store_mailbox_msg(dst, 3);
+	assert_int_equal(m->flags, STORE_FLAG_FLAGGED);
+	assert_int_equal(m->keywords, 1);
+	assert_int_equal(m->internaldate, 1500000000);
+	int fd = store_mailbox_open_msg(dst, 3);
+	char *text = read_fd(fd);
+	assert_string_equal(text, msg3);
+	free(text);
+	store_mailbox_close(&dst);
+
+	/* move */
+	uint32_t m2 = 2;
+	assert_int_equal(store_mailbox_copy(src, &m2, 1, "Trash", true, &uidvalidity, &uids), 0);
+	assert_int_equal(uids[0], 1);
+	free(uids);
+	assert_int_equal(store_mailbox_count(src), 3);
+	struct events ev = { "" };
+	assert_int_equal(store_mailbox_sync(src, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "E2/2 ");
+	assert_int_equal(store_mailbox_status(store, "Trash", &status), 0);
+	assert_int_equal(status.messages, 1);
+	assert_int_equal(store_mailbox_open(store, "Trash", false, &dst), 0);
+	fd = store_mailbox_open_msg(dst, 1);
+	text = read_fd(fd);
+	assert_string_equal(text, msg2);
+	free(text);
+	store_mailbox_close(&dst);
+	store_mailbox_close(&src);
+	store_close(&store);
+}
+
+static bool list_has(struct store_mailbox_info *infos, size_t count, const char *name,
+		     bool exists, bool children)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(infos[i].name, name) == 0)
+			return infos[i].exists == exists && infos[i].has_children == children;
+	}
+	return false;
+}
+
+static bool list_lacks(struct store_mailbox_info *infos, size_t count, const char *name)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(infos[i].name, name) == 0)
+			return false;
+	}
+	return true;
+}
+
+static void test_mailbox_ops(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox_info *infos;
+	struct store_mailbox *box;
+	size_t count;
+	enum store_error err;
+	struct stat st;
+
+	assert_int_equal(store_mailbox_create(store, "A/B/C", 0), 0);
+	assert_int_equal(store_mailbox_create(store, "A/B", 0), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_EXISTS);
+	assert_int_equal(store_mailbox_create(store, "inbox", 0), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_EXISTS);
+	assert_int_equal(store_mailbox_create(store, "bad//name", 0), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_PARAMS);
+	assert_int_equal(store_mailbox_create(store, "bad\xff", 0), -1);
+	assert_int_equal(store_mailbox_create(store, "v1.2%/x", 0), 0);
+	char *dir = user_path("Maildir/.v1%2E2%25.x/cur");
+	assert_int_equal(stat(dir, &st), 0);
+	free(dir);
+	assert_int_equal(store_mailbox_create(store, "Überweisungen", STORE_USE_ALL), 0);
+
+	assert_int_equal(store_mailbox_list(store, &infos, &count), 0);
+	assert_true(list_has(infos, count, "A", true, true));
+	assert_true(list_has(infos, count, "A/B", true, true));
+	assert_true(list_has(infos, count, "A/B/C", true, false));
+	assert_true(list_has(infos, count, "v1.2%/x", true, false));
+	assert_true(list_has(infos, count, "Überweisungen", true, false));
+	free(infos);
+
+	/* delete a parent: stays as \Noselect */
+	append(store, "A", msg1, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_delete(store, "A"), 0);
+	assert_int_equal(store_mailbox_list(store, &infos, &count), 0);
+	assert_true(list_has(infos, count, "A", false, true));
+	free(infos);
+	assert_int_equal(store_mailbox_delete(store, "A"), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_INUSE);
+	assert_int_equal(store_mailbox_open(store, "A", false, &box), -1);
+	assert_int_equal(store_mailbox_delete(store, "INBOX"), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_NOTPOSSIBLE);
+	assert_int_equal(store_mailbox_delete(store, "Nope"), -1);
+	assert_string_equal(store_last_error(store, &err), "Mailbox doesn't exist: Nope");
+	assert_int_equal(err, STORE_ERR_NOTFOUND);
+	/* recreate the \Noselect name: a fresh mailbox */
+	assert_int_equal(store_mailbox_create(store, "A", 0), 0);
+	struct store_status status;
+	assert_int_equal(store_mailbox_status(store, "A", &status), 0);
+	assert_int_equal(status.messages, 0);
+	assert_int_equal(store_mailbox_delete(store, "A/B/C"), 0);
+	dir = user_path("Maildir/.A.B.C");
+	assert_int_equal(stat(dir, &st), -1);
+	free(dir);
+
+	/* rename: children follow, parents are created */
+	assert_int_equal(store_mailbox_create(store, "A/B/D", 0), 0);
+	append(store, "A/B/D", msg2, STORE_FLAG_SEEN, NULL, 0, 0);
+	assert_int_equal(store_mailbox_status(store, "A/B/D", &status), 0);
+	uint32_t uv = status.uidvalidity;
+	assert_int_equal(store_mailbox_rename(store, "A/B", "X/Y"), 0);
+	assert_int_equal(store_mailbox_list(store, &infos, &count), 0);
+	assert_true(list_has(infos, count, "X", true, true));
+	assert_true(list_has(infos, count, "X/Y", true, true));
+	assert_true(list_has(infos, count, "X/Y/D", true, false));
+	assert_true(list_lacks(infos, count, "A/B"));
+	assert_true(list_lacks(infos, count, "A/B/D"));
+	free(infos);
+	assert_int_equal(store_mailbox_status(store, "X/Y/D", &status), 0);
+	assert_int_equal(status.messages, 1);
+	assert_int_equal(status.uidvalidity, uv);
+	assert_int_equal(store_mailbox_open(store, "X/Y/D", false, &box), 0);
+	int fd = store_mailbox_open_msg(box, 1);
+	char *text = read_fd(fd);
+	assert_string_equal(text, msg2);
+	free(text);
+	store_mailbox_close(&box);
+	assert_int_equal(store_mailbox_rename(store, "X", "Sent"), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_EXISTS);
+	assert_int_equal(store_mailbox_rename(store, "Nope", "Nope2"), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_NOTFOUND);
+	assert_int_equal(store_mailbox_rename(store, "X", "X/Z"), -1);
+
+	/* rename INBOX: messages move, INBOX stays and is empty */
+	const char *kw[] = { "k" };
+	append(store, "INBOX", msg1, STORE_FLAG_SEEN, kw, 1, 0);
+	append(store, "INBOX", msg3, 0, NULL, 0, 0);
+	struct store_mailbox *inbox;
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &inbox), 0);
+	assert_int_equal(store_mailbox_rename(store, "INBOX", "Old/Inbox"), 0);
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 0);
+	assert_int_equal(status.uidnext, 3);
+	assert_int_equal(store_mailbox_status(store, "Old/Inbox", &status), 0);
+	assert_int_equal(status.messages, 2);
+	assert_int_equal(store_mailbox_open(store, "Old/Inbox", false, &box), 0);
+	assert_int_equal(store_mailbox_msg(box, 1)->flags, STORE_FLAG_SEEN);
+	assert_int_equal(store_mailbox_msg(box, 1)->keywords, 1);
+	fd = store_mailbox_open_msg(box, 2);
+	text = read_fd(fd);
+	assert_string_equal(text, msg3);
+	free(text);
+	store_mailbox_close(&box);
+	struct events ev = { "" };
+	assert_int_equal(store_mailbox_sync(inbox, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "E2/2 E1/1 ");
+	store_mailbox_close(&inbox);
+	append(store, "INBOX", msg2, 0, NULL, 0, 0);
+
+	/* subscriptions */
+	assert_int_equal(store_mailbox_subscribe(store, "Ghost/Town", true), 0);
+	assert_int_equal(store_mailbox_subscribe(store, "Sent", false), 0);
+	assert_int_equal(store_mailbox_list(store, &infos, &count), 0);
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(infos[i].name, "Ghost/Town") == 0) {
+			assert_true(infos[i].subscribed);
+			assert_false(infos[i].exists);
+		}
+		if (strcmp(infos[i].name, "Sent") == 0)
+			assert_false(infos[i].subscribed);
+	}
+	assert_true(list_lacks(infos, count, "Ghost"));
+	free(infos);
+	store_close(&store);
+}
+
+static void test_new_pickup(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	struct events ev = { "" };
+	const char *lf_msg = "Subject: dropped\n\nline\n";
+	const char *crlf_msg = "Subject: dropped\r\n\r\nline\r\n";
+
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	const char *const *paths = store_mailbox_watch_paths(box);
+	assert_non_null(strstr(paths[0], "/notify"));
+	assert_non_null(strstr(paths[1], "Maildir/new"));
+	assert_non_null(strstr(paths[2], "Maildir/cur"));
+	assert_null(paths[3]);
+
+	char *path = user_path("Maildir/new/1234.M1P1.host");
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, lf_msg, strlen(lf_msg)), (ssize_t)strlen(lf_msg));
+	close(fd);
+	struct timespec times[2] = { { 1400000000, 0 }, { 1400000000, 0 } };
+	utimensat(AT_FDCWD, path, times, 0);
+	free(path);
+	path = user_path("Maildir/new/1235.M1P1.host:2,S");
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_int_equal(write(fd, crlf_msg, strlen(crlf_msg)), (ssize_t)strlen(crlf_msg));
+	close(fd);
+	free(path);
+
+	assert_int_equal(store_mailbox_sync(box, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "X2 ");
+	const struct store_msg *m = store_mailbox_msg(box, 1);
+	assert_int_equal(m->uid, 1);
+	assert_int_equal(m->size, strlen(crlf_msg));
+	assert_int_equal(m->header_size, strlen("Subject: dropped\r\n\r\n"));
+	assert_int_equal(m->internaldate, 1400000000);
+	assert_true(store_mailbox_is_recent(box, 1));
+	assert_int_equal(store_mailbox_msg(box, 2)->flags, STORE_FLAG_SEEN);
+	fd = store_mailbox_open_msg(box, 1);
+	char *text = read_fd(fd);
+	assert_string_equal(text, crlf_msg);
+	free(text);
+	path = user_path("Maildir/new");
+	assert_int_equal(count_dir(path), 0);
+	free(path);
+	path = user_path("Maildir/cur");
+	char *name = first_file(path);
+	assert_non_null(strstr(name, ",U="));
+	free(name);
+	free(path);
+	store_mailbox_close(&box);
+	store_close(&store);
+}
+
+static void test_rebuild(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	struct store_status before_inbox, before_f, after;
+	const char *kws[] = { "Alpha", "Beta" };
+	const char *error;
+	uint32_t m3 = 3;
+
+	assert_int_equal(store_mailbox_create(store, "Folder.With/Dots", 0), 0);
+	append(store, "INBOX", msg1, STORE_FLAG_SEEN, kws, 2, 1600000000);
+	append(store, "INBOX", msg2, STORE_FLAG_ANSWERED | STORE_FLAG_DRAFT, kws + 1, 1, 0);
+	append(store, "INBOX", msg3, 0, NULL, 0, 0);
+	append(store, "Folder.With/Dots", msg3, STORE_FLAG_FLAGGED, kws, 1, 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	/* expunge the highest uid: uidnext must survive the rebuild */
+	assert_int_equal(store_mailbox_expunge(box, &m3, 1), 0);
+	store_mailbox_close(&box);
+	assert_int_equal(store_mailbox_subscribe(store, "Folder.With/Dots", true), 0);
+	assert_int_equal(store_mailbox_status(store, "INBOX", &before_inbox), 0);
+	assert_int_equal(store_mailbox_status(store, "Folder.With/Dots", &before_f), 0);
+	store_close(&store);
+
+	char *path = user_path("index.sqlite");
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	path = user_path("index.sqlite-wal");
+	unlink(path);
+	free(path);
+	path = user_path("index.sqlite-shm");
+	unlink(path);
+	free(path);
+	/* leftovers in tmp/ go */
+	path = user_path("Maildir/tmp/leftover");
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	free(path);
+
+	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
+	path = user_path("Maildir/tmp");
+	assert_int_equal(count_dir(path), 0);
+	free(path);
+
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_status(store, "INBOX", &after), 0);
+	assert_int_equal(after.uidvalidity, before_inbox.uidvalidity);
+	assert_int_equal(after.uidnext, before_inbox.uidnext);
+	assert_int_equal(after.messages, 2);
+	assert_int_equal(after.recent, 0);
+	assert_true(after.highestmodseq > before_inbox.highestmodseq);
+	assert_int_equal(store_mailbox_status(store, "Folder.With/Dots", &after), 0);
+	assert_int_equal(after.uidvalidity, before_f.uidvalidity);
+	assert_int_equal(after.messages, 1);
+
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	const struct store_msg *m = store_mailbox_msg(box, 1);
+	size_t kwc;
+	const char *const *names = store_mailbox_keywords(box, &kwc);
+	assert_int_equal(kwc, 2);
+	assert_string_equal(names[0], "Alpha");
+	assert_string_equal(names[1], "Beta");
+	assert_int_equal(m->uid, 1);
+	assert_int_equal(m->flags, STORE_FLAG_SEEN);
+	assert_int_equal(m->keywords, 3);
+	assert_int_equal(m->internaldate, 1600000000);
+	assert_int_equal(m->size, strlen(msg1));
+	assert_int_equal(m->header_size, strlen("From: a@example.org\r\nSubject: one\r\n\r\n"));
+	m = store_mailbox_msg(box, 2);
+	assert_int_equal(m->uid, 2);
+	assert_int_equal(m->flags, STORE_FLAG_ANSWERED | STORE_FLAG_DRAFT);
+	assert_int_equal(m->keywords, 2);
+	store_mailbox_close(&box);
+	/* new appends continue above the old uidnext */
+	assert_int_equal(append(store, "INBOX", msg3, 0, NULL, 0, 0), 4);
+
+	struct store_mailbox_info *infos;
+	size_t count;
+	assert_int_equal(store_mailbox_list(store, &infos, &count), 0);
+	assert_true(list_has(infos, count, "Folder.With/Dots", true, false));
+	assert_true(list_has(infos, count, "Folder.With", true, true));
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(infos[i].name, "Folder.With/Dots") == 0 ||
+		    strcmp(infos[i].name, "Drafts") == 0)
+			assert_true(infos[i].subscribed);
+		if (strcmp(infos[i].name, "Drafts") == 0)
+			assert_int_equal(infos[i].special_use, STORE_USE_DRAFTS);
+	}
+	free(infos);
+	store_close(&store);
+}
+
+static void test_crash_append(void **state)
+{
+	(void)state;
+	struct store *store;
+	struct store_append *ctx;
+	struct store_status status;
+	pid_t pid;
+	int wstatus;
+
+	set.fsync = true;
+	store = open_store("demo");
+	store_close(&store);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *child = NULL;
+		const char *error;
+
+		if (store_open(&set, "demo", &child, &error) < 0 ||
+		    store_append_begin(child, "INBOX", &ctx) < 0 ||
+		    store_append_write(ctx, "Subject: half\r\n", 15) < 0)
+			_exit(1);
+		_exit(0);	/* dies in the middle: no commit */
+	}
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	assert_true(WIFEXITED(wstatus));
+	assert_int_equal(WEXITSTATUS(wstatus), 0);
+
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 0);
+	assert_int_equal(status.uidnext, 1);
+	char *path = user_path("Maildir/cur");
+	assert_int_equal(count_dir(path), 0);
+	free(path);
+	path = user_path("Maildir/tmp");
+	assert_int_equal(count_dir(path), 1);	/* the half message, cleaned after 36h */
+	free(path);
+
+	/* abort: nothing stored, tmp file gone */
+	assert_int_equal(store_append_begin(store, "Sent", &ctx), 0);
+	assert_int_equal(store_append_write(ctx, msg1, 10), 0);
+	store_append_abort(&ctx);
+	assert_null(ctx);
+	path = user_path("Maildir/.Sent/tmp");
+	assert_int_equal(count_dir(path), 0);
+	free(path);
+	path = user_path("Maildir/.Sent/cur");
+	assert_int_equal(count_dir(path), 0);
+	free(path);
+	assert_int_equal(store_mailbox_status(store, "Sent", &status), 0);
+	assert_int_equal(status.messages, 0);
+
+	/* a durable append works with fsync on and survives reopening */
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	store_close(&store);
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 1);
+	store_close(&store);
+	set.fsync = false;
+}
+
+static void test_notify(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	char *path = user_path("notify");
+	struct stat st1, st2;
+
+	append(store, "INBOX", msg1, 0, NULL, 0, 0);
+	assert_int_equal(stat(path, &st1), 0);
+	struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+	utimensat(AT_FDCWD, path, old, 0);
+	append(store, "INBOX", msg2, 0, NULL, 0, 0);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st2.st_mtime > 1000);
+	free(path);
+	store_close(&store);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_user_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defaults_and_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_and_sync_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_expunges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mailbox_ops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_pickup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
