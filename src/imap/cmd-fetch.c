@@ -1,0 +1,935 @@
+/* cmd-fetch.c: FETCH and UID FETCH (RFC 9051 6.4.5, RFC 3501 6.4.5).
+ *
+ * Output is produced message by message and literal bodies in chunks of
+ * FETCH_READ_SIZE read from the message file, and only while the
+ * connection's pending output is below FETCH_HIGH_WATER: past it the
+ * command sets cmd->resume and continues exactly where it stopped (in the
+ * middle of a literal too) when the output has drained.  Nothing here is
+ * proportional to a message's size; the only per-message memory is a
+ * bitmap of the messages whose \Seen flag this command set.
+ *
+ * Items served: FLAGS, UID, INTERNALDATE, RFC822.SIZE, RFC822,
+ * RFC822.HEADER, RFC822.TEXT, BODY[section]<partial> and BODY.PEEK[...]
+ * for the top-level sections "", HEADER, TEXT, HEADER.FIELDS (...),
+ * HEADER.FIELDS.NOT (...), and the macros FAST, ALL, FULL.  ENVELOPE,
+ * BODY, BODYSTRUCTURE, BINARY and MIME part sections need the message
+ * model and are answered with BAD until it lands.  This file never parses
+ * a message beyond splitting header fields. */
+#include "commands.h"
+#include "parser.h"
+#include "flags.h"
+#include "base/log.h"
+#include "base/seqset.h"
+#include "net/net.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Pending output above which FETCH waits for the client to read. */
+#define FETCH_HIGH_WATER (256 * 1024)
+#define FETCH_READ_SIZE (64 * 1024)
+/* Largest header HEADER.FIELDS[.NOT] looks at; the rest of a longer
+ * header is not searched for fields. */
+#define FETCH_HEADER_MAX (1024 * 1024)
+/* \Seen is set for this many messages per store transaction. */
+#define FETCH_SEEN_BATCH 256
+
+enum fetch_section {
+	FETCH_SECTION_ALL,		/* BODY[] and RFC822 */
+	FETCH_SECTION_HEADER,		/* BODY[HEADER] and RFC822.HEADER */
+	FETCH_SECTION_TEXT,		/* BODY[TEXT] and RFC822.TEXT */
+	FETCH_SECTION_HEADER_FIELDS,
+	FETCH_SECTION_HEADER_FIELDS_NOT,
+};
+
+struct fetch_body {
+	enum fetch_section section;
+	const char *const *fields;	/* HEADER.FIELDS[.NOT] */
+	size_t field_count;
+	bool partial;
+	uint64_t offset, count;
+	/* the response's item name, partial origin included:
+	 * "BODY[HEADER.FIELDS (From)]<0>", "RFC822.TEXT" */
+	const char *resp_name;
+};
+
+struct fetch_items {
+	bool flags, uid, internaldate, size;
+	bool set_seen;		/* some body item is not PEEK */
+	struct fetch_body *bodies;
+	size_t body_count, body_cap;
+};
+
+struct fetch_range {
+	uint32_t first, last;	/* msns, inclusive */
+};
+
+enum fetch_stage {
+	FETCH_STAGE_NEXT_MSG,
+	FETCH_STAGE_BODY_BEGIN,
+	FETCH_STAGE_BODY_DATA,
+	FETCH_STAGE_MSG_END,
+};
+
+struct fetch_ctx {
+	struct imap_cmd *cmd;
+	struct fetch_items items;
+	struct fetch_range *ranges;	/* sorted, disjoint */
+	size_t range_count, range_idx;
+	uint32_t next_msn;		/* within ranges[range_idx] */
+
+	enum fetch_stage stage;
+	uint32_t msn;			/* being written */
+	int fd;				/* its file, -1 if not opened */
+	size_t body_idx;
+	bool need_space;		/* an item was written before */
+	/* the literal being written: from the file, or from `mem` */
+	bool from_mem;
+	uint64_t src_off, src_left;
+	struct str mem;
+	size_t mem_pos;
+	char *readbuf;			/* FETCH_READ_SIZE, xmalloc'd */
+
+	/* implicit \Seen: messages up to seen_done_msn were handled; bit
+	 * msn - 1 of seen_changed says this command set \Seen on msn */
+	uint32_t seen_done_msn;
+	uint8_t *seen_changed;
+	uint32_t seen_changed_count;	/* bits in the bitmap */
+
+	bool had_expunged;		/* some data could not be returned */
+};
+
+static const char *const fetch_months[] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+};
+
+/* ---- parsing the items ---- */
+
+static struct fetch_body *fetch_add_body(struct fetch_items *items, struct pool *pool)
+{
+	if (items->body_count == items->body_cap) {
+		size_t cap = items->body_cap == 0 ? 4 : items->body_cap * 2;
+		struct fetch_body *n = p_malloc(pool, cap * sizeof(*n));
+		if (items->body_count > 0)
+			memcpy(n, items->bodies, items->body_count * sizeof(*n));
+		items->bodies = n;
+		items->body_cap = cap;
+	}
+	struct fetch_body *body = &items->bodies[items->body_count++];
+	memset(body, 0, sizeof(*body));
+	return body;
+}
+
+/* field-name = 1*ftext; ftext = %d33-57 / %d59-126 (RFC 5322) */
+static bool fetch_is_field_name(const char *name)
+{
+	if (*name == '\0')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p < 33 || *p > 126 || *p == ':')
+			return false;
+	}
+	return true;
+}
+
+static bool fetch_is_atom(const char *name)
+{
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\]", *p) != NULL)
+			return false;
+	}
+	return *name != '\0';
+}
+
+/* header-list = "(" header-fld-name *(SP header-fld-name) ")"
+ * header-fld-name = astring
+ * `p` points at "(" inside the section text; on success *end_r points
+ * after ")" and the names are in *fields_r; the canonical text of the list
+ * is appended to `resp`. */
+static int fetch_parse_header_list(struct pool *pool, const char *p, const char **end_r,
+				   const char *const **fields_r, size_t *count_r,
+				   struct str *resp)
+{
+	const char **fields = NULL;
+	size_t count = 0, cap = 0;
+
+	if (*p++ != '(')
+		return -1;
+	str_append_c(resp, '(');
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == ')')
+			break;
+		struct str name = STR_INIT;
+		if (*p == '"') {
+			for (p++; *p != '"'; p++) {
+				if (*p == '\0') {
+					str_free(&name);
+					return -1;
+				}
+				if (*p == '\\') {
+					p++;
+					if (*p != '"' && *p != '\\') {
+						str_free(&name);
+						return -1;
+					}
+				}
+				str_append_c(&name, *p);
+			}
+			p++;
+		} else {
+			while (*p != '\0' && *p != ' ' && *p != ')' && *p != '(' && *p != '"')
+				str_append_c(&name, *p++);
+		}
+		if (name.len == 0 || !fetch_is_field_name(str_c(&name))) {
+			str_free(&name);
+			return -1;
+		}
+		if (count == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			const char **n = p_malloc(pool, cap * sizeof(*n));
+			if (count > 0)
+				memcpy(n, fields, count * sizeof(*n));
+			fields = n;
+		}
+		fields[count] = p_strdup(pool, str_c(&name));
+		if (count > 0)
+			str_append_c(resp, ' ');
+		if (fetch_is_atom(fields[count]))
+			str_append(resp, fields[count]);
+		else
+			str_printfa(resp, "\"%s\"", fields[count]);
+		count++;
+		str_free(&name);
+		if (*p != ' ' && *p != ')')
+			return -1;
+	}
+	if (count == 0)
+		return -1;
+	str_append_c(resp, ')');
+	*end_r = p + 1;
+	*fields_r = fields;
+	*count_r = count;
+	return 0;
+}
+
+/* "BODY" ["STRUCTURE"] / "BODY" section [partial] /
+ * "BODY.PEEK" section [partial]
+ * section = "[" [section-spec] "]"
+ * section-spec = section-msgtext / (section-part ["." section-text])
+ * section-msgtext = "HEADER" / "HEADER.FIELDS" [".NOT"] SP header-list /
+ *                   "TEXT"
+ * partial = "<" number64 "." nz-number64 ">"
+ * Returns 0, or -1 with *error_r (BAD). */
+static int fetch_parse_body(struct fetch_items *items, struct pool *pool,
+			    const char *atom, const char **error_r)
+{
+	const char *bracket = strchr(atom, '[');
+	size_t name_len = (size_t)(bracket - atom);
+	bool peek;
+
+	if (name_len == 4 && strncasecmp(atom, "BODY", 4) == 0) {
+		peek = false;
+	} else if (name_len == 9 && strncasecmp(atom, "BODY.PEEK", 9) == 0) {
+		peek = true;
+	} else if ((name_len == 6 && strncasecmp(atom, "BINARY", 6) == 0) ||
+		   (name_len == 11 && (strncasecmp(atom, "BINARY.PEEK", 11) == 0 ||
+				       strncasecmp(atom, "BINARY.SIZE", 11) == 0))) {
+		*error_r = "FETCH BINARY is not supported yet.";
+		return -1;
+	} else {
+		*error_r = "Unknown FETCH item.";
+		return -1;
+	}
+
+	struct fetch_body *body = fetch_add_body(items, pool);
+	struct str resp = STR_INIT;
+	const char *p = bracket + 1;
+	str_append(&resp, "BODY[");
+	if (*p == ']') {
+		body->section = FETCH_SECTION_ALL;
+	} else if (*p >= '0' && *p <= '9') {
+		str_free(&resp);
+		*error_r = "FETCH of MIME part sections is not supported yet.";
+		return -1;
+	} else if (strncasecmp(p, "HEADER.FIELDS.NOT ", 18) == 0 ||
+		   strncasecmp(p, "HEADER.FIELDS ", 14) == 0) {
+		bool not = strncasecmp(p, "HEADER.FIELDS.NOT ", 18) == 0;
+		body->section = not ? FETCH_SECTION_HEADER_FIELDS_NOT :
+			FETCH_SECTION_HEADER_FIELDS;
+		str_append(&resp, not ? "HEADER.FIELDS.NOT " : "HEADER.FIELDS ");
+		p += not ? 18 : 14;
+		if (fetch_parse_header_list(pool, p, &p, &body->fields,
+					    &body->field_count, &resp) < 0) {
+			str_free(&resp);
+			*error_r = "Invalid header field list.";
+			return -1;
+		}
+	} else if (strncasecmp(p, "HEADER]", 7) == 0) {
+		body->section = FETCH_SECTION_HEADER;
+		str_append(&resp, "HEADER");
+		p += 6;
+	} else if (strncasecmp(p, "TEXT]", 5) == 0) {
+		body->section = FETCH_SECTION_TEXT;
+		str_append(&resp, "TEXT");
+		p += 4;
+	} else {
+		str_free(&resp);
+		*error_r = "Invalid FETCH section.";
+		return -1;
+	}
+	if (*p != ']') {
+		str_free(&resp);
+		*error_r = "Invalid FETCH section.";
+		return -1;
+	}
+	p++;
+	str_append_c(&resp, ']');
+	if (*p == '<') {
+		/* partial: the response names the origin only */
+		char *end;
+		const char *dot = strchr(p, '.');
+		if (dot == NULL || p[1] < '0' || p[1] > '9' || dot[1] < '0' || dot[1] > '9') {
+			str_free(&resp);
+			*error_r = "Invalid partial range.";
+			return -1;
+		}
+		errno = 0;
+		unsigned long long off = strtoull(p + 1, &end, 10);
+		if (end != dot || errno != 0) {
+			str_free(&resp);
+			*error_r = "Invalid partial range.";
+			return -1;
+		}
+		unsigned long long cnt = strtoull(dot + 1, &end, 10);
+		if (*end != '>' || end[1] != '\0' || errno != 0 || cnt == 0) {
+			str_free(&resp);
+			*error_r = "Invalid partial range.";
+			return -1;
+		}
+		body->partial = true;
+		body->offset = off;
+		body->count = cnt;
+		str_printfa(&resp, "<%llu>", off);
+	} else if (*p != '\0') {
+		str_free(&resp);
+		*error_r = "Invalid FETCH item.";
+		return -1;
+	}
+	body->resp_name = p_strdup(pool, str_c(&resp));
+	str_free(&resp);
+	if (!peek)
+		items->set_seen = true;
+	return 0;
+}
+
+static int fetch_parse_item(struct fetch_items *items, struct pool *pool,
+			    const struct imap_arg *arg, const char **error_r)
+{
+	if (arg->type != IMAP_ARG_ATOM) {
+		*error_r = "Invalid FETCH item.";
+		return -1;
+	}
+	const char *name = arg->str;
+	if (strchr(name, '[') != NULL)
+		return fetch_parse_body(items, pool, name, error_r);
+	if (strcasecmp(name, "FLAGS") == 0) {
+		items->flags = true;
+	} else if (strcasecmp(name, "UID") == 0) {
+		items->uid = true;
+	} else if (strcasecmp(name, "INTERNALDATE") == 0) {
+		items->internaldate = true;
+	} else if (strcasecmp(name, "RFC822.SIZE") == 0) {
+		items->size = true;
+	} else if (strcasecmp(name, "RFC822") == 0 || strcasecmp(name, "RFC822.HEADER") == 0 ||
+		   strcasecmp(name, "RFC822.TEXT") == 0) {
+		struct fetch_body *body = fetch_add_body(items, pool);
+		if (strcasecmp(name, "RFC822") == 0) {
+			body->section = FETCH_SECTION_ALL;
+			body->resp_name = "RFC822";
+			items->set_seen = true;
+		} else if (strcasecmp(name, "RFC822.HEADER") == 0) {
+			/* like BODY.PEEK[HEADER] */
+			body->section = FETCH_SECTION_HEADER;
+			body->resp_name = "RFC822.HEADER";
+		} else {
+			body->section = FETCH_SECTION_TEXT;
+			body->resp_name = "RFC822.TEXT";
+			items->set_seen = true;
+		}
+	} else if (strcasecmp(name, "ENVELOPE") == 0 || strcasecmp(name, "BODY") == 0 ||
+		   strcasecmp(name, "BODYSTRUCTURE") == 0) {
+		*error_r = p_strdup_printf(pool, "FETCH %s is not supported yet.", name);
+		return -1;
+	} else {
+		*error_r = "Unknown FETCH item.";
+		return -1;
+	}
+	return 0;
+}
+
+/* fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" /
+ *         fetch-att / "(" fetch-att *(SP fetch-att) ")") */
+static int fetch_parse_items(struct fetch_items *items, struct pool *pool,
+			     const struct imap_arg *arg, const char **error_r)
+{
+	if (arg->type == IMAP_ARG_ATOM) {
+		if (strcasecmp(arg->str, "FAST") == 0) {
+			items->flags = items->internaldate = items->size = true;
+			return 0;
+		}
+		if (strcasecmp(arg->str, "ALL") == 0 || strcasecmp(arg->str, "FULL") == 0) {
+			/* both include ENVELOPE */
+			*error_r = p_strdup_printf(pool, "FETCH %s (ENVELOPE) is not supported yet.",
+						   arg->str);
+			return -1;
+		}
+		return fetch_parse_item(items, pool, arg, error_r);
+	}
+	if (arg->type != IMAP_ARG_LIST || arg->list_count == 0) {
+		*error_r = "Missing FETCH items.";
+		return -1;
+	}
+	for (unsigned int i = 0; i < arg->list_count; i++) {
+		if (fetch_parse_item(items, pool, &arg->list[i], error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the message set ---- */
+
+static int fetch_range_cmp(const void *a, const void *b)
+{
+	const struct fetch_range *x = a, *y = b;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* The lowest msn whose uid >= uid (count + 1 if none). */
+static uint32_t fetch_msn_lower_bound(struct store_mailbox *box, uint32_t uid)
+{
+	uint32_t lo = 1, hi = store_mailbox_count(box) + 1;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (store_mailbox_msg(box, mid)->uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Resolves the client's set into sorted, disjoint msn ranges.  Returns 0,
+ * or -1 with *error_r (BAD). */
+static int fetch_parse_set(struct fetch_ctx *ctx, const char *str, const char **error_r)
+{
+	struct imap_cmd *cmd = ctx->cmd;
+	struct store_mailbox *box = cmd->session->box;
+	uint32_t count = store_mailbox_count(box);
+	uint32_t max = !cmd->uid ? count :
+		(count == 0 ? 0 : store_mailbox_msg(box, count)->uid);
+	struct seqset set = SEQSET_INIT;
+
+	if (strchr(str, '$') != NULL) {
+		*error_r = "The search result variable $ is not supported yet.";
+		return -1;
+	}
+	if (seqset_parse(&set, str, max, NULL) < 0) {
+		*error_r = "Invalid sequence set.";
+		return -1;
+	}
+	size_t n = set.count;
+	ctx->ranges = p_malloc(cmd->pool, (n == 0 ? 1 : n) * sizeof(*ctx->ranges));
+	ctx->range_count = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t first = set.ranges[i].seq1, last = set.ranges[i].seq2;
+		if (!cmd->uid) {
+			if (first == 0 || last > count) {
+				seqset_deinit(&set);
+				*error_r = "Invalid message sequence number.";
+				return -1;
+			}
+		} else {
+			first = fetch_msn_lower_bound(box, first);
+			last = last == UINT32_MAX ? count :
+				fetch_msn_lower_bound(box, last + 1) - 1;
+			if (first > last)
+				continue;
+		}
+		ctx->ranges[ctx->range_count].first = first;
+		ctx->ranges[ctx->range_count].last = last;
+		ctx->range_count++;
+	}
+	seqset_deinit(&set);
+	/* sort and merge so each message is answered once */
+	qsort(ctx->ranges, ctx->range_count, sizeof(*ctx->ranges), fetch_range_cmp);
+	size_t j = 0;
+	for (size_t i = 0; i < ctx->range_count; i++) {
+		if (j > 0 && ctx->ranges[i].first <= ctx->ranges[j - 1].last + 1) {
+			if (ctx->ranges[i].last > ctx->ranges[j - 1].last)
+				ctx->ranges[j - 1].last = ctx->ranges[i].last;
+		} else {
+			ctx->ranges[j++] = ctx->ranges[i];
+		}
+	}
+	ctx->range_count = j;
+	ctx->range_idx = 0;
+	ctx->next_msn = j > 0 ? ctx->ranges[0].first : 0;
+	return 0;
+}
+
+static bool fetch_next_msn(struct fetch_ctx *ctx, uint32_t *msn_r)
+{
+	while (ctx->range_idx < ctx->range_count) {
+		struct fetch_range *r = &ctx->ranges[ctx->range_idx];
+		if (ctx->next_msn <= r->last && ctx->next_msn >= r->first) {
+			*msn_r = ctx->next_msn++;
+			if (ctx->next_msn == 0)	/* wrapped past UINT32_MAX */
+				ctx->range_idx++;
+			return true;
+		}
+		ctx->range_idx++;
+		if (ctx->range_idx < ctx->range_count)
+			ctx->next_msn = ctx->ranges[ctx->range_idx].first;
+	}
+	return false;
+}
+
+/* ---- implicit \Seen ---- */
+
+static bool fetch_seen_bit(const struct fetch_ctx *ctx, uint32_t msn)
+{
+	return ctx->seen_changed != NULL && msn <= ctx->seen_changed_count &&
+		(ctx->seen_changed[(msn - 1) / 8] & (1u << ((msn - 1) % 8))) != 0;
+}
+
+/* Sets \Seen on the next messages from `msn` on (in one store
+ * transaction for up to FETCH_SEEN_BATCH of them) and records which ones
+ * changed.  Returns 0 or -1 (store error). */
+static int fetch_seen_batch(struct fetch_ctx *ctx, uint32_t msn)
+{
+	struct store_mailbox *box = ctx->cmd->session->box;
+	uint32_t batch[FETCH_SEEN_BATCH];
+	size_t n = 0;
+	size_t ri = ctx->range_idx;
+	uint32_t m = msn, scanned = 0;
+
+	/* walk forward through the ranges from msn */
+	while (ri < ctx->range_count && n < FETCH_SEEN_BATCH && scanned < 16 * FETCH_SEEN_BATCH) {
+		const struct fetch_range *r = &ctx->ranges[ri];
+		if (m < r->first)
+			m = r->first;
+		if (m > r->last) {
+			ri++;
+			continue;
+		}
+		if ((store_mailbox_msg(box, m)->flags & STORE_FLAG_SEEN) == 0 &&
+		    !store_mailbox_is_expunged(box, m))
+			batch[n++] = m;
+		ctx->seen_done_msn = m;
+		scanned++;
+		if (m == r->last) {
+			ri++;
+			continue;
+		}
+		m++;
+	}
+	if (n == 0)
+		return 0;
+	if (store_mailbox_update_flags(box, batch, n, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+				       0, 0, NULL, NULL) < 0)
+		return -1;
+	if (ctx->seen_changed == NULL) {
+		ctx->seen_changed_count = store_mailbox_count(box);
+		ctx->seen_changed = xcalloc(ctx->seen_changed_count / 8 + 1, 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((store_mailbox_msg(box, batch[i])->flags & STORE_FLAG_SEEN) != 0)
+			ctx->seen_changed[(batch[i] - 1) / 8] |= (uint8_t)(1u << ((batch[i] - 1) % 8));
+	}
+	return 0;
+}
+
+/* ---- writing ---- */
+
+static void fetch_write_internaldate(struct str *dest, const struct store_msg *msg)
+{
+	time_t t = msg->internaldate + (time_t)msg->internaldate_tz * 60;
+	struct tm tm;
+	int tz = msg->internaldate_tz;
+
+	gmtime_r(&t, &tm);
+	/* date-time = DQUOTE date-day-fixed "-" date-month "-" date-year
+	 *             SP time SP zone DQUOTE; date-day-fixed = (SP DIGIT) / 2DIGIT */
+	str_printfa(dest, "INTERNALDATE \"%2d-%s-%04d %02d:%02d:%02d %c%02d%02d\"",
+		    tm.tm_mday, fetch_months[tm.tm_mon], tm.tm_year + 1900,
+		    tm.tm_hour, tm.tm_min, tm.tm_sec, tz < 0 ? '-' : '+',
+		    abs(tz) / 60, abs(tz) % 60);
+}
+
+static bool fetch_field_listed(const struct fetch_body *body, const char *name, size_t len)
+{
+	for (size_t i = 0; i < body->field_count; i++) {
+		if (strlen(body->fields[i]) == len && strncasecmp(body->fields[i], name, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Reads up to `size` bytes at `offset`; returns bytes read or -1. */
+static ssize_t fetch_pread(int fd, void *buf, size_t size, uint64_t offset)
+{
+	size_t done = 0;
+	while (done < size) {
+		ssize_t ret = pread(fd, (char *)buf + done, size - done, (off_t)(offset + done));
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0)
+			return -1;
+		if (ret == 0)
+			break;
+		done += (size_t)ret;
+	}
+	return (ssize_t)done;
+}
+
+/* HEADER.FIELDS[.NOT]: the header's fields that are (not) listed, each
+ * with its continuation lines and line ends as stored, then the blank
+ * line; into ctx->mem.  Returns 0 or -1 (read error, logged). */
+static int fetch_header_fields(struct fetch_ctx *ctx, const struct fetch_body *body,
+			       const struct store_msg *msg)
+{
+	size_t len = (size_t)ROOST_MIN(msg->header_size, (uint64_t)FETCH_HEADER_MAX);
+	char *hdr = xmalloc(len + 1);
+	ssize_t got = fetch_pread(ctx->fd, hdr, len, 0);
+	if (got < 0) {
+		free(hdr);
+		return -1;
+	}
+	len = (size_t)got;
+	bool want_listed = body->section == FETCH_SECTION_HEADER_FIELDS;
+	size_t pos = 0;
+	str_truncate(&ctx->mem, 0);
+	while (pos < len) {
+		size_t start = pos, end;
+		/* a field ends at a line end not followed by WSP */
+		for (;;) {
+			const char *nl = memchr(hdr + pos, '\n', len - pos);
+			if (nl == NULL) {
+				end = len;
+				break;
+			}
+			end = (size_t)(nl - hdr) + 1;
+			if (end >= len || (hdr[end] != ' ' && hdr[end] != '\t'))
+				break;
+			pos = end;
+		}
+		pos = end;
+		if (hdr[start] == '\r' || hdr[start] == '\n')
+			break;	/* the blank line */
+		const char *colon = memchr(hdr + start, ':', end - start);
+		if (colon == NULL)
+			continue;
+		size_t name_len = (size_t)(colon - (hdr + start));
+		while (name_len > 0 && (hdr[start + name_len - 1] == ' ' ||
+					hdr[start + name_len - 1] == '\t'))
+			name_len--;
+		if (fetch_field_listed(body, hdr + start, name_len) == want_listed) {
+			str_append_n(&ctx->mem, hdr + start, end - start);
+			/* a last field without line end still ends with one */
+			if (hdr[end - 1] != '\n')
+				str_append(&ctx->mem, "\r\n");
+		}
+	}
+	str_append(&ctx->mem, "\r\n");
+	free(hdr);
+	return 0;
+}
+
+/* Starts body item body_idx: computes the bytes to send and writes
+ * " NAME {n}\r\n".  Returns 0 or -1 (read error). */
+static int fetch_body_begin(struct fetch_ctx *ctx)
+{
+	struct imap_session *s = ctx->cmd->session;
+	const struct fetch_body *body = &ctx->items.bodies[ctx->body_idx];
+	const struct store_msg *msg = store_mailbox_msg(s->box, ctx->msn);
+	uint64_t start = 0, len = 0;
+	uint64_t header_size = ROOST_MIN(msg->header_size, msg->size);
+
+	ctx->from_mem = false;
+	switch (body->section) {
+	case FETCH_SECTION_ALL:
+		start = 0;
+		len = msg->size;
+		break;
+	case FETCH_SECTION_HEADER:
+		start = 0;
+		len = header_size;
+		break;
+	case FETCH_SECTION_TEXT:
+		start = header_size;
+		len = msg->size - header_size;
+		break;
+	case FETCH_SECTION_HEADER_FIELDS:
+	case FETCH_SECTION_HEADER_FIELDS_NOT:
+		if (fetch_header_fields(ctx, body, msg) < 0)
+			return -1;
+		ctx->from_mem = true;
+		start = 0;
+		len = ctx->mem.len;
+		break;
+	}
+	if (body->partial) {
+		uint64_t skip = ROOST_MIN(body->offset, len);
+		start += skip;
+		len -= skip;
+		len = ROOST_MIN(len, body->count);
+	}
+	ctx->src_off = start;
+	ctx->src_left = len;
+	ctx->mem_pos = (size_t)start;
+
+	struct str line = STR_INIT;
+	str_printfa(&line, "%s%s {%llu}\r\n", ctx->need_space ? " " : "",
+		    body->resp_name, (unsigned long long)len);
+	ctx->need_space = true;
+	imap_session_write(s, line.data, line.len);
+	str_free(&line);
+	return 0;
+}
+
+/* Writes the next chunk of the current literal.  Returns 0, or -1 when the
+ * file could not be read (the literal cannot be completed). */
+static int fetch_body_data(struct fetch_ctx *ctx)
+{
+	struct imap_session *s = ctx->cmd->session;
+	size_t n = (size_t)ROOST_MIN(ctx->src_left, (uint64_t)FETCH_READ_SIZE);
+
+	if (n == 0)
+		return 0;
+	if (ctx->from_mem) {
+		imap_session_write(s, ctx->mem.data + ctx->mem_pos, n);
+		ctx->mem_pos += n;
+	} else {
+		if (ctx->readbuf == NULL)
+			ctx->readbuf = xmalloc(FETCH_READ_SIZE);
+		ssize_t got = fetch_pread(ctx->fd, ctx->readbuf, n, ctx->src_off);
+		if (got < 0 || (size_t)got != n) {
+			log_error("%s: FETCH: message %u: %s", s->log_prefix,
+				  store_mailbox_msg(s->box, ctx->msn)->uid,
+				  got < 0 ? strerror(errno) : "file shorter than its size");
+			return -1;
+		}
+		imap_session_write(s, ctx->readbuf, n);
+		ctx->src_off += n;
+	}
+	ctx->src_left -= n;
+	return 0;
+}
+
+/* Starts message ctx->msn: sets \Seen if needed, opens the file if body
+ * items want it, and writes "* n FETCH (" with the index items.  Returns
+ * 1 (started), 0 (nothing to send for it: skipped) or -1 (store error). */
+static int fetch_msg_begin(struct fetch_ctx *ctx)
+{
+	struct imap_session *s = ctx->cmd->session;
+	struct store_mailbox *box = s->box;
+	const struct fetch_items *items = &ctx->items;
+	uint32_t msn = ctx->msn;
+
+	if (items->body_count > 0) {
+		ctx->fd = store_mailbox_open_msg(box, msn);
+		if (ctx->fd < 0) {
+			enum store_error err;
+			(void)store_last_error(s->store, &err);
+			if (err != STORE_ERR_EXPUNGED)
+				return -1;
+			ctx->had_expunged = true;
+		}
+	}
+	if (items->set_seen && !store_mailbox_is_readonly(box) && ctx->fd >= 0 &&
+	    msn > ctx->seen_done_msn) {
+		if (fetch_seen_batch(ctx, msn) < 0)
+			return -1;
+	}
+
+	const struct store_msg *msg = store_mailbox_msg(box, msn);
+	bool flags = items->flags || fetch_seen_bit(ctx, msn);
+	bool uid = items->uid || ctx->cmd->uid;
+	if (!flags && !uid && !items->internaldate && !items->size && ctx->fd < 0) {
+		/* only file items, and the file is gone */
+		return 0;
+	}
+
+	struct str line = STR_INIT;
+	size_t start;
+	str_printfa(&line, "* %u FETCH (", msn);
+	start = line.len;
+	if (uid)
+		str_printfa(&line, "UID %u", msg->uid);
+	if (flags) {
+		if (line.len > start)
+			str_append_c(&line, ' ');
+		str_append(&line, "FLAGS (");
+		imap_flags_write(&line, box, msg, store_mailbox_is_recent(box, msn));
+		str_append_c(&line, ')');
+	}
+	if (items->internaldate) {
+		if (line.len > start)
+			str_append_c(&line, ' ');
+		fetch_write_internaldate(&line, msg);
+	}
+	if (items->size) {
+		if (line.len > start)
+			str_append_c(&line, ' ');
+		str_printfa(&line, "RFC822.SIZE %llu", (unsigned long long)msg->size);
+	}
+	ctx->need_space = line.len > start;
+	imap_session_write(s, line.data, line.len);
+	str_free(&line);
+	return 1;
+}
+
+static void fetch_msg_end(struct fetch_ctx *ctx)
+{
+	imap_session_write(ctx->cmd->session, ")\r\n", 3);
+	if (ctx->fd >= 0)
+		close(ctx->fd);
+	ctx->fd = -1;
+	ctx->cmd->session->fetch_count++;
+}
+
+static void fetch_deinit(struct fetch_ctx *ctx)
+{
+	if (ctx->fd >= 0)
+		close(ctx->fd);
+	ctx->fd = -1;
+	free(ctx->readbuf);
+	ctx->readbuf = NULL;
+	free(ctx->seen_changed);
+	ctx->seen_changed = NULL;
+	str_free(&ctx->mem);
+}
+
+static void cmd_fetch_abort(struct imap_cmd *cmd)
+{
+	fetch_deinit(cmd->ctx);
+}
+
+static bool fetch_finish(struct fetch_ctx *ctx)
+{
+	struct imap_cmd *cmd = ctx->cmd;
+	struct imap_session *s = cmd->session;
+
+	if (ctx->seen_changed != NULL) {
+		/* The FETCH responses carried the new flags: keep the sync
+		 * from repeating them.  Synced here, without expunges, so
+		 * the msns of the bitmap are still right. */
+		cmd->sync_skip = ctx->seen_changed;
+		cmd->sync_skip_count = ctx->seen_changed_count;
+		imap_session_sync(s, false);
+		cmd->sync_skip = NULL;
+		cmd->sync_skip_count = 0;
+	}
+	bool expunged = ctx->had_expunged;
+	fetch_deinit(ctx);
+	if (expunged)
+		return imap_cmd_no(cmd, "[EXPUNGEISSUED] Some messages were expunged "
+				   "before they could be fetched.");
+	return imap_cmd_ok(cmd, "Fetch completed.");
+}
+
+static bool fetch_fail(struct fetch_ctx *ctx, bool store_error)
+{
+	struct imap_cmd *cmd = ctx->cmd;
+	fetch_deinit(ctx);
+	if (store_error && ctx->stage == FETCH_STAGE_NEXT_MSG)
+		return imap_cmd_store_error(cmd, false);
+	/* in the middle of a response: it cannot be completed */
+	net_conn_close(cmd->session->conn);
+	cmd->resume = NULL;
+	return false;
+}
+
+static bool fetch_continue(struct fetch_ctx *ctx)
+{
+	struct imap_session *s = ctx->cmd->session;
+
+	for (;;) {
+		if (net_conn_output_len(s->conn) >= FETCH_HIGH_WATER)
+			return false;	/* cmd->resume runs when drained */
+		switch (ctx->stage) {
+		case FETCH_STAGE_NEXT_MSG: {
+			int ret;
+			if (!fetch_next_msn(ctx, &ctx->msn))
+				return fetch_finish(ctx);
+			ret = fetch_msg_begin(ctx);
+			if (ret < 0)
+				return fetch_fail(ctx, true);
+			if (ret == 0)
+				break;
+			ctx->body_idx = 0;
+			ctx->stage = ctx->fd >= 0 ? FETCH_STAGE_BODY_BEGIN : FETCH_STAGE_MSG_END;
+			break;
+		}
+		case FETCH_STAGE_BODY_BEGIN:
+			if (ctx->body_idx == ctx->items.body_count) {
+				ctx->stage = FETCH_STAGE_MSG_END;
+				break;
+			}
+			if (fetch_body_begin(ctx) < 0)
+				return fetch_fail(ctx, false);
+			ctx->stage = FETCH_STAGE_BODY_DATA;
+			break;
+		case FETCH_STAGE_BODY_DATA:
+			if (ctx->src_left == 0) {
+				ctx->body_idx++;
+				ctx->stage = FETCH_STAGE_BODY_BEGIN;
+				break;
+			}
+			if (fetch_body_data(ctx) < 0)
+				return fetch_fail(ctx, false);
+			break;
+		case FETCH_STAGE_MSG_END:
+			fetch_msg_end(ctx);
+			ctx->stage = FETCH_STAGE_NEXT_MSG;
+			break;
+		}
+	}
+}
+
+static bool cmd_fetch_resume(struct imap_cmd *cmd)
+{
+	return fetch_continue(cmd->ctx);
+}
+
+bool cmd_fetch(struct imap_cmd *cmd)
+{
+	const struct imap_arg *args = cmd->args;
+	struct fetch_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
+	const char *error;
+
+	ctx->cmd = cmd;
+	ctx->fd = -1;
+	if (args[0].type != IMAP_ARG_ATOM || args[1].type == IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "FETCH needs a sequence set and items.");
+	if (args[2].type != IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "FETCH modifiers are not supported.");
+	if (fetch_parse_items(&ctx->items, cmd->pool, &args[1], &error) < 0)
+		return imap_cmd_bad(cmd, "%s", error);
+	if (fetch_parse_set(ctx, args[0].str, &error) < 0)
+		return imap_cmd_bad(cmd, "%s", error);
+
+	cmd->ctx = ctx;
+	cmd->abort = cmd_fetch_abort;
+	cmd->resume = cmd_fetch_resume;
+	ctx->stage = FETCH_STAGE_NEXT_MSG;
+	return fetch_continue(ctx);
+}

@@ -1,0 +1,275 @@
+/* cmd-store.c: STORE and UID STORE (RFC 9051 6.4.6, RFC 3501 6.4.6).
+ *
+ * The flags change through store_mailbox_update_flags() in batches; then
+ * the mailbox is synced (without expunges) with the command's messages
+ * left out (imap_cmd.sync_skip), which reports other sessions' changes and
+ * new keywords, and finally the command itself answers one FETCH (FLAGS)
+ * per message of its set, unless .SILENT.  Those responses are written as
+ * the connection drains, like FETCH output.  The only per-message memory
+ * is a bitmap of the set. */
+#include "commands.h"
+#include "parser.h"
+#include "flags.h"
+#include "base/seqset.h"
+#include "net/net.h"
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define STORE_HIGH_WATER (256 * 1024)
+/* msns per store transaction */
+#define STORE_BATCH 4096
+
+struct store_ctx {
+	struct imap_cmd *cmd;
+	uint8_t *set;		/* bit msn - 1: in the command's set; xmalloc'd */
+	uint32_t count;		/* messages in the view (bits in set) */
+	uint32_t next_msn;	/* next FETCH response to write */
+	bool silent;
+	bool had_expunged;
+};
+
+static bool store_bit(const struct store_ctx *ctx, uint32_t msn)
+{
+	return (ctx->set[(msn - 1) / 8] & (1u << ((msn - 1) % 8))) != 0;
+}
+
+/* The lowest msn whose uid >= uid (count + 1 if none). */
+static uint32_t store_msn_lower_bound(struct store_mailbox *box, uint32_t uid)
+{
+	uint32_t lo = 1, hi = store_mailbox_count(box) + 1;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (store_mailbox_msg(box, mid)->uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Marks the messages of the client's set in ctx->set.  Returns the number
+ * of messages, or -1 with *error_r (BAD). */
+static int64_t store_parse_set(struct store_ctx *ctx, const char *str, const char **error_r)
+{
+	struct imap_cmd *cmd = ctx->cmd;
+	struct store_mailbox *box = cmd->session->box;
+	uint32_t count = ctx->count;
+	uint32_t max = !cmd->uid ? count :
+		(count == 0 ? 0 : store_mailbox_msg(box, count)->uid);
+	struct seqset set = SEQSET_INIT;
+	int64_t total = 0;
+
+	if (strchr(str, '$') != NULL) {
+		*error_r = "The search result variable $ is not supported yet.";
+		return -1;
+	}
+	if (seqset_parse(&set, str, max, NULL) < 0) {
+		*error_r = "Invalid sequence set.";
+		return -1;
+	}
+	size_t n = set.count;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t first = set.ranges[i].seq1, last = set.ranges[i].seq2;
+		if (!cmd->uid) {
+			if (first == 0 || last > count) {
+				seqset_deinit(&set);
+				*error_r = "Invalid message sequence number.";
+				return -1;
+			}
+		} else {
+			first = store_msn_lower_bound(box, first);
+			last = last == UINT32_MAX ? count :
+				store_msn_lower_bound(box, last + 1) - 1;
+		}
+		for (uint32_t msn = first; msn <= last && msn != 0; msn++) {
+			if (!store_bit(ctx, msn)) {
+				ctx->set[(msn - 1) / 8] |= (uint8_t)(1u << ((msn - 1) % 8));
+				total++;
+			}
+			if (msn == UINT32_MAX)
+				break;
+		}
+	}
+	seqset_deinit(&set);
+	return total;
+}
+
+/* store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP
+ *                   (flag-list / (flag *(SP flag))) */
+static int store_parse_item(const char *name, enum store_flags_mode *mode_r,
+			    bool *silent_r)
+{
+	*mode_r = STORE_FLAGS_REPLACE;
+	if (*name == '+') {
+		*mode_r = STORE_FLAGS_ADD;
+		name++;
+	} else if (*name == '-') {
+		*mode_r = STORE_FLAGS_REMOVE;
+		name++;
+	}
+	if (strcasecmp(name, "FLAGS") == 0)
+		*silent_r = false;
+	else if (strcasecmp(name, "FLAGS.SILENT") == 0)
+		*silent_r = true;
+	else
+		return -1;
+	return 0;
+}
+
+static void store_deinit(struct store_ctx *ctx)
+{
+	free(ctx->set);
+	ctx->set = NULL;
+}
+
+static void cmd_store_abort(struct imap_cmd *cmd)
+{
+	store_deinit(cmd->ctx);
+}
+
+static bool store_finish(struct store_ctx *ctx)
+{
+	struct imap_cmd *cmd = ctx->cmd;
+	bool expunged = ctx->had_expunged;
+	store_deinit(ctx);
+	if (expunged)
+		return imap_cmd_no(cmd, "[EXPUNGEISSUED] Some of the messages no longer exist.");
+	return imap_cmd_ok(cmd, "Store completed.");
+}
+
+/* Writes "* n FETCH (FLAGS (...))" for the set, as output drains. */
+static bool store_continue(struct store_ctx *ctx)
+{
+	struct imap_cmd *cmd = ctx->cmd;
+	struct imap_session *s = cmd->session;
+	struct str line = STR_INIT;
+
+	while (ctx->next_msn <= ctx->count) {
+		if (net_conn_output_len(s->conn) >= STORE_HIGH_WATER) {
+			str_free(&line);
+			return false;	/* cmd->resume runs when drained */
+		}
+		uint32_t msn = ctx->next_msn++;
+		if (!store_bit(ctx, msn) || store_mailbox_is_expunged(s->box, msn))
+			continue;
+		const struct store_msg *msg = store_mailbox_msg(s->box, msn);
+		str_truncate(&line, 0);
+		str_printfa(&line, "* %u FETCH (", msn);
+		if (cmd->uid)
+			str_printfa(&line, "UID %u ", msg->uid);
+		str_append(&line, "FLAGS (");
+		imap_flags_write(&line, s->box, msg, store_mailbox_is_recent(s->box, msn));
+		str_append(&line, "))");
+		imap_session_write_line(s, &line);
+	}
+	str_free(&line);
+	return store_finish(ctx);
+}
+
+static bool cmd_store_resume(struct imap_cmd *cmd)
+{
+	return store_continue(cmd->ctx);
+}
+
+bool cmd_store(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->session;
+	struct store_mailbox *box = s->box;
+	const struct imap_arg *args = cmd->args;
+	struct store_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
+	enum store_flags_mode mode;
+	const char *error;
+	uint32_t flags;
+	const char **keywords;
+	size_t keyword_count;
+
+	ctx->cmd = cmd;
+	if (args[0].type != IMAP_ARG_ATOM || args[1].type != IMAP_ARG_ATOM ||
+	    args[2].type == IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "STORE needs a sequence set, an item and flags.");
+	if (store_parse_item(args[1].str, &mode, &ctx->silent) < 0)
+		return imap_cmd_bad(cmd, "Unknown STORE item (FLAGS, +FLAGS or -FLAGS).");
+
+	/* a parenthesised list, or flags as separate arguments */
+	struct imap_arg bare = { .type = IMAP_ARG_LIST, .fd = -1 };
+	const struct imap_arg *flag_arg = &args[2];
+	if (args[2].type == IMAP_ARG_LIST) {
+		if (args[3].type != IMAP_ARG_EOL)
+			return imap_cmd_bad(cmd, "Unexpected arguments after the flag list.");
+	} else {
+		unsigned int n = 0;
+		while (args[2 + n].type != IMAP_ARG_EOL)
+			n++;
+		bare.list = (struct imap_arg *)&args[2];
+		bare.list_count = n;
+		flag_arg = &bare;
+	}
+	if (imap_flags_parse(flag_arg, cmd->pool, &flags, &keywords, &keyword_count,
+			     &error) < 0)
+		return imap_cmd_bad(cmd, "%s", error);
+
+	ctx->count = store_mailbox_count(box);
+	ctx->set = xcalloc(ctx->count / 8 + 1, 1);
+	cmd->ctx = ctx;
+	cmd->abort = cmd_store_abort;
+	int64_t total = store_parse_set(ctx, args[0].str, &error);
+	if (total < 0) {
+		store_deinit(ctx);
+		return imap_cmd_bad(cmd, "%s", error);
+	}
+	if (store_mailbox_is_readonly(box)) {
+		store_deinit(ctx);
+		return imap_cmd_no(cmd, "[READ-ONLY] The mailbox is read-only.");
+	}
+
+	store_keywords_t kw_mask = 0;
+	for (size_t i = 0; i < keyword_count; i++) {
+		/* removing a keyword the mailbox never had changes nothing */
+		int idx = store_mailbox_keyword_index(box, keywords[i],
+						      mode != STORE_FLAGS_REMOVE);
+		if (idx < 0) {
+			if (mode == STORE_FLAGS_REMOVE)
+				continue;
+			store_deinit(ctx);
+			return imap_cmd_store_error(cmd, false);
+		}
+		kw_mask |= (store_keywords_t)1 << idx;
+	}
+
+	uint32_t batch[STORE_BATCH];
+	size_t n = 0;
+	for (uint32_t msn = 1; msn <= ctx->count; msn++) {
+		if (store_bit(ctx, msn))
+			batch[n++] = msn;
+		if (n == STORE_BATCH || (msn == ctx->count && n > 0)) {
+			if (store_mailbox_update_flags(box, batch, n, mode, flags, kw_mask,
+						       0, NULL, NULL) < 0) {
+				store_deinit(ctx);
+				return imap_cmd_store_error(cmd, false);
+			}
+			n = 0;
+		}
+	}
+
+	/* Report what others changed meanwhile and any new keyword, but not
+	 * this command's messages: their FETCH follows (or, .SILENT, not). */
+	cmd->sync_skip = ctx->set;
+	cmd->sync_skip_count = ctx->count;
+	imap_session_sync(s, false);
+	cmd->sync_skip = NULL;
+	cmd->sync_skip_count = 0;
+	for (uint32_t msn = 1; msn <= ctx->count; msn++) {
+		if (store_bit(ctx, msn) && store_mailbox_is_expunged(box, msn)) {
+			ctx->had_expunged = true;
+			break;
+		}
+	}
+	if (ctx->silent)
+		return store_finish(ctx);
+	ctx->next_msn = 1;
+	cmd->resume = cmd_store_resume;
+	return store_continue(ctx);
+}
