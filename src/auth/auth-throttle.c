@@ -87,6 +87,16 @@ unsigned int auth_throttle_failures(struct auth_throttle *t, const char *key, ui
 	return e != NULL ? e->failures : 0;
 }
 
+unsigned int auth_throttle_wait_ms(struct auth_throttle *t, const char *key,
+				   uint64_t now_ms, unsigned int max_secs)
+{
+	struct auth_throttle_entry *e = auth_throttle_find(t, key, now_ms);
+	if (e == NULL)
+		return 0;
+	uint64_t until = e->last_ms + auth_throttle_delay_ms(e->failures, max_secs);
+	return now_ms >= until ? 0 : (unsigned int)(until - now_ms);
+}
+
 unsigned int auth_throttle_add_failure(struct auth_throttle *t, const char *key, uint64_t now_ms)
 {
 	struct auth_throttle_entry *e = auth_throttle_find(t, key, now_ms);

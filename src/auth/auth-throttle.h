@@ -29,6 +29,13 @@ void auth_throttle_destroy(struct auth_throttle **throttle);
  * bytes are cut) at time now_ms. */
 unsigned int auth_throttle_failures(struct auth_throttle *throttle, const char *key,
 				    uint64_t now_ms);
+/* How long a new attempt from `key` must wait at now_ms: the part of the
+ * delay of its last failure (auth_throttle_delay_ms() of its failure
+ * count, from the time of that failure) that has not passed yet.  A client
+ * that waited for its FAILED answer waits no more; one that gave up on the
+ * answer and reconnected gains nothing.  0 for an unknown key. */
+unsigned int auth_throttle_wait_ms(struct auth_throttle *throttle, const char *key,
+				   uint64_t now_ms, unsigned int max_secs);
 /* Records a failure of `key` and returns its recent failures, this one
  * included. */
 unsigned int auth_throttle_add_failure(struct auth_throttle *throttle, const char *key,

@@ -2,17 +2,25 @@
  *
  * A request's life (all on the loop except `work`):
  *
- *   auth_verify_plain ── lookup ──> HASHING ── done ──> (FAILED and throttled)
- *                                     │                    DELAYING ── timer ─┐
- *                                     │                                       v
- *                                     └─────────────────────────────> callback, free
+ *   auth_verify_plain ─┬─────────────────────────┬─> HASHING ── done ─┬─> callback, free
+ *     (address still   └─> WAITING ── timer ─────┘   (lookup, then    │        ^
+ *      in its penalty)                                hash on a thread)└─> DELAYING ── timer
+ *                                                                     (FAILED, throttled)
+ *
+ * DELAYING holds a FAILED answer back (250 ms, 500 ms, ... per recent
+ * failure of the address); WAITING holds a new attempt from that address
+ * until the previous answer's delay is over, so a client that drops the
+ * connection instead of waiting for FAILED gains nothing.  An OK answer is
+ * never delayed.  Without an event loop (CLI, tests: jobs run inline)
+ * there are no timers, so neither wait happens.
  *
  * Ownership: while HASHING, the helper thread uses the `job` fields only
  * (password, hash, verify_ret, error) and the loop never touches them;
  * everything else is the loop's.  auth_request_abort() while HASHING only
  * marks the request aborted and unlinks it from its auth: `done` (which
  * always runs on the loop after `work`) then frees it without calling
- * back.  While DELAYING, abort destroys the timer and frees at once. */
+ * back.  While WAITING or DELAYING, abort destroys the timer and frees at
+ * once. */
 #include "auth.h"
 #include "auth-throttle.h"
 #include "passwd-file.h"
@@ -34,15 +42,20 @@ struct auth {
 	struct auth_throttle *throttle;
 	unsigned int delay_max_secs;
 	bool db_failed;			/* the last read failed (logged once) */
+	bool jobs_inline;		/* no event loop: never use timers */
 	struct auth_request *requests;	/* not yet answered nor aborted */
 };
 
-enum auth_request_state { AUTH_REQUEST_HASHING, AUTH_REQUEST_DELAYING };
+enum auth_request_state {
+	AUTH_REQUEST_WAITING,
+	AUTH_REQUEST_HASHING,
+	AUTH_REQUEST_DELAYING,
+};
 
 struct auth_request {
 	/* job: the helper thread's while HASHING */
 	struct {
-		char *password;		/* wiped and freed by work */
+		char *password;		/* wiped and freed by work or free */
 		char *hash;		/* NULL: nothing to check */
 		int verify_ret;
 		const char *error;	/* static, from password_verify */
@@ -176,7 +189,7 @@ static void auth_request_answer(struct auth_request *req)
 	auth_request_unlink(req);
 	req->callback(req->result, req->user, req->ctx);
 	if (req->starting)
-		req->answered = true;	/* auth_verify_plain frees it */
+		req->answered = true;	/* auth_request_start frees it */
 	else
 		auth_request_free(req);
 }
@@ -200,6 +213,10 @@ static void auth_request_done(void *context)
 		auth_request_free(req);
 		return;
 	}
+	if (req->starting) {
+		/* answered inline: there is no event loop for timers */
+		auth->jobs_inline = true;
+	}
 	if (req->tempfail) {
 		req->result = AUTH_RESULT_TEMPFAIL;
 	} else if (req->user_exists && req->job.hash != NULL && req->job.verify_ret < 0) {
@@ -221,9 +238,7 @@ static void auth_request_done(void *context)
 		unsigned int failures = auth_throttle_add_failure(
 			auth->throttle, req->remote_ip, time_monotonic_ms());
 		unsigned int delay = auth_throttle_delay_ms(failures, auth->delay_max_secs);
-		/* answered inline means there is no event loop for a timer
-		 * (CLI tools): only the server delays */
-		if (delay > 0 && !req->starting) {
+		if (delay > 0 && !auth->jobs_inline) {
 			req->state = AUTH_REQUEST_DELAYING;
 			req->timer = net_timer_create(delay, false, auth_request_delay_end, req);
 			return;
@@ -232,30 +247,20 @@ static void auth_request_done(void *context)
 	auth_request_answer(req);
 }
 
-struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
-				       const char *password, const char *remote_ip,
-				       auth_callback *callback, void *ctx)
+/* Looks the user up and starts the hash on a helper thread.  With jobs
+ * running inline the request may be answered (and marked so) before this
+ * returns. */
+static void auth_request_start_job(struct auth_request *req)
 {
-	struct auth_request *req = xcalloc(1, sizeof(*req));
+	struct auth *auth = req->auth;
 	const struct passwd_file_entry *entry = NULL;
 	const char *error;
 
-	req->auth = auth;
-	req->next = auth->requests;
-	if (auth->requests != NULL)
-		auth->requests->prev = req;
-	auth->requests = req;
 	req->state = AUTH_REQUEST_HASHING;
-	req->user = xstrdup(user);
-	req->remote_ip = xstrdup(remote_ip != NULL ? remote_ip : "");
-	req->callback = callback;
-	req->ctx = ctx;
-	req->job.password = xstrdup(password);
-
 	if (auth_refresh(auth) < 0) {
 		req->tempfail = true;
 	} else {
-		int ret = passwd_file_lookup(auth->db, user, &entry, &error);
+		int ret = passwd_file_lookup(auth->db, req->user, &entry, &error);
 		if (ret < 0) {
 			req->tempfail = true;
 		} else if (ret > 0 && entry->password[0] != '\0') {
@@ -278,9 +283,44 @@ struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
 			req->job.hash = xstrdup(dummy);
 		}
 	}
-
-	req->starting = true;
 	net_job_run(auth_request_work, auth_request_done, req);
+}
+
+static void auth_request_wait_end(void *context)
+{
+	struct auth_request *req = context;
+
+	net_timer_destroy(&req->timer);
+	auth_request_start_job(req);
+}
+
+struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
+				       const char *password, const char *remote_ip,
+				       auth_callback *callback, void *ctx)
+{
+	struct auth_request *req = xcalloc(1, sizeof(*req));
+
+	req->auth = auth;
+	req->next = auth->requests;
+	if (auth->requests != NULL)
+		auth->requests->prev = req;
+	auth->requests = req;
+	req->user = xstrdup(user);
+	req->remote_ip = xstrdup(remote_ip != NULL ? remote_ip : "");
+	req->callback = callback;
+	req->ctx = ctx;
+	req->job.password = xstrdup(password);
+
+	unsigned int wait = auth->jobs_inline ? 0 :
+		auth_throttle_wait_ms(auth->throttle, req->remote_ip, time_monotonic_ms(),
+				      auth->delay_max_secs);
+	if (wait > 0) {
+		req->state = AUTH_REQUEST_WAITING;
+		req->timer = net_timer_create(wait, false, auth_request_wait_end, req);
+		return req;
+	}
+	req->starting = true;
+	auth_request_start_job(req);
 	if (req->answered) {
 		auth_request_free(req);
 		return NULL;
@@ -298,7 +338,7 @@ void auth_request_abort(struct auth_request **reqp)
 	auth_request_unlink(req);
 	req->callback = NULL;
 	req->ctx = NULL;
-	if (req->state == AUTH_REQUEST_DELAYING) {
+	if (req->state != AUTH_REQUEST_HASHING) {
 		net_timer_destroy(&req->timer);
 		auth_request_free(req);
 	}

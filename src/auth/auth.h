@@ -5,8 +5,10 @@
  * on a helper thread (net_job_run) and calls back on the event loop.  A
  * wrong password and an unknown user give the same answer after the same
  * work (an unknown user is checked against a dummy hash).  Failures from
- * one remote address are answered after a growing delay (auth-throttle.h);
- * the per-connection limit (max_auth_failures, then BYE) is the protocol's.
+ * one remote address are answered after a growing delay (auth-throttle.h),
+ * and a new attempt from that address made before the delay of its last
+ * failure ran out waits for the rest of it; OK is never delayed.  The
+ * per-connection limit (max_auth_failures, then BYE) is the protocol's.
  * No password is ever logged or kept after the check. */
 #ifndef ROOST_AUTH_H
 #define ROOST_AUTH_H

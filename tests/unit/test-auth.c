@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <crypt.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,51 @@ static void test_password_bad_stored(void **state)
 	assert_non_null(h);
 	assert_int_equal(password_verify("a:b", h, &error), 1);
 	free(h);
+}
+
+/* password_verify runs on the job pool's threads: several at once must
+ * not disturb each other (crypt_rn with per-call buffers). */
+struct password_thread {
+	const char *hash, *right, *wrong;
+	unsigned int mismatches;
+};
+
+static void *password_thread_run(void *arg)
+{
+	struct password_thread *t = arg;
+	const char *error;
+	for (unsigned int i = 0; i < 20; i++) {
+		if (password_verify(t->right, t->hash, &error) != 1 ||
+		    password_verify(t->wrong, t->hash, &error) != 0)
+			t->mismatches++;
+	}
+	return NULL;
+}
+
+static void test_password_threads(void **state)
+{
+	(void)state;
+	static const char *const schemes[] = { "SHA512-CRYPT", "SHA256-CRYPT", "CRYPT", "PLAIN" };
+	struct password_thread threads[N_ELEMENTS(schemes)];
+	pthread_t ids[N_ELEMENTS(schemes)];
+	const char *error;
+
+	for (size_t i = 0; i < N_ELEMENTS(schemes); i++) {
+		char *right = xasprintf("right-%zu", i);
+		threads[i] = (struct password_thread){
+			.hash = password_hash(right, schemes[i], &error),
+			.right = right, .wrong = "wrong",
+		};
+		assert_non_null(threads[i].hash);
+	}
+	for (size_t i = 0; i < N_ELEMENTS(schemes); i++)
+		assert_int_equal(pthread_create(&ids[i], NULL, password_thread_run, &threads[i]), 0);
+	for (size_t i = 0; i < N_ELEMENTS(schemes); i++) {
+		assert_int_equal(pthread_join(ids[i], NULL), 0);
+		assert_int_equal(threads[i].mismatches, 0);
+		free((char *)threads[i].hash);
+		free((char *)threads[i].right);
+	}
 }
 
 /* ---- passwd-file ---- */
@@ -663,6 +709,16 @@ static void test_auth_throttle_table(void **state)
 	assert_int_equal(auth_throttle_failures(t, "", now + 4), 1);
 	assert_int_equal(auth_throttle_count(t), 3);
 
+	/* a new attempt waits out the rest of the last failure's delay:
+	 * 2 failures, the last at now + 1, mean 500 ms */
+	assert_int_equal(auth_throttle_wait_ms(t, "192.0.2.1", now + 1, 15), 500);
+	assert_int_equal(auth_throttle_wait_ms(t, "192.0.2.1", now + 101, 15), 400);
+	assert_int_equal(auth_throttle_wait_ms(t, "192.0.2.1", now + 500, 15), 1);
+	assert_int_equal(auth_throttle_wait_ms(t, "192.0.2.1", now + 501, 15), 0);
+	assert_int_equal(auth_throttle_wait_ms(t, "192.0.2.1", now + 100000, 15), 0);
+	assert_int_equal(auth_throttle_wait_ms(t, "192.0.2.1", now + 1, 0), 0);
+	assert_int_equal(auth_throttle_wait_ms(t, "198.51.100.1", now + 1, 15), 0);
+
 	/* a success forgets the address */
 	auth_throttle_reset(t, "192.0.2.1");
 	assert_int_equal(auth_throttle_failures(t, "192.0.2.1", now + 5), 0);
@@ -859,12 +915,18 @@ static void test_auth_verify_delay(void **state)
 	struct auth_test_result r = { 0 };
 	struct auth_request *req;
 
-	/* answered inline (no event loop): never delayed, but counted */
-	req = auth_verify_plain(auth, "plain@example.org", "wrong", "192.0.2.8",
-				auth_test_callback, &r);
-	assert_null(req);
-	assert_int_equal(r.calls, 1);
-	assert_null(fake_timer);
+	/* answered inline (no event loop): never delayed nor held */
+	struct auth *auth_inline = auth_create(config);
+	for (unsigned int i = 0; i < 3; i++) {
+		memset(&r, 0, sizeof(r));
+		req = auth_verify_plain(auth_inline, "plain@example.org", "wrong", "192.0.2.8",
+					auth_test_callback, &r);
+		assert_null(req);
+		assert_int_equal(r.calls, 1);
+		assert_int_equal(r.result, AUTH_RESULT_FAILED);
+		assert_null(fake_timer);
+	}
+	auth_destroy(&auth_inline);
 
 	/* growing delays for one address */
 	fake_jobs_deferred = true;
@@ -874,7 +936,18 @@ static void test_auth_verify_delay(void **state)
 		req = auth_verify_plain(auth, "plain@example.org", "wrong", "192.0.2.9",
 					auth_test_callback, &r);
 		assert_non_null(req);
-		assert_null(fake_timer);
+		if (i == 0) {
+			assert_null(fake_timer);
+		} else {
+			/* retrying at once: the rest of the last delay first */
+			assert_non_null(fake_timer);
+			assert_true(fake_timer->msecs > 0);
+			assert_true(fake_timer->msecs <= delays[i - 1]);
+			assert_int_equal(fake_job_count, 0);
+			fake_timer_fire();
+			assert_null(fake_timer);
+		}
+		assert_int_equal(fake_job_count, 1);
 		fake_jobs_finish();
 		assert_int_equal(r.calls, 0);
 		assert_non_null(fake_timer);
@@ -895,11 +968,20 @@ static void test_auth_verify_delay(void **state)
 	assert_null(fake_timer);
 	assert_int_equal(r.calls, 0);
 
+	/* an attempt during the wait can be aborted too */
+	req = auth_verify_plain(auth, "plain@example.org", "right", "192.0.2.9",
+				auth_test_callback, &r);
+	assert_non_null(fake_timer);
+	auth_request_abort(&req);
+	assert_null(fake_timer);
+	assert_int_equal(fake_job_count, 0);
+
 	/* success is never delayed and resets the address */
-	unsigned int timers = fake_timers_created;
 	memset(&r, 0, sizeof(r));
-	assert_non_null(auth_verify_plain(auth, "plain@example.org", "right", "192.0.2.9",
-					  auth_test_callback, &r));
+	req = auth_verify_plain(auth, "plain@example.org", "right", "192.0.2.9",
+				auth_test_callback, &r);
+	fake_timer_fire();	/* the wait left by the failures */
+	unsigned int timers = fake_timers_created;
 	fake_jobs_finish();
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(r.result, AUTH_RESULT_OK);
@@ -910,14 +992,17 @@ static void test_auth_verify_delay(void **state)
 	assert_int_equal(fake_timer->msecs, 250);
 	fake_timer_fire();
 
-	/* TEMPFAIL is not a failed login: no delay */
-	memset(&r, 0, sizeof(r));
-	assert_non_null(auth_verify_plain(auth, "broken", "x", "192.0.2.9",
-					  auth_test_callback, &r));
-	fake_jobs_finish();
-	assert_int_equal(r.calls, 1);
-	assert_int_equal(r.result, AUTH_RESULT_TEMPFAIL);
-	assert_null(fake_timer);
+	/* TEMPFAIL is not a failed login: no delay, nothing to wait for */
+	for (unsigned int i = 0; i < 2; i++) {
+		memset(&r, 0, sizeof(r));
+		assert_non_null(auth_verify_plain(auth, "broken", "x", "192.0.2.12",
+						  auth_test_callback, &r));
+		assert_null(fake_timer);
+		fake_jobs_finish();
+		assert_int_equal(r.calls, 1);
+		assert_int_equal(r.result, AUTH_RESULT_TEMPFAIL);
+		assert_null(fake_timer);
+	}
 
 	/* auth destroyed during a delay: no callback, nothing leaks */
 	memset(&r, 0, sizeof(r));
@@ -1081,6 +1166,7 @@ int main(void)
 		cmocka_unit_test(test_password_generated_schemes),
 		cmocka_unit_test(test_password_crypt_gensalt),
 		cmocka_unit_test(test_password_bad_stored),
+		cmocka_unit_test(test_password_threads),
 		cmocka_unit_test(test_passwd_file_parse),
 		cmocka_unit_test(test_passwd_file_missing),
 		cmocka_unit_test(test_passwd_file_reload_on_change),
