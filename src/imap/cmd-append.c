@@ -1,0 +1,224 @@
+/* cmd-append.c: APPEND (RFC 9051 6.3.12, UIDPLUS RFC 4315, APPENDLIMIT
+ * RFC 7889).
+ *
+ * The message literal is already complete when the command runs: the
+ * parser kept it in memory or spooled it to a temporary file, and refused
+ * it with [TOOBIG] before the data was sent when it was larger than the
+ * append limit.  This file streams it into the store in 64 KiB chunks, so
+ * a message is never held whole in memory here, and answers only after the
+ * store has made it durable. */
+#include "commands.h"
+#include "flags.h"
+#include "mailbox-name.h"
+#include "parser.h"
+#include "base/log.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define APPEND_CHUNK_SIZE (64 * 1024)
+
+static const char *const month_names[12] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+};
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int digits(const char *p, unsigned int n)
+{
+	int v = 0;
+	for (unsigned int i = 0; i < n; i++)
+		v = v * 10 + (p[i] - '0');
+	return v;
+}
+
+static bool all_digits(const char *p, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (!is_digit(p[i]))
+			return false;
+	}
+	return true;
+}
+
+static bool is_leap_year(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* date-time = DQUOTE date-day-fixed "-" date-month "-" date-year
+ *             SP time SP zone DQUOTE
+ * date-day-fixed = (SP DIGIT) / 2DIGIT
+ * date-month = "Jan" / "Feb" / ... / "Dec"
+ * date-year = 4DIGIT
+ * time = 2DIGIT ":" 2DIGIT ":" 2DIGIT
+ * zone = ("+" / "-") 4DIGIT
+ * A one-digit day without the space is accepted too (some clients send
+ * it).  Returns 0 with the UTC time and the zone in minutes east of UTC,
+ * or -1. */
+static int append_parse_date_time(const char *s, time_t *time_r, int *tz_r)
+{
+	int day;
+	if (s[0] == ' ' && is_digit(s[1])) {
+		day = s[1] - '0';
+		s += 2;
+	} else if (is_digit(s[0]) && is_digit(s[1])) {
+		day = digits(s, 2);
+		s += 2;
+	} else if (is_digit(s[0]) && s[1] == '-') {
+		day = s[0] - '0';
+		s += 1;
+	} else {
+		return -1;
+	}
+	if (*s++ != '-')
+		return -1;
+	int month = -1;
+	for (int i = 0; i < 12; i++) {
+		if (strncasecmp(s, month_names[i], 3) == 0) {
+			month = i;
+			break;
+		}
+	}
+	if (month < 0)
+		return -1;
+	s += 3;
+	if (*s++ != '-' || !all_digits(s, 4))
+		return -1;
+	int year = digits(s, 4);
+	s += 4;
+	/* SP 2DIGIT ":" 2DIGIT ":" 2DIGIT SP ("+"/"-") 4DIGIT */
+	if (strlen(s) != 15 || s[0] != ' ' || !all_digits(s + 1, 2) || s[3] != ':' ||
+	    !all_digits(s + 4, 2) || s[6] != ':' || !all_digits(s + 7, 2) ||
+	    s[9] != ' ' || (s[10] != '+' && s[10] != '-') || !all_digits(s + 11, 4))
+		return -1;
+	int hour = digits(s + 1, 2), min = digits(s + 4, 2), sec = digits(s + 7, 2);
+	int zh = digits(s + 11, 2), zm = digits(s + 13, 2);
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (year < 1900 || day < 1 || day > mdays[month] ||
+	    (month == 1 && day == 29 && !is_leap_year(year)) ||
+	    hour > 23 || min > 59 || sec > 60 || zh > 23 || zm > 59)
+		return -1;
+	struct tm tm = {
+		.tm_year = year - 1900, .tm_mon = month, .tm_mday = day,
+		.tm_hour = hour, .tm_min = min, .tm_sec = sec == 60 ? 59 : sec,
+	};
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1 && !(year == 1969 && month == 11 && day == 31))
+		return -1;
+	int tz = (zh * 60 + zm) * (s[10] == '-' ? -1 : 1);
+	*time_r = t - (time_t)tz * 60;
+	*tz_r = tz;
+	return 0;
+}
+
+/* Feeds the literal to the store: from memory or from the parser's
+ * temporary file. */
+static int append_write_literal(struct store_append *ctx, const struct imap_arg *lit,
+				const char **error_r)
+{
+	if (lit->type == IMAP_ARG_LITERAL) {
+		for (size_t pos = 0; pos < lit->len; pos += APPEND_CHUNK_SIZE) {
+			size_t n = ROOST_MIN((size_t)APPEND_CHUNK_SIZE, lit->len - pos);
+			if (store_append_write(ctx, lit->str + pos, n) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	char *buf = xmalloc(APPEND_CHUNK_SIZE);
+	uint64_t pos = 0;
+	int ret = 0;
+	while (pos < lit->size) {
+		size_t want = (size_t)ROOST_MIN((uint64_t)APPEND_CHUNK_SIZE, lit->size - pos);
+		ssize_t n = pread(lit->fd, buf, want, (off_t)(lit->offset + pos));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*error_r = n < 0 ? strerror(errno) : "unexpected end of file";
+			ret = -2;
+			break;
+		}
+		if (store_append_write(ctx, buf, (size_t)n) < 0) {
+			ret = -1;
+			break;
+		}
+		pos += (uint64_t)n;
+	}
+	free(buf);
+	return ret;
+}
+
+/* append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal */
+bool cmd_append(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->session;
+	const struct imap_arg *a = cmd->args;
+	const char *raw = imap_mailbox_arg(a);
+	if (raw == NULL)
+		return imap_cmd_bad(cmd, "Missing mailbox name.");
+	a++;
+
+	uint32_t flags = 0;
+	const char **keywords = NULL;
+	size_t keyword_count = 0;
+	if (a->type == IMAP_ARG_LIST) {
+		const char *error;
+		if (imap_flags_parse(a, cmd->pool, &flags, &keywords, &keyword_count,
+				     &error) < 0)
+			return imap_cmd_bad(cmd, "%s", error);
+		a++;
+	}
+	time_t internaldate = 0;
+	int tz = 0;
+	if (a->type == IMAP_ARG_QUOTED) {
+		if (append_parse_date_time(a->str, &internaldate, &tz) < 0)
+			return imap_cmd_bad(cmd, "Invalid date-time.");
+		a++;
+	}
+	if (a->type != IMAP_ARG_LITERAL && a->type != IMAP_ARG_LITERAL_FILE)
+		return imap_cmd_bad(cmd, "APPEND needs a message literal.");
+	const struct imap_arg *lit = a;
+	if (a[1].type != IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "APPEND of several messages is not supported.");
+	if (lit->literal8)
+		return imap_cmd_bad(cmd, "literal8 needs the BINARY extension.");
+	if (lit->has_nul)
+		return imap_cmd_bad(cmd, "The message contains NUL bytes; use literal8.");
+	uint64_t size = lit->type == IMAP_ARG_LITERAL ? lit->len : lit->size;
+	if (size == 0)
+		return imap_cmd_no(cmd, "Cannot append an empty message.");
+
+	const char *name = imap_mailbox_from_client(s, cmd->pool, raw);
+	if (name == NULL)
+		return imap_cmd_no(cmd, "[CANNOT] Invalid mailbox name.");
+	struct store_append *ctx;
+	if (store_append_begin(s->store, name, &ctx) < 0)
+		return imap_cmd_store_error(cmd, true);
+	const char *error = NULL;
+	int ret = append_write_literal(ctx, lit, &error);
+	if (ret < 0) {
+		store_append_abort(&ctx);
+		if (ret == -2) {
+			log_error("%s: APPEND: reading the spooled literal failed: %s",
+				  s->log_prefix, error);
+			return imap_cmd_no(cmd, "[SERVERBUG] Internal error occurred. "
+					   "Refer to server log for more information.");
+		}
+		return imap_cmd_store_error(cmd, true);
+	}
+	uint32_t uidvalidity, uid;
+	if (store_append_commit(&ctx, flags, keywords, keyword_count, internaldate, tz,
+				&uidvalidity, &uid) < 0)
+		return imap_cmd_store_error(cmd, true);
+	s->append_count++;
+	return imap_cmd_ok(cmd, "[APPENDUID %u %u] Append completed.", uidvalidity, uid);
+}
