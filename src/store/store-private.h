@@ -100,6 +100,9 @@ struct store_mailbox {
 	uint8_t *state;			/* enum store_view_state per message */
 	size_t count, cap;
 	uint32_t recent_count;
+	/* messages with STORE_VIEW_EXPUNGED / STORE_VIEW_DIRTY set, so a sync
+	 * with nothing to do never walks the view */
+	size_t expunged_marks, dirty_marks;
 
 	/* Keyword table.  The array has room for STORE_MAX_KEYWORDS + 1
 	 * entries from the start so pointers handed out stay valid; names
@@ -138,6 +141,8 @@ void store_view_append(struct store_mailbox *box, const struct store_msg *msg);
 ssize_t store_view_find(struct store_mailbox *box, uint32_t uid);
 /* Marks messages with first_uid <= uid < end_uid as \Recent for this view. */
 void store_view_mark_recent(struct store_mailbox *box, uint32_t first_uid, uint32_t end_uid);
+/* Marks view index idx as changed by this session, for the next sync. */
+void store_view_mark_dirty(struct store_mailbox *box, size_t idx);
 /* Replaces the keyword table by names[0..count-1] (count only grows). */
 void store_view_set_keywords(struct store_mailbox *box, const char *const *names, size_t count);
 /* Applies what a backend found since box->highestmodseq: uids expunged

@@ -73,6 +73,14 @@ void store_view_mark_recent(struct store_mailbox *box, uint32_t first_uid, uint3
 	}
 }
 
+void store_view_mark_dirty(struct store_mailbox *box, size_t idx)
+{
+	if ((box->state[idx] & STORE_VIEW_DIRTY) == 0) {
+		box->state[idx] |= STORE_VIEW_DIRTY;
+		box->dirty_marks++;
+	}
+}
+
 void store_view_set_keywords(struct store_mailbox *box, const char *const *names, size_t count)
 {
 	if (count > STORE_MAX_KEYWORDS)
@@ -94,10 +102,16 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 	for (i = 0; i < expunged_count; i++) {
 		ssize_t idx = store_view_find(box, expunged[i]);
 
-		if (idx >= 0)
+		if (idx >= 0 && (box->state[idx] & STORE_VIEW_EXPUNGED) == 0) {
 			box->state[idx] |= STORE_VIEW_EXPUNGED;
+			box->expunged_marks++;
+			if ((box->state[idx] & STORE_VIEW_DIRTY) != 0) {
+				box->state[idx] &= (uint8_t)~STORE_VIEW_DIRTY;
+				box->dirty_marks--;
+			}
+		}
 	}
-	if ((flags & STORE_SYNC_NO_EXPUNGES) == 0) {
+	if ((flags & STORE_SYNC_NO_EXPUNGES) == 0 && box->expunged_marks > 0) {
 		/* Report from the end so every msn is valid when reported,
 		 * then compact once. */
 		for (i = box->count; i > 0; i--) {
@@ -115,6 +129,7 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 			j++;
 		}
 		box->count = j;
+		box->expunged_marks = 0;
 	}
 
 	old_count = box->count;
@@ -129,7 +144,7 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 			    box->msgs[idx].flags != msg->flags ||
 			    box->msgs[idx].keywords != msg->keywords) {
 				box->msgs[idx] = *msg;
-				box->state[idx] |= STORE_VIEW_DIRTY;
+				store_view_mark_dirty(box, (size_t)idx);
 			}
 		} else if (box->count == 0 || msg->uid > box->msgs[box->count - 1].uid) {
 			store_view_append(box, msg);
@@ -149,10 +164,11 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 		if (cb->keywords != NULL)
 			cb->keywords(ctx);
 	}
-	for (i = 0; i < old_count; i++) {
+	for (i = 0; box->dirty_marks > 0 && i < old_count; i++) {
 		if ((box->state[i] & STORE_VIEW_DIRTY) == 0)
 			continue;
 		box->state[i] &= (uint8_t)~STORE_VIEW_DIRTY;
+		box->dirty_marks--;
 		if (cb->flags != NULL)
 			cb->flags(ctx, (uint32_t)i + 1, &box->msgs[i]);
 	}

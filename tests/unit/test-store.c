@@ -1037,6 +1037,180 @@ static void test_notify(void **state)
 	store_close(&store);
 }
 
+static void test_keyword_limit(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	enum store_error err;
+	uint32_t m1 = 1, *failed;
+	size_t failed_count;
+	char name[32];
+
+	append(store, "INBOX", msg1, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	for (int i = 0; i < STORE_MAX_KEYWORDS; i++) {
+		snprintf(name, sizeof(name), "kw%d", i);
+		assert_int_equal(store_mailbox_keyword_index(box, name, true), i);
+	}
+	assert_int_equal(store_mailbox_keyword_index(box, "one-too-many", true), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_LIMIT);
+	/* keywords past 'z' live only in the index */
+	store_keywords_t mask = ((store_keywords_t)1 << 0) | ((store_keywords_t)1 << 25) |
+		((store_keywords_t)1 << 26) | ((store_keywords_t)1 << 63);
+	assert_int_equal(store_mailbox_update_flags(box, &m1, 1, STORE_FLAGS_REPLACE,
+		0, mask, 0, &failed, &failed_count), 0);
+	store_mailbox_close(&box);
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_true(store_mailbox_msg(box, 1)->keywords == mask);
+	store_mailbox_close(&box);
+	char *cur = user_path("Maildir/cur");
+	char *file = first_file(cur);
+	assert_non_null(strstr(file, ":2,az"));
+	assert_int_equal(strlen(strstr(file, ":2,")), 5);
+	free(file);
+	free(cur);
+	/* append with too many new keywords fails cleanly */
+	struct store_append *ctx;
+	const char *kws[] = { "brand-new" };
+	uint32_t uv, uid;
+	assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
+	assert_int_equal(store_append_write(ctx, msg2, strlen(msg2)), 0);
+	assert_int_equal(store_append_commit(&ctx, 0, kws, 1, 0, 0, &uv, &uid), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_LIMIT);
+	char *tmp = user_path("Maildir/tmp");
+	assert_int_equal(count_dir(tmp), 0);
+	free(tmp);
+	struct store_status status;
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 1);
+	store_close(&store);
+}
+
+static void test_delete_recreate(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_status st1, st2;
+	struct stat st;
+
+	assert_int_equal(store_mailbox_create(store, "Tmp", 0), 0);
+	append(store, "Tmp", msg1, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_status(store, "Tmp", &st1), 0);
+	assert_int_equal(store_mailbox_delete(store, "Tmp"), 0);
+	char *dir = user_path("Maildir/.Tmp");
+	assert_int_equal(stat(dir, &st), -1);
+	free(dir);
+	dir = user_path("trash");
+	assert_int_equal(count_dir(dir), 0);
+	free(dir);
+	assert_int_equal(store_mailbox_create(store, "Tmp", 0), 0);
+	assert_int_equal(store_mailbox_status(store, "Tmp", &st2), 0);
+	assert_int_equal(st2.messages, 0);
+	assert_int_equal(st2.uidnext, 1);
+	assert_true(st2.uidvalidity != st1.uidvalidity);
+	store_close(&store);
+}
+
+/* Several processes append and flag at once: no lost update, unique UIDs. */
+static void test_multiprocess(void **state)
+{
+	(void)state;
+	enum { CHILDREN = 3, PER_CHILD = 15 };
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	pid_t pids[CHILDREN];
+
+	append(store, "INBOX", msg1, 0, NULL, 0, 0);
+	store_close(&store);
+	for (int c = 0; c < CHILDREN; c++) {
+		pids[c] = fork();
+		assert_true(pids[c] >= 0);
+		if (pids[c] == 0) {
+			struct store *cs;
+			struct store_mailbox *cb;
+			const char *error;
+			uint32_t m1 = 1, *failed;
+			size_t failed_count;
+			char kw[16];
+
+			if (store_open(&set, "demo", &cs, &error) < 0 ||
+			    store_mailbox_open(cs, "INBOX", false, &cb) < 0)
+				_exit(1);
+			snprintf(kw, sizeof(kw), "child%d", c);
+			int idx = store_mailbox_keyword_index(cb, kw, true);
+			if (idx < 0 || store_mailbox_update_flags(cb, &m1, 1, STORE_FLAGS_ADD,
+					c == 0 ? STORE_FLAG_SEEN : c == 1 ? STORE_FLAG_FLAGGED :
+					STORE_FLAG_ANSWERED, (store_keywords_t)1 << idx, 0,
+					&failed, &failed_count) < 0)
+				_exit(2);
+			for (int i = 0; i < PER_CHILD; i++) {
+				struct store_append *ctx;
+				uint32_t uv, uid;
+
+				if (store_append_begin(cs, "INBOX", &ctx) < 0 ||
+				    store_append_write(ctx, msg2, strlen(msg2)) < 0 ||
+				    store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uv, &uid) < 0)
+					_exit(3);
+				if (store_mailbox_sync(cb, 0, NULL, NULL) < 0)
+					_exit(4);
+			}
+			store_mailbox_close(&cb);
+			store_close(&cs);
+			_exit(0);
+		}
+	}
+	for (int c = 0; c < CHILDREN; c++) {
+		int wstatus;
+
+		assert_int_equal(waitpid(pids[c], &wstatus, 0), pids[c]);
+		assert_true(WIFEXITED(wstatus));
+		assert_int_equal(WEXITSTATUS(wstatus), 0);
+	}
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 1 + CHILDREN * PER_CHILD);
+	for (uint32_t i = 1; i <= store_mailbox_count(box); i++)
+		assert_int_equal(store_mailbox_msg(box, i)->uid, i);
+	assert_int_equal(store_mailbox_msg(box, 1)->flags,
+			 STORE_FLAG_SEEN | STORE_FLAG_FLAGGED | STORE_FLAG_ANSWERED);
+	assert_int_equal(store_mailbox_msg(box, 1)->keywords, 7);
+	store_mailbox_close(&box);
+	char *cur = user_path("Maildir/cur");
+	assert_int_equal(count_dir(cur), 1 + CHILDREN * PER_CHILD);
+	free(cur);
+	store_close(&store);
+}
+
+static void test_lost_index_rebuilds_on_open(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_status before, after;
+
+	assert_int_equal(store_mailbox_create(store, "Keep", 0), 0);
+	append(store, "Keep", msg1, STORE_FLAG_SEEN, NULL, 0, 0);
+	assert_int_equal(store_mailbox_status(store, "Keep", &before), 0);
+	store_close(&store);
+	char *path = user_path("index.sqlite");
+	unlink(path);
+	free(path);
+	path = user_path("index.sqlite-wal");
+	unlink(path);
+	free(path);
+	path = user_path("index.sqlite-shm");
+	unlink(path);
+	free(path);
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_status(store, "Keep", &after), 0);
+	assert_int_equal(after.uidvalidity, before.uidvalidity);
+	assert_int_equal(after.messages, 1);
+	assert_int_equal(after.unseen, 0);
+	store_close(&store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1054,6 +1228,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keyword_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_recreate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multiprocess, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_index_rebuilds_on_open, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -219,7 +219,7 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		msg->flags = updates[i].flags;
 		msg->keywords = updates[i].keywords;
 		msg->modseq = modseq;
-		box->state[updates[i].idx] |= STORE_VIEW_DIRTY;
+		store_view_mark_dirty(box, updates[i].idx);
 	}
 	if (updates_count > 0)
 		maildir_storage_notify(ms);

@@ -72,7 +72,8 @@ int maildir_mailbox_list(struct store *store, struct store_mailbox_info **infos_
 	}
 
 	/* implied \Noselect parents of existing mailboxes */
-	qsort(entries, count, sizeof(*entries), list_entry_cmp);
+	if (count > 1)
+		qsort(entries, count, sizeof(*entries), list_entry_cmp);
 	n = count;
 	for (i = 0; i < n; i++) {
 		char *parent;
@@ -101,7 +102,8 @@ int maildir_mailbox_list(struct store *store, struct store_mailbox_info **infos_
 		}
 		free(parent);
 	}
-	qsort(entries, count, sizeof(*entries), list_entry_cmp);
+	if (count > 1)
+		qsort(entries, count, sizeof(*entries), list_entry_cmp);
 
 	for (i = 0; i < count; i++)
 		names_size += strlen(entries[i].name) + 1;

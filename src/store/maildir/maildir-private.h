@@ -214,6 +214,9 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 /* ---- rebuild.c ---- */
 int maildir_rebuild(const struct store_settings *set, const char *user_local,
 		    const char *user_domain, const char **error_r);
+/* Fills a new, empty index from the Maildir (one write transaction);
+ * tmp/ files older than tmp_max_age seconds (0 = all) are removed. */
+int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age);
 /* Shared with storage.c: the store struct without opening the index. */
 struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 					    const char *user_local, const char *user_domain);

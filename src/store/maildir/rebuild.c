@@ -144,7 +144,8 @@ static int header_size_of(const char *path, uint64_t *header_size_r)
 	return 0;
 }
 
-static int rebuild_folder(struct maildir_store *ms, const char *name, const char *dir)
+static int rebuild_folder(struct maildir_store *ms, const char *name, const char *dir,
+			  time_t tmp_max_age)
 {
 	struct rebuild_file *files = NULL;
 	size_t count = 0, cap = 0, i;
@@ -157,7 +158,7 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 	DIR *d;
 	struct dirent *de;
 
-	maildir_storage_clean_tmp(ms, dir, 0);
+	maildir_storage_clean_tmp(ms, dir, tmp_max_age);
 	read_uidlist(dir, &ul);
 	if ((d = opendir(curdir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
@@ -170,7 +171,8 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		}
 		closedir(d);
 	}
-	qsort(files, count, sizeof(*files), file_cmp);
+	if (count > 1)
+		qsort(files, count, sizeof(*files), file_cmp);
 	uidnext = ul.uidnext == 0 ? 1 : ul.uidnext;
 	for (i = 0; i < count; i++) {
 		if (files[i].fn.uid >= uidnext)
@@ -290,7 +292,7 @@ static int rebuild_subscriptions(struct maildir_store *ms)
 	return ret;
 }
 
-static int rebuild_all(struct maildir_store *ms)
+int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age)
 {
 	DIR *d;
 	struct dirent *de;
@@ -298,7 +300,7 @@ static int rebuild_all(struct maildir_store *ms)
 
 	if (maildir_index_begin(ms, true) < 0)
 		return -1;
-	ret = rebuild_folder(ms, "INBOX", ms->maildir);
+	ret = rebuild_folder(ms, "INBOX", ms->maildir, tmp_max_age);
 	if (ret == 0 && (d = opendir(ms->maildir)) != NULL) {
 		while (ret == 0 && (de = readdir(d)) != NULL) {
 			char *dir, *cur, *name, *norm;
@@ -317,7 +319,7 @@ static int rebuild_all(struct maildir_store *ms)
 
 				/* only the canonical spelling of a name */
 				if (expected != NULL && strcmp(expected, dir) == 0)
-					ret = rebuild_folder(ms, norm, dir);
+					ret = rebuild_folder(ms, norm, dir, tmp_max_age);
 				else
 					log_warning("store(%s): rebuild: ignoring %s",
 						    ms->store.user, dir);
@@ -360,7 +362,7 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 	if (ret == 0)
 		ret = maildir_index_open(ms, index_path, &created);
 	if (ret == 0)
-		ret = rebuild_all(ms);
+		ret = maildir_rebuild_index(ms, 0);
 	if (ret == 0)
 		maildir_storage_notify(ms);
 	else

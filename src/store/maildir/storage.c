@@ -286,8 +286,21 @@ static int maildir_storage_open(const struct store_settings *set, const char *us
 		ret = maildir_index_open(ms, index_path, &created);
 		free(index_path);
 	}
-	if (ret == 0 && created)
-		ret = create_defaults(ms);
+	if (ret == 0 && created) {
+		char *uidlist = xasprintf("%s/roost-uidlist", ms->maildir);
+		struct stat st;
+
+		/* a lost index over an existing Maildir: rebuild, never start
+		 * over (new UIDVALIDITYs would overwrite what rebuild needs) */
+		if (stat(uidlist, &st) == 0) {
+			log_warning("store(%s): index missing, rebuilding it from %s",
+				    ms->store.user, ms->maildir);
+			ret = maildir_rebuild_index(ms, MAILDIR_TMP_MAX_AGE);
+		} else {
+			ret = create_defaults(ms);
+		}
+		free(uidlist);
+	}
 	if (ret < 0) {
 		*error_r = "Can't open the mail store (see the server log)";
 		free((char *)ms->store.set.data_dir);
