@@ -236,6 +236,11 @@ static int cli_user_get_password(const struct cli_user_args *args, char *buf, si
 		len = cli_user_prompt("New password: ", buf, size);
 	else
 		len = cli_user_read_line(buf, size);
+	if (len > CLI_USER_PASSWORD_MAX_LEN) {
+		explicit_bzero(buf, size);
+		len = -1;
+		errno = EMSGSIZE;
+	}
 	if (len < 0) {
 		if (errno == EMSGSIZE)
 			fprintf(stderr, "roost user %s: password longer than %d bytes\n",
