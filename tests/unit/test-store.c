@@ -839,8 +839,16 @@ static void test_new_pickup(void **state)
 	close(fd);
 	free(path);
 
+	/* not a message: ignored */
+	path = user_path("Maildir/new/somedir");
+	assert_int_equal(mkdir(path, 0700), 0);
+	free(path);
+
 	assert_int_equal(store_mailbox_sync(box, 0, &ev_callbacks, &ev), 0);
 	assert_string_equal(ev.log, "X2 ");
+	ev.log[0] = '\0';
+	assert_int_equal(store_mailbox_sync(box, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "");
 	const struct store_msg *m = store_mailbox_msg(box, 1);
 	assert_int_equal(m->uid, 1);
 	assert_int_equal(m->size, strlen(crlf_msg));
@@ -853,7 +861,7 @@ static void test_new_pickup(void **state)
 	assert_string_equal(text, crlf_msg);
 	free(text);
 	path = user_path("Maildir/new");
-	assert_int_equal(count_dir(path), 0);
+	assert_int_equal(count_dir(path), 1);	/* somedir */
 	free(path);
 	path = user_path("Maildir/cur");
 	char *name = first_file(path);
@@ -903,6 +911,31 @@ static void test_rebuild(void **state)
 	close(fd);
 	free(path);
 
+	/* an append that crashed after its rename into cur/ left an older,
+	 * unindexed file with uid 2, which the next append reused: the newer
+	 * (indexed) file keeps uid 2, the orphan gets a new one */
+	char *cur = user_path("Maildir/cur");
+	char *orphan = xasprintf("%s/1.M1P1Q1.crashed,S=5,U=2:2,", cur);
+	fd = open(orphan, O_WRONLY | O_CREAT, 0600);
+	assert_int_equal(write(fd, "A: b\n", 5), 5);
+	close(fd);
+	struct timespec old_ts[2] = { { 1000, 0 }, { 1000, 0 } };
+	utimensat(AT_FDCWD, orphan, old_ts, 0);
+	free(orphan);
+	/* make the indexed files' ctime newer than the orphan's */
+	usleep(20000);
+	DIR *d = opendir(cur);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strstr(de->d_name, "crashed") != NULL)
+			continue;
+		char *p = xasprintf("%s/%s", cur, de->d_name);
+		chmod(p, 0600);
+		free(p);
+	}
+	closedir(d);
+	free(cur);
+
 	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
 	path = user_path("Maildir/tmp");
 	assert_int_equal(count_dir(path), 0);
@@ -911,8 +944,8 @@ static void test_rebuild(void **state)
 	store = open_store("demo");
 	assert_int_equal(store_mailbox_status(store, "INBOX", &after), 0);
 	assert_int_equal(after.uidvalidity, before_inbox.uidvalidity);
-	assert_int_equal(after.uidnext, before_inbox.uidnext);
-	assert_int_equal(after.messages, 2);
+	assert_int_equal(after.uidnext, before_inbox.uidnext + 1);	/* + the orphan */
+	assert_int_equal(after.messages, 3);
 	assert_int_equal(after.recent, 0);
 	assert_true(after.highestmodseq > before_inbox.highestmodseq);
 	assert_int_equal(store_mailbox_status(store, "Folder.With/Dots", &after), 0);
@@ -936,9 +969,14 @@ static void test_rebuild(void **state)
 	assert_int_equal(m->uid, 2);
 	assert_int_equal(m->flags, STORE_FLAG_ANSWERED | STORE_FLAG_DRAFT);
 	assert_int_equal(m->keywords, 2);
+	assert_int_equal(m->size, strlen(msg2));
+	/* the orphan got a fresh uid above the recorded uidnext */
+	m = store_mailbox_msg(box, 3);
+	assert_int_equal(m->uid, 4);
+	assert_int_equal(m->size, 5);
 	store_mailbox_close(&box);
-	/* new appends continue above the old uidnext */
-	assert_int_equal(append(store, "INBOX", msg3, 0, NULL, 0, 0), 4);
+	/* new appends continue above */
+	assert_int_equal(append(store, "INBOX", msg3, 0, NULL, 0, 0), 5);
 
 	struct store_mailbox_info *infos;
 	size_t count;

@@ -108,12 +108,11 @@ void maildir_index_rollback(struct maildir_store *ms)
 		(void)sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int create_schema(struct maildir_store *ms, bool *created_r)
+static int create_schema(struct maildir_store *ms, maildir_index_populate_t *populate)
 {
 	sqlite3_stmt *stmt;
 	int version, ret;
 
-	*created_r = false;
 	if (maildir_index_begin(ms, true) < 0)
 		return -1;
 	stmt = maildir_index_prepare(ms, "PRAGMA user_version");
@@ -141,15 +140,19 @@ static int create_schema(struct maildir_store *ms, bool *created_r)
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", MAILDIR_SCHEMA_VERSION);
 		ret = maildir_index_exec(ms, sql);
 	}
+	/* in the same transaction, so no other process ever sees a store
+	 * without its mailboxes */
+	if (ret == 0)
+		ret = populate(ms);
 	if (ret < 0) {
 		maildir_index_rollback(ms);
 		return -1;
 	}
-	*created_r = true;
 	return maildir_index_commit(ms);
 }
 
-int maildir_index_open(struct maildir_store *ms, const char *path, bool *created_r)
+int maildir_index_open(struct maildir_store *ms, const char *path,
+		       maildir_index_populate_t *populate)
 {
 	int rc;
 
@@ -167,7 +170,7 @@ int maildir_index_open(struct maildir_store *ms, const char *path, bool *created
 			       "PRAGMA synchronous = OFF") < 0 ||
 	    maildir_index_exec(ms, "PRAGMA foreign_keys = OFF") < 0)
 		return -1;
-	return create_schema(ms, created_r);
+	return create_schema(ms, populate);
 }
 
 void maildir_index_close(struct maildir_store *ms)

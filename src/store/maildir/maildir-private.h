@@ -92,7 +92,11 @@ int maildir_storage_mkdirs(struct maildir_store *ms, const char *dir);
 void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t max_age);
 
 /* ---- index.c ---- */
-int maildir_index_open(struct maildir_store *ms, const char *path, bool *created_r);
+/* Fills a brand-new index inside the transaction that creates it. */
+typedef int maildir_index_populate_t(struct maildir_store *ms);
+/* Opens (creating) the index; a new one is filled by populate(). */
+int maildir_index_open(struct maildir_store *ms, const char *path,
+		       maildir_index_populate_t *populate);
 void maildir_index_close(struct maildir_store *ms);
 int maildir_index_exec(struct maildir_store *ms, const char *sql);
 sqlite3_stmt *maildir_index_prepare(struct maildir_store *ms, const char *sql);
@@ -214,8 +218,9 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 /* ---- rebuild.c ---- */
 int maildir_rebuild(const struct store_settings *set, const char *user_local,
 		    const char *user_domain, const char **error_r);
-/* Fills a new, empty index from the Maildir (one write transaction);
- * tmp/ files older than tmp_max_age seconds (0 = all) are removed. */
+/* Fills a new, empty index from the Maildir, inside the caller's write
+ * transaction; tmp/ files older than tmp_max_age seconds (0 = all) are
+ * removed. */
 int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age);
 /* Shared with storage.c: the store struct without opening the index. */
 struct maildir_store *maildir_storage_alloc(const struct store_settings *set,

@@ -7,7 +7,10 @@
  * subscriptions (roost-subscriptions).  Lost: expunge tombstones, keywords
  * past the 26th, internal date time zones (0), \Recent (nothing is recent
  * after a rebuild).  Files without a UID or with a UID that another file
- * already has get new UIDs above all others.  Every message gets one modseq
+ * already has get new UIDs above all others; of files sharing a UID the
+ * one renamed last (newest ctime) keeps it: an append that crashed between
+ * its rename into cur/ and its commit leaves an older file whose UID the
+ * next append reused.  Every message gets one modseq
  * above both the recorded HIGHESTMODSEQ and the current time in seconds,
  * so CONDSTORE clients never see the modseq go backwards. */
 #include "store/maildir/maildir-private.h"
@@ -25,6 +28,7 @@
 struct rebuild_file {
 	char *name;
 	struct maildir_filename fn;
+	struct timespec ctime;
 };
 
 struct uidlist {
@@ -125,6 +129,10 @@ static int file_cmp(const void *a, const void *b)
 			return -1;
 		return fa->fn.uid < fb->fn.uid ? -1 : 1;
 	}
+	if (fa->ctime.tv_sec != fb->ctime.tv_sec)
+		return fa->ctime.tv_sec > fb->ctime.tv_sec ? -1 : 1;
+	if (fa->ctime.tv_nsec != fb->ctime.tv_nsec)
+		return fa->ctime.tv_nsec > fb->ctime.tv_nsec ? -1 : 1;
 	return strcmp(fa->name, fb->name);
 }
 
@@ -164,7 +172,12 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
+			struct stat st;
+
+			if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+				continue;
 			ARRAY_RESERVE(files, cap, count + 1);
+			files[count].ctime = st.st_ctim;
 			files[count].name = xstrdup(de->d_name);
 			maildir_file_name_parse(de->d_name, &files[count].fn);
 			count++;
@@ -298,8 +311,6 @@ int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age)
 	struct dirent *de;
 	int ret;
 
-	if (maildir_index_begin(ms, true) < 0)
-		return -1;
 	ret = rebuild_folder(ms, "INBOX", ms->maildir, tmp_max_age);
 	if (ret == 0 && (d = opendir(ms->maildir)) != NULL) {
 		while (ret == 0 && (de = readdir(d)) != NULL) {
@@ -335,11 +346,12 @@ int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age)
 	}
 	if (ret == 0)
 		ret = rebuild_subscriptions(ms);
-	if (ret < 0) {
-		maildir_index_rollback(ms);
-		return -1;
-	}
-	return maildir_index_commit(ms);
+	return ret;
+}
+
+static int populate_rebuild(struct maildir_store *ms)
+{
+	return maildir_rebuild_index(ms, 0);
 }
 
 int maildir_rebuild(const struct store_settings *set, const char *user_local,
@@ -348,7 +360,6 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 	static const char *const suffixes[] = { "", "-wal", "-shm" };
 	struct maildir_store *ms = maildir_storage_alloc(set, user_local, user_domain);
 	char *index_path = xasprintf("%s/index.sqlite", ms->userdir);
-	bool created;
 	int ret;
 
 	ret = maildir_storage_mkdirs_user(ms);
@@ -360,9 +371,7 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 		free(path);
 	}
 	if (ret == 0)
-		ret = maildir_index_open(ms, index_path, &created);
-	if (ret == 0)
-		ret = maildir_rebuild_index(ms, 0);
+		ret = maildir_index_open(ms, index_path, populate_rebuild);
 	if (ret == 0)
 		maildir_storage_notify(ms);
 	else

@@ -229,23 +229,13 @@ static const struct {
 	{ "Archive", STORE_USE_ARCHIVE },
 };
 
-/* Creates the default mailboxes of a new store, once (even when several
- * processes open a new store at the same moment). */
+/* Creates the default mailboxes of a new store (inside the transaction
+ * that creates the index, so exactly once). */
 static int create_defaults(struct maildir_store *ms)
 {
 	sqlite3_stmt *stmt;
-	int ret;
+	int ret = 0;
 
-	if (maildir_index_begin(ms, true) < 0)
-		return -1;
-	stmt = maildir_index_prepare(ms, "SELECT count(*) FROM mailboxes");
-	ret = stmt == NULL ? -1 : maildir_index_step(ms, stmt);
-	if (ret > 0 && sqlite3_column_int64(stmt, 0) > 0) {
-		sqlite3_finalize(stmt);
-		maildir_index_rollback(ms);
-		return 0;
-	}
-	sqlite3_finalize(stmt);
 	for (size_t i = 0; ret >= 0 && i < N_ELEMENTS(default_mailboxes); i++) {
 		int64_t id;
 
@@ -264,11 +254,27 @@ static int create_defaults(struct maildir_store *ms)
 	}
 	if (ret >= 0)
 		ret = maildir_index_write_subscriptions(ms);
-	if (ret < 0) {
-		maildir_index_rollback(ms);
-		return -1;
+	return ret < 0 ? -1 : 0;
+}
+
+/* A new index: the default mailboxes for a new user, or a rebuild if the
+ * index was lost under an existing Maildir (starting over would give new
+ * UIDVALIDITYs and overwrite what a rebuild needs). */
+static int populate_new(struct maildir_store *ms)
+{
+	char *uidlist = xasprintf("%s/roost-uidlist", ms->maildir);
+	struct stat st;
+	int ret;
+
+	if (stat(uidlist, &st) == 0) {
+		log_warning("store(%s): index missing, rebuilding it from %s",
+			    ms->store.user, ms->maildir);
+		ret = maildir_rebuild_index(ms, MAILDIR_TMP_MAX_AGE);
+	} else {
+		ret = create_defaults(ms);
 	}
-	return maildir_index_commit(ms);
+	free(uidlist);
+	return ret;
 }
 
 static int maildir_storage_open(const struct store_settings *set, const char *user_local,
@@ -277,29 +283,13 @@ static int maildir_storage_open(const struct store_settings *set, const char *us
 {
 	struct maildir_store *ms = maildir_storage_alloc(set, user_local, user_domain);
 	char *index_path;
-	bool created;
 	int ret;
 
 	ret = maildir_storage_mkdirs_user(ms);
 	if (ret == 0) {
 		index_path = xasprintf("%s/index.sqlite", ms->userdir);
-		ret = maildir_index_open(ms, index_path, &created);
+		ret = maildir_index_open(ms, index_path, populate_new);
 		free(index_path);
-	}
-	if (ret == 0 && created) {
-		char *uidlist = xasprintf("%s/roost-uidlist", ms->maildir);
-		struct stat st;
-
-		/* a lost index over an existing Maildir: rebuild, never start
-		 * over (new UIDVALIDITYs would overwrite what rebuild needs) */
-		if (stat(uidlist, &st) == 0) {
-			log_warning("store(%s): index missing, rebuilding it from %s",
-				    ms->store.user, ms->maildir);
-			ret = maildir_rebuild_index(ms, MAILDIR_TMP_MAX_AGE);
-		} else {
-			ret = create_defaults(ms);
-		}
-		free(uidlist);
 	}
 	if (ret < 0) {
 		*error_r = "Can't open the mail store (see the server log)";

@@ -226,11 +226,20 @@ static int pickup_one(struct maildir_store *ms, struct maildir_mailbox *mbox,
 		free(src);
 		return ret;
 	}
+	if (fstat(fd, &st) < 0) {
+		ret = maildir_storage_set_syscall_error(ms, "fstat", src);
+		close(fd);
+		free(src);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		free(src);
+		return 0;
+	}
 	maildir_file_name_parse(name, &fn);
 	tmp = xasprintf("%s/tmp/%s", mbox->dir, fn.unique);
-	ret = fstat(fd, &st) < 0 ? maildir_storage_set_syscall_error(ms, "fstat", src) : 0;
-	if (ret == 0)
-		ret = copy_crlf(ms, fd, tmp, &size, &header_size);
+	ret = copy_crlf(ms, fd, tmp, &size, &header_size);
 	close(fd);
 	if (ret == 0) {
 		times[0] = st.st_mtim;
