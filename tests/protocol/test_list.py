@@ -85,7 +85,6 @@ def test_patterns(srv):
     S: * LIST (\HasNoChildren) "/" Fruit/Banana
     S: a3 OK LIST completed.
     C: a4 LIST "" F*a*
-    S: * LIST (\HasNoChildren) "/" Fruit/Apple
     S: * LIST (\HasNoChildren) "/" Fruit/Banana
     S: a4 OK LIST completed.
     C: a5 LIST "" %/%
@@ -103,7 +102,7 @@ def test_patterns(srv):
     S: * LIST (\HasNoChildren) "/" Tofu
     S: * LIST (\HasNoChildren \Trash) "/" Trash
     S: a8 OK LIST completed.
-    C: a9 LIST "" {5+}
+    C: a9 LIST "" {4+}
     C: Tof*
     S: * LIST (\HasNoChildren) "/" Tofu
     S: a9 OK LIST completed.
@@ -171,6 +170,7 @@ def test_extended_errors(srv):
                  '(SUBSCRIBED)', '("SUBSCRIBED") "" *', '"" (* (x))'):
         _, t = c.cmd(f"LIST {args}", ok=False)
         expect(" BAD " in t, f"LIST {args}: {t}")
+        c.cmd("NOOP", ok=True)  # not too many BADs in a row
 
 
 def test_subscribed_selection(srv):
