@@ -5,10 +5,10 @@
  * and its size never depends on what clients send. */
 #include "auth-throttle.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define AUTH_THROTTLE_KEY_SIZE 64	/* an IPv6 address with scope fits */
 
 struct auth_throttle_entry {
 	char key[AUTH_THROTTLE_KEY_SIZE];
@@ -33,6 +33,32 @@ unsigned int auth_throttle_delay_ms(unsigned int failures, unsigned int max_secs
 		return (unsigned int)ROOST_MIN(max_ms, UINT32_MAX);
 	uint64_t delay = (uint64_t)AUTH_THROTTLE_BASE_DELAY_MS << (failures - 1);
 	return (unsigned int)ROOST_MIN(ROOST_MIN(delay, max_ms), UINT32_MAX);
+}
+
+const char *auth_throttle_ip_key(const char *ip, char buf[AUTH_THROTTLE_KEY_SIZE])
+{
+	struct in6_addr addr;
+	char tmp[INET6_ADDRSTRLEN + 2];
+	size_t len;
+
+	if (ip == NULL)
+		ip = "";
+	len = strlen(ip);
+	if (len >= 2 && ip[0] == '[' && ip[len - 1] == ']' && len - 2 < sizeof(tmp)) {
+		memcpy(tmp, ip + 1, len - 2);
+		tmp[len - 2] = '\0';
+	} else {
+		snprintf(tmp, sizeof(tmp), "%s", len < sizeof(tmp) ? ip : "");
+	}
+	if (strchr(tmp, ':') != NULL && inet_pton(AF_INET6, tmp, &addr) == 1) {
+		memset(addr.s6_addr + 8, 0, 8);
+		if (inet_ntop(AF_INET6, &addr, tmp, sizeof(tmp)) != NULL) {
+			snprintf(buf, AUTH_THROTTLE_KEY_SIZE, "%s/64", tmp);
+			return buf;
+		}
+	}
+	snprintf(buf, AUTH_THROTTLE_KEY_SIZE, "%s", ip);
+	return buf;
 }
 
 struct auth_throttle *auth_throttle_create(size_t max_entries, unsigned int forget_secs)

@@ -15,6 +15,15 @@
 
 struct auth_throttle;
 
+/* Size of a buffer for auth_throttle_ip_key(). */
+#define AUTH_THROTTLE_KEY_SIZE 64
+
+/* The throttle key of a remote address: an IPv4 address as it is, an IPv6
+ * address ("2001:db8::1" or "[2001:db8::1]") as its /64 network
+ * ("2001:db8::/64"), because one client usually owns a whole /64; anything
+ * else (NULL: a UNIX socket) as it is, cut to fit.  Returns `buf`. */
+const char *auth_throttle_ip_key(const char *ip, char buf[AUTH_THROTTLE_KEY_SIZE]);
+
 /* The delay before answering the `failures`-th recent failure:
  * 0 for 0 failures, else min(250 ms * 2^(failures - 1), max_secs * 1000).
  * max_secs == 0 disables delays (always 0). */

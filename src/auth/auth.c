@@ -67,6 +67,7 @@ struct auth_request {
 	enum auth_request_state state;
 	char *user;
 	char *remote_ip;
+	char throttle_key[AUTH_THROTTLE_KEY_SIZE];
 	auth_callback *callback;
 	void *ctx;
 	enum auth_result result;
@@ -233,10 +234,10 @@ static void auth_request_done(void *context)
 	}
 
 	if (req->result == AUTH_RESULT_OK) {
-		auth_throttle_reset(auth->throttle, req->remote_ip);
+		auth_throttle_reset(auth->throttle, req->throttle_key);
 	} else if (req->result == AUTH_RESULT_FAILED) {
 		unsigned int failures = auth_throttle_add_failure(
-			auth->throttle, req->remote_ip, time_monotonic_ms());
+			auth->throttle, req->throttle_key, time_monotonic_ms());
 		unsigned int delay = auth_throttle_delay_ms(failures, auth->delay_max_secs);
 		if (delay > 0 && !auth->jobs_inline) {
 			req->state = AUTH_REQUEST_DELAYING;
@@ -307,12 +308,13 @@ struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
 	auth->requests = req;
 	req->user = xstrdup(user);
 	req->remote_ip = xstrdup(remote_ip != NULL ? remote_ip : "");
+	auth_throttle_ip_key(remote_ip, req->throttle_key);
 	req->callback = callback;
 	req->ctx = ctx;
 	req->job.password = xstrdup(password);
 
 	unsigned int wait = auth->jobs_inline ? 0 :
-		auth_throttle_wait_ms(auth->throttle, req->remote_ip, time_monotonic_ms(),
+		auth_throttle_wait_ms(auth->throttle, req->throttle_key, time_monotonic_ms(),
 				      auth->delay_max_secs);
 	if (wait > 0) {
 		req->state = AUTH_REQUEST_WAITING;

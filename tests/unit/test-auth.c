@@ -697,6 +697,26 @@ static void test_auth_throttle_delay(void **state)
 	assert_int_equal(auth_throttle_delay_ms(20, UINT32_MAX), 250u << 19);
 }
 
+static void test_auth_throttle_ip_key(void **state)
+{
+	(void)state;
+	char buf[AUTH_THROTTLE_KEY_SIZE];
+
+	assert_string_equal(auth_throttle_ip_key("192.0.2.1", buf), "192.0.2.1");
+	assert_string_equal(auth_throttle_ip_key("2001:db8:1:2:3:4:5:6", buf), "2001:db8:1:2::/64");
+	assert_string_equal(auth_throttle_ip_key("[2001:db8:1:2::9]", buf), "2001:db8:1:2::/64");
+	assert_string_equal(auth_throttle_ip_key("::1", buf), "::/64");
+	assert_string_equal(auth_throttle_ip_key("::ffff:192.0.2.1", buf), "::/64");
+	assert_string_equal(auth_throttle_ip_key(NULL, buf), "");
+	assert_string_equal(auth_throttle_ip_key("", buf), "");
+	assert_string_equal(auth_throttle_ip_key("[]", buf), "[]");
+	assert_string_equal(auth_throttle_ip_key("not:an:address", buf), "not:an:address");
+	char longkey[200];
+	memset(longkey, 'x', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	assert_int_equal(strlen(auth_throttle_ip_key(longkey, buf)), AUTH_THROTTLE_KEY_SIZE - 1);
+}
+
 static void test_auth_throttle_table(void **state)
 {
 	(void)state;
@@ -971,6 +991,24 @@ static void test_auth_verify_delay(void **state)
 	auth_request_abort(&req);
 	assert_null(fake_timer);
 	assert_int_equal(r.calls, 0);
+
+	/* IPv6 addresses of one /64 share their penalty */
+	memset(&r, 0, sizeof(r));
+	req = auth_verify_plain(auth, "nobody", "x", "[2001:db8::1]", auth_test_callback, &r);
+	fake_jobs_finish();
+	assert_int_equal(fake_timer->msecs, 250);
+	fake_timer_fire();
+	assert_int_equal(r.calls, 1);
+	req = auth_verify_plain(auth, "nobody", "x", "[2001:db8::2]", auth_test_callback, &r);
+	assert_non_null(fake_timer);
+	assert_int_equal(fake_job_count, 0);
+	auth_request_abort(&req);
+	req = auth_verify_plain(auth, "nobody", "x", "[2001:db8:0:1::1]", auth_test_callback, &r);
+	assert_null(fake_timer);
+	assert_int_equal(fake_job_count, 1);
+	auth_request_abort(&req);
+	fake_jobs_finish();
+	assert_int_equal(r.calls, 1);
 
 	/* an attempt during the wait can be aborted too */
 	req = auth_verify_plain(auth, "plain@example.org", "right", "192.0.2.9",
@@ -1318,6 +1356,7 @@ int main(void)
 		cmocka_unit_test(test_passwd_file_edit),
 		cmocka_unit_test(test_passwd_file_edit_replaces_atomically),
 		cmocka_unit_test(test_auth_throttle_delay),
+		cmocka_unit_test(test_auth_throttle_ip_key),
 		cmocka_unit_test(test_auth_throttle_table),
 		cmocka_unit_test(test_auth_verify_inline),
 		cmocka_unit_test(test_auth_verify_async_and_abort),
