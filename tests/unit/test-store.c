@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "base/base.h"
 #include "store/store.h"
 
@@ -440,6 +442,29 @@ static void test_expunge_and_sync_order(void **state)
 	char *cur = user_path("Maildir/cur");
 	assert_int_equal(count_dir(cur), 1);
 	free(cur);
+
+	/* tombstones are kept, with the modseq of their expunge */
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	char *path = user_path("index.sqlite");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	free(path);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT uid, modseq FROM expunged ORDER BY uid",
+					    -1, &stmt, NULL), SQLITE_OK);
+	uint32_t tomb_uids[4], n_tomb = 0;
+	uint64_t tomb_modseq[4];
+	while (sqlite3_step(stmt) == SQLITE_ROW && n_tomb < 4) {
+		tomb_uids[n_tomb] = (uint32_t)sqlite3_column_int64(stmt, 0);
+		tomb_modseq[n_tomb++] = (uint64_t)sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	assert_int_equal(n_tomb, 3);
+	assert_int_equal(tomb_uids[0], 1);
+	assert_int_equal(tomb_uids[2], 3);
+	assert_true(tomb_modseq[0] == tomb_modseq[1]);
+	assert_true(tomb_modseq[2] > tomb_modseq[1]);
+	assert_true(tomb_modseq[2] <= store_mailbox_highestmodseq(a));
 
 	/* an expunged message cannot be opened through a stale view */
 	int fd = store_mailbox_open_msg(b, 1);

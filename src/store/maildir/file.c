@@ -268,7 +268,7 @@ int maildir_file_remove_tree(const char *path)
 	return ret;
 }
 
-void maildir_header_scan_feed(struct maildir_header_scan *scan, const void *data, size_t size)
+void maildir_file_header_scan_feed(struct maildir_header_scan *scan, const void *data, size_t size)
 {
 	const unsigned char *p = data;
 
@@ -286,7 +286,7 @@ void maildir_header_scan_feed(struct maildir_header_scan *scan, const void *data
 	scan->offset += size;
 }
 
-uint64_t maildir_header_scan_result(const struct maildir_header_scan *scan)
+uint64_t maildir_file_header_scan_result(const struct maildir_header_scan *scan)
 {
 	return scan->done ? scan->header_size : scan->offset;
 }

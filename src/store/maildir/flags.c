@@ -129,7 +129,7 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		ret = maildir_index_step(ms, stmt);
 		if (ret <= 0) {
 			/* expunged meanwhile: skipped */
-			sqlite3_finalize(stmt);
+			maildir_index_finish(ms, stmt);
 			continue;
 		}
 		ret = 0;
@@ -137,7 +137,7 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		cur_flags = (uint32_t)sqlite3_column_int64(stmt, 1);
 		cur_kw = (store_keywords_t)sqlite3_column_int64(stmt, 2);
 		cur_modseq = (uint64_t)sqlite3_column_int64(stmt, 3);
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 
 		if (unchangedsince != 0 && cur_modseq > unchangedsince) {
 			ARRAY_RESERVE(failed, failed_cap, *failed_count_r + 1);
@@ -188,7 +188,7 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		sqlite3_bind_int64(stmt, 5, mbox->id);
 		sqlite3_bind_int64(stmt, 6, uid);
 		ret = maildir_index_step(ms, stmt);
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 		free(new_file);
 		ARRAY_RESERVE(updates, updates_cap, updates_count + 1);
 		updates[updates_count].idx = idx;
@@ -249,7 +249,7 @@ int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 		/* step to the end so the DELETE completes */
 		while (ret > 0)
 			ret = maildir_index_step(ms, stmt);
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 		if (ret < 0 || file == NULL) {
 			free(file);
 			continue;
@@ -287,7 +287,7 @@ int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 		sqlite3_bind_int64(stmt, 2, uids[i]);
 		sqlite3_bind_int64(stmt, 3, (int64_t)modseq);
 		ret = maildir_index_step(ms, stmt);
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 	}
 	if (ret == 0) {
 		char *cur = xasprintf("%s/cur", dir);
@@ -323,7 +323,7 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 			uids[uids_count++] = (uint32_t)sqlite3_column_int64(stmt, 0);
 			ret = 0;
 		}
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 	} else {
 		for (size_t i = 0; i < count; i++) {
 			if ((box->state[msns[i] - 1] & STORE_VIEW_EXPUNGED) != 0)

@@ -8,6 +8,7 @@
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,13 +69,47 @@ int maildir_index_exec(struct maildir_store *ms, const char *sql)
 
 sqlite3_stmt *maildir_index_prepare(struct maildir_store *ms, const char *sql)
 {
+	struct maildir_stmt_cache *free_slot = NULL;
 	sqlite3_stmt *stmt;
 
-	if (sqlite3_prepare_v2(ms->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+	for (size_t i = 0; i < MAILDIR_STMT_CACHE_SIZE; i++) {
+		struct maildir_stmt_cache *c = &ms->stmts[i];
+
+		if (c->sql == sql) {
+			if (c->busy)
+				break;	/* in use further up the stack */
+			c->busy = true;
+			return c->stmt;
+		}
+		if (c->sql == NULL && free_slot == NULL)
+			free_slot = c;
+	}
+	if (sqlite3_prepare_v3(ms->db, sql, -1, free_slot != NULL ? SQLITE_PREPARE_PERSISTENT : 0,
+			       &stmt, NULL) != SQLITE_OK) {
 		maildir_storage_set_sqlite_error(ms, sql);
 		return NULL;
 	}
+	if (free_slot != NULL) {
+		free_slot->sql = sql;
+		free_slot->stmt = stmt;
+		free_slot->busy = true;
+	}
 	return stmt;
+}
+
+void maildir_index_finish(struct maildir_store *ms, sqlite3_stmt *stmt)
+{
+	if (stmt == NULL)
+		return;
+	for (size_t i = 0; i < MAILDIR_STMT_CACHE_SIZE; i++) {
+		if (ms->stmts[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			ms->stmts[i].busy = false;
+			return;
+		}
+	}
+	sqlite3_finalize(stmt);
 }
 
 int maildir_index_step(struct maildir_store *ms, sqlite3_stmt *stmt)
@@ -117,12 +152,12 @@ static int create_schema(struct maildir_store *ms, maildir_index_populate_t *pop
 		return -1;
 	stmt = maildir_index_prepare(ms, "PRAGMA user_version");
 	if (stmt == NULL || maildir_index_step(ms, stmt) < 0) {
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 		maildir_index_rollback(ms);
 		return -1;
 	}
 	version = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	if (version == MAILDIR_SCHEMA_VERSION) {
 		maildir_index_rollback(ms);
 		return 0;
@@ -175,6 +210,12 @@ int maildir_index_open(struct maildir_store *ms, const char *path,
 
 void maildir_index_close(struct maildir_store *ms)
 {
+	for (size_t i = 0; i < MAILDIR_STMT_CACHE_SIZE; i++) {
+		/* a busy statement here is a missing maildir_index_finish() */
+		assert(!ms->stmts[i].busy);
+		sqlite3_finalize(ms->stmts[i].stmt);
+		memset(&ms->stmts[i], 0, sizeof(ms->stmts[i]));
+	}
 	if (ms->db != NULL) {
 		sqlite3_close_v2(ms->db);
 		ms->db = NULL;
@@ -206,7 +247,7 @@ int maildir_index_mailbox_lookup(struct maildir_store *ms, const char *name,
 	ret = maildir_index_step(ms, stmt);
 	if (ret > 0)
 		read_row(stmt, row_r);
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	return ret;
 }
 
@@ -226,7 +267,7 @@ int maildir_index_mailbox_by_id(struct maildir_store *ms, int64_t id,
 		if (name_r != NULL)
 			*name_r = xstrdup((const char *)sqlite3_column_text(stmt, 6));
 	}
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	return ret;
 }
 
@@ -244,7 +285,7 @@ int maildir_index_has_children(struct maildir_store *ms, const char *name)
 	sqlite3_bind_int64(stmt, 1, (int64_t)strlen(prefix));
 	sqlite3_bind_text(stmt, 2, prefix, -1, SQLITE_STATIC);
 	ret = maildir_index_step(ms, stmt);
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	free(prefix);
 	return ret;
 }
@@ -258,11 +299,11 @@ int maildir_index_new_uidvalidity(struct maildir_store *ms, uint32_t *uidvalidit
 	stmt = maildir_index_prepare(ms, "SELECT max(coalesce((SELECT value FROM meta WHERE key = 'last_uidvalidity'), 0), "
 				     "coalesce((SELECT max(uidvalidity) FROM mailboxes), 0))");
 	if (stmt == NULL || maildir_index_step(ms, stmt) < 0) {
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 		return -1;
 	}
 	last = (uint32_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	uv = now > last ? now : last + 1;
 	if (uv == 0)
 		uv = 1;
@@ -271,7 +312,7 @@ int maildir_index_new_uidvalidity(struct maildir_store *ms, uint32_t *uidvalidit
 		return -1;
 	sqlite3_bind_int64(stmt, 1, uv);
 	ret = maildir_index_step(ms, stmt);
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	*uidvalidity_r = uv;
 	return ret < 0 ? -1 : 0;
 }
@@ -305,7 +346,7 @@ int maildir_index_keywords_load(struct maildir_store *ms, int64_t mailbox_id,
 			continue;
 		names[count++] = xstrdup((const char *)sqlite3_column_text(stmt, 1));
 	}
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	if (ret < 0) {
 		maildir_index_keywords_free(names, count);
 		return -1;
@@ -360,7 +401,7 @@ int maildir_index_keyword_get(struct maildir_store *ms, int64_t mailbox_id,
 		sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
 		ret = maildir_index_step(ms, stmt);
 	}
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	names[count] = xstrdup(name);
 	count++;
 	/* The letter must be known on disk before any file name carries it. */
@@ -383,7 +424,7 @@ int maildir_index_next_modseq(struct maildir_store *ms, int64_t mailbox_id, uint
 	ret = maildir_index_step(ms, stmt);
 	if (ret > 0)
 		*modseq_r = (uint64_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	if (ret == 0) {
 		store_set_error(&ms->store, STORE_ERR_NOTFOUND, "Mailbox was deleted");
 		return -1;
@@ -445,7 +486,7 @@ int maildir_index_mailbox_add(struct maildir_store *ms, const char *name,
 	sqlite3_bind_int64(stmt, 5, special_use);
 	sqlite3_bind_int64(stmt, 6, uidnext);
 	ret = maildir_index_step(ms, stmt);
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	if (ret == 0) {
 		row.id = sqlite3_last_insert_rowid(ms->db);
 		row.uidvalidity = uidvalidity;
@@ -475,7 +516,7 @@ int maildir_index_write_subscriptions(struct maildir_store *ms)
 		return -1;
 	while ((ret = maildir_index_step(ms, stmt)) > 0)
 		str_printfa(&s, "%s\n", (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	if (ret == 0) {
 		path = xasprintf("%s/roost-subscriptions", ms->maildir);
 		ret = maildir_file_write_atomic(ms, path, s.data == NULL ? "" : s.data, s.len);

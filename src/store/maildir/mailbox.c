@@ -62,7 +62,7 @@ int maildir_mailbox_list(struct store *store, struct store_mailbox_info **infos_
 		count++;
 		ret = 0;
 	}
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	maildir_index_rollback(ms);
 	if (ret < 0) {
 		for (i = 0; i < count; i++)
@@ -234,7 +234,7 @@ static int delete_rows(struct maildir_store *ms, int64_t id)
 			return -1;
 		sqlite3_bind_int64(stmt, 1, id);
 		ret = maildir_index_step(ms, stmt);
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 		if (ret < 0)
 			return -1;
 	}
@@ -329,7 +329,7 @@ static int rename_inbox(struct maildir_store *ms, const char *to)
 		free(src);
 		free(dst);
 	}
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	static const char *const sqls[] = {
 		"INSERT INTO keywords(mailbox, idx, name) SELECT ?2, idx, name FROM keywords WHERE mailbox = ?1",
 		"INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) SELECT ?1, uid, ?3 FROM messages WHERE mailbox = ?1",
@@ -347,7 +347,7 @@ static int rename_inbox(struct maildir_store *ms, const char *to)
 		sqlite3_bind_int64(stmt, 2, new_id);
 		sqlite3_bind_int64(stmt, 3, (int64_t)modseq);
 		ret = maildir_index_step(ms, stmt);
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 	}
 	if (ret == 0) {
 		char *src = xasprintf("%s/roost-keywords", ms->maildir);
@@ -431,7 +431,7 @@ int maildir_mailbox_rename(struct store *store, const char *from, const char *to
 		count++;
 		ret = 0;
 	}
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	if (ret == 0 && count == 0) {
 		store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s", from);
 		ret = -1;
@@ -456,7 +456,7 @@ int maildir_mailbox_rename(struct store *store, const char *from, const char *to
 		sqlite3_bind_text(stmt, 1, items[i].new_name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(stmt, 2, items[i].id);
 		ret = maildir_index_step(ms, stmt);
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 	}
 	if (ret == 0 && strchr(to, '/') != NULL) {
 		char *parent = xstrdup(to);
@@ -523,7 +523,7 @@ int maildir_mailbox_subscribe(struct store *store, const char *name, bool subscr
 		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 		ret = maildir_index_step(ms, stmt);
 	}
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	if (ret == 0 && sqlite3_changes(ms->db) > 0)
 		ret = maildir_index_write_subscriptions(ms);
 	if (ret < 0) {
@@ -570,7 +570,7 @@ int maildir_mailbox_status(struct store *store, const char *name,
 			status_r->highestmodseq = row.highestmodseq;
 			ret = 0;
 		}
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 	} else {
 		ret = -1;
 	}

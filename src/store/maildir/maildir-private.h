@@ -20,6 +20,15 @@
 #define MAILDIR_TMP_MAX_AGE (36 * 60 * 60)
 #define MAILDIR_KEYWORD_LETTERS 26
 
+/* Prepared statements kept for reuse, keyed by the address of their SQL
+ * text (always a string literal). */
+#define MAILDIR_STMT_CACHE_SIZE 48
+struct maildir_stmt_cache {
+	const char *sql;
+	sqlite3_stmt *stmt;
+	bool busy;
+};
+
 struct maildir_store {
 	struct store store;
 	char *userdir;		/* <data_dir>/users/<domain>/<user> */
@@ -27,6 +36,7 @@ struct maildir_store {
 	char *notify_path;	/* userdir/notify */
 	bool fsync;
 	sqlite3 *db;
+	struct maildir_stmt_cache stmts[MAILDIR_STMT_CACHE_SIZE];
 };
 
 struct maildir_mailbox {
@@ -99,7 +109,10 @@ int maildir_index_open(struct maildir_store *ms, const char *path,
 		       maildir_index_populate_t *populate);
 void maildir_index_close(struct maildir_store *ms);
 int maildir_index_exec(struct maildir_store *ms, const char *sql);
+/* A statement for `sql` (a string literal), or NULL with the error set.
+ * Give it back with maildir_index_finish() (NULL is fine). */
 sqlite3_stmt *maildir_index_prepare(struct maildir_store *ms, const char *sql);
+void maildir_index_finish(struct maildir_store *ms, sqlite3_stmt *stmt);
 /* 1 = a row, 0 = done, -1 = error (set). */
 int maildir_index_step(struct maildir_store *ms, sqlite3_stmt *stmt);
 int maildir_index_begin(struct maildir_store *ms, bool write);
@@ -159,8 +172,8 @@ int maildir_file_write_atomic(struct maildir_store *ms, const char *path,
 int maildir_file_read_small(const char *path, char **data_r);
 /* Recursively removes path; -1 on error (errno set). */
 int maildir_file_remove_tree(const char *path);
-void maildir_header_scan_feed(struct maildir_header_scan *scan, const void *data, size_t size);
-uint64_t maildir_header_scan_result(const struct maildir_header_scan *scan);
+void maildir_file_header_scan_feed(struct maildir_header_scan *scan, const void *data, size_t size);
+uint64_t maildir_file_header_scan_result(const struct maildir_header_scan *scan);
 /* Finds a file in dir/cur whose unique part is `unique` (file renamed by
  * another process); returns its name (xmalloc'd) or NULL. */
 char *maildir_file_find_unique(const char *dir, const char *unique);

@@ -108,7 +108,7 @@ static int load_keyword_file(struct maildir_store *ms, int64_t mailbox_id, const
 		sqlite3_bind_int64(stmt, 2, (int64_t)i);
 		sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
 		ret = maildir_index_step(ms, stmt);
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 		if (ret < 0)
 			break;
 	}
@@ -146,9 +146,9 @@ static int header_size_of(const char *path, uint64_t *header_size_r)
 	if (fd < 0)
 		return -1;
 	while (!scan.done && (n = read(fd, buf, sizeof(buf))) > 0)
-		maildir_header_scan_feed(&scan, buf, (size_t)n);
+		maildir_file_header_scan_feed(&scan, buf, (size_t)n);
 	close(fd);
-	*header_size_r = maildir_header_scan_result(&scan);
+	*header_size_r = maildir_file_header_scan_result(&scan);
 	return 0;
 }
 
@@ -208,7 +208,7 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 			sqlite3_bind_int64(stmt, 1, ul.uidvalidity);
 			ret = maildir_index_step(ms, stmt);
 		}
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 	}
 	if (ret == 0)
 		ret = maildir_index_mailbox_add(ms, name, ul.special_use, ul.uidvalidity,
@@ -265,7 +265,7 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		sqlite3_bind_int64(stmt, 8, (int64_t)msg.size);
 		sqlite3_bind_int64(stmt, 9, (int64_t)msg.header_size);
 		ret = maildir_index_step(ms, stmt);
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 		free(final);
 	}
 	if (ret == 0)
@@ -297,7 +297,7 @@ static int rebuild_subscriptions(struct maildir_store *ms)
 			}
 			sqlite3_bind_text(stmt, 1, line, -1, SQLITE_STATIC);
 			ret = maildir_index_step(ms, stmt);
-			sqlite3_finalize(stmt);
+			maildir_index_finish(ms, stmt);
 		}
 		free(data);
 	}

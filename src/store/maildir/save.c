@@ -74,7 +74,7 @@ int maildir_save_write(struct store_append *_ctx, const void *data, size_t size)
 		ctx->failed = true;
 		return maildir_storage_set_syscall_error(ctx->ms, "write", ctx->tmp_path);
 	}
-	maildir_header_scan_feed(&scan, data, size);
+	maildir_file_header_scan_feed(&scan, data, size);
 	ctx->size = scan.offset;
 	ctx->header_done = scan.done;
 	ctx->header_size = scan.header_size;
@@ -121,7 +121,7 @@ static int insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *
 	sqlite3_bind_int64(stmt, 9, (int64_t)msg->size);
 	sqlite3_bind_int64(stmt, 10, (int64_t)msg->header_size);
 	ret = maildir_index_step(ms, stmt);
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	return ret;
 }
 
@@ -136,7 +136,7 @@ static int set_uidnext(struct maildir_store *ms, int64_t mailbox_id, uint32_t ui
 	sqlite3_bind_int64(stmt, 1, uidnext);
 	sqlite3_bind_int64(stmt, 2, mailbox_id);
 	ret = maildir_index_step(ms, stmt);
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	return ret;
 }
 
@@ -378,13 +378,13 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		ret = maildir_index_step(ms, stmt);
 		if (ret <= 0) {
 			/* expunged meanwhile: no destination uid (0) */
-			sqlite3_finalize(stmt);
+			maildir_index_finish(ms, stmt);
 			continue;
 		}
 		ret = 0;
 		maildir_index_read_msg(stmt, 0, &msg);
 		file = xstrdup((const char *)sqlite3_column_text(stmt, 8));
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 
 		/* keywords by name into the destination's table */
 		store_keywords_t src_mask = msg.keywords;

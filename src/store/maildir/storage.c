@@ -250,7 +250,7 @@ static int create_defaults(struct maildir_store *ms)
 		}
 		sqlite3_bind_text(stmt, 1, default_mailboxes[i].name, -1, SQLITE_STATIC);
 		ret = maildir_index_step(ms, stmt);
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 	}
 	if (ret >= 0)
 		ret = maildir_index_write_subscriptions(ms);

@@ -61,7 +61,7 @@ static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox)
 		ret = maildir_index_step(ms, stmt);
 	}
 	first = ret > 0 ? (uint32_t)sqlite3_column_int64(stmt, 0) : 0;
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	if (ret > 0 && first < mbox->box.uidnext) {
 		stmt = maildir_index_prepare(ms, "UPDATE mailboxes SET recent_uid = ? WHERE id = ?");
 		ret = stmt == NULL ? -1 : 0;
@@ -70,7 +70,7 @@ static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox)
 			sqlite3_bind_int64(stmt, 2, mbox->id);
 			ret = maildir_index_step(ms, stmt);
 		}
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 	}
 	if (ret < 0) {
 		maildir_index_rollback(ms);
@@ -131,7 +131,7 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 		store_view_append(&mbox->box, &msg);
 		ret = 0;
 	}
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	maildir_index_rollback(ms);
 	if (ret == 0)
 		ret = claim_recent(ms, mbox);
@@ -186,7 +186,7 @@ static int copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
 			out[o++] = in[i];
 			prev_cr = in[i] == '\r';
 		}
-		maildir_header_scan_feed(&scan, out, o);
+		maildir_file_header_scan_feed(&scan, out, o);
 		if (write_full(fd, out, o) < 0) {
 			ret = maildir_storage_set_syscall_error(ms, "write", tmp_path);
 			break;
@@ -199,7 +199,7 @@ static int copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
 		ret = maildir_storage_fsync_fd(ms, fd, tmp_path);
 	if (close(fd) < 0 && ret == 0)
 		ret = maildir_storage_set_syscall_error(ms, "close", tmp_path);
-	*header_size_r = maildir_header_scan_result(&scan);
+	*header_size_r = maildir_file_header_scan_result(&scan);
 	return ret;
 }
 
@@ -272,7 +272,7 @@ static int pickup_one(struct maildir_store *ms, struct maildir_mailbox *mbox,
 			sqlite3_bind_int64(stmt, 8, (int64_t)header_size);
 			ret = maildir_index_step(ms, stmt);
 		}
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 	}
 	free(fn.unique);
 	free(src);
@@ -335,7 +335,7 @@ static int pickup_new(struct maildir_store *ms, struct maildir_mailbox *mbox)
 			sqlite3_bind_int64(stmt, 2, mbox->id);
 			ret = maildir_index_step(ms, stmt);
 		}
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 		if (ret == 0)
 			ret = maildir_storage_fsync_dir(ms, mbox->watch[2]);
 		if (ret == 0)
@@ -410,7 +410,7 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 			ARRAY_RESERVE(expunged, expunged_cap, expunged_count + 1);
 			expunged[expunged_count++] = (uint32_t)sqlite3_column_int64(stmt, 0);
 		}
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
 			"SELECT " MAILDIR_MSG_COLUMNS " FROM messages "
 			"WHERE mailbox = ? AND modseq > ? ORDER BY uid");
@@ -424,7 +424,7 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 			ARRAY_RESERVE(changed, changed_cap, changed_count + 1);
 			maildir_index_read_msg(stmt, 0, &changed[changed_count++]);
 		}
-		sqlite3_finalize(stmt);
+		maildir_index_finish(ms, stmt);
 	}
 	maildir_index_rollback(ms);
 	if (ret >= 0) {
@@ -453,7 +453,7 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
 	ret = maildir_index_step(ms, stmt);
 	if (ret > 0)
 		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
+	maildir_index_finish(ms, stmt);
 	if (ret < 0)
 		return -1;
 	if (ret == 0) {
