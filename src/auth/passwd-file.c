@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unistr.h>
 
 /* A passwd-file bigger than this is surely not one (a million users are
  * about 150 MB). */
@@ -295,6 +296,8 @@ bool passwd_file_user_is_valid(const char *user)
 		if (c < 0x20 || c == 0x7f || c == ':' || c == '/' || c == '\\')
 			return false;
 	}
+	if (u8_check((const uint8_t *)user, len) != NULL)
+		return false;
 	const char *at = strrchr(user, '@');
 	if (at == NULL)
 		return !passwd_file_name_part_is_dots(user, len);
@@ -319,6 +322,11 @@ static int passwd_file_edit_fail(struct passwd_file_edit *edit, enum passwd_file
 				 const char *fmt, ...)
 {
 	va_list args;
+	int saved_errno = errno;
+
+	if (class == PASSWD_FILE_ERROR_IO && (errno == EACCES || errno == EPERM))
+		class = PASSWD_FILE_ERROR_PERMISSION;
+	errno = saved_errno;	/* for %m */
 	va_start(args, fmt);
 	edit->error_class = class;
 	edit->error = xvasprintf(fmt, args);

@@ -57,8 +57,9 @@ int passwd_file_lookup(struct passwd_file *pf, const char *user,
 size_t passwd_file_count(const struct passwd_file *pf);
 const struct passwd_file_entry *passwd_file_entry_at(const struct passwd_file *pf, size_t i);
 
-/* True if `user` may be added: 1 to 255 bytes, no ':', '/', '\\' or
- * control characters, not starting with '#' or white space, and neither
+/* True if `user` may be added: 1 to 255 bytes of UTF-8 (what SASL PLAIN
+ * can send), no ':', '/', '\\' or control characters, not starting with
+ * '#' or white space, and neither
  * the part before nor after an '@' is "." or "..", so a name can become a
  * directory name safely. */
 bool passwd_file_user_is_valid(const char *user);
@@ -69,6 +70,7 @@ enum passwd_file_error {
 	PASSWD_FILE_ERROR_NOT_FOUND,	/* set_password/delete: no such user */
 	PASSWD_FILE_ERROR_NO_FILE,	/* set_password/delete: no file at path */
 	PASSWD_FILE_ERROR_INVALID,	/* bad user name or password field */
+	PASSWD_FILE_ERROR_PERMISSION,	/* EACCES/EPERM: run as the right user */
 	PASSWD_FILE_ERROR_IO,		/* read, write, fsync or rename failed */
 };
 

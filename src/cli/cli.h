@@ -15,7 +15,8 @@
  * tty, else as one line from stdin.  Exit codes: EX_USAGE (bad arguments),
  * EX_CONFIG (bad config file), EX_DATAERR (invalid name or password, user
  * already exists, passwords differ), EX_NOUSER (no such user),
- * EX_NOINPUT (no user database to list), EX_IOERR (read/write failed). */
+ * EX_NOINPUT (no user database to list), EX_NOPERM (not allowed to read
+ * or write it), EX_IOERR (read/write failed). */
 int cli_user_main(int argc, char **argv);
 
 /* `roost serve [-c FILE] [--foreground] [--workers N]`: runs the server

@@ -281,6 +281,8 @@ static int cli_user_edit_exit_code(enum passwd_file_error error_class)
 	case PASSWD_FILE_ERROR_NOT_FOUND:
 	case PASSWD_FILE_ERROR_NO_FILE:
 		return EX_NOUSER;
+	case PASSWD_FILE_ERROR_PERMISSION:
+		return EX_NOPERM;
 	case PASSWD_FILE_ERROR_IO:
 		return EX_IOERR;
 	}
@@ -296,8 +298,8 @@ static int cli_user_set(const struct cli_user_args *args, const char *userdb, bo
 	int ret;
 
 	if (!passwd_file_user_is_valid(args->name)) {
-		fprintf(stderr, "roost user %s: invalid user name: it must be 1 to 255 bytes, "
-			"without ':', '/', '\\' or control characters\n", args->command);
+		fprintf(stderr, "roost user %s: invalid user name: it must be 1 to 255 bytes "
+			"of UTF-8, without ':', '/', '\\' or control characters\n", args->command);
 		return EX_DATAERR;
 	}
 	if (!password_scheme_can_generate(args->scheme)) {
@@ -354,7 +356,12 @@ static int cli_user_list(const char *userdb)
 
 	if (passwd_file_reload(pf, &error) < 0) {
 		fprintf(stderr, "roost user list: %s\n", error);
-		ret = access(userdb, F_OK) < 0 && errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		if (access(userdb, F_OK) < 0 && errno == ENOENT)
+			ret = EX_NOINPUT;
+		else if (access(userdb, R_OK) < 0 && (errno == EACCES || errno == EPERM))
+			ret = EX_NOPERM;
+		else
+			ret = EX_IOERR;
 	} else {
 		for (size_t i = 0; i < passwd_file_count(pf); i++) {
 			const struct passwd_file_entry *e = passwd_file_entry_at(pf, i), *first;
