@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1274,6 +1276,61 @@ static void test_lost_index_rebuilds_on_open(void **state)
 	store_close(&store);
 }
 
+/* A write error in the middle of an APPEND (here EFBIG from a file size
+ * limit, standing in for a full disk) stores nothing and leaves no file. */
+static void test_append_write_error(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_status status;
+	pid_t pid;
+	int wstatus;
+
+	store_close(&store);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = { 4096, 4096 };
+		struct store_append *ctx;
+		enum store_error err;
+		uint32_t uv, uid;
+		const char *error;
+		char buf[1024];
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (store_open(&set, "demo", &store, &error) < 0 ||
+		    setrlimit(RLIMIT_FSIZE, &rl) < 0 ||
+		    store_append_begin(store, "INBOX", &ctx) < 0)
+			_exit(1);
+		memset(buf, 'x', sizeof(buf));
+		int failed = 0;
+		for (int i = 0; i < 8 && !failed; i++)
+			failed = store_append_write(ctx, buf, sizeof(buf)) < 0;
+		if (!failed)
+			_exit(2);
+		store_last_error(store, &err);
+		if (err != STORE_ERR_TEMP)
+			_exit(3);
+		if (store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uv, &uid) != -1 || ctx != NULL)
+			_exit(4);
+		store_close(&store);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	assert_true(WIFEXITED(wstatus));
+	assert_int_equal(WEXITSTATUS(wstatus), 0);
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 0);
+	char *path = user_path("Maildir/tmp");
+	assert_int_equal(count_dir(path), 0);
+	free(path);
+	path = user_path("Maildir/cur");
+	assert_int_equal(count_dir(path), 0);
+	free(path);
+	store_close(&store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1292,6 +1349,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyword_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_write_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_recreate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_multiprocess, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_index_rebuilds_on_open, setup, teardown),
