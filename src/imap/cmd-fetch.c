@@ -543,9 +543,12 @@ static int fetch_seen_batch(struct fetch_ctx *ctx, uint32_t msn)
 	}
 	if (n == 0)
 		return 0;
+	uint32_t *failed;
+	size_t failed_count;
 	if (store_mailbox_update_flags(box, batch, n, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
-				       0, 0, NULL, NULL) < 0)
+				       0, 0, &failed, &failed_count) < 0)
 		return -1;
+	free(failed);
 	if (ctx->seen_changed == NULL) {
 		ctx->seen_changed_count = store_mailbox_count(box);
 		ctx->seen_changed = xcalloc(ctx->seen_changed_count / 8 + 1, 1);

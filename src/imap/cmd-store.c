@@ -245,11 +245,14 @@ bool cmd_store(struct imap_cmd *cmd)
 		if (store_bit(ctx, msn))
 			batch[n++] = msn;
 		if (n == STORE_BATCH || (msn == ctx->count && n > 0)) {
+			uint32_t *failed;
+			size_t failed_count;
 			if (store_mailbox_update_flags(box, batch, n, mode, flags, kw_mask,
-						       0, NULL, NULL) < 0) {
+						       0, &failed, &failed_count) < 0) {
 				store_deinit(ctx);
 				return imap_cmd_store_error(cmd, false);
 			}
+			free(failed);
 			n = 0;
 		}
 	}
