@@ -20,7 +20,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define CLI_USER_DEFAULT_CONFIG "/etc/roost/roost.conf"
 /* SASL PLAIN carries at most 255 octets of password (RFC 4616): a longer
  * one could never be used to log in. */
 #define CLI_USER_PASSWORD_MAX_LEN 255
@@ -59,7 +58,7 @@ static void cli_user_usage(FILE *out, const char *command)
 			"Run `roost user COMMAND --help` for one command.\n\n");
 	}
 	fprintf(out, "options:\n"
-		"  -c, --config FILE  config file (default " CLI_USER_DEFAULT_CONFIG
+		"  -c, --config FILE  config file (default " CLI_DEFAULT_CONFIG
 		" if it exists,\n"
 		"                     else the built-in defaults)\n");
 	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0) {
@@ -401,8 +400,8 @@ int cli_user_main(int argc, char **argv)
 		return ret > 0 ? EX_OK : EX_USAGE;
 
 	const char *config_path = args.config_path;
-	if (config_path == NULL && access(CLI_USER_DEFAULT_CONFIG, F_OK) == 0)
-		config_path = CLI_USER_DEFAULT_CONFIG;
+	if (config_path == NULL && access(CLI_DEFAULT_CONFIG, F_OK) == 0)
+		config_path = CLI_DEFAULT_CONFIG;
 	config = config_load(config_path, &error);
 	if (config == NULL) {
 		fprintf(stderr, "roost user %s: %s\n", args.command, error);
