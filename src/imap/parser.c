@@ -514,9 +514,9 @@ static int literal_begin(struct imap_parser *p)
 	return 0;
 }
 
-/* Takes up to `len` bytes of literal data.  Returns the bytes used, or -1
- * after a write error (the error is set; those bytes count as consumed,
- * `*used_r` says how many). */
+/* Takes up to `len` (> 0) bytes of literal data, `*used_r` of them.
+ * Returns 0, or -1 after a write error: the error is set, and the bytes
+ * taken and the rest of the literal are skipped. */
 static int literal_data(struct imap_parser *p, const unsigned char *data,
 			size_t len, size_t *used_r)
 {
@@ -526,11 +526,11 @@ static int literal_data(struct imap_parser *p, const unsigned char *data,
 	if (n > p->lit_left)
 		n = (size_t)p->lit_left;
 	*used_r = n;
-	if (n > 0 && memchr(data, '\0', n) != NULL)
+	if (memchr(data, '\0', n) != NULL)
 		arg->has_nul = true;
 	if (p->lit_buf != NULL) {
 		memcpy(p->lit_buf + (p->lit_size - p->lit_left), data, n);
-	} else if (n > 0) {
+	} else {
 		if (write_full(p->spool_fd, data, n) < 0) {
 			free(p->system_error);
 			p->system_error = xasprintf(
@@ -825,6 +825,10 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 			   p->lit_left == 0)) {
 		if (p->state == STATE_LITERAL_DATA) {
 			size_t used;
+			if (p->lit_left == 0) {
+				p->state = STATE_ARG_END;
+				continue;
+			}
 			ret = literal_data(p, data + i, len - i, &used);
 			i += used;
 			if (ret < 0) {

@@ -64,7 +64,9 @@ struct imap_parser_settings {
 	unsigned int max_depth;
 	/* Arguments a command may have, counting every atom, string, literal
 	 * and list at any depth (a list counts 1 plus its children).  The tag
-	 * and command name do not count.  0 = default 10000. */
+	 * and command name do not count.  0 = default 10000.  Each argument
+	 * costs about 2 * sizeof(struct imap_arg) while parsing, so a parser
+	 * for a connection that has not logged in can use a lower value. */
 	unsigned int max_args;
 	/* Bytes of literal data one command may keep in memory (summed over
 	 * its literals).  A literal that does not fit in what is left goes to
