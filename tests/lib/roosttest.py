@@ -129,7 +129,8 @@ class Server:
         raise TestFailure("roost serve did not start listening")
 
     def log_text(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
