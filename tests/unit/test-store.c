@@ -785,6 +785,28 @@ static void test_mailbox_ops(void **state)
 	assert_string_equal(text, msg2);
 	free(text);
 	store_mailbox_close(&box);
+	/* a view open during a rename by another store keeps working */
+	struct store *other = open_store("demo");
+	struct store_mailbox *follow;
+	assert_int_equal(store_mailbox_open(other, "X/Y/D", false, &follow), 0);
+	const char *const *old_watch = store_mailbox_watch_paths(follow);
+	const char *old_new_dir = old_watch[1];
+	assert_int_equal(store_mailbox_rename(store, "X/Y/D", "X/Y/E"), 0);
+	append(store, "X/Y/E", msg3, 0, NULL, 0, 0);
+	struct events fev = { "" };
+	assert_int_equal(store_mailbox_sync(follow, 0, &ev_callbacks, &fev), 0);
+	assert_string_equal(fev.log, "X2 ");
+	assert_string_equal(store_mailbox_name(follow), "X/Y/E");
+	assert_non_null(strstr(store_mailbox_watch_paths(follow)[1], ".X.Y.E/new"));
+	assert_non_null(strstr(old_new_dir, ".X.Y.D/new"));
+	fd = store_mailbox_open_msg(follow, 2);
+	text = read_fd(fd);
+	assert_string_equal(text, msg3);
+	free(text);
+	store_mailbox_close(&follow);
+	store_close(&other);
+	assert_int_equal(store_mailbox_rename(store, "X/Y/E", "X/Y/D"), 0);
+
 	assert_int_equal(store_mailbox_rename(store, "X", "Sent"), -1);
 	store_last_error(store, &err);
 	assert_int_equal(err, STORE_ERR_EXISTS);
@@ -896,6 +918,18 @@ static void test_new_pickup(void **state)
 	free(name);
 	free(path);
 	store_mailbox_close(&box);
+
+	/* STATUS sees dropped mail without a sync */
+	struct store_status status;
+	path = user_path("Maildir/.Archive/new/999.M1P1.host");
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_int_equal(write(fd, lf_msg, strlen(lf_msg)), (ssize_t)strlen(lf_msg));
+	close(fd);
+	free(path);
+	assert_int_equal(store_mailbox_status(store, "Archive", &status), 0);
+	assert_int_equal(status.messages, 1);
+	assert_int_equal(status.recent, 1);
+	assert_int_equal(status.size, strlen(crlf_msg));
 	store_close(&store);
 }
 

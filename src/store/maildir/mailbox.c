@@ -541,8 +541,17 @@ int maildir_mailbox_status(struct store *store, const char *name,
 	struct maildir_store *ms = (struct maildir_store *)store;
 	struct maildir_mailbox_row row;
 	sqlite3_stmt *stmt;
+	char *dir;
 	int ret;
 
+	/* mail dropped into new/ counts too */
+	ret = maildir_index_mailbox_lookup(ms, name, &row);
+	if (ret > 0 && (dir = maildir_storage_mailbox_dir(ms, name)) != NULL) {
+		ret = maildir_sync_pickup_new(ms, row.id, dir);
+		free(dir);
+		if (ret < 0)
+			return -1;
+	}
 	if (maildir_index_begin(ms, false) < 0)
 		return -1;
 	ret = maildir_index_mailbox_lookup(ms, name, &row);

@@ -44,6 +44,10 @@ struct maildir_mailbox {
 	int64_t id;		/* mailboxes.id */
 	char *dir;		/* the folder's directory */
 	char *watch[4];		/* notify, dir/new, dir/cur, NULL */
+	/* paths replaced after a rename by another session, kept until close
+	 * because store_mailbox_watch_paths() promised them that long */
+	char **old_paths;
+	size_t old_paths_count, old_paths_cap;
 	uint32_t recent_uid;	/* the watermark as last seen */
 };
 
@@ -201,6 +205,9 @@ void maildir_sync_close(struct store_mailbox *box);
 int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 		      const struct store_sync_callbacks *cb, void *ctx);
 int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn);
+/* Moves files other programs put into dir/new into cur/ with UIDs and
+ * indexes them (one write transaction); 0 also when there were none. */
+int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const char *dir);
 const char *const *maildir_sync_watch_paths(struct store_mailbox *box);
 
 /* ---- flags.c ---- */

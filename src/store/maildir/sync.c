@@ -21,9 +21,12 @@
 static void set_paths(struct maildir_mailbox *mbox, struct maildir_store *ms, char *dir)
 {
 	free(mbox->dir);
-	free(mbox->watch[0]);
-	free(mbox->watch[1]);
-	free(mbox->watch[2]);
+	for (size_t i = 0; i < 3; i++) {
+		if (mbox->watch[i] == NULL)
+			continue;
+		ARRAY_RESERVE(mbox->old_paths, mbox->old_paths_cap, mbox->old_paths_count + 1);
+		mbox->old_paths[mbox->old_paths_count++] = mbox->watch[i];
+	}
 	mbox->dir = dir;
 	mbox->watch[0] = xstrdup(ms->notify_path);
 	mbox->watch[1] = xasprintf("%s/new", dir);
@@ -152,6 +155,9 @@ void maildir_sync_close(struct store_mailbox *box)
 	free(mbox->dir);
 	for (size_t i = 0; i < N_ELEMENTS(mbox->watch); i++)
 		free(mbox->watch[i]);
+	for (size_t i = 0; i < mbox->old_paths_count; i++)
+		free(mbox->old_paths[i]);
+	free(mbox->old_paths);
 	free(mbox);
 }
 
@@ -208,10 +214,10 @@ static int copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
  * (uncommitted) uid, so a crash before the commit leaves a file that the
  * next attempt overwrites instead of duplicating.  1 = done, 0 = the file
  * was gone (another process took it), -1 = error. */
-static int pickup_one(struct maildir_store *ms, struct maildir_mailbox *mbox,
+static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
 		      const char *name, uint32_t uid)
 {
-	char *src = xasprintf("%s/new/%s", mbox->dir, name);
+	char *src = xasprintf("%s/new/%s", dir, name);
 	struct maildir_filename fn;
 	char *tmp = NULL, *final = NULL, *dst = NULL;
 	uint64_t size, header_size, modseq;
@@ -238,7 +244,7 @@ static int pickup_one(struct maildir_store *ms, struct maildir_mailbox *mbox,
 		return 0;
 	}
 	maildir_file_name_parse(name, &fn);
-	tmp = xasprintf("%s/tmp/%s", mbox->dir, fn.unique);
+	tmp = xasprintf("%s/tmp/%s", dir, fn.unique);
 	ret = copy_crlf(ms, fd, tmp, &size, &header_size);
 	close(fd);
 	if (ret == 0) {
@@ -246,7 +252,7 @@ static int pickup_one(struct maildir_store *ms, struct maildir_mailbox *mbox,
 		times[1] = st.st_mtim;
 		(void)utimensat(AT_FDCWD, tmp, times, 0);
 		final = maildir_file_name(fn.unique, size, uid, fn.flags, 0);
-		dst = xasprintf("%s/cur/%s", mbox->dir, final);
+		dst = xasprintf("%s/cur/%s", dir, final);
 		if (rename(tmp, dst) < 0)
 			ret = maildir_storage_set_syscall_error(ms, "rename", tmp);
 		else if (unlink(src) < 0 && errno != ENOENT)
@@ -255,14 +261,14 @@ static int pickup_one(struct maildir_store *ms, struct maildir_mailbox *mbox,
 		(void)unlink(tmp);
 	}
 	if (ret == 0)
-		ret = maildir_index_next_modseq(ms, mbox->id, &modseq);
+		ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
 	if (ret == 0) {
 		stmt = maildir_index_prepare(ms,
 			"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
 			"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?, ?)");
 		ret = stmt == NULL ? -1 : 0;
 		if (ret == 0) {
-			sqlite3_bind_int64(stmt, 1, mbox->id);
+			sqlite3_bind_int64(stmt, 1, mailbox_id);
 			sqlite3_bind_int64(stmt, 2, uid);
 			sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(stmt, 4, fn.flags);
@@ -282,11 +288,12 @@ static int pickup_one(struct maildir_store *ms, struct maildir_mailbox *mbox,
 	return ret < 0 ? -1 : 1;
 }
 
-static int pickup_new(struct maildir_store *ms, struct maildir_mailbox *mbox)
+int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const char *dir)
 {
 	struct maildir_mailbox_row row;
-	char **names = NULL;
-	size_t count = 0, cap = 0, i;
+	char **names = NULL, *newdir = xasprintf("%s/new", dir), *curdir = NULL;
+	char *name = NULL, *current_dir = NULL;
+	size_t count = 0, cap = 0, i, n_names;
 	uint32_t uid;
 	struct dirent *de;
 	sqlite3_stmt *stmt;
@@ -294,32 +301,41 @@ static int pickup_new(struct maildir_store *ms, struct maildir_mailbox *mbox)
 	DIR *d;
 	int ret;
 
-	if ((d = opendir(mbox->watch[1])) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		return maildir_storage_set_syscall_error(ms, "opendir", mbox->watch[1]);
+	if ((d = opendir(newdir)) == NULL) {
+		ret = errno == ENOENT ? 0 : maildir_storage_set_syscall_error(ms, "opendir", newdir);
+		free(newdir);
+		return ret;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		/* dot files are being written (or not mail); no write
+		 * transaction for what cannot be a message */
+		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
 			continue;
 		ARRAY_RESERVE(names, cap, count + 1);
 		names[count++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	if (count == 0)
+	if (count == 0) {
+		free(newdir);
 		return 0;
+	}
+	n_names = count;
 
 	ret = maildir_index_begin(ms, true);
 	if (ret == 0) {
-		ret = maildir_index_mailbox_by_id(ms, mbox->id, &row, NULL);
+		ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, &name);
 		if (ret == 0) {
 			store_set_error(&ms->store, STORE_ERR_NOTFOUND, "Mailbox was deleted");
 			ret = -1;
 		}
 	}
+	/* renamed since the caller looked: the next sync finds the new path */
+	if (ret > 0 && ((current_dir = maildir_storage_mailbox_dir(ms, name)) == NULL ||
+			strcmp(current_dir, dir) != 0))
+		count = 0;
 	uid = ret > 0 ? row.uidnext : 0;
 	for (i = 0; ret > 0 && i < count; i++) {
-		ret = pickup_one(ms, mbox, names[i], uid);
+		ret = pickup_one(ms, mailbox_id, dir, names[i], uid);
 		if (ret > 0) {
 			uid++;
 			picked = true;
@@ -332,25 +348,26 @@ static int pickup_new(struct maildir_store *ms, struct maildir_mailbox *mbox)
 		ret = stmt == NULL ? -1 : 0;
 		if (ret == 0) {
 			sqlite3_bind_int64(stmt, 1, uid);
-			sqlite3_bind_int64(stmt, 2, mbox->id);
+			sqlite3_bind_int64(stmt, 2, mailbox_id);
 			ret = maildir_index_step(ms, stmt);
 		}
 		maildir_index_finish(ms, stmt);
+		curdir = xasprintf("%s/cur", dir);
 		if (ret == 0)
-			ret = maildir_storage_fsync_dir(ms, mbox->watch[2]);
+			ret = maildir_storage_fsync_dir(ms, curdir);
 		if (ret == 0)
-			ret = maildir_storage_fsync_dir(ms, mbox->watch[1]);
+			ret = maildir_storage_fsync_dir(ms, newdir);
 	}
-	for (i = 0; i < count; i++)
+	for (i = 0; i < n_names; i++)
 		free(names[i]);
 	free(names);
-	if (ret < 0) {
+	free(name);
+	free(current_dir);
+	free(curdir);
+	free(newdir);
+	if (ret < 0 || !picked) {
 		maildir_index_rollback(ms);
-		return -1;
-	}
-	if (!picked) {
-		maildir_index_rollback(ms);
-		return 0;
+		return ret < 0 ? -1 : 0;
 	}
 	if (maildir_index_commit(ms) < 0)
 		return -1;
@@ -373,7 +390,7 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 	char *name = NULL;
 	int ret;
 
-	if (pickup_new(ms, mbox) < 0)
+	if (maildir_sync_pickup_new(ms, mbox->id, mbox->dir) < 0)
 		return -1;
 	if (maildir_index_begin(ms, false) < 0)
 		return -1;
