@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "base/base.h"
@@ -593,6 +595,61 @@ static void test_literal_spool(void **state)
 	imap_parser_destroy(&p);
 }
 
+/* The disk fills up in the middle of a spooled literal (RLIMIT_FSIZE makes
+ * write() fail with EFBIG): a server error, the rest of the literal and of
+ * the command is skipped, and the next command parses. */
+static void test_literal_spool_write_error(void **state)
+{
+	(void)state;
+	struct imap_parser_settings set = { .literal_memory_max = 4 };
+	struct rlimit old, small = { 10, 10 };
+	void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	check(&set, "a APPEND x {30+}\r\n0123456789a NOOP\r\n0123456789 ) {3+}\r\nabc\r\nb NOOP\r\n",
+	      "ERR SERVER a Internal error while receiving a literal\n[b] NOOP\n");
+
+	struct imap_parser *p = imap_parser_create(&set);
+	const char *in = "a APPEND x {30+}\r\n0123456789abcdef";
+	size_t used;
+	assert_int_equal(imap_parser_feed(p, (const unsigned char *)in,
+					  strlen(in), &used), -1);
+	assert_non_null(imap_parser_system_error(p));
+	imap_parser_destroy(&p);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_handler);
+}
+
+/* The client disconnects in the middle of a literal: destroying the
+ * parser frees and closes everything (ASan and the fd check see leaks). */
+static void test_destroy_mid_command(void **state)
+{
+	(void)state;
+	struct imap_parser_settings set = { .literal_memory_max = 4 };
+	const char *inputs[] = {
+		"a APPEND x {30+}\r\n0123",
+		"a APPEND x {3+}\r\n012",
+		"a APPEND x (a (b \"c",
+		"a X ) {5+}\r\nab",
+		"a APPEND x {30}\r\n",
+	};
+	int fd_before = dup(0);
+	close(fd_before);
+
+	for (size_t i = 0; i < N_ELEMENTS(inputs); i++) {
+		struct imap_parser *p = imap_parser_create(&set);
+		size_t used;
+		(void)imap_parser_feed(p, (const unsigned char *)inputs[i],
+				       strlen(inputs[i]), &used);
+		imap_parser_destroy(&p);
+		int fd = dup(0);
+		assert_int_equal(fd, fd_before);
+		close(fd);
+	}
+}
+
 static void test_depth_limit(void **state)
 {
 	(void)state;
@@ -860,6 +917,8 @@ int main(void)
 		cmocka_unit_test(test_sync_literal_flow),
 		cmocka_unit_test(test_literal_limits),
 		cmocka_unit_test(test_literal_spool),
+		cmocka_unit_test(test_literal_spool_write_error),
+		cmocka_unit_test(test_destroy_mid_command),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_args_limit),
 		cmocka_unit_test(test_line_limit),
