@@ -421,3 +421,88 @@ def test_fetch_streams_to_slow_reader(srv):
     c.buf = buf
     c.cmd("NOOP", ok=True)
     expect("fetched=" not in srv.log_text() or True)
+
+
+def test_fetch_large_literal_resumes_mid_literal(srv):
+    # 3 MiB messages: each literal is written in many chunks and the
+    # output waits for the reader in the middle of literals
+    c = srv.login()
+    msgs = []
+    for i in range(3):
+        head = f"Subject: big {i}\r\n\r\n".encode()
+        body = b"".join(b"%07d %s\r\n" % (n, b"abcdefghij" * 6) for n in range(3 * 1024 * 1024 // 70))
+        msgs.append(head + body)
+        c.send(f"a{i} APPEND INBOX {{{len(msgs[-1])}+}}\r\n".encode() + msgs[-1] + b"\r\n")
+        expect(c.readline(timeout=60).startswith(f"a{i} OK"))
+    c.cmd("SELECT INBOX", ok=True)
+    c.line("f1 FETCH 1:3 (BODY.PEEK[] BODY.PEEK[TEXT]<100000.500000>)")
+    time.sleep(0.5)
+    c.sock.settimeout(30)
+    buf = b""
+
+    def need(n):
+        nonlocal buf
+        while len(buf) < n:
+            chunk = c.sock.recv(8192)
+            expect(chunk, "connection closed")
+            buf += chunk
+
+    for i, m in enumerate(msgs):
+        head = f"* {i + 1} FETCH (BODY[] {{{len(m)}}}\r\n".encode()
+        need(len(head))
+        expect(buf.startswith(head), buf[:80])
+        buf = buf[len(head):]
+        need(len(m))
+        expect(buf[:len(m)] == m, f"message {i + 1} differs")
+        buf = buf[len(m):]
+        text = m[m.index(b"\r\n\r\n") + 4:][100000:600000]
+        head = f" BODY[TEXT]<100000> {{{len(text)}}}\r\n".encode()
+        need(len(head) + len(text) + 3)
+        expect(buf.startswith(head), buf[:80])
+        buf = buf[len(head):]
+        expect(buf[:len(text)] == text and buf[len(text):len(text) + 3] == b")\r\n")
+        buf = buf[len(text) + 3:]
+    c.buf = buf
+    expect(c.readline() == "f1 OK Fetch completed.")
+
+
+def test_fetch_disconnect_mid_response(srv):
+    c = srv.login()
+    data = ("Subject: x\r\n\r\n" + "0123456789" * 60000 + "\r\n").encode()
+    for i in range(4):
+        c.send(f"a{i} APPEND INBOX {{{len(data)}+}}\r\n".encode() + data + b"\r\n")
+        expect(c.readline(timeout=60).startswith(f"a{i} OK"))
+    c.cmd("SELECT INBOX", ok=True)
+    c.line("f1 FETCH 1:* BODY[]")
+    c.sock.recv(1000)
+    c.close()
+    # the worker lives on and the \Seen flags it set are kept
+    d = srv.login()
+    d.cmd("EXAMINE INBOX", ok=True)
+    u, _ = d.cmd("FETCH 1 FLAGS", ok=True)
+    expect(u == ["* 1 FETCH (FLAGS (\\Seen))"], u)
+
+
+def test_fetch_message_expunged_by_other_session(srv):
+    a = setup(srv)
+    b = srv.login()
+    b.cmd("SELECT INBOX", ok=True)
+    a.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)", ok=True)
+    a.cmd("EXPUNGE", ok=True)
+    # b still sees 3 messages; index data of 2 is still there, its file not
+    u, t = b.cmd("FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[HEADER])", ok=False)
+    expect(t.endswith(" NO [EXPUNGEISSUED] Some messages were expunged before "
+                      "they could be fetched."), t)
+    h3 = MSG3.split("\r\n\r\n")[0] + "\r\n\r\n"
+    expect(u == [f"* 1 FETCH (UID 1 RFC822.SIZE {len(MSG1)} BODY[HEADER] {lit(MSG1_HEADER)})",
+                 f"* 2 FETCH (UID 2 RFC822.SIZE {len(MSG2)})",
+                 f"* 3 FETCH (UID 3 RFC822.SIZE {len(MSG3)} BODY[HEADER] {lit(h3)})"], u)
+    # only file data asked: nothing to say about 2
+    u, t = b.cmd("FETCH 2 BODY.PEEK[]", ok=False)
+    expect(u == [] and "[EXPUNGEISSUED]" in t, (u, t))
+    # index-only items are fine (b's view never saw a's \Deleted)
+    u, t = b.cmd("FETCH 2 (FLAGS RFC822.SIZE)", ok=True)
+    expect(u == [f"* 2 FETCH (FLAGS (\\Seen) RFC822.SIZE {len(MSG2)})"], u)
+    # UID FETCH may report the expunge at its end
+    u, t = b.cmd("UID FETCH 1 UID", ok=True)
+    expect(u == ["* 1 FETCH (UID 1)", "* 2 EXPUNGE"], u)

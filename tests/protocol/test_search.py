@@ -360,3 +360,19 @@ def test_search_many_messages_content(srv):
     u, _ = c.cmd('SEARCH RETURN (COUNT) HEADER subject "m2"', ok=True)
     want = len([i for i in range(n) if "m2" in f"m{i}"])
     expect(u == [f'* ESEARCH (TAG "t{c.tagn}") COUNT {want}'], u)
+
+
+def test_search_message_expunged_by_other_session(srv):
+    a = setup(srv)
+    b = srv.login()
+    b.cmd("SELECT INBOX", ok=True)
+    a.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)", ok=True)
+    a.cmd("EXPUNGE", ok=True)
+    # index keys still answer for the expunged messages (1 and 3, which
+    # had \Deleted already; no EXPUNGE yet; b never saw a's \Deleted on 1)
+    expect_search(b, "UNDELETED", [1, 2])
+    u, t = b.cmd("SEARCH TEXT example", ok=True)
+    expect(u == ["* SEARCH 2"], u)
+    expect(t.endswith(" OK [EXPUNGEISSUED] Search completed (some messages were expunged)."), t)
+    u, t = b.cmd("NOOP", ok=True)
+    expect(u == ["* 3 EXPUNGE", "* 1 EXPUNGE"], u)
