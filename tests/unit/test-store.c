@@ -669,8 +669,8 @@ static void test_copy_move(void **state)
 	free(uids);
 	assert_int_equal(store_mailbox_count(src), 3);
 	struct events ev = { "" };
-	assert_int_equal(store_mailbox_sync(src, 0, &ev_callbacks, &ev), 0);
-	assert_string_equal(ev.log, "E2/2 ");
+	assert_int_equal(store_mailbox_sync(src, STORE_SYNC_NO_EXPUNGES, &ev_callbacks, &ev), 0);
+	assert_true(store_mailbox_is_expunged(src, 2));
 	assert_int_equal(store_mailbox_status(store, "Trash", &status), 0);
 	assert_int_equal(status.messages, 1);
 	assert_int_equal(store_mailbox_open(store, "Trash", false, &dst), 0);
@@ -679,6 +679,22 @@ static void test_copy_move(void **state)
 	assert_string_equal(text, msg2);
 	free(text);
 	store_mailbox_close(&dst);
+
+	/* a source expunged meanwhile (still in this view) fails the whole
+	 * copy: nothing is copied */
+	uint32_t m123[] = { 1, 2, 3 };
+	assert_int_equal(store_mailbox_copy(src, m123, 3, "Archive", false, &uidvalidity, &uids), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_EXPUNGED);
+	assert_null(uids);
+	assert_int_equal(store_mailbox_status(store, "Archive", &status), 0);
+	assert_int_equal(status.messages, 3);
+	char *arch = user_path("Maildir/.Archive/cur");
+	assert_int_equal(count_dir(arch), 3);
+	free(arch);
+	ev.log[0] = '\0';
+	assert_int_equal(store_mailbox_sync(src, 0, &ev_callbacks, &ev), 0);
+	assert_string_equal(ev.log, "E2/2 ");
 	store_mailbox_close(&src);
 	store_close(&store);
 }

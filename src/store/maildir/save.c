@@ -289,6 +289,15 @@ static int copy_file(struct maildir_store *ms, const char *src, const char *dst,
 	return ret;
 }
 
+/* All or nothing: a source expunged meanwhile fails the copy, so every
+ * source gets a destination UID (COPYUID) when it succeeds. */
+static int set_expunged_error(struct maildir_store *ms)
+{
+	store_set_error(&ms->store, STORE_ERR_EXPUNGED,
+			"Some of the requested messages no longer exist.");
+	return -1;
+}
+
 /* Hard-links (or copies) src_dir/cur/file to dst.  0, -1 with ENOENT in
  * errno and no error set if the source is gone, or -1 with error set. */
 static int link_msg(struct maildir_store *ms, const char *src_dir, const char *file,
@@ -365,8 +374,10 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		sqlite3_stmt *stmt;
 		char *file, *unique, *final;
 
-		if ((box->state[msns[i] - 1] & STORE_VIEW_EXPUNGED) != 0)
-			continue;
+		if ((box->state[msns[i] - 1] & STORE_VIEW_EXPUNGED) != 0) {
+			ret = set_expunged_error(ms);
+			break;
+		}
 		stmt = maildir_index_prepare(ms, "SELECT " MAILDIR_MSG_COLUMNS ", file "
 					     "FROM messages WHERE mailbox = ? AND uid = ?");
 		if (stmt == NULL) {
@@ -377,9 +388,10 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		sqlite3_bind_int64(stmt, 2, box->msgs[msns[i] - 1].uid);
 		ret = maildir_index_step(ms, stmt);
 		if (ret <= 0) {
-			/* expunged meanwhile: no destination uid (0) */
 			maildir_index_finish(ms, stmt);
-			continue;
+			if (ret == 0)
+				ret = set_expunged_error(ms);
+			break;
 		}
 		ret = 0;
 		maildir_index_read_msg(stmt, 0, &msg);
@@ -416,7 +428,7 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 			free(file);
 			free(final);
 			if (errno == ENOENT && box->store->error == NULL)
-				continue;	/* source file gone: treat as expunged */
+				set_expunged_error(ms);	/* file gone */
 			ret = -1;
 			break;
 		}
