@@ -2,7 +2,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "parser.h"
-#include "quote.h"
+#include "mailbox-name.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -40,7 +40,7 @@ static void imap_select_write_list(struct imap_cmd *cmd, const char *name)
 			str_printfa(&line, " %s", special_use_names[i]);
 	}
 	str_append(&line, ") \"/\" ");
-	imap_quote_astring(&line, imap_mailbox_to_client(s, cmd->pool, name), s->utf8_accept);
+	imap_mailbox_write(s, cmd->pool, &line, name);
 	imap_session_write_line(s, &line);
 	str_free(&line);
 }
@@ -61,12 +61,12 @@ static bool imap_select(struct imap_cmd *cmd, bool readonly)
 {
 	struct imap_session *s = cmd->session;
 	const struct imap_arg *a = cmd->args;
-	if (a[0].type == IMAP_ARG_EOL || a[0].type == IMAP_ARG_LIST ||
-	    a[0].type == IMAP_ARG_LITERAL_FILE)
+	if (a[0].type == IMAP_ARG_EOL)
 		return imap_cmd_bad(cmd, "Missing mailbox name.");
 	if (a[1].type != IMAP_ARG_EOL)
 		return imap_cmd_bad(cmd, "Unsupported SELECT parameters.");
-	const char *name = imap_mailbox_from_client(s, cmd->pool, a[0].str);
+	const char *arg = imap_mailbox_arg(&a[0]);
+	const char *name = arg == NULL ? NULL : imap_mailbox_from_client(s, cmd->pool, arg);
 	if (name == NULL)
 		return imap_cmd_no(cmd, "[CANNOT] Invalid mailbox name.");
 
