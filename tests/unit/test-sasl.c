@@ -1,0 +1,160 @@
+/* test-sasl.c: the mechanism table and PLAIN (RFC 4616): good messages,
+ * missing or extra NULs, empty fields, authzid rules, UTF-8, limits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/sasl.h"
+#include "base/str.h"
+
+static int sasl_test_plain(const char *message, size_t len, struct sasl_exchange **ex_r,
+			   const char **error_r)
+{
+	const unsigned char *out;
+	size_t out_len;
+
+	*ex_r = sasl_exchange_create(sasl_mech_find("PLAIN"));
+	return sasl_exchange_step(*ex_r, (const unsigned char *)message, len, &out, &out_len,
+				  error_r);
+}
+
+#define SASL_TEST(lit) (lit), sizeof(lit) - 1
+
+static void test_sasl_mechs(void **state)
+{
+	(void)state;
+	const struct sasl_mech *plain = sasl_mech_find("PLAIN");
+	assert_non_null(plain);
+	assert_ptr_equal(sasl_mech_find("plain"), plain);
+	assert_ptr_equal(sasl_mech_find("Plain"), plain);
+	assert_null(sasl_mech_find("PLAINX"));
+	assert_null(sasl_mech_find(""));
+	assert_null(sasl_mech_find("SCRAM-SHA-256"));
+	assert_ptr_equal(sasl_mech_at(0), plain);
+	assert_null(sasl_mech_at(1));
+	assert_string_equal(plain->name, "PLAIN");
+	assert_true(plain->is_plaintext);
+}
+
+static void test_sasl_plain_good(void **state)
+{
+	(void)state;
+	struct sasl_exchange *ex;
+	const char *error = NULL;
+
+	/* RFC 4616 section 4 examples */
+	assert_int_equal(sasl_test_plain(SASL_TEST("\0tim\0tanstaaftanstaaf"), &ex, &error), 1);
+	assert_string_equal(sasl_exchange_authcid(ex), "tim");
+	assert_string_equal(sasl_exchange_authzid(ex), "");
+	assert_string_equal(sasl_exchange_password(ex), "tanstaaftanstaaf");
+	assert_ptr_equal(sasl_exchange_mech(ex), &sasl_mech_plain);
+	sasl_exchange_destroy(&ex);
+	assert_null(ex);
+
+	/* authzid equal to authcid */
+	assert_int_equal(sasl_test_plain(SASL_TEST("bob@example.org\0bob@example.org\0pw"),
+					 &ex, &error), 1);
+	assert_string_equal(sasl_exchange_authcid(ex), "bob@example.org");
+	assert_string_equal(sasl_exchange_authzid(ex), "bob@example.org");
+	sasl_exchange_destroy(&ex);
+
+	/* UTF-8 and spaces are fine */
+	assert_int_equal(sasl_test_plain(SASL_TEST("\0j\xc3\xb6rg\0p w \xe2\x82\xac"),
+					 &ex, &error), 1);
+	assert_string_equal(sasl_exchange_password(ex), "p w \xe2\x82\xac");
+	sasl_exchange_destroy(&ex);
+
+	/* no initial response: an empty challenge first */
+	const unsigned char *out = (const unsigned char *)"x";
+	size_t out_len = 99;
+	ex = sasl_exchange_create(&sasl_mech_plain);
+	assert_int_equal(sasl_exchange_step(ex, NULL, 0, &out, &out_len, &error), 0);
+	assert_int_equal(out_len, 0);
+	assert_int_equal(sasl_exchange_step(ex, (const unsigned char *)"\0u\0p", 4,
+					    &out, &out_len, &error), 1);
+	assert_string_equal(sasl_exchange_authcid(ex), "u");
+	assert_string_equal(sasl_exchange_password(ex), "p");
+	sasl_exchange_destroy(&ex);
+
+	/* 255 octets each: the most RFC 4616 requires */
+	struct str m = STR_INIT;
+	char field[256];
+	memset(field, 'a', 255);
+	field[255] = '\0';
+	str_append(&m, field);
+	str_append_c(&m, '\0');
+	str_append(&m, field);
+	str_append_c(&m, '\0');
+	str_append(&m, field);
+	assert_int_equal(sasl_test_plain(m.data, m.len, &ex, &error), 1);
+	assert_int_equal(strlen(sasl_exchange_password(ex)), 255);
+	sasl_exchange_destroy(&ex);
+	str_free(&m);
+
+	sasl_exchange_destroy(&ex);	/* NULL is fine */
+}
+
+static void test_sasl_plain_bad(void **state)
+{
+	(void)state;
+	static const struct { const char *data; size_t len; } bad[] = {
+		{ SASL_TEST("") },			/* empty response */
+		{ SASL_TEST("tim") },			/* no NUL */
+		{ SASL_TEST("tim\0secret") },		/* one NUL */
+		{ SASL_TEST("\0tim\0secret\0") },	/* three NULs */
+		{ SASL_TEST("\0tim\0sec\0ret") },
+		{ SASL_TEST("\0\0secret") },		/* empty authcid */
+		{ SASL_TEST("\0tim\0") },		/* empty password */
+		{ SASL_TEST("\0\0") },
+		{ SASL_TEST("admin\0tim\0secret") },	/* authzid differs */
+		{ SASL_TEST("Tim\0tim\0secret") },	/* compared exactly */
+		{ SASL_TEST("tim \0tim\0secret") },
+		{ SASL_TEST("\0t\xffm\0secret") },	/* not UTF-8 */
+		{ SASL_TEST("\0tim\0se\xc3") },		/* cut UTF-8 */
+		{ SASL_TEST("\0tim\0\xc0\xaf") },	/* overlong UTF-8 */
+	};
+	for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
+		struct sasl_exchange *ex;
+		const char *error = NULL;
+		if (sasl_test_plain(bad[i].data, bad[i].len, &ex, &error) != -1)
+			fail_msg("case %zu accepted", i);
+		assert_non_null(error);
+		assert_null(sasl_exchange_authcid(ex));
+		assert_null(sasl_exchange_password(ex));
+		sasl_exchange_destroy(&ex);
+	}
+
+	/* 256 octets in any field */
+	for (unsigned int f = 0; f < 3; f++) {
+		struct str m = STR_INIT;
+		char big[257];
+		memset(big, 'b', 256);
+		big[256] = '\0';
+		str_append(&m, f == 0 ? big : "");
+		str_append_c(&m, '\0');
+		str_append(&m, f == 0 || f == 1 ? big : "user");
+		str_append_c(&m, '\0');
+		str_append(&m, f == 2 ? big : "pw");
+		struct sasl_exchange *ex;
+		const char *error = NULL;
+		assert_int_equal(sasl_test_plain(m.data, m.len, &ex, &error), -1);
+		assert_non_null(strstr(error, "255"));
+		sasl_exchange_destroy(&ex);
+		str_free(&m);
+	}
+}
+
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sasl_mechs),
+		cmocka_unit_test(test_sasl_plain_good),
+		cmocka_unit_test(test_sasl_plain_bad),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
