@@ -374,8 +374,15 @@ static void ATTR_NORETURN serve_worker_child(struct serve *s, int control_fd)
 		if (s->workers[i].control_fd >= 0)
 			close(s->workers[i].control_fd);
 	}
-	signal(SIGHUP, SIG_IGN);
-	serve_signals_restore(s);
+	/* SIGTERM, SIGINT and SIGHUP stay blocked until the worker's loop
+	 * handles them, so a stop right after the fork is not lost */
+	for (size_t i = 0; i < N_ELEMENTS(serve_signals); i++)
+		signal(serve_signals[i], SIG_DFL);
+	sigset_t mask = s->old_mask;
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (serve_drop_privileges(s) < 0)
 		_exit(1);
 

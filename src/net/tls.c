@@ -148,6 +148,13 @@ static int tls_ctx_use_key(SSL_CTX *ctx, const char *pem, size_t len, char **err
 		*error_r = xasprintf("no private key found: %s", net_tls_last_error());
 		return -1;
 	}
+	X509 *cert = SSL_CTX_get0_certificate(ctx);
+	if (cert != NULL && X509_check_private_key(cert, key) != 1) {
+		ERR_clear_error();
+		EVP_PKEY_free(key);
+		*error_r = xstrdup("the private key does not match the certificate");
+		return -1;
+	}
 	int ret = SSL_CTX_use_PrivateKey(ctx, key);
 	EVP_PKEY_free(key);
 	if (ret != 1) {

@@ -414,6 +414,14 @@ int net_worker_main(struct net_worker_setup *setup)
 			i_panic("cannot watch the control socket");
 	}
 
+	/* a worker started by the supervisor has these blocked until now */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+
 	for (const struct net_protocol *p = setup->protocols; p->name != NULL; p++) {
 		if (p->worker_init != NULL && worker_protocol_used(p))
 			p->worker_init(config);
