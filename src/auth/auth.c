@@ -36,6 +36,9 @@
  * failure is remembered. */
 #define AUTH_THROTTLE_MAX_ENTRIES 4096
 #define AUTH_THROTTLE_FORGET_SECS 600
+/* SHA-crypt costs grow with the password's length: a longer one fails at
+ * once, for every user alike, instead of costing a helper thread. */
+#define AUTH_PASSWORD_MAX_LEN 1024
 
 struct auth {
 	struct passwd_file *db;
@@ -258,7 +261,9 @@ static void auth_request_start_job(struct auth_request *req)
 	const char *error;
 
 	req->state = AUTH_REQUEST_HASHING;
-	if (auth_refresh(auth) < 0) {
+	if (strlen(req->job.password) > AUTH_PASSWORD_MAX_LEN) {
+		/* FAILED without a hash: job.hash stays NULL */
+	} else if (auth_refresh(auth) < 0) {
 		req->tempfail = true;
 	} else {
 		int ret = passwd_file_lookup(auth->db, req->user, &entry, &error);

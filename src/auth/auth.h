@@ -48,7 +48,8 @@ void auth_reload(struct auth *auth);
 /* Checks `password` for `user`, as sent by `remote_ip` (the throttle key;
  * NULL or "" for UNIX sockets), and calls callback(result, user, ctx) on
  * the event loop.  `user`, `password` and `remote_ip` are copied; the
- * caller may wipe its password at once.
+ * caller may wipe its password at once.  A password over 1024 bytes is
+ * FAILED without being hashed (the cost of SHA-crypt grows with it).
  * Returns the running request, which the caller keeps so that it can call
  * auth_request_abort() if the connection goes away first.  When no job
  * pool is running (CLI tools, unit tests) the check runs inline: the

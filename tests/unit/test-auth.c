@@ -329,6 +329,15 @@ static void test_auth_verify_inline(void **state)
 			fail_msg("case %zu (%s): result %d", i, cases[i].user, r.result);
 		assert_string_equal(r.user, cases[i].user);
 	}
+	/* an overlong password fails without a hash */
+	char *long_pw = xcalloc(1, 1026);
+	memset(long_pw, 'p', 1025);
+	memset(&r, 0, sizeof(r));
+	assert_null(auth_verify_plain(auth, "sha", long_pw, NULL, auth_test_callback, &r));
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.result, AUTH_RESULT_FAILED);
+	free(long_pw);
+
 	assert_int_equal(auth_user_exists(auth, "sha"), 1);
 	assert_int_equal(auth_user_exists(auth, "nobody"), 0);
 
