@@ -242,7 +242,10 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
  * transaction; tmp/ files older than tmp_max_age seconds (0 = all) are
  * removed. */
 int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age);
-/* Shared with storage.c: the store struct without opening the index. */
+/* ---- storage.c, for rebuild.c ---- */
+/* The store struct without opening the index; maildir_storage_free()
+ * closes the index and frees what alloc made except the generic part's
+ * set.data_dir, user and error (store_close() frees those). */
 struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 					    const char *user_local, const char *user_domain);
 void maildir_storage_free(struct maildir_store *ms);
