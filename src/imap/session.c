@@ -148,7 +148,8 @@ IMAP_CMD_REPLY_FUNC(imap_cmd_bad, "BAD")
 bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate)
 {
 	enum store_error err;
-	const char *text = store_last_error(cmd->session->store, &err);
+	/* copied: the sync before the tagged reply clears the store's error */
+	const char *text = p_strdup(cmd->pool, store_last_error(cmd->session->store, &err));
 	const char *code;
 	switch (err) {
 	case STORE_ERR_NOTFOUND:
