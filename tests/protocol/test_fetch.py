@@ -348,6 +348,13 @@ def proc_kb(pid, field):
     raise TestFailure(f"no {field} for {pid}")
 
 
+def sanitized_build():
+    """ASan keeps freed memory in quarantine: RSS says nothing there."""
+    import roosttest
+    with open(os.path.join(roosttest.BUILD, "roost"), "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def big_message(i, size=20000):
     head = f"From: sender{i}@example.com\r\nSubject: message {i}\r\n\r\n"
     line = ("%05d " % i) + "x" * 68 + "\r\n"
@@ -386,7 +393,8 @@ def test_fetch_streams_to_slow_reader(srv):
     d.cmd("FETCH 2000 RFC822.SIZE", ok=True)
     expect(time.time() - t0 < 5, "other connection stalled")
     grown = {p: proc_kb(p, "VmRSS") - base[p] for p in pids}
-    expect(max(grown.values()) < 16 * 1024,
+    check_memory = not sanitized_build()
+    expect(not check_memory or max(grown.values()) < 16 * 1024,
            f"server buffered the response: RSS grew {grown} KB (total {total // 1024} KB)")
 
     # now read slowly, in small pieces
@@ -417,10 +425,10 @@ def test_fetch_streams_to_slow_reader(srv):
     expect(seen == count, seen)
     expect(got == total)
     peak = {p: proc_kb(p, "VmHWM") - base[p] for p in pids}
-    expect(max(peak.values()) < 24 * 1024, f"peak RSS grew {peak} KB")
+    expect(not check_memory or max(peak.values()) < 24 * 1024,
+           f"peak RSS grew {peak} KB")
     c.buf = buf
     c.cmd("NOOP", ok=True)
-    expect("fetched=" not in srv.log_text() or True)
 
 
 def test_fetch_large_literal_resumes_mid_literal(srv):
