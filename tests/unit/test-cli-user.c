@@ -179,6 +179,8 @@ static void test_cli_user(void **state)
 			 EX_DATAERR);
 	assert_int_equal(cli_user_run("x\n", NULL, 7, "user", "add", "-c", conf,
 				      "--scheme", "MD4", "erin"), EX_USAGE);
+	assert_int_equal(cli_user_run("x\n", NULL, 7, "user", "add", "-c", conf,
+				      "--scheme", "md5-crypt", "erin"), EX_USAGE);
 	char long_pw[300];
 	memset(long_pw, 'p', 256);
 	strcpy(long_pw + 256, "\n");
