@@ -302,7 +302,8 @@ static int cli_user_set(const struct cli_user_args *args, const char *userdb, bo
 		return EX_DATAERR;
 	}
 	/* MD5-CRYPT is kept for checking old hashes only: too fast to brute-force */
-	if (!password_scheme_can_generate(args->scheme) || str_eq_icase(args->scheme, "MD5-CRYPT")) {
+	if (!password_scheme_can_generate(args->scheme) ||
+	    str_eq_icase(args->scheme, "MD5-CRYPT")) {
 		fprintf(stderr, "roost user %s: unknown --scheme %s (use SHA512-CRYPT, "
 			"SHA256-CRYPT, BLF-CRYPT, CRYPT or PLAIN)\n", args->command, args->scheme);
 		return EX_USAGE;
