@@ -170,3 +170,21 @@ def test_move_rev2(srv):
     S: * 1 EXPUNGE
     S: a1 OK Move completed.
     """)
+
+
+def test_move_to_same_mailbox(srv):
+    c = srv.login()
+    c.cmd("ENABLE IMAP4rev2", ok=True)
+    setup(c, 2)
+    v = uidvalidity(c, "INBOX")
+    c.conv(rf"""
+    C: a1 MOVE 1 INBOX
+    S: * OK [COPYUID {v} 1 3] Moved UIDs.
+    S: * 1 EXPUNGE
+    S: * 2 EXISTS
+    S: a1 OK Move completed.
+    C: a2 UID FETCH 1:* UID
+    S: * 1 FETCH (UID 2)
+    S: * 2 FETCH (UID 3)
+    S~ a2 OK .*
+    """)

@@ -372,3 +372,23 @@ def test_other_session_sees_new_mailbox(srv):
     a.cmd("CREATE shared1", ok=True)
     u, _ = b.cmd('LIST "" shared1', ok=True)
     expect(u == ['* LIST (\\HasNoChildren) "/" shared1'], u)
+
+
+def test_oldname_for_rev2(srv):
+    # RFC 9051 6.3.4: a name used in another form than the one sent is
+    # announced with OLDNAME (IMAP4rev2 only)
+    c = srv.login()
+    c.cmd("ENABLE IMAP4rev2", ok=True)
+    c.conv(r"""
+    C: a1 CREATE inbox/x
+    S: * LIST () "/" INBOX/x ("OLDNAME" (inbox/x))
+    S: a1 OK Create completed.
+    C: a2 CREATE plain
+    S: a2 OK Create completed.
+    C: a3 RENAME plain Inbox/y
+    S: * LIST () "/" INBOX/y ("OLDNAME" (Inbox/y))
+    S: a3 OK Rename completed.
+    """)
+    c.line('a4 CREATE "e\u0301"')
+    expect(c.readline() == '* LIST () "/" "\u00e9" ("OLDNAME" ("e\u0301"))')
+    expect(c.readline() == "a4 OK Create completed.")
