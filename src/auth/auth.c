@@ -2,10 +2,18 @@
  *
  * A request's life (all on the loop except `work`):
  *
- *   auth_verify_plain ─┬─────────────────────────┬─> HASHING ── done ─┬─> callback, free
- *     (address still   └─> WAITING ── timer ─────┘   (lookup, then    │        ^
- *      in its penalty)                                hash on a thread)└─> DELAYING ── timer
- *                                                                     (FAILED, throttled)
+ *   auth_verify_plain
+ *     |  address still inside the delay of its last failure?
+ *     +-- yes --> WAITING --(timer)--+
+ *     |                              v
+ *     +-- no ----------------------> HASHING: look the user up, hash on a
+ *                                      |       helper thread (net_job_run)
+ *                                      v
+ *                                    done: OK, FAILED or TEMPFAIL
+ *                                      |  FAILED and the address throttled?
+ *                                      +-- yes --> DELAYING --(timer)--+
+ *                                      |                               v
+ *                                      +-- no ----------------------> callback, free
  *
  * DELAYING holds a FAILED answer back (250 ms, 500 ms, ... per recent
  * failure of the address); WAITING holds a new attempt from that address
