@@ -219,8 +219,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (seed == 0)
 		seed = 1;
 
+	/* the lowest free fd before and after: a leaked spool file shows */
+	int fd_before = dup(0);
+	close(fd_before);
 	struct str whole = run(&set, data, size, 0);
 	struct str split = run(&set, data, size, seed);
+	int fd_after = dup(0);
+	close(fd_after);
+	if (fd_after != fd_before) {
+		fprintf(stderr, "file descriptor leak\n");
+		abort();
+	}
 	if (whole.len != split.len ||
 	    memcmp(str_c(&whole), str_c(&split), whole.len) != 0) {
 		fprintf(stderr, "whole and split transcripts differ:\n"
