@@ -448,6 +448,20 @@ static int list_parse_select(struct list_ctx *ctx, const struct imap_arg *list,
 	return 0;
 }
 
+static void list_merge_status_items(struct cmd_mailbox_status_items *dest,
+				    const struct cmd_mailbox_status_items *src)
+{
+	for (unsigned int i = 0; i < src->count; i++) {
+		unsigned int j;
+		for (j = 0; j < dest->count; j++) {
+			if (dest->order[j] == src->order[i])
+				break;
+		}
+		if (j == dest->count)
+			dest->order[dest->count++] = src->order[i];
+	}
+}
+
 /* list-return-opts = "RETURN" SP "(" [return-option *(SP return-option)] ")"
  * return-option = "SUBSCRIBED" / "CHILDREN" / "SPECIAL-USE"
  *               / "STATUS" SP "(" status-att *(SP status-att) ")" */
@@ -471,12 +485,12 @@ static int list_parse_return(struct list_ctx *ctx, const struct imap_arg *list,
 				return -1;
 			}
 			a++;
-			if ((ctx->ret & LIST_RETURN_STATUS) != 0) {
-				*error_r = "STATUS return option given twice.";
+			struct cmd_mailbox_status_items items;
+			if (cmd_mailbox_status_items_parse(a, &items, error_r) < 0)
 				return -1;
-			}
-			if (cmd_mailbox_status_items_parse(a, &ctx->status_items, error_r) < 0)
-				return -1;
+			/* an option given twice counts once (RFC 9051
+			 * 6.3.9): the items of both */
+			list_merge_status_items(&ctx->status_items, &items);
 			ctx->ret |= LIST_RETURN_STATUS;
 		} else {
 			*error_r = "Unknown LIST return option.";

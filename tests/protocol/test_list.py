@@ -270,6 +270,10 @@ def test_return_status(srv):
     S: * LIST (\HasChildren) "/" Fruit ("CHILDINFO" ("SUBSCRIBED"))
     S: a4 OK LIST completed.
     """)
+    # an option given twice counts once
+    u = lst(c, 'LIST "" Tofu RETURN (STATUS (MESSAGES) CHILDREN STATUS (UNSEEN MESSAGES) CHILDREN)')
+    expect(u == ['* LIST (\\HasNoChildren) "/" Tofu',
+                 '* STATUS Tofu (MESSAGES 1 UNSEEN 0)'], u)
     # the selected mailbox gets STATUS too
     c.cmd("SELECT INBOX", ok=True)
     u = lst(c, 'LIST "" INBOX RETURN (STATUS (MESSAGES SIZE))')
