@@ -178,8 +178,11 @@ SSL_CTX *net_tls_ctx_create(const char *cert_pem, size_t cert_len, const char *k
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* IGNORE_UNEXPECTED_EOF: a client that closes TCP without
+	 * close_notify (most do) has disconnected; IMAP is self-delimiting,
+	 * so truncation is not an attack here */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-			    SSL_OP_CIPHER_SERVER_PREFERENCE);
+			    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* idle connections give their 2 × 17 KB record buffers back */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

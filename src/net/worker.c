@@ -145,10 +145,12 @@ static void worker_implicit_ready(struct net_conn *conn, void *ctx)
 	lfd->protocol->accept(conn, worker.setup->config);
 }
 
-static void worker_implicit_closed(struct net_conn *conn, void *ctx ATTR_UNUSED,
-				   const char *reason)
+static void worker_implicit_closed(struct net_conn *conn, void *ctx, const char *reason)
 {
-	log_info("conn %s: %s: %s", net_conn_id(conn), net_conn_remote_ip(conn), reason);
+	const struct net_listen_fd *lfd = ctx;
+	/* the same prefix as the sessions' log lines: "imap(ip,id)" */
+	log_info("%s(%s,%s): %s", lfd->protocol->name, net_conn_remote_ip(conn),
+		 net_conn_id(conn), reason);
 	net_conn_destroy(&conn);
 }
 
