@@ -1002,6 +1002,33 @@ static void test_serve_single_process(void **state ATTR_UNUSED)
 	assert_int_equal(access(unix_path, F_OK), -1);
 }
 
+static void test_serve_max_connections(void **state ATTR_UNUSED)
+{
+	unsigned int plain_port, tls_port;
+	char unix_path[128], line[128];
+	serve_setup(1, &plain_port, &tls_port, unix_path, sizeof(unix_path));
+	serve_config.max_connections = 2;
+	pid_t pid = serve_start(true);
+
+	int a = connect_port(plain_port);
+	read_greeting(a, line, sizeof(line));
+	int b = connect_port(plain_port);
+	read_greeting(b, line, sizeof(line));
+	/* the third is closed without a word */
+	int c = connect_port(plain_port);
+	assert_true(read_line_fd(c, line, sizeof(line)) < 0);
+	close(c);
+	/* a free slot serves again */
+	close(a);
+	usleep(100000);
+	c = connect_port(plain_port);
+	read_greeting(c, line, sizeof(line));
+	close(b);
+	close(c);
+	kill(pid, SIGTERM);
+	assert_int_equal(serve_wait(pid), 0);
+}
+
 static void test_serve_errors(void **state ATTR_UNUSED)
 {
 	unsigned int plain_port, tls_port;
@@ -1102,6 +1129,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_conn_starttls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_ctx_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_single_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serve_max_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_supervisor, setup, teardown),
 	};
