@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,11 +53,10 @@ static char *bio_to_str(BIO *bio, size_t *len_r)
 	return s;
 }
 
-/* A self-signed P-256 certificate for "localhost". */
-static void make_cert(void)
+/* A self-signed P-256 certificate for `cn`, as PEM (allocated). */
+static void gen_cert(const char *cn, char **cert_r, size_t *cert_len_r, char **key_r,
+		     size_t *key_len_r)
 {
-	if (cert_pem != NULL)
-		return;
 	EVP_PKEY *key = EVP_EC_gen("P-256");
 	assert_non_null(key);
 	X509 *x = X509_new();
@@ -65,19 +65,25 @@ static void make_cert(void)
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
 	X509_NAME *name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost",
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn,
 				   -1, -1, 0);
 	X509_set_issuer_name(x, name);
 	X509_set_pubkey(x, key);
 	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
 	BIO *bio = BIO_new(BIO_s_mem());
 	PEM_write_bio_X509(bio, x);
-	cert_pem = bio_to_str(bio, &cert_len);
+	*cert_r = bio_to_str(bio, cert_len_r);
 	bio = BIO_new(BIO_s_mem());
 	PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
-	key_pem = bio_to_str(bio, &key_len);
+	*key_r = bio_to_str(bio, key_len_r);
 	X509_free(x);
 	EVP_PKEY_free(key);
+}
+
+static void make_cert(void)
+{
+	if (cert_pem == NULL)
+		gen_cert("localhost", &cert_pem, &cert_len, &key_pem, &key_len);
 }
 
 static void write_file(const char *path, const char *data, size_t len)
@@ -928,22 +934,51 @@ static void read_greeting(int fd, char *buf, size_t size)
 	assert_non_null(strstr(buf, "* OK hello pid="));
 }
 
+struct tls_conn {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	char cn[64];
+};
+
+/* Connects with TLS and reads the greeting into buf. */
+static void tls_connect(struct tls_conn *c, unsigned int port, char *buf, size_t size)
+{
+	c->fd = connect_port(port);
+	c->ctx = client_ctx();
+	c->ssl = SSL_new(c->ctx);
+	SSL_set_fd(c->ssl, c->fd);
+	assert_int_equal(SSL_connect(c->ssl), 1);
+	X509 *peer = SSL_get1_peer_certificate(c->ssl);
+	assert_non_null(peer);
+	X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, c->cn,
+				  sizeof(c->cn));
+	X509_free(peer);
+	assert_true(ssl_read_line(c->ssl, buf, size) > 0);
+}
+
+static void tls_echo(struct tls_conn *c)
+{
+	char echo[64];
+	assert_int_equal(SSL_write(c->ssl, "hi\n", 3), 3);
+	assert_true(ssl_read_line(c->ssl, echo, sizeof(echo)) > 0);
+	assert_string_equal(echo, "ECHO hi\r\n");
+}
+
+static void tls_close(struct tls_conn *c)
+{
+	SSL_shutdown(c->ssl);
+	SSL_free(c->ssl);
+	SSL_CTX_free(c->ctx);
+	close(c->fd);
+}
+
 static void tls_greeting(unsigned int port, char *buf, size_t size)
 {
-	int fd = connect_port(port);
-	SSL_CTX *ctx = client_ctx();
-	SSL *ssl = SSL_new(ctx);
-	SSL_set_fd(ssl, fd);
-	assert_int_equal(SSL_connect(ssl), 1);
-	assert_true(ssl_read_line(ssl, buf, size) > 0);
-	assert_int_equal(SSL_write(ssl, "hi\n", 3), 3);
-	char echo[64];
-	assert_true(ssl_read_line(ssl, echo, sizeof(echo)) > 0);
-	assert_string_equal(echo, "ECHO hi\r\n");
-	SSL_shutdown(ssl);
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	close(fd);
+	struct tls_conn c;
+	tls_connect(&c, port, buf, size);
+	tls_echo(&c);
+	tls_close(&c);
 }
 
 static int connect_unix(const char *path)
@@ -1027,6 +1062,88 @@ static void test_serve_max_connections(void **state ATTR_UNUSED)
 	close(c);
 	kill(pid, SIGTERM);
 	assert_int_equal(serve_wait(pid), 0);
+}
+
+static void wait_reload(int worker_pid)
+{
+	char path[200];
+	snprintf(path, sizeof(path), "%s/reload-%d", tmpdir, worker_pid);
+	for (int i = 0; i < 200 && access(path, F_OK) < 0; i++)
+		usleep(20000);
+	assert_int_equal(access(path, F_OK), 0);
+	unlink(path);
+}
+
+static void test_serve_cert_reload(void **state ATTR_UNUSED)
+{
+	unsigned int plain_port, tls_port;
+	char unix_path[128], line[128];
+	serve_setup(1, &plain_port, &tls_port, unix_path, sizeof(unix_path));
+	pid_t pid = serve_start(false);
+
+	struct tls_conn old_conn, new_conn;
+	tls_connect(&old_conn, tls_port, line, sizeof(line));
+	int worker_pid = atoi(strstr(line, "pid=") + 4);
+	assert_string_equal(old_conn.cn, "localhost");
+
+	/* a new certificate: new connections get it, the open one goes on */
+	char *cert2, *key2;
+	size_t cert2_len, key2_len;
+	gen_cert("reloaded", &cert2, &cert2_len, &key2, &key2_len);
+	write_file(cert_path, cert2, cert2_len);
+	write_file(key_path, key2, key2_len);
+	kill(pid, SIGHUP);
+	wait_reload(worker_pid);
+	tls_connect(&new_conn, tls_port, line, sizeof(line));
+	assert_string_equal(new_conn.cn, "reloaded");
+	tls_echo(&new_conn);
+	tls_close(&new_conn);
+	tls_echo(&old_conn);
+
+	/* a broken file on SIGHUP: the current certificate stays */
+	write_file(cert_path, "garbage", 7);
+	kill(pid, SIGHUP);
+	wait_reload(worker_pid);
+	tls_connect(&new_conn, tls_port, line, sizeof(line));
+	assert_string_equal(new_conn.cn, "reloaded");
+	tls_close(&new_conn);
+
+	tls_close(&old_conn);
+	free(cert2);
+	free(key2);
+	kill(pid, SIGTERM);
+	assert_int_equal(serve_wait(pid), 0);
+}
+
+/* As root: workers run as `nobody`, the supervisor stays root. */
+static void test_serve_privileges(void **state ATTR_UNUSED)
+{
+	if (geteuid() != 0 || getpwnam("nobody") == NULL)
+		skip();
+	unsigned int plain_port, tls_port;
+	char unix_path[128], line[128];
+	serve_setup(1, &plain_port, &tls_port, unix_path, sizeof(unix_path));
+	serve_config.user = "nobody";
+	pid_t pid = serve_start(false);
+	int fd = connect_port(plain_port);
+	read_greeting(fd, line, sizeof(line));
+	int worker_pid = atoi(strstr(line, "pid=") + 4);
+	close(fd);
+	struct stat st;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", worker_pid);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, getpwnam("nobody")->pw_uid);
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	kill(pid, SIGTERM);
+	assert_int_equal(serve_wait(pid), 0);
+
+	/* a user that does not exist: a clear error, nothing served */
+	serve_config.user = "roost-no-such-user";
+	pid = serve_start(false);
+	assert_int_equal(serve_wait(pid), 1);
 }
 
 static void test_serve_errors(void **state ATTR_UNUSED)
@@ -1130,6 +1247,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tls_ctx_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_single_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_max_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serve_cert_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serve_privileges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_supervisor, setup, teardown),
 	};
