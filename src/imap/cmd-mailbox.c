@@ -99,8 +99,14 @@ bool cmd_delete(struct imap_cmd *cmd)
 	if (strcmp(name, "INBOX") == 0)
 		return imap_cmd_no(cmd, "[CANNOT] INBOX cannot be deleted.");
 	bool selected = s->box != NULL && strcmp(store_mailbox_name(s->box), name) == 0;
-	if (store_mailbox_delete(s->store, name) < 0)
+	if (store_mailbox_delete(s->store, name) < 0) {
+		enum store_error err;
+		const char *text = store_last_error(s->store, &err);
+		/* RFC 9051 7.1: the children are what prevents it */
+		if (err == STORE_ERR_INUSE)
+			return imap_cmd_no(cmd, "[HASCHILDREN] %s", text);
 		return imap_cmd_store_error(cmd, false);
+	}
 	if (selected) {
 		imap_session_unselect(s);
 		imap_session_untagged(s, "OK [CLOSED] Selected mailbox was deleted.");

@@ -166,7 +166,7 @@ def test_delete(srv):
     S: * LIST (\Noselect \HasChildren) "/" foo
     S: a6 OK LIST completed.
     C: a7 DELETE foo
-    S~ a7 NO \[INUSE\] .*
+    S~ a7 NO \[HASCHILDREN\] .*
     C: a8 DELETE foo/bar
     S: a8 OK Delete completed.
     C: a9 LIST "" foo*
