@@ -146,11 +146,14 @@ void store_view_mark_dirty(struct store_mailbox *box, size_t idx);
 /* Replaces the keyword table by names[0..count-1] (count only grows). */
 void store_view_set_keywords(struct store_mailbox *box, const char *const *names, size_t count);
 /* Applies what a backend found since box->highestmodseq: uids expunged
- * (any order), messages changed or added (ascending uid), and the new
- * uidnext/highestmodseq; reports through cb in the documented order. */
+ * (any order), messages changed or added (ascending uid), the new
+ * uidnext/highestmodseq, and the uids [recent_first, uidnext) this view
+ * claimed as \Recent (marked before any callback runs, so the exists
+ * callback can ask store_mailbox_recent_count()); reports through cb in
+ * the documented order. */
 void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_t expunged_count,
 		      const struct store_msg *changed, size_t changed_count,
-		      uint32_t uidnext, uint64_t highestmodseq,
+		      uint32_t uidnext, uint64_t highestmodseq, uint32_t recent_first,
 		      enum store_sync_flags flags, const struct store_sync_callbacks *cb,
 		      void *ctx);
 

@@ -93,7 +93,7 @@ void store_view_set_keywords(struct store_mailbox *box, const char *const *names
 
 void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_t expunged_count,
 		      const struct store_msg *changed, size_t changed_count,
-		      uint32_t uidnext, uint64_t highestmodseq,
+		      uint32_t uidnext, uint64_t highestmodseq, uint32_t recent_first,
 		      enum store_sync_flags flags, const struct store_sync_callbacks *cb,
 		      void *ctx)
 {
@@ -152,6 +152,8 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 		/* else: a uid below the view's last one that the view never had;
 		 * it was expunged before this view saw it. */
 	}
+	if (recent_first < uidnext)
+		store_view_mark_recent(box, recent_first, uidnext);
 	if (uidnext > box->uidnext)
 		box->uidnext = uidnext;
 	if (highestmodseq > box->highestmodseq)

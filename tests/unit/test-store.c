@@ -572,6 +572,19 @@ static void test_concurrent_flags(void **state)
 	store_close(&s2);
 }
 
+struct recent_probe {
+	struct store_mailbox *box;
+	uint32_t recent_at_exists;
+};
+
+static void probe_exists(void *ctx, uint32_t count)
+{
+	struct recent_probe *p = ctx;
+
+	(void)count;
+	p->recent_at_exists = store_mailbox_recent_count(p->box);
+}
+
 static void test_recent(void **state)
 {
 	(void)state;
@@ -595,7 +608,11 @@ static void test_recent(void **state)
 	assert_int_equal(status.recent, 0);
 
 	append(s2, "INBOX", msg3, 0, NULL, 0, 0);
-	assert_int_equal(store_mailbox_sync(b, 0, NULL, NULL), 0);
+	/* \Recent is known when EXISTS is reported (IMAP sends RECENT next) */
+	struct store_sync_callbacks probe_cb = { .exists = probe_exists };
+	struct recent_probe probe = { b, 99 };
+	assert_int_equal(store_mailbox_sync(b, 0, &probe_cb, &probe), 0);
+	assert_int_equal(probe.recent_at_exists, 1);
 	assert_int_equal(store_mailbox_sync(a, 0, NULL, NULL), 0);
 	assert_int_equal(store_mailbox_sync(ro, 0, NULL, NULL), 0);
 	assert_int_equal(store_mailbox_recent_count(b), 1);

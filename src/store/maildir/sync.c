@@ -46,14 +46,18 @@ static int load_keywords(struct maildir_store *ms, struct maildir_mailbox *mbox)
 	return 0;
 }
 
-/* Gives this view \Recent for the messages no session has claimed yet. */
-static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox)
+/* Claims \Recent for this view: the uids [*first_r, uidnext) that no
+ * session had claimed (an empty range when readonly or none are left).
+ * The caller marks them in the view. */
+static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox,
+			uint32_t uidnext, uint32_t *first_r)
 {
 	sqlite3_stmt *stmt;
 	uint32_t first;
 	int ret;
 
-	if (mbox->box.readonly || mbox->recent_uid >= mbox->box.uidnext)
+	*first_r = uidnext;
+	if (mbox->box.readonly || mbox->recent_uid >= uidnext)
 		return 0;
 	if (maildir_index_begin(ms, true) < 0)
 		return -1;
@@ -63,13 +67,13 @@ static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox)
 		sqlite3_bind_int64(stmt, 1, mbox->id);
 		ret = maildir_index_step(ms, stmt);
 	}
-	first = ret > 0 ? (uint32_t)sqlite3_column_int64(stmt, 0) : 0;
+	first = ret > 0 ? (uint32_t)sqlite3_column_int64(stmt, 0) : uidnext;
 	maildir_index_finish(ms, stmt);
-	if (ret > 0 && first < mbox->box.uidnext) {
+	if (ret > 0 && first < uidnext) {
 		stmt = maildir_index_prepare(ms, "UPDATE mailboxes SET recent_uid = ? WHERE id = ?");
 		ret = stmt == NULL ? -1 : 0;
 		if (ret == 0) {
-			sqlite3_bind_int64(stmt, 1, mbox->box.uidnext);
+			sqlite3_bind_int64(stmt, 1, uidnext);
 			sqlite3_bind_int64(stmt, 2, mbox->id);
 			ret = maildir_index_step(ms, stmt);
 		}
@@ -81,9 +85,8 @@ static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox)
 	}
 	if (maildir_index_commit(ms) < 0)
 		return -1;
-	if (first < mbox->box.uidnext)
-		store_view_mark_recent(&mbox->box, first, mbox->box.uidnext);
-	mbox->recent_uid = mbox->box.uidnext;
+	mbox->recent_uid = ROOST_MAX(first, uidnext);
+	*first_r = ROOST_MIN(first, uidnext);
 	return 0;
 }
 
@@ -95,6 +98,7 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 	struct maildir_mailbox *mbox;
 	struct store_msg msg;
 	sqlite3_stmt *stmt;
+	uint32_t recent_first;
 	char *dir;
 	int ret;
 
@@ -137,11 +141,12 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 	maildir_index_finish(ms, stmt);
 	maildir_index_rollback(ms);
 	if (ret == 0)
-		ret = claim_recent(ms, mbox);
+		ret = claim_recent(ms, mbox, mbox->box.uidnext, &recent_first);
 	if (ret < 0) {
 		maildir_sync_close(&mbox->box);
 		return -1;
 	}
+	store_view_mark_recent(&mbox->box, recent_first, mbox->box.uidnext);
 	maildir_storage_clean_tmp(ms, mbox->dir, MAILDIR_TMP_MAX_AGE);
 	*box_r = &mbox->box;
 	return 0;
@@ -387,6 +392,7 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 	struct store_msg *changed = NULL;
 	size_t expunged_count = 0, expunged_cap = 0, changed_count = 0, changed_cap = 0;
 	sqlite3_stmt *stmt;
+	uint32_t recent_first = 0;
 	char *name = NULL;
 	int ret;
 
@@ -444,10 +450,13 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 		maildir_index_finish(ms, stmt);
 	}
 	maildir_index_rollback(ms);
+	/* claimed before the callbacks run, so EXISTS can say how many are
+	 * \Recent */
+	if (ret >= 0)
+		ret = claim_recent(ms, mbox, row.uidnext, &recent_first);
 	if (ret >= 0) {
 		store_view_apply(box, expunged, expunged_count, changed, changed_count,
-				 row.uidnext, row.highestmodseq, flags, cb, ctx);
-		ret = claim_recent(ms, mbox);
+				 row.uidnext, row.highestmodseq, recent_first, flags, cb, ctx);
 	}
 	free(expunged);
 	free(changed);
