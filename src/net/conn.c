@@ -99,8 +99,9 @@ static __attribute__((noinline)) bool conn_unref(struct net_conn *conn)
 	return alive;
 }
 
-static void conn_set_address(struct net_conn *conn, const struct sockaddr *addr,
-			     socklen_t addrlen)
+/* Sets remote_ip and is_local; returns the address family. */
+static int conn_set_address(struct net_conn *conn, const struct sockaddr *addr,
+			    socklen_t addrlen)
 {
 	struct sockaddr_storage ss;
 	if (addr == NULL || addrlen == 0) {
@@ -142,6 +143,7 @@ static void conn_set_address(struct net_conn *conn, const struct sockaddr *addr,
 		conn->is_local = false;
 		break;
 	}
+	return addr->sa_family;
 }
 
 static void conn_apply_timeouts(struct net_conn *conn)
@@ -220,8 +222,8 @@ struct net_conn *net_conn_create(int fd, const struct sockaddr *addr, socklen_t 
 	conn->can_starttls = can_starttls;
 	snprintf(conn->id, sizeof(conn->id), "%04x%x", (unsigned int)getpid() & 0xffff,
 		 ++conn_id_counter);
-	conn_set_address(conn, addr, addrlen);
-	if (strcmp(conn->remote_ip, "local") != 0 && strcmp(conn->remote_ip, "unknown") != 0) {
+	int family = conn_set_address(conn, addr, addrlen);
+	if (family == AF_INET || family == AF_INET6) {
 		/* output is already gathered per loop iteration; Nagle would
 		 * only delay the tagged reply behind an untagged one */
 		int one = 1;
@@ -389,7 +391,7 @@ static void conn_writecb(struct bufferevent *bev, void *arg)
 	}
 }
 
-static const char *conn_error_reason(struct net_conn *conn, short what)
+static const char *conn_error_reason(struct net_conn *conn)
 {
 	static char buf[256];
 	unsigned long tls_err = 0, e;
@@ -415,7 +417,6 @@ static const char *conn_error_reason(struct net_conn *conn, short what)
 		else
 			snprintf(buf, sizeof(buf), "%s: %s", stage, strerror(errnum));
 	}
-	(void)what;
 	return buf;
 }
 
@@ -450,7 +451,7 @@ static void conn_eventcb(struct bufferevent *bev ATTR_UNUSED, short what, void *
 		reason = conn->tls == CONN_TLS_HANDSHAKE ? "disconnected during TLS handshake" :
 			 "disconnected";
 	else
-		reason = conn_error_reason(conn, what);
+		reason = conn_error_reason(conn);
 	conn_report_closed(conn, reason);
 }
 

@@ -266,7 +266,7 @@ static int serve_bind_all(struct serve *s)
 				break;
 			}
 		}
-		if (protocol == NULL) {
+		if (protocol == NULL || protocol->accept == NULL) {
 			log_error("listener %s: unknown protocol \"%s\"", conf->address,
 				  conf->protocol);
 			return -1;
