@@ -1125,6 +1125,20 @@ static void test_crash_append(void **state)
 	free(path);
 	path = user_path("Maildir/tmp");
 	assert_int_equal(count_dir(path), 1);	/* the half message, cleaned after 36h */
+	struct store_mailbox *box;
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	store_mailbox_close(&box);
+	assert_int_equal(count_dir(path), 1);	/* still young */
+	char *half = first_file(path);
+	char *half_path = xasprintf("%s/%s", path, half);
+	time_t old = time(NULL) - 37 * 3600;
+	struct timespec old_ts[2] = { { old, 0 }, { old, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, half_path, old_ts, 0), 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	store_mailbox_close(&box);
+	assert_int_equal(count_dir(path), 0);
+	free(half);
+	free(half_path);
 	free(path);
 
 	/* abort: nothing stored, tmp file gone */
