@@ -307,8 +307,7 @@ static void list_write_name(struct list_ctx *ctx, struct str *line, const char *
 static void list_write_node(struct list_ctx *ctx, const struct list_node *node)
 {
 	struct imap_session *s = ctx->cmd->session;
-	bool childinfo = false, status = false;
-	bool noselect = !node->exists;
+	bool childinfo = false, status = false, status_failed = false;
 	struct store_status st;
 
 	if (node->selected) {
@@ -327,7 +326,7 @@ static void list_write_node(struct list_ctx *ctx, const struct list_node *node)
 		if (store_mailbox_status(s->store, node->name, &st) == 0)
 			status = true;
 		else
-			noselect = true;
+			status_failed = true;
 	}
 
 	struct str line = STR_INIT;
@@ -335,7 +334,7 @@ static void list_write_node(struct list_ctx *ctx, const struct list_node *node)
 	size_t start = line.len;
 	if (!node->exists)
 		list_attr(&line, start, ctx->extended || s->rev2 ? "\\NonExistent" : "\\Noselect");
-	else if (noselect)
+	else if (status_failed)
 		list_attr(&line, start, "\\Noselect");
 	list_attr(&line, start, node->desc_exists ? "\\HasChildren" : "\\HasNoChildren");
 	if (node->subscribed &&
