@@ -84,7 +84,7 @@ def test_copy_to_selected_mailbox(srv):
     c.conv(r"""
     C: a1 COPY 1 INBOX
     S: * 2 EXISTS
-    S~ \* \d+ RECENT
+    S: * 2 RECENT
     S~ a1 OK \[COPYUID \d+ 1 2\] Copy completed\.
     """)
 
