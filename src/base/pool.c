@@ -98,7 +98,8 @@ char *p_strdup_printf(struct pool *pool, const char *fmt, ...)
 	va_list args, copy;
 	va_start(args, fmt);
 	va_copy(copy, args);
-	int n = vsnprintf(NULL, 0, fmt, copy);
+	char probe[1];
+	int n = vsnprintf(probe, sizeof(probe), fmt, copy);
 	va_end(copy);
 	char *p = p_malloc(pool, n < 0 ? 1 : (size_t)n + 1);
 	if (n >= 0)

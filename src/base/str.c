@@ -53,7 +53,8 @@ void str_vprintfa(struct str *s, const char *fmt, va_list args)
 {
 	va_list copy;
 	va_copy(copy, args);
-	int n = vsnprintf(NULL, 0, fmt, copy);
+	char probe[1];
+	int n = vsnprintf(probe, sizeof(probe), fmt, copy);
 	va_end(copy);
 	if (n < 0)
 		return;

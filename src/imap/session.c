@@ -158,7 +158,9 @@ bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate)
 	case STORE_ERR_EXISTS: code = "ALREADYEXISTS"; break;
 	case STORE_ERR_PARAMS:
 	case STORE_ERR_NOTPOSSIBLE: code = "CANNOT"; break;
-	case STORE_ERR_INUSE: code = "INUSE"; break;
+	/* the store's only INUSE case: a \Noselect name with children
+	 * (RFC 9051 6.3.5: [HASCHILDREN]) */
+	case STORE_ERR_INUSE: code = "HASCHILDREN"; break;
 	case STORE_ERR_LIMIT: code = "LIMIT"; break;
 	case STORE_ERR_NOSPACE: code = "OVERQUOTA"; break;
 	case STORE_ERR_EXPUNGED: code = "EXPUNGEISSUED"; break;
@@ -614,9 +616,11 @@ static void imap_reload(void)
 
 static void imap_shutdown(void)
 {
-	/* copy: imap_session_bye may not destroy synchronously, but be safe */
+	/* a copy: a session may go away while we walk the list */
 	size_t n = all_session_count;
-	struct imap_session **list = xmemdup(all_sessions, n * sizeof(*list) + 1);
+	if (n == 0)
+		return;
+	struct imap_session **list = xmemdup(all_sessions, n * sizeof(*list));
 	for (size_t i = 0; i < n; i++) {
 		struct imap_session *s = list[i];
 		if (s->cmd == NULL || s->cmd->raw_line != NULL)

@@ -274,8 +274,9 @@ class Client:
     def conv(self, script):
         """Plays a conversation (see the module doc)."""
         for raw in script.strip("\n").splitlines():
-            s = raw.strip()
-            if not s or s.startswith("#"):
+            # trailing spaces are significant ("+ " continuations)
+            s = raw.lstrip()
+            if not s.strip() or s.startswith("#"):
                 continue
             kind, text = s[:2], s[3:] if len(s) > 2 else ""
             if kind == "C:":

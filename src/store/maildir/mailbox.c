@@ -334,8 +334,8 @@ static int rename_inbox(struct maildir_store *ms, const char *to)
 		"INSERT INTO keywords(mailbox, idx, name) SELECT ?2, idx, name FROM keywords WHERE mailbox = ?1",
 		"INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) SELECT ?1, uid, ?3 FROM messages WHERE mailbox = ?1",
 		"UPDATE messages SET mailbox = ?2, modseq = 1 WHERE mailbox = ?1",
-		"UPDATE mailboxes SET uidnext = (SELECT uidnext FROM mailboxes WHERE id = ?1), "
-		"recent_uid = (SELECT recent_uid FROM mailboxes WHERE id = ?1) WHERE id = ?2",
+		("UPDATE mailboxes SET uidnext = (SELECT uidnext FROM mailboxes WHERE id = ?1), "
+		 "recent_uid = (SELECT recent_uid FROM mailboxes WHERE id = ?1) WHERE id = ?2"),
 	};
 	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(sqls); i++) {
 		stmt = maildir_index_prepare(ms, sqls[i]);
