@@ -27,7 +27,7 @@ test: test-deps
 
 # The unit and protocol tests again under ASan + UBSan (CI runs this).
 asan:
-	@[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1
+	@[ -f build-asan/build.ninja ] || CC=clang meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1
 	ninja -C build-asan
 	ROOST_SANITIZED=1 tests/run-all build-asan --no-interop
 

@@ -332,7 +332,7 @@ static void test_passwd_file_edit(void **state)
 	free(error);
 	static const char *const bad_names[] = {
 		"", "a:b", "a\nb", "a\rb", "a\tb", "a\x7f", "a/b", "..", ".", "x@..", "../x@y",
-		"#x", " x", "a\\b", "b\xff" "ad", "\xc3",
+		"#x", " x", "a\\b", ("b\xff" "ad"), "\xc3",
 	};
 	for (size_t i = 0; i < N_ELEMENTS(bad_names); i++) {
 		assert_false(passwd_file_user_is_valid(bad_names[i]));
