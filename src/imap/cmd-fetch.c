@@ -266,6 +266,8 @@ static int fetch_parse_body(struct fetch_items *items, struct pool *pool,
 			FETCH_SECTION_HEADER_FIELDS;
 		str_append(&resp, not ? "HEADER.FIELDS.NOT " : "HEADER.FIELDS ");
 		p += not ? 18 : 14;
+		while (*p == ' ')
+			p++;
 		if (fetch_parse_header_list(pool, p, &p, &body->fields,
 					    &body->field_count, &resp) < 0) {
 			str_free(&resp);

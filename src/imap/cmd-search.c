@@ -42,11 +42,15 @@ struct cmd_search_ctx {
 	struct net_timer *timer;
 };
 
+/* Deepest nesting of NOT, OR and parentheses: keeps the recursion of
+ * parsing and evaluation small whatever the client sends. */
+#define SEARCH_MAX_DEPTH 100
+
 struct search_build {
 	struct imap_cmd *cmd;
 	struct store_mailbox *box;
 	const char *error;	/* BAD text */
-	bool badcharset;
+	unsigned int depth;
 };
 
 static const struct {
@@ -183,6 +187,8 @@ static bool search_is_set_atom(const struct imap_arg *arg)
 
 static struct search_key *search_parse_key(struct search_build *b,
 					   const struct imap_arg **argp);
+static struct search_key *search_parse_key_inner(struct search_build *b,
+						 const struct imap_arg **argp);
 
 /* Parses keys until EOL into `parent` (an AND). */
 static int search_parse_keys(struct search_build *b, const struct imap_arg *args,
@@ -205,6 +211,19 @@ static int search_parse_keys(struct search_build *b, const struct imap_arg *args
 /* search-key (RFC 9051 section 9), one key; advances *argp past it. */
 static struct search_key *search_parse_key(struct search_build *b,
 					   const struct imap_arg **argp)
+{
+	if (b->depth >= SEARCH_MAX_DEPTH) {
+		b->error = "Search keys nested too deep.";
+		return NULL;
+	}
+	b->depth++;
+	struct search_key *key = search_parse_key_inner(b, argp);
+	b->depth--;
+	return key;
+}
+
+static struct search_key *search_parse_key_inner(struct search_build *b,
+						 const struct imap_arg **argp)
 {
 	struct pool *pool = b->cmd->pool;
 	const struct imap_arg *arg = *argp;

@@ -514,3 +514,14 @@ def test_fetch_message_expunged_by_other_session(srv):
     # UID FETCH may report the expunge at its end
     u, t = b.cmd("UID FETCH 1 UID", ok=True)
     expect(u == ["* 1 FETCH (UID 1)", "* 2 EXPUNGE"], u)
+
+
+def test_fetch_header_fields_spacing(srv):
+    c = setup(srv)
+    want = "To: bob@example.com\r\n\r\n"
+    u, _ = c.cmd("FETCH 1 BODY.PEEK[HEADER.FIELDS  ( to  )]", ok=True)
+    expect(u == [f"* 1 FETCH (BODY[HEADER.FIELDS (to)] {lit(want)})"], u)
+    # two HEADER.FIELDS items in one response
+    u, _ = c.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS (To)] BODY.PEEK[HEADER.FIELDS.NOT (To From Subject Date)])", ok=True)
+    expect(u == [f"* 1 FETCH (BODY[HEADER.FIELDS (To)] {lit(want)} "
+                 f"BODY[HEADER.FIELDS.NOT (To From Subject Date)] {lit('X-Thing: one' + CRLF + CRLF)})"], u)

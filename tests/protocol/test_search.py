@@ -376,3 +376,12 @@ def test_search_message_expunged_by_other_session(srv):
     expect(t.endswith(" OK [EXPUNGEISSUED] Search completed (some messages were expunged)."), t)
     u, t = b.cmd("NOOP", ok=True)
     expect(u == ["* 3 EXPUNGE", "* 1 EXPUNGE"], u)
+
+
+def test_search_nesting_limit(srv):
+    c = setup(srv)
+    expect_search(c, "NOT " * 50 + "SEEN", [1])
+    u, t = c.cmd("SEARCH " + "NOT " * 150 + "SEEN", ok=False)
+    expect(u == [] and t.endswith(" BAD Search keys nested too deep."), t)
+    u, t = c.cmd("SEARCH " + "OR SEEN " * 150 + "SEEN", ok=False)
+    expect(u == [] and " BAD " in t, t)
