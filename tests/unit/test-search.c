@@ -1,0 +1,257 @@
+/* test-search.c: search programs evaluated over a real (Maildir) store. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "base/pool.h"
+#include "search/search.h"
+#include "store/store.h"
+
+static char data_dir[64];
+static struct store_settings set;
+static struct store *store;
+static struct store_mailbox *box;
+static struct pool *pool;
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static void append(const char *text, uint32_t flags, time_t date, int tz)
+{
+	struct store_append *ctx;
+	uint32_t uidvalidity, uid;
+
+	assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
+	assert_int_equal(store_append_write(ctx, text, strlen(text)), 0);
+	assert_int_equal(store_append_commit(&ctx, flags, NULL, 0, date, tz,
+					     &uidvalidity, &uid), 0);
+}
+
+static char *big_body(void)
+{
+	/* "NEEDLE" straddles the evaluator's 64 KiB read boundary */
+	size_t n = 65530 + 6 + 100;
+	char *s = xmalloc(n + 64);
+	strcpy(s, "Subject: big\r\n\r\n");
+	size_t h = strlen(s);
+	memset(s + h, 'y', 65530);
+	memcpy(s + h + 65530, "NEEDLE", 6);
+	memset(s + h + 65536, 'z', 98);
+	strcpy(s + h + 65634, "\r\n");
+	return s;
+}
+
+static int setup(void **state)
+{
+	const char *error;
+	(void)state;
+	strcpy(data_dir, "/tmp/roost-test-search-XXXXXX");
+	assert_non_null(mkdtemp(data_dir));
+	set.data_dir = data_dir;
+	set.fsync = false;
+	if (store_open(&set, "demo", &store, &error) < 0)
+		fail_msg("store_open: %s", error);
+	/* 1: 2000-03-03 23:30 -0500 (04:30 UTC on the 4th) */
+	append("From: Alice <alice@example.com>\r\n"
+	       "Subject: Hello\r\n\tworld\r\n"
+	       "Date: Fri, 3 Mar 2000 23:30:00 -0500\r\n"
+	       "X-Empty:\r\n"
+	       "Broken line without colon\r\n"
+	       "\r\n"
+	       "the quick brown fox\r\n", STORE_FLAG_SEEN, 952144200, -300);
+	/* 2: obsolete two-digit year, no weekday, no body */
+	append("From: carol@example.org\r\n"
+	       "Date: 1 Feb 94 10:00 GMT\r\n"
+	       "Subject : spaced name\r\n", STORE_FLAG_FLAGGED, 760096800, 0);
+	char *big = big_body();
+	append(big, 0, 0, 0);
+	free(big);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 3);
+	pool = pool_create(0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	pool_destroy(&pool);
+	store_mailbox_close(&box);
+	store_close(&store);
+	nftw(data_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+/* The msns matching `key` as a bit mask (bit msn - 1). */
+static unsigned int run(const struct search_key *key)
+{
+	struct search_ctx *ctx = search_ctx_create(store, box, key);
+	unsigned int mask = 0;
+	for (uint32_t msn = 1; msn <= store_mailbox_count(box); msn++) {
+		int ret = search_match(ctx, msn);
+		assert_true(ret >= 0);
+		if (ret > 0)
+			mask |= 1u << (msn - 1);
+	}
+	search_ctx_destroy(&ctx);
+	assert_null(ctx);
+	return mask;
+}
+
+static struct search_key *header(const char *name, const char *value)
+{
+	struct search_key *key = search_key_new(pool, SEARCH_KEY_HEADER);
+	key->name = name;
+	key->value = value;
+	key->value_len = strlen(value);
+	return key;
+}
+
+static struct search_key *text(enum search_key_type type, const char *value)
+{
+	struct search_key *key = search_key_new(pool, type);
+	key->value = value;
+	key->value_len = strlen(value);
+	return key;
+}
+
+static struct search_key *day(enum search_key_type type, int y, int m, int d)
+{
+	struct search_key *key = search_key_new(pool, type);
+	key->day = search_day_from_date(y, m, d);
+	return key;
+}
+
+static void test_day_from_date(void **state)
+{
+	(void)state;
+	assert_int_equal(search_day_from_date(1970, 1, 1), 0);
+	assert_int_equal(search_day_from_date(2000, 3, 1), 11017);
+	assert_int_equal(search_day_from_date(1969, 12, 31), -1);
+	assert_int_equal(search_day_from_date(2024, 2, 29) + 1, search_day_from_date(2024, 3, 1));
+}
+
+static void test_headers(void **state)
+{
+	(void)state;
+	/* folded value, unfolded with its leading whitespace */
+	assert_int_equal(run(header("Subject", "hello\tworld")), 1);
+	assert_int_equal(run(header("subject", "WORLD")), 1);
+	/* a name with space before the colon */
+	assert_int_equal(run(header("Subject", "spaced")), 2);
+	/* empty value: field exists, even with an empty body */
+	assert_int_equal(run(header("X-Empty", "")), 1);
+	assert_int_equal(run(header("Subject", "")), 7);
+	assert_int_equal(run(header("From", "")), 3);
+	/* a name must match whole */
+	assert_int_equal(run(header("Subj", "")), 0);
+	assert_int_equal(run(header("Broken line without colon", "")), 0);
+}
+
+static void test_body_and_text(void **state)
+{
+	(void)state;
+	assert_int_equal(run(text(SEARCH_KEY_BODY, "QUICK brown")), 1);
+	assert_int_equal(run(text(SEARCH_KEY_BODY, "alice")), 0);
+	assert_int_equal(run(text(SEARCH_KEY_TEXT, "alice")), 1);
+	assert_int_equal(run(text(SEARCH_KEY_BODY, "needle")), 4);
+	assert_int_equal(run(text(SEARCH_KEY_TEXT, "yNEEDLEz")), 4);
+	assert_int_equal(run(text(SEARCH_KEY_BODY, "")), 7);
+	assert_int_equal(run(text(SEARCH_KEY_BODY, "spaced")), 0);
+}
+
+static void test_dates(void **state)
+{
+	(void)state;
+	/* internal date in its own zone */
+	assert_int_equal(run(day(SEARCH_KEY_ON, 2000, 3, 3)), 1);
+	assert_int_equal(run(day(SEARCH_KEY_ON, 2000, 3, 4)), 0);
+	assert_int_equal(run(day(SEARCH_KEY_BEFORE, 2000, 3, 3)), 2);
+	assert_int_equal(run(day(SEARCH_KEY_SINCE, 2000, 3, 3)), 5);
+	/* Date: header as written, two-digit years */
+	assert_int_equal(run(day(SEARCH_KEY_SENTON, 2000, 3, 3)), 1);
+	assert_int_equal(run(day(SEARCH_KEY_SENTON, 1994, 2, 1)), 2);
+	assert_int_equal(run(day(SEARCH_KEY_SENTBEFORE, 1994, 2, 2)), 2);
+	assert_int_equal(run(day(SEARCH_KEY_SENTSINCE, 1994, 2, 2)), 1);
+	/* no Date: never matches */
+	struct search_key *not = search_key_new(pool, SEARCH_KEY_NOT);
+	search_key_add_child(not, day(SEARCH_KEY_SENTSINCE, 1900, 1, 1));
+	assert_int_equal(run(not), 4);
+}
+
+static void test_logic_and_index_keys(void **state)
+{
+	(void)state;
+	struct search_key *and = search_key_new(pool, SEARCH_KEY_AND);
+	assert_int_equal(run(and), 7);
+	struct search_key *seen = search_key_new(pool, SEARCH_KEY_FLAGS_SET);
+	seen->flags = STORE_FLAG_SEEN;
+	struct search_key *flagged = search_key_new(pool, SEARCH_KEY_FLAGS_SET);
+	flagged->flags = STORE_FLAG_FLAGGED;
+	struct search_key *or = search_key_new(pool, SEARCH_KEY_OR);
+	search_key_add_child(or, seen);
+	search_key_add_child(or, flagged);
+	assert_int_equal(run(or), 3);
+	search_key_add_child(and, or);
+	search_key_add_child(and, text(SEARCH_KEY_TEXT, "carol"));
+	assert_int_equal(run(and), 2);
+	assert_true(search_key_needs_content(and));
+	assert_false(search_key_needs_content(or));
+
+	struct search_range ranges[] = { { 1, 1 }, { 3, 9 } };
+	struct search_key *msn = search_key_new(pool, SEARCH_KEY_MSN);
+	msn->ranges = ranges;
+	msn->range_count = 2;
+	assert_int_equal(run(msn), 5);
+	struct search_key *larger = search_key_new(pool, SEARCH_KEY_LARGER);
+	larger->number = 60000;
+	assert_int_equal(run(larger), 4);
+	struct search_key *kw = search_key_new(pool, SEARCH_KEY_KEYWORD);
+	kw->keyword = -1;
+	assert_int_equal(run(kw), 0);
+}
+
+static void test_expunged_file(void **state)
+{
+	(void)state;
+	uint32_t msn = 1;
+	assert_int_equal(store_mailbox_expunge(box, &msn, 1), 0);
+	assert_int_equal(store_mailbox_sync(box, STORE_SYNC_NO_EXPUNGES, NULL, NULL), 0);
+	assert_true(store_mailbox_is_expunged(box, 1));
+	struct search_key *key = text(SEARCH_KEY_TEXT, "e");
+	struct search_ctx *ctx = search_ctx_create(store, box, key);
+	assert_int_equal(search_match(ctx, 1), 0);
+	assert_true(search_ctx_had_expunged(ctx));
+	assert_int_equal(search_match(ctx, 2), 1);
+	search_ctx_destroy(&ctx);
+	/* index keys still answer */
+	struct search_key *seen = search_key_new(pool, SEARCH_KEY_FLAGS_SET);
+	seen->flags = STORE_FLAG_SEEN;
+	assert_int_equal(run(seen), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_day_from_date),
+		cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_body_and_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_logic_and_index_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expunged_file, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
