@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "parser.h"
 #include "net/net.h"
+#include "store/store.h"
 
 #include <strings.h>
 
@@ -52,6 +53,7 @@ bool cmd_idle(struct imap_cmd *cmd)
 	/* send what changed before we wait */
 	imap_session_sync(s, true);
 	s->idling = true;
+	store_release_memory(s->store);
 	if (s->box != NULL && s->watch_count == 0)
 		idle->poll = net_timer_create(IMAP_IDLE_POLL_MSECS, true, imap_idle_poll, cmd);
 	imap_session_write(s, "+ idling\r\n", 10);

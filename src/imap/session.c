@@ -181,6 +181,10 @@ static void imap_command_done(struct imap_session *s)
 		pool_destroy(&cmd->pool);
 	if (s->conn != NULL && !s->closing && !s->logout_sent)
 		net_conn_input_pause(s->conn, false);
+	/* The client waits for us: a good moment to give the index cache
+	 * back, so that idle sessions cost kilobytes (bench/idle). */
+	if (s->store != NULL && s->conn != NULL && net_conn_input_len(s->conn) == 0)
+		store_release_memory(s->store);
 	if (s->shutting_down)
 		imap_session_bye(s, "Server shutting down.");
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -638,6 +639,20 @@ static int serve_supervise(struct serve *s)
 	return 0;
 }
 
+/* Each connection costs a socket, and a logged-in one the user's index
+ * (3 descriptors) and mailbox files while they are read: the default soft
+ * limit of 1024 descriptors would cap a worker at a few hundred clients.
+ * Raise it to the hard limit. */
+static void serve_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warning("setrlimit(RLIMIT_NOFILE): %m");
+	}
+}
+
 int net_serve(const struct roost_config *config, const struct net_protocol *protocols,
 	      bool single_process)
 {
@@ -645,6 +660,7 @@ int net_serve(const struct roost_config *config, const struct net_protocol *prot
 	int ret = 1;
 
 	signal(SIGPIPE, SIG_IGN);
+	serve_raise_fd_limit();
 	if (serve_lookup_user(&s) < 0 || serve_bind_all(&s) < 0)
 		goto out;
 	if (s.need_tls) {

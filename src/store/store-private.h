@@ -70,6 +70,8 @@ struct store_vfuncs {
 
 	int (*rebuild)(const struct store_settings *set, const char *user_local,
 		       const char *user_domain, const char **error_r);
+	/* Optional: drop caches (see store_release_memory()). */
+	void (*release_memory)(struct store *store);
 };
 
 struct store {
@@ -79,6 +81,7 @@ struct store {
 	char *error;			/* last error text, NULL = none */
 	enum store_error error_class;
 	unsigned int open_mailboxes;
+	unsigned int refcount;		/* store_open() calls sharing it */
 };
 
 /* Per-message state bits of the view. */

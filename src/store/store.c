@@ -156,6 +156,28 @@ static int user_parse(const char *user, char **local_r, char **domain_r,
 
 /* ---- the user's store ---- */
 
+/* Sessions of one user in one process share one open store, and so one
+ * index connection: a single account in Thunderbird holds about five IMAP
+ * connections, and each index connection costs tens of kilobytes.  This
+ * is safe because a store is only used from one event loop and no call
+ * leaves a transaction open when it returns. */
+static struct store **shared_stores;
+static size_t shared_count, shared_cap;
+
+static struct store *store_shared_find(const struct store_settings *set,
+				       const char *local, const char *domain)
+{
+	size_t llen = strlen(local);
+	for (size_t i = 0; i < shared_count; i++) {
+		struct store *s = shared_stores[i];
+		if (s->set.fsync == set->fsync && strcmp(s->set.data_dir, set->data_dir) == 0 &&
+		    strncmp(s->user, local, llen) == 0 && s->user[llen] == '@' &&
+		    strcmp(s->user + llen + 1, domain) == 0)
+			return s;
+	}
+	return NULL;
+}
+
 int store_open(const struct store_settings *set, const char *user,
 	       struct store **store_r, const char **error_r)
 {
@@ -164,12 +186,29 @@ int store_open(const struct store_settings *set, const char *user,
 
 	if (user_parse(user, &local, &domain, error_r) < 0)
 		return -1;
-	ret = default_backend->open(set, local, domain, store_r, error_r);
-	if (ret == 0)
-		(*store_r)->v = default_backend;
+	struct store *shared = store_shared_find(set, local, domain);
+	if (shared != NULL) {
+		shared->refcount++;
+		*store_r = shared;
+		ret = 0;
+	} else {
+		ret = default_backend->open(set, local, domain, store_r, error_r);
+		if (ret == 0) {
+			(*store_r)->v = default_backend;
+			(*store_r)->refcount = 1;
+			ARRAY_RESERVE(shared_stores, shared_cap, shared_count + 1);
+			shared_stores[shared_count++] = *store_r;
+		}
+	}
 	free(local);
 	free(domain);
 	return ret;
+}
+
+void store_release_memory(struct store *store)
+{
+	if (store->v->release_memory != NULL)
+		store->v->release_memory(store);
 }
 
 void store_close(struct store **_store)
@@ -180,6 +219,19 @@ void store_close(struct store **_store)
 	if (store == NULL)
 		return;
 	*_store = NULL;
+	if (--store->refcount > 0)
+		return;
+	for (size_t i = 0; i < shared_count; i++) {
+		if (shared_stores[i] == store) {
+			shared_stores[i] = shared_stores[--shared_count];
+			break;
+		}
+	}
+	if (shared_count == 0) {
+		free(shared_stores);
+		shared_stores = NULL;
+		shared_cap = 0;
+	}
 	if (store->open_mailboxes != 0)
 		i_panic("store_close(%s): %u mailboxes still open", store->user,
 			store->open_mailboxes);

@@ -117,8 +117,16 @@ struct store_mailbox_info {
 int store_open(const struct store_settings *set, const char *user,
 	       struct store **store_r, const char **error_r);
 /* Closes the store; all its mailboxes must have been closed.  Sets *store
- * to NULL. */
+ * to NULL.  Opens of the same user in one process share one store (and one
+ * index connection): each store_open() needs its own store_close(), and
+ * store_last_error() is shared, so read it right after the failing call. */
 void store_close(struct store **store);
+
+/* Drops what the store caches in memory (index pages, parsed schema
+ * where possible) while keeping it open and usable; the next call reads
+ * again what it needs.  The IMAP layer calls it when a session goes quiet,
+ * so that thousands of idle sessions cost little. */
+void store_release_memory(struct store *store);
 
 /* The last error on this store: a text for a client ("Mailbox doesn't
  * exist: Foo") and its class.  The text lives until the next call. */

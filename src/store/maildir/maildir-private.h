@@ -37,6 +37,7 @@ struct maildir_store {
 	bool fsync;
 	sqlite3 *db;
 	struct maildir_stmt_cache stmts[MAILDIR_STMT_CACHE_SIZE];
+	char *index_path;	/* to reopen after maildir_index_release_memory() */
 };
 
 struct maildir_mailbox {
@@ -111,6 +112,9 @@ typedef int maildir_index_populate_t(struct maildir_store *ms);
 /* Opens (creating) the index; a new one is filled by populate(). */
 int maildir_index_open(struct maildir_store *ms, const char *path,
 		       maildir_index_populate_t *populate);
+/* Closes the index connection when no statement or transaction is open;
+ * the next maildir_index_exec()/prepare() opens it again. */
+void maildir_index_release_memory(struct maildir_store *ms);
 void maildir_index_close(struct maildir_store *ms);
 int maildir_index_exec(struct maildir_store *ms, const char *sql);
 /* A statement for `sql` (a string literal), or NULL with the error set.

@@ -196,6 +196,7 @@ void maildir_storage_free(struct maildir_store *ms)
 {
 	maildir_index_close(ms);
 	free(ms->userdir);
+	free(ms->index_path);
 	free(ms->maildir);
 	free(ms->notify_path);
 	free(ms);
@@ -315,7 +316,14 @@ static int maildir_storage_rebuild(const struct store_settings *set, const char 
 	return maildir_rebuild(set, user_local, user_domain, error_r);
 }
 
+static void maildir_storage_release_memory(struct store *store)
+{
+	struct maildir_store *ms = (struct maildir_store *)store;
+	maildir_index_release_memory(ms);
+}
+
 const struct store_vfuncs maildir_store_vfuncs = {
+	.release_memory = maildir_storage_release_memory,
 	.name = "maildir",
 	.open = maildir_storage_open,
 	.close = maildir_storage_close,
