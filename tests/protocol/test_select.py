@@ -7,10 +7,13 @@ MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
 
 def append(c, box="INBOX", flags="", msg=MSG):
     data = msg.encode()
-    c.line(f"{c.next_tag()} APPEND {box} {flags} {{{len(data)}+}}")
+    tag = c.next_tag()
+    c.line(f"{tag} APPEND {box} {flags} {{{len(data)}+}}")
     c.send(data + b"\r\n")
     line = c.readline()
-    expect(" OK " in line, line)
+    while line.startswith("* "):    # updates of the selected mailbox
+        line = c.readline()
+    expect(line.startswith(tag + " OK "), line)
     return line
 
 
