@@ -565,6 +565,9 @@ static void imap_session_accept(struct net_conn *conn, const struct roost_config
 	struct imap_parser_settings pset = {
 		.max_line_length = config->max_line_length,
 		.max_literal_size = config->max_preauth_literal,
+		/* large literals (APPEND) spool next to the mail, not into a
+		 * /tmp that may be RAM-backed */
+		.temp_dir = config->data_dir,
 	};
 	s->parser = imap_parser_create(&pset);
 	ARRAY_RESERVE(all_sessions, all_session_cap, all_session_count + 1);
