@@ -32,6 +32,9 @@ import tempfile
 import time
 import traceback
 
+# A small message for tests that only need one to exist.
+MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+
 BUILD = os.environ.get("ROOST_BUILD", os.path.join(
     os.path.dirname(__file__), "..", "..", "build"))
 _certdir = None
@@ -66,11 +69,16 @@ def cert_files():
 class Server:
     """A running `roost serve` on free loopback ports."""
 
-    def __init__(self, workers=1, extra_conf="", users=None, tls=True):
+    def __init__(self, workers=1, extra_conf="", users=None, tls=True,
+                 lmtp=False):
         self.dir = tempfile.mkdtemp(prefix="roost-test-")
         self.data_dir = os.path.join(self.dir, "data")
         self.port = free_port()          # STARTTLS / plaintext
         self.tls_port = free_port() if tls else None
+        # Server(lmtp=True): LMTP on lmtp_port and on the UNIX socket
+        # lmtp_socket as well
+        self.lmtp_port = free_port() if lmtp else None
+        self.lmtp_socket = os.path.join(self.dir, "lmtp.sock") if lmtp else None
         self.userdb = os.path.join(self.dir, "passwd")
         users = users if users is not None else {
             "demo": "demo", "alice": "alicepw"}
@@ -90,6 +98,9 @@ class Server:
         ]
         if tls:
             lines.append(f"listen = imap 127.0.0.1:{self.tls_port} implicit")
+        if lmtp:
+            lines.append(f"listen = lmtp 127.0.0.1:{self.lmtp_port}")
+            lines.append(f"listen = lmtp {self.lmtp_socket}")
         lines.append(extra_conf)
         self.conf = os.path.join(self.dir, "roost.conf")
         with open(self.conf, "w") as f:
@@ -166,6 +177,13 @@ class Server:
     def connect(self, tls=False, timeout=10):
         return Client(self, tls=tls, timeout=timeout)
 
+    def lmtp(self, unix=False, timeout=10):
+        """An LMTP connection (greeting not consumed), over TCP or the
+        UNIX socket; needs Server(lmtp=True)."""
+        if unix:
+            return Client(self, timeout=timeout, unix_path=self.lmtp_socket)
+        return Client(self, timeout=timeout, port=self.lmtp_port)
+
     def login(self, user="demo", password="demo", tls=False):
         """A connection already logged in (greeting and LOGIN consumed)."""
         c = self.connect(tls=tls)
@@ -175,10 +193,15 @@ class Server:
 
 
 class Client:
-    def __init__(self, srv, tls=False, timeout=10, port=None):
+    def __init__(self, srv, tls=False, timeout=10, port=None, unix_path=None):
         self.srv = srv
         port = port or (srv.tls_port if tls else srv.port)
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
+        if unix_path is not None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(unix_path)
+        else:
+            self.sock = socket.create_connection(("127.0.0.1", port), timeout)
         if tls:
             self.sock = client_tls_context().wrap_socket(
                 self.sock, server_hostname="localhost")
@@ -270,6 +293,24 @@ class Client:
                     raise TestFailure(f"{text!r} unexpectedly OK: {line!r}")
                 return untagged, line
             untagged.append(line)
+
+    def append(self, box="INBOX", flags="", msg=MSG, date=None):
+        """APPENDs msg (str or bytes) to box with a non-synchronizing
+        literal (LITERAL+).  flags is the flag list as sent, "(\\Seen)", or
+        "" for none; date an INTERNALDATE string or None.  Untagged updates
+        before the tagged reply are skipped.  Fails the test unless the
+        reply is OK; returns the tagged line (with its [APPENDUID ...])."""
+        data = msg.encode() if isinstance(msg, str) else msg
+        args = [box] + ([flags] if flags else []) + \
+            ([f'"{date}"'] if date else [])
+        tag = self.next_tag()
+        self.line(f"{tag} APPEND {' '.join(args)} {{{len(data)}+}}")
+        self.send(data + b"\r\n")
+        line = self.read_response_line()
+        while not line.startswith(tag + " "):
+            line = self.read_response_line()
+        expect(line.startswith(tag + " OK "), line)
+        return line
 
     def conv(self, script):
         """Plays a conversation (see the module doc)."""

@@ -10,19 +10,18 @@ import ssl
 import subprocess
 import time
 from roosttest import expect, client_tls_context
-from test_select import append
 
 
 def test_check_rebuild_keeps_uids_flags_keywords(srv):
     c = srv.login()
     c.cmd("CREATE Work/2026", ok=True)
-    append(c, flags="(\\Seen $Important)")
-    append(c, flags="(\\Flagged)")
-    append(c, box="Work/2026", flags="(\\Answered Later)")
+    c.append(flags="(\\Seen $Important)")
+    c.append(flags="(\\Flagged)")
+    c.append(box="Work/2026", flags="(\\Answered Later)")
     c.cmd("SELECT INBOX", ok=True)
     c.cmd("STORE 1 +FLAGS (\\Deleted)", ok=True)
     c.cmd("EXPUNGE", ok=True)
-    append(c, flags="(Todo)")
+    c.append(flags="(Todo)")
     before_inbox, _ = c.cmd("UID FETCH 1:* (UID FLAGS)", ok=True)
     before_status, _ = c.cmd("STATUS INBOX (UIDVALIDITY UIDNEXT MESSAGES)", ok=True)
     c.cmd("LOGOUT")
@@ -53,7 +52,7 @@ def test_check_rebuild_keeps_uids_flags_keywords(srv):
 
 def test_check_without_rebuild_and_errors(srv):
     c = srv.login()
-    append(c)
+    c.append()
     p = srv.roost("check", "-c", srv.conf, "demo")
     expect("INBOX\tmessages=1" in p.stdout, p.stdout)
     p = srv.roost("check", "-c", srv.conf, check=False)

@@ -4,9 +4,7 @@ and size, and the error paths."""
 import re
 import socket
 import time
-from roosttest import expect, server_args
-
-MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+from roosttest import expect, server_args, MSG
 
 
 def append_nonsync(c, tag, args, data):

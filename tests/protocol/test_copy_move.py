@@ -1,17 +1,7 @@
 """COPY and MOVE with their UID forms (RFC 9051 6.4.7, 6.4.8), COPYUID
 (UIDPLUS, RFC 4315) and the MOVE response order (RFC 6851 3.3)."""
 import re
-from roosttest import expect
-
-MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
-
-
-def append(c, box="INBOX", flags=""):
-    data = MSG.encode()
-    c.line(f"{c.next_tag()} APPEND {box} {flags} {{{len(data)}+}}")
-    c.send(data + b"\r\n")
-    line = c.readline()
-    expect(" OK " in line, line)
+from roosttest import expect, MSG
 
 
 def uidvalidity(c, box):
@@ -21,7 +11,7 @@ def uidvalidity(c, box):
 
 def setup(c, n=3, box="INBOX"):
     for i in range(n):
-        append(c, box, "(\\Seen)" if i == 0 else "")
+        c.append(box, "(\\Seen)" if i == 0 else "")
     c.cmd(f"SELECT {box}", ok=True)
 
 

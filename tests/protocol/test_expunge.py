@@ -3,21 +3,11 @@
 (RFC 9051 7.5.1)."""
 from roosttest import expect
 
-MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
-
-
-def append(c, box="INBOX", flags=""):
-    data = MSG.encode()
-    c.line(f"{c.next_tag()} APPEND {box} {flags} {{{len(data)}+}}")
-    c.send(data + b"\r\n")
-    line = c.readline()
-    expect(" OK " in line, line)
-
 
 def setup(c, deleted):
     """Messages 1..len(deleted), with \\Deleted where deleted[i] is true."""
     for d in deleted:
-        append(c, "INBOX", "(\\Deleted)" if d else "")
+        c.append("INBOX", "(\\Deleted)" if d else "")
 
 
 def test_expunge(srv):

@@ -6,6 +6,7 @@ import socket
 import time
 from roosttest import expect, server_args, TestFailure
 
+
 MSG1 = ("From: Alice <alice@example.com>\r\n"
         "To: bob@example.com\r\n"
         "Subject: Hello\r\n"
@@ -22,21 +23,11 @@ MSG2 = "Subject: second\r\n\r\nshort\r\n"
 MSG3 = "Subject: third\r\nx-thing: two\r\n\r\nthird body\r\n"
 
 
-def append(c, msg, box="INBOX", flags="", date=None):
-    data = msg.encode() if isinstance(msg, str) else msg
-    opt = (f" ({flags})" if flags is not None else "") + \
-          (f' "{date}"' if date else "")
-    c.line(f"{c.next_tag()} APPEND {box}{opt} {{{len(data)}+}}")
-    c.send(data + b"\r\n")
-    line = c.readline()
-    expect(" OK " in line, line)
-
-
 def setup(srv, examine=False):
     c = srv.login()
-    append(c, MSG1, date="17-Jul-1996 02:44:25 -0700")
-    append(c, MSG2, flags="\\Seen", date="07-Jan-2021 23:05:09 +0130")
-    append(c, MSG3)
+    c.append(msg=MSG1, date="17-Jul-1996 02:44:25 -0700")
+    c.append(msg=MSG2, flags="(\\Seen)", date="07-Jan-2021 23:05:09 +0130")
+    c.append(msg=MSG3)
     c.cmd("EXAMINE INBOX" if examine else "SELECT INBOX", ok=True)
     return c
 
@@ -312,7 +303,7 @@ def test_fetch_not_selected(srv):
 
 def test_fetch_flags_keywords(srv):
     c = srv.login()
-    append(c, MSG2, flags="\\Flagged $Forwarded Junk")
+    c.append(msg=MSG2, flags="(\\Flagged $Forwarded Junk)")
     c.cmd("EXAMINE INBOX", ok=True)
     c.conv(r"""
     C: a1 FETCH 1 FLAGS
@@ -322,6 +313,7 @@ def test_fetch_flags_keywords(srv):
 
 
 # ---- streaming ----
+
 
 def worker_pids(srv):
     """The server's worker processes (children of `roost serve`)."""

@@ -2,7 +2,6 @@
 RFC 9051 7.5.1)."""
 import time
 from roosttest import expect, server_args
-from test_select import append
 
 
 def test_idle_sees_append_from_other_session(srv):
@@ -12,7 +11,7 @@ def test_idle_sees_append_from_other_session(srv):
     expect(c1.readline() == "+ idling")
     c2 = srv.login()
     t0 = time.time()
-    append(c2)
+    c2.append()
     line = c1.readline(timeout=5)
     expect(line == "* 1 EXISTS", line)
     expect(time.time() - t0 < 1.5, "IDLE push took too long")
@@ -32,15 +31,15 @@ def test_idle_across_workers(srv):
         expect(c.readline() == "+ idling")
         idlers.append(c)
     c2 = srv.login()
-    append(c2)
+    c2.append()
     for c in idlers:
         expect(c.readline(timeout=5) == "* 1 EXISTS")
 
 
 def test_idle_sees_flags_and_expunge(srv):
     c2 = srv.login()
-    append(c2)
-    append(c2)
+    c2.append()
+    c2.append()
     c1 = srv.login()
     c1.cmd("SELECT INBOX", ok=True)
     c2.cmd("SELECT INBOX", ok=True)
@@ -94,7 +93,7 @@ def test_idle_picks_up_file_dropped_into_new(srv):
 
 def test_concurrent_flag_changes_are_merged(srv):
     c0 = srv.login()
-    append(c0)
+    c0.append()
     sessions = [srv.login() for _ in range(2)]
     for s in sessions:
         s.cmd("SELECT INBOX", ok=True)
@@ -111,8 +110,8 @@ def test_concurrent_flag_changes_are_merged(srv):
 
 def test_no_expunge_during_fetch(srv):
     c1 = srv.login()
-    append(c1)
-    append(c1)
+    c1.append()
+    c1.append()
     c1.cmd("SELECT INBOX", ok=True)
     c2 = srv.login()
     c2.cmd("SELECT INBOX", ok=True)

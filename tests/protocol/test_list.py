@@ -1,9 +1,7 @@
 """LIST (RFC 9051 6.3.9), LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
 SPECIAL-USE (RFC 6154), CHILDREN (RFC 3348) and LSUB (RFC 3501 6.3.9),
 with modified UTF-7 names."""
-from roosttest import expect
-
-MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+from roosttest import expect, MSG
 
 DEFAULTS = [
     '* LIST (\\HasNoChildren) "/" INBOX',
@@ -13,14 +11,6 @@ DEFAULTS = [
     '* LIST (\\HasNoChildren \\Sent) "/" Sent',
     '* LIST (\\HasNoChildren \\Trash) "/" Trash',
 ]
-
-
-def append(c, box="INBOX", flags="", msg=MSG):
-    data = msg.encode()
-    c.line(f"{c.next_tag()} APPEND {box} {flags} {{{len(data)}+}}")
-    c.send(data + b"\r\n")
-    line = c.readline()
-    expect(" OK " in line, line)
 
 
 def lst(c, args):
@@ -250,8 +240,8 @@ def test_special_use_selection(srv):
 def test_return_status(srv):
     c = srv.login()
     setup_tree(c)
-    append(c, "INBOX")
-    append(c, "Tofu", "(\\Seen)")
+    c.append("INBOX")
+    c.append("Tofu", "(\\Seen)")
     c.conv(r"""
     C: a1 LIST "" (INBOX Tofu Veg%) RETURN (STATUS (MESSAGES UNSEEN))
     S: * LIST (\HasNoChildren) "/" INBOX

@@ -1,18 +1,7 @@
 """CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS (RFC 9051
 6.3.4-6.3.8, 6.3.11; STATUS=SIZE RFC 8438; APPENDLIMIT RFC 7889) and the
 mailboxes every new user gets."""
-from roosttest import expect
-
-MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
-
-
-def append(c, box="INBOX", flags="", msg=MSG):
-    data = msg.encode()
-    c.line(f"{c.next_tag()} APPEND {box} {flags} {{{len(data)}+}}")
-    c.send(data + b"\r\n")
-    line = c.readline()
-    expect(" OK " in line, line)
-    return line
+from roosttest import expect, MSG
 
 
 def names(c, cmd='LIST "" *'):
@@ -181,7 +170,7 @@ def test_delete(srv):
 def test_delete_selected(srv):
     c = srv.login()
     c.cmd("CREATE gone", ok=True)
-    append(c, "gone")
+    c.append("gone")
     c.cmd("SELECT gone", ok=True)
     c.conv(r"""
     C: a1 DELETE gone
@@ -197,8 +186,8 @@ def test_delete_selected(srv):
 def test_delete_keeps_uids(srv):
     c = srv.login()
     c.cmd("CREATE re", ok=True)
-    append(c, "re")
-    append(c, "re")
+    c.append("re")
+    c.append("re")
     u, _ = c.cmd("STATUS re (UIDNEXT UIDVALIDITY)", ok=True)
     c.cmd("DELETE re", ok=True)
     c.cmd("CREATE re", ok=True)
@@ -212,7 +201,7 @@ def test_rename(srv):
     c = srv.login()
     c.cmd("CREATE foo/bar", ok=True)
     c.cmd("CREATE blurdybloop", ok=True)
-    append(c, "blurdybloop")
+    c.append("blurdybloop")
     c.conv(r"""
     C: a1 RENAME blurdybloop sarasoop
     S: a1 OK Rename completed.
@@ -256,8 +245,8 @@ def test_rename(srv):
 
 def test_rename_inbox(srv):
     c = srv.login()
-    append(c)
-    append(c)
+    c.append()
+    c.append()
     c.cmd("CREATE INBOX/child", ok=True)
     c.conv(r"""
     C: a1 RENAME inbox old-mail
@@ -311,9 +300,9 @@ def test_subscribe(srv):
 
 def test_status(srv):
     c = srv.login()
-    append(c, flags="(\\Seen)")
-    append(c, flags="(\\Deleted)")
-    append(c)
+    c.append(flags="(\\Seen)")
+    c.append(flags="(\\Deleted)")
+    c.append()
     size = len(MSG.encode())
     u, _ = c.cmd("STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT)",
                  ok=True)

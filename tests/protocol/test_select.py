@@ -2,25 +2,11 @@
 6.4.2) in IMAP4rev1 and IMAP4rev2 mode."""
 from roosttest import expect
 
-MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
-
-
-def append(c, box="INBOX", flags="", msg=MSG):
-    data = msg.encode()
-    tag = c.next_tag()
-    c.line(f"{tag} APPEND {box} {flags} {{{len(data)}+}}")
-    c.send(data + b"\r\n")
-    line = c.readline()
-    while line.startswith("* "):    # updates of the selected mailbox
-        line = c.readline()
-    expect(line.startswith(tag + " OK "), line)
-    return line
-
 
 def test_select_rev1(srv):
     c = srv.login()
-    append(c)
-    append(c, flags="(\\Seen)")
+    c.append()
+    c.append(flags="(\\Seen)")
     c.conv(r"""
     C: a1 SELECT INBOX
     S: * 2 EXISTS
@@ -74,7 +60,7 @@ def test_select_nonexistent_leaves_selected_state(srv):
 
 def test_recent_seen_by_one_session(srv):
     c1 = srv.login()
-    append(c1)
+    c1.append()
     c2 = srv.login()
     u1, _ = c1.cmd("SELECT INBOX", ok=True)
     u2, _ = c2.cmd("SELECT INBOX", ok=True)
@@ -84,7 +70,7 @@ def test_recent_seen_by_one_session(srv):
 
 def test_examine_does_not_claim_recent(srv):
     c1 = srv.login()
-    append(c1)
+    c1.append()
     u1, _ = c1.cmd("EXAMINE INBOX", ok=True)
     expect("* 1 RECENT" in u1 or "* 0 RECENT" in u1)
     u2, _ = c1.cmd("SELECT INBOX", ok=True)
@@ -93,9 +79,9 @@ def test_examine_does_not_claim_recent(srv):
 
 def test_close_expunges_silently_unselect_does_not(srv):
     c = srv.login()
-    append(c, flags="(\\Deleted)")
-    append(c, flags="(\\Deleted)")
-    append(c)
+    c.append(flags="(\\Deleted)")
+    c.append(flags="(\\Deleted)")
+    c.append()
     c.cmd("SELECT INBOX", ok=True)
     u, _ = c.cmd("UNSELECT", ok=True)
     expect(u == [], u)
@@ -114,7 +100,7 @@ def test_close_expunges_silently_unselect_does_not(srv):
 
 def test_close_on_examine_does_not_expunge(srv):
     c = srv.login()
-    append(c, flags="(\\Deleted)")
+    c.append(flags="(\\Deleted)")
     c.cmd("EXAMINE INBOX", ok=True)
     c.cmd("CLOSE", ok=True)
     u, _ = c.cmd("STATUS INBOX (MESSAGES)", ok=True)

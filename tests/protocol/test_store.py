@@ -3,21 +3,11 @@
 errors, and what other sessions see."""
 from roosttest import expect, server_args
 
-MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
-
-
-def append(c, box="INBOX", flags="", msg=MSG):
-    data = msg.encode()
-    c.line(f"{c.next_tag()} APPEND {box} ({flags}) {{{len(data)}+}}")
-    c.send(data + b"\r\n")
-    line = c.readline()
-    expect(" OK " in line, line)
-
 
 def setup(srv, n=3, examine=False):
     c = srv.login()
     for _ in range(n):
-        append(c)
+        c.append()
     c.cmd("EXAMINE INBOX" if examine else "SELECT INBOX", ok=True)
     return c
 
