@@ -10,7 +10,6 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "base/str.h"
 #include "conf/conf.h"
 #include "net/net.h"
+#include "testlib.h"
 
 /* ---- fake net ---- */
 
@@ -95,45 +95,17 @@ static void fake_timer_fire(void)
 
 /* ---- helpers ---- */
 
-static char test_dir[] = "/tmp/roost-test-auth.XXXXXX";
-
-static char *test_path(const char *name)
-{
-	return xasprintf("%s/%s", test_dir, name);
-}
-
-static void write_file(const char *path, const char *content, size_t len)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(content, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
 static int setup_dir(void **state)
 {
 	(void)state;
-	if (mkdtemp(test_dir) == NULL)
-		return -1;
 	log_init("test-auth", false, LOG_LEVEL_ERROR);
-	return 0;
+	return testlib_dir_create("auth");
 }
 
 static int teardown_dir(void **state)
 {
 	(void)state;
-	DIR *d = opendir(test_dir);
-	struct dirent *de;
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char *p = test_path(de->d_name);
-		unlink(p);
-		free(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(test_dir);
+	testlib_dir_remove();
 	return 0;
 }
 
@@ -294,8 +266,8 @@ static void auth_test_config_free(struct roost_config *config)
 static void test_auth_verify_inline(void **state)
 {
 	(void)state;
-	char *path = test_path("auth-users");
-	write_file(path, AUTH_TEST_USERS, strlen(AUTH_TEST_USERS));
+	char *path = testlib_path("auth-users");
+	testlib_write_file(path, AUTH_TEST_USERS, strlen(AUTH_TEST_USERS));
 	struct roost_config *config = auth_test_config(path, 0);
 	struct auth *auth = auth_create(config);
 	auth_test_config_free(config);	/* not kept */
@@ -367,8 +339,8 @@ static void test_auth_verify_inline(void **state)
 static void test_auth_verify_async_and_abort(void **state)
 {
 	(void)state;
-	char *path = test_path("auth-async");
-	write_file(path, AUTH_TEST_USERS, strlen(AUTH_TEST_USERS));
+	char *path = testlib_path("auth-async");
+	testlib_write_file(path, AUTH_TEST_USERS, strlen(AUTH_TEST_USERS));
 	struct roost_config *config = auth_test_config(path, 0);
 	struct auth *auth = auth_create(config);
 	struct auth_test_result r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
@@ -415,8 +387,8 @@ static void test_auth_verify_async_and_abort(void **state)
 static void test_auth_verify_delay(void **state)
 {
 	(void)state;
-	char *path = test_path("auth-delay");
-	write_file(path, AUTH_TEST_USERS, strlen(AUTH_TEST_USERS));
+	char *path = testlib_path("auth-delay");
+	testlib_write_file(path, AUTH_TEST_USERS, strlen(AUTH_TEST_USERS));
 	struct roost_config *config = auth_test_config(path, 15);
 	struct auth *auth = auth_create(config);
 	struct auth_test_result r = { 0 };

@@ -6,7 +6,6 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,63 +18,21 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "cli/cli.h"
+#include "testlib.h"
 
 /* ---- helpers ---- */
-
-static char test_dir[] = "/tmp/roost-test-cli-user.XXXXXX";
-
-static char *test_path(const char *name)
-{
-	return xasprintf("%s/%s", test_dir, name);
-}
-
-static void write_file(const char *path, const char *content, size_t len)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(content, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct str s = STR_INIT;
-	char buf[4096];
-	size_t n;
-
-	assert_non_null(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		str_append_n(&s, buf, n);
-	fclose(f);
-	str_append(&s, "");
-	return str_steal(&s);
-}
 
 static int setup_dir(void **state)
 {
 	(void)state;
-	if (mkdtemp(test_dir) == NULL)
-		return -1;
 	log_init("test-cli-user", false, LOG_LEVEL_ERROR);
-	return 0;
+	return testlib_dir_create("cli-user");
 }
 
 static int teardown_dir(void **state)
 {
 	(void)state;
-	DIR *d = opendir(test_dir);
-	struct dirent *de;
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char *p = test_path(de->d_name);
-		unlink(p);
-		free(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(test_dir);
+	testlib_dir_remove();
 	return 0;
 }
 
@@ -86,7 +43,7 @@ static int cli_user_run(const char *input, char **output_r, int argc, ...)
 	char *argv[12];
 	va_list args;
 	int in_pipe[2];
-	char *out_path = test_path("cli-out");
+	char *out_path = testlib_path("cli-out");
 
 	assert_true(argc < (int)N_ELEMENTS(argv));
 	va_start(args, argc);
@@ -119,7 +76,7 @@ static int cli_user_run(const char *input, char **output_r, int argc, ...)
 	close(saved_out);
 	close(saved_err);
 	if (output_r != NULL)
-		*output_r = read_file(out_path);
+		*output_r = testlib_read_file(out_path);
 	unlink(out_path);
 	free(out_path);
 	return ret;
@@ -128,13 +85,13 @@ static int cli_user_run(const char *input, char **output_r, int argc, ...)
 static void test_cli_user(void **state)
 {
 	(void)state;
-	char *conf = test_path("cli.conf");
-	char *userdb = test_path("cli-passwd");
+	char *conf = testlib_path("cli.conf");
+	char *userdb = testlib_path("cli-passwd");
 	char *conf_text = xasprintf("userdb = %s\n", userdb);
 	char *out;
 	const struct passwd_file_entry *e;
 	const char *error;
-	write_file(conf, conf_text, strlen(conf_text));
+	testlib_write_file(conf, conf_text, strlen(conf_text));
 	free(conf_text);
 
 	assert_int_equal(cli_user_run("", NULL, 1, "user"), EX_USAGE);

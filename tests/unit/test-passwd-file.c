@@ -16,44 +16,15 @@
 #include "auth/passwd-file.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "testlib.h"
 
 /* ---- helpers ---- */
 
-static char test_dir[] = "/tmp/roost-test-passwd-file.XXXXXX";
-
-static char *test_path(const char *name)
-{
-	return xasprintf("%s/%s", test_dir, name);
-}
-
-static void write_file(const char *path, const char *content, size_t len)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(content, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct str s = STR_INIT;
-	char buf[4096];
-	size_t n;
-
-	assert_non_null(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		str_append_n(&s, buf, n);
-	fclose(f);
-	str_append(&s, "");
-	return str_steal(&s);
-}
-
-/* Files in test_dir other than the ones the tests made: leftovers of a
+/* Files in testlib_dir() other than the ones the tests made: leftovers of a
  * failed or interrupted atomic write start with '.'. */
 static unsigned int count_temp_files(void)
 {
-	DIR *d = opendir(test_dir);
+	DIR *d = opendir(testlib_dir());
 	struct dirent *de;
 	unsigned int n = 0;
 
@@ -70,27 +41,14 @@ static unsigned int count_temp_files(void)
 static int setup_dir(void **state)
 {
 	(void)state;
-	if (mkdtemp(test_dir) == NULL)
-		return -1;
 	log_init("test-passwd-file", false, LOG_LEVEL_ERROR);
-	return 0;
+	return testlib_dir_create("passwd-file");
 }
 
 static int teardown_dir(void **state)
 {
 	(void)state;
-	DIR *d = opendir(test_dir);
-	struct dirent *de;
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char *p = test_path(de->d_name);
-		unlink(p);
-		free(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(test_dir);
+	testlib_dir_remove();
 	return 0;
 }
 
@@ -101,7 +59,7 @@ static int teardown_dir(void **state)
 static void test_passwd_file_parse(void **state)
 {
 	(void)state;
-	char *path = test_path("parse");
+	char *path = testlib_path("parse");
 	struct str content = STR_INIT;
 	const struct passwd_file_entry *e;
 	const char *error = NULL;
@@ -125,7 +83,7 @@ static void test_passwd_file_parse(void **state)
 		str_append(&content, "0123456789");
 	str_append(&content, "\n# comment at the end without newline: x:y");
 	str_append(&content, "\nlast:{PLAIN}pw6");
-	write_file(path, content.data, content.len);
+	testlib_write_file(path, content.data, content.len);
 
 	struct passwd_file *pf = passwd_file_create(path);
 	assert_int_equal(passwd_file_lookup(pf, "alice", &e, &error), -1);	/* not read yet */
@@ -178,7 +136,7 @@ static void test_passwd_file_parse(void **state)
 static void test_passwd_file_missing(void **state)
 {
 	(void)state;
-	char *path = test_path("missing");
+	char *path = testlib_path("missing");
 	const struct passwd_file_entry *e;
 	const char *error = NULL;
 	struct passwd_file *pf = passwd_file_create(path);
@@ -188,11 +146,11 @@ static void test_passwd_file_missing(void **state)
 	assert_int_equal(passwd_file_lookup(pf, "alice", &e, &error), -1);
 	/* within the second: still failing without a stat */
 	assert_int_equal(passwd_file_refresh(pf, &error), -1);
-	write_file(path, "alice:{PLAIN}x\n", 15);
+	testlib_write_file(path, "alice:{PLAIN}x\n", 15);
 	assert_int_equal(passwd_file_reload(pf, &error), 0);
 	assert_int_equal(passwd_file_lookup(pf, "alice", &e, &error), 1);
 	/* an empty file is a database without users */
-	write_file(path, "", 0);
+	testlib_write_file(path, "", 0);
 	assert_int_equal(passwd_file_reload(pf, &error), 0);
 	assert_int_equal(passwd_file_lookup(pf, "alice", &e, &error), 0);
 	assert_int_equal(passwd_file_count(pf), 0);
@@ -204,13 +162,13 @@ static void test_passwd_file_missing(void **state)
 static void test_passwd_file_reload_on_change(void **state)
 {
 	(void)state;
-	char *path = test_path("reload");
+	char *path = testlib_path("reload");
 	const struct passwd_file_entry *e;
 	const char *error = NULL;
 	enum passwd_file_error class;
 	char *edit_error = NULL;
 
-	write_file(path, "alice:{PLAIN}a\n", 15);
+	testlib_write_file(path, "alice:{PLAIN}a\n", 15);
 	struct passwd_file *pf = passwd_file_create(path);
 	assert_int_equal(passwd_file_refresh(pf, &error), 0);
 	assert_int_equal(passwd_file_lookup(pf, "bob", &e, &error), 0);
@@ -236,7 +194,7 @@ static void test_passwd_file_reload_on_change(void **state)
 	usleep(1100 * 1000);
 	assert_int_equal(passwd_file_refresh(pf, &error), -1);
 	assert_int_equal(passwd_file_lookup(pf, "bob", &e, &error), -1);
-	write_file(path, "bob:{PLAIN}d\n", 13);
+	testlib_write_file(path, "bob:{PLAIN}d\n", 13);
 	usleep(1100 * 1000);
 	assert_int_equal(passwd_file_refresh(pf, &error), 0);
 	assert_int_equal(passwd_file_lookup(pf, "bob", &e, &error), 1);
@@ -250,7 +208,7 @@ static void test_passwd_file_reload_on_change(void **state)
 static void test_passwd_file_edit(void **state)
 {
 	(void)state;
-	char *path = test_path("edit");
+	char *path = testlib_path("edit");
 	enum passwd_file_error class;
 	char *error = NULL;
 	char *got;
@@ -264,14 +222,14 @@ static void test_passwd_file_edit(void **state)
 		"alice:{PLAIN}dup\n"
 		"dave:{PLAIN}d";	/* no newline at the end */
 
-	write_file(path, original, strlen(original));
+	testlib_write_file(path, original, strlen(original));
 	assert_int_equal(chmod(path, 0600), 0);
 
 	/* add appends, after adding the missing newline */
 	assert_int_equal(passwd_file_add(path, "erin@example.org", "{PLAIN}e", &class, &error), 0);
 	assert_int_equal(class, PASSWD_FILE_ERROR_NONE);
 	assert_null(error);
-	got = read_file(path);
+	got = testlib_read_file(path);
 	char *expected = xasprintf("%s\nerin@example.org:{PLAIN}e\n", original);
 	assert_string_equal(got, expected);
 	free(expected);
@@ -288,7 +246,7 @@ static void test_passwd_file_edit(void **state)
 	assert_int_equal(passwd_file_set_password(path, "bob", "{PLAIN}B2", &class, &error), 0);
 	assert_int_equal(passwd_file_set_password(path, "carol", "{PLAIN}C2", &class, &error), 0);
 	assert_int_equal(passwd_file_set_password(path, "dave", "{PLAIN}D2", &class, &error), 0);
-	got = read_file(path);
+	got = testlib_read_file(path);
 	assert_string_equal(got,
 		"# users of example.org\n"
 		"alice:{PLAIN}A2:1000:1000:Alice:/home/alice:/bin/sh:x=1\n"
@@ -304,7 +262,7 @@ static void test_passwd_file_edit(void **state)
 	/* delete removes every line of the user, nothing else */
 	assert_int_equal(passwd_file_delete(path, "alice", &class, &error), 0);
 	assert_int_equal(passwd_file_delete(path, "bob", &class, &error), 0);
-	got = read_file(path);
+	got = testlib_read_file(path);
 	assert_string_equal(got,
 		"# users of example.org\n"
 		"\n"
@@ -315,7 +273,7 @@ static void test_passwd_file_edit(void **state)
 	free(got);
 
 	/* errors leave the file as it was */
-	got = read_file(path);
+	got = testlib_read_file(path);
 	assert_int_equal(passwd_file_add(path, "carol", "{PLAIN}x", &class, &error), -1);
 	assert_int_equal(class, PASSWD_FILE_ERROR_EXISTS);
 	assert_non_null(strstr(error, "carol"));
@@ -355,14 +313,14 @@ static void test_passwd_file_edit(void **state)
 		assert_int_equal(class, PASSWD_FILE_ERROR_INVALID);
 		free(error);
 	}
-	char *after = read_file(path);
+	char *after = testlib_read_file(path);
 	assert_string_equal(got, after);
 	free(after);
 	free(got);
 	assert_int_equal(count_temp_files(), 0);
 
 	/* no file: add creates it (0640), the others say so */
-	char *newpath = test_path("edit-new");
+	char *newpath = testlib_path("edit-new");
 	assert_int_equal(passwd_file_delete(newpath, "x", &class, &error), -1);
 	assert_int_equal(class, PASSWD_FILE_ERROR_NO_FILE);
 	free(error);
@@ -370,14 +328,14 @@ static void test_passwd_file_edit(void **state)
 	assert_int_equal(class, PASSWD_FILE_ERROR_NO_FILE);
 	free(error);
 	assert_int_equal(passwd_file_add(newpath, "x", "{PLAIN}x", &class, &error), 0);
-	got = read_file(newpath);
+	got = testlib_read_file(newpath);
 	assert_string_equal(got, "x:{PLAIN}x\n");
 	free(got);
 	assert_int_equal(stat(newpath, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
 	/* deleting the last user leaves an empty file */
 	assert_int_equal(passwd_file_delete(newpath, "x", &class, &error), 0);
-	got = read_file(newpath);
+	got = testlib_read_file(newpath);
 	assert_string_equal(got, "");
 	free(got);
 
@@ -396,14 +354,14 @@ static void test_passwd_file_edit(void **state)
 static void test_passwd_file_edit_replaces_atomically(void **state)
 {
 	(void)state;
-	char *path = test_path("atomic");
+	char *path = testlib_path("atomic");
 	enum passwd_file_error class;
 	char *error = NULL;
 	struct stat before, after;
 	const struct passwd_file_entry *e;
 	const char *rerror;
 
-	write_file(path, "a:{PLAIN}1\n", 11);
+	testlib_write_file(path, "a:{PLAIN}1\n", 11);
 	/* a reader that opened the file before the edit keeps the old one */
 	struct passwd_file *pf = passwd_file_create(path);
 	assert_int_equal(passwd_file_reload(pf, &rerror), 0);

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,22 +21,15 @@
 
 #include "base/base.h"
 #include "store/store.h"
+#include "testlib.h"
 
-static char data_dir[64];
 static struct store_settings set;
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(data_dir, "/tmp/roost-test-store-XXXXXX");
-	assert_non_null(mkdtemp(data_dir));
-	set.data_dir = data_dir;
+	assert_int_equal(testlib_dir_create("store"), 0);
+	set.data_dir = testlib_dir();
 	set.fsync = false;
 	return 0;
 }
@@ -45,7 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(data_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove();
 	return 0;
 }
 
@@ -90,22 +82,6 @@ static char *read_fd(int fd)
 	return buf;
 }
 
-static size_t count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	size_t n = 0;
-
-	if (d == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.')
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
 static char *first_file(const char *path)
 {
 	DIR *d = opendir(path);
@@ -125,7 +101,7 @@ static char *first_file(const char *path)
 
 static char *user_path(const char *suffix)
 {
-	return xasprintf("%s/users/_/demo/%s", data_dir, suffix);
+	return xasprintf("%s/users/_/demo/%s", testlib_dir(), suffix);
 }
 
 /* ---- sync callback recorder ---- */
@@ -190,7 +166,7 @@ static void test_user_names(void **state)
 	store = open_store("Bob@Example.ORG");
 	store_close(&store);
 	assert_null(store);
-	char *path = xasprintf("%s/users/example.org/Bob/Maildir/cur", data_dir);
+	char *path = xasprintf("%s/users/example.org/Bob/Maildir/cur", testlib_dir());
 	assert_int_equal(stat(path, &st), 0);
 	free(path);
 	store = open_store("demo");
@@ -280,7 +256,7 @@ static void test_append_read(void **state)
 
 	/* the file name carries size, uid and flags */
 	char *cur = user_path("Maildir/cur");
-	assert_int_equal(count_dir(cur), 2);
+	assert_int_equal(testlib_count_files(cur), 2);
 	free(cur);
 
 	/* \Recent went to this session */
@@ -442,7 +418,7 @@ static void test_expunge_and_sync_order(void **state)
 	assert_int_equal(store_mailbox_sync(a, 0, &ev_callbacks, &ev), 0);
 	assert_string_equal(ev.log, "E1/3 ");
 	char *cur = user_path("Maildir/cur");
-	assert_int_equal(count_dir(cur), 1);
+	assert_int_equal(testlib_count_files(cur), 1);
 	free(cur);
 
 	/* tombstones are kept, with the modseq of their expunge */
@@ -707,7 +683,7 @@ static void test_copy_move(void **state)
 	assert_int_equal(store_mailbox_status(store, "Archive", &status), 0);
 	assert_int_equal(status.messages, 3);
 	char *arch = user_path("Maildir/.Archive/cur");
-	assert_int_equal(count_dir(arch), 3);
+	assert_int_equal(testlib_count_files(arch), 3);
 	free(arch);
 	ev.log[0] = '\0';
 	assert_int_equal(store_mailbox_sync(src, 0, &ev_callbacks, &ev), 0);
@@ -943,7 +919,7 @@ static void test_new_pickup(void **state)
 	assert_string_equal(text, crlf_msg);
 	free(text);
 	path = user_path("Maildir/new");
-	assert_int_equal(count_dir(path), 1);	/* somedir */
+	assert_int_equal(testlib_count_files(path), 1);	/* somedir */
 	free(path);
 	path = user_path("Maildir/cur");
 	char *name = first_file(path);
@@ -1032,7 +1008,7 @@ static void test_rebuild(void **state)
 
 	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
 	path = user_path("Maildir/tmp");
-	assert_int_equal(count_dir(path), 0);
+	assert_int_equal(testlib_count_files(path), 0);
 	free(path);
 
 	store = open_store("demo");
@@ -1121,14 +1097,14 @@ static void test_crash_append(void **state)
 	assert_int_equal(status.messages, 0);
 	assert_int_equal(status.uidnext, 1);
 	char *path = user_path("Maildir/cur");
-	assert_int_equal(count_dir(path), 0);
+	assert_int_equal(testlib_count_files(path), 0);
 	free(path);
 	path = user_path("Maildir/tmp");
-	assert_int_equal(count_dir(path), 1);	/* the half message, cleaned after 36h */
+	assert_int_equal(testlib_count_files(path), 1);	/* the half message, cleaned after 36h */
 	struct store_mailbox *box;
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	store_mailbox_close(&box);
-	assert_int_equal(count_dir(path), 1);	/* still young */
+	assert_int_equal(testlib_count_files(path), 1);	/* still young */
 	char *half = first_file(path);
 	char *half_path = xasprintf("%s/%s", path, half);
 	time_t old = time(NULL) - 37 * 3600;
@@ -1136,7 +1112,7 @@ static void test_crash_append(void **state)
 	assert_int_equal(utimensat(AT_FDCWD, half_path, old_ts, 0), 0);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	store_mailbox_close(&box);
-	assert_int_equal(count_dir(path), 0);
+	assert_int_equal(testlib_count_files(path), 0);
 	free(half);
 	free(half_path);
 	free(path);
@@ -1147,10 +1123,10 @@ static void test_crash_append(void **state)
 	store_append_abort(&ctx);
 	assert_null(ctx);
 	path = user_path("Maildir/.Sent/tmp");
-	assert_int_equal(count_dir(path), 0);
+	assert_int_equal(testlib_count_files(path), 0);
 	free(path);
 	path = user_path("Maildir/.Sent/cur");
-	assert_int_equal(count_dir(path), 0);
+	assert_int_equal(testlib_count_files(path), 0);
 	free(path);
 	assert_int_equal(store_mailbox_status(store, "Sent", &status), 0);
 	assert_int_equal(status.messages, 0);
@@ -1227,7 +1203,7 @@ static void test_keyword_limit(void **state)
 	store_last_error(store, &err);
 	assert_int_equal(err, STORE_ERR_LIMIT);
 	char *tmp = user_path("Maildir/tmp");
-	assert_int_equal(count_dir(tmp), 0);
+	assert_int_equal(testlib_count_files(tmp), 0);
 	free(tmp);
 	struct store_status status;
 	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
@@ -1250,7 +1226,7 @@ static void test_delete_recreate(void **state)
 	assert_int_equal(stat(dir, &st), -1);
 	free(dir);
 	dir = user_path("trash");
-	assert_int_equal(count_dir(dir), 0);
+	assert_int_equal(testlib_count_files(dir), 0);
 	free(dir);
 	assert_int_equal(store_mailbox_create(store, "Tmp", 0), 0);
 	assert_int_equal(store_mailbox_status(store, "Tmp", &st2), 0);
@@ -1325,7 +1301,7 @@ static void test_multiprocess(void **state)
 	assert_int_equal(store_mailbox_msg(box, 1)->keywords, 7);
 	store_mailbox_close(&box);
 	char *cur = user_path("Maildir/cur");
-	assert_int_equal(count_dir(cur), 1 + CHILDREN * PER_CHILD);
+	assert_int_equal(testlib_count_files(cur), 1 + CHILDREN * PER_CHILD);
 	free(cur);
 	store_close(&store);
 }
@@ -1404,10 +1380,10 @@ static void test_append_write_error(void **state)
 	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
 	assert_int_equal(status.messages, 0);
 	char *path = user_path("Maildir/tmp");
-	assert_int_equal(count_dir(path), 0);
+	assert_int_equal(testlib_count_files(path), 0);
 	free(path);
 	path = user_path("Maildir/cur");
-	assert_int_equal(count_dir(path), 0);
+	assert_int_equal(testlib_count_files(path), 0);
 	free(path);
 	store_close(&store);
 }
