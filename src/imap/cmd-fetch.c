@@ -408,82 +408,29 @@ static int fetch_parse_items(struct fetch_items *items, struct pool *pool,
 
 /* ---- the message set ---- */
 
-static int fetch_range_cmp(const void *a, const void *b)
-{
-	const struct fetch_range *x = a, *y = b;
-	return x->first < y->first ? -1 : x->first > y->first;
-}
-
-/* The lowest msn whose uid >= uid (count + 1 if none). */
-static uint32_t fetch_msn_lower_bound(struct store_mailbox *box, uint32_t uid)
-{
-	uint32_t lo = 1, hi = store_mailbox_count(box) + 1;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (store_mailbox_msg(box, mid)->uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Resolves the client's set into sorted, disjoint msn ranges.  Returns 0,
  * or -1 with *error_r (BAD). */
 static int fetch_parse_set(struct fetch_ctx *ctx, const char *str, const char **error_r)
 {
 	struct imap_cmd *cmd = ctx->cmd;
-	struct store_mailbox *box = cmd->session->box;
-	uint32_t count = store_mailbox_count(box);
-	uint32_t max = !cmd->uid ? count :
-		(count == 0 ? 0 : store_mailbox_msg(box, count)->uid);
-	struct seqset set = SEQSET_INIT;
+	struct seqset msns = SEQSET_INIT;
 
-	if (strchr(str, '$') != NULL) {
-		*error_r = "The search result variable $ is not supported yet.";
+	if (imap_session_parse_msns(cmd->session, cmd->uid, str, &msns, error_r) < 0) {
+		seqset_deinit(&msns);
 		return -1;
 	}
-	if (seqset_parse(&set, str, max, NULL) < 0) {
-		*error_r = "Invalid sequence set.";
-		return -1;
-	}
-	size_t n = set.count;
+	/* a seqset's ranges are sorted and merged: each message is
+	 * answered once */
+	size_t n = msns.count;
 	ctx->ranges = p_malloc(cmd->pool, (n == 0 ? 1 : n) * sizeof(*ctx->ranges));
-	ctx->range_count = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t first = set.ranges[i].seq1, last = set.ranges[i].seq2;
-		if (!cmd->uid) {
-			if (first == 0 || last > count) {
-				seqset_deinit(&set);
-				*error_r = "Invalid message sequence number.";
-				return -1;
-			}
-		} else {
-			first = fetch_msn_lower_bound(box, first);
-			last = last == UINT32_MAX ? count :
-				fetch_msn_lower_bound(box, last + 1) - 1;
-			if (first > last)
-				continue;
-		}
-		ctx->ranges[ctx->range_count].first = first;
-		ctx->ranges[ctx->range_count].last = last;
-		ctx->range_count++;
+		ctx->ranges[i].first = msns.ranges[i].seq1;
+		ctx->ranges[i].last = msns.ranges[i].seq2;
 	}
-	seqset_deinit(&set);
-	/* sort and merge so each message is answered once */
-	qsort(ctx->ranges, ctx->range_count, sizeof(*ctx->ranges), fetch_range_cmp);
-	size_t j = 0;
-	for (size_t i = 0; i < ctx->range_count; i++) {
-		if (j > 0 && ctx->ranges[i].first <= ctx->ranges[j - 1].last + 1) {
-			if (ctx->ranges[i].last > ctx->ranges[j - 1].last)
-				ctx->ranges[j - 1].last = ctx->ranges[i].last;
-		} else {
-			ctx->ranges[j++] = ctx->ranges[i];
-		}
-	}
-	ctx->range_count = j;
+	seqset_deinit(&msns);
+	ctx->range_count = n;
 	ctx->range_idx = 0;
-	ctx->next_msn = j > 0 ? ctx->ranges[0].first : 0;
+	ctx->next_msn = n > 0 ? ctx->ranges[0].first : 0;
 	return 0;
 }
 
@@ -508,8 +455,8 @@ static bool fetch_next_msn(struct fetch_ctx *ctx, uint32_t *msn_r)
 
 static bool fetch_seen_bit(const struct fetch_ctx *ctx, uint32_t msn)
 {
-	return ctx->seen_changed != NULL && msn <= ctx->seen_changed_count &&
-		(ctx->seen_changed[(msn - 1) / 8] & (1u << ((msn - 1) % 8))) != 0;
+	return imap_session_bitmap_has_msn(ctx->seen_changed,
+					   ctx->seen_changed_count, msn);
 }
 
 /* Sets \Seen on the next messages from `msn` on (in one store
@@ -557,7 +504,7 @@ static int fetch_seen_batch(struct fetch_ctx *ctx, uint32_t msn)
 	}
 	for (size_t i = 0; i < n; i++) {
 		if ((store_mailbox_msg(box, batch[i])->flags & STORE_FLAG_SEEN) != 0)
-			ctx->seen_changed[(batch[i] - 1) / 8] |= (uint8_t)(1u << ((batch[i] - 1) % 8));
+			imap_session_bitmap_add_msn(ctx->seen_changed, batch[i]);
 	}
 	return 0;
 }
@@ -837,11 +784,8 @@ static bool fetch_finish(struct fetch_ctx *ctx)
 		/* The FETCH responses carried the new flags: keep the sync
 		 * from repeating them.  Synced here, without expunges, so
 		 * the msns of the bitmap are still right. */
-		cmd->sync_skip = ctx->seen_changed;
-		cmd->sync_skip_count = ctx->seen_changed_count;
-		imap_session_sync(s, false);
-		cmd->sync_skip = NULL;
-		cmd->sync_skip_count = 0;
+		imap_session_sync_skipping(s, ctx->seen_changed,
+					   ctx->seen_changed_count);
 	}
 	bool expunged = ctx->had_expunged;
 	fetch_deinit(ctx);

@@ -2,9 +2,9 @@
  *
  * The flags change through store_mailbox_update_flags() in batches; then
  * the mailbox is synced (without expunges) with the command's messages
- * left out (imap_cmd.sync_skip), which reports other sessions' changes and
- * new keywords, and finally the command itself answers one FETCH (FLAGS)
- * per message of its set, unless .SILENT.  Those responses are written as
+ * left out (imap_session_sync_skipping()), which reports other sessions'
+ * changes and new keywords, and finally the command itself answers one
+ * FETCH (FLAGS) per message of its set, unless .SILENT.  Those responses are written as
  * the connection drains, like FETCH output.  The only per-message memory
  * is a bitmap of the set. */
 #include "commands.h"
@@ -33,68 +33,30 @@ struct store_ctx {
 
 static bool store_bit(const struct store_ctx *ctx, uint32_t msn)
 {
-	return (ctx->set[(msn - 1) / 8] & (1u << ((msn - 1) % 8))) != 0;
+	return imap_session_bitmap_has_msn(ctx->set, ctx->count, msn);
 }
 
-/* The lowest msn whose uid >= uid (count + 1 if none). */
-static uint32_t store_msn_lower_bound(struct store_mailbox *box, uint32_t uid)
-{
-	uint32_t lo = 1, hi = store_mailbox_count(box) + 1;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (store_mailbox_msg(box, mid)->uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Marks the messages of the client's set in ctx->set.  Returns the number
- * of messages, or -1 with *error_r (BAD). */
-static int64_t store_parse_set(struct store_ctx *ctx, const char *str, const char **error_r)
+/* Marks the messages of the client's set in ctx->set.  Returns 0, or -1
+ * with *error_r (BAD). */
+static int store_parse_set(struct store_ctx *ctx, const char *str, const char **error_r)
 {
 	struct imap_cmd *cmd = ctx->cmd;
-	struct store_mailbox *box = cmd->session->box;
-	uint32_t count = ctx->count;
-	uint32_t max = !cmd->uid ? count :
-		(count == 0 ? 0 : store_mailbox_msg(box, count)->uid);
-	struct seqset set = SEQSET_INIT;
-	int64_t total = 0;
+	struct seqset msns = SEQSET_INIT;
 
-	if (strchr(str, '$') != NULL) {
-		*error_r = "The search result variable $ is not supported yet.";
+	if (imap_session_parse_msns(cmd->session, cmd->uid, str, &msns, error_r) < 0) {
+		seqset_deinit(&msns);
 		return -1;
 	}
-	if (seqset_parse(&set, str, max, NULL) < 0) {
-		*error_r = "Invalid sequence set.";
-		return -1;
-	}
-	size_t n = set.count;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t first = set.ranges[i].seq1, last = set.ranges[i].seq2;
-		if (!cmd->uid) {
-			if (first == 0 || last > count) {
-				seqset_deinit(&set);
-				*error_r = "Invalid message sequence number.";
-				return -1;
-			}
-		} else {
-			first = store_msn_lower_bound(box, first);
-			last = last == UINT32_MAX ? count :
-				store_msn_lower_bound(box, last + 1) - 1;
-		}
-		for (uint32_t msn = first; msn <= last && msn != 0; msn++) {
-			if (!store_bit(ctx, msn)) {
-				ctx->set[(msn - 1) / 8] |= (uint8_t)(1u << ((msn - 1) % 8));
-				total++;
-			}
+	for (unsigned int i = 0; i < msns.count; i++) {
+		uint32_t first = msns.ranges[i].seq1, last = msns.ranges[i].seq2;
+		for (uint32_t msn = first; msn <= last; msn++) {
+			imap_session_bitmap_add_msn(ctx->set, msn);
 			if (msn == UINT32_MAX)
 				break;
 		}
 	}
-	seqset_deinit(&set);
-	return total;
+	seqset_deinit(&msns);
+	return 0;
 }
 
 /* store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP
@@ -215,8 +177,7 @@ bool cmd_store(struct imap_cmd *cmd)
 	ctx->set = xcalloc(ctx->count / 8 + 1, 1);
 	cmd->ctx = ctx;
 	cmd->abort = cmd_store_abort;
-	int64_t total = store_parse_set(ctx, args[0].str, &error);
-	if (total < 0) {
+	if (store_parse_set(ctx, args[0].str, &error) < 0) {
 		store_deinit(ctx);
 		return imap_cmd_bad(cmd, "%s", error);
 	}
@@ -259,11 +220,7 @@ bool cmd_store(struct imap_cmd *cmd)
 
 	/* Report what others changed meanwhile and any new keyword, but not
 	 * this command's messages: their FETCH follows (or, .SILENT, not). */
-	cmd->sync_skip = ctx->set;
-	cmd->sync_skip_count = ctx->count;
-	imap_session_sync(s, false);
-	cmd->sync_skip = NULL;
-	cmd->sync_skip_count = 0;
+	imap_session_sync_skipping(s, ctx->set, ctx->count);
 	for (uint32_t msn = 1; msn <= ctx->count; msn++) {
 		if (store_bit(ctx, msn) && store_mailbox_is_expunged(box, msn)) {
 			ctx->had_expunged = true;

@@ -31,11 +31,13 @@
 #include "flags.h"
 #include "commands.h"
 #include "base/log.h"
+#include "base/seqset.h"
 #include "conf/conf.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "auth/auth.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,7 +461,8 @@ void imap_session_unselect(struct imap_session *s)
 
 struct imap_sync_ctx {
 	struct imap_session *s;
-	uint32_t old_count;
+	const uint8_t *skip;	/* see imap_session_sync_skipping() */
+	uint32_t skip_count;
 	bool keywords_changed;
 };
 
@@ -482,10 +485,8 @@ static void imap_sync_exists(void *ctx, uint32_t count)
 static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
 {
 	struct imap_sync_ctx *c = ctx;
-	const struct imap_cmd *cmd = c->s->cmd;
-	/* STORE / FETCH already answered these (see imap_cmd.sync_skip) */
-	if (cmd != NULL && cmd->sync_skip != NULL && msn <= cmd->sync_skip_count &&
-	    (cmd->sync_skip[(msn - 1) / 8] & (1u << ((msn - 1) % 8))) != 0)
+	/* STORE / FETCH answer these themselves */
+	if (imap_session_bitmap_has_msn(c->skip, c->skip_count, msn))
 		return;
 	struct str line = STR_INIT;
 	str_printfa(&line, "* %u FETCH (", msn);
@@ -504,7 +505,8 @@ static void imap_sync_keywords(void *ctx)
 	c->keywords_changed = true;
 }
 
-void imap_session_sync(struct imap_session *s, bool allow_expunges)
+static void imap_session_sync_ctx(struct imap_session *s, bool allow_expunges,
+				  struct imap_sync_ctx *ctx)
 {
 	static const struct store_sync_callbacks cb = {
 		.expunge = imap_sync_expunge,
@@ -514,17 +516,95 @@ void imap_session_sync(struct imap_session *s, bool allow_expunges)
 	};
 	if (s->box == NULL)
 		return;
-	struct imap_sync_ctx ctx = { .s = s };
 	s->box_changed = false;
 	if (store_mailbox_sync(s->box, allow_expunges ? 0 : STORE_SYNC_NO_EXPUNGES,
-			       &cb, &ctx) < 0) {
+			       &cb, ctx) < 0) {
 		enum store_error err;
 		log_error("%s: sync failed: %s", s->log_prefix,
 			  store_last_error(s->store, &err));
 		return;
 	}
-	if (ctx.keywords_changed)
+	if (ctx->keywords_changed)
 		imap_flags_write_flags_responses(s);
+}
+
+void imap_session_sync(struct imap_session *s, bool allow_expunges)
+{
+	struct imap_sync_ctx ctx = { .s = s };
+	imap_session_sync_ctx(s, allow_expunges, &ctx);
+}
+
+void imap_session_sync_skipping(struct imap_session *s, const uint8_t *skip,
+				uint32_t skip_count)
+{
+	struct imap_sync_ctx ctx = { .s = s, .skip = skip, .skip_count = skip_count };
+	imap_session_sync_ctx(s, false, &ctx);
+}
+
+bool imap_session_bitmap_has_msn(const uint8_t *bitmap, uint32_t count,
+				 uint32_t msn)
+{
+	return bitmap != NULL && msn != 0 && msn <= count &&
+		(bitmap[(msn - 1) / 8] & (1u << ((msn - 1) % 8))) != 0;
+}
+
+void imap_session_bitmap_add_msn(uint8_t *bitmap, uint32_t msn)
+{
+	assert(msn != 0);
+	bitmap[(msn - 1) / 8] |= (uint8_t)(1u << ((msn - 1) % 8));
+}
+
+/* The lowest msn whose uid >= uid (count + 1 if none). */
+static uint32_t imap_session_msn_lower_bound(struct store_mailbox *box, uint32_t uid)
+{
+	uint32_t lo = 1, hi = store_mailbox_count(box) + 1;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (store_mailbox_msg(box, mid)->uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
+			    struct seqset *msns, const char **error_r)
+{
+	struct store_mailbox *box = s->box;
+	uint32_t count = store_mailbox_count(box);
+	uint32_t max = !uid ? count :
+		(count == 0 ? 0 : store_mailbox_msg(box, count)->uid);
+	struct seqset set = SEQSET_INIT;
+
+	if (strchr(str, '$') != NULL) {
+		*error_r = "The search result variable $ is not supported yet.";
+		return -1;
+	}
+	if (seqset_parse(&set, str, max, NULL) < 0) {
+		*error_r = "Invalid sequence set.";
+		return -1;
+	}
+	for (unsigned int i = 0; i < set.count; i++) {
+		uint32_t first = set.ranges[i].seq1, last = set.ranges[i].seq2;
+		if (!uid) {
+			if (last > count) {
+				seqset_deinit(&set);
+				seqset_clear(msns);
+				*error_r = "Invalid message sequence number.";
+				return -1;
+			}
+		} else {
+			first = imap_session_msn_lower_bound(box, first);
+			last = last == UINT32_MAX ? count :
+				imap_session_msn_lower_bound(box, last + 1) - 1;
+			if (first > last)
+				continue;
+		}
+		seqset_add_range(msns, first, last);
+	}
+	seqset_deinit(&set);
+	return 0;
 }
 
 /* ---- login ---- */

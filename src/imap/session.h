@@ -21,6 +21,7 @@ struct store;
 struct store_mailbox;
 struct auth_request;
 struct sasl_exchange;
+struct seqset;
 
 enum imap_state {
 	IMAP_STATE_NOT_AUTH = 1 << 0,
@@ -70,13 +71,6 @@ struct imap_cmd {
 	void (*raw_line)(struct imap_cmd *cmd, const char *line);	/* RAW_INPUT */
 	void (*abort)(struct imap_cmd *cmd);	/* connection lost while running */
 	void *ctx;		/* the handler's own state */
-	/* While non-NULL, imap_session_sync() does not report flag changes
-	 * of the msns whose bit (msn - 1) is set in this bitmap of
-	 * sync_skip_count bits: the command already sent them (FETCH's
-	 * implicit \Seen, STORE) or must not (STORE .SILENT).  Set only
-	 * around a sync without expunges, so the msns stay valid. */
-	const uint8_t *sync_skip;
-	uint32_t sync_skip_count;
 };
 
 struct imap_session {
@@ -145,6 +139,31 @@ void imap_session_capabilities(struct imap_session *s, struct str *dest);
  * EXPUNGE/EXISTS/RECENT/FETCH responses; expunges are held back when
  * `allow_expunges` is false. */
 void imap_session_sync(struct imap_session *s, bool allow_expunges);
+/* imap_session_sync(s, false), except that flag changes of the msns set
+ * in `skip` are not reported: the running command has already sent them
+ * (FETCH's implicit \Seen, STORE) or must not (STORE .SILENT).  `skip` is
+ * a bitmap of skip_count bits, msn's bit at msn - 1 (see
+ * imap_session_bitmap_has_msn()); it is only read, during the call.  No
+ * expunges are reported, so its msns stay valid throughout. */
+void imap_session_sync_skipping(struct imap_session *s, const uint8_t *skip,
+				uint32_t skip_count);
+
+/* True if msn's bit (msn - 1) is set in `bitmap`, a bitmap of `count`
+ * bits; false for msn 0, for msns past count and for a NULL bitmap. */
+bool imap_session_bitmap_has_msn(const uint8_t *bitmap, uint32_t count,
+				 uint32_t msn);
+/* Sets msn's bit (msn - 1) in `bitmap`; msn must be 1 or more and within
+ * the bitmap's size. */
+void imap_session_bitmap_add_msn(uint8_t *bitmap, uint32_t msn);
+
+/* Resolves the sequence set `str` of a command on the selected mailbox
+ * (msns, or UIDs when `uid`) into the msns it names, added to `msns`
+ * (which the caller initialized and deinits; it comes out sorted and
+ * merged, as a seqset is).  UIDs that no message has are left out; an msn
+ * past the last message is an error.  Returns 0, or -1 with *error_r set
+ * to the text of a BAD reply (static) and `msns` left empty. */
+int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
+			    struct seqset *msns, const char **error_r);
 
 /* Leaves the selected state (CLOSE, UNSELECT, SELECT of another). */
 void imap_session_unselect(struct imap_session *s);

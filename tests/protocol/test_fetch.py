@@ -224,6 +224,24 @@ def test_fetch_uid(srv):
            (len(MSG1), len(MSG2), len(MSG3)))
 
 
+def test_fetch_uid_gaps(srv):
+    # UIDs 1 and 3 around an expunged 2 are msns 1 and 2: one response
+    # each, in msn order, whatever order and overlap the set has
+    c = setup(srv)
+    c.cmd("UID STORE 2 +FLAGS.SILENT (\\Deleted)", ok=True)
+    c.cmd("EXPUNGE", ok=True)
+    c.conv(r"""
+    C: a1 UID FETCH 3,1,1:1,2 UID
+    S: * 1 FETCH (UID 1)
+    S: * 2 FETCH (UID 3)
+    S: a1 OK Fetch completed.
+    C: a2 FETCH 2,1:2,1 UID
+    S: * 1 FETCH (UID 1)
+    S: * 2 FETCH (UID 3)
+    S: a2 OK Fetch completed.
+    """)
+
+
 def test_fetch_empty_mailbox(srv):
     c = srv.login()
     c.cmd("SELECT INBOX", ok=True)

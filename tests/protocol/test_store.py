@@ -105,6 +105,20 @@ def test_uid_store(srv):
     """)
 
 
+def test_uid_store_gaps(srv):
+    # UIDs 1 and 3 around an expunged 2 are msns 1 and 2: one response
+    # each, in msn order
+    c = setup(srv)
+    c.cmd("UID STORE 2 +FLAGS.SILENT (\\Deleted)", ok=True)
+    c.cmd("EXPUNGE", ok=True)
+    c.conv(r"""
+    C: a1 UID STORE 3,1,2,1:1 +FLAGS (\Flagged)
+    S: * 1 FETCH (UID 1 FLAGS (\Flagged \Recent))
+    S: * 2 FETCH (UID 3 FLAGS (\Flagged \Recent))
+    S: a1 OK Store completed.
+    """)
+
+
 def test_store_keywords(srv):
     c = setup(srv)
     c.conv(r"""
