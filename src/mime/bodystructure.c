@@ -1,0 +1,162 @@
+/* bodystructure.c: IMAP BODY and BODYSTRUCTURE.  See bodystructure.h. */
+#include "mime/bodystructure.h"
+
+#include <inttypes.h>
+
+#include "mime/envelope.h"
+
+#define EMPTY_TEXT_PART \
+	"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0"
+
+static void write_part(struct str *dest, const struct mime_part *part,
+		       bool extended, enum mime_imap_flags flags);
+
+static void write_empty_text(struct str *dest, bool extended)
+{
+	str_append(dest, EMPTY_TEXT_PART);
+	if (extended)
+		str_append(dest, " NIL NIL NIL NIL");
+	str_append_c(dest, ')');
+}
+
+/* body-fld-param = "(" string SP string *(SP string SP string) ")" / nil */
+static void write_params(struct str *dest, const struct mime_param *params,
+			 unsigned int count, bool default_charset,
+			 enum mime_imap_flags flags)
+{
+	bool add_charset = default_charset &&
+		mime_param_find(params, count, "charset", NULL) == NULL;
+
+	if (count == 0 && !add_charset) {
+		str_append(dest, "NIL");
+		return;
+	}
+	str_append_c(dest, '(');
+	for (unsigned int i = 0; i < count; i++) {
+		if (i > 0)
+			str_append_c(dest, ' ');
+		mime_imap_quote_nstring(dest, params[i].name, flags);
+		str_append_c(dest, ' ');
+		mime_imap_quote_nstring(dest, params[i].value, flags);
+	}
+	if (add_charset)
+		str_append(dest, count > 0 ? " \"CHARSET\" \"US-ASCII\"" :
+			   "\"CHARSET\" \"US-ASCII\"");
+	str_append_c(dest, ')');
+}
+
+/* body-fld-dsp SP body-fld-lang SP body-fld-loc
+ * body-fld-dsp  = "(" string SP body-fld-param ")" / nil
+ * body-fld-lang = nstring / "(" string *(SP string) ")"
+ * body-fld-loc  = nstring */
+static void write_ext_common(struct str *dest, const struct mime_part *part,
+			     enum mime_imap_flags flags)
+{
+	str_append_c(dest, ' ');
+	if (part->disposition == NULL) {
+		str_append(dest, "NIL");
+	} else {
+		str_append_c(dest, '(');
+		mime_imap_quote_nstring(dest, part->disposition, flags);
+		str_append_c(dest, ' ');
+		write_params(dest, part->disposition_params,
+			     part->disposition_param_count, false, flags);
+		str_append_c(dest, ')');
+	}
+	str_append_c(dest, ' ');
+	if (part->language_count == 0) {
+		str_append(dest, "NIL");
+	} else if (part->language_count == 1) {
+		mime_imap_quote_nstring(dest, part->languages[0], flags);
+	} else {
+		str_append_c(dest, '(');
+		for (unsigned int i = 0; i < part->language_count; i++) {
+			if (i > 0)
+				str_append_c(dest, ' ');
+			mime_imap_quote_nstring(dest, part->languages[i], flags);
+		}
+		str_append_c(dest, ')');
+	}
+	str_append_c(dest, ' ');
+	mime_imap_quote_nstring(dest, part->fields[MIME_FIELD_CONTENT_LOCATION],
+				flags);
+}
+
+static void write_multipart(struct str *dest, const struct mime_part *part,
+			    bool extended, enum mime_imap_flags flags)
+{
+	if (part->children == NULL)
+		write_empty_text(dest, extended);
+	for (const struct mime_part *c = part->children; c != NULL; c = c->next)
+		write_part(dest, c, extended, flags);
+	str_append_c(dest, ' ');
+	mime_imap_quote_nstring(dest, part->subtype, flags);
+	if (!extended)
+		return;
+	str_append_c(dest, ' ');
+	write_params(dest, part->params, part->param_count, false, flags);
+	write_ext_common(dest, part, flags);
+}
+
+static void write_single(struct str *dest, const struct mime_part *part,
+			 bool extended, enum mime_imap_flags flags)
+{
+	bool text = (part->flags & MIME_PART_FLAG_TEXT) != 0;
+	bool message = (part->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0;
+
+	mime_imap_quote_nstring(dest, part->type, flags);
+	str_append_c(dest, ' ');
+	mime_imap_quote_nstring(dest, part->subtype, flags);
+	str_append_c(dest, ' ');
+	write_params(dest, part->params, part->param_count,
+		     text || ((part->flags & MIME_PART_FLAG_DEFAULT_TYPE) != 0 &&
+			      !message), flags);
+	str_append_c(dest, ' ');
+	mime_imap_quote_nstring(dest, part->fields[MIME_FIELD_CONTENT_ID], flags);
+	str_append_c(dest, ' ');
+	mime_imap_quote_nstring(dest,
+				part->fields[MIME_FIELD_CONTENT_DESCRIPTION],
+				flags);
+	str_append_c(dest, ' ');
+	mime_imap_quote_nstring(dest, part->encoding != NULL ?
+				part->encoding : "7BIT", flags);
+	str_printfa(dest, " %" PRIu64, part->body_vsize);
+	if (message) {
+		str_append_c(dest, ' ');
+		if (part->children != NULL) {
+			mime_envelope_write(dest, part->children, flags);
+			str_append_c(dest, ' ');
+			write_part(dest, part->children, extended, flags);
+		} else {
+			str_append(dest, "(NIL NIL NIL NIL NIL NIL NIL NIL "
+				   "NIL NIL) ");
+			write_empty_text(dest, extended);
+		}
+		str_printfa(dest, " %" PRIu64, part->body_lines);
+	} else if (text) {
+		str_printfa(dest, " %" PRIu64, part->body_lines);
+	}
+	if (!extended)
+		return;
+	str_append_c(dest, ' ');
+	mime_imap_quote_nstring(dest, part->fields[MIME_FIELD_CONTENT_MD5],
+				flags);
+	write_ext_common(dest, part, flags);
+}
+
+static void write_part(struct str *dest, const struct mime_part *part,
+		       bool extended, enum mime_imap_flags flags)
+{
+	str_append_c(dest, '(');
+	if ((part->flags & MIME_PART_FLAG_MULTIPART) != 0)
+		write_multipart(dest, part, extended, flags);
+	else
+		write_single(dest, part, extended, flags);
+	str_append_c(dest, ')');
+}
+
+void mime_bodystructure_write(struct str *dest, const struct mime_part *part,
+			      bool extended, enum mime_imap_flags flags)
+{
+	write_part(dest, part, extended, flags);
+}

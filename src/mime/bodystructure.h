@@ -1,0 +1,50 @@
+/* bodystructure.h: the IMAP BODY and BODYSTRUCTURE of a parsed message
+ * (RFC 9051 section 7.5.2 and the "body" rules of section 9; RFC 3501
+ * 7.4.2), built at delivery so that FETCH can send the cached string.
+ *
+ *   body            = "(" (body-type-1part / body-type-mpart) ")"
+ *   body-type-1part = (body-type-basic / body-type-msg / body-type-text)
+ *                     [SP body-ext-1part]
+ *   body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]
+ *   body-fields     = body-fld-param SP body-fld-id SP body-fld-desc SP
+ *                     body-fld-enc SP body-fld-octets
+ *   body-type-msg   = media-message SP body-fields SP envelope SP body SP
+ *                     body-fld-lines
+ *   body-type-text  = media-text SP body-fields SP body-fld-lines
+ *   body-ext-1part  = body-fld-md5 [SP body-fld-dsp [SP body-fld-lang
+ *                     [SP body-fld-loc *(SP body-extension)]]]
+ *   body-ext-mpart  = body-fld-param [SP body-fld-dsp [SP body-fld-lang
+ *                     [SP body-fld-loc *(SP body-extension)]]]
+ *
+ * Choices (Dovecot's practice where the RFC leaves room):
+ * - type, subtype, parameter names and values as they appear; a missing
+ *   or malformed Content-Type is "TEXT" "PLAIN" ("CHARSET" "US-ASCII")
+ *   ("MESSAGE" "RFC822" NIL in a multipart/digest); a text part without
+ *   a charset parameter gets "CHARSET" "US-ASCII" appended.
+ * - parameters in the order given; RFC 2231 continuations joined (see
+ *   header.h); no parameters: NIL.
+ * - body-fld-enc: the token as it appears, "7BIT" when absent.
+ * - body-fld-octets: the body's size with CRLF line ends (vsize);
+ *   body-fld-lines: see parser.h.
+ * - a multipart with no body parts (no boundary, nothing found, or past
+ *   a limit) holds one empty text/plain part, since the syntax needs one;
+ *   a message/rfc822 part that was not parsed (encoded, or past the depth
+ *   limit) gets an all-NIL envelope and that empty text/plain body.
+ * - extension data is always complete: md5, disposition, language,
+ *   location (NIL when absent); a single language is a string, several
+ *   a list.
+ * The writer recurses once per nesting level, which the parser bounds by
+ * MIME_PARSER_MAX_DEPTH. */
+#ifndef ROOST_MIME_BODYSTRUCTURE_H
+#define ROOST_MIME_BODYSTRUCTURE_H
+
+#include "base/str.h"
+#include "mime/imap-quote.h"
+#include "mime/parser.h"
+
+/* Appends the body structure of `part` (normally the root from
+ * mime_parser_finish()): BODYSTRUCTURE when `extended`, else BODY. */
+void mime_bodystructure_write(struct str *dest, const struct mime_part *part,
+			      bool extended, enum mime_imap_flags flags);
+
+#endif

@@ -1,0 +1,284 @@
+/* decode.c: tolerant streaming base64 and quoted-printable decoders.
+ * See decode.h. */
+#include "mime/decode.h"
+
+#include <string.h>
+
+enum qp_state {
+	QP_NORMAL = 0,
+	QP_WS,		/* pending: a run of white space */
+	QP_CR,		/* pending: "\r" */
+	QP_EQ,		/* pending: "=" */
+	QP_EQ1,		/* pending: "=" HEXDIG */
+	QP_EQ_WS,	/* pending: "=" and white space */
+	QP_SOFT_CR,	/* after "=" ... "\r": a soft line break */
+};
+
+static const struct {
+	const char *name;
+	enum mime_encoding encoding;
+} encoding_names[] = {
+	{ "7bit", MIME_ENCODING_7BIT },
+	{ "8bit", MIME_ENCODING_8BIT },
+	{ "binary", MIME_ENCODING_BINARY },
+	{ "base64", MIME_ENCODING_BASE64 },
+	{ "quoted-printable", MIME_ENCODING_QP },
+};
+
+enum mime_encoding mime_encoding_from_name(const char *name)
+{
+	if (name == NULL)
+		return MIME_ENCODING_7BIT;
+	for (size_t i = 0; i < N_ELEMENTS(encoding_names); i++) {
+		if (str_eq_icase(name, encoding_names[i].name))
+			return encoding_names[i].encoding;
+	}
+	return MIME_ENCODING_UNKNOWN;
+}
+
+bool mime_encoding_is_identity(enum mime_encoding encoding)
+{
+	return encoding == MIME_ENCODING_7BIT ||
+		encoding == MIME_ENCODING_8BIT ||
+		encoding == MIME_ENCODING_BINARY;
+}
+
+void mime_decoder_init(struct mime_decoder *dec, enum mime_encoding encoding)
+{
+	memset(dec, 0, sizeof(*dec));
+	dec->encoding = encoding;
+}
+
+static int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int base64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static void base64_feed(struct mime_decoder *dec, const unsigned char *p,
+			size_t len, struct str *dest)
+{
+	char out[256];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int v = base64_value(p[i]);
+		if (v < 0) {
+			/* padding ends a quantum: a concatenated second
+			 * encoding starts aligned */
+			if (p[i] == '=') {
+				dec->bits = 0;
+				dec->nbits = 0;
+			}
+			continue;
+		}
+		dec->bits = (dec->bits << 6) | (uint32_t)v;
+		dec->nbits += 6;
+		if (dec->nbits >= 8) {
+			dec->nbits -= 8;
+			out[n++] = (char)(dec->bits >> dec->nbits);
+			dec->bits &= (1u << dec->nbits) - 1;
+			if (n == sizeof(out)) {
+				str_append_n(dest, out, n);
+				n = 0;
+			}
+		}
+	}
+	str_append_n(dest, out, n);
+}
+
+static void qp_pend(struct mime_decoder *dec, char c)
+{
+	dec->pending[dec->pending_len++] = c;
+}
+
+static void qp_flush(struct mime_decoder *dec, struct str *dest)
+{
+	str_append_n(dest, dec->pending, dec->pending_len);
+	dec->pending_len = 0;
+	dec->state = QP_NORMAL;
+}
+
+static void qp_feed(struct mime_decoder *dec, const unsigned char *p,
+		    size_t len, struct str *dest)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = p[i];
+		bool ws = c == ' ' || c == '\t';
+
+		switch ((enum qp_state)dec->state) {
+		case QP_NORMAL: {
+			/* copy the plain run in one go */
+			size_t n = 0;
+			while (i + n < len && strchr("= \t\r\n", p[i + n]) == NULL)
+				n++;
+			if (n > 0) {
+				str_append_n(dest, p + i, n);
+				i += n;
+				continue;
+			}
+			if (c == '=') {
+				qp_pend(dec, '=');
+				dec->state = QP_EQ;
+			} else if (ws) {
+				qp_pend(dec, (char)c);
+				dec->state = QP_WS;
+			} else if (c == '\r') {
+				qp_pend(dec, '\r');
+				dec->state = QP_CR;
+			} else {
+				str_append_c(dest, '\n');
+			}
+			i++;
+			continue;
+		}
+		case QP_WS:
+			if (ws) {
+				if (dec->pending_len == sizeof(dec->pending))
+					qp_flush(dec, dest);
+				qp_pend(dec, (char)c);
+				dec->state = QP_WS;
+				i++;
+			} else if (c == '\r' || c == '\n') {
+				/* trailing white space is transport padding */
+				dec->pending_len = 0;
+				dec->state = QP_NORMAL;
+			} else {
+				qp_flush(dec, dest);
+			}
+			continue;
+		case QP_CR:
+			if (c == '\n') {
+				dec->pending_len = 0;
+				dec->state = QP_NORMAL;
+				str_append(dest, "\r\n");
+				i++;
+			} else {
+				qp_flush(dec, dest);
+			}
+			continue;
+		case QP_EQ:
+			if (hex_value(c) >= 0) {
+				qp_pend(dec, (char)c);
+				dec->state = QP_EQ1;
+			} else if (c == '\r') {
+				dec->pending_len = 0;
+				dec->state = QP_SOFT_CR;
+			} else if (c == '\n') {
+				dec->pending_len = 0;
+				dec->state = QP_NORMAL;
+			} else if (ws) {
+				qp_pend(dec, (char)c);
+				dec->state = QP_EQ_WS;
+			} else {
+				qp_flush(dec, dest);
+				continue;
+			}
+			i++;
+			continue;
+		case QP_EQ1:
+			if (hex_value(c) >= 0) {
+				str_append_c(dest, (char)(hex_value(
+					(unsigned char)dec->pending[1]) * 16 +
+					hex_value(c)));
+				dec->pending_len = 0;
+				dec->state = QP_NORMAL;
+				i++;
+			} else {
+				qp_flush(dec, dest);
+			}
+			continue;
+		case QP_EQ_WS:
+			if (ws && dec->pending_len < sizeof(dec->pending)) {
+				qp_pend(dec, (char)c);
+				i++;
+			} else if (c == '\r' || c == '\n') {
+				dec->pending_len = 0;
+				dec->state = c == '\r' ? QP_SOFT_CR : QP_NORMAL;
+				i++;
+			} else {
+				qp_flush(dec, dest);
+			}
+			continue;
+		case QP_SOFT_CR:
+			dec->state = QP_NORMAL;
+			if (c == '\n')
+				i++;
+			continue;
+		}
+	}
+}
+
+void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
+		       struct str *dest)
+{
+	switch (dec->encoding) {
+	case MIME_ENCODING_BASE64:
+		base64_feed(dec, src, len, dest);
+		break;
+	case MIME_ENCODING_QP:
+		qp_feed(dec, src, len, dest);
+		break;
+	default:
+		str_append_n(dest, src, len);
+		break;
+	}
+}
+
+void mime_decoder_finish(struct mime_decoder *dec, struct str *dest)
+{
+	if (dec->encoding == MIME_ENCODING_QP) {
+		switch ((enum qp_state)dec->state) {
+		case QP_CR:
+		case QP_EQ1:
+			str_append_n(dest, dec->pending, dec->pending_len);
+			break;
+		default:
+			/* trailing white space, or a soft break at the end:
+			 * a body part's last line break belongs to the
+			 * boundary, so "text=" ends in a soft break */
+			break;
+		}
+	}
+	mime_decoder_init(dec, dec->encoding);
+}
+
+void mime_decode_base64(const void *src, size_t len, struct str *dest)
+{
+	struct mime_decoder dec;
+
+	mime_decoder_init(&dec, MIME_ENCODING_BASE64);
+	mime_decoder_feed(&dec, src, len, dest);
+	mime_decoder_finish(&dec, dest);
+}
+
+void mime_decode_qp(const void *src, size_t len, struct str *dest)
+{
+	struct mime_decoder dec;
+
+	mime_decoder_init(&dec, MIME_ENCODING_QP);
+	mime_decoder_feed(&dec, src, len, dest);
+	mime_decoder_finish(&dec, dest);
+}
