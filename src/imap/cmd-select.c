@@ -65,15 +65,17 @@ static bool imap_select(struct imap_cmd *cmd, bool readonly)
 		return imap_cmd_bad(cmd, "Missing mailbox name.");
 	if (a[1].type != IMAP_ARG_EOL)
 		return imap_cmd_bad(cmd, "Unsupported SELECT parameters.");
+	/* RFC 9051 6.3.2: the selected mailbox is closed first, so a SELECT
+	 * that fails (for any reason but its syntax) leaves none selected */
+	if (s->box != NULL) {
+		imap_session_unselect(s);
+		imap_session_untagged(s, "OK [CLOSED] Previous mailbox is now closed.");
+	}
 	const char *arg = imap_mailbox_arg(&a[0]);
 	const char *name = arg == NULL ? NULL : imap_mailbox_from_client(s, cmd->pool, arg);
 	if (name == NULL)
 		return imap_cmd_no(cmd, "[CANNOT] Invalid mailbox name.");
 
-	if (s->box != NULL) {
-		imap_session_unselect(s);
-		imap_session_untagged(s, "OK [CLOSED] Previous mailbox is now closed.");
-	}
 	struct store_mailbox *box;
 	if (store_mailbox_open(s->store, name, readonly, &box) < 0)
 		return imap_cmd_store_error(cmd, false);

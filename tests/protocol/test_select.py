@@ -58,6 +58,20 @@ def test_select_nonexistent_leaves_selected_state(srv):
     """)
 
 
+def test_select_invalid_name_leaves_selected_state(srv):
+    # RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected, whatever
+    # made it fail; an invalid name too
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    c.conv(r"""
+    C: a1 SELECT "a//b"
+    S: * OK [CLOSED] Previous mailbox is now closed.
+    S: a1 NO [CANNOT] Invalid mailbox name.
+    C: a2 FETCH 1 FLAGS
+    S: a2 BAD No mailbox selected.
+    """)
+
+
 def test_recent_seen_by_one_session(srv):
     c1 = srv.login()
     c1.append()
