@@ -13,9 +13,10 @@ static const struct {
 	int (*main)(int argc, char **argv);
 	const char *summary;
 } subcommands[] = {
-	{ "serve", cli_serve_main, "run the IMAP server" },
+	{ "serve", cli_serve_main, "run the IMAP and LMTP server" },
 	{ "user", cli_user_main, "add, change, delete or list users (passwd-file)" },
 	{ "check", cli_check_main, "bring a user's index up to date, or rebuild it" },
+	{ "deliver", cli_deliver_main, "deliver a message from stdin to a user (LDA)" },
 };
 
 static void usage(FILE *out)

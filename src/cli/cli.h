@@ -31,6 +31,14 @@ int cli_serve_main(int argc, char **argv);
  * database, EX_SOFTWARE/EX_IOERR when the store fails. */
 int cli_check_main(int argc, char **argv);
 
+/* `roost deliver [-c FILE] -u USER [-f SENDER] [-m MAILBOX] < MESSAGE`:
+ * the local delivery agent (see lmtp/deliver.h).  Exit codes: 0 when
+ * the message is on disk, EX_USAGE, EX_CONFIG, EX_NOUSER (unknown user
+ * or domain), EX_DATAERR (over lmtp_max_message_size), EX_IOERR (stdin
+ * unreadable), EX_TEMPFAIL (store or user database failure: the MTA
+ * retries). */
+int cli_deliver_main(int argc, char **argv);
+
 /* The config file a subcommand uses: `path` when given, else
  * /etc/roost/roost.conf if it exists, else the built-in defaults.  Prints
  * the error (prefixed with "roost SUBCOMMAND") and returns NULL on

@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "conf/conf.h"
 #include "imap/session.h"
+#include "lmtp/session.h"
 #include "net/net.h"
 
 #include <stdio.h>
@@ -68,7 +69,7 @@ int cli_serve_main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	log_init("roost", config->log_syslog, level);
-	const struct net_protocol list[] = { imap_protocol, { .name = NULL } };
+	const struct net_protocol list[] = { imap_protocol, lmtp_protocol, { .name = NULL } };
 	int ret = net_serve(config, list, single);
 	config_free(&config);
 	return ret;

@@ -43,6 +43,14 @@ static const struct conf_key conf_keys[] = {
 	K("preauth_timeout", T_UINT, preauth_timeout, 5, 3600),
 	K("autologout", T_UINT, autologout, 1800, 7 * 24 * 3600),
 	K("max_connections", T_UINT, max_connections, 1, 1000000),
+	K("recipient_delimiter", T_STR, recipient_delimiter, 0, 0),
+	K("lmtp_detail_folder", T_BOOL, lmtp_detail_folder, 0, 0),
+	K("lmtp_local_domains", T_STR, lmtp_local_domains, 0, 0),
+	K("lmtp_trusted_networks", T_STR, lmtp_trusted_networks, 0, 0),
+	K("lmtp_max_message_size", T_SIZE, lmtp_max_message_size, 1024, (uint64_t)4 << 30),
+	K("lmtp_max_recipients", T_UINT, lmtp_max_recipients, 1, 100000),
+	K("lmtp_timeout", T_UINT, lmtp_timeout, 10, 3600),
+	K("lmtp_socket_owner", T_STR, lmtp_socket_owner, 0, 0),
 };
 
 int config_parse_size(const char *value, uint64_t *size_r)
@@ -87,6 +95,14 @@ static void config_defaults(struct roost_config *c)
 	c->preauth_timeout = 60;
 	c->autologout = 1800;
 	c->max_connections = 10000;
+	c->recipient_delimiter = xstrdup("+");
+	c->lmtp_local_domains = xstrdup("");
+	c->lmtp_trusted_networks = xstrdup("127.0.0.0/8 ::1");
+	c->lmtp_max_message_size = 64 * 1024 * 1024;
+	c->lmtp_max_recipients = 100;
+	c->lmtp_timeout = 300;
+	c->lmtp_socket_mode = 0666;
+	c->lmtp_socket_owner = xstrdup("");
 }
 
 static char *config_path(const struct roost_config *c, const char *value)
@@ -106,7 +122,7 @@ static void config_add_listener(struct roost_config *c, const struct conf_listen
 }
 
 /* listen = PROTOCOL ADDRESS:PORT [implicit|starttls|none]
- * listen = PROTOCOL /path/to/socket */
+ * listen = PROTOCOL /path/to/socket   (or ./socket, beside the config file) */
 static int config_parse_listen(struct roost_config *c, char *value, const char **error_r)
 {
 	char *words[4];
@@ -123,8 +139,8 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 		return -1;
 	}
 	struct conf_listener l = { 0 };
-	if (strcmp(words[0], "imap") != 0) {
-		*error_r = "unknown protocol (known: imap)";
+	if (strcmp(words[0], "imap") != 0 && strcmp(words[0], "lmtp") != 0) {
+		*error_r = "unknown protocol (known: imap, lmtp)";
 		return -1;
 	}
 	l.tls = CONF_TLS_NONE;
@@ -138,8 +154,14 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 			return -1;
 		}
 	}
-	if (words[1][0] == '/') {
-		l.address = xstrdup(words[1]);
+	if (words[1][0] == '/' || strncmp(words[1], "./", 2) == 0) {
+		/* a UNIX socket; "./name" is relative to the config file */
+		l.address = config_path(c, words[1][0] == '/' ? words[1] : words[1] + 2);
+		if (l.address[0] != '/') {
+			free(l.address);
+			*error_r = "a relative socket path needs a config file path";
+			return -1;
+		}
 	} else {
 		char *colon = strrchr(words[1], ':');
 		uint64_t port;
@@ -182,6 +204,18 @@ static int config_set(struct roost_config *c, const char *key, char *value,
 			*error_r = "plaintext_auth must be local, always or never";
 			return -1;
 		}
+		return 0;
+	}
+	if (strcmp(key, "lmtp_socket_mode") == 0) {
+		char *end;
+		errno = 0;
+		unsigned long mode = strtoul(value, &end, 8);
+		if (value[0] < '0' || value[0] > '7' || *end != '\0' || errno != 0 ||
+		    mode == 0 || mode > 0777) {
+			*error_r = "value must be an octal mode such as 0660";
+			return -1;
+		}
+		c->lmtp_socket_mode = (unsigned int)mode;
 		return 0;
 	}
 	for (size_t i = 0; i < N_ELEMENTS(conf_keys); i++) {
@@ -248,10 +282,20 @@ static void config_finish(struct roost_config *c)
 	if (c->tls_key == NULL)
 		c->tls_key = xasprintf("%s/tls/key.pem", c->data_dir);
 	if (c->listener_count == 0) {
-		struct conf_listener l1 = { xstrdup("imap"), xstrdup("*"), 143, CONF_TLS_STARTTLS };
-		struct conf_listener l2 = { xstrdup("imap"), xstrdup("*"), 993, CONF_TLS_IMPLICIT };
+		struct conf_listener l1 = { xstrdup("imap"), xstrdup("*"), 143, CONF_TLS_STARTTLS,
+					    0, NULL };
+		struct conf_listener l2 = { xstrdup("imap"), xstrdup("*"), 993, CONF_TLS_IMPLICIT,
+					    0, NULL };
 		config_add_listener(c, &l1);
 		config_add_listener(c, &l2);
+	}
+	/* the lmtp_socket_* keys may come after the listen lines */
+	for (size_t i = 0; i < c->listener_count; i++) {
+		struct conf_listener *l = &c->listeners[i];
+		bool lmtp = strcmp(l->protocol, "lmtp") == 0;
+		l->socket_mode = lmtp ? c->lmtp_socket_mode : 0666;
+		free(l->socket_owner);
+		l->socket_owner = xstrdup(lmtp ? c->lmtp_socket_owner : "");
 	}
 }
 
@@ -330,6 +374,7 @@ void config_free(struct roost_config **_c)
 	for (size_t i = 0; i < c->listener_count; i++) {
 		free(c->listeners[i].protocol);
 		free(c->listeners[i].address);
+		free(c->listeners[i].socket_owner);
 	}
 	free(c->listeners);
 	free(c->path);
@@ -339,5 +384,9 @@ void config_free(struct roost_config **_c)
 	free(c->userdb);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->recipient_delimiter);
+	free(c->lmtp_local_domains);
+	free(c->lmtp_trusted_networks);
+	free(c->lmtp_socket_owner);
 	free(c);
 }

@@ -13,10 +13,14 @@ enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
 enum conf_plaintext_auth { CONF_PLAINTEXT_LOCAL, CONF_PLAINTEXT_ALWAYS, CONF_PLAINTEXT_NEVER };
 
 struct conf_listener {
-	char *protocol;		/* "imap" (later "lmtp", "sieve") */
+	char *protocol;		/* "imap", "lmtp" (later "sieve") */
 	char *address;		/* "127.0.0.1", "::1", "*" (all IPv4+IPv6), or a UNIX socket path starting with '/' */
 	unsigned int port;	/* 0 for UNIX sockets */
 	enum conf_tls_mode tls;
+	/* UNIX sockets: permission bits and "user[:group]" owner ("" = the
+	 * server's), from lmtp_socket_mode/lmtp_socket_owner for lmtp */
+	unsigned int socket_mode;
+	char *socket_owner;
 };
 
 struct roost_config {
@@ -42,6 +46,16 @@ struct roost_config {
 	unsigned int preauth_timeout;	/* preauth_timeout = 60 (s) */
 	unsigned int autologout;	/* autologout = 1800 (s; at least 1800 per RFC 9051) */
 	unsigned int max_connections;	/* max_connections = 10000 (per worker) */
+	/* delivery (LMTP, roost deliver) */
+	char *recipient_delimiter;	/* recipient_delimiter = + ("" = none) */
+	bool lmtp_detail_folder;	/* lmtp_detail_folder = no */
+	char *lmtp_local_domains;	/* lmtp_local_domains = (empty: any) */
+	char *lmtp_trusted_networks;	/* lmtp_trusted_networks = 127.0.0.0/8 ::1 */
+	uint64_t lmtp_max_message_size;	/* lmtp_max_message_size = 64M */
+	unsigned int lmtp_max_recipients;	/* lmtp_max_recipients = 100 */
+	unsigned int lmtp_timeout;	/* lmtp_timeout = 300 (s) */
+	unsigned int lmtp_socket_mode;	/* lmtp_socket_mode = 0666 */
+	char *lmtp_socket_owner;	/* lmtp_socket_owner = (empty: unchanged) */
 };
 
 /* Reads `path` (NULL: defaults only).  Returns the config (free with

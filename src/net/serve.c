@@ -198,6 +198,43 @@ static int serve_bind_host(struct serve *s, const struct conf_listener *conf,
 	return ret;
 }
 
+/* owner = "user", "user:group" or ":group" */
+static int serve_chown_socket(const char *path, const char *owner)
+{
+	char *copy = xstrdup(owner);
+	char *colon = strchr(copy, ':');
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	if (colon != NULL)
+		*colon = '\0';
+	int ret = 0;
+	if (copy[0] != '\0') {
+		struct passwd *pw = getpwnam(copy);
+		if (pw == NULL) {
+			log_error("cannot set the owner of %s: no user \"%s\"", path, copy);
+			ret = -1;
+		} else {
+			uid = pw->pw_uid;
+			gid = pw->pw_gid;
+		}
+	}
+	if (ret == 0 && colon != NULL && colon[1] != '\0') {
+		struct group *gr = getgrnam(colon + 1);
+		if (gr == NULL) {
+			log_error("cannot set the owner of %s: no group \"%s\"", path, colon + 1);
+			ret = -1;
+		} else {
+			gid = gr->gr_gid;
+		}
+	}
+	if (ret == 0 && chown(path, uid, gid) < 0) {
+		log_error("cannot set the owner of %s to %s: %s", path, owner, strerror(errno));
+		ret = -1;
+	}
+	free(copy);
+	return ret;
+}
+
 static int serve_bind_unix(struct serve *s, const struct conf_listener *conf,
 			   const struct net_protocol *protocol)
 {
@@ -239,8 +276,16 @@ static int serve_bind_unix(struct serve *s, const struct conf_listener *conf,
 		close(fd);
 		return -1;
 	}
-	/* workers run as another user: anyone may connect, for now */
-	if (chmod(path, 0666) < 0 || listen(fd, SERVE_BACKLOG) < 0) {
+	/* who may connect is the socket file's business: mode and owner come
+	 * from the config (lmtp_socket_mode/owner), 0666 otherwise */
+	mode_t mode = conf->socket_mode != 0 ? (mode_t)conf->socket_mode : 0666;
+	if (conf->socket_owner != NULL && conf->socket_owner[0] != '\0' &&
+	    serve_chown_socket(path, conf->socket_owner) < 0) {
+		close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	if (chmod(path, mode) < 0 || listen(fd, SERVE_BACKLOG) < 0) {
 		log_error("cannot listen on %s: %s", path, strerror(errno));
 		close(fd);
 		(void)unlink(path);

@@ -134,6 +134,9 @@ class Server:
                 raise TestFailure("roost serve exited: " + self.log_text())
             try:
                 socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                if self.lmtp_port:
+                    socket.create_connection(("127.0.0.1", self.lmtp_port),
+                                             0.2).close()
                 return
             except OSError:
                 time.sleep(0.05)

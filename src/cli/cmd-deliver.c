@@ -1,0 +1,215 @@
+/* cmd-deliver.c: `roost deliver`, the local delivery agent: one message on
+ * stdin into one user's store, for MTAs that pipe (Postfix
+ * mailbox_command, procmail, fetchmail).
+ *
+ * It takes the same path as LMTP (lmtp/deliver.h): recipient resolution,
+ * trace headers, an append that is on disk before we exit 0.  The exit
+ * code is what the MTA acts on, so every failure maps to a sysexits.h
+ * code: EX_TEMPFAIL makes the MTA try again later, the others bounce. */
+#include "cli.h"
+#include "auth/auth.h"
+#include "base/log.h"
+#include "conf/conf.h"
+#include "lmtp/deliver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DELIVER_READ_BUF (64 * 1024)
+
+static void cli_deliver_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: roost deliver [-c FILE] -u USER [-f SENDER] [-m MAILBOX] < MESSAGE\n"
+		"\n"
+		"Delivers the message on stdin into USER's mail store (INBOX, or MAILBOX\n"
+		"if it exists), adding Return-Path and Delivered-To headers.  Lines may\n"
+		"end in LF or CRLF; a leading mbox \"From \" line is dropped.  Running IMAP\n"
+		"sessions see the message at once.\n"
+		"\n"
+		"  -c, --config FILE  config file (default " CLI_DEFAULT_CONFIG
+		" if it exists)\n"
+		"  -u USER            recipient: a user of the database, user@domain or\n"
+		"                     user+detail@domain (see recipient_delimiter)\n"
+		"  -f SENDER          envelope sender for Return-Path (default: $SENDER,\n"
+		"                     else empty)\n"
+		"  -m MAILBOX         mailbox to deliver to (UTF-8, '/' separated)\n"
+		"  -h, --help         this text\n"
+		"\n"
+		"Exit codes (sysexits.h): 0 delivered, 64 usage, 65 message too big,\n"
+		"67 no such user, 74 cannot read the message, 75 temporary failure\n"
+		"(the MTA retries), 78 bad config.\n");
+}
+
+/* Copies stdin to an unnamed file with CRLF line ends, dropping a first
+ * "From " line.  Returns 0, EX_DATAERR if over max_size, EX_IOERR or
+ * EX_TEMPFAIL. */
+static int cli_deliver_spool(int in, int out, uint64_t max_size, uint64_t *size_r)
+{
+	unsigned char *buf = xmalloc(DELIVER_READ_BUF);
+	unsigned char *obuf = xmalloc(DELIVER_READ_BUF * 2);
+	uint64_t size = 0;
+	bool line_start = true, first_line = true, skipping = false, prev_cr = false;
+	int ret = 0;
+	for (;;) {
+		ssize_t n = read(in, buf, DELIVER_READ_BUF);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "roost deliver: reading stdin: %s\n", strerror(errno));
+			ret = EX_IOERR;
+			break;
+		}
+		if (n == 0)
+			break;
+		size_t o = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			unsigned char ch = buf[i];
+			if (first_line && line_start) {
+				first_line = false;
+				skipping = (size_t)(n - i) >= 5 && memcmp(buf + i, "From ", 5) == 0;
+			}
+			line_start = false;
+			if (skipping) {
+				if (ch == '\n') {
+					skipping = false;
+					line_start = true;
+				}
+				continue;
+			}
+			if (ch == '\n' && !prev_cr)
+				obuf[o++] = '\r';
+			obuf[o++] = ch;
+			prev_cr = ch == '\r';
+			if (ch == '\n')
+				line_start = true;
+		}
+		size += o;
+		if (size > max_size) {
+			ret = EX_DATAERR;
+			break;
+		}
+		if (write_full(out, obuf, o) < 0) {
+			fprintf(stderr, "roost deliver: writing the spool file: %s\n",
+				strerror(errno));
+			ret = EX_TEMPFAIL;
+			break;
+		}
+	}
+	free(buf);
+	free(obuf);
+	*size_r = size;
+	return ret;
+}
+
+static int cli_deliver_spool_open(const struct roost_config *config)
+{
+	const char *dirs[] = { config->data_dir, getenv("TMPDIR"), "/tmp" };
+	for (size_t i = 0; i < N_ELEMENTS(dirs); i++) {
+		if (dirs[i] == NULL || dirs[i][0] == '\0')
+			continue;
+		int fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+	}
+	return -1;
+}
+
+int cli_deliver_main(int argc, char **argv)
+{
+	const char *config_path = NULL, *user = NULL, *mailbox = NULL;
+	const char *sender = getenv("SENDER");
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if ((strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) && i + 1 < argc) {
+			config_path = argv[++i];
+		} else if (strcmp(arg, "-u") == 0 && i + 1 < argc) {
+			user = argv[++i];
+		} else if (strcmp(arg, "-f") == 0 && i + 1 < argc) {
+			sender = argv[++i];
+		} else if (strcmp(arg, "-m") == 0 && i + 1 < argc) {
+			mailbox = argv[++i];
+		} else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			cli_deliver_usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "roost deliver: unknown argument '%s'\n", arg);
+			cli_deliver_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (user == NULL || user[0] == '\0') {
+		fprintf(stderr, "roost deliver: -u USER is required\n");
+		cli_deliver_usage(stderr);
+		return EX_USAGE;
+	}
+	if (sender == NULL)
+		sender = "";
+	if (strlen(user) > LMTP_ADDRESS_MAX || strlen(sender) > LMTP_ADDRESS_MAX ||
+	    strpbrk(sender, "\r\n<>") != NULL) {
+		fprintf(stderr, "roost deliver: user or sender is not a valid address\n");
+		return EX_USAGE;
+	}
+	struct roost_config *config = cli_config_load(config_path, "deliver");
+	if (config == NULL)
+		return EX_CONFIG;
+	log_init("roost deliver", config->log_syslog, LOG_LEVEL_WARNING);
+
+	/* user@domain: the domain is after the last '@' */
+	char local[LMTP_ADDRESS_MAX + 1], domain[LMTP_ADDRESS_MAX + 1] = "";
+	snprintf(local, sizeof(local), "%s", user);
+	char *at = strrchr(local, '@');
+	if (at != NULL) {
+		snprintf(domain, sizeof(domain), "%s", at + 1);
+		*at = '\0';
+	}
+	struct auth *auth = auth_create(config);
+	struct lmtp_recipient rcpt;
+	int found = lmtp_deliver_resolve(auth, config, local, domain, &rcpt);
+	auth_destroy(&auth);
+	if (found != 1) {
+		if (found == -1)
+			fprintf(stderr, "roost deliver: cannot read the user database\n");
+		else
+			fprintf(stderr, "roost deliver: %s: no such user\n", user);
+		config_free(&config);
+		return found == -1 ? EX_TEMPFAIL : EX_NOUSER;
+	}
+
+	int fd = cli_deliver_spool_open(config);
+	if (fd < 0) {
+		fprintf(stderr, "roost deliver: cannot create a spool file: %s\n",
+			strerror(errno));
+		config_free(&config);
+		return EX_TEMPFAIL;
+	}
+	uint64_t size;
+	int ret = cli_deliver_spool(STDIN_FILENO, fd, config->lmtp_max_message_size, &size);
+	if (ret == EX_DATAERR)
+		fprintf(stderr, "roost deliver: message larger than lmtp_max_message_size\n");
+	if (ret == 0) {
+		struct str prefix = STR_INIT;
+		lmtp_deliver_trace_headers(&prefix, sender, user, NULL, NULL, NULL, NULL,
+					   time(NULL));
+		struct store_settings set = { .data_dir = config->data_dir,
+					      .fsync = config->fsync };
+		if (mailbox == NULL)
+			mailbox = lmtp_deliver_detail_mailbox(config, &rcpt);
+		struct lmtp_deliver_result res;
+		if (lmtp_deliver_to_user(&set, rcpt.user, mailbox, &prefix, fd, size,
+					 "roost deliver", &res) < 0) {
+			fprintf(stderr, "roost deliver: delivery to %s failed\n", user);
+			ret = EX_TEMPFAIL;
+		}
+		str_free(&prefix);
+	}
+	close(fd);
+	config_free(&config);
+	return ret;
+}

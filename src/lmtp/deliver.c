@@ -1,0 +1,192 @@
+/* deliver.c: recipient resolution, trace headers and the append of one
+ * spooled message, shared by the LMTP session and `roost deliver`.
+ *
+ * It must never answer "delivered" before store_append_commit() returned:
+ * that is what makes an LMTP 250 as durable as an IMAP APPEND OK. */
+#include "deliver.h"
+#include "auth/auth.h"
+#include "base/log.h"
+#include "conf/conf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DELIVER_COPY_BUF (64 * 1024)
+
+static bool deliver_domain_is_local(const struct roost_config *config, const char *domain)
+{
+	const char *list = config->lmtp_local_domains;
+	if (list == NULL || list[0] == '\0' || domain[0] == '\0')
+		return true;
+	size_t dlen = strlen(domain);
+	const char *p = list;
+	while (*p != '\0') {
+		p += strspn(p, " ,\t");
+		size_t n = strcspn(p, " ,\t");
+		if (n == dlen && strncasecmp(p, domain, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+int lmtp_deliver_resolve(struct auth *auth, const struct roost_config *config,
+			 const char *local, const char *domain,
+			 struct lmtp_recipient *rcpt_r)
+{
+	char user[LMTP_ADDRESS_MAX + 1];
+	memset(rcpt_r, 0, sizeof(*rcpt_r));
+	lmtp_parser_split_detail(local, config->recipient_delimiter, user, rcpt_r->detail);
+	if (user[0] == '\0')
+		return 0;
+	if (!deliver_domain_is_local(config, domain))
+		return -2;
+	int ret;
+	if (domain[0] != '\0') {
+		snprintf(rcpt_r->user, sizeof(rcpt_r->user), "%s@%s", user, domain);
+		ret = auth_user_exists(auth, rcpt_r->user);
+		if (ret != 0)
+			return ret;
+	}
+	/* a database of bare names: any local domain reaches the user */
+	snprintf(rcpt_r->user, sizeof(rcpt_r->user), "%s", user);
+	ret = auth_user_exists(auth, rcpt_r->user);
+	if (ret == 0 && rcpt_r->detail[0] != '\0' && strchr(local, '@') == NULL) {
+		/* "a+b" may also be a user whose name holds the delimiter */
+		snprintf(rcpt_r->user, sizeof(rcpt_r->user), "%s", local);
+		ret = auth_user_exists(auth, rcpt_r->user);
+		if (ret == 1)
+			rcpt_r->detail[0] = '\0';
+	}
+	return ret;
+}
+
+/* RFC 5322 date-time in UTC, e.g. "Thu, 26 Nov 2026 09:50:08 +0000". */
+static void deliver_date(struct str *dest, time_t now)
+{
+	char buf[64];
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	str_append(dest, buf);
+}
+
+void lmtp_deliver_trace_headers(struct str *dest, const char *sender,
+				const char *recipient, const char *helo,
+				const char *remote_ip, const char *with, const char *id,
+				time_t now)
+{
+	char host[256];
+	if (gethostname(host, sizeof(host)) < 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	str_printfa(dest, "Return-Path: <%s>\r\n", sender);
+	str_printfa(dest, "Delivered-To: %s\r\n", recipient);
+	if (helo != NULL) {
+		str_printfa(dest, "Received: from %s (%s)\r\n\tby %s (Roost) with %s id %s\r\n"
+			    "\tfor <%s>; ", helo, remote_ip, host, with, id, recipient);
+		deliver_date(dest, now);
+		str_append(dest, "\r\n");
+	}
+}
+
+const char *lmtp_deliver_detail_mailbox(const struct roost_config *config,
+					const struct lmtp_recipient *rcpt)
+{
+	if (!config->lmtp_detail_folder || rcpt->detail[0] == '\0')
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)rcpt->detail; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '*' || *p == '%')
+			return NULL;
+	}
+	return rcpt->detail;
+}
+
+static int deliver_copy(struct store_append *ctx, int fd, uint64_t size)
+{
+	unsigned char *buf = xmalloc(DELIVER_COPY_BUF);
+	uint64_t off = 0;
+	int ret = 0;
+	while (off < size) {
+		size_t want = size - off < DELIVER_COPY_BUF ? (size_t)(size - off) : DELIVER_COPY_BUF;
+		ssize_t n = pread(fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_error("deliver: reading the spooled message: %s",
+				  n < 0 ? strerror(errno) : "unexpected end of file");
+			ret = -1;
+			break;
+		}
+		if (store_append_write(ctx, buf, (size_t)n) < 0) {
+			ret = -2;
+			break;
+		}
+		off += (uint64_t)n;
+	}
+	free(buf);
+	return ret;
+}
+
+int lmtp_deliver_to_user(const struct store_settings *set, const char *user,
+			 const char *mailbox, const struct str *prefix, int fd,
+			 uint64_t size, const char *log_prefix,
+			 struct lmtp_deliver_result *result_r)
+{
+	struct store *store;
+	const char *error;
+	memset(result_r, 0, sizeof(*result_r));
+	if (store_open(set, user, &store, &error) < 0) {
+		log_error("%s: cannot open the store of %s: %s", log_prefix, user, error);
+		result_r->error = STORE_ERR_TEMP;
+		return -1;
+	}
+	struct store_append *ctx = NULL;
+	enum store_error err = STORE_ERR_NONE;
+	result_r->mailbox = mailbox == NULL ? "INBOX" : mailbox;
+	if (store_append_begin(store, result_r->mailbox, &ctx) < 0) {
+		(void)store_last_error(store, &err);
+		if (mailbox != NULL && (err == STORE_ERR_NOTFOUND || err == STORE_ERR_PARAMS)) {
+			/* +detail or -m naming no mailbox: INBOX */
+			result_r->mailbox = "INBOX";
+			if (store_append_begin(store, "INBOX", &ctx) < 0)
+				ctx = NULL;
+		}
+	}
+	int ret = -1;
+	if (ctx != NULL) {
+		int cret = 0;
+		if (prefix != NULL && prefix->len > 0 &&
+		    store_append_write(ctx, prefix->data, prefix->len) < 0)
+			cret = -2;
+		if (cret == 0)
+			cret = deliver_copy(ctx, fd, size);
+		if (cret < 0) {
+			store_append_abort(&ctx);
+			if (cret == -1) {
+				result_r->error = STORE_ERR_TEMP;
+				store_close(&store);
+				return -1;
+			}
+		} else {
+			uint32_t uidvalidity;
+			if (store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity,
+						&result_r->uid) == 0)
+				ret = 0;
+		}
+	}
+	if (ret < 0) {
+		const char *text = store_last_error(store, &err);
+		if (err == STORE_ERR_NONE)
+			err = STORE_ERR_TEMP;
+		log_error("%s: delivery to %s (%s) failed: %s", log_prefix, user,
+			  result_r->mailbox, text);
+		result_r->error = err;
+	}
+	store_close(&store);
+	return ret;
+}

@@ -1,0 +1,69 @@
+/* deliver.h: putting one spooled message into recipients' stores.
+ *
+ * The LMTP session and `roost deliver` share this path: recipient
+ * resolution (local part, +detail, local domains, the user database),
+ * the trace headers, and the append itself, which is as durable as an
+ * IMAP APPEND (it returns only when the message is on disk). */
+#ifndef ROOST_LMTP_DELIVER_H
+#define ROOST_LMTP_DELIVER_H
+
+#include "base/base.h"
+#include "base/str.h"
+#include "lmtp/parser.h"
+#include "store/store.h"
+
+#include <time.h>
+
+struct auth;
+struct roost_config;
+
+/* A recipient resolved to a user of the database. */
+struct lmtp_recipient {
+	char user[LMTP_ADDRESS_MAX * 2 + 2];	/* as in the user database */
+	char detail[LMTP_ADDRESS_MAX + 1];	/* "" if none */
+};
+
+/* Resolves local@domain (domain "" for a bare name): the detail is split
+ * off at config->recipient_delimiter; a domain outside
+ * config->lmtp_local_domains (when set) is not ours; then "user@domain"
+ * and, failing that, "user" are looked up in the user database.  Returns
+ * 1 with *rcpt_r filled, 0 if there is no such user, -2 if the domain is
+ * not local, -1 if the database cannot be read (a temporary failure). */
+int lmtp_deliver_resolve(struct auth *auth, const struct roost_config *config,
+			 const char *local, const char *domain,
+			 struct lmtp_recipient *rcpt_r);
+
+/* Appends the trace headers of one delivery to dest:
+ *   Return-Path: <sender>
+ *   Delivered-To: <recipient>
+ *   Received: from HELO (IP) by HOST (Roost) with LMTP id ID for <rcpt>; DATE
+ * (the Received line only when `helo` is not NULL; `with` is "LMTP" or
+ * "LMTPA" etc.).  Lines end in CRLF. */
+void lmtp_deliver_trace_headers(struct str *dest, const char *sender,
+				const char *recipient, const char *helo,
+				const char *remote_ip, const char *with, const char *id,
+				time_t now);
+
+/* The outcome of one delivery. */
+struct lmtp_deliver_result {
+	enum store_error error;	/* STORE_ERR_NONE on success */
+	uint32_t uid;
+	const char *mailbox;	/* where it went (static or `mailbox`) */
+};
+
+/* Stores `prefix` followed by the `size` bytes of `fd` (read with pread
+ * from offset 0; the fd's offset is not used) in `mailbox` of `user`
+ * ("INBOX" when NULL or when the mailbox does not exist).  Returns 0 when
+ * the message is on disk, -1 with result->error set (the failure is
+ * logged with `log_prefix`). */
+int lmtp_deliver_to_user(const struct store_settings *set, const char *user,
+			 const char *mailbox, const struct str *prefix, int fd,
+			 uint64_t size, const char *log_prefix,
+			 struct lmtp_deliver_result *result_r);
+
+/* The mailbox a +detail names, if delivery there is enabled and the
+ * detail is a usable mailbox name; NULL for INBOX. */
+const char *lmtp_deliver_detail_mailbox(const struct roost_config *config,
+					const struct lmtp_recipient *rcpt);
+
+#endif
