@@ -1,0 +1,536 @@
+/* test-thread.c: THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256
+ * section 3) on hand-built message sets, the thread-list writer and
+ * msg-id normalisation. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/str.h"
+#include "search/basesubject.h"
+#include "search/thread.h"
+
+/* A message as the tests write it: the raw Subject (its base subject and
+ * reply flag are extracted here), Message-ID, References as a list of
+ * msg-ids separated by white space, In-Reply-To. */
+struct def {
+	uint32_t id;
+	int64_t date;
+	const char *subject;
+	const char *message_id;
+	const char *references;
+	const char *in_reply_to;
+};
+
+struct built {
+	struct thread_msg *msgs;
+	struct str *subjects;
+	char ***refs;
+	size_t count;
+};
+
+static void build(struct built *b, const struct def *defs, size_t count)
+{
+	b->count = count;
+	b->msgs = xcalloc(count + 1, sizeof(*b->msgs));
+	b->subjects = xcalloc(count + 1, sizeof(*b->subjects));
+	b->refs = xcalloc(count + 1, sizeof(*b->refs));
+	for (size_t i = 0; i < count; i++) {
+		const struct def *d = &defs[i];
+		struct thread_msg *m = &b->msgs[i];
+		m->id = d->id;
+		m->sent_date = d->date;
+		m->message_id = d->message_id;
+		m->in_reply_to = d->in_reply_to;
+		if (d->subject != NULL) {
+			basesubject_extract(d->subject, strlen(d->subject),
+					    &b->subjects[i],
+					    &m->is_reply_or_forward);
+			m->base_subject = str_c(&b->subjects[i]);
+		}
+		if (d->references != NULL) {
+			const char *p = d->references;
+			struct str id = STR_INIT;
+			size_t n = 0;
+			b->refs[i] = xcalloc(strlen(p) + 1, sizeof(char *));
+			while (thread_msgid_next(&p, &id) == 1)
+				b->refs[i][n++] = xstrdup(str_c(&id));
+			str_free(&id);
+			m->references = (const char *const *)b->refs[i];
+			m->references_count = n;
+		}
+	}
+}
+
+static void built_free(struct built *b)
+{
+	for (size_t i = 0; i < b->count; i++) {
+		str_free(&b->subjects[i]);
+		if (b->refs[i] != NULL) {
+			for (size_t k = 0; b->refs[i][k] != NULL; k++)
+				free(b->refs[i][k]);
+			free(b->refs[i]);
+		}
+	}
+	free(b->refs);
+	free(b->subjects);
+	free(b->msgs);
+}
+
+static void check_alg(enum thread_algorithm alg, const struct def *defs,
+		      size_t count, const char *expected)
+{
+	struct built b;
+	struct thread_tree tree;
+	struct str out = STR_INIT;
+
+	build(&b, defs, count);
+	thread_build(alg, b.msgs, count, &tree);
+	thread_write(&tree, &out);
+	if (strcmp(str_c(&out), expected) != 0)
+		fail_msg("threaded \"%s\", expected \"%s\"", str_c(&out),
+			 expected);
+	thread_tree_deinit(&tree);
+	built_free(&b);
+	str_free(&out);
+}
+
+#define REFS(expected, ...) do { \
+	const struct def d_[] = { __VA_ARGS__ }; \
+	check_alg(THREAD_REFERENCES, d_, N_ELEMENTS(d_), expected); \
+} while (0)
+#define ORDERED(expected, ...) do { \
+	const struct def d_[] = { __VA_ARGS__ }; \
+	check_alg(THREAD_ORDEREDSUBJECT, d_, N_ELEMENTS(d_), expected); \
+} while (0)
+
+static void test_empty(void **state)
+{
+	(void)state;
+	struct thread_tree tree;
+	struct str out = STR_INIT;
+
+	thread_build(THREAD_REFERENCES, NULL, 0, &tree);
+	assert_int_equal(tree.first_root, THREAD_NONE);
+	thread_write(&tree, &out);
+	assert_string_equal(str_c(&out), "");
+	thread_tree_deinit(&tree);
+	thread_build(THREAD_ORDEREDSUBJECT, NULL, 0, &tree);
+	thread_write(&tree, &out);
+	assert_string_equal(str_c(&out), "");
+	thread_tree_deinit(&tree);
+	str_free(&out);
+}
+
+static void test_references_links(void **state)
+{
+	(void)state;
+	/* a chain from full References */
+	REFS("(1 2 3)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", "<a@x>", NULL },
+	     { 3, 30, "c", "<c@x>", "<a@x> <b@x>", NULL });
+	/* a chain from truncated References */
+	REFS("(1 2 3)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", "<a@x>", NULL },
+	     { 3, 30, "c", "<c@x>", "<b@x>", NULL });
+	/* the RFC's example "(2)(3 6 (4 23)(44 7 96))", built from
+	 * References, messages given out of parent order */
+	REFS("(2)(3 6 (4 23)(44 7 96))",
+	     { 2, 1, "two", "<2@x>", NULL, NULL },
+	     { 3, 2, "three", "<3@x>", NULL, NULL },
+	     { 4, 4, "four", "<4@x>", "<3@x> <6@x>", NULL },
+	     { 6, 3, "six", "<6@x>", "<3@x>", NULL },
+	     { 7, 6, "seven", "<7@x>", "<3@x> <6@x> <44@x>", NULL },
+	     { 23, 5, "t", "<23@x>", "<3@x> <6@x> <4@x>", NULL },
+	     { 44, 5, "ff", "<44@x>", "<3@x> <6@x>", NULL },
+	     { 96, 7, "nn", "<96@x>", "<3@x> <6@x> <44@x> <7@x>", NULL });
+	/* In-Reply-To when there is no References */
+	REFS("(1 2)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", NULL, "<a@x>" });
+	/* ... and when References has no valid msg-id */
+	REFS("(1 2)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", "junk <nonsense>", "<a@x>" });
+	/* but not when References has one */
+	REFS("(1 3)(2)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", NULL, NULL },
+	     { 3, 30, "c", "<c@x>", "<a@x>", "<b@x>" });
+	/* quoting differences in msg-ids do not matter (RFC's example) */
+	REFS("(1 2)",
+	     { 1, 10, "a", "<01KF8JCEOCBS0045PS@xxx.yyy.com>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", "<\"01KF8JCEOCBS0045PS\"@xxx.yyy.com>",
+	       NULL });
+	/* but case does ("Message ID comparisons are case-sensitive") */
+	REFS("(1)(2)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", "<A@x>", NULL });
+}
+
+static void test_references_dummies(void **state)
+{
+	(void)state;
+	/* two replies to a message that is not there: a dummy parent,
+	 * kept at the root because it has two children */
+	REFS("((2)(3))",
+	     { 2, 20, "b", "<b@x>", "<gone@x>", NULL },
+	     { 3, 30, "c", "<c@x>", "<gone@x>", NULL });
+	/* one reply to a missing message: the dummy is pruned and its
+	 * only child promoted to the root */
+	REFS("(2)",
+	     { 2, 20, "b", "<b@x>", "<gone@x>", NULL });
+	/* a missing message in the middle of a chain: its child is
+	 * promoted (not at the root, so whatever the count) */
+	REFS("(1 3)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 3, 30, "c", "<c@x>", "<a@x> <gone@x>", NULL });
+	REFS("(1 (3)(4))",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 3, 30, "c", "<c@x>", "<a@x> <gone@x>", NULL },
+	     { 4, 40, "d", "<d@x>", "<a@x> <gone@x>", NULL });
+	/* two missing levels: the lower dummy is pruned first, so the
+	 * root dummy counts the two messages as its children */
+	REFS("((2)(3))",
+	     { 2, 20, "b", "<b@x>", "<top@x> <mid@x>", NULL },
+	     { 3, 30, "c", "<c@x>", "<top@x> <mid@x>", NULL });
+	/* a root dummy whose children are a message and a dummy that
+	 * lost its only child (message 4 took <c@x> away from under <e@x>
+	 * in step (1)(B)): after pruning it has one child, which is
+	 * promoted */
+	REFS("(2)(4 3)",
+	     { 2, 20, "b", "<b@x>", "<top@x>", NULL },
+	     { 3, 30, "z", "<z@x>", "<top@x> <e@x> <c@x>", NULL },
+	     { 4, 40, "c", "<c@x>", "<other@x>", NULL });
+	/* a dummy is placed at the root by its first child's date */
+	REFS("((2)(3))(4)(1)",
+	     { 1, 50, "one", "<1@x>", NULL, NULL },
+	     { 2, 10, "two", "<2@x>", "<gone@x>", NULL },
+	     { 3, 20, "three", "<3@x>", "<gone@x>", NULL },
+	     { 4, 30, "four", "<4@x>", NULL, NULL });
+}
+
+static void test_references_rules(void **state)
+{
+	(void)state;
+	/* duplicate Message-ID: only the first message has it */
+	REFS("(1 3)(2)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<a@x>", NULL, NULL },
+	     { 3, 30, "c", "<c@x>", "<a@x>", NULL });
+	/* the later duplicate (in mailbox order) has no Message-ID even
+	 * when it is older */
+	REFS("(2)(1 3)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 5, "b", "<a@x>", NULL, NULL },
+	     { 3, 30, "c", "<c@x>", "<a@x>", NULL });
+	/* no Message-ID: a unique one; nothing can point at it */
+	REFS("(1)(2)",
+	     { 1, 10, "a", NULL, NULL, NULL },
+	     { 2, 20, "b", "", "<>", NULL });
+	/* a loop between two messages: the second link is refused */
+	REFS("(2 1)",
+	     { 1, 10, "a", "<a@x>", "<b@x>", NULL },
+	     { 2, 20, "b", "<b@x>", "<a@x>", NULL });
+	/* a message that references itself */
+	REFS("(1)",
+	     { 1, 10, "a", "<a@x>", "<a@x>", NULL });
+	/* its own Message-ID among its references is ignored */
+	REFS("(1 2)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", "<a@x> <b@x>", NULL });
+	REFS("(1 2)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", "<b@x> <a@x>", NULL });
+	/* ... but it is a valid Message ID: no In-Reply-To fallback */
+	REFS("(1)(2)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", "<b@x>", "<a@x>" });
+	/* a loop inside one References header */
+	REFS("(1 2 3)",
+	     { 1, 10, "a", "<a@x>", NULL, NULL },
+	     { 2, 20, "b", "<b@x>", "<a@x>", NULL },
+	     { 3, 30, "c", "<c@x>", "<a@x> <b@x> <a@x> <b@x>", NULL });
+	/* (1)(A): an existing link is not changed by a later References:
+	 * b stays under a, and x (now childless) disappears */
+	REFS("((3)(4))",
+	     { 3, 30, "c", "<c@x>", "<a@x> <b@x>", NULL },
+	     { 4, 40, "d", "<d@x>", "<x@x> <b@x>", NULL });
+	/* (1)(B): a message's own parent link is replaced by its
+	 * References: b was put under "x" by message 1 */
+	REFS("(3 2 1)",
+	     { 1, 10, "c", "<c@x>", "<x@x> <b@x>", NULL },
+	     { 2, 20, "b", "<b@x>", "<a@x>", NULL },
+	     { 3, 30, "a", "<a@x>", NULL, NULL });
+	/* (1)(B) refuses a link that would make a loop, and the message is
+	 * then left without a parent */
+	REFS("(2 1)",
+	     { 1, 10, "a", "<a@x>", "<b@x>", NULL },
+	     { 2, 20, "b", "<b@x>", "<c@x> <a@x>", NULL });
+}
+
+static void test_references_subjects(void **state)
+{
+	(void)state;
+	/* two unrelated messages with one subject: a new dummy */
+	REFS("((1)(2))",
+	     { 1, 10, "Hello", "<a@x>", NULL, NULL },
+	     { 2, 20, "Hello", "<b@x>", NULL, NULL });
+	/* case-insensitive (i;unicode-casemap) */
+	REFS("(1 2)",
+	     { 1, 10, "H\xc3\xa9llo", "<a@x>", NULL, NULL },
+	     { 2, 20, "Re: H\xc3\x89LLO (fwd)", "<b@x>", NULL, NULL });
+	/* a reply joins the non-reply as its child */
+	REFS("(1 2)",
+	     { 1, 10, "Hello", "<a@x>", NULL, NULL },
+	     { 2, 20, "Re: Hello", "<b@x>", NULL, NULL });
+	/* also when the reply is older: the non-reply is the table's */
+	REFS("(2 1)",
+	     { 1, 10, "Re: Hello", "<a@x>", NULL, NULL },
+	     { 2, 20, "Hello", "<b@x>", NULL, NULL });
+	REFS("(3 (1)(2))",
+	     { 1, 10, "Re: Hello", "<a@x>", NULL, NULL },
+	     { 2, 20, "Fwd: Hello", "<b@x>", NULL, NULL },
+	     { 3, 30, "Hello", "<c@x>", NULL, NULL });
+	/* two replies: a dummy */
+	REFS("((1)(2))",
+	     { 1, 10, "Re: Hello", "<a@x>", NULL, NULL },
+	     { 2, 20, "[fwd: Hello]", "<b@x>", NULL, NULL });
+	/* three non-replies: one dummy with all three */
+	REFS("((1)(2)(3))",
+	     { 1, 10, "Hello", "<a@x>", NULL, NULL },
+	     { 2, 20, "Hello", "<b@x>", NULL, NULL },
+	     { 3, 30, "Hello", "<c@x>", NULL, NULL });
+	/* a dummy wins the table: the message joins it */
+	REFS("((1)(2)(3))",
+	     { 1, 10, "Hello", "<a@x>", NULL, NULL },
+	     { 2, 20, "Hello", "<b@x>", "<gone@x>", NULL },
+	     { 3, 30, "Re: Hello", "<c@x>", "<gone@x>", NULL });
+	/* two dummies: their children become siblings */
+	REFS("((1)(2)(3)(4))",
+	     { 1, 10, "Hello", "<a@x>", "<g1@x>", NULL },
+	     { 2, 20, "Hello", "<b@x>", "<g1@x>", NULL },
+	     { 3, 30, "Re: Hello", "<c@x>", "<g2@x>", NULL },
+	     { 4, 40, "Re: Hello", "<d@x>", "<g2@x>", NULL });
+	/* the thread subject of a thread is its top message's: the reply
+	 * 3 joins thread 1, where 2 already is by References */
+	REFS("(1 (2)(3))",
+	     { 1, 10, "Hello", "<a@x>", NULL, NULL },
+	     { 2, 20, "Re: Hello", "<b@x>", "<a@x>", NULL },
+	     { 3, 30, "Re: Hello", "<c@x>", NULL, NULL });
+	/* only the top of a thread counts: 3 is not grouped with 2 */
+	REFS("(1 2)(3)",
+	     { 1, 10, "Top", "<a@x>", NULL, NULL },
+	     { 2, 20, "Hello", "<b@x>", "<a@x>", NULL },
+	     { 3, 30, "Hello", "<c@x>", NULL, NULL });
+	/* empty thread subjects are never grouped */
+	REFS("(1)(2)(3)",
+	     { 1, 10, "", "<a@x>", NULL, NULL },
+	     { 2, 20, NULL, "<b@x>", NULL, NULL },
+	     { 3, 30, "Re:", "<c@x>", NULL, NULL });
+	/* grouping by base subject: blobs and wrappers do not matter */
+	REFS("(1 (2)(3))",
+	     { 1, 10, "[list] Hello", "<a@x>", NULL, NULL },
+	     { 2, 20, "Re: [list] Hello", "<b@x>", NULL, NULL },
+	     { 3, 30, "[fwd: Hello]", "<c@x>", NULL, NULL });
+}
+
+static void test_references_order(void **state)
+{
+	(void)state;
+	/* children by sent date */
+	REFS("(1 (3)(2))",
+	     { 1, 100, "a", "<a@x>", NULL, NULL },
+	     { 2, 300, "b", "<b@x>", "<a@x>", NULL },
+	     { 3, 200, "c", "<c@x>", "<a@x>", NULL });
+	/* equal dates: mailbox order */
+	REFS("(1 (2)(3))(4)(5)",
+	     { 1, 100, "a", "<a@x>", NULL, NULL },
+	     { 2, 100, "b", "<b@x>", "<a@x>", NULL },
+	     { 3, 100, "c", "<c@x>", "<a@x>", NULL },
+	     { 4, 100, "d", "<d@x>", NULL, NULL },
+	     { 5, 100, "e", "<e@x>", NULL, NULL });
+	/* top level by date, a parent older than its thread's top */
+	REFS("(3)(2 1)",
+	     { 1, 5, "a", "<a@x>", "<b@x>", NULL },
+	     { 2, 20, "b", "<b@x>", NULL, NULL },
+	     { 3, 10, "c", "<c@x>", NULL, NULL });
+	/* grandchildren sorted as well; dummy children too */
+	REFS("((4 (6)(5))(2 (3)(7)))",
+	     { 2, 30, "b", "<b@x>", "<g@x>", NULL },
+	     { 3, 40, "c", "<c@x>", "<g@x> <b@x>", NULL },
+	     { 4, 10, "d", "<d@x>", "<g@x>", NULL },
+	     { 5, 60, "e", "<e@x>", "<g@x> <d@x>", NULL },
+	     { 6, 50, "f", "<f@x>", "<g@x> <d@x>", NULL },
+	     { 7, 40, "h", "<h@x>", "<b@x>", NULL });
+}
+
+/* A deep chain and a deep comb: no recursion over the tree. */
+static void test_references_deep(void **state)
+{
+	(void)state;
+	const size_t n = 20000;
+	struct thread_msg *m = xcalloc(n, sizeof(*m));
+	char (*ids)[24] = xcalloc(n, sizeof(*ids));
+	const char **parents = xcalloc(n, sizeof(*parents));
+	struct thread_tree tree;
+	struct str out = STR_INIT, expected = STR_INIT;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "<%zu@x>", i);
+		m[i].id = (uint32_t)i + 1;
+		m[i].sent_date = (int64_t)i;
+		m[i].message_id = ids[i];
+		m[i].base_subject = "s";
+		if (i > 0) {
+			parents[i] = ids[i - 1];
+			m[i].references = &parents[i];
+			m[i].references_count = 1;
+		}
+	}
+	thread_build(THREAD_REFERENCES, m, n, &tree);
+	thread_write(&tree, &out);
+	str_append_c(&expected, '(');
+	for (size_t i = 0; i < n; i++)
+		str_printfa(&expected, "%s%zu", i > 0 ? " " : "", i + 1);
+	str_append_c(&expected, ')');
+	assert_string_equal(str_c(&out), str_c(&expected));
+	thread_tree_deinit(&tree);
+
+	/* a comb: message 2k+1 has children 2k+2 (a leaf, older) and
+	 * 2k+3 */
+	for (size_t i = 1; i < n; i++)
+		parents[i] = ids[i % 2 == 1 ? i - 1 : i - 2];
+	thread_build(THREAD_REFERENCES, m, n, &tree);
+	str_truncate(&out, 0);
+	thread_write(&tree, &out);
+	str_truncate(&expected, 0);
+	size_t open = 0;
+	str_append(&expected, "(1");
+	for (size_t i = 1; i < n; i += 2) {
+		if (i + 1 < n) {
+			str_printfa(&expected, " (%zu)(%zu", i + 1, i + 2);
+			open++;
+		} else {
+			str_printfa(&expected, " %zu", i + 1);
+		}
+	}
+	for (size_t i = 0; i <= open; i++)
+		str_append_c(&expected, ')');
+	assert_string_equal(str_c(&out), str_c(&expected));
+	thread_tree_deinit(&tree);
+
+	str_free(&out);
+	str_free(&expected);
+	free(parents);
+	free(ids);
+	free(m);
+}
+
+static void test_orderedsubject(void **state)
+{
+	(void)state;
+	/* sorted by base subject and date, split by subject, threads by
+	 * the date of their first message; no grandchildren */
+	ORDERED("(3)(2 (1)(5)(4))",
+		{ 1, 10, "Hello", NULL, NULL, NULL },
+		{ 2, 5, "Re: hello", NULL, NULL, NULL },
+		{ 3, 1, "World", NULL, NULL, NULL },
+		{ 4, 20, "HELLO", NULL, NULL, NULL },
+		{ 5, 15, "[fwd: Hello]", NULL, NULL, NULL });
+	/* two messages: "(a b)" */
+	ORDERED("(1 2)(3)",
+		{ 1, 10, "a", NULL, NULL, NULL },
+		{ 2, 20, "Re: a", NULL, NULL, NULL },
+		{ 3, 30, "b", NULL, NULL, NULL });
+	/* equal dates: mailbox order, for members and for threads */
+	ORDERED("(1 (2)(4))(3)",
+		{ 1, 10, "a", NULL, NULL, NULL },
+		{ 2, 10, "a", NULL, NULL, NULL },
+		{ 3, 10, "b", NULL, NULL, NULL },
+		{ 4, 10, "a", NULL, NULL, NULL });
+	/* empty subjects are one subject here */
+	ORDERED("(1 (2)(3))",
+		{ 1, 10, "", NULL, NULL, NULL },
+		{ 2, 20, NULL, NULL, NULL, NULL },
+		{ 3, 30, "Re:", NULL, NULL, NULL });
+	/* references are ignored */
+	ORDERED("(1)(2)",
+		{ 1, 10, "a", "<a@x>", NULL, NULL },
+		{ 2, 20, "b", "<b@x>", "<a@x>", NULL });
+	ORDERED("(7)",
+		{ 7, 10, "a", NULL, NULL, NULL });
+}
+
+static void check_msgids(const char *in, const char *expected)
+{
+	struct str id = STR_INIT, all = STR_INIT;
+	const char *p = in;
+
+	while (thread_msgid_next(&p, &id) == 1)
+		str_printfa(&all, "%s%s", all.len > 0 ? " " : "", str_c(&id));
+	assert_int_equal(*p, '\0');
+	if (strcmp(str_c(&all), expected) != 0)
+		fail_msg("\"%s\" -> \"%s\", expected \"%s\"", in, str_c(&all),
+			 expected);
+	str_free(&id);
+	str_free(&all);
+}
+
+static void test_msgid(void **state)
+{
+	(void)state;
+	check_msgids("", "");
+	check_msgids("<a@b>", "<a@b>");
+	check_msgids("  <a.b.c@d.e.f>  ", "<a.b.c@d.e.f>");
+	check_msgids("<\"01KF8JCEOCBS0045PS\"@xxx.yyy.com>",
+		     "<01KF8JCEOCBS0045PS@xxx.yyy.com>");
+	check_msgids("<a@b> <c@d>\r\n\t<e@f>", "<a@b> <c@d> <e@f>");
+	check_msgids("<a@b><c@d>", "<a@b> <c@d>");
+	/* comments, also inside (obs-id-left / obs-id-right) */
+	check_msgids("<a@b> (see <x@y> (nested <z@w>)) <c@d>", "<a@b> <c@d>");
+	check_msgids("< a (c) . b @ (d) host . example >", "<a.b@host.example>");
+	check_msgids("<\"a b\"@c>", "<a b@c>");
+	check_msgids("<\"a\\\"b\"@c>", "<a\"b@c>");
+	check_msgids("<\"a\".\"b\"@c>", "<a.b@c>");
+	check_msgids("<a@[1.2.3.4]>", "<a@[1.2.3.4]>");
+	check_msgids("<a@[ 1.2.3.4 ]>", "<a@[1.2.3.4]>");
+	/* In-Reply-To as seen in the wild */
+	check_msgids("Your message of \"Tue, 1 Jan <x>\" <a@b>", "<a@b>");
+	check_msgids("<a@b> (Joe's message of Mon)", "<a@b>");
+	check_msgids("joe@example.com's message <a@b>", "<a@b>");
+	/* invalid ones are skipped */
+	check_msgids("<no-at-sign>", "");
+	check_msgids("<no-at-sign> <x@y>", "<x@y>");
+	check_msgids("<@b> <a@> <> <a@b@c> <a@b", "");
+	check_msgids("<a<b@c>", "<b@c>");
+	check_msgids("<a@b <c@d>", "<c@d>");
+	check_msgids("<\"unclosed@b>", "");
+	check_msgids("(unclosed <a@b>", "");
+	check_msgids("<a@[x>", "");
+	/* 8-bit (RFC 6532) */
+	check_msgids("<\xc3\xa9@b>", "<\xc3\xa9@b>");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_references_links),
+		cmocka_unit_test(test_references_dummies),
+		cmocka_unit_test(test_references_rules),
+		cmocka_unit_test(test_references_subjects),
+		cmocka_unit_test(test_references_order),
+		cmocka_unit_test(test_references_deep),
+		cmocka_unit_test(test_orderedsubject),
+		cmocka_unit_test(test_msgid),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
