@@ -52,10 +52,14 @@ struct lmtp_deliver_result {
 };
 
 /* Stores `prefix` followed by the `size` bytes of `fd` (read with pread
- * from offset 0; the fd's offset is not used) in `mailbox` of `user`
- * ("INBOX" when NULL or when the mailbox does not exist).  Returns 0 when
- * the message is on disk, -1 with result->error set (the failure is
- * logged with `log_prefix`). */
+ * from offset 0; the fd's offset is not used) in `mailbox` of the open
+ * store of `user` ("INBOX" when NULL or when the mailbox does not exist).
+ * Returns 0 when the message is on disk, -1 with result->error set (the
+ * failure is logged with `log_prefix`). */
+int lmtp_deliver_to_store(struct store *store, const char *user, const char *mailbox,
+			  const struct str *prefix, int fd, uint64_t size,
+			  const char *log_prefix, struct lmtp_deliver_result *result_r);
+/* The same after opening the store of `user`, which is closed again. */
 int lmtp_deliver_to_user(const struct store_settings *set, const char *user,
 			 const char *mailbox, const struct str *prefix, int fd,
 			 uint64_t size, const char *log_prefix,

@@ -140,14 +140,82 @@ static void lmtp_transaction_reset(struct lmtp_session *s)
 		free(s->rcpts[i].address);
 	s->rcpt_count = 0;
 	s->bdat_used = false;
-	if (s->spool_fd >= 0)
+	/* the spool file is kept for the next transaction */
+	if (s->spool_fd >= 0 &&
+	    (ftruncate(s->spool_fd, 0) < 0 || lseek(s->spool_fd, 0, SEEK_SET) < 0)) {
 		close(s->spool_fd);
-	s->spool_fd = -1;
+		s->spool_fd = -1;
+	}
 	s->spool_size = 0;
 	s->too_big = false;
 	s->spool_failed = false;
 	if (s->shutting_down)
 		lmtp_session_close(s, "421 4.3.2 Server shutting down");
+}
+
+/* ---- open stores ---- */
+
+/* Stores opened for deliveries stay open while this worker has LMTP
+ * sessions, so that a burst of mail to the same users does not reopen
+ * each user's index for every message (opening SQLite and mapping its
+ * files costs more than the append itself).  At most
+ * LMTP_STORE_CACHE_MAX, the least recently used closed first; all closed
+ * when the worker's last LMTP session ends. */
+#define LMTP_STORE_CACHE_MAX 16
+
+struct lmtp_cached_store {
+	char *user;
+	struct store *store;
+	uint64_t last_used;
+};
+
+static struct lmtp_cached_store store_cache[LMTP_STORE_CACHE_MAX];
+static unsigned int store_cache_count;
+static uint64_t store_cache_clock;
+
+static struct store *lmtp_store_get(struct lmtp_session *s, const char *user)
+{
+	for (unsigned int i = 0; i < store_cache_count; i++) {
+		if (strcmp(store_cache[i].user, user) == 0) {
+			store_cache[i].last_used = ++store_cache_clock;
+			return store_cache[i].store;
+		}
+	}
+	struct store_settings set = {
+		.data_dir = s->config->data_dir,
+		.fsync = s->config->fsync,
+	};
+	struct store *store;
+	const char *error;
+	if (store_open(&set, user, &store, &error) < 0) {
+		log_error("%s: cannot open the store of %s: %s", s->log_prefix, user, error);
+		return NULL;
+	}
+	unsigned int slot = store_cache_count;
+	if (store_cache_count == LMTP_STORE_CACHE_MAX) {
+		slot = 0;
+		for (unsigned int i = 1; i < store_cache_count; i++) {
+			if (store_cache[i].last_used < store_cache[slot].last_used)
+				slot = i;
+		}
+		store_close(&store_cache[slot].store);
+		free(store_cache[slot].user);
+	} else {
+		store_cache_count++;
+	}
+	store_cache[slot].user = xstrdup(user);
+	store_cache[slot].store = store;
+	store_cache[slot].last_used = ++store_cache_clock;
+	return store;
+}
+
+static void lmtp_store_cache_clear(void)
+{
+	for (unsigned int i = 0; i < store_cache_count; i++) {
+		store_close(&store_cache[i].store);
+		free(store_cache[i].user);
+	}
+	store_cache_count = 0;
 }
 
 /* An unnamed file for the message: in data_dir (the store's file system,
@@ -217,10 +285,6 @@ static void lmtp_transaction_deliver(struct lmtp_session *s)
 		lmtp_transaction_reset(s);
 		return;
 	}
-	struct store_settings set = {
-		.data_dir = s->config->data_dir,
-		.fsync = s->config->fsync,
-	};
 	char id[64];
 	snprintf(id, sizeof(id), "%s-%llu", net_conn_id(s->conn),
 		 (unsigned long long)++s->msg_count);
@@ -232,10 +296,13 @@ static void lmtp_transaction_deliver(struct lmtp_session *s)
 		lmtp_deliver_trace_headers(&prefix, s->sender, r->address, s->helo,
 					   net_conn_remote_ip(s->conn),
 					   s->smtputf8 ? "UTF8LMTP" : "LMTP", id, now);
-		struct lmtp_deliver_result res;
-		if (lmtp_deliver_to_user(&set, r->r.user, lmtp_deliver_detail_mailbox(s->config, &r->r),
-					 &prefix, s->spool_fd, s->spool_size, s->log_prefix,
-					 &res) == 0) {
+		struct lmtp_deliver_result res = { .error = STORE_ERR_TEMP };
+		struct store *store = lmtp_store_get(s, r->r.user);
+		if (store != NULL &&
+		    lmtp_deliver_to_store(store, r->r.user,
+					  lmtp_deliver_detail_mailbox(s->config, &r->r),
+					  &prefix, s->spool_fd, s->spool_size, s->log_prefix,
+					  &res) == 0) {
 			log_info("%s: delivered <%s> from <%s> to %s/%s uid %u, %llu bytes",
 				 s->log_prefix, r->address, s->sender, r->r.user, res.mailbox,
 				 res.uid, (unsigned long long)s->spool_size);
@@ -575,6 +642,10 @@ static void lmtp_session_destroy(struct lmtp_session *s)
 	s->closing = true;
 	s->shutting_down = false;
 	lmtp_transaction_reset(s);
+	if (s->spool_fd >= 0)
+		close(s->spool_fd);
+	if (all_session_count == 0)
+		lmtp_store_cache_clear();
 	net_conn_destroy(&s->conn);
 	free(s->rcpts);
 	free(s->helo);

@@ -624,3 +624,23 @@ def test_roost_deliver_too_big(srv):
                   check=False)
     expect(p.returncode == 65, (p.returncode, p.stderr))
     expect(count(srv) == 0)
+
+
+@server_args(lmtp=True, users={f"u{i}": "pw" for i in range(20)})
+def test_many_users_one_session(srv):
+    # more users than the worker keeps stores open for (16): evictions
+    c = lmtp(srv)
+    wire = b""
+    for rnd in range(2):
+        for i in range(20):
+            wire += (b"MAIL FROM:<a@example.org>\r\nRCPT TO:<u%d@localhost>\r\n"
+                     b"RCPT TO:<u%d>\r\nDATA\r\nSubject: %d\r\n\r\nx\r\n.\r\n"
+                     % (i, (i + 7) % 20, rnd))
+    c.send(wire)
+    for rnd in range(2):
+        for i in range(20):
+            lines = [c.readline() for _ in range(6)]
+            expect(lines[3].startswith("354 ") and lines[4].startswith("250 2.0.0")
+                   and lines[5].startswith("250 2.0.0"), lines)
+    for u in ("u0", "u13", "u19"):
+        expect(count(srv, user=u, password="pw") == 4)
