@@ -86,6 +86,8 @@ strtable_lookup(struct strtable *t, const char *key, size_t len)
 
 static uint32_t container_new(struct builder *b, uint32_t msg)
 {
+	if (b->c_count >= THREAD_NONE - 1)
+		i_panic("thread: more than 2^32 - 2 containers");
 	ARRAY_RESERVE(b->c, b->c_cap, b->c_count + 1);
 	struct container *c = &b->c[b->c_count];
 	c->msg = msg;

@@ -1,6 +1,6 @@
-/* fuzz-basesubject.c: libFuzzer target for src/search/basesubject.c and
- * src/search/casemap.c, on arbitrary bytes (invalid UTF-8, NUL, huge
- * nesting).
+/* fuzz-basesubject.c: libFuzzer target for src/search/basesubject.c,
+ * src/search/casemap.c and the msg-id scanner of src/search/thread.c, on
+ * arbitrary bytes (invalid UTF-8, NUL, huge nesting).
  *
  * Checks the contracts, not just the absence of crashes: the base subject
  * has no leading, trailing or doubled space and no tab or line end; it is
@@ -17,6 +17,7 @@
 #include "base/str.h"
 #include "search/basesubject.h"
 #include "search/casemap.h"
+#include "search/thread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -81,6 +82,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !casemap_ascii_contains(up.data, up.len, in, size))
 		abort();
 	str_free(&up);
+
+	/* msg-id normalisation (search/thread.c) reads the same kind of
+	 * header text: every id found is "<" left "@" right ">" (at least
+	 * five bytes; a quoted left part may hold "@" itself) and the scan
+	 * always moves forward to the end */
+	char *text = xstrndup(in, size);
+	const char *p = text;
+	struct str id = STR_INIT;
+	while (thread_msgid_next(&p, &id) == 1) {
+		if (id.len < 5 || id.data[0] != '<' ||
+		    id.data[id.len - 1] != '>' ||
+		    memchr(id.data, '@', id.len) == NULL ||
+		    p <= text || p > text + strlen(text))
+			abort();
+	}
+	if (*p != '\0')
+		abort();
+	str_free(&id);
+	free(text);
 
 	str_free(&base);
 	str_free(&again);

@@ -434,6 +434,182 @@ static void test_references_deep(void **state)
 	free(m);
 }
 
+/* Checks the invariants of a tree over `count` messages: every message
+ * exactly once, dummies only at the root with two or more children (none
+ * at all for ORDEREDSUBJECT, which has no grandchildren either), siblings
+ * in (sent date, mailbox order) with a dummy placed by its first child,
+ * and the written form balanced with every number once. */
+static void check_tree(enum thread_algorithm alg, const struct thread_msg *m,
+		       size_t count, const struct thread_tree *tree)
+{
+	uint8_t *seen = xcalloc(count + 1, 1);
+	uint32_t *stack = xcalloc(tree->count + 1, sizeof(*stack));
+	uint32_t *depth = xcalloc(tree->count + 1, sizeof(*depth));
+	size_t sp = 0;
+
+	for (uint32_t r = tree->first_root; r != THREAD_NONE;
+	     r = tree->nodes[r].next_sibling) {
+		stack[sp++] = r;
+		depth[r] = 0;
+	}
+	while (sp > 0) {
+		uint32_t x = stack[--sp];
+		const struct thread_node *node = &tree->nodes[x];
+		size_t children = 0;
+		int64_t prev_date = INT64_MIN;
+		uint32_t prev_msg = 0;
+		for (uint32_t ch = node->first_child; ch != THREAD_NONE;
+		     ch = tree->nodes[ch].next_sibling) {
+			children++;
+			depth[ch] = depth[x] + 1;
+			stack[sp++] = ch;
+		}
+		if (node->msg == THREAD_NONE) {
+			assert_int_equal(alg, THREAD_REFERENCES);
+			assert_int_equal(depth[x], 0);
+			assert_true(children >= 2);
+			assert_int_equal(node->id, 0);
+		} else {
+			assert_true(node->msg < count);
+			assert_int_equal(seen[node->msg], 0);
+			seen[node->msg] = 1;
+			assert_int_equal(node->id, m[node->msg].id);
+		}
+		if (alg == THREAD_ORDEREDSUBJECT)
+			assert_true(depth[x] <= 1);
+		/* the children's order */
+		for (uint32_t ch = node->first_child; ch != THREAD_NONE;
+		     ch = tree->nodes[ch].next_sibling) {
+			uint32_t k = ch;
+			while (tree->nodes[k].msg == THREAD_NONE)
+				k = tree->nodes[k].first_child;
+			uint32_t mi = tree->nodes[k].msg;
+			if (prev_date != INT64_MIN || ch != node->first_child) {
+				assert_true(m[mi].sent_date > prev_date ||
+					    (m[mi].sent_date == prev_date &&
+					     mi > prev_msg));
+			}
+			prev_date = m[mi].sent_date;
+			prev_msg = mi;
+		}
+	}
+	for (size_t i = 0; i < count; i++)
+		assert_int_equal(seen[i], 1);
+	/* the threads' order */
+	int64_t prev_date = INT64_MIN;
+	uint32_t prev_msg = 0;
+	for (uint32_t r = tree->first_root; r != THREAD_NONE;
+	     r = tree->nodes[r].next_sibling) {
+		uint32_t k = r;
+		while (tree->nodes[k].msg == THREAD_NONE)
+			k = tree->nodes[k].first_child;
+		uint32_t mi = tree->nodes[k].msg;
+		if (r != tree->first_root)
+			assert_true(m[mi].sent_date > prev_date ||
+				    (m[mi].sent_date == prev_date &&
+				     mi > prev_msg));
+		prev_date = m[mi].sent_date;
+		prev_msg = mi;
+	}
+
+	/* the written form */
+	struct str out = STR_INIT;
+	thread_write(tree, &out);
+	const char *p = str_c(&out);
+	int level = 0;
+	size_t numbers = 0;
+	memset(seen, 0, count + 1);
+	for (size_t i = 0; p[i] != '\0'; i++) {
+		if (p[i] == '(') {
+			level++;
+			assert_true(p[i + 1] != ')' && p[i + 1] != ' ');
+		} else if (p[i] == ')') {
+			assert_true(level > 0);
+			level--;
+		} else if (p[i] == ' ') {
+			assert_true(p[i + 1] != ' ' && p[i + 1] != ')');
+		} else {
+			char *end;
+			unsigned long v = strtoul(p + i, &end, 10);
+			assert_true(end > p + i && v >= 1 && v <= count);
+			assert_int_equal(seen[v], 0);
+			seen[v] = 1;
+			numbers++;
+			i = (size_t)(end - p) - 1;
+		}
+		if (level == 0)
+			assert_true(p[i + 1] == '\0' || p[i + 1] == '(');
+	}
+	assert_int_equal(level, 0);
+	assert_int_equal(numbers, count);
+	str_free(&out);
+	free(depth);
+	free(stack);
+	free(seen);
+}
+
+/* Random message sets with duplicate and missing IDs, loops, equal dates
+ * and shared subjects, for both algorithms. */
+static void test_random(void **state)
+{
+	(void)state;
+	static const char *const subjects[] = {
+		"a", "Re: a", "Fwd: a", "b", "Re: b", "[fwd: b]", "", "Re:",
+		"c (fwd)", "C",
+	};
+	const size_t n = 120;
+	struct thread_msg *m = xcalloc(n, sizeof(*m));
+	char (*ids)[16] = xcalloc(n, sizeof(*ids));
+	char (*refids)[6][16] = xcalloc(n, sizeof(*refids));
+	const char *(*refs)[6] = xcalloc(n, sizeof(*refs));
+	struct str *base = xcalloc(n, sizeof(*base));
+	uint32_t seed = 12345;
+
+	for (unsigned int round = 0; round < 300; round++) {
+		size_t id_space = 20 + round % 200;
+		for (size_t i = 0; i < n; i++) {
+#define RAND() (seed = seed * 1103515245u + 12345u, (seed >> 8) & 0xffff)
+			const char *subj = subjects[RAND() % N_ELEMENTS(subjects)];
+			memset(&m[i], 0, sizeof(m[i]));
+			m[i].id = (uint32_t)i + 1;
+			m[i].sent_date = RAND() % 40;
+			basesubject_extract(subj, strlen(subj), &base[i],
+					    &m[i].is_reply_or_forward);
+			m[i].base_subject = str_c(&base[i]);
+			snprintf(ids[i], sizeof(ids[i]), "<%u@x>",
+				 (unsigned int)(RAND() % id_space));
+			m[i].message_id = RAND() % 10 == 0 ? NULL : ids[i];
+			size_t nrefs = RAND() % 6;
+			for (size_t r = 0; r < nrefs; r++) {
+				snprintf(refids[i][r], sizeof(refids[i][r]),
+					 "<%u@x>",
+					 (unsigned int)(RAND() % id_space));
+				refs[i][r] = refids[i][r];
+			}
+			m[i].references = refs[i];
+			m[i].references_count = nrefs;
+			if (RAND() % 3 == 0)
+				m[i].in_reply_to = refs[i][0] != NULL ?
+					refids[i][0] : NULL;
+#undef RAND
+		}
+		struct thread_tree tree;
+		thread_build(THREAD_REFERENCES, m, n, &tree);
+		check_tree(THREAD_REFERENCES, m, n, &tree);
+		thread_tree_deinit(&tree);
+		thread_build(THREAD_ORDEREDSUBJECT, m, n, &tree);
+		check_tree(THREAD_ORDEREDSUBJECT, m, n, &tree);
+		thread_tree_deinit(&tree);
+	}
+	for (size_t i = 0; i < n; i++)
+		str_free(&base[i]);
+	free(base);
+	free(refs);
+	free(refids);
+	free(ids);
+	free(m);
+}
+
 static void test_orderedsubject(void **state)
 {
 	(void)state;
@@ -515,6 +691,8 @@ static void test_msgid(void **state)
 	check_msgids("<\"unclosed@b>", "");
 	check_msgids("(unclosed <a@b>", "");
 	check_msgids("<a@[x>", "");
+	/* a quoted left part may hold "@" (found by fuzz-basesubject) */
+	check_msgids("a<@e>) <\"@ y\"@[2]>", "<@ y@[2]>");
 	/* 8-bit (RFC 6532) */
 	check_msgids("<\xc3\xa9@b>", "<\xc3\xa9@b>");
 }
@@ -529,6 +707,7 @@ int main(void)
 		cmocka_unit_test(test_references_subjects),
 		cmocka_unit_test(test_references_order),
 		cmocka_unit_test(test_references_deep),
+		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_orderedsubject),
 		cmocka_unit_test(test_msgid),
 	};
