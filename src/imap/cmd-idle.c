@@ -54,7 +54,7 @@ bool cmd_idle(struct imap_cmd *cmd)
 	imap_session_sync(s, true);
 	s->idling = true;
 	store_release_memory(s->store);
-	if (s->box != NULL && s->watch_count == 0)
+	if (s->box != NULL && s->watch_incomplete)
 		idle->poll = net_timer_create(IMAP_IDLE_POLL_MSECS, true, imap_idle_poll, cmd);
 	imap_session_write(s, "+ idling\r\n", 10);
 	return false;

@@ -407,7 +407,20 @@ static void imap_session_conn_tls_ready(struct net_conn *conn, void *ctx)
 	imap_session_input_process(s);
 }
 
+/* RFC 9051 7.1.5: BYE is also sent "because the server is closing the
+ * connection ... autologout". */
+static void imap_session_conn_timeout(struct net_conn *conn, void *ctx)
+{
+	struct imap_session *s = ctx;
+	(void)conn;
+	log_info("%s: Autologout after %u s idle", s->log_prefix,
+		 s->state == IMAP_STATE_NOT_AUTH ? s->config->preauth_timeout :
+		 s->config->autologout);
+	imap_session_bye(s, "Autologout; idle for too long.");
+}
+
 static const struct net_conn_callbacks imap_conn_callbacks = {
+	.timeout = imap_session_conn_timeout,
 	.input = imap_session_conn_input,
 	.drained = imap_session_conn_drained,
 	.closed = imap_session_conn_closed,
@@ -441,6 +454,7 @@ void imap_session_select(struct imap_session *s, struct store_mailbox *box)
 		if (w != NULL)
 			s->watches[s->watch_count++] = w;
 	}
+	s->watch_incomplete = n == 0 || s->watch_count < n;
 }
 
 void imap_session_unselect(struct imap_session *s)

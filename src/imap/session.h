@@ -87,6 +87,7 @@ struct imap_session {
 	struct net_watch **watches;	/* on the selected mailbox */
 	size_t watch_count;
 	bool box_changed;		/* a watch fired since the last sync */
+	bool watch_incomplete;		/* some watch path could not be watched: poll */
 
 	struct imap_cmd *cmd;		/* the running command, if any */
 	struct net_timer *timeout;	/* autologout / preauth timer */

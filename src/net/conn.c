@@ -444,6 +444,17 @@ static void conn_eventcb(struct bufferevent *bev ATTR_UNUSED, short what, void *
 		(void)conn_unref(conn);
 		return;
 	}
+	if ((what & (BEV_EVENT_TIMEOUT | BEV_EVENT_READING)) ==
+	    (BEV_EVENT_TIMEOUT | BEV_EVENT_READING) &&
+	    conn->tls != CONN_TLS_HANDSHAKE && !conn->closing && conn->cb.timeout != NULL) {
+		/* idle client: the protocol says goodbye, then we close */
+		conn_ref(conn);
+		conn->cb.timeout(conn, conn->ctx);
+		if (!conn->destroyed)
+			net_conn_close(conn);
+		(void)conn_unref(conn);
+		return;
+	}
 	const char *reason;
 	if ((what & BEV_EVENT_TIMEOUT) != 0)
 		reason = conn->tls == CONN_TLS_HANDSHAKE ? "TLS handshake timed out" : "timeout";

@@ -27,6 +27,11 @@ struct net_conn_callbacks {
 	void (*closed)(struct net_conn *conn, void *ctx, const char *reason);
 	/* STARTTLS handshake finished (success) */
 	void (*tls_ready)(struct net_conn *conn, void *ctx);
+	/* Optional: no input for the idle timeout (net_conn_set_idle_timeout).
+	 * The protocol may write a goodbye; the connection is then closed
+	 * after flushing, and closed() follows.  Without it, closed(...,
+	 * "timeout") is called at once. */
+	void (*timeout)(struct net_conn *conn, void *ctx);
 };
 
 /* Sets the protocol's callbacks and context; called by the protocol's
@@ -75,8 +80,10 @@ int net_conn_starttls(struct net_conn *conn);
 /* Closes after queued output is written; the closed callback follows. */
 void net_conn_close(struct net_conn *conn);
 
-/* Inactivity timeout: closed("timeout") is called when no input arrives
- * for `secs` seconds (0 disables). */
+/* Inactivity timeout: when no input arrives for `secs` seconds (0
+ * disables), the timeout callback runs (see struct net_conn_callbacks),
+ * or closed("timeout") when there is none.  Output that cannot be written
+ * for that long also ends the connection with closed("timeout"). */
 void net_conn_set_idle_timeout(struct net_conn *conn, unsigned int secs);
 
 /* ---- timers ---- */

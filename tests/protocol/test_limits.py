@@ -77,3 +77,19 @@ def test_client_disconnects_mid_literal(srv):
     c = srv.login()
     u, _ = c.cmd("STATUS INBOX (MESSAGES)", ok=True)
     expect(u == ["* STATUS INBOX (MESSAGES 0)"], u)
+
+
+@server_args(extra_conf="preauth_timeout = 5")
+def test_preauth_autologout_says_bye(srv):
+    c = srv.connect()
+    c.greeting()
+    line = c.readline(timeout=15)
+    expect(line == "* BYE Autologout; idle for too long.", line)
+    expect(c.is_closed())
+    # an active client is not logged out
+    c2 = srv.connect()
+    c2.greeting()
+    import time
+    for i in range(4):
+        time.sleep(2)
+        c2.cmd("NOOP", ok=True)
