@@ -645,6 +645,67 @@ static void test_orderedsubject(void **state)
 		{ 7, 10, "a", NULL, NULL, NULL });
 }
 
+/* thread_write() on hand-built trees, including shapes the algorithms
+ * never produce (a dummy with one child, a dummy below a message, an
+ * empty dummy at the root). */
+static void test_write(void **state)
+{
+	(void)state;
+#define N THREAD_NONE
+#define D(first, next) { N, 0, first, next }
+#define M(id, first, next) { id - 1, id, first, next }
+	/* (2)(3 6 (4 23)(44 7 96)) with nodes indexed by hand */
+	struct thread_node rfc[] = {
+		M(2, N, 1),		/* 0 */
+		M(3, 2, N),		/* 1 */
+		M(6, 3, N),		/* 2 */
+		M(4, 4, 5),		/* 3 */
+		M(23, N, N),		/* 4 */
+		M(44, 6, N),		/* 5 */
+		M(7, 7, N),		/* 6 */
+		M(96, N, N),		/* 7 */
+	};
+	/* ((3)(5)), an empty dummy, (1 (2)(8 (9)(10))) where 8 sits under
+	 * a one-child dummy, and (11 (12)(13)) where the pair sits under a
+	 * dummy */
+	struct thread_node odd[] = {
+		D(1, 3),		/* 0: root dummy */
+		M(3, N, 2),		/* 1 */
+		M(5, N, N),		/* 2 */
+		D(N, 4),		/* 3: empty dummy */
+		M(1, 5, 10),		/* 4 */
+		M(2, N, 6),		/* 5 */
+		D(7, N),		/* 6: dummy with one child */
+		M(8, 8, N),		/* 7 */
+		M(9, N, 9),		/* 8 */
+		M(10, N, N),		/* 9 */
+		M(11, 11, N),		/* 10 */
+		D(12, N),		/* 11: dummy under a message */
+		M(12, N, 13),		/* 12 */
+		M(13, N, N),		/* 13 */
+	};
+#undef M
+#undef D
+#undef N
+	struct thread_tree tree = { rfc, N_ELEMENTS(rfc), 0 };
+	struct str out = STR_INIT;
+
+	thread_write(&tree, &out);
+	assert_string_equal(str_c(&out), "(2)(3 6 (4 23)(44 7 96))");
+	str_truncate(&out, 0);
+	tree.first_root = 1;
+	thread_write(&tree, &out);
+	assert_string_equal(str_c(&out), "(3 6 (4 23)(44 7 96))");
+
+	struct thread_tree tree2 = { odd, N_ELEMENTS(odd), 0 };
+	str_truncate(&out, 0);
+	str_append(&out, "THREAD ");	/* appends */
+	thread_write(&tree2, &out);
+	assert_string_equal(str_c(&out),
+			    "THREAD ((3)(5))(1 (2)(8 (9)(10)))(11 (12)(13))");
+	str_free(&out);
+}
+
 static void check_msgids(const char *in, const char *expected)
 {
 	struct str id = STR_INIT, all = STR_INIT;
@@ -709,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_references_deep),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_orderedsubject),
+		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_msgid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
