@@ -49,7 +49,7 @@ static const struct conf_key conf_keys[] = {
 	K("lmtp_trusted_networks", T_STR, lmtp_trusted_networks, 0, 0),
 	K("lmtp_max_message_size", T_SIZE, lmtp_max_message_size, 1024, (uint64_t)4 << 30),
 	K("lmtp_max_recipients", T_UINT, lmtp_max_recipients, 1, 100000),
-	K("lmtp_timeout", T_UINT, lmtp_timeout, 10, 3600),
+	K("lmtp_timeout", T_UINT, lmtp_timeout, 5, 3600),
 	K("lmtp_socket_owner", T_STR, lmtp_socket_owner, 0, 0),
 };
 

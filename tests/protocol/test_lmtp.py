@@ -644,3 +644,50 @@ def test_many_users_one_session(srv):
                    and lines[5].startswith("250 2.0.0"), lines)
     for u in ("u0", "u13", "u19"):
         expect(count(srv, user=u, password="pw") == 4)
+
+
+@server_args(lmtp=True)
+def test_store_failure_is_per_recipient_4xx(srv):
+    import os
+    # alice's store cannot be created (a file where its directory goes):
+    # alice gets 451 4.3.0, demo is delivered, nothing half-written
+    os.makedirs(os.path.join(srv.data_dir, "users", "_"), exist_ok=True)
+    with open(os.path.join(srv.data_dir, "users", "_", "alice"), "w") as f:
+        f.write("not a directory\n")
+    c = lmtp(srv)
+    c.conv('''
+C: MAIL FROM:<a@example.org>
+S: 250 2.1.0 OK
+C: RCPT TO:<alice@localhost>
+S: 250 2.1.5 <alice@localhost> OK
+C: RCPT TO:<demo@localhost>
+S: 250 2.1.5 <demo@localhost> OK
+C: DATA
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+C: Subject: half
+C:
+C: .
+S: 451 4.3.0 <alice@localhost> Temporary failure, try again later
+S~ 250 2\\.0\\.0 <demo@localhost> \\S+ Saved
+C: QUIT
+S: 221 2.0.0 Bye
+''')
+    expect(count(srv) == 1)
+    p = srv.roost("deliver", "-c", srv.conf, "-u", "alice", input="x\n", check=False)
+    expect(p.returncode == 75, (p.returncode, p.stderr))
+
+
+@server_args(lmtp=True, extra_conf="lmtp_timeout = 5")
+def test_timeout_mid_data(srv):
+    c = lmtp(srv)
+    c.conv('''
+C: MAIL FROM:<a@example.org>
+S: 250 2.1.0 OK
+C: RCPT TO:<demo>
+S: 250 2.1.5 <demo> OK
+C: DATA
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+C: Subject: stalled
+''')
+    expect(c.is_closed(timeout=12), "idle LMTP connection not closed")
+    expect(count(srv) == 0)
