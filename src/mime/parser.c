@@ -243,7 +243,11 @@ static void field_start(struct mime_parser *p, struct frame *f,
 		return;
 	p->cur_field = field;
 	str_truncate(&p->cur_value, 0);
-	field_append(p, colon + 1, len - (size_t)(colon + 1 - line));
+	/* the cap counts from the value's first non-blank byte */
+	const char *v = colon + 1, *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	field_append(p, v, (size_t)(end - v));
 }
 
 /* ---- content fields ---- */
@@ -357,27 +361,37 @@ static void header_done(struct mime_parser *p, struct frame *f,
 	}
 }
 
-/* Closes the top frame at `end` (clamped to the part's own start). */
+/* Closes the top frame at `end`.  A part never extends past `end`: when
+ * the line break that a boundary owns (RFC 2046 5.1.1) is the one that
+ * ended the part's header, or the one before the part's first line, the
+ * header (or the whole part) is cut there, so every part stays inside
+ * its parent. */
 static void frame_close(struct mime_parser *p, const struct position *end)
 {
 	struct frame *f = &p->stack[p->top];
 	struct mime_part *part = f->part;
 
+	if (end->offset < part->header_offset) {
+		part->header_offset = end->offset;
+		part->body_offset = end->offset;
+		f->lf_header = f->lf_body = end->lf;
+		f->bare_header = f->bare_body = end->bare;
+	}
 	if (f->state == FRAME_HEADER) {
-		struct position e = *end;
 		field_finish(p, f);
-		if (e.offset < part->header_offset) {
-			e.offset = part->header_offset;
-			e.lf = f->lf_header;
-			e.bare = f->bare_header;
-		}
 		part->flags |= MIME_PART_FLAG_HEADER_UNTERMINATED;
-		header_done(p, f, &e, false);
-	} else if (end->offset > part->body_offset) {
+		header_done(p, f, end, false);
+	} else if (end->offset < part->body_offset) {
+		part->header_size = end->offset - part->header_offset;
+		part->header_lines = end->lf - f->lf_header;
+		part->header_vsize = part->header_size +
+			(end->bare - f->bare_header);
+		part->body_offset = end->offset;
+	} else {
 		part->body_size = end->offset - part->body_offset;
 		part->body_vsize = part->body_size + (end->bare - f->bare_body);
 		part->body_lines = end->lf - f->lf_body +
-			(end->ends_with_lf ? 0 : 1);
+			(end->ends_with_lf || part->body_size == 0 ? 0 : 1);
 	}
 	if (frame_has_live_boundary(f))
 		p->boundary_frames--;

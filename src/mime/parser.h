@@ -18,7 +18,9 @@
  *   Offsets count bytes from the first byte fed.  A header includes its
  *   terminating empty line.  In a multipart, a body part's body ends
  *   before the line break that precedes the next boundary line (RFC 2046
- *   5.1.1: that CRLF belongs to the boundary).  Sizes are physical; the
+ *   5.1.1: that CRLF belongs to the boundary); when that CRLF is the one
+ *   that ended the part's header, the header ends before it (a part never
+ *   extends past its parent).  Sizes are physical; the
  *   vsize values count every bare LF as CRLF (the size a client sees when
  *   the server sends the message with CRLF line ends).  header_lines is
  *   the number of LFs in the header; body_lines the number of text lines

@@ -1,0 +1,155 @@
+/* test-mime-corpus.c: every message in tests/data/mime/ (MIME_CORPUS_DIR)
+ * must give the ENVELOPE and BODYSTRUCTURE in its .envelope and
+ * .bodystructure files, parsed whole and one byte at a time, and its part
+ * map must survive a serialise/deserialise round trip.  With
+ * ROOST_MIME_CORPUS_UPDATE=1 the expectation files are (re)written
+ * instead: review the diff, the files are the specification. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/str.h"
+#include "mime/bodystructure.h"
+#include "mime/envelope.h"
+#include "mime/parser.h"
+#include "mime/part-map.h"
+
+#ifndef MIME_CORPUS_DIR
+#  error "MIME_CORPUS_DIR must name tests/data/mime"
+#endif
+
+static char *read_file(const char *path, size_t *len_r)
+{
+	FILE *f = fopen(path, "rb");
+	struct str s = STR_INIT;
+	char buf[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		str_append_n(&s, buf, n);
+	fclose(f);
+	*len_r = s.len;
+	return s.data == NULL ? xstrdup("") : str_steal(&s);
+}
+
+static void write_file(const char *path, const struct str *s)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(s->data, 1, s->len, f), s->len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void check_expect(const char *base, const char *ext,
+			 const struct str *got, bool update)
+{
+	char *path = xasprintf("%s.%s", base, ext);
+	size_t len;
+	char *want;
+
+	if (update) {
+		write_file(path, got);
+		free(path);
+		return;
+	}
+	want = read_file(path, &len);
+	if (want == NULL)
+		fail_msg("%s is missing", path);
+	if (len != got->len || memcmp(want, got->data, len) != 0)
+		fail_msg("%s:\n  want %.*s\n  got  %.*s", path, (int)len, want,
+			 (int)got->len, got->data);
+	free(want);
+	free(path);
+}
+
+static void render(struct mime_part *root, struct str *env, struct str *bs,
+		   struct str *map_blob)
+{
+	struct mime_part_map map;
+
+	mime_envelope_write(env, root, 0);
+	mime_bodystructure_write(bs, root, true, 0);
+	mime_part_map_init_tree(&map, root);
+	mime_part_map_serialize(&map, map_blob);
+	mime_part_map_deinit(&map);
+}
+
+static void check_message(const char *base, bool update)
+{
+	char *path = xasprintf("%s.eml", base);
+	size_t len;
+	char *msg = read_file(path, &len);
+	struct mime_parser *p, *q;
+	struct str env = STR_INIT, bs = STR_INIT, map = STR_INIT;
+	struct str env1 = STR_INIT, bs1 = STR_INIT, map1 = STR_INIT;
+	struct mime_part_map loaded;
+
+	assert_non_null(msg);
+	render(mime_parser_parse(msg, len, &p), &env, &bs, &map);
+	q = mime_parser_create();
+	for (size_t i = 0; i < len; i++)
+		mime_parser_feed(q, msg + i, 1);
+	render(mime_parser_finish(q), &env1, &bs1, &map1);
+	assert_string_equal(str_c(&env), str_c(&env1));
+	assert_string_equal(str_c(&bs), str_c(&bs1));
+	assert_int_equal(map.len, map1.len);
+	assert_memory_equal(map.data, map1.data, map.len);
+	assert_int_equal(mime_part_map_deserialize(&loaded, map.data, map.len), 0);
+	assert_int_equal(loaded.entries[0].header_size +
+			 loaded.entries[0].body_size, len);
+	mime_part_map_deinit(&loaded);
+
+	check_expect(base, "envelope", &env, update);
+	check_expect(base, "bodystructure", &bs, update);
+
+	mime_parser_destroy(&p);
+	mime_parser_destroy(&q);
+	str_free(&env);
+	str_free(&bs);
+	str_free(&map);
+	str_free(&env1);
+	str_free(&bs1);
+	str_free(&map1);
+	free(msg);
+	free(path);
+}
+
+static void test_mime_corpus(void **state)
+{
+	(void)state;
+	const char *u = getenv("ROOST_MIME_CORPUS_UPDATE");
+	bool update = u != NULL && strcmp(u, "1") == 0;
+	DIR *dir = opendir(MIME_CORPUS_DIR);
+	struct dirent *d;
+	unsigned int count = 0;
+
+	assert_non_null(dir);
+	while ((d = readdir(dir)) != NULL) {
+		size_t n = strlen(d->d_name);
+		if (n < 5 || strcmp(d->d_name + n - 4, ".eml") != 0)
+			continue;
+		char *base = xasprintf("%s/%.*s", MIME_CORPUS_DIR,
+				       (int)(n - 4), d->d_name);
+		check_message(base, update);
+		free(base);
+		count++;
+	}
+	closedir(dir);
+	assert_true(count >= 60);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mime_corpus),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
