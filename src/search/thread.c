@@ -74,6 +74,11 @@ strtable_lookup(struct strtable *t, const char *key, size_t len)
 		h ^= (unsigned char)key[i];
 		h *= 1099511628211ULL;
 	}
+	/* FNV's low bits, which pick the slot, mix poorly when keys share
+	 * a long suffix ("@example.com>"): fold the high bits in */
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
 	for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
 		struct strtable_slot *slot = &t->slots[i];
 		if (slot->key == NULL ||
