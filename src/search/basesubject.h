@@ -29,7 +29,8 @@
  * subj-fwd-trl pair ("[fwd: ...]"): the "reply or forward" test of RFC
  * 5256 section 3 (THREAD=REFERENCES step 5).
  *
- * Linear in len apart from pathological nesting; no limits needed. */
+ * Time linear in len, whatever the nesting ("[fwd: [fwd: ...]]",
+ * thousands of blobs), so no length limit is needed. */
 void basesubject_extract(const char *subject, size_t len, struct str *dest,
 			 bool *is_reply_or_forward_r);
 
