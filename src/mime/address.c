@@ -131,8 +131,10 @@ static void parse_angle_addr(struct address_parser *ap, struct mime_address *a)
 	ap->p++;
 	mime_lex_skip_cfws(&ap->p, NULL);
 	if (*ap->p == '@' || *ap->p == ',') {
+		/* the route ends at ":"; stopping at "<" too keeps the
+		 * scans of a run of broken "<@," linear */
 		const char *colon = ap->p;
-		while (*colon != '\0' && *colon != ':' && *colon != '>')
+		while (*colon != '\0' && strchr(":<>;\"", *colon) == NULL)
 			colon++;
 		if (*colon == ':') {
 			struct str route = STR_INIT;

@@ -325,6 +325,18 @@ static void test_mime_address(void **state)
 	check_addr(",,, ;;", "");
 	check_addr("", "");
 	check_addr("a@b, , c@d", "-|-|a|b;-|-|c|d;");
+
+	/* 64 KB of broken routes and literals: linear time, no crash */
+	static const char *const patterns[] = { "<@,", "[<", "\"(", "=?a?", ":;<" };
+	for (size_t i = 0; i < N_ELEMENTS(patterns); i++) {
+		struct str big = STR_INIT;
+		struct pool *pool = pool_create(0);
+		while (big.len < 65536)
+			str_append(&big, patterns[i]);
+		(void)mime_address_parse(pool, str_c(&big));
+		pool_destroy(&pool);
+		str_free(&big);
+	}
 }
 
 static void check_date(const char *value, int ret, time_t t, int tz)
