@@ -87,8 +87,19 @@ void lmtp_deliver_trace_headers(struct str *dest, const char *sender,
 	str_printfa(dest, "Return-Path: <%s>\r\n", sender);
 	str_printfa(dest, "Delivered-To: %s\r\n", recipient);
 	if (helo != NULL) {
+		/* TCP-info = address-literal (RFC 5321 4.4): "[192.0.2.1]",
+		 * "[IPv6:2001:db8::1]"; a UNIX socket peer is "local" */
+		char tcp_info[80];
+		size_t iplen = strlen(remote_ip);
+		if (remote_ip[0] == '[' && iplen >= 2)
+			snprintf(tcp_info, sizeof(tcp_info), "[IPv6:%.*s]", (int)(iplen - 2),
+				 remote_ip + 1);
+		else if (strcmp(remote_ip, "local") == 0 || strcmp(remote_ip, "unknown") == 0)
+			snprintf(tcp_info, sizeof(tcp_info), "%s", remote_ip);
+		else
+			snprintf(tcp_info, sizeof(tcp_info), "[%s]", remote_ip);
 		str_printfa(dest, "Received: from %s (%s)\r\n\tby %s (Roost) with %s id %s\r\n"
-			    "\tfor <%s>; ", helo, remote_ip, host, with, id, recipient);
+			    "\tfor <%s>; ", helo, tcp_info, host, with, id, recipient);
 		deliver_date(dest, now);
 		str_append(dest, "\r\n");
 	}

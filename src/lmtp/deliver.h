@@ -36,7 +36,7 @@ int lmtp_deliver_resolve(struct auth *auth, const struct roost_config *config,
 /* Appends the trace headers of one delivery to dest:
  *   Return-Path: <sender>
  *   Delivered-To: <recipient>
- *   Received: from HELO (IP) by HOST (Roost) with LMTP id ID for <rcpt>; DATE
+ *   Received: from HELO ([IP]) by HOST (Roost) with LMTP id ID for <rcpt>; DATE
  * (the Received line only when `helo` is not NULL; `with` is "LMTP" or
  * "LMTPA" etc.).  Lines end in CRLF. */
 void lmtp_deliver_trace_headers(struct str *dest, const char *sender,

@@ -152,7 +152,7 @@ S: 354 Start mail input; end with <CRLF>.<CRLF>
     head = stored.split(b"\r\n")
     expect(head[0] == b"Return-Path: <a@example.org>", head[0])
     expect(head[1] == b"Delivered-To: demo@localhost", head[1])
-    expect(head[2].startswith(b"Received: from client.example (127.0.0.1)"), head[2])
+    expect(head[2].startswith(b"Received: from client.example ([127.0.0.1])"), head[2])
     expect(head[4].startswith(b"\tfor <demo@localhost>; "), head[4])
     expect(body_of(stored) == body, stored)
 
