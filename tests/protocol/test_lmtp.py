@@ -691,3 +691,32 @@ C: Subject: stalled
 ''')
     expect(c.is_closed(timeout=12), "idle LMTP connection not closed")
     expect(count(srv) == 0)
+
+
+@server_args(lmtp=True, users={"demo": "demo", "carol@example.com": "pw"})
+def test_userdb_with_domains(srv):
+    c = lmtp(srv)
+    c.conv('''
+C: MAIL FROM:<a@example.org>
+S: 250 2.1.0 OK
+C: RCPT TO:<carol@example.com>
+S: 250 2.1.5 <carol@example.com> OK
+C: RCPT TO:<carol+news@example.com>
+S: 250 2.1.5 <carol+news@example.com> OK
+C: RCPT TO:<carol@example.net>
+S: 550 5.1.1 <carol@example.net> User doesn't exist
+C: RCPT TO:<carol>
+S: 550 5.1.1 <carol> User doesn't exist
+C: RCPT TO:<demo@example.com>
+S: 250 2.1.5 <demo@example.com> OK
+C: DATA
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+C: Subject: domains
+C:
+C: .
+S~ 250 2\\.0\\.0 <carol@example\\.com> \\S+ Saved
+S~ 250 2\\.0\\.0 <carol\\+news@example\\.com> \\S+ Saved
+S~ 250 2\\.0\\.0 <demo@example\\.com> \\S+ Saved
+''')
+    expect(count(srv, user="carol@example.com", password="pw") == 2)
+    expect(count(srv) == 1)
