@@ -102,7 +102,9 @@ static void write_single(struct str *dest, const struct mime_part *part,
 			 bool extended, enum mime_imap_flags flags)
 {
 	bool text = (part->flags & MIME_PART_FLAG_TEXT) != 0;
-	bool message = (part->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0;
+	bool message = (part->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0 &&
+		((flags & MIME_IMAP_FLAG_IMAP4REV2) != 0 ||
+		 str_eq_icase(part->subtype, "rfc822"));
 
 	mime_imap_quote_nstring(dest, part->type, flags);
 	str_append_c(dest, ' ');
@@ -110,7 +112,8 @@ static void write_single(struct str *dest, const struct mime_part *part,
 	str_append_c(dest, ' ');
 	write_params(dest, part->params, part->param_count,
 		     text || ((part->flags & MIME_PART_FLAG_DEFAULT_TYPE) != 0 &&
-			      !message), flags);
+			      (part->flags & MIME_PART_FLAG_MESSAGE_RFC822) == 0),
+		     flags);
 	str_append_c(dest, ' ');
 	mime_imap_quote_nstring(dest, part->fields[MIME_FIELD_CONTENT_ID], flags);
 	str_append_c(dest, ' ');
@@ -159,4 +162,24 @@ void mime_bodystructure_write(struct str *dest, const struct mime_part *part,
 			      bool extended, enum mime_imap_flags flags)
 {
 	write_part(dest, part, extended, flags);
+}
+
+bool mime_bodystructure_has_global(const struct mime_part *root)
+{
+	const struct mime_part *p = root;
+
+	/* pre-order walk without recursion */
+	while (p != NULL) {
+		if ((p->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0 &&
+		    str_eq_icase(p->subtype, "global"))
+			return true;
+		if (p->children != NULL) {
+			p = p->children;
+			continue;
+		}
+		while (p != root && p->next == NULL)
+			p = p->parent;
+		p = p == root ? NULL : p->next;
+	}
+	return false;
 }

@@ -10,6 +10,9 @@
  *                     body-fld-enc SP body-fld-octets
  *   body-type-msg   = media-message SP body-fields SP envelope SP body SP
  *                     body-fld-lines
+ *   media-message   = DQUOTE "MESSAGE" DQUOTE SP
+ *                     DQUOTE ("RFC822" / "GLOBAL") DQUOTE
+ *                     (RFC 3501: "RFC822" only)
  *   body-type-text  = media-text SP body-fields SP body-fld-lines
  *   body-ext-1part  = body-fld-md5 [SP body-fld-dsp [SP body-fld-lang
  *                     [SP body-fld-loc *(SP body-extension)]]]
@@ -43,8 +46,15 @@
 #include "mime/parser.h"
 
 /* Appends the body structure of `part` (normally the root from
- * mime_parser_finish()): BODYSTRUCTURE when `extended`, else BODY. */
+ * mime_parser_finish()): BODYSTRUCTURE when `extended`, else BODY.
+ * flags: MIME_IMAP_FLAG_UTF8 (quoting) and MIME_IMAP_FLAG_IMAP4REV2
+ * (message/global form); 0 gives the form every client reads. */
 void mime_bodystructure_write(struct str *dest, const struct mime_part *part,
 			      bool extended, enum mime_imap_flags flags);
+
+/* True when the tree has a message/global part, whose form depends on
+ * MIME_IMAP_FLAG_IMAP4REV2: a cache of the string then needs one per
+ * protocol version (otherwise one string serves every session). */
+bool mime_bodystructure_has_global(const struct mime_part *root);
 
 #endif

@@ -26,6 +26,10 @@ enum mime_imap_flags {
 	 * Without it any 8-bit byte forces a literal, which every client
 	 * reads: the form to cache when the reader is not known. */
 	MIME_IMAP_FLAG_UTF8 = 0x01,
+	/* IMAP4rev2 syntax (RFC 9051): message/global is written as a
+	 * body-type-msg with its envelope and body.  Without it, as IMAP4rev1
+	 * (RFC 3501) requires, message/global is a body-type-basic. */
+	MIME_IMAP_FLAG_IMAP4REV2 = 0x02,
 };
 
 /* Appends len bytes as a quoted string when every byte is a TEXT-CHAR

@@ -1,6 +1,8 @@
 /* test-mime-corpus.c: every message in tests/data/mime/ (MIME_CORPUS_DIR)
  * must give the ENVELOPE and BODYSTRUCTURE in its .envelope and
- * .bodystructure files, parsed whole and one byte at a time, and its part
+ * .bodystructure files (and, for messages with a message/global part, the
+ * IMAP4rev2 form in .bodystructure-imap4rev2), parsed whole and one byte
+ * at a time, and its part
  * map must survive a serialise/deserialise round trip.  With
  * ROOST_MIME_CORPUS_UPDATE=1 the expectation files are (re)written
  * instead: review the diff, the files are the specification. */
@@ -109,6 +111,12 @@ static void check_message(const char *base, bool update)
 
 	check_expect(base, "envelope", &env, update);
 	check_expect(base, "bodystructure", &bs, update);
+	if (mime_bodystructure_has_global(mime_parser_finish(p))) {
+		str_truncate(&bs, 0);
+		mime_bodystructure_write(&bs, mime_parser_finish(p), true,
+					 MIME_IMAP_FLAG_IMAP4REV2);
+		check_expect(base, "bodystructure-imap4rev2", &bs, update);
+	}
 
 	mime_parser_destroy(&p);
 	mime_parser_destroy(&q);

@@ -509,11 +509,24 @@ static void test_mime_parser_defaults(void **state)
 		"((\"message\" \"rfc822\" NIL NIL NIL \"base64\" 20 "
 		"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) "
 		"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0) 1)"
+		"(\"message\" \"global\" NIL NIL NIL \"7BIT\" 28)"
+		" \"mixed\")");
+	assert_true(mime_bodystructure_has_global(r.root));
+	/* IMAP4rev2 writes message/global as a message (RFC 9051) */
+	struct str s = STR_INIT;
+	mime_bodystructure_write(&s, r.root, false, MIME_IMAP_FLAG_IMAP4REV2);
+	assert_string_equal(str_c(&s),
+		"((\"message\" \"rfc822\" NIL NIL NIL \"base64\" 20 "
+		"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) "
+		"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0) 1)"
 		"(\"message\" \"global\" NIL NIL NIL \"7BIT\" 28 "
 		"(NIL \"=?utf-8?q?x?=\" NIL NIL NIL NIL NIL NIL NIL NIL) "
 		"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 2 1) 3)"
 		" \"mixed\")");
+	str_free(&s);
 	parsed_free(&r);
+	PARSE(nested_msg, &r);
+	assert_false(mime_bodystructure_has_global(r.root));
 }
 
 static void test_mime_parser_header_bytes(void **state)
