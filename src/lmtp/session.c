@@ -682,7 +682,19 @@ static void lmtp_conn_closed(struct net_conn *conn, void *ctx, const char *reaso
 	lmtp_session_destroy(s);
 }
 
+/* RFC 5321 4.5.3.2: a server that times out a client should say 421
+ * first.  A transaction in progress is dropped: nothing was stored. */
+static void lmtp_conn_timeout(struct net_conn *conn, void *ctx)
+{
+	struct lmtp_session *s = ctx;
+	(void)conn;
+	log_info("%s: Timeout after %u s without input", s->log_prefix,
+		 s->config->lmtp_timeout);
+	lmtp_session_close(s, "421 4.4.2 Timeout, closing connection");
+}
+
 static const struct net_conn_callbacks lmtp_conn_callbacks = {
+	.timeout = lmtp_conn_timeout,
 	.input = lmtp_conn_input,
 	.drained = lmtp_conn_drained,
 	.closed = lmtp_conn_closed,

@@ -689,6 +689,8 @@ C: DATA
 S: 354 Start mail input; end with <CRLF>.<CRLF>
 C: Subject: stalled
 ''')
+    line = c.readline(timeout=12)
+    expect(line == "421 4.4.2 Timeout, closing connection", line)
     expect(c.is_closed(timeout=12), "idle LMTP connection not closed")
     expect(count(srv) == 0)
 
