@@ -527,6 +527,7 @@ static void test_mime_parser_defaults(void **state)
 	parsed_free(&r);
 	PARSE(nested_msg, &r);
 	assert_false(mime_bodystructure_has_global(r.root));
+	parsed_free(&r);
 }
 
 static void test_mime_parser_header_bytes(void **state)
@@ -681,6 +682,51 @@ static void test_mime_parser_limits(void **state)
 	str_free(&msg);
 }
 
+/* Past MIME_PARSER_MAX_KEPT_SIZE only the structural fields are kept, at
+ * most MIME_PARSER_MAX_SMALL_FIELD_SIZE bytes each; envelope fields are
+ * kept only for messages. */
+static void test_mime_parser_kept_budget(void **state)
+{
+	(void)state;
+	struct str msg = STR_INIT, desc = STR_INIT;
+	struct mime_parser *parser;
+	unsigned int parts = MIME_PARSER_MAX_KEPT_SIZE /
+		MIME_PARSER_MAX_FIELD_SIZE + 4;
+
+	while (desc.len < MIME_PARSER_MAX_FIELD_SIZE)
+		str_append(&desc, "0123456789abcdef");
+	str_append(&msg, "Content-Type: multipart/mixed; boundary=k\r\n\r\n");
+	for (unsigned int i = 0; i < parts; i++)
+		str_printfa(&msg, "--k\r\nSubject: not a message\r\n"
+			    "Content-Description: %s\r\n"
+			    "Content-Type: text/html; x=\"%.2000s\"\r\n\r\nx\r\n",
+			    str_c(&desc), str_c(&desc));
+	str_append(&msg, "--k--\r\n");
+	const struct mime_part *root = mime_parser_parse(msg.data, msg.len,
+							 &parser);
+	const struct mime_part *p = root->children;
+	unsigned int kept = 0, i = 0;
+	for (; p != NULL; p = p->next, i++) {
+		assert_null(p->fields[MIME_FIELD_SUBJECT]);
+		assert_string_equal(p->subtype, "html");
+		if (p->fields[MIME_FIELD_CONTENT_DESCRIPTION] != NULL) {
+			assert_int_equal(kept, i);
+			kept++;
+		} else {
+			/* the 2000-byte parameter is cut to the small cap */
+			assert_int_equal(strlen(p->fields[MIME_FIELD_CONTENT_TYPE]),
+					 MIME_PARSER_MAX_SMALL_FIELD_SIZE);
+		}
+	}
+	assert_int_equal(i, parts);
+	assert_true(kept > 0 && kept < parts);
+	assert_true((uint64_t)kept * MIME_PARSER_MAX_FIELD_SIZE >=
+		    MIME_PARSER_MAX_KEPT_SIZE - 2 * MIME_PARSER_MAX_FIELD_SIZE);
+	mime_parser_destroy(&parser);
+	str_free(&msg);
+	str_free(&desc);
+}
+
 static void test_mime_parser_line_counts(void **state)
 {
 	(void)state;
@@ -757,6 +803,7 @@ int main(void)
 		cmocka_unit_test(test_mime_parser_header_bytes),
 		cmocka_unit_test(test_mime_envelope_rules),
 		cmocka_unit_test(test_mime_parser_limits),
+		cmocka_unit_test(test_mime_parser_kept_budget),
 		cmocka_unit_test(test_mime_parser_line_counts),
 		cmocka_unit_test(test_mime_parser_large_attachment),
 	};
