@@ -45,6 +45,20 @@ class TestFailure(AssertionError):
 
 
 def free_port():
+    """A port that is free now, chosen below Linux's ephemeral range
+    (32768-60999) so that client sockets of other tests cannot take it
+    before the server binds it."""
+    import random
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -73,6 +87,21 @@ class Server:
                  lmtp=False):
         self.dir = tempfile.mkdtemp(prefix="roost-test-")
         self.data_dir = os.path.join(self.dir, "data")
+        self.log_path = os.path.join(self.dir, "roost.log")
+        self.proc = None
+        # a port taken between free_port() and bind(): try other ports
+        for attempt in range(5):
+            self._configure(workers, extra_conf, users, tls, lmtp)
+            try:
+                self.start()
+                return
+            except TestFailure:
+                if attempt == 4 or "Address already in use" not in self.log_text():
+                    raise
+                self.log.close()
+                os.unlink(self.log_path)
+
+    def _configure(self, workers, extra_conf, users, tls, lmtp):
         self.port = free_port()          # STARTTLS / plaintext
         self.tls_port = free_port() if tls else None
         # Server(lmtp=True): LMTP on lmtp_port and on the UNIX socket
@@ -105,9 +134,6 @@ class Server:
         self.conf = os.path.join(self.dir, "roost.conf")
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
-        self.log_path = os.path.join(self.dir, "roost.log")
-        self.proc = None
-        self.start()
 
     def roost(self, *args, input=None, check=True):
         """Runs `roost ARGS -c CONF` (a CLI subcommand) and returns it."""
