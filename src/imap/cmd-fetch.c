@@ -9,20 +9,25 @@
  * bitmap of the messages whose \Seen flag this command set.
  *
  * Items served: FLAGS, UID, INTERNALDATE, RFC822.SIZE, RFC822,
- * RFC822.HEADER, RFC822.TEXT, BODY[section]<partial> and BODY.PEEK[...]
- * for the top-level sections "", HEADER, TEXT, HEADER.FIELDS (...),
- * HEADER.FIELDS.NOT (...), and the macros FAST, ALL, FULL.  ENVELOPE,
- * BODY, BODYSTRUCTURE, BINARY and MIME part sections need the message
- * model and are answered with BAD until it lands.  This file never parses
- * a message beyond splitting header fields. */
+ * RFC822.HEADER, RFC822.TEXT, ENVELOPE, BODY, BODYSTRUCTURE,
+ * BODY[section]<partial> and BODY.PEEK[...] for every section (part paths
+ * like 1.2, 2.HEADER, 2.TEXT, 1.MIME, 3.HEADER.FIELDS (...)), and the
+ * macros FAST, ALL, FULL.  ENVELOPE, BODY and BODYSTRUCTURE are the
+ * strings the store cached when the message arrived, and part sections
+ * are byte ranges from the cached part map (store_mailbox_msg_cache()),
+ * so none of them parses the message; only part bytes are read from the
+ * file.  BINARY is answered with BAD.  This file never parses a message
+ * beyond splitting header fields. */
 #include "commands.h"
 #include "parser.h"
 #include "flags.h"
 #include "base/log.h"
 #include "base/seqset.h"
 #include "net/net.h"
+#include "mime/part-map.h"
 #include "store/store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,10 +50,15 @@ enum fetch_section {
 	FETCH_SECTION_TEXT,		/* BODY[TEXT] and RFC822.TEXT */
 	FETCH_SECTION_HEADER_FIELDS,
 	FETCH_SECTION_HEADER_FIELDS_NOT,
+	FETCH_SECTION_MIME,		/* BODY[1.MIME]: only with a part path */
 };
 
 struct fetch_body {
 	enum fetch_section section;
+	/* section-part: the part numbers before the section text; with
+	 * path_len > 0 the range comes from the part map */
+	const uint32_t *path;
+	unsigned int path_len;
 	const char *const *fields;	/* HEADER.FIELDS[.NOT] */
 	size_t field_count;
 	bool partial;
@@ -60,6 +70,8 @@ struct fetch_body {
 
 struct fetch_items {
 	bool flags, uid, internaldate, size;
+	bool envelope, body, bodystructure;
+	bool need_map;		/* some body item has a part path */
 	bool set_seen;		/* some body item is not PEEK */
 	struct fetch_body *bodies;
 	size_t body_count, body_cap;
@@ -94,6 +106,8 @@ struct fetch_ctx {
 	struct str mem;
 	size_t mem_pos;
 	char *readbuf;			/* FETCH_READ_SIZE, xmalloc'd */
+	/* the part map of ctx->msn when items.need_map (else empty) */
+	struct mime_part_map map;
 
 	/* implicit \Seen: messages up to seen_done_msn were handled; bit
 	 * msn - 1 of seen_changed says this command set \Seen on msn */
@@ -253,12 +267,59 @@ static int fetch_parse_body(struct fetch_items *items, struct pool *pool,
 	struct str resp = STR_INIT;
 	const char *p = bracket + 1;
 	str_append(&resp, "BODY[");
-	if (*p == ']') {
+	if (*p >= '0' && *p <= '9') {
+		/* section-part = nz-number *("." nz-number) */
+		uint32_t path[MIME_PART_MAP_MAX_PATH];
+		unsigned int path_len = 0;
+
+		for (;;) {
+			char *end;
+			unsigned long long n;
+
+			errno = 0;
+			n = *p >= '1' && *p <= '9' ? strtoull(p, &end, 10) : 0;
+			if (n == 0 || n > UINT32_MAX || errno != 0 ||
+			    path_len == MIME_PART_MAP_MAX_PATH) {
+				str_free(&resp);
+				*error_r = "Invalid FETCH section.";
+				return -1;
+			}
+			path[path_len++] = (uint32_t)n;
+			str_append_n(&resp, p, (size_t)(end - p));
+			p = end;
+			if (*p != '.' || p[1] < '0' || p[1] > '9')
+				break;
+			str_append_c(&resp, '.');
+			p++;
+		}
+		uint32_t *copy = p_malloc(pool, path_len * sizeof(*copy));
+		memcpy(copy, path, path_len * sizeof(*copy));
+		body->path = copy;
+		body->path_len = path_len;
+		items->need_map = true;
+		if (*p == '.') {
+			/* section-part "." section-text */
+			str_append_c(&resp, '.');
+			p++;
+			if (strncasecmp(p, "MIME]", 5) == 0) {
+				body->section = FETCH_SECTION_MIME;
+				str_append(&resp, "MIME");
+				p += 4;
+			} else if (*p == ']') {
+				str_free(&resp);
+				*error_r = "Invalid FETCH section.";
+				return -1;
+			}
+		} else if (*p != ']') {
+			str_free(&resp);
+			*error_r = "Invalid FETCH section.";
+			return -1;
+		}
+	}
+	if (body->section == FETCH_SECTION_MIME) {
+		/* parsed above */
+	} else if (*p == ']') {
 		body->section = FETCH_SECTION_ALL;
-	} else if (*p >= '0' && *p <= '9') {
-		str_free(&resp);
-		*error_r = "FETCH of MIME part sections is not supported yet.";
-		return -1;
 	} else if (strncasecmp(p, "HEADER.FIELDS.NOT ", 18) == 0 ||
 		   strncasecmp(p, "HEADER.FIELDS ", 14) == 0) {
 		bool not = strncasecmp(p, "HEADER.FIELDS.NOT ", 18) == 0;
@@ -366,10 +427,12 @@ static int fetch_parse_item(struct fetch_items *items, struct pool *pool,
 			body->resp_name = "RFC822.TEXT";
 			items->set_seen = true;
 		}
-	} else if (strcasecmp(name, "ENVELOPE") == 0 || strcasecmp(name, "BODY") == 0 ||
-		   strcasecmp(name, "BODYSTRUCTURE") == 0) {
-		*error_r = p_strdup_printf(pool, "FETCH %s is not supported yet.", name);
-		return -1;
+	} else if (strcasecmp(name, "ENVELOPE") == 0) {
+		items->envelope = true;
+	} else if (strcasecmp(name, "BODY") == 0) {
+		items->body = true;
+	} else if (strcasecmp(name, "BODYSTRUCTURE") == 0) {
+		items->bodystructure = true;
 	} else {
 		*error_r = "Unknown FETCH item.";
 		return -1;
@@ -387,11 +450,13 @@ static int fetch_parse_items(struct fetch_items *items, struct pool *pool,
 			items->flags = items->internaldate = items->size = true;
 			return 0;
 		}
+		/* ALL = (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE);
+		 * FULL = (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY) */
 		if (strcasecmp(arg->str, "ALL") == 0 || strcasecmp(arg->str, "FULL") == 0) {
-			/* both include ENVELOPE */
-			*error_r = p_strdup_printf(pool, "FETCH %s (ENVELOPE) is not supported yet.",
-						   arg->str);
-			return -1;
+			items->flags = items->internaldate = items->size = true;
+			items->envelope = true;
+			items->body = strcasecmp(arg->str, "FULL") == 0;
+			return 0;
 		}
 		return fetch_parse_item(items, pool, arg, error_r);
 	}
@@ -552,15 +617,15 @@ static ssize_t fetch_pread(int fd, void *buf, size_t size, uint64_t offset)
 	return (ssize_t)done;
 }
 
-/* HEADER.FIELDS[.NOT]: the header's fields that are (not) listed, each
+/* HEADER.FIELDS[.NOT]: the fields of the header at header_offset that are (not) listed, each
  * with its continuation lines and line ends as stored, then the blank
  * line; into ctx->mem.  Returns 0 or -1 (read error, logged). */
 static int fetch_header_fields(struct fetch_ctx *ctx, const struct fetch_body *body,
-			       const struct store_msg *msg)
+			       uint64_t header_offset, uint64_t header_size)
 {
-	size_t len = (size_t)ROOST_MIN(msg->header_size, (uint64_t)FETCH_HEADER_MAX);
+	size_t len = (size_t)ROOST_MIN(header_size, (uint64_t)FETCH_HEADER_MAX);
 	char *hdr = xmalloc(len + 1);
-	ssize_t got = fetch_pread(ctx->fd, hdr, len, 0);
+	ssize_t got = fetch_pread(ctx->fd, hdr, len, header_offset);
 	if (got < 0) {
 		free(hdr);
 		return -1;
@@ -605,6 +670,56 @@ static int fetch_header_fields(struct fetch_ctx *ctx, const struct fetch_body *b
 	return 0;
 }
 
+static void fetch_literal_begin(struct fetch_ctx *ctx, const struct fetch_body *body,
+				uint64_t start, uint64_t len);
+
+/* A section with a part path: its range from the part map.  A part the
+ * message does not have (or HEADER/TEXT of a part that is not a
+ * message/rfc822) is NIL. */
+static int fetch_part_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
+{
+	struct imap_session *s = ctx->cmd->session;
+	struct mime_section_range range;
+	enum mime_section_kind kind = MIME_SECTION_BODY;
+
+	switch (body->section) {
+	case FETCH_SECTION_ALL:
+		kind = MIME_SECTION_BODY;
+		break;
+	case FETCH_SECTION_HEADER:
+	case FETCH_SECTION_HEADER_FIELDS:
+	case FETCH_SECTION_HEADER_FIELDS_NOT:
+		kind = MIME_SECTION_HEADER;
+		break;
+	case FETCH_SECTION_TEXT:
+		kind = MIME_SECTION_TEXT;
+		break;
+	case FETCH_SECTION_MIME:
+		kind = MIME_SECTION_MIME;
+		break;
+	}
+	if (mime_part_map_lookup(&ctx->map, body->path, body->path_len, kind, &range) < 0) {
+		struct str line = STR_INIT;
+
+		str_printfa(&line, "%s%s NIL", ctx->need_space ? " " : "", body->resp_name);
+		ctx->need_space = true;
+		imap_session_write(s, line.data, line.len);
+		str_free(&line);
+		ctx->src_left = 0;
+		return 0;
+	}
+	if (body->section == FETCH_SECTION_HEADER_FIELDS ||
+	    body->section == FETCH_SECTION_HEADER_FIELDS_NOT) {
+		if (fetch_header_fields(ctx, body, range.offset, range.size) < 0)
+			return -1;
+		ctx->from_mem = true;
+		fetch_literal_begin(ctx, body, 0, ctx->mem.len);
+		return 0;
+	}
+	fetch_literal_begin(ctx, body, range.offset, range.size);
+	return 0;
+}
+
 /* Starts body item body_idx: computes the bytes to send and writes
  * " NAME {n}\r\n".  Returns 0 or -1 (read error). */
 static int fetch_body_begin(struct fetch_ctx *ctx)
@@ -616,6 +731,8 @@ static int fetch_body_begin(struct fetch_ctx *ctx)
 	uint64_t header_size = ROOST_MIN(msg->header_size, msg->size);
 
 	ctx->from_mem = false;
+	if (body->path_len > 0)
+		return fetch_part_begin(ctx, body);
 	switch (body->section) {
 	case FETCH_SECTION_ALL:
 		start = 0;
@@ -631,13 +748,27 @@ static int fetch_body_begin(struct fetch_ctx *ctx)
 		break;
 	case FETCH_SECTION_HEADER_FIELDS:
 	case FETCH_SECTION_HEADER_FIELDS_NOT:
-		if (fetch_header_fields(ctx, body, msg) < 0)
+		if (fetch_header_fields(ctx, body, 0, header_size) < 0)
 			return -1;
 		ctx->from_mem = true;
 		start = 0;
 		len = ctx->mem.len;
 		break;
+	case FETCH_SECTION_MIME:
+		assert(!"MIME without a part path");
+		break;
 	}
+	fetch_literal_begin(ctx, body, start, len);
+	return 0;
+}
+
+/* Sets up the literal of `len` bytes at `start` (after the partial range
+ * is applied) and writes " NAME {n}\r\n". */
+static void fetch_literal_begin(struct fetch_ctx *ctx, const struct fetch_body *body,
+				uint64_t start, uint64_t len)
+{
+	struct imap_session *s = ctx->cmd->session;
+
 	if (body->partial) {
 		uint64_t skip = ROOST_MIN(body->offset, len);
 		start += skip;
@@ -654,7 +785,6 @@ static int fetch_body_begin(struct fetch_ctx *ctx)
 	ctx->need_space = true;
 	imap_session_write(s, line.data, line.len);
 	str_free(&line);
-	return 0;
 }
 
 /* Writes the next chunk of the current literal.  Returns 0, or -1 when the
@@ -712,11 +842,34 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 			return -1;
 	}
 
+	struct store_msg_cache cache = { 0 };
+	bool have_cache = false;
+	if (items->envelope || items->body || items->bodystructure || items->need_map) {
+		if (store_mailbox_msg_cache(box, msn, &cache) < 0) {
+			enum store_error err;
+			(void)store_last_error(s->store, &err);
+			if (err != STORE_ERR_EXPUNGED)
+				return -1;
+			ctx->had_expunged = true;
+		} else {
+			have_cache = true;
+		}
+	}
+	if (have_cache && items->need_map &&
+	    mime_part_map_deserialize(&ctx->map, cache.part_map, cache.part_map_size) < 0) {
+		/* a corrupt row: every part is NIL rather than a wrong range */
+		log_error("%s: FETCH: message %u: invalid part map in the index",
+			  s->log_prefix, store_mailbox_msg(box, msn)->uid);
+	}
+
 	const struct store_msg *msg = store_mailbox_msg(box, msn);
 	bool flags = items->flags || fetch_seen_bit(ctx, msn);
 	bool uid = items->uid || ctx->cmd->uid;
-	if (!flags && !uid && !items->internaldate && !items->size && ctx->fd < 0) {
-		/* only file items, and the file is gone */
+	bool cache_items = have_cache && (items->envelope || items->body ||
+					  items->bodystructure);
+	if (!flags && !uid && !items->internaldate && !items->size && ctx->fd < 0 &&
+	    !cache_items) {
+		/* only file and cache items, and the message is gone */
 		return 0;
 	}
 
@@ -743,6 +896,26 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 			str_append_c(&line, ' ');
 		str_printfa(&line, "RFC822.SIZE %llu", (unsigned long long)msg->size);
 	}
+	if (have_cache && items->envelope) {
+		if (line.len > start)
+			str_append_c(&line, ' ');
+		str_append(&line, "ENVELOPE ");
+		str_append(&line, cache.envelope);
+	}
+	/* message/global is a body-type-msg for IMAP4rev2 only */
+	bool rev2 = s->rev2 && cache.body_rev2 != NULL;
+	if (have_cache && items->body) {
+		if (line.len > start)
+			str_append_c(&line, ' ');
+		str_append(&line, "BODY ");
+		str_append(&line, rev2 ? cache.body_rev2 : cache.body);
+	}
+	if (have_cache && items->bodystructure) {
+		if (line.len > start)
+			str_append_c(&line, ' ');
+		str_append(&line, "BODYSTRUCTURE ");
+		str_append(&line, rev2 ? cache.bodystructure_rev2 : cache.bodystructure);
+	}
 	ctx->need_space = line.len > start;
 	imap_session_write(s, line.data, line.len);
 	str_free(&line);
@@ -755,6 +928,7 @@ static void fetch_msg_end(struct fetch_ctx *ctx)
 	if (ctx->fd >= 0)
 		close(ctx->fd);
 	ctx->fd = -1;
+	mime_part_map_deinit(&ctx->map);
 	ctx->cmd->session->fetch_count++;
 }
 
@@ -763,6 +937,7 @@ static void fetch_deinit(struct fetch_ctx *ctx)
 	if (ctx->fd >= 0)
 		close(ctx->fd);
 	ctx->fd = -1;
+	mime_part_map_deinit(&ctx->map);
 	free(ctx->readbuf);
 	ctx->readbuf = NULL;
 	free(ctx->seen_changed);

@@ -11,6 +11,8 @@
 #define ROOST_STORE_PRIVATE_H
 
 #include "store/store.h"
+#include "base/str.h"
+#include "mime/parser.h"
 
 struct store_vfuncs {
 	const char *name;
@@ -56,6 +58,8 @@ struct store_vfuncs {
 			    const char *dest_name, bool move,
 			    uint32_t *dest_uidvalidity_r, uint32_t **dest_uids_r);
 	int (*mailbox_open_msg)(struct store_mailbox *box, uint32_t msn);
+	int (*mailbox_msg_cache)(struct store_mailbox *box, uint32_t msn,
+				 struct store_msg_cache *cache_r);
 	const char *const *(*mailbox_watch_paths)(struct store_mailbox *box);
 
 	int (*append_begin)(struct store *store, const char *mailbox_name,
@@ -159,6 +163,26 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 		      uint32_t uidnext, uint64_t highestmodseq, uint32_t recent_first,
 		      enum store_sync_flags flags, const struct store_sync_callbacks *cb,
 		      void *ctx);
+
+/* ---- the message model (msg-cache.c) ---- */
+
+/* What a backend stores per message: built once from the parsed
+ * message. */
+struct store_msg_cache_data {
+	struct str envelope, body, bodystructure, part_map;
+	/* only with has_global (see struct store_msg_cache) */
+	bool has_global;
+	struct str body_rev2, bodystructure_rev2;
+};
+
+/* Builds the cache strings from a finished parse (the parser is
+ * destroyed by the caller).  Free with store_msg_cache_data_free(). */
+void store_msg_cache_data_build(struct store_msg_cache_data *data,
+				struct mime_parser *parser);
+/* Parses the message in fd (read from offset 0 to its end).  Returns 0
+ * or -1 (read error, errno set). */
+int store_msg_cache_data_read_fd(struct store_msg_cache_data *data, int fd);
+void store_msg_cache_data_free(struct store_msg_cache_data *data);
 
 /* The backends. */
 extern const struct store_vfuncs maildir_store_vfuncs;

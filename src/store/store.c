@@ -568,6 +568,15 @@ int store_mailbox_open_msg(struct store_mailbox *box, uint32_t msn)
 	return box->store->v->mailbox_open_msg(box, msn);
 }
 
+int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
+			    struct store_msg_cache *cache_r)
+{
+	store_clear_error(box->store);
+	if (!msns_are_valid(box, &msn, 1))
+		return -1;
+	return box->store->v->mailbox_msg_cache(box, msn, cache_r);
+}
+
 const char *const *store_mailbox_watch_paths(struct store_mailbox *box)
 {
 	return box->store->v->mailbox_watch_paths(box);

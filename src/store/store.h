@@ -258,6 +258,33 @@ int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t c
  * STORE_ERR_EXPUNGED if the file is gone. */
 int store_mailbox_open_msg(struct store_mailbox *box, uint32_t msn);
 
+/* The message model cached in the index (DESIGN.md "Parse once").
+ * Strings are NUL-terminated; envelope is the IMAP ENVELOPE, body and
+ * bodystructure are BODY and BODYSTRUCTURE in the form every client reads
+ * (mime flags 0: no UTF-8 quoting, message/global as in RFC 3501), and
+ * part_map is the serialised mime part map (mime/part-map.h).  A message
+ * with a message/global part has another form for IMAP4rev2 sessions
+ * (MIME_IMAP_FLAG_IMAP4REV2) in body_rev2 and bodystructure_rev2; they
+ * are NULL for every other message. */
+struct store_msg_cache {
+	const char *envelope, *body, *bodystructure;
+	const char *body_rev2, *bodystructure_rev2;
+	const void *part_map;
+	size_t part_map_size;
+};
+
+/* Fills *cache_r for msn from the index, never opening the message file
+ * when the index has the cache.  Where the parse happens: in the store.
+ * store_append_write() streams the bytes through the mime parser as they
+ * go to disk, and store_append_commit() stores the result with the row;
+ * COPY and MOVE copy the cached values.  Messages that arrived without it
+ * (dropped into new/ by another program, indexes from before schema 2,
+ * rebuilt indexes) are parsed once on their first call here and the
+ * result is written back.  The pointers are valid until the next call on
+ * this mailbox.  -1 with STORE_ERR_EXPUNGED if the message is gone. */
+int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
+			    struct store_msg_cache *cache_r);
+
 /* Paths whose change (inotify IN_MODIFY/IN_ATTRIB/IN_CREATE/IN_MOVED_TO)
  * means the mailbox may have changed: the user's change-notification file
  * and the Maildir's new/ and cur/ directories.  NULL-terminated; valid

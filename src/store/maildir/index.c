@@ -45,6 +45,13 @@ static const char schema_sql[] =
 	" tz INTEGER NOT NULL,"
 	" size INTEGER NOT NULL,"
 	" header_size INTEGER NOT NULL,"
+	/* the message model (schema 2; NULL: not parsed yet, see cache.c) */
+	" envelope TEXT,"
+	" body TEXT,"
+	" bodystructure TEXT,"
+	" part_map BLOB,"
+	" body_rev2 TEXT,"		/* only with a message/global part */
+	" bodystructure_rev2 TEXT,"
 	" PRIMARY KEY (mailbox, uid)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX messages_modseq ON messages (mailbox, modseq);"
@@ -59,6 +66,15 @@ static const char schema_sql[] =
 	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;"
 	/* Store-wide values: last_uidvalidity. */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+
+static const char schema_migrate_1_2_sql[] =
+	"ALTER TABLE messages ADD COLUMN envelope TEXT;"
+	"ALTER TABLE messages ADD COLUMN body TEXT;"
+	"ALTER TABLE messages ADD COLUMN bodystructure TEXT;"
+	"ALTER TABLE messages ADD COLUMN part_map BLOB;"
+	"ALTER TABLE messages ADD COLUMN body_rev2 TEXT;"
+	"ALTER TABLE messages ADD COLUMN bodystructure_rev2 TEXT;"
+	"PRAGMA user_version = 2;";
 
 static int maildir_index_ensure(struct maildir_store *ms);
 
@@ -168,6 +184,16 @@ static int create_schema(struct maildir_store *ms, maildir_index_populate_t *pop
 	if (version == MAILDIR_SCHEMA_VERSION) {
 		maildir_index_rollback(ms);
 		return 0;
+	}
+	if (version == 1) {
+		/* schema 1 -> 2: old rows keep NULL and are parsed on first
+		 * use (cache.c) */
+		ret = maildir_index_exec(ms, schema_migrate_1_2_sql);
+		if (ret < 0) {
+			maildir_index_rollback(ms);
+			return -1;
+		}
+		return maildir_index_commit(ms);
 	}
 	if (version != 0) {
 		maildir_index_rollback(ms);

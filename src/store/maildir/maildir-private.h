@@ -16,7 +16,9 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#define MAILDIR_SCHEMA_VERSION 1
+/* 1: first; 2: messages.envelope, body, bodystructure, part_map,
+ * body_rev2, bodystructure_rev2 */
+#define MAILDIR_SCHEMA_VERSION 2
 #define MAILDIR_TMP_MAX_AGE (36 * 60 * 60)
 #define MAILDIR_KEYWORD_LETTERS 26
 
@@ -50,6 +52,8 @@ struct maildir_mailbox {
 	char **old_paths;
 	size_t old_paths_count, old_paths_cap;
 	uint32_t recent_uid;	/* the watermark as last seen */
+	/* what store_mailbox_msg_cache() returned last */
+	struct store_msg_cache_data cache;
 };
 
 struct maildir_append {
@@ -64,6 +68,8 @@ struct maildir_append {
 	uint64_t header_size;
 	bool header_done, line_has_content;
 	bool failed;
+	/* the message model, parsed as the bytes are written */
+	struct mime_parser *parser;
 };
 
 /* A mailbox row of the index. */
@@ -209,6 +215,22 @@ void maildir_sync_close(struct store_mailbox *box);
 int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 		      const struct store_sync_callbacks *cb, void *ctx);
 int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn);
+/* cache.c */
+int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
+		      struct store_msg_cache *cache_r);
+/* The cache columns, in the order maildir_cache_bind() and
+ * maildir_cache_read() use. */
+#define MAILDIR_CACHE_COLUMNS \
+	"envelope, body, bodystructure, part_map, body_rev2, bodystructure_rev2"
+#define MAILDIR_CACHE_COLUMN_COUNT 6
+/* Binds the cache columns at parameters first.. (NULL data: NULLs). */
+void maildir_cache_bind(sqlite3_stmt *stmt, int first,
+			const struct store_msg_cache_data *data);
+/* Reads the cache columns from column `first` of a row into *data
+ * (initialised here; free with store_msg_cache_data_free()).  Returns
+ * false, with *data empty, when the row has no cache. */
+bool maildir_cache_read(sqlite3_stmt *stmt, int first,
+			struct store_msg_cache_data *data);
 /* Moves files other programs put into dir/new into cur/ with UIDs and
  * indexes them (one write transaction); 0 also when there were none. */
 int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const char *dir);

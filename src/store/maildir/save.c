@@ -7,8 +7,11 @@
  * (removed after 36 hours or by a rebuild); a crash between the rename and
  * the commit leaves a complete but unindexed file in cur/ that a rebuild
  * picks up (giving it a fresh UID if its UID was reused).  No half message
- * is ever visible.  Copy hard-links into the destination's cur/ (falling
- * back to a byte copy) in the same way; MOVE also expunges the sources in
+ * is ever visible.  The bytes also stream through the mime parser as they
+ * are written, and the row is inserted with the message model
+ * (store_msg_cache_data, see cache.c).  Copy hard-links into the
+ * destination's cur/ (falling back to a byte copy) in the same way and
+ * copies the cached model with the row; MOVE also expunges the sources in
  * that transaction. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
@@ -44,6 +47,7 @@ int maildir_save_begin(struct store *store, const char *mailbox_name,
 	ctx->dir = dir;
 	ctx->unique = maildir_file_unique();
 	ctx->tmp_path = xasprintf("%s/tmp/%s", dir, ctx->unique);
+	ctx->parser = mime_parser_create();
 	ctx->fd = open(ctx->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (ctx->fd < 0) {
 		maildir_storage_set_syscall_error(ms, "open", ctx->tmp_path);
@@ -75,6 +79,7 @@ int maildir_save_write(struct store_append *_ctx, const void *data, size_t size)
 		return maildir_storage_set_syscall_error(ctx->ms, "write", ctx->tmp_path);
 	}
 	maildir_file_header_scan_feed(&scan, data, size);
+	mime_parser_feed(ctx->parser, data, size);
 	ctx->size = scan.offset;
 	ctx->header_done = scan.done;
 	ctx->header_size = scan.header_size;
@@ -86,6 +91,8 @@ static void append_free(struct maildir_append *ctx)
 {
 	if (ctx->fd >= 0)
 		close(ctx->fd);
+	if (ctx->parser != NULL)
+		mime_parser_destroy(&ctx->parser);
 	free(ctx->dir);
 	free(ctx->unique);
 	free(ctx->tmp_path);
@@ -100,12 +107,14 @@ void maildir_save_abort(struct store_append *_ctx)
 	append_free(ctx);
 }
 
+/* cache NULL: the columns stay NULL (parsed on first use). */
 static int insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
-		      const struct store_msg *msg)
+		      const struct store_msg *msg, const struct store_msg_cache_data *cache)
 {
 	sqlite3_stmt *stmt = maildir_index_prepare(ms,
 		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-		"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+		"internaldate, tz, size, header_size, " MAILDIR_CACHE_COLUMNS ") "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	int ret;
 
 	if (stmt == NULL)
@@ -120,6 +129,7 @@ static int insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *
 	sqlite3_bind_int64(stmt, 8, msg->internaldate_tz);
 	sqlite3_bind_int64(stmt, 9, (int64_t)msg->size);
 	sqlite3_bind_int64(stmt, 10, (int64_t)msg->header_size);
+	maildir_cache_bind(stmt, 11, cache);
 	ret = maildir_index_step(ms, stmt);
 	maildir_index_finish(ms, stmt);
 	return ret;
@@ -167,6 +177,7 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	struct maildir_store *ms = ctx->ms;
 	struct maildir_mailbox_row row;
 	struct store_msg msg = { 0 };
+	struct store_msg_cache_data cache;
 	struct timespec times[2];
 	char *dir = NULL, *tmp_path = NULL, *final = NULL, *dst = NULL, *cur = NULL;
 	int ret;
@@ -175,6 +186,9 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 		maildir_save_abort(_ctx);
 		return -1;
 	}
+	/* parsed outside the index transaction, which it would only lengthen */
+	store_msg_cache_data_build(&cache, ctx->parser);
+	mime_parser_destroy(&ctx->parser);
 	if (internaldate == 0)
 		internaldate = time(NULL);
 	ret = maildir_storage_fsync_fd(ms, ctx->fd, ctx->tmp_path);
@@ -186,6 +200,7 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 		ret = maildir_storage_set_syscall_error(ms, "close", ctx->tmp_path);
 	ctx->fd = -1;
 	if (ret < 0 || maildir_index_begin(ms, true) < 0) {
+		store_msg_cache_data_free(&cache);
 		maildir_save_abort(_ctx);
 		return -1;
 	}
@@ -224,7 +239,8 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	if (ret == 0)
 		ret = maildir_storage_fsync_dir(ms, cur);
 	if (ret == 0)
-		ret = insert_msg(ms, ctx->mailbox_id, final, &msg);
+		ret = insert_msg(ms, ctx->mailbox_id, final, &msg, &cache);
+	store_msg_cache_data_free(&cache);
 	if (ret == 0)
 		ret = set_uidnext(ms, ctx->mailbox_id, msg.uid + 1);
 	if (ret == 0)
@@ -378,8 +394,9 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 			ret = set_expunged_error(ms);
 			break;
 		}
-		stmt = maildir_index_prepare(ms, "SELECT " MAILDIR_MSG_COLUMNS ", file "
-					     "FROM messages WHERE mailbox = ? AND uid = ?");
+		stmt = maildir_index_prepare(ms, "SELECT " MAILDIR_MSG_COLUMNS ", file, "
+					     MAILDIR_CACHE_COLUMNS
+					     " FROM messages WHERE mailbox = ? AND uid = ?");
 		if (stmt == NULL) {
 			ret = -1;
 			break;
@@ -396,6 +413,10 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		ret = 0;
 		maildir_index_read_msg(stmt, 0, &msg);
 		file = xstrdup((const char *)sqlite3_column_text(stmt, 8));
+		/* the copy keeps the parse (or its absence) */
+		struct store_msg_cache_data cache;
+		bool has_cache = maildir_cache_read(stmt, 9, &cache);
+
 		maildir_index_finish(ms, stmt);
 
 		/* keywords by name into the destination's table */
@@ -414,6 +435,7 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 				msg.keywords |= (store_keywords_t)1 << idx;
 		}
 		if (ret < 0) {
+			store_msg_cache_data_free(&cache);
 			free(file);
 			break;
 		}
@@ -424,6 +446,7 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		free(unique);
 		created[created_count] = xasprintf("%s/%s", dest_cur, final);
 		if (link_msg(ms, mbox->dir, file, created[created_count], msg.internaldate) < 0) {
+			store_msg_cache_data_free(&cache);
 			free(created[created_count]);
 			free(file);
 			free(final);
@@ -433,7 +456,8 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 			break;
 		}
 		created_count++;
-		ret = insert_msg(ms, dest.id, final, &msg);
+		ret = insert_msg(ms, dest.id, final, &msg, has_cache ? &cache : NULL);
+		store_msg_cache_data_free(&cache);
 		free(final);
 		free(file);
 		uids[i] = uidnext++;

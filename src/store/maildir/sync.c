@@ -157,6 +157,7 @@ void maildir_sync_close(struct store_mailbox *box)
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 
 	store_view_deinit(box);
+	store_msg_cache_data_free(&mbox->cache);
 	free(mbox->dir);
 	for (size_t i = 0; i < N_ELEMENTS(mbox->watch); i++)
 		free(mbox->watch[i]);

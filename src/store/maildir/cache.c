@@ -1,0 +1,147 @@
+/* cache.c: the message model in the Maildir backend's index
+ * (messages.envelope, body, bodystructure, part_map, body_rev2,
+ * bodystructure_rev2; schema 2).
+ *
+ * Appends and copies write the columns with the row (save.c).  A row
+ * without them (mail picked up from new/, an index from schema 1 or a
+ * rebuild) is parsed from its file on first use and the result written
+ * back, so each message is parsed once.  Reading a cached row never
+ * opens the message file. */
+#include "store/maildir/maildir-private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void maildir_cache_bind(sqlite3_stmt *stmt, int first,
+			const struct store_msg_cache_data *data)
+{
+	if (data == NULL) {
+		for (int i = 0; i < MAILDIR_CACHE_COLUMN_COUNT; i++)
+			sqlite3_bind_null(stmt, first + i);
+		return;
+	}
+	sqlite3_bind_text(stmt, first, data->envelope.data, (int)data->envelope.len,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(stmt, first + 1, data->body.data, (int)data->body.len,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(stmt, first + 2, data->bodystructure.data,
+			  (int)data->bodystructure.len, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, first + 3, data->part_map.data, (int)data->part_map.len,
+			  SQLITE_STATIC);
+	if (data->has_global) {
+		sqlite3_bind_text(stmt, first + 4, data->body_rev2.data,
+				  (int)data->body_rev2.len, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, first + 5, data->bodystructure_rev2.data,
+				  (int)data->bodystructure_rev2.len, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(stmt, first + 4);
+		sqlite3_bind_null(stmt, first + 5);
+	}
+}
+
+static void cache_column(struct str *dest, sqlite3_stmt *stmt, int col)
+{
+	const void *data = sqlite3_column_blob(stmt, col);
+	int len = sqlite3_column_bytes(stmt, col);
+
+	if (len > 0)
+		str_append_n(dest, data, (size_t)len);
+	str_append(dest, "");
+}
+
+bool maildir_cache_read(sqlite3_stmt *stmt, int first,
+			struct store_msg_cache_data *data)
+{
+	memset(data, 0, sizeof(*data));
+	if (sqlite3_column_type(stmt, first) == SQLITE_NULL ||
+	    sqlite3_column_type(stmt, first + 3) == SQLITE_NULL)
+		return false;
+	cache_column(&data->envelope, stmt, first);
+	cache_column(&data->body, stmt, first + 1);
+	cache_column(&data->bodystructure, stmt, first + 2);
+	cache_column(&data->part_map, stmt, first + 3);
+	if (sqlite3_column_type(stmt, first + 4) != SQLITE_NULL) {
+		data->has_global = true;
+		cache_column(&data->body_rev2, stmt, first + 4);
+		cache_column(&data->bodystructure_rev2, stmt, first + 5);
+	}
+	return true;
+}
+
+/* Parses the file of msn and writes the columns (best effort: a failed
+ * write-back only means the next call parses again). */
+static int cache_fill(struct maildir_mailbox *mbox, uint32_t msn, uint32_t uid)
+{
+	struct store_mailbox *box = &mbox->box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct store_msg_cache_data data;
+	sqlite3_stmt *stmt;
+	int fd, ret;
+
+	if ((fd = maildir_sync_open_msg(box, msn)) < 0)
+		return -1;
+	ret = store_msg_cache_data_read_fd(&data, fd);
+	if (ret < 0)
+		maildir_storage_set_syscall_error(ms, "read", "message file");
+	close(fd);
+	if (ret < 0)
+		return -1;
+
+	stmt = maildir_index_prepare(ms, "UPDATE messages SET envelope = ?, body = ?, "
+				     "bodystructure = ?, part_map = ?, body_rev2 = ?, "
+				     "bodystructure_rev2 = ? WHERE mailbox = ? AND uid = ?");
+	if (stmt != NULL) {
+		maildir_cache_bind(stmt, 1, &data);
+		sqlite3_bind_int64(stmt, 7, mbox->id);
+		sqlite3_bind_int64(stmt, 8, uid);
+		(void)maildir_index_step(ms, stmt);
+		maildir_index_finish(ms, stmt);
+	}
+	store_clear_error(box->store);
+	store_msg_cache_data_free(&mbox->cache);
+	mbox->cache = data;
+	return 0;
+}
+
+int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
+		      struct store_msg_cache *cache_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	uint32_t uid = box->msgs[msn - 1].uid;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	stmt = maildir_index_prepare(ms, "SELECT " MAILDIR_CACHE_COLUMNS
+				     " FROM messages WHERE mailbox = ? AND uid = ?");
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mbox->id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0) {
+		store_msg_cache_data_free(&mbox->cache);
+		if (maildir_cache_read(stmt, 0, &mbox->cache))
+			ret = 2;
+	}
+	maildir_index_finish(ms, stmt);
+	if (ret < 0)
+		return -1;
+	if (ret == 0) {
+		store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
+		return -1;
+	}
+	if (ret == 1 && cache_fill(mbox, msn, uid) < 0)
+		return -1;
+	cache_r->envelope = mbox->cache.envelope.data;
+	cache_r->body = mbox->cache.body.data;
+	cache_r->bodystructure = mbox->cache.bodystructure.data;
+	cache_r->part_map = mbox->cache.part_map.data;
+	cache_r->part_map_size = mbox->cache.part_map.len;
+	cache_r->body_rev2 = mbox->cache.has_global ? mbox->cache.body_rev2.data : NULL;
+	cache_r->bodystructure_rev2 = mbox->cache.has_global ?
+		mbox->cache.bodystructure_rev2.data : NULL;
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* msg-cache.c: the message model every backend caches (DESIGN.md "Parse
+ * once"): ENVELOPE, BODY, BODYSTRUCTURE and the part map, built with
+ * src/mime from one parse.  It never touches files by name or SQL. */
+#include "store/store-private.h"
+#include "mime/bodystructure.h"
+#include "mime/envelope.h"
+#include "mime/part-map.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+void store_msg_cache_data_build(struct store_msg_cache_data *data,
+				struct mime_parser *parser)
+{
+	const struct mime_part *root = mime_parser_finish(parser);
+	struct mime_part_map map;
+
+	memset(data, 0, sizeof(*data));
+	mime_envelope_write(&data->envelope, root, 0);
+	mime_bodystructure_write(&data->body, root, false, 0);
+	mime_bodystructure_write(&data->bodystructure, root, true, 0);
+	data->has_global = mime_bodystructure_has_global(root);
+	if (data->has_global) {
+		mime_bodystructure_write(&data->body_rev2, root, false,
+					 MIME_IMAP_FLAG_IMAP4REV2);
+		mime_bodystructure_write(&data->bodystructure_rev2, root, true,
+					 MIME_IMAP_FLAG_IMAP4REV2);
+	}
+	mime_part_map_init_tree(&map, root);
+	mime_part_map_serialize(&map, &data->part_map);
+	mime_part_map_deinit(&map);
+	/* never NULL, so a stored value is never mistaken for "not cached" */
+	str_append(&data->envelope, "");
+	str_append(&data->body, "");
+	str_append(&data->bodystructure, "");
+	str_append(&data->part_map, "");
+}
+
+int store_msg_cache_data_read_fd(struct store_msg_cache_data *data, int fd)
+{
+	struct mime_parser *parser = mime_parser_create();
+	char buf[65536];
+	off_t offset = 0;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), offset)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			mime_parser_destroy(&parser);
+			return -1;
+		}
+		mime_parser_feed(parser, buf, (size_t)n);
+		offset += n;
+	}
+	store_msg_cache_data_build(data, parser);
+	mime_parser_destroy(&parser);
+	return 0;
+}
+
+void store_msg_cache_data_free(struct store_msg_cache_data *data)
+{
+	str_free(&data->envelope);
+	str_free(&data->body);
+	str_free(&data->bodystructure);
+	str_free(&data->part_map);
+	str_free(&data->body_rev2);
+	str_free(&data->bodystructure_rev2);
+	data->has_global = false;
+}
