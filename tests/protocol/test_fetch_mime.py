@@ -442,3 +442,54 @@ def test_lmtp_delivery_has_the_cache(srv):
         open(p, "wb").close()
     got = fetch_one(i, 1, "(ENVELOPE BODYSTRUCTURE)")
     expect(got == want, got)
+
+
+def test_roost_deliver_has_the_cache(srv):
+    msg = read("10-message-rfc822", ".eml").decode()
+    srv.roost("deliver", "-c", srv.conf, "-u", "demo", "-f", "a@example.com",
+              input=msg)
+    env = as_text(read("10-message-rfc822", ".envelope")).rstrip("\n")
+    bs = as_text(read("10-message-rfc822", ".bodystructure")).rstrip("\n")
+    want = f"* 1 FETCH (ENVELOPE {env} BODYSTRUCTURE {bs})"
+    for p in maildir_files(srv):
+        open(p, "wb").close()
+    c = srv.login()
+    c.cmd("EXAMINE INBOX", ok=True)
+    got = fetch_one(c, 1, "(ENVELOPE BODYSTRUCTURE)")
+    expect(got == want, got)
+
+
+def test_rebuilt_index_parses_on_first_use(srv):
+    """`roost check --rebuild` makes rows without the cache; the first FETCH
+    parses each message once and the index keeps the result."""
+    c = srv.login()
+    c.append(msg=read("62-rfc822-nested-5", ".eml"))
+    c.append(msg=NESTED)
+    c.line("a LOGOUT")
+    while not c.readline().startswith("a OK"):
+        pass
+    c.close()
+    srv.stop()
+    userdir = glob.glob(os.path.join(srv.data_dir, "users", "*", "demo"))[0]
+    for suffix in ("", "-wal", "-shm"):
+        p = os.path.join(userdir, "index.sqlite" + suffix)
+        if os.path.exists(p):
+            os.unlink(p)
+    srv.roost("check", "-c", srv.conf, "--rebuild", "demo")
+    db = sqlite3.connect(os.path.join(userdir, "index.sqlite"))
+    rows = db.execute("SELECT envelope, part_map FROM messages").fetchall()
+    db.close()
+    expect(rows == [(None, None), (None, None)], rows)
+    srv.start()
+    env = as_text(read("62-rfc822-nested-5", ".envelope")).rstrip("\n")
+    bs = as_text(read("62-rfc822-nested-5", ".bodystructure")).rstrip("\n")
+    c = srv.login()
+    c.cmd("EXAMINE INBOX", ok=True)
+    got = fetch_one(c, 1, "(ENVELOPE BODYSTRUCTURE)")
+    expect(got == f"* 1 FETCH (ENVELOPE {env} BODYSTRUCTURE {bs})", got)
+    got = fetch_one(c, 2, "BODY.PEEK[2.2]")
+    expect(got == f"* 2 FETCH (BODY[2.2] {lit('<p>html inner</p>')})", got)
+    for p in maildir_files(srv):
+        open(p, "wb").close()
+    got = fetch_one(c, 1, "(ENVELOPE BODYSTRUCTURE)")
+    expect(got == f"* 1 FETCH (ENVELOPE {env} BODYSTRUCTURE {bs})", got)
