@@ -21,7 +21,7 @@
 #include "cmd-mailbox.h"
 #include "mailbox-name.h"
 #include "parser.h"
-#include "quote.h"
+#include "base/imap-quote.h"
 #include "store/store.h"
 
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 #include "cmd-mailbox.h"
 #include "mailbox-name.h"
 #include "parser.h"
-#include "quote.h"
+#include "base/imap-quote.h"
 #include "conf/conf.h"
 #include "store/store.h"
 

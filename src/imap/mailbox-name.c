@@ -8,7 +8,7 @@
  * hand the store a name it has not checked. */
 #include "mailbox-name.h"
 #include "parser.h"
-#include "quote.h"
+#include "base/imap-quote.h"
 #include "base/mutf7.h"
 #include "base/pool.h"
 #include "base/str.h"

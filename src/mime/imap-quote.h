@@ -18,8 +18,6 @@
 #include "base/base.h"
 #include "base/str.h"
 
-/* Quoted strings longer than this become literals (as src/imap does). */
-#define MIME_IMAP_QUOTE_MAX_QUOTED_LEN 1024
 
 enum mime_imap_flags {
 	/* Valid UTF-8 may go in quoted strings (IMAP4rev2 or UTF8=ACCEPT).
@@ -34,7 +32,7 @@ enum mime_imap_flags {
 
 /* Appends len bytes as a quoted string when every byte is a TEXT-CHAR
  * (or valid UTF-8 with MIME_IMAP_FLAG_UTF8), there is no NUL and it is at
- * most MIME_IMAP_QUOTE_MAX_QUOTED_LEN long; else as a literal. */
+ * most IMAP_QUOTE_MAX_QUOTED_LEN (base/imap-quote.h) long; else as a literal. */
 void mime_imap_quote_string(struct str *dest, const char *data, size_t len,
 			    enum mime_imap_flags flags);
 /* The same for a C string, or NIL when s is NULL. */

@@ -1,6 +1,6 @@
 /* quote.c: writing IMAP strings (atom, quoted or literal) in responses.
  * See quote.h for the grammar. */
-#include "imap/quote.h"
+#include "base/imap-quote.h"
 
 #include <string.h>
 #include <strings.h>
