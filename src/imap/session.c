@@ -175,6 +175,17 @@ bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate)
 	return imap_cmd_no(cmd, "[%s] %s", code, text);
 }
 
+/* How long after a command the store's caches are kept for the next one. */
+#define IMAP_RELEASE_MSECS 2000
+
+static void imap_session_release(void *ctx)
+{
+	struct imap_session *s = ctx;
+	net_timer_destroy(&s->release_timer);
+	if (s->store != NULL)
+		store_release_memory(s->store);
+}
+
 static void imap_command_done(struct imap_session *s)
 {
 	struct imap_cmd *cmd = s->cmd;
@@ -183,10 +194,12 @@ static void imap_command_done(struct imap_session *s)
 		pool_destroy(&cmd->pool);
 	if (s->conn != NULL && !s->closing && !s->logout_sent)
 		net_conn_input_pause(s->conn, false);
-	/* The client waits for us: a good moment to give the index cache
-	 * back, so that idle sessions cost kilobytes (bench/idle). */
-	if (s->store != NULL && s->conn != NULL && net_conn_input_len(s->conn) == 0)
-		store_release_memory(s->store);
+	/* Soon after the client goes quiet, give the index connection back,
+	 * so that idle sessions cost kilobytes (bench/idle); a client busy
+	 * with commands keeps it open meanwhile. */
+	if (s->store != NULL && s->release_timer == NULL && !s->closing)
+		s->release_timer = net_timer_create(IMAP_RELEASE_MSECS, false,
+						    imap_session_release, s);
 	if (s->shutting_down)
 		imap_session_bye(s, "Server shutting down.");
 }
@@ -696,6 +709,8 @@ static void imap_session_destroy(struct imap_session *s)
 		s->cmd = NULL;
 	}
 	imap_session_unselect(s);
+	if (s->release_timer != NULL)
+		net_timer_destroy(&s->release_timer);
 	if (s->store != NULL)
 		store_close(&s->store);
 	imap_parser_destroy(&s->parser);

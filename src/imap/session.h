@@ -90,7 +90,7 @@ struct imap_session {
 	bool watch_incomplete;		/* some watch path could not be watched: poll */
 
 	struct imap_cmd *cmd;		/* the running command, if any */
-	struct net_timer *timeout;	/* autologout / preauth timer */
+	struct net_timer *release_timer;	/* armed: give the index back soon */
 	unsigned int bad_count;		/* BAD in a row */
 	unsigned int auth_failures;
 	bool logout_sent;		/* BYE queued: ignore further input */
