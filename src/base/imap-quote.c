@@ -1,6 +1,7 @@
-/* quote.c: writing IMAP strings (atom, quoted or literal) in responses.
- * See quote.h for the grammar. */
+/* imap-quote.c: writing IMAP strings (atom, quoted or literal) in responses.
+ * See imap-quote.h for the grammar. */
 #include "base/imap-quote.h"
+#include "base/utf8.h"
 
 #include <string.h>
 #include <strings.h>
@@ -12,41 +13,6 @@ static bool is_astring_char(unsigned char c)
 	if (c <= 0x20 || c >= 0x7f)
 		return false;
 	return strchr("(){%*\"\\", c) == NULL;
-}
-
-/* Length of the valid UTF-8 sequence (UTF8-2 / UTF8-3 / UTF8-4 of
- * RFC 3629: no overlong forms, no surrogates, at most U+10FFFF) at p, or 0
- * when there is none. */
-static size_t utf8_seq_len(const unsigned char *p, size_t left)
-{
-	unsigned char c = p[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (left < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++) {
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	}
-	return n;
 }
 
 /* Whether data can be a quoted string (see imap_quote_string()). */

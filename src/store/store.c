@@ -7,6 +7,7 @@
 #include "store/store-private.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "base/utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -64,34 +65,6 @@ bool store_name_is_inbox(const char *name)
 	return strcmp(name, "INBOX") == 0;
 }
 
-/* Length of the UTF-8 sequence at p (1..4) or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *p)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2; cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3; cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4; cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 char *store_name_normalize(struct store *store, const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
@@ -117,7 +90,7 @@ char *store_name_normalize(struct store *store, const char *name)
 					"Mailbox name contains a control character");
 			return NULL;
 		}
-		n = utf8_seq_len(p + i);
+		n = utf8_seq_len(p + i, len - i);
 		if (n == 0 || i + n > len) {
 			store_set_error(store, STORE_ERR_PARAMS,
 					"Mailbox name is not valid UTF-8");

@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "base/pool.h"
 #include "base/str.h"
+#include "base/utf8.h"
 
 static void test_str(void **state)
 {
@@ -64,12 +65,35 @@ static void test_str_to_u64(void **state)
 	assert_int_equal(str_to_u64("-1", UINT32_MAX, &n), -1);
 }
 
+static void test_utf8_seq_len(void **state)
+{
+	(void)state;
+	const unsigned char *u;
+	assert_int_equal(utf8_seq_len((const unsigned char *)"a", 1), 1);
+	u = (const unsigned char *)"\xc3\xa9";	/* U+00E9 */
+	assert_int_equal(utf8_seq_len(u, 2), 2);
+	assert_int_equal(utf8_seq_len(u, 1), 0);	/* truncated */
+	u = (const unsigned char *)"\xe2\x82\xac";	/* U+20AC */
+	assert_int_equal(utf8_seq_len(u, 3), 3);
+	u = (const unsigned char *)"\xf0\x9f\x98\x80";	/* U+1F600 */
+	assert_int_equal(utf8_seq_len(u, 4), 4);
+	/* overlong, surrogate, above U+10FFFF, stray continuation, bad lead */
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xc0\xaf", 2), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xe0\x80\xaf", 3), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xed\xa0\x80", 3), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xf4\x90\x80\x80", 4), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\x80", 1), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xff", 1), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xe2\x28\xa1", 3), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_str),
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_str_to_u64),
+		cmocka_unit_test(test_utf8_seq_len),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
