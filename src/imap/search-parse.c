@@ -1,0 +1,389 @@
+/* search-parse.c: search-program syntax -> src/search keys (see
+ * search-parse.h). */
+#include "search-parse.h"
+#include "flags.h"
+#include "base/pool.h"
+#include "base/seqset.h"
+#include "base/str.h"
+#include "store/store.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* Deepest nesting of NOT, OR and parentheses: keeps the recursion of
+ * parsing and evaluation small whatever the client sends. */
+#define SEARCH_MAX_DEPTH 100
+
+struct search_build {
+	struct pool *pool;
+	struct store_mailbox *box;
+	const char *error;	/* BAD text */
+	unsigned int depth;
+};
+
+static const struct {
+	const char *name;
+	enum search_key_type type;
+	uint32_t flags;
+} search_flag_keys[] = {
+	{ "ANSWERED", SEARCH_KEY_FLAGS_SET, STORE_FLAG_ANSWERED },
+	{ "DELETED", SEARCH_KEY_FLAGS_SET, STORE_FLAG_DELETED },
+	{ "DRAFT", SEARCH_KEY_FLAGS_SET, STORE_FLAG_DRAFT },
+	{ "FLAGGED", SEARCH_KEY_FLAGS_SET, STORE_FLAG_FLAGGED },
+	{ "SEEN", SEARCH_KEY_FLAGS_SET, STORE_FLAG_SEEN },
+	{ "UNANSWERED", SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_ANSWERED },
+	{ "UNDELETED", SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_DELETED },
+	{ "UNDRAFT", SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_DRAFT },
+	{ "UNFLAGGED", SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_FLAGGED },
+	{ "UNSEEN", SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_SEEN },
+};
+
+static const struct {
+	const char *name;
+	enum search_key_type type;
+} search_date_keys[] = {
+	{ "BEFORE", SEARCH_KEY_BEFORE },
+	{ "ON", SEARCH_KEY_ON },
+	{ "SINCE", SEARCH_KEY_SINCE },
+	{ "SENTBEFORE", SEARCH_KEY_SENTBEFORE },
+	{ "SENTON", SEARCH_KEY_SENTON },
+	{ "SENTSINCE", SEARCH_KEY_SENTSINCE },
+};
+
+/* Keys that search one header field: name on the wire -> field name. */
+static const struct {
+	const char *name;
+	const char *field;
+} search_header_keys[] = {
+	{ "BCC", "Bcc" },
+	{ "CC", "Cc" },
+	{ "FROM", "From" },
+	{ "SUBJECT", "Subject" },
+	{ "TO", "To" },
+};
+
+static const char *const search_months[] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+};
+
+/* astring = 1*ASTRING-CHAR / string */
+static const char *search_arg_string(const struct imap_arg *arg, size_t *len_r)
+{
+	switch (arg->type) {
+	case IMAP_ARG_ATOM:
+	case IMAP_ARG_QUOTED:
+	case IMAP_ARG_LITERAL:
+		if (arg->has_nul)
+			return NULL;
+		*len_r = arg->len;
+		return arg->str;
+	default:
+		return NULL;
+	}
+}
+
+/* date = date-text / DQUOTE date-text DQUOTE
+ * date-text = date-day "-" date-month "-" date-year
+ * date-day = 1*2DIGIT; date-year = 4DIGIT */
+static int search_parse_date(const struct imap_arg *arg, int64_t *day_r)
+{
+	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_QUOTED)
+		return -1;
+	const char *s = arg->str;
+	int mday = 0, digits = 0;
+	while (*s >= '0' && *s <= '9' && digits < 2) {
+		mday = mday * 10 + (*s++ - '0');
+		digits++;
+	}
+	if (digits == 0 || *s++ != '-' || mday < 1 || mday > 31)
+		return -1;
+	int month = 0;
+	for (int m = 0; m < 12; m++) {
+		if (strncasecmp(s, search_months[m], 3) == 0) {
+			month = m + 1;
+			break;
+		}
+	}
+	if (month == 0 || s[3] != '-')
+		return -1;
+	s += 4;
+	int year = 0;
+	for (digits = 0; *s >= '0' && *s <= '9'; digits++)
+		year = year * 10 + (*s++ - '0');
+	if (digits != 4 || *s != '\0')
+		return -1;
+	*day_r = search_day_from_date(year, month, mday);
+	return 0;
+}
+
+/* A sequence set (msns or UIDs) as the sorted ranges src/search wants. */
+static int search_parse_set(struct search_build *b, const char *str, bool uid,
+			    struct search_key *key)
+{
+	uint32_t count = b->box == NULL ? 0 : store_mailbox_count(b->box);
+	uint32_t max = count == 0 ? 0 :
+		(uid ? store_mailbox_msg(b->box, count)->uid : count);
+	struct seqset set = SEQSET_INIT;
+	if (strcmp(str, "$") == 0) {
+		b->error = "The search result variable $ is not supported yet.";
+		return -1;
+	}
+	if (seqset_parse(&set, str, max, NULL) < 0) {
+		b->error = "Invalid sequence set.";
+		return -1;
+	}
+	size_t n = set.count;
+	struct search_range *ranges = p_malloc(b->pool, (n == 0 ? 1 : n) * sizeof(*ranges));
+	for (size_t i = 0; i < n; i++) {
+		ranges[i].first = set.ranges[i].seq1;
+		ranges[i].last = set.ranges[i].seq2;
+	}
+	seqset_deinit(&set);
+	key->ranges = ranges;
+	key->range_count = n;
+	return 0;
+}
+
+static bool search_is_set_atom(const struct imap_arg *arg)
+{
+	if (arg->type != IMAP_ARG_ATOM)
+		return false;
+	char c = arg->str[0];
+	return (c >= '0' && c <= '9') || c == '*' || c == '$';
+}
+
+static struct search_key *search_parse_key(struct search_build *b,
+					   const struct imap_arg **argp);
+static struct search_key *search_parse_key_inner(struct search_build *b,
+						 const struct imap_arg **argp);
+
+/* Parses keys until EOL into `parent` (an AND). */
+static int search_parse_keys(struct search_build *b, const struct imap_arg *args,
+			     struct search_key *parent)
+{
+	const struct imap_arg *arg = args;
+	if (arg->type == IMAP_ARG_EOL) {
+		b->error = "Missing search key.";
+		return -1;
+	}
+	while (arg->type != IMAP_ARG_EOL) {
+		struct search_key *key = search_parse_key(b, &arg);
+		if (key == NULL)
+			return -1;
+		search_key_add_child(parent, key);
+	}
+	return 0;
+}
+
+/* search-key (RFC 9051 section 9), one key; advances *argp past it. */
+static struct search_key *search_parse_key(struct search_build *b,
+					   const struct imap_arg **argp)
+{
+	if (b->depth >= SEARCH_MAX_DEPTH) {
+		b->error = "Search keys nested too deep.";
+		return NULL;
+	}
+	b->depth++;
+	struct search_key *key = search_parse_key_inner(b, argp);
+	b->depth--;
+	return key;
+}
+
+static struct search_key *search_parse_key_inner(struct search_build *b,
+						 const struct imap_arg **argp)
+{
+	struct pool *pool = b->pool;
+	const struct imap_arg *arg = *argp;
+	struct search_key *key;
+	size_t len;
+
+	if (arg->type == IMAP_ARG_LIST) {
+		/* "(" search-key *(SP search-key) ")" */
+		key = search_key_new(pool, SEARCH_KEY_AND);
+		if (search_parse_keys(b, arg->list, key) < 0)
+			return NULL;
+		*argp = arg + 1;
+		return key;
+	}
+	if (arg->type != IMAP_ARG_ATOM) {
+		b->error = "Invalid search key.";
+		return NULL;
+	}
+	const char *name = arg->str;
+	arg++;
+
+	if (search_is_set_atom(&arg[-1])) {
+		key = search_key_new(pool, SEARCH_KEY_MSN);
+		if (search_parse_set(b, name, false, key) < 0)
+			return NULL;
+		*argp = arg;
+		return key;
+	}
+	for (size_t i = 0; i < N_ELEMENTS(search_flag_keys); i++) {
+		if (strcasecmp(name, search_flag_keys[i].name) == 0) {
+			key = search_key_new(pool, search_flag_keys[i].type);
+			key->flags = search_flag_keys[i].flags;
+			*argp = arg;
+			return key;
+		}
+	}
+	for (size_t i = 0; i < N_ELEMENTS(search_date_keys); i++) {
+		if (strcasecmp(name, search_date_keys[i].name) == 0) {
+			key = search_key_new(pool, search_date_keys[i].type);
+			if (search_parse_date(arg, &key->day) < 0) {
+				b->error = "Invalid date (expected d-Mon-yyyy).";
+				return NULL;
+			}
+			*argp = arg + 1;
+			return key;
+		}
+	}
+	for (size_t i = 0; i < N_ELEMENTS(search_header_keys); i++) {
+		if (strcasecmp(name, search_header_keys[i].name) == 0) {
+			key = search_key_new(pool, SEARCH_KEY_HEADER);
+			key->name = search_header_keys[i].field;
+			key->value = search_arg_string(arg, &key->value_len);
+			if (key->value == NULL) {
+				b->error = "Missing or invalid search string.";
+				return NULL;
+			}
+			*argp = arg + 1;
+			return key;
+		}
+	}
+	if (strcasecmp(name, "ALL") == 0) {
+		key = search_key_new(pool, SEARCH_KEY_ALL);
+	} else if (strcasecmp(name, "RECENT") == 0) {
+		key = search_key_new(pool, SEARCH_KEY_RECENT);
+	} else if (strcasecmp(name, "NEW") == 0) {
+		/* \Recent and not \Seen */
+		key = search_key_new(pool, SEARCH_KEY_AND);
+		search_key_add_child(key, search_key_new(pool, SEARCH_KEY_RECENT));
+		struct search_key *unseen = search_key_new(pool, SEARCH_KEY_FLAGS_UNSET);
+		unseen->flags = STORE_FLAG_SEEN;
+		search_key_add_child(key, unseen);
+	} else if (strcasecmp(name, "OLD") == 0) {
+		key = search_key_new(pool, SEARCH_KEY_NOT);
+		search_key_add_child(key, search_key_new(pool, SEARCH_KEY_RECENT));
+	} else if (strcasecmp(name, "KEYWORD") == 0 || strcasecmp(name, "UNKEYWORD") == 0) {
+		if (arg->type != IMAP_ARG_ATOM || !imap_flags_is_keyword(arg->str)) {
+			b->error = "Invalid keyword.";
+			return NULL;
+		}
+		struct search_key *kw = search_key_new(pool, SEARCH_KEY_KEYWORD);
+		/* -1 (not in the mailbox's table) matches nothing */
+		kw->keyword = b->box == NULL ? -1 :
+			store_mailbox_keyword_index(b->box, arg->str, false);
+		arg++;
+		if (strcasecmp(name, "KEYWORD") == 0) {
+			key = kw;
+		} else {
+			key = search_key_new(pool, SEARCH_KEY_NOT);
+			search_key_add_child(key, kw);
+		}
+	} else if (strcasecmp(name, "LARGER") == 0 || strcasecmp(name, "SMALLER") == 0) {
+		key = search_key_new(pool, strcasecmp(name, "LARGER") == 0 ?
+				     SEARCH_KEY_LARGER : SEARCH_KEY_SMALLER);
+		if (arg->type != IMAP_ARG_ATOM ||
+		    str_to_u64(arg->str, INT64_MAX, &key->number) < 0) {
+			b->error = "Invalid number.";
+			return NULL;
+		}
+		arg++;
+	} else if (strcasecmp(name, "HEADER") == 0) {
+		key = search_key_new(pool, SEARCH_KEY_HEADER);
+		size_t name_len;
+		key->name = search_arg_string(arg, &name_len);
+		if (key->name == NULL || name_len == 0 || arg[1].type == IMAP_ARG_EOL) {
+			b->error = "HEADER needs a field name and a string.";
+			return NULL;
+		}
+		key->value = search_arg_string(&arg[1], &key->value_len);
+		if (key->value == NULL) {
+			b->error = "Missing or invalid search string.";
+			return NULL;
+		}
+		arg += 2;
+	} else if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
+		key = search_key_new(pool, strcasecmp(name, "BODY") == 0 ?
+				     SEARCH_KEY_BODY : SEARCH_KEY_TEXT);
+		key->value = search_arg_string(arg, &len);
+		if (key->value == NULL) {
+			b->error = "Missing or invalid search string.";
+			return NULL;
+		}
+		key->value_len = len;
+		arg++;
+	} else if (strcasecmp(name, "UID") == 0) {
+		key = search_key_new(pool, SEARCH_KEY_UID);
+		if (arg->type != IMAP_ARG_ATOM || !search_is_set_atom(arg)) {
+			b->error = "UID needs a sequence set.";
+			return NULL;
+		}
+		if (search_parse_set(b, arg->str, true, key) < 0)
+			return NULL;
+		arg++;
+	} else if (strcasecmp(name, "NOT") == 0) {
+		if (arg->type == IMAP_ARG_EOL) {
+			b->error = "NOT needs a search key.";
+			return NULL;
+		}
+		key = search_key_new(pool, SEARCH_KEY_NOT);
+		struct search_key *child = search_parse_key(b, &arg);
+		if (child == NULL)
+			return NULL;
+		search_key_add_child(key, child);
+	} else if (strcasecmp(name, "OR") == 0) {
+		key = search_key_new(pool, SEARCH_KEY_OR);
+		for (int i = 0; i < 2; i++) {
+			if (arg->type == IMAP_ARG_EOL) {
+				b->error = "OR needs two search keys.";
+				return NULL;
+			}
+			struct search_key *child = search_parse_key(b, &arg);
+			if (child == NULL)
+				return NULL;
+			search_key_add_child(key, child);
+		}
+	} else {
+		b->error = p_strdup_printf(pool, "Unknown search key %.40s.", name);
+		return NULL;
+	}
+	*argp = arg;
+	return key;
+}
+
+bool imap_search_charset_ok(const char *charset, const char **error_r)
+{
+	if (strcasecmp(charset, "UTF-8") == 0 || strcasecmp(charset, "US-ASCII") == 0)
+		return true;
+	*error_r = "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.";
+	return false;
+}
+
+enum imap_search_parse_result
+imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
+			  const struct imap_arg *args, bool charset_allowed,
+			  struct search_key **program_r, const char **error_r)
+{
+	if (charset_allowed && args[0].type == IMAP_ARG_ATOM &&
+	    strcasecmp(args[0].str, "CHARSET") == 0) {
+		size_t len;
+		const char *charset = search_arg_string(&args[1], &len);
+		if (charset == NULL) {
+			*error_r = "CHARSET needs a name.";
+			return IMAP_SEARCH_PARSE_BAD;
+		}
+		if (!imap_search_charset_ok(charset, error_r))
+			return IMAP_SEARCH_PARSE_NO;
+		args += 2;
+	}
+	struct search_build b = { .pool = pool, .box = box };
+	*program_r = search_key_new(pool, SEARCH_KEY_AND);
+	if (search_parse_keys(&b, args, *program_r) < 0) {
+		*error_r = b.error;
+		return IMAP_SEARCH_PARSE_BAD;
+	}
+	return IMAP_SEARCH_PARSE_OK;
+}

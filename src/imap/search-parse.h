@@ -1,0 +1,42 @@
+/* search-parse.h: the IMAP search-program syntax (RFC 9051 section 9,
+ * RFC 3501 section 6.4.4) into a src/search key tree.
+ *
+ * Shared by SEARCH, SORT and THREAD, which all take a search program, and
+ * by the fuzz target.  It reads the mailbox only for the sizes of sequence
+ * sets and the keyword table; it never reads a message. */
+#ifndef ROOST_IMAP_SEARCH_PARSE_H
+#define ROOST_IMAP_SEARCH_PARSE_H
+
+#include "parser.h"
+#include "search/search.h"
+
+struct pool;
+struct store_mailbox;
+
+enum imap_search_parse_result {
+	IMAP_SEARCH_PARSE_OK = 0,
+	/* syntax error: answer BAD with *error_r */
+	IMAP_SEARCH_PARSE_BAD = -1,
+	/* valid syntax the server refuses (unknown CHARSET): answer NO
+	 * with *error_r, which starts with its response code */
+	IMAP_SEARCH_PARSE_NO = -2,
+};
+
+/* Parses `args` (up to IMAP_ARG_EOL) as
+ *   search-program = ["CHARSET" SP charset SP] search-key *(SP search-key)
+ * into an AND key allocated in `pool`.  With `charset_allowed` false (the
+ * THREAD and SORT forms, where the charset is a separate mandatory
+ * argument that the caller has already taken) a leading CHARSET is a
+ * search key error.  `box` gives the message count and UIDs for sequence
+ * sets and the keyword table; NULL stands for an empty mailbox.  Error
+ * texts are static or in pool. */
+enum imap_search_parse_result
+imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
+			  const struct imap_arg *args, bool charset_allowed,
+			  struct search_key **program_r, const char **error_r);
+
+/* Whether Roost can search with `charset` (a CHARSET argument); fills
+ * *error_r with the NO [BADCHARSET ...] text when it cannot. */
+bool imap_search_charset_ok(const char *charset, const char **error_r);
+
+#endif
