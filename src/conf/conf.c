@@ -45,6 +45,7 @@ static const struct conf_key conf_keys[] = {
 	K("max_connections", T_UINT, max_connections, 1, 1000000),
 	K("recipient_delimiter", T_STR, recipient_delimiter, 0, 0),
 	K("lmtp_detail_folder", T_BOOL, lmtp_detail_folder, 0, 0),
+	K("lmtp_single_copy", T_BOOL, lmtp_single_copy, 0, 0),
 	K("lmtp_local_domains", T_STR, lmtp_local_domains, 0, 0),
 	K("lmtp_trusted_networks", T_STR, lmtp_trusted_networks, 0, 0),
 	K("lmtp_max_message_size", T_SIZE, lmtp_max_message_size, 1024, (uint64_t)4 << 30),
@@ -85,6 +86,7 @@ static void config_defaults(struct roost_config *c)
 	c->workers = 0;
 	c->log_level = xstrdup("info");
 	c->fsync = true;
+	c->lmtp_single_copy = true;
 	c->plaintext_auth = CONF_PLAINTEXT_LOCAL;
 	c->max_line_length = 64 * 1024;
 	c->max_append_size = 64 * 1024 * 1024;

@@ -49,6 +49,7 @@ struct roost_config {
 	/* delivery (LMTP, roost deliver) */
 	char *recipient_delimiter;	/* recipient_delimiter = + ("" = none) */
 	bool lmtp_detail_folder;	/* lmtp_detail_folder = no */
+	bool lmtp_single_copy;		/* lmtp_single_copy = yes */
 	char *lmtp_local_domains;	/* lmtp_local_domains = (empty: any) */
 	char *lmtp_trusted_networks;	/* lmtp_trusted_networks = 127.0.0.0/8 ::1 */
 	uint64_t lmtp_max_message_size;	/* lmtp_max_message_size = 64M */

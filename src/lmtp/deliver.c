@@ -85,7 +85,8 @@ void lmtp_deliver_trace_headers(struct str *dest, const char *sender,
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
 	str_printfa(dest, "Return-Path: <%s>\r\n", sender);
-	str_printfa(dest, "Delivered-To: %s\r\n", recipient);
+	if (recipient != NULL)
+		str_printfa(dest, "Delivered-To: %s\r\n", recipient);
 	if (helo != NULL) {
 		/* TCP-info = address-literal (RFC 5321 4.4): "[192.0.2.1]",
 		 * "[IPv6:2001:db8::1]"; a UNIX socket peer is "local" */
@@ -98,8 +99,11 @@ void lmtp_deliver_trace_headers(struct str *dest, const char *sender,
 			snprintf(tcp_info, sizeof(tcp_info), "%s", remote_ip);
 		else
 			snprintf(tcp_info, sizeof(tcp_info), "[%s]", remote_ip);
-		str_printfa(dest, "Received: from %s (%s)\r\n\tby %s (Roost) with %s id %s\r\n"
-			    "\tfor <%s>; ", helo, tcp_info, host, with, id, recipient);
+		str_printfa(dest, "Received: from %s (%s)\r\n\tby %s (Roost) with %s id %s",
+			    helo, tcp_info, host, with, id);
+		if (recipient != NULL)
+			str_printfa(dest, "\r\n\tfor <%s>", recipient);
+		str_append(dest, "; ");
 		deliver_date(dest, now);
 		str_append(dest, "\r\n");
 	}
@@ -163,51 +167,83 @@ int lmtp_deliver_to_user(const struct store_settings *set, const char *user,
 	return ret;
 }
 
+/* Begins the append to `mailbox` (INBOX when NULL or when it does not
+ * exist), of msg's bytes when msg is not NULL. */
+static struct store_append *deliver_begin(struct store *store, const char *mailbox,
+					  struct store_message *msg,
+					  struct lmtp_deliver_result *result_r)
+{
+	struct store_append *ctx = NULL;
+	enum store_error err = STORE_ERR_NONE;
+	int ret;
+
+	result_r->mailbox = mailbox == NULL ? "INBOX" : mailbox;
+	ret = msg == NULL ? store_append_begin(store, result_r->mailbox, &ctx) :
+		store_append_begin_message(store, result_r->mailbox, msg, &ctx);
+	if (ret == 0)
+		return ctx;
+	(void)store_last_error(store, &err);
+	if (mailbox == NULL || (err != STORE_ERR_NOTFOUND && err != STORE_ERR_PARAMS))
+		return NULL;
+	/* +detail or -m naming no mailbox: INBOX */
+	result_r->mailbox = "INBOX";
+	ret = msg == NULL ? store_append_begin(store, "INBOX", &ctx) :
+		store_append_begin_message(store, "INBOX", msg, &ctx);
+	return ret == 0 ? ctx : NULL;
+}
+
+static int deliver_failed(struct store *store, const char *user, const char *log_prefix,
+			  struct lmtp_deliver_result *result_r)
+{
+	enum store_error err;
+	const char *text = store_last_error(store, &err);
+
+	if (err == STORE_ERR_NONE)
+		err = STORE_ERR_TEMP;
+	log_error("%s: delivery to %s (%s) failed: %s", log_prefix, user,
+		  result_r->mailbox, text);
+	result_r->error = err;
+	return -1;
+}
+
 int lmtp_deliver_to_store(struct store *store, const char *user, const char *mailbox,
 			  const struct str *prefix, int fd, uint64_t size,
 			  const char *log_prefix, struct lmtp_deliver_result *result_r)
 {
 	memset(result_r, 0, sizeof(*result_r));
-	struct store_append *ctx = NULL;
-	enum store_error err = STORE_ERR_NONE;
-	result_r->mailbox = mailbox == NULL ? "INBOX" : mailbox;
-	if (store_append_begin(store, result_r->mailbox, &ctx) < 0) {
-		(void)store_last_error(store, &err);
-		if (mailbox != NULL && (err == STORE_ERR_NOTFOUND || err == STORE_ERR_PARAMS)) {
-			/* +detail or -m naming no mailbox: INBOX */
-			result_r->mailbox = "INBOX";
-			if (store_append_begin(store, "INBOX", &ctx) < 0)
-				ctx = NULL;
+	struct store_append *ctx = deliver_begin(store, mailbox, NULL, result_r);
+	if (ctx == NULL)
+		return deliver_failed(store, user, log_prefix, result_r);
+	int cret = 0;
+	if (prefix != NULL && prefix->len > 0 &&
+	    store_append_write(ctx, prefix->data, prefix->len) < 0)
+		cret = -2;
+	if (cret == 0)
+		cret = deliver_copy(ctx, fd, size);
+	if (cret < 0) {
+		store_append_abort(&ctx);
+		if (cret == -1) {
+			result_r->error = STORE_ERR_TEMP;
+			return -1;
 		}
+		return deliver_failed(store, user, log_prefix, result_r);
 	}
-	int ret = -1;
-	if (ctx != NULL) {
-		int cret = 0;
-		if (prefix != NULL && prefix->len > 0 &&
-		    store_append_write(ctx, prefix->data, prefix->len) < 0)
-			cret = -2;
-		if (cret == 0)
-			cret = deliver_copy(ctx, fd, size);
-		if (cret < 0) {
-			store_append_abort(&ctx);
-			if (cret == -1) {
-				result_r->error = STORE_ERR_TEMP;
-				return -1;
-			}
-		} else {
-			uint32_t uidvalidity;
-			if (store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity,
-						&result_r->uid) == 0)
-				ret = 0;
-		}
-	}
-	if (ret < 0) {
-		const char *text = store_last_error(store, &err);
-		if (err == STORE_ERR_NONE)
-			err = STORE_ERR_TEMP;
-		log_error("%s: delivery to %s (%s) failed: %s", log_prefix, user,
-			  result_r->mailbox, text);
-		result_r->error = err;
-	}
-	return ret;
+	uint32_t uidvalidity;
+	if (store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &result_r->uid) < 0)
+		return deliver_failed(store, user, log_prefix, result_r);
+	return 0;
+}
+
+int lmtp_deliver_message_to_store(struct store *store, const char *user,
+				  const char *mailbox, struct store_message *msg,
+				  const char *log_prefix,
+				  struct lmtp_deliver_result *result_r)
+{
+	memset(result_r, 0, sizeof(*result_r));
+	struct store_append *ctx = deliver_begin(store, mailbox, msg, result_r);
+	uint32_t uidvalidity;
+	if (ctx == NULL ||
+	    store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &result_r->uid) < 0)
+		return deliver_failed(store, user, log_prefix, result_r);
+	return 0;
 }

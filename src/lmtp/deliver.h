@@ -38,7 +38,12 @@ int lmtp_deliver_resolve(struct auth *auth, const struct roost_config *config,
  *   Delivered-To: <recipient>
  *   Received: from HELO ([IP]) by HOST (Roost) with LMTP id ID for <rcpt>; DATE
  * (the Received line only when `helo` is not NULL; `with` is "LMTP" or
- * "LMTPA" etc.).  Lines end in CRLF. */
+ * "LMTPA" etc.).  With `recipient` NULL (one copy shared by several
+ * recipients) there is no Delivered-To line and no "for" clause: RFC 5321
+ * 7.2, the FOR clause "should be supplied with caution or not at all when
+ * multiple recipients are involved lest it inadvertently disclose the
+ * identities of 'blind copy' recipients to others", and a shared
+ * Delivered-To would do the same.  Lines end in CRLF. */
 void lmtp_deliver_trace_headers(struct str *dest, const char *sender,
 				const char *recipient, const char *helo,
 				const char *remote_ip, const char *with, const char *id,
@@ -59,6 +64,13 @@ struct lmtp_deliver_result {
 int lmtp_deliver_to_store(struct store *store, const char *user, const char *mailbox,
 			  const struct str *prefix, int fd, uint64_t size,
 			  const char *log_prefix, struct lmtp_deliver_result *result_r);
+/* The same for a message already written and parsed once for several
+ * recipients (store_message_*): each mailbox gets the same file (hard
+ * links where the file system allows). */
+int lmtp_deliver_message_to_store(struct store *store, const char *user,
+				  const char *mailbox, struct store_message *msg,
+				  const char *log_prefix,
+				  struct lmtp_deliver_result *result_r);
 /* The same after opening the store of `user`, which is closed again. */
 int lmtp_deliver_to_user(const struct store_settings *set, const char *user,
 			 const char *mailbox, const struct str *prefix, int fd,

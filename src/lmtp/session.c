@@ -270,6 +270,56 @@ static const char *lmtp_store_error_reply(enum store_error err)
 	}
 }
 
+/* The message of a transaction with several recipients, written and
+ * parsed once, for every recipient to share (lmtp_single_copy): the
+ * spool with the trace headers that are the same for all of them.  NULL
+ * on failure (logged). */
+static struct store_message *lmtp_shared_message(struct lmtp_session *s, const char *id,
+						 time_t now)
+{
+	static unsigned char buf[64 * 1024];
+	struct store_settings set = {
+		.data_dir = s->config->data_dir,
+		.fsync = s->config->fsync,
+	};
+	struct store_message *msg;
+	struct str prefix = STR_INIT;
+	const char *error;
+	uint64_t off = 0;
+	int ret;
+
+	if (store_message_begin(&set, &msg, &error) < 0) {
+		log_error("%s: %s", s->log_prefix, error);
+		return NULL;
+	}
+	lmtp_deliver_trace_headers(&prefix, s->sender, NULL, s->helo,
+				   net_conn_remote_ip(s->conn),
+				   s->smtputf8 ? "UTF8LMTP" : "LMTP", id, now);
+	ret = store_message_write(msg, prefix.data, prefix.len, &error);
+	str_free(&prefix);
+	while (ret == 0 && off < s->spool_size) {
+		size_t want = ROOST_MIN(sizeof(buf), s->spool_size - off);
+		ssize_t n = pread(s->spool_fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			error = n < 0 ? strerror(errno) : "unexpected end of the spool file";
+			ret = -1;
+			break;
+		}
+		ret = store_message_write(msg, buf, (size_t)n, &error);
+		off += (uint64_t)n;
+	}
+	if (ret == 0)
+		ret = store_message_finish(msg, 0, &error);
+	if (ret < 0) {
+		log_error("%s: cannot store the message once for %zu recipients: %s",
+			  s->log_prefix, s->rcpt_count, error);
+		store_message_free(&msg);
+	}
+	return msg;
+}
+
 /* The end of the data: one reply per accepted recipient (RFC 2033 4.2). */
 static void lmtp_transaction_deliver(struct lmtp_session *s)
 {
@@ -290,19 +340,34 @@ static void lmtp_transaction_deliver(struct lmtp_session *s)
 		 (unsigned long long)++s->msg_count);
 	time_t now = time(NULL);
 	struct str prefix = STR_INIT;
+	struct store_message *msg = NULL;
+	if (s->rcpt_count > 1 && s->config->lmtp_single_copy &&
+	    (msg = lmtp_shared_message(s, id, now)) == NULL) {
+		for (size_t i = 0; i < s->rcpt_count; i++)
+			lmtp_reply(s, "451 4.3.0 <%s> Temporary failure, try again later",
+				   s->rcpts[i].address);
+		lmtp_transaction_reset(s);
+		return;
+	}
 	for (size_t i = 0; i < s->rcpt_count; i++) {
 		const struct lmtp_rcpt *r = &s->rcpts[i];
-		str_truncate(&prefix, 0);
-		lmtp_deliver_trace_headers(&prefix, s->sender, r->address, s->helo,
-					   net_conn_remote_ip(s->conn),
-					   s->smtputf8 ? "UTF8LMTP" : "LMTP", id, now);
+		const char *mailbox = lmtp_deliver_detail_mailbox(s->config, &r->r);
 		struct lmtp_deliver_result res = { .error = STORE_ERR_TEMP };
 		struct store *store = lmtp_store_get(s, r->r.user);
-		if (store != NULL &&
-		    lmtp_deliver_to_store(store, r->r.user,
-					  lmtp_deliver_detail_mailbox(s->config, &r->r),
-					  &prefix, s->spool_fd, s->spool_size, s->log_prefix,
-					  &res) == 0) {
+		int ret = -1;
+		if (store != NULL && msg != NULL) {
+			ret = lmtp_deliver_message_to_store(store, r->r.user, mailbox, msg,
+							    s->log_prefix, &res);
+		} else if (store != NULL) {
+			str_truncate(&prefix, 0);
+			lmtp_deliver_trace_headers(&prefix, s->sender, r->address, s->helo,
+						   net_conn_remote_ip(s->conn),
+						   s->smtputf8 ? "UTF8LMTP" : "LMTP", id, now);
+			ret = lmtp_deliver_to_store(store, r->r.user, mailbox, &prefix,
+						    s->spool_fd, s->spool_size, s->log_prefix,
+						    &res);
+		}
+		if (ret == 0) {
 			log_info("%s: delivered <%s> from <%s> to %s/%s uid %u, %llu bytes",
 				 s->log_prefix, r->address, s->sender, r->r.user, res.mailbox,
 				 res.uid, (unsigned long long)s->spool_size);
@@ -314,6 +379,7 @@ static void lmtp_transaction_deliver(struct lmtp_session *s)
 		}
 	}
 	str_free(&prefix);
+	store_message_free(&msg);
 	lmtp_transaction_reset(s);
 }
 

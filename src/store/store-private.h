@@ -71,6 +71,18 @@ struct store_vfuncs {
 			     time_t internaldate, int tz,
 			     uint32_t *uidvalidity_r, uint32_t *uid_r);
 	void (*append_abort)(struct store_append *ctx);
+	/* store_message_*(): the message belongs to the default backend;
+	 * append_begin_message may be given a message of its own backend
+	 * only (there is one backend today). */
+	int (*message_begin)(const struct store_settings *set, struct store_message **msg_r,
+			     const char **error_r);
+	int (*message_write)(struct store_message *msg, const void *data, size_t size,
+			     const char **error_r);
+	int (*message_finish)(struct store_message *msg, time_t internaldate,
+			      const char **error_r);
+	void (*message_free)(struct store_message *msg);
+	int (*append_begin_message)(struct store *store, const char *mailbox_name,
+				    struct store_message *msg, struct store_append **ctx_r);
 
 	int (*rebuild)(const struct store_settings *set, const char *user_local,
 		       const char *user_domain, const char **error_r);

@@ -600,6 +600,48 @@ int store_append_commit(struct store_append **_ctx, uint32_t flags,
 					    uidvalidity_r, uid_r);
 }
 
+int store_message_begin(const struct store_settings *set, struct store_message **msg_r,
+			const char **error_r)
+{
+	return default_backend->message_begin(set, msg_r, error_r);
+}
+
+int store_message_write(struct store_message *msg, const void *data, size_t size,
+			const char **error_r)
+{
+	return default_backend->message_write(msg, data, size, error_r);
+}
+
+int store_message_finish(struct store_message *msg, time_t internaldate,
+			 const char **error_r)
+{
+	return default_backend->message_finish(msg, internaldate, error_r);
+}
+
+int store_append_begin_message(struct store *store, const char *mailbox_name,
+			       struct store_message *msg, struct store_append **ctx_r)
+{
+	char *norm;
+	int ret;
+
+	store_clear_error(store);
+	if ((norm = store_name_normalize(store, mailbox_name)) == NULL)
+		return -1;
+	ret = store->v->append_begin_message(store, norm, msg, ctx_r);
+	free(norm);
+	if (ret == 0)
+		(*ctx_r)->store = store;
+	return ret;
+}
+
+void store_message_free(struct store_message **msg)
+{
+	if (*msg == NULL)
+		return;
+	default_backend->message_free(*msg);
+	*msg = NULL;
+}
+
 void store_append_abort(struct store_append **_ctx)
 {
 	struct store_append *ctx = *_ctx;

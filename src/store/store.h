@@ -311,6 +311,44 @@ int store_append_commit(struct store_append **ctx, uint32_t flags,
 /* Abandons the message: nothing is stored.  Frees ctx. */
 void store_append_abort(struct store_append **ctx);
 
+/* ---- one message for several mailboxes ---- */
+
+/* A message written and parsed once, then appended to mailboxes of any
+ * number of users: LMTP's single copy for a transaction with several
+ * recipients.  The backend shares one copy on disk where it can: the
+ * Maildir backend hard-links the same file into each Maildir (all on the
+ * file system of data_dir) and copies the bytes only where a link is
+ * refused (another file system, the link limit).  The message model is
+ * parsed once, as the bytes are written, and every mailbox's index gets
+ * it without reading the message again.  Because the bytes are shared,
+ * they are the same for every mailbox: per-recipient headers cannot be
+ * added to a shared message. */
+struct store_message;
+
+/* Starts a message for the store in `set` (its data_dir holds the
+ * spooled bytes, unnamed, until the last mailbox has linked them).
+ * Returns 0, or -1 with *error_r set to a static text (details are
+ * logged). */
+int store_message_begin(const struct store_settings *set, struct store_message **msg_r,
+			const char **error_r);
+/* Adds bytes (CRLF line ends, as for store_append_write()).  -1 with
+ * *error_r on a write error; the message is then unusable. */
+int store_message_write(struct store_message *msg, const void *data, size_t size,
+			const char **error_r);
+/* Ends the writing: the bytes are made durable and the parse completes.
+ * `internaldate` (0 = now) becomes the internal date of every copy. */
+int store_message_finish(struct store_message *msg, time_t internaldate,
+			 const char **error_r);
+/* Starts appending the finished `msg` to `mailbox_name` of `store`,
+ * which may be any user's store.  Continue with store_append_commit()
+ * (its internaldate 0 takes the message's) or store_append_abort();
+ * store_append_write() is not allowed.  `msg` must outlive the append.
+ * STORE_ERR_NOTFOUND if the mailbox does not exist. */
+int store_append_begin_message(struct store *store, const char *mailbox_name,
+			       struct store_message *msg, struct store_append **ctx_r);
+/* Frees the message; copies already committed stay.  Sets *msg to NULL. */
+void store_message_free(struct store_message **msg);
+
 /* ---- maintenance ---- */
 
 /* Rebuilds the user's index from the Maildir (roost check --rebuild),

@@ -57,11 +57,16 @@ def body_of(stored):
     """The message after the headers we prepend."""
     expect(stored.startswith(b"Return-Path: <"), stored[:200])
     rest = stored.split(b"\r\n", 1)[1]
-    expect(rest.startswith(b"Delivered-To: "), stored[:200])
-    rest = rest.split(b"\r\n", 1)[1]
+    # one recipient: Delivered-To and "for <rcpt>"; a copy shared by
+    # several recipients has neither (lmtp_single_copy)
+    lines = 3
+    if rest.startswith(b"Delivered-To: "):
+        rest = rest.split(b"\r\n", 1)[1]
+    else:
+        lines = 2
     if rest.startswith(b"Received: "):
-        # Received: is folded over three lines
-        for _ in range(3):
+        # Received: is folded over three lines (two without "for")
+        for _ in range(lines):
             rest = rest.split(b"\r\n", 1)[1]
     return rest
 
@@ -722,3 +727,96 @@ S~ 250 2\\.0\\.0 <demo@example\\.com> \\S+ Saved
 ''')
     expect(count(srv, user="carol@example.com", password="pw") == 2)
     expect(count(srv) == 1)
+
+
+def maildir_files(srv, user, folder=""):
+    """(name, stat) of every message file of user's folder ("" = INBOX)."""
+    import os
+    cur = os.path.join(srv.data_dir, "users", "_", user, "Maildir", folder, "cur")
+    return [(n, os.stat(os.path.join(cur, n))) for n in sorted(os.listdir(cur))]
+
+
+SHARED = b"Subject: shared\r\nMessage-ID: <one@example.org>\r\n\r\nonce on disk\r\n"
+
+
+@server_args(lmtp=True, extra_conf="lmtp_detail_folder = yes",
+             users={"demo": "demo", "alice": "alicepw", "bob": "bobpw"})
+def test_single_copy_for_several_recipients(srv):
+    i = srv.login("bob", "bobpw")
+    i.cmd('CREATE "lists"', ok=True)
+    i.close()
+    c = lmtp(srv)
+    c.send(b"MAIL FROM:<sender@example.org>\r\nRCPT TO:<demo@localhost>\r\n"
+           b"RCPT TO:<alice@example.com>\r\nRCPT TO:<bob+lists@localhost>\r\n"
+           b"RCPT TO:<demo@localhost>\r\nDATA\r\n")
+    for _ in range(6):
+        expect(c.readline().startswith(("250 ", "354 ")))
+    c.send(SHARED + b".\r\n")
+    for rcpt in ("demo@localhost", "alice@example.com", "bob+lists@localhost",
+                 "demo@localhost"):
+        line = c.readline()
+        expect(re.fullmatch(r"250 2\.0\.0 <%s> \S+ Saved" % re.escape(rcpt), line), line)
+    # one inode, a name in each mailbox (demo twice: two messages)
+    files = (maildir_files(srv, "demo") + maildir_files(srv, "alice")
+             + maildir_files(srv, "bob", ".lists"))
+    expect(len(files) == 4, files)
+    expect(len({(st.st_dev, st.st_ino) for _, st in files}) == 1, files)
+    expect(all(st.st_nlink == 4 for _, st in files), files)
+    # the shared copy names no recipient
+    stored = fetch_all(srv, "alice", "alicepw")
+    expect(len(stored) == 1)
+    expect(b"Delivered-To:" not in stored[0] and b"\tfor <" not in stored[0], stored[0])
+    expect(re.match(rb"Return-Path: <sender@example\.org>\r\nReceived: from client\.example "
+                    rb"\(\[127\.0\.0\.1\]\)\r\n\tby \S+ \(Roost\) with LMTP id \S+; "
+                    rb"[^\r]+\r\n", stored[0]), stored[0][:300])
+    expect(body_of(stored[0]) == SHARED, stored[0])
+    expect(fetch_all(srv, "bob", "bobpw", "lists") == stored)
+    expect(fetch_all(srv) == stored * 2)
+    # each index has the message model without another parse, and an
+    # expunge in one mailbox leaves the others' copies alone
+    i = srv.login("bob", "bobpw")
+    i.cmd('SELECT "lists"', ok=True)
+    untagged, _ = i.cmd("FETCH 1 (ENVELOPE RFC822.SIZE)", ok=True)
+    expect('"shared"' in untagged[0] and "<one@example.org>" in untagged[0]
+           and "RFC822.SIZE %d" % len(stored[0]) in untagged[0], untagged)
+    i.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)", ok=True)
+    i.cmd("EXPUNGE", ok=True)
+    i.close()
+    expect(maildir_files(srv, "bob", ".lists") == [])
+    expect(all(st.st_nlink == 3 for _, st in maildir_files(srv, "alice")))
+    expect(fetch_all(srv, "alice", "alicepw") == stored)
+
+
+@server_args(lmtp=True, extra_conf="lmtp_single_copy = no",
+             users={"demo": "demo", "alice": "alicepw"})
+def test_single_copy_off_gives_each_recipient_its_headers(srv):
+    c = lmtp(srv)
+    c.send(b"MAIL FROM:<s@example.org>\r\nRCPT TO:<demo@localhost>\r\n"
+           b"RCPT TO:<alice@localhost>\r\nDATA\r\n")
+    for _ in range(4):
+        expect(c.readline().startswith(("250 ", "354 ")))
+    c.send(SHARED + b".\r\n")
+    for _ in range(2):
+        expect(c.readline().startswith("250 2.0.0 "))
+    d, a = fetch_all(srv)[0], fetch_all(srv, "alice", "alicepw")[0]
+    expect(b"Delivered-To: demo@localhost\r\n" in d and b"for <demo@localhost>" in d, d)
+    expect(b"Delivered-To: alice@localhost\r\n" in a and b"for <alice@localhost>" in a, a)
+    expect(body_of(d) == SHARED and body_of(a) == SHARED)
+    (_, sd), = maildir_files(srv, "demo")
+    (_, sa), = maildir_files(srv, "alice")
+    expect(sd.st_ino != sa.st_ino and sd.st_nlink == 1)
+
+
+@server_args(lmtp=True, users={"demo": "demo", "alice": "alicepw"})
+def test_single_copy_one_recipient_keeps_delivered_to(srv):
+    c = lmtp(srv)
+    c.send(b"MAIL FROM:<s@example.org>\r\nRCPT TO:<nobody@localhost>\r\n"
+           b"RCPT TO:<alice@localhost>\r\nDATA\r\n")
+    expect(c.readline().startswith("250 2.1.0"))
+    expect(c.readline().startswith("550 5.1.1"))
+    expect(c.readline().startswith("250 2.1.5"))
+    expect(c.readline().startswith("354 "))
+    c.send(SHARED + b".\r\n")
+    expect(c.readline().startswith("250 2.0.0 <alice@localhost>"))
+    a = fetch_all(srv, "alice", "alicepw")[0]
+    expect(b"Delivered-To: alice@localhost\r\n" in a and b"for <alice@localhost>" in a, a)

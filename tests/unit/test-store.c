@@ -1388,6 +1388,168 @@ static void test_append_write_error(void **state)
 	store_close(&store);
 }
 
+/* The only message file in dir (a Maildir cur/), stat'ed. */
+static void stat_only_file(const char *dir, struct stat *st)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int found = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *path = xasprintf("%s/%s", dir, de->d_name);
+		assert_int_equal(stat(path, st), 0);
+		free(path);
+		found++;
+	}
+	closedir(d);
+	assert_int_equal(found, 1);
+}
+
+static struct store_message *shared_message(const char *text)
+{
+	struct store_message *msg;
+	const char *error;
+	size_t half = strlen(text) / 2;
+
+	assert_int_equal(store_message_begin(&set, &msg, &error), 0);
+	assert_int_equal(store_message_write(msg, text, half, &error), 0);
+	assert_int_equal(store_message_write(msg, text + half, strlen(text) - half, &error), 0);
+	assert_int_equal(store_message_finish(msg, 1700000000, &error), 0);
+	return msg;
+}
+
+static uint32_t append_message(struct store *store, const char *mailbox,
+			       struct store_message *msg, uint32_t flags)
+{
+	struct store_append *ctx;
+	uint32_t uidvalidity, uid;
+
+	assert_int_equal(store_append_begin_message(store, mailbox, msg, &ctx), 0);
+	assert_int_equal(store_append_commit(&ctx, flags, NULL, 0, 0, 0, &uidvalidity, &uid), 0);
+	return uid;
+}
+
+/* One message, written and parsed once, into mailboxes of two users: one
+ * inode, every index with the model, each copy independent. */
+static void test_shared_message(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"From: a@example.org\r\nSubject: shared\r\n\r\nonce on disk\r\n";
+	struct store *demo = open_store("demo"), *alice = open_store("alice");
+	struct store_message *msg = shared_message(text);
+	struct store_append *ctx;
+	struct store_mailbox *box;
+	struct store_msg_cache cache;
+	enum store_error err;
+	struct stat st1, st2, st3;
+
+	assert_int_equal(append_message(demo, "INBOX", msg, STORE_FLAG_SEEN), 1);
+	assert_int_equal(append_message(alice, "INBOX", msg, 0), 1);
+	assert_int_equal(append_message(demo, "Archive", msg, 0), 1);
+
+	/* no writing into it, no unfinished message, no missing mailbox */
+	assert_int_equal(store_append_begin_message(demo, "INBOX", msg, &ctx), 0);
+	assert_int_equal(store_append_write(ctx, "x", 1), -1);
+	store_last_error(demo, &err);
+	assert_int_equal(err, STORE_ERR_PARAMS);
+	store_append_abort(&ctx);
+	assert_int_equal(store_append_begin_message(demo, "Nope", msg, &ctx), -1);
+	store_last_error(demo, &err);
+	assert_int_equal(err, STORE_ERR_NOTFOUND);
+	store_message_free(&msg);
+	assert_null(msg);
+
+	char *path = user_path("Maildir/cur");
+	stat_only_file(path, &st1);
+	free(path);
+	path = xasprintf("%s/users/_/alice/Maildir/cur", testlib_dir());
+	stat_only_file(path, &st2);
+	free(path);
+	path = user_path("Maildir/.Archive/cur");
+	stat_only_file(path, &st3);
+	free(path);
+	assert_true(st1.st_ino == st2.st_ino && st2.st_ino == st3.st_ino);
+	assert_int_equal(st1.st_nlink, 3);
+	assert_int_equal(st1.st_size, strlen(text));
+
+	assert_int_equal(store_mailbox_open(alice, "INBOX", false, &box), 0);
+	const struct store_msg *m = store_mailbox_msg(box, 1);
+	assert_int_equal(m->size, strlen(text));
+	assert_int_equal(m->header_size, strlen(text) - strlen("once on disk\r\n"));
+	assert_int_equal(m->internaldate, 1700000000);
+	assert_int_equal(m->flags, 0);
+	assert_int_equal(store_mailbox_msg_cache(box, 1, &cache), 0);
+	assert_non_null(strstr(cache.envelope, "\"shared\""));
+	int fd = store_mailbox_open_msg(box, 1);
+	char *read = read_fd(fd);
+	assert_string_equal(read, text);
+	free(read);
+	/* expunging alice's copy leaves demo's */
+	uint32_t msn = 1, *failed;
+	size_t failed_count;
+	assert_int_equal(store_mailbox_update_flags(box, &msn, 1, STORE_FLAGS_ADD,
+						    STORE_FLAG_DELETED, 0, 0, &failed,
+						    &failed_count), 0);
+	free(failed);
+	assert_int_equal(store_mailbox_expunge(box, NULL, 0), 0);
+	store_mailbox_close(&box);
+	path = user_path("Maildir/cur");
+	stat_only_file(path, &st1);
+	free(path);
+	assert_int_equal(st1.st_nlink, 2);
+	assert_int_equal(store_mailbox_open(demo, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_msg(box, 1)->flags, STORE_FLAG_SEEN);
+	fd = store_mailbox_open_msg(box, 1);
+	read = read_fd(fd);
+	assert_string_equal(read, text);
+	free(read);
+	store_mailbox_close(&box);
+	store_close(&alice);
+	store_close(&demo);
+}
+
+/* Where the file system refuses the link (the spool in data_dir, the
+ * users' Maildirs on another file system) each mailbox gets a copy. */
+static void test_shared_message_other_fs(void **state)
+{
+	(void)state;
+	struct stat st_tmp, st_shm, st1, st2;
+	char shm[] = "/dev/shm/roost-test-XXXXXX";
+
+	if (stat(testlib_dir(), &st_tmp) < 0 || stat("/dev/shm", &st_shm) < 0 ||
+	    st_tmp.st_dev == st_shm.st_dev || mkdtemp(shm) == NULL) {
+		skip();	/* no second file system here */
+		return;
+	}
+	char *users = xasprintf("%s/users", testlib_dir());
+	assert_int_equal(symlink(shm, users), 0);
+	struct store *demo = open_store("demo"), *alice = open_store("alice");
+	static const char text[] = "Subject: copied\r\n\r\nbody\r\n";
+	struct store_message *msg = shared_message(text);
+	assert_int_equal(append_message(demo, "INBOX", msg, 0), 1);
+	assert_int_equal(append_message(alice, "INBOX", msg, 0), 1);
+	store_message_free(&msg);
+	char *path = user_path("Maildir/cur");
+	stat_only_file(path, &st1);
+	free(path);
+	path = xasprintf("%s/_/alice/Maildir/cur", shm);
+	stat_only_file(path, &st2);
+	free(path);
+	assert_true(st1.st_ino != st2.st_ino);
+	assert_int_equal(st1.st_nlink, 1);
+	assert_int_equal(st2.st_size, strlen(text));
+	store_close(&alice);
+	store_close(&demo);
+	char *cmd = xasprintf("rm -rf '%s'", shm);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(users);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1410,6 +1572,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_recreate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_multiprocess, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_index_rebuilds_on_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_message_other_fs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -342,3 +342,39 @@ int maildir_file_open_msg(const char *dir, const char *name, char **actual_name_
 		*actual_name_r = found;
 	return fd;
 }
+
+int maildir_file_copy_fd(struct maildir_store *ms, int in, const char *dst,
+			 time_t internaldate)
+{
+	char buf[65536];
+	struct timespec times[2];
+	uint64_t off = 0;
+	ssize_t n;
+	int out, ret = 0;
+
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0)
+		return maildir_storage_set_syscall_error(ms, "open", dst);
+	while ((n = pread(in, buf, sizeof(buf), (off_t)off)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = maildir_storage_set_syscall_error(ms, "read", dst);
+			break;
+		}
+		if (write_full(out, buf, (size_t)n) < 0) {
+			ret = maildir_storage_set_syscall_error(ms, "write", dst);
+			break;
+		}
+		off += (uint64_t)n;
+	}
+	if (ret == 0)
+		ret = maildir_storage_fsync_fd(ms, out, dst);
+	times[0].tv_sec = times[1].tv_sec = internaldate;
+	times[0].tv_nsec = times[1].tv_nsec = 0;
+	(void)futimens(out, times);
+	close(out);
+	if (ret < 0)
+		(void)unlink(dst);
+	return ret;
+}

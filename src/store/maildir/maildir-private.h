@@ -56,6 +56,13 @@ struct maildir_mailbox {
 	struct store_msg_cache_data cache;
 };
 
+/* The header/body boundary scanner used for header_size. */
+struct maildir_header_scan {
+	uint64_t offset;
+	uint64_t header_size;
+	bool done, line_has_content;
+};
+
 struct maildir_append {
 	struct store_append ctx;
 	struct maildir_store *ms;
@@ -70,6 +77,21 @@ struct maildir_append {
 	bool failed;
 	/* the message model, parsed as the bytes are written */
 	struct mime_parser *parser;
+	/* store_append_begin_message(): the bytes and the model come from
+	 * here (fd and tmp_path unused) */
+	struct store_message *message;
+};
+
+/* A message shared by several appends (store_message_*, message.c). */
+struct store_message {
+	int fd;			/* the spooled bytes */
+	char *path;		/* a named spool file (no O_TMPFILE), or NULL */
+	bool fsync;
+	bool finished, failed;
+	struct maildir_header_scan scan;
+	struct mime_parser *parser;
+	struct store_msg_cache_data cache;	/* valid once finished */
+	time_t internaldate;
 };
 
 /* A mailbox row of the index. */
@@ -88,13 +110,6 @@ struct maildir_filename {
 	uint32_t flags;
 	store_keywords_t keywords;	/* letters a-z as bits 0-25 */
 	bool has_size;
-};
-
-/* The header/body boundary scanner used for header_size. */
-struct maildir_header_scan {
-	uint64_t offset;
-	uint64_t header_size;
-	bool done, line_has_content;
 };
 
 /* ---- storage.c ---- */
@@ -191,6 +206,11 @@ uint64_t maildir_file_header_scan_result(const struct maildir_header_scan *scan)
 /* Finds a file in dir/cur whose unique part is `unique` (file renamed by
  * another process); returns its name (xmalloc'd) or NULL. */
 char *maildir_file_find_unique(const char *dir, const char *unique);
+/* Copies the whole content of `in` (read with pread from offset 0) to a
+ * new file `dst` (O_EXCL), fsynced, with mtime internaldate.  0, or -1
+ * with the store's error set and dst removed. */
+int maildir_file_copy_fd(struct maildir_store *ms, int in, const char *dst,
+			 time_t internaldate);
 /* Opens dir/cur/<name>, or the file with the same unique part.  -1 with
  * errno ENOENT when gone. */
 int maildir_file_open_msg(const char *dir, const char *name, char **actual_name_r);
@@ -257,6 +277,22 @@ int maildir_save_commit(struct store_append *ctx, uint32_t flags,
 			time_t internaldate, int tz, uint32_t *uidvalidity_r,
 			uint32_t *uid_r);
 void maildir_save_abort(struct store_append *ctx);
+int maildir_save_begin_message(struct store *store, const char *mailbox_name,
+			       struct store_message *msg, struct store_append **ctx_r);
+
+/* ---- message.c ---- */
+int maildir_message_begin(const struct store_settings *set, struct store_message **msg_r,
+			  const char **error_r);
+int maildir_message_write(struct store_message *msg, const void *data, size_t size,
+			  const char **error_r);
+int maildir_message_finish(struct store_message *msg, time_t internaldate,
+			   const char **error_r);
+void maildir_message_free(struct store_message *msg);
+/* Makes `dst` a name of the message's file: a hard link, or a copy of the
+ * bytes (fsynced) where the file system refuses the link.  0 or -1 with
+ * the store's error set. */
+int maildir_message_place(struct maildir_store *ms, struct store_message *msg,
+			  const char *dst);
 int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
 		      const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
 		      uint32_t **dest_uids_r);

@@ -23,8 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-int maildir_save_begin(struct store *store, const char *mailbox_name,
-		       struct store_append **ctx_r)
+/* The context of an append to mailbox_name, without its file. */
+static struct maildir_append *save_ctx_new(struct store *store, const char *mailbox_name)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
 	struct maildir_mailbox_row row;
@@ -37,26 +37,57 @@ int maildir_save_begin(struct store *store, const char *mailbox_name,
 		if (ret == 0)
 			store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s",
 					mailbox_name);
-		return -1;
+		return NULL;
 	}
 	if ((dir = maildir_storage_mailbox_dir(ms, mailbox_name)) == NULL)
-		return -1;
+		return NULL;
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->ms = ms;
 	ctx->mailbox_id = row.id;
 	ctx->dir = dir;
 	ctx->unique = maildir_file_unique();
-	ctx->tmp_path = xasprintf("%s/tmp/%s", dir, ctx->unique);
+	ctx->fd = -1;
+	return ctx;
+}
+
+int maildir_save_begin(struct store *store, const char *mailbox_name,
+		       struct store_append **ctx_r)
+{
+	struct maildir_append *ctx = save_ctx_new(store, mailbox_name);
+
+	if (ctx == NULL)
+		return -1;
+	ctx->tmp_path = xasprintf("%s/tmp/%s", ctx->dir, ctx->unique);
 	ctx->parser = mime_parser_create();
 	ctx->fd = open(ctx->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (ctx->fd < 0) {
-		maildir_storage_set_syscall_error(ms, "open", ctx->tmp_path);
+		maildir_storage_set_syscall_error(ctx->ms, "open", ctx->tmp_path);
+		mime_parser_destroy(&ctx->parser);
 		free(ctx->dir);
 		free(ctx->unique);
 		free(ctx->tmp_path);
 		free(ctx);
 		return -1;
 	}
+	*ctx_r = &ctx->ctx;
+	return 0;
+}
+
+int maildir_save_begin_message(struct store *store, const char *mailbox_name,
+			       struct store_message *msg, struct store_append **ctx_r)
+{
+	struct maildir_append *ctx;
+
+	if (!msg->finished || msg->failed) {
+		store_set_error(store, STORE_ERR_PARAMS, "The message is not complete");
+		return -1;
+	}
+	if ((ctx = save_ctx_new(store, mailbox_name)) == NULL)
+		return -1;
+	ctx->message = msg;
+	ctx->size = msg->scan.offset;
+	ctx->header_done = msg->scan.done;
+	ctx->header_size = msg->scan.header_size;
 	*ctx_r = &ctx->ctx;
 	return 0;
 }
@@ -70,6 +101,11 @@ int maildir_save_write(struct store_append *_ctx, const void *data, size_t size)
 	};
 
 	store_clear_error(&ctx->ms->store);
+	if (ctx->message != NULL) {
+		store_set_error(&ctx->ms->store, STORE_ERR_PARAMS,
+				"The message of this append is already written");
+		return -1;
+	}
 	if (ctx->failed) {
 		store_set_error(&ctx->ms->store, STORE_ERR_TEMP, "Append already failed");
 		return -1;
@@ -103,7 +139,8 @@ void maildir_save_abort(struct store_append *_ctx)
 {
 	struct maildir_append *ctx = (struct maildir_append *)_ctx;
 
-	(void)unlink(ctx->tmp_path);
+	if (ctx->tmp_path != NULL)
+		(void)unlink(ctx->tmp_path);
 	append_free(ctx);
 }
 
@@ -177,36 +214,46 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	struct maildir_store *ms = ctx->ms;
 	struct maildir_mailbox_row row;
 	struct store_msg msg = { 0 };
-	struct store_msg_cache_data cache;
+	struct store_msg_cache_data own_cache;
+	const struct store_msg_cache_data *cache = &own_cache;
 	struct timespec times[2];
 	char *dir = NULL, *tmp_path = NULL, *final = NULL, *dst = NULL, *cur = NULL;
-	int ret;
+	int ret = 0;
 
 	if (ctx->failed) {
 		maildir_save_abort(_ctx);
 		return -1;
 	}
-	/* parsed outside the index transaction, which it would only lengthen */
-	store_msg_cache_data_build(&cache, ctx->parser);
-	mime_parser_destroy(&ctx->parser);
-	if (internaldate == 0)
-		internaldate = time(NULL);
-	ret = maildir_storage_fsync_fd(ms, ctx->fd, ctx->tmp_path);
-	times[0].tv_sec = times[1].tv_sec = internaldate;
-	times[0].tv_nsec = times[1].tv_nsec = 0;
-	if (ret == 0 && futimens(ctx->fd, times) < 0)
-		ret = maildir_storage_set_syscall_error(ms, "futimens", ctx->tmp_path);
-	if (ret == 0 && close(ctx->fd) < 0)
-		ret = maildir_storage_set_syscall_error(ms, "close", ctx->tmp_path);
-	ctx->fd = -1;
+	if (ctx->message != NULL) {
+		/* written, parsed and synced once for every mailbox */
+		cache = &ctx->message->cache;
+		if (internaldate == 0)
+			internaldate = ctx->message->internaldate;
+	} else {
+		/* parsed outside the index transaction, which it would only
+		 * lengthen */
+		store_msg_cache_data_build(&own_cache, ctx->parser);
+		mime_parser_destroy(&ctx->parser);
+		if (internaldate == 0)
+			internaldate = time(NULL);
+		ret = maildir_storage_fsync_fd(ms, ctx->fd, ctx->tmp_path);
+		times[0].tv_sec = times[1].tv_sec = internaldate;
+		times[0].tv_nsec = times[1].tv_nsec = 0;
+		if (ret == 0 && futimens(ctx->fd, times) < 0)
+			ret = maildir_storage_set_syscall_error(ms, "futimens", ctx->tmp_path);
+		if (ret == 0 && close(ctx->fd) < 0)
+			ret = maildir_storage_set_syscall_error(ms, "close", ctx->tmp_path);
+		ctx->fd = -1;
+	}
 	if (ret < 0 || maildir_index_begin(ms, true) < 0) {
-		store_msg_cache_data_free(&cache);
+		if (cache == &own_cache)
+			store_msg_cache_data_free(&own_cache);
 		maildir_save_abort(_ctx);
 		return -1;
 	}
 
 	ret = mailbox_dir_by_id(ms, ctx->mailbox_id, &row, &dir);
-	if (ret == 0) {
+	if (ret == 0 && ctx->message == NULL) {
 		/* a rename between begin and commit moved tmp/ along */
 		tmp_path = xasprintf("%s/tmp/%s", dir, ctx->unique);
 	}
@@ -230,7 +277,13 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 		final = maildir_file_name(ctx->unique, msg.size, msg.uid, flags, msg.keywords);
 		dst = xasprintf("%s/cur/%s", dir, final);
 		cur = xasprintf("%s/cur", dir);
-		if (rename(tmp_path, dst) < 0) {
+		if (ctx->message != NULL) {
+			if (maildir_message_place(ms, ctx->message, dst) < 0) {
+				ret = -1;
+				free(dst);
+				dst = NULL;
+			}
+		} else if (rename(tmp_path, dst) < 0) {
 			ret = maildir_storage_set_syscall_error(ms, "rename", tmp_path);
 			free(dst);
 			dst = NULL;
@@ -239,8 +292,9 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	if (ret == 0)
 		ret = maildir_storage_fsync_dir(ms, cur);
 	if (ret == 0)
-		ret = insert_msg(ms, ctx->mailbox_id, final, &msg, &cache);
-	store_msg_cache_data_free(&cache);
+		ret = insert_msg(ms, ctx->mailbox_id, final, &msg, cache);
+	if (cache == &own_cache)
+		store_msg_cache_data_free(&own_cache);
 	if (ret == 0)
 		ret = set_uidnext(ms, ctx->mailbox_id, msg.uid + 1);
 	if (ret == 0)
@@ -257,7 +311,8 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 		*uidvalidity_r = row.uidvalidity;
 		*uid_r = msg.uid;
 	}
-	(void)unlink(ctx->tmp_path);
+	if (ctx->tmp_path != NULL)
+		(void)unlink(ctx->tmp_path);
 	free(dir);
 	free(tmp_path);
 	free(final);
@@ -272,36 +327,12 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 static int copy_file(struct maildir_store *ms, const char *src, const char *dst,
 		     time_t internaldate)
 {
-	char buf[65536];
-	struct timespec times[2];
-	ssize_t n;
-	int in, out, ret = 0;
+	int in, ret;
 
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (out < 0) {
-		ret = maildir_storage_set_syscall_error(ms, "open", dst);
-		close(in);
-		return ret;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		if (write_full(out, buf, (size_t)n) < 0) {
-			ret = maildir_storage_set_syscall_error(ms, "write", dst);
-			break;
-		}
-	}
-	if (n < 0)
-		ret = maildir_storage_set_syscall_error(ms, "read", src);
-	if (ret == 0)
-		ret = maildir_storage_fsync_fd(ms, out, dst);
-	times[0].tv_sec = times[1].tv_sec = internaldate;
-	times[0].tv_nsec = times[1].tv_nsec = 0;
-	(void)futimens(out, times);
-	close(out);
+	ret = maildir_file_copy_fd(ms, in, dst, internaldate);
 	close(in);
-	if (ret < 0)
-		(void)unlink(dst);
 	return ret;
 }
 

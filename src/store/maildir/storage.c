@@ -347,5 +347,10 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.append_write = maildir_save_write,
 	.append_commit = maildir_save_commit,
 	.append_abort = maildir_save_abort,
+	.message_begin = maildir_message_begin,
+	.message_write = maildir_message_write,
+	.message_finish = maildir_message_finish,
+	.message_free = maildir_message_free,
+	.append_begin_message = maildir_save_begin_message,
 	.rebuild = maildir_storage_rebuild,
 };
