@@ -41,8 +41,11 @@ int imap_search_result_parse_set(struct store_mailbox *box,
 		(uid ? store_mailbox_msg(box, count)->uid : count);
 	bool dollar;
 
-	if (seqset_parse(set, str, star, &dollar) < 0)
+	if (seqset_parse(set, str, star, &dollar) < 0) {
+		/* seqset_parse() empties but keeps what "1:2,x" allocated */
+		seqset_deinit(set);
 		return -1;
+	}
 	if (!dollar || saved_uids == NULL)
 		return 0;
 	/* RFC 9051 6.4.4.1: "$" holds messages, and maps to msns or UIDs

@@ -34,7 +34,8 @@ void imap_search_result_clear(struct imap_session *s);
  * `saved_uids` (NULL is the empty sequence): as UIDs, all of them; as
  * msns, those of the view's messages whose UID is saved (an empty result
  * is valid and names no message).  `box` may be NULL (an empty mailbox).
- * Returns 0, or -1 on a syntax error with the set empty.  Msns past the
+ * Returns 0, or -1 on a syntax error with the set empty and its memory
+ * freed (seqset_deinit()).  Msns past the
  * count are not checked here: commands decide what that means. */
 int imap_search_result_parse_set(struct store_mailbox *box,
 				 const struct seqset *saved_uids, const char *str,
