@@ -120,9 +120,10 @@ static bool search_is_utf8(const char *str, size_t len)
  * and sending it again cannot succeed.  Without CHARSET the strings are
  * UTF-8 (RFC 9051 6.4.4: "IMAP4rev2 servers MUST assume UTF-8"; for a
  * rev1 client US-ASCII, which is a subset).  "CHARSET US-ASCII" with 8-bit
- * bytes is read as UTF-8 when it is valid UTF-8, as Dovecot does: clients
- * that label every search US-ASCII send their users' non-ASCII text in
- * UTF-8, and refusing it helps no one; other 8-bit bytes are BAD. */
+ * bytes is read as UTF-8 when it is valid UTF-8 (Dovecot, too, takes
+ * US-ASCII for UTF-8): clients that label every search US-ASCII send their
+ * users' non-ASCII text in UTF-8, and refusing it helps no one; other
+ * 8-bit bytes are BAD. */
 static const char *search_parse_string(struct search_build *b,
 				       const struct imap_arg *arg, size_t *len_r)
 {

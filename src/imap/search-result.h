@@ -9,7 +9,17 @@
  * "automatically removed from the list" asks, and UIDs are never reused
  * within a UIDVALIDITY.  It is emptied on every change of the selected
  * mailbox (imap_session_select/unselect), so a UID never outlives its
- * mailbox.  This module never reads or searches messages. */
+ * mailbox.
+ *
+ * Pipelining (RFC 9051 6.4.4.2, RFC 5182 2.3: a command using "$" sent
+ * behind a SEARCH RETURN (SAVE) must see that search's result): the
+ * session runs its commands strictly one after another.  session.c
+ * parses and dispatches the next command only when the running one has
+ * sent its tagged reply (s->cmd is NULL again), and a search that runs in
+ * slices pauses the connection's input meanwhile, so "$" is always read
+ * after every earlier command has set it.
+ *
+ * This module never reads or searches messages. */
 #ifndef ROOST_IMAP_SEARCH_RESULT_H
 #define ROOST_IMAP_SEARCH_RESULT_H
 
