@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "mailbox-name.h"
 #include "parser.h"
+#include "search-result.h"
 #include "base/seqset.h"
 #include "store/store.h"
 
@@ -45,14 +46,12 @@ static int copy_resolve_set(struct imap_session *s, const char *str, bool uid,
 {
 	struct store_mailbox *box = s->box;
 	uint32_t count = store_mailbox_count(box);
-	uint32_t star = count == 0 ? 0 :
-		(uid ? store_mailbox_msg(box, count)->uid : count);
 	struct seqset set = SEQSET_INIT;
 
 	*msns_r = NULL;
 	*count_r = 0;
 	*expunged_r = false;
-	if (seqset_parse(&set, str, star, NULL) < 0) {
+	if (imap_search_result_parse_set(box, &s->search_result, str, uid, &set) < 0) {
 		*error_r = "Invalid sequence set.";
 		return -1;
 	}

@@ -6,6 +6,7 @@
  * this file never writes them itself and never touches the view. */
 #include "commands.h"
 #include "parser.h"
+#include "search-result.h"
 #include "base/seqset.h"
 #include "store/store.h"
 
@@ -37,9 +38,9 @@ bool cmd_expunge(struct imap_cmd *cmd)
 	uint32_t *msns = NULL;
 	size_t msn_count = 0, cap = 0;
 	if (cmd->uid) {
-		uint32_t star = count == 0 ? 0 : store_mailbox_msg(box, count)->uid;
 		struct seqset set = SEQSET_INIT;
-		if (seqset_parse(&set, a[0].str, star, NULL) < 0)
+		if (imap_search_result_parse_set(box, &s->search_result, a[0].str,
+						 true, &set) < 0)
 			return imap_cmd_bad(cmd, "Invalid UID set.");
 		if (store_mailbox_is_readonly(box)) {
 			seqset_deinit(&set);

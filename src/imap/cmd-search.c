@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "parser.h"
 #include "search-parse.h"
+#include "search-result.h"
 #include "flags.h"
 #include "base/log.h"
 #include "base/seqset.h"
@@ -30,7 +31,12 @@ enum search_return {
 	SEARCH_RETURN_MAX = 1 << 1,
 	SEARCH_RETURN_COUNT = 1 << 2,
 	SEARCH_RETURN_ALL = 1 << 3,
+	/* SEARCHRES (RFC 5182, RFC 9051 6.4.4.1): keep the result in the
+	 * session's search result variable */
+	SEARCH_RETURN_SAVE = 1 << 4,
 };
+#define SEARCH_RETURN_ANSWERS \
+	(SEARCH_RETURN_MIN | SEARCH_RETURN_MAX | SEARCH_RETURN_COUNT | SEARCH_RETURN_ALL)
 
 struct cmd_search_ctx {
 	struct imap_cmd *cmd;
@@ -97,6 +103,34 @@ static void search_write_all(struct cmd_search_ctx *ctx, struct str *line)
 	}
 }
 
+/* Sets the search result variable from the matches, as UIDs.  RFC 9051
+ * 6.4.4.1 table 4: SAVE with MIN and/or MAX and neither ALL nor COUNT
+ * keeps only those messages; otherwise every message found. */
+static void search_save_result(struct cmd_search_ctx *ctx, uint32_t min_msn,
+			       uint32_t max_msn)
+{
+	struct imap_session *s = ctx->cmd->session;
+	struct store_mailbox *box = s->box;
+	struct seqset uids = SEQSET_INIT;
+	bool min_max_only = (ctx->returns & (SEARCH_RETURN_ALL | SEARCH_RETURN_COUNT)) == 0 &&
+		(ctx->returns & (SEARCH_RETURN_MIN | SEARCH_RETURN_MAX)) != 0;
+
+	if (min_max_only) {
+		if ((ctx->returns & SEARCH_RETURN_MIN) != 0 && min_msn != 0)
+			seqset_add(&uids, store_mailbox_msg(box, min_msn)->uid);
+		if ((ctx->returns & SEARCH_RETURN_MAX) != 0 && max_msn != 0)
+			seqset_add(&uids, store_mailbox_msg(box, max_msn)->uid);
+	} else {
+		/* msns ascend with UIDs: each addition is O(1) */
+		for (uint32_t msn = 1; msn <= ctx->count; msn++) {
+			if (search_bit(ctx, msn))
+				seqset_add(&uids, store_mailbox_msg(box, msn)->uid);
+		}
+	}
+	imap_search_result_save(s, &uids);
+	seqset_deinit(&uids);
+}
+
 static void search_send_result(struct cmd_search_ctx *ctx)
 {
 	struct imap_session *s = ctx->cmd->session;
@@ -110,6 +144,14 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 			min_msn = msn;
 		max_msn = msn;
 		count++;
+	}
+	if ((ctx->returns & SEARCH_RETURN_SAVE) != 0)
+		search_save_result(ctx, min_msn, max_msn);
+	if (ctx->esearch && (ctx->returns & SEARCH_RETURN_ANSWERS) == 0) {
+		/* RFC 9051 6.4.4: "In absence of any other SEARCH result
+		 * option, the SAVE result option also suppresses any
+		 * ESEARCH response" */
+		return;
 	}
 	if (!ctx->esearch) {
 		str_append(&line, "* SEARCH");
@@ -169,6 +211,10 @@ static bool search_run(struct cmd_search_ctx *ctx, bool sliced)
 		int ret = search_match(ctx->search, msn);
 		if (ret < 0) {
 			search_deinit(ctx);
+			/* RFC 9051 6.4.4.1: a SAVE search that fails with NO
+			 * leaves the variable empty */
+			if ((ctx->returns & SEARCH_RETURN_SAVE) != 0)
+				imap_search_result_clear(cmd->session);
 			return imap_cmd_store_error(cmd, false);
 		}
 		if (ret > 0)
@@ -207,6 +253,7 @@ static int search_parse_return(const struct imap_arg *arg, unsigned int *returns
 	} opts[] = {
 		{ "MIN", SEARCH_RETURN_MIN }, { "MAX", SEARCH_RETURN_MAX },
 		{ "COUNT", SEARCH_RETURN_COUNT }, { "ALL", SEARCH_RETURN_ALL },
+		{ "SAVE", SEARCH_RETURN_SAVE },
 	};
 	if (arg->type != IMAP_ARG_LIST) {
 		*error_r = "RETURN needs a list of options.";
@@ -218,10 +265,6 @@ static int search_parse_return(const struct imap_arg *arg, unsigned int *returns
 		size_t j;
 		if (o->type != IMAP_ARG_ATOM) {
 			*error_r = "Invalid RETURN option.";
-			return -1;
-		}
-		if (strcasecmp(o->str, "SAVE") == 0) {
-			*error_r = "RETURN (SAVE) is not supported yet.";
 			return -1;
 		}
 		for (j = 0; j < N_ELEMENTS(opts); j++) {
@@ -236,6 +279,7 @@ static int search_parse_return(const struct imap_arg *arg, unsigned int *returns
 	}
 	if (*returns_r == 0)
 		*returns_r = SEARCH_RETURN_ALL;	/* RETURN () */
+	/* RETURN (SAVE) alone answers nothing but the tagged OK */
 	return 0;
 }
 
@@ -257,13 +301,16 @@ bool cmd_search(struct imap_cmd *cmd)
 		ctx->esearch = true;
 		args += 2;
 	}
-	switch (imap_search_parse_program(cmd->pool, s->box, args, true,
-					  &ctx->program, &error)) {
+	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result,
+					  args, true, &ctx->program, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
 		break;
 	case IMAP_SEARCH_PARSE_BAD:
+		/* RFC 9051 6.4.4.1: BAD never changes the variable */
 		return imap_cmd_bad(cmd, "%s", error);
 	case IMAP_SEARCH_PARSE_NO:
+		if ((ctx->returns & SEARCH_RETURN_SAVE) != 0)
+			imap_search_result_clear(s);
 		return imap_cmd_no(cmd, "%s", error);
 	}
 

@@ -2,9 +2,12 @@
  * search-parse.h). */
 #include "search-parse.h"
 #include "flags.h"
+#include "search-result.h"
 #include "base/pool.h"
 #include "base/seqset.h"
 #include "base/str.h"
+#include "base/utf8.h"
+#include "mime/charset.h"
 #include "store/store.h"
 
 #include <string.h>
@@ -14,9 +17,21 @@
  * parsing and evaluation small whatever the client sends. */
 #define SEARCH_MAX_DEPTH 100
 
+/* Longest CHARSET name we hand to iconv. */
+#define SEARCH_CHARSET_MAX 40
+
+/* The BADCHARSET list: a few common charsets, each of which
+ * imap_search_charset_ok() accepts (tests/protocol/test_search_keys.py
+ * checks every one); iconv knows many more. */
+#define SEARCH_BADCHARSET "[BADCHARSET (UTF-8 US-ASCII ISO-8859-1 ISO-8859-15 " \
+	"WINDOWS-1252 KOI8-R ISO-2022-JP SHIFT_JIS EUC-JP GB2312 BIG5)]"
+
 struct search_build {
 	struct pool *pool;
 	struct store_mailbox *box;
+	const struct seqset *saved_uids;	/* "$"; NULL = empty */
+	/* the CHARSET of the search strings; NULL for UTF-8 */
+	const char *charset;
 	const char *error;	/* BAD text */
 	unsigned int depth;
 };
@@ -83,6 +98,67 @@ static const char *search_arg_string(const struct imap_arg *arg, size_t *len_r)
 	}
 }
 
+static bool search_is_utf8(const char *str, size_t len)
+{
+	for (size_t i = 0; i < len; ) {
+		size_t n = utf8_seq_len((const unsigned char *)str + i, len - i);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* A search string (astring) as UTF-8: converted from the CHARSET of the
+ * program, allocated in the pool.  NULL with b->error on a missing
+ * string or one that is not valid text in its charset.
+ *
+ * Invalid text answers BAD, not NO: RFC 9051 6.4.4 keeps NO for "can't
+ * search that CHARSET or criteria" (a request the server cannot carry
+ * out, BADCHARSET) and BAD for "arguments invalid"; a byte sequence that
+ * is not text in the charset the client declared is an invalid argument,
+ * and sending it again cannot succeed.  Without CHARSET the strings are
+ * UTF-8 (RFC 9051 6.4.4: "IMAP4rev2 servers MUST assume UTF-8"; for a
+ * rev1 client US-ASCII, which is a subset).  "CHARSET US-ASCII" with 8-bit
+ * bytes is read as UTF-8 when it is valid UTF-8 (Dovecot, too, takes
+ * US-ASCII for UTF-8): clients that label every search US-ASCII send their
+ * users' non-ASCII text in UTF-8, and refusing it helps no one; other
+ * 8-bit bytes are BAD. */
+static const char *search_parse_string(struct search_build *b,
+				       const struct imap_arg *arg, size_t *len_r)
+{
+	size_t len;
+	const char *str = search_arg_string(arg, &len);
+	if (str == NULL) {
+		b->error = "Missing or invalid search string.";
+		return NULL;
+	}
+	if (b->charset == NULL || mime_charset_is_utf8(b->charset)) {
+		if (!search_is_utf8(str, len)) {
+			b->error = "Search string is not valid UTF-8.";
+			return NULL;
+		}
+		*len_r = len;
+		return str;
+	}
+	struct str utf8 = STR_INIT;
+	if (mime_charset_to_utf8(b->charset, str, len, &utf8) < 0)
+		i_panic("search charset %s accepted but unknown", b->charset);
+	/* mime_charset_to_utf8() turns undecodable bytes into U+FFFD; a
+	 * client that wants to find U+FFFD itself sends it in UTF-8 */
+	bool invalid = utf8.len > 0 &&
+		(memmem(utf8.data, utf8.len, "\xef\xbf\xbd", 3) != NULL ||
+		 memchr(utf8.data, '\0', utf8.len) != NULL);
+	const char *result = invalid ? NULL :
+		p_strndup(b->pool, utf8.len == 0 ? "" : utf8.data, utf8.len);
+	*len_r = utf8.len;
+	str_free(&utf8);
+	if (invalid)
+		b->error = p_strdup_printf(b->pool, "Search string is not valid %s.",
+					   b->charset);
+	return result;
+}
+
 /* date = date-text / DQUOTE date-text DQUOTE
  * date-text = date-day "-" date-month "-" date-year
  * date-day = 1*2DIGIT; date-year = 4DIGIT */
@@ -121,15 +197,14 @@ static int search_parse_date(const struct imap_arg *arg, int64_t *day_r)
 static int search_parse_set(struct search_build *b, const char *str, bool uid,
 			    struct search_key *key)
 {
-	uint32_t count = b->box == NULL ? 0 : store_mailbox_count(b->box);
-	uint32_t max = count == 0 ? 0 :
-		(uid ? store_mailbox_msg(b->box, count)->uid : count);
 	struct seqset set = SEQSET_INIT;
 	if (strcmp(str, "$") == 0) {
-		b->error = "The search result variable $ is not supported yet.";
-		return -1;
+		/* the saved result is UIDs: "$" and "UID $" are the same
+		 * key (RFC 5182 2.2, example 3) */
+		uid = true;
+		key->type = SEARCH_KEY_UID;
 	}
-	if (seqset_parse(&set, str, max, NULL) < 0) {
+	if (imap_search_result_parse_set(b->box, b->saved_uids, str, uid, &set) < 0) {
 		b->error = "Invalid sequence set.";
 		return -1;
 	}
@@ -196,7 +271,6 @@ static struct search_key *search_parse_key_inner(struct search_build *b,
 	struct pool *pool = b->pool;
 	const struct imap_arg *arg = *argp;
 	struct search_key *key;
-	size_t len;
 
 	if (arg->type == IMAP_ARG_LIST) {
 		/* "(" search-key *(SP search-key) ")" */
@@ -243,11 +317,9 @@ static struct search_key *search_parse_key_inner(struct search_build *b,
 		if (strcasecmp(name, search_header_keys[i].name) == 0) {
 			key = search_key_new(pool, SEARCH_KEY_HEADER);
 			key->name = search_header_keys[i].field;
-			key->value = search_arg_string(arg, &key->value_len);
-			if (key->value == NULL) {
-				b->error = "Missing or invalid search string.";
+			key->value = search_parse_string(b, arg, &key->value_len);
+			if (key->value == NULL)
 				return NULL;
-			}
 			*argp = arg + 1;
 			return key;
 		}
@@ -291,6 +363,18 @@ static struct search_key *search_parse_key_inner(struct search_build *b,
 			return NULL;
 		}
 		arg++;
+	} else if (strcasecmp(name, "OLDER") == 0 || strcasecmp(name, "YOUNGER") == 0) {
+		/* search-key =/ ( "OLDER" / "YOUNGER" ) SP nz-number
+		 * (RFC 5032 section 3) */
+		key = search_key_new(pool, strcasecmp(name, "OLDER") == 0 ?
+				     SEARCH_KEY_OLDER : SEARCH_KEY_YOUNGER);
+		if (arg->type != IMAP_ARG_ATOM ||
+		    str_to_u64(arg->str, UINT32_MAX, &key->number) < 0 ||
+		    key->number == 0) {
+			b->error = "OLDER and YOUNGER need a number of seconds (1 or more).";
+			return NULL;
+		}
+		arg++;
 	} else if (strcasecmp(name, "HEADER") == 0) {
 		key = search_key_new(pool, SEARCH_KEY_HEADER);
 		size_t name_len;
@@ -299,21 +383,16 @@ static struct search_key *search_parse_key_inner(struct search_build *b,
 			b->error = "HEADER needs a field name and a string.";
 			return NULL;
 		}
-		key->value = search_arg_string(&arg[1], &key->value_len);
-		if (key->value == NULL) {
-			b->error = "Missing or invalid search string.";
+		key->value = search_parse_string(b, &arg[1], &key->value_len);
+		if (key->value == NULL)
 			return NULL;
-		}
 		arg += 2;
 	} else if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
 		key = search_key_new(pool, strcasecmp(name, "BODY") == 0 ?
 				     SEARCH_KEY_BODY : SEARCH_KEY_TEXT);
-		key->value = search_arg_string(arg, &len);
-		if (key->value == NULL) {
-			b->error = "Missing or invalid search string.";
+		key->value = search_parse_string(b, arg, &key->value_len);
+		if (key->value == NULL)
 			return NULL;
-		}
-		key->value_len = len;
 		arg++;
 	} else if (strcasecmp(name, "UID") == 0) {
 		key = search_key_new(pool, SEARCH_KEY_UID);
@@ -356,17 +435,30 @@ static struct search_key *search_parse_key_inner(struct search_build *b,
 
 bool imap_search_charset_ok(const char *charset, const char **error_r)
 {
-	if (strcasecmp(charset, "UTF-8") == 0 || strcasecmp(charset, "US-ASCII") == 0)
-		return true;
-	*error_r = "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.";
+	size_t len = strlen(charset);
+	/* RFC 2978 names, minus what iconv reads as options ("//IGNORE")
+	 * or mime_charset_to_utf8() as a language ("*en") */
+	bool name_ok = len > 0 && len <= SEARCH_CHARSET_MAX &&
+		strspn(charset, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		       "0123456789-_.:+") == len;
+	if (name_ok) {
+		struct str probe = STR_INIT;
+		int ret = mime_charset_to_utf8(charset, "", 0, &probe);
+		str_free(&probe);
+		if (ret == 0)
+			return true;
+	}
+	*error_r = SEARCH_BADCHARSET " Unsupported charset.";
 	return false;
 }
 
 enum imap_search_parse_result
 imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
+			  const struct seqset *saved_uids,
 			  const struct imap_arg *args, bool charset_allowed,
 			  struct search_key **program_r, const char **error_r)
 {
+	struct search_build b = { .pool = pool, .box = box, .saved_uids = saved_uids };
 	if (charset_allowed && args[0].type == IMAP_ARG_ATOM &&
 	    strcasecmp(args[0].str, "CHARSET") == 0) {
 		size_t len;
@@ -377,9 +469,9 @@ imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
 		}
 		if (!imap_search_charset_ok(charset, error_r))
 			return IMAP_SEARCH_PARSE_NO;
+		b.charset = p_strndup(pool, charset, len);
 		args += 2;
 	}
-	struct search_build b = { .pool = pool, .box = box };
 	*program_r = search_key_new(pool, SEARCH_KEY_AND);
 	if (search_parse_keys(&b, args, *program_r) < 0) {
 		*error_r = b.error;

@@ -11,6 +11,7 @@
 #include "search/search.h"
 
 struct pool;
+struct seqset;
 struct store_mailbox;
 
 enum imap_search_parse_result {
@@ -24,19 +25,27 @@ enum imap_search_parse_result {
 
 /* Parses `args` (up to IMAP_ARG_EOL) as
  *   search-program = ["CHARSET" SP charset SP] search-key *(SP search-key)
+ *   search-key =/ ( "OLDER" / "YOUNGER" ) SP nz-number   ; RFC 5032
  * into an AND key allocated in `pool`.  With `charset_allowed` false (the
  * THREAD and SORT forms, where the charset is a separate mandatory
  * argument that the caller has already taken) a leading CHARSET is a
- * search key error.  `box` gives the message count and UIDs for sequence
- * sets and the keyword table; NULL stands for an empty mailbox.  Error
- * texts are static or in pool. */
+ * search key error and the strings are read as UTF-8.  Search strings in
+ * another CHARSET are converted to UTF-8 here (iconv, through
+ * mime/charset.h), so the keys always hold UTF-8; a string that is not
+ * valid text in its charset is BAD.  `box` gives the message count and
+ * UIDs for sequence sets and the keyword table; NULL stands for an empty
+ * mailbox.  `saved_uids` is the SEARCHRES variable that "$" stands for
+ * (read during the call only; NULL is the empty sequence).  Error texts
+ * are static or in pool. */
 enum imap_search_parse_result
 imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
+			  const struct seqset *saved_uids,
 			  const struct imap_arg *args, bool charset_allowed,
 			  struct search_key **program_r, const char **error_r);
 
-/* Whether Roost can search with `charset` (a CHARSET argument); fills
- * *error_r with the NO [BADCHARSET ...] text when it cannot. */
+/* Whether Roost can search with `charset` (a CHARSET argument: UTF-8,
+ * US-ASCII or a name iconv knows); fills *error_r with the static
+ * NO "[BADCHARSET (...)] ..." text when it cannot. */
 bool imap_search_charset_ok(const char *charset, const char **error_r);
 
 #endif

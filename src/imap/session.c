@@ -30,6 +30,7 @@
 #include "parser.h"
 #include "flags.h"
 #include "commands.h"
+#include "search-result.h"
 #include "base/log.h"
 #include "base/seqset.h"
 #include "conf/conf.h"
@@ -102,8 +103,12 @@ void imap_session_capabilities(struct imap_session *s, struct str *dest)
 			str_append(dest, " LOGINDISABLED");
 		str_append(dest, " SASL-IR");
 	}
+	/* SEARCHRES requires ESEARCH (RFC 5182 2.1), which cmd-search.c
+	 * implements for both revisions; IMAP4rev2 includes both, a rev1
+	 * client learns them here */
 	str_append(dest, " LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE"
-		   " CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE");
+		   " CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE"
+		   " ESEARCH SEARCHRES WITHIN");
 	if (s->state != IMAP_STATE_NOT_AUTH)
 		str_printfa(dest, " APPENDLIMIT=%llu",
 			    (unsigned long long)s->config->max_append_size);
@@ -455,6 +460,8 @@ static void imap_session_box_changed(void *ctx)
 void imap_session_select(struct imap_session *s, struct store_mailbox *box)
 {
 	s->box = box;
+	/* RFC 9051 6.4.4.1: SELECT and EXAMINE empty the variable */
+	imap_search_result_clear(s);
 	s->state = IMAP_STATE_SELECTED;
 	const char *const *paths = store_mailbox_watch_paths(box);
 	size_t n = 0;
@@ -479,7 +486,8 @@ void imap_session_unselect(struct imap_session *s)
 	s->watch_count = 0;
 	if (s->box != NULL)
 		store_mailbox_close(&s->box);
-	s->searchres_valid = false;
+	/* its UIDs belong to the mailbox that was selected */
+	imap_search_result_clear(s);
 	if (s->state == IMAP_STATE_SELECTED)
 		s->state = IMAP_STATE_AUTH;
 }
@@ -600,15 +608,9 @@ int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
 {
 	struct store_mailbox *box = s->box;
 	uint32_t count = store_mailbox_count(box);
-	uint32_t max = !uid ? count :
-		(count == 0 ? 0 : store_mailbox_msg(box, count)->uid);
 	struct seqset set = SEQSET_INIT;
 
-	if (strchr(str, '$') != NULL) {
-		*error_r = "The search result variable $ is not supported yet.";
-		return -1;
-	}
-	if (seqset_parse(&set, str, max, NULL) < 0) {
+	if (imap_search_result_parse_set(box, &s->search_result, str, uid, &set) < 0) {
 		*error_r = "Invalid sequence set.";
 		return -1;
 	}
@@ -709,6 +711,7 @@ static void imap_session_destroy(struct imap_session *s)
 		s->cmd = NULL;
 	}
 	imap_session_unselect(s);
+	seqset_deinit(&s->search_result);
 	if (s->release_timer != NULL)
 		net_timer_destroy(&s->release_timer);
 	if (s->store != NULL)

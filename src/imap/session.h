@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "base/str.h"
 #include "base/pool.h"
+#include "base/seqset.h"
 
 struct net_conn;
 struct net_watch;
@@ -21,7 +22,6 @@ struct store;
 struct store_mailbox;
 struct auth_request;
 struct sasl_exchange;
-struct seqset;
 
 enum imap_state {
 	IMAP_STATE_NOT_AUTH = 1 << 0,
@@ -101,8 +101,9 @@ struct imap_session {
 	bool idling;			/* in IDLE: push mailbox changes at once */
 	bool utf8_accept;		/* ENABLE UTF8=ACCEPT */
 	bool rev2;			/* ENABLE IMAP4rev2 */
-	bool searchres_valid;
 	char *log_prefix;		/* "imap(user,ip,id)" */
+	/* SEARCHRES "$": UIDs of the selected mailbox (search-result.h) */
+	struct seqset search_result;
 
 	/* counters for the logout line */
 	uint64_t cmd_count, fetch_count, expunge_count, append_count;
@@ -160,7 +161,8 @@ void imap_session_bitmap_add_msn(uint8_t *bitmap, uint32_t msn);
 /* Resolves the sequence set `str` of a command on the selected mailbox
  * (msns, or UIDs when `uid`) into the msns it names, added to `msns`
  * (which the caller initialized and deinits; it comes out sorted and
- * merged, as a seqset is).  UIDs that no message has are left out; an msn
+ * merged, as a seqset is).  "$" is the saved search result (SEARCHRES,
+ * search-result.h).  UIDs that no message has are left out; an msn
  * past the last message is an error.  Returns 0, or -1 with *error_r set
  * to the text of a BAD reply (static) and `msns` left empty. */
 int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,

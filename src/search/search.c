@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SEARCH_READ_SIZE (64 * 1024)
@@ -25,6 +26,7 @@ struct search_ctx {
 	struct store_mailbox *box;
 	const struct search_key *program;
 	bool had_expunged;
+	time_t now;		/* OLDER, YOUNGER count back from here */
 
 	/* the message being evaluated */
 	uint32_t msn;
@@ -108,6 +110,7 @@ struct search_ctx *search_ctx_create(struct store *store, struct store_mailbox *
 	ctx->store = store;
 	ctx->box = box;
 	ctx->program = program;
+	ctx->now = time(NULL);
 	ctx->fd = -1;
 	return ctx;
 }
@@ -546,6 +549,12 @@ static int search_eval(struct search_ctx *ctx, const struct search_key *key)
 		return internaldate_day(msg) == key->day;
 	case SEARCH_KEY_SINCE:
 		return internaldate_day(msg) >= key->day;
+	case SEARCH_KEY_OLDER:
+		/* RFC 5032 2: "less recent than or equal to the target
+		 * time", the target being now minus the interval */
+		return (int64_t)msg->internaldate <= (int64_t)ctx->now - (int64_t)key->number;
+	case SEARCH_KEY_YOUNGER:
+		return (int64_t)msg->internaldate >= (int64_t)ctx->now - (int64_t)key->number;
 	case SEARCH_KEY_SENTBEFORE:
 	case SEARCH_KEY_SENTON:
 	case SEARCH_KEY_SENTSINCE:

@@ -47,6 +47,10 @@ enum search_key_type {
 	SEARCH_KEY_BEFORE,
 	SEARCH_KEY_ON,
 	SEARCH_KEY_SINCE,
+	/* WITHIN (RFC 5032): the internal date is `number` seconds or more
+	 * before the evaluation's start / at most `number` seconds before */
+	SEARCH_KEY_OLDER,
+	SEARCH_KEY_YOUNGER,
 	/* the same for the date written in the Date: header field, in its
 	 * own zone; a message without a valid Date: never matches */
 	SEARCH_KEY_SENTBEFORE,
@@ -78,7 +82,7 @@ struct search_key {
 	uint32_t flags;
 	/* KEYWORD */
 	int keyword;
-	/* LARGER, SMALLER */
+	/* LARGER, SMALLER (octets); OLDER, YOUNGER (seconds) */
 	uint64_t number;
 	/* BEFORE .. SENTSINCE */
 	int64_t day;
@@ -102,7 +106,9 @@ int64_t search_day_from_date(int year, int month, int mday);
 struct search_ctx;
 
 /* Prepares `program` (lives in the caller's pool, must outlive the ctx)
- * for evaluation in `box` of `store`.  Free with search_ctx_destroy(). */
+ * for evaluation in `box` of `store`.  OLDER and YOUNGER count from the
+ * time of this call, so every message of one search is measured from the
+ * same moment.  Free with search_ctx_destroy(). */
 struct search_ctx *search_ctx_create(struct store *store, struct store_mailbox *box,
 				     const struct search_key *program);
 void search_ctx_destroy(struct search_ctx **ctx);

@@ -63,7 +63,7 @@ def test_copy_errors(srv):
     S~ a8 NO \[TRYCREATE\] .*
     C: a9 COPY 1 Trash extra
     S~ a9 BAD .*
-    C: a10 COPY $ Trash
+    C: a10 COPY 1,$ Trash
     S~ a10 BAD .*
     """)
 

@@ -271,7 +271,7 @@ def test_fetch_errors(srv):
         "FETCH 1 (FLAGS) extra",
         "FETCH x FLAGS",
         "FETCH 1:x FLAGS",
-        "FETCH $ FLAGS",
+        "FETCH 1,$ FLAGS",
         "FETCH 1 (FAST)",
         "FETCH 1 BODY[MIME]",
         "FETCH 1 BODY[0]",

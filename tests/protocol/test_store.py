@@ -185,7 +185,7 @@ def test_store_errors(srv):
         ("STORE 4 +FLAGS (\\Seen)", "Invalid message sequence number."),
         ("STORE 0 +FLAGS (\\Seen)", None),
         ("STORE 1:9 +FLAGS (\\Seen)", "Invalid message sequence number."),
-        ("STORE $ +FLAGS (\\Seen)", None),
+        ("STORE $:2 +FLAGS (\\Seen)", None),
         ("STORE a +FLAGS (\\Seen)", None),
     ]
     for cmd, text in bad:

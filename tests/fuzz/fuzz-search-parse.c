@@ -1,0 +1,163 @@
+/* fuzz-search-parse.c: libFuzzer target for src/imap/search-parse.c.
+ *
+ * The input is a client's byte stream.  Every complete command goes
+ * through the IMAP parser (src/imap/parser.c) and then, as a search
+ * program, through imap_search_parse_program() on an empty mailbox (NULL)
+ * with a saved search result for "$"; "UID x" and a leading
+ * "RETURN (...)" are skipped as cmd-search.c does.  Commands whose tag
+ * ends in an odd byte are parsed with charset_allowed false (the SORT and
+ * THREAD form).  A parse that succeeds must give a well-formed tree:
+ * AND/OR/NOT with the right number of children, sorted and disjoint
+ * ranges, search strings that are valid UTF-8 without NUL (CHARSET
+ * conversion), positive WITHIN intervals; a failed one must say why with
+ * a non-empty error, and NO only with a BADCHARSET code. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/base.h"
+#include "base/pool.h"
+#include "base/seqset.h"
+#include "base/utf8.h"
+#include "imap/parser.h"
+#include "imap/search-parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_utf8(const char *s, size_t len)
+{
+	if (s == NULL || s[len] != '\0' || memchr(s, '\0', len) != NULL)
+		abort();
+	for (size_t i = 0; i < len; ) {
+		size_t n = utf8_seq_len((const unsigned char *)s + i, len - i);
+		if (n == 0)
+			abort();
+		i += n;
+	}
+}
+
+static void check_key(const struct search_key *key, unsigned int depth)
+{
+	unsigned int children = 0;
+
+	if (depth > 1000)
+		abort();
+	for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+		check_key(c, depth + 1);
+		children++;
+	}
+	switch (key->type) {
+	case SEARCH_KEY_AND:
+		break;
+	case SEARCH_KEY_OR:
+		if (children != 2)
+			abort();
+		break;
+	case SEARCH_KEY_NOT:
+		if (children != 1)
+			abort();
+		break;
+	case SEARCH_KEY_MSN:
+	case SEARCH_KEY_UID:
+		if (children != 0 || (key->range_count > 0 && key->ranges == NULL))
+			abort();
+		for (size_t i = 0; i < key->range_count; i++) {
+			if (key->ranges[i].first == 0 ||
+			    key->ranges[i].first > key->ranges[i].last)
+				abort();
+			if (i > 0 && key->ranges[i].first <= key->ranges[i - 1].last)
+				abort();
+		}
+		break;
+	case SEARCH_KEY_OLDER:
+	case SEARCH_KEY_YOUNGER:
+		if (key->number == 0 || key->number > UINT32_MAX)
+			abort();
+		break;
+	case SEARCH_KEY_HEADER:
+		if (key->name == NULL || key->name[0] == '\0')
+			abort();
+		check_utf8(key->value, key->value_len);
+		break;
+	case SEARCH_KEY_BODY:
+	case SEARCH_KEY_TEXT:
+		check_utf8(key->value, key->value_len);
+		break;
+	default:
+		if (children != 0)
+			abort();
+		break;
+	}
+	(void)search_key_needs_content(key);
+}
+
+static void run_command(const struct imap_command *cmd, const struct seqset *saved)
+{
+	const struct imap_arg *args = cmd->args;
+	size_t tag_len = strlen(cmd->tag);
+	bool charset_allowed = tag_len == 0 || (cmd->tag[tag_len - 1] & 1) == 0;
+
+	if (strcasecmp(cmd->name, "UID") == 0 && args[0].type != IMAP_ARG_EOL)
+		args++;
+	if (args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].str, "RETURN") == 0 &&
+	    args[1].type == IMAP_ARG_LIST)
+		args += 2;
+
+	struct pool *pool = pool_create(1024);
+	struct search_key *program = NULL;
+	const char *error = NULL;
+	switch (imap_search_parse_program(pool, NULL, saved, args, charset_allowed,
+					  &program, &error)) {
+	case IMAP_SEARCH_PARSE_OK:
+		if (program == NULL || program->type != SEARCH_KEY_AND)
+			abort();
+		check_key(program, 0);
+		break;
+	case IMAP_SEARCH_PARSE_BAD:
+		if (error == NULL || error[0] == '\0')
+			abort();
+		break;
+	case IMAP_SEARCH_PARSE_NO:
+		if (error == NULL || strncmp(error, "[BADCHARSET", 11) != 0)
+			abort();
+		break;
+	default:
+		abort();
+	}
+	pool_destroy(&pool);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct imap_parser_settings set = {
+		.max_line_length = 16 * 1024,
+		.max_literal_size = 8 * 1024,
+		.max_depth = 200,
+		.max_args = 4000,
+	};
+	struct imap_parser *p = imap_parser_create(&set);
+	struct seqset saved = SEQSET_INIT;
+
+	seqset_add_range(&saved, 1, 5);
+	seqset_add(&saved, 9);
+	seqset_add(&saved, UINT32_MAX);
+	while (size > 0) {
+		size_t used = 0;
+		int ret = imap_parser_feed(p, data, size, &used);
+		data += used;
+		size -= used;
+		/* a synchronising literal's "+" is taken as sent: feeding
+		 * simply goes on */
+		if (ret == 1)
+			run_command(imap_parser_command(p), &saved);
+		else if (ret == -1 && imap_parser_must_close(p))
+			break;
+		else if (used == 0)
+			break;
+	}
+	imap_parser_destroy(&p);
+	seqset_deinit(&saved);
+	return 0;
+}
