@@ -379,6 +379,183 @@ def test_corpus_over_deliver(srv):
     check_corpus(srv, names, "deliver")
 
 
+# ---- messages generated at test time (too big for git) ----
+
+EMPTY_TEXT = b'("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 0 0 NIL NIL NIL NIL)'
+NIL_ENV = b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"
+MAX_DEPTH = 100      # MIME_PARSER_MAX_DEPTH: a part at this depth is not parsed
+
+
+def subject_env(subject):
+    return f'(NIL "{subject}" NIL NIL NIL NIL NIL NIL NIL NIL)'.encode()
+
+
+def fetch_exact(c, msn, item, want):
+    got = raw_fetch(c, msn, item)
+    if got != want:
+        raise TestFailure(f"{item}:\n  expected {want[:3000]!r}\n       got {got[:3000]!r}")
+
+
+def test_generated_multipart_nested_thousands_deep(srv):
+    """3000 nested multiparts: the first 100 levels are parsed
+    (MIME_PARSER_MAX_DEPTH); the multipart at depth 100 is shown with the
+    empty stand-in part, which BODY[1.1...1] (101 numbers) finds empty;
+    the rest is that part's body, counted in the sizes."""
+    depth = 3000
+    msg = b"Subject: deep\r\n" + b"".join(
+        f"Content-Type: multipart/mixed; boundary=d{i}z\r\n\r\n--d{i}z\r\n".encode()
+        for i in range(depth)) + b"\r\ninnermost\r\n"
+    bs = EMPTY_TEXT
+    for i in range(MAX_DEPTH, -1, -1):
+        bs = b"(" + bs + f' "mixed" ("boundary" "d{i}z") NIL NIL NIL)'.encode()
+    c = srv.login()
+    c.append(msg=msg)
+    c.cmd("EXAMINE INBOX", ok=True)
+    fetch_exact(c, 1, "(RFC822.SIZE ENVELOPE BODYSTRUCTURE)",
+                f"* 1 FETCH (RFC822.SIZE {len(msg)} ENVELOPE ".encode() +
+                subject_env("deep") + b" BODYSTRUCTURE " + bs + b")")
+    stand_in = ".".join(["1"] * (MAX_DEPTH + 1))
+    fetch_exact(c, 1, f"BODY.PEEK[{stand_in}]",
+                f"* 1 FETCH (BODY[{stand_in}] {{0}}\r\n)".encode())
+    # part 1.1...1 (100 numbers) is the multipart at depth 100: its body
+    # is everything after its header up to the end (no boundary closes it)
+    part = ".".join(["1"] * MAX_DEPTH)
+    head = f"Content-Type: multipart/mixed; boundary=d{MAX_DEPTH}z\r\n\r\n".encode()
+    body = msg[msg.index(head) + len(head):]
+    got = fetch_items(raw_fetch(c, 1, f"BODY.PEEK[{part}]"))
+    expect(got[f"BODY[{part}]"].val == body, "deepest parsed part")
+    fetch_exact(c, 1, f"BODY.PEEK[{part}.MIME]",
+                f"* 1 FETCH (BODY[{part}.MIME] {{{len(head)}}}\r\n".encode() +
+                head + b")")
+
+
+def test_generated_message_nested_thousands_deep(srv):
+    """message/rfc822 inside message/rfc822, 3000 deep: body-type-msg
+    down to depth 100, whose message/rfc822 part is not parsed (NIL
+    envelope, empty stand-in body); octets and lines of every level are
+    those of the rest of the message."""
+    depth = 3000
+    heads = [f"Subject: level {i}\r\nContent-Type: message/rfc822\r\n\r\n".encode()
+             for i in range(depth)]
+    msg = b"".join(heads) + b"Subject: bottom\r\n\r\nbottom body\r\n"
+    starts = []         # offset of each level's body
+    off = 0
+    for h in heads:
+        off += len(h)
+        starts.append(off)
+
+    def rest(level):
+        data = msg[starts[level]:]
+        return len(data), data.count(b"\n")
+
+    octets, lines = rest(MAX_DEPTH)
+    bs = (f'("message" "rfc822" NIL NIL NIL "7BIT" {octets} '.encode() +
+          NIL_ENV + b" " + EMPTY_TEXT + f" {lines} NIL NIL NIL NIL)".encode())
+    for level in range(MAX_DEPTH - 1, -1, -1):
+        octets, lines = rest(level)
+        bs = (f'("message" "rfc822" NIL NIL NIL "7BIT" {octets} '.encode() +
+              subject_env(f"level {level + 1}") + b" " + bs +
+              f" {lines} NIL NIL NIL NIL)".encode())
+    c = srv.login()
+    c.append(msg=msg)
+    c.cmd("EXAMINE INBOX", ok=True)
+    fetch_exact(c, 1, "(ENVELOPE BODYSTRUCTURE)",
+                b"* 1 FETCH (ENVELOPE " + subject_env("level 0") +
+                b" BODYSTRUCTURE " + bs + b")")
+    # section 1.1...1 (n numbers) is the message at depth n; its HEADER
+    path = ".".join(["1"] * 50)
+    fetch_exact(c, 1, f"BODY.PEEK[{path}.HEADER.FIELDS (SUBJECT)]",
+                f"* 1 FETCH (BODY[{path}.HEADER.FIELDS (SUBJECT)] {{21}}\r\n"
+                f"Subject: level 50\r\n\r\n)".encode())
+    got = fetch_items(raw_fetch(c, 1, f"BODY.PEEK[{path}.TEXT]<0.10>"))
+    expect(got[f"BODY[{path}.TEXT]<0>"].val == b"Subject: l", got)
+
+
+def test_generated_enormous_header(srv):
+    """A header block of about 7 MB (80000 Received fields) before the
+    fields ENVELOPE and BODYSTRUCTURE need: they are still found, the
+    sizes are exact, HEADER.FIELDS picks one field out of it and a
+    partial HEADER ends where the header does."""
+    filler = b"".join(
+        f"Received: from host{i}.example.net by mx.example.com; "
+        f"Mon, 7 Feb 1994 21:52:25 -0800\r\n".encode() for i in range(80000))
+    tail = (b"From: Big <big@example.com>\r\n"
+            b"Subject: enormous header\r\n"
+            b"Content-Type: multipart/mixed; boundary=\"eh\"\r\n\r\n"
+            b"--eh\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            b"small\r\n--eh--\r\n")
+    msg = b"X-First: yes\r\n" + filler + tail
+    c = srv.login()
+    c.append(msg=msg)
+    c.cmd("EXAMINE INBOX", ok=True)
+    big = b'(("Big" NIL "big" "example.com"))'
+    env = (b'(NIL "enormous header" ' + big + b" " + big + b" " + big +
+           b" NIL NIL NIL NIL NIL)")
+    bs = (b'(("text" "plain" ("charset" "utf-8") NIL NIL "7BIT" 5 1 NIL NIL '
+          b'NIL NIL) "mixed" ("boundary" "eh") NIL NIL NIL)')
+    fetch_exact(c, 1, "(RFC822.SIZE ENVELOPE BODYSTRUCTURE)",
+                f"* 1 FETCH (RFC822.SIZE {len(msg)} ENVELOPE ".encode() +
+                env + b" BODYSTRUCTURE " + bs + b")")
+    # (HEADER.FIELDS looks at the first MiB of a header only, see
+    # FETCH_HEADER_MAX in src/imap/cmd-fetch.c: ask for the first field)
+    fetch_exact(c, 1, "BODY.PEEK[HEADER.FIELDS (X-FIRST)]",
+                b"* 1 FETCH (BODY[HEADER.FIELDS (X-FIRST)] {16}\r\n"
+                b"X-First: yes\r\n\r\n)")
+    fetch_exact(c, 1, "BODY.PEEK[1]", b"* 1 FETCH (BODY[1] {5}\r\nsmall)")
+    header_len = len(msg) - len(b"--eh\r\nContent-Type: text/plain; "
+                                b"charset=utf-8\r\n\r\nsmall\r\n--eh--\r\n")
+    got = fetch_items(raw_fetch(c, 1, f"BODY.PEEK[HEADER]<{header_len - 10}.20>"))
+    expect(got[f"BODY[HEADER]<{header_len - 10}>"].val == msg[header_len - 10:header_len],
+           got)
+
+
+def test_generated_large_attachments(srv):
+    """A 12 MiB base64 attachment and a 2 MB text part of 60000 lines of
+    varied length: octets and lines computed here from the bytes sent,
+    and partial FETCHes at both ends of each part."""
+    import base64
+    import random
+    rnd = random.Random(2026)
+    raw = bytes(rnd.getrandbits(8) for _ in range(12 * 1024 * 1024 // 64)) * 64
+    b64 = base64.encodebytes(raw).replace(b"\n", b"\r\n")     # 76-char lines
+    text = b"".join(b"line %d " % i + b"x" * (i % 61) + b"\r\n"
+                    for i in range(60000))
+    msg = (b"From: a@example.com\r\nSubject: large\r\n"
+           b"Content-Type: multipart/mixed; boundary=\"big\"\r\n\r\n"
+           b"--big\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n" + text +
+           b"\r\n--big\r\nContent-Type: application/octet-stream; name=\"r.bin\"\r\n"
+           b"Content-Transfer-Encoding: base64\r\n"
+           b"Content-Disposition: attachment; filename=\"r.bin\"\r\n\r\n" + b64 +
+           b"\r\n--big--\r\n")
+    c = srv.login()
+    c.append(msg=msg)
+    c.cmd("EXAMINE INBOX", ok=True)
+    addr = b'((NIL NIL "a" "example.com"))'
+    env = b'(NIL "large" ' + b" ".join([addr] * 3) + b" NIL NIL NIL NIL NIL)"
+    # the boundary owns the CRLF before "--big", so each part's body is
+    # exactly text (ending in its own CRLF) and b64
+    lines = text.count(b"\n")
+    bs = (b'(("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" ' +
+          f"{len(text)} {lines}".encode() +
+          b' NIL NIL NIL NIL)("application" "octet-stream" ("name" "r.bin") '
+          b'NIL NIL "base64" ' + f"{len(b64)}".encode() +
+          b' NIL ("attachment" ("filename" "r.bin")) NIL NIL) "mixed" '
+          b'("boundary" "big") NIL NIL NIL)')
+    fetch_exact(c, 1, "(RFC822.SIZE ENVELOPE BODYSTRUCTURE)",
+                f"* 1 FETCH (RFC822.SIZE {len(msg)} ENVELOPE ".encode() +
+                env + b" BODYSTRUCTURE " + bs + b")")
+    for sec, data in (("1", text), ("2", b64)):
+        for start in (0, len(data) - 100, len(data) // 2 + 7):
+            got = fetch_items(raw_fetch(c, 1, f"BODY.PEEK[{sec}]<{start}.100>"))
+            expect(got[f"BODY[{sec}]<{start}>"].val == data[start:start + 100],
+                   (sec, start))
+        got = fetch_items(raw_fetch(c, 1, f"BODY.PEEK[{sec}]<{len(data)}.10>"))
+        expect(got[f"BODY[{sec}]<{len(data)}>"].val == b"", (sec, "past end"))
+    # the whole text part, checked byte for byte
+    got = fetch_items(raw_fetch(c, 1, "BODY.PEEK[1]"))
+    expect(got["BODY[1]"].val == text, "BODY[1]")
+
+
 def test_corpus_complete():
     """The corpus is at least the 60 messages the issue asks for, each
     with its expectations and a line in the README table."""
