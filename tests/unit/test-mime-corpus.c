@@ -1,7 +1,7 @@
 /* test-mime-corpus.c: every message in tests/data/mime/ (MIME_CORPUS_DIR)
  * must give the ENVELOPE and BODYSTRUCTURE in its .envelope and
- * .bodystructure files (and, for messages with a message/global part, the
- * IMAP4rev2 form in .bodystructure-imap4rev2), parsed whole and one byte
+ * .bodystructure files (and, when the IMAP4rev2 form differs: message/global,
+ * RFC 2231 parameters, that form in .bodystructure-imap4rev2), parsed whole and one byte
  * at a time, and its part
  * map must survive a serialise/deserialise round trip.  With
  * ROOST_MIME_CORPUS_UPDATE=1 the expectation files are (re)written

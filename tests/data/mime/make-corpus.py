@@ -7,7 +7,8 @@ Each message exercises one rule or one kind of breakage (see the names).
 The expected FETCH answers live beside each message in NN-name.envelope
 and NN-name.bodystructure (the raw IMAP strings, literals included, as
 written with no flags: 8-bit strings as literals, IMAP4rev1 syntax; a
-message with a message/global part also has NN-name.bodystructure-imap4rev2,
+message whose IMAP4rev2 form differs (message/global, RFC 2231 parameters)
+also has NN-name.bodystructure-imap4rev2,
 the RFC 9051 form); they
 are checked by tests/unit/test-mime-corpus.c, which rewrites them when run
 with ROOST_MIME_CORPUS_UPDATE=1 (review the diff by hand before
