@@ -363,8 +363,11 @@ def check_corpus(srv, names, how):
             # APPEND keeps the bytes as they came
             expect(stored == read(name, ".eml"), (name, "BODY[]"))
         else:
-            # deliver adds its trace fields and stores CRLF line ends
-            expect(stored.endswith(crlf(read(name, ".eml"))) and
+            # deliver adds its trace fields and stores CRLF line ends.
+            # (A NUL may not be sent in a literal, RFC 9051 4.3: the
+            # comparison allows it to come as 0x80, as Dovecot sends it.)
+            stored = stored.replace(b"\0", b"\x80")
+            expect(stored.endswith(crlf(read(name, ".eml")).replace(b"\0", b"\x80")) and
                    stored.startswith(b"Return-Path: <a@example.com>\r\n"),
                    (name, stored[:200]))
         if how == "deliver" or b"\n" not in data_without_crlf(read(name, ".eml")):
