@@ -221,11 +221,58 @@ static void test_mime_stand_in_parts(void **state)
 	mime_parser_destroy(&p);
 }
 
+static void render_file(const char *name, enum mime_imap_flags flags,
+			struct str *env, struct str *bs)
+{
+	char *path = xasprintf("%s/%s.eml", MIME_CORPUS_DIR, name);
+	size_t len;
+	char *msg = read_file(path, &len);
+	struct mime_parser *p;
+	struct mime_part *root;
+
+	assert_non_null(msg);
+	root = mime_parser_parse(msg, len, &p);
+	mime_envelope_write(env, root, flags);
+	mime_bodystructure_write(bs, root, true, flags);
+	mime_parser_destroy(&p);
+	free(msg);
+	free(path);
+}
+
+/* With MIME_IMAP_FLAG_UTF8 (IMAP4rev2 may send UTF-8 in quoted strings,
+ * RFC 9051 4.3 and QUOTED-CHAR) valid UTF-8 is quoted; other 8-bit text
+ * stays a literal. */
+static void test_mime_corpus_utf8_quoting(void **state)
+{
+	(void)state;
+	struct str env = STR_INIT, bs = STR_INIT;
+
+	render_file("30-utf8-header", MIME_IMAP_FLAG_UTF8, &env, &bs);
+	assert_string_equal(str_c(&env),
+		"(NIL \"caf\xc3\xa9 \xe2\x82\xac\" "
+		"((\"Fran\xc3\xa7ois\" NIL \"f\" \"example.fr\")) "
+		"((\"Fran\xc3\xa7ois\" NIL \"f\" \"example.fr\")) "
+		"((\"Fran\xc3\xa7ois\" NIL \"f\" \"example.fr\")) "
+		"NIL NIL NIL NIL NIL)");
+	str_truncate(&env, 0);
+	str_truncate(&bs, 0);
+	render_file("29-latin1-header", MIME_IMAP_FLAG_UTF8, &env, &bs);
+	assert_non_null(strstr(str_c(&env), "(NIL {10}\r\ncaf\xe9 cr\xe8me ((" ));
+	str_truncate(&env, 0);
+	str_truncate(&bs, 0);
+	render_file("73-rfc2231-latin1-filename",
+		    MIME_IMAP_FLAG_UTF8 | MIME_IMAP_FLAG_IMAP4REV2, &env, &bs);
+	assert_non_null(strstr(str_c(&bs), "\"name*\" \"r\xc3\xa9sum\xc3\xa9.txt\""));
+	str_free(&env);
+	str_free(&bs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mime_corpus),
 		cmocka_unit_test(test_mime_stand_in_parts),
+		cmocka_unit_test(test_mime_corpus_utf8_quoting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
