@@ -3,7 +3,8 @@ BODYSTRUCTURE, the ALL and FULL macros and BODY[section] for part paths,
 all answered from what the store parsed once when the message arrived
 (DESIGN.md "Parse once").  Expectations for the corpus come from
 tests/data/mime/*.envelope and *.bodystructure (worked out from the RFC
-rules, see tests/data/mime/make-corpus.py)."""
+rules, see tests/data/mime/README.md); every corpus message is stored and
+FETCHed, and messages too big for git are generated here."""
 import glob
 import os
 import re
