@@ -522,8 +522,10 @@ int mime_param_decode_extended(const char *value, struct str *dest)
 		}
 	}
 	/* an empty charset: only ASCII can be taken as it is */
+	/* (an empty str has no buffer: memcpy may not get NULL) */
 	if (mime_charset_to_utf8(charset[0] == '\0' ? "us-ascii" : charset,
-				 bytes.data, bytes.len, &out) < 0)
+				 bytes.len > 0 ? bytes.data : "", bytes.len,
+				 &out) < 0)
 		goto out;
 	for (size_t i = 0; i < out.len;) {
 		size_t len = utf8_seq_len((const unsigned char *)out.data + i,
@@ -532,7 +534,7 @@ int mime_param_decode_extended(const char *value, struct str *dest)
 			goto out;
 		i += len;
 	}
-	str_append_n(dest, out.data, out.len);
+	str_append_n(dest, out.len > 0 ? out.data : "", out.len);
 	ret = 0;
 out:
 	str_free(&bytes);
