@@ -2,6 +2,7 @@
 #include "mime/bodystructure.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "mime/envelope.h"
 
@@ -19,10 +20,45 @@ static void write_empty_text(struct str *dest, bool extended)
 	str_append_c(dest, ')');
 }
 
-/* body-fld-param = "(" string SP string *(SP string SP string) ")" / nil */
+static bool is_extended_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 1 && name[len - 1] == '*';
+}
+
+/* A parameter value.  RFC 9051 7.5.2, body parameter parenthesized list:
+ * "if the message contains parameters "foo*0*" and "foo*1*", the server
+ * should decode them per [RFC2231], convert to UTF-8, concatenate, and
+ * return the resulting value as a parameter "foo*"."  The parser has
+ * joined the sections already; IMAP4rev2 sessions get the value decoded
+ * to UTF-8 (kept encoded when that is impossible: unknown charset, bad
+ * escape, NUL).  RFC 3501 has no such rule, and IMAP4rev1 clients that
+ * know RFC 2231 decode "charset'lang'%XX" themselves, so they get it as
+ * it is (as Dovecot sends it). */
+static void write_param_value(struct str *dest, const struct mime_param *param,
+			      bool decode_charsets, enum mime_imap_flags flags)
+{
+	if (decode_charsets && (flags & MIME_IMAP_FLAG_IMAP4REV2) != 0 &&
+	    is_extended_name(param->name)) {
+		struct str text = STR_INIT;
+
+		if (mime_param_decode_extended(param->value, &text) == 0) {
+			mime_imap_quote_string(dest, text.data, text.len, flags);
+			str_free(&text);
+			return;
+		}
+		str_free(&text);
+	}
+	mime_imap_quote_nstring(dest, param->value, flags);
+}
+
+/* body-fld-param = "(" string SP string *(SP string SP string) ")" / nil
+ * decode_charsets: for Content-Type parameters; RFC 9051 asks only for
+ * continuations to be joined in disposition parameters. */
 static void write_params(struct str *dest, const struct mime_param *params,
 			 unsigned int count, bool default_charset,
-			 enum mime_imap_flags flags)
+			 bool decode_charsets, enum mime_imap_flags flags)
 {
 	bool add_charset = default_charset &&
 		mime_param_find(params, count, "charset", NULL) == NULL;
@@ -37,7 +73,7 @@ static void write_params(struct str *dest, const struct mime_param *params,
 			str_append_c(dest, ' ');
 		mime_imap_quote_nstring(dest, params[i].name, flags);
 		str_append_c(dest, ' ');
-		mime_imap_quote_nstring(dest, params[i].value, flags);
+		write_param_value(dest, &params[i], decode_charsets, flags);
 	}
 	if (add_charset)
 		str_append(dest, count > 0 ? " \"CHARSET\" \"US-ASCII\"" :
@@ -60,7 +96,7 @@ static void write_ext_common(struct str *dest, const struct mime_part *part,
 		mime_imap_quote_nstring(dest, part->disposition, flags);
 		str_append_c(dest, ' ');
 		write_params(dest, part->disposition_params,
-			     part->disposition_param_count, false, flags);
+			     part->disposition_param_count, false, false, flags);
 		str_append_c(dest, ')');
 	}
 	str_append_c(dest, ' ');
@@ -94,7 +130,7 @@ static void write_multipart(struct str *dest, const struct mime_part *part,
 	if (!extended)
 		return;
 	str_append_c(dest, ' ');
-	write_params(dest, part->params, part->param_count, false, flags);
+	write_params(dest, part->params, part->param_count, false, true, flags);
 	write_ext_common(dest, part, flags);
 }
 
@@ -113,7 +149,7 @@ static void write_single(struct str *dest, const struct mime_part *part,
 	write_params(dest, part->params, part->param_count,
 		     text || ((part->flags & MIME_PART_FLAG_DEFAULT_TYPE) != 0 &&
 			      (part->flags & MIME_PART_FLAG_MESSAGE_RFC822) == 0),
-		     flags);
+		     true, flags);
 	str_append_c(dest, ' ');
 	mime_imap_quote_nstring(dest, part->fields[MIME_FIELD_CONTENT_ID], flags);
 	str_append_c(dest, ' ');
@@ -164,14 +200,25 @@ void mime_bodystructure_write(struct str *dest, const struct mime_part *part,
 	write_part(dest, part, extended, flags);
 }
 
+static bool part_depends_on_rev2(const struct mime_part *p)
+{
+	if ((p->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0 &&
+	    str_eq_icase(p->subtype, "global"))
+		return true;
+	for (unsigned int i = 0; i < p->param_count; i++) {
+		if (is_extended_name(p->params[i].name))
+			return true;
+	}
+	return false;
+}
+
 bool mime_bodystructure_has_global(const struct mime_part *root)
 {
 	const struct mime_part *p = root;
 
 	/* pre-order walk without recursion */
 	while (p != NULL) {
-		if ((p->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0 &&
-		    str_eq_icase(p->subtype, "global"))
+		if (part_depends_on_rev2(p))
 			return true;
 		if (p->children != NULL) {
 			p = p->children;

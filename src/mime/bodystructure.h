@@ -52,9 +52,13 @@
 void mime_bodystructure_write(struct str *dest, const struct mime_part *part,
 			      bool extended, enum mime_imap_flags flags);
 
-/* True when the tree has a message/global part, whose form depends on
- * MIME_IMAP_FLAG_IMAP4REV2: a cache of the string then needs one per
- * protocol version (otherwise one string serves every session). */
+/* True when the BODY and BODYSTRUCTURE strings of the tree depend on
+ * MIME_IMAP_FLAG_IMAP4REV2: a cache of the strings then needs one per
+ * protocol version (otherwise one string serves every session).  That is
+ * when it has a message/global part (a body-type-msg in IMAP4rev2 only)
+ * or a Content-Type parameter in RFC 2231 extended form ("name*", whose
+ * value IMAP4rev2 gets decoded to UTF-8, RFC 9051 7.5.2).  (The name is
+ * older than the second case.) */
 bool mime_bodystructure_has_global(const struct mime_part *root);
 
 #endif

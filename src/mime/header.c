@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/utf8.h"
 #include "mime/charset.h"
 #include "mime/decode.h"
 #include "mime/lex.h"
@@ -492,6 +493,53 @@ static void decode_extended(const char *value, struct str *dest)
 	    mime_charset_to_utf8(charset, bytes.data, bytes.len, dest) < 0)
 		str_append_n(dest, bytes.data, bytes.len);
 	str_free(&bytes);
+}
+
+int mime_param_decode_extended(const char *value, struct str *dest)
+{
+	const char *q1 = strchr(value, '\''), *q2 = NULL;
+	struct str bytes = STR_INIT, out = STR_INIT;
+	char charset[CHARSET_NAME_MAX];
+	size_t n;
+	int ret = -1;
+
+	if (q1 != NULL)
+		q2 = strchr(q1 + 1, '\'');
+	if (q2 == NULL || (n = (size_t)(q1 - value)) >= sizeof(charset))
+		return -1;
+	memcpy(charset, value, n);
+	charset[n] = '\0';
+	for (const char *p = q2 + 1; *p != '\0'; p++) {
+		if (*p == '%') {
+			int hi = hexval((unsigned char)p[1]);
+			int lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+			if (lo < 0)
+				goto out;
+			str_append_c(&bytes, (char)(hi * 16 + lo));
+			p += 2;
+		} else {
+			str_append_c(&bytes, *p);
+		}
+	}
+	/* an empty charset: only ASCII can be taken as it is */
+	/* (an empty str has no buffer: memcpy may not get NULL) */
+	if (mime_charset_to_utf8(charset[0] == '\0' ? "us-ascii" : charset,
+				 bytes.len > 0 ? bytes.data : "", bytes.len,
+				 &out) < 0)
+		goto out;
+	for (size_t i = 0; i < out.len;) {
+		size_t len = utf8_seq_len((const unsigned char *)out.data + i,
+					  out.len - i);
+		if (len == 0 || out.data[i] == '\0')
+			goto out;
+		i += len;
+	}
+	str_append_n(dest, out.len > 0 ? out.data : "", out.len);
+	ret = 0;
+out:
+	str_free(&bytes);
+	str_free(&out);
+	return ret;
 }
 
 int mime_param_get_utf8(const struct mime_param *params, unsigned int count,

@@ -81,6 +81,15 @@ const char *mime_param_find(const struct mime_param *params,
 			    unsigned int count, const char *name,
 			    bool *extended_r);
 
+/* Decodes an RFC 2231 extended value as kept in struct mime_param
+ * ("charset'language'%XX...", sections joined): percent-decoded and
+ * converted to UTF-8 (the language is dropped).  Appends the text to dest
+ * and returns 0; returns -1 with dest unchanged when the value has no
+ * charset'language' prefix, a bad %-escape, a charset iconv does not
+ * know (an empty one is US-ASCII), or when the text would have a NUL or
+ * not be valid UTF-8 (8-bit bytes in a US-ASCII value). */
+int mime_param_decode_extended(const char *value, struct str *dest);
+
 /* Appends the UTF-8 value of parameter `name`: an RFC 2231 extended
  * value is percent-decoded and converted from its charset (kept raw when
  * the charset is unknown); a plain value has RFC 2047 encoded words

@@ -406,9 +406,14 @@ static void frame_close(struct mime_parser *p, const struct position *end)
 
 /* delimiter       := CRLF dash-boundary transport-padding
  * close-delimiter := delimiter "--"
+ * A line is a delimiter line when it starts with "--" and the boundary:
+ * RFC 2046 5.1.1, "NOTE TO IMPLEMENTORS: Boundary string comparisons
+ * must compare the boundary value with the beginning of each candidate
+ * line.  An exact match of the entire candidate line is not required; it
+ * is sufficient that the boundary appear in its entirety following the
+ * CRLF."  Whatever follows the boundary (padding or not) is ignored.
  * Returns 1 for a delimiter line, 2 for a close delimiter, else 0. */
-static int boundary_match(const struct frame *f, const char *line, size_t len,
-			  bool truncated)
+static int boundary_match(const struct frame *f, const char *line, size_t len)
 {
 	const char *rest;
 	size_t rlen;
@@ -420,12 +425,6 @@ static int boundary_match(const struct frame *f, const char *line, size_t len,
 	rlen = len - 2 - f->boundary_len;
 	if (rlen >= 2 && rest[0] == '-' && rest[1] == '-')
 		return 2;
-	if (truncated)
-		return 0;
-	for (size_t i = 0; i < rlen; i++) {
-		if (!is_wsp((unsigned char)rest[i]))
-			return 0;
-	}
 	return 1;
 }
 
@@ -496,15 +495,26 @@ static void process_line(struct mime_parser *p, const char *line, size_t len,
 {
 	if (len >= 2 && line[0] == '-' && line[1] == '-' &&
 	    p->boundary_frames > 0) {
+		/* With prefix matching two open boundaries can match one
+		 * line (inner "a", outer "ab", line "--ab"): the longest
+		 * boundary wins, the innermost among equals (as Dovecot
+		 * does), so a line meant for an outer multipart is not
+		 * taken by an inner one whose boundary is its prefix. */
+		int best = -1, best_m = 0;
 		for (int i = p->top; i >= 0; i--) {
 			const struct frame *f = &p->stack[i];
 			if (!frame_has_live_boundary(f))
 				continue;
-			int m = boundary_match(f, line, len, truncated);
-			if (m != 0) {
-				boundary_line(p, i, m == 2, term);
-				return;
+			int m = boundary_match(f, line, len);
+			if (m != 0 && (best < 0 || f->boundary_len >
+				       p->stack[best].boundary_len)) {
+				best = i;
+				best_m = m;
 			}
+		}
+		if (best >= 0) {
+			boundary_line(p, best, best_m == 2, term);
+			return;
 		}
 	}
 	struct frame *top = &p->stack[p->top];

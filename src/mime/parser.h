@@ -33,8 +33,10 @@
  *   values become 0x80.  A header line without ":" is skipped.  The
  *   first occurrence of each field wins.  A missing or malformed
  *   Content-Type means text/plain; charset=us-ascii (message/rfc822 when
- *   absent in a multipart/digest).  Boundary lines may have trailing
- *   white space and anything after the closing "--"; a boundary line of
+ *   absent in a multipart/digest).  A boundary line is any line that
+ *   starts with "--" and the boundary (RFC 2046 5.1.1, note to
+ *   implementors: what follows is ignored; the longest of several
+ *   matching open boundaries wins); a boundary line of
  *   an enclosing multipart closes the inner parts; a missing final
  *   boundary or an unterminated header is closed at the end of input.  A
  *   multipart without a usable boundary has no children.

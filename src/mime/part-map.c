@@ -325,6 +325,26 @@ static void range_body(const struct mime_part_map *map, uint32_t i,
 	r->encoding = (enum mime_encoding)e->encoding;
 }
 
+/* A multipart or message/rfc822 part with no children (no boundary, a
+ * boundary never found, an encoded message, a parse limit) is shown by
+ * BODYSTRUCTURE with one empty text/plain stand-in part (a multipart
+ * needs at least one body, a body-type-msg a body).  The stand-in is
+ * part 1 of `parent`, so a client can FETCH what BODYSTRUCTURE told it
+ * of: its BODY and MIME are empty, at the end of the parent's header;
+ * it has no parts, HEADER or TEXT of its own. */
+static int lookup_stand_in(const struct mime_part_map *map, uint32_t parent,
+			   uint32_t n, bool last, enum mime_section_kind kind,
+			   struct mime_section_range *range_r)
+{
+	if (n != 1 || !last ||
+	    (kind != MIME_SECTION_BODY && kind != MIME_SECTION_MIME))
+		return -1;
+	range_body(map, parent, range_r);
+	range_r->size = range_r->vsize = range_r->lines = 0;
+	range_r->encoding = MIME_ENCODING_7BIT;
+	return 0;
+}
+
 int mime_part_map_lookup(const struct mime_part_map *map,
 			 const uint32_t *path, unsigned int path_len,
 			 enum mime_section_kind kind,
@@ -361,7 +381,9 @@ int mime_part_map_lookup(const struct mime_part_map *map,
 		if (!at_message) {
 			if ((e[cur].flags & MIME_PART_MAP_FLAG_MESSAGE) != 0) {
 				if (e[cur].child_count == 0)
-					return -1;
+					return lookup_stand_in(map, cur, n,
+							       k + 1 == path_len,
+							       kind, range_r);
 				cur++;
 				at_message = true;
 			} else if ((e[cur].flags &
@@ -370,6 +392,10 @@ int mime_part_map_lookup(const struct mime_part_map *map,
 			}
 		}
 		if ((e[cur].flags & MIME_PART_MAP_FLAG_MULTIPART) != 0) {
+			if (e[cur].child_count == 0)
+				return lookup_stand_in(map, cur, n,
+						       k + 1 == path_len,
+						       kind, range_r);
 			if (n == 0 || n > e[cur].child_count)
 				return -1;
 			uint32_t j = cur + 1;

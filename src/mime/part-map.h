@@ -98,7 +98,9 @@ int mime_section_parse(const char *section, uint32_t *path,
  * when the message has no such part, or HEADER/TEXT is asked of a part
  * that is not a message/rfc822 (RFC 9051: they apply to messages only).
  * A part past a parse limit has no children, so its subparts are not
- * found. */
+ * found; but a multipart or message part without children has the empty
+ * stand-in part 1 that BODYSTRUCTURE shows (its BODY and MIME are empty
+ * ranges at the end of the part's header). */
 int mime_part_map_lookup(const struct mime_part_map *map,
 			 const uint32_t *path, unsigned int path_len,
 			 enum mime_section_kind kind,

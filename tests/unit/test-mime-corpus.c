@@ -1,11 +1,14 @@
 /* test-mime-corpus.c: every message in tests/data/mime/ (MIME_CORPUS_DIR)
  * must give the ENVELOPE and BODYSTRUCTURE in its .envelope and
- * .bodystructure files (and, for messages with a message/global part, the
- * IMAP4rev2 form in .bodystructure-imap4rev2), parsed whole and one byte
+ * .bodystructure files (and, when the IMAP4rev2 form differs: message/global,
+ * RFC 2231 parameters, that form in .bodystructure-imap4rev2), parsed whole and one byte
  * at a time, and its part
  * map must survive a serialise/deserialise round trip.  With
  * ROOST_MIME_CORPUS_UPDATE=1 the expectation files are (re)written
- * instead: review the diff, the files are the specification. */
+ * instead: review the diff, the files are the specification (see
+ * tests/data/mime/README.md).  Also: the part map finds the empty
+ * stand-in parts BODYSTRUCTURE shows for childless multiparts and
+ * messages. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -154,10 +157,122 @@ static void test_mime_corpus(void **state)
 	assert_true(count >= 60);
 }
 
+static int lookup(const struct mime_part_map *map, const uint32_t *path,
+		  unsigned int len, enum mime_section_kind kind,
+		  struct mime_section_range *r)
+{
+	memset(r, 0xff, sizeof(*r));
+	return mime_part_map_lookup(map, path, len, kind, r);
+}
+
+/* A multipart without parts and an encoded message/rfc822 are shown by
+ * BODYSTRUCTURE with an empty stand-in part 1; the part map finds it
+ * (BODY and MIME empty, at the end of the parent's header) and nothing
+ * below or beside it. */
+static void test_mime_stand_in_parts(void **state)
+{
+	(void)state;
+	static const char no_boundary[] =
+		"Content-Type: multipart/mixed\r\n\r\n--x\r\n\r\nbody\r\n";
+	static const char encoded[] =
+		"Content-Type: message/rfc822\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogaGkNCg0K\r\n";
+	struct mime_parser *p;
+	struct mime_part_map map;
+	struct mime_section_range r;
+	const uint32_t one[] = { 1 }, two[] = { 2 }, one_one[] = { 1, 1 },
+		one_one_one[] = { 1, 1, 1 };
+	struct mime_part *root;
+
+	root = mime_parser_parse(no_boundary, sizeof(no_boundary) - 1, &p);
+	mime_part_map_init_tree(&map, root);
+	assert_int_equal(lookup(&map, one, 1, MIME_SECTION_BODY, &r), 0);
+	assert_int_equal(r.offset, root->body_offset);
+	assert_int_equal(r.size, 0);
+	assert_int_equal(r.vsize, 0);
+	assert_int_equal(r.lines, 0);
+	assert_int_equal(lookup(&map, one, 1, MIME_SECTION_MIME, &r), 0);
+	assert_int_equal(r.offset, root->body_offset);
+	assert_int_equal(r.size, 0);
+	assert_int_equal(lookup(&map, one, 1, MIME_SECTION_HEADER, &r), -1);
+	assert_int_equal(lookup(&map, one, 1, MIME_SECTION_TEXT, &r), -1);
+	assert_int_equal(lookup(&map, two, 1, MIME_SECTION_BODY, &r), -1);
+	assert_int_equal(lookup(&map, one_one, 2, MIME_SECTION_BODY, &r), -1);
+	mime_part_map_deinit(&map);
+	mime_parser_destroy(&p);
+
+	root = mime_parser_parse(encoded, sizeof(encoded) - 1, &p);
+	mime_part_map_init_tree(&map, root);
+	/* part 1 is the message's body, the encoded message itself */
+	assert_int_equal(lookup(&map, one, 1, MIME_SECTION_BODY, &r), 0);
+	assert_int_equal(r.offset, root->body_offset);
+	assert_int_equal(r.size, 22);
+	/* not parsed: its HEADER and TEXT are not there, its body is the
+	 * empty stand-in */
+	assert_int_equal(lookup(&map, one, 1, MIME_SECTION_HEADER, &r), -1);
+	assert_int_equal(lookup(&map, one, 1, MIME_SECTION_TEXT, &r), -1);
+	assert_int_equal(lookup(&map, one_one, 2, MIME_SECTION_BODY, &r), 0);
+	assert_int_equal(r.offset, root->body_offset);
+	assert_int_equal(r.size, 0);
+	assert_int_equal(lookup(&map, one_one, 2, MIME_SECTION_MIME, &r), 0);
+	assert_int_equal(r.size, 0);
+	assert_int_equal(lookup(&map, one_one_one, 3, MIME_SECTION_BODY, &r), -1);
+	mime_part_map_deinit(&map);
+	mime_parser_destroy(&p);
+}
+
+static void render_file(const char *name, enum mime_imap_flags flags,
+			struct str *env, struct str *bs)
+{
+	char *path = xasprintf("%s/%s.eml", MIME_CORPUS_DIR, name);
+	size_t len;
+	char *msg = read_file(path, &len);
+	struct mime_parser *p;
+	struct mime_part *root;
+
+	assert_non_null(msg);
+	root = mime_parser_parse(msg, len, &p);
+	mime_envelope_write(env, root, flags);
+	mime_bodystructure_write(bs, root, true, flags);
+	mime_parser_destroy(&p);
+	free(msg);
+	free(path);
+}
+
+/* With MIME_IMAP_FLAG_UTF8 (IMAP4rev2 may send UTF-8 in quoted strings,
+ * RFC 9051 4.3 and QUOTED-CHAR) valid UTF-8 is quoted; other 8-bit text
+ * stays a literal. */
+static void test_mime_corpus_utf8_quoting(void **state)
+{
+	(void)state;
+	struct str env = STR_INIT, bs = STR_INIT;
+
+	render_file("30-utf8-header", MIME_IMAP_FLAG_UTF8, &env, &bs);
+	assert_string_equal(str_c(&env),
+		"(NIL \"caf\xc3\xa9 \xe2\x82\xac\" "
+		"((\"Fran\xc3\xa7ois\" NIL \"f\" \"example.fr\")) "
+		"((\"Fran\xc3\xa7ois\" NIL \"f\" \"example.fr\")) "
+		"((\"Fran\xc3\xa7ois\" NIL \"f\" \"example.fr\")) "
+		"NIL NIL NIL NIL NIL)");
+	str_truncate(&env, 0);
+	str_truncate(&bs, 0);
+	render_file("29-latin1-header", MIME_IMAP_FLAG_UTF8, &env, &bs);
+	assert_non_null(strstr(str_c(&env), "(NIL {10}\r\ncaf\xe9 cr\xe8me ((" ));
+	str_truncate(&env, 0);
+	str_truncate(&bs, 0);
+	render_file("73-rfc2231-latin1-filename",
+		    MIME_IMAP_FLAG_UTF8 | MIME_IMAP_FLAG_IMAP4REV2, &env, &bs);
+	assert_non_null(strstr(str_c(&bs), "\"name*\" \"r\xc3\xa9sum\xc3\xa9.txt\""));
+	str_free(&env);
+	str_free(&bs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mime_corpus),
+		cmocka_unit_test(test_mime_stand_in_parts),
+		cmocka_unit_test(test_mime_corpus_utf8_quoting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -397,14 +397,34 @@ static void test_mime_parser_boundaries(void **state)
 		" \"mixed\")");
 	parsed_free(&r);
 
-	/* a boundary that is a prefix of another line is not a boundary */
+	/* a line that starts with "--" and the boundary is a delimiter
+	 * line, whatever follows (RFC 2046 5.1.1, note to implementors):
+	 * "--abc" ends the first (empty) part and starts the second */
 	static const char prefix[] =
 		"Content-Type: multipart/mixed; boundary=ab\r\n\r\n"
 		"--ab\r\n\r\n--abc\r\n--ab\r\n\r\ntwo\r\n--ab--\r\n";
 	PARSE(prefix, &r);
 	assert_string_equal(r.body,
-		"((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1)"
+		"((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0)"
+		"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0)"
 		"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3 1)"
+		" \"mixed\")");
+	parsed_free(&r);
+
+	/* two open boundaries match "--ab": the longer one wins, so the
+	 * inner "a" does not take the outer "ab"'s delimiter, and "--ab" in
+	 * the inner part's body is the outer's */
+	static const char longest[] =
+		"Content-Type: multipart/mixed; boundary=ab\r\n\r\n"
+		"--ab\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n"
+		"--a\r\n\r\ni1\r\n--a\r\n\r\ni2\r\n"
+		"--ab\r\n\r\nouter\r\n--ab--\r\n";
+	PARSE(longest, &r);
+	assert_string_equal(r.body,
+		"(((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 2 1)"
+		"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 2 1)"
+		" \"alternative\")"
+		"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1)"
 		" \"mixed\")");
 	parsed_free(&r);
 
@@ -525,7 +545,16 @@ static void test_mime_parser_defaults(void **state)
 		" \"mixed\")");
 	str_free(&s);
 	parsed_free(&r);
+	/* no message/global, but an RFC 2231 name*: IMAP4rev2 gets its value
+	 * decoded to UTF-8 (RFC 9051 7.5.2), so the strings differ too */
 	PARSE(nested_msg, &r);
+	assert_true(mime_bodystructure_has_global(r.root));
+	mime_bodystructure_write(&s, r.root, false, MIME_IMAP_FLAG_IMAP4REV2);
+	assert_non_null(strstr(str_c(&s),
+		"(\"application\" \"pdf\" (\"name*\" {9}\r\n\xe2\x82\xac x.pdf) NIL NIL"));
+	str_free(&s);
+	parsed_free(&r);
+	PARSE(malformed, &r);
 	assert_false(mime_bodystructure_has_global(r.root));
 	parsed_free(&r);
 }

@@ -232,6 +232,45 @@ static void test_mime_param_utf8(void **state)
 	pool_destroy(&pool);
 }
 
+/* The IMAP4rev2 decoding of RFC 2231 values (RFC 9051 7.5.2): UTF-8 or
+ * nothing, so a value that cannot be decoded is kept encoded. */
+static void test_mime_param_decode_extended(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *value, *text;	/* text NULL: -1 */
+	} cases[] = {
+		{ "utf-8''%E2%82%AC%20x", "\xe2\x82\xac x" },
+		{ "iso-8859-1'fr'r%E9sum%E9", "r\xc3\xa9sum\xc3\xa9" },
+		{ "windows-1252''%93q%94", "\xe2\x80\x9cq\xe2\x80\x9d" },
+		{ "''plain", "plain" },
+		{ "us-ascii'en'", "" },
+		{ "''%E9", NULL },		/* 8-bit, no charset */
+		{ "x-unknown''abc", NULL },
+		{ "utf-8''a%00b", NULL },	/* NUL */
+		{ "utf-8''%C3", NULL },		/* invalid UTF-8 */
+		{ "utf-8''%G1", NULL },		/* bad escape */
+		{ "utf-8''%4", NULL },
+		{ "no quotes", NULL },
+		{ "utf-8'only one", NULL },
+	};
+	struct str s = STR_INIT;
+
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		str_truncate(&s, 0);
+		str_append(&s, "<");
+		int ret = mime_param_decode_extended(cases[i].value, &s);
+		if (cases[i].text == NULL) {
+			assert_int_equal(ret, -1);
+			assert_string_equal(str_c(&s), "<");
+		} else {
+			assert_int_equal(ret, 0);
+			assert_string_equal(str_c(&s) + 1, cases[i].text);
+		}
+	}
+	str_free(&s);
+}
+
 static void test_mime_disposition_language(void **state)
 {
 	(void)state;
@@ -414,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_mime_encoded_words),
 		cmocka_unit_test(test_mime_content_type),
 		cmocka_unit_test(test_mime_param_utf8),
+		cmocka_unit_test(test_mime_param_decode_extended),
 		cmocka_unit_test(test_mime_disposition_language),
 		cmocka_unit_test(test_mime_address),
 		cmocka_unit_test(test_mime_date),

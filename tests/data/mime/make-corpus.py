@@ -7,7 +7,8 @@ Each message exercises one rule or one kind of breakage (see the names).
 The expected FETCH answers live beside each message in NN-name.envelope
 and NN-name.bodystructure (the raw IMAP strings, literals included, as
 written with no flags: 8-bit strings as literals, IMAP4rev1 syntax; a
-message with a message/global part also has NN-name.bodystructure-imap4rev2,
+message whose IMAP4rev2 form differs (message/global, RFC 2231 parameters)
+also has NN-name.bodystructure-imap4rev2,
 the RFC 9051 form); they
 are checked by tests/unit/test-mime-corpus.c, which rewrites them when run
 with ROOST_MIME_CORPUS_UPDATE=1 (review the diff by hand before
@@ -94,7 +95,7 @@ add("folded-headers", "Subject: a\n\tfolded\n  subject\nFrom: A\n B <a@example.c
 add("long-header-line", "Subject: " + "x" * 2000 + "\nFrom: a@example.com\n\nbody\n")
 add("continuation-first", " leading continuation\nSubject: after it\n\nbody\n")
 add("line-without-colon", "Subject: before\nthis line has no colon\nFrom: a@example.com\n\nbody\n")
-add("deep-nesting", "".join(f"Content-Type: multipart/mixed; boundary=n{i}\n\n--n{i}\n" for i in range(110)) + "\ninnermost\n")
+add("deep-nesting", "".join(f"Content-Type: multipart/mixed; boundary=n{i}z\n\n--n{i}z\n" for i in range(110)) + "\ninnermost\n")
 add("rfc822-nested-5", "".join(f"Subject: level {i}\nContent-Type: message/rfc822\n\n" for i in range(5)) + "Subject: bottom\n\nbottom body\n")
 add("boundary-in-header", "Subject: boundary in header\nContent-Type: multipart/mixed; boundary=h\n\n--h\nContent-Type: text/plain\n--h\n\nsecond\n--h--\n")
 add("part-no-header", "Subject: part without header\nContent-Type: multipart/mixed; boundary=n\n\n--n\n\nno header at all\n--n--\n")
@@ -112,6 +113,7 @@ add("message-partial", "Subject: partial\nContent-Type: message/partial; id=\"ab
 add("cte-unknown", "Subject: unknown cte\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: x-uuencode (old)\n\nbegin 644 x\n`\nend\n")
 add("subject-quotes-backslash", "Subject: a \"quoted\" \\ backslash\nFrom: \"Back\\\\slash\" <b@example.com>\n\nbody\n")
 add("very-long-subject", "Subject: " + " ".join(["word"] * 300) + "\n\nbody\n")
+add("boundary-prefix-nested", "Subject: nested prefix boundaries\nContent-Type: multipart/mixed; boundary=\"=_x\"\n\n--=_x\nContent-Type: multipart/alternative; boundary=\"=_x_alt\"\n\n--=_x_alt\nContent-Type: text/plain\n\nplain\n--=_x_alt\nContent-Type: text/html\n\n<p>html</p>\n--=_x_alt--\n--=_x\nContent-Type: text/plain; name=b.txt\n\nsecond\n--=_x--\n")
 
 
 def main():
