@@ -1,6 +1,7 @@
 /* cache.c: the message model in the Maildir backend's index
  * (messages.envelope, body, bodystructure, part_map, body_rev2,
- * bodystructure_rev2; schema 2).
+ * bodystructure_rev2 from schema 2; msgkeys, the SORT and THREAD keys,
+ * from schema 3).
  *
  * Appends and copies write the columns with the row (save.c).  A row
  * without them (mail picked up from new/, an index from schema 1 or a
@@ -22,6 +23,8 @@ void maildir_cache_bind(sqlite3_stmt *stmt, int first,
 			sqlite3_bind_null(stmt, first + i);
 		return;
 	}
+	sqlite3_bind_blob(stmt, first + 6, data->msgkeys.data, (int)data->msgkeys.len,
+			  SQLITE_STATIC);
 	sqlite3_bind_text(stmt, first, data->envelope.data, (int)data->envelope.len,
 			  SQLITE_STATIC);
 	sqlite3_bind_text(stmt, first + 1, data->body.data, (int)data->body.len,
@@ -55,13 +58,17 @@ bool maildir_cache_read(sqlite3_stmt *stmt, int first,
 			struct store_msg_cache_data *data)
 {
 	memset(data, 0, sizeof(*data));
+	/* a row from before schema 3 has the model but no keys: parsed
+	 * again as a whole, once */
 	if (sqlite3_column_type(stmt, first) == SQLITE_NULL ||
-	    sqlite3_column_type(stmt, first + 3) == SQLITE_NULL)
+	    sqlite3_column_type(stmt, first + 3) == SQLITE_NULL ||
+	    sqlite3_column_type(stmt, first + 6) == SQLITE_NULL)
 		return false;
 	cache_column(&data->envelope, stmt, first);
 	cache_column(&data->body, stmt, first + 1);
 	cache_column(&data->bodystructure, stmt, first + 2);
 	cache_column(&data->part_map, stmt, first + 3);
+	cache_column(&data->msgkeys, stmt, first + 6);
 	if (sqlite3_column_type(stmt, first + 4) != SQLITE_NULL) {
 		data->has_global = true;
 		cache_column(&data->body_rev2, stmt, first + 4);
@@ -91,11 +98,12 @@ static int cache_fill(struct maildir_mailbox *mbox, uint32_t msn, uint32_t uid)
 
 	stmt = maildir_index_prepare(ms, "UPDATE messages SET envelope = ?, body = ?, "
 				     "bodystructure = ?, part_map = ?, body_rev2 = ?, "
-				     "bodystructure_rev2 = ? WHERE mailbox = ? AND uid = ?");
+				     "bodystructure_rev2 = ?, msgkeys = ? "
+				     "WHERE mailbox = ? AND uid = ?");
 	if (stmt != NULL) {
 		maildir_cache_bind(stmt, 1, &data);
-		sqlite3_bind_int64(stmt, 7, mbox->id);
-		sqlite3_bind_int64(stmt, 8, uid);
+		sqlite3_bind_int64(stmt, 8, mbox->id);
+		sqlite3_bind_int64(stmt, 9, uid);
 		(void)maildir_index_step(ms, stmt);
 		maildir_index_finish(ms, stmt);
 	}
@@ -143,5 +151,48 @@ int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 	cache_r->body_rev2 = mbox->cache.has_global ? mbox->cache.body_rev2.data : NULL;
 	cache_r->bodystructure_rev2 = mbox->cache.has_global ?
 		mbox->cache.bodystructure_rev2.data : NULL;
+	cache_r->msgkeys = mbox->cache.msgkeys.data;
+	cache_r->msgkeys_size = mbox->cache.msgkeys.len;
+	return 0;
+}
+
+int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
+			   const void **data_r, size_t *size_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	uint32_t uid = box->msgs[msn - 1].uid;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	stmt = maildir_index_prepare(ms, "SELECT msgkeys FROM messages "
+				     "WHERE mailbox = ? AND uid = ?");
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mbox->id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0 && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+		str_truncate(&mbox->keys, 0);
+		cache_column(&mbox->keys, stmt, 0);
+		ret = 2;
+	}
+	maildir_index_finish(ms, stmt);
+	if (ret < 0)
+		return -1;
+	if (ret == 0) {
+		store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
+		return -1;
+	}
+	if (ret == 2) {
+		*data_r = mbox->keys.data;
+		*size_r = mbox->keys.len;
+		return 0;
+	}
+	/* not cached yet: parse the file once, keep everything */
+	if (cache_fill(mbox, msn, uid) < 0)
+		return -1;
+	*data_r = mbox->cache.msgkeys.data;
+	*size_r = mbox->cache.msgkeys.len;
 	return 0;
 }

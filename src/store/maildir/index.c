@@ -52,6 +52,8 @@ static const char schema_sql[] =
 	" part_map BLOB,"
 	" body_rev2 TEXT,"		/* only with a message/global part */
 	" bodystructure_rev2 TEXT,"
+	/* SORT and THREAD keys (schema 3; mime/msgkeys.h; NULL: not yet) */
+	" msgkeys BLOB,"
 	" PRIMARY KEY (mailbox, uid)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX messages_modseq ON messages (mailbox, modseq);"
@@ -75,6 +77,10 @@ static const char schema_migrate_1_2_sql[] =
 	"ALTER TABLE messages ADD COLUMN body_rev2 TEXT;"
 	"ALTER TABLE messages ADD COLUMN bodystructure_rev2 TEXT;"
 	"PRAGMA user_version = 2;";
+
+static const char schema_migrate_2_3_sql[] =
+	"ALTER TABLE messages ADD COLUMN msgkeys BLOB;"
+	"PRAGMA user_version = 3;";
 
 static int maildir_index_ensure(struct maildir_store *ms);
 
@@ -185,10 +191,14 @@ static int create_schema(struct maildir_store *ms, maildir_index_populate_t *pop
 		maildir_index_rollback(ms);
 		return 0;
 	}
-	if (version == 1) {
-		/* schema 1 -> 2: old rows keep NULL and are parsed on first
-		 * use (cache.c) */
-		ret = maildir_index_exec(ms, schema_migrate_1_2_sql);
+	if (version == 1 || version == 2) {
+		/* schema 1 -> 2 -> 3: old rows keep NULL and are parsed on
+		 * first use (cache.c) */
+		ret = 0;
+		if (version == 1)
+			ret = maildir_index_exec(ms, schema_migrate_1_2_sql);
+		if (ret == 0)
+			ret = maildir_index_exec(ms, schema_migrate_2_3_sql);
 		if (ret < 0) {
 			maildir_index_rollback(ms);
 			return -1;
