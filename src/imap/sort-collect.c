@@ -11,18 +11,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Matches whose keys are asked of the store in one call. */
+#define SORT_COLLECT_BATCH 1024
+
+struct sort_collect_entry {
+	uint32_t msn;
+	bool gone;		/* expunged meanwhile: left out */
+	size_t offset, size;	/* the blob in blobs */
+};
+
 struct imap_sort_collect {
 	struct imap_cmd *cmd;
 	struct search_ctx *search;
 	imap_sort_collect_done_t *done;
 	void *context;
 	uint32_t next_msn, count;
-	/* matches: msns[i], blob at blobs.data + offsets[i] */
-	uint32_t *msns;
-	size_t *offsets;
-	size_t match_count, match_cap;
+	/* matches in msn order; [batch_start, match_count) still need keys */
+	struct sort_collect_entry *entries;
+	size_t match_count, match_cap, batch_start;
+	uint32_t *batch_msns;
 	struct str blobs;
-	bool had_expunged;
+	bool had_expunged, corrupt;
 	struct net_timer *timer;
 };
 
@@ -38,15 +47,14 @@ size_t imap_sort_collect_count(const struct imap_sort_collect *coll)
 
 uint32_t imap_sort_collect_msn(const struct imap_sort_collect *coll, size_t i)
 {
-	return coll->msns[i];
+	return coll->entries[i].msn;
 }
 
 void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,
 			    struct mime_msgkeys *keys_r)
 {
-	size_t start = coll->offsets[i];
-	size_t end = i + 1 < coll->match_count ? coll->offsets[i + 1] : coll->blobs.len;
-	int ret = mime_msgkeys_deserialize(keys_r, coll->blobs.data + start, end - start);
+	const struct sort_collect_entry *e = &coll->entries[i];
+	int ret = mime_msgkeys_deserialize(keys_r, coll->blobs.data + e->offset, e->size);
 
 	assert(ret == 0);
 	(void)ret;
@@ -62,8 +70,8 @@ static void collect_free(struct imap_sort_collect *coll)
 	if (coll->timer != NULL)
 		net_timer_destroy(&coll->timer);
 	search_ctx_destroy(&coll->search);
-	free(coll->msns);
-	free(coll->offsets);
+	free(coll->entries);
+	free(coll->batch_msns);
 	str_free(&coll->blobs);
 	coll->cmd->abort = NULL;
 	coll->cmd->ctx = NULL;
@@ -75,41 +83,52 @@ static void collect_abort(struct imap_cmd *cmd)
 	collect_free(cmd->ctx);
 }
 
-/* Adds msn's keys.  0, or -1 on a store error that is not an expunge
- * (answered by the caller). */
-static int collect_add(struct imap_sort_collect *coll, uint32_t msn)
+static void collect_keys_cb(void *context, size_t i, const void *data, size_t size)
 {
-	struct store_mailbox *box = coll->cmd->session->box;
+	struct imap_sort_collect *coll = context;
+	struct sort_collect_entry *e = &coll->entries[coll->batch_start + i];
 	struct mime_msgkeys keys;
-	enum store_error err;
-	const void *data;
-	size_t size;
 
-	if (store_mailbox_msg_keys(box, msn, &data, &size) < 0) {
-		(void)store_last_error(coll->cmd->session->store, &err);
-		if (err != STORE_ERR_EXPUNGED)
-			return -1;
+	if (data == NULL) {
+		e->gone = true;
 		coll->had_expunged = true;
-		return 0;
+		return;
 	}
 	if (mime_msgkeys_deserialize(&keys, data, size) < 0) {
-		log_error("imap(%s): %s: sort keys of uid %u are corrupt",
-			  coll->cmd->session->user, store_mailbox_name(box),
-			  store_mailbox_msg(box, msn)->uid);
-		return -1;
-	}
-	if (coll->match_count == coll->match_cap) {
-		size_t cap = coll->match_cap;
+		struct store_mailbox *box = coll->cmd->session->box;
 
-		array_reserve((void **)&coll->msns, &cap, coll->match_count + 1,
-			      sizeof(*coll->msns));
-		array_reserve((void **)&coll->offsets, &coll->match_cap,
-			      coll->match_count + 1, sizeof(*coll->offsets));
+		log_error("imap(%s): %s: the sort keys of uid %u are damaged",
+			  coll->cmd->session->user, store_mailbox_name(box),
+			  store_mailbox_msg(box, e->msn)->uid);
+		coll->corrupt = true;
+		return;
 	}
-	coll->msns[coll->match_count] = msn;
-	coll->offsets[coll->match_count] = coll->blobs.len;
-	coll->match_count++;
+	e->offset = coll->blobs.len;
+	e->size = size;
 	str_append_n(&coll->blobs, data, size);
+}
+
+/* Gets the keys of the pending matches.  0, or -1 on an error (store
+ * error set, or coll->corrupt). */
+static int collect_batch(struct imap_sort_collect *coll)
+{
+	size_t n = coll->match_count - coll->batch_start;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		coll->batch_msns[i] = coll->entries[coll->batch_start + i].msn;
+	if (store_mailbox_msg_keys_many(coll->cmd->session->box, coll->batch_msns, n,
+					collect_keys_cb, coll) < 0 || coll->corrupt)
+		return -1;
+	/* drop the expunged ones, keeping msn order */
+	size_t out = coll->batch_start;
+	for (size_t i = coll->batch_start; i < coll->match_count; i++) {
+		if (!coll->entries[i].gone)
+			coll->entries[out++] = coll->entries[i];
+	}
+	coll->match_count = out;
+	coll->batch_start = out;
 	return 0;
 }
 
@@ -119,31 +138,42 @@ static bool collect_run(struct imap_sort_collect *coll)
 {
 	struct imap_cmd *cmd = coll->cmd;
 	uint64_t deadline = time_monotonic_ms() + SORT_COLLECT_SLICE_MSECS;
+	int ret = 0;
 
-	while (coll->next_msn <= coll->count) {
+	while (ret == 0 && coll->next_msn <= coll->count) {
 		uint32_t msn = coll->next_msn++;
-		int ret = search_match(coll->search, msn);
 
-		if (ret > 0)
-			ret = collect_add(coll, msn);
-		if (ret < 0) {
-			enum store_error err;
-
-			collect_free(coll);
-			(void)store_last_error(cmd->session->store, &err);
-			if (err == STORE_ERR_NONE)
-				return imap_cmd_no(cmd, "[SERVERBUG] Internal error: "
-						   "the index is damaged.");
-			return imap_cmd_store_error(cmd, false);
+		ret = search_match(coll->search, msn);
+		if (ret > 0) {
+			ARRAY_RESERVE(coll->entries, coll->match_cap, coll->match_count + 1);
+			coll->entries[coll->match_count++] = (struct sort_collect_entry){ .msn = msn };
+			ret = 0;
+			if (coll->match_count - coll->batch_start == SORT_COLLECT_BATCH)
+				ret = collect_batch(coll);
 		}
-		if ((msn % 64) == 0 && time_monotonic_ms() >= deadline)
+		if (ret == 0 && (msn % 64) == 0 && time_monotonic_ms() >= deadline) {
+			if ((ret = collect_batch(coll)) < 0)
+				break;
 			return false;
+		}
+	}
+	if (ret == 0)
+		ret = collect_batch(coll);
+	if (ret < 0) {
+		enum store_error err;
+
+		collect_free(coll);
+		(void)store_last_error(cmd->session->store, &err);
+		if (err == STORE_ERR_NONE)
+			return imap_cmd_no(cmd, "[SERVERBUG] Internal error: "
+					   "the index is damaged.");
+		return imap_cmd_store_error(cmd, false);
 	}
 	if (search_ctx_had_expunged(coll->search))
 		coll->had_expunged = true;
-	bool ret = coll->done(cmd, coll);
+	bool done = coll->done(cmd, coll);
 	collect_free(coll);
-	return ret;
+	return done;
 }
 
 static void collect_timer(void *context)
@@ -170,6 +200,7 @@ bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
 	coll->context = context;
 	coll->count = store_mailbox_count(s->box);
 	coll->next_msn = 1;
+	coll->batch_msns = xmalloc(SORT_COLLECT_BATCH * sizeof(*coll->batch_msns));
 	coll->search = search_ctx_create(s->store, s->box, program);
 	cmd->ctx = coll;
 	cmd->abort = collect_abort;

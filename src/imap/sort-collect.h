@@ -6,10 +6,11 @@
  * the first slice runs inside the command handler, the rest from a
  * timer, so a large mailbox (or messages whose keys must be computed
  * from their files once) never stalls the worker's other sessions.  The
- * keys come only from store_mailbox_msg_keys(): no message file is read
- * once they are cached.  Memory: one copy of the matching messages' key
- * blobs in a single buffer plus two integers per match; no allocation
- * per message. */
+ * keys come only from store_mailbox_msg_keys_many(), asked for up to
+ * SORT_COLLECT_BATCH matches at a time: no message file is read once
+ * they are cached.  Memory: one copy of the matching messages' key blobs
+ * in a single buffer plus a few integers per match; no allocation per
+ * message. */
 #ifndef ROOST_IMAP_SORT_COLLECT_H
 #define ROOST_IMAP_SORT_COLLECT_H
 

@@ -62,6 +62,9 @@ struct store_vfuncs {
 				 struct store_msg_cache *cache_r);
 	int (*mailbox_msg_keys)(struct store_mailbox *box, uint32_t msn,
 				const void **data_r, size_t *size_r);
+	int (*mailbox_msg_keys_many)(struct store_mailbox *box, const uint32_t *msns,
+				     size_t count, store_msg_keys_callback_t *cb,
+				     void *ctx);
 	const char *const *(*mailbox_watch_paths)(struct store_mailbox *box);
 
 	int (*append_begin)(struct store *store, const char *mailbox_name,

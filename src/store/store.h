@@ -296,6 +296,18 @@ int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
  * STORE_ERR_EXPUNGED if the message is gone. */
 int store_mailbox_msg_keys(struct store_mailbox *box, uint32_t msn,
 			   const void **data_r, size_t *size_r);
+/* The keys of many messages at once, as SORT and THREAD over a whole
+ * mailbox need them: the backend reads them in one go (the Maildir
+ * backend in one index read transaction instead of one per message).
+ * Calls cb(ctx, i, data, size) once for each msns[i] (valid msns, any
+ * order), not necessarily in order of i; data is valid during the call
+ * only, and NULL (size 0) for a message that was expunged meanwhile.
+ * Returns 0, or -1 on an error other than an expunge (some calls may
+ * have been made). */
+typedef void store_msg_keys_callback_t(void *ctx, size_t i, const void *data,
+				       size_t size);
+int store_mailbox_msg_keys_many(struct store_mailbox *box, const uint32_t *msns,
+				size_t count, store_msg_keys_callback_t *cb, void *ctx);
 
 /* Paths whose change (inotify IN_MODIFY/IN_ATTRIB/IN_CREATE/IN_MOVED_TO)
  * means the mailbox may have changed: the user's change-notification file

@@ -196,3 +196,65 @@ int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
 	*size_r = mbox->cache.msgkeys.len;
 	return 0;
 }
+
+int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
+				size_t count, store_msg_keys_callback_t *cb, void *ctx)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	size_t *missing = NULL, missing_count = 0, missing_cap = 0;
+	sqlite3_stmt *stmt;
+	int ret = 0;
+
+	/* one read transaction: SQLite takes its locks once, not once per
+	 * message (which costs more than the lookups themselves) */
+	if (maildir_index_begin(ms, false) < 0)
+		return -1;
+	stmt = maildir_index_prepare(ms, "SELECT msgkeys FROM messages "
+				     "WHERE mailbox = ? AND uid = ?");
+	if (stmt == NULL) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		sqlite3_bind_int64(stmt, 1, mbox->id);
+		sqlite3_bind_int64(stmt, 2, box->msgs[msns[i] - 1].uid);
+		ret = maildir_index_step(ms, stmt);
+		if (ret == 0) {
+			cb(ctx, i, NULL, 0);	/* expunged */
+		} else if (ret > 0 && sqlite3_column_type(stmt, 0) == SQLITE_NULL) {
+			ARRAY_RESERVE(missing, missing_cap, missing_count + 1);
+			missing[missing_count++] = i;
+			ret = 0;
+		} else if (ret > 0) {
+			const void *data = sqlite3_column_blob(stmt, 0);
+
+			cb(ctx, i, data, (size_t)sqlite3_column_bytes(stmt, 0));
+			ret = 0;
+		}
+		sqlite3_reset(stmt);
+	}
+	maildir_index_finish(ms, stmt);
+	if (ret == 0)
+		ret = maildir_index_commit(ms);
+	else
+		maildir_index_rollback(ms);
+	/* rows without keys: parsed and written back outside the read
+	 * transaction */
+	for (size_t j = 0; j < missing_count && ret == 0; j++) {
+		size_t i = missing[j];
+		enum store_error err;
+
+		if (cache_fill(mbox, msns[i], box->msgs[msns[i] - 1].uid) == 0) {
+			cb(ctx, i, mbox->cache.msgkeys.data, mbox->cache.msgkeys.len);
+			continue;
+		}
+		(void)store_last_error(box->store, &err);
+		if (err != STORE_ERR_EXPUNGED)
+			ret = -1;
+		else
+			cb(ctx, i, NULL, 0);
+	}
+	free(missing);
+	return ret < 0 ? -1 : 0;
+}

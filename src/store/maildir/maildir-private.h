@@ -222,6 +222,8 @@ int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 		      struct store_msg_cache *cache_r);
 int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
 			   const void **data_r, size_t *size_r);
+int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
+				size_t count, store_msg_keys_callback_t *cb, void *ctx);
 /* The cache columns, in the order maildir_cache_bind() and
  * maildir_cache_read() use. */
 #define MAILDIR_CACHE_COLUMNS \

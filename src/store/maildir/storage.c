@@ -343,6 +343,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.mailbox_open_msg = maildir_sync_open_msg,
 	.mailbox_msg_cache = maildir_cache_get,
 	.mailbox_msg_keys = maildir_cache_get_keys,
+	.mailbox_msg_keys_many = maildir_cache_get_keys_many,
 	.mailbox_watch_paths = maildir_sync_watch_paths,
 	.append_begin = maildir_save_begin,
 	.append_write = maildir_save_write,
