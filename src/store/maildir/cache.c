@@ -77,37 +77,55 @@ bool maildir_cache_read(sqlite3_stmt *stmt, int first,
 	return true;
 }
 
-/* Parses the file of msn and writes the columns (best effort: a failed
- * write-back only means the next call parses again). */
-static int cache_fill(struct maildir_mailbox *mbox, uint32_t msn, uint32_t uid)
+/* Parses the file of msn into *data.  0, or -1 with the error set
+ * (STORE_ERR_EXPUNGED when the file is gone). */
+static int cache_parse(struct maildir_mailbox *mbox, uint32_t msn,
+		       struct store_msg_cache_data *data)
 {
 	struct store_mailbox *box = &mbox->box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	struct store_msg_cache_data data;
-	sqlite3_stmt *stmt;
 	int fd, ret;
 
 	if ((fd = maildir_sync_open_msg(box, msn)) < 0)
 		return -1;
-	ret = store_msg_cache_data_read_fd(&data, fd);
+	ret = store_msg_cache_data_read_fd(data, fd);
 	if (ret < 0)
 		maildir_storage_set_syscall_error(ms, "read", "message file");
 	close(fd);
-	if (ret < 0)
-		return -1;
+	return ret;
+}
+
+/* Writes the columns of uid (best effort: a failed write-back only means
+ * the next call parses again; the error is cleared). */
+static void cache_write_back(struct maildir_mailbox *mbox, uint32_t uid,
+			     const struct store_msg_cache_data *data)
+{
+	struct maildir_store *ms = (struct maildir_store *)mbox->box.store;
+	sqlite3_stmt *stmt;
 
 	stmt = maildir_index_prepare(ms, "UPDATE messages SET envelope = ?, body = ?, "
 				     "bodystructure = ?, part_map = ?, body_rev2 = ?, "
 				     "bodystructure_rev2 = ?, msgkeys = ? "
 				     "WHERE mailbox = ? AND uid = ?");
 	if (stmt != NULL) {
-		maildir_cache_bind(stmt, 1, &data);
+		maildir_cache_bind(stmt, 1, data);
 		sqlite3_bind_int64(stmt, 8, mbox->id);
 		sqlite3_bind_int64(stmt, 9, uid);
 		(void)maildir_index_step(ms, stmt);
 		maildir_index_finish(ms, stmt);
 	}
-	store_clear_error(box->store);
+	store_clear_error(&ms->store);
+}
+
+/* Parses the file of msn and writes the columns; the result becomes
+ * mbox->cache. */
+static int cache_fill(struct maildir_mailbox *mbox, uint32_t msn, uint32_t uid)
+{
+	struct store_msg_cache_data data;
+
+	if (cache_parse(mbox, msn, &data) < 0)
+		return -1;
+	cache_write_back(mbox, uid, &data);
 	store_msg_cache_data_free(&mbox->cache);
 	mbox->cache = data;
 	return 0;
@@ -239,14 +257,20 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 		ret = maildir_index_commit(ms);
 	else
 		maildir_index_rollback(ms);
-	/* rows without keys: parsed and written back outside the read
-	 * transaction */
+	/* Rows without keys: parsed outside any transaction, then written
+	 * back in one write transaction (one commit, not one per message). */
+	struct store_msg_cache_data *datas =
+		xcalloc(missing_count == 0 ? 1 : missing_count, sizeof(*datas));
+	bool *parsed = xcalloc(missing_count == 0 ? 1 : missing_count, sizeof(*parsed));
+	size_t parsed_count = 0;
+
 	for (size_t j = 0; j < missing_count && ret == 0; j++) {
 		size_t i = missing[j];
 		enum store_error err;
 
-		if (cache_fill(mbox, msns[i], box->msgs[msns[i] - 1].uid) == 0) {
-			cb(ctx, i, mbox->cache.msgkeys.data, mbox->cache.msgkeys.len);
+		if (cache_parse(mbox, msns[i], &datas[j]) == 0) {
+			parsed[j] = true;
+			parsed_count++;
 			continue;
 		}
 		(void)store_last_error(box->store, &err);
@@ -255,6 +279,26 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 		else
 			cb(ctx, i, NULL, 0);
 	}
+	if (ret == 0 && parsed_count > 0) {
+		bool in_txn = maildir_index_begin(ms, true) == 0;
+
+		for (size_t j = 0; j < missing_count; j++) {
+			if (parsed[j])
+				cache_write_back(mbox, box->msgs[msns[missing[j]] - 1].uid,
+						 &datas[j]);
+		}
+		if (in_txn)
+			(void)maildir_index_commit(ms);
+		store_clear_error(box->store);
+		for (size_t j = 0; j < missing_count; j++) {
+			if (parsed[j])
+				cb(ctx, missing[j], datas[j].msgkeys.data, datas[j].msgkeys.len);
+		}
+	}
+	for (size_t j = 0; j < missing_count; j++)
+		store_msg_cache_data_free(&datas[j]);
+	free(datas);
+	free(parsed);
 	free(missing);
 	return ret < 0 ? -1 : 0;
 }
