@@ -45,6 +45,12 @@ static const char schema_sql[] =
 	" tz INTEGER NOT NULL,"
 	" size INTEGER NOT NULL,"
 	" header_size INTEGER NOT NULL,"
+	/* SORT and THREAD keys (schema 3; mime/msgkeys.h; NULL: not parsed
+	 * yet, see cache.c).  Before the large columns: SQLite reads a
+	 * row's columns in order, so SORT and THREAD, which read only this
+	 * one, do not walk the overflow pages of envelope and body
+	 * structure (an index migrated from schema 2 has it last). */
+	" msgkeys BLOB,"
 	/* the message model (schema 2; NULL: not parsed yet, see cache.c) */
 	" envelope TEXT,"
 	" body TEXT,"
@@ -52,8 +58,6 @@ static const char schema_sql[] =
 	" part_map BLOB,"
 	" body_rev2 TEXT,"		/* only with a message/global part */
 	" bodystructure_rev2 TEXT,"
-	/* SORT and THREAD keys (schema 3; mime/msgkeys.h; NULL: not yet) */
-	" msgkeys BLOB,"
 	" PRIMARY KEY (mailbox, uid)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX messages_modseq ON messages (mailbox, modseq);"
