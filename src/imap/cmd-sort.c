@@ -195,9 +195,10 @@ static int sort_parse_criteria(const struct imap_arg *arg, struct cmd_sort_ctx *
 	return 0;
 }
 
-/* sort-return-opts as ESEARCH's (RFC 4731, RFC 5267 3.1):
- *   "RETURN" SP "(" [return-opt *(SP return-opt)] ")"
- *   return-opt = "MIN" / "MAX" / "ALL" / "COUNT" */
+/* search-return-opts = SP "RETURN" SP "(" [search-return-opt
+ *                      *(SP search-return-opt)] ")"        (RFC 4466)
+ * with the ESORT options of RFC 5267 3.1: "MIN" / "MAX" / "ALL" /
+ * "COUNT" (not SAVE, PARTIAL, UPDATE or CONTEXT: not offered) */
 static int sort_parse_return(const struct imap_arg *arg, unsigned int *returns_r,
 			     const char **error_r)
 {
@@ -237,8 +238,9 @@ static int sort_parse_return(const struct imap_arg *arg, unsigned int *returns_r
 	return 0;
 }
 
-/* sort = ["UID" SP] "SORT" [SP sort-return-opts] SP sort-criteria SP
- *        search-criteria
+/* sort            = ["UID" SP] "SORT" SP sort-criteria SP search-criteria
+ * extended-sort   = ["UID" SP] "SORT" search-return-opts
+ *                   SP sort-criteria SP search-criteria     (RFC 5267)
  * search-criteria = charset 1*(SP search-key) */
 bool cmd_sort(struct imap_cmd *cmd)
 {

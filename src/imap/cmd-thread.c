@@ -25,7 +25,8 @@ struct cmd_thread_ctx {
 
 /* Writes " " 1*thread-list (RFC 5256 section 5) after "* THREAD": each
  * top-level thread with thread_write() on its own, flushing the line
- * between threads, so the response is never held whole in memory. */
+ * between threads once it is THREAD_LINE_FLUSH long, so at most one
+ * thread's text (and one flush's worth) is held, not the whole response. */
 static void thread_write_streamed(struct imap_session *s, struct thread_tree *tree,
 				  struct str *line)
 {

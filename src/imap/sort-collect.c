@@ -1,6 +1,6 @@
 /* sort-collect.c: search + key gathering for SORT and THREAD, in slices
  * (see sort-collect.h).  This file never reads a message itself: keys
- * come from store_mailbox_msg_keys(), matches from search_match(). */
+ * come from store_mailbox_msg_keys_many(), matches from search_match(). */
 #include "sort-collect.h"
 #include "base/log.h"
 #include "base/str.h"

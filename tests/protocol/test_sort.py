@@ -372,10 +372,10 @@ def test_schema_2_index_is_migrated(srv):
 
 @server_args(extra_conf="fsync = no")
 def test_many_messages_sliced(srv):
-    """Enough messages for several slices and a response line longer than
-    one flush; the result is checked whole."""
+    """Enough messages for several slices and batches, and a response line
+    longer than one flush (32 KiB); the result is checked whole."""
     c = srv.login()
-    n = 3000
+    n = 7000
     # reverse subjects: message i has subject s<n - i>, zero-padded
     data = []
     for i in range(1, n + 1):

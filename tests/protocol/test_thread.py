@@ -285,3 +285,27 @@ def test_long_response(srv):
     # the root, 2..n its children
     expect_thread(c, "ORDEREDSUBJECT UTF-8 ALL",
                   "(1 " + "".join(f"({i})" for i in range(2, n + 1)) + ")")
+
+
+@server_args(extra_conf="fsync = no")
+def test_many_threads_flushed(srv):
+    """7000 unrelated messages: 7000 one-message threads, a response of
+    more than 32 KiB written in pieces between threads.  No Date: so the
+    sent date is INTERNALDATE (the APPEND time, never decreasing), ties
+    by mailbox order: threads in msn order for both algorithms."""
+    c = srv.login()
+    n = 7000
+    data = []
+    for i in range(1, n + 1):
+        body = f"Message-ID: <{i}@many>\r\nSubject: subject {i}\r\n\r\nx\r\n".encode()
+        data.append(f"a{i} APPEND INBOX {{{len(body)}+}}\r\n".encode() + body + b"\r\n")
+    c.send(b"".join(data))
+    for i in range(1, n + 1):
+        line = c.readline()
+        while not line.startswith(f"a{i} "):
+            line = c.readline()
+        expect(line.startswith(f"a{i} OK"), line)
+    c.cmd("EXAMINE INBOX", ok=True)
+    want = "".join(f"({i})" for i in range(1, n + 1))
+    expect_thread(c, "REFERENCES UTF-8 ALL", want)
+    expect_thread(c, "ORDEREDSUBJECT UTF-8 ALL", want)
