@@ -302,7 +302,7 @@ bool cmd_search(struct imap_cmd *cmd)
 		args += 2;
 	}
 	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result,
-					  args, true, &ctx->program, &error)) {
+					  args, NULL, &ctx->program, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
 		break;
 	case IMAP_SEARCH_PARSE_BAD:

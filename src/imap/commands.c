@@ -38,10 +38,12 @@ static const struct imap_command_def imap_commands[] = {
 	{ "RENAME", cmd_rename, AUTHED, 0 },
 	{ "SEARCH", cmd_search, SEL, IMAP_CMD_FLAG_NO_EXPUNGES },
 	{ "SELECT", cmd_select, AUTHED, 0 },
+	{ "SORT", cmd_sort, SEL, IMAP_CMD_FLAG_NO_EXPUNGES },
 	{ "STARTTLS", cmd_starttls, NAUTH, 0 },
 	{ "STATUS", cmd_status, AUTHED, 0 },
 	{ "STORE", cmd_store, SEL, IMAP_CMD_FLAG_NO_EXPUNGES },
 	{ "SUBSCRIBE", cmd_subscribe, AUTHED, 0 },
+	{ "THREAD", cmd_thread, SEL, IMAP_CMD_FLAG_NO_EXPUNGES },
 	{ "UNSELECT", cmd_unselect, SEL, 0 },
 	{ "UNSUBSCRIBE", cmd_unsubscribe, AUTHED, 0 },
 };
@@ -65,7 +67,8 @@ const struct imap_command_def *imap_command_find(const char *name)
 bool imap_command_allows_uid(const struct imap_command_def *def)
 {
 	static const char *const uid_commands[] = {
-		"COPY", "EXPUNGE", "FETCH", "MOVE", "SEARCH", "STORE",
+		"COPY", "EXPUNGE", "FETCH", "MOVE", "SEARCH", "SORT", "STORE",
+		"THREAD",
 	};
 	for (size_t i = 0; i < N_ELEMENTS(uid_commands); i++) {
 		if (strcmp(def->name, uid_commands[i]) == 0)

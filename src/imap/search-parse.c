@@ -455,27 +455,37 @@ bool imap_search_charset_ok(const char *charset, const char **error_r)
 enum imap_search_parse_result
 imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
 			  const struct seqset *saved_uids,
-			  const struct imap_arg *args, bool charset_allowed,
+			  const struct imap_arg *args, const char *charset,
 			  struct search_key **program_r, const char **error_r)
 {
 	struct search_build b = { .pool = pool, .box = box, .saved_uids = saved_uids };
-	if (charset_allowed && args[0].type == IMAP_ARG_ATOM &&
-	    strcasecmp(args[0].str, "CHARSET") == 0) {
+	const char *charset_error = NULL;
+
+	if (charset != NULL) {
+		/* SORT and THREAD: a BAD command stays BAD whatever its
+		 * charset, so an unknown one is reported after the syntax */
+		if (imap_search_charset_ok(charset, &charset_error))
+			b.charset = charset;
+	} else if (args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].str, "CHARSET") == 0) {
 		size_t len;
-		const char *charset = search_arg_string(&args[1], &len);
-		if (charset == NULL) {
+		const char *name = search_arg_string(&args[1], &len);
+		if (name == NULL) {
 			*error_r = "CHARSET needs a name.";
 			return IMAP_SEARCH_PARSE_BAD;
 		}
-		if (!imap_search_charset_ok(charset, error_r))
+		if (!imap_search_charset_ok(name, error_r))
 			return IMAP_SEARCH_PARSE_NO;
-		b.charset = p_strndup(pool, charset, len);
+		b.charset = p_strndup(pool, name, len);
 		args += 2;
 	}
 	*program_r = search_key_new(pool, SEARCH_KEY_AND);
 	if (search_parse_keys(&b, args, *program_r) < 0) {
 		*error_r = b.error;
 		return IMAP_SEARCH_PARSE_BAD;
+	}
+	if (charset_error != NULL) {
+		*error_r = charset_error;
+		return IMAP_SEARCH_PARSE_NO;
 	}
 	return IMAP_SEARCH_PARSE_OK;
 }

@@ -26,10 +26,12 @@ enum imap_search_parse_result {
 /* Parses `args` (up to IMAP_ARG_EOL) as
  *   search-program = ["CHARSET" SP charset SP] search-key *(SP search-key)
  *   search-key =/ ( "OLDER" / "YOUNGER" ) SP nz-number   ; RFC 5032
- * into an AND key allocated in `pool`.  With `charset_allowed` false (the
- * THREAD and SORT forms, where the charset is a separate mandatory
- * argument that the caller has already taken) a leading CHARSET is a
- * search key error and the strings are read as UTF-8.  Search strings in
+ * into an AND key allocated in `pool`.  With `charset` NULL (SEARCH) the
+ * program may begin with CHARSET.  A non-NULL `charset` is the separate,
+ * mandatory charset argument of SORT and THREAD, which the caller has
+ * taken: a leading CHARSET is then a search key error, and an unknown
+ * charset is NO [BADCHARSET] once the rest has parsed (a BAD command stays
+ * BAD whatever its charset).  Search strings in
  * another CHARSET are converted to UTF-8 here (iconv, through
  * mime/charset.h), so the keys always hold UTF-8; a string that is not
  * valid text in its charset is BAD.  `box` gives the message count and
@@ -40,7 +42,7 @@ enum imap_search_parse_result {
 enum imap_search_parse_result
 imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
 			  const struct seqset *saved_uids,
-			  const struct imap_arg *args, bool charset_allowed,
+			  const struct imap_arg *args, const char *charset,
 			  struct search_key **program_r, const char **error_r);
 
 /* Whether Roost can search with `charset` (a CHARSET argument: UTF-8,

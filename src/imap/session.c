@@ -109,6 +109,8 @@ void imap_session_capabilities(struct imap_session *s, struct str *dest)
 	str_append(dest, " LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE"
 		   " CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE"
 		   " ESEARCH SEARCHRES WITHIN");
+	/* RFC 5256, RFC 5957, RFC 5267 3.1 */
+	str_append(dest, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 	if (s->state != IMAP_STATE_NOT_AUTH)
 		str_printfa(dest, " APPENDLIMIT=%llu",
 			    (unsigned long long)s->config->max_append_size);

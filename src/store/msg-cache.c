@@ -1,9 +1,11 @@
 /* msg-cache.c: the message model every backend caches (DESIGN.md "Parse
- * once"): ENVELOPE, BODY, BODYSTRUCTURE and the part map, built with
+ * once"): ENVELOPE, BODY, BODYSTRUCTURE, the part map and the SORT and
+ * THREAD keys, built with
  * src/mime from one parse.  It never touches files by name or SQL. */
 #include "store/store-private.h"
 #include "mime/bodystructure.h"
 #include "mime/envelope.h"
+#include "mime/msgkeys.h"
 #include "mime/part-map.h"
 
 #include <errno.h>
@@ -30,6 +32,7 @@ void store_msg_cache_data_build(struct store_msg_cache_data *data,
 	mime_part_map_init_tree(&map, root);
 	mime_part_map_serialize(&map, &data->part_map);
 	mime_part_map_deinit(&map);
+	mime_msgkeys_build(root, &data->msgkeys);
 	/* never NULL, so a stored value is never mistaken for "not cached" */
 	str_append(&data->envelope, "");
 	str_append(&data->body, "");
@@ -65,6 +68,7 @@ void store_msg_cache_data_free(struct store_msg_cache_data *data)
 	str_free(&data->body);
 	str_free(&data->bodystructure);
 	str_free(&data->part_map);
+	str_free(&data->msgkeys);
 	str_free(&data->body_rev2);
 	str_free(&data->bodystructure_rev2);
 	data->has_global = false;

@@ -60,6 +60,11 @@ struct store_vfuncs {
 	int (*mailbox_open_msg)(struct store_mailbox *box, uint32_t msn);
 	int (*mailbox_msg_cache)(struct store_mailbox *box, uint32_t msn,
 				 struct store_msg_cache *cache_r);
+	int (*mailbox_msg_keys)(struct store_mailbox *box, uint32_t msn,
+				const void **data_r, size_t *size_r);
+	int (*mailbox_msg_keys_many)(struct store_mailbox *box, const uint32_t *msns,
+				     size_t count, store_msg_keys_callback_t *cb,
+				     void *ctx);
 	const char *const *(*mailbox_watch_paths)(struct store_mailbox *box);
 
 	int (*append_begin)(struct store *store, const char *mailbox_name,
@@ -182,6 +187,8 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
  * message. */
 struct store_msg_cache_data {
 	struct str envelope, body, bodystructure, part_map;
+	/* SORT and THREAD keys, mime/msgkeys.h */
+	struct str msgkeys;
 	/* only with has_global (see struct store_msg_cache) */
 	bool has_global;
 	struct str body_rev2, bodystructure_rev2;

@@ -550,6 +550,24 @@ int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
 	return box->store->v->mailbox_msg_cache(box, msn, cache_r);
 }
 
+int store_mailbox_msg_keys(struct store_mailbox *box, uint32_t msn,
+			   const void **data_r, size_t *size_r)
+{
+	store_clear_error(box->store);
+	if (!msns_are_valid(box, &msn, 1))
+		return -1;
+	return box->store->v->mailbox_msg_keys(box, msn, data_r, size_r);
+}
+
+int store_mailbox_msg_keys_many(struct store_mailbox *box, const uint32_t *msns,
+				size_t count, store_msg_keys_callback_t *cb, void *ctx)
+{
+	store_clear_error(box->store);
+	if (!msns_are_valid(box, msns, count))
+		return -1;
+	return box->store->v->mailbox_msg_keys_many(box, msns, count, cb, ctx);
+}
+
 const char *const *store_mailbox_watch_paths(struct store_mailbox *box)
 {
 	return box->store->v->mailbox_watch_paths(box);

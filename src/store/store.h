@@ -265,12 +265,15 @@ int store_mailbox_open_msg(struct store_mailbox *box, uint32_t msn);
  * part_map is the serialised mime part map (mime/part-map.h).  A message
  * with a message/global part has another form for IMAP4rev2 sessions
  * (MIME_IMAP_FLAG_IMAP4REV2) in body_rev2 and bodystructure_rev2; they
- * are NULL for every other message. */
+ * are NULL for every other message.  msgkeys is the serialised SORT and
+ * THREAD keys (mime/msgkeys.h). */
 struct store_msg_cache {
 	const char *envelope, *body, *bodystructure;
 	const char *body_rev2, *bodystructure_rev2;
 	const void *part_map;
 	size_t part_map_size;
+	const void *msgkeys;
+	size_t msgkeys_size;
 };
 
 /* Fills *cache_r for msn from the index, never opening the message file
@@ -284,6 +287,27 @@ struct store_msg_cache {
  * this mailbox.  -1 with STORE_ERR_EXPUNGED if the message is gone. */
 int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
 			    struct store_msg_cache *cache_r);
+/* Only the serialised SORT and THREAD keys of msn (mime/msgkeys.h), what
+ * SORT and THREAD read for every message: the same rules as
+ * store_mailbox_msg_cache() (cached at delivery and copied with COPY and
+ * MOVE; computed from the file once, and written back, for rows without
+ * them), but reading nothing else from the index.  *data_r (size
+ * *size_r) is valid until the next call on this mailbox.  -1 with
+ * STORE_ERR_EXPUNGED if the message is gone. */
+int store_mailbox_msg_keys(struct store_mailbox *box, uint32_t msn,
+			   const void **data_r, size_t *size_r);
+/* The keys of many messages at once, as SORT and THREAD over a whole
+ * mailbox need them: the backend reads them in one go (the Maildir
+ * backend in one index read transaction instead of one per message).
+ * Calls cb(ctx, i, data, size) once for each msns[i] (valid msns, any
+ * order), not necessarily in order of i; data is valid during the call
+ * only, and NULL (size 0) for a message that was expunged meanwhile.
+ * Returns 0, or -1 on an error other than an expunge (some calls may
+ * have been made). */
+typedef void store_msg_keys_callback_t(void *ctx, size_t i, const void *data,
+				       size_t size);
+int store_mailbox_msg_keys_many(struct store_mailbox *box, const uint32_t *msns,
+				size_t count, store_msg_keys_callback_t *cb, void *ctx);
 
 /* Paths whose change (inotify IN_MODIFY/IN_ATTRIB/IN_CREATE/IN_MOVED_TO)
  * means the mailbox may have changed: the user's change-notification file

@@ -5,7 +5,7 @@
  * program, through imap_search_parse_program() on an empty mailbox (NULL)
  * with a saved search result for "$"; "UID x" and a leading
  * "RETURN (...)" are skipped as cmd-search.c does.  Commands whose tag
- * ends in an odd byte are parsed with charset_allowed false (the SORT and
+ * ends in an odd byte are parsed with a fixed charset, UTF-8 (the SORT and
  * THREAD form).  A parse that succeeds must give a well-formed tree:
  * AND/OR/NOT with the right number of children, sorted and disjoint
  * ranges, search strings that are valid UTF-8 without NUL (CHARSET
@@ -108,7 +108,8 @@ static void run_command(const struct imap_command *cmd, const struct seqset *sav
 	struct pool *pool = pool_create(1024);
 	struct search_key *program = NULL;
 	const char *error = NULL;
-	switch (imap_search_parse_program(pool, NULL, saved, args, charset_allowed,
+	switch (imap_search_parse_program(pool, NULL, saved, args,
+					  charset_allowed ? NULL : "UTF-8",
 					  &program, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
 		if (program == NULL || program->type != SEARCH_KEY_AND)

@@ -964,7 +964,7 @@ def test_cache_computed_for_mail_dropped_into_new(srv):
 
 
 def test_schema_1_index_is_migrated(srv):
-    """An index from schema 1 (no cache columns) is migrated to 2 when the
+    """An index from schema 1 (no cache columns) is migrated to 3 when the
     store opens; its old rows are parsed on first FETCH and the result is
     kept in the index."""
     c = srv.login()
@@ -1000,7 +1000,7 @@ def test_schema_1_index_is_migrated(srv):
     got = fetch_one(c, 1, "(ENVELOPE BODYSTRUCTURE)")
     expect(got == f"* 1 FETCH (ENVELOPE {env} BODYSTRUCTURE {bs})", got)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 2)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 3)
     row = db.execute("SELECT envelope, bodystructure, length(body), length(part_map) "
                      "FROM messages").fetchone()
     db.close()

@@ -45,7 +45,7 @@ static void parse(struct parsed *p, const char *program, size_t len,
 	p->error = NULL;
 	p->result = imap_search_parse_program(p->pool, NULL, saved,
 					      imap_parser_command(p->parser)->args,
-					      true, &p->program, &p->error);
+					      NULL, &p->program, &p->error);
 }
 
 static void parsed_free(struct parsed *p)

@@ -1,6 +1,7 @@
 /* cache.c: the message model in the Maildir backend's index
  * (messages.envelope, body, bodystructure, part_map, body_rev2,
- * bodystructure_rev2; schema 2).
+ * bodystructure_rev2 from schema 2; msgkeys, the SORT and THREAD keys,
+ * from schema 3).
  *
  * Appends and copies write the columns with the row (save.c).  A row
  * without them (mail picked up from new/, an index from schema 1 or a
@@ -22,6 +23,8 @@ void maildir_cache_bind(sqlite3_stmt *stmt, int first,
 			sqlite3_bind_null(stmt, first + i);
 		return;
 	}
+	sqlite3_bind_blob(stmt, first + 6, data->msgkeys.data, (int)data->msgkeys.len,
+			  SQLITE_STATIC);
 	sqlite3_bind_text(stmt, first, data->envelope.data, (int)data->envelope.len,
 			  SQLITE_STATIC);
 	sqlite3_bind_text(stmt, first + 1, data->body.data, (int)data->body.len,
@@ -55,13 +58,17 @@ bool maildir_cache_read(sqlite3_stmt *stmt, int first,
 			struct store_msg_cache_data *data)
 {
 	memset(data, 0, sizeof(*data));
+	/* a row from before schema 3 has the model but no keys: parsed
+	 * again as a whole, once */
 	if (sqlite3_column_type(stmt, first) == SQLITE_NULL ||
-	    sqlite3_column_type(stmt, first + 3) == SQLITE_NULL)
+	    sqlite3_column_type(stmt, first + 3) == SQLITE_NULL ||
+	    sqlite3_column_type(stmt, first + 6) == SQLITE_NULL)
 		return false;
 	cache_column(&data->envelope, stmt, first);
 	cache_column(&data->body, stmt, first + 1);
 	cache_column(&data->bodystructure, stmt, first + 2);
 	cache_column(&data->part_map, stmt, first + 3);
+	cache_column(&data->msgkeys, stmt, first + 6);
 	if (sqlite3_column_type(stmt, first + 4) != SQLITE_NULL) {
 		data->has_global = true;
 		cache_column(&data->body_rev2, stmt, first + 4);
@@ -70,36 +77,55 @@ bool maildir_cache_read(sqlite3_stmt *stmt, int first,
 	return true;
 }
 
-/* Parses the file of msn and writes the columns (best effort: a failed
- * write-back only means the next call parses again). */
-static int cache_fill(struct maildir_mailbox *mbox, uint32_t msn, uint32_t uid)
+/* Parses the file of msn into *data.  0, or -1 with the error set
+ * (STORE_ERR_EXPUNGED when the file is gone). */
+static int cache_parse(struct maildir_mailbox *mbox, uint32_t msn,
+		       struct store_msg_cache_data *data)
 {
 	struct store_mailbox *box = &mbox->box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	struct store_msg_cache_data data;
-	sqlite3_stmt *stmt;
 	int fd, ret;
 
 	if ((fd = maildir_sync_open_msg(box, msn)) < 0)
 		return -1;
-	ret = store_msg_cache_data_read_fd(&data, fd);
+	ret = store_msg_cache_data_read_fd(data, fd);
 	if (ret < 0)
 		maildir_storage_set_syscall_error(ms, "read", "message file");
 	close(fd);
-	if (ret < 0)
-		return -1;
+	return ret;
+}
+
+/* Writes the columns of uid (best effort: a failed write-back only means
+ * the next call parses again; the error is cleared). */
+static void cache_write_back(struct maildir_mailbox *mbox, uint32_t uid,
+			     const struct store_msg_cache_data *data)
+{
+	struct maildir_store *ms = (struct maildir_store *)mbox->box.store;
+	sqlite3_stmt *stmt;
 
 	stmt = maildir_index_prepare(ms, "UPDATE messages SET envelope = ?, body = ?, "
 				     "bodystructure = ?, part_map = ?, body_rev2 = ?, "
-				     "bodystructure_rev2 = ? WHERE mailbox = ? AND uid = ?");
+				     "bodystructure_rev2 = ?, msgkeys = ? "
+				     "WHERE mailbox = ? AND uid = ?");
 	if (stmt != NULL) {
-		maildir_cache_bind(stmt, 1, &data);
-		sqlite3_bind_int64(stmt, 7, mbox->id);
-		sqlite3_bind_int64(stmt, 8, uid);
+		maildir_cache_bind(stmt, 1, data);
+		sqlite3_bind_int64(stmt, 8, mbox->id);
+		sqlite3_bind_int64(stmt, 9, uid);
 		(void)maildir_index_step(ms, stmt);
 		maildir_index_finish(ms, stmt);
 	}
-	store_clear_error(box->store);
+	store_clear_error(&ms->store);
+}
+
+/* Parses the file of msn and writes the columns; the result becomes
+ * mbox->cache. */
+static int cache_fill(struct maildir_mailbox *mbox, uint32_t msn, uint32_t uid)
+{
+	struct store_msg_cache_data data;
+
+	if (cache_parse(mbox, msn, &data) < 0)
+		return -1;
+	cache_write_back(mbox, uid, &data);
 	store_msg_cache_data_free(&mbox->cache);
 	mbox->cache = data;
 	return 0;
@@ -143,5 +169,136 @@ int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 	cache_r->body_rev2 = mbox->cache.has_global ? mbox->cache.body_rev2.data : NULL;
 	cache_r->bodystructure_rev2 = mbox->cache.has_global ?
 		mbox->cache.bodystructure_rev2.data : NULL;
+	cache_r->msgkeys = mbox->cache.msgkeys.data;
+	cache_r->msgkeys_size = mbox->cache.msgkeys.len;
 	return 0;
+}
+
+int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
+			   const void **data_r, size_t *size_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	uint32_t uid = box->msgs[msn - 1].uid;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	stmt = maildir_index_prepare(ms, "SELECT msgkeys FROM messages "
+				     "WHERE mailbox = ? AND uid = ?");
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mbox->id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0 && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+		str_truncate(&mbox->keys, 0);
+		cache_column(&mbox->keys, stmt, 0);
+		ret = 2;
+	}
+	maildir_index_finish(ms, stmt);
+	if (ret < 0)
+		return -1;
+	if (ret == 0) {
+		store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
+		return -1;
+	}
+	if (ret == 2) {
+		*data_r = mbox->keys.data;
+		*size_r = mbox->keys.len;
+		return 0;
+	}
+	/* not cached yet: parse the file once, keep everything */
+	if (cache_fill(mbox, msn, uid) < 0)
+		return -1;
+	*data_r = mbox->cache.msgkeys.data;
+	*size_r = mbox->cache.msgkeys.len;
+	return 0;
+}
+
+int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
+				size_t count, store_msg_keys_callback_t *cb, void *ctx)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	size_t *missing = NULL, missing_count = 0, missing_cap = 0;
+	sqlite3_stmt *stmt;
+	int ret = 0;
+
+	/* one read transaction: SQLite takes its locks once, not once per
+	 * message (which costs more than the lookups themselves) */
+	if (maildir_index_begin(ms, false) < 0)
+		return -1;
+	stmt = maildir_index_prepare(ms, "SELECT msgkeys FROM messages "
+				     "WHERE mailbox = ? AND uid = ?");
+	if (stmt == NULL) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		sqlite3_bind_int64(stmt, 1, mbox->id);
+		sqlite3_bind_int64(stmt, 2, box->msgs[msns[i] - 1].uid);
+		ret = maildir_index_step(ms, stmt);
+		if (ret == 0) {
+			cb(ctx, i, NULL, 0);	/* expunged */
+		} else if (ret > 0 && sqlite3_column_type(stmt, 0) == SQLITE_NULL) {
+			ARRAY_RESERVE(missing, missing_cap, missing_count + 1);
+			missing[missing_count++] = i;
+			ret = 0;
+		} else if (ret > 0) {
+			const void *data = sqlite3_column_blob(stmt, 0);
+
+			cb(ctx, i, data, (size_t)sqlite3_column_bytes(stmt, 0));
+			ret = 0;
+		}
+		sqlite3_reset(stmt);
+	}
+	maildir_index_finish(ms, stmt);
+	if (ret == 0)
+		ret = maildir_index_commit(ms);
+	else
+		maildir_index_rollback(ms);
+	/* Rows without keys: parsed outside any transaction, then written
+	 * back in one write transaction (one commit, not one per message). */
+	struct store_msg_cache_data *datas =
+		xcalloc(missing_count == 0 ? 1 : missing_count, sizeof(*datas));
+	bool *parsed = xcalloc(missing_count == 0 ? 1 : missing_count, sizeof(*parsed));
+	size_t parsed_count = 0;
+
+	for (size_t j = 0; j < missing_count && ret == 0; j++) {
+		size_t i = missing[j];
+		enum store_error err;
+
+		if (cache_parse(mbox, msns[i], &datas[j]) == 0) {
+			parsed[j] = true;
+			parsed_count++;
+			continue;
+		}
+		(void)store_last_error(box->store, &err);
+		if (err != STORE_ERR_EXPUNGED)
+			ret = -1;
+		else
+			cb(ctx, i, NULL, 0);
+	}
+	if (ret == 0 && parsed_count > 0) {
+		bool in_txn = maildir_index_begin(ms, true) == 0;
+
+		for (size_t j = 0; j < missing_count; j++) {
+			if (parsed[j])
+				cache_write_back(mbox, box->msgs[msns[missing[j]] - 1].uid,
+						 &datas[j]);
+		}
+		if (in_txn)
+			(void)maildir_index_commit(ms);
+		store_clear_error(box->store);
+		for (size_t j = 0; j < missing_count; j++) {
+			if (parsed[j])
+				cb(ctx, missing[j], datas[j].msgkeys.data, datas[j].msgkeys.len);
+		}
+	}
+	for (size_t j = 0; j < missing_count; j++)
+		store_msg_cache_data_free(&datas[j]);
+	free(datas);
+	free(parsed);
+	free(missing);
+	return ret < 0 ? -1 : 0;
 }

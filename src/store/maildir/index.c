@@ -45,6 +45,12 @@ static const char schema_sql[] =
 	" tz INTEGER NOT NULL,"
 	" size INTEGER NOT NULL,"
 	" header_size INTEGER NOT NULL,"
+	/* SORT and THREAD keys (schema 3; mime/msgkeys.h; NULL: not parsed
+	 * yet, see cache.c).  Before the large columns: SQLite reads a
+	 * row's columns in order, so SORT and THREAD, which read only this
+	 * one, do not walk the overflow pages of envelope and body
+	 * structure (an index migrated from schema 2 has it last). */
+	" msgkeys BLOB,"
 	/* the message model (schema 2; NULL: not parsed yet, see cache.c) */
 	" envelope TEXT,"
 	" body TEXT,"
@@ -75,6 +81,10 @@ static const char schema_migrate_1_2_sql[] =
 	"ALTER TABLE messages ADD COLUMN body_rev2 TEXT;"
 	"ALTER TABLE messages ADD COLUMN bodystructure_rev2 TEXT;"
 	"PRAGMA user_version = 2;";
+
+static const char schema_migrate_2_3_sql[] =
+	"ALTER TABLE messages ADD COLUMN msgkeys BLOB;"
+	"PRAGMA user_version = 3;";
 
 static int maildir_index_ensure(struct maildir_store *ms);
 
@@ -185,10 +195,14 @@ static int create_schema(struct maildir_store *ms, maildir_index_populate_t *pop
 		maildir_index_rollback(ms);
 		return 0;
 	}
-	if (version == 1) {
-		/* schema 1 -> 2: old rows keep NULL and are parsed on first
-		 * use (cache.c) */
-		ret = maildir_index_exec(ms, schema_migrate_1_2_sql);
+	if (version == 1 || version == 2) {
+		/* schema 1 -> 2 -> 3: old rows keep NULL and are parsed on
+		 * first use (cache.c) */
+		ret = 0;
+		if (version == 1)
+			ret = maildir_index_exec(ms, schema_migrate_1_2_sql);
+		if (ret == 0)
+			ret = maildir_index_exec(ms, schema_migrate_2_3_sql);
 		if (ret < 0) {
 			maildir_index_rollback(ms);
 			return -1;

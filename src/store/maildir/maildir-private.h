@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 
 /* 1: first; 2: messages.envelope, body, bodystructure, part_map,
- * body_rev2, bodystructure_rev2 */
-#define MAILDIR_SCHEMA_VERSION 2
+ * body_rev2, bodystructure_rev2; 3: messages.msgkeys */
+#define MAILDIR_SCHEMA_VERSION 3
 #define MAILDIR_TMP_MAX_AGE (36 * 60 * 60)
 #define MAILDIR_KEYWORD_LETTERS 26
 
@@ -54,6 +54,8 @@ struct maildir_mailbox {
 	uint32_t recent_uid;	/* the watermark as last seen */
 	/* what store_mailbox_msg_cache() returned last */
 	struct store_msg_cache_data cache;
+	/* what store_mailbox_msg_keys() returned last */
+	struct str keys;
 };
 
 /* The header/body boundary scanner used for header_size. */
@@ -238,11 +240,15 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn);
 /* cache.c */
 int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 		      struct store_msg_cache *cache_r);
+int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
+			   const void **data_r, size_t *size_r);
+int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
+				size_t count, store_msg_keys_callback_t *cb, void *ctx);
 /* The cache columns, in the order maildir_cache_bind() and
  * maildir_cache_read() use. */
 #define MAILDIR_CACHE_COLUMNS \
-	"envelope, body, bodystructure, part_map, body_rev2, bodystructure_rev2"
-#define MAILDIR_CACHE_COLUMN_COUNT 6
+	"envelope, body, bodystructure, part_map, body_rev2, bodystructure_rev2, msgkeys"
+#define MAILDIR_CACHE_COLUMN_COUNT 7
 /* Binds the cache columns at parameters first.. (NULL data: NULLs). */
 void maildir_cache_bind(sqlite3_stmt *stmt, int first,
 			const struct store_msg_cache_data *data);

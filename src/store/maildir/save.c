@@ -151,7 +151,7 @@ static int insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *
 	sqlite3_stmt *stmt = maildir_index_prepare(ms,
 		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
 		"internaldate, tz, size, header_size, " MAILDIR_CACHE_COLUMNS ") "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	int ret;
 
 	if (stmt == NULL)

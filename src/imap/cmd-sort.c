@@ -1,0 +1,276 @@
+/* cmd-sort.c: SORT and UID SORT (RFC 5256 section 3), the DISPLAYFROM
+ * and DISPLAYTO keys (RFC 5957, SORT=DISPLAY) and the RETURN options of
+ * ESORT (RFC 5267 section 3.1).
+ *
+ * The search and the gathering of keys is sort-collect.c's; ordering is
+ * search/sort.c's.  Every key comes from the blob cached at delivery
+ * (mime/msgkeys.h): this file never reads a message.  The result is
+ * written as it is produced, flushed every SORT_LINE_FLUSH bytes. */
+#include "commands.h"
+#include "parser.h"
+#include "search-parse.h"
+#include "sort-collect.h"
+#include "search/sort.h"
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SORT_LINE_FLUSH (32 * 1024)
+/* More criteria than keys exist is allowed (repeats are harmless) but
+ * bounded. */
+#define SORT_MAX_CRITERIA 32
+
+enum sort_return {
+	SORT_RETURN_MIN = 1 << 0,
+	SORT_RETURN_MAX = 1 << 1,
+	SORT_RETURN_COUNT = 1 << 2,
+	SORT_RETURN_ALL = 1 << 3,
+};
+
+struct cmd_sort_ctx {
+	struct sort_criterion crit[SORT_MAX_CRITERIA];
+	size_t crit_count;
+	bool esort;		/* RETURN given: answer with * ESEARCH */
+	unsigned int returns;	/* enum sort_return */
+};
+
+static void sort_flush(struct imap_session *s, struct str *line, bool final)
+{
+	if (final || line->len >= SORT_LINE_FLUSH) {
+		imap_session_write(s, line->data == NULL ? "" : line->data, line->len);
+		str_truncate(line, 0);
+	}
+}
+
+/* RFC 5267 3.1: ALL is the result "in the requested sort order, using a
+ * sequence-set"; 3.2: ranges must read in increasing order after
+ * expansion, so only ascending runs n, n+1, ... become "n:m". */
+static void sort_write_all(struct imap_session *s, const struct sort_msg *msgs,
+			   size_t count, bool uid, struct str *line)
+{
+	size_t i = 0;
+
+	while (i < count) {
+		uint32_t start = uid ? msgs[i].uid : msgs[i].msn, end = start;
+
+		for (i++; i < count; i++) {
+			uint32_t v = uid ? msgs[i].uid : msgs[i].msn;
+			if (v != end + 1)
+				break;
+			end = v;
+		}
+		if (line->len > 0 && line->data[line->len - 1] != ' ')
+			str_append_c(line, ',');
+		if (start == end)
+			str_printfa(line, "%u", start);
+		else
+			str_printfa(line, "%u:%u", start, end);
+		sort_flush(s, line, false);
+	}
+}
+
+static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
+{
+	struct imap_session *s = cmd->session;
+	struct cmd_sort_ctx *ctx = imap_sort_collect_context(coll);
+	size_t count = imap_sort_collect_count(coll);
+	struct sort_msg *msgs = xcalloc(count == 0 ? 1 : count, sizeof(*msgs));
+	struct str line = STR_INIT;
+
+	for (size_t i = 0; i < count; i++) {
+		uint32_t msn = imap_sort_collect_msn(coll, i);
+		const struct store_msg *m = store_mailbox_msg(s->box, msn);
+		struct mime_msgkeys keys;
+
+		imap_sort_collect_keys(coll, i, &keys);
+		msgs[i] = (struct sort_msg){
+			.msn = msn, .uid = m->uid, .arrival = (int64_t)m->internaldate,
+			.sent_date = keys.sent_date, .has_sent_date = keys.has_sent_date,
+			.size = m->size, .cc = keys.cc, .from = keys.from, .to = keys.to,
+			.subject = keys.base_subject, .displayfrom = keys.displayfrom,
+			.displayto = keys.displayto,
+		};
+	}
+	sort_messages(msgs, count, ctx->crit, ctx->crit_count);
+
+	if (!ctx->esort) {
+		str_append(&line, "* SORT");
+		for (size_t i = 0; i < count; i++) {
+			str_printfa(&line, " %u", cmd->uid ? msgs[i].uid : msgs[i].msn);
+			sort_flush(s, &line, false);
+		}
+	} else {
+		/* tags are atoms without '"' or '\\', so quoting needs no
+		 * escapes */
+		str_printfa(&line, "* ESEARCH (TAG \"%s\")", cmd->tag);
+		if (cmd->uid)
+			str_append(&line, " UID");
+		/* RFC 5267 3.1: MIN and MAX are the first and last message in
+		 * sort order; like RFC 4731, none of MIN, MAX, ALL when
+		 * nothing matched */
+		if ((ctx->returns & SORT_RETURN_MIN) != 0 && count > 0)
+			str_printfa(&line, " MIN %u", cmd->uid ? msgs[0].uid : msgs[0].msn);
+		if ((ctx->returns & SORT_RETURN_MAX) != 0 && count > 0)
+			str_printfa(&line, " MAX %u", cmd->uid ? msgs[count - 1].uid :
+				    msgs[count - 1].msn);
+		if ((ctx->returns & SORT_RETURN_COUNT) != 0)
+			str_printfa(&line, " COUNT %zu", count);
+		if ((ctx->returns & SORT_RETURN_ALL) != 0 && count > 0) {
+			str_append(&line, " ALL ");
+			sort_write_all(s, msgs, count, cmd->uid, &line);
+		}
+	}
+	str_append(&line, "\r\n");
+	sort_flush(s, &line, true);
+	str_free(&line);
+	free(msgs);
+	if (imap_sort_collect_had_expunged(coll))
+		return imap_cmd_ok(cmd, "[EXPUNGEISSUED] Sort completed (some messages were expunged).");
+	return imap_cmd_ok(cmd, "Sort completed.");
+}
+
+/* sort-criteria  = "(" sort-criterion *(SP sort-criterion) ")"
+ * sort-criterion = ["REVERSE" SP] sort-key
+ * sort-key       = "ARRIVAL" / "CC" / "DATE" / "FROM" / "SIZE" /
+ *                  "SUBJECT" / "TO"
+ *                  / "DISPLAYFROM" / "DISPLAYTO"   (RFC 5957) */
+static int sort_parse_criteria(const struct imap_arg *arg, struct cmd_sort_ctx *ctx,
+			       const char **error_r)
+{
+	static const struct {
+		const char *name;
+		enum sort_key key;
+	} keys[] = {
+		{ "ARRIVAL", SORT_KEY_ARRIVAL }, { "CC", SORT_KEY_CC },
+		{ "DATE", SORT_KEY_DATE }, { "FROM", SORT_KEY_FROM },
+		{ "SIZE", SORT_KEY_SIZE }, { "SUBJECT", SORT_KEY_SUBJECT },
+		{ "TO", SORT_KEY_TO }, { "DISPLAYFROM", SORT_KEY_DISPLAYFROM },
+		{ "DISPLAYTO", SORT_KEY_DISPLAYTO },
+	};
+	bool reverse = false;
+
+	if (arg->type != IMAP_ARG_LIST || arg->list_count == 0) {
+		*error_r = "SORT needs a list of sort criteria.";
+		return -1;
+	}
+	for (unsigned int i = 0; i < arg->list_count; i++) {
+		const struct imap_arg *a = &arg->list[i];
+		size_t j;
+
+		if (a->type != IMAP_ARG_ATOM) {
+			*error_r = "Invalid sort criterion.";
+			return -1;
+		}
+		if (strcasecmp(a->str, "REVERSE") == 0) {
+			if (reverse) {
+				*error_r = "REVERSE must be followed by a sort key.";
+				return -1;
+			}
+			reverse = true;
+			continue;
+		}
+		for (j = 0; j < N_ELEMENTS(keys); j++) {
+			if (strcasecmp(a->str, keys[j].name) == 0)
+				break;
+		}
+		if (j == N_ELEMENTS(keys)) {
+			*error_r = "Unknown sort criterion.";
+			return -1;
+		}
+		if (ctx->crit_count == SORT_MAX_CRITERIA) {
+			*error_r = "Too many sort criteria.";
+			return -1;
+		}
+		ctx->crit[ctx->crit_count].key = keys[j].key;
+		ctx->crit[ctx->crit_count].reverse = reverse;
+		ctx->crit_count++;
+		reverse = false;
+	}
+	if (reverse) {
+		*error_r = "REVERSE must be followed by a sort key.";
+		return -1;
+	}
+	return 0;
+}
+
+/* search-return-opts = SP "RETURN" SP "(" [search-return-opt
+ *                      *(SP search-return-opt)] ")"        (RFC 4466)
+ * with the ESORT options of RFC 5267 3.1: "MIN" / "MAX" / "ALL" /
+ * "COUNT" (not SAVE, PARTIAL, UPDATE or CONTEXT: not offered) */
+static int sort_parse_return(const struct imap_arg *arg, unsigned int *returns_r,
+			     const char **error_r)
+{
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} opts[] = {
+		{ "MIN", SORT_RETURN_MIN }, { "MAX", SORT_RETURN_MAX },
+		{ "COUNT", SORT_RETURN_COUNT }, { "ALL", SORT_RETURN_ALL },
+	};
+
+	if (arg->type != IMAP_ARG_LIST) {
+		*error_r = "RETURN needs a list of options.";
+		return -1;
+	}
+	*returns_r = 0;
+	for (unsigned int i = 0; i < arg->list_count; i++) {
+		const struct imap_arg *o = &arg->list[i];
+		size_t j;
+
+		if (o->type != IMAP_ARG_ATOM) {
+			*error_r = "Invalid RETURN option.";
+			return -1;
+		}
+		for (j = 0; j < N_ELEMENTS(opts); j++) {
+			if (strcasecmp(o->str, opts[j].name) == 0)
+				break;
+		}
+		if (j == N_ELEMENTS(opts)) {
+			*error_r = "Unknown RETURN option.";
+			return -1;
+		}
+		*returns_r |= opts[j].bit;
+	}
+	if (*returns_r == 0)
+		*returns_r = SORT_RETURN_ALL;	/* RETURN (): RFC 5267 3.3 */
+	return 0;
+}
+
+/* sort            = ["UID" SP] "SORT" SP sort-criteria SP search-criteria
+ * extended-sort   = ["UID" SP] "SORT" search-return-opts
+ *                   SP sort-criteria SP search-criteria     (RFC 5267)
+ * search-criteria = charset 1*(SP search-key) */
+bool cmd_sort(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->session;
+	const struct imap_arg *args = cmd->args;
+	struct cmd_sort_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
+	struct search_key *program;
+	const char *charset, *error;
+
+	memset(ctx, 0, sizeof(*ctx));
+	if (args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].str, "RETURN") == 0) {
+		if (sort_parse_return(&args[1], &ctx->returns, &error) < 0)
+			return imap_cmd_bad(cmd, "%s", error);
+		ctx->esort = true;
+		args += 2;
+	}
+	if (sort_parse_criteria(&args[0], ctx, &error) < 0)
+		return imap_cmd_bad(cmd, "%s", error);
+	if ((charset = imap_sort_collect_charset(&args[1])) == NULL)
+		return imap_cmd_bad(cmd, "SORT needs a charset.");
+	if (args[2].type == IMAP_ARG_EOL)
+		return imap_cmd_bad(cmd, "SORT needs search criteria.");
+	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result,
+					  &args[2], charset, &program, &error)) {
+	case IMAP_SEARCH_PARSE_OK:
+		break;
+	case IMAP_SEARCH_PARSE_BAD:
+		return imap_cmd_bad(cmd, "%s", error);
+	case IMAP_SEARCH_PARSE_NO:
+		return imap_cmd_no(cmd, "%s", error);
+	}
+	return imap_sort_collect_start(cmd, program, sort_done, ctx);
+}

@@ -1,0 +1,222 @@
+/* sort-collect.c: search + key gathering for SORT and THREAD, in slices
+ * (see sort-collect.h).  This file never reads a message itself: keys
+ * come from store_mailbox_msg_keys_many(), matches from search_match(). */
+#include "sort-collect.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "net/net.h"
+#include "store/store.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Matches whose keys are asked of the store in one call. */
+#define SORT_COLLECT_BATCH 1024
+
+struct sort_collect_entry {
+	uint32_t msn;
+	bool gone;		/* expunged meanwhile: left out */
+	size_t offset, size;	/* the blob in blobs */
+};
+
+struct imap_sort_collect {
+	struct imap_cmd *cmd;
+	struct search_ctx *search;
+	imap_sort_collect_done_t *done;
+	void *context;
+	uint32_t next_msn, count;
+	/* matches in msn order; [batch_start, match_count) still need keys */
+	struct sort_collect_entry *entries;
+	size_t match_count, match_cap, batch_start;
+	uint32_t *batch_msns;
+	struct str blobs;
+	bool had_expunged, corrupt;
+	struct net_timer *timer;
+};
+
+void *imap_sort_collect_context(struct imap_sort_collect *coll)
+{
+	return coll->context;
+}
+
+size_t imap_sort_collect_count(const struct imap_sort_collect *coll)
+{
+	return coll->match_count;
+}
+
+uint32_t imap_sort_collect_msn(const struct imap_sort_collect *coll, size_t i)
+{
+	return coll->entries[i].msn;
+}
+
+void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,
+			    struct mime_msgkeys *keys_r)
+{
+	const struct sort_collect_entry *e = &coll->entries[i];
+	int ret = mime_msgkeys_deserialize(keys_r, coll->blobs.data + e->offset, e->size);
+
+	assert(ret == 0);
+	(void)ret;
+}
+
+bool imap_sort_collect_had_expunged(const struct imap_sort_collect *coll)
+{
+	return coll->had_expunged;
+}
+
+static void collect_free(struct imap_sort_collect *coll)
+{
+	if (coll->timer != NULL)
+		net_timer_destroy(&coll->timer);
+	search_ctx_destroy(&coll->search);
+	free(coll->entries);
+	free(coll->batch_msns);
+	str_free(&coll->blobs);
+	coll->cmd->abort = NULL;
+	coll->cmd->ctx = NULL;
+	free(coll);
+}
+
+static void collect_abort(struct imap_cmd *cmd)
+{
+	collect_free(cmd->ctx);
+}
+
+static void collect_keys_cb(void *context, size_t i, const void *data, size_t size)
+{
+	struct imap_sort_collect *coll = context;
+	struct sort_collect_entry *e = &coll->entries[coll->batch_start + i];
+	struct mime_msgkeys keys;
+
+	if (data == NULL) {
+		e->gone = true;
+		coll->had_expunged = true;
+		return;
+	}
+	if (mime_msgkeys_deserialize(&keys, data, size) < 0) {
+		struct store_mailbox *box = coll->cmd->session->box;
+
+		log_error("imap(%s): %s: the sort keys of uid %u are damaged",
+			  coll->cmd->session->user, store_mailbox_name(box),
+			  store_mailbox_msg(box, e->msn)->uid);
+		coll->corrupt = true;
+		return;
+	}
+	e->offset = coll->blobs.len;
+	e->size = size;
+	str_append_n(&coll->blobs, data, size);
+}
+
+/* Gets the keys of the pending matches.  0, or -1 on an error (store
+ * error set, or coll->corrupt). */
+static int collect_batch(struct imap_sort_collect *coll)
+{
+	size_t n = coll->match_count - coll->batch_start;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		coll->batch_msns[i] = coll->entries[coll->batch_start + i].msn;
+	if (store_mailbox_msg_keys_many(coll->cmd->session->box, coll->batch_msns, n,
+					collect_keys_cb, coll) < 0 || coll->corrupt)
+		return -1;
+	/* drop the expunged ones, keeping msn order */
+	size_t out = coll->batch_start;
+	for (size_t i = coll->batch_start; i < coll->match_count; i++) {
+		if (!coll->entries[i].gone)
+			coll->entries[out++] = coll->entries[i];
+	}
+	coll->match_count = out;
+	coll->batch_start = out;
+	return 0;
+}
+
+/* Runs until every message is looked at (returns true: the command is
+ * answered) or the slice's time is up (false). */
+static bool collect_run(struct imap_sort_collect *coll)
+{
+	struct imap_cmd *cmd = coll->cmd;
+	uint64_t deadline = time_monotonic_ms() + SORT_COLLECT_SLICE_MSECS;
+	int ret = 0;
+
+	while (ret == 0 && coll->next_msn <= coll->count) {
+		uint32_t msn = coll->next_msn++;
+
+		ret = search_match(coll->search, msn);
+		if (ret > 0) {
+			ARRAY_RESERVE(coll->entries, coll->match_cap, coll->match_count + 1);
+			coll->entries[coll->match_count++] = (struct sort_collect_entry){ .msn = msn };
+			ret = 0;
+			if (coll->match_count - coll->batch_start == SORT_COLLECT_BATCH)
+				ret = collect_batch(coll);
+		}
+		if (ret == 0 && (msn % 64) == 0 && time_monotonic_ms() >= deadline) {
+			if ((ret = collect_batch(coll)) < 0)
+				break;
+			return false;
+		}
+	}
+	if (ret == 0)
+		ret = collect_batch(coll);
+	if (ret < 0) {
+		enum store_error err;
+
+		collect_free(coll);
+		(void)store_last_error(cmd->session->store, &err);
+		if (err == STORE_ERR_NONE)
+			return imap_cmd_no(cmd, "[SERVERBUG] Internal error: "
+					   "the index is damaged.");
+		return imap_cmd_store_error(cmd, false);
+	}
+	if (search_ctx_had_expunged(coll->search))
+		coll->had_expunged = true;
+	bool done = coll->done(cmd, coll);
+	collect_free(coll);
+	return done;
+}
+
+static void collect_timer(void *context)
+{
+	struct imap_sort_collect *coll = context;
+	struct imap_cmd *cmd = coll->cmd;
+
+	net_timer_destroy(&coll->timer);
+	if (collect_run(coll)) {
+		imap_cmd_finish(cmd);
+		return;
+	}
+	coll->timer = net_timer_create(0, false, collect_timer, coll);
+}
+
+bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
+			     imap_sort_collect_done_t *done, void *context)
+{
+	struct imap_session *s = cmd->session;
+	struct imap_sort_collect *coll = xcalloc(1, sizeof(*coll));
+
+	coll->cmd = cmd;
+	coll->done = done;
+	coll->context = context;
+	coll->count = store_mailbox_count(s->box);
+	coll->next_msn = 1;
+	coll->batch_msns = xmalloc(SORT_COLLECT_BATCH * sizeof(*coll->batch_msns));
+	coll->search = search_ctx_create(s->store, s->box, program);
+	cmd->ctx = coll;
+	cmd->abort = collect_abort;
+	if (collect_run(coll))
+		return true;
+	/* continues from a timer; the dispatcher holds input meanwhile */
+	coll->timer = net_timer_create(0, false, collect_timer, coll);
+	return false;
+}
+
+/* The charset argument: atom or quoted string (RFC 5256 section 5). */
+const char *imap_sort_collect_charset(const struct imap_arg *arg)
+{
+	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_QUOTED)
+		return NULL;
+	if (arg->len == 0 || strlen(arg->str) != arg->len)
+		return NULL;
+	return arg->str;
+}

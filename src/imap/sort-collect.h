@@ -1,0 +1,61 @@
+/* sort-collect.h: the first half of SORT and THREAD: run the search
+ * program over the selected mailbox and gather the cached SORT/THREAD
+ * keys (mime/msgkeys.h) of the messages that match.
+ *
+ * Like SEARCH, the work is done in slices of SORT_COLLECT_SLICE_MSECS:
+ * the first slice runs inside the command handler, the rest from a
+ * timer, so a large mailbox (or messages whose keys must be computed
+ * from their files once) never stalls the worker's other sessions.  The
+ * keys come only from store_mailbox_msg_keys_many(), asked for up to
+ * SORT_COLLECT_BATCH matches at a time: no message file is read once
+ * they are cached.  Memory: one copy of the matching messages' key blobs
+ * in a single buffer plus a few integers per match; no allocation per
+ * message. */
+#ifndef ROOST_IMAP_SORT_COLLECT_H
+#define ROOST_IMAP_SORT_COLLECT_H
+
+#include "parser.h"
+#include "session.h"
+#include "mime/msgkeys.h"
+#include "search/search.h"
+
+#define SORT_COLLECT_SLICE_MSECS 50
+
+struct imap_sort_collect;
+
+/* Called once every matching message's keys are in: writes the untagged
+ * result and the tagged reply (returns what imap_cmd_ok() returned).
+ * `coll` is still valid during the call and destroyed right after. */
+typedef bool imap_sort_collect_done_t(struct imap_cmd *cmd,
+				      struct imap_sort_collect *coll);
+
+/* Starts collecting for `cmd` (SORT or THREAD, with the selected
+ * mailbox) over `program` (in cmd->pool).  Returns true when the command
+ * is finished (done() ran, or a store error was answered), false when it
+ * continues from a timer (the handler returns false too; the collector
+ * calls imap_cmd_finish() at the end and sets cmd->abort for a lost
+ * connection). */
+bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
+			     imap_sort_collect_done_t *done, void *context);
+
+/* The caller's context given to imap_sort_collect_start(). */
+void *imap_sort_collect_context(struct imap_sort_collect *coll);
+/* Number of matching messages (in ascending msn order). */
+size_t imap_sort_collect_count(const struct imap_sort_collect *coll);
+/* The msn of match i (0 <= i < count). */
+uint32_t imap_sort_collect_msn(const struct imap_sort_collect *coll, size_t i);
+/* Fills *keys_r with the keys of match i; its strings point into the
+ * collector and stay valid until done() returns.  (The blobs were
+ * checked while collecting, so this cannot fail.) */
+void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,
+			    struct mime_msgkeys *keys_r);
+/* Whether messages expunged by another session were left out (their
+ * files or rows were gone); the reply then says [EXPUNGEISSUED]. */
+bool imap_sort_collect_had_expunged(const struct imap_sort_collect *coll);
+
+/* The charset argument of SORT and THREAD (RFC 5256 section 5:
+ * charset = atom / quoted), or NULL when `arg` is not one.  Whether the
+ * charset is supported is imap_search_charset_ok()'s question. */
+const char *imap_sort_collect_charset(const struct imap_arg *arg);
+
+#endif
