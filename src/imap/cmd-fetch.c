@@ -16,8 +16,18 @@
  * strings the store cached when the message arrived, and part sections
  * are byte ranges from the cached part map (store_mailbox_msg_cache()),
  * so none of them parses the message; only part bytes are read from the
- * file.  BINARY is answered with BAD.  This file never parses a message
- * beyond splitting header fields. */
+ * file.  This file never parses a message beyond splitting header fields.
+ *
+ * BINARY[section-binary]<partial>, BINARY.PEEK and BINARY.SIZE (RFC 3516,
+ * RFC 9051 6.4.5 and 7.5.2) send a part with its Content-Transfer-Encoding
+ * removed.  The decoded size must be in the literal's header before the
+ * data, so a part whose encoding is not an identity is decoded twice, in
+ * FETCH_READ_SIZE chunks both times: once to measure it (its decoded size
+ * and where its NULs are, kept for the rest of the message's items), and
+ * once as it is sent, with the same backpressure as BODY[].  Nothing is
+ * buffered beyond one decoded chunk.  A part whose encoding Roost cannot
+ * decode fails the command with NO [UNKNOWN-CTE] before that message's
+ * response starts. */
 #include "commands.h"
 #include "parser.h"
 #include "flags.h"
@@ -44,6 +54,13 @@
 /* \Seen is set for this many messages per store transaction. */
 #define FETCH_SEEN_BATCH 256
 
+/* What a section item returns. */
+enum fetch_kind {
+	FETCH_KIND_BODY,		/* BODY[], BODY.PEEK[], RFC822* */
+	FETCH_KIND_BINARY,		/* BINARY[], BINARY.PEEK[] */
+	FETCH_KIND_BINARY_SIZE,		/* BINARY.SIZE[] */
+};
+
 enum fetch_section {
 	FETCH_SECTION_ALL,		/* BODY[] and RFC822 */
 	FETCH_SECTION_HEADER,		/* BODY[HEADER] and RFC822.HEADER */
@@ -54,7 +71,8 @@ enum fetch_section {
 };
 
 struct fetch_body {
-	enum fetch_section section;
+	enum fetch_kind kind;
+	enum fetch_section section;	/* FETCH_SECTION_ALL for BINARY* */
 	/* section-part: the part numbers before the section text; with
 	 * path_len > 0 the range comes from the part map */
 	const uint32_t *path;
@@ -72,6 +90,7 @@ struct fetch_items {
 	bool flags, uid, internaldate, size;
 	bool envelope, body, bodystructure;
 	bool need_map;		/* some body item has a part path */
+	bool binary;		/* some body item is BINARY or BINARY.SIZE */
 	bool set_seen;		/* some body item is not PEEK */
 	struct fetch_body *bodies;
 	size_t body_count, body_cap;
@@ -79,6 +98,24 @@ struct fetch_items {
 
 struct fetch_range {
 	uint32_t first, last;	/* msns, inclusive */
+};
+
+/* What measuring a BINARY source found (one per part per message). */
+struct fetch_binary_info {
+	uint32_t key;		/* part map index, FETCH_WHOLE_MESSAGE for [] */
+	bool nul_known;		/* first_nul/last_nul were measured */
+	uint64_t size;		/* decoded size */
+	uint64_t first_nul, last_nul;	/* decoded offsets; UINT64_MAX: none */
+};
+
+#define FETCH_WHOLE_MESSAGE UINT32_MAX
+
+/* The bytes a BINARY item decodes. */
+struct fetch_binary_src {
+	uint32_t key;		/* as in fetch_binary_info */
+	uint64_t offset, size;	/* encoded, in the message file */
+	enum mime_encoding encoding;
+	bool text;		/* text/<any>: sent with CRLF line ends */
 };
 
 enum fetch_stage {
@@ -108,6 +145,22 @@ struct fetch_ctx {
 	char *readbuf;			/* FETCH_READ_SIZE, xmalloc'd */
 	/* the part map of ctx->msn when items.need_map (else empty) */
 	struct mime_part_map map;
+
+	/* BINARY with an encoding to remove: the literal is decoded as it
+	 * is sent; enc_off/enc_left are the encoded bytes not read yet,
+	 * skip the decoded bytes still to drop before the partial origin,
+	 * and mem[mem_pos..] the decoded bytes not sent yet */
+	bool decoding;
+	bool dec_finished;
+	struct mime_decoder dec;
+	uint64_t enc_off, enc_left, skip;
+	/* what was measured for ctx->msn's BINARY sources (capacity
+	 * items.body_count, from the command pool) */
+	struct fetch_binary_info *bin_info;
+	size_t bin_info_count;
+	/* a BINARY source of ctx->msn has an encoding Roost cannot remove:
+	 * the command ends with NO [UNKNOWN-CTE] */
+	bool unknown_cte;
 
 	/* implicit \Seen: messages up to seen_done_msn were handled; bit
 	 * msn - 1 of seen_changed says this command set \Seen on msn */
@@ -234,8 +287,133 @@ static int fetch_parse_header_list(struct pool *pool, const char *p, const char 
 	return 0;
 }
 
+/* section-part = nz-number *("." nz-number)
+ * *pp points at a digit.  Returns 0 with the numbers in *path_r (from
+ * `pool`), their text appended to resp and *pp after the last number, or
+ * -1 (a 0, a number past 2^32 - 1, too many numbers). */
+static int fetch_parse_section_part(struct pool *pool, const char **pp, struct str *resp,
+				    const uint32_t **path_r, unsigned int *path_len_r)
+{
+	uint32_t path[MIME_PART_MAP_MAX_PATH];
+	unsigned int path_len = 0;
+	const char *p = *pp;
+
+	for (;;) {
+		char *end;
+		unsigned long long n;
+
+		errno = 0;
+		n = *p >= '1' && *p <= '9' ? strtoull(p, &end, 10) : 0;
+		if (n == 0 || n > UINT32_MAX || errno != 0 ||
+		    path_len == MIME_PART_MAP_MAX_PATH)
+			return -1;
+		path[path_len++] = (uint32_t)n;
+		str_append_n(resp, p, (size_t)(end - p));
+		p = end;
+		if (*p != '.' || p[1] < '0' || p[1] > '9')
+			break;
+		str_append_c(resp, '.');
+		p++;
+	}
+	uint32_t *copy = p_malloc(pool, path_len * sizeof(*copy));
+	memcpy(copy, path, path_len * sizeof(*copy));
+	*path_r = copy;
+	*path_len_r = path_len;
+	*pp = p;
+	return 0;
+}
+
+/* The rest of the item after "]": nothing, or
+ * partial = "<" number64 "." nz-number64 ">"
+ * The response names the origin only ("<0>"), appended to resp.  Returns
+ * 0, or -1 with *error_r. */
+static int fetch_parse_partial(const char *p, struct fetch_body *body, struct str *resp,
+			       const char **error_r)
+{
+	if (*p == '\0')
+		return 0;
+	if (*p != '<') {
+		*error_r = "Invalid FETCH item.";
+		return -1;
+	}
+	char *end;
+	const char *dot = strchr(p, '.');
+	if (dot == NULL || p[1] < '0' || p[1] > '9' || dot[1] < '0' || dot[1] > '9') {
+		*error_r = "Invalid partial range.";
+		return -1;
+	}
+	errno = 0;
+	unsigned long long off = strtoull(p + 1, &end, 10);
+	if (end != dot || errno != 0) {
+		*error_r = "Invalid partial range.";
+		return -1;
+	}
+	unsigned long long cnt = strtoull(dot + 1, &end, 10);
+	if (*end != '>' || end[1] != '\0' || errno != 0 || cnt == 0) {
+		*error_r = "Invalid partial range.";
+		return -1;
+	}
+	body->partial = true;
+	body->offset = off;
+	body->count = cnt;
+	str_printfa(resp, "<%llu>", off);
+	return 0;
+}
+
+/* "BINARY" [".PEEK"] section-binary [partial] /
+ * "BINARY.SIZE" section-binary
+ * section-binary = "[" [section-part] "]"
+ * (RFC 9051 section 9, RFC 3516 section 7.)  Only part numbers: HEADER,
+ * TEXT and MIME have no transfer encoding to remove, so BINARY[1.HEADER]
+ * is a syntax error.  `bracket` points at "[".  Returns 0, or -1 with
+ * *error_r (BAD). */
+static int fetch_parse_binary(struct fetch_items *items, struct pool *pool,
+			      const char *bracket, enum fetch_kind kind, bool peek,
+			      const char **error_r)
+{
+	struct fetch_body *body = fetch_add_body(items, pool);
+	struct str resp = STR_INIT;
+	const char *p = bracket + 1;
+
+	body->kind = kind;
+	body->section = FETCH_SECTION_ALL;
+	str_append(&resp, kind == FETCH_KIND_BINARY_SIZE ? "BINARY.SIZE[" : "BINARY[");
+	if (*p >= '0' && *p <= '9') {
+		if (fetch_parse_section_part(pool, &p, &resp, &body->path,
+					     &body->path_len) < 0) {
+			str_free(&resp);
+			*error_r = "Invalid BINARY section.";
+			return -1;
+		}
+		items->need_map = true;
+	}
+	if (*p != ']') {
+		str_free(&resp);
+		*error_r = "Invalid BINARY section: only part numbers.";
+		return -1;
+	}
+	p++;
+	str_append_c(&resp, ']');
+	if (kind == FETCH_KIND_BINARY_SIZE && *p != '\0') {
+		/* the grammar has no partial for BINARY.SIZE */
+		str_free(&resp);
+		*error_r = "Invalid FETCH item.";
+		return -1;
+	}
+	if (fetch_parse_partial(p, body, &resp, error_r) < 0) {
+		str_free(&resp);
+		return -1;
+	}
+	body->resp_name = p_strdup(pool, str_c(&resp));
+	str_free(&resp);
+	items->binary = true;
+	if (kind == FETCH_KIND_BINARY && !peek)
+		items->set_seen = true;
+	return 0;
+}
+
 /* "BODY" ["STRUCTURE"] / "BODY" section [partial] /
- * "BODY.PEEK" section [partial]
+ * "BODY.PEEK" section [partial] / "BINARY" ... (fetch_parse_binary())
  * section = "[" [section-spec] "]"
  * section-spec = section-msgtext / (section-part ["." section-text])
  * section-msgtext = "HEADER" / "HEADER.FIELDS" [".NOT"] SP header-list /
@@ -253,11 +431,15 @@ static int fetch_parse_body(struct fetch_items *items, struct pool *pool,
 		peek = false;
 	} else if (name_len == 9 && strncasecmp(atom, "BODY.PEEK", 9) == 0) {
 		peek = true;
-	} else if ((name_len == 6 && strncasecmp(atom, "BINARY", 6) == 0) ||
-		   (name_len == 11 && (strncasecmp(atom, "BINARY.PEEK", 11) == 0 ||
-				       strncasecmp(atom, "BINARY.SIZE", 11) == 0))) {
-		*error_r = "FETCH BINARY is not supported yet.";
-		return -1;
+	} else if (name_len == 6 && strncasecmp(atom, "BINARY", 6) == 0) {
+		return fetch_parse_binary(items, pool, bracket, FETCH_KIND_BINARY, false,
+					  error_r);
+	} else if (name_len == 11 && strncasecmp(atom, "BINARY.PEEK", 11) == 0) {
+		return fetch_parse_binary(items, pool, bracket, FETCH_KIND_BINARY, true,
+					  error_r);
+	} else if (name_len == 11 && strncasecmp(atom, "BINARY.SIZE", 11) == 0) {
+		return fetch_parse_binary(items, pool, bracket, FETCH_KIND_BINARY_SIZE,
+					  true, error_r);
 	} else {
 		*error_r = "Unknown FETCH item.";
 		return -1;
@@ -268,34 +450,12 @@ static int fetch_parse_body(struct fetch_items *items, struct pool *pool,
 	const char *p = bracket + 1;
 	str_append(&resp, "BODY[");
 	if (*p >= '0' && *p <= '9') {
-		/* section-part = nz-number *("." nz-number) */
-		uint32_t path[MIME_PART_MAP_MAX_PATH];
-		unsigned int path_len = 0;
-
-		for (;;) {
-			char *end;
-			unsigned long long n;
-
-			errno = 0;
-			n = *p >= '1' && *p <= '9' ? strtoull(p, &end, 10) : 0;
-			if (n == 0 || n > UINT32_MAX || errno != 0 ||
-			    path_len == MIME_PART_MAP_MAX_PATH) {
-				str_free(&resp);
-				*error_r = "Invalid FETCH section.";
-				return -1;
-			}
-			path[path_len++] = (uint32_t)n;
-			str_append_n(&resp, p, (size_t)(end - p));
-			p = end;
-			if (*p != '.' || p[1] < '0' || p[1] > '9')
-				break;
-			str_append_c(&resp, '.');
-			p++;
+		if (fetch_parse_section_part(pool, &p, &resp, &body->path,
+					     &body->path_len) < 0) {
+			str_free(&resp);
+			*error_r = "Invalid FETCH section.";
+			return -1;
 		}
-		uint32_t *copy = p_malloc(pool, path_len * sizeof(*copy));
-		memcpy(copy, path, path_len * sizeof(*copy));
-		body->path = copy;
-		body->path_len = path_len;
 		items->need_map = true;
 		if (*p == '.') {
 			/* section-part "." section-text */
@@ -355,35 +515,8 @@ static int fetch_parse_body(struct fetch_items *items, struct pool *pool,
 	}
 	p++;
 	str_append_c(&resp, ']');
-	if (*p == '<') {
-		/* partial: the response names the origin only */
-		char *end;
-		const char *dot = strchr(p, '.');
-		if (dot == NULL || p[1] < '0' || p[1] > '9' || dot[1] < '0' || dot[1] > '9') {
-			str_free(&resp);
-			*error_r = "Invalid partial range.";
-			return -1;
-		}
-		errno = 0;
-		unsigned long long off = strtoull(p + 1, &end, 10);
-		if (end != dot || errno != 0) {
-			str_free(&resp);
-			*error_r = "Invalid partial range.";
-			return -1;
-		}
-		unsigned long long cnt = strtoull(dot + 1, &end, 10);
-		if (*end != '>' || end[1] != '\0' || errno != 0 || cnt == 0) {
-			str_free(&resp);
-			*error_r = "Invalid partial range.";
-			return -1;
-		}
-		body->partial = true;
-		body->offset = off;
-		body->count = cnt;
-		str_printfa(&resp, "<%llu>", off);
-	} else if (*p != '\0') {
+	if (fetch_parse_partial(p, body, &resp, error_r) < 0) {
 		str_free(&resp);
-		*error_r = "Invalid FETCH item.";
 		return -1;
 	}
 	body->resp_name = p_strdup(pool, str_c(&resp));
@@ -574,6 +707,39 @@ static int fetch_seen_batch(struct fetch_ctx *ctx, uint32_t msn)
 	return 0;
 }
 
+/* The command fails at `msn` (NO [UNKNOWN-CTE]): no response went out
+ * for it and the messages after it, so the \Seen that fetch_seen_batch()
+ * set on them in advance is taken back.  Where that fails (logged), their
+ * bits are cleared instead, so that the sync reports the flags as any
+ * other change and the client's view stays true. */
+static void fetch_seen_undo(struct fetch_ctx *ctx, uint32_t msn)
+{
+	struct imap_session *s = ctx->cmd->session;
+	uint32_t batch[FETCH_SEEN_BATCH];
+	size_t n = 0;
+
+	for (uint32_t m = msn; m != 0 && m <= ctx->seen_changed_count; m++) {
+		if (fetch_seen_bit(ctx, m))
+			batch[n++] = m;
+		if (n == FETCH_SEEN_BATCH || (n > 0 && m == ctx->seen_changed_count)) {
+			uint32_t *failed;
+			size_t failed_count;
+
+			if (store_mailbox_update_flags(s->box, batch, n, STORE_FLAGS_REMOVE,
+						       STORE_FLAG_SEEN, 0, 0, &failed,
+						       &failed_count) < 0) {
+				log_error("%s: FETCH: taking back \\Seen failed", s->log_prefix);
+				for (size_t i = 0; i < n; i++)
+					ctx->seen_changed[(batch[i] - 1) / 8] &=
+						(uint8_t)~(1u << ((batch[i] - 1) % 8));
+			} else {
+				free(failed);
+			}
+			n = 0;
+		}
+	}
+}
+
 /* ---- writing ---- */
 
 static void fetch_write_internaldate(struct str *dest, const struct store_msg *msg)
@@ -720,6 +886,326 @@ static int fetch_part_begin(struct fetch_ctx *ctx, const struct fetch_body *body
 	return 0;
 }
 
+/* ---- BINARY ---- */
+
+/* The bytes BINARY[section-binary] decodes.  BINARY[] is the whole
+ * message as stored: a message has no Content-Transfer-Encoding of its
+ * own (the top header's field describes the message's body, which is
+ * BINARY[1]).  A part's range is its body with its own encoding; for a
+ * multipart or message/rfc822 part RFC 2045 section 6.4 allows only the
+ * identity encodings 7bit, 8bit and binary, so removing the encoding
+ * leaves the content as stored.  RFC 9051 6.4.5 notes that BINARY "can
+ * only be requested for leaf body parts" but names no response for the
+ * others; like Dovecot we send their content as stored rather than fail a
+ * client that asks.  Returns false when the message has no such part. */
+static bool fetch_binary_lookup(struct fetch_ctx *ctx, const struct fetch_body *body,
+				struct fetch_binary_src *src_r)
+{
+	if (body->path_len == 0) {
+		const struct store_msg *msg = store_mailbox_msg(ctx->cmd->session->box,
+								ctx->msn);
+		src_r->key = FETCH_WHOLE_MESSAGE;
+		src_r->offset = 0;
+		src_r->size = msg->size;
+		src_r->encoding = MIME_ENCODING_BINARY;
+		src_r->text = false;
+		return true;
+	}
+	struct mime_section_range range;
+	if (mime_part_map_lookup(&ctx->map, body->path, body->path_len, MIME_SECTION_BODY,
+				 &range) < 0)
+		return false;
+	uint8_t flags = ctx->map.entries[range.part_index].flags;
+	src_r->key = range.part_index;
+	src_r->offset = range.offset;
+	src_r->size = range.size;
+	src_r->encoding = range.encoding;
+	src_r->text = (flags & MIME_PART_MAP_FLAG_TEXT) != 0 &&
+		(flags & (MIME_PART_MAP_FLAG_MULTIPART | MIME_PART_MAP_FLAG_MESSAGE)) == 0;
+	return true;
+}
+
+/* True if a BINARY item asks for a part of ctx->msn whose encoding Roost
+ * cannot remove (RFC 3516 4.3: the server "MUST fail the request and
+ * issue a "NO" response that contains the "UNKNOWN-CTE" extended response
+ * code"). */
+static bool fetch_binary_has_unknown_cte(struct fetch_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->items.body_count; i++) {
+		const struct fetch_body *body = &ctx->items.bodies[i];
+		struct fetch_binary_src src;
+
+		if (body->kind != FETCH_KIND_BODY && fetch_binary_lookup(ctx, body, &src) &&
+		    src.encoding == MIME_ENCODING_UNKNOWN)
+			return true;
+	}
+	return false;
+}
+
+static void fetch_binary_note_nuls(struct fetch_binary_info *info, const struct str *out,
+				   uint64_t pos)
+{
+	if (out->len == 0)
+		return;
+	const char *first = memchr(out->data, '\0', out->len);
+	if (first == NULL)
+		return;
+	if (info->first_nul == UINT64_MAX)
+		info->first_nul = pos + (uint64_t)(first - out->data);
+	const char *last = memrchr(out->data, '\0', out->len);
+	info->last_nul = pos + (uint64_t)(last - out->data);
+}
+
+static void fetch_binary_decoder_init(struct mime_decoder *dec,
+				      const struct fetch_binary_src *src)
+{
+	mime_decoder_init(dec, src->encoding);
+	mime_decoder_set_crlf(dec, src->text);
+}
+
+/* The decoded size of `src` and, with need_nul, where its first and last
+ * NUL are: from what this message's items measured already, or by
+ * decoding it once in FETCH_READ_SIZE chunks.  An identity encoding of a
+ * part that is not text has the stored size, so BINARY.SIZE of it reads
+ * nothing.  Returns the info (in ctx->bin_info, valid for this message),
+ * or NULL after a read error (logged). */
+static const struct fetch_binary_info *
+fetch_binary_measure(struct fetch_ctx *ctx, const struct fetch_binary_src *src,
+		     bool need_nul)
+{
+	struct imap_session *s = ctx->cmd->session;
+	struct fetch_binary_info *info = NULL;
+
+	for (size_t i = 0; i < ctx->bin_info_count; i++) {
+		if (ctx->bin_info[i].key == src->key) {
+			info = &ctx->bin_info[i];
+			break;
+		}
+	}
+	if (info != NULL && (info->nul_known || !need_nul))
+		return info;
+	if (info == NULL) {
+		if (ctx->bin_info == NULL) {
+			ctx->bin_info = p_malloc(ctx->cmd->pool, ctx->items.body_count *
+						 sizeof(*ctx->bin_info));
+		}
+		/* one entry per body item at most */
+		assert(ctx->bin_info_count < ctx->items.body_count);
+		info = &ctx->bin_info[ctx->bin_info_count++];
+	}
+	info->key = src->key;
+	info->first_nul = info->last_nul = UINT64_MAX;
+	if (!need_nul && mime_encoding_is_identity(src->encoding) && !src->text) {
+		info->size = src->size;
+		info->nul_known = false;
+		return info;
+	}
+
+	struct mime_decoder dec;
+	struct str out = STR_INIT;
+	uint64_t off = src->offset, left = src->size, pos = 0;
+
+	if (ctx->readbuf == NULL)
+		ctx->readbuf = xmalloc(FETCH_READ_SIZE);
+	fetch_binary_decoder_init(&dec, src);
+	while (left > 0) {
+		size_t n = (size_t)ROOST_MIN(left, (uint64_t)FETCH_READ_SIZE);
+		ssize_t got = fetch_pread(ctx->fd, ctx->readbuf, n, off);
+		if (got < 0 || (size_t)got != n) {
+			log_error("%s: FETCH: message %u: %s", s->log_prefix,
+				  store_mailbox_msg(s->box, ctx->msn)->uid,
+				  got < 0 ? strerror(errno) : "file shorter than its size");
+			str_free(&out);
+			ctx->bin_info_count--;
+			return NULL;
+		}
+		str_truncate(&out, 0);
+		mime_decoder_feed(&dec, ctx->readbuf, n, &out);
+		fetch_binary_note_nuls(info, &out, pos);
+		pos += out.len;
+		off += n;
+		left -= n;
+	}
+	str_truncate(&out, 0);
+	mime_decoder_finish(&dec, &out);
+	fetch_binary_note_nuls(info, &out, pos);
+	pos += out.len;
+	str_free(&out);
+	info->size = pos;
+	info->nul_known = true;
+	return info;
+}
+
+/* Whether decoded bytes [start, start + len) of `src` hold a NUL:
+ * decodes it up to there once more.  Returns 1 (yes), 0 (no) or -1 (read
+ * error, logged). */
+static int fetch_binary_range_has_nul(struct fetch_ctx *ctx, const struct fetch_binary_src *src,
+				      uint64_t start, uint64_t len)
+{
+	struct imap_session *s = ctx->cmd->session;
+	struct mime_decoder dec;
+	struct str out = STR_INIT;
+	uint64_t off = src->offset, left = src->size, pos = 0, end = start + len;
+	int ret = 0;
+
+	if (ctx->readbuf == NULL)
+		ctx->readbuf = xmalloc(FETCH_READ_SIZE);
+	fetch_binary_decoder_init(&dec, src);
+	while (ret == 0 && pos < end) {
+		str_truncate(&out, 0);
+		if (left > 0) {
+			size_t n = (size_t)ROOST_MIN(left, (uint64_t)FETCH_READ_SIZE);
+			ssize_t got = fetch_pread(ctx->fd, ctx->readbuf, n, off);
+			if (got < 0 || (size_t)got != n) {
+				log_error("%s: FETCH: message %u: %s", s->log_prefix,
+					  store_mailbox_msg(s->box, ctx->msn)->uid,
+					  got < 0 ? strerror(errno) : "file shorter than its size");
+				ret = -1;
+				break;
+			}
+			mime_decoder_feed(&dec, ctx->readbuf, n, &out);
+			off += n;
+			left -= n;
+		} else {
+			mime_decoder_finish(&dec, &out);
+			end = pos + out.len;	/* nothing after this */
+		}
+		/* the overlap of [pos, pos + out.len) with [start, end) */
+		uint64_t from = ROOST_MAX(pos, start), to = ROOST_MIN(pos + out.len, end);
+		if (from < to && memchr(out.data + (from - pos), '\0', (size_t)(to - from)) != NULL)
+			ret = 1;
+		pos += out.len;
+	}
+	str_free(&out);
+	return ret;
+}
+
+/* Starts a BINARY or BINARY.SIZE item: writes " BINARY.SIZE[...] n", or
+ * " BINARY[...] {n}\r\n" (" ~{n}\r\n" when the data sent has a NUL) and
+ * sets up the literal.  A part the message does not have is NIL (size 0
+ * for BINARY.SIZE, whose grammar has only a number).  Returns 0 or -1
+ * (read error). */
+static int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
+{
+	struct imap_session *s = ctx->cmd->session;
+	struct fetch_binary_src src;
+	struct str line = STR_INIT;
+	const char *sp = ctx->need_space ? " " : "";
+
+	ctx->need_space = true;
+	ctx->src_left = 0;
+	if (!fetch_binary_lookup(ctx, body, &src)) {
+		str_printfa(&line, "%s%s %s", sp, body->resp_name,
+			    body->kind == FETCH_KIND_BINARY_SIZE ? "0" : "NIL");
+		imap_session_write(s, line.data, line.len);
+		str_free(&line);
+		return 0;
+	}
+	/* fetch_msg_begin() ended the command before such a message */
+	assert(src.encoding != MIME_ENCODING_UNKNOWN);
+
+	const struct fetch_binary_info *info =
+		fetch_binary_measure(ctx, &src, body->kind == FETCH_KIND_BINARY);
+	if (info == NULL)
+		return -1;
+	if (body->kind == FETCH_KIND_BINARY_SIZE) {
+		str_printfa(&line, "%s%s %llu", sp, body->resp_name,
+			    (unsigned long long)info->size);
+		imap_session_write(s, line.data, line.len);
+		str_free(&line);
+		return 0;
+	}
+
+	uint64_t start = 0, len = info->size;
+	if (body->partial) {
+		start = ROOST_MIN(body->offset, len);
+		len = ROOST_MIN(len - start, body->count);
+	}
+	/* RFC 3516 4.3: decoded data without NUL "SHOULD" be a <string>;
+	 * with one it can only be a literal8 (RFC 9051 section 4.3).  With
+	 * a partial range the NULs may all lie outside it. */
+	bool literal8;
+	if (len == 0 || info->first_nul == UINT64_MAX ||
+	    info->first_nul >= start + len || info->last_nul < start) {
+		literal8 = false;
+	} else if (info->first_nul >= start || info->last_nul < start + len) {
+		literal8 = true;
+	} else {
+		/* the range lies between the first and the last NUL */
+		int ret = fetch_binary_range_has_nul(ctx, &src, start, len);
+		if (ret < 0)
+			return -1;
+		literal8 = ret > 0;
+	}
+	str_printfa(&line, "%s%s %s{%llu}\r\n", sp, body->resp_name, literal8 ? "~" : "",
+		    (unsigned long long)len);
+	imap_session_write(s, line.data, line.len);
+	str_free(&line);
+
+	ctx->src_left = len;
+	if (mime_encoding_is_identity(src.encoding) && !src.text) {
+		/* the stored bytes are the decoded bytes */
+		ctx->src_off = src.offset + start;
+		return 0;
+	}
+	ctx->decoding = true;
+	ctx->dec_finished = false;
+	fetch_binary_decoder_init(&ctx->dec, &src);
+	ctx->enc_off = src.offset;
+	ctx->enc_left = src.size;
+	ctx->skip = start;
+	str_truncate(&ctx->mem, 0);
+	ctx->mem_pos = 0;
+	return 0;
+}
+
+/* Writes the next decoded chunk of the current BINARY literal, decoding
+ * FETCH_READ_SIZE more encoded bytes when the last chunk is sent.
+ * Returns 0, or -1 when the file cannot be read or decodes to less than
+ * measured (the literal cannot be completed). */
+static int fetch_binary_data(struct fetch_ctx *ctx)
+{
+	struct imap_session *s = ctx->cmd->session;
+
+	if (ctx->mem_pos == ctx->mem.len) {
+		const char *error = NULL;
+
+		str_truncate(&ctx->mem, 0);
+		ctx->mem_pos = 0;
+		if (ctx->enc_left > 0) {
+			size_t n = (size_t)ROOST_MIN(ctx->enc_left, (uint64_t)FETCH_READ_SIZE);
+			if (ctx->readbuf == NULL)
+				ctx->readbuf = xmalloc(FETCH_READ_SIZE);
+			ssize_t got = fetch_pread(ctx->fd, ctx->readbuf, n, ctx->enc_off);
+			if (got < 0 || (size_t)got != n) {
+				error = got < 0 ? strerror(errno) : "file shorter than its size";
+			} else {
+				mime_decoder_feed(&ctx->dec, ctx->readbuf, n, &ctx->mem);
+				ctx->enc_off += n;
+				ctx->enc_left -= n;
+			}
+		} else if (!ctx->dec_finished) {
+			mime_decoder_finish(&ctx->dec, &ctx->mem);
+			ctx->dec_finished = true;
+		} else {
+			error = "decoded part shorter than measured";
+		}
+		if (error != NULL) {
+			log_error("%s: FETCH: message %u: %s", s->log_prefix,
+				  store_mailbox_msg(s->box, ctx->msn)->uid, error);
+			return -1;
+		}
+		uint64_t drop = ROOST_MIN(ctx->skip, (uint64_t)ctx->mem.len);
+		ctx->mem_pos = (size_t)drop;
+		ctx->skip -= drop;
+	}
+	size_t n = (size_t)ROOST_MIN((uint64_t)(ctx->mem.len - ctx->mem_pos), ctx->src_left);
+	imap_session_write(s, ctx->mem.data + ctx->mem_pos, n);
+	ctx->mem_pos += n;
+	ctx->src_left -= n;
+	return 0;
+}
+
 /* Starts body item body_idx: computes the bytes to send and writes
  * " NAME {n}\r\n".  Returns 0 or -1 (read error). */
 static int fetch_body_begin(struct fetch_ctx *ctx)
@@ -731,6 +1217,9 @@ static int fetch_body_begin(struct fetch_ctx *ctx)
 	uint64_t header_size = ROOST_MIN(msg->header_size, msg->size);
 
 	ctx->from_mem = false;
+	ctx->decoding = false;
+	if (body->kind != FETCH_KIND_BODY)
+		return fetch_binary_begin(ctx, body);
 	if (body->path_len > 0)
 		return fetch_part_begin(ctx, body);
 	switch (body->section) {
@@ -796,6 +1285,8 @@ static int fetch_body_data(struct fetch_ctx *ctx)
 
 	if (n == 0)
 		return 0;
+	if (ctx->decoding)
+		return fetch_binary_data(ctx);
 	if (ctx->from_mem) {
 		imap_session_write(s, ctx->mem.data + ctx->mem_pos, n);
 		ctx->mem_pos += n;
@@ -860,6 +1351,11 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 		/* a corrupt row: every part is NIL rather than a wrong range */
 		log_error("%s: FETCH: message %u: invalid part map in the index",
 			  s->log_prefix, store_mailbox_msg(box, msn)->uid);
+	}
+	if (items->binary && ctx->fd >= 0 && fetch_binary_has_unknown_cte(ctx)) {
+		/* before "* n FETCH (": the command fails here */
+		ctx->unknown_cte = true;
+		return 0;
 	}
 
 	const struct store_msg *msg = store_mailbox_msg(box, msn);
@@ -929,6 +1425,7 @@ static void fetch_msg_end(struct fetch_ctx *ctx)
 		close(ctx->fd);
 	ctx->fd = -1;
 	mime_part_map_deinit(&ctx->map);
+	ctx->bin_info_count = 0;
 	ctx->cmd->session->fetch_count++;
 }
 
@@ -955,6 +1452,8 @@ static bool fetch_finish(struct fetch_ctx *ctx)
 	struct imap_cmd *cmd = ctx->cmd;
 	struct imap_session *s = cmd->session;
 
+	if (ctx->unknown_cte && ctx->seen_changed != NULL)
+		fetch_seen_undo(ctx, ctx->msn);
 	if (ctx->seen_changed != NULL) {
 		/* The FETCH responses carried the new flags: keep the sync
 		 * from repeating them.  Synced here, without expunges, so
@@ -963,7 +1462,11 @@ static bool fetch_finish(struct fetch_ctx *ctx)
 					   ctx->seen_changed_count);
 	}
 	bool expunged = ctx->had_expunged;
+	bool unknown_cte = ctx->unknown_cte;
 	fetch_deinit(ctx);
+	if (unknown_cte)
+		return imap_cmd_no(cmd, "[UNKNOWN-CTE] Cannot decode the "
+				   "Content-Transfer-Encoding of a requested part.");
 	if (expunged)
 		return imap_cmd_no(cmd, "[EXPUNGEISSUED] Some messages were expunged "
 				   "before they could be fetched.");
@@ -997,6 +1500,8 @@ static bool fetch_continue(struct fetch_ctx *ctx)
 			ret = fetch_msg_begin(ctx);
 			if (ret < 0)
 				return fetch_fail(ctx, true);
+			if (ret == 0 && ctx->unknown_cte)
+				return fetch_finish(ctx);
 			if (ret == 0)
 				break;
 			ctx->body_idx = 0;

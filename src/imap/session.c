@@ -104,6 +104,9 @@ void imap_session_capabilities(struct imap_session *s, struct str *dest)
 	}
 	str_append(dest, " LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE"
 		   " CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE");
+	/* IMAP4rev2 has the BINARY FETCH items but not literal8 in APPEND;
+	 * a server with both lists BINARY (RFC 9051 appendix B) */
+	str_append(dest, " BINARY");
 	if (s->state != IMAP_STATE_NOT_AUTH)
 		str_printfa(dest, " APPENDLIMIT=%llu",
 			    (unsigned long long)s->config->max_append_size);

@@ -231,8 +231,52 @@ static void qp_feed(struct mime_decoder *dec, const unsigned char *p,
 	}
 }
 
-void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
-		       struct str *dest)
+void mime_decoder_set_crlf(struct mime_decoder *dec, bool crlf)
+{
+	dec->crlf = crlf;
+	dec->last_cr = false;
+}
+
+/* Turns the bare LFs of dest[start..] into CRLF, in place; dec->last_cr
+ * says whether the byte before dest[start] (output by an earlier call)
+ * was CR. */
+static void crlf_convert(struct mime_decoder *dec, struct str *dest, size_t start)
+{
+	const bool cr_before = dec->last_cr;
+	size_t bare = 0;
+	bool cr = cr_before;
+
+	if (dest->len == start)
+		return;
+	for (size_t i = start; i < dest->len; i++) {
+		if (dest->data[i] == '\n' && !cr)
+			bare++;
+		cr = dest->data[i] == '\r';
+	}
+	dec->last_cr = cr;
+	if (bare == 0)
+		return;
+	size_t old_len = dest->len;
+	for (size_t i = 0; i < bare; i++)
+		str_append_c(dest, '\r');
+	/* from the end backwards: a byte moves right by the number of bare
+	 * LFs before it, so dest[i - 2] is still unmoved when dest[i - 1]
+	 * is placed */
+	size_t to = dest->len;
+	for (size_t i = old_len; i > start; i--) {
+		char c = dest->data[i - 1];
+		dest->data[--to] = c;
+		if (c == '\n') {
+			bool after_cr = i - 1 > start ? dest->data[i - 2] == '\r' :
+				cr_before;
+			if (!after_cr)
+				dest->data[--to] = '\r';
+		}
+	}
+}
+
+static void decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
+			 struct str *dest)
 {
 	switch (dec->encoding) {
 	case MIME_ENCODING_BASE64:
@@ -247,8 +291,21 @@ void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
 	}
 }
 
+void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
+		       struct str *dest)
+{
+	size_t start = dest->len;
+
+	decoder_feed(dec, src, len, dest);
+	if (dec->crlf)
+		crlf_convert(dec, dest, start);
+}
+
 void mime_decoder_finish(struct mime_decoder *dec, struct str *dest)
 {
+	size_t start = dest->len;
+	bool crlf = dec->crlf;
+
 	if (dec->encoding == MIME_ENCODING_QP) {
 		switch ((enum qp_state)dec->state) {
 		case QP_CR:
@@ -262,7 +319,10 @@ void mime_decoder_finish(struct mime_decoder *dec, struct str *dest)
 			break;
 		}
 	}
+	if (crlf)
+		crlf_convert(dec, dest, start);
 	mime_decoder_init(dec, dec->encoding);
+	dec->crlf = crlf;
 }
 
 void mime_decode_base64(const void *src, size_t len, struct str *dest)
