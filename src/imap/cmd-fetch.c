@@ -21,13 +21,16 @@
  * BINARY[section-binary]<partial>, BINARY.PEEK and BINARY.SIZE (RFC 3516,
  * RFC 9051 6.4.5 and 7.5.2) send a part with its Content-Transfer-Encoding
  * removed.  The decoded size must be in the literal's header before the
- * data, so a part whose encoding is not an identity is decoded twice, in
- * FETCH_READ_SIZE chunks both times: once to measure it (its decoded size
- * and where its NULs are, kept for the rest of the message's items), and
- * once as it is sent, with the same backpressure as BODY[].  Nothing is
- * buffered beyond one decoded chunk.  A part whose encoding Roost cannot
- * decode fails the command with NO [UNKNOWN-CTE] before that message's
- * response starts. */
+ * data, so a part is decoded twice, in FETCH_READ_SIZE chunks both times:
+ * once to measure it (its decoded size and where its first and last NULs
+ * are, kept for the rest of the message's items; a partial range between
+ * the two is scanned once more), and once as it is sent, with the same
+ * backpressure as BODY[].  Nothing is buffered beyond one decoded chunk.
+ * A part with an identity encoding that is not text is sent straight from
+ * the file.  Work that writes nothing (the measuring) runs in slices of
+ * FETCH_SLICE_MSECS and continues from a timer.  A part whose encoding
+ * Roost cannot decode fails the command with NO [UNKNOWN-CTE] before that
+ * message's response starts. */
 #include "commands.h"
 #include "parser.h"
 #include "flags.h"
@@ -53,6 +56,9 @@
 #define FETCH_HEADER_MAX (1024 * 1024)
 /* \Seen is set for this many messages per store transaction. */
 #define FETCH_SEEN_BATCH 256
+/* Work without output (BINARY's decoding passes) runs this long before
+ * the worker's other sessions get their turn. */
+#define FETCH_SLICE_MSECS 20
 
 /* What a section item returns. */
 enum fetch_kind {
@@ -103,6 +109,7 @@ struct fetch_range {
 /* What measuring a BINARY source found (one per part per message). */
 struct fetch_binary_info {
 	uint32_t key;		/* part map index, FETCH_WHOLE_MESSAGE for [] */
+	bool size_known;	/* size is set */
 	bool nul_known;		/* first_nul/last_nul were measured */
 	uint64_t size;		/* decoded size */
 	uint64_t first_nul, last_nul;	/* decoded offsets; UINT64_MAX: none */
@@ -118,9 +125,21 @@ struct fetch_binary_src {
 	bool text;		/* text/<any>: sent with CRLF line ends */
 };
 
+/* A scan of a BINARY source, one FETCH_READ_SIZE chunk per step. */
+struct fetch_binary_scan {
+	struct fetch_binary_src src;
+	struct mime_decoder dec;
+	uint64_t off, left;	/* encoded bytes not read yet */
+	uint64_t pos;		/* decoded bytes so far */
+	/* measuring: into info; else looking for a NUL in [start, end) */
+	struct fetch_binary_info *info;
+	uint64_t start, end;
+};
+
 enum fetch_stage {
 	FETCH_STAGE_NEXT_MSG,
 	FETCH_STAGE_BODY_BEGIN,
+	FETCH_STAGE_BINARY_SCAN,	/* then BODY_BEGIN again, same item */
 	FETCH_STAGE_BODY_DATA,
 	FETCH_STAGE_MSG_END,
 };
@@ -158,6 +177,12 @@ struct fetch_ctx {
 	 * items.body_count, from the command pool) */
 	struct fetch_binary_info *bin_info;
 	size_t bin_info_count;
+	struct fetch_binary_scan scan;
+	/* whether the current BINARY item's partial range has a NUL: -1
+	 * not known yet, 0 no, 1 yes */
+	int range_nul;
+	/* continues the command after a slice of FETCH_SLICE_MSECS */
+	struct net_timer *timer;
 	/* a BINARY source of ctx->msn has an encoding Roost cannot remove:
 	 * the command ends with NO [UNKNOWN-CTE] */
 	bool unknown_cte;
@@ -963,128 +988,110 @@ static void fetch_binary_decoder_init(struct mime_decoder *dec,
 	mime_decoder_set_crlf(dec, src->text);
 }
 
-/* The decoded size of `src` and, with need_nul, where its first and last
- * NUL are: from what this message's items measured already, or by
- * decoding it once in FETCH_READ_SIZE chunks.  An identity encoding of a
- * part that is not text has the stored size, so BINARY.SIZE of it reads
- * nothing.  Returns the info (in ctx->bin_info, valid for this message),
- * or NULL after a read error (logged). */
-static const struct fetch_binary_info *
-fetch_binary_measure(struct fetch_ctx *ctx, const struct fetch_binary_src *src,
-		     bool need_nul)
+/* The info measured for `key` on this message, or NULL. */
+static struct fetch_binary_info *fetch_binary_info_find(struct fetch_ctx *ctx, uint32_t key)
 {
-	struct imap_session *s = ctx->cmd->session;
-	struct fetch_binary_info *info = NULL;
-
 	for (size_t i = 0; i < ctx->bin_info_count; i++) {
-		if (ctx->bin_info[i].key == src->key) {
-			info = &ctx->bin_info[i];
-			break;
-		}
+		if (ctx->bin_info[i].key == key)
+			return &ctx->bin_info[i];
 	}
-	if (info != NULL && (info->nul_known || !need_nul))
-		return info;
-	if (info == NULL) {
-		if (ctx->bin_info == NULL) {
-			ctx->bin_info = p_malloc(ctx->cmd->pool, ctx->items.body_count *
-						 sizeof(*ctx->bin_info));
-		}
-		/* one entry per body item at most */
-		assert(ctx->bin_info_count < ctx->items.body_count);
-		info = &ctx->bin_info[ctx->bin_info_count++];
+	return NULL;
+}
+
+static struct fetch_binary_info *fetch_binary_info_add(struct fetch_ctx *ctx, uint32_t key)
+{
+	if (ctx->bin_info == NULL) {
+		ctx->bin_info = p_malloc(ctx->cmd->pool, ctx->items.body_count *
+					 sizeof(*ctx->bin_info));
 	}
-	info->key = src->key;
+	/* one entry per body item at most */
+	assert(ctx->bin_info_count < ctx->items.body_count);
+	struct fetch_binary_info *info = &ctx->bin_info[ctx->bin_info_count++];
+	memset(info, 0, sizeof(*info));
+	info->key = key;
 	info->first_nul = info->last_nul = UINT64_MAX;
-	if (!need_nul && mime_encoding_is_identity(src->encoding) && !src->text) {
-		info->size = src->size;
-		info->nul_known = false;
-		return info;
-	}
+	return info;
+}
 
-	struct mime_decoder dec;
-	struct str out = STR_INIT;
-	uint64_t off = src->offset, left = src->size, pos = 0;
+/* Starts a scan of `src` (FETCH_STAGE_BINARY_SCAN): with `info`, a
+ * measure of its decoded size and NULs into info; without, a look for a
+ * NUL in decoded bytes [start, end). */
+static void fetch_binary_scan_begin(struct fetch_ctx *ctx, const struct fetch_binary_src *src,
+				    struct fetch_binary_info *info, uint64_t start, uint64_t end)
+{
+	struct fetch_binary_scan *sc = &ctx->scan;
 
+	memset(sc, 0, sizeof(*sc));
+	sc->src = *src;
+	fetch_binary_decoder_init(&sc->dec, src);
+	sc->off = src->offset;
+	sc->left = src->size;
+	sc->info = info;
+	sc->start = start;
+	sc->end = end;
 	if (ctx->readbuf == NULL)
 		ctx->readbuf = xmalloc(FETCH_READ_SIZE);
-	fetch_binary_decoder_init(&dec, src);
-	while (left > 0) {
-		size_t n = (size_t)ROOST_MIN(left, (uint64_t)FETCH_READ_SIZE);
-		ssize_t got = fetch_pread(ctx->fd, ctx->readbuf, n, off);
+}
+
+/* Decodes the scan's next FETCH_READ_SIZE bytes (into ctx->mem, which no
+ * literal uses meanwhile).  Returns 1 when the scan is complete (the info
+ * is measured, or ctx->range_nul is set), 0 when there is more to do, -1
+ * after a read error (logged). */
+static int fetch_binary_scan_step(struct fetch_ctx *ctx)
+{
+	struct imap_session *s = ctx->cmd->session;
+	struct fetch_binary_scan *sc = &ctx->scan;
+	struct str *out = &ctx->mem;
+	bool last = sc->left == 0;
+
+	str_truncate(out, 0);
+	if (!last) {
+		size_t n = (size_t)ROOST_MIN(sc->left, (uint64_t)FETCH_READ_SIZE);
+		ssize_t got = fetch_pread(ctx->fd, ctx->readbuf, n, sc->off);
 		if (got < 0 || (size_t)got != n) {
 			log_error("%s: FETCH: message %u: %s", s->log_prefix,
 				  store_mailbox_msg(s->box, ctx->msn)->uid,
 				  got < 0 ? strerror(errno) : "file shorter than its size");
-			str_free(&out);
-			ctx->bin_info_count--;
-			return NULL;
+			return -1;
 		}
-		str_truncate(&out, 0);
-		mime_decoder_feed(&dec, ctx->readbuf, n, &out);
-		fetch_binary_note_nuls(info, &out, pos);
-		pos += out.len;
-		off += n;
-		left -= n;
+		mime_decoder_feed(&sc->dec, ctx->readbuf, n, out);
+		sc->off += n;
+		sc->left -= n;
+	} else {
+		mime_decoder_finish(&sc->dec, out);
 	}
-	str_truncate(&out, 0);
-	mime_decoder_finish(&dec, &out);
-	fetch_binary_note_nuls(info, &out, pos);
-	pos += out.len;
-	str_free(&out);
-	info->size = pos;
-	info->nul_known = true;
-	return info;
-}
-
-/* Whether decoded bytes [start, start + len) of `src` hold a NUL:
- * decodes it up to there once more.  Returns 1 (yes), 0 (no) or -1 (read
- * error, logged). */
-static int fetch_binary_range_has_nul(struct fetch_ctx *ctx, const struct fetch_binary_src *src,
-				      uint64_t start, uint64_t len)
-{
-	struct imap_session *s = ctx->cmd->session;
-	struct mime_decoder dec;
-	struct str out = STR_INIT;
-	uint64_t off = src->offset, left = src->size, pos = 0, end = start + len;
-	int ret = 0;
-
-	if (ctx->readbuf == NULL)
-		ctx->readbuf = xmalloc(FETCH_READ_SIZE);
-	fetch_binary_decoder_init(&dec, src);
-	while (ret == 0 && pos < end) {
-		str_truncate(&out, 0);
-		if (left > 0) {
-			size_t n = (size_t)ROOST_MIN(left, (uint64_t)FETCH_READ_SIZE);
-			ssize_t got = fetch_pread(ctx->fd, ctx->readbuf, n, off);
-			if (got < 0 || (size_t)got != n) {
-				log_error("%s: FETCH: message %u: %s", s->log_prefix,
-					  store_mailbox_msg(s->box, ctx->msn)->uid,
-					  got < 0 ? strerror(errno) : "file shorter than its size");
-				ret = -1;
-				break;
-			}
-			mime_decoder_feed(&dec, ctx->readbuf, n, &out);
-			off += n;
-			left -= n;
-		} else {
-			mime_decoder_finish(&dec, &out);
-			end = pos + out.len;	/* nothing after this */
-		}
-		/* the overlap of [pos, pos + out.len) with [start, end) */
-		uint64_t from = ROOST_MAX(pos, start), to = ROOST_MIN(pos + out.len, end);
-		if (from < to && memchr(out.data + (from - pos), '\0', (size_t)(to - from)) != NULL)
-			ret = 1;
-		pos += out.len;
+	if (sc->info != NULL) {
+		fetch_binary_note_nuls(sc->info, out, sc->pos);
+		sc->pos += out->len;
+		if (!last)
+			return 0;
+		sc->info->size = sc->pos;
+		sc->info->size_known = true;
+		sc->info->nul_known = true;
+		return 1;
 	}
-	str_free(&out);
-	return ret;
+	/* the overlap of [pos, pos + out->len) with [start, end) */
+	uint64_t from = ROOST_MAX(sc->pos, sc->start);
+	uint64_t to = ROOST_MIN(sc->pos + out->len, sc->end);
+	if (from < to && memchr(out->data + (from - sc->pos), '\0', (size_t)(to - from)) != NULL) {
+		ctx->range_nul = 1;
+		return 1;
+	}
+	sc->pos += out->len;
+	if (last || sc->pos >= sc->end) {
+		ctx->range_nul = 0;
+		return 1;
+	}
+	return 0;
 }
 
 /* Starts a BINARY or BINARY.SIZE item: writes " BINARY.SIZE[...] n", or
  * " BINARY[...] {n}\r\n" (" ~{n}\r\n" when the data sent has a NUL) and
  * sets up the literal.  A part the message does not have is NIL (size 0
- * for BINARY.SIZE, whose grammar has only a number).  Returns 0 or -1
- * (read error). */
+ * for BINARY.SIZE, whose grammar has only a number).  What it must know
+ * first it learns by a scan of the part: then it writes nothing, starts
+ * the scan and returns 1, and is called again for the same item when the
+ * scan is complete.  Returns 0 (written), 1 (scan started) or -1. */
 static int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
 {
 	struct imap_session *s = ctx->cmd->session;
@@ -1092,27 +1099,41 @@ static int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *bo
 	struct str line = STR_INIT;
 	const char *sp = ctx->need_space ? " " : "";
 
-	ctx->need_space = true;
 	ctx->src_left = 0;
 	if (!fetch_binary_lookup(ctx, body, &src)) {
 		str_printfa(&line, "%s%s %s", sp, body->resp_name,
 			    body->kind == FETCH_KIND_BINARY_SIZE ? "0" : "NIL");
 		imap_session_write(s, line.data, line.len);
 		str_free(&line);
+		ctx->need_space = true;
 		return 0;
 	}
 	/* fetch_msg_begin() ended the command before such a message */
 	assert(src.encoding != MIME_ENCODING_UNKNOWN);
 
-	const struct fetch_binary_info *info =
-		fetch_binary_measure(ctx, &src, body->kind == FETCH_KIND_BINARY);
-	if (info == NULL)
-		return -1;
+	/* the decoded size (and for BINARY where the NULs are): an
+	 * identity encoding of a part that is not text has the stored
+	 * size, so BINARY.SIZE of it reads nothing */
+	bool need_nul = body->kind == FETCH_KIND_BINARY;
+	struct fetch_binary_info *info = fetch_binary_info_find(ctx, src.key);
+	if (info == NULL) {
+		info = fetch_binary_info_add(ctx, src.key);
+		if (!need_nul && mime_encoding_is_identity(src.encoding) && !src.text) {
+			info->size = src.size;
+			info->size_known = true;
+		}
+	}
+	if (!info->size_known || (need_nul && !info->nul_known)) {
+		info->first_nul = info->last_nul = UINT64_MAX;
+		fetch_binary_scan_begin(ctx, &src, info, 0, 0);
+		return 1;
+	}
 	if (body->kind == FETCH_KIND_BINARY_SIZE) {
 		str_printfa(&line, "%s%s %llu", sp, body->resp_name,
 			    (unsigned long long)info->size);
 		imap_session_write(s, line.data, line.len);
 		str_free(&line);
+		ctx->need_space = true;
 		return 0;
 	}
 
@@ -1130,17 +1151,18 @@ static int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *bo
 		literal8 = false;
 	} else if (info->first_nul >= start || info->last_nul < start + len) {
 		literal8 = true;
-	} else {
+	} else if (ctx->range_nul < 0) {
 		/* the range lies between the first and the last NUL */
-		int ret = fetch_binary_range_has_nul(ctx, &src, start, len);
-		if (ret < 0)
-			return -1;
-		literal8 = ret > 0;
+		fetch_binary_scan_begin(ctx, &src, NULL, start, start + len);
+		return 1;
+	} else {
+		literal8 = ctx->range_nul > 0;
 	}
 	str_printfa(&line, "%s%s %s{%llu}\r\n", sp, body->resp_name, literal8 ? "~" : "",
 		    (unsigned long long)len);
 	imap_session_write(s, line.data, line.len);
 	str_free(&line);
+	ctx->need_space = true;
 
 	ctx->src_left = len;
 	if (mime_encoding_is_identity(src.encoding) && !src.text) {
@@ -1207,7 +1229,8 @@ static int fetch_binary_data(struct fetch_ctx *ctx)
 }
 
 /* Starts body item body_idx: computes the bytes to send and writes
- * " NAME {n}\r\n".  Returns 0 or -1 (read error). */
+ * " NAME {n}\r\n".  Returns 0, 1 when a BINARY item must scan its part
+ * first (fetch_binary_begin()), or -1 (read error). */
 static int fetch_body_begin(struct fetch_ctx *ctx)
 {
 	struct imap_session *s = ctx->cmd->session;
@@ -1440,6 +1463,8 @@ static void fetch_deinit(struct fetch_ctx *ctx)
 	free(ctx->seen_changed);
 	ctx->seen_changed = NULL;
 	str_free(&ctx->mem);
+	if (ctx->timer != NULL)
+		net_timer_destroy(&ctx->timer);
 }
 
 static void cmd_fetch_abort(struct imap_cmd *cmd)
@@ -1485,16 +1510,28 @@ static bool fetch_fail(struct fetch_ctx *ctx, bool store_error)
 	return false;
 }
 
+static void fetch_timer(void *context);
+
 static bool fetch_continue(struct fetch_ctx *ctx)
 {
 	struct imap_session *s = ctx->cmd->session;
+	uint64_t deadline = time_monotonic_ms() + FETCH_SLICE_MSECS;
+	int ret;
 
-	for (;;) {
+	if (ctx->timer != NULL)
+		net_timer_destroy(&ctx->timer);
+	for (bool first = true;; first = false) {
 		if (net_conn_output_len(s->conn) >= FETCH_HIGH_WATER)
 			return false;	/* cmd->resume runs when drained */
+		if (!first && time_monotonic_ms() >= deadline) {
+			/* the worker's other sessions first; whichever of
+			 * the timer and the drained callback comes first
+			 * goes on */
+			ctx->timer = net_timer_create(0, false, fetch_timer, ctx);
+			return false;
+		}
 		switch (ctx->stage) {
-		case FETCH_STAGE_NEXT_MSG: {
-			int ret;
+		case FETCH_STAGE_NEXT_MSG:
 			if (!fetch_next_msn(ctx, &ctx->msn))
 				return fetch_finish(ctx);
 			ret = fetch_msg_begin(ctx);
@@ -1505,21 +1542,30 @@ static bool fetch_continue(struct fetch_ctx *ctx)
 			if (ret == 0)
 				break;
 			ctx->body_idx = 0;
+			ctx->range_nul = -1;
 			ctx->stage = ctx->fd >= 0 ? FETCH_STAGE_BODY_BEGIN : FETCH_STAGE_MSG_END;
 			break;
-		}
 		case FETCH_STAGE_BODY_BEGIN:
 			if (ctx->body_idx == ctx->items.body_count) {
 				ctx->stage = FETCH_STAGE_MSG_END;
 				break;
 			}
-			if (fetch_body_begin(ctx) < 0)
+			ret = fetch_body_begin(ctx);
+			if (ret < 0)
 				return fetch_fail(ctx, false);
-			ctx->stage = FETCH_STAGE_BODY_DATA;
+			ctx->stage = ret > 0 ? FETCH_STAGE_BINARY_SCAN : FETCH_STAGE_BODY_DATA;
+			break;
+		case FETCH_STAGE_BINARY_SCAN:
+			ret = fetch_binary_scan_step(ctx);
+			if (ret < 0)
+				return fetch_fail(ctx, false);
+			if (ret > 0)
+				ctx->stage = FETCH_STAGE_BODY_BEGIN;
 			break;
 		case FETCH_STAGE_BODY_DATA:
 			if (ctx->src_left == 0) {
 				ctx->body_idx++;
+				ctx->range_nul = -1;
 				ctx->stage = FETCH_STAGE_BODY_BEGIN;
 				break;
 			}
@@ -1537,6 +1583,15 @@ static bool fetch_continue(struct fetch_ctx *ctx)
 static bool cmd_fetch_resume(struct imap_cmd *cmd)
 {
 	return fetch_continue(cmd->ctx);
+}
+
+static void fetch_timer(void *context)
+{
+	struct fetch_ctx *ctx = context;
+	struct imap_cmd *cmd = ctx->cmd;
+
+	if (fetch_continue(ctx))
+		imap_cmd_finish(cmd);
 }
 
 bool cmd_fetch(struct imap_cmd *cmd)
