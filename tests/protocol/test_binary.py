@@ -538,3 +538,27 @@ def test_uid_fetch_binary(srv):
         items = parse_fetch(resp)[1]
         expect("\\Seen" in items["FLAGS"] and items["BINARY[1]<0>"].data == TEXT_DECODED[:5],
                items)
+
+
+def test_literal8_nul_in_header_and_8bit_part(srv):
+    # NUL where no MIME rule allows it: stored as sent, parsed without
+    # harm; BINARY sends it as literal8, and what has no NUL stays a
+    # plain literal
+    c = srv.login()
+    msg = (b"Subject: nul\x00here\r\nX-Bin: \x00\x01\x02\r\n"
+           b"Content-Type: multipart/mixed; boundary=z\r\n\r\n"
+           b"--z\r\nContent-Transfer-Encoding: 8bit\r\n\r\n8bit \x00 part\r\n"
+           b"--z\r\nContent-Type: text/plain\r\n\r\nline\nbare lf\r\n"
+           b"--z--\r\n")
+    t = append_raw(c, msg, literal8=True)
+    expect(" OK " in t, t)
+    c.cmd("SELECT INBOX", ok=True)
+    u, t = raw_cmd(c, "FETCH 1 (ENVELOPE BODYSTRUCTURE)")
+    expect(" OK " in t and len(u) == 1, (u, t))
+    items = fetch(c, 1, "(BINARY.PEEK[1] BINARY.PEEK[2] BINARY.SIZE[2] BINARY.PEEK[])")
+    expect(items["BINARY[1]"].literal8 and items["BINARY[1]"].data == b"8bit \x00 part", items)
+    # text/plain, 7bit: bare LF goes out as CRLF
+    expect(not items["BINARY[2]"].literal8 and
+           items["BINARY[2]"].data == b"line\r\nbare lf", items)
+    expect(items["BINARY.SIZE[2]"] == "13", items)
+    expect(items["BINARY[]"].literal8 and items["BINARY[]"].data == msg, items)
