@@ -200,10 +200,15 @@ def test_base64_and_qp_decoded_exact(srv):
 def test_partial_ranges(srv):
     c, msg, att, nn_start, nn_end = setup_attachment(srv)
     n = len(att)
-    # the server reads 64 KiB of base64 at a time (49152 decoded bytes)
-    ranges = [(0, 1), (0, n), (0, n + 100), (49151, 3), (49152, 1),
-              (49000, 2000), (65535, 70000), (98303, 98306), (n - 10, 100),
-              (n - 1, 1), (n, 5), (n + 10, 5), (nn_start + 10, 20000)]
+    # the server decodes 64 KiB of the part's base64 at a time: ranges
+    # around where those chunks end in the decoded data, and across them
+    enc = b64_lines(att)
+    ends = [len(enc[:65536 * k].replace(CRLF, b"")) * 3 // 4 for k in (1, 2, 3)]
+    ranges = [(0, 1), (0, n), (0, n + 100), (49000, 2000), (65535, 70000),
+              (98303, 98306), (n - 10, 100), (n - 1, 1), (n, 5), (n + 10, 5),
+              (nn_start + 10, 20000)]
+    for e in ends:
+        ranges += [(e - 2, 4), (e - 1, 1), (e, 1), (e - 5000, 60000)]
     spec = " ".join(f"BINARY.PEEK[2]<{o}.{k}>" for o, k in ranges)
     u, t = raw_cmd(c, f"FETCH 1 ({spec})")
     expect(" OK " in t and len(u) == 1, t)
