@@ -1222,6 +1222,8 @@ static int fetch_binary_data(struct fetch_ctx *ctx)
 		ctx->skip -= drop;
 	}
 	size_t n = (size_t)ROOST_MIN((uint64_t)(ctx->mem.len - ctx->mem_pos), ctx->src_left);
+	if (n == 0)
+		return 0;	/* all skipped, or nothing decoded from this chunk */
 	imap_session_write(s, ctx->mem.data + ctx->mem_pos, n);
 	ctx->mem_pos += n;
 	ctx->src_left -= n;

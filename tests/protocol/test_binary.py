@@ -504,6 +504,15 @@ def test_broken_encodings_decoded_tolerantly(srv):
     expect(items["BINARY.SIZE[2]"] == "18", items)
     expect(items["BINARY[3]"].data == b"" and items["BINARY.SIZE[3]"] == "0", items)
     expect(items["BINARY[4]"].data == b"", items)
+    # more than one read chunk of garbage before the data: a chunk that
+    # decodes to nothing
+    data = os.urandom(1000)
+    c.append(msg=multipart([(b"Content-Type: application/octet-stream\r\n"
+                             b"Content-Transfer-Encoding: base64\r\n",
+                             b"!" * 140000 + CRLF + b64_lines(data))]))
+    items = fetch(c, 2, "(BINARY.SIZE[1] BINARY.PEEK[1] BINARY.PEEK[1]<10.20>)")
+    expect(items["BINARY.SIZE[1]"] == "1000" and items["BINARY[1]"].data == data, items)
+    expect(items["BINARY[1]<10>"].data == data[10:30], items)
 
 
 def test_expunged_message(srv):
