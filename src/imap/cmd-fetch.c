@@ -27,10 +27,11 @@
  * the two is scanned once more), and once as it is sent, with the same
  * backpressure as BODY[].  Nothing is buffered beyond one decoded chunk.
  * A part with an identity encoding that is not text is sent straight from
- * the file.  Work that writes nothing (the measuring) runs in slices of
- * FETCH_SLICE_MSECS and continues from a timer.  A part whose encoding
- * Roost cannot decode fails the command with NO [UNKNOWN-CTE] before that
- * message's response starts. */
+ * the file.  Since measuring writes nothing, the output's high-water mark
+ * alone would not pause it: FETCH also yields to the worker's other
+ * sessions every FETCH_SLICE_MSECS and continues from a timer.  A part
+ * whose encoding Roost cannot decode fails the command with
+ * NO [UNKNOWN-CTE] before that message's response starts. */
 #include "commands.h"
 #include "parser.h"
 #include "flags.h"
@@ -56,8 +57,9 @@
 #define FETCH_HEADER_MAX (1024 * 1024)
 /* \Seen is set for this many messages per store transaction. */
 #define FETCH_SEEN_BATCH 256
-/* Work without output (BINARY's decoding passes) runs this long before
- * the worker's other sessions get their turn. */
+/* FETCH runs this long before the worker's other sessions get their
+ * turn (BINARY's measuring passes write nothing, so the high-water mark
+ * does not pause them). */
 #define FETCH_SLICE_MSECS 20
 
 /* What a section item returns. */
