@@ -1,12 +1,20 @@
 /* cmd-append.c: APPEND (RFC 9051 6.3.12, UIDPLUS RFC 4315, APPENDLIMIT
- * RFC 7889).
+ * RFC 7889, literal8 from BINARY RFC 3516 4.4).
  *
  * The message literal is already complete when the command runs: the
  * parser kept it in memory or spooled it to a temporary file, and refused
  * it with [TOOBIG] before the data was sent when it was larger than the
  * append limit.  This file streams it into the store in 64 KiB chunks, so
  * a message is never held whole in memory here, and answers only after the
- * store has made it durable. */
+ * store has made it durable.
+ *
+ * A message sent as a literal8 ("~{n}", BINARY) may hold any octet, NUL
+ * included (a part with Content-Transfer-Encoding: binary).  RFC 3516 4.4
+ * lets the server re-encode it "however any such transformation MUST NOT
+ * result in a loss of data"; the store keeps the bytes exactly as sent,
+ * so nothing is lost and nothing is refused.  A plain literal holds
+ * CHAR8 only (RFC 9051 section 9: literal = "{" number64 ["+"] "}" CRLF
+ * *CHAR8, and CHAR8 excludes NUL), so a NUL in one is a BAD. */
 #include "commands.h"
 #include "flags.h"
 #include "mailbox-name.h"
@@ -157,7 +165,9 @@ static int append_write_literal(struct store_append *ctx, const struct imap_arg 
 	return ret;
 }
 
-/* append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal */
+/* append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
+ * append =/ "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal8
+ *                                                       (RFC 3516) */
 bool cmd_append(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
@@ -189,9 +199,7 @@ bool cmd_append(struct imap_cmd *cmd)
 	const struct imap_arg *lit = a;
 	if (a[1].type != IMAP_ARG_EOL)
 		return imap_cmd_bad(cmd, "APPEND of several messages is not supported.");
-	if (lit->literal8)
-		return imap_cmd_bad(cmd, "literal8 needs the BINARY extension.");
-	if (lit->has_nul)
+	if (lit->has_nul && !lit->literal8)
 		return imap_cmd_bad(cmd, "The message contains NUL bytes; use literal8.");
 	uint64_t size = lit->type == IMAP_ARG_LITERAL ? lit->len : lit->size;
 	if (size == 0)

@@ -16,9 +16,19 @@
  * strings the store cached when the message arrived, and part sections
  * are byte ranges from the cached part map (store_mailbox_msg_cache()),
  * so none of them parses the message; only part bytes are read from the
- * file.  BINARY is answered with BAD.  This file never parses a message
- * beyond splitting header fields. */
+ * file.  This file never parses a message beyond splitting header fields.
+ *
+ * BINARY[section-binary]<partial>, BINARY.PEEK and BINARY.SIZE (RFC 3516,
+ * RFC 9051 6.4.5) are parsed here and run through the same stages by
+ * fetch-binary.c, which decodes parts as they go out.  Its measuring pass
+ * writes nothing, so the output's high-water mark alone would not pause
+ * it: FETCH also yields to the worker's other sessions every
+ * FETCH_SLICE_MSECS and continues from a timer.  A part whose encoding
+ * Roost cannot decode fails the command with NO [UNKNOWN-CTE] before that
+ * message's response starts. */
 #include "commands.h"
+#include "cmd-fetch.h"
+#include "fetch-binary.h"
 #include "parser.h"
 #include "flags.h"
 #include "base/log.h"
@@ -34,89 +44,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Pending output above which FETCH waits for the client to read. */
-#define FETCH_HIGH_WATER (256 * 1024)
-#define FETCH_READ_SIZE (64 * 1024)
-/* Largest header HEADER.FIELDS[.NOT] looks at; the rest of a longer
- * header is not searched for fields. */
-#define FETCH_HEADER_MAX (1024 * 1024)
-/* \Seen is set for this many messages per store transaction. */
-#define FETCH_SEEN_BATCH 256
-
-enum fetch_section {
-	FETCH_SECTION_ALL,		/* BODY[] and RFC822 */
-	FETCH_SECTION_HEADER,		/* BODY[HEADER] and RFC822.HEADER */
-	FETCH_SECTION_TEXT,		/* BODY[TEXT] and RFC822.TEXT */
-	FETCH_SECTION_HEADER_FIELDS,
-	FETCH_SECTION_HEADER_FIELDS_NOT,
-	FETCH_SECTION_MIME,		/* BODY[1.MIME]: only with a part path */
-};
-
-struct fetch_body {
-	enum fetch_section section;
-	/* section-part: the part numbers before the section text; with
-	 * path_len > 0 the range comes from the part map */
-	const uint32_t *path;
-	unsigned int path_len;
-	const char *const *fields;	/* HEADER.FIELDS[.NOT] */
-	size_t field_count;
-	bool partial;
-	uint64_t offset, count;
-	/* the response's item name, partial origin included:
-	 * "BODY[HEADER.FIELDS (From)]<0>", "RFC822.TEXT" */
-	const char *resp_name;
-};
-
-struct fetch_items {
-	bool flags, uid, internaldate, size;
-	bool envelope, body, bodystructure;
-	bool need_map;		/* some body item has a part path */
-	bool set_seen;		/* some body item is not PEEK */
-	struct fetch_body *bodies;
-	size_t body_count, body_cap;
-};
-
-struct fetch_range {
-	uint32_t first, last;	/* msns, inclusive */
-};
-
-enum fetch_stage {
-	FETCH_STAGE_NEXT_MSG,
-	FETCH_STAGE_BODY_BEGIN,
-	FETCH_STAGE_BODY_DATA,
-	FETCH_STAGE_MSG_END,
-};
-
-struct fetch_ctx {
-	struct imap_cmd *cmd;
-	struct fetch_items items;
-	struct fetch_range *ranges;	/* sorted, disjoint */
-	size_t range_count, range_idx;
-	uint32_t next_msn;		/* within ranges[range_idx] */
-
-	enum fetch_stage stage;
-	uint32_t msn;			/* being written */
-	int fd;				/* its file, -1 if not opened */
-	size_t body_idx;
-	bool need_space;		/* an item was written before */
-	/* the literal being written: from the file, or from `mem` */
-	bool from_mem;
-	uint64_t src_off, src_left;
-	struct str mem;
-	size_t mem_pos;
-	char *readbuf;			/* FETCH_READ_SIZE, xmalloc'd */
-	/* the part map of ctx->msn when items.need_map (else empty) */
-	struct mime_part_map map;
-
-	/* implicit \Seen: messages up to seen_done_msn were handled; bit
-	 * msn - 1 of seen_changed says this command set \Seen on msn */
-	uint32_t seen_done_msn;
-	uint8_t *seen_changed;
-	uint32_t seen_changed_count;	/* bits in the bitmap */
-
-	bool had_expunged;		/* some data could not be returned */
-};
 
 static const char *const fetch_months[] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -234,8 +161,133 @@ static int fetch_parse_header_list(struct pool *pool, const char *p, const char 
 	return 0;
 }
 
+/* section-part = nz-number *("." nz-number)
+ * *pp points at a digit.  Returns 0 with the numbers in *path_r (from
+ * `pool`), their text appended to resp and *pp after the last number, or
+ * -1 (a 0, a number past 2^32 - 1, too many numbers). */
+static int fetch_parse_section_part(struct pool *pool, const char **pp, struct str *resp,
+				    const uint32_t **path_r, unsigned int *path_len_r)
+{
+	uint32_t path[MIME_PART_MAP_MAX_PATH];
+	unsigned int path_len = 0;
+	const char *p = *pp;
+
+	for (;;) {
+		char *end;
+		unsigned long long n;
+
+		errno = 0;
+		n = *p >= '1' && *p <= '9' ? strtoull(p, &end, 10) : 0;
+		if (n == 0 || n > UINT32_MAX || errno != 0 ||
+		    path_len == MIME_PART_MAP_MAX_PATH)
+			return -1;
+		path[path_len++] = (uint32_t)n;
+		str_append_n(resp, p, (size_t)(end - p));
+		p = end;
+		if (*p != '.' || p[1] < '0' || p[1] > '9')
+			break;
+		str_append_c(resp, '.');
+		p++;
+	}
+	uint32_t *copy = p_malloc(pool, path_len * sizeof(*copy));
+	memcpy(copy, path, path_len * sizeof(*copy));
+	*path_r = copy;
+	*path_len_r = path_len;
+	*pp = p;
+	return 0;
+}
+
+/* The rest of the item after "]": nothing, or
+ * partial = "<" number64 "." nz-number64 ">"
+ * The response names the origin only ("<0>"), appended to resp.  Returns
+ * 0, or -1 with *error_r. */
+static int fetch_parse_partial(const char *p, struct fetch_body *body, struct str *resp,
+			       const char **error_r)
+{
+	if (*p == '\0')
+		return 0;
+	if (*p != '<') {
+		*error_r = "Invalid FETCH item.";
+		return -1;
+	}
+	char *end;
+	const char *dot = strchr(p, '.');
+	if (dot == NULL || p[1] < '0' || p[1] > '9' || dot[1] < '0' || dot[1] > '9') {
+		*error_r = "Invalid partial range.";
+		return -1;
+	}
+	errno = 0;
+	unsigned long long off = strtoull(p + 1, &end, 10);
+	if (end != dot || errno != 0) {
+		*error_r = "Invalid partial range.";
+		return -1;
+	}
+	unsigned long long cnt = strtoull(dot + 1, &end, 10);
+	if (*end != '>' || end[1] != '\0' || errno != 0 || cnt == 0) {
+		*error_r = "Invalid partial range.";
+		return -1;
+	}
+	body->partial = true;
+	body->offset = off;
+	body->count = cnt;
+	str_printfa(resp, "<%llu>", off);
+	return 0;
+}
+
+/* "BINARY" [".PEEK"] section-binary [partial] /
+ * "BINARY.SIZE" section-binary
+ * section-binary = "[" [section-part] "]"
+ * (RFC 9051 section 9, RFC 3516 section 7.)  Only part numbers: HEADER,
+ * TEXT and MIME have no transfer encoding to remove, so BINARY[1.HEADER]
+ * is a syntax error.  `bracket` points at "[".  Returns 0, or -1 with
+ * *error_r (BAD). */
+static int fetch_parse_binary(struct fetch_items *items, struct pool *pool,
+			      const char *bracket, enum fetch_kind kind, bool peek,
+			      const char **error_r)
+{
+	struct fetch_body *body = fetch_add_body(items, pool);
+	struct str resp = STR_INIT;
+	const char *p = bracket + 1;
+
+	body->kind = kind;
+	body->section = FETCH_SECTION_ALL;
+	str_append(&resp, kind == FETCH_KIND_BINARY_SIZE ? "BINARY.SIZE[" : "BINARY[");
+	if (*p >= '0' && *p <= '9') {
+		if (fetch_parse_section_part(pool, &p, &resp, &body->path,
+					     &body->path_len) < 0) {
+			str_free(&resp);
+			*error_r = "Invalid BINARY section.";
+			return -1;
+		}
+		items->need_map = true;
+	}
+	if (*p != ']') {
+		str_free(&resp);
+		*error_r = "Invalid BINARY section: only part numbers.";
+		return -1;
+	}
+	p++;
+	str_append_c(&resp, ']');
+	if (kind == FETCH_KIND_BINARY_SIZE && *p != '\0') {
+		/* the grammar has no partial for BINARY.SIZE */
+		str_free(&resp);
+		*error_r = "Invalid FETCH item.";
+		return -1;
+	}
+	if (fetch_parse_partial(p, body, &resp, error_r) < 0) {
+		str_free(&resp);
+		return -1;
+	}
+	body->resp_name = p_strdup(pool, str_c(&resp));
+	str_free(&resp);
+	items->binary = true;
+	if (kind == FETCH_KIND_BINARY && !peek)
+		items->set_seen = true;
+	return 0;
+}
+
 /* "BODY" ["STRUCTURE"] / "BODY" section [partial] /
- * "BODY.PEEK" section [partial]
+ * "BODY.PEEK" section [partial] / "BINARY" ... (fetch_parse_binary())
  * section = "[" [section-spec] "]"
  * section-spec = section-msgtext / (section-part ["." section-text])
  * section-msgtext = "HEADER" / "HEADER.FIELDS" [".NOT"] SP header-list /
@@ -253,11 +305,15 @@ static int fetch_parse_body(struct fetch_items *items, struct pool *pool,
 		peek = false;
 	} else if (name_len == 9 && strncasecmp(atom, "BODY.PEEK", 9) == 0) {
 		peek = true;
-	} else if ((name_len == 6 && strncasecmp(atom, "BINARY", 6) == 0) ||
-		   (name_len == 11 && (strncasecmp(atom, "BINARY.PEEK", 11) == 0 ||
-				       strncasecmp(atom, "BINARY.SIZE", 11) == 0))) {
-		*error_r = "FETCH BINARY is not supported yet.";
-		return -1;
+	} else if (name_len == 6 && strncasecmp(atom, "BINARY", 6) == 0) {
+		return fetch_parse_binary(items, pool, bracket, FETCH_KIND_BINARY, false,
+					  error_r);
+	} else if (name_len == 11 && strncasecmp(atom, "BINARY.PEEK", 11) == 0) {
+		return fetch_parse_binary(items, pool, bracket, FETCH_KIND_BINARY, true,
+					  error_r);
+	} else if (name_len == 11 && strncasecmp(atom, "BINARY.SIZE", 11) == 0) {
+		return fetch_parse_binary(items, pool, bracket, FETCH_KIND_BINARY_SIZE,
+					  true, error_r);
 	} else {
 		*error_r = "Unknown FETCH item.";
 		return -1;
@@ -268,34 +324,12 @@ static int fetch_parse_body(struct fetch_items *items, struct pool *pool,
 	const char *p = bracket + 1;
 	str_append(&resp, "BODY[");
 	if (*p >= '0' && *p <= '9') {
-		/* section-part = nz-number *("." nz-number) */
-		uint32_t path[MIME_PART_MAP_MAX_PATH];
-		unsigned int path_len = 0;
-
-		for (;;) {
-			char *end;
-			unsigned long long n;
-
-			errno = 0;
-			n = *p >= '1' && *p <= '9' ? strtoull(p, &end, 10) : 0;
-			if (n == 0 || n > UINT32_MAX || errno != 0 ||
-			    path_len == MIME_PART_MAP_MAX_PATH) {
-				str_free(&resp);
-				*error_r = "Invalid FETCH section.";
-				return -1;
-			}
-			path[path_len++] = (uint32_t)n;
-			str_append_n(&resp, p, (size_t)(end - p));
-			p = end;
-			if (*p != '.' || p[1] < '0' || p[1] > '9')
-				break;
-			str_append_c(&resp, '.');
-			p++;
+		if (fetch_parse_section_part(pool, &p, &resp, &body->path,
+					     &body->path_len) < 0) {
+			str_free(&resp);
+			*error_r = "Invalid FETCH section.";
+			return -1;
 		}
-		uint32_t *copy = p_malloc(pool, path_len * sizeof(*copy));
-		memcpy(copy, path, path_len * sizeof(*copy));
-		body->path = copy;
-		body->path_len = path_len;
 		items->need_map = true;
 		if (*p == '.') {
 			/* section-part "." section-text */
@@ -355,35 +389,8 @@ static int fetch_parse_body(struct fetch_items *items, struct pool *pool,
 	}
 	p++;
 	str_append_c(&resp, ']');
-	if (*p == '<') {
-		/* partial: the response names the origin only */
-		char *end;
-		const char *dot = strchr(p, '.');
-		if (dot == NULL || p[1] < '0' || p[1] > '9' || dot[1] < '0' || dot[1] > '9') {
-			str_free(&resp);
-			*error_r = "Invalid partial range.";
-			return -1;
-		}
-		errno = 0;
-		unsigned long long off = strtoull(p + 1, &end, 10);
-		if (end != dot || errno != 0) {
-			str_free(&resp);
-			*error_r = "Invalid partial range.";
-			return -1;
-		}
-		unsigned long long cnt = strtoull(dot + 1, &end, 10);
-		if (*end != '>' || end[1] != '\0' || errno != 0 || cnt == 0) {
-			str_free(&resp);
-			*error_r = "Invalid partial range.";
-			return -1;
-		}
-		body->partial = true;
-		body->offset = off;
-		body->count = cnt;
-		str_printfa(&resp, "<%llu>", off);
-	} else if (*p != '\0') {
+	if (fetch_parse_partial(p, body, &resp, error_r) < 0) {
 		str_free(&resp);
-		*error_r = "Invalid FETCH item.";
 		return -1;
 	}
 	body->resp_name = p_strdup(pool, str_c(&resp));
@@ -574,6 +581,39 @@ static int fetch_seen_batch(struct fetch_ctx *ctx, uint32_t msn)
 	return 0;
 }
 
+/* The command fails at `msn` (NO [UNKNOWN-CTE]): no response went out
+ * for it and the messages after it, so the \Seen that fetch_seen_batch()
+ * set on them in advance is taken back.  Where that fails (logged), their
+ * bits are cleared instead, so that the sync reports the flags as any
+ * other change and the client's view stays true. */
+static void fetch_seen_undo(struct fetch_ctx *ctx, uint32_t msn)
+{
+	struct imap_session *s = ctx->cmd->session;
+	uint32_t batch[FETCH_SEEN_BATCH];
+	size_t n = 0;
+
+	for (uint32_t m = msn; m != 0 && m <= ctx->seen_changed_count; m++) {
+		if (fetch_seen_bit(ctx, m))
+			batch[n++] = m;
+		if (n == FETCH_SEEN_BATCH || (n > 0 && m == ctx->seen_changed_count)) {
+			uint32_t *failed;
+			size_t failed_count;
+
+			if (store_mailbox_update_flags(s->box, batch, n, STORE_FLAGS_REMOVE,
+						       STORE_FLAG_SEEN, 0, 0, &failed,
+						       &failed_count) < 0) {
+				log_error("%s: FETCH: taking back \\Seen failed", s->log_prefix);
+				for (size_t i = 0; i < n; i++)
+					ctx->seen_changed[(batch[i] - 1) / 8] &=
+						(uint8_t)~(1u << ((batch[i] - 1) % 8));
+			} else {
+				free(failed);
+			}
+			n = 0;
+		}
+	}
+}
+
 /* ---- writing ---- */
 
 static void fetch_write_internaldate(struct str *dest, const struct store_msg *msg)
@@ -600,8 +640,7 @@ static bool fetch_field_listed(const struct fetch_body *body, const char *name, 
 	return false;
 }
 
-/* Reads up to `size` bytes at `offset`; returns bytes read or -1. */
-static ssize_t fetch_pread(int fd, void *buf, size_t size, uint64_t offset)
+ssize_t cmd_fetch_pread(int fd, void *buf, size_t size, uint64_t offset)
 {
 	size_t done = 0;
 	while (done < size) {
@@ -625,7 +664,7 @@ static int fetch_header_fields(struct fetch_ctx *ctx, const struct fetch_body *b
 {
 	size_t len = (size_t)ROOST_MIN(header_size, (uint64_t)FETCH_HEADER_MAX);
 	char *hdr = xmalloc(len + 1);
-	ssize_t got = fetch_pread(ctx->fd, hdr, len, header_offset);
+	ssize_t got = cmd_fetch_pread(ctx->fd, hdr, len, header_offset);
 	if (got < 0) {
 		free(hdr);
 		return -1;
@@ -721,7 +760,8 @@ static int fetch_part_begin(struct fetch_ctx *ctx, const struct fetch_body *body
 }
 
 /* Starts body item body_idx: computes the bytes to send and writes
- * " NAME {n}\r\n".  Returns 0 or -1 (read error). */
+ * " NAME {n}\r\n".  Returns 0, 1 when a BINARY item must scan its part
+ * first (fetch_binary_begin()), or -1 (read error). */
 static int fetch_body_begin(struct fetch_ctx *ctx)
 {
 	struct imap_session *s = ctx->cmd->session;
@@ -731,6 +771,9 @@ static int fetch_body_begin(struct fetch_ctx *ctx)
 	uint64_t header_size = ROOST_MIN(msg->header_size, msg->size);
 
 	ctx->from_mem = false;
+	ctx->decoding = false;
+	if (body->kind != FETCH_KIND_BODY)
+		return fetch_binary_begin(ctx, body);
 	if (body->path_len > 0)
 		return fetch_part_begin(ctx, body);
 	switch (body->section) {
@@ -796,13 +839,15 @@ static int fetch_body_data(struct fetch_ctx *ctx)
 
 	if (n == 0)
 		return 0;
+	if (ctx->decoding)
+		return fetch_binary_data(ctx);
 	if (ctx->from_mem) {
 		imap_session_write(s, ctx->mem.data + ctx->mem_pos, n);
 		ctx->mem_pos += n;
 	} else {
 		if (ctx->readbuf == NULL)
 			ctx->readbuf = xmalloc(FETCH_READ_SIZE);
-		ssize_t got = fetch_pread(ctx->fd, ctx->readbuf, n, ctx->src_off);
+		ssize_t got = cmd_fetch_pread(ctx->fd, ctx->readbuf, n, ctx->src_off);
 		if (got < 0 || (size_t)got != n) {
 			log_error("%s: FETCH: message %u: %s", s->log_prefix,
 				  store_mailbox_msg(s->box, ctx->msn)->uid,
@@ -860,6 +905,11 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 		/* a corrupt row: every part is NIL rather than a wrong range */
 		log_error("%s: FETCH: message %u: invalid part map in the index",
 			  s->log_prefix, store_mailbox_msg(box, msn)->uid);
+	}
+	if (items->binary && ctx->fd >= 0 && fetch_binary_has_unknown_cte(ctx)) {
+		/* before "* n FETCH (": the command fails here */
+		ctx->unknown_cte = true;
+		return 0;
 	}
 
 	const struct store_msg *msg = store_mailbox_msg(box, msn);
@@ -929,6 +979,7 @@ static void fetch_msg_end(struct fetch_ctx *ctx)
 		close(ctx->fd);
 	ctx->fd = -1;
 	mime_part_map_deinit(&ctx->map);
+	ctx->bin_info_count = 0;
 	ctx->cmd->session->fetch_count++;
 }
 
@@ -943,6 +994,8 @@ static void fetch_deinit(struct fetch_ctx *ctx)
 	free(ctx->seen_changed);
 	ctx->seen_changed = NULL;
 	str_free(&ctx->mem);
+	if (ctx->timer != NULL)
+		net_timer_destroy(&ctx->timer);
 }
 
 static void cmd_fetch_abort(struct imap_cmd *cmd)
@@ -955,6 +1008,8 @@ static bool fetch_finish(struct fetch_ctx *ctx)
 	struct imap_cmd *cmd = ctx->cmd;
 	struct imap_session *s = cmd->session;
 
+	if (ctx->unknown_cte && ctx->seen_changed != NULL)
+		fetch_seen_undo(ctx, ctx->msn);
 	if (ctx->seen_changed != NULL) {
 		/* The FETCH responses carried the new flags: keep the sync
 		 * from repeating them.  Synced here, without expunges, so
@@ -963,7 +1018,11 @@ static bool fetch_finish(struct fetch_ctx *ctx)
 					   ctx->seen_changed_count);
 	}
 	bool expunged = ctx->had_expunged;
+	bool unknown_cte = ctx->unknown_cte;
 	fetch_deinit(ctx);
+	if (unknown_cte)
+		return imap_cmd_no(cmd, "[UNKNOWN-CTE] Cannot decode the "
+				   "Content-Transfer-Encoding of a requested part.");
 	if (expunged)
 		return imap_cmd_no(cmd, "[EXPUNGEISSUED] Some messages were expunged "
 				   "before they could be fetched.");
@@ -982,39 +1041,62 @@ static bool fetch_fail(struct fetch_ctx *ctx, bool store_error)
 	return false;
 }
 
+static void fetch_timer(void *context);
+
 static bool fetch_continue(struct fetch_ctx *ctx)
 {
 	struct imap_session *s = ctx->cmd->session;
+	uint64_t deadline = time_monotonic_ms() + FETCH_SLICE_MSECS;
+	int ret;
 
-	for (;;) {
+	if (ctx->timer != NULL)
+		net_timer_destroy(&ctx->timer);
+	for (bool first = true;; first = false) {
 		if (net_conn_output_len(s->conn) >= FETCH_HIGH_WATER)
 			return false;	/* cmd->resume runs when drained */
+		if (!first && time_monotonic_ms() >= deadline) {
+			/* the worker's other sessions first; whichever of
+			 * the timer and the drained callback comes first
+			 * goes on */
+			ctx->timer = net_timer_create(0, false, fetch_timer, ctx);
+			return false;
+		}
 		switch (ctx->stage) {
-		case FETCH_STAGE_NEXT_MSG: {
-			int ret;
+		case FETCH_STAGE_NEXT_MSG:
 			if (!fetch_next_msn(ctx, &ctx->msn))
 				return fetch_finish(ctx);
 			ret = fetch_msg_begin(ctx);
 			if (ret < 0)
 				return fetch_fail(ctx, true);
+			if (ret == 0 && ctx->unknown_cte)
+				return fetch_finish(ctx);
 			if (ret == 0)
 				break;
 			ctx->body_idx = 0;
+			ctx->range_nul = -1;
 			ctx->stage = ctx->fd >= 0 ? FETCH_STAGE_BODY_BEGIN : FETCH_STAGE_MSG_END;
 			break;
-		}
 		case FETCH_STAGE_BODY_BEGIN:
 			if (ctx->body_idx == ctx->items.body_count) {
 				ctx->stage = FETCH_STAGE_MSG_END;
 				break;
 			}
-			if (fetch_body_begin(ctx) < 0)
+			ret = fetch_body_begin(ctx);
+			if (ret < 0)
 				return fetch_fail(ctx, false);
-			ctx->stage = FETCH_STAGE_BODY_DATA;
+			ctx->stage = ret > 0 ? FETCH_STAGE_BINARY_SCAN : FETCH_STAGE_BODY_DATA;
+			break;
+		case FETCH_STAGE_BINARY_SCAN:
+			ret = fetch_binary_scan_step(ctx);
+			if (ret < 0)
+				return fetch_fail(ctx, false);
+			if (ret > 0)
+				ctx->stage = FETCH_STAGE_BODY_BEGIN;
 			break;
 		case FETCH_STAGE_BODY_DATA:
 			if (ctx->src_left == 0) {
 				ctx->body_idx++;
+				ctx->range_nul = -1;
 				ctx->stage = FETCH_STAGE_BODY_BEGIN;
 				break;
 			}
@@ -1032,6 +1114,15 @@ static bool fetch_continue(struct fetch_ctx *ctx)
 static bool cmd_fetch_resume(struct imap_cmd *cmd)
 {
 	return fetch_continue(cmd->ctx);
+}
+
+static void fetch_timer(void *context)
+{
+	struct fetch_ctx *ctx = context;
+	struct imap_cmd *cmd = ctx->cmd;
+
+	if (fetch_continue(ctx))
+		imap_cmd_finish(cmd);
 }
 
 bool cmd_fetch(struct imap_cmd *cmd)

@@ -111,6 +111,9 @@ void imap_session_capabilities(struct imap_session *s, struct str *dest)
 		   " ESEARCH SEARCHRES WITHIN");
 	/* RFC 5256, RFC 5957, RFC 5267 3.1 */
 	str_append(dest, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
+	/* IMAP4rev2 has the BINARY FETCH items but not literal8 in APPEND;
+	 * a server with both lists BINARY (RFC 9051 appendix B) */
+	str_append(dest, " BINARY");
 	if (s->state != IMAP_STATE_NOT_AUTH)
 		str_printfa(dest, " APPENDLIMIT=%llu",
 			    (unsigned long long)s->config->max_append_size);

@@ -35,6 +35,9 @@ struct mime_decoder {
 	unsigned int nbits;
 	unsigned int pending_len;
 	char pending[80];
+	/* mime_decoder_set_crlf(): LF -> CRLF on the output */
+	bool crlf;
+	bool last_cr;		/* the last byte output was CR */
 };
 
 /* Starts decoding `encoding`.  Identity and unknown encodings copy their
@@ -50,6 +53,14 @@ void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
  * dropped).
  * The decoder may then be initialised again. */
 void mime_decoder_finish(struct mime_decoder *dec, struct str *dest);
+
+/* With crlf true, every LF in the decoded output that does not follow a
+ * CR becomes CRLF, across feed() boundaries, so that textual data goes out
+ * with the CRLF line ends RFC 9051 section 7.5.2 (BINARY[]) asks for
+ * whatever its stored form; CR and CRLF are left as they are.  Call it
+ * after mime_decoder_init(); it stays set across mime_decoder_finish()
+ * until the next init.  Off by default. */
+void mime_decoder_set_crlf(struct mime_decoder *dec, bool crlf);
 
 /* Whole-buffer helpers: decode src and append to dest. */
 void mime_decode_base64(const void *src, size_t len, struct str *dest);

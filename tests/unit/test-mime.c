@@ -80,6 +80,78 @@ static void test_mime_qp(void **state)
 	CHECK(MIME_ENCODING_8BIT, "=E9 \r\n", "=E9 \r\n");
 }
 
+/* Decodes `in` (in_len bytes) with CRLF line ends, whole, one byte at a
+ * time and in 2- and 3-byte chunks; each must give `out`, and a second use of
+ * the decoder after finish() too. */
+static void check_crlf(enum mime_encoding enc, const char *in, size_t in_len,
+		       const char *out, size_t out_len)
+{
+	struct mime_decoder dec;
+
+	const size_t steps[] = { 1, 2, 3, in_len == 0 ? 1 : in_len };
+
+	for (size_t k = 0; k < N_ELEMENTS(steps); k++) {
+		size_t step = steps[k];
+		struct str got = STR_INIT;
+
+		mime_decoder_init(&dec, enc);
+		mime_decoder_set_crlf(&dec, true);
+		for (int round = 0; round < 2; round++) {
+			str_truncate(&got, 0);
+			for (size_t i = 0; i < in_len; i += step) {
+				size_t n = in_len - i < step ? in_len - i : step;
+				mime_decoder_feed(&dec, in + i, n, &got);
+			}
+			mime_decoder_finish(&dec, &got);
+			assert_int_equal(got.len, out_len);
+			if (out_len > 0)
+				assert_memory_equal(got.data, out, out_len);
+		}
+		str_free(&got);
+	}
+}
+
+#define CHECK_CRLF(enc, in, out) \
+	check_crlf(enc, in, sizeof(in) - 1, out, sizeof(out) - 1)
+
+static void test_mime_decode_crlf(void **state)
+{
+	(void)state;
+	/* bare LF becomes CRLF; CRLF and bare CR stay */
+	CHECK_CRLF(MIME_ENCODING_7BIT, "a\nb\r\nc\rd\n\n", "a\r\nb\r\nc\rd\r\n\r\n");
+	CHECK_CRLF(MIME_ENCODING_7BIT, "\n", "\r\n");
+	CHECK_CRLF(MIME_ENCODING_7BIT, "\r", "\r");
+	CHECK_CRLF(MIME_ENCODING_7BIT, "", "");
+	/* "line1\nline2\r\nx\n" in base64: the LFs come out of the
+	 * decoder, across chunk boundaries */
+	CHECK_CRLF(MIME_ENCODING_BASE64, "bGluZTEKbGluZTINCngK",
+		   "line1\r\nline2\r\nx\r\n");
+	/* "\r" then "\n" in separate quanta */
+	CHECK_CRLF(MIME_ENCODING_BASE64, "DQ==Cg==", "\r\n");
+	/* QP: =0A is a bare LF too; a CR held back at a chunk end */
+	CHECK_CRLF(MIME_ENCODING_QP, "a=0Ab\r\nc\nd=0D=0Ae", "a\r\nb\r\nc\r\nd\r\ne");
+	CHECK_CRLF(MIME_ENCODING_QP, "x\r", "x\r");
+	/* NUL passes through */
+	CHECK_CRLF(MIME_ENCODING_QP, "=00\n=00", "\0\r\n\0");
+
+	/* off by default */
+	struct mime_decoder dec;
+	struct str got = STR_INIT;
+	mime_decoder_init(&dec, MIME_ENCODING_7BIT);
+	mime_decoder_feed(&dec, "a\nb", 3, &got);
+	mime_decoder_finish(&dec, &got);
+	assert_int_equal(got.len, 3);
+	/* text before the decoder's output is not touched */
+	str_truncate(&got, 0);
+	str_append(&got, "pre\n");
+	mime_decoder_init(&dec, MIME_ENCODING_7BIT);
+	mime_decoder_set_crlf(&dec, true);
+	mime_decoder_feed(&dec, "\nz", 2, &got);
+	mime_decoder_finish(&dec, &got);
+	assert_string_equal(str_c(&got), "pre\n\r\nz");
+	str_free(&got);
+}
+
 static void test_mime_encoding_names(void **state)
 {
 	(void)state;
@@ -449,6 +521,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mime_base64),
 		cmocka_unit_test(test_mime_qp),
+		cmocka_unit_test(test_mime_decode_crlf),
 		cmocka_unit_test(test_mime_encoding_names),
 		cmocka_unit_test(test_mime_encoded_words),
 		cmocka_unit_test(test_mime_content_type),
