@@ -1,24 +1,23 @@
 /* search.c: evaluating search programs over store messages.
  *
  * Index keys (flags, sizes, dates, UIDs) are answered from store_msg;
- * content keys (HEADER, BODY, TEXT, SENT*) read the message file through
- * store_mailbox_open_msg(), at most once per message, and never hold more
- * than the header (capped at SEARCH_HEADER_MAX) and one read buffer in
- * memory.  The content part is the section "content matching" below,
- * reached only through search_content_match(): the message-model work
- * replaces it with decoded, indexed search.  This file must never know
- * IMAP syntax or SQL. */
+ * HEADER, BODY and TEXT from the store's decoded text and full-text index
+ * (section "content matching"); SENT* read the Date: field from the
+ * message file through store_mailbox_open_msg(), at most once per
+ * message, holding no more than the header (capped at SEARCH_HEADER_MAX).
+ * Everything content-related is reached only through
+ * search_content_match().  This file must never know IMAP syntax or SQL. */
 #include "search.h"
+#include "base/casemap.h"
 #include "base/pool.h"
 #include "base/str.h"
+#include "mime/text.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-#define SEARCH_READ_SIZE (64 * 1024)
 
 struct search_ctx {
 	struct store *store;
@@ -38,9 +37,15 @@ struct search_ctx {
 	bool sent_day_valid;
 	int64_t sent_day;
 	struct str scratch;	/* an unfolded header value */
-	char *readbuf;		/* SEARCH_READ_SIZE + longest needle */
-	size_t readbuf_size;
+	bool text_loaded;
+	struct store_msg_text text;	/* the store's, until the next message */
+
+	/* HEADER, BODY and TEXT keys met so far, with the index's answers */
+	struct search_text_key *text_keys;
+	size_t text_key_count;
 };
+
+static void search_text_keys_free(struct search_ctx *ctx);
 
 struct search_key *search_key_new(struct pool *pool, enum search_key_type type)
 {
@@ -121,6 +126,7 @@ static void search_msg_reset(struct search_ctx *ctx)
 	ctx->header_loaded = false;
 	ctx->header_len = 0;
 	ctx->sent_day_known = false;
+	ctx->text_loaded = false;
 }
 
 void search_ctx_destroy(struct search_ctx **_ctx)
@@ -131,7 +137,7 @@ void search_ctx_destroy(struct search_ctx **_ctx)
 	*_ctx = NULL;
 	search_msg_reset(ctx);
 	free(ctx->header);
-	free(ctx->readbuf);
+	search_text_keys_free(ctx);
 	str_free(&ctx->scratch);
 	free(ctx);
 }
@@ -143,38 +149,149 @@ bool search_ctx_had_expunged(const struct search_ctx *ctx)
 
 /* ---- content matching ----
  *
- * Raw bytes of the message file, ASCII case-insensitive substring match.
- * No charset or transfer-encoding decoding yet. */
+ * HEADER, BODY and TEXT match the decoded text of mime/text.h under
+ * i;unicode-casemap (RFC 9051 6.4.4 leaves the collation to the server;
+ * RFC 5051 is what I18NLEVEL=1 and SORT use): the needle is prepared
+ * with casemap_unicode() and looked for as bytes in the store's prepared
+ * header and body documents.  For each key the store is asked once,
+ * on first use, for the messages its full-text index finds; a message
+ * the index does not hold yet, or a needle the index cannot take (fewer
+ * than 3 characters), is matched against store_mailbox_msg_text() one
+ * message at a time, which gives the same answers from the same
+ * documents.  SENT* keys still read the Date: field from the file. */
 
-static const char *memmem_icase(const char *hay, size_t hay_len,
-				const char *needle, size_t needle_len)
+struct search_text_key {
+	const struct search_key *key;
+	struct str needle;	/* casemap_unicode(key->value) */
+	struct str name;	/* casemap_unicode(key->name), HEADER */
+	bool indexed;		/* result holds the index's answer */
+	struct store_text_result result;
+};
+
+static bool uid_array_has(const uint32_t *uids, size_t count, uint32_t uid)
 {
-	if (needle_len == 0)
-		return hay;
-	if (hay_len < needle_len)
-		return NULL;
-	unsigned char first = (unsigned char)needle[0];
-	unsigned char first_lc = (unsigned char)(first >= 'A' && first <= 'Z' ? first + 32 : first);
-	unsigned char first_uc = (unsigned char)(first >= 'a' && first <= 'z' ? first - 32 : first);
-	for (size_t i = 0; i + needle_len <= hay_len; i++) {
-		unsigned char c = (unsigned char)hay[i];
-		if (c != first_lc && c != first_uc)
-			continue;
-		size_t k;
-		for (k = 1; k < needle_len; k++) {
-			unsigned char a = (unsigned char)hay[i + k];
-			unsigned char b = (unsigned char)needle[k];
-			if (a >= 'A' && a <= 'Z')
-				a += 32;
-			if (b >= 'A' && b <= 'Z')
-				b += 32;
-			if (a != b)
-				break;
-		}
-		if (k == needle_len)
-			return hay + i;
+	size_t lo = 0, hi = count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] == uid)
+			return true;
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return NULL;
+	return false;
+}
+
+static void search_text_keys_free(struct search_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->text_key_count; i++) {
+		str_free(&ctx->text_keys[i].needle);
+		str_free(&ctx->text_keys[i].name);
+		store_text_result_free(&ctx->text_keys[i].result);
+	}
+	free(ctx->text_keys);
+	ctx->text_keys = NULL;
+	ctx->text_key_count = 0;
+}
+
+/* The state of a text key, asking the store's index on first use.
+ * NULL on a store error. */
+static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
+						   const struct search_key *key)
+{
+	struct search_text_key *tk;
+	enum store_text_field field;
+	int ret;
+
+	for (size_t i = 0; i < ctx->text_key_count; i++) {
+		if (ctx->text_keys[i].key == key)
+			return &ctx->text_keys[i];
+	}
+	ctx->text_keys = xrealloc(ctx->text_keys,
+				  (ctx->text_key_count + 1) * sizeof(*ctx->text_keys));
+	tk = &ctx->text_keys[ctx->text_key_count++];
+	memset(tk, 0, sizeof(*tk));
+	tk->key = key;
+	/* an invalid UTF-8 needle stays as it is (RFC 5051 step 1b) and can
+	 * only match bytes of the same form */
+	(void)casemap_unicode(key->value == NULL ? "" : key->value, key->value_len,
+			      &tk->needle);
+	str_append(&tk->needle, "");
+	if (key->type == SEARCH_KEY_HEADER) {
+		(void)casemap_unicode(key->name, strlen(key->name), &tk->name);
+		str_append(&tk->name, "");
+		field = STORE_TEXT_HEADER;
+	} else {
+		field = key->type == SEARCH_KEY_BODY ? STORE_TEXT_BODY : STORE_TEXT_ANY;
+	}
+	ret = store_mailbox_search_text(ctx->box, field, key->name,
+					key->value == NULL ? "" : key->value, key->value_len,
+					&tk->result);
+	if (ret < 0) {
+		/* forget the entry, so a retry asks again */
+		str_free(&tk->needle);
+		str_free(&tk->name);
+		ctx->text_key_count--;
+		return NULL;
+	}
+	tk->indexed = ret > 0;
+	return tk;
+}
+
+/* The store's text of the current message; 0, or -1 on a store error.  A
+ * message that is gone sets file_gone and returns 0 with no text. */
+static int search_text_load(struct search_ctx *ctx)
+{
+	if (ctx->text_loaded || ctx->file_gone)
+		return 0;
+	if (store_mailbox_msg_text(ctx->box, ctx->msn, &ctx->text) == 0) {
+		ctx->text_loaded = true;
+		return 0;
+	}
+	enum store_error err;
+	(void)store_last_error(ctx->store, &err);
+	if (err == STORE_ERR_EXPUNGED) {
+		ctx->file_gone = true;
+		ctx->had_expunged = true;
+		return 0;
+	}
+	return -1;
+}
+
+static bool text_contains(const char *hay, size_t hay_len, const struct str *needle)
+{
+	return needle->len == 0 || memmem(hay, hay_len, needle->data, needle->len) != NULL;
+}
+
+/* HEADER, BODY, TEXT.  Returns 1, 0 or -1 like search_match(). */
+static int search_match_text(struct search_ctx *ctx, const struct search_key *key)
+{
+	struct search_text_key *tk = search_text_key_get(ctx, key);
+
+	if (tk == NULL)
+		return -1;
+	if (tk->indexed && uid_array_has(tk->result.indexed, tk->result.indexed_count,
+					 ctx->msg->uid))
+		return uid_array_has(tk->result.uids, tk->result.count, ctx->msg->uid);
+	if (search_text_load(ctx) < 0)
+		return -1;
+	if (!ctx->text_loaded)
+		return 0;	/* expunged */
+	switch (key->type) {
+	case SEARCH_KEY_HEADER:
+		return mime_text_header_has(ctx->text.header, ctx->text.header_len,
+					    tk->name.data, tk->needle.data, tk->needle.len);
+	case SEARCH_KEY_BODY:
+		return text_contains(ctx->text.body, ctx->text.body_len, &tk->needle);
+	case SEARCH_KEY_TEXT:
+		return text_contains(ctx->text.header, ctx->text.header_len, &tk->needle) ||
+			text_contains(ctx->text.body, ctx->text.body_len, &tk->needle);
+	default:
+		i_panic("search_match_text: key type %d", (int)key->type);
+	}
 }
 
 /* Opens the file of the current message; 0 ok, -1 store error.  A missing
@@ -286,62 +403,6 @@ static bool header_name_eq(const char *name, size_t name_len, const char *want)
 	return strlen(want) == name_len && strncasecmp(name, want, name_len) == 0;
 }
 
-static int search_match_header(struct search_ctx *ctx, const struct search_key *key)
-{
-	if (search_header_load(ctx) < 0)
-		return -1;
-	size_t pos = 0;
-	const char *name, *value;
-	size_t name_len, value_len;
-	while (header_next_field(ctx->header, ctx->header_len, &pos, &name, &name_len,
-				 &value, &value_len)) {
-		if (!header_name_eq(name, name_len, key->name))
-			continue;
-		if (key->value_len == 0)
-			return 1;
-		header_unfold(ctx, value, value_len);
-		if (memmem_icase(ctx->scratch.data, ctx->scratch.len, key->value,
-				 key->value_len) != NULL)
-			return 1;
-	}
-	return 0;
-}
-
-/* Searches bytes [from, to) of the file for key->value, reading in chunks
- * that overlap by value_len - 1 bytes so no match is split. */
-static int search_match_range(struct search_ctx *ctx, const struct search_key *key,
-			      uint64_t from, uint64_t to)
-{
-	if (search_msg_open(ctx) < 0)
-		return -1;
-	if (ctx->fd < 0)
-		return 0;
-	if (key->value_len == 0)
-		return 1;
-	size_t need = SEARCH_READ_SIZE + key->value_len;
-	if (ctx->readbuf_size < need) {
-		ctx->readbuf = xrealloc(ctx->readbuf, need);
-		ctx->readbuf_size = need;
-	}
-	size_t keep = 0;
-	uint64_t off = from;
-	while (off < to) {
-		size_t want = (size_t)ROOST_MIN((uint64_t)SEARCH_READ_SIZE, to - off);
-		ssize_t ret = pread(ctx->fd, ctx->readbuf + keep, want, (off_t)off);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret <= 0)
-			break;
-		off += (uint64_t)ret;
-		size_t have = keep + (size_t)ret;
-		if (memmem_icase(ctx->readbuf, have, key->value, key->value_len) != NULL)
-			return 1;
-		keep = ROOST_MIN(have, key->value_len - 1);
-		memmove(ctx->readbuf, ctx->readbuf + have - keep, keep);
-	}
-	return 0;
-}
-
 static const char *const month_names[] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -445,11 +506,9 @@ static int search_content_match(struct search_ctx *ctx, const struct search_key 
 			return ctx->sent_day == key->day;
 		return ctx->sent_day >= key->day;
 	case SEARCH_KEY_HEADER:
-		return search_match_header(ctx, key);
 	case SEARCH_KEY_BODY:
-		return search_match_range(ctx, key, ctx->msg->header_size, ctx->msg->size);
 	case SEARCH_KEY_TEXT:
-		return search_match_range(ctx, key, 0, ctx->msg->size);
+		return search_match_text(ctx, key);
 	default:
 		i_panic("search_content_match: key type %d", (int)key->type);
 	}

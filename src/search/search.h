@@ -6,10 +6,11 @@
  * reads messages only through store/store.h.
  *
  * Keys on flags, sizes, dates and UIDs come from the index (store_msg).
- * Keys on header and body text read the message file; that part sits
- * behind search_content_match() (see search.c) so the message-model work
- * can replace it with decoded, indexed search without touching the
- * callers. */
+ * HEADER, BODY and TEXT match decoded text (mime/text.h: RFC 2047 words,
+ * transfer encodings and charsets decoded) under i;unicode-casemap, from
+ * the store's full-text index where it can answer and from the store's
+ * stored text otherwise, with the same results either way; SENT* read
+ * the message's Date: field. */
 #ifndef ROOST_SEARCH_H
 #define ROOST_SEARCH_H
 
@@ -52,12 +53,15 @@ enum search_key_type {
 	SEARCH_KEY_SENTBEFORE,
 	SEARCH_KEY_SENTON,
 	SEARCH_KEY_SENTSINCE,
-	/* a header field named `name` whose unfolded value contains
-	 * `value` (case-insensitive in ASCII; "" = the field exists) */
+	/* a header field named `name` (ASCII case-insensitive) of the
+	 * message's own header whose unfolded, RFC 2047-decoded value
+	 * contains `value` under i;unicode-casemap ("" = the field
+	 * exists) */
 	SEARCH_KEY_HEADER,
-	/* the body contains `value` */
+	/* the decoded body text (mime/text.h "body") contains `value` */
 	SEARCH_KEY_BODY,
-	/* the header or the body contains `value` */
+	/* the decoded header ("Name: value" lines) or body text contains
+	 * `value` */
 	SEARCH_KEY_TEXT,
 };
 
@@ -96,9 +100,10 @@ void search_key_add_child(struct search_key *parent, struct search_key *child);
 /* Days since 1970-01-01 of a calendar date (proleptic Gregorian). */
 int64_t search_day_from_date(int year, int month, int mday);
 
-/* Evaluation of one program over one mailbox.  Holds no per-message
- * memory beyond a header buffer (bounded by SEARCH_HEADER_MAX) while one
- * message is looked at. */
+/* Evaluation of one program over one mailbox.  Holds, per HEADER, BODY
+ * or TEXT key, the UID sets the store's index gave (asked on the key's
+ * first use), and per message no more than a header buffer (bounded by
+ * SEARCH_HEADER_MAX) and the store's text while it is looked at. */
 struct search_ctx;
 
 /* Prepares `program` (lives in the caller's pool, must outlive the ctx)

@@ -5,6 +5,7 @@
  * vtable.  Keeps the last error of each store.  Never touches files or
  * SQL itself. */
 #include "store/store-private.h"
+#include "base/casemap.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/utf8.h"
@@ -548,6 +549,55 @@ int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
 	if (!msns_are_valid(box, &msn, 1))
 		return -1;
 	return box->store->v->mailbox_msg_cache(box, msn, cache_r);
+}
+
+int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
+			   struct store_msg_text *text_r)
+{
+	store_clear_error(box->store);
+	if (!msns_are_valid(box, &msn, 1))
+		return -1;
+	return box->store->v->mailbox_msg_text(box, msn, text_r);
+}
+
+/* The full-text index answers substring queries of at least this many
+ * code points (the trigram tokenizer's unit). */
+#define STORE_TEXT_MIN_CHARS 3
+
+int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
+			      const char *name, const char *needle, size_t needle_len,
+			      struct store_text_result *result_r)
+{
+	struct str prepared = { 0 };
+	size_t chars = 0;
+	int ret = 0;
+
+	store_clear_error(box->store);
+	memset(result_r, 0, sizeof(*result_r));
+	if (memchr(needle, '\0', needle_len) != NULL)
+		return 0;
+	if (!casemap_unicode(needle, needle_len, &prepared)) {
+		/* invalid UTF-8: matched as octets, which only a scan does */
+		str_free(&prepared);
+		return 0;
+	}
+	for (size_t i = 0; i < prepared.len; i++) {
+		if (((unsigned char)prepared.data[i] & 0xc0) != 0x80)
+			chars++;
+	}
+	if (chars >= STORE_TEXT_MIN_CHARS) {
+		ret = box->store->v->mailbox_search_text(box, field, name, prepared.data,
+							 prepared.len, result_r);
+	}
+	str_free(&prepared);
+	return ret;
+}
+
+void store_text_result_free(struct store_text_result *result)
+{
+	free(result->uids);
+	free(result->indexed);
+	memset(result, 0, sizeof(*result));
 }
 
 const char *const *store_mailbox_watch_paths(struct store_mailbox *box)

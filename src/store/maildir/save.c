@@ -107,6 +107,26 @@ void maildir_save_abort(struct store_append *_ctx)
 	append_free(ctx);
 }
 
+/* The text SEARCH looks at, from the parse and the bytes just written
+ * (read back from tmp/, still in the page cache).  0 or -1 (error set). */
+static int text_build(struct maildir_append *ctx, struct store_msg_text_data *text_r)
+{
+	int fd = open(ctx->tmp_path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0) {
+		memset(text_r, 0, sizeof(*text_r));
+		return maildir_storage_set_syscall_error(ctx->ms, "open", ctx->tmp_path);
+	}
+	ret = store_msg_text_data_build(text_r, mime_parser_finish(ctx->parser), fd);
+	close(fd);
+	if (ret < 0) {
+		store_msg_text_data_free(text_r);
+		return maildir_storage_set_syscall_error(ctx->ms, "read", ctx->tmp_path);
+	}
+	return 0;
+}
+
 /* cache NULL: the columns stay NULL (parsed on first use). */
 static int insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
 		      const struct store_msg *msg, const struct store_msg_cache_data *cache)
@@ -178,6 +198,7 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	struct maildir_mailbox_row row;
 	struct store_msg msg = { 0 };
 	struct store_msg_cache_data cache;
+	struct store_msg_text_data text;
 	struct timespec times[2];
 	char *dir = NULL, *tmp_path = NULL, *final = NULL, *dst = NULL, *cur = NULL;
 	int ret;
@@ -188,7 +209,13 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	}
 	/* parsed outside the index transaction, which it would only lengthen */
 	store_msg_cache_data_build(&cache, ctx->parser);
+	ret = text_build(ctx, &text);	/* full-text index (fts.c) */
 	mime_parser_destroy(&ctx->parser);
+	if (ret < 0) {
+		store_msg_cache_data_free(&cache);
+		maildir_save_abort(_ctx);
+		return -1;
+	}
 	if (internaldate == 0)
 		internaldate = time(NULL);
 	ret = maildir_storage_fsync_fd(ms, ctx->fd, ctx->tmp_path);
@@ -201,6 +228,7 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	ctx->fd = -1;
 	if (ret < 0 || maildir_index_begin(ms, true) < 0) {
 		store_msg_cache_data_free(&cache);
+		store_msg_text_data_free(&text);
 		maildir_save_abort(_ctx);
 		return -1;
 	}
@@ -240,7 +268,10 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 		ret = maildir_storage_fsync_dir(ms, cur);
 	if (ret == 0)
 		ret = insert_msg(ms, ctx->mailbox_id, final, &msg, &cache);
+	if (ret == 0)
+		ret = maildir_fts_insert(ms, ctx->mailbox_id, msg.uid, &text);
 	store_msg_cache_data_free(&cache);
+	store_msg_text_data_free(&text);
 	if (ret == 0)
 		ret = set_uidnext(ms, ctx->mailbox_id, msg.uid + 1);
 	if (ret == 0)
@@ -457,6 +488,9 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		}
 		created_count++;
 		ret = insert_msg(ms, dest.id, final, &msg, has_cache ? &cache : NULL);
+		if (ret == 0)
+			ret = maildir_fts_copy(ms, mbox->id, box->msgs[msns[i] - 1].uid,
+					       dest.id, uidnext);
 		store_msg_cache_data_free(&cache);
 		free(final);
 		free(file);

@@ -1,0 +1,388 @@
+/* fts.c: the full-text index of the Maildir backend, for SEARCH HEADER,
+ * FROM, TO, CC, BCC, SUBJECT, BODY and TEXT.
+ *
+ * Tables (in index.sqlite, created here, not by the schema of index.c,
+ * with their own version in meta 'text_index_version'):
+ *   text_fts      FTS5, trigram tokenizer with case_sensitive 1, columns
+ *                 header and body: the casemapped documents of
+ *                 store_msg_text_data (store/msg-text.c).  rowid =
+ *                 mailbox id << 32 | uid.
+ *   text_indexed  the rowids that text_fts holds (a small table, because
+ *                 scanning an FTS5 table by rowid reads every document).
+ *
+ * Exactness: the documents and the needle are prepared with
+ * i;unicode-casemap and the tokenizer folds nothing, so a needle of at
+ * least 3 characters is a byte substring of a document exactly when the
+ * FTS5 phrase of its trigrams matches (every position of the text starts
+ * a trigram; the phrase needs them at consecutive positions).  A HEADER
+ * key additionally checks the field name and value on each candidate's
+ * stored header document.  Shorter needles are answered by the caller
+ * from the stored documents (store_mailbox_msg_text()).
+ *
+ * Filled at append (save.c, in the transaction that inserts the row),
+ * copied with COPY/MOVE, deleted with expunges and mailbox deletion,
+ * filled by a rebuild, and filled lazily for other messages (picked up
+ * from new/, INBOX renamed) by maildir_fts_msg_text(). */
+#include "store/maildir/maildir-private.h"
+#include "base/casemap.h"
+#include "mime/text.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FTS_VERSION 1
+
+static const char fts_schema_sql[] =
+	"DROP TABLE IF EXISTS text_fts;"
+	"DROP TABLE IF EXISTS text_indexed;"
+	"CREATE VIRTUAL TABLE text_fts USING fts5(header, body,"
+	" tokenize = 'trigram case_sensitive 1');"
+	"CREATE TABLE text_indexed (id INTEGER PRIMARY KEY);"
+	"INSERT OR REPLACE INTO meta(key, value) VALUES ('text_index_version', 1);";
+
+static int64_t fts_rowid(int64_t mailbox_id, uint32_t uid)
+{
+	return (int64_t)((uint64_t)mailbox_id << 32 | uid);
+}
+
+int maildir_fts_init(struct maildir_store *ms)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"SELECT value FROM meta WHERE key = 'text_index_version'");
+	int ret, version = 0;
+
+	if (stmt == NULL)
+		return -1;
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0)
+		version = sqlite3_column_int(stmt, 0);
+	maildir_index_finish(ms, stmt);
+	if (ret < 0)
+		return -1;
+	if (version == FTS_VERSION)
+		return 0;
+	/* none yet, or another version: the text index is a cache of the
+	 * messages, so it starts empty and fills (lazily or by rebuild) */
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	if (maildir_index_exec(ms, fts_schema_sql) < 0) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	return maildir_index_commit(ms);
+}
+
+int maildir_fts_insert(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid,
+		       const struct store_msg_text_data *data)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"INSERT OR REPLACE INTO text_fts(rowid, header, body) VALUES (?, ?, ?)");
+	int64_t rowid = fts_rowid(mailbox_id, uid);
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, rowid);
+	sqlite3_bind_text(stmt, 2, data->header.data, (int)data->header.len, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, data->body.data, (int)data->body.len, SQLITE_STATIC);
+	ret = maildir_index_step(ms, stmt);
+	maildir_index_finish(ms, stmt);
+	if (ret < 0)
+		return -1;
+	stmt = maildir_index_prepare(ms, "INSERT OR IGNORE INTO text_indexed(id) VALUES (?)");
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, rowid);
+	ret = maildir_index_step(ms, stmt);
+	maildir_index_finish(ms, stmt);
+	return ret < 0 ? -1 : 0;
+}
+
+int maildir_fts_copy(struct maildir_store *ms, int64_t src_mailbox_id, uint32_t src_uid,
+		     int64_t dest_mailbox_id, uint32_t dest_uid)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"INSERT OR REPLACE INTO text_fts(rowid, header, body) "
+		"SELECT ?2, header, body FROM text_fts WHERE rowid = ?1");
+	int64_t dest = fts_rowid(dest_mailbox_id, dest_uid);
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, fts_rowid(src_mailbox_id, src_uid));
+	sqlite3_bind_int64(stmt, 2, dest);
+	ret = maildir_index_step(ms, stmt);
+	maildir_index_finish(ms, stmt);
+	if (ret < 0)
+		return -1;
+	if (sqlite3_changes(ms->db) == 0)
+		return 0;	/* the source had no text yet: filled lazily */
+	stmt = maildir_index_prepare(ms, "INSERT OR IGNORE INTO text_indexed(id) VALUES (?)");
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, dest);
+	ret = maildir_index_step(ms, stmt);
+	maildir_index_finish(ms, stmt);
+	return ret < 0 ? -1 : 0;
+}
+
+/* Deletes the rows with first <= rowid <= last from both tables. */
+static int fts_delete_range(struct maildir_store *ms, int64_t first, int64_t last)
+{
+	static const char *const sqls[] = {
+		"DELETE FROM text_fts WHERE rowid BETWEEN ? AND ?",
+		"DELETE FROM text_indexed WHERE id BETWEEN ? AND ?",
+	};
+
+	for (size_t i = 0; i < N_ELEMENTS(sqls); i++) {
+		sqlite3_stmt *stmt = maildir_index_prepare(ms, sqls[i]);
+		int ret;
+
+		if (stmt == NULL)
+			return -1;
+		sqlite3_bind_int64(stmt, 1, first);
+		sqlite3_bind_int64(stmt, 2, last);
+		ret = maildir_index_step(ms, stmt);
+		maildir_index_finish(ms, stmt);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int maildir_fts_delete(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid)
+{
+	int64_t rowid = fts_rowid(mailbox_id, uid);
+
+	return fts_delete_range(ms, rowid, rowid);
+}
+
+int maildir_fts_delete_mailbox(struct maildir_store *ms, int64_t mailbox_id)
+{
+	return fts_delete_range(ms, fts_rowid(mailbox_id, 0),
+				fts_rowid(mailbox_id, UINT32_MAX));
+}
+
+/* Reads, extracts and stores the text of one message file; the row is
+ * written best effort (outside a transaction it commits by itself). */
+static int fts_fill_fd(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid, int fd,
+		       struct store_msg_text_data *data_r)
+{
+	if (store_msg_text_data_read_fd(data_r, fd) < 0) {
+		store_msg_text_data_free(data_r);
+		return maildir_storage_set_syscall_error(ms, "read", "message file");
+	}
+	return maildir_fts_insert(ms, mailbox_id, uid, data_r);
+}
+
+int maildir_fts_fill_all(struct maildir_store *ms)
+{
+	/* every message without text; the folder path comes from its
+	 * mailbox name */
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"SELECT m.mailbox, m.uid, m.file, b.name FROM messages m "
+		"JOIN mailboxes b ON b.id = m.mailbox WHERE NOT EXISTS "
+		"(SELECT 1 FROM text_indexed t WHERE t.id = (m.mailbox << 32 | m.uid)) "
+		"ORDER BY m.mailbox, m.uid");
+	struct todo { int64_t mailbox; uint32_t uid; char *file, *name; } *todo = NULL;
+	size_t count = 0, cap = 0;
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	while ((ret = maildir_index_step(ms, stmt)) > 0) {
+		if (count == cap) {
+			cap = cap == 0 ? 256 : cap * 2;
+			todo = xrealloc(todo, cap * sizeof(*todo));
+		}
+		todo[count].mailbox = sqlite3_column_int64(stmt, 0);
+		todo[count].uid = (uint32_t)sqlite3_column_int64(stmt, 1);
+		todo[count].file = xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		todo[count].name = xstrdup((const char *)sqlite3_column_text(stmt, 3));
+		count++;
+	}
+	maildir_index_finish(ms, stmt);
+
+	/* in batches, so a big rebuild does not hold one huge transaction */
+	for (size_t i = 0; ret == 0 && i < count; i += 256) {
+		if (maildir_index_begin(ms, true) < 0) {
+			ret = -1;
+			break;
+		}
+		for (size_t k = i; ret == 0 && k < count && k < i + 256; k++) {
+			char *dir = maildir_storage_mailbox_dir(ms, todo[k].name);
+			struct store_msg_text_data data;
+			int fd;
+
+			if (dir == NULL) {
+				ret = -1;
+				break;
+			}
+			char *actual;
+
+			fd = maildir_file_open_msg(dir, todo[k].file, &actual);
+			free(dir);
+			free(actual);
+			if (fd < 0)
+				continue;	/* gone: nothing to index */
+			ret = fts_fill_fd(ms, todo[k].mailbox, todo[k].uid, fd, &data);
+			close(fd);
+			store_msg_text_data_free(&data);
+		}
+		if (ret == 0)
+			ret = maildir_index_commit(ms);
+		else
+			maildir_index_rollback(ms);
+	}
+	for (size_t i = 0; i < count; i++) {
+		free(todo[i].file);
+		free(todo[i].name);
+	}
+	free(todo);
+	return ret < 0 ? -1 : 0;
+}
+
+int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
+			 struct store_msg_text *text_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	uint32_t uid = box->msgs[msn - 1].uid;
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"SELECT header, body FROM text_fts WHERE rowid = ?");
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, fts_rowid(mbox->id, uid));
+	ret = maildir_index_step(ms, stmt);
+	store_msg_text_data_free(&mbox->text);
+	if (ret > 0) {
+		const void *h = sqlite3_column_blob(stmt, 0);
+		size_t h_len = (size_t)sqlite3_column_bytes(stmt, 0);
+		const void *b = sqlite3_column_blob(stmt, 1);
+		size_t b_len = (size_t)sqlite3_column_bytes(stmt, 1);
+
+		str_append_n(&mbox->text.header, h == NULL ? "" : h, h_len);
+		str_append_n(&mbox->text.body, b == NULL ? "" : b, b_len);
+		str_append(&mbox->text.header, "");
+		str_append(&mbox->text.body, "");
+	}
+	maildir_index_finish(ms, stmt);
+	if (ret < 0)
+		return -1;
+	if (ret == 0) {
+		int fd = maildir_sync_open_msg(box, msn);
+
+		if (fd < 0)
+			return -1;
+		ret = fts_fill_fd(ms, mbox->id, uid, fd, &mbox->text);
+		close(fd);
+		if (mbox->text.header.data == NULL)
+			return -1;	/* the read failed */
+		/* a failed write-back only means the next search reads again */
+		store_clear_error(box->store);
+	}
+	text_r->header = mbox->text.header.data;
+	text_r->header_len = mbox->text.header.len;
+	text_r->body = mbox->text.body.data;
+	text_r->body_len = mbox->text.body.len;
+	return 0;
+}
+
+/* The FTS5 query: the needle as one phrase (a string; '"' doubled),
+ * limited to a column. */
+static void fts_query(struct str *query, enum store_text_field field,
+		      const char *needle, size_t needle_len)
+{
+	if (field == STORE_TEXT_HEADER)
+		str_append(query, "header : ");
+	else if (field == STORE_TEXT_BODY)
+		str_append(query, "body : ");
+	str_append_c(query, '"');
+	for (size_t i = 0; i < needle_len; i++) {
+		if (needle[i] == '"')
+			str_append_c(query, '"');
+		str_append_c(query, needle[i]);
+	}
+	str_append_c(query, '"');
+}
+
+static void uid_push(uint32_t **arr, size_t *count, size_t *cap, uint32_t uid)
+{
+	if (*count == *cap) {
+		*cap = *cap == 0 ? 256 : *cap * 2;
+		*arr = xrealloc(*arr, *cap * sizeof(**arr));
+	}
+	(*arr)[(*count)++] = uid;
+}
+
+int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
+		       const char *name, const char *needle, size_t needle_len,
+		       struct store_text_result *result_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct str query = { 0 }, folded_name = { 0 };
+	size_t cap = 0, indexed_cap = 0;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	fts_query(&query, field, needle, needle_len);
+	if (field == STORE_TEXT_HEADER) {
+		(void)casemap_unicode(name, strlen(name), &folded_name);
+		str_append(&folded_name, "");
+		stmt = maildir_index_prepare(ms, "SELECT rowid, header FROM text_fts "
+					     "WHERE text_fts MATCH ? AND rowid BETWEEN ? AND ?");
+	} else {
+		stmt = maildir_index_prepare(ms, "SELECT rowid FROM text_fts "
+					     "WHERE text_fts MATCH ? AND rowid BETWEEN ? AND ?");
+	}
+	if (stmt == NULL) {
+		str_free(&query);
+		str_free(&folded_name);
+		return -1;
+	}
+	sqlite3_bind_text(stmt, 1, query.data, (int)query.len, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, fts_rowid(mbox->id, 0));
+	sqlite3_bind_int64(stmt, 3, fts_rowid(mbox->id, UINT32_MAX));
+	while ((ret = maildir_index_step(ms, stmt)) > 0) {
+		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
+
+		if (field == STORE_TEXT_HEADER) {
+			const char *doc = (const char *)sqlite3_column_blob(stmt, 1);
+			size_t doc_len = (size_t)sqlite3_column_bytes(stmt, 1);
+
+			if (doc == NULL || !mime_text_header_has(doc, doc_len, folded_name.data,
+								 needle, needle_len))
+				continue;
+		}
+		uid_push(&result_r->uids, &result_r->count, &cap, uid);
+	}
+	maildir_index_finish(ms, stmt);
+	str_free(&query);
+	str_free(&folded_name);
+	if (ret < 0) {
+		store_text_result_free(result_r);
+		return -1;
+	}
+
+	stmt = maildir_index_prepare(ms, "SELECT id FROM text_indexed WHERE id BETWEEN ? AND ?");
+	if (stmt == NULL) {
+		store_text_result_free(result_r);
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, fts_rowid(mbox->id, 0));
+	sqlite3_bind_int64(stmt, 2, fts_rowid(mbox->id, UINT32_MAX));
+	while ((ret = maildir_index_step(ms, stmt)) > 0) {
+		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap,
+			 (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX));
+	}
+	maildir_index_finish(ms, stmt);
+	if (ret < 0) {
+		store_text_result_free(result_r);
+		return -1;
+	}
+	return 1;
+}
