@@ -2,22 +2,20 @@
  *
  * Index keys (flags, sizes, dates, UIDs) are answered from store_msg;
  * HEADER, BODY and TEXT from the store's decoded text and full-text index
- * (section "content matching"); SENT* read the Date: field from the
- * message file through store_mailbox_open_msg(), at most once per
- * message, holding no more than the header (capped at SEARCH_HEADER_MAX).
- * Everything content-related is reached only through
- * search_content_match().  This file must never know IMAP syntax or SQL. */
+ * (section "content matching"), SENT* from the Date: field of the same
+ * stored header text, so SEARCH never reads message files (the store
+ * does, once, for mail that arrived without the text).  Everything
+ * content-related is reached only through search_content_match().  This
+ * file must never know IMAP syntax or SQL. */
 #include "search.h"
 #include "base/casemap.h"
 #include "base/pool.h"
 #include "base/str.h"
 #include "mime/text.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 struct search_ctx {
 	struct store *store;
@@ -28,15 +26,10 @@ struct search_ctx {
 	/* the message being evaluated */
 	uint32_t msn;
 	const struct store_msg *msg;
-	int fd;			/* -1 until opened */
-	bool file_gone;		/* open failed: expunged */
-	bool header_loaded;
-	char *header;		/* xmalloc'd, reused between messages */
-	size_t header_len, header_cap;
+	bool msg_gone;		/* expunged: no text */
 	bool sent_day_known;
 	bool sent_day_valid;
 	int64_t sent_day;
-	struct str scratch;	/* an unfolded header value */
 	bool text_loaded;
 	struct store_msg_text text;	/* the store's, until the next message */
 
@@ -113,18 +106,12 @@ struct search_ctx *search_ctx_create(struct store *store, struct store_mailbox *
 	ctx->store = store;
 	ctx->box = box;
 	ctx->program = program;
-	ctx->fd = -1;
 	return ctx;
 }
 
 static void search_msg_reset(struct search_ctx *ctx)
 {
-	if (ctx->fd >= 0)
-		close(ctx->fd);
-	ctx->fd = -1;
-	ctx->file_gone = false;
-	ctx->header_loaded = false;
-	ctx->header_len = 0;
+	ctx->msg_gone = false;
 	ctx->sent_day_known = false;
 	ctx->text_loaded = false;
 }
@@ -135,10 +122,7 @@ void search_ctx_destroy(struct search_ctx **_ctx)
 	if (ctx == NULL)
 		return;
 	*_ctx = NULL;
-	search_msg_reset(ctx);
-	free(ctx->header);
 	search_text_keys_free(ctx);
-	str_free(&ctx->scratch);
 	free(ctx);
 }
 
@@ -158,7 +142,7 @@ bool search_ctx_had_expunged(const struct search_ctx *ctx)
  * the index does not hold yet, or a needle the index cannot take (fewer
  * than 3 characters), is matched against store_mailbox_msg_text() one
  * message at a time, which gives the same answers from the same
- * documents.  SENT* keys still read the Date: field from the file. */
+ * documents. */
 
 struct search_text_key {
 	const struct search_key *key;
@@ -242,10 +226,10 @@ static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
 }
 
 /* The store's text of the current message; 0, or -1 on a store error.  A
- * message that is gone sets file_gone and returns 0 with no text. */
+ * message that is gone sets msg_gone and returns 0 with no text. */
 static int search_text_load(struct search_ctx *ctx)
 {
-	if (ctx->text_loaded || ctx->file_gone)
+	if (ctx->text_loaded || ctx->msg_gone)
 		return 0;
 	if (store_mailbox_msg_text(ctx->box, ctx->msn, &ctx->text) == 0) {
 		ctx->text_loaded = true;
@@ -254,7 +238,7 @@ static int search_text_load(struct search_ctx *ctx)
 	enum store_error err;
 	(void)store_last_error(ctx->store, &err);
 	if (err == STORE_ERR_EXPUNGED) {
-		ctx->file_gone = true;
+		ctx->msg_gone = true;
 		ctx->had_expunged = true;
 		return 0;
 	}
@@ -292,115 +276,6 @@ static int search_match_text(struct search_ctx *ctx, const struct search_key *ke
 	default:
 		i_panic("search_match_text: key type %d", (int)key->type);
 	}
-}
-
-/* Opens the file of the current message; 0 ok, -1 store error.  A missing
- * file sets file_gone and returns 0 with fd still -1. */
-static int search_msg_open(struct search_ctx *ctx)
-{
-	if (ctx->fd >= 0 || ctx->file_gone)
-		return 0;
-	ctx->fd = store_mailbox_open_msg(ctx->box, ctx->msn);
-	if (ctx->fd >= 0)
-		return 0;
-	enum store_error err;
-	(void)store_last_error(ctx->store, &err);
-	if (err == STORE_ERR_EXPUNGED) {
-		ctx->file_gone = true;
-		ctx->had_expunged = true;
-		return 0;
-	}
-	return -1;
-}
-
-static int search_header_load(struct search_ctx *ctx)
-{
-	if (ctx->header_loaded)
-		return 0;
-	if (search_msg_open(ctx) < 0)
-		return -1;
-	ctx->header_loaded = true;
-	ctx->header_len = 0;
-	if (ctx->fd < 0)
-		return 0;
-	size_t want = (size_t)ROOST_MIN(ctx->msg->header_size, (uint64_t)SEARCH_HEADER_MAX);
-	if (want > ctx->header_cap) {
-		ctx->header = xrealloc(ctx->header, want);
-		ctx->header_cap = want;
-	}
-	while (ctx->header_len < want) {
-		ssize_t ret = pread(ctx->fd, ctx->header + ctx->header_len,
-				    want - ctx->header_len, (off_t)ctx->header_len);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret <= 0)
-			break;	/* short file: use what is there */
-		ctx->header_len += (size_t)ret;
-	}
-	return 0;
-}
-
-/* Iterates the header fields in buf: returns true with the field's name
- * and its raw value (after the colon, continuation lines included, without
- * the final CRLF). */
-static bool header_next_field(const char *buf, size_t len, size_t *pos,
-			      const char **name_r, size_t *name_len_r,
-			      const char **value_r, size_t *value_len_r)
-{
-	while (*pos < len) {
-		size_t start = *pos;
-		/* find the end of the field: a line end not followed by WSP */
-		size_t end = start;
-		for (;;) {
-			const char *nl = memchr(buf + end, '\n', len - end);
-			if (nl == NULL) {
-				end = len;
-				*pos = len;
-				break;
-			}
-			end = (size_t)(nl - buf) + 1;
-			if (end >= len || (buf[end] != ' ' && buf[end] != '\t')) {
-				*pos = end;
-				break;
-			}
-		}
-		size_t line_end = end;
-		while (line_end > start && (buf[line_end - 1] == '\n' || buf[line_end - 1] == '\r'))
-			line_end--;
-		if (line_end == start)
-			return false;	/* the blank line: end of header */
-		const char *colon = memchr(buf + start, ':', line_end - start);
-		if (colon == NULL)
-			continue;	/* not a field (broken header): skip */
-		size_t name_len = (size_t)(colon - (buf + start));
-		while (name_len > 0 && (buf[start + name_len - 1] == ' ' ||
-					buf[start + name_len - 1] == '\t'))
-			name_len--;
-		*name_r = buf + start;
-		*name_len_r = name_len;
-		*value_r = colon + 1;
-		*value_len_r = line_end - (size_t)(colon + 1 - buf);
-		return true;
-	}
-	return false;
-}
-
-/* Unfolds a raw value into ctx->scratch: line breaks before WSP go. */
-static void header_unfold(struct search_ctx *ctx, const char *value, size_t len)
-{
-	str_truncate(&ctx->scratch, 0);
-	for (size_t i = 0; i < len; i++) {
-		if (value[i] == '\r' || value[i] == '\n')
-			continue;
-		str_append_c(&ctx->scratch, value[i]);
-	}
-	if (ctx->scratch.data == NULL)
-		str_append(&ctx->scratch, "");
-}
-
-static bool header_name_eq(const char *name, size_t name_len, const char *want)
-{
-	return strlen(want) == name_len && strncasecmp(name, want, name_len) == 0;
 }
 
 static const char *const month_names[] = {
@@ -464,32 +339,37 @@ static int parse_rfc5322_day(const char *s, size_t len, int64_t *day_r)
 	return 0;
 }
 
+/* The day of the first Date: field, from the header document. */
 static int search_sent_day(struct search_ctx *ctx)
 {
 	if (ctx->sent_day_known)
 		return 0;
-	if (search_header_load(ctx) < 0)
+	if (search_text_load(ctx) < 0)
 		return -1;
 	ctx->sent_day_known = true;
 	ctx->sent_day_valid = false;
-	size_t pos = 0;
-	const char *name, *value;
-	size_t name_len, value_len;
-	while (header_next_field(ctx->header, ctx->header_len, &pos, &name, &name_len,
-				 &value, &value_len)) {
-		if (!header_name_eq(name, name_len, "Date"))
+	if (!ctx->text_loaded)
+		return 0;	/* expunged */
+
+	const char *doc = ctx->text.header;
+	size_t len = ctx->text.header_len, pos = 0;
+	while (pos < len) {
+		const char *line = doc + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t line_len = nl == NULL ? len - pos : (size_t)(nl - line);
+
+		pos += line_len + 1;
+		if (line_len < 6 || strncasecmp(line, "DATE: ", 6) != 0)
 			continue;
-		header_unfold(ctx, value, value_len);
-		if (parse_rfc5322_day(ctx->scratch.data, ctx->scratch.len,
-				      &ctx->sent_day) == 0)
+		if (parse_rfc5322_day(line + 6, line_len - 6, &ctx->sent_day) == 0)
 			ctx->sent_day_valid = true;
 		break;
 	}
 	return 0;
 }
 
-/* The swap point for the message-model work: keys that need the message's
- * content.  Returns 1, 0 or -1 like search_match(). */
+/* Keys that need the message's text.  Returns 1, 0 or -1 like
+ * search_match(). */
 static int search_content_match(struct search_ctx *ctx, const struct search_key *key)
 {
 	switch (key->type) {

@@ -10,7 +10,7 @@
  * transfer encodings and charsets decoded) under i;unicode-casemap, from
  * the store's full-text index where it can answer and from the store's
  * stored text otherwise, with the same results either way; SENT* read
- * the message's Date: field. */
+ * the Date: field from the same stored header text. */
 #ifndef ROOST_SEARCH_H
 #define ROOST_SEARCH_H
 
@@ -48,8 +48,8 @@ enum search_key_type {
 	SEARCH_KEY_BEFORE,
 	SEARCH_KEY_ON,
 	SEARCH_KEY_SINCE,
-	/* the same for the date written in the Date: header field, in its
-	 * own zone; a message without a valid Date: never matches */
+	/* the same for the date written in the (first) Date: header field,
+	 * in its own zone; a message without a valid Date: never matches */
 	SEARCH_KEY_SENTBEFORE,
 	SEARCH_KEY_SENTON,
 	SEARCH_KEY_SENTSINCE,
@@ -102,8 +102,8 @@ int64_t search_day_from_date(int year, int month, int mday);
 
 /* Evaluation of one program over one mailbox.  Holds, per HEADER, BODY
  * or TEXT key, the UID sets the store's index gave (asked on the key's
- * first use), and per message no more than a header buffer (bounded by
- * SEARCH_HEADER_MAX) and the store's text while it is looked at. */
+ * first use), and per message no more than the store's text (bounded by
+ * mime/text.h's limits) while it is looked at. */
 struct search_ctx;
 
 /* Prepares `program` (lives in the caller's pool, must outlive the ctx)
@@ -120,11 +120,8 @@ void search_ctx_destroy(struct search_ctx **ctx);
 int search_match(struct search_ctx *ctx, uint32_t msn);
 bool search_ctx_had_expunged(const struct search_ctx *ctx);
 
-/* Whether `program` has keys that read message files (slower). */
+/* Whether `program` has keys on the message's text (HEADER, BODY, TEXT,
+ * SENT*): slower, they may read the store's text message by message. */
 bool search_key_needs_content(const struct search_key *key);
-
-/* Largest header that header keys look at; the rest of a bigger header
- * is ignored. */
-#define SEARCH_HEADER_MAX (256 * 1024)
 
 #endif

@@ -36,6 +36,7 @@ MSG1 = ("From: =?ISO-8859-1?Q?J=F6rg_M=FCller?= <joerg@example.de>\r\n"
 # 2: Windows-1252 Q subject, QP ISO-8859-1 body with a soft line break
 # inside a word
 MSG2 = ("From: Carol <carol@example.org>\r\n"
+        "Date: Tue, 3 Mar 2020 10:00:00 +0100\r\n"
         "Cc: =?windows-1252?Q?=93Dave=94_D=E9j=E0?= <dave@example.org>\r\n"
         "Subject: =?windows-1252?Q?Preis_=80_100?=\r\n"
         "MIME-Version: 1.0\r\n"
@@ -316,8 +317,8 @@ def test_rebuild_fills_the_index(srv):
 
 
 def test_index_answers_without_message_files(srv):
-    """Header and body keys come from the index: with the files emptied
-    (as a test only can), the answers stay."""
+    """Header, body and sent-date keys come from the index: with the files
+    emptied (as a test only can), the answers stay."""
     c = setup(srv)
     for p in glob.glob(os.path.join(userdir(srv), "Maildir", "cur", "*")):
         open(p, "wb").close()
@@ -325,3 +326,5 @@ def test_index_answers_without_message_files(srv):
     expect_search(c, [1, 4], "BODY", s("ärger"))
     expect_search(c, [1, 4], "BODY", s("ä"))
     expect_search(c, [1], "HEADER", "X-Flag", '""')
+    expect_search(c, [2], "SENTON", "3-Mar-2020")
+    expect_search(c, [1, 3, 4], "NOT", "SENTSINCE", "1-Jan-1970")
