@@ -138,11 +138,11 @@ bool search_ctx_had_expunged(const struct search_ctx *ctx)
  * RFC 5051 is what I18NLEVEL=1 and SORT use): the needle is prepared
  * with casemap_unicode() and looked for as bytes in the store's prepared
  * header and body documents.  For each key the store is asked once,
- * on first use, for the messages its full-text index finds; a message
- * the index does not hold yet, or a needle the index cannot take (fewer
- * than 3 characters), is matched against store_mailbox_msg_text() one
- * message at a time, which gives the same answers from the same
- * documents. */
+ * on first use, for the messages its index finds; a message the index
+ * does not hold yet (the store then extracts and stores its text), or a
+ * needle the index cannot take (invalid UTF-8, a NUL), is matched
+ * against store_mailbox_msg_text() one message at a time, which gives
+ * the same answers from the same documents. */
 
 struct search_text_key {
 	const struct search_key *key;

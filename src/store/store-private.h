@@ -63,8 +63,8 @@ struct store_vfuncs {
 	const char *const *(*mailbox_watch_paths)(struct store_mailbox *box);
 	int (*mailbox_msg_text)(struct store_mailbox *box, uint32_t msn,
 				struct store_msg_text *text_r);
-	/* needle already prepared with casemap_unicode(), valid UTF-8, no
-	 * NUL, at least 3 code points */
+	/* needle already prepared with casemap_unicode(): valid UTF-8, no
+	 * NUL, possibly empty */
 	int (*mailbox_search_text)(struct store_mailbox *box, enum store_text_field field,
 				   const char *name, const char *needle, size_t needle_len,
 				   struct store_text_result *result_r);

@@ -560,32 +560,21 @@ int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 	return box->store->v->mailbox_msg_text(box, msn, text_r);
 }
 
-/* The full-text index answers substring queries of at least this many
- * code points (the trigram tokenizer's unit). */
-#define STORE_TEXT_MIN_CHARS 3
-
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
 			      struct store_text_result *result_r)
 {
 	struct str prepared = { 0 };
-	size_t chars = 0;
 	int ret = 0;
 
 	store_clear_error(box->store);
 	memset(result_r, 0, sizeof(*result_r));
 	if (memchr(needle, '\0', needle_len) != NULL)
 		return 0;
-	if (!casemap_unicode(needle, needle_len, &prepared)) {
-		/* invalid UTF-8: matched as octets, which only a scan does */
-		str_free(&prepared);
-		return 0;
-	}
-	for (size_t i = 0; i < prepared.len; i++) {
-		if (((unsigned char)prepared.data[i] & 0xc0) != 0x80)
-			chars++;
-	}
-	if (chars >= STORE_TEXT_MIN_CHARS) {
+	/* invalid UTF-8 is matched as octets (RFC 5051 step 1b), which
+	 * only the caller's scan does */
+	if (casemap_unicode(needle, needle_len, &prepared)) {
+		str_append(&prepared, "");
 		ret = box->store->v->mailbox_search_text(box, field, name, prepared.data,
 							 prepared.len, result_r);
 	}

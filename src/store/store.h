@@ -327,14 +327,17 @@ struct store_text_result {
 };
 
 /* Finds the messages of the mailbox whose `field` (for STORE_TEXT_HEADER
- * a field called `name`, ASCII case-insensitive) contains needle (UTF-8,
- * needle_len bytes) under i;unicode-casemap, from the backend's
- * full-text index, without reading message files.  The answer is exact
- * for the messages in result->indexed: the same as matching the
- * casemapped needle against store_mailbox_msg_text().  Returns 1 with
- * *result_r filled, 0 when the index cannot answer this needle (fewer
- * than 3 characters once casemapped, invalid UTF-8, a NUL byte: the
- * caller matches store_mailbox_msg_text() itself), or -1 on error. */
+ * a field called `name`, ASCII case-insensitive; "" needle: the field
+ * exists) contains needle (UTF-8, needle_len bytes) under
+ * i;unicode-casemap, from the backend's index, without reading message
+ * files.  The answer is exact for the messages in result->indexed: the
+ * same as matching the casemapped needle against
+ * store_mailbox_msg_text().  Returns 1 with *result_r filled, 0 when the
+ * index cannot answer this needle (invalid UTF-8, a NUL byte: the caller
+ * matches store_mailbox_msg_text() itself), or -1 on error.  (The Maildir
+ * backend's FTS5 trigram index takes needles of 3 or more characters
+ * once casemapped; it answers shorter ones by scanning the stored text in
+ * one pass.) */
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
 			      struct store_text_result *result_r);

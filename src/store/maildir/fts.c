@@ -16,8 +16,9 @@
  * FTS5 phrase of its trigrams matches (every position of the text starts
  * a trigram; the phrase needs them at consecutive positions).  A HEADER
  * key additionally checks the field name and value on each candidate's
- * stored header document.  Shorter needles are answered by the caller
- * from the stored documents (store_mailbox_msg_text()).
+ * stored header document.  Shorter needles are answered by one pass over
+ * the stored documents of the mailbox (the FTS5 content, read by rowid
+ * range).
  *
  * Filled at append (save.c, in the transaction that inserts the row),
  * copied with COPY/MOVE, deleted with expunges and mailbox deletion,
@@ -32,6 +33,8 @@
 #include <unistd.h>
 
 #define FTS_VERSION 1
+/* the trigram tokenizer's unit: shorter needles have no trigram */
+#define FTS_MIN_CHARS 3
 
 static const char fts_schema_sql[] =
 	"DROP TABLE IF EXISTS text_fts;"
@@ -46,27 +49,36 @@ static int64_t fts_rowid(int64_t mailbox_id, uint32_t uid)
 	return (int64_t)((uint64_t)mailbox_id << 32 | uid);
 }
 
-int maildir_fts_init(struct maildir_store *ms)
+static int fts_version(struct maildir_store *ms, int *version_r)
 {
 	sqlite3_stmt *stmt = maildir_index_prepare(ms,
 		"SELECT value FROM meta WHERE key = 'text_index_version'");
-	int ret, version = 0;
+	int ret;
 
 	if (stmt == NULL)
 		return -1;
 	ret = maildir_index_step(ms, stmt);
-	if (ret > 0)
-		version = sqlite3_column_int(stmt, 0);
+	*version_r = ret > 0 ? sqlite3_column_int(stmt, 0) : 0;
 	maildir_index_finish(ms, stmt);
-	if (ret < 0)
+	return ret < 0 ? -1 : 0;
+}
+
+int maildir_fts_init(struct maildir_store *ms)
+{
+	int version;
+
+	if (fts_version(ms, &version) < 0)
 		return -1;
 	if (version == FTS_VERSION)
 		return 0;
 	/* none yet, or another version: the text index is a cache of the
-	 * messages, so it starts empty and fills (lazily or by rebuild) */
+	 * messages, so it starts empty and fills (lazily or by rebuild).
+	 * Checked again under the write lock: another process may have
+	 * just made it. */
 	if (maildir_index_begin(ms, true) < 0)
 		return -1;
-	if (maildir_index_exec(ms, fts_schema_sql) < 0) {
+	if (fts_version(ms, &version) < 0 ||
+	    (version != FTS_VERSION && maildir_index_exec(ms, fts_schema_sql) < 0)) {
 		maildir_index_rollback(ms);
 		return -1;
 	}
@@ -318,6 +330,58 @@ static void uid_push(uint32_t **arr, size_t *count, size_t *cap, uint32_t uid)
 	(*arr)[(*count)++] = uid;
 }
 
+static bool fts_doc_has(const char *doc, size_t doc_len, const char *needle,
+			size_t needle_len)
+{
+	return needle_len == 0 ||
+		(doc != NULL && memmem(doc, doc_len, needle, needle_len) != NULL);
+}
+
+/* A needle too short for trigrams: every stored document of the mailbox,
+ * read once. */
+static int fts_scan(struct maildir_mailbox *mbox, enum store_text_field field,
+		    const char *name, const char *needle, size_t needle_len,
+		    struct store_text_result *result_r)
+{
+	struct maildir_store *ms = (struct maildir_store *)mbox->box.store;
+	sqlite3_stmt *stmt = maildir_index_prepare(ms, "SELECT rowid, header, body FROM text_fts "
+						   "WHERE rowid BETWEEN ? AND ?");
+	size_t cap = 0, indexed_cap = 0;
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, fts_rowid(mbox->id, 0));
+	sqlite3_bind_int64(stmt, 2, fts_rowid(mbox->id, UINT32_MAX));
+	while ((ret = maildir_index_step(ms, stmt)) > 0) {
+		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
+		bool hit = false;
+
+		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
+		if (field != STORE_TEXT_BODY) {
+			const char *doc = (const char *)sqlite3_column_blob(stmt, 1);
+			size_t doc_len = (size_t)sqlite3_column_bytes(stmt, 1);
+
+			hit = field == STORE_TEXT_HEADER ?
+				doc != NULL && mime_text_header_has(doc, doc_len, name, needle,
+								    needle_len) :
+				fts_doc_has(doc, doc_len, needle, needle_len);
+		}
+		if (!hit && field != STORE_TEXT_HEADER) {
+			hit = fts_doc_has((const char *)sqlite3_column_blob(stmt, 2),
+					  (size_t)sqlite3_column_bytes(stmt, 2), needle, needle_len);
+		}
+		if (hit)
+			uid_push(&result_r->uids, &result_r->count, &cap, uid);
+	}
+	maildir_index_finish(ms, stmt);
+	if (ret < 0) {
+		store_text_result_free(result_r);
+		return -1;
+	}
+	return 1;
+}
+
 int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 		       const char *name, const char *needle, size_t needle_len,
 		       struct store_text_result *result_r)
@@ -325,14 +389,25 @@ int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	struct str query = { 0 }, folded_name = { 0 };
-	size_t cap = 0, indexed_cap = 0;
+	size_t cap = 0, indexed_cap = 0, chars = 0;
 	sqlite3_stmt *stmt;
 	int ret;
 
-	fts_query(&query, field, needle, needle_len);
 	if (field == STORE_TEXT_HEADER) {
 		(void)casemap_unicode(name, strlen(name), &folded_name);
 		str_append(&folded_name, "");
+	}
+	for (size_t i = 0; i < needle_len; i++) {
+		if (((unsigned char)needle[i] & 0xc0) != 0x80)
+			chars++;
+	}
+	if (chars < FTS_MIN_CHARS) {
+		ret = fts_scan(mbox, field, folded_name.data, needle, needle_len, result_r);
+		str_free(&folded_name);
+		return ret;
+	}
+	fts_query(&query, field, needle, needle_len);
+	if (field == STORE_TEXT_HEADER) {
 		stmt = maildir_index_prepare(ms, "SELECT rowid, header FROM text_fts "
 					     "WHERE text_fts MATCH ? AND rowid BETWEEN ? AND ?");
 	} else {
