@@ -328,3 +328,34 @@ def test_index_answers_without_message_files(srv):
     expect_search(c, [1], "HEADER", "X-Flag", '""')
     expect_search(c, [2], "SENTON", "3-Mar-2020")
     expect_search(c, [1, 3, 4], "NOT", "SENTSINCE", "1-Jan-1970")
+
+
+def test_text_index_of_another_version_is_remade(srv):
+    """The text index keeps its own version in meta, apart from the index
+    schema: another version is dropped and made again empty on open, and
+    searches fill it message by message with the same answers."""
+    c = setup(srv)
+    c.line("a LOGOUT")
+    while not c.readline().startswith("a OK"):
+        pass
+    c.close()
+    srv.stop()
+    path = os.path.join(userdir(srv), "index.sqlite")
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = 999 WHERE key = 'text_index_version'")
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    db.commit()
+    db.close()
+    srv.start()
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    expect(fts_rows(srv) == [], fts_rows(srv))
+    db = sqlite3.connect(path)
+    meta = db.execute("SELECT value FROM meta WHERE key = "
+                      "'text_index_version'").fetchone()
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == version)
+    db.close()
+    expect(meta == (1,), meta)
+    for want, *args in CASES:
+        expect_search(c, want, *args)
+    expect(len(fts_rows(srv)) == 4, fts_rows(srv))
