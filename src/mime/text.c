@@ -89,7 +89,11 @@ void mime_text_header_append(const char *raw, size_t len, struct str *dest, size
 			line_end--;
 		if (line_end == start)
 			break;	/* the blank line: end of the header */
-		const char *colon = memchr(raw + start, ':', line_end - start);
+		/* the name ends on the field's first line */
+		const char *first_nl = memchr(raw + start, '\n', line_end - start);
+		size_t first_len = first_nl == NULL ? line_end - start :
+			(size_t)(first_nl - (raw + start));
+		const char *colon = memchr(raw + start, ':', first_len);
 		if (colon == NULL)
 			continue;	/* not a field: the parser skips it too */
 		size_t name_len = (size_t)(colon - (raw + start));

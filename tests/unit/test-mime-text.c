@@ -80,6 +80,8 @@ static void test_header_document(void **state)
 		"\tmehr  \r\n"
 		"Subject : second\r\n"
 		"no colon here\r\n"
+		"nor here\r\n"
+		" but: on a continuation line\r\n"
 		"X-Empty:\r\n"
 		"Cc: =?windows-1252?Q?=93Dave=94?= <d@example.org>\r\n"
 		"X-Nl: =?UTF-8?Q?a=0Ab=0Dc=00d?=\r\n"

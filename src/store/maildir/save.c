@@ -9,10 +9,11 @@
  * picks up (giving it a fresh UID if its UID was reused).  No half message
  * is ever visible.  The bytes also stream through the mime parser as they
  * are written, and the row is inserted with the message model
- * (store_msg_cache_data, see cache.c).  Copy hard-links into the
- * destination's cur/ (falling back to a byte copy) in the same way and
- * copies the cached model with the row; MOVE also expunges the sources in
- * that transaction. */
+ * (store_msg_cache_data, see cache.c) and, in the same transaction, its
+ * decoded text for SEARCH (store_msg_text_data, see fts.c).  Copy
+ * hard-links into the destination's cur/ (falling back to a byte copy) in
+ * the same way and copies the cached model and text with the row; MOVE
+ * also expunges the sources in that transaction. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 
