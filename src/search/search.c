@@ -31,7 +31,8 @@ struct search_ctx {
 	bool sent_day_valid;
 	int64_t sent_day;
 	bool text_loaded;
-	struct store_msg_text text;	/* the store's, until the next message */
+	/* the store's text of the message (buffers reused between messages) */
+	struct str text_header, text_body;
 
 	/* HEADER, BODY and TEXT keys met so far, with the index's answers */
 	struct search_text_key *text_keys;
@@ -123,6 +124,8 @@ void search_ctx_destroy(struct search_ctx **_ctx)
 		return;
 	*_ctx = NULL;
 	search_text_keys_free(ctx);
+	str_free(&ctx->text_header);
+	str_free(&ctx->text_body);
 	free(ctx);
 }
 
@@ -231,7 +234,8 @@ static int search_text_load(struct search_ctx *ctx)
 {
 	if (ctx->text_loaded || ctx->msg_gone)
 		return 0;
-	if (store_mailbox_msg_text(ctx->box, ctx->msn, &ctx->text) == 0) {
+	if (store_mailbox_msg_text(ctx->box, ctx->msn, &ctx->text_header,
+				   &ctx->text_body) == 0) {
 		ctx->text_loaded = true;
 		return 0;
 	}
@@ -266,13 +270,13 @@ static int search_match_text(struct search_ctx *ctx, const struct search_key *ke
 		return 0;	/* expunged */
 	switch (key->type) {
 	case SEARCH_KEY_HEADER:
-		return mime_text_header_has(ctx->text.header, ctx->text.header_len,
+		return mime_text_header_has(ctx->text_header.data, ctx->text_header.len,
 					    tk->name.data, tk->needle.data, tk->needle.len);
 	case SEARCH_KEY_BODY:
-		return text_contains(ctx->text.body, ctx->text.body_len, &tk->needle);
+		return text_contains(ctx->text_body.data, ctx->text_body.len, &tk->needle);
 	case SEARCH_KEY_TEXT:
-		return text_contains(ctx->text.header, ctx->text.header_len, &tk->needle) ||
-			text_contains(ctx->text.body, ctx->text.body_len, &tk->needle);
+		return text_contains(ctx->text_header.data, ctx->text_header.len, &tk->needle) ||
+			text_contains(ctx->text_body.data, ctx->text_body.len, &tk->needle);
 	default:
 		i_panic("search_match_text: key type %d", (int)key->type);
 	}
@@ -351,8 +355,8 @@ static int search_sent_day(struct search_ctx *ctx)
 	if (!ctx->text_loaded)
 		return 0;	/* expunged */
 
-	const char *doc = ctx->text.header;
-	size_t len = ctx->text.header_len, pos = 0;
+	const char *doc = ctx->text_header.data;
+	size_t len = ctx->text_header.len, pos = 0;
 	while (pos < len) {
 		const char *line = doc + pos;
 		const char *nl = memchr(line, '\n', len - pos);

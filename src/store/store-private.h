@@ -62,7 +62,7 @@ struct store_vfuncs {
 				 struct store_msg_cache *cache_r);
 	const char *const *(*mailbox_watch_paths)(struct store_mailbox *box);
 	int (*mailbox_msg_text)(struct store_mailbox *box, uint32_t msn,
-				struct store_msg_text *text_r);
+				struct str *header, struct str *body);
 	/* needle already prepared with casemap_unicode(): valid UTF-8, no
 	 * NUL, possibly empty */
 	int (*mailbox_search_text)(struct store_mailbox *box, enum store_text_field field,
@@ -193,7 +193,8 @@ void store_msg_cache_data_free(struct store_msg_cache_data *data);
 
 /* ---- the text SEARCH looks at (msg-text.c) ---- */
 
-/* The casemapped header and body documents (see struct store_msg_text). */
+/* The casemapped header and body documents (see
+ * store_mailbox_msg_text()). */
 struct store_msg_text_data {
 	struct str header, body;
 };

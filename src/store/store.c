@@ -552,12 +552,16 @@ int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
 }
 
 int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
-			   struct store_msg_text *text_r)
+			   struct str *header, struct str *body)
 {
 	store_clear_error(box->store);
+	str_truncate(header, 0);
+	str_truncate(body, 0);
+	str_append(header, "");
+	str_append(body, "");
 	if (!msns_are_valid(box, &msn, 1))
 		return -1;
-	return box->store->v->mailbox_msg_text(box, msn, text_r);
+	return box->store->v->mailbox_msg_text(box, msn, header, body);
 }
 
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,

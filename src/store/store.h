@@ -26,6 +26,7 @@
 #define ROOST_STORE_H
 
 #include "base/base.h"
+#include "base/str.h"
 #include <time.h>
 
 struct store;
@@ -287,26 +288,22 @@ int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
 
 /* ---- text search (SEARCH HEADER, FROM, ..., BODY, TEXT) ---- */
 
-/* The decoded text of a message as SEARCH sees it: the header and body
- * documents of mime/text.h, prepared with i;unicode-casemap
+/* The decoded text of message msn as SEARCH sees it: the header and
+ * body documents of mime/text.h, prepared with i;unicode-casemap
  * (casemap_unicode(), base/casemap.h), so that a needle prepared the same
  * way is in the message's text exactly when it is a byte substring of
- * these (RFC 5051 preparation maps code point by code point).  header
- * holds one "NAME: value" line per field of the message's own header;
- * body the text parts and embedded messages.  Both are NUL-terminated
- * (they may also hold NUL bytes); valid until the next call on the
- * mailbox. */
-struct store_msg_text {
-	const char *header, *body;
-	size_t header_len, body_len;
-};
-
-/* Fills *text_r for msn from the index.  A message that has no text in
- * the index yet (dropped into new/, rebuilt index, index from before the
- * text index) is read and extracted once and the result written back.
- * -1 with STORE_ERR_EXPUNGED if the message is gone. */
+ * these (RFC 5051 preparation maps code point by code point).  The
+ * header document holds one "NAME: value" line per field of the
+ * message's own header; the body document the text parts and embedded
+ * messages.  They replace the contents of *header and *body (the
+ * caller's strings, reused across calls and freed by the caller;
+ * NUL-terminated, and they may hold NUL bytes).  Read from the index; a
+ * message that has no text there yet (dropped into new/, rebuilt index,
+ * index from before the text index) is read and extracted once and the
+ * result written back.  -1 with STORE_ERR_EXPUNGED if the message is
+ * gone (the strings are then empty). */
 int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
-			   struct store_msg_text *text_r);
+			   struct str *header, struct str *body);
 
 enum store_text_field {
 	STORE_TEXT_HEADER,	/* the value of header field `name` */
@@ -331,7 +328,7 @@ struct store_text_result {
  * exists) contains needle (UTF-8, needle_len bytes) under
  * i;unicode-casemap, from the backend's index, without reading message
  * files.  The answer is exact for the messages in result->indexed: the
- * same as matching the casemapped needle against
+ * same as matching the casemapped needle against the documents of
  * store_mailbox_msg_text().  Returns 1 with *result_r filled, 0 when the
  * index cannot answer this needle (invalid UTF-8, a NUL byte: the caller
  * matches store_mailbox_msg_text() itself), or -1 on error.  (The Maildir

@@ -319,30 +319,31 @@ static uint64_t run64(const struct search_key *key)
 /* The reference: the casemapped needle as bytes in the stored text. */
 static uint64_t scan64(enum search_key_type type, const char *needle)
 {
-	struct str prepared = STR_INIT;
+	struct str prepared = STR_INIT, header = STR_INIT, body = STR_INIT;
 	uint64_t mask = 0;
 
 	(void)casemap_unicode(needle, strlen(needle), &prepared);
 	str_append(&prepared, "");
 	for (uint32_t msn = 1; msn <= store_mailbox_count(box); msn++) {
-		struct store_msg_text text;
 		bool hit;
 
-		assert_int_equal(store_mailbox_msg_text(box, msn, &text), 0);
+		assert_int_equal(store_mailbox_msg_text(box, msn, &header, &body), 0);
 		if (type == SEARCH_KEY_HEADER) {
-			hit = mime_text_header_has(text.header, text.header_len, "SUBJECT",
+			hit = mime_text_header_has(header.data, header.len, "SUBJECT",
 						   prepared.data, prepared.len);
 		} else {
 			hit = prepared.len == 0 ||
-				memmem(text.body, text.body_len, prepared.data, prepared.len) != NULL;
+				memmem(body.data, body.len, prepared.data, prepared.len) != NULL;
 			if (type == SEARCH_KEY_TEXT && prepared.len > 0)
-				hit = hit || memmem(text.header, text.header_len, prepared.data,
+				hit = hit || memmem(header.data, header.len, prepared.data,
 						    prepared.len) != NULL;
 		}
 		if (hit)
 			mask |= (uint64_t)1 << (msn - 1);
 	}
 	str_free(&prepared);
+	str_free(&header);
+	str_free(&body);
 	return mask;
 }
 

@@ -256,50 +256,42 @@ int maildir_fts_fill_all(struct maildir_store *ms)
 }
 
 int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
-			 struct store_msg_text *text_r)
+			 struct str *header, struct str *body)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	uint32_t uid = box->msgs[msn - 1].uid;
 	sqlite3_stmt *stmt = maildir_index_prepare(ms,
 		"SELECT header, body FROM text_fts WHERE rowid = ?");
-	int ret;
+	struct store_msg_text_data data;
+	int fd, ret;
 
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, fts_rowid(mbox->id, uid));
 	ret = maildir_index_step(ms, stmt);
-	store_msg_text_data_free(&mbox->text);
 	if (ret > 0) {
 		const void *h = sqlite3_column_blob(stmt, 0);
-		size_t h_len = (size_t)sqlite3_column_bytes(stmt, 0);
 		const void *b = sqlite3_column_blob(stmt, 1);
-		size_t b_len = (size_t)sqlite3_column_bytes(stmt, 1);
 
-		str_append_n(&mbox->text.header, h == NULL ? "" : h, h_len);
-		str_append_n(&mbox->text.body, b == NULL ? "" : b, b_len);
-		str_append(&mbox->text.header, "");
-		str_append(&mbox->text.body, "");
+		str_append_n(header, h == NULL ? "" : h, (size_t)sqlite3_column_bytes(stmt, 0));
+		str_append_n(body, b == NULL ? "" : b, (size_t)sqlite3_column_bytes(stmt, 1));
 	}
 	maildir_index_finish(ms, stmt);
-	if (ret < 0)
-		return -1;
-	if (ret == 0) {
-		int fd = maildir_sync_open_msg(box, msn);
+	if (ret != 0)
+		return ret < 0 ? -1 : 0;
 
-		if (fd < 0)
-			return -1;
-		ret = fts_fill_fd(ms, mbox->id, uid, fd, &mbox->text);
-		close(fd);
-		if (mbox->text.header.data == NULL)
-			return -1;	/* the read failed */
-		/* a failed write-back only means the next search reads again */
-		store_clear_error(box->store);
-	}
-	text_r->header = mbox->text.header.data;
-	text_r->header_len = mbox->text.header.len;
-	text_r->body = mbox->text.body.data;
-	text_r->body_len = mbox->text.body.len;
+	if ((fd = maildir_sync_open_msg(box, msn)) < 0)
+		return -1;
+	ret = fts_fill_fd(ms, mbox->id, uid, fd, &data);
+	close(fd);
+	if (ret < 0 && data.header.data == NULL)
+		return -1;	/* the read failed (error set) */
+	/* a failed write-back only means the next search reads again */
+	store_clear_error(box->store);
+	str_append_n(header, data.header.data, data.header.len);
+	str_append_n(body, data.body.data, data.body.len);
+	store_msg_text_data_free(&data);
 	return 0;
 }
 

@@ -54,8 +54,6 @@ struct maildir_mailbox {
 	uint32_t recent_uid;	/* the watermark as last seen */
 	/* what store_mailbox_msg_cache() returned last */
 	struct store_msg_cache_data cache;
-	/* what store_mailbox_msg_text() returned last (fts.c) */
-	struct store_msg_text_data text;
 };
 
 struct maildir_append {
@@ -256,7 +254,7 @@ int maildir_fts_delete_mailbox(struct maildir_store *ms, int64_t mailbox_id);
  * (rebuild), in write transactions of its own. */
 int maildir_fts_fill_all(struct maildir_store *ms);
 int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
-			 struct store_msg_text *text_r);
+			 struct str *header, struct str *body);
 int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 		       const char *name, const char *needle, size_t needle_len,
 		       struct store_text_result *result_r);

@@ -158,7 +158,6 @@ void maildir_sync_close(struct store_mailbox *box)
 
 	store_view_deinit(box);
 	store_msg_cache_data_free(&mbox->cache);
-	store_msg_text_data_free(&mbox->text);
 	free(mbox->dir);
 	for (size_t i = 0; i < N_ELEMENTS(mbox->watch); i++)
 		free(mbox->watch[i]);
