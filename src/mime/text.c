@@ -17,7 +17,7 @@ void mime_text_append_utf8(struct str *dest, const char *src, size_t len)
 	size_t i = 0, run = 0;
 
 	while (i < len) {
-		size_t n = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
+		size_t n = p[i] == 0 ? 0 : p[i] < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
 
 		if (n > 0) {
 			i += n;
@@ -45,8 +45,8 @@ static void truncate_utf8(struct str *dest, size_t limit)
 	str_truncate(dest, pos);
 }
 
-/* Appends s[0..len) with CR, LF and NUL as SP and the white space at
- * both ends removed. */
+/* Appends s[0..len) with CR and LF as SP and the white space at both ends
+ * removed. */
 static void append_line_text(struct str *dest, const char *s, size_t len)
 {
 	while (len > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n'))
@@ -57,7 +57,7 @@ static void append_line_text(struct str *dest, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 
-		str_append_c(dest, c == '\r' || c == '\n' || c == '\0' ? ' ' : c);
+		str_append_c(dest, c == '\r' || c == '\n' ? ' ' : c);
 	}
 }
 
@@ -120,9 +120,9 @@ void mime_text_header_append(const char *raw, size_t len, struct str *dest, size
 		append_line_text(&clean, tmp.data, tmp.len);
 		str_free(&tmp);
 		str_append_c(&clean, '\n');
-		/* a name with a NUL or line break would break the line format */
+		/* a CR in the name would break the line format */
 		for (size_t i = 0; i < clean_name_len; i++) {
-			if (clean.data[i] == '\0' || clean.data[i] == '\r')
+			if (clean.data[i] == '\r')
 				clean.data[i] = ' ';
 		}
 		if (dest->len + clean.len > limit)

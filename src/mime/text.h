@@ -7,8 +7,8 @@
  *           name ":" SP value LF, the value unfolded, RFC 2047-decoded
  *           (mime_header_decode_utf8(), every field, as mailers put
  *           encoded words in address display names too), leading and
- *           trailing white space removed, CR, LF and NUL inside it
- *           turned into SP (TAB stays) so that a value never spans lines.
+ *           trailing white space removed, CR and LF inside it turned
+ *           into SP (TAB stays) so that a value never spans lines.
  *
  *   body    what BODY looks in, each piece followed by LF:
  *           - every text/(any) leaf part, Content-Transfer-Encoding
@@ -26,9 +26,11 @@
  *             is no attachment text extractor), no message part that
  *             was transfer-encoded (it has no children).
  *
- * Both documents are valid UTF-8: an invalid sequence becomes U+FFFD, so
- * i;unicode-casemap (base/casemap.h) applies to all of the text and never
- * falls back to octets for a whole message because of one stray byte.
+ * Both documents are valid UTF-8 without NUL: an invalid sequence and a
+ * NUL byte become U+FFFD, so i;unicode-casemap (base/casemap.h) applies
+ * to all of the text and never falls back to octets for a whole message
+ * because of one stray byte, and the text is never cut short at a NUL by
+ * code that reads C strings (SQLite's trigram tokenizer stops at one).
  * Memory is bounded: bodies are read in MIME_TEXT_READ_SIZE chunks, the
  * header document stops at MIME_TEXT_MAX_HEADER bytes and the body
  * document at MIME_TEXT_MAX_BODY bytes (whole characters; the rest of
@@ -63,8 +65,8 @@ int mime_text_extract(const struct mime_part *root, mime_text_read_t *read, void
  * dest grows past `limit` bytes (a field that does not fit is left out). */
 void mime_text_header_append(const char *raw, size_t len, struct str *dest, size_t limit);
 
-/* Appends src[0..len) to dest with every invalid UTF-8 sequence replaced
- * by U+FFFD (one per invalid byte). */
+/* Appends src[0..len) to dest with every invalid UTF-8 sequence and every
+ * NUL replaced by U+FFFD (one per byte). */
 void mime_text_append_utf8(struct str *dest, const char *src, size_t len);
 
 /* Whether the header document doc[0..len) has a field named name (ASCII

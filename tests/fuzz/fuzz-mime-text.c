@@ -2,8 +2,9 @@
  *
  * The first byte picks a chunk size; the rest is a message.  The message
  * is parsed whole and in chunks and its SEARCH text extracted from both
- * parses: the documents must be equal, valid UTF-8 (mime/text.h promises
- * it, so i;unicode-casemap never falls back to octets), within the
+ * parses: the documents must be equal, valid UTF-8 without NUL
+ * (mime/text.h promises it, so i;unicode-casemap never falls back to
+ * octets and the FTS tokenizer sees all of the text), within the
  * documented limits, and the header document must be lines of the form
  * "name: value" that mime_text_header_has() finds again. */
 #include <stddef.h>
@@ -42,7 +43,7 @@ static void check_utf8(const struct str *s)
 	const unsigned char *p = (const unsigned char *)s->data;
 
 	for (size_t i = 0; i < s->len; ) {
-		size_t n = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, s->len - i);
+		size_t n = p[i] == 0 ? 0 : p[i] < 0x80 ? 1 : utf8_seq_len(p + i, s->len - i);
 
 		if (n == 0)
 			abort();

@@ -269,7 +269,8 @@ static const char *const needles[] = {
 	"\xc7\x84" "EBUG", "\xc7\x86" "ebug", "\xc4\xb0st", "ist", "i\xcc\x87st", "\xc4\xb1rm",
 	"irm", "\xcf\x83\xce\xaf\xcf\x83", "\xcf\x82", "full", "\xef\xbd\x86\xef\xbd\x95ll",
 	"caf\xc3\xa9", "cafe", "e\xcc\x81", "\xc3\xa9", "e", "ee", "eee", "stra\xc3\x9f" "e gr",
-	"e\n", "\n", "subject: ", "ject: gr", "zzzz", "",
+	"e\n", "\n", "subject: ", "ject: gr", "zzzz", "", "byteword", "o\xef\xbf\xbd" "b",
+	"\xef\xbf\xbd",
 };
 
 static void append_text_messages(void)
@@ -298,6 +299,9 @@ static void append_text_messages(void)
 		append(msg.data, 0, 0, 0);
 		str_free(&msg);
 	}
+	/* a NUL in a text part (quoted-printable) and words after it */
+	append("Subject: nul\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+	       "zero=00byteword and more\r\n", 0, 0, 0);
 }
 
 static uint64_t run64(const struct search_key *key)
@@ -357,7 +361,7 @@ static void test_index_equals_scan(void **state)
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &all), 0);
 	store_mailbox_close(&box);
 	box = all;
-	assert_int_equal(store_mailbox_count(box), 43);
+	assert_int_equal(store_mailbox_count(box), 44);
 	for (size_t i = 0; i < N_ELEMENTS(needles); i++) {
 		static const enum search_key_type types[] = {
 			SEARCH_KEY_BODY, SEARCH_KEY_TEXT, SEARCH_KEY_HEADER
@@ -386,6 +390,8 @@ static void test_index_equals_scan(void **state)
 	 * most found something */
 	assert_true(indexed > N_ELEMENTS(needles) / 2);
 	assert_true(nonempty > N_ELEMENTS(needles));
+	/* the text after a NUL is in the index too */
+	assert_int_equal(run64(text(SEARCH_KEY_BODY, "byteword")), (uint64_t)1 << 43);
 }
 
 int main(void)
