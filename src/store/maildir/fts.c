@@ -374,9 +374,9 @@ static int fts_scan(struct maildir_mailbox *mbox, enum store_text_field field,
 	return 1;
 }
 
-int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
-		       const char *name, const char *needle, size_t needle_len,
-		       struct store_text_result *result_r)
+static int fts_search(struct store_mailbox *box, enum store_text_field field,
+		      const char *name, const char *needle, size_t needle_len,
+		      struct store_text_result *result_r)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
@@ -452,4 +452,21 @@ int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 		return -1;
 	}
 	return 1;
+}
+
+int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
+		       const char *name, const char *needle, size_t needle_len,
+		       struct store_text_result *result_r)
+{
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	int ret;
+
+	/* one snapshot: a message another session indexes between the
+	 * match and the list of indexed messages would otherwise count as
+	 * indexed and not matching */
+	if (maildir_index_begin(ms, false) < 0)
+		return -1;
+	ret = fts_search(box, field, name, needle, needle_len, result_r);
+	maildir_index_rollback(ms);
+	return ret;
 }
