@@ -296,6 +296,22 @@ def test_copy_move_expunge(srv):
     expect_search(c, [1, 3], "BODY", s("ärger"))
 
 
+def test_inbox_rename_moves_the_text(srv):
+    c = setup(srv)
+    c.cmd("RENAME INBOX Old", ok=True)
+    rows = fts_rows(srv)
+    expect(len(rows) == 4 and len({r[0] for r in rows}) == 1, rows)
+    c.cmd("SELECT Old", ok=True)
+    for want, *args in CASES:
+        expect_search(c, want, *args)
+    expect(fts_rows(srv) == rows, fts_rows(srv))
+    c.cmd("SELECT INBOX", ok=True)
+    expect_search(c, [], "BODY", s("ärger"))
+    c.append(msg=MSG1.encode())
+    c.cmd("NOOP", ok=True)
+    expect_search(c, [1], "BODY", s("ärger"))
+
+
 def test_rebuild_fills_the_index(srv):
     c = setup(srv)
     c.line("a LOGOUT")

@@ -22,8 +22,9 @@
  *
  * Filled at append (save.c, in the transaction that inserts the row),
  * copied with COPY/MOVE, deleted with expunges and mailbox deletion,
- * filled by a rebuild, and filled lazily for other messages (picked up
- * from new/, INBOX renamed) by maildir_fts_msg_text(). */
+ * moved with INBOX's messages when INBOX is renamed, filled by a rebuild,
+ * and filled lazily for other messages (picked up from new/) by
+ * maildir_fts_msg_text(). */
 #include "store/maildir/maildir-private.h"
 #include "base/casemap.h"
 #include "mime/text.h"
@@ -174,6 +175,33 @@ int maildir_fts_delete_mailbox(struct maildir_store *ms, int64_t mailbox_id)
 {
 	return fts_delete_range(ms, fts_rowid(mailbox_id, 0),
 				fts_rowid(mailbox_id, UINT32_MAX));
+}
+
+int maildir_fts_move_mailbox(struct maildir_store *ms, int64_t from_id, int64_t to_id)
+{
+	static const char *const sqls[] = {
+		"INSERT OR REPLACE INTO text_fts(rowid, header, body) "
+		"SELECT ?3 | (rowid & 4294967295), header, body FROM text_fts "
+		"WHERE rowid BETWEEN ?1 AND ?2",
+		"INSERT OR IGNORE INTO text_indexed(id) "
+		"SELECT ?3 | (id & 4294967295) FROM text_indexed WHERE id BETWEEN ?1 AND ?2",
+	};
+
+	for (size_t i = 0; i < N_ELEMENTS(sqls); i++) {
+		sqlite3_stmt *stmt = maildir_index_prepare(ms, sqls[i]);
+		int ret;
+
+		if (stmt == NULL)
+			return -1;
+		sqlite3_bind_int64(stmt, 1, fts_rowid(from_id, 0));
+		sqlite3_bind_int64(stmt, 2, fts_rowid(from_id, UINT32_MAX));
+		sqlite3_bind_int64(stmt, 3, fts_rowid(to_id, 0));
+		ret = maildir_index_step(ms, stmt);
+		maildir_index_finish(ms, stmt);
+		if (ret < 0)
+			return -1;
+	}
+	return maildir_fts_delete_mailbox(ms, from_id);
 }
 
 /* Reads, extracts and stores the text of one message file; the row is

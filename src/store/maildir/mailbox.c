@@ -332,9 +332,8 @@ static int rename_inbox(struct maildir_store *ms, const char *to)
 		free(dst);
 	}
 	maildir_index_finish(ms, stmt);
-	/* the moved messages' text is filled again lazily under the new id */
 	if (ret == 0)
-		ret = maildir_fts_delete_mailbox(ms, inbox.id);
+		ret = maildir_fts_move_mailbox(ms, inbox.id, new_id);	/* their text */
 	static const char *const sqls[] = {
 		"INSERT INTO keywords(mailbox, idx, name) SELECT ?2, idx, name FROM keywords WHERE mailbox = ?1",
 		"INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) SELECT ?1, uid, ?3 FROM messages WHERE mailbox = ?1",

@@ -250,6 +250,9 @@ int maildir_fts_copy(struct maildir_store *ms, int64_t src_mailbox_id, uint32_t 
 		     int64_t dest_mailbox_id, uint32_t dest_uid);
 int maildir_fts_delete(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid);
 int maildir_fts_delete_mailbox(struct maildir_store *ms, int64_t mailbox_id);
+/* Moves the texts of one mailbox's messages to another mailbox id (same
+ * UIDs; INBOX rename). */
+int maildir_fts_move_mailbox(struct maildir_store *ms, int64_t from_id, int64_t to_id);
 /* Reads and stores the text of every indexed message that has none
  * (rebuild), in write transactions of its own. */
 int maildir_fts_fill_all(struct maildir_store *ms);
