@@ -311,7 +311,16 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 
 	if ((fd = maildir_sync_open_msg(box, msn)) < 0)
 		return -1;
+	/* The row is a cache that a power failure may lose (the message is
+	 * then read again), so this commit does not wait for the disk: a
+	 * search over many unindexed messages would otherwise cost an fsync
+	 * per message.  WAL mode keeps the index consistent either way. */
+	if (ms->fsync)
+		(void)maildir_index_exec(ms, "PRAGMA synchronous = NORMAL");
 	ret = fts_fill_fd(ms, mbox->id, uid, fd, &data);
+	/* never leave the connection without fsync: a fresh one has it */
+	if (ms->fsync && maildir_index_exec(ms, "PRAGMA synchronous = FULL") < 0)
+		maildir_index_release_memory(ms);
 	close(fd);
 	if (ret < 0 && data.header.data == NULL)
 		return -1;	/* the read failed (error set) */
