@@ -1,25 +1,22 @@
 /* search.c: evaluating search programs over store messages.
  *
  * Index keys (flags, sizes, dates, UIDs) are answered from store_msg;
- * content keys (HEADER, BODY, TEXT, SENT*) read the message file through
- * store_mailbox_open_msg(), at most once per message, and never hold more
- * than the header (capped at SEARCH_HEADER_MAX) and one read buffer in
- * memory.  The content part is the section "content matching" below,
- * reached only through search_content_match(): the message-model work
- * replaces it with decoded, indexed search.  This file must never know
- * IMAP syntax or SQL. */
+ * HEADER, BODY and TEXT from the store's decoded text and full-text index
+ * (section "content matching"), SENT* from the Date: field of the same
+ * stored header text, so SEARCH never reads message files (the store
+ * does, once, for mail that arrived without the text).  Everything
+ * content-related is reached only through search_content_match().  This
+ * file must never know IMAP syntax or SQL. */
 #include "search.h"
+#include "base/casemap.h"
 #include "base/pool.h"
 #include "base/str.h"
+#include "mime/text.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
-
-#define SEARCH_READ_SIZE (64 * 1024)
 
 struct search_ctx {
 	struct store *store;
@@ -31,18 +28,20 @@ struct search_ctx {
 	/* the message being evaluated */
 	uint32_t msn;
 	const struct store_msg *msg;
-	int fd;			/* -1 until opened */
-	bool file_gone;		/* open failed: expunged */
-	bool header_loaded;
-	char *header;		/* xmalloc'd, reused between messages */
-	size_t header_len, header_cap;
+	bool msg_gone;		/* expunged: no text */
 	bool sent_day_known;
 	bool sent_day_valid;
 	int64_t sent_day;
-	struct str scratch;	/* an unfolded header value */
-	char *readbuf;		/* SEARCH_READ_SIZE + longest needle */
-	size_t readbuf_size;
+	bool text_loaded;
+	/* the store's text of the message (buffers reused between messages) */
+	struct str text_header, text_body;
+
+	/* HEADER, BODY and TEXT keys met so far, with the index's answers */
+	struct search_text_key *text_keys;
+	size_t text_key_count;
 };
+
+static void search_text_keys_free(struct search_ctx *ctx);
 
 struct search_key *search_key_new(struct pool *pool, enum search_key_type type)
 {
@@ -111,19 +110,14 @@ struct search_ctx *search_ctx_create(struct store *store, struct store_mailbox *
 	ctx->box = box;
 	ctx->program = program;
 	ctx->now = time(NULL);
-	ctx->fd = -1;
 	return ctx;
 }
 
 static void search_msg_reset(struct search_ctx *ctx)
 {
-	if (ctx->fd >= 0)
-		close(ctx->fd);
-	ctx->fd = -1;
-	ctx->file_gone = false;
-	ctx->header_loaded = false;
-	ctx->header_len = 0;
+	ctx->msg_gone = false;
 	ctx->sent_day_known = false;
+	ctx->text_loaded = false;
 }
 
 void search_ctx_destroy(struct search_ctx **_ctx)
@@ -132,10 +126,9 @@ void search_ctx_destroy(struct search_ctx **_ctx)
 	if (ctx == NULL)
 		return;
 	*_ctx = NULL;
-	search_msg_reset(ctx);
-	free(ctx->header);
-	free(ctx->readbuf);
-	str_free(&ctx->scratch);
+	search_text_keys_free(ctx);
+	str_free(&ctx->text_header);
+	str_free(&ctx->text_body);
 	free(ctx);
 }
 
@@ -146,203 +139,150 @@ bool search_ctx_had_expunged(const struct search_ctx *ctx)
 
 /* ---- content matching ----
  *
- * Raw bytes of the message file, ASCII case-insensitive substring match.
- * No charset or transfer-encoding decoding yet. */
+ * HEADER, BODY and TEXT match the decoded text of mime/text.h under
+ * i;unicode-casemap (RFC 9051 6.4.4 leaves the collation to the server;
+ * RFC 5051 is what I18NLEVEL=1 and SORT use): the needle is prepared
+ * with casemap_unicode() and looked for as bytes in the store's prepared
+ * header and body documents.  For each key the store is asked once,
+ * on first use, for the messages its index finds; a message the index
+ * does not hold yet (the store then extracts and stores its text), or a
+ * needle the index cannot take (invalid UTF-8, a NUL), is matched
+ * against store_mailbox_msg_text() one message at a time, which gives
+ * the same answers from the same documents. */
 
-static const char *memmem_icase(const char *hay, size_t hay_len,
-				const char *needle, size_t needle_len)
+struct search_text_key {
+	const struct search_key *key;
+	struct str needle;	/* casemap_unicode(key->value) */
+	struct str name;	/* casemap_unicode(key->name), HEADER */
+	bool indexed;		/* result holds the index's answer */
+	struct store_text_result result;
+};
+
+static bool uid_array_has(const uint32_t *uids, size_t count, uint32_t uid)
 {
-	if (needle_len == 0)
-		return hay;
-	if (hay_len < needle_len)
-		return NULL;
-	unsigned char first = (unsigned char)needle[0];
-	unsigned char first_lc = (unsigned char)(first >= 'A' && first <= 'Z' ? first + 32 : first);
-	unsigned char first_uc = (unsigned char)(first >= 'a' && first <= 'z' ? first - 32 : first);
-	for (size_t i = 0; i + needle_len <= hay_len; i++) {
-		unsigned char c = (unsigned char)hay[i];
-		if (c != first_lc && c != first_uc)
-			continue;
-		size_t k;
-		for (k = 1; k < needle_len; k++) {
-			unsigned char a = (unsigned char)hay[i + k];
-			unsigned char b = (unsigned char)needle[k];
-			if (a >= 'A' && a <= 'Z')
-				a += 32;
-			if (b >= 'A' && b <= 'Z')
-				b += 32;
-			if (a != b)
-				break;
-		}
-		if (k == needle_len)
-			return hay + i;
+	size_t lo = 0, hi = count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] == uid)
+			return true;
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return NULL;
+	return false;
 }
 
-/* Opens the file of the current message; 0 ok, -1 store error.  A missing
- * file sets file_gone and returns 0 with fd still -1. */
-static int search_msg_open(struct search_ctx *ctx)
+static void search_text_keys_free(struct search_ctx *ctx)
 {
-	if (ctx->fd >= 0 || ctx->file_gone)
+	for (size_t i = 0; i < ctx->text_key_count; i++) {
+		str_free(&ctx->text_keys[i].needle);
+		str_free(&ctx->text_keys[i].name);
+		store_text_result_free(&ctx->text_keys[i].result);
+	}
+	free(ctx->text_keys);
+	ctx->text_keys = NULL;
+	ctx->text_key_count = 0;
+}
+
+/* The state of a text key, asking the store's index on first use.
+ * NULL on a store error. */
+static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
+						   const struct search_key *key)
+{
+	struct search_text_key *tk;
+	enum store_text_field field;
+	int ret;
+
+	for (size_t i = 0; i < ctx->text_key_count; i++) {
+		if (ctx->text_keys[i].key == key)
+			return &ctx->text_keys[i];
+	}
+	ctx->text_keys = xrealloc(ctx->text_keys,
+				  (ctx->text_key_count + 1) * sizeof(*ctx->text_keys));
+	tk = &ctx->text_keys[ctx->text_key_count++];
+	memset(tk, 0, sizeof(*tk));
+	tk->key = key;
+	/* an invalid UTF-8 needle stays as it is (RFC 5051 step 1b) and can
+	 * only match bytes of the same form */
+	(void)casemap_unicode(key->value == NULL ? "" : key->value, key->value_len,
+			      &tk->needle);
+	str_append(&tk->needle, "");
+	if (key->type == SEARCH_KEY_HEADER) {
+		(void)casemap_unicode(key->name, strlen(key->name), &tk->name);
+		str_append(&tk->name, "");
+		field = STORE_TEXT_HEADER;
+	} else {
+		field = key->type == SEARCH_KEY_BODY ? STORE_TEXT_BODY : STORE_TEXT_ANY;
+	}
+	ret = store_mailbox_search_text(ctx->box, field, key->name,
+					key->value == NULL ? "" : key->value, key->value_len,
+					&tk->result);
+	if (ret < 0) {
+		/* forget the entry, so a retry asks again */
+		str_free(&tk->needle);
+		str_free(&tk->name);
+		ctx->text_key_count--;
+		return NULL;
+	}
+	tk->indexed = ret > 0;
+	return tk;
+}
+
+/* The store's text of the current message; 0, or -1 on a store error.  A
+ * message that is gone sets msg_gone and returns 0 with no text. */
+static int search_text_load(struct search_ctx *ctx)
+{
+	if (ctx->text_loaded || ctx->msg_gone)
 		return 0;
-	ctx->fd = store_mailbox_open_msg(ctx->box, ctx->msn);
-	if (ctx->fd >= 0)
+	if (store_mailbox_msg_text(ctx->box, ctx->msn, &ctx->text_header,
+				   &ctx->text_body) == 0) {
+		ctx->text_loaded = true;
 		return 0;
+	}
 	enum store_error err;
 	(void)store_last_error(ctx->store, &err);
 	if (err == STORE_ERR_EXPUNGED) {
-		ctx->file_gone = true;
+		ctx->msg_gone = true;
 		ctx->had_expunged = true;
 		return 0;
 	}
 	return -1;
 }
 
-static int search_header_load(struct search_ctx *ctx)
+static bool text_contains(const char *hay, size_t hay_len, const struct str *needle)
 {
-	if (ctx->header_loaded)
-		return 0;
-	if (search_msg_open(ctx) < 0)
+	return needle->len == 0 || memmem(hay, hay_len, needle->data, needle->len) != NULL;
+}
+
+/* HEADER, BODY, TEXT.  Returns 1, 0 or -1 like search_match(). */
+static int search_match_text(struct search_ctx *ctx, const struct search_key *key)
+{
+	struct search_text_key *tk = search_text_key_get(ctx, key);
+
+	if (tk == NULL)
 		return -1;
-	ctx->header_loaded = true;
-	ctx->header_len = 0;
-	if (ctx->fd < 0)
-		return 0;
-	size_t want = (size_t)ROOST_MIN(ctx->msg->header_size, (uint64_t)SEARCH_HEADER_MAX);
-	if (want > ctx->header_cap) {
-		ctx->header = xrealloc(ctx->header, want);
-		ctx->header_cap = want;
-	}
-	while (ctx->header_len < want) {
-		ssize_t ret = pread(ctx->fd, ctx->header + ctx->header_len,
-				    want - ctx->header_len, (off_t)ctx->header_len);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret <= 0)
-			break;	/* short file: use what is there */
-		ctx->header_len += (size_t)ret;
-	}
-	return 0;
-}
-
-/* Iterates the header fields in buf: returns true with the field's name
- * and its raw value (after the colon, continuation lines included, without
- * the final CRLF). */
-static bool header_next_field(const char *buf, size_t len, size_t *pos,
-			      const char **name_r, size_t *name_len_r,
-			      const char **value_r, size_t *value_len_r)
-{
-	while (*pos < len) {
-		size_t start = *pos;
-		/* find the end of the field: a line end not followed by WSP */
-		size_t end = start;
-		for (;;) {
-			const char *nl = memchr(buf + end, '\n', len - end);
-			if (nl == NULL) {
-				end = len;
-				*pos = len;
-				break;
-			}
-			end = (size_t)(nl - buf) + 1;
-			if (end >= len || (buf[end] != ' ' && buf[end] != '\t')) {
-				*pos = end;
-				break;
-			}
-		}
-		size_t line_end = end;
-		while (line_end > start && (buf[line_end - 1] == '\n' || buf[line_end - 1] == '\r'))
-			line_end--;
-		if (line_end == start)
-			return false;	/* the blank line: end of header */
-		const char *colon = memchr(buf + start, ':', line_end - start);
-		if (colon == NULL)
-			continue;	/* not a field (broken header): skip */
-		size_t name_len = (size_t)(colon - (buf + start));
-		while (name_len > 0 && (buf[start + name_len - 1] == ' ' ||
-					buf[start + name_len - 1] == '\t'))
-			name_len--;
-		*name_r = buf + start;
-		*name_len_r = name_len;
-		*value_r = colon + 1;
-		*value_len_r = line_end - (size_t)(colon + 1 - buf);
-		return true;
-	}
-	return false;
-}
-
-/* Unfolds a raw value into ctx->scratch: line breaks before WSP go. */
-static void header_unfold(struct search_ctx *ctx, const char *value, size_t len)
-{
-	str_truncate(&ctx->scratch, 0);
-	for (size_t i = 0; i < len; i++) {
-		if (value[i] == '\r' || value[i] == '\n')
-			continue;
-		str_append_c(&ctx->scratch, value[i]);
-	}
-	if (ctx->scratch.data == NULL)
-		str_append(&ctx->scratch, "");
-}
-
-static bool header_name_eq(const char *name, size_t name_len, const char *want)
-{
-	return strlen(want) == name_len && strncasecmp(name, want, name_len) == 0;
-}
-
-static int search_match_header(struct search_ctx *ctx, const struct search_key *key)
-{
-	if (search_header_load(ctx) < 0)
+	if (tk->indexed && uid_array_has(tk->result.indexed, tk->result.indexed_count,
+					 ctx->msg->uid))
+		return uid_array_has(tk->result.uids, tk->result.count, ctx->msg->uid);
+	if (search_text_load(ctx) < 0)
 		return -1;
-	size_t pos = 0;
-	const char *name, *value;
-	size_t name_len, value_len;
-	while (header_next_field(ctx->header, ctx->header_len, &pos, &name, &name_len,
-				 &value, &value_len)) {
-		if (!header_name_eq(name, name_len, key->name))
-			continue;
-		if (key->value_len == 0)
-			return 1;
-		header_unfold(ctx, value, value_len);
-		if (memmem_icase(ctx->scratch.data, ctx->scratch.len, key->value,
-				 key->value_len) != NULL)
-			return 1;
+	if (!ctx->text_loaded)
+		return 0;	/* expunged */
+	switch (key->type) {
+	case SEARCH_KEY_HEADER:
+		return mime_text_header_has(ctx->text_header.data, ctx->text_header.len,
+					    tk->name.data, tk->needle.data, tk->needle.len);
+	case SEARCH_KEY_BODY:
+		return text_contains(ctx->text_body.data, ctx->text_body.len, &tk->needle);
+	case SEARCH_KEY_TEXT:
+		return text_contains(ctx->text_header.data, ctx->text_header.len, &tk->needle) ||
+			text_contains(ctx->text_body.data, ctx->text_body.len, &tk->needle);
+	default:
+		i_panic("search_match_text: key type %d", (int)key->type);
 	}
-	return 0;
-}
-
-/* Searches bytes [from, to) of the file for key->value, reading in chunks
- * that overlap by value_len - 1 bytes so no match is split. */
-static int search_match_range(struct search_ctx *ctx, const struct search_key *key,
-			      uint64_t from, uint64_t to)
-{
-	if (search_msg_open(ctx) < 0)
-		return -1;
-	if (ctx->fd < 0)
-		return 0;
-	if (key->value_len == 0)
-		return 1;
-	size_t need = SEARCH_READ_SIZE + key->value_len;
-	if (ctx->readbuf_size < need) {
-		ctx->readbuf = xrealloc(ctx->readbuf, need);
-		ctx->readbuf_size = need;
-	}
-	size_t keep = 0;
-	uint64_t off = from;
-	while (off < to) {
-		size_t want = (size_t)ROOST_MIN((uint64_t)SEARCH_READ_SIZE, to - off);
-		ssize_t ret = pread(ctx->fd, ctx->readbuf + keep, want, (off_t)off);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret <= 0)
-			break;
-		off += (uint64_t)ret;
-		size_t have = keep + (size_t)ret;
-		if (memmem_icase(ctx->readbuf, have, key->value, key->value_len) != NULL)
-			return 1;
-		keep = ROOST_MIN(have, key->value_len - 1);
-		memmove(ctx->readbuf, ctx->readbuf + have - keep, keep);
-	}
-	return 0;
 }
 
 static const char *const month_names[] = {
@@ -406,32 +346,37 @@ static int parse_rfc5322_day(const char *s, size_t len, int64_t *day_r)
 	return 0;
 }
 
+/* The day of the first Date: field, from the header document. */
 static int search_sent_day(struct search_ctx *ctx)
 {
 	if (ctx->sent_day_known)
 		return 0;
-	if (search_header_load(ctx) < 0)
+	if (search_text_load(ctx) < 0)
 		return -1;
 	ctx->sent_day_known = true;
 	ctx->sent_day_valid = false;
-	size_t pos = 0;
-	const char *name, *value;
-	size_t name_len, value_len;
-	while (header_next_field(ctx->header, ctx->header_len, &pos, &name, &name_len,
-				 &value, &value_len)) {
-		if (!header_name_eq(name, name_len, "Date"))
+	if (!ctx->text_loaded)
+		return 0;	/* expunged */
+
+	const char *doc = ctx->text_header.data;
+	size_t len = ctx->text_header.len, pos = 0;
+	while (pos < len) {
+		const char *line = doc + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t line_len = nl == NULL ? len - pos : (size_t)(nl - line);
+
+		pos += line_len + 1;
+		if (line_len < 6 || strncasecmp(line, "DATE: ", 6) != 0)
 			continue;
-		header_unfold(ctx, value, value_len);
-		if (parse_rfc5322_day(ctx->scratch.data, ctx->scratch.len,
-				      &ctx->sent_day) == 0)
+		if (parse_rfc5322_day(line + 6, line_len - 6, &ctx->sent_day) == 0)
 			ctx->sent_day_valid = true;
 		break;
 	}
 	return 0;
 }
 
-/* The swap point for the message-model work: keys that need the message's
- * content.  Returns 1, 0 or -1 like search_match(). */
+/* Keys that need the message's text.  Returns 1, 0 or -1 like
+ * search_match(). */
 static int search_content_match(struct search_ctx *ctx, const struct search_key *key)
 {
 	switch (key->type) {
@@ -448,11 +393,9 @@ static int search_content_match(struct search_ctx *ctx, const struct search_key 
 			return ctx->sent_day == key->day;
 		return ctx->sent_day >= key->day;
 	case SEARCH_KEY_HEADER:
-		return search_match_header(ctx, key);
 	case SEARCH_KEY_BODY:
-		return search_match_range(ctx, key, ctx->msg->header_size, ctx->msg->size);
 	case SEARCH_KEY_TEXT:
-		return search_match_range(ctx, key, 0, ctx->msg->size);
+		return search_match_text(ctx, key);
 	default:
 		i_panic("search_content_match: key type %d", (int)key->type);
 	}

@@ -6,10 +6,11 @@
  * reads messages only through store/store.h.
  *
  * Keys on flags, sizes, dates and UIDs come from the index (store_msg).
- * Keys on header and body text read the message file; that part sits
- * behind search_content_match() (see search.c) so the message-model work
- * can replace it with decoded, indexed search without touching the
- * callers. */
+ * HEADER, BODY and TEXT match decoded text (mime/text.h: RFC 2047 words,
+ * transfer encodings and charsets decoded) under i;unicode-casemap, from
+ * the store's full-text index where it can answer and from the store's
+ * stored text otherwise, with the same results either way; SENT* read
+ * the Date: field from the same stored header text. */
 #ifndef ROOST_SEARCH_H
 #define ROOST_SEARCH_H
 
@@ -51,17 +52,20 @@ enum search_key_type {
 	 * before the evaluation's start / at most `number` seconds before */
 	SEARCH_KEY_OLDER,
 	SEARCH_KEY_YOUNGER,
-	/* the same for the date written in the Date: header field, in its
-	 * own zone; a message without a valid Date: never matches */
+	/* the same for the date written in the (first) Date: header field,
+	 * in its own zone; a message without a valid Date: never matches */
 	SEARCH_KEY_SENTBEFORE,
 	SEARCH_KEY_SENTON,
 	SEARCH_KEY_SENTSINCE,
-	/* a header field named `name` whose unfolded value contains
-	 * `value` (case-insensitive in ASCII; "" = the field exists) */
+	/* a header field named `name` (ASCII case-insensitive) of the
+	 * message's own header whose unfolded, RFC 2047-decoded value
+	 * contains `value` under i;unicode-casemap ("" = the field
+	 * exists) */
 	SEARCH_KEY_HEADER,
-	/* the body contains `value` */
+	/* the decoded body text (mime/text.h "body") contains `value` */
 	SEARCH_KEY_BODY,
-	/* the header or the body contains `value` */
+	/* the decoded header ("Name: value" lines) or body text contains
+	 * `value` */
 	SEARCH_KEY_TEXT,
 };
 
@@ -100,9 +104,10 @@ void search_key_add_child(struct search_key *parent, struct search_key *child);
 /* Days since 1970-01-01 of a calendar date (proleptic Gregorian). */
 int64_t search_day_from_date(int year, int month, int mday);
 
-/* Evaluation of one program over one mailbox.  Holds no per-message
- * memory beyond a header buffer (bounded by SEARCH_HEADER_MAX) while one
- * message is looked at. */
+/* Evaluation of one program over one mailbox.  Holds, per HEADER, BODY
+ * or TEXT key, the UID sets the store's index gave (asked on the key's
+ * first use), and per message no more than the store's text (bounded by
+ * mime/text.h's limits) while it is looked at. */
 struct search_ctx;
 
 /* Prepares `program` (lives in the caller's pool, must outlive the ctx)
@@ -121,11 +126,8 @@ void search_ctx_destroy(struct search_ctx **ctx);
 int search_match(struct search_ctx *ctx, uint32_t msn);
 bool search_ctx_had_expunged(const struct search_ctx *ctx);
 
-/* Whether `program` has keys that read message files (slower). */
+/* Whether `program` has keys on the message's text (HEADER, BODY, TEXT,
+ * SENT*): slower, they may read the store's text message by message. */
 bool search_key_needs_content(const struct search_key *key);
-
-/* Largest header that header keys look at; the rest of a bigger header
- * is ignored. */
-#define SEARCH_HEADER_MAX (256 * 1024)
 
 #endif

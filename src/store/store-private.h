@@ -66,6 +66,13 @@ struct store_vfuncs {
 				     size_t count, store_msg_keys_callback_t *cb,
 				     void *ctx);
 	const char *const *(*mailbox_watch_paths)(struct store_mailbox *box);
+	int (*mailbox_msg_text)(struct store_mailbox *box, uint32_t msn,
+				struct str *header, struct str *body);
+	/* needle already prepared with casemap_unicode(): valid UTF-8, no
+	 * NUL, possibly empty */
+	int (*mailbox_search_text)(struct store_mailbox *box, enum store_text_field field,
+				   const char *name, const char *needle, size_t needle_len,
+				   struct store_text_result *result_r);
 
 	int (*append_begin)(struct store *store, const char *mailbox_name,
 			    struct store_append **ctx_r);
@@ -202,6 +209,22 @@ void store_msg_cache_data_build(struct store_msg_cache_data *data,
  * or -1 (read error, errno set). */
 int store_msg_cache_data_read_fd(struct store_msg_cache_data *data, int fd);
 void store_msg_cache_data_free(struct store_msg_cache_data *data);
+
+/* ---- the text SEARCH looks at (msg-text.c) ---- */
+
+/* The casemapped header and body documents (see
+ * store_mailbox_msg_text()). */
+struct store_msg_text_data {
+	struct str header, body;
+};
+
+/* Builds the documents of the message parsed into `root`, reading its
+ * bytes from fd with pread().  Returns 0 or -1 (read error, errno set). */
+int store_msg_text_data_build(struct store_msg_text_data *data,
+			      const struct mime_part *root, int fd);
+/* Parses the message in fd and builds the documents; 0 or -1. */
+int store_msg_text_data_read_fd(struct store_msg_text_data *data, int fd);
+void store_msg_text_data_free(struct store_msg_text_data *data);
 
 /* The backends. */
 extern const struct store_vfuncs maildir_store_vfuncs;

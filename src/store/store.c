@@ -5,6 +5,7 @@
  * vtable.  Keeps the last error of each store.  Never touches files or
  * SQL itself. */
 #include "store/store-private.h"
+#include "base/casemap.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/utf8.h"
@@ -566,6 +567,48 @@ int store_mailbox_msg_keys_many(struct store_mailbox *box, const uint32_t *msns,
 	if (!msns_are_valid(box, msns, count))
 		return -1;
 	return box->store->v->mailbox_msg_keys_many(box, msns, count, cb, ctx);
+}
+
+int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
+			   struct str *header, struct str *body)
+{
+	store_clear_error(box->store);
+	str_truncate(header, 0);
+	str_truncate(body, 0);
+	str_append(header, "");
+	str_append(body, "");
+	if (!msns_are_valid(box, &msn, 1))
+		return -1;
+	return box->store->v->mailbox_msg_text(box, msn, header, body);
+}
+
+int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
+			      const char *name, const char *needle, size_t needle_len,
+			      struct store_text_result *result_r)
+{
+	struct str prepared = { 0 };
+	int ret = 0;
+
+	store_clear_error(box->store);
+	memset(result_r, 0, sizeof(*result_r));
+	if (memchr(needle, '\0', needle_len) != NULL)
+		return 0;
+	/* invalid UTF-8 is matched as octets (RFC 5051 step 1b), which
+	 * only the caller's scan does */
+	if (casemap_unicode(needle, needle_len, &prepared)) {
+		str_append(&prepared, "");
+		ret = box->store->v->mailbox_search_text(box, field, name, prepared.data,
+							 prepared.len, result_r);
+	}
+	str_free(&prepared);
+	return ret;
+}
+
+void store_text_result_free(struct store_text_result *result)
+{
+	free(result->uids);
+	free(result->indexed);
+	memset(result, 0, sizeof(*result));
 }
 
 const char *const *store_mailbox_watch_paths(struct store_mailbox *box)

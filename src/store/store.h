@@ -26,6 +26,7 @@
 #define ROOST_STORE_H
 
 #include "base/base.h"
+#include "base/str.h"
 #include <time.h>
 
 struct store;
@@ -308,6 +309,60 @@ typedef void store_msg_keys_callback_t(void *ctx, size_t i, const void *data,
 				       size_t size);
 int store_mailbox_msg_keys_many(struct store_mailbox *box, const uint32_t *msns,
 				size_t count, store_msg_keys_callback_t *cb, void *ctx);
+
+/* ---- text search (SEARCH HEADER, FROM, ..., BODY, TEXT) ---- */
+
+/* The decoded text of message msn as SEARCH sees it: the header and
+ * body documents of mime/text.h, prepared with i;unicode-casemap
+ * (casemap_unicode(), base/casemap.h), so that a needle prepared the same
+ * way is in the message's text exactly when it is a byte substring of
+ * these (RFC 5051 preparation maps code point by code point).  The
+ * header document holds one "NAME: value" line per field of the
+ * message's own header; the body document the text parts and embedded
+ * messages.  They replace the contents of *header and *body (the
+ * caller's strings, reused across calls and freed by the caller;
+ * NUL-terminated, and they may hold NUL bytes).  Read from the index; a
+ * message that has no text there yet (dropped into new/, rebuilt index,
+ * index from before the text index) is read and extracted once and the
+ * result written back.  -1 with STORE_ERR_EXPUNGED if the message is
+ * gone (the strings are then empty). */
+int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
+			   struct str *header, struct str *body);
+
+enum store_text_field {
+	STORE_TEXT_HEADER,	/* the value of header field `name` */
+	STORE_TEXT_BODY,	/* the body document */
+	STORE_TEXT_ANY,		/* the header or the body document (TEXT) */
+};
+
+/* What store_mailbox_search_text() found.  Both arrays are xmalloc'd
+ * (NULL when empty), ascending; free with store_text_result_free(). */
+struct store_text_result {
+	/* UIDs of messages in the mailbox whose text contains the needle */
+	uint32_t *uids;
+	size_t count;
+	/* UIDs whose text is in the index: for any other message of the
+	 * view, the caller decides from store_mailbox_msg_text() */
+	uint32_t *indexed;
+	size_t indexed_count;
+};
+
+/* Finds the messages of the mailbox whose `field` (for STORE_TEXT_HEADER
+ * a field called `name`, ASCII case-insensitive; "" needle: the field
+ * exists) contains needle (UTF-8, needle_len bytes) under
+ * i;unicode-casemap, from the backend's index, without reading message
+ * files.  The answer is exact for the messages in result->indexed: the
+ * same as matching the casemapped needle against the documents of
+ * store_mailbox_msg_text().  Returns 1 with *result_r filled, 0 when the
+ * index cannot answer this needle (invalid UTF-8, a NUL byte: the caller
+ * matches store_mailbox_msg_text() itself), or -1 on error.  (The Maildir
+ * backend's FTS5 trigram index takes needles of 3 or more characters
+ * once casemapped; it answers shorter ones by scanning the stored text in
+ * one pass.) */
+int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
+			      const char *name, const char *needle, size_t needle_len,
+			      struct store_text_result *result_r);
+void store_text_result_free(struct store_text_result *result);
 
 /* Paths whose change (inotify IN_MODIFY/IN_ATTRIB/IN_CREATE/IN_MOVED_TO)
  * means the mailbox may have changed: the user's change-notification file

@@ -772,6 +772,19 @@ def test_single_copy_for_several_recipients(srv):
     expect(body_of(stored[0]) == SHARED, stored[0])
     expect(fetch_all(srv, "bob", "bobpw", "lists") == stored)
     expect(fetch_all(srv) == stored * 2)
+    # the full-text index got the shared message's text at delivery
+    import os
+    import sqlite3
+    for user in ("demo", "alice", "bob"):
+        db = sqlite3.connect(os.path.join(srv.data_dir, "users", "_", user, "index.sqlite"))
+        n = db.execute("SELECT count(*) FROM text_indexed").fetchone()[0]
+        db.close()
+        expect(n == (2 if user == "demo" else 1), (user, n))
+    i = srv.login("alice", "alicepw")
+    i.cmd("SELECT INBOX", ok=True)
+    untagged, _ = i.cmd('SEARCH BODY "ONCE ON DISK"', ok=True)
+    expect(untagged == ["* SEARCH 1"], untagged)
+    i.close()
     # each index has the message model without another parse, and an
     # expunge in one mailbox leaves the others' copies alone
     i = srv.login("bob", "bobpw")

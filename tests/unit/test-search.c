@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/casemap.h"
 #include "base/pool.h"
+#include "base/str.h"
+#include "mime/text.h"
 #include "search/search.h"
 #include "store/store.h"
 
@@ -243,6 +246,154 @@ static void test_expunged_file(void **state)
 	assert_int_equal(run(seen), 1);
 }
 
+/* ---- the full-text index gives what a scan of the stored text gives ---- */
+
+/* Text that trips FTS5 query syntax, casemapping corner cases and
+ * multi-byte characters. */
+static const char *const fragments[] = {
+	"Gr\xc3\xbc\xc3\x9f" "e", "STRASSE", "stra\xc3\x9f" "e", "\xef\xac\x81nance",
+	"\"quoted\"", "a*b", "NOT this", "x:y", "(paren)", "^caret", "NEAR(a b)",
+	"\xc3\x84RGER", "\xc3\xa4rger", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+	"emoji \xf0\x9f\x98\x80!", "a\"b", "--", "{x}", "AND OR", "O'Brien",
+	"\xc7\x85" "ebug", "\xc4\xb0stanbul", "\xc4\xb1rmak",
+	"\xce\xa3\xce\xaf\xcf\x83\xcf\x85\xcf\x86\xce\xbf\xcf\x82",
+	"\xef\xbc\xa6\xef\xbc\xb5\xef\xbc\xac\xef\xbc\xac", "caf\xc3\xa9", "cafe\xcc\x81",
+};
+
+static const char *const needles[] = {
+	"gr\xc3\xbc\xc3\x9f" "e", "GR\xc3\x9c\xc3\x9f" "E", "strasse", "STRA\xc3\x9f" "E", "\xc3\x9f",
+	"\xef\xac\x81", "fi", "FINANCE", "\xef\xac\x81n", "\"quoted\"", "\"", "\"\"", "a*b",
+	"*", "not this", "x:y", ":", "(paren", "paren)", "^car", "near(a", "\xc3\xa4rger",
+	"\xc3\x84", "a\xcc\x88", "\xe6\x97\xa5", "\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+	"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80!", "a\"b", "--", "{x}", "and or", "o'brien",
+	"\xc7\x84" "EBUG", "\xc7\x86" "ebug", "\xc4\xb0st", "ist", "i\xcc\x87st", "\xc4\xb1rm",
+	"irm", "\xcf\x83\xce\xaf\xcf\x83", "\xcf\x82", "full", "\xef\xbd\x86\xef\xbd\x95ll",
+	"caf\xc3\xa9", "cafe", "e\xcc\x81", "\xc3\xa9", "e", "ee", "eee", "stra\xc3\x9f" "e gr",
+	"e\n", "\n", "subject: ", "ject: gr", "zzzz", "", "byteword", "o\xef\xbf\xbd" "b",
+	"\xef\xbf\xbd",
+};
+
+static void append_text_messages(void)
+{
+	uint32_t seed = 12345;
+
+	for (int m = 0; m < 40; m++) {
+		struct str msg = STR_INIT;
+		int n;
+
+		str_append(&msg, "Subject: ");
+		n = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 3;
+		for (int k = 0; k < n; k++) {
+			seed = seed * 1103515245 + 12345;
+			str_printfa(&msg, "%s%s", k > 0 ? " " : "",
+				    fragments[(seed >> 16) % N_ELEMENTS(fragments)]);
+		}
+		str_append(&msg, "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
+		n = 2 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 6;
+		for (int k = 0; k < n; k++) {
+			seed = seed * 1103515245 + 12345;
+			str_printfa(&msg, "%s%s", (seed & 0x100) != 0 ? "\r\n" : " ",
+				    fragments[(seed >> 16) % N_ELEMENTS(fragments)]);
+		}
+		str_append(&msg, "\r\n");
+		append(msg.data, 0, 0, 0);
+		str_free(&msg);
+	}
+	/* a NUL in a text part (quoted-printable) and words after it */
+	append("Subject: nul\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+	       "zero=00byteword and more\r\n", 0, 0, 0);
+}
+
+static uint64_t run64(const struct search_key *key)
+{
+	struct search_ctx *ctx = search_ctx_create(store, box, key);
+	uint64_t mask = 0;
+
+	for (uint32_t msn = 1; msn <= store_mailbox_count(box); msn++) {
+		int ret = search_match(ctx, msn);
+
+		assert_true(ret >= 0);
+		if (ret > 0)
+			mask |= (uint64_t)1 << (msn - 1);
+	}
+	search_ctx_destroy(&ctx);
+	return mask;
+}
+
+/* The reference: the casemapped needle as bytes in the stored text. */
+static uint64_t scan64(enum search_key_type type, const char *needle)
+{
+	struct str prepared = STR_INIT, header = STR_INIT, body = STR_INIT;
+	uint64_t mask = 0;
+
+	(void)casemap_unicode(needle, strlen(needle), &prepared);
+	str_append(&prepared, "");
+	for (uint32_t msn = 1; msn <= store_mailbox_count(box); msn++) {
+		bool hit;
+
+		assert_int_equal(store_mailbox_msg_text(box, msn, &header, &body), 0);
+		if (type == SEARCH_KEY_HEADER) {
+			hit = mime_text_header_has(header.data, header.len, "SUBJECT",
+						   prepared.data, prepared.len);
+		} else {
+			hit = prepared.len == 0 ||
+				memmem(body.data, body.len, prepared.data, prepared.len) != NULL;
+			if (type == SEARCH_KEY_TEXT && prepared.len > 0)
+				hit = hit || memmem(header.data, header.len, prepared.data,
+						    prepared.len) != NULL;
+		}
+		if (hit)
+			mask |= (uint64_t)1 << (msn - 1);
+	}
+	str_free(&prepared);
+	str_free(&header);
+	str_free(&body);
+	return mask;
+}
+
+static void test_index_equals_scan(void **state)
+{
+	struct store_mailbox *all;
+	unsigned int indexed = 0, nonempty = 0;
+
+	(void)state;
+	append_text_messages();
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &all), 0);
+	store_mailbox_close(&box);
+	box = all;
+	assert_int_equal(store_mailbox_count(box), 44);
+	for (size_t i = 0; i < N_ELEMENTS(needles); i++) {
+		static const enum search_key_type types[] = {
+			SEARCH_KEY_BODY, SEARCH_KEY_TEXT, SEARCH_KEY_HEADER
+		};
+		struct store_text_result res;
+		int ret = store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, needles[i],
+						    strlen(needles[i]), &res);
+
+		assert_true(ret >= 0);
+		indexed += ret;
+		store_text_result_free(&res);
+		for (size_t t = 0; t < N_ELEMENTS(types); t++) {
+			struct search_key *key = types[t] == SEARCH_KEY_HEADER ?
+				header("Subject", needles[i]) : text(types[t], needles[i]);
+			uint64_t want = scan64(types[t], needles[i]);
+
+			if (run64(key) != want)
+				fail_msg("needle %zu \"%s\" type %d: index %#llx, scan %#llx", i,
+					 needles[i], (int)types[t], (unsigned long long)run64(key),
+					 (unsigned long long)want);
+			if (want != 0)
+				nonempty++;
+		}
+	}
+	/* the comparison is not vacuous: most needles went to the index and
+	 * most found something */
+	assert_true(indexed > N_ELEMENTS(needles) / 2);
+	assert_true(nonempty > N_ELEMENTS(needles));
+	/* the text after a NUL is in the index too */
+	assert_int_equal(run64(text(SEARCH_KEY_BODY, "byteword")), (uint64_t)1 << 43);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +403,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logic_and_index_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expunged_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_equals_scan, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

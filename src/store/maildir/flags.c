@@ -254,6 +254,10 @@ int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 			free(file);
 			continue;
 		}
+		if ((ret = maildir_fts_delete(ms, mailbox_id, uids[i])) < 0) {
+			free(file);
+			break;
+		}
 		char *path = xasprintf("%s/cur/%s", dir, file);
 
 		if (unlink(path) < 0) {

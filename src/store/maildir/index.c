@@ -271,7 +271,10 @@ int maildir_index_open(struct maildir_store *ms, const char *path,
 	if (maildir_index_connect(ms, path) < 0)
 		return -1;
 	(void)chmod(path, 0600);
-	return create_schema(ms, populate);
+	if (create_schema(ms, populate) < 0)
+		return -1;
+	/* the text index keeps its own tables and version (fts.c) */
+	return maildir_fts_init(ms);
 }
 
 /* The connection is closed while the store is idle (see

@@ -226,6 +226,8 @@ static int delete_rows(struct maildir_store *ms, int64_t id)
 		"DELETE FROM mailboxes WHERE id = ?",
 	};
 
+	if (maildir_fts_delete_mailbox(ms, id) < 0)
+		return -1;
 	for (size_t i = 0; i < N_ELEMENTS(sqls); i++) {
 		sqlite3_stmt *stmt = maildir_index_prepare(ms, sqls[i]);
 		int ret;
@@ -330,6 +332,8 @@ static int rename_inbox(struct maildir_store *ms, const char *to)
 		free(dst);
 	}
 	maildir_index_finish(ms, stmt);
+	if (ret == 0)
+		ret = maildir_fts_move_mailbox(ms, inbox.id, new_id);	/* their text */
 	static const char *const sqls[] = {
 		"INSERT INTO keywords(mailbox, idx, name) SELECT ?2, idx, name FROM keywords WHERE mailbox = ?1",
 		"INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) SELECT ?1, uid, ?3 FROM messages WHERE mailbox = ?1",

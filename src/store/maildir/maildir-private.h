@@ -93,6 +93,7 @@ struct store_message {
 	struct maildir_header_scan scan;
 	struct mime_parser *parser;
 	struct store_msg_cache_data cache;	/* valid once finished */
+	struct store_msg_text_data text;	/* the same, for the text index */
 	time_t internaldate;
 };
 
@@ -261,6 +262,32 @@ bool maildir_cache_read(sqlite3_stmt *stmt, int first,
  * indexes them (one write transaction); 0 also when there were none. */
 int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const char *dir);
 const char *const *maildir_sync_watch_paths(struct store_mailbox *box);
+
+/* ---- fts.c: the full-text index (SEARCH text keys) ---- */
+/* Creates the text index tables if missing (called once from
+ * maildir_index_open(); not part of the schema version). */
+int maildir_fts_init(struct maildir_store *ms);
+/* Stores the text of (mailbox, uid), replacing any (inside the caller's
+ * write transaction or on its own). */
+int maildir_fts_insert(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid,
+		       const struct store_msg_text_data *data);
+/* Copies the text of a message to a new (mailbox, uid); nothing when the
+ * source has none (it is then filled lazily). */
+int maildir_fts_copy(struct maildir_store *ms, int64_t src_mailbox_id, uint32_t src_uid,
+		     int64_t dest_mailbox_id, uint32_t dest_uid);
+int maildir_fts_delete(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid);
+int maildir_fts_delete_mailbox(struct maildir_store *ms, int64_t mailbox_id);
+/* Moves the texts of one mailbox's messages to another mailbox id (same
+ * UIDs; INBOX rename). */
+int maildir_fts_move_mailbox(struct maildir_store *ms, int64_t from_id, int64_t to_id);
+/* Reads and stores the text of every indexed message that has none
+ * (rebuild), in write transactions of its own. */
+int maildir_fts_fill_all(struct maildir_store *ms);
+int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
+			 struct str *header, struct str *body);
+int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
+		       const char *name, const char *needle, size_t needle_len,
+		       struct store_text_result *result_r);
 
 /* ---- flags.c ---- */
 int maildir_flags_keyword_create(struct store_mailbox *box, const char *name);

@@ -96,6 +96,14 @@ int maildir_message_finish(struct store_message *msg, time_t internaldate,
 		return -1;
 	}
 	store_msg_cache_data_build(&msg->cache, msg->parser);
+	if (store_msg_text_data_build(&msg->text, mime_parser_finish(msg->parser), msg->fd) < 0) {
+		log_error("store: reading the message spool: %s", strerror(errno));
+		store_msg_cache_data_free(&msg->cache);
+		store_msg_text_data_free(&msg->text);
+		msg->failed = true;
+		*error_r = message_io_error;
+		return -1;
+	}
 	mime_parser_destroy(&msg->parser);
 	msg->finished = true;
 	msg->internaldate = internaldate == 0 ? time(NULL) : internaldate;
@@ -114,8 +122,10 @@ void maildir_message_free(struct store_message *msg)
 {
 	if (msg->parser != NULL)
 		mime_parser_destroy(&msg->parser);
-	if (msg->finished)
+	if (msg->finished) {
 		store_msg_cache_data_free(&msg->cache);
+		store_msg_text_data_free(&msg->text);
+	}
 	close(msg->fd);
 	if (msg->path != NULL) {
 		(void)unlink(msg->path);

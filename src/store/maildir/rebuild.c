@@ -373,6 +373,8 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 	if (ret == 0)
 		ret = maildir_index_open(ms, index_path, populate_rebuild);
 	if (ret == 0)
+		ret = maildir_fts_fill_all(ms);
+	if (ret == 0)
 		maildir_storage_notify(ms);
 	else
 		*error_r = "Rebuilding the index failed (see the server log)";

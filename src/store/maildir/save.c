@@ -9,10 +9,11 @@
  * picks up (giving it a fresh UID if its UID was reused).  No half message
  * is ever visible.  The bytes also stream through the mime parser as they
  * are written, and the row is inserted with the message model
- * (store_msg_cache_data, see cache.c).  Copy hard-links into the
- * destination's cur/ (falling back to a byte copy) in the same way and
- * copies the cached model with the row; MOVE also expunges the sources in
- * that transaction. */
+ * (store_msg_cache_data, see cache.c) and, in the same transaction, its
+ * decoded text for SEARCH (store_msg_text_data, see fts.c).  Copy
+ * hard-links into the destination's cur/ (falling back to a byte copy) in
+ * the same way and copies the cached model and text with the row; MOVE
+ * also expunges the sources in that transaction. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 
@@ -144,6 +145,26 @@ void maildir_save_abort(struct store_append *_ctx)
 	append_free(ctx);
 }
 
+/* The text SEARCH looks at, from the parse and the bytes just written
+ * (read back from tmp/, still in the page cache).  0 or -1 (error set). */
+static int text_build(struct maildir_append *ctx, struct store_msg_text_data *text_r)
+{
+	int fd = open(ctx->tmp_path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0) {
+		memset(text_r, 0, sizeof(*text_r));
+		return maildir_storage_set_syscall_error(ctx->ms, "open", ctx->tmp_path);
+	}
+	ret = store_msg_text_data_build(text_r, mime_parser_finish(ctx->parser), fd);
+	close(fd);
+	if (ret < 0) {
+		store_msg_text_data_free(text_r);
+		return maildir_storage_set_syscall_error(ctx->ms, "read", ctx->tmp_path);
+	}
+	return 0;
+}
+
 /* cache NULL: the columns stay NULL (parsed on first use). */
 static int insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
 		      const struct store_msg *msg, const struct store_msg_cache_data *cache)
@@ -216,6 +237,8 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	struct store_msg msg = { 0 };
 	struct store_msg_cache_data own_cache;
 	const struct store_msg_cache_data *cache = &own_cache;
+	struct store_msg_text_data own_text;
+	const struct store_msg_text_data *text = &own_text;
 	struct timespec times[2];
 	char *dir = NULL, *tmp_path = NULL, *final = NULL, *dst = NULL, *cur = NULL;
 	int ret = 0;
@@ -227,13 +250,20 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	if (ctx->message != NULL) {
 		/* written, parsed and synced once for every mailbox */
 		cache = &ctx->message->cache;
+		text = &ctx->message->text;
 		if (internaldate == 0)
 			internaldate = ctx->message->internaldate;
 	} else {
 		/* parsed outside the index transaction, which it would only
 		 * lengthen */
 		store_msg_cache_data_build(&own_cache, ctx->parser);
+		ret = text_build(ctx, &own_text);	/* full-text index (fts.c) */
 		mime_parser_destroy(&ctx->parser);
+		if (ret < 0) {
+			store_msg_cache_data_free(&own_cache);
+			maildir_save_abort(_ctx);
+			return -1;
+		}
 		if (internaldate == 0)
 			internaldate = time(NULL);
 		ret = maildir_storage_fsync_fd(ms, ctx->fd, ctx->tmp_path);
@@ -246,8 +276,10 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 		ctx->fd = -1;
 	}
 	if (ret < 0 || maildir_index_begin(ms, true) < 0) {
-		if (cache == &own_cache)
+		if (cache == &own_cache) {
 			store_msg_cache_data_free(&own_cache);
+			store_msg_text_data_free(&own_text);
+		}
 		maildir_save_abort(_ctx);
 		return -1;
 	}
@@ -293,8 +325,12 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 		ret = maildir_storage_fsync_dir(ms, cur);
 	if (ret == 0)
 		ret = insert_msg(ms, ctx->mailbox_id, final, &msg, cache);
-	if (cache == &own_cache)
+	if (ret == 0)
+		ret = maildir_fts_insert(ms, ctx->mailbox_id, msg.uid, text);
+	if (cache == &own_cache) {
 		store_msg_cache_data_free(&own_cache);
+		store_msg_text_data_free(&own_text);
+	}
 	if (ret == 0)
 		ret = set_uidnext(ms, ctx->mailbox_id, msg.uid + 1);
 	if (ret == 0)
@@ -488,6 +524,9 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		}
 		created_count++;
 		ret = insert_msg(ms, dest.id, final, &msg, has_cache ? &cache : NULL);
+		if (ret == 0)
+			ret = maildir_fts_copy(ms, mbox->id, box->msgs[msns[i] - 1].uid,
+					       dest.id, uidnext);
 		store_msg_cache_data_free(&cache);
 		free(final);
 		free(file);

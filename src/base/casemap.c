@@ -4,7 +4,7 @@
  * never from the C library's locale.  This file must stay free of
  * allocation in its compare/contains fast paths for ASCII input, because
  * SORT calls it for every message of a mailbox. */
-#include "search/casemap.h"
+#include "base/casemap.h"
 
 #include <string.h>
 #include <unicase.h>

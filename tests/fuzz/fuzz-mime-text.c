@@ -1,0 +1,113 @@
+/* fuzz-mime-text.c: libFuzzer target for src/mime/text.c.
+ *
+ * The first byte picks a chunk size; the rest is a message.  The message
+ * is parsed whole and in chunks and its SEARCH text extracted from both
+ * parses: the documents must be equal, valid UTF-8 without NUL
+ * (mime/text.h promises it, so i;unicode-casemap never falls back to
+ * octets and the FTS tokenizer sees all of the text), within the
+ * documented limits, and the header document must be lines of the form
+ * "name: value" that mime_text_header_has() finds again. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/casemap.h"
+#include "base/str.h"
+#include "base/utf8.h"
+#include "mime/parser.h"
+#include "mime/text.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct mem_msg {
+	const uint8_t *data;
+	size_t len;
+};
+
+static ssize_t mem_read(void *ctx, void *buf, size_t want, uint64_t offset)
+{
+	struct mem_msg *m = ctx;
+
+	if (offset >= m->len)
+		return 0;
+	if (want > m->len - offset)
+		want = m->len - offset;
+	memcpy(buf, m->data + offset, want);
+	return (ssize_t)want;
+}
+
+static void check_utf8(const struct str *s)
+{
+	const unsigned char *p = (const unsigned char *)s->data;
+
+	for (size_t i = 0; i < s->len; ) {
+		size_t n = p[i] == 0 ? 0 : p[i] < 0x80 ? 1 : utf8_seq_len(p + i, s->len - i);
+
+		if (n == 0)
+			abort();
+		i += n;
+	}
+}
+
+static void check_header(const struct str *doc)
+{
+	struct str prepared = STR_INIT;
+	size_t pos = 0;
+
+	while (pos < doc->len) {
+		const char *line = doc->data + pos;
+		const char *nl = memchr(line, '\n', doc->len - pos);
+		const char *colon;
+		char *name;
+
+		if (nl == NULL)
+			abort();	/* every line ends in LF */
+		colon = memchr(line, ':', (size_t)(nl - line));
+		if (colon == NULL || colon == line || colon + 1 == nl || colon[1] != ' ')
+			abort();
+		pos += (size_t)(nl - line) + 1;
+		name = xstrndup(line, (size_t)(colon - line));
+		if (strlen(name) == (size_t)(colon - line) &&
+		    !mime_text_header_has(doc->data, doc->len, name, colon + 2,
+					  (size_t)(nl - colon - 2)))
+			abort();
+		free(name);
+	}
+	if (!casemap_unicode(doc->data, doc->len, &prepared))
+		abort();
+	str_free(&prepared);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	size_t chunk = (size_t)data[0] % 67 + 1;
+	struct mem_msg m = { data + 1, size - 1 };
+	struct mime_parser *whole, *chunked = mime_parser_create();
+	const struct mime_part *root = mime_parser_parse(m.data, m.len, &whole);
+	struct str h1 = STR_INIT, b1 = STR_INIT, h2 = STR_INIT, b2 = STR_INIT;
+
+	for (size_t i = 0; i < m.len; i += chunk)
+		mime_parser_feed(chunked, m.data + i, ROOST_MIN(chunk, m.len - i));
+	if (mime_text_extract(root, mem_read, &m, &h1, &b1) != 0 ||
+	    mime_text_extract(mime_parser_finish(chunked), mem_read, &m, &h2, &b2) != 0)
+		abort();
+	if (h1.len != h2.len || b1.len != b2.len ||
+	    memcmp(h1.data, h2.data, h1.len) != 0 || memcmp(b1.data, b2.data, b1.len) != 0)
+		abort();
+	if (h1.len > MIME_TEXT_MAX_HEADER || b1.len > MIME_TEXT_MAX_BODY)
+		abort();
+	check_utf8(&h1);
+	check_utf8(&b1);
+	check_header(&h1);
+	mime_parser_destroy(&whole);
+	mime_parser_destroy(&chunked);
+	str_free(&h1);
+	str_free(&b1);
+	str_free(&h2);
+	str_free(&b2);
+	return 0;
+}

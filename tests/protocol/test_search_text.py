@@ -1,0 +1,377 @@
+"""SEARCH on decoded text (RFC 9051 6.4.4): header keys match the unfolded,
+RFC 2047-decoded field values, BODY and TEXT the text parts after
+base64/quoted-printable decoding and charset conversion, all with
+i;unicode-casemap (RFC 5051) substring matching.  Needles of 3 characters
+or more are answered from the full-text index kept at delivery, shorter
+ones and messages not indexed yet by scanning the stored text; both must
+give the same answers.  The index follows COPY, MOVE, EXPUNGE, mail
+dropped into new/ and `roost check --rebuild`."""
+import base64
+import glob
+import os
+import sqlite3
+
+from roosttest import expect
+
+
+def b64(s, charset="utf-8"):
+    return base64.b64encode(s.encode(charset)).decode()
+
+
+def ew_b(s, charset, codec):
+    return f"=?{charset}?B?{b64(s, codec)}?="
+
+
+# 1: subject in UTF-8 B, From name in ISO-8859-1 Q, body base64 UTF-8
+MSG1 = ("From: =?ISO-8859-1?Q?J=F6rg_M=FCller?= <joerg@example.de>\r\n"
+        "To: Bob <bob@example.com>\r\n"
+        f"Subject: {ew_b('Grüße aus München', 'UTF-8', 'utf-8')}\r\n"
+        "X-Flag:\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        "\r\n"
+        + b64("Der Ärger mit der straße ist groß.\nﬁnance office\n") + "\r\n")
+
+# 2: Windows-1252 Q subject, QP ISO-8859-1 body with a soft line break
+# inside a word
+MSG2 = ("From: Carol <carol@example.org>\r\n"
+        "Date: Tue, 3 Mar 2020 10:00:00 +0100\r\n"
+        "Cc: =?windows-1252?Q?=93Dave=94_D=E9j=E0?= <dave@example.org>\r\n"
+        "Subject: =?windows-1252?Q?Preis_=80_100?=\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=ISO-8859-1\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n"
+        "\r\n"
+        "Caf=E9 cr=E8me br=FBl=E9e\r\n"
+        "supercalifragil=\r\n"
+        "isticexpialidocious\r\n")
+
+# 3: ISO-2022-JP subject; multipart with a text part and a base64 image
+# whose decoded bytes hold a word BODY must not find
+IMAGE = base64.b64encode(b"\x89PNG\r\n\x1a\nsecretpixelword\x00\x01").decode()
+MSG3 = ("From: =?ISO-2022-JP?B?" +
+        base64.b64encode("山田".encode("iso2022_jp")).decode() +
+        "?= <yamada@example.jp>\r\n"
+        f"Subject: {ew_b('日本語のテスト', 'ISO-2022-JP', 'iso2022_jp')}\r\n"
+        "Bcc: hidden@example.net\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n'
+        "\r\n"
+        "preamblewordxyz\r\n"
+        "--b1\r\n"
+        "Content-Type: text/plain; charset=us-ascii\r\n"
+        "\r\n"
+        "see the attached picture\r\n"
+        "--b1\r\n"
+        "Content-Type: image/png\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        "\r\n"
+        f"{IMAGE}\r\n"
+        "--b1--\r\n")
+
+# 4: an embedded message/rfc822 with an encoded subject and a QP body;
+# a folded Subject with encoded words split over two lines
+MSG4 = ("From: Erin <erin@example.com>\r\n"
+        "Subject: Fwd: =?UTF-8?Q?Gr=C3=BC?=\r\n"
+        " =?UTF-8?Q?=C3=9Fe_und?= hello\r\n"
+        "\tworld\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="outer"\r\n'
+        "\r\n"
+        "--outer\r\n"
+        "Content-Type: text/plain\r\n"
+        "\r\n"
+        "forwarded below\r\n"
+        "--outer\r\n"
+        "Content-Type: message/rfc822\r\n"
+        "\r\n"
+        "From: Frank <frank@example.com>\r\n"
+        "Subject: =?UTF-8?B?" + b64("innersubjectword Ölkanne") + "?=\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n"
+        "\r\n"
+        "innerbodyword =C3=A4rger\r\n"
+        "--outer--\r\n")
+
+MSGS = [MSG1, MSG2, MSG3, MSG4]
+
+
+def search(c, *args, prefix="SEARCH"):
+    """SEARCH with args; bytes arguments go as literals (UTF-8)."""
+    tag = c.next_tag()
+    out = f"{tag} {prefix} CHARSET UTF-8".encode()
+    for a in args:
+        if isinstance(a, bytes):
+            out += b" {%d+}\r\n" % len(a) + a
+        elif " " in a:
+            out += b' "' + a.encode() + b'"'
+        else:
+            out += b" " + a.encode()
+    c.send(out + b"\r\n")
+    untagged = []
+    while True:
+        line = c.read_response_line()
+        if line.startswith(tag + " "):
+            expect(line.startswith(tag + " OK"), (args, line))
+            break
+        untagged.append(line)
+    hits = [u for u in untagged if u.startswith("* SEARCH")]
+    expect(len(hits) == 1, untagged)
+    return [int(n) for n in hits[0].split()[2:]]
+
+
+def s(text):
+    return text.encode("utf-8")
+
+
+def expect_search(c, want, *args):
+    got = search(c, *args)
+    expect(got == want, f"{args}: got {got}, want {want}")
+
+
+def setup(srv):
+    c = srv.login()
+    for m in MSGS:
+        c.append(msg=m.encode("utf-8"))
+    c.cmd("SELECT INBOX", ok=True)
+    return c
+
+
+def userdir(srv):
+    return glob.glob(os.path.join(srv.data_dir, "users", "*", "demo"))[0]
+
+
+def fts_rows(srv):
+    db = sqlite3.connect(os.path.join(userdir(srv), "index.sqlite"))
+    try:
+        return db.execute("SELECT rowid >> 32, rowid & 4294967295 "
+                          "FROM text_indexed ORDER BY rowid").fetchall()
+    finally:
+        db.close()
+
+
+CASES = [
+    # RFC 2047 B and Q in UTF-8, ISO-8859-1, Windows-1252, ISO-2022-JP
+    ([1], "SUBJECT", s("grüße aus")),
+    ([1], "FROM", s("Jörg Müller")),
+    ([1], "FROM", s("JÖRG")),
+    ([1], "FROM", "joerg@example.de"),
+    ([2], "SUBJECT", s("Preis € 100")),
+    ([2], "CC", s("“Dave” Déjà")),
+    ([3], "SUBJECT", s("日本語のテスト")),
+    ([3], "SUBJECT", s("テスト")),
+    ([3], "FROM", s("山田")),
+    ([3], "BCC", "hidden"),
+    ([1], "TO", "bob"),
+    # the raw encoded form is not the value
+    ([], "SUBJECT", "=?windows-1252?Q?Preis"),
+    ([], "FROM", "J=F6rg"),
+    # unfolding, and encoded words split over two lines
+    ([4], "SUBJECT", s("Fwd: Grüße und hello\tworld")),
+    ([1, 4], "SUBJECT", s("grüße")),
+    # i;unicode-casemap: titlecase + compatibility decomposition
+    ([1, 4], "BODY", s("ÄRGER")),
+    ([1], "BODY", s("STRAßE")),
+    # RFC 5051 uses the simple titlecase mapping: ß stays ß, so
+    # "STRASSE" is not "straße"
+    ([], "BODY", "STRASSE"),
+    ([1], "BODY", s("ﬁnance")),
+    # the ligature U+FB01 has no simple titlecase mapping and decomposes
+    # to a lowercase "fi" after titlecasing (RFC 5051 2.(1)(a) then (2)),
+    # so plain FINANCE does not find it, while "office" is found by "fi"
+    ([], "BODY", "FINANCE"),
+    ([1], "BODY", "OFFICE"),
+    ([2], "BODY", "cafe"),
+    ([2], "BODY", s("CAFÉ CRÈME")),
+    # transfer decoding: base64 and QP, a soft line break inside a word
+    ([1], "BODY", "mit der"),
+    ([2], "BODY", "supercalifragilisticexpialidocious"),
+    ([], "BODY", b64("Der Ärger mit der straße")[:12]),
+    # a non-text part is not searched, neither decoded nor raw; nor the
+    # preamble or part headers
+    ([], "BODY", "secretpixelword"),
+    ([], "TEXT", "secretpixelword"),
+    ([], "BODY", IMAGE[:12]),
+    ([], "BODY", "preamblewordxyz"),
+    ([], "BODY", "image/png"),
+    ([3], "BODY", "attached picture"),
+    # an embedded message: its header and text are in the body
+    ([4], "BODY", "innersubjectword"),
+    ([4], "BODY", s("ölkanne")),
+    ([4], "BODY", "innerbodyword"),
+    ([], "SUBJECT", "innersubjectword"),
+    ([4], "TEXT", "innersubjectword"),
+    # TEXT: header-only and body-only words, field names too
+    ([2], "TEXT", "carol@example"),
+    ([2], "TEXT", "isticexp"),
+    ([], "BODY", "carol@example"),
+    ([1, 2, 3, 4], "TEXT", "subject:"),
+    # HEADER: any field; "" matches every message with the field
+    ([1], "HEADER", "X-Flag", '""'),
+    ([1], "HEADER", "x-flag", '""'),
+    ([], "HEADER", "X-Missing", '""'),
+    ([1, 2, 3, 4], "HEADER", "MIME-Version", '"1.0"'),
+    ([3, 4], "HEADER", "Content-Type", "multipart"),
+    ([1, 2, 3, 4], "SUBJECT", '""'),
+    # NOT, OR
+    ([2, 3], "NOT", "BODY", s("ärger")),
+    ([1, 2, 4], "OR", "BODY", s("ärger"), "SUBJECT", "preis"),
+]
+
+
+def test_decoded_text_keys(srv):
+    c = setup(srv)
+    for want, *args in CASES:
+        expect_search(c, want, *args)
+
+
+def test_short_and_long_needles_agree(srv):
+    """Needles of 1, 2, 3 and more characters (after casemapping): the
+    short ones are matched by scanning the stored text, the others come
+    from the index; the answers follow the same rules."""
+    c = setup(srv)
+    cases = [
+        ([1, 4], s("Ä")), ([1, 4], s("är")), ([1, 4], s("ärg")),
+        ([1, 4], s("ärger")),
+        ([2], s("é")), ([2], s("ée")), ([2], s("ûlé")),
+        ([1], s("ß")), ([1], s("ße")), ([1], s("aße")),
+        # the ligature is one character that casemaps to two ("FI")
+        ([1], s("ﬁ")), ([1], s("ﬁn")),
+        ([1, 2, 3, 4], "e"), ([1, 4], "de"), ([1], "der"),
+        ([3], "pic"), ([3], "picture"),
+        ([], s("ω")), ([], "zz"), ([], "zzz"), ([], "zzzzzz"),
+    ]
+    for want, needle in cases:
+        expect_search(c, want, "BODY", needle)
+    # HEADER with short needles goes the scanning path
+    expect_search(c, [1], "FROM", s("ö"))
+    expect_search(c, [3], "FROM", s("山"))
+    expect_search(c, [3], "FROM", s("山田"))
+    expect_search(c, [3], "FROM", s("山田 <YAMADA"))
+
+
+def drop_into_new(srv, name, data):
+    new_dir = os.path.join(userdir(srv), "Maildir", "new")
+    with open(os.path.join(new_dir, name), "wb") as f:
+        f.write(data)
+
+
+def test_dropped_into_new_is_found(srv):
+    """Mail another program puts into new/ has no text in the index: it is
+    matched by reading it (and then indexed); answers do not change."""
+    c = setup(srv)
+    drop_into_new(srv, "1700000000.M1P1.test", MSG2.encode())
+    c.cmd("NOOP", ok=True)
+    expect(len(fts_rows(srv)) == 4, fts_rows(srv))
+    expect_search(c, [2, 5], "BODY", "supercalifragilisticexpialidocious")
+    expect_search(c, [2, 5], "BODY", s("é"))
+    expect(len(fts_rows(srv)) == 5, fts_rows(srv))
+    expect_search(c, [2, 5], "BODY", "supercalifragilisticexpialidocious")
+    expect_search(c, [2, 5], "SUBJECT", s("€ 1"))
+    expect_search(c, [2, 5], "SUBJECT", s("€"))
+
+
+def test_copy_move_expunge(srv):
+    c = setup(srv)
+    c.cmd("CREATE Other", ok=True)
+    c.cmd("COPY 1 Other", ok=True)
+    c.cmd("MOVE 2 Other", ok=True)
+    expect_search(c, [1, 3], "BODY", s("ärger"))    # uid 4 is now msn 3
+    expect_search(c, [], "BODY", "supercalifragilistic")
+    c.cmd("SELECT Other", ok=True)
+    expect_search(c, [1], "BODY", s("ärger"))
+    expect_search(c, [2], "BODY", "supercalifragilistic")
+    expect_search(c, [1, 2], "TEXT", "example")
+    rows = fts_rows(srv)
+    expect(len(rows) == 5, rows)   # INBOX 1, 3, 4; Other 1, 2
+    c.cmd("STORE 1 +FLAGS (\\Deleted)", ok=True)
+    c.cmd("EXPUNGE", ok=True)
+    expect_search(c, [], "BODY", s("ärger"))
+    expect_search(c, [1], "BODY", "supercalifragilistic")
+    expect(len(fts_rows(srv)) == 4, fts_rows(srv))
+    c.cmd("SELECT INBOX", ok=True)
+    c.cmd("DELETE Other", ok=True)
+    expect(len(fts_rows(srv)) == 3, fts_rows(srv))
+    expect_search(c, [1, 3], "BODY", s("ärger"))
+
+
+def test_inbox_rename_moves_the_text(srv):
+    c = setup(srv)
+    c.cmd("RENAME INBOX Old", ok=True)
+    rows = fts_rows(srv)
+    expect(len(rows) == 4 and len({r[0] for r in rows}) == 1, rows)
+    c.cmd("SELECT Old", ok=True)
+    for want, *args in CASES:
+        expect_search(c, want, *args)
+    expect(fts_rows(srv) == rows, fts_rows(srv))
+    c.cmd("SELECT INBOX", ok=True)
+    expect_search(c, [], "BODY", s("ärger"))
+    c.append(msg=MSG1.encode())
+    c.cmd("NOOP", ok=True)
+    expect_search(c, [1], "BODY", s("ärger"))
+
+
+def test_rebuild_fills_the_index(srv):
+    c = setup(srv)
+    c.line("a LOGOUT")
+    while not c.readline().startswith("a OK"):
+        pass
+    c.close()
+    srv.stop()
+    for suffix in ("", "-wal", "-shm"):
+        p = os.path.join(userdir(srv), "index.sqlite" + suffix)
+        if os.path.exists(p):
+            os.unlink(p)
+    srv.roost("check", "-c", srv.conf, "--rebuild", "demo")
+    expect(len(fts_rows(srv)) == 4, fts_rows(srv))
+    srv.start()
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    for want, *args in CASES:
+        expect_search(c, want, *args)
+
+
+def test_index_answers_without_message_files(srv):
+    """Header, body and sent-date keys come from the index: with the files
+    emptied (as a test only can), the answers stay."""
+    c = setup(srv)
+    for p in glob.glob(os.path.join(userdir(srv), "Maildir", "cur", "*")):
+        open(p, "wb").close()
+    expect_search(c, [1], "SUBJECT", s("grüße aus"))
+    expect_search(c, [1, 4], "BODY", s("ärger"))
+    expect_search(c, [1, 4], "BODY", s("ä"))
+    expect_search(c, [1], "HEADER", "X-Flag", '""')
+    expect_search(c, [2], "SENTON", "3-Mar-2020")
+    expect_search(c, [1, 3, 4], "NOT", "SENTSINCE", "1-Jan-1970")
+
+
+def test_text_index_of_another_version_is_remade(srv):
+    """The text index keeps its own version in meta, apart from the index
+    schema: another version is dropped and made again empty on open, and
+    searches fill it message by message with the same answers."""
+    c = setup(srv)
+    c.line("a LOGOUT")
+    while not c.readline().startswith("a OK"):
+        pass
+    c.close()
+    srv.stop()
+    path = os.path.join(userdir(srv), "index.sqlite")
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = 999 WHERE key = 'text_index_version'")
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    db.commit()
+    db.close()
+    srv.start()
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    expect(fts_rows(srv) == [], fts_rows(srv))
+    db = sqlite3.connect(path)
+    meta = db.execute("SELECT value FROM meta WHERE key = "
+                      "'text_index_version'").fetchone()
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == version)
+    db.close()
+    expect(meta == (1,), meta)
+    for want, *args in CASES:
+        expect_search(c, want, *args)
+    expect(len(fts_rows(srv)) == 4, fts_rows(srv))
