@@ -149,3 +149,20 @@ uint64_t time_monotonic_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+size_t lf_to_crlf(const void *src, size_t len, void *dest, bool *prev_cr)
+{
+	const unsigned char *in = src;
+	unsigned char *out = dest;
+	size_t o = 0;
+	bool cr = *prev_cr;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '\n' && !cr)
+			out[o++] = '\r';
+		out[o++] = in[i];
+		cr = in[i] == '\r';
+	}
+	*prev_cr = cr;
+	return o;
+}

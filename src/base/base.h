@@ -50,6 +50,12 @@ int str_to_u64(const char *s, uint64_t max, uint64_t *num_r);
 /* Writes all of buf to fd, retrying on EINTR and short writes.
  * Returns 0 or -1 with errno set. */
 int write_full(int fd, const void *buf, size_t size);
+/* Copies `len` bytes of src to dest, turning each LF that does not follow
+ * a CR into CRLF (RFC 5322 line ends); dest must have room for 2 * len
+ * bytes.  *prev_cr carries across calls whether the last byte seen was a
+ * CR (start with false), so the text may be given in any pieces.
+ * Returns the number of bytes written to dest. */
+size_t lf_to_crlf(const void *src, size_t len, void *dest, bool *prev_cr);
 
 /* Monotonic clock in milliseconds. */
 uint64_t time_monotonic_ms(void);

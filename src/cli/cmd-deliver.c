@@ -55,7 +55,7 @@ static int cli_deliver_spool(int in, int out, uint64_t max_size, uint64_t *size_
 	unsigned char *buf = xmalloc(DELIVER_READ_BUF);
 	unsigned char *obuf = xmalloc(DELIVER_READ_BUF * 2);
 	uint64_t size = 0;
-	bool line_start = true, first_line = true, skipping = false, prev_cr = false;
+	bool first_line = true, skipping = false, prev_cr = false;
 	int ret = 0;
 	for (;;) {
 		ssize_t n = read(in, buf, DELIVER_READ_BUF);
@@ -68,28 +68,21 @@ static int cli_deliver_spool(int in, int out, uint64_t max_size, uint64_t *size_
 		}
 		if (n == 0)
 			break;
-		size_t o = 0;
-		for (ssize_t i = 0; i < n; i++) {
-			unsigned char ch = buf[i];
-			if (first_line && line_start) {
-				first_line = false;
-				skipping = (size_t)(n - i) >= 5 && memcmp(buf + i, "From ", 5) == 0;
-			}
-			line_start = false;
-			if (skipping) {
-				if (ch == '\n') {
-					skipping = false;
-					line_start = true;
-				}
-				continue;
-			}
-			if (ch == '\n' && !prev_cr)
-				obuf[o++] = '\r';
-			obuf[o++] = ch;
-			prev_cr = ch == '\r';
-			if (ch == '\n')
-				line_start = true;
+		ssize_t i = 0;
+		if (first_line) {
+			first_line = false;
+			skipping = n >= 5 && memcmp(buf, "From ", 5) == 0;
 		}
+		if (skipping) {
+			/* the mbox "From " line, to its LF */
+			while (i < n && buf[i] != '\n')
+				i++;
+			if (i == n)
+				continue;
+			skipping = false;
+			i++;
+		}
+		size_t o = lf_to_crlf(buf + i, (size_t)(n - i), obuf, &prev_cr);
 		size += o;
 		if (size > max_size) {
 			ret = EX_DATAERR;

@@ -237,3 +237,27 @@ def test_not_authenticated(srv):
         c.send(b"hello\r\n")
         line = c.readline()
     expect(line.startswith("a1 BAD") or line.startswith("a1 NO"), line)
+
+
+def test_bare_lf_stored_as_crlf_literal8_as_sent(srv):
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    lf = b"Subject: lf\nX: y\n\nline 1\nline 2\r\nline 3\n"
+    want = lf.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    for prefix, stored in ((b"{%d}" % len(lf), want), (b"~{%d}" % len(lf), lf)):
+        tag = c.next_tag()
+        c.send(tag.encode() + b" APPEND INBOX " + prefix + b"\r\n")
+        expect(c.readline().startswith("+ "))
+        c.send(lf + b"\r\n")
+        line = c.readline()
+        while not line.startswith(tag + " "):
+            line = c.readline()
+        expect(line.startswith(tag + " OK"), line)
+        tag = c.next_tag()
+        c.line(f"{tag} FETCH * (RFC822.SIZE BODY.PEEK[])")
+        head = c.readline()
+        m = re.search(r"RFC822\.SIZE (\d+) BODY\[\] \{(\d+)\}$", head)
+        expect(m and int(m.group(1)) == len(stored) == int(m.group(2)), (head, stored))
+        expect(c.read_exact(len(stored)) == stored)
+        expect(c.readline() == ")")
+        expect(c.readline().startswith(tag + " OK"))

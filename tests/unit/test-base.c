@@ -87,6 +87,27 @@ static void test_utf8_seq_len(void **state)
 	assert_int_equal(utf8_seq_len((const unsigned char *)"\xe2\x28\xa1", 3), 0);
 }
 
+static void test_lf_to_crlf(void **state)
+{
+	(void)state;
+	static const char in[] = "a\nb\r\nc\r\r\n\n\rd\n";
+	static const char want[] = "a\r\nb\r\nc\r\r\n\r\n\rd\r\n";
+	char out[64];
+	bool cr = false;
+
+	assert_int_equal(lf_to_crlf(in, strlen(in), out, &cr), strlen(want));
+	assert_memory_equal(out, want, strlen(want));
+	assert_false(cr);
+	/* one byte at a time: a CR at the end of a piece carries over */
+	size_t o = 0;
+	cr = false;
+	for (size_t i = 0; i < strlen(in); i++)
+		o += lf_to_crlf(in + i, 1, out + o, &cr);
+	assert_int_equal(o, strlen(want));
+	assert_memory_equal(out, want, strlen(want));
+	assert_int_equal(lf_to_crlf("", 0, out, &cr), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -94,6 +115,7 @@ int main(void)
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_str_to_u64),
 		cmocka_unit_test(test_utf8_seq_len),
+		cmocka_unit_test(test_lf_to_crlf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
