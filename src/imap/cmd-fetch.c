@@ -772,6 +772,7 @@ static int fetch_body_begin(struct fetch_ctx *ctx)
 
 	ctx->from_mem = false;
 	ctx->decoding = false;
+	ctx->text_literal = body->kind == FETCH_KIND_BODY;
 	if (body->kind != FETCH_KIND_BODY)
 		return fetch_binary_begin(ctx, body);
 	if (body->path_len > 0)
@@ -830,6 +831,21 @@ static void fetch_literal_begin(struct fetch_ctx *ctx, const struct fetch_body *
 	str_free(&line);
 }
 
+/* A message stored with NUL octets (a literal8 APPEND, or mail that came
+ * by LMTP or `roost deliver` with them) cannot go out as they are in a
+ * BODY[...] literal.  RFC 9051 section 4.3: "unencoded binary strings are
+ * not permitted, unless returned in a <literal8> in response to a
+ * BINARY.PEEK[...] or BINARY[...] FETCH data item.  A 'binary string' is
+ * any string with NUL characters."  Like Dovecot, each NUL is sent as
+ * 0x80, which keeps every size and offset the same. */
+static void fetch_nul_to_0x80(char *data, size_t n)
+{
+	char *p = data, *end = data + n;
+
+	while ((p = memchr(p, '\0', (size_t)(end - p))) != NULL)
+		*p++ = (char)0x80;
+}
+
 /* Writes the next chunk of the current literal.  Returns 0, or -1 when the
  * file could not be read (the literal cannot be completed). */
 static int fetch_body_data(struct fetch_ctx *ctx)
@@ -842,6 +858,8 @@ static int fetch_body_data(struct fetch_ctx *ctx)
 	if (ctx->decoding)
 		return fetch_binary_data(ctx);
 	if (ctx->from_mem) {
+		if (ctx->text_literal)
+			fetch_nul_to_0x80(ctx->mem.data + ctx->mem_pos, n);
 		imap_session_write(s, ctx->mem.data + ctx->mem_pos, n);
 		ctx->mem_pos += n;
 	} else {
@@ -854,6 +872,8 @@ static int fetch_body_data(struct fetch_ctx *ctx)
 				  got < 0 ? strerror(errno) : "file shorter than its size");
 			return -1;
 		}
+		if (ctx->text_literal)
+			fetch_nul_to_0x80(ctx->readbuf, n);
 		imap_session_write(s, ctx->readbuf, n);
 		ctx->src_off += n;
 	}

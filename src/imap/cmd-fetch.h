@@ -125,6 +125,9 @@ struct fetch_ctx {
 	bool need_space;		/* an item was written before */
 	/* the literal being written: from the file, or from `mem` */
 	bool from_mem;
+	/* a plain literal (BODY[...], RFC822...): NUL octets, which it may
+	 * not carry, go out as 0x80 (see fetch_body_data()) */
+	bool text_literal;
 	uint64_t src_off, src_left;
 	struct str mem;
 	size_t mem_pos;

@@ -463,6 +463,12 @@ def test_append_literal8_with_nul(srv):
     # the literal8 message without NUL
     u, _ = c.cmd("FETCH 3 BINARY.PEEK[1]", ok=True)
     expect(u == ["* 3 FETCH (BINARY[1] {8}\r\nno nul\r\n)"], u)
+    # BODY[] may not carry NUL (RFC 9051 4.3): a plain literal of the same
+    # size with 0x80 in place of each NUL, as Dovecot sends it
+    items = fetch(c, 1, "(BODY.PEEK[] BODY.PEEK[2])")
+    expect(not items["BODY[]"].literal8 and
+           items["BODY[]"].data == msg.replace(b"\0", b"\x80"), items["BODY[]"])
+    expect(items["BODY[2]"].data == ALL_BYTES.replace(b"\0", b"\x80"))
 
 
 def test_append_literal8_spooled(srv):

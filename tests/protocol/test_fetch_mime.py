@@ -366,9 +366,9 @@ def check_corpus(srv, names, how):
             expect(stored == crlf(read(name, ".eml")), (name, "BODY[]"))
         else:
             # deliver adds its trace fields and stores CRLF line ends.
-            # (A NUL may not be sent in a literal, RFC 9051 4.3: the
-            # comparison allows it to come as 0x80, as Dovecot sends it.)
-            stored = stored.replace(b"\0", b"\x80")
+            # (A NUL may not be sent in a literal, RFC 9051 4.3: it comes
+            # as 0x80, as Dovecot sends it.)
+            expect(b"\0" not in stored, (name, "NUL in BODY[]"))
             expect(stored.endswith(crlf(read(name, ".eml")).replace(b"\0", b"\x80")) and
                    stored.startswith(b"Return-Path: <a@example.com>\r\n"),
                    (name, stored[:200]))
