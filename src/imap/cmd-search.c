@@ -26,18 +26,6 @@
 /* Flush a long result line to the connection at this size. */
 #define SEARCH_LINE_FLUSH (32 * 1024)
 
-enum search_return {
-	SEARCH_RETURN_MIN = 1 << 0,
-	SEARCH_RETURN_MAX = 1 << 1,
-	SEARCH_RETURN_COUNT = 1 << 2,
-	SEARCH_RETURN_ALL = 1 << 3,
-	/* SEARCHRES (RFC 5182, RFC 9051 6.4.4.1): keep the result in the
-	 * session's search result variable */
-	SEARCH_RETURN_SAVE = 1 << 4,
-};
-#define SEARCH_RETURN_ANSWERS \
-	(SEARCH_RETURN_MIN | SEARCH_RETURN_MAX | SEARCH_RETURN_COUNT | SEARCH_RETURN_ALL)
-
 struct cmd_search_ctx {
 	struct imap_cmd *cmd;
 	struct search_key *program;
@@ -112,13 +100,13 @@ static void search_save_result(struct cmd_search_ctx *ctx, uint32_t min_msn,
 	struct imap_session *s = ctx->cmd->session;
 	struct store_mailbox *box = s->box;
 	struct seqset uids = SEQSET_INIT;
-	bool min_max_only = (ctx->returns & (SEARCH_RETURN_ALL | SEARCH_RETURN_COUNT)) == 0 &&
-		(ctx->returns & (SEARCH_RETURN_MIN | SEARCH_RETURN_MAX)) != 0;
+	bool min_max_only = (ctx->returns & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) == 0 &&
+		(ctx->returns & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX)) != 0;
 
 	if (min_max_only) {
-		if ((ctx->returns & SEARCH_RETURN_MIN) != 0 && min_msn != 0)
+		if ((ctx->returns & IMAP_SEARCH_RETURN_MIN) != 0 && min_msn != 0)
 			seqset_add(&uids, store_mailbox_msg(box, min_msn)->uid);
-		if ((ctx->returns & SEARCH_RETURN_MAX) != 0 && max_msn != 0)
+		if ((ctx->returns & IMAP_SEARCH_RETURN_MAX) != 0 && max_msn != 0)
 			seqset_add(&uids, store_mailbox_msg(box, max_msn)->uid);
 	} else {
 		/* msns ascend with UIDs: each addition is O(1) */
@@ -145,9 +133,9 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 		max_msn = msn;
 		count++;
 	}
-	if ((ctx->returns & SEARCH_RETURN_SAVE) != 0)
+	if ((ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)
 		search_save_result(ctx, min_msn, max_msn);
-	if (ctx->esearch && (ctx->returns & SEARCH_RETURN_ANSWERS) == 0) {
+	if (ctx->esearch && (ctx->returns & IMAP_SEARCH_RETURN_ANSWERS) == 0) {
 		/* RFC 9051 6.4.4: "In absence of any other SEARCH result
 		 * option, the SAVE result option also suppresses any
 		 * ESEARCH response" */
@@ -167,13 +155,13 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 		str_printfa(&line, "* ESEARCH (TAG \"%s\")", ctx->cmd->tag);
 		if (ctx->cmd->uid)
 			str_append(&line, " UID");
-		if ((ctx->returns & SEARCH_RETURN_MIN) != 0 && count > 0)
+		if ((ctx->returns & IMAP_SEARCH_RETURN_MIN) != 0 && count > 0)
 			str_printfa(&line, " MIN %u", search_result_value(ctx, min_msn));
-		if ((ctx->returns & SEARCH_RETURN_MAX) != 0 && count > 0)
+		if ((ctx->returns & IMAP_SEARCH_RETURN_MAX) != 0 && count > 0)
 			str_printfa(&line, " MAX %u", search_result_value(ctx, max_msn));
-		if ((ctx->returns & SEARCH_RETURN_COUNT) != 0)
+		if ((ctx->returns & IMAP_SEARCH_RETURN_COUNT) != 0)
 			str_printfa(&line, " COUNT %u", count);
-		if ((ctx->returns & SEARCH_RETURN_ALL) != 0 && count > 0) {
+		if ((ctx->returns & IMAP_SEARCH_RETURN_ALL) != 0 && count > 0) {
 			str_append(&line, " ALL ");
 			search_write_all(ctx, &line);
 		}
@@ -213,7 +201,7 @@ static bool search_run(struct cmd_search_ctx *ctx, bool sliced)
 			search_deinit(ctx);
 			/* RFC 9051 6.4.4.1: a SAVE search that fails with NO
 			 * leaves the variable empty */
-			if ((ctx->returns & SEARCH_RETURN_SAVE) != 0)
+			if ((ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)
 				imap_search_result_clear(cmd->session);
 			return imap_cmd_store_error(cmd, false);
 		}
@@ -241,48 +229,6 @@ static void search_timer(void *context)
 	ctx->timer = net_timer_create(0, false, search_timer, ctx);
 }
 
-/* search-return-opts = SP "RETURN" SP "(" [search-return-opt
- *                      *(SP search-return-opt)] ")"
- * search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" */
-static int search_parse_return(const struct imap_arg *arg, unsigned int *returns_r,
-			       const char **error_r)
-{
-	static const struct {
-		const char *name;
-		unsigned int bit;
-	} opts[] = {
-		{ "MIN", SEARCH_RETURN_MIN }, { "MAX", SEARCH_RETURN_MAX },
-		{ "COUNT", SEARCH_RETURN_COUNT }, { "ALL", SEARCH_RETURN_ALL },
-		{ "SAVE", SEARCH_RETURN_SAVE },
-	};
-	if (arg->type != IMAP_ARG_LIST) {
-		*error_r = "RETURN needs a list of options.";
-		return -1;
-	}
-	*returns_r = 0;
-	for (unsigned int i = 0; i < arg->list_count; i++) {
-		const struct imap_arg *o = &arg->list[i];
-		size_t j;
-		if (o->type != IMAP_ARG_ATOM) {
-			*error_r = "Invalid RETURN option.";
-			return -1;
-		}
-		for (j = 0; j < N_ELEMENTS(opts); j++) {
-			if (strcasecmp(o->str, opts[j].name) == 0)
-				break;
-		}
-		if (j == N_ELEMENTS(opts)) {
-			*error_r = "Unknown RETURN option.";
-			return -1;
-		}
-		*returns_r |= opts[j].bit;
-	}
-	if (*returns_r == 0)
-		*returns_r = SEARCH_RETURN_ALL;	/* RETURN () */
-	/* RETURN (SAVE) alone answers nothing but the tagged OK */
-	return 0;
-}
-
 /* search = "SEARCH" [search-return-opts] SP search-program
  * search-program = ["CHARSET" SP charset SP] search-key *(SP search-key) */
 bool cmd_search(struct imap_cmd *cmd)
@@ -294,9 +240,9 @@ bool cmd_search(struct imap_cmd *cmd)
 
 	ctx->cmd = cmd;
 	ctx->esearch = s->rev2;
-	ctx->returns = SEARCH_RETURN_ALL;
+	ctx->returns = IMAP_SEARCH_RETURN_ALL;
 	if (args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].str, "RETURN") == 0) {
-		if (search_parse_return(&args[1], &ctx->returns, &error) < 0)
+		if (imap_search_parse_return(&args[1], true, &ctx->returns, &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		ctx->esearch = true;
 		args += 2;
@@ -309,7 +255,7 @@ bool cmd_search(struct imap_cmd *cmd)
 		/* RFC 9051 6.4.4.1: BAD never changes the variable */
 		return imap_cmd_bad(cmd, "%s", error);
 	case IMAP_SEARCH_PARSE_NO:
-		if ((ctx->returns & SEARCH_RETURN_SAVE) != 0)
+		if ((ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)
 			imap_search_result_clear(s);
 		return imap_cmd_no(cmd, "%s", error);
 	}

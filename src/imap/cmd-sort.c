@@ -22,13 +22,6 @@
  * bounded. */
 #define SORT_MAX_CRITERIA 32
 
-enum sort_return {
-	SORT_RETURN_MIN = 1 << 0,
-	SORT_RETURN_MAX = 1 << 1,
-	SORT_RETURN_COUNT = 1 << 2,
-	SORT_RETURN_ALL = 1 << 3,
-};
-
 struct cmd_sort_ctx {
 	struct sort_criterion crit[SORT_MAX_CRITERIA];
 	size_t crit_count;
@@ -110,14 +103,14 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 		/* RFC 5267 3.1: MIN and MAX are the first and last message in
 		 * sort order; like RFC 4731, none of MIN, MAX, ALL when
 		 * nothing matched */
-		if ((ctx->returns & SORT_RETURN_MIN) != 0 && count > 0)
+		if ((ctx->returns & IMAP_SEARCH_RETURN_MIN) != 0 && count > 0)
 			str_printfa(&line, " MIN %u", cmd->uid ? msgs[0].uid : msgs[0].msn);
-		if ((ctx->returns & SORT_RETURN_MAX) != 0 && count > 0)
+		if ((ctx->returns & IMAP_SEARCH_RETURN_MAX) != 0 && count > 0)
 			str_printfa(&line, " MAX %u", cmd->uid ? msgs[count - 1].uid :
 				    msgs[count - 1].msn);
-		if ((ctx->returns & SORT_RETURN_COUNT) != 0)
+		if ((ctx->returns & IMAP_SEARCH_RETURN_COUNT) != 0)
 			str_printfa(&line, " COUNT %zu", count);
-		if ((ctx->returns & SORT_RETURN_ALL) != 0 && count > 0) {
+		if ((ctx->returns & IMAP_SEARCH_RETURN_ALL) != 0 && count > 0) {
 			str_append(&line, " ALL ");
 			sort_write_all(s, msgs, count, cmd->uid, &line);
 		}
@@ -195,82 +188,27 @@ static int sort_parse_criteria(const struct imap_arg *arg, struct cmd_sort_ctx *
 	return 0;
 }
 
-/* search-return-opts = SP "RETURN" SP "(" [search-return-opt
- *                      *(SP search-return-opt)] ")"        (RFC 4466)
- * with the ESORT options of RFC 5267 3.1: "MIN" / "MAX" / "ALL" /
- * "COUNT" (not SAVE, PARTIAL, UPDATE or CONTEXT: not offered) */
-static int sort_parse_return(const struct imap_arg *arg, unsigned int *returns_r,
-			     const char **error_r)
-{
-	static const struct {
-		const char *name;
-		unsigned int bit;
-	} opts[] = {
-		{ "MIN", SORT_RETURN_MIN }, { "MAX", SORT_RETURN_MAX },
-		{ "COUNT", SORT_RETURN_COUNT }, { "ALL", SORT_RETURN_ALL },
-	};
-
-	if (arg->type != IMAP_ARG_LIST) {
-		*error_r = "RETURN needs a list of options.";
-		return -1;
-	}
-	*returns_r = 0;
-	for (unsigned int i = 0; i < arg->list_count; i++) {
-		const struct imap_arg *o = &arg->list[i];
-		size_t j;
-
-		if (o->type != IMAP_ARG_ATOM) {
-			*error_r = "Invalid RETURN option.";
-			return -1;
-		}
-		for (j = 0; j < N_ELEMENTS(opts); j++) {
-			if (strcasecmp(o->str, opts[j].name) == 0)
-				break;
-		}
-		if (j == N_ELEMENTS(opts)) {
-			*error_r = "Unknown RETURN option.";
-			return -1;
-		}
-		*returns_r |= opts[j].bit;
-	}
-	if (*returns_r == 0)
-		*returns_r = SORT_RETURN_ALL;	/* RETURN (): RFC 5267 3.3 */
-	return 0;
-}
-
 /* sort            = ["UID" SP] "SORT" SP sort-criteria SP search-criteria
  * extended-sort   = ["UID" SP] "SORT" search-return-opts
  *                   SP sort-criteria SP search-criteria     (RFC 5267)
  * search-criteria = charset 1*(SP search-key) */
 bool cmd_sort(struct imap_cmd *cmd)
 {
-	struct imap_session *s = cmd->session;
 	const struct imap_arg *args = cmd->args;
 	struct cmd_sort_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
 	struct search_key *program;
-	const char *charset, *error;
+	const char *error;
 
 	memset(ctx, 0, sizeof(*ctx));
 	if (args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].str, "RETURN") == 0) {
-		if (sort_parse_return(&args[1], &ctx->returns, &error) < 0)
+		if (imap_search_parse_return(&args[1], false, &ctx->returns, &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		ctx->esort = true;
 		args += 2;
 	}
 	if (sort_parse_criteria(&args[0], ctx, &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
-	if ((charset = imap_sort_collect_charset(&args[1])) == NULL)
-		return imap_cmd_bad(cmd, "SORT needs a charset.");
-	if (args[2].type == IMAP_ARG_EOL)
-		return imap_cmd_bad(cmd, "SORT needs search criteria.");
-	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result,
-					  &args[2], charset, &program, &error)) {
-	case IMAP_SEARCH_PARSE_OK:
-		break;
-	case IMAP_SEARCH_PARSE_BAD:
-		return imap_cmd_bad(cmd, "%s", error);
-	case IMAP_SEARCH_PARSE_NO:
-		return imap_cmd_no(cmd, "%s", error);
-	}
+	if ((program = imap_sort_collect_program(cmd, &args[1], "SORT")) == NULL)
+		return true;
 	return imap_sort_collect_start(cmd, program, sort_done, ctx);
 }

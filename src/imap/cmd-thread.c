@@ -116,11 +116,9 @@ static bool thread_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
  * search-criteria = charset 1*(SP search-key) */
 bool cmd_thread(struct imap_cmd *cmd)
 {
-	struct imap_session *s = cmd->session;
 	const struct imap_arg *args = cmd->args;
 	struct cmd_thread_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
 	struct search_key *program;
-	const char *charset, *error;
 
 	if (args[0].type != IMAP_ARG_ATOM)
 		return imap_cmd_bad(cmd, "THREAD needs an algorithm.");
@@ -130,20 +128,7 @@ bool cmd_thread(struct imap_cmd *cmd)
 		ctx->algorithm = THREAD_REFERENCES;
 	else
 		return imap_cmd_bad(cmd, "Unknown thread algorithm.");
-	if ((charset = imap_sort_collect_charset(&args[1])) == NULL)
-		return imap_cmd_bad(cmd, "THREAD needs a charset.");
-	if (args[2].type == IMAP_ARG_EOL)
-		return imap_cmd_bad(cmd, "THREAD needs search criteria.");
-	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result,
-					  &args[2], charset, &program, &error)) {
-	case IMAP_SEARCH_PARSE_OK:
-		break;
-	case IMAP_SEARCH_PARSE_BAD:
-		return imap_cmd_bad(cmd, "%s", error);
-	case IMAP_SEARCH_PARSE_NO:
-		return imap_cmd_no(cmd, "%s", error);
-	}
-	if (!imap_search_charset_ok(charset, &error))
-		return imap_cmd_no(cmd, "%s", error);
+	if ((program = imap_sort_collect_program(cmd, &args[1], "THREAD")) == NULL)
+		return true;
 	return imap_sort_collect_start(cmd, program, thread_done, ctx);
 }

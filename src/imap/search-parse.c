@@ -489,3 +489,44 @@ imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
 	}
 	return IMAP_SEARCH_PARSE_OK;
 }
+
+int imap_search_parse_return(const struct imap_arg *arg, bool save_allowed,
+			     unsigned int *returns_r, const char **error_r)
+{
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} opts[] = {
+		{ "MIN", IMAP_SEARCH_RETURN_MIN }, { "MAX", IMAP_SEARCH_RETURN_MAX },
+		{ "COUNT", IMAP_SEARCH_RETURN_COUNT }, { "ALL", IMAP_SEARCH_RETURN_ALL },
+		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
+	};
+
+	if (arg->type != IMAP_ARG_LIST) {
+		*error_r = "RETURN needs a list of options.";
+		return -1;
+	}
+	*returns_r = 0;
+	for (unsigned int i = 0; i < arg->list_count; i++) {
+		const struct imap_arg *o = &arg->list[i];
+		size_t j;
+
+		if (o->type != IMAP_ARG_ATOM) {
+			*error_r = "Invalid RETURN option.";
+			return -1;
+		}
+		for (j = 0; j < N_ELEMENTS(opts); j++) {
+			if (strcasecmp(o->str, opts[j].name) == 0)
+				break;
+		}
+		if (j == N_ELEMENTS(opts) ||
+		    (opts[j].bit == IMAP_SEARCH_RETURN_SAVE && !save_allowed)) {
+			*error_r = "Unknown RETURN option.";
+			return -1;
+		}
+		*returns_r |= opts[j].bit;
+	}
+	if (*returns_r == 0)
+		*returns_r = IMAP_SEARCH_RETURN_ALL;
+	return 0;
+}

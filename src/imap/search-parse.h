@@ -45,6 +45,29 @@ imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
 			  const struct imap_arg *args, const char *charset,
 			  struct search_key **program_r, const char **error_r);
 
+/* The search-return-opts of SEARCH (RFC 4731, RFC 9051) and SORT (ESORT,
+ * RFC 5267 3.1), as bits. */
+enum imap_search_return {
+	IMAP_SEARCH_RETURN_MIN = 1 << 0,
+	IMAP_SEARCH_RETURN_MAX = 1 << 1,
+	IMAP_SEARCH_RETURN_COUNT = 1 << 2,
+	IMAP_SEARCH_RETURN_ALL = 1 << 3,
+	/* SEARCHRES (RFC 5182, RFC 9051 6.4.4.1): keep the result in the
+	 * session's search result variable */
+	IMAP_SEARCH_RETURN_SAVE = 1 << 4,
+};
+#define IMAP_SEARCH_RETURN_ANSWERS (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX | \
+				    IMAP_SEARCH_RETURN_COUNT | IMAP_SEARCH_RETURN_ALL)
+
+/* search-return-opts = SP "RETURN" SP "(" [search-return-opt
+ *                      *(SP search-return-opt)] ")"        (RFC 4466)
+ * search-return-opt  = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE"
+ * Parses the list `arg` into *returns_r (enum imap_search_return); SAVE
+ * only when `save_allowed` (SORT does not offer it).  "RETURN ()" means
+ * ALL (RFC 4731 3.1, RFC 5267 3.3).  0, or -1 with a BAD text. */
+int imap_search_parse_return(const struct imap_arg *arg, bool save_allowed,
+			     unsigned int *returns_r, const char **error_r);
+
 /* Whether Roost can search with `charset` (a CHARSET argument: UTF-8,
  * US-ASCII or a name iconv knows); fills *error_r with the static
  * NO "[BADCHARSET (...)] ..." text when it cannot. */

@@ -2,6 +2,7 @@
  * (see sort-collect.h).  This file never reads a message itself: keys
  * come from store_mailbox_msg_keys_many(), matches from search_match(). */
 #include "sort-collect.h"
+#include "search-parse.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "net/net.h"
@@ -212,11 +213,33 @@ bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
 }
 
 /* The charset argument: atom or quoted string (RFC 5256 section 5). */
-const char *imap_sort_collect_charset(const struct imap_arg *arg)
+struct search_key *imap_sort_collect_program(struct imap_cmd *cmd,
+					     const struct imap_arg *args,
+					     const char *command)
 {
-	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_QUOTED)
+	struct imap_session *s = cmd->session;
+	struct search_key *program = NULL;
+	const char *error;
+
+	if ((args[0].type != IMAP_ARG_ATOM && args[0].type != IMAP_ARG_QUOTED) ||
+	    args[0].len == 0 || strlen(args[0].str) != args[0].len) {
+		imap_cmd_bad(cmd, "%s needs a charset.", command);
 		return NULL;
-	if (arg->len == 0 || strlen(arg->str) != arg->len)
+	}
+	if (args[1].type == IMAP_ARG_EOL) {
+		imap_cmd_bad(cmd, "%s needs search criteria.", command);
 		return NULL;
-	return arg->str;
+	}
+	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result, &args[1],
+					  args[0].str, &program, &error)) {
+	case IMAP_SEARCH_PARSE_OK:
+		return program;
+	case IMAP_SEARCH_PARSE_BAD:
+		imap_cmd_bad(cmd, "%s", error);
+		break;
+	case IMAP_SEARCH_PARSE_NO:
+		imap_cmd_no(cmd, "%s", error);
+		break;
+	}
+	return NULL;
 }

@@ -53,9 +53,13 @@ void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,
  * files or rows were gone); the reply then says [EXPUNGEISSUED]. */
 bool imap_sort_collect_had_expunged(const struct imap_sort_collect *coll);
 
-/* The charset argument of SORT and THREAD (RFC 5256 section 5:
- * charset = atom / quoted), or NULL when `arg` is not one.  Whether the
- * charset is supported is imap_search_charset_ok()'s question. */
-const char *imap_sort_collect_charset(const struct imap_arg *arg);
+/* The arguments of SORT and THREAD from their charset on (RFC 5256
+ * section 5: search-criteria = charset 1*(SP search-key), charset = atom
+ * / quoted) as a search program in cmd's pool.  NULL when the command has
+ * already been answered: BAD for a syntax error (`command` names it in
+ * the text), NO [BADCHARSET] for an unknown charset. */
+struct search_key *imap_sort_collect_program(struct imap_cmd *cmd,
+					     const struct imap_arg *args,
+					     const char *command);
 
 #endif
