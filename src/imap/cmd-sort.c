@@ -44,6 +44,7 @@ static void sort_write_all(struct imap_session *s, const struct sort_msg *msgs,
 			   size_t count, bool uid, struct str *line)
 {
 	size_t i = 0;
+	bool first = true;
 
 	while (i < count) {
 		uint32_t start = uid ? msgs[i].uid : msgs[i].msn, end = start;
@@ -54,8 +55,11 @@ static void sort_write_all(struct imap_session *s, const struct sort_msg *msgs,
 				break;
 			end = v;
 		}
-		if (line->len > 0 && line->data[line->len - 1] != ' ')
+		/* not from the line's last byte: sort_flush() may have sent
+		 * and emptied it after the previous number */
+		if (!first)
 			str_append_c(line, ',');
+		first = false;
 		if (start == end)
 			str_printfa(line, "%u", start);
 		else

@@ -32,6 +32,9 @@ struct search_build {
 	const struct seqset *saved_uids;	/* "$"; NULL = empty */
 	/* the CHARSET of the search strings; NULL for UTF-8 */
 	const char *charset;
+	/* the CHARSET is one Roost cannot search with: the strings are
+	 * only parsed (the answer will be NO [BADCHARSET]) */
+	bool charset_unknown;
 	const char *error;	/* BAD text */
 	unsigned int depth;
 };
@@ -132,6 +135,10 @@ static const char *search_parse_string(struct search_build *b,
 	if (str == NULL) {
 		b->error = "Missing or invalid search string.";
 		return NULL;
+	}
+	if (b->charset_unknown) {
+		*len_r = len;
+		return str;
 	}
 	if (b->charset == NULL || mime_charset_is_utf8(b->charset)) {
 		if (!search_is_utf8(str, len)) {
@@ -442,10 +449,14 @@ bool imap_search_charset_ok(const char *charset, const char **error_r)
 		strspn(charset, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		       "0123456789-_.:+") == len;
 	if (name_ok) {
+		/* one that iconv knows and that writes ASCII as ASCII: search
+		 * strings are astrings, without NUL, so UTF-16 and the like
+		 * could carry nothing */
 		struct str probe = STR_INIT;
-		int ret = mime_charset_to_utf8(charset, "", 0, &probe);
+		int ret = mime_charset_to_utf8(charset, "a", 1, &probe);
+		bool ascii = ret == 0 && probe.len == 1 && probe.data[0] == 'a';
 		str_free(&probe);
-		if (ret == 0)
+		if (ascii)
 			return true;
 	}
 	*error_r = SEARCH_BADCHARSET " Unsupported charset.";
@@ -461,22 +472,25 @@ imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
 	struct search_build b = { .pool = pool, .box = box, .saved_uids = saved_uids };
 	const char *charset_error = NULL;
 
-	if (charset != NULL) {
-		/* SORT and THREAD: a BAD command stays BAD whatever its
-		 * charset, so an unknown one is reported after the syntax */
-		if (imap_search_charset_ok(charset, &charset_error))
-			b.charset = charset;
-	} else if (args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].str, "CHARSET") == 0) {
+	/* A BAD command stays BAD whatever its charset (and a SEARCH
+	 * RETURN (SAVE) answered BAD must keep the saved result, RFC 9051
+	 * 6.4.4.1), so an unknown charset is reported after the syntax. */
+	if (charset == NULL && args[0].type == IMAP_ARG_ATOM &&
+	    strcasecmp(args[0].str, "CHARSET") == 0) {
 		size_t len;
 		const char *name = search_arg_string(&args[1], &len);
 		if (name == NULL) {
 			*error_r = "CHARSET needs a name.";
 			return IMAP_SEARCH_PARSE_BAD;
 		}
-		if (!imap_search_charset_ok(name, error_r))
-			return IMAP_SEARCH_PARSE_NO;
-		b.charset = p_strndup(pool, name, len);
+		charset = p_strndup(pool, name, len);
 		args += 2;
+	}
+	if (charset != NULL) {
+		if (imap_search_charset_ok(charset, &charset_error))
+			b.charset = charset;
+		else
+			b.charset_unknown = true;
 	}
 	*program_r = search_key_new(pool, SEARCH_KEY_AND);
 	if (search_parse_keys(&b, args, *program_r) < 0) {

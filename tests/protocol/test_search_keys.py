@@ -304,7 +304,10 @@ def test_badcharset(srv):
     # every charset the list names is accepted
     for cs in listed:
         expect_search(c, f"CHARSET {cs} FROM dave", [2])
-    for name in ("UTF-8//IGNORE", "ISO-8859-1*en", '""', "X" * 60, "NOT-A-CHARSET"):
+    for name in ("UTF-8//IGNORE", "ISO-8859-1*en", '""', "X" * 60, "NOT-A-CHARSET",
+                 # iconv knows them, but no astring (no NUL) can be text in
+                 # them: "a" is not "a" there
+                 "UTF-16", "UTF-32", "UCS-2"):
         u, t = c.cmd(f"SEARCH CHARSET {name} ALL", ok=False)
         expect(" NO [BADCHARSET (" in t and u == [], (name, u, t))
     # literal charset name, quoted name
@@ -574,6 +577,14 @@ def test_dollar_kept_or_reset_by_failures(srv):
     u, t = search_literal(c, "RETURN (SAVE) CHARSET UTF-8 SUBJECT", b"\xff\xfe", None,
                           ok=False)
     expect(" BAD " in t and u == [], t)
+    expect_search(c, "$", [2, 3])
+    # an unknown charset with a syntax error is BAD, not NO: "$" stays
+    u, t = c.cmd("SEARCH RETURN (SAVE) CHARSET X-UNKNOWN NOSUCHKEY", ok=False)
+    expect(" BAD " in t and u == [], t)
+    expect_search(c, "$", [2, 3])
+    # and with 8-bit bytes it cannot read: NO [BADCHARSET], not BAD
+    u, t = search_literal(c, "CHARSET X-UNKNOWN SUBJECT", b"\xe9", None, ok=False)
+    expect(" NO [BADCHARSET" in t and u == [], t)
     expect_search(c, "$", [2, 3])
     u, t = c.cmd("SEARCH RETURN (SAVE) CHARSET X-UNKNOWN ALL", ok=False)
     expect(" NO [BADCHARSET" in t and u == [], t)

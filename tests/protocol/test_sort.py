@@ -255,6 +255,12 @@ def test_errors(srv):
         # syntax first: a BAD command stays BAD whatever its charset
         _, t = c.cmd(f"{prefix} (DATE) X-NO-SUCH-CHARSET BOGUS", ok=False)
         expect(" BAD " in t, t)
+        # a string it cannot read is no syntax error: still BADCHARSET
+        tag = c.next_tag()
+        c.send(tag.encode() + b" " + prefix.encode() +
+               b" (DATE) X-NO-SUCH-CHARSET SUBJECT {1+}\r\n\xe9\r\n")
+        t = c.readline()
+        expect(t.startswith(tag + " NO [BADCHARSET"), t)
     _, t = c.cmd('SORT RETURN (COUNT) (DATE) "x-unknown" ALL', ok=False)
     expect(" NO [BADCHARSET" in t, t)
     # a charset iconv knows converts the search strings (SEARCH CHARSET's
@@ -406,3 +412,9 @@ def test_many_messages_sliced(srv):
     S: * ESEARCH (TAG "x") MIN {n} MAX 1 COUNT {n}
     S: x OK Sort completed.
     """)
+    # ESORT ALL in descending order has no runs: one number each, a line
+    # of about 34 KiB, so it is flushed in the middle of the set
+    u, _ = c.cmd("SORT RETURN (ALL) (SUBJECT) UTF-8 ALL", ok=True)
+    expect(len(u) == 1 and u[0].startswith('* ESEARCH (TAG "'), u)
+    expect(u[0].split(" ALL ", 1)[1] == ",".join(str(i) for i in range(n, 0, -1)),
+           u[0][-200:])
