@@ -532,9 +532,9 @@ static bool fetch_seen_bit(const struct fetch_ctx *ctx, uint32_t msn)
 }
 
 /* Sets \Seen on the next messages from `msn` on (in one store
- * transaction for up to FETCH_SEEN_BATCH of them) and records which ones
- * changed.  Returns 0 or -1 (store error). */
-static int fetch_seen_batch(struct fetch_ctx *ctx, uint32_t msn)
+ * transaction for up to `max` of them, at most FETCH_SEEN_BATCH) and
+ * records which ones changed.  Returns 0 or -1 (store error). */
+static int fetch_seen_batch(struct fetch_ctx *ctx, uint32_t msn, size_t max)
 {
 	struct store_mailbox *box = ctx->cmd->session->box;
 	uint32_t batch[FETCH_SEEN_BATCH];
@@ -543,7 +543,7 @@ static int fetch_seen_batch(struct fetch_ctx *ctx, uint32_t msn)
 	uint32_t m = msn, scanned = 0;
 
 	/* walk forward through the ranges from msn */
-	while (ri < ctx->range_count && n < FETCH_SEEN_BATCH && scanned < 16 * FETCH_SEEN_BATCH) {
+	while (ri < ctx->range_count && n < max && scanned < 16 * max) {
 		const struct fetch_range *r = &ctx->ranges[ri];
 		if (m < r->first)
 			m = r->first;
@@ -579,39 +579,6 @@ static int fetch_seen_batch(struct fetch_ctx *ctx, uint32_t msn)
 			imap_session_bitmap_add_msn(ctx->seen_changed, batch[i]);
 	}
 	return 0;
-}
-
-/* The command fails at `msn` (NO [UNKNOWN-CTE]): no response went out
- * for it and the messages after it, so the \Seen that fetch_seen_batch()
- * set on them in advance is taken back.  Where that fails (logged), their
- * bits are cleared instead, so that the sync reports the flags as any
- * other change and the client's view stays true. */
-static void fetch_seen_undo(struct fetch_ctx *ctx, uint32_t msn)
-{
-	struct imap_session *s = ctx->cmd->session;
-	uint32_t batch[FETCH_SEEN_BATCH];
-	size_t n = 0;
-
-	for (uint32_t m = msn; m != 0 && m <= ctx->seen_changed_count; m++) {
-		if (fetch_seen_bit(ctx, m))
-			batch[n++] = m;
-		if (n == FETCH_SEEN_BATCH || (n > 0 && m == ctx->seen_changed_count)) {
-			uint32_t *failed;
-			size_t failed_count;
-
-			if (store_mailbox_update_flags(s->box, batch, n, STORE_FLAGS_REMOVE,
-						       STORE_FLAG_SEEN, 0, 0, &failed,
-						       &failed_count) < 0) {
-				log_error("%s: FETCH: taking back \\Seen failed", s->log_prefix);
-				for (size_t i = 0; i < n; i++)
-					ctx->seen_changed[(batch[i] - 1) / 8] &=
-						(uint8_t)~(1u << ((batch[i] - 1) % 8));
-			} else {
-				free(failed);
-			}
-			n = 0;
-		}
-	}
 }
 
 /* ---- writing ---- */
@@ -891,6 +858,10 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 	const struct fetch_items *items = &ctx->items;
 	uint32_t msn = ctx->msn;
 
+	/* what the previous message left when it was skipped (no
+	 * fetch_msg_end()) must not be read as this one's */
+	mime_part_map_deinit(&ctx->map);
+	ctx->bin_info_count = 0;
 	if (items->body_count > 0) {
 		ctx->fd = store_mailbox_open_msg(box, msn);
 		if (ctx->fd < 0) {
@@ -901,9 +872,16 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 			ctx->had_expunged = true;
 		}
 	}
-	if (items->set_seen && !store_mailbox_is_readonly(box) && ctx->fd >= 0 &&
-	    msn > ctx->seen_done_msn) {
-		if (fetch_seen_batch(ctx, msn) < 0)
+	/* \Seen is set ahead, for up to FETCH_SEEN_BATCH messages in one
+	 * store transaction; with BINARY items only for this message, once
+	 * it is known not to fail with UNKNOWN-CTE (below), so that a failed
+	 * command has set \Seen on no message it did not answer (RFC 9051
+	 * 7.1: a NO leaves the mailbox as it was) and nothing has to be
+	 * taken back later, when another session may have set it too */
+	bool seen_now = items->set_seen && !store_mailbox_is_readonly(box) && ctx->fd >= 0 &&
+		msn > ctx->seen_done_msn;
+	if (seen_now && !items->binary) {
+		if (fetch_seen_batch(ctx, msn, FETCH_SEEN_BATCH) < 0)
 			return -1;
 	}
 
@@ -930,6 +908,10 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 		/* before "* n FETCH (": the command fails here */
 		ctx->unknown_cte = true;
 		return 0;
+	}
+	if (seen_now && items->binary) {
+		if (fetch_seen_batch(ctx, msn, 1) < 0)
+			return -1;
 	}
 
 	const struct store_msg *msg = store_mailbox_msg(box, msn);
@@ -1028,8 +1010,6 @@ static bool fetch_finish(struct fetch_ctx *ctx)
 	struct imap_cmd *cmd = ctx->cmd;
 	struct imap_session *s = cmd->session;
 
-	if (ctx->unknown_cte && ctx->seen_changed != NULL)
-		fetch_seen_undo(ctx, ctx->msn);
 	if (ctx->seen_changed != NULL) {
 		/* The FETCH responses carried the new flags: keep the sync
 		 * from repeating them.  Synced here, without expunges, so

@@ -75,7 +75,12 @@ struct fetch_range {
 
 /* What measuring a BINARY source found (one per part per message). */
 struct fetch_binary_info {
-	uint32_t key;		/* part map index, FETCH_WHOLE_MESSAGE for [] */
+	/* what was measured: the part map index (FETCH_WHOLE_MESSAGE for
+	 * []) and the encoded range.  The index alone is not enough: the
+	 * empty stand-in part of a childless multipart or of an encoded
+	 * message/rfc822 (BINARY[2.1]) shares its parent's index. */
+	uint32_t key;
+	uint64_t offset, enc_size;
 	bool size_known;	/* size is set */
 	bool nul_known;		/* first_nul/last_nul were measured */
 	uint64_t size;		/* decoded size */

@@ -97,17 +97,22 @@ static void fetch_binary_decoder_init(struct mime_decoder *dec,
 	mime_decoder_set_crlf(dec, src->text);
 }
 
-/* The info measured for `key` on this message, or NULL. */
-static struct fetch_binary_info *fetch_binary_info_find(struct fetch_ctx *ctx, uint32_t key)
+/* The info measured for `src` on this message, or NULL. */
+static struct fetch_binary_info *fetch_binary_info_find(struct fetch_ctx *ctx,
+							const struct fetch_binary_src *src)
 {
 	for (size_t i = 0; i < ctx->bin_info_count; i++) {
-		if (ctx->bin_info[i].key == key)
+		const struct fetch_binary_info *info = &ctx->bin_info[i];
+
+		if (info->key == src->key && info->offset == src->offset &&
+		    info->enc_size == src->size)
 			return &ctx->bin_info[i];
 	}
 	return NULL;
 }
 
-static struct fetch_binary_info *fetch_binary_info_add(struct fetch_ctx *ctx, uint32_t key)
+static struct fetch_binary_info *fetch_binary_info_add(struct fetch_ctx *ctx,
+						       const struct fetch_binary_src *src)
 {
 	if (ctx->bin_info == NULL) {
 		ctx->bin_info = p_malloc(ctx->cmd->pool, ctx->items.body_count *
@@ -117,7 +122,9 @@ static struct fetch_binary_info *fetch_binary_info_add(struct fetch_ctx *ctx, ui
 	assert(ctx->bin_info_count < ctx->items.body_count);
 	struct fetch_binary_info *info = &ctx->bin_info[ctx->bin_info_count++];
 	memset(info, 0, sizeof(*info));
-	info->key = key;
+	info->key = src->key;
+	info->offset = src->offset;
+	info->enc_size = src->size;
 	info->first_nul = info->last_nul = UINT64_MAX;
 	return info;
 }
@@ -224,9 +231,9 @@ int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
 	 * identity encoding of a part that is not text has the stored
 	 * size, so BINARY.SIZE of it reads nothing */
 	bool need_nul = body->kind == FETCH_KIND_BINARY;
-	struct fetch_binary_info *info = fetch_binary_info_find(ctx, src.key);
+	struct fetch_binary_info *info = fetch_binary_info_find(ctx, &src);
 	if (info == NULL) {
-		info = fetch_binary_info_add(ctx, src.key);
+		info = fetch_binary_info_add(ctx, &src);
 		if (!need_nul && mime_encoding_is_identity(src.encoding) && !src.text) {
 			info->size = src.size;
 			info->size_known = true;

@@ -2,6 +2,7 @@
  * See decode.h. */
 #include "mime/decode.h"
 
+#include <assert.h>
 #include <string.h>
 
 enum qp_state {
@@ -141,7 +142,9 @@ static void qp_feed(struct mime_decoder *dec, const unsigned char *p,
 		case QP_NORMAL: {
 			/* copy the plain run in one go */
 			size_t n = 0;
-			while (i + n < len && strchr("= \t\r\n", p[i + n]) == NULL)
+			/* memchr, not strchr: strchr finds a NUL byte (the
+			 * terminator), which is data here */
+			while (i + n < len && memchr("= \t\r\n", p[i + n], 5) == NULL)
 				n++;
 			if (n > 0) {
 				str_append_n(dest, p + i, n);
@@ -158,6 +161,8 @@ static void qp_feed(struct mime_decoder *dec, const unsigned char *p,
 				qp_pend(dec, '\r');
 				dec->state = QP_CR;
 			} else {
+				/* the run stops only at the bytes above */
+				assert(c == '\n');
 				str_append_c(dest, '\n');
 			}
 			i++;

@@ -117,6 +117,9 @@ static void check_crlf(enum mime_encoding enc, const char *in, size_t in_len,
 static void test_mime_decode_crlf(void **state)
 {
 	(void)state;
+	/* a raw NUL in quoted-printable is data, not a line end */
+	CHECK_CRLF(MIME_ENCODING_QP, "ab\0cd=\r\n\0", "ab\0cd\0");
+	CHECK_CRLF(MIME_ENCODING_QP, "\0\0", "\0\0");
 	/* bare LF becomes CRLF; CRLF and bare CR stay */
 	CHECK_CRLF(MIME_ENCODING_7BIT, "a\nb\r\nc\rd\n\n", "a\r\nb\r\nc\rd\r\n\r\n");
 	CHECK_CRLF(MIME_ENCODING_7BIT, "\n", "\r\n");
