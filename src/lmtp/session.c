@@ -340,15 +340,11 @@ static void lmtp_transaction_deliver(struct lmtp_session *s)
 		 (unsigned long long)++s->msg_count);
 	time_t now = time(NULL);
 	struct str prefix = STR_INIT;
+	/* one copy for all; when it cannot be made (logged), a copy per
+	 * recipient, so that each still gets its own result */
 	struct store_message *msg = NULL;
-	if (s->rcpt_count > 1 && s->config->lmtp_single_copy &&
-	    (msg = lmtp_shared_message(s, id, now)) == NULL) {
-		for (size_t i = 0; i < s->rcpt_count; i++)
-			lmtp_reply(s, "451 4.3.0 <%s> Temporary failure, try again later",
-				   s->rcpts[i].address);
-		lmtp_transaction_reset(s);
-		return;
-	}
+	if (s->rcpt_count > 1 && s->config->lmtp_single_copy)
+		msg = lmtp_shared_message(s, id, now);
 	for (size_t i = 0; i < s->rcpt_count; i++) {
 		const struct lmtp_rcpt *r = &s->rcpts[i];
 		const char *mailbox = lmtp_deliver_detail_mailbox(s->config, &r->r);

@@ -8,22 +8,47 @@
  * the unnamed file into a message file, the others add names.  Where a
  * link is refused (no /proc, EXDEV, EMLINK, ...) the bytes are copied from
  * the descriptor instead.  Nothing of the spool survives a crash: an
- * unnamed file vanishes with its last descriptor, a named fallback spool
- * (file systems without O_TMPFILE) is unlinked at free and otherwise
- * aged out like tmp/ files. */
+ * unnamed file vanishes with its last descriptor.  A named fallback spool
+ * (file systems without O_TMPFILE) is unlinked at free; one that a crash
+ * left behind is removed by the next message begun after
+ * MAILDIR_TMP_MAX_AGE, as tmp/ files are. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 #include "mime/parser.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static const char message_io_error[] = "Internal error writing the message (see the log)";
+
+/* Removes named spools in dir older than MAILDIR_TMP_MAX_AGE: what a
+ * crash left of the fallback below. */
+static void message_spool_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strncmp(de->d_name, ".message-", 9) != 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtime < now - MAILDIR_TMP_MAX_AGE)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
 
 /* An unnamed (or, without O_TMPFILE, a named) spool file in dir. */
 static int message_spool_open(struct store_message *msg, const char *dir)
@@ -33,6 +58,8 @@ static int message_spool_open(struct store_message *msg, const char *dir)
 
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		char *unique = maildir_file_unique();
+
+		message_spool_sweep(dir);
 
 		msg->path = xasprintf("%s/.message-%s", dir, unique);
 		free(unique);
@@ -109,7 +136,8 @@ int maildir_message_finish(struct store_message *msg, time_t internaldate,
 	msg->internaldate = internaldate == 0 ? time(NULL) : internaldate;
 	times[0].tv_sec = times[1].tv_sec = msg->internaldate;
 	times[0].tv_nsec = times[1].tv_nsec = 0;
-	if ((msg->fsync && fsync(msg->fd) < 0) || futimens(msg->fd, times) < 0) {
+	/* the mtime first, so that the fsync makes it durable too */
+	if (futimens(msg->fd, times) < 0 || (msg->fsync && fsync(msg->fd) < 0)) {
 		log_error("store: syncing the message spool: %s", strerror(errno));
 		msg->failed = true;
 		*error_r = message_io_error;
