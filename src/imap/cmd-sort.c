@@ -9,7 +9,9 @@
 #include "commands.h"
 #include "parser.h"
 #include "search-parse.h"
+#include "search-result.h"
 #include "sort-collect.h"
+#include "base/seqset.h"
 #include "search/sort.h"
 #include "store/store.h"
 
@@ -68,6 +70,45 @@ static void sort_write_all(struct imap_session *s, const struct sort_msg *msgs,
 	}
 }
 
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* SORT RETURN (SAVE) (RFC 5182 section 1: the saved result may come from
+ * "any command based on SEARCH, e.g., SORT and THREAD"): the UIDs found,
+ * or with MIN and/or MAX and neither ALL nor COUNT only the first and/or
+ * last in sort order (RFC 9051 6.4.4.1 table 4, with RFC 5267 3.1's
+ * meaning of MIN and MAX for SORT). */
+static void sort_save_result(struct imap_session *s, unsigned int returns,
+			     const struct sort_msg *msgs, size_t count)
+{
+	struct seqset uids = SEQSET_INIT;
+	bool min_max_only =
+		(returns & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) == 0 &&
+		(returns & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX)) != 0;
+
+	if (count > 0 && min_max_only) {
+		if ((returns & IMAP_SEARCH_RETURN_MIN) != 0)
+			seqset_add(&uids, msgs[0].uid);
+		if ((returns & IMAP_SEARCH_RETURN_MAX) != 0)
+			seqset_add(&uids, msgs[count - 1].uid);
+	} else if (count > 0) {
+		/* ascending, so that each addition is O(1) */
+		uint32_t *sorted = xmalloc(count * sizeof(*sorted));
+		for (size_t i = 0; i < count; i++)
+			sorted[i] = msgs[i].uid;
+		qsort(sorted, count, sizeof(*sorted), uid_cmp);
+		for (size_t i = 0; i < count; i++)
+			seqset_add(&uids, sorted[i]);
+		free(sorted);
+	}
+	imap_search_result_save(s, &uids);
+	seqset_deinit(&uids);
+}
+
 static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 {
 	struct imap_session *s = cmd->session;
@@ -91,8 +132,13 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 		};
 	}
 	sort_messages(msgs, count, ctx->crit, ctx->crit_count);
+	if ((ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)
+		sort_save_result(s, ctx->returns, msgs, count);
 
-	if (!ctx->esort) {
+	if (ctx->esort && (ctx->returns & IMAP_SEARCH_RETURN_ANSWERS) == 0) {
+		/* RETURN (SAVE) alone: no ESEARCH (RFC 9051 6.4.4, as for
+		 * SEARCH) */
+	} else if (!ctx->esort) {
 		str_append(&line, "* SORT");
 		for (size_t i = 0; i < count; i++) {
 			str_printfa(&line, " %u", cmd->uid ? msgs[i].uid : msgs[i].msn);
@@ -119,8 +165,10 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 			sort_write_all(s, msgs, count, cmd->uid, &line);
 		}
 	}
-	str_append(&line, "\r\n");
-	sort_flush(s, &line, true);
+	if (!ctx->esort || (ctx->returns & IMAP_SEARCH_RETURN_ANSWERS) != 0) {
+		str_append(&line, "\r\n");
+		sort_flush(s, &line, true);
+	}
 	str_free(&line);
 	free(msgs);
 	if (imap_sort_collect_had_expunged(coll))
@@ -205,14 +253,15 @@ bool cmd_sort(struct imap_cmd *cmd)
 
 	memset(ctx, 0, sizeof(*ctx));
 	if (args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].str, "RETURN") == 0) {
-		if (imap_search_parse_return(&args[1], false, &ctx->returns, &error) < 0)
+		if (imap_search_parse_return(&args[1], true, &ctx->returns, &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		ctx->esort = true;
 		args += 2;
 	}
 	if (sort_parse_criteria(&args[0], ctx, &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
-	if ((program = imap_sort_collect_program(cmd, &args[1], "SORT")) == NULL)
+	if ((program = imap_sort_collect_program(cmd, &args[1], "SORT",
+						 (ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)) == NULL)
 		return true;
 	return imap_sort_collect_start(cmd, program, sort_done, ctx);
 }

@@ -128,7 +128,7 @@ bool cmd_thread(struct imap_cmd *cmd)
 		ctx->algorithm = THREAD_REFERENCES;
 	else
 		return imap_cmd_bad(cmd, "Unknown thread algorithm.");
-	if ((program = imap_sort_collect_program(cmd, &args[1], "THREAD")) == NULL)
+	if ((program = imap_sort_collect_program(cmd, &args[1], "THREAD", false)) == NULL)
 		return true;
 	return imap_sort_collect_start(cmd, program, thread_done, ctx);
 }

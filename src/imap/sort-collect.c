@@ -3,6 +3,7 @@
  * come from store_mailbox_msg_keys_many(), matches from search_match(). */
 #include "sort-collect.h"
 #include "search-parse.h"
+#include "search-result.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "net/net.h"
@@ -215,7 +216,7 @@ bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
 /* The charset argument: atom or quoted string (RFC 5256 section 5). */
 struct search_key *imap_sort_collect_program(struct imap_cmd *cmd,
 					     const struct imap_arg *args,
-					     const char *command)
+					     const char *command, bool save)
 {
 	struct imap_session *s = cmd->session;
 	struct search_key *program = NULL;
@@ -233,11 +234,15 @@ struct search_key *imap_sort_collect_program(struct imap_cmd *cmd,
 	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result, &args[1],
 					  args[0].str, &program, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
+		if (save)
+			imap_search_result_clear(s);
 		return program;
 	case IMAP_SEARCH_PARSE_BAD:
 		imap_cmd_bad(cmd, "%s", error);
 		break;
 	case IMAP_SEARCH_PARSE_NO:
+		if (save)
+			imap_search_result_clear(s);
 		imap_cmd_no(cmd, "%s", error);
 		break;
 	}

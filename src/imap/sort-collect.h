@@ -57,9 +57,13 @@ bool imap_sort_collect_had_expunged(const struct imap_sort_collect *coll);
  * section 5: search-criteria = charset 1*(SP search-key), charset = atom
  * / quoted) as a search program in cmd's pool.  NULL when the command has
  * already been answered: BAD for a syntax error (`command` names it in
- * the text), NO [BADCHARSET] for an unknown charset. */
+ * the text), NO [BADCHARSET] for an unknown charset.  With `save` (SORT
+ * RETURN (SAVE)) the search result variable is emptied after a NO or a
+ * successful parse (RFC 9051 6.4.4.1: a SAVE command that fails with NO
+ * leaves it empty; the program has already read "$"), and kept after a
+ * BAD. */
 struct search_key *imap_sort_collect_program(struct imap_cmd *cmd,
 					     const struct imap_arg *args,
-					     const char *command);
+					     const char *command, bool save);
 
 #endif

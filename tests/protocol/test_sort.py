@@ -233,6 +233,50 @@ def test_esort_return_options(srv):
     """)
 
 
+def test_sort_return_save(srv):
+    """SORT RETURN (SAVE) (RFC 5182 section 1: a command based on SEARCH,
+    e.g. SORT, may save its result): alone it answers nothing but OK; with
+    MIN/MAX only the first/last in sort order is saved; "$" then names
+    them (RFC 9051 6.4.4.1); BAD keeps "$", NO empties it."""
+    c = setup(srv, uid_offset=True)
+    # DATE order 4 1 2 5 3; UIDs are msn + 1: 5 2 3 6 4
+    c.conv("""
+    C: s1 SORT RETURN (SAVE) (DATE) UTF-8 2:4
+    S: s1 OK Sort completed.
+    C: s2 SEARCH $
+    S: * SEARCH 2 3 4
+    S: s2 OK Search completed.
+    C: s3 SORT RETURN (SAVE MIN) (DATE) UTF-8 ALL
+    S: * ESEARCH (TAG "s3") MIN 4
+    S: s3 OK Sort completed.
+    C: s4 UID FETCH $ UID
+    S: * 4 FETCH (UID 5)
+    S: s4 OK Fetch completed.
+    C: s5 UID SORT RETURN (SAVE MAX) (DATE) UTF-8 ALL
+    S: * ESEARCH (TAG "s5") UID MAX 4
+    S: s5 OK Sort completed.
+    C: s6 SORT RETURN (SAVE) (DATE) UTF-8 $ NOSUCHKEY
+    S~ s6 BAD .*
+    C: s7 SEARCH $
+    S: * SEARCH 3
+    S: s7 OK Search completed.
+    C: s8 SORT (DATE) UTF-8 $
+    S: * SORT 3
+    S: s8 OK Sort completed.
+    C: s9 SORT RETURN (SAVE) (DATE) X-NO-SUCH-CHARSET ALL
+    S~ s9 NO \\[BADCHARSET .*
+    C: s10 SEARCH $
+    S: * SEARCH
+    S: s10 OK Search completed.
+    C: s11 SORT RETURN (SAVE COUNT) (REVERSE DATE) UTF-8 ALL
+    S: * ESEARCH (TAG "s11") COUNT 5
+    S: s11 OK Sort completed.
+    C: s12 SEARCH $
+    S: * SEARCH 1 2 3 4 5
+    S: s12 OK Search completed.
+    """)
+
+
 @server_args(extra_conf="max_bad_commands = 100")
 def test_errors(srv):
     c = srv.login()
@@ -245,7 +289,7 @@ def test_errors(srv):
                  "(DATE REVERSE) UTF-8 ALL", "(DATE) UTF-8",
                  "(DATE)", "(DATE) UTF-8 BOGUS", "(DATE) UTF-8 CHARSET UTF-8 ALL",
                  "(DATE) (UTF-8) ALL", "((DATE)) UTF-8 ALL",
-                 "RETURN (SAVE) (DATE) UTF-8 ALL", "RETURN (FOO) (DATE) UTF-8 ALL",
+                 "RETURN (FOO) (DATE) UTF-8 ALL",
                  "RETURN ALL (DATE) UTF-8 ALL", "RETURN (DATE) UTF-8 ALL"):
         _, t = c.cmd(f"SORT {args}", ok=False)
         expect(" BAD " in t, (args, t))
