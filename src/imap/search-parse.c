@@ -17,6 +17,12 @@
  * parsing and evaluation small whatever the client sends. */
 #define SEARCH_MAX_DEPTH 100
 
+/* Most HEADER, BODY and TEXT keys (FROM, TO, CC, BCC and SUBJECT are
+ * HEADER keys) in one program: each asks the full-text index once and
+ * keeps its answer, two UID arrays as long as the mailbox, for the whole
+ * search.  More is NO [LIMIT] (RFC 5530); no client needs as many. */
+#define SEARCH_MAX_TEXT_KEYS 64
+
 /* Longest CHARSET name we hand to iconv. */
 #define SEARCH_CHARSET_MAX 40
 
@@ -37,6 +43,7 @@ struct search_build {
 	bool charset_unknown;
 	const char *error;	/* BAD text */
 	unsigned int depth;
+	unsigned int text_keys;	/* HEADER, BODY and TEXT keys built */
 };
 
 static const struct {
@@ -327,6 +334,7 @@ static struct search_key *search_parse_key_inner(struct search_build *b,
 			key->value = search_parse_string(b, arg, &key->value_len);
 			if (key->value == NULL)
 				return NULL;
+			b->text_keys++;
 			*argp = arg + 1;
 			return key;
 		}
@@ -393,6 +401,7 @@ static struct search_key *search_parse_key_inner(struct search_build *b,
 		key->value = search_parse_string(b, &arg[1], &key->value_len);
 		if (key->value == NULL)
 			return NULL;
+		b->text_keys++;
 		arg += 2;
 	} else if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
 		key = search_key_new(pool, strcasecmp(name, "BODY") == 0 ?
@@ -400,6 +409,7 @@ static struct search_key *search_parse_key_inner(struct search_build *b,
 		key->value = search_parse_string(b, arg, &key->value_len);
 		if (key->value == NULL)
 			return NULL;
+		b->text_keys++;
 		arg++;
 	} else if (strcasecmp(name, "UID") == 0) {
 		key = search_key_new(pool, SEARCH_KEY_UID);
@@ -499,6 +509,10 @@ imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
 	}
 	if (charset_error != NULL) {
 		*error_r = charset_error;
+		return IMAP_SEARCH_PARSE_NO;
+	}
+	if (b.text_keys > SEARCH_MAX_TEXT_KEYS) {
+		*error_r = "[LIMIT] Too many text search keys.";
 		return IMAP_SEARCH_PARSE_NO;
 	}
 	return IMAP_SEARCH_PARSE_OK;

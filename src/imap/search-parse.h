@@ -18,8 +18,9 @@ enum imap_search_parse_result {
 	IMAP_SEARCH_PARSE_OK = 0,
 	/* syntax error: answer BAD with *error_r */
 	IMAP_SEARCH_PARSE_BAD = -1,
-	/* valid syntax the server refuses (unknown CHARSET): answer NO
-	 * with *error_r, which starts with its response code */
+	/* valid syntax the server refuses (unknown CHARSET, more than 64
+	 * HEADER/BODY/TEXT keys): answer NO with *error_r, which starts
+	 * with its response code */
 	IMAP_SEARCH_PARSE_NO = -2,
 };
 
@@ -34,9 +35,11 @@ enum imap_search_parse_result {
  * BAD whatever its charset).  Search strings in
  * another CHARSET are converted to UTF-8 here (iconv, through
  * mime/charset.h), so the keys always hold UTF-8; a string that is not
- * valid text in its charset is BAD.  `box` gives the message count and
- * UIDs for sequence sets and the keyword table; NULL stands for an empty
- * mailbox.  `saved_uids` is the SEARCHRES variable that "$" stands for
+ * valid text in its charset is BAD.  More than 64 text keys (HEADER,
+ * BODY, TEXT, FROM, TO, CC, BCC, SUBJECT, counted as written, duplicates
+ * too) is NO [LIMIT], after any BAD or BADCHARSET.  `box` gives the
+ * message count and UIDs for sequence sets and the keyword table; NULL
+ * stands for an empty mailbox.  `saved_uids` is the SEARCHRES variable that "$" stands for
  * (read during the call only; NULL is the empty sequence).  Error texts
  * are static or in pool. */
 enum imap_search_parse_result

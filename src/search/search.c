@@ -13,6 +13,7 @@
 #include "base/str.h"
 #include "mime/text.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,7 +37,9 @@ struct search_ctx {
 	/* the store's text of the message (buffers reused between messages) */
 	struct str text_header, text_body;
 
-	/* HEADER, BODY and TEXT keys met so far, with the index's answers */
+	/* HEADER, BODY and TEXT keys met so far, with the index's answers;
+	 * a key equal to an earlier one (search_text_key_equal) is an alias
+	 * entry pointing at it, so the index is asked once for both */
 	struct search_text_key *text_keys;
 	size_t text_key_count;
 };
@@ -152,12 +155,16 @@ bool search_ctx_had_expunged(const struct search_ctx *ctx)
 
 struct search_text_key {
 	const struct search_key *key;
+	/* the index of the entry holding the answer for an equal key, or
+	 * SIZE_MAX: this entry holds its own (the fields below) */
+	size_t alias_of;
 	struct str needle;	/* casemap_unicode(key->value) */
 	struct str name;	/* casemap_unicode(key->name), HEADER */
 	bool indexed;		/* result holds the index's answer */
 	struct store_text_result result;
 };
 
+/* Binary search: store_text_result's arrays are ascending (store.h). */
 static bool uid_array_has(const uint32_t *uids, size_t count, uint32_t uid)
 {
 	size_t lo = 0, hi = count;
@@ -187,24 +194,58 @@ static void search_text_keys_free(struct search_ctx *ctx)
 	ctx->text_key_count = 0;
 }
 
+/* Whether two text keys always give the same answer: same type, same
+ * field name (ASCII case-insensitively, as fields are matched), same
+ * needle bytes. */
+static bool search_text_key_equal(const struct search_key *a, const struct search_key *b)
+{
+	if (a == b)
+		return true;
+	if (a->type != b->type || a->value_len != b->value_len)
+		return false;
+	if (a->type == SEARCH_KEY_HEADER && strcasecmp(a->name, b->name) != 0)
+		return false;
+	return a->value_len == 0 || memcmp(a->value, b->value, a->value_len) == 0;
+}
+
 /* The state of a text key, asking the store's index on first use.
- * NULL on a store error. */
+ * NULL on a store error.
+ *
+ * Keys are found by address (a cheap loop per message; the IMAP parser
+ * bounds their number); a key met for the first time is compared once
+ * with the earlier ones and, when equal to one, becomes an alias of it
+ * instead of a second question to the index and a second pair of UID
+ * arrays. */
 static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
 						   const struct search_key *key)
 {
 	struct search_text_key *tk;
 	enum store_text_field field;
+	size_t alias_of = SIZE_MAX;
 	int ret;
 
 	for (size_t i = 0; i < ctx->text_key_count; i++) {
-		if (ctx->text_keys[i].key == key)
-			return &ctx->text_keys[i];
+		if (ctx->text_keys[i].key != key)
+			continue;
+		if (ctx->text_keys[i].alias_of != SIZE_MAX)
+			return &ctx->text_keys[ctx->text_keys[i].alias_of];
+		return &ctx->text_keys[i];
+	}
+	for (size_t i = 0; i < ctx->text_key_count; i++) {
+		if (ctx->text_keys[i].alias_of == SIZE_MAX &&
+		    search_text_key_equal(ctx->text_keys[i].key, key)) {
+			alias_of = i;
+			break;
+		}
 	}
 	ctx->text_keys = xrealloc(ctx->text_keys,
 				  (ctx->text_key_count + 1) * sizeof(*ctx->text_keys));
 	tk = &ctx->text_keys[ctx->text_key_count++];
 	memset(tk, 0, sizeof(*tk));
 	tk->key = key;
+	tk->alias_of = alias_of;
+	if (alias_of != SIZE_MAX)
+		return &ctx->text_keys[alias_of];
 	/* an invalid UTF-8 needle stays as it is (RFC 5051 step 1b) and can
 	 * only match bytes of the same form */
 	(void)casemap_unicode(key->value == NULL ? "" : key->value, key->value_len,

@@ -375,3 +375,105 @@ def test_text_index_of_another_version_is_remade(srv):
     for want, *args in CASES:
         expect_search(c, want, *args)
     expect(len(fts_rows(srv)) == 4, fts_rows(srv))
+
+
+def long_text(n):
+    """n characters of text that does not repeat itself within a few
+    words: a needle taken from it is found in one place only."""
+    words, seed = [], 7
+    while sum(len(w) + 1 for w in words) < n:
+        seed = (seed * 1103515245 + 12345) % 2**31
+        words.append(f"w{seed % 100000:05d}")
+    return " ".join(words)[:n]
+
+
+def test_long_needles(srv):
+    """A needle longer than the phrase the index is queried with (64
+    characters) is checked whole on the candidates: one of 10,000
+    characters is found where it is, one that differs only in its last
+    character, or only after the 64th, is not found (and both answer
+    promptly: the query is of the first 64 characters)."""
+    c = setup(srv)
+    body = long_text(12000)
+    c.append(msg=("Subject: long " + body[:100] + "\r\n"
+                  "Content-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: base64\r\n\r\n"
+                  + "\r\n".join(b64(body)[i:i + 76]
+                                for i in range(0, len(b64(body)), 76))
+                  + "\r\n").encode())
+    c.cmd("NOOP", ok=True)
+    needle = body[1000:11000]
+    expect_search(c, [5], "BODY", needle.encode())
+    expect_search(c, [5], "TEXT", needle.upper().encode())
+    expect_search(c, [], "SUBJECT", needle.encode())
+    last = "x" if needle[-1] != "x" else "y"
+    expect_search(c, [], "BODY", (needle[:-1] + last).encode())
+    expect_search(c, [], "TEXT", (needle[:-1] + last).encode())
+    # differs after the 64th character only
+    short = body[500:600]
+    expect_search(c, [5], "BODY", short.encode())
+    expect_search(c, [], "BODY", (short[:80] + "#" + short[81:]).encode())
+    # a header value longer than 64 characters
+    expect_search(c, [5], "SUBJECT", ("long " + body[:100]).encode())
+    expect_search(c, [5], "TEXT", ("long " + body[:100]).encode())
+    expect_search(c, [], "SUBJECT", ("long " + body[:99] + "#").encode())
+    expect_search(c, [], "TEXT", ("long " + body[:99] + "#").encode())
+
+
+def test_replacement_characters(srv):
+    """U+FFFD, U+FFFE and U+FFFF are three characters: SQLite's UTF-8
+    reader, which the index's tokenizer uses, reads the last two as
+    U+FFFD, so the index's candidates are checked on the stored text."""
+    c = setup(srv)
+    c.append(msg=("Subject: repl\r\n"
+                  "Content-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: 8bit\r\n\r\n"
+                  "ab\ufffdcd\r\n").encode())
+    c.cmd("NOOP", ok=True)
+    expect_search(c, [5], "BODY", s("b\ufffdc"))
+    expect_search(c, [5], "TEXT", s("ab\ufffdcd"))
+    expect_search(c, [], "BODY", s("b\uffffc"))
+    expect_search(c, [], "BODY", s("b\ufffec"))
+    expect_search(c, [], "TEXT", s("ab\uffffcd"))
+    expect_search(c, [], "BODY", s("\uffff"))
+
+
+def raw_search(c, program):
+    """SEARCH with program (bytes, literals included) sent as it is."""
+    tag = c.next_tag()
+    c.send(f"{tag} SEARCH ".encode() + program + b"\r\n")
+    untagged = []
+    while True:
+        line = c.read_response_line()
+        if line.startswith(tag + " "):
+            return untagged, line
+        untagged.append(line)
+
+
+def test_text_key_limit(srv):
+    """At most 64 HEADER, BODY and TEXT keys (FROM, TO, CC, BCC and
+    SUBJECT included) in one program; more is NO [LIMIT] (RFC 5530).
+    Equal keys share one answer from the index, which stays right."""
+    c = setup(srv)
+    _, line = raw_search(c, b" ".join([b"BODY lo"] * 65))
+    expect(" NO [LIMIT] " in line, line)
+    _, line = raw_search(c, b" ".join([b"FROM x", b"TEXT y"] * 32 + [b"SUBJECT z"]))
+    expect(" NO [LIMIT] " in line, line)
+    _, line = raw_search(c, b"OR BODY a BODY b " + b" ".join([b"TEXT y"] * 63))
+    expect(" NO [LIMIT] " in line, line)
+    # the key count does not depend on the charset; BAD still wins
+    _, line = raw_search(c, b" ".join([b"BODY lo"] * 65) + b" BOGUS")
+    expect(" BAD " in line, line)
+    # 64 equal keys: one answer
+    expect_search(c, [1, 4], *["BODY", s("ärger")] * 64)
+    expect_search(c, [1, 4], *["OR", "BODY", s("ärger"), "BODY", s("ÄRGER")] * 32)
+    expect_search(c, [4], *(["BODY", s("ärger")] * 32 + ["TEXT", "innersubjectword"] * 32))
+    expect_search(c, [], *(["BODY", s("ärger")] * 63 + ["BODY", "nowhere"]))
+    expect_search(c, [2, 3], *(["NOT", "BODY", s("ärger")] * 64))
+    # a NO from SEARCH RETURN (SAVE) empties $ (RFC 9051 6.4.4.1)
+    _, line = raw_search(c, b"RETURN (SAVE) BODY office")
+    expect(" OK " in line, line)
+    expect_search(c, [1], "$")
+    _, line = raw_search(c, b"RETURN (SAVE) " + b" ".join([b"BODY office"] * 65))
+    expect(" NO [LIMIT] " in line, line)
+    expect_search(c, [], "$")

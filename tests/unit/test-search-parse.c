@@ -222,6 +222,50 @@ static void test_charset(void **state)
 	}
 }
 
+/* HEADER, BODY and TEXT keys (FROM ... SUBJECT among them), nested or
+ * repeated, count towards the limit of 64; other keys do not. */
+static void test_text_key_limit(void **state)
+{
+	static const char *const keys[] = {
+		"BODY x", "TEXT x", "HEADER X-A x", "FROM x", "TO x", "CC x", "BCC x",
+		"SUBJECT x", "NOT BODY x", "OR BODY x (TEXT y)",
+	};
+
+	(void)state;
+	for (size_t k = 0; k < N_ELEMENTS(keys); k++) {
+		/* an OR counts two keys */
+		unsigned int per = k == N_ELEMENTS(keys) - 1 ? 2 : 1;
+
+		for (unsigned int n = 64 / per; n <= 64 / per + 1; n++) {
+			struct str in = STR_INIT;
+			struct parsed p;
+
+			str_append(&in, "SEEN");
+			for (unsigned int i = 0; i < n; i++)
+				str_printfa(&in, " %s", keys[k]);
+			parse(&p, in.data, in.len, NULL);
+			if (n * per <= 64) {
+				assert_int_equal(p.result, IMAP_SEARCH_PARSE_OK);
+			} else {
+				assert_int_equal(p.result, IMAP_SEARCH_PARSE_NO);
+				assert_string_equal(p.error, "[LIMIT] Too many text search keys.");
+			}
+			parsed_free(&p);
+			str_free(&in);
+		}
+	}
+	/* a syntax error past the limit is still BAD */
+	struct str in = STR_INIT;
+	struct parsed p;
+	for (unsigned int i = 0; i < 65; i++)
+		str_append(&in, "BODY x ");
+	str_append(&in, "BOGUS");
+	parse(&p, in.data, in.len, NULL);
+	assert_int_equal(p.result, IMAP_SEARCH_PARSE_BAD);
+	parsed_free(&p);
+	str_free(&in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_set_error_after_ranges),
 		cmocka_unit_test(test_within),
 		cmocka_unit_test(test_charset),
+		cmocka_unit_test(test_text_key_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

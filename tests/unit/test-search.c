@@ -248,9 +248,15 @@ static void test_expunged_file(void **state)
 
 /* ---- the full-text index gives what a scan of the stored text gives ---- */
 
+/* 70 characters, longer than the phrase fts.c gives FTS5 (64) */
+#define LONG70 "the-long-one 0123456789 abcdefghijklmnopqrstuvwxyz 0123456789 @#%&-+=!"
+
 /* Text that trips FTS5 query syntax, casemapping corner cases and
- * multi-byte characters. */
+ * multi-byte characters; U+FFFD, U+FFFE and U+FFFF (which SQLite's
+ * tokenizer reads alike); text longer than the FTS5 phrase. */
 static const char *const fragments[] = {
+	"ab\xef\xbf\xbd" "cd", "xy\xef\xbf\xbf" "z", "pq\xef\xbf\xbe" "r",
+	LONG70 "TAILONE", "\xc3\x84" LONG70 "\xc3\x84",
 	"Gr\xc3\xbc\xc3\x9f" "e", "STRASSE", "stra\xc3\x9f" "e", "\xef\xac\x81nance",
 	"\"quoted\"", "a*b", "NOT this", "x:y", "(paren)", "^caret", "NEAR(a b)",
 	"\xc3\x84RGER", "\xc3\xa4rger", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
@@ -271,6 +277,15 @@ static const char *const needles[] = {
 	"caf\xc3\xa9", "cafe", "e\xcc\x81", "\xc3\xa9", "e", "ee", "eee", "stra\xc3\x9f" "e gr",
 	"e\n", "\n", "subject: ", "ject: gr", "zzzz", "", "byteword", "o\xef\xbf\xbd" "b",
 	"\xef\xbf\xbd",
+	/* U+FFFx: only the same character matches */
+	"b\xef\xbf\xbd" "c", "b\xef\xbf\xbf" "c", "b\xef\xbf\xbe" "c",
+	"y\xef\xbf\xbf" "z", "y\xef\xbf\xbd" "z", "q\xef\xbf\xbe" "r", "q\xef\xbf\xbf" "r",
+	"\xef\xbf\xbf", "\xef\xbf\xbe", "\xef\xbf\xbd" "cd", "\xef\xbf\xbf" "cd",
+	/* longer than the FTS5 phrase: found, casemapped, or differing only
+	 * after its first 64 characters */
+	LONG70, LONG70 "TAILONE", LONG70 "TAILTWO", LONG70 "tailone", "THE-LONG-ONE 0123",
+	"\xc3\xa4" LONG70 "\xc3\x84", "\xc3\xa4" LONG70 "\xc3\x85",
+	"\xc3\xa4" LONG70 "\xc3\xa4" " " LONG70,
 };
 
 static void append_text_messages(void)
@@ -392,6 +407,48 @@ static void test_index_equals_scan(void **state)
 	assert_true(nonempty > N_ELEMENTS(needles));
 	/* the text after a NUL is in the index too */
 	assert_int_equal(run64(text(SEARCH_KEY_BODY, "byteword")), (uint64_t)1 << 43);
+	/* the cases the phrase alone gets wrong are present */
+	assert_true(run64(text(SEARCH_KEY_TEXT, "b\xef\xbf\xbd" "c")) != 0);
+	assert_int_equal(run64(text(SEARCH_KEY_TEXT, "b\xef\xbf\xbf" "c")), 0);
+	assert_true(run64(text(SEARCH_KEY_TEXT, LONG70 "TAILONE")) != 0);
+	assert_int_equal(run64(text(SEARCH_KEY_TEXT, LONG70 "TAILTWO")), 0);
+}
+
+/* Equal text keys share one answer from the index (search.c merges
+ * them); the answers stay those of each key alone. */
+static void test_equal_text_keys(void **state)
+{
+	struct search_key *and = search_key_new(pool, SEARCH_KEY_AND);
+	struct search_key *or = search_key_new(pool, SEARCH_KEY_OR);
+	struct search_key *not = search_key_new(pool, SEARCH_KEY_NOT);
+
+	(void)state;
+	/* msn 1 "quick brown fox", msn 3 "NEEDLE" */
+	for (int i = 0; i < 10; i++)
+		search_key_add_child(and, text(SEARCH_KEY_BODY, "quick"));
+	search_key_add_child(and, text(SEARCH_KEY_TEXT, "quick"));
+	assert_int_equal(run(and), 1);
+	search_key_add_child(and, text(SEARCH_KEY_BODY, "quicker"));
+	assert_int_equal(run(and), 0);
+	search_key_add_child(or, text(SEARCH_KEY_BODY, "needle"));
+	search_key_add_child(or, text(SEARCH_KEY_BODY, "needle"));
+	assert_int_equal(run(or), 4);
+	search_key_add_child(not, text(SEARCH_KEY_BODY, "needle"));
+	search_key_add_child(or, not);
+	assert_int_equal(run(or), 7);
+	/* same field name in another case, same needle: one answer */
+	struct search_key *h = search_key_new(pool, SEARCH_KEY_AND);
+	search_key_add_child(h, header("subject", "hello"));
+	search_key_add_child(h, header("SUBJECT", "hello"));
+	search_key_add_child(h, header("Subject", "hello"));
+	assert_int_equal(run(h), 1);
+	/* another field, same needle: not merged */
+	struct search_key *o = search_key_new(pool, SEARCH_KEY_OR);
+	search_key_add_child(o, header("Subject", "alice"));
+	search_key_add_child(o, header("From", "alice"));
+	assert_int_equal(run(o), 1);
+	search_key_add_child(h, header("From", "hello"));
+	assert_int_equal(run(h), 0);
 }
 
 int main(void)
@@ -404,6 +461,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_logic_and_index_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expunged_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_equals_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_equal_text_keys, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,15 @@
  * the stored documents of the mailbox (the FTS5 content, read by rowid
  * range).
  *
+ * Two cases make the phrase only a filter, each candidate then being
+ * checked with memmem on its stored document: a needle longer than
+ * FTS_QUERY_MAX_CHARS (the phrase is of its first characters only, since
+ * FTS5 keeps one term per character of a phrase and a 20,000-character
+ * needle cost seconds and hundreds of MB), and a needle holding U+FFFD,
+ * U+FFFE or U+FFFF (SQLite's UTF-8 reader, which the tokenizer uses for
+ * documents and queries alike, reads the last two as U+FFFD, so any of
+ * the three finds the others).
+ *
  * Filled at append (save.c, in the transaction that inserts the row),
  * copied with COPY/MOVE, deleted with expunges and mailbox deletion,
  * moved with INBOX's messages when INBOX is renamed, filled by a rebuild,
@@ -36,6 +45,9 @@
 #define FTS_VERSION 1
 /* the trigram tokenizer's unit: shorter needles have no trigram */
 #define FTS_MIN_CHARS 3
+/* the longest phrase given to FTS5, in characters; the rest of a longer
+ * needle is verified on the candidates' documents */
+#define FTS_QUERY_MAX_CHARS 64
 
 static const char fts_schema_sql[] =
 	"DROP TABLE IF EXISTS text_fts;"
@@ -350,6 +362,20 @@ static void fts_query(struct str *query, enum store_text_field field,
 	str_append_c(query, '"');
 }
 
+/* Whether the needle holds U+FFFD, U+FFFE or U+FFFF (EF BF BD..BF),
+ * which SQLite's UTF-8 reader does not tell apart. */
+static bool fts_has_fffx(const char *needle, size_t needle_len)
+{
+	const char *p = needle, *end = needle + needle_len;
+
+	while ((p = memmem(p, (size_t)(end - p), "\xef\xbf", 2)) != NULL) {
+		if (end - p >= 3 && (unsigned char)p[2] >= 0xbd)
+			return true;
+		p += 2;
+	}
+	return false;
+}
+
 static void uid_push(uint32_t **arr, size_t *count, size_t *cap, uint32_t uid)
 {
 	if (*count == *cap) {
@@ -364,6 +390,29 @@ static bool fts_doc_has(const char *doc, size_t doc_len, const char *needle,
 {
 	return needle_len == 0 ||
 		(doc != NULL && memmem(doc, doc_len, needle, needle_len) != NULL);
+}
+
+/* Whether the row at `stmt` (columns rowid, header, body) matches: the
+ * exact test on the stored documents, the reference for the index. */
+static bool fts_row_has(sqlite3_stmt *stmt, enum store_text_field field, const char *name,
+			const char *needle, size_t needle_len)
+{
+	bool hit = false;
+
+	if (field != STORE_TEXT_BODY) {
+		const char *doc = (const char *)sqlite3_column_blob(stmt, 1);
+		size_t doc_len = (size_t)sqlite3_column_bytes(stmt, 1);
+
+		hit = field == STORE_TEXT_HEADER ?
+			doc != NULL && mime_text_header_has(doc, doc_len, name, needle,
+							    needle_len) :
+			fts_doc_has(doc, doc_len, needle, needle_len);
+	}
+	if (!hit && field != STORE_TEXT_HEADER) {
+		hit = fts_doc_has((const char *)sqlite3_column_blob(stmt, 2),
+				  (size_t)sqlite3_column_bytes(stmt, 2), needle, needle_len);
+	}
+	return hit;
 }
 
 /* A needle too short for trigrams: every stored document of the mailbox,
@@ -384,23 +433,9 @@ static int fts_scan(struct maildir_mailbox *mbox, enum store_text_field field,
 	sqlite3_bind_int64(stmt, 2, fts_rowid(mbox->id, UINT32_MAX));
 	while ((ret = maildir_index_step(ms, stmt)) > 0) {
 		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
-		bool hit = false;
 
 		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
-		if (field != STORE_TEXT_BODY) {
-			const char *doc = (const char *)sqlite3_column_blob(stmt, 1);
-			size_t doc_len = (size_t)sqlite3_column_bytes(stmt, 1);
-
-			hit = field == STORE_TEXT_HEADER ?
-				doc != NULL && mime_text_header_has(doc, doc_len, name, needle,
-								    needle_len) :
-				fts_doc_has(doc, doc_len, needle, needle_len);
-		}
-		if (!hit && field != STORE_TEXT_HEADER) {
-			hit = fts_doc_has((const char *)sqlite3_column_blob(stmt, 2),
-					  (size_t)sqlite3_column_bytes(stmt, 2), needle, needle_len);
-		}
-		if (hit)
+		if (fts_row_has(stmt, field, name, needle, needle_len))
 			uid_push(&result_r->uids, &result_r->count, &cap, uid);
 	}
 	maildir_index_finish(ms, stmt);
@@ -418,26 +453,34 @@ static int fts_search(struct store_mailbox *box, enum store_text_field field,
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	struct str query = { 0 }, folded_name = { 0 };
-	size_t cap = 0, indexed_cap = 0, chars = 0;
+	size_t cap = 0, indexed_cap = 0, chars = 0, query_len = needle_len;
 	sqlite3_stmt *stmt;
+	bool verify;
 	int ret;
 
 	if (field == STORE_TEXT_HEADER) {
 		(void)casemap_unicode(name, strlen(name), &folded_name);
 		str_append(&folded_name, "");
 	}
+	/* the needle is valid UTF-8 (store.c): a character starts at each
+	 * byte that is not a continuation byte */
 	for (size_t i = 0; i < needle_len; i++) {
-		if (((unsigned char)needle[i] & 0xc0) != 0x80)
-			chars++;
+		if (((unsigned char)needle[i] & 0xc0) != 0x80 &&
+		    chars++ == FTS_QUERY_MAX_CHARS)
+			query_len = i;
 	}
 	if (chars < FTS_MIN_CHARS) {
 		ret = fts_scan(mbox, field, folded_name.data, needle, needle_len, result_r);
 		str_free(&folded_name);
 		return ret;
 	}
-	fts_query(&query, field, needle, needle_len);
-	if (field == STORE_TEXT_HEADER) {
-		stmt = maildir_index_prepare(ms, "SELECT rowid, header FROM text_fts "
+	/* the phrase of a prefix, or one the tokenizer reads with U+FFFx
+	 * folded, finds a superset: the candidates are checked */
+	verify = field == STORE_TEXT_HEADER || query_len < needle_len ||
+		fts_has_fffx(needle, needle_len);
+	fts_query(&query, field, needle, query_len);
+	if (verify) {
+		stmt = maildir_index_prepare(ms, "SELECT rowid, header, body FROM text_fts "
 					     "WHERE text_fts MATCH ? AND rowid BETWEEN ? AND ?");
 	} else {
 		stmt = maildir_index_prepare(ms, "SELECT rowid FROM text_fts "
@@ -454,14 +497,8 @@ static int fts_search(struct store_mailbox *box, enum store_text_field field,
 	while ((ret = maildir_index_step(ms, stmt)) > 0) {
 		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
 
-		if (field == STORE_TEXT_HEADER) {
-			const char *doc = (const char *)sqlite3_column_blob(stmt, 1);
-			size_t doc_len = (size_t)sqlite3_column_bytes(stmt, 1);
-
-			if (doc == NULL || !mime_text_header_has(doc, doc_len, folded_name.data,
-								 needle, needle_len))
-				continue;
-		}
+		if (verify && !fts_row_has(stmt, field, folded_name.data, needle, needle_len))
+			continue;
 		uid_push(&result_r->uids, &result_r->count, &cap, uid);
 	}
 	maildir_index_finish(ms, stmt);
