@@ -295,6 +295,37 @@ int maildir_fts_fill_all(struct maildir_store *ms)
 	return ret < 0 ? -1 : 0;
 }
 
+/* Stores the text read for (mailbox_id, uid) outside any transaction,
+ * if the message is still there: in the meantime another session may
+ * have expunged it or deleted its mailbox, whose id a new mailbox may
+ * then have been given (ids are reused), and the text must not end up
+ * on another message.  0 or -1 (error set; nothing written). */
+static int fts_write_back(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid,
+			  const struct store_msg_text_data *data)
+{
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	stmt = maildir_index_prepare(ms, "SELECT 1 FROM messages WHERE mailbox = ? AND uid = ?");
+	if (stmt == NULL) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	ret = maildir_index_step(ms, stmt);
+	maildir_index_finish(ms, stmt);
+	if (ret > 0)
+		ret = maildir_fts_insert(ms, mailbox_id, uid, data);
+	if (ret < 0) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	return maildir_index_commit(ms);
+}
+
 int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 			 struct str *header, struct str *body)
 {
@@ -327,15 +358,18 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 	 * then read again), so this commit does not wait for the disk: a
 	 * search over many unindexed messages would otherwise cost an fsync
 	 * per message.  WAL mode keeps the index consistent either way. */
+	if (store_msg_text_data_read_fd(&data, fd) < 0) {
+		store_msg_text_data_free(&data);
+		close(fd);
+		return maildir_storage_set_syscall_error(ms, "read", "message file");
+	}
 	if (ms->fsync)
 		(void)maildir_index_exec(ms, "PRAGMA synchronous = NORMAL");
-	ret = fts_fill_fd(ms, mbox->id, uid, fd, &data);
+	ret = fts_write_back(ms, mbox->id, uid, &data);
 	/* never leave the connection without fsync: a fresh one has it */
 	if (ms->fsync && maildir_index_exec(ms, "PRAGMA synchronous = FULL") < 0)
 		maildir_index_release_memory(ms);
 	close(fd);
-	if (ret < 0 && data.header.data == NULL)
-		return -1;	/* the read failed (error set) */
 	/* a failed write-back only means the next search reads again */
 	store_clear_error(box->store);
 	str_append_n(header, data.header.data, data.header.len);
