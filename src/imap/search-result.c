@@ -17,21 +17,6 @@ void imap_search_result_clear(struct imap_session *s)
 	seqset_clear(&s->search_result);
 }
 
-/* The lowest msn whose UID is >= uid (count + 1 if none); the view is in
- * UID order. */
-static uint32_t search_result_msn_lower_bound(struct store_mailbox *box, uint32_t uid)
-{
-	uint32_t lo = 1, hi = store_mailbox_count(box) + 1;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (store_mailbox_msg(box, mid)->uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 int imap_search_result_parse_set(struct store_mailbox *box,
 				 const struct seqset *saved_uids, const char *str,
 				 bool uid, struct seqset *set)
@@ -59,9 +44,9 @@ int imap_search_result_parse_set(struct store_mailbox *box,
 		}
 		if (count == 0)
 			break;
-		first = search_result_msn_lower_bound(box, first);
+		first = imap_session_msn_lower_bound(box, first);
 		last = last == UINT32_MAX ? count :
-			search_result_msn_lower_bound(box, last + 1) - 1;
+			imap_session_msn_lower_bound(box, last + 1) - 1;
 		if (first <= last)
 			seqset_add_range(set, first, last);
 	}

@@ -594,8 +594,7 @@ void imap_session_bitmap_add_msn(uint8_t *bitmap, uint32_t msn)
 	bitmap[(msn - 1) / 8] |= (uint8_t)(1u << ((msn - 1) % 8));
 }
 
-/* The lowest msn whose uid >= uid (count + 1 if none). */
-static uint32_t imap_session_msn_lower_bound(struct store_mailbox *box, uint32_t uid)
+uint32_t imap_session_msn_lower_bound(struct store_mailbox *box, uint32_t uid)
 {
 	uint32_t lo = 1, hi = store_mailbox_count(box) + 1;
 	while (lo < hi) {

@@ -158,6 +158,10 @@ bool imap_session_bitmap_has_msn(const uint8_t *bitmap, uint32_t count,
  * the bitmap's size. */
 void imap_session_bitmap_add_msn(uint8_t *bitmap, uint32_t msn);
 
+/* The lowest msn of box whose UID is >= uid (count + 1 if none): a
+ * binary search, the view being in UID order. */
+uint32_t imap_session_msn_lower_bound(struct store_mailbox *box, uint32_t uid);
+
 /* Resolves the sequence set `str` of a command on the selected mailbox
  * (msns, or UIDs when `uid`) into the msns it names, added to `msns`
  * (which the caller initialized and deinits; it comes out sorted and
