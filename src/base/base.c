@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,4 +166,29 @@ size_t lf_to_crlf(const void *src, size_t len, void *dest, bool *prev_cr)
 	}
 	*prev_cr = cr;
 	return o;
+}
+
+int spool_file_open(const char *primary)
+{
+	const char *dirs[] = { primary, getenv("TMPDIR"), "/tmp" };
+	int err = ENOENT;
+
+	for (size_t i = 0; i < N_ELEMENTS(dirs); i++) {
+		if (dirs[i] == NULL || dirs[i][0] == '\0')
+			continue;
+		int fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		char *path = xasprintf("%s/.roost-spool-XXXXXX", dirs[i]);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0) {
+			(void)unlink(path);
+			free(path);
+			return fd;
+		}
+		err = errno;
+		free(path);
+	}
+	errno = err;
+	return -1;
 }

@@ -50,6 +50,13 @@ int str_to_u64(const char *s, uint64_t max, uint64_t *num_r);
 /* Writes all of buf to fd, retrying on EINTR and short writes.
  * Returns 0 or -1 with errno set. */
 int write_full(int fd, const void *buf, size_t size);
+/* A file for spooling data that nobody else can see and that vanishes
+ * with its descriptor: an unnamed O_TMPFILE file in the first of
+ * `primary`, $TMPDIR and /tmp that allows one (else a mkostemp() file
+ * there, unlinked at once, for file systems without O_TMPFILE).  The fd
+ * is read-write and close-on-exec; -1 with errno set when none works.
+ * The file is opened without O_EXCL, so it may later be linked. */
+int spool_file_open(const char *primary);
 /* Copies `len` bytes of src to dest, turning each LF that does not follow
  * a CR into CRLF (RFC 5322 line ends); dest must have room for 2 * len
  * bytes.  *prev_cr carries across calls whether the last byte seen was a

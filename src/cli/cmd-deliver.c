@@ -13,7 +13,6 @@
 #include "lmtp/deliver.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,19 +100,6 @@ static int cli_deliver_spool(int in, int out, uint64_t max_size, uint64_t *size_
 	return ret;
 }
 
-static int cli_deliver_spool_open(const struct roost_config *config)
-{
-	const char *dirs[] = { config->data_dir, getenv("TMPDIR"), "/tmp" };
-	for (size_t i = 0; i < N_ELEMENTS(dirs); i++) {
-		if (dirs[i] == NULL || dirs[i][0] == '\0')
-			continue;
-		int fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			return fd;
-	}
-	return -1;
-}
-
 int cli_deliver_main(int argc, char **argv)
 {
 	const char *config_path = NULL, *user = NULL, *mailbox = NULL;
@@ -175,7 +161,7 @@ int cli_deliver_main(int argc, char **argv)
 		return found == -1 ? EX_TEMPFAIL : EX_NOUSER;
 	}
 
-	int fd = cli_deliver_spool_open(config);
+	int fd = spool_file_open(config->data_dir);
 	if (fd < 0) {
 		fprintf(stderr, "roost deliver: cannot create a spool file: %s\n",
 			strerror(errno));

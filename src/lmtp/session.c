@@ -30,7 +30,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,27 +218,14 @@ static void lmtp_store_cache_clear(void)
 }
 
 /* An unnamed file for the message: in data_dir (the store's file system,
- * so a later hard link is possible), else in $TMPDIR. */
+ * where the single copy is made), else in $TMPDIR. */
 static int lmtp_spool_open(struct lmtp_session *s)
 {
-	const char *dirs[] = { s->config->data_dir, getenv("TMPDIR"), "/tmp" };
-	for (size_t i = 0; i < N_ELEMENTS(dirs); i++) {
-		if (dirs[i] == NULL || dirs[i][0] == '\0')
-			continue;
-		int fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			return fd;
-		char *path = xasprintf("%s/.lmtp-spool-XXXXXX", dirs[i]);
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0) {
-			(void)unlink(path);
-			free(path);
-			return fd;
-		}
-		free(path);
-	}
-	log_error("%s: cannot create a spool file: %s", s->log_prefix, strerror(errno));
-	return -1;
+	int fd = spool_file_open(s->config->data_dir);
+
+	if (fd < 0)
+		log_error("%s: cannot create a spool file: %s", s->log_prefix, strerror(errno));
+	return fd;
 }
 
 static void lmtp_spool_write(struct lmtp_session *s, const void *data, size_t size)
