@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* number64 = 1*DIGIT ; 0 <= n <= 9,223,372,036,854,775,807 */
@@ -656,10 +657,52 @@ static int arg_start(struct imap_parser *p, unsigned char c)
 	return 3;
 }
 
-/* atom = 1*<any CHAR except SP, CTL, "(", ")", "{", DQUOTE>, and "[" ...
- * the matching "]" may hold anything but CTL and 8-bit (see IMAP_ARG_ATOM).
- * Returns 0 when the byte was added, 3 when the atom ended before it, -1
- * on an error. */
+/* True when the command being parsed is FETCH or UID FETCH: the command
+ * name, or for UID the first argument at the top level. */
+static bool command_is_fetch(const struct imap_parser *p)
+{
+	if (p->name == NULL)
+		return false;
+	if (strcasecmp(p->name, "FETCH") == 0)
+		return true;
+	if (strcasecmp(p->name, "UID") != 0)
+		return false;
+	/* the top level's arguments start at stack index 0; while a list
+	 * is open, list_start[1] is how many of them were pushed before it */
+	size_t top = p->depth == 0 ? p->stack_count : p->list_start[1];
+	return top > 0 && p->stack[0].type == IMAP_ARG_ATOM &&
+		strcasecmp(p->stack[0].str, "FETCH") == 0;
+}
+
+/* Whether the "[" following the atom read so far opens a FETCH section,
+ * whose text runs to the matching "]" (across spaces, parentheses and
+ * quotes: "BODY[HEADER.FIELDS (From To)]").  Everywhere else "[" is an
+ * ordinary ATOM-CHAR (RFC 9051 section 9: atom-specials do not include
+ * "["; resp-specials is only "]"), so an unquoted mailbox name, pattern or
+ * search string may contain it: SELECT a[b, LIST "" %[*.  Only FETCH's
+ * section syntax gives it a meaning:
+ *   fetch-att =/ "BODY" section [partial] / "BODY.PEEK" section [partial] /
+ *                "BINARY" [".PEEK"] section-binary [partial] /
+ *                "BINARY.SIZE" section-binary
+ * (RFC 9051 section 9, RFC 3516 section 7). */
+static bool atom_opens_section(const struct imap_parser *p)
+{
+	static const char *const names[] = {
+		"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE",
+	};
+	const char *atom = str_c(&p->token);
+
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		if (strcasecmp(atom, names[i]) == 0)
+			return command_is_fetch(p);
+	}
+	return false;
+}
+
+/* atom = 1*<any CHAR except SP, CTL, "(", ")", "{", DQUOTE>, and in FETCH
+ * a section "[" ... its matching "]" that may hold anything but CTL and
+ * 8-bit (see IMAP_ARG_ATOM and atom_opens_section()).  Returns 0 when the
+ * byte was added, 3 when the atom ended before it, -1 on an error. */
 static int atom_byte(struct imap_parser *p, unsigned char c)
 {
 	if (p->bracket_depth > 0) {
@@ -684,7 +727,7 @@ static int atom_byte(struct imap_parser *p, unsigned char c)
 	}
 	if (!is_arg_atom_char(c))
 		return atom_char_error(p, c);
-	if (c == '[')
+	if (c == '[' && atom_opens_section(p))
 		p->bracket_depth++;
 	str_append_c(&p->token, (char)c);
 	return 0;

@@ -81,11 +81,14 @@ struct imap_parser_settings {
 enum imap_arg_type {
 	/* Terminates every argument array (top level and each list). */
 	IMAP_ARG_EOL = 0,
-	/* atom = 1*<any CHAR except SP, CTL, "(", ")", "{", DQUOTE>, where
-	 * "[" continues the atom through its matching "]" even across spaces,
-	 * parentheses and quotes: BODY.PEEK[HEADER.FIELDS (From To)]<0.100>
-	 * is one atom.  So are \Seen, \*, %, *, 1:*,5, NIL and ]. 8-bit bytes
-	 * are not allowed in atoms.  `str` keeps the client's case. */
+	/* atom = 1*<any CHAR except SP, CTL, "(", ")", "{", DQUOTE>.  In
+	 * FETCH and UID FETCH, the "[" after BODY, BODY.PEEK, BINARY,
+	 * BINARY.PEEK or BINARY.SIZE continues the atom through its matching
+	 * "]" even across spaces, parentheses and quotes:
+	 * BODY.PEEK[HEADER.FIELDS (From To)]<0.100> is one atom.  Anywhere
+	 * else "[" is an ordinary atom character (a[b, %[*).  \Seen, \*, %,
+	 * *, 1:*,5, NIL and ] are atoms too.  8-bit bytes are not allowed in
+	 * atoms.  `str` keeps the client's case. */
 	IMAP_ARG_ATOM,
 	/* "..." with \\ and \" resolved; may contain 8-bit bytes (UTF-8 is
 	 * allowed by IMAP4rev2 / UTF8=ACCEPT; the command layer decides),

@@ -381,3 +381,71 @@ def test_oldname_for_rev2(srv):
     c.line('a4 CREATE "e\u0301"')
     expect(c.readline() == '* LIST () "/" "\u00e9" ("OLDNAME" ("e\u0301"))')
     expect(c.readline() == "a4 OK Create completed.")
+
+
+def test_unquoted_names_with_bracket(srv):
+    # "[" is an ATOM-CHAR (RFC 9051 section 9: atom-specials hold "]" as
+    # resp-specials but not "["), so an unquoted astring or list-mailbox
+    # may contain it; only FETCH's section syntax (BODY[, BINARY[ ...)
+    # opens a bracket that runs to its "]".
+    # the issue's LIST pattern; "&-" is "&" in modified UTF-7
+    odd = "!#$&-'+,-.0123456789:;<=>?@^_`|[}"
+    c = srv.login()
+    c.conv(r"""
+    C: a1 CREATE a[b
+    S: a1 OK Create completed.
+    C: a2 CREATE [x
+    S: a2 OK Create completed.
+    C: a3 CREATE BODY[1
+    S: a3 OK Create completed.
+    C: a4 CREATE !#$&-'+,-.0123456789:;<=>?@^_`|[}x
+    S: a4 OK Create completed.
+    C: a5 SELECT a[b
+    S: * 0 EXISTS
+    S: * 0 RECENT
+    S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+    S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted.
+    S~ \* OK \[UIDVALIDITY \d+\] UIDs valid\.
+    S: * OK [UIDNEXT 1] Predicted next UID.
+    S: a5 OK [READ-WRITE] SELECT completed.
+    C: a6 EXAMINE BODY[1
+    S: * OK [CLOSED] Previous mailbox is now closed.
+    S: * 0 EXISTS
+    S: * 0 RECENT
+    S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+    S: * OK [PERMANENTFLAGS ()] Read-only mailbox.
+    S~ \* OK \[UIDVALIDITY \d+\] UIDs valid\.
+    S: * OK [UIDNEXT 1] Predicted next UID.
+    S: a6 OK [READ-ONLY] EXAMINE completed.
+    C: a7 LIST "" !#$&'+,-.0123456789:;<=>?@^_`|[}%*
+    S: a7 OK LIST completed.
+    C: a7 LIST "" !#$&-'+,-.0123456789:;<=>?@^_`|[}%*
+    S: * LIST (\HasNoChildren) "/" !#$&-'+,-.0123456789:;<=>?@^_`|[}x
+    S: a7 OK LIST completed.
+    C: a8 LIST "" (a[* [%)
+    S: * LIST (\HasNoChildren) "/" [x
+    S: * LIST (\HasNoChildren) "/" a[b
+    S: a8 OK LIST completed.
+    C: a9 STATUS [x (MESSAGES)
+    S: * STATUS [x (MESSAGES 0)
+    S: a9 OK Status completed.
+    C: a10 RENAME [x [y
+    S: a10 OK Rename completed.
+    C: a11 DELETE [y
+    S: a11 OK Delete completed.
+    C: a12 SEARCH SUBJECT a[b
+    S: * SEARCH
+    S: a12 OK Search completed.
+    C: a13 FETCH 1 BODY[HEADER
+    S: a13 BAD Missing ']'
+    """)
+    c.append(box=odd + "x")
+    _, t = c.cmd(f"STATUS {odd}x (MESSAGES)", ok=True)
+    c.cmd("SELECT BODY[1", ok=True)
+    c.append(box="BODY[1", msg="Subject: s[1]\r\n\r\nbody\r\n")
+    u, _ = c.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject)])", ok=True)
+    expect(u[0].startswith("* 1 FETCH (BODY[HEADER.FIELDS (Subject)] {17}"), u)
+    u, _ = c.cmd("UID FETCH 1:* (binary.peek[1] FLAGS)", ok=True)
+    expect(u[0] == "* 1 FETCH (UID 1 FLAGS (\\Recent) BINARY[1] {6}\r\nbody\r\n)", u)
+    u, _ = c.cmd("SEARCH SUBJECT s[1", ok=True)
+    expect(u == ["* SEARCH 1"], u)

@@ -269,10 +269,35 @@ static void test_atoms(void **state)
 	check(NULL, "a FETCH 1 (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100>)\r\n",
 	      "[a] FETCH 1 (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100>)\n");
 	check(NULL, "a FETCH 1 BODY[]\r\n", "[a] FETCH 1 BODY[]\n");
-	check(NULL, "a FETCH 1 BODY[1.2.MIME] X[a[b ]c]d\r\n",
-	      "[a] FETCH 1 BODY[1.2.MIME] X[a[b ]c]d\n");
+	check(NULL, "a FETCH 1 BODY[1.2.MIME] body[a[b ]c]d\r\n",
+	      "[a] FETCH 1 BODY[1.2.MIME] body[a[b ]c]d\n");
 	check(NULL, "a FETCH 1 (BODY[HEADER.FIELDS (\"X\")])\r\n",
 	      "[a] FETCH 1 (BODY[HEADER.FIELDS (\"X\")])\n");
+	check(NULL, "a UID FETCH 1 (FLAGS BINARY.PEEK[1 2] binary[] "
+	      "Binary.Size[3 (4)])\r\n",
+	      "[a] UID FETCH 1 (FLAGS BINARY.PEEK[1 2] binary[] "
+	      "Binary.Size[3 (4)])\n");
+	check(NULL, "a uid fetch 1 BODY[HEADER.FIELDS (A)]\r\n",
+	      "[a] uid fetch 1 BODY[HEADER.FIELDS (A)]\n");
+	/* only those names open a section: other atoms, and every atom of
+	 * other commands, take "[" as an ATOM-CHAR (RFC 9051 section 9) */
+	check(NULL, "a FETCH 1 X[a[b ]c]d\r\n",
+	      "[a] FETCH 1 X[a[b ]c]d\n");
+	check(NULL, "a SELECT a[b\r\n", "[a] SELECT a[b\n");
+	check(NULL, "a SELECT a[b}\r\n", "[a] SELECT a[b}\n");
+	check(NULL, "a CREATE [\r\n", "[a] CREATE [\n");
+	check(NULL, "a SELECT BODY[x\r\n", "[a] SELECT BODY[x\n");
+	check(NULL, "a UID SEARCH BODY[x\r\n", "[a] UID SEARCH BODY[x\n");
+	check(NULL, "a UID (FETCH) BODY[x\r\n", "[a] UID (FETCH) BODY[x\n");
+	check(NULL, "a X FETCH BODY[x\r\n", "[a] X FETCH BODY[x\n");
+	check(NULL, "a SEARCH (SUBJECT a[b) TO [x]\r\n",
+	      "[a] SEARCH (SUBJECT a[b) TO [x]\n");
+	check(NULL, "a LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n",
+	      "[a] LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\n");
+	check(NULL, "a LIST \"\" (a[ [b %[*)\r\n",
+	      "[a] LIST \"\" (a[ [b %[*)\n");
+	check(NULL, "a RENAME [a [b\r\nb NOOP\r\n",
+	      "[a] RENAME [a [b\n[b] NOOP\n");
 	/* flags, wildcards, sequence sets, "]" are atoms */
 	check(NULL, "a X \\Seen \\* % * 1:*,5 ] $ a]b ~x\r\n",
 	      "[a] X \\Seen \\* % * 1:*,5 ] $ a]b ~x\n");
@@ -286,7 +311,9 @@ static void test_atoms(void **state)
 	check(NULL, "a X a\x01\r\n", "ERR SYNTAX a Invalid characters in atom\n");
 	check(NULL, "a X Entw\xc3\xbcrfe\r\nb NOOP\r\n",
 	      "ERR SYNTAX a 8-bit data in atom\n[b] NOOP\n");
-	check(NULL, "a X [\xc3\xbc]\r\n", "ERR SYNTAX a Invalid characters in atom\n");
+	check(NULL, "a X [\xc3\xbc]\r\n", "ERR SYNTAX a 8-bit data in atom\n");
+	check(NULL, "a FETCH 1 BODY[\xc3\xbc]\r\n",
+	      "ERR SYNTAX a Invalid characters in atom\n");
 }
 
 static void test_tags(void **state)
