@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/str.h"
+#include "mime/header.h"
 #include "mime/lex.h"
 
 struct address_parser {
@@ -245,4 +246,38 @@ struct mime_address *mime_address_parse(struct pool *pool, const char *value)
 	if (in_group)
 		add(&ap)->is_group_end = true;
 	return ap.head;
+}
+
+void mime_address_write_normalised(const struct mime_address *list, struct str *dest)
+{
+	bool first_in_group = false;
+
+	for (const struct mime_address *a = list; a != NULL; a = a->next) {
+		if (a->is_group_end) {
+			str_append_c(dest, ';');
+			first_in_group = false;
+			continue;
+		}
+		if (a != list && !first_in_group)
+			str_append(dest, ", ");
+		first_in_group = false;
+		if (a->is_group_start) {
+			mime_header_decode_utf8(a->mailbox, strlen(a->mailbox), dest);
+			str_append(dest, ": ");
+			first_in_group = true;
+			continue;
+		}
+		bool named = a->name != NULL && a->name[0] != '\0';
+		if (named) {
+			mime_header_decode_utf8(a->name, strlen(a->name), dest);
+			str_append(dest, " <");
+		}
+		str_append(dest, a->mailbox != NULL ? a->mailbox : "");
+		if (a->domain != NULL && a->domain[0] != '\0') {
+			str_append_c(dest, '@');
+			str_append(dest, a->domain);
+		}
+		if (named)
+			str_append_c(dest, '>');
+	}
 }

@@ -12,6 +12,7 @@
 
 #include "base/base.h"
 #include "base/pool.h"
+#include "base/str.h"
 
 /* Addresses beyond this count in one field are dropped. */
 #define MIME_ADDRESS_MAX_COUNT 10000
@@ -47,5 +48,17 @@ struct mime_address {
  * list lives as long as the pool).  Returns NULL for a value without
  * any address.  A group whose ";" is missing is closed at the end. */
 struct mime_address *mime_address_parse(struct pool *pool, const char *value);
+
+/* Appends the addresses of `list` (from mime_address_parse()) to dest in
+ * the normalised form that SEARCH FROM/TO/CC/BCC match besides the field
+ * as written: the comments and white space that RFC 5322 allows inside
+ * an address (CFWS, sections 3.2.2 and 3.4.1) removed, the local part
+ * unquoted, so that "<user (c)@ (c) example.org>" reads
+ * "user@example.org".  Each mailbox is "name <local-part@domain>", or
+ * "local-part@domain" when it has no name (just "local-part" without a
+ * domain), the name RFC 2047-decoded to UTF-8; a group is "name: " its
+ * mailboxes ";"; entries are separated by ", ".  The route is left out.
+ * Nothing is appended for an empty list. */
+void mime_address_write_normalised(const struct mime_address *list, struct str *dest);
 
 #endif

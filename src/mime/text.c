@@ -4,7 +4,9 @@
  * parser's nesting limit costs no C stack here); bodies are read in
  * chunks and decoded as they come. */
 #include "mime/text.h"
+#include "base/pool.h"
 #include "base/utf8.h"
+#include "mime/address.h"
 #include "mime/charset.h"
 #include "mime/header.h"
 
@@ -59,6 +61,55 @@ static void append_line_text(struct str *dest, const char *s, size_t len)
 
 		str_append_c(dest, c == '\r' || c == '\n' ? ' ' : c);
 	}
+}
+
+/* The fields whose value is an address list (RFC 5322 sections 3.6.2,
+ * 3.6.3 and 3.6.6). */
+static bool is_address_field(const char *name, size_t len)
+{
+	static const char *const names[] = {
+		"From", "Sender", "Reply-To", "To", "Cc", "Bcc",
+		"Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc",
+	};
+
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		if (strlen(names[i]) == len && strncasecmp(names[i], name, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* For an address field, the "name: value" LF line of which is all of
+ * *clean (the name is name_len bytes): appends a second line of the same
+ * name with the addresses of the raw value normalised (see text.h),
+ * unless it reads the same as the first. */
+static void append_address_line(struct str *clean, size_t name_len, const struct str *raw_value)
+{
+	struct pool *pool = pool_create(1024);
+	struct str norm = { 0 }, line = { 0 }, tmp = { 0 };
+	const struct mime_address *list =
+		mime_address_parse(pool, raw_value->data == NULL ? "" : raw_value->data);
+
+	mime_address_write_normalised(list, &norm);
+	if (norm.len > 0) {
+		mime_text_append_utf8(&tmp, norm.data, norm.len);
+		append_line_text(&line, tmp.data, tmp.len);
+	}
+	/* the first line's value: after "name: ", before the LF */
+	size_t first_len = clean->len - name_len - 3;
+	if (line.len > 0 && (line.len != first_len ||
+			     memcmp(line.data, clean->data + name_len + 2, first_len) != 0)) {
+		/* "name: " copied first: clean may move as it grows */
+		str_truncate(&tmp, 0);
+		str_append_n(&tmp, clean->data, name_len + 2);
+		str_append_n(&tmp, line.data, line.len);
+		str_append_c(&tmp, '\n');
+		str_append_n(clean, tmp.data, tmp.len);
+	}
+	str_free(&tmp);
+	str_free(&norm);
+	str_free(&line);
+	pool_destroy(&pool);
 }
 
 void mime_text_header_append(const char *raw, size_t len, struct str *dest, size_t limit)
@@ -125,6 +176,8 @@ void mime_text_header_append(const char *raw, size_t len, struct str *dest, size
 			if (clean.data[i] == '\r')
 				clean.data[i] = ' ';
 		}
+		if (is_address_field(raw + start, name_len))
+			append_address_line(&clean, clean_name_len, &value);
 		if (dest->len + clean.len > limit)
 			break;
 		str_append_n(dest, clean.data, clean.len);

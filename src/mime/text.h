@@ -9,6 +9,16 @@
  *           encoded words in address display names too), leading and
  *           trailing white space removed, CR and LF inside it turned
  *           into SP (TAB stays) so that a value never spans lines.
+ *           An address field (From, Sender, Reply-To, To, Cc, Bcc and
+ *           their Resent- forms) is followed by a second line of the
+ *           same name holding its addresses normalised by
+ *           mime_address_write_normalised() ("user@example.org" for
+ *           "<user (comment)@ (comment) example.org>", quoted local
+ *           parts unquoted) when that reads differently: SEARCH FROM,
+ *           TO, CC and BCC look at both lines, so they find an address
+ *           however it was written (RFC 9051 6.4.4: "the envelope
+ *           structure's FROM field") as well as the text as written.
+ *           The two lines are kept or left out together at the limit.
  *
  *   body    what BODY looks in, each piece followed by LF:
  *           - every text/(any) leaf part, Content-Transfer-Encoding

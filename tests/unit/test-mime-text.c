@@ -101,6 +101,47 @@ static void test_header_document(void **state)
 	str_free(&b);
 }
 
+static void test_header_address_lines(void **state)
+{
+	struct str h = STR_INIT, b = STR_INIT;
+
+	(void)state;
+	/* an address field whose addresses read differently once normalised
+	 * gets a second line of the same name; To: reads the same */
+	extract("From: <user-from (comment)@ (comment) domain.org>\r\n"
+		"To: Jo <jo@x.example>\r\n"
+		"cc: \"a.b\"@c.example,\r\n"
+		"  grp: =?UTF-8?Q?M=C3=BC?= <m (x) @y>;\r\n"
+		"Bcc: \r\n"
+		"Resent-To: r (c) @d\r\n"
+		"X-From: <user-from (comment)@ (comment) domain.org>\r\n"
+		"\r\n", &h, &b);
+	assert_string_equal(h.data,
+		"From: <user-from (comment)@ (comment) domain.org>\n"
+		"From: user-from@domain.org\n"
+		"To: Jo <jo@x.example>\n"
+		"cc: \"a.b\"@c.example,  grp: M\xc3\xbc <m (x) @y>;\n"
+		"cc: a.b@c.example, grp: M\xc3\xbc <m@y>;\n"
+		"Bcc: \n"
+		"Resent-To: r (c) @d\n"
+		"Resent-To: r@d\n"
+		"X-From: <user-from (comment)@ (comment) domain.org>\n");
+	assert_true(mime_text_header_has(h.data, h.len, "from", "user-from@domain.org", 20));
+	assert_true(mime_text_header_has(h.data, h.len, "From", "(comment)", 9));
+	assert_false(mime_text_header_has(h.data, h.len, "x-from", "user-from@domain.org", 20));
+	assert_true(mime_text_header_has(h.data, h.len, "CC", "m@y", 3));
+	str_free(&h);
+	str_free(&b);
+	/* the pair is kept or left out whole at the limit */
+	const char *raw = "A: 1\r\nTo: a (b) @c\r\n\r\n";
+	mime_text_header_append(raw, strlen(raw), &h, 5 + 13 + 8);
+	assert_string_equal(h.data, "A: 1\nTo: a (b) @c\nTo: a@c\n");
+	str_truncate(&h, 0);
+	mime_text_header_append(raw, strlen(raw), &h, 5 + 13 + 7);
+	assert_string_equal(h.data, "A: 1\n");
+	str_free(&h);
+}
+
 static void test_header_limit(void **state)
 {
 	struct str h = STR_INIT;
@@ -309,6 +350,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_document),
+		cmocka_unit_test(test_header_address_lines),
 		cmocka_unit_test(test_header_limit),
 		cmocka_unit_test(test_utf8_cleanup),
 		cmocka_unit_test(test_body_decoding),

@@ -453,6 +453,44 @@ static void test_mime_address(void **state)
 	}
 }
 
+static void check_addr_norm(const char *value, const char *expect)
+{
+	struct pool *pool = pool_create(0);
+	struct str s = STR_INIT;
+
+	mime_address_write_normalised(mime_address_parse(pool, value), &s);
+	assert_string_equal(s.len == 0 ? "" : str_c(&s), expect);
+	str_free(&s);
+	pool_destroy(&pool);
+}
+
+static void test_mime_address_normalised(void **state)
+{
+	(void)state;
+	/* CFWS inside an addr-spec goes (RFC 5322 3.2.2, 3.4.1) */
+	check_addr_norm("<user-from (comment)@ (comment) domain.org>",
+			"user-from@domain.org");
+	check_addr_norm("user-from (comment)@ (comment) domain.org",
+			"comment <user-from@domain.org>");
+	check_addr_norm("first (a) . (b) last @ sub (c) . example . org (d)",
+			"c d <first.last@sub.example.org>");
+	check_addr_norm("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
+			"Pete <pete@silly.test>");
+	/* quoted local part unquoted; display names decoded and unquoted */
+	check_addr_norm("\"john.doe\"@example.com", "john.doe@example.com");
+	check_addr_norm("\"Doe, John\" <\"john doe\" @ example.com>",
+			"Doe, John <john doe@example.com>");
+	check_addr_norm("=?UTF-8?Q?J=C3=B6rg?= <j (x) @example.de>, b@c",
+			"J\xc3\xb6rg <j@example.de>, b@c");
+	/* groups, an empty one, a route, no domain */
+	check_addr_norm("a: xx (1) @xx.org, yy@yy.org;, z@z",
+			"a: xx@xx.org, yy@yy.org;, z@z");
+	check_addr_norm("Undisclosed recipients:;", "Undisclosed recipients: ;");
+	check_addr_norm("<@a.test,@b.test:joe@c.test>", "joe@c.test");
+	check_addr_norm("localonly", "localonly");
+	check_addr_norm("", "");
+}
+
 static void check_date(const char *value, int ret, time_t t, int tz)
 {
 	time_t got_t = 0;
@@ -532,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_mime_param_decode_extended),
 		cmocka_unit_test(test_mime_disposition_language),
 		cmocka_unit_test(test_mime_address),
+		cmocka_unit_test(test_mime_address_normalised),
 		cmocka_unit_test(test_mime_date),
 		cmocka_unit_test(test_mime_charset),
 	};

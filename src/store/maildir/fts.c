@@ -42,7 +42,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FTS_VERSION 1
+/* 2: an address field is followed by its normalised addresses
+ * (mime/text.h); a version 1 index is dropped and filled again */
+#define FTS_VERSION 2
+#define FTS_STR2(x) #x
+#define FTS_STR(x) FTS_STR2(x)
 /* the trigram tokenizer's unit: shorter needles have no trigram */
 #define FTS_MIN_CHARS 3
 /* the longest phrase given to FTS5, in characters; the rest of a longer
@@ -55,7 +59,8 @@ static const char fts_schema_sql[] =
 	"CREATE VIRTUAL TABLE text_fts USING fts5(header, body,"
 	" tokenize = 'trigram case_sensitive 1');"
 	"CREATE TABLE text_indexed (id INTEGER PRIMARY KEY);"
-	"INSERT OR REPLACE INTO meta(key, value) VALUES ('text_index_version', 1);";
+	"INSERT OR REPLACE INTO meta(key, value) VALUES ('text_index_version', "
+	FTS_STR(FTS_VERSION) ");";
 
 static int64_t fts_rowid(int64_t mailbox_id, uint32_t uid)
 {
