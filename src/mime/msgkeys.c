@@ -13,7 +13,9 @@
 #include <string.h>
 
 #define MSGKEYS_MAGIC 'K'
-#define MSGKEYS_VERSION 1
+/* 2: a field that begins with a group sorts by the group's name (see
+ * first_address()); version 1 skipped to the first mailbox */
+#define MSGKEYS_VERSION 2
 #define MSGKEYS_FLAG_HAS_SENT_DATE 0x01
 #define MSGKEYS_FLAG_REPLY_OR_FORWARD 0x02
 
@@ -65,23 +67,45 @@ static int sent_date_parse(const char *value, time_t *time_r)
 	return mime_date_parse(buf, time_r, &tz);
 }
 
-/* The first real address of a field (group markers skipped), or NULL. */
+/* The first address of a field, or NULL.
+ *
+ * RFC 5256 section 3 sorts CC, FROM and TO by "[IMAP] addr-mailbox of the
+ * first "cc" address", and in the [IMAP] ENVELOPE (RFC 9051 section
+ * 7.5.2) "[RFC5322] group syntax is indicated by a special form of
+ * address structure in which the host name field is NIL. ... If the
+ * mailbox name field is non-NIL, this is the start of a group marker, and
+ * the mailbox name field holds the group name phrase."  So when a field
+ * begins with a group ("To: a: xx@xx.org, yy@yy.org;"), its first address
+ * is the group start and the key is the group name, whether the group
+ * has members or not ("Cc: undisclosed-recipients:;") and whatever
+ * follows it.  RFC 5957's DISPLAYFROM and DISPLAYTO take the display name
+ * of that first address, and a group's display name is its name (RFC
+ * 5322 section 3.4: group = display-name ":" [group-list] ";" [CFWS]).
+ * Dovecot sorts groups the same way; a field that begins with a mailbox
+ * is unchanged.  The group name is RFC 2047-decoded for every key, as a
+ * display name is (it is a phrase, not an addr-spec). */
 static const struct mime_address *first_address(struct pool *pool, const char *value)
 {
 	if (value == NULL)
 		return NULL;
 	for (const struct mime_address *a = mime_address_parse(pool, value); a != NULL;
 	     a = a->next) {
-		if (!a->is_group_start && !a->is_group_end)
+		if (!a->is_group_end)
 			return a;
 	}
 	return NULL;
 }
 
-static void put_mailbox(struct str *dest, const struct mime_address *addr)
+static void put_mailbox(struct str *dest, const struct mime_address *addr, struct str *tmp)
 {
 	const char *mailbox = addr == NULL || addr->mailbox == NULL ? "" : addr->mailbox;
 
+	if (addr != NULL && addr->is_group_start) {
+		str_truncate(tmp, 0);
+		mime_header_decode_utf8(mailbox, strlen(mailbox), tmp);
+		put_str(dest, tmp->data == NULL ? "" : tmp->data, tmp->len);
+		return;
+	}
 	put_str(dest, mailbox, strlen(mailbox));
 }
 
@@ -93,6 +117,14 @@ static void put_display(struct str *dest, const struct mime_address *addr,
 	const char *name = NULL;
 
 	str_truncate(tmp, 0);
+	if (addr != NULL && addr->is_group_start) {
+		/* the group name (first_address()); no addr-spec to fall
+		 * back on when it is blank */
+		mime_header_decode_utf8(addr->mailbox, strlen(addr->mailbox), tmp);
+		sort_display_key(str_c(tmp), NULL, NULL, key);
+		put_str(dest, key->data == NULL ? "" : key->data, key->len);
+		return;
+	}
 	if (addr != NULL && addr->name != NULL) {
 		mime_header_decode_utf8(addr->name, strlen(addr->name), tmp);
 		name = str_c(tmp);
@@ -142,9 +174,9 @@ void mime_msgkeys_build(const struct mime_part *root, struct str *dest)
 
 	from = first_address(pool, fields[MIME_FIELD_FROM]);
 	to = first_address(pool, fields[MIME_FIELD_TO]);
-	put_mailbox(dest, from);
-	put_mailbox(dest, to);
-	put_mailbox(dest, first_address(pool, fields[MIME_FIELD_CC]));
+	put_mailbox(dest, from, &tmp);
+	put_mailbox(dest, to, &tmp);
+	put_mailbox(dest, first_address(pool, fields[MIME_FIELD_CC]), &tmp);
 	/* key still holds the base subject: write it after the display
 	 * keys, which reuse tmp */
 	struct str subject = key;
@@ -179,6 +211,13 @@ void mime_msgkeys_build(const struct mime_part *root, struct str *dest)
 }
 
 /* ---- reading ---- */
+
+bool mime_msgkeys_is_current(const void *data, size_t size)
+{
+	const uint8_t *p = data;
+
+	return size >= 2 && p[0] == MSGKEYS_MAGIC && p[1] == MSGKEYS_VERSION;
+}
 
 struct reader {
 	const uint8_t *p, *end;
@@ -221,7 +260,7 @@ int mime_msgkeys_deserialize(struct mime_msgkeys *keys_r, const void *data,
 	uint64_t v, count, len;
 
 	memset(&k, 0, sizeof(k));
-	if (size < 3 || r.p[0] != MSGKEYS_MAGIC || r.p[1] != MSGKEYS_VERSION ||
+	if (size < 3 || !mime_msgkeys_is_current(data, size) ||
 	    (r.p[2] & ~(MSGKEYS_FLAG_HAS_SENT_DATE | MSGKEYS_FLAG_REPLY_OR_FORWARD)) != 0)
 		return -1;
 	k.has_sent_date = (r.p[2] & MSGKEYS_FLAG_HAS_SENT_DATE) != 0;

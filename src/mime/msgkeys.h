@@ -12,10 +12,10 @@
  * thread.c, sort.c); they depend on nothing but src/base, so using them
  * here adds no cycle between layers.
  *
- * Serialised form (version 1; every string is stored with its length
+ * Serialised form (version 2; every string is stored with its length
  * and a terminating NUL, so deserialisation points into the blob and
  * copies nothing):
- *   "K" 0x01 flags varint(zigzag(sent_date))
+ *   "K" 0x02 flags varint(zigzag(sent_date))
  *   str(from) str(to) str(cc) str(displayfrom) str(displayto)
  *   str(base_subject) str(message_id) str(in_reply_to)
  *   varint(references_count) varint(references_len) references
@@ -44,12 +44,15 @@ struct mime_msgkeys {
 	int64_t sent_date;
 	bool has_sent_date;
 	/* addr-mailbox (the local part, unquoted; RFC 5256 section 3 FROM,
-	 * TO, CC) of the first address of From, To and Cc; "" when the
-	 * field is missing or has no address (an empty group) */
+	 * TO, CC) of the first address of From, To and Cc; when the field
+	 * begins with a group, that first address is the group and the key
+	 * is its RFC 2047-decoded name, empty group or not (as the ENVELOPE
+	 * represents groups, RFC 9051 7.5.2); "" when the field is missing
+	 * or has no address */
 	const char *from, *to, *cc;
 	/* RFC 5957 DISPLAYFROM / DISPLAYTO: the RFC 2047-decoded display
 	 * name of the first From / To address, or its addr-spec when it has
-	 * none; "" when there is no such address */
+	 * none; for a group its name; "" when there is no such address */
 	const char *displayfrom, *displayto;
 	/* the RFC 5256 section 2.1 base subject of the RFC 2047-decoded
 	 * Subject ("" when missing) and whether extracting it removed a
@@ -71,9 +74,16 @@ struct mime_msgkeys {
  * read) to `dest`.  Never fails. */
 void mime_msgkeys_build(const struct mime_part *root, struct str *dest);
 
+/* Whether data[0..size) is a blob of the current version (its first two
+ * bytes; the rest is not checked).  A store treats a blob of another
+ * version like a missing one: it builds the keys again from the message
+ * and keeps the new blob, so keys written by an older Roost are replaced
+ * on first use. */
+bool mime_msgkeys_is_current(const void *data, size_t size);
+
 /* Reads serialised keys.  Returns 0 with *keys_r pointing into
  * data[0..size) (valid while that memory is), or -1 when the data is not
- * a valid version 1 blob (*keys_r unset). */
+ * a valid blob of the current version (*keys_r unset). */
 int mime_msgkeys_deserialize(struct mime_msgkeys *keys_r, const void *data,
 			     size_t size);
 

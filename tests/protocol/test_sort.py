@@ -462,3 +462,98 @@ def test_many_messages_sliced(srv):
     expect(len(u) == 1 and u[0].startswith('* ESEARCH (TAG "'), u)
     expect(u[0].split(" ALL ", 1)[1] == ",".join(str(i) for i in range(n, 0, -1)),
            u[0][-200:])
+
+
+# Groups (RFC 5322 3.4).  RFC 5256 section 3 sorts CC/FROM/TO by
+# "[IMAP] addr-mailbox of the first ... address", and the ENVELOPE's
+# first address of a field that begins with a group is the group start,
+# whose "mailbox name field holds the group name phrase" (RFC 9051
+# 7.5.2): such a field sorts by the group name, empty group or not; so do
+# DISPLAYFROM/DISPLAYTO (RFC 5957: the display name of the first address;
+# a group's is its name), as Dovecot does.
+GROUP_MSGS = [
+    # 1: the issue's headers
+    "From: zed@z.example\r\n"
+    "To: a: xx@xx.org, yy@yy.org;\r\n"
+    "Cc: user2: blah@domain1.org;\r\n",
+    # 2: no groups
+    'From: "Mia" <mia@m.example>\r\n'
+    "To: bob@b.example\r\n"
+    "Cc: carl@c.example\r\n",
+    # 3: a group followed by a mailbox (From groups: RFC 6854); an empty
+    # group
+    "From: grp: ann@a.example;, zed2@z.example\r\n"
+    "To: undisclosed-recipients:;\r\n",
+    # 4: a mailbox followed by a group; an encoded group name
+    "From: Bea <bea@b.example>\r\n"
+    'To: "Zoe" <zoe@z.example>, team: amy@a.example;\r\n'
+    "Cc: =?UTF-8?Q?=C3=89quipe?=: x@y.example;\r\n",
+    # 5: a mailbox followed by a group
+    "From: coral@c.example\r\n"
+    "To: Kim <kim@k.example>\r\n"
+    "Cc: dan@d.example, staff: a@b.example;\r\n",
+]
+
+GROUP_EXPECT = {
+    # zed, mia, grp, bea, coral
+    "FROM": [4, 5, 3, 2, 1],
+    # zed@z.example, Mia, grp, Bea, coral@c.example
+    "DISPLAYFROM": [4, 5, 3, 2, 1],
+    # a, bob, undisclosed-recipients, zoe, kim
+    "TO": [1, 2, 5, 3, 4],
+    # a, bob@b.example, undisclosed-recipients, Zoe, Kim
+    "DISPLAYTO": [1, 2, 5, 3, 4],
+    "REVERSE DISPLAYTO": [4, 3, 5, 2, 1],
+    # user2, carl, "" (no Cc), "E\u0301QUIPE" (decoded), dan
+    "CC": [3, 2, 5, 4, 1],
+    "REVERSE CC": [1, 4, 5, 2, 3],
+}
+
+
+def group_setup(srv):
+    c = srv.login()
+    for i, head in enumerate(GROUP_MSGS):
+        c.append(msg=head + f"Subject: g{i + 1}\r\n\r\nx\r\n")
+    c.cmd("SELECT INBOX", ok=True)
+    return c
+
+
+def test_groups_sort_by_their_name(srv):
+    c = group_setup(srv)
+    for crit, want in GROUP_EXPECT.items():
+        expect_sort(c, f"({crit}) UTF-8 ALL", want)
+    # the ENVELOPE shows the same first address
+    u, _ = c.cmd("FETCH 3 ENVELOPE", ok=True)
+    expect('((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL))' in u[0], u)
+
+
+def varint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([0x80 | (n & 0x7f)])
+        n >>= 7
+    return out + bytes([n])
+
+
+def test_keys_of_an_older_version_are_rebuilt(srv):
+    """Keys written by an older Roost (msgkeys version 1, which skipped
+    group markers) are not used: SORT builds them again from the message
+    and keeps the new ones."""
+    c = group_setup(srv)
+    logout(c)
+    db = sqlite3.connect(index_path(srv))
+    # a well-formed version 1 blob with stale keys ("zzz" everywhere)
+    stale = (b"K\x01\x00" + varint(0) +
+             b"".join(varint(3) + b"zzz\x00" for _ in range(8)) +
+             varint(0) + varint(0))
+    db.execute("UPDATE messages SET msgkeys = ?", (stale,))
+    db.commit()
+    db.close()
+    c = srv.login()
+    c.cmd("EXAMINE INBOX", ok=True)
+    for crit, want in GROUP_EXPECT.items():
+        expect_sort(c, f"({crit}) UTF-8 ALL", want)
+    db = sqlite3.connect(index_path(srv))
+    versions = [bytes(k[:2]) for (k,) in db.execute("SELECT msgkeys FROM messages")]
+    db.close()
+    expect(versions == [b"K\x02"] * 5, versions)

@@ -48,11 +48,11 @@ static void test_full_header(void **state)
 	assert_int_equal(k.sent_date, 1577844000);
 	/* addr-mailbox: the local part, unquoted */
 	assert_string_equal(k.from, "e.z");
-	/* the first address, inside a group after an empty group */
-	assert_string_equal(k.to, "ann");
+	/* the first address is a group, an empty one: its name */
+	assert_string_equal(k.to, "undisclosed");
 	assert_string_equal(k.cc, "carl");
 	assert_string_equal(k.displayfrom, "\xc3\x89mile Z");
-	assert_string_equal(k.displayto, "Ann");
+	assert_string_equal(k.displayto, "undisclosed");
 	/* decoded, then "Re:", "[list]", "Fwd:" and "(fwd)" removed */
 	assert_string_equal(k.base_subject, "\xc3\xa4pfel");
 	assert_true(k.is_reply_or_forward);
@@ -100,12 +100,73 @@ static void test_display_keys(void **state)
 	keys_of("From: \"\" <a@b.example>\r\nTo: \"  \" <c@d.example>\r\n\r\n", &blob, &k);
 	assert_string_equal(k.displayfrom, "a@b.example");
 	assert_string_equal(k.displayto, "c@d.example");
-	/* no domain: just the local part; an empty group: no address */
+	/* no domain: just the local part; an empty group: its name */
 	keys_of("From: local\r\nTo: nobody:;\r\n\r\n", &blob, &k);
 	assert_string_equal(k.from, "local");
 	assert_string_equal(k.displayfrom, "local");
+	assert_string_equal(k.to, "nobody");
+	assert_string_equal(k.displayto, "nobody");
+	str_free(&blob);
+}
+
+/* RFC 5256 section 3 "addr-mailbox of the first ... address" with the
+ * ENVELOPE's group start (RFC 9051 7.5.2: "the mailbox name field holds
+ * the group name phrase"): a field that begins with a group sorts by the
+ * group name, for FROM/TO/CC and DISPLAYFROM/DISPLAYTO alike. */
+static void test_group_keys(void **state)
+{
+	(void)state;
+	struct str blob = STR_INIT;
+	struct mime_msgkeys k;
+
+	/* the issue's headers */
+	keys_of("To: a: xx@xx.org, yy@yy.org;\r\n"
+		"Cc: user2: blah@domain1.org;\r\n\r\n", &blob, &k);
+	assert_string_equal(k.to, "a");
+	assert_string_equal(k.displayto, "a");
+	assert_string_equal(k.cc, "user2");
+	/* a group followed by a mailbox; a mailbox followed by a group */
+	keys_of("From: \"The Team\" (c): Ann <ann@t.example>;, zed@z.example\r\n"
+		"To: Bob <bob@b.example>, g: c@d.example;\r\n"
+		"Cc: <carl@x.example>, grp:;\r\n\r\n", &blob, &k);
+	assert_string_equal(k.from, "The Team");
+	assert_string_equal(k.displayfrom, "The Team");
+	assert_string_equal(k.to, "bob");
+	assert_string_equal(k.displayto, "Bob");
+	assert_string_equal(k.cc, "carl");
+	/* an encoded group name is decoded; a blank one gives "" and no
+	 * member's address; a group without ";" still counts */
+	keys_of("From: =?UTF-8?Q?=C3=89quipe?=: e@x.example;\r\n"
+		"To: : m@x.example;\r\n"
+		"Cc: open: o@x.example\r\n\r\n", &blob, &k);
+	assert_string_equal(k.from, "\xc3\x89quipe");
+	assert_string_equal(k.displayfrom, "\xc3\x89quipe");
 	assert_string_equal(k.to, "");
 	assert_string_equal(k.displayto, "");
+	assert_string_equal(k.cc, "open");
+	str_free(&blob);
+}
+
+static void test_version(void **state)
+{
+	(void)state;
+	struct str blob = STR_INIT;
+	struct mime_msgkeys k;
+
+	keys_of("From: a@b\r\n\r\n", &blob, &k);
+	assert_int_equal(blob.data[1], 2);
+	assert_true(mime_msgkeys_is_current(blob.data, blob.len));
+	assert_true(mime_msgkeys_is_current(blob.data, 2));
+	assert_false(mime_msgkeys_is_current(blob.data, 1));
+	assert_false(mime_msgkeys_is_current("", 0));
+	/* a version 1 blob (what Roost wrote before groups had their
+	 * rule) is not current and is refused */
+	blob.data[1] = 1;
+	assert_false(mime_msgkeys_is_current(blob.data, blob.len));
+	assert_int_equal(mime_msgkeys_deserialize(&k, blob.data, blob.len), -1);
+	blob.data[0] = 'k';
+	blob.data[1] = 2;
+	assert_false(mime_msgkeys_is_current(blob.data, blob.len));
 	str_free(&blob);
 }
 
@@ -196,7 +257,7 @@ static void test_damaged(void **state)
 	copy[0] = 'M';
 	assert_int_equal(mime_msgkeys_deserialize(&k, copy, blob.len), -1);
 	copy[0] = 'K';
-	copy[1] = 2;
+	copy[1] = 3;
 	assert_int_equal(mime_msgkeys_deserialize(&k, copy, blob.len), -1);
 	free(copy);
 	str_free(&blob);
@@ -208,6 +269,8 @@ int main(void)
 		cmocka_unit_test(test_full_header),
 		cmocka_unit_test(test_empty_header),
 		cmocka_unit_test(test_display_keys),
+		cmocka_unit_test(test_group_keys),
+		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_no_valid_ids),
 		cmocka_unit_test(test_damaged),

@@ -5,10 +5,12 @@
  *
  * Appends and copies write the columns with the row (save.c).  A row
  * without them (mail picked up from new/, an index from schema 1 or a
- * rebuild) is parsed from its file on first use and the result written
- * back, so each message is parsed once.  Reading a cached row never
+ * rebuild), or whose msgkeys are of an older version
+ * (mime_msgkeys_is_current()), is parsed from its file on first use and
+ * the result written back, so each message is parsed once.  Reading a cached row never
  * opens the message file. */
 #include "store/maildir/maildir-private.h"
+#include "mime/msgkeys.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -44,6 +46,16 @@ void maildir_cache_bind(sqlite3_stmt *stmt, int first,
 	}
 }
 
+/* Whether the msgkeys column `col` holds keys of the current version: a
+ * NULL (a row from before schema 3) or a blob of an older version (the
+ * keys were computed by other rules) is parsed again and replaced. */
+static bool keys_column_current(sqlite3_stmt *stmt, int col)
+{
+	return sqlite3_column_type(stmt, col) != SQLITE_NULL &&
+		mime_msgkeys_is_current(sqlite3_column_blob(stmt, col),
+					(size_t)sqlite3_column_bytes(stmt, col));
+}
+
 static void cache_column(struct str *dest, sqlite3_stmt *stmt, int col)
 {
 	const void *data = sqlite3_column_blob(stmt, col);
@@ -58,11 +70,11 @@ bool maildir_cache_read(sqlite3_stmt *stmt, int first,
 			struct store_msg_cache_data *data)
 {
 	memset(data, 0, sizeof(*data));
-	/* a row from before schema 3 has the model but no keys: parsed
-	 * again as a whole, once */
+	/* a row from before schema 3 has the model but no keys, and keys
+	 * of an older version are stale: parsed again as a whole, once */
 	if (sqlite3_column_type(stmt, first) == SQLITE_NULL ||
 	    sqlite3_column_type(stmt, first + 3) == SQLITE_NULL ||
-	    sqlite3_column_type(stmt, first + 6) == SQLITE_NULL)
+	    !keys_column_current(stmt, first + 6))
 		return false;
 	cache_column(&data->envelope, stmt, first);
 	cache_column(&data->body, stmt, first + 1);
@@ -190,7 +202,7 @@ int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
 	sqlite3_bind_int64(stmt, 1, mbox->id);
 	sqlite3_bind_int64(stmt, 2, uid);
 	ret = maildir_index_step(ms, stmt);
-	if (ret > 0 && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+	if (ret > 0 && keys_column_current(stmt, 0)) {
 		str_truncate(&mbox->keys, 0);
 		cache_column(&mbox->keys, stmt, 0);
 		ret = 2;
@@ -240,7 +252,7 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 		ret = maildir_index_step(ms, stmt);
 		if (ret == 0) {
 			cb(ctx, i, NULL, 0);	/* expunged */
-		} else if (ret > 0 && sqlite3_column_type(stmt, 0) == SQLITE_NULL) {
+		} else if (ret > 0 && !keys_column_current(stmt, 0)) {
 			ARRAY_RESERVE(missing, missing_cap, missing_count + 1);
 			missing[missing_count++] = i;
 			ret = 0;
