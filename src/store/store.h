@@ -292,7 +292,8 @@ int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
  * SORT and THREAD read for every message: the same rules as
  * store_mailbox_msg_cache() (cached at delivery and copied with COPY and
  * MOVE; computed from the file once, and written back, for rows without
- * them), but reading nothing else from the index.  *data_r (size
+ * them or with keys of another version, see mime_msgkeys_is_current()),
+ * but reading nothing else from the index.  *data_r (size
  * *size_r) is valid until the next call on this mailbox.  -1 with
  * STORE_ERR_EXPUNGED if the message is gone. */
 int store_mailbox_msg_keys(struct store_mailbox *box, uint32_t msn,

@@ -556,6 +556,9 @@ def test_address_keys_see_through_comments(srv):
     c = addr_setup(srv)
     for want, *args in ADDR_CASES:
         expect_search(c, want, *args)
+    # what the ENVELOPE says, which FROM is defined on
+    u, _ = c.cmd("FETCH 1 ENVELOPE", ok=True)
+    expect('((NIL NIL "user-from" "domain.org"))' in u[0], u)
     # the same answers from the message files, with the index emptied
     db = sqlite3.connect(os.path.join(userdir(srv), "index.sqlite"))
     db.executescript("DELETE FROM text_fts; DELETE FROM text_indexed;")
