@@ -60,7 +60,9 @@ enum search_key_type {
 	/* a header field named `name` (ASCII case-insensitive) of the
 	 * message's own header whose unfolded, RFC 2047-decoded value
 	 * contains `value` under i;unicode-casemap ("" = the field
-	 * exists) */
+	 * exists); for an address field (FROM, TO, CC, BCC ...) the value
+	 * with its addresses normalised counts too, so "user@example.org"
+	 * finds "<user (comment)@ example.org>" (mime/text.h) */
 	SEARCH_KEY_HEADER,
 	/* the decoded body text (mime/text.h "body") contains `value` */
 	SEARCH_KEY_BODY,
