@@ -1,9 +1,11 @@
 /* cli.c: what the `roost` subcommands share. */
 #include "cli.h"
 #include "conf/conf.h"
+#include "net/privs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 struct roost_config *cli_config_load(const char *path, const char *subcommand)
@@ -17,4 +19,24 @@ struct roost_config *cli_config_load(const char *path, const char *subcommand)
 		free(error);
 	}
 	return config;
+}
+
+int cli_switch_user(const struct roost_config *config, const char *subcommand)
+{
+	struct privs privs;
+	char *error = NULL;
+	if (privs_lookup(config->user, &privs, &error) < 0) {
+		fprintf(stderr, "roost %s: %s; as root, this command runs as the server's "
+			"user so that the files it writes stay the server's\n", subcommand, error);
+		free(error);
+		return EX_CONFIG;
+	}
+	int ret = 0;
+	if (privs_drop(&privs, &error) < 0) {
+		fprintf(stderr, "roost %s: %s\n", subcommand, error);
+		free(error);
+		ret = EX_OSERR;
+	}
+	privs_free(&privs);
+	return ret;
 }
