@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,7 @@ struct passwd_file {
 	bool checked_once;
 	uint64_t last_check_ms;
 	struct stat st;			/* of the file that was read */
-	char error[256];
+	char error[1024];
 };
 
 struct passwd_file *passwd_file_create(const char *path)
@@ -177,6 +179,61 @@ static void passwd_file_parse(struct passwd_file *pf, size_t len)
 	pf->sorted_count = n;
 }
 
+static void passwd_file_owner_text(const struct stat *st, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(st->st_uid);
+	struct group *gr = getgrgid(st->st_gid);
+	char u[32], g[32];
+	snprintf(u, sizeof(u), "%u", (unsigned int)st->st_uid);
+	snprintf(g, sizeof(g), "%u", (unsigned int)st->st_gid);
+	snprintf(buf, size, "%s:%s mode %04o", pw != NULL ? pw->pw_name : u,
+		 gr != NULL ? gr->gr_name : g, (unsigned int)(st->st_mode & 07777));
+}
+
+/* After open(path) failed with EACCES: says which directory or file this
+ * process's user cannot get through and how to fix that without opening
+ * the passwords to everyone.  Appends to buf. */
+static void passwd_file_access_hint(const char *path, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	struct group *gr = getgrgid(getegid());
+	char who[128], group[64], owner[160];
+	struct stat st;
+	size_t len = strlen(buf);
+
+	snprintf(who, sizeof(who), "user %s (uid %u)", pw != NULL ? pw->pw_name : "?",
+		 (unsigned int)geteuid());
+	if (gr != NULL)
+		snprintf(group, sizeof(group), "%s", gr->gr_name);
+	else
+		snprintf(group, sizeof(group), "%u", (unsigned int)getegid());
+	/* a directory on the way that we may not search */
+	char *dir = xstrdup(path);
+	for (char *p = dir[0] == '/' ? dir + 1 : dir; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (access(dir[0] != '\0' ? dir : "/", X_OK) < 0 && errno == EACCES) {
+			if (stat(dir, &st) == 0)
+				passwd_file_owner_text(&st, owner, sizeof(owner));
+			else
+				snprintf(owner, sizeof(owner), "unknown owner");
+			snprintf(buf + len, size - len, ": directory %s (%s) is not searchable "
+				 "by %s, who runs the server: e.g. chmod o+x %s", dir, owner, who,
+				 dir);
+			free(dir);
+			return;
+		}
+		*p = '/';
+	}
+	free(dir);
+	if (stat(path, &st) == 0)
+		passwd_file_owner_text(&st, owner, sizeof(owner));
+	else
+		snprintf(owner, sizeof(owner), "owner unknown");
+	snprintf(buf + len, size - len, ": the user database (%s) must be readable by %s, "
+		 "who runs the server: e.g. chgrp %s %s && chmod 0640 %s", owner, who, group,
+		 path, path);
+}
+
 int passwd_file_reload(struct passwd_file *pf, const char **error_r)
 {
 	char *data;
@@ -190,8 +247,11 @@ int passwd_file_reload(struct passwd_file *pf, const char **error_r)
 
 	int fd = open(pf->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
+		int err = errno;
 		snprintf(pf->error, sizeof(pf->error), "open(%s) failed: %s",
-			 pf->path, strerror(errno));
+			 pf->path, strerror(err));
+		if (err == EACCES)
+			passwd_file_access_hint(pf->path, pf->error, sizeof(pf->error));
 		*error_r = pf->error;
 		return -1;
 	}

@@ -41,7 +41,10 @@ void passwd_file_destroy(struct passwd_file **pf);
  * (monotonic clock) and read again when its inode, size, mtime or ctime
  * differ from those of the copy in memory.  Returns 0, or -1 with *error_r
  * (static until the next call on `pf`) if the file cannot be read; the
- * database is then unusable (lookups fail) until a later read succeeds. */
+ * database is then unusable (lookups fail) until a later read succeeds.
+ * When permissions are the cause (EACCES) the error names the directory
+ * or the file's owner and mode, the user this process runs as, and a
+ * command that lets it read the file. */
 int passwd_file_refresh(struct passwd_file *pf, const char **error_r);
 /* Reads the file now, whatever its stat says (SIGHUP).  Same returns. */
 int passwd_file_reload(struct passwd_file *pf, const char **error_r);

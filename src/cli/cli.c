@@ -1,11 +1,16 @@
 /* cli.c: what the `roost` subcommands share. */
 #include "cli.h"
+#include "auth/passwd-file.h"
+#include "base/str.h"
 #include "conf/conf.h"
 #include "net/privs.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct roost_config *cli_config_load(const char *path, const char *subcommand)
@@ -39,4 +44,63 @@ int cli_switch_user(const struct roost_config *config, const char *subcommand)
 	}
 	privs_free(&privs);
 	return ret;
+}
+
+int cli_userdb_check(const struct roost_config *config, char **error_r)
+{
+	if (access(config->userdb, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	int fds[2];
+	if (pipe(fds) < 0) {
+		*error_r = xasprintf("pipe() failed: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		*error_r = xasprintf("fork() failed: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		/* the child reads the file as the workers will */
+		close(fds[0]);
+		struct privs privs;
+		char *error = NULL;
+		const char *read_error = NULL;
+		if (privs_lookup(config->user, &privs, &error) == 0 &&
+		    privs_drop(&privs, &error) == 0) {
+			struct passwd_file *pf = passwd_file_create(config->userdb);
+			if (passwd_file_reload(pf, &read_error) < 0)
+				(void)write_full(fds[1], read_error, strlen(read_error));
+			passwd_file_destroy(&pf);
+		} else {
+			(void)write_full(fds[1], error, strlen(error));
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	struct str msg = STR_INIT;
+	char buf[512];
+	for (;;) {
+		ssize_t n = read(fds[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		str_append_n(&msg, buf, (size_t)n);
+	}
+	close(fds[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (msg.len == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		str_free(&msg);
+		return 1;
+	}
+	*error_r = msg.len > 0 ? xstrdup(str_c(&msg)) :
+		xstrdup("checking the user database failed");
+	str_free(&msg);
+	return -1;
 }

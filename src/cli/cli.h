@@ -16,7 +16,9 @@
  * EX_CONFIG (bad config file), EX_DATAERR (invalid name or password, user
  * already exists, passwords differ), EX_NOUSER (no such user),
  * EX_NOINPUT (no user database to list), EX_NOPERM (not allowed to read
- * or write it), EX_IOERR (read/write failed). */
+ * or write it), EX_IOERR (read/write failed).  As root, `add` creates a
+ * missing file root:<config user's group> 0640 so that the server's
+ * workers can read it, and every edit warns when they cannot. */
 int cli_user_main(int argc, char **argv);
 
 /* `roost serve [-c FILE] [--foreground] [--workers N]`: runs the server
@@ -57,6 +59,14 @@ struct roost_config *cli_config_load(const char *path, const char *subcommand);
  * SUBCOMMAND") and returns EX_CONFIG when that user does not exist or
  * EX_OSERR when the switch fails. */
 int cli_switch_user(const struct roost_config *config, const char *subcommand);
+
+/* Whether the server's workers can read the user database
+ * (config->userdb): reads it in a child process that switched to
+ * config->user as cli_switch_user() does (or, when not root, as this
+ * user).  Returns 1 if it can, 0 if the file does not exist, -1 with
+ * *error_r (allocated: the path, the owner and mode, the user that needs
+ * to read it and a command that fixes it) if it cannot. */
+int cli_userdb_check(const struct roost_config *config, char **error_r);
 
 #define CLI_DEFAULT_CONFIG "/etc/roost/roost.conf"
 
