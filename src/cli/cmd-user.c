@@ -42,7 +42,9 @@ static void cli_user_usage(FILE *out, const char *command)
 		if (command != NULL)
 			fprintf(out, "\n%s\n\n",
 				strcmp(command, "add") == 0 ?
-				"Adds user NAME (\"user\" or \"user@domain\") to the user database." :
+				"Adds user NAME (\"user\" or \"user@domain\") to the user database.\n"
+				"Names are lowercased (\"Bob@Example.COM\" is bob@example.com), and\n"
+				"a name whose lowercased form exists already is refused." :
 				"Sets the password of user NAME, keeping the rest of its line.");
 	}
 	if (command == NULL || strcmp(command, "del") == 0) {
@@ -356,9 +358,10 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 	char *edit_error = NULL;
 	int ret;
 
-	if (!passwd_file_user_is_valid(args->name)) {
-		fprintf(stderr, "roost user %s: invalid user name: it must be 1 to 255 bytes "
-			"of UTF-8, without ':', '/', '\\' or control characters\n", args->command);
+	const char *invalid = passwd_file_user_invalid_reason(args->name);
+	if (add && invalid != NULL) {
+		fprintf(stderr, "roost user %s: invalid user name %s: %s\n", args->command,
+			args->name, invalid);
 		return EX_DATAERR;
 	}
 	/* MD5-CRYPT is kept for checking old hashes only: too fast to brute-force */
@@ -392,8 +395,12 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 		free(edit_error);
 		return cli_user_edit_exit_code(error_class);
 	}
-	printf("%s user %s in %s\n", add ? "added" : "changed the password of",
-	       args->name, userdb);
+	char *name = xstrdup(args->name);
+	passwd_file_user_normalize(name);
+	printf("%s user %s in %s%s\n", add ? "added" : "changed the password of",
+	       name, userdb, strcmp(name, args->name) != 0 ?
+	       " (user names are lowercased)" : "");
+	free(name);
 	cli_user_check_readable(args->command, config);
 	return EX_OK;
 }
@@ -409,7 +416,10 @@ static int cli_user_del(const struct cli_user_args *args, const struct roost_con
 		free(error);
 		return cli_user_edit_exit_code(error_class);
 	}
-	printf("deleted user %s from %s\n", args->name, userdb);
+	char *name = xstrdup(args->name);
+	passwd_file_user_normalize(name);
+	printf("deleted user %s from %s\n", name, userdb);
+	free(name);
 	cli_user_check_readable(args->command, config);
 	return EX_OK;
 }
