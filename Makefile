@@ -24,8 +24,9 @@ run: deps
 # The unit tests are optional in a plain build (cmocka is a test-only
 # library); here they must be built, so a missing cmocka is an error.
 test: test-deps
-	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) -Dunit_tests=enabled
-	@meson configure $(BUILD) -Dunit_tests=enabled
+	@if [ -f $(BUILD)/build.ninja ]; then \
+		meson setup --reconfigure -Dunit_tests=enabled $(BUILD); \
+	else meson setup -Dunit_tests=enabled $(BUILD); fi
 	ninja -C $(BUILD)
 	@tests/run-all $(BUILD)
 
