@@ -27,9 +27,9 @@ enum auth_result {
 				   entry is broken (IMAP: NO [UNAVAILABLE]) */
 };
 
-/* `user` is the normalised name (auth_user_normalize) for OK, the name
- * given for the others; it is valid during the call only.  After the callback the
- * request is gone: do not abort it. */
+/* `user` is the name given, normalised (auth_user_normalize): for OK,
+ * the name that opens the user's store.  It is valid during the call
+ * only.  After the callback the request is gone: do not abort it. */
 typedef void auth_callback(enum auth_result result, const char *user, void *ctx);
 
 /* Sets up the user database config->userdb (read at the first request)
