@@ -50,9 +50,18 @@ int cli_userdb_check(const struct roost_config *config, char **error_r)
 {
 	if (access(config->userdb, F_OK) < 0 && errno == ENOENT)
 		return 0;
+	struct privs privs;
+	char *error = NULL;
+	if (privs_lookup(config->user, &privs, &error) < 0) {
+		*error_r = xasprintf("cannot tell whether the server can read %s: %s",
+				     config->userdb, error);
+		free(error);
+		return -1;
+	}
 	int fds[2];
 	if (pipe(fds) < 0) {
 		*error_r = xasprintf("pipe() failed: %s", strerror(errno));
+		privs_free(&privs);
 		return -1;
 	}
 	fflush(NULL);
@@ -60,26 +69,28 @@ int cli_userdb_check(const struct roost_config *config, char **error_r)
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
+		privs_free(&privs);
 		*error_r = xasprintf("fork() failed: %s", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
 		/* the child reads the file as the workers will */
 		close(fds[0]);
-		struct privs privs;
-		char *error = NULL;
 		const char *read_error = NULL;
-		if (privs_lookup(config->user, &privs, &error) == 0 &&
-		    privs_drop(&privs, &error) == 0) {
+		if (privs_drop(&privs, &error) == 0) {
 			struct passwd_file *pf = passwd_file_create(config->userdb);
-			if (passwd_file_reload(pf, &read_error) < 0)
-				(void)write_full(fds[1], read_error, strlen(read_error));
+			if (passwd_file_reload(pf, &read_error) < 0) {
+				char *msg = xasprintf("user database unusable: %s", read_error);
+				(void)write_full(fds[1], msg, strlen(msg));
+				free(msg);
+			}
 			passwd_file_destroy(&pf);
 		} else {
 			(void)write_full(fds[1], error, strlen(error));
 		}
 		_exit(0);
 	}
+	privs_free(&privs);
 	close(fds[1]);
 	struct str msg = STR_INIT;
 	char buf[512];

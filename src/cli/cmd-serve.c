@@ -75,7 +75,7 @@ int cli_serve_main(int argc, char **argv)
 	char *error = NULL;
 	int readable = cli_userdb_check(config, &error);
 	if (readable < 0) {
-		log_error("user database unusable: %s", error);
+		log_error("%s", error);
 		free(error);
 		config_free(&config);
 		return EX_CONFIG;

@@ -342,8 +342,7 @@ static void cli_user_check_readable(const char *command, const struct roost_conf
 {
 	char *error = NULL;
 	if (cli_userdb_check(config, &error) < 0) {
-		fprintf(stderr, "roost user %s: warning: the server cannot read the user "
-			"database: %s\n", command, error);
+		fprintf(stderr, "roost user %s: warning: %s\n", command, error);
 		free(error);
 	}
 }

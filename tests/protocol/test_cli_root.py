@@ -207,7 +207,7 @@ def test_user_add_as_root_creates_readable_userdb():
         os.chown(userdb, 0, 0)
         os.chmod(userdb, 0o600)
         p = srv.roost("user", "passwd", "-c", srv.conf, "bob", input="bobpw2\n")
-        expect("warning: the server cannot read the user database" in p.stderr
+        expect("warning: user database unusable" in p.stderr
                and "root:root mode 0600" in p.stderr and f"chgrp {RUNAS}" in p.stderr,
                p.stderr)
         st = os.stat(userdb)
