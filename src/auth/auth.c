@@ -170,6 +170,11 @@ void auth_reload(struct auth *auth)
 	}
 }
 
+void auth_user_normalize(char *user)
+{
+	passwd_file_user_normalize(user);
+}
+
 int auth_user_exists(struct auth *auth, const char *user)
 {
 	const struct passwd_file_entry *entry;
@@ -320,6 +325,7 @@ struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
 		auth->requests->prev = req;
 	auth->requests = req;
 	req->user = xstrdup(user);
+	auth_user_normalize(req->user);
 	req->remote_ip = xstrdup(remote_ip != NULL ? remote_ip : "");
 	auth_throttle_ip_key(remote_ip, req->throttle_key);
 	req->callback = callback;

@@ -27,9 +27,9 @@ enum auth_result {
 				   entry is broken (IMAP: NO [UNAVAILABLE]) */
 };
 
-/* `user` is the name as in the database for OK, the name given for the
- * others; it is valid during the call only.  After the callback the
- * request is gone: do not abort it. */
+/* `user` is the name given, normalised (auth_user_normalize): for OK,
+ * the name that opens the user's store.  It is valid during the call
+ * only.  After the callback the request is gone: do not abort it. */
 typedef void auth_callback(enum auth_result result, const char *user, void *ctx);
 
 /* Sets up the user database config->userdb (read at the first request)
@@ -65,6 +65,12 @@ struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
  * may still be running on a helper thread (the request frees itself when
  * the thread finishes).  Sets *request to NULL; NULL is allowed. */
 void auth_request_abort(struct auth_request **request);
+
+/* Turns a user name into the one form that names its account and its
+ * mail store (lowercase, see passwd_file_user_normalize()), in place.
+ * auth_verify_plain() answers OK with that form; callers of
+ * auth_user_exists() open the store with it. */
+void auth_user_normalize(char *user);
 
 /* Looks `user` up without a password (LMTP RCPT, `roost deliver`).
  * Returns 1 if the user exists, 0 if not, -1 if the database cannot be

@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,7 @@ struct passwd_file {
 	bool checked_once;
 	uint64_t last_check_ms;
 	struct stat st;			/* of the file that was read */
-	char error[256];
+	char error[1024];
 };
 
 struct passwd_file *passwd_file_create(const char *path)
@@ -117,6 +119,29 @@ static bool passwd_file_line_is_skipped(const char *line, size_t len)
 	return true;
 }
 
+/* ASCII letters only: the rest of UTF-8 is kept as it is (Dovecot's %L
+ * does the same), so the result never changes length. */
+void passwd_file_user_normalize(char *user)
+{
+	for (char *p = user; *p != '\0'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	}
+}
+
+/* Compares a raw name of `len` bytes with a normalised one. */
+static bool passwd_file_user_matches(const char *raw, size_t len, const char *normalized)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = raw[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != normalized[i] || normalized[i] == '\0')
+			return false;
+	}
+	return normalized[len] == '\0';
+}
+
 static int passwd_file_entry_cmp(const void *a, const void *b)
 {
 	const struct passwd_file_entry *ea = *(const struct passwd_file_entry *const *)a;
@@ -152,6 +177,8 @@ static void passwd_file_parse(struct passwd_file *pf, size_t len)
 			continue;
 		}
 		*colon = '\0';
+		/* one account per normalised name: "Bob" is "bob" */
+		passwd_file_user_normalize(line);
 		char *password = colon + 1;
 		char *extra = strchr(password, ':');
 		if (extra != NULL)
@@ -177,6 +204,61 @@ static void passwd_file_parse(struct passwd_file *pf, size_t len)
 	pf->sorted_count = n;
 }
 
+static void passwd_file_owner_text(const struct stat *st, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(st->st_uid);
+	struct group *gr = getgrgid(st->st_gid);
+	char u[32], g[32];
+	snprintf(u, sizeof(u), "%u", (unsigned int)st->st_uid);
+	snprintf(g, sizeof(g), "%u", (unsigned int)st->st_gid);
+	snprintf(buf, size, "%s:%s mode %04o", pw != NULL ? pw->pw_name : u,
+		 gr != NULL ? gr->gr_name : g, (unsigned int)(st->st_mode & 07777));
+}
+
+/* After open(path) failed with EACCES: says which directory or file this
+ * process's user cannot get through and how to fix that without opening
+ * the passwords to everyone.  Appends to buf. */
+static void passwd_file_access_hint(const char *path, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	struct group *gr = getgrgid(getegid());
+	char who[128], group[64], owner[160];
+	struct stat st;
+	size_t len = strlen(buf);
+
+	snprintf(who, sizeof(who), "user %s (uid %u)", pw != NULL ? pw->pw_name : "?",
+		 (unsigned int)geteuid());
+	if (gr != NULL)
+		snprintf(group, sizeof(group), "%s", gr->gr_name);
+	else
+		snprintf(group, sizeof(group), "%u", (unsigned int)getegid());
+	/* a directory on the way that we may not search */
+	char *dir = xstrdup(path);
+	for (char *p = dir[0] == '/' ? dir + 1 : dir; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (access(dir[0] != '\0' ? dir : "/", X_OK) < 0 && errno == EACCES) {
+			if (stat(dir, &st) == 0)
+				passwd_file_owner_text(&st, owner, sizeof(owner));
+			else
+				snprintf(owner, sizeof(owner), "unknown owner");
+			snprintf(buf + len, size - len, ": directory %s (%s) is not searchable "
+				 "by %s, who runs the server: e.g. chmod o+x %s", dir, owner, who,
+				 dir);
+			free(dir);
+			return;
+		}
+		*p = '/';
+	}
+	free(dir);
+	if (stat(path, &st) == 0)
+		passwd_file_owner_text(&st, owner, sizeof(owner));
+	else
+		snprintf(owner, sizeof(owner), "owner unknown");
+	snprintf(buf + len, size - len, ": the user database (%s) must be readable by %s, "
+		 "who runs the server: e.g. chgrp %s %s && chmod 0640 %s", owner, who, group,
+		 path, path);
+}
+
 int passwd_file_reload(struct passwd_file *pf, const char **error_r)
 {
 	char *data;
@@ -190,8 +272,11 @@ int passwd_file_reload(struct passwd_file *pf, const char **error_r)
 
 	int fd = open(pf->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
+		int err = errno;
 		snprintf(pf->error, sizeof(pf->error), "open(%s) failed: %s",
-			 pf->path, strerror(errno));
+			 pf->path, strerror(err));
+		if (err == EACCES)
+			passwd_file_access_hint(pf->path, pf->error, sizeof(pf->error));
 		*error_r = pf->error;
 		return -1;
 	}
@@ -248,10 +333,19 @@ int passwd_file_lookup(struct passwd_file *pf, const char *user,
 		*error_r = pf->checked_once ? pf->error : "passwd-file not read yet";
 		return -1;
 	}
+	char key[PASSWD_FILE_USER_MAX_LEN + 1];
+	size_t len = strlen(user);
+	const char *at = strrchr(user, '@');
+	/* "_" is the store's directory for names without a domain: "demo@_"
+	 * would open demo's mail */
+	if (len > PASSWD_FILE_USER_MAX_LEN || (at != NULL && strcmp(at + 1, "_") == 0))
+		return 0;
+	memcpy(key, user, len + 1);
+	passwd_file_user_normalize(key);
 	size_t lo = 0, hi = pf->sorted_count;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int ret = strcmp(user, pf->sorted[mid]->user);
+		int ret = strcmp(key, pf->sorted[mid]->user);
 		if (ret == 0) {
 			*entry_r = pf->sorted[mid];
 			return 1;
@@ -278,31 +372,46 @@ const struct passwd_file_entry *passwd_file_entry_at(const struct passwd_file *p
 
 /* ---- editing ---- */
 
-static bool passwd_file_name_part_is_dots(const char *s, size_t len)
-{
-	return (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.');
-}
-
-bool passwd_file_user_is_valid(const char *user)
+/* What a name must be to be the first field of a line. */
+static const char *passwd_file_user_line_reason(const char *user)
 {
 	size_t len = strlen(user);
 
 	if (len == 0 || len > PASSWD_FILE_USER_MAX_LEN)
-		return false;
+		return "it must be 1 to 255 bytes long";
 	if (user[0] == '#' || user[0] == ' ' || user[0] == '\t')
-		return false;
+		return "it must not start with '#' or white space";
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)user[i];
 		if (c < 0x20 || c == 0x7f || c == ':' || c == '/' || c == '\\')
-			return false;
+			return "it must not contain ':', '/', '\\' or control characters";
 	}
 	if (u8_check((const uint8_t *)user, len) != NULL)
-		return false;
+		return "it is not valid UTF-8";
+	return NULL;
+}
+
+const char *passwd_file_user_invalid_reason(const char *user)
+{
+	const char *reason = passwd_file_user_line_reason(user);
+	if (reason != NULL)
+		return reason;
+	size_t len = strlen(user);
 	const char *at = strrchr(user, '@');
-	if (at == NULL)
-		return !passwd_file_name_part_is_dots(user, len);
-	return !passwd_file_name_part_is_dots(user, (size_t)(at - user)) &&
-		!passwd_file_name_part_is_dots(at + 1, strlen(at + 1));
+	size_t local_len = at == NULL ? len : (size_t)(at - user);
+	if (local_len == 0 || (at != NULL && at[1] == '\0'))
+		return "the parts before and after '@' must not be empty";
+	/* both parts become directory names of the store */
+	if (user[0] == '.' || (at != NULL && at[1] == '.'))
+		return "the parts before and after '@' must not start with '.'";
+	if (at != NULL && strcmp(at + 1, "_") == 0)
+		return "\"_\" is the store's name for \"no domain\" (use the name without @_)";
+	return NULL;
+}
+
+bool passwd_file_user_is_valid(const char *user)
+{
+	return passwd_file_user_invalid_reason(user) == NULL;
 }
 
 enum passwd_file_op { PASSWD_FILE_OP_ADD, PASSWD_FILE_OP_SET_PASSWORD, PASSWD_FILE_OP_DELETE };
@@ -417,10 +526,14 @@ static int passwd_file_edit_content(struct passwd_file_edit *edit, const char *d
 		const char *next = nl != NULL ? nl + 1 : end;
 		size_t line_len = (size_t)((nl != NULL ? nl : end) - p);
 		size_t ulen = passwd_file_line_user_len(p, line_len);
-		bool match = ulen == user_len && memcmp(p, edit->user, user_len) == 0;
+		bool match = ulen == user_len && passwd_file_user_matches(p, ulen, edit->user);
 
 		if (!match) {
 			str_append_n(out, p, (size_t)(next - p));
+		} else if (edit->op == PASSWD_FILE_OP_ADD && memcmp(p, edit->user, ulen) != 0) {
+			return passwd_file_edit_fail(edit, PASSWD_FILE_ERROR_EXISTS,
+				"user %s already exists, written %.*s (user names are "
+				"compared in lower case)", edit->user, (int)ulen, p);
 		} else if (edit->op == PASSWD_FILE_OP_ADD) {
 			return passwd_file_edit_fail(edit, PASSWD_FILE_ERROR_EXISTS,
 				"user %s already exists", edit->user);
@@ -531,17 +644,24 @@ static int passwd_file_edit_run(struct passwd_file_edit *edit,
 {
 	struct stat st;
 	struct str content = STR_INIT;
-	char *data = NULL;
+	char *data = NULL, *normalized = NULL;
 	size_t len;
 	int fd, ret = -1;
 
 	edit->error_class = PASSWD_FILE_ERROR_NONE;
 	edit->error = NULL;
-	if (!passwd_file_user_is_valid(edit->user)) {
+	/* passwd and del also reach lines that add refuses today ("x@_") */
+	const char *reason = edit->op == PASSWD_FILE_OP_ADD ?
+		passwd_file_user_invalid_reason(edit->user) :
+		passwd_file_user_line_reason(edit->user);
+	if (reason != NULL) {
 		passwd_file_edit_fail(edit, PASSWD_FILE_ERROR_INVALID,
-			"invalid user name (empty, too long, or has ':', '/', '\\' or control characters)");
+			"invalid user name %s: %s", edit->user, reason);
 		goto out;
 	}
+	normalized = xstrdup(edit->user);
+	passwd_file_user_normalize(normalized);
+	edit->user = normalized;
 	if (edit->password != NULL && (edit->password[strcspn(edit->password, ":\r\n")] != '\0' ||
 				       edit->password[0] == '\0')) {
 		passwd_file_edit_fail(edit, PASSWD_FILE_ERROR_INVALID,
@@ -566,6 +686,7 @@ out:
 	if (content.data != NULL)
 		explicit_bzero(content.data, content.len);
 	str_free(&content);
+	free(normalized);
 	*error_class_r = edit->error_class;
 	*error_r = edit->error;
 	return ret;

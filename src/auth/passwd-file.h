@@ -8,8 +8,9 @@
  * CRLF line ends are accepted.  A password without "{SCHEME}" is CRYPT
  * (see password.h).  Fields after the password are kept as they are (Roost
  * does not use them yet) and preserved when the file is rewritten.  User
- * names are compared case-sensitively, "user@domain" included.  When a
- * name appears twice, the first line wins.
+ * names are compared in normalised form (lowercase, see
+ * passwd_file_user_normalize()), "user@domain" included.  When a name
+ * appears twice, the first line wins.
  *
  * Reading (passwd_file_create/lookup) is for the server's event loop: the
  * whole file is held in memory and re-read when it changes.  Editing
@@ -41,12 +42,16 @@ void passwd_file_destroy(struct passwd_file **pf);
  * (monotonic clock) and read again when its inode, size, mtime or ctime
  * differ from those of the copy in memory.  Returns 0, or -1 with *error_r
  * (static until the next call on `pf`) if the file cannot be read; the
- * database is then unusable (lookups fail) until a later read succeeds. */
+ * database is then unusable (lookups fail) until a later read succeeds.
+ * When permissions are the cause (EACCES) the error names the directory
+ * or the file's owner and mode, the user this process runs as, and a
+ * command that lets it read the file. */
 int passwd_file_refresh(struct passwd_file *pf, const char **error_r);
 /* Reads the file now, whatever its stat says (SIGHUP).  Same returns. */
 int passwd_file_reload(struct passwd_file *pf, const char **error_r);
 
-/* Finds `user` after passwd_file_refresh().  Returns 1 with *entry_r set
+/* Finds `user` (normalised first; a name with the domain "_" is never
+ * found) after passwd_file_refresh().  Returns 1 with *entry_r set
  * (valid until the next refresh/reload/destroy), 0 if there is no such
  * user, -1 with *error_r if the file cannot be read. */
 int passwd_file_lookup(struct passwd_file *pf, const char *user,
@@ -57,12 +62,29 @@ int passwd_file_lookup(struct passwd_file *pf, const char *user,
 size_t passwd_file_count(const struct passwd_file *pf);
 const struct passwd_file_entry *passwd_file_entry_at(const struct passwd_file *pf, size_t i);
 
+/* User names map to mail stores one-to-one (<data_dir>/users/<domain>/
+ * <local part>, domain "_" for a bare name), so they are compared in
+ * their normalised form: ASCII letters lowercased, the whole name, as
+ * Dovecot's default auth_username_format = %Lu.  The domain is
+ * case-insensitive anyway (RFC 5321 section 2.4); local parts may be
+ * case-sensitive by the RFC but are not in practice, and "Bob" and "bob"
+ * must not be two accounts with two passwords on one store.  Other UTF-8
+ * is kept as it is.  Lowercases `user` in place.  Entries are normalised
+ * when the file is read (so `roost user list` shows that form; of two
+ * lines that normalise alike the first wins), lookups normalise their
+ * key, and edits match lines in normalised form and add the normalised
+ * name. */
+void passwd_file_user_normalize(char *user);
+
 /* True if `user` may be added: 1 to 255 bytes of UTF-8 (what SASL PLAIN
  * can send), no ':', '/', '\\' or control characters, not starting with
- * '#' or white space, and neither
- * the part before nor after an '@' is "." or "..", so a name can become a
- * directory name safely. */
+ * '#' or white space; the parts before and after an '@' not empty and
+ * not starting with '.', so a name can become a directory name safely;
+ * and the domain not "_", the store's name for "no domain" ("demo@_" is
+ * demo's store).  passwd_file_user_invalid_reason() says why not (NULL:
+ * valid), in words for the admin. */
 bool passwd_file_user_is_valid(const char *user);
+const char *passwd_file_user_invalid_reason(const char *user);
 
 enum passwd_file_error {
 	PASSWD_FILE_ERROR_NONE,
@@ -77,8 +99,11 @@ enum passwd_file_error {
 /* Edit the file at `path` atomically; concurrent editors are serialised
  * with flock().  `password` is the stored form ("{SCHEME}hash", see
  * password_hash()) and must not contain ':' or line breaks.
- * add: appends "user:password"; creates the file (mode 0640, owned like
- *      its directory when run as root) if it does not exist.
+ * add: appends "user:password" with the normalised name, refusing names
+ *      that are not valid or whose normalised form is there already
+ *      (EXISTS); creates the file (mode 0640, owned like its directory
+ *      when run as root) if it does not exist.
+ * set_password and delete find the user by normalised name.
  * set_password: replaces the password field of the user's first line,
  *      keeping the fields after it.
  * delete: removes every line of the user.

@@ -16,7 +16,9 @@
  * EX_CONFIG (bad config file), EX_DATAERR (invalid name or password, user
  * already exists, passwords differ), EX_NOUSER (no such user),
  * EX_NOINPUT (no user database to list), EX_NOPERM (not allowed to read
- * or write it), EX_IOERR (read/write failed). */
+ * or write it), EX_IOERR (read/write failed).  As root, `add` creates a
+ * missing file root:<config user's group> 0640 so that the server's
+ * workers can read it, and every edit warns when they cannot. */
 int cli_user_main(int argc, char **argv);
 
 /* `roost serve [-c FILE] [--foreground] [--workers N]`: runs the server
@@ -27,12 +29,15 @@ int cli_serve_main(int argc, char **argv);
 /* `roost check [-c FILE] [--rebuild] USER...`: opens each user's store
  * and syncs every mailbox (picking up mail dropped into the Maildir);
  * with --rebuild, rebuilds the index from the Maildir first, keeping UIDs,
- * flags and keywords.  EX_NOUSER when the user is unknown to the user
- * database, EX_SOFTWARE/EX_IOERR when the store fails. */
+ * flags and keywords.  Started as root, it runs as the config's `user`
+ * (cli_switch_user).  EX_NOUSER when the user is unknown to the user
+ * database, EX_SOFTWARE/EX_IOERR when the store fails, EX_CONFIG when the
+ * config's `user` does not exist. */
 int cli_check_main(int argc, char **argv);
 
 /* `roost deliver [-c FILE] -u USER [-f SENDER] [-m MAILBOX] < MESSAGE`:
- * the local delivery agent (see lmtp/deliver.h).  Exit codes: 0 when
+ * the local delivery agent (see lmtp/deliver.h).  Started as root, it
+ * runs as the config's `user` (cli_switch_user).  Exit codes: 0 when
  * the message is on disk, EX_USAGE, EX_CONFIG, EX_NOUSER (unknown user
  * or domain), EX_DATAERR (over lmtp_max_message_size), EX_IOERR (stdin
  * unreadable), EX_TEMPFAIL (store or user database failure: the MTA
@@ -45,6 +50,23 @@ int cli_deliver_main(int argc, char **argv);
  * failure. */
 struct roost_config;
 struct roost_config *cli_config_load(const char *path, const char *subcommand);
+
+/* For the subcommands that create or change files the server uses (mail
+ * data, the index): when running as root, switches this process for good
+ * to config->user, the user the server's workers run as, so that every
+ * file it creates is theirs.  Does nothing when not root or when `user`
+ * is empty.  Returns 0, or prints the error (prefixed with "roost
+ * SUBCOMMAND") and returns EX_CONFIG when that user does not exist or
+ * EX_OSERR when the switch fails. */
+int cli_switch_user(const struct roost_config *config, const char *subcommand);
+
+/* Whether the server's workers can read the user database
+ * (config->userdb): reads it in a child process that switched to
+ * config->user as cli_switch_user() does (or, when not root, as this
+ * user).  Returns 1 if it can, 0 if the file does not exist, -1 with
+ * *error_r (allocated: the path, the owner and mode, the user that needs
+ * to read it and a command that fixes it) if it cannot. */
+int cli_userdb_check(const struct roost_config *config, char **error_r);
 
 #define CLI_DEFAULT_CONFIG "/etc/roost/roost.conf"
 

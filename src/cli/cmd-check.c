@@ -17,6 +17,7 @@ static void cli_check_usage(FILE *out)
 		"Opens each user's mail store and brings every mailbox's index up to date\n"
 		"with its Maildir (mail dropped into new/ by other programs is indexed),\n"
 		"printing one line per mailbox: name, messages, UIDVALIDITY, UIDNEXT.\n"
+		"Started as root, it runs as the config's `user` (the server's).\n"
 		"\n"
 		"  -c, --config FILE  config file (default " CLI_DEFAULT_CONFIG
 		" if it exists)\n"
@@ -101,7 +102,11 @@ int cli_check_main(int argc, char **argv)
 	struct roost_config *config = cli_config_load(config_path, "check");
 	if (config == NULL)
 		return EX_CONFIG;
-	int ret = 0;
+	int ret = cli_switch_user(config, "check");
+	if (ret != 0) {
+		config_free(&config);
+		return ret;
+	}
 	for (int i = first_user; i < argc; i++) {
 		int r = cli_check_user(config, argv[i], rebuild);
 		if (r != 0)

@@ -30,7 +30,8 @@ static void cli_deliver_usage(FILE *out)
 		"Delivers the message on stdin into USER's mail store (INBOX, or MAILBOX\n"
 		"if it exists), adding Return-Path and Delivered-To headers.  Lines may\n"
 		"end in LF or CRLF; a leading mbox \"From \" line is dropped.  Running IMAP\n"
-		"sessions see the message at once.\n"
+		"sessions see the message at once.  Started as root, it runs as the\n"
+		"config's `user` (the server's), so the files it writes are the server's.\n"
 		"\n"
 		"  -c, --config FILE  config file (default " CLI_DEFAULT_CONFIG
 		" if it exists)\n"
@@ -139,6 +140,11 @@ int cli_deliver_main(int argc, char **argv)
 	if (config == NULL)
 		return EX_CONFIG;
 	log_init("roost deliver", config->log_syslog, LOG_LEVEL_WARNING);
+	int switched = cli_switch_user(config, "deliver");
+	if (switched != 0) {
+		config_free(&config);
+		return switched;
+	}
 
 	/* user@domain: the domain is after the last '@' */
 	char local[LMTP_ADDRESS_MAX + 1], domain[LMTP_ADDRESS_MAX + 1] = "";

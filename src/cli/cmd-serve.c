@@ -7,6 +7,7 @@
 #include "net/net.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -69,6 +70,19 @@ int cli_serve_main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	log_init("roost", config->log_syslog, level);
+	/* a user database the workers cannot read fails every login: say so
+	 * now, with what to fix, rather than at the first LOGIN */
+	char *error = NULL;
+	int readable = cli_userdb_check(config, &error);
+	if (readable < 0) {
+		log_error("%s", error);
+		free(error);
+		config_free(&config);
+		return EX_CONFIG;
+	}
+	if (readable == 0)
+		log_warning("no user database at %s yet: add users with `roost user add`",
+			    config->userdb);
 	const struct net_protocol list[] = { imap_protocol, lmtp_protocol, { .name = NULL } };
 	int ret = net_serve(config, list, single);
 	config_free(&config);

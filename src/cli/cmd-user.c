@@ -9,6 +9,7 @@
 #include "auth/passwd-file.h"
 #include "auth/password.h"
 #include "conf/conf.h"
+#include "net/privs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <termios.h>
 #include <unistd.h>
@@ -40,7 +42,9 @@ static void cli_user_usage(FILE *out, const char *command)
 		if (command != NULL)
 			fprintf(out, "\n%s\n\n",
 				strcmp(command, "add") == 0 ?
-				"Adds user NAME (\"user\" or \"user@domain\") to the user database." :
+				"Adds user NAME (\"user\" or \"user@domain\") to the user database.\n"
+				"Names are lowercased (\"Bob@Example.COM\" is bob@example.com), and\n"
+				"a name whose lowercased form exists already is refused." :
 				"Sets the password of user NAME, keeping the rest of its line.");
 	}
 	if (command == NULL || strcmp(command, "del") == 0) {
@@ -288,17 +292,75 @@ static int cli_user_edit_exit_code(enum passwd_file_error error_class)
 	return EX_SOFTWARE;
 }
 
-static int cli_user_set(const struct cli_user_args *args, const char *userdb, bool add)
+/* As root, a new user database is created root:<the server user's
+ * group> 0640, so that the workers (config `user`) can read it and
+ * nobody else can; passwd_file_add() then finds it and keeps that owner
+ * and mode, as every later edit does.  Not root, or no `user`: the file
+ * is created by passwd_file_add() (0640, ours).  Returns 0 or an exit
+ * code after printing the error. */
+static int cli_user_create_db(const struct cli_user_args *args,
+			      const struct roost_config *config)
 {
+	struct privs privs;
+	char *error = NULL;
+
+	if (geteuid() != 0)
+		return 0;
+	if (privs_lookup(config->user, &privs, &error) < 0) {
+		fprintf(stderr, "roost user %s: warning: %s; the server cannot start until "
+			"it does\n", args->command, error);
+		free(error);
+		return 0;
+	}
+	if (!privs.drop) {
+		privs_free(&privs);
+		return 0;
+	}
+	int ret = 0;
+	int fd = open(config->userdb, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0 && errno != EEXIST) {
+		fprintf(stderr, "roost user %s: creating %s failed: %s\n", args->command,
+			config->userdb, strerror(errno));
+		ret = EX_IOERR;
+	} else if (fd >= 0) {
+		if (fchown(fd, 0, privs.gid) < 0 || fchmod(fd, 0640) < 0) {
+			fprintf(stderr, "roost user %s: setting the owner of %s failed: %s\n",
+				args->command, config->userdb, strerror(errno));
+			(void)unlink(config->userdb);
+			ret = EX_IOERR;
+		}
+		close(fd);
+	}
+	privs_free(&privs);
+	return ret;
+}
+
+/* After an edit: warn when the server's workers cannot read the file
+ * (one made by an older version, or chmod'ed since); the edit keeps the
+ * file's owner and mode, so the admin must fix them. */
+static void cli_user_check_readable(const char *command, const struct roost_config *config)
+{
+	char *error = NULL;
+	if (cli_userdb_check(config, &error) < 0) {
+		fprintf(stderr, "roost user %s: warning: %s\n", command, error);
+		free(error);
+	}
+}
+
+static int cli_user_set(const struct cli_user_args *args, const struct roost_config *config,
+			bool add)
+{
+	const char *userdb = config->userdb;
 	char password[CLI_USER_PASSWORD_MAX_LEN + 2];
 	const char *error;
 	enum passwd_file_error error_class;
 	char *edit_error = NULL;
 	int ret;
 
-	if (!passwd_file_user_is_valid(args->name)) {
-		fprintf(stderr, "roost user %s: invalid user name: it must be 1 to 255 bytes "
-			"of UTF-8, without ':', '/', '\\' or control characters\n", args->command);
+	const char *invalid = passwd_file_user_invalid_reason(args->name);
+	if (add && invalid != NULL) {
+		fprintf(stderr, "roost user %s: invalid user name %s: %s\n", args->command,
+			args->name, invalid);
 		return EX_DATAERR;
 	}
 	/* MD5-CRYPT is kept for checking old hashes only: too fast to brute-force */
@@ -319,24 +381,32 @@ static int cli_user_set(const struct cli_user_args *args, const char *userdb, bo
 		fprintf(stderr, "roost user %s: %s\n", args->command, error);
 		return EX_DATAERR;
 	}
-	if (add)
+	if (add && (ret = cli_user_create_db(args, config)) == 0)
 		ret = passwd_file_add(userdb, args->name, hash, &error_class, &edit_error);
-	else
+	else if (!add)
 		ret = passwd_file_set_password(userdb, args->name, hash, &error_class, &edit_error);
 	explicit_bzero(hash, strlen(hash));
 	free(hash);
+	if (ret > 0)
+		return ret;
 	if (ret < 0) {
 		fprintf(stderr, "roost user %s: %s\n", args->command, edit_error);
 		free(edit_error);
 		return cli_user_edit_exit_code(error_class);
 	}
-	printf("%s user %s in %s\n", add ? "added" : "changed the password of",
-	       args->name, userdb);
+	char *name = xstrdup(args->name);
+	passwd_file_user_normalize(name);
+	printf("%s user %s in %s%s\n", add ? "added" : "changed the password of",
+	       name, userdb, strcmp(name, args->name) != 0 ?
+	       " (user names are lowercased)" : "");
+	free(name);
+	cli_user_check_readable(args->command, config);
 	return EX_OK;
 }
 
-static int cli_user_del(const struct cli_user_args *args, const char *userdb)
+static int cli_user_del(const struct cli_user_args *args, const struct roost_config *config)
 {
+	const char *userdb = config->userdb;
 	enum passwd_file_error error_class;
 	char *error = NULL;
 
@@ -345,7 +415,11 @@ static int cli_user_del(const struct cli_user_args *args, const char *userdb)
 		free(error);
 		return cli_user_edit_exit_code(error_class);
 	}
-	printf("deleted user %s from %s\n", args->name, userdb);
+	char *name = xstrdup(args->name);
+	passwd_file_user_normalize(name);
+	printf("deleted user %s from %s\n", name, userdb);
+	free(name);
+	cli_user_check_readable(args->command, config);
 	return EX_OK;
 }
 
@@ -411,11 +485,11 @@ int cli_user_main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (strcmp(args.command, "add") == 0)
-		ret = cli_user_set(&args, config->userdb, true);
+		ret = cli_user_set(&args, config, true);
 	else if (strcmp(args.command, "passwd") == 0)
-		ret = cli_user_set(&args, config->userdb, false);
+		ret = cli_user_set(&args, config, false);
 	else if (strcmp(args.command, "del") == 0)
-		ret = cli_user_del(&args, config->userdb);
+		ret = cli_user_del(&args, config);
 	else
 		ret = cli_user_list(config->userdb);
 	config_free(&config);

@@ -46,8 +46,12 @@ int lmtp_deliver_resolve(struct auth *auth, const struct roost_config *config,
 	if (!deliver_domain_is_local(config, domain))
 		return -2;
 	int ret;
+	/* the store is opened with the normalised name: "Bob@EXAMPLE.com"
+	 * is bob@example.com's store, not one of its own */
+	auth_user_normalize(user);
 	if (domain[0] != '\0') {
 		snprintf(rcpt_r->user, sizeof(rcpt_r->user), "%s@%s", user, domain);
+		auth_user_normalize(rcpt_r->user);
 		ret = auth_user_exists(auth, rcpt_r->user);
 		if (ret != 0)
 			return ret;
@@ -58,6 +62,7 @@ int lmtp_deliver_resolve(struct auth *auth, const struct roost_config *config,
 	if (ret == 0 && rcpt_r->detail[0] != '\0' && strchr(local, '@') == NULL) {
 		/* "a+b" may also be a user whose name holds the delimiter */
 		snprintf(rcpt_r->user, sizeof(rcpt_r->user), "%s", local);
+		auth_user_normalize(rcpt_r->user);
 		ret = auth_user_exists(auth, rcpt_r->user);
 		if (ret == 1)
 			rcpt_r->detail[0] = '\0';

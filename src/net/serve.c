@@ -9,6 +9,7 @@
  * certificate and key and sends them to every worker over its control
  * socket, SIGTERM/SIGINT stop everything. */
 #include "net-private.h"
+#include "privs.h"
 #include "base/log.h"
 #include "conf/conf.h"
 
@@ -57,11 +58,7 @@ struct serve {
 	bool need_tls;
 	struct net_tls_pem pem;
 
-	bool drop_privileges;
-	uid_t uid;
-	gid_t gid;
-	gid_t *groups;
-	int group_count;
+	struct privs privs;	/* the workers' user */
 
 	struct serve_worker *workers;
 	unsigned int worker_count;
@@ -352,50 +349,23 @@ static void serve_close_listeners(struct serve *s)
 
 static int serve_lookup_user(struct serve *s)
 {
-	const char *user = s->config->user;
-	if (geteuid() != 0 || user == NULL || user[0] == '\0')
-		return 0;
-	errno = 0;
-	struct passwd *pw = getpwnam(user);
-	if (pw == NULL) {
-		if (errno != 0)
-			log_error("cannot look up user %s: %s", user, strerror(errno));
-		else
-			log_error("user %s does not exist (set `user` in the config, "
-				  "or create the user)", user);
+	char *error;
+	if (privs_lookup(s->config->user, &s->privs, &error) < 0) {
+		log_error("%s", error);
+		free(error);
 		return -1;
 	}
-	if (pw->pw_uid == 0) {
-		log_warning("user %s is root: the workers will run as root", user);
-		return 0;
-	}
-	s->uid = pw->pw_uid;
-	s->gid = pw->pw_gid;
-	int n = 16;
-	s->groups = xmalloc(sizeof(gid_t) * (size_t)n);
-	if (getgrouplist(user, pw->pw_gid, s->groups, &n) < 0) {
-		s->groups = xrealloc(s->groups, sizeof(gid_t) * (size_t)n);
-		if (getgrouplist(user, pw->pw_gid, s->groups, &n) < 0) {
-			log_error("cannot get the groups of user %s", user);
-			return -1;
-		}
-	}
-	s->group_count = n;
-	s->drop_privileges = true;
+	if (s->privs.user_is_root)
+		log_warning("user %s is root: the workers will run as root", s->config->user);
 	return 0;
 }
 
 static int serve_drop_privileges(const struct serve *s)
 {
-	if (!s->drop_privileges)
-		return 0;
-	if (setgroups((size_t)s->group_count, s->groups) < 0 || setgid(s->gid) < 0 ||
-	    setuid(s->uid) < 0) {
-		log_error("cannot change to user %s: %s", s->config->user, strerror(errno));
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		log_error("dropping privileges failed: root can be regained");
+	char *error;
+	if (privs_drop(&s->privs, &error) < 0) {
+		log_error("%s", error);
+		free(error);
 		return -1;
 	}
 	return 0;
@@ -736,6 +706,6 @@ int net_serve(const struct roost_config *config, const struct net_protocol *prot
 out:
 	serve_close_listeners(&s);
 	net_tls_pem_free(&s.pem);
-	free(s.groups);
+	privs_free(&s.privs);
 	return ret;
 }

@@ -170,14 +170,14 @@ def test_pipelined_multi_recipient_mixed_results(srv):
            b"RCPT TO:<demo@localhost>\r\n"
            b"RCPT TO:<nobody@localhost>\r\n"
            b"RCPT TO:<alice@example.com>\r\n"
-           b"RCPT TO:<Demo>\r\n"
+           b"RCPT TO:<Nobody>\r\n"
            b"DATA\r\n")
     c.conv('''
 S: 250 2.1.0 OK
 S: 250 2.1.5 <demo@localhost> OK
 S: 550 5.1.1 <nobody@localhost> User doesn't exist
 S: 250 2.1.5 <alice@example.com> OK
-S: 550 5.1.1 <Demo> User doesn't exist
+S: 550 5.1.1 <Nobody> User doesn't exist
 S: 354 Start mail input; end with <CRLF>.<CRLF>
 ''')
     c.send(b"Subject: both\r\n\r\nhi\r\n.\r\n"

@@ -153,9 +153,25 @@ static void test_cli_user(void **state)
 	assert_int_equal(cli_user_run("", NULL, 5, "user", "del", "-c", conf, "erin"),
 			 EX_NOUSER);
 
+	/* one account per store: names are lowercased, "_" is no domain */
+	assert_int_equal(cli_user_run("x\n", NULL, 5, "user", "add", "-c", conf, "carol@_"),
+			 EX_DATAERR);
+	assert_int_equal(cli_user_run("x\n", NULL, 5, "user", "add", "-c", conf,
+				      "bob@EXAMPLE.org"), EX_DATAERR);
+	assert_int_equal(cli_user_run("x\n", NULL, 5, "user", "add", "-c", conf, "Carol"),
+			 EX_DATAERR);
+	assert_int_equal(cli_user_run("gpw\n", &out, 7, "user", "add", "-c", conf,
+				      "--scheme", "PLAIN", "Gina@Example.COM"), EX_OK);
+	assert_non_null(strstr(out, "gina@example.com"));
+	free(out);
+	assert_int_equal(cli_user_run("x\n", NULL, 5, "user", "add", "-c", conf,
+				      "gina@example.com"), EX_DATAERR);
+	assert_int_equal(cli_user_run("", NULL, 5, "user", "del", "-c", conf, "GINA@example.com"),
+			 EX_OK);
+
 	/* passwd and del */
 	assert_int_equal(cli_user_run("new pw\n", NULL, 5, "user", "passwd", "-c", conf,
-				      "carol"), EX_OK);
+				      "CAROL"), EX_OK);
 	assert_int_equal(cli_user_run("", NULL, 5, "user", "del", "-c", conf, "dave"), EX_OK);
 	assert_int_equal(passwd_file_reload(pf, &error), 0);
 	assert_int_equal(passwd_file_lookup(pf, "carol", &e, &error), 1);

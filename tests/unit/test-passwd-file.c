@@ -93,14 +93,22 @@ static void test_passwd_file_parse(void **state)
 	assert_string_equal(e->password, "{PLAIN}pw1");	/* the first line wins */
 	assert_null(e->extra);
 	assert_int_equal(e->line, 4);
+	/* names are compared lowercased: "Alice" is alice, and of the two
+	 * lines the first wins */
 	assert_int_equal(passwd_file_lookup(pf, "Alice", &e, &error), 1);
-	assert_string_equal(e->password, "{PLAIN}upper");
-	assert_int_equal(passwd_file_lookup(pf, "ALICE", &e, &error), 0);
+	assert_string_equal(e->password, "{PLAIN}pw1");
+	assert_int_equal(passwd_file_lookup(pf, "ALICE", &e, &error), 1);
+	assert_string_equal(e->password, "{PLAIN}pw1");
 
 	assert_int_equal(passwd_file_lookup(pf, "bob@example.org", &e, &error), 1);
 	assert_string_equal(e->password, SHA512_VECTOR);
 	assert_string_equal(e->extra, "1000:1000:Bob B:/home/bob:/bin/sh:extra=1");
+	assert_int_equal(passwd_file_lookup(pf, "bob@EXAMPLE.org", &e, &error), 1);
+	assert_int_equal(passwd_file_lookup(pf, "Bob@Example.Org", &e, &error), 1);
+	assert_string_equal(e->password, SHA512_VECTOR);
 	assert_int_equal(passwd_file_lookup(pf, "bob", &e, &error), 0);
+	/* "_" is the store's "no domain": never a user of its own */
+	assert_int_equal(passwd_file_lookup(pf, "alice@_", &e, &error), 0);
 
 	assert_int_equal(passwd_file_lookup(pf, "crlf", &e, &error), 1);
 	assert_string_equal(e->password, "{PLAIN}pw3");
@@ -124,6 +132,7 @@ static void test_passwd_file_parse(void **state)
 	assert_int_equal(passwd_file_count(pf), 9);
 	assert_string_equal(passwd_file_entry_at(pf, 0)->user, "alice");
 	assert_string_equal(passwd_file_entry_at(pf, 5)->user, "alice");
+	assert_string_equal(passwd_file_entry_at(pf, 6)->user, "alice");	/* "Alice" */
 	assert_string_equal(passwd_file_entry_at(pf, 8)->user, "last");
 
 	passwd_file_destroy(&pf);
@@ -259,6 +268,15 @@ static void test_passwd_file_edit(void **state)
 		"erin@example.org:{PLAIN}e\n");
 	free(got);
 
+	/* set_password finds the user by any spelling; add writes the
+	 * lowercased name */
+	assert_int_equal(passwd_file_set_password(path, "DAVE", "{PLAIN}D2", &class, &error), 0);
+	assert_int_equal(passwd_file_add(path, "Gina@Example.ORG", "{PLAIN}g", &class, &error), 0);
+	got = testlib_read_file(path);
+	assert_non_null(strstr(got, "\ngina@example.org:{PLAIN}g\n"));
+	free(got);
+	assert_int_equal(passwd_file_delete(path, "GINA@example.org", &class, &error), 0);
+
 	/* delete removes every line of the user, nothing else */
 	assert_int_equal(passwd_file_delete(path, "alice", &class, &error), 0);
 	assert_int_equal(passwd_file_delete(path, "bob", &class, &error), 0);
@@ -281,8 +299,22 @@ static void test_passwd_file_edit(void **state)
 	assert_int_equal(passwd_file_set_password(path, "alice", "{PLAIN}x", &class, &error), -1);
 	assert_int_equal(class, PASSWD_FILE_ERROR_NOT_FOUND);
 	free(error);
-	assert_int_equal(passwd_file_delete(path, "Carol", &class, &error), -1);
+	assert_int_equal(passwd_file_delete(path, "Caroline", &class, &error), -1);
 	assert_int_equal(class, PASSWD_FILE_ERROR_NOT_FOUND);
+	free(error);
+	/* one account per lowercased name: another spelling is refused,
+	 * naming the one in the file */
+	assert_int_equal(passwd_file_add(path, "CAROL", "{PLAIN}x", &class, &error), -1);
+	assert_int_equal(class, PASSWD_FILE_ERROR_EXISTS);
+	assert_non_null(strstr(error, "carol"));
+	free(error);
+	assert_int_equal(passwd_file_add(path, "erin@EXAMPLE.org", "{PLAIN}x", &class, &error), -1);
+	assert_int_equal(class, PASSWD_FILE_ERROR_EXISTS);
+	free(error);
+	/* "demo@_" would open demo's store */
+	assert_int_equal(passwd_file_add(path, "carol@_", "{PLAIN}x", &class, &error), -1);
+	assert_int_equal(class, PASSWD_FILE_ERROR_INVALID);
+	assert_non_null(strstr(error, "no domain"));
 	free(error);
 	/* a comment line is not a user */
 	assert_int_equal(passwd_file_delete(path, "# users of example.org", &class, &error), -1);
@@ -290,7 +322,8 @@ static void test_passwd_file_edit(void **state)
 	free(error);
 	static const char *const bad_names[] = {
 		"", "a:b", "a\nb", "a\rb", "a\tb", "a\x7f", "a/b", "..", ".", "x@..", "../x@y",
-		"#x", " x", "a\\b", ("b\xff" "ad"), "\xc3",
+		"#x", " x", "a\\b", ("b\xff" "ad"), "\xc3", "demo@_", "@example.org", "demo@",
+		".hidden", "x@.example.org",
 	};
 	for (size_t i = 0; i < N_ELEMENTS(bad_names); i++) {
 		assert_false(passwd_file_user_is_valid(bad_names[i]));
@@ -307,6 +340,8 @@ static void test_passwd_file_edit(void **state)
 	assert_true(passwd_file_user_is_valid("user@example.org"));
 	assert_true(passwd_file_user_is_valid("first.last@sub.example.org"));
 	assert_true(passwd_file_user_is_valid("j\xc3\xb6rg"));
+	assert_true(passwd_file_user_is_valid("demo@_x"));
+	assert_true(passwd_file_user_is_valid("a@b@example.org"));
 	static const char *const bad_passwords[] = { "", "{PLAIN}a:b", "{PLAIN}a\nb", "x\r" };
 	for (size_t i = 0; i < N_ELEMENTS(bad_passwords); i++) {
 		assert_int_equal(passwd_file_add(path, "frank", bad_passwords[i], &class, &error), -1);

@@ -1,0 +1,103 @@
+"""User names map to mail stores one-to-one: a name is lowercased (the
+whole name, as Dovecot's default auth_username_format = %Lu) at `roost
+user add`, LOGIN, AUTHENTICATE, LMTP RCPT and `roost deliver -u`, so
+`Bob@EXAMPLE.com` and `bob@example.com` are one account with one password
+and one store; `demo@_` ("_" is the store's directory for "no domain") is
+no account at all."""
+import base64
+import os
+import re
+import time
+
+from roosttest import server_args, expect
+
+
+def _messages(srv, user, password):
+    c = srv.login(user, password)
+    u, _ = c.cmd("STATUS INBOX (MESSAGES)", ok=True)
+    c.cmd("LOGOUT")
+    return int(re.search(r"MESSAGES (\d+)", u[0]).group(1))
+
+
+@server_args(lmtp=True, users={"demo": "demo", "bob@example.com": "bobpw"})
+def test_user_names_any_case_one_store(srv):
+    # LOGIN in any case reaches the same account and store
+    c = srv.login("BOB@Example.COM", "bobpw")
+    c.append()
+    c.cmd("LOGOUT")
+    expect(_messages(srv, "bob@example.com", "bobpw") == 1)
+    c = srv.login("DEMO", "demo")
+    c.cmd("LOGOUT")
+    c = srv.connect()
+    c.greeting()
+    pl = base64.b64encode(b"\0Bob@example.COM\0bobpw").decode()
+    c.cmd(f"AUTHENTICATE PLAIN {pl}", ok=True)
+    c.cmd("LOGOUT")
+
+    # "demo@_" is not demo
+    c = srv.connect()
+    c.greeting()
+    _, tagged = c.cmd("LOGIN demo@_ demo")
+    expect("AUTHENTICATIONFAILED" in tagged, tagged)
+    c.close()
+
+    # LMTP and roost deliver in another case deliver to the same store
+    l = srv.lmtp()
+    l.readline()
+    l.conv('''
+C: LHLO client.example
+S~ 250-.*
+S~ 250-.*
+S~ 250-.*
+S~ 250-.*
+S~ 250-.*
+S~ 250-.*
+S~ 250 .*
+C: MAIL FROM:<a@example.org>
+S: 250 2.1.0 OK
+C: RCPT TO:<Bob@EXAMPLE.com>
+S: 250 2.1.5 <Bob@EXAMPLE.com> OK
+C: DATA
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+C: Subject: to Bob
+C:
+C: hi
+C: .
+S~ 250 2\\.0\\.0 <Bob@EXAMPLE\\.com> \\S+ Saved
+C: QUIT
+S~ 221 .*
+''')
+    srv.roost("deliver", "-c", srv.conf, "-u", "BOB@example.com",
+              input="Subject: deliver\n\nhi\n")
+    srv.roost("deliver", "-c", srv.conf, "-u", "Demo", input="Subject: d\n\nhi\n")
+    expect(_messages(srv, "bob@example.com", "bobpw") == 3)
+    expect(_messages(srv, "demo", "demo") == 1)
+    users = os.path.join(srv.data_dir, "users")
+    expect(sorted(os.listdir(users)) == ["_", "example.com"], os.listdir(users))
+    expect(os.listdir(os.path.join(users, "example.com")) == ["bob"],
+           os.listdir(os.path.join(users, "example.com")))
+    expect(os.listdir(os.path.join(users, "_")) == ["demo"],
+           os.listdir(os.path.join(users, "_")))
+
+    # roost user add refuses another spelling of an existing name, and "_"
+    for name in ("bob@EXAMPLE.com", "Bob@example.com", "DEMO", "demo@_", "alice@_"):
+        p = srv.roost("user", "add", "-c", srv.conf, name, input="other\n", check=False)
+        expect(p.returncode == 65, (name, p.returncode, p.stderr))
+    p = srv.roost("user", "add", "-c", srv.conf, "demo@_", input="x\n", check=False)
+    expect("no domain" in p.stderr, p.stderr)
+    p = srv.roost("user", "add", "-c", srv.conf, "Bob@Example.com", input="x\n",
+                  check=False)
+    expect("already exists" in p.stderr, p.stderr)
+    # the first password still works, no second one was set
+    c = srv.connect()
+    c.greeting()
+    _, tagged = c.cmd("LOGIN bob@example.com other")
+    expect("AUTHENTICATIONFAILED" in tagged, tagged)
+    c.close()
+    # a new name is stored lowercased and logs in in any case
+    p = srv.roost("user", "add", "-c", srv.conf, "Carol@Example.COM", input="cpw\n")
+    expect("carol@example.com" in p.stdout, p.stdout)
+    expect("carol@example.com:" in open(srv.userdb).read())
+    time.sleep(1.1)     # the server stats the file at most once a second
+    c = srv.login("CAROL@example.com", "cpw")
+    c.cmd("LOGOUT")
