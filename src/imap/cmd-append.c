@@ -14,7 +14,8 @@
  * result in a loss of data"; the store keeps the bytes exactly as sent,
  * so nothing is lost and nothing is refused.  A plain literal holds
  * CHAR8 only (RFC 9051 section 9: literal = "{" number64 ["+"] "}" CRLF
- * *CHAR8, and CHAR8 excludes NUL), so a NUL in one is a BAD. */
+ * *CHAR8, and CHAR8 excludes NUL), so a NUL in one is a BAD, and its bare
+ * LF line ends are stored as CRLF (see append_write_literal()). */
 #include "commands.h"
 #include "flags.h"
 #include "mailbox-name.h"
@@ -129,22 +130,55 @@ static int append_parse_date_time(const char *s, time_t *time_r, int *tz_r)
 	return 0;
 }
 
+/* Gives the store one piece of the message: as sent for a literal8,
+ * with bare LF line ends made CRLF for a plain literal. */
+static int append_write_chunk(struct store_append *ctx, const struct imap_arg *lit,
+			      const void *data, size_t n, unsigned char *obuf,
+			      bool *prev_cr)
+{
+	if (lit->literal8)
+		return store_append_write(ctx, data, n);
+	size_t o = lf_to_crlf(data, n, obuf, prev_cr);
+	return store_append_write(ctx, obuf, o);
+}
+
 /* Feeds the literal to the store: from memory or from the parser's
- * temporary file. */
+ * temporary file.
+ *
+ * Line ends.  Messages are served in RFC 5322 form, lines ending in CRLF
+ * (RFC 9051 2.2, 7.5.2): RFC822.SIZE, BODY[section]<partial>, the octets
+ * and lines of BODYSTRUCTURE and SORT (SIZE) must all describe the same
+ * bytes.  Roost makes them so by storing what it serves: every arrival
+ * path normalises bare LF to CRLF before the bytes reach the store (here,
+ * LMTP's spool, `roost deliver`, the pickup of files dropped into new/),
+ * so the message is parsed once, over the very bytes FETCH reads, and
+ * every size in the index is a plain byte count (no second, CRLF-domain
+ * offset map to keep in step, no conversion on every FETCH).
+ *
+ * A plain literal is text: RFC 9051 4.3.1 forbids unencoded binary
+ * strings outside a literal8 ("client and server implementations MUST
+ * encode binary data into a textual form"), so its LF bytes are line
+ * ends, and making them CRLF loses nothing.  A literal8 (RFC 3516 4.4) is
+ * the one way to send raw binary parts, whose LF bytes are data: it is
+ * stored exactly as sent. */
 static int append_write_literal(struct store_append *ctx, const struct imap_arg *lit,
 				const char **error_r)
 {
+	unsigned char *obuf = xmalloc(APPEND_CHUNK_SIZE * 2);
+	bool prev_cr = false;
+	int ret = 0;
+
 	if (lit->type == IMAP_ARG_LITERAL) {
-		for (size_t pos = 0; pos < lit->len; pos += APPEND_CHUNK_SIZE) {
+		for (size_t pos = 0; pos < lit->len && ret == 0; pos += APPEND_CHUNK_SIZE) {
 			size_t n = ROOST_MIN((size_t)APPEND_CHUNK_SIZE, lit->len - pos);
-			if (store_append_write(ctx, lit->str + pos, n) < 0)
-				return -1;
+			if (append_write_chunk(ctx, lit, lit->str + pos, n, obuf, &prev_cr) < 0)
+				ret = -1;
 		}
-		return 0;
+		free(obuf);
+		return ret;
 	}
 	char *buf = xmalloc(APPEND_CHUNK_SIZE);
 	uint64_t pos = 0;
-	int ret = 0;
 	while (pos < lit->size) {
 		size_t want = (size_t)ROOST_MIN((uint64_t)APPEND_CHUNK_SIZE, lit->size - pos);
 		ssize_t n = pread(lit->fd, buf, want, (off_t)(lit->offset + pos));
@@ -155,13 +189,14 @@ static int append_write_literal(struct store_append *ctx, const struct imap_arg 
 			ret = -2;
 			break;
 		}
-		if (store_append_write(ctx, buf, (size_t)n) < 0) {
+		if (append_write_chunk(ctx, lit, buf, (size_t)n, obuf, &prev_cr) < 0) {
 			ret = -1;
 			break;
 		}
 		pos += (uint64_t)n;
 	}
 	free(buf);
+	free(obuf);
 	return ret;
 }
 
