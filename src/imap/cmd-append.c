@@ -11,8 +11,9 @@
  * A message sent as a literal8 ("~{n}", BINARY) may hold any octet, NUL
  * included (a part with Content-Transfer-Encoding: binary).  RFC 3516 4.4
  * lets the server re-encode it "however any such transformation MUST NOT
- * result in a loss of data"; the store keeps the bytes exactly as sent,
- * so nothing is lost and nothing is refused.  A plain literal holds
+ * result in a loss of data"; the body of a binary part is stored exactly
+ * as sent and only line breaks elsewhere become CRLF (see
+ * append_write_literal()), so nothing is lost and nothing is refused.  A plain literal holds
  * CHAR8 only (RFC 9051 section 9: literal = "{" number64 ["+"] "}" CRLF
  * *CHAR8, and CHAR8 excludes NUL), so a NUL in one is a BAD, and its bare
  * LF line ends are stored as CRLF (see append_write_literal()). */
@@ -21,6 +22,7 @@
 #include "mailbox-name.h"
 #include "parser.h"
 #include "base/log.h"
+#include "mime/parser.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -130,16 +132,27 @@ static int append_parse_date_time(const char *s, time_t *time_r, int *tz_r)
 	return 0;
 }
 
-/* Gives the store one piece of the message: as sent for a literal8,
- * with bare LF line ends made CRLF for a plain literal. */
-static int append_write_chunk(struct store_append *ctx, const struct imap_arg *lit,
-			      const void *data, size_t n, unsigned char *obuf,
-			      bool *prev_cr)
+/* The line-end normalisation of one literal (see append_write_literal()). */
+struct append_crlf {
+	struct mime_parser *parser;	/* a literal8's: MIME-aware */
+	struct str out;
+	unsigned char *obuf;		/* a plain literal's: 2 * chunk */
+	bool prev_cr;
+};
+
+/* Gives the store one piece of the message, its bare LF line ends made
+ * CRLF: everywhere for a plain literal, outside binary bodies for a
+ * literal8. */
+static int append_write_chunk(struct store_append *ctx, struct append_crlf *crlf,
+			      const void *data, size_t n)
 {
-	if (lit->literal8)
-		return store_append_write(ctx, data, n);
-	size_t o = lf_to_crlf(data, n, obuf, prev_cr);
-	return store_append_write(ctx, obuf, o);
+	if (crlf->parser != NULL) {
+		str_truncate(&crlf->out, 0);
+		mime_parser_feed_crlf(crlf->parser, data, n, &crlf->out);
+		return store_append_write(ctx, crlf->out.data, crlf->out.len);
+	}
+	size_t o = lf_to_crlf(data, n, crlf->obuf, &crlf->prev_cr);
+	return store_append_write(ctx, crlf->obuf, o);
 }
 
 /* Feeds the literal to the store: from memory or from the parser's
@@ -157,46 +170,57 @@ static int append_write_chunk(struct store_append *ctx, const struct imap_arg *l
  *
  * A plain literal is text: RFC 9051 4.3.1 forbids unencoded binary
  * strings outside a literal8 ("client and server implementations MUST
- * encode binary data into a textual form"), so its LF bytes are line
+ * encode binary data into a textual form"), so all its LF bytes are line
  * ends, and making them CRLF loses nothing.  A literal8 (RFC 3516 4.4) is
- * the one way to send raw binary parts, whose LF bytes are data: it is
- * stored exactly as sent. */
+ * the way to send raw binary parts, whose LF bytes are data: the body of
+ * a part with Content-Transfer-Encoding binary is kept byte for byte, and
+ * only the rest (headers, boundaries, 7bit, 8bit, base64 and
+ * quoted-printable parts, where RFC 2045 2.7/2.8 allow CR and LF only as
+ * CRLF) gets CRLF line ends (mime_parser_feed_crlf()); RFC 3516 4.4 allows
+ * a transformation that loses no data.  The store counts the bare LF that
+ * is left as one byte, as it is sent. */
 static int append_write_literal(struct store_append *ctx, const struct imap_arg *lit,
 				const char **error_r)
 {
-	unsigned char *obuf = xmalloc(APPEND_CHUNK_SIZE * 2);
-	bool prev_cr = false;
+	struct append_crlf crlf = { .out = STR_INIT };
 	int ret = 0;
 
+	if (lit->literal8)
+		crlf.parser = mime_parser_create();
+	else
+		crlf.obuf = xmalloc(APPEND_CHUNK_SIZE * 2);
 	if (lit->type == IMAP_ARG_LITERAL) {
 		for (size_t pos = 0; pos < lit->len && ret == 0; pos += APPEND_CHUNK_SIZE) {
 			size_t n = ROOST_MIN((size_t)APPEND_CHUNK_SIZE, lit->len - pos);
-			if (append_write_chunk(ctx, lit, lit->str + pos, n, obuf, &prev_cr) < 0)
+			if (append_write_chunk(ctx, &crlf, lit->str + pos, n) < 0)
 				ret = -1;
 		}
-		free(obuf);
-		return ret;
-	}
-	char *buf = xmalloc(APPEND_CHUNK_SIZE);
-	uint64_t pos = 0;
-	while (pos < lit->size) {
-		size_t want = (size_t)ROOST_MIN((uint64_t)APPEND_CHUNK_SIZE, lit->size - pos);
-		ssize_t n = pread(lit->fd, buf, want, (off_t)(lit->offset + pos));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			*error_r = n < 0 ? strerror(errno) : "unexpected end of file";
-			ret = -2;
-			break;
+	} else {
+		char *buf = xmalloc(APPEND_CHUNK_SIZE);
+		uint64_t pos = 0;
+		while (pos < lit->size) {
+			size_t want = (size_t)ROOST_MIN((uint64_t)APPEND_CHUNK_SIZE,
+							lit->size - pos);
+			ssize_t n = pread(lit->fd, buf, want, (off_t)(lit->offset + pos));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				*error_r = n < 0 ? strerror(errno) : "unexpected end of file";
+				ret = -2;
+				break;
+			}
+			if (append_write_chunk(ctx, &crlf, buf, (size_t)n) < 0) {
+				ret = -1;
+				break;
+			}
+			pos += (uint64_t)n;
 		}
-		if (append_write_chunk(ctx, lit, buf, (size_t)n, obuf, &prev_cr) < 0) {
-			ret = -1;
-			break;
-		}
-		pos += (uint64_t)n;
+		free(buf);
 	}
-	free(buf);
-	free(obuf);
+	if (crlf.parser != NULL)
+		mime_parser_destroy(&crlf.parser);
+	str_free(&crlf.out);
+	free(crlf.obuf);
 	return ret;
 }
 

@@ -139,8 +139,8 @@ def fetch(c, seq, items):
 
 def test_binary_five_parts_crlf(srv):
     """The five-part message with CRLF line ends (part 3's base64 lines
-    end in bare LF nonetheless), stored as a literal8 so that part 3's LF
-    line ends stay as they are."""
+    end in bare LF nonetheless), sent as a literal8: base64 lines are
+    text, so part 3 is stored with CRLF too."""
     c = srv.login()
     msg = five_part_message(eol=CRLF, part3_eol=b"\n")
     line = append_raw(c, msg, literal8=True)
@@ -148,7 +148,7 @@ def test_binary_five_parts_crlf(srv):
     c.cmd("EXAMINE INBOX", ok=True)
     check_binary(c, 1, binary_reference())
     items = fetch(c, 1, "(RFC822.SIZE BODY.PEEK[])")
-    expect(items["BODY[]"].data == msg and items["RFC822.SIZE"] == str(len(msg)))
+    expect(items["BODY[]"].data == crlf(msg) and items["RFC822.SIZE"] == str(len(crlf(msg))))
 
 
 def test_binary_five_parts_bare_lf(srv):
@@ -308,22 +308,48 @@ def test_lf_append_plain_literal(srv):
     check_all(c)
 
 
-def test_lf_append_literal8_kept(srv):
-    """A literal8 may carry binary data whose LF bytes are not line ends:
-    stored and served byte for byte."""
+BIN_DATA = b"\x01\x02\n\x03\x00\n\n\xff\r\n\n--not-the-boundary\nend"
+
+
+def test_lf_append_literal8_binary_part_kept(srv):
+    """A literal8 may carry binary data whose LF bytes are not line ends
+    (RFC 3516 4.4): the body of a Content-Transfer-Encoding: binary part
+    is stored and served byte for byte, while its header, the boundaries
+    and the text part get CRLF line ends (RFC 2045 2.7/2.8: there a CR or
+    LF is only ever part of a CRLF).  BODYSTRUCTURE counts the bytes BODY
+    sends, and BINARY decodes the same."""
     c = srv.login()
-    msg = (b"Content-Type: application/octet-stream\r\n"
-           b"Content-Transfer-Encoding: binary\r\n\r\n"
-           b"\x01\x02\n\x03\x04\n\n\xff\n")
+    head = (b"From: a@example.com\n"
+            b"Subject: literal8 with LF\n"
+            b'Content-Type: multipart/mixed; boundary="bb"\n'
+            b"\n")
+    text = b"line one\nline two\n\nline four"
+    bin_mime = (b"Content-Type: application/octet-stream\n"
+                b"Content-Transfer-Encoding: binary\n\n")
+    msg = (head + b"--bb\nContent-Type: text/plain\n\n" + text + b"\n"
+           b"--bb\n" + bin_mime + BIN_DATA + b"\n--bb--\n")
+    # the LF before "--bb--" ends binary data: it stays; the boundary
+    # line's own LF is a line break again
+    want = (crlf(head) + b"--bb\r\nContent-Type: text/plain\r\n\r\n" + crlf(text) +
+            b"\r\n--bb\r\n" + crlf(bin_mime) + BIN_DATA + b"\n--bb--\r\n")
     line = append_raw(c, msg, literal8=True)
     expect(" OK " in line, line)
     c.cmd("EXAMINE INBOX", ok=True)
-    items = fetch(c, 1, "(RFC822.SIZE BODY.PEEK[] BINARY.PEEK[1] BINARY.SIZE[1])")
-    expect(items["RFC822.SIZE"] == str(len(msg)), items)
-    expect(items["BODY[]"].data == msg, items)
-    body = msg.split(b"\r\n\r\n", 1)[1]
-    expect(items["BINARY[1]"].data == body and items["BINARY.SIZE[1]"] == str(len(body)),
-           items)
+    items = fetch(c, 1, "(RFC822.SIZE BODY.PEEK[] BODY.PEEK[1] BODY.PEEK[2] "
+                  "BODY.PEEK[2.MIME] BINARY.PEEK[2] BINARY.SIZE[2])")
+    # (BODY[] sends a NUL as 0x80, RFC 9051 4.3.1; BINARY sends it as is)
+    expect(items["BODY[]"].data == want.replace(b"\0", b"\x80"), (items["BODY[]"], want))
+    expect(items["RFC822.SIZE"] == str(len(want)), items)
+    expect(items["BODY[1]"].data == crlf(text), items)
+    expect(items["BODY[2.MIME]"].data == crlf(bin_mime), items)
+    expect(items["BODY[2]"].data == BIN_DATA.replace(b"\0", b"\x80"), items)
+    expect(items["BINARY[2]"].data == BIN_DATA and items["BINARY[2]"].literal8, items)
+    expect(items["BINARY.SIZE[2]"] == str(len(BIN_DATA)), items)
+    u, t = raw_cmd(c, "FETCH 1 BODYSTRUCTURE")
+    expect(" OK " in t and len(u) == 1, (t, u))
+    bs = u[0].decode()
+    expect(f'"7BIT" {len(crlf(text))} {lines(crlf(text))} ' in bs, bs)
+    expect(f'"BINARY" {len(BIN_DATA)} ' in bs.upper(), bs)
 
 
 def lmtp_send(srv, data, bdat=False):
@@ -392,3 +418,41 @@ def test_lf_file_dropped_into_new(srv):
         os.rename(tmp, os.path.join(new, os.path.basename(tmp)))
         c.cmd("NOOP", ok=True)     # picked up one by one: msn order
     check_all(c)
+
+
+def fetch_all(c, seq, items):
+    u, t = raw_cmd(c, f"FETCH {seq} {items}")
+    expect(" OK " in t, (items, t, u[:2]))
+    return dict(parse_fetch(r) for r in u)
+
+
+def test_binary_five_parts_one_fetch(srv):
+    """Every part, range and size in one FETCH, over several messages with
+    different layouts (so nothing measured for one message may be used
+    for another)."""
+    c = srv.login()
+    msgs = [five_part_message(eol=CRLF, part3_eol=CRLF),
+            five_part_message(),
+            five_part_message(eol=CRLF, part3_eol=b"\n")]
+    append_raw(c, msgs[0], literal8=False)
+    c.append(msg=msgs[1])
+    append_raw(c, msgs[2], literal8=True)
+    c.cmd("EXAMINE INBOX", ok=True)
+    ref = binary_reference()
+    ranges = ((0, 7), (10, 10), (15, 100))
+    items = []
+    for path in ref:
+        items.append(f"BINARY.SIZE[{path}]")
+        items += [f"BINARY.PEEK[{path}]<{o}.{n}>" for o, n in ranges]
+        items.append(f"BINARY.PEEK[{path}]")
+    got = fetch_all(c, "1:3", "(" + " ".join(items) + ")")
+    expect(sorted(got) == [1, 2, 3], got.keys())
+    for msn in (1, 2, 3):
+        g = got[msn]
+        for path, want in ref.items():
+            expect(g[f"BINARY.SIZE[{path}]"] == str(len(want)),
+                   (msn, path, g[f"BINARY.SIZE[{path}]"], len(want)))
+            expect(g[f"BINARY[{path}]"].data == want, (msn, path, g[f"BINARY[{path}]"]))
+            for o, n in ranges:
+                v = g[f"BINARY[{path}]<{o}>"]
+                expect(not isinstance(v, str) and v.data == want[o:o + n], (msn, path, o, v))
