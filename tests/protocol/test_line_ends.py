@@ -456,3 +456,105 @@ def test_binary_five_parts_one_fetch(srv):
             for o, n in ranges:
                 v = g[f"BINARY[{path}]<{o}>"]
                 expect(not isinstance(v, str) and v.data == want[o:o + n], (msn, path, o, v))
+
+
+# ---- BINARY against the email package ----
+
+def b64_lf(data, width):
+    enc = base64.b64encode(data)
+    return b"\n".join(enc[i:i + width] for i in range(0, len(enc), width))
+
+
+def nested_message(inner_multipart):
+    """Five parts: base64 image (57 columns), a message/rfc822 (its
+    message multipart with base64 text and pdf parts, or a single base64
+    pdf part), quoted-printable text, a multipart/alternative of two base64
+    parts (4 and 1000 columns), and a 7bit application part of several
+    lines; LF line ends, a folded boundary parameter."""
+    if inner_multipart:
+        inner = (b"From: x@example.net\nSubject: inner\nMIME-Version: 1.0\n"
+                 b"Content-Type: multipart/mixed;\n boundary=in\n\n"
+                 b"--in\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n" +
+                 b64_lf(b"inner text line\nline 2\n" * 5, 20) +
+                 b"\n--in\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n" +
+                 b64_lf(bytes(range(256)) * 3, 76) + b"\n--in--\n")
+    else:
+        inner = (b"From: x@example.net\nSubject: inner\n"
+                 b"Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n" +
+                 b64_lf(bytes(range(256)) * 3, 76) + b"\n")
+    return (b"From: user@example.org\nMime-Version: 1.0\n"
+            b'Content-Type: multipart/mixed;\n\tboundary="foo bar"\n\n'
+            b"--foo bar\nContent-Type: image/gif\nContent-Transfer-Encoding: base64\n\n" +
+            b64_lf(bytes(range(1, 200)), 57) +
+            b"\n--foo bar\nContent-Type: message/rfc822\n\n" + inner +
+            b"\n--foo bar\nContent-Type: text/plain; charset=utf-8\n"
+            b"Content-Transfer-Encoding: quoted-printable\n\n"
+            b"Gr=C3=BC=C3=9Fe, =\nsoft break\nnext line"
+            b"\n--foo bar\nContent-Type: multipart/alternative; boundary=alt\n\n"
+            b"--alt\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n" +
+            b64_lf(b"alt plain\n", 4) +
+            b"\n--alt\nContent-Type: text/html\nContent-Transfer-Encoding: base64\n\n" +
+            b64_lf(b"<b>alt</b>", 1000) +
+            b"\n--alt--\n--foo bar\nContent-Type: application/x-lines\n\n"
+            b"first line\nsecond line\nthird line"
+            b"\n--foo bar--\n")
+
+
+def email_leaves(m, prefix=""):
+    """(section-binary, decoded bytes) of every leaf, by the email
+    package; text parts with CRLF line ends (RFC 9051 7.5.2)."""
+    out = []
+    if m.is_multipart():
+        for i, p in enumerate(m.get_payload(), 1):
+            path = f"{prefix}.{i}" if prefix else str(i)
+            if p.get_content_type() == "message/rfc822":
+                inner = p.get_payload()[0]
+                out += email_leaves(inner, path) if inner.is_multipart() else \
+                    [(path + ".1", payload(inner))]
+            else:
+                out += email_leaves(p, path)
+    else:
+        out.append((prefix or "1", payload(m)))
+    return out
+
+
+def payload(part):
+    data = part.get_payload(decode=True) or b""
+    return crlf(data) if part.get_content_maintype() == "text" else data
+
+
+def test_binary_against_the_email_package(srv):
+    """Every leaf of two five-part messages (LF line ends; sent as plain
+    literals and as literal8) and their CRLF twins: BINARY, BINARY.SIZE
+    and partial ranges as Python's email package decodes the message's
+    RFC 5322 (CRLF) form.  The 7bit application part's line ends are
+    CRLF in that form, stored LF or not."""
+    import email
+    import email.policy
+    c = srv.login()
+    msgs = []
+    for inner_multipart in (True, False):
+        lf = nested_message(inner_multipart)
+        for data, lit8 in ((lf, False), (lf, True), (crlf(lf), False)):
+            line = append_raw(c, data, literal8=lit8)
+            expect(" OK " in line, line)
+            msgs.append(crlf(lf))
+    c.cmd("EXAMINE INBOX", ok=True)
+    ranges = ((0, 7), (10, 10), (15, 100))
+    for msn, data in enumerate(msgs, 1):
+        leaves = email_leaves(email.message_from_bytes(data, policy=email.policy.compat32))
+        expect(len(leaves) == (7 if msn <= 3 else 6), leaves)
+        items = []
+        for path, _ in leaves:
+            items += [f"BINARY.SIZE[{path}]", f"BINARY.PEEK[{path}]"]
+            items += [f"BINARY.PEEK[{path}]<{o}.{n}>" for o, n in ranges]
+        g = fetch(c, msn, "(" + " ".join(items) + ")")
+        for path, want in leaves:
+            expect(g[f"BINARY.SIZE[{path}]"] == str(len(want)),
+                   (msn, path, g[f"BINARY.SIZE[{path}]"], len(want)))
+            got = g[f"BINARY[{path}]"]
+            expect(not isinstance(got, str) and got.data == want, (msn, path, got, want[:50]))
+            for o, n in ranges:
+                got = g[f"BINARY[{path}]<{o}>"]
+                expect(not isinstance(got, str) and got.data == want[o:o + n],
+                       (msn, path, o, n, got))
