@@ -558,3 +558,40 @@ def test_binary_against_the_email_package(srv):
                 got = g[f"BINARY[{path}]<{o}>"]
                 expect(not isinstance(got, str) and got.data == want[o:o + n],
                        (msn, path, o, n, got))
+
+
+def test_lf_file_placed_into_cur_then_rebuild(srv):
+    """A file another program writes straight into cur/ (no S= size in its
+    name) is indexed by `roost check --rebuild` in its CRLF form, mtime
+    (the internal date) kept; Roost's own files are left as they are."""
+    c = srv.login()
+    c.append(msg=ONE_LINE)          # Roost's own: CRLF already
+    c.cmd("SELECT INBOX", ok=True)
+    [cur] = glob.glob(os.path.join(srv.data_dir, "users", "*", "demo", "Maildir", "cur"))
+    for i, m in enumerate((LF_MSG, MANY_LINES)):
+        path = os.path.join(cur, f"17000000{i}.M{i}P1.other:2,S")
+        with open(path, "wb") as f:
+            f.write(m)
+        os.utime(path, (1700000000 + i, 1700000000 + i))
+    c.line("a LOGOUT")
+    while not c.readline().startswith("a OK"):
+        pass
+    c.close()
+    srv.stop()
+    srv.roost("check", "-c", srv.conf, "--rebuild", "demo")
+    srv.start()
+    c = srv.login()
+    c.cmd("EXAMINE INBOX", ok=True)
+    sizes = {}
+    for msn in (1, 2, 3):
+        items = fetch(c, msn, "(RFC822.SIZE BODY.PEEK[])")
+        u, _ = c.cmd(f"FETCH {msn} INTERNALDATE", ok=True)
+        date = re.search(r'INTERNALDATE ("[^"]*")', u[0]).group(1)
+        sizes[items["BODY[]"].data] = (items["RFC822.SIZE"], date)
+    want = {crlf(ONE_LINE), crlf(LF_MSG), crlf(MANY_LINES)}
+    expect(set(sizes) == want, sizes.keys())
+    for data, (size, _) in sizes.items():
+        expect(size == str(len(data)), (size, len(data)))
+    expect(sizes[crlf(LF_MSG)][1] == '"14-Nov-2023 22:13:20 +0000"', sizes[crlf(LF_MSG)])
+    u, t = c.cmd("SEARCH HEADER Message-ID lf@example.com", ok=True)
+    check_served(c, int(u[0].split()[2]), crlf(LF_MSG))

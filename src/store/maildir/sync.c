@@ -175,10 +175,8 @@ const char *const *maildir_sync_watch_paths(struct store_mailbox *box)
 
 /* ---- new/ pickup ---- */
 
-/* Copies fd into a new file at tmp_path, turning bare LF into CRLF so
- * the file is what IMAP serves; returns size and header size. */
-static int copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
-		     uint64_t *size_r, uint64_t *header_size_r)
+int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
+			   uint64_t *size_r, uint64_t *header_size_r)
 {
 	struct maildir_header_scan scan = { 0 };
 	char in[65536], out[2 * sizeof(in)];
@@ -252,7 +250,7 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 	}
 	maildir_file_name_parse(name, &fn);
 	tmp = xasprintf("%s/tmp/%s", dir, fn.unique);
-	ret = copy_crlf(ms, fd, tmp, &size, &header_size);
+	ret = maildir_sync_copy_crlf(ms, fd, tmp, &size, &header_size);
 	close(fd);
 	if (ret == 0) {
 		times[0] = st.st_mtim;
