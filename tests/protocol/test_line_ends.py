@@ -311,6 +311,41 @@ def test_lf_append_plain_literal(srv):
 BIN_DATA = b"\x01\x02\n\x03\x00\n\n\xff\r\n\n--not-the-boundary\nend"
 
 
+BIN_HEAD = (b"From: a@example.com\n"
+            b"Subject: literal8 with LF\n"
+            b'Content-Type: multipart/mixed; boundary="bb"\n'
+            b"\n")
+BIN_TEXT = b"line one\nline two\n\nline four"
+BIN_MIME = (b"Content-Type: application/octet-stream\n"
+            b"Content-Transfer-Encoding: binary\n\n")
+BIN_MSG = (BIN_HEAD + b"--bb\nContent-Type: text/plain\n\n" + BIN_TEXT + b"\n"
+           b"--bb\n" + BIN_MIME + BIN_DATA + b"\n--bb--\n")
+# the LF before "--bb--" ends binary data: it stays; the boundary line's
+# own LF is a line break again
+BIN_STORED = (crlf(BIN_HEAD) + b"--bb\r\nContent-Type: text/plain\r\n\r\n" +
+              crlf(BIN_TEXT) + b"\r\n--bb\r\n" + crlf(BIN_MIME) + BIN_DATA +
+              b"\n--bb--\r\n")
+
+
+def check_binary_part_kept(c, msn):
+    items = fetch(c, msn, "(RFC822.SIZE BODY.PEEK[] BODY.PEEK[1] BODY.PEEK[2] "
+                  "BODY.PEEK[2.MIME] BINARY.PEEK[2] BINARY.SIZE[2])")
+    # (BODY[] sends a NUL as 0x80, RFC 9051 4.3.1; BINARY sends it as is)
+    expect(items["BODY[]"].data == BIN_STORED.replace(b"\0", b"\x80"),
+           (items["BODY[]"], BIN_STORED))
+    expect(items["RFC822.SIZE"] == str(len(BIN_STORED)), items)
+    expect(items["BODY[1]"].data == crlf(BIN_TEXT), items)
+    expect(items["BODY[2.MIME]"].data == crlf(BIN_MIME), items)
+    expect(items["BODY[2]"].data == BIN_DATA.replace(b"\0", b"\x80"), items)
+    expect(items["BINARY[2]"].data == BIN_DATA and items["BINARY[2]"].literal8, items)
+    expect(items["BINARY.SIZE[2]"] == str(len(BIN_DATA)), items)
+    u, t = raw_cmd(c, f"FETCH {msn} BODYSTRUCTURE")
+    expect(" OK " in t and len(u) == 1, (t, u))
+    bs = u[0].decode()
+    expect(f'"7BIT" {len(crlf(BIN_TEXT))} {lines(crlf(BIN_TEXT))} ' in bs, bs)
+    expect(f'"BINARY" {len(BIN_DATA)} ' in bs.upper(), bs)
+
+
 def test_lf_append_literal8_binary_part_kept(srv):
     """A literal8 may carry binary data whose LF bytes are not line ends
     (RFC 3516 4.4): the body of a Content-Transfer-Encoding: binary part
@@ -319,37 +354,22 @@ def test_lf_append_literal8_binary_part_kept(srv):
     LF is only ever part of a CRLF).  BODYSTRUCTURE counts the bytes BODY
     sends, and BINARY decodes the same."""
     c = srv.login()
-    head = (b"From: a@example.com\n"
-            b"Subject: literal8 with LF\n"
-            b'Content-Type: multipart/mixed; boundary="bb"\n'
-            b"\n")
-    text = b"line one\nline two\n\nline four"
-    bin_mime = (b"Content-Type: application/octet-stream\n"
-                b"Content-Transfer-Encoding: binary\n\n")
-    msg = (head + b"--bb\nContent-Type: text/plain\n\n" + text + b"\n"
-           b"--bb\n" + bin_mime + BIN_DATA + b"\n--bb--\n")
-    # the LF before "--bb--" ends binary data: it stays; the boundary
-    # line's own LF is a line break again
-    want = (crlf(head) + b"--bb\r\nContent-Type: text/plain\r\n\r\n" + crlf(text) +
-            b"\r\n--bb\r\n" + crlf(bin_mime) + BIN_DATA + b"\n--bb--\r\n")
-    line = append_raw(c, msg, literal8=True)
+    line = append_raw(c, BIN_MSG, literal8=True)
     expect(" OK " in line, line)
     c.cmd("EXAMINE INBOX", ok=True)
-    items = fetch(c, 1, "(RFC822.SIZE BODY.PEEK[] BODY.PEEK[1] BODY.PEEK[2] "
-                  "BODY.PEEK[2.MIME] BINARY.PEEK[2] BINARY.SIZE[2])")
-    # (BODY[] sends a NUL as 0x80, RFC 9051 4.3.1; BINARY sends it as is)
-    expect(items["BODY[]"].data == want.replace(b"\0", b"\x80"), (items["BODY[]"], want))
-    expect(items["RFC822.SIZE"] == str(len(want)), items)
-    expect(items["BODY[1]"].data == crlf(text), items)
-    expect(items["BODY[2.MIME]"].data == crlf(bin_mime), items)
-    expect(items["BODY[2]"].data == BIN_DATA.replace(b"\0", b"\x80"), items)
-    expect(items["BINARY[2]"].data == BIN_DATA and items["BINARY[2]"].literal8, items)
-    expect(items["BINARY.SIZE[2]"] == str(len(BIN_DATA)), items)
-    u, t = raw_cmd(c, "FETCH 1 BODYSTRUCTURE")
-    expect(" OK " in t and len(u) == 1, (t, u))
-    bs = u[0].decode()
-    expect(f'"7BIT" {len(crlf(text))} {lines(crlf(text))} ' in bs, bs)
-    expect(f'"BINARY" {len(BIN_DATA)} ' in bs.upper(), bs)
+    check_binary_part_kept(c, 1)
+
+
+def test_lf_file_with_binary_part_dropped_into_new(srv):
+    """The same message written into new/ by another program: stored as
+    the literal8 APPEND stores it."""
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    [new] = glob.glob(os.path.join(srv.data_dir, "users", "*", "demo", "Maildir", "new"))
+    with open(os.path.join(new, "1700000000.M1P1.other"), "wb") as f:
+        f.write(BIN_MSG)
+    c.cmd("NOOP", ok=True)
+    check_binary_part_kept(c, 1)
 
 
 def lmtp_send(srv, data, bdat=False):
