@@ -11,15 +11,18 @@
  * A message sent as a literal8 ("~{n}", BINARY) may hold any octet, NUL
  * included (a part with Content-Transfer-Encoding: binary).  RFC 3516 4.4
  * lets the server re-encode it "however any such transformation MUST NOT
- * result in a loss of data"; the store keeps the bytes exactly as sent,
- * so nothing is lost and nothing is refused.  A plain literal holds
+ * result in a loss of data"; the body of a binary part is stored exactly
+ * as sent and only line breaks elsewhere become CRLF (see
+ * append_write_literal()), so nothing is lost and nothing is refused.  A plain literal holds
  * CHAR8 only (RFC 9051 section 9: literal = "{" number64 ["+"] "}" CRLF
- * *CHAR8, and CHAR8 excludes NUL), so a NUL in one is a BAD. */
+ * *CHAR8, and CHAR8 excludes NUL), so a NUL in one is a BAD, and its bare
+ * LF line ends are stored as CRLF (see append_write_literal()). */
 #include "commands.h"
 #include "flags.h"
 #include "mailbox-name.h"
 #include "parser.h"
 #include "base/log.h"
+#include "mime/parser.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -129,39 +132,95 @@ static int append_parse_date_time(const char *s, time_t *time_r, int *tz_r)
 	return 0;
 }
 
+/* The line-end normalisation of one literal (see append_write_literal()). */
+struct append_crlf {
+	struct mime_parser *parser;	/* a literal8's: MIME-aware */
+	struct str out;
+	unsigned char *obuf;		/* a plain literal's: 2 * chunk */
+	bool prev_cr;
+};
+
+/* Gives the store one piece of the message, its bare LF line ends made
+ * CRLF: everywhere for a plain literal, outside binary bodies for a
+ * literal8. */
+static int append_write_chunk(struct store_append *ctx, struct append_crlf *crlf,
+			      const void *data, size_t n)
+{
+	if (crlf->parser != NULL) {
+		str_truncate(&crlf->out, 0);
+		mime_parser_feed_crlf(crlf->parser, data, n, &crlf->out);
+		return store_append_write(ctx, crlf->out.data, crlf->out.len);
+	}
+	size_t o = lf_to_crlf(data, n, crlf->obuf, &crlf->prev_cr);
+	return store_append_write(ctx, crlf->obuf, o);
+}
+
 /* Feeds the literal to the store: from memory or from the parser's
- * temporary file. */
+ * temporary file.
+ *
+ * Line ends.  Messages are served in RFC 5322 form, lines ending in CRLF
+ * (RFC 9051 2.2, 7.5.2): RFC822.SIZE, BODY[section]<partial>, the octets
+ * and lines of BODYSTRUCTURE and SORT (SIZE) must all describe the same
+ * bytes.  Roost makes them so by storing what it serves: every arrival
+ * path normalises bare LF to CRLF before the bytes reach the store (here,
+ * LMTP's spool, `roost deliver`, the pickup of files dropped into new/),
+ * so the message is parsed once, over the very bytes FETCH reads, and
+ * every size in the index is a plain byte count (no second, CRLF-domain
+ * offset map to keep in step, no conversion on every FETCH).
+ *
+ * A plain literal is text: RFC 9051 4.3.1 forbids unencoded binary
+ * strings outside a literal8 ("client and server implementations MUST
+ * encode binary data into a textual form"), so all its LF bytes are line
+ * ends, and making them CRLF loses nothing.  A literal8 (RFC 3516 4.4) is
+ * the way to send raw binary parts, whose LF bytes are data: the body of
+ * a part with Content-Transfer-Encoding binary is kept byte for byte, and
+ * only the rest (headers, boundaries, 7bit, 8bit, base64 and
+ * quoted-printable parts, where RFC 2045 2.7/2.8 allow CR and LF only as
+ * CRLF) gets CRLF line ends (mime_parser_feed_crlf()); RFC 3516 4.4 allows
+ * a transformation that loses no data.  The store counts the bare LF that
+ * is left as one byte, as it is sent. */
 static int append_write_literal(struct store_append *ctx, const struct imap_arg *lit,
 				const char **error_r)
 {
-	if (lit->type == IMAP_ARG_LITERAL) {
-		for (size_t pos = 0; pos < lit->len; pos += APPEND_CHUNK_SIZE) {
-			size_t n = ROOST_MIN((size_t)APPEND_CHUNK_SIZE, lit->len - pos);
-			if (store_append_write(ctx, lit->str + pos, n) < 0)
-				return -1;
-		}
-		return 0;
-	}
-	char *buf = xmalloc(APPEND_CHUNK_SIZE);
-	uint64_t pos = 0;
+	struct append_crlf crlf = { .out = STR_INIT };
 	int ret = 0;
-	while (pos < lit->size) {
-		size_t want = (size_t)ROOST_MIN((uint64_t)APPEND_CHUNK_SIZE, lit->size - pos);
-		ssize_t n = pread(lit->fd, buf, want, (off_t)(lit->offset + pos));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			*error_r = n < 0 ? strerror(errno) : "unexpected end of file";
-			ret = -2;
-			break;
+
+	if (lit->literal8)
+		crlf.parser = mime_parser_create();
+	else
+		crlf.obuf = xmalloc(APPEND_CHUNK_SIZE * 2);
+	if (lit->type == IMAP_ARG_LITERAL) {
+		for (size_t pos = 0; pos < lit->len && ret == 0; pos += APPEND_CHUNK_SIZE) {
+			size_t n = ROOST_MIN((size_t)APPEND_CHUNK_SIZE, lit->len - pos);
+			if (append_write_chunk(ctx, &crlf, lit->str + pos, n) < 0)
+				ret = -1;
 		}
-		if (store_append_write(ctx, buf, (size_t)n) < 0) {
-			ret = -1;
-			break;
+	} else {
+		char *buf = xmalloc(APPEND_CHUNK_SIZE);
+		uint64_t pos = 0;
+		while (pos < lit->size) {
+			size_t want = (size_t)ROOST_MIN((uint64_t)APPEND_CHUNK_SIZE,
+							lit->size - pos);
+			ssize_t n = pread(lit->fd, buf, want, (off_t)(lit->offset + pos));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				*error_r = n < 0 ? strerror(errno) : "unexpected end of file";
+				ret = -2;
+				break;
+			}
+			if (append_write_chunk(ctx, &crlf, buf, (size_t)n) < 0) {
+				ret = -1;
+				break;
+			}
+			pos += (uint64_t)n;
 		}
-		pos += (uint64_t)n;
+		free(buf);
 	}
-	free(buf);
+	if (crlf.parser != NULL)
+		mime_parser_destroy(&crlf.parser);
+	str_free(&crlf.out);
+	free(crlf.obuf);
 	return ret;
 }
 

@@ -72,6 +72,8 @@ struct lmtp_session {
 	uint64_t spool_size;
 	bool too_big;		/* over lmtp_max_message_size: data is dropped */
 	bool spool_failed;	/* a write to the spool failed */
+	bool spool_prev_cr;	/* the last byte spooled was CR */
+	unsigned char *crlf_buf;	/* lmtp_spool_write()'s CRLF form */
 
 	enum lmtp_input input;
 	enum lmtp_data_state data_state;
@@ -146,6 +148,7 @@ static void lmtp_transaction_reset(struct lmtp_session *s)
 		s->spool_fd = -1;
 	}
 	s->spool_size = 0;
+	s->spool_prev_cr = false;
 	s->too_big = false;
 	s->spool_failed = false;
 	if (s->shutting_down)
@@ -228,10 +231,20 @@ static int lmtp_spool_open(struct lmtp_session *s)
 	return fd;
 }
 
-static void lmtp_spool_write(struct lmtp_session *s, const void *data, size_t size)
+/* Spools message bytes (at most LMTP_DATA_CHUNK + 1) with bare LF line
+ * ends made CRLF.  SMTP data is text whose lines end in CRLF (RFC 5321
+ * 2.3.8; no BINARYMIME is offered), yet MTAs pass on mail with bare LF;
+ * the store keeps what IMAP serves, the RFC 5322 form, so RFC822.SIZE,
+ * BODY[] and BODYSTRUCTURE describe the same bytes (see cmd-append.c).
+ * The size limit counts the stored (CRLF) bytes.  Dot-unstuffing and the
+ * end of DATA still see only CRLF line ends (a bare LF "." LF is text,
+ * never the end: SMTP smuggling). */
+static void lmtp_spool_write(struct lmtp_session *s, const void *input, size_t input_size)
 {
-	if (size == 0 || s->too_big || s->spool_failed)
+	if (input_size == 0 || s->too_big || s->spool_failed)
 		return;
+	size_t size = lf_to_crlf(input, input_size, s->crlf_buf, &s->spool_prev_cr);
+	const unsigned char *data = s->crlf_buf;
 	if (s->spool_size + size > s->config->lmtp_max_message_size) {
 		s->too_big = true;
 		return;
@@ -698,6 +711,7 @@ static void lmtp_session_destroy(struct lmtp_session *s)
 	free(s->rcpts);
 	free(s->helo);
 	free(s->data_buf);
+	free(s->crlf_buf);
 	free(s->log_prefix);
 	free(s);
 }
@@ -806,6 +820,7 @@ static void lmtp_session_accept(struct net_conn *conn, const struct roost_config
 	s->spool_fd = -1;
 	s->log_prefix = xasprintf("lmtp(%s,%s)", net_conn_remote_ip(conn), net_conn_id(conn));
 	s->data_buf = xmalloc(LMTP_DATA_CHUNK + 1);
+	s->crlf_buf = xmalloc(2 * (LMTP_DATA_CHUNK + 1));
 	ARRAY_RESERVE(all_sessions, all_session_cap, all_session_count + 1);
 	all_sessions[all_session_count++] = s;
 	net_conn_set_callbacks(conn, &lmtp_conn_callbacks, s);

@@ -65,6 +65,9 @@ struct mime_parser {
 
 	uint64_t offset;		/* bytes fed */
 	uint64_t lf_count, bare_count;	/* LFs / bare LFs before the line */
+	/* 1: a bare LF counts as CRLF in vsize; 0: sizes are physical
+	 * (mime_parser_set_physical_sizes()) */
+	unsigned int bare_unit;
 	uint64_t line_start;
 
 	/* the current line */
@@ -435,7 +438,7 @@ static struct position position_before_line_break(const struct mime_parser *p)
 
 	pos.offset = p->line_start - p->prev_term;
 	pos.lf = p->lf_count - (p->prev_term > 0 ? 1 : 0);
-	pos.bare = p->bare_count - (p->prev_term == 1 ? 1 : 0);
+	pos.bare = p->bare_count - (p->prev_term == 1 ? p->bare_unit : 0);
 	pos.ends_with_lf = p->prev_content_empty && p->prev_term > 0;
 	return pos;
 }
@@ -463,7 +466,7 @@ static void boundary_line(struct mime_parser *p, int level, bool is_close,
 	struct mime_part *child =
 		part_new(p, f, p->line_start + p->line_total);
 	frame_push(p, child, p->lf_count + (term > 0 ? 1 : 0),
-		   p->bare_count + (term == 1 ? 1 : 0));
+		   p->bare_count + (term == 1 ? p->bare_unit : 0));
 }
 
 static void header_line(struct mime_parser *p, struct frame *f,
@@ -474,7 +477,7 @@ static void header_line(struct mime_parser *p, struct frame *f,
 		struct position end = {
 			.offset = p->line_start + p->line_total,
 			.lf = p->lf_count + (term > 0 ? 1 : 0),
-			.bare = p->bare_count + (term == 1 ? 1 : 0),
+			.bare = p->bare_count + (term == 1 ? p->bare_unit : 0),
 			.ends_with_lf = term > 0,
 		};
 		field_finish(p, f);
@@ -535,7 +538,7 @@ static void line_end(struct mime_parser *p, bool at_eof)
 	process_line(p, p->line, len,
 		     len < content_total, term);
 	p->lf_count += term > 0 ? 1 : 0;
-	p->bare_count += term == 1 ? 1 : 0;
+	p->bare_count += term == 1 ? p->bare_unit : 0;
 	p->prev_term = term;
 	p->prev_content_empty = content_total == 0;
 	p->line_start = p->offset;
@@ -560,6 +563,7 @@ struct mime_parser *mime_parser_create(void)
 	p->line = xmalloc(HEADER_LINE_KEEP);
 	p->top = -1;
 	p->cur_field = -1;
+	p->bare_unit = 1;
 	p->root = part_new(p, NULL, 0);
 	p->root->flags |= MIME_PART_FLAG_IS_MESSAGE;
 	frame_push(p, p->root, 0, 0);
@@ -577,6 +581,13 @@ void mime_parser_destroy(struct mime_parser **parser)
 	free(p->line);
 	pool_destroy(&p->pool);
 	free(p);
+}
+
+void mime_parser_set_physical_sizes(struct mime_parser *p)
+{
+	if (p->offset > 0)
+		i_panic("mime_parser_set_physical_sizes() after mime_parser_feed()");
+	p->bare_unit = 0;
 }
 
 void mime_parser_feed(struct mime_parser *p, const void *data, size_t size)
@@ -609,6 +620,55 @@ void mime_parser_feed(struct mime_parser *p, const void *data, size_t size)
 			line_end(p, false);
 		d += n;
 		size -= n;
+	}
+}
+
+/* True when the current line, ended by an LF now, would be data of a
+ * body whose Content-Transfer-Encoding is binary: the top part's body
+ * (not its header, not a multipart's preamble or epilogue) and not a
+ * boundary line of an open multipart. */
+static bool line_is_binary_data(const struct mime_parser *p)
+{
+	const struct frame *top = &p->stack[p->top];
+
+	if (top->state != FRAME_BODY ||
+	    top->part->transfer_encoding != MIME_ENCODING_BINARY)
+		return false;
+	size_t len = (size_t)ROOST_MIN((uint64_t)p->line_kept, p->line_total);
+	if (len < 2 || p->line[0] != '-' || p->line[1] != '-' || p->boundary_frames == 0)
+		return true;
+	for (int i = p->top; i >= 0; i--) {
+		if (frame_has_live_boundary(&p->stack[i]) &&
+		    boundary_match(&p->stack[i], p->line, len) != 0)
+			return false;
+	}
+	return true;
+}
+
+void mime_parser_feed_crlf(struct mime_parser *p, const void *data, size_t size,
+			   struct str *out)
+{
+	const unsigned char *d = data;
+
+	while (size > 0) {
+		const unsigned char *lf = memchr(d, '\n', size);
+		size_t n = lf != NULL ? (size_t)(lf - d) : size;
+
+		mime_parser_feed(p, d, n);
+		str_append_n(out, d, n);
+		if (lf == NULL)
+			break;
+		/* the byte before this LF: the line's last, if it has one */
+		bool bare = p->line_total == 0 || p->line_last != '\r';
+		if (bare && !line_is_binary_data(p)) {
+			mime_parser_feed(p, "\r\n", 2);
+			str_append_n(out, "\r\n", 2);
+		} else {
+			mime_parser_feed(p, "\n", 1);
+			str_append_c(out, '\n');
+		}
+		d += n + 1;
+		size -= n + 1;
 	}
 }
 

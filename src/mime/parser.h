@@ -22,10 +22,11 @@
  *   that ended the part's header, the header ends before it (a part never
  *   extends past its parent).  Sizes are physical; the
  *   vsize values count every bare LF as CRLF (the size a client sees when
- *   the server sends the message with CRLF line ends).  header_lines is
- *   the number of LFs in the header; body_lines the number of text lines
- *   in the body: its LFs, plus one when it is not empty and does not end
- *   in LF.
+ *   the server sends the message with CRLF line ends), unless
+ *   mime_parser_set_physical_sizes() says the bytes are served as
+ *   stored.  header_lines is the number of LFs in the header;
+ *   body_lines the number of text lines in the body: its LFs, plus one
+ *   when it is not empty and does not end in LF.
  *
  * Tolerance
  *   Lines end in LF; a CR before it is part of the line break.  Bytes of
@@ -151,10 +152,31 @@ struct mime_parser *mime_parser_create(void);
 /* Frees the parser and the whole part tree; sets *parser to NULL. */
 void mime_parser_destroy(struct mime_parser **parser);
 
+/* Makes every vsize equal its physical size: a bare LF counts as one
+ * byte, as it is.  For a store that serves its bytes as they are stored
+ * (after normalising line ends where that loses nothing): then
+ * BODYSTRUCTURE's octets describe the very bytes BODY[section] sends,
+ * bare LF (binary data of a literal8) included.  Call it before the first
+ * mime_parser_feed(). */
+void mime_parser_set_physical_sizes(struct mime_parser *parser);
+
 /* Parses the next `size` bytes of the message (any split is fine, size 0
  * too).  Must not be called after mime_parser_finish(). */
 void mime_parser_feed(struct mime_parser *parser, const void *data,
 		      size_t size);
+
+/* Like mime_parser_feed(), but the bytes parsed are the message with its
+ * bare LF line ends made CRLF, and they are appended to `out` too: every
+ * LF that does not follow a CR gets one, except an LF inside the body of
+ * a part whose Content-Transfer-Encoding is binary, whose bytes are data
+ * (RFC 2045 2.7, 2.8: in 7bit and 8bit data, and so in headers, base64
+ * and quoted-printable, CR and LF occur only as CRLF line breaks, so the
+ * change loses nothing; in binary data they are octets like any other).
+ * A boundary line ends a binary body: its LF is a line break again.  The
+ * tree built is that of the CRLF form.  A CR at the end of one call
+ * followed by an LF in the next is a CRLF, as in mime_parser_feed(). */
+void mime_parser_feed_crlf(struct mime_parser *parser, const void *data,
+			   size_t size, struct str *out);
 
 /* Ends the input and returns the root of the part tree.  The tree belongs
  * to the parser and lives until mime_parser_destroy().  Calling it again

@@ -47,6 +47,8 @@ int store_msg_cache_data_read_fd(struct store_msg_cache_data *data, int fd)
 	off_t offset = 0;
 	ssize_t n;
 
+	/* FETCH sends the stored bytes as they are (store.h) */
+	mime_parser_set_physical_sizes(parser);
 	while ((n = pread(fd, buf, sizeof(buf), offset)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -254,8 +254,9 @@ int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t c
 		       uint32_t **dest_uids_r);
 
 /* Opens the message file of msn for reading: returns an fd positioned at 0
- * (caller closes) whose content is the message with CRLF line ends exactly
- * as it was appended, of store_msg.size bytes.  -1 with
+ * (caller closes) whose content is the message exactly as it was appended
+ * (with CRLF line ends: the arrival paths make bare LF CRLF, all but the
+ * binary data of a literal8), of store_msg.size bytes.  -1 with
  * STORE_ERR_EXPUNGED if the file is gone. */
 int store_mailbox_open_msg(struct store_mailbox *box, uint32_t msn);
 

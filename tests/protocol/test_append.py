@@ -239,26 +239,32 @@ def test_not_authenticated(srv):
     expect(line.startswith("a1 BAD") or line.startswith("a1 NO"), line)
 
 
-def test_plain_literal_stored_as_sent(srv):
-    """A plain literal may carry a binary part without NUL (CHAR8 is
-    %x01-ff): its LF bytes are data, so the message is stored byte for
-    byte, bare LF included (RFC 3516 4.4: no transformation may lose
-    data)."""
+def test_plain_literal_bare_lf_stored_as_crlf(srv):
+    """A plain literal is text (RFC 9051 4.3.1: binary data must be
+    encoded outside a literal8), so its bare LF line ends are stored as
+    CRLF and RFC822.SIZE and BODY[] describe the RFC 5322 form; the same
+    bytes sent as a literal8 (RFC 3516 4.4) are kept as sent, since a
+    binary part's LF bytes are data.  (test_line_ends checks every FETCH
+    item and arrival path.)"""
     c = srv.login()
     c.cmd("SELECT INBOX", ok=True)
     msg = (b"Content-Type: application/octet-stream\r\n"
            b"Content-Transfer-Encoding: binary\r\n\r\n"
-           b"\x01\x02\n\x03\x04\n\n\xff\n")
-    tag = c.next_tag()
-    c.send(tag.encode() + b" APPEND INBOX {%d+}\r\n" % len(msg) + msg + b"\r\n")
-    line = c.readline()
-    while not line.startswith(tag + " "):
+           b"\x01\x02\n\x03\x04\r\n\n\xff\n")
+    crlf = msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    for prefix, stored in ((b"{%d+}", crlf), (b"~{%d+}", msg)):
+        tag = c.next_tag()
+        c.send(tag.encode() + b" APPEND INBOX " + prefix % len(msg) + b"\r\n" +
+               msg + b"\r\n")
         line = c.readline()
-    expect(line.startswith(tag + " OK"), line)
-    tag = c.next_tag()
-    c.line(f"{tag} FETCH * (RFC822.SIZE BODY.PEEK[])")
-    head = c.readline()
-    expect(head.endswith("RFC822.SIZE %d BODY[] {%d}" % (len(msg), len(msg))), head)
-    expect(c.read_exact(len(msg)) == msg)
-    expect(c.readline() == ")")
-    expect(c.readline().startswith(tag + " OK"))
+        while not line.startswith(tag + " "):
+            line = c.readline()
+        expect(line.startswith(tag + " OK"), line)
+        tag = c.next_tag()
+        c.line(f"{tag} FETCH * (RFC822.SIZE BODY.PEEK[])")
+        head = c.readline()
+        expect(head.endswith("RFC822.SIZE %d BODY[] {%d}" % (len(stored), len(stored))),
+               head)
+        expect(c.read_exact(len(stored)) == stored)
+        expect(c.readline() == ")")
+        expect(c.readline().startswith(tag + " OK"))

@@ -818,6 +818,88 @@ static void test_mime_parser_large_attachment(void **state)
 	mime_parser_destroy(&parser);
 }
 
+/* mime_parser_feed_crlf(): bare LF becomes CRLF except in the body of a
+ * binary part, whose boundary line is a line again; fed whole and byte
+ * by byte (a CR at the end of one piece and its LF in the next), the
+ * output and the tree are those of the CRLF form. */
+static void test_mime_parser_feed_crlf(void **state)
+{
+	(void)state;
+	static const char in[] =
+		"Subject: x\n"
+		"Content-Type: multipart/mixed; boundary=b\n"
+		"\n"
+		"pre\r\n"
+		"--b\n"
+		"Content-Type: text/plain\n"
+		"\n"
+		"one\ntwo\r\n\n"
+		"--b\n"
+		"Content-Transfer-Encoding: binary\n"
+		"\n"
+		"\x01\n\n--c\n\r\n\r"
+		"\n--b--\n"
+		"epi\n";
+	static const char want[] =
+		"Subject: x\r\n"
+		"Content-Type: multipart/mixed; boundary=b\r\n"
+		"\r\n"
+		"pre\r\n"
+		"--b\r\n"
+		"Content-Type: text/plain\r\n"
+		"\r\n"
+		"one\r\ntwo\r\n\r\n"
+		"--b\r\n"
+		"Content-Transfer-Encoding: binary\r\n"
+		"\r\n"
+		"\x01\n\n--c\n\r\n\r"
+		"\n--b--\r\n"
+		"epi\r\n";
+	const size_t bin_size = 9;	/* "\x01\n\n--c\n\r\n": the CRLF before "--b--" is the delimiter's */
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct mime_parser *parser = mime_parser_create();
+		struct str out = STR_INIT;
+
+		mime_parser_set_physical_sizes(parser);
+		if (pass == 0) {
+			mime_parser_feed_crlf(parser, in, sizeof(in) - 1, &out);
+		} else {
+			for (size_t i = 0; i < sizeof(in) - 1; i++)
+				mime_parser_feed_crlf(parser, in + i, 1, &out);
+		}
+		assert_int_equal(out.len, sizeof(want) - 1);
+		assert_memory_equal(out.data, want, out.len);
+		struct mime_part *root = mime_parser_finish(parser);
+		assert_int_equal(root->child_count, 2);
+		struct mime_part *text = root->children, *bin = text->next;
+		assert_int_equal(text->body_size, 10);	/* "one\r\ntwo\r\n" */
+		assert_int_equal(text->body_vsize, 10);
+		assert_int_equal(bin->transfer_encoding, MIME_ENCODING_BINARY);
+		assert_int_equal(bin->body_size, bin_size);
+		/* physical sizes: the binary part's bare LF count as one byte */
+		assert_int_equal(bin->body_vsize, bin_size);
+		assert_int_equal(root->body_vsize, root->body_size);
+		mime_parser_destroy(&parser);
+		str_free(&out);
+	}
+
+	/* without set_physical_sizes() a bare LF counts as CRLF in vsize */
+	struct mime_parser *parser;
+	struct mime_part *root = mime_parser_parse("a: b\n\nx\ny\n", 10, &parser);
+	assert_int_equal(root->body_size, 4);
+	assert_int_equal(root->body_vsize, 6);
+	assert_int_equal(root->header_vsize, 8);
+	mime_parser_destroy(&parser);
+	parser = mime_parser_create();
+	mime_parser_set_physical_sizes(parser);
+	mime_parser_feed(parser, "a: b\n\nx\ny\n", 10);
+	root = mime_parser_finish(parser);
+	assert_int_equal(root->body_vsize, 4);
+	assert_int_equal(root->header_vsize, 6);
+	mime_parser_destroy(&parser);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -835,6 +917,7 @@ int main(void)
 		cmocka_unit_test(test_mime_parser_kept_budget),
 		cmocka_unit_test(test_mime_parser_line_counts),
 		cmocka_unit_test(test_mime_parser_large_attachment),
+		cmocka_unit_test(test_mime_parser_feed_crlf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -261,6 +261,13 @@ bool maildir_cache_read(sqlite3_stmt *stmt, int first,
 /* Moves files other programs put into dir/new into cur/ with UIDs and
  * indexes them (one write transaction); 0 also when there were none. */
 int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const char *dir);
+/* Copies in_fd into a new file at tmp_path (fsynced), turning bare LF
+ * into CRLF (but in the body of a binary part: mime_parser_feed_crlf())
+ * so the file is what IMAP serves (mail written by other programs: new/
+ * pickup, files a rebuild finds in cur/); returns its size and header
+ * size.  0 or -1 (error set). */
+int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
+			   uint64_t *size_r, uint64_t *header_size_r);
 const char *const *maildir_sync_watch_paths(struct store_mailbox *box);
 
 /* ---- fts.c: the full-text index (SEARCH text keys) ---- */

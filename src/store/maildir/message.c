@@ -91,6 +91,8 @@ int maildir_message_begin(const struct store_settings *set, struct store_message
 		return -1;
 	}
 	msg->parser = mime_parser_create();
+	/* the bytes are served as stored (see save.c) */
+	mime_parser_set_physical_sizes(msg->parser);
 	*msg_r = msg;
 	return 0;
 }

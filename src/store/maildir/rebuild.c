@@ -152,6 +152,43 @@ static int header_size_of(const char *path, uint64_t *header_size_r)
 	return 0;
 }
 
+/* A file that another program wrote straight into cur/ (its name has no
+ * S= size: Roost's own files always have one) is mail as that program
+ * wrote it, bare LF line ends and all: it is replaced, atomically and
+ * with its mtime (the internal date), by its CRLF form, as a file dropped
+ * into new/ is when picked up (sync.c), so that RFC822.SIZE, BODY[] and
+ * BODYSTRUCTURE describe the same bytes.  0 or -1 (error set). */
+static int rebuild_crlf(struct maildir_store *ms, const char *dir, const char *path,
+			const char *unique)
+{
+	char *tmp = xasprintf("%s/tmp/%s.crlf", dir, unique);
+	uint64_t size, header_size;
+	struct timespec times[2];
+	struct stat st;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = maildir_storage_set_syscall_error(ms, "open", path);
+		if (fd >= 0)
+			close(fd);
+		free(tmp);
+		return ret;
+	}
+	ret = maildir_sync_copy_crlf(ms, fd, tmp, &size, &header_size);
+	close(fd);
+	if (ret == 0 && (uint64_t)st.st_size != size) {
+		times[0] = st.st_mtim;
+		times[1] = st.st_mtim;
+		(void)utimensat(AT_FDCWD, tmp, times, 0);
+		if (rename(tmp, path) < 0)
+			ret = maildir_storage_set_syscall_error(ms, "rename", tmp);
+	}
+	(void)unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
 static int rebuild_folder(struct maildir_store *ms, const char *name, const char *dir,
 			  time_t tmp_max_age)
 {
@@ -225,6 +262,12 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		struct stat st;
 		sqlite3_stmt *stmt;
 
+		if (!fn->has_size && rebuild_crlf(ms, dir, path, fn->unique) < 0) {
+			/* indexed as it is rather than lost from the index */
+			log_warning("store(%s): rebuild: %s kept as it is: %s", ms->store.user,
+				    path, ms->store.error != NULL ? ms->store.error : "?");
+			store_clear_error(&ms->store);
+		}
 		if (stat(path, &st) < 0 || header_size_of(path, &msg.header_size) < 0) {
 			log_warning("store(%s): rebuild: skipping %s: %m", ms->store.user, path);
 			free(path);

@@ -60,6 +60,11 @@ int maildir_save_begin(struct store *store, const char *mailbox_name,
 		return -1;
 	ctx->tmp_path = xasprintf("%s/tmp/%s", ctx->dir, ctx->unique);
 	ctx->parser = mime_parser_create();
+	/* BODYSTRUCTURE sizes are those of the stored bytes, which FETCH
+	 * sends as they are: the arrival paths store CRLF line ends, and
+	 * what bare LF is left (binary data of a literal8) is sent and
+	 * counted as it is */
+	mime_parser_set_physical_sizes(ctx->parser);
 	ctx->fd = open(ctx->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (ctx->fd < 0) {
 		maildir_storage_set_syscall_error(ctx->ms, "open", ctx->tmp_path);

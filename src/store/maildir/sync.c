@@ -9,6 +9,7 @@
  * transaction, so exactly one read-write session gets each message. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
+#include "mime/parser.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -175,36 +176,33 @@ const char *const *maildir_sync_watch_paths(struct store_mailbox *box)
 
 /* ---- new/ pickup ---- */
 
-/* Copies fd into a new file at tmp_path, turning bare LF into CRLF so
- * the file is what IMAP serves; returns size and header size. */
-static int copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
-		     uint64_t *size_r, uint64_t *header_size_r)
+int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
+			   uint64_t *size_r, uint64_t *header_size_r)
 {
 	struct maildir_header_scan scan = { 0 };
-	char in[65536], out[2 * sizeof(in)];
-	bool prev_cr = false;
+	/* CRLF everywhere but in the body of a binary part, whose LF bytes
+	 * are data, as a literal8 APPEND stores it (mime_parser_feed_crlf()) */
+	struct mime_parser *parser = mime_parser_create();
+	struct str out = STR_INIT;
+	char in[65536];
 	ssize_t n;
 	int fd, ret = 0;
 
 	fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	if (fd < 0) {
+		mime_parser_destroy(&parser);
 		return maildir_storage_set_syscall_error(ms, "open", tmp_path);
+	}
 	*size_r = 0;
 	while ((n = read(in_fd, in, sizeof(in))) > 0) {
-		size_t o = 0;
-
-		for (ssize_t i = 0; i < n; i++) {
-			if (in[i] == '\n' && !prev_cr)
-				out[o++] = '\r';
-			out[o++] = in[i];
-			prev_cr = in[i] == '\r';
-		}
-		maildir_file_header_scan_feed(&scan, out, o);
-		if (write_full(fd, out, o) < 0) {
+		str_truncate(&out, 0);
+		mime_parser_feed_crlf(parser, in, (size_t)n, &out);
+		maildir_file_header_scan_feed(&scan, out.data, out.len);
+		if (write_full(fd, out.data, out.len) < 0) {
 			ret = maildir_storage_set_syscall_error(ms, "write", tmp_path);
 			break;
 		}
-		*size_r += o;
+		*size_r += out.len;
 	}
 	if (n < 0)
 		ret = maildir_storage_set_syscall_error(ms, "read", tmp_path);
@@ -213,6 +211,8 @@ static int copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
 	if (close(fd) < 0 && ret == 0)
 		ret = maildir_storage_set_syscall_error(ms, "close", tmp_path);
 	*header_size_r = maildir_file_header_scan_result(&scan);
+	mime_parser_destroy(&parser);
+	str_free(&out);
 	return ret;
 }
 
@@ -252,7 +252,7 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 	}
 	maildir_file_name_parse(name, &fn);
 	tmp = xasprintf("%s/tmp/%s", dir, fn.unique);
-	ret = copy_crlf(ms, fd, tmp, &size, &header_size);
+	ret = maildir_sync_copy_crlf(ms, fd, tmp, &size, &header_size);
 	close(fd);
 	if (ret == 0) {
 		times[0] = st.st_mtim;
