@@ -503,7 +503,6 @@ struct imap_sync_ctx {
 	struct imap_session *s;
 	const uint8_t *skip;	/* see imap_session_sync_skipping() */
 	uint32_t skip_count;
-	bool keywords_changed;
 };
 
 static void imap_sync_expunge(void *ctx, uint32_t msn, uint32_t uid)
@@ -539,10 +538,14 @@ static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg
 	str_free(&line);
 }
 
+/* RFC 9051 7.3.5: a client keeps its list of the mailbox's flags from
+ * the FLAGS response, so a keyword new to the mailbox is announced (with
+ * PERMANENTFLAGS) before any FETCH that carries it: here, where the view
+ * reports it, after EXISTS and before the flag changes (store.h). */
 static void imap_sync_keywords(void *ctx)
 {
 	struct imap_sync_ctx *c = ctx;
-	c->keywords_changed = true;
+	imap_flags_write_flags_responses(c->s);
 }
 
 static void imap_session_sync_ctx(struct imap_session *s, bool allow_expunges,
@@ -562,10 +565,7 @@ static void imap_session_sync_ctx(struct imap_session *s, bool allow_expunges,
 		enum store_error err;
 		log_error("%s: sync failed: %s", s->log_prefix,
 			  store_last_error(s->store, &err));
-		return;
 	}
-	if (ctx->keywords_changed)
-		imap_flags_write_flags_responses(s);
 }
 
 void imap_session_sync(struct imap_session *s, bool allow_expunges)

@@ -1,0 +1,97 @@
+"""What concurrent sessions on one mailbox see (RFC 2180, RFC 9051 7.1,
+7.3.5, RFC 3501 2.3.2): FETCH and STORE of messages another session
+expunged, keywords that are new to the mailbox, \\Recent, and a STORE
+that fails on the keyword limit.  Sessions in different worker processes
+are made by logging in until the log shows two pids (worker_pair())."""
+import re
+import time
+
+from roosttest import expect, server_args, TestFailure
+
+MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+
+FLAGS = r"\Answered \Flagged \Deleted \Seen \Draft"
+
+
+def flags_lines(keywords=""):
+    kw = (" " + keywords) if keywords else ""
+    return [f"* FLAGS ({FLAGS}{kw})",
+            f"* OK [PERMANENTFLAGS ({FLAGS}{kw} \\*)] Flags permitted."]
+
+
+def worker_of(srv, c):
+    """The pid (hex, as in the connection id) of c's worker."""
+    label = f"w{id(c)}"
+    c.cmd(f'ID ("x-test" "{label}")', ok=True)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        m = re.search(r"imap\([^)]*,([0-9a-f]{4})[0-9a-f]*\): ID x-test=" + label,
+                      srv.log_text())
+        if m:
+            return m.group(1)
+        time.sleep(0.05)
+    raise TestFailure("no ID line in the log for " + label)
+
+
+def worker_pair(srv):
+    """Two logged-in sessions in different worker processes."""
+    first = srv.login()
+    w = worker_of(srv, first)
+    spare = []
+    for _ in range(40):
+        c = srv.login()
+        if worker_of(srv, c) != w:
+            for x in spare:
+                x.close()
+            return first, c
+        spare.append(c)
+    raise TestFailure("all sessions landed in one worker")
+
+
+# ---- keywords new to the mailbox (RFC 9051 7.3.5) ----
+
+
+def test_keyword_of_other_session_announced_before_fetch(srv):
+    a = srv.login()
+    a.append()
+    a.append()
+    a.cmd("SELECT INBOX", ok=True)
+    b = srv.login()
+    b.cmd("SELECT INBOX", ok=True)
+    b.cmd("STORE 1 +FLAGS.SILENT ($Label1)", ok=True)
+    u, _ = a.cmd("NOOP", ok=True)
+    expect(u == flags_lines("$Label1") + [r"* 1 FETCH (FLAGS (\Recent $Label1))"], u)
+    # FETCH does not sync before it answers; the FLAGS come before the
+    # FETCH responses of the changes it finds at its end
+    b.cmd("STORE 2 +FLAGS.SILENT ($Label2)", ok=True)
+    u, _ = a.cmd("FETCH 1:2 FLAGS", ok=True)
+    expect(u == [r"* 1 FETCH (FLAGS (\Recent $Label1))",
+                 r"* 2 FETCH (FLAGS (\Recent))"]
+           + flags_lines("$Label1 $Label2")
+           + [r"* 2 FETCH (FLAGS (\Recent $Label2))"], u)
+
+
+def test_keyword_of_append_announced(srv):
+    a = srv.login()
+    a.append()
+    a.cmd("SELECT INBOX", ok=True)
+    # another session's APPEND with a keyword new to the mailbox
+    b = srv.login()
+    b.append(flags="(Kw1)")
+    u, _ = a.cmd("NOOP", ok=True)
+    expect(u == ["* 2 EXISTS", "* 2 RECENT"] + flags_lines("Kw1"), u)
+    # the session's own APPEND to its selected mailbox
+    a.append(flags="(Kw2)")
+    u, _ = a.cmd("FETCH 3 FLAGS", ok=True)
+    expect(u == [r"* 3 FETCH (FLAGS (\Recent Kw2))"], u)
+
+
+@server_args(workers=2)
+def test_keyword_announced_across_workers(srv):
+    a, b = worker_pair(srv)
+    a.append()
+    a.cmd("SELECT INBOX", ok=True)
+    b.cmd("SELECT INBOX", ok=True)
+    b.cmd("STORE 1 +FLAGS.SILENT ($Label1)", ok=True)
+    u, _ = a.cmd("NOOP", ok=True)
+    expect(u == flags_lines("$Label1") + [r"* 1 FETCH (FLAGS (\Recent $Label1))"], u)
