@@ -186,18 +186,13 @@ bool cmd_store(struct imap_cmd *cmd)
 		return imap_cmd_no(cmd, "[READ-ONLY] The mailbox is read-only.");
 	}
 
-	store_keywords_t kw_mask = 0;
-	for (size_t i = 0; i < keyword_count; i++) {
-		/* removing a keyword the mailbox never had changes nothing */
-		int idx = store_mailbox_keyword_index(box, keywords[i],
-						      mode != STORE_FLAGS_REMOVE);
-		if (idx < 0) {
-			if (mode == STORE_FLAGS_REMOVE)
-				continue;
-			store_deinit(ctx);
-			return imap_cmd_store_error(cmd, false);
-		}
-		kw_mask |= (store_keywords_t)1 << idx;
+	/* removing a keyword the mailbox never had changes nothing; new
+	 * ones are created all together or (NO [LIMIT]) none */
+	store_keywords_t kw_mask;
+	if (store_mailbox_keywords_mask(box, keywords, keyword_count,
+					mode != STORE_FLAGS_REMOVE, &kw_mask) < 0) {
+		store_deinit(ctx);
+		return imap_cmd_store_error(cmd, false);
 	}
 
 	uint32_t batch[STORE_BATCH];

@@ -45,9 +45,13 @@ struct store_vfuncs {
 	/* Finds the changes and hands them to store_view_apply(). */
 	int (*mailbox_sync)(struct store_mailbox *box, enum store_sync_flags flags,
 			    const struct store_sync_callbacks *cb, void *ctx);
-	/* Adds keyword `name` (not in the view's table) and returns its
-	 * index; also reloads the view's table if others added keywords. */
-	int (*mailbox_keyword_create)(struct store_mailbox *box, const char *name);
+	/* Adds the keywords names[0..count-1] (valid keyword names; some
+	 * may be in the table already, others added meanwhile by other
+	 * sessions) in one transaction, all or none (STORE_ERR_LIMIT when
+	 * they do not all fit), and reloads the view's table, which then
+	 * has every one of them. */
+	int (*mailbox_keywords_create)(struct store_mailbox *box, const char *const *names,
+				       size_t count);
 	int (*mailbox_update_flags)(struct store_mailbox *box, const uint32_t *msns,
 				    size_t count, enum store_flags_mode mode,
 				    uint32_t flags, store_keywords_t keywords,

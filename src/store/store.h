@@ -220,6 +220,15 @@ const char *const *store_mailbox_keywords(struct store_mailbox *box, size_t *cou
  * is true.  Returns the index, or -1: not found, or table full
  * (STORE_ERR_LIMIT). */
 int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create);
+/* The mask of the keywords names[0..count-1] (case-insensitive) in
+ * *mask_r.  With `create`, the names the mailbox does not have yet are
+ * added all at once: either every one of them or, on -1, none
+ * (STORE_ERR_LIMIT when they would not all fit, STORE_ERR_PARAMS for a
+ * name that cannot be a keyword), so a command that fails leaves the
+ * table as it was.  Without `create`, names the mailbox does not have
+ * are left out of the mask. */
+int store_mailbox_keywords_mask(struct store_mailbox *box, const char *const *names,
+				size_t count, bool create, store_keywords_t *mask_r);
 
 enum store_flags_mode { STORE_FLAGS_REPLACE, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 

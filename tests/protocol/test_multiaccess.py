@@ -13,10 +13,13 @@ MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
 FLAGS = r"\Answered \Flagged \Deleted \Seen \Draft"
 
 
-def flags_lines(keywords=""):
+def flags_lines(keywords="", full=False):
+    """The FLAGS and PERMANENTFLAGS responses; `full`: the mailbox has
+    as many keywords as it can hold (no \\*)."""
     kw = (" " + keywords) if keywords else ""
+    star = "" if full else " \\*"
     return [f"* FLAGS ({FLAGS}{kw})",
-            f"* OK [PERMANENTFLAGS ({FLAGS}{kw} \\*)] Flags permitted."]
+            f"* OK [PERMANENTFLAGS ({FLAGS}{kw}{star})] Flags permitted."]
 
 
 def worker_of(srv, c):
@@ -95,3 +98,31 @@ def test_keyword_announced_across_workers(srv):
     b.cmd("STORE 1 +FLAGS.SILENT ($Label1)", ok=True)
     u, _ = a.cmd("NOOP", ok=True)
     expect(u == flags_lines("$Label1") + [r"* 1 FETCH (FLAGS (\Recent $Label1))"], u)
+
+
+# ---- a STORE refused on the keyword limit ----
+
+
+def test_store_keyword_limit_rolls_back(srv):
+    c = srv.login()
+    c.append()
+    c.cmd("SELECT INBOX", ok=True)
+    kws = " ".join(f"kw{i}" for i in range(60))
+    c.cmd(f"STORE 1 +FLAGS.SILENT ({kws})", ok=True)
+    # 10 new ones do not fit in the 4 places left: none is kept, no FLAGS
+    u, t = c.cmd("STORE 1 +FLAGS (n0 n1 n2 n3 n4 n5 n6 n7 n8 n9)", ok=False)
+    expect(t.split(" ", 3)[1:3] == ["NO", "[LIMIT]"], t)
+    expect(u == [], u)
+    # so 4 other new ones still fit, in the same and in another session
+    d = srv.login()
+    d.cmd("SELECT INBOX", ok=True)
+    u, _ = d.cmd("STORE 1 +FLAGS.SILENT (m0 m1)", ok=True)
+    expect(u == flags_lines(kws + " m0 m1"), u)
+    u, _ = c.cmd("STORE 1 +FLAGS (m2 m3 kw0)", ok=True)
+    expect(u == flags_lines(kws + " m0 m1 m2 m3", full=True) +
+           [rf"* 1 FETCH (FLAGS (\Recent {kws} m0 m1 m2 m3))"], u)
+    # and the table is full now: LIMIT again, nothing changes
+    u, t = c.cmd("STORE 1 FLAGS (kw1 x0)", ok=False)
+    expect(t.split(" ", 3)[1:3] == ["NO", "[LIMIT]"], t)
+    u, _ = c.cmd("FETCH 1 FLAGS", ok=True)
+    expect(u == [rf"* 1 FETCH (FLAGS (\Recent {kws} m0 m1 m2 m3))"], u)
