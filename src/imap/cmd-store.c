@@ -97,8 +97,13 @@ static bool store_finish(struct store_ctx *ctx)
 	struct imap_cmd *cmd = ctx->cmd;
 	bool expunged = ctx->had_expunged;
 	store_deinit(ctx);
-	if (expunged)
-		return imap_cmd_no(cmd, "[EXPUNGEISSUED] Some of the messages no longer exist.");
+	/* RFC 2180 4.2.1/4.2.3, RFC 9051 7.1 (EXPUNGEISSUED): the flags of
+	 * the messages that still exist are set and answered, and the
+	 * command succeeds, as FETCH does; a NO would say nothing was
+	 * changed.  UID STORE ignores UIDs that no longer exist (RFC 9051
+	 * 6.4.9); their EXPUNGE responses precede its tagged OK. */
+	if (expunged && !cmd->uid)
+		return imap_cmd_ok(cmd, "[EXPUNGEISSUED] Some messages were already expunged.");
 	return imap_cmd_ok(cmd, "Store completed.");
 }
 

@@ -126,3 +126,106 @@ def test_store_keyword_limit_rolls_back(srv):
     expect(t.split(" ", 3)[1:3] == ["NO", "[LIMIT]"], t)
     u, _ = c.cmd("FETCH 1 FLAGS", ok=True)
     expect(u == [rf"* 1 FETCH (FLAGS (\Recent {kws} m0 m1 m2 m3))"], u)
+
+
+# ---- FETCH and STORE of messages another session expunged ----
+
+
+def msg(i):
+    return f"From: a@example.com\r\nSubject: m{i}\r\n\r\nbody {i}\r\n"
+
+
+def expunge_2_and_3(a, b):
+    """a and b have 4 messages selected; a expunges 2 and 3, b is not
+    told yet."""
+    for i in range(1, 5):
+        a.append(msg=msg(i))
+    a.cmd("SELECT INBOX", ok=True)
+    b.cmd("SELECT INBOX", ok=True)
+    a.cmd("STORE 2:3 +FLAGS.SILENT (\\Deleted)", ok=True)
+    u, _ = a.cmd("EXPUNGE", ok=True)
+    expect(u == ["* 3 EXPUNGE", "* 2 EXPUNGE"], u)
+
+
+def subject(n, i, uid=None):
+    """b's answer to FETCH (UID) BODY.PEEK[HEADER.FIELDS (SUBJECT)] for
+    msn n with Subject m<i>, as Client.cmd() gives it."""
+    u = "" if uid is None else f"UID {uid} "
+    return (f"* {n} FETCH ({u}BODY[HEADER.FIELDS (SUBJECT)] {{15}}\r\n"
+            f"Subject: m{i}\r\n\r\n)")
+
+
+ISSUED = " OK [EXPUNGEISSUED] Some messages were already expunged."
+
+
+def check_fetch_expunged(b):
+    # what exists is answered, 2 and 3 are left out, and the tagged
+    # reply is an OK (RFC 9051 7.1 EXPUNGEISSUED, RFC 2180 4.1.2)
+    u, t = b.cmd("FETCH 1:4 (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    expect(u == [subject(1, 1, 1), subject(4, 4, 4)] and t.endswith(ISSUED), (u, t))
+    for items in ("ENVELOPE", "BODY[TEXT]", "BODYSTRUCTURE", "RFC822.HEADER"):
+        u, t = b.cmd(f"FETCH 2:3 {items}")
+        expect(u == [] and t.endswith(ISSUED), (items, u, t))
+    # what the view still knows is answered (RFC 2180 4.1.1)
+    u, t = b.cmd("FETCH 1:4 (UID FLAGS)", ok=True)
+    expect(u == [f"* {i} FETCH (UID {i} FLAGS ())" for i in range(1, 5)], u)
+    # UID FETCH ignores UIDs that are gone (RFC 9051 6.4.9) and may send
+    # the EXPUNGE responses (7.5.1)
+    u, t = b.cmd("UID FETCH 1:* BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
+    expect(u == [subject(1, 1, 1), subject(4, 4, 4), "* 3 EXPUNGE", "* 2 EXPUNGE"]
+           and t.endswith(" OK Fetch completed."), (u, t))
+    u, t = b.cmd("FETCH 1:* BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
+    expect(u == [subject(1, 1), subject(2, 4)] and t.endswith(" OK Fetch completed."),
+           (u, t))
+
+
+def test_fetch_expunged_by_other_session(srv):
+    a = srv.login()
+    b = srv.login()
+    expunge_2_and_3(a, b)
+    check_fetch_expunged(b)
+
+
+@server_args(workers=2)
+def test_fetch_expunged_by_session_in_other_worker(srv):
+    a, b = worker_pair(srv)
+    expunge_2_and_3(a, b)
+    check_fetch_expunged(b)
+
+
+def test_fetch_sets_seen_only_on_messages_that_exist(srv):
+    a = srv.login()
+    b = srv.login()
+    expunge_2_and_3(a, b)
+    u, t = b.cmd("FETCH 1:4 BODY[TEXT]")
+    expect(u == ["* 1 FETCH (FLAGS (\\Seen) BODY[TEXT] {8}\r\nbody 1\r\n)",
+                 "* 4 FETCH (FLAGS (\\Seen) BODY[TEXT] {8}\r\nbody 4\r\n)"]
+           and t.endswith(ISSUED), (u, t))
+    u, _ = b.cmd("NOOP", ok=True)
+    expect(u == ["* 3 EXPUNGE", "* 2 EXPUNGE"], u)
+
+
+def test_store_expunged_by_other_session(srv):
+    a = srv.login()
+    b = srv.login()
+    expunge_2_and_3(a, b)
+    b.conv(r"""
+    C: b1 STORE 1:4 +FLAGS (\Flagged)
+    S: * 1 FETCH (FLAGS (\Flagged))
+    S: * 4 FETCH (FLAGS (\Flagged))
+    S: b1 OK [EXPUNGEISSUED] Some messages were already expunged.
+    C: b2 STORE 2:4 +FLAGS.SILENT (\Answered)
+    S: b2 OK [EXPUNGEISSUED] Some messages were already expunged.
+    C: b3 STORE 3 -FLAGS (\Flagged)
+    S: b3 OK [EXPUNGEISSUED] Some messages were already expunged.
+    C: b4 UID STORE 1:* -FLAGS (\Flagged)
+    S: * 1 FETCH (UID 1 FLAGS ())
+    S: * 4 FETCH (UID 4 FLAGS (\Answered))
+    S: * 3 EXPUNGE
+    S: * 2 EXPUNGE
+    S: b4 OK Store completed.
+    """)
+    # a sees b's changes of the messages that were left
+    u, _ = a.cmd("NOOP", ok=True)
+    expect(u == [r"* 1 FETCH (FLAGS (\Recent))",
+                 r"* 2 FETCH (FLAGS (\Answered \Recent))"], u)
