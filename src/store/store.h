@@ -161,8 +161,10 @@ int store_mailbox_status(struct store *store, const char *name,
 /* Opens `name`.  The mailbox keeps this session's view: the list of
  * messages in sequence-number order (msn 1 = index 0) as of the last sync.
  * With readonly false, the session claims \Recent for messages that no
- * session has seen (exactly one session gets each).  Does not pick up
- * changes: call store_mailbox_sync() first. */
+ * session has seen (exactly one session gets each), at open and at each
+ * sync that finds new ones; a read-only view sees the messages no
+ * session has claimed yet as \Recent without claiming them (RFC 3501
+ * 2.3.2).  Does not pick up changes: call store_mailbox_sync() first. */
 int store_mailbox_open(struct store *store, const char *name, bool readonly,
 		       struct store_mailbox **box_r);
 void store_mailbox_close(struct store_mailbox **box);

@@ -229,3 +229,143 @@ def test_store_expunged_by_other_session(srv):
     u, _ = a.cmd("NOOP", ok=True)
     expect(u == [r"* 1 FETCH (FLAGS (\Recent))",
                  r"* 2 FETCH (FLAGS (\Answered \Recent))"], u)
+
+
+# ---- \Recent (RFC 3501 2.3.2, 6.3.1, 6.3.2; IMAP4rev1 only) ----
+
+
+def recent_of(untagged):
+    """The n of "* n RECENT" in a list of untagged lines (None if none)."""
+    found = [int(x.split()[1]) for x in untagged if re.fullmatch(r"\* \d+ RECENT", x)]
+    expect(len(found) <= 1, untagged)
+    return found[0] if found else None
+
+
+def recent_msns(c):
+    """The msns whose FLAGS carry \\Recent in c's selected mailbox."""
+    u, _ = c.cmd("FETCH 1:* FLAGS", ok=True)
+    return [int(x.split()[1]) for x in u if "\\Recent" in x]
+
+
+def test_recent_after_append_to_unselected_mailbox(srv):
+    a = srv.login()
+    a.append()
+    a.append()
+    u, _ = a.cmd("STATUS INBOX (MESSAGES RECENT)", ok=True)
+    expect(u == ["* STATUS INBOX (MESSAGES 2 RECENT 2)"], u)
+    # EXAMINE reports them and shows \Recent, but does not take them
+    b = srv.login()
+    u, _ = b.cmd("EXAMINE INBOX", ok=True)
+    expect(recent_of(u) == 2, u)
+    expect(recent_msns(b) == [1, 2], "examine")
+    u, _ = a.cmd("STATUS INBOX (RECENT)", ok=True)
+    expect(u == ["* STATUS INBOX (RECENT 2)"], u)
+    # the first SELECT takes them; nobody else gets them afterwards
+    c = srv.login()
+    u, _ = c.cmd("SELECT INBOX", ok=True)
+    expect(recent_of(u) == 2, u)
+    expect(recent_msns(c) == [1, 2], "select")
+    u, _ = a.cmd("SELECT INBOX", ok=True)
+    expect(recent_of(u) == 0, u)
+    expect(recent_msns(a) == [], "second select")
+    u, _ = b.cmd("STATUS INBOX (RECENT)", ok=True)
+    expect(u == ["* STATUS INBOX (RECENT 0)"], u)
+    # IMAP4rev2 has no \Recent and no RECENT response
+    d = srv.login()
+    d.cmd("ENABLE IMAP4rev2", ok=True)
+    d.append()
+    u, _ = d.cmd("SELECT INBOX", ok=True)
+    expect(recent_of(u) is None, u)
+    u, _ = d.cmd("NOOP", ok=True)
+    expect(u == [], u)
+
+
+@server_args(lmtp=True)
+def test_recent_after_delivery_copy_and_move(srv):
+    a = srv.login()
+    for _ in range(3):
+        a.append()
+    a.cmd("SELECT INBOX", ok=True)
+    a.cmd("COPY 1:2 Archive", ok=True)
+    a.cmd("MOVE 3 Junk", ok=True)
+    srv.roost("deliver", "-c", srv.conf, "-u", "demo", "-m", "Drafts",
+              input="Subject: d\n\nx\n")
+    lm = srv.lmtp()
+    lm.readline()
+    for line, want in (("LHLO x", None), ("MAIL FROM:<s@example.org>", "250"),
+                       ("RCPT TO:<demo>", "250"), ("DATA", "354")):
+        lm.line(line)
+        if want is None:
+            while not lm.readline().startswith("250 "):
+                pass
+        else:
+            expect(lm.readline().startswith(want), line)
+    lm.line("Subject: l\r\n\r\nx\r\n.")
+    expect(lm.readline().startswith("250"), "DATA")
+    b = srv.login()
+    for box, n in (("Archive", 2), ("Junk", 1), ("Drafts", 1)):
+        u, _ = b.cmd(f"SELECT {box}", ok=True)
+        expect(recent_of(u) == n, (box, u))
+        expect(recent_msns(b) == list(range(1, n + 1)), box)
+    # a had INBOX selected when the LMTP message arrived: it is a's, with
+    # the two a took at SELECT that are left
+    u, _ = a.cmd("NOOP", ok=True)
+    expect(u == ["* 3 EXISTS", "* 3 RECENT"], u)
+    expect(recent_msns(a) == [1, 2, 3], "inbox")
+    u, _ = b.cmd("SELECT INBOX", ok=True)
+    expect(recent_of(u) == 0, u)
+
+
+def check_recent_in_one(sessions, new_msn):
+    """Each session syncs and learns of message new_msn; each message is
+    \Recent in exactly one of them, and each session's RECENT count says
+    how many it holds."""
+    holders = {}
+    for c in sessions:
+        # the appending session was told at its APPEND already
+        u, _ = c.cmd("NOOP", ok=True)
+        f, _ = c.cmd("FETCH 1:* FLAGS", ok=True)
+        expect(len(f) == new_msn, f)
+        msns = [int(x.split()[1]) for x in f if "\\Recent" in x]
+        expect(recent_of(u) in (None, len(msns)), (u, msns))
+        for m in msns:
+            expect(m not in holders, f"{m} is \\Recent in two sessions")
+            holders[m] = c
+    expect(sorted(holders) == list(range(1, new_msn + 1)), sorted(holders))
+
+
+def test_recent_in_one_of_the_selected_sessions(srv):
+    sessions = [srv.login() for _ in range(3)]
+    for c in sessions:
+        c.cmd("SELECT INBOX", ok=True)
+    other = srv.login()
+    other.append()
+    check_recent_in_one(sessions, 1)
+    other.append()
+    other.append()
+    # with IDLE the change is pushed; still one holder per message
+    sessions[2].line("i IDLE")
+    got = []
+    while "* 3 EXISTS" not in got or "+ idling" not in got:
+        got.append(sessions[2].readline())
+    sessions[2].line("DONE")
+    expect(sessions[2].readline() == "i OK IDLE terminated.", "done")
+    expect(recent_msns(sessions[2])[-2:] == [2, 3], got)
+    check_recent_in_one(sessions, 3)
+
+
+@server_args(workers=2)
+def test_recent_in_one_session_across_workers(srv):
+    a, b = worker_pair(srv)
+    a.append()
+    b.cmd("SELECT INBOX", ok=True)
+    a.cmd("SELECT INBOX", ok=True)
+    for i in range(2, 6):
+        a.append() if i % 2 else b.append()
+        check_recent_in_one([a, b], i)
+    # and for the first SELECT after appends to an unselected mailbox
+    a.append("Archive")
+    a.append("Archive")
+    u1, _ = a.cmd("SELECT Archive", ok=True)
+    u2, _ = b.cmd("SELECT Archive", ok=True)
+    expect(sorted([recent_of(u1), recent_of(u2)]) == [0, 2], (u1, u2))
