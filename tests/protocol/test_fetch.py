@@ -141,9 +141,10 @@ def test_fetch_examine_does_not_set_seen(srv):
     c = setup(srv, examine=True)
     u, _ = c.cmd("FETCH 1 BODY[]", ok=True)
     expect(u == [f"* 1 FETCH (BODY[] {lit(MSG1)})"], u)
+    # EXAMINE sees \Recent without taking it (RFC 3501 2.3.2)
     c.conv(r"""
     C: a1 FETCH 1 FLAGS
-    S: * 1 FETCH (FLAGS ())
+    S: * 1 FETCH (FLAGS (\Recent))
     S: a1 OK Fetch completed.
     """)
 
@@ -316,7 +317,7 @@ def test_fetch_flags_keywords(srv):
     c.cmd("EXAMINE INBOX", ok=True)
     c.conv(r"""
     C: a1 FETCH 1 FLAGS
-    S: * 1 FETCH (FLAGS (\Flagged $Forwarded Junk))
+    S: * 1 FETCH (FLAGS (\Flagged \Recent $Forwarded Junk))
     S: a1 OK Fetch completed.
     """)
 

@@ -160,7 +160,7 @@ def test_store_readonly(srv):
     C: a3 STORE 1 +FLAGS (\Bogus)
     S: a3 BAD Invalid system flag.
     C: a4 FETCH 1 FLAGS
-    S: * 1 FETCH (FLAGS ())
+    S: * 1 FETCH (FLAGS (\Recent))
     S: a4 OK Fetch completed.
     """)
 
