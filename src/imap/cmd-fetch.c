@@ -1029,7 +1029,7 @@ static bool fetch_finish(struct fetch_ctx *ctx)
 		 * from repeating them.  Synced here, without expunges, so
 		 * the msns of the bitmap are still right. */
 		imap_session_sync_skipping(s, ctx->seen_changed,
-					   ctx->seen_changed_count);
+					   ctx->seen_changed_count, true);
 	}
 	bool expunged = ctx->had_expunged;
 	bool unknown_cte = ctx->unknown_cte;

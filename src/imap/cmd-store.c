@@ -219,8 +219,9 @@ bool cmd_store(struct imap_cmd *cmd)
 	}
 
 	/* Report what others changed meanwhile and any new keyword, but not
-	 * this command's messages: their FETCH follows (or, .SILENT, not). */
-	imap_session_sync_skipping(s, ctx->set, ctx->count);
+	 * this command's messages: their FETCH follows (or, .SILENT, not,
+	 * unless another session's change was merged into them). */
+	imap_session_sync_skipping(s, ctx->set, ctx->count, ctx->silent);
 	for (uint32_t msn = 1; msn <= ctx->count; msn++) {
 		if (store_bit(ctx, msn) && store_mailbox_is_expunged(box, msn)) {
 			ctx->had_expunged = true;

@@ -503,6 +503,7 @@ struct imap_sync_ctx {
 	struct imap_session *s;
 	const uint8_t *skip;	/* see imap_session_sync_skipping() */
 	uint32_t skip_count;
+	bool skip_own_only;
 };
 
 static void imap_sync_expunge(void *ctx, uint32_t msn, uint32_t uid)
@@ -521,12 +522,9 @@ static void imap_sync_exists(void *ctx, uint32_t count)
 				      store_mailbox_recent_count(c->s->box));
 }
 
-static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+static void imap_sync_write_flags(struct imap_sync_ctx *c, uint32_t msn,
+				  const struct store_msg *msg)
 {
-	struct imap_sync_ctx *c = ctx;
-	/* STORE / FETCH answer these themselves */
-	if (imap_session_bitmap_has_msn(c->skip, c->skip_count, msn))
-		return;
 	struct str line = STR_INIT;
 	str_printfa(&line, "* %u FETCH (", msn);
 	if (c->s->cmd != NULL && c->s->cmd->uid)
@@ -536,6 +534,25 @@ static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg
 	str_append(&line, "))");
 	imap_session_write_line(c->s, &line);
 	str_free(&line);
+}
+
+static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+{
+	struct imap_sync_ctx *c = ctx;
+	/* STORE answers these itself; a change by someone else must be
+	 * told even after STORE .SILENT or FETCH's own \Seen */
+	if (!c->skip_own_only && imap_session_bitmap_has_msn(c->skip, c->skip_count, msn))
+		return;
+	imap_sync_write_flags(c, msn, msg);
+}
+
+static void imap_sync_own_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+{
+	struct imap_sync_ctx *c = ctx;
+	/* STORE / FETCH answer these themselves, or must not (.SILENT) */
+	if (imap_session_bitmap_has_msn(c->skip, c->skip_count, msn))
+		return;
+	imap_sync_write_flags(c, msn, msg);
 }
 
 /* RFC 9051 7.3.5: a client keeps its list of the mailbox's flags from
@@ -556,6 +573,7 @@ static void imap_session_sync_ctx(struct imap_session *s, bool allow_expunges,
 		.exists = imap_sync_exists,
 		.flags = imap_sync_flags,
 		.keywords = imap_sync_keywords,
+		.own_flags = imap_sync_own_flags,
 	};
 	if (s->box == NULL)
 		return;
@@ -575,9 +593,11 @@ void imap_session_sync(struct imap_session *s, bool allow_expunges)
 }
 
 void imap_session_sync_skipping(struct imap_session *s, const uint8_t *skip,
-				uint32_t skip_count)
+				uint32_t skip_count, bool own_only)
 {
-	struct imap_sync_ctx ctx = { .s = s, .skip = skip, .skip_count = skip_count };
+	struct imap_sync_ctx ctx = {
+		.s = s, .skip = skip, .skip_count = skip_count, .skip_own_only = own_only,
+	};
 	imap_session_sync_ctx(s, false, &ctx);
 }
 

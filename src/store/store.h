@@ -185,6 +185,11 @@ struct store_sync_callbacks {
 	void (*flags)(void *ctx, uint32_t msn, const struct store_msg *msg);
 	/* a keyword name was added to the mailbox's table */
 	void (*keywords)(void *ctx);
+	/* like flags, for a message whose only change since the view last
+	 * saw it is this session's own store_mailbox_update_flags() applied
+	 * to the flags the view had, so its result is what the session asked for (a
+	 * STORE .SILENT need not repeat it); NULL: reported through flags */
+	void (*own_flags)(void *ctx, uint32_t msn, const struct store_msg *msg);
 };
 
 enum store_sync_flags {

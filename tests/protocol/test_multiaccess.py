@@ -369,3 +369,29 @@ def test_recent_in_one_session_across_workers(srv):
     u1, _ = a.cmd("SELECT Archive", ok=True)
     u2, _ = b.cmd("SELECT Archive", ok=True)
     expect(sorted([recent_of(u1), recent_of(u2)]) == [0, 2], (u1, u2))
+
+
+# ---- flags merged: what another session changed is never swallowed ----
+
+
+def test_silent_store_reports_other_sessions_change(srv):
+    a = srv.login()
+    a.append()
+    a.append()
+    a.cmd("SELECT INBOX", ok=True)
+    b = srv.login()
+    b.cmd("SELECT INBOX", ok=True)
+    b.cmd("STORE 1:2 +FLAGS.SILENT (\\Flagged $B)", ok=True)
+    # a has not been told; its .SILENT STORE merges b's flags in and
+    # must say so: .SILENT only leaves out what a asked for itself
+    u, _ = a.cmd("STORE 1 +FLAGS.SILENT (\\Seen)", ok=True)
+    expect(u == flags_lines("$B") +
+           [r"* 1 FETCH (FLAGS (\Flagged \Seen \Recent $B))",
+            r"* 2 FETCH (FLAGS (\Flagged \Recent $B))"], u)
+    u, _ = a.cmd("NOOP", ok=True)
+    expect(u == [], u)
+    # a change of its own alone stays silent
+    u, _ = a.cmd("STORE 1:2 -FLAGS.SILENT (\\Flagged)", ok=True)
+    expect(u == [], u)
+    u, _ = b.cmd("NOOP", ok=True)
+    expect(u == [r"* 1 FETCH (FLAGS (\Seen $B))", r"* 2 FETCH (FLAGS ($B))"], u)

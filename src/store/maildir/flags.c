@@ -112,6 +112,7 @@ struct flag_update {
 	size_t idx;
 	uint32_t flags;
 	store_keywords_t keywords;
+	bool own;		/* applied to the flags the view had */
 };
 
 int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t count,
@@ -216,6 +217,7 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		updates[updates_count].idx = idx;
 		updates[updates_count].flags = new_flags;
 		updates[updates_count].keywords = new_kw;
+		updates[updates_count].own = cur_modseq == box->msgs[idx].modseq;
 		updates_count++;
 	}
 	if (ret == 0 && updates_count > 0) {
@@ -241,7 +243,10 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		msg->flags = updates[i].flags;
 		msg->keywords = updates[i].keywords;
 		msg->modseq = modseq;
-		store_view_mark_dirty(box, updates[i].idx);
+		if (updates[i].own)
+			store_view_mark_own(box, updates[i].idx);
+		else
+			store_view_mark_dirty(box, updates[i].idx);
 	}
 	if (updates_count > 0)
 		maildir_storage_notify(ms);
