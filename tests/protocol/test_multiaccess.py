@@ -83,8 +83,11 @@ def test_keyword_of_append_announced(srv):
     b.append(flags="(Kw1)")
     u, _ = a.cmd("NOOP", ok=True)
     expect(u == ["* 2 EXISTS", "* 2 RECENT"] + flags_lines("Kw1"), u)
-    # the session's own APPEND to its selected mailbox
-    a.append(flags="(Kw2)")
+    # the session's own APPEND to its selected mailbox: told before the
+    # tagged OK, so before any FETCH can carry it
+    u, t = a.cmd(f"APPEND INBOX (Kw2) {{{len(MSG)}+}}\r\n{MSG}")
+    expect(u == ["* 3 EXISTS", "* 3 RECENT"] + flags_lines("Kw1 Kw2")
+           and " OK [APPENDUID " in t, (u, t))
     u, _ = a.cmd("FETCH 3 FLAGS", ok=True)
     expect(u == [r"* 3 FETCH (FLAGS (\Recent Kw2))"], u)
 
