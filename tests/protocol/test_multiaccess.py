@@ -22,14 +22,17 @@ def flags_lines(keywords="", full=False):
             f"* OK [PERMANENTFLAGS ({FLAGS}{kw}{star})] Flags permitted."]
 
 
+_labels = iter(range(1, 1 << 30))
+
+
 def worker_of(srv, c):
     """The pid (hex, as in the connection id) of c's worker."""
-    label = f"w{id(c)}"
+    label = f"w{next(_labels)}"
     c.cmd(f'ID ("x-test" "{label}")', ok=True)
     deadline = time.time() + 5
     while time.time() < deadline:
-        m = re.search(r"imap\([^)]*,([0-9a-f]{4})[0-9a-f]*\): ID x-test=" + label,
-                      srv.log_text())
+        m = re.search(r"imap\([^)]*,([0-9a-f]{4})[0-9a-f]*\): ID x-test=" + label + "$",
+                      srv.log_text(), re.M)
         if m:
             return m.group(1)
         time.sleep(0.05)
