@@ -848,9 +848,27 @@ static int fetch_body_data(struct fetch_ctx *ctx)
 	return 0;
 }
 
+/* A message another session expunged: it is left out of the answer
+ * entirely rather than answered in part (a FETCH response without an
+ * item that was asked for confuses clients), and the command ends with
+ * OK [EXPUNGEISSUED] (fetch_finish()).  Returns 0 (skipped). */
+static int fetch_msg_gone(struct fetch_ctx *ctx)
+{
+	if (ctx->fd >= 0)
+		close(ctx->fd);
+	ctx->fd = -1;
+	mime_part_map_deinit(&ctx->map);
+	ctx->had_expunged = true;
+	return 0;
+}
+
 /* Starts message ctx->msn: sets \Seen if needed, opens the file if body
  * items want it, and writes "* n FETCH (" with the index items.  Returns
- * 1 (started), 0 (nothing to send for it: skipped) or -1 (store error). */
+ * 1 (started), 0 (nothing to send for it: skipped) or -1 (store error).
+ * A message that is gone from the index while this view still has it
+ * (RFC 2180 4.1) is answered from the view when only index items (FLAGS,
+ * UID, INTERNALDATE, RFC822.SIZE) are asked for, and skipped when an
+ * item needs its file or cached model. */
 static int fetch_msg_begin(struct fetch_ctx *ctx)
 {
 	struct imap_session *s = ctx->cmd->session;
@@ -862,6 +880,10 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 	 * fetch_msg_end()) must not be read as this one's */
 	mime_part_map_deinit(&ctx->map);
 	ctx->bin_info_count = 0;
+	bool cache_wanted = items->envelope || items->body || items->bodystructure ||
+		items->need_map;
+	if ((items->body_count > 0 || cache_wanted) && store_mailbox_is_expunged(box, msn))
+		return fetch_msg_gone(ctx);
 	if (items->body_count > 0) {
 		ctx->fd = store_mailbox_open_msg(box, msn);
 		if (ctx->fd < 0) {
@@ -869,7 +891,7 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 			(void)store_last_error(s->store, &err);
 			if (err != STORE_ERR_EXPUNGED)
 				return -1;
-			ctx->had_expunged = true;
+			return fetch_msg_gone(ctx);
 		}
 	}
 	/* \Seen is set ahead, for up to FETCH_SEEN_BATCH messages in one
@@ -887,16 +909,15 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 
 	struct store_msg_cache cache = { 0 };
 	bool have_cache = false;
-	if (items->envelope || items->body || items->bodystructure || items->need_map) {
+	if (cache_wanted) {
 		if (store_mailbox_msg_cache(box, msn, &cache) < 0) {
 			enum store_error err;
 			(void)store_last_error(s->store, &err);
 			if (err != STORE_ERR_EXPUNGED)
 				return -1;
-			ctx->had_expunged = true;
-		} else {
-			have_cache = true;
+			return fetch_msg_gone(ctx);
 		}
+		have_cache = true;
 	}
 	if (have_cache && items->need_map &&
 	    mime_part_map_deserialize(&ctx->map, cache.part_map, cache.part_map_size) < 0) {
@@ -917,13 +938,6 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 	const struct store_msg *msg = store_mailbox_msg(box, msn);
 	bool flags = items->flags || fetch_seen_bit(ctx, msn);
 	bool uid = items->uid || ctx->cmd->uid;
-	bool cache_items = have_cache && (items->envelope || items->body ||
-					  items->bodystructure);
-	if (!flags && !uid && !items->internaldate && !items->size && ctx->fd < 0 &&
-	    !cache_items) {
-		/* only file and cache items, and the message is gone */
-		return 0;
-	}
 
 	struct str line = STR_INIT;
 	size_t start;
@@ -1015,7 +1029,7 @@ static bool fetch_finish(struct fetch_ctx *ctx)
 		 * from repeating them.  Synced here, without expunges, so
 		 * the msns of the bitmap are still right. */
 		imap_session_sync_skipping(s, ctx->seen_changed,
-					   ctx->seen_changed_count);
+					   ctx->seen_changed_count, true);
 	}
 	bool expunged = ctx->had_expunged;
 	bool unknown_cte = ctx->unknown_cte;
@@ -1023,9 +1037,14 @@ static bool fetch_finish(struct fetch_ctx *ctx)
 	if (unknown_cte)
 		return imap_cmd_no(cmd, "[UNKNOWN-CTE] Cannot decode the "
 				   "Content-Transfer-Encoding of a requested part.");
-	if (expunged)
-		return imap_cmd_no(cmd, "[EXPUNGEISSUED] Some messages were expunged "
-				   "before they could be fetched.");
+	/* RFC 9051 7.1 (EXPUNGEISSUED), RFC 2180 4.1.2: the messages that
+	 * still exist are answered and the command succeeds, as Dovecot
+	 * does: clients take a NO as the failure of the whole FETCH.  UID
+	 * FETCH ignores a UID that no longer exists (RFC 9051 6.4.9) and
+	 * sends the EXPUNGE responses before its tagged OK (7.5.1), so it
+	 * needs no response code. */
+	if (expunged && !cmd->uid)
+		return imap_cmd_ok(cmd, "[EXPUNGEISSUED] Some messages were already expunged.");
 	return imap_cmd_ok(cmd, "Fetch completed.");
 }
 

@@ -97,8 +97,13 @@ static bool store_finish(struct store_ctx *ctx)
 	struct imap_cmd *cmd = ctx->cmd;
 	bool expunged = ctx->had_expunged;
 	store_deinit(ctx);
-	if (expunged)
-		return imap_cmd_no(cmd, "[EXPUNGEISSUED] Some of the messages no longer exist.");
+	/* RFC 2180 4.2.1/4.2.3, RFC 9051 7.1 (EXPUNGEISSUED): the flags of
+	 * the messages that still exist are set and answered, and the
+	 * command succeeds, as FETCH does; a NO would say nothing was
+	 * changed.  UID STORE ignores UIDs that no longer exist (RFC 9051
+	 * 6.4.9); their EXPUNGE responses precede its tagged OK. */
+	if (expunged && !cmd->uid)
+		return imap_cmd_ok(cmd, "[EXPUNGEISSUED] Some messages were already expunged.");
 	return imap_cmd_ok(cmd, "Store completed.");
 }
 
@@ -186,18 +191,13 @@ bool cmd_store(struct imap_cmd *cmd)
 		return imap_cmd_no(cmd, "[READ-ONLY] The mailbox is read-only.");
 	}
 
-	store_keywords_t kw_mask = 0;
-	for (size_t i = 0; i < keyword_count; i++) {
-		/* removing a keyword the mailbox never had changes nothing */
-		int idx = store_mailbox_keyword_index(box, keywords[i],
-						      mode != STORE_FLAGS_REMOVE);
-		if (idx < 0) {
-			if (mode == STORE_FLAGS_REMOVE)
-				continue;
-			store_deinit(ctx);
-			return imap_cmd_store_error(cmd, false);
-		}
-		kw_mask |= (store_keywords_t)1 << idx;
+	/* removing a keyword the mailbox never had changes nothing; new
+	 * ones are created all together or (NO [LIMIT]) none */
+	store_keywords_t kw_mask;
+	if (store_mailbox_keywords_mask(box, keywords, keyword_count,
+					mode != STORE_FLAGS_REMOVE, &kw_mask) < 0) {
+		store_deinit(ctx);
+		return imap_cmd_store_error(cmd, false);
 	}
 
 	uint32_t batch[STORE_BATCH];
@@ -219,8 +219,9 @@ bool cmd_store(struct imap_cmd *cmd)
 	}
 
 	/* Report what others changed meanwhile and any new keyword, but not
-	 * this command's messages: their FETCH follows (or, .SILENT, not). */
-	imap_session_sync_skipping(s, ctx->set, ctx->count);
+	 * this command's messages: their FETCH follows (or, .SILENT, not,
+	 * unless another session's change was merged into them). */
+	imap_session_sync_skipping(s, ctx->set, ctx->count, ctx->silent);
 	for (uint32_t msn = 1; msn <= ctx->count; msn++) {
 		if (store_bit(ctx, msn) && store_mailbox_is_expunged(box, msn)) {
 			ctx->had_expunged = true;

@@ -503,7 +503,7 @@ struct imap_sync_ctx {
 	struct imap_session *s;
 	const uint8_t *skip;	/* see imap_session_sync_skipping() */
 	uint32_t skip_count;
-	bool keywords_changed;
+	bool skip_own_only;
 };
 
 static void imap_sync_expunge(void *ctx, uint32_t msn, uint32_t uid)
@@ -522,12 +522,9 @@ static void imap_sync_exists(void *ctx, uint32_t count)
 				      store_mailbox_recent_count(c->s->box));
 }
 
-static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+static void imap_sync_write_flags(struct imap_sync_ctx *c, uint32_t msn,
+				  const struct store_msg *msg)
 {
-	struct imap_sync_ctx *c = ctx;
-	/* STORE / FETCH answer these themselves */
-	if (imap_session_bitmap_has_msn(c->skip, c->skip_count, msn))
-		return;
 	struct str line = STR_INIT;
 	str_printfa(&line, "* %u FETCH (", msn);
 	if (c->s->cmd != NULL && c->s->cmd->uid)
@@ -539,10 +536,33 @@ static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg
 	str_free(&line);
 }
 
+static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+{
+	struct imap_sync_ctx *c = ctx;
+	/* STORE answers these itself; a change by someone else must be
+	 * told even after STORE .SILENT or FETCH's own \Seen */
+	if (!c->skip_own_only && imap_session_bitmap_has_msn(c->skip, c->skip_count, msn))
+		return;
+	imap_sync_write_flags(c, msn, msg);
+}
+
+static void imap_sync_own_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+{
+	struct imap_sync_ctx *c = ctx;
+	/* STORE / FETCH answer these themselves, or must not (.SILENT) */
+	if (imap_session_bitmap_has_msn(c->skip, c->skip_count, msn))
+		return;
+	imap_sync_write_flags(c, msn, msg);
+}
+
+/* RFC 9051 7.3.5: a client keeps its list of the mailbox's flags from
+ * the FLAGS response, so a keyword new to the mailbox is announced (with
+ * PERMANENTFLAGS) before any FETCH that carries it: here, where the view
+ * reports it, after EXISTS and before the flag changes (store.h). */
 static void imap_sync_keywords(void *ctx)
 {
 	struct imap_sync_ctx *c = ctx;
-	c->keywords_changed = true;
+	imap_flags_write_flags_responses(c->s);
 }
 
 static void imap_session_sync_ctx(struct imap_session *s, bool allow_expunges,
@@ -553,6 +573,7 @@ static void imap_session_sync_ctx(struct imap_session *s, bool allow_expunges,
 		.exists = imap_sync_exists,
 		.flags = imap_sync_flags,
 		.keywords = imap_sync_keywords,
+		.own_flags = imap_sync_own_flags,
 	};
 	if (s->box == NULL)
 		return;
@@ -562,10 +583,7 @@ static void imap_session_sync_ctx(struct imap_session *s, bool allow_expunges,
 		enum store_error err;
 		log_error("%s: sync failed: %s", s->log_prefix,
 			  store_last_error(s->store, &err));
-		return;
 	}
-	if (ctx->keywords_changed)
-		imap_flags_write_flags_responses(s);
 }
 
 void imap_session_sync(struct imap_session *s, bool allow_expunges)
@@ -575,9 +593,11 @@ void imap_session_sync(struct imap_session *s, bool allow_expunges)
 }
 
 void imap_session_sync_skipping(struct imap_session *s, const uint8_t *skip,
-				uint32_t skip_count)
+				uint32_t skip_count, bool own_only)
 {
-	struct imap_sync_ctx ctx = { .s = s, .skip = skip, .skip_count = skip_count };
+	struct imap_sync_ctx ctx = {
+		.s = s, .skip = skip, .skip_count = skip_count, .skip_own_only = own_only,
+	};
 	imap_session_sync_ctx(s, false, &ctx);
 }
 

@@ -143,12 +143,16 @@ void imap_session_capabilities(struct imap_session *s, struct str *dest);
 void imap_session_sync(struct imap_session *s, bool allow_expunges);
 /* imap_session_sync(s, false), except that flag changes of the msns set
  * in `skip` are not reported: the running command has already sent them
- * (FETCH's implicit \Seen, STORE) or must not (STORE .SILENT).  `skip` is
- * a bitmap of skip_count bits, msn's bit at msn - 1 (see
+ * or will (FETCH's implicit \Seen, STORE), or must not (STORE .SILENT).
+ * With `own_only`, only the changes that are nothing but this session's
+ * own update of the flags it knew are left out, and a change another
+ * session made to those messages is still reported (a command that does
+ * not answer with the final flags afterwards: STORE .SILENT, FETCH).
+ * `skip` is a bitmap of skip_count bits, msn's bit at msn - 1 (see
  * imap_session_bitmap_has_msn()); it is only read, during the call.  No
  * expunges are reported, so its msns stay valid throughout. */
 void imap_session_sync_skipping(struct imap_session *s, const uint8_t *skip,
-				uint32_t skip_count);
+				uint32_t skip_count, bool own_only);
 
 /* True if msn's bit (msn - 1) is set in `bitmap`, a bitmap of `count`
  * bits; false for msn 0, for msns past count and for a NULL bitmap. */

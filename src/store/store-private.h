@@ -45,9 +45,13 @@ struct store_vfuncs {
 	/* Finds the changes and hands them to store_view_apply(). */
 	int (*mailbox_sync)(struct store_mailbox *box, enum store_sync_flags flags,
 			    const struct store_sync_callbacks *cb, void *ctx);
-	/* Adds keyword `name` (not in the view's table) and returns its
-	 * index; also reloads the view's table if others added keywords. */
-	int (*mailbox_keyword_create)(struct store_mailbox *box, const char *name);
+	/* Adds the keywords names[0..count-1] (valid keyword names; some
+	 * may be in the table already, others added meanwhile by other
+	 * sessions) in one transaction, all or none (STORE_ERR_LIMIT when
+	 * they do not all fit), and reloads the view's table, which then
+	 * has every one of them. */
+	int (*mailbox_keywords_create)(struct store_mailbox *box, const char *const *names,
+				       size_t count);
 	int (*mailbox_update_flags)(struct store_mailbox *box, const uint32_t *msns,
 				    size_t count, enum store_flags_mode mode,
 				    uint32_t flags, store_keywords_t keywords,
@@ -117,6 +121,9 @@ enum store_view_state {
 	STORE_VIEW_EXPUNGED = 1 << 0,	/* gone from the index, kept in the view */
 	STORE_VIEW_RECENT = 1 << 1,	/* this session holds \Recent */
 	STORE_VIEW_DIRTY = 1 << 2,	/* flags changed, not yet reported by sync */
+	/* with DIRTY: the change is only this session's own update of the
+	 * flags the view had (reported through own_flags) */
+	STORE_VIEW_OWN = 1 << 3,
 };
 
 struct store_mailbox {
@@ -172,8 +179,13 @@ void store_view_append(struct store_mailbox *box, const struct store_msg *msg);
 ssize_t store_view_find(struct store_mailbox *box, uint32_t uid);
 /* Marks messages with first_uid <= uid < end_uid as \Recent for this view. */
 void store_view_mark_recent(struct store_mailbox *box, uint32_t first_uid, uint32_t end_uid);
-/* Marks view index idx as changed by this session, for the next sync. */
+/* Marks view index idx as changed, for the next sync: by someone else,
+ * or by this session with flags it had not been told of merged in. */
 void store_view_mark_dirty(struct store_mailbox *box, size_t idx);
+/* Marks view index idx as changed by this session's own update of the
+ * flags the view had (the row's modseq was the view's): the next sync
+ * reports it through own_flags, unless other changes came too. */
+void store_view_mark_own(struct store_mailbox *box, size_t idx);
 /* Replaces the keyword table by names[0..count-1] (count only grows). */
 void store_view_set_keywords(struct store_mailbox *box, const char *const *names, size_t count);
 /* Applies what a backend found since box->highestmodseq: uids expunged

@@ -449,20 +449,60 @@ static bool keyword_is_valid(const char *name)
 	return true;
 }
 
-int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create)
+static int keyword_find(struct store_mailbox *box, const char *name)
 {
-	store_clear_error(box->store);
 	for (size_t i = 0; i < box->keyword_count; i++) {
 		if (str_eq_icase(box->keywords[i], name))
 			return (int)i;
 	}
-	if (!create)
+	return -1;
+}
+
+int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create)
+{
+	store_keywords_t mask;
+
+	store_clear_error(box->store);
+	int idx = keyword_find(box, name);
+	if (idx >= 0 || !create)
+		return idx;
+	if (store_mailbox_keywords_mask(box, &name, 1, true, &mask) < 0)
 		return -1;
-	if (!keyword_is_valid(name)) {
-		store_set_error(box->store, STORE_ERR_PARAMS, "Invalid keyword: %s", name);
-		return -1;
+	return keyword_find(box, name);
+}
+
+int store_mailbox_keywords_mask(struct store_mailbox *box, const char *const *names,
+				size_t count, bool create, store_keywords_t *mask_r)
+{
+	bool missing = false;
+
+	store_clear_error(box->store);
+	*mask_r = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (keyword_find(box, names[i]) >= 0)
+			continue;
+		if (create && !keyword_is_valid(names[i])) {
+			store_set_error(box->store, STORE_ERR_PARAMS, "Invalid keyword: %s",
+					names[i]);
+			return -1;
+		}
+		missing = true;
 	}
-	return box->store->v->mailbox_keyword_create(box, name);
+	if (create && missing &&
+	    box->store->v->mailbox_keywords_create(box, names, count) < 0)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		int idx = keyword_find(box, names[i]);
+
+		if (idx >= 0)
+			*mask_r |= (store_keywords_t)1 << idx;
+		else if (create) {
+			/* the backend promised them all */
+			store_set_internal_error(box->store, "keyword %s vanished", names[i]);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static bool msns_are_valid(struct store_mailbox *box, const uint32_t *msns, size_t count)

@@ -161,8 +161,10 @@ int store_mailbox_status(struct store *store, const char *name,
 /* Opens `name`.  The mailbox keeps this session's view: the list of
  * messages in sequence-number order (msn 1 = index 0) as of the last sync.
  * With readonly false, the session claims \Recent for messages that no
- * session has seen (exactly one session gets each).  Does not pick up
- * changes: call store_mailbox_sync() first. */
+ * session has seen (exactly one session gets each), at open and at each
+ * sync that finds new ones; a read-only view sees the messages no
+ * session has claimed yet as \Recent without claiming them (RFC 3501
+ * 2.3.2).  Does not pick up changes: call store_mailbox_sync() first. */
 int store_mailbox_open(struct store *store, const char *name, bool readonly,
 		       struct store_mailbox **box_r);
 void store_mailbox_close(struct store_mailbox **box);
@@ -183,6 +185,11 @@ struct store_sync_callbacks {
 	void (*flags)(void *ctx, uint32_t msn, const struct store_msg *msg);
 	/* a keyword name was added to the mailbox's table */
 	void (*keywords)(void *ctx);
+	/* like flags, for a message whose only change since the view last
+	 * saw it is this session's own store_mailbox_update_flags() applied
+	 * to the flags the view had, so its result is what the session asked for (a
+	 * STORE .SILENT need not repeat it); NULL: reported through flags */
+	void (*own_flags)(void *ctx, uint32_t msn, const struct store_msg *msg);
 };
 
 enum store_sync_flags {
@@ -220,6 +227,15 @@ const char *const *store_mailbox_keywords(struct store_mailbox *box, size_t *cou
  * is true.  Returns the index, or -1: not found, or table full
  * (STORE_ERR_LIMIT). */
 int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create);
+/* The mask of the keywords names[0..count-1] (case-insensitive) in
+ * *mask_r.  With `create`, the names the mailbox does not have yet are
+ * added all at once: either every one of them or, on -1, none
+ * (STORE_ERR_LIMIT when they would not all fit, STORE_ERR_PARAMS for a
+ * name that cannot be a keyword), so a command that fails leaves the
+ * table as it was.  Without `create`, names the mailbox does not have
+ * are left out of the mask. */
+int store_mailbox_keywords_mask(struct store_mailbox *box, const char *const *names,
+				size_t count, bool create, store_keywords_t *mask_r);
 
 enum store_flags_mode { STORE_FLAGS_REPLACE, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 

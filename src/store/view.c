@@ -79,6 +79,16 @@ void store_view_mark_dirty(struct store_mailbox *box, size_t idx)
 		box->state[idx] |= STORE_VIEW_DIRTY;
 		box->dirty_marks++;
 	}
+	box->state[idx] &= (uint8_t)~STORE_VIEW_OWN;
+}
+
+void store_view_mark_own(struct store_mailbox *box, size_t idx)
+{
+	/* a change not reported yet keeps the message a foreign one */
+	if ((box->state[idx] & STORE_VIEW_DIRTY) == 0) {
+		box->state[idx] |= STORE_VIEW_DIRTY | STORE_VIEW_OWN;
+		box->dirty_marks++;
+	}
 }
 
 void store_view_set_keywords(struct store_mailbox *box, const char *const *names, size_t count)
@@ -106,7 +116,7 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 			box->state[idx] |= STORE_VIEW_EXPUNGED;
 			box->expunged_marks++;
 			if ((box->state[idx] & STORE_VIEW_DIRTY) != 0) {
-				box->state[idx] &= (uint8_t)~STORE_VIEW_DIRTY;
+				box->state[idx] &= (uint8_t)~(STORE_VIEW_DIRTY | STORE_VIEW_OWN);
 				box->dirty_marks--;
 			}
 		}
@@ -169,9 +179,12 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 	for (i = 0; box->dirty_marks > 0 && i < old_count; i++) {
 		if ((box->state[i] & STORE_VIEW_DIRTY) == 0)
 			continue;
-		box->state[i] &= (uint8_t)~STORE_VIEW_DIRTY;
+		bool own = (box->state[i] & STORE_VIEW_OWN) != 0;
+		box->state[i] &= (uint8_t)~(STORE_VIEW_DIRTY | STORE_VIEW_OWN);
 		box->dirty_marks--;
-		if (cb->flags != NULL)
+		if (own && cb->own_flags != NULL)
+			cb->own_flags(ctx, (uint32_t)i + 1, &box->msgs[i]);
+		else if (cb->flags != NULL)
 			cb->flags(ctx, (uint32_t)i + 1, &box->msgs[i]);
 	}
 }

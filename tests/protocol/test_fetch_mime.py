@@ -793,7 +793,7 @@ def test_all_and_full_macros(srv):
            '((NIL NIL "a" "example.com")) ((NIL NIL "a" "example.com")) '
            'NIL NIL NIL NIL NIL)')
     body = '("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 15 1)'
-    head = (f'* 1 FETCH (FLAGS () INTERNALDATE "17-Jul-1996 02:44:25 -0700" '
+    head = (f'* 1 FETCH (FLAGS (\\Recent) INTERNALDATE "17-Jul-1996 02:44:25 -0700" '
             f'RFC822.SIZE {len(SINGLE)} ENVELOPE {env}')
     got = fetch_one(c, 1, "ALL")
     expect(got == head + ")", got)

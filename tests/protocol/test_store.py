@@ -160,7 +160,7 @@ def test_store_readonly(srv):
     C: a3 STORE 1 +FLAGS (\Bogus)
     S: a3 BAD Invalid system flag.
     C: a4 FETCH 1 FLAGS
-    S: * 1 FETCH (FLAGS ())
+    S: * 1 FETCH (FLAGS (\Recent))
     S: a4 OK Fetch completed.
     """)
 
@@ -261,8 +261,8 @@ def test_store_then_expunge_other_session(srv):
     a.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)", ok=True)
     a.cmd("EXPUNGE", ok=True)
     # b still has 3 messages: STORE (not UID) must not send EXPUNGE
-    u, t = b.cmd("STORE 1:3 +FLAGS (\\Seen)", ok=False)
-    expect("[EXPUNGEISSUED]" in t, t)
+    u, t = b.cmd("STORE 1:3 +FLAGS (\\Seen)", ok=True)
+    expect(t.endswith(" OK [EXPUNGEISSUED] Some messages were already expunged."), t)
     expect(all("EXPUNGE" not in x for x in u), u)
     expect("* 1 FETCH (FLAGS (\\Seen))" in u and "* 3 FETCH (FLAGS (\\Seen))" in u, u)
     u, t = b.cmd("NOOP", ok=True)

@@ -143,7 +143,8 @@ static void ev_keywords(void *ctx)
 }
 
 static const struct store_sync_callbacks ev_callbacks = {
-	ev_expunge, ev_exists, ev_flags, ev_keywords,
+	.expunge = ev_expunge, .exists = ev_exists, .flags = ev_flags,
+	.keywords = ev_keywords,
 };
 
 static const char msg1[] = "From: a@example.org\r\nSubject: one\r\n\r\nbody one\r\n";
@@ -570,9 +571,10 @@ static void test_recent(void **state)
 
 	append(s1, "INBOX", msg1, 0, NULL, 0, 0);
 	append(s1, "INBOX", msg2, 0, NULL, 0, 0);
-	/* EXAMINE does not claim */
+	/* EXAMINE sees them as \Recent but does not claim them */
 	assert_int_equal(store_mailbox_open(s1, "INBOX", true, &ro), 0);
-	assert_int_equal(store_mailbox_recent_count(ro), 0);
+	assert_int_equal(store_mailbox_recent_count(ro), 2);
+	assert_true(store_mailbox_is_recent(ro, 1));
 	assert_int_equal(store_mailbox_status(s1, "INBOX", &status), 0);
 	assert_int_equal(status.recent, 2);
 
@@ -595,7 +597,9 @@ static void test_recent(void **state)
 	assert_true(store_mailbox_is_recent(b, 3));
 	assert_int_equal(store_mailbox_recent_count(a), 2);
 	assert_false(store_mailbox_is_recent(a, 3));
-	assert_int_equal(store_mailbox_recent_count(ro), 0);
+	/* b claimed 3 before ro saw it; ro keeps what it saw */
+	assert_int_equal(store_mailbox_recent_count(ro), 2);
+	assert_false(store_mailbox_is_recent(ro, 3));
 	assert_int_equal(store_mailbox_count(ro), 3);
 
 	store_mailbox_close(&a);
@@ -1211,6 +1215,72 @@ static void test_keyword_limit(void **state)
 	store_close(&store);
 }
 
+/* store_mailbox_keywords_mask(): a command's new keywords go in all
+ * together or none; and a session's own flag change is told apart from
+ * one that merged another session's (own_flags). */
+static void ev_own_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+{
+	struct events *ev = ctx;
+	size_t len = strlen(ev->log);
+
+	snprintf(ev->log + len, sizeof(ev->log) - len, "O%u=%u ", msn, msg->flags);
+}
+
+static void test_keywords_all_or_none(void **state)
+{
+	(void)state;
+	struct store *s1 = open_store("demo"), *s2 = open_store("demo");
+	struct store_mailbox *a, *b;
+	enum store_error err;
+	store_keywords_t mask;
+	const char *names[STORE_MAX_KEYWORDS];
+	char bufs[STORE_MAX_KEYWORDS][16];
+	uint32_t m1 = 1, m2 = 2, *failed;
+	size_t n, failed_count;
+
+	for (int i = 0; i < STORE_MAX_KEYWORDS; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "k%d", i);
+		names[i] = bufs[i];
+	}
+	append(s1, "INBOX", msg1, 0, NULL, 0, 0);
+	append(s1, "INBOX", msg2, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(s1, "INBOX", false, &a), 0);
+	assert_int_equal(store_mailbox_open(s2, "INBOX", false, &b), 0);
+	assert_int_equal(store_mailbox_keywords_mask(a, names, 60, true, &mask), 0);
+	assert_true(mask == ((store_keywords_t)1 << 60) - 1);
+	/* b's table is older: 3 of the 5 are new, 64 - 60 = 4 places */
+	const char *more[] = { "k58", "K59", "x1", "x2", "x3", "x4", "x5" };
+	assert_int_equal(store_mailbox_keywords_mask(b, more, 7, true, &mask), -1);
+	store_last_error(s2, &err);
+	assert_int_equal(err, STORE_ERR_LIMIT);
+	assert_int_equal(store_mailbox_keywords_mask(b, more, 6, true, &mask), 0);
+	store_mailbox_keywords(b, &n);
+	assert_int_equal(n, 64);
+	assert_true(mask == (((store_keywords_t)3 << 58) | ((store_keywords_t)15 << 60)));
+	/* without create, unknown names are left out */
+	assert_int_equal(store_mailbox_keywords_mask(a, more, 7, false, &mask), 0);
+	assert_true(mask == ((store_keywords_t)3 << 58));
+
+	/* own change of what a knew: own_flags; merged with b's: flags */
+	struct events ev = { .log = "" };
+	struct store_sync_callbacks cb = ev_callbacks;
+	cb.own_flags = ev_own_flags;
+	assert_int_equal(store_mailbox_sync(a, 0, &cb, &ev), 0);
+	ev.log[0] = '\0';
+	assert_int_equal(store_mailbox_update_flags(b, &m2, 1, STORE_FLAGS_ADD,
+		STORE_FLAG_FLAGGED, 0, 0, &failed, &failed_count), 0);
+	assert_int_equal(store_mailbox_update_flags(a, &m1, 1, STORE_FLAGS_ADD,
+		STORE_FLAG_SEEN, 0, 0, &failed, &failed_count), 0);
+	assert_int_equal(store_mailbox_update_flags(a, &m2, 1, STORE_FLAGS_ADD,
+		STORE_FLAG_SEEN, 0, 0, &failed, &failed_count), 0);
+	assert_int_equal(store_mailbox_sync(a, 0, &cb, &ev), 0);
+	assert_string_equal(ev.log, "O1=1 F2=5 ");
+	store_mailbox_close(&a);
+	store_mailbox_close(&b);
+	store_close(&s1);
+	store_close(&s2);
+}
+
 static void test_delete_recreate(void **state)
 {
 	(void)state;
@@ -1568,6 +1638,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyword_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keywords_all_or_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_write_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_recreate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_multiprocess, setup, teardown),

@@ -15,39 +15,61 @@
 #include <string.h>
 #include <unistd.h>
 
-int maildir_flags_keyword_create(struct store_mailbox *box, const char *name)
+int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *names,
+				  size_t count)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	char **names;
-	size_t count;
+	char **table;
+	size_t table_count, missing = 0;
 	uint64_t modseq;
-	int idx;
+	int ret;
 
 	if (maildir_index_begin(ms, true) < 0)
 		return -1;
-	idx = maildir_index_keyword_get(ms, mbox->id, mbox->dir, name);
+	/* Count what is missing first: a command's keywords go in all
+	 * together or not at all, so a STORE refused with [LIMIT] leaves no
+	 * half of its keywords behind to fill the table. */
+	ret = maildir_index_keywords_load(ms, mbox->id, &table, &table_count);
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < table_count && !found; j++)
+			found = str_eq_icase(table[j], names[i]);
+		for (size_t j = 0; j < i && !found; j++)
+			found = str_eq_icase(names[j], names[i]);
+		if (!found)
+			missing++;
+	}
+	if (ret == 0) {
+		maildir_index_keywords_free(table, table_count);
+		if (table_count + missing > STORE_MAX_KEYWORDS) {
+			store_set_error(box->store, STORE_ERR_LIMIT,
+					"Too many keywords in this mailbox (max %d)",
+					STORE_MAX_KEYWORDS);
+			ret = -1;
+		}
+	}
+	for (size_t i = 0; ret == 0 && missing > 0 && i < count; i++) {
+		if (maildir_index_keyword_get(ms, mbox->id, mbox->dir, names[i]) < 0)
+			ret = -1;
+	}
 	/* a new keyword is a change others must see (FLAGS response) */
-	if (idx >= 0 && (size_t)idx >= box->keyword_count &&
-	    maildir_index_next_modseq(ms, mbox->id, &modseq) < 0)
-		idx = -1;
-	if (idx < 0) {
+	if (ret == 0 && missing > 0)
+		ret = maildir_index_next_modseq(ms, mbox->id, &modseq);
+	if (ret < 0) {
 		maildir_index_rollback(ms);
 		return -1;
 	}
 	if (maildir_index_commit(ms) < 0)
 		return -1;
-	maildir_storage_notify(ms);
-	if (maildir_index_keywords_load(ms, mbox->id, &names, &count) == 0) {
-		store_view_set_keywords(box, (const char *const *)names, count);
-		maildir_index_keywords_free(names, count);
-	}
-	if ((size_t)idx >= box->keyword_count) {
-		/* cannot happen unless the table was rewritten under us */
-		store_set_internal_error(box->store, "keyword %s vanished", name);
+	if (missing > 0)
+		maildir_storage_notify(ms);
+	if (maildir_index_keywords_load(ms, mbox->id, &table, &table_count) < 0)
 		return -1;
-	}
-	return idx;
+	store_view_set_keywords(box, (const char *const *)table, table_count);
+	maildir_index_keywords_free(table, table_count);
+	return 0;
 }
 
 /* Renames cur/<old> to cur/<new>; *file_r is the name the file now has
@@ -90,6 +112,7 @@ struct flag_update {
 	size_t idx;
 	uint32_t flags;
 	store_keywords_t keywords;
+	bool own;		/* applied to the flags the view had */
 };
 
 int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t count,
@@ -194,6 +217,7 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		updates[updates_count].idx = idx;
 		updates[updates_count].flags = new_flags;
 		updates[updates_count].keywords = new_kw;
+		updates[updates_count].own = cur_modseq == box->msgs[idx].modseq;
 		updates_count++;
 	}
 	if (ret == 0 && updates_count > 0) {
@@ -219,7 +243,10 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		msg->flags = updates[i].flags;
 		msg->keywords = updates[i].keywords;
 		msg->modseq = modseq;
-		store_view_mark_dirty(box, updates[i].idx);
+		if (updates[i].own)
+			store_view_mark_own(box, updates[i].idx);
+		else
+			store_view_mark_dirty(box, updates[i].idx);
 	}
 	if (updates_count > 0)
 		maildir_storage_notify(ms);

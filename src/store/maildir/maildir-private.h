@@ -297,7 +297,8 @@ int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 		       struct store_text_result *result_r);
 
 /* ---- flags.c ---- */
-int maildir_flags_keyword_create(struct store_mailbox *box, const char *name);
+int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *names,
+				  size_t count);
 int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t count,
 			 enum store_flags_mode mode, uint32_t flags,
 			 store_keywords_t keywords, uint64_t unchangedsince,

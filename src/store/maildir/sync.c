@@ -48,8 +48,11 @@ static int load_keywords(struct maildir_store *ms, struct maildir_mailbox *mbox)
 }
 
 /* Claims \Recent for this view: the uids [*first_r, uidnext) that no
- * session had claimed (an empty range when readonly or none are left).
- * The caller marks them in the view. */
+ * session had claimed (an empty range when none are left).  A read-only
+ * view (EXAMINE) sees them as \Recent without taking them (RFC 3501
+ * 2.3.2: "if the session is read-write, subsequent sessions will not see
+ * \Recent set"), from the watermark as last read from the index.  The
+ * caller marks them in the view. */
 static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox,
 			uint32_t uidnext, uint32_t *first_r)
 {
@@ -58,7 +61,11 @@ static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox,
 	int ret;
 
 	*first_r = uidnext;
-	if (mbox->box.readonly || mbox->recent_uid >= uidnext)
+	if (mbox->box.readonly) {
+		*first_r = ROOST_MIN(mbox->recent_uid, uidnext);
+		return 0;
+	}
+	if (mbox->recent_uid >= uidnext)
 		return 0;
 	if (maildir_index_begin(ms, true) < 0)
 		return -1;
