@@ -147,7 +147,12 @@ void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (max_age == 0 || st.st_mtime + max_age < now) {
+		/* Age by the ctime, which only the kernel sets: writers set
+		 * the mtime to the INTERNALDATE (save.c, sync.c), so an
+		 * APPEND of an old message would look stale to another
+		 * session's cleanup between its futimens() and its rename.
+		 * Every write, futimens() and rename renews the ctime. */
+		if (max_age == 0 || st.st_ctime + max_age < now) {
 			if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 				log_warning("store(%s): unlink(%s/%s): %m", ms->store.user,
 					    tmpdir, de->d_name);

@@ -471,31 +471,43 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	sqlite3_stmt *stmt;
 	char *file = NULL, *actual;
-	int ret, fd;
+	int ret, fd = -1;
 
-	stmt = maildir_index_prepare(ms, "SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, mbox->id);
-	sqlite3_bind_int64(stmt, 2, box->msgs[msn - 1].uid);
-	ret = maildir_index_step(ms, stmt);
-	if (ret > 0)
-		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-	maildir_index_finish(ms, stmt);
-	if (ret < 0)
-		return -1;
-	if (ret == 0) {
-		store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
-		return -1;
+	/* Another process renames the file (flag change) before it commits
+	 * the new name, and a readdir running beside a rename in the same
+	 * directory may see neither name: look again, with the name the
+	 * index has then, before calling the message expunged. */
+	for (int attempt = 0; attempt < 3 && fd < 0; attempt++) {
+		if (attempt > 0)
+			usleep(10000);
+		stmt = maildir_index_prepare(ms, "SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
+		if (stmt == NULL)
+			return -1;
+		sqlite3_bind_int64(stmt, 1, mbox->id);
+		sqlite3_bind_int64(stmt, 2, box->msgs[msn - 1].uid);
+		ret = maildir_index_step(ms, stmt);
+		free(file);
+		file = NULL;
+		if (ret > 0)
+			file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		maildir_index_finish(ms, stmt);
+		if (ret < 0)
+			return -1;
+		if (ret == 0) {
+			store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
+			return -1;
+		}
+		fd = maildir_file_open_msg(mbox->dir, file, &actual);
+		free(actual);
+		if (fd < 0 && errno != ENOENT)
+			break;
 	}
-	fd = maildir_file_open_msg(mbox->dir, file, &actual);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
 		else
 			maildir_storage_set_syscall_error(ms, "open", file);
 	}
-	free(actual);
 	free(file);
 	return fd;
 }
