@@ -59,9 +59,9 @@ static char *user_path(const char *suffix)
 }
 
 static const char msg1[] = "From: a@example.org\r\nSubject: one\r\n\r\nbody one\r\n";
-__attribute__((unused)) static const char msg2[] = "Subject: two\r\n\r\nbody two\r\n";
+static const char msg2[] = "Subject: two\r\n\r\nbody two\r\n";
 
-__attribute__((unused)) static uint32_t append(struct store *store, const char *mailbox, const char *text,
+static uint32_t append(struct store *store, const char *mailbox, const char *text,
 		       time_t date)
 {
 	struct store_append *ctx;
@@ -170,10 +170,69 @@ static void test_append_old_date_vs_cleanup(void **state)
 	store_close(&store);
 }
 
+static pid_t lock_exclusive(const char *index_path, int hold_ms)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sqlite3 *db;
+
+		close(fds[0]);
+		if (sqlite3_open(index_path, &db) != SQLITE_OK ||
+		    sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK)
+			_exit(1);
+		if (write(fds[1], "x", 1) != 1)
+			_exit(1);
+		usleep((useconds_t)hold_ms * 1000);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(db);
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	return pid;
+}
+
+/* A fresh user's index that another process holds locked (here for
+ * longer than SQLite's busy timeout, 5 s) while this one opens it: the
+ * open waits and retries (PRAGMA journal_mode, schema creation) instead
+ * of failing the LOGIN. */
+static void test_open_waits_for_locked_index(void **state)
+{
+	(void)state;
+	char *dir = user_path("");
+	char *cmd = xasprintf("mkdir -p '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(dir);
+	char *index = user_path("index.sqlite");
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(index, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	pid_t pid = lock_exclusive(index, 5600);
+	struct store *store = open_store("demo");
+	wait_child(pid);
+	struct store_status status;
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 0);
+	assert_int_equal(append(store, "INBOX", msg2, 0), 1);
+	store_close(&store);
+	free(index);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_old_date_vs_cleanup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_waits_for_locked_index, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

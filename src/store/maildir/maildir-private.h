@@ -20,6 +20,11 @@
  * body_rev2, bodystructure_rev2; 3: messages.msgkeys */
 #define MAILDIR_SCHEMA_VERSION 3
 #define MAILDIR_TMP_MAX_AGE (36 * 60 * 60)
+/* SQLite's busy handler waits this long for each statement; opening the
+ * index (connection setup, schema creation or migration) retries lock
+ * conflicts for up to MAILDIR_OPEN_MAX_WAIT_MS in all (index.c). */
+#define MAILDIR_BUSY_TIMEOUT_MS 5000
+#define MAILDIR_OPEN_MAX_WAIT_MS 15000
 #define MAILDIR_KEYWORD_LETTERS 26
 
 /* Prepared statements kept for reuse, keyed by the address of their SQL
@@ -38,6 +43,7 @@ struct maildir_store {
 	char *notify_path;	/* userdir/notify */
 	bool fsync;
 	sqlite3 *db;
+	bool busy;		/* the last SQLite error was BUSY or LOCKED */
 	struct maildir_stmt_cache stmts[MAILDIR_STMT_CACHE_SIZE];
 	char *index_path;	/* to reopen after maildir_index_release_memory() */
 };

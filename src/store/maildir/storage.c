@@ -34,6 +34,7 @@ int maildir_storage_set_sqlite_error(struct maildir_store *ms, const char *conte
 {
 	int code = sqlite3_errcode(ms->db);
 
+	ms->busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
 	if (code == SQLITE_FULL) {
 		store_set_error(&ms->store, STORE_ERR_NOSPACE, "Not enough disk space");
 		log_error("store(%s): %s: %s", ms->store.user, context, sqlite3_errmsg(ms->db));
