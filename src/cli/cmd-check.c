@@ -21,8 +21,13 @@ static void cli_check_usage(FILE *out)
 		"  -c, --config FILE  config file (default " CLI_DEFAULT_CONFIG
 		" if it exists)\n"
 		"  --rebuild          first rebuild the index from the Maildir, keeping\n"
-		"                     UIDs, UIDVALIDITY, flags and keywords (stop the\n"
-		"                     user's sessions first)\n"
+		"                     UIDs, UIDVALIDITY, flags and keywords.  Refused,\n"
+		"                     changing nothing, while any process has the\n"
+		"                     user's store open (IMAP sessions, LMTP sessions\n"
+		"                     of a worker that delivered to the user, roost\n"
+		"                     deliver): log the user out or stop the server\n"
+		"                     first.  While it runs, the user's logins answer\n"
+		"                     NO [UNAVAILABLE] and deliveries are deferred.\n"
 		"  -h, --help         this text\n");
 }
 

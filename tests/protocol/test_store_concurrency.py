@@ -50,3 +50,39 @@ def test_concurrent_first_logins(srv):
     for c in clients:
         c.close()
     expect(not errors, "\n".join(errors))
+
+
+def test_rebuild_refused_while_session_open(srv):
+    # `roost check --rebuild` must not replace the index under a session
+    # that has the store open: it refuses, and nothing the session does
+    # afterwards is lost (APPEND, STORE) or undone (EXPUNGE)
+    c = srv.login()
+    c.append(flags="(\\Seen)")
+    c.append()
+    c.cmd("SELECT INBOX", ok=True)
+    p = srv.roost("check", "-c", srv.conf, "--rebuild", "demo", check=False)
+    expect(p.returncode != 0, p.stdout + p.stderr)
+    expect("in use" in p.stderr and "nothing was changed" in p.stderr, p.stderr)
+    tagged = c.append(flags="(\\Draft)")
+    expect("[APPENDUID " in tagged and " 3]" in tagged, tagged)
+    c.cmd("STORE 1 +FLAGS (\\Flagged)", ok=True)
+    c.cmd("STORE 2 +FLAGS (\\Deleted)", ok=True)
+    c.cmd("EXPUNGE", ok=True)
+    c.cmd("LOGOUT")
+    c.close()
+    # with the session gone the rebuild runs, and keeps all of it
+    p = None
+    for _ in range(50):     # the worker closes the store after LOGOUT
+        p = srv.roost("check", "-c", srv.conf, "--rebuild", "demo", check=False)
+        if p.returncode == 0:
+            break
+        import time
+        time.sleep(0.1)
+    expect(p.returncode == 0, p.stderr)
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    u, _ = c.cmd("UID FETCH 1:* (FLAGS)", ok=True)
+    expect(len(u) == 2, u)
+    expect(u[0].startswith("* 1 FETCH (UID 1 FLAGS (") and "\\Flagged" in u[0]
+           and "\\Seen" in u[0], u)
+    expect(u[1].startswith("* 2 FETCH (UID 3 FLAGS (") and "\\Draft" in u[1], u)

@@ -46,6 +46,9 @@ struct maildir_store {
 	bool busy;		/* the last SQLite error was BUSY or LOCKED */
 	struct maildir_stmt_cache stmts[MAILDIR_STMT_CACHE_SIZE];
 	char *index_path;	/* to reopen after maildir_index_release_memory() */
+	/* userdir/lock: flock()ed shared while the store is open, exclusive
+	 * by a rebuild (storage.c); -1 when not open */
+	int lock_fd;
 };
 
 struct maildir_mailbox {
@@ -353,5 +356,9 @@ struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 					    const char *user_local, const char *user_domain);
 void maildir_storage_free(struct maildir_store *ms);
 int maildir_storage_mkdirs_user(struct maildir_store *ms);
+/* Takes the user's lock (userdir/lock) into ms->lock_fd: shared (every
+ * open store) or exclusive (a rebuild), never waiting.  0, or -1 with
+ * errno (EWOULDBLOCK: the other kind is held). */
+int maildir_storage_lock(struct maildir_store *ms, bool exclusive);
 
 #endif

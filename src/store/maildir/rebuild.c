@@ -362,7 +362,21 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 	char *index_path = xasprintf("%s/index.sqlite", ms->userdir);
 	int ret;
 
+	*error_r = "Rebuilding the index failed (see the server log)";
 	ret = maildir_storage_mkdirs_user(ms);
+	/* Sessions and deliveries hold the lock shared while they have the
+	 * store open: rebuilding under them would lose what they write
+	 * meanwhile (the new index replaces theirs), so refuse instead. */
+	if (ret == 0 && maildir_storage_lock(ms, true) < 0) {
+		if (errno == EWOULDBLOCK) {
+			*error_r = "The mail store is in use (open IMAP sessions, deliveries "
+				"or another rebuild); nothing was changed.  Log the user out "
+				"or stop the server, then try again";
+		} else {
+			log_error("store(%s): open(%s/lock): %m", ms->store.user, ms->userdir);
+		}
+		ret = -1;
+	}
 	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(suffixes); i++) {
 		char *path = xasprintf("%s%s", index_path, suffixes[i]);
 
@@ -376,8 +390,6 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 		ret = maildir_fts_fill_all(ms);
 	if (ret == 0)
 		maildir_storage_notify(ms);
-	else
-		*error_r = "Rebuilding the index failed (see the server log)";
 	free(index_path);
 	free((char *)ms->store.set.data_dir);
 	free(ms->store.user);

@@ -5,6 +5,8 @@
  *
  *   <data_dir>/users/<domain>/<user>/        0700 ("_" domain for bare names)
  *     index.sqlite        the index (WAL); see index.c for the schema
+ *     lock                flock()ed: shared by every process that has the
+ *                         store open, exclusive by `roost check --rebuild`
  *     notify              touched (mtime) after every committed change
  *     trash/              deleted folders on their way out (removed on open)
  *     Maildir/            INBOX: cur/ new/ tmp/ + roost-uidlist, roost-keywords
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,12 +198,15 @@ struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 	ms->maildir = xasprintf("%s/Maildir", ms->userdir);
 	ms->notify_path = xasprintf("%s/notify", ms->userdir);
 	ms->fsync = set->fsync;
+	ms->lock_fd = -1;
 	return ms;
 }
 
 void maildir_storage_free(struct maildir_store *ms)
 {
 	maildir_index_close(ms);
+	if (ms->lock_fd >= 0)
+		close(ms->lock_fd);
 	free(ms->userdir);
 	free(ms->index_path);
 	free(ms->maildir);
@@ -212,6 +218,25 @@ int maildir_storage_mkdirs_user(struct maildir_store *ms)
 {
 	if (mkdir_parents(ms, ms->userdir) < 0 || maildir_storage_mkdirs(ms, ms->maildir) < 0)
 		return -1;
+	return 0;
+}
+
+int maildir_storage_lock(struct maildir_store *ms, bool exclusive)
+{
+	char *path = xasprintf("%s/lock", ms->userdir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	ms->lock_fd = fd;
 	return 0;
 }
 
@@ -292,14 +317,24 @@ static int maildir_storage_open(const struct store_settings *set, const char *us
 	char *index_path;
 	int ret;
 
+	*error_r = "Can't open the mail store (see the server log)";
 	ret = maildir_storage_mkdirs_user(ms);
+	/* held until the store is closed: `roost check --rebuild` refuses
+	 * while any process has the store open, and a store cannot be
+	 * opened while a rebuild runs (a worker must not wait for one) */
+	if (ret == 0 && maildir_storage_lock(ms, false) < 0) {
+		if (errno == EWOULDBLOCK)
+			*error_r = "The mail store is being rebuilt, try again later";
+		else
+			log_error("store(%s): open(%s/lock): %m", ms->store.user, ms->userdir);
+		ret = -1;
+	}
 	if (ret == 0) {
 		index_path = xasprintf("%s/index.sqlite", ms->userdir);
 		ret = maildir_index_open(ms, index_path, populate_new);
 		free(index_path);
 	}
 	if (ret < 0) {
-		*error_r = "Can't open the mail store (see the server log)";
 		free((char *)ms->store.set.data_dir);
 		free(ms->store.user);
 		free(ms->store.error);
