@@ -49,6 +49,10 @@ struct maildir_store {
 	/* userdir/lock: flock()ed shared while the store is open, exclusive
 	 * by a rebuild (storage.c); -1 when not open */
 	int lock_fd;
+	/* mailboxes whose cur/ this process has compared with the index
+	 * (recover.c) */
+	int64_t *recovered;
+	size_t recovered_count, recovered_cap;
 };
 
 struct maildir_mailbox {
@@ -225,6 +229,9 @@ char *maildir_file_find_unique(const char *dir, const char *unique);
  * with the store's error set and dst removed. */
 int maildir_file_copy_fd(struct maildir_store *ms, int in, const char *dst,
 			 time_t internaldate);
+/* The header size of the message file at path (the whole size when it
+ * has no body); 0 or -1 with errno. */
+int maildir_file_header_size(const char *path, uint64_t *header_size_r);
 /* Opens dir/cur/<name>, or the file with the same unique part.  -1 with
  * errno ENOENT when gone. */
 int maildir_file_open_msg(const char *dir, const char *name, char **actual_name_r);
@@ -341,7 +348,38 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		      const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
 		      uint32_t **dest_uids_r);
 
+/* ---- recover.c: what a crash left in a folder ---- */
+/* Inside the write transaction that is about to hand out UIDs from
+ * *uidnext in folder dir: repairs the folder (adopts files of cur/ that
+ * the index does not know, moving *uidnext past every UID a file
+ * carries) if this process has not looked at it yet or a marker says a
+ * transaction died between putting files into cur/ and its commit. */
+int maildir_recover_before_alloc(struct maildir_store *ms, int64_t mailbox_id,
+				 const char *dir, uint32_t *uidnext);
+/* The same at the first open of a folder by this process, in a write
+ * transaction of its own when cur/ has unknown files. */
+int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir);
+/* Creates tmp/ marker for UIDs first..last about to go into cur/ (inside
+ * the write transaction, before any file goes there); its path, or NULL
+ * with the error set.  Remove it after the commit, or after the files
+ * are gone again and before the rollback. */
+char *maildir_recover_marker_create(struct maildir_store *ms, const char *dir,
+				    uint32_t first, uint32_t last);
+/* Unlinks and frees *path (NULL is fine); sets it to NULL. */
+void maildir_recover_marker_remove(char **path);
+/* Reports every disagreement between the folder's index rows and its
+ * files (and roost-uidlist); the number reported, or -1 on error.
+ * Changes nothing. */
+int maildir_recover_check(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			  store_check_report_t *report, void *ctx);
+int maildir_mailbox_check(struct store *store, const char *name,
+			  store_check_report_t *report, void *ctx);
+
 /* ---- rebuild.c ---- */
+/* Reports where the folder's roost-uidlist disagrees with the row. */
+unsigned int maildir_recover_check_uidlist(const char *dir,
+					   const struct maildir_mailbox_row *row,
+					   store_check_report_t *report, void *ctx);
 int maildir_rebuild(const struct store_settings *set, const char *user_local,
 		    const char *user_domain, const char **error_r);
 /* Fills a new, empty index from the Maildir, inside the caller's write

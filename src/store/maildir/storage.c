@@ -207,6 +207,7 @@ void maildir_storage_free(struct maildir_store *ms)
 	maildir_index_close(ms);
 	if (ms->lock_fd >= 0)
 		close(ms->lock_fd);
+	free(ms->recovered);
 	free(ms->userdir);
 	free(ms->index_path);
 	free(ms->maildir);
@@ -388,6 +389,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.mailbox_msg_text = maildir_fts_msg_text,
 	.mailbox_search_text = maildir_fts_search,
 	.mailbox_watch_paths = maildir_sync_watch_paths,
+	.mailbox_check = maildir_mailbox_check,
 	.append_begin = maildir_save_begin,
 	.append_write = maildir_save_write,
 	.append_commit = maildir_save_commit,
