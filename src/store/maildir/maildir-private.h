@@ -141,8 +141,9 @@ char *maildir_storage_mailbox_dir(struct maildir_store *ms, const char *name);
 /* mkdir dir, dir/cur, dir/new, dir/tmp (0700); existing is fine. */
 int maildir_storage_mkdirs(struct maildir_store *ms, const char *dir);
 /* Removes files of tmp/ whose ctime is older than max_age seconds (0 =
- * all; only when no other process can be writing there).  Dot files
- * (markers, see recover.c) are left alone. */
+ * all, the markers of recover.c too; only when no other process can be
+ * writing there).  Other dot files, and markers when max_age is not 0,
+ * are left alone. */
 void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t max_age);
 
 /* ---- index.c ---- */

@@ -147,7 +147,10 @@ void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t
 	struct stat st;
 
 	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		/* dot files are markers of recover.c, which it removes
+		 * itself; all of them go when nothing else can be running */
+		if (de->d_name[0] == '.' &&
+		    (max_age != 0 || strncmp(de->d_name, ".roost-uids-", 12) != 0))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
