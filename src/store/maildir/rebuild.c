@@ -381,6 +381,7 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 				continue;
 			ARRAY_RESERVE(files, cap, count + 1);
 			files[count].ctime = st.st_ctim;
+			files[count].pinned = false;
 			files[count].name = xstrdup(de->d_name);
 			maildir_file_name_parse(de->d_name, &files[count].fn);
 			count++;
