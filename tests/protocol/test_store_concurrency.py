@@ -86,3 +86,40 @@ def test_rebuild_refused_while_session_open(srv):
     expect(u[0].startswith("* 1 FETCH (UID 1 FLAGS (") and "\\Flagged" in u[0]
            and "\\Seen" in u[0], u)
     expect(u[1].startswith("* 2 FETCH (UID 3 FLAGS (") and "\\Draft" in u[1], u)
+
+
+@server_args(workers=2)
+def test_append_old_dates_while_others_select(srv):
+    # APPENDs of old messages (their tmp/ file gets the old date as its
+    # mtime) from two sessions, while two others SELECT over and over
+    # (every open cleans stale tmp/ files): every APPEND must succeed
+    stop = threading.Event()
+
+    def selector(i):
+        c = srv.login()
+        while not stop.is_set():
+            c.cmd("SELECT INBOX", ok=True)
+            c.cmd("STORE 1:* +FLAGS (\\Seen)")
+        c.close()
+
+    def appender(i):
+        c = srv.login()
+        try:
+            for n in range(40):
+                c.append(msg=MSG, flags="(\\Flagged)", date="01-Jan-1990 00:00:00 +0000")
+        finally:
+            c.close()
+
+    sel = [threading.Thread(target=selector, args=(i,)) for i in range(2)]
+    for t in sel:
+        t.start()
+    try:
+        errors = run_threads(2, appender)
+    finally:
+        stop.set()
+        for t in sel:
+            t.join(30)
+    expect(not errors, "\n".join(errors))
+    c = srv.login()
+    u, _ = c.cmd("STATUS INBOX (MESSAGES)", ok=True)
+    expect(u == ["* STATUS INBOX (MESSAGES 80)"], u)
