@@ -506,8 +506,10 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
 		if (attempt > 0)
 			usleep(10000);
 		stmt = maildir_index_prepare(ms, "SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
-		if (stmt == NULL)
+		if (stmt == NULL) {
+			free(file);
 			return -1;
+		}
 		sqlite3_bind_int64(stmt, 1, mbox->id);
 		sqlite3_bind_int64(stmt, 2, box->msgs[msn - 1].uid);
 		ret = maildir_index_step(ms, stmt);
