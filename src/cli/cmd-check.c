@@ -18,13 +18,38 @@ static void cli_check_usage(FILE *out)
 		"with its Maildir (mail dropped into new/ by other programs is indexed),\n"
 		"printing one line per mailbox: name, messages, UIDVALIDITY, UIDNEXT.\n"
 		"Started as root, it runs as the config's `user` (the server's).\n"
+		"First it lists, one \"USER<TAB>MAILBOX<TAB>problem: ...\" line each, every\n"
+		"disagreement between the index and the Maildir: files in cur/ without an\n"
+		"index row (left by a crash), index rows without a file, UIDs carried by\n"
+		"two files, file names whose UID is not the index's, UIDs at or above\n"
+		"UIDNEXT, a transaction that died half-way, and roost-uidlist values that\n"
+		"disagree.  Opening the mailbox then adopts files without a row as new\n"
+		"messages (with the UID their name carries when it is still free and not\n"
+		"below UIDNEXT, else a new one), as the server does.  Exits 65 when it\n"
+		"listed a problem.\n"
 		"\n"
 		"  -c, --config FILE  config file (default " CLI_DEFAULT_CONFIG
 		" if it exists)\n"
 		"  --rebuild          first rebuild the index from the Maildir, keeping\n"
-		"                     UIDs, UIDVALIDITY, flags and keywords (stop the\n"
-		"                     user's sessions first)\n"
+		"                     UIDs, UIDVALIDITY, flags and keywords.  Refused,\n"
+		"                     changing nothing, while any process has the\n"
+		"                     user's store open (IMAP sessions, LMTP sessions\n"
+		"                     of a worker that delivered to the user, roost\n"
+		"                     deliver): log the user out or stop the server\n"
+		"                     first.  While it runs, the user's logins answer\n"
+		"                     NO [UNAVAILABLE] and deliveries are deferred.\n"
 		"  -h, --help         this text\n");
+}
+
+struct check_report_ctx {
+	const char *user, *mailbox;
+};
+
+static void check_report(void *context, const char *problem)
+{
+	const struct check_report_ctx *ctx = context;
+
+	printf("%s\t%s\tproblem: %s\n", ctx->user, ctx->mailbox, problem);
 }
 
 static int cli_check_user(const struct roost_config *config, const char *user, bool rebuild)
@@ -52,7 +77,17 @@ static int cli_check_user(const struct roost_config *config, const char *user, b
 	for (size_t i = 0; i < count; i++) {
 		if (!infos[i].exists)
 			continue;
-		struct store_mailbox *box;
+		struct store_mailbox *box = NULL;
+		struct check_report_ctx rctx = { .user = user, .mailbox = infos[i].name };
+		int problems = store_mailbox_check(store, infos[i].name, check_report, &rctx);
+		if (problems < 0) {
+			fprintf(stderr, "roost check: %s: %s: %s\n", user, infos[i].name,
+				store_last_error(store, &err));
+			ret = EX_IOERR;
+			continue;
+		}
+		if (problems > 0 && ret == 0)
+			ret = EX_DATAERR;
 		if (store_mailbox_open(store, infos[i].name, true, &box) < 0 ||
 		    store_mailbox_sync(box, 0, NULL, NULL) < 0) {
 			fprintf(stderr, "roost check: %s: %s: %s\n", user, infos[i].name,

@@ -70,6 +70,9 @@ struct store_vfuncs {
 				     size_t count, store_msg_keys_callback_t *cb,
 				     void *ctx);
 	const char *const *(*mailbox_watch_paths)(struct store_mailbox *box);
+	/* store_mailbox_check() */
+	int (*mailbox_check)(struct store *store, const char *name,
+			     store_check_report_t *report, void *ctx);
 	int (*mailbox_msg_text)(struct store_mailbox *box, uint32_t msn,
 				struct str *header, struct str *body);
 	/* needle already prepared with casemap_unicode(): valid UTF-8, no

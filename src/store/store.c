@@ -331,6 +331,20 @@ int store_mailbox_status(struct store *store, const char *name,
 	return ret;
 }
 
+int store_mailbox_check(struct store *store, const char *name,
+			store_check_report_t *report, void *ctx)
+{
+	char *norm;
+	int ret;
+
+	store_clear_error(store);
+	if ((norm = store_name_normalize(store, name)) == NULL)
+		return -1;
+	ret = store->v->mailbox_check(store, norm, report, ctx);
+	free(norm);
+	return ret;
+}
+
 /* ---- an open mailbox ---- */
 
 int store_mailbox_open(struct store *store, const char *name, bool readonly,

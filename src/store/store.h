@@ -448,9 +448,27 @@ void store_message_free(struct store_message **msg);
 
 /* ---- maintenance ---- */
 
+/* One disagreement between a mailbox's index and the files beside it,
+ * in words for an administrator. */
+typedef void store_check_report_t(void *ctx, const char *problem);
+/* Reports (through report) every disagreement between mailbox `name`'s
+ * index and its messages on disk: files the index does not know, index
+ * rows whose file is gone, UIDs carried by two files, names whose UID is
+ * not the index's, UIDs at or above UIDNEXT, a transaction that died
+ * half-way, and recorded UIDVALIDITY/UIDNEXT that disagree.  Changes
+ * nothing (opening the mailbox afterwards adopts the unknown files as new
+ * messages).  Returns the number reported, or -1 with the error set
+ * (STORE_ERR_NOTFOUND if the mailbox does not exist). */
+int store_mailbox_check(struct store *store, const char *name,
+			store_check_report_t *report, void *ctx);
+
 /* Rebuilds the user's index from the Maildir (roost check --rebuild),
  * keeping UIDs, UIDVALIDITY, flags and keywords recorded beside the
- * messages.  The store must not be open elsewhere in this process. */
+ * messages; where the old index can still be read, each message keeps
+ * the UID that index gave it and expunged UIDs stay expunged.  Refused
+ * (-1, nothing changed) while any process has the store open (the lock
+ * of store_open()).  The store must not be open elsewhere in this
+ * process. */
 int store_rebuild(const struct store_settings *set, const char *user,
 		  const char **error_r);
 

@@ -291,6 +291,24 @@ uint64_t maildir_file_header_scan_result(const struct maildir_header_scan *scan)
 	return scan->done ? scan->header_size : scan->offset;
 }
 
+int maildir_file_header_size(const char *path, uint64_t *header_size_r)
+{
+	struct maildir_header_scan scan = { 0 };
+	char buf[16384];
+	ssize_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (!scan.done && (n = read(fd, buf, sizeof(buf))) > 0)
+		maildir_file_header_scan_feed(&scan, buf, (size_t)n);
+	close(fd);
+	if (n < 0)
+		return -1;
+	*header_size_r = maildir_file_header_scan_result(&scan);
+	return 0;
+}
+
 char *maildir_file_find_unique(const char *dir, const char *unique)
 {
 	char *curdir = xasprintf("%s/cur", dir);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char schema_sql[] =
 	/* One row per selectable mailbox.  Parents that exist only because
@@ -233,10 +234,42 @@ static int create_schema(struct maildir_store *ms, maildir_index_populate_t *pop
 	return maildir_index_commit(ms);
 }
 
-/* Opens the connection and sets it up; the schema is handled by the
- * caller. */
-static int maildir_index_connect(struct maildir_store *ms, const char *path)
+/* Runs attempt(ms) until it succeeds, fails for another reason than a
+ * lock (SQLITE_BUSY/LOCKED: ms->busy) or MAILDIR_OPEN_MAX_WAIT_MS have
+ * passed.  Each attempt waits busy_timeout on its own, but some lock
+ * conflicts return at once, without calling the busy handler (a journal
+ * mode change or a read racing another connection's WAL reset or
+ * recovery), and none of them may fail a LOGIN. */
+static int index_retry(struct maildir_store *ms, int (*attempt)(struct maildir_store *ms))
 {
+	struct timespec start, now;
+	useconds_t delay = 5000;
+	int64_t waited_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		ms->busy = false;
+		if (attempt(ms) == 0)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited_ms = (int64_t)(now.tv_sec - start.tv_sec) * 1000 +
+			(now.tv_nsec - start.tv_nsec) / 1000000;
+		if (!ms->busy || waited_ms >= MAILDIR_OPEN_MAX_WAIT_MS)
+			return -1;
+		store_clear_error(&ms->store);
+		/* a little jitter, so processes that collided do not retry
+		 * in step */
+		usleep(delay + (useconds_t)(rand() % 5000));
+		if (delay < 200000)
+			delay *= 2;
+	}
+}
+
+/* Opens the connection and sets it up; the schema is handled by the
+ * caller.  On failure the connection is closed again. */
+static int maildir_index_connect_once(struct maildir_store *ms)
+{
+	const char *path = ms->index_path;
 	int rc;
 
 	rc = sqlite3_open_v2(path, &ms->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -250,7 +283,8 @@ static int maildir_index_connect(struct maildir_store *ms, const char *path)
 		}
 		return -1;
 	}
-	sqlite3_busy_timeout(ms->db, 5000);
+	/* before any statement: every one of them may meet a lock */
+	sqlite3_busy_timeout(ms->db, MAILDIR_BUSY_TIMEOUT_MS);
 	/* Memory per open store matters: SQLite's default lookaside buffer
 	 * alone is ~120 KB per connection.  A small one keeps most of its
 	 * speed benefit. */
@@ -258,23 +292,43 @@ static int maildir_index_connect(struct maildir_store *ms, const char *path)
 	if (maildir_index_exec(ms, "PRAGMA journal_mode = WAL") < 0 ||
 	    maildir_index_exec(ms, ms->fsync ? "PRAGMA synchronous = FULL" :
 			       "PRAGMA synchronous = OFF") < 0 ||
-	    maildir_index_exec(ms, "PRAGMA foreign_keys = OFF") < 0)
+	    maildir_index_exec(ms, "PRAGMA foreign_keys = OFF") < 0) {
+		maildir_index_close(ms);
 		return -1;
+	}
 	return 0;
+}
+
+static int maildir_index_connect(struct maildir_store *ms)
+{
+	return index_retry(ms, maildir_index_connect_once);
+}
+
+static maildir_index_populate_t *open_populate;
+
+static int create_schema_once(struct maildir_store *ms)
+{
+	return create_schema(ms, open_populate);
 }
 
 int maildir_index_open(struct maildir_store *ms, const char *path,
 		       maildir_index_populate_t *populate)
 {
+	int ret;
+
 	free(ms->index_path);
 	ms->index_path = xstrdup(path);
-	if (maildir_index_connect(ms, path) < 0)
+	if (maildir_index_connect(ms) < 0)
 		return -1;
 	(void)chmod(path, 0600);
-	if (create_schema(ms, populate) < 0)
+	/* the schema's creation or migration and the text index's tables
+	 * (fts.c, its own version) wait for other processes doing the same */
+	open_populate = populate;
+	ret = index_retry(ms, create_schema_once);
+	open_populate = NULL;
+	if (ret < 0)
 		return -1;
-	/* the text index keeps its own tables and version (fts.c) */
-	return maildir_fts_init(ms);
+	return index_retry(ms, maildir_fts_init);
 }
 
 /* The connection is closed while the store is idle (see
@@ -287,7 +341,7 @@ static int maildir_index_ensure(struct maildir_store *ms)
 		store_set_internal_error(&ms->store, "index is closed");
 		return -1;
 	}
-	return maildir_index_connect(ms, ms->index_path);
+	return maildir_index_connect(ms);
 }
 
 void maildir_index_release_memory(struct maildir_store *ms)

@@ -590,3 +590,25 @@ int maildir_mailbox_status(struct store *store, const char *name,
 	maildir_index_rollback(ms);
 	return ret;
 }
+
+/* ---- check ---- */
+
+int maildir_mailbox_check(struct store *store, const char *name,
+			  store_check_report_t *report, void *ctx)
+{
+	struct maildir_store *ms = (struct maildir_store *)store;
+	struct maildir_mailbox_row row;
+	char *dir;
+	int ret;
+
+	ret = maildir_index_mailbox_lookup(ms, name, &row);
+	if (ret == 0)
+		store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s", name);
+	if (ret <= 0)
+		return -1;
+	if ((dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
+		return -1;
+	ret = maildir_recover_check(ms, row.id, dir, report, ctx);
+	free(dir);
+	return ret;
+}

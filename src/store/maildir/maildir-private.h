@@ -20,6 +20,11 @@
  * body_rev2, bodystructure_rev2; 3: messages.msgkeys */
 #define MAILDIR_SCHEMA_VERSION 3
 #define MAILDIR_TMP_MAX_AGE (36 * 60 * 60)
+/* SQLite's busy handler waits this long for each statement; opening the
+ * index (connection setup, schema creation or migration) retries lock
+ * conflicts for up to MAILDIR_OPEN_MAX_WAIT_MS in all (index.c). */
+#define MAILDIR_BUSY_TIMEOUT_MS 5000
+#define MAILDIR_OPEN_MAX_WAIT_MS 15000
 #define MAILDIR_KEYWORD_LETTERS 26
 
 /* Prepared statements kept for reuse, keyed by the address of their SQL
@@ -38,8 +43,16 @@ struct maildir_store {
 	char *notify_path;	/* userdir/notify */
 	bool fsync;
 	sqlite3 *db;
+	bool busy;		/* the last SQLite error was BUSY or LOCKED */
 	struct maildir_stmt_cache stmts[MAILDIR_STMT_CACHE_SIZE];
 	char *index_path;	/* to reopen after maildir_index_release_memory() */
+	/* userdir/lock: flock()ed shared while the store is open, exclusive
+	 * by a rebuild (storage.c); -1 when not open */
+	int lock_fd;
+	/* mailboxes whose cur/ this process has compared with the index
+	 * (recover.c) */
+	int64_t *recovered;
+	size_t recovered_count, recovered_cap;
 };
 
 struct maildir_mailbox {
@@ -127,7 +140,10 @@ int maildir_storage_fsync_dir(struct maildir_store *ms, const char *path);
 char *maildir_storage_mailbox_dir(struct maildir_store *ms, const char *name);
 /* mkdir dir, dir/cur, dir/new, dir/tmp (0700); existing is fine. */
 int maildir_storage_mkdirs(struct maildir_store *ms, const char *dir);
-/* Removes files of tmp/ older than max_age seconds (0 = all). */
+/* Removes files of tmp/ whose ctime is older than max_age seconds (0 =
+ * all, the markers of recover.c too; only when no other process can be
+ * writing there).  Other dot files, and markers when max_age is not 0,
+ * are left alone. */
 void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t max_age);
 
 /* ---- index.c ---- */
@@ -214,6 +230,9 @@ char *maildir_file_find_unique(const char *dir, const char *unique);
  * with the store's error set and dst removed. */
 int maildir_file_copy_fd(struct maildir_store *ms, int in, const char *dst,
 			 time_t internaldate);
+/* The header size of the message file at path (the whole size when it
+ * has no body); 0 or -1 with errno. */
+int maildir_file_header_size(const char *path, uint64_t *header_size_r);
 /* Opens dir/cur/<name>, or the file with the same unique part.  -1 with
  * errno ENOENT when gone. */
 int maildir_file_open_msg(const char *dir, const char *name, char **actual_name_r);
@@ -338,7 +357,38 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		      const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
 		      uint32_t **dest_uids_r);
 
+/* ---- recover.c: what a crash left in a folder ---- */
+/* Inside the write transaction that is about to hand out UIDs from
+ * *uidnext in folder dir: repairs the folder (adopts files of cur/ that
+ * the index does not know, moving *uidnext past every UID a file
+ * carries) if this process has not looked at it yet or a marker says a
+ * transaction died between putting files into cur/ and its commit. */
+int maildir_recover_before_alloc(struct maildir_store *ms, int64_t mailbox_id,
+				 const char *dir, uint32_t *uidnext);
+/* The same at the first open of a folder by this process, in a write
+ * transaction of its own when cur/ has unknown files. */
+int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir);
+/* Creates tmp/ marker for UIDs first..last about to go into cur/ (inside
+ * the write transaction, before any file goes there); its path, or NULL
+ * with the error set.  Remove it after the commit, or after the files
+ * are gone again and before the rollback. */
+char *maildir_recover_marker_create(struct maildir_store *ms, const char *dir,
+				    uint32_t first, uint32_t last);
+/* Unlinks and frees *path (NULL is fine); sets it to NULL. */
+void maildir_recover_marker_remove(char **path);
+/* Reports every disagreement between the folder's index rows and its
+ * files (and roost-uidlist); the number reported, or -1 on error.
+ * Changes nothing. */
+int maildir_recover_check(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			  store_check_report_t *report, void *ctx);
+int maildir_mailbox_check(struct store *store, const char *name,
+			  store_check_report_t *report, void *ctx);
+
 /* ---- rebuild.c ---- */
+/* Reports where the folder's roost-uidlist disagrees with the row. */
+unsigned int maildir_recover_check_uidlist(const char *dir,
+					   const struct maildir_mailbox_row *row,
+					   store_check_report_t *report, void *ctx);
 int maildir_rebuild(const struct store_settings *set, const char *user_local,
 		    const char *user_domain, const char **error_r);
 /* Fills a new, empty index from the Maildir, inside the caller's write
@@ -353,5 +403,9 @@ struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 					    const char *user_local, const char *user_domain);
 void maildir_storage_free(struct maildir_store *ms);
 int maildir_storage_mkdirs_user(struct maildir_store *ms);
+/* Takes the user's lock (userdir/lock) into ms->lock_fd: shared (every
+ * open store) or exclusive (a rebuild), never waiting.  0, or -1 with
+ * errno (EWOULDBLOCK: the other kind is held). */
+int maildir_storage_lock(struct maildir_store *ms, bool exclusive);
 
 #endif

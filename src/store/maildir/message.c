@@ -29,7 +29,8 @@
 static const char message_io_error[] = "Internal error writing the message (see the log)";
 
 /* Removes named spools in dir older than MAILDIR_TMP_MAX_AGE: what a
- * crash left of the fallback below. */
+ * crash left of the fallback below.  Aged by ctime: a finished spool's
+ * mtime is its INTERNALDATE (maildir_message_finish()). */
 static void message_spool_sweep(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -44,7 +45,7 @@ static void message_spool_sweep(const char *dir)
 		if (strncmp(de->d_name, ".message-", 9) != 0)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode) && st.st_mtime < now - MAILDIR_TMP_MAX_AGE)
+		    S_ISREG(st.st_mode) && st.st_ctime < now - MAILDIR_TMP_MAX_AGE)
 			(void)unlinkat(dirfd(d), de->d_name, 0);
 	}
 	closedir(d);

@@ -4,13 +4,19 @@
  * Kept from the disk: folder names (directory names), UIDVALIDITY, UIDNEXT
  * and SPECIAL-USE (roost-uidlist), UIDs, sizes, flags and keywords 0-25
  * (file names + roost-keywords), internal dates (file mtimes) and
- * subscriptions (roost-subscriptions).  Lost: expunge tombstones, keywords
- * past the 26th, internal date time zones (0), \Recent (nothing is recent
- * after a rebuild).  Files without a UID or with a UID that another file
+ * subscriptions (roost-subscriptions).  When the index being replaced can
+ * still be read, it decides: each file it knows (by the unique part of its
+ * name) keeps the UID it had there, whatever the name says, UIDNEXT and
+ * HIGHESTMODSEQ do not go below its values, its expunge tombstones are
+ * kept, and a file it does not know whose UID is tombstoned is removed.
+ * Lost: keywords past the 26th, internal date time zones (0), \Recent
+ * (nothing is recent after a rebuild), and tombstones when the old index
+ * is unreadable.  Files without a UID or with a UID that another file
  * already has get new UIDs above all others; of files sharing a UID the
- * one renamed last (newest ctime) keeps it: an append that crashed between
- * its rename into cur/ and its commit leaves an older file whose UID the
- * next append reused.  Every message gets one modseq
+ * one the old index gave it keeps it, else the one renamed last (newest
+ * ctime): before recover.c, an append that crashed between its rename
+ * into cur/ and its commit left an older file whose UID the next append
+ * reused.  Every message gets one modseq
  * above both the recorded HIGHESTMODSEQ and the current time in seconds,
  * so CONDSTORE clients never see the modseq go backwards. */
 #include "store/maildir/maildir-private.h"
@@ -29,7 +35,185 @@ struct rebuild_file {
 	char *name;
 	struct maildir_filename fn;
 	struct timespec ctime;
+	bool pinned;		/* the old index gave it fn.uid */
 };
+
+/* What the index being replaced said, when it can still be read: the
+ * UID of each file (by mailbox and unique part), UIDNEXT and
+ * HIGHESTMODSEQ of each mailbox, and the expunge tombstones. */
+struct old_msg {
+	char *mailbox, *unique;
+	uint32_t uid;
+};
+struct old_box {
+	char *name;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+};
+struct old_expunged {
+	char *mailbox;
+	uint32_t uid;
+	uint64_t modseq;
+};
+struct old_index {
+	bool valid;
+	struct old_msg *msgs;
+	size_t msg_count, msg_cap;
+	struct old_box *boxes;
+	size_t box_count, box_cap;
+	struct old_expunged *expunged;
+	size_t expunged_count, expunged_cap;
+};
+/* set by maildir_rebuild() around the populate callback */
+static struct old_index *rebuild_old;
+
+static int old_msg_cmp(const void *a, const void *b)
+{
+	const struct old_msg *ma = a, *mb = b;
+	int cmp = strcmp(ma->mailbox, mb->mailbox);
+
+	return cmp != 0 ? cmp : strcmp(ma->unique, mb->unique);
+}
+
+static void old_index_free(struct old_index *old)
+{
+	for (size_t i = 0; i < old->msg_count; i++) {
+		free(old->msgs[i].mailbox);
+		free(old->msgs[i].unique);
+	}
+	for (size_t i = 0; i < old->box_count; i++)
+		free(old->boxes[i].name);
+	for (size_t i = 0; i < old->expunged_count; i++)
+		free(old->expunged[i].mailbox);
+	free(old->msgs);
+	free(old->boxes);
+	free(old->expunged);
+	memset(old, 0, sizeof(*old));
+}
+
+/* Reads the index at path (read-only) into *old; old->valid stays false
+ * when it cannot be read (missing, corrupt): the rebuild then has only
+ * the file names. */
+static void old_index_read(struct maildir_store *ms, const char *path, struct old_index *old)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	struct stat st;
+	int rc;
+
+	memset(old, 0, sizeof(*old));
+	if (stat(path, &st) < 0)
+		return;
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "SELECT m.name, s.uid, s.file FROM messages s "
+					"JOIN mailboxes m ON m.id = s.mailbox", -1, &stmt, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct maildir_filename fn;
+
+		ARRAY_RESERVE(old->msgs, old->msg_cap, old->msg_count + 1);
+		maildir_file_name_parse((const char *)sqlite3_column_text(stmt, 2), &fn);
+		old->msgs[old->msg_count].mailbox = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		old->msgs[old->msg_count].uid = (uint32_t)sqlite3_column_int64(stmt, 1);
+		old->msgs[old->msg_count].unique = fn.unique;
+		old->msg_count++;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (rc == SQLITE_DONE)
+		rc = sqlite3_prepare_v2(db, "SELECT name, uidnext, highestmodseq FROM mailboxes",
+					-1, &stmt, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		ARRAY_RESERVE(old->boxes, old->box_cap, old->box_count + 1);
+		old->boxes[old->box_count].name = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		old->boxes[old->box_count].uidnext = (uint32_t)sqlite3_column_int64(stmt, 1);
+		old->boxes[old->box_count].highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 2);
+		old->box_count++;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (rc == SQLITE_DONE)
+		rc = sqlite3_prepare_v2(db, "SELECT m.name, e.uid, e.modseq FROM expunged e "
+					"JOIN mailboxes m ON m.id = e.mailbox", -1, &stmt, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		ARRAY_RESERVE(old->expunged, old->expunged_cap, old->expunged_count + 1);
+		old->expunged[old->expunged_count].mailbox =
+			xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		old->expunged[old->expunged_count].uid = (uint32_t)sqlite3_column_int64(stmt, 1);
+		old->expunged[old->expunged_count].modseq = (uint64_t)sqlite3_column_int64(stmt, 2);
+		old->expunged_count++;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		log_warning("store(%s): rebuild: the old index %s cannot be read (%s); "
+			    "UIDs come from the file names alone", ms->store.user, path,
+			    db == NULL ? sqlite3_errstr(rc) : sqlite3_errmsg(db));
+		old_index_free(old);
+	} else {
+		if (old->msg_count > 1)
+			qsort(old->msgs, old->msg_count, sizeof(*old->msgs), old_msg_cmp);
+		old->valid = true;
+	}
+	sqlite3_close_v2(db);
+}
+
+static const struct old_msg *old_msg_find(const char *mailbox, const char *unique)
+{
+	struct old_msg key = { .mailbox = (char *)mailbox, .unique = (char *)unique };
+
+	if (rebuild_old == NULL || !rebuild_old->valid)
+		return NULL;
+	return bsearch(&key, rebuild_old->msgs, rebuild_old->msg_count,
+		       sizeof(*rebuild_old->msgs), old_msg_cmp);
+}
+
+static const struct old_box *old_box_find(const char *mailbox)
+{
+	for (size_t i = 0; rebuild_old != NULL && i < rebuild_old->box_count; i++) {
+		if (strcmp(rebuild_old->boxes[i].name, mailbox) == 0)
+			return &rebuild_old->boxes[i];
+	}
+	return NULL;
+}
+
+static bool old_expunged(const char *mailbox, uint32_t uid)
+{
+	for (size_t i = 0; rebuild_old != NULL && i < rebuild_old->expunged_count; i++) {
+		if (rebuild_old->expunged[i].uid == uid &&
+		    strcmp(rebuild_old->expunged[i].mailbox, mailbox) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The old tombstones of `mailbox`, under its new id. */
+static int old_expunged_copy(struct maildir_store *ms, const char *mailbox, int64_t id)
+{
+	int ret = 0;
+
+	for (size_t i = 0; ret == 0 && rebuild_old != NULL && i < rebuild_old->expunged_count; i++) {
+		const struct old_expunged *e = &rebuild_old->expunged[i];
+		sqlite3_stmt *stmt;
+
+		if (strcmp(e->mailbox, mailbox) != 0)
+			continue;
+		stmt = maildir_index_prepare(ms, "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) "
+					     "VALUES (?, ?, ?)");
+		if (stmt == NULL)
+			return -1;
+		sqlite3_bind_int64(stmt, 1, id);
+		sqlite3_bind_int64(stmt, 2, e->uid);
+		sqlite3_bind_int64(stmt, 3, (int64_t)e->modseq);
+		ret = maildir_index_step(ms, stmt);
+		maildir_index_finish(ms, stmt);
+	}
+	return ret < 0 ? -1 : 0;
+}
 
 struct uidlist {
 	uint32_t uidvalidity, uidnext, special_use;
@@ -63,6 +247,38 @@ static void read_uidlist(const char *dir, struct uidlist *ul_r)
 		free(data);
 	}
 	free(path);
+}
+
+unsigned int maildir_recover_check_uidlist(const char *dir,
+					   const struct maildir_mailbox_row *row,
+					   store_check_report_t *report, void *ctx)
+{
+	struct uidlist ul;
+	unsigned int problems = 0;
+	char *text;
+
+	read_uidlist(dir, &ul);
+	if (ul.uidvalidity == 0) {
+		report(ctx, "roost-uidlist: missing or without UIDVALIDITY");
+		return 1;
+	}
+	if (ul.uidvalidity != row->uidvalidity) {
+		text = xasprintf("roost-uidlist: UIDVALIDITY %u, the index has %u",
+				 ul.uidvalidity, row->uidvalidity);
+		report(ctx, text);
+		free(text);
+		problems++;
+	}
+	/* the file is written at some changes only, so it may lag behind,
+	 * never run ahead */
+	if (ul.uidnext > row->uidnext) {
+		text = xasprintf("roost-uidlist: UIDNEXT %u is above the index's %u",
+				 ul.uidnext, row->uidnext);
+		report(ctx, text);
+		free(text);
+		problems++;
+	}
+	return problems;
 }
 
 /* roost-keywords: "<index> <name>" lines; returns names[0..count-1], gaps
@@ -129,27 +345,14 @@ static int file_cmp(const void *a, const void *b)
 			return -1;
 		return fa->fn.uid < fb->fn.uid ? -1 : 1;
 	}
+	/* of files sharing a uid, the one the old index gave it keeps it */
+	if (fa->pinned != fb->pinned)
+		return fa->pinned ? -1 : 1;
 	if (fa->ctime.tv_sec != fb->ctime.tv_sec)
 		return fa->ctime.tv_sec > fb->ctime.tv_sec ? -1 : 1;
 	if (fa->ctime.tv_nsec != fb->ctime.tv_nsec)
 		return fa->ctime.tv_nsec > fb->ctime.tv_nsec ? -1 : 1;
 	return strcmp(fa->name, fb->name);
-}
-
-static int header_size_of(const char *path, uint64_t *header_size_r)
-{
-	struct maildir_header_scan scan = { 0 };
-	char buf[16384];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	while (!scan.done && (n = read(fd, buf, sizeof(buf))) > 0)
-		maildir_file_header_scan_feed(&scan, buf, (size_t)n);
-	close(fd);
-	*header_size_r = maildir_file_header_scan_result(&scan);
-	return 0;
 }
 
 /* A file that another program wrote straight into cur/ (its name has no
@@ -215,15 +418,46 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 				continue;
 			ARRAY_RESERVE(files, cap, count + 1);
 			files[count].ctime = st.st_ctim;
+			files[count].pinned = false;
 			files[count].name = xstrdup(de->d_name);
 			maildir_file_name_parse(de->d_name, &files[count].fn);
 			count++;
 		}
 		closedir(d);
 	}
+	/* the old index decides which file has which UID; an unknown file
+	 * with an expunged UID is what an expunge left behind, one with a
+	 * UID below the old UIDNEXT gets a new UID (clients may have seen
+	 * that UIDNEXT) */
+	const struct old_box *ob = old_box_find(name);
+
+	for (i = 0; rebuild_old != NULL && rebuild_old->valid && i < count; i++) {
+		const struct old_msg *om = old_msg_find(name, files[i].fn.unique);
+
+		if (om != NULL) {
+			files[i].fn.uid = om->uid;
+			files[i].pinned = true;
+		} else if (files[i].fn.uid != 0 && old_expunged(name, files[i].fn.uid)) {
+			char *path = xasprintf("%s/%s", curdir, files[i].name);
+
+			log_warning("store(%s): rebuild: %s: UID %u was expunged: removed",
+				    ms->store.user, path, files[i].fn.uid);
+			(void)unlink(path);
+			free(path);
+			free(files[i].name);
+			free(files[i].fn.unique);
+			files[i--] = files[--count];
+		} else if (ob != NULL && files[i].fn.uid < ob->uidnext) {
+			files[i].fn.uid = 0;
+		}
+	}
 	if (count > 1)
 		qsort(files, count, sizeof(*files), file_cmp);
 	uidnext = ul.uidnext == 0 ? 1 : ul.uidnext;
+	if (ob != NULL) {
+		uidnext = ROOST_MAX(uidnext, ob->uidnext);
+		ul.highestmodseq = ROOST_MAX(ul.highestmodseq, ob->highestmodseq);
+	}
 	for (i = 0; i < count; i++) {
 		if (files[i].fn.uid >= uidnext)
 			uidnext = files[i].fn.uid + 1;
@@ -250,6 +484,8 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 	if (ret == 0)
 		ret = maildir_index_mailbox_add(ms, name, ul.special_use, ul.uidvalidity,
 						uidnext, modseq, &id);
+	if (ret == 0)
+		ret = old_expunged_copy(ms, name, id);
 	keyword_count = ret < 0 ? -1 : load_keyword_file(ms, id, dir);
 	if (keyword_count < 0)
 		ret = -1;
@@ -268,7 +504,7 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 				    path, ms->store.error != NULL ? ms->store.error : "?");
 			store_clear_error(&ms->store);
 		}
-		if (stat(path, &st) < 0 || header_size_of(path, &msg.header_size) < 0) {
+		if (stat(path, &st) < 0 || maildir_file_header_size(path, &msg.header_size) < 0) {
 			log_warning("store(%s): rebuild: skipping %s: %m", ms->store.user, path);
 			free(path);
 			continue;
@@ -403,9 +639,27 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 	static const char *const suffixes[] = { "", "-wal", "-shm" };
 	struct maildir_store *ms = maildir_storage_alloc(set, user_local, user_domain);
 	char *index_path = xasprintf("%s/index.sqlite", ms->userdir);
+	struct old_index old;
 	int ret;
 
+	*error_r = "Rebuilding the index failed (see the server log)";
 	ret = maildir_storage_mkdirs_user(ms);
+	/* Sessions and deliveries hold the lock shared while they have the
+	 * store open: rebuilding under them would lose what they write
+	 * meanwhile (the new index replaces theirs), so refuse instead. */
+	if (ret == 0 && maildir_storage_lock(ms, true) < 0) {
+		if (errno == EWOULDBLOCK) {
+			*error_r = "The mail store is in use (open IMAP sessions, deliveries "
+				"or another rebuild); nothing was changed.  Log the user out "
+				"or stop the server, then try again";
+		} else {
+			log_error("store(%s): open(%s/lock): %m", ms->store.user, ms->userdir);
+		}
+		ret = -1;
+	}
+	memset(&old, 0, sizeof(old));
+	if (ret == 0)
+		old_index_read(ms, index_path, &old);
 	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(suffixes); i++) {
 		char *path = xasprintf("%s%s", index_path, suffixes[i]);
 
@@ -413,14 +667,15 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 			ret = maildir_storage_set_syscall_error(ms, "unlink", path);
 		free(path);
 	}
+	rebuild_old = &old;
 	if (ret == 0)
 		ret = maildir_index_open(ms, index_path, populate_rebuild);
+	rebuild_old = NULL;
+	old_index_free(&old);
 	if (ret == 0)
 		ret = maildir_fts_fill_all(ms);
 	if (ret == 0)
 		maildir_storage_notify(ms);
-	else
-		*error_r = "Rebuilding the index failed (see the server log)";
 	free(index_path);
 	free((char *)ms->store.set.data_dir);
 	free(ms->store.user);

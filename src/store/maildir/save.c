@@ -4,9 +4,11 @@
  * fsynced, then inside one BEGIN IMMEDIATE transaction it gets the next
  * UID, is renamed into cur/ under its final name, cur/ is fsynced and the
  * row is committed.  A crash before the rename leaves only a tmp/ file
- * (removed after 36 hours or by a rebuild); a crash between the rename and
- * the commit leaves a complete but unindexed file in cur/ that a rebuild
- * picks up (giving it a fresh UID if its UID was reused).  No half message
+ * (removed 36 hours after its last change, or by a rebuild); a crash
+ * between the rename and the commit leaves a complete but unindexed file
+ * in cur/ and a marker in tmp/, and the next writer adopts that file
+ * before it hands out a UID (recover.c), so no UID is ever given to two
+ * files.  No half message
  * is ever visible.  The bytes also stream through the mime parser as they
  * are written, and the row is inserted with the message model
  * (store_msg_cache_data, see cache.c) and, in the same transaction, its
@@ -246,6 +248,7 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	const struct store_msg_text_data *text = &own_text;
 	struct timespec times[2];
 	char *dir = NULL, *tmp_path = NULL, *final = NULL, *dst = NULL, *cur = NULL;
+	char *marker = NULL;
 	int ret = 0;
 
 	if (ctx->failed) {
@@ -304,6 +307,12 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	}
 	if (ret == 0)
 		ret = maildir_index_next_modseq(ms, ctx->mailbox_id, &msg.modseq);
+	/* never a UID that a file left by a crash carries (recover.c) */
+	if (ret == 0)
+		ret = maildir_recover_before_alloc(ms, ctx->mailbox_id, dir, &row.uidnext);
+	if (ret == 0 && (marker = maildir_recover_marker_create(ms, dir, row.uidnext,
+								row.uidnext)) == NULL)
+		ret = -1;
 	if (ret == 0) {
 		msg.uid = row.uidnext;
 		msg.flags = flags;
@@ -338,16 +347,22 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	}
 	if (ret == 0)
 		ret = set_uidnext(ms, ctx->mailbox_id, msg.uid + 1);
-	if (ret == 0)
-		ret = maildir_index_commit(ms);
-	else
-		maildir_index_rollback(ms);
 	if (ret < 0) {
+		/* the file and the marker go while the lock is still held */
 		if (dst != NULL)
 			(void)unlink(dst);
 		if (tmp_path != NULL)
 			(void)unlink(tmp_path);
+		maildir_recover_marker_remove(&marker);
+		maildir_index_rollback(ms);
+	} else if (maildir_index_commit(ms) < 0) {
+		/* committed or not: the file and the marker stay, and the next
+		 * writer adopts the file if the row is not there */
+		free(marker);
+		marker = NULL;
+		ret = -1;
 	} else {
+		maildir_recover_marker_remove(&marker);
 		maildir_storage_notify(ms);
 		*uidvalidity_r = row.uidvalidity;
 		*uid_r = msg.uid;
@@ -426,6 +441,7 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	struct maildir_mailbox_row dest;
 	char **src_kw = NULL, **created = NULL, *dest_dir = NULL, *dest_cur = NULL;
+	char *marker = NULL;
 	size_t src_kw_count = 0, created_count = 0, moved_count = 0;
 	uint32_t *uids = xcalloc(count == 0 ? 1 : count, sizeof(*uids));
 	uint32_t *moved = xcalloc(count == 0 ? 1 : count, sizeof(*moved));
@@ -454,6 +470,13 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		ret = maildir_index_keywords_load(ms, mbox->id, &src_kw, &src_kw_count);
 	if (ret == 0 && count > 0)
 		ret = maildir_index_next_modseq(ms, dest.id, &dest_modseq);
+	/* never a UID that a file left by a crash carries (recover.c) */
+	if (ret == 0 && count > 0)
+		ret = maildir_recover_before_alloc(ms, dest.id, dest_dir, &dest.uidnext);
+	if (ret == 0 && count > 0 &&
+	    (marker = maildir_recover_marker_create(ms, dest_dir, dest.uidnext,
+						    dest.uidnext + (uint32_t)(count - 1))) == NULL)
+		ret = -1;
 	uidnext = dest.uidnext;
 	dest_cur = dest_dir == NULL ? NULL : xasprintf("%s/cur", dest_dir);
 
@@ -551,15 +574,22 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		if (ret == 0)
 			ret = maildir_index_write_uidlist(ms, mbox->id, mbox->dir);
 	}
-	if (ret == 0)
-		ret = maildir_index_commit(ms);
-	else
-		maildir_index_rollback(ms);
 	if (ret < 0) {
+		/* the files and the marker go while the lock is still held */
 		for (size_t i = 0; i < created_count; i++)
 			(void)unlink(created[i]);
+		maildir_recover_marker_remove(&marker);
+		maildir_index_rollback(ms);
+	} else if (maildir_index_commit(ms) < 0) {
+		/* committed or not: files and marker stay for recover.c */
+		free(marker);
+		marker = NULL;
+		ret = -1;
+	}
+	if (ret < 0) {
 		free(uids);
 	} else {
+		maildir_recover_marker_remove(&marker);
 		maildir_storage_notify(ms);
 		*dest_uidvalidity_r = dest.uidvalidity;
 		*dest_uids_r = uids;

@@ -5,6 +5,8 @@
  *
  *   <data_dir>/users/<domain>/<user>/        0700 ("_" domain for bare names)
  *     index.sqlite        the index (WAL); see index.c for the schema
+ *     lock                flock()ed: shared by every process that has the
+ *                         store open, exclusive by `roost check --rebuild`
  *     notify              touched (mtime) after every committed change
  *     trash/              deleted folders on their way out (removed on open)
  *     Maildir/            INBOX: cur/ new/ tmp/ + roost-uidlist, roost-keywords
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +37,7 @@ int maildir_storage_set_sqlite_error(struct maildir_store *ms, const char *conte
 {
 	int code = sqlite3_errcode(ms->db);
 
+	ms->busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
 	if (code == SQLITE_FULL) {
 		store_set_error(&ms->store, STORE_ERR_NOSPACE, "Not enough disk space");
 		log_error("store(%s): %s: %s", ms->store.user, context, sqlite3_errmsg(ms->db));
@@ -143,11 +147,19 @@ void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t
 	struct stat st;
 
 	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		/* dot files are markers of recover.c, which it removes
+		 * itself; all of them go when nothing else can be running */
+		if (de->d_name[0] == '.' &&
+		    (max_age != 0 || strncmp(de->d_name, ".roost-uids-", 12) != 0))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (max_age == 0 || st.st_mtime + max_age < now) {
+		/* Age by the ctime, which only the kernel sets: writers set
+		 * the mtime to the INTERNALDATE (save.c, sync.c), so an
+		 * APPEND of an old message would look stale to another
+		 * session's cleanup between its futimens() and its rename.
+		 * Every write, futimens() and rename renews the ctime. */
+		if (max_age == 0 || st.st_ctime + max_age < now) {
 			if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 				log_warning("store(%s): unlink(%s/%s): %m", ms->store.user,
 					    tmpdir, de->d_name);
@@ -189,12 +201,16 @@ struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 	ms->maildir = xasprintf("%s/Maildir", ms->userdir);
 	ms->notify_path = xasprintf("%s/notify", ms->userdir);
 	ms->fsync = set->fsync;
+	ms->lock_fd = -1;
 	return ms;
 }
 
 void maildir_storage_free(struct maildir_store *ms)
 {
 	maildir_index_close(ms);
+	if (ms->lock_fd >= 0)
+		close(ms->lock_fd);
+	free(ms->recovered);
 	free(ms->userdir);
 	free(ms->index_path);
 	free(ms->maildir);
@@ -206,6 +222,25 @@ int maildir_storage_mkdirs_user(struct maildir_store *ms)
 {
 	if (mkdir_parents(ms, ms->userdir) < 0 || maildir_storage_mkdirs(ms, ms->maildir) < 0)
 		return -1;
+	return 0;
+}
+
+int maildir_storage_lock(struct maildir_store *ms, bool exclusive)
+{
+	char *path = xasprintf("%s/lock", ms->userdir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	ms->lock_fd = fd;
 	return 0;
 }
 
@@ -286,14 +321,24 @@ static int maildir_storage_open(const struct store_settings *set, const char *us
 	char *index_path;
 	int ret;
 
+	*error_r = "Can't open the mail store (see the server log)";
 	ret = maildir_storage_mkdirs_user(ms);
+	/* held until the store is closed: `roost check --rebuild` refuses
+	 * while any process has the store open, and a store cannot be
+	 * opened while a rebuild runs (a worker must not wait for one) */
+	if (ret == 0 && maildir_storage_lock(ms, false) < 0) {
+		if (errno == EWOULDBLOCK)
+			*error_r = "The mail store is being rebuilt, try again later";
+		else
+			log_error("store(%s): open(%s/lock): %m", ms->store.user, ms->userdir);
+		ret = -1;
+	}
 	if (ret == 0) {
 		index_path = xasprintf("%s/index.sqlite", ms->userdir);
 		ret = maildir_index_open(ms, index_path, populate_new);
 		free(index_path);
 	}
 	if (ret < 0) {
-		*error_r = "Can't open the mail store (see the server log)";
 		free((char *)ms->store.set.data_dir);
 		free(ms->store.user);
 		free(ms->store.error);
@@ -347,6 +392,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.mailbox_msg_text = maildir_fts_msg_text,
 	.mailbox_search_text = maildir_fts_search,
 	.mailbox_watch_paths = maildir_sync_watch_paths,
+	.mailbox_check = maildir_mailbox_check,
 	.append_begin = maildir_save_begin,
 	.append_write = maildir_save_write,
 	.append_commit = maildir_save_commit,

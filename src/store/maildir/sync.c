@@ -112,6 +112,13 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 
 	if ((dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
 		return -1;
+	/* the first open in this process adopts what a crash left in cur/
+	 * (recover.c) before the view is read */
+	ret = maildir_index_mailbox_lookup(ms, name, &row);
+	if (ret > 0 && maildir_recover_on_open(ms, row.id, dir) < 0) {
+		free(dir);
+		return -1;
+	}
 	if (maildir_index_begin(ms, false) < 0) {
 		free(dir);
 		return -1;
@@ -224,9 +231,8 @@ int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_
 }
 
 /* Moves one new/ file into cur/ with a UID.  Runs inside the write
- * transaction, and the cur/ name depends only on the new/ name and the
- * (uncommitted) uid, so a crash before the commit leaves a file that the
- * next attempt overwrites instead of duplicating.  1 = done, 0 = the file
+ * transaction, after the marker of recover.c: a crash before the commit
+ * leaves the file in cur/ for the next writer to adopt.  1 = done, 0 = the file
  * was gone (another process took it), -1 = error. */
 static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
 		      const char *name, uint32_t uid)
@@ -306,7 +312,7 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
 {
 	struct maildir_mailbox_row row;
 	char **names = NULL, *newdir = xasprintf("%s/new", dir), *curdir = NULL;
-	char *name = NULL, *current_dir = NULL;
+	char *name = NULL, *current_dir = NULL, *marker = NULL;
 	size_t count = 0, cap = 0, i, n_names;
 	uint32_t uid;
 	struct dirent *de;
@@ -347,6 +353,14 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
 	if (ret > 0 && ((current_dir = maildir_storage_mailbox_dir(ms, name)) == NULL ||
 			strcmp(current_dir, dir) != 0))
 		count = 0;
+	/* never a UID that a file left by a crash carries (recover.c) */
+	if (ret > 0 && count > 0 &&
+	    maildir_recover_before_alloc(ms, mailbox_id, dir, &row.uidnext) < 0)
+		ret = -1;
+	if (ret > 0 && count > 0 &&
+	    (marker = maildir_recover_marker_create(ms, dir, row.uidnext,
+						    row.uidnext + (uint32_t)(count - 1))) == NULL)
+		ret = -1;
 	uid = ret > 0 ? row.uidnext : 0;
 	for (i = 0; ret > 0 && i < count; i++) {
 		ret = pickup_one(ms, mailbox_id, dir, names[i], uid);
@@ -379,12 +393,23 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
 	free(current_dir);
 	free(curdir);
 	free(newdir);
-	if (ret < 0 || !picked) {
+	if (ret < 0) {
+		/* files already moved out of new/ stay in cur/ with the
+		 * marker, and the next writer adopts them (recover.c) */
+		free(marker);
 		maildir_index_rollback(ms);
-		return ret < 0 ? -1 : 0;
-	}
-	if (maildir_index_commit(ms) < 0)
 		return -1;
+	}
+	if (!picked) {
+		maildir_recover_marker_remove(&marker);
+		maildir_index_rollback(ms);
+		return 0;
+	}
+	if (maildir_index_commit(ms) < 0) {
+		free(marker);
+		return -1;
+	}
+	maildir_recover_marker_remove(&marker);
 	maildir_storage_notify(ms);
 	return 0;
 }
@@ -478,31 +503,45 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	sqlite3_stmt *stmt;
 	char *file = NULL, *actual;
-	int ret, fd;
+	int ret, fd = -1;
 
-	stmt = maildir_index_prepare(ms, "SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, mbox->id);
-	sqlite3_bind_int64(stmt, 2, box->msgs[msn - 1].uid);
-	ret = maildir_index_step(ms, stmt);
-	if (ret > 0)
-		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-	maildir_index_finish(ms, stmt);
-	if (ret < 0)
-		return -1;
-	if (ret == 0) {
-		store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
-		return -1;
+	/* Another process renames the file (flag change) before it commits
+	 * the new name, and a readdir running beside a rename in the same
+	 * directory may see neither name: look again, with the name the
+	 * index has then, before calling the message expunged. */
+	for (int attempt = 0; attempt < 3 && fd < 0; attempt++) {
+		if (attempt > 0)
+			usleep(10000);
+		stmt = maildir_index_prepare(ms, "SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
+		if (stmt == NULL) {
+			free(file);
+			return -1;
+		}
+		sqlite3_bind_int64(stmt, 1, mbox->id);
+		sqlite3_bind_int64(stmt, 2, box->msgs[msn - 1].uid);
+		ret = maildir_index_step(ms, stmt);
+		free(file);
+		file = NULL;
+		if (ret > 0)
+			file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		maildir_index_finish(ms, stmt);
+		if (ret < 0)
+			return -1;
+		if (ret == 0) {
+			store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
+			return -1;
+		}
+		fd = maildir_file_open_msg(mbox->dir, file, &actual);
+		free(actual);
+		if (fd < 0 && errno != ENOENT)
+			break;
 	}
-	fd = maildir_file_open_msg(mbox->dir, file, &actual);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
 		else
 			maildir_storage_set_syscall_error(ms, "open", file);
 	}
-	free(actual);
 	free(file);
 	return fd;
 }

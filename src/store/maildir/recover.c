@@ -1,0 +1,579 @@
+/* recover.c: what a crash leaves in a folder, found and repaired.
+ *
+ * An append (COPY, new/ pickup) puts its file into cur/ under its UID
+ * inside the index write transaction and commits the row afterwards, so
+ * a process killed in between leaves a complete file in cur/ that carries
+ * a UID (U=N) the index never recorded: N is still UIDNEXT.  Handing N to
+ * the next message would give two files the same UID, and a rebuild could
+ * then move an acknowledged message to another UID.  So:
+ *
+ * - Every such write transaction first creates a marker
+ *   tmp/.roost-uids-<first>-<last>.<unique> naming the UIDs it is about to
+ *   put into cur/, and removes it after its commit or rollback.  A writer
+ *   that holds the write lock and finds a marker whose <first> is not
+ *   below UIDNEXT knows that its owner died before committing (nobody
+ *   else can be between rename and commit while it holds the lock), and
+ *   repairs the folder before it allocates a UID.
+ * - The first open of a folder by a process (SELECT, EXAMINE, or the
+ *   first UID it allocates there) compares cur/ with the index once, for
+ *   what a power loss or an older version left.
+ *
+ * Repair adopts every complete file of cur/ that the index does not know
+ * (matched by the unique part of the name) as a new message: with the UID
+ * its name carries when that is at or above UIDNEXT and not in use, else
+ * with a fresh UID (the file is renamed to carry it); UIDNEXT moves past
+ * all of them, so no UID a file carries is ever handed out again.  Files
+ * in cur/ are always complete (written and fsynced in tmp/ first).  An
+ * unknown file whose UID is an expunge tombstone is what an expunge left
+ * behind and is removed.  A message the client never saw acknowledged may
+ * so appear once (the client may send it again): mail is never dropped.
+ * Index rows whose file is gone are only reported (roost check). */
+#include "store/maildir/maildir-private.h"
+#include "base/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MARKER_PREFIX ".roost-uids-"
+/* a marker of a committed transaction is normally removed at once by its
+ * owner; one older than this was left by a crash after the commit */
+#define MARKER_COMMITTED_MAX_AGE 60
+
+struct recover_file {
+	char *name;
+	struct maildir_filename fn;
+	time_t mtime;
+	uint64_t size;
+	bool indexed;
+};
+
+struct recover_row {
+	uint32_t uid;
+	char *unique;
+	bool found;
+};
+
+struct recover_scan {
+	struct recover_file *files;
+	size_t file_count, file_cap;
+	struct recover_row *rows;
+	size_t row_count, row_cap;
+};
+
+static int file_unique_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct recover_file *)a)->fn.unique,
+		      ((const struct recover_file *)b)->fn.unique);
+}
+
+static int row_unique_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct recover_row *)a)->unique,
+		      ((const struct recover_row *)b)->unique);
+}
+
+static int file_uid_cmp(const void *a, const void *b)
+{
+	const struct recover_file *fa = a, *fb = b;
+
+	/* files without a UID last */
+	if (fa->fn.uid != fb->fn.uid) {
+		if (fa->fn.uid == 0 || fb->fn.uid == 0)
+			return fa->fn.uid == 0 ? 1 : -1;
+		return fa->fn.uid < fb->fn.uid ? -1 : 1;
+	}
+	return strcmp(fa->name, fb->name);
+}
+
+static void scan_free(struct recover_scan *scan)
+{
+	for (size_t i = 0; i < scan->file_count; i++) {
+		free(scan->files[i].name);
+		free(scan->files[i].fn.unique);
+	}
+	for (size_t i = 0; i < scan->row_count; i++)
+		free(scan->rows[i].unique);
+	free(scan->files);
+	free(scan->rows);
+	memset(scan, 0, sizeof(*scan));
+}
+
+/* Reads cur/ and the folder's rows and matches them by unique part.  0 or
+ * -1 (error set). */
+static int scan_folder(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+		       struct recover_scan *scan)
+{
+	char *curdir = xasprintf("%s/cur", dir);
+	DIR *d = opendir(curdir);
+	struct dirent *de;
+	sqlite3_stmt *stmt;
+	size_t i, j;
+	int ret;
+
+	memset(scan, 0, sizeof(*scan));
+	if (d == NULL) {
+		ret = errno == ENOENT ? 0 : maildir_storage_set_syscall_error(ms, "opendir", curdir);
+		free(curdir);
+		return ret;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		ARRAY_RESERVE(scan->files, scan->file_cap, scan->file_count + 1);
+		struct recover_file *f = &scan->files[scan->file_count++];
+
+		memset(f, 0, sizeof(*f));
+		f->name = xstrdup(de->d_name);
+		maildir_file_name_parse(de->d_name, &f->fn);
+		f->mtime = st.st_mtime;
+		f->size = (uint64_t)st.st_size;
+	}
+	closedir(d);
+	free(curdir);
+
+	stmt = maildir_index_prepare(ms, "SELECT uid, file FROM messages WHERE mailbox = ?");
+	if (stmt == NULL) {
+		scan_free(scan);
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	while ((ret = maildir_index_step(ms, stmt)) > 0) {
+		struct maildir_filename fn;
+
+		ARRAY_RESERVE(scan->rows, scan->row_cap, scan->row_count + 1);
+		maildir_file_name_parse((const char *)sqlite3_column_text(stmt, 1), &fn);
+		scan->rows[scan->row_count].uid = (uint32_t)sqlite3_column_int64(stmt, 0);
+		scan->rows[scan->row_count].unique = fn.unique;
+		scan->rows[scan->row_count].found = false;
+		scan->row_count++;
+	}
+	maildir_index_finish(ms, stmt);
+	if (ret < 0) {
+		scan_free(scan);
+		return -1;
+	}
+	if (scan->file_count > 1)
+		qsort(scan->files, scan->file_count, sizeof(*scan->files), file_unique_cmp);
+	if (scan->row_count > 1)
+		qsort(scan->rows, scan->row_count, sizeof(*scan->rows), row_unique_cmp);
+	for (i = 0, j = 0; i < scan->file_count && j < scan->row_count;) {
+		int cmp = strcmp(scan->files[i].fn.unique, scan->rows[j].unique);
+
+		if (cmp == 0) {
+			scan->files[i].indexed = true;
+			scan->rows[j].found = true;
+			i++;
+			j++;
+		} else if (cmp < 0) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	return 0;
+}
+
+static size_t scan_orphan_count(const struct recover_scan *scan)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < scan->file_count; i++) {
+		if (!scan->files[i].indexed)
+			n++;
+	}
+	return n;
+}
+
+/* 1 if (mailbox, uid) has a row (or, tombstones, a tombstone), 0 if not,
+ * -1 on error. */
+static int uid_known(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid,
+		     bool tombstones)
+{
+	sqlite3_stmt *stmt = tombstones ?
+		maildir_index_prepare(ms, "SELECT 1 FROM expunged WHERE mailbox = ? AND uid = ?") :
+		maildir_index_prepare(ms, "SELECT 1 FROM messages WHERE mailbox = ? AND uid = ?");
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	ret = maildir_index_step(ms, stmt);
+	maildir_index_finish(ms, stmt);
+	return ret;
+}
+
+static int adopt_file(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+		      struct recover_file *f, uint32_t uid, uint64_t modseq,
+		      store_keywords_t keyword_mask)
+{
+	char *src = xasprintf("%s/cur/%s", dir, f->name);
+	store_keywords_t keywords = f->fn.keywords & keyword_mask;
+	char *final = maildir_file_name(f->fn.unique, f->size, uid, f->fn.flags, keywords);
+	uint64_t header_size;
+	sqlite3_stmt *stmt;
+	int ret = 0;
+
+	if (maildir_file_header_size(src, &header_size) < 0)
+		header_size = f->size;
+	if (strcmp(final, f->name) != 0) {
+		char *dst = xasprintf("%s/cur/%s", dir, final);
+
+		if (rename(src, dst) < 0)
+			ret = maildir_storage_set_syscall_error(ms, "rename", src);
+		free(dst);
+	}
+	free(src);
+	stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
+		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
+		"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)");
+	if (stmt == NULL) {
+		free(final);
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, f->fn.flags);
+	sqlite3_bind_int64(stmt, 5, (int64_t)keywords);
+	sqlite3_bind_int64(stmt, 6, (int64_t)modseq);
+	sqlite3_bind_int64(stmt, 7, (int64_t)f->mtime);
+	sqlite3_bind_int64(stmt, 8, (int64_t)f->size);
+	sqlite3_bind_int64(stmt, 9, (int64_t)header_size);
+	ret = maildir_index_step(ms, stmt);
+	maildir_index_finish(ms, stmt);
+	if (ret == 0)
+		log_warning("store(%s): %s/cur/%s had no index row (left by a crash): "
+			    "adopted as UID %u", ms->store.user, dir, final, uid);
+	free(final);
+	return ret;
+}
+
+/* Removes the markers of tmp/: those of transactions that never committed
+ * (first >= uidnext, or all with `all`), and those of committed ones
+ * older than MARKER_COMMITTED_MAX_AGE.  Returns whether one of the first
+ * kind was there. */
+static bool markers_sweep(const char *dir, uint32_t uidnext, bool remove)
+{
+	char *tmpdir = xasprintf("%s/tmp", dir);
+	DIR *d = opendir(tmpdir);
+	struct dirent *de;
+	time_t now = time(NULL);
+	bool crashed = false;
+
+	free(tmpdir);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		unsigned long first, last;
+		struct stat st;
+		bool stale;
+
+		if (strncmp(de->d_name, MARKER_PREFIX, strlen(MARKER_PREFIX)) != 0 ||
+		    sscanf(de->d_name + strlen(MARKER_PREFIX), "%lu-%lu", &first, &last) != 2)
+			continue;
+		if (first >= uidnext) {
+			crashed = true;
+			stale = true;
+		} else {
+			stale = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				st.st_ctime + MARKER_COMMITTED_MAX_AGE < now;
+		}
+		if (remove && stale)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	if (d != NULL)
+		closedir(d);
+	return crashed;
+}
+
+static bool recovered_before(struct maildir_store *ms, int64_t mailbox_id)
+{
+	for (size_t i = 0; i < ms->recovered_count; i++) {
+		if (ms->recovered[i] == mailbox_id)
+			return true;
+	}
+	return false;
+}
+
+static void recovered_add(struct maildir_store *ms, int64_t mailbox_id)
+{
+	if (recovered_before(ms, mailbox_id))
+		return;
+	ARRAY_RESERVE(ms->recovered, ms->recovered_cap, ms->recovered_count + 1);
+	ms->recovered[ms->recovered_count++] = mailbox_id;
+}
+
+/* Inside the write transaction: adopts the folder's unknown files and
+ * sets UIDNEXT past them (*uidnext in: the row's, out: the new one). */
+static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			 uint32_t *uidnext)
+{
+	struct recover_scan scan;
+	struct recover_file **orphans = NULL, **fresh = NULL;
+	size_t orphan_count = 0, fresh_count = 0, i;
+	uint32_t next = *uidnext, last_kept = 0;
+	uint64_t modseq = 0;
+	store_keywords_t keyword_mask;
+	char **kw_names;
+	size_t kw_count;
+	int ret;
+
+	if (scan_folder(ms, mailbox_id, dir, &scan) < 0)
+		return -1;
+	if (scan_orphan_count(&scan) == 0) {
+		scan_free(&scan);
+		return 0;
+	}
+	if (maildir_index_keywords_load(ms, mailbox_id, &kw_names, &kw_count) < 0) {
+		scan_free(&scan);
+		return -1;
+	}
+	maildir_index_keywords_free(kw_names, kw_count);
+	kw_count = ROOST_MIN(kw_count, (size_t)MAILDIR_KEYWORD_LETTERS);
+	keyword_mask = ((store_keywords_t)1 << kw_count) - 1;
+
+	if (scan.file_count > 1)
+		qsort(scan.files, scan.file_count, sizeof(*scan.files), file_uid_cmp);
+	orphans = xcalloc(scan.file_count, sizeof(*orphans));
+	fresh = xcalloc(scan.file_count, sizeof(*fresh));
+	for (i = 0; i < scan.file_count; i++) {
+		if (!scan.files[i].indexed)
+			orphans[orphan_count++] = &scan.files[i];
+	}
+	ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
+	/* first those that keep their own UID (ascending), so the fresh
+	 * ones go above them all */
+	for (i = 0; ret == 0 && i < orphan_count; i++) {
+		struct recover_file *f = orphans[i];
+		uint32_t uid = f->fn.uid;
+		int used = 0, expunged = 0;
+
+		if (uid != 0) {
+			used = uid_known(ms, mailbox_id, uid, false);
+			expunged = used != 0 ? 0 : uid_known(ms, mailbox_id, uid, true);
+		}
+		if (used < 0 || expunged < 0) {
+			ret = -1;
+		} else if (expunged > 0) {
+			char *path = xasprintf("%s/cur/%s", dir, f->name);
+
+			log_warning("store(%s): %s had no index row and UID %u was expunged: removed",
+				    ms->store.user, path, uid);
+			if (unlink(path) < 0 && errno != ENOENT)
+				ret = maildir_storage_set_syscall_error(ms, "unlink", path);
+			free(path);
+		} else if (uid != 0 && uid >= *uidnext && used == 0 && uid != last_kept) {
+			ret = adopt_file(ms, mailbox_id, dir, f, uid, modseq, keyword_mask);
+			last_kept = uid;
+			next = ROOST_MAX(next, uid + 1);
+		} else {
+			fresh[fresh_count++] = f;
+		}
+	}
+	for (i = 0; ret == 0 && i < fresh_count; i++)
+		ret = adopt_file(ms, mailbox_id, dir, fresh[i], next++, modseq, keyword_mask);
+	if (ret == 0 && next != *uidnext) {
+		sqlite3_stmt *stmt = maildir_index_prepare(ms,
+			"UPDATE mailboxes SET uidnext = ? WHERE id = ?");
+
+		ret = stmt == NULL ? -1 : 0;
+		if (ret == 0) {
+			sqlite3_bind_int64(stmt, 1, next);
+			sqlite3_bind_int64(stmt, 2, mailbox_id);
+			ret = maildir_index_step(ms, stmt);
+		}
+		maildir_index_finish(ms, stmt);
+	}
+	if (ret == 0) {
+		char *curdir = xasprintf("%s/cur", dir);
+
+		ret = maildir_storage_fsync_dir(ms, curdir);
+		free(curdir);
+	}
+	if (ret == 0)
+		*uidnext = next;
+	free(orphans);
+	free(fresh);
+	scan_free(&scan);
+	return ret;
+}
+
+int maildir_recover_before_alloc(struct maildir_store *ms, int64_t mailbox_id,
+				 const char *dir, uint32_t *uidnext)
+{
+	uint32_t before = *uidnext;
+	bool crashed = markers_sweep(dir, before, false);
+
+	if (!crashed && recovered_before(ms, mailbox_id))
+		return 0;
+	if (repair_folder(ms, mailbox_id, dir, uidnext) < 0)
+		return -1;
+	/* the markers of dead transactions (not of committed ones) */
+	(void)markers_sweep(dir, before, true);
+	recovered_add(ms, mailbox_id);
+	return 0;
+}
+
+int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir)
+{
+	struct maildir_mailbox_row row;
+	struct recover_scan scan;
+	size_t orphans;
+	int ret;
+
+	if (recovered_before(ms, mailbox_id))
+		return 0;
+	/* a look without the write lock first: nothing to do is the rule */
+	if (scan_folder(ms, mailbox_id, dir, &scan) < 0)
+		return -1;
+	orphans = scan_orphan_count(&scan);
+	scan_free(&scan);
+	if (orphans == 0) {
+		recovered_add(ms, mailbox_id);
+		return 0;
+	}
+	/* again under the lock: what looked unknown may be an append that
+	 * has committed since */
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, NULL);
+	if (ret == 0) {
+		maildir_index_rollback(ms);
+		return 0;	/* deleted meanwhile: the caller finds out */
+	}
+	if (ret > 0)
+		ret = maildir_recover_before_alloc(ms, mailbox_id, dir, &row.uidnext);
+	if (ret < 0) {
+		maildir_index_rollback(ms);
+		return -1;
+	}
+	if (maildir_index_commit(ms) < 0)
+		return -1;
+	maildir_storage_notify(ms);
+	return 0;
+}
+
+char *maildir_recover_marker_create(struct maildir_store *ms, const char *dir,
+				    uint32_t first, uint32_t last)
+{
+	char *unique = maildir_file_unique();
+	char *path = xasprintf("%s/tmp/" MARKER_PREFIX "%u-%u.%s", dir, first, last, unique);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	free(unique);
+	if (fd < 0) {
+		maildir_storage_set_syscall_error(ms, "open", path);
+		free(path);
+		return NULL;
+	}
+	close(fd);
+	return path;
+}
+
+void maildir_recover_marker_remove(char **path)
+{
+	if (*path == NULL)
+		return;
+	(void)unlink(*path);
+	free(*path);
+	*path = NULL;
+}
+
+int maildir_recover_check(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			  store_check_report_t *report, void *ctx)
+{
+	struct maildir_mailbox_row row;
+	struct recover_scan scan;
+	unsigned int problems = 0;
+	char *text;
+	int ret;
+
+	/* under the write lock, so appends in flight are not reported */
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, NULL);
+	if (ret <= 0 || scan_folder(ms, mailbox_id, dir, &scan) < 0) {
+		maildir_index_rollback(ms);
+		return ret == 0 ? 0 : -1;
+	}
+	for (size_t i = 0; i < scan.file_count; i++) {
+		const struct recover_file *f = &scan.files[i];
+
+		if (!f->indexed) {
+			text = xasprintf("cur/%s: file without an index row (UID in its name: %u)",
+					 f->name, f->fn.uid);
+			report(ctx, text);
+			free(text);
+			problems++;
+		}
+	}
+	for (size_t i = 0; i < scan.row_count; i++) {
+		if (!scan.rows[i].found) {
+			text = xasprintf("UID %u: index row without a file in cur/ (%s)",
+					 scan.rows[i].uid, scan.rows[i].unique);
+			report(ctx, text);
+			free(text);
+			problems++;
+		}
+	}
+	/* file name vs row, by unique part (both sorted by it) */
+	for (size_t i = 0, j = 0; i < scan.file_count && j < scan.row_count;) {
+		int cmp = strcmp(scan.files[i].fn.unique, scan.rows[j].unique);
+
+		if (cmp == 0 && scan.files[i].fn.uid != scan.rows[j].uid) {
+			text = xasprintf("cur/%s: the name says UID %u, the index UID %u",
+					 scan.files[i].name, scan.files[i].fn.uid, scan.rows[j].uid);
+			report(ctx, text);
+			free(text);
+			problems++;
+		}
+		if (cmp <= 0)
+			i++;
+		if (cmp >= 0)
+			j++;
+	}
+	qsort(scan.files, scan.file_count, sizeof(*scan.files), file_uid_cmp);
+	for (size_t i = 1; i < scan.file_count; i++) {
+		if (scan.files[i].fn.uid != 0 && scan.files[i].fn.uid == scan.files[i - 1].fn.uid) {
+			text = xasprintf("UID %u: carried by two files: cur/%s and cur/%s",
+					 scan.files[i].fn.uid, scan.files[i - 1].name,
+					 scan.files[i].name);
+			report(ctx, text);
+			free(text);
+			problems++;
+		}
+		if (scan.files[i].fn.uid >= row.uidnext) {
+			text = xasprintf("cur/%s: UID %u is not below UIDNEXT %u",
+					 scan.files[i].name, scan.files[i].fn.uid, row.uidnext);
+			report(ctx, text);
+			free(text);
+			problems++;
+		}
+	}
+	if (scan.file_count > 0 && scan.files[0].fn.uid >= row.uidnext) {
+		text = xasprintf("cur/%s: UID %u is not below UIDNEXT %u",
+				 scan.files[0].name, scan.files[0].fn.uid, row.uidnext);
+		report(ctx, text);
+		free(text);
+		problems++;
+	}
+	if (markers_sweep(dir, row.uidnext, false)) {
+		report(ctx, "tmp/: a transaction that was putting messages into cur/ "
+		       "died before its commit");
+		problems++;
+	}
+	problems += maildir_recover_check_uidlist(dir, &row, report, ctx);
+	scan_free(&scan);
+	maildir_index_rollback(ms);
+	return (int)problems;
+}

@@ -1,0 +1,216 @@
+"""After a crash: a file in cur/ without an index row (an append killed
+between its rename into cur/ and its commit), two files with the same
+U=, and a real kill -9 of `roost serve` in the middle of APPENDs and LMTP
+deliveries.  UIDs stay unique, acknowledged messages keep their UID, and
+`roost check` names every problem."""
+import os
+import re
+import signal
+import socket
+import threading
+import time
+
+from roosttest import expect, server_args, TestFailure
+
+MSG = "From: a@example.com\r\nSubject: crash {n}\r\nMessage-ID: <{n}@crash.test>\r\n\r\nbody {n}\r\n"
+
+
+def cur_dir(srv):
+    return os.path.join(srv.data_dir, "users", "_", "demo", "Maildir", "cur")
+
+
+def disk_uids(srv):
+    """The UID in the name of every file of INBOX's cur/."""
+    uids = []
+    for name in os.listdir(cur_dir(srv)):
+        m = re.search(r",U=(\d+)[:,]", name)
+        if m:
+            uids.append(int(m.group(1)))
+    return uids
+
+
+def fetch_ids(c):
+    """{uid: Message-ID} of the selected mailbox."""
+    tag = c.next_tag()
+    c.line(f"{tag} UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    ids = {}
+    while True:
+        line = c.read_response_line()
+        if line.startswith(tag + " "):
+            expect(line.startswith(tag + " OK"), line)
+            return ids
+        m = re.search(r"UID (\d+)", line)
+        mid = re.search(r"Message-ID: <([^>]*)>", line, re.I)
+        if m:
+            ids[int(m.group(1))] = mid.group(1) if mid else None
+
+
+def test_check_names_crash_states_and_uids_stay_unique(srv):
+    c = srv.login()
+    for n in range(1, 3):
+        c.append(msg=MSG.format(n=n))
+    c.cmd("LOGOUT")
+    srv.stop()
+    size = len(MSG.format(n=9))
+    # an append killed after its rename into cur/: U=3 (UIDNEXT), no row
+    with open(os.path.join(cur_dir(srv), f"1700000000.M1P9Q1.crashed,S={size},U=3:2,S"), "w") as f:
+        f.write(MSG.format(n=9))
+    # and one whose UID an older version gave to the next message
+    with open(os.path.join(cur_dir(srv), f"1700000000.M1P9Q2.crashed,S={size},U=2:2,"), "w") as f:
+        f.write(MSG.format(n=8))
+    p = srv.roost("check", "-c", srv.conf, "demo", check=False)
+    expect(p.returncode == 65, f"{p.returncode} {p.stdout} {p.stderr}")
+    out = p.stdout
+    expect("demo\tINBOX\tproblem: cur/1700000000.M1P9Q1.crashed" in out and
+           "without an index row" in out, out)
+    expect("UID 2: carried by two files" in out, out)
+    expect("UID 3 is not below UIDNEXT 3" in out, out)
+    # the check's own open adopted them: a second run is clean
+    p = srv.roost("check", "-c", srv.conf, "demo", check=False)
+    expect(p.returncode == 0 and "problem" not in p.stdout, p.stdout)
+    expect("INBOX\tmessages=4 " in p.stdout, p.stdout)
+    srv.start()
+    c = srv.login()
+    tagged = c.append(msg=MSG.format(n=5))
+    expect(re.search(r"\[APPENDUID \d+ 5\]", tagged), tagged)
+    c.cmd("SELECT INBOX", ok=True)
+    ids = fetch_ids(c)
+    # the acknowledged messages kept their UIDs
+    expect(ids[1] == "1@crash.test" and ids[2] == "2@crash.test", ids)
+    expect(ids[3] == "9@crash.test" and ids[4] == "8@crash.test", ids)
+    expect(ids[5] == "5@crash.test", ids)
+    uids = disk_uids(srv)
+    expect(sorted(uids) == [1, 2, 3, 4, 5], uids)
+
+
+def server_pids(srv):
+    pid = srv.proc.pid
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            pids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return pids
+
+
+def kill9(srv):
+    """kill -9 of the whole server: the supervisor stopped first so that
+    it neither restarts nor signals its workers, then every process."""
+    pids = server_pids(srv)
+    os.kill(pids[0], signal.SIGSTOP)
+    pids = server_pids(srv)
+    for pid in pids[1:] + pids[:1]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    srv.proc.wait()
+    srv.proc = None
+    srv.log.close()
+    # a worker inside fsync() dies only when it returns: wait until every
+    # one is gone (or a zombie), so the ports are free again
+    deadline = time.time() + 20
+    for pid in pids[1:]:
+        while time.time() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] in "ZX":
+                        break
+            except OSError:
+                break
+            time.sleep(0.02)
+
+
+def lmtp_deliver(srv, n):
+    """One LMTP delivery to demo; True when it was acknowledged."""
+    c = srv.lmtp()
+    try:
+        c.readline()
+        c.line("LHLO crash.test")
+        while not c.readline().startswith("250 "):
+            pass
+        c.line("MAIL FROM:<a@example.com>")
+        expect(c.readline().startswith("250"))
+        c.line("RCPT TO:<demo>")
+        expect(c.readline().startswith("250"))
+        c.line("DATA")
+        expect(c.readline().startswith("354"))
+        c.send(MSG.format(n=n) + ".\r\n")
+        return c.readline().startswith("250")
+    finally:
+        c.close()
+
+
+@server_args(workers=2, lmtp=True)
+def test_kill9_during_append_and_delivery(srv):
+    acked = {}          # Message-ID -> UID (APPEND) or None (LMTP)
+    lock = threading.Lock()
+    counter = [0]
+
+    def next_n():
+        with lock:
+            counter[0] += 1
+            return counter[0]
+
+    def appender(stop):
+        try:
+            c = srv.login()
+            while not stop.is_set():
+                n = next_n()
+                tagged = c.append(msg=MSG.format(n=n))
+                m = re.search(r"\[APPENDUID \d+ (\d+)\]", tagged)
+                with lock:
+                    acked[f"{n}@crash.test"] = int(m.group(1))
+        except (TestFailure, OSError, AttributeError):
+            pass        # the server died under it
+
+    def deliverer(stop):
+        try:
+            while not stop.is_set():
+                n = next_n()
+                if lmtp_deliver(srv, n):
+                    with lock:
+                        acked[f"{n}@crash.test"] = None
+        except (TestFailure, OSError):
+            pass
+
+    for round_ in range(3):
+        stop = threading.Event()
+        threads = [threading.Thread(target=appender, args=(stop,)) for _ in range(3)]
+        threads += [threading.Thread(target=deliverer, args=(stop,)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0 + 0.3 * round_)
+        kill9(srv)
+        stop.set()
+        for t in threads:
+            t.join(30)
+        before = disk_uids(srv)
+        srv.start()
+        c = srv.login()
+        c.cmd("SELECT INBOX", ok=True)
+        ids = fetch_ids(c)
+        # nothing acknowledged is lost, and an APPENDUID still names it
+        by_id = {}
+        for uid, mid in ids.items():
+            expect(mid not in by_id, f"{mid} stored twice: {by_id.get(mid)}, {uid}")
+            by_id[mid] = uid
+        for mid, uid in acked.items():
+            expect(mid in by_id, f"acknowledged {mid} lost")
+            expect(uid is None or by_id[mid] == uid,
+                   f"{mid} was acknowledged as UID {uid}, is now {by_id[mid]}")
+        # one file per message, no UID on two files, none reused
+        uids = disk_uids(srv)
+        dups = sorted(u for u in set(uids) if uids.count(u) > 1)
+        expect(not dups, f"UIDs carried by two files: {dups}")
+        expect(sorted(uids) == sorted(ids),
+               f"files without a message: {sorted(set(uids) - set(ids))}, "
+               f"messages without a file: {sorted(set(ids) - set(uids))}")
+        tagged = c.append(msg=MSG.format(n=next_n()))
+        new_uid = int(re.search(r"\[APPENDUID \d+ (\d+)\]", tagged).group(1))
+        expect(new_uid > max(before + [0]), f"UID {new_uid} reused (on disk: {max(before)})")
+        c.cmd("LOGOUT")
+        c.close()
+        p = srv.roost("check", "-c", srv.conf, "demo", check=False)
+        expect(p.returncode == 0 and "problem" not in p.stdout, p.stdout + p.stderr)

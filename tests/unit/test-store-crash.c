@@ -1,0 +1,524 @@
+/* test-store-crash.c: the Maildir store under concurrency and after
+ * crashes: the tmp/ cleanup against an APPEND in progress, opening an
+ * index another process holds locked, files that a crash left in cur/
+ * without an index row, and a rebuild against open stores. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "base/base.h"
+#include "store/store.h"
+#include "testlib.h"
+
+static struct store_settings set;
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_int_equal(testlib_dir_create("store-crash"), 0);
+	set.data_dir = testlib_dir();
+	set.fsync = false;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	testlib_dir_remove();
+	return 0;
+}
+
+static struct store *open_store(const char *user)
+{
+	struct store *store;
+	const char *error;
+
+	if (store_open(&set, user, &store, &error) < 0)
+		fail_msg("store_open: %s", error);
+	return store;
+}
+
+static char *user_path(const char *suffix)
+{
+	return xasprintf("%s/users/_/demo/%s", testlib_dir(), suffix);
+}
+
+static const char msg1[] = "From: a@example.org\r\nSubject: one\r\n\r\nbody one\r\n";
+static const char msg2[] = "Subject: two\r\n\r\nbody two\r\n";
+
+static uint32_t append(struct store *store, const char *mailbox, const char *text,
+		       time_t date)
+{
+	struct store_append *ctx;
+	uint32_t uidvalidity, uid;
+
+	assert_int_equal(store_append_begin(store, mailbox, &ctx), 0);
+	assert_int_equal(store_append_write(ctx, text, strlen(text)), 0);
+	assert_int_equal(store_append_commit(&ctx, 0, NULL, 0, date, 0, &uidvalidity, &uid), 0);
+	return uid;
+}
+
+/* A child that takes the index's write lock with a connection of its
+ * own, says so on the pipe, waits wait_ms, runs in_lock() (if any) and
+ * lets go after hold_ms in all. */
+static pid_t hold_write_lock(const char *index_path, int hold_ms, int wait_ms,
+			     void (*in_lock)(void))
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sqlite3 *db;
+
+		close(fds[0]);
+		if (sqlite3_open(index_path, &db) != SQLITE_OK ||
+		    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			_exit(1);
+		if (write(fds[1], "x", 1) != 1)
+			_exit(1);
+		usleep((useconds_t)wait_ms * 1000);
+		if (in_lock != NULL)
+			in_lock();
+		usleep((useconds_t)(hold_ms - wait_ms) * 1000);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(db);
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	return pid;
+}
+
+static void wait_child(pid_t pid)
+{
+	int wstatus;
+
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	assert_true(WIFEXITED(wstatus));
+	assert_int_equal(WEXITSTATUS(wstatus), 0);
+}
+
+/* Another process's SELECT: opens INBOX, which cleans stale tmp/ files. */
+static void other_select(void)
+{
+	struct store *store;
+	struct store_mailbox *box;
+	const char *error;
+
+	if (store_open(&set, "demo", &store, &error) < 0 ||
+	    store_mailbox_open(store, "INBOX", true, &box) < 0)
+		_exit(2);
+	store_mailbox_close(&box);
+	store_close(&store);
+}
+
+/* An APPEND with a very old INTERNALDATE waits for the write lock after
+ * it has set its tmp/ file's mtime to that date; another session's
+ * SELECT cleans tmp/ meanwhile.  The file must survive (tmp/ files are
+ * aged by ctime, which the writer does not set). */
+static void test_append_old_date_vs_cleanup(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_append *ctx;
+	struct store_status status;
+	uint32_t uidvalidity, uid;
+	char *index = user_path("index.sqlite");
+
+	assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
+	assert_int_equal(store_append_write(ctx, msg1, strlen(msg1)), 0);
+	pid_t pid = hold_write_lock(index, 600, 200, other_select);
+	/* 1990: older than any tmp/ age limit */
+	assert_int_equal(store_append_commit(&ctx, 0, NULL, 0, 631152000, 0,
+					     &uidvalidity, &uid), 0);
+	wait_child(pid);
+	assert_int_equal(uid, 1);
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 1);
+	/* and a tmp/ file whose mtime a writer set far back stays */
+	char *tmp = user_path("Maildir/tmp/1.M1P1Q1.writing");
+	testlib_write_file(tmp, "Subject: x\r\n", 12);
+	struct timespec old[2] = { { 631152000, 0 }, { 631152000, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, tmp, old, 0), 0);
+	struct store_mailbox *box;
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	store_mailbox_close(&box);
+	struct stat st;
+	assert_int_equal(stat(tmp, &st), 0);
+	free(tmp);
+	free(index);
+	store_close(&store);
+}
+
+static pid_t lock_exclusive(const char *index_path, int hold_ms)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sqlite3 *db;
+
+		close(fds[0]);
+		if (sqlite3_open(index_path, &db) != SQLITE_OK ||
+		    sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK)
+			_exit(1);
+		if (write(fds[1], "x", 1) != 1)
+			_exit(1);
+		usleep((useconds_t)hold_ms * 1000);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(db);
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	return pid;
+}
+
+/* A fresh user's index that another process holds locked (here for
+ * longer than SQLite's busy timeout, 5 s) while this one opens it: the
+ * open waits and retries (PRAGMA journal_mode, schema creation) instead
+ * of failing the LOGIN. */
+static void test_open_waits_for_locked_index(void **state)
+{
+	(void)state;
+	char *dir = user_path("");
+	char *cmd = xasprintf("mkdir -p '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(dir);
+	char *index = user_path("index.sqlite");
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(index, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	pid_t pid = lock_exclusive(index, 5600);
+	struct store *store = open_store("demo");
+	wait_child(pid);
+	struct store_status status;
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 0);
+	assert_int_equal(append(store, "INBOX", msg2, 0), 1);
+	store_close(&store);
+	free(index);
+}
+
+/* The file name a message has in cur/ (the only one with "U=<uid>,"
+ * or ending in "U=<uid>:"), or NULL. */
+static char *cur_file_with_uid(const char *cur, uint32_t uid, unsigned int *count_r)
+{
+	DIR *d = opendir(cur);
+	struct dirent *de;
+	char pattern[32], *found = NULL;
+
+	snprintf(pattern, sizeof(pattern), ",U=%u:", uid);
+	*count_r = 0;
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, pattern) != NULL) {
+			(*count_r)++;
+			free(found);
+			found = xstrdup(de->d_name);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* Every UID carried by at most one file of cur/, and each message of the
+ * view has exactly one. */
+static void assert_uids_unique(struct store *store, const char *cur)
+{
+	struct store_mailbox *box;
+
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(testlib_count_files(cur), store_mailbox_count(box));
+	for (uint32_t i = 1; i <= store_mailbox_count(box); i++) {
+		unsigned int n;
+		char *name = cur_file_with_uid(cur, store_mailbox_msg(box, i)->uid, &n);
+
+		if (n != 1)
+			fail_msg("UID %u is carried by %u files", store_mailbox_msg(box, i)->uid, n);
+		free(name);
+	}
+	store_mailbox_close(&box);
+}
+
+static void plant_orphan(const char *name, const char *text)
+{
+	char *cur = user_path("Maildir/cur");
+	char *path = xasprintf("%s/%s", cur, name);
+
+	testlib_write_file(path, text, strlen(text));
+	free(path);
+	free(cur);
+}
+
+struct reports {
+	char text[4096];
+	int count;
+};
+
+static void collect_report(void *ctx, const char *problem)
+{
+	struct reports *r = ctx;
+	size_t len = strlen(r->text);
+
+	snprintf(r->text + len, sizeof(r->text) - len, "%s\n", problem);
+	r->count++;
+}
+
+/* A crash between an append's rename into cur/ and its commit left a
+ * file with U=3 (UIDNEXT) and no row.  The next APPEND, even before any
+ * SELECT, must not get UID 3; the file becomes message 3. */
+static void test_orphan_uid_never_reused(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_status status;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
+	store_close(&store);
+	char name[128];
+	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=3:2,S", strlen(msg2));
+	plant_orphan(name, msg2);
+
+	store = open_store("demo");
+	struct reports r = { .count = 0 };
+	r.text[0] = '\0';
+	assert_true(store_mailbox_check(store, "INBOX", collect_report, &r) >= 1);
+	assert_non_null(strstr(r.text, "without an index row"));
+	assert_non_null(strstr(r.text, "crashed"));
+	assert_int_equal(append(store, "INBOX", msg1, 0), 4);
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 4);
+	assert_int_equal(status.uidnext, 5);
+	char *cur = user_path("Maildir/cur");
+	assert_uids_unique(store, cur);
+	/* the orphan kept its UID and flags */
+	struct store_mailbox *box;
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_msg(box, 3)->uid, 3);
+	assert_int_equal(store_mailbox_msg(box, 3)->flags, STORE_FLAG_SEEN);
+	assert_int_equal(store_mailbox_msg(box, 3)->size, strlen(msg2));
+	store_mailbox_close(&box);
+	r.count = 0;
+	r.text[0] = '\0';
+	assert_int_equal(store_mailbox_check(store, "INBOX", collect_report, &r), 0);
+	free(cur);
+	store_close(&store);
+}
+
+/* The same crash in another process while this one already has the
+ * folder open (it compared cur/ with the index before the crash): the
+ * marker the dead transaction left in tmp/ makes the next UID skip past
+ * the file it left in cur/. */
+static void test_crash_marker_seen_by_running_process(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	char name[128];
+	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=2:2,", strlen(msg2));
+	plant_orphan(name, msg2);
+	char *marker = user_path("Maildir/tmp/.roost-uids-2-2.1700000000.M1P99Q2.crashed");
+	testlib_write_file(marker, "", 0);
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	struct stat st;
+	assert_int_equal(stat(marker, &st), -1);	/* swept */
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 3);
+	assert_int_equal(store_mailbox_msg(box, 2)->uid, 2);
+	assert_int_equal(store_mailbox_msg(box, 3)->uid, 3);
+	store_mailbox_close(&box);
+	char *cur = user_path("Maildir/cur");
+	assert_uids_unique(store, cur);
+	free(cur);
+	free(marker);
+	store_close(&store);
+}
+
+/* Two files carry U=2: the indexed (acknowledged) message keeps UID 2,
+ * the unknown one is reported and adopted with a new UID. */
+static void test_duplicate_uid_files(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	store_close(&store);
+	char name[128];
+	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=2:2,", strlen(msg2));
+	plant_orphan(name, msg2);
+
+	store = open_store("demo");
+	struct reports r = { .count = 0 };
+	r.text[0] = '\0';
+	assert_true(store_mailbox_check(store, "INBOX", collect_report, &r) >= 2);
+	assert_non_null(strstr(r.text, "UID 2: carried by two files"));
+	assert_non_null(strstr(r.text, "without an index row"));
+	struct store_mailbox *box;
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 4);
+	assert_int_equal(store_mailbox_msg(box, 2)->uid, 2);
+	assert_int_equal(store_mailbox_msg(box, 2)->size, strlen(msg1));
+	assert_int_equal(store_mailbox_msg(box, 4)->uid, 4);
+	assert_int_equal(store_mailbox_msg(box, 4)->size, strlen(msg2));
+	store_mailbox_close(&box);
+	char *cur = user_path("Maildir/cur");
+	assert_uids_unique(store, cur);
+	free(cur);
+	store_close(&store);
+}
+
+/* An unknown file whose UID was expunged is what an expunge left: gone. */
+static void test_orphan_with_expunged_uid(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	uint32_t m2 = 2;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	assert_int_equal(store_mailbox_expunge(box, &m2, 1), 0);
+	store_mailbox_close(&box);
+	store_close(&store);
+	plant_orphan("1700000000.M1P99Q1.leftover,S=5,U=2:2,", "A: b\n");
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 1);
+	store_mailbox_close(&box);
+	char *cur = user_path("Maildir/cur");
+	assert_int_equal(testlib_count_files(cur), 1);
+	free(cur);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	store_close(&store);
+}
+
+/* The orphan of a crash whose UID the next append reused (what older
+ * versions did), with ctimes reset by a copy so that it looks newest:
+ * the rebuild keeps UID 2 for the message the index had (acknowledged),
+ * and gives the orphan a new one. */
+static void test_rebuild_keeps_index_uids(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_status before, after;
+	const char *error;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	assert_int_equal(store_mailbox_status(store, "INBOX", &before), 0);
+	store_close(&store);
+	char name[128];
+	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=2:2,", strlen(msg2));
+	plant_orphan(name, msg2);
+	/* the orphan's ctime newest, as after cp -a of the Maildir */
+	usleep(20000);
+	char *cur = user_path("Maildir/cur");
+	char *orphan = xasprintf("%s/%s", cur, name);
+	assert_int_equal(chmod(orphan, 0600), 0);
+	free(orphan);
+
+	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_status(store, "INBOX", &after), 0);
+	assert_int_equal(after.uidvalidity, before.uidvalidity);
+	assert_int_equal(after.messages, 4);
+	struct store_mailbox *box;
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	for (uint32_t i = 1; i <= 3; i++) {
+		assert_int_equal(store_mailbox_msg(box, i)->uid, i);
+		assert_int_equal(store_mailbox_msg(box, i)->size, strlen(msg1));
+	}
+	assert_int_equal(store_mailbox_msg(box, 4)->uid, 4);
+	assert_int_equal(store_mailbox_msg(box, 4)->size, strlen(msg2));
+	store_mailbox_close(&box);
+	assert_uids_unique(store, cur);
+	free(cur);
+	store_close(&store);
+}
+
+/* A rebuild refuses while another process has the store open. */
+static void test_rebuild_refused_while_open(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	const char *error = NULL;
+	int fds[2];
+	char c;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	store_close(&store);
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *child;
+
+		close(fds[0]);
+		if (store_open(&set, "demo", &child, &error) < 0 || write(fds[1], "x", 1) != 1)
+			_exit(1);
+		usleep(500000);
+		store_close(&child);
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	assert_int_equal(store_rebuild(&set, "demo", &error), -1);
+	assert_non_null(strstr(error, "in use"));
+	wait_child(pid);
+	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_append_old_date_vs_cleanup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_waits_for_locked_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_uid_never_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_marker_seen_by_running_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_uid_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_with_expunged_uid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_keeps_index_uids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_refused_while_open, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
