@@ -1,5 +1,6 @@
 /* cmd-serve.c: `roost serve`, the server itself. */
 #include "cli.h"
+#include "auth/auth.h"
 #include "base/log.h"
 #include "conf/conf.h"
 #include "imap/session.h"
@@ -69,6 +70,8 @@ int cli_serve_main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	log_init("roost", config->log_syslog, level);
+	/* before the workers are forked: they share the failed-login counts */
+	auth_shared_init();
 	const struct net_protocol list[] = { imap_protocol, lmtp_protocol, { .name = NULL } };
 	int ret = net_serve(config, list, single);
 	config_free(&config);

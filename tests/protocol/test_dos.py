@@ -74,8 +74,23 @@ def test_login_deadline_ends_at_login(srv):
     expect(c2.is_closed())
 
 
+def _settle(srv):
+    """Waits until the harness's probe that the server listens (made
+    before the workers ran: a worker accepts it afterwards) has been
+    accepted and seen to close, so that it no longer counts as a
+    connection not logged in."""
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        log = srv.log_text()
+        n = log.count(": connected")
+        if n > 0 and n == log.count(": Disconnected"):
+            return
+        time.sleep(0.05)
+
+
 @server_args(workers=2, extra_conf="max_preauth_connections_per_ip = 3")
 def test_preauth_connections_per_address_across_workers(srv):
+    _settle(srv)
     # 10 connections from one address, spread over two workers: exactly 3
     # are greeted, the others are told why and closed
     conns = [srv.connect() for _ in range(10)]
@@ -93,22 +108,38 @@ def test_preauth_connections_per_address_across_workers(srv):
     expect("max_preauth_connections_per_ip" in log)
     # a login frees its place: the limit is on connections not logged in
     greeted[0].cmd("LOGIN demo demo", ok=True)
-    c = srv.connect()
-    c.greeting()
+    c3 = srv.connect()
+    c3.greeting()
+    # the limit again (every client object is kept: a dropped one closes)
+    c4 = srv.connect()
+    line = c4.readline()
+    expect(line.startswith("* BYE Too many"), line)
     # a closed connection frees its place
-    c = srv.connect()
-    expect(c.readline().startswith("* BYE Too many"))
     greeted[1].close()
     deadline = time.time() + 5
+    retries = []
     while True:
         c = srv.connect()
+        retries.append(c)
         line = c.readline()
         if line.startswith("* OK") or time.time() > deadline:
             break
         time.sleep(0.1)
     expect(line.startswith("* OK"), line)
-    # logged-in sessions are not limited by it
-    sessions = [srv.login() for _ in range(5)]
+    # logged-in sessions are not limited by it: with the pre-login ones
+    # gone, one address holds more than 3 sessions
+    for x in [greeted[2], c3, c]:
+        x.close()
+    sessions = [greeted[0]]
+    deadline = time.time() + 5
+    while len(sessions) < 6 and time.time() < deadline:
+        c = srv.connect()
+        if c.readline().startswith("* OK"):
+            c.cmd("LOGIN demo demo", ok=True)
+            sessions.append(c)
+        else:
+            time.sleep(0.1)
+    expect(len(sessions) == 6, f"{len(sessions)} sessions")
     for s in sessions:
         s.cmd("NOOP", ok=True)
 
@@ -178,3 +209,60 @@ def test_fd_limit_keeps_sessions_working():
         expect("killed by signal" not in log and "SERVERBUG" not in log, log)
     finally:
         srv.cleanup()
+
+
+def _login_from(srv, source_ip, user, password):
+    """LOGIN on a new connection from source_ip (any 127.x address reaches
+    the loopback listener); returns (seconds to the answer, answer)."""
+    s = socket.create_connection(("127.0.0.1", srv.port), 30,
+                                 source_address=(source_ip, 0))
+    f = s.makefile("rb")
+    greeting = f.readline()
+    expect(greeting.startswith(b"* OK"), greeting)
+    t0 = time.time()
+    s.sendall(f"a LOGIN {user} {password}\r\n".encode())
+    line = f.readline()
+    while line.startswith(b"* "):
+        line = f.readline()
+    elapsed = time.time() - t0
+    f.close()
+    s.close()
+    return elapsed, line.decode().rstrip("\r\n")
+
+
+@server_args(workers=2)
+def test_failed_login_delay_not_reset_by_another_users_login(srv):
+    # one valid account (demo) and guesses at another (alice), in turn,
+    # from one address, each on a new connection (either worker): the
+    # successes do not wipe the guesses, so the delay keeps growing
+    times = []
+    for i in range(5):
+        t, line = _login_from(srv, "127.0.0.1", "demo", "demo")
+        expect(line.startswith("a OK"), line)
+        t, line = _login_from(srv, "127.0.0.1", "alice", "guess%d" % i)
+        expect(line.startswith("a NO [AUTHENTICATIONFAILED]"), line)
+        times.append(t)
+    # 250 ms, 500 ms, 1 s, 2 s, 4 s
+    expect(times[4] >= 1.0, f"delays {times}")
+    log = srv.log_text()
+    expect("5 recent failure(s) for this address or user, answered after 4000 ms" in log,
+           log[-3000:])
+    # and the good account is not slowed down by them
+    t, line = _login_from(srv, "127.0.0.1", "demo", "demo")
+    expect(line.startswith("a OK") and t < 1.0, f"{line} after {t:.1f} s")
+
+
+@server_args(workers=2)
+def test_failed_login_delay_per_user_across_addresses(srv):
+    # guesses at one user from five addresses: the user's count grows
+    times = []
+    for i in range(2, 7):
+        t, line = _login_from(srv, f"127.0.0.{i}", "alice", "guess")
+        expect(line.startswith("a NO [AUTHENTICATIONFAILED]"), line)
+        times.append(t)
+    expect(times[4] >= 1.0, f"delays {times}")
+    # a success for another user from one of them clears nothing of it
+    t, line = _login_from(srv, "127.0.0.2", "demo", "demo")
+    expect(line.startswith("a OK"), line)
+    t, line = _login_from(srv, "127.0.0.9", "alice", "guess")
+    expect(line.startswith("a NO") and t >= 2.0, f"{line} after {t:.1f} s")
