@@ -79,6 +79,8 @@ struct net_worker_setup {
 	 * it */
 	struct net_peer_limit *peer_limit;
 	unsigned int worker_index;
+	/* max_preauth_connections_per_ip_exempt, parsed (NULL: none) */
+	const struct net_peer_networks *peer_exempt;
 };
 
 /* Runs a worker: protocol worker_init, accept loop, SIGTERM handling.
@@ -150,6 +152,21 @@ unsigned int net_peer_limit_count(struct net_peer_limit *limit, const struct net
 /* `worker` died: forgets every connection it had counted (the supervisor
  * calls this before starting its replacement).  Returns how many. */
 unsigned int net_peer_limit_release_worker(struct net_peer_limit *limit, unsigned int worker);
+
+/* CIDR blocks exempt from the per-address limit. */
+struct net_peer_networks;
+/* Parses a list of CIDR blocks separated by spaces or commas
+ * ("127.0.0.0/8 ::1, 2001:db8::/32"; a bare address is a /32 or /128).
+ * Returns 0 with the set in *nets_r (empty for an empty or NULL list; free
+ * with net_peer_networks_free, which sets *nets to NULL), or -1 with
+ * *error_r (allocated) naming the first invalid block. */
+int net_peer_networks_parse(const char *list, struct net_peer_networks **nets_r,
+			    char **error_r);
+/* True if addr (IPv4, IPv6; an IPv4-mapped IPv6 address as IPv4) is in
+ * one of the blocks.  False for NULL sets and other families. */
+bool net_peer_networks_match(const struct net_peer_networks *nets, const struct sockaddr *addr,
+			     socklen_t addrlen);
+void net_peer_networks_free(struct net_peer_networks **nets);
 
 /* ---- tls.c ---- */
 

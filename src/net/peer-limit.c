@@ -280,3 +280,112 @@ unsigned int net_peer_limit_release_worker(struct net_peer_limit *l, unsigned in
 	shm_unlock(l->shm);
 	return released;
 }
+
+/* ---- exempt networks ---- */
+
+struct net_peer_network {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned int bits;
+};
+
+struct net_peer_networks {
+	struct net_peer_network *nets;
+	size_t count;
+};
+
+int net_peer_networks_parse(const char *list, struct net_peer_networks **nets_r,
+			    char **error_r)
+{
+	struct net_peer_networks *nets = xcalloc(1, sizeof(*nets));
+	size_t cap = 0;
+	const char *p = list != NULL ? list : "";
+	for (;;) {
+		p += strspn(p, " ,\t");
+		size_t wlen = strcspn(p, " ,\t");
+		if (wlen == 0)
+			break;
+		char word[INET6_ADDRSTRLEN + 8];
+		if (wlen >= sizeof(word)) {
+			*error_r = xasprintf("invalid network \"%.*s\"", (int)ROOST_MIN(wlen, 64), p);
+			net_peer_networks_free(&nets);
+			return -1;
+		}
+		memcpy(word, p, wlen);
+		word[wlen] = '\0';
+		p += wlen;
+
+		struct net_peer_network n = { 0 };
+		char *slash = strchr(word, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		n.family = strchr(word, ':') != NULL ? AF_INET6 : AF_INET;
+		unsigned int max_bits = n.family == AF_INET ? 32 : 128;
+		uint64_t bits = max_bits;
+		if (inet_pton(n.family, word, n.addr) != 1 ||
+		    (slash != NULL && str_to_u64(slash + 1, max_bits, &bits) < 0)) {
+			if (slash != NULL)
+				*slash = '/';
+			*error_r = xasprintf("invalid network \"%s\" (expected e.g. 127.0.0.0/8 "
+					     "or ::1)", word);
+			net_peer_networks_free(&nets);
+			return -1;
+		}
+		n.bits = (unsigned int)bits;
+		ARRAY_RESERVE(nets->nets, cap, nets->count + 1);
+		nets->nets[nets->count++] = n;
+	}
+	*nets_r = nets;
+	return 0;
+}
+
+bool net_peer_networks_match(const struct net_peer_networks *nets, const struct sockaddr *addr,
+			     socklen_t addrlen)
+{
+	uint8_t a[16];
+	int family;
+
+	if (nets == NULL || addr == NULL)
+		return false;
+	if (addr->sa_family == AF_INET && addrlen >= (socklen_t)sizeof(struct sockaddr_in)) {
+		family = AF_INET;
+		memcpy(a, &((const struct sockaddr_in *)addr)->sin_addr, 4);
+	} else if (addr->sa_family == AF_INET6 &&
+		   addrlen >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(in6)) {
+			family = AF_INET;
+			memcpy(a, &in6->s6_addr[12], 4);
+		} else {
+			family = AF_INET6;
+			memcpy(a, in6->s6_addr, 16);
+		}
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < nets->count; i++) {
+		const struct net_peer_network *n = &nets->nets[i];
+		if (n->family != family)
+			continue;
+		unsigned int full = n->bits / 8, rest = n->bits % 8;
+		if (memcmp(a, n->addr, full) != 0)
+			continue;
+		if (rest != 0) {
+			uint8_t mask = (uint8_t)(0xff << (8 - rest));
+			if ((a[full] & mask) != (n->addr[full] & mask))
+				continue;
+		}
+		return true;
+	}
+	return false;
+}
+
+void net_peer_networks_free(struct net_peer_networks **_nets)
+{
+	struct net_peer_networks *nets = *_nets;
+	if (nets == NULL)
+		return;
+	*_nets = NULL;
+	free(nets->nets);
+	free(nets);
+}

@@ -7,7 +7,11 @@
  * before any client byte is read.  Its loop is a plain sigtimedwait():
  * SIGCHLD restarts workers (with a back-off), SIGHUP re-reads the
  * certificate and key and sends them to every worker over its control
- * socket, SIGTERM/SIGINT stop everything. */
+ * socket, SIGTERM/SIGINT stop everything.  Before forking it sizes
+ * max_connections to the file descriptor limit and makes the table of
+ * pre-login connections per address that all workers share
+ * (peer-limit.c); a dead worker's connections are taken off it before
+ * its replacement starts. */
 #include "net-private.h"
 #include "base/log.h"
 #include "conf/conf.h"
@@ -84,6 +88,7 @@ struct serve {
 	/* config->max_connections as the file descriptor limit allows it */
 	unsigned int max_connections;
 	struct net_peer_limit *peer_limit;
+	struct net_peer_networks *peer_exempt;
 	pid_t supervisor_pid;
 	sigset_t old_mask;
 };
@@ -467,6 +472,7 @@ static void ATTR_NORETURN serve_worker_child(struct serve *s, struct serve_worke
 		.max_connections = s->max_connections,
 		.peer_limit = s->peer_limit,
 		.worker_index = (unsigned int)(w - s->workers),
+		.peer_exempt = s->peer_exempt,
 	};
 	int ret = net_worker_main(&setup);
 	_exit(ret);
@@ -772,19 +778,28 @@ static unsigned int serve_connection_budget(const struct roost_config *config)
 }
 
 /* The shared per-address table, if some listener's protocol has a login
- * and the limit is on. */
-static void serve_peer_limit_create(struct serve *s)
+ * and the limit is on, and the networks exempt from it.  Returns -1 (logged)
+ * for an invalid network. */
+static int serve_peer_limit_create(struct serve *s)
 {
+	char *error;
+	if (net_peer_networks_parse(s->config->max_preauth_connections_per_ip_exempt,
+				    &s->peer_exempt, &error) < 0) {
+		log_error("max_preauth_connections_per_ip_exempt: %s", error);
+		free(error);
+		return -1;
+	}
 	bool login = false;
 	for (size_t i = 0; i < s->listener_count; i++) {
 		if (s->listeners[i].protocol->has_login)
 			login = true;
 	}
 	if (!login || s->config->max_preauth_connections_per_ip == 0)
-		return;
+		return 0;
 	uint64_t addresses = (uint64_t)s->worker_count * s->max_connections;
 	s->peer_limit = net_peer_limit_create(
 		(unsigned int)ROOST_MIN(addresses, SERVE_PEER_MAX_ADDRESSES), s->worker_count);
+	return 0;
 }
 
 int net_serve(const struct roost_config *config, const struct net_protocol *protocols,
@@ -801,7 +816,8 @@ int net_serve(const struct roost_config *config, const struct net_protocol *prot
 	s.worker_count = single_process ? 1 : config->workers != 0 ? config->workers :
 			 (cpus > 0 ? (unsigned int)cpus : 1);
 	s.max_connections = serve_connection_budget(config);
-	serve_peer_limit_create(&s);
+	if (serve_peer_limit_create(&s) < 0)
+		goto out;
 	if (s.need_tls) {
 		char *error;
 		if (net_tls_pem_load(config->tls_cert, config->tls_key, &s.pem, NULL, &error) < 0) {
@@ -823,6 +839,7 @@ int net_serve(const struct roost_config *config, const struct net_protocol *prot
 			.max_connections = s.max_connections,
 			.peer_limit = s.peer_limit,
 			.worker_index = 0,
+			.peer_exempt = s.peer_exempt,
 		};
 		memset(&s.pem, 0, sizeof(s.pem));	/* the worker frees it */
 		ret = net_worker_main(&setup);
@@ -834,6 +851,7 @@ out:
 	serve_close_listeners(&s);
 	net_tls_pem_free(&s.pem);
 	net_peer_limit_destroy(&s.peer_limit);
+	net_peer_networks_free(&s.peer_exempt);
 	free(s.groups);
 	return ret;
 }

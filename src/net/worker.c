@@ -227,7 +227,8 @@ static void worker_accept_cb(struct evconnlistener *listener ATTR_UNUSED, evutil
 	struct net_peer_key key;
 	bool counted = false;
 	if (lfd->protocol->has_login && worker.setup->peer_limit != NULL &&
-	    net_peer_key_from_sockaddr(addr, (socklen_t)addrlen, &key)) {
+	    net_peer_key_from_sockaddr(addr, (socklen_t)addrlen, &key) &&
+	    !net_peer_networks_match(worker.setup->peer_exempt, addr, (socklen_t)addrlen)) {
 		int ret = net_peer_limit_add(worker.setup->peer_limit, worker.setup->worker_index,
 					     &key, config->max_preauth_connections_per_ip);
 		if (ret == 0) {

@@ -144,6 +144,40 @@ def test_preauth_connections_per_address_across_workers(srv):
         s.cmd("NOOP", ok=True)
 
 
+@server_args(extra_conf="max_preauth_connections_per_ip = 2\n"
+             "max_preauth_connections_per_ip_exempt = 127.0.0.2/32, ::1")
+def test_preauth_limit_exempt_networks(srv):
+    _settle(srv)
+    kept = []
+    # 127.0.0.2 is exempt: five connections are all greeted
+    for _ in range(5):
+        s = socket.create_connection(("127.0.0.1", srv.port), 10,
+                                     source_address=("127.0.0.2", 0))
+        kept.append(s)
+        expect(s.makefile("rb").readline().startswith(b"* OK"))
+    # 127.0.0.3 is not
+    lines = []
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", srv.port), 10,
+                                     source_address=("127.0.0.3", 0))
+        kept.append(s)
+        lines.append(s.makefile("rb").readline())
+    expect([l[:4] for l in lines] == [b"* OK", b"* OK", b"* BY"], lines)
+    for s in kept:
+        s.close()
+
+
+def test_preauth_limit_exempt_invalid():
+    srv = None
+    try:
+        srv = Server(extra_conf="max_preauth_connections_per_ip_exempt = 10.0.0.0/99")
+    except roosttest.TestFailure as e:
+        expect("max_preauth_connections_per_ip_exempt: invalid network" in str(e), str(e))
+    else:
+        srv.cleanup()
+        raise roosttest.TestFailure("started with an invalid network")
+
+
 def _start_with_fd_limit(nofile, **kw):
     """A Server whose processes run with RLIMIT_NOFILE = nofile (soft
     and hard, so roost serve cannot raise it)."""

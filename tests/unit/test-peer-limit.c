@@ -173,6 +173,56 @@ static void test_table_full(void **state ATTR_UNUSED)
 	net_peer_limit_destroy(&l);
 }
 
+static bool match4(const struct net_peer_networks *nets, const char *ip)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+	return net_peer_networks_match(nets, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+static bool match6(const struct net_peer_networks *nets, const char *ip)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	assert_int_equal(inet_pton(AF_INET6, ip, &sin6.sin6_addr), 1);
+	return net_peer_networks_match(nets, (struct sockaddr *)&sin6, sizeof(sin6));
+}
+
+static void test_exempt_networks(void **state ATTR_UNUSED)
+{
+	struct net_peer_networks *nets;
+	char *error;
+
+	assert_int_equal(net_peer_networks_parse("127.0.0.0/8 ::1, 10.1.2.0/23,2001:db8::/33",
+						 &nets, &error), 0);
+	assert_true(match4(nets, "127.4.5.6"));
+	assert_false(match4(nets, "128.0.0.1"));
+	assert_true(match4(nets, "10.1.3.255"));
+	assert_false(match4(nets, "10.1.4.0"));
+	assert_true(match6(nets, "::ffff:127.0.0.1"));
+	assert_true(match6(nets, "::1"));
+	assert_false(match6(nets, "::2"));
+	assert_true(match6(nets, "2001:db8:7fff::1"));
+	assert_false(match6(nets, "2001:db8:8000::1"));
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	assert_false(net_peer_networks_match(nets, (struct sockaddr *)&sun, sizeof(sun)));
+	net_peer_networks_free(&nets);
+	assert_null(nets);
+
+	/* empty: nothing matches */
+	assert_int_equal(net_peer_networks_parse("", &nets, &error), 0);
+	assert_false(match4(nets, "127.0.0.1"));
+	net_peer_networks_free(&nets);
+	assert_false(match4(NULL, "127.0.0.1"));
+
+	static const char *const bad[] = { "127.0.0.0/33", "localhost", "::1/129", "1.2.3.4/x",
+					   "10.0.0.0/8 nonsense" };
+	for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
+		assert_int_equal(net_peer_networks_parse(bad[i], &nets, &error), -1);
+		assert_non_null(strstr(error, "invalid network"));
+		free(error);
+	}
+}
+
 /* A process that dies holding the lock does not block the others. */
 static void test_shm_lock_owner_dies(void **state ATTR_UNUSED)
 {
@@ -209,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_shared_across_fork),
 		cmocka_unit_test(test_many_addresses),
 		cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_exempt_networks),
 		cmocka_unit_test(test_shm_lock_owner_dies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
