@@ -43,9 +43,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Keys (remote addresses) in the failed-login table, and how long a
- * failure is remembered. */
-#define AUTH_THROTTLE_MAX_ENTRIES 4096
+/* Keys in the failed-login table (a failure makes up to three: address,
+ * user, pair; 16384 entries take 2.9 MB), and how long a failure is
+ * remembered. */
+#define AUTH_THROTTLE_MAX_ENTRIES 16384
 #define AUTH_THROTTLE_FORGET_SECS 600
 /* SHA-crypt costs grow with the password's length: a longer one fails at
  * once, for every user alike, instead of costing a helper thread. */
