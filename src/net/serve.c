@@ -44,16 +44,18 @@
 #define SERVE_QUICK_DEATH_MSECS 10000
 #define SERVE_BACKOFF_FIRST_MSECS 1000
 #define SERVE_BACKOFF_MAX_MSECS 60000
-/* File descriptors kept for each connection: its socket, the user's
- * index (SQLite keeps the database, its -wal and its -shm open) and up to
- * four more while a command runs (a message file being read, the file
- * being written or copied to, a directory being synced, a spooled
- * literal). */
-#define SERVE_FDS_PER_CONNECTION 8
+/* File descriptors a connection may keep at once: its socket, its
+ * user's index (SQLite keeps the database, its -wal and its -shm open;
+ * sessions of one user in one worker share them) and two that can stay
+ * open while its output drains or its input arrives (a message file
+ * being sent, a literal being spooled). */
+#define SERVE_FDS_PER_CONNECTION 6
 /* ... and per worker, beyond what the supervisor has open when it counts:
  * the event loop, its signal and thread-notification descriptors, the
  * inotify instance, the control socket, the spare descriptor for
- * refusing at EMFILE, the user database being read, syslog. */
+ * refusing at EMFILE, the user database being read, syslog, and the
+ * files the one command running at a time opens and closes again (the
+ * source and destination of a copy, a directory being synced). */
 #define SERVE_FDS_PER_WORKER 32
 /* Addresses the per-address table can hold at once; past that, new
  * addresses are let in uncounted (a flood from that many addresses is
