@@ -16,10 +16,13 @@
  *                                      +-- no ----------------------> callback, free
  *
  * DELAYING holds a FAILED answer back (250 ms, 500 ms, ... per recent
- * failure of the address); WAITING holds a new attempt from that address
- * until the previous answer's delay is over, so a client that drops the
- * connection instead of waiting for FAILED gains nothing.  An OK answer is
- * never delayed.  Without an event loop (CLI, tests: jobs run inline)
+ * failure of the address or of the user, whichever has more); WAITING
+ * holds a new attempt from that address or for that user until the
+ * previous answer's delay is over, so a client that drops the connection
+ * instead of waiting for FAILED gains nothing.  An OK answer is never
+ * delayed, and clears only the failures of its own user from its own
+ * address (auth-throttle.h): an attacker who alternates a known good
+ * login with guesses at another account keeps his delay growing.  Without an event loop (CLI, tests: jobs run inline)
  * there are no timers, so neither wait happens.
  *
  * Ownership: while HASHING, the helper thread uses the `job` fields only
@@ -40,17 +43,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Keys (remote addresses) in the failed-login table, and how long a
- * failure is remembered. */
-#define AUTH_THROTTLE_MAX_ENTRIES 4096
+/* Keys in the failed-login table (a failure makes up to three: address,
+ * user, pair; 16384 entries take 2.9 MB), and how long a failure is
+ * remembered. */
+#define AUTH_THROTTLE_MAX_ENTRIES 16384
 #define AUTH_THROTTLE_FORGET_SECS 600
 /* SHA-crypt costs grow with the password's length: a longer one fails at
  * once, for every user alike, instead of costing a helper thread. */
 #define AUTH_PASSWORD_MAX_LEN 1024
 
+/* The table shared by every worker (auth_shared_init), or NULL. */
+static struct auth_throttle *auth_shared_throttle;
+
 struct auth {
 	struct passwd_file *db;
 	struct auth_throttle *throttle;
+	bool own_throttle;		/* not auth_shared_throttle */
 	unsigned int delay_max_secs;
 	bool db_failed;			/* the last read failed (logged once) */
 	bool jobs_inline;		/* no event loop: never use timers */
@@ -89,12 +97,24 @@ struct auth_request {
 	struct net_timer *timer;
 };
 
+void auth_shared_init(void)
+{
+	if (auth_shared_throttle == NULL)
+		auth_shared_throttle = auth_throttle_create(AUTH_THROTTLE_MAX_ENTRIES,
+							    AUTH_THROTTLE_FORGET_SECS);
+}
+
 struct auth *auth_create(const struct roost_config *config)
 {
 	struct auth *auth = xcalloc(1, sizeof(*auth));
 	auth->db = passwd_file_create(config->userdb);
-	auth->throttle = auth_throttle_create(AUTH_THROTTLE_MAX_ENTRIES,
-					      AUTH_THROTTLE_FORGET_SECS);
+	if (auth_shared_throttle != NULL) {
+		auth->throttle = auth_shared_throttle;
+	} else {
+		auth->throttle = auth_throttle_create(AUTH_THROTTLE_MAX_ENTRIES,
+						      AUTH_THROTTLE_FORGET_SECS);
+		auth->own_throttle = true;
+	}
 	auth->delay_max_secs = config->auth_failure_delay_max;
 	return auth;
 }
@@ -136,7 +156,8 @@ void auth_destroy(struct auth **authp)
 		auth_request_abort(&req);
 	}
 	passwd_file_destroy(&auth->db);
-	auth_throttle_destroy(&auth->throttle);
+	if (auth->own_throttle)
+		auth_throttle_destroy(&auth->throttle);
 	free(auth);
 }
 
@@ -243,19 +264,22 @@ static void auth_request_done(void *context)
 	} else if (req->user_exists && req->job.hash != NULL && req->job.verify_ret == 1) {
 		req->result = AUTH_RESULT_OK;
 	} else {
-		log_debug("auth: user %s from %s: %s", req->user,
-			  req->remote_ip[0] != '\0' ? req->remote_ip : "local",
-			  req->user_exists ? "wrong password" : "unknown user");
 		req->result = AUTH_RESULT_FAILED;
 	}
 
 	if (req->result == AUTH_RESULT_OK) {
-		auth_throttle_reset(auth->throttle, req->throttle_key);
+		auth_throttle_login_succeeded(auth->throttle, req->throttle_key, req->user,
+					      time_monotonic_ms());
 	} else if (req->result == AUTH_RESULT_FAILED) {
-		unsigned int failures = auth_throttle_add_failure(
-			auth->throttle, req->throttle_key, time_monotonic_ms());
-		unsigned int delay = auth_throttle_delay_ms(failures, auth->delay_max_secs);
-		if (delay > 0 && !auth->jobs_inline) {
+		unsigned int failures = auth_throttle_login_failed(
+			auth->throttle, req->throttle_key, req->user, time_monotonic_ms());
+		unsigned int delay = auth->jobs_inline ? 0 :
+			auth_throttle_delay_ms(failures, auth->delay_max_secs);
+		log_debug("auth: user %s from %s: %s; %u recent failure(s) for this address "
+			  "or user, answered after %u ms", req->user,
+			  req->remote_ip[0] != '\0' ? req->remote_ip : "local",
+			  req->user_exists ? "wrong password" : "unknown user", failures, delay);
+		if (delay > 0) {
 			req->state = AUTH_REQUEST_DELAYING;
 			req->timer = net_timer_create(delay, false, auth_request_delay_end, req);
 			return;
@@ -333,8 +357,8 @@ struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
 	req->job.password = xstrdup(password);
 
 	unsigned int wait = auth->jobs_inline ? 0 :
-		auth_throttle_wait_ms(auth->throttle, req->throttle_key, time_monotonic_ms(),
-				      auth->delay_max_secs);
+		auth_throttle_login_wait_ms(auth->throttle, req->throttle_key, req->user,
+					    time_monotonic_ms(), auth->delay_max_secs);
 	if (wait > 0) {
 		req->state = AUTH_REQUEST_WAITING;
 		req->timer = net_timer_create(wait, false, auth_request_wait_end, req);

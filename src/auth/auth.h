@@ -4,10 +4,13 @@
  * database (passwd-file, in memory, on the loop), runs the slow hash check
  * on a helper thread (net_job_run) and calls back on the event loop.  A
  * wrong password and an unknown user give the same answer after the same
- * work (an unknown user is checked against a dummy hash).  Failures from
- * one remote address are answered after a growing delay (auth-throttle.h),
- * and a new attempt from that address made before the delay of its last
- * failure ran out waits for the rest of it; OK is never delayed.  The
+ * work (an unknown user is checked against a dummy hash).  Failures are
+ * answered after a delay that grows with the recent failures of the remote
+ * address and of the user tried, counted by all workers together
+ * (auth-throttle.h); a new attempt from that address or for that user made
+ * before the delay of its last failure ran out waits for the rest of it;
+ * OK is never delayed and clears only its own user's failures from its
+ * own address.  The
  * per-connection limit (max_auth_failures, then BYE) is the protocol's.
  * No password is ever logged or kept after the check. */
 #ifndef ROOST_AUTH_H
@@ -31,6 +34,13 @@ enum auth_result {
  * the name that opens the user's store.  It is valid during the call
  * only.  After the callback the request is gone: do not abort it. */
 typedef void auth_callback(enum auth_result result, const char *user, void *ctx);
+
+/* Makes the failed-login table that every auth_create() afterwards uses,
+ * in this process and in the processes it forks from now on: `roost
+ * serve` calls it before starting its workers, so that they all count
+ * failures together.  Without it each struct auth has a table of its own.
+ * Idempotent. */
+void auth_shared_init(void);
 
 /* Sets up the user database config->userdb (read at the first request)
  * and the failed-login table; delays reach config->auth_failure_delay_max

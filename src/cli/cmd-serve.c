@@ -1,5 +1,6 @@
 /* cmd-serve.c: `roost serve`, the server itself. */
 #include "cli.h"
+#include "auth/auth.h"
 #include "base/log.h"
 #include "conf/conf.h"
 #include "imap/session.h"
@@ -83,6 +84,8 @@ int cli_serve_main(int argc, char **argv)
 	if (readable == 0)
 		log_warning("no user database at %s yet: add users with `roost user add`",
 			    config->userdb);
+	/* before the workers are forked: they share the failed-login counts */
+	auth_shared_init();
 	const struct net_protocol list[] = { imap_protocol, lmtp_protocol, { .name = NULL } };
 	int ret = net_serve(config, list, single);
 	config_free(&config);

@@ -41,8 +41,11 @@ static const struct conf_key conf_keys[] = {
 	K("max_auth_failures", T_UINT, max_auth_failures, 1, 100),
 	K("auth_failure_delay_max", T_UINT, auth_failure_delay_max, 0, 600),
 	K("preauth_timeout", T_UINT, preauth_timeout, 5, 3600),
+	K("login_timeout", T_UINT, login_timeout, 2, 3600),
 	K("autologout", T_UINT, autologout, 1800, 7 * 24 * 3600),
 	K("max_connections", T_UINT, max_connections, 1, 1000000),
+	K("max_preauth_connections_per_ip", T_UINT, max_preauth_connections_per_ip, 0, 65535),
+	K("max_preauth_connections_per_ip_exempt", T_STR, max_preauth_connections_per_ip_exempt, 0, 0),
 	K("recipient_delimiter", T_STR, recipient_delimiter, 0, 0),
 	K("lmtp_detail_folder", T_BOOL, lmtp_detail_folder, 0, 0),
 	K("lmtp_single_copy", T_BOOL, lmtp_single_copy, 0, 0),
@@ -95,8 +98,11 @@ static void config_defaults(struct roost_config *c)
 	c->max_auth_failures = 3;
 	c->auth_failure_delay_max = 15;
 	c->preauth_timeout = 60;
+	c->login_timeout = 120;
 	c->autologout = 1800;
 	c->max_connections = 10000;
+	c->max_preauth_connections_per_ip = 100;
+	c->max_preauth_connections_per_ip_exempt = xstrdup("");
 	c->recipient_delimiter = xstrdup("+");
 	c->lmtp_local_domains = xstrdup("");
 	c->lmtp_trusted_networks = xstrdup("127.0.0.0/8 ::1");
@@ -389,6 +395,7 @@ void config_free(struct roost_config **_c)
 	free(c->recipient_delimiter);
 	free(c->lmtp_local_domains);
 	free(c->lmtp_trusted_networks);
+	free(c->max_preauth_connections_per_ip_exempt);
 	free(c->lmtp_socket_owner);
 	free(c);
 }

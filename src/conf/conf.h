@@ -44,8 +44,11 @@ struct roost_config {
 	unsigned int max_auth_failures;	/* max_auth_failures = 3 */
 	unsigned int auth_failure_delay_max;	/* auth_failure_delay_max = 15 (s) */
 	unsigned int preauth_timeout;	/* preauth_timeout = 60 (s) */
+	unsigned int login_timeout;	/* login_timeout = 120 (s from connect to login) */
 	unsigned int autologout;	/* autologout = 1800 (s; at least 1800 per RFC 9051) */
 	unsigned int max_connections;	/* max_connections = 10000 (per worker) */
+	unsigned int max_preauth_connections_per_ip;	/* = 100 (all workers; 0 = no limit) */
+	char *max_preauth_connections_per_ip_exempt;	/* = (empty: none; CIDR list) */
 	/* delivery (LMTP, roost deliver) */
 	char *recipient_delimiter;	/* recipient_delimiter = + ("" = none) */
 	bool lmtp_detail_folder;	/* lmtp_detail_folder = no */

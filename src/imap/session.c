@@ -442,8 +442,19 @@ static void imap_session_conn_timeout(struct net_conn *conn, void *ctx)
 	imap_session_bye(s, "Autologout; idle for too long.");
 }
 
+/* login_timeout after connecting, however active the client. */
+static void imap_session_conn_login_timeout(struct net_conn *conn, void *ctx)
+{
+	struct imap_session *s = ctx;
+	(void)conn;
+	log_info("%s: Not logged in after %u s: disconnecting", s->log_prefix,
+		 s->config->login_timeout);
+	imap_session_bye(s, "Login timed out.");
+}
+
 static const struct net_conn_callbacks imap_conn_callbacks = {
 	.timeout = imap_session_conn_timeout,
+	.login_timeout = imap_session_conn_login_timeout,
 	.input = imap_session_conn_input,
 	.drained = imap_session_conn_drained,
 	.closed = imap_session_conn_closed,
@@ -679,6 +690,8 @@ int imap_session_login(struct imap_session *s, const char *user, const char **er
 				  net_conn_id(s->conn));
 	imap_parser_set_max_literal_size(s->parser, s->config->max_append_size);
 	net_conn_set_idle_timeout(s->conn, s->config->autologout);
+	/* no login deadline and no pre-login count from now on */
+	net_conn_login_done(s->conn);
 	return 0;
 }
 
@@ -774,8 +787,23 @@ static void imap_shutdown(void)
 	free(list);
 }
 
+/* RFC 9051 7.1.5: BYE as the greeting, when the server is not willing to
+ * accept a connection. */
+static const char *imap_refusal(enum net_refusal why)
+{
+	switch (why) {
+	case NET_REFUSAL_ADDRESS:
+		return "* BYE Too many connections from your address.\r\n";
+	case NET_REFUSAL_BUSY:
+		break;
+	}
+	return "* BYE Server too busy; try again later.\r\n";
+}
+
 const struct net_protocol imap_protocol = {
 	.name = "imap",
+	.has_login = true,
+	.refusal = imap_refusal,
 	.worker_init = imap_worker_init,
 	.accept = imap_session_accept,
 	.reload = imap_reload,

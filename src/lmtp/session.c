@@ -869,8 +869,18 @@ static void lmtp_shutdown(void)
 	free(list);
 }
 
+/* Only the worker-full refusal happens here: LMTP has no login, so no
+ * per-address limit (its clients are the trusted MTAs, checked against
+ * lmtp_trusted_networks on accept). */
+static const char *lmtp_refusal(enum net_refusal why)
+{
+	(void)why;
+	return "421 4.3.2 Server too busy; try again later\r\n";
+}
+
 const struct net_protocol lmtp_protocol = {
 	.name = "lmtp",
+	.refusal = lmtp_refusal,
 	.worker_init = lmtp_worker_init,
 	.accept = lmtp_session_accept,
 	.reload = lmtp_reload,

@@ -47,6 +47,10 @@ struct net_conn {
 	/* one event for work that must not run inside the protocol's call:
 	 * flags below say what is due */
 	struct event *ev_defer;
+	/* the login deadline (net_conn_start_login), NULL when none */
+	struct event *ev_login;
+	/* counted against max_preauth_connections_per_ip until login */
+	struct net_peer_key peer_key;
 	SSL *ssl;		/* owned by the bufferevent */
 	int fd;
 	bool fd_owned;		/* false once a TLS bufferevent closes it */
@@ -69,6 +73,7 @@ struct net_conn {
 	bool defer_input:1;
 	bool defer_close:1;
 	bool defer_starttls:1;
+	bool peer_counted:1;
 
 	char id[16];
 	char remote_ip[INET6_ADDRSTRLEN + 2];
@@ -262,6 +267,7 @@ void net_conn_destroy(struct net_conn **_conn)
 		event_free(conn->ev_defer);
 		conn->ev_defer = NULL;
 	}
+	net_conn_login_done(conn);
 	if (conn->bev != NULL) {
 		/* removes the socket from the loop now, before it is closed */
 		bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
@@ -620,6 +626,57 @@ void net_conn_close(struct net_conn *conn)
 	if (nothing_to_flush) {
 		conn->defer_close = true;
 		conn_defer(conn);
+	}
+}
+
+/* The login deadline passed: a goodbye from the protocol if one can be
+ * written, then close. */
+static void conn_login_deadline_cb(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED,
+				   void *arg)
+{
+	struct net_conn *conn = arg;
+	event_free(conn->ev_login);
+	conn->ev_login = NULL;
+	if (conn->closed_reported || conn->destroyed || conn->closing)
+		return;
+	if (conn->cb.login_timeout == NULL || conn->tls == CONN_TLS_HANDSHAKE ||
+	    conn->tls == CONN_TLS_STARTTLS_WAIT) {
+		conn_report_closed(conn, "login timeout");
+		return;
+	}
+	conn_ref(conn);
+	conn->cb.login_timeout(conn, conn->ctx);
+	if (!conn->destroyed)
+		net_conn_close(conn);
+	(void)conn_unref(conn);
+}
+
+void net_conn_start_login(struct net_conn *conn, unsigned int secs,
+			  const struct net_peer_key *peer_key)
+{
+	if (secs > 0 && conn->ev_login == NULL) {
+		conn->ev_login = event_new(net_worker_base(), -1, 0, conn_login_deadline_cb, conn);
+		if (conn->ev_login == NULL)
+			i_panic("event_new failed");
+		struct timeval tv = { .tv_sec = secs, .tv_usec = 0 };
+		if (event_add(conn->ev_login, &tv) < 0)
+			i_panic("event_add failed");
+	}
+	if (peer_key != NULL) {
+		conn->peer_key = *peer_key;
+		conn->peer_counted = true;
+	}
+}
+
+void net_conn_login_done(struct net_conn *conn)
+{
+	if (conn->ev_login != NULL) {
+		event_free(conn->ev_login);
+		conn->ev_login = NULL;
+	}
+	if (conn->peer_counted) {
+		conn->peer_counted = false;
+		net_worker_peer_release(&conn->peer_key);
 	}
 }
 

@@ -38,6 +38,10 @@ void net_worker_set_tls_ctx(SSL_CTX *ctx);
 /* conn.c tells the worker when connections come and go. */
 void net_worker_conn_added(void);
 void net_worker_conn_removed(void);
+/* conn.c: a connection counted against max_preauth_connections_per_ip
+ * logged in or ended: the worker uncounts its address. */
+struct net_peer_key;
+void net_worker_peer_release(const struct net_peer_key *key);
 
 /* Certificate chain and private key as read from their files. */
 struct net_tls_pem {
@@ -67,6 +71,16 @@ struct net_worker_setup {
 	/* SOCK_SEQPACKET socket to the supervisor, or -1 (single process:
 	 * SIGHUP re-reads the files itself). */
 	int control_fd;
+	/* config->max_connections, lowered to what the file descriptor
+	 * limit allows (net_serve_connection_budget) */
+	unsigned int max_connections;
+	/* pre-login connections per address, shared by all workers (NULL:
+	 * max_preauth_connections_per_ip = 0), and this worker's index in
+	 * it */
+	struct net_peer_limit *peer_limit;
+	unsigned int worker_index;
+	/* max_preauth_connections_per_ip_exempt, parsed (NULL: none) */
+	const struct net_peer_networks *peer_exempt;
 };
 
 /* Runs a worker: protocol worker_init, accept loop, SIGTERM handling.
@@ -89,6 +103,70 @@ struct net_control_header {
  * it is done.  Never fails. */
 struct net_conn *net_conn_create(int fd, const struct sockaddr *addr, socklen_t addrlen,
 				 bool can_starttls, SSL_CTX *tls_ctx);
+
+/* Connections of a protocol with a login: starts the login deadline
+ * (secs, 0: none) and, if `peer_key` is not NULL, marks the connection as
+ * counted against that address, to be released through
+ * net_worker_peer_release() at net_conn_login_done() or destruction. */
+void net_conn_start_login(struct net_conn *conn, unsigned int secs,
+			  const struct net_peer_key *peer_key);
+
+/* ---- peer-limit.c: connections per address across workers ---- */
+
+/* An address as the per-address limit counts it: IPv4 (and IPv4-mapped
+ * IPv6) whole, IPv6 by its /64 network, since one client usually holds a
+ * whole /64.  Compared with memcmp: zero the padding (the constructor
+ * does). */
+struct net_peer_key {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t addr[8];
+};
+
+/* Fills *key_r from an accepted socket's address.  Returns false for
+ * addresses that are not counted (UNIX sockets, unknown families). */
+bool net_peer_key_from_sockaddr(const struct sockaddr *addr, socklen_t addrlen,
+				struct net_peer_key *key_r);
+
+struct net_peer_limit;
+
+/* Makes a table for up to `max_addresses` different addresses with
+ * connections at once, shared with every process forked afterwards, for
+ * workers 0 .. worker_count-1.  Aborts if the memory cannot be had.  Free
+ * (in each process) with net_peer_limit_destroy(), which sets *limit to
+ * NULL. */
+struct net_peer_limit *net_peer_limit_create(unsigned int max_addresses,
+					     unsigned int worker_count);
+void net_peer_limit_destroy(struct net_peer_limit **limit);
+/* Counts a new connection of `worker` from `key`, unless the address has
+ * `limit` connections counted already (in all workers together).
+ * Returns 1 if counted, 0 if refused (nothing counted), -1 if not counted
+ * because the table holds max_addresses addresses already: let it in
+ * uncounted, and do not remove it later. */
+int net_peer_limit_add(struct net_peer_limit *limit, unsigned int worker,
+		       const struct net_peer_key *key, unsigned int max);
+/* One counted connection of `worker` from `key` ended (or logged in). */
+void net_peer_limit_remove(struct net_peer_limit *limit, unsigned int worker,
+			   const struct net_peer_key *key);
+/* Connections counted for `key` in all workers. */
+unsigned int net_peer_limit_count(struct net_peer_limit *limit, const struct net_peer_key *key);
+/* `worker` died: forgets every connection it had counted (the supervisor
+ * calls this before starting its replacement).  Returns how many. */
+unsigned int net_peer_limit_release_worker(struct net_peer_limit *limit, unsigned int worker);
+
+/* CIDR blocks exempt from the per-address limit. */
+struct net_peer_networks;
+/* Parses a list of CIDR blocks separated by spaces or commas
+ * ("127.0.0.0/8 ::1, 2001:db8::/32"; a bare address is a /32 or /128).
+ * Returns 0 with the set in *nets_r (empty for an empty or NULL list; free
+ * with net_peer_networks_free, which sets *nets to NULL), or -1 with
+ * *error_r (allocated) naming the first invalid block. */
+int net_peer_networks_parse(const char *list, struct net_peer_networks **nets_r,
+			    char **error_r);
+/* True if addr (IPv4, IPv6; an IPv4-mapped IPv6 address as IPv4) is in
+ * one of the blocks.  False for NULL sets and other families. */
+bool net_peer_networks_match(const struct net_peer_networks *nets, const struct sockaddr *addr,
+			     socklen_t addrlen);
+void net_peer_networks_free(struct net_peer_networks **nets);
 
 /* ---- tls.c ---- */
 

@@ -32,6 +32,12 @@ struct net_conn_callbacks {
 	 * after flushing, and closed() follows.  Without it, closed(...,
 	 * "timeout") is called at once. */
 	void (*timeout)(struct net_conn *conn, void *ctx);
+	/* Optional: the login deadline passed (see net_conn_login_done()).
+	 * Like timeout: the protocol may write a goodbye, the connection is
+	 * then closed after flushing.  Without it, or while a TLS handshake
+	 * is running (no goodbye can be written then), closed(...,
+	 * "login timeout") is called at once. */
+	void (*login_timeout)(struct net_conn *conn, void *ctx);
 };
 
 /* Sets the protocol's callbacks and context; called by the protocol's
@@ -86,6 +92,16 @@ void net_conn_close(struct net_conn *conn);
  * for that long also ends the connection with closed("timeout"). */
 void net_conn_set_idle_timeout(struct net_conn *conn, unsigned int secs);
 
+/* Connections of a protocol with a login (net_protocol.has_login) start
+ * unauthenticated: from the moment they are accepted (TLS handshake,
+ * STARTTLS and SASL exchanges included) they have config->login_timeout
+ * seconds to log in, however busy they keep the line, and they count
+ * against config->max_preauth_connections_per_ip.  The protocol calls
+ * this when the client has logged in: the deadline ends and the
+ * connection no longer counts.  Idempotent; a no-op for other
+ * connections. */
+void net_conn_login_done(struct net_conn *conn);
+
 /* ---- timers ---- */
 typedef void net_timer_callback(void *ctx);
 /* Calls cb after `msecs`, once or (repeat) every `msecs`. */
@@ -111,10 +127,30 @@ void net_watch_remove(struct net_watch **watch);
 /* ---- serving (net/serve.c, net/worker.c) ---- */
 struct roost_config;
 
+/* Why a connection is refused before its protocol's session starts. */
+enum net_refusal {
+	/* this worker serves max_connections (or all the file descriptors
+	 * allow) */
+	NET_REFUSAL_BUSY,
+	/* the address has max_preauth_connections_per_ip connections that
+	 * have not logged in yet */
+	NET_REFUSAL_ADDRESS,
+};
+
 /* A protocol that listeners of `config.listeners[].protocol == name`
  * hand their connections to. */
 struct net_protocol {
 	const char *name;	/* "imap" */
+	/* Clients log in: login_timeout and max_preauth_connections_per_ip
+	 * apply to a connection until the protocol calls
+	 * net_conn_login_done() (see there).  LMTP has no login. */
+	bool has_login;
+	/* Optional: the line (with CRLF, static) written before closing a
+	 * refused connection on a plaintext or STARTTLS listener, e.g.
+	 * "* BYE Too many connections from your address.\r\n".  On an
+	 * implicit TLS listener, and without it, the connection is closed
+	 * without a word (a TLS handshake is not spent on a refusal). */
+	const char *(*refusal)(enum net_refusal why);
 	/* In each worker after it started (privileges dropped): set up
 	 * per-worker state (user database, ...). */
 	void (*worker_init)(const struct roost_config *config);

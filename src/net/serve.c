@@ -7,13 +7,18 @@
  * before any client byte is read.  Its loop is a plain sigtimedwait():
  * SIGCHLD restarts workers (with a back-off), SIGHUP re-reads the
  * certificate and key and sends them to every worker over its control
- * socket, SIGTERM/SIGINT stop everything. */
+ * socket, SIGTERM/SIGINT stop everything.  Before forking it sizes
+ * max_connections to the file descriptor limit and makes the table of
+ * pre-login connections per address that all workers share
+ * (peer-limit.c); a dead worker's connections are taken off it before
+ * its replacement starts. */
 #include "net-private.h"
 #include "privs.h"
 #include "base/log.h"
 #include "conf/conf.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <netdb.h>
@@ -40,6 +45,23 @@
 #define SERVE_QUICK_DEATH_MSECS 10000
 #define SERVE_BACKOFF_FIRST_MSECS 1000
 #define SERVE_BACKOFF_MAX_MSECS 60000
+/* File descriptors a connection may keep at once: its socket, its
+ * user's index (SQLite keeps the database, its -wal and its -shm open;
+ * sessions of one user in one worker share them) and two that can stay
+ * open while its output drains or its input arrives (a message file
+ * being sent, a literal being spooled). */
+#define SERVE_FDS_PER_CONNECTION 6
+/* ... and per worker, beyond what the supervisor has open when it counts:
+ * the event loop, its signal and thread-notification descriptors, the
+ * inotify instance, the control socket, the spare descriptor for
+ * refusing at EMFILE, the user database being read, syslog, and the
+ * files the one command running at a time opens and closes again (the
+ * source and destination of a copy, a directory being synced). */
+#define SERVE_FDS_PER_WORKER 32
+/* Addresses the per-address table can hold at once; past that, new
+ * addresses are let in uncounted (a flood from that many addresses is
+ * not what a per-address limit stops). */
+#define SERVE_PEER_MAX_ADDRESSES 65536
 
 struct serve_worker {
 	pid_t pid;		/* 0: not running */
@@ -62,6 +84,10 @@ struct serve {
 
 	struct serve_worker *workers;
 	unsigned int worker_count;
+	/* config->max_connections as the file descriptor limit allows it */
+	unsigned int max_connections;
+	struct net_peer_limit *peer_limit;
+	struct net_peer_networks *peer_exempt;
 	pid_t supervisor_pid;
 	sigset_t old_mask;
 };
@@ -380,7 +406,8 @@ static void serve_signals_restore(const struct serve *s)
 	sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
 }
 
-static void ATTR_NORETURN serve_worker_child(struct serve *s, int control_fd)
+static void ATTR_NORETURN serve_worker_child(struct serve *s, struct serve_worker *w,
+					       int control_fd)
 {
 	/* die with the supervisor, even if it is killed with SIGKILL */
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -414,6 +441,10 @@ static void ATTR_NORETURN serve_worker_child(struct serve *s, int control_fd)
 		.listener_count = s->listener_count,
 		.pem = s->pem,		/* this process's copy: the worker wipes it */
 		.control_fd = control_fd,
+		.max_connections = s->max_connections,
+		.peer_limit = s->peer_limit,
+		.worker_index = (unsigned int)(w - s->workers),
+		.peer_exempt = s->peer_exempt,
 	};
 	int ret = net_worker_main(&setup);
 	_exit(ret);
@@ -438,7 +469,7 @@ static void serve_worker_start(struct serve *s, struct serve_worker *w)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		serve_worker_child(s, sv[1]);
+		serve_worker_child(s, w, sv[1]);
 	}
 	close(sv[1]);
 	w->pid = pid;
@@ -478,6 +509,14 @@ static void serve_reap(struct serve *s, bool stopping)
 		w->pid = 0;
 		close(w->control_fd);
 		w->control_fd = -1;
+		if (s->peer_limit != NULL) {
+			/* its connections died with it */
+			unsigned int n = net_peer_limit_release_worker(
+				s->peer_limit, (unsigned int)(w - s->workers));
+			if (n > 0)
+				log_debug("worker %d: %u pre-login connection(s) uncounted",
+					  (int)pid, n);
+		}
 		char desc[128];
 		serve_describe_status(status, desc, sizeof(desc));
 		if (stopping) {
@@ -601,9 +640,6 @@ static void serve_signal_noop(int sig ATTR_UNUSED)
 
 static int serve_supervise(struct serve *s)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	s->worker_count = s->config->workers != 0 ? s->config->workers :
-			  (cpus > 0 ? (unsigned int)cpus : 1);
 	s->workers = xcalloc(s->worker_count, sizeof(*s->workers));
 	for (unsigned int i = 0; i < s->worker_count; i++)
 		s->workers[i].control_fd = -1;
@@ -668,6 +704,76 @@ static void serve_raise_fd_limit(void)
 	}
 }
 
+/* Descriptors open in this process now. */
+static unsigned int serve_open_fds(void)
+{
+	unsigned int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return 16;	/* a guess: stdio, listeners, log */
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	/* ".", ".." and the directory's own descriptor */
+	return n > 3 ? n - 3 : 0;
+}
+
+/* How many connections a worker can hold within the file descriptor
+ * limit while every one of them keeps SERVE_FDS_PER_CONNECTION: a worker
+ * that accepted until accept() failed with EMFILE would leave its
+ * logged-in sessions unable to open their mail.  Lowers
+ * config->max_connections to that, with a warning. */
+static unsigned int serve_connection_budget(const struct roost_config *config)
+{
+	struct rlimit rl;
+	unsigned int max = config->max_connections;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return max;
+	uint64_t reserved = (uint64_t)serve_open_fds() + SERVE_FDS_PER_WORKER;
+	uint64_t fit = rl.rlim_cur > reserved ?
+		(rl.rlim_cur - reserved) / SERVE_FDS_PER_CONNECTION : 0;
+	if (fit >= max)
+		return max;
+	if (fit == 0) {
+		log_error("the file descriptor limit (%llu) leaves no room for connections: "
+			  "serving one connection per worker at most; raise it (ulimit -n, "
+			  "LimitNOFILE= in systemd)", (unsigned long long)rl.rlim_cur);
+		return 1;
+	}
+	log_warning("the file descriptor limit (%llu) allows %llu connections per worker "
+		    "(%u descriptors each for the socket and the mail store): serving at "
+		    "most that many instead of max_connections = %u; raise the limit "
+		    "(ulimit -n, LimitNOFILE= in systemd) to serve more",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)fit,
+		    SERVE_FDS_PER_CONNECTION, max);
+	return (unsigned int)fit;
+}
+
+/* The shared per-address table, if some listener's protocol has a login
+ * and the limit is on, and the networks exempt from it.  Returns -1 (logged)
+ * for an invalid network. */
+static int serve_peer_limit_create(struct serve *s)
+{
+	char *error;
+	if (net_peer_networks_parse(s->config->max_preauth_connections_per_ip_exempt,
+				    &s->peer_exempt, &error) < 0) {
+		log_error("max_preauth_connections_per_ip_exempt: %s", error);
+		free(error);
+		return -1;
+	}
+	bool login = false;
+	for (size_t i = 0; i < s->listener_count; i++) {
+		if (s->listeners[i].protocol->has_login)
+			login = true;
+	}
+	if (!login || s->config->max_preauth_connections_per_ip == 0)
+		return 0;
+	uint64_t addresses = (uint64_t)s->worker_count * s->max_connections;
+	s->peer_limit = net_peer_limit_create(
+		(unsigned int)ROOST_MIN(addresses, SERVE_PEER_MAX_ADDRESSES), s->worker_count);
+	return 0;
+}
+
 int net_serve(const struct roost_config *config, const struct net_protocol *protocols,
 	      bool single_process)
 {
@@ -677,6 +783,12 @@ int net_serve(const struct roost_config *config, const struct net_protocol *prot
 	signal(SIGPIPE, SIG_IGN);
 	serve_raise_fd_limit();
 	if (serve_lookup_user(&s) < 0 || serve_bind_all(&s) < 0)
+		goto out;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	s.worker_count = single_process ? 1 : config->workers != 0 ? config->workers :
+			 (cpus > 0 ? (unsigned int)cpus : 1);
+	s.max_connections = serve_connection_budget(config);
+	if (serve_peer_limit_create(&s) < 0)
 		goto out;
 	if (s.need_tls) {
 		char *error;
@@ -696,6 +808,10 @@ int net_serve(const struct roost_config *config, const struct net_protocol *prot
 			.listener_count = s.listener_count,
 			.pem = s.pem,
 			.control_fd = -1,
+			.max_connections = s.max_connections,
+			.peer_limit = s.peer_limit,
+			.worker_index = 0,
+			.peer_exempt = s.peer_exempt,
 		};
 		memset(&s.pem, 0, sizeof(s.pem));	/* the worker frees it */
 		ret = net_worker_main(&setup);
@@ -707,5 +823,7 @@ out:
 	serve_close_listeners(&s);
 	net_tls_pem_free(&s.pem);
 	privs_free(&s.privs);
+	net_peer_limit_destroy(&s.peer_limit);
+	net_peer_networks_free(&s.peer_exempt);
 	return ret;
 }

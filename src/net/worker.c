@@ -9,12 +9,16 @@
 #include "conf/conf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <event2/listener.h>
 
@@ -32,11 +36,15 @@ struct worker {
 	struct evconnlistener **listeners;	/* one per setup->listeners */
 	struct event *ev_term, *ev_int, *ev_hup, *ev_control;
 	struct net_timer *grace_timer, *accept_retry_timer;
-	time_t last_full_warning;
+	time_t last_full_warning, last_address_warning, last_emfile_warning;
+	/* a descriptor kept in reserve: at EMFILE it is closed for a moment
+	 * to accept the waiting client, refuse it and close it again, so
+	 * the listener neither spins nor leaves clients hanging */
+	int spare_fd;
 	bool shutting_down;
 };
 
-static struct worker worker;
+static struct worker worker = { .spare_fd = -1 };
 
 void net_worker_init(void)
 {
@@ -108,6 +116,12 @@ void net_worker_conn_removed(void)
 		net_worker_stop();
 }
 
+void net_worker_peer_release(const struct net_peer_key *key)
+{
+	if (worker.setup != NULL && worker.setup->peer_limit != NULL)
+		net_peer_limit_remove(worker.setup->peer_limit, worker.setup->worker_index, key);
+}
+
 unsigned int net_worker_connection_count(void)
 {
 	return worker.conn_count;
@@ -159,24 +173,49 @@ static const struct net_conn_callbacks worker_implicit_callbacks = {
 	.tls_ready = worker_implicit_ready,
 };
 
+/* Refuses a connection that never became a net_conn: the protocol's
+ * refusal line when it can be read (not on implicit TLS), then close.
+ * The socket is new and its buffer empty, so the short line is sent
+ * whole or not at all. */
+static void worker_refuse(int fd, const struct net_listen_fd *lfd, enum net_refusal why)
+{
+	if (lfd->conf->tls != CONF_TLS_IMPLICIT && lfd->protocol->refusal != NULL) {
+		const char *line = lfd->protocol->refusal(why);
+		if (line != NULL)
+			(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	close(fd);
+}
+
+/* One warning per second at most for each kind of refusal. */
+static bool worker_warn_now(time_t *last)
+{
+	time_t now = time(NULL);
+	if (now == *last)
+		return false;
+	*last = now;
+	return true;
+}
+
 static void worker_accept_cb(struct evconnlistener *listener ATTR_UNUSED, evutil_socket_t fd,
 			     struct sockaddr *addr, int addrlen, void *arg)
 {
 	const struct net_listen_fd *lfd = arg;
 	const struct roost_config *config = worker.setup->config;
+	unsigned int max_connections = worker.setup->max_connections;
 
 	if (worker.shutting_down) {
 		close(fd);
 		return;
 	}
-	if (config->max_connections > 0 && worker.conn_count >= config->max_connections) {
-		time_t now = time(NULL);
-		if (now != worker.last_full_warning) {
-			worker.last_full_warning = now;
-			log_warning("max_connections (%u) reached in this worker: "
-				    "refusing new connections", config->max_connections);
+	if (max_connections > 0 && worker.conn_count >= max_connections) {
+		if (worker_warn_now(&worker.last_full_warning)) {
+			log_warning("%u connections: this worker is full (max_connections%s): "
+				    "refusing new connections", max_connections,
+				    max_connections < config->max_connections ?
+				    ", lowered to fit the file descriptor limit" : "");
 		}
-		close(fd);
+		worker_refuse(fd, lfd, NET_REFUSAL_BUSY);
 		return;
 	}
 	bool implicit = lfd->conf->tls == CONF_TLS_IMPLICIT;
@@ -184,9 +223,37 @@ static void worker_accept_cb(struct evconnlistener *listener ATTR_UNUSED, evutil
 		close(fd);
 		return;
 	}
+	/* pre-login connections per address, counted in all workers */
+	struct net_peer_key key;
+	bool counted = false;
+	if (lfd->protocol->has_login && worker.setup->peer_limit != NULL &&
+	    net_peer_key_from_sockaddr(addr, (socklen_t)addrlen, &key) &&
+	    !net_peer_networks_match(worker.setup->peer_exempt, addr, (socklen_t)addrlen)) {
+		int ret = net_peer_limit_add(worker.setup->peer_limit, worker.setup->worker_index,
+					     &key, config->max_preauth_connections_per_ip);
+		if (ret == 0) {
+			if (worker_warn_now(&worker.last_address_warning)) {
+				char ip[INET6_ADDRSTRLEN] = "?";
+				if (addr->sa_family == AF_INET)
+					inet_ntop(AF_INET, &((struct sockaddr_in *)addr)->sin_addr,
+						  ip, sizeof(ip));
+				else if (addr->sa_family == AF_INET6)
+					inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr,
+						  ip, sizeof(ip));
+				log_warning("%s: %u connections from this address are not logged "
+					    "in yet (max_preauth_connections_per_ip): refusing more",
+					    ip, config->max_preauth_connections_per_ip);
+			}
+			worker_refuse(fd, lfd, NET_REFUSAL_ADDRESS);
+			return;
+		}
+		counted = ret > 0;
+	}
 	struct net_conn *conn = net_conn_create(fd, addr, (socklen_t)addrlen,
 						lfd->conf->tls == CONF_TLS_STARTTLS,
 						implicit ? worker.tls_ctx : NULL);
+	if (lfd->protocol->has_login)
+		net_conn_start_login(conn, config->login_timeout, counted ? &key : NULL);
 	if (implicit)
 		net_conn_set_callbacks(conn, &worker_implicit_callbacks, (void *)lfd);
 	else
@@ -212,14 +279,38 @@ static void worker_accept_retry(void *ctx ATTR_UNUSED)
 		worker_listeners_enable(true);
 }
 
-static void worker_accept_error_cb(struct evconnlistener *listener ATTR_UNUSED,
-				   void *arg ATTR_UNUSED)
+static void worker_spare_fd_open(void)
 {
+	if (worker.spare_fd < 0)
+		worker.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void worker_accept_error_cb(struct evconnlistener *listener, void *arg)
+{
+	const struct net_listen_fd *lfd = arg;
 	int err = EVUTIL_SOCKET_ERROR();
 	if (err == ECONNABORTED || err == EINTR)
 		return;
-	/* EMFILE and friends: the socket stays readable, so stop polling it
-	 * for a moment instead of spinning */
+	if ((err == EMFILE || err == ENFILE) && worker.spare_fd >= 0) {
+		/* out of descriptors: give the spare one to the waiting
+		 * client just long enough to refuse it */
+		if (worker_warn_now(&worker.last_emfile_warning)) {
+			log_error("accept() failed: %s, with %u connections in this worker: "
+				  "refusing new connections (raise the file descriptor limit "
+				  "or lower max_connections)", strerror(err), worker.conn_count);
+		}
+		close(worker.spare_fd);
+		worker.spare_fd = -1;
+		int fd = accept4(evconnlistener_get_fd(listener), NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			worker_refuse(fd, lfd, NET_REFUSAL_BUSY);
+		worker_spare_fd_open();
+		if (fd >= 0 && worker.spare_fd >= 0)
+			return;
+	}
+	/* the socket stays readable, so stop polling it for a moment
+	 * instead of spinning */
 	log_error("accept() failed: %s", strerror(err));
 	if (worker.accept_retry_timer == NULL) {
 		worker_listeners_enable(false);
@@ -428,6 +519,7 @@ int net_worker_main(struct net_worker_setup *setup)
 		if (p->worker_init != NULL && worker_protocol_used(p))
 			p->worker_init(config);
 	}
+	worker_spare_fd_open();
 	worker_listeners_create();
 
 	int ret = net_worker_run() < 0 ? 1 : 0;
@@ -439,6 +531,10 @@ int net_worker_main(struct net_worker_setup *setup)
 	worker_event_free(&worker.ev_int);
 	worker_event_free(&worker.ev_hup);
 	worker_event_free(&worker.ev_control);
+	if (worker.spare_fd >= 0) {
+		close(worker.spare_fd);
+		worker.spare_fd = -1;
+	}
 	net_worker_deinit();
 	worker.setup = NULL;
 	return ret;

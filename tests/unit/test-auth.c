@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "auth/auth.h"
@@ -223,6 +224,71 @@ static void test_auth_throttle_table(void **state)
 	assert_int_equal(auth_throttle_add_failure(t, "a", 5), 1);
 	assert_int_equal(auth_throttle_add_failure(t, "b", 6), 1);
 	assert_int_equal(auth_throttle_count(t), 1);
+	auth_throttle_destroy(&t);
+}
+
+/* Failures per address and per user: an attacker who alternates a known
+ * good login with guesses at another account keeps his delay growing,
+ * and a success clears only its own user's failures from its own
+ * address. */
+static void test_auth_throttle_logins(void **state)
+{
+	(void)state;
+	struct auth_throttle *t = auth_throttle_create(100, 600);
+	uint64_t now = 1000000;
+
+	/* alternate: demo (right password) and alice (a guess), one address */
+	for (unsigned int i = 1; i <= 6; i++) {
+		auth_throttle_login_succeeded(t, "192.0.2.1", "demo", now);
+		assert_int_equal(auth_throttle_login_failed(t, "192.0.2.1", "alice", now), i);
+		now += 10;
+	}
+	assert_int_equal(auth_throttle_ip_failures(t, "192.0.2.1", now), 6);
+	assert_int_equal(auth_throttle_user_failures(t, "alice", now), 6);
+	assert_int_equal(auth_throttle_user_failures(t, "demo", now), 0);
+	/* the next attempt, for any user, waits out the 6th delay (8 s) */
+	assert_int_equal(auth_throttle_login_wait_ms(t, "192.0.2.1", "demo", now - 10, 15),
+			 8000);
+	/* demo's own typo counts for the address too: its delay follows the
+	 * address's 7 failures */
+	assert_int_equal(auth_throttle_login_failed(t, "192.0.2.1", "demo", now), 7);
+	/* and demo's success takes back only demo's one */
+	auth_throttle_login_succeeded(t, "192.0.2.1", "Demo", now);
+	assert_int_equal(auth_throttle_ip_failures(t, "192.0.2.1", now), 6);
+	assert_int_equal(auth_throttle_user_failures(t, "demo", now), 0);
+
+	/* one user tried from many addresses: the user's count grows */
+	char ip[32];
+	for (unsigned int i = 1; i <= 5; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%u", i);
+		/* the user name is compared without case */
+		assert_int_equal(auth_throttle_login_failed(t, ip, i % 2 ? "BOB" : "bob", now),
+				 i);
+		assert_int_equal(auth_throttle_ip_failures(t, ip, now), 1);
+	}
+	assert_int_equal(auth_throttle_login_wait_ms(t, "203.0.113.9", "bob", now, 15), 4000);
+	assert_int_equal(auth_throttle_login_wait_ms(t, "203.0.113.9", "carol", now, 15), 0);
+	/* bob logs in from a sixth address: the guesses stay */
+	auth_throttle_login_succeeded(t, "198.51.100.6", "bob", now);
+	assert_int_equal(auth_throttle_user_failures(t, "bob", now), 5);
+	/* from the first: that address's one guess goes */
+	auth_throttle_login_succeeded(t, "198.51.100.1", "bob", now);
+	assert_int_equal(auth_throttle_user_failures(t, "bob", now), 4);
+	assert_int_equal(auth_throttle_ip_failures(t, "198.51.100.1", now), 0);
+	assert_int_equal(auth_throttle_ip_failures(t, "198.51.100.2", now), 1);
+
+	/* shared with processes forked afterwards (the workers) */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		unsigned int n = auth_throttle_login_failed(t, "192.0.2.1", "alice", now);
+		_exit(n == 7 ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(auth_throttle_user_failures(t, "alice", now), 7);
+	assert_int_equal(auth_throttle_login_failed(t, "192.0.2.1", "alice", now), 8);
 	auth_throttle_destroy(&t);
 }
 
@@ -453,18 +519,19 @@ static void test_auth_verify_delay(void **state)
 	assert_null(fake_timer);
 	assert_int_equal(r.calls, 0);
 
-	/* IPv6 addresses of one /64 share their penalty */
+	/* IPv6 addresses of one /64 share their penalty (other user names,
+	 * so that only the address counts) */
 	memset(&r, 0, sizeof(r));
-	req = auth_verify_plain(auth, "nobody", "x", "[2001:db8::1]", auth_test_callback, &r);
+	req = auth_verify_plain(auth, "nobody6a", "x", "[2001:db8::1]", auth_test_callback, &r);
 	fake_jobs_finish();
 	assert_int_equal(fake_timer->msecs, 250);
 	fake_timer_fire();
 	assert_int_equal(r.calls, 1);
-	req = auth_verify_plain(auth, "nobody", "x", "[2001:db8::2]", auth_test_callback, &r);
+	req = auth_verify_plain(auth, "nobody6b", "x", "[2001:db8::2]", auth_test_callback, &r);
 	assert_non_null(fake_timer);
 	assert_int_equal(fake_job_count, 0);
 	auth_request_abort(&req);
-	req = auth_verify_plain(auth, "nobody", "x", "[2001:db8:0:1::1]", auth_test_callback, &r);
+	req = auth_verify_plain(auth, "nobody6c", "x", "[2001:db8:0:1::1]", auth_test_callback, &r);
 	assert_null(fake_timer);
 	assert_int_equal(fake_job_count, 1);
 	auth_request_abort(&req);
@@ -533,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_auth_verify_inline),
 		cmocka_unit_test(test_auth_verify_async_and_abort),
 		cmocka_unit_test(test_auth_verify_delay),
+		cmocka_unit_test(test_auth_throttle_logins),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -771,12 +772,24 @@ static void test_tls_ctx_errors(void **state ATTR_UNUSED)
 #define TEST_MAX_SESSIONS 64
 static struct net_conn *sessions[TEST_MAX_SESSIONS];
 static char reload_dir[128];
+/* a session that takes every free file descriptor (one that needs more
+ * than net budgets for it), given back when it closes */
+static bool proto_hog_fds;
+static int hog_fds[4096];
+static size_t hog_count;
 
 static void proto_closed(struct net_conn *conn, void *ctx, const char *reason ATTR_UNUSED)
 {
 	struct net_conn **slot = ctx;
 	net_conn_destroy(slot);
 	(void)conn;
+	while (hog_count > 0)
+		close(hog_fds[--hog_count]);
+}
+
+static const char *proto_refusal(enum net_refusal why)
+{
+	return why == NET_REFUSAL_BUSY ? "* BYE busy\r\n" : "* BYE address\r\n";
 }
 
 static void proto_input(struct net_conn *conn, void *ctx ATTR_UNUSED)
@@ -808,6 +821,12 @@ static void proto_accept(struct net_conn *conn, const struct roost_config *confi
 		.closed = proto_closed,
 	};
 	net_conn_set_callbacks(conn, &cb, &sessions[i]);
+	if (proto_hog_fds && hog_count == 0) {
+		int fd;
+		while (hog_count < N_ELEMENTS(hog_fds) &&
+		       (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+			hog_fds[hog_count++] = fd;
+	}
 	net_conn_printf(conn, "* OK hello pid=%d tls=%d local=%d\r\n", (int)getpid(),
 			net_conn_is_tls(conn) ? 1 : 0, net_conn_is_local(conn) ? 1 : 0);
 }
@@ -832,7 +851,7 @@ static void proto_shutdown(void)
 static const struct net_protocol test_protocols[] = {
 	{ .name = "other" },
 	{ .name = "test", .accept = proto_accept, .reload = proto_reload,
-	  .shutdown = proto_shutdown },
+	  .shutdown = proto_shutdown, .refusal = proto_refusal },
 	{ .name = NULL },
 };
 
@@ -901,6 +920,10 @@ static void serve_setup(unsigned int workers, unsigned int *plain_port, unsigned
 	};
 }
 
+/* RLIMIT_NOFILE (soft and hard) of the server serve_start() forks; 0:
+ * unchanged. */
+static rlim_t serve_nofile;
+
 static pid_t serve_start(bool single_process)
 {
 	/* no loop, threads or inotify may cross the fork */
@@ -913,6 +936,11 @@ static pid_t serve_start(bool single_process)
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() == 1)
 			_exit(1);
+		if (serve_nofile != 0) {
+			struct rlimit rl = { .rlim_cur = serve_nofile, .rlim_max = serve_nofile };
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				_exit(1);
+		}
 		int ret = net_serve(&serve_config, test_protocols, single_process);
 		/* exit(), not _exit(): the leak checker of ASan builds runs */
 		exit(ret);
@@ -1057,8 +1085,14 @@ static void test_serve_max_connections(void **state ATTR_UNUSED)
 	read_greeting(a, line, sizeof(line));
 	int b = connect_port(plain_port);
 	read_greeting(b, line, sizeof(line));
-	/* the third is closed without a word */
+	/* the third is told and closed */
 	int c = connect_port(plain_port);
+	assert_true(read_line_fd(c, line, sizeof(line)) > 0);
+	assert_string_equal(line, "* BYE busy\r\n");
+	assert_true(read_line_fd(c, line, sizeof(line)) < 0);
+	close(c);
+	/* on implicit TLS without a word (no handshake spent on it) */
+	c = connect_port(tls_port);
 	assert_true(read_line_fd(c, line, sizeof(line)) < 0);
 	close(c);
 	/* a free slot serves again */
@@ -1067,6 +1101,42 @@ static void test_serve_max_connections(void **state ATTR_UNUSED)
 	c = connect_port(plain_port);
 	read_greeting(c, line, sizeof(line));
 	close(b);
+	close(c);
+	kill(pid, SIGTERM);
+	assert_int_equal(serve_wait(pid), 0);
+}
+
+/* Out of file descriptors all the same (a session took them all): new
+ * clients are accepted on the spare descriptor, refused and closed, one
+ * after the other, and the first session goes on working. */
+static void test_serve_emfile(void **state ATTR_UNUSED)
+{
+	unsigned int plain_port, tls_port;
+	char unix_path[128], line[128];
+	serve_setup(1, &plain_port, &tls_port, unix_path, sizeof(unix_path));
+	proto_hog_fds = true;
+	serve_nofile = 128;
+	pid_t pid = serve_start(true);
+	proto_hog_fds = false;
+	serve_nofile = 0;
+
+	int a = connect_port(plain_port);
+	read_greeting(a, line, sizeof(line));
+	for (int i = 0; i < 3; i++) {
+		int b = connect_port(plain_port);
+		assert_true(read_line_fd(b, line, sizeof(line)) > 0);
+		assert_string_equal(line, "* BYE busy\r\n");
+		assert_true(read_line_fd(b, line, sizeof(line)) < 0);
+		close(b);
+	}
+	assert_int_equal(write(a, "still here\n", 11), 11);
+	assert_true(read_line_fd(a, line, sizeof(line)) > 0);
+	assert_string_equal(line, "ECHO still here\r\n");
+	/* the descriptors come back with the session */
+	close(a);
+	usleep(200000);
+	int c = connect_port(plain_port);
+	read_greeting(c, line, sizeof(line));
 	close(c);
 	kill(pid, SIGTERM);
 	assert_int_equal(serve_wait(pid), 0);
@@ -1255,6 +1325,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tls_ctx_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_single_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_max_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serve_emfile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_cert_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_privileges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serve_errors, setup, teardown),
