@@ -41,7 +41,7 @@ import traceback
 MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
 
 # How long conv() waits for stray server lines after a conversation.
-LEFTOVER_WINDOW = 0.05
+LEFTOVER_WINDOW = float(os.environ.get("ROOST_LEFTOVER_WINDOW", "0.05"))
 
 # What check_log() rejects: sanitizer reports, PANIC, and the supervisor's
 # line for a worker that died (src/net/serve.c: "worker N (pid P) died:

@@ -254,6 +254,9 @@ class Client:
         self.log = []            # the last lines, for failure examples
         self.copyuid = None
         self.recent_count = None
+        self.uidnext = None
+        self.status_line = None
+        self.search_result = None
         self.fetched_now = set()
         self.expunged_now = set()
 
@@ -316,6 +319,152 @@ class Client:
                 self.untagged(t[2:], lits)
             else:
                 self.fail("line neither tagged nor untagged", t)
+
+    def pipeline(self, texts):
+        """Sends the commands in one write (RFC 9051 5.5) and handles the
+        responses; returns {text: tagged text after the tag}."""
+        self.cmd_name = "PIPELINE"      # untagged lines belong to any
+        self.cmd_start = time.time()
+        self.fetched_now = set()
+        self.expunged_now = set()
+        pending, data = {}, ""
+        for text in texts:
+            self.tagn += 1
+            tag = f"c{self.id}.{self.tagn}"
+            pending[tag] = text
+            data += f"{tag} {text}\r\n"
+            self.log.append(f"C: {tag} {text[:80]}")
+            if TRACE:
+                self.trace(f"C: {tag} {text[:300]}")
+        self.conn.send(data)
+        self.ops += len(texts)
+        out = {}
+        while pending:
+            t, lits = self.conn.response()
+            self.log.append("S: " + t[:200])
+            del self.log[:-12]
+            if TRACE:
+                self.trace(f"S: {t[:300]}")
+            tag = t.split(" ", 1)[0]
+            if tag in pending:
+                text = pending.pop(tag)
+                rest = t[len(tag) + 1:]
+                words = text.split()
+                self.cmd_name = words[0].upper() if words[0] != "UID" \
+                    else "UID " + words[1].upper()
+                self.check_tagged(text, rest)
+                self.cmd_name = "PIPELINE"
+                out[text] = rest
+            elif t.startswith("* "):
+                self.untagged(t[2:], lits)
+            else:
+                self.fail("line neither tagged nor untagged (pipelined)", t)
+        self.check_own_keywords()
+        return out
+
+    def op_status(self):
+        """STATUS of a mailbox: UIDNEXT above every UID assigned before."""
+        box = self.rnd.choice(MAILBOXES[self.user])
+        before = self.max_uids(box)
+        self.status_line = None
+        rest = self.command(f"STATUS {box} (MESSAGES UIDNEXT UIDVALIDITY)")
+        if not rest.startswith("OK"):
+            return
+        m = self.status_line and re.search(
+            r"MESSAGES (\d+) UIDNEXT (\d+) UIDVALIDITY (\d+)",
+            self.status_line)
+        if not m:
+            self.fail("STATUS response missing or malformed",
+                      str(self.status_line))
+            return
+        nxt, uv = int(m.group(2)), int(m.group(3))
+        if nxt <= before.get(uv, 0):
+            self.fail("UIDNEXT not above every UID assigned before",
+                      f"STATUS {box}: UIDNEXT {nxt}, UID {before[uv]} seen "
+                      "before")
+
+    def op_search(self):
+        """SEARCH answers only sequence numbers / UIDs of the view, in
+        ascending order, each once."""
+        uid = self.rnd.random() < 0.5
+        key = self.rnd.choice(["ALL", f"KEYWORD {self.own_kw}", "FLAGGED",
+                               "NOT SEEN", "DELETED"])
+        self.search_result = None
+        rest = self.command(f"{'UID ' if uid else ''}SEARCH {key}")
+        if not rest.startswith("OK"):
+            return
+        res = self.search_result
+        if res is None:
+            self.fail("SEARCH without a SEARCH/ESEARCH response", rest)
+            return
+        if sorted(set(res)) != sorted(res):
+            self.fail("SEARCH result with duplicates", str(res[:40]))
+        view = self.search_view
+        if uid:
+            known = {u for u in view if u is not None}
+            if None not in view and not set(res) <= known:
+                self.fail("UID SEARCH answers UIDs not in the view",
+                          f"{sorted(set(res) - known)[:20]} not in "
+                          f"{sorted(known)[:40]}")
+        else:
+            bad = [n for n in res if not 1 <= n <= len(view)]
+            if bad:
+                self.fail("SEARCH answers MSNs the session was not told "
+                          "about", f"{bad[:20]} with {len(view)} known")
+
+    def op_pipeline(self):
+        """UID STORE of the private keyword and a UID FETCH of the same
+        messages sent together (with a NOOP and another FETCH around): the
+        server must run them in order (RFC 9051 5.5: the FETCH depends on
+        the STORE) and the FETCH must show the keyword."""
+        if self.readonly or not self.view:
+            return
+        us = self.random_uidset()
+        if us is None:
+            return
+        targets = [int(x) for x in us.split(",")]
+        sign = self.rnd.choice("+-")
+        store = f"UID STORE {us} {sign}FLAGS.SILENT ({self.own_kw})"
+        fetch = f"UID FETCH {us} (UID FLAGS)"
+        texts = [store, fetch]
+        if self.rnd.random() < 0.5:
+            texts.insert(0, "NOOP")
+        if self.rnd.random() < 0.5:
+            texts.append(f"UID FETCH {us} (UID BODY.PEEK[])")
+        states = []
+        with self.shared.lock:
+            for uid in targets:
+                own = self.shared.own.setdefault(self.key(uid), {})
+                st = own.setdefault(self.own_kw, [False, 0.0, False])
+                st[2] = True
+                states.append((own, st))
+        self.fetched_now = set()
+        out = self.pipeline(texts)
+        ok = out.get(store, "").startswith("OK")
+        with self.shared.lock:
+            for d, st in states:
+                if ok:
+                    st[0] = sign == "+"
+                    st[1] = time.time()
+                    st[2] = False
+                else:
+                    d.pop(self.own_kw, None)
+        if not ok:
+            for uid in targets:
+                self.flags.pop(uid, None)
+            return
+        for uid in targets:
+            if uid in self.fetched_now and uid in self.view and \
+                    uid not in self.expunged_now:
+                if (self.own_kw in self.flags[uid]) != (sign == "+"):
+                    self.fail("pipelined FETCH does not show the STORE "
+                              "before it", f"uid {uid} {sign}{self.own_kw}: "
+                              f"FLAGS {sorted(self.flags[uid])}")
+            elif uid in self.flags:
+                if sign == "+":
+                    self.flags[uid].add(self.own_kw)
+                else:
+                    self.flags[uid].discard(self.own_kw)
 
     def check_tagged(self, text, rest):
         name = self.cmd_name
@@ -380,6 +529,9 @@ class Client:
             m = re.match(r"OK \[COPYUID (\d+) (\S+) (\S+)\]", t)
             if m:
                 self.copyuid = m.groups()
+            m = re.match(r"OK \[UIDNEXT (\d+)\]", t)
+            if m:
+                self.uidnext = int(m.group(1))
             if word == "NO":
                 self.fail("untagged NO", f"* {t}")
         elif word == "BYE":
@@ -391,6 +543,15 @@ class Client:
                 self.fail("untagged BAD", f"* {t}")
             if word == "CAPABILITY":
                 self.caps = set(t.split()[1:])
+            if word == "STATUS":
+                self.status_line = t
+            if word in ("SEARCH", "ESEARCH"):
+                self.search_view = list(self.view)     # as it is now
+            if word == "SEARCH":
+                self.search_result = [int(x) for x in t.split()[1:]]
+            if word == "ESEARCH":
+                m = re.search(r" ALL (\S+)", t)
+                self.search_result = expand(m.group(1)) if m else []
         else:
             self.fail("unknown untagged response", f"* {t}")
 
@@ -543,12 +704,20 @@ class Client:
         self.flags = {}
         self.uidvalidity = None
         self.recent_count = None
+        self.uidnext = None
+        before = self.max_uids(box)
         rest = self.command(f"{'EXAMINE' if readonly else 'SELECT'} {box}")
         if not rest.startswith("OK"):
             self.box = None
             return False
         if self.uidvalidity is None:
             self.fail("no UIDVALIDITY", box)
+        elif self.uidnext is None:
+            self.fail("no UIDNEXT", box)
+        elif self.uidnext <= before.get(self.uidvalidity, 0):
+            self.fail("UIDNEXT not above every UID assigned before",
+                      f"SELECT {box}: UIDNEXT {self.uidnext}, UID "
+                      f"{before[self.uidvalidity]} seen before")
         if self.view:
             self.fetch_range("1:*", "(UID FLAGS)")
         return True
@@ -728,15 +897,15 @@ class Client:
         m = re.search(r"\[COPYUID (\d+) (\S+) (\S+)\]", rest)
         if m:
             cu = m.groups()
-        if rest.startswith("OK") and cu is None and dest != self.box:
-            # UIDPLUS: COPYUID unless nothing was copied
-            pass
         if cu:
             src = expand(cu[1])
             dst = expand(cu[2])
             if len(src) != len(dst):
                 self.fail("COPYUID sets of different sizes", str(cu))
                 return
+            if uid_mode and not set(src) <= {int(x) for x in seq.split(",")}:
+                self.fail("COPYUID names UIDs that were not copied",
+                          f"{name} {seq} -> {cu}")
             with self.shared.lock:
                 for s, d in zip(src, dst):
                     dk = (self.user, dest, int(cu[0]), d)
@@ -848,6 +1017,8 @@ class Client:
         if leaked:
             self.fail("keywords of a failed STORE not rolled back",
                       f"FLAGS lists {len(leaked)} refused keywords")
+        self.command("UNSELECT")
+        self.box = None
 
     def step(self):
         r = self.rnd.random()
@@ -859,7 +1030,9 @@ class Client:
         ops = [(self.op_fetch, 25), (self.op_store, 25), (self.op_append, 12),
                (self.op_expunge, 8), (lambda: self.op_copy(False), 5),
                (lambda: self.op_copy(True), 4),
-               (lambda: self.command("NOOP"), 8), (self.op_idle, 5)]
+               (lambda: self.command("NOOP"), 8), (self.op_idle, 5),
+               (self.op_pipeline, 4), (self.op_status, 2),
+               (self.op_search, 4)]
         if self.user == "alice":
             ops += [(self.op_fresh, 3), (self.op_keyword_limit, 0.5)]
         ops.append((self.op_relogin, 1))
