@@ -597,8 +597,20 @@ class Client:
                 self.shared.modseq[k] = max(prev, ms)
         body = None
         for name, val in items.items():
-            if name.startswith("BODY[]"):
+            if name == "BODY[]":
                 body = val
+        with self.shared.lock:
+            known = self.shared.content.get(k)
+            known = self.shared.bodies.get(known) if known else None
+        if known is not None and "RFC822.SIZE" in items and \
+                int(items["RFC822.SIZE"]) != len(known):
+            self.fail("RFC822.SIZE is not the size of the message appended",
+                      f"uid {uid}: {items['RFC822.SIZE']} != {len(known)}")
+        if known is not None and "BODY[]<0>" in items:
+            part = items["BODY[]<0>"]
+            if part != known[:30]:
+                self.fail("BODY[]<0.30> is not the start of the message",
+                          f"uid {uid}: {part!r} != {known[:30]!r}")
         if body is not None:
             if isinstance(body, str):
                 self.fail("BODY[] not a literal", f"uid {uid}: {body[:60]}")
@@ -750,7 +762,9 @@ class Client:
         if seq is None:
             return
         items = self.rnd.choice(["(FLAGS)", "(UID FLAGS)", "(FLAGS UID)",
-                                 "(UID BODY.PEEK[])", "(FLAGS BODY.PEEK[])"])
+                                 "(UID BODY.PEEK[])", "(FLAGS BODY.PEEK[])",
+                                 "(UID RFC822.SIZE BODY.PEEK[]<0.30>)",
+                                 "(UID RFC822.SIZE)"])
         if "CONDSTORE" in self.caps:
             items = items[:-1] + " MODSEQ)"
         if self.rnd.random() < 0.4:
