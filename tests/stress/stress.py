@@ -2,16 +2,21 @@
 """Stress and consistency checker: N IMAP clients on shared mailboxes.
 
 usage: tests/stress/stress.py BUILD_DIR [--seconds S] [--clients N]
-                              [--workers W] [--seed SEED] [--quiet]
+                              [--workers W] [--seed SEED] [--keep]
 
-Starts `roost serve` from BUILD_DIR (W workers, default 2) with users demo
-and alice and runs N clients (default 10; two of them are alice) for S
-seconds (default 20).  Each client logs in (half of them ENABLE IMAP4rev2)
-and does a random mix of SELECT, EXAMINE, FETCH (FLAGS, UID, BODY.PEEK[],
-MODSEQ when CONDSTORE is offered), STORE (+/-FLAGS, system flags and
-keywords, .SILENT too), EXPUNGE, UID EXPUNGE, APPEND, COPY, MOVE, NOOP and
-IDLE on a few shared mailboxes, and now and then (alice) APPENDs to a new
-mailbox and SELECTs it to check \\Recent.
+Starts `roost serve` from BUILD_DIR (W workers, default 2) with users demo,
+alice and carol and runs N clients (default 10; two of them are alice) for
+S seconds (default 20), after a burst of six simultaneous LOGINs to carol,
+whose store does not exist yet.  Each client logs in (half of them ENABLE
+IMAP4rev2) and does a random mix of SELECT, EXAMINE, FETCH (FLAGS, UID,
+RFC822.SIZE, BODY.PEEK[], BODY.PEEK[]<0.30>, MODSEQ when CONDSTORE is
+offered), STORE (+/-FLAGS, system flags and keywords, .SILENT too),
+EXPUNGE, UID EXPUNGE, APPEND, COPY, MOVE, STATUS, SEARCH, NOOP, IDLE,
+pipelined UID STORE + UID FETCH and LOGOUT + LOGIN on a few shared
+mailboxes; now and then (alice) it APPENDs to a new mailbox and EXAMINEs /
+SELECTs it to check \\Recent, goes over the keyword limit, or has a second
+session change a flag before its own .SILENT STORE.  ROOST_STRESS_TRACE=DIR
+writes each client's transcript (with its view after each line) to DIR.
 
 Every client keeps its own view of the selected mailbox (the MSN -> UID map
 built from EXISTS, EXPUNGE and FETCH responses, the flags last reported per
@@ -31,9 +36,20 @@ UID, the FLAGS list) and checks the invariants of RFC 9051 / RFC 3501:
     way;
   - the keywords in a FETCH FLAGS were announced by a FLAGS response first
     (RFC 9051 7.3.5);
-  - \\Recent: reported to at most one SELECTing IMAP4rev1 session per
-    message, to none in IMAP4rev2, and to the first session that selects a
-    mailbox whose messages nobody has seen yet;
+  - \\Recent: reported to at most one SELECTing session per message
+    (IMAP4rev2 sessions may see the obsolete flag too, RFC 9051
+    flag-fetch), to the first session that selects a mailbox whose
+    messages nobody has seen yet, and counted by EXAMINE (RFC 3501 6.3.2);
+    a STORE refused with NO [LIMIT] registers none of its keywords;
+    concurrent LOGINs all succeed;
+  - a flag another session set reaches this session even when this one
+    then STOREs .SILENT on the same message (RFC 9051 5.2);
+  - EXPUNGE / UID EXPUNGE remove every message known to have \\Deleted
+    (in the set), MOVE expunges what it moved (RFC 6851 3.3), COPYUID
+    names only UIDs asked for, UIDNEXT (SELECT, STATUS) is above every UID
+    assigned, SEARCH answers only what the session knows, RFC822.SIZE and
+    BODY[]<0.30> match the message appended, a pipelined UID FETCH shows
+    the UID STORE sent before it;
   - MODSEQ never decreases for a message (if CONDSTORE is offered);
   - no NO or BAD the RFC does not allow: LOGIN, SELECT, FETCH, STORE,
     APPEND, EXPUNGE, NOOP and IDLE must succeed (FETCH and STORE of
@@ -911,6 +927,13 @@ class Client:
         m = re.search(r"\[COPYUID (\d+) (\S+) (\S+)\]", rest)
         if m:
             cu = m.groups()
+        if cu and move and rest.startswith("OK"):
+            # RFC 6851 3.3: the moved messages are expunged in this session
+            left = set(expand(cu[1])) & set(self.view)
+            if left:
+                self.fail("MOVE left moved messages in the view",
+                          f"{name} {seq} -> {cu}: UIDs {sorted(left)[:20]} "
+                          "not expunged")
         if cu:
             src = expand(cu[1])
             dst = expand(cu[2])
@@ -941,12 +964,25 @@ class Client:
             return
         seq = self.random_seq()
         self.command(f"STORE {seq} +FLAGS (\\Deleted)")
+        # nobody clears \Deleted here: every message known to have it
+        # before the EXPUNGE (in the UID set for UID EXPUNGE) is gone after
+        deleted = {u for u in self.view if u is not None and
+                   "\\Deleted" in self.flags.get(u, ())}
         if self.rnd.random() < 0.5 and "UIDPLUS" in self.caps:
             us = self.random_uidset()
             if us:
-                self.command(f"UID EXPUNGE {us}")
+                rest = self.command(f"UID EXPUNGE {us}")
+                deleted &= {int(x) for x in us.split(",")}
+                what = f"UID EXPUNGE {us}"
+            else:
                 return
-        self.command("EXPUNGE")
+        else:
+            rest = self.command("EXPUNGE")
+            what = "EXPUNGE"
+        left = deleted & set(self.view)
+        if rest.startswith("OK") and left:
+            self.fail("messages with \\Deleted still there after EXPUNGE",
+                      f"{what}: UIDs {sorted(left)[:20]} not expunged")
 
     def op_idle(self):
         def during():
@@ -999,6 +1035,42 @@ class Client:
             self.command("UNSELECT")
             self.box = None
 
+    def op_silent_merge(self):
+        """Another session sets \\Flagged on a message, then this one
+        stores +FLAGS.SILENT (\\Seen) on it: the other session's \\Flagged
+        must still reach this session (by the NOOP at the latest; RFC 9051
+        5.2: flag updates are sent without being asked for), although
+        .SILENT suppresses the FETCH for this session's own change."""
+        with self.shared.lock:
+            self.fresh_counter[0] += 1
+            name = f"Merge{self.fresh_counter[0]}"
+        self.command(f"CREATE {name}")
+        if self.op_append(box=name) is None or not self.select(name):
+            return
+        other = Client(self.id + 500, self.user, self.port, 0, self.shared,
+                       self.results, self.deadline, rev2=self.rev2,
+                       fresh_counter=self.fresh_counter)
+        try:
+            other.login()
+            other.select(name)
+            other.command("STORE 1 +FLAGS.SILENT (\\Flagged)")
+            other.command("LOGOUT")
+        finally:
+            other.conn.close()
+        uid = self.view[0]
+        rest = self.command("STORE 1 +FLAGS.SILENT (\\Seen)")
+        if rest.startswith("OK") and uid in self.flags:
+            self.flags[uid].add("\\Seen")
+        self.command("NOOP")
+        fl = self.flags.get(uid, set())
+        if "\\Flagged" not in fl:
+            self.fail("another session's flag change lost by a .SILENT STORE "
+                      "on the same message", f"{name} uid {uid}: view FLAGS "
+                      f"{sorted(fl)} after NOOP, \\Flagged set by another "
+                      "session before the STORE")
+        self.command("UNSELECT")
+        self.box = None
+
     def op_relogin(self):
         """LOGOUT and a new connection: concurrent logins open the user's
         store at the same time (LOGIN must not fail)."""
@@ -1048,7 +1120,8 @@ class Client:
                (self.op_pipeline, 4), (self.op_status, 2),
                (self.op_search, 4)]
         if self.user == "alice":
-            ops += [(self.op_fresh, 3), (self.op_keyword_limit, 0.5)]
+            ops += [(self.op_fresh, 3), (self.op_keyword_limit, 0.5),
+                    (self.op_silent_merge, 1)]
         ops.append((self.op_relogin, 1))
         if len(self.view) > 60:
             ops = [(self.op_expunge, 1)]
