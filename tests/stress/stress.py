@@ -730,6 +730,7 @@ class Client:
         self.readonly = readonly
         self.view = []
         self.flags = {}
+        self.known_flags = set()
         self.uidvalidity = None
         self.recent_count = None
         self.uidnext = None
