@@ -30,15 +30,20 @@ test: test-deps
 	ninja -C $(BUILD)
 	@tests/run-all $(BUILD)
 
+# Every sanitizer finding must end the process (and so fail the test or
+# the fuzz run): UBSan only prints and goes on unless told not to recover.
+NORECOVER = -fno-sanitize-recover=all
+
 # The unit and protocol tests again under ASan + UBSan (CI runs this).
+# A build-asan/ configured before $(NORECOVER) was added is reconfigured.
 asan:
-	@[ -f build-asan/build.ninja ] || CC=clang meson setup build-asan -Dunit_tests=enabled -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1
+	@grep -q -e '$(NORECOVER)' build-asan/build.ninja 2>/dev/null || CC=clang meson setup $$([ -f build-asan/build.ninja ] && echo --reconfigure) build-asan -Dunit_tests=enabled -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 -Dc_args='$(NORECOVER)' -Dc_link_args='$(NORECOVER)'
 	ninja -C build-asan
 	ROOST_SANITIZED=1 tests/run-all build-asan --no-interop
 
 # libFuzzer targets (clang), built in build-fuzz/.
 fuzz:
-	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dunit_tests=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
+	@grep -q -e '$(NORECOVER)' build-fuzz/build.ninja 2>/dev/null || CC=clang meson setup $$([ -f build-fuzz/build.ninja ] && echo --reconfigure) build-fuzz -Dfuzz=true -Dunit_tests=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dc_args='-fsanitize=fuzzer-no-link $(NORECOVER)' -Dc_link_args='$(NORECOVER)'
 	ninja -C build-fuzz
 
 clean:

@@ -477,12 +477,17 @@ static void serve_worker_start(struct serve *s, struct serve_worker *w)
 	w->started_ms = now;
 }
 
+/* Describes how a worker ended.  An abnormal end is always logged as
+ * "worker N (pid P) died: killed by signal S (NAME)" or "worker N (pid P)
+ * died: exited with status S": the test harness fails any test whose
+ * server log has such a line (a worker restarted by the supervisor would
+ * otherwise go unnoticed). */
 static void serve_describe_status(int status, char *buf, size_t size)
 {
 	if (WIFEXITED(status))
 		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, size, "was killed by signal %d (%s)%s", WTERMSIG(status),
+		snprintf(buf, size, "killed by signal %d (%s)%s", WTERMSIG(status),
 			 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
 	else
 		snprintf(buf, size, "ended with status 0x%x", (unsigned int)status);
@@ -519,11 +524,12 @@ static void serve_reap(struct serve *s, bool stopping)
 		}
 		char desc[128];
 		serve_describe_status(status, desc, sizeof(desc));
+		unsigned int n = (unsigned int)(w - s->workers);
 		if (stopping) {
 			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-				log_debug("worker %d stopped", (int)pid);
+				log_debug("worker %u (pid %d) stopped", n, (int)pid);
 			else
-				log_warning("worker %d %s", (int)pid, desc);
+				log_error("worker %u (pid %d) died: %s", n, (int)pid, desc);
 			continue;
 		}
 		uint64_t now = time_monotonic_ms();
@@ -535,10 +541,10 @@ static void serve_reap(struct serve *s, bool stopping)
 		}
 		w->next_start_ms = now + w->backoff_ms;
 		if (w->backoff_ms == 0)
-			log_error("worker %d %s; restarting it", (int)pid, desc);
+			log_error("worker %u (pid %d) died: %s; restarting it", n, (int)pid, desc);
 		else
-			log_error("worker %d %s; restarting it in %u s", (int)pid, desc,
-				  w->backoff_ms / 1000);
+			log_error("worker %u (pid %d) died: %s; restarting it in %u s", n,
+				  (int)pid, desc, w->backoff_ms / 1000);
 	}
 }
 
@@ -625,7 +631,7 @@ static void serve_stop_workers(struct serve *s, sigset_t *set)
 		struct serve_worker *w = &s->workers[i];
 		if (w->pid == 0)
 			continue;
-		log_warning("worker %d did not stop in time: killing it", (int)w->pid);
+		log_error("worker %u (pid %d) did not stop in time: killing it", i, (int)w->pid);
 		(void)kill(w->pid, SIGKILL);
 		(void)waitpid(w->pid, NULL, 0);
 		w->pid = 0;

@@ -4,7 +4,9 @@ Protocol and interop tests are Python files named test_*.py holding
 functions named test_*.  A test function that takes a parameter `srv` gets
 a freshly started server (temporary data directory, free loopback ports,
 user `demo` with password `demo` and `alice`/`alicepw`), stopped after the
-test; the test fails if the server logged a sanitizer report or a PANIC.
+test; the test fails if the server logged a sanitizer report, a PANIC or
+the death of a worker (the supervisor restarts a dead worker, so a crash
+would otherwise go unnoticed).
 
 Conversations read like the RFC examples:
 
@@ -16,7 +18,10 @@ Conversations read like the RFC examples:
 
 `C: line` sends the line with CRLF.  `S: line` expects exactly that line;
 `S~ regex` expects a line that fully matches the regex.  Untagged lines
-not named are an error: each server line must be accounted for.
+not named are an error: each server line must be accounted for.  At the
+end of a conversation whose last line is an `S` line (other than a `+`
+continuation request) no further server line may be buffered or arrive
+within LEFTOVER_WINDOW seconds.
 """
 import importlib.util
 import inspect
@@ -34,6 +39,37 @@ import traceback
 
 # A small message for tests that only need one to exist.
 MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+
+# How long conv() waits for stray server lines after a conversation.
+LEFTOVER_WINDOW = float(os.environ.get("ROOST_LEFTOVER_WINDOW", "0.05"))
+
+# What check_log() rejects: sanitizer reports, PANIC, and the supervisor's
+# line for a worker that died (src/net/serve.c: "worker N (pid P) died:
+# killed by signal S" / "exited with status S") or hung on stop.
+LOG_FAILURES = [
+    re.compile(r"ERROR: AddressSanitizer"),
+    re.compile(r"runtime error:"),
+    re.compile(r"ERROR: LeakSanitizer"),
+    re.compile(r"SUMMARY: UndefinedBehaviorSanitizer"),
+    re.compile(r"PANIC"),
+    re.compile(r"worker \d+ \(pid \d+\) died: .*"),
+    re.compile(r"worker \d+ \(pid \d+\) did not stop in time.*"),
+]
+
+
+def sanitizer_env(env):
+    """env with ASan/UBSan options that make every finding fatal (leak
+    reports at a worker's exit are off: noise here, the unit tests run with
+    leak detection).  Options given by the caller come first; the ones
+    that would mask a finding are overridden (later options win)."""
+    asan = env.get("ASAN_OPTIONS", "")
+    if "detect_leaks" not in asan:
+        asan = "detect_leaks=0:" + asan
+    env["ASAN_OPTIONS"] = asan.strip(":") + ":halt_on_error=1:abort_on_error=0"
+    ubsan = env.get("UBSAN_OPTIONS", "")
+    env["UBSAN_OPTIONS"] = (ubsan + ":print_stacktrace=1:halt_on_error=1").strip(":")
+    return env
+
 
 BUILD = os.environ.get("ROOST_BUILD", os.path.join(
     os.path.dirname(__file__), "..", "..", "build"))
@@ -146,11 +182,9 @@ class Server:
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        # Leak reports at a worker's exit are noise here (the unit tests
-        # run with leak detection); memory errors still abort and are
-        # caught by check_log().
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+        # memory errors and undefined behaviour end the process and are
+        # caught by check_log()
+        env = sanitizer_env(dict(os.environ))
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "roost"), "serve", "-c", self.conf],
             stdout=self.log, stderr=self.log, env=env)
@@ -190,12 +224,27 @@ class Server:
         self.log.close()
         return code
 
-    def check_log(self):
+    def check_log(self, extra=()):
+        """Fails if the log has a sanitizer report, a PANIC, a dead or hung
+        worker (LOG_FAILURES), or a match of a regex in extra."""
         text = self.log_text()
-        for bad in ("ERROR: AddressSanitizer", "runtime error:",
-                    "ERROR: LeakSanitizer", "PANIC"):
-            if bad in text:
-                raise TestFailure(f"server log has '{bad}':\n" + text[-8000:])
+        for rx in LOG_FAILURES + [re.compile(x) for x in extra]:
+            m = rx.search(text)
+            if m:
+                raise TestFailure(f"server log has '{m.group(0)}':\n"
+                                  + text[-8000:])
+
+    def worker_pids(self):
+        """The pids of the running worker processes (children of the
+        supervisor; empty for a single-process server)."""
+        if self.proc is None:
+            return []
+        pid = self.proc.pid
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                return [int(x) for x in f.read().split()]
+        except OSError:
+            return []
 
     def cleanup(self):
         try:
@@ -343,6 +392,7 @@ class Client:
 
     def conv(self, script):
         """Plays a conversation (see the module doc)."""
+        last = None
         for raw in script.strip("\n").splitlines():
             # trailing spaces are significant ("+ " continuations)
             s = raw.lstrip()
@@ -361,6 +411,31 @@ class Client:
                     raise TestFailure(f"expected /{text}/\n     got {got!r}")
             else:
                 raise TestFailure(f"bad script line {raw!r}")
+            last = (kind, text)
+        if last is not None and last[0] != "C:" and not last[1].startswith("+"):
+            self.expect_no_more()
+
+    def expect_no_more(self, window=None):
+        """Fails if a server line (or part of one) is already buffered or
+        arrives within window seconds (LEFTOVER_WINDOW); a close is fine."""
+        import select
+        window = LEFTOVER_WINDOW if window is None else window
+        if not self.buf:
+            pending = getattr(self.sock, "pending", lambda: 0)()
+            ready = pending > 0 or \
+                bool(select.select([self.sock], [], [], window)[0])
+            if ready:
+                self.sock.settimeout(window)
+                try:
+                    self.buf += self.sock.recv(65536)
+                except (socket.timeout, ssl.SSLWantReadError):
+                    pass
+                except (ConnectionResetError, BrokenPipeError):
+                    pass
+        if self.buf:
+            left, self.buf = self.buf, b""
+            raise TestFailure("server lines left over after the "
+                              f"conversation: {left[:2000]!r}")
 
     def close(self):
         try:
@@ -424,10 +499,12 @@ def _alarm(signum, frame):
 
 
 def run_one(fn):
+    """Runs one test function; returns (passed, message)."""
     params = inspect.signature(fn).parameters
     srv = None
     old = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(int(getattr(fn, "timeout", 120)))
+    started = time.time()
+    outer = signal.alarm(int(getattr(fn, "timeout", 120)))
     try:
         kwargs = {}
         if "srv" in params:
@@ -449,6 +526,8 @@ def run_one(fn):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+        if outer:       # run_one() inside a test: the outer alarm goes on
+            signal.alarm(max(1, outer - int(time.time() - started)))
         if srv is not None:
             srv.cleanup()
 
