@@ -253,6 +253,38 @@ int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t c
 		       const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
 		       uint32_t **dest_uids_r);
 
+/* The same copy (or move) done in steps, so that a caller on an event
+ * loop can serve others between them (DESIGN.md: long work in slices).
+ * The steps that come before the end read the sources and stage their
+ * files beside the destination, invisible to everyone; one last step
+ * makes the whole set visible (and, for MOVE, expunges the sources) in
+ * one durable operation, so the destination never shows part of the
+ * set: RFC 9051 6.4.7 "If the COPY command is unsuccessful for any
+ * reason, server implementations MUST restore the destination mailbox
+ * to its state before the COPY attempt".  A MOVE may instead become
+ * visible in parts, each part moved (copied and its sources expunged)
+ * in one durable operation: RFC 6851 3.1 allows a MOVE to fail partway
+ * as long as each message is either moved or unaffected.  No index
+ * write lock is held between steps.  The view of `box` must not change (no sync on it)
+ * while the copy runs.
+ *
+ * store_copy_begin() checks the arguments like store_mailbox_copy()
+ * (STORE_ERR_NOTFOUND if dest does not exist) and returns 0 with *ctx_r,
+ * or -1.  Each store_copy_continue() does about `max_msgs` messages'
+ * worth of work and returns 0 when there is more to do, 1 when the copy
+ * is done and durable (then store_copy_result() gives the UIDVALIDITY
+ * and the destination UIDs, xmalloc'd, one per source msn in order,
+ * caller frees), or -1 with the store's error set and nothing copied.
+ * store_copy_free() frees the context at any point; a copy that has not
+ * finished is undone. */
+struct store_copy;
+int store_copy_begin(struct store_mailbox *box, const uint32_t *msns, size_t count,
+		     const char *dest_name, bool move, struct store_copy **ctx_r);
+int store_copy_continue(struct store_copy *ctx, unsigned int max_msgs);
+void store_copy_result(struct store_copy *ctx, uint32_t *dest_uidvalidity_r,
+		       uint32_t **dest_uids_r);
+void store_copy_free(struct store_copy **ctx);
+
 /* Opens the message file of msn for reading: returns an fd positioned at 0
  * (caller closes) whose content is the message with CRLF line ends exactly
  * as it was appended, of store_msg.size bytes.  -1 with

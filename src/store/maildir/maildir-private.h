@@ -21,6 +21,8 @@
 #define MAILDIR_SCHEMA_VERSION 3
 #define MAILDIR_TMP_MAX_AGE (36 * 60 * 60)
 #define MAILDIR_KEYWORD_LETTERS 26
+/* tmp/ names of files a COPY has staged (save.c) */
+#define MAILDIR_COPY_STAGE_PREFIX ".copy-"
 
 /* Prepared statements kept for reuse, keyed by the address of their SQL
  * text (always a string literal). */
@@ -326,9 +328,11 @@ void maildir_message_free(struct store_message *msg);
  * the store's error set. */
 int maildir_message_place(struct maildir_store *ms, struct store_message *msg,
 			  const char *dst);
-int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
-		      const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
-		      uint32_t **dest_uids_r);
+/* COPY and MOVE in steps (store_copy_*() in store.h). */
+int maildir_save_copy_begin(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			    const char *dest_name, bool move, struct store_copy **ctx_r);
+int maildir_save_copy_continue(struct store_copy *ctx, unsigned int max_msgs);
+void maildir_save_copy_free(struct store_copy *ctx);
 
 /* ---- rebuild.c ---- */
 int maildir_rebuild(const struct store_settings *set, const char *user_local,

@@ -143,11 +143,17 @@ void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t
 	struct stat st;
 
 	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		/* a file a COPY staged (save.c) is a hard link that keeps
+		 * its source's mtime, the internal date: its age is that of
+		 * its ctime, which link() set */
+		bool staged = strncmp(de->d_name, MAILDIR_COPY_STAGE_PREFIX,
+				      strlen(MAILDIR_COPY_STAGE_PREFIX)) == 0;
+		if (de->d_name[0] == '.' && !staged)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (max_age == 0 || st.st_mtime + max_age < now) {
+		time_t changed = staged ? st.st_ctime : st.st_mtime;
+		if (max_age == 0 || changed + max_age < now) {
 			if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 				log_warning("store(%s): unlink(%s/%s): %m", ms->store.user,
 					    tmpdir, de->d_name);
@@ -339,7 +345,9 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.mailbox_keyword_create = maildir_flags_keyword_create,
 	.mailbox_update_flags = maildir_flags_update,
 	.mailbox_expunge = maildir_flags_expunge,
-	.mailbox_copy = maildir_save_copy,
+	.copy_begin = maildir_save_copy_begin,
+	.copy_continue = maildir_save_copy_continue,
+	.copy_free = maildir_save_copy_free,
 	.mailbox_open_msg = maildir_sync_open_msg,
 	.mailbox_msg_cache = maildir_cache_get,
 	.mailbox_msg_keys = maildir_cache_get_keys,
