@@ -53,7 +53,9 @@ struct store_vfuncs {
 				    uint32_t flags, store_keywords_t keywords,
 				    uint64_t unchangedsince, uint32_t **failed_r,
 				    size_t *failed_count_r);
-	int (*mailbox_expunge)(struct store_mailbox *box, const uint32_t *msns, size_t count);
+	/* only_deleted: of msns, only those with \Deleted in the index */
+	int (*mailbox_expunge)(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			       bool only_deleted);
 	/* store_copy_*(): msns are checked, dest_name normalised.  begin
 	 * allocates the backend's context (generic part first, filled by
 	 * the backend); continue returns 0/1/-1 as store_copy_continue()

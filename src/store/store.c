@@ -509,7 +509,22 @@ int store_mailbox_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 	}
 	if (msns != NULL && !msns_are_valid(box, msns, count))
 		return -1;
-	return box->store->v->mailbox_expunge(box, msns, msns == NULL ? 0 : count);
+	return box->store->v->mailbox_expunge(box, msns, msns == NULL ? 0 : count, false);
+}
+
+int store_mailbox_expunge_deleted(struct store_mailbox *box, const uint32_t *msns,
+				  size_t count)
+{
+	store_clear_error(box->store);
+	if (box->readonly) {
+		store_set_error(box->store, STORE_ERR_NOTPOSSIBLE, "Mailbox is read-only");
+		return -1;
+	}
+	if (count == 0)
+		return 0;
+	if (!msns_are_valid(box, msns, count))
+		return -1;
+	return box->store->v->mailbox_expunge(box, msns, count, true);
 }
 
 int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,

@@ -241,6 +241,12 @@ int store_mailbox_update_flags(struct store_mailbox *box, const uint32_t *msns,
  * \Deleted).  Records tombstones (uid, modseq) for QRESYNC.  Does not
  * change the view: the next sync reports the expunges. */
 int store_mailbox_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count);
+/* Expunges those of the messages with the given msns that have \Deleted
+ * in the index now (not as the view last saw them), like
+ * store_mailbox_expunge() otherwise: EXPUNGE and UID EXPUNGE done in
+ * parts, each part in one short operation. */
+int store_mailbox_expunge_deleted(struct store_mailbox *box, const uint32_t *msns,
+				  size_t count);
 
 /* Copies messages (msns in this view) into mailbox `dest_name` of the same
  * store, keeping flags, keywords and internal dates (not \Recent).  Files

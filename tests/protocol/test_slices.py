@@ -49,24 +49,38 @@ def wait_tagged(c, tag, timeout=120):
         untagged.append(line)
 
 
-def others_go_first(srv, a, long_cmd, tag="L"):
-    """Sends long_cmd on a; then another user's NOOPs and a fresh LOGIN
-    on the same worker must be answered while a's command still runs.
-    Returns a's (untagged, tagged) reply."""
+def wait_started(srv, verb, seen):
+    """Waits until the server log shows that the worker dispatched a
+    command `verb` of demo's (the worker logs each command as it starts
+    it; `seen` is how many such lines there were before)."""
+    pattern = re.compile(r"imap\(demo,[^)]*\): command " + re.escape(verb) + r"$", re.M)
+    deadline = time.time() + 30
+    while len(pattern.findall(srv.log_text())) <= seen:
+        expect(time.time() < deadline, f"{verb} never started")
+        time.sleep(0.005)
+
+
+def others_go_first(srv, a, long_cmd, tag="L", noops=3, login=True):
+    """Sends long_cmd on a; once the worker has started it, another user's
+    NOOPs and a fresh LOGIN on the same worker must be answered while a's
+    command still runs.  Returns a's (untagged, tagged) reply."""
     b = srv.login("alice", "alicepw")
     b.cmd("SELECT INBOX", ok=True)
+    verb = " ".join(long_cmd.split()[:2]) if long_cmd.startswith("UID ") \
+        else long_cmd.split()[0]
+    pattern = re.compile(r"imap\(demo,[^)]*\): command " + re.escape(verb) + r"$", re.M)
+    seen = len(pattern.findall(srv.log_text()))
     a.line(f"{tag} {long_cmd}")
-    # let the worker start on it (the order below is what is checked)
-    time.sleep(0.3)
-    expect(not pending(a), "the long command finished too soon to test anything")
-    for _ in range(3):
+    wait_started(srv, verb, seen)
+    for _ in range(noops):
         b.cmd("NOOP", ok=True)
         expect(not pending(a), f"{long_cmd[:40]} finished before another "
                "session's NOOP was answered: it stalled the worker")
-    d = srv.login("alice", "alicepw")
-    expect(not pending(a), f"{long_cmd[:40]} finished before another session's "
-           "LOGIN was answered")
-    d.close()
+    if login:
+        d = srv.login("alice", "alicepw")
+        expect(not pending(a), f"{long_cmd[:40]} finished before another "
+               "session's LOGIN was answered")
+        d.close()
     b.close()
     return wait_tagged(a, tag)
 
@@ -139,7 +153,7 @@ def test_disconnect_during_copy_leaves_destination_unchanged(srv):
     b = srv.login()
     before = stat_dst(b)
     a.line("L COPY 1:* Dst")
-    time.sleep(0.3)
+    wait_started(srv, "COPY", 1)
     expect(not pending(a), "the COPY finished too soon to test anything")
     a.close()
     # the server goes on; the destination is unchanged or complete, never
@@ -182,3 +196,46 @@ def test_pipelined_command_waits_for_copy(srv):
     u, t = wait_tagged(a, "L2")
     expect(u == ["* STATUS Dst (MESSAGES 3000)"], u)
     expect(t.startswith("L2 OK"), t)
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_store_and_expunge_do_not_stall_worker(srv):
+    a = srv.login()
+    fill(a)
+    a.cmd("SELECT INBOX", ok=True)
+    _, t = others_go_first(srv, a, "STORE 1:* +FLAGS.SILENT (\\Deleted $Done)",
+                           noops=1, login=False)
+    expect(t == "L OK Store completed.", t)
+    u, _ = a.cmd("SEARCH RETURN (COUNT) DELETED KEYWORD $Done", ok=True)
+    expect(u == [f'* ESEARCH (TAG "t{a.tagn}") COUNT {N}'], u)
+    # keep one: the expunge must leave what has no \Deleted
+    a.cmd(f"STORE {N} -FLAGS.SILENT (\\Deleted)", ok=True)
+    u, t = others_go_first(srv, a, "EXPUNGE")
+    expect(t == "L OK Expunge completed.", t)
+    # one EXPUNGE per message (reported highest msn first)
+    expect(sorted(u) == sorted(f"* {i} EXPUNGE" for i in range(1, N)), (len(u), u[:3]))
+    u, _ = a.cmd("FETCH 1:* (UID FLAGS)", ok=True)
+    expect(u == [f"* 1 FETCH (UID {N} FLAGS (\\Recent $Done))"], u)
+
+
+def test_expunge_only_what_has_deleted_now(srv):
+    """The view's \\Deleted may be stale: EXPUNGE removes what has
+    \\Deleted in the mailbox when it runs, and nothing else."""
+    a = srv.login()
+    for _ in range(3):
+        a.append()
+    a.cmd("SELECT INBOX", ok=True)
+    a.cmd("STORE 1:2 +FLAGS.SILENT (\\Deleted)", ok=True)
+    b = srv.login()
+    b.cmd("SELECT INBOX", ok=True)
+    b.cmd("STORE 1 -FLAGS.SILENT (\\Deleted)", ok=True)
+    b.cmd("STORE 3 +FLAGS.SILENT (\\Deleted)", ok=True)
+    u, t = a.cmd("UID EXPUNGE 1:3", ok=True)
+    # 2 had \Deleted in a's view and still has; 1 lost it; 3 gained it
+    # unseen by a (UID EXPUNGE is left with what a's view knew)
+    expect("* 2 EXPUNGE" in u and "* 1 EXPUNGE" not in u, u)
+    u, _ = a.cmd("UID FETCH 1:* (FLAGS)", ok=True)
+    expect(u == ["* 1 FETCH (UID 1 FLAGS (\\Recent))",
+                "* 2 FETCH (UID 3 FLAGS (\\Deleted \\Recent))"], u)
+    u, t = a.cmd("EXPUNGE", ok=True)
+    expect(u == ["* 2 EXPUNGE"], u)

@@ -297,7 +297,8 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 			 enum store_flags_mode mode, uint32_t flags,
 			 store_keywords_t keywords, uint64_t unchangedsince,
 			 uint32_t **failed_r, size_t *failed_count_r);
-int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count);
+int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			  bool only_deleted);
 /* In a write txn: removes message rows + files, writes tombstones. */
 int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 			       const char *dir, const uint32_t *uids, size_t count,
