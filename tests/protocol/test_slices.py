@@ -8,6 +8,7 @@ another session's command sent after the long one had started is answered
 while the long one is still running (its tagged reply not yet sent)."""
 import re
 import select
+import signal
 import time
 from roosttest import expect, server_args
 
@@ -239,3 +240,21 @@ def test_expunge_only_what_has_deleted_now(srv):
                 "* 2 FETCH (UID 3 FLAGS (\\Deleted \\Recent))"], u)
     u, t = a.cmd("EXPUNGE", ok=True)
     expect(u == ["* 2 EXPUNGE"], u)
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_sigterm_lets_long_copy_finish(srv):
+    """SIGTERM while a long COPY runs: the COPY completes (all of it),
+    then BYE, and the server exits cleanly."""
+    a = srv.login()
+    fill(a, 6000)
+    a.cmd("SELECT INBOX", ok=True)
+    a.cmd("CREATE Dst", ok=True)
+    a.line("L COPY 1:* Dst")
+    wait_started(srv, "COPY", 0)
+    srv.proc.send_signal(signal.SIGTERM)
+    _, t = wait_tagged(a, "L")
+    expect(t.startswith("L OK [COPYUID "), t)
+    expect(a.readline().startswith("* BYE "), "no BYE after the command")
+    expect(srv.stop() == 0, "server did not exit cleanly")
+    srv.check_log()
