@@ -32,6 +32,7 @@ struct cmd_expunge_ctx {
 	size_t count, next;
 	bool all_deleted;	/* EXPUNGE: at the end, also what the view
 				   did not know had \Deleted */
+	bool close;		/* CLOSE: then unselect, no EXPUNGE responses */
 };
 
 static void cmd_expunge_abort(struct imap_cmd *cmd)
@@ -66,6 +67,13 @@ static bool expunge_run(struct cmd_expunge_ctx *ctx)
 	s->expunge_count += ctx->next;
 	free(ctx->msns);
 	ctx->msns = NULL;
+	if (ctx->close) {
+		/* unselected first: the reply sends no EXPUNGE */
+		imap_session_unselect(s);
+		if (ret < 0)
+			return imap_cmd_store_error(cmd, false);
+		return imap_cmd_ok(cmd, "Close completed.");
+	}
 	if (ret < 0)
 		return imap_cmd_store_error(cmd, false);
 	return imap_cmd_ok(cmd, "Expunge completed.");
@@ -74,6 +82,32 @@ static bool expunge_run(struct cmd_expunge_ctx *ctx)
 static bool cmd_expunge_resume(struct imap_cmd *cmd)
 {
 	return expunge_run(cmd->ctx);
+}
+
+/* Expunges the view's messages with \Deleted (only those whose UID is in
+ * `uids` if not NULL), in slices. */
+static bool expunge_start(struct imap_cmd *cmd, const struct seqset *uids, bool close)
+{
+	struct store_mailbox *box = cmd->session->box;
+	struct cmd_expunge_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
+	size_t cap = 0;
+	uint32_t count = store_mailbox_count(box);
+	ctx->cmd = cmd;
+	ctx->all_deleted = uids == NULL;
+	ctx->close = close;
+	for (uint32_t msn = 1; msn <= count; msn++) {
+		if (!expunge_is_deleted(box, msn) ||
+		    (uids != NULL && !seqset_contains(uids, store_mailbox_msg(box, msn)->uid)))
+			continue;
+		ARRAY_RESERVE(ctx->msns, cap, ctx->count + 1);
+		ctx->msns[ctx->count++] = msn;
+	}
+	if (uids != NULL && ctx->count == 0)
+		return imap_cmd_ok(cmd, "Expunge completed.");
+	cmd->ctx = ctx;
+	cmd->abort = cmd_expunge_abort;
+	cmd->resume = cmd_expunge_resume;
+	return expunge_run(ctx);
 }
 
 /* expunge = "EXPUNGE"
@@ -100,23 +134,15 @@ bool cmd_expunge(struct imap_cmd *cmd)
 		return imap_cmd_no(cmd, "[CANNOT] Mailbox is read-only.");
 	}
 
-	struct cmd_expunge_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
-	size_t cap = 0;
-	uint32_t count = store_mailbox_count(box);
-	ctx->cmd = cmd;
-	ctx->all_deleted = !cmd->uid;
-	for (uint32_t msn = 1; msn <= count; msn++) {
-		if (!expunge_is_deleted(box, msn) ||
-		    (cmd->uid && !seqset_contains(&set, store_mailbox_msg(box, msn)->uid)))
-			continue;
-		ARRAY_RESERVE(ctx->msns, cap, ctx->count + 1);
-		ctx->msns[ctx->count++] = msn;
+	if (cmd->uid) {
+		bool ret = expunge_start(cmd, &set, false);
+		seqset_deinit(&set);
+		return ret;
 	}
-	seqset_deinit(&set);
-	if (cmd->uid && ctx->count == 0)
-		return imap_cmd_ok(cmd, "Expunge completed.");
-	cmd->ctx = ctx;
-	cmd->abort = cmd_expunge_abort;
-	cmd->resume = cmd_expunge_resume;
-	return expunge_run(ctx);
+	return expunge_start(cmd, NULL, false);
+}
+
+bool imap_close_expunge(struct imap_cmd *cmd)
+{
+	return expunge_start(cmd, NULL, true);
 }

@@ -258,3 +258,17 @@ def test_sigterm_lets_long_copy_finish(srv):
     expect(a.readline().startswith("* BYE "), "no BYE after the command")
     expect(srv.stop() == 0, "server did not exit cleanly")
     srv.check_log()
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_close_does_not_stall_worker(srv):
+    a = srv.login()
+    fill(a)
+    a.cmd("SELECT INBOX", ok=True)
+    a.cmd("STORE 2:* +FLAGS.SILENT (\\Deleted)", ok=True)
+    u, t = others_go_first(srv, a, "CLOSE")
+    # RFC 9051 6.4.1: no EXPUNGE responses
+    expect(u == [] and t == "L OK Close completed.", (u[:3], t))
+    u, _ = a.cmd("STATUS INBOX (MESSAGES)", ok=True)
+    expect(u == ["* STATUS INBOX (MESSAGES 1)"], u)
+    a.cmd("FETCH 1 FLAGS", ok=False)
