@@ -192,7 +192,9 @@ static void imap_session_release(void *ctx)
 {
 	struct imap_session *s = ctx;
 	net_timer_destroy(&s->release_timer);
-	if (s->store != NULL)
+	/* not in the middle of a command running in slices: the end of
+	 * the command arms the timer again */
+	if (s->store != NULL && s->cmd == NULL)
 		store_release_memory(s->store);
 }
 
