@@ -80,7 +80,7 @@ struct store_vfuncs {
 	 * NUL, possibly empty */
 	int (*mailbox_search_text)(struct store_mailbox *box, enum store_text_field field,
 				   const char *name, const char *needle, size_t needle_len,
-				   struct store_text_result *result_r);
+				   uint32_t first_uid, struct store_text_result *result_r);
 
 	int (*append_begin)(struct store *store, const char *mailbox_name,
 			    struct store_append **ctx_r);

@@ -645,13 +645,14 @@ int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
-			      struct store_text_result *result_r)
+			      uint32_t first_uid, struct store_text_result *result_r)
 {
 	struct str prepared = { 0 };
 	int ret = 0;
 
 	store_clear_error(box->store);
 	memset(result_r, 0, sizeof(*result_r));
+	result_r->last_uid = UINT32_MAX;
 	if (memchr(needle, '\0', needle_len) != NULL)
 		return 0;
 	/* invalid UTF-8 is matched as octets (RFC 5051 step 1b), which
@@ -659,7 +660,7 @@ int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field f
 	if (casemap_unicode(needle, needle_len, &prepared)) {
 		str_append(&prepared, "");
 		ret = box->store->v->mailbox_search_text(box, field, name, prepared.data,
-							 prepared.len, result_r);
+							 prepared.len, first_uid, result_r);
 	}
 	str_free(&prepared);
 	return ret;

@@ -383,6 +383,11 @@ struct store_text_result {
 	 * view, the caller decides from store_mailbox_msg_text() */
 	uint32_t *indexed;
 	size_t indexed_count;
+	/* The answer is for the UIDs from the first_uid asked for up to
+	 * last_uid: a long pass over the stored text stops early, so that
+	 * no call takes long (DESIGN.md: slices); ask again from
+	 * last_uid + 1 for the rest.  UINT32_MAX when it covers the rest. */
+	uint32_t last_uid;
 };
 
 /* Finds the messages of the mailbox whose `field` (for STORE_TEXT_HEADER
@@ -395,11 +400,12 @@ struct store_text_result {
  * index cannot answer this needle (invalid UTF-8, a NUL byte: the caller
  * matches store_mailbox_msg_text() itself), or -1 on error.  (The Maildir
  * backend's FTS5 trigram index takes needles of 3 or more characters
- * once casemapped; it answers shorter ones by scanning the stored text in
- * one pass.) */
+ * once casemapped; it answers shorter ones by scanning the stored text,
+ * MAILDIR_FTS_SCAN_ROWS messages per call.)  Only UIDs from first_uid
+ * on are looked at; see result->last_uid. */
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
-			      struct store_text_result *result_r);
+			      uint32_t first_uid, struct store_text_result *result_r);
 void store_text_result_free(struct store_text_result *result);
 
 /* Paths whose change (inotify IN_MODIFY/IN_ATTRIB/IN_CREATE/IN_MOVED_TO)

@@ -21,6 +21,8 @@
 #define MAILDIR_SCHEMA_VERSION 3
 #define MAILDIR_TMP_MAX_AGE (36 * 60 * 60)
 #define MAILDIR_KEYWORD_LETTERS 26
+/* stored documents one text SEARCH call scans at most (fts.c) */
+#define MAILDIR_FTS_SCAN_ROWS 4096
 /* tmp/ names of files a COPY has staged (save.c) */
 #define MAILDIR_COPY_STAGE_PREFIX ".copy-"
 
@@ -289,7 +291,7 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 			 struct str *header, struct str *body);
 int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 		       const char *name, const char *needle, size_t needle_len,
-		       struct store_text_result *result_r);
+		       uint32_t first_uid, struct store_text_result *result_r);
 
 /* ---- flags.c ---- */
 int maildir_flags_keyword_create(struct store_mailbox *box, const char *name);
