@@ -6,8 +6,8 @@
  * client's sequence set into message sequence numbers of the view, runs
  * the steps in slices of IMAP_SLICE_MSECS (so a COPY of 100,000 messages
  * does not stall the worker's other sessions; the destination shows
- * nothing until the last step, and a disconnect undoes the copy) and
- * reports COPYUID.  For MOVE the
+ * nothing until the last step, and a copy abandoned before it, by a
+ * failed connection, is undone) and reports COPYUID.  For MOVE the
  * expunges are not reported here: the store leaves the view unchanged and
  * the sync that imap_cmd_ok() runs sends the EXPUNGE responses after the
  * untagged OK [COPYUID], as RFC 6851 section 3.3 orders. */
@@ -103,7 +103,7 @@ struct cmd_copy_ctx {
 	struct store_copy *copy;
 };
 
-/* Store steps per check of the slice's time: a step stages one message */
+/* Messages per store step (staging one is a link and a lookup). */
 #define COPY_STEP_MSGS 32
 
 static void copy_deinit(struct cmd_copy_ctx *ctx)
@@ -115,7 +115,7 @@ static void copy_deinit(struct cmd_copy_ctx *ctx)
 
 static void cmd_copy_abort(struct imap_cmd *cmd)
 {
-	/* disconnected: an unfinished copy is undone */
+	/* the connection failed: an unfinished copy is undone */
 	copy_deinit(cmd->ctx);
 }
 

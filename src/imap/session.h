@@ -142,9 +142,11 @@ void imap_cmd_finish(struct imap_cmd *cmd);
  * may run long sets cmd->resume, returns false, and does its work in a
  * loop that asks imap_cmd_slice_end() before each unit of work; when
  * that says stop, it returns false and cmd->resume runs again later.
- * Meanwhile input is paused (the next pipelined command waits), no
- * untagged update is sent (only the tagged reply syncs), and a lost
- * connection calls cmd->abort. */
+ * Meanwhile input is paused (the next pipelined command waits) and no
+ * untagged update is sent (only the tagged reply syncs).  A connection
+ * that fails meanwhile (a write error) calls cmd->abort; a client that
+ * closes its end is noticed only when reading resumes, after the
+ * command, as for any command. */
 
 /* Work one slice for this long before giving the other sessions a turn
  * (FETCH uses the same figure, FETCH_SLICE_MSECS). */

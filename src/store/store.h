@@ -253,7 +253,9 @@ int store_mailbox_expunge_deleted(struct store_mailbox *box, const uint32_t *msn
  * are hard-linked where possible.  On success *dest_uidvalidity_r and
  * *dest_uids_r (xmalloc'd, one per source msn in order, caller frees) say
  * where they went.  With `move` true the sources are expunged in the same
- * operation (MOVE); the view is not changed until the next sync.
+ * operation (MOVE; in parts of a few hundred messages, see
+ * store_copy_begin()); the view is not changed until the next sync.
+ * Runs the steps of store_copy_begin() in one go.
  * STORE_ERR_NOTFOUND if dest does not exist. */
 int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
 		       const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
