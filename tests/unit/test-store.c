@@ -808,6 +808,52 @@ static void test_copy_in_steps(void **state)
 	store_close(&store);
 }
 
+/* MOVE commits in parts (RFC 6851 3.1): a source expunged before its
+ * part fails the MOVE there; each message is moved or unaffected, none
+ * is in both mailboxes or lost. */
+static void test_move_in_parts(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *src, *other;
+	struct store_copy *ctx;
+	struct store_status status;
+	uint32_t msns[300];
+	enum store_error err;
+
+	for (uint32_t i = 0; i < 300; i++) {
+		append(store, "INBOX", msg1, 0, NULL, 0, 0);
+		msns[i] = i + 1;
+	}
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &src), 0);
+	assert_int_equal(store_copy_begin(src, msns, 300, "Archive", true, &ctx), 0);
+	while (archive_tmp_files() < 300)
+		assert_int_equal(store_copy_continue(ctx, 100), 0);
+	/* another session expunges message 290 */
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &other), 0);
+	uint32_t m290 = 290;
+	assert_int_equal(store_mailbox_expunge(other, &m290, 1), 0);
+	store_mailbox_close(&other);
+	assert_int_equal(copy_run(ctx), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_EXPUNGED);
+	store_copy_free(&ctx);
+	assert_int_equal(archive_tmp_files(), 0);
+	/* the first part moved, the rest unaffected */
+	assert_int_equal(store_mailbox_status(store, "Archive", &status), 0);
+	assert_int_equal(status.messages, 256);
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 300 - 256 - 1);
+	char *cur = user_path("Maildir/.Archive/cur");
+	assert_int_equal(testlib_count_files(cur), 256);
+	free(cur);
+	cur = user_path("Maildir/cur");
+	assert_int_equal(testlib_count_files(cur), 43);
+	free(cur);
+	store_mailbox_close(&src);
+	store_close(&store);
+}
+
 static bool list_has(struct store_mailbox_info *infos, size_t count, const char *name,
 		     bool exists, bool children)
 {
@@ -1679,6 +1725,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_in_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_in_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mailbox_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_pickup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
