@@ -295,3 +295,20 @@ def test_short_needle_search_in_parts(srv):
     u, t = a.cmd("SEARCH RETURN (COUNT) OR BODY 7 HEADER Subject s0", ok=True)
     want = [i for i in uids if "7" in str(i) or f"s{i:05d}".startswith("s0")]
     expect(u == [f'* ESEARCH (TAG "t{a.tagn}") COUNT {len(want)}'], u)
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_copy_into_the_same_mailbox(srv):
+    """The issue's case, COPY 1:* INBOX, in slices: the copies come after
+    the originals, in order, and the selected session learns of them."""
+    a = srv.login()
+    fill(a, 3000)
+    a.cmd("SELECT INBOX", ok=True)
+    u, _ = a.cmd("STATUS INBOX (UIDVALIDITY)", ok=True)
+    v = re.search(r"UIDVALIDITY (\d+)", u[0]).group(1)
+    u, t = a.cmd("COPY 1:* INBOX", ok=True)
+    expect(t.endswith(f"OK [COPYUID {v} 1:3000 3001:6000] Copy completed."), t)
+    expect("* 6000 EXISTS" in u, u)
+    u, _ = a.cmd("FETCH 3001,6000 (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])", ok=True)
+    expect(len(u) == 2 and "UID 3001 " in u[0] and "Subject: s00001\r\n" in u[0]
+           and "UID 6000 " in u[1] and "Subject: s03000\r\n" in u[1], u)
