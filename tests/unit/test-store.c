@@ -854,6 +854,45 @@ static void test_move_in_parts(void **state)
 	store_close(&store);
 }
 
+/* The destination renamed between the steps: the copy lands in it under
+ * its new name; deleted: the copy fails with STORE_ERR_NOTFOUND. */
+static void test_copy_dest_renamed_or_deleted(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *src;
+	struct store_copy *ctx;
+	struct store_status status;
+	uint32_t msns[] = { 1, 2, 3 }, uidvalidity, *uids;
+	enum store_error err;
+
+	for (int i = 0; i < 3; i++)
+		append(store, "INBOX", msg1, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_create(store, "Box", 0), 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &src), 0);
+
+	assert_int_equal(store_copy_begin(src, msns, 3, "Box", false, &ctx), 0);
+	assert_int_equal(store_copy_continue(ctx, 1), 0);
+	assert_int_equal(store_mailbox_rename(store, "Box", "Renamed"), 0);
+	assert_int_equal(copy_run(ctx), 1);
+	store_copy_result(ctx, &uidvalidity, &uids);
+	store_copy_free(&ctx);
+	free(uids);
+	assert_int_equal(store_mailbox_status(store, "Renamed", &status), 0);
+	assert_int_equal(status.messages, 3);
+
+	assert_int_equal(store_copy_begin(src, msns, 3, "Renamed", false, &ctx), 0);
+	assert_int_equal(store_copy_continue(ctx, 1), 0);
+	assert_int_equal(store_mailbox_delete(store, "Renamed"), 0);
+	assert_int_equal(copy_run(ctx), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_NOTFOUND);
+	store_copy_free(&ctx);
+
+	store_mailbox_close(&src);
+	store_close(&store);
+}
+
 static bool list_has(struct store_mailbox_info *infos, size_t count, const char *name,
 		     bool exists, bool children)
 {
@@ -1726,6 +1765,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_copy_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_in_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_in_parts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_dest_renamed_or_deleted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mailbox_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_pickup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),

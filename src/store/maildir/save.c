@@ -449,7 +449,15 @@ static int copy_stage(struct maildir_copy *c, unsigned int max_msgs)
 	struct store_mailbox *box = c->ctx.box;
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = c->ms;
+	struct maildir_mailbox_row dest;
+	char *dest_dir;
 
+	/* the destination may have been renamed (its tmp/ went with it)
+	 * or deleted since the last step */
+	if (mailbox_dir_by_id(ms, c->dest_id, &dest, &dest_dir) < 0)
+		return -1;
+	free(c->dest_dir);
+	c->dest_dir = dest_dir;
 	for (unsigned int n = 0; n < max_msgs && c->next < c->count; n++) {
 		uint32_t msn = c->msns[c->next];
 		sqlite3_stmt *stmt;
