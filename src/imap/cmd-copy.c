@@ -1,9 +1,13 @@
 /* cmd-copy.c: COPY, MOVE and their UID forms (RFC 9051 6.4.7, 6.4.8;
  * UIDPLUS RFC 4315; MOVE RFC 6851).
  *
- * The store copies (or moves) the messages in one durable operation and
- * says which UIDs they got; this file turns the client's sequence set into
- * message sequence numbers of the view and reports COPYUID.  For MOVE the
+ * The store copies (or moves) the messages in steps that end in one
+ * durable operation, and says which UIDs they got; this file turns the
+ * client's sequence set into message sequence numbers of the view, runs
+ * the steps in slices of IMAP_SLICE_MSECS (so a COPY of 100,000 messages
+ * does not stall the worker's other sessions; the destination shows
+ * nothing until the last step, and a copy abandoned before it, by a
+ * failed connection, is undone) and reports COPYUID.  For MOVE the
  * expunges are not reported here: the store leaves the view unchanged and
  * the sync that imap_cmd_ok() runs sends the EXPUNGE responses after the
  * untagged OK [COPYUID], as RFC 6851 section 3.3 orders. */
@@ -91,6 +95,88 @@ static int copy_resolve_set(struct imap_session *s, const char *str, bool uid,
 	return 0;
 }
 
+struct cmd_copy_ctx {
+	struct imap_cmd *cmd;
+	bool move;
+	uint32_t *msns;		/* xmalloc'd */
+	size_t count;
+	struct store_copy *copy;
+};
+
+/* Messages per store step (staging one is a link and a lookup). */
+#define COPY_STEP_MSGS 32
+
+static void copy_deinit(struct cmd_copy_ctx *ctx)
+{
+	store_copy_free(&ctx->copy);
+	free(ctx->msns);
+	ctx->msns = NULL;
+}
+
+static void cmd_copy_abort(struct imap_cmd *cmd)
+{
+	/* the connection failed: an unfinished copy is undone */
+	copy_deinit(cmd->ctx);
+}
+
+static bool copy_done(struct cmd_copy_ctx *ctx)
+{
+	struct imap_cmd *cmd = ctx->cmd;
+	struct imap_session *s = cmd->session;
+	uint32_t uidvalidity, *dest_uids;
+
+	store_copy_result(ctx->copy, &uidvalidity, &dest_uids);
+	uint32_t *src_uids = xmalloc(ctx->count * sizeof(*src_uids));
+	for (size_t i = 0; i < ctx->count; i++)
+		src_uids[i] = store_mailbox_msg(s->box, ctx->msns[i])->uid;
+	size_t count = ctx->count;
+	copy_deinit(ctx);
+
+	struct str code = STR_INIT;
+	str_printfa(&code, "[COPYUID %u ", uidvalidity);
+	copy_write_uid_set(&code, src_uids, count);
+	str_append_c(&code, ' ');
+	copy_write_uid_set(&code, dest_uids, count);
+	str_append_c(&code, ']');
+	free(src_uids);
+	free(dest_uids);
+
+	if (ctx->move) {
+		/* RFC 6851 3.3: COPYUID in an untagged OK before the
+		 * expunges, which the sync in imap_cmd_ok() sends */
+		imap_session_untagged(s, "OK %s Moved UIDs.", str_c(&code));
+		s->expunge_count += count;
+		imap_cmd_ok(cmd, "Move completed.");
+	} else {
+		imap_cmd_ok(cmd, "%s Copy completed.", str_c(&code));
+	}
+	str_free(&code);
+	return true;
+}
+
+/* Runs store steps until the copy is done (true, after the tagged reply)
+ * or the slice is over (false: cmd->resume continues). */
+static bool copy_run(struct cmd_copy_ctx *ctx)
+{
+	uint64_t deadline = imap_cmd_slice_deadline();
+	for (;;) {
+		int ret = store_copy_continue(ctx->copy, COPY_STEP_MSGS);
+		if (ret < 0) {
+			copy_deinit(ctx);
+			return imap_cmd_store_error(ctx->cmd, true);
+		}
+		if (ret > 0)
+			return copy_done(ctx);
+		if (imap_cmd_slice_end(ctx->cmd, deadline))
+			return false;
+	}
+}
+
+static bool cmd_copy_resume(struct imap_cmd *cmd)
+{
+	return copy_run(cmd->ctx);
+}
+
 /* copy = "COPY" SP sequence-set SP mailbox
  * move = "MOVE" SP sequence-set SP mailbox */
 static bool cmd_copy_common(struct imap_cmd *cmd, bool move)
@@ -125,38 +211,19 @@ static bool cmd_copy_common(struct imap_cmd *cmd, bool move)
 				   "No messages copied.");
 	}
 
-	uint32_t uidvalidity, *dest_uids;
-	if (store_mailbox_copy(s->box, msns, count, dest, move, &uidvalidity,
-			       &dest_uids) < 0) {
-		free(msns);
+	struct cmd_copy_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
+	ctx->cmd = cmd;
+	ctx->move = move;
+	ctx->msns = msns;
+	ctx->count = count;
+	if (store_copy_begin(s->box, msns, count, dest, move, &ctx->copy) < 0) {
+		copy_deinit(ctx);
 		return imap_cmd_store_error(cmd, true);
 	}
-	uint32_t *src_uids = xmalloc(count * sizeof(*src_uids));
-	for (size_t i = 0; i < count; i++)
-		src_uids[i] = store_mailbox_msg(s->box, msns[i])->uid;
-	free(msns);
-
-	struct str code = STR_INIT;
-	str_printfa(&code, "[COPYUID %u ", uidvalidity);
-	copy_write_uid_set(&code, src_uids, count);
-	str_append_c(&code, ' ');
-	copy_write_uid_set(&code, dest_uids, count);
-	str_append_c(&code, ']');
-	free(src_uids);
-	free(dest_uids);
-
-	bool ret;
-	if (move) {
-		/* RFC 6851 3.3: COPYUID in an untagged OK before the
-		 * expunges, which the sync in imap_cmd_ok() sends */
-		imap_session_untagged(s, "OK %s Moved UIDs.", str_c(&code));
-		s->expunge_count += count;
-		ret = imap_cmd_ok(cmd, "Move completed.");
-	} else {
-		ret = imap_cmd_ok(cmd, "%s Copy completed.", str_c(&code));
-	}
-	str_free(&code);
-	return ret;
+	cmd->ctx = ctx;
+	cmd->abort = cmd_copy_abort;
+	cmd->resume = cmd_copy_resume;
+	return copy_run(ctx);
 }
 
 bool cmd_copy(struct imap_cmd *cmd)

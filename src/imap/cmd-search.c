@@ -2,9 +2,9 @@
  * with the ESEARCH result form (RFC 9051 7.3.4, RFC 4731 RETURN options).
  *
  * The client's search program becomes a src/search tree here; evaluation
- * is search_match(), one message at a time.  Programs that read message
- * files run in slices of SEARCH_SLICE_MSECS and continue from a timer, so
- * a slow search never stalls the other sessions of the worker.  The only
+ * is search_match(), one message at a time, in slices of IMAP_SLICE_MSECS
+ * (session.h), so that a slow search (message files to read, or
+ * thousands of keys) never stalls the other sessions of the worker.  The only
  * per-message memory is the result bitmap.  This file must never read a
  * message itself. */
 #include "commands.h"
@@ -22,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define SEARCH_SLICE_MSECS 50
 /* Flush a long result line to the connection at this size. */
 #define SEARCH_LINE_FLUSH (32 * 1024)
 
@@ -34,7 +33,6 @@ struct cmd_search_ctx {
 	unsigned int returns;	/* enum search_return */
 	uint32_t next_msn, count;
 	uint8_t *matches;	/* bitmap, msn - 1; xmalloc'd */
-	struct net_timer *timer;
 };
 
 /* ---- results ---- */
@@ -175,8 +173,6 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 
 static void search_deinit(struct cmd_search_ctx *ctx)
 {
-	if (ctx->timer != NULL)
-		net_timer_destroy(&ctx->timer);
 	search_ctx_destroy(&ctx->search);
 	free(ctx->matches);
 	ctx->matches = NULL;
@@ -188,11 +184,11 @@ static void cmd_search_abort(struct imap_cmd *cmd)
 }
 
 /* Evaluates messages until done (returns true after the tagged reply) or
- * until the slice's time is up (returns false). */
-static bool search_run(struct cmd_search_ctx *ctx, bool sliced)
+ * until the slice is over (returns false; cmd->resume goes on). */
+static bool search_run(struct cmd_search_ctx *ctx)
 {
 	struct imap_cmd *cmd = ctx->cmd;
-	uint64_t deadline = time_monotonic_ms() + SEARCH_SLICE_MSECS;
+	uint64_t deadline = imap_cmd_slice_deadline();
 
 	while (ctx->next_msn <= ctx->count) {
 		uint32_t msn = ctx->next_msn++;
@@ -207,7 +203,7 @@ static bool search_run(struct cmd_search_ctx *ctx, bool sliced)
 		}
 		if (ret > 0)
 			ctx->matches[(msn - 1) / 8] |= (uint8_t)(1u << ((msn - 1) % 8));
-		if (sliced && (msn % 64) == 0 && time_monotonic_ms() >= deadline)
+		if ((msn % 16) == 0 && imap_cmd_slice_end(cmd, deadline))
 			return false;
 	}
 	search_send_result(ctx);
@@ -218,15 +214,9 @@ static bool search_run(struct cmd_search_ctx *ctx, bool sliced)
 	return imap_cmd_ok(cmd, "Search completed.");
 }
 
-static void search_timer(void *context)
+static bool cmd_search_resume(struct imap_cmd *cmd)
 {
-	struct cmd_search_ctx *ctx = context;
-	net_timer_destroy(&ctx->timer);
-	if (search_run(ctx, true)) {
-		imap_cmd_finish(ctx->cmd);
-		return;
-	}
-	ctx->timer = net_timer_create(0, false, search_timer, ctx);
+	return search_run(cmd->ctx);
 }
 
 /* search = "SEARCH" [search-return-opts] SP search-program
@@ -266,11 +256,7 @@ bool cmd_search(struct imap_cmd *cmd)
 	ctx->search = search_ctx_create(s->store, s->box, ctx->program);
 	cmd->ctx = ctx;
 	cmd->abort = cmd_search_abort;
-
-	bool sliced = search_key_needs_content(ctx->program);
-	if (search_run(ctx, sliced))
-		return true;
-	/* continues from a timer; the dispatcher holds input meanwhile */
-	ctx->timer = net_timer_create(0, false, search_timer, ctx);
-	return false;
+	cmd->resume = cmd_search_resume;
+	/* the dispatcher holds input while it continues */
+	return search_run(ctx);
 }

@@ -123,13 +123,9 @@ bool cmd_close(struct imap_cmd *cmd)
 	struct imap_session *s = cmd->session;
 	if (cmd->args[0].type != IMAP_ARG_EOL)
 		return imap_cmd_bad(cmd, "CLOSE takes no arguments.");
-	bool failed = false;
-	if (!store_mailbox_is_readonly(s->box) &&
-	    store_mailbox_expunge(s->box, NULL, 0) < 0)
-		failed = true;
+	if (!store_mailbox_is_readonly(s->box))
+		return imap_close_expunge(cmd);
 	imap_session_unselect(s);
-	if (failed)
-		return imap_cmd_store_error(cmd, false);
 	return imap_cmd_ok(cmd, "Close completed.");
 }
 

@@ -1,6 +1,9 @@
 /* cmd-store.c: STORE and UID STORE (RFC 9051 6.4.6, RFC 3501 6.4.6).
  *
- * The flags change through store_mailbox_update_flags() in batches; then
+ * The flags change through store_mailbox_update_flags() in batches of
+ * STORE_BATCH messages (one short index transaction each), run in slices
+ * of IMAP_SLICE_MSECS (session.h) so that a STORE over 100,000 messages
+ * does not stall the worker's other sessions; then
  * the mailbox is synced (without expunges) with the command's messages
  * left out (imap_session_sync_skipping()), which reports other sessions'
  * changes and new keywords, and finally the command itself answers one
@@ -20,7 +23,7 @@
 
 #define STORE_HIGH_WATER (256 * 1024)
 /* msns per store transaction */
-#define STORE_BATCH 4096
+#define STORE_BATCH 512
 
 struct store_ctx {
 	struct imap_cmd *cmd;
@@ -29,6 +32,12 @@ struct store_ctx {
 	uint32_t next_msn;	/* next FETCH response to write */
 	bool silent;
 	bool had_expunged;
+	/* changing the flags (before the responses) */
+	bool updating;
+	uint32_t update_msn;	/* next msn to look at */
+	enum store_flags_mode mode;
+	uint32_t flags;
+	store_keywords_t kw_mask;
 };
 
 static bool store_bit(const struct store_ctx *ctx, uint32_t msn)
@@ -136,9 +145,61 @@ static bool store_continue(struct store_ctx *ctx)
 	return store_finish(ctx);
 }
 
+/* Changes the flags batch by batch until all are done (then the
+ * responses follow) or the slice is over (false: cmd->resume goes on). */
+static bool store_update(struct store_ctx *ctx)
+{
+	struct imap_cmd *cmd = ctx->cmd;
+	struct imap_session *s = cmd->session;
+	struct store_mailbox *box = s->box;
+	uint64_t deadline = imap_cmd_slice_deadline();
+	uint32_t batch[STORE_BATCH];
+
+	while (ctx->update_msn <= ctx->count) {
+		size_t n = 0;
+		while (ctx->update_msn <= ctx->count && n < STORE_BATCH) {
+			uint32_t msn = ctx->update_msn++;
+			if (store_bit(ctx, msn))
+				batch[n++] = msn;
+		}
+		if (n > 0) {
+			uint32_t *failed;
+			size_t failed_count;
+			if (store_mailbox_update_flags(box, batch, n, ctx->mode, ctx->flags,
+						       ctx->kw_mask, 0, &failed,
+						       &failed_count) < 0) {
+				store_deinit(ctx);
+				return imap_cmd_store_error(cmd, false);
+			}
+			free(failed);
+		}
+		if (ctx->update_msn <= ctx->count && imap_cmd_slice_end(cmd, deadline))
+			return false;
+	}
+	ctx->updating = false;
+
+	/* Report what others changed meanwhile and any new keyword, but not
+	 * this command's messages: their FETCH follows (or, .SILENT, not,
+	 * unless another session's change was merged into them). */
+	imap_session_sync_skipping(s, ctx->set, ctx->count, ctx->silent);
+	for (uint32_t msn = 1; msn <= ctx->count; msn++) {
+		if (store_bit(ctx, msn) && store_mailbox_is_expunged(box, msn)) {
+			ctx->had_expunged = true;
+			break;
+		}
+	}
+	if (ctx->silent)
+		return store_finish(ctx);
+	ctx->next_msn = 1;
+	return store_continue(ctx);
+}
+
 static bool cmd_store_resume(struct imap_cmd *cmd)
 {
-	return store_continue(cmd->ctx);
+	struct store_ctx *ctx = cmd->ctx;
+	if (ctx->updating)
+		return store_update(ctx);
+	return store_continue(ctx);
 }
 
 bool cmd_store(struct imap_cmd *cmd)
@@ -200,37 +261,11 @@ bool cmd_store(struct imap_cmd *cmd)
 		return imap_cmd_store_error(cmd, false);
 	}
 
-	uint32_t batch[STORE_BATCH];
-	size_t n = 0;
-	for (uint32_t msn = 1; msn <= ctx->count; msn++) {
-		if (store_bit(ctx, msn))
-			batch[n++] = msn;
-		if (n == STORE_BATCH || (msn == ctx->count && n > 0)) {
-			uint32_t *failed;
-			size_t failed_count;
-			if (store_mailbox_update_flags(box, batch, n, mode, flags, kw_mask,
-						       0, &failed, &failed_count) < 0) {
-				store_deinit(ctx);
-				return imap_cmd_store_error(cmd, false);
-			}
-			free(failed);
-			n = 0;
-		}
-	}
-
-	/* Report what others changed meanwhile and any new keyword, but not
-	 * this command's messages: their FETCH follows (or, .SILENT, not,
-	 * unless another session's change was merged into them). */
-	imap_session_sync_skipping(s, ctx->set, ctx->count, ctx->silent);
-	for (uint32_t msn = 1; msn <= ctx->count; msn++) {
-		if (store_bit(ctx, msn) && store_mailbox_is_expunged(box, msn)) {
-			ctx->had_expunged = true;
-			break;
-		}
-	}
-	if (ctx->silent)
-		return store_finish(ctx);
-	ctx->next_msn = 1;
+	ctx->mode = mode;
+	ctx->flags = flags;
+	ctx->kw_mask = kw_mask;
+	ctx->updating = true;
+	ctx->update_msn = 1;
 	cmd->resume = cmd_store_resume;
-	return store_continue(ctx);
+	return store_update(ctx);
 }

@@ -48,6 +48,9 @@ bool cmd_append(struct imap_cmd *cmd);
 bool cmd_idle(struct imap_cmd *cmd);
 /* cmd-expunge.c */
 bool cmd_expunge(struct imap_cmd *cmd);
+/* CLOSE's silent expunge of every \Deleted message, in slices like
+ * EXPUNGE's; then leaves the selected state and answers CLOSE. */
+bool imap_close_expunge(struct imap_cmd *cmd);
 /* cmd-store.c */
 bool cmd_store(struct imap_cmd *cmd);
 /* cmd-copy.c */

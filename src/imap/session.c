@@ -192,7 +192,9 @@ static void imap_session_release(void *ctx)
 {
 	struct imap_session *s = ctx;
 	net_timer_destroy(&s->release_timer);
-	if (s->store != NULL)
+	/* not in the middle of a command running in slices: the end of
+	 * the command arms the timer again */
+	if (s->store != NULL && s->cmd == NULL)
 		store_release_memory(s->store);
 }
 
@@ -200,6 +202,8 @@ static void imap_command_done(struct imap_session *s)
 {
 	struct imap_cmd *cmd = s->cmd;
 	s->cmd = NULL;
+	if (s->slice_timer != NULL)
+		net_timer_destroy(&s->slice_timer);
 	if (cmd != NULL)
 		pool_destroy(&cmd->pool);
 	if (s->conn != NULL && !s->closing && !s->logout_sent)
@@ -388,11 +392,32 @@ static void imap_session_conn_input(struct net_conn *conn, void *ctx)
 	imap_session_input_process(s);
 }
 
-static void imap_session_conn_drained(struct net_conn *conn, void *ctx)
+/* ---- long commands ---- */
+
+uint64_t imap_cmd_slice_deadline(void)
 {
-	struct imap_session *s = ctx;
-	(void)conn;
+	return time_monotonic_ms() + IMAP_SLICE_MSECS;
+}
+
+static void imap_session_slice_timer(void *ctx);
+
+bool imap_cmd_slice_end(struct imap_cmd *cmd, uint64_t deadline)
+{
+	struct imap_session *s = cmd->session;
+	if (s->conn != NULL && net_conn_output_len(s->conn) > IMAP_OUTPUT_HIGH_WATER)
+		return true;	/* the drained callback resumes */
+	if (time_monotonic_ms() < deadline)
+		return false;
+	if (s->slice_timer == NULL)
+		s->slice_timer = net_timer_create(0, false, imap_session_slice_timer, s);
+	return true;
+}
+
+static void imap_session_resume(struct imap_session *s)
+{
 	struct imap_cmd *cmd = s->cmd;
+	if (s->slice_timer != NULL)
+		net_timer_destroy(&s->slice_timer);
 	if (cmd != NULL && cmd->resume != NULL) {
 		if (!cmd->resume(cmd))
 			return;
@@ -402,6 +427,17 @@ static void imap_session_conn_drained(struct net_conn *conn, void *ctx)
 		net_conn_input_pause(s->conn, false);
 		imap_session_input_process(s);
 	}
+}
+
+static void imap_session_slice_timer(void *ctx)
+{
+	imap_session_resume(ctx);
+}
+
+static void imap_session_conn_drained(struct net_conn *conn, void *ctx)
+{
+	(void)conn;
+	imap_session_resume(ctx);
 }
 
 static void imap_session_conn_closed(struct net_conn *conn, void *ctx, const char *reason)
@@ -751,6 +787,8 @@ static void imap_session_destroy(struct imap_session *s)
 	seqset_deinit(&s->search_result);
 	if (s->release_timer != NULL)
 		net_timer_destroy(&s->release_timer);
+	if (s->slice_timer != NULL)
+		net_timer_destroy(&s->slice_timer);
 	if (s->store != NULL)
 		store_close(&s->store);
 	imap_parser_destroy(&s->parser);

@@ -91,6 +91,7 @@ struct imap_session {
 
 	struct imap_cmd *cmd;		/* the running command, if any */
 	struct net_timer *release_timer;	/* armed: give the index back soon */
+	struct net_timer *slice_timer;	/* armed: the running command's next slice */
 	unsigned int bad_count;		/* BAD in a row */
 	unsigned int auth_failures;
 	bool logout_sent;		/* BYE queued: ignore further input */
@@ -133,6 +134,31 @@ bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate);
 /* For a command that returned false: it has now sent its tagged reply
  * (through imap_cmd_ok/no/bad) and input processing may go on. */
 void imap_cmd_finish(struct imap_cmd *cmd);
+
+/* ---- long commands ----
+ *
+ * DESIGN.md: work that can take long is done in slices, so one heavy
+ * client never stalls the other sessions of its worker.  A command that
+ * may run long sets cmd->resume, returns false, and does its work in a
+ * loop that asks imap_cmd_slice_end() before each unit of work; when
+ * that says stop, it returns false and cmd->resume runs again later.
+ * Meanwhile input is paused (the next pipelined command waits) and no
+ * untagged update is sent (only the tagged reply syncs).  A connection
+ * that fails meanwhile (a write error) calls cmd->abort; a client that
+ * closes its end is noticed only when reading resumes, after the
+ * command, as for any command. */
+
+/* Work one slice for this long before giving the other sessions a turn
+ * (FETCH uses the same figure, FETCH_SLICE_MSECS). */
+#define IMAP_SLICE_MSECS 20
+/* The end of a slice that starts now (time_monotonic_ms()). */
+uint64_t imap_cmd_slice_deadline(void);
+/* True if the running command must stop now and return false: its
+ * output is above the high-water mark (cmd->resume runs when it has
+ * drained), or `deadline` has passed (cmd->resume runs from a timer once
+ * the loop has served the other connections).  Commands without output
+ * rely on the second. */
+bool imap_cmd_slice_end(struct imap_cmd *cmd, uint64_t deadline);
 
 /* The capability list for the current state, space-separated. */
 void imap_session_capabilities(struct imap_session *s, struct str *dest);

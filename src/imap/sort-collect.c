@@ -34,7 +34,6 @@ struct imap_sort_collect {
 	uint32_t *batch_msns;
 	struct str blobs;
 	bool had_expunged, corrupt;
-	struct net_timer *timer;
 };
 
 void *imap_sort_collect_context(struct imap_sort_collect *coll)
@@ -69,13 +68,12 @@ bool imap_sort_collect_had_expunged(const struct imap_sort_collect *coll)
 
 static void collect_free(struct imap_sort_collect *coll)
 {
-	if (coll->timer != NULL)
-		net_timer_destroy(&coll->timer);
 	search_ctx_destroy(&coll->search);
 	free(coll->entries);
 	free(coll->batch_msns);
 	str_free(&coll->blobs);
 	coll->cmd->abort = NULL;
+	coll->cmd->resume = NULL;
 	coll->cmd->ctx = NULL;
 	free(coll);
 }
@@ -135,11 +133,11 @@ static int collect_batch(struct imap_sort_collect *coll)
 }
 
 /* Runs until every message is looked at (returns true: the command is
- * answered) or the slice's time is up (false). */
+ * answered) or the slice is over (false; cmd->resume goes on). */
 static bool collect_run(struct imap_sort_collect *coll)
 {
 	struct imap_cmd *cmd = coll->cmd;
-	uint64_t deadline = time_monotonic_ms() + SORT_COLLECT_SLICE_MSECS;
+	uint64_t deadline = imap_cmd_slice_deadline();
 	int ret = 0;
 
 	while (ret == 0 && coll->next_msn <= coll->count) {
@@ -153,7 +151,7 @@ static bool collect_run(struct imap_sort_collect *coll)
 			if (coll->match_count - coll->batch_start == SORT_COLLECT_BATCH)
 				ret = collect_batch(coll);
 		}
-		if (ret == 0 && (msn % 64) == 0 && time_monotonic_ms() >= deadline) {
+		if (ret == 0 && (msn % 16) == 0 && imap_cmd_slice_end(cmd, deadline)) {
 			if ((ret = collect_batch(coll)) < 0)
 				break;
 			return false;
@@ -178,17 +176,9 @@ static bool collect_run(struct imap_sort_collect *coll)
 	return done;
 }
 
-static void collect_timer(void *context)
+static bool collect_resume(struct imap_cmd *cmd)
 {
-	struct imap_sort_collect *coll = context;
-	struct imap_cmd *cmd = coll->cmd;
-
-	net_timer_destroy(&coll->timer);
-	if (collect_run(coll)) {
-		imap_cmd_finish(cmd);
-		return;
-	}
-	coll->timer = net_timer_create(0, false, collect_timer, coll);
+	return collect_run(cmd->ctx);
 }
 
 bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
@@ -206,11 +196,9 @@ bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
 	coll->search = search_ctx_create(s->store, s->box, program);
 	cmd->ctx = coll;
 	cmd->abort = collect_abort;
-	if (collect_run(coll))
-		return true;
-	/* continues from a timer; the dispatcher holds input meanwhile */
-	coll->timer = net_timer_create(0, false, collect_timer, coll);
-	return false;
+	cmd->resume = collect_resume;
+	/* the dispatcher holds input while it continues */
+	return collect_run(coll);
 }
 
 /* The charset argument: atom or quoted string (RFC 5256 section 5). */

@@ -2,9 +2,9 @@
  * program over the selected mailbox and gather the cached SORT/THREAD
  * keys (mime/msgkeys.h) of the messages that match.
  *
- * Like SEARCH, the work is done in slices of SORT_COLLECT_SLICE_MSECS:
- * the first slice runs inside the command handler, the rest from a
- * timer, so a large mailbox (or messages whose keys must be computed
+ * Like SEARCH, the work is done in slices of IMAP_SLICE_MSECS
+ * (session.h): the first slice runs inside the command handler, the rest
+ * from cmd->resume, so a large mailbox (or messages whose keys must be computed
  * from their files once) never stalls the worker's other sessions.  The
  * keys come only from store_mailbox_msg_keys_many(), asked for up to
  * SORT_COLLECT_BATCH matches at a time: no message file is read once
@@ -18,8 +18,6 @@
 #include "session.h"
 #include "mime/msgkeys.h"
 #include "search/search.h"
-
-#define SORT_COLLECT_SLICE_MSECS 50
 
 struct imap_sort_collect;
 

@@ -57,10 +57,18 @@ struct store_vfuncs {
 				    uint32_t flags, store_keywords_t keywords,
 				    uint64_t unchangedsince, uint32_t **failed_r,
 				    size_t *failed_count_r);
-	int (*mailbox_expunge)(struct store_mailbox *box, const uint32_t *msns, size_t count);
-	int (*mailbox_copy)(struct store_mailbox *box, const uint32_t *msns, size_t count,
-			    const char *dest_name, bool move,
-			    uint32_t *dest_uidvalidity_r, uint32_t **dest_uids_r);
+	/* only_deleted: of msns, only those with \Deleted in the index */
+	int (*mailbox_expunge)(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			       bool only_deleted);
+	/* store_copy_*(): msns are checked, dest_name normalised.  begin
+	 * allocates the backend's context (generic part first, filled by
+	 * the backend); continue returns 0/1/-1 as store_copy_continue()
+	 * and fills uidvalidity and uids when it returns 1; free undoes an
+	 * unfinished copy and frees the context (uids included). */
+	int (*copy_begin)(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			  const char *dest_name, bool move, struct store_copy **ctx_r);
+	int (*copy_continue)(struct store_copy *ctx, unsigned int max_msgs);
+	void (*copy_free)(struct store_copy *ctx);
 	int (*mailbox_open_msg)(struct store_mailbox *box, uint32_t msn);
 	int (*mailbox_msg_cache)(struct store_mailbox *box, uint32_t msn,
 				 struct store_msg_cache *cache_r);
@@ -79,7 +87,7 @@ struct store_vfuncs {
 	 * NUL, possibly empty */
 	int (*mailbox_search_text)(struct store_mailbox *box, enum store_text_field field,
 				   const char *name, const char *needle, size_t needle_len,
-				   struct store_text_result *result_r);
+				   uint32_t first_uid, struct store_text_result *result_r);
 
 	int (*append_begin)(struct store *store, const char *mailbox_name,
 			    struct store_append **ctx_r);
@@ -154,6 +162,13 @@ struct store_mailbox {
 
 struct store_append {
 	struct store *store;
+};
+
+struct store_copy {
+	struct store_mailbox *box;
+	bool done;
+	uint32_t uidvalidity;
+	uint32_t *uids;		/* xmalloc'd; taken by store_copy_result() */
 };
 
 /* Sets the store's last error (also logs system errors).  The text is

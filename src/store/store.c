@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -562,18 +563,50 @@ int store_mailbox_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 	}
 	if (msns != NULL && !msns_are_valid(box, msns, count))
 		return -1;
-	return box->store->v->mailbox_expunge(box, msns, msns == NULL ? 0 : count);
+	return box->store->v->mailbox_expunge(box, msns, msns == NULL ? 0 : count, false);
+}
+
+int store_mailbox_expunge_deleted(struct store_mailbox *box, const uint32_t *msns,
+				  size_t count)
+{
+	store_clear_error(box->store);
+	if (box->readonly) {
+		store_set_error(box->store, STORE_ERR_NOTPOSSIBLE, "Mailbox is read-only");
+		return -1;
+	}
+	if (count == 0)
+		return 0;
+	if (!msns_are_valid(box, msns, count))
+		return -1;
+	return box->store->v->mailbox_expunge(box, msns, count, true);
 }
 
 int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
 		       const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
 		       uint32_t **dest_uids_r)
 {
+	struct store_copy *ctx;
+	int ret;
+
+	*dest_uids_r = NULL;
+	if (store_copy_begin(box, msns, count, dest_name, move, &ctx) < 0)
+		return -1;
+	while ((ret = store_copy_continue(ctx, UINT_MAX)) == 0)
+		;
+	if (ret > 0)
+		store_copy_result(ctx, dest_uidvalidity_r, dest_uids_r);
+	store_copy_free(&ctx);
+	return ret < 0 ? -1 : 0;
+}
+
+int store_copy_begin(struct store_mailbox *box, const uint32_t *msns, size_t count,
+		     const char *dest_name, bool move, struct store_copy **ctx_r)
+{
 	char *norm;
 	int ret;
 
 	store_clear_error(box->store);
-	*dest_uids_r = NULL;
+	*ctx_r = NULL;
 	if (move && box->readonly) {
 		store_set_error(box->store, STORE_ERR_NOTPOSSIBLE, "Mailbox is read-only");
 		return -1;
@@ -582,10 +615,38 @@ int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t c
 		return -1;
 	if ((norm = store_name_normalize(box->store, dest_name)) == NULL)
 		return -1;
-	ret = box->store->v->mailbox_copy(box, msns, count, norm, move,
-					  dest_uidvalidity_r, dest_uids_r);
+	ret = box->store->v->copy_begin(box, msns, count, norm, move, ctx_r);
 	free(norm);
 	return ret;
+}
+
+int store_copy_continue(struct store_copy *ctx, unsigned int max_msgs)
+{
+	if (ctx->done)
+		return 1;
+	store_clear_error(ctx->box->store);
+	int ret = ctx->box->store->v->copy_continue(ctx, max_msgs == 0 ? 1 : max_msgs);
+	if (ret > 0)
+		ctx->done = true;
+	return ret;
+}
+
+void store_copy_result(struct store_copy *ctx, uint32_t *dest_uidvalidity_r,
+		       uint32_t **dest_uids_r)
+{
+	*dest_uidvalidity_r = ctx->uidvalidity;
+	*dest_uids_r = ctx->uids;
+	ctx->uids = NULL;
+}
+
+void store_copy_free(struct store_copy **_ctx)
+{
+	struct store_copy *ctx = *_ctx;
+
+	if (ctx == NULL)
+		return;
+	*_ctx = NULL;
+	ctx->box->store->v->copy_free(ctx);
 }
 
 int store_mailbox_open_msg(struct store_mailbox *box, uint32_t msn)
@@ -638,13 +699,14 @@ int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
-			      struct store_text_result *result_r)
+			      uint32_t first_uid, struct store_text_result *result_r)
 {
 	struct str prepared = { 0 };
 	int ret = 0;
 
 	store_clear_error(box->store);
 	memset(result_r, 0, sizeof(*result_r));
+	result_r->last_uid = UINT32_MAX;
 	if (memchr(needle, '\0', needle_len) != NULL)
 		return 0;
 	/* invalid UTF-8 is matched as octets (RFC 5051 step 1b), which
@@ -652,7 +714,7 @@ int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field f
 	if (casemap_unicode(needle, needle_len, &prepared)) {
 		str_append(&prepared, "");
 		ret = box->store->v->mailbox_search_text(box, field, name, prepared.data,
-							 prepared.len, result_r);
+							 prepared.len, first_uid, result_r);
 	}
 	str_free(&prepared);
 	return ret;

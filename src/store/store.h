@@ -257,17 +257,57 @@ int store_mailbox_update_flags(struct store_mailbox *box, const uint32_t *msns,
  * \Deleted).  Records tombstones (uid, modseq) for QRESYNC.  Does not
  * change the view: the next sync reports the expunges. */
 int store_mailbox_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count);
+/* Expunges those of the messages with the given msns that have \Deleted
+ * in the index now (not as the view last saw them), like
+ * store_mailbox_expunge() otherwise: EXPUNGE and UID EXPUNGE done in
+ * parts, each part in one short operation. */
+int store_mailbox_expunge_deleted(struct store_mailbox *box, const uint32_t *msns,
+				  size_t count);
 
 /* Copies messages (msns in this view) into mailbox `dest_name` of the same
  * store, keeping flags, keywords and internal dates (not \Recent).  Files
  * are hard-linked where possible.  On success *dest_uidvalidity_r and
  * *dest_uids_r (xmalloc'd, one per source msn in order, caller frees) say
  * where they went.  With `move` true the sources are expunged in the same
- * operation (MOVE); the view is not changed until the next sync.
+ * operation (MOVE; in parts of a few hundred messages, see
+ * store_copy_begin()); the view is not changed until the next sync.
+ * Runs the steps of store_copy_begin() in one go.
  * STORE_ERR_NOTFOUND if dest does not exist. */
 int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
 		       const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
 		       uint32_t **dest_uids_r);
+
+/* The same copy (or move) done in steps, so that a caller on an event
+ * loop can serve others between them (DESIGN.md: long work in slices).
+ * The steps that come before the end read the sources and stage their
+ * files beside the destination, invisible to everyone; one last step
+ * makes the whole set visible (and, for MOVE, expunges the sources) in
+ * one durable operation, so the destination never shows part of the
+ * set: RFC 9051 6.4.7 "If the COPY command is unsuccessful for any
+ * reason, server implementations MUST restore the destination mailbox
+ * to its state before the COPY attempt".  A MOVE may instead become
+ * visible in parts, each part moved (copied and its sources expunged)
+ * in one durable operation: RFC 6851 3.1 allows a MOVE to fail partway
+ * as long as each message is either moved or unaffected.  No index
+ * write lock is held between steps.  The view of `box` must not change (no sync on it)
+ * while the copy runs.
+ *
+ * store_copy_begin() checks the arguments like store_mailbox_copy()
+ * (STORE_ERR_NOTFOUND if dest does not exist) and returns 0 with *ctx_r,
+ * or -1.  Each store_copy_continue() does about `max_msgs` messages'
+ * worth of work and returns 0 when there is more to do, 1 when the copy
+ * is done and durable (then store_copy_result() gives the UIDVALIDITY
+ * and the destination UIDs, xmalloc'd, one per source msn in order,
+ * caller frees), or -1 with the store's error set and nothing copied.
+ * store_copy_free() frees the context at any point; a copy that has not
+ * finished is undone. */
+struct store_copy;
+int store_copy_begin(struct store_mailbox *box, const uint32_t *msns, size_t count,
+		     const char *dest_name, bool move, struct store_copy **ctx_r);
+int store_copy_continue(struct store_copy *ctx, unsigned int max_msgs);
+void store_copy_result(struct store_copy *ctx, uint32_t *dest_uidvalidity_r,
+		       uint32_t **dest_uids_r);
+void store_copy_free(struct store_copy **ctx);
 
 /* Opens the message file of msn for reading: returns an fd positioned at 0
  * (caller closes) whose content is the message exactly as it was appended
@@ -363,6 +403,11 @@ struct store_text_result {
 	 * view, the caller decides from store_mailbox_msg_text() */
 	uint32_t *indexed;
 	size_t indexed_count;
+	/* The answer is for the UIDs from the first_uid asked for up to
+	 * last_uid: a long pass over the stored text stops early, so that
+	 * no call takes long (DESIGN.md: slices); ask again from
+	 * last_uid + 1 for the rest.  UINT32_MAX when it covers the rest. */
+	uint32_t last_uid;
 };
 
 /* Finds the messages of the mailbox whose `field` (for STORE_TEXT_HEADER
@@ -375,11 +420,12 @@ struct store_text_result {
  * index cannot answer this needle (invalid UTF-8, a NUL byte: the caller
  * matches store_mailbox_msg_text() itself), or -1 on error.  (The Maildir
  * backend's FTS5 trigram index takes needles of 3 or more characters
- * once casemapped; it answers shorter ones by scanning the stored text in
- * one pass.) */
+ * once casemapped; it answers shorter ones by scanning the stored text,
+ * MAILDIR_FTS_SCAN_ROWS messages per call.)  Only UIDs from first_uid
+ * on are looked at; see result->last_uid. */
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
-			      struct store_text_result *result_r);
+			      uint32_t first_uid, struct store_text_result *result_r);
 void store_text_result_free(struct store_text_result *result);
 
 /* Paths whose change (inotify IN_MODIFY/IN_ATTRIB/IN_CREATE/IN_MOVED_TO)

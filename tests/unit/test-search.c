@@ -383,7 +383,7 @@ static void test_index_equals_scan(void **state)
 		};
 		struct store_text_result res;
 		int ret = store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, needles[i],
-						    strlen(needles[i]), &res);
+						    strlen(needles[i]), 1, &res);
 
 		assert_true(ret >= 0);
 		indexed += ret;

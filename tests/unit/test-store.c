@@ -696,6 +696,207 @@ static void test_copy_move(void **state)
 	store_close(&store);
 }
 
+/* Files in Maildir/.Archive/tmp, staged ".copy-*" ones included. */
+static size_t archive_tmp_files(void)
+{
+	char *path = user_path("Maildir/.Archive/tmp");
+	DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	}
+	if (d != NULL)
+		closedir(d);
+	free(path);
+	return n;
+}
+
+static int copy_run(struct store_copy *ctx)
+{
+	int ret;
+
+	while ((ret = store_copy_continue(ctx, 1)) == 0)
+		;
+	return ret;
+}
+
+/* store_copy_*(): the destination shows nothing until the copy is done,
+ * an abandoned or failed copy leaves no trace, and appends made between
+ * the steps come before the copy's UIDs. */
+static void test_copy_in_steps(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *src, *other;
+	struct store_copy *ctx;
+	struct store_status status;
+	uint32_t msns[] = { 1, 2, 3, 4, 5 }, uidvalidity, *uids;
+	const char *kw[] = { "$label" };
+	enum store_error err;
+
+	for (int i = 0; i < 5; i++)
+		append(store, "INBOX", i == 2 ? msg2 : msg1, i == 0 ? STORE_FLAG_SEEN : 0,
+		       i == 4 ? kw : NULL, i == 4 ? 1 : 0, 1500000000);
+	append(store, "Archive", msg3, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &src), 0);
+
+	/* abandoned after staging two: nothing in the destination */
+	assert_int_equal(store_copy_begin(src, msns, 5, "Archive", false, &ctx), 0);
+	assert_int_equal(store_copy_continue(ctx, 2), 0);
+	assert_int_equal(archive_tmp_files(), 2);
+	assert_int_equal(store_mailbox_status(store, "Archive", &status), 0);
+	assert_int_equal(status.messages, 1);
+	assert_int_equal(status.uidnext, 2);
+	/* another session appends meanwhile; a mailbox open cleans tmp/
+	 * but keeps the staged files although their mtime is 2017's */
+	append(store, "Archive", msg3, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(store, "Archive", false, &other), 0);
+	store_mailbox_close(&other);
+	assert_int_equal(archive_tmp_files(), 2);
+	store_copy_free(&ctx);
+	assert_null(ctx);
+	assert_int_equal(archive_tmp_files(), 0);
+	assert_int_equal(store_mailbox_status(store, "Archive", &status), 0);
+	assert_int_equal(status.messages, 2);
+	assert_int_equal(status.uidnext, 3);
+
+	/* staged, then an append, then done: UIDs after the append's */
+	assert_int_equal(store_copy_begin(src, msns, 5, "Archive", false, &ctx), 0);
+	assert_int_equal(store_copy_continue(ctx, 5), 0);
+	append(store, "Archive", msg3, 0, NULL, 0, 0);
+	assert_int_equal(copy_run(ctx), 1);
+	store_copy_result(ctx, &uidvalidity, &uids);
+	store_copy_free(&ctx);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(uids[i], 4 + i);
+	free(uids);
+	assert_int_equal(archive_tmp_files(), 0);
+	assert_int_equal(store_mailbox_open(store, "Archive", true, &other), 0);
+	assert_int_equal(store_mailbox_count(other), 8);
+	assert_int_equal(store_mailbox_msg(other, 4)->flags, STORE_FLAG_SEEN);
+	assert_int_equal(store_mailbox_msg(other, 4)->internaldate, 1500000000);
+	assert_int_equal(store_mailbox_msg(other, 8)->keywords, 1);
+	int fd = store_mailbox_open_msg(other, 6);
+	char *text = read_fd(fd);
+	assert_string_equal(text, msg2);
+	free(text);
+	struct store_msg_cache cache;
+	assert_int_equal(store_mailbox_msg_cache(other, 6, &cache), 0);
+	assert_non_null(cache.envelope);
+	store_mailbox_close(&other);
+
+	/* a source expunged between staging and the end fails the copy and
+	 * leaves the destination as it was */
+	assert_int_equal(store_copy_begin(src, msns, 5, "Archive", false, &ctx), 0);
+	assert_int_equal(store_copy_continue(ctx, 5), 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &other), 0);
+	uint32_t m3 = 3;
+	assert_int_equal(store_mailbox_expunge(other, &m3, 1), 0);
+	store_mailbox_close(&other);
+	assert_int_equal(copy_run(ctx), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_EXPUNGED);
+	store_copy_free(&ctx);
+	assert_int_equal(archive_tmp_files(), 0);
+	assert_int_equal(store_mailbox_status(store, "Archive", &status), 0);
+	assert_int_equal(status.messages, 8);
+	assert_int_equal(status.uidnext, 9);
+	char *cur = user_path("Maildir/.Archive/cur");
+	assert_int_equal(testlib_count_files(cur), 8);
+	free(cur);
+
+	store_mailbox_close(&src);
+	store_close(&store);
+}
+
+/* MOVE commits in parts (RFC 6851 3.1): a source expunged before its
+ * part fails the MOVE there; each message is moved or unaffected, none
+ * is in both mailboxes or lost. */
+static void test_move_in_parts(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *src, *other;
+	struct store_copy *ctx;
+	struct store_status status;
+	uint32_t msns[300];
+	enum store_error err;
+
+	for (uint32_t i = 0; i < 300; i++) {
+		append(store, "INBOX", msg1, 0, NULL, 0, 0);
+		msns[i] = i + 1;
+	}
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &src), 0);
+	assert_int_equal(store_copy_begin(src, msns, 300, "Archive", true, &ctx), 0);
+	while (archive_tmp_files() < 300)
+		assert_int_equal(store_copy_continue(ctx, 100), 0);
+	/* another session expunges message 290 */
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &other), 0);
+	uint32_t m290 = 290;
+	assert_int_equal(store_mailbox_expunge(other, &m290, 1), 0);
+	store_mailbox_close(&other);
+	assert_int_equal(copy_run(ctx), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_EXPUNGED);
+	store_copy_free(&ctx);
+	assert_int_equal(archive_tmp_files(), 0);
+	/* the first part moved, the rest unaffected */
+	assert_int_equal(store_mailbox_status(store, "Archive", &status), 0);
+	assert_int_equal(status.messages, 256);
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 300 - 256 - 1);
+	char *cur = user_path("Maildir/.Archive/cur");
+	assert_int_equal(testlib_count_files(cur), 256);
+	free(cur);
+	cur = user_path("Maildir/cur");
+	assert_int_equal(testlib_count_files(cur), 43);
+	free(cur);
+	store_mailbox_close(&src);
+	store_close(&store);
+}
+
+/* The destination renamed between the steps: the copy lands in it under
+ * its new name; deleted: the copy fails with STORE_ERR_NOTFOUND. */
+static void test_copy_dest_renamed_or_deleted(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *src;
+	struct store_copy *ctx;
+	struct store_status status;
+	uint32_t msns[] = { 1, 2, 3 }, uidvalidity, *uids;
+	enum store_error err;
+
+	for (int i = 0; i < 3; i++)
+		append(store, "INBOX", msg1, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_create(store, "Box", 0), 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &src), 0);
+
+	assert_int_equal(store_copy_begin(src, msns, 3, "Box", false, &ctx), 0);
+	assert_int_equal(store_copy_continue(ctx, 1), 0);
+	assert_int_equal(store_mailbox_rename(store, "Box", "Renamed"), 0);
+	assert_int_equal(copy_run(ctx), 1);
+	store_copy_result(ctx, &uidvalidity, &uids);
+	store_copy_free(&ctx);
+	free(uids);
+	assert_int_equal(store_mailbox_status(store, "Renamed", &status), 0);
+	assert_int_equal(status.messages, 3);
+
+	assert_int_equal(store_copy_begin(src, msns, 3, "Renamed", false, &ctx), 0);
+	assert_int_equal(store_copy_continue(ctx, 1), 0);
+	assert_int_equal(store_mailbox_delete(store, "Renamed"), 0);
+	assert_int_equal(copy_run(ctx), -1);
+	store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_NOTFOUND);
+	store_copy_free(&ctx);
+
+	store_mailbox_close(&src);
+	store_close(&store);
+}
+
 static bool list_has(struct store_mailbox_info *infos, size_t count, const char *name,
 		     bool exists, bool children)
 {
@@ -1635,6 +1836,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_in_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_in_parts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_dest_renamed_or_deleted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mailbox_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_pickup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),

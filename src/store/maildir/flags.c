@@ -329,7 +329,26 @@ int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 	return ret;
 }
 
-int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count)
+/* 1 if uid has \Deleted in the index, 0 if not (or gone), -1 error. */
+static int flags_has_deleted(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"SELECT flags FROM messages WHERE mailbox = ? AND uid = ?");
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0)
+		ret = (sqlite3_column_int64(stmt, 0) & STORE_FLAG_DELETED) != 0 ? 1 : 0;
+	maildir_index_finish(ms, stmt);
+	return ret;
+}
+
+int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			  bool only_deleted)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
@@ -356,9 +375,15 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 		}
 		maildir_index_finish(ms, stmt);
 	} else {
-		for (size_t i = 0; i < count; i++) {
+		for (size_t i = 0; ret == 0 && i < count; i++) {
 			if ((box->state[msns[i] - 1] & STORE_VIEW_EXPUNGED) != 0)
 				continue;
+			if (only_deleted) {
+				ret = flags_has_deleted(ms, mbox->id, box->msgs[msns[i] - 1].uid);
+				if (ret <= 0)
+					continue;
+				ret = 0;
+			}
 			ARRAY_RESERVE(uids, uids_cap, uids_count + 1);
 			uids[uids_count++] = box->msgs[msns[i] - 1].uid;
 		}

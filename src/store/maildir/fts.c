@@ -454,25 +454,35 @@ static bool fts_row_has(sqlite3_stmt *stmt, enum store_text_field field, const c
 	return hit;
 }
 
-/* A needle too short for trigrams: every stored document of the mailbox,
- * read once. */
+/* A needle too short for trigrams: the stored documents of the mailbox
+ * from first_uid on, read once, at most MAILDIR_FTS_SCAN_ROWS of them
+ * (about 3.5 us each) per call: the caller asks again for the rest
+ * (result_r->last_uid), so that a SEARCH over 100,000 messages goes back
+ * to the event loop in between. */
 static int fts_scan(struct maildir_mailbox *mbox, enum store_text_field field,
 		    const char *name, const char *needle, size_t needle_len,
-		    struct store_text_result *result_r)
+		    uint32_t first_uid, struct store_text_result *result_r)
 {
 	struct maildir_store *ms = (struct maildir_store *)mbox->box.store;
 	sqlite3_stmt *stmt = maildir_index_prepare(ms, "SELECT rowid, header, body FROM text_fts "
 						   "WHERE rowid BETWEEN ? AND ?");
-	size_t cap = 0, indexed_cap = 0;
+	size_t cap = 0, indexed_cap = 0, rows = 0;
 	int ret;
 
 	if (stmt == NULL)
 		return -1;
-	sqlite3_bind_int64(stmt, 1, fts_rowid(mbox->id, 0));
+	sqlite3_bind_int64(stmt, 1, fts_rowid(mbox->id, first_uid));
 	sqlite3_bind_int64(stmt, 2, fts_rowid(mbox->id, UINT32_MAX));
+	result_r->last_uid = UINT32_MAX;
 	while ((ret = maildir_index_step(ms, stmt)) > 0) {
 		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
 
+		if (rows++ == MAILDIR_FTS_SCAN_ROWS) {
+			/* the rest from uid on, next time */
+			result_r->last_uid = uid - 1;
+			ret = 0;
+			break;
+		}
 		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
 		if (fts_row_has(stmt, field, name, needle, needle_len))
 			uid_push(&result_r->uids, &result_r->count, &cap, uid);
@@ -487,7 +497,7 @@ static int fts_scan(struct maildir_mailbox *mbox, enum store_text_field field,
 
 static int fts_search(struct store_mailbox *box, enum store_text_field field,
 		      const char *name, const char *needle, size_t needle_len,
-		      struct store_text_result *result_r)
+		      uint32_t first_uid, struct store_text_result *result_r)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
@@ -509,7 +519,8 @@ static int fts_search(struct store_mailbox *box, enum store_text_field field,
 			query_len = i;
 	}
 	if (chars < FTS_MIN_CHARS) {
-		ret = fts_scan(mbox, field, folded_name.data, needle, needle_len, result_r);
+		ret = fts_scan(mbox, field, folded_name.data, needle, needle_len,
+			       first_uid, result_r);
 		str_free(&folded_name);
 		return ret;
 	}
@@ -569,7 +580,7 @@ static int fts_search(struct store_mailbox *box, enum store_text_field field,
 
 int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 		       const char *name, const char *needle, size_t needle_len,
-		       struct store_text_result *result_r)
+		       uint32_t first_uid, struct store_text_result *result_r)
 {
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	int ret;
@@ -579,7 +590,7 @@ int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 	 * indexed and not matching */
 	if (maildir_index_begin(ms, false) < 0)
 		return -1;
-	ret = fts_search(box, field, name, needle, needle_len, result_r);
+	ret = fts_search(box, field, name, needle, needle_len, first_uid, result_r);
 	maildir_index_rollback(ms);
 	return ret;
 }

@@ -26,6 +26,10 @@
 #define MAILDIR_BUSY_TIMEOUT_MS 5000
 #define MAILDIR_OPEN_MAX_WAIT_MS 15000
 #define MAILDIR_KEYWORD_LETTERS 26
+/* stored documents one text SEARCH call scans at most (fts.c) */
+#define MAILDIR_FTS_SCAN_ROWS 4096
+/* tmp/ names of files a COPY has staged (save.c) */
+#define MAILDIR_COPY_STAGE_PREFIX ".copy-"
 
 /* Prepared statements kept for reuse, keyed by the address of their SQL
  * text (always a string literal). */
@@ -313,7 +317,7 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 			 struct str *header, struct str *body);
 int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 		       const char *name, const char *needle, size_t needle_len,
-		       struct store_text_result *result_r);
+		       uint32_t first_uid, struct store_text_result *result_r);
 
 /* ---- flags.c ---- */
 int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *names,
@@ -322,7 +326,8 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 			 enum store_flags_mode mode, uint32_t flags,
 			 store_keywords_t keywords, uint64_t unchangedsince,
 			 uint32_t **failed_r, size_t *failed_count_r);
-int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count);
+int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			  bool only_deleted);
 /* In a write txn: removes message rows + files, writes tombstones. */
 int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 			       const char *dir, const uint32_t *uids, size_t count,
@@ -353,9 +358,11 @@ void maildir_message_free(struct store_message *msg);
  * the store's error set. */
 int maildir_message_place(struct maildir_store *ms, struct store_message *msg,
 			  const char *dst);
-int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
-		      const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
-		      uint32_t **dest_uids_r);
+/* COPY and MOVE in steps (store_copy_*() in store.h). */
+int maildir_save_copy_begin(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			    const char *dest_name, bool move, struct store_copy **ctx_r);
+int maildir_save_copy_continue(struct store_copy *ctx, unsigned int max_msgs);
+void maildir_save_copy_free(struct store_copy *ctx);
 
 /* ---- recover.c: what a crash left in a folder ---- */
 /* Inside the write transaction that is about to hand out UIDs from

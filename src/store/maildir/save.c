@@ -433,71 +433,153 @@ static int link_msg(struct maildir_store *ms, const char *src_dir, const char *f
 	return ret;
 }
 
-int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t count,
-		      const char *dest_name, bool move, uint32_t *dest_uidvalidity_r,
-		      uint32_t **dest_uids_r)
+/* A copy in steps.  Staging (any number of steps, no write transaction):
+ * each source file is hard-linked (or copied) into the destination's
+ * tmp/ as ".copy-<unique>" (MAILDIR_COPY_STAGE_PREFIX), where nobody
+ * looks for messages and from where the tmp/ cleanup removes what a
+ * crash leaves behind (by ctime: the link keeps the source's mtime).
+ * Commit (one step, one write transaction): each staged file is renamed
+ * into cur/ under its final name with the UID it gets, its row is
+ * inserted with the source's current flags, keywords (by name) and
+ * message model, cur/ is fsynced and, for MOVE, the sources are
+ * expunged; on any failure the transaction is rolled back and the
+ * renamed files are removed.  MOVE commits in parts of
+ * MAILDIR_MOVE_CHUNK messages instead, each moved in one transaction
+ * with the expunge of its sources.  Text (COPY only): the sources' full-text
+ * rows are copied in short transactions of their own after the commit;
+ * a row not copied (the source expunged meanwhile, a disconnect) is
+ * filled lazily like that of a message picked up from new/.  MOVE copies
+ * them in the commit, since it deletes the sources' rows. */
+#define MAILDIR_MOVE_CHUNK 256
+
+struct maildir_copy {
+	struct store_copy ctx;
+	struct maildir_store *ms;
+	int64_t dest_id;
+	char *dest_dir;		/* as of the last step */
+	bool move;
+	enum { COPY_STAGE, COPY_COMMIT, COPY_TEXT } phase;
+	uint32_t *msns;
+	size_t count, next;
+	char **staged;		/* unique names in dest_dir/tmp; NULL once gone */
+};
+
+static int copy_stage(struct maildir_copy *c, unsigned int max_msgs)
 {
+	struct store_mailbox *box = c->ctx.box;
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
-	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct maildir_store *ms = c->ms;
 	struct maildir_mailbox_row dest;
-	char **src_kw = NULL, **created = NULL, *dest_dir = NULL, *dest_cur = NULL;
+	char *dest_dir;
+
+	/* the destination may have been renamed (its tmp/ went with it)
+	 * or deleted since the last step */
+	if (mailbox_dir_by_id(ms, c->dest_id, &dest, &dest_dir) < 0)
+		return -1;
+	free(c->dest_dir);
+	c->dest_dir = dest_dir;
+	for (unsigned int n = 0; n < max_msgs && c->next < c->count; n++) {
+		uint32_t msn = c->msns[c->next];
+		sqlite3_stmt *stmt;
+		char *file, *unique, *dst;
+		time_t internaldate;
+		int ret;
+
+		if ((box->state[msn - 1] & STORE_VIEW_EXPUNGED) != 0)
+			return set_expunged_error(ms);
+		stmt = maildir_index_prepare(ms, "SELECT file, internaldate FROM messages "
+					     "WHERE mailbox = ? AND uid = ?");
+		if (stmt == NULL)
+			return -1;
+		sqlite3_bind_int64(stmt, 1, mbox->id);
+		sqlite3_bind_int64(stmt, 2, box->msgs[msn - 1].uid);
+		ret = maildir_index_step(ms, stmt);
+		if (ret <= 0) {
+			maildir_index_finish(ms, stmt);
+			return ret == 0 ? set_expunged_error(ms) : -1;
+		}
+		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		internaldate = (time_t)sqlite3_column_int64(stmt, 1);
+		maildir_index_finish(ms, stmt);
+
+		unique = maildir_file_unique();
+		dst = xasprintf("%s/tmp/" MAILDIR_COPY_STAGE_PREFIX "%s", c->dest_dir, unique);
+		ret = link_msg(ms, mbox->dir, file, dst, internaldate);
+		free(dst);
+		free(file);
+		if (ret < 0) {
+			free(unique);
+			if (errno == ENOENT && box->store->error == NULL)
+				return set_expunged_error(ms);	/* file gone */
+			return -1;
+		}
+		c->staged[c->next++] = unique;
+	}
+	if (c->next == c->count) {
+		c->phase = COPY_COMMIT;
+		c->next = 0;
+	}
+	return 0;
+}
+
+static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
+{
+	struct store_mailbox *box = c->ctx.box;
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = c->ms;
+	struct maildir_mailbox_row dest;
+	char **src_kw = NULL, **created, *dest_dir = NULL, *dest_cur = NULL;
+	size_t src_kw_count = 0, created_count = 0;
+	uint32_t *uids = c->ctx.uids;
+	uint32_t *moved = NULL;
+	size_t moved_count = 0;
 	char *marker = NULL;
-	size_t src_kw_count = 0, created_count = 0, moved_count = 0;
-	uint32_t *uids = xcalloc(count == 0 ? 1 : count, sizeof(*uids));
-	uint32_t *moved = xcalloc(count == 0 ? 1 : count, sizeof(*moved));
 	uint64_t dest_modseq = 0, src_modseq;
 	uint32_t uidnext;
 	int ret;
 
-	created = xcalloc(count == 0 ? 1 : count, sizeof(*created));
+	created = xcalloc(c->count == 0 ? 1 : c->count, sizeof(*created));
 	if (maildir_index_begin(ms, true) < 0) {
-		free(uids);
-		free(moved);
 		free(created);
 		return -1;
 	}
-	ret = maildir_index_mailbox_lookup(ms, dest_name, &dest);
+	/* by id: renamed meanwhile, the staged files went with the folder */
+	ret = mailbox_dir_by_id(ms, c->dest_id, &dest, &dest_dir);
 	if (ret == 0) {
-		store_set_error(box->store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s",
-				dest_name);
-		ret = -1;
-	} else if (ret > 0) {
-		ret = 0;
-	}
-	if (ret == 0 && (dest_dir = maildir_storage_mailbox_dir(ms, dest_name)) == NULL)
-		ret = -1;
-	if (ret == 0)
+		free(c->dest_dir);
+		c->dest_dir = xstrdup(dest_dir);
 		ret = maildir_index_keywords_load(ms, mbox->id, &src_kw, &src_kw_count);
-	if (ret == 0 && count > 0)
+	}
+	if (ret == 0 && end > first)
 		ret = maildir_index_next_modseq(ms, dest.id, &dest_modseq);
 	/* never a UID that a file left by a crash carries (recover.c) */
-	if (ret == 0 && count > 0)
+	if (ret == 0 && end > first)
 		ret = maildir_recover_before_alloc(ms, dest.id, dest_dir, &dest.uidnext);
-	if (ret == 0 && count > 0 &&
+	if (ret == 0 && end > first &&
 	    (marker = maildir_recover_marker_create(ms, dest_dir, dest.uidnext,
-						    dest.uidnext + (uint32_t)(count - 1))) == NULL)
+						    dest.uidnext + (uint32_t)(end - first - 1))) == NULL)
 		ret = -1;
 	uidnext = dest.uidnext;
 	dest_cur = dest_dir == NULL ? NULL : xasprintf("%s/cur", dest_dir);
+	if (c->move)
+		moved = xcalloc(c->count == 0 ? 1 : c->count, sizeof(*moved));
 
-	for (size_t i = 0; ret == 0 && i < count; i++) {
+	for (size_t i = first; ret == 0 && i < end; i++) {
+		uint32_t src_uid = box->msgs[c->msns[i] - 1].uid;
 		struct store_msg msg;
 		sqlite3_stmt *stmt;
-		char *file, *unique, *final;
+		char *final, *tmp;
 
-		if ((box->state[msns[i] - 1] & STORE_VIEW_EXPUNGED) != 0) {
-			ret = set_expunged_error(ms);
-			break;
-		}
-		stmt = maildir_index_prepare(ms, "SELECT " MAILDIR_MSG_COLUMNS ", file, "
-					     MAILDIR_CACHE_COLUMNS
+		/* the source as it is now: flags changed since staging are
+		 * copied, a source expunged meanwhile fails the copy */
+		stmt = maildir_index_prepare(ms, "SELECT " MAILDIR_MSG_COLUMNS
 					     " FROM messages WHERE mailbox = ? AND uid = ?");
 		if (stmt == NULL) {
 			ret = -1;
 			break;
 		}
 		sqlite3_bind_int64(stmt, 1, mbox->id);
-		sqlite3_bind_int64(stmt, 2, box->msgs[msns[i] - 1].uid);
+		sqlite3_bind_int64(stmt, 2, src_uid);
 		ret = maildir_index_step(ms, stmt);
 		if (ret <= 0) {
 			maildir_index_finish(ms, stmt);
@@ -507,16 +589,10 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		}
 		ret = 0;
 		maildir_index_read_msg(stmt, 0, &msg);
-		file = xstrdup((const char *)sqlite3_column_text(stmt, 8));
-		/* the copy keeps the parse (or its absence) */
-		struct store_msg_cache_data cache;
-		bool has_cache = maildir_cache_read(stmt, 9, &cache);
-
 		maildir_index_finish(ms, stmt);
 
 		/* keywords by name into the destination's table */
 		store_keywords_t src_mask = msg.keywords;
-
 		msg.keywords = 0;
 		for (size_t k = 0; ret == 0 && k < src_kw_count; k++) {
 			int idx;
@@ -529,38 +605,57 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 			else
 				msg.keywords |= (store_keywords_t)1 << idx;
 		}
-		if (ret < 0) {
-			store_msg_cache_data_free(&cache);
-			free(file);
+		if (ret < 0)
 			break;
-		}
 		msg.uid = uidnext;
 		msg.modseq = dest_modseq;
-		unique = maildir_file_unique();
-		final = maildir_file_name(unique, msg.size, msg.uid, msg.flags, msg.keywords);
-		free(unique);
+		final = maildir_file_name(c->staged[i], msg.size, msg.uid, msg.flags,
+					  msg.keywords);
+		tmp = xasprintf("%s/tmp/" MAILDIR_COPY_STAGE_PREFIX "%s", dest_dir,
+				c->staged[i]);
 		created[created_count] = xasprintf("%s/%s", dest_cur, final);
-		if (link_msg(ms, mbox->dir, file, created[created_count], msg.internaldate) < 0) {
-			store_msg_cache_data_free(&cache);
+		if (rename(tmp, created[created_count]) < 0) {
+			ret = maildir_storage_set_syscall_error(ms, "rename", tmp);
 			free(created[created_count]);
-			free(file);
+			free(tmp);
 			free(final);
-			if (errno == ENOENT && box->store->error == NULL)
-				set_expunged_error(ms);	/* file gone */
+			break;
+		}
+		free(tmp);
+		free(c->staged[i]);
+		c->staged[i] = NULL;
+		created_count++;
+
+		/* the message model is copied inside SQLite */
+		stmt = maildir_index_prepare(ms,
+			"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
+			"internaldate, tz, size, header_size, " MAILDIR_CACHE_COLUMNS ") "
+			"SELECT ?, ?, ?, ?, ?, ?, internaldate, tz, size, header_size, "
+			MAILDIR_CACHE_COLUMNS " FROM messages WHERE mailbox = ? AND uid = ?");
+		if (stmt == NULL) {
+			free(final);
 			ret = -1;
 			break;
 		}
-		created_count++;
-		ret = insert_msg(ms, dest.id, final, &msg, has_cache ? &cache : NULL);
-		if (ret == 0)
-			ret = maildir_fts_copy(ms, mbox->id, box->msgs[msns[i] - 1].uid,
-					       dest.id, uidnext);
-		store_msg_cache_data_free(&cache);
+		sqlite3_bind_int64(stmt, 1, dest.id);
+		sqlite3_bind_int64(stmt, 2, msg.uid);
+		sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 4, msg.flags);
+		sqlite3_bind_int64(stmt, 5, (int64_t)msg.keywords);
+		sqlite3_bind_int64(stmt, 6, (int64_t)msg.modseq);
+		sqlite3_bind_int64(stmt, 7, mbox->id);
+		sqlite3_bind_int64(stmt, 8, src_uid);
+		ret = maildir_index_step(ms, stmt);
+		maildir_index_finish(ms, stmt);
 		free(final);
-		free(file);
+		if (ret < 0)
+			break;
+		ret = 0;
+		if (c->move)
+			ret = maildir_fts_copy(ms, mbox->id, src_uid, dest.id, uidnext);
 		uids[i] = uidnext++;
-		if (move)
-			moved[moved_count++] = box->msgs[msns[i] - 1].uid;
+		if (c->move)
+			moved[moved_count++] = src_uid;
 	}
 	if (ret == 0 && uidnext != dest.uidnext)
 		ret = set_uidnext(ms, dest.id, uidnext);
@@ -586,13 +681,10 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 		marker = NULL;
 		ret = -1;
 	}
-	if (ret < 0) {
-		free(uids);
-	} else {
+	if (ret == 0) {
 		maildir_recover_marker_remove(&marker);
 		maildir_storage_notify(ms);
-		*dest_uidvalidity_r = dest.uidvalidity;
-		*dest_uids_r = uids;
+		c->ctx.uidvalidity = dest.uidvalidity;
 	}
 	for (size_t i = 0; i < created_count; i++)
 		free(created[i]);
@@ -602,4 +694,116 @@ int maildir_save_copy(struct store_mailbox *box, const uint32_t *msns, size_t co
 	free(dest_dir);
 	free(dest_cur);
 	return ret < 0 ? -1 : 0;
+}
+
+/* Copies the text rows of the next messages (COPY only); errors are
+ * only logged: the copy is done, the rows are filled lazily. */
+static int copy_text(struct maildir_copy *c, unsigned int max_msgs)
+{
+	struct store_mailbox *box = c->ctx.box;
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = c->ms;
+	int ret = maildir_index_begin(ms, true);
+
+	for (unsigned int n = 0; ret == 0 && n < max_msgs && c->next < c->count; n++, c->next++) {
+		ret = maildir_fts_copy(ms, mbox->id, box->msgs[c->msns[c->next] - 1].uid,
+				       c->dest_id, c->ctx.uids[c->next]);
+	}
+	if (ret == 0)
+		ret = maildir_index_commit(ms);
+	else
+		maildir_index_rollback(ms);
+	if (ret < 0) {
+		log_warning("store(%s): copying the text index of copied messages "
+			    "failed; it is rebuilt when searched: %s", ms->store.user,
+			    ms->store.error == NULL ? "" : ms->store.error);
+		store_clear_error(&ms->store);
+		return 1;
+	}
+	return c->next == c->count ? 1 : 0;
+}
+
+int maildir_save_copy_begin(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			    const char *dest_name, bool move, struct store_copy **ctx_r)
+{
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct maildir_mailbox_row dest;
+	struct maildir_copy *c;
+	char *dest_dir;
+	int ret;
+
+	ret = maildir_index_mailbox_lookup(ms, dest_name, &dest);
+	if (ret <= 0) {
+		if (ret == 0)
+			store_set_error(box->store, STORE_ERR_NOTFOUND,
+					"Mailbox doesn't exist: %s", dest_name);
+		return -1;
+	}
+	if ((dest_dir = maildir_storage_mailbox_dir(ms, dest_name)) == NULL)
+		return -1;
+	c = xcalloc(1, sizeof(*c));
+	c->ctx.box = box;
+	c->ms = ms;
+	c->dest_id = dest.id;
+	c->dest_dir = dest_dir;
+	c->move = move;
+	c->phase = COPY_STAGE;
+	c->count = count;
+	c->msns = xmemdup(msns, (count == 0 ? 1 : count) * sizeof(*msns));
+	c->staged = xcalloc(count == 0 ? 1 : count, sizeof(*c->staged));
+	c->ctx.uids = xcalloc(count == 0 ? 1 : count, sizeof(*c->ctx.uids));
+	*ctx_r = &c->ctx;
+	return 0;
+}
+
+int maildir_save_copy_continue(struct store_copy *ctx, unsigned int max_msgs)
+{
+	struct maildir_copy *c = (struct maildir_copy *)ctx;
+
+	size_t end;
+
+	switch (c->phase) {
+	case COPY_STAGE:
+		return copy_stage(c, max_msgs);
+	case COPY_COMMIT:
+		/* COPY: all at once.  MOVE: RFC 6851 3.1 lets it fail
+		 * partway as long as each message is either moved or
+		 * unaffected, so each transaction moves a part and no
+		 * transaction is long */
+		end = c->move && c->count - c->next > MAILDIR_MOVE_CHUNK ?
+			c->next + MAILDIR_MOVE_CHUNK : c->count;
+		if (copy_commit(c, c->next, end) < 0)
+			return -1;
+		c->next = end;
+		if (c->next < c->count)
+			return 0;
+		if (c->move || c->count == 0)
+			return 1;
+		c->phase = COPY_TEXT;
+		c->next = 0;
+		return 0;
+	case COPY_TEXT:
+		return copy_text(c, max_msgs);
+	}
+	return -1;
+}
+
+void maildir_save_copy_free(struct store_copy *ctx)
+{
+	struct maildir_copy *c = (struct maildir_copy *)ctx;
+
+	for (size_t i = 0; i < c->count; i++) {
+		if (c->staged[i] == NULL)
+			continue;
+		char *tmp = xasprintf("%s/tmp/" MAILDIR_COPY_STAGE_PREFIX "%s",
+				      c->dest_dir, c->staged[i]);
+		(void)unlink(tmp);
+		free(tmp);
+		free(c->staged[i]);
+	}
+	free(c->staged);
+	free(c->msns);
+	free(c->dest_dir);
+	free(c->ctx.uids);
+	free(c);
 }

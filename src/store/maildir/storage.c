@@ -148,8 +148,12 @@ void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t
 
 	while (d != NULL && (de = readdir(d)) != NULL) {
 		/* dot files are markers of recover.c, which it removes
-		 * itself; all of them go when nothing else can be running */
-		if (de->d_name[0] == '.' &&
+		 * itself (all of them go when nothing else can be running),
+		 * or files a running COPY staged (save.c), which are aged
+		 * like any other file */
+		bool staged = strncmp(de->d_name, MAILDIR_COPY_STAGE_PREFIX,
+				      strlen(MAILDIR_COPY_STAGE_PREFIX)) == 0;
+		if (de->d_name[0] == '.' && !staged &&
 		    (max_age != 0 || strncmp(de->d_name, ".roost-uids-", 12) != 0))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -157,8 +161,10 @@ void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t
 		/* Age by the ctime, which only the kernel sets: writers set
 		 * the mtime to the INTERNALDATE (save.c, sync.c), so an
 		 * APPEND of an old message would look stale to another
-		 * session's cleanup between its futimens() and its rename.
-		 * Every write, futimens() and rename renews the ctime. */
+		 * session's cleanup between its futimens() and its rename,
+		 * and a COPY's staged hard link keeps its source's mtime.
+		 * Every write, futimens(), link() and rename renews the
+		 * ctime. */
 		if (max_age == 0 || st.st_ctime + max_age < now) {
 			if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 				log_warning("store(%s): unlink(%s/%s): %m", ms->store.user,
@@ -384,7 +390,9 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.mailbox_keywords_create = maildir_flags_keywords_create,
 	.mailbox_update_flags = maildir_flags_update,
 	.mailbox_expunge = maildir_flags_expunge,
-	.mailbox_copy = maildir_save_copy,
+	.copy_begin = maildir_save_copy_begin,
+	.copy_continue = maildir_save_copy_continue,
+	.copy_free = maildir_save_copy_free,
 	.mailbox_open_msg = maildir_sync_open_msg,
 	.mailbox_msg_cache = maildir_cache_get,
 	.mailbox_msg_keys = maildir_cache_get_keys,
