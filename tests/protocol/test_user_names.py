@@ -101,3 +101,23 @@ S~ 221 .*
     time.sleep(1.1)     # the server stats the file at most once a second
     c = srv.login("CAROL@example.com", "cpw")
     c.cmd("LOGOUT")
+
+
+def test_check_takes_the_normalised_name(srv):
+    """`roost check` opens the store the server uses for a name in any
+    case, and refuses a name that is no user instead of making a store
+    for it (the server could never open either)."""
+    c = srv.login()
+    c.append()
+    c.cmd("LOGOUT")
+    users = os.path.join(srv.data_dir, "users", "_")
+    for args in (["Demo"], ["--rebuild", "DEMO"]):
+        p = srv.roost("check", "-c", srv.conf, *args)
+        expect("\ndemo\tINBOX\tmessages=1 " in "\n" + p.stdout, p.stdout)
+        expect(sorted(os.listdir(users)) == ["demo"], os.listdir(users))
+    for name in ("nosuch", "demo@_"):
+        p = srv.roost("check", "-c", srv.conf, name, check=False)
+        expect(p.returncode == 67, (name, p.returncode, p.stdout, p.stderr))
+        expect("no such user" in p.stderr, p.stderr)
+    expect(sorted(os.listdir(users)) == ["demo"], os.listdir(users))
+    expect(not os.path.exists(os.path.join(srv.data_dir, "users", "_", "nosuch")))
