@@ -2,9 +2,12 @@
  *
  * The client's single message carries an optional authorization identity,
  * the user name and the password.  Roost does not let one user act as
- * another, so an authzid must be empty or equal to the authcid.  Never
- * copies the password anywhere but into the exchange. */
+ * another, so an authzid must be empty or name the same account as the
+ * authcid: equal once both are normalised (auth_user_normalize(), the
+ * lowercasing that maps user names to accounts), as "Demo" logs in as
+ * "demo".  Never copies the password anywhere but into the exchange. */
 #include "sasl.h"
+#include "auth.h"
 
 #include <string.h>
 #include <unistr.h>
@@ -71,14 +74,22 @@ static int sasl_plain_step(struct sasl_exchange *ex, const unsigned char *input,
 		*error_r = "Empty password";
 		return -1;
 	}
-	if (field_len[0] != 0 &&
-	    (field_len[0] != field_len[1] || memcmp(field[0], field[1], field_len[0]) != 0)) {
-		*error_r = "Authorization identity must be empty or the user name";
-		return -1;
-	}
 	for (unsigned int i = 0; i < 3; i++) {
 		memcpy(buf[i], field[i], field_len[i]);
 		buf[i][field_len[i]] = '\0';
+	}
+	if (field_len[0] != 0) {
+		char authzid[SASL_PLAIN_MAX_FIELD_LEN + 1], authcid[SASL_PLAIN_MAX_FIELD_LEN + 1];
+
+		memcpy(authzid, buf[0], field_len[0] + 1);
+		memcpy(authcid, buf[1], field_len[1] + 1);
+		auth_user_normalize(authzid);
+		auth_user_normalize(authcid);
+		if (strcmp(authzid, authcid) != 0) {
+			explicit_bzero(buf, sizeof(buf));
+			*error_r = "Authorization identity must be empty or the user name";
+			return -1;
+		}
 	}
 	sasl_exchange_set_credentials(ex, buf[0], buf[1], buf[2]);
 	explicit_bzero(buf, sizeof(buf));

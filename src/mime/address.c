@@ -75,11 +75,19 @@ static void parse_local_part(struct address_parser *ap, struct str *dest)
 }
 
 /* domain = dot-atom / domain-literal / obs-domain
- * domain-literal = [CFWS] "[" *([FWS] dtext) [FWS] "]" [CFWS] */
+ * domain-literal = [CFWS] "[" *([FWS] dtext) [FWS] "]" [CFWS]
+ * Only the comments after the domain's last word are added to comment
+ * (the traditional "user@example.org (Name)"): CFWS inside an addr-spec
+ * is not a display name (RFC 5322 3.2.2, 3.4.1), so the comments of
+ * "user (c)@ (c) example.org" are dropped. */
 static void parse_domain(struct address_parser *ap, struct str *dest,
 			 struct str *comment)
 {
+	size_t comment_start = comment != NULL ? comment->len : 0;
+
 	for (;;) {
+		if (comment != NULL)
+			str_truncate(comment, comment_start);
 		mime_lex_skip_cfws(&ap->p, comment);
 		if (*ap->p == '[') {
 			const char *end = strchr(ap->p, ']');

@@ -12,10 +12,10 @@
  * thread.c, sort.c); they depend on nothing but src/base, so using them
  * here adds no cycle between layers.
  *
- * Serialised form (version 2; every string is stored with its length
+ * Serialised form (version 3; every string is stored with its length
  * and a terminating NUL, so deserialisation points into the blob and
  * copies nothing):
- *   "K" 0x02 flags varint(zigzag(sent_date))
+ *   "K" 0x03 flags varint(zigzag(sent_date))
  *   str(from) str(to) str(cc) str(displayfrom) str(displayto)
  *   str(base_subject) str(message_id) str(in_reply_to)
  *   varint(references_count) varint(references_len) references

@@ -87,6 +87,31 @@ def test_authenticate_plain_continuation(srv):
     """)
 
 
+def test_authenticate_plain_authzid_in_other_case(srv):
+    """User names are lowercased (one account per store), so an authzid
+    that differs from the authcid only in case names the same account
+    (RFC 4616 section 2: the server checks that the authcid may act as
+    the authzid); another name is still refused."""
+    c = srv.connect()
+    c.greeting()
+    c.conv(rf"""
+    C: a1 AUTHENTICATE PLAIN {b64("Demo" + chr(0) + "demo" + chr(0) + "demo")}
+    S~ a1 OK \[CAPABILITY .*\] Logged in\.
+    """)
+    c = srv.connect()
+    c.greeting()
+    c.conv(rf"""
+    C: a1 AUTHENTICATE PLAIN {b64("demo" + chr(0) + "DEMO" + chr(0) + "demo")}
+    S~ a1 OK \[CAPABILITY .*\] Logged in\.
+    """)
+    c = srv.connect()
+    c.greeting()
+    c.conv(rf"""
+    C: a1 AUTHENTICATE PLAIN {b64("demo2" + chr(0) + "Demo" + chr(0) + "demo")}
+    S~ a1 NO \[AUTHENTICATIONFAILED\] .*
+    """)
+
+
 def test_authenticate_cancel_and_errors(srv):
     c = srv.connect()
     c.greeting()

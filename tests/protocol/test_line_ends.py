@@ -615,3 +615,39 @@ def test_lf_file_placed_into_cur_then_rebuild(srv):
     expect(sizes[crlf(LF_MSG)][1] == '"14-Nov-2023 22:13:20 +0000"', sizes[crlf(LF_MSG)])
     u, t = c.cmd("SEARCH HEADER Message-ID lf@example.com", ok=True)
     check_served(c, int(u[0].split()[2]), crlf(LF_MSG))
+
+
+def test_lf_files_of_other_imap_servers_in_cur_then_rebuild(srv):
+    """A Maildir taken over from another server: Dovecot's and Courier's
+    file names carry S= (of their LF files; Dovecot adds W=, the size with
+    CRLF) but no U=, mbsync's carry U= but no S=.  None of them is a name
+    Roost gave, so `roost check --rebuild` stores each in its CRLF form."""
+    c = srv.login()
+    c.append(msg=ONE_LINE)
+    c.cmd("SELECT INBOX", ok=True)
+    [cur] = glob.glob(os.path.join(srv.data_dir, "users", "*", "demo", "Maildir", "cur"))
+    names = [
+        f"1700000000.M1P1.dovecot,S={len(LF_MSG)},W={len(crlf(LF_MSG))}:2,S",
+        f"1700000001.M2P1.courier,S={len(MANY_LINES)}:2,",
+        "1700000002_1.mbsync,U=7:2,S",
+    ]
+    for name, m in zip(names, (LF_MSG, MANY_LINES, LF_MSG + b"x\n")):
+        with open(os.path.join(cur, name), "wb") as f:
+            f.write(m)
+    c.line("a LOGOUT")
+    while not c.readline().startswith("a OK"):
+        pass
+    c.close()
+    srv.stop()
+    srv.roost("check", "-c", srv.conf, "--rebuild", "demo")
+    srv.start()
+    c = srv.login()
+    c.cmd("EXAMINE INBOX", ok=True)
+    got = set()
+    for msn in (1, 2, 3, 4):
+        items = fetch(c, msn, "(RFC822.SIZE BODY.PEEK[])")
+        data = items["BODY[]"].data
+        expect(items["RFC822.SIZE"] == str(len(data)), (msn, items["RFC822.SIZE"], len(data)))
+        got.add(data)
+    want = {crlf(ONE_LINE), crlf(LF_MSG), crlf(MANY_LINES), crlf(LF_MSG + b"x\n")}
+    expect(got == want, got)

@@ -527,6 +527,10 @@ def test_groups_sort_by_their_name(srv):
     expect('((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL))' in u[0], u)
 
 
+# the first two bytes of keys of the current version (mime/msgkeys.c)
+MSGKEYS_CURRENT = b"K\x03"
+
+
 def varint(n):
     out = b""
     while n >= 0x80:
@@ -556,4 +560,71 @@ def test_keys_of_an_older_version_are_rebuilt(srv):
     db = sqlite3.connect(index_path(srv))
     versions = [bytes(k[:2]) for (k,) in db.execute("SELECT msgkeys FROM messages")]
     db.close()
-    expect(versions == [b"K\x02"] * 5, versions)
+    expect(versions == [MSGKEYS_CURRENT] * 5, versions)
+
+
+# Comments inside an addr-spec (RFC 5322 3.2.2 CFWS, 3.4.1) are no display
+# name: the ENVELOPE's addr-name is the phrase (RFC 9051 7.5.2) and
+# DISPLAYFROM falls back to the addr-spec (RFC 5957); a comment after the
+# addr-spec is the traditional name ("jdoe@example.org (John Doe)").
+COMMENT_MSGS = [
+    # 1: the issue's example, without and with angle brackets
+    "From: user-from (comment)@ (comment) domain.org\r\n"
+    "To: <user-to (comment)@ (comment) domain.org>\r\n",
+    # 2: comments in the domain, then a trailing one that is the name
+    "From: b (x) @ (y) sub (z) . example . org (Zed)\r\n",
+    # 3: sorts between "user-from@domain.org" and "Zed" by its name
+    "From: Mid <m@example.org>\r\n",
+]
+
+
+def comment_setup(srv):
+    c = srv.login()
+    for i, head in enumerate(COMMENT_MSGS):
+        c.append(msg=head + f"Subject: c{i + 1}\r\n\r\nx\r\n")
+    c.cmd("SELECT INBOX", ok=True)
+    return c
+
+
+def check_comment_envelopes(c):
+    u, _ = c.cmd("FETCH 1:2 ENVELOPE", ok=True)
+    expect('"c1" ((NIL NIL "user-from" "domain.org"))' in u[0], u)
+    expect('((NIL NIL "user-to" "domain.org"))' in u[0], u)
+    expect('"c2" (("Zed" NIL "b" "sub.example.org"))' in u[1], u)
+    # "comment" < "Mid" < "user-from@domain.org" < "Zed" if the comment
+    # were the name
+    expect_sort(c, "(DISPLAYFROM) UTF-8 ALL", [3, 1, 2])
+
+
+def test_comment_in_addr_spec_is_no_display_name(srv):
+    c = comment_setup(srv)
+    check_comment_envelopes(c)
+
+
+def test_envelope_cached_with_older_keys_is_remade(srv):
+    """A row cached by an older Roost (msgkeys version 2, when a comment
+    in the domain was taken as the display name) is parsed again: the
+    ENVELOPE and the keys are both remade, and written back."""
+    c = comment_setup(srv)
+    logout(c)
+    db = sqlite3.connect(index_path(srv))
+    rows = db.execute("SELECT uid, envelope, msgkeys FROM messages").fetchall()
+    for uid, env, keys in rows:
+        # what version 2 cached: "comment" as the name
+        env = env.replace('(NIL NIL "user-from"', '("comment" NIL "user-from"')
+        keys = b"K\x02" + bytes(keys)[2:]
+        db.execute("UPDATE messages SET envelope = ?, msgkeys = ? WHERE uid = ?",
+                   (env, keys, uid))
+    db.commit()
+    envs = [e for (e,) in db.execute("SELECT envelope FROM messages")]
+    expect(any('"comment"' in e for e in envs), envs)
+    db.close()
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    check_comment_envelopes(c)
+    logout(c)
+    db = sqlite3.connect(index_path(srv))
+    rows = db.execute("SELECT envelope, msgkeys FROM messages").fetchall()
+    db.close()
+    expect(all('"comment"' not in e for e, _ in rows), rows)
+    expect([bytes(k[:2]) for _, k in rows] == [MSGKEYS_CURRENT] * 3, rows)

@@ -101,3 +101,60 @@ S~ 221 .*
     time.sleep(1.1)     # the server stats the file at most once a second
     c = srv.login("CAROL@example.com", "cpw")
     c.cmd("LOGOUT")
+
+
+def test_check_takes_the_normalised_name(srv):
+    """`roost check` opens the store the server uses for a name in any
+    case, and refuses a name that is no user instead of making a store
+    for it (the server could never open either)."""
+    c = srv.login()
+    c.append()
+    c.cmd("LOGOUT")
+    users = os.path.join(srv.data_dir, "users", "_")
+    for args in (["Demo"], ["--rebuild", "DEMO"]):
+        p = srv.roost("check", "-c", srv.conf, *args)
+        expect("\ndemo\tINBOX\tmessages=1 " in "\n" + p.stdout, p.stdout)
+        expect(sorted(os.listdir(users)) == ["demo"], os.listdir(users))
+    for name in ("nosuch", "demo@_"):
+        p = srv.roost("check", "-c", srv.conf, name, check=False)
+        expect(p.returncode == 67, (name, p.returncode, p.stdout, p.stderr))
+        expect("no such user" in p.stderr, p.stderr)
+    expect(sorted(os.listdir(users)) == ["demo"], os.listdir(users))
+    expect(not os.path.exists(os.path.join(srv.data_dir, "users", "_", "nosuch")))
+
+
+def test_store_of_a_name_from_before_lowercasing_is_kept(srv):
+    """A user added as "Demo" before names were lowercased has the store
+    users/_/Demo; the server now opens "demo".  That store is taken over
+    (renamed) rather than an empty one made beside it; two stores that now
+    share a name are not merged, the open fails and the log says why."""
+    import shutil
+    for user, pw in (("demo", "demo"), ("alice", "alicepw")):
+        c = srv.login(user, pw)
+        c.append()
+        c.append()
+        c.cmd("LOGOUT")
+    srv.stop()
+    users = os.path.join(srv.data_dir, "users", "_")
+    os.rename(os.path.join(users, "demo"), os.path.join(users, "Demo"))
+    os.rename(os.path.join(users, "alice"), os.path.join(users, "Alice"))
+    shutil.copytree(os.path.join(users, "Alice"), os.path.join(users, "ALICE"))
+    srv.start()
+    expect(_messages(srv, "demo", "demo") == 2)
+    expect(sorted(os.listdir(users)) == ["ALICE", "Alice", "demo"], os.listdir(users))
+    expect("renamed " + os.path.join(users, "Demo") in srv.log_text(), srv.log_text())
+    # roost deliver and roost check find the same store
+    srv.roost("deliver", "-c", srv.conf, "-u", "demo", input="Subject: d\n\nhi\n")
+    p = srv.roost("check", "-c", srv.conf, "demo")
+    expect("\ndemo\tINBOX\tmessages=3 " in "\n" + p.stdout, p.stdout)
+    # two candidates: no guess
+    c = srv.connect()
+    c.greeting()
+    _, tagged = c.cmd("LOGIN alice alicepw")
+    expect(" NO " in tagged, tagged)
+    c.close()
+    p = srv.roost("deliver", "-c", srv.conf, "-u", "alice", input="Subject: d\n\nhi\n",
+                  check=False)
+    expect(p.returncode == 75, (p.returncode, p.stderr))
+    expect("merge them by hand" in srv.log_text(), srv.log_text())
+    expect(sorted(os.listdir(users)) == ["ALICE", "Alice", "demo"], os.listdir(users))

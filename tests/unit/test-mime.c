@@ -424,6 +424,14 @@ static void test_mime_address(void **state)
 	check_addr("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
 		   "Pete|-|pete|silly.test;");
 	check_addr("jdoe@example.org (John Doe)", "John Doe|-|jdoe|example.org;");
+	/* comments inside an addr-spec are no display name (RFC 5322
+	 * 3.2.2, 3.4.1); the one after it is */
+	check_addr("user-from (comment)@ (comment) domain.org",
+		   "-|-|user-from|domain.org;");
+	check_addr("<user-from (comment)@ (comment) domain.org>",
+		   "-|-|user-from|domain.org;");
+	check_addr("a (x) @ (y) b (z) . c (Name), d@ (y) [1.2.3.4]",
+		   "Name|-|a|b.c;-|-|d|[1.2.3.4];");
 	/* obsolete route (A.6.1) and domain literal */
 	check_addr("Joe <@a.test,@b.test:joe@c.test>",
 		   "Joe|@a.test,@b.test|joe|c.test;");
@@ -471,9 +479,9 @@ static void test_mime_address_normalised(void **state)
 	check_addr_norm("<user-from (comment)@ (comment) domain.org>",
 			"user-from@domain.org");
 	check_addr_norm("user-from (comment)@ (comment) domain.org",
-			"comment <user-from@domain.org>");
+			"user-from@domain.org");
 	check_addr_norm("first (a) . (b) last @ sub (c) . example . org (d)",
-			"c d <first.last@sub.example.org>");
+			"d <first.last@sub.example.org>");
 	check_addr_norm("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
 			"Pete <pete@silly.test>");
 	/* quoted local part unquoted; display names decoded and unquoted */

@@ -409,6 +409,9 @@ int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age);
 struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 					    const char *user_local, const char *user_domain);
 void maildir_storage_free(struct maildir_store *ms);
+/* Creates the user directory and the INBOX Maildir where missing, first
+ * taking over a store made under another case of the name (see
+ * adopt_case_variant()).  0 or -1 (error set). */
 int maildir_storage_mkdirs_user(struct maildir_store *ms);
 /* Takes the user's lock (userdir/lock) into ms->lock_fd: shared (every
  * open store) or exclusive (a rebuild), never waiting.  0, or -1 with

@@ -356,7 +356,8 @@ static int file_cmp(const void *a, const void *b)
 }
 
 /* A file that another program wrote straight into cur/ (its name has no
- * S= size: Roost's own files always have one) is mail as that program
+ * S= and U= both, as Roost's own have: see rebuild_name_is_roosts(); a
+ * Maildir taken over from Dovecot or Courier, say) is mail as that program
  * wrote it, bare LF line ends and all: it is replaced, atomically and
  * with its mtime (the internal date), by its CRLF form, as a file dropped
  * into new/ is when picked up (sync.c), so that RFC822.SIZE, BODY[] and
@@ -390,6 +391,20 @@ static int rebuild_crlf(struct maildir_store *ms, const char *dir, const char *p
 	(void)unlink(tmp);
 	free(tmp);
 	return ret;
+}
+
+/* Whether a cur/ file name is one Roost gave: <unique>,S=<size>,U=<uid>
+ * (maildir_file_name()), always both.  Other programs' names lack one:
+ * Dovecot's and Courier's have S= (with Dovecot's W=, the size with CRLF
+ * line ends, because their files have LF ones) but no U=, mbsync's U=
+ * but no S=. */
+static bool rebuild_name_is_roosts(const char *name)
+{
+	struct maildir_filename fn;
+
+	maildir_file_name_parse(name, &fn);
+	free(fn.unique);
+	return fn.has_size && fn.uid != 0;
 }
 
 static int rebuild_folder(struct maildir_store *ms, const char *name, const char *dir,
@@ -498,7 +513,8 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		struct stat st;
 		sqlite3_stmt *stmt;
 
-		if (!fn->has_size && rebuild_crlf(ms, dir, path, fn->unique) < 0) {
+		if (!rebuild_name_is_roosts(files[i].name) &&
+		    rebuild_crlf(ms, dir, path, fn->unique) < 0) {
 			/* indexed as it is rather than lost from the index */
 			log_warning("store(%s): rebuild: %s kept as it is: %s", ms->store.user,
 				    path, ms->store.error != NULL ? ms->store.error : "?");

@@ -224,9 +224,84 @@ void maildir_storage_free(struct maildir_store *ms)
 	free(ms);
 }
 
+static bool ascii_case_equal(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++) {
+		char ca = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+		char cb = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+		if (ca != cb)
+			return false;
+	}
+	return *a == *b;
+}
+
+/* Before user names were lowercased (auth_user_normalize()), a user added
+ * as "Bob" had the store users/<domain>/Bob; now every session, delivery
+ * and `roost check` opens "bob".  So when the directory of a name without
+ * ASCII capitals is missing and exactly one directory beside it differs
+ * from it only in ASCII case, that store is the user's: it is renamed to
+ * the lowercase name, once, instead of a new empty store being made
+ * beside it (an open that loses the race to rename finds the new name).
+ * Several such directories (once separate accounts) are not merged: the
+ * open fails and the log says what to do.  0 or -1 (error set). */
+static int adopt_case_variant(struct maildir_store *ms)
+{
+	const char *slash = strrchr(ms->userdir, '/');
+	const char *local = slash + 1;
+	struct stat st;
+
+	if (lstat(ms->userdir, &st) == 0 || errno != ENOENT)
+		return 0;
+	for (const char *p = local; *p != '\0'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			return 0;
+	}
+	char *domdir = xstrndup(ms->userdir, (size_t)(slash - ms->userdir));
+	DIR *d = opendir(domdir);
+	char *found = NULL, *other = NULL;
+	struct dirent *de;
+	int ret = 0;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, local) == 0 ||
+		    !ascii_case_equal(de->d_name, local))
+			continue;
+		if (found == NULL)
+			found = xstrdup(de->d_name);
+		else if (other == NULL)
+			other = xstrdup(de->d_name);
+	}
+	if (d != NULL)
+		closedir(d);
+	if (other != NULL) {
+		log_error("store(%s): %s/%s and %s/%s (and maybe more) are stores of user "
+			  "names from before names were lowercased, now both %s: merge them by "
+			  "hand into %s", ms->store.user, domdir, found, domdir, other, local,
+			  ms->userdir);
+		store_set_error(&ms->store, STORE_ERR_TEMP, "Mail store %s is ambiguous",
+				ms->store.user);
+		ret = -1;
+	} else if (found != NULL) {
+		char *from = xasprintf("%s/%s", domdir, found);
+
+		if (rename(from, ms->userdir) == 0) {
+			log_info("store(%s): renamed %s to %s (user names are lowercase)",
+				 ms->store.user, from, ms->userdir);
+			ret = maildir_storage_fsync_dir(ms, domdir);
+		} else if (errno != ENOENT) {
+			ret = maildir_storage_set_syscall_error(ms, "rename", from);
+		}
+		free(from);
+	}
+	free(found);
+	free(other);
+	free(domdir);
+	return ret;
+}
+
 int maildir_storage_mkdirs_user(struct maildir_store *ms)
 {
-	if (mkdir_parents(ms, ms->userdir) < 0 || maildir_storage_mkdirs(ms, ms->maildir) < 0)
+	if (adopt_case_variant(ms) < 0 || mkdir_parents(ms, ms->userdir) < 0 || maildir_storage_mkdirs(ms, ms->maildir) < 0)
 		return -1;
 	return 0;
 }
