@@ -257,6 +257,9 @@ def test_sigterm_lets_long_copy_finish(srv):
     _, t = wait_tagged(a, "L")
     expect(t.startswith("L OK [COPYUID "), t)
     expect(a.readline().startswith("* BYE "), "no BYE after the command")
+    # the one SIGTERM is enough: a second (srv.stop() while the server
+    # is still exiting) would tell it not to wait for its workers
+    srv.proc.wait(20)
     expect(srv.stop() == 0, "server did not exit cleanly")
     srv.check_log()
 
