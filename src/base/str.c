@@ -34,7 +34,8 @@ void str_truncate(struct str *s, size_t len)
 void str_append_n(struct str *s, const void *data, size_t len)
 {
 	str_grow(s, len);
-	memcpy(s->data + s->len, data, len);
+	if (len > 0)	/* data may be NULL when len is 0: memcpy's is nonnull */
+		memcpy(s->data + s->len, data, len);
 	s->len += len;
 	s->data[s->len] = '\0';
 }

@@ -199,7 +199,9 @@ static int search_parse_date(const struct imap_arg *arg, int64_t *day_r)
 		return -1;
 	s += 4;
 	int year = 0;
-	for (digits = 0; *s >= '0' && *s <= '9'; digits++)
+	/* at most one digit past the 4 allowed: "1777777777" must not
+	 * overflow the int on its way to being refused */
+	for (digits = 0; *s >= '0' && *s <= '9' && digits <= 4; digits++)
 		year = year * 10 + (*s++ - '0');
 	if (digits != 4 || *s != '\0')
 		return -1;

@@ -270,7 +270,8 @@ static int parse_params(struct lmtp_cursor *c, bool is_mail, struct lmtp_command
 			}
 			cmd->has_size = true;
 		} else if ((k.p = kw, cur_skip_prefix_icase(&k, "BODY")) && cur_eof(&k)) {
-			struct lmtp_cursor v = { val, val + vlen };
+			/* no pointer arithmetic on a NULL value (BODY without =) */
+			struct lmtp_cursor v = { val, val == NULL ? NULL : val + vlen };
 			if (val != NULL && cur_skip_prefix_icase(&v, "7BIT") && cur_eof(&v))
 				cmd->body = LMTP_BODY_7BIT;
 			else if (val != NULL && (v.p = val, cur_skip_prefix_icase(&v, "8BITMIME")) &&

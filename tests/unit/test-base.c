@@ -31,6 +31,9 @@ static void test_str(void **state)
 	assert_string_equal(p, "ab");
 	free(p);
 	assert_int_equal(s.len, 0);
+	/* nothing to append may come as NULL (UBSan: memcpy's nonnull) */
+	str_append_n(&s, NULL, 0);
+	assert_string_equal(str_c(&s), "");
 	str_free(&s);
 }
 

@@ -87,6 +87,9 @@ static void test_mail(void **state)
 	assert_error("MAIL FROM:<a@b> SIZE=", "501 5.5.4");
 	assert_error("MAIL FROM:<a@b> SIZE=99999999999999999999", "501 5.5.4");
 	assert_error("MAIL FROM:<a@b> BODY=BINARYMIME", "501 5.5.4");
+	/* a parameter without "=value" (UBSan: NULL + 0 found by fuzzing) */
+	assert_error("MAIL FROM:<a@b> BODY", "501 5.5.4");
+	assert_error("MAIL FROM:<a@b> SIZE=100 BODY", "501 5.5.4");
 	assert_error("MAIL FROM:<a@b> AUTH=<>", "555 5.5.4");
 	assert_error("MAIL FROM:<a@b>SIZE=1", "501 5.5.4");
 	assert_error("MAIL FROM:<a@>", "501 5.1.3");

@@ -163,6 +163,25 @@ static void test_within(void **state)
 	}
 }
 
+/* A year of many digits is refused without overflowing the parse (UBSan
+ * found "1-Jan-1777777777970" by fuzzing); a 4-digit one is fine. */
+static void test_date_long_year(void **state)
+{
+	(void)state;
+	const char *bad[] = { "SENTSINCE 1-Jan-1777777777970", "ON 1-Jan-99999",
+			      "BEFORE \"31-Dec-2147483648\"" };
+	for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
+		struct parsed p;
+		parse(&p, bad[i], strlen(bad[i]), NULL);
+		assert_int_equal(p.result, IMAP_SEARCH_PARSE_BAD);
+		parsed_free(&p);
+	}
+	struct parsed p;
+	parse(&p, "SENTSINCE 1-Jan-2024", strlen("SENTSINCE 1-Jan-2024"), NULL);
+	assert_int_equal(p.result, IMAP_SEARCH_PARSE_OK);
+	parsed_free(&p);
+}
+
 /* One string key with a raw-byte literal; checks the converted value
  * (NULL: the parse must fail with `result`). */
 static void check_string(const char *charset, const char *bytes, size_t len,
@@ -273,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_parse_set),
 		cmocka_unit_test(test_set_error_after_ranges),
 		cmocka_unit_test(test_within),
+		cmocka_unit_test(test_date_long_year),
 		cmocka_unit_test(test_charset),
 		cmocka_unit_test(test_text_key_limit),
 	};
