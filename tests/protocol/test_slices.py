@@ -184,6 +184,61 @@ def test_disconnect_during_copy_leaves_destination_unchanged(srv):
 
 
 @server_args(workers=1, extra_conf="fsync = no")
+def test_reset_during_copy_undoes_it(srv):
+    """A client that resets its connection (RST) while a long COPY runs is
+    noticed at once, although its input is paused: the COPY is abandoned
+    and undone (nothing in the destination, nothing staged left in its
+    tmp/), instead of running to the end for nobody."""
+    import glob
+    import os
+    import socket
+    import struct
+    a = srv.login()
+    fill(a)
+    a.cmd("SELECT INBOX", ok=True)
+    a.cmd("CREATE Dst", ok=True)
+    b = srv.login()
+    before = stat_dst(b)
+    a.line("L COPY 1:* Dst")
+    wait_started(srv, "COPY", 0)
+    expect(not pending(a), "the COPY finished too soon to test anything")
+    a.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    a.sock.close()
+    deadline = time.time() + 60
+    while "connection reset by peer" not in srv.log_text():
+        expect(time.time() < deadline, "the reset was never noticed")
+        time.sleep(0.01)
+    after = stat_dst(b)
+    expect(after == before, f"the COPY went on after the reset: {after} (before {before})")
+    tmp = glob.glob(os.path.join(srv.data_dir, "users", "*", "demo", "Maildir",
+                                 ".Dst", "tmp", "*")) + \
+        glob.glob(os.path.join(srv.data_dir, "users", "*", "demo", "Maildir",
+                               ".Dst", "tmp", ".copy-*"))
+    expect(tmp == [], tmp[:3])
+    b.cmd("NOOP", ok=True)
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_half_close_during_copy_gets_answers(srv):
+    """A client that shuts down only its sending side (a half-close, as
+    'printf ... | nc -N' does) after pipelining a long COPY and a STATUS
+    still gets both answers, then the server closes."""
+    import socket
+    a = srv.login()
+    fill(a, 3000)
+    a.cmd("SELECT INBOX", ok=True)
+    a.cmd("CREATE Dst", ok=True)
+    a.line("L1 COPY 1:* Dst")
+    a.line("L2 STATUS Dst (MESSAGES)")
+    wait_started(srv, "COPY", 0)
+    a.sock.shutdown(socket.SHUT_WR)
+    _, t = wait_tagged(a, "L1")
+    expect(t.startswith("L1 OK [COPYUID "), t)
+    u, t = wait_tagged(a, "L2")
+    expect(u == ["* STATUS Dst (MESSAGES 3000)"] and t.startswith("L2 OK"), (u, t))
+
+
+@server_args(workers=1, extra_conf="fsync = no")
 def test_pipelined_command_waits_for_copy(srv):
     """A command pipelined behind a long COPY runs after it, and sees its
     result."""
