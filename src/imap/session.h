@@ -151,8 +151,7 @@ void imap_cmd_finish(struct imap_cmd *cmd);
  * finishes, and its answer and those of the commands pipelined before
  * the EOF are sent before the server closes. */
 
-/* Work one slice for this long before giving the other sessions a turn
- * (FETCH uses the same figure, FETCH_SLICE_MSECS). */
+/* Work one slice for this long before giving the other sessions a turn. */
 #define IMAP_SLICE_MSECS 20
 /* The end of a slice that starts now (time_monotonic_ms()). */
 uint64_t imap_cmd_slice_deadline(void);
