@@ -74,6 +74,31 @@ def test_login_deadline_ends_at_login(srv):
     expect(c2.is_closed())
 
 
+@server_args(extra_conf="login_timeout = 3\npreauth_timeout = 60")
+def test_login_deadline_after_starttls_and_idle(srv):
+    """The deadline from connect survives STARTTLS and an AUTHENTICATE
+    left hanging at its continuation over TLS; IDLE is refused before
+    login (it would otherwise hold the connection in raw input)."""
+    c = srv.connect()
+    c.greeting()
+    t0 = time.time()
+    c.line("a IDLE")
+    line = c.readline()
+    expect(line == "a BAD Command not valid before authentication.", line)
+    c.line("DONE")
+    line = c.readline()
+    expect(line.startswith("DONE BAD"), line)
+    c.line("b STARTTLS")
+    expect(c.readline() == "b OK Begin TLS negotiation now.")
+    c.starttls()
+    c.line("c AUTHENTICATE PLAIN")
+    expect(c.readline() == "+ ")
+    line = c.readline(timeout=8)
+    expect(line == "* BYE Login timed out.", line)
+    expect(c.is_closed())
+    expect(time.time() - t0 < 6, f"closed after {time.time() - t0:.1f} s")
+
+
 def _settle(srv):
     """Waits until the harness's probe that the server listens (made
     before the workers ran: a worker accepts it afterwards) has been
