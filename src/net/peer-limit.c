@@ -57,31 +57,51 @@ struct net_peer_limit {
 	uint32_t max_used;	/* keep a quarter of the slots free */
 };
 
-bool net_peer_key_from_sockaddr(const struct sockaddr *addr, socklen_t addrlen,
-				struct net_peer_key *key_r)
+/* The address of an AF_INET or AF_INET6 sockaddr: *family_r AF_INET and 4
+ * bytes, or AF_INET6 and 16; an IPv4-mapped IPv6 address (a dual-stack
+ * listener's IPv4 client) is its IPv4 address.  False for anything else. */
+static bool peer_sockaddr_bytes(const struct sockaddr *addr, socklen_t addrlen,
+				int *family_r, uint8_t bytes_r[16])
 {
-	memset(key_r, 0, sizeof(*key_r));
 	if (addr == NULL)
 		return false;
 	if (addr->sa_family == AF_INET && addrlen >= (socklen_t)sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
-		key_r->family = 4;
-		memcpy(key_r->addr, &sin->sin_addr, 4);
+		*family_r = AF_INET;
+		memcpy(bytes_r, &((const struct sockaddr_in *)addr)->sin_addr, 4);
 		return true;
 	}
 	if (addr->sa_family == AF_INET6 && addrlen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			key_r->family = 4;
-			memcpy(key_r->addr, &sin6->sin6_addr.s6_addr[12], 4);
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(in6)) {
+			*family_r = AF_INET;
+			memcpy(bytes_r, &in6->s6_addr[12], 4);
 		} else {
-			/* one client usually owns a whole /64 */
-			key_r->family = 6;
-			memcpy(key_r->addr, sin6->sin6_addr.s6_addr, 8);
+			*family_r = AF_INET6;
+			memcpy(bytes_r, in6->s6_addr, 16);
 		}
 		return true;
 	}
 	return false;
+}
+
+bool net_peer_key_from_sockaddr(const struct sockaddr *addr, socklen_t addrlen,
+				struct net_peer_key *key_r)
+{
+	uint8_t a[16];
+	int family;
+
+	memset(key_r, 0, sizeof(*key_r));
+	if (!peer_sockaddr_bytes(addr, addrlen, &family, a))
+		return false;
+	if (family == AF_INET) {
+		key_r->family = 4;
+		memcpy(key_r->addr, a, 4);
+	} else {
+		/* one client usually owns a whole /64 */
+		key_r->family = 6;
+		memcpy(key_r->addr, a, 8);
+	}
+	return true;
 }
 
 struct net_peer_limit *net_peer_limit_create(unsigned int max_addresses,
@@ -345,24 +365,8 @@ bool net_peer_networks_match(const struct net_peer_networks *nets, const struct 
 	uint8_t a[16];
 	int family;
 
-	if (nets == NULL || addr == NULL)
+	if (nets == NULL || !peer_sockaddr_bytes(addr, addrlen, &family, a))
 		return false;
-	if (addr->sa_family == AF_INET && addrlen >= (socklen_t)sizeof(struct sockaddr_in)) {
-		family = AF_INET;
-		memcpy(a, &((const struct sockaddr_in *)addr)->sin_addr, 4);
-	} else if (addr->sa_family == AF_INET6 &&
-		   addrlen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(in6)) {
-			family = AF_INET;
-			memcpy(a, &in6->s6_addr[12], 4);
-		} else {
-			family = AF_INET6;
-			memcpy(a, in6->s6_addr, 16);
-		}
-	} else {
-		return false;
-	}
 	for (size_t i = 0; i < nets->count; i++) {
 		const struct net_peer_network *n = &nets->nets[i];
 		if (n->family != family)
