@@ -21,10 +21,12 @@
  * deletion (the entries after it that probed past it move back, shares
  * included), so probe chains never fill with tombstones.
  *
- * A worker killed in the middle of an update leaves at worst one total
- * off by one from its share, which the release then corrects or leaves
- * one connection too many or too few counted for that address: the lock
- * itself is robust (shm_lock). */
+ * A worker killed in the middle of an update (holding the lock) may leave
+ * a total that is not the sum of the shares, or an entry half moved by a
+ * deletion (a duplicate, or one its probe chain no longer reaches, whose
+ * count would stay forever).  The lock is robust (shm_lock()), and the
+ * next process to take it rebuilds the table from the per-worker shares,
+ * which are the truth (peer_repair()). */
 #include "net-private.h"
 #include "base/shm.h"
 
@@ -204,6 +206,57 @@ static void peer_delete(struct net_peer_limit *l, uint32_t i)
 	l->table->used--;
 }
 
+/* After a process died holding the lock: every entry is placed again
+ * from a copy of the table, its total the sum of its shares; a key found
+ * twice (an entry half moved) keeps the larger share of each worker, and
+ * entries without any share go.  Under the lock. */
+static void peer_repair(struct net_peer_limit *l)
+{
+	uint32_t slots = l->table->slot_count, workers = l->table->worker_count;
+	size_t owned_size = (size_t)slots * workers * sizeof(uint16_t);
+	struct peer_slot *old = xmemdup(l->slots, (size_t)slots * sizeof(*old));
+	uint16_t *old_owned = xmemdup(l->owned, owned_size);
+
+	memset(l->slots, 0, (size_t)slots * sizeof(*old));
+	memset(l->owned, 0, owned_size);
+	l->table->used = 0;
+	for (uint32_t i = 0; i < slots; i++) {
+		bool any = false;
+		for (uint32_t w = 0; w < workers && !any; w++)
+			any = old_owned[(size_t)w * slots + i] > 0;
+		if (!old[i].used || !any)
+			continue;
+		uint32_t free_slot;
+		uint32_t k = peer_find(l, &old[i].key, &free_slot);
+		if (k == UINT32_MAX) {
+			if (free_slot == UINT32_MAX)
+				continue;	/* cannot happen: as many slots as before */
+			k = free_slot;
+			l->slots[k].used = 1;
+			l->slots[k].key = old[i].key;
+			l->table->used++;
+		}
+		for (uint32_t w = 0; w < workers; w++) {
+			uint16_t *own = peer_owned(l, w, k);
+			*own = ROOST_MAX(*own, old_owned[(size_t)w * slots + i]);
+		}
+	}
+	for (uint32_t i = 0; i < slots; i++) {
+		uint32_t total = 0;
+		for (uint32_t w = 0; w < workers; w++)
+			total += *peer_owned(l, w, i);
+		l->slots[i].total = total;
+	}
+	free(old);
+	free(old_owned);
+}
+
+static void peer_lock(struct net_peer_limit *l)
+{
+	if (shm_lock(l->shm))
+		peer_repair(l);
+}
+
 int net_peer_limit_add(struct net_peer_limit *l, unsigned int worker,
 		       const struct net_peer_key *key, unsigned int limit)
 {
@@ -211,7 +264,7 @@ int net_peer_limit_add(struct net_peer_limit *l, unsigned int worker,
 	uint32_t free_slot;
 
 	assert(worker < l->table->worker_count);
-	(void)shm_lock(l->shm);
+	peer_lock(l);
 	uint32_t i = peer_find(l, key, &free_slot);
 	if (i == UINT32_MAX) {
 		if (limit == 0) {
@@ -248,7 +301,7 @@ void net_peer_limit_remove(struct net_peer_limit *l, unsigned int worker,
 	uint32_t free_slot;
 
 	assert(worker < l->table->worker_count);
-	(void)shm_lock(l->shm);
+	peer_lock(l);
 	uint32_t i = peer_find(l, key, &free_slot);
 	if (i != UINT32_MAX) {
 		struct peer_slot *s = &l->slots[i];
@@ -266,7 +319,7 @@ void net_peer_limit_remove(struct net_peer_limit *l, unsigned int worker,
 unsigned int net_peer_limit_count(struct net_peer_limit *l, const struct net_peer_key *key)
 {
 	uint32_t free_slot;
-	(void)shm_lock(l->shm);
+	peer_lock(l);
 	uint32_t i = peer_find(l, key, &free_slot);
 	unsigned int n = i == UINT32_MAX ? 0 : l->slots[i].total;
 	shm_unlock(l->shm);
@@ -279,7 +332,7 @@ unsigned int net_peer_limit_release_worker(struct net_peer_limit *l, unsigned in
 
 	if (worker >= l->table->worker_count)
 		return 0;
-	(void)shm_lock(l->shm);
+	peer_lock(l);
 	for (uint32_t i = 0; i <= l->mask; ) {
 		uint16_t *own = peer_owned(l, worker, i);
 		struct peer_slot *s = &l->slots[i];
