@@ -103,13 +103,7 @@ void auth_throttle_destroy(struct auth_throttle **tp)
 
 static uint32_t auth_throttle_hash(const char *key)
 {
-	/* FNV-1a */
-	uint32_t h = 2166136261u;
-	for (; *key != '\0'; key++) {
-		h ^= (unsigned char)*key;
-		h *= 16777619u;
-	}
-	return h;
+	return mem_hash(key, strlen(key));
 }
 
 static void auth_throttle_key(const char *key, char out[AUTH_THROTTLE_ENTRY_KEY_SIZE])

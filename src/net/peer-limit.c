@@ -143,14 +143,7 @@ void net_peer_limit_destroy(struct net_peer_limit **_l)
 
 static uint32_t peer_hash(const struct net_peer_key *key)
 {
-	/* FNV-1a */
-	uint32_t h = 2166136261u;
-	const uint8_t *b = (const uint8_t *)key;
-	for (size_t i = 0; i < sizeof(*key); i++) {
-		h ^= b[i];
-		h *= 16777619u;
-	}
-	return h;
+	return mem_hash(key, sizeof(*key));
 }
 
 static uint16_t *peer_owned(struct net_peer_limit *l, unsigned int worker, uint32_t slot)
