@@ -219,6 +219,45 @@ def test_reset_during_copy_undoes_it(srv):
 
 
 @server_args(workers=1, extra_conf="fsync = no")
+def test_reset_during_each_long_command(srv):
+    """A reset while FETCH (stopped on its output), STORE, SEARCH, SORT,
+    THREAD, EXPUNGE or MOVE runs in slices: the session is cleaned up at
+    once (under ASan: nothing leaks, no use after free) and the worker
+    serves the others; the mailbox stays usable."""
+    import socket
+    import struct
+    a = srv.login()
+    fill(a)
+    a.cmd("CREATE Dst", ok=True)
+    b = srv.login("alice", "alicepw")
+    cmds = ["FETCH 1:* (FLAGS BODY.PEEK[])", "STORE 1:* +FLAGS (kw1)",
+            "SEARCH OR BODY 7 SUBJECT 3", "SORT (SUBJECT) UTF-8 ALL",
+            "THREAD REFERENCES UTF-8 ALL", "UID STORE 1:* +FLAGS.SILENT (\\Deleted)",
+            "EXPUNGE", "MOVE 1:* Dst"]
+    for i, cmd in enumerate(cmds):
+        c = srv.login()
+        c.cmd("SELECT INBOX", ok=True)
+        verb = " ".join(cmd.split()[:2]) if cmd.startswith("UID ") else cmd.split()[0]
+        pattern = re.compile(r"imap\(demo,[^)]*\): command " + re.escape(verb) + r"$", re.M)
+        seen = len(pattern.findall(srv.log_text()))
+        # a reset seen on reading ("connection reset by peer") or, when a
+        # write met it first, as the end of the input ("disconnected")
+        resets = srv.log_text().count("): Disconnected (")
+        c.line(f"R{i} {cmd}")
+        wait_started(srv, verb, seen)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.sock.close()
+        deadline = time.time() + 60
+        while srv.log_text().count("): Disconnected (") <= resets:
+            expect(time.time() < deadline, f"the reset during {cmd} was never noticed")
+            time.sleep(0.01)
+        b.cmd("NOOP", ok=True)
+    a.cmd("SELECT INBOX", ok=True)
+    a.cmd("FETCH 1 FLAGS", ok=None)
+    srv.check_log()
+
+
+@server_args(workers=1, extra_conf="fsync = no")
 def test_half_close_during_copy_gets_answers(srv):
     """A client that shuts down only its sending side (a half-close, as
     'printf ... | nc -N' does) after pipelining a long COPY and a STATUS
