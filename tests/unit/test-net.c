@@ -501,19 +501,25 @@ static void half_server_closed(struct net_conn *conn, void *ctx ATTR_UNUSED,
 	net_worker_stop();
 }
 
-static void test_conn_paused_eof_after_input(void **state ATTR_UNUSED)
+/* pair.server, paused from the start, on sv[0]; sv[1] is a raw socket */
+static void paused_server_create(int sv[2])
 {
 	static const struct net_conn_callbacks cb = {
 		.input = server_echo_input,
 		.closed = half_server_closed,
 	};
-	int sv[2];
 	memset(&pair, 0, sizeof(pair));
 	socketpair_nb(sv);
 	pair.server = net_conn_create(sv[0], NULL, 0, false, NULL);
 	net_conn_set_callbacks(pair.server, &cb, NULL);
-	half_fd = sv[1];
 	net_conn_input_pause(pair.server, true);
+}
+
+static void test_conn_paused_eof_after_input(void **state ATTR_UNUSED)
+{
+	int sv[2];
+	paused_server_create(sv);
+	half_fd = sv[1];
 	assert_int_equal(write(half_fd, "hello world\n", 12), 12);
 	assert_int_equal(shutdown(half_fd, SHUT_WR), 0);
 	struct net_timer *t = net_timer_create(100, false, check_paused_eof, NULL);
@@ -539,16 +545,8 @@ static void check_reset_while_paused(void *ctx ATTR_UNUSED)
 
 static void test_conn_paused_reset(void **state ATTR_UNUSED)
 {
-	static const struct net_conn_callbacks cb = {
-		.input = server_echo_input,
-		.closed = half_server_closed,
-	};
 	int sv[2];
-	memset(&pair, 0, sizeof(pair));
-	socketpair_nb(sv);
-	pair.server = net_conn_create(sv[0], NULL, 0, false, NULL);
-	net_conn_set_callbacks(pair.server, &cb, NULL);
-	net_conn_input_pause(pair.server, true);
+	paused_server_create(sv);
 	/* the peer closes with our bytes unread: ECONNRESET (AF_UNIX too) */
 	net_conn_write(pair.server, "unread\n", 7);
 	struct net_timer *t = net_timer_create(2000, false, check_reset_while_paused, NULL);
