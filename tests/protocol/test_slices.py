@@ -160,8 +160,9 @@ def reset(c):
     c.sock.close()
 
 
-@server_args(workers=1, extra_conf="fsync = no")
-def test_disconnect_during_copy_leaves_destination_unchanged(srv):
+def start_long_copy(srv):
+    """demo's session a starts COPY 1:* Dst of N messages; returns a, a
+    second session b and what b saw of Dst before."""
     a = srv.login()
     fill(a)
     a.cmd("SELECT INBOX", ok=True)
@@ -172,6 +173,12 @@ def test_disconnect_during_copy_leaves_destination_unchanged(srv):
     a.line("L COPY 1:* Dst")
     wait_started(srv, "COPY", 1)
     expect(not pending(a), "the COPY finished too soon to test anything")
+    return a, b, before
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_fin_during_copy_lets_it_complete(srv):
+    a, b, before = start_long_copy(srv)
     a.close()
     # a FIN may be a half-close (the client still reads): the COPY runs to
     # its end, never leaving a partial copy (a reset undoes it instead:
@@ -195,15 +202,7 @@ def test_reset_during_copy_undoes_it(srv):
     noticed at once, although its input is paused: the COPY is abandoned
     and undone (nothing in the destination, nothing staged left in its
     tmp/), instead of running to the end for nobody."""
-    a = srv.login()
-    fill(a)
-    a.cmd("SELECT INBOX", ok=True)
-    a.cmd("CREATE Dst", ok=True)
-    b = srv.login()
-    before = stat_dst(b)
-    a.line("L COPY 1:* Dst")
-    wait_started(srv, "COPY", 0)
-    expect(not pending(a), "the COPY finished too soon to test anything")
+    a, b, before = start_long_copy(srv)
     reset(a)
     deadline = time.time() + 60
     while "connection reset by peer" not in srv.log_text():
@@ -251,11 +250,10 @@ def test_reset_during_each_long_command(srv):
     srv.check_log()
 
 
-@server_args(workers=1, extra_conf="fsync = no")
-def test_half_close_during_copy_gets_answers(srv):
-    """A client that shuts down only its sending side (a half-close, as
-    'printf ... | nc -N' does) after pipelining a long COPY and a STATUS
-    still gets both answers, then the server closes."""
+def copy_then_status(srv, half_close):
+    """Pipelines a COPY of 3,000 messages and a STATUS of its destination
+    (optionally shutting down the sending side once the COPY runs): both
+    are answered in order, the STATUS seeing the copies."""
     import socket
     a = srv.login()
     fill(a, 3000)
@@ -263,29 +261,29 @@ def test_half_close_during_copy_gets_answers(srv):
     a.cmd("CREATE Dst", ok=True)
     a.line("L1 COPY 1:* Dst")
     a.line("L2 STATUS Dst (MESSAGES)")
-    wait_started(srv, "COPY", 0)
-    a.sock.shutdown(socket.SHUT_WR)
+    if half_close:
+        wait_started(srv, "COPY", 0)
+        a.sock.shutdown(socket.SHUT_WR)
     _, t = wait_tagged(a, "L1")
     expect(t.startswith("L1 OK [COPYUID "), t)
     u, t = wait_tagged(a, "L2")
-    expect(u == ["* STATUS Dst (MESSAGES 3000)"] and t.startswith("L2 OK"), (u, t))
+    expect(u == ["* STATUS Dst (MESSAGES 3000)"], u)
+    expect(t.startswith("L2 OK"), t)
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_half_close_during_copy_gets_answers(srv):
+    """A client that shuts down only its sending side (a half-close, as
+    'printf ... | nc -N' does) after pipelining a long COPY and a STATUS
+    still gets both answers, then the server closes."""
+    copy_then_status(srv, half_close=True)
 
 
 @server_args(workers=1, extra_conf="fsync = no")
 def test_pipelined_command_waits_for_copy(srv):
     """A command pipelined behind a long COPY runs after it, and sees its
     result."""
-    a = srv.login()
-    fill(a, 3000)
-    a.cmd("SELECT INBOX", ok=True)
-    a.cmd("CREATE Dst", ok=True)
-    a.line("L1 COPY 1:* Dst")
-    a.line("L2 STATUS Dst (MESSAGES)")
-    _, t = wait_tagged(a, "L1")
-    expect(t.startswith("L1 OK [COPYUID "), t)
-    u, t = wait_tagged(a, "L2")
-    expect(u == ["* STATUS Dst (MESSAGES 3000)"], u)
-    expect(t.startswith("L2 OK"), t)
+    copy_then_status(srv, half_close=False)
 
 
 @server_args(workers=1, extra_conf="fsync = no")
