@@ -62,6 +62,13 @@ const char *auth_throttle_ip_key(const char *ip, char buf[AUTH_THROTTLE_KEY_SIZE
 		snprintf(tmp, sizeof(tmp), "%s", len < sizeof(tmp) ? ip : "");
 	}
 	if (strchr(tmp, ':') != NULL && inet_pton(AF_INET6, tmp, &addr) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&addr) &&
+		    inet_ntop(AF_INET, addr.s6_addr + 12, tmp, sizeof(tmp)) != NULL) {
+			/* an IPv4 client of a dual-stack listener is that
+			 * IPv4 address, not the /64 of every such client */
+			snprintf(buf, AUTH_THROTTLE_KEY_SIZE, "%s", tmp);
+			return buf;
+		}
 		memset(addr.s6_addr + 8, 0, 8);
 		if (inet_ntop(AF_INET6, &addr, tmp, sizeof(tmp)) != NULL) {
 			snprintf(buf, AUTH_THROTTLE_KEY_SIZE, "%s/64", tmp);
@@ -96,13 +103,7 @@ void auth_throttle_destroy(struct auth_throttle **tp)
 
 static uint32_t auth_throttle_hash(const char *key)
 {
-	/* FNV-1a */
-	uint32_t h = 2166136261u;
-	for (; *key != '\0'; key++) {
-		h ^= (unsigned char)*key;
-		h *= 16777619u;
-	}
-	return h;
+	return mem_hash(key, strlen(key));
 }
 
 static void auth_throttle_key(const char *key, char out[AUTH_THROTTLE_ENTRY_KEY_SIZE])

@@ -31,7 +31,8 @@ struct auth_throttle;
 
 /* The throttle key of a remote address: an IPv4 address as it is, an IPv6
  * address ("2001:db8::1" or "[2001:db8::1]") as its /64 network
- * ("2001:db8::/64"), because one client usually owns a whole /64; anything
+ * ("2001:db8::/64"), because one client usually owns a whole /64, except
+ * an IPv4-mapped one ("::ffff:192.0.2.1"), which is its IPv4 address; anything
  * else (NULL: a UNIX socket) as it is, cut to fit.  Returns `buf`. */
 const char *auth_throttle_ip_key(const char *ip, char buf[AUTH_THROTTLE_KEY_SIZE]);
 

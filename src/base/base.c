@@ -111,6 +111,17 @@ bool str_has_prefix_icase(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
+uint32_t mem_hash(const void *data, size_t size)
+{
+	const uint8_t *b = data;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < size; i++) {
+		h ^= b[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
 int str_to_u64(const char *s, uint64_t max, uint64_t *num_r)
 {
 	uint64_t n = 0;

@@ -43,6 +43,10 @@ void i_panic(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
 bool str_eq_icase(const char *a, const char *b);
 bool str_has_prefix_icase(const char *s, const char *prefix);
 
+/* FNV-1a hash of `size` bytes, for in-memory tables.  It has no secret
+ * key: clients who choose what is hashed can make keys collide. */
+uint32_t mem_hash(const void *data, size_t size);
+
 /* Parses a decimal number without sign into *num_r.  Returns 0 on success,
  * -1 if `s` is empty, has a non-digit or overflows `max`. */
 int str_to_u64(const char *s, uint64_t max, uint64_t *num_r);

@@ -2,9 +2,10 @@
  *
  * Output is produced message by message and literal bodies in chunks of
  * FETCH_READ_SIZE read from the message file, and only while the
- * connection's pending output is below FETCH_HIGH_WATER: past it the
- * command sets cmd->resume and continues exactly where it stopped (in the
- * middle of a literal too) when the output has drained.  Nothing here is
+ * connection's pending output is below the session's high-water mark
+ * (imap_cmd_slice_end()): past it the command sets cmd->resume and
+ * continues exactly where it stopped (in the middle of a literal too)
+ * when the output has drained.  Nothing here is
  * proportional to a message's size; the only per-message memory is a
  * bitmap of the messages whose \Seen flag this command set.
  *
@@ -23,7 +24,8 @@
  * fetch-binary.c, which decodes parts as they go out.  Its measuring pass
  * writes nothing, so the output's high-water mark alone would not pause
  * it: FETCH also yields to the worker's other sessions every
- * FETCH_SLICE_MSECS and continues from a timer.  A part whose encoding
+ * IMAP_SLICE_MSECS and continues from the session's timer, as every long
+ * command does (session.h).  A part whose encoding
  * Roost cannot decode fails the command with NO [UNKNOWN-CTE] before that
  * message's response starts. */
 #include "commands.h"
@@ -1010,8 +1012,6 @@ static void fetch_deinit(struct fetch_ctx *ctx)
 	free(ctx->seen_changed);
 	ctx->seen_changed = NULL;
 	str_free(&ctx->mem);
-	if (ctx->timer != NULL)
-		net_timer_destroy(&ctx->timer);
 }
 
 static void cmd_fetch_abort(struct imap_cmd *cmd)
@@ -1060,26 +1060,16 @@ static bool fetch_fail(struct fetch_ctx *ctx, bool store_error)
 	return false;
 }
 
-static void fetch_timer(void *context);
-
 static bool fetch_continue(struct fetch_ctx *ctx)
 {
-	struct imap_session *s = ctx->cmd->session;
-	uint64_t deadline = time_monotonic_ms() + FETCH_SLICE_MSECS;
+	uint64_t deadline = imap_cmd_slice_deadline();
 	int ret;
 
-	if (ctx->timer != NULL)
-		net_timer_destroy(&ctx->timer);
 	for (bool first = true;; first = false) {
-		if (net_conn_output_len(s->conn) >= FETCH_HIGH_WATER)
-			return false;	/* cmd->resume runs when drained */
-		if (!first && time_monotonic_ms() >= deadline) {
-			/* the worker's other sessions first; whichever of
-			 * the timer and the drained callback comes first
-			 * goes on */
-			ctx->timer = net_timer_create(0, false, fetch_timer, ctx);
+		/* at least one step per slice; none while the output is
+		 * above the high-water mark */
+		if (imap_cmd_slice_end(ctx->cmd, first ? UINT64_MAX : deadline))
 			return false;
-		}
 		switch (ctx->stage) {
 		case FETCH_STAGE_NEXT_MSG:
 			if (!fetch_next_msn(ctx, &ctx->msn))
@@ -1133,15 +1123,6 @@ static bool fetch_continue(struct fetch_ctx *ctx)
 static bool cmd_fetch_resume(struct imap_cmd *cmd)
 {
 	return fetch_continue(cmd->ctx);
-}
-
-static void fetch_timer(void *context)
-{
-	struct fetch_ctx *ctx = context;
-	struct imap_cmd *cmd = ctx->cmd;
-
-	if (fetch_continue(ctx))
-		imap_cmd_finish(cmd);
 }
 
 bool cmd_fetch(struct imap_cmd *cmd)

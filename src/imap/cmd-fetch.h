@@ -12,20 +12,13 @@
 #include <sys/types.h>
 
 struct imap_cmd;
-struct net_timer;
 
-/* Pending output above which FETCH waits for the client to read. */
-#define FETCH_HIGH_WATER (256 * 1024)
 #define FETCH_READ_SIZE (64 * 1024)
 /* Largest header HEADER.FIELDS[.NOT] looks at; the rest of a longer
  * header is not searched for fields. */
 #define FETCH_HEADER_MAX (1024 * 1024)
 /* \Seen is set for this many messages per store transaction. */
 #define FETCH_SEEN_BATCH 256
-/* FETCH runs this long before the worker's other sessions get their
- * turn (BINARY's measuring passes write nothing, so the high-water mark
- * does not pause them). */
-#define FETCH_SLICE_MSECS 20
 
 /* What a section item returns. */
 enum fetch_kind {
@@ -156,8 +149,6 @@ struct fetch_ctx {
 	/* whether the current BINARY item's partial range has a NUL: -1
 	 * not known yet, 0 no, 1 yes */
 	int range_nul;
-	/* continues the command after a slice of FETCH_SLICE_MSECS */
-	struct net_timer *timer;
 	/* a BINARY source of ctx->msn has an encoding Roost cannot remove:
 	 * the command ends with NO [UNKNOWN-CTE] */
 	bool unknown_cte;

@@ -144,12 +144,14 @@ void imap_cmd_finish(struct imap_cmd *cmd);
  * that says stop, it returns false and cmd->resume runs again later.
  * Meanwhile input is paused (the next pipelined command waits) and no
  * untagged update is sent (only the tagged reply syncs).  A connection
- * that fails meanwhile (a write error) calls cmd->abort; a client that
- * closes its end is noticed only when reading resumes, after the
- * command, as for any command. */
+ * that fails meanwhile (a write error, or a reset by the client, which
+ * the paused connection still notices: net_conn_input_pause()) calls
+ * cmd->abort and the command is abandoned (a COPY is undone).  A client
+ * that only closes its sending side (EOF) may still read: the command
+ * finishes, and its answer and those of the commands pipelined before
+ * the EOF are sent before the server closes. */
 
-/* Work one slice for this long before giving the other sessions a turn
- * (FETCH uses the same figure, FETCH_SLICE_MSECS). */
+/* Work one slice for this long before giving the other sessions a turn. */
 #define IMAP_SLICE_MSECS 20
 /* The end of a slice that starts now (time_monotonic_ms()). */
 uint64_t imap_cmd_slice_deadline(void);

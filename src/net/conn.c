@@ -34,6 +34,11 @@
 /* Time allowed to flush output after net_conn_close() without an idle
  * timeout. */
 #define CONN_CLOSE_FLUSH_SECS 30
+/* While input is paused the socket is still read, up to this many bytes
+ * ahead, so that a client that resets the connection during a long
+ * command is noticed at once (the command is abandoned: cmd->abort)
+ * rather than when the command ends. */
+#define CONN_PAUSED_READ_AHEAD (64 * 1024)
 
 enum conn_tls_state {
 	CONN_TLS_NONE,		/* plaintext */
@@ -74,6 +79,8 @@ struct net_conn {
 	bool defer_close:1;
 	bool defer_starttls:1;
 	bool peer_counted:1;
+	bool eof_seen:1;	/* EOF while paused: reported after the input */
+	const char *close_reason;	/* for a close after eof_seen */
 
 	char id[16];
 	char remote_ip[INET6_ADDRSTRLEN + 2];
@@ -161,9 +168,24 @@ static void conn_apply_timeouts(struct net_conn *conn)
 		return;
 	}
 	/* the write timeout catches a peer that stopped reading: it only
-	 * runs while output is pending and restarts on every write */
+	 * runs while output is pending and restarts on every write; the
+	 * idle (read) timeout does not run while input is paused (a command
+	 * is running) */
 	struct timeval tv = { .tv_sec = secs, .tv_usec = 0 };
-	bufferevent_set_timeouts(conn->bev, &tv, &tv);
+	bool idle = !conn->paused || conn->tls == CONN_TLS_HANDSHAKE;
+	bufferevent_set_timeouts(conn->bev, idle ? &tv : NULL, &tv);
+}
+
+/* Reading goes on while input is paused, but at most
+ * CONN_PAUSED_READ_AHEAD bytes ahead (libevent stops reading at the
+ * high-water mark), so an error or EOF of the peer is still seen. */
+static void conn_apply_pause(struct net_conn *conn)
+{
+	bool hold = conn->paused && conn->tls != CONN_TLS_HANDSHAKE;
+	bufferevent_setwatermark(conn->bev, EV_READ, 0, hold ? CONN_PAUSED_READ_AHEAD : 0);
+	conn_apply_timeouts(conn);
+	if (!conn->eof_seen && !conn->closing && conn->tls != CONN_TLS_STARTTLS_WAIT)
+		bufferevent_enable(conn->bev, EV_READ);
 }
 
 static void conn_apply_watermark(struct net_conn *conn)
@@ -177,11 +199,9 @@ static void conn_apply_watermark(struct net_conn *conn)
 static void conn_bev_setup(struct net_conn *conn)
 {
 	bufferevent_setcb(conn->bev, conn_readcb, conn_writecb, conn_eventcb, conn);
-	conn_apply_timeouts(conn);
 	conn_apply_watermark(conn);
 	bufferevent_enable(conn->bev, EV_WRITE);
-	if (!conn->paused || conn->tls == CONN_TLS_HANDSHAKE)
-		bufferevent_enable(conn->bev, EV_READ);
+	conn_apply_pause(conn);
 }
 
 /* Replaces the plaintext bufferevent (if any) with an OpenSSL one on the
@@ -333,13 +353,24 @@ static void conn_defer_cb(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED
 		conn->defer_close = false;
 		if (conn->tls == CONN_TLS_UP && conn->ssl != NULL)
 			(void)SSL_shutdown(conn->ssl);	/* best effort close_notify */
-		conn_report_closed(conn, "closed by server");
+		conn_report_closed(conn, conn->close_reason != NULL ? conn->close_reason :
+				   "closed by server");
 	}
 	if (conn->defer_input && !conn->destroyed) {
 		conn->defer_input = false;
 		if (conn_input_deliverable(conn) &&
 		    evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
 			conn_call_input(conn);
+		/* the EOF seen while paused, once the protocol has had the
+		 * input before it and is not busy with it any more */
+		if (!conn->destroyed && conn->eof_seen && conn_input_deliverable(conn)) {
+			conn->close_reason = "disconnected";
+			/* the answers go out first: the client may still read */
+			if (evbuffer_get_length(bufferevent_get_output(conn->bev)) > 0)
+				net_conn_close(conn);
+			else
+				conn_report_closed(conn, conn->close_reason);
+		}
 	}
 	(void)conn_unref(conn);
 }
@@ -435,10 +466,8 @@ static void conn_eventcb(struct bufferevent *bev ATTR_UNUSED, short what, void *
 		if (conn->tls != CONN_TLS_HANDSHAKE)
 			return;
 		conn->tls = CONN_TLS_UP;
-		conn_apply_timeouts(conn);
 		conn_apply_watermark(conn);
-		if (conn->paused)
-			bufferevent_disable(conn->bev, EV_READ);
+		conn_apply_pause(conn);
 		conn_ref(conn);
 		if (conn->cb.tls_ready != NULL)
 			conn->cb.tls_ready(conn, conn->ctx);
@@ -459,6 +488,17 @@ static void conn_eventcb(struct bufferevent *bev ATTR_UNUSED, short what, void *
 		if (!conn->destroyed)
 			net_conn_close(conn);
 		(void)conn_unref(conn);
+		return;
+	}
+	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) == BEV_EVENT_EOF && conn->paused &&
+	    !conn->closing && conn->ssl == NULL) {
+		/* A client may shut down its sending side and still read the
+		 * answers (a half-close: 'printf ... | nc -N'): the running
+		 * command finishes and the input before the EOF is served
+		 * first (conn_defer_cb()).  A reset is reported at once, and
+		 * so is the end of a TLS connection (OpenSSL's bufferevent
+		 * stops writing too). */
+		conn->eof_seen = true;
 		return;
 	}
 	const char *reason;
@@ -537,13 +577,12 @@ void net_conn_input_pause(struct net_conn *conn, bool pause)
 	if (conn->closing || conn->closed_reported || conn->destroyed ||
 	    conn->tls == CONN_TLS_STARTTLS_WAIT || conn->tls == CONN_TLS_HANDSHAKE)
 		return;		/* applied when the handshake is done */
-	if (pause) {
-		bufferevent_disable(conn->bev, EV_READ);
+	conn_apply_pause(conn);
+	if (pause)
 		return;
-	}
-	bufferevent_enable(conn->bev, EV_READ);
-	/* input that stayed buffered while paused gets its callback again */
-	if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0) {
+	/* input that stayed buffered while paused gets its callback again,
+	 * and an EOF seen meanwhile is reported after it */
+	if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0 || conn->eof_seen) {
 		conn->defer_input = true;
 		conn_defer(conn);
 	}

@@ -65,7 +65,12 @@ const unsigned char *net_conn_input(struct net_conn *conn, size_t max, size_t *l
 /* Removes n bytes from the front of the input buffer. */
 void net_conn_input_skip(struct net_conn *conn, size_t n);
 size_t net_conn_input_len(struct net_conn *conn);
-/* Stops reading from the socket (input stays buffered) or starts again. */
+/* Stops delivering input (it stays buffered) or starts again.  While
+ * paused the socket is still read a little ahead and its idle timeout
+ * does not run: a reset or error of the connection is reported (closed)
+ * at once; an EOF (the client may have only shut down its sending side)
+ * is reported after the input before it has been delivered, once
+ * unpaused. */
 void net_conn_input_pause(struct net_conn *conn, bool pause);
 
 /* Queues output; it is sent as the socket allows. */

@@ -21,10 +21,12 @@
  * deletion (the entries after it that probed past it move back, shares
  * included), so probe chains never fill with tombstones.
  *
- * A worker killed in the middle of an update leaves at worst one total
- * off by one from its share, which the release then corrects or leaves
- * one connection too many or too few counted for that address: the lock
- * itself is robust (shm_lock). */
+ * A worker killed in the middle of an update (holding the lock) may leave
+ * a total that is not the sum of the shares, or an entry half moved by a
+ * deletion (a duplicate, or one its probe chain no longer reaches, whose
+ * count would stay forever).  The lock is robust (shm_lock()), and the
+ * next process to take it rebuilds the table from the per-worker shares,
+ * which are the truth (peer_repair()). */
 #include "net-private.h"
 #include "base/shm.h"
 
@@ -57,31 +59,51 @@ struct net_peer_limit {
 	uint32_t max_used;	/* keep a quarter of the slots free */
 };
 
-bool net_peer_key_from_sockaddr(const struct sockaddr *addr, socklen_t addrlen,
-				struct net_peer_key *key_r)
+/* The address of an AF_INET or AF_INET6 sockaddr: *family_r AF_INET and 4
+ * bytes, or AF_INET6 and 16; an IPv4-mapped IPv6 address (a dual-stack
+ * listener's IPv4 client) is its IPv4 address.  False for anything else. */
+static bool peer_sockaddr_bytes(const struct sockaddr *addr, socklen_t addrlen,
+				int *family_r, uint8_t bytes_r[16])
 {
-	memset(key_r, 0, sizeof(*key_r));
 	if (addr == NULL)
 		return false;
 	if (addr->sa_family == AF_INET && addrlen >= (socklen_t)sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
-		key_r->family = 4;
-		memcpy(key_r->addr, &sin->sin_addr, 4);
+		*family_r = AF_INET;
+		memcpy(bytes_r, &((const struct sockaddr_in *)addr)->sin_addr, 4);
 		return true;
 	}
 	if (addr->sa_family == AF_INET6 && addrlen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			key_r->family = 4;
-			memcpy(key_r->addr, &sin6->sin6_addr.s6_addr[12], 4);
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(in6)) {
+			*family_r = AF_INET;
+			memcpy(bytes_r, &in6->s6_addr[12], 4);
 		} else {
-			/* one client usually owns a whole /64 */
-			key_r->family = 6;
-			memcpy(key_r->addr, sin6->sin6_addr.s6_addr, 8);
+			*family_r = AF_INET6;
+			memcpy(bytes_r, in6->s6_addr, 16);
 		}
 		return true;
 	}
 	return false;
+}
+
+bool net_peer_key_from_sockaddr(const struct sockaddr *addr, socklen_t addrlen,
+				struct net_peer_key *key_r)
+{
+	uint8_t a[16];
+	int family;
+
+	memset(key_r, 0, sizeof(*key_r));
+	if (!peer_sockaddr_bytes(addr, addrlen, &family, a))
+		return false;
+	if (family == AF_INET) {
+		key_r->family = 4;
+		memcpy(key_r->addr, a, 4);
+	} else {
+		/* one client usually owns a whole /64 */
+		key_r->family = 6;
+		memcpy(key_r->addr, a, 8);
+	}
+	return true;
 }
 
 struct net_peer_limit *net_peer_limit_create(unsigned int max_addresses,
@@ -121,14 +143,7 @@ void net_peer_limit_destroy(struct net_peer_limit **_l)
 
 static uint32_t peer_hash(const struct net_peer_key *key)
 {
-	/* FNV-1a */
-	uint32_t h = 2166136261u;
-	const uint8_t *b = (const uint8_t *)key;
-	for (size_t i = 0; i < sizeof(*key); i++) {
-		h ^= b[i];
-		h *= 16777619u;
-	}
-	return h;
+	return mem_hash(key, sizeof(*key));
 }
 
 static uint16_t *peer_owned(struct net_peer_limit *l, unsigned int worker, uint32_t slot)
@@ -184,6 +199,57 @@ static void peer_delete(struct net_peer_limit *l, uint32_t i)
 	l->table->used--;
 }
 
+/* After a process died holding the lock: every entry is placed again
+ * from a copy of the table, its total the sum of its shares; a key found
+ * twice (an entry half moved) keeps the larger share of each worker, and
+ * entries without any share go.  Under the lock. */
+static void peer_repair(struct net_peer_limit *l)
+{
+	uint32_t slots = l->table->slot_count, workers = l->table->worker_count;
+	size_t owned_size = (size_t)slots * workers * sizeof(uint16_t);
+	struct peer_slot *old = xmemdup(l->slots, (size_t)slots * sizeof(*old));
+	uint16_t *old_owned = xmemdup(l->owned, owned_size);
+
+	memset(l->slots, 0, (size_t)slots * sizeof(*old));
+	memset(l->owned, 0, owned_size);
+	l->table->used = 0;
+	for (uint32_t i = 0; i < slots; i++) {
+		bool any = false;
+		for (uint32_t w = 0; w < workers && !any; w++)
+			any = old_owned[(size_t)w * slots + i] > 0;
+		if (!old[i].used || !any)
+			continue;
+		uint32_t free_slot;
+		uint32_t k = peer_find(l, &old[i].key, &free_slot);
+		if (k == UINT32_MAX) {
+			if (free_slot == UINT32_MAX)
+				continue;	/* cannot happen: as many slots as before */
+			k = free_slot;
+			l->slots[k].used = 1;
+			l->slots[k].key = old[i].key;
+			l->table->used++;
+		}
+		for (uint32_t w = 0; w < workers; w++) {
+			uint16_t *own = peer_owned(l, w, k);
+			*own = ROOST_MAX(*own, old_owned[(size_t)w * slots + i]);
+		}
+	}
+	for (uint32_t i = 0; i < slots; i++) {
+		uint32_t total = 0;
+		for (uint32_t w = 0; w < workers; w++)
+			total += *peer_owned(l, w, i);
+		l->slots[i].total = total;
+	}
+	free(old);
+	free(old_owned);
+}
+
+static void peer_lock(struct net_peer_limit *l)
+{
+	if (shm_lock(l->shm))
+		peer_repair(l);
+}
+
 int net_peer_limit_add(struct net_peer_limit *l, unsigned int worker,
 		       const struct net_peer_key *key, unsigned int limit)
 {
@@ -191,7 +257,7 @@ int net_peer_limit_add(struct net_peer_limit *l, unsigned int worker,
 	uint32_t free_slot;
 
 	assert(worker < l->table->worker_count);
-	(void)shm_lock(l->shm);
+	peer_lock(l);
 	uint32_t i = peer_find(l, key, &free_slot);
 	if (i == UINT32_MAX) {
 		if (limit == 0) {
@@ -228,7 +294,7 @@ void net_peer_limit_remove(struct net_peer_limit *l, unsigned int worker,
 	uint32_t free_slot;
 
 	assert(worker < l->table->worker_count);
-	(void)shm_lock(l->shm);
+	peer_lock(l);
 	uint32_t i = peer_find(l, key, &free_slot);
 	if (i != UINT32_MAX) {
 		struct peer_slot *s = &l->slots[i];
@@ -246,7 +312,7 @@ void net_peer_limit_remove(struct net_peer_limit *l, unsigned int worker,
 unsigned int net_peer_limit_count(struct net_peer_limit *l, const struct net_peer_key *key)
 {
 	uint32_t free_slot;
-	(void)shm_lock(l->shm);
+	peer_lock(l);
 	uint32_t i = peer_find(l, key, &free_slot);
 	unsigned int n = i == UINT32_MAX ? 0 : l->slots[i].total;
 	shm_unlock(l->shm);
@@ -259,7 +325,7 @@ unsigned int net_peer_limit_release_worker(struct net_peer_limit *l, unsigned in
 
 	if (worker >= l->table->worker_count)
 		return 0;
-	(void)shm_lock(l->shm);
+	peer_lock(l);
 	for (uint32_t i = 0; i <= l->mask; ) {
 		uint16_t *own = peer_owned(l, worker, i);
 		struct peer_slot *s = &l->slots[i];
@@ -345,24 +411,8 @@ bool net_peer_networks_match(const struct net_peer_networks *nets, const struct 
 	uint8_t a[16];
 	int family;
 
-	if (nets == NULL || addr == NULL)
+	if (nets == NULL || !peer_sockaddr_bytes(addr, addrlen, &family, a))
 		return false;
-	if (addr->sa_family == AF_INET && addrlen >= (socklen_t)sizeof(struct sockaddr_in)) {
-		family = AF_INET;
-		memcpy(a, &((const struct sockaddr_in *)addr)->sin_addr, 4);
-	} else if (addr->sa_family == AF_INET6 &&
-		   addrlen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(in6)) {
-			family = AF_INET;
-			memcpy(a, &in6->s6_addr[12], 4);
-		} else {
-			family = AF_INET6;
-			memcpy(a, in6->s6_addr, 16);
-		}
-	} else {
-		return false;
-	}
 	for (size_t i = 0; i < nets->count; i++) {
 		const struct net_peer_network *n = &nets->nets[i];
 		if (n->family != family)

@@ -59,6 +59,16 @@ def test_login_deadline_includes_tls_handshake(srv):
     s.close()
 
 
+def _sasl_left_hanging(c, tag, timeout):
+    """Starts AUTHENTICATE PLAIN on c and never answers its continuation:
+    the login deadline must close the connection with a BYE."""
+    c.line(f"{tag} AUTHENTICATE PLAIN")
+    expect(c.readline() == "+ ")
+    line = c.readline(timeout=timeout)
+    expect(line == "* BYE Login timed out.", line)
+    expect(c.is_closed())
+
+
 @server_args(extra_conf="login_timeout = 2\npreauth_timeout = 60")
 def test_login_deadline_ends_at_login(srv):
     c = srv.login()
@@ -67,11 +77,28 @@ def test_login_deadline_ends_at_login(srv):
     # and a SASL exchange left hanging is not a way around it
     c2 = srv.connect()
     c2.greeting()
-    c2.line("a AUTHENTICATE PLAIN")
-    expect(c2.readline() == "+ ")
-    line = c2.readline(timeout=6)
-    expect(line == "* BYE Login timed out.", line)
-    expect(c2.is_closed())
+    _sasl_left_hanging(c2, "a", 6)
+
+
+@server_args(extra_conf="login_timeout = 3\npreauth_timeout = 60")
+def test_login_deadline_after_starttls_and_idle(srv):
+    """The deadline from connect survives STARTTLS and an AUTHENTICATE
+    left hanging at its continuation over TLS; IDLE is refused before
+    login (it would otherwise hold the connection in raw input)."""
+    c = srv.connect()
+    c.greeting()
+    t0 = time.time()
+    c.line("a IDLE")
+    line = c.readline()
+    expect(line == "a BAD Command not valid before authentication.", line)
+    c.line("DONE")
+    line = c.readline()
+    expect(line.startswith("DONE BAD"), line)
+    c.line("b STARTTLS")
+    expect(c.readline() == "b OK Begin TLS negotiation now.")
+    c.starttls()
+    _sasl_left_hanging(c, "c", 8)
+    expect(time.time() - t0 < 6, f"closed after {time.time() - t0:.1f} s")
 
 
 def _settle(srv):

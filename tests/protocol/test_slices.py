@@ -144,8 +144,25 @@ def stat_dst(c):
     return u
 
 
-@server_args(workers=1, extra_conf="fsync = no")
-def test_disconnect_during_copy_leaves_destination_unchanged(srv):
+def dst_tmp_files(srv):
+    """What a copy staged and left in demo's Dst/tmp/."""
+    import glob
+    import os
+    tmp = os.path.join(srv.data_dir, "users", "*", "demo", "Maildir", ".Dst", "tmp")
+    return glob.glob(os.path.join(tmp, "*")) + glob.glob(os.path.join(tmp, ".copy-*"))
+
+
+def reset(c):
+    """Closes c's connection with a TCP reset (RST), not a FIN."""
+    import socket
+    import struct
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.sock.close()
+
+
+def start_long_copy(srv):
+    """demo's session a starts COPY 1:* Dst of N messages; returns a, a
+    second session b and what b saw of Dst before."""
     a = srv.login()
     fill(a)
     a.cmd("SELECT INBOX", ok=True)
@@ -156,48 +173,117 @@ def test_disconnect_during_copy_leaves_destination_unchanged(srv):
     a.line("L COPY 1:* Dst")
     wait_started(srv, "COPY", 1)
     expect(not pending(a), "the COPY finished too soon to test anything")
-    a.close()
-    # the server goes on; the destination is unchanged or complete, never
-    # partial (a disconnect while staging undoes the copy)
-    deadline = time.time() + 60
-    while True:
-        after = stat_dst(b)
-        if after == before or after == [f"* STATUS Dst (MESSAGES {N + 3} UIDNEXT {N + 4})"]:
-            break
-        expect(time.time() < deadline, f"partial copy: {after} (before {before})")
-        time.sleep(0.2)
-    b.cmd("NOOP", ok=True)
-    # nothing staged is left behind in the destination's tmp/
-    import glob
-    import os
-    time.sleep(0.5)
-    stats = stat_dst(b)
-    expect(stats == before or stats == [f"* STATUS Dst (MESSAGES {N + 3} UIDNEXT {N + 4})"],
-           stats)
-    print("DISCONNECT RESULT", stats, before)
-    if stats == before:
-        tmp = glob.glob(os.path.join(srv.data_dir, "users", "*", "demo",
-                                     "Maildir", ".Dst", "tmp", "*")) + \
-            glob.glob(os.path.join(srv.data_dir, "users", "*", "demo",
-                                   "Maildir", ".Dst", "tmp", ".copy-*"))
-        expect(tmp == [], tmp[:3])
+    return a, b, before
 
 
 @server_args(workers=1, extra_conf="fsync = no")
-def test_pipelined_command_waits_for_copy(srv):
-    """A command pipelined behind a long COPY runs after it, and sees its
-    result."""
+def test_fin_during_copy_lets_it_complete(srv):
+    a, b, before = start_long_copy(srv)
+    a.close()
+    # a FIN may be a half-close (the client still reads): the COPY runs to
+    # its end, never leaving a partial copy (a reset undoes it instead:
+    # test_reset_during_copy_undoes_it)
+    deadline = time.time() + 60
+    full = [f"* STATUS Dst (MESSAGES {N + 3} UIDNEXT {N + 4})"]
+    while True:
+        after = stat_dst(b)
+        if after == full:
+            break
+        expect(after == before, f"partial copy: {after} (before {before})")
+        expect(time.time() < deadline, "the COPY never completed")
+        time.sleep(0.2)
+    b.cmd("NOOP", ok=True)
+    expect(dst_tmp_files(srv) == [], dst_tmp_files(srv)[:3])
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_reset_during_copy_undoes_it(srv):
+    """A client that resets its connection (RST) while a long COPY runs is
+    noticed at once, although its input is paused: the COPY is abandoned
+    and undone (nothing in the destination, nothing staged left in its
+    tmp/), instead of running to the end for nobody."""
+    a, b, before = start_long_copy(srv)
+    reset(a)
+    deadline = time.time() + 60
+    while "connection reset by peer" not in srv.log_text():
+        expect(time.time() < deadline, "the reset was never noticed")
+        time.sleep(0.01)
+    after = stat_dst(b)
+    expect(after == before, f"the COPY went on after the reset: {after} (before {before})")
+    expect(dst_tmp_files(srv) == [], dst_tmp_files(srv)[:3])
+    b.cmd("NOOP", ok=True)
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_reset_during_each_long_command(srv):
+    """A reset while FETCH (stopped on its output), STORE, SEARCH, SORT,
+    THREAD, EXPUNGE or MOVE runs in slices: the session is cleaned up at
+    once (under ASan: nothing leaks, no use after free) and the worker
+    serves the others; the mailbox stays usable."""
+    a = srv.login()
+    fill(a)
+    a.cmd("CREATE Dst", ok=True)
+    b = srv.login("alice", "alicepw")
+    cmds = ["FETCH 1:* (FLAGS BODY.PEEK[])", "STORE 1:* +FLAGS (kw1)",
+            "SEARCH OR BODY 7 SUBJECT 3", "SORT (SUBJECT) UTF-8 ALL",
+            "THREAD REFERENCES UTF-8 ALL", "UID STORE 1:* +FLAGS.SILENT (\\Deleted)",
+            "EXPUNGE", "MOVE 1:* Dst"]
+    for i, cmd in enumerate(cmds):
+        c = srv.login()
+        c.cmd("SELECT INBOX", ok=True)
+        verb = " ".join(cmd.split()[:2]) if cmd.startswith("UID ") else cmd.split()[0]
+        pattern = re.compile(r"imap\(demo,[^)]*\): command " + re.escape(verb) + r"$", re.M)
+        seen = len(pattern.findall(srv.log_text()))
+        # a reset seen on reading ("connection reset by peer") or, when a
+        # write met it first, as the end of the input ("disconnected")
+        resets = srv.log_text().count("): Disconnected (")
+        c.line(f"R{i} {cmd}")
+        wait_started(srv, verb, seen)
+        reset(c)
+        deadline = time.time() + 60
+        while srv.log_text().count("): Disconnected (") <= resets:
+            expect(time.time() < deadline, f"the reset during {cmd} was never noticed")
+            time.sleep(0.01)
+        b.cmd("NOOP", ok=True)
+    a.cmd("SELECT INBOX", ok=True)
+    a.cmd("FETCH 1 FLAGS", ok=None)
+    srv.check_log()
+
+
+def copy_then_status(srv, half_close):
+    """Pipelines a COPY of 3,000 messages and a STATUS of its destination
+    (optionally shutting down the sending side once the COPY runs): both
+    are answered in order, the STATUS seeing the copies."""
+    import socket
     a = srv.login()
     fill(a, 3000)
     a.cmd("SELECT INBOX", ok=True)
     a.cmd("CREATE Dst", ok=True)
     a.line("L1 COPY 1:* Dst")
     a.line("L2 STATUS Dst (MESSAGES)")
+    if half_close:
+        wait_started(srv, "COPY", 0)
+        a.sock.shutdown(socket.SHUT_WR)
     _, t = wait_tagged(a, "L1")
     expect(t.startswith("L1 OK [COPYUID "), t)
     u, t = wait_tagged(a, "L2")
     expect(u == ["* STATUS Dst (MESSAGES 3000)"], u)
     expect(t.startswith("L2 OK"), t)
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_half_close_during_copy_gets_answers(srv):
+    """A client that shuts down only its sending side (a half-close, as
+    'printf ... | nc -N' does) after pipelining a long COPY and a STATUS
+    still gets both answers, then the server closes."""
+    copy_then_status(srv, half_close=True)
+
+
+@server_args(workers=1, extra_conf="fsync = no")
+def test_pipelined_command_waits_for_copy(srv):
+    """A command pipelined behind a long COPY runs after it, and sees its
+    result."""
+    copy_then_status(srv, half_close=False)
 
 
 @server_args(workers=1, extra_conf="fsync = no")

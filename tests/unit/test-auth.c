@@ -153,7 +153,9 @@ static void test_auth_throttle_ip_key(void **state)
 	assert_string_equal(auth_throttle_ip_key("2001:db8:1:2:3:4:5:6", buf), "2001:db8:1:2::/64");
 	assert_string_equal(auth_throttle_ip_key("[2001:db8:1:2::9]", buf), "2001:db8:1:2::/64");
 	assert_string_equal(auth_throttle_ip_key("::1", buf), "::/64");
-	assert_string_equal(auth_throttle_ip_key("::ffff:192.0.2.1", buf), "::/64");
+	/* IPv4-mapped: the IPv4 address, not "::/64" shared by all of them */
+	assert_string_equal(auth_throttle_ip_key("::ffff:192.0.2.1", buf), "192.0.2.1");
+	assert_string_equal(auth_throttle_ip_key("[::ffff:192.0.2.1]", buf), "192.0.2.1");
 	assert_string_equal(auth_throttle_ip_key(NULL, buf), "");
 	assert_string_equal(auth_throttle_ip_key("", buf), "");
 	assert_string_equal(auth_throttle_ip_key("[]", buf), "[]");

@@ -434,11 +434,19 @@ static void test_conn_echo(void **state ATTR_UNUSED)
 	assert_int_equal(net_worker_connection_count(), 0);
 }
 
+static void close_fd_cb(void *ctx)
+{
+	int *fd = ctx;
+	close(*fd);
+	*fd = -1;
+}
+
 static void check_paused(void *ctx ATTR_UNUSED)
 {
-	/* paused from the start: nothing was even read */
+	/* paused from the start: nothing was delivered, but the socket was
+	 * read ahead (so that the end of the connection would be seen) */
 	assert_int_equal(pair.server_inputs, 0);
-	assert_int_equal(net_conn_input_len(pair.server), 0);
+	assert_int_equal(net_conn_input_len(pair.server), 12);
 	net_conn_input_pause(pair.server, false);
 }
 
@@ -469,6 +477,86 @@ static void test_conn_pause_resume(void **state ATTR_UNUSED)
 	net_timer_destroy(&t);
 	assert_string_equal(pair.got.data, "hello world\n");
 	assert_int_equal(pair.server_inputs, 2);
+}
+
+/* A paused connection whose client only shut down its sending side: the
+ * EOF waits until the input is resumed and delivered, and the answers to
+ * it are flushed before the close. */
+static int half_fd = -1;
+
+static void check_paused_eof(void *ctx ATTR_UNUSED)
+{
+	assert_string_equal(pair.server_reason, "");
+	assert_int_equal(pair.server_inputs, 0);
+	assert_int_equal(net_conn_input_len(pair.server), 12);
+	net_conn_input_pause(pair.server, false);
+}
+
+static void half_server_closed(struct net_conn *conn, void *ctx ATTR_UNUSED,
+			       const char *reason)
+{
+	assert_ptr_equal(conn, pair.server);
+	snprintf(pair.server_reason, sizeof(pair.server_reason), "%s", reason);
+	net_conn_destroy(&pair.server);
+	net_worker_stop();
+}
+
+/* pair.server, paused from the start, on sv[0]; sv[1] is a raw socket */
+static void paused_server_create(int sv[2])
+{
+	static const struct net_conn_callbacks cb = {
+		.input = server_echo_input,
+		.closed = half_server_closed,
+	};
+	memset(&pair, 0, sizeof(pair));
+	socketpair_nb(sv);
+	pair.server = net_conn_create(sv[0], NULL, 0, false, NULL);
+	net_conn_set_callbacks(pair.server, &cb, NULL);
+	net_conn_input_pause(pair.server, true);
+}
+
+static void test_conn_paused_eof_after_input(void **state ATTR_UNUSED)
+{
+	int sv[2];
+	paused_server_create(sv);
+	half_fd = sv[1];
+	assert_int_equal(write(half_fd, "hello world\n", 12), 12);
+	assert_int_equal(shutdown(half_fd, SHUT_WR), 0);
+	struct net_timer *t = net_timer_create(100, false, check_paused_eof, NULL);
+	run_loop();
+	net_timer_destroy(&t);
+	assert_int_equal(pair.server_inputs, 1);
+	assert_string_equal(pair.server_reason, "disconnected");
+	char buf[64];
+	ssize_t n = read(half_fd, buf, sizeof(buf));
+	assert_int_equal(n, 12);
+	assert_memory_equal(buf, "hello world\n", 12);
+	assert_int_equal(read(half_fd, buf, sizeof(buf)), 0);
+	close(half_fd);
+}
+
+/* A connection that fails while paused is reported at once, not when the
+ * input is resumed: a long command is abandoned then. */
+static void check_reset_while_paused(void *ctx ATTR_UNUSED)
+{
+	/* still paused: the timer stops the loop if nothing came */
+	net_worker_stop();
+}
+
+static void test_conn_paused_reset(void **state ATTR_UNUSED)
+{
+	int sv[2];
+	paused_server_create(sv);
+	/* the peer closes with our bytes unread: ECONNRESET (AF_UNIX too) */
+	net_conn_write(pair.server, "unread\n", 7);
+	struct net_timer *t = net_timer_create(2000, false, check_reset_while_paused, NULL);
+	struct net_timer *c = net_timer_create(50, false, close_fd_cb, &sv[1]);
+	run_loop();
+	net_timer_destroy(&t);
+	net_timer_destroy(&c);
+	assert_int_equal(pair.server_inputs, 0);
+	assert_string_equal(pair.server_reason, "connection reset by peer");
+	assert_null(pair.server);
 }
 
 static void test_conn_close_after_flush(void **state ATTR_UNUSED)
@@ -1317,6 +1405,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_echo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_pause_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conn_paused_eof_after_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conn_paused_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_close_after_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_drained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_idle_timeout, setup, teardown),

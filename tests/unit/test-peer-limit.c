@@ -10,6 +10,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -251,6 +253,53 @@ static void test_shm_lock_owner_dies(void **state ATTR_UNUSED)
 	assert_null(shm);
 }
 
+/* A worker killed at any moment, even inside the shared lock in the
+ * middle of an update: once the supervisor has given its share back, no
+ * address keeps a count (a stale one would refuse that address until a
+ * restart) and every address can be counted again. */
+static void test_worker_killed_mid_update(void **state ATTR_UNUSED)
+{
+	enum { KEYS = 64, ROUNDS = 1000 };
+	struct net_peer_limit *l = net_peer_limit_create(KEYS * 4, 2);
+	static struct net_peer_key keys[KEYS];
+	char ip[32];
+	for (unsigned int i = 0; i < KEYS; i++) {
+		/* few slots, long probe chains: deletions shift entries */
+		snprintf(ip, sizeof(ip), "192.0.2.%u", i);
+		keys[i] = key4(ip);
+	}
+	for (unsigned int round = 0; round < ROUNDS; round++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			unsigned int x = round * 2654435761u + 1;
+			for (;;) {
+				x = x * 1103515245u + 12345u;
+				const struct net_peer_key *k = &keys[(x >> 8) % KEYS];
+				if ((x >> 20) % 2 == 0)
+					(void)net_peer_limit_add(l, 1, k, 1000);
+				else
+					net_peer_limit_remove(l, 1, k);
+			}
+		}
+		usleep(200 + (round * 37) % 800);
+		kill(pid, SIGKILL);
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		(void)net_peer_limit_release_worker(l, 1);
+		for (unsigned int i = 0; i < KEYS; i++) {
+			if (net_peer_limit_count(l, &keys[i]) != 0)
+				fail_msg("round %u: %u stale connection(s) counted for key %u",
+					 round, net_peer_limit_count(l, &keys[i]), i);
+		}
+	}
+	for (unsigned int i = 0; i < KEYS; i++) {
+		assert_int_equal(net_peer_limit_add(l, 0, &keys[i], 1), 1);
+		assert_int_equal(net_peer_limit_count(l, &keys[i]), 1);
+	}
+	net_peer_limit_destroy(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_shared_across_fork),
 		cmocka_unit_test(test_many_addresses),
 		cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_worker_killed_mid_update),
 		cmocka_unit_test(test_exempt_networks),
 		cmocka_unit_test(test_shm_lock_owner_dies),
 	};
