@@ -507,6 +507,67 @@ static void test_rebuild_refused_while_open(void **state)
 	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
 }
 
+/* Runs sql on the user's index with a connection of the test's own. */
+static void index_exec(const char *sql)
+{
+	char *path = user_path("index.sqlite");
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+	free(path);
+}
+
+/* An expunge (EXPUNGE, or MOVE's expunge of its sources) whose
+ * transaction fails after the rows were deleted must leave every message
+ * file in place: the rows come back with the rollback, and a row whose
+ * file is gone would be a message nobody can read. */
+static void test_failed_expunge_keeps_files(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	uint32_t m1 = 1, uidvalidity, *uids = NULL;
+	char *cur = user_path("Maildir/cur");
+	char *other_cur = user_path("Maildir/.Other/cur");
+	int fd;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(store_mailbox_create(store, "Other", 0), 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	/* the tombstone, written after the row is deleted, fails */
+	index_exec("CREATE TRIGGER fail_expunge BEFORE INSERT ON expunged "
+		   "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+	assert_int_equal(store_mailbox_expunge(box, &m1, 1), -1);
+	assert_int_equal(testlib_count_files(cur), 2);
+	assert_int_equal(store_mailbox_copy(box, &m1, 1, "Other", true, &uidvalidity, &uids), -1);
+	assert_int_equal(testlib_count_files(cur), 2);
+	assert_int_equal(testlib_count_files(other_cur), 0);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	for (uint32_t msn = 1; msn <= 2; msn++) {
+		fd = store_mailbox_open_msg(box, msn);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	index_exec("DROP TRIGGER fail_expunge");
+	assert_int_equal(store_mailbox_copy(box, &m1, 1, "Other", true, &uidvalidity, &uids), 0);
+	free(uids);
+	assert_int_equal(testlib_count_files(cur), 1);
+	assert_int_equal(testlib_count_files(other_cur), 1);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 1);
+	assert_int_equal(store_mailbox_expunge(box, &m1, 1), 0);
+	assert_int_equal(testlib_count_files(cur), 0);
+	store_mailbox_close(&box);
+	free(cur);
+	free(other_cur);
+	store_close(&store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +579,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_orphan_with_expunged_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_keeps_index_uids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_refused_while_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_expunge_keeps_files, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

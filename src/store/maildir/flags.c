@@ -4,8 +4,11 @@
  * BEGIN IMMEDIATE transaction, so concurrent sessions in any process merge
  * instead of overwriting each other.  The message file is renamed to carry
  * the new flags before the commit; if another process renamed it first it
- * is found again by its unique part.  Files are unlinked before their rows
- * go, so a rebuild never resurrects an expunged UID. */
+ * is found again by its unique part.  An expunge unlinks the files only
+ * after the transaction that deletes their rows and writes tombstones has
+ * committed, so a failed commit leaves every row with its file; a crash
+ * after the commit leaves files whose UIDs are tombstones, which
+ * recover.c and a rebuild remove, so an expunged UID never comes back. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 
@@ -256,8 +259,8 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 }
 
 int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
-			       const char *dir, const uint32_t *uids, size_t count,
-			       uint64_t modseq)
+			       const uint32_t *uids, size_t count, uint64_t modseq,
+			       struct maildir_expunged_files *files)
 {
 	int ret = 0;
 
@@ -281,34 +284,9 @@ int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 			free(file);
 			continue;
 		}
-		if ((ret = maildir_fts_delete(ms, mailbox_id, uids[i])) < 0) {
-			free(file);
-			break;
-		}
-		char *path = xasprintf("%s/cur/%s", dir, file);
-
-		if (unlink(path) < 0) {
-			if (errno == ENOENT) {
-				struct maildir_filename fn;
-				char *found;
-
-				maildir_file_name_parse(file, &fn);
-				found = maildir_file_find_unique(dir, fn.unique);
-				free(fn.unique);
-				if (found != NULL) {
-					free(path);
-					path = xasprintf("%s/cur/%s", dir, found);
-					free(found);
-					if (unlink(path) < 0 && errno != ENOENT)
-						ret = maildir_storage_set_syscall_error(ms, "unlink", path);
-				}
-			} else {
-				ret = maildir_storage_set_syscall_error(ms, "unlink", path);
-			}
-		}
-		free(path);
-		free(file);
-		if (ret < 0)
+		ARRAY_RESERVE(files->names, files->cap, files->count + 1);
+		files->names[files->count++] = file;
+		if ((ret = maildir_fts_delete(ms, mailbox_id, uids[i])) < 0)
 			break;
 		stmt = maildir_index_prepare(ms,
 			"INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES (?, ?, ?)");
@@ -320,13 +298,59 @@ int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 		ret = maildir_index_step(ms, stmt);
 		maildir_index_finish(ms, stmt);
 	}
-	if (ret == 0) {
+	return ret;
+}
+
+void maildir_flags_expunged_files_free(struct maildir_expunged_files *files)
+{
+	for (size_t i = 0; i < files->count; i++)
+		free(files->names[i]);
+	free(files->names);
+	memset(files, 0, sizeof(*files));
+}
+
+void maildir_flags_expunged_files_unlink(struct maildir_store *ms, const char *dir,
+					 struct maildir_expunged_files *files)
+{
+	for (size_t i = 0; i < files->count; i++) {
+		const char *file = files->names[i];
+		char *path = xasprintf("%s/cur/%s", dir, file);
+		int err = unlink(path) < 0 ? errno : 0;
+
+		if (err == ENOENT) {
+			/* renamed by another program meanwhile, or already
+			 * removed by another process's recover.c */
+			struct maildir_filename fn;
+			char *found;
+
+			maildir_file_name_parse(file, &fn);
+			found = maildir_file_find_unique(dir, fn.unique);
+			free(fn.unique);
+			err = 0;
+			if (found != NULL) {
+				free(path);
+				path = xasprintf("%s/cur/%s", dir, found);
+				free(found);
+				if (unlink(path) < 0 && errno != ENOENT)
+					err = errno;
+			}
+		}
+		if (err != 0) {
+			errno = err;
+			log_warning("store(%s): unlink(%s) of an expunged message failed: %m "
+				    "(removed when the folder is next recovered)",
+				    ms->store.user, path);
+		}
+		free(path);
+	}
+	if (files->count > 0) {
 		char *cur = xasprintf("%s/cur", dir);
 
-		ret = maildir_storage_fsync_dir(ms, cur);
+		if (maildir_storage_fsync_dir(ms, cur) < 0)
+			store_clear_error(&ms->store);
 		free(cur);
 	}
-	return ret;
+	maildir_flags_expunged_files_free(files);
 }
 
 /* 1 if uid has \Deleted in the index, 0 if not (or gone), -1 error. */
@@ -354,6 +378,7 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	uint32_t *uids = NULL;
 	size_t uids_count = 0, uids_cap = 0;
+	struct maildir_expunged_files files = { 0 };
 	uint64_t modseq;
 	int ret = 0;
 
@@ -391,8 +416,8 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 	if (ret == 0 && uids_count > 0) {
 		ret = maildir_index_next_modseq(ms, mbox->id, &modseq);
 		if (ret == 0)
-			ret = maildir_flags_expunge_uids(ms, mbox->id, mbox->dir, uids,
-							 uids_count, modseq);
+			ret = maildir_flags_expunge_uids(ms, mbox->id, uids, uids_count,
+							 modseq, &files);
 		/* UIDNEXT must survive a rebuild even if the highest uids are gone */
 		if (ret == 0)
 			ret = maildir_index_write_uidlist(ms, mbox->id, mbox->dir);
@@ -400,10 +425,14 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 	free(uids);
 	if (ret < 0 || uids_count == 0) {
 		maildir_index_rollback(ms);
+		maildir_flags_expunged_files_free(&files);
 		return ret < 0 ? -1 : 0;
 	}
-	if (maildir_index_commit(ms) < 0)
+	if (maildir_index_commit(ms) < 0) {
+		maildir_flags_expunged_files_free(&files);
 		return -1;
+	}
+	maildir_flags_expunged_files_unlink(ms, mbox->dir, &files);
 	maildir_storage_notify(ms);
 	return 0;
 }

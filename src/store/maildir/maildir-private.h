@@ -328,10 +328,25 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 			 uint32_t **failed_r, size_t *failed_count_r);
 int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count,
 			  bool only_deleted);
-/* In a write txn: removes message rows + files, writes tombstones. */
+/* The cur/ names of the messages an expunge removed from the index. */
+struct maildir_expunged_files {
+	char **names;
+	size_t count, cap;
+};
+/* In a write txn: removes message rows and their text, writes tombstones
+ * and adds the rows' file names to *files.  The files stay: unlink them
+ * with maildir_flags_expunged_files_unlink() after the commit (a failed
+ * commit must not leave rows without files), or free the list after a
+ * rollback. */
 int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
-			       const char *dir, const uint32_t *uids, size_t count,
-			       uint64_t modseq);
+			       const uint32_t *uids, size_t count, uint64_t modseq,
+			       struct maildir_expunged_files *files);
+/* After the commit: unlinks dir/cur/<each name> (found by its unique
+ * part if renamed; failures are logged: recover.c removes a file whose
+ * UID is a tombstone) and frees the list. */
+void maildir_flags_expunged_files_unlink(struct maildir_store *ms, const char *dir,
+					 struct maildir_expunged_files *files);
+void maildir_flags_expunged_files_free(struct maildir_expunged_files *files);
 
 /* ---- save.c ---- */
 int maildir_save_begin(struct store *store, const char *mailbox_name,

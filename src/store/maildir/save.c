@@ -533,6 +533,7 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 	uint32_t *uids = c->ctx.uids;
 	uint32_t *moved = NULL;
 	size_t moved_count = 0;
+	struct maildir_expunged_files expunged = { 0 };
 	char *marker = NULL;
 	uint64_t dest_modseq = 0, src_modseq;
 	uint32_t uidnext;
@@ -664,8 +665,8 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 	if (ret == 0 && moved_count > 0) {
 		ret = maildir_index_next_modseq(ms, mbox->id, &src_modseq);
 		if (ret == 0)
-			ret = maildir_flags_expunge_uids(ms, mbox->id, mbox->dir, moved,
-							 moved_count, src_modseq);
+			ret = maildir_flags_expunge_uids(ms, mbox->id, moved, moved_count,
+							 src_modseq, &expunged);
 		if (ret == 0)
 			ret = maildir_index_write_uidlist(ms, mbox->id, mbox->dir);
 	}
@@ -683,9 +684,12 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 	}
 	if (ret == 0) {
 		maildir_recover_marker_remove(&marker);
+		/* the moved sources' files go once their rows are gone */
+		maildir_flags_expunged_files_unlink(ms, mbox->dir, &expunged);
 		maildir_storage_notify(ms);
 		c->ctx.uidvalidity = dest.uidvalidity;
 	}
+	maildir_flags_expunged_files_free(&expunged);
 	for (size_t i = 0; i < created_count; i++)
 		free(created[i]);
 	free(created);
