@@ -568,6 +568,62 @@ static void test_failed_expunge_keeps_files(void **state)
 	store_close(&store);
 }
 
+/* APPENDs with `count` keywords named <prefix><i>; the result. */
+static int append_keywords(struct store *store, const char *prefix, size_t count)
+{
+	struct store_append *ctx;
+	uint32_t uidvalidity, uid;
+	char **names = xcalloc(count, sizeof(*names));
+	int ret;
+
+	for (size_t i = 0; i < count; i++)
+		names[i] = xasprintf("%s%zu", prefix, i);
+	assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
+	assert_int_equal(store_append_write(ctx, msg1, strlen(msg1)), 0);
+	ret = store_append_commit(&ctx, 0, (const char *const *)names, count, 0, 0,
+				  &uidvalidity, &uid);
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	return ret;
+}
+
+/* An APPEND refused with STORE_ERR_LIMIT (too many keywords) after some
+ * of its new keywords were given letters: the rollback takes them out of
+ * the index, and roost-keywords (which a rebuild reads) must not keep
+ * naming them either. */
+static void test_append_limit_restores_keyword_file(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	char *path = user_path("Maildir/roost-keywords");
+	char *before, *after;
+	enum store_error err;
+	const char *error;
+
+	assert_int_equal(append_keywords(store, "$a", 20), 0);
+	before = testlib_read_file(path);
+	assert_non_null(strstr(before, "19 $a19\n"));
+	/* letters 20-25 go to $b0..$b5 before $b44 overflows the table */
+	assert_int_equal(append_keywords(store, "$b", 50), -1);
+	(void)store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_LIMIT);
+	after = testlib_read_file(path);
+	assert_string_equal(after, before);
+	free(after);
+	store_close(&store);
+	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
+	store = open_store("demo");
+	struct store_mailbox *box;
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_keyword_index(box, "$b0", false), -1);
+	assert_true(store_mailbox_keyword_index(box, "$a19", false) >= 0);
+	store_mailbox_close(&box);
+	free(before);
+	free(path);
+	store_close(&store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +636,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rebuild_keeps_index_uids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_refused_while_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_expunge_keeps_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_limit_restores_keyword_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

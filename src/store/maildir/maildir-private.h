@@ -53,6 +53,15 @@ struct maildir_store {
 	/* userdir/lock: flock()ed shared while the store is open, exclusive
 	 * by a rebuild (storage.c); -1 when not open */
 	int lock_fd;
+	/* roost-keywords files rewritten inside the open write transaction,
+	 * with the keyword count they had before it: a rollback writes them
+	 * back (index.c) */
+	struct maildir_keywords_written {
+		int64_t mailbox_id;
+		char *dir;
+		size_t count_before;
+	} *kw_written;
+	size_t kw_written_count, kw_written_cap;
 	/* mailboxes whose cur/ this process has compared with the index
 	 * (recover.c) */
 	int64_t *recovered;
