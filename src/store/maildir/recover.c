@@ -27,7 +27,15 @@
  * unknown file whose UID is an expunge tombstone is what an expunge left
  * behind and is removed.  A message the client never saw acknowledged may
  * so appear once (the client may send it again): mail is never dropped.
- * Index rows whose file is gone are only reported (roost check). */
+ *
+ * An index row whose file is gone from cur/ (deleted by hand, lost by the
+ * file system) is a message nobody can read: under the write lock (so no
+ * Roost rename or append is half done) it is expunged with a warning in
+ * the log, as Dovecot does with a vanished file, so sessions get an
+ * EXPUNGE for it instead of [EXPUNGEISSUED] for ever.  That happens at the
+ * first open of the folder by a process and when a read of the message
+ * finds the file missing (maildir_recover_vanished()); roost check
+ * reports such rows. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 
@@ -184,6 +192,7 @@ static int scan_folder(struct maildir_store *ms, int64_t mailbox_id, const char 
 	return 0;
 }
 
+/* Files without a row plus rows without a file. */
 static size_t scan_orphan_count(const struct recover_scan *scan)
 {
 	size_t n = 0;
@@ -192,7 +201,32 @@ static size_t scan_orphan_count(const struct recover_scan *scan)
 		if (!scan->files[i].indexed)
 			n++;
 	}
+	for (size_t i = 0; i < scan->row_count; i++) {
+		if (!scan->rows[i].found)
+			n++;
+	}
 	return n;
+}
+
+/* Inside the write transaction: expunges (mailbox, uids[0..count-1]),
+ * rows whose file is gone, with modseq; logs each. */
+static int expunge_vanished(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			    const uint32_t *uids, size_t count, uint64_t modseq)
+{
+	struct maildir_expunged_files files = { 0 };
+	int ret;
+
+	if (count == 0)
+		return 0;
+	ret = maildir_flags_expunge_uids(ms, mailbox_id, uids, count, modseq, &files);
+	for (size_t i = 0; ret == 0 && i < files.count; i++) {
+		log_warning("store(%s): %s/cur/%s is gone: its message is expunged",
+			    ms->store.user, dir, files.names[i]);
+	}
+	maildir_flags_expunged_files_free(&files);
+	if (ret == 0)
+		ret = maildir_index_write_uidlist(ms, mailbox_id, dir);
+	return ret;
 }
 
 /* 1 if (mailbox, uid) has a row (or, tombstones, a tombstone), 0 if not,
@@ -344,8 +378,8 @@ static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const cha
 
 	if (scan.file_count > 1)
 		qsort(scan.files, scan.file_count, sizeof(*scan.files), file_uid_cmp);
-	orphans = xcalloc(scan.file_count, sizeof(*orphans));
-	fresh = xcalloc(scan.file_count, sizeof(*fresh));
+	orphans = xcalloc(scan.file_count + 1, sizeof(*orphans));
+	fresh = xcalloc(scan.file_count + 1, sizeof(*fresh));
 	for (i = 0; i < scan.file_count; i++) {
 		if (!scan.files[i].indexed)
 			orphans[orphan_count++] = &scan.files[i];
@@ -382,6 +416,17 @@ static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const cha
 	}
 	for (i = 0; ret == 0 && i < fresh_count; i++)
 		ret = adopt_file(ms, mailbox_id, dir, fresh[i], next++, modseq, keyword_mask);
+	if (ret == 0) {
+		uint32_t *vanished = xcalloc(scan.row_count + 1, sizeof(*vanished));
+		size_t vanished_count = 0;
+
+		for (i = 0; i < scan.row_count; i++) {
+			if (!scan.rows[i].found)
+				vanished[vanished_count++] = scan.rows[i].uid;
+		}
+		ret = expunge_vanished(ms, mailbox_id, dir, vanished, vanished_count, modseq);
+		free(vanished);
+	}
 	if (ret == 0 && next != *uidnext) {
 		sqlite3_stmt *stmt = maildir_index_prepare(ms,
 			"UPDATE mailboxes SET uidnext = ? WHERE id = ?");
@@ -461,6 +506,58 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 		return -1;
 	maildir_storage_notify(ms);
 	return 0;
+}
+
+int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			     uint32_t uid)
+{
+	sqlite3_stmt *stmt;
+	uint64_t modseq;
+	char *file = NULL, *actual = NULL;
+	int ret, fd;
+
+	/* not inside a transaction of the caller's (a read one cannot
+	 * become a write one) */
+	if (ms->db == NULL || !sqlite3_get_autocommit(ms->db))
+		return 0;
+	if (maildir_index_begin(ms, true) < 0)
+		return -1;
+	stmt = maildir_index_prepare(ms, "SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
+	ret = stmt == NULL ? -1 : 0;
+	if (ret == 0) {
+		sqlite3_bind_int64(stmt, 1, mailbox_id);
+		sqlite3_bind_int64(stmt, 2, uid);
+		ret = maildir_index_step(ms, stmt);
+		if (ret > 0)
+			file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+	}
+	maildir_index_finish(ms, stmt);
+	if (ret > 0) {
+		/* under the lock no Roost process is renaming it */
+		fd = maildir_file_open_msg(dir, file, &actual);
+		if (fd >= 0) {
+			close(fd);
+			ret = 0;
+		} else if (errno != ENOENT) {
+			ret = maildir_storage_set_syscall_error(ms, "open", file);
+		} else {
+			ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
+			if (ret == 0)
+				ret = expunge_vanished(ms, mailbox_id, dir, &uid, 1, modseq);
+			if (ret == 0)
+				ret = 1;
+		}
+	}
+	free(file);
+	free(actual);
+	if (ret <= 0) {
+		maildir_index_rollback(ms);
+		return ret;
+	}
+	if (maildir_index_commit(ms) < 0)
+		return -1;
+	maildir_storage_notify(ms);
+	return 1;
 }
 
 char *maildir_recover_marker_create(struct maildir_store *ms, const char *dir,

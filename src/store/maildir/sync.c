@@ -536,11 +536,18 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
 		if (fd < 0 && errno != ENOENT)
 			break;
 	}
-	if (fd < 0) {
-		if (errno == ENOENT)
-			store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
-		else
-			maildir_storage_set_syscall_error(ms, "open", file);
+	if (fd < 0 && errno == ENOENT) {
+		/* a row without its file would be reported expunged to
+		 * every FETCH for ever: expunge it, and the next sync tells
+		 * the sessions (recover.c) */
+		if (maildir_recover_vanished(ms, mbox->id, mbox->dir,
+					     box->msgs[msn - 1].uid) < 0) {
+			log_warning("store(%s): %s", ms->store.user,
+				    box->store->error == NULL ? "" : box->store->error);
+		}
+		store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
+	} else if (fd < 0) {
+		maildir_storage_set_syscall_error(ms, "open", file);
 	}
 	free(file);
 	return fd;
