@@ -208,6 +208,41 @@ static size_t scan_orphan_count(const struct recover_scan *scan)
 	return n;
 }
 
+/* 0 if (mailbox, uid) has a row whose file is gone from cur/ (not found
+ * by its unique part either), 1 if the file is there or there is no row,
+ * -1 on error. */
+static int file_present(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			uint32_t uid)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
+	char *file = NULL, *actual = NULL;
+	int ret, fd;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0)
+		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+	maildir_index_finish(ms, stmt);
+	if (ret <= 0)
+		return ret < 0 ? -1 : 1;
+	fd = maildir_file_open_msg(dir, file, &actual);
+	if (fd >= 0) {
+		close(fd);
+		ret = 1;
+	} else if (errno == ENOENT) {
+		ret = 0;
+	} else {
+		ret = maildir_storage_set_syscall_error(ms, "open", file);
+	}
+	free(file);
+	free(actual);
+	return ret;
+}
+
 /* Inside the write transaction: expunges (mailbox, uids[0..count-1]),
  * rows whose file is gone, with modseq; logs each. */
 static int expunge_vanished(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
@@ -420,9 +455,15 @@ static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const cha
 		uint32_t *vanished = xcalloc(scan.row_count + 1, sizeof(*vanished));
 		size_t vanished_count = 0;
 
-		for (i = 0; i < scan.row_count; i++) {
-			if (!scan.rows[i].found)
-				vanished[vanished_count++] = scan.rows[i].uid;
+		for (i = 0; ret == 0 && i < scan.row_count; i++) {
+			if (!scan.rows[i].found) {
+				/* a second look: a readdir beside another
+				 * program's rename may have seen neither name */
+				ret = file_present(ms, mailbox_id, dir, scan.rows[i].uid);
+				if (ret == 0)
+					vanished[vanished_count++] = scan.rows[i].uid;
+				ret = ret < 0 ? -1 : 0;
+			}
 		}
 		ret = expunge_vanished(ms, mailbox_id, dir, vanished, vanished_count, modseq);
 		free(vanished);
@@ -511,10 +552,8 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
 			     uint32_t uid)
 {
-	sqlite3_stmt *stmt;
 	uint64_t modseq;
-	char *file = NULL, *actual = NULL;
-	int ret, fd;
+	int ret;
 
 	/* not inside a transaction of the caller's (a read one cannot
 	 * become a write one) */
@@ -522,34 +561,17 @@ int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, const
 		return 0;
 	if (maildir_index_begin(ms, true) < 0)
 		return -1;
-	stmt = maildir_index_prepare(ms, "SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
-	ret = stmt == NULL ? -1 : 0;
+	/* under the lock no Roost process is renaming it */
+	ret = file_present(ms, mailbox_id, dir, uid);
 	if (ret == 0) {
-		sqlite3_bind_int64(stmt, 1, mailbox_id);
-		sqlite3_bind_int64(stmt, 2, uid);
-		ret = maildir_index_step(ms, stmt);
-		if (ret > 0)
-			file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
+		if (ret == 0)
+			ret = expunge_vanished(ms, mailbox_id, dir, &uid, 1, modseq);
+		if (ret == 0)
+			ret = 1;
+	} else if (ret > 0) {
+		ret = 0;
 	}
-	maildir_index_finish(ms, stmt);
-	if (ret > 0) {
-		/* under the lock no Roost process is renaming it */
-		fd = maildir_file_open_msg(dir, file, &actual);
-		if (fd >= 0) {
-			close(fd);
-			ret = 0;
-		} else if (errno != ENOENT) {
-			ret = maildir_storage_set_syscall_error(ms, "open", file);
-		} else {
-			ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
-			if (ret == 0)
-				ret = expunge_vanished(ms, mailbox_id, dir, &uid, 1, modseq);
-			if (ret == 0)
-				ret = 1;
-		}
-	}
-	free(file);
-	free(actual);
 	if (ret <= 0) {
 		maildir_index_rollback(ms);
 		return ret;
