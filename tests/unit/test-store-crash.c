@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include <sys/syscall.h>
 
 #include "base/base.h"
 #include "store/store.h"
@@ -624,6 +625,62 @@ static void test_append_limit_restores_keyword_file(void **state)
 	store_close(&store);
 }
 
+/* fsync() of this program: fails with EIO while fail_fsync is set (the
+ * store's calls resolve to it, not to the C library's). */
+static bool fail_fsync;
+
+int fsync(int fd)
+{
+	if (fail_fsync) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+static unsigned int count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* An APPEND whose tmp/ file cannot be synced fails without keeping the
+ * file's descriptor open (a worker runs out of descriptors otherwise)
+ * and without leaving the file in tmp/. */
+static void test_append_fsync_failure_closes_file(void **state)
+{
+	(void)state;
+	struct store *store;
+	struct store_append *ctx;
+	uint32_t uidvalidity, uid;
+	char *tmp = user_path("Maildir/tmp");
+	unsigned int before;
+
+	set.fsync = true;
+	store = open_store("demo");
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	before = count_open_fds();
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
+		assert_int_equal(store_append_write(ctx, msg2, strlen(msg2)), 0);
+		fail_fsync = true;
+		assert_int_equal(store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &uid), -1);
+		fail_fsync = false;
+	}
+	assert_int_equal(count_open_fds(), before);
+	assert_int_equal(testlib_count_files(tmp), 0);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
+	store_close(&store);
+	set.fsync = false;
+	free(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rebuild_refused_while_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_expunge_keeps_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_limit_restores_keyword_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_fsync_failure_closes_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -279,7 +279,8 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 		times[0].tv_nsec = times[1].tv_nsec = 0;
 		if (ret == 0 && futimens(ctx->fd, times) < 0)
 			ret = maildir_storage_set_syscall_error(ms, "futimens", ctx->tmp_path);
-		if (ret == 0 && close(ctx->fd) < 0)
+		/* closed whatever failed before */
+		if (close(ctx->fd) < 0 && ret == 0)
 			ret = maildir_storage_set_syscall_error(ms, "close", ctx->tmp_path);
 		ctx->fd = -1;
 	}
