@@ -681,6 +681,55 @@ static void test_append_fsync_failure_closes_file(void **state)
 	free(tmp);
 }
 
+/* unlink() of this program: fails with EACCES for paths containing
+ * fail_unlink_in while it is set (another owner's file in new/). */
+static const char *fail_unlink_in;
+
+int unlink(const char *path)
+{
+	if (fail_unlink_in != NULL && strstr(path, fail_unlink_in) != NULL) {
+		errno = EACCES;
+		return -1;
+	}
+	return (int)syscall(SYS_unlinkat, AT_FDCWD, path, 0);
+}
+
+/* A file in new/ that the pickup copies into cur/ but cannot remove from
+ * new/: the sync fails, and nothing is left in cur/ to be adopted as a
+ * message, which the next sync would pick up again (one more copy of
+ * the message each time). */
+static void test_pickup_unlink_failure_leaves_no_copy(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	char *newfile = user_path("Maildir/new/1700000000.M1P1.host");
+	char *cur = user_path("Maildir/cur");
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	testlib_write_file(newfile, msg2, strlen(msg2));
+	fail_unlink_in = "/new/";
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), -1);
+		assert_int_equal(testlib_count_files(cur), 1);
+	}
+	fail_unlink_in = NULL;
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	assert_int_equal(testlib_count_files(cur), 2);
+	store_mailbox_close(&box);
+	store_close(&store);
+	/* and another process's first open adopts nothing more */
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	store_mailbox_close(&box);
+	store_close(&store);
+	free(newfile);
+	free(cur);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -695,6 +744,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_expunge_keeps_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_limit_restores_keyword_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_fsync_failure_closes_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pickup_unlink_failure_leaves_no_copy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

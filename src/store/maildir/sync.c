@@ -273,10 +273,15 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 		(void)utimensat(AT_FDCWD, tmp, times, 0);
 		final = maildir_file_name(fn.unique, size, uid, fn.flags, 0);
 		dst = xasprintf("%s/cur/%s", dir, final);
-		if (rename(tmp, dst) < 0)
+		if (rename(tmp, dst) < 0) {
 			ret = maildir_storage_set_syscall_error(ms, "rename", tmp);
-		else if (unlink(src) < 0 && errno != ENOENT)
+			(void)unlink(tmp);
+		} else if (unlink(src) < 0 && errno != ENOENT) {
 			ret = maildir_storage_set_syscall_error(ms, "unlink", src);
+			/* still in new/: the copy must not be adopted from
+			 * cur/ too (once more at every sync) */
+			(void)unlink(dst);
+		}
 	} else {
 		(void)unlink(tmp);
 	}
