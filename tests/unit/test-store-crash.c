@@ -730,6 +730,67 @@ static void test_pickup_unlink_failure_leaves_no_copy(void **state)
 	free(cur);
 }
 
+/* rename() of this program: fails with EIO for paths containing
+ * fail_rename_in while it is set. */
+static const char *fail_rename_in;
+
+int rename(const char *from, const char *to)
+{
+	if (fail_rename_in != NULL && strstr(from, fail_rename_in) != NULL) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 0);
+}
+
+/* A rebuild that fails halfway (here: a file in cur/ with another
+ * program's name cannot be renamed to carry its UID) leaves the
+ * old index as it was: its tombstones, and the UIDNEXT above the
+ * expunged last message, survive. */
+static void test_failed_rebuild_keeps_old_index(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	struct store_status status;
+	uint32_t m2 = 2;
+	const char *error;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	assert_int_equal(store_mailbox_expunge(box, &m2, 1), 0);
+	store_mailbox_close(&box);
+	store_close(&store);
+	/* a file another program named: the rebuild renames it to carry
+	 * its UID, which fails */
+	plant_orphan("1700000000.M9P9.other:2,S", "Subject: x\r\n\r\nbody\r\n");
+	fail_rename_in = ".other";
+	assert_int_equal(store_rebuild(&set, "demo", &error), -1);
+	fail_rename_in = NULL;
+
+	char *path = user_path("index.sqlite");
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM expunged", -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(stmt, 0), 1);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	free(path);
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.uidnext, 3);	/* above the expunged UID 2 */
+	store_close(&store);
+	char *leftover = user_path("index.sqlite.rebuild");
+	struct stat st;
+	assert_int_equal(stat(leftover, &st), -1);
+	free(leftover);
+	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +806,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_limit_restores_keyword_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_fsync_failure_closes_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pickup_unlink_failure_leaves_no_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_rebuild_keeps_old_index, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
