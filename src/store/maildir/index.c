@@ -634,6 +634,34 @@ int maildir_index_keyword_get(struct maildir_store *ms, int64_t mailbox_id,
 	return ret < 0 ? -1 : (int)(count - 1);
 }
 
+int maildir_index_insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
+			     const struct store_msg *msg,
+			     const struct store_msg_cache_data *cache)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
+		"internaldate, tz, size, header_size, " MAILDIR_CACHE_COLUMNS ") "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, msg->uid);
+	sqlite3_bind_text(stmt, 3, file, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, msg->flags);
+	sqlite3_bind_int64(stmt, 5, (int64_t)msg->keywords);
+	sqlite3_bind_int64(stmt, 6, (int64_t)msg->modseq);
+	sqlite3_bind_int64(stmt, 7, (int64_t)msg->internaldate);
+	sqlite3_bind_int64(stmt, 8, msg->internaldate_tz);
+	sqlite3_bind_int64(stmt, 9, (int64_t)msg->size);
+	sqlite3_bind_int64(stmt, 10, (int64_t)msg->header_size);
+	maildir_cache_bind(stmt, 11, cache);
+	ret = maildir_index_step(ms, stmt);
+	maildir_index_finish(ms, stmt);
+	return ret;
+}
+
 int maildir_index_next_modseq(struct maildir_store *ms, int64_t mailbox_id, uint64_t *modseq_r)
 {
 	sqlite3_stmt *stmt = maildir_index_prepare(ms,

@@ -203,6 +203,12 @@ int maildir_index_keyword_get(struct maildir_store *ms, int64_t mailbox_id,
 int maildir_index_mailbox_add(struct maildir_store *ms, const char *name,
 			      uint32_t special_use, uint32_t uidvalidity,
 			      uint32_t uidnext, uint64_t highestmodseq, int64_t *id_r);
+/* Inserts the row of msg (uid, flags, keywords, modseq, internal date and
+ * zone, sizes) as cur/<file>; cache NULL: the model columns stay NULL
+ * (parsed on first use).  0 or -1. */
+int maildir_index_insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
+			     const struct store_msg *msg,
+			     const struct store_msg_cache_data *cache);
 /* Bumps the mailbox's highestmodseq and returns the new value (in txn). */
 int maildir_index_next_modseq(struct maildir_store *ms, int64_t mailbox_id,
 			      uint64_t *modseq_r);

@@ -511,7 +511,6 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		char *path = xasprintf("%s/%s", curdir, files[i].name);
 		char *final;
 		struct stat st;
-		sqlite3_stmt *stmt;
 
 		if (!rebuild_name_is_roosts(files[i].name) &&
 		    rebuild_crlf(ms, dir, path, fn->unique) < 0) {
@@ -542,26 +541,11 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 			free(dst);
 		}
 		free(path);
-		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
-			"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-			"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)");
-		if (stmt == NULL) {
-			free(final);
-			ret = -1;
-			break;
-		}
-		sqlite3_bind_int64(stmt, 1, id);
-		sqlite3_bind_int64(stmt, 2, msg.uid);
-		sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(stmt, 4, msg.flags);
-		sqlite3_bind_int64(stmt, 5, (int64_t)msg.keywords);
-		sqlite3_bind_int64(stmt, 6, (int64_t)msg.modseq);
-		sqlite3_bind_int64(stmt, 7, (int64_t)msg.internaldate);
-		sqlite3_bind_int64(stmt, 8, (int64_t)msg.size);
-		sqlite3_bind_int64(stmt, 9, (int64_t)msg.header_size);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
+		if (ret == 0)
+			ret = maildir_index_insert_msg(ms, id, final, &msg, NULL);
 		free(final);
+		if (ret < 0)
+			break;
 	}
 	if (ret == 0)
 		ret = maildir_storage_fsync_dir(ms, curdir);

@@ -291,7 +291,6 @@ static int adopt_file(struct maildir_store *ms, int64_t mailbox_id, const char *
 	store_keywords_t keywords = f->fn.keywords & keyword_mask;
 	char *final = maildir_file_name(f->fn.unique, f->size, uid, f->fn.flags, keywords);
 	uint64_t header_size;
-	sqlite3_stmt *stmt;
 	int ret = 0;
 
 	if (maildir_file_header_size(src, &header_size) < 0)
@@ -304,24 +303,15 @@ static int adopt_file(struct maildir_store *ms, int64_t mailbox_id, const char *
 		free(dst);
 	}
 	free(src);
-	stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
-		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-		"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)");
-	if (stmt == NULL) {
-		free(final);
-		return -1;
+	if (ret == 0) {
+		struct store_msg msg = {
+			.uid = uid, .flags = f->fn.flags, .keywords = keywords,
+			.modseq = modseq, .internaldate = f->mtime, .size = f->size,
+			.header_size = header_size,
+		};
+
+		ret = maildir_index_insert_msg(ms, mailbox_id, final, &msg, NULL);
 	}
-	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	sqlite3_bind_int64(stmt, 2, uid);
-	sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, f->fn.flags);
-	sqlite3_bind_int64(stmt, 5, (int64_t)keywords);
-	sqlite3_bind_int64(stmt, 6, (int64_t)modseq);
-	sqlite3_bind_int64(stmt, 7, (int64_t)f->mtime);
-	sqlite3_bind_int64(stmt, 8, (int64_t)f->size);
-	sqlite3_bind_int64(stmt, 9, (int64_t)header_size);
-	ret = maildir_index_step(ms, stmt);
-	maildir_index_finish(ms, stmt);
 	if (ret == 0)
 		log_warning("store(%s): %s/cur/%s had no index row (left by a crash): "
 			    "adopted as UID %u", ms->store.user, dir, final, uid);

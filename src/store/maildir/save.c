@@ -172,34 +172,6 @@ static int text_build(struct maildir_append *ctx, struct store_msg_text_data *te
 	return 0;
 }
 
-/* cache NULL: the columns stay NULL (parsed on first use). */
-static int insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
-		      const struct store_msg *msg, const struct store_msg_cache_data *cache)
-{
-	sqlite3_stmt *stmt = maildir_index_prepare(ms,
-		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-		"internaldate, tz, size, header_size, " MAILDIR_CACHE_COLUMNS ") "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	int ret;
-
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	sqlite3_bind_int64(stmt, 2, msg->uid);
-	sqlite3_bind_text(stmt, 3, file, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, msg->flags);
-	sqlite3_bind_int64(stmt, 5, (int64_t)msg->keywords);
-	sqlite3_bind_int64(stmt, 6, (int64_t)msg->modseq);
-	sqlite3_bind_int64(stmt, 7, (int64_t)msg->internaldate);
-	sqlite3_bind_int64(stmt, 8, msg->internaldate_tz);
-	sqlite3_bind_int64(stmt, 9, (int64_t)msg->size);
-	sqlite3_bind_int64(stmt, 10, (int64_t)msg->header_size);
-	maildir_cache_bind(stmt, 11, cache);
-	ret = maildir_index_step(ms, stmt);
-	maildir_index_finish(ms, stmt);
-	return ret;
-}
-
 static int set_uidnext(struct maildir_store *ms, int64_t mailbox_id, uint32_t uidnext)
 {
 	sqlite3_stmt *stmt = maildir_index_prepare(ms,
@@ -339,7 +311,7 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	if (ret == 0)
 		ret = maildir_storage_fsync_dir(ms, cur);
 	if (ret == 0)
-		ret = insert_msg(ms, ctx->mailbox_id, final, &msg, cache);
+		ret = maildir_index_insert_msg(ms, ctx->mailbox_id, final, &msg, cache);
 	if (ret == 0)
 		ret = maildir_fts_insert(ms, ctx->mailbox_id, msg.uid, text);
 	if (cache == &own_cache) {

@@ -242,7 +242,6 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 	char *tmp = NULL, *final = NULL, *dst = NULL;
 	uint64_t size, header_size, modseq;
 	struct timespec times[2];
-	sqlite3_stmt *stmt;
 	struct stat st;
 	int fd, ret;
 
@@ -288,22 +287,12 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 	if (ret == 0)
 		ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
 	if (ret == 0) {
-		stmt = maildir_index_prepare(ms,
-			"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-			"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?, ?)");
-		ret = stmt == NULL ? -1 : 0;
-		if (ret == 0) {
-			sqlite3_bind_int64(stmt, 1, mailbox_id);
-			sqlite3_bind_int64(stmt, 2, uid);
-			sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(stmt, 4, fn.flags);
-			sqlite3_bind_int64(stmt, 5, (int64_t)modseq);
-			sqlite3_bind_int64(stmt, 6, (int64_t)st.st_mtime);
-			sqlite3_bind_int64(stmt, 7, (int64_t)size);
-			sqlite3_bind_int64(stmt, 8, (int64_t)header_size);
-			ret = maildir_index_step(ms, stmt);
-		}
-		maildir_index_finish(ms, stmt);
+		struct store_msg msg = {
+			.uid = uid, .flags = fn.flags, .modseq = modseq,
+			.internaldate = st.st_mtime, .size = size, .header_size = header_size,
+		};
+
+		ret = maildir_index_insert_msg(ms, mailbox_id, final, &msg, NULL);
 	}
 	free(fn.unique);
 	free(src);
