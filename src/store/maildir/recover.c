@@ -651,7 +651,8 @@ int maildir_recover_check(struct maildir_store *ms, int64_t mailbox_id, const ch
 		if (cmp >= 0)
 			j++;
 	}
-	qsort(scan.files, scan.file_count, sizeof(*scan.files), file_uid_cmp);
+	if (scan.file_count > 1)
+		qsort(scan.files, scan.file_count, sizeof(*scan.files), file_uid_cmp);
 	for (size_t i = 1; i < scan.file_count; i++) {
 		if (scan.files[i].fn.uid != 0 && scan.files[i].fn.uid == scan.files[i - 1].fn.uid) {
 			text = xasprintf("UID %u: carried by two files: cur/%s and cur/%s",
