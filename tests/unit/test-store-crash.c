@@ -791,6 +791,51 @@ static void test_failed_rebuild_keeps_old_index(void **state)
 	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
 }
 
+/* A flag change whose transaction fails after it renamed the message
+ * files (their names carry the flags, which a rebuild reads) renames
+ * them back: no flag the index does not have stays in a name. */
+static void test_failed_flag_change_keeps_file_names(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	uint32_t msns[2] = { 1, 2 }, *failed = NULL;
+	size_t failed_count = 0;
+	char *cur = user_path("Maildir/cur");
+	unsigned int n;
+	char *name;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	/* the second message's row update fails, after both renames */
+	index_exec("CREATE TRIGGER fail_update BEFORE UPDATE ON messages "
+		   "WHEN old.uid = 2 BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
+						    STORE_FLAG_FLAGGED, 0, 0, &failed,
+						    &failed_count), -1);
+	name = cur_file_with_uid(cur, 1, &n);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(name, ":2,"));
+	assert_null(strchr(strstr(name, ":2,"), 'F'));
+	free(name);
+	name = cur_file_with_uid(cur, 2, &n);
+	assert_int_equal(n, 1);
+	assert_null(strchr(strstr(name, ":2,"), 'F'));
+	free(name);
+	index_exec("DROP TRIGGER fail_update");
+	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
+						    STORE_FLAG_FLAGGED, 0, 0, &failed,
+						    &failed_count), 0);
+	free(failed);
+	name = cur_file_with_uid(cur, 2, &n);
+	assert_non_null(strchr(strstr(name, ":2,"), 'F'));
+	free(name);
+	store_mailbox_close(&box);
+	free(cur);
+	store_close(&store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -807,6 +852,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_fsync_failure_closes_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pickup_unlink_failure_leaves_no_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_rebuild_keeps_old_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_flag_change_keeps_file_names, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

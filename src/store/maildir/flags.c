@@ -75,14 +75,14 @@ int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *
 	return 0;
 }
 
-/* Renames cur/<old> to cur/<new>; *file_r is the name the file now has
- * (new, or old if the file is gone).  0 or -1. */
+/* Renames cur/<old> (or the file with its unique part) to cur/<new>.
+ * 1 renamed, 0 the file is gone, -1 error. */
 static int rename_msg_file(struct maildir_store *ms, const char *dir, const char *old_name,
 			   const char *new_name)
 {
 	char *src = xasprintf("%s/cur/%s", dir, old_name);
 	char *dst = xasprintf("%s/cur/%s", dir, new_name);
-	int ret = 0;
+	int ret = 1;
 
 	if (rename(src, dst) < 0) {
 		if (errno == ENOENT) {
@@ -96,11 +96,13 @@ static int rename_msg_file(struct maildir_store *ms, const char *dir, const char
 				free(src);
 				src = xasprintf("%s/cur/%s", dir, found);
 				free(found);
-				if (rename(src, dst) < 0 && errno != ENOENT)
-					ret = maildir_storage_set_syscall_error(ms, "rename", src);
+				if (rename(src, dst) < 0)
+					ret = errno == ENOENT ? 0 :
+						maildir_storage_set_syscall_error(ms, "rename", src);
 			} else {
 				log_warning("store(%s): message file %s/cur/%s is gone",
 					    ms->store.user, dir, old_name);
+				ret = 0;
 			}
 		} else {
 			ret = maildir_storage_set_syscall_error(ms, "rename", src);
@@ -109,6 +111,38 @@ static int rename_msg_file(struct maildir_store *ms, const char *dir, const char
 	free(src);
 	free(dst);
 	return ret;
+}
+
+/* A file renamed inside the transaction: renamed back if it rolls back. */
+struct flag_rename {
+	char *old_name, *new_name;
+};
+
+/* Before the rollback: the files get back the names the rows keep, so
+ * that flags the index never kept are not in their names either (a
+ * rebuild reads flags from the names). */
+static void flags_renames_undo(struct maildir_store *ms, const char *dir,
+			       struct flag_rename *renames, size_t count)
+{
+	for (size_t i = count; i > 0; i--) {
+		char *src = xasprintf("%s/cur/%s", dir, renames[i - 1].new_name);
+		char *dst = xasprintf("%s/cur/%s", dir, renames[i - 1].old_name);
+
+		if (rename(src, dst) < 0)
+			log_warning("store(%s): rename(%s, %s) after a failed flag change: %m",
+				    ms->store.user, src, dst);
+		free(src);
+		free(dst);
+	}
+}
+
+static void flags_renames_free(struct flag_rename *renames, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free(renames[i].old_name);
+		free(renames[i].new_name);
+	}
+	free(renames);
 }
 
 struct flag_update {
@@ -127,6 +161,8 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	struct flag_update *updates = NULL;
 	size_t updates_count = 0, updates_cap = 0, failed_cap = 0;
+	struct flag_rename *renames = NULL;
+	size_t renames_count = 0, renames_cap = 0;
 	uint32_t *failed = NULL;
 	uint64_t modseq = 0;
 	int ret;
@@ -198,6 +234,14 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		new_file = maildir_file_name_with_flags(file, new_flags, new_kw);
 		if (strcmp(new_file, file) != 0)
 			ret = rename_msg_file(ms, mbox->dir, file, new_file);
+		if (ret > 0) {
+			ARRAY_RESERVE(renames, renames_cap, renames_count + 1);
+			renames[renames_count].old_name = file;
+			renames[renames_count].new_name = xstrdup(new_file);
+			renames_count++;
+			file = NULL;
+			ret = 0;
+		}
 		free(file);
 		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
 			"UPDATE messages SET flags = ?, keywords = ?, modseq = ?, file = ? "
@@ -230,10 +274,13 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		free(cur);
 	}
 	if (ret < 0 || updates_count == 0) {
+		/* the names go back while the lock is still held */
+		flags_renames_undo(ms, mbox->dir, renames, renames_count);
 		maildir_index_rollback(ms);
-	} else {
-		ret = maildir_index_commit(ms);
+	} else if ((ret = maildir_index_commit(ms)) < 0) {
+		flags_renames_undo(ms, mbox->dir, renames, renames_count);
 	}
+	flags_renames_free(renames, renames_count);
 	if (ret < 0) {
 		free(updates);
 		free(failed);
