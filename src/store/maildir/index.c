@@ -157,6 +157,13 @@ int maildir_index_step(struct maildir_store *ms, sqlite3_stmt *stmt)
 	return maildir_storage_set_sqlite_error(ms, sqlite3_sql(stmt));
 }
 
+void maildir_index_set_best_effort(struct maildir_store *ms, bool best_effort)
+{
+	if (ms->db != NULL)
+		sqlite3_busy_timeout(ms->db, best_effort ? MAILDIR_BEST_EFFORT_BUSY_MS :
+				     MAILDIR_BUSY_TIMEOUT_MS);
+}
+
 int maildir_index_begin(struct maildir_store *ms, bool write)
 {
 	return maildir_index_exec(ms, write ? "BEGIN IMMEDIATE" : "BEGIN");

@@ -25,6 +25,9 @@
  * conflicts for up to MAILDIR_OPEN_MAX_WAIT_MS in all (index.c). */
 #define MAILDIR_BUSY_TIMEOUT_MS 5000
 #define MAILDIR_OPEN_MAX_WAIT_MS 15000
+/* writes that may be skipped (a parsed model or text stored for the next
+ * time) wait only this long: the wait blocks the worker's event loop */
+#define MAILDIR_BEST_EFFORT_BUSY_MS 50
 #define MAILDIR_KEYWORD_LETTERS 26
 /* stored documents one text SEARCH call scans at most (fts.c) */
 #define MAILDIR_FTS_SCAN_ROWS 4096
@@ -177,6 +180,11 @@ void maildir_index_finish(struct maildir_store *ms, sqlite3_stmt *stmt);
 /* 1 = a row, 0 = done, -1 = error (set). */
 int maildir_index_step(struct maildir_store *ms, sqlite3_stmt *stmt);
 int maildir_index_begin(struct maildir_store *ms, bool write);
+/* With best_effort, the following statements wait only
+ * MAILDIR_BEST_EFFORT_BUSY_MS for another process's lock (for writes
+ * whose failure costs only work done again later); without, the normal
+ * MAILDIR_BUSY_TIMEOUT_MS again. */
+void maildir_index_set_best_effort(struct maildir_store *ms, bool best_effort);
 int maildir_index_commit(struct maildir_store *ms);
 void maildir_index_rollback(struct maildir_store *ms);
 /* 1 found, 0 not, -1 error. */
