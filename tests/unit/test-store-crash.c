@@ -888,6 +888,50 @@ static void test_cache_write_back_does_not_wait(void **state)
 	free(index);
 }
 
+/* A read that finds a message file gone expunges its row, but not at the
+ * price of waiting for another process's index lock: it answers at once
+ * and a later read, with the lock free, expunges the row. */
+static void test_vanished_file_does_not_wait(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	struct timespec start;
+	enum store_error err;
+	char *cur = user_path("Maildir/cur");
+	char *index = user_path("index.sqlite");
+	unsigned int n;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	char *name = cur_file_with_uid(cur, 1, &n);
+	char *path = xasprintf("%s/%s", cur, name);
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	free(name);
+
+	pid_t pid = hold_write_lock(index, 1500, 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	assert_int_equal(store_mailbox_open_msg(box, 1), -1);
+	(void)store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_EXPUNGED);
+	long waited = elapsed_ms(&start);
+	if (waited > 700)
+		fail_msg("the read waited %ld ms for the index lock", waited);
+	wait_child(pid);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	assert_int_equal(store_mailbox_open_msg(box, 1), -1);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 1);
+	assert_int_equal(store_mailbox_msg(box, 1)->uid, 2);
+	store_mailbox_close(&box);
+	store_close(&store);
+	free(cur);
+	free(index);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -906,6 +950,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_rebuild_keeps_old_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_flag_change_keeps_file_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_write_back_does_not_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vanished_file_does_not_wait, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

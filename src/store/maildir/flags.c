@@ -3,8 +3,8 @@
  * Every change is a read-modify-write of the current index row inside one
  * BEGIN IMMEDIATE transaction, so concurrent sessions in any process merge
  * instead of overwriting each other.  The message file is renamed to carry
- * the new flags before the commit; if another process renamed it first it
- * is found again by its unique part.  An expunge unlinks the files only
+ * the new flags before the commit (and back if the transaction fails); if
+ * another process renamed it first it is found again by its unique part.  An expunge unlinks the files only
  * after the transaction that deletes their rows and writes tombstones has
  * committed, so a failed commit leaves every row with its file; a crash
  * after the commit leaves files whose UIDs are tombstones, which

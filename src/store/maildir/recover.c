@@ -549,7 +549,12 @@ int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, const
 	 * become a write one) */
 	if (ms->db == NULL || !sqlite3_get_autocommit(ms->db))
 		return 0;
-	if (maildir_index_begin(ms, true) < 0)
+	/* the next read that misses the file tries again: no reason to
+	 * stall the worker for another process's lock */
+	maildir_index_set_best_effort(ms, true);
+	ret = maildir_index_begin(ms, true);
+	maildir_index_set_best_effort(ms, false);
+	if (ret < 0)
 		return -1;
 	/* under the lock no Roost process is renaming it */
 	ret = file_present(ms, mailbox_id, dir, uid);
