@@ -932,6 +932,61 @@ static void test_vanished_file_does_not_wait(void **state)
 	free(index);
 }
 
+/* APPENDs msg2 with a trigger failing every row insert but adoptions of
+ * "crashed" files: the append fails after recover.c repaired the folder
+ * in its transaction, and the rollback undoes the repair. */
+static void append_failing_after_repair(struct store *store)
+{
+	struct store_append *ctx;
+	uint32_t uidvalidity, uid;
+
+	index_exec("CREATE TRIGGER fail_append BEFORE INSERT ON messages "
+		   "WHEN new.file NOT LIKE '%crashed%' "
+		   "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+	assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
+	assert_int_equal(store_append_write(ctx, msg2, strlen(msg2)), 0);
+	assert_int_equal(store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &uid), -1);
+	index_exec("DROP TRIGGER fail_append");
+}
+
+/* A transaction that adopted what a crash left and then rolled back has
+ * adopted nothing: the same store must look again before its next UID
+ * (not take the folder for repaired), and the crash marker it removed
+ * must be back for the other processes. */
+static void test_rolled_back_repair_is_redone(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	char name[128];
+	char *cur = user_path("Maildir/cur");
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	/* this store has compared cur/ with the index already */
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	store_mailbox_close(&box);
+	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=2:2,", strlen(msg2));
+	plant_orphan(name, msg2);
+	char *marker = user_path("Maildir/tmp/.roost-uids-2-2.1700000000.M1P99Q2.crashed");
+	testlib_write_file(marker, "", 0);
+	append_failing_after_repair(store);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	assert_uids_unique(store, cur);
+	store_close(&store);
+
+	/* a store that never looked: its first UID comes after a repair
+	 * that rolls back */
+	store = open_store("demo");
+	snprintf(name, sizeof(name), "1700000000.M1P99Q3.crashed,S=%zu,U=4:2,", strlen(msg2));
+	plant_orphan(name, msg2);
+	append_failing_after_repair(store);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 5);
+	assert_uids_unique(store, cur);
+	store_close(&store);
+	free(marker);
+	free(cur);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -951,6 +1006,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_flag_change_keeps_file_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_write_back_does_not_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_file_does_not_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rolled_back_repair_is_redone, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

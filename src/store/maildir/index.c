@@ -166,7 +166,11 @@ void maildir_index_set_best_effort(struct maildir_store *ms, bool best_effort)
 
 int maildir_index_begin(struct maildir_store *ms, bool write)
 {
-	return maildir_index_exec(ms, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	if (maildir_index_exec(ms, write ? "BEGIN IMMEDIATE" : "BEGIN") < 0)
+		return -1;
+	if (write)
+		ms->recovered_txn_start = ms->recovered_count;
+	return 0;
 }
 
 static int write_keywords_file(struct maildir_store *ms, const char *dir,
@@ -219,6 +223,8 @@ int maildir_index_commit(struct maildir_store *ms)
 		return -1;
 	}
 	keywords_written_clear(ms);
+	maildir_recover_committed(ms);
+	ms->recovered_txn_start = SIZE_MAX;
 	return 0;
 }
 
@@ -227,6 +233,8 @@ void maildir_index_rollback(struct maildir_store *ms)
 	if (ms->db != NULL && !sqlite3_get_autocommit(ms->db)) {
 		if (ms->kw_written_count > 0)
 			keywords_written_restore(ms);
+		if (ms->swept_count > 0)
+			maildir_recover_rollback(ms);
 		(void)sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
 	} else if (ms->kw_written_count > 0) {
 		/* SQLite ended the transaction itself (a failed COMMIT):
@@ -236,6 +244,15 @@ void maildir_index_rollback(struct maildir_store *ms)
 			    "keywords the index does not have", ms->store.user);
 		keywords_written_clear(ms);
 	}
+	/* a failed COMMIT undid the repair too: the markers go back (a
+	 * writer holding the lock takes any marker at or above UIDNEXT
+	 * for a dead transaction's, which this one now is) */
+	if (ms->swept_count > 0)
+		maildir_recover_rollback(ms);
+	/* the folders it repaired are not repaired any more */
+	if (ms->recovered_txn_start < ms->recovered_count)
+		ms->recovered_count = ms->recovered_txn_start;
+	ms->recovered_txn_start = SIZE_MAX;
 }
 
 static int create_schema(struct maildir_store *ms, maildir_index_populate_t *populate)
@@ -436,6 +453,10 @@ void maildir_index_close(struct maildir_store *ms)
 	free(ms->kw_written);
 	ms->kw_written = NULL;
 	ms->kw_written_cap = 0;
+	maildir_recover_committed(ms);
+	free(ms->swept);
+	ms->swept = NULL;
+	ms->swept_cap = 0;
 }
 
 static void read_row(sqlite3_stmt *stmt, struct maildir_mailbox_row *row_r)

@@ -65,10 +65,21 @@ struct maildir_store {
 		size_t count_before;
 	} *kw_written;
 	size_t kw_written_count, kw_written_cap;
+	/* folders whose markers of dead transactions the open write
+	 * transaction removed, with the UIDNEXT it found: a rollback puts a
+	 * marker back (recover.c) */
+	struct maildir_markers_swept {
+		char *dir;
+		uint32_t first;
+	} *swept;
+	size_t swept_count, swept_cap;
 	/* mailboxes whose cur/ this process has compared with the index
 	 * (recover.c) */
 	int64_t *recovered;
 	size_t recovered_count, recovered_cap;
+	/* recovered_count when the open write transaction began (SIZE_MAX
+	 * outside one): a rollback forgets what it added */
+	size_t recovered_txn_start;
 };
 
 struct maildir_mailbox {
@@ -425,6 +436,12 @@ int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, const
  * are gone again and before the rollback. */
 char *maildir_recover_marker_create(struct maildir_store *ms, const char *dir,
 				    uint32_t first, uint32_t last);
+/* Called by maildir_index_rollback() before the ROLLBACK (lock held):
+ * where the transaction removed markers of a dead transaction, the
+ * repair it made is undone, so a marker goes back to say so to every
+ * process.  And by maildir_index_commit() after the commit: forgets. */
+void maildir_recover_rollback(struct maildir_store *ms);
+void maildir_recover_committed(struct maildir_store *ms);
 /* Unlinks and frees *path (NULL is fine); sets it to NULL. */
 void maildir_recover_marker_remove(char **path);
 /* Reports every disagreement between the folder's index rows and its

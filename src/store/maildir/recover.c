@@ -494,10 +494,47 @@ int maildir_recover_before_alloc(struct maildir_store *ms, int64_t mailbox_id,
 		return 0;
 	if (repair_folder(ms, mailbox_id, dir, uidnext) < 0)
 		return -1;
-	/* the markers of dead transactions (not of committed ones) */
+	/* the markers of dead transactions (not of committed ones); put
+	 * back if this transaction rolls back with the repair */
 	(void)markers_sweep(dir, before, true);
+	if (crashed) {
+		ARRAY_RESERVE(ms->swept, ms->swept_cap, ms->swept_count + 1);
+		ms->swept[ms->swept_count].dir = xstrdup(dir);
+		ms->swept[ms->swept_count].first = before;
+		ms->swept_count++;
+	}
 	recovered_add(ms, mailbox_id);
 	return 0;
+}
+
+void maildir_recover_committed(struct maildir_store *ms)
+{
+	for (size_t i = 0; i < ms->swept_count; i++)
+		free(ms->swept[i].dir);
+	ms->swept_count = 0;
+}
+
+void maildir_recover_rollback(struct maildir_store *ms)
+{
+	enum store_error saved_class = ms->store.error_class;
+	char *saved = ms->store.error == NULL ? NULL : xstrdup(ms->store.error);
+
+	for (size_t i = 0; i < ms->swept_count; i++) {
+		char *marker = maildir_recover_marker_create(ms, ms->swept[i].dir,
+							     ms->swept[i].first,
+							     ms->swept[i].first);
+
+		if (marker == NULL)
+			log_warning("store(%s): %s/tmp: the marker of a crashed transaction "
+				    "could not be put back after a rollback", ms->store.user,
+				    ms->swept[i].dir);
+		free(marker);
+	}
+	maildir_recover_committed(ms);
+	if (saved != NULL) {
+		store_set_error(&ms->store, saved_class, "%s", saved);
+		free(saved);
+	}
 }
 
 int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir)

@@ -208,6 +208,7 @@ struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 	ms->notify_path = xasprintf("%s/notify", ms->userdir);
 	ms->fsync = set->fsync;
 	ms->lock_fd = -1;
+	ms->recovered_txn_start = SIZE_MAX;
 	return ms;
 }
 
