@@ -987,6 +987,41 @@ static void test_rolled_back_repair_is_redone(void **state)
 	free(cur);
 }
 
+/* Another session renames the selected mailbox and creates one under
+ * the old name: until this session's next sync its view still has the
+ * old directory, where the files are not.  A read then must not take the messages for vanished ones
+ * and expunge them: they are all in the new directory. */
+static void test_read_after_rename_expunges_nothing(void **state)
+{
+	(void)state;
+	struct store *a = open_store("demo"), *b = open_store("demo");
+	struct store_mailbox *box;
+	struct store_status status;
+	int fd;
+
+	assert_int_equal(store_mailbox_create(a, "Sub", 0), 0);
+	assert_int_equal(append(a, "Sub", msg1, 0), 1);
+	assert_int_equal(append(a, "Sub", msg2, 0), 2);
+	assert_int_equal(store_mailbox_open(a, "Sub", false, &box), 0);
+	assert_int_equal(store_mailbox_rename(b, "Sub", "Other"), 0);
+	/* the old directory is a new mailbox's now */
+	assert_int_equal(store_mailbox_create(b, "Sub", 0), 0);
+	fd = store_mailbox_open_msg(box, 1);
+	if (fd >= 0)
+		close(fd);
+	assert_int_equal(store_mailbox_status(b, "Other", &status), 0);
+	assert_int_equal(status.messages, 2);
+	store_mailbox_close(&box);
+	store_close(&a);
+	/* nor does another process's first open of it */
+	a = open_store("demo");
+	assert_int_equal(store_mailbox_open(a, "Other", true, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	store_mailbox_close(&box);
+	store_close(&a);
+	store_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1007,6 +1042,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_write_back_does_not_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_file_does_not_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rolled_back_repair_is_redone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_after_rename_expunges_nothing, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -425,11 +425,11 @@ int maildir_recover_before_alloc(struct maildir_store *ms, int64_t mailbox_id,
  * transaction of its own when cur/ has unknown files. */
 int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir);
 /* The file of (mailbox, uid) was not found: in a write transaction of its
- * own, looks again and expunges the row if the file is really gone
- * (logged).  1 expunged, 0 nothing to do (the file is there, the row is
- * gone, or the caller is inside a transaction), -1 error (set). */
-int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
-			     uint32_t uid);
+ * own, looks again in the folder's current directory and expunges the row
+ * if the file is really gone (logged).  1 expunged, 0 nothing to do (the
+ * file is there, the row or mailbox is gone, or the caller is inside a
+ * transaction), -1 error (set). */
+int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid);
 /* Creates tmp/ marker for UIDs first..last about to go into cur/ (inside
  * the write transaction, before any file goes there); its path, or NULL
  * with the error set.  Remove it after the commit, or after the files

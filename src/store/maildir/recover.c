@@ -68,6 +68,7 @@ struct recover_row {
 };
 
 struct recover_scan {
+	bool no_cur;		/* cur/ is not there: no row is vanished */
 	struct recover_file *files;
 	size_t file_count, file_cap;
 	struct recover_row *rows;
@@ -126,6 +127,9 @@ static int scan_folder(struct maildir_store *ms, int64_t mailbox_id, const char 
 
 	memset(scan, 0, sizeof(*scan));
 	if (d == NULL) {
+		/* (a folder renamed under the caller, say): nothing to
+		 * compare, and no row to call vanished */
+		scan->no_cur = true;
 		ret = errno == ENOENT ? 0 : maildir_storage_set_syscall_error(ms, "opendir", curdir);
 		free(curdir);
 		return ret;
@@ -201,7 +205,7 @@ static size_t scan_orphan_count(const struct recover_scan *scan)
 		if (!scan->files[i].indexed)
 			n++;
 	}
-	for (size_t i = 0; i < scan->row_count; i++) {
+	for (size_t i = 0; !scan->no_cur && i < scan->row_count; i++) {
 		if (!scan->rows[i].found)
 			n++;
 	}
@@ -445,7 +449,7 @@ static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const cha
 		uint32_t *vanished = xcalloc(scan.row_count + 1, sizeof(*vanished));
 		size_t vanished_count = 0;
 
-		for (i = 0; ret == 0 && i < scan.row_count; i++) {
+		for (i = 0; ret == 0 && !scan.no_cur && i < scan.row_count; i++) {
 			if (!scan.rows[i].found) {
 				/* a second look: a readdir beside another
 				 * program's rename may have seen neither name */
@@ -541,6 +545,7 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 {
 	struct maildir_mailbox_row row;
 	struct recover_scan scan;
+	char *name = NULL, *cur_dir = NULL;
 	size_t orphans;
 	int ret;
 
@@ -559,13 +564,18 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 	 * has committed since */
 	if (maildir_index_begin(ms, true) < 0)
 		return -1;
-	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, NULL);
+	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, &name);
 	if (ret == 0) {
 		maildir_index_rollback(ms);
 		return 0;	/* deleted meanwhile: the caller finds out */
 	}
+	/* renamed meanwhile: its files are in the new directory */
+	if (ret > 0 && (cur_dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
+		ret = -1;
 	if (ret > 0)
-		ret = maildir_recover_before_alloc(ms, mailbox_id, dir, &row.uidnext);
+		ret = maildir_recover_before_alloc(ms, mailbox_id, cur_dir, &row.uidnext);
+	free(name);
+	free(cur_dir);
 	if (ret < 0) {
 		maildir_index_rollback(ms);
 		return -1;
@@ -576,9 +586,10 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 	return 0;
 }
 
-int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
-			     uint32_t uid)
+int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid)
 {
+	struct maildir_mailbox_row row;
+	char *name = NULL, *cur_dir = NULL;
 	uint64_t modseq;
 	int ret;
 
@@ -593,17 +604,27 @@ int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, const
 	maildir_index_set_best_effort(ms, false);
 	if (ret < 0)
 		return -1;
-	/* under the lock no Roost process is renaming it */
-	ret = file_present(ms, mailbox_id, dir, uid);
+	/* the caller's directory may be one the folder was renamed from:
+	 * the current one, read under the lock (under which no Roost
+	 * process renames folders or files) */
+	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, &name);
+	if (ret > 0 && (cur_dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
+		ret = -1;
+	if (ret > 0)
+		ret = file_present(ms, mailbox_id, cur_dir, uid);
+	else if (ret == 0)
+		ret = 1;	/* the mailbox is gone: nothing to do */
 	if (ret == 0) {
 		ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
 		if (ret == 0)
-			ret = expunge_vanished(ms, mailbox_id, dir, &uid, 1, modseq);
+			ret = expunge_vanished(ms, mailbox_id, cur_dir, &uid, 1, modseq);
 		if (ret == 0)
 			ret = 1;
 	} else if (ret > 0) {
 		ret = 0;
 	}
+	free(name);
+	free(cur_dir);
 	if (ret <= 0) {
 		maildir_index_rollback(ms);
 		return ret;

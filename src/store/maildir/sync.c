@@ -534,8 +534,7 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
 		/* a row without its file would be reported expunged to
 		 * every FETCH for ever: expunge it, and the next sync tells
 		 * the sessions (recover.c) */
-		if (maildir_recover_vanished(ms, mbox->id, mbox->dir,
-					     box->msgs[msn - 1].uid) < 0) {
+		if (maildir_recover_vanished(ms, mbox->id, box->msgs[msn - 1].uid) < 0) {
 			log_warning("store(%s): %s", ms->store.user,
 				    box->store->error == NULL ? "" : box->store->error);
 		}
