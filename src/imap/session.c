@@ -176,6 +176,9 @@ bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate)
 	case STORE_ERR_LIMIT: code = "LIMIT"; break;
 	case STORE_ERR_NOSPACE: code = "OVERQUOTA"; break;
 	case STORE_ERR_EXPUNGED: code = "EXPUNGEISSUED"; break;
+	/* RFC 5530 3: UNAVAILABLE, "temporary failure because a subsystem
+	 * is down": the index stayed locked, the client may try again */
+	case STORE_ERR_BUSY: code = "UNAVAILABLE"; break;
 	case STORE_ERR_TEMP:
 	default:
 		log_error("%s: store error: %s", cmd->session->log_prefix, text);

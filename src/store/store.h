@@ -49,6 +49,8 @@ enum store_error {
 	STORE_ERR_LIMIT,	/* e.g. too many keywords -> [LIMIT] */
 	STORE_ERR_NOSPACE,	/* disk full / quota -> [OVERQUOTA] */
 	STORE_ERR_EXPUNGED,	/* message was expunged -> [EXPUNGEISSUED] */
+	STORE_ERR_BUSY,		/* the index stayed locked by other writers:
+				 * try again later -> [UNAVAILABLE] */
 };
 
 /* System flags, as a bitmask.  \Recent is not stored: see

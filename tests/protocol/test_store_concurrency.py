@@ -123,3 +123,25 @@ def test_append_old_dates_while_others_select(srv):
     c = srv.login()
     u, _ = c.cmd("STATUS INBOX (MESSAGES)", ok=True)
     expect(u == ["* STATUS INBOX (MESSAGES 80)"], u)
+
+
+def test_index_busy_is_unavailable(srv):
+    # a write the index lock keeps waiting past SQLite's busy timeout
+    # (another process holding BEGIN IMMEDIATE) is a temporary failure
+    # the client may retry: NO [UNAVAILABLE] (RFC 5530), not [SERVERBUG]
+    import sqlite3
+    c = srv.login()
+    c.append()
+    c.cmd("SELECT INBOX", ok=True)
+    db = sqlite3.connect(os.path.join(srv.data_dir, "users/_/demo/index.sqlite"),
+                         isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        _, tagged = c.cmd("STORE 1 +FLAGS (\\Flagged)")
+        expect(" NO [UNAVAILABLE] " in tagged, tagged)
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    u, tagged = c.cmd("STORE 1 +FLAGS (\\Flagged)", ok=True)
+    expect(any("\\Flagged" in x for x in u), u)
+    c.close()

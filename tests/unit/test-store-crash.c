@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include <sys/syscall.h>
 
 #include "base/base.h"
 #include "store/store.h"
@@ -507,6 +508,520 @@ static void test_rebuild_refused_while_open(void **state)
 	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
 }
 
+/* Runs sql on the user's index with a connection of the test's own. */
+static void index_exec(const char *sql)
+{
+	char *path = user_path("index.sqlite");
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+	free(path);
+}
+
+/* An expunge (EXPUNGE, or MOVE's expunge of its sources) whose
+ * transaction fails after the rows were deleted must leave every message
+ * file in place: the rows come back with the rollback, and a row whose
+ * file is gone would be a message nobody can read. */
+static void test_failed_expunge_keeps_files(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	uint32_t m1 = 1, uidvalidity, *uids = NULL;
+	char *cur = user_path("Maildir/cur");
+	char *other_cur = user_path("Maildir/.Other/cur");
+	int fd;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(store_mailbox_create(store, "Other", 0), 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	/* the tombstone, written after the row is deleted, fails */
+	index_exec("CREATE TRIGGER fail_expunge BEFORE INSERT ON expunged "
+		   "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+	assert_int_equal(store_mailbox_expunge(box, &m1, 1), -1);
+	assert_int_equal(testlib_count_files(cur), 2);
+	assert_int_equal(store_mailbox_copy(box, &m1, 1, "Other", true, &uidvalidity, &uids), -1);
+	assert_int_equal(testlib_count_files(cur), 2);
+	assert_int_equal(testlib_count_files(other_cur), 0);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	for (uint32_t msn = 1; msn <= 2; msn++) {
+		fd = store_mailbox_open_msg(box, msn);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	index_exec("DROP TRIGGER fail_expunge");
+	assert_int_equal(store_mailbox_copy(box, &m1, 1, "Other", true, &uidvalidity, &uids), 0);
+	free(uids);
+	assert_int_equal(testlib_count_files(cur), 1);
+	assert_int_equal(testlib_count_files(other_cur), 1);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 1);
+	assert_int_equal(store_mailbox_expunge(box, &m1, 1), 0);
+	assert_int_equal(testlib_count_files(cur), 0);
+	store_mailbox_close(&box);
+	free(cur);
+	free(other_cur);
+	store_close(&store);
+}
+
+/* APPENDs with `count` keywords named <prefix><i>; the result. */
+static int append_keywords(struct store *store, const char *prefix, size_t count)
+{
+	struct store_append *ctx;
+	uint32_t uidvalidity, uid;
+	char **names = xcalloc(count, sizeof(*names));
+	int ret;
+
+	for (size_t i = 0; i < count; i++)
+		names[i] = xasprintf("%s%zu", prefix, i);
+	assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
+	assert_int_equal(store_append_write(ctx, msg1, strlen(msg1)), 0);
+	ret = store_append_commit(&ctx, 0, (const char *const *)names, count, 0, 0,
+				  &uidvalidity, &uid);
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	return ret;
+}
+
+/* An APPEND refused with STORE_ERR_LIMIT (too many keywords) after some
+ * of its new keywords were given letters: the rollback takes them out of
+ * the index, and roost-keywords (which a rebuild reads) must not keep
+ * naming them either. */
+static void test_append_limit_restores_keyword_file(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	char *path = user_path("Maildir/roost-keywords");
+	char *before, *after;
+	enum store_error err;
+	const char *error;
+
+	assert_int_equal(append_keywords(store, "$a", 20), 0);
+	before = testlib_read_file(path);
+	assert_non_null(strstr(before, "19 $a19\n"));
+	/* letters 20-25 go to $b0..$b5 before $b44 overflows the table */
+	assert_int_equal(append_keywords(store, "$b", 50), -1);
+	(void)store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_LIMIT);
+	after = testlib_read_file(path);
+	assert_string_equal(after, before);
+	free(after);
+	store_close(&store);
+	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
+	store = open_store("demo");
+	struct store_mailbox *box;
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_keyword_index(box, "$b0", false), -1);
+	assert_true(store_mailbox_keyword_index(box, "$a19", false) >= 0);
+	store_mailbox_close(&box);
+	free(before);
+	free(path);
+	store_close(&store);
+}
+
+/* fsync() of this program: fails with EIO while fail_fsync is set (the
+ * store's calls resolve to it, not to the C library's). */
+static bool fail_fsync;
+
+int fsync(int fd)
+{
+	if (fail_fsync) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+static unsigned int count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* An APPEND whose tmp/ file cannot be synced fails without keeping the
+ * file's descriptor open (a worker runs out of descriptors otherwise)
+ * and without leaving the file in tmp/. */
+static void test_append_fsync_failure_closes_file(void **state)
+{
+	(void)state;
+	struct store *store;
+	struct store_append *ctx;
+	uint32_t uidvalidity, uid;
+	char *tmp = user_path("Maildir/tmp");
+	unsigned int before;
+
+	set.fsync = true;
+	store = open_store("demo");
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	before = count_open_fds();
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
+		assert_int_equal(store_append_write(ctx, msg2, strlen(msg2)), 0);
+		fail_fsync = true;
+		assert_int_equal(store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &uid), -1);
+		fail_fsync = false;
+	}
+	assert_int_equal(count_open_fds(), before);
+	assert_int_equal(testlib_count_files(tmp), 0);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
+	store_close(&store);
+	set.fsync = false;
+	free(tmp);
+}
+
+/* unlink() of this program: fails with EACCES for paths containing
+ * fail_unlink_in while it is set (another owner's file in new/). */
+static const char *fail_unlink_in;
+
+int unlink(const char *path)
+{
+	if (fail_unlink_in != NULL && strstr(path, fail_unlink_in) != NULL) {
+		errno = EACCES;
+		return -1;
+	}
+	return (int)syscall(SYS_unlinkat, AT_FDCWD, path, 0);
+}
+
+/* A file in new/ that the pickup copies into cur/ but cannot remove from
+ * new/: the sync fails, and nothing is left in cur/ to be adopted as a
+ * message, which the next sync would pick up again (one more copy of
+ * the message each time). */
+static void test_pickup_unlink_failure_leaves_no_copy(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	char *newfile = user_path("Maildir/new/1700000000.M1P1.host");
+	char *cur = user_path("Maildir/cur");
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	testlib_write_file(newfile, msg2, strlen(msg2));
+	fail_unlink_in = "/new/";
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), -1);
+		assert_int_equal(testlib_count_files(cur), 1);
+	}
+	fail_unlink_in = NULL;
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	assert_int_equal(testlib_count_files(cur), 2);
+	store_mailbox_close(&box);
+	store_close(&store);
+	/* and another process's first open adopts nothing more */
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	store_mailbox_close(&box);
+	store_close(&store);
+	free(newfile);
+	free(cur);
+}
+
+/* rename() of this program: fails with EIO for paths containing
+ * fail_rename_in while it is set. */
+static const char *fail_rename_in;
+
+int rename(const char *from, const char *to)
+{
+	if (fail_rename_in != NULL && strstr(from, fail_rename_in) != NULL) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 0);
+}
+
+/* A rebuild that fails halfway (here: a file in cur/ with another
+ * program's name cannot be renamed to carry its UID) leaves the
+ * old index as it was: its tombstones, and the UIDNEXT above the
+ * expunged last message, survive. */
+static void test_failed_rebuild_keeps_old_index(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	struct store_status status;
+	uint32_t m2 = 2;
+	const char *error;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	assert_int_equal(store_mailbox_expunge(box, &m2, 1), 0);
+	store_mailbox_close(&box);
+	store_close(&store);
+	/* a file another program named: the rebuild renames it to carry
+	 * its UID, which fails */
+	plant_orphan("1700000000.M9P9.other:2,S", "Subject: x\r\n\r\nbody\r\n");
+	fail_rename_in = ".other";
+	assert_int_equal(store_rebuild(&set, "demo", &error), -1);
+	fail_rename_in = NULL;
+
+	char *path = user_path("index.sqlite");
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM expunged", -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(stmt, 0), 1);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	free(path);
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.uidnext, 3);	/* above the expunged UID 2 */
+	store_close(&store);
+	char *leftover = user_path("index.sqlite.rebuild");
+	struct stat st;
+	assert_int_equal(stat(leftover, &st), -1);
+	free(leftover);
+	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
+}
+
+/* A flag change whose transaction fails after it renamed the message
+ * files (their names carry the flags, which a rebuild reads) renames
+ * them back: no flag the index does not have stays in a name. */
+static void test_failed_flag_change_keeps_file_names(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	uint32_t msns[2] = { 1, 2 }, *failed = NULL;
+	size_t failed_count = 0;
+	char *cur = user_path("Maildir/cur");
+	unsigned int n;
+	char *name;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	/* the second message's row update fails, after both renames */
+	index_exec("CREATE TRIGGER fail_update BEFORE UPDATE ON messages "
+		   "WHEN old.uid = 2 BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
+						    STORE_FLAG_FLAGGED, 0, 0, &failed,
+						    &failed_count), -1);
+	name = cur_file_with_uid(cur, 1, &n);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(name, ":2,"));
+	assert_null(strchr(strstr(name, ":2,"), 'F'));
+	free(name);
+	name = cur_file_with_uid(cur, 2, &n);
+	assert_int_equal(n, 1);
+	assert_null(strchr(strstr(name, ":2,"), 'F'));
+	free(name);
+	index_exec("DROP TRIGGER fail_update");
+	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
+						    STORE_FLAG_FLAGGED, 0, 0, &failed,
+						    &failed_count), 0);
+	free(failed);
+	name = cur_file_with_uid(cur, 2, &n);
+	assert_non_null(strchr(strstr(name, ":2,"), 'F'));
+	free(name);
+	store_mailbox_close(&box);
+	free(cur);
+	store_close(&store);
+}
+
+static long elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* Storing a parsed model or text for next time is worth no wait for
+ * another writer's lock: that wait blocks the worker's event loop, and
+ * every other session on it, for up to the 5 s busy timeout.  With the
+ * index locked by another process, reading the model, the SORT keys and
+ * the text of a message that has none stored answers at once (and
+ * stores nothing); once the lock is gone they are stored. */
+static void test_cache_write_back_does_not_wait(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	struct store_msg_cache cache;
+	struct str header = STR_INIT, body = STR_INIT;
+	struct timespec start;
+	char *newfile = user_path("Maildir/new/1700000000.M1P1.host");
+	char *index = user_path("index.sqlite");
+	uint32_t msn = 1;
+	const void *keys;
+	size_t keys_size;
+
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	testlib_write_file(newfile, msg1, strlen(msg1));
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 1);
+
+	pid_t pid = hold_write_lock(index, 1500, 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	assert_int_equal(store_mailbox_msg_cache(box, msn, &cache), 0);
+	assert_non_null(strstr(cache.envelope, "one"));
+	assert_int_equal(store_mailbox_msg_keys(box, msn, &keys, &keys_size), 0);
+	assert_int_equal(store_mailbox_msg_text(box, msn, &header, &body), 0);
+	assert_true(body.len > 0);
+	long waited = elapsed_ms(&start);
+	if (waited > 700)
+		fail_msg("reading the message waited %ld ms for the index lock", waited);
+	wait_child(pid);
+	str_free(&header);
+	str_free(&body);
+	store_mailbox_close(&box);
+	store_close(&store);
+	free(newfile);
+	free(index);
+}
+
+/* A read that finds a message file gone expunges its row, but not at the
+ * price of waiting for another process's index lock: it answers at once
+ * and a later read, with the lock free, expunges the row. */
+static void test_vanished_file_does_not_wait(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	struct timespec start;
+	enum store_error err;
+	char *cur = user_path("Maildir/cur");
+	char *index = user_path("index.sqlite");
+	unsigned int n;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	char *name = cur_file_with_uid(cur, 1, &n);
+	char *path = xasprintf("%s/%s", cur, name);
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	free(name);
+
+	pid_t pid = hold_write_lock(index, 1500, 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	assert_int_equal(store_mailbox_open_msg(box, 1), -1);
+	(void)store_last_error(store, &err);
+	assert_int_equal(err, STORE_ERR_EXPUNGED);
+	long waited = elapsed_ms(&start);
+	if (waited > 700)
+		fail_msg("the read waited %ld ms for the index lock", waited);
+	wait_child(pid);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	assert_int_equal(store_mailbox_open_msg(box, 1), -1);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 1);
+	assert_int_equal(store_mailbox_msg(box, 1)->uid, 2);
+	store_mailbox_close(&box);
+	store_close(&store);
+	free(cur);
+	free(index);
+}
+
+/* APPENDs msg2 with a trigger failing every row insert but adoptions of
+ * "crashed" files: the append fails after recover.c repaired the folder
+ * in its transaction, and the rollback undoes the repair. */
+static void append_failing_after_repair(struct store *store)
+{
+	struct store_append *ctx;
+	uint32_t uidvalidity, uid;
+
+	index_exec("CREATE TRIGGER fail_append BEFORE INSERT ON messages "
+		   "WHEN new.file NOT LIKE '%crashed%' "
+		   "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+	assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
+	assert_int_equal(store_append_write(ctx, msg2, strlen(msg2)), 0);
+	assert_int_equal(store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &uid), -1);
+	index_exec("DROP TRIGGER fail_append");
+}
+
+/* A transaction that adopted what a crash left and then rolled back has
+ * adopted nothing: the same store must look again before its next UID
+ * (not take the folder for repaired), and the crash marker it removed
+ * must be back for the other processes. */
+static void test_rolled_back_repair_is_redone(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	char name[128];
+	char *cur = user_path("Maildir/cur");
+
+	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	/* this store has compared cur/ with the index already */
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	store_mailbox_close(&box);
+	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=2:2,", strlen(msg2));
+	plant_orphan(name, msg2);
+	char *marker = user_path("Maildir/tmp/.roost-uids-2-2.1700000000.M1P99Q2.crashed");
+	testlib_write_file(marker, "", 0);
+	append_failing_after_repair(store);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	assert_uids_unique(store, cur);
+	store_close(&store);
+
+	/* a store that never looked: its first UID comes after a repair
+	 * that rolls back */
+	store = open_store("demo");
+	snprintf(name, sizeof(name), "1700000000.M1P99Q3.crashed,S=%zu,U=4:2,", strlen(msg2));
+	plant_orphan(name, msg2);
+	append_failing_after_repair(store);
+	assert_int_equal(append(store, "INBOX", msg1, 0), 5);
+	assert_uids_unique(store, cur);
+	store_close(&store);
+	free(marker);
+	free(cur);
+}
+
+/* Another session renames the selected mailbox and creates one under
+ * the old name: until this session's next sync its view still has the
+ * old directory, where the files are not.  A read then must not take the messages for vanished ones
+ * and expunge them: they are all in the new directory. */
+static void test_read_after_rename_expunges_nothing(void **state)
+{
+	(void)state;
+	struct store *a = open_store("demo"), *b = open_store("demo");
+	struct store_mailbox *box;
+	struct store_status status;
+	int fd;
+
+	assert_int_equal(store_mailbox_create(a, "Sub", 0), 0);
+	assert_int_equal(append(a, "Sub", msg1, 0), 1);
+	assert_int_equal(append(a, "Sub", msg2, 0), 2);
+	assert_int_equal(store_mailbox_open(a, "Sub", false, &box), 0);
+	assert_int_equal(store_mailbox_rename(b, "Sub", "Other"), 0);
+	/* the old directory is a new mailbox's now */
+	assert_int_equal(store_mailbox_create(b, "Sub", 0), 0);
+	fd = store_mailbox_open_msg(box, 1);
+	if (fd >= 0)
+		close(fd);
+	assert_int_equal(store_mailbox_status(b, "Other", &status), 0);
+	assert_int_equal(status.messages, 2);
+	store_mailbox_close(&box);
+	store_close(&a);
+	/* nor does another process's first open of it */
+	a = open_store("demo");
+	assert_int_equal(store_mailbox_open(a, "Other", true, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	store_mailbox_close(&box);
+	store_close(&a);
+	store_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +1033,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_orphan_with_expunged_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_keeps_index_uids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_refused_while_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_expunge_keeps_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_limit_restores_keyword_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_fsync_failure_closes_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pickup_unlink_failure_leaves_no_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_rebuild_keeps_old_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_flag_change_keeps_file_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_write_back_does_not_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vanished_file_does_not_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rolled_back_repair_is_redone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_after_rename_expunges_nothing, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,7 +123,10 @@ static void cache_write_back(struct maildir_mailbox *mbox, uint32_t uid,
 		maildir_cache_bind(stmt, 1, data);
 		sqlite3_bind_int64(stmt, 8, mbox->id);
 		sqlite3_bind_int64(stmt, 9, uid);
+		/* not worth stalling the worker for another writer */
+		maildir_index_set_best_effort(ms, true);
 		(void)maildir_index_step(ms, stmt);
+		maildir_index_set_best_effort(ms, false);
 		maildir_index_finish(ms, stmt);
 	}
 	store_clear_error(&ms->store);
@@ -292,9 +295,13 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 			cb(ctx, i, NULL, 0);
 	}
 	if (ret == 0 && parsed_count > 0) {
+		/* all in one transaction, or none when the index is busy:
+		 * one by one, each would wait for the lock again */
+		maildir_index_set_best_effort(ms, true);
 		bool in_txn = maildir_index_begin(ms, true) == 0;
+		maildir_index_set_best_effort(ms, false);
 
-		for (size_t j = 0; j < missing_count; j++) {
+		for (size_t j = 0; in_txn && j < missing_count; j++) {
 			if (parsed[j])
 				cache_write_back(mbox, box->msgs[msns[missing[j]] - 1].uid,
 						 &datas[j]);

@@ -3,9 +3,12 @@
  * Every change is a read-modify-write of the current index row inside one
  * BEGIN IMMEDIATE transaction, so concurrent sessions in any process merge
  * instead of overwriting each other.  The message file is renamed to carry
- * the new flags before the commit; if another process renamed it first it
- * is found again by its unique part.  Files are unlinked before their rows
- * go, so a rebuild never resurrects an expunged UID. */
+ * the new flags before the commit (and back if the transaction fails); if
+ * another process renamed it first it is found again by its unique part.  An expunge unlinks the files only
+ * after the transaction that deletes their rows and writes tombstones has
+ * committed, so a failed commit leaves every row with its file; a crash
+ * after the commit leaves files whose UIDs are tombstones, which
+ * recover.c and a rebuild remove, so an expunged UID never comes back. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 
@@ -72,14 +75,14 @@ int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *
 	return 0;
 }
 
-/* Renames cur/<old> to cur/<new>; *file_r is the name the file now has
- * (new, or old if the file is gone).  0 or -1. */
+/* Renames cur/<old> (or the file with its unique part) to cur/<new>.
+ * 1 renamed, 0 the file is gone, -1 error. */
 static int rename_msg_file(struct maildir_store *ms, const char *dir, const char *old_name,
 			   const char *new_name)
 {
 	char *src = xasprintf("%s/cur/%s", dir, old_name);
 	char *dst = xasprintf("%s/cur/%s", dir, new_name);
-	int ret = 0;
+	int ret = 1;
 
 	if (rename(src, dst) < 0) {
 		if (errno == ENOENT) {
@@ -93,11 +96,13 @@ static int rename_msg_file(struct maildir_store *ms, const char *dir, const char
 				free(src);
 				src = xasprintf("%s/cur/%s", dir, found);
 				free(found);
-				if (rename(src, dst) < 0 && errno != ENOENT)
-					ret = maildir_storage_set_syscall_error(ms, "rename", src);
+				if (rename(src, dst) < 0)
+					ret = errno == ENOENT ? 0 :
+						maildir_storage_set_syscall_error(ms, "rename", src);
 			} else {
 				log_warning("store(%s): message file %s/cur/%s is gone",
 					    ms->store.user, dir, old_name);
+				ret = 0;
 			}
 		} else {
 			ret = maildir_storage_set_syscall_error(ms, "rename", src);
@@ -106,6 +111,38 @@ static int rename_msg_file(struct maildir_store *ms, const char *dir, const char
 	free(src);
 	free(dst);
 	return ret;
+}
+
+/* A file renamed inside the transaction: renamed back if it rolls back. */
+struct flag_rename {
+	char *old_name, *new_name;
+};
+
+/* Before the rollback: the files get back the names the rows keep, so
+ * that flags the index never kept are not in their names either (a
+ * rebuild reads flags from the names). */
+static void flags_renames_undo(struct maildir_store *ms, const char *dir,
+			       struct flag_rename *renames, size_t count)
+{
+	for (size_t i = count; i > 0; i--) {
+		char *src = xasprintf("%s/cur/%s", dir, renames[i - 1].new_name);
+		char *dst = xasprintf("%s/cur/%s", dir, renames[i - 1].old_name);
+
+		if (rename(src, dst) < 0)
+			log_warning("store(%s): rename(%s, %s) after a failed flag change: %m",
+				    ms->store.user, src, dst);
+		free(src);
+		free(dst);
+	}
+}
+
+static void flags_renames_free(struct flag_rename *renames, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free(renames[i].old_name);
+		free(renames[i].new_name);
+	}
+	free(renames);
 }
 
 struct flag_update {
@@ -124,6 +161,8 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	struct flag_update *updates = NULL;
 	size_t updates_count = 0, updates_cap = 0, failed_cap = 0;
+	struct flag_rename *renames = NULL;
+	size_t renames_count = 0, renames_cap = 0;
 	uint32_t *failed = NULL;
 	uint64_t modseq = 0;
 	int ret;
@@ -195,6 +234,14 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		new_file = maildir_file_name_with_flags(file, new_flags, new_kw);
 		if (strcmp(new_file, file) != 0)
 			ret = rename_msg_file(ms, mbox->dir, file, new_file);
+		if (ret > 0) {
+			ARRAY_RESERVE(renames, renames_cap, renames_count + 1);
+			renames[renames_count].old_name = file;
+			renames[renames_count].new_name = xstrdup(new_file);
+			renames_count++;
+			file = NULL;
+			ret = 0;
+		}
 		free(file);
 		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
 			"UPDATE messages SET flags = ?, keywords = ?, modseq = ?, file = ? "
@@ -227,10 +274,13 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		free(cur);
 	}
 	if (ret < 0 || updates_count == 0) {
+		/* the names go back while the lock is still held */
+		flags_renames_undo(ms, mbox->dir, renames, renames_count);
 		maildir_index_rollback(ms);
-	} else {
-		ret = maildir_index_commit(ms);
+	} else if ((ret = maildir_index_commit(ms)) < 0) {
+		flags_renames_undo(ms, mbox->dir, renames, renames_count);
 	}
+	flags_renames_free(renames, renames_count);
 	if (ret < 0) {
 		free(updates);
 		free(failed);
@@ -256,8 +306,8 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 }
 
 int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
-			       const char *dir, const uint32_t *uids, size_t count,
-			       uint64_t modseq)
+			       const uint32_t *uids, size_t count, uint64_t modseq,
+			       struct maildir_expunged_files *files)
 {
 	int ret = 0;
 
@@ -281,34 +331,9 @@ int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 			free(file);
 			continue;
 		}
-		if ((ret = maildir_fts_delete(ms, mailbox_id, uids[i])) < 0) {
-			free(file);
-			break;
-		}
-		char *path = xasprintf("%s/cur/%s", dir, file);
-
-		if (unlink(path) < 0) {
-			if (errno == ENOENT) {
-				struct maildir_filename fn;
-				char *found;
-
-				maildir_file_name_parse(file, &fn);
-				found = maildir_file_find_unique(dir, fn.unique);
-				free(fn.unique);
-				if (found != NULL) {
-					free(path);
-					path = xasprintf("%s/cur/%s", dir, found);
-					free(found);
-					if (unlink(path) < 0 && errno != ENOENT)
-						ret = maildir_storage_set_syscall_error(ms, "unlink", path);
-				}
-			} else {
-				ret = maildir_storage_set_syscall_error(ms, "unlink", path);
-			}
-		}
-		free(path);
-		free(file);
-		if (ret < 0)
+		ARRAY_RESERVE(files->names, files->cap, files->count + 1);
+		files->names[files->count++] = file;
+		if ((ret = maildir_fts_delete(ms, mailbox_id, uids[i])) < 0)
 			break;
 		stmt = maildir_index_prepare(ms,
 			"INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES (?, ?, ?)");
@@ -320,13 +345,59 @@ int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 		ret = maildir_index_step(ms, stmt);
 		maildir_index_finish(ms, stmt);
 	}
-	if (ret == 0) {
+	return ret;
+}
+
+void maildir_flags_expunged_files_free(struct maildir_expunged_files *files)
+{
+	for (size_t i = 0; i < files->count; i++)
+		free(files->names[i]);
+	free(files->names);
+	memset(files, 0, sizeof(*files));
+}
+
+void maildir_flags_expunged_files_unlink(struct maildir_store *ms, const char *dir,
+					 struct maildir_expunged_files *files)
+{
+	for (size_t i = 0; i < files->count; i++) {
+		const char *file = files->names[i];
+		char *path = xasprintf("%s/cur/%s", dir, file);
+		int err = unlink(path) < 0 ? errno : 0;
+
+		if (err == ENOENT) {
+			/* renamed by another program meanwhile, or already
+			 * removed by another process's recover.c */
+			struct maildir_filename fn;
+			char *found;
+
+			maildir_file_name_parse(file, &fn);
+			found = maildir_file_find_unique(dir, fn.unique);
+			free(fn.unique);
+			err = 0;
+			if (found != NULL) {
+				free(path);
+				path = xasprintf("%s/cur/%s", dir, found);
+				free(found);
+				if (unlink(path) < 0 && errno != ENOENT)
+					err = errno;
+			}
+		}
+		if (err != 0) {
+			errno = err;
+			log_warning("store(%s): unlink(%s) of an expunged message failed: %m "
+				    "(removed when the folder is next recovered)",
+				    ms->store.user, path);
+		}
+		free(path);
+	}
+	if (files->count > 0) {
 		char *cur = xasprintf("%s/cur", dir);
 
-		ret = maildir_storage_fsync_dir(ms, cur);
+		if (maildir_storage_fsync_dir(ms, cur) < 0)
+			store_clear_error(&ms->store);
 		free(cur);
 	}
-	return ret;
+	maildir_flags_expunged_files_free(files);
 }
 
 /* 1 if uid has \Deleted in the index, 0 if not (or gone), -1 error. */
@@ -354,6 +425,7 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	uint32_t *uids = NULL;
 	size_t uids_count = 0, uids_cap = 0;
+	struct maildir_expunged_files files = { 0 };
 	uint64_t modseq;
 	int ret = 0;
 
@@ -391,8 +463,8 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 	if (ret == 0 && uids_count > 0) {
 		ret = maildir_index_next_modseq(ms, mbox->id, &modseq);
 		if (ret == 0)
-			ret = maildir_flags_expunge_uids(ms, mbox->id, mbox->dir, uids,
-							 uids_count, modseq);
+			ret = maildir_flags_expunge_uids(ms, mbox->id, uids, uids_count,
+							 modseq, &files);
 		/* UIDNEXT must survive a rebuild even if the highest uids are gone */
 		if (ret == 0)
 			ret = maildir_index_write_uidlist(ms, mbox->id, mbox->dir);
@@ -400,10 +472,14 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 	free(uids);
 	if (ret < 0 || uids_count == 0) {
 		maildir_index_rollback(ms);
+		maildir_flags_expunged_files_free(&files);
 		return ret < 0 ? -1 : 0;
 	}
-	if (maildir_index_commit(ms) < 0)
+	if (maildir_index_commit(ms) < 0) {
+		maildir_flags_expunged_files_free(&files);
 		return -1;
+	}
+	maildir_flags_expunged_files_unlink(ms, mbox->dir, &files);
 	maildir_storage_notify(ms);
 	return 0;
 }

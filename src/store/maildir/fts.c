@@ -370,7 +370,10 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 	}
 	if (ms->fsync)
 		(void)maildir_index_exec(ms, "PRAGMA synchronous = NORMAL");
+	/* not worth stalling the worker for another writer */
+	maildir_index_set_best_effort(ms, true);
 	ret = fts_write_back(ms, mbox->id, uid, &data);
+	maildir_index_set_best_effort(ms, false);
 	/* never leave the connection without fsync: a fresh one has it */
 	if (ms->fsync && maildir_index_exec(ms, "PRAGMA synchronous = FULL") < 0)
 		maildir_index_release_memory(ms);

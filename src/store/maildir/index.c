@@ -157,9 +157,63 @@ int maildir_index_step(struct maildir_store *ms, sqlite3_stmt *stmt)
 	return maildir_storage_set_sqlite_error(ms, sqlite3_sql(stmt));
 }
 
+void maildir_index_set_best_effort(struct maildir_store *ms, bool best_effort)
+{
+	if (ms->db != NULL)
+		sqlite3_busy_timeout(ms->db, best_effort ? MAILDIR_BEST_EFFORT_BUSY_MS :
+				     MAILDIR_BUSY_TIMEOUT_MS);
+}
+
 int maildir_index_begin(struct maildir_store *ms, bool write)
 {
-	return maildir_index_exec(ms, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	if (maildir_index_exec(ms, write ? "BEGIN IMMEDIATE" : "BEGIN") < 0)
+		return -1;
+	if (write)
+		ms->recovered_txn_start = ms->recovered_count;
+	return 0;
+}
+
+static int write_keywords_file(struct maildir_store *ms, const char *dir,
+			       char **names, size_t count);
+
+static void keywords_written_clear(struct maildir_store *ms)
+{
+	for (size_t i = 0; i < ms->kw_written_count; i++)
+		free(ms->kw_written[i].dir);
+	ms->kw_written_count = 0;
+}
+
+/* Before a rollback, with the write lock still held: the roost-keywords
+ * files this transaction rewrote get back the names they had (the table
+ * only grows at its end, so they are its first count_before entries); a
+ * rebuild would otherwise bring back keywords the index never kept.  The
+ * store's error (why the transaction is rolled back) is kept. */
+static void keywords_written_restore(struct maildir_store *ms)
+{
+	enum store_error saved_class = ms->store.error_class;
+	char *saved = ms->store.error == NULL ? NULL : xstrdup(ms->store.error);
+
+	for (size_t i = 0; i < ms->kw_written_count; i++) {
+		struct maildir_keywords_written *w = &ms->kw_written[i];
+		char **names;
+		size_t count;
+		int ret = maildir_index_keywords_load(ms, w->mailbox_id, &names, &count);
+
+		if (ret == 0) {
+			ret = write_keywords_file(ms, w->dir, names,
+						  ROOST_MIN(count, w->count_before));
+			maildir_index_keywords_free(names, count);
+		}
+		if (ret < 0)
+			log_warning("store(%s): %s/roost-keywords could not be restored "
+				    "after a rollback: %s", ms->store.user, w->dir,
+				    ms->store.error == NULL ? "" : ms->store.error);
+	}
+	keywords_written_clear(ms);
+	store_clear_error(&ms->store);
+	if (saved != NULL)
+		store_set_error(&ms->store, saved_class, "%s", saved);
+	free(saved);
 }
 
 int maildir_index_commit(struct maildir_store *ms)
@@ -168,13 +222,37 @@ int maildir_index_commit(struct maildir_store *ms)
 		maildir_index_rollback(ms);
 		return -1;
 	}
+	keywords_written_clear(ms);
+	maildir_recover_committed(ms);
+	ms->recovered_txn_start = SIZE_MAX;
 	return 0;
 }
 
 void maildir_index_rollback(struct maildir_store *ms)
 {
-	if (ms->db != NULL && !sqlite3_get_autocommit(ms->db))
+	if (ms->db != NULL && !sqlite3_get_autocommit(ms->db)) {
+		if (ms->kw_written_count > 0)
+			keywords_written_restore(ms);
+		if (ms->swept_count > 0)
+			maildir_recover_rollback(ms);
 		(void)sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+	} else if (ms->kw_written_count > 0) {
+		/* SQLite ended the transaction itself (a failed COMMIT):
+		 * the lock is gone, and with it the right to write the
+		 * files; the next keyword created there rewrites them */
+		log_warning("store(%s): a failed commit left roost-keywords naming "
+			    "keywords the index does not have", ms->store.user);
+		keywords_written_clear(ms);
+	}
+	/* a failed COMMIT undid the repair too: the markers go back (a
+	 * writer holding the lock takes any marker at or above UIDNEXT
+	 * for a dead transaction's, which this one now is) */
+	if (ms->swept_count > 0)
+		maildir_recover_rollback(ms);
+	/* the folders it repaired are not repaired any more */
+	if (ms->recovered_txn_start < ms->recovered_count)
+		ms->recovered_count = ms->recovered_txn_start;
+	ms->recovered_txn_start = SIZE_MAX;
 }
 
 static int create_schema(struct maildir_store *ms, maildir_index_populate_t *populate)
@@ -371,6 +449,14 @@ void maildir_index_close(struct maildir_store *ms)
 		sqlite3_close_v2(ms->db);
 		ms->db = NULL;
 	}
+	keywords_written_clear(ms);
+	free(ms->kw_written);
+	ms->kw_written = NULL;
+	ms->kw_written_cap = 0;
+	maildir_recover_committed(ms);
+	free(ms->swept);
+	ms->swept = NULL;
+	ms->swept_cap = 0;
 }
 
 static void read_row(sqlite3_stmt *stmt, struct maildir_mailbox_row *row_r)
@@ -555,11 +641,53 @@ int maildir_index_keyword_get(struct maildir_store *ms, int64_t mailbox_id,
 	maildir_index_finish(ms, stmt);
 	names[count] = xstrdup(name);
 	count++;
-	/* The letter must be known on disk before any file name carries it. */
-	if (ret == 0 && count <= MAILDIR_KEYWORD_LETTERS)
+	/* The letter must be known on disk before any file name carries it
+	 * (and forgotten again if the transaction is rolled back). */
+	if (ret == 0 && count <= MAILDIR_KEYWORD_LETTERS) {
+		bool recorded = false;
+
+		for (i = 0; i < ms->kw_written_count && !recorded; i++)
+			recorded = ms->kw_written[i].mailbox_id == mailbox_id;
+		if (!recorded) {
+			ARRAY_RESERVE(ms->kw_written, ms->kw_written_cap,
+				      ms->kw_written_count + 1);
+			ms->kw_written[ms->kw_written_count].mailbox_id = mailbox_id;
+			ms->kw_written[ms->kw_written_count].dir = xstrdup(dir);
+			ms->kw_written[ms->kw_written_count].count_before = count - 1;
+			ms->kw_written_count++;
+		}
 		ret = write_keywords_file(ms, dir, names, count);
+	}
 	maildir_index_keywords_free(names, count);
 	return ret < 0 ? -1 : (int)(count - 1);
+}
+
+int maildir_index_insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
+			     const struct store_msg *msg,
+			     const struct store_msg_cache_data *cache)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
+		"internaldate, tz, size, header_size, " MAILDIR_CACHE_COLUMNS ") "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	int ret;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, msg->uid);
+	sqlite3_bind_text(stmt, 3, file, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, msg->flags);
+	sqlite3_bind_int64(stmt, 5, (int64_t)msg->keywords);
+	sqlite3_bind_int64(stmt, 6, (int64_t)msg->modseq);
+	sqlite3_bind_int64(stmt, 7, (int64_t)msg->internaldate);
+	sqlite3_bind_int64(stmt, 8, msg->internaldate_tz);
+	sqlite3_bind_int64(stmt, 9, (int64_t)msg->size);
+	sqlite3_bind_int64(stmt, 10, (int64_t)msg->header_size);
+	maildir_cache_bind(stmt, 11, cache);
+	ret = maildir_index_step(ms, stmt);
+	maildir_index_finish(ms, stmt);
+	return ret;
 }
 
 int maildir_index_next_modseq(struct maildir_store *ms, int64_t mailbox_id, uint64_t *modseq_r)

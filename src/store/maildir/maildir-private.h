@@ -25,6 +25,9 @@
  * conflicts for up to MAILDIR_OPEN_MAX_WAIT_MS in all (index.c). */
 #define MAILDIR_BUSY_TIMEOUT_MS 5000
 #define MAILDIR_OPEN_MAX_WAIT_MS 15000
+/* writes that may be skipped (a parsed model or text stored for the next
+ * time) wait only this long: the wait blocks the worker's event loop */
+#define MAILDIR_BEST_EFFORT_BUSY_MS 50
 #define MAILDIR_KEYWORD_LETTERS 26
 /* stored documents one text SEARCH call scans at most (fts.c) */
 #define MAILDIR_FTS_SCAN_ROWS 4096
@@ -53,10 +56,30 @@ struct maildir_store {
 	/* userdir/lock: flock()ed shared while the store is open, exclusive
 	 * by a rebuild (storage.c); -1 when not open */
 	int lock_fd;
+	/* roost-keywords files rewritten inside the open write transaction,
+	 * with the keyword count they had before it: a rollback writes them
+	 * back (index.c) */
+	struct maildir_keywords_written {
+		int64_t mailbox_id;
+		char *dir;
+		size_t count_before;
+	} *kw_written;
+	size_t kw_written_count, kw_written_cap;
+	/* folders whose markers of dead transactions the open write
+	 * transaction removed, with the UIDNEXT it found: a rollback puts a
+	 * marker back (recover.c) */
+	struct maildir_markers_swept {
+		char *dir;
+		uint32_t first;
+	} *swept;
+	size_t swept_count, swept_cap;
 	/* mailboxes whose cur/ this process has compared with the index
 	 * (recover.c) */
 	int64_t *recovered;
 	size_t recovered_count, recovered_cap;
+	/* recovered_count when the open write transaction began (SIZE_MAX
+	 * outside one): a rollback forgets what it added */
+	size_t recovered_txn_start;
 };
 
 struct maildir_mailbox {
@@ -168,6 +191,11 @@ void maildir_index_finish(struct maildir_store *ms, sqlite3_stmt *stmt);
 /* 1 = a row, 0 = done, -1 = error (set). */
 int maildir_index_step(struct maildir_store *ms, sqlite3_stmt *stmt);
 int maildir_index_begin(struct maildir_store *ms, bool write);
+/* With best_effort, the following statements wait only
+ * MAILDIR_BEST_EFFORT_BUSY_MS for another process's lock (for writes
+ * whose failure costs only work done again later); without, the normal
+ * MAILDIR_BUSY_TIMEOUT_MS again. */
+void maildir_index_set_best_effort(struct maildir_store *ms, bool best_effort);
 int maildir_index_commit(struct maildir_store *ms);
 void maildir_index_rollback(struct maildir_store *ms);
 /* 1 found, 0 not, -1 error. */
@@ -194,6 +222,12 @@ int maildir_index_keyword_get(struct maildir_store *ms, int64_t mailbox_id,
 int maildir_index_mailbox_add(struct maildir_store *ms, const char *name,
 			      uint32_t special_use, uint32_t uidvalidity,
 			      uint32_t uidnext, uint64_t highestmodseq, int64_t *id_r);
+/* Inserts the row of msg (uid, flags, keywords, modseq, internal date and
+ * zone, sizes) as cur/<file>; cache NULL: the model columns stay NULL
+ * (parsed on first use).  0 or -1. */
+int maildir_index_insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
+			     const struct store_msg *msg,
+			     const struct store_msg_cache_data *cache);
 /* Bumps the mailbox's highestmodseq and returns the new value (in txn). */
 int maildir_index_next_modseq(struct maildir_store *ms, int64_t mailbox_id,
 			      uint64_t *modseq_r);
@@ -328,10 +362,25 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 			 uint32_t **failed_r, size_t *failed_count_r);
 int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_t count,
 			  bool only_deleted);
-/* In a write txn: removes message rows + files, writes tombstones. */
+/* The cur/ names of the messages an expunge removed from the index. */
+struct maildir_expunged_files {
+	char **names;
+	size_t count, cap;
+};
+/* In a write txn: removes message rows and their text, writes tombstones
+ * and adds the rows' file names to *files.  The files stay: unlink them
+ * with maildir_flags_expunged_files_unlink() after the commit (a failed
+ * commit must not leave rows without files), or free the list after a
+ * rollback. */
 int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
-			       const char *dir, const uint32_t *uids, size_t count,
-			       uint64_t modseq);
+			       const uint32_t *uids, size_t count, uint64_t modseq,
+			       struct maildir_expunged_files *files);
+/* After the commit: unlinks dir/cur/<each name> (found by its unique
+ * part if renamed; failures are logged: recover.c removes a file whose
+ * UID is a tombstone) and frees the list. */
+void maildir_flags_expunged_files_unlink(struct maildir_store *ms, const char *dir,
+					 struct maildir_expunged_files *files);
+void maildir_flags_expunged_files_free(struct maildir_expunged_files *files);
 
 /* ---- save.c ---- */
 int maildir_save_begin(struct store *store, const char *mailbox_name,
@@ -375,12 +424,24 @@ int maildir_recover_before_alloc(struct maildir_store *ms, int64_t mailbox_id,
 /* The same at the first open of a folder by this process, in a write
  * transaction of its own when cur/ has unknown files. */
 int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir);
+/* The file of (mailbox, uid) was not found: in a write transaction of its
+ * own, looks again in the folder's current directory and expunges the row
+ * if the file is really gone (logged).  1 expunged, 0 nothing to do (the
+ * file is there, the row or mailbox is gone, or the caller is inside a
+ * transaction), -1 error (set). */
+int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid);
 /* Creates tmp/ marker for UIDs first..last about to go into cur/ (inside
  * the write transaction, before any file goes there); its path, or NULL
  * with the error set.  Remove it after the commit, or after the files
  * are gone again and before the rollback. */
 char *maildir_recover_marker_create(struct maildir_store *ms, const char *dir,
 				    uint32_t first, uint32_t last);
+/* Called by maildir_index_rollback() before the ROLLBACK (lock held):
+ * where the transaction removed markers of a dead transaction, the
+ * repair it made is undone, so a marker goes back to say so to every
+ * process.  And by maildir_index_commit() after the commit: forgets. */
+void maildir_recover_rollback(struct maildir_store *ms);
+void maildir_recover_committed(struct maildir_store *ms);
 /* Unlinks and frees *path (NULL is fine); sets it to NULL. */
 void maildir_recover_marker_remove(char **path);
 /* Reports every disagreement between the folder's index rows and its

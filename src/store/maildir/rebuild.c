@@ -511,7 +511,6 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		char *path = xasprintf("%s/%s", curdir, files[i].name);
 		char *final;
 		struct stat st;
-		sqlite3_stmt *stmt;
 
 		if (!rebuild_name_is_roosts(files[i].name) &&
 		    rebuild_crlf(ms, dir, path, fn->unique) < 0) {
@@ -542,26 +541,11 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 			free(dst);
 		}
 		free(path);
-		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
-			"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-			"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)");
-		if (stmt == NULL) {
-			free(final);
-			ret = -1;
-			break;
-		}
-		sqlite3_bind_int64(stmt, 1, id);
-		sqlite3_bind_int64(stmt, 2, msg.uid);
-		sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(stmt, 4, msg.flags);
-		sqlite3_bind_int64(stmt, 5, (int64_t)msg.keywords);
-		sqlite3_bind_int64(stmt, 6, (int64_t)msg.modseq);
-		sqlite3_bind_int64(stmt, 7, (int64_t)msg.internaldate);
-		sqlite3_bind_int64(stmt, 8, (int64_t)msg.size);
-		sqlite3_bind_int64(stmt, 9, (int64_t)msg.header_size);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
+		if (ret == 0)
+			ret = maildir_index_insert_msg(ms, id, final, &msg, NULL);
 		free(final);
+		if (ret < 0)
+			break;
 	}
 	if (ret == 0)
 		ret = maildir_storage_fsync_dir(ms, curdir);
@@ -655,6 +639,7 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 	static const char *const suffixes[] = { "", "-wal", "-shm" };
 	struct maildir_store *ms = maildir_storage_alloc(set, user_local, user_domain);
 	char *index_path = xasprintf("%s/index.sqlite", ms->userdir);
+	char *new_path = xasprintf("%s.rebuild", index_path);
 	struct old_index old;
 	int ret;
 
@@ -676,8 +661,11 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 	memset(&old, 0, sizeof(old));
 	if (ret == 0)
 		old_index_read(ms, index_path, &old);
+	/* The new index is made beside the old one and renamed over it when
+	 * complete: a rebuild that fails or is killed halfway leaves the old
+	 * index (its tombstones, UIDs and \Recent watermarks) in place. */
 	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(suffixes); i++) {
-		char *path = xasprintf("%s%s", index_path, suffixes[i]);
+		char *path = xasprintf("%s%s", new_path, suffixes[i]);
 
 		if (unlink(path) < 0 && errno != ENOENT)
 			ret = maildir_storage_set_syscall_error(ms, "unlink", path);
@@ -685,13 +673,47 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 	}
 	rebuild_old = &old;
 	if (ret == 0)
-		ret = maildir_index_open(ms, index_path, populate_rebuild);
+		ret = maildir_index_open(ms, new_path, populate_rebuild);
 	rebuild_old = NULL;
 	old_index_free(&old);
 	if (ret == 0)
 		ret = maildir_fts_fill_all(ms);
+	/* the last connection's close moves the WAL into the file */
+	maildir_index_close(ms);
+	if (ret == 0) {
+		char *wal = xasprintf("%s-wal", new_path);
+		struct stat st;
+
+		if (stat(wal, &st) == 0) {
+			store_set_internal_error(&ms->store, "%s is left after the close", wal);
+			ret = -1;
+		}
+		free(wal);
+	}
+	/* no WAL of the old index may be read with the new file (nobody
+	 * else has the store open: the lock above) */
+	for (size_t i = 1; ret == 0 && i < N_ELEMENTS(suffixes); i++) {
+		char *path = xasprintf("%s%s", index_path, suffixes[i]);
+
+		if (unlink(path) < 0 && errno != ENOENT)
+			ret = maildir_storage_set_syscall_error(ms, "unlink", path);
+		free(path);
+	}
+	if (ret == 0 && rename(new_path, index_path) < 0)
+		ret = maildir_storage_set_syscall_error(ms, "rename", new_path);
+	if (ret == 0)
+		ret = maildir_storage_fsync_dir(ms, ms->userdir);
+	if (ret < 0) {
+		for (size_t i = 0; i < N_ELEMENTS(suffixes); i++) {
+			char *path = xasprintf("%s%s", new_path, suffixes[i]);
+
+			(void)unlink(path);
+			free(path);
+		}
+	}
 	if (ret == 0)
 		maildir_storage_notify(ms);
+	free(new_path);
 	free(index_path);
 	free((char *)ms->store.set.data_dir);
 	free(ms->store.user);

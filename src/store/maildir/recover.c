@@ -27,7 +27,15 @@
  * unknown file whose UID is an expunge tombstone is what an expunge left
  * behind and is removed.  A message the client never saw acknowledged may
  * so appear once (the client may send it again): mail is never dropped.
- * Index rows whose file is gone are only reported (roost check). */
+ *
+ * An index row whose file is gone from cur/ (deleted by hand, lost by the
+ * file system) is a message nobody can read: under the write lock (so no
+ * Roost rename or append is half done) it is expunged with a warning in
+ * the log, as Dovecot does with a vanished file, so sessions get an
+ * EXPUNGE for it instead of [EXPUNGEISSUED] for ever.  That happens at the
+ * first open of the folder by a process and when a read of the message
+ * finds the file missing (maildir_recover_vanished()); roost check
+ * reports such rows. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 
@@ -60,6 +68,7 @@ struct recover_row {
 };
 
 struct recover_scan {
+	bool no_cur;		/* cur/ is not there: no row is vanished */
 	struct recover_file *files;
 	size_t file_count, file_cap;
 	struct recover_row *rows;
@@ -118,6 +127,9 @@ static int scan_folder(struct maildir_store *ms, int64_t mailbox_id, const char 
 
 	memset(scan, 0, sizeof(*scan));
 	if (d == NULL) {
+		/* (a folder renamed under the caller, say): nothing to
+		 * compare, and no row to call vanished */
+		scan->no_cur = true;
 		ret = errno == ENOENT ? 0 : maildir_storage_set_syscall_error(ms, "opendir", curdir);
 		free(curdir);
 		return ret;
@@ -184,6 +196,7 @@ static int scan_folder(struct maildir_store *ms, int64_t mailbox_id, const char 
 	return 0;
 }
 
+/* Files without a row plus rows without a file. */
 static size_t scan_orphan_count(const struct recover_scan *scan)
 {
 	size_t n = 0;
@@ -192,7 +205,67 @@ static size_t scan_orphan_count(const struct recover_scan *scan)
 		if (!scan->files[i].indexed)
 			n++;
 	}
+	for (size_t i = 0; !scan->no_cur && i < scan->row_count; i++) {
+		if (!scan->rows[i].found)
+			n++;
+	}
 	return n;
+}
+
+/* 0 if (mailbox, uid) has a row whose file is gone from cur/ (not found
+ * by its unique part either), 1 if the file is there or there is no row,
+ * -1 on error. */
+static int file_present(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			uint32_t uid)
+{
+	sqlite3_stmt *stmt = maildir_index_prepare(ms,
+		"SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
+	char *file = NULL, *actual = NULL;
+	int ret, fd;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	ret = maildir_index_step(ms, stmt);
+	if (ret > 0)
+		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+	maildir_index_finish(ms, stmt);
+	if (ret <= 0)
+		return ret < 0 ? -1 : 1;
+	fd = maildir_file_open_msg(dir, file, &actual);
+	if (fd >= 0) {
+		close(fd);
+		ret = 1;
+	} else if (errno == ENOENT) {
+		ret = 0;
+	} else {
+		ret = maildir_storage_set_syscall_error(ms, "open", file);
+	}
+	free(file);
+	free(actual);
+	return ret;
+}
+
+/* Inside the write transaction: expunges (mailbox, uids[0..count-1]),
+ * rows whose file is gone, with modseq; logs each. */
+static int expunge_vanished(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			    const uint32_t *uids, size_t count, uint64_t modseq)
+{
+	struct maildir_expunged_files files = { 0 };
+	int ret;
+
+	if (count == 0)
+		return 0;
+	ret = maildir_flags_expunge_uids(ms, mailbox_id, uids, count, modseq, &files);
+	for (size_t i = 0; ret == 0 && i < files.count; i++) {
+		log_warning("store(%s): %s/cur/%s is gone: its message is expunged",
+			    ms->store.user, dir, files.names[i]);
+	}
+	maildir_flags_expunged_files_free(&files);
+	if (ret == 0)
+		ret = maildir_index_write_uidlist(ms, mailbox_id, dir);
+	return ret;
 }
 
 /* 1 if (mailbox, uid) has a row (or, tombstones, a tombstone), 0 if not,
@@ -222,7 +295,6 @@ static int adopt_file(struct maildir_store *ms, int64_t mailbox_id, const char *
 	store_keywords_t keywords = f->fn.keywords & keyword_mask;
 	char *final = maildir_file_name(f->fn.unique, f->size, uid, f->fn.flags, keywords);
 	uint64_t header_size;
-	sqlite3_stmt *stmt;
 	int ret = 0;
 
 	if (maildir_file_header_size(src, &header_size) < 0)
@@ -235,24 +307,15 @@ static int adopt_file(struct maildir_store *ms, int64_t mailbox_id, const char *
 		free(dst);
 	}
 	free(src);
-	stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
-		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-		"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)");
-	if (stmt == NULL) {
-		free(final);
-		return -1;
+	if (ret == 0) {
+		struct store_msg msg = {
+			.uid = uid, .flags = f->fn.flags, .keywords = keywords,
+			.modseq = modseq, .internaldate = f->mtime, .size = f->size,
+			.header_size = header_size,
+		};
+
+		ret = maildir_index_insert_msg(ms, mailbox_id, final, &msg, NULL);
 	}
-	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	sqlite3_bind_int64(stmt, 2, uid);
-	sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, f->fn.flags);
-	sqlite3_bind_int64(stmt, 5, (int64_t)keywords);
-	sqlite3_bind_int64(stmt, 6, (int64_t)modseq);
-	sqlite3_bind_int64(stmt, 7, (int64_t)f->mtime);
-	sqlite3_bind_int64(stmt, 8, (int64_t)f->size);
-	sqlite3_bind_int64(stmt, 9, (int64_t)header_size);
-	ret = maildir_index_step(ms, stmt);
-	maildir_index_finish(ms, stmt);
 	if (ret == 0)
 		log_warning("store(%s): %s/cur/%s had no index row (left by a crash): "
 			    "adopted as UID %u", ms->store.user, dir, final, uid);
@@ -344,8 +407,8 @@ static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const cha
 
 	if (scan.file_count > 1)
 		qsort(scan.files, scan.file_count, sizeof(*scan.files), file_uid_cmp);
-	orphans = xcalloc(scan.file_count, sizeof(*orphans));
-	fresh = xcalloc(scan.file_count, sizeof(*fresh));
+	orphans = xcalloc(scan.file_count + 1, sizeof(*orphans));
+	fresh = xcalloc(scan.file_count + 1, sizeof(*fresh));
 	for (i = 0; i < scan.file_count; i++) {
 		if (!scan.files[i].indexed)
 			orphans[orphan_count++] = &scan.files[i];
@@ -382,6 +445,23 @@ static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const cha
 	}
 	for (i = 0; ret == 0 && i < fresh_count; i++)
 		ret = adopt_file(ms, mailbox_id, dir, fresh[i], next++, modseq, keyword_mask);
+	if (ret == 0) {
+		uint32_t *vanished = xcalloc(scan.row_count + 1, sizeof(*vanished));
+		size_t vanished_count = 0;
+
+		for (i = 0; ret == 0 && !scan.no_cur && i < scan.row_count; i++) {
+			if (!scan.rows[i].found) {
+				/* a second look: a readdir beside another
+				 * program's rename may have seen neither name */
+				ret = file_present(ms, mailbox_id, dir, scan.rows[i].uid);
+				if (ret == 0)
+					vanished[vanished_count++] = scan.rows[i].uid;
+				ret = ret < 0 ? -1 : 0;
+			}
+		}
+		ret = expunge_vanished(ms, mailbox_id, dir, vanished, vanished_count, modseq);
+		free(vanished);
+	}
 	if (ret == 0 && next != *uidnext) {
 		sqlite3_stmt *stmt = maildir_index_prepare(ms,
 			"UPDATE mailboxes SET uidnext = ? WHERE id = ?");
@@ -418,16 +498,54 @@ int maildir_recover_before_alloc(struct maildir_store *ms, int64_t mailbox_id,
 		return 0;
 	if (repair_folder(ms, mailbox_id, dir, uidnext) < 0)
 		return -1;
-	/* the markers of dead transactions (not of committed ones) */
+	/* the markers of dead transactions (not of committed ones); put
+	 * back if this transaction rolls back with the repair */
 	(void)markers_sweep(dir, before, true);
+	if (crashed) {
+		ARRAY_RESERVE(ms->swept, ms->swept_cap, ms->swept_count + 1);
+		ms->swept[ms->swept_count].dir = xstrdup(dir);
+		ms->swept[ms->swept_count].first = before;
+		ms->swept_count++;
+	}
 	recovered_add(ms, mailbox_id);
 	return 0;
+}
+
+void maildir_recover_committed(struct maildir_store *ms)
+{
+	for (size_t i = 0; i < ms->swept_count; i++)
+		free(ms->swept[i].dir);
+	ms->swept_count = 0;
+}
+
+void maildir_recover_rollback(struct maildir_store *ms)
+{
+	enum store_error saved_class = ms->store.error_class;
+	char *saved = ms->store.error == NULL ? NULL : xstrdup(ms->store.error);
+
+	for (size_t i = 0; i < ms->swept_count; i++) {
+		char *marker = maildir_recover_marker_create(ms, ms->swept[i].dir,
+							     ms->swept[i].first,
+							     ms->swept[i].first);
+
+		if (marker == NULL)
+			log_warning("store(%s): %s/tmp: the marker of a crashed transaction "
+				    "could not be put back after a rollback", ms->store.user,
+				    ms->swept[i].dir);
+		free(marker);
+	}
+	maildir_recover_committed(ms);
+	if (saved != NULL) {
+		store_set_error(&ms->store, saved_class, "%s", saved);
+		free(saved);
+	}
 }
 
 int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir)
 {
 	struct maildir_mailbox_row row;
 	struct recover_scan scan;
+	char *name = NULL, *cur_dir = NULL;
 	size_t orphans;
 	int ret;
 
@@ -446,13 +564,18 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 	 * has committed since */
 	if (maildir_index_begin(ms, true) < 0)
 		return -1;
-	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, NULL);
+	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, &name);
 	if (ret == 0) {
 		maildir_index_rollback(ms);
 		return 0;	/* deleted meanwhile: the caller finds out */
 	}
+	/* renamed meanwhile: its files are in the new directory */
+	if (ret > 0 && (cur_dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
+		ret = -1;
 	if (ret > 0)
-		ret = maildir_recover_before_alloc(ms, mailbox_id, dir, &row.uidnext);
+		ret = maildir_recover_before_alloc(ms, mailbox_id, cur_dir, &row.uidnext);
+	free(name);
+	free(cur_dir);
 	if (ret < 0) {
 		maildir_index_rollback(ms);
 		return -1;
@@ -461,6 +584,55 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 		return -1;
 	maildir_storage_notify(ms);
 	return 0;
+}
+
+int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid)
+{
+	struct maildir_mailbox_row row;
+	char *name = NULL, *cur_dir = NULL;
+	uint64_t modseq;
+	int ret;
+
+	/* not inside a transaction of the caller's (a read one cannot
+	 * become a write one) */
+	if (ms->db == NULL || !sqlite3_get_autocommit(ms->db))
+		return 0;
+	/* the next read that misses the file tries again: no reason to
+	 * stall the worker for another process's lock */
+	maildir_index_set_best_effort(ms, true);
+	ret = maildir_index_begin(ms, true);
+	maildir_index_set_best_effort(ms, false);
+	if (ret < 0)
+		return -1;
+	/* the caller's directory may be one the folder was renamed from:
+	 * the current one, read under the lock (under which no Roost
+	 * process renames folders or files) */
+	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, &name);
+	if (ret > 0 && (cur_dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
+		ret = -1;
+	if (ret > 0)
+		ret = file_present(ms, mailbox_id, cur_dir, uid);
+	else if (ret == 0)
+		ret = 1;	/* the mailbox is gone: nothing to do */
+	if (ret == 0) {
+		ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
+		if (ret == 0)
+			ret = expunge_vanished(ms, mailbox_id, cur_dir, &uid, 1, modseq);
+		if (ret == 0)
+			ret = 1;
+	} else if (ret > 0) {
+		ret = 0;
+	}
+	free(name);
+	free(cur_dir);
+	if (ret <= 0) {
+		maildir_index_rollback(ms);
+		return ret;
+	}
+	if (maildir_index_commit(ms) < 0)
+		return -1;
+	maildir_storage_notify(ms);
+	return 1;
 }
 
 char *maildir_recover_marker_create(struct maildir_store *ms, const char *dir,

@@ -172,34 +172,6 @@ static int text_build(struct maildir_append *ctx, struct store_msg_text_data *te
 	return 0;
 }
 
-/* cache NULL: the columns stay NULL (parsed on first use). */
-static int insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
-		      const struct store_msg *msg, const struct store_msg_cache_data *cache)
-{
-	sqlite3_stmt *stmt = maildir_index_prepare(ms,
-		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-		"internaldate, tz, size, header_size, " MAILDIR_CACHE_COLUMNS ") "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	int ret;
-
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	sqlite3_bind_int64(stmt, 2, msg->uid);
-	sqlite3_bind_text(stmt, 3, file, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, msg->flags);
-	sqlite3_bind_int64(stmt, 5, (int64_t)msg->keywords);
-	sqlite3_bind_int64(stmt, 6, (int64_t)msg->modseq);
-	sqlite3_bind_int64(stmt, 7, (int64_t)msg->internaldate);
-	sqlite3_bind_int64(stmt, 8, msg->internaldate_tz);
-	sqlite3_bind_int64(stmt, 9, (int64_t)msg->size);
-	sqlite3_bind_int64(stmt, 10, (int64_t)msg->header_size);
-	maildir_cache_bind(stmt, 11, cache);
-	ret = maildir_index_step(ms, stmt);
-	maildir_index_finish(ms, stmt);
-	return ret;
-}
-
 static int set_uidnext(struct maildir_store *ms, int64_t mailbox_id, uint32_t uidnext)
 {
 	sqlite3_stmt *stmt = maildir_index_prepare(ms,
@@ -279,7 +251,8 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 		times[0].tv_nsec = times[1].tv_nsec = 0;
 		if (ret == 0 && futimens(ctx->fd, times) < 0)
 			ret = maildir_storage_set_syscall_error(ms, "futimens", ctx->tmp_path);
-		if (ret == 0 && close(ctx->fd) < 0)
+		/* closed whatever failed before */
+		if (close(ctx->fd) < 0 && ret == 0)
 			ret = maildir_storage_set_syscall_error(ms, "close", ctx->tmp_path);
 		ctx->fd = -1;
 	}
@@ -338,7 +311,7 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	if (ret == 0)
 		ret = maildir_storage_fsync_dir(ms, cur);
 	if (ret == 0)
-		ret = insert_msg(ms, ctx->mailbox_id, final, &msg, cache);
+		ret = maildir_index_insert_msg(ms, ctx->mailbox_id, final, &msg, cache);
 	if (ret == 0)
 		ret = maildir_fts_insert(ms, ctx->mailbox_id, msg.uid, text);
 	if (cache == &own_cache) {
@@ -533,6 +506,7 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 	uint32_t *uids = c->ctx.uids;
 	uint32_t *moved = NULL;
 	size_t moved_count = 0;
+	struct maildir_expunged_files expunged = { 0 };
 	char *marker = NULL;
 	uint64_t dest_modseq = 0, src_modseq;
 	uint32_t uidnext;
@@ -664,8 +638,8 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 	if (ret == 0 && moved_count > 0) {
 		ret = maildir_index_next_modseq(ms, mbox->id, &src_modseq);
 		if (ret == 0)
-			ret = maildir_flags_expunge_uids(ms, mbox->id, mbox->dir, moved,
-							 moved_count, src_modseq);
+			ret = maildir_flags_expunge_uids(ms, mbox->id, moved, moved_count,
+							 src_modseq, &expunged);
 		if (ret == 0)
 			ret = maildir_index_write_uidlist(ms, mbox->id, mbox->dir);
 	}
@@ -683,9 +657,12 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 	}
 	if (ret == 0) {
 		maildir_recover_marker_remove(&marker);
+		/* the moved sources' files go once their rows are gone */
+		maildir_flags_expunged_files_unlink(ms, mbox->dir, &expunged);
 		maildir_storage_notify(ms);
 		c->ctx.uidvalidity = dest.uidvalidity;
 	}
+	maildir_flags_expunged_files_free(&expunged);
 	for (size_t i = 0; i < created_count; i++)
 		free(created[i]);
 	free(created);

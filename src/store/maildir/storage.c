@@ -42,7 +42,7 @@ int maildir_storage_set_sqlite_error(struct maildir_store *ms, const char *conte
 		store_set_error(&ms->store, STORE_ERR_NOSPACE, "Not enough disk space");
 		log_error("store(%s): %s: %s", ms->store.user, context, sqlite3_errmsg(ms->db));
 	} else if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-		store_set_error(&ms->store, STORE_ERR_TEMP, "Mailbox is busy, try again later");
+		store_set_error(&ms->store, STORE_ERR_BUSY, "Mailbox is busy, try again later");
 		log_warning("store(%s): %s: %s", ms->store.user, context, sqlite3_errmsg(ms->db));
 	} else {
 		store_set_internal_error(&ms->store, "%s: %s", context, sqlite3_errmsg(ms->db));
@@ -208,6 +208,7 @@ struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 	ms->notify_path = xasprintf("%s/notify", ms->userdir);
 	ms->fsync = set->fsync;
 	ms->lock_fd = -1;
+	ms->recovered_txn_start = SIZE_MAX;
 	return ms;
 }
 

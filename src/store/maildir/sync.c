@@ -242,7 +242,6 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 	char *tmp = NULL, *final = NULL, *dst = NULL;
 	uint64_t size, header_size, modseq;
 	struct timespec times[2];
-	sqlite3_stmt *stmt;
 	struct stat st;
 	int fd, ret;
 
@@ -273,32 +272,27 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 		(void)utimensat(AT_FDCWD, tmp, times, 0);
 		final = maildir_file_name(fn.unique, size, uid, fn.flags, 0);
 		dst = xasprintf("%s/cur/%s", dir, final);
-		if (rename(tmp, dst) < 0)
+		if (rename(tmp, dst) < 0) {
 			ret = maildir_storage_set_syscall_error(ms, "rename", tmp);
-		else if (unlink(src) < 0 && errno != ENOENT)
+			(void)unlink(tmp);
+		} else if (unlink(src) < 0 && errno != ENOENT) {
 			ret = maildir_storage_set_syscall_error(ms, "unlink", src);
+			/* still in new/: the copy must not be adopted from
+			 * cur/ too (once more at every sync) */
+			(void)unlink(dst);
+		}
 	} else {
 		(void)unlink(tmp);
 	}
 	if (ret == 0)
 		ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
 	if (ret == 0) {
-		stmt = maildir_index_prepare(ms,
-			"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-			"internaldate, tz, size, header_size) VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?, ?)");
-		ret = stmt == NULL ? -1 : 0;
-		if (ret == 0) {
-			sqlite3_bind_int64(stmt, 1, mailbox_id);
-			sqlite3_bind_int64(stmt, 2, uid);
-			sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(stmt, 4, fn.flags);
-			sqlite3_bind_int64(stmt, 5, (int64_t)modseq);
-			sqlite3_bind_int64(stmt, 6, (int64_t)st.st_mtime);
-			sqlite3_bind_int64(stmt, 7, (int64_t)size);
-			sqlite3_bind_int64(stmt, 8, (int64_t)header_size);
-			ret = maildir_index_step(ms, stmt);
-		}
-		maildir_index_finish(ms, stmt);
+		struct store_msg msg = {
+			.uid = uid, .flags = fn.flags, .modseq = modseq,
+			.internaldate = st.st_mtime, .size = size, .header_size = header_size,
+		};
+
+		ret = maildir_index_insert_msg(ms, mailbox_id, final, &msg, NULL);
 	}
 	free(fn.unique);
 	free(src);
@@ -536,11 +530,17 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
 		if (fd < 0 && errno != ENOENT)
 			break;
 	}
-	if (fd < 0) {
-		if (errno == ENOENT)
-			store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
-		else
-			maildir_storage_set_syscall_error(ms, "open", file);
+	if (fd < 0 && errno == ENOENT) {
+		/* a row without its file would be reported expunged to
+		 * every FETCH for ever: expunge it, and the next sync tells
+		 * the sessions (recover.c) */
+		if (maildir_recover_vanished(ms, mbox->id, box->msgs[msn - 1].uid) < 0) {
+			log_warning("store(%s): %s", ms->store.user,
+				    box->store->error == NULL ? "" : box->store->error);
+		}
+		store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
+	} else if (fd < 0) {
+		maildir_storage_set_syscall_error(ms, "open", file);
 	}
 	free(file);
 	return fd;
