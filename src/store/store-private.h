@@ -52,6 +52,9 @@ struct store_vfuncs {
 	 * has every one of them. */
 	int (*mailbox_keywords_create)(struct store_mailbox *box, const char *const *names,
 				       size_t count);
+	/* Reloads the view's table from the mailbox, which other sessions
+	 * may have added keywords to since the view's last sync. */
+	int (*mailbox_keywords_reload)(struct store_mailbox *box);
 	int (*mailbox_update_flags)(struct store_mailbox *box, const uint32_t *msns,
 				    size_t count, enum store_flags_mode mode,
 				    uint32_t flags, store_keywords_t keywords,

@@ -506,6 +506,10 @@ int store_mailbox_keywords_mask(struct store_mailbox *box, const char *const *na
 	if (create && missing &&
 	    box->store->v->mailbox_keywords_create(box, names, count) < 0)
 		return -1;
+	/* a keyword another session added since this view's last sync is
+	 * on messages all the same: removing it must find it */
+	if (!create && missing && box->store->v->mailbox_keywords_reload(box) < 0)
+		return -1;
 	for (size_t i = 0; i < count; i++) {
 		int idx = keyword_find(box, names[i]);
 

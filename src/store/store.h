@@ -235,7 +235,8 @@ int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, boo
  * (STORE_ERR_LIMIT when they would not all fit, STORE_ERR_PARAMS for a
  * name that cannot be a keyword), so a command that fails leaves the
  * table as it was.  Without `create`, names the mailbox does not have
- * are left out of the mask. */
+ * (after reloading the table, which other sessions may have added to) are
+ * left out of the mask. */
 int store_mailbox_keywords_mask(struct store_mailbox *box, const char *const *names,
 				size_t count, bool create, store_keywords_t *mask_r);
 

@@ -77,6 +77,22 @@ def test_keyword_of_other_session_announced_before_fetch(srv):
            + [r"* 2 FETCH (FLAGS (\Recent $Label2))"], u)
 
 
+def test_remove_keyword_the_session_was_not_told_of(srv):
+    """-FLAGS of a keyword another session created after this session's
+    last sync removes it all the same (the table is reloaded, not taken
+    as it was at the last sync)."""
+    a = srv.login()
+    a.append()
+    a.cmd("SELECT INBOX", ok=True)
+    b = srv.login()
+    b.cmd("SELECT INBOX", ok=True)
+    b.cmd("STORE 1 +FLAGS.SILENT ($Late)", ok=True)
+    u, _ = a.cmd("STORE 1 -FLAGS ($Late)", ok=True)
+    expect(u == flags_lines("$Late") + [r"* 1 FETCH (FLAGS (\Recent))"], u)
+    u, _ = b.cmd("NOOP", ok=True)
+    expect(u == [r"* 1 FETCH (FLAGS ())"], u)
+
+
 def test_keyword_of_append_announced(srv):
     a = srv.login()
     a.append()

@@ -75,6 +75,20 @@ int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *
 	return 0;
 }
 
+int maildir_flags_keywords_reload(struct store_mailbox *box)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	char **table;
+	size_t table_count;
+
+	if (maildir_index_keywords_load(ms, mbox->id, &table, &table_count) < 0)
+		return -1;
+	store_view_set_keywords(box, (const char *const *)table, table_count);
+	maildir_index_keywords_free(table, table_count);
+	return 0;
+}
+
 /* Renames cur/<old> (or the file with its unique part) to cur/<new>.
  * 1 renamed, 0 the file is gone, -1 error. */
 static int rename_msg_file(struct maildir_store *ms, const char *dir, const char *old_name,

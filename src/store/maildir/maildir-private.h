@@ -356,6 +356,7 @@ int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 /* ---- flags.c ---- */
 int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *names,
 				  size_t count);
+int maildir_flags_keywords_reload(struct store_mailbox *box);
 int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t count,
 			 enum store_flags_mode mode, uint32_t flags,
 			 store_keywords_t keywords, uint64_t unchangedsince,

@@ -464,6 +464,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.mailbox_close = maildir_sync_close,
 	.mailbox_sync = maildir_sync_sync,
 	.mailbox_keywords_create = maildir_flags_keywords_create,
+	.mailbox_keywords_reload = maildir_flags_keywords_reload,
 	.mailbox_update_flags = maildir_flags_update,
 	.mailbox_expunge = maildir_flags_expunge,
 	.copy_begin = maildir_save_copy_begin,
