@@ -136,6 +136,9 @@ class Shared:
         self.modseq = {}        # (user, box, uidvalidity, uid) -> modseq
         self.maxuid = {}        # (user, box, uidvalidity) -> highest UID seen
         self.suspects = []      # (client, key, detail): stale flags seen
+        # shared flags: (user, box, uidvalidity, uid, flag) ->
+        #   [[client id, started, ended or None], ...] (the last few STOREs)
+        self.stores = {}
 
 
 # ---- wire ----
@@ -822,8 +825,28 @@ class Client:
                     st = own.setdefault(self.own_kw, [False, 0.0, False])
                     st[2] = True
                     states.append((own, st))
+        started = time.time()
+        windows = []
+        if not states:
+            # a shared flag: another client may store it on the same
+            # message while this STORE runs, and the FETCH then shows
+            # theirs (the flags as they are: RFC 9051 6.4.6)
+            with self.shared.lock:
+                for uid in targets:
+                    if uid is None:
+                        continue
+                    for f in flags:
+                        lst = self.shared.stores.setdefault(
+                            self.key(uid) + (f,), [])
+                        w = [self.id, started, None]
+                        lst.append(w)
+                        del lst[:-8]
+                        windows.append(w)
         rest = self.command(f"{'UID ' if uid_mode else ''}STORE {seq} {item} "
                             f"({' '.join(flags)})")
+        with self.shared.lock:
+            for w in windows:
+                w[2] = time.time()
         if own:
             with self.shared.lock:
                 for d, st in states:
@@ -865,9 +888,20 @@ class Client:
                               f"{rest}")
                 continue
             for f in flags:
-                if (f in fl) != (sign == "+"):
+                if (f in fl) != (sign == "+") and \
+                        not self.stored_by_other(uid, f, started):
                     self.fail("own STORE result not in its FETCH response",
                               f"uid {uid} {sign}{f}: FLAGS {sorted(fl)}")
+
+    def stored_by_other(self, uid, flag, since):
+        """True if another client's STORE of the shared flag on uid ran
+        at some time since `since` (or still runs)."""
+        with self.shared.lock:
+            for cid, _, ended in self.shared.stores.get(
+                    self.key(uid) + (flag,), []):
+                if cid != self.id and (ended is None or ended >= since):
+                    return True
+        return False
 
     def max_uids(self, box):
         """UIDVALIDITY -> highest UID any session has seen in box."""
