@@ -74,11 +74,12 @@ static uint32_t append(struct store *store, const char *mailbox, const char *tex
 	return uid;
 }
 
-/* A child that takes the index's write lock with a connection of its
- * own, says so on the pipe, waits wait_ms, runs in_lock() (if any) and
- * lets go after hold_ms in all. */
-static pid_t hold_write_lock(const char *index_path, int hold_ms, int wait_ms,
-			     void (*in_lock)(void))
+/* A child that opens the index with a connection of its own and runs
+ * `begin` on it ("BEGIN IMMEDIATE": the write lock; "BEGIN EXCLUSIVE":
+ * readers are locked out too), says so on the pipe, waits wait_ms, runs
+ * in_lock() (if any) and lets go after hold_ms in all. */
+static pid_t hold_index_lock(const char *index_path, const char *begin, int hold_ms,
+			     int wait_ms, void (*in_lock)(void))
 {
 	int fds[2];
 	pid_t pid;
@@ -92,7 +93,7 @@ static pid_t hold_write_lock(const char *index_path, int hold_ms, int wait_ms,
 
 		close(fds[0]);
 		if (sqlite3_open(index_path, &db) != SQLITE_OK ||
-		    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		    sqlite3_exec(db, begin, NULL, NULL, NULL) != SQLITE_OK)
 			_exit(1);
 		if (write(fds[1], "x", 1) != 1)
 			_exit(1);
@@ -108,6 +109,12 @@ static pid_t hold_write_lock(const char *index_path, int hold_ms, int wait_ms,
 	assert_int_equal(read(fds[0], &c, 1), 1);
 	close(fds[0]);
 	return pid;
+}
+
+static pid_t hold_write_lock(const char *index_path, int hold_ms, int wait_ms,
+			     void (*in_lock)(void))
+{
+	return hold_index_lock(index_path, "BEGIN IMMEDIATE", hold_ms, wait_ms, in_lock);
 }
 
 static void wait_child(pid_t pid)
@@ -171,35 +178,6 @@ static void test_append_old_date_vs_cleanup(void **state)
 	store_close(&store);
 }
 
-static pid_t lock_exclusive(const char *index_path, int hold_ms)
-{
-	int fds[2];
-	pid_t pid;
-	char c;
-
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		sqlite3 *db;
-
-		close(fds[0]);
-		if (sqlite3_open(index_path, &db) != SQLITE_OK ||
-		    sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK)
-			_exit(1);
-		if (write(fds[1], "x", 1) != 1)
-			_exit(1);
-		usleep((useconds_t)hold_ms * 1000);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		sqlite3_close(db);
-		_exit(0);
-	}
-	close(fds[1]);
-	assert_int_equal(read(fds[0], &c, 1), 1);
-	close(fds[0]);
-	return pid;
-}
-
 /* A fresh user's index that another process holds locked (here for
  * longer than SQLite's busy timeout, 5 s) while this one opens it: the
  * open waits and retries (PRAGMA journal_mode, schema creation) instead
@@ -218,7 +196,7 @@ static void test_open_waits_for_locked_index(void **state)
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
-	pid_t pid = lock_exclusive(index, 5600);
+	pid_t pid = hold_index_lock(index, "BEGIN EXCLUSIVE", 5600, 0, NULL);
 	struct store *store = open_store("demo");
 	wait_child(pid);
 	struct store_status status;
