@@ -1,7 +1,9 @@
 /* test-store-crash.c: the Maildir store under concurrency and after
- * crashes: the tmp/ cleanup against an APPEND in progress, opening an
- * index another process holds locked, files that a crash left in cur/
- * without an index row, and a rebuild against open stores. */
+ * crashes, beside the conformance suite: the tmp/ cleanup against an
+ * APPEND in progress, opening an index another process holds locked,
+ * files and recovery markers that a crash left in cur/ and tmp/, and
+ * transactions that fail half-way (a trigger in the index, a failing
+ * fsync, unlink or rename) and must leave the files as the index says. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,55 +26,8 @@
 
 #include "base/base.h"
 #include "store/store.h"
+#include "store-fixture.h"
 #include "testlib.h"
-
-static struct store_settings set;
-
-static int setup(void **state)
-{
-	(void)state;
-	assert_int_equal(testlib_dir_create("store-crash"), 0);
-	set.data_dir = testlib_dir();
-	set.fsync = false;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	testlib_dir_remove();
-	return 0;
-}
-
-static struct store *open_store(const char *user)
-{
-	struct store *store;
-	const char *error;
-
-	if (store_open(&set, user, &store, &error) < 0)
-		fail_msg("store_open: %s", error);
-	return store;
-}
-
-static char *user_path(const char *suffix)
-{
-	return xasprintf("%s/users/_/demo/%s", testlib_dir(), suffix);
-}
-
-static const char msg1[] = "From: a@example.org\r\nSubject: one\r\n\r\nbody one\r\n";
-static const char msg2[] = "Subject: two\r\n\r\nbody two\r\n";
-
-static uint32_t append(struct store *store, const char *mailbox, const char *text,
-		       time_t date)
-{
-	struct store_append *ctx;
-	uint32_t uidvalidity, uid;
-
-	assert_int_equal(store_append_begin(store, mailbox, &ctx), 0);
-	assert_int_equal(store_append_write(ctx, text, strlen(text)), 0);
-	assert_int_equal(store_append_commit(&ctx, 0, NULL, 0, date, 0, &uidvalidity, &uid), 0);
-	return uid;
-}
 
 /* A child that opens the index with a connection of its own and runs
  * `begin` on it ("BEGIN IMMEDIATE": the write lock; "BEGIN EXCLUSIVE":
@@ -117,15 +72,6 @@ static pid_t hold_write_lock(const char *index_path, int hold_ms, int wait_ms,
 	return hold_index_lock(index_path, "BEGIN IMMEDIATE", hold_ms, wait_ms, in_lock);
 }
 
-static void wait_child(pid_t pid)
-{
-	int wstatus;
-
-	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
-	assert_true(WIFEXITED(wstatus));
-	assert_int_equal(WEXITSTATUS(wstatus), 0);
-}
-
 /* Another process's SELECT: opens INBOX, which cleans stale tmp/ files. */
 static void other_select(void)
 {
@@ -133,7 +79,7 @@ static void other_select(void)
 	struct store_mailbox *box;
 	const char *error;
 
-	if (store_open(&set, "demo", &store, &error) < 0 ||
+	if (store_open(&fixture_set, "demo", &store, &error) < 0 ||
 	    store_mailbox_open(store, "INBOX", true, &box) < 0)
 		_exit(2);
 	store_mailbox_close(&box);
@@ -202,31 +148,9 @@ static void test_open_waits_for_locked_index(void **state)
 	struct store_status status;
 	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
 	assert_int_equal(status.messages, 0);
-	assert_int_equal(append(store, "INBOX", msg2, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0, NULL, 0, 0), 1);
 	store_close(&store);
 	free(index);
-}
-
-/* The file name a message has in cur/ (the only one with "U=<uid>,"
- * or ending in "U=<uid>:"), or NULL. */
-static char *cur_file_with_uid(const char *cur, uint32_t uid, unsigned int *count_r)
-{
-	DIR *d = opendir(cur);
-	struct dirent *de;
-	char pattern[32], *found = NULL;
-
-	snprintf(pattern, sizeof(pattern), ",U=%u:", uid);
-	*count_r = 0;
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (strstr(de->d_name, pattern) != NULL) {
-			(*count_r)++;
-			free(found);
-			found = xstrdup(de->d_name);
-		}
-	}
-	closedir(d);
-	return found;
 }
 
 /* Every UID carried by at most one file of cur/, and each message of the
@@ -258,20 +182,6 @@ static void plant_orphan(const char *name, const char *text)
 	free(cur);
 }
 
-struct reports {
-	char text[4096];
-	int count;
-};
-
-static void collect_report(void *ctx, const char *problem)
-{
-	struct reports *r = ctx;
-	size_t len = strlen(r->text);
-
-	snprintf(r->text + len, sizeof(r->text) - len, "%s\n", problem);
-	r->count++;
-}
-
 /* A crash between an append's rename into cur/ and its commit left a
  * file with U=3 (UIDNEXT) and no row.  The next APPEND, even before any
  * SELECT, must not get UID 3; the file becomes message 3. */
@@ -281,8 +191,8 @@ static void test_orphan_uid_never_reused(void **state)
 	struct store *store = open_store("demo");
 	struct store_status status;
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
-	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 2);
 	store_close(&store);
 	char name[128];
 	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=3:2,S", strlen(msg2));
@@ -294,7 +204,7 @@ static void test_orphan_uid_never_reused(void **state)
 	assert_true(store_mailbox_check(store, "INBOX", collect_report, &r) >= 1);
 	assert_non_null(strstr(r.text, "without an index row"));
 	assert_non_null(strstr(r.text, "crashed"));
-	assert_int_equal(append(store, "INBOX", msg1, 0), 4);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 4);
 	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
 	assert_int_equal(status.messages, 4);
 	assert_int_equal(status.uidnext, 5);
@@ -324,7 +234,7 @@ static void test_crash_marker_seen_by_running_process(void **state)
 	struct store *store = open_store("demo");
 	struct store_mailbox *box;
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	char name[128];
 	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=2:2,", strlen(msg2));
@@ -332,7 +242,7 @@ static void test_crash_marker_seen_by_running_process(void **state)
 	char *marker = user_path("Maildir/tmp/.roost-uids-2-2.1700000000.M1P99Q2.crashed");
 	testlib_write_file(marker, "", 0);
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 3);
 	struct stat st;
 	assert_int_equal(stat(marker, &st), -1);	/* swept */
 	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
@@ -354,9 +264,9 @@ static void test_duplicate_uid_files(void **state)
 	(void)state;
 	struct store *store = open_store("demo");
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
-	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
-	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 3);
 	store_close(&store);
 	char name[128];
 	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=2:2,", strlen(msg2));
@@ -390,8 +300,8 @@ static void test_orphan_with_expunged_uid(void **state)
 	struct store_mailbox *box;
 	uint32_t m2 = 2;
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
-	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 2);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	assert_int_equal(store_mailbox_expunge(box, &m2, 1), 0);
 	store_mailbox_close(&box);
@@ -404,7 +314,7 @@ static void test_orphan_with_expunged_uid(void **state)
 	char *cur = user_path("Maildir/cur");
 	assert_int_equal(testlib_count_files(cur), 1);
 	free(cur);
-	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 3);
 	store_close(&store);
 }
 
@@ -419,9 +329,9 @@ static void test_rebuild_keeps_index_uids(void **state)
 	struct store_status before, after;
 	const char *error;
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
-	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
-	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 3);
 	assert_int_equal(store_mailbox_status(store, "INBOX", &before), 0);
 	store_close(&store);
 	char name[128];
@@ -434,7 +344,7 @@ static void test_rebuild_keeps_index_uids(void **state)
 	assert_int_equal(chmod(orphan, 0600), 0);
 	free(orphan);
 
-	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
+	assert_int_equal(store_rebuild(&fixture_set, "demo", &error), 0);
 	store = open_store("demo");
 	assert_int_equal(store_mailbox_status(store, "INBOX", &after), 0);
 	assert_int_equal(after.uidvalidity, before.uidvalidity);
@@ -453,52 +363,6 @@ static void test_rebuild_keeps_index_uids(void **state)
 	store_close(&store);
 }
 
-/* A rebuild refuses while another process has the store open. */
-static void test_rebuild_refused_while_open(void **state)
-{
-	(void)state;
-	struct store *store = open_store("demo");
-	const char *error = NULL;
-	int fds[2];
-	char c;
-
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
-	store_close(&store);
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct store *child;
-
-		close(fds[0]);
-		if (store_open(&set, "demo", &child, &error) < 0 || write(fds[1], "x", 1) != 1)
-			_exit(1);
-		usleep(500000);
-		store_close(&child);
-		_exit(0);
-	}
-	close(fds[1]);
-	assert_int_equal(read(fds[0], &c, 1), 1);
-	close(fds[0]);
-	assert_int_equal(store_rebuild(&set, "demo", &error), -1);
-	assert_non_null(strstr(error, "in use"));
-	wait_child(pid);
-	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
-}
-
-/* Runs sql on the user's index with a connection of the test's own. */
-static void index_exec(const char *sql)
-{
-	char *path = user_path("index.sqlite");
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
-	free(path);
-}
-
 /* An expunge (EXPUNGE, or MOVE's expunge of its sources) whose
  * transaction fails after the rows were deleted must leave every message
  * file in place: the rows come back with the rollback, and a row whose
@@ -513,8 +377,8 @@ static void test_failed_expunge_keeps_files(void **state)
 	char *other_cur = user_path("Maildir/.Other/cur");
 	int fd;
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
-	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0, NULL, 0, 0), 2);
 	assert_int_equal(store_mailbox_create(store, "Other", 0), 0);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	/* the tombstone, written after the row is deleted, fails */
@@ -591,7 +455,7 @@ static void test_append_limit_restores_keyword_file(void **state)
 	assert_string_equal(after, before);
 	free(after);
 	store_close(&store);
-	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
+	assert_int_equal(store_rebuild(&fixture_set, "demo", &error), 0);
 	store = open_store("demo");
 	struct store_mailbox *box;
 	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
@@ -640,9 +504,9 @@ static void test_append_fsync_failure_closes_file(void **state)
 	char *tmp = user_path("Maildir/tmp");
 	unsigned int before;
 
-	set.fsync = true;
+	fixture_set.fsync = true;
 	store = open_store("demo");
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
 	before = count_open_fds();
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
@@ -653,9 +517,9 @@ static void test_append_fsync_failure_closes_file(void **state)
 	}
 	assert_int_equal(count_open_fds(), before);
 	assert_int_equal(testlib_count_files(tmp), 0);
-	assert_int_equal(append(store, "INBOX", msg1, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 2);
 	store_close(&store);
-	set.fsync = false;
+	fixture_set.fsync = false;
 	free(tmp);
 }
 
@@ -684,7 +548,7 @@ static void test_pickup_unlink_failure_leaves_no_copy(void **state)
 	char *newfile = user_path("Maildir/new/1700000000.M1P1.host");
 	char *cur = user_path("Maildir/cur");
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	testlib_write_file(newfile, msg2, strlen(msg2));
 	fail_unlink_in = "/new/";
@@ -734,8 +598,8 @@ static void test_failed_rebuild_keeps_old_index(void **state)
 	uint32_t m2 = 2;
 	const char *error;
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
-	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0, NULL, 0, 0), 2);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	assert_int_equal(store_mailbox_expunge(box, &m2, 1), 0);
 	store_mailbox_close(&box);
@@ -744,7 +608,7 @@ static void test_failed_rebuild_keeps_old_index(void **state)
 	 * its UID, which fails */
 	plant_orphan("1700000000.M9P9.other:2,S", "Subject: x\r\n\r\nbody\r\n");
 	fail_rename_in = ".other";
-	assert_int_equal(store_rebuild(&set, "demo", &error), -1);
+	assert_int_equal(store_rebuild(&fixture_set, "demo", &error), -1);
 	fail_rename_in = NULL;
 
 	char *path = user_path("index.sqlite");
@@ -766,7 +630,7 @@ static void test_failed_rebuild_keeps_old_index(void **state)
 	struct stat st;
 	assert_int_equal(stat(leftover, &st), -1);
 	free(leftover);
-	assert_int_equal(store_rebuild(&set, "demo", &error), 0);
+	assert_int_equal(store_rebuild(&fixture_set, "demo", &error), 0);
 }
 
 /* A flag change whose transaction fails after it renamed the message
@@ -783,8 +647,8 @@ static void test_failed_flag_change_keeps_file_names(void **state)
 	unsigned int n;
 	char *name;
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
-	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0, NULL, 0, 0), 2);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	/* the second message's row update fails, after both renames */
 	index_exec("CREATE TRIGGER fail_update BEFORE UPDATE ON messages "
@@ -880,8 +744,8 @@ static void test_vanished_file_does_not_wait(void **state)
 	char *index = user_path("index.sqlite");
 	unsigned int n;
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
-	assert_int_equal(append(store, "INBOX", msg2, 0), 2);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg2, 0, NULL, 0, 0), 2);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	char *name = cur_file_with_uid(cur, 1, &n);
 	char *path = xasprintf("%s/%s", cur, name);
@@ -939,7 +803,7 @@ static void test_rolled_back_repair_is_redone(void **state)
 	char name[128];
 	char *cur = user_path("Maildir/cur");
 
-	assert_int_equal(append(store, "INBOX", msg1, 0), 1);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
 	/* this store has compared cur/ with the index already */
 	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
 	store_mailbox_close(&box);
@@ -948,7 +812,7 @@ static void test_rolled_back_repair_is_redone(void **state)
 	char *marker = user_path("Maildir/tmp/.roost-uids-2-2.1700000000.M1P99Q2.crashed");
 	testlib_write_file(marker, "", 0);
 	append_failing_after_repair(store);
-	assert_int_equal(append(store, "INBOX", msg1, 0), 3);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 3);
 	assert_uids_unique(store, cur);
 	store_close(&store);
 
@@ -958,69 +822,32 @@ static void test_rolled_back_repair_is_redone(void **state)
 	snprintf(name, sizeof(name), "1700000000.M1P99Q3.crashed,S=%zu,U=4:2,", strlen(msg2));
 	plant_orphan(name, msg2);
 	append_failing_after_repair(store);
-	assert_int_equal(append(store, "INBOX", msg1, 0), 5);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 5);
 	assert_uids_unique(store, cur);
 	store_close(&store);
 	free(marker);
 	free(cur);
 }
 
-/* Another session renames the selected mailbox and creates one under
- * the old name: until this session's next sync its view still has the
- * old directory, where the files are not.  A read then must not take the messages for vanished ones
- * and expunge them: they are all in the new directory. */
-static void test_read_after_rename_expunges_nothing(void **state)
-{
-	(void)state;
-	struct store *a = open_store("demo"), *b = open_store("demo");
-	struct store_mailbox *box;
-	struct store_status status;
-	int fd;
-
-	assert_int_equal(store_mailbox_create(a, "Sub", 0), 0);
-	assert_int_equal(append(a, "Sub", msg1, 0), 1);
-	assert_int_equal(append(a, "Sub", msg2, 0), 2);
-	assert_int_equal(store_mailbox_open(a, "Sub", false, &box), 0);
-	assert_int_equal(store_mailbox_rename(b, "Sub", "Other"), 0);
-	/* the old directory is a new mailbox's now */
-	assert_int_equal(store_mailbox_create(b, "Sub", 0), 0);
-	fd = store_mailbox_open_msg(box, 1);
-	if (fd >= 0)
-		close(fd);
-	assert_int_equal(store_mailbox_status(b, "Other", &status), 0);
-	assert_int_equal(status.messages, 2);
-	store_mailbox_close(&box);
-	store_close(&a);
-	/* nor does another process's first open of it */
-	a = open_store("demo");
-	assert_int_equal(store_mailbox_open(a, "Other", true, &box), 0);
-	assert_int_equal(store_mailbox_count(box), 2);
-	store_mailbox_close(&box);
-	store_close(&a);
-	store_close(&b);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_append_old_date_vs_cleanup, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_waits_for_locked_index, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_orphan_uid_never_reused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_marker_seen_by_running_process, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_uid_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_orphan_with_expunged_uid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rebuild_keeps_index_uids, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rebuild_refused_while_open, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_expunge_keeps_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_append_limit_restores_keyword_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_append_fsync_failure_closes_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pickup_unlink_failure_leaves_no_copy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_rebuild_keeps_old_index, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_flag_change_keeps_file_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cache_write_back_does_not_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vanished_file_does_not_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rolled_back_repair_is_redone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_after_rename_expunges_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_old_date_vs_cleanup, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_open_waits_for_locked_index, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_uid_never_reused, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_crash_marker_seen_by_running_process, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_uid_files, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_with_expunged_uid, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_keeps_index_uids, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_expunge_keeps_files, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_append_limit_restores_keyword_file, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_append_fsync_failure_closes_file, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_pickup_unlink_failure_leaves_no_copy, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_rebuild_keeps_old_index, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_flag_change_keeps_file_names, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_write_back_does_not_wait, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_vanished_file_does_not_wait, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_rolled_back_repair_is_redone, fixture_setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
