@@ -1,5 +1,6 @@
 /* main.c: the `roost` command: dispatches to the subcommands in src/cli. */
 #include "base/base.h"
+#include "base/fault.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -29,6 +30,13 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	const char *error;
+
+	/* failures that a test asked for (base/fault.h); none otherwise */
+	if (fault_init_env(&error) < 0) {
+		fprintf(stderr, "roost: %s\n", error);
+		return EX_USAGE;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE;

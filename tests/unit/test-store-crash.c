@@ -3,7 +3,7 @@
  * APPEND in progress, opening an index another process holds locked,
  * files and recovery markers that a crash left in cur/ and tmp/, and
  * transactions that fail half-way (a trigger in the index, a failing
- * fsync, unlink or rename) and must leave the files as the index says. */
+ * fsync (base/fault.h), unlink or rename) and must leave the files as the index says. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 
 #include "base/base.h"
+#include "base/fault.h"
 #include "store/store.h"
 #include "store-fixture.h"
 #include "testlib.h"
@@ -467,19 +468,6 @@ static void test_append_limit_restores_keyword_file(void **state)
 	store_close(&store);
 }
 
-/* fsync() of this program: fails with EIO while fail_fsync is set (the
- * store's calls resolve to it, not to the C library's). */
-static bool fail_fsync;
-
-int fsync(int fd)
-{
-	if (fail_fsync) {
-		errno = EIO;
-		return -1;
-	}
-	return (int)syscall(SYS_fsync, fd);
-}
-
 static unsigned int count_open_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -511,9 +499,10 @@ static void test_append_fsync_failure_closes_file(void **state)
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
 		assert_int_equal(store_append_write(ctx, msg2, strlen(msg2)), 0);
-		fail_fsync = true;
+		fault_arm(FAULT_FILE_FSYNC, EIO, 1, 1);
 		assert_int_equal(store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &uid), -1);
-		fail_fsync = false;
+		assert_int_equal(fault_fired(FAULT_FILE_FSYNC), 1);
+		fault_disarm();
 	}
 	assert_int_equal(count_open_fds(), before);
 	assert_int_equal(testlib_count_files(tmp), 0);

@@ -9,6 +9,7 @@
  * Folder levels are escaped with '%XX' for '.', '%' and nothing else, so
  * "A/b.c" lives in ".A.b%2Ec".  This file knows nothing of the index. */
 #include "store/maildir/maildir-private.h"
+#include "base/fault.h"
 #include "base/log.h"
 
 #include <dirent.h>
@@ -380,7 +381,7 @@ int maildir_file_copy_fd(struct maildir_store *ms, int in, const char *dst,
 			ret = maildir_storage_set_syscall_error(ms, "read", dst);
 			break;
 		}
-		if (write_full(out, buf, (size_t)n) < 0) {
+		if (fault_inject(FAULT_MSG_WRITE) < 0 || write_full(out, buf, (size_t)n) < 0) {
 			ret = maildir_storage_set_syscall_error(ms, "write", dst);
 			break;
 		}

@@ -6,6 +6,7 @@
  * The schema version lives in PRAGMA user_version for later migrations.
  * Nothing here decides IMAP semantics; it only stores rows. */
 #include "store/maildir/maildir-private.h"
+#include "store/maildir/fault-vfs.h"
 #include "base/log.h"
 
 #include <assert.h>
@@ -351,7 +352,7 @@ static int maildir_index_connect_once(struct maildir_store *ms)
 	int rc;
 
 	rc = sqlite3_open_v2(path, &ms->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			     SQLITE_OPEN_NOMUTEX, NULL);
+			     SQLITE_OPEN_NOMUTEX, maildir_fault_vfs_name());
 	if (rc != SQLITE_OK) {
 		store_set_internal_error(&ms->store, "sqlite3_open(%s): %s", path,
 					 ms->db == NULL ? sqlite3_errstr(rc) : sqlite3_errmsg(ms->db));

@@ -13,6 +13,7 @@
  * left behind is removed by the next message begun after
  * MAILDIR_TMP_MAX_AGE, as tmp/ files are. */
 #include "store/maildir/maildir-private.h"
+#include "base/fault.h"
 #include "base/log.h"
 #include "mime/parser.h"
 
@@ -105,7 +106,7 @@ int maildir_message_write(struct store_message *msg, const void *data, size_t si
 		*error_r = message_io_error;
 		return -1;
 	}
-	if (write_full(msg->fd, data, size) < 0) {
+	if (fault_inject(FAULT_MSG_WRITE) < 0 || write_full(msg->fd, data, size) < 0) {
 		log_error("store: writing the message spool: %s", strerror(errno));
 		msg->failed = true;
 		*error_r = message_io_error;
@@ -140,7 +141,7 @@ int maildir_message_finish(struct store_message *msg, time_t internaldate,
 	times[0].tv_sec = times[1].tv_sec = msg->internaldate;
 	times[0].tv_nsec = times[1].tv_nsec = 0;
 	/* the mtime first, so that the fsync makes it durable too */
-	if (futimens(msg->fd, times) < 0 || (msg->fsync && fsync(msg->fd) < 0)) {
+	if (futimens(msg->fd, times) < 0 || (msg->fsync && (fault_inject(FAULT_FILE_FSYNC) < 0 || fsync(msg->fd) < 0))) {
 		log_error("store: syncing the message spool: %s", strerror(errno));
 		msg->failed = true;
 		*error_r = message_io_error;

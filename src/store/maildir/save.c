@@ -17,6 +17,7 @@
  * the same way and copies the cached model and text with the row; MOVE
  * also expunges the sources in that transaction. */
 #include "store/maildir/maildir-private.h"
+#include "base/fault.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -118,7 +119,7 @@ int maildir_save_write(struct store_append *_ctx, const void *data, size_t size)
 		store_set_error(&ctx->ms->store, STORE_ERR_TEMP, "Append already failed");
 		return -1;
 	}
-	if (write_full(ctx->fd, data, size) < 0) {
+	if (fault_inject(FAULT_MSG_WRITE) < 0 || write_full(ctx->fd, data, size) < 0) {
 		ctx->failed = true;
 		return maildir_storage_set_syscall_error(ctx->ms, "write", ctx->tmp_path);
 	}

@@ -21,6 +21,7 @@
  * Files and directories are created 0600/0700.  This file must never hold
  * an SQL transaction open across a return. */
 #include "store/maildir/maildir-private.h"
+#include "base/fault.h"
 #include "base/log.h"
 
 #include <dirent.h>
@@ -79,7 +80,7 @@ int maildir_storage_fsync_fd(struct maildir_store *ms, int fd, const char *path)
 {
 	if (!ms->fsync)
 		return 0;
-	if (fsync(fd) < 0)
+	if (fault_inject(FAULT_FILE_FSYNC) < 0 || fsync(fd) < 0)
 		return maildir_storage_set_syscall_error(ms, "fsync", path);
 	return 0;
 }

@@ -8,6 +8,7 @@
  * \Recent is claimed by advancing the mailbox's watermark in a write
  * transaction, so exactly one read-write session gets each message. */
 #include "store/maildir/maildir-private.h"
+#include "base/fault.h"
 #include "base/log.h"
 #include "mime/parser.h"
 
@@ -212,7 +213,7 @@ int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_
 		str_truncate(&out, 0);
 		mime_parser_feed_crlf(parser, in, (size_t)n, &out);
 		maildir_file_header_scan_feed(&scan, out.data, out.len);
-		if (write_full(fd, out.data, out.len) < 0) {
+		if (fault_inject(FAULT_MSG_WRITE) < 0 || write_full(fd, out.data, out.len) < 0) {
 			ret = maildir_storage_set_syscall_error(ms, "write", tmp_path);
 			break;
 		}
