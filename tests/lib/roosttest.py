@@ -372,12 +372,13 @@ class Client:
                 return untagged, line
             untagged.append(line)
 
-    def append(self, box="INBOX", flags="", msg=MSG, date=None):
+    def append(self, box="INBOX", flags="", msg=MSG, date=None, ok=True):
         """APPENDs msg (str or bytes) to box with a non-synchronizing
         literal (LITERAL+).  flags is the flag list as sent, "(\\Seen)", or
         "" for none; date an INTERNALDATE string or None.  Untagged updates
         before the tagged reply are skipped.  Fails the test unless the
-        reply is OK; returns the tagged line (with its [APPENDUID ...])."""
+        reply is OK (ok=False: whatever it is); returns the tagged line
+        (with its [APPENDUID ...])."""
         data = msg.encode() if isinstance(msg, str) else msg
         args = [box] + ([flags] if flags else []) + \
             ([f'"{date}"'] if date else [])
@@ -387,7 +388,8 @@ class Client:
         line = self.read_response_line()
         while not line.startswith(tag + " "):
             line = self.read_response_line()
-        expect(line.startswith(tag + " OK "), line)
+        if ok:
+            expect(line.startswith(tag + " OK "), line)
         return line
 
     def conv(self, script):

@@ -28,18 +28,6 @@ def restart_with_faults(srv, faults):
         del os.environ["ROOST_FAULTS"]
 
 
-def append_reply(c, msg, box="INBOX"):
-    """APPENDs msg and returns the tagged reply, whatever it is."""
-    data = msg.encode()
-    tag = c.next_tag()
-    c.line(f"{tag} APPEND {box} {{{len(data)}+}}")
-    c.send(data + b"\r\n")
-    line = c.read_response_line()
-    while not line.startswith(tag + " "):
-        line = c.read_response_line()
-    return line
-
-
 def message_ids(c, box="INBOX"):
     """{uid: Message-ID} of box, selected read-only."""
     c.cmd(f"EXAMINE {box}", ok=True)
@@ -68,9 +56,9 @@ def test_append_disk_full_is_overquota(srv):
     c.cmd("LOGOUT")
     restart_with_faults(srv, "msg-write:ENOSPC:1")
     c = srv.login()
-    reply = append_reply(c, MSG.format(n=2))
+    reply = c.append(msg=MSG.format(n=2), ok=False)
     expect(re.fullmatch(r"t\d+ NO \[OVERQUOTA\] .*", reply), reply)
-    reply = append_reply(c, MSG.format(n=3))
+    reply = c.append(msg=MSG.format(n=3), ok=False)
     expect(re.fullmatch(r"t\d+ OK \[APPENDUID \d+ 2\] .*", reply), reply)
     expect(message_ids(c) == {1: "1@fault.test", 2: "3@fault.test"})
     c.cmd("LOGOUT")
@@ -85,7 +73,7 @@ def test_append_fsync_error_is_serverbug(srv):
     c.cmd("LOGOUT")
     restart_with_faults(srv, "file-fsync:EIO:1")
     c = srv.login()
-    reply = append_reply(c, MSG.format(n=2))
+    reply = c.append(msg=MSG.format(n=2), ok=False)
     expect(re.fullmatch(r"t\d+ NO \[SERVERBUG\] .*", reply), reply)
     c.append(msg=MSG.format(n=3))
     expect(message_ids(c) == {1: "1@fault.test", 2: "3@fault.test"})
@@ -103,14 +91,15 @@ def select_with(srv, n):
     c.cmd("LOGOUT")
 
 
-@server_args(extra_conf="fsync = yes")
-def test_store_index_full_is_overquota(srv):
+def store_fails_once(srv, faults, code):
+    """STORE under faults: NO [code] and the flags unchanged; the next
+    STORE works; roost check finds the store consistent."""
     select_with(srv, 2)
-    restart_with_faults(srv, "index-write:ENOSPC:1")
+    restart_with_faults(srv, faults)
     c = srv.login()
     c.cmd("SELECT INBOX", ok=True)
     _, tagged = c.cmd("STORE 1:2 +FLAGS (\\Seen)")
-    expect(re.fullmatch(r"t\d+ NO \[OVERQUOTA\] .*", tagged), tagged)
+    expect(re.fullmatch(rf"t\d+ NO \[{code}\] .*", tagged), tagged)
     untagged, _ = c.cmd("FETCH 1:2 FLAGS", ok=True)
     expect(all("\\Seen" not in u for u in untagged), untagged)
     untagged, _ = c.cmd("STORE 1:2 +FLAGS (\\Seen)", ok=True)
@@ -120,16 +109,13 @@ def test_store_index_full_is_overquota(srv):
 
 
 @server_args(extra_conf="fsync = yes")
+def test_store_index_full_is_overquota(srv):
+    store_fails_once(srv, "index-write:ENOSPC:1", "OVERQUOTA")
+
+
+@server_args(extra_conf="fsync = yes")
 def test_store_index_sync_error_is_serverbug(srv):
-    select_with(srv, 1)
-    restart_with_faults(srv, "index-sync:EIO:1")
-    c = srv.login()
-    c.cmd("SELECT INBOX", ok=True)
-    _, tagged = c.cmd("STORE 1 +FLAGS (\\Flagged)")
-    expect(re.fullmatch(r"t\d+ NO \[SERVERBUG\] .*", tagged), tagged)
-    c.cmd("STORE 1 +FLAGS (\\Flagged)", ok=True)
-    c.cmd("LOGOUT")
-    check_clean(srv, "demo")
+    store_fails_once(srv, "index-sync:EIO:1", "SERVERBUG")
 
 
 @server_args(extra_conf="fsync = yes")
