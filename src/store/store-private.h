@@ -80,7 +80,6 @@ struct store_vfuncs {
 	int (*mailbox_msg_keys_many)(struct store_mailbox *box, const uint32_t *msns,
 				     size_t count, store_msg_keys_callback_t *cb,
 				     void *ctx);
-	const char *const *(*mailbox_watch_paths)(struct store_mailbox *box);
 	/* store_mailbox_check() */
 	int (*mailbox_check)(struct store *store, const char *name,
 			     store_check_report_t *report, void *ctx);
@@ -113,6 +112,18 @@ struct store_vfuncs {
 	void (*message_free)(struct store_message *msg);
 	int (*append_begin_message)(struct store *store, const char *mailbox_name,
 				    struct store_message *msg, struct store_append **ctx_r);
+
+	/* store_notify_*(): create fills the generic struct store_notify
+	 * (fd) but for v; add allocates the backend's watch (generic part
+	 * first), whose notify and cookie store.c sets; read calls
+	 * cb(ctx, watch->cookie) as store_notify_read() says. */
+	int (*notify_create)(const struct store_settings *set, struct store_notify **notify_r,
+			     const char **error_r);
+	void (*notify_destroy)(struct store_notify *notify);
+	int (*notify_add)(struct store_notify *notify, struct store_mailbox *box,
+			  struct store_notify_watch **watch_r);
+	void (*notify_remove)(struct store_notify_watch *watch);
+	void (*notify_read)(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 
 	int (*rebuild)(const struct store_settings *set, const char *user_local,
 		       const char *user_domain, const char **error_r);
@@ -165,6 +176,17 @@ struct store_mailbox {
 
 struct store_append {
 	struct store *store;
+};
+
+struct store_notify {
+	const struct store_vfuncs *v;
+	int fd;			/* store_notify_fd() */
+	unsigned int watch_count;
+};
+
+struct store_notify_watch {
+	struct store_notify *notify;
+	void *cookie;
 };
 
 struct store_copy {

@@ -10,6 +10,7 @@
 #include "base/str.h"
 #include "base/utf8.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -731,9 +732,64 @@ void store_text_result_free(struct store_text_result *result)
 	memset(result, 0, sizeof(*result));
 }
 
-const char *const *store_mailbox_watch_paths(struct store_mailbox *box)
+/* ---- change notification ---- */
+
+int store_notify_create(const struct store_settings *set, struct store_notify **notify_r,
+			const char **error_r)
 {
-	return box->store->v->mailbox_watch_paths(box);
+	const struct store_vfuncs *v = default_backend;
+
+	if (v->notify_create(set, notify_r, error_r) < 0)
+		return -1;
+	(*notify_r)->v = v;
+	(*notify_r)->watch_count = 0;
+	return 0;
+}
+
+void store_notify_destroy(struct store_notify **_notify)
+{
+	struct store_notify *notify = *_notify;
+
+	if (notify == NULL)
+		return;
+	*_notify = NULL;
+	assert(notify->watch_count == 0);
+	notify->v->notify_destroy(notify);
+}
+
+int store_notify_fd(struct store_notify *notify)
+{
+	return notify->fd;
+}
+
+int store_notify_add(struct store_notify *notify, struct store_mailbox *box, void *cookie,
+		     struct store_notify_watch **watch_r)
+{
+	assert(box->store->v == notify->v);
+	if (notify->v->notify_add(notify, box, watch_r) < 0) {
+		*watch_r = NULL;
+		return -1;
+	}
+	(*watch_r)->notify = notify;
+	(*watch_r)->cookie = cookie;
+	notify->watch_count++;
+	return 0;
+}
+
+void store_notify_remove(struct store_notify_watch **_watch)
+{
+	struct store_notify_watch *watch = *_watch;
+
+	if (watch == NULL)
+		return;
+	*_watch = NULL;
+	watch->notify->watch_count--;
+	watch->notify->v->notify_remove(watch);
+}
+
+void store_notify_read(struct store_notify *notify, store_notify_callback_t *cb, void *ctx)
+{
+	notify->v->notify_read(notify, cb, ctx);
 }
 
 /* ---- appending ---- */

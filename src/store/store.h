@@ -431,11 +431,51 @@ int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field f
 			      uint32_t first_uid, struct store_text_result *result_r);
 void store_text_result_free(struct store_text_result *result);
 
-/* Paths whose change (inotify IN_MODIFY/IN_ATTRIB/IN_CREATE/IN_MOVED_TO)
- * means the mailbox may have changed: the user's change-notification file
- * and the Maildir's new/ and cur/ directories.  NULL-terminated; valid
- * while the mailbox is open. */
-const char *const *store_mailbox_watch_paths(struct store_mailbox *box);
+/* ---- change notification ---- */
+
+/* Tells an event loop which watched mailboxes may have changed, by
+ * whatever made the change: a session in any process, `roost deliver`,
+ * the CLI, another program writing into the store.  One object serves
+ * every session of a worker (kernels limit notification channels: the
+ * Maildir backend uses one inotify instance; a database backend would
+ * LISTEN on one connection).  The caller polls store_notify_fd() and,
+ * when it is readable, calls store_notify_read() to learn which watches
+ * saw a change.  A report may be spurious (the backend may watch more
+ * than the mailbox, e.g. the whole user): the caller's next
+ * store_mailbox_sync() then finds nothing new. */
+struct store_notify;
+struct store_notify_watch;
+
+/* Creates the notification object of the backend that `set` chooses.
+ * Returns 0 and *notify_r, or -1 with *error_r (static) when the
+ * backend cannot notify now (e.g. the inotify instances allowed per user
+ * are used up): the caller then polls with store_mailbox_sync() and may
+ * try again later. */
+int store_notify_create(const struct store_settings *set, struct store_notify **notify_r,
+			const char **error_r);
+/* Destroys the object; every watch must have been removed.  Sets
+ * *notify to NULL. */
+void store_notify_destroy(struct store_notify **notify);
+/* The descriptor that becomes readable when store_notify_read() has
+ * something to report.  Owned by the object; valid until it is
+ * destroyed. */
+int store_notify_fd(struct store_notify *notify);
+/* Starts watching `box` (of a store with the notification object's
+ * backend); the watch's reports carry `cookie`.  The watch follows the
+ * mailbox when another session renames it, and does not refer to `box`
+ * after this call (it may outlive it).  Returns 0 and *watch_r, or -1
+ * with *watch_r NULL when the mailbox's changes cannot be watched (a
+ * kernel limit, a directory gone): the caller polls instead. */
+int store_notify_add(struct store_notify *notify, struct store_mailbox *box, void *cookie,
+		     struct store_notify_watch **watch_r);
+/* Stops the watch: it is reported no more, not even for changes already
+ * pending.  NULL is a no-op; sets *watch to NULL. */
+void store_notify_remove(struct store_notify_watch **watch);
+typedef void store_notify_callback_t(void *ctx, void *cookie);
+/* Drains the descriptor without blocking and calls cb(ctx, cookie) once
+ * for each watch that saw a change since the last call.  The callback may
+ * remove any watch, itself included; a removed watch is not called. */
+void store_notify_read(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 
 /* ---- appending ---- */
 

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1003,16 +1004,12 @@ static void test_mailbox_ops(void **state)
 	struct store *other = open_store("demo");
 	struct store_mailbox *follow;
 	assert_int_equal(store_mailbox_open(other, "X/Y/D", false, &follow), 0);
-	const char *const *old_watch = store_mailbox_watch_paths(follow);
-	const char *old_new_dir = old_watch[1];
 	assert_int_equal(store_mailbox_rename(store, "X/Y/D", "X/Y/E"), 0);
 	append(store, "X/Y/E", msg3, 0, NULL, 0, 0);
 	struct events fev = { "" };
 	assert_int_equal(store_mailbox_sync(follow, 0, &ev_callbacks, &fev), 0);
 	assert_string_equal(fev.log, "X2 ");
 	assert_string_equal(store_mailbox_name(follow), "X/Y/E");
-	assert_non_null(strstr(store_mailbox_watch_paths(follow)[1], ".X.Y.E/new"));
-	assert_non_null(strstr(old_new_dir, ".X.Y.D/new"));
 	fd = store_mailbox_open_msg(follow, 2);
 	text = read_fd(fd);
 	assert_string_equal(text, msg3);
@@ -1082,11 +1079,6 @@ static void test_new_pickup(void **state)
 	const char *crlf_msg = "Subject: dropped\r\n\r\nline\r\n";
 
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
-	const char *const *paths = store_mailbox_watch_paths(box);
-	assert_non_null(strstr(paths[0], "/notify"));
-	assert_non_null(strstr(paths[1], "Maildir/new"));
-	assert_non_null(strstr(paths[2], "Maildir/cur"));
-	assert_null(paths[3]);
 
 	char *path = user_path("Maildir/new/1234.M1P1.host");
 	int fd = open(path, O_WRONLY | O_CREAT, 0600);
@@ -1365,6 +1357,153 @@ static void test_notify(void **state)
 	assert_true(st2.st_mtime > 1000);
 	free(path);
 	store_close(&store);
+}
+
+/* ---- change notification ---- */
+
+struct notified {
+	char log[64];
+	/* the watches by cookie: a report of one removes the other */
+	struct store_notify_watch **watches[2];
+};
+
+static const char notify_cookies[2] = { 'a', 'b' };
+
+static void notified_cb(void *ctx, void *cookie)
+{
+	struct notified *got = ctx;
+	const char *c = cookie;
+	size_t len = strlen(got->log);
+
+	snprintf(got->log + len, sizeof(got->log) - len, "%c", *c);
+	if (got->watches[0] != NULL)
+		store_notify_remove(got->watches[c == &notify_cookies[0] ? 1 : 0]);
+}
+
+/* Waits up to timeout_ms for the descriptor, then reads what it has. */
+static const char *notify_wait(struct store_notify *notify, struct notified *got,
+			       int timeout_ms)
+{
+	struct pollfd pfd = { .fd = store_notify_fd(notify), .events = POLLIN };
+
+	got->log[0] = '\0';
+	(void)poll(&pfd, 1, timeout_ms);
+	store_notify_read(notify, notified_cb, got);
+	return got->log;
+}
+
+/* Appends msg to demo's `mailbox` from another process. */
+static void append_elsewhere(const char *mailbox, const char *msg)
+{
+	int wstatus;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *child;
+		struct store_append *ctx;
+		const char *error;
+		uint32_t uidvalidity, uid;
+
+		if (store_open(&set, "demo", &child, &error) < 0 ||
+		    store_append_begin(child, mailbox, &ctx) < 0 ||
+		    store_append_write(ctx, msg, strlen(msg)) < 0 ||
+		    store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &uid) < 0)
+			_exit(1);
+		store_close(&child);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	assert_true(WIFEXITED(wstatus));
+	assert_int_equal(WEXITSTATUS(wstatus), 0);
+}
+
+static void test_notify_watches(void **state)
+{
+	(void)state;
+	struct store *demo = open_store("demo"), *other = open_store("other@example.org");
+	struct store_mailbox *inbox, *other_inbox;
+	struct store_notify *notify;
+	struct store_notify_watch *wa, *wb;
+	struct notified got = { .log = "" };
+	const char *error;
+
+	assert_int_equal(store_notify_create(&set, &notify, &error), 0);
+	assert_true(store_notify_fd(notify) >= 0);
+	assert_int_equal(store_mailbox_open(demo, "INBOX", false, &inbox), 0);
+	assert_int_equal(store_mailbox_open(other, "INBOX", false, &other_inbox), 0);
+	assert_int_equal(store_notify_add(notify, inbox, (void *)&notify_cookies[0], &wa), 0);
+	assert_int_equal(store_notify_add(notify, other_inbox, (void *)&notify_cookies[1], &wb),
+			 0);
+	/* the watches do not need the mailboxes */
+	store_mailbox_close(&other_inbox);
+	assert_string_equal(notify_wait(notify, &got, 0), "");
+
+	/* a change by another process is reported once, for its watch only */
+	append_elsewhere("INBOX", msg1);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	assert_string_equal(notify_wait(notify, &got, 0), "");
+	/* a flag change through this process's store, too */
+	uint32_t msn = 1, *failed;
+	size_t failed_count;
+	assert_int_equal(store_mailbox_sync(inbox, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_update_flags(inbox, &msn, 1, STORE_FLAGS_ADD,
+						    STORE_FLAG_SEEN, 0, 0, &failed,
+						    &failed_count), 0);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	/* and another user's change for the other watch */
+	append(other, "INBOX", msg2, 0, NULL, 0, 0);
+	assert_string_equal(notify_wait(notify, &got, 1000), "b");
+
+	/* a removed watch is not reported, not even for a pending change */
+	append(other, "INBOX", msg2, 0, NULL, 0, 0);
+	store_notify_remove(&wb);
+	assert_null(wb);
+	assert_string_equal(notify_wait(notify, &got, 100), "");
+	append(other, "INBOX", msg2, 0, NULL, 0, 0);
+	assert_string_equal(notify_wait(notify, &got, 100), "");
+
+	/* a mail program dropping a file into new/ is seen */
+	char *path = user_path("Maildir/new/1.M1P1.host");
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	free(path);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+
+	/* a callback may remove another pending watch: one report */
+	assert_int_equal(store_notify_add(notify, inbox, (void *)&notify_cookies[1], &wb), 0);
+	got.watches[0] = &wa;
+	got.watches[1] = &wb;
+	append(demo, "INBOX", msg2, 0, NULL, 0, 0);
+	const char *log = notify_wait(notify, &got, 1000);
+	assert_int_equal(strlen(log), 1);
+	assert_true(wa == NULL || wb == NULL);
+	store_notify_remove(&wa);
+	store_notify_remove(&wb);
+	got.watches[0] = got.watches[1] = NULL;
+
+	/* the watch follows the folder when another session renames it */
+	assert_int_equal(store_mailbox_create(demo, "Old", 0), 0);
+	struct store_mailbox *box;
+	assert_int_equal(store_mailbox_open(demo, "Old", false, &box), 0);
+	assert_int_equal(store_notify_add(notify, box, (void *)&notify_cookies[0], &wa), 0);
+	store_mailbox_close(&box);
+	assert_int_equal(store_mailbox_rename(demo, "Old", "New"), 0);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	path = user_path("Maildir/.New/new/2.M1P1.host");
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	free(path);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	store_notify_remove(&wa);
+
+	store_notify_destroy(&notify);
+	assert_null(notify);
+	store_mailbox_close(&inbox);
+	store_close(&demo);
+	store_close(&other);
 }
 
 static void test_keyword_limit(void **state)
@@ -1848,6 +1987,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_watches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyword_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keywords_all_or_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_write_error, setup, teardown),

@@ -86,11 +86,6 @@ struct maildir_mailbox {
 	struct store_mailbox box;
 	int64_t id;		/* mailboxes.id */
 	char *dir;		/* the folder's directory */
-	char *watch[4];		/* notify, dir/new, dir/cur, NULL */
-	/* paths replaced after a rename by another session, kept until close
-	 * because store_mailbox_watch_paths() promised them that long */
-	char **old_paths;
-	size_t old_paths_count, old_paths_cap;
 	uint32_t recent_uid;	/* the watermark as last seen */
 	/* what store_mailbox_msg_cache() returned last */
 	struct store_msg_cache_data cache;
@@ -325,7 +320,15 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
  * size.  0 or -1 (error set). */
 int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
 			   uint64_t *size_r, uint64_t *header_size_r);
-const char *const *maildir_sync_watch_paths(struct store_mailbox *box);
+
+/* ---- notify.c: change notification (store_notify_*()) ---- */
+int maildir_notify_create(const struct store_settings *set, struct store_notify **notify_r,
+			  const char **error_r);
+void maildir_notify_destroy(struct store_notify *notify);
+int maildir_notify_add(struct store_notify *notify, struct store_mailbox *box,
+		       struct store_notify_watch **watch_r);
+void maildir_notify_remove(struct store_notify_watch *watch);
+void maildir_notify_read(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 
 /* ---- fts.c: the full-text index (SEARCH text keys) ---- */
 /* Creates the text index tables if missing (called once from
