@@ -528,20 +528,12 @@ static void imap_notify_readable(void *ctx ATTR_UNUSED)
 	store_notify_read(imap_notify.notify, imap_session_box_changed, NULL);
 }
 
-static void imap_session_store_settings(struct imap_session *s, struct store_settings *set_r)
-{
-	*set_r = (struct store_settings){
-		.data_dir = s->config->data_dir,
-		.fsync = s->config->fsync,
-	};
-}
-
 static void imap_session_watch(struct imap_session *s, struct store_mailbox *box)
 {
 	if (imap_notify.notify == NULL) {
 		struct store_settings set;
 		const char *error;
-		imap_session_store_settings(s, &set);
+		store_settings_init(&set, s->config);
 		if (store_notify_create(&set, &imap_notify.notify, &error) < 0)
 			return;
 		imap_notify.readable = net_watch_create(store_notify_fd(imap_notify.notify),
@@ -738,7 +730,7 @@ int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
 int imap_session_login(struct imap_session *s, const char *user, const char **error_r)
 {
 	struct store_settings set;
-	imap_session_store_settings(s, &set);
+	store_settings_init(&set, s->config);
 	if (store_open(&set, user, &s->store, error_r) < 0) {
 		log_error("%s: cannot open store of %s: %s", s->log_prefix, user, *error_r);
 		return -1;

@@ -19,8 +19,8 @@ struct store_vfuncs {
 
 	/* user_domain and user_local are already checked (domain lowercased,
 	 * "_" for a bare name).  The backend fills the generic struct store
-	 * (set with data_dir xstrdup'd, user xmalloc'd); store_close() frees
-	 * those after calling close(). */
+	 * (user xmalloc'd) but for v and set, which store.c fills;
+	 * store_close() frees those after calling close(). */
 	int (*open)(const struct store_settings *set, const char *user_local,
 		    const char *user_domain, struct store **store_r,
 		    const char **error_r);
@@ -100,9 +100,9 @@ struct store_vfuncs {
 			     time_t internaldate, int tz,
 			     uint32_t *uidvalidity_r, uint32_t *uid_r);
 	void (*append_abort)(struct store_append *ctx);
-	/* store_message_*(): the message belongs to the default backend;
-	 * append_begin_message may be given a message of its own backend
-	 * only (there is one backend today). */
+	/* store_message_*(): begin allocates the backend's message
+	 * (generic part first; store.c sets v); append_begin_message is
+	 * given messages of its own backend only. */
 	int (*message_begin)(const struct store_settings *set, struct store_message **msg_r,
 			     const char **error_r);
 	int (*message_write)(struct store_message *msg, const void *data, size_t size,
@@ -133,7 +133,7 @@ struct store_vfuncs {
 
 struct store {
 	const struct store_vfuncs *v;
-	struct store_settings set;	/* data_dir owned (xstrdup) */
+	struct store_settings set;	/* strings owned (copies) */
 	char *user;			/* "local@domain" as opened */
 	char *error;			/* last error text, NULL = none */
 	enum store_error error_class;
@@ -176,6 +176,10 @@ struct store_mailbox {
 
 struct store_append {
 	struct store *store;
+};
+
+struct store_message {
+	const struct store_vfuncs *v;
 };
 
 struct store_notify {

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/utf8.h"
+#include "conf/conf.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -18,7 +19,79 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct store_vfuncs *default_backend = &maildir_store_vfuncs;
+/* ---- backends ---- */
+
+/* Every backend of this build, by the name `store =` gives. */
+static const struct store_vfuncs *const store_backends[] = {
+	&maildir_store_vfuncs,
+};
+
+static const struct store_vfuncs *store_backend_find(const char *name)
+{
+	for (size_t i = 0; i < N_ELEMENTS(store_backends); i++) {
+		if (strcmp(store_backends[i]->name, name) == 0)
+			return store_backends[i];
+	}
+	return NULL;
+}
+
+int store_backend_check(const char *name, char **error_r)
+{
+	if (store_backend_find(name) != NULL)
+		return 0;
+	struct str known = STR_INIT;
+	for (size_t i = 0; i < N_ELEMENTS(store_backends); i++)
+		str_printfa(&known, "%s%s", i == 0 ? "" : ", ", store_backends[i]->name);
+	*error_r = xasprintf("unknown store backend \"%s\" (known: %s)", name, known.data);
+	str_free(&known);
+	return -1;
+}
+
+void store_settings_init(struct store_settings *set_r, const struct roost_config *config)
+{
+	*set_r = (struct store_settings){
+		.backend = config->store,
+		.fsync = config->fsync,
+		.maildir.root = config->maildir_root,
+	};
+}
+
+/* The backend of settings that store_backend_check() may not have seen
+ * (tests, tools): NULL with *error_r set when there is none. */
+static const struct store_vfuncs *store_backend_get(const struct store_settings *set,
+						     const char **error_r)
+{
+	const struct store_vfuncs *v = store_backend_find(set->backend);
+	if (v == NULL) {
+		log_error("store: unknown store backend \"%s\"", set->backend);
+		*error_r = "Unknown mail store backend (see the server log)";
+	}
+	return v;
+}
+
+static bool str_equal_or_null(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+static bool settings_equal(const struct store_settings *a, const struct store_settings *b)
+{
+	return strcmp(a->backend, b->backend) == 0 && a->fsync == b->fsync &&
+		str_equal_or_null(a->maildir.root, b->maildir.root);
+}
+
+static void settings_copy(struct store_settings *dst, const struct store_settings *src)
+{
+	dst->backend = xstrdup(src->backend);
+	dst->fsync = src->fsync;
+	dst->maildir.root = src->maildir.root == NULL ? NULL : xstrdup(src->maildir.root);
+}
+
+static void settings_free(struct store_settings *set)
+{
+	free((char *)set->backend);
+	free((char *)set->maildir.root);
+}
 
 /* ---- errors ---- */
 
@@ -146,8 +219,7 @@ static struct store *store_shared_find(const struct store_settings *set,
 	size_t llen = strlen(local);
 	for (size_t i = 0; i < shared_count; i++) {
 		struct store *s = shared_stores[i];
-		if (s->set.fsync == set->fsync && strcmp(s->set.data_dir, set->data_dir) == 0 &&
-		    strncmp(s->user, local, llen) == 0 && s->user[llen] == '@' &&
+		if (settings_equal(&s->set, set) && strncmp(s->user, local, llen) == 0 && s->user[llen] == '@' &&
 		    strcmp(s->user + llen + 1, domain) == 0)
 			return s;
 	}
@@ -168,9 +240,11 @@ int store_open(const struct store_settings *set, const char *user,
 		*store_r = shared;
 		ret = 0;
 	} else {
-		ret = default_backend->open(set, local, domain, store_r, error_r);
+		const struct store_vfuncs *v = store_backend_get(set, error_r);
+		ret = v == NULL ? -1 : v->open(set, local, domain, store_r, error_r);
 		if (ret == 0) {
-			(*store_r)->v = default_backend;
+			(*store_r)->v = v;
+			settings_copy(&(*store_r)->set, set);
 			(*store_r)->refcount = 1;
 			ARRAY_RESERVE(shared_stores, shared_cap, shared_count + 1);
 			shared_stores[shared_count++] = *store_r;
@@ -190,7 +264,8 @@ void store_release_memory(struct store *store)
 void store_close(struct store **_store)
 {
 	struct store *store = *_store;
-	char *data_dir, *user, *error;
+	struct store_settings set;
+	char *user, *error;
 
 	if (store == NULL)
 		return;
@@ -211,11 +286,11 @@ void store_close(struct store **_store)
 	if (store->open_mailboxes != 0)
 		i_panic("store_close(%s): %u mailboxes still open", store->user,
 			store->open_mailboxes);
-	data_dir = (char *)store->set.data_dir;
+	set = store->set;
 	user = store->user;
 	error = store->error;
 	store->v->close(store);
-	free(data_dir);
+	settings_free(&set);
 	free(user);
 	free(error);
 }
@@ -226,9 +301,10 @@ int store_rebuild(const struct store_settings *set, const char *user,
 	char *local, *domain;
 	int ret;
 
-	if (user_parse(user, &local, &domain, error_r) < 0)
+	const struct store_vfuncs *v = store_backend_get(set, error_r);
+	if (v == NULL || user_parse(user, &local, &domain, error_r) < 0)
 		return -1;
-	ret = default_backend->rebuild(set, local, domain, error_r);
+	ret = v->rebuild(set, local, domain, error_r);
 	free(local);
 	free(domain);
 	return ret;
@@ -737,9 +813,9 @@ void store_text_result_free(struct store_text_result *result)
 int store_notify_create(const struct store_settings *set, struct store_notify **notify_r,
 			const char **error_r)
 {
-	const struct store_vfuncs *v = default_backend;
+	const struct store_vfuncs *v = store_backend_get(set, error_r);
 
-	if (v->notify_create(set, notify_r, error_r) < 0)
+	if (v == NULL || v->notify_create(set, notify_r, error_r) < 0)
 		return -1;
 	(*notify_r)->v = v;
 	(*notify_r)->watch_count = 0;
@@ -840,19 +916,24 @@ int store_append_commit(struct store_append **_ctx, uint32_t flags,
 int store_message_begin(const struct store_settings *set, struct store_message **msg_r,
 			const char **error_r)
 {
-	return default_backend->message_begin(set, msg_r, error_r);
+	const struct store_vfuncs *v = store_backend_get(set, error_r);
+
+	if (v == NULL || v->message_begin(set, msg_r, error_r) < 0)
+		return -1;
+	(*msg_r)->v = v;
+	return 0;
 }
 
 int store_message_write(struct store_message *msg, const void *data, size_t size,
 			const char **error_r)
 {
-	return default_backend->message_write(msg, data, size, error_r);
+	return msg->v->message_write(msg, data, size, error_r);
 }
 
 int store_message_finish(struct store_message *msg, time_t internaldate,
 			 const char **error_r)
 {
-	return default_backend->message_finish(msg, internaldate, error_r);
+	return msg->v->message_finish(msg, internaldate, error_r);
 }
 
 int store_append_begin_message(struct store *store, const char *mailbox_name,
@@ -862,6 +943,10 @@ int store_append_begin_message(struct store *store, const char *mailbox_name,
 	int ret;
 
 	store_clear_error(store);
+	if (msg->v != store->v) {
+		store_set_error(store, STORE_ERR_PARAMS, "The message is of another backend");
+		return -1;
+	}
 	if ((norm = store_name_normalize(store, mailbox_name)) == NULL)
 		return -1;
 	ret = store->v->append_begin_message(store, norm, msg, ctx_r);
@@ -875,7 +960,7 @@ void store_message_free(struct store_message **msg)
 {
 	if (*msg == NULL)
 		return;
-	default_backend->message_free(*msg);
+	(*msg)->v->message_free(*msg);
 	*msg = NULL;
 }
 

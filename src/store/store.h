@@ -29,13 +29,23 @@
 #include "base/str.h"
 #include <time.h>
 
+struct roost_config;
 struct store;
 struct store_mailbox;
 struct store_append;
 
+/* What roost.conf says about the store: which backend keeps the mail,
+ * and that backend's own settings (the keys named after it). */
 struct store_settings {
-	const char *data_dir;	/* users live in <data_dir>/users/<domain>/<user> */
-	bool fsync;		/* fsync files, dirs and index (default true) */
+	/* `store`: a backend that store_backend_check() accepts */
+	const char *backend;
+	/* `fsync`: changes are durable before a call returns (default true) */
+	bool fsync;
+	/* the settings of the maildir backend */
+	struct {
+		/* `maildir_root`: the directory of every user's store */
+		const char *root;
+	} maildir;
 };
 
 enum store_error {
@@ -110,6 +120,13 @@ struct store_mailbox_info {
 };
 
 /* ---- the user's store ---- */
+
+/* Returns 0 when `name` is a backend this build has ("maildir"), or -1
+ * with *error_r (allocated, the caller frees) naming the known ones. */
+int store_backend_check(const char *name, char **error_r);
+/* Fills *set_r from the configuration; the strings point into `config`
+ * and live as long as it. */
+void store_settings_init(struct store_settings *set_r, const struct roost_config *config);
 
 /* Opens (creating on first use) the store of `user` ("name" or
  * "name@domain").  A new store gets INBOX, Drafts, Sent, Trash, Junk and
@@ -511,8 +528,8 @@ void store_append_abort(struct store_append **ctx);
  * added to a shared message. */
 struct store_message;
 
-/* Starts a message for the store in `set` (its data_dir holds the
- * spooled bytes, unnamed, until the last mailbox has linked them).
+/* Starts a message for the backend of `set` (which keeps the spooled
+ * bytes, unnamed, until the last mailbox has linked them).
  * Returns 0, or -1 with *error_r set to a static text (details are
  * logged). */
 int store_message_begin(const struct store_settings *set, struct store_message **msg_r,

@@ -62,7 +62,8 @@ static int setup(void **state)
 	(void)state;
 	strcpy(data_dir, "/tmp/roost-test-search-XXXXXX");
 	assert_non_null(mkdtemp(data_dir));
-	set.data_dir = data_dir;
+	set.backend = "maildir";
+	set.maildir.root = data_dir;
 	set.fsync = false;
 	if (store_open(&set, "demo", &store, &error) < 0)
 		fail_msg("store_open: %s", error);

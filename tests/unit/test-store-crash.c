@@ -27,12 +27,15 @@
 #include "testlib.h"
 
 static struct store_settings set;
+static char maildir_root[256];
 
 static int setup(void **state)
 {
 	(void)state;
 	assert_int_equal(testlib_dir_create("store-crash"), 0);
-	set.data_dir = testlib_dir();
+	snprintf(maildir_root, sizeof(maildir_root), "%s/users", testlib_dir());
+	set.backend = "maildir";
+	set.maildir.root = maildir_root;
 	set.fsync = false;
 	return 0;
 }

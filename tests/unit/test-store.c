@@ -25,12 +25,15 @@
 #include "testlib.h"
 
 static struct store_settings set;
+static char maildir_root[256];
 
 static int setup(void **state)
 {
 	(void)state;
 	assert_int_equal(testlib_dir_create("store"), 0);
-	set.data_dir = testlib_dir();
+	snprintf(maildir_root, sizeof(maildir_root), "%s/users", testlib_dir());
+	set.backend = "maildir";
+	set.maildir.root = maildir_root;
 	set.fsync = false;
 	return 0;
 }
@@ -1359,6 +1362,28 @@ static void test_notify(void **state)
 	store_close(&store);
 }
 
+/* The backend comes from the settings, by name. */
+static void test_backends(void **state)
+{
+	(void)state;
+	struct store_settings nope = set;
+	struct store *store;
+	struct store_message *msg;
+	const char *error;
+	char *msg_text = NULL;
+
+	assert_int_equal(store_backend_check("maildir", &msg_text), 0);
+	assert_null(msg_text);
+	assert_int_equal(store_backend_check("postgresql", &msg_text), -1);
+	assert_string_equal(msg_text, "unknown store backend \"postgresql\" (known: maildir)");
+	free(msg_text);
+	nope.backend = "postgresql";
+	assert_int_equal(store_open(&nope, "demo", &store, &error), -1);
+	assert_non_null(error);
+	assert_int_equal(store_message_begin(&nope, &msg, &error), -1);
+	assert_int_equal(store_rebuild(&nope, "demo", &error), -1);
+}
+
 /* ---- change notification ---- */
 
 struct notified {
@@ -1929,8 +1954,9 @@ static void test_shared_message(void **state)
 	store_close(&demo);
 }
 
-/* Where the file system refuses the link (the spool in data_dir, the
- * users' Maildirs on another file system) each mailbox gets a copy. */
+/* Where the file system refuses the link (the spool in maildir_root,
+ * the users' Maildirs on another file system) each mailbox gets a
+ * copy. */
 static void test_shared_message_other_fs(void **state)
 {
 	(void)state;
@@ -1942,7 +1968,8 @@ static void test_shared_message_other_fs(void **state)
 		skip();	/* no second file system here */
 		return;
 	}
-	char *users = xasprintf("%s/users", testlib_dir());
+	char *users = xasprintf("%s/users/_", testlib_dir());
+	assert_int_equal(mkdir(maildir_root, 0700), 0);
 	assert_int_equal(symlink(shm, users), 0);
 	struct store *demo = open_store("demo"), *alice = open_store("alice");
 	static const char text[] = "Subject: copied\r\n\r\nbody\r\n";
@@ -1953,7 +1980,7 @@ static void test_shared_message_other_fs(void **state)
 	char *path = user_path("Maildir/cur");
 	stat_only_file(path, &st1);
 	free(path);
-	path = xasprintf("%s/_/alice/Maildir/cur", shm);
+	path = xasprintf("%s/alice/Maildir/cur", shm);
 	stat_only_file(path, &st2);
 	free(path);
 	assert_true(st1.st_ino != st2.st_ino);
@@ -1971,6 +1998,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_user_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defaults_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flags, setup, teardown),

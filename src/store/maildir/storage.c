@@ -3,7 +3,7 @@
  *
  * On-disk layout of one user:
  *
- *   <data_dir>/users/<domain>/<user>/        0700 ("_" domain for bare names)
+ *   <maildir_root>/<domain>/<user>/          0700 ("_" domain for bare names)
  *     index.sqlite        the index (WAL); see index.c for the schema
  *     lock                flock()ed: shared by every process that has the
  *                         store open, exclusive by `roost check --rebuild`
@@ -179,20 +179,9 @@ void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t
 /* mkdir -p for the user directory. */
 static int mkdir_parents(struct maildir_store *ms, const char *path)
 {
-	char *copy = xstrdup(path);
-	int ret = 0;
-
-	for (char *p = copy + 1; ret == 0 && *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		ret = mkdir_one(ms, copy);
-		*p = '/';
-	}
-	if (ret == 0)
-		ret = mkdir_one(ms, copy);
-	free(copy);
-	return ret;
+	if (maildir_file_mkdir_parents(path) < 0)
+		return maildir_storage_set_syscall_error(ms, "mkdir", path);
+	return 0;
 }
 
 struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
@@ -200,10 +189,8 @@ struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 {
 	struct maildir_store *ms = xcalloc(1, sizeof(*ms));
 
-	ms->store.set = *set;
-	ms->store.set.data_dir = xstrdup(set->data_dir);
 	ms->store.user = xasprintf("%s@%s", user_local, user_domain);
-	ms->userdir = xasprintf("%s/users/%s/%s", set->data_dir, user_domain, user_local);
+	ms->userdir = xasprintf("%s/%s/%s", set->maildir.root, user_domain, user_local);
 	ms->maildir = xasprintf("%s/Maildir", ms->userdir);
 	ms->notify_path = xasprintf("%s/notify", ms->userdir);
 	ms->fsync = set->fsync;
@@ -421,7 +408,6 @@ static int maildir_storage_open(const struct store_settings *set, const char *us
 		free(index_path);
 	}
 	if (ret < 0) {
-		free((char *)ms->store.set.data_dir);
 		free(ms->store.user);
 		free(ms->store.error);
 		maildir_storage_free(ms);
