@@ -86,7 +86,9 @@ struct store_vfuncs {
 	int (*mailbox_msg_text)(struct store_mailbox *box, uint32_t msn,
 				struct str *header, struct str *body);
 	/* needle already prepared with casemap_unicode(): valid UTF-8, no
-	 * NUL, possibly empty */
+	 * NUL, possibly empty; *result_r comes zeroed with last_uid
+	 * UINT32_MAX.  Returns -1 on error, any other value when
+	 * *result_r is filled. */
 	int (*mailbox_search_text)(struct store_mailbox *box, enum store_text_field field,
 				   const char *name, const char *needle, size_t needle_len,
 				   uint32_t first_uid, struct store_text_result *result_r);

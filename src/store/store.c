@@ -550,17 +550,24 @@ static int keyword_find(struct store_mailbox *box, const char *name)
 	return -1;
 }
 
-int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create)
+int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create,
+				unsigned int *index_r)
 {
 	store_keywords_t mask;
 
 	store_clear_error(box->store);
 	int idx = keyword_find(box, name);
-	if (idx >= 0 || !create)
-		return idx;
-	if (store_mailbox_keywords_mask(box, &name, 1, true, &mask) < 0)
+	if (idx < 0 && create) {
+		if (store_mailbox_keywords_mask(box, &name, 1, true, &mask) < 0)
+			return -1;
+		idx = keyword_find(box, name);
+	}
+	if (idx < 0) {
+		store_set_error(box->store, STORE_ERR_NOTFOUND, "No such keyword: %s", name);
 		return -1;
-	return keyword_find(box, name);
+	}
+	*index_r = (unsigned int)idx;
+	return 0;
 }
 
 int store_mailbox_keywords_mask(struct store_mailbox *box, const char *const *names,
@@ -786,6 +793,8 @@ int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field f
 	int ret = 0;
 
 	store_clear_error(box->store);
+	/* a needle the index cannot answer: no message is in
+	 * result_r->indexed, so the caller matches every one itself */
 	memset(result_r, 0, sizeof(*result_r));
 	result_r->last_uid = UINT32_MAX;
 	if (memchr(needle, '\0', needle_len) != NULL)
@@ -798,7 +807,7 @@ int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field f
 							 prepared.len, first_uid, result_r);
 	}
 	str_free(&prepared);
-	return ret;
+	return ret < 0 ? -1 : 0;
 }
 
 void store_text_result_free(struct store_text_result *result)

@@ -74,6 +74,26 @@ static uint32_t append(struct store *store, const char *mailbox, const char *tex
 	return uid;
 }
 
+/* The index of keyword `name`, or -1 with the store's error. */
+static int kw_index(struct store_mailbox *box, const char *name, bool create)
+{
+	unsigned int idx;
+
+	return store_mailbox_keyword_index(box, name, create, &idx) < 0 ? -1 : (int)idx;
+}
+
+/* The error class of a keyword_index() that must fail. */
+static enum store_error kw_index_error(struct store *store, struct store_mailbox *box,
+				       const char *name, bool create)
+{
+	unsigned int idx;
+	enum store_error err;
+
+	assert_int_equal(store_mailbox_keyword_index(box, name, create, &idx), -1);
+	(void)store_last_error(store, &err);
+	return err;
+}
+
 static char *read_fd(int fd)
 {
 	char *buf = xmalloc(65536);
@@ -250,8 +270,8 @@ static void test_append_read(void **state)
 	assert_int_equal(kw_count, 2);
 	assert_string_equal(names[0], "$Forwarded");
 	assert_string_equal(names[1], "Work");
-	assert_int_equal(store_mailbox_keyword_index(box, "work", false), 1);
-	assert_int_equal(store_mailbox_keyword_index(box, "nope", false), -1);
+	assert_int_equal(kw_index(box, "work", false), 1);
+	assert_int_equal(kw_index_error(store, box, "nope", false), STORE_ERR_NOTFOUND);
 
 	int fd = store_mailbox_open_msg(box, 1);
 	assert_true(fd >= 0);
@@ -329,11 +349,11 @@ static void test_flags(void **state)
 	assert_int_equal(store_mailbox_msg(box, 2)->flags, STORE_FLAG_ANSWERED);
 
 	/* keywords */
-	kw = store_mailbox_keyword_index(box, "Important", true);
+	kw = kw_index(box, "Important", true);
 	assert_int_equal(kw, 0);
-	assert_int_equal(store_mailbox_keyword_index(box, "IMPORTANT", true), 0);
-	assert_int_equal(store_mailbox_keyword_index(box, "bad kw", true), -1);
-	assert_int_equal(store_mailbox_keyword_index(box, "\\Seen", true), -1);
+	assert_int_equal(kw_index(box, "IMPORTANT", true), 0);
+	assert_int_equal(kw_index_error(store, box, "bad kw", true), STORE_ERR_PARAMS);
+	assert_int_equal(kw_index_error(store, box, "\\Seen", true), STORE_ERR_PARAMS);
 	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
 		0, 1u << kw, 0, &failed, &failed_count), 0);
 	assert_int_equal(store_mailbox_msg(box, 1)->keywords, 1);
@@ -521,8 +541,8 @@ static void test_concurrent_flags(void **state)
 		STORE_FLAG_SEEN, 0, 0, &failed, &failed_count), 0);
 	assert_int_equal(store_mailbox_update_flags(b, &m1, 1, STORE_FLAGS_ADD,
 		STORE_FLAG_FLAGGED, 0, 0, &failed, &failed_count), 0);
-	int ka = store_mailbox_keyword_index(a, "KA", true);
-	int kb = store_mailbox_keyword_index(b, "KB", true);
+	int ka = kw_index(a, "KA", true);
+	int kb = kw_index(b, "KB", true);
 	assert_int_equal(ka, 0);
 	assert_int_equal(kb, 1);
 	assert_int_equal(store_mailbox_update_flags(a, &m1, 1, STORE_FLAGS_ADD,
@@ -1545,11 +1565,9 @@ static void test_keyword_limit(void **state)
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	for (int i = 0; i < STORE_MAX_KEYWORDS; i++) {
 		snprintf(name, sizeof(name), "kw%d", i);
-		assert_int_equal(store_mailbox_keyword_index(box, name, true), i);
+		assert_int_equal(kw_index(box, name, true), i);
 	}
-	assert_int_equal(store_mailbox_keyword_index(box, "one-too-many", true), -1);
-	store_last_error(store, &err);
-	assert_int_equal(err, STORE_ERR_LIMIT);
+	assert_int_equal(kw_index_error(store, box, "one-too-many", true), STORE_ERR_LIMIT);
 	/* keywords past 'z' live only in the index */
 	store_keywords_t mask = ((store_keywords_t)1 << 0) | ((store_keywords_t)1 << 25) |
 		((store_keywords_t)1 << 26) | ((store_keywords_t)1 << 63);
@@ -1704,7 +1722,7 @@ static void test_multiprocess(void **state)
 			    store_mailbox_open(cs, "INBOX", false, &cb) < 0)
 				_exit(1);
 			snprintf(kw, sizeof(kw), "child%d", c);
-			int idx = store_mailbox_keyword_index(cb, kw, true);
+			int idx = kw_index(cb, kw, true);
 			if (idx < 0 || store_mailbox_update_flags(cb, &m1, 1, STORE_FLAGS_ADD,
 					c == 0 ? STORE_FLAG_SEEN : c == 1 ? STORE_FLAG_FLAGGED :
 					STORE_FLAG_ANSWERED, (store_keywords_t)1 << idx, 0,
