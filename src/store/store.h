@@ -47,7 +47,8 @@ struct store_settings {
 	bool fsync;
 	/* the settings of the maildir backend */
 	struct {
-		/* `maildir_root`: the directory of every user's store */
+		/* `maildir_root`: the directory of every user's store
+		 * (required with the maildir backend) */
 		const char *root;
 	} maildir;
 };
