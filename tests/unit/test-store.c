@@ -1473,6 +1473,18 @@ static void test_notify_watches(void **state)
 	struct notified got = { .log = "" };
 	const char *error;
 
+	/* no descriptor left (as when the inotify instances run out): the
+	 * caller is told, and polls */
+	struct rlimit rl, none;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	none = rl;
+	none.rlim_cur = 0;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+	error = NULL;
+	assert_int_equal(store_notify_create(&set, &notify, &error), -1);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_non_null(error);
+
 	assert_int_equal(store_notify_create(&set, &notify, &error), 0);
 	assert_true(store_notify_fd(notify) >= 0);
 	assert_int_equal(store_mailbox_open(demo, "INBOX", false, &inbox), 0);
