@@ -62,8 +62,8 @@ int passwd_file_lookup(struct passwd_file *pf, const char *user,
 size_t passwd_file_count(const struct passwd_file *pf);
 const struct passwd_file_entry *passwd_file_entry_at(const struct passwd_file *pf, size_t i);
 
-/* User names map to mail stores one-to-one (<data_dir>/users/<domain>/
- * <local part>, domain "_" for a bare name), so they are compared in
+/* User names map to mail stores one-to-one (with the maildir backend
+ * <maildir_root>/<domain>/<local part>, domain "_" for a bare name), so they are compared in
  * their normalised form: ASCII letters lowercased, the whole name, as
  * Dovecot's default auth_username_format = %Lu.  The domain is
  * case-insensitive anyway (RFC 5321 section 2.4); local parts may be

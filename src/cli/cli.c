@@ -4,6 +4,7 @@
 #include "base/str.h"
 #include "conf/conf.h"
 #include "net/privs.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,12 @@ struct roost_config *cli_config_load(const char *path, const char *subcommand)
 	if (path == NULL && access(CLI_DEFAULT_CONFIG, F_OK) == 0)
 		path = CLI_DEFAULT_CONFIG;
 	struct roost_config *config = config_load(path, &error);
+	if (config != NULL && store_backend_check(config->store, &error) < 0) {
+		char *msg = xasprintf("%s: store: %s", path == NULL ? "defaults" : path, error);
+		free(error);
+		error = msg;
+		config_free(&config);
+	}
 	if (config == NULL) {
 		fprintf(stderr, "roost %s: %s\n", subcommand, error);
 		free(error);

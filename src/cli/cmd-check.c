@@ -54,8 +54,9 @@ static void check_report(void *context, const char *problem)
 
 static int cli_check_user(const struct roost_config *config, const char *user, bool rebuild)
 {
-	struct store_settings set = { .data_dir = config->data_dir, .fsync = config->fsync };
+	struct store_settings set;
 	const char *error;
+	store_settings_init(&set, config);
 	if (rebuild && store_rebuild(&set, user, &error) < 0) {
 		fprintf(stderr, "roost check: %s: rebuild failed: %s\n", user, error);
 		return EX_IOERR;

@@ -182,8 +182,8 @@ int cli_deliver_main(int argc, char **argv)
 		struct str prefix = STR_INIT;
 		lmtp_deliver_trace_headers(&prefix, sender, user, NULL, NULL, NULL, NULL,
 					   time(NULL));
-		struct store_settings set = { .data_dir = config->data_dir,
-					      .fsync = config->fsync };
+		struct store_settings set;
+		store_settings_init(&set, config);
 		if (mailbox == NULL)
 			mailbox = lmtp_deliver_detail_mailbox(config, &rcpt);
 		struct lmtp_deliver_result res;

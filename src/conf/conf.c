@@ -34,6 +34,8 @@ static const struct conf_key conf_keys[] = {
 	K("tls_cert", T_PATH, tls_cert, 0, 0),
 	K("tls_key", T_PATH, tls_key, 0, 0),
 	K("fsync", T_BOOL, fsync, 0, 0),
+	K("store", T_STR, store, 0, 0),
+	K("maildir_root", T_PATH, maildir_root, 0, 0),
 	K("max_line_length", T_SIZE, max_line_length, 8192, 16 * 1024 * 1024),
 	K("max_append_size", T_SIZE, max_append_size, 1024, (uint64_t)4 << 30),
 	K("max_preauth_literal", T_SIZE, max_preauth_literal, 256, 1024 * 1024),
@@ -89,6 +91,7 @@ static void config_defaults(struct roost_config *c)
 	c->workers = 0;
 	c->log_level = xstrdup("info");
 	c->fsync = true;
+	c->store = xstrdup("maildir");
 	c->lmtp_single_copy = true;
 	c->plaintext_auth = CONF_PLAINTEXT_LOCAL;
 	c->max_line_length = 64 * 1024;
@@ -289,6 +292,8 @@ static void config_finish(struct roost_config *c)
 		c->tls_cert = xasprintf("%s/tls/cert.pem", c->data_dir);
 	if (c->tls_key == NULL)
 		c->tls_key = xasprintf("%s/tls/key.pem", c->data_dir);
+	if (c->maildir_root == NULL)
+		c->maildir_root = xasprintf("%s/users", c->data_dir);
 	if (c->listener_count == 0) {
 		struct conf_listener l1 = { xstrdup("imap"), xstrdup("*"), 143, CONF_TLS_STARTTLS,
 					    0, NULL };
@@ -392,6 +397,8 @@ void config_free(struct roost_config **_c)
 	free(c->userdb);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->store);
+	free(c->maildir_root);
 	free(c->recipient_delimiter);
 	free(c->lmtp_local_domains);
 	free(c->lmtp_trusted_networks);

@@ -37,6 +37,9 @@ struct roost_config {
 	size_t listener_count;	/* default: imap *:143 starttls, imap *:993 implicit */
 	enum conf_plaintext_auth plaintext_auth;	/* plaintext_auth = local */
 	bool fsync;		/* fsync = yes */
+	/* the mail store: the backend and each backend's own keys */
+	char *store;		/* store = maildir */
+	char *maildir_root;	/* maildir_root = <data_dir>/users */
 	uint64_t max_line_length;	/* max_line_length = 64K (min 8K) */
 	uint64_t max_append_size;	/* max_append_size = 64M */
 	uint64_t max_preauth_literal;	/* max_preauth_literal = 8K */

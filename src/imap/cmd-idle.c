@@ -1,8 +1,9 @@
 /* cmd-idle.c: IDLE (RFC 2177, RFC 9051 6.3.13).
  *
  * The session stays in IDLE until the client sends DONE; meanwhile every
- * change to the selected mailbox (seen through the store's watch paths,
- * or a poll when they cannot be watched) is pushed at once. */
+ * change to the selected mailbox (reported by the store's change
+ * notification, or found by a poll when it cannot watch) is pushed at
+ * once. */
 #include "commands.h"
 #include "parser.h"
 #include "net/net.h"
@@ -54,7 +55,7 @@ bool cmd_idle(struct imap_cmd *cmd)
 	imap_session_sync(s, true);
 	s->idling = true;
 	store_release_memory(s->store);
-	if (s->box != NULL && s->watch_incomplete)
+	if (s->box != NULL && s->watch == NULL)
 		idle->poll = net_timer_create(IMAP_IDLE_POLL_MSECS, true, imap_idle_poll, cmd);
 	imap_session_write(s, "+ idling\r\n", 10);
 	return false;

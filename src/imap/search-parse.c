@@ -362,8 +362,10 @@ static struct search_key *search_parse_key_inner(struct search_build *b,
 		}
 		struct search_key *kw = search_key_new(pool, SEARCH_KEY_KEYWORD);
 		/* -1 (not in the mailbox's table) matches nothing */
-		kw->keyword = b->box == NULL ? -1 :
-			store_mailbox_keyword_index(b->box, arg->str, false);
+		unsigned int idx;
+		kw->keyword = b->box != NULL &&
+			store_mailbox_keyword_index(b->box, arg->str, false, &idx) == 0 ?
+			(int)idx : -1;
 		arg++;
 		if (strcasecmp(name, "KEYWORD") == 0) {
 			key = kw;

@@ -502,14 +502,45 @@ static const struct net_conn_callbacks imap_conn_callbacks = {
 
 /* ---- selection ---- */
 
-static void imap_session_box_changed(void *ctx)
+/* The store's change notification, one per worker for all its sessions
+ * (DESIGN.md: one inotify instance per worker); created when a session
+ * first selects a mailbox, again after a failure. */
+static struct {
+	struct store_notify *notify;
+	struct net_watch *readable;
+} imap_notify;
+
+/* inotify reports a delivery as several events in a few milliseconds:
+ * one sync for all of them */
+#define IMAP_NOTIFY_COALESCE_MSECS 50
+
+static void imap_session_box_changed(void *ctx ATTR_UNUSED, void *cookie)
 {
-	struct imap_session *s = ctx;
-	s->box_changed = true;
+	struct imap_session *s = cookie;
 	if (s->idling) {
 		/* RFC 2177: push the changes now */
 		imap_session_sync(s, true);
 	}
+}
+
+static void imap_notify_readable(void *ctx ATTR_UNUSED)
+{
+	store_notify_read(imap_notify.notify, imap_session_box_changed, NULL);
+}
+
+static void imap_session_watch(struct imap_session *s, struct store_mailbox *box)
+{
+	if (imap_notify.notify == NULL) {
+		struct store_settings set;
+		const char *error;
+		store_settings_init(&set, s->config);
+		if (store_notify_create(&set, &imap_notify.notify, &error) < 0)
+			return;
+		imap_notify.readable = net_watch_create(store_notify_fd(imap_notify.notify),
+							IMAP_NOTIFY_COALESCE_MSECS,
+							imap_notify_readable, NULL);
+	}
+	(void)store_notify_add(imap_notify.notify, box, s, &s->watch);
 }
 
 void imap_session_select(struct imap_session *s, struct store_mailbox *box)
@@ -518,27 +549,12 @@ void imap_session_select(struct imap_session *s, struct store_mailbox *box)
 	/* RFC 9051 6.4.4.1: SELECT and EXAMINE empty the variable */
 	imap_search_result_clear(s);
 	s->state = IMAP_STATE_SELECTED;
-	const char *const *paths = store_mailbox_watch_paths(box);
-	size_t n = 0;
-	while (paths != NULL && paths[n] != NULL)
-		n++;
-	s->watches = xcalloc(n == 0 ? 1 : n, sizeof(*s->watches));
-	s->watch_count = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct net_watch *w = net_watch_add(paths[i], imap_session_box_changed, s);
-		if (w != NULL)
-			s->watches[s->watch_count++] = w;
-	}
-	s->watch_incomplete = n == 0 || s->watch_count < n;
+	imap_session_watch(s, box);
 }
 
 void imap_session_unselect(struct imap_session *s)
 {
-	for (size_t i = 0; i < s->watch_count; i++)
-		net_watch_remove(&s->watches[i]);
-	free(s->watches);
-	s->watches = NULL;
-	s->watch_count = 0;
+	store_notify_remove(&s->watch);
 	if (s->box != NULL)
 		store_mailbox_close(&s->box);
 	/* its UIDs belong to the mailbox that was selected */
@@ -627,7 +643,6 @@ static void imap_session_sync_ctx(struct imap_session *s, bool allow_expunges,
 	};
 	if (s->box == NULL)
 		return;
-	s->box_changed = false;
 	if (store_mailbox_sync(s->box, allow_expunges ? 0 : STORE_SYNC_NO_EXPUNGES,
 			       &cb, ctx) < 0) {
 		enum store_error err;
@@ -714,10 +729,8 @@ int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
 
 int imap_session_login(struct imap_session *s, const char *user, const char **error_r)
 {
-	struct store_settings set = {
-		.data_dir = s->config->data_dir,
-		.fsync = s->config->fsync,
-	};
+	struct store_settings set;
+	store_settings_init(&set, s->config);
 	if (store_open(&set, user, &s->store, error_r) < 0) {
 		log_error("%s: cannot open store of %s: %s", s->log_prefix, user, *error_r);
 		return -1;

@@ -13,7 +13,7 @@
 #include "base/seqset.h"
 
 struct net_conn;
-struct net_watch;
+struct store_notify_watch;
 struct net_timer;
 struct roost_config;
 struct imap_parser;
@@ -84,10 +84,8 @@ struct imap_session {
 	char *user;			/* after authentication */
 	struct store *store;
 	struct store_mailbox *box;	/* in SELECTED state */
-	struct net_watch **watches;	/* on the selected mailbox */
-	size_t watch_count;
-	bool box_changed;		/* a watch fired since the last sync */
-	bool watch_incomplete;		/* some watch path could not be watched: poll */
+	/* reports changes to the selected mailbox; NULL: IDLE polls */
+	struct store_notify_watch *watch;
 
 	struct imap_cmd *cmd;		/* the running command, if any */
 	struct net_timer *release_timer;	/* armed: give the index back soon */

@@ -183,12 +183,10 @@ static struct store *lmtp_store_get(struct lmtp_session *s, const char *user)
 			return store_cache[i].store;
 		}
 	}
-	struct store_settings set = {
-		.data_dir = s->config->data_dir,
-		.fsync = s->config->fsync,
-	};
+	struct store_settings set;
 	struct store *store;
 	const char *error;
+	store_settings_init(&set, s->config);
 	if (store_open(&set, user, &store, &error) < 0) {
 		log_error("%s: cannot open the store of %s: %s", s->log_prefix, user, error);
 		return NULL;
@@ -277,16 +275,14 @@ static struct store_message *lmtp_shared_message(struct lmtp_session *s, const c
 						 time_t now)
 {
 	static unsigned char buf[64 * 1024];
-	struct store_settings set = {
-		.data_dir = s->config->data_dir,
-		.fsync = s->config->fsync,
-	};
+	struct store_settings set;
 	struct store_message *msg;
 	struct str prefix = STR_INIT;
 	const char *error;
 	uint64_t off = 0;
 	int ret;
 
+	store_settings_init(&set, s->config);
 	if (store_message_begin(&set, &msg, &error) < 0) {
 		log_error("%s: %s", s->log_prefix, error);
 		return NULL;

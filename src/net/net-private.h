@@ -26,8 +26,7 @@ struct event_base *net_worker_base(void);
 int net_worker_run(void);
 /* Makes net_worker_run() return after the current callback. */
 void net_worker_stop(void);
-/* Stops the job pool, closes the inotify instance, frees the TLS context
- * and the loop.  Connections, timers and watches must be gone. */
+/* Stops the job pool, frees the TLS context and the loop.  Connections, timers and watches must be gone. */
 void net_worker_deinit(void);
 
 /* The TLS context for new connections and for STARTTLS (NULL: none).
@@ -190,8 +189,7 @@ void net_tls_pem_free(struct net_tls_pem *pem);
 /* The last OpenSSL error as text (static buffer), clearing the queue. */
 const char *net_tls_last_error(void);
 
-/* ---- job.c, watch.c: per-worker teardown ---- */
+/* ---- job.c: per-worker teardown ---- */
 void net_job_deinit(void);
-void net_watch_deinit(void);
 
 #endif

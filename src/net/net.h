@@ -1,5 +1,5 @@
-/* net.h: connections, timers, background jobs and file watches for the
- * protocol code.
+/* net.h: connections, timers, background jobs and watches of readable
+ * descriptors for the protocol code.
  *
  * libevent stays behind this header: protocols see a `struct net_conn`
  * with "input arrived", "output drained", "TLS ready" and "closed" events,
@@ -121,13 +121,17 @@ void net_timer_destroy(struct net_timer **timer);
  * (CLI tools, tests), work runs inline and done is called before return. */
 void net_job_run(void (*work)(void *ctx), void (*done)(void *ctx), void *ctx);
 
-/* ---- file watches (inotify, one instance per worker) ---- */
+/* ---- readable descriptors ---- */
 typedef void net_watch_callback(void *ctx);
-/* Calls cb (soon, coalesced) when `path` (a file or a directory's
- * entries) changes.  Returns NULL if the path cannot be watched; the
- * caller then relies on polling. */
-struct net_watch *net_watch_add(const char *path, net_watch_callback *cb, void *ctx);
-void net_watch_remove(struct net_watch **watch);
+/* Calls cb(ctx) whenever `fd` (owned by the caller, open until the watch
+ * is destroyed) is readable.  With delay_msecs > 0 the call comes that
+ * long after the fd became readable, once for all that arrived
+ * meanwhile.  cb must drain the fd or it is called again; it may
+ * destroy the watch.  Needs the worker's loop (net_worker_init). */
+struct net_watch *net_watch_create(int fd, unsigned int delay_msecs, net_watch_callback *cb,
+				   void *ctx);
+/* Stops calling; NULL is a no-op.  Sets *watch to NULL. */
+void net_watch_destroy(struct net_watch **watch);
 
 /* ---- serving (net/serve.c, net/worker.c) ---- */
 struct roost_config;

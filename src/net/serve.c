@@ -53,7 +53,7 @@
 #define SERVE_FDS_PER_CONNECTION 6
 /* ... and per worker, beyond what the supervisor has open when it counts:
  * the event loop, its signal and thread-notification descriptors, the
- * inotify instance, the control socket, the spare descriptor for
+ * store's change notification, the control socket, the spare descriptor for
  * refusing at EMFILE, the user database being read, syslog, and the
  * files the one command running at a time opens and closes again (the
  * source and destination of a copy, a directory being synced). */

@@ -76,7 +76,6 @@ void net_worker_stop(void)
 void net_worker_deinit(void)
 {
 	net_job_deinit();
-	net_watch_deinit();
 	if (worker.tls_ctx != NULL) {
 		SSL_CTX_free(worker.tls_ctx);
 		worker.tls_ctx = NULL;

@@ -160,7 +160,6 @@ struct search_text_key {
 	size_t alias_of;
 	struct str needle;	/* casemap_unicode(key->value) */
 	struct str name;	/* casemap_unicode(key->name), HEADER */
-	bool indexed;		/* result holds the index's answer */
 	/* for the UIDs from first_uid to result.last_uid */
 	uint32_t first_uid;
 	struct store_text_result result;
@@ -271,7 +270,6 @@ static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
 		ctx->text_key_count--;
 		return NULL;
 	}
-	tk->indexed = ret > 0;
 	return tk;
 }
 
@@ -308,26 +306,22 @@ static int search_match_text(struct search_ctx *ctx, const struct search_key *ke
 
 	if (tk == NULL)
 		return -1;
-	if (tk->indexed && (ctx->msg->uid < tk->first_uid ||
-			    ctx->msg->uid > tk->result.last_uid)) {
+	if (ctx->msg->uid < tk->first_uid || ctx->msg->uid > tk->result.last_uid) {
 		/* the store answered for part of the mailbox: the part
 		 * from this message on, in a new call (msns come in
 		 * ascending order, so this is rare) */
 		struct store_text_result result;
-		int ret = store_mailbox_search_text(ctx->box,
+		if (store_mailbox_search_text(ctx->box,
 			tk->key->type == SEARCH_KEY_HEADER ? STORE_TEXT_HEADER :
 			tk->key->type == SEARCH_KEY_BODY ? STORE_TEXT_BODY : STORE_TEXT_ANY,
 			tk->key->name, tk->key->value == NULL ? "" : tk->key->value,
-			tk->key->value_len, ctx->msg->uid, &result);
-		if (ret < 0)
+			tk->key->value_len, ctx->msg->uid, &result) < 0)
 			return -1;
 		store_text_result_free(&tk->result);
 		tk->result = result;
 		tk->first_uid = ctx->msg->uid;
-		tk->indexed = ret > 0;
 	}
-	if (tk->indexed && uid_array_has(tk->result.indexed, tk->result.indexed_count,
-					 ctx->msg->uid))
+	if (uid_array_has(tk->result.indexed, tk->result.indexed_count, ctx->msg->uid))
 		return uid_array_has(tk->result.uids, tk->result.count, ctx->msg->uid);
 	if (search_text_load(ctx) < 0)
 		return -1;

@@ -19,8 +19,8 @@ struct store_vfuncs {
 
 	/* user_domain and user_local are already checked (domain lowercased,
 	 * "_" for a bare name).  The backend fills the generic struct store
-	 * (set with data_dir xstrdup'd, user xmalloc'd); store_close() frees
-	 * those after calling close(). */
+	 * (user xmalloc'd) but for v and set, which store.c fills;
+	 * store_close() frees those after calling close(). */
 	int (*open)(const struct store_settings *set, const char *user_local,
 		    const char *user_domain, struct store **store_r,
 		    const char **error_r);
@@ -80,14 +80,15 @@ struct store_vfuncs {
 	int (*mailbox_msg_keys_many)(struct store_mailbox *box, const uint32_t *msns,
 				     size_t count, store_msg_keys_callback_t *cb,
 				     void *ctx);
-	const char *const *(*mailbox_watch_paths)(struct store_mailbox *box);
 	/* store_mailbox_check() */
 	int (*mailbox_check)(struct store *store, const char *name,
 			     store_check_report_t *report, void *ctx);
 	int (*mailbox_msg_text)(struct store_mailbox *box, uint32_t msn,
 				struct str *header, struct str *body);
 	/* needle already prepared with casemap_unicode(): valid UTF-8, no
-	 * NUL, possibly empty */
+	 * NUL, possibly empty; *result_r comes zeroed with last_uid
+	 * UINT32_MAX.  Returns -1 on error, any other value when
+	 * *result_r is filled. */
 	int (*mailbox_search_text)(struct store_mailbox *box, enum store_text_field field,
 				   const char *name, const char *needle, size_t needle_len,
 				   uint32_t first_uid, struct store_text_result *result_r);
@@ -101,9 +102,9 @@ struct store_vfuncs {
 			     time_t internaldate, int tz,
 			     uint32_t *uidvalidity_r, uint32_t *uid_r);
 	void (*append_abort)(struct store_append *ctx);
-	/* store_message_*(): the message belongs to the default backend;
-	 * append_begin_message may be given a message of its own backend
-	 * only (there is one backend today). */
+	/* store_message_*(): begin allocates the backend's message
+	 * (generic part first; store.c sets v); append_begin_message is
+	 * given messages of its own backend only. */
 	int (*message_begin)(const struct store_settings *set, struct store_message **msg_r,
 			     const char **error_r);
 	int (*message_write)(struct store_message *msg, const void *data, size_t size,
@@ -114,6 +115,18 @@ struct store_vfuncs {
 	int (*append_begin_message)(struct store *store, const char *mailbox_name,
 				    struct store_message *msg, struct store_append **ctx_r);
 
+	/* store_notify_*(): create fills the generic struct store_notify
+	 * (fd) but for v; add allocates the backend's watch (generic part
+	 * first), whose notify and cookie store.c sets; read calls
+	 * cb(ctx, watch->cookie) as store_notify_read() says. */
+	int (*notify_create)(const struct store_settings *set, struct store_notify **notify_r,
+			     const char **error_r);
+	void (*notify_destroy)(struct store_notify *notify);
+	int (*notify_add)(struct store_notify *notify, struct store_mailbox *box,
+			  struct store_notify_watch **watch_r);
+	void (*notify_remove)(struct store_notify_watch *watch);
+	void (*notify_read)(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
+
 	int (*rebuild)(const struct store_settings *set, const char *user_local,
 		       const char *user_domain, const char **error_r);
 	/* Optional: drop caches (see store_release_memory()). */
@@ -122,7 +135,7 @@ struct store_vfuncs {
 
 struct store {
 	const struct store_vfuncs *v;
-	struct store_settings set;	/* data_dir owned (xstrdup) */
+	struct store_settings set;	/* strings owned (copies) */
 	char *user;			/* "local@domain" as opened */
 	char *error;			/* last error text, NULL = none */
 	enum store_error error_class;
@@ -165,6 +178,21 @@ struct store_mailbox {
 
 struct store_append {
 	struct store *store;
+};
+
+struct store_message {
+	const struct store_vfuncs *v;
+};
+
+struct store_notify {
+	const struct store_vfuncs *v;
+	int fd;			/* store_notify_fd() */
+	unsigned int watch_count;
+};
+
+struct store_notify_watch {
+	struct store_notify *notify;
+	void *cookie;
 };
 
 struct store_copy {

@@ -9,7 +9,9 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/utf8.h"
+#include "conf/conf.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,7 +19,79 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct store_vfuncs *default_backend = &maildir_store_vfuncs;
+/* ---- backends ---- */
+
+/* Every backend of this build, by the name `store =` gives. */
+static const struct store_vfuncs *const store_backends[] = {
+	&maildir_store_vfuncs,
+};
+
+static const struct store_vfuncs *store_backend_find(const char *name)
+{
+	for (size_t i = 0; i < N_ELEMENTS(store_backends); i++) {
+		if (strcmp(store_backends[i]->name, name) == 0)
+			return store_backends[i];
+	}
+	return NULL;
+}
+
+int store_backend_check(const char *name, char **error_r)
+{
+	if (store_backend_find(name) != NULL)
+		return 0;
+	struct str known = STR_INIT;
+	for (size_t i = 0; i < N_ELEMENTS(store_backends); i++)
+		str_printfa(&known, "%s%s", i == 0 ? "" : ", ", store_backends[i]->name);
+	*error_r = xasprintf("unknown store backend \"%s\" (known: %s)", name, known.data);
+	str_free(&known);
+	return -1;
+}
+
+void store_settings_init(struct store_settings *set_r, const struct roost_config *config)
+{
+	*set_r = (struct store_settings){
+		.backend = config->store,
+		.fsync = config->fsync,
+		.maildir.root = config->maildir_root,
+	};
+}
+
+/* The backend of settings that store_backend_check() may not have seen
+ * (tests, tools): NULL with *error_r set when there is none. */
+static const struct store_vfuncs *store_backend_get(const struct store_settings *set,
+						     const char **error_r)
+{
+	const struct store_vfuncs *v = store_backend_find(set->backend);
+	if (v == NULL) {
+		log_error("store: unknown store backend \"%s\"", set->backend);
+		*error_r = "Unknown mail store backend (see the server log)";
+	}
+	return v;
+}
+
+static bool str_equal_or_null(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+static bool settings_equal(const struct store_settings *a, const struct store_settings *b)
+{
+	return strcmp(a->backend, b->backend) == 0 && a->fsync == b->fsync &&
+		str_equal_or_null(a->maildir.root, b->maildir.root);
+}
+
+static void settings_copy(struct store_settings *dst, const struct store_settings *src)
+{
+	dst->backend = xstrdup(src->backend);
+	dst->fsync = src->fsync;
+	dst->maildir.root = src->maildir.root == NULL ? NULL : xstrdup(src->maildir.root);
+}
+
+static void settings_free(struct store_settings *set)
+{
+	free((char *)set->backend);
+	free((char *)set->maildir.root);
+}
 
 /* ---- errors ---- */
 
@@ -145,9 +219,8 @@ static struct store *store_shared_find(const struct store_settings *set,
 	size_t llen = strlen(local);
 	for (size_t i = 0; i < shared_count; i++) {
 		struct store *s = shared_stores[i];
-		if (s->set.fsync == set->fsync && strcmp(s->set.data_dir, set->data_dir) == 0 &&
-		    strncmp(s->user, local, llen) == 0 && s->user[llen] == '@' &&
-		    strcmp(s->user + llen + 1, domain) == 0)
+		if (settings_equal(&s->set, set) && strncmp(s->user, local, llen) == 0 &&
+		    s->user[llen] == '@' && strcmp(s->user + llen + 1, domain) == 0)
 			return s;
 	}
 	return NULL;
@@ -167,9 +240,11 @@ int store_open(const struct store_settings *set, const char *user,
 		*store_r = shared;
 		ret = 0;
 	} else {
-		ret = default_backend->open(set, local, domain, store_r, error_r);
+		const struct store_vfuncs *v = store_backend_get(set, error_r);
+		ret = v == NULL ? -1 : v->open(set, local, domain, store_r, error_r);
 		if (ret == 0) {
-			(*store_r)->v = default_backend;
+			(*store_r)->v = v;
+			settings_copy(&(*store_r)->set, set);
 			(*store_r)->refcount = 1;
 			ARRAY_RESERVE(shared_stores, shared_cap, shared_count + 1);
 			shared_stores[shared_count++] = *store_r;
@@ -189,7 +264,8 @@ void store_release_memory(struct store *store)
 void store_close(struct store **_store)
 {
 	struct store *store = *_store;
-	char *data_dir, *user, *error;
+	struct store_settings set;
+	char *user, *error;
 
 	if (store == NULL)
 		return;
@@ -210,11 +286,11 @@ void store_close(struct store **_store)
 	if (store->open_mailboxes != 0)
 		i_panic("store_close(%s): %u mailboxes still open", store->user,
 			store->open_mailboxes);
-	data_dir = (char *)store->set.data_dir;
+	set = store->set;
 	user = store->user;
 	error = store->error;
 	store->v->close(store);
-	free(data_dir);
+	settings_free(&set);
 	free(user);
 	free(error);
 }
@@ -225,9 +301,10 @@ int store_rebuild(const struct store_settings *set, const char *user,
 	char *local, *domain;
 	int ret;
 
-	if (user_parse(user, &local, &domain, error_r) < 0)
+	const struct store_vfuncs *v = store_backend_get(set, error_r);
+	if (v == NULL || user_parse(user, &local, &domain, error_r) < 0)
 		return -1;
-	ret = default_backend->rebuild(set, local, domain, error_r);
+	ret = v->rebuild(set, local, domain, error_r);
 	free(local);
 	free(domain);
 	return ret;
@@ -473,17 +550,24 @@ static int keyword_find(struct store_mailbox *box, const char *name)
 	return -1;
 }
 
-int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create)
+int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create,
+				unsigned int *index_r)
 {
 	store_keywords_t mask;
 
 	store_clear_error(box->store);
 	int idx = keyword_find(box, name);
-	if (idx >= 0 || !create)
-		return idx;
-	if (store_mailbox_keywords_mask(box, &name, 1, true, &mask) < 0)
+	if (idx < 0 && create) {
+		if (store_mailbox_keywords_mask(box, &name, 1, true, &mask) < 0)
+			return -1;
+		idx = keyword_find(box, name);
+	}
+	if (idx < 0) {
+		store_set_error(box->store, STORE_ERR_NOTFOUND, "No such keyword: %s", name);
 		return -1;
-	return keyword_find(box, name);
+	}
+	*index_r = (unsigned int)idx;
+	return 0;
 }
 
 int store_mailbox_keywords_mask(struct store_mailbox *box, const char *const *names,
@@ -709,6 +793,8 @@ int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field f
 	int ret = 0;
 
 	store_clear_error(box->store);
+	/* a needle the index cannot answer: no message is in
+	 * result_r->indexed, so the caller matches every one itself */
 	memset(result_r, 0, sizeof(*result_r));
 	result_r->last_uid = UINT32_MAX;
 	if (memchr(needle, '\0', needle_len) != NULL)
@@ -721,7 +807,7 @@ int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field f
 							 prepared.len, first_uid, result_r);
 	}
 	str_free(&prepared);
-	return ret;
+	return ret < 0 ? -1 : 0;
 }
 
 void store_text_result_free(struct store_text_result *result)
@@ -731,9 +817,64 @@ void store_text_result_free(struct store_text_result *result)
 	memset(result, 0, sizeof(*result));
 }
 
-const char *const *store_mailbox_watch_paths(struct store_mailbox *box)
+/* ---- change notification ---- */
+
+int store_notify_create(const struct store_settings *set, struct store_notify **notify_r,
+			const char **error_r)
 {
-	return box->store->v->mailbox_watch_paths(box);
+	const struct store_vfuncs *v = store_backend_get(set, error_r);
+
+	if (v == NULL || v->notify_create(set, notify_r, error_r) < 0)
+		return -1;
+	(*notify_r)->v = v;
+	(*notify_r)->watch_count = 0;
+	return 0;
+}
+
+void store_notify_destroy(struct store_notify **_notify)
+{
+	struct store_notify *notify = *_notify;
+
+	if (notify == NULL)
+		return;
+	*_notify = NULL;
+	assert(notify->watch_count == 0);
+	notify->v->notify_destroy(notify);
+}
+
+int store_notify_fd(struct store_notify *notify)
+{
+	return notify->fd;
+}
+
+int store_notify_add(struct store_notify *notify, struct store_mailbox *box, void *cookie,
+		     struct store_notify_watch **watch_r)
+{
+	assert(box->store->v == notify->v);
+	if (notify->v->notify_add(notify, box, watch_r) < 0) {
+		*watch_r = NULL;
+		return -1;
+	}
+	(*watch_r)->notify = notify;
+	(*watch_r)->cookie = cookie;
+	notify->watch_count++;
+	return 0;
+}
+
+void store_notify_remove(struct store_notify_watch **_watch)
+{
+	struct store_notify_watch *watch = *_watch;
+
+	if (watch == NULL)
+		return;
+	*_watch = NULL;
+	watch->notify->watch_count--;
+	watch->notify->v->notify_remove(watch);
+}
+
+void store_notify_read(struct store_notify *notify, store_notify_callback_t *cb, void *ctx)
+{
+	notify->v->notify_read(notify, cb, ctx);
 }
 
 /* ---- appending ---- */
@@ -784,19 +925,24 @@ int store_append_commit(struct store_append **_ctx, uint32_t flags,
 int store_message_begin(const struct store_settings *set, struct store_message **msg_r,
 			const char **error_r)
 {
-	return default_backend->message_begin(set, msg_r, error_r);
+	const struct store_vfuncs *v = store_backend_get(set, error_r);
+
+	if (v == NULL || v->message_begin(set, msg_r, error_r) < 0)
+		return -1;
+	(*msg_r)->v = v;
+	return 0;
 }
 
 int store_message_write(struct store_message *msg, const void *data, size_t size,
 			const char **error_r)
 {
-	return default_backend->message_write(msg, data, size, error_r);
+	return msg->v->message_write(msg, data, size, error_r);
 }
 
 int store_message_finish(struct store_message *msg, time_t internaldate,
 			 const char **error_r)
 {
-	return default_backend->message_finish(msg, internaldate, error_r);
+	return msg->v->message_finish(msg, internaldate, error_r);
 }
 
 int store_append_begin_message(struct store *store, const char *mailbox_name,
@@ -806,6 +952,10 @@ int store_append_begin_message(struct store *store, const char *mailbox_name,
 	int ret;
 
 	store_clear_error(store);
+	if (msg->v != store->v) {
+		store_set_error(store, STORE_ERR_PARAMS, "The message is of another backend");
+		return -1;
+	}
 	if ((norm = store_name_normalize(store, mailbox_name)) == NULL)
 		return -1;
 	ret = store->v->append_begin_message(store, norm, msg, ctx_r);
@@ -819,7 +969,7 @@ void store_message_free(struct store_message **msg)
 {
 	if (*msg == NULL)
 		return;
-	default_backend->message_free(*msg);
+	(*msg)->v->message_free(*msg);
 	*msg = NULL;
 }
 

@@ -9,19 +9,23 @@
  * ("Archive/2024").  "INBOX" is case-insensitive and always spelt "INBOX"
  * in results.  Conversion from/to modified UTF-7 is the protocol's job.
  *
- * Errors: functions returning int give 0 on success and -1 on failure; the
- * failure is described by store_last_error(), which stays valid until the
- * next call on the same store.  Client-caused failures (no such mailbox,
- * already exists, ...) and system failures (I/O, SQLite) are told apart by
+ * Errors: functions returning int give 0 on success and -1 on failure;
+ * nothing else, unless the comment says so (a count, a step of work
+ * that is done or not).  The failure is described by store_last_error(),
+ * which stays valid until the next call on the same store.  Something
+ * that is not there is a failure like any other: -1 with
+ * STORE_ERR_NOTFOUND (a mailbox, a keyword) or STORE_ERR_EXPUNGED (a
+ * message of the view that is gone); a lookup never answers "not found"
+ * with 0.  Client-caused failures (no such mailbox, already exists, ...)
+ * and system failures (I/O, the index) are told apart by
  * `enum store_error`.
  *
  * Durability: every function that changes data returns only after the
- * change is on disk (fsync of files, directories and the index, unless the
- * settings turn fsync off).
+ * change is on disk (unless the settings turn fsync off).
  *
  * Threads: none.  A `struct store` is used by one event loop.  Several
  * processes may open the same user's store at once; the backend serialises
- * writers (SQLite write transactions) so no update is ever lost. */
+ * writers so no update is ever lost. */
 #ifndef ROOST_STORE_H
 #define ROOST_STORE_H
 
@@ -29,13 +33,24 @@
 #include "base/str.h"
 #include <time.h>
 
+struct roost_config;
 struct store;
 struct store_mailbox;
 struct store_append;
 
+/* What roost.conf says about the store: which backend keeps the mail,
+ * and that backend's own settings (the keys named after it). */
 struct store_settings {
-	const char *data_dir;	/* users live in <data_dir>/users/<domain>/<user> */
-	bool fsync;		/* fsync files, dirs and index (default true) */
+	/* `store`: a backend that store_backend_check() accepts */
+	const char *backend;
+	/* `fsync`: changes are durable before a call returns (default true) */
+	bool fsync;
+	/* the settings of the maildir backend */
+	struct {
+		/* `maildir_root`: the directory of every user's store
+		 * (required with the maildir backend) */
+		const char *root;
+	} maildir;
 };
 
 enum store_error {
@@ -110,6 +125,13 @@ struct store_mailbox_info {
 };
 
 /* ---- the user's store ---- */
+
+/* Returns 0 when `name` is a backend this build has ("maildir"), or -1
+ * with *error_r (allocated, the caller frees) naming the known ones. */
+int store_backend_check(const char *name, char **error_r);
+/* Fills *set_r from the configuration; the strings point into `config`
+ * and live as long as it. */
+void store_settings_init(struct store_settings *set_r, const struct roost_config *config);
 
 /* Opens (creating on first use) the store of `user` ("name" or
  * "name@domain").  A new store gets INBOX, Drafts, Sent, Trash, Junk and
@@ -201,9 +223,9 @@ enum store_sync_flags {
 	STORE_SYNC_NO_EXPUNGES = 1 << 0,
 };
 
-/* Brings the view up to date: picks up new files in the Maildir, changes
- * by other sessions and processes, and reports them through `cb` (any
- * callback may be NULL).  Flag changes this session made itself through
+/* Brings the view up to date: picks up changes by other sessions,
+ * processes and programs, and reports them through `cb` (any callback
+ * may be NULL).  Flag changes this session made itself through
  * store_mailbox_update_flags() are reported too, so the caller can answer
  * STORE without .SILENT from the same path. */
 int store_mailbox_sync(struct store_mailbox *box, enum store_sync_flags flags,
@@ -225,10 +247,12 @@ uint32_t store_mailbox_recent_count(struct store_mailbox *box);
 /* The mailbox's keyword table: names[0..*count_r-1]; a message has keyword
  * i if its mask has bit i.  Valid until the next sync. */
 const char *const *store_mailbox_keywords(struct store_mailbox *box, size_t *count_r);
-/* The index of keyword `name` (case-insensitive), creating it when `create`
- * is true.  Returns the index, or -1: not found, or table full
- * (STORE_ERR_LIMIT). */
-int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create);
+/* The index of keyword `name` (case-insensitive) in *index_r, creating
+ * it when `create` is true.  Returns 0, or -1 with STORE_ERR_NOTFOUND
+ * (the table does not have it and `create` is false), STORE_ERR_LIMIT
+ * (the table is full) or STORE_ERR_PARAMS (not a keyword name). */
+int store_mailbox_keyword_index(struct store_mailbox *box, const char *name, bool create,
+				unsigned int *index_r);
 /* The mask of the keywords names[0..count-1] (case-insensitive) in
  * *mask_r.  With `create`, the names the mailbox does not have yet are
  * added all at once: either every one of them or, on -1, none
@@ -268,8 +292,8 @@ int store_mailbox_expunge_deleted(struct store_mailbox *box, const uint32_t *msn
 				  size_t count);
 
 /* Copies messages (msns in this view) into mailbox `dest_name` of the same
- * store, keeping flags, keywords and internal dates (not \Recent).  Files
- * are hard-linked where possible.  On success *dest_uidvalidity_r and
+ * store, keeping flags, keywords and internal dates (not \Recent).  The
+ * backend shares the message bytes where it can.  On success *dest_uidvalidity_r and
  * *dest_uids_r (xmalloc'd, one per source msn in order, caller frees) say
  * where they went.  With `move` true the sources are expunged in the same
  * operation (MOVE; in parts of a few hundred messages, see
@@ -282,8 +306,8 @@ int store_mailbox_copy(struct store_mailbox *box, const uint32_t *msns, size_t c
 
 /* The same copy (or move) done in steps, so that a caller on an event
  * loop can serve others between them (DESIGN.md: long work in slices).
- * The steps that come before the end read the sources and stage their
- * files beside the destination, invisible to everyone; one last step
+ * The steps that come before the end read the sources and stage the
+ * copies in the destination, invisible to everyone; one last step
  * makes the whole set visible (and, for MOVE, expunges the sources) in
  * one durable operation, so the destination never shows part of the
  * set: RFC 9051 6.4.7 "If the COPY command is unsuccessful for any
@@ -342,9 +366,9 @@ struct store_msg_cache {
  * store_append_write() streams the bytes through the mime parser as they
  * go to disk, and store_append_commit() stores the result with the row;
  * COPY and MOVE copy the cached values.  Messages that arrived without it
- * (dropped into new/ by another program, indexes from before schema 2,
- * rebuilt indexes) are parsed once on their first call here and the
- * result is written back.  The pointers are valid until the next call on
+ * (written into the store by another program, an index older than the
+ * cache, a rebuilt index) are parsed once on their first call here and
+ * the result is written back.  The pointers are valid until the next call on
  * this mailbox.  -1 with STORE_ERR_EXPUNGED if the message is gone. */
 int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
 			    struct store_msg_cache *cache_r);
@@ -359,8 +383,8 @@ int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
 int store_mailbox_msg_keys(struct store_mailbox *box, uint32_t msn,
 			   const void **data_r, size_t *size_r);
 /* The keys of many messages at once, as SORT and THREAD over a whole
- * mailbox need them: the backend reads them in one go (the Maildir
- * backend in one index read transaction instead of one per message).
+ * mailbox need them: the backend reads them in one go instead of one
+ * read per message.
  * Calls cb(ctx, i, data, size) once for each msns[i] (valid msns, any
  * order), not necessarily in order of i; data is valid during the call
  * only, and NULL (size 0) for a message that was expunged meanwhile.
@@ -383,9 +407,9 @@ int store_mailbox_msg_keys_many(struct store_mailbox *box, const uint32_t *msns,
  * messages.  They replace the contents of *header and *body (the
  * caller's strings, reused across calls and freed by the caller;
  * NUL-terminated, and they may hold NUL bytes).  Read from the index; a
- * message that has no text there yet (dropped into new/, rebuilt index,
- * index from before the text index) is read and extracted once and the
- * result written back.  -1 with STORE_ERR_EXPUNGED if the message is
+ * message that has no text there yet (written into the store by another
+ * program, an older or rebuilt index) is read and extracted once and
+ * the result written back.  -1 with STORE_ERR_EXPUNGED if the message is
  * gone (the strings are then empty). */
 int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 			   struct str *header, struct str *body);
@@ -419,23 +443,59 @@ struct store_text_result {
  * i;unicode-casemap, from the backend's index, without reading message
  * files.  The answer is exact for the messages in result->indexed: the
  * same as matching the casemapped needle against the documents of
- * store_mailbox_msg_text().  Returns 1 with *result_r filled, 0 when the
- * index cannot answer this needle (invalid UTF-8, a NUL byte: the caller
- * matches store_mailbox_msg_text() itself), or -1 on error.  (The Maildir
- * backend's FTS5 trigram index takes needles of 3 or more characters
- * once casemapped; it answers shorter ones by scanning the stored text,
- * MAILDIR_FTS_SCAN_ROWS messages per call.)  Only UIDs from first_uid
- * on are looked at; see result->last_uid. */
+ * store_mailbox_msg_text().  Returns 0 with *result_r filled, or -1 on
+ * error.  A needle the index cannot answer (invalid UTF-8, a NUL byte)
+ * gives no message in result->indexed, so that the caller matches
+ * store_mailbox_msg_text() itself.  Only UIDs from first_uid on are
+ * looked at; see result->last_uid. */
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
 			      uint32_t first_uid, struct store_text_result *result_r);
 void store_text_result_free(struct store_text_result *result);
 
-/* Paths whose change (inotify IN_MODIFY/IN_ATTRIB/IN_CREATE/IN_MOVED_TO)
- * means the mailbox may have changed: the user's change-notification file
- * and the Maildir's new/ and cur/ directories.  NULL-terminated; valid
- * while the mailbox is open. */
-const char *const *store_mailbox_watch_paths(struct store_mailbox *box);
+/* ---- change notification ---- */
+
+/* Tells an event loop which watched mailboxes may have changed, by
+ * whatever made the change: a session in any process, `roost deliver`,
+ * the CLI, another program writing into the store.  One object serves
+ * every session of a worker (a notification channel is a scarce
+ * resource: an inotify instance, a database connection that LISTENs).
+ * The caller polls store_notify_fd() and, when it is readable, calls
+ * store_notify_read() to learn which watches saw a change.  A report may be spurious (the backend may watch more
+ * than the mailbox, e.g. the whole user): the caller's next
+ * store_mailbox_sync() then finds nothing new. */
+struct store_notify;
+struct store_notify_watch;
+
+/* Creates the notification object of the backend that `set` chooses.
+ * Returns 0 and *notify_r, or -1 with *error_r (static) when the
+ * backend cannot notify now (a kernel or server limit): the caller then
+ * polls with store_mailbox_sync() and may try again later. */
+int store_notify_create(const struct store_settings *set, struct store_notify **notify_r,
+			const char **error_r);
+/* Destroys the object; every watch must have been removed.  Sets
+ * *notify to NULL. */
+void store_notify_destroy(struct store_notify **notify);
+/* The descriptor that becomes readable when store_notify_read() has
+ * something to report.  Owned by the object; valid until it is
+ * destroyed. */
+int store_notify_fd(struct store_notify *notify);
+/* Starts watching `box` (of a store with the notification object's
+ * backend); the watch's reports carry `cookie`.  The watch follows the
+ * mailbox when another session renames it, and does not refer to `box`
+ * after this call (it may outlive it).  Returns 0 and *watch_r, or -1
+ * with *watch_r NULL when the mailbox's changes cannot be watched (a
+ * kernel or server limit): the caller polls instead. */
+int store_notify_add(struct store_notify *notify, struct store_mailbox *box, void *cookie,
+		     struct store_notify_watch **watch_r);
+/* Stops the watch: it is reported no more, not even for changes already
+ * pending.  NULL is a no-op; sets *watch to NULL. */
+void store_notify_remove(struct store_notify_watch **watch);
+typedef void store_notify_callback_t(void *ctx, void *cookie);
+/* Drains the descriptor without blocking and calls cb(ctx, cookie) once
+ * for each watch that saw a change since the last call.  The callback may
+ * remove any watch, itself included; a removed watch is not called. */
+void store_notify_read(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 
 /* ---- appending ---- */
 
@@ -461,18 +521,17 @@ void store_append_abort(struct store_append **ctx);
 
 /* A message written and parsed once, then appended to mailboxes of any
  * number of users: LMTP's single copy for a transaction with several
- * recipients.  The backend shares one copy on disk where it can: the
- * Maildir backend hard-links the same file into each Maildir (all on the
- * file system of data_dir) and copies the bytes only where a link is
- * refused (another file system, the link limit).  The message model is
+ * recipients.  The backend stores one copy of the bytes for all of them
+ * where it can, and a copy per mailbox where it cannot.  The message
+ * model is
  * parsed once, as the bytes are written, and every mailbox's index gets
  * it without reading the message again.  Because the bytes are shared,
  * they are the same for every mailbox: per-recipient headers cannot be
  * added to a shared message. */
 struct store_message;
 
-/* Starts a message for the store in `set` (its data_dir holds the
- * spooled bytes, unnamed, until the last mailbox has linked them).
+/* Starts a message for the backend of `set` (which keeps the spooled
+ * bytes, unnamed, until the last mailbox has linked them).
  * Returns 0, or -1 with *error_r set to a static text (details are
  * logged). */
 int store_message_begin(const struct store_settings *set, struct store_message **msg_r,
@@ -497,21 +556,22 @@ void store_message_free(struct store_message **msg);
 
 /* ---- maintenance ---- */
 
-/* One disagreement between a mailbox's index and the files beside it,
- * in words for an administrator. */
+/* One disagreement between a mailbox's index and the messages it
+ * lists, in words for an administrator. */
 typedef void store_check_report_t(void *ctx, const char *problem);
 /* Reports (through report) every disagreement between mailbox `name`'s
- * index and its messages on disk: files the index does not know, index
- * rows whose file is gone, UIDs carried by two files, names whose UID is
- * not the index's, UIDs at or above UIDNEXT, a transaction that died
- * half-way, and recorded UIDVALIDITY/UIDNEXT that disagree.  Changes
- * nothing (opening the mailbox afterwards adopts the unknown files as new
- * messages).  Returns the number reported, or -1 with the error set
+ * index and its stored messages: messages the index does not know,
+ * index entries whose message is gone, UIDs carried by two messages,
+ * messages whose recorded UID is not the index's, UIDs at or above
+ * UIDNEXT, a transaction that died half-way, and recorded
+ * UIDVALIDITY/UIDNEXT that disagree.  Changes nothing (opening the
+ * mailbox afterwards adopts the unknown messages as new ones).  Returns the number reported, or -1 with the error set
  * (STORE_ERR_NOTFOUND if the mailbox does not exist). */
 int store_mailbox_check(struct store *store, const char *name,
 			store_check_report_t *report, void *ctx);
 
-/* Rebuilds the user's index from the Maildir (roost check --rebuild),
+/* Rebuilds the user's index from the stored messages (roost check
+ * --rebuild),
  * keeping UIDs, UIDVALIDITY, flags and keywords recorded beside the
  * messages; where the old index can still be read, each message keeps
  * the UID that index gave it and expunged UIDs stay expunged.  Refused

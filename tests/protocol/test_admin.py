@@ -9,7 +9,7 @@ import socket
 import ssl
 import subprocess
 import time
-from roosttest import expect, client_tls_context
+from roosttest import expect, client_tls_context, server_args
 
 
 def test_check_rebuild_keeps_uids_flags_keywords(srv):
@@ -106,3 +106,32 @@ def test_log_lines(srv):
     expect("Login: method=LOGIN" in log)
     expect("Disconnected (closed by server): commands=" in log or
            "Disconnected (" in log, log[-2000:])
+
+
+def test_config_names_the_store_backends():
+    """`store` chooses the backend; an unknown one stops the server at
+    startup with a message that names the known ones."""
+    import tempfile
+    import roosttest
+    with tempfile.TemporaryDirectory() as d:
+        conf = os.path.join(d, "roost.conf")
+        with open(conf, "w") as f:
+            f.write(f"data_dir = {d}\nstore = postgresql\n")
+        p = subprocess.run([os.path.join(roosttest.BUILD, "roost"), "serve", "-c", conf],
+                           capture_output=True, text=True, timeout=20)
+        expect(p.returncode == 78, (p.returncode, p.stderr))
+        expect('unknown store backend "postgresql" (known: maildir)' in p.stderr, p.stderr)
+
+
+@server_args(extra_conf="store = maildir\nmaildir_root = mail\n", lmtp=True)
+def test_maildir_root_holds_the_stores(srv):
+    """maildir_root (relative to the config file) is where every user's
+    store goes, for IMAP and LMTP alike."""
+    c = srv.login()
+    c.append()
+    c.cmd("LOGOUT")
+    p = srv.roost("deliver", "-c", srv.conf, "-u", "demo", input="Subject: d\n\nx\n")
+    expect(p.returncode == 0, p.stderr)
+    cur = os.path.join(srv.dir, "mail", "_", "demo", "Maildir", "cur")
+    expect(len(os.listdir(cur)) == 2, os.listdir(cur))
+    expect(not os.path.exists(os.path.join(srv.data_dir, "users")))

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ const char msg1[] = "From: a@example.org\r\nSubject: one\r\n\r\nbody one\r\n";
 const char msg2[] = "Subject: two\r\n\r\nbody two\r\n";
 const char msg3[] = "Subject: three\r\n\r\nthree\r\n";
 
-/* "<data_dir>/users/_/<user>/Maildir[/.<mailbox>]/<sub>" for a plain
+/* "<test dir>/users/_/<user>/Maildir[/.<mailbox>]/<sub>" for a plain
  * ASCII mailbox name ('/' becomes '.'). */
 static char *maildir_path(const char *user, const char *mailbox, const char *sub)
 {
@@ -67,9 +68,18 @@ static size_t maildir_staged_count(const char *user, const char *mailbox)
 	return n;
 }
 
+static char maildir_root[PATH_MAX];
+
+static void maildir_place(struct store_settings *set, const char *dir)
+{
+	snprintf(maildir_root, sizeof(maildir_root), "%s/users", dir);
+	set->maildir.root = maildir_root;
+}
+
 const struct store_fixture_backend store_fixture_maildir = {
 	.name = "maildir",
-	.settings = { .fsync = false },
+	.settings = { .backend = "maildir", .fsync = false },
+	.place = maildir_place,
 	.stored_count = maildir_stored_count,
 	.staged_count = maildir_staged_count,
 };
@@ -83,7 +93,7 @@ int fixture_setup(void **state)
 	if (testlib_dir_create(fixture_backend->name) < 0)
 		return -1;
 	fixture_set = fixture_backend->settings;
-	fixture_set.data_dir = testlib_dir();
+	fixture_backend->place(&fixture_set, testlib_dir());
 	return 0;
 }
 
@@ -337,4 +347,22 @@ void collect_report(void *ctx, const char *problem)
 
 	snprintf(r->text + len, sizeof(r->text) - len, "%s\n", problem);
 	r->count++;
+}
+
+int kw_index(struct store_mailbox *box, const char *name, bool create)
+{
+	unsigned int idx;
+
+	return store_mailbox_keyword_index(box, name, create, &idx) < 0 ? -1 : (int)idx;
+}
+
+enum store_error kw_index_error(struct store *store, struct store_mailbox *box,
+				const char *name, bool create)
+{
+	unsigned int idx;
+	enum store_error err;
+
+	assert_int_equal(store_mailbox_keyword_index(box, name, create, &idx), -1);
+	(void)store_last_error(store, &err);
+	return err;
 }

@@ -18,13 +18,15 @@
 #include "store/store.h"
 
 /* A backend the tests run against: its name (the configuration's
- * `store = NAME`) and its settings, data_dir filled in per test.  The
+ * `store = NAME`) and its settings, completed per test by `place` (where its data go).  The
  * probes look at what the backend keeps for a mailbox, where only the
  * backend knows how (NULL: the backend cannot tell, the check is
  * skipped). */
 struct store_fixture_backend {
 	const char *name;
 	struct store_settings settings;
+	/* completes *set so the backend keeps its data below `dir` */
+	void (*place)(struct store_settings *set, const char *dir);
 	/* message bodies kept for `mailbox` of `user`: what an expunge
 	 * removes and what a failed append or copy must not leave */
 	size_t (*stored_count)(const char *user, const char *mailbox);
@@ -36,7 +38,7 @@ struct store_fixture_backend {
 /* The Maildir backend with fsync off (tests that need it turn it on). */
 extern const struct store_fixture_backend store_fixture_maildir;
 
-/* The backend of the running test and its settings (data_dir is the
+/* The backend of the running test and its settings (its data below the
  * test's directory); tests may change fixture_set.fsync. */
 extern const struct store_fixture_backend *fixture_backend;
 extern struct store_settings fixture_set;
@@ -99,7 +101,7 @@ void wait_child(pid_t pid);
 
 /* ---- Maildir paths (the Maildir backend's tests) ---- */
 
-/* "<data_dir>/users/_/demo/<suffix>", allocated: the caller frees it. */
+/* "<test dir>/users/_/demo/<suffix>", allocated: the caller frees it. */
 char *user_path(const char *suffix);
 /* The first entry of directory path not starting with '.'; allocated,
  * NULL if none. */
@@ -130,5 +132,12 @@ struct reports {
 void collect_report(void *ctx, const char *problem);
 
 extern const char msg1[], msg2[], msg3[];
+
+/* The index of keyword `name` in box's table, or -1 (the store's error
+ * says why). */
+int kw_index(struct store_mailbox *box, const char *name, bool create);
+/* The error class of a store_mailbox_keyword_index() that must fail. */
+enum store_error kw_index_error(struct store *store, struct store_mailbox *box,
+				const char *name, bool create);
 
 #endif

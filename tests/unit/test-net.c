@@ -241,17 +241,24 @@ static void test_jobs_pool(void **state ATTR_UNUSED)
 	assert_true(last.done_ran);
 }
 
-/* ---- watches ---- */
+/* ---- watches of readable descriptors ---- */
 
-static unsigned int watch_calls[3];
-static struct net_watch *watch_removed_in_cb;
+struct watch_state {
+	int fd;
+	unsigned int calls;
+	struct net_watch *watch;
+	bool destroy_in_cb;
+};
 
 static void watch_cb(void *ctx)
 {
-	unsigned int *count = ctx;
-	(*count)++;
-	if (count == &watch_calls[0])
-		net_watch_remove(&watch_removed_in_cb);	/* another pending watcher */
+	struct watch_state *ws = ctx;
+	char buf[64];
+	ws->calls++;
+	while (read(ws->fd, buf, sizeof(buf)) > 0)
+		;
+	if (ws->destroy_in_cb)
+		net_watch_destroy(&ws->watch);
 }
 
 static void watch_stop(void *ctx ATTR_UNUSED)
@@ -259,58 +266,55 @@ static void watch_stop(void *ctx ATTR_UNUSED)
 	net_worker_stop();
 }
 
+static void watch_run(unsigned int msecs)
+{
+	struct net_timer *t = net_timer_create(msecs, false, watch_stop, NULL);
+	run_loop();
+	net_timer_destroy(&t);
+}
+
 static void test_watches(void **state ATTR_UNUSED)
 {
-	char dir[128], file[160];
-	snprintf(dir, sizeof(dir), "%s/watchdir", tmpdir);
-	assert_int_equal(mkdir(dir, 0700), 0);
-	snprintf(file, sizeof(file), "%s/file", dir);
-	write_file(file, "a", 1);
+	int now[2], later[2];
+	assert_int_equal(pipe2(now, O_NONBLOCK), 0);
+	assert_int_equal(pipe2(later, O_NONBLOCK), 0);
+	struct watch_state at_once = { .fd = now[0] };
+	struct watch_state delayed = { .fd = later[0] };
+	at_once.watch = net_watch_create(now[0], 0, watch_cb, &at_once);
+	delayed.watch = net_watch_create(later[0], 100, watch_cb, &delayed);
 
-	memset(watch_calls, 0, sizeof(watch_calls));
-	/* two watchers share the directory's descriptor; watcher 0 removes
-	 * watcher 1 before it is called (the newest watcher of a path is
-	 * called first) */
-	watch_removed_in_cb = net_watch_add(dir, watch_cb, &watch_calls[1]);
-	struct net_watch *w0 = net_watch_add(dir, watch_cb, &watch_calls[0]);
-	struct net_watch *w2 = net_watch_add(file, watch_cb, &watch_calls[2]);
-	assert_non_null(w0);
-	assert_non_null(watch_removed_in_cb);
-	assert_non_null(w2);
-	assert_null(net_watch_add("/nonexistent/roost", watch_cb, NULL));
+	/* nothing to read: no call */
+	watch_run(50);
+	assert_int_equal(at_once.calls, 0);
+	assert_int_equal(delayed.calls, 0);
 
-	/* several changes in a row are one call per watcher */
-	write_file(file, "bb", 2);
-	write_file(file, "ccc", 3);
-	char other[200];
-	snprintf(other, sizeof(other), "%s/new", dir);
-	write_file(other, "x", 1);
-	struct net_timer *t = net_timer_create(300, false, watch_stop, NULL);
-	run_loop();
-	net_timer_destroy(&t);
-	assert_int_equal(watch_calls[0], 1);
-	assert_int_equal(watch_calls[1], 0);
-	assert_null(watch_removed_in_cb);
-	assert_int_equal(watch_calls[2], 1);
+	/* writes spread over the delay are one call */
+	assert_int_equal(write(now[1], "a", 1), 1);
+	assert_int_equal(write(later[1], "a", 1), 1);
+	watch_run(30);
+	assert_int_equal(at_once.calls, 1);
+	assert_int_equal(delayed.calls, 0);
+	assert_int_equal(write(later[1], "b", 1), 1);
+	watch_run(150);
+	assert_int_equal(delayed.calls, 1);
 
-	/* nothing changes: no call */
-	t = net_timer_create(150, false, watch_stop, NULL);
-	run_loop();
-	net_timer_destroy(&t);
-	assert_int_equal(watch_calls[0], 1);
+	/* it listens again after a call; a callback may destroy its watch */
+	delayed.destroy_in_cb = true;
+	assert_int_equal(write(later[1], "c", 1), 1);
+	watch_run(150);
+	assert_int_equal(delayed.calls, 2);
+	assert_null(delayed.watch);
 
-	/* a removed watch is quiet, the other still fires */
-	net_watch_remove(&w2);
-	assert_null(w2);
-	unlink(other);
-	t = net_timer_create(300, false, watch_stop, NULL);
-	run_loop();
-	net_timer_destroy(&t);
-	assert_int_equal(watch_calls[0], 2);
-	assert_int_equal(watch_calls[2], 1);
-	net_watch_remove(&w0);
-	unlink(file);
-	rmdir(dir);
+	/* a destroyed watch is quiet */
+	net_watch_destroy(&at_once.watch);
+	assert_null(at_once.watch);
+	assert_int_equal(write(now[1], "d", 1), 1);
+	watch_run(30);
+	assert_int_equal(at_once.calls, 1);
+	for (size_t i = 0; i < 2; i++) {
+		close(now[i]);
+		close(later[i]);
+	}
 }
 
 /* ---- connections ---- */

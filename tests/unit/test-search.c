@@ -62,7 +62,8 @@ static int setup(void **state)
 	(void)state;
 	strcpy(data_dir, "/tmp/roost-test-search-XXXXXX");
 	assert_non_null(mkdtemp(data_dir));
-	set.data_dir = data_dir;
+	set.backend = "maildir";
+	set.maildir.root = data_dir;
 	set.fsync = false;
 	if (store_open(&set, "demo", &store, &error) < 0)
 		fail_msg("store_open: %s", error);
@@ -385,8 +386,8 @@ static void test_index_equals_scan(void **state)
 		int ret = store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, needles[i],
 						    strlen(needles[i]), 1, &res);
 
-		assert_true(ret >= 0);
-		indexed += ret;
+		assert_int_equal(ret, 0);
+		indexed += res.indexed_count > 0;
 		store_text_result_free(&res);
 		for (size_t t = 0; t < N_ELEMENTS(types); t++) {
 			struct search_key *key = types[t] == SEARCH_KEY_HEADER ?

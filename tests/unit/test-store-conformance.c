@@ -17,7 +17,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,8 +119,8 @@ static void test_append_read(void **state)
 	assert_int_equal(kw_count, 2);
 	assert_string_equal(names[0], "$Forwarded");
 	assert_string_equal(names[1], "Work");
-	assert_int_equal(store_mailbox_keyword_index(box, "work", false), 1);
-	assert_int_equal(store_mailbox_keyword_index(box, "nope", false), -1);
+	assert_int_equal(kw_index(box, "work", false), 1);
+	assert_int_equal(kw_index_error(store, box, "nope", false), STORE_ERR_NOTFOUND);
 
 	char *text = read_msg(box, 1);
 	assert_string_equal(text, msg1);
@@ -190,11 +193,11 @@ static void test_flags(void **state)
 	assert_int_equal(store_mailbox_msg(box, 2)->flags, STORE_FLAG_ANSWERED);
 
 	/* keywords */
-	kw = store_mailbox_keyword_index(box, "Important", true);
+	kw = kw_index(box, "Important", true);
 	assert_int_equal(kw, 0);
-	assert_int_equal(store_mailbox_keyword_index(box, "IMPORTANT", true), 0);
-	assert_int_equal(store_mailbox_keyword_index(box, "bad kw", true), -1);
-	assert_int_equal(store_mailbox_keyword_index(box, "\\Seen", true), -1);
+	assert_int_equal(kw_index(box, "IMPORTANT", true), 0);
+	assert_int_equal(kw_index_error(store, box, "bad kw", true), STORE_ERR_PARAMS);
+	assert_int_equal(kw_index_error(store, box, "\\Seen", true), STORE_ERR_PARAMS);
 	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
 		0, 1u << kw, 0, &failed, &failed_count), 0);
 	assert_int_equal(store_mailbox_msg(box, 1)->keywords, 1);
@@ -343,8 +346,8 @@ static void test_concurrent_flags(void **state)
 		STORE_FLAG_SEEN, 0, 0, &failed, &failed_count), 0);
 	assert_int_equal(store_mailbox_update_flags(b, &m1, 1, STORE_FLAGS_ADD,
 		STORE_FLAG_FLAGGED, 0, 0, &failed, &failed_count), 0);
-	int ka = store_mailbox_keyword_index(a, "KA", true);
-	int kb = store_mailbox_keyword_index(b, "KB", true);
+	int ka = kw_index(a, "KA", true);
+	int kb = kw_index(b, "KB", true);
 	assert_int_equal(ka, 0);
 	assert_int_equal(kb, 1);
 	assert_int_equal(store_mailbox_update_flags(a, &m1, 1, STORE_FLAGS_ADD,
@@ -881,6 +884,194 @@ static void test_crash_append(void **state)
 	fixture_set.fsync = false;
 }
 
+/* The backend comes from the settings, by name. */
+static void test_backends(void **state)
+{
+	(void)state;
+	struct store_settings nope = fixture_set;
+	struct store *store;
+	struct store_message *msg;
+	const char *error;
+	char *msg_text = NULL;
+
+	assert_int_equal(store_backend_check("maildir", &msg_text), 0);
+	assert_null(msg_text);
+	assert_int_equal(store_backend_check("postgresql", &msg_text), -1);
+	assert_string_equal(msg_text, "unknown store backend \"postgresql\" (known: maildir)");
+	free(msg_text);
+	nope.backend = "postgresql";
+	assert_int_equal(store_open(&nope, "demo", &store, &error), -1);
+	assert_non_null(error);
+	assert_int_equal(store_message_begin(&nope, &msg, &error), -1);
+	assert_int_equal(store_rebuild(&nope, "demo", &error), -1);
+}
+
+/* ---- change notification ---- */
+
+struct notified {
+	char log[64];
+	/* the watches by cookie: a report of one removes the other */
+	struct store_notify_watch **watches[2];
+};
+
+static const char notify_cookies[2] = { 'a', 'b' };
+
+static void notified_cb(void *ctx, void *cookie)
+{
+	struct notified *got = ctx;
+	const char *c = cookie;
+	size_t len = strlen(got->log);
+
+	snprintf(got->log + len, sizeof(got->log) - len, "%c", *c);
+	if (got->watches[0] != NULL)
+		store_notify_remove(got->watches[c == &notify_cookies[0] ? 1 : 0]);
+}
+
+/* Waits up to timeout_ms for the descriptor, then reads what it has. */
+static const char *notify_wait(struct store_notify *notify, struct notified *got,
+			       int timeout_ms)
+{
+	struct pollfd pfd = { .fd = store_notify_fd(notify), .events = POLLIN };
+
+	got->log[0] = '\0';
+	(void)poll(&pfd, 1, timeout_ms);
+	store_notify_read(notify, notified_cb, got);
+	return got->log;
+}
+
+/* Appends msg to demo's `mailbox` from another process. */
+static void append_elsewhere(const char *mailbox, const char *msg)
+{
+	int wstatus;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *child;
+		struct store_append *ctx;
+		const char *error;
+		uint32_t uidvalidity, uid;
+
+		if (store_open(&fixture_set, "demo", &child, &error) < 0 ||
+		    store_append_begin(child, mailbox, &ctx) < 0 ||
+		    store_append_write(ctx, msg, strlen(msg)) < 0 ||
+		    store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &uid) < 0)
+			_exit(1);
+		store_close(&child);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	assert_true(WIFEXITED(wstatus));
+	assert_int_equal(WEXITSTATUS(wstatus), 0);
+}
+
+static void test_notify_watches(void **state)
+{
+	(void)state;
+	struct store *demo = open_store("demo"), *other = open_store("other@example.org");
+	struct store_mailbox *inbox, *other_inbox;
+	struct store_notify *notify;
+	struct store_notify_watch *wa, *wb;
+	struct notified got = { .log = "" };
+	const char *error;
+
+	/* no descriptor left (as when the inotify instances run out): the
+	 * caller is told, and polls */
+	struct rlimit rl, none;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	none = rl;
+	none.rlim_cur = 0;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+	error = NULL;
+	assert_int_equal(store_notify_create(&fixture_set, &notify, &error), -1);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_non_null(error);
+
+	assert_int_equal(store_notify_create(&fixture_set, &notify, &error), 0);
+	assert_true(store_notify_fd(notify) >= 0);
+	assert_int_equal(store_mailbox_open(demo, "INBOX", false, &inbox), 0);
+	assert_int_equal(store_mailbox_open(other, "INBOX", false, &other_inbox), 0);
+	assert_int_equal(store_notify_add(notify, inbox, (void *)&notify_cookies[0], &wa), 0);
+	assert_int_equal(store_notify_add(notify, other_inbox, (void *)&notify_cookies[1], &wb),
+			 0);
+	/* the watches do not need the mailboxes */
+	store_mailbox_close(&other_inbox);
+	assert_string_equal(notify_wait(notify, &got, 0), "");
+
+	/* a change by another process is reported once, for its watch only */
+	append_elsewhere("INBOX", msg1);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	assert_string_equal(notify_wait(notify, &got, 0), "");
+	/* a flag change through this process's store, too */
+	uint32_t msn = 1, *failed;
+	size_t failed_count;
+	assert_int_equal(store_mailbox_sync(inbox, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_update_flags(inbox, &msn, 1, STORE_FLAGS_ADD,
+						    STORE_FLAG_SEEN, 0, 0, &failed,
+						    &failed_count), 0);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	/* and another user's change for the other watch */
+	append(other, "INBOX", msg2, 0, NULL, 0, 0);
+	assert_string_equal(notify_wait(notify, &got, 1000), "b");
+
+	/* a removed watch is not reported, not even for a pending change */
+	append(other, "INBOX", msg2, 0, NULL, 0, 0);
+	store_notify_remove(&wb);
+	assert_null(wb);
+	assert_string_equal(notify_wait(notify, &got, 100), "");
+	append(other, "INBOX", msg2, 0, NULL, 0, 0);
+	assert_string_equal(notify_wait(notify, &got, 100), "");
+
+	/* with Maildir: a mail program dropping a file into new/ is seen */
+	if (strcmp(fixture_backend->name, "maildir") == 0) {
+		char *path = user_path("Maildir/new/1.M1P1.host");
+		int fd = open(path, O_WRONLY | O_CREAT, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+		free(path);
+		assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	}
+
+	/* a callback may remove another pending watch: one report */
+	assert_int_equal(store_notify_add(notify, inbox, (void *)&notify_cookies[1], &wb), 0);
+	got.watches[0] = &wa;
+	got.watches[1] = &wb;
+	append(demo, "INBOX", msg2, 0, NULL, 0, 0);
+	const char *log = notify_wait(notify, &got, 1000);
+	assert_int_equal(strlen(log), 1);
+	assert_true(wa == NULL || wb == NULL);
+	store_notify_remove(&wa);
+	store_notify_remove(&wb);
+	got.watches[0] = got.watches[1] = NULL;
+
+	/* the watch follows the folder when another session renames it */
+	assert_int_equal(store_mailbox_create(demo, "Old", 0), 0);
+	struct store_mailbox *box;
+	assert_int_equal(store_mailbox_open(demo, "Old", false, &box), 0);
+	assert_int_equal(store_notify_add(notify, box, (void *)&notify_cookies[0], &wa), 0);
+	store_mailbox_close(&box);
+	assert_int_equal(store_mailbox_rename(demo, "Old", "New"), 0);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	if (strcmp(fixture_backend->name, "maildir") == 0) {
+		/* a file dropped into the renamed folder's new/ */
+		char *path = user_path("Maildir/.New/new/2.M1P1.host");
+		int fd = open(path, O_WRONLY | O_CREAT, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+		free(path);
+	} else {
+		append(demo, "New", msg2, 0, NULL, 0, 0);
+	}
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	store_notify_remove(&wa);
+
+	store_notify_destroy(&notify);
+	assert_null(notify);
+	store_mailbox_close(&inbox);
+	store_close(&demo);
+	store_close(&other);
+}
+
 static void test_keyword_limit(void **state)
 {
 	(void)state;
@@ -895,9 +1086,9 @@ static void test_keyword_limit(void **state)
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	for (int i = 0; i < STORE_MAX_KEYWORDS; i++) {
 		snprintf(name, sizeof(name), "kw%d", i);
-		assert_int_equal(store_mailbox_keyword_index(box, name, true), i);
+		assert_int_equal(kw_index(box, name, true), i);
 	}
-	assert_int_equal(store_mailbox_keyword_index(box, "one-too-many", true), -1);
+	assert_int_equal(kw_index_error(store, box, "one-too-many", true), STORE_ERR_LIMIT);
 	store_last_error(store, &err);
 	assert_int_equal(err, STORE_ERR_LIMIT);
 	store_keywords_t mask = ((store_keywords_t)1 << 0) | ((store_keywords_t)1 << 25) |
@@ -1028,7 +1219,7 @@ static void test_multiprocess(void **state)
 			    store_mailbox_open(cs, "INBOX", false, &cb) < 0)
 				_exit(1);
 			snprintf(kw, sizeof(kw), "child%d", c);
-			int idx = store_mailbox_keyword_index(cb, kw, true);
+			int idx = kw_index(cb, kw, true);
 			if (idx < 0 || store_mailbox_update_flags(cb, &m1, 1, STORE_FLAGS_ADD,
 					c == 0 ? STORE_FLAG_SEEN : c == 1 ? STORE_FLAG_FLAGGED :
 					STORE_FLAG_ANSWERED, (store_keywords_t)1 << idx, 0,
@@ -1261,7 +1452,7 @@ static void test_modseq(void **state)
 	assert_true(modseq_of(store, "INBOX") == inbox);
 	assert_true(store_mailbox_msg(box, 1)->modseq == inbox);
 	/* a keyword, added and removed */
-	int kw = store_mailbox_keyword_index(box, "Later", true);
+	int kw = kw_index(box, "Later", true);
 	assert_true(kw >= 0);
 	assert_int_equal(store_mailbox_update_flags(box, &m2, 1, STORE_FLAGS_ADD,
 		0, (store_keywords_t)1 << kw, 0, &failed, &failed_count), 0);
@@ -1313,7 +1504,7 @@ static void test_modseq(void **state)
 /* Whether message msn of box has the keyword called name. */
 static bool has_keyword(struct store_mailbox *box, uint32_t msn, const char *name)
 {
-	int idx = store_mailbox_keyword_index(box, name, false);
+	int idx = kw_index(box, name, false);
 
 	return idx >= 0 && (store_mailbox_msg(box, msn)->keywords >> idx & 1) != 0;
 }
@@ -1515,6 +1706,8 @@ static void test_kill_during_append(void **state)
 #define CONFORMANCE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 static const struct CMUnitTest suite[] = {
+	CONFORMANCE_TEST(test_backends),
+	CONFORMANCE_TEST(test_notify_watches),
 	CONFORMANCE_TEST(test_user_names),
 	CONFORMANCE_TEST(test_defaults_and_list),
 	CONFORMANCE_TEST(test_append_read),

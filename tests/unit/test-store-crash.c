@@ -460,8 +460,8 @@ static void test_append_limit_restores_keyword_file(void **state)
 	store = open_store("demo");
 	struct store_mailbox *box;
 	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
-	assert_int_equal(store_mailbox_keyword_index(box, "$b0", false), -1);
-	assert_true(store_mailbox_keyword_index(box, "$a19", false) >= 0);
+	assert_int_equal(kw_index(box, "$b0", false), -1);
+	assert_true(kw_index(box, "$a19", false) >= 0);
 	store_mailbox_close(&box);
 	free(before);
 	free(path);

@@ -292,7 +292,7 @@ static void run_all_ops(enum fault_point point, int error, unsigned int count,
 		store_close(&store);
 		testlib_dir_remove();
 		assert_int_equal(testlib_dir_create("faults"), 0);
-		fixture_set.data_dir = testlib_dir();
+		fixture_backend->place(&fixture_set, testlib_dir());
 	}
 }
 

@@ -397,3 +397,25 @@ int maildir_file_copy_fd(struct maildir_store *ms, int in, const char *dst,
 		(void)unlink(dst);
 	return ret;
 }
+
+int maildir_file_mkdir_parents(const char *path)
+{
+	char *copy = xstrdup(path);
+	int ret = 0;
+
+	for (char *p = copy + 1; ret == 0; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+			ret = -1;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	int err = errno;
+	free(copy);
+	errno = err;
+	return ret;
+}

@@ -1,9 +1,9 @@
 /* maildir-private.h: the Maildir + SQLite backend's shared declarations.
  *
  * On disk, per user (see storage.c for the full description):
- *   <data_dir>/users/<domain>/<user>/index.sqlite   the index
- *   <data_dir>/users/<domain>/<user>/notify         touched after each change
- *   <data_dir>/users/<domain>/<user>/Maildir/       INBOX + Maildir++ folders
+ *   <maildir_root>/<domain>/<user>/index.sqlite   the index
+ *   <maildir_root>/<domain>/<user>/notify         touched after each change
+ *   <maildir_root>/<domain>/<user>/Maildir/       INBOX + Maildir++ folders
  * The index is a cache of the Maildir that can be rebuilt, except for
  * what only it holds: expunge tombstones, \Recent watermarks, time zones
  * of internal dates and keywords past the 26th. */
@@ -45,7 +45,7 @@ struct maildir_stmt_cache {
 
 struct maildir_store {
 	struct store store;
-	char *userdir;		/* <data_dir>/users/<domain>/<user> */
+	char *userdir;		/* <maildir_root>/<domain>/<user> */
 	char *maildir;		/* userdir/Maildir */
 	char *notify_path;	/* userdir/notify */
 	bool fsync;
@@ -86,11 +86,6 @@ struct maildir_mailbox {
 	struct store_mailbox box;
 	int64_t id;		/* mailboxes.id */
 	char *dir;		/* the folder's directory */
-	char *watch[4];		/* notify, dir/new, dir/cur, NULL */
-	/* paths replaced after a rename by another session, kept until close
-	 * because store_mailbox_watch_paths() promised them that long */
-	char **old_paths;
-	size_t old_paths_count, old_paths_cap;
 	uint32_t recent_uid;	/* the watermark as last seen */
 	/* what store_mailbox_msg_cache() returned last */
 	struct store_msg_cache_data cache;
@@ -121,11 +116,12 @@ struct maildir_append {
 	struct mime_parser *parser;
 	/* store_append_begin_message(): the bytes and the model come from
 	 * here (fd and tmp_path unused) */
-	struct store_message *message;
+	struct maildir_message *message;
 };
 
 /* A message shared by several appends (store_message_*, message.c). */
-struct store_message {
+struct maildir_message {
+	struct store_message message;
 	int fd;			/* the spooled bytes */
 	char *path;		/* a named spool file (no O_TMPFILE), or NULL */
 	bool fsync;
@@ -258,6 +254,8 @@ int maildir_file_write_atomic(struct maildir_store *ms, const char *path,
 int maildir_file_read_small(const char *path, char **data_r);
 /* Recursively removes path; -1 on error (errno set). */
 int maildir_file_remove_tree(const char *path);
+/* mkdir -p (mode 0700 for what it creates).  0, or -1 with errno set. */
+int maildir_file_mkdir_parents(const char *path);
 void maildir_file_header_scan_feed(struct maildir_header_scan *scan, const void *data, size_t size);
 uint64_t maildir_file_header_scan_result(const struct maildir_header_scan *scan);
 /* Finds a file in dir/cur whose unique part is `unique` (file renamed by
@@ -325,7 +323,15 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
  * size.  0 or -1 (error set). */
 int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
 			   uint64_t *size_r, uint64_t *header_size_r);
-const char *const *maildir_sync_watch_paths(struct store_mailbox *box);
+
+/* ---- notify.c: change notification (store_notify_*()) ---- */
+int maildir_notify_create(const struct store_settings *set, struct store_notify **notify_r,
+			  const char **error_r);
+void maildir_notify_destroy(struct store_notify *notify);
+int maildir_notify_add(struct store_notify *notify, struct store_mailbox *box,
+		       struct store_notify_watch **watch_r);
+void maildir_notify_remove(struct store_notify_watch *watch);
+void maildir_notify_read(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 
 /* ---- fts.c: the full-text index (SEARCH text keys) ---- */
 /* Creates the text index tables if missing (called once from
@@ -406,7 +412,7 @@ void maildir_message_free(struct store_message *msg);
 /* Makes `dst` a name of the message's file: a hard link, or a copy of the
  * bytes (fsynced) where the file system refuses the link.  0 or -1 with
  * the store's error set. */
-int maildir_message_place(struct maildir_store *ms, struct store_message *msg,
+int maildir_message_place(struct maildir_store *ms, struct maildir_message *msg,
 			  const char *dst);
 /* COPY and MOVE in steps (store_copy_*() in store.h). */
 int maildir_save_copy_begin(struct store_mailbox *box, const uint32_t *msns, size_t count,
@@ -467,7 +473,7 @@ int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age);
 /* ---- storage.c, for rebuild.c ---- */
 /* The store struct without opening the index; maildir_storage_free()
  * closes the index and frees what alloc made except the generic part's
- * set.data_dir, user and error (store_close() frees those). */
+ * user and error (store_close() frees those). */
 struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 					    const char *user_local, const char *user_domain);
 void maildir_storage_free(struct maildir_store *ms);

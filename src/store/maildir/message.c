@@ -1,6 +1,6 @@
 /* message.c: one message for several mailboxes (store_message_*).
  *
- * The bytes go to an unnamed file (O_TMPFILE) in data_dir, the file
+ * The bytes go to an unnamed file (O_TMPFILE) in maildir_root, the file
  * system that holds every user's Maildir, and stream through the mime
  * parser as they are written.  Each append then gives that same inode a
  * name in its mailbox's cur/: linkat() of /proc/self/fd/N, which links an
@@ -53,7 +53,7 @@ static void message_spool_sweep(const char *dir)
 }
 
 /* An unnamed (or, without O_TMPFILE, a named) spool file in dir. */
-static int message_spool_open(struct store_message *msg, const char *dir)
+static int message_spool_open(struct maildir_message *msg, const char *dir)
 {
 	/* no O_EXCL: the file must stay linkable */
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -77,16 +77,16 @@ static int message_spool_open(struct store_message *msg, const char *dir)
 int maildir_message_begin(const struct store_settings *set, struct store_message **msg_r,
 			  const char **error_r)
 {
-	struct store_message *msg = xcalloc(1, sizeof(*msg));
+	struct maildir_message *msg = xcalloc(1, sizeof(*msg));
 
 	msg->fsync = set->fsync;
-	/* data_dir holds every Maildir, so links from there work; it is
-	 * created with the first store, which may not exist yet */
-	msg->fd = message_spool_open(msg, set->data_dir);
-	if (msg->fd < 0 && errno == ENOENT && mkdir(set->data_dir, 0700) == 0)
-		msg->fd = message_spool_open(msg, set->data_dir);
+	/* maildir_root holds every Maildir, so links from there work; it
+	 * is created with the first store, which may not exist yet */
+	msg->fd = message_spool_open(msg, set->maildir.root);
+	if (msg->fd < 0 && errno == ENOENT && maildir_file_mkdir_parents(set->maildir.root) == 0)
+		msg->fd = message_spool_open(msg, set->maildir.root);
 	if (msg->fd < 0) {
-		log_error("store: cannot create a message spool in %s: %s", set->data_dir,
+		log_error("store: cannot create a message spool in %s: %s", set->maildir.root,
 			  strerror(errno));
 		free(msg);
 		*error_r = message_io_error;
@@ -95,13 +95,15 @@ int maildir_message_begin(const struct store_settings *set, struct store_message
 	msg->parser = mime_parser_create();
 	/* the bytes are served as stored (see save.c) */
 	mime_parser_set_physical_sizes(msg->parser);
-	*msg_r = msg;
+	*msg_r = &msg->message;
 	return 0;
 }
 
-int maildir_message_write(struct store_message *msg, const void *data, size_t size,
+int maildir_message_write(struct store_message *message, const void *data, size_t size,
 			  const char **error_r)
 {
+	struct maildir_message *msg = (struct maildir_message *)message;
+
 	if (msg->failed || msg->finished) {
 		*error_r = message_io_error;
 		return -1;
@@ -117,9 +119,10 @@ int maildir_message_write(struct store_message *msg, const void *data, size_t si
 	return 0;
 }
 
-int maildir_message_finish(struct store_message *msg, time_t internaldate,
+int maildir_message_finish(struct store_message *message, time_t internaldate,
 			   const char **error_r)
 {
+	struct maildir_message *msg = (struct maildir_message *)message;
 	struct timespec times[2];
 
 	if (msg->failed || msg->finished) {
@@ -150,8 +153,10 @@ int maildir_message_finish(struct store_message *msg, time_t internaldate,
 	return 0;
 }
 
-void maildir_message_free(struct store_message *msg)
+void maildir_message_free(struct store_message *message)
 {
+	struct maildir_message *msg = (struct maildir_message *)message;
+
 	if (msg->parser != NULL)
 		mime_parser_destroy(&msg->parser);
 	if (msg->finished) {
@@ -166,7 +171,7 @@ void maildir_message_free(struct store_message *msg)
 	free(msg);
 }
 
-int maildir_message_place(struct maildir_store *ms, struct store_message *msg,
+int maildir_message_place(struct maildir_store *ms, struct maildir_message *msg,
 			  const char *dst)
 {
 	int ret;

@@ -715,7 +715,6 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 		maildir_storage_notify(ms);
 	free(new_path);
 	free(index_path);
-	free((char *)ms->store.set.data_dir);
 	free(ms->store.user);
 	free(ms->store.error);
 	maildir_storage_free(ms);

@@ -83,8 +83,9 @@ int maildir_save_begin(struct store *store, const char *mailbox_name,
 }
 
 int maildir_save_begin_message(struct store *store, const char *mailbox_name,
-			       struct store_message *msg, struct store_append **ctx_r)
+			       struct store_message *message, struct store_append **ctx_r)
 {
+	struct maildir_message *msg = (struct maildir_message *)message;
 	struct maildir_append *ctx;
 
 	if (!msg->finished || msg->failed) {

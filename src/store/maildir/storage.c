@@ -3,7 +3,7 @@
  *
  * On-disk layout of one user:
  *
- *   <data_dir>/users/<domain>/<user>/        0700 ("_" domain for bare names)
+ *   <maildir_root>/<domain>/<user>/          0700 ("_" domain for bare names)
  *     index.sqlite        the index (WAL); see index.c for the schema
  *     lock                flock()ed: shared by every process that has the
  *                         store open, exclusive by `roost check --rebuild`
@@ -180,20 +180,9 @@ void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t
 /* mkdir -p for the user directory. */
 static int mkdir_parents(struct maildir_store *ms, const char *path)
 {
-	char *copy = xstrdup(path);
-	int ret = 0;
-
-	for (char *p = copy + 1; ret == 0 && *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		ret = mkdir_one(ms, copy);
-		*p = '/';
-	}
-	if (ret == 0)
-		ret = mkdir_one(ms, copy);
-	free(copy);
-	return ret;
+	if (maildir_file_mkdir_parents(path) < 0)
+		return maildir_storage_set_syscall_error(ms, "mkdir", path);
+	return 0;
 }
 
 struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
@@ -201,10 +190,8 @@ struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 {
 	struct maildir_store *ms = xcalloc(1, sizeof(*ms));
 
-	ms->store.set = *set;
-	ms->store.set.data_dir = xstrdup(set->data_dir);
 	ms->store.user = xasprintf("%s@%s", user_local, user_domain);
-	ms->userdir = xasprintf("%s/users/%s/%s", set->data_dir, user_domain, user_local);
+	ms->userdir = xasprintf("%s/%s/%s", set->maildir.root, user_domain, user_local);
 	ms->maildir = xasprintf("%s/Maildir", ms->userdir);
 	ms->notify_path = xasprintf("%s/notify", ms->userdir);
 	ms->fsync = set->fsync;
@@ -422,7 +409,6 @@ static int maildir_storage_open(const struct store_settings *set, const char *us
 		free(index_path);
 	}
 	if (ret < 0) {
-		free((char *)ms->store.set.data_dir);
 		free(ms->store.user);
 		free(ms->store.error);
 		maildir_storage_free(ms);
@@ -477,7 +463,6 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.mailbox_msg_keys_many = maildir_cache_get_keys_many,
 	.mailbox_msg_text = maildir_fts_msg_text,
 	.mailbox_search_text = maildir_fts_search,
-	.mailbox_watch_paths = maildir_sync_watch_paths,
 	.mailbox_check = maildir_mailbox_check,
 	.append_begin = maildir_save_begin,
 	.append_write = maildir_save_write,
@@ -488,5 +473,10 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.message_finish = maildir_message_finish,
 	.message_free = maildir_message_free,
 	.append_begin_message = maildir_save_begin_message,
+	.notify_create = maildir_notify_create,
+	.notify_destroy = maildir_notify_destroy,
+	.notify_add = maildir_notify_add,
+	.notify_remove = maildir_notify_remove,
+	.notify_read = maildir_notify_read,
 	.rebuild = maildir_storage_rebuild,
 };

@@ -20,22 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void set_paths(struct maildir_mailbox *mbox, struct maildir_store *ms, char *dir)
-{
-	free(mbox->dir);
-	for (size_t i = 0; i < 3; i++) {
-		if (mbox->watch[i] == NULL)
-			continue;
-		ARRAY_RESERVE(mbox->old_paths, mbox->old_paths_cap, mbox->old_paths_count + 1);
-		mbox->old_paths[mbox->old_paths_count++] = mbox->watch[i];
-	}
-	mbox->dir = dir;
-	mbox->watch[0] = xstrdup(ms->notify_path);
-	mbox->watch[1] = xasprintf("%s/new", dir);
-	mbox->watch[2] = xasprintf("%s/cur", dir);
-	mbox->watch[3] = NULL;
-}
-
 static int load_keywords(struct maildir_store *ms, struct maildir_mailbox *mbox)
 {
 	char **names;
@@ -135,7 +119,7 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 	mbox = xcalloc(1, sizeof(*mbox));
 	store_view_init(&mbox->box, store, name, readonly);
 	mbox->id = row.id;
-	set_paths(mbox, ms, dir);
+	mbox->dir = dir;
 	mbox->box.uidvalidity = row.uidvalidity;
 	mbox->box.uidnext = row.uidnext;
 	mbox->box.highestmodseq = row.highestmodseq;
@@ -176,17 +160,7 @@ void maildir_sync_close(struct store_mailbox *box)
 	store_msg_cache_data_free(&mbox->cache);
 	str_free(&mbox->keys);
 	free(mbox->dir);
-	for (size_t i = 0; i < N_ELEMENTS(mbox->watch); i++)
-		free(mbox->watch[i]);
-	for (size_t i = 0; i < mbox->old_paths_count; i++)
-		free(mbox->old_paths[i]);
-	free(mbox->old_paths);
 	free(mbox);
-}
-
-const char *const *maildir_sync_watch_paths(struct store_mailbox *box)
-{
-	return (const char *const *)((struct maildir_mailbox *)box)->watch;
 }
 
 /* ---- new/ pickup ---- */
@@ -440,7 +414,8 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 		char *dir = maildir_storage_mailbox_dir(ms, name);
 
 		if (dir != NULL) {
-			set_paths(mbox, ms, dir);
+			free(mbox->dir);
+			mbox->dir = dir;
 			free(box->name);
 			box->name = xstrdup(name);
 		}
