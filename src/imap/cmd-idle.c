@@ -4,7 +4,7 @@
  * change to the selected mailbox (seen through the store's watch paths,
  * or a poll when they cannot be watched) is pushed at once. */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "net/net.h"
 #include "store/store.h"
 

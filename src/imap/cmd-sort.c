@@ -7,11 +7,11 @@
  * (mime/msgkeys.h): this file never reads a message.  The result is
  * written as it is produced, flushed every SORT_LINE_FLUSH bytes. */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "search-parse.h"
 #include "search-result.h"
 #include "sort-collect.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "search/sort.h"
 #include "store/store.h"
 

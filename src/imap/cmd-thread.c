@@ -7,7 +7,7 @@
  * reads a message.  The response is written in pieces of at most
  * THREAD_LINE_FLUSH bytes. */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "search-parse.h"
 #include "sort-collect.h"
 #include "search/thread.h"

@@ -14,9 +14,9 @@
 #ifndef ROOST_IMAP_SORT_COLLECT_H
 #define ROOST_IMAP_SORT_COLLECT_H
 
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "session.h"
-#include "mime/msgkeys.h"
+#include "syntax/msgkeys.h"
 #include "search/search.h"
 
 struct imap_sort_collect;

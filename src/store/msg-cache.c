@@ -3,9 +3,9 @@
  * THREAD keys, built with
  * src/mime from one parse.  It never touches files by name or SQL. */
 #include "store/store-private.h"
-#include "mime/bodystructure.h"
-#include "mime/envelope.h"
-#include "mime/msgkeys.h"
+#include "syntax/imap-bodystructure.h"
+#include "syntax/imap-envelope.h"
+#include "syntax/msgkeys.h"
 #include "mime/part-map.h"
 
 #include <errno.h>

@@ -15,10 +15,10 @@
 
 #include "base/base.h"
 #include "base/str.h"
-#include "mime/bodystructure.h"
+#include "syntax/imap-bodystructure.h"
 #include "mime/date.h"
 #include "mime/decode.h"
-#include "mime/envelope.h"
+#include "syntax/imap-envelope.h"
 #include "mime/header.h"
 #include "mime/parser.h"
 #include "mime/part-map.h"

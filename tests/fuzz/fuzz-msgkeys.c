@@ -1,4 +1,4 @@
-/* fuzz-msgkeys.c: libFuzzer target for src/mime/msgkeys.c.
+/* fuzz-msgkeys.c: libFuzzer target for src/syntax/msgkeys.c.
  *
  * The first byte chooses what the rest is.  Even: a message; it is
  * parsed, its keys built, and the blob must deserialise with every
@@ -13,7 +13,7 @@
 
 #include "base/base.h"
 #include "base/str.h"
-#include "mime/msgkeys.h"
+#include "syntax/msgkeys.h"
 #include "mime/parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

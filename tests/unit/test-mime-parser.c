@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "base/str.h"
-#include "mime/bodystructure.h"
-#include "mime/envelope.h"
+#include "syntax/imap-bodystructure.h"
+#include "syntax/imap-envelope.h"
 #include "mime/parser.h"
 #include "mime/part-map.h"
 

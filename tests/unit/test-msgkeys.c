@@ -1,5 +1,6 @@
-/* test-msgkeys.c: the SORT and THREAD keys of a message (mime/msgkeys.h):
- * what mime_msgkeys_build() extracts from a header, the round trip
+/* test-msgkeys.c: the SORT and THREAD keys of a message (syntax/msgkeys.h):
+ * the DISPLAYFROM/DISPLAYTO key rule, what mime_msgkeys_build() extracts
+ * from a header, the round trip
  * through the serialised form, and that damaged blobs are refused
  * without reading past their end. */
 #include <stdarg.h>
@@ -12,7 +13,7 @@
 
 #include "base/base.h"
 #include "base/str.h"
-#include "mime/msgkeys.h"
+#include "syntax/msgkeys.h"
 #include "mime/parser.h"
 
 /* Parses `msg`, builds its blob into *blob and deserialises it into
@@ -88,6 +89,31 @@ static void test_empty_header(void **state)
 	assert_string_equal(k.in_reply_to, "");
 	assert_int_equal(k.references_count, 0);
 	str_free(&blob);
+}
+
+static void check_display(const char *name, const char *mailbox,
+			  const char *host, const char *expected)
+{
+	struct str out = STR_INIT;
+
+	str_append(&out, "old");
+	mime_msgkeys_display_key(name, mailbox, host, &out);
+	assert_string_equal(str_c(&out), expected);
+	str_free(&out);
+}
+
+static void test_display_key_rule(void **state)
+{
+	(void)state;
+	check_display("Joe Q. Public", "john.q.public", "example.com",
+		      "Joe Q. Public");
+	check_display(NULL, "john", "example.com", "john@example.com");
+	check_display("", "john", "example.com", "john@example.com");
+	check_display(" \t", "john", "example.com", "john@example.com");
+	check_display(NULL, "john", NULL, "john");
+	check_display(NULL, "john", "", "john");
+	check_display(NULL, NULL, NULL, "");
+	check_display("\xc3\x89mile", "e", "x.org", "\xc3\x89mile");
 }
 
 static void test_display_keys(void **state)
@@ -277,6 +303,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_header),
 		cmocka_unit_test(test_empty_header),
+		cmocka_unit_test(test_display_key_rule),
 		cmocka_unit_test(test_display_keys),
 		cmocka_unit_test(test_group_keys),
 		cmocka_unit_test(test_version),

@@ -10,7 +10,7 @@
  * the result written back, so each message is parsed once.  Reading a cached row never
  * opens the message file. */
 #include "store/maildir/maildir-private.h"
-#include "mime/msgkeys.h"
+#include "syntax/msgkeys.h"
 
 #include <errno.h>
 #include <stdlib.h>

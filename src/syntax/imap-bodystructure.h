@@ -1,4 +1,4 @@
-/* bodystructure.h: the IMAP BODY and BODYSTRUCTURE of a parsed message
+/* imap-bodystructure.h: the IMAP BODY and BODYSTRUCTURE of a parsed message
  * (RFC 9051 section 7.5.2 and the "body" rules of section 9; RFC 3501
  * 7.4.2), built at delivery so that FETCH can send the cached string.
  *
@@ -28,7 +28,7 @@
  *   header.h); no parameters: NIL.
  * - body-fld-enc: the token as it appears, "7BIT" when absent.
  * - body-fld-octets: the body's size with CRLF line ends (vsize);
- *   body-fld-lines: see parser.h.
+ *   body-fld-lines: see mime/parser.h.
  * - a multipart with no body parts (no boundary, nothing found, or past
  *   a limit) holds one empty text/plain part, since the syntax needs one;
  *   a message/rfc822 part that was not parsed (encoded, or past the depth
@@ -38,12 +38,12 @@
  *   a list.
  * The writer recurses once per nesting level, which the parser bounds by
  * MIME_PARSER_MAX_DEPTH. */
-#ifndef ROOST_MIME_BODYSTRUCTURE_H
-#define ROOST_MIME_BODYSTRUCTURE_H
+#ifndef ROOST_SYNTAX_IMAP_BODYSTRUCTURE_H
+#define ROOST_SYNTAX_IMAP_BODYSTRUCTURE_H
 
 #include "base/str.h"
-#include "mime/imap-quote.h"
 #include "mime/parser.h"
+#include "syntax/imap-envelope.h"
 
 /* Appends the body structure of `part` (normally the root from
  * mime_parser_finish()): BODYSTRUCTURE when `extended`, else BODY.

@@ -1,13 +1,13 @@
 /* msgkeys.c: SORT and THREAD keys from a parsed header, and their
  * serialised form (see msgkeys.h for the format). */
-#include "mime/msgkeys.h"
+#include "syntax/msgkeys.h"
 #include "base/pool.h"
 #include "mime/address.h"
 #include "mime/date.h"
 #include "mime/header.h"
-#include "search/basesubject.h"
-#include "search/sort.h"
-#include "search/thread.h"
+#include "mime/lex.h"
+#include "syntax/basesubject.h"
+#include "syntax/msgid.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -125,7 +125,7 @@ static void put_display(struct str *dest, const struct mime_address *addr,
 		/* the group name (first_address()); no addr-spec to fall
 		 * back on when it is blank */
 		mime_header_decode_utf8(addr->mailbox, strlen(addr->mailbox), tmp);
-		sort_display_key(str_c(tmp), NULL, NULL, key);
+		mime_msgkeys_display_key(str_c(tmp), NULL, NULL, key);
 		put_str(dest, key->data == NULL ? "" : key->data, key->len);
 		return;
 	}
@@ -133,16 +133,43 @@ static void put_display(struct str *dest, const struct mime_address *addr,
 		mime_header_decode_utf8(addr->name, strlen(addr->name), tmp);
 		name = str_c(tmp);
 	}
-	sort_display_key(name, addr == NULL ? NULL : addr->mailbox,
+	mime_msgkeys_display_key(name, addr == NULL ? NULL : addr->mailbox,
 			 addr == NULL ? NULL : addr->domain, key);
 	put_str(dest, key->data == NULL ? "" : key->data, key->len);
+}
+
+static bool is_blank(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (!mime_lex_is_space((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
+
+void mime_msgkeys_display_key(const char *display_name, const char *mailbox,
+			      const char *host, struct str *dest)
+{
+	str_truncate(dest, 0);
+	str_append_n(dest, "", 0);
+	if (display_name != NULL && !is_blank(display_name)) {
+		str_append(dest, display_name);
+		return;
+	}
+	if (mailbox == NULL)
+		return;
+	str_append(dest, mailbox);
+	if (host != NULL && *host != '\0') {
+		str_append_c(dest, '@');
+		str_append(dest, host);
+	}
 }
 
 static void put_msgid(struct str *dest, const char *value, struct str *tmp)
 {
 	const char *p = value;
 
-	if (value != NULL && thread_msgid_next(&p, tmp) == 1)
+	if (value != NULL && msgid_next(&p, tmp) == 1)
 		put_str(dest, tmp->data, tmp->len);
 	else
 		put_str(dest, "", 0);
@@ -197,7 +224,7 @@ void mime_msgkeys_build(const struct mime_part *root, struct str *dest)
 	if (fields[MIME_FIELD_REFERENCES] != NULL) {
 		const char *p = fields[MIME_FIELD_REFERENCES];
 
-		while (thread_msgid_next(&p, &tmp) == 1) {
+		while (msgid_next(&p, &tmp) == 1) {
 			str_append_n(&refs, tmp.data, tmp.len);
 			str_append_c(&refs, '\0');
 			count++;

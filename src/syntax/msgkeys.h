@@ -7,10 +7,9 @@
  * in UTC, the addr-mailbox of the first From/To/Cc address, the RFC 5957
  * display keys, the RFC 5256 base subject with its reply-or-forward flag,
  * and the normalised Message-ID, In-Reply-To and References msg-ids.
- * The pure RFC 5256 helpers that compute them (base subject, msg-id
- * normalisation, display key) live in src/search (basesubject.c,
- * thread.c, sort.c); they depend on nothing but src/base, so using them
- * here adds no cycle between layers.
+ * The base subject and the msg-id normalisation come from
+ * basesubject.h and msgid.h beside this file; the SORT and THREAD
+ * algorithms (src/search) only compare the finished keys.
  *
  * Serialised form (version 3; every string is stored with its length
  * and a terminating NUL, so deserialisation points into the blob and
@@ -27,8 +26,8 @@
  * every byte but the last (at most 10 bytes).  Deserialisation checks
  * the whole blob, so a corrupt index row is an error, never a crash.
  * Nothing here knows storage or IMAP syntax. */
-#ifndef ROOST_MIME_MSGKEYS_H
-#define ROOST_MIME_MSGKEYS_H
+#ifndef ROOST_SYNTAX_MSGKEYS_H
+#define ROOST_SYNTAX_MSGKEYS_H
 
 #include "base/base.h"
 #include "base/str.h"
@@ -60,7 +59,7 @@ struct mime_msgkeys {
 	const char *base_subject;
 	bool is_reply_or_forward;
 	/* the first valid msg-id of Message-ID and of In-Reply-To,
-	 * normalised by thread_msgid_next(); "" when there is none */
+	 * normalised by msgid_next(); "" when there is none */
 	const char *message_id, *in_reply_to;
 	/* the valid msg-ids of References in header order, normalised:
 	 * references_count strings back to back, each NUL-terminated,
@@ -86,6 +85,15 @@ bool mime_msgkeys_is_current(const void *data, size_t size);
  * a valid blob of the current version (*keys_r unset). */
 int mime_msgkeys_deserialize(struct mime_msgkeys *keys_r, const void *data,
 			     size_t size);
+
+/* The RFC 5957 DISPLAYFROM / DISPLAYTO key of an address, written over
+ * `dest`: `display_name` (the RFC 5322 display-name, RFC 2047-decoded and
+ * unquoted) unless it is NULL, empty or only white space; otherwise the
+ * addr-spec "mailbox@host" (just "mailbox" when host is NULL or empty;
+ * "" when mailbox is NULL too, which is also the key of a message with no
+ * such address). */
+void mime_msgkeys_display_key(const char *display_name, const char *mailbox,
+			      const char *host, struct str *dest);
 
 /* The reference after `ref` (which must be one of keys->references'
  * strings): simply the byte after its NUL.  Call at most
