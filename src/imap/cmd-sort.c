@@ -4,7 +4,7 @@
  *
  * The search and the gathering of keys is sort-collect.c's; ordering is
  * search/sort.c's.  Every key comes from the blob cached at delivery
- * (mime/msgkeys.h): this file never reads a message.  The result is
+ * (syntax/msgkeys.h): this file never reads a message.  The result is
  * written as it is produced, flushed every SORT_LINE_FLUSH bytes. */
 #include "commands.h"
 #include "syntax/imap-parser.h"

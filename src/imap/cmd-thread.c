@@ -3,7 +3,7 @@
  *
  * The search and the gathering of keys is sort-collect.c's; threading
  * and the thread-list syntax are search/thread.c's.  Every key comes
- * from the blob cached at delivery (mime/msgkeys.h): this file never
+ * from the blob cached at delivery (syntax/msgkeys.h): this file never
  * reads a message.  The response is written in pieces of at most
  * THREAD_LINE_FLUSH bytes. */
 #include "commands.h"

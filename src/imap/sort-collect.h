@@ -1,6 +1,6 @@
 /* sort-collect.h: the first half of SORT and THREAD: run the search
  * program over the selected mailbox and gather the cached SORT/THREAD
- * keys (mime/msgkeys.h) of the messages that match.
+ * keys (syntax/msgkeys.h) of the messages that match.
  *
  * Like SEARCH, the work is done in slices of IMAP_SLICE_MSECS
  * (session.h): the first slice runs inside the command handler, the rest
