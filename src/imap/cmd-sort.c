@@ -120,7 +120,7 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	for (size_t i = 0; i < count; i++) {
 		uint32_t msn = imap_sort_collect_msn(coll, i);
 		const struct store_msg *m = store_mailbox_msg(s->box, msn);
-		struct mime_msgkeys keys;
+		struct msgkeys keys;
 
 		imap_sort_collect_keys(coll, i, &keys);
 		msgs[i] = (struct sort_msg){

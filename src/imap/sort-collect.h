@@ -46,7 +46,7 @@ uint32_t imap_sort_collect_msn(const struct imap_sort_collect *coll, size_t i);
  * collector and stay valid until done() returns.  (The blobs were
  * checked while collecting, so this cannot fail.) */
 void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,
-			    struct mime_msgkeys *keys_r);
+			    struct msgkeys *keys_r);
 /* Whether messages expunged by another session were left out (their
  * files or rows were gone); the reply then says [EXPUNGEISSUED]. */
 bool imap_sort_collect_had_expunged(const struct imap_sort_collect *coll);

@@ -35,7 +35,7 @@ enum sort_key {
 	/* addr-mailbox of the first To address */
 	SORT_KEY_TO,
 	/* RFC 5957: display name of the first From / To address, or its
-	 * addr-spec when it has none (see mime_msgkeys_display_key()) */
+	 * addr-spec when it has none (see msgkeys_display_key()) */
 	SORT_KEY_DISPLAYFROM,
 	SORT_KEY_DISPLAYTO,
 };

@@ -11,7 +11,7 @@
 	"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0"
 
 static void write_part(struct str *dest, const struct mime_part *part,
-		       bool extended, enum mime_imap_flags flags);
+		       bool extended, enum imap_envelope_flags flags);
 
 static void write_empty_text(struct str *dest, bool extended)
 {
@@ -38,10 +38,10 @@ static bool is_extended_name(const char *name)
  * know RFC 2231 decode "charset'lang'%XX" themselves, so they get it as
  * it is (as Dovecot sends it). */
 static void write_param_value(struct str *dest, const struct mime_param *param,
-			      bool decode_charsets, enum mime_imap_flags flags)
+			      bool decode_charsets, enum imap_envelope_flags flags)
 {
-	enum imap_quote_flags quote = mime_imap_quote_flags(flags);
-	if (decode_charsets && (flags & MIME_IMAP_FLAG_IMAP4REV2) != 0 &&
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
+	if (decode_charsets && (flags & IMAP_ENVELOPE_FLAG_IMAP4REV2) != 0 &&
 	    is_extended_name(param->name)) {
 		struct str text = STR_INIT;
 
@@ -60,9 +60,9 @@ static void write_param_value(struct str *dest, const struct mime_param *param,
  * continuations to be joined in disposition parameters. */
 static void write_params(struct str *dest, const struct mime_param *params,
 			 unsigned int count, bool default_charset,
-			 bool decode_charsets, enum mime_imap_flags flags)
+			 bool decode_charsets, enum imap_envelope_flags flags)
 {
-	enum imap_quote_flags quote = mime_imap_quote_flags(flags);
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	bool add_charset = default_charset &&
 		mime_param_find(params, count, "charset", NULL) == NULL;
 
@@ -89,9 +89,9 @@ static void write_params(struct str *dest, const struct mime_param *params,
  * body-fld-lang = nstring / "(" string *(SP string) ")"
  * body-fld-loc  = nstring */
 static void write_ext_common(struct str *dest, const struct mime_part *part,
-			     enum mime_imap_flags flags)
+			     enum imap_envelope_flags flags)
 {
-	enum imap_quote_flags quote = mime_imap_quote_flags(flags);
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	str_append_c(dest, ' ');
 	if (part->disposition == NULL) {
 		str_append(dest, "NIL");
@@ -123,9 +123,9 @@ static void write_ext_common(struct str *dest, const struct mime_part *part,
 }
 
 static void write_multipart(struct str *dest, const struct mime_part *part,
-			    bool extended, enum mime_imap_flags flags)
+			    bool extended, enum imap_envelope_flags flags)
 {
-	enum imap_quote_flags quote = mime_imap_quote_flags(flags);
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	if (part->children == NULL)
 		write_empty_text(dest, extended);
 	for (const struct mime_part *c = part->children; c != NULL; c = c->next)
@@ -140,12 +140,12 @@ static void write_multipart(struct str *dest, const struct mime_part *part,
 }
 
 static void write_single(struct str *dest, const struct mime_part *part,
-			 bool extended, enum mime_imap_flags flags)
+			 bool extended, enum imap_envelope_flags flags)
 {
-	enum imap_quote_flags quote = mime_imap_quote_flags(flags);
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	bool text = (part->flags & MIME_PART_FLAG_TEXT) != 0;
 	bool message = (part->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0 &&
-		((flags & MIME_IMAP_FLAG_IMAP4REV2) != 0 ||
+		((flags & IMAP_ENVELOPE_FLAG_IMAP4REV2) != 0 ||
 		 str_eq_icase(part->subtype, "rfc822"));
 
 	imap_quote_nstring_c(dest, part->type, quote);
@@ -169,7 +169,7 @@ static void write_single(struct str *dest, const struct mime_part *part,
 	if (message) {
 		str_append_c(dest, ' ');
 		if (part->children != NULL) {
-			mime_envelope_write(dest, part->children, flags);
+			imap_envelope_write(dest, part->children, flags);
 			str_append_c(dest, ' ');
 			write_part(dest, part->children, extended, flags);
 		} else {
@@ -190,7 +190,7 @@ static void write_single(struct str *dest, const struct mime_part *part,
 }
 
 static void write_part(struct str *dest, const struct mime_part *part,
-		       bool extended, enum mime_imap_flags flags)
+		       bool extended, enum imap_envelope_flags flags)
 {
 	str_append_c(dest, '(');
 	if ((part->flags & MIME_PART_FLAG_MULTIPART) != 0)
@@ -200,8 +200,8 @@ static void write_part(struct str *dest, const struct mime_part *part,
 	str_append_c(dest, ')');
 }
 
-void mime_bodystructure_write(struct str *dest, const struct mime_part *part,
-			      bool extended, enum mime_imap_flags flags)
+void imap_bodystructure_write(struct str *dest, const struct mime_part *part,
+			      bool extended, enum imap_envelope_flags flags)
 {
 	write_part(dest, part, extended, flags);
 }
@@ -218,7 +218,7 @@ static bool part_depends_on_rev2(const struct mime_part *p)
 	return false;
 }
 
-bool mime_bodystructure_has_global(const struct mime_part *root)
+bool imap_bodystructure_has_global(const struct mime_part *root)
 {
 	const struct mime_part *p = root;
 

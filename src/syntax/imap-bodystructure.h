@@ -47,18 +47,18 @@
 
 /* Appends the body structure of `part` (normally the root from
  * mime_parser_finish()): BODYSTRUCTURE when `extended`, else BODY.
- * flags: MIME_IMAP_FLAG_UTF8 (quoting) and MIME_IMAP_FLAG_IMAP4REV2
+ * flags: IMAP_ENVELOPE_FLAG_UTF8 (quoting) and IMAP_ENVELOPE_FLAG_IMAP4REV2
  * (message/global form); 0 gives the form every client reads. */
-void mime_bodystructure_write(struct str *dest, const struct mime_part *part,
-			      bool extended, enum mime_imap_flags flags);
+void imap_bodystructure_write(struct str *dest, const struct mime_part *part,
+			      bool extended, enum imap_envelope_flags flags);
 
 /* True when the BODY and BODYSTRUCTURE strings of the tree depend on
- * MIME_IMAP_FLAG_IMAP4REV2: a cache of the strings then needs one per
+ * IMAP_ENVELOPE_FLAG_IMAP4REV2: a cache of the strings then needs one per
  * protocol version (otherwise one string serves every session).  That is
  * when it has a message/global part (a body-type-msg in IMAP4rev2 only)
  * or a Content-Type parameter in RFC 2231 extended form ("name*", whose
  * value IMAP4rev2 gets decoded to UTF-8, RFC 9051 7.5.2).  (The name is
  * older than the second case.) */
-bool mime_bodystructure_has_global(const struct mime_part *root);
+bool imap_bodystructure_has_global(const struct mime_part *root);
 
 #endif

@@ -5,9 +5,9 @@
 #include "mime/address.h"
 
 static void write_address(struct str *dest, const struct mime_address *a,
-			  enum mime_imap_flags flags)
+			  enum imap_envelope_flags flags)
 {
-	enum imap_quote_flags quote = mime_imap_quote_flags(flags);
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	str_append_c(dest, '(');
 	if (a->is_group_end) {
 		str_append(dest, "NIL NIL NIL NIL");
@@ -33,7 +33,7 @@ static void write_address(struct str *dest, const struct mime_address *a,
 
 static void write_address_list(struct str *dest,
 			       const struct mime_address *list,
-			       enum mime_imap_flags flags)
+			       enum imap_envelope_flags flags)
 {
 	if (list == NULL) {
 		str_append(dest, "NIL");
@@ -45,10 +45,10 @@ static void write_address_list(struct str *dest,
 	str_append_c(dest, ')');
 }
 
-void mime_envelope_write(struct str *dest, const struct mime_part *message,
-			 enum mime_imap_flags flags)
+void imap_envelope_write(struct str *dest, const struct mime_part *message,
+			 enum imap_envelope_flags flags)
 {
-	enum imap_quote_flags quote = mime_imap_quote_flags(flags);
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	const char *const *f = message->fields;
 	struct pool *pool;
 	struct mime_address *from, *sender, *reply_to;

@@ -24,28 +24,28 @@
 #include "syntax/imap-quote.h"
 
 /* The IMAP dialect an ENVELOPE or BODYSTRUCTURE is written for. */
-enum mime_imap_flags {
+enum imap_envelope_flags {
 	/* Valid UTF-8 may go in quoted strings (IMAP4rev2 or UTF8=ACCEPT).
 	 * Without it any 8-bit byte forces a literal, which every client
 	 * reads: the form to cache when the reader is not known. */
-	MIME_IMAP_FLAG_UTF8 = 0x01,
+	IMAP_ENVELOPE_FLAG_UTF8 = 0x01,
 	/* IMAP4rev2 syntax (RFC 9051): message/global is written as a
 	 * body-type-msg with its envelope and body.  Without it, as IMAP4rev1
 	 * (RFC 3501) requires, message/global is a body-type-basic. */
-	MIME_IMAP_FLAG_IMAP4REV2 = 0x02,
+	IMAP_ENVELOPE_FLAG_IMAP4REV2 = 0x02,
 };
 
 /* The quoting rules (syntax/imap-quote.h) that `flags` ask for. */
 static inline enum imap_quote_flags
-mime_imap_quote_flags(enum mime_imap_flags flags)
+imap_envelope_quote_flags(enum imap_envelope_flags flags)
 {
-	return (flags & MIME_IMAP_FLAG_UTF8) != 0 ? IMAP_QUOTE_FLAG_UTF8 : 0;
+	return (flags & IMAP_ENVELOPE_FLAG_UTF8) != 0 ? IMAP_QUOTE_FLAG_UTF8 : 0;
 }
 
 /* Appends the ENVELOPE of `message`, a part with MIME_PART_FLAG_IS_MESSAGE
  * (the root, or the child of a message/rfc822 part).  For any other part
  * every member is NIL. */
-void mime_envelope_write(struct str *dest, const struct mime_part *message,
-			 enum mime_imap_flags flags);
+void imap_envelope_write(struct str *dest, const struct mime_part *message,
+			 enum imap_envelope_flags flags);
 
 #endif

@@ -125,7 +125,7 @@ static void put_display(struct str *dest, const struct mime_address *addr,
 		/* the group name (first_address()); no addr-spec to fall
 		 * back on when it is blank */
 		mime_header_decode_utf8(addr->mailbox, strlen(addr->mailbox), tmp);
-		mime_msgkeys_display_key(str_c(tmp), NULL, NULL, key);
+		msgkeys_display_key(str_c(tmp), NULL, NULL, key);
 		put_str(dest, key->data == NULL ? "" : key->data, key->len);
 		return;
 	}
@@ -133,8 +133,8 @@ static void put_display(struct str *dest, const struct mime_address *addr,
 		mime_header_decode_utf8(addr->name, strlen(addr->name), tmp);
 		name = str_c(tmp);
 	}
-	mime_msgkeys_display_key(name, addr == NULL ? NULL : addr->mailbox,
-			 addr == NULL ? NULL : addr->domain, key);
+	msgkeys_display_key(name, addr == NULL ? NULL : addr->mailbox,
+			    addr == NULL ? NULL : addr->domain, key);
 	put_str(dest, key->data == NULL ? "" : key->data, key->len);
 }
 
@@ -147,8 +147,8 @@ static bool is_blank(const char *s)
 	return true;
 }
 
-void mime_msgkeys_display_key(const char *display_name, const char *mailbox,
-			      const char *host, struct str *dest)
+void msgkeys_display_key(const char *display_name, const char *mailbox,
+			 const char *host, struct str *dest)
 {
 	str_truncate(dest, 0);
 	str_append_n(dest, "", 0);
@@ -175,7 +175,7 @@ static void put_msgid(struct str *dest, const char *value, struct str *tmp)
 		put_str(dest, "", 0);
 }
 
-void mime_msgkeys_build(const struct mime_part *root, struct str *dest)
+void msgkeys_build(const struct mime_part *root, struct str *dest)
 {
 	struct pool *pool = pool_create(1024);
 	struct str tmp = STR_INIT, key = STR_INIT, refs = STR_INIT;
@@ -243,7 +243,7 @@ void mime_msgkeys_build(const struct mime_part *root, struct str *dest)
 
 /* ---- reading ---- */
 
-bool mime_msgkeys_is_current(const void *data, size_t size)
+bool msgkeys_is_current(const void *data, size_t size)
 {
 	const uint8_t *p = data;
 
@@ -283,15 +283,15 @@ static int get_str(struct reader *r, const char **s_r)
 	return 0;
 }
 
-int mime_msgkeys_deserialize(struct mime_msgkeys *keys_r, const void *data,
-			     size_t size)
+int msgkeys_deserialize(struct msgkeys *keys_r, const void *data,
+			size_t size)
 {
 	struct reader r = { data, (const uint8_t *)data + size };
-	struct mime_msgkeys k;
+	struct msgkeys k;
 	uint64_t v, count, len;
 
 	memset(&k, 0, sizeof(k));
-	if (size < 3 || !mime_msgkeys_is_current(data, size) ||
+	if (size < 3 || !msgkeys_is_current(data, size) ||
 	    (r.p[2] & ~(MSGKEYS_FLAG_HAS_SENT_DATE | MSGKEYS_FLAG_REPLY_OR_FORWARD)) != 0)
 		return -1;
 	k.has_sent_date = (r.p[2] & MSGKEYS_FLAG_HAS_SENT_DATE) != 0;
