@@ -113,31 +113,6 @@ static void put_mailbox(struct str *dest, const struct mime_address *addr, struc
 	put_str(dest, mailbox, strlen(mailbox));
 }
 
-/* RFC 5957 section 3: "the display-name ... if present and not empty,
- * otherwise the addr-spec"; the display name is RFC 2047-decoded. */
-static void put_display(struct str *dest, const struct mime_address *addr,
-			struct str *tmp, struct str *key)
-{
-	const char *name = NULL;
-
-	str_truncate(tmp, 0);
-	if (addr != NULL && addr->is_group_start) {
-		/* the group name (first_address()); no addr-spec to fall
-		 * back on when it is blank */
-		mime_header_decode_utf8(addr->mailbox, strlen(addr->mailbox), tmp);
-		msgkeys_display_key(str_c(tmp), NULL, NULL, key);
-		put_str(dest, key->data == NULL ? "" : key->data, key->len);
-		return;
-	}
-	if (addr != NULL && addr->name != NULL) {
-		mime_header_decode_utf8(addr->name, strlen(addr->name), tmp);
-		name = str_c(tmp);
-	}
-	msgkeys_display_key(name, addr == NULL ? NULL : addr->mailbox,
-			    addr == NULL ? NULL : addr->domain, key);
-	put_str(dest, key->data == NULL ? "" : key->data, key->len);
-}
-
 static bool is_blank(const char *s)
 {
 	for (; *s != '\0'; s++) {
@@ -163,6 +138,31 @@ void msgkeys_display_key(const char *display_name, const char *mailbox,
 		str_append_c(dest, '@');
 		str_append(dest, host);
 	}
+}
+
+/* RFC 5957 section 3: "the display-name ... if present and not empty,
+ * otherwise the addr-spec"; the display name is RFC 2047-decoded. */
+static void put_display(struct str *dest, const struct mime_address *addr,
+			struct str *tmp, struct str *key)
+{
+	const char *name = NULL;
+
+	str_truncate(tmp, 0);
+	if (addr != NULL && addr->is_group_start) {
+		/* the group name (first_address()); no addr-spec to fall
+		 * back on when it is blank */
+		mime_header_decode_utf8(addr->mailbox, strlen(addr->mailbox), tmp);
+		msgkeys_display_key(str_c(tmp), NULL, NULL, key);
+		put_str(dest, key->data == NULL ? "" : key->data, key->len);
+		return;
+	}
+	if (addr != NULL && addr->name != NULL) {
+		mime_header_decode_utf8(addr->name, strlen(addr->name), tmp);
+		name = str_c(tmp);
+	}
+	msgkeys_display_key(name, addr == NULL ? NULL : addr->mailbox,
+			    addr == NULL ? NULL : addr->domain, key);
+	put_str(dest, key->data == NULL ? "" : key->data, key->len);
 }
 
 static void put_msgid(struct str *dest, const char *value, struct str *tmp)
