@@ -2,7 +2,7 @@
  * CAPABILITY, NOOP, LOGOUT, ID (RFC 2971), ENABLE (RFC 5161 / 9051),
  * NAMESPACE (RFC 2342 / 9051). */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "base/log.h"
 #include "net/net.h"
 

@@ -20,7 +20,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "mailbox-name.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "base/log.h"
 #include "mime/parser.h"
 #include "store/store.h"

@@ -5,7 +5,7 @@
  * Plaintext mechanisms are refused on insecure connections unless
  * plaintext_auth allows them (RFC 9051 6.2.3: LOGINDISABLED). */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "auth/auth.h"
 #include "auth/sasl.h"
 #include "base/base64.h"

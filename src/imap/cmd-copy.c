@@ -13,9 +13,9 @@
  * untagged OK [COPYUID], as RFC 6851 section 3.3 orders. */
 #include "commands.h"
 #include "mailbox-name.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "search-result.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "store/store.h"
 
 #include <stdlib.h>

@@ -10,9 +10,9 @@
  * imap_cmd_ok() runs before the tagged reply, so this file never writes
  * them itself and never touches the view. */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "search-result.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "store/store.h"
 
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * notification, or found by a poll when it cannot watch) is pushed at
  * once. */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "net/net.h"
 #include "store/store.h"
 

@@ -20,8 +20,8 @@
 #include "commands.h"
 #include "cmd-mailbox.h"
 #include "mailbox-name.h"
-#include "parser.h"
-#include "base/imap-quote.h"
+#include "syntax/imap-parser.h"
+#include "syntax/imap-quote.h"
 #include "store/store.h"
 
 #include <stdlib.h>

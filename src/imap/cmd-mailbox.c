@@ -9,8 +9,8 @@
 #include "commands.h"
 #include "cmd-mailbox.h"
 #include "mailbox-name.h"
-#include "parser.h"
-#include "base/imap-quote.h"
+#include "syntax/imap-parser.h"
+#include "syntax/imap-quote.h"
 #include "conf/conf.h"
 #include "store/store.h"
 

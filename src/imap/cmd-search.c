@@ -8,12 +8,12 @@
  * per-message memory is the result bitmap.  This file must never read a
  * message itself. */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "search-parse.h"
 #include "search-result.h"
 #include "flags.h"
 #include "base/log.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "net/net.h"
 #include "search/search.h"
 #include "store/store.h"

@@ -1,7 +1,7 @@
 /* cmd-select.c: SELECT, EXAMINE, CLOSE, UNSELECT (RFC 3691 / 9051), CHECK. */
 #include "commands.h"
 #include "flags.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "mailbox-name.h"
 #include "store/store.h"
 

@@ -4,14 +4,14 @@
  *
  * The search and the gathering of keys is sort-collect.c's; ordering is
  * search/sort.c's.  Every key comes from the blob cached at delivery
- * (mime/msgkeys.h): this file never reads a message.  The result is
+ * (syntax/msgkeys.h): this file never reads a message.  The result is
  * written as it is produced, flushed every SORT_LINE_FLUSH bytes. */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "search-parse.h"
 #include "search-result.h"
 #include "sort-collect.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "search/sort.h"
 #include "store/store.h"
 
@@ -120,7 +120,7 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	for (size_t i = 0; i < count; i++) {
 		uint32_t msn = imap_sort_collect_msn(coll, i);
 		const struct store_msg *m = store_mailbox_msg(s->box, msn);
-		struct mime_msgkeys keys;
+		struct msgkeys keys;
 
 		imap_sort_collect_keys(coll, i, &keys);
 		msgs[i] = (struct sort_msg){

@@ -11,9 +11,9 @@
  * the connection drains, like FETCH output.  The only per-message memory
  * is a bitmap of the set. */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "flags.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "net/net.h"
 #include "store/store.h"
 

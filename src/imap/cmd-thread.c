@@ -3,11 +3,11 @@
  *
  * The search and the gathering of keys is sort-collect.c's; threading
  * and the thread-list syntax are search/thread.c's.  Every key comes
- * from the blob cached at delivery (mime/msgkeys.h): this file never
+ * from the blob cached at delivery (syntax/msgkeys.h): this file never
  * reads a message.  The response is written in pieces of at most
  * THREAD_LINE_FLUSH bytes. */
 #include "commands.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "search-parse.h"
 #include "sort-collect.h"
 #include "search/thread.h"
@@ -66,7 +66,7 @@ static bool thread_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	struct str line = STR_INIT;
 
 	for (size_t i = 0; i < count; i++) {
-		struct mime_msgkeys keys;
+		struct msgkeys keys;
 
 		imap_sort_collect_keys(coll, i, &keys);
 		ref_total += keys.references_count;
@@ -76,7 +76,7 @@ static bool thread_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	for (size_t i = 0; i < count; i++) {
 		uint32_t msn = imap_sort_collect_msn(coll, i);
 		const struct store_msg *m = store_mailbox_msg(s->box, msn);
-		struct mime_msgkeys keys;
+		struct msgkeys keys;
 
 		imap_sort_collect_keys(coll, i, &keys);
 		msgs[i] = (struct thread_msg){
@@ -94,7 +94,7 @@ static bool thread_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 		const char *r = keys.references;
 		for (size_t j = 0; j < keys.references_count; j++) {
 			refs[ref_total++] = r;
-			r = mime_msgkeys_reference_next(r);
+			r = msgkeys_reference_next(r);
 		}
 	}
 	thread_build(ctx->algorithm, msgs, count, &tree);

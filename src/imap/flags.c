@@ -1,6 +1,6 @@
 /* flags.c: message flags and keywords between IMAP syntax and the store. */
 #include "flags.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "session.h"
 #include "base/pool.h"
 

@@ -7,9 +7,9 @@
  * the one place that decides what a valid name is; this module must never
  * hand the store a name it has not checked. */
 #include "mailbox-name.h"
-#include "parser.h"
-#include "base/imap-quote.h"
-#include "base/mutf7.h"
+#include "syntax/imap-parser.h"
+#include "syntax/imap-quote.h"
+#include "syntax/mutf7.h"
 #include "base/pool.h"
 #include "base/str.h"
 

@@ -4,7 +4,7 @@
 #include "flags.h"
 #include "search-result.h"
 #include "base/pool.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "base/str.h"
 #include "base/utf8.h"
 #include "mime/charset.h"

@@ -7,7 +7,7 @@
 #ifndef ROOST_IMAP_SEARCH_PARSE_H
 #define ROOST_IMAP_SEARCH_PARSE_H
 
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "search/search.h"
 
 struct pool;

@@ -1,7 +1,7 @@
 /* search-result.c: the SEARCHRES variable and "$" (see search-result.h). */
 #include "search-result.h"
 #include "session.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "store/store.h"
 
 void imap_search_result_save(struct imap_session *s, const struct seqset *uids)

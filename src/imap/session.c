@@ -27,12 +27,12 @@
  * bound.  This file never touches mail data itself: commands do, through
  * store/store.h. */
 #include "session.h"
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "flags.h"
 #include "commands.h"
 #include "search-result.h"
 #include "base/log.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "conf/conf.h"
 #include "net/net.h"
 #include "store/store.h"

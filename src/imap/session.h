@@ -10,7 +10,7 @@
 #include "base/base.h"
 #include "base/str.h"
 #include "base/pool.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 
 struct net_conn;
 struct store_notify_watch;

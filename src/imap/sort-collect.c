@@ -52,10 +52,10 @@ uint32_t imap_sort_collect_msn(const struct imap_sort_collect *coll, size_t i)
 }
 
 void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,
-			    struct mime_msgkeys *keys_r)
+			    struct msgkeys *keys_r)
 {
 	const struct sort_collect_entry *e = &coll->entries[i];
-	int ret = mime_msgkeys_deserialize(keys_r, coll->blobs.data + e->offset, e->size);
+	int ret = msgkeys_deserialize(keys_r, coll->blobs.data + e->offset, e->size);
 
 	assert(ret == 0);
 	(void)ret;
@@ -87,14 +87,14 @@ static void collect_keys_cb(void *context, size_t i, const void *data, size_t si
 {
 	struct imap_sort_collect *coll = context;
 	struct sort_collect_entry *e = &coll->entries[coll->batch_start + i];
-	struct mime_msgkeys keys;
+	struct msgkeys keys;
 
 	if (data == NULL) {
 		e->gone = true;
 		coll->had_expunged = true;
 		return;
 	}
-	if (mime_msgkeys_deserialize(&keys, data, size) < 0) {
+	if (msgkeys_deserialize(&keys, data, size) < 0) {
 		struct store_mailbox *box = coll->cmd->session->box;
 
 		log_error("imap(%s): %s: the sort keys of uid %u are damaged",

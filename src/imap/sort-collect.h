@@ -1,6 +1,6 @@
 /* sort-collect.h: the first half of SORT and THREAD: run the search
  * program over the selected mailbox and gather the cached SORT/THREAD
- * keys (mime/msgkeys.h) of the messages that match.
+ * keys (syntax/msgkeys.h) of the messages that match.
  *
  * Like SEARCH, the work is done in slices of IMAP_SLICE_MSECS
  * (session.h): the first slice runs inside the command handler, the rest
@@ -14,9 +14,9 @@
 #ifndef ROOST_IMAP_SORT_COLLECT_H
 #define ROOST_IMAP_SORT_COLLECT_H
 
-#include "parser.h"
+#include "syntax/imap-parser.h"
 #include "session.h"
-#include "mime/msgkeys.h"
+#include "syntax/msgkeys.h"
 #include "search/search.h"
 
 struct imap_sort_collect;
@@ -46,7 +46,7 @@ uint32_t imap_sort_collect_msn(const struct imap_sort_collect *coll, size_t i);
  * collector and stay valid until done() returns.  (The blobs were
  * checked while collecting, so this cannot fail.) */
 void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,
-			    struct mime_msgkeys *keys_r);
+			    struct msgkeys *keys_r);
 /* Whether messages expunged by another session were left out (their
  * files or rows were gone); the reply then says [EXPUNGEISSUED]. */
 bool imap_sort_collect_had_expunged(const struct imap_sort_collect *coll);

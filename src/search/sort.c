@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "search/casemap.h"
+#include "base/casemap.h"
 
 struct prepared_key {
 	struct str buf;		/* every message's prepared key, back to back */
@@ -158,32 +158,5 @@ void sort_messages(struct sort_msg *msgs, size_t count,
 	for (size_t k = 0; k < SORT_KEY_COUNT; k++) {
 		str_free(&ctx.keys[k].buf);
 		free(ctx.keys[k].offset);
-	}
-}
-
-static bool is_blank(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
-			return false;
-	}
-	return true;
-}
-
-void sort_display_key(const char *display_name, const char *mailbox,
-		      const char *host, struct str *dest)
-{
-	str_truncate(dest, 0);
-	str_append_n(dest, "", 0);
-	if (display_name != NULL && !is_blank(display_name)) {
-		str_append(dest, display_name);
-		return;
-	}
-	if (mailbox == NULL)
-		return;
-	str_append(dest, mailbox);
-	if (host != NULL && *host != '\0') {
-		str_append_c(dest, '@');
-		str_append(dest, host);
 	}
 }

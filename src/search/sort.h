@@ -11,7 +11,7 @@
  * to the i;unicode-casemap collation described in [UNICASEMAP]".  The
  * drafts before RFC 5256 named i;ascii-casemap; RFC 5256 replaced it, so
  * every string key here (CC, FROM, SUBJECT, TO, DISPLAYFROM, DISPLAYTO)
- * is compared with i;unicode-casemap (search/casemap.h).  "The empty
+ * is compared with i;unicode-casemap (base/casemap.h).  "The empty
  * string always collates before non-empty strings", which that gives. */
 #ifndef ROOST_SEARCH_SORT_H
 #define ROOST_SEARCH_SORT_H
@@ -30,12 +30,12 @@ enum sort_key {
 	SORT_KEY_FROM,
 	/* RFC822.SIZE */
 	SORT_KEY_SIZE,
-	/* base subject (search/basesubject.h) */
+	/* base subject (syntax/basesubject.h) */
 	SORT_KEY_SUBJECT,
 	/* addr-mailbox of the first To address */
 	SORT_KEY_TO,
 	/* RFC 5957: display name of the first From / To address, or its
-	 * addr-spec when it has none (see sort_display_key()) */
+	 * addr-spec when it has none (see msgkeys_display_key()) */
 	SORT_KEY_DISPLAYFROM,
 	SORT_KEY_DISPLAYTO,
 };
@@ -89,14 +89,5 @@ void sort_messages(struct sort_msg *msgs, size_t count,
 /* The sent date that RFC 5256 section 2.2 defines for `msg`: sent_date,
  * or arrival when the message has no usable Date: header. */
 int64_t sort_msg_sent_date(const struct sort_msg *msg);
-
-/* The RFC 5957 DISPLAYFROM / DISPLAYTO key of an address, written over
- * `dest`: `display_name` (the RFC 5322 display-name, RFC 2047-decoded and
- * unquoted) unless it is NULL, empty or only white space; otherwise the
- * addr-spec "mailbox@host" (just "mailbox" when host is NULL or empty;
- * "" when mailbox is NULL too, which is also the key of a message with no
- * such address). */
-void sort_display_key(const char *display_name, const char *mailbox,
-		      const char *host, struct str *dest);
 
 #endif

@@ -38,8 +38,9 @@ struct thread_msg {
 	 * flag, both from the original Subject */
 	const char *base_subject;
 	bool is_reply_or_forward;
-	/* REFERENCES only.  Message IDs normalised by thread_msgid_next()
-	 * (or equivalently), so that quoting differences do not matter. */
+	/* REFERENCES only.  Message IDs normalised by msgid_next()
+	 * (syntax/msgid.h) or equivalently, so that quoting differences do
+	 * not matter. */
 	const char *message_id;
 	/* the valid Message IDs of the References header, in header order */
 	const char *const *references;
@@ -87,20 +88,5 @@ void thread_tree_deinit(struct thread_tree *tree);
  * i.e. the 1*thread-list part, e.g. "(1 2)(3 (4)(5))((6)(7))"; nothing
  * for an empty tree.  The caller writes "THREAD" and the space. */
 void thread_write(const struct thread_tree *tree, struct str *dest);
-
-/* Finds the next msg-id in header text *p (References, In-Reply-To or
- * Message-ID, unfolded or not) and writes it to `dest` normalised:
- * "<" id-left "@" id-right ">" with comments, white space, quoting and
- * quoted-pairs removed, so that <"01KF8JCEOCBS0045PS"@xxx.yyy.com> and
- * <01KF8JCEOCBS0045PS@xxx.yyy.com> give the same string (RFC 5256, "MUST
- * normalize any msg-id").  Text between msg-ids (phrases, addresses
- * without brackets, junk) is skipped.  Returns 1 with *p moved past the
- * msg-id, or 0 when there is no further valid msg-id.
- *
- * Valid: "<", a non-empty left part of atoms, dots and quoted-strings,
- * "@", a non-empty right part of atoms and dots or a domain-literal
- * "[...]", ">", with CFWS allowed between the tokens (the obs-id forms
- * of RFC 5322 section 4.5.4). */
-int thread_msgid_next(const char **p, struct str *dest);
 
 #endif

@@ -3,9 +3,9 @@
  * THREAD keys, built with
  * src/mime from one parse.  It never touches files by name or SQL. */
 #include "store/store-private.h"
-#include "mime/bodystructure.h"
-#include "mime/envelope.h"
-#include "mime/msgkeys.h"
+#include "syntax/imap-bodystructure.h"
+#include "syntax/imap-envelope.h"
+#include "syntax/msgkeys.h"
 #include "mime/part-map.h"
 
 #include <errno.h>
@@ -19,20 +19,20 @@ void store_msg_cache_data_build(struct store_msg_cache_data *data,
 	struct mime_part_map map;
 
 	memset(data, 0, sizeof(*data));
-	mime_envelope_write(&data->envelope, root, 0);
-	mime_bodystructure_write(&data->body, root, false, 0);
-	mime_bodystructure_write(&data->bodystructure, root, true, 0);
-	data->has_global = mime_bodystructure_has_global(root);
+	imap_envelope_write(&data->envelope, root, 0);
+	imap_bodystructure_write(&data->body, root, false, 0);
+	imap_bodystructure_write(&data->bodystructure, root, true, 0);
+	data->has_global = imap_bodystructure_has_global(root);
 	if (data->has_global) {
-		mime_bodystructure_write(&data->body_rev2, root, false,
-					 MIME_IMAP_FLAG_IMAP4REV2);
-		mime_bodystructure_write(&data->bodystructure_rev2, root, true,
-					 MIME_IMAP_FLAG_IMAP4REV2);
+		imap_bodystructure_write(&data->body_rev2, root, false,
+					 IMAP_ENVELOPE_FLAG_IMAP4REV2);
+		imap_bodystructure_write(&data->bodystructure_rev2, root, true,
+					 IMAP_ENVELOPE_FLAG_IMAP4REV2);
 	}
 	mime_part_map_init_tree(&map, root);
 	mime_part_map_serialize(&map, &data->part_map);
 	mime_part_map_deinit(&map);
-	mime_msgkeys_build(root, &data->msgkeys);
+	msgkeys_build(root, &data->msgkeys);
 	/* never NULL, so a stored value is never mistaken for "not cached" */
 	str_append(&data->envelope, "");
 	str_append(&data->body, "");

@@ -255,7 +255,7 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
  * message. */
 struct store_msg_cache_data {
 	struct str envelope, body, bodystructure, part_map;
-	/* SORT and THREAD keys, mime/msgkeys.h */
+	/* SORT and THREAD keys, syntax/msgkeys.h */
 	struct str msgkeys;
 	/* only with has_global (see struct store_msg_cache) */
 	bool has_global;

@@ -349,9 +349,9 @@ int store_mailbox_open_msg(struct store_mailbox *box, uint32_t msn);
  * (mime flags 0: no UTF-8 quoting, message/global as in RFC 3501), and
  * part_map is the serialised mime part map (mime/part-map.h).  A message
  * with a message/global part has another form for IMAP4rev2 sessions
- * (MIME_IMAP_FLAG_IMAP4REV2) in body_rev2 and bodystructure_rev2; they
+ * (IMAP_ENVELOPE_FLAG_IMAP4REV2) in body_rev2 and bodystructure_rev2; they
  * are NULL for every other message.  msgkeys is the serialised SORT and
- * THREAD keys (mime/msgkeys.h). */
+ * THREAD keys (syntax/msgkeys.h). */
 struct store_msg_cache {
 	const char *envelope, *body, *bodystructure;
 	const char *body_rev2, *bodystructure_rev2;
@@ -372,11 +372,11 @@ struct store_msg_cache {
  * this mailbox.  -1 with STORE_ERR_EXPUNGED if the message is gone. */
 int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
 			    struct store_msg_cache *cache_r);
-/* Only the serialised SORT and THREAD keys of msn (mime/msgkeys.h), what
+/* Only the serialised SORT and THREAD keys of msn (syntax/msgkeys.h), what
  * SORT and THREAD read for every message: the same rules as
  * store_mailbox_msg_cache() (cached at delivery and copied with COPY and
  * MOVE; computed from the file once, and written back, for rows without
- * them or with keys of another version, see mime_msgkeys_is_current()),
+ * them or with keys of another version, see msgkeys_is_current()),
  * but reading nothing else from the index.  *data_r (size
  * *size_r) is valid until the next call on this mailbox.  -1 with
  * STORE_ERR_EXPUNGED if the message is gone. */

@@ -1,5 +1,5 @@
-/* fuzz-basesubject.c: libFuzzer target for src/search/basesubject.c,
- * src/search/casemap.c and the msg-id scanner of src/search/thread.c, on
+/* fuzz-basesubject.c: libFuzzer target for src/syntax/basesubject.c,
+ * src/base/casemap.c and the msg-id scanner of src/syntax/msgid.c, on
  * arbitrary bytes (invalid UTF-8, NUL, huge nesting).
  *
  * Checks the contracts, not just the absence of crashes: the base subject
@@ -15,9 +15,9 @@
 
 #include "base/base.h"
 #include "base/str.h"
-#include "search/basesubject.h"
-#include "search/casemap.h"
-#include "search/thread.h"
+#include "base/casemap.h"
+#include "syntax/basesubject.h"
+#include "syntax/msgid.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = xstrndup(in, size);
 	const char *p = text;
 	struct str id = STR_INIT;
-	while (thread_msgid_next(&p, &id) == 1) {
+	while (msgid_next(&p, &id) == 1) {
 		if (id.len < 5 || id.data[0] != '<' ||
 		    id.data[id.len - 1] != '>' ||
 		    memchr(id.data, '@', id.len) == NULL ||

@@ -1,4 +1,4 @@
-/* fuzz-imap-parser.c: libFuzzer target for src/imap/parser.c.
+/* fuzz-imap-parser.c: libFuzzer target for src/syntax/imap-parser.c.
  *
  * The first bytes choose small limits; the rest is a client's byte stream.
  * It is parsed twice, once fed whole and once in chunks whose sizes come
@@ -19,7 +19,7 @@
 #include "base/base.h"
 #include "base/pool.h"
 #include "base/str.h"
-#include "imap/parser.h"
+#include "syntax/imap-parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

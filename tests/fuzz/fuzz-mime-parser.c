@@ -15,10 +15,10 @@
 
 #include "base/base.h"
 #include "base/str.h"
-#include "mime/bodystructure.h"
+#include "syntax/imap-bodystructure.h"
 #include "mime/date.h"
 #include "mime/decode.h"
-#include "mime/envelope.h"
+#include "syntax/imap-envelope.h"
 #include "mime/header.h"
 #include "mime/parser.h"
 #include "mime/part-map.h"
@@ -29,11 +29,11 @@ static void render(const struct mime_part *root, struct str *out)
 {
 	struct mime_part_map map;
 
-	mime_envelope_write(out, root, 0);
-	mime_bodystructure_write(out, root, true, 0);
-	mime_bodystructure_write(out, root, false, MIME_IMAP_FLAG_UTF8 |
-				 MIME_IMAP_FLAG_IMAP4REV2);
-	(void)mime_bodystructure_has_global(root);
+	imap_envelope_write(out, root, 0);
+	imap_bodystructure_write(out, root, true, 0);
+	imap_bodystructure_write(out, root, false, IMAP_ENVELOPE_FLAG_UTF8 |
+				 IMAP_ENVELOPE_FLAG_IMAP4REV2);
+	(void)imap_bodystructure_has_global(root);
 	mime_part_map_init_tree(&map, root);
 	mime_part_map_serialize(&map, out);
 	mime_part_map_deinit(&map);

@@ -1,4 +1,4 @@
-/* fuzz-msgkeys.c: libFuzzer target for src/mime/msgkeys.c.
+/* fuzz-msgkeys.c: libFuzzer target for src/syntax/msgkeys.c.
  *
  * The first byte chooses what the rest is.  Even: a message; it is
  * parsed, its keys built, and the blob must deserialise with every
@@ -13,7 +13,7 @@
 
 #include "base/base.h"
 #include "base/str.h"
-#include "mime/msgkeys.h"
+#include "syntax/msgkeys.h"
 #include "mime/parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,7 +24,7 @@ static void check_inside(const char *s, const char *start, size_t size)
 		abort();
 }
 
-static void check(const struct mime_msgkeys *k, const char *blob, size_t size)
+static void check(const struct msgkeys *k, const char *blob, size_t size)
 {
 	const char *strs[] = { k->from, k->to, k->cc, k->displayfrom, k->displayto,
 			       k->base_subject, k->message_id, k->in_reply_to };
@@ -33,7 +33,7 @@ static void check(const struct mime_msgkeys *k, const char *blob, size_t size)
 	const char *r = k->references;
 	for (size_t i = 0; i < k->references_count; i++) {
 		check_inside(r, blob, size);
-		r = mime_msgkeys_reference_next(r);
+		r = msgkeys_reference_next(r);
 	}
 	if (r != blob + size)
 		abort();
@@ -41,7 +41,7 @@ static void check(const struct mime_msgkeys *k, const char *blob, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mime_msgkeys keys;
+	struct msgkeys keys;
 
 	if (size == 0)
 		return 0;
@@ -51,9 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			mime_parser_parse(data + 1, size - 1, &parser);
 		struct str blob = STR_INIT;
 
-		mime_msgkeys_build(root, &blob);
+		msgkeys_build(root, &blob);
 		mime_parser_destroy(&parser);
-		if (mime_msgkeys_deserialize(&keys, blob.data, blob.len) < 0)
+		if (msgkeys_deserialize(&keys, blob.data, blob.len) < 0)
 			abort();
 		check(&keys, blob.data, blob.len);
 		str_free(&blob);
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *copy = xmalloc(size - 1 == 0 ? 1 : size - 1);
 
 	memcpy(copy, data + 1, size - 1);
-	if (mime_msgkeys_deserialize(&keys, copy, size - 1) == 0)
+	if (msgkeys_deserialize(&keys, copy, size - 1) == 0)
 		check(&keys, copy, size - 1);
 	free(copy);
 	return 0;

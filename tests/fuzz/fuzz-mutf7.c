@@ -1,4 +1,4 @@
-/* fuzz-mutf7.c: libFuzzer target for src/base/mutf7.c.
+/* fuzz-mutf7.c: libFuzzer target for src/syntax/mutf7.c.
  *
  * The input is tried as modified UTF-7 and as UTF-8.  Whatever decodes
  * must encode back to exactly the input (decoding accepts only the minimal
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "base/mutf7.h"
+#include "syntax/mutf7.h"
 #include "base/str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

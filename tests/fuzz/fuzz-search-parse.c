@@ -1,7 +1,7 @@
 /* fuzz-search-parse.c: libFuzzer target for src/imap/search-parse.c.
  *
  * The input is a client's byte stream.  Every complete command goes
- * through the IMAP parser (src/imap/parser.c) and then, as a search
+ * through the IMAP parser (src/syntax/imap-parser.c) and then, as a search
  * program, through imap_search_parse_program() on an empty mailbox (NULL)
  * with a saved search result for "$"; "UID x" and a leading
  * "RETURN (...)" are skipped as cmd-search.c does.  Commands whose tag
@@ -19,9 +19,9 @@
 
 #include "base/base.h"
 #include "base/pool.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "base/utf8.h"
-#include "imap/parser.h"
+#include "syntax/imap-parser.h"
 #include "imap/search-parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,4 +1,4 @@
-/* fuzz-seqset.c: libFuzzer target for src/base/seqset.c.
+/* fuzz-seqset.c: libFuzzer target for src/syntax/seqset.c.
  *
  * The first 4 bytes are the value of "*", the rest a sequence-set.  A set
  * that parses must keep its invariant (sorted, merged ranges), and its
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "base/str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

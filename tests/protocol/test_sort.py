@@ -527,7 +527,7 @@ def test_groups_sort_by_their_name(srv):
     expect('((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL))' in u[0], u)
 
 
-# the first two bytes of keys of the current version (mime/msgkeys.c)
+# the first two bytes of keys of the current version (syntax/msgkeys.c)
 MSGKEYS_CURRENT = b"K\x03"
 
 

@@ -10,7 +10,7 @@
 
 #include "base/base.h"
 #include "base/str.h"
-#include "search/basesubject.h"
+#include "syntax/basesubject.h"
 
 static void check_n(const char *in, size_t len, const char *expected,
 		    size_t expected_len, bool refwd)

@@ -11,7 +11,7 @@
 
 #include "base/base.h"
 #include "base/str.h"
-#include "search/casemap.h"
+#include "base/casemap.h"
 
 /* Prepares `in` and compares with `expected` (both NUL-terminated). */
 static void check_unicode(const char *in, const char *expected, bool valid)

@@ -23,7 +23,7 @@
 #include "base/base.h"
 #include "base/pool.h"
 #include "base/str.h"
-#include "imap/parser.h"
+#include "syntax/imap-parser.h"
 
 static const char *const error_names[] = {
 	"NONE", "SYNTAX", "LINE_TOO_LONG", "LIMIT", "TOOBIG", "SERVER",

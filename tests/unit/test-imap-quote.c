@@ -9,7 +9,7 @@
 
 #include "base/base.h"
 #include "base/str.h"
-#include "base/imap-quote.h"
+#include "syntax/imap-quote.h"
 
 enum kind { ASTRING, STRING, NSTRING };
 

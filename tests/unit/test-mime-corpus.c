@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "base/str.h"
-#include "mime/bodystructure.h"
-#include "mime/envelope.h"
+#include "syntax/imap-bodystructure.h"
+#include "syntax/imap-envelope.h"
 #include "mime/parser.h"
 #include "mime/part-map.h"
 
@@ -80,8 +80,8 @@ static void render(struct mime_part *root, struct str *env, struct str *bs,
 {
 	struct mime_part_map map;
 
-	mime_envelope_write(env, root, 0);
-	mime_bodystructure_write(bs, root, true, 0);
+	imap_envelope_write(env, root, 0);
+	imap_bodystructure_write(bs, root, true, 0);
 	mime_part_map_init_tree(&map, root);
 	mime_part_map_serialize(&map, map_blob);
 	mime_part_map_deinit(&map);
@@ -114,10 +114,10 @@ static void check_message(const char *base, bool update)
 
 	check_expect(base, "envelope", &env, update);
 	check_expect(base, "bodystructure", &bs, update);
-	if (mime_bodystructure_has_global(mime_parser_finish(p))) {
+	if (imap_bodystructure_has_global(mime_parser_finish(p))) {
 		str_truncate(&bs, 0);
-		mime_bodystructure_write(&bs, mime_parser_finish(p), true,
-					 MIME_IMAP_FLAG_IMAP4REV2);
+		imap_bodystructure_write(&bs, mime_parser_finish(p), true,
+					 IMAP_ENVELOPE_FLAG_IMAP4REV2);
 		check_expect(base, "bodystructure-imap4rev2", &bs, update);
 	}
 
@@ -221,7 +221,7 @@ static void test_mime_stand_in_parts(void **state)
 	mime_parser_destroy(&p);
 }
 
-static void render_file(const char *name, enum mime_imap_flags flags,
+static void render_file(const char *name, enum imap_envelope_flags flags,
 			struct str *env, struct str *bs)
 {
 	char *path = xasprintf("%s/%s.eml", MIME_CORPUS_DIR, name);
@@ -232,14 +232,14 @@ static void render_file(const char *name, enum mime_imap_flags flags,
 
 	assert_non_null(msg);
 	root = mime_parser_parse(msg, len, &p);
-	mime_envelope_write(env, root, flags);
-	mime_bodystructure_write(bs, root, true, flags);
+	imap_envelope_write(env, root, flags);
+	imap_bodystructure_write(bs, root, true, flags);
 	mime_parser_destroy(&p);
 	free(msg);
 	free(path);
 }
 
-/* With MIME_IMAP_FLAG_UTF8 (IMAP4rev2 may send UTF-8 in quoted strings,
+/* With IMAP_ENVELOPE_FLAG_UTF8 (IMAP4rev2 may send UTF-8 in quoted strings,
  * RFC 9051 4.3 and QUOTED-CHAR) valid UTF-8 is quoted; other 8-bit text
  * stays a literal. */
 static void test_mime_corpus_utf8_quoting(void **state)
@@ -247,7 +247,7 @@ static void test_mime_corpus_utf8_quoting(void **state)
 	(void)state;
 	struct str env = STR_INIT, bs = STR_INIT;
 
-	render_file("30-utf8-header", MIME_IMAP_FLAG_UTF8, &env, &bs);
+	render_file("30-utf8-header", IMAP_ENVELOPE_FLAG_UTF8, &env, &bs);
 	assert_string_equal(str_c(&env),
 		"(NIL \"caf\xc3\xa9 \xe2\x82\xac\" "
 		"((\"Fran\xc3\xa7ois\" NIL \"f\" \"example.fr\")) "
@@ -256,12 +256,12 @@ static void test_mime_corpus_utf8_quoting(void **state)
 		"NIL NIL NIL NIL NIL)");
 	str_truncate(&env, 0);
 	str_truncate(&bs, 0);
-	render_file("29-latin1-header", MIME_IMAP_FLAG_UTF8, &env, &bs);
+	render_file("29-latin1-header", IMAP_ENVELOPE_FLAG_UTF8, &env, &bs);
 	assert_non_null(strstr(str_c(&env), "(NIL {10}\r\ncaf\xe9 cr\xe8me ((" ));
 	str_truncate(&env, 0);
 	str_truncate(&bs, 0);
 	render_file("73-rfc2231-latin1-filename",
-		    MIME_IMAP_FLAG_UTF8 | MIME_IMAP_FLAG_IMAP4REV2, &env, &bs);
+		    IMAP_ENVELOPE_FLAG_UTF8 | IMAP_ENVELOPE_FLAG_IMAP4REV2, &env, &bs);
 	assert_non_null(strstr(str_c(&bs), "\"name*\" \"r\xc3\xa9sum\xc3\xa9.txt\""));
 	str_free(&env);
 	str_free(&bs);

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "base/str.h"
-#include "mime/bodystructure.h"
-#include "mime/envelope.h"
+#include "syntax/imap-bodystructure.h"
+#include "syntax/imap-envelope.h"
 #include "mime/parser.h"
 #include "mime/part-map.h"
 
@@ -31,11 +31,11 @@ static void render(struct parsed *r, struct mime_parser *p)
 
 	r->parser = p;
 	r->root = mime_parser_finish(p);
-	mime_envelope_write(&s, r->root, 0);
+	imap_envelope_write(&s, r->root, 0);
 	r->envelope = str_steal(&s);
-	mime_bodystructure_write(&s, r->root, false, 0);
+	imap_bodystructure_write(&s, r->root, false, 0);
 	r->body = str_steal(&s);
-	mime_bodystructure_write(&s, r->root, true, 0);
+	imap_bodystructure_write(&s, r->root, true, 0);
 	r->bodystructure = str_steal(&s);
 	mime_part_map_init_tree(&map, r->root);
 	mime_part_map_serialize(&map, &r->map);
@@ -531,10 +531,10 @@ static void test_mime_parser_defaults(void **state)
 		"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0) 1)"
 		"(\"message\" \"global\" NIL NIL NIL \"7BIT\" 28)"
 		" \"mixed\")");
-	assert_true(mime_bodystructure_has_global(r.root));
+	assert_true(imap_bodystructure_has_global(r.root));
 	/* IMAP4rev2 writes message/global as a message (RFC 9051) */
 	struct str s = STR_INIT;
-	mime_bodystructure_write(&s, r.root, false, MIME_IMAP_FLAG_IMAP4REV2);
+	imap_bodystructure_write(&s, r.root, false, IMAP_ENVELOPE_FLAG_IMAP4REV2);
 	assert_string_equal(str_c(&s),
 		"((\"message\" \"rfc822\" NIL NIL NIL \"base64\" 20 "
 		"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) "
@@ -548,14 +548,14 @@ static void test_mime_parser_defaults(void **state)
 	/* no message/global, but an RFC 2231 name*: IMAP4rev2 gets its value
 	 * decoded to UTF-8 (RFC 9051 7.5.2), so the strings differ too */
 	PARSE(nested_msg, &r);
-	assert_true(mime_bodystructure_has_global(r.root));
-	mime_bodystructure_write(&s, r.root, false, MIME_IMAP_FLAG_IMAP4REV2);
+	assert_true(imap_bodystructure_has_global(r.root));
+	imap_bodystructure_write(&s, r.root, false, IMAP_ENVELOPE_FLAG_IMAP4REV2);
 	assert_non_null(strstr(str_c(&s),
 		"(\"application\" \"pdf\" (\"name*\" {9}\r\n\xe2\x82\xac x.pdf) NIL NIL"));
 	str_free(&s);
 	parsed_free(&r);
 	PARSE(malformed, &r);
-	assert_false(mime_bodystructure_has_global(r.root));
+	assert_false(imap_bodystructure_has_global(r.root));
 	parsed_free(&r);
 }
 
@@ -581,7 +581,7 @@ static void test_mime_parser_header_bytes(void **state)
 	parsed_free(&r);
 	PARSE(msg, &r);
 	struct str s = STR_INIT;
-	mime_envelope_write(&s, r.root, MIME_IMAP_FLAG_UTF8);
+	imap_envelope_write(&s, r.root, IMAP_ENVELOPE_FLAG_UTF8);
 	/* valid UTF-8 may be quoted, the Latin-1 subject may not */
 	assert_string_equal(str_c(&s),
 		"(NIL {7}\r\na\x80" "b \xe9t\xe9 ((\"J\xc3\xb6rg\" NIL \"j\" \"x.test\"))"
@@ -648,7 +648,7 @@ static void test_mime_parser_limits(void **state)
 		depth++;
 	assert_int_equal(depth, MIME_PARSER_MAX_DEPTH);
 	struct str bs = STR_INIT;
-	mime_bodystructure_write(&bs, root, true, 0);
+	imap_bodystructure_write(&bs, root, true, 0);
 	assert_true(bs.len > 0);
 	str_free(&bs);
 	mime_parser_destroy(&parser);

@@ -1,5 +1,6 @@
-/* test-msgkeys.c: the SORT and THREAD keys of a message (mime/msgkeys.h):
- * what mime_msgkeys_build() extracts from a header, the round trip
+/* test-msgkeys.c: the SORT and THREAD keys of a message (syntax/msgkeys.h):
+ * the DISPLAYFROM/DISPLAYTO key rule, what msgkeys_build() extracts
+ * from a header, the round trip
  * through the serialised form, and that damaged blobs are refused
  * without reading past their end. */
 #include <stdarg.h>
@@ -12,27 +13,27 @@
 
 #include "base/base.h"
 #include "base/str.h"
-#include "mime/msgkeys.h"
+#include "syntax/msgkeys.h"
 #include "mime/parser.h"
 
 /* Parses `msg`, builds its blob into *blob and deserialises it into
  * *keys (pointing into blob). */
-static void keys_of(const char *msg, struct str *blob, struct mime_msgkeys *keys)
+static void keys_of(const char *msg, struct str *blob, struct msgkeys *keys)
 {
 	struct mime_parser *parser;
 	const struct mime_part *root = mime_parser_parse(msg, strlen(msg), &parser);
 
 	str_truncate(blob, 0);
-	mime_msgkeys_build(root, blob);
+	msgkeys_build(root, blob);
 	mime_parser_destroy(&parser);
-	assert_int_equal(mime_msgkeys_deserialize(keys, blob->data, blob->len), 0);
+	assert_int_equal(msgkeys_deserialize(keys, blob->data, blob->len), 0);
 }
 
 static void test_full_header(void **state)
 {
 	(void)state;
 	struct str blob = STR_INIT;
-	struct mime_msgkeys k;
+	struct msgkeys k;
 
 	keys_of("From: =?UTF-8?Q?=C3=89mile_Z?= <\"e.z\"@Example.COM>, b@c\r\n"
 		"To: undisclosed:;, Team: Ann <ann@t.example>, bo@t.example;\r\n"
@@ -61,9 +62,9 @@ static void test_full_header(void **state)
 	assert_int_equal(k.references_count, 3);
 	const char *r = k.references;
 	assert_string_equal(r, "<a@b>");
-	r = mime_msgkeys_reference_next(r);
+	r = msgkeys_reference_next(r);
 	assert_string_equal(r, "<c@d>");
-	r = mime_msgkeys_reference_next(r);
+	r = msgkeys_reference_next(r);
 	assert_string_equal(r, "<e@f>");
 	str_free(&blob);
 }
@@ -72,7 +73,7 @@ static void test_empty_header(void **state)
 {
 	(void)state;
 	struct str blob = STR_INIT;
-	struct mime_msgkeys k;
+	struct msgkeys k;
 
 	keys_of("\r\nonly a body\r\n", &blob, &k);
 	assert_false(k.has_sent_date);
@@ -90,11 +91,36 @@ static void test_empty_header(void **state)
 	str_free(&blob);
 }
 
+static void check_display(const char *name, const char *mailbox,
+			  const char *host, const char *expected)
+{
+	struct str out = STR_INIT;
+
+	str_append(&out, "old");
+	msgkeys_display_key(name, mailbox, host, &out);
+	assert_string_equal(str_c(&out), expected);
+	str_free(&out);
+}
+
+static void test_display_key_rule(void **state)
+{
+	(void)state;
+	check_display("Joe Q. Public", "john.q.public", "example.com",
+		      "Joe Q. Public");
+	check_display(NULL, "john", "example.com", "john@example.com");
+	check_display("", "john", "example.com", "john@example.com");
+	check_display(" \t", "john", "example.com", "john@example.com");
+	check_display(NULL, "john", NULL, "john");
+	check_display(NULL, "john", "", "john");
+	check_display(NULL, NULL, NULL, "");
+	check_display("\xc3\x89mile", "e", "x.org", "\xc3\x89mile");
+}
+
 static void test_display_keys(void **state)
 {
 	(void)state;
 	struct str blob = STR_INIT;
-	struct mime_msgkeys k;
+	struct msgkeys k;
 
 	/* RFC 5957: an empty or blank display name gives the addr-spec */
 	keys_of("From: \"\" <a@b.example>\r\nTo: \"  \" <c@d.example>\r\n\r\n", &blob, &k);
@@ -123,7 +149,7 @@ static void test_group_keys(void **state)
 {
 	(void)state;
 	struct str blob = STR_INIT;
-	struct mime_msgkeys k;
+	struct msgkeys k;
 
 	/* the headers */
 	keys_of("To: a: xx@xx.org, yy@yy.org;\r\n"
@@ -157,25 +183,25 @@ static void test_version(void **state)
 {
 	(void)state;
 	struct str blob = STR_INIT;
-	struct mime_msgkeys k;
+	struct msgkeys k;
 
 	keys_of("From: a@b\r\n\r\n", &blob, &k);
 	assert_int_equal(blob.data[1], 3);
-	assert_true(mime_msgkeys_is_current(blob.data, blob.len));
-	assert_true(mime_msgkeys_is_current(blob.data, 2));
-	assert_false(mime_msgkeys_is_current(blob.data, 1));
-	assert_false(mime_msgkeys_is_current("", 0));
+	assert_true(msgkeys_is_current(blob.data, blob.len));
+	assert_true(msgkeys_is_current(blob.data, 2));
+	assert_false(msgkeys_is_current(blob.data, 1));
+	assert_false(msgkeys_is_current("", 0));
 	/* version 1 and 2 blobs (what Roost wrote before groups had their
 	 * rule, and before comments in an addr-spec stopped being display
 	 * names) are not current and are refused */
 	for (char v = 1; v <= 2; v++) {
 		blob.data[1] = v;
-		assert_false(mime_msgkeys_is_current(blob.data, blob.len));
-		assert_int_equal(mime_msgkeys_deserialize(&k, blob.data, blob.len), -1);
+		assert_false(msgkeys_is_current(blob.data, blob.len));
+		assert_int_equal(msgkeys_deserialize(&k, blob.data, blob.len), -1);
 	}
 	blob.data[0] = 'k';
 	blob.data[1] = 3;
-	assert_false(mime_msgkeys_is_current(blob.data, blob.len));
+	assert_false(msgkeys_is_current(blob.data, blob.len));
 	str_free(&blob);
 }
 
@@ -183,7 +209,7 @@ static void test_dates(void **state)
 {
 	(void)state;
 	struct str blob = STR_INIT;
-	struct mime_msgkeys k;
+	struct msgkeys k;
 
 	/* RFC 5256 2.2: an invalid time counts as 00:00:00 UTC */
 	keys_of("Date: Sun, 05 Jan 2020 99:99:99 +0000\r\n\r\n", &blob, &k);
@@ -208,7 +234,7 @@ static void test_no_valid_ids(void **state)
 {
 	(void)state;
 	struct str blob = STR_INIT;
-	struct mime_msgkeys k;
+	struct msgkeys k;
 
 	keys_of("Message-ID: no-brackets@x\r\nIn-Reply-To: <>\r\n"
 		"References: <@x> <y@> junk\r\nSubject: Re:\r\n\r\n", &blob, &k);
@@ -231,29 +257,29 @@ static void test_damaged(void **state)
 {
 	(void)state;
 	struct str blob = STR_INIT;
-	struct mime_msgkeys k;
+	struct msgkeys k;
 
 	keys_of(damaged_src, &blob, &k);
 	for (size_t len = 0; len < blob.len; len++) {
 		char *copy = xmemdup(blob.data, len == 0 ? 1 : len);
-		assert_int_equal(mime_msgkeys_deserialize(&k, copy, len), -1);
+		assert_int_equal(msgkeys_deserialize(&k, copy, len), -1);
 		free(copy);
 	}
 	char *longer = xmalloc(blob.len + 1);
 	memcpy(longer, blob.data, blob.len);
 	longer[blob.len] = '\0';
-	assert_int_equal(mime_msgkeys_deserialize(&k, longer, blob.len + 1), -1);
+	assert_int_equal(msgkeys_deserialize(&k, longer, blob.len + 1), -1);
 	free(longer);
 	for (size_t i = 0; i < blob.len; i++) {
 		for (unsigned int bit = 0; bit < 8; bit++) {
 			char *copy = xmemdup(blob.data, blob.len);
 			copy[i] ^= (char)(1u << bit);
-			if (mime_msgkeys_deserialize(&k, copy, blob.len) == 0) {
+			if (msgkeys_deserialize(&k, copy, blob.len) == 0) {
 				/* whatever was accepted is walkable */
 				const char *r = k.references;
 				for (size_t j = 0; j < k.references_count; j++) {
 					assert_true(r >= copy && r < copy + blob.len);
-					r = mime_msgkeys_reference_next(r);
+					r = msgkeys_reference_next(r);
 				}
 				assert_true(strlen(k.from) < blob.len);
 				assert_true(strlen(k.in_reply_to) < blob.len);
@@ -264,10 +290,10 @@ static void test_damaged(void **state)
 	/* wrong magic and version */
 	char *copy = xmemdup(blob.data, blob.len);
 	copy[0] = 'M';
-	assert_int_equal(mime_msgkeys_deserialize(&k, copy, blob.len), -1);
+	assert_int_equal(msgkeys_deserialize(&k, copy, blob.len), -1);
 	copy[0] = 'K';
 	copy[1] = 4;
-	assert_int_equal(mime_msgkeys_deserialize(&k, copy, blob.len), -1);
+	assert_int_equal(msgkeys_deserialize(&k, copy, blob.len), -1);
 	free(copy);
 	str_free(&blob);
 }
@@ -277,6 +303,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_header),
 		cmocka_unit_test(test_empty_header),
+		cmocka_unit_test(test_display_key_rule),
 		cmocka_unit_test(test_display_keys),
 		cmocka_unit_test(test_group_keys),
 		cmocka_unit_test(test_version),

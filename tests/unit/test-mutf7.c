@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "base/mutf7.h"
+#include "syntax/mutf7.h"
 #include "base/str.h"
 
 /* utf8 <-> mutf7 both ways */

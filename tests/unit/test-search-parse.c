@@ -11,9 +11,9 @@
 
 #include "base/base.h"
 #include "base/pool.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "base/str.h"
-#include "imap/parser.h"
+#include "syntax/imap-parser.h"
 #include "imap/search-parse.h"
 #include "imap/search-result.h"
 

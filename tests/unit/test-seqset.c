@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "base/seqset.h"
+#include "syntax/seqset.h"
 #include "base/str.h"
 
 /* Parses in with `star` and checks the written form ("" = empty set, NULL =

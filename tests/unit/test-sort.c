@@ -1,6 +1,5 @@
 /* test-sort.c: SORT ordering (RFC 5256 section 3, RFC 5957): every key,
- * REVERSE, several criteria, the implicit sequence-number criterion and
- * the DISPLAYFROM/DISPLAYTO key rule. */
+ * REVERSE, several criteria and the implicit sequence-number criterion. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -206,31 +205,6 @@ static void test_large(void **state)
 	free(m);
 }
 
-static void check_display(const char *name, const char *mailbox,
-			  const char *host, const char *expected)
-{
-	struct str out = STR_INIT;
-
-	str_append(&out, "old");
-	sort_display_key(name, mailbox, host, &out);
-	assert_string_equal(str_c(&out), expected);
-	str_free(&out);
-}
-
-static void test_display_key(void **state)
-{
-	(void)state;
-	check_display("Joe Q. Public", "john.q.public", "example.com",
-		      "Joe Q. Public");
-	check_display(NULL, "john", "example.com", "john@example.com");
-	check_display("", "john", "example.com", "john@example.com");
-	check_display(" \t", "john", "example.com", "john@example.com");
-	check_display(NULL, "john", NULL, "john");
-	check_display(NULL, "john", "", "john");
-	check_display(NULL, NULL, NULL, "");
-	check_display("\xc3\x89mile", "e", "x.org", "\xc3\x89mile");
-}
-
 static void test_sent_date(void **state)
 {
 	(void)state;
@@ -253,7 +227,6 @@ int main(void)
 		cmocka_unit_test(test_multiple),
 		cmocka_unit_test(test_input_order),
 		cmocka_unit_test(test_large),
-		cmocka_unit_test(test_display_key),
 		cmocka_unit_test(test_sent_date),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

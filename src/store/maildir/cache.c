@@ -6,11 +6,11 @@
  * Appends and copies write the columns with the row (save.c).  A row
  * without them (mail picked up from new/, an index from schema 1 or a
  * rebuild), or whose msgkeys are of an older version
- * (mime_msgkeys_is_current()), is parsed from its file on first use and
+ * (msgkeys_is_current()), is parsed from its file on first use and
  * the result written back, so each message is parsed once.  Reading a cached row never
  * opens the message file. */
 #include "store/maildir/maildir-private.h"
-#include "mime/msgkeys.h"
+#include "syntax/msgkeys.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -52,8 +52,8 @@ void maildir_cache_bind(sqlite3_stmt *stmt, int first,
 static bool keys_column_current(sqlite3_stmt *stmt, int col)
 {
 	return sqlite3_column_type(stmt, col) != SQLITE_NULL &&
-		mime_msgkeys_is_current(sqlite3_column_blob(stmt, col),
-					(size_t)sqlite3_column_bytes(stmt, col));
+		msgkeys_is_current(sqlite3_column_blob(stmt, col),
+				   (size_t)sqlite3_column_bytes(stmt, col));
 }
 
 static void cache_column(struct str *dest, sqlite3_stmt *stmt, int col)

@@ -47,7 +47,7 @@ static const char schema_sql[] =
 	" tz INTEGER NOT NULL,"
 	" size INTEGER NOT NULL,"
 	" header_size INTEGER NOT NULL,"
-	/* SORT and THREAD keys (schema 3; mime/msgkeys.h; NULL: not parsed
+	/* SORT and THREAD keys (schema 3; syntax/msgkeys.h; NULL: not parsed
 	 * yet, see cache.c).  Before the large columns: SQLite reads a
 	 * row's columns in order, so SORT and THREAD, which read only this
 	 * one, do not walk the overflow pages of envelope and body

@@ -1,4 +1,4 @@
-/* parser.h: incremental IMAP command parser.
+/* imap-parser.h: incremental IMAP command parser.
  *
  * Turns the bytes a client sends into commands: a tag, a command name and a
  * tree of arguments (atoms, quoted strings, literals, parenthesised lists).
@@ -29,8 +29,8 @@
  * ends a line like CRLF; empty lines between commands are ignored; runs of
  * spaces between arguments and trailing spaces are accepted.  Atoms are
  * permissive like Dovecot's: see IMAP_ARG_ATOM. */
-#ifndef ROOST_IMAP_PARSER_H
-#define ROOST_IMAP_PARSER_H
+#ifndef ROOST_SYNTAX_IMAP_PARSER_H
+#define ROOST_SYNTAX_IMAP_PARSER_H
 
 #include "base/base.h"
 

@@ -3,9 +3,9 @@
  * Invariant: ranges[i].seq1 <= ranges[i].seq2 and
  * ranges[i].seq2 + 1 < ranges[i + 1].seq1 (computed in 64 bits), so a set
  * has exactly one representation and seqset_write() is minimal. */
-#include "seqset.h"
+#include "syntax/seqset.h"
 
-#include "str.h"
+#include "base/str.h"
 
 #include <assert.h>
 #include <stdlib.h>

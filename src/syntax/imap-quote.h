@@ -1,5 +1,5 @@
 /* imap-quote.h: writing IMAP strings in responses (used by imap/ and by
- * mime/, which builds ENVELOPE and BODYSTRUCTURE at delivery).
+ * the ENVELOPE and BODYSTRUCTURE writers, which run at delivery).
  *
  * Chooses the form of a string the server sends (atom, quoted string or
  * literal) by the rules of RFC 9051 section 9, so that every value a
@@ -19,8 +19,8 @@
  *   literal       = "{" number64 "}" CRLF *CHAR8
  *   nstring       = string / nil
  */
-#ifndef ROOST_BASE_IMAP_QUOTE_H
-#define ROOST_BASE_IMAP_QUOTE_H
+#ifndef ROOST_SYNTAX_IMAP_QUOTE_H
+#define ROOST_SYNTAX_IMAP_QUOTE_H
 
 #include "base/base.h"
 #include "base/str.h"

@@ -8,7 +8,7 @@
  * The text being reduced is always dest->data[s..e): removing a prefix or
  * suffix moves an index and never copies, so the repeated steps cost
  * nothing for what they do not remove.  Never reads outside [s, e). */
-#include "search/basesubject.h"
+#include "syntax/basesubject.h"
 
 #include <string.h>
 

@@ -3,9 +3,9 @@
  * Encoding collects each run of characters that cannot stand for
  * themselves, as UTF-16 code units, into one "&...-" run; decoding checks
  * that the input is exactly what encoding would have produced. */
-#include "mutf7.h"
+#include "syntax/mutf7.h"
 
-#include "str.h"
+#include "base/str.h"
 
 #include <string.h>
 

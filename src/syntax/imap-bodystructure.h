@@ -1,4 +1,4 @@
-/* bodystructure.h: the IMAP BODY and BODYSTRUCTURE of a parsed message
+/* imap-bodystructure.h: the IMAP BODY and BODYSTRUCTURE of a parsed message
  * (RFC 9051 section 7.5.2 and the "body" rules of section 9; RFC 3501
  * 7.4.2), built at delivery so that FETCH can send the cached string.
  *
@@ -28,7 +28,7 @@
  *   header.h); no parameters: NIL.
  * - body-fld-enc: the token as it appears, "7BIT" when absent.
  * - body-fld-octets: the body's size with CRLF line ends (vsize);
- *   body-fld-lines: see parser.h.
+ *   body-fld-lines: see mime/parser.h.
  * - a multipart with no body parts (no boundary, nothing found, or past
  *   a limit) holds one empty text/plain part, since the syntax needs one;
  *   a message/rfc822 part that was not parsed (encoded, or past the depth
@@ -38,27 +38,27 @@
  *   a list.
  * The writer recurses once per nesting level, which the parser bounds by
  * MIME_PARSER_MAX_DEPTH. */
-#ifndef ROOST_MIME_BODYSTRUCTURE_H
-#define ROOST_MIME_BODYSTRUCTURE_H
+#ifndef ROOST_SYNTAX_IMAP_BODYSTRUCTURE_H
+#define ROOST_SYNTAX_IMAP_BODYSTRUCTURE_H
 
 #include "base/str.h"
-#include "mime/imap-quote.h"
 #include "mime/parser.h"
+#include "syntax/imap-envelope.h"
 
 /* Appends the body structure of `part` (normally the root from
  * mime_parser_finish()): BODYSTRUCTURE when `extended`, else BODY.
- * flags: MIME_IMAP_FLAG_UTF8 (quoting) and MIME_IMAP_FLAG_IMAP4REV2
+ * flags: IMAP_ENVELOPE_FLAG_UTF8 (quoting) and IMAP_ENVELOPE_FLAG_IMAP4REV2
  * (message/global form); 0 gives the form every client reads. */
-void mime_bodystructure_write(struct str *dest, const struct mime_part *part,
-			      bool extended, enum mime_imap_flags flags);
+void imap_bodystructure_write(struct str *dest, const struct mime_part *part,
+			      bool extended, enum imap_envelope_flags flags);
 
 /* True when the BODY and BODYSTRUCTURE strings of the tree depend on
- * MIME_IMAP_FLAG_IMAP4REV2: a cache of the strings then needs one per
+ * IMAP_ENVELOPE_FLAG_IMAP4REV2: a cache of the strings then needs one per
  * protocol version (otherwise one string serves every session).  That is
  * when it has a message/global part (a body-type-msg in IMAP4rev2 only)
  * or a Content-Type parameter in RFC 2231 extended form ("name*", whose
  * value IMAP4rev2 gets decoded to UTF-8, RFC 9051 7.5.2).  (The name is
  * older than the second case.) */
-bool mime_bodystructure_has_global(const struct mime_part *root);
+bool imap_bodystructure_has_global(const struct mime_part *root);
 
 #endif

@@ -9,10 +9,10 @@
  * Decoding is strict, because two spellings of one name would give two
  * mailboxes: only the one minimal encoding of a name is accepted.  This
  * module never allocates beyond appending to the given struct str. */
-#ifndef ROOST_MUTF7_H
-#define ROOST_MUTF7_H
+#ifndef ROOST_SYNTAX_MUTF7_H
+#define ROOST_SYNTAX_MUTF7_H
 
-#include "base.h"
+#include "base/base.h"
 
 struct str;
 

@@ -7,10 +7,9 @@
  * in UTC, the addr-mailbox of the first From/To/Cc address, the RFC 5957
  * display keys, the RFC 5256 base subject with its reply-or-forward flag,
  * and the normalised Message-ID, In-Reply-To and References msg-ids.
- * The pure RFC 5256 helpers that compute them (base subject, msg-id
- * normalisation, display key) live in src/search (basesubject.c,
- * thread.c, sort.c); they depend on nothing but src/base, so using them
- * here adds no cycle between layers.
+ * The base subject and the msg-id normalisation come from
+ * basesubject.h and msgid.h beside this file; the SORT and THREAD
+ * algorithms (src/search) only compare the finished keys.
  *
  * Serialised form (version 3; every string is stored with its length
  * and a terminating NUL, so deserialisation points into the blob and
@@ -27,14 +26,14 @@
  * every byte but the last (at most 10 bytes).  Deserialisation checks
  * the whole blob, so a corrupt index row is an error, never a crash.
  * Nothing here knows storage or IMAP syntax. */
-#ifndef ROOST_MIME_MSGKEYS_H
-#define ROOST_MIME_MSGKEYS_H
+#ifndef ROOST_SYNTAX_MSGKEYS_H
+#define ROOST_SYNTAX_MSGKEYS_H
 
 #include "base/base.h"
 #include "base/str.h"
 #include "mime/parser.h"
 
-struct mime_msgkeys {
+struct msgkeys {
 	/* The Date: field as UTC seconds since the epoch (RFC 5256 section
 	 * 2.2: adjusted by its zone; an unknown zone counts as UTC, and a
 	 * date whose time of day is unusable counts as 00:00:00 UTC).
@@ -60,11 +59,11 @@ struct mime_msgkeys {
 	const char *base_subject;
 	bool is_reply_or_forward;
 	/* the first valid msg-id of Message-ID and of In-Reply-To,
-	 * normalised by thread_msgid_next(); "" when there is none */
+	 * normalised by msgid_next(); "" when there is none */
 	const char *message_id, *in_reply_to;
 	/* the valid msg-ids of References in header order, normalised:
 	 * references_count strings back to back, each NUL-terminated,
-	 * starting at `references` (walk with mime_msgkeys_reference_next) */
+	 * starting at `references` (walk with msgkeys_reference_next) */
 	size_t references_count;
 	const char *references;
 };
@@ -72,25 +71,34 @@ struct mime_msgkeys {
 /* Appends the serialised keys of the message `root` (the root of a
  * mime_parser_finish() tree; only its kept top-level header fields are
  * read) to `dest`.  Never fails. */
-void mime_msgkeys_build(const struct mime_part *root, struct str *dest);
+void msgkeys_build(const struct mime_part *root, struct str *dest);
 
 /* Whether data[0..size) is a blob of the current version (its first two
  * bytes; the rest is not checked).  A store treats a blob of another
  * version like a missing one: it builds the keys again from the message
  * and keeps the new blob, so keys written by an older Roost are replaced
  * on first use. */
-bool mime_msgkeys_is_current(const void *data, size_t size);
+bool msgkeys_is_current(const void *data, size_t size);
 
 /* Reads serialised keys.  Returns 0 with *keys_r pointing into
  * data[0..size) (valid while that memory is), or -1 when the data is not
  * a valid blob of the current version (*keys_r unset). */
-int mime_msgkeys_deserialize(struct mime_msgkeys *keys_r, const void *data,
-			     size_t size);
+int msgkeys_deserialize(struct msgkeys *keys_r, const void *data,
+			size_t size);
+
+/* The RFC 5957 DISPLAYFROM / DISPLAYTO key of an address, written over
+ * `dest`: `display_name` (the RFC 5322 display-name, RFC 2047-decoded and
+ * unquoted) unless it is NULL, empty or only white space; otherwise the
+ * addr-spec "mailbox@host" (just "mailbox" when host is NULL or empty;
+ * "" when mailbox is NULL too, which is also the key of a message with no
+ * such address). */
+void msgkeys_display_key(const char *display_name, const char *mailbox,
+			 const char *host, struct str *dest);
 
 /* The reference after `ref` (which must be one of keys->references'
  * strings): simply the byte after its NUL.  Call at most
  * references_count - 1 times from keys->references. */
-static inline const char *mime_msgkeys_reference_next(const char *ref)
+static inline const char *msgkeys_reference_next(const char *ref)
 {
 	while (*ref != '\0')
 		ref++;

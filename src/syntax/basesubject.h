@@ -11,9 +11,9 @@
  * rest of step (1) (whitespace) and steps (2)-(6).  It works on bytes:
  * invalid UTF-8 is carried through unchanged and never makes it fail.
  * The result keeps its case: comparisons go through i;unicode-casemap
- * (search/casemap.h). */
-#ifndef ROOST_SEARCH_BASESUBJECT_H
-#define ROOST_SEARCH_BASESUBJECT_H
+ * (base/casemap.h). */
+#ifndef ROOST_SYNTAX_BASESUBJECT_H
+#define ROOST_SYNTAX_BASESUBJECT_H
 
 #include "base/base.h"
 #include "base/str.h"

@@ -1,13 +1,13 @@
 /* msgkeys.c: SORT and THREAD keys from a parsed header, and their
  * serialised form (see msgkeys.h for the format). */
-#include "mime/msgkeys.h"
+#include "syntax/msgkeys.h"
 #include "base/pool.h"
 #include "mime/address.h"
 #include "mime/date.h"
 #include "mime/header.h"
-#include "search/basesubject.h"
-#include "search/sort.h"
-#include "search/thread.h"
+#include "mime/lex.h"
+#include "syntax/basesubject.h"
+#include "syntax/msgid.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +113,33 @@ static void put_mailbox(struct str *dest, const struct mime_address *addr, struc
 	put_str(dest, mailbox, strlen(mailbox));
 }
 
+static bool is_blank(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (!mime_lex_is_space((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
+
+void msgkeys_display_key(const char *display_name, const char *mailbox,
+			 const char *host, struct str *dest)
+{
+	str_truncate(dest, 0);
+	str_append_n(dest, "", 0);
+	if (display_name != NULL && !is_blank(display_name)) {
+		str_append(dest, display_name);
+		return;
+	}
+	if (mailbox == NULL)
+		return;
+	str_append(dest, mailbox);
+	if (host != NULL && *host != '\0') {
+		str_append_c(dest, '@');
+		str_append(dest, host);
+	}
+}
+
 /* RFC 5957 section 3: "the display-name ... if present and not empty,
  * otherwise the addr-spec"; the display name is RFC 2047-decoded. */
 static void put_display(struct str *dest, const struct mime_address *addr,
@@ -125,7 +152,7 @@ static void put_display(struct str *dest, const struct mime_address *addr,
 		/* the group name (first_address()); no addr-spec to fall
 		 * back on when it is blank */
 		mime_header_decode_utf8(addr->mailbox, strlen(addr->mailbox), tmp);
-		sort_display_key(str_c(tmp), NULL, NULL, key);
+		msgkeys_display_key(str_c(tmp), NULL, NULL, key);
 		put_str(dest, key->data == NULL ? "" : key->data, key->len);
 		return;
 	}
@@ -133,8 +160,8 @@ static void put_display(struct str *dest, const struct mime_address *addr,
 		mime_header_decode_utf8(addr->name, strlen(addr->name), tmp);
 		name = str_c(tmp);
 	}
-	sort_display_key(name, addr == NULL ? NULL : addr->mailbox,
-			 addr == NULL ? NULL : addr->domain, key);
+	msgkeys_display_key(name, addr == NULL ? NULL : addr->mailbox,
+			    addr == NULL ? NULL : addr->domain, key);
 	put_str(dest, key->data == NULL ? "" : key->data, key->len);
 }
 
@@ -142,13 +169,13 @@ static void put_msgid(struct str *dest, const char *value, struct str *tmp)
 {
 	const char *p = value;
 
-	if (value != NULL && thread_msgid_next(&p, tmp) == 1)
+	if (value != NULL && msgid_next(&p, tmp) == 1)
 		put_str(dest, tmp->data, tmp->len);
 	else
 		put_str(dest, "", 0);
 }
 
-void mime_msgkeys_build(const struct mime_part *root, struct str *dest)
+void msgkeys_build(const struct mime_part *root, struct str *dest)
 {
 	struct pool *pool = pool_create(1024);
 	struct str tmp = STR_INIT, key = STR_INIT, refs = STR_INIT;
@@ -197,7 +224,7 @@ void mime_msgkeys_build(const struct mime_part *root, struct str *dest)
 	if (fields[MIME_FIELD_REFERENCES] != NULL) {
 		const char *p = fields[MIME_FIELD_REFERENCES];
 
-		while (thread_msgid_next(&p, &tmp) == 1) {
+		while (msgid_next(&p, &tmp) == 1) {
 			str_append_n(&refs, tmp.data, tmp.len);
 			str_append_c(&refs, '\0');
 			count++;
@@ -216,7 +243,7 @@ void mime_msgkeys_build(const struct mime_part *root, struct str *dest)
 
 /* ---- reading ---- */
 
-bool mime_msgkeys_is_current(const void *data, size_t size)
+bool msgkeys_is_current(const void *data, size_t size)
 {
 	const uint8_t *p = data;
 
@@ -256,15 +283,15 @@ static int get_str(struct reader *r, const char **s_r)
 	return 0;
 }
 
-int mime_msgkeys_deserialize(struct mime_msgkeys *keys_r, const void *data,
-			     size_t size)
+int msgkeys_deserialize(struct msgkeys *keys_r, const void *data,
+			size_t size)
 {
 	struct reader r = { data, (const uint8_t *)data + size };
-	struct mime_msgkeys k;
+	struct msgkeys k;
 	uint64_t v, count, len;
 
 	memset(&k, 0, sizeof(k));
-	if (size < 3 || !mime_msgkeys_is_current(data, size) ||
+	if (size < 3 || !msgkeys_is_current(data, size) ||
 	    (r.p[2] & ~(MSGKEYS_FLAG_HAS_SENT_DATE | MSGKEYS_FLAG_REPLY_OR_FORWARD)) != 0)
 		return -1;
 	k.has_sent_date = (r.p[2] & MSGKEYS_FLAG_HAS_SENT_DATE) != 0;

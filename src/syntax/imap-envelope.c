@@ -1,38 +1,39 @@
-/* envelope.c: the IMAP ENVELOPE.  See envelope.h. */
-#include "mime/envelope.h"
+/* imap-envelope.c: the IMAP ENVELOPE.  See imap-envelope.h. */
+#include "syntax/imap-envelope.h"
 
 #include "base/pool.h"
 #include "mime/address.h"
 
 static void write_address(struct str *dest, const struct mime_address *a,
-			  enum mime_imap_flags flags)
+			  enum imap_envelope_flags flags)
 {
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	str_append_c(dest, '(');
 	if (a->is_group_end) {
 		str_append(dest, "NIL NIL NIL NIL");
 	} else if (a->is_group_start) {
 		str_append(dest, "NIL NIL ");
-		mime_imap_quote_nstring(dest, a->mailbox, flags);
+		imap_quote_nstring_c(dest, a->mailbox, quote);
 		str_append(dest, " NIL");
 	} else {
-		mime_imap_quote_nstring(dest, a->name, flags);
+		imap_quote_nstring_c(dest, a->name, quote);
 		str_append_c(dest, ' ');
-		mime_imap_quote_nstring(dest, a->route, flags);
+		imap_quote_nstring_c(dest, a->route, quote);
 		str_append_c(dest, ' ');
-		mime_imap_quote_nstring(dest, a->mailbox == NULL ||
-					a->mailbox[0] == '\0' ?
-					"MISSING_MAILBOX" : a->mailbox, flags);
+		imap_quote_nstring_c(dest, a->mailbox == NULL ||
+				     a->mailbox[0] == '\0' ?
+				     "MISSING_MAILBOX" : a->mailbox, quote);
 		str_append_c(dest, ' ');
-		mime_imap_quote_nstring(dest, a->domain == NULL ||
-					a->domain[0] == '\0' ?
-					"MISSING_DOMAIN" : a->domain, flags);
+		imap_quote_nstring_c(dest, a->domain == NULL ||
+				     a->domain[0] == '\0' ?
+				     "MISSING_DOMAIN" : a->domain, quote);
 	}
 	str_append_c(dest, ')');
 }
 
 static void write_address_list(struct str *dest,
 			       const struct mime_address *list,
-			       enum mime_imap_flags flags)
+			       enum imap_envelope_flags flags)
 {
 	if (list == NULL) {
 		str_append(dest, "NIL");
@@ -44,9 +45,10 @@ static void write_address_list(struct str *dest,
 	str_append_c(dest, ')');
 }
 
-void mime_envelope_write(struct str *dest, const struct mime_part *message,
-			 enum mime_imap_flags flags)
+void imap_envelope_write(struct str *dest, const struct mime_part *message,
+			 enum imap_envelope_flags flags)
 {
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	const char *const *f = message->fields;
 	struct pool *pool;
 	struct mime_address *from, *sender, *reply_to;
@@ -63,9 +65,9 @@ void mime_envelope_write(struct str *dest, const struct mime_part *message,
 	reply_to = PARSE(MIME_FIELD_REPLY_TO);
 
 	str_append_c(dest, '(');
-	mime_imap_quote_nstring(dest, f[MIME_FIELD_DATE], flags);
+	imap_quote_nstring_c(dest, f[MIME_FIELD_DATE], quote);
 	str_append_c(dest, ' ');
-	mime_imap_quote_nstring(dest, f[MIME_FIELD_SUBJECT], flags);
+	imap_quote_nstring_c(dest, f[MIME_FIELD_SUBJECT], quote);
 	str_append_c(dest, ' ');
 	write_address_list(dest, from, flags);
 	str_append_c(dest, ' ');
@@ -79,9 +81,9 @@ void mime_envelope_write(struct str *dest, const struct mime_part *message,
 	str_append_c(dest, ' ');
 	write_address_list(dest, PARSE(MIME_FIELD_BCC), flags);
 	str_append_c(dest, ' ');
-	mime_imap_quote_nstring(dest, f[MIME_FIELD_IN_REPLY_TO], flags);
+	imap_quote_nstring_c(dest, f[MIME_FIELD_IN_REPLY_TO], quote);
 	str_append_c(dest, ' ');
-	mime_imap_quote_nstring(dest, f[MIME_FIELD_MESSAGE_ID], flags);
+	imap_quote_nstring_c(dest, f[MIME_FIELD_MESSAGE_ID], quote);
 	str_append_c(dest, ')');
 #undef PARSE
 	pool_destroy(&pool);

@@ -1,4 +1,4 @@
-/* envelope.h: the IMAP ENVELOPE of a message (RFC 9051 section 7.5.2
+/* imap-envelope.h: the IMAP ENVELOPE of a message (RFC 9051 section 7.5.2
  * and the "envelope" rule of section 9), built from the fields the parser
  * kept, so it can be cached at delivery.
  *
@@ -16,17 +16,36 @@
  * without a local part or domain gets "MISSING_MAILBOX" or
  * "MISSING_DOMAIN" (Dovecot's practice: a NIL host would read as a group
  * marker). */
-#ifndef ROOST_MIME_ENVELOPE_H
-#define ROOST_MIME_ENVELOPE_H
+#ifndef ROOST_SYNTAX_IMAP_ENVELOPE_H
+#define ROOST_SYNTAX_IMAP_ENVELOPE_H
 
 #include "base/str.h"
-#include "mime/imap-quote.h"
 #include "mime/parser.h"
+#include "syntax/imap-quote.h"
+
+/* The IMAP dialect an ENVELOPE or BODYSTRUCTURE is written for. */
+enum imap_envelope_flags {
+	/* Valid UTF-8 may go in quoted strings (IMAP4rev2 or UTF8=ACCEPT).
+	 * Without it any 8-bit byte forces a literal, which every client
+	 * reads: the form to cache when the reader is not known. */
+	IMAP_ENVELOPE_FLAG_UTF8 = 0x01,
+	/* IMAP4rev2 syntax (RFC 9051): message/global is written as a
+	 * body-type-msg with its envelope and body.  Without it, as IMAP4rev1
+	 * (RFC 3501) requires, message/global is a body-type-basic. */
+	IMAP_ENVELOPE_FLAG_IMAP4REV2 = 0x02,
+};
+
+/* The quoting rules (syntax/imap-quote.h) that `flags` ask for. */
+static inline enum imap_quote_flags
+imap_envelope_quote_flags(enum imap_envelope_flags flags)
+{
+	return (flags & IMAP_ENVELOPE_FLAG_UTF8) != 0 ? IMAP_QUOTE_FLAG_UTF8 : 0;
+}
 
 /* Appends the ENVELOPE of `message`, a part with MIME_PART_FLAG_IS_MESSAGE
  * (the root, or the child of a message/rfc822 part).  For any other part
  * every member is NIL. */
-void mime_envelope_write(struct str *dest, const struct mime_part *message,
-			 enum mime_imap_flags flags);
+void imap_envelope_write(struct str *dest, const struct mime_part *message,
+			 enum imap_envelope_flags flags);
 
 #endif

@@ -1,6 +1,6 @@
 /* imap-quote.c: writing IMAP strings (atom, quoted or literal) in responses.
  * See imap-quote.h for the grammar. */
-#include "base/imap-quote.h"
+#include "syntax/imap-quote.h"
 #include "base/utf8.h"
 
 #include <string.h>

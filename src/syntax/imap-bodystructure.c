@@ -1,16 +1,17 @@
-/* bodystructure.c: IMAP BODY and BODYSTRUCTURE.  See bodystructure.h. */
-#include "mime/bodystructure.h"
+/* imap-bodystructure.c: IMAP BODY and BODYSTRUCTURE.
+ * See imap-bodystructure.h. */
+#include "syntax/imap-bodystructure.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-#include "mime/envelope.h"
+#include "syntax/imap-envelope.h"
 
 #define EMPTY_TEXT_PART \
 	"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0"
 
 static void write_part(struct str *dest, const struct mime_part *part,
-		       bool extended, enum mime_imap_flags flags);
+		       bool extended, enum imap_envelope_flags flags);
 
 static void write_empty_text(struct str *dest, bool extended)
 {
@@ -37,20 +38,21 @@ static bool is_extended_name(const char *name)
  * know RFC 2231 decode "charset'lang'%XX" themselves, so they get it as
  * it is (as Dovecot sends it). */
 static void write_param_value(struct str *dest, const struct mime_param *param,
-			      bool decode_charsets, enum mime_imap_flags flags)
+			      bool decode_charsets, enum imap_envelope_flags flags)
 {
-	if (decode_charsets && (flags & MIME_IMAP_FLAG_IMAP4REV2) != 0 &&
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
+	if (decode_charsets && (flags & IMAP_ENVELOPE_FLAG_IMAP4REV2) != 0 &&
 	    is_extended_name(param->name)) {
 		struct str text = STR_INIT;
 
 		if (mime_param_decode_extended(param->value, &text) == 0) {
-			mime_imap_quote_string(dest, text.data, text.len, flags);
+			imap_quote_string(dest, text.data, text.len, quote);
 			str_free(&text);
 			return;
 		}
 		str_free(&text);
 	}
-	mime_imap_quote_nstring(dest, param->value, flags);
+	imap_quote_nstring_c(dest, param->value, quote);
 }
 
 /* body-fld-param = "(" string SP string *(SP string SP string) ")" / nil
@@ -58,8 +60,9 @@ static void write_param_value(struct str *dest, const struct mime_param *param,
  * continuations to be joined in disposition parameters. */
 static void write_params(struct str *dest, const struct mime_param *params,
 			 unsigned int count, bool default_charset,
-			 bool decode_charsets, enum mime_imap_flags flags)
+			 bool decode_charsets, enum imap_envelope_flags flags)
 {
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	bool add_charset = default_charset &&
 		mime_param_find(params, count, "charset", NULL) == NULL;
 
@@ -71,7 +74,7 @@ static void write_params(struct str *dest, const struct mime_param *params,
 	for (unsigned int i = 0; i < count; i++) {
 		if (i > 0)
 			str_append_c(dest, ' ');
-		mime_imap_quote_nstring(dest, params[i].name, flags);
+		imap_quote_nstring_c(dest, params[i].name, quote);
 		str_append_c(dest, ' ');
 		write_param_value(dest, &params[i], decode_charsets, flags);
 	}
@@ -86,14 +89,15 @@ static void write_params(struct str *dest, const struct mime_param *params,
  * body-fld-lang = nstring / "(" string *(SP string) ")"
  * body-fld-loc  = nstring */
 static void write_ext_common(struct str *dest, const struct mime_part *part,
-			     enum mime_imap_flags flags)
+			     enum imap_envelope_flags flags)
 {
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	str_append_c(dest, ' ');
 	if (part->disposition == NULL) {
 		str_append(dest, "NIL");
 	} else {
 		str_append_c(dest, '(');
-		mime_imap_quote_nstring(dest, part->disposition, flags);
+		imap_quote_nstring_c(dest, part->disposition, quote);
 		str_append_c(dest, ' ');
 		write_params(dest, part->disposition_params,
 			     part->disposition_param_count, false, false, flags);
@@ -103,30 +107,31 @@ static void write_ext_common(struct str *dest, const struct mime_part *part,
 	if (part->language_count == 0) {
 		str_append(dest, "NIL");
 	} else if (part->language_count == 1) {
-		mime_imap_quote_nstring(dest, part->languages[0], flags);
+		imap_quote_nstring_c(dest, part->languages[0], quote);
 	} else {
 		str_append_c(dest, '(');
 		for (unsigned int i = 0; i < part->language_count; i++) {
 			if (i > 0)
 				str_append_c(dest, ' ');
-			mime_imap_quote_nstring(dest, part->languages[i], flags);
+			imap_quote_nstring_c(dest, part->languages[i], quote);
 		}
 		str_append_c(dest, ')');
 	}
 	str_append_c(dest, ' ');
-	mime_imap_quote_nstring(dest, part->fields[MIME_FIELD_CONTENT_LOCATION],
-				flags);
+	imap_quote_nstring_c(dest, part->fields[MIME_FIELD_CONTENT_LOCATION],
+			     quote);
 }
 
 static void write_multipart(struct str *dest, const struct mime_part *part,
-			    bool extended, enum mime_imap_flags flags)
+			    bool extended, enum imap_envelope_flags flags)
 {
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	if (part->children == NULL)
 		write_empty_text(dest, extended);
 	for (const struct mime_part *c = part->children; c != NULL; c = c->next)
 		write_part(dest, c, extended, flags);
 	str_append_c(dest, ' ');
-	mime_imap_quote_nstring(dest, part->subtype, flags);
+	imap_quote_nstring_c(dest, part->subtype, quote);
 	if (!extended)
 		return;
 	str_append_c(dest, ' ');
@@ -135,35 +140,36 @@ static void write_multipart(struct str *dest, const struct mime_part *part,
 }
 
 static void write_single(struct str *dest, const struct mime_part *part,
-			 bool extended, enum mime_imap_flags flags)
+			 bool extended, enum imap_envelope_flags flags)
 {
+	enum imap_quote_flags quote = imap_envelope_quote_flags(flags);
 	bool text = (part->flags & MIME_PART_FLAG_TEXT) != 0;
 	bool message = (part->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0 &&
-		((flags & MIME_IMAP_FLAG_IMAP4REV2) != 0 ||
+		((flags & IMAP_ENVELOPE_FLAG_IMAP4REV2) != 0 ||
 		 str_eq_icase(part->subtype, "rfc822"));
 
-	mime_imap_quote_nstring(dest, part->type, flags);
+	imap_quote_nstring_c(dest, part->type, quote);
 	str_append_c(dest, ' ');
-	mime_imap_quote_nstring(dest, part->subtype, flags);
+	imap_quote_nstring_c(dest, part->subtype, quote);
 	str_append_c(dest, ' ');
 	write_params(dest, part->params, part->param_count,
 		     text || ((part->flags & MIME_PART_FLAG_DEFAULT_TYPE) != 0 &&
 			      (part->flags & MIME_PART_FLAG_MESSAGE_RFC822) == 0),
 		     true, flags);
 	str_append_c(dest, ' ');
-	mime_imap_quote_nstring(dest, part->fields[MIME_FIELD_CONTENT_ID], flags);
+	imap_quote_nstring_c(dest, part->fields[MIME_FIELD_CONTENT_ID], quote);
 	str_append_c(dest, ' ');
-	mime_imap_quote_nstring(dest,
-				part->fields[MIME_FIELD_CONTENT_DESCRIPTION],
-				flags);
+	imap_quote_nstring_c(dest,
+			     part->fields[MIME_FIELD_CONTENT_DESCRIPTION],
+			     quote);
 	str_append_c(dest, ' ');
-	mime_imap_quote_nstring(dest, part->encoding != NULL ?
-				part->encoding : "7BIT", flags);
+	imap_quote_nstring_c(dest, part->encoding != NULL ?
+			     part->encoding : "7BIT", quote);
 	str_printfa(dest, " %" PRIu64, part->body_vsize);
 	if (message) {
 		str_append_c(dest, ' ');
 		if (part->children != NULL) {
-			mime_envelope_write(dest, part->children, flags);
+			imap_envelope_write(dest, part->children, flags);
 			str_append_c(dest, ' ');
 			write_part(dest, part->children, extended, flags);
 		} else {
@@ -178,13 +184,13 @@ static void write_single(struct str *dest, const struct mime_part *part,
 	if (!extended)
 		return;
 	str_append_c(dest, ' ');
-	mime_imap_quote_nstring(dest, part->fields[MIME_FIELD_CONTENT_MD5],
-				flags);
+	imap_quote_nstring_c(dest, part->fields[MIME_FIELD_CONTENT_MD5],
+			     quote);
 	write_ext_common(dest, part, flags);
 }
 
 static void write_part(struct str *dest, const struct mime_part *part,
-		       bool extended, enum mime_imap_flags flags)
+		       bool extended, enum imap_envelope_flags flags)
 {
 	str_append_c(dest, '(');
 	if ((part->flags & MIME_PART_FLAG_MULTIPART) != 0)
@@ -194,8 +200,8 @@ static void write_part(struct str *dest, const struct mime_part *part,
 	str_append_c(dest, ')');
 }
 
-void mime_bodystructure_write(struct str *dest, const struct mime_part *part,
-			      bool extended, enum mime_imap_flags flags)
+void imap_bodystructure_write(struct str *dest, const struct mime_part *part,
+			      bool extended, enum imap_envelope_flags flags)
 {
 	write_part(dest, part, extended, flags);
 }
@@ -212,7 +218,7 @@ static bool part_depends_on_rev2(const struct mime_part *p)
 	return false;
 }
 
-bool mime_bodystructure_has_global(const struct mime_part *root)
+bool imap_bodystructure_has_global(const struct mime_part *root)
 {
 	const struct mime_part *p = root;
 

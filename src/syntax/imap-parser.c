@@ -1,4 +1,4 @@
-/* parser.c: incremental IMAP command parser.
+/* imap-parser.c: incremental IMAP command parser.
  *
  * An explicit state machine in the style of nginx's mail parser: every byte
  * moves `state`, so input can be split anywhere and nothing is read twice.
@@ -12,7 +12,7 @@
  * After an error the rest of the bad command is skipped by a small
  * recogniser (skip_line_byte()) that only has to notice a trailing
  * non-synchronising literal announcement, whose data it then skips too. */
-#include "imap/parser.h"
+#include "syntax/imap-parser.h"
 
 #include "base/pool.h"
 #include "base/str.h"

@@ -14,10 +14,10 @@
  *   nz-number    = digit-nz *DIGIT          ; 0 < n < 4,294,967,296
  *   seq-last-command = "$"
  */
-#ifndef ROOST_SEQSET_H
-#define ROOST_SEQSET_H
+#ifndef ROOST_SYNTAX_SEQSET_H
+#define ROOST_SYNTAX_SEQSET_H
 
-#include "base.h"
+#include "base/base.h"
 
 struct str;
 
