@@ -153,22 +153,35 @@ int maildir_mailbox_create_locked(struct maildir_store *ms, const char *name,
 	return maildir_index_mailbox_add(ms, name, special_use, 0, 1, 1, id_r);
 }
 
-int maildir_mailbox_create(struct store *store, const char *name, uint32_t special_use)
+/* Begins the write transaction of a change that gives a mailbox the new
+ * name `name`: 0 inside it, or -1 without one (STORE_ERR_EXISTS when the
+ * name is taken). */
+static int begin_for_new_name(struct maildir_store *ms, const char *name)
 {
-	struct maildir_store *ms = (struct maildir_store *)store;
 	struct index_mailbox row;
-	int64_t id;
 	int ret;
 
 	if (index_begin(ms->index, true) < 0)
 		return -1;
 	ret = index_mailbox_get(ms->index, name, &row);
-	if (ret > 0) {
-		store_set_error(store, STORE_ERR_EXISTS, "Mailbox already exists: %s", name);
-		ret = -1;
-	} else if (ret == 0) {
-		ret = maildir_mailbox_create_locked(ms, name, special_use, &id);
+	if (ret > 0)
+		store_set_error(&ms->store, STORE_ERR_EXISTS, "Mailbox already exists: %s", name);
+	if (ret != 0) {
+		index_rollback(ms->index);
+		return -1;
 	}
+	return 0;
+}
+
+int maildir_mailbox_create(struct store *store, const char *name, uint32_t special_use)
+{
+	struct maildir_store *ms = (struct maildir_store *)store;
+	int64_t id;
+	int ret;
+
+	if (begin_for_new_name(ms, name) < 0)
+		return -1;
+	ret = maildir_mailbox_create_locked(ms, name, special_use, &id);
 	if (index_end(ms->index, ret) < 0)
 		return -1;
 	maildir_storage_notify(ms);
@@ -336,20 +349,14 @@ int maildir_mailbox_rename(struct store *store, const char *from, const char *to
 	struct index_mailbox_entry *tree;
 	int ret;
 
-	if (index_begin(ms->index, true) < 0)
+	if (begin_for_new_name(ms, to) < 0)
 		return -1;
-	ret = index_mailbox_get(ms->index, to, &row);
-	if (ret > 0) {
-		store_set_error(store, STORE_ERR_EXISTS, "Mailbox already exists: %s", to);
-		ret = -1;
-	}
-	if (ret == 0 && store_name_is_inbox(from)) {
+	if (store_name_is_inbox(from)) {
 		ret = rename_inbox(ms, to);
 		goto finish;
 	}
 	/* the mailbox and its children */
-	if (ret == 0)
-		ret = index_mailbox_list_tree(ms->index, from, &tree, &count);
+	ret = index_mailbox_list_tree(ms->index, from, &tree, &count);
 	if (ret == 0) {
 		items = xcalloc(count == 0 ? 1 : count, sizeof(*items));
 		for (i = 0; i < count; i++) {
