@@ -16,9 +16,10 @@
 /* 2: a field that begins with a group sorts by the group's name (see
  * first_address()); version 1 skipped to the first mailbox.
  * 3: a comment inside an addr-spec is no display name (mime/address.c);
- * version 2 sorted "user (c)@ (c) example.org" by "c".  The cache
- * (store/maildir/cache.c) parses a row with keys of another version again
- * as a whole, so this also remakes the ENVELOPE cached with them. */
+ * version 2 sorted "user (c)@ (c) example.org" by "c".  The index
+ * (store/sqlite-index/cache.c) takes a row with keys of another version
+ * for one without a model, which is parsed again as a whole, so this
+ * also remakes the ENVELOPE cached with them. */
 #define MSGKEYS_VERSION 3
 #define MSGKEYS_FLAG_HAS_SENT_DATE 0x01
 #define MSGKEYS_FLAG_REPLY_OR_FORWARD 0x02

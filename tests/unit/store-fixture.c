@@ -287,7 +287,7 @@ char *cur_file_with_uid(const char *cur, uint32_t uid, unsigned int *count_r)
 	return found;
 }
 
-void index_exec(const char *sql)
+void fixture_index_exec(const char *sql)
 {
 	char *path = user_path("index.sqlite");
 	sqlite3 *db;

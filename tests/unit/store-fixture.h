@@ -111,7 +111,7 @@ char *first_file(const char *path);
 char *cur_file_with_uid(const char *cur, uint32_t uid, unsigned int *count_r);
 /* Runs sql on the user demo's index with a connection of the test's
  * own, failing the test on error. */
-void index_exec(const char *sql);
+void fixture_index_exec(const char *sql);
 
 /* ---- the sync callbacks, recorded ---- */
 

@@ -383,7 +383,7 @@ static void test_failed_expunge_keeps_files(void **state)
 	assert_int_equal(store_mailbox_create(store, "Other", 0), 0);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	/* the tombstone, written after the row is deleted, fails */
-	index_exec("CREATE TRIGGER fail_expunge BEFORE INSERT ON expunged "
+	fixture_index_exec("CREATE TRIGGER fail_expunge BEFORE INSERT ON expunged "
 		   "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
 	assert_int_equal(store_mailbox_expunge(box, &m1, 1), -1);
 	assert_int_equal(testlib_count_files(cur), 2);
@@ -397,7 +397,7 @@ static void test_failed_expunge_keeps_files(void **state)
 		assert_true(fd >= 0);
 		close(fd);
 	}
-	index_exec("DROP TRIGGER fail_expunge");
+	fixture_index_exec("DROP TRIGGER fail_expunge");
 	assert_int_equal(store_mailbox_copy(box, &m1, 1, "Other", true, &uidvalidity, &uids), 0);
 	free(uids);
 	assert_int_equal(testlib_count_files(cur), 1);
@@ -640,7 +640,7 @@ static void test_failed_flag_change_keeps_file_names(void **state)
 	assert_int_equal(append(store, "INBOX", msg2, 0, NULL, 0, 0), 2);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	/* the second message's row update fails, after both renames */
-	index_exec("CREATE TRIGGER fail_update BEFORE UPDATE ON messages "
+	fixture_index_exec("CREATE TRIGGER fail_update BEFORE UPDATE ON messages "
 		   "WHEN old.uid = 2 BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
 	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
 						    STORE_FLAG_FLAGGED, 0, 0, &failed,
@@ -654,7 +654,7 @@ static void test_failed_flag_change_keeps_file_names(void **state)
 	assert_int_equal(n, 1);
 	assert_null(strchr(strstr(name, ":2,"), 'F'));
 	free(name);
-	index_exec("DROP TRIGGER fail_update");
+	fixture_index_exec("DROP TRIGGER fail_update");
 	assert_int_equal(store_mailbox_update_flags(box, msns, 2, STORE_FLAGS_ADD,
 						    STORE_FLAG_FLAGGED, 0, 0, &failed,
 						    &failed_count), 0);
@@ -771,13 +771,13 @@ static void append_failing_after_repair(struct store *store)
 	struct store_append *ctx;
 	uint32_t uidvalidity, uid;
 
-	index_exec("CREATE TRIGGER fail_append BEFORE INSERT ON messages "
+	fixture_index_exec("CREATE TRIGGER fail_append BEFORE INSERT ON messages "
 		   "WHEN new.file NOT LIKE '%crashed%' "
 		   "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
 	assert_int_equal(store_append_begin(store, "INBOX", &ctx), 0);
 	assert_int_equal(store_append_write(ctx, msg2, strlen(msg2)), 0);
 	assert_int_equal(store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &uid), -1);
-	index_exec("DROP TRIGGER fail_append");
+	fixture_index_exec("DROP TRIGGER fail_append");
 }
 
 /* A transaction that adopted what a crash left and then rolled back has

@@ -1,93 +1,18 @@
-/* cache.c: the message model in the Maildir backend's index
- * (messages.envelope, body, bodystructure, part_map, body_rev2,
- * bodystructure_rev2 from schema 2; msgkeys, the SORT and THREAD keys,
- * from schema 3).
+/* cache.c: the message model (envelope, body structure, part map, SORT
+ * and THREAD keys) of the Maildir backend's messages, kept in the index
+ * (index_cache_*()).
  *
- * Appends and copies write the columns with the row (save.c).  A row
- * without them (mail picked up from new/, an index from schema 1 or a
- * rebuild), or whose msgkeys are of an older version
- * (msgkeys_is_current()), is parsed from its file on first use and
- * the result written back, so each message is parsed once.  Reading a cached row never
- * opens the message file. */
+ * Appends and copies write the model with the row (save.c).  A row
+ * without it (mail picked up from new/, an index from an older schema or
+ * a rebuild), or with keys of an older version, is parsed from its file
+ * on first use and the result written back, so each message is parsed
+ * once.  Reading a cached row never opens the message file. */
 #include "store/maildir/maildir-private.h"
-#include "syntax/msgkeys.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-void maildir_cache_bind(sqlite3_stmt *stmt, int first,
-			const struct store_msg_cache_data *data)
-{
-	if (data == NULL) {
-		for (int i = 0; i < MAILDIR_CACHE_COLUMN_COUNT; i++)
-			sqlite3_bind_null(stmt, first + i);
-		return;
-	}
-	sqlite3_bind_blob(stmt, first + 6, data->msgkeys.data, (int)data->msgkeys.len,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(stmt, first, data->envelope.data, (int)data->envelope.len,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(stmt, first + 1, data->body.data, (int)data->body.len,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(stmt, first + 2, data->bodystructure.data,
-			  (int)data->bodystructure.len, SQLITE_STATIC);
-	sqlite3_bind_blob(stmt, first + 3, data->part_map.data, (int)data->part_map.len,
-			  SQLITE_STATIC);
-	if (data->has_global) {
-		sqlite3_bind_text(stmt, first + 4, data->body_rev2.data,
-				  (int)data->body_rev2.len, SQLITE_STATIC);
-		sqlite3_bind_text(stmt, first + 5, data->bodystructure_rev2.data,
-				  (int)data->bodystructure_rev2.len, SQLITE_STATIC);
-	} else {
-		sqlite3_bind_null(stmt, first + 4);
-		sqlite3_bind_null(stmt, first + 5);
-	}
-}
-
-/* Whether the msgkeys column `col` holds keys of the current version: a
- * NULL (a row from before schema 3) or a blob of an older version (the
- * keys were computed by other rules) is parsed again and replaced. */
-static bool keys_column_current(sqlite3_stmt *stmt, int col)
-{
-	return sqlite3_column_type(stmt, col) != SQLITE_NULL &&
-		msgkeys_is_current(sqlite3_column_blob(stmt, col),
-				   (size_t)sqlite3_column_bytes(stmt, col));
-}
-
-static void cache_column(struct str *dest, sqlite3_stmt *stmt, int col)
-{
-	const void *data = sqlite3_column_blob(stmt, col);
-	int len = sqlite3_column_bytes(stmt, col);
-
-	if (len > 0)
-		str_append_n(dest, data, (size_t)len);
-	str_append(dest, "");
-}
-
-bool maildir_cache_read(sqlite3_stmt *stmt, int first,
-			struct store_msg_cache_data *data)
-{
-	memset(data, 0, sizeof(*data));
-	/* a row from before schema 3 has the model but no keys, and keys
-	 * of an older version are stale: parsed again as a whole, once */
-	if (sqlite3_column_type(stmt, first) == SQLITE_NULL ||
-	    sqlite3_column_type(stmt, first + 3) == SQLITE_NULL ||
-	    !keys_column_current(stmt, first + 6))
-		return false;
-	cache_column(&data->envelope, stmt, first);
-	cache_column(&data->body, stmt, first + 1);
-	cache_column(&data->bodystructure, stmt, first + 2);
-	cache_column(&data->part_map, stmt, first + 3);
-	cache_column(&data->msgkeys, stmt, first + 6);
-	if (sqlite3_column_type(stmt, first + 4) != SQLITE_NULL) {
-		data->has_global = true;
-		cache_column(&data->body_rev2, stmt, first + 4);
-		cache_column(&data->bodystructure_rev2, stmt, first + 5);
-	}
-	return true;
-}
 
 /* Parses the file of msn into *data.  0, or -1 with the error set
  * (STORE_ERR_EXPUNGED when the file is gone). */
@@ -113,22 +38,11 @@ static void cache_write_back(struct maildir_mailbox *mbox, uint32_t uid,
 			     const struct store_msg_cache_data *data)
 {
 	struct maildir_store *ms = (struct maildir_store *)mbox->box.store;
-	sqlite3_stmt *stmt;
 
-	stmt = maildir_index_prepare(ms, "UPDATE messages SET envelope = ?, body = ?, "
-				     "bodystructure = ?, part_map = ?, body_rev2 = ?, "
-				     "bodystructure_rev2 = ?, msgkeys = ? "
-				     "WHERE mailbox = ? AND uid = ?");
-	if (stmt != NULL) {
-		maildir_cache_bind(stmt, 1, data);
-		sqlite3_bind_int64(stmt, 8, mbox->id);
-		sqlite3_bind_int64(stmt, 9, uid);
-		/* not worth stalling the worker for another writer */
-		maildir_index_set_best_effort(ms, true);
-		(void)maildir_index_step(ms, stmt);
-		maildir_index_set_best_effort(ms, false);
-		maildir_index_finish(ms, stmt);
-	}
+	/* not worth stalling the worker for another writer */
+	index_set_best_effort(ms->index, true);
+	(void)index_cache_set(ms->index, mbox->id, uid, data);
+	index_set_best_effort(ms->index, false);
 	store_clear_error(&ms->store);
 }
 
@@ -152,29 +66,20 @@ int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	uint32_t uid = box->msgs[msn - 1].uid;
-	sqlite3_stmt *stmt;
+	struct store_msg_cache_data data;
+	bool cached;
 	int ret;
 
-	stmt = maildir_index_prepare(ms, "SELECT " MAILDIR_CACHE_COLUMNS
-				     " FROM messages WHERE mailbox = ? AND uid = ?");
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, mbox->id);
-	sqlite3_bind_int64(stmt, 2, uid);
-	ret = maildir_index_step(ms, stmt);
-	if (ret > 0) {
-		store_msg_cache_data_free(&mbox->cache);
-		if (maildir_cache_read(stmt, 0, &mbox->cache))
-			ret = 2;
-	}
-	maildir_index_finish(ms, stmt);
+	ret = index_cache_get(ms->index, mbox->id, uid, &data, &cached);
 	if (ret < 0)
 		return -1;
 	if (ret == 0) {
 		store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
 		return -1;
 	}
-	if (ret == 1 && cache_fill(mbox, msn, uid) < 0)
+	store_msg_cache_data_free(&mbox->cache);
+	mbox->cache = data;
+	if (!cached && cache_fill(mbox, msn, uid) < 0)
 		return -1;
 	cache_r->envelope = mbox->cache.envelope.data;
 	cache_r->body = mbox->cache.body.data;
@@ -195,29 +100,18 @@ int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	uint32_t uid = box->msgs[msn - 1].uid;
-	sqlite3_stmt *stmt;
+	bool current;
 	int ret;
 
-	stmt = maildir_index_prepare(ms, "SELECT msgkeys FROM messages "
-				     "WHERE mailbox = ? AND uid = ?");
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, mbox->id);
-	sqlite3_bind_int64(stmt, 2, uid);
-	ret = maildir_index_step(ms, stmt);
-	if (ret > 0 && keys_column_current(stmt, 0)) {
-		str_truncate(&mbox->keys, 0);
-		cache_column(&mbox->keys, stmt, 0);
-		ret = 2;
-	}
-	maildir_index_finish(ms, stmt);
+	str_truncate(&mbox->keys, 0);
+	ret = index_cache_get_keys(ms->index, mbox->id, uid, &mbox->keys, &current);
 	if (ret < 0)
 		return -1;
 	if (ret == 0) {
 		store_set_error(box->store, STORE_ERR_EXPUNGED, "Message was expunged");
 		return -1;
 	}
-	if (ret == 2) {
+	if (current) {
 		*data_r = mbox->keys.data;
 		*size_r = mbox->keys.len;
 		return 0;
@@ -235,43 +129,17 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	size_t *missing = NULL, missing_count = 0, missing_cap = 0;
-	sqlite3_stmt *stmt;
-	int ret = 0;
+	size_t *missing, missing_count;
+	uint32_t *uids = xcalloc(count == 0 ? 1 : count, sizeof(*uids));
+	int ret;
 
-	/* one read transaction: SQLite takes its locks once, not once per
-	 * message (which costs more than the lookups themselves) */
-	if (maildir_index_begin(ms, false) < 0)
+	for (size_t i = 0; i < count; i++)
+		uids[i] = box->msgs[msns[i] - 1].uid;
+	ret = index_cache_get_keys_many(ms->index, mbox->id, uids, count, cb, ctx,
+					&missing, &missing_count);
+	free(uids);
+	if (ret < 0)
 		return -1;
-	stmt = maildir_index_prepare(ms, "SELECT msgkeys FROM messages "
-				     "WHERE mailbox = ? AND uid = ?");
-	if (stmt == NULL) {
-		maildir_index_rollback(ms);
-		return -1;
-	}
-	for (size_t i = 0; i < count && ret == 0; i++) {
-		sqlite3_bind_int64(stmt, 1, mbox->id);
-		sqlite3_bind_int64(stmt, 2, box->msgs[msns[i] - 1].uid);
-		ret = maildir_index_step(ms, stmt);
-		if (ret == 0) {
-			cb(ctx, i, NULL, 0);	/* expunged */
-		} else if (ret > 0 && !keys_column_current(stmt, 0)) {
-			ARRAY_RESERVE(missing, missing_cap, missing_count + 1);
-			missing[missing_count++] = i;
-			ret = 0;
-		} else if (ret > 0) {
-			const void *data = sqlite3_column_blob(stmt, 0);
-
-			cb(ctx, i, data, (size_t)sqlite3_column_bytes(stmt, 0));
-			ret = 0;
-		}
-		sqlite3_reset(stmt);
-	}
-	maildir_index_finish(ms, stmt);
-	if (ret == 0)
-		ret = maildir_index_commit(ms);
-	else
-		maildir_index_rollback(ms);
 	/* Rows without keys: parsed outside any transaction, then written
 	 * back in one write transaction (one commit, not one per message). */
 	struct store_msg_cache_data *datas =
@@ -297,9 +165,9 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 	if (ret == 0 && parsed_count > 0) {
 		/* all in one transaction, or none when the index is busy:
 		 * one by one, each would wait for the lock again */
-		maildir_index_set_best_effort(ms, true);
-		bool in_txn = maildir_index_begin(ms, true) == 0;
-		maildir_index_set_best_effort(ms, false);
+		index_set_best_effort(ms->index, true);
+		bool in_txn = index_begin(ms->index, true) == 0;
+		index_set_best_effort(ms->index, false);
 
 		for (size_t j = 0; in_txn && j < missing_count; j++) {
 			if (parsed[j])
@@ -307,7 +175,7 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 						 &datas[j]);
 		}
 		if (in_txn)
-			(void)maildir_index_commit(ms);
+			(void)index_commit(ms->index);
 		store_clear_error(box->store);
 		for (size_t j = 0; j < missing_count; j++) {
 			if (parsed[j])

@@ -28,12 +28,12 @@ int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *
 	uint64_t modseq;
 	int ret;
 
-	if (maildir_index_begin(ms, true) < 0)
+	if (index_begin(ms->index, true) < 0)
 		return -1;
 	/* Count what is missing first: a command's keywords go in all
 	 * together or not at all, so a STORE refused with [LIMIT] leaves no
 	 * half of its keywords behind to fill the table. */
-	ret = maildir_index_keywords_load(ms, mbox->id, &table, &table_count);
+	ret = index_keyword_list(ms->index, mbox->id, &table, &table_count);
 	for (size_t i = 0; ret == 0 && i < count; i++) {
 		bool found = false;
 
@@ -45,7 +45,7 @@ int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *
 			missing++;
 	}
 	if (ret == 0) {
-		maildir_index_keywords_free(table, table_count);
+		index_names_free(table, table_count);
 		if (table_count + missing > STORE_MAX_KEYWORDS) {
 			store_set_error(box->store, STORE_ERR_LIMIT,
 					"Too many keywords in this mailbox (max %d)",
@@ -59,19 +59,15 @@ int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *
 	}
 	/* a new keyword is a change others must see (FLAGS response) */
 	if (ret == 0 && missing > 0)
-		ret = maildir_index_next_modseq(ms, mbox->id, &modseq);
-	if (ret < 0) {
-		maildir_index_rollback(ms);
-		return -1;
-	}
-	if (maildir_index_commit(ms) < 0)
+		ret = index_mailbox_next_modseq(ms->index, mbox->id, &modseq);
+	if (index_end(ms->index, ret) < 0)
 		return -1;
 	if (missing > 0)
 		maildir_storage_notify(ms);
-	if (maildir_index_keywords_load(ms, mbox->id, &table, &table_count) < 0)
+	if (index_keyword_list(ms->index, mbox->id, &table, &table_count) < 0)
 		return -1;
 	store_view_set_keywords(box, (const char *const *)table, table_count);
-	maildir_index_keywords_free(table, table_count);
+	index_names_free(table, table_count);
 	return 0;
 }
 
@@ -82,10 +78,10 @@ int maildir_flags_keywords_reload(struct store_mailbox *box)
 	char **table;
 	size_t table_count;
 
-	if (maildir_index_keywords_load(ms, mbox->id, &table, &table_count) < 0)
+	if (index_keyword_list(ms->index, mbox->id, &table, &table_count) < 0)
 		return -1;
 	store_view_set_keywords(box, (const char *const *)table, table_count);
-	maildir_index_keywords_free(table, table_count);
+	index_names_free(table, table_count);
 	return 0;
 }
 
@@ -181,41 +177,28 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 	uint64_t modseq = 0;
 	int ret;
 
-	if (maildir_index_begin(ms, true) < 0)
+	if (index_begin(ms->index, true) < 0)
 		return -1;
 	ret = 0;
 	for (size_t i = 0; ret == 0 && i < count; i++) {
 		size_t idx = msns[i] - 1;
 		uint32_t uid = box->msgs[idx].uid, cur_flags, new_flags;
 		store_keywords_t cur_kw, new_kw;
-		uint64_t cur_modseq;
-		sqlite3_stmt *stmt;
+		struct store_msg cur;
 		char *file, *new_file;
 
 		if ((box->state[idx] & STORE_VIEW_EXPUNGED) != 0)
 			continue;
-		stmt = maildir_index_prepare(ms,
-			"SELECT file, flags, keywords, modseq FROM messages WHERE mailbox = ? AND uid = ?");
-		if (stmt == NULL) {
-			ret = -1;
+		ret = index_msg_get(ms->index, mbox->id, uid, &cur, &file);
+		if (ret < 0)
 			break;
-		}
-		sqlite3_bind_int64(stmt, 1, mbox->id);
-		sqlite3_bind_int64(stmt, 2, uid);
-		ret = maildir_index_step(ms, stmt);
-		if (ret <= 0) {
-			/* expunged meanwhile: skipped */
-			maildir_index_finish(ms, stmt);
-			continue;
-		}
+		if (ret == 0)
+			continue;	/* expunged meanwhile: skipped */
 		ret = 0;
-		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-		cur_flags = (uint32_t)sqlite3_column_int64(stmt, 1);
-		cur_kw = (store_keywords_t)sqlite3_column_int64(stmt, 2);
-		cur_modseq = (uint64_t)sqlite3_column_int64(stmt, 3);
-		maildir_index_finish(ms, stmt);
+		cur_flags = cur.flags;
+		cur_kw = cur.keywords;
 
-		if (unchangedsince != 0 && cur_modseq > unchangedsince) {
+		if (unchangedsince != 0 && cur.modseq > unchangedsince) {
 			ARRAY_RESERVE(failed, failed_cap, *failed_count_r + 1);
 			failed[(*failed_count_r)++] = msns[i];
 			free(file);
@@ -240,7 +223,7 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 			free(file);
 			continue;
 		}
-		if (modseq == 0 && maildir_index_next_modseq(ms, mbox->id, &modseq) < 0) {
+		if (modseq == 0 && index_mailbox_next_modseq(ms->index, mbox->id, &modseq) < 0) {
 			free(file);
 			ret = -1;
 			break;
@@ -257,28 +240,17 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 			ret = 0;
 		}
 		free(file);
-		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
-			"UPDATE messages SET flags = ?, keywords = ?, modseq = ?, file = ? "
-			"WHERE mailbox = ? AND uid = ?");
-		if (stmt == NULL) {
-			free(new_file);
-			ret = -1;
-			break;
-		}
-		sqlite3_bind_int64(stmt, 1, new_flags);
-		sqlite3_bind_int64(stmt, 2, (int64_t)new_kw);
-		sqlite3_bind_int64(stmt, 3, (int64_t)modseq);
-		sqlite3_bind_text(stmt, 4, new_file, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(stmt, 5, mbox->id);
-		sqlite3_bind_int64(stmt, 6, uid);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
+		if (ret == 0)
+			ret = index_msg_set_flags(ms->index, mbox->id, uid, new_flags, new_kw,
+						  modseq, new_file);
 		free(new_file);
+		if (ret < 0)
+			break;
 		ARRAY_RESERVE(updates, updates_cap, updates_count + 1);
 		updates[updates_count].idx = idx;
 		updates[updates_count].flags = new_flags;
 		updates[updates_count].keywords = new_kw;
-		updates[updates_count].own = cur_modseq == box->msgs[idx].modseq;
+		updates[updates_count].own = cur.modseq == box->msgs[idx].modseq;
 		updates_count++;
 	}
 	if (ret == 0 && updates_count > 0) {
@@ -290,8 +262,8 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 	if (ret < 0 || updates_count == 0) {
 		/* the names go back while the lock is still held */
 		flags_renames_undo(ms, mbox->dir, renames, renames_count);
-		maildir_index_rollback(ms);
-	} else if ((ret = maildir_index_commit(ms)) < 0) {
+		index_rollback(ms->index);
+	} else if ((ret = index_commit(ms->index)) < 0) {
 		flags_renames_undo(ms, mbox->dir, renames, renames_count);
 	}
 	flags_renames_free(renames, renames_count);
@@ -326,40 +298,16 @@ int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 	int ret = 0;
 
 	for (size_t i = 0; ret == 0 && i < count; i++) {
-		sqlite3_stmt *stmt = maildir_index_prepare(ms,
-			"DELETE FROM messages WHERE mailbox = ? AND uid = ? RETURNING file");
-		char *file = NULL;
+		char *file;
 
-		if (stmt == NULL)
-			return -1;
-		sqlite3_bind_int64(stmt, 1, mailbox_id);
-		sqlite3_bind_int64(stmt, 2, uids[i]);
-		ret = maildir_index_step(ms, stmt);
-		if (ret > 0)
-			file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-		/* step to the end so the DELETE completes */
-		while (ret > 0)
-			ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
-		if (ret < 0 || file == NULL) {
-			free(file);
+		ret = index_msg_expunge(ms->index, mailbox_id, uids[i], modseq, &file);
+		if (ret <= 0)
 			continue;
-		}
 		ARRAY_RESERVE(files->names, files->cap, files->count + 1);
 		files->names[files->count++] = file;
-		if ((ret = maildir_fts_delete(ms, mailbox_id, uids[i])) < 0)
-			break;
-		stmt = maildir_index_prepare(ms,
-			"INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES (?, ?, ?)");
-		if (stmt == NULL)
-			return -1;
-		sqlite3_bind_int64(stmt, 1, mailbox_id);
-		sqlite3_bind_int64(stmt, 2, uids[i]);
-		sqlite3_bind_int64(stmt, 3, (int64_t)modseq);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
+		ret = 0;
 	}
-	return ret;
+	return ret < 0 ? -1 : 0;
 }
 
 void maildir_flags_expunged_files_free(struct maildir_expunged_files *files)
@@ -417,18 +365,11 @@ void maildir_flags_expunged_files_unlink(struct maildir_store *ms, const char *d
 /* 1 if uid has \Deleted in the index, 0 if not (or gone), -1 error. */
 static int flags_has_deleted(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid)
 {
-	sqlite3_stmt *stmt = maildir_index_prepare(ms,
-		"SELECT flags FROM messages WHERE mailbox = ? AND uid = ?");
-	int ret;
+	struct store_msg msg;
+	int ret = index_msg_get(ms->index, mailbox_id, uid, &msg, NULL);
 
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	sqlite3_bind_int64(stmt, 2, uid);
-	ret = maildir_index_step(ms, stmt);
 	if (ret > 0)
-		ret = (sqlite3_column_int64(stmt, 0) & STORE_FLAG_DELETED) != 0 ? 1 : 0;
-	maildir_index_finish(ms, stmt);
+		ret = (msg.flags & STORE_FLAG_DELETED) != 0 ? 1 : 0;
 	return ret;
 }
 
@@ -443,23 +384,10 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 	uint64_t modseq;
 	int ret = 0;
 
-	if (maildir_index_begin(ms, true) < 0)
+	if (index_begin(ms->index, true) < 0)
 		return -1;
 	if (msns == NULL) {
-		sqlite3_stmt *stmt = maildir_index_prepare(ms,
-			"SELECT uid FROM messages WHERE mailbox = ? AND flags & ? != 0");
-
-		ret = stmt == NULL ? -1 : 0;
-		if (ret == 0) {
-			sqlite3_bind_int64(stmt, 1, mbox->id);
-			sqlite3_bind_int64(stmt, 2, STORE_FLAG_DELETED);
-		}
-		while (ret == 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
-			ARRAY_RESERVE(uids, uids_cap, uids_count + 1);
-			uids[uids_count++] = (uint32_t)sqlite3_column_int64(stmt, 0);
-			ret = 0;
-		}
-		maildir_index_finish(ms, stmt);
+		ret = index_msg_list_deleted(ms->index, mbox->id, &uids, &uids_count);
 	} else {
 		for (size_t i = 0; ret == 0 && i < count; i++) {
 			if ((box->state[msns[i] - 1] & STORE_VIEW_EXPUNGED) != 0)
@@ -475,7 +403,7 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 		}
 	}
 	if (ret == 0 && uids_count > 0) {
-		ret = maildir_index_next_modseq(ms, mbox->id, &modseq);
+		ret = index_mailbox_next_modseq(ms->index, mbox->id, &modseq);
 		if (ret == 0)
 			ret = maildir_flags_expunge_uids(ms, mbox->id, uids, uids_count,
 							 modseq, &files);
@@ -485,11 +413,11 @@ int maildir_flags_expunge(struct store_mailbox *box, const uint32_t *msns, size_
 	}
 	free(uids);
 	if (ret < 0 || uids_count == 0) {
-		maildir_index_rollback(ms);
+		index_rollback(ms->index);
 		maildir_flags_expunged_files_free(&files);
 		return ret < 0 ? -1 : 0;
 	}
-	if (maildir_index_commit(ms) < 0) {
+	if (index_commit(ms->index) < 0) {
 		maildir_flags_expunged_files_free(&files);
 		return -1;
 	}

@@ -17,20 +17,16 @@
 
 /* ---- list ---- */
 
-struct list_entry {
-	char *name;
-	uint32_t special_use;
-	bool exists, subscribed;
-};
-
 static int list_entry_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct list_entry *)a)->name, ((const struct list_entry *)b)->name);
+	return strcmp(((const struct index_mailbox_entry *)a)->name,
+		      ((const struct index_mailbox_entry *)b)->name);
 }
 
-static struct list_entry *list_find(struct list_entry *entries, size_t count, const char *name)
+static struct index_mailbox_entry *list_find(struct index_mailbox_entry *entries,
+					     size_t count, const char *name)
 {
-	struct list_entry key = { .name = (char *)name };
+	struct index_mailbox_entry key = { .name = (char *)name };
 
 	return bsearch(&key, entries, count, sizeof(*entries), list_entry_cmp);
 }
@@ -39,37 +35,14 @@ int maildir_mailbox_list(struct store *store, struct store_mailbox_info **infos_
 			 size_t *count_r)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	struct list_entry *entries = NULL;
-	size_t count = 0, cap = 0, i, n, names_size = 0;
-	sqlite3_stmt *stmt;
+	struct index_mailbox_entry *entries;
+	size_t count, cap, i, n, names_size = 0;
 	struct store_mailbox_info *infos;
 	char *names;
-	int ret;
 
-	if (maildir_index_begin(ms, false) < 0)
+	if (index_mailbox_list(ms->index, &entries, &count) < 0)
 		return -1;
-	stmt = maildir_index_prepare(ms,
-		"SELECT name, special_use, 1, name IN (SELECT name FROM subscriptions) FROM mailboxes "
-		"UNION ALL SELECT name, 0, 0, 1 FROM subscriptions "
-		"WHERE name NOT IN (SELECT name FROM mailboxes)");
-	ret = stmt == NULL ? -1 : 0;
-	while (ret == 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
-		ARRAY_RESERVE(entries, cap, count + 1);
-		entries[count].name = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-		entries[count].special_use = (uint32_t)sqlite3_column_int64(stmt, 1);
-		entries[count].exists = sqlite3_column_int(stmt, 2) != 0;
-		entries[count].subscribed = sqlite3_column_int(stmt, 3) != 0;
-		count++;
-		ret = 0;
-	}
-	maildir_index_finish(ms, stmt);
-	maildir_index_rollback(ms);
-	if (ret < 0) {
-		for (i = 0; i < count; i++)
-			free(entries[i].name);
-		free(entries);
-		return -1;
-	}
+	cap = count;
 
 	/* implied \Noselect parents of existing mailboxes */
 	if (count > 1)
@@ -139,12 +112,25 @@ int maildir_mailbox_list(struct store *store, struct store_mailbox_info **infos_
 	return 0;
 }
 
+int maildir_mailbox_lookup(struct maildir_store *ms, const char *name,
+			   struct index_mailbox *row_r, char **dir_r)
+{
+	int ret = index_mailbox_get(ms->index, name, row_r);
+
+	if (ret == 0)
+		store_set_error(&ms->store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s", name);
+	if (ret <= 0)
+		return -1;
+	*dir_r = maildir_storage_mailbox_dir(ms, name);
+	return *dir_r == NULL ? -1 : 0;
+}
+
 /* ---- create ---- */
 
 int maildir_mailbox_create_locked(struct maildir_store *ms, const char *name,
 				  uint32_t special_use, int64_t *id_r)
 {
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	char *parent = xstrdup(name);
 	char *slash;
 	int ret;
@@ -154,7 +140,7 @@ int maildir_mailbox_create_locked(struct maildir_store *ms, const char *name,
 		int64_t id;
 
 		*slash = '\0';
-		ret = maildir_index_mailbox_lookup(ms, parent, &row);
+		ret = index_mailbox_get(ms->index, parent, &row);
 		if (ret == 0)
 			ret = maildir_index_mailbox_add(ms, parent, 0, 0, 1, 1, &id);
 		*slash = '/';
@@ -167,27 +153,36 @@ int maildir_mailbox_create_locked(struct maildir_store *ms, const char *name,
 	return maildir_index_mailbox_add(ms, name, special_use, 0, 1, 1, id_r);
 }
 
+/* Begins the write transaction of a change that gives a mailbox the new
+ * name `name`: 0 inside it, or -1 without one (STORE_ERR_EXISTS when the
+ * name is taken). */
+static int begin_for_new_name(struct maildir_store *ms, const char *name)
+{
+	struct index_mailbox row;
+	int ret;
+
+	if (index_begin(ms->index, true) < 0)
+		return -1;
+	ret = index_mailbox_get(ms->index, name, &row);
+	if (ret > 0)
+		store_set_error(&ms->store, STORE_ERR_EXISTS, "Mailbox already exists: %s", name);
+	if (ret != 0) {
+		index_rollback(ms->index);
+		return -1;
+	}
+	return 0;
+}
+
 int maildir_mailbox_create(struct store *store, const char *name, uint32_t special_use)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	struct maildir_mailbox_row row;
 	int64_t id;
 	int ret;
 
-	if (maildir_index_begin(ms, true) < 0)
+	if (begin_for_new_name(ms, name) < 0)
 		return -1;
-	ret = maildir_index_mailbox_lookup(ms, name, &row);
-	if (ret > 0) {
-		store_set_error(store, STORE_ERR_EXISTS, "Mailbox already exists: %s", name);
-		ret = -1;
-	} else if (ret == 0) {
-		ret = maildir_mailbox_create_locked(ms, name, special_use, &id);
-	}
-	if (ret < 0) {
-		maildir_index_rollback(ms);
-		return -1;
-	}
-	if (maildir_index_commit(ms) < 0)
+	ret = maildir_mailbox_create_locked(ms, name, special_use, &id);
+	if (index_end(ms->index, ret) < 0)
 		return -1;
 	maildir_storage_notify(ms);
 	return 0;
@@ -217,43 +212,17 @@ static char *folder_to_trash(struct maildir_store *ms, const char *dir)
 	return dest;
 }
 
-static int delete_rows(struct maildir_store *ms, int64_t id)
-{
-	static const char *const sqls[] = {
-		"DELETE FROM messages WHERE mailbox = ?",
-		"DELETE FROM keywords WHERE mailbox = ?",
-		"DELETE FROM expunged WHERE mailbox = ?",
-		"DELETE FROM mailboxes WHERE id = ?",
-	};
-
-	if (maildir_fts_delete_mailbox(ms, id) < 0)
-		return -1;
-	for (size_t i = 0; i < N_ELEMENTS(sqls); i++) {
-		sqlite3_stmt *stmt = maildir_index_prepare(ms, sqls[i]);
-		int ret;
-
-		if (stmt == NULL)
-			return -1;
-		sqlite3_bind_int64(stmt, 1, id);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
-		if (ret < 0)
-			return -1;
-	}
-	return 0;
-}
-
 int maildir_mailbox_delete(struct store *store, const char *name)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	char *dir = NULL, *trashed = NULL;
 	int ret, children;
 
-	if (maildir_index_begin(ms, true) < 0)
+	if (index_begin(ms->index, true) < 0)
 		return -1;
-	ret = maildir_index_mailbox_lookup(ms, name, &row);
-	children = ret < 0 ? -1 : maildir_index_has_children(ms, name);
+	ret = index_mailbox_get(ms->index, name, &row);
+	children = ret < 0 ? -1 : index_mailbox_has_children(ms->index, name);
 	if (children < 0) {
 		ret = -1;
 	} else if (ret == 0) {
@@ -264,7 +233,7 @@ int maildir_mailbox_delete(struct store *store, const char *name)
 			store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s", name);
 		ret = -1;
 	} else {
-		ret = delete_rows(ms, row.id);
+		ret = index_mailbox_delete(ms->index, row.id);
 		if (ret == 0 && (dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
 			ret = -1;
 		if (ret == 0 && (trashed = folder_to_trash(ms, dir)) == NULL)
@@ -275,9 +244,9 @@ int maildir_mailbox_delete(struct store *store, const char *name)
 	if (ret < 0) {
 		if (trashed != NULL && rename(trashed, dir) < 0)
 			log_error("store(%s): can't restore %s: %m", store->user, dir);
-		maildir_index_rollback(ms);
+		index_rollback(ms->index);
 	} else {
-		ret = maildir_index_commit(ms);
+		ret = index_commit(ms->index);
 		if (ret < 0 && rename(trashed, dir) < 0)
 			log_error("store(%s): can't restore %s: %m", store->user, dir);
 	}
@@ -297,14 +266,15 @@ int maildir_mailbox_delete(struct store *store, const char *name)
  * UIDs, new UIDVALIDITY); INBOX gets tombstones and stays, empty. */
 static int rename_inbox(struct maildir_store *ms, const char *to)
 {
-	struct maildir_mailbox_row inbox;
-	sqlite3_stmt *stmt;
+	struct index_mailbox inbox;
+	struct index_msg_iter *iter;
+	struct index_msg msg;
 	int64_t new_id;
 	char *to_dir = NULL;
 	uint64_t modseq;
 	int ret;
 
-	ret = maildir_index_mailbox_lookup(ms, "INBOX", &inbox);
+	ret = index_mailbox_get(ms->index, "INBOX", &inbox);
 	if (ret == 0) {
 		store_set_internal_error(&ms->store, "INBOX row missing");
 		return -1;
@@ -312,18 +282,15 @@ static int rename_inbox(struct maildir_store *ms, const char *to)
 	if (ret < 0 || maildir_mailbox_create_locked(ms, to, 0, &new_id) < 0)
 		return -1;
 	if ((to_dir = maildir_storage_mailbox_dir(ms, to)) == NULL ||
-	    maildir_index_next_modseq(ms, inbox.id, &modseq) < 0) {
+	    index_mailbox_next_modseq(ms->index, inbox.id, &modseq) < 0) {
 		free(to_dir);
 		return -1;
 	}
-	stmt = maildir_index_prepare(ms, "SELECT file FROM messages WHERE mailbox = ?");
-	ret = stmt == NULL ? -1 : 0;
-	if (ret == 0)
-		sqlite3_bind_int64(stmt, 1, inbox.id);
-	while (ret == 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
-		const char *file = (const char *)sqlite3_column_text(stmt, 0);
-		char *src = xasprintf("%s/cur/%s", ms->maildir, file);
-		char *dst = xasprintf("%s/cur/%s", to_dir, file);
+	iter = index_msg_iter_init(ms->index, inbox.id, 0);
+	ret = 0;
+	while (ret == 0 && (ret = index_msg_iter_next(iter, &msg)) > 0) {
+		char *src = xasprintf("%s/cur/%s", ms->maildir, msg.location);
+		char *dst = xasprintf("%s/cur/%s", to_dir, msg.location);
 
 		ret = 0;
 		if (rename(src, dst) < 0 && errno != ENOENT)
@@ -331,28 +298,10 @@ static int rename_inbox(struct maildir_store *ms, const char *to)
 		free(src);
 		free(dst);
 	}
-	maildir_index_finish(ms, stmt);
+	index_msg_iter_deinit(&iter);
+	/* their rows and text, keyword table and tombstones */
 	if (ret == 0)
-		ret = maildir_fts_move_mailbox(ms, inbox.id, new_id);	/* their text */
-	static const char *const sqls[] = {
-		"INSERT INTO keywords(mailbox, idx, name) SELECT ?2, idx, name FROM keywords WHERE mailbox = ?1",
-		"INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) SELECT ?1, uid, ?3 FROM messages WHERE mailbox = ?1",
-		"UPDATE messages SET mailbox = ?2, modseq = 1 WHERE mailbox = ?1",
-		("UPDATE mailboxes SET uidnext = (SELECT uidnext FROM mailboxes WHERE id = ?1), "
-		 "recent_uid = (SELECT recent_uid FROM mailboxes WHERE id = ?1) WHERE id = ?2"),
-	};
-	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(sqls); i++) {
-		stmt = maildir_index_prepare(ms, sqls[i]);
-		if (stmt == NULL) {
-			ret = -1;
-			break;
-		}
-		sqlite3_bind_int64(stmt, 1, inbox.id);
-		sqlite3_bind_int64(stmt, 2, new_id);
-		sqlite3_bind_int64(stmt, 3, (int64_t)modseq);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
-	}
+		ret = index_mailbox_move_messages(ms->index, inbox.id, new_id, modseq);
 	if (ret == 0) {
 		char *src = xasprintf("%s/roost-keywords", ms->maildir);
 		char *dst = xasprintf("%s/roost-keywords", to_dir);
@@ -394,54 +343,35 @@ struct rename_item {
 int maildir_mailbox_rename(struct store *store, const char *from, const char *to)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	struct rename_item *items = NULL;
-	size_t count = 0, cap = 0, i, from_len = strlen(from);
-	sqlite3_stmt *stmt;
-	char *prefix = xasprintf("%s/", from);
+	size_t count = 0, i, from_len = strlen(from);
+	struct index_mailbox_entry *tree;
 	int ret;
 
-	if (maildir_index_begin(ms, true) < 0) {
-		free(prefix);
+	if (begin_for_new_name(ms, to) < 0)
 		return -1;
-	}
-	ret = maildir_index_mailbox_lookup(ms, to, &row);
-	if (ret > 0) {
-		store_set_error(store, STORE_ERR_EXISTS, "Mailbox already exists: %s", to);
-		ret = -1;
-	}
-	if (ret == 0 && store_name_is_inbox(from)) {
+	if (store_name_is_inbox(from)) {
 		ret = rename_inbox(ms, to);
 		goto finish;
 	}
-	/* the mailbox and its children, which follow it */
-	stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
-		"SELECT id, name FROM mailboxes WHERE name = ?1 OR substr(name, 1, ?2) = ?3");
-	if (stmt == NULL)
-		ret = -1;
-	else {
-		sqlite3_bind_text(stmt, 1, from, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(stmt, 2, (int64_t)strlen(prefix));
-		sqlite3_bind_text(stmt, 3, prefix, -1, SQLITE_STATIC);
+	/* the mailbox and its children */
+	ret = index_mailbox_list_tree(ms->index, from, &tree, &count);
+	if (ret == 0) {
+		items = xcalloc(count == 0 ? 1 : count, sizeof(*items));
+		for (i = 0; i < count; i++) {
+			items[i].id = tree[i].id;
+			items[i].old_name = tree[i].name;
+			items[i].new_name = xasprintf("%s%s", to, tree[i].name + from_len);
+		}
+		free(tree);
 	}
-	while (ret == 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
-		const char *name = (const char *)sqlite3_column_text(stmt, 1);
-
-		ARRAY_RESERVE(items, cap, count + 1);
-		memset(&items[count], 0, sizeof(items[count]));
-		items[count].id = sqlite3_column_int64(stmt, 0);
-		items[count].old_name = xstrdup(name);
-		items[count].new_name = xasprintf("%s%s", to, name + from_len);
-		count++;
-		ret = 0;
-	}
-	maildir_index_finish(ms, stmt);
 	if (ret == 0 && count == 0) {
 		store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s", from);
 		ret = -1;
 	}
 	for (i = 0; ret == 0 && i < count; i++) {
-		if (maildir_index_mailbox_lookup(ms, items[i].new_name, &row) != 0) {
+		if (index_mailbox_get(ms->index, items[i].new_name, &row) != 0) {
 			store_set_error(store, STORE_ERR_EXISTS, "Mailbox already exists: %s",
 					items[i].new_name);
 			ret = -1;
@@ -451,23 +381,14 @@ int maildir_mailbox_rename(struct store *store, const char *from, const char *to
 		}
 	}
 	/* names first (so parents of `to` can be created), then directories */
-	for (i = 0; ret == 0 && i < count; i++) {
-		stmt = maildir_index_prepare(ms, "UPDATE mailboxes SET name = ? WHERE id = ?");
-		if (stmt == NULL) {
-			ret = -1;
-			break;
-		}
-		sqlite3_bind_text(stmt, 1, items[i].new_name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(stmt, 2, items[i].id);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
-	}
+	for (i = 0; ret == 0 && i < count; i++)
+		ret = index_mailbox_rename(ms->index, items[i].id, items[i].new_name);
 	if (ret == 0 && strchr(to, '/') != NULL) {
 		char *parent = xstrdup(to);
 		int64_t id;
 
 		*strrchr(parent, '/') = '\0';
-		ret = maildir_index_mailbox_lookup(ms, parent, &row);
+		ret = index_mailbox_get(ms->index, parent, &row);
 		if (ret == 0)
 			ret = maildir_mailbox_create_locked(ms, parent, 0, &id);
 		else if (ret > 0)
@@ -498,12 +419,7 @@ int maildir_mailbox_rename(struct store *store, const char *from, const char *to
 	}
 	free(items);
 finish:
-	free(prefix);
-	if (ret < 0) {
-		maildir_index_rollback(ms);
-		return -1;
-	}
-	if (maildir_index_commit(ms) < 0)
+	if (index_end(ms->index, ret) < 0)
 		return -1;
 	maildir_storage_notify(ms);
 	return 0;
@@ -514,27 +430,14 @@ finish:
 int maildir_mailbox_subscribe(struct store *store, const char *name, bool subscribe)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	sqlite3_stmt *stmt;
 	int ret;
 
-	if (maildir_index_begin(ms, true) < 0)
+	if (index_begin(ms->index, true) < 0)
 		return -1;
-	stmt = maildir_index_prepare(ms, subscribe ?
-		"INSERT OR IGNORE INTO subscriptions(name) VALUES (?)" :
-		"DELETE FROM subscriptions WHERE name = ?");
-	ret = stmt == NULL ? -1 : 0;
-	if (ret == 0) {
-		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-		ret = maildir_index_step(ms, stmt);
-	}
-	maildir_index_finish(ms, stmt);
-	if (ret == 0 && sqlite3_changes(ms->db) > 0)
+	ret = index_subscription_set(ms->index, name, subscribe);
+	if (ret > 0)
 		ret = maildir_index_write_subscriptions(ms);
-	if (ret < 0) {
-		maildir_index_rollback(ms);
-		return -1;
-	}
-	return maildir_index_commit(ms);
+	return index_end(ms->index, ret);
 }
 
 /* ---- status ---- */
@@ -543,51 +446,28 @@ int maildir_mailbox_status(struct store *store, const char *name,
 			   struct store_status *status_r)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	struct maildir_mailbox_row row;
-	sqlite3_stmt *stmt;
+	struct index_mailbox row;
 	char *dir;
 	int ret;
 
 	/* mail dropped into new/ counts too */
-	ret = maildir_index_mailbox_lookup(ms, name, &row);
+	ret = index_mailbox_get(ms->index, name, &row);
 	if (ret > 0 && (dir = maildir_storage_mailbox_dir(ms, name)) != NULL) {
 		ret = maildir_sync_pickup_new(ms, row.id, dir);
 		free(dir);
 		if (ret < 0)
 			return -1;
 	}
-	if (maildir_index_begin(ms, false) < 0)
+	if (index_begin(ms->index, false) < 0)
 		return -1;
-	ret = maildir_index_mailbox_lookup(ms, name, &row);
+	ret = index_mailbox_get(ms->index, name, &row);
 	if (ret == 0) {
 		store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s", name);
 		ret = -1;
 	}
-	stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
-		"SELECT count(*), coalesce(sum(flags & ?2 = 0), 0), coalesce(sum(flags & ?3 != 0), 0), "
-		"coalesce(sum(uid >= ?4), 0), coalesce(sum(size), 0) FROM messages WHERE mailbox = ?1");
-	if (stmt != NULL) {
-		sqlite3_bind_int64(stmt, 1, row.id);
-		sqlite3_bind_int64(stmt, 2, STORE_FLAG_SEEN);
-		sqlite3_bind_int64(stmt, 3, STORE_FLAG_DELETED);
-		sqlite3_bind_int64(stmt, 4, row.recent_uid);
-		ret = maildir_index_step(ms, stmt);
-		if (ret > 0) {
-			status_r->messages = (uint32_t)sqlite3_column_int64(stmt, 0);
-			status_r->unseen = (uint32_t)sqlite3_column_int64(stmt, 1);
-			status_r->deleted = (uint32_t)sqlite3_column_int64(stmt, 2);
-			status_r->recent = (uint32_t)sqlite3_column_int64(stmt, 3);
-			status_r->size = (uint64_t)sqlite3_column_int64(stmt, 4);
-			status_r->uidnext = row.uidnext;
-			status_r->uidvalidity = row.uidvalidity;
-			status_r->highestmodseq = row.highestmodseq;
-			ret = 0;
-		}
-		maildir_index_finish(ms, stmt);
-	} else {
-		ret = -1;
-	}
-	maildir_index_rollback(ms);
+	if (ret > 0)
+		ret = index_mailbox_status(ms->index, &row, status_r);
+	index_rollback(ms->index);
 	return ret;
 }
 
@@ -597,16 +477,11 @@ int maildir_mailbox_check(struct store *store, const char *name,
 			  store_check_report_t *report, void *ctx)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	char *dir;
 	int ret;
 
-	ret = maildir_index_mailbox_lookup(ms, name, &row);
-	if (ret == 0)
-		store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s", name);
-	if (ret <= 0)
-		return -1;
-	if ((dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
+	if (maildir_mailbox_lookup(ms, name, &row, &dir) < 0)
 		return -1;
 	ret = maildir_recover_check(ms, row.id, dir, report, ctx);
 	free(dir);

@@ -1,4 +1,5 @@
-/* maildir-private.h: the Maildir + SQLite backend's shared declarations.
+/* maildir-private.h: the Maildir backend's shared declarations (its index:
+ * store/sqlite-index/index.h).
  *
  * On disk, per user (see storage.c for the full description):
  *   <maildir_root>/<domain>/<user>/index.sqlite   the index
@@ -11,37 +12,15 @@
 #define ROOST_MAILDIR_PRIVATE_H
 
 #include "store/store-private.h"
+#include "store/sqlite-index/index.h"
 #include "base/str.h"
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 
-/* 1: first; 2: messages.envelope, body, bodystructure, part_map,
- * body_rev2, bodystructure_rev2; 3: messages.msgkeys */
-#define MAILDIR_SCHEMA_VERSION 3
 #define MAILDIR_TMP_MAX_AGE (36 * 60 * 60)
-/* SQLite's busy handler waits this long for each statement; opening the
- * index (connection setup, schema creation or migration) retries lock
- * conflicts for up to MAILDIR_OPEN_MAX_WAIT_MS in all (index.c). */
-#define MAILDIR_BUSY_TIMEOUT_MS 5000
-#define MAILDIR_OPEN_MAX_WAIT_MS 15000
-/* writes that may be skipped (a parsed model or text stored for the next
- * time) wait only this long: the wait blocks the worker's event loop */
-#define MAILDIR_BEST_EFFORT_BUSY_MS 50
 #define MAILDIR_KEYWORD_LETTERS 26
-/* stored documents one text SEARCH call scans at most (fts.c) */
-#define MAILDIR_FTS_SCAN_ROWS 4096
 /* tmp/ names of files a COPY has staged (save.c) */
 #define MAILDIR_COPY_STAGE_PREFIX ".copy-"
-
-/* Prepared statements kept for reuse, keyed by the address of their SQL
- * text (always a string literal). */
-#define MAILDIR_STMT_CACHE_SIZE 48
-struct maildir_stmt_cache {
-	const char *sql;
-	sqlite3_stmt *stmt;
-	bool busy;
-};
 
 struct maildir_store {
 	struct store store;
@@ -49,10 +28,7 @@ struct maildir_store {
 	char *maildir;		/* userdir/Maildir */
 	char *notify_path;	/* userdir/notify */
 	bool fsync;
-	sqlite3 *db;
-	bool busy;		/* the last SQLite error was BUSY or LOCKED */
-	struct maildir_stmt_cache stmts[MAILDIR_STMT_CACHE_SIZE];
-	char *index_path;	/* to reopen after maildir_index_release_memory() */
+	struct index *index;	/* userdir/index.sqlite; NULL when not open */
 	/* userdir/lock: flock()ed shared while the store is open, exclusive
 	 * by a rebuild (storage.c); -1 when not open */
 	int lock_fd;
@@ -133,14 +109,6 @@ struct maildir_message {
 	time_t internaldate;
 };
 
-/* A mailbox row of the index. */
-struct maildir_mailbox_row {
-	int64_t id;
-	uint32_t uidvalidity, uidnext, recent_uid;
-	uint64_t highestmodseq;
-	uint32_t special_use;
-};
-
 /* Parsed message file name "<unique>,S=<size>,U=<uid>:2,<flags>". */
 struct maildir_filename {
 	char *unique;		/* xmalloc'd */
@@ -152,7 +120,6 @@ struct maildir_filename {
 };
 
 /* ---- storage.c ---- */
-int maildir_storage_set_sqlite_error(struct maildir_store *ms, const char *context);
 int maildir_storage_set_syscall_error(struct maildir_store *ms, const char *call,
 				      const char *path);
 void maildir_storage_notify(struct maildir_store *ms);
@@ -169,70 +136,32 @@ int maildir_storage_mkdirs(struct maildir_store *ms, const char *dir);
  * are left alone. */
 void maildir_storage_clean_tmp(struct maildir_store *ms, const char *dir, time_t max_age);
 
-/* ---- index.c ---- */
+/* ---- index.c: the index's owner: transaction hooks and the files that
+ * keep what a rebuild needs from the index beside the messages ---- */
 /* Fills a brand-new index inside the transaction that creates it. */
 typedef int maildir_index_populate_t(struct maildir_store *ms);
-/* Opens (creating) the index; a new one is filled by populate(). */
+/* Opens (creating) the index at path as ms->index; a new one is filled
+ * by populate().  On failure ms->index is NULL again. */
 int maildir_index_open(struct maildir_store *ms, const char *path,
 		       maildir_index_populate_t *populate);
-/* Closes the index connection when no statement or transaction is open;
- * the next maildir_index_exec()/prepare() opens it again. */
-void maildir_index_release_memory(struct maildir_store *ms);
+/* Closes ms->index (NULL is fine) and forgets what its transactions
+ * recorded. */
 void maildir_index_close(struct maildir_store *ms);
-int maildir_index_exec(struct maildir_store *ms, const char *sql);
-/* A statement for `sql` (a string literal), or NULL with the error set.
- * Give it back with maildir_index_finish() (NULL is fine). */
-sqlite3_stmt *maildir_index_prepare(struct maildir_store *ms, const char *sql);
-void maildir_index_finish(struct maildir_store *ms, sqlite3_stmt *stmt);
-/* 1 = a row, 0 = done, -1 = error (set). */
-int maildir_index_step(struct maildir_store *ms, sqlite3_stmt *stmt);
-int maildir_index_begin(struct maildir_store *ms, bool write);
-/* With best_effort, the following statements wait only
- * MAILDIR_BEST_EFFORT_BUSY_MS for another process's lock (for writes
- * whose failure costs only work done again later); without, the normal
- * MAILDIR_BUSY_TIMEOUT_MS again. */
-void maildir_index_set_best_effort(struct maildir_store *ms, bool best_effort);
-int maildir_index_commit(struct maildir_store *ms);
-void maildir_index_rollback(struct maildir_store *ms);
-/* 1 found, 0 not, -1 error. */
-int maildir_index_mailbox_lookup(struct maildir_store *ms, const char *name,
-				 struct maildir_mailbox_row *row_r);
-int maildir_index_mailbox_by_id(struct maildir_store *ms, int64_t id,
-				struct maildir_mailbox_row *row_r, char **name_r);
-/* 1 if name has children in the index, 0 if not, -1 error. */
-int maildir_index_has_children(struct maildir_store *ms, const char *name);
-/* A UIDVALIDITY never used before in this store (inside a write txn). */
-int maildir_index_new_uidvalidity(struct maildir_store *ms, uint32_t *uidvalidity_r);
-/* Loads the keyword table of a mailbox: names xmalloc'd (caller frees each
- * and the array). */
-int maildir_index_keywords_load(struct maildir_store *ms, int64_t mailbox_id,
-				char ***names_r, size_t *count_r);
-void maildir_index_keywords_free(char **names, size_t count);
-/* Inside a write transaction: index of keyword `name` in the mailbox,
+/* Inside a write transaction: number of keyword `name` in the mailbox,
  * created (and the folder's roost-keywords written) if missing.  -1 with
  * STORE_ERR_LIMIT when full, or on error. */
 int maildir_index_keyword_get(struct maildir_store *ms, int64_t mailbox_id,
 			      const char *dir, const char *name);
 /* Inside a write transaction: adds a mailbox row and its directory and
- * writes its roost-uidlist. */
+ * writes its roost-uidlist (uidvalidity 0: a new one). */
 int maildir_index_mailbox_add(struct maildir_store *ms, const char *name,
 			      uint32_t special_use, uint32_t uidvalidity,
 			      uint32_t uidnext, uint64_t highestmodseq, int64_t *id_r);
-/* Inserts the row of msg (uid, flags, keywords, modseq, internal date and
- * zone, sizes) as cur/<file>; cache NULL: the model columns stay NULL
- * (parsed on first use).  0 or -1. */
-int maildir_index_insert_msg(struct maildir_store *ms, int64_t mailbox_id, const char *file,
-			     const struct store_msg *msg,
-			     const struct store_msg_cache_data *cache);
-/* Bumps the mailbox's highestmodseq and returns the new value (in txn). */
-int maildir_index_next_modseq(struct maildir_store *ms, int64_t mailbox_id,
-			      uint64_t *modseq_r);
 /* Writes the folder's roost-uidlist from the mailbox row (in txn). */
 int maildir_index_write_uidlist(struct maildir_store *ms, int64_t mailbox_id,
 				const char *dir);
+/* Writes Maildir/roost-subscriptions from the index (in txn). */
 int maildir_index_write_subscriptions(struct maildir_store *ms);
-void maildir_index_read_msg(sqlite3_stmt *stmt, int first_col, struct store_msg *msg_r);
-#define MAILDIR_MSG_COLUMNS "uid, flags, keywords, modseq, internaldate, tz, size, header_size"
 
 /* ---- file.c ---- */
 char *maildir_file_unique(void);
@@ -282,6 +211,10 @@ int maildir_mailbox_rename(struct store *store, const char *from, const char *to
 int maildir_mailbox_subscribe(struct store *store, const char *name, bool subscribe);
 int maildir_mailbox_status(struct store *store, const char *name,
 			   struct store_status *status_r);
+/* The row of mailbox `name` and its directory (xmalloc'd).  0, or -1
+ * with STORE_ERR_NOTFOUND when there is none, or another error. */
+int maildir_mailbox_lookup(struct maildir_store *ms, const char *name,
+			   struct index_mailbox *row_r, char **dir_r);
 /* Creates `name` and missing parents inside a write transaction. */
 int maildir_mailbox_create_locked(struct maildir_store *ms, const char *name,
 				  uint32_t special_use, int64_t *id_r);
@@ -300,19 +233,6 @@ int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
 			   const void **data_r, size_t *size_r);
 int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 				size_t count, store_msg_keys_callback_t *cb, void *ctx);
-/* The cache columns, in the order maildir_cache_bind() and
- * maildir_cache_read() use. */
-#define MAILDIR_CACHE_COLUMNS \
-	"envelope, body, bodystructure, part_map, body_rev2, bodystructure_rev2, msgkeys"
-#define MAILDIR_CACHE_COLUMN_COUNT 7
-/* Binds the cache columns at parameters first.. (NULL data: NULLs). */
-void maildir_cache_bind(sqlite3_stmt *stmt, int first,
-			const struct store_msg_cache_data *data);
-/* Reads the cache columns from column `first` of a row into *data
- * (initialised here; free with store_msg_cache_data_free()).  Returns
- * false, with *data empty, when the row has no cache. */
-bool maildir_cache_read(sqlite3_stmt *stmt, int first,
-			struct store_msg_cache_data *data);
 /* Moves files other programs put into dir/new into cur/ with UIDs and
  * indexes them (one write transaction); 0 also when there were none. */
 int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const char *dir);
@@ -333,23 +253,7 @@ int maildir_notify_add(struct store_notify *notify, struct store_mailbox *box,
 void maildir_notify_remove(struct store_notify_watch *watch);
 void maildir_notify_read(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 
-/* ---- fts.c: the full-text index (SEARCH text keys) ---- */
-/* Creates the text index tables if missing (called once from
- * maildir_index_open(); not part of the schema version). */
-int maildir_fts_init(struct maildir_store *ms);
-/* Stores the text of (mailbox, uid), replacing any (inside the caller's
- * write transaction or on its own). */
-int maildir_fts_insert(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid,
-		       const struct store_msg_text_data *data);
-/* Copies the text of a message to a new (mailbox, uid); nothing when the
- * source has none (it is then filled lazily). */
-int maildir_fts_copy(struct maildir_store *ms, int64_t src_mailbox_id, uint32_t src_uid,
-		     int64_t dest_mailbox_id, uint32_t dest_uid);
-int maildir_fts_delete(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid);
-int maildir_fts_delete_mailbox(struct maildir_store *ms, int64_t mailbox_id);
-/* Moves the texts of one mailbox's messages to another mailbox id (same
- * UIDs; INBOX rename). */
-int maildir_fts_move_mailbox(struct maildir_store *ms, int64_t from_id, int64_t to_id);
+/* ---- fts.c: the text of messages for the full-text index ---- */
 /* Reads and stores the text of every indexed message that has none
  * (rebuild), in write transactions of its own. */
 int maildir_fts_fill_all(struct maildir_store *ms);
@@ -451,6 +355,12 @@ void maildir_recover_rollback(struct maildir_store *ms);
 void maildir_recover_committed(struct maildir_store *ms);
 /* Unlinks and frees *path (NULL is fine); sets it to NULL. */
 void maildir_recover_marker_remove(char **path);
+/* Ends the write transaction that put files into cur/ under *marker (the
+ * caller has removed them again when ret < 0): a rollback when ret < 0, or
+ * a commit; the marker is removed, but for a failed commit, which may or
+ * may not have committed the rows: the marker then stays for the next
+ * writer.  *marker is NULL afterwards; 0 committed, else -1. */
+int maildir_recover_marker_end(struct maildir_store *ms, int ret, char **marker);
 /* Reports every disagreement between the folder's index rows and its
  * files (and roost-uidlist); the number reported, or -1 on error.
  * Changes nothing. */
@@ -462,7 +372,7 @@ int maildir_mailbox_check(struct store *store, const char *name,
 /* ---- rebuild.c ---- */
 /* Reports where the folder's roost-uidlist disagrees with the row. */
 unsigned int maildir_recover_check_uidlist(const char *dir,
-					   const struct maildir_mailbox_row *row,
+					   const struct index_mailbox *row,
 					   store_check_report_t *report, void *ctx);
 int maildir_rebuild(const struct store_settings *set, const char *user_local,
 		    const char *user_domain, const char **error_r);

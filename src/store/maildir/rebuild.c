@@ -91,75 +91,59 @@ static void old_index_free(struct old_index *old)
 	memset(old, 0, sizeof(*old));
 }
 
+static void old_msg_add(void *ctx, const char *mailbox, uint32_t uid, const char *location)
+{
+	struct old_index *old = ctx;
+	struct maildir_filename fn;
+
+	maildir_file_name_parse(location, &fn);
+	ARRAY_RESERVE(old->msgs, old->msg_cap, old->msg_count + 1);
+	old->msgs[old->msg_count++] = (struct old_msg){ xstrdup(mailbox), fn.unique, uid };
+}
+
+static void old_box_add(void *ctx, const char *name, uint32_t uidnext, uint64_t highestmodseq)
+{
+	struct old_index *old = ctx;
+
+	ARRAY_RESERVE(old->boxes, old->box_cap, old->box_count + 1);
+	old->boxes[old->box_count++] = (struct old_box){ xstrdup(name), uidnext, highestmodseq };
+}
+
+static void old_expunged_add(void *ctx, const char *mailbox, uint32_t uid, uint64_t modseq)
+{
+	struct old_index *old = ctx;
+
+	ARRAY_RESERVE(old->expunged, old->expunged_cap, old->expunged_count + 1);
+	old->expunged[old->expunged_count++] = (struct old_expunged){ xstrdup(mailbox), uid, modseq };
+}
+
+static const struct index_salvage_callbacks old_index_callbacks = {
+	.msg = old_msg_add,
+	.mailbox = old_box_add,
+	.tombstone = old_expunged_add,
+};
+
 /* Reads the index at path (read-only) into *old; old->valid stays false
  * when it cannot be read (missing, corrupt): the rebuild then has only
  * the file names. */
 static void old_index_read(struct maildir_store *ms, const char *path, struct old_index *old)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
 	struct stat st;
-	int rc;
+	char *error;
 
 	memset(old, 0, sizeof(*old));
 	if (stat(path, &st) < 0)
 		return;
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db, "SELECT m.name, s.uid, s.file FROM messages s "
-					"JOIN mailboxes m ON m.id = s.mailbox", -1, &stmt, NULL);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct maildir_filename fn;
-
-		ARRAY_RESERVE(old->msgs, old->msg_cap, old->msg_count + 1);
-		maildir_file_name_parse((const char *)sqlite3_column_text(stmt, 2), &fn);
-		old->msgs[old->msg_count].mailbox = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-		old->msgs[old->msg_count].uid = (uint32_t)sqlite3_column_int64(stmt, 1);
-		old->msgs[old->msg_count].unique = fn.unique;
-		old->msg_count++;
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(stmt);
-	stmt = NULL;
-	if (rc == SQLITE_DONE)
-		rc = sqlite3_prepare_v2(db, "SELECT name, uidnext, highestmodseq FROM mailboxes",
-					-1, &stmt, NULL);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		ARRAY_RESERVE(old->boxes, old->box_cap, old->box_count + 1);
-		old->boxes[old->box_count].name = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-		old->boxes[old->box_count].uidnext = (uint32_t)sqlite3_column_int64(stmt, 1);
-		old->boxes[old->box_count].highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 2);
-		old->box_count++;
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(stmt);
-	stmt = NULL;
-	if (rc == SQLITE_DONE)
-		rc = sqlite3_prepare_v2(db, "SELECT m.name, e.uid, e.modseq FROM expunged e "
-					"JOIN mailboxes m ON m.id = e.mailbox", -1, &stmt, NULL);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		ARRAY_RESERVE(old->expunged, old->expunged_cap, old->expunged_count + 1);
-		old->expunged[old->expunged_count].mailbox =
-			xstrdup((const char *)sqlite3_column_text(stmt, 0));
-		old->expunged[old->expunged_count].uid = (uint32_t)sqlite3_column_int64(stmt, 1);
-		old->expunged[old->expunged_count].modseq = (uint64_t)sqlite3_column_int64(stmt, 2);
-		old->expunged_count++;
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
+	if (index_salvage_read(path, &old_index_callbacks, old, &error) < 0) {
 		log_warning("store(%s): rebuild: the old index %s cannot be read (%s); "
-			    "UIDs come from the file names alone", ms->store.user, path,
-			    db == NULL ? sqlite3_errstr(rc) : sqlite3_errmsg(db));
+			    "UIDs come from the file names alone", ms->store.user, path, error);
+		free(error);
 		old_index_free(old);
 	} else {
 		if (old->msg_count > 1)
 			qsort(old->msgs, old->msg_count, sizeof(*old->msgs), old_msg_cmp);
 		old->valid = true;
 	}
-	sqlite3_close_v2(db);
 }
 
 static const struct old_msg *old_msg_find(const char *mailbox, const char *unique)
@@ -198,19 +182,9 @@ static int old_expunged_copy(struct maildir_store *ms, const char *mailbox, int6
 
 	for (size_t i = 0; ret == 0 && rebuild_old != NULL && i < rebuild_old->expunged_count; i++) {
 		const struct old_expunged *e = &rebuild_old->expunged[i];
-		sqlite3_stmt *stmt;
 
-		if (strcmp(e->mailbox, mailbox) != 0)
-			continue;
-		stmt = maildir_index_prepare(ms, "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) "
-					     "VALUES (?, ?, ?)");
-		if (stmt == NULL)
-			return -1;
-		sqlite3_bind_int64(stmt, 1, id);
-		sqlite3_bind_int64(stmt, 2, e->uid);
-		sqlite3_bind_int64(stmt, 3, (int64_t)e->modseq);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
+		if (strcmp(e->mailbox, mailbox) == 0)
+			ret = index_tombstone_add(ms->index, id, e->uid, e->modseq);
 	}
 	return ret < 0 ? -1 : 0;
 }
@@ -250,7 +224,7 @@ static void read_uidlist(const char *dir, struct uidlist *ul_r)
 }
 
 unsigned int maildir_recover_check_uidlist(const char *dir,
-					   const struct maildir_mailbox_row *row,
+					   const struct index_mailbox *row,
 					   store_check_report_t *report, void *ctx)
 {
 	struct uidlist ul;
@@ -311,20 +285,10 @@ static int load_keyword_file(struct maildir_store *ms, int64_t mailbox_id, const
 	}
 	free(path);
 	for (size_t i = 0; i < count; i++) {
-		sqlite3_stmt *stmt;
 		char *name = names[i] != NULL ? names[i] : xasprintf("$RoostLost%zu", i);
 
 		names[i] = name;
-		stmt = maildir_index_prepare(ms, "INSERT INTO keywords(mailbox, idx, name) VALUES (?, ?, ?)");
-		if (stmt == NULL) {
-			ret = -1;
-			break;
-		}
-		sqlite3_bind_int64(stmt, 1, mailbox_id);
-		sqlite3_bind_int64(stmt, 2, (int64_t)i);
-		sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
+		ret = index_keyword_add(ms->index, mailbox_id, i, name);
 		if (ret < 0)
 			break;
 	}
@@ -484,18 +448,8 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		last_uid = files[i].fn.uid;
 	}
 	modseq = ROOST_MAX(ul.highestmodseq, (uint64_t)time(NULL)) + 1;
-	if (ul.uidvalidity != 0) {
-		sqlite3_stmt *stmt = maildir_index_prepare(ms,
-			"INSERT INTO meta(key, value) VALUES ('last_uidvalidity', ?1) "
-			"ON CONFLICT(key) DO UPDATE SET value = max(value, ?1)");
-
-		ret = stmt == NULL ? -1 : 0;
-		if (ret == 0) {
-			sqlite3_bind_int64(stmt, 1, ul.uidvalidity);
-			ret = maildir_index_step(ms, stmt);
-		}
-		maildir_index_finish(ms, stmt);
-	}
+	if (ul.uidvalidity != 0)
+		ret = index_mailbox_keep_uidvalidity(ms->index, ul.uidvalidity);
 	if (ret == 0)
 		ret = maildir_index_mailbox_add(ms, name, ul.special_use, ul.uidvalidity,
 						uidnext, modseq, &id);
@@ -542,7 +496,7 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		}
 		free(path);
 		if (ret == 0)
-			ret = maildir_index_insert_msg(ms, id, final, &msg, NULL);
+			ret = index_msg_insert(ms->index, id, final, &msg, NULL);
 		free(final);
 		if (ret < 0)
 			break;
@@ -565,23 +519,13 @@ static int rebuild_subscriptions(struct maildir_store *ms)
 	int ret = 0;
 
 	if (maildir_file_read_small(path, &data) == 0) {
-		for (line = strtok_r(data, "\n", &save); ret == 0 && line != NULL;
-		     line = strtok_r(NULL, "\n", &save)) {
-			sqlite3_stmt *stmt = maildir_index_prepare(ms,
-				"INSERT OR IGNORE INTO subscriptions(name) VALUES (?)");
-
-			if (stmt == NULL) {
-				ret = -1;
-				break;
-			}
-			sqlite3_bind_text(stmt, 1, line, -1, SQLITE_STATIC);
-			ret = maildir_index_step(ms, stmt);
-			maildir_index_finish(ms, stmt);
-		}
+		for (line = strtok_r(data, "\n", &save); ret >= 0 && line != NULL;
+		     line = strtok_r(NULL, "\n", &save))
+			ret = index_subscription_set(ms->index, line, true);
 		free(data);
 	}
 	free(path);
-	return ret;
+	return ret < 0 ? -1 : 0;
 }
 
 int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age)

@@ -121,7 +121,8 @@ static int scan_folder(struct maildir_store *ms, int64_t mailbox_id, const char 
 	char *curdir = xasprintf("%s/cur", dir);
 	DIR *d = opendir(curdir);
 	struct dirent *de;
-	sqlite3_stmt *stmt;
+	struct index_msg_iter *iter;
+	struct index_msg msg;
 	size_t i, j;
 	int ret;
 
@@ -154,23 +155,18 @@ static int scan_folder(struct maildir_store *ms, int64_t mailbox_id, const char 
 	closedir(d);
 	free(curdir);
 
-	stmt = maildir_index_prepare(ms, "SELECT uid, file FROM messages WHERE mailbox = ?");
-	if (stmt == NULL) {
-		scan_free(scan);
-		return -1;
-	}
-	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	while ((ret = maildir_index_step(ms, stmt)) > 0) {
+	iter = index_msg_iter_init(ms->index, mailbox_id, 0);
+	while ((ret = index_msg_iter_next(iter, &msg)) > 0) {
 		struct maildir_filename fn;
 
 		ARRAY_RESERVE(scan->rows, scan->row_cap, scan->row_count + 1);
-		maildir_file_name_parse((const char *)sqlite3_column_text(stmt, 1), &fn);
-		scan->rows[scan->row_count].uid = (uint32_t)sqlite3_column_int64(stmt, 0);
+		maildir_file_name_parse(msg.location, &fn);
+		scan->rows[scan->row_count].uid = msg.msg.uid;
 		scan->rows[scan->row_count].unique = fn.unique;
 		scan->rows[scan->row_count].found = false;
 		scan->row_count++;
 	}
-	maildir_index_finish(ms, stmt);
+	index_msg_iter_deinit(&iter);
 	if (ret < 0) {
 		scan_free(scan);
 		return -1;
@@ -218,19 +214,10 @@ static size_t scan_orphan_count(const struct recover_scan *scan)
 static int file_present(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
 			uint32_t uid)
 {
-	sqlite3_stmt *stmt = maildir_index_prepare(ms,
-		"SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
 	char *file = NULL, *actual = NULL;
 	int ret, fd;
 
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	sqlite3_bind_int64(stmt, 2, uid);
-	ret = maildir_index_step(ms, stmt);
-	if (ret > 0)
-		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-	maildir_index_finish(ms, stmt);
+	ret = index_msg_get(ms->index, mailbox_id, uid, NULL, &file);
 	if (ret <= 0)
 		return ret < 0 ? -1 : 1;
 	fd = maildir_file_open_msg(dir, file, &actual);
@@ -273,18 +260,8 @@ static int expunge_vanished(struct maildir_store *ms, int64_t mailbox_id, const 
 static int uid_known(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid,
 		     bool tombstones)
 {
-	sqlite3_stmt *stmt = tombstones ?
-		maildir_index_prepare(ms, "SELECT 1 FROM expunged WHERE mailbox = ? AND uid = ?") :
-		maildir_index_prepare(ms, "SELECT 1 FROM messages WHERE mailbox = ? AND uid = ?");
-	int ret;
-
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	sqlite3_bind_int64(stmt, 2, uid);
-	ret = maildir_index_step(ms, stmt);
-	maildir_index_finish(ms, stmt);
-	return ret;
+	return tombstones ? index_tombstone_exists(ms->index, mailbox_id, uid) :
+		index_msg_get(ms->index, mailbox_id, uid, NULL, NULL);
 }
 
 static int adopt_file(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
@@ -314,7 +291,7 @@ static int adopt_file(struct maildir_store *ms, int64_t mailbox_id, const char *
 			.header_size = header_size,
 		};
 
-		ret = maildir_index_insert_msg(ms, mailbox_id, final, &msg, NULL);
+		ret = index_msg_insert(ms->index, mailbox_id, final, &msg, NULL);
 	}
 	if (ret == 0)
 		log_warning("store(%s): %s/cur/%s had no index row (left by a crash): "
@@ -397,11 +374,11 @@ static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const cha
 		scan_free(&scan);
 		return 0;
 	}
-	if (maildir_index_keywords_load(ms, mailbox_id, &kw_names, &kw_count) < 0) {
+	if (index_keyword_list(ms->index, mailbox_id, &kw_names, &kw_count) < 0) {
 		scan_free(&scan);
 		return -1;
 	}
-	maildir_index_keywords_free(kw_names, kw_count);
+	index_names_free(kw_names, kw_count);
 	kw_count = ROOST_MIN(kw_count, (size_t)MAILDIR_KEYWORD_LETTERS);
 	keyword_mask = ((store_keywords_t)1 << kw_count) - 1;
 
@@ -413,7 +390,7 @@ static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const cha
 		if (!scan.files[i].indexed)
 			orphans[orphan_count++] = &scan.files[i];
 	}
-	ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
+	ret = index_mailbox_next_modseq(ms->index, mailbox_id, &modseq);
 	/* first those that keep their own UID (ascending), so the fresh
 	 * ones go above them all */
 	for (i = 0; ret == 0 && i < orphan_count; i++) {
@@ -462,18 +439,8 @@ static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const cha
 		ret = expunge_vanished(ms, mailbox_id, dir, vanished, vanished_count, modseq);
 		free(vanished);
 	}
-	if (ret == 0 && next != *uidnext) {
-		sqlite3_stmt *stmt = maildir_index_prepare(ms,
-			"UPDATE mailboxes SET uidnext = ? WHERE id = ?");
-
-		ret = stmt == NULL ? -1 : 0;
-		if (ret == 0) {
-			sqlite3_bind_int64(stmt, 1, next);
-			sqlite3_bind_int64(stmt, 2, mailbox_id);
-			ret = maildir_index_step(ms, stmt);
-		}
-		maildir_index_finish(ms, stmt);
-	}
+	if (ret == 0 && next != *uidnext)
+		ret = index_mailbox_set_uidnext(ms->index, mailbox_id, next);
 	if (ret == 0) {
 		char *curdir = xasprintf("%s/cur", dir);
 
@@ -543,7 +510,7 @@ void maildir_recover_rollback(struct maildir_store *ms)
 
 int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir)
 {
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	struct recover_scan scan;
 	char *name = NULL, *cur_dir = NULL;
 	size_t orphans;
@@ -562,11 +529,11 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 	}
 	/* again under the lock: what looked unknown may be an append that
 	 * has committed since */
-	if (maildir_index_begin(ms, true) < 0)
+	if (index_begin(ms->index, true) < 0)
 		return -1;
-	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, &name);
+	ret = index_mailbox_get_by_id(ms->index, mailbox_id, &row, &name);
 	if (ret == 0) {
-		maildir_index_rollback(ms);
+		index_rollback(ms->index);
 		return 0;	/* deleted meanwhile: the caller finds out */
 	}
 	/* renamed meanwhile: its files are in the new directory */
@@ -576,11 +543,7 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 		ret = maildir_recover_before_alloc(ms, mailbox_id, cur_dir, &row.uidnext);
 	free(name);
 	free(cur_dir);
-	if (ret < 0) {
-		maildir_index_rollback(ms);
-		return -1;
-	}
-	if (maildir_index_commit(ms) < 0)
+	if (index_end(ms->index, ret) < 0)
 		return -1;
 	maildir_storage_notify(ms);
 	return 0;
@@ -588,26 +551,26 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 
 int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid)
 {
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	char *name = NULL, *cur_dir = NULL;
 	uint64_t modseq;
 	int ret;
 
 	/* not inside a transaction of the caller's (a read one cannot
 	 * become a write one) */
-	if (ms->db == NULL || !sqlite3_get_autocommit(ms->db))
+	if (index_in_transaction(ms->index))
 		return 0;
 	/* the next read that misses the file tries again: no reason to
 	 * stall the worker for another process's lock */
-	maildir_index_set_best_effort(ms, true);
-	ret = maildir_index_begin(ms, true);
-	maildir_index_set_best_effort(ms, false);
+	index_set_best_effort(ms->index, true);
+	ret = index_begin(ms->index, true);
+	index_set_best_effort(ms->index, false);
 	if (ret < 0)
 		return -1;
 	/* the caller's directory may be one the folder was renamed from:
 	 * the current one, read under the lock (under which no Roost
 	 * process renames folders or files) */
-	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, &name);
+	ret = index_mailbox_get_by_id(ms->index, mailbox_id, &row, &name);
 	if (ret > 0 && (cur_dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
 		ret = -1;
 	if (ret > 0)
@@ -615,7 +578,7 @@ int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, uint3
 	else if (ret == 0)
 		ret = 1;	/* the mailbox is gone: nothing to do */
 	if (ret == 0) {
-		ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
+		ret = index_mailbox_next_modseq(ms->index, mailbox_id, &modseq);
 		if (ret == 0)
 			ret = expunge_vanished(ms, mailbox_id, cur_dir, &uid, 1, modseq);
 		if (ret == 0)
@@ -626,10 +589,10 @@ int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, uint3
 	free(name);
 	free(cur_dir);
 	if (ret <= 0) {
-		maildir_index_rollback(ms);
+		index_rollback(ms->index);
 		return ret;
 	}
-	if (maildir_index_commit(ms) < 0)
+	if (index_commit(ms->index) < 0)
 		return -1;
 	maildir_storage_notify(ms);
 	return 1;
@@ -661,21 +624,40 @@ void maildir_recover_marker_remove(char **path)
 	*path = NULL;
 }
 
+int maildir_recover_marker_end(struct maildir_store *ms, int ret, char **marker)
+{
+	if (ret < 0) {
+		/* the marker goes while the lock is still held */
+		maildir_recover_marker_remove(marker);
+		index_rollback(ms->index);
+		return -1;
+	}
+	if (index_commit(ms->index) < 0) {
+		/* committed or not: the files and the marker stay, and the
+		 * next writer adopts the files whose rows are not there */
+		free(*marker);
+		*marker = NULL;
+		return -1;
+	}
+	maildir_recover_marker_remove(marker);
+	return 0;
+}
+
 int maildir_recover_check(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
 			  store_check_report_t *report, void *ctx)
 {
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	struct recover_scan scan;
 	unsigned int problems = 0;
 	char *text;
 	int ret;
 
 	/* under the write lock, so appends in flight are not reported */
-	if (maildir_index_begin(ms, true) < 0)
+	if (index_begin(ms->index, true) < 0)
 		return -1;
-	ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, NULL);
+	ret = index_mailbox_get_by_id(ms->index, mailbox_id, &row, NULL);
 	if (ret <= 0 || scan_folder(ms, mailbox_id, dir, &scan) < 0) {
-		maildir_index_rollback(ms);
+		index_rollback(ms->index);
 		return ret == 0 ? 0 : -1;
 	}
 	for (size_t i = 0; i < scan.file_count; i++) {
@@ -747,6 +729,6 @@ int maildir_recover_check(struct maildir_store *ms, int64_t mailbox_id, const ch
 	}
 	problems += maildir_recover_check_uidlist(dir, &row, report, ctx);
 	scan_free(&scan);
-	maildir_index_rollback(ms);
+	index_rollback(ms->index);
 	return (int)problems;
 }

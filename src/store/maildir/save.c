@@ -31,19 +31,11 @@
 static struct maildir_append *save_ctx_new(struct store *store, const char *mailbox_name)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	struct maildir_append *ctx;
 	char *dir;
-	int ret;
 
-	ret = maildir_index_mailbox_lookup(ms, mailbox_name, &row);
-	if (ret <= 0) {
-		if (ret == 0)
-			store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s",
-					mailbox_name);
-		return NULL;
-	}
-	if ((dir = maildir_storage_mailbox_dir(ms, mailbox_name)) == NULL)
+	if (maildir_mailbox_lookup(ms, mailbox_name, &row, &dir) < 0)
 		return NULL;
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->ms = ms;
@@ -174,27 +166,12 @@ static int text_build(struct maildir_append *ctx, struct store_msg_text_data *te
 	return 0;
 }
 
-static int set_uidnext(struct maildir_store *ms, int64_t mailbox_id, uint32_t uidnext)
-{
-	sqlite3_stmt *stmt = maildir_index_prepare(ms,
-		"UPDATE mailboxes SET uidnext = ? WHERE id = ?");
-	int ret;
-
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, uidnext);
-	sqlite3_bind_int64(stmt, 2, mailbox_id);
-	ret = maildir_index_step(ms, stmt);
-	maildir_index_finish(ms, stmt);
-	return ret;
-}
-
 /* The current directory of a mailbox by id (it may have been renamed). */
 static int mailbox_dir_by_id(struct maildir_store *ms, int64_t id,
-			     struct maildir_mailbox_row *row_r, char **dir_r)
+			     struct index_mailbox *row_r, char **dir_r)
 {
 	char *name;
-	int ret = maildir_index_mailbox_by_id(ms, id, row_r, &name);
+	int ret = index_mailbox_get_by_id(ms->index, id, row_r, &name);
 
 	if (ret == 0) {
 		store_set_error(&ms->store, STORE_ERR_NOTFOUND, "Mailbox was deleted");
@@ -214,7 +191,7 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 {
 	struct maildir_append *ctx = (struct maildir_append *)_ctx;
 	struct maildir_store *ms = ctx->ms;
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	struct store_msg msg = { 0 };
 	struct store_msg_cache_data own_cache;
 	const struct store_msg_cache_data *cache = &own_cache;
@@ -258,7 +235,7 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 			ret = maildir_storage_set_syscall_error(ms, "close", ctx->tmp_path);
 		ctx->fd = -1;
 	}
-	if (ret < 0 || maildir_index_begin(ms, true) < 0) {
+	if (ret < 0 || index_begin(ms->index, true) < 0) {
 		if (cache == &own_cache) {
 			store_msg_cache_data_free(&own_cache);
 			store_msg_text_data_free(&own_text);
@@ -281,7 +258,7 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 			msg.keywords |= (store_keywords_t)1 << idx;
 	}
 	if (ret == 0)
-		ret = maildir_index_next_modseq(ms, ctx->mailbox_id, &msg.modseq);
+		ret = index_mailbox_next_modseq(ms->index, ctx->mailbox_id, &msg.modseq);
 	/* never a UID that a file left by a crash carries (recover.c) */
 	if (ret == 0)
 		ret = maildir_recover_before_alloc(ms, ctx->mailbox_id, dir, &row.uidnext);
@@ -313,31 +290,24 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	if (ret == 0)
 		ret = maildir_storage_fsync_dir(ms, cur);
 	if (ret == 0)
-		ret = maildir_index_insert_msg(ms, ctx->mailbox_id, final, &msg, cache);
+		ret = index_msg_insert(ms->index, ctx->mailbox_id, final, &msg, cache);
 	if (ret == 0)
-		ret = maildir_fts_insert(ms, ctx->mailbox_id, msg.uid, text);
+		ret = index_fts_insert(ms->index, ctx->mailbox_id, msg.uid, text);
 	if (cache == &own_cache) {
 		store_msg_cache_data_free(&own_cache);
 		store_msg_text_data_free(&own_text);
 	}
 	if (ret == 0)
-		ret = set_uidnext(ms, ctx->mailbox_id, msg.uid + 1);
+		ret = index_mailbox_set_uidnext(ms->index, ctx->mailbox_id, msg.uid + 1);
 	if (ret < 0) {
-		/* the file and the marker go while the lock is still held */
+		/* the file goes while the lock is still held */
 		if (dst != NULL)
 			(void)unlink(dst);
 		if (tmp_path != NULL)
 			(void)unlink(tmp_path);
-		maildir_recover_marker_remove(&marker);
-		maildir_index_rollback(ms);
-	} else if (maildir_index_commit(ms) < 0) {
-		/* committed or not: the file and the marker stay, and the next
-		 * writer adopts the file if the row is not there */
-		free(marker);
-		marker = NULL;
-		ret = -1;
-	} else {
-		maildir_recover_marker_remove(&marker);
+	}
+	ret = maildir_recover_marker_end(ms, ret, &marker);
+	if (ret == 0) {
 		maildir_storage_notify(ms);
 		*uidvalidity_r = row.uidvalidity;
 		*uid_r = msg.uid;
@@ -444,7 +414,7 @@ static int copy_stage(struct maildir_copy *c, unsigned int max_msgs)
 	struct store_mailbox *box = c->ctx.box;
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = c->ms;
-	struct maildir_mailbox_row dest;
+	struct index_mailbox dest;
 	char *dest_dir;
 
 	/* the destination may have been renamed (its tmp/ went with it)
@@ -455,31 +425,19 @@ static int copy_stage(struct maildir_copy *c, unsigned int max_msgs)
 	c->dest_dir = dest_dir;
 	for (unsigned int n = 0; n < max_msgs && c->next < c->count; n++) {
 		uint32_t msn = c->msns[c->next];
-		sqlite3_stmt *stmt;
+		struct store_msg msg;
 		char *file, *unique, *dst;
-		time_t internaldate;
 		int ret;
 
 		if ((box->state[msn - 1] & STORE_VIEW_EXPUNGED) != 0)
 			return set_expunged_error(ms);
-		stmt = maildir_index_prepare(ms, "SELECT file, internaldate FROM messages "
-					     "WHERE mailbox = ? AND uid = ?");
-		if (stmt == NULL)
-			return -1;
-		sqlite3_bind_int64(stmt, 1, mbox->id);
-		sqlite3_bind_int64(stmt, 2, box->msgs[msn - 1].uid);
-		ret = maildir_index_step(ms, stmt);
-		if (ret <= 0) {
-			maildir_index_finish(ms, stmt);
+		ret = index_msg_get(ms->index, mbox->id, box->msgs[msn - 1].uid, &msg, &file);
+		if (ret <= 0)
 			return ret == 0 ? set_expunged_error(ms) : -1;
-		}
-		file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-		internaldate = (time_t)sqlite3_column_int64(stmt, 1);
-		maildir_index_finish(ms, stmt);
 
 		unique = maildir_file_unique();
 		dst = xasprintf("%s/tmp/" MAILDIR_COPY_STAGE_PREFIX "%s", c->dest_dir, unique);
-		ret = link_msg(ms, mbox->dir, file, dst, internaldate);
+		ret = link_msg(ms, mbox->dir, file, dst, msg.internaldate);
 		free(dst);
 		free(file);
 		if (ret < 0) {
@@ -502,7 +460,7 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 	struct store_mailbox *box = c->ctx.box;
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = c->ms;
-	struct maildir_mailbox_row dest;
+	struct index_mailbox dest;
 	char **src_kw = NULL, **created, *dest_dir = NULL, *dest_cur = NULL;
 	size_t src_kw_count = 0, created_count = 0;
 	uint32_t *uids = c->ctx.uids;
@@ -515,7 +473,7 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 	int ret;
 
 	created = xcalloc(c->count == 0 ? 1 : c->count, sizeof(*created));
-	if (maildir_index_begin(ms, true) < 0) {
+	if (index_begin(ms->index, true) < 0) {
 		free(created);
 		return -1;
 	}
@@ -524,10 +482,10 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 	if (ret == 0) {
 		free(c->dest_dir);
 		c->dest_dir = xstrdup(dest_dir);
-		ret = maildir_index_keywords_load(ms, mbox->id, &src_kw, &src_kw_count);
+		ret = index_keyword_list(ms->index, mbox->id, &src_kw, &src_kw_count);
 	}
 	if (ret == 0 && end > first)
-		ret = maildir_index_next_modseq(ms, dest.id, &dest_modseq);
+		ret = index_mailbox_next_modseq(ms->index, dest.id, &dest_modseq);
 	/* never a UID that a file left by a crash carries (recover.c) */
 	if (ret == 0 && end > first)
 		ret = maildir_recover_before_alloc(ms, dest.id, dest_dir, &dest.uidnext);
@@ -543,29 +501,17 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 	for (size_t i = first; ret == 0 && i < end; i++) {
 		uint32_t src_uid = box->msgs[c->msns[i] - 1].uid;
 		struct store_msg msg;
-		sqlite3_stmt *stmt;
 		char *final, *tmp;
 
 		/* the source as it is now: flags changed since staging are
 		 * copied, a source expunged meanwhile fails the copy */
-		stmt = maildir_index_prepare(ms, "SELECT " MAILDIR_MSG_COLUMNS
-					     " FROM messages WHERE mailbox = ? AND uid = ?");
-		if (stmt == NULL) {
-			ret = -1;
-			break;
-		}
-		sqlite3_bind_int64(stmt, 1, mbox->id);
-		sqlite3_bind_int64(stmt, 2, src_uid);
-		ret = maildir_index_step(ms, stmt);
+		ret = index_msg_get(ms->index, mbox->id, src_uid, &msg, NULL);
 		if (ret <= 0) {
-			maildir_index_finish(ms, stmt);
 			if (ret == 0)
 				ret = set_expunged_error(ms);
 			break;
 		}
 		ret = 0;
-		maildir_index_read_msg(stmt, 0, &msg);
-		maildir_index_finish(ms, stmt);
 
 		/* keywords by name into the destination's table */
 		store_keywords_t src_mask = msg.keywords;
@@ -602,43 +548,23 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 		c->staged[i] = NULL;
 		created_count++;
 
-		/* the message model is copied inside SQLite */
-		stmt = maildir_index_prepare(ms,
-			"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-			"internaldate, tz, size, header_size, " MAILDIR_CACHE_COLUMNS ") "
-			"SELECT ?, ?, ?, ?, ?, ?, internaldate, tz, size, header_size, "
-			MAILDIR_CACHE_COLUMNS " FROM messages WHERE mailbox = ? AND uid = ?");
-		if (stmt == NULL) {
-			free(final);
-			ret = -1;
-			break;
-		}
-		sqlite3_bind_int64(stmt, 1, dest.id);
-		sqlite3_bind_int64(stmt, 2, msg.uid);
-		sqlite3_bind_text(stmt, 3, final, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(stmt, 4, msg.flags);
-		sqlite3_bind_int64(stmt, 5, (int64_t)msg.keywords);
-		sqlite3_bind_int64(stmt, 6, (int64_t)msg.modseq);
-		sqlite3_bind_int64(stmt, 7, mbox->id);
-		sqlite3_bind_int64(stmt, 8, src_uid);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
+		ret = index_msg_copy(ms->index, mbox->id, src_uid, dest.id, &msg, final);
 		free(final);
 		if (ret < 0)
 			break;
 		ret = 0;
 		if (c->move)
-			ret = maildir_fts_copy(ms, mbox->id, src_uid, dest.id, uidnext);
+			ret = index_fts_copy(ms->index, mbox->id, src_uid, dest.id, uidnext);
 		uids[i] = uidnext++;
 		if (c->move)
 			moved[moved_count++] = src_uid;
 	}
 	if (ret == 0 && uidnext != dest.uidnext)
-		ret = set_uidnext(ms, dest.id, uidnext);
+		ret = index_mailbox_set_uidnext(ms->index, dest.id, uidnext);
 	if (ret == 0 && created_count > 0)
 		ret = maildir_storage_fsync_dir(ms, dest_cur);
 	if (ret == 0 && moved_count > 0) {
-		ret = maildir_index_next_modseq(ms, mbox->id, &src_modseq);
+		ret = index_mailbox_next_modseq(ms->index, mbox->id, &src_modseq);
 		if (ret == 0)
 			ret = maildir_flags_expunge_uids(ms, mbox->id, moved, moved_count,
 							 src_modseq, &expunged);
@@ -646,19 +572,12 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 			ret = maildir_index_write_uidlist(ms, mbox->id, mbox->dir);
 	}
 	if (ret < 0) {
-		/* the files and the marker go while the lock is still held */
+		/* the files go while the lock is still held */
 		for (size_t i = 0; i < created_count; i++)
 			(void)unlink(created[i]);
-		maildir_recover_marker_remove(&marker);
-		maildir_index_rollback(ms);
-	} else if (maildir_index_commit(ms) < 0) {
-		/* committed or not: files and marker stay for recover.c */
-		free(marker);
-		marker = NULL;
-		ret = -1;
 	}
+	ret = maildir_recover_marker_end(ms, ret, &marker);
 	if (ret == 0) {
-		maildir_recover_marker_remove(&marker);
 		/* the moved sources' files go once their rows are gone */
 		maildir_flags_expunged_files_unlink(ms, mbox->dir, &expunged);
 		maildir_storage_notify(ms);
@@ -669,7 +588,7 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 		free(created[i]);
 	free(created);
 	free(moved);
-	maildir_index_keywords_free(src_kw, src_kw_count);
+	index_names_free(src_kw, src_kw_count);
 	free(dest_dir);
 	free(dest_cur);
 	return ret < 0 ? -1 : 0;
@@ -682,16 +601,16 @@ static int copy_text(struct maildir_copy *c, unsigned int max_msgs)
 	struct store_mailbox *box = c->ctx.box;
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = c->ms;
-	int ret = maildir_index_begin(ms, true);
+	int ret = index_begin(ms->index, true);
 
 	for (unsigned int n = 0; ret == 0 && n < max_msgs && c->next < c->count; n++, c->next++) {
-		ret = maildir_fts_copy(ms, mbox->id, box->msgs[c->msns[c->next] - 1].uid,
+		ret = index_fts_copy(ms->index, mbox->id, box->msgs[c->msns[c->next] - 1].uid,
 				       c->dest_id, c->ctx.uids[c->next]);
 	}
 	if (ret == 0)
-		ret = maildir_index_commit(ms);
+		ret = index_commit(ms->index);
 	else
-		maildir_index_rollback(ms);
+		index_rollback(ms->index);
 	if (ret < 0) {
 		log_warning("store(%s): copying the text index of copied messages "
 			    "failed; it is rebuilt when searched: %s", ms->store.user,
@@ -706,19 +625,11 @@ int maildir_save_copy_begin(struct store_mailbox *box, const uint32_t *msns, siz
 			    const char *dest_name, bool move, struct store_copy **ctx_r)
 {
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	struct maildir_mailbox_row dest;
+	struct index_mailbox dest;
 	struct maildir_copy *c;
 	char *dest_dir;
-	int ret;
 
-	ret = maildir_index_mailbox_lookup(ms, dest_name, &dest);
-	if (ret <= 0) {
-		if (ret == 0)
-			store_set_error(box->store, STORE_ERR_NOTFOUND,
-					"Mailbox doesn't exist: %s", dest_name);
-		return -1;
-	}
-	if ((dest_dir = maildir_storage_mailbox_dir(ms, dest_name)) == NULL)
+	if (maildir_mailbox_lookup(ms, dest_name, &dest, &dest_dir) < 0)
 		return -1;
 	c = xcalloc(1, sizeof(*c));
 	c->ctx.box = box;

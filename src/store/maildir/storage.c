@@ -4,7 +4,7 @@
  * On-disk layout of one user:
  *
  *   <maildir_root>/<domain>/<user>/          0700 ("_" domain for bare names)
- *     index.sqlite        the index (WAL); see index.c for the schema
+ *     index.sqlite        the index (WAL); see ../sqlite-index/index.c
  *     lock                flock()ed: shared by every process that has the
  *                         store open, exclusive by `roost check --rebuild`
  *     notify              touched (mtime) after every committed change
@@ -19,7 +19,7 @@
  * (listed in roost-keywords as "<index> <name>" lines).  roost-uidlist holds
  * "uidvalidity", "uidnext", "highestmodseq" and "special_use" lines.
  * Files and directories are created 0600/0700.  This file must never hold
- * an SQL transaction open across a return. */
+ * an index transaction open across a return. */
 #include "store/maildir/maildir-private.h"
 #include "base/fault.h"
 #include "base/log.h"
@@ -33,23 +33,6 @@
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
-
-int maildir_storage_set_sqlite_error(struct maildir_store *ms, const char *context)
-{
-	int code = sqlite3_errcode(ms->db);
-
-	ms->busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
-	if (code == SQLITE_FULL) {
-		store_set_error(&ms->store, STORE_ERR_NOSPACE, "Not enough disk space");
-		log_error("store(%s): %s: %s", ms->store.user, context, sqlite3_errmsg(ms->db));
-	} else if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-		store_set_error(&ms->store, STORE_ERR_BUSY, "Mailbox is busy, try again later");
-		log_warning("store(%s): %s: %s", ms->store.user, context, sqlite3_errmsg(ms->db));
-	} else {
-		store_set_internal_error(&ms->store, "%s: %s", context, sqlite3_errmsg(ms->db));
-	}
-	return -1;
-}
 
 int maildir_storage_set_syscall_error(struct maildir_store *ms, const char *call,
 				      const char *path)
@@ -207,7 +190,6 @@ void maildir_storage_free(struct maildir_store *ms)
 		close(ms->lock_fd);
 	free(ms->recovered);
 	free(ms->userdir);
-	free(ms->index_path);
 	free(ms->maildir);
 	free(ms->notify_path);
 	free(ms);
@@ -339,7 +321,6 @@ static const struct {
  * that creates the index, so exactly once). */
 static int create_defaults(struct maildir_store *ms)
 {
-	sqlite3_stmt *stmt;
 	int ret = 0;
 
 	for (size_t i = 0; ret >= 0 && i < N_ELEMENTS(default_mailboxes); i++) {
@@ -347,16 +328,8 @@ static int create_defaults(struct maildir_store *ms)
 
 		ret = maildir_mailbox_create_locked(ms, default_mailboxes[i].name,
 						    default_mailboxes[i].special_use, &id);
-		if (ret < 0)
-			break;
-		stmt = maildir_index_prepare(ms, "INSERT OR IGNORE INTO subscriptions(name) VALUES (?)");
-		if (stmt == NULL) {
-			ret = -1;
-			break;
-		}
-		sqlite3_bind_text(stmt, 1, default_mailboxes[i].name, -1, SQLITE_STATIC);
-		ret = maildir_index_step(ms, stmt);
-		maildir_index_finish(ms, stmt);
+		if (ret == 0)
+			ret = index_subscription_set(ms->index, default_mailboxes[i].name, true);
 	}
 	if (ret >= 0)
 		ret = maildir_index_write_subscriptions(ms);
@@ -433,7 +406,7 @@ static int maildir_storage_rebuild(const struct store_settings *set, const char 
 static void maildir_storage_release_memory(struct store *store)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	maildir_index_release_memory(ms);
+	index_release_memory(ms->index);
 }
 
 const struct store_vfuncs maildir_store_vfuncs = {

@@ -25,10 +25,10 @@ static int load_keywords(struct maildir_store *ms, struct maildir_mailbox *mbox)
 	char **names;
 	size_t count;
 
-	if (maildir_index_keywords_load(ms, mbox->id, &names, &count) < 0)
+	if (index_keyword_list(ms->index, mbox->id, &names, &count) < 0)
 		return -1;
 	store_view_set_keywords(&mbox->box, (const char *const *)names, count);
-	maildir_index_keywords_free(names, count);
+	index_names_free(names, count);
 	return 0;
 }
 
@@ -41,7 +41,6 @@ static int load_keywords(struct maildir_store *ms, struct maildir_mailbox *mbox)
 static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox,
 			uint32_t uidnext, uint32_t *first_r)
 {
-	sqlite3_stmt *stmt;
 	uint32_t first;
 	int ret;
 
@@ -52,31 +51,10 @@ static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox,
 	}
 	if (mbox->recent_uid >= uidnext)
 		return 0;
-	if (maildir_index_begin(ms, true) < 0)
+	if (index_begin(ms->index, true) < 0)
 		return -1;
-	stmt = maildir_index_prepare(ms, "SELECT recent_uid FROM mailboxes WHERE id = ?");
-	ret = stmt == NULL ? -1 : 0;
-	if (ret == 0) {
-		sqlite3_bind_int64(stmt, 1, mbox->id);
-		ret = maildir_index_step(ms, stmt);
-	}
-	first = ret > 0 ? (uint32_t)sqlite3_column_int64(stmt, 0) : uidnext;
-	maildir_index_finish(ms, stmt);
-	if (ret > 0 && first < uidnext) {
-		stmt = maildir_index_prepare(ms, "UPDATE mailboxes SET recent_uid = ? WHERE id = ?");
-		ret = stmt == NULL ? -1 : 0;
-		if (ret == 0) {
-			sqlite3_bind_int64(stmt, 1, uidnext);
-			sqlite3_bind_int64(stmt, 2, mbox->id);
-			ret = maildir_index_step(ms, stmt);
-		}
-		maildir_index_finish(ms, stmt);
-	}
-	if (ret < 0) {
-		maildir_index_rollback(ms);
-		return -1;
-	}
-	if (maildir_index_commit(ms) < 0)
+	ret = index_mailbox_claim_recent(ms->index, mbox->id, uidnext, &first);
+	if (index_end(ms->index, ret) < 0)
 		return -1;
 	mbox->recent_uid = ROOST_MAX(first, uidnext);
 	*first_r = ROOST_MIN(first, uidnext);
@@ -87,10 +65,10 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 		      struct store_mailbox **box_r)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	struct maildir_mailbox *mbox;
-	struct store_msg msg;
-	sqlite3_stmt *stmt;
+	struct index_msg_iter *iter;
+	struct index_msg msg;
 	uint32_t recent_first;
 	char *dir;
 	int ret;
@@ -99,20 +77,20 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 		return -1;
 	/* the first open in this process adopts what a crash left in cur/
 	 * (recover.c) before the view is read */
-	ret = maildir_index_mailbox_lookup(ms, name, &row);
+	ret = index_mailbox_get(ms->index, name, &row);
 	if (ret > 0 && maildir_recover_on_open(ms, row.id, dir) < 0) {
 		free(dir);
 		return -1;
 	}
-	if (maildir_index_begin(ms, false) < 0) {
+	if (index_begin(ms->index, false) < 0) {
 		free(dir);
 		return -1;
 	}
-	ret = maildir_index_mailbox_lookup(ms, name, &row);
+	ret = index_mailbox_get(ms->index, name, &row);
 	if (ret <= 0) {
 		if (ret == 0)
 			store_set_error(store, STORE_ERR_NOTFOUND, "Mailbox doesn't exist: %s", name);
-		maildir_index_rollback(ms);
+		index_rollback(ms->index);
 		free(dir);
 		return -1;
 	}
@@ -127,19 +105,13 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 
 	ret = load_keywords(ms, mbox);
 	mbox->box.keywords_reported = mbox->box.keyword_count;
-	stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
-		"SELECT " MAILDIR_MSG_COLUMNS " FROM messages WHERE mailbox = ? ORDER BY uid");
-	if (stmt == NULL)
-		ret = -1;
-	else
-		sqlite3_bind_int64(stmt, 1, mbox->id);
-	while (ret == 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
-		maildir_index_read_msg(stmt, 0, &msg);
-		store_view_append(&mbox->box, &msg);
+	iter = ret < 0 ? NULL : index_msg_iter_init(ms->index, mbox->id, 0);
+	while (ret == 0 && (ret = index_msg_iter_next(iter, &msg)) > 0) {
+		store_view_append(&mbox->box, &msg.msg);
 		ret = 0;
 	}
-	maildir_index_finish(ms, stmt);
-	maildir_index_rollback(ms);
+	index_msg_iter_deinit(&iter);
+	index_rollback(ms->index);
 	if (ret == 0)
 		ret = claim_recent(ms, mbox, mbox->box.uidnext, &recent_first);
 	if (ret < 0) {
@@ -260,14 +232,14 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 		(void)unlink(tmp);
 	}
 	if (ret == 0)
-		ret = maildir_index_next_modseq(ms, mailbox_id, &modseq);
+		ret = index_mailbox_next_modseq(ms->index, mailbox_id, &modseq);
 	if (ret == 0) {
 		struct store_msg msg = {
 			.uid = uid, .flags = fn.flags, .modseq = modseq,
 			.internaldate = st.st_mtime, .size = size, .header_size = header_size,
 		};
 
-		ret = maildir_index_insert_msg(ms, mailbox_id, final, &msg, NULL);
+		ret = index_msg_insert(ms->index, mailbox_id, final, &msg, NULL);
 	}
 	free(fn.unique);
 	free(src);
@@ -279,13 +251,12 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 
 int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const char *dir)
 {
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	char **names = NULL, *newdir = xasprintf("%s/new", dir), *curdir = NULL;
 	char *name = NULL, *current_dir = NULL, *marker = NULL;
 	size_t count = 0, cap = 0, i, n_names;
 	uint32_t uid;
 	struct dirent *de;
-	sqlite3_stmt *stmt;
 	bool picked = false;
 	DIR *d;
 	int ret;
@@ -310,9 +281,9 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
 	}
 	n_names = count;
 
-	ret = maildir_index_begin(ms, true);
+	ret = index_begin(ms->index, true);
 	if (ret == 0) {
-		ret = maildir_index_mailbox_by_id(ms, mailbox_id, &row, &name);
+		ret = index_mailbox_get_by_id(ms->index, mailbox_id, &row, &name);
 		if (ret == 0) {
 			store_set_error(&ms->store, STORE_ERR_NOTFOUND, "Mailbox was deleted");
 			ret = -1;
@@ -341,14 +312,7 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
 		}
 	}
 	if (ret > 0 && picked) {
-		stmt = maildir_index_prepare(ms, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
-		ret = stmt == NULL ? -1 : 0;
-		if (ret == 0) {
-			sqlite3_bind_int64(stmt, 1, uid);
-			sqlite3_bind_int64(stmt, 2, mailbox_id);
-			ret = maildir_index_step(ms, stmt);
-		}
-		maildir_index_finish(ms, stmt);
+		ret = index_mailbox_set_uidnext(ms->index, mailbox_id, uid);
 		curdir = xasprintf("%s/cur", dir);
 		if (ret == 0)
 			ret = maildir_storage_fsync_dir(ms, curdir);
@@ -366,15 +330,15 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
 		/* files already moved out of new/ stay in cur/ with the
 		 * marker, and the next writer adopts them (recover.c) */
 		free(marker);
-		maildir_index_rollback(ms);
+		index_rollback(ms->index);
 		return -1;
 	}
 	if (!picked) {
 		maildir_recover_marker_remove(&marker);
-		maildir_index_rollback(ms);
+		index_rollback(ms->index);
 		return 0;
 	}
-	if (maildir_index_commit(ms) < 0) {
+	if (index_commit(ms->index) < 0) {
 		free(marker);
 		return -1;
 	}
@@ -390,20 +354,21 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	struct maildir_mailbox_row row;
+	struct index_mailbox row;
 	uint32_t *expunged = NULL;
 	struct store_msg *changed = NULL;
-	size_t expunged_count = 0, expunged_cap = 0, changed_count = 0, changed_cap = 0;
-	sqlite3_stmt *stmt;
+	size_t expunged_count = 0, changed_count = 0, changed_cap = 0;
+	struct index_msg_iter *iter;
+	struct index_msg msg;
 	uint32_t recent_first = 0;
 	char *name = NULL;
 	int ret;
 
 	if (maildir_sync_pickup_new(ms, mbox->id, mbox->dir) < 0)
 		return -1;
-	if (maildir_index_begin(ms, false) < 0)
+	if (index_begin(ms->index, false) < 0)
 		return -1;
-	ret = maildir_index_mailbox_by_id(ms, mbox->id, &row, &name);
+	ret = index_mailbox_get_by_id(ms->index, mbox->id, &row, &name);
 	if (ret == 0) {
 		store_set_error(box->store, STORE_ERR_NOTFOUND, "Mailbox was deleted: %s",
 				box->name);
@@ -425,35 +390,18 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 		mbox->recent_uid = row.recent_uid;
 	if (ret > 0 && row.highestmodseq != box->highestmodseq) {
 		ret = load_keywords(ms, mbox);
-		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
-			"SELECT uid FROM expunged WHERE mailbox = ? AND modseq > ?");
-		if (stmt == NULL)
-			ret = -1;
-		else {
-			sqlite3_bind_int64(stmt, 1, mbox->id);
-			sqlite3_bind_int64(stmt, 2, (int64_t)box->highestmodseq);
-		}
-		while (ret >= 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
-			ARRAY_RESERVE(expunged, expunged_cap, expunged_count + 1);
-			expunged[expunged_count++] = (uint32_t)sqlite3_column_int64(stmt, 0);
-		}
-		maildir_index_finish(ms, stmt);
-		stmt = ret < 0 ? NULL : maildir_index_prepare(ms,
-			"SELECT " MAILDIR_MSG_COLUMNS " FROM messages "
-			"WHERE mailbox = ? AND modseq > ? ORDER BY uid");
-		if (stmt == NULL)
-			ret = -1;
-		else {
-			sqlite3_bind_int64(stmt, 1, mbox->id);
-			sqlite3_bind_int64(stmt, 2, (int64_t)box->highestmodseq);
-		}
-		while (ret >= 0 && (ret = maildir_index_step(ms, stmt)) > 0) {
+		if (ret == 0)
+			ret = index_tombstone_list_since(ms->index, mbox->id, box->highestmodseq,
+							 &expunged, &expunged_count);
+		iter = ret < 0 ? NULL : index_msg_iter_init(ms->index, mbox->id,
+							    box->highestmodseq);
+		while (ret >= 0 && (ret = index_msg_iter_next(iter, &msg)) > 0) {
 			ARRAY_RESERVE(changed, changed_cap, changed_count + 1);
-			maildir_index_read_msg(stmt, 0, &changed[changed_count++]);
+			changed[changed_count++] = msg.msg;
 		}
-		maildir_index_finish(ms, stmt);
+		index_msg_iter_deinit(&iter);
 	}
-	maildir_index_rollback(ms);
+	index_rollback(ms->index);
 	/* claimed before the callbacks run, so EXISTS can say how many are
 	 * \Recent */
 	if (ret >= 0)
@@ -471,7 +419,6 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	sqlite3_stmt *stmt;
 	char *file = NULL, *actual;
 	int ret, fd = -1;
 
@@ -482,19 +429,9 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
 	for (int attempt = 0; attempt < 3 && fd < 0; attempt++) {
 		if (attempt > 0)
 			usleep(10000);
-		stmt = maildir_index_prepare(ms, "SELECT file FROM messages WHERE mailbox = ? AND uid = ?");
-		if (stmt == NULL) {
-			free(file);
-			return -1;
-		}
-		sqlite3_bind_int64(stmt, 1, mbox->id);
-		sqlite3_bind_int64(stmt, 2, box->msgs[msn - 1].uid);
-		ret = maildir_index_step(ms, stmt);
 		free(file);
 		file = NULL;
-		if (ret > 0)
-			file = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-		maildir_index_finish(ms, stmt);
+		ret = index_msg_get(ms->index, mbox->id, box->msgs[msn - 1].uid, NULL, &file);
 		if (ret < 0)
 			return -1;
 		if (ret == 0) {

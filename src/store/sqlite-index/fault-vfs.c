@@ -3,7 +3,7 @@
  * elsewhere would (see fault-vfs.h).  Every call it does not fail goes
  * to the default VFS unchanged.  It must never be used unless a test
  * enabled fault injection. */
-#include "store/maildir/fault-vfs.h"
+#include "store/sqlite-index/fault-vfs.h"
 #include "base/fault.h"
 
 #include <errno.h>
@@ -256,7 +256,7 @@ static sqlite3_vfs fault_vfs = {
 	.xCurrentTimeInt64 = fault_current_time_int64,
 };
 
-const char *maildir_fault_vfs_name(void)
+const char *index_fault_vfs_name(void)
 {
 	if (!fault_is_enabled())
 		return NULL;

@@ -1,0 +1,372 @@
+/* index.c: the SQLite index's connection, schema and transactions.
+ *
+ * WAL mode so readers never block the writer; every change runs inside
+ * BEGIN IMMEDIATE so writers queue (busy_timeout 5 s) instead of failing
+ * half-way, and read-modify-write of flags is atomic across processes.
+ * The schema version lives in PRAGMA user_version for later migrations.
+ * Nothing here decides IMAP semantics; it only stores rows. */
+#include "store/sqlite-index/index-private.h"
+#include "store/sqlite-index/fault-vfs.h"
+#include "base/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char schema_sql[] =
+	/* One row per selectable mailbox.  Parents that exist only because
+	 * of their children have no row (they are \Noselect). */
+	"CREATE TABLE mailboxes ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"		/* UTF-8, '/' separated */
+	" uidvalidity INTEGER NOT NULL,"
+	" uidnext INTEGER NOT NULL,"
+	" highestmodseq INTEGER NOT NULL,"
+	" special_use INTEGER NOT NULL DEFAULT 0,"
+	" recent_uid INTEGER NOT NULL DEFAULT 1"	/* first uid not claimed as \Recent */
+	");"
+	/* The keyword table of each mailbox: bit idx of messages.keywords. */
+	"CREATE TABLE keywords ("
+	" mailbox INTEGER NOT NULL,"
+	" idx INTEGER NOT NULL,"
+	" name TEXT NOT NULL,"
+	" PRIMARY KEY (mailbox, idx)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE messages ("
+	" mailbox INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" file TEXT NOT NULL,"		/* the owner's location of the message */
+	" flags INTEGER NOT NULL,"
+	" keywords INTEGER NOT NULL,"	/* 64-bit mask, stored signed */
+	" modseq INTEGER NOT NULL,"
+	" internaldate INTEGER NOT NULL,"
+	" tz INTEGER NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" header_size INTEGER NOT NULL,"
+	/* SORT and THREAD keys (schema 3; syntax/msgkeys.h; NULL: not parsed
+	 * yet, see cache.c).  Before the large columns: SQLite reads a
+	 * row's columns in order, so SORT and THREAD, which read only this
+	 * one, do not walk the overflow pages of envelope and body
+	 * structure (an index migrated from schema 2 has it last). */
+	" msgkeys BLOB,"
+	/* the message model (schema 2; NULL: not parsed yet, see cache.c) */
+	" envelope TEXT,"
+	" body TEXT,"
+	" bodystructure TEXT,"
+	" part_map BLOB,"
+	" body_rev2 TEXT,"		/* only with a message/global part */
+	" bodystructure_rev2 TEXT,"
+	" PRIMARY KEY (mailbox, uid)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX messages_modseq ON messages (mailbox, modseq);"
+	/* Expunge tombstones, kept for QRESYNC. */
+	"CREATE TABLE expunged ("
+	" mailbox INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" PRIMARY KEY (mailbox, uid)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX expunged_modseq ON expunged (mailbox, modseq);"
+	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+	/* Store-wide values: last_uidvalidity. */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+
+static const char schema_migrate_1_2_sql[] =
+	"ALTER TABLE messages ADD COLUMN envelope TEXT;"
+	"ALTER TABLE messages ADD COLUMN body TEXT;"
+	"ALTER TABLE messages ADD COLUMN bodystructure TEXT;"
+	"ALTER TABLE messages ADD COLUMN part_map BLOB;"
+	"ALTER TABLE messages ADD COLUMN body_rev2 TEXT;"
+	"ALTER TABLE messages ADD COLUMN bodystructure_rev2 TEXT;"
+	"PRAGMA user_version = 2;";
+
+static const char schema_migrate_2_3_sql[] =
+	"ALTER TABLE messages ADD COLUMN msgkeys BLOB;"
+	"PRAGMA user_version = 3;";
+
+int index_set_sqlite_error(struct index *idx, const char *context)
+{
+	int code = sqlite3_errcode(idx->db);
+
+	idx->busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
+	if (code == SQLITE_FULL) {
+		store_set_error(idx->store, STORE_ERR_NOSPACE, "Not enough disk space");
+		log_error("store(%s): %s: %s", idx->store->user, context, sqlite3_errmsg(idx->db));
+	} else if (idx->busy) {
+		store_set_error(idx->store, STORE_ERR_BUSY, "Mailbox is busy, try again later");
+		log_warning("store(%s): %s: %s", idx->store->user, context,
+			    sqlite3_errmsg(idx->db));
+	} else {
+		store_set_internal_error(idx->store, "%s: %s", context, sqlite3_errmsg(idx->db));
+	}
+	return -1;
+}
+
+int index_exec(struct index *idx, const char *sql)
+{
+	if (index_ensure(idx) < 0)
+		return -1;
+	if (sqlite3_exec(idx->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return index_set_sqlite_error(idx, sql);
+	return 0;
+}
+
+void index_set_best_effort(struct index *idx, bool best_effort)
+{
+	if (idx->db != NULL)
+		sqlite3_busy_timeout(idx->db, best_effort ? INDEX_BEST_EFFORT_BUSY_MS :
+				     INDEX_BUSY_TIMEOUT_MS);
+}
+
+bool index_in_transaction(struct index *idx)
+{
+	return idx->db != NULL && !sqlite3_get_autocommit(idx->db);
+}
+
+int index_begin(struct index *idx, bool write)
+{
+	if (index_exec(idx, write ? "BEGIN IMMEDIATE" : "BEGIN") < 0)
+		return -1;
+	if (write)
+		idx->hooks->begun(idx->hooks_ctx);
+	return 0;
+}
+
+int index_commit(struct index *idx)
+{
+	if (index_exec(idx, "COMMIT") < 0) {
+		index_rollback(idx);
+		return -1;
+	}
+	idx->hooks->committed(idx->hooks_ctx);
+	return 0;
+}
+
+int index_end(struct index *idx, int ret)
+{
+	if (ret < 0) {
+		index_rollback(idx);
+		return -1;
+	}
+	return index_commit(idx);
+}
+
+void index_rollback(struct index *idx)
+{
+	bool in_txn = index_in_transaction(idx);
+
+	idx->hooks->rolling_back(idx->hooks_ctx, in_txn);
+	if (in_txn)
+		(void)sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int schema_version(struct index *idx, int *version_r)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "PRAGMA user_version", "");
+	int ret = index_stmt_step(idx, stmt);
+
+	*version_r = ret > 0 ? sqlite3_column_int(stmt, 0) : 0;
+	index_stmt_done(idx, stmt);
+	return ret < 0 ? -1 : 0;
+}
+
+static int create_schema(struct index *idx, index_populate_t *populate, void *ctx)
+{
+	int version, ret;
+
+	if (index_begin(idx, true) < 0)
+		return -1;
+	if (schema_version(idx, &version) < 0) {
+		index_rollback(idx);
+		return -1;
+	}
+	if (version == INDEX_SCHEMA_VERSION) {
+		index_rollback(idx);
+		return 0;
+	}
+	if (version == 1 || version == 2) {
+		/* schema 1 -> 2 -> 3: old rows keep NULL and are parsed on
+		 * first use (cache.c) */
+		ret = 0;
+		if (version == 1)
+			ret = index_exec(idx, schema_migrate_1_2_sql);
+		if (ret == 0)
+			ret = index_exec(idx, schema_migrate_2_3_sql);
+		return index_end(idx, ret);
+	}
+	if (version != 0) {
+		index_rollback(idx);
+		store_set_internal_error(idx->store, "index schema version %d not supported",
+					 version);
+		return -1;
+	}
+	ret = index_exec(idx, schema_sql);
+	if (ret == 0) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
+		ret = index_exec(idx, sql);
+	}
+	/* in the same transaction, so no other process ever sees a store
+	 * without its mailboxes */
+	if (ret == 0)
+		ret = populate(ctx);
+	return index_end(idx, ret);
+}
+
+/* What index_retry() attempts. */
+enum index_attempt {
+	INDEX_ATTEMPT_CONNECT,
+	INDEX_ATTEMPT_SCHEMA,
+	INDEX_ATTEMPT_FTS,
+};
+
+static int index_connect_once(struct index *idx);
+
+/* Runs the attempt until it succeeds, fails for another reason than a
+ * lock (SQLITE_BUSY/LOCKED: idx->busy) or INDEX_OPEN_MAX_WAIT_MS have
+ * passed.  Each attempt waits busy_timeout on its own, but some lock
+ * conflicts return at once, without calling the busy handler (a journal
+ * mode change or a read racing another connection's WAL reset or
+ * recovery), and none of them may fail a LOGIN. */
+static int index_retry(struct index *idx, enum index_attempt attempt,
+		       index_populate_t *populate, void *ctx)
+{
+	struct timespec start, now;
+	useconds_t delay = 5000;
+	int64_t waited_ms;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		idx->busy = false;
+		switch (attempt) {
+		case INDEX_ATTEMPT_CONNECT:
+			ret = index_connect_once(idx);
+			break;
+		case INDEX_ATTEMPT_SCHEMA:
+			ret = create_schema(idx, populate, ctx);
+			break;
+		case INDEX_ATTEMPT_FTS:
+		default:
+			ret = index_fts_init(idx);
+			break;
+		}
+		if (ret == 0)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited_ms = (int64_t)(now.tv_sec - start.tv_sec) * 1000 +
+			(now.tv_nsec - start.tv_nsec) / 1000000;
+		if (!idx->busy || waited_ms >= INDEX_OPEN_MAX_WAIT_MS)
+			return -1;
+		store_clear_error(idx->store);
+		/* a little jitter, so processes that collided do not retry
+		 * in step */
+		usleep(delay + (useconds_t)(rand() % 5000));
+		if (delay < 200000)
+			delay *= 2;
+	}
+}
+
+static void index_close(struct index *idx)
+{
+	index_stmt_cache_clear(idx);
+	if (idx->db != NULL) {
+		sqlite3_close_v2(idx->db);
+		idx->db = NULL;
+	}
+}
+
+/* Opens the connection and sets it up; the schema is handled by the
+ * caller.  On failure the connection is closed again. */
+static int index_connect_once(struct index *idx)
+{
+	int rc;
+
+	rc = sqlite3_open_v2(idx->path, &idx->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, index_fault_vfs_name());
+	if (rc != SQLITE_OK) {
+		store_set_internal_error(idx->store, "sqlite3_open(%s): %s", idx->path,
+					 idx->db == NULL ? sqlite3_errstr(rc) :
+					 sqlite3_errmsg(idx->db));
+		if (idx->db != NULL) {
+			sqlite3_close_v2(idx->db);
+			idx->db = NULL;
+		}
+		return -1;
+	}
+	/* before any statement: every one of them may meet a lock */
+	sqlite3_busy_timeout(idx->db, INDEX_BUSY_TIMEOUT_MS);
+	/* Memory per open store matters: SQLite's default lookaside buffer
+	 * alone is ~120 KB per connection.  A small one keeps most of its
+	 * speed benefit. */
+	(void)sqlite3_db_config(idx->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 128, 16);
+	if (index_exec(idx, "PRAGMA journal_mode = WAL") < 0 ||
+	    index_exec(idx, idx->fsync ? "PRAGMA synchronous = FULL" :
+		       "PRAGMA synchronous = OFF") < 0 ||
+	    index_exec(idx, "PRAGMA foreign_keys = OFF") < 0) {
+		index_close(idx);
+		return -1;
+	}
+	return 0;
+}
+
+struct index *index_init(struct store *store, const char *path, bool fsync,
+			 const struct index_txn_hooks *hooks, void *ctx)
+{
+	struct index *idx = xcalloc(1, sizeof(*idx));
+
+	idx->store = store;
+	idx->path = xstrdup(path);
+	idx->fsync = fsync;
+	idx->hooks = hooks;
+	idx->hooks_ctx = ctx;
+	return idx;
+}
+
+void index_deinit(struct index **_idx)
+{
+	struct index *idx = *_idx;
+
+	if (idx == NULL)
+		return;
+	*_idx = NULL;
+	index_close(idx);
+	free(idx->path);
+	free(idx);
+}
+
+int index_open(struct index *idx, index_populate_t *populate, void *ctx)
+{
+	if (index_retry(idx, INDEX_ATTEMPT_CONNECT, NULL, NULL) < 0)
+		return -1;
+	(void)chmod(idx->path, 0600);
+	/* the schema's creation or migration and the text index's tables
+	 * (fts.c, its own version) wait for other processes doing the same */
+	if (index_retry(idx, INDEX_ATTEMPT_SCHEMA, populate, ctx) < 0)
+		return -1;
+	return index_retry(idx, INDEX_ATTEMPT_FTS, NULL, NULL);
+}
+
+/* The connection is closed while the store is idle (see
+ * index_release_memory()); this opens it again on first use. */
+int index_ensure(struct index *idx)
+{
+	if (idx->db != NULL)
+		return 0;
+	return index_retry(idx, INDEX_ATTEMPT_CONNECT, NULL, NULL);
+}
+
+void index_release_memory(struct index *idx)
+{
+	if (idx->db == NULL || !sqlite3_get_autocommit(idx->db) ||
+	    index_stmt_cache_busy(idx))
+		return;
+	/* Idle: close the connection.  Its statements, page cache, schema
+	 * and the WAL index mapping (32 KB per database) are what an idle
+	 * session would otherwise keep; opening again costs well under a
+	 * millisecond. */
+	index_close(idx);
+}

@@ -1,0 +1,288 @@
+/* index.h: a backend's index of mailboxes and messages, behind typed
+ * functions: mailboxes (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, \Recent
+ * watermark), their keyword tables, message rows (UID, flags, keywords,
+ * modseq, internal date, sizes, the parsed message model), expunge
+ * tombstones (QRESYNC), subscriptions and the full-text index.
+ *
+ * This implementation keeps them in one SQLite database per user
+ * (src/store/sqlite-index/); another index (PostgreSQL) implements the
+ * same functions.  The index knows nothing of where message bodies live:
+ * each row carries a `location`, a string its owner chose and reads back,
+ * never interpreted here.
+ *
+ * Conventions: functions returning int give 0 (or 1 found / 0 not found
+ * where said) and -1 on error, the error then being set on the store
+ * given to index_init() (STORE_ERR_BUSY when another process held the
+ * lock too long, STORE_ERR_NOSPACE for a full disk).  Every change runs
+ * inside index_begin(idx, true) .. index_commit(); reads may run inside a
+ * read transaction (one snapshot) or alone.  Mailboxes are named by the
+ * id of their row (stable across renames; reused after a deletion). */
+#ifndef ROOST_STORE_INDEX_H
+#define ROOST_STORE_INDEX_H
+
+#include "store/store-private.h"
+
+struct index;
+
+/* What the index's owner does at the edges of a write transaction, so
+ * that what it changed beside the index (files) follows the index:
+ * begun() after BEGIN of a write transaction; committed() after a
+ * successful COMMIT; rolling_back() before the ROLLBACK of a write
+ * transaction, with in_txn false when the transaction had already ended
+ * (a failed COMMIT: the lock is gone). */
+struct index_txn_hooks {
+	void (*begun)(void *ctx);
+	void (*committed)(void *ctx);
+	void (*rolling_back)(void *ctx, bool in_txn);
+};
+
+/* Fills a brand-new index inside the transaction that creates it. */
+typedef int index_populate_t(void *ctx);
+
+/* ---- index.c: connection and transactions ---- */
+
+/* The index of the database at path (nothing opened yet); errors go to
+ * store.  hooks (and ctx) live as long as the index.  Never NULL. */
+struct index *index_init(struct store *store, const char *path, bool fsync,
+			 const struct index_txn_hooks *hooks, void *ctx);
+/* Closes the connection (no statement or transaction may be open) and
+ * frees *idx; sets it to NULL (NULL is fine). */
+void index_deinit(struct index **idx);
+/* Opens the database, creating it (then filled by populate(ctx) in the
+ * creating transaction) or bringing an older schema up to date.  Lock
+ * conflicts with other processes are retried for up to 15 s. */
+int index_open(struct index *idx, index_populate_t *populate, void *ctx);
+/* Closes the connection when no statement or transaction is open; the
+ * next call opens it again (an idle session keeps no database memory). */
+void index_release_memory(struct index *idx);
+/* Begins a transaction: a write one takes the index's write lock
+ * (waiting up to 5 s for another process's), a read one is a snapshot. */
+int index_begin(struct index *idx, bool write);
+/* A failed commit rolls back. */
+int index_commit(struct index *idx);
+/* Rolls back the open transaction (none: only the owner's hook runs). */
+void index_rollback(struct index *idx);
+/* Ends the open transaction as ret says: a commit when ret >= 0, a
+ * rollback when ret < 0.  0 when committed, else -1 (with the error of
+ * ret or of the commit). */
+int index_end(struct index *idx, int ret);
+/* Whether a transaction is open. */
+bool index_in_transaction(struct index *idx);
+/* With best_effort, the following calls wait only 50 ms for another
+ * process's lock (for writes whose failure costs only work done again
+ * later); without, the normal 5 s again. */
+void index_set_best_effort(struct index *idx, bool best_effort);
+
+/* ---- mailbox.c ---- */
+
+/* A mailbox row. */
+struct index_mailbox {
+	int64_t id;
+	uint32_t uidvalidity, uidnext, recent_uid;
+	uint64_t highestmodseq;
+	uint32_t special_use;
+};
+
+/* A mailbox as index_mailbox_list() lists it; name xmalloc'd. */
+struct index_mailbox_entry {
+	int64_t id;		/* 0 when only subscribed */
+	char *name;
+	uint32_t special_use;
+	bool exists;		/* has a row (else only subscribed) */
+	bool subscribed;
+};
+
+/* 1 found (*row_r filled), 0 not, -1 error. */
+int index_mailbox_get(struct index *idx, const char *name, struct index_mailbox *row_r);
+/* The same by id; *name_r (xmalloc'd) when name_r is not NULL. */
+int index_mailbox_get_by_id(struct index *idx, int64_t id, struct index_mailbox *row_r,
+			    char **name_r);
+/* 1 if a mailbox is named "name/...", 0 if not, -1 error. */
+int index_mailbox_has_children(struct index *idx, const char *name);
+/* Adds a row (write txn); uidvalidity 0 = one never used before in this
+ * index.  recent_uid starts at uidnext; *row_r is the new row. */
+int index_mailbox_add(struct index *idx, const char *name, uint32_t special_use,
+		      uint32_t uidvalidity, uint32_t uidnext, uint64_t highestmodseq,
+		      struct index_mailbox *row_r);
+/* Records that uidvalidity was used (a rebuild keeps an old one), so
+ * that no new mailbox gets it or a smaller one. */
+int index_mailbox_keep_uidvalidity(struct index *idx, uint32_t uidvalidity);
+/* Bumps highestmodseq and gives the new value (write txn); -1 with
+ * STORE_ERR_NOTFOUND when the mailbox is gone. */
+int index_mailbox_next_modseq(struct index *idx, int64_t id, uint64_t *modseq_r);
+/* Sets UIDNEXT (write txn). */
+int index_mailbox_set_uidnext(struct index *idx, int64_t id, uint32_t uidnext);
+/* Moves the \Recent watermark up to uidnext (write txn): *first_r is
+ * where it was.  1, or 0 when the mailbox is gone (*first_r = uidnext). */
+int index_mailbox_claim_recent(struct index *idx, int64_t id, uint32_t uidnext,
+			       uint32_t *first_r);
+/* Renames the row (write txn); name must be free. */
+int index_mailbox_rename(struct index *idx, int64_t id, const char *new_name);
+/* Removes the mailbox with its messages, keywords, tombstones and text. */
+int index_mailbox_delete(struct index *idx, int64_t id);
+/* INBOX's rename: the messages of from (their rows, model and text,
+ * same UIDs, modseq 1), its keyword table, UIDNEXT and \Recent
+ * watermark go to the new mailbox to; from keeps a tombstone with modseq
+ * for each message. */
+int index_mailbox_move_messages(struct index *idx, int64_t from, int64_t to,
+				uint64_t modseq);
+/* Counts for STATUS: messages, unseen, deleted, recent (uid >= row's
+ * recent_uid) and size; the other fields come from the row. */
+int index_mailbox_status(struct index *idx, const struct index_mailbox *row,
+			 struct store_status *status_r);
+/* Every mailbox and every subscribed name without one (unsorted);
+ * free with index_mailbox_entries_free(). */
+int index_mailbox_list(struct index *idx, struct index_mailbox_entry **entries_r,
+		       size_t *count_r);
+/* The same for name and the mailboxes below it ("name/..."). */
+int index_mailbox_list_tree(struct index *idx, const char *name,
+			    struct index_mailbox_entry **entries_r, size_t *count_r);
+/* Frees entries (NULL with count 0 is fine). */
+void index_mailbox_entries_free(struct index_mailbox_entry *entries, size_t count);
+
+/* ---- subscription.c ---- */
+
+/* 1 if the set changed, 0 if name already was (not) subscribed, -1. */
+int index_subscription_set(struct index *idx, const char *name, bool subscribed);
+/* Sorted names (xmalloc'd; free with index_names_free()). */
+int index_subscription_list(struct index *idx, char ***names_r, size_t *count_r);
+/* Frees names and the array (NULL with count 0 is fine). */
+void index_names_free(char **names, size_t count);
+
+/* ---- keyword.c ---- */
+
+/* The keyword table of a mailbox, bit i of the keyword masks being
+ * names[i]; free with index_names_free(). */
+int index_keyword_list(struct index *idx, int64_t mailbox_id, char ***names_r,
+		       size_t *count_r);
+/* Adds name as keyword number n (the table's count) (write txn). */
+int index_keyword_add(struct index *idx, int64_t mailbox_id, size_t n, const char *name);
+
+/* ---- msg.c ---- */
+
+/* A message row as an iterator gives it; location lives until the next
+ * call. */
+struct index_msg {
+	struct store_msg msg;
+	const char *location;
+};
+struct index_msg_iter;
+
+/* Adds a row; cache NULL: the model stays unparsed (index_cache_get()
+ * then says so). */
+int index_msg_insert(struct index *idx, int64_t mailbox_id, const char *location,
+		     const struct store_msg *msg, const struct store_msg_cache_data *cache);
+/* Adds the row dest (uid, flags, keywords, modseq from dest; internal
+ * date, sizes and model from the row of src_uid) to dest_mailbox_id.
+ * Nothing when the source row is gone. */
+int index_msg_copy(struct index *idx, int64_t src_mailbox_id, uint32_t src_uid,
+		   int64_t dest_mailbox_id, const struct store_msg *dest,
+		   const char *location);
+/* 1 found, 0 not, -1 error.  msg_r and location_r (xmalloc'd) may be
+ * NULL. */
+int index_msg_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
+		  struct store_msg *msg_r, char **location_r);
+/* Sets the flags, keywords, modseq and location of a row (write txn;
+ * nothing when the row is gone). */
+int index_msg_set_flags(struct index *idx, int64_t mailbox_id, uint32_t uid,
+			uint32_t flags, store_keywords_t keywords, uint64_t modseq,
+			const char *location);
+/* Removes the row and its text and writes a tombstone with modseq
+ * (write txn).  1 with *location_r (xmalloc'd), 0 if there was no row. */
+int index_msg_expunge(struct index *idx, int64_t mailbox_id, uint32_t uid,
+		      uint64_t modseq, char **location_r);
+/* UIDs of the messages with \Deleted (xmalloc'd). */
+int index_msg_list_deleted(struct index *idx, int64_t mailbox_id, uint32_t **uids_r,
+			   size_t *count_r);
+/* The rows of a mailbox in UID order, those with a modseq above
+ * since_modseq (0: all).  Never NULL; an error shows in next(). */
+struct index_msg_iter *index_msg_iter_init(struct index *idx, int64_t mailbox_id,
+					   uint64_t since_modseq);
+/* 1 a row in *msg_r, 0 the end, -1 error. */
+int index_msg_iter_next(struct index_msg_iter *iter, struct index_msg *msg_r);
+/* Frees *iter (NULL is fine) and sets it to NULL. */
+void index_msg_iter_deinit(struct index_msg_iter **iter);
+
+/* ---- cache.c: the parsed message model of a row ---- */
+
+/* 1 with *data_r filled (free with store_msg_cache_data_free()) and
+ * *cached_r telling whether the row has a current model (else data_r is
+ * empty: parse the message and index_cache_set()); 0 no row; -1. */
+int index_cache_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
+		    struct store_msg_cache_data *data_r, bool *cached_r);
+/* The SORT/THREAD keys: 1 with *current_r and, when current, the keys
+ * appended to keys; 0 no row; -1. */
+int index_cache_get_keys(struct index *idx, int64_t mailbox_id, uint32_t uid,
+			 struct str *keys, bool *current_r);
+/* The keys of uids[0..count-1] in one snapshot: cb(ctx, i, keys) for
+ * current keys, cb(ctx, i, NULL, 0) for a row that is gone, and i added
+ * to *stale_r (xmalloc'd) for a row without current keys. */
+int index_cache_get_keys_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
+			      size_t count, store_msg_keys_callback_t *cb, void *ctx,
+			      size_t **stale_r, size_t *stale_count_r);
+/* Stores the model of a row (nothing when the row is gone). */
+int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,
+		    const struct store_msg_cache_data *data);
+
+/* ---- tombstone.c: expunged UIDs, for QRESYNC ---- */
+
+/* Records uid as expunged at modseq (write txn), replacing any. */
+int index_tombstone_add(struct index *idx, int64_t mailbox_id, uint32_t uid, uint64_t modseq);
+/* 1 if uid has a tombstone, 0 if not, -1. */
+int index_tombstone_exists(struct index *idx, int64_t mailbox_id, uint32_t uid);
+/* UIDs expunged with a modseq above since_modseq (xmalloc'd). */
+int index_tombstone_list_since(struct index *idx, int64_t mailbox_id, uint64_t since_modseq,
+			       uint32_t **uids_r, size_t *count_r);
+
+/* ---- fts.c: the full-text index (SEARCH text keys) ---- */
+
+/* A message without text, for index_fts_list_missing(). */
+struct index_fts_missing {
+	int64_t mailbox_id;
+	uint32_t uid;
+	char *location, *mailbox_name;
+};
+
+/* Stores the text of (mailbox, uid), replacing any. */
+int index_fts_insert(struct index *idx, int64_t mailbox_id, uint32_t uid,
+		     const struct store_msg_text_data *data);
+/* Stores the text read outside any transaction, in a best-effort write
+ * transaction of its own that does not wait for the disk, if the row is
+ * still there. */
+int index_fts_write_back(struct index *idx, int64_t mailbox_id, uint32_t uid,
+			 const struct store_msg_text_data *data);
+/* Copies the text of a message to a new (mailbox, uid); nothing when the
+ * source has none. */
+int index_fts_copy(struct index *idx, int64_t src_mailbox_id, uint32_t src_uid,
+		   int64_t dest_mailbox_id, uint32_t dest_uid);
+/* 1 with the stored documents appended to header and body, 0 when the
+ * message has none, -1. */
+int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
+		  struct str *header, struct str *body);
+/* The messages that have no text (xmalloc'd; free with
+ * index_fts_missing_free()). */
+int index_fts_list_missing(struct index *idx, struct index_fts_missing **missing_r,
+			   size_t *count_r);
+/* Frees the list (NULL with count 0 is fine). */
+void index_fts_missing_free(struct index_fts_missing *missing, size_t count);
+/* store_mailbox_search_text() for a mailbox (one snapshot). */
+int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
+		     const char *name, const char *needle, size_t needle_len,
+		     uint32_t first_uid, struct store_text_result *result_r);
+
+/* ---- salvage.c: what a rebuild keeps from an old index ---- */
+
+struct index_salvage_callbacks {
+	void (*msg)(void *ctx, const char *mailbox, uint32_t uid, const char *location);
+	void (*mailbox)(void *ctx, const char *name, uint32_t uidnext, uint64_t highestmodseq);
+	void (*tombstone)(void *ctx, const char *mailbox, uint32_t uid, uint64_t modseq);
+};
+
+/* Reads the index at path (which exists) read-only, calling cb for each
+ * row.  0, or -1
+ * with *error_r (xmalloc'd) when it cannot be read (the rows given so
+ * far are then not to be trusted). */
+int index_salvage_read(const char *path, const struct index_salvage_callbacks *cb,
+		       void *ctx, char **error_r);
+
+#endif
