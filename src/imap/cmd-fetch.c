@@ -609,22 +609,6 @@ static bool fetch_field_listed(const struct fetch_body *body, const char *name, 
 	return false;
 }
 
-ssize_t cmd_fetch_pread(int fd, void *buf, size_t size, uint64_t offset)
-{
-	size_t done = 0;
-	while (done < size) {
-		ssize_t ret = pread(fd, (char *)buf + done, size - done, (off_t)(offset + done));
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret < 0)
-			return -1;
-		if (ret == 0)
-			break;
-		done += (size_t)ret;
-	}
-	return (ssize_t)done;
-}
-
 /* HEADER.FIELDS[.NOT]: the fields of the header at header_offset that are (not) listed, each
  * with its continuation lines and line ends as stored, then the blank
  * line; into ctx->mem.  Returns 0 or -1 (read error, logged). */
@@ -633,7 +617,7 @@ static int fetch_header_fields(struct fetch_ctx *ctx, const struct fetch_body *b
 {
 	size_t len = (size_t)ROOST_MIN(header_size, (uint64_t)FETCH_HEADER_MAX);
 	char *hdr = xmalloc(len + 1);
-	ssize_t got = cmd_fetch_pread(ctx->fd, hdr, len, header_offset);
+	ssize_t got = istream_pread(ctx->msg, hdr, len, header_offset);
 	if (got < 0) {
 		free(hdr);
 		return -1;
@@ -834,7 +818,7 @@ static int fetch_body_data(struct fetch_ctx *ctx)
 	} else {
 		if (ctx->readbuf == NULL)
 			ctx->readbuf = xmalloc(FETCH_READ_SIZE);
-		ssize_t got = cmd_fetch_pread(ctx->fd, ctx->readbuf, n, ctx->src_off);
+		ssize_t got = istream_pread(ctx->msg, ctx->readbuf, n, ctx->src_off);
 		if (got < 0 || (size_t)got != n) {
 			log_error("%s: FETCH: message %u: %s", s->log_prefix,
 				  store_mailbox_msg(s->box, ctx->msn)->uid,
@@ -856,9 +840,7 @@ static int fetch_body_data(struct fetch_ctx *ctx)
  * OK [EXPUNGEISSUED] (fetch_finish()).  Returns 0 (skipped). */
 static int fetch_msg_gone(struct fetch_ctx *ctx)
 {
-	if (ctx->fd >= 0)
-		close(ctx->fd);
-	ctx->fd = -1;
+	istream_destroy(&ctx->msg);
 	mime_part_map_deinit(&ctx->map);
 	ctx->had_expunged = true;
 	return 0;
@@ -887,8 +869,7 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 	if ((items->body_count > 0 || cache_wanted) && store_mailbox_is_expunged(box, msn))
 		return fetch_msg_gone(ctx);
 	if (items->body_count > 0) {
-		ctx->fd = store_mailbox_open_msg(box, msn);
-		if (ctx->fd < 0) {
+		if (store_mailbox_msg_stream(box, msn, &ctx->msg) < 0) {
 			enum store_error err;
 			(void)store_last_error(s->store, &err);
 			if (err != STORE_ERR_EXPUNGED)
@@ -902,7 +883,7 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 	 * command has set \Seen on no message it did not answer (RFC 9051
 	 * 7.1: a NO leaves the mailbox as it was) and nothing has to be
 	 * taken back later, when another session may have set it too */
-	bool seen_now = items->set_seen && !store_mailbox_is_readonly(box) && ctx->fd >= 0 &&
+	bool seen_now = items->set_seen && !store_mailbox_is_readonly(box) && ctx->msg != NULL &&
 		msn > ctx->seen_done_msn;
 	if (seen_now && !items->binary) {
 		if (fetch_seen_batch(ctx, msn, FETCH_SEEN_BATCH) < 0)
@@ -927,7 +908,7 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 		log_error("%s: FETCH: message %u: invalid part map in the index",
 			  s->log_prefix, store_mailbox_msg(box, msn)->uid);
 	}
-	if (items->binary && ctx->fd >= 0 && fetch_binary_has_unknown_cte(ctx)) {
+	if (items->binary && ctx->msg != NULL && fetch_binary_has_unknown_cte(ctx)) {
 		/* before "* n FETCH (": the command fails here */
 		ctx->unknown_cte = true;
 		return 0;
@@ -993,9 +974,7 @@ static int fetch_msg_begin(struct fetch_ctx *ctx)
 static void fetch_msg_end(struct fetch_ctx *ctx)
 {
 	imap_session_write(ctx->cmd->session, ")\r\n", 3);
-	if (ctx->fd >= 0)
-		close(ctx->fd);
-	ctx->fd = -1;
+	istream_destroy(&ctx->msg);
 	mime_part_map_deinit(&ctx->map);
 	ctx->bin_info_count = 0;
 	ctx->cmd->session->fetch_count++;
@@ -1003,9 +982,7 @@ static void fetch_msg_end(struct fetch_ctx *ctx)
 
 static void fetch_deinit(struct fetch_ctx *ctx)
 {
-	if (ctx->fd >= 0)
-		close(ctx->fd);
-	ctx->fd = -1;
+	istream_destroy(&ctx->msg);
 	mime_part_map_deinit(&ctx->map);
 	free(ctx->readbuf);
 	ctx->readbuf = NULL;
@@ -1083,7 +1060,7 @@ static bool fetch_continue(struct fetch_ctx *ctx)
 				break;
 			ctx->body_idx = 0;
 			ctx->range_nul = -1;
-			ctx->stage = ctx->fd >= 0 ? FETCH_STAGE_BODY_BEGIN : FETCH_STAGE_MSG_END;
+			ctx->stage = ctx->msg != NULL ? FETCH_STAGE_BODY_BEGIN : FETCH_STAGE_MSG_END;
 			break;
 		case FETCH_STAGE_BODY_BEGIN:
 			if (ctx->body_idx == ctx->items.body_count) {
@@ -1132,7 +1109,6 @@ bool cmd_fetch(struct imap_cmd *cmd)
 	const char *error;
 
 	ctx->cmd = cmd;
-	ctx->fd = -1;
 	if (args[0].type != IMAP_ARG_ATOM || args[1].type == IMAP_ARG_EOL)
 		return imap_cmd_bad(cmd, "FETCH needs a sequence set and items.");
 	if (args[2].type != IMAP_ARG_EOL)

@@ -5,6 +5,7 @@
 #define ROOST_IMAP_CMD_FETCH_H
 
 #include "base/base.h"
+#include "base/istream.h"
 #include "base/str.h"
 #include "mime/decode.h"
 #include "mime/part-map.h"
@@ -118,7 +119,7 @@ struct fetch_ctx {
 
 	enum fetch_stage stage;
 	uint32_t msn;			/* being written */
-	int fd;				/* its file, -1 if not opened */
+	struct istream *msg;		/* its bytes, NULL if not opened */
 	size_t body_idx;
 	bool need_space;		/* an item was written before */
 	/* the literal being written: from the file, or from `mem` */
@@ -161,10 +162,5 @@ struct fetch_ctx {
 
 	bool had_expunged;		/* some data could not be returned */
 };
-
-/* Reads up to `size` bytes at `offset` of fd (retrying short reads and
- * EINTR).  Returns the bytes read (fewer only at the end of the file) or
- * -1 with errno. */
-ssize_t cmd_fetch_pread(int fd, void *buf, size_t size, uint64_t offset);
 
 #endif

@@ -163,7 +163,7 @@ int fetch_binary_scan_step(struct fetch_ctx *ctx)
 	str_truncate(out, 0);
 	if (!last) {
 		size_t n = (size_t)ROOST_MIN(sc->left, (uint64_t)FETCH_READ_SIZE);
-		ssize_t got = cmd_fetch_pread(ctx->fd, ctx->readbuf, n, sc->off);
+		ssize_t got = istream_pread(ctx->msg, ctx->readbuf, n, sc->off);
 		if (got < 0 || (size_t)got != n) {
 			log_error("%s: FETCH: message %u: %s", s->log_prefix,
 				  store_mailbox_msg(s->box, ctx->msn)->uid,
@@ -314,7 +314,7 @@ int fetch_binary_data(struct fetch_ctx *ctx)
 			size_t n = (size_t)ROOST_MIN(ctx->enc_left, (uint64_t)FETCH_READ_SIZE);
 			if (ctx->readbuf == NULL)
 				ctx->readbuf = xmalloc(FETCH_READ_SIZE);
-			ssize_t got = cmd_fetch_pread(ctx->fd, ctx->readbuf, n, ctx->enc_off);
+			ssize_t got = istream_pread(ctx->msg, ctx->readbuf, n, ctx->enc_off);
 			if (got < 0 || (size_t)got != n) {
 				error = got < 0 ? strerror(errno) : "file shorter than its size";
 			} else {

@@ -1,6 +1,6 @@
 /* fetch-binary.h: the BINARY items of FETCH, for cmd-fetch.c (see
  * fetch-binary.c).  Each works on the message ctx->msn that cmd-fetch.c
- * has opened (ctx->fd, ctx->map). */
+ * has opened (ctx->msg, ctx->map). */
 #ifndef ROOST_IMAP_FETCH_BINARY_H
 #define ROOST_IMAP_FETCH_BINARY_H
 

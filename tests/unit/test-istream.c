@@ -1,7 +1,7 @@
 /* test-istream.c: message streams (src/base/istream.c): the file and
  * memory implementations read the same way, at offsets inside, at and
  * past the end, sequentially and by offset; short reads and EINTR of an
- * implementation are retried; an error is reported with errno; the fd is
+ * implementation (testlib's) are retried; an error is reported with errno; the fd is
  * closed only by a stream that owns it. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,64 +133,9 @@ static void test_fd_error(void **state)
 	istream_destroy(&stream);
 }
 
-/* An implementation that gives at most 3 bytes per call, an EINTR on
- * every other call, and an EIO at fail_at and past it (before the end). */
-struct stingy_istream {
-	struct istream stream;
-	unsigned int calls;
-	uint64_t fail_at;
-};
-
-static ssize_t stingy_pread(struct istream *stream, void *buf, size_t size, uint64_t offset)
-{
-	struct stingy_istream *ss = (struct stingy_istream *)stream;
-
-	assert_true(size > 0);
-	if (ss->calls++ % 2 == 0) {
-		errno = EINTR;
-		return -1;
-	}
-	if (offset >= DATA_LEN)
-		return 0;
-	if (offset >= ss->fail_at) {
-		errno = EIO;
-		return -1;
-	}
-	size = ROOST_MIN(size, ROOST_MIN((size_t)3, DATA_LEN - (size_t)offset));
-	memcpy(buf, data + offset, size);
-	return (ssize_t)size;
-}
-
-static int stingy_get_size(struct istream *stream, uint64_t *size_r)
-{
-	(void)stream;
-	*size_r = DATA_LEN;
-	return 0;
-}
-
-static void stingy_destroy(struct istream *stream)
-{
-	free(stream);
-}
-
-static const struct istream_vfuncs stingy_vfuncs = {
-	.pread = stingy_pread,
-	.get_size = stingy_get_size,
-	.destroy = stingy_destroy,
-};
-
-static struct istream *stingy_create(uint64_t fail_at)
-{
-	struct stingy_istream *ss = calloc(1, sizeof(*ss));
-
-	istream_init(&ss->stream, &stingy_vfuncs);
-	ss->fail_at = fail_at;
-	return &ss->stream;
-}
-
 static void test_short_reads(void **state)
 {
-	struct istream *stream = stingy_create(UINT64_MAX);
+	struct istream *stream = testlib_istream_create(data, DATA_LEN, UINT64_MAX);
 	char buf[DATA_LEN];
 
 	(void)state;
@@ -198,7 +143,7 @@ static void test_short_reads(void **state)
 	istream_destroy(&stream);
 
 	/* an error after some bytes: -1 with errno, position unchanged */
-	stream = stingy_create(7);
+	stream = testlib_istream_create(data, DATA_LEN, 7);
 	assert_int_equal(istream_read(stream, buf, 4), 4);
 	errno = 0;
 	assert_int_equal(istream_read(stream, buf, sizeof(buf)), -1);

@@ -70,15 +70,23 @@ static uint32_t append(struct store *store, const char *mailbox, const char *tex
 	return uid;
 }
 
-static char *read_fd(int fd)
+/* The message of msn as a string, read through its stream, which must
+ * be as long as the view says. */
+static char *read_msg(struct store_mailbox *box, uint32_t msn)
 {
 	char *buf = xmalloc(65536);
-	ssize_t n, len = 0;
+	struct istream *msg;
+	uint64_t size;
+	ssize_t len;
 
-	while ((n = read(fd, buf + len, 65535 - (size_t)len)) > 0)
-		len += n;
+	assert_int_equal(store_mailbox_msg_stream(box, msn, &msg), 0);
+	len = istream_read(msg, buf, 65535);
+	assert_true(len >= 0);
+	assert_int_equal(istream_get_size(msg, &size), 0);
+	assert_int_equal(size, (uint64_t)len);
+	assert_int_equal(store_mailbox_msg(box, msn)->size, (uint64_t)len);
 	buf[len] = '\0';
-	close(fd);
+	istream_destroy(&msg);
 	return buf;
 }
 
@@ -249,9 +257,7 @@ static void test_append_read(void **state)
 	assert_int_equal(store_mailbox_keyword_index(box, "work", false), 1);
 	assert_int_equal(store_mailbox_keyword_index(box, "nope", false), -1);
 
-	int fd = store_mailbox_open_msg(box, 1);
-	assert_true(fd >= 0);
-	char *text = read_fd(fd);
+	char *text = read_msg(box, 1);
 	assert_string_equal(text, msg1);
 	free(text);
 
@@ -446,9 +452,10 @@ static void test_expunge_and_sync_order(void **state)
 	assert_true(tomb_modseq[2] <= store_mailbox_highestmodseq(a));
 
 	/* an expunged message cannot be opened through a stale view */
-	int fd = store_mailbox_open_msg(b, 1);
+	struct istream *msg;
 	enum store_error err;
-	assert_int_equal(fd, -1);
+	assert_int_equal(store_mailbox_msg_stream(b, 1, &msg), -1);
+	assert_null(msg);
 	store_last_error(s2, &err);
 	assert_int_equal(err, STORE_ERR_EXPUNGED);
 
@@ -653,8 +660,7 @@ static void test_copy_move(void **state)
 	assert_int_equal(m->flags, STORE_FLAG_FLAGGED);
 	assert_int_equal(m->keywords, 1);
 	assert_int_equal(m->internaldate, 1500000000);
-	int fd = store_mailbox_open_msg(dst, 3);
-	char *text = read_fd(fd);
+	char *text = read_msg(dst, 3);
 	assert_string_equal(text, msg3);
 	free(text);
 	store_mailbox_close(&dst);
@@ -671,8 +677,7 @@ static void test_copy_move(void **state)
 	assert_int_equal(store_mailbox_status(store, "Trash", &status), 0);
 	assert_int_equal(status.messages, 1);
 	assert_int_equal(store_mailbox_open(store, "Trash", false, &dst), 0);
-	fd = store_mailbox_open_msg(dst, 1);
-	text = read_fd(fd);
+	text = read_msg(dst, 1);
 	assert_string_equal(text, msg2);
 	free(text);
 	store_mailbox_close(&dst);
@@ -779,8 +784,7 @@ static void test_copy_in_steps(void **state)
 	assert_int_equal(store_mailbox_msg(other, 4)->flags, STORE_FLAG_SEEN);
 	assert_int_equal(store_mailbox_msg(other, 4)->internaldate, 1500000000);
 	assert_int_equal(store_mailbox_msg(other, 8)->keywords, 1);
-	int fd = store_mailbox_open_msg(other, 6);
-	char *text = read_fd(fd);
+	char *text = read_msg(other, 6);
 	assert_string_equal(text, msg2);
 	free(text);
 	struct store_msg_cache cache;
@@ -994,8 +998,7 @@ static void test_mailbox_ops(void **state)
 	assert_int_equal(status.messages, 1);
 	assert_int_equal(status.uidvalidity, uv);
 	assert_int_equal(store_mailbox_open(store, "X/Y/D", false, &box), 0);
-	int fd = store_mailbox_open_msg(box, 1);
-	char *text = read_fd(fd);
+	char *text = read_msg(box, 1);
 	assert_string_equal(text, msg2);
 	free(text);
 	store_mailbox_close(&box);
@@ -1013,8 +1016,7 @@ static void test_mailbox_ops(void **state)
 	assert_string_equal(store_mailbox_name(follow), "X/Y/E");
 	assert_non_null(strstr(store_mailbox_watch_paths(follow)[1], ".X.Y.E/new"));
 	assert_non_null(strstr(old_new_dir, ".X.Y.D/new"));
-	fd = store_mailbox_open_msg(follow, 2);
-	text = read_fd(fd);
+	text = read_msg(follow, 2);
 	assert_string_equal(text, msg3);
 	free(text);
 	store_mailbox_close(&follow);
@@ -1044,8 +1046,7 @@ static void test_mailbox_ops(void **state)
 	assert_int_equal(store_mailbox_open(store, "Old/Inbox", false, &box), 0);
 	assert_int_equal(store_mailbox_msg(box, 1)->flags, STORE_FLAG_SEEN);
 	assert_int_equal(store_mailbox_msg(box, 1)->keywords, 1);
-	fd = store_mailbox_open_msg(box, 2);
-	text = read_fd(fd);
+	text = read_msg(box, 2);
 	assert_string_equal(text, msg3);
 	free(text);
 	store_mailbox_close(&box);
@@ -1119,8 +1120,7 @@ static void test_new_pickup(void **state)
 	assert_int_equal(m->internaldate, 1400000000);
 	assert_true(store_mailbox_is_recent(box, 1));
 	assert_int_equal(store_mailbox_msg(box, 2)->flags, STORE_FLAG_SEEN);
-	fd = store_mailbox_open_msg(box, 1);
-	char *text = read_fd(fd);
+	char *text = read_msg(box, 1);
 	assert_string_equal(text, crlf_msg);
 	free(text);
 	path = user_path("Maildir/new");
@@ -1762,8 +1762,7 @@ static void test_shared_message(void **state)
 	assert_int_equal(m->flags, 0);
 	assert_int_equal(store_mailbox_msg_cache(box, 1, &cache), 0);
 	assert_non_null(strstr(cache.envelope, "\"shared\""));
-	int fd = store_mailbox_open_msg(box, 1);
-	char *read = read_fd(fd);
+	char *read = read_msg(box, 1);
 	assert_string_equal(read, text);
 	free(read);
 	/* expunging alice's copy leaves demo's */
@@ -1781,8 +1780,7 @@ static void test_shared_message(void **state)
 	assert_int_equal(st1.st_nlink, 2);
 	assert_int_equal(store_mailbox_open(demo, "INBOX", true, &box), 0);
 	assert_int_equal(store_mailbox_msg(box, 1)->flags, STORE_FLAG_SEEN);
-	fd = store_mailbox_open_msg(box, 1);
-	read = read_fd(fd);
+	read = read_msg(box, 1);
 	assert_string_equal(read, text);
 	free(read);
 	store_mailbox_close(&box);

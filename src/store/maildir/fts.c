@@ -223,10 +223,10 @@ int maildir_fts_move_mailbox(struct maildir_store *ms, int64_t from_id, int64_t 
 
 /* Reads, extracts and stores the text of one message file; the row is
  * written best effort (outside a transaction it commits by itself). */
-static int fts_fill_fd(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid, int fd,
-		       struct store_msg_text_data *data_r)
+static int fts_fill_msg(struct maildir_store *ms, int64_t mailbox_id, uint32_t uid,
+			struct istream *msg, struct store_msg_text_data *data_r)
 {
-	if (store_msg_text_data_read_fd(data_r, fd) < 0) {
+	if (store_msg_text_data_read(data_r, msg) < 0) {
 		store_msg_text_data_free(data_r);
 		return maildir_storage_set_syscall_error(ms, "read", "message file");
 	}
@@ -270,6 +270,7 @@ int maildir_fts_fill_all(struct maildir_store *ms)
 		for (size_t k = i; ret == 0 && k < count && k < i + 256; k++) {
 			char *dir = maildir_storage_mailbox_dir(ms, todo[k].name);
 			struct store_msg_text_data data;
+			struct istream *msg;
 			int fd;
 
 			if (dir == NULL) {
@@ -283,8 +284,9 @@ int maildir_fts_fill_all(struct maildir_store *ms)
 			free(actual);
 			if (fd < 0)
 				continue;	/* gone: nothing to index */
-			ret = fts_fill_fd(ms, todo[k].mailbox, todo[k].uid, fd, &data);
-			close(fd);
+			msg = istream_from_fd(fd);
+			ret = fts_fill_msg(ms, todo[k].mailbox, todo[k].uid, msg, &data);
+			istream_destroy(&msg);
 			store_msg_text_data_free(&data);
 		}
 		if (ret == 0)
@@ -340,7 +342,8 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 	sqlite3_stmt *stmt = maildir_index_prepare(ms,
 		"SELECT header, body FROM text_fts WHERE rowid = ?");
 	struct store_msg_text_data data;
-	int fd, ret;
+	struct istream *msg;
+	int ret;
 
 	if (stmt == NULL)
 		return -1;
@@ -357,15 +360,15 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 	if (ret != 0)
 		return ret < 0 ? -1 : 0;
 
-	if ((fd = maildir_sync_open_msg(box, msn)) < 0)
+	if (maildir_sync_msg_stream(box, msn, &msg) < 0)
 		return -1;
 	/* The row is a cache that a power failure may lose (the message is
 	 * then read again), so this commit does not wait for the disk: a
 	 * search over many unindexed messages would otherwise cost an fsync
 	 * per message.  WAL mode keeps the index consistent either way. */
-	if (store_msg_text_data_read_fd(&data, fd) < 0) {
+	if (store_msg_text_data_read(&data, msg) < 0) {
 		store_msg_text_data_free(&data);
-		close(fd);
+		istream_destroy(&msg);
 		return maildir_storage_set_syscall_error(ms, "read", "message file");
 	}
 	if (ms->fsync)
@@ -377,7 +380,7 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 	/* never leave the connection without fsync: a fresh one has it */
 	if (ms->fsync && maildir_index_exec(ms, "PRAGMA synchronous = FULL") < 0)
 		maildir_index_release_memory(ms);
-	close(fd);
+	istream_destroy(&msg);
 	/* a failed write-back only means the next search reads again */
 	store_clear_error(box->store);
 	str_append_n(header, data.header.data, data.header.len);
