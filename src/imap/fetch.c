@@ -421,7 +421,7 @@ static enum fetch_step fetch_msg_gone(struct fetch_ctx *ctx)
  * A message that is gone from the index while this view still has it
  * (RFC 2180 4.1) is answered from the view when only index items (FLAGS,
  * UID, INTERNALDATE, RFC822.SIZE) are asked for, and skipped when an
- * item needs its file or cached model. */
+ * item needs its stream or cached model. */
 static enum fetch_step fetch_msg_begin(struct fetch_ctx *ctx)
 {
 	struct imap_session *s = ctx->cmd->session;
