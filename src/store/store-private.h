@@ -240,8 +240,8 @@ struct store_msg_cache_data {
  * destroyed by the caller).  Free with store_msg_cache_data_free(). */
 void store_msg_cache_data_build(struct store_msg_cache_data *data,
 				struct mime_parser *parser);
-/* Parses the message in `msg` (read from its position to its end).
- * Returns 0 or -1 (read error, errno set). */
+/* Parses the message in `msg` (a stream not read from yet: read from
+ * its start to its end).  Returns 0 or -1 (read error, errno set). */
 int store_msg_cache_data_read(struct store_msg_cache_data *data, struct istream *msg);
 void store_msg_cache_data_free(struct store_msg_cache_data *data);
 
@@ -258,8 +258,8 @@ struct store_msg_text_data {
  * error, errno set). */
 int store_msg_text_data_build(struct store_msg_text_data *data,
 			      const struct mime_part *root, struct istream *msg);
-/* Parses the message in `msg` (read from its position to its end) and
- * builds the documents; 0 or -1. */
+/* Parses the message in `msg` (a stream not read from yet: read from
+ * its start to its end) and builds the documents; 0 or -1. */
 int store_msg_text_data_read(struct store_msg_text_data *data, struct istream *msg);
 void store_msg_text_data_free(struct store_msg_text_data *data);
 
