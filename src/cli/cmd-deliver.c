@@ -187,11 +187,13 @@ int cli_deliver_main(int argc, char **argv)
 		if (mailbox == NULL)
 			mailbox = lmtp_deliver_detail_mailbox(config, &rcpt);
 		struct lmtp_deliver_result res;
-		if (lmtp_deliver_to_user(&set, rcpt.user, mailbox, &prefix, fd, size,
+		struct istream *spool = istream_from_fd_borrowed(fd);
+		if (lmtp_deliver_to_user(&set, rcpt.user, mailbox, &prefix, spool, size,
 					 "roost deliver", &res) < 0) {
 			fprintf(stderr, "roost deliver: delivery to %s failed\n", user);
 			ret = EX_TEMPFAIL;
 		}
+		istream_destroy(&spool);
 		str_free(&prefix);
 	}
 	close(fd);

@@ -21,6 +21,7 @@
 #include "flags.h"
 #include "mailbox-name.h"
 #include "syntax/imap-parser.h"
+#include "base/istream.h"
 #include "base/log.h"
 #include "mime/parser.h"
 #include "store/store.h"
@@ -196,26 +197,22 @@ static int append_write_literal(struct store_append *ctx, const struct imap_arg 
 				ret = -1;
 		}
 	} else {
+		struct istream *spool = istream_from_fd_borrowed(lit->fd);
 		char *buf = xmalloc(APPEND_CHUNK_SIZE);
-		uint64_t pos = 0;
-		while (pos < lit->size) {
+		for (uint64_t pos = 0; pos < lit->size && ret == 0; ) {
 			size_t want = (size_t)ROOST_MIN((uint64_t)APPEND_CHUNK_SIZE,
 							lit->size - pos);
-			ssize_t n = pread(lit->fd, buf, want, (off_t)(lit->offset + pos));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
+			ssize_t n = istream_pread(spool, buf, want, lit->offset + pos);
+			if (n < (ssize_t)want) {
 				*error_r = n < 0 ? strerror(errno) : "unexpected end of file";
 				ret = -2;
-				break;
-			}
-			if (append_write_chunk(ctx, &crlf, buf, (size_t)n) < 0) {
+			} else if (append_write_chunk(ctx, &crlf, buf, want) < 0) {
 				ret = -1;
-				break;
 			}
-			pos += (uint64_t)n;
+			pos += want;
 		}
 		free(buf);
+		istream_destroy(&spool);
 	}
 	if (crlf.parser != NULL)
 		mime_parser_destroy(&crlf.parser);

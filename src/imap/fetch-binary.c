@@ -6,15 +6,14 @@
  * part is decoded twice, in FETCH_READ_SIZE chunks both times: once to
  * measure it (its decoded size and where its first and last NULs are,
  * kept for the rest of the message's items; a partial range between the
- * two is scanned once more), and once as it is sent, through cmd-fetch.c's
+ * two is scanned once more), and once as it is sent, through fetch.c's
  * stages and backpressure.  A part with an identity encoding that is not
- * text is sent straight from the file.  Nothing is buffered beyond one
+ * text is sent straight from the message stream.  Nothing is buffered beyond one
  * decoded chunk, and nothing here parses a message: parts come from the
  * cached part map. */
 #include "commands.h"
-#include "cmd-fetch.h"
+#include "fetch.h"
 #include "fetch-binary.h"
-#include "base/log.h"
 #include "store/store.h"
 
 #include <assert.h>
@@ -150,12 +149,11 @@ static void fetch_binary_scan_begin(struct fetch_ctx *ctx, const struct fetch_bi
 }
 
 /* Decodes the scan's next FETCH_READ_SIZE bytes (into ctx->mem, which no
- * literal uses meanwhile).  Returns 1 when the scan is complete (the info
- * is measured, or ctx->range_nul is set), 0 when there is more to do, -1
- * after a read error (logged). */
-int fetch_binary_scan_step(struct fetch_ctx *ctx)
+ * literal uses meanwhile).  Returns DONE when the scan is complete (the
+ * info is measured, or ctx->range_nul is set), MORE when there is more to
+ * do, FAILED after a read error (logged). */
+enum fetch_step fetch_binary_scan_step(struct fetch_ctx *ctx)
 {
-	struct imap_session *s = ctx->cmd->session;
 	struct fetch_binary_scan *sc = &ctx->scan;
 	struct str *out = &ctx->mem;
 	bool last = sc->left == 0;
@@ -163,13 +161,9 @@ int fetch_binary_scan_step(struct fetch_ctx *ctx)
 	str_truncate(out, 0);
 	if (!last) {
 		size_t n = (size_t)ROOST_MIN(sc->left, (uint64_t)FETCH_READ_SIZE);
-		ssize_t got = cmd_fetch_pread(ctx->fd, ctx->readbuf, n, sc->off);
-		if (got < 0 || (size_t)got != n) {
-			log_error("%s: FETCH: message %u: %s", s->log_prefix,
-				  store_mailbox_msg(s->box, ctx->msn)->uid,
-				  got < 0 ? strerror(errno) : "file shorter than its size");
-			return -1;
-		}
+		ssize_t got = istream_pread(ctx->msg, ctx->readbuf, n, sc->off);
+		if (got < 0 || (size_t)got != n)
+			return fetch_read_failed(ctx, got < 0 ? strerror(errno) : NULL);
 		mime_decoder_feed(&sc->dec, ctx->readbuf, n, out);
 		sc->off += n;
 		sc->left -= n;
@@ -180,25 +174,25 @@ int fetch_binary_scan_step(struct fetch_ctx *ctx)
 		fetch_binary_note_nuls(sc->info, out, sc->pos);
 		sc->pos += out->len;
 		if (!last)
-			return 0;
+			return FETCH_STEP_MORE;
 		sc->info->size = sc->pos;
 		sc->info->size_known = true;
 		sc->info->nul_known = true;
-		return 1;
+		return FETCH_STEP_DONE;
 	}
 	/* the overlap of [pos, pos + out->len) with [start, end) */
 	uint64_t from = ROOST_MAX(sc->pos, sc->start);
 	uint64_t to = ROOST_MIN(sc->pos + out->len, sc->end);
 	if (from < to && memchr(out->data + (from - sc->pos), '\0', (size_t)(to - from)) != NULL) {
 		ctx->range_nul = 1;
-		return 1;
+		return FETCH_STEP_DONE;
 	}
 	sc->pos += out->len;
 	if (last || sc->pos >= sc->end) {
 		ctx->range_nul = 0;
-		return 1;
+		return FETCH_STEP_DONE;
 	}
-	return 0;
+	return FETCH_STEP_MORE;
 }
 
 /* Starts a BINARY or BINARY.SIZE item: writes " BINARY.SIZE[...] n", or
@@ -206,9 +200,9 @@ int fetch_binary_scan_step(struct fetch_ctx *ctx)
  * sets up the literal.  A part the message does not have is NIL (size 0
  * for BINARY.SIZE, whose grammar has only a number).  What it must know
  * first it learns by a scan of the part: then it writes nothing, starts
- * the scan and returns 1, and is called again for the same item when the
- * scan is complete.  Returns 0 (written), 1 (scan started) or -1. */
-int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
+ * the scan and returns SCAN, and is called again for the same item when
+ * the scan is complete.  Returns DONE (written) or SCAN (scan started). */
+enum fetch_step fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
 {
 	struct imap_session *s = ctx->cmd->session;
 	struct fetch_binary_src src;
@@ -222,9 +216,9 @@ int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
 		imap_session_write(s, line.data, line.len);
 		str_free(&line);
 		ctx->need_space = true;
-		return 0;
+		return FETCH_STEP_DONE;
 	}
-	/* fetch_msg_begin() ended the command before such a message */
+	/* fetch_msg_begin() stopped the engine before such a message */
 	assert(src.encoding != MIME_ENCODING_UNKNOWN);
 
 	/* the decoded size (and for BINARY where the NULs are): an
@@ -242,7 +236,7 @@ int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
 	if (!info->size_known || (need_nul && !info->nul_known)) {
 		info->first_nul = info->last_nul = UINT64_MAX;
 		fetch_binary_scan_begin(ctx, &src, info, 0, 0);
-		return 1;
+		return FETCH_STEP_SCAN;
 	}
 	if (body->kind == FETCH_KIND_BINARY_SIZE) {
 		str_printfa(&line, "%s%s %llu", sp, body->resp_name,
@@ -250,7 +244,7 @@ int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
 		imap_session_write(s, line.data, line.len);
 		str_free(&line);
 		ctx->need_space = true;
-		return 0;
+		return FETCH_STEP_DONE;
 	}
 
 	uint64_t start = 0, len = info->size;
@@ -270,7 +264,7 @@ int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
 	} else if (ctx->range_nul < 0) {
 		/* the range lies between the first and the last NUL */
 		fetch_binary_scan_begin(ctx, &src, NULL, start, start + len);
-		return 1;
+		return FETCH_STEP_SCAN;
 	} else {
 		literal8 = ctx->range_nul > 0;
 	}
@@ -284,7 +278,7 @@ int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
 	if (mime_encoding_is_identity(src.encoding) && !src.text) {
 		/* the stored bytes are the decoded bytes */
 		ctx->src_off = src.offset + start;
-		return 0;
+		return FETCH_STEP_DONE;
 	}
 	ctx->decoding = true;
 	ctx->dec_finished = false;
@@ -294,14 +288,15 @@ int fetch_binary_begin(struct fetch_ctx *ctx, const struct fetch_body *body)
 	ctx->skip = start;
 	str_truncate(&ctx->mem, 0);
 	ctx->mem_pos = 0;
-	return 0;
+	return FETCH_STEP_DONE;
 }
 
 /* Writes the next decoded chunk of the current BINARY literal, decoding
  * FETCH_READ_SIZE more encoded bytes when the last chunk is sent.
- * Returns 0, or -1 when the file cannot be read or decodes to less than
- * measured (the literal cannot be completed). */
-int fetch_binary_data(struct fetch_ctx *ctx)
+ * Returns MORE, DONE when the literal is complete, or FAILED when the
+ * part cannot be read or decodes to less than measured (the literal
+ * cannot be completed). */
+enum fetch_step fetch_binary_data(struct fetch_ctx *ctx)
 {
 	struct imap_session *s = ctx->cmd->session;
 
@@ -314,9 +309,9 @@ int fetch_binary_data(struct fetch_ctx *ctx)
 			size_t n = (size_t)ROOST_MIN(ctx->enc_left, (uint64_t)FETCH_READ_SIZE);
 			if (ctx->readbuf == NULL)
 				ctx->readbuf = xmalloc(FETCH_READ_SIZE);
-			ssize_t got = cmd_fetch_pread(ctx->fd, ctx->readbuf, n, ctx->enc_off);
+			ssize_t got = istream_pread(ctx->msg, ctx->readbuf, n, ctx->enc_off);
 			if (got < 0 || (size_t)got != n) {
-				error = got < 0 ? strerror(errno) : "file shorter than its size";
+				error = got < 0 ? strerror(errno) : "message shorter than its size";
 			} else {
 				mime_decoder_feed(&ctx->dec, ctx->readbuf, n, &ctx->mem);
 				ctx->enc_off += n;
@@ -328,20 +323,17 @@ int fetch_binary_data(struct fetch_ctx *ctx)
 		} else {
 			error = "decoded part shorter than measured";
 		}
-		if (error != NULL) {
-			log_error("%s: FETCH: message %u: %s", s->log_prefix,
-				  store_mailbox_msg(s->box, ctx->msn)->uid, error);
-			return -1;
-		}
+		if (error != NULL)
+			return fetch_read_failed(ctx, error);
 		uint64_t drop = ROOST_MIN(ctx->skip, (uint64_t)ctx->mem.len);
 		ctx->mem_pos = (size_t)drop;
 		ctx->skip -= drop;
 	}
 	size_t n = (size_t)ROOST_MIN((uint64_t)(ctx->mem.len - ctx->mem_pos), ctx->src_left);
 	if (n == 0)
-		return 0;	/* all skipped, or nothing decoded from this chunk */
+		return FETCH_STEP_MORE;	/* all skipped, or nothing decoded from this chunk */
 	imap_session_write(s, ctx->mem.data + ctx->mem_pos, n);
 	ctx->mem_pos += n;
 	ctx->src_left -= n;
-	return 0;
+	return ctx->src_left == 0 ? FETCH_STEP_DONE : FETCH_STEP_MORE;
 }

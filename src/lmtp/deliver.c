@@ -126,35 +126,28 @@ const char *lmtp_deliver_detail_mailbox(const struct roost_config *config,
 	return rcpt->detail;
 }
 
-static int deliver_copy(struct store_append *ctx, int fd, uint64_t size)
+static int deliver_copy(struct store_append *ctx, struct istream *spool, uint64_t size)
 {
 	/* one event loop per process: a static buffer spares a 64 KB
 	 * malloc/free (and the heap trim behind it) per delivery */
 	static unsigned char buf[DELIVER_COPY_BUF];
-	uint64_t off = 0;
-	int ret = 0;
-	while (off < size) {
-		size_t want = size - off < DELIVER_COPY_BUF ? (size_t)(size - off) : DELIVER_COPY_BUF;
-		ssize_t n = pread(fd, buf, want, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+	for (uint64_t off = 0; off < size; ) {
+		size_t want = (size_t)ROOST_MIN(size - off, (uint64_t)DELIVER_COPY_BUF);
+		ssize_t n = istream_pread(spool, buf, want, off);
+		if (n < (ssize_t)want) {
 			log_error("deliver: reading the spooled message: %s",
 				  n < 0 ? strerror(errno) : "unexpected end of file");
-			ret = -1;
-			break;
+			return -1;
 		}
-		if (store_append_write(ctx, buf, (size_t)n) < 0) {
-			ret = -2;
-			break;
-		}
-		off += (uint64_t)n;
+		if (store_append_write(ctx, buf, want) < 0)
+			return -2;
+		off += want;
 	}
-	return ret;
+	return 0;
 }
 
 int lmtp_deliver_to_user(const struct store_settings *set, const char *user,
-			 const char *mailbox, const struct str *prefix, int fd,
+			 const char *mailbox, const struct str *prefix, struct istream *spool,
 			 uint64_t size, const char *log_prefix,
 			 struct lmtp_deliver_result *result_r)
 {
@@ -166,7 +159,7 @@ int lmtp_deliver_to_user(const struct store_settings *set, const char *user,
 		result_r->error = STORE_ERR_TEMP;
 		return -1;
 	}
-	int ret = lmtp_deliver_to_store(store, user, mailbox, prefix, fd, size, log_prefix,
+	int ret = lmtp_deliver_to_store(store, user, mailbox, prefix, spool, size, log_prefix,
 					result_r);
 	store_close(&store);
 	return ret;
@@ -212,7 +205,7 @@ static int deliver_failed(struct store *store, const char *user, const char *log
 }
 
 int lmtp_deliver_to_store(struct store *store, const char *user, const char *mailbox,
-			  const struct str *prefix, int fd, uint64_t size,
+			  const struct str *prefix, struct istream *spool, uint64_t size,
 			  const char *log_prefix, struct lmtp_deliver_result *result_r)
 {
 	memset(result_r, 0, sizeof(*result_r));
@@ -224,7 +217,7 @@ int lmtp_deliver_to_store(struct store *store, const char *user, const char *mai
 	    store_append_write(ctx, prefix->data, prefix->len) < 0)
 		cret = -2;
 	if (cret == 0)
-		cret = deliver_copy(ctx, fd, size);
+		cret = deliver_copy(ctx, spool, size);
 	if (cret < 0) {
 		store_append_abort(&ctx);
 		if (cret == -1) {

@@ -56,13 +56,13 @@ struct lmtp_deliver_result {
 	const char *mailbox;	/* where it went (static or `mailbox`) */
 };
 
-/* Stores `prefix` followed by the `size` bytes of `fd` (read with pread
- * from offset 0; the fd's offset is not used) in `mailbox` of the open
+/* Stores `prefix` followed by the first `size` bytes of `spool` (read at
+ * their offsets; its read position is not used) in `mailbox` of the open
  * store of `user` ("INBOX" when NULL or when the mailbox does not exist).
  * Returns 0 when the message is on disk, -1 with result->error set (the
  * failure is logged with `log_prefix`). */
 int lmtp_deliver_to_store(struct store *store, const char *user, const char *mailbox,
-			  const struct str *prefix, int fd, uint64_t size,
+			  const struct str *prefix, struct istream *spool, uint64_t size,
 			  const char *log_prefix, struct lmtp_deliver_result *result_r);
 /* The same for a message already written and parsed once for several
  * recipients (store_message_*): each mailbox gets the same file (hard
@@ -73,7 +73,7 @@ int lmtp_deliver_message_to_store(struct store *store, const char *user,
 				  struct lmtp_deliver_result *result_r);
 /* The same after opening the store of `user`, which is closed again. */
 int lmtp_deliver_to_user(const struct store_settings *set, const char *user,
-			 const char *mailbox, const struct str *prefix, int fd,
+			 const char *mailbox, const struct str *prefix, struct istream *spool,
 			 uint64_t size, const char *log_prefix,
 			 struct lmtp_deliver_result *result_r);
 

@@ -271,8 +271,8 @@ static const char *lmtp_store_error_reply(enum store_error err)
  * parsed once, for every recipient to share (lmtp_single_copy): the
  * spool with the trace headers that are the same for all of them.  NULL
  * on failure (logged). */
-static struct store_message *lmtp_shared_message(struct lmtp_session *s, const char *id,
-						 time_t now)
+static struct store_message *lmtp_shared_message(struct lmtp_session *s, struct istream *spool,
+						 const char *id, time_t now)
 {
 	static unsigned char buf[64 * 1024];
 	struct store_settings set;
@@ -293,17 +293,15 @@ static struct store_message *lmtp_shared_message(struct lmtp_session *s, const c
 	ret = store_message_write(msg, prefix.data, prefix.len, &error);
 	str_free(&prefix);
 	while (ret == 0 && off < s->spool_size) {
-		size_t want = ROOST_MIN(sizeof(buf), s->spool_size - off);
-		ssize_t n = pread(s->spool_fd, buf, want, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+		size_t want = (size_t)ROOST_MIN((uint64_t)sizeof(buf), s->spool_size - off);
+		ssize_t n = istream_pread(spool, buf, want, off);
+		if (n < (ssize_t)want) {
 			error = n < 0 ? strerror(errno) : "unexpected end of the spool file";
 			ret = -1;
 			break;
 		}
-		ret = store_message_write(msg, buf, (size_t)n, &error);
-		off += (uint64_t)n;
+		ret = store_message_write(msg, buf, want, &error);
+		off += want;
 	}
 	if (ret == 0)
 		ret = store_message_finish(msg, 0, &error);
@@ -335,11 +333,12 @@ static void lmtp_transaction_deliver(struct lmtp_session *s)
 		 (unsigned long long)++s->msg_count);
 	time_t now = time(NULL);
 	struct str prefix = STR_INIT;
+	struct istream *spool = istream_from_fd_borrowed(s->spool_fd);
 	/* one copy for all; when it cannot be made (logged), a copy per
 	 * recipient, so that each still gets its own result */
 	struct store_message *msg = NULL;
 	if (s->rcpt_count > 1 && s->config->lmtp_single_copy)
-		msg = lmtp_shared_message(s, id, now);
+		msg = lmtp_shared_message(s, spool, id, now);
 	for (size_t i = 0; i < s->rcpt_count; i++) {
 		const struct lmtp_rcpt *r = &s->rcpts[i];
 		const char *mailbox = lmtp_deliver_detail_mailbox(s->config, &r->r);
@@ -355,7 +354,7 @@ static void lmtp_transaction_deliver(struct lmtp_session *s)
 						   net_conn_remote_ip(s->conn),
 						   s->smtputf8 ? "UTF8LMTP" : "LMTP", id, now);
 			ret = lmtp_deliver_to_store(store, r->r.user, mailbox, &prefix,
-						    s->spool_fd, s->spool_size, s->log_prefix,
+						    spool, s->spool_size, s->log_prefix,
 						    &res);
 		}
 		if (ret == 0) {
@@ -371,6 +370,7 @@ static void lmtp_transaction_deliver(struct lmtp_session *s)
 	}
 	str_free(&prefix);
 	store_message_free(&msg);
+	istream_destroy(&spool);
 	lmtp_transaction_reset(s);
 }
 

@@ -210,13 +210,12 @@ bool mime_text_header_has(const char *doc, size_t len, const char *name,
 }
 
 /* Reads [offset, offset + size) whole or up to the end; -1 on error. */
-static int read_range(mime_text_read_t *read, void *ctx, uint64_t offset, size_t size,
-		      struct str *dest)
+static int read_range(struct istream *msg, uint64_t offset, size_t size, struct str *dest)
 {
 	char buf[MIME_TEXT_READ_SIZE];
 
 	while (size > 0) {
-		ssize_t n = read(ctx, buf, ROOST_MIN(size, sizeof(buf)), offset);
+		ssize_t n = istream_pread(msg, buf, ROOST_MIN(size, sizeof(buf)), offset);
 
 		if (n < 0)
 			return -1;
@@ -229,12 +228,12 @@ static int read_range(mime_text_read_t *read, void *ctx, uint64_t offset, size_t
 	return 0;
 }
 
-static int append_header(const struct mime_part *part, mime_text_read_t *read, void *ctx,
+static int append_header(const struct mime_part *part, struct istream *msg,
 			 struct str *dest, size_t limit)
 {
 	struct str raw = { 0 };
 	size_t size = (size_t)ROOST_MIN(part->header_size, (uint64_t)MIME_TEXT_MAX_HEADER);
-	int ret = read_range(read, ctx, part->header_offset, size, &raw);
+	int ret = read_range(msg, part->header_offset, size, &raw);
 
 	if (ret == 0)
 		mime_text_header_append(raw.data == NULL ? "" : raw.data, raw.len, dest, limit);
@@ -244,7 +243,7 @@ static int append_header(const struct mime_part *part, mime_text_read_t *read, v
 
 /* A text leaf: transfer-decoded, converted, appended to body within
  * MIME_TEXT_MAX_BODY. */
-static int append_text_part(const struct mime_part *part, mime_text_read_t *read, void *ctx,
+static int append_text_part(const struct mime_part *part, struct istream *msg,
 			    struct str *body)
 {
 	char buf[MIME_TEXT_READ_SIZE];
@@ -262,7 +261,7 @@ static int append_text_part(const struct mime_part *part, mime_text_read_t *read
 	budget = MIME_TEXT_MAX_BODY - body->len;
 	mime_decoder_init(&dec, part->transfer_encoding);
 	while (off < end && raw.len < budget) {
-		ssize_t n = read(ctx, buf, (size_t)ROOST_MIN((uint64_t)sizeof(buf), end - off), off);
+		ssize_t n = istream_pread(msg, buf, (size_t)ROOST_MIN((uint64_t)sizeof(buf), end - off), off);
 
 		if (n < 0) {
 			str_free(&raw);
@@ -300,7 +299,7 @@ static const struct mime_part *next_part(const struct mime_part *p)
 	return NULL;
 }
 
-int mime_text_extract(const struct mime_part *root, mime_text_read_t *read, void *ctx,
+int mime_text_extract(const struct mime_part *root, struct istream *msg,
 		      struct str *header, struct str *body)
 {
 	const unsigned int container = MIME_PART_FLAG_MULTIPART | MIME_PART_FLAG_MESSAGE_RFC822;
@@ -311,15 +310,15 @@ int mime_text_extract(const struct mime_part *root, mime_text_read_t *read, void
 		str_append(body, "");
 	for (const struct mime_part *p = root; p != NULL; p = next_part(p)) {
 		if (p == root) {
-			if (append_header(p, read, ctx, header, MIME_TEXT_MAX_HEADER) < 0)
+			if (append_header(p, msg, header, MIME_TEXT_MAX_HEADER) < 0)
 				return -1;
 		} else if ((p->flags & MIME_PART_FLAG_IS_MESSAGE) != 0) {
-			if (append_header(p, read, ctx, body, MIME_TEXT_MAX_BODY) < 0)
+			if (append_header(p, msg, body, MIME_TEXT_MAX_BODY) < 0)
 				return -1;
 		}
 		if ((p->flags & MIME_PART_FLAG_TEXT) != 0 && (p->flags & container) == 0 &&
 		    p->children == NULL) {
-			if (append_text_part(p, read, ctx, body) < 0)
+			if (append_text_part(p, msg, body) < 0)
 				return -1;
 		}
 	}

@@ -49,6 +49,7 @@
 #define ROOST_MIME_TEXT_H
 
 #include "base/base.h"
+#include "base/istream.h"
 #include "base/str.h"
 #include "mime/parser.h"
 
@@ -60,14 +61,11 @@
 #define MIME_TEXT_MAX_BODY (1024 * 1024)
 #define MIME_TEXT_READ_SIZE (64 * 1024)
 
-/* Reads up to size bytes of the message at offset into buf, like
- * pread(): returns the count (0 at the end), or -1 on error. */
-typedef ssize_t mime_text_read_t(void *ctx, void *buf, size_t size, uint64_t offset);
-
 /* Appends the header and body documents of the message whose parse tree
- * is `root` to *header and *body, reading its bytes through read(ctx).
- * Returns 0, or -1 when read() failed (the documents are then partial). */
-int mime_text_extract(const struct mime_part *root, mime_text_read_t *read, void *ctx,
+ * is `root` to *header and *body, reading its bytes from `msg` (at the
+ * offsets of the parse; its read position is not used).  Returns 0, or
+ * -1 with errno when a read failed (the documents are then partial). */
+int mime_text_extract(const struct mime_part *root, struct istream *msg,
 		      struct str *header, struct str *body);
 
 /* Appends the header document of the raw header raw[0..len) (fields up

@@ -8,9 +8,7 @@
 #include "syntax/msgkeys.h"
 #include "mime/part-map.h"
 
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 void store_msg_cache_data_build(struct store_msg_cache_data *data,
 				struct mime_parser *parser)
@@ -40,24 +38,19 @@ void store_msg_cache_data_build(struct store_msg_cache_data *data,
 	str_append(&data->part_map, "");
 }
 
-int store_msg_cache_data_read_fd(struct store_msg_cache_data *data, int fd)
+int store_msg_cache_data_read(struct store_msg_cache_data *data, struct istream *msg)
 {
 	struct mime_parser *parser = mime_parser_create();
 	char buf[65536];
-	off_t offset = 0;
 	ssize_t n;
 
 	/* FETCH sends the stored bytes as they are (store.h) */
 	mime_parser_set_physical_sizes(parser);
-	while ((n = pread(fd, buf, sizeof(buf), offset)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			mime_parser_destroy(&parser);
-			return -1;
-		}
+	while ((n = istream_read(msg, buf, sizeof(buf))) > 0)
 		mime_parser_feed(parser, buf, (size_t)n);
-		offset += n;
+	if (n < 0) {
+		mime_parser_destroy(&parser);
+		return -1;
 	}
 	store_msg_cache_data_build(data, parser);
 	mime_parser_destroy(&parser);

@@ -6,26 +6,13 @@
 #include "base/casemap.h"
 #include "mime/text.h"
 
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
-
-static ssize_t text_pread(void *ctx, void *buf, size_t size, uint64_t offset)
-{
-	int fd = *(int *)ctx;
-	ssize_t n;
-
-	do {
-		n = pread(fd, buf, size, (off_t)offset);
-	} while (n < 0 && errno == EINTR);
-	return n;
-}
 
 int store_msg_text_data_build(struct store_msg_text_data *data,
-			      const struct mime_part *root, int fd)
+			      const struct mime_part *root, struct istream *msg)
 {
 	struct str header = { 0 }, body = { 0 };
-	int ret = mime_text_extract(root, text_pread, &fd, &header, &body);
+	int ret = mime_text_extract(root, msg, &header, &body);
 
 	memset(data, 0, sizeof(*data));
 	/* the documents are valid UTF-8 (mime/text.h), so casemap_unicode()
@@ -39,26 +26,21 @@ int store_msg_text_data_build(struct store_msg_text_data *data,
 	return ret;
 }
 
-int store_msg_text_data_read_fd(struct store_msg_text_data *data, int fd)
+int store_msg_text_data_read(struct store_msg_text_data *data, struct istream *msg)
 {
 	struct mime_parser *parser = mime_parser_create();
 	char buf[65536];
-	off_t offset = 0;
 	ssize_t n;
 	int ret;
 
-	while ((n = pread(fd, buf, sizeof(buf), offset)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			mime_parser_destroy(&parser);
-			memset(data, 0, sizeof(*data));
-			return -1;
-		}
+	while ((n = istream_read(msg, buf, sizeof(buf))) > 0)
 		mime_parser_feed(parser, buf, (size_t)n);
-		offset += n;
+	if (n < 0) {
+		mime_parser_destroy(&parser);
+		memset(data, 0, sizeof(*data));
+		return -1;
 	}
-	ret = store_msg_text_data_build(data, mime_parser_finish(parser), fd);
+	ret = store_msg_text_data_build(data, mime_parser_finish(parser), msg);
 	mime_parser_destroy(&parser);
 	return ret;
 }

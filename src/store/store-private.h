@@ -72,7 +72,9 @@ struct store_vfuncs {
 			  const char *dest_name, bool move, struct store_copy **ctx_r);
 	int (*copy_continue)(struct store_copy *ctx, unsigned int max_msgs);
 	void (*copy_free)(struct store_copy *ctx);
-	int (*mailbox_open_msg)(struct store_mailbox *box, uint32_t msn);
+	/* *stream_r is NULL on entry and stays NULL after an error */
+	int (*mailbox_msg_stream)(struct store_mailbox *box, uint32_t msn,
+				  struct istream **stream_r);
 	int (*mailbox_msg_cache)(struct store_mailbox *box, uint32_t msn,
 				 struct store_msg_cache *cache_r);
 	int (*mailbox_msg_keys)(struct store_mailbox *box, uint32_t msn,
@@ -266,9 +268,9 @@ struct store_msg_cache_data {
  * destroyed by the caller).  Free with store_msg_cache_data_free(). */
 void store_msg_cache_data_build(struct store_msg_cache_data *data,
 				struct mime_parser *parser);
-/* Parses the message in fd (read from offset 0 to its end).  Returns 0
- * or -1 (read error, errno set). */
-int store_msg_cache_data_read_fd(struct store_msg_cache_data *data, int fd);
+/* Parses the message in `msg` (a stream not read from yet: read from
+ * its start to its end).  Returns 0 or -1 (read error, errno set). */
+int store_msg_cache_data_read(struct store_msg_cache_data *data, struct istream *msg);
 void store_msg_cache_data_free(struct store_msg_cache_data *data);
 
 /* ---- the text SEARCH looks at (msg-text.c) ---- */
@@ -280,11 +282,13 @@ struct store_msg_text_data {
 };
 
 /* Builds the documents of the message parsed into `root`, reading its
- * bytes from fd with pread().  Returns 0 or -1 (read error, errno set). */
+ * bytes from `msg` (at the parse's offsets).  Returns 0 or -1 (read
+ * error, errno set). */
 int store_msg_text_data_build(struct store_msg_text_data *data,
-			      const struct mime_part *root, int fd);
-/* Parses the message in fd and builds the documents; 0 or -1. */
-int store_msg_text_data_read_fd(struct store_msg_text_data *data, int fd);
+			      const struct mime_part *root, struct istream *msg);
+/* Parses the message in `msg` (a stream not read from yet: read from
+ * its start to its end) and builds the documents; 0 or -1. */
+int store_msg_text_data_read(struct store_msg_text_data *data, struct istream *msg);
 void store_msg_text_data_free(struct store_msg_text_data *data);
 
 /* The backends. */

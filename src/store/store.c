@@ -737,12 +737,14 @@ void store_copy_free(struct store_copy **_ctx)
 	ctx->box->store->v->copy_free(ctx);
 }
 
-int store_mailbox_open_msg(struct store_mailbox *box, uint32_t msn)
+int store_mailbox_msg_stream(struct store_mailbox *box, uint32_t msn,
+			     struct istream **stream_r)
 {
+	*stream_r = NULL;
 	store_clear_error(box->store);
 	if (!msns_are_valid(box, &msn, 1))
 		return -1;
-	return box->store->v->mailbox_open_msg(box, msn);
+	return box->store->v->mailbox_msg_stream(box, msn, stream_r);
 }
 
 int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,

@@ -30,6 +30,7 @@
 #define ROOST_STORE_H
 
 #include "base/base.h"
+#include "base/istream.h"
 #include "base/str.h"
 #include <time.h>
 
@@ -336,12 +337,15 @@ void store_copy_result(struct store_copy *ctx, uint32_t *dest_uidvalidity_r,
 		       uint32_t **dest_uids_r);
 void store_copy_free(struct store_copy **ctx);
 
-/* Opens the message file of msn for reading: returns an fd positioned at 0
- * (caller closes) whose content is the message exactly as it was appended
+/* Opens the message of msn for reading: returns 0 with *stream_r (the
+ * caller destroys it with istream_destroy(); it stays readable after the
+ * view changes) whose content is the message exactly as it was appended
  * (with CRLF line ends: the arrival paths make bare LF CRLF, all but the
  * binary data of a literal8), of store_msg.size bytes.  -1 with
- * STORE_ERR_EXPUNGED if the file is gone. */
-int store_mailbox_open_msg(struct store_mailbox *box, uint32_t msn);
+ * STORE_ERR_EXPUNGED if the message is gone, or with another error (and
+ * *stream_r NULL either way). */
+int store_mailbox_msg_stream(struct store_mailbox *box, uint32_t msn,
+			     struct istream **stream_r);
 
 /* The message model cached in the index (DESIGN.md "Parse once").
  * Strings are NUL-terminated; envelope is the IMAP ENVELOPE, body and

@@ -14,29 +14,13 @@
 
 #include "base/base.h"
 #include "base/casemap.h"
+#include "base/istream.h"
 #include "base/str.h"
 #include "base/utf8.h"
 #include "mime/parser.h"
 #include "mime/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct mem_msg {
-	const uint8_t *data;
-	size_t len;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t want, uint64_t offset)
-{
-	struct mem_msg *m = ctx;
-
-	if (offset >= m->len)
-		return 0;
-	if (want > m->len - offset)
-		want = m->len - offset;
-	memcpy(buf, m->data + offset, want);
-	return (ssize_t)want;
-}
 
 static void check_utf8(const struct str *s)
 {
@@ -85,15 +69,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	size_t chunk = (size_t)data[0] % 67 + 1;
-	struct mem_msg m = { data + 1, size - 1 };
+	const char *msg = (const char *)data + 1;
+	size_t len = size - 1;
+	struct istream *m = istream_from_memory(msg, len);
 	struct mime_parser *whole, *chunked = mime_parser_create();
-	const struct mime_part *root = mime_parser_parse(m.data, m.len, &whole);
+	const struct mime_part *root = mime_parser_parse(msg, len, &whole);
 	struct str h1 = STR_INIT, b1 = STR_INIT, h2 = STR_INIT, b2 = STR_INIT;
 
-	for (size_t i = 0; i < m.len; i += chunk)
-		mime_parser_feed(chunked, m.data + i, ROOST_MIN(chunk, m.len - i));
-	if (mime_text_extract(root, mem_read, &m, &h1, &b1) != 0 ||
-	    mime_text_extract(mime_parser_finish(chunked), mem_read, &m, &h2, &b2) != 0)
+	for (size_t i = 0; i < len; i += chunk)
+		mime_parser_feed(chunked, msg + i, ROOST_MIN(chunk, len - i));
+	if (mime_text_extract(root, m, &h1, &b1) != 0 ||
+	    mime_text_extract(mime_parser_finish(chunked), m, &h2, &b2) != 0)
 		abort();
 	if (h1.len != h2.len || b1.len != b2.len ||
 	    memcmp(h1.data, h2.data, h1.len) != 0 || memcmp(b1.data, b2.data, b1.len) != 0)
@@ -105,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_header(&h1);
 	mime_parser_destroy(&whole);
 	mime_parser_destroy(&chunked);
+	istream_destroy(&m);
 	str_free(&h1);
 	str_free(&b1);
 	str_free(&h2);

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "base/base.h"
+#include "base/istream.h"
 #include "store/store.h"
 #include "store-fixture.h"
 #include "testlib.h"
@@ -188,24 +189,22 @@ void die_in_append(const char *mailbox)
 	wait_child(pid);
 }
 
-char *read_fd(int fd)
-{
-	char *buf = xmalloc(65536);
-	ssize_t n, len = 0;
-
-	while ((n = read(fd, buf + len, 65535 - (size_t)len)) > 0)
-		len += n;
-	buf[len] = '\0';
-	close(fd);
-	return buf;
-}
-
 char *read_msg(struct store_mailbox *box, uint32_t msn)
 {
-	int fd = store_mailbox_open_msg(box, msn);
+	char *buf = xmalloc(65536);
+	struct istream *msg;
+	uint64_t size;
+	ssize_t len;
 
-	assert_true(fd >= 0);
-	return read_fd(fd);
+	assert_int_equal(store_mailbox_msg_stream(box, msn, &msg), 0);
+	len = istream_read(msg, buf, 65535);
+	assert_true(len >= 0);
+	assert_int_equal(istream_get_size(msg, &size), 0);
+	assert_int_equal(size, (uint64_t)len);
+	assert_int_equal(store_mailbox_msg(box, msn)->size, (uint64_t)len);
+	buf[len] = '\0';
+	istream_destroy(&msg);
+	return buf;
 }
 
 void assert_store_consistent(struct store *store)

@@ -82,8 +82,6 @@ struct store_message *shared_message(const char *text);
 uint32_t append_message(struct store *store, const char *mailbox,
 			struct store_message *msg, uint32_t flags);
 
-/* The content of fd (at most 64 KB), which is closed; the caller frees. */
-char *read_fd(int fd);
 /* The text of message msn of box; the caller frees. */
 char *read_msg(struct store_mailbox *box, uint32_t msn);
 

@@ -14,48 +14,27 @@
 #include "base/str.h"
 #include "mime/parser.h"
 #include "mime/text.h"
-
-struct mem_msg {
-	const char *data;
-	size_t len;
-	uint64_t fail_at;	/* a read at or past this offset fails */
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t size, uint64_t offset)
-{
-	struct mem_msg *m = ctx;
-
-	if (offset >= m->fail_at)
-		return -1;
-	if (offset >= m->len)
-		return 0;
-	if (size > m->len - offset)
-		size = m->len - offset;
-	/* short reads, as pread() may give */
-	if (size > 1000)
-		size = 1000;
-	memcpy(buf, m->data + offset, size);
-	return (ssize_t)size;
-}
+#include "testlib.h"
 
 /* Extracts msg[0..len), parsing it whole and also fed one byte at a
  * time; both must give the same documents, returned in header/body. */
 static void extract_n(const char *msg, size_t len, struct str *header, struct str *body)
 {
-	struct mem_msg m = { msg, len, UINT64_MAX };
+	struct istream *m = testlib_istream_create(msg, len, UINT64_MAX);
 	struct mime_parser *parser;
 	const struct mime_part *root = mime_parser_parse(msg, len, &parser);
 	struct str h2 = STR_INIT, b2 = STR_INIT;
 
-	assert_int_equal(mime_text_extract(root, mem_read, &m, header, body), 0);
+	assert_int_equal(mime_text_extract(root, m, header, body), 0);
 	mime_parser_destroy(&parser);
 
 	parser = mime_parser_create();
 	for (size_t i = 0; i < len; i++)
 		mime_parser_feed(parser, msg + i, 1);
 	root = mime_parser_finish(parser);
-	assert_int_equal(mime_text_extract(root, mem_read, &m, &h2, &b2), 0);
+	assert_int_equal(mime_text_extract(root, m, &h2, &b2), 0);
 	mime_parser_destroy(&parser);
+	istream_destroy(&m);
 	assert_int_equal(h2.len, header->len);
 	assert_int_equal(b2.len, body->len);
 	assert_memory_equal(h2.data, header->data, header->len);
@@ -309,17 +288,18 @@ static void test_body_limit(void **state)
 static void test_read_error(void **state)
 {
 	const char *msg = "Subject: a\r\n\r\nbody text\r\n";
-	struct mem_msg m = { msg, strlen(msg), 14 };
+	struct istream *m = testlib_istream_create(msg, strlen(msg), 14);
 	struct mime_parser *parser;
 	const struct mime_part *root = mime_parser_parse(msg, strlen(msg), &parser);
 	struct str h = STR_INIT, b = STR_INIT;
 
 	(void)state;
-	assert_int_equal(mime_text_extract(root, mem_read, &m, &h, &b), -1);
-	m.fail_at = 0;
+	assert_int_equal(mime_text_extract(root, m, &h, &b), -1);
+	testlib_istream_fail_at(m, 0);
 	str_truncate(&h, 0);
-	assert_int_equal(mime_text_extract(root, mem_read, &m, &h, &b), -1);
+	assert_int_equal(mime_text_extract(root, m, &h, &b), -1);
 	mime_parser_destroy(&parser);
+	istream_destroy(&m);
 	str_free(&h);
 	str_free(&b);
 }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/istream.h"
 #include "store/store.h"
 #include "store-fixture.h"
 #include "testlib.h"
@@ -275,9 +276,10 @@ static void test_expunge_and_sync_order(void **state)
 	assert_count(stored_count("demo", "INBOX"), 1);
 
 	/* an expunged message cannot be opened through a stale view */
-	int fd = store_mailbox_open_msg(b, 1);
+	struct istream *msg;
 	enum store_error err;
-	assert_int_equal(fd, -1);
+	assert_int_equal(store_mailbox_msg_stream(b, 1, &msg), -1);
+	assert_null(msg);
 	store_last_error(s2, &err);
 	assert_int_equal(err, STORE_ERR_EXPUNGED);
 
@@ -1370,7 +1372,7 @@ static void test_read_after_rename_expunges_nothing(void **state)
 	struct store *a = open_store("demo"), *b = open_store("demo");
 	struct store_mailbox *box;
 	struct store_status status;
-	int fd;
+	struct istream *msg;
 
 	assert_int_equal(store_mailbox_create(a, "Sub", 0), 0);
 	assert_int_equal(append(a, "Sub", msg1, 0, NULL, 0, 0), 1);
@@ -1379,9 +1381,8 @@ static void test_read_after_rename_expunges_nothing(void **state)
 	assert_int_equal(store_mailbox_rename(b, "Sub", "Other"), 0);
 	/* the old directory is a new mailbox's now */
 	assert_int_equal(store_mailbox_create(b, "Sub", 0), 0);
-	fd = store_mailbox_open_msg(box, 1);
-	if (fd >= 0)
-		close(fd);
+	(void)store_mailbox_msg_stream(box, 1, &msg);
+	istream_destroy(&msg);
 	assert_int_equal(store_mailbox_status(b, "Other", &status), 0);
 	assert_int_equal(status.messages, 2);
 	store_mailbox_close(&box);

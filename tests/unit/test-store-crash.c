@@ -376,7 +376,7 @@ static void test_failed_expunge_keeps_files(void **state)
 	uint32_t m1 = 1, uidvalidity, *uids = NULL;
 	char *cur = user_path("Maildir/cur");
 	char *other_cur = user_path("Maildir/.Other/cur");
-	int fd;
+	struct istream *msg;
 
 	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
 	assert_int_equal(append(store, "INBOX", msg2, 0, NULL, 0, 0), 2);
@@ -393,9 +393,8 @@ static void test_failed_expunge_keeps_files(void **state)
 	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
 	assert_int_equal(store_mailbox_count(box), 2);
 	for (uint32_t msn = 1; msn <= 2; msn++) {
-		fd = store_mailbox_open_msg(box, msn);
-		assert_true(fd >= 0);
-		close(fd);
+		assert_int_equal(store_mailbox_msg_stream(box, msn, &msg), 0);
+		istream_destroy(&msg);
 	}
 	fixture_index_exec("DROP TRIGGER fail_expunge");
 	assert_int_equal(store_mailbox_copy(box, &m1, 1, "Other", true, &uidvalidity, &uids), 0);
@@ -727,6 +726,7 @@ static void test_vanished_file_does_not_wait(void **state)
 	(void)state;
 	struct store *store = open_store("demo");
 	struct store_mailbox *box;
+	struct istream *msg;
 	struct timespec start;
 	enum store_error err;
 	char *cur = user_path("Maildir/cur");
@@ -744,7 +744,7 @@ static void test_vanished_file_does_not_wait(void **state)
 
 	pid_t pid = hold_write_lock(index, 1500, 0, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	assert_int_equal(store_mailbox_open_msg(box, 1), -1);
+	assert_int_equal(store_mailbox_msg_stream(box, 1, &msg), -1);
 	(void)store_last_error(store, &err);
 	assert_int_equal(err, STORE_ERR_EXPUNGED);
 	long waited = elapsed_ms(&start);
@@ -753,7 +753,7 @@ static void test_vanished_file_does_not_wait(void **state)
 	wait_child(pid);
 	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
 	assert_int_equal(store_mailbox_count(box), 2);
-	assert_int_equal(store_mailbox_open_msg(box, 1), -1);
+	assert_int_equal(store_mailbox_msg_stream(box, 1, &msg), -1);
 	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
 	assert_int_equal(store_mailbox_count(box), 1);
 	assert_int_equal(store_mailbox_msg(box, 1)->uid, 2);

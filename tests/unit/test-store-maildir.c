@@ -259,8 +259,7 @@ static void test_new_pickup(void **state)
 	assert_int_equal(m->internaldate, 1400000000);
 	assert_true(store_mailbox_is_recent(box, 1));
 	assert_int_equal(store_mailbox_msg(box, 2)->flags, STORE_FLAG_SEEN);
-	fd = store_mailbox_open_msg(box, 1);
-	char *text = read_fd(fd);
+	char *text = read_msg(box, 1);
 	assert_string_equal(text, crlf_msg);
 	free(text);
 	path = user_path("Maildir/new");

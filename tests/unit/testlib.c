@@ -5,12 +5,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "base/base.h"
+#include "base/istream.h"
 #include "base/str.h"
 #include "testlib.h"
 
@@ -84,4 +87,66 @@ size_t testlib_count_files(const char *path)
 	}
 	closedir(d);
 	return n;
+}
+
+struct test_istream {
+	struct istream stream;
+	const char *data;
+	size_t len;
+	uint64_t fail_at;
+	unsigned int calls;
+};
+
+static ssize_t test_istream_pread(struct istream *stream, void *buf, size_t size,
+				  uint64_t offset)
+{
+	struct test_istream *ts = (struct test_istream *)stream;
+
+	assert_true(size > 0);
+	if (ts->calls++ % 2 == 0) {
+		errno = EINTR;
+		return -1;
+	}
+	if (offset >= ts->len)
+		return 0;
+	if (offset >= ts->fail_at) {
+		errno = EIO;
+		return -1;
+	}
+	size = ROOST_MIN(size, ROOST_MIN((size_t)3, ts->len - (size_t)offset));
+	memcpy(buf, ts->data + offset, size);
+	return (ssize_t)size;
+}
+
+static int test_istream_get_size(struct istream *stream, uint64_t *size_r)
+{
+	*size_r = ((struct test_istream *)stream)->len;
+	return 0;
+}
+
+static void test_istream_destroy(struct istream *stream)
+{
+	free(stream);
+}
+
+static const struct istream_vfuncs test_istream_vfuncs = {
+	.pread = test_istream_pread,
+	.get_size = test_istream_get_size,
+	.destroy = test_istream_destroy,
+};
+
+struct istream *testlib_istream_create(const void *data, size_t len, uint64_t fail_at)
+{
+	struct test_istream *ts = xcalloc(1, sizeof(*ts));
+
+	istream_init(&ts->stream, &test_istream_vfuncs);
+	ts->data = data;
+	ts->len = len;
+	ts->fail_at = fail_at;
+	return &ts->stream;
+}
+
+void testlib_istream_fail_at(struct istream *stream, uint64_t fail_at)
+{
+	((struct test_istream *)stream)->fail_at = fail_at;
 }

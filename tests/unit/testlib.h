@@ -8,6 +8,9 @@
 #define ROOST_TESTLIB_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct istream;
 
 /* Creates /tmp/roost-test-NAME.XXXXXX.  Returns 0, or -1 with errno set
  * (for a cmocka setup function to return as is).  Until the next
@@ -34,5 +37,13 @@ char *testlib_read_file(const char *path);
 /* How many entries of the directory path do not start with '.'; 0 if it
  * cannot be opened. */
 size_t testlib_count_files(const char *path);
+
+/* A stream over data[0..len) (not copied) that reads the way a slow
+ * source may: each call gives at most 3 bytes and every other call fails
+ * with EINTR, and a read at or past fail_at (before the end) fails with
+ * EIO.  testlib_istream_fail_at() moves fail_at.  Destroy it with
+ * istream_destroy(). */
+struct istream *testlib_istream_create(const void *data, size_t len, uint64_t fail_at);
+void testlib_istream_fail_at(struct istream *stream, uint64_t fail_at);
 
 #endif

@@ -21,14 +21,15 @@ static int cache_parse(struct maildir_mailbox *mbox, uint32_t msn,
 {
 	struct store_mailbox *box = &mbox->box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	int fd, ret;
+	struct istream *msg;
+	int ret;
 
-	if ((fd = maildir_sync_open_msg(box, msn)) < 0)
+	if (maildir_sync_msg_stream(box, msn, &msg) < 0)
 		return -1;
-	ret = store_msg_cache_data_read_fd(data, fd);
+	ret = store_msg_cache_data_read(data, msg);
 	if (ret < 0)
 		maildir_storage_set_syscall_error(ms, "read", "message file");
-	close(fd);
+	istream_destroy(&msg);
 	return ret;
 }
 

@@ -367,16 +367,15 @@ int maildir_file_copy_fd(struct maildir_store *ms, int in, const char *dst,
 {
 	char buf[65536];
 	struct timespec times[2];
-	uint64_t off = 0;
+	struct istream *src;
 	ssize_t n;
 	int out, ret = 0;
 
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0)
 		return maildir_storage_set_syscall_error(ms, "open", dst);
-	while ((n = pread(in, buf, sizeof(buf), (off_t)off)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
+	src = istream_from_fd_borrowed(in);
+	while ((n = istream_read(src, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			ret = maildir_storage_set_syscall_error(ms, "read", dst);
 			break;
@@ -385,8 +384,8 @@ int maildir_file_copy_fd(struct maildir_store *ms, int in, const char *dst,
 			ret = maildir_storage_set_syscall_error(ms, "write", dst);
 			break;
 		}
-		off += (uint64_t)n;
 	}
+	istream_destroy(&src);
 	if (ret == 0)
 		ret = maildir_storage_fsync_fd(ms, out, dst);
 	times[0].tv_sec = times[1].tv_sec = internaldate;

@@ -30,6 +30,7 @@ int maildir_fts_fill_all(struct maildir_store *ms)
 		for (size_t k = i; ret == 0 && k < count && k < i + 256; k++) {
 			char *dir = maildir_storage_mailbox_dir(ms, todo[k].mailbox_name);
 			struct store_msg_text_data data;
+			struct istream *msg;
 			int fd;
 
 			if (dir == NULL) {
@@ -43,12 +44,13 @@ int maildir_fts_fill_all(struct maildir_store *ms)
 			free(actual);
 			if (fd < 0)
 				continue;	/* gone: nothing to index */
-			if (store_msg_text_data_read_fd(&data, fd) < 0)
+			msg = istream_from_fd(fd);
+			if (store_msg_text_data_read(&data, msg) < 0)
 				ret = maildir_storage_set_syscall_error(ms, "read", "message file");
 			else
 				ret = index_fts_insert(ms->index, todo[k].mailbox_id, todo[k].uid,
 						       &data);
-			close(fd);
+			istream_destroy(&msg);
 			store_msg_text_data_free(&data);
 		}
 		if (ret == 0)
@@ -67,21 +69,22 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	uint32_t uid = box->msgs[msn - 1].uid;
 	struct store_msg_text_data data;
-	int fd, ret;
+	struct istream *msg;
+	int ret;
 
 	ret = index_fts_get(ms->index, mbox->id, uid, header, body);
 	if (ret != 0)
 		return ret < 0 ? -1 : 0;
 
-	if ((fd = maildir_sync_open_msg(box, msn)) < 0)
+	if (maildir_sync_msg_stream(box, msn, &msg) < 0)
 		return -1;
-	if (store_msg_text_data_read_fd(&data, fd) < 0) {
+	if (store_msg_text_data_read(&data, msg) < 0) {
 		store_msg_text_data_free(&data);
-		close(fd);
+		istream_destroy(&msg);
 		return maildir_storage_set_syscall_error(ms, "read", "message file");
 	}
 	(void)index_fts_write_back(ms->index, mbox->id, uid, &data);
-	close(fd);
+	istream_destroy(&msg);
 	/* a failed write-back only means the next search reads again */
 	store_clear_error(box->store);
 	str_append_n(header, data.header.data, data.header.len);

@@ -190,7 +190,7 @@ uint64_t maildir_file_header_scan_result(const struct maildir_header_scan *scan)
 /* Finds a file in dir/cur whose unique part is `unique` (file renamed by
  * another process); returns its name (xmalloc'd) or NULL. */
 char *maildir_file_find_unique(const char *dir, const char *unique);
-/* Copies the whole content of `in` (read with pread from offset 0) to a
+/* Copies the whole content of `in` (read from offset 0) to a
  * new file `dst` (O_EXCL), fsynced, with mtime internaldate.  0, or -1
  * with the store's error set and dst removed. */
 int maildir_file_copy_fd(struct maildir_store *ms, int in, const char *dst,
@@ -225,7 +225,8 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 void maildir_sync_close(struct store_mailbox *box);
 int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 		      const struct store_sync_callbacks *cb, void *ctx);
-int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn);
+int maildir_sync_msg_stream(struct store_mailbox *box, uint32_t msn,
+			    struct istream **stream_r);
 /* cache.c */
 int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 		      struct store_msg_cache *cache_r);

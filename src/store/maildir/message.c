@@ -124,13 +124,18 @@ int maildir_message_finish(struct store_message *message, time_t internaldate,
 {
 	struct maildir_message *msg = (struct maildir_message *)message;
 	struct timespec times[2];
+	struct istream *spool;
+	int ret;
 
 	if (msg->failed || msg->finished) {
 		*error_r = message_io_error;
 		return -1;
 	}
 	store_msg_cache_data_build(&msg->cache, msg->parser);
-	if (store_msg_text_data_build(&msg->text, mime_parser_finish(msg->parser), msg->fd) < 0) {
+	spool = istream_from_fd_borrowed(msg->fd);
+	ret = store_msg_text_data_build(&msg->text, mime_parser_finish(msg->parser), spool);
+	istream_destroy(&spool);
+	if (ret < 0) {
 		log_error("store: reading the message spool: %s", strerror(errno));
 		store_msg_cache_data_free(&msg->cache);
 		store_msg_text_data_free(&msg->text);

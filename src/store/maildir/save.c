@@ -151,14 +151,16 @@ void maildir_save_abort(struct store_append *_ctx)
 static int text_build(struct maildir_append *ctx, struct store_msg_text_data *text_r)
 {
 	int fd = open(ctx->tmp_path, O_RDONLY | O_CLOEXEC);
+	struct istream *msg;
 	int ret;
 
 	if (fd < 0) {
 		memset(text_r, 0, sizeof(*text_r));
 		return maildir_storage_set_syscall_error(ctx->ms, "open", ctx->tmp_path);
 	}
-	ret = store_msg_text_data_build(text_r, mime_parser_finish(ctx->parser), fd);
-	close(fd);
+	msg = istream_from_fd(fd);
+	ret = store_msg_text_data_build(text_r, mime_parser_finish(ctx->parser), msg);
+	istream_destroy(&msg);
 	if (ret < 0) {
 		store_msg_text_data_free(text_r);
 		return maildir_storage_set_syscall_error(ctx->ms, "read", ctx->tmp_path);

@@ -415,7 +415,8 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 	return ret < 0 ? -1 : 0;
 }
 
-int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
+int maildir_sync_msg_stream(struct store_mailbox *box, uint32_t msn,
+			    struct istream **stream_r)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
@@ -456,5 +457,8 @@ int maildir_sync_open_msg(struct store_mailbox *box, uint32_t msn)
 		maildir_storage_set_syscall_error(ms, "open", file);
 	}
 	free(file);
-	return fd;
+	if (fd < 0)
+		return -1;
+	*stream_r = istream_from_fd(fd);
+	return 0;
 }

@@ -1,17 +1,18 @@
-/* cmd-fetch.h: what cmd-fetch.c shares with fetch-binary.c, and no other
- * file includes: the state of a FETCH command.  See cmd-fetch.c for how
- * the command runs. */
-#ifndef ROOST_IMAP_CMD_FETCH_H
-#define ROOST_IMAP_CMD_FETCH_H
+/* fetch.h: the FETCH output engine, which answers a fetch request
+ * (fetch-parse.h) for a set of messages, shared by cmd-fetch.c (the
+ * command), fetch.c and fetch-binary.c (the engine), and included by no
+ * other file.  See fetch.c for how the output is produced. */
+#ifndef ROOST_IMAP_FETCH_H
+#define ROOST_IMAP_FETCH_H
 
-#include "base/base.h"
+#include "fetch-parse.h"
+#include "base/istream.h"
 #include "base/str.h"
 #include "mime/decode.h"
 #include "mime/part-map.h"
 
-#include <sys/types.h>
-
 struct imap_cmd;
+struct seqset;
 
 #define FETCH_READ_SIZE (64 * 1024)
 /* Largest header HEADER.FIELDS[.NOT] looks at; the rest of a longer
@@ -19,48 +20,6 @@ struct imap_cmd;
 #define FETCH_HEADER_MAX (1024 * 1024)
 /* \Seen is set for this many messages per store transaction. */
 #define FETCH_SEEN_BATCH 256
-
-/* What a section item returns. */
-enum fetch_kind {
-	FETCH_KIND_BODY,		/* BODY[], BODY.PEEK[], RFC822* */
-	FETCH_KIND_BINARY,		/* BINARY[], BINARY.PEEK[] */
-	FETCH_KIND_BINARY_SIZE,		/* BINARY.SIZE[] */
-};
-
-enum fetch_section {
-	FETCH_SECTION_ALL,		/* BODY[] and RFC822 */
-	FETCH_SECTION_HEADER,		/* BODY[HEADER] and RFC822.HEADER */
-	FETCH_SECTION_TEXT,		/* BODY[TEXT] and RFC822.TEXT */
-	FETCH_SECTION_HEADER_FIELDS,
-	FETCH_SECTION_HEADER_FIELDS_NOT,
-	FETCH_SECTION_MIME,		/* BODY[1.MIME]: only with a part path */
-};
-
-struct fetch_body {
-	enum fetch_kind kind;
-	enum fetch_section section;	/* FETCH_SECTION_ALL for BINARY* */
-	/* section-part: the part numbers before the section text; with
-	 * path_len > 0 the range comes from the part map */
-	const uint32_t *path;
-	unsigned int path_len;
-	const char *const *fields;	/* HEADER.FIELDS[.NOT] */
-	size_t field_count;
-	bool partial;
-	uint64_t offset, count;
-	/* the response's item name, partial origin included:
-	 * "BODY[HEADER.FIELDS (From)]<0>", "RFC822.TEXT" */
-	const char *resp_name;
-};
-
-struct fetch_items {
-	bool flags, uid, internaldate, size;
-	bool envelope, body, bodystructure;
-	bool need_map;		/* some body item has a part path */
-	bool binary;		/* some body item is BINARY or BINARY.SIZE */
-	bool set_seen;		/* some body item is not PEEK */
-	struct fetch_body *bodies;
-	size_t body_count, body_cap;
-};
 
 struct fetch_range {
 	uint32_t first, last;	/* msns, inclusive */
@@ -85,7 +44,7 @@ struct fetch_binary_info {
 /* The bytes a BINARY item decodes. */
 struct fetch_binary_src {
 	uint32_t key;		/* as in fetch_binary_info */
-	uint64_t offset, size;	/* encoded, in the message file */
+	uint64_t offset, size;	/* encoded, in the message stream */
 	enum mime_encoding encoding;
 	bool text;		/* text/<any>: sent with CRLF line ends */
 };
@@ -109,6 +68,22 @@ enum fetch_stage {
 	FETCH_STAGE_MSG_END,
 };
 
+/* What one stage function of the engine did (fetch.c, fetch-binary.c);
+ * each says which of these it returns. */
+enum fetch_step {
+	FETCH_STEP_DONE,	/* complete: go on to the next stage */
+	FETCH_STEP_MORE,	/* not complete: call it again */
+	FETCH_STEP_SCAN,	/* nothing written: a BINARY item must scan its
+				 * part first (FETCH_STAGE_BINARY_SCAN) */
+	FETCH_STEP_SKIPPED,	/* nothing written: the message is left out
+				 * (expunged) */
+	FETCH_STEP_UNKNOWN_CTE,	/* nothing written: a part's encoding cannot
+				 * be removed */
+	FETCH_STEP_FAILED,	/* a store error (set) or a read error (logged) */
+};
+
+/* The state of one FETCH command's output.  The fields are the engine's;
+ * the command reads had_expunged once fetch_run() has finished. */
 struct fetch_ctx {
 	struct imap_cmd *cmd;
 	struct fetch_items items;
@@ -118,10 +93,11 @@ struct fetch_ctx {
 
 	enum fetch_stage stage;
 	uint32_t msn;			/* being written */
-	int fd;				/* its file, -1 if not opened */
+	struct istream *msg;		/* its bytes, NULL if not opened */
 	size_t body_idx;
 	bool need_space;		/* an item was written before */
-	/* the literal being written: from the file, or from `mem` */
+	/* the literal being written: from the message stream, or from
+	 * `mem` */
 	bool from_mem;
 	/* a plain literal (BODY[...], RFC822...): NUL octets, which it may
 	 * not carry, go out as 0x80 (see fetch_body_data()) */
@@ -149,10 +125,6 @@ struct fetch_ctx {
 	/* whether the current BINARY item's partial range has a NUL: -1
 	 * not known yet, 0 no, 1 yes */
 	int range_nul;
-	/* a BINARY source of ctx->msn has an encoding Roost cannot remove:
-	 * the command ends with NO [UNKNOWN-CTE] */
-	bool unknown_cte;
-
 	/* implicit \Seen: messages up to seen_done_msn were handled; bit
 	 * msn - 1 of seen_changed says this command set \Seen on msn */
 	uint32_t seen_done_msn;
@@ -162,9 +134,39 @@ struct fetch_ctx {
 	bool had_expunged;		/* some data could not be returned */
 };
 
-/* Reads up to `size` bytes at `offset` of fd (retrying short reads and
- * EINTR).  Returns the bytes read (fewer only at the end of the file) or
- * -1 with errno. */
-ssize_t cmd_fetch_pread(int fd, void *buf, size_t size, uint64_t offset);
+/* Logs that message ctx->msn could not be read (`reason`, or NULL when
+ * it is shorter than its size) and returns FETCH_STEP_FAILED. */
+enum fetch_step fetch_read_failed(struct fetch_ctx *ctx, const char *reason);
+
+/* What fetch_run() stopped at. */
+enum fetch_run_result {
+	/* the output is above the session's high-water mark or the time
+	 * slice is used: run again when the command resumes */
+	FETCH_RUN_PAUSED,
+	/* every message was answered, or skipped as expunged */
+	FETCH_RUN_FINISHED,
+	/* stopped before a message's response: a part it asks for has an
+	 * encoding Roost cannot remove (NO [UNKNOWN-CTE]) */
+	FETCH_RUN_UNKNOWN_CTE,
+	/* stopped between two responses, with the store's error set */
+	FETCH_RUN_STORE_ERROR,
+	/* stopped inside a response that cannot be completed (a message
+	 * could not be read; logged): only closing the connection is left */
+	FETCH_RUN_BROKEN,
+};
+
+/* Sets up *ctx (zeroed by the caller, from cmd's pool) to answer `items`
+ * for the messages `msns` (resolved in the view of cmd's session; the
+ * ranges are copied into cmd's pool).  ctx keeps `items` as it is. */
+void fetch_init(struct fetch_ctx *ctx, struct imap_cmd *cmd,
+		const struct fetch_items *items, const struct seqset *msns);
+/* Writes responses until it must pause or stops for good (see enum
+ * fetch_run_result).  After FINISHED and UNKNOWN_CTE the \Seen flags it
+ * set and sent have been synced so that the session does not repeat
+ * them.  Call fetch_deinit() after any result but PAUSED. */
+enum fetch_run_result fetch_run(struct fetch_ctx *ctx);
+/* Releases what ctx holds (the message stream, buffers); ctx's fields
+ * that fetch_run() reports (had_expunged) stay valid. */
+void fetch_deinit(struct fetch_ctx *ctx);
 
 #endif
