@@ -242,15 +242,17 @@ search_key_parse_func(struct search_build *b, const struct search_key_def *def,
 struct search_key_def {
 	const char *name;
 	search_key_parse_func *parse;
+	/* the type of the key made (NOT for UNKEYWORD, which wraps a
+	 * KEYWORD key) */
 	enum search_key_type type;
-	/* flag keys: the flag; KEYWORD/UNKEYWORD: 1 to negate */
+	/* flag keys: the flag */
 	uint32_t flags;
 	/* keys that search one header field: its name */
 	const char *field;
 };
 
-/* ALL, RECENT, and the flag keys: no argument */
-static struct search_key *search_parse_flag(struct search_build *b,
+/* ALL, RECENT and the flag keys: no argument */
+static struct search_key *search_parse_bare(struct search_build *b,
 					    const struct search_key_def *def,
 					    const struct imap_arg **argp)
 {
@@ -349,7 +351,7 @@ static struct search_key *search_parse_keyword(struct search_build *b,
 	kw->keyword = b->box == NULL ? -1 :
 		store_mailbox_keyword_index(b->box, name, false);
 	(*argp)++;
-	if (def->flags == 0)
+	if (def->type == SEARCH_KEY_KEYWORD)
 		return kw;
 	struct search_key *key = search_key_new(b->pool, SEARCH_KEY_NOT);
 	search_key_add_child(key, kw);
@@ -432,15 +434,15 @@ static struct search_key *search_parse_or(struct search_build *b,
 /* Every search-key that starts with a keyword (RFC 9051 section 9, RFC
  * 5032), sorted by name (ASCII, as strcasecmp() orders them) for bsearch(). */
 static const struct search_key_def search_key_defs[] = {
-	{ "ALL", search_parse_flag, SEARCH_KEY_ALL, 0, NULL },
-	{ "ANSWERED", search_parse_flag, SEARCH_KEY_FLAGS_SET, STORE_FLAG_ANSWERED, NULL },
+	{ "ALL", search_parse_bare, SEARCH_KEY_ALL, 0, NULL },
+	{ "ANSWERED", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_ANSWERED, NULL },
 	{ "BCC", search_parse_text, SEARCH_KEY_HEADER, 0, "Bcc" },
 	{ "BEFORE", search_parse_date_key, SEARCH_KEY_BEFORE, 0, NULL },
 	{ "BODY", search_parse_text, SEARCH_KEY_BODY, 0, NULL },
 	{ "CC", search_parse_text, SEARCH_KEY_HEADER, 0, "Cc" },
-	{ "DELETED", search_parse_flag, SEARCH_KEY_FLAGS_SET, STORE_FLAG_DELETED, NULL },
-	{ "DRAFT", search_parse_flag, SEARCH_KEY_FLAGS_SET, STORE_FLAG_DRAFT, NULL },
-	{ "FLAGGED", search_parse_flag, SEARCH_KEY_FLAGS_SET, STORE_FLAG_FLAGGED, NULL },
+	{ "DELETED", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_DELETED, NULL },
+	{ "DRAFT", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_DRAFT, NULL },
+	{ "FLAGGED", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_FLAGGED, NULL },
 	{ "FROM", search_parse_text, SEARCH_KEY_HEADER, 0, "From" },
 	{ "HEADER", search_parse_header, SEARCH_KEY_HEADER, 0, NULL },
 	{ "KEYWORD", search_parse_keyword, SEARCH_KEY_KEYWORD, 0, NULL },
@@ -451,8 +453,8 @@ static const struct search_key_def search_key_defs[] = {
 	{ "OLDER", search_parse_number, SEARCH_KEY_OLDER, 0, NULL },
 	{ "ON", search_parse_date_key, SEARCH_KEY_ON, 0, NULL },
 	{ "OR", search_parse_or, SEARCH_KEY_OR, 0, NULL },
-	{ "RECENT", search_parse_flag, SEARCH_KEY_RECENT, 0, NULL },
-	{ "SEEN", search_parse_flag, SEARCH_KEY_FLAGS_SET, STORE_FLAG_SEEN, NULL },
+	{ "RECENT", search_parse_bare, SEARCH_KEY_RECENT, 0, NULL },
+	{ "SEEN", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_SEEN, NULL },
 	{ "SENTBEFORE", search_parse_date_key, SEARCH_KEY_SENTBEFORE, 0, NULL },
 	{ "SENTON", search_parse_date_key, SEARCH_KEY_SENTON, 0, NULL },
 	{ "SENTSINCE", search_parse_date_key, SEARCH_KEY_SENTSINCE, 0, NULL },
@@ -462,12 +464,12 @@ static const struct search_key_def search_key_defs[] = {
 	{ "TEXT", search_parse_text, SEARCH_KEY_TEXT, 0, NULL },
 	{ "TO", search_parse_text, SEARCH_KEY_HEADER, 0, "To" },
 	{ "UID", search_parse_uid, SEARCH_KEY_UID, 0, NULL },
-	{ "UNANSWERED", search_parse_flag, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_ANSWERED, NULL },
-	{ "UNDELETED", search_parse_flag, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_DELETED, NULL },
-	{ "UNDRAFT", search_parse_flag, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_DRAFT, NULL },
-	{ "UNFLAGGED", search_parse_flag, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_FLAGGED, NULL },
-	{ "UNKEYWORD", search_parse_keyword, SEARCH_KEY_KEYWORD, 1, NULL },
-	{ "UNSEEN", search_parse_flag, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_SEEN, NULL },
+	{ "UNANSWERED", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_ANSWERED, NULL },
+	{ "UNDELETED", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_DELETED, NULL },
+	{ "UNDRAFT", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_DRAFT, NULL },
+	{ "UNFLAGGED", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_FLAGGED, NULL },
+	{ "UNKEYWORD", search_parse_keyword, SEARCH_KEY_NOT, 0, NULL },
+	{ "UNSEEN", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_SEEN, NULL },
 	{ "YOUNGER", search_parse_number, SEARCH_KEY_YOUNGER, 0, NULL },
 };
 
