@@ -19,40 +19,49 @@ enum imap_capability_value {
 	IMAP_CAP_VALUE_APPEND_LIMIT,
 };
 
-/* Capabilities that are not commands, in the order they are advertised. */
+/* The session's switch for an ENABLE-able capability (RFC 5161). */
+typedef bool *imap_capability_switch_func(struct imap_session *s);
+
+static bool *imap_capability_rev2(struct imap_session *s)
+{
+	return &s->rev2;
+}
+
+/* Capabilities that are not commands, in the order they are advertised;
+ * `enable` for those that ENABLE turns on. */
 static const struct {
 	const char *name;
 	enum imap_capability_when when;
 	enum imap_capability_value value;
+	imap_capability_switch_func *enable;
 } imap_capabilities[] = {
-	{ "IMAP4rev1", IMAP_CAP_ALWAYS, 0 },
-	/* ENABLE IMAP4rev2 switches the session to it (cmd-any.c) */
-	{ "IMAP4rev2", IMAP_CAP_ALWAYS, 0 },
-	{ "AUTH=", IMAP_CAP_NOT_AUTH, IMAP_CAP_VALUE_SASL_MECHS },
-	{ "LOGINDISABLED", IMAP_CAP_PLAINTEXT_REFUSED, 0 },
-	{ "SASL-IR", IMAP_CAP_NOT_AUTH, 0 },
-	{ "LITERAL+", IMAP_CAP_ALWAYS, 0 },
+	{ "IMAP4rev1", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "IMAP4rev2", IMAP_CAP_ALWAYS, 0, imap_capability_rev2 },
+	{ "AUTH=", IMAP_CAP_NOT_AUTH, IMAP_CAP_VALUE_SASL_MECHS, NULL },
+	{ "LOGINDISABLED", IMAP_CAP_PLAINTEXT_REFUSED, 0, NULL },
+	{ "SASL-IR", IMAP_CAP_NOT_AUTH, 0, NULL },
+	{ "LITERAL+", IMAP_CAP_ALWAYS, 0, NULL },
 	/* UID EXPUNGE, [APPENDUID] and [COPYUID] (RFC 4315) */
-	{ "UIDPLUS", IMAP_CAP_ALWAYS, 0 },
+	{ "UIDPLUS", IMAP_CAP_ALWAYS, 0, NULL },
 	/* LIST and STATUS extensions (RFC 3348, 6154, 5258, 5819, 8438) */
-	{ "CHILDREN", IMAP_CAP_ALWAYS, 0 },
-	{ "SPECIAL-USE", IMAP_CAP_ALWAYS, 0 },
-	{ "LIST-EXTENDED", IMAP_CAP_ALWAYS, 0 },
-	{ "LIST-STATUS", IMAP_CAP_ALWAYS, 0 },
-	{ "STATUS=SIZE", IMAP_CAP_ALWAYS, 0 },
+	{ "CHILDREN", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "SPECIAL-USE", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "LIST-EXTENDED", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "LIST-STATUS", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "STATUS=SIZE", IMAP_CAP_ALWAYS, 0, NULL },
 	/* SEARCH extensions: SEARCHRES requires ESEARCH (RFC 5182 2.1),
 	 * which cmd-search.c implements for both revisions; IMAP4rev2
 	 * includes both, a rev1 client learns them here; WITHIN is RFC 5032 */
-	{ "ESEARCH", IMAP_CAP_ALWAYS, 0 },
-	{ "SEARCHRES", IMAP_CAP_ALWAYS, 0 },
-	{ "WITHIN", IMAP_CAP_ALWAYS, 0 },
+	{ "ESEARCH", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "SEARCHRES", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "WITHIN", IMAP_CAP_ALWAYS, 0, NULL },
 	/* SORT extensions (RFC 5957, RFC 5267 3.1) */
-	{ "SORT=DISPLAY", IMAP_CAP_ALWAYS, 0 },
-	{ "ESORT", IMAP_CAP_ALWAYS, 0 },
+	{ "SORT=DISPLAY", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "ESORT", IMAP_CAP_ALWAYS, 0, NULL },
 	/* IMAP4rev2 has the BINARY FETCH items but not literal8 in APPEND;
 	 * a server with both lists BINARY (RFC 9051 appendix B) */
-	{ "BINARY", IMAP_CAP_ALWAYS, 0 },
-	{ "APPENDLIMIT=", IMAP_CAP_AUTHED, IMAP_CAP_VALUE_APPEND_LIMIT },
+	{ "BINARY", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "APPENDLIMIT=", IMAP_CAP_AUTHED, IMAP_CAP_VALUE_APPEND_LIMIT, NULL },
 };
 
 static bool imap_capability_shown(struct imap_session *s,
@@ -122,4 +131,20 @@ void imap_capability_write(struct imap_session *s, struct str *dest)
 		    imap_capability_shown(s, commands[i].cap_when))
 			imap_capability_append(dest, &first, commands[i].capability, "");
 	}
+}
+
+const char *imap_capability_enable(struct imap_session *s, const char *name)
+{
+	for (size_t i = 0; i < N_ELEMENTS(imap_capabilities); i++) {
+		if (imap_capabilities[i].enable == NULL ||
+		    !str_eq_icase(name, imap_capabilities[i].name) ||
+		    !imap_capability_shown(s, imap_capabilities[i].when))
+			continue;
+		bool *on = imap_capabilities[i].enable(s);
+		if (*on)
+			return NULL;
+		*on = true;
+		return imap_capabilities[i].name;
+	}
+	return NULL;
 }

@@ -18,4 +18,12 @@
  * of the command table in its order. */
 void imap_capability_write(struct imap_session *s, struct str *dest);
 
+/* ENABLE (RFC 5161 3): turns on `name` (any case) when it is a
+ * capability the session advertises that ENABLE can turn on (the table
+ * in capability.c says which: IMAP4rev2).  Returns its name as
+ * advertised when it was off and is on now, for the ENABLED response;
+ * NULL for any other name, which ENABLE ignores, and for one already
+ * on.  Static storage. */
+const char *imap_capability_enable(struct imap_session *s, const char *name);
+
 #endif

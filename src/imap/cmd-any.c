@@ -99,10 +99,9 @@ bool cmd_enable(struct imap_cmd *cmd)
 			str_free(&line);
 			return imap_cmd_bad(cmd, "Capabilities are atoms.");
 		}
-		if (str_eq_icase(name, "IMAP4rev2") && !s->rev2) {
-			s->rev2 = true;
-			str_append(&line, " IMAP4rev2");
-		}
+		const char *enabled = imap_capability_enable(s, name);
+		if (enabled != NULL)
+			str_printfa(&line, " %s", enabled);
 	}
 	imap_session_write_line(s, &line);
 	str_free(&line);
