@@ -3,19 +3,20 @@
  * NAMESPACE (RFC 2342 / 9051). */
 #include "commands.h"
 #include "syntax/imap-parser.h"
+#include "capability.h"
+#include "syntax/imap-arg.h"
 #include "base/log.h"
 #include "net/net.h"
 
 #include <string.h>
-#include <strings.h>
 
 bool cmd_capability(struct imap_cmd *cmd)
 {
-	if (cmd->args[0].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "CAPABILITY takes no arguments.");
 	struct str line = STR_INIT;
 	str_append(&line, "* CAPABILITY ");
-	imap_session_capabilities(cmd->session, &line);
+	imap_capability_write(cmd->session, &line);
 	imap_session_write_line(cmd->session, &line);
 	str_free(&line);
 	return imap_cmd_ok(cmd, "Capability completed.");
@@ -23,7 +24,7 @@ bool cmd_capability(struct imap_cmd *cmd)
 
 bool cmd_noop(struct imap_cmd *cmd)
 {
-	if (cmd->args[0].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "NOOP takes no arguments.");
 	return imap_cmd_ok(cmd, "NOOP completed.");
 }
@@ -31,7 +32,7 @@ bool cmd_noop(struct imap_cmd *cmd)
 bool cmd_logout(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
-	if (cmd->args[0].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "LOGOUT takes no arguments.");
 	imap_session_untagged(s, "BYE Logging out");
 	/* no mailbox updates after BYE */
@@ -49,31 +50,30 @@ bool cmd_logout(struct imap_cmd *cmd)
 bool cmd_id(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
-	const struct imap_arg *arg = &cmd->args[0];
+	const struct imap_arg *arg = &cmd->args[0], *params;
+	unsigned int count;
 	struct str logline = STR_INIT;
-	if (arg->type == IMAP_ARG_LIST) {
-		if (arg->list_count % 2 != 0 || arg->list_count > 60) {
+	if (imap_arg_get_list(arg, &params, &count)) {
+		if (count % 2 != 0 || count > 60) {
 			str_free(&logline);
 			return imap_cmd_bad(cmd, "Invalid ID parameters.");
 		}
-		for (unsigned int i = 0; i < arg->list_count; i += 2) {
-			const struct imap_arg *k = &arg->list[i], *v = &arg->list[i + 1];
-			bool v_nil = v->type == IMAP_ARG_ATOM && strcasecmp(v->str, "NIL") == 0;
-			if ((k->type != IMAP_ARG_QUOTED && k->type != IMAP_ARG_LITERAL) ||
-			    k->len > 30 ||
-			    (!v_nil && v->type != IMAP_ARG_QUOTED && v->type != IMAP_ARG_LITERAL) ||
-			    (!v_nil && v->len > 1024)) {
+		for (unsigned int i = 0; i < count; i += 2) {
+			const char *key, *value;
+			if (!imap_arg_get_string(&params[i], &key, NULL) || strlen(key) > 30 ||
+			    !imap_arg_get_nstring(&params[i + 1], &value) ||
+			    (value != NULL && strlen(value) > 1024)) {
 				str_free(&logline);
 				return imap_cmd_bad(cmd, "Invalid ID parameters.");
 			}
-			str_printfa(&logline, "%s%s=%.80s", i == 0 ? "" : " ", k->str,
-				    v_nil ? "NIL" : v->str);
+			str_printfa(&logline, "%s%s=%.80s", i == 0 ? "" : " ", key,
+				    value == NULL ? "NIL" : value);
 		}
-	} else if (!(arg->type == IMAP_ARG_ATOM && strcasecmp(arg->str, "NIL") == 0)) {
+	} else if (!imap_arg_is_nil(arg)) {
 		str_free(&logline);
 		return imap_cmd_bad(cmd, "ID expects a parameter list or NIL.");
 	}
-	if (cmd->args[1].type != IMAP_ARG_EOL) {
+	if (!imap_arg_is_eol(&cmd->args[1])) {
 		str_free(&logline);
 		return imap_cmd_bad(cmd, "ID takes one argument.");
 	}
@@ -90,19 +90,19 @@ bool cmd_id(struct imap_cmd *cmd)
 bool cmd_enable(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
-	if (cmd->args[0].type == IMAP_ARG_EOL)
+	if (imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "ENABLE needs at least one capability.");
 	struct str line = STR_INIT;
 	str_append(&line, "* ENABLED");
-	for (const struct imap_arg *a = cmd->args; a->type != IMAP_ARG_EOL; a++) {
-		if (a->type != IMAP_ARG_ATOM) {
+	for (const struct imap_arg *a = cmd->args; !imap_arg_is_eol(a); a++) {
+		const char *name;
+		if (!imap_arg_get_atom(a, &name)) {
 			str_free(&line);
 			return imap_cmd_bad(cmd, "Capabilities are atoms.");
 		}
-		if (strcasecmp(a->str, "IMAP4rev2") == 0 && !s->rev2) {
-			s->rev2 = true;
-			str_append(&line, " IMAP4rev2");
-		}
+		const char *enabled = imap_capability_enable(s, name);
+		if (enabled != NULL)
+			str_printfa(&line, " %s", enabled);
 	}
 	imap_session_write_line(s, &line);
 	str_free(&line);
@@ -111,7 +111,7 @@ bool cmd_enable(struct imap_cmd *cmd)
 
 bool cmd_namespace(struct imap_cmd *cmd)
 {
-	if (cmd->args[0].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "NAMESPACE takes no arguments.");
 	imap_session_untagged(cmd->session, "NAMESPACE ((\"\" \"/\")) NIL NIL");
 	return imap_cmd_ok(cmd, "Namespace completed.");

@@ -22,6 +22,7 @@
 #include "mailbox-name.h"
 #include "syntax/imap-parser.h"
 #include "base/istream.h"
+#include "syntax/imap-arg.h"
 #include "base/log.h"
 #include "mime/parser.h"
 #include "store/store.h"
@@ -180,34 +181,50 @@ static int append_write_chunk(struct store_append *ctx, struct append_crlf *crlf
  * CRLF) gets CRLF line ends (mime_parser_feed_crlf()); RFC 3516 4.4 allows
  * a transformation that loses no data.  The store counts the bare LF that
  * is left as one byte, as it is sent. */
-static int append_write_literal(struct store_append *ctx, const struct imap_arg *lit,
-				const char **error_r)
+enum append_write_result {
+	APPEND_WRITE_OK,
+	/* the store failed: its error is the answer */
+	APPEND_WRITE_STORE_ERROR,
+	/* the parser's temporary file could not be read (logged) */
+	APPEND_WRITE_SPOOL_ERROR,
+};
+
+static enum append_write_result
+append_write_literal(struct imap_session *s, struct store_append *ctx,
+		     const struct imap_arg *lit)
 {
 	struct append_crlf crlf = { .out = STR_INIT };
-	int ret = 0;
+	enum append_write_result ret = APPEND_WRITE_OK;
+	const char *data;
+	size_t len;
+	uint64_t size;
 
 	if (lit->literal8)
 		crlf.parser = mime_parser_create();
 	else
 		crlf.obuf = xmalloc(APPEND_CHUNK_SIZE * 2);
-	if (lit->type == IMAP_ARG_LITERAL) {
-		for (size_t pos = 0; pos < lit->len && ret == 0; pos += APPEND_CHUNK_SIZE) {
-			size_t n = ROOST_MIN((size_t)APPEND_CHUNK_SIZE, lit->len - pos);
-			if (append_write_chunk(ctx, &crlf, lit->str + pos, n) < 0)
-				ret = -1;
+	if (imap_arg_get_literal_data(lit, &data, &len)) {
+		for (size_t pos = 0; pos < len && ret == APPEND_WRITE_OK;
+		     pos += APPEND_CHUNK_SIZE) {
+			size_t n = ROOST_MIN((size_t)APPEND_CHUNK_SIZE, len - pos);
+			if (append_write_chunk(ctx, &crlf, data + pos, n) < 0)
+				ret = APPEND_WRITE_STORE_ERROR;
 		}
-	} else {
+	} else if (imap_arg_get_literal_size(lit, &size)) {
+		/* spooled: `fd` and `offset` say where */
 		struct istream *spool = istream_from_fd_borrowed(lit->fd);
 		char *buf = xmalloc(APPEND_CHUNK_SIZE);
-		for (uint64_t pos = 0; pos < lit->size && ret == 0; ) {
+		for (uint64_t pos = 0; pos < size && ret == APPEND_WRITE_OK; ) {
 			size_t want = (size_t)ROOST_MIN((uint64_t)APPEND_CHUNK_SIZE,
-							lit->size - pos);
+							size - pos);
 			ssize_t n = istream_pread(spool, buf, want, lit->offset + pos);
 			if (n < (ssize_t)want) {
-				*error_r = n < 0 ? strerror(errno) : "unexpected end of file";
-				ret = -2;
+				log_error("%s: APPEND: reading the spooled literal failed: %s",
+					  s->log_prefix, n < 0 ? strerror(errno) :
+					  "unexpected end of file");
+				ret = APPEND_WRITE_SPOOL_ERROR;
 			} else if (append_write_chunk(ctx, &crlf, buf, want) < 0) {
-				ret = -1;
+				ret = APPEND_WRITE_STORE_ERROR;
 			}
 			pos += want;
 		}
@@ -233,31 +250,33 @@ bool cmd_append(struct imap_cmd *cmd)
 		return imap_cmd_bad(cmd, "Missing mailbox name.");
 	a++;
 
+	const struct imap_arg *list;
 	uint32_t flags = 0;
 	const char **keywords = NULL;
 	size_t keyword_count = 0;
-	if (a->type == IMAP_ARG_LIST) {
+	if (imap_arg_get_list(a, &list, NULL)) {
 		const char *error;
-		if (imap_flags_parse(a, cmd->pool, &flags, &keywords, &keyword_count,
+		if (imap_flags_parse(list, cmd->pool, &flags, &keywords, &keyword_count,
 				     &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		a++;
 	}
 	time_t internaldate = 0;
 	int tz = 0;
-	if (a->type == IMAP_ARG_QUOTED) {
-		if (append_parse_date_time(a->str, &internaldate, &tz) < 0)
+	const char *date_time;
+	if (imap_arg_get_quoted(a, &date_time)) {
+		if (append_parse_date_time(date_time, &internaldate, &tz) < 0)
 			return imap_cmd_bad(cmd, "Invalid date-time.");
 		a++;
 	}
-	if (a->type != IMAP_ARG_LITERAL && a->type != IMAP_ARG_LITERAL_FILE)
+	uint64_t size;
+	if (!imap_arg_get_literal_size(a, &size))
 		return imap_cmd_bad(cmd, "APPEND needs a message literal.");
 	const struct imap_arg *lit = a;
-	if (a[1].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&a[1]))
 		return imap_cmd_bad(cmd, "APPEND of several messages is not supported.");
 	if (lit->has_nul && !lit->literal8)
 		return imap_cmd_bad(cmd, "The message contains NUL bytes; use literal8.");
-	uint64_t size = lit->type == IMAP_ARG_LITERAL ? lit->len : lit->size;
 	if (size == 0)
 		return imap_cmd_no(cmd, "Cannot append an empty message.");
 
@@ -267,16 +286,12 @@ bool cmd_append(struct imap_cmd *cmd)
 	struct store_append *ctx;
 	if (store_append_begin(s->store, name, &ctx) < 0)
 		return imap_cmd_store_error(cmd, true);
-	const char *error = NULL;
-	int ret = append_write_literal(ctx, lit, &error);
-	if (ret < 0) {
+	enum append_write_result ret = append_write_literal(s, ctx, lit);
+	if (ret != APPEND_WRITE_OK) {
 		store_append_abort(&ctx);
-		if (ret == -2) {
-			log_error("%s: APPEND: reading the spooled literal failed: %s",
-				  s->log_prefix, error);
+		if (ret == APPEND_WRITE_SPOOL_ERROR)
 			return imap_cmd_no(cmd, "[SERVERBUG] Internal error occurred. "
 					   "Refer to server log for more information.");
-		}
 		return imap_cmd_store_error(cmd, true);
 	}
 	uint32_t uidvalidity, uid;

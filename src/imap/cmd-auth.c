@@ -6,6 +6,8 @@
  * plaintext_auth allows them (RFC 9051 6.2.3: LOGINDISABLED). */
 #include "commands.h"
 #include "syntax/imap-parser.h"
+#include "capability.h"
+#include "syntax/imap-arg.h"
 #include "auth/auth.h"
 #include "auth/sasl.h"
 #include "base/base64.h"
@@ -31,7 +33,7 @@ void imap_auth_reload(void)
 		auth_reload(imap_auth);
 }
 
-static bool imap_plaintext_allowed(struct imap_session *s)
+bool imap_auth_plaintext_allowed(struct imap_session *s)
 {
 	if (net_conn_is_tls(s->conn))
 		return true;
@@ -46,7 +48,7 @@ static bool imap_plaintext_allowed(struct imap_session *s)
 bool cmd_starttls(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
-	if (cmd->args[0].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "STARTTLS takes no arguments.");
 	if (net_conn_is_tls(s->conn))
 		return imap_cmd_bad(cmd, "TLS is already active.");
@@ -79,18 +81,17 @@ static void imap_login_result(struct imap_cmd *cmd, enum auth_result result,
 {
 	struct imap_session *s = cmd->session;
 	struct imap_login *login = cmd->ctx;
-	const char *error;
 
 	switch (result) {
 	case AUTH_RESULT_OK:
-		if (imap_session_login(s, user, &error) < 0) {
+		if (imap_session_login(s, user) < 0) {
 			imap_cmd_no(cmd, "[UNAVAILABLE] Mailbox store unavailable.");
 			break;
 		}
 		log_info("%s: Login: method=%s%s", s->log_prefix, login->method,
 			 net_conn_is_tls(s->conn) ? ", TLS" : "");
 		struct str caps = STR_INIT;
-		imap_session_capabilities(s, &caps);
+		imap_capability_write(s, &caps);
 		imap_cmd_ok(cmd, "[CAPABILITY %s] Logged in.", str_c(&caps));
 		str_free(&caps);
 		break;
@@ -150,22 +151,17 @@ bool cmd_login(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
 	const struct imap_arg *a = cmd->args;
-	for (int i = 0; i < 2; i++) {
-		if (a[i].type != IMAP_ARG_ATOM && a[i].type != IMAP_ARG_QUOTED &&
-		    a[i].type != IMAP_ARG_LITERAL)
-			return imap_cmd_bad(cmd, "LOGIN expects user name and password.");
-		if (a[i].type == IMAP_ARG_LITERAL && a[i].has_nul)
-			return imap_cmd_bad(cmd, "NUL in LOGIN arguments.");
-	}
-	if (a[2].type != IMAP_ARG_EOL)
+	const char *user, *password;
+	if (!imap_arg_get_astring(&a[0], &user, NULL) ||
+	    !imap_arg_get_astring(&a[1], &password, NULL) || !imap_arg_is_eol(&a[2]))
 		return imap_cmd_bad(cmd, "LOGIN expects user name and password.");
-	if (!imap_plaintext_allowed(s))
+	if (!imap_auth_plaintext_allowed(s))
 		return imap_cmd_no(cmd, "[PRIVACYREQUIRED] Plaintext authentication "
 				   "is disallowed on non-secure connections; use STARTTLS.");
 	struct imap_login *login = p_malloc(cmd->pool, sizeof(*login));
 	login->method = "LOGIN";
 	cmd->ctx = login;
-	return imap_login_verify(cmd, a[0].str, a[1].str);
+	return imap_login_verify(cmd, user, password);
 }
 
 /* ---- AUTHENTICATE ---- */
@@ -239,15 +235,16 @@ bool cmd_authenticate(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
 	const struct imap_arg *a = cmd->args;
-	if (a[0].type != IMAP_ARG_ATOM ||
-	    (a[1].type != IMAP_ARG_EOL && (a[1].type != IMAP_ARG_ATOM ||
-					   a[2].type != IMAP_ARG_EOL)))
+	const char *mech_name, *initial = NULL;
+	if (!imap_arg_get_atom(&a[0], &mech_name) ||
+	    (!imap_arg_is_eol(&a[1]) && (!imap_arg_get_atom(&a[1], &initial) ||
+					!imap_arg_is_eol(&a[2]))))
 		return imap_cmd_bad(cmd, "AUTHENTICATE expects a mechanism and "
 				    "optionally an initial response.");
-	const struct sasl_mech *mech = sasl_mech_find(a[0].str);
+	const struct sasl_mech *mech = sasl_mech_find(mech_name);
 	if (mech == NULL)
 		return imap_cmd_no(cmd, "Unsupported authentication mechanism.");
-	if (mech->is_plaintext && !imap_plaintext_allowed(s))
+	if (mech->is_plaintext && !imap_auth_plaintext_allowed(s))
 		return imap_cmd_no(cmd, "[PRIVACYREQUIRED] Plaintext authentication "
 				   "is disallowed on non-secure connections; use STARTTLS.");
 	struct imap_login *login = p_malloc(cmd->pool, sizeof(*login));
@@ -257,11 +254,11 @@ bool cmd_authenticate(struct imap_cmd *cmd)
 	cmd->abort = imap_login_abort;
 	cmd->raw_line = imap_authenticate_line;
 
-	if (a[1].type == IMAP_ARG_EOL)
+	if (initial == NULL)
 		return imap_authenticate_step(cmd, NULL, 0);
 	struct str decoded = STR_INIT;
-	if (strcmp(a[1].str, "=") != 0 &&
-	    base64_decode(a[1].str, a[1].len, &decoded) < 0) {
+	if (strcmp(initial, "=") != 0 &&
+	    base64_decode(initial, strlen(initial), &decoded) < 0) {
 		str_free(&decoded);
 		sasl_exchange_destroy(&login->sasl);
 		cmd->raw_line = NULL;

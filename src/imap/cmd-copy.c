@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "mailbox-name.h"
 #include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "search-result.h"
 #include "syntax/seqset.h"
 #include "store/store.h"
@@ -184,10 +185,11 @@ static bool cmd_copy_common(struct imap_cmd *cmd, bool move)
 	struct imap_session *s = cmd->session;
 	const struct imap_arg *a = cmd->args;
 	const char *verb = move ? "MOVE" : "COPY";
-	if (a[0].type != IMAP_ARG_ATOM || imap_mailbox_arg(&a[1]) == NULL ||
-	    a[2].type != IMAP_ARG_EOL)
+	const char *set, *raw;
+	if (!imap_arg_get_atom(&a[0], &set) || (raw = imap_mailbox_arg(&a[1])) == NULL ||
+	    !imap_arg_is_eol(&a[2]))
 		return imap_cmd_bad(cmd, "%s needs a sequence set and a mailbox name.", verb);
-	const char *dest = imap_mailbox_from_client(s, cmd->pool, imap_mailbox_arg(&a[1]));
+	const char *dest = imap_mailbox_from_client(s, cmd->pool, raw);
 	if (dest == NULL)
 		return imap_cmd_no(cmd, "[CANNOT] Invalid mailbox name.");
 	if (move && store_mailbox_is_readonly(s->box))
@@ -197,7 +199,7 @@ static bool cmd_copy_common(struct imap_cmd *cmd, bool move)
 	size_t count;
 	bool expunged;
 	const char *error;
-	if (copy_resolve_set(s, a[0].str, cmd->uid, &msns, &count, &expunged,
+	if (copy_resolve_set(s, set, cmd->uid, &msns, &count, &expunged,
 			     &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
 	if (expunged) {

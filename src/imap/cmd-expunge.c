@@ -11,6 +11,7 @@
  * them itself and never touches the view. */
 #include "commands.h"
 #include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "search-result.h"
 #include "syntax/seqset.h"
 #include "store/store.h"
@@ -121,12 +122,13 @@ bool cmd_expunge(struct imap_cmd *cmd)
 	const struct imap_arg *a = cmd->args;
 	struct seqset set = SEQSET_INIT;
 	if (cmd->uid) {
-		if (a[0].type != IMAP_ARG_ATOM || a[1].type != IMAP_ARG_EOL)
+		const char *uids;
+		if (!imap_arg_get_atom(&a[0], &uids) || !imap_arg_is_eol(&a[1]))
 			return imap_cmd_bad(cmd, "UID EXPUNGE needs a UID set.");
-		if (imap_search_result_parse_set(box, &s->search_result, a[0].str,
+		if (imap_search_result_parse_set(box, &s->search_result, uids,
 						 true, &set) < 0)
 			return imap_cmd_bad(cmd, "Invalid UID set.");
-	} else if (a[0].type != IMAP_ARG_EOL) {
+	} else if (!imap_arg_is_eol(&a[0])) {
 		return imap_cmd_bad(cmd, "EXPUNGE takes no arguments.");
 	}
 	if (store_mailbox_is_readonly(box)) {

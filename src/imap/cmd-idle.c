@@ -6,6 +6,7 @@
  * once. */
 #include "commands.h"
 #include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "net/net.h"
 #include "store/store.h"
 
@@ -45,7 +46,7 @@ static void imap_idle_poll(void *ctx)
 bool cmd_idle(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
-	if (cmd->args[0].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "IDLE takes no arguments.");
 	struct imap_idle *idle = p_malloc(cmd->pool, sizeof(*idle));
 	cmd->ctx = idle;

@@ -22,11 +22,11 @@
 #include "mailbox-name.h"
 #include "syntax/imap-parser.h"
 #include "syntax/imap-quote.h"
+#include "syntax/imap-arg.h"
 #include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* Longer patterns match nothing: no name is that long, and matching cost
  * grows with the pattern's length. */
@@ -405,35 +405,48 @@ static bool list_run(struct list_ctx *ctx)
 
 /* ---- arguments ---- */
 
-/* list-mailbox = 1*list-char / string */
+/* list-mailbox = 1*list-char / string: NULL if arg is neither */
 static const char *list_pattern_arg(const struct imap_arg *arg)
 {
 	return imap_mailbox_arg(arg);
 }
 
-/* list-select-opts = "(" [list-select-opt *(SP list-select-opt)] ")"
- * list-select-opt = "SUBSCRIBED" / "REMOTE" / "RECURSIVEMATCH"
+/* list-select-opt = "SUBSCRIBED" / "REMOTE" / "RECURSIVEMATCH"
  *                 / "SPECIAL-USE" (RFC 6154) */
-static int list_parse_select(struct list_ctx *ctx, const struct imap_arg *list,
+static const struct imap_keyword list_select_options[] = {
+	{ "SUBSCRIBED", LIST_SELECT_SUBSCRIBED },
+	{ "REMOTE", LIST_SELECT_REMOTE },
+	{ "RECURSIVEMATCH", LIST_SELECT_RECURSIVEMATCH },
+	{ "SPECIAL-USE", LIST_SELECT_SPECIAL_USE },
+};
+
+/* return-option = "SUBSCRIBED" / "CHILDREN" / "SPECIAL-USE"
+ *               / "STATUS" SP "(" status-att *(SP status-att) ")" */
+static const struct imap_keyword list_return_options[] = {
+	{ "SUBSCRIBED", LIST_RETURN_SUBSCRIBED },
+	{ "CHILDREN", LIST_RETURN_CHILDREN },
+	{ "SPECIAL-USE", LIST_RETURN_SPECIAL_USE },
+	{ "STATUS", LIST_RETURN_STATUS },
+};
+
+/* list-select-opts = "(" [list-select-opt *(SP list-select-opt)] ")"
+ * `opts` is the content of the list, ending with IMAP_ARG_EOL. */
+static int list_parse_select(struct list_ctx *ctx, const struct imap_arg *opts,
 			     const char **error_r)
 {
-	for (const struct imap_arg *a = list->list; a->type != IMAP_ARG_EOL; a++) {
-		if (a->type != IMAP_ARG_ATOM) {
+	for (const struct imap_arg *a = opts; !imap_arg_is_eol(a); a++) {
+		const char *name;
+		if (!imap_arg_get_atom(a, &name)) {
 			*error_r = "Invalid LIST selection option.";
 			return -1;
 		}
-		if (strcasecmp(a->str, "SUBSCRIBED") == 0)
-			ctx->select |= LIST_SELECT_SUBSCRIBED;
-		else if (strcasecmp(a->str, "REMOTE") == 0)
-			ctx->select |= LIST_SELECT_REMOTE;
-		else if (strcasecmp(a->str, "RECURSIVEMATCH") == 0)
-			ctx->select |= LIST_SELECT_RECURSIVEMATCH;
-		else if (strcasecmp(a->str, "SPECIAL-USE") == 0)
-			ctx->select |= LIST_SELECT_SPECIAL_USE;
-		else {
+		unsigned int bit;
+		if (!imap_keyword_find(list_select_options,
+				       N_ELEMENTS(list_select_options), name, &bit)) {
 			*error_r = "Unknown LIST selection option.";
 			return -1;
 		}
+		ctx->select |= bit;
 	}
 	if ((ctx->select & LIST_SELECT_RECURSIVEMATCH) != 0 &&
 	    (ctx->select & (LIST_SELECT_SUBSCRIBED | LIST_SELECT_SPECIAL_USE)) == 0) {
@@ -462,39 +475,37 @@ static void list_merge_status_items(struct cmd_mailbox_status_items *dest,
 }
 
 /* list-return-opts = "RETURN" SP "(" [return-option *(SP return-option)] ")"
- * return-option = "SUBSCRIBED" / "CHILDREN" / "SPECIAL-USE"
- *               / "STATUS" SP "(" status-att *(SP status-att) ")" */
-static int list_parse_return(struct list_ctx *ctx, const struct imap_arg *list,
+ * `opts` is the content of the list, ending with IMAP_ARG_EOL. */
+static int list_parse_return(struct list_ctx *ctx, const struct imap_arg *opts,
 			     const char **error_r)
 {
-	for (const struct imap_arg *a = list->list; a->type != IMAP_ARG_EOL; a++) {
-		if (a->type != IMAP_ARG_ATOM) {
+	for (const struct imap_arg *a = opts; !imap_arg_is_eol(a); a++) {
+		const char *name;
+		if (!imap_arg_get_atom(a, &name)) {
 			*error_r = "Invalid LIST return option.";
 			return -1;
 		}
-		if (strcasecmp(a->str, "SUBSCRIBED") == 0) {
-			ctx->ret |= LIST_RETURN_SUBSCRIBED;
-		} else if (strcasecmp(a->str, "CHILDREN") == 0) {
-			ctx->ret |= LIST_RETURN_CHILDREN;
-		} else if (strcasecmp(a->str, "SPECIAL-USE") == 0) {
-			ctx->ret |= LIST_RETURN_SPECIAL_USE;
-		} else if (strcasecmp(a->str, "STATUS") == 0) {
-			if (a[1].type != IMAP_ARG_LIST) {
+		unsigned int bit;
+		if (!imap_keyword_find(list_return_options,
+				       N_ELEMENTS(list_return_options), name, &bit)) {
+			*error_r = "Unknown LIST return option.";
+			return -1;
+		}
+		if (bit == LIST_RETURN_STATUS) {
+			const struct imap_arg *atts;
+			if (!imap_arg_get_list(&a[1], &atts, NULL)) {
 				*error_r = "STATUS return option needs a list of items.";
 				return -1;
 			}
 			a++;
 			struct cmd_mailbox_status_items items;
-			if (cmd_mailbox_status_items_parse(a, &items, error_r) < 0)
+			if (cmd_mailbox_status_items_parse(atts, &items, error_r) < 0)
 				return -1;
 			/* an option given twice counts once (RFC 9051
 			 * 6.3.9): the items of both */
 			list_merge_status_items(&ctx->status_items, &items);
-			ctx->ret |= LIST_RETURN_STATUS;
-		} else {
-			*error_r = "Unknown LIST return option.";
-			return -1;
 		}
+		ctx->ret |= bit;
 	}
 	return 0;
 }
@@ -507,11 +518,12 @@ bool cmd_list(struct imap_cmd *cmd)
 {
 	struct list_ctx ctx = { .cmd = cmd };
 	const struct imap_arg *a = cmd->args;
+	const struct imap_arg *opts;
 	const char *error;
 
-	if (a->type == IMAP_ARG_LIST) {
+	if (imap_arg_get_list(a, &opts, NULL)) {
 		ctx.extended = true;
-		if (list_parse_select(&ctx, a, &error) < 0)
+		if (list_parse_select(&ctx, opts, &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		a++;
 	}
@@ -519,45 +531,48 @@ bool cmd_list(struct imap_cmd *cmd)
 	if (ref == NULL)
 		return imap_cmd_bad(cmd, "Missing LIST reference.");
 	a++;
-	const struct imap_arg *pats = a;
-	if (pats->type == IMAP_ARG_LIST) {
+	/* one pattern, or a list of them */
+	const struct imap_arg *pats;
+	unsigned int pat_count;
+	const char *pattern = NULL;
+	if (imap_arg_get_list(a, &pats, &pat_count)) {
 		ctx.extended = true;
-		if (pats->list_count == 0)
+		if (pat_count == 0)
 			return imap_cmd_bad(cmd, "Empty LIST pattern list.");
-		for (const struct imap_arg *p = pats->list; p->type != IMAP_ARG_EOL; p++) {
+		for (const struct imap_arg *p = pats; !imap_arg_is_eol(p); p++) {
 			if (list_pattern_arg(p) == NULL)
 				return imap_cmd_bad(cmd, "Invalid LIST pattern.");
 		}
-	} else if (list_pattern_arg(pats) == NULL) {
+	} else if ((pattern = list_pattern_arg(a)) == NULL) {
 		return imap_cmd_bad(cmd, "Missing LIST pattern.");
 	}
 	a++;
-	if (a->type != IMAP_ARG_EOL) {
-		if (a->type != IMAP_ARG_ATOM || strcasecmp(a->str, "RETURN") != 0 ||
-		    a[1].type != IMAP_ARG_LIST)
+	if (!imap_arg_is_eol(a)) {
+		if (!imap_arg_atom_equals(a, "RETURN") || !imap_arg_get_list(&a[1], &opts, NULL))
 			return imap_cmd_bad(cmd, "Invalid LIST arguments.");
 		ctx.extended = true;
-		if (list_parse_return(&ctx, &a[1], &error) < 0)
+		if (list_parse_return(&ctx, opts, &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		a += 2;
-		if (a->type != IMAP_ARG_EOL)
+		if (!imap_arg_is_eol(a))
 			return imap_cmd_bad(cmd, "Invalid LIST arguments.");
 	}
 
-	if (!ctx.extended && *pats->str == '\0') {
+	if (!ctx.extended && *pattern == '\0') {
 		/* RFC 9051 6.3.9: the hierarchy delimiter and the root of
 		 * the reference, which is "" for names without a root */
 		imap_session_untagged(cmd->session, "LIST (\\Noselect) \"/\" \"\"");
 		return imap_cmd_ok(cmd, "LIST completed.");
 	}
-	if (pats->type == IMAP_ARG_LIST) {
-		for (const struct imap_arg *p = pats->list; p->type != IMAP_ARG_EOL; p++) {
+	if (pattern == NULL) {
+		for (const struct imap_arg *p = pats; !imap_arg_is_eol(p); p++) {
 			/* extended syntax: empty patterns are ignored */
-			if (*p->str != '\0')
-				list_add_pattern(&ctx, ref, p->str);
+			const char *one = list_pattern_arg(p);
+			if (*one != '\0')
+				list_add_pattern(&ctx, ref, one);
 		}
-	} else if (*pats->str != '\0') {
-		list_add_pattern(&ctx, ref, pats->str);
+	} else if (*pattern != '\0') {
+		list_add_pattern(&ctx, ref, pattern);
 	}
 	return list_run(&ctx);
 }
@@ -568,7 +583,7 @@ bool cmd_lsub(struct imap_cmd *cmd)
 	struct list_ctx ctx = { .cmd = cmd, .lsub = true };
 	const char *ref = imap_mailbox_arg(&cmd->args[0]);
 	const char *pattern = ref == NULL ? NULL : list_pattern_arg(&cmd->args[1]);
-	if (pattern == NULL || cmd->args[2].type != IMAP_ARG_EOL)
+	if (pattern == NULL || !imap_arg_is_eol(&cmd->args[2]))
 		return imap_cmd_bad(cmd, "LSUB needs a reference and a pattern.");
 	if (*pattern == '\0') {
 		imap_session_untagged(cmd->session, "LSUB (\\Noselect) \"/\" \"\"");

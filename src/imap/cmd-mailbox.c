@@ -11,11 +11,11 @@
 #include "mailbox-name.h"
 #include "syntax/imap-parser.h"
 #include "syntax/imap-quote.h"
+#include "syntax/imap-arg.h"
 #include "conf/conf.h"
 #include "store/store.h"
 
 #include <string.h>
-#include <strings.h>
 
 /* The store name of the mailbox argument `arg`, or NULL after answering
  * (BAD for a missing/malformed argument, NO for an invalid name). */
@@ -66,7 +66,7 @@ bool cmd_create(struct imap_cmd *cmd)
 	const char *raw = imap_mailbox_arg(&cmd->args[0]);
 	if (raw == NULL)
 		return imap_cmd_bad(cmd, "Missing or invalid mailbox name.");
-	if (cmd->args[1].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[1]))
 		return imap_cmd_bad(cmd, "CREATE takes one argument.");
 	size_t len = strlen(raw);
 	const char *stripped = raw;
@@ -91,7 +91,7 @@ bool cmd_create(struct imap_cmd *cmd)
 bool cmd_delete(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
-	if (imap_mailbox_arg(&cmd->args[0]) != NULL && cmd->args[1].type != IMAP_ARG_EOL)
+	if (imap_mailbox_arg(&cmd->args[0]) != NULL && !imap_arg_is_eol(&cmd->args[1]))
 		return imap_cmd_bad(cmd, "DELETE takes one argument.");
 	const char *name = cmd_mailbox_arg(cmd, &cmd->args[0], NULL);
 	if (name == NULL)
@@ -123,7 +123,7 @@ bool cmd_rename(struct imap_cmd *cmd)
 	if (imap_mailbox_arg(&cmd->args[0]) == NULL ||
 	    imap_mailbox_arg(&cmd->args[1]) == NULL)
 		return imap_cmd_bad(cmd, "RENAME needs two mailbox names.");
-	if (cmd->args[2].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[2]))
 		return imap_cmd_bad(cmd, "RENAME takes two arguments.");
 	const char *from = cmd_mailbox_arg(cmd, &cmd->args[0], NULL);
 	if (from == NULL)
@@ -147,7 +147,7 @@ bool cmd_rename(struct imap_cmd *cmd)
 static bool cmd_subscribe_common(struct imap_cmd *cmd, bool subscribe)
 {
 	struct imap_session *s = cmd->session;
-	if (imap_mailbox_arg(&cmd->args[0]) != NULL && cmd->args[1].type != IMAP_ARG_EOL)
+	if (imap_mailbox_arg(&cmd->args[0]) != NULL && !imap_arg_is_eol(&cmd->args[1]))
 		return imap_cmd_bad(cmd, "%s takes one argument.",
 				    subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE");
 	const char *name = cmd_mailbox_arg(cmd, &cmd->args[0], NULL);
@@ -195,28 +195,29 @@ static const char *const status_item_names[CMD_STATUS_ITEM_COUNT] = {
  *            / "RECENT"                     (RFC 3501)
  *            / "APPENDLIMIT"                (RFC 7889)
  * status-att-list = status-att *(SP status-att) */
-int cmd_mailbox_status_items_parse(const struct imap_arg *list,
+int cmd_mailbox_status_items_parse(const struct imap_arg *atts,
 				   struct cmd_mailbox_status_items *items_r,
 				   const char **error_r)
 {
 	bool seen[CMD_STATUS_ITEM_COUNT] = { false };
 	memset(items_r, 0, sizeof(*items_r));
-	if (list->type != IMAP_ARG_LIST || list->list_count == 0) {
+	if (imap_arg_is_eol(atts)) {
 		*error_r = "STATUS items must be a non-empty list.";
 		return -1;
 	}
-	for (const struct imap_arg *a = list->list; a->type != IMAP_ARG_EOL; a++) {
-		if (a->type != IMAP_ARG_ATOM) {
+	for (const struct imap_arg *a = atts; !imap_arg_is_eol(a); a++) {
+		const char *att;
+		if (!imap_arg_get_atom(a, &att)) {
 			*error_r = "Invalid STATUS item.";
 			return -1;
 		}
 		unsigned int i;
 		for (i = 0; i < CMD_STATUS_ITEM_COUNT; i++) {
-			if (strcasecmp(a->str, status_item_names[i]) == 0)
+			if (str_eq_icase(att, status_item_names[i]))
 				break;
 		}
 		if (i == CMD_STATUS_ITEM_COUNT) {
-			*error_r = strcasecmp(a->str, "HIGHESTMODSEQ") == 0 ?
+			*error_r = str_eq_icase(att, "HIGHESTMODSEQ") ?
 				"STATUS HIGHESTMODSEQ is not supported (no CONDSTORE)." :
 				"Unknown STATUS item.";
 			return -1;
@@ -266,12 +267,14 @@ void cmd_mailbox_status_write(struct imap_session *s, struct pool *pool,
 bool cmd_status(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
+	const struct imap_arg *items_list;
 	if (imap_mailbox_arg(&cmd->args[0]) == NULL ||
-	    cmd->args[1].type != IMAP_ARG_LIST || cmd->args[2].type != IMAP_ARG_EOL)
+	    !imap_arg_get_list(&cmd->args[1], &items_list, NULL) ||
+	    !imap_arg_is_eol(&cmd->args[2]))
 		return imap_cmd_bad(cmd, "STATUS needs a mailbox name and a list of items.");
 	struct cmd_mailbox_status_items items;
 	const char *error;
-	if (cmd_mailbox_status_items_parse(&cmd->args[1], &items, &error) < 0)
+	if (cmd_mailbox_status_items_parse(items_list, &items, &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
 	const char *name = cmd_mailbox_arg(cmd, &cmd->args[0], NULL);
 	if (name == NULL)

@@ -26,10 +26,10 @@ struct cmd_mailbox_status_items {
 	unsigned int count;
 };
 
-/* status-att-list: `list` is the content of "(...)" (an IMAP_ARG_LIST).
- * Returns 0, or -1 with *error_r = a text for BAD (unknown or unsupported
- * item, empty list). */
-int cmd_mailbox_status_items_parse(const struct imap_arg *list,
+/* status-att-list: `atts` is the content of "(...)", ending with
+ * IMAP_ARG_EOL.  Returns 0, or -1 with *error_r = a static text for BAD
+ * (unknown or unsupported item, empty list). */
+int cmd_mailbox_status_items_parse(const struct imap_arg *atts,
 				   struct cmd_mailbox_status_items *items_r,
 				   const char **error_r);
 

@@ -9,6 +9,7 @@
  * message itself. */
 #include "commands.h"
 #include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "search-parse.h"
 #include "search-result.h"
 #include "flags.h"
@@ -20,7 +21,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* Flush a long result line to the connection at this size. */
 #define SEARCH_LINE_FLUSH (32 * 1024)
@@ -231,7 +231,7 @@ bool cmd_search(struct imap_cmd *cmd)
 	ctx->cmd = cmd;
 	ctx->esearch = s->rev2;
 	ctx->returns = IMAP_SEARCH_RETURN_ALL;
-	if (args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].str, "RETURN") == 0) {
+	if (imap_arg_atom_equals(&args[0], "RETURN")) {
 		if (imap_search_parse_return(&args[1], true, &ctx->returns, &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		ctx->esearch = true;

@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "mailbox-name.h"
 #include "store/store.h"
 
@@ -61,9 +62,9 @@ static bool imap_select(struct imap_cmd *cmd, bool readonly)
 {
 	struct imap_session *s = cmd->session;
 	const struct imap_arg *a = cmd->args;
-	if (a[0].type == IMAP_ARG_EOL)
+	if (imap_arg_is_eol(&a[0]))
 		return imap_cmd_bad(cmd, "Missing mailbox name.");
-	if (a[1].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&a[1]))
 		return imap_cmd_bad(cmd, "Unsupported SELECT parameters.");
 	/* RFC 9051 6.3.2: the selected mailbox is closed first, so a SELECT
 	 * that fails (for any reason but its syntax) leaves none selected */
@@ -121,7 +122,7 @@ bool cmd_examine(struct imap_cmd *cmd)
 bool cmd_close(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
-	if (cmd->args[0].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "CLOSE takes no arguments.");
 	if (!store_mailbox_is_readonly(s->box))
 		return imap_close_expunge(cmd);
@@ -131,7 +132,7 @@ bool cmd_close(struct imap_cmd *cmd)
 
 bool cmd_unselect(struct imap_cmd *cmd)
 {
-	if (cmd->args[0].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "UNSELECT takes no arguments.");
 	imap_session_unselect(cmd->session);
 	return imap_cmd_ok(cmd, "Unselect completed.");
@@ -141,7 +142,7 @@ bool cmd_unselect(struct imap_cmd *cmd)
  * NOOP (RFC 9051 removed it; rev1 clients still send it). */
 bool cmd_check(struct imap_cmd *cmd)
 {
-	if (cmd->args[0].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "CHECK takes no arguments.");
 	return imap_cmd_ok(cmd, "Check completed.");
 }

@@ -8,6 +8,7 @@
  * written as it is produced, flushed every SORT_LINE_FLUSH bytes. */
 #include "commands.h"
 #include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "search-parse.h"
 #include "search-result.h"
 #include "sort-collect.h"
@@ -17,7 +18,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define SORT_LINE_FLUSH (32 * 1024)
 /* More criteria than keys exist is allowed (repeats are harmless) but
@@ -184,10 +184,7 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 static int sort_parse_criteria(const struct imap_arg *arg, struct cmd_sort_ctx *ctx,
 			       const char **error_r)
 {
-	static const struct {
-		const char *name;
-		enum sort_key key;
-	} keys[] = {
+	static const struct imap_keyword keys[] = {
 		{ "ARRIVAL", SORT_KEY_ARRIVAL }, { "CC", SORT_KEY_CC },
 		{ "DATE", SORT_KEY_DATE }, { "FROM", SORT_KEY_FROM },
 		{ "SIZE", SORT_KEY_SIZE }, { "SUBJECT", SORT_KEY_SUBJECT },
@@ -195,20 +192,22 @@ static int sort_parse_criteria(const struct imap_arg *arg, struct cmd_sort_ctx *
 		{ "DISPLAYTO", SORT_KEY_DISPLAYTO },
 	};
 	bool reverse = false;
+	const struct imap_arg *list;
+	unsigned int count;
 
-	if (arg->type != IMAP_ARG_LIST || arg->list_count == 0) {
+	if (!imap_arg_get_list(arg, &list, &count) || count == 0) {
 		*error_r = "SORT needs a list of sort criteria.";
 		return -1;
 	}
-	for (unsigned int i = 0; i < arg->list_count; i++) {
-		const struct imap_arg *a = &arg->list[i];
-		size_t j;
+	for (unsigned int i = 0; i < count; i++) {
+		const char *name;
+		unsigned int key;
 
-		if (a->type != IMAP_ARG_ATOM) {
+		if (!imap_arg_get_atom(&list[i], &name)) {
 			*error_r = "Invalid sort criterion.";
 			return -1;
 		}
-		if (strcasecmp(a->str, "REVERSE") == 0) {
+		if (str_eq_icase(name, "REVERSE")) {
 			if (reverse) {
 				*error_r = "REVERSE must be followed by a sort key.";
 				return -1;
@@ -216,11 +215,7 @@ static int sort_parse_criteria(const struct imap_arg *arg, struct cmd_sort_ctx *
 			reverse = true;
 			continue;
 		}
-		for (j = 0; j < N_ELEMENTS(keys); j++) {
-			if (strcasecmp(a->str, keys[j].name) == 0)
-				break;
-		}
-		if (j == N_ELEMENTS(keys)) {
+		if (!imap_keyword_find(keys, N_ELEMENTS(keys), name, &key)) {
 			*error_r = "Unknown sort criterion.";
 			return -1;
 		}
@@ -228,7 +223,7 @@ static int sort_parse_criteria(const struct imap_arg *arg, struct cmd_sort_ctx *
 			*error_r = "Too many sort criteria.";
 			return -1;
 		}
-		ctx->crit[ctx->crit_count].key = keys[j].key;
+		ctx->crit[ctx->crit_count].key = (enum sort_key)key;
 		ctx->crit[ctx->crit_count].reverse = reverse;
 		ctx->crit_count++;
 		reverse = false;
@@ -252,7 +247,7 @@ bool cmd_sort(struct imap_cmd *cmd)
 	const char *error;
 
 	memset(ctx, 0, sizeof(*ctx));
-	if (args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].str, "RETURN") == 0) {
+	if (imap_arg_atom_equals(&args[0], "RETURN")) {
 		if (imap_search_parse_return(&args[1], true, &ctx->returns, &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		ctx->esort = true;

@@ -12,6 +12,7 @@
  * is a bitmap of the set. */
 #include "commands.h"
 #include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "flags.h"
 #include "syntax/seqset.h"
 #include "net/net.h"
@@ -19,7 +20,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define STORE_HIGH_WATER (256 * 1024)
 /* msns per store transaction */
@@ -70,24 +70,31 @@ static int store_parse_set(struct store_ctx *ctx, const char *str, const char **
 
 /* store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP
  *                   (flag-list / (flag *(SP flag))) */
-static int store_parse_item(const char *name, enum store_flags_mode *mode_r,
-			    bool *silent_r)
+static const struct {
+	const char *name;
+	enum store_flags_mode mode;
+	bool silent;
+} store_items[] = {
+	{ "FLAGS", STORE_FLAGS_REPLACE, false },
+	{ "FLAGS.SILENT", STORE_FLAGS_REPLACE, true },
+	{ "+FLAGS", STORE_FLAGS_ADD, false },
+	{ "+FLAGS.SILENT", STORE_FLAGS_ADD, true },
+	{ "-FLAGS", STORE_FLAGS_REMOVE, false },
+	{ "-FLAGS.SILENT", STORE_FLAGS_REMOVE, true },
+};
+
+/* The STORE item `name` (any case): true with its mode and .SILENT. */
+static bool store_parse_item(const char *name, enum store_flags_mode *mode_r,
+			     bool *silent_r)
 {
-	*mode_r = STORE_FLAGS_REPLACE;
-	if (*name == '+') {
-		*mode_r = STORE_FLAGS_ADD;
-		name++;
-	} else if (*name == '-') {
-		*mode_r = STORE_FLAGS_REMOVE;
-		name++;
+	for (size_t i = 0; i < N_ELEMENTS(store_items); i++) {
+		if (str_eq_icase(name, store_items[i].name)) {
+			*mode_r = store_items[i].mode;
+			*silent_r = store_items[i].silent;
+			return true;
+		}
 	}
-	if (strcasecmp(name, "FLAGS") == 0)
-		*silent_r = false;
-	else if (strcasecmp(name, "FLAGS.SILENT") == 0)
-		*silent_r = true;
-	else
-		return -1;
-	return 0;
+	return false;
 }
 
 static void store_deinit(struct store_ctx *ctx)
@@ -215,27 +222,18 @@ bool cmd_store(struct imap_cmd *cmd)
 	size_t keyword_count;
 
 	ctx->cmd = cmd;
-	if (args[0].type != IMAP_ARG_ATOM || args[1].type != IMAP_ARG_ATOM ||
-	    args[2].type == IMAP_ARG_EOL)
+	const char *set, *item;
+	if (!imap_arg_get_atom(&args[0], &set) || !imap_arg_get_atom(&args[1], &item) ||
+	    imap_arg_is_eol(&args[2]))
 		return imap_cmd_bad(cmd, "STORE needs a sequence set, an item and flags.");
-	if (store_parse_item(args[1].str, &mode, &ctx->silent) < 0)
+	if (!store_parse_item(item, &mode, &ctx->silent))
 		return imap_cmd_bad(cmd, "Unknown STORE item (FLAGS, +FLAGS or -FLAGS).");
 
 	/* a parenthesised list, or flags as separate arguments */
-	struct imap_arg bare = { .type = IMAP_ARG_LIST, .fd = -1 };
-	const struct imap_arg *flag_arg = &args[2];
-	if (args[2].type == IMAP_ARG_LIST) {
-		if (args[3].type != IMAP_ARG_EOL)
-			return imap_cmd_bad(cmd, "Unexpected arguments after the flag list.");
-	} else {
-		unsigned int n = 0;
-		while (args[2 + n].type != IMAP_ARG_EOL)
-			n++;
-		bare.list = (struct imap_arg *)&args[2];
-		bare.list_count = n;
-		flag_arg = &bare;
-	}
-	if (imap_flags_parse(flag_arg, cmd->pool, &flags, &keywords, &keyword_count,
+	const struct imap_arg *flag_args = &args[2];
+	if (imap_arg_get_list(&args[2], &flag_args, NULL) && !imap_arg_is_eol(&args[3]))
+		return imap_cmd_bad(cmd, "Unexpected arguments after the flag list.");
+	if (imap_flags_parse(flag_args, cmd->pool, &flags, &keywords, &keyword_count,
 			     &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
 
@@ -243,7 +241,7 @@ bool cmd_store(struct imap_cmd *cmd)
 	ctx->set = xcalloc(ctx->count / 8 + 1, 1);
 	cmd->ctx = ctx;
 	cmd->abort = cmd_store_abort;
-	if (store_parse_set(ctx, args[0].str, &error) < 0) {
+	if (store_parse_set(ctx, set, &error) < 0) {
 		store_deinit(ctx);
 		return imap_cmd_bad(cmd, "%s", error);
 	}

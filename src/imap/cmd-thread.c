@@ -8,6 +8,7 @@
  * THREAD_LINE_FLUSH bytes. */
 #include "commands.h"
 #include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "search-parse.h"
 #include "sort-collect.h"
 #include "search/thread.h"
@@ -15,7 +16,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define THREAD_LINE_FLUSH (32 * 1024)
 
@@ -120,14 +120,18 @@ bool cmd_thread(struct imap_cmd *cmd)
 	struct cmd_thread_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
 	struct search_key *program;
 
-	if (args[0].type != IMAP_ARG_ATOM)
+	static const struct imap_keyword algorithms[] = {
+		{ "ORDEREDSUBJECT", THREAD_ORDEREDSUBJECT },
+		{ "REFERENCES", THREAD_REFERENCES },
+	};
+	const char *name;
+	unsigned int algorithm;
+
+	if (!imap_arg_get_atom(&args[0], &name))
 		return imap_cmd_bad(cmd, "THREAD needs an algorithm.");
-	if (strcasecmp(args[0].str, "ORDEREDSUBJECT") == 0)
-		ctx->algorithm = THREAD_ORDEREDSUBJECT;
-	else if (strcasecmp(args[0].str, "REFERENCES") == 0)
-		ctx->algorithm = THREAD_REFERENCES;
-	else
+	if (!imap_keyword_find(algorithms, N_ELEMENTS(algorithms), name, &algorithm))
 		return imap_cmd_bad(cmd, "Unknown thread algorithm.");
+	ctx->algorithm = (enum thread_algorithm)algorithm;
 	if ((program = imap_sort_collect_program(cmd, &args[1], "THREAD", false)) == NULL)
 		return true;
 	return imap_sort_collect_start(cmd, program, thread_done, ctx);

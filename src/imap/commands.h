@@ -1,15 +1,13 @@
 /* commands.h: the command table and the handlers in cmd-*.c.
  *
  * Each handler follows imap_command_func (session.h).  The table in
- * commands.c lists, for each command, the states it is allowed in and its
- * flags; the dispatcher in session.c decides from those alone. */
+ * commands.c lists, for each command, the states it is allowed in, its
+ * flags and its capability; the dispatcher in session.c and the
+ * CAPABILITY list in capability.c are made from those alone. */
 #ifndef ROOST_IMAP_COMMANDS_H
 #define ROOST_IMAP_COMMANDS_H
 
 #include "session.h"
-
-/* Whether "UID <name>" is a valid form of this command. */
-bool imap_command_allows_uid(const struct imap_command_def *def);
 
 /* cmd-any.c */
 bool cmd_capability(struct imap_cmd *cmd);
@@ -26,6 +24,10 @@ bool cmd_authenticate(struct imap_cmd *cmd);
  * protocol's worker_init and reload. */
 void imap_auth_init(const struct roost_config *config);
 void imap_auth_reload(void);
+/* Whether the session may authenticate with a plaintext password (LOGIN,
+ * AUTHENTICATE PLAIN): over TLS, or as the plaintext_auth setting allows
+ * for this connection. */
+bool imap_auth_plaintext_allowed(struct imap_session *s);
 /* cmd-select.c */
 bool cmd_select(struct imap_cmd *cmd);
 bool cmd_examine(struct imap_cmd *cmd);

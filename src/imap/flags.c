@@ -1,6 +1,7 @@
 /* flags.c: message flags and keywords between IMAP syntax and the store. */
 #include "flags.h"
 #include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "session.h"
 #include "base/pool.h"
 
@@ -90,11 +91,11 @@ static int imap_flags_parse_one(const struct imap_arg *arg, struct pool *pool,
 				uint32_t *flags, const char **keywords, size_t *count,
 				const char **error_r)
 {
-	if (arg->type != IMAP_ARG_ATOM) {
+	const char *name;
+	if (!imap_arg_get_atom(arg, &name)) {
 		*error_r = "Flags must be atoms.";
 		return -1;
 	}
-	const char *name = arg->str;
 	if (name[0] == '\\') {
 		for (size_t i = 0; i < N_ELEMENTS(system_flags); i++) {
 			if (strcasecmp(name, system_flags[i].name) == 0) {
@@ -118,21 +119,18 @@ static int imap_flags_parse_one(const struct imap_arg *arg, struct pool *pool,
 	return 0;
 }
 
-int imap_flags_parse(const struct imap_arg *args, struct pool *pool,
+int imap_flags_parse(const struct imap_arg *flags, struct pool *pool,
 		     uint32_t *flags_r, const char ***keywords_r,
 		     size_t *keyword_count_r, const char **error_r)
 {
-	const struct imap_arg *list = args;
-	size_t n = 1;
-	if (args->type == IMAP_ARG_LIST) {
-		list = args->list;
-		n = args->list_count;
-	}
+	size_t n = 0;
+	while (!imap_arg_is_eol(&flags[n]))
+		n++;
 	const char **keywords = p_malloc(pool, (n + 1) * sizeof(*keywords));
 	size_t count = 0;
 	*flags_r = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (imap_flags_parse_one(&list[i], pool, flags_r, keywords, &count,
+		if (imap_flags_parse_one(&flags[i], pool, flags_r, keywords, &count,
 					 error_r) < 0)
 			return -1;
 	}

@@ -18,12 +18,13 @@ void imap_flags_write(struct str *dest, struct store_mailbox *box,
  * the selected mailbox (SELECT, and when its keyword table grows). */
 void imap_flags_write_flags_responses(struct imap_session *s);
 
-/* Parses a flag list: `args` is the content of "(...)" or a single flag
- * (STORE accepts both).  System flags go to *flags_r (\Recent is refused:
+/* Parses flags: `flags` is an argument array ending with IMAP_ARG_EOL,
+ * the children of a flag-list "(...)" or STORE's flags given as separate
+ * arguments.  System flags go to *flags_r (\Recent is refused:
  * RFC 9051 removed it from what clients may set), keywords to
  * *keywords_r (names, allocated in pool, count in *keyword_count_r).
  * Returns 0, or -1 with *error_r = a text for BAD. */
-int imap_flags_parse(const struct imap_arg *args, struct pool *pool,
+int imap_flags_parse(const struct imap_arg *flags, struct pool *pool,
 		     uint32_t *flags_r, const char ***keywords_r,
 		     size_t *keyword_count_r, const char **error_r);
 

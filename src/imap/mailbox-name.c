@@ -10,6 +10,7 @@
 #include "syntax/imap-parser.h"
 #include "syntax/imap-quote.h"
 #include "syntax/mutf7.h"
+#include "syntax/imap-arg.h"
 #include "base/pool.h"
 #include "base/str.h"
 
@@ -26,17 +27,8 @@ bool imap_mailbox_is_utf8(const struct imap_session *s)
 
 const char *imap_mailbox_arg(const struct imap_arg *arg)
 {
-	switch (arg->type) {
-	case IMAP_ARG_ATOM:
-	case IMAP_ARG_QUOTED:
-		return arg->str;
-	case IMAP_ARG_LITERAL:
-		if (arg->literal8 || arg->has_nul)
-			return NULL;
-		return arg->str;
-	default:
-		return NULL;
-	}
+	const char *name;
+	return imap_arg_get_astring(arg, &name, NULL) ? name : NULL;
 }
 
 static bool has_8bit(const char *s)

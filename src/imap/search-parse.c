@@ -2,6 +2,7 @@
  * search-parse.h). */
 #include "search-parse.h"
 #include "flags.h"
+#include "syntax/imap-arg.h"
 #include "search-result.h"
 #include "base/pool.h"
 #include "syntax/seqset.h"
@@ -10,6 +11,7 @@
 #include "mime/charset.h"
 #include "store/store.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -46,67 +48,10 @@ struct search_build {
 	unsigned int text_keys;	/* HEADER, BODY and TEXT keys built */
 };
 
-static const struct {
-	const char *name;
-	enum search_key_type type;
-	uint32_t flags;
-} search_flag_keys[] = {
-	{ "ANSWERED", SEARCH_KEY_FLAGS_SET, STORE_FLAG_ANSWERED },
-	{ "DELETED", SEARCH_KEY_FLAGS_SET, STORE_FLAG_DELETED },
-	{ "DRAFT", SEARCH_KEY_FLAGS_SET, STORE_FLAG_DRAFT },
-	{ "FLAGGED", SEARCH_KEY_FLAGS_SET, STORE_FLAG_FLAGGED },
-	{ "SEEN", SEARCH_KEY_FLAGS_SET, STORE_FLAG_SEEN },
-	{ "UNANSWERED", SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_ANSWERED },
-	{ "UNDELETED", SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_DELETED },
-	{ "UNDRAFT", SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_DRAFT },
-	{ "UNFLAGGED", SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_FLAGGED },
-	{ "UNSEEN", SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_SEEN },
-};
-
-static const struct {
-	const char *name;
-	enum search_key_type type;
-} search_date_keys[] = {
-	{ "BEFORE", SEARCH_KEY_BEFORE },
-	{ "ON", SEARCH_KEY_ON },
-	{ "SINCE", SEARCH_KEY_SINCE },
-	{ "SENTBEFORE", SEARCH_KEY_SENTBEFORE },
-	{ "SENTON", SEARCH_KEY_SENTON },
-	{ "SENTSINCE", SEARCH_KEY_SENTSINCE },
-};
-
-/* Keys that search one header field: name on the wire -> field name. */
-static const struct {
-	const char *name;
-	const char *field;
-} search_header_keys[] = {
-	{ "BCC", "Bcc" },
-	{ "CC", "Cc" },
-	{ "FROM", "From" },
-	{ "SUBJECT", "Subject" },
-	{ "TO", "To" },
-};
-
 static const char *const search_months[] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };
-
-/* astring = 1*ASTRING-CHAR / string */
-static const char *search_arg_string(const struct imap_arg *arg, size_t *len_r)
-{
-	switch (arg->type) {
-	case IMAP_ARG_ATOM:
-	case IMAP_ARG_QUOTED:
-	case IMAP_ARG_LITERAL:
-		if (arg->has_nul)
-			return NULL;
-		*len_r = arg->len;
-		return arg->str;
-	default:
-		return NULL;
-	}
-}
 
 static bool search_is_utf8(const char *str, size_t len)
 {
@@ -138,8 +83,8 @@ static const char *search_parse_string(struct search_build *b,
 				       const struct imap_arg *arg, size_t *len_r)
 {
 	size_t len;
-	const char *str = search_arg_string(arg, &len);
-	if (str == NULL) {
+	const char *str;
+	if (!imap_arg_get_astring(arg, &str, &len)) {
 		b->error = "Missing or invalid search string.";
 		return NULL;
 	}
@@ -178,9 +123,9 @@ static const char *search_parse_string(struct search_build *b,
  * date-day = 1*2DIGIT; date-year = 4DIGIT */
 static int search_parse_date(const struct imap_arg *arg, int64_t *day_r)
 {
-	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_QUOTED)
+	const char *s;
+	if (!imap_arg_get_atom(arg, &s) && !imap_arg_get_quoted(arg, &s))
 		return -1;
-	const char *s = arg->str;
 	int mday = 0, digits = 0;
 	while (*s >= '0' && *s <= '9' && digits < 2) {
 		mday = mday * 10 + (*s++ - '0');
@@ -236,12 +181,17 @@ static int search_parse_set(struct search_build *b, const char *str, bool uid,
 	return 0;
 }
 
-static bool search_is_set_atom(const struct imap_arg *arg)
+/* sequence-set as an atom: true with *set_r = its text. */
+static bool search_get_set_atom(const struct imap_arg *arg, const char **set_r)
 {
-	if (arg->type != IMAP_ARG_ATOM)
+	const char *str;
+	if (!imap_arg_get_atom(arg, &str))
 		return false;
-	char c = arg->str[0];
-	return (c >= '0' && c <= '9') || c == '*' || c == '$';
+	char c = str[0];
+	if (!((c >= '0' && c <= '9') || c == '*' || c == '$'))
+		return false;
+	*set_r = str;
+	return true;
 }
 
 static struct search_key *search_parse_key(struct search_build *b,
@@ -254,11 +204,11 @@ static int search_parse_keys(struct search_build *b, const struct imap_arg *args
 			     struct search_key *parent)
 {
 	const struct imap_arg *arg = args;
-	if (arg->type == IMAP_ARG_EOL) {
+	if (imap_arg_is_eol(arg)) {
 		b->error = "Missing search key.";
 		return -1;
 	}
-	while (arg->type != IMAP_ARG_EOL) {
+	while (!imap_arg_is_eol(arg)) {
 		struct search_key *key = search_parse_key(b, &arg);
 		if (key == NULL)
 			return -1;
@@ -281,177 +231,289 @@ static struct search_key *search_parse_key(struct search_build *b,
 	return key;
 }
 
+/* One search key of the table below.  The handler gets *argp just past
+ * the key's name, reads the key's own arguments, advances *argp past
+ * them and returns the key, or NULL with b->error set. */
+struct search_key_def;
+typedef struct search_key *
+search_key_parse_func(struct search_build *b, const struct search_key_def *def,
+		      const struct imap_arg **argp);
+
+struct search_key_def {
+	const char *name;
+	search_key_parse_func *parse;
+	/* the type of the key made (NOT for UNKEYWORD, which wraps a
+	 * KEYWORD key) */
+	enum search_key_type type;
+	/* flag keys: the flag */
+	uint32_t flags;
+	/* keys that search one header field: its name */
+	const char *field;
+};
+
+/* ALL, RECENT and the flag keys: no argument */
+static struct search_key *search_parse_bare(struct search_build *b,
+					    const struct search_key_def *def,
+					    const struct imap_arg **argp)
+{
+	struct search_key *key = search_key_new(b->pool, def->type);
+	key->flags = def->flags;
+	return key;
+}
+
+/* "NEW": \Recent and not \Seen */
+static struct search_key *search_parse_new(struct search_build *b,
+					   const struct search_key_def *def,
+					   const struct imap_arg **argp)
+{
+	struct search_key *key = search_key_new(b->pool, SEARCH_KEY_AND);
+	search_key_add_child(key, search_key_new(b->pool, SEARCH_KEY_RECENT));
+	struct search_key *unseen = search_key_new(b->pool, SEARCH_KEY_FLAGS_UNSET);
+	unseen->flags = STORE_FLAG_SEEN;
+	search_key_add_child(key, unseen);
+	return key;
+}
+
+/* "OLD": not \Recent */
+static struct search_key *search_parse_old(struct search_build *b,
+					   const struct search_key_def *def,
+					   const struct imap_arg **argp)
+{
+	struct search_key *key = search_key_new(b->pool, SEARCH_KEY_NOT);
+	search_key_add_child(key, search_key_new(b->pool, SEARCH_KEY_RECENT));
+	return key;
+}
+
+/* ( "BEFORE" / "ON" / "SINCE" / "SENTBEFORE" / "SENTON" / "SENTSINCE" )
+ * SP date */
+static struct search_key *search_parse_date_key(struct search_build *b,
+						const struct search_key_def *def,
+						const struct imap_arg **argp)
+{
+	struct search_key *key = search_key_new(b->pool, def->type);
+	if (search_parse_date(*argp, &key->day) < 0) {
+		b->error = "Invalid date (expected d-Mon-yyyy).";
+		return NULL;
+	}
+	(*argp)++;
+	return key;
+}
+
+/* "HEADER" SP header-fld-name SP astring */
+static struct search_key *search_parse_header(struct search_build *b,
+					      const struct search_key_def *def,
+					      const struct imap_arg **argp)
+{
+	const struct imap_arg *arg = *argp;
+	struct search_key *key = search_key_new(b->pool, SEARCH_KEY_HEADER);
+	size_t name_len;
+	if (!imap_arg_get_astring(arg, &key->name, &name_len) || name_len == 0 ||
+	    imap_arg_is_eol(&arg[1])) {
+		b->error = "HEADER needs a field name and a string.";
+		return NULL;
+	}
+	key->value = search_parse_string(b, &arg[1], &key->value_len);
+	if (key->value == NULL)
+		return NULL;
+	b->text_keys++;
+	*argp = arg + 2;
+	return key;
+}
+
+/* ( "BODY" / "TEXT" ) SP astring, and the keys that search one header
+ * field: ( "BCC" / "CC" / "FROM" / "SUBJECT" / "TO" ) SP astring */
+static struct search_key *search_parse_text(struct search_build *b,
+					    const struct search_key_def *def,
+					    const struct imap_arg **argp)
+{
+	struct search_key *key = search_key_new(b->pool, def->type);
+	key->name = def->field;
+	key->value = search_parse_string(b, *argp, &key->value_len);
+	if (key->value == NULL)
+		return NULL;
+	b->text_keys++;
+	(*argp)++;
+	return key;
+}
+
+/* ( "KEYWORD" / "UNKEYWORD" ) SP flag-keyword */
+static struct search_key *search_parse_keyword(struct search_build *b,
+					       const struct search_key_def *def,
+					       const struct imap_arg **argp)
+{
+	const char *name;
+	if (!imap_arg_get_atom(*argp, &name) || !imap_flags_is_keyword(name)) {
+		b->error = "Invalid keyword.";
+		return NULL;
+	}
+	struct search_key *kw = search_key_new(b->pool, SEARCH_KEY_KEYWORD);
+	/* -1 (not in the mailbox's table) matches nothing */
+	unsigned int idx;
+	kw->keyword = b->box != NULL &&
+		store_mailbox_keyword_index(b->box, name, false, &idx) == 0 ? (int)idx : -1;
+	(*argp)++;
+	if (def->type == SEARCH_KEY_KEYWORD)
+		return kw;
+	struct search_key *key = search_key_new(b->pool, SEARCH_KEY_NOT);
+	search_key_add_child(key, kw);
+	return key;
+}
+
+/* ( "LARGER" / "SMALLER" ) SP number64
+ * search-key =/ ( "OLDER" / "YOUNGER" ) SP nz-number   (RFC 5032 3) */
+static struct search_key *search_parse_number(struct search_build *b,
+					      const struct search_key_def *def,
+					      const struct imap_arg **argp)
+{
+	bool age = def->type == SEARCH_KEY_OLDER || def->type == SEARCH_KEY_YOUNGER;
+	struct search_key *key = search_key_new(b->pool, def->type);
+	const char *number;
+	if (!imap_arg_get_atom(*argp, &number) ||
+	    str_to_u64(number, age ? UINT32_MAX : INT64_MAX, &key->number) < 0 ||
+	    (age && key->number == 0)) {
+		b->error = age ? "OLDER and YOUNGER need a number of seconds (1 or more)." :
+			"Invalid number.";
+		return NULL;
+	}
+	(*argp)++;
+	return key;
+}
+
+/* "UID" SP sequence-set */
+static struct search_key *search_parse_uid(struct search_build *b,
+					   const struct search_key_def *def,
+					   const struct imap_arg **argp)
+{
+	struct search_key *key = search_key_new(b->pool, SEARCH_KEY_UID);
+	const char *set;
+	if (!search_get_set_atom(*argp, &set)) {
+		b->error = "UID needs a sequence set.";
+		return NULL;
+	}
+	if (search_parse_set(b, set, true, key) < 0)
+		return NULL;
+	(*argp)++;
+	return key;
+}
+
+/* "NOT" SP search-key */
+static struct search_key *search_parse_not(struct search_build *b,
+					   const struct search_key_def *def,
+					   const struct imap_arg **argp)
+{
+	if (imap_arg_is_eol(*argp)) {
+		b->error = "NOT needs a search key.";
+		return NULL;
+	}
+	struct search_key *child = search_parse_key(b, argp);
+	if (child == NULL)
+		return NULL;
+	struct search_key *key = search_key_new(b->pool, SEARCH_KEY_NOT);
+	search_key_add_child(key, child);
+	return key;
+}
+
+/* "OR" SP search-key SP search-key */
+static struct search_key *search_parse_or(struct search_build *b,
+					  const struct search_key_def *def,
+					  const struct imap_arg **argp)
+{
+	struct search_key *key = search_key_new(b->pool, SEARCH_KEY_OR);
+	for (int i = 0; i < 2; i++) {
+		if (imap_arg_is_eol(*argp)) {
+			b->error = "OR needs two search keys.";
+			return NULL;
+		}
+		struct search_key *child = search_parse_key(b, argp);
+		if (child == NULL)
+			return NULL;
+		search_key_add_child(key, child);
+	}
+	return key;
+}
+
+/* Every search-key that starts with a keyword (RFC 9051 section 9, RFC
+ * 5032), sorted by name (ASCII, as strcasecmp() orders them) for bsearch(). */
+static const struct search_key_def search_key_defs[] = {
+	{ "ALL", search_parse_bare, SEARCH_KEY_ALL, 0, NULL },
+	{ "ANSWERED", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_ANSWERED, NULL },
+	{ "BCC", search_parse_text, SEARCH_KEY_HEADER, 0, "Bcc" },
+	{ "BEFORE", search_parse_date_key, SEARCH_KEY_BEFORE, 0, NULL },
+	{ "BODY", search_parse_text, SEARCH_KEY_BODY, 0, NULL },
+	{ "CC", search_parse_text, SEARCH_KEY_HEADER, 0, "Cc" },
+	{ "DELETED", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_DELETED, NULL },
+	{ "DRAFT", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_DRAFT, NULL },
+	{ "FLAGGED", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_FLAGGED, NULL },
+	{ "FROM", search_parse_text, SEARCH_KEY_HEADER, 0, "From" },
+	{ "HEADER", search_parse_header, SEARCH_KEY_HEADER, 0, NULL },
+	{ "KEYWORD", search_parse_keyword, SEARCH_KEY_KEYWORD, 0, NULL },
+	{ "LARGER", search_parse_number, SEARCH_KEY_LARGER, 0, NULL },
+	{ "NEW", search_parse_new, SEARCH_KEY_AND, 0, NULL },
+	{ "NOT", search_parse_not, SEARCH_KEY_NOT, 0, NULL },
+	{ "OLD", search_parse_old, SEARCH_KEY_NOT, 0, NULL },
+	{ "OLDER", search_parse_number, SEARCH_KEY_OLDER, 0, NULL },
+	{ "ON", search_parse_date_key, SEARCH_KEY_ON, 0, NULL },
+	{ "OR", search_parse_or, SEARCH_KEY_OR, 0, NULL },
+	{ "RECENT", search_parse_bare, SEARCH_KEY_RECENT, 0, NULL },
+	{ "SEEN", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_SEEN, NULL },
+	{ "SENTBEFORE", search_parse_date_key, SEARCH_KEY_SENTBEFORE, 0, NULL },
+	{ "SENTON", search_parse_date_key, SEARCH_KEY_SENTON, 0, NULL },
+	{ "SENTSINCE", search_parse_date_key, SEARCH_KEY_SENTSINCE, 0, NULL },
+	{ "SINCE", search_parse_date_key, SEARCH_KEY_SINCE, 0, NULL },
+	{ "SMALLER", search_parse_number, SEARCH_KEY_SMALLER, 0, NULL },
+	{ "SUBJECT", search_parse_text, SEARCH_KEY_HEADER, 0, "Subject" },
+	{ "TEXT", search_parse_text, SEARCH_KEY_TEXT, 0, NULL },
+	{ "TO", search_parse_text, SEARCH_KEY_HEADER, 0, "To" },
+	{ "UID", search_parse_uid, SEARCH_KEY_UID, 0, NULL },
+	{ "UNANSWERED", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_ANSWERED, NULL },
+	{ "UNDELETED", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_DELETED, NULL },
+	{ "UNDRAFT", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_DRAFT, NULL },
+	{ "UNFLAGGED", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_FLAGGED, NULL },
+	{ "UNKEYWORD", search_parse_keyword, SEARCH_KEY_NOT, 0, NULL },
+	{ "UNSEEN", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_SEEN, NULL },
+	{ "YOUNGER", search_parse_number, SEARCH_KEY_YOUNGER, 0, NULL },
+};
+
+static int search_key_def_cmp(const void *name, const void *def)
+{
+	return strcasecmp(name, ((const struct search_key_def *)def)->name);
+}
+
 static struct search_key *search_parse_key_inner(struct search_build *b,
 						 const struct imap_arg **argp)
 {
-	struct pool *pool = b->pool;
-	const struct imap_arg *arg = *argp;
-	struct search_key *key;
+	const struct imap_arg *arg = *argp, *children;
+	const char *name;
 
-	if (arg->type == IMAP_ARG_LIST) {
+	if (imap_arg_get_list(arg, &children, NULL)) {
 		/* "(" search-key *(SP search-key) ")" */
-		key = search_key_new(pool, SEARCH_KEY_AND);
-		if (search_parse_keys(b, arg->list, key) < 0)
+		struct search_key *key = search_key_new(b->pool, SEARCH_KEY_AND);
+		if (search_parse_keys(b, children, key) < 0)
 			return NULL;
 		*argp = arg + 1;
 		return key;
 	}
-	if (arg->type != IMAP_ARG_ATOM) {
+	if (search_get_set_atom(arg, &name)) {
+		/* sequence-set */
+		struct search_key *key = search_key_new(b->pool, SEARCH_KEY_MSN);
+		if (search_parse_set(b, name, false, key) < 0)
+			return NULL;
+		*argp = arg + 1;
+		return key;
+	}
+	if (!imap_arg_get_atom(arg, &name)) {
 		b->error = "Invalid search key.";
 		return NULL;
 	}
-	const char *name = arg->str;
-	arg++;
-
-	if (search_is_set_atom(&arg[-1])) {
-		key = search_key_new(pool, SEARCH_KEY_MSN);
-		if (search_parse_set(b, name, false, key) < 0)
-			return NULL;
-		*argp = arg;
-		return key;
-	}
-	for (size_t i = 0; i < N_ELEMENTS(search_flag_keys); i++) {
-		if (strcasecmp(name, search_flag_keys[i].name) == 0) {
-			key = search_key_new(pool, search_flag_keys[i].type);
-			key->flags = search_flag_keys[i].flags;
-			*argp = arg;
-			return key;
-		}
-	}
-	for (size_t i = 0; i < N_ELEMENTS(search_date_keys); i++) {
-		if (strcasecmp(name, search_date_keys[i].name) == 0) {
-			key = search_key_new(pool, search_date_keys[i].type);
-			if (search_parse_date(arg, &key->day) < 0) {
-				b->error = "Invalid date (expected d-Mon-yyyy).";
-				return NULL;
-			}
-			*argp = arg + 1;
-			return key;
-		}
-	}
-	for (size_t i = 0; i < N_ELEMENTS(search_header_keys); i++) {
-		if (strcasecmp(name, search_header_keys[i].name) == 0) {
-			key = search_key_new(pool, SEARCH_KEY_HEADER);
-			key->name = search_header_keys[i].field;
-			key->value = search_parse_string(b, arg, &key->value_len);
-			if (key->value == NULL)
-				return NULL;
-			b->text_keys++;
-			*argp = arg + 1;
-			return key;
-		}
-	}
-	if (strcasecmp(name, "ALL") == 0) {
-		key = search_key_new(pool, SEARCH_KEY_ALL);
-	} else if (strcasecmp(name, "RECENT") == 0) {
-		key = search_key_new(pool, SEARCH_KEY_RECENT);
-	} else if (strcasecmp(name, "NEW") == 0) {
-		/* \Recent and not \Seen */
-		key = search_key_new(pool, SEARCH_KEY_AND);
-		search_key_add_child(key, search_key_new(pool, SEARCH_KEY_RECENT));
-		struct search_key *unseen = search_key_new(pool, SEARCH_KEY_FLAGS_UNSET);
-		unseen->flags = STORE_FLAG_SEEN;
-		search_key_add_child(key, unseen);
-	} else if (strcasecmp(name, "OLD") == 0) {
-		key = search_key_new(pool, SEARCH_KEY_NOT);
-		search_key_add_child(key, search_key_new(pool, SEARCH_KEY_RECENT));
-	} else if (strcasecmp(name, "KEYWORD") == 0 || strcasecmp(name, "UNKEYWORD") == 0) {
-		if (arg->type != IMAP_ARG_ATOM || !imap_flags_is_keyword(arg->str)) {
-			b->error = "Invalid keyword.";
-			return NULL;
-		}
-		struct search_key *kw = search_key_new(pool, SEARCH_KEY_KEYWORD);
-		/* -1 (not in the mailbox's table) matches nothing */
-		unsigned int idx;
-		kw->keyword = b->box != NULL &&
-			store_mailbox_keyword_index(b->box, arg->str, false, &idx) == 0 ?
-			(int)idx : -1;
-		arg++;
-		if (strcasecmp(name, "KEYWORD") == 0) {
-			key = kw;
-		} else {
-			key = search_key_new(pool, SEARCH_KEY_NOT);
-			search_key_add_child(key, kw);
-		}
-	} else if (strcasecmp(name, "LARGER") == 0 || strcasecmp(name, "SMALLER") == 0) {
-		key = search_key_new(pool, strcasecmp(name, "LARGER") == 0 ?
-				     SEARCH_KEY_LARGER : SEARCH_KEY_SMALLER);
-		if (arg->type != IMAP_ARG_ATOM ||
-		    str_to_u64(arg->str, INT64_MAX, &key->number) < 0) {
-			b->error = "Invalid number.";
-			return NULL;
-		}
-		arg++;
-	} else if (strcasecmp(name, "OLDER") == 0 || strcasecmp(name, "YOUNGER") == 0) {
-		/* search-key =/ ( "OLDER" / "YOUNGER" ) SP nz-number
-		 * (RFC 5032 section 3) */
-		key = search_key_new(pool, strcasecmp(name, "OLDER") == 0 ?
-				     SEARCH_KEY_OLDER : SEARCH_KEY_YOUNGER);
-		if (arg->type != IMAP_ARG_ATOM ||
-		    str_to_u64(arg->str, UINT32_MAX, &key->number) < 0 ||
-		    key->number == 0) {
-			b->error = "OLDER and YOUNGER need a number of seconds (1 or more).";
-			return NULL;
-		}
-		arg++;
-	} else if (strcasecmp(name, "HEADER") == 0) {
-		key = search_key_new(pool, SEARCH_KEY_HEADER);
-		size_t name_len;
-		key->name = search_arg_string(arg, &name_len);
-		if (key->name == NULL || name_len == 0 || arg[1].type == IMAP_ARG_EOL) {
-			b->error = "HEADER needs a field name and a string.";
-			return NULL;
-		}
-		key->value = search_parse_string(b, &arg[1], &key->value_len);
-		if (key->value == NULL)
-			return NULL;
-		b->text_keys++;
-		arg += 2;
-	} else if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
-		key = search_key_new(pool, strcasecmp(name, "BODY") == 0 ?
-				     SEARCH_KEY_BODY : SEARCH_KEY_TEXT);
-		key->value = search_parse_string(b, arg, &key->value_len);
-		if (key->value == NULL)
-			return NULL;
-		b->text_keys++;
-		arg++;
-	} else if (strcasecmp(name, "UID") == 0) {
-		key = search_key_new(pool, SEARCH_KEY_UID);
-		if (arg->type != IMAP_ARG_ATOM || !search_is_set_atom(arg)) {
-			b->error = "UID needs a sequence set.";
-			return NULL;
-		}
-		if (search_parse_set(b, arg->str, true, key) < 0)
-			return NULL;
-		arg++;
-	} else if (strcasecmp(name, "NOT") == 0) {
-		if (arg->type == IMAP_ARG_EOL) {
-			b->error = "NOT needs a search key.";
-			return NULL;
-		}
-		key = search_key_new(pool, SEARCH_KEY_NOT);
-		struct search_key *child = search_parse_key(b, &arg);
-		if (child == NULL)
-			return NULL;
-		search_key_add_child(key, child);
-	} else if (strcasecmp(name, "OR") == 0) {
-		key = search_key_new(pool, SEARCH_KEY_OR);
-		for (int i = 0; i < 2; i++) {
-			if (arg->type == IMAP_ARG_EOL) {
-				b->error = "OR needs two search keys.";
-				return NULL;
-			}
-			struct search_key *child = search_parse_key(b, &arg);
-			if (child == NULL)
-				return NULL;
-			search_key_add_child(key, child);
-		}
-	} else {
-		b->error = p_strdup_printf(pool, "Unknown search key %.40s.", name);
+	const struct search_key_def *def =
+		bsearch(name, search_key_defs, N_ELEMENTS(search_key_defs),
+			sizeof(search_key_defs[0]), search_key_def_cmp);
+	if (def == NULL) {
+		b->error = p_strdup_printf(b->pool, "Unknown search key %.40s.", name);
 		return NULL;
 	}
-	*argp = arg;
-	return key;
+	*argp = arg + 1;
+	return def->parse(b, def, argp);
 }
 
 bool imap_search_charset_ok(const char *charset, const char **error_r)
@@ -489,11 +551,10 @@ imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
 	/* A BAD command stays BAD whatever its charset (and a SEARCH
 	 * RETURN (SAVE) answered BAD must keep the saved result, RFC 9051
 	 * 6.4.4.1), so an unknown charset is reported after the syntax. */
-	if (charset == NULL && args[0].type == IMAP_ARG_ATOM &&
-	    strcasecmp(args[0].str, "CHARSET") == 0) {
+	if (charset == NULL && imap_arg_atom_equals(&args[0], "CHARSET")) {
 		size_t len;
-		const char *name = search_arg_string(&args[1], &len);
-		if (name == NULL) {
+		const char *name;
+		if (!imap_arg_get_astring(&args[1], &name, &len)) {
 			*error_r = "CHARSET needs a name.";
 			return IMAP_SEARCH_PARSE_BAD;
 		}
@@ -525,38 +586,33 @@ imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
 int imap_search_parse_return(const struct imap_arg *arg, bool save_allowed,
 			     unsigned int *returns_r, const char **error_r)
 {
-	static const struct {
-		const char *name;
-		unsigned int bit;
-	} opts[] = {
+	static const struct imap_keyword opts[] = {
 		{ "MIN", IMAP_SEARCH_RETURN_MIN }, { "MAX", IMAP_SEARCH_RETURN_MAX },
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT }, { "ALL", IMAP_SEARCH_RETURN_ALL },
 		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
 	};
 
-	if (arg->type != IMAP_ARG_LIST) {
+	const struct imap_arg *list;
+	unsigned int count;
+	if (!imap_arg_get_list(arg, &list, &count)) {
 		*error_r = "RETURN needs a list of options.";
 		return -1;
 	}
 	*returns_r = 0;
-	for (unsigned int i = 0; i < arg->list_count; i++) {
-		const struct imap_arg *o = &arg->list[i];
-		size_t j;
+	for (unsigned int i = 0; i < count; i++) {
+		const char *name;
+		unsigned int bit;
 
-		if (o->type != IMAP_ARG_ATOM) {
+		if (!imap_arg_get_atom(&list[i], &name)) {
 			*error_r = "Invalid RETURN option.";
 			return -1;
 		}
-		for (j = 0; j < N_ELEMENTS(opts); j++) {
-			if (strcasecmp(o->str, opts[j].name) == 0)
-				break;
-		}
-		if (j == N_ELEMENTS(opts) ||
-		    (opts[j].bit == IMAP_SEARCH_RETURN_SAVE && !save_allowed)) {
+		if (!imap_keyword_find(opts, N_ELEMENTS(opts), name, &bit) ||
+		    (bit == IMAP_SEARCH_RETURN_SAVE && !save_allowed)) {
 			*error_r = "Unknown RETURN option.";
 			return -1;
 		}
-		*returns_r |= opts[j].bit;
+		*returns_r |= bit;
 	}
 	if (*returns_r == 0)
 		*returns_r = IMAP_SEARCH_RETURN_ALL;

@@ -28,6 +28,8 @@
  * store/store.h. */
 #include "session.h"
 #include "syntax/imap-parser.h"
+#include "capability.h"
+#include "syntax/imap-arg.h"
 #include "flags.h"
 #include "commands.h"
 #include "search-result.h"
@@ -86,37 +88,6 @@ void imap_session_bye(struct imap_session *s, const char *text)
 	s->logout_sent = true;
 	s->state = IMAP_STATE_LOGOUT;
 	net_conn_close(s->conn);
-}
-
-void imap_session_capabilities(struct imap_session *s, struct str *dest)
-{
-	str_append(dest, "IMAP4rev1 IMAP4rev2");
-	bool secure = net_conn_is_tls(s->conn);
-	if (s->state == IMAP_STATE_NOT_AUTH) {
-		if (!secure && net_conn_can_starttls(s->conn))
-			str_append(dest, " STARTTLS");
-		bool plain_ok = secure || s->config->plaintext_auth == CONF_PLAINTEXT_ALWAYS ||
-			(s->config->plaintext_auth == CONF_PLAINTEXT_LOCAL && net_conn_is_local(s->conn));
-		if (plain_ok)
-			str_append(dest, " AUTH=PLAIN");
-		else
-			str_append(dest, " LOGINDISABLED");
-		str_append(dest, " SASL-IR");
-	}
-	/* SEARCHRES requires ESEARCH (RFC 5182 2.1), which cmd-search.c
-	 * implements for both revisions; IMAP4rev2 includes both, a rev1
-	 * client learns them here */
-	str_append(dest, " LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE"
-		   " CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE"
-		   " ESEARCH SEARCHRES WITHIN");
-	/* RFC 5256, RFC 5957, RFC 5267 3.1 */
-	str_append(dest, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
-	/* IMAP4rev2 has the BINARY FETCH items but not literal8 in APPEND;
-	 * a server with both lists BINARY (RFC 9051 appendix B) */
-	str_append(dest, " BINARY");
-	if (s->state != IMAP_STATE_NOT_AUTH)
-		str_printfa(dest, " APPENDLIMIT=%llu",
-			    (unsigned long long)s->config->max_append_size);
 }
 
 /* ---- command completion ---- */
@@ -245,8 +216,10 @@ static void imap_session_dispatch(struct imap_session *s, const struct imap_comm
 
 	const char *name = cmd->name;
 	if (str_eq_icase(name, "UID")) {
-		if (cmd->args[0].type != IMAP_ARG_ATOM) {
-			static const struct imap_command_def uid_def = { "UID", NULL, IMAP_STATE_ANY, 0 };
+		if (!imap_arg_get_atom(&cmd->args[0], &name)) {
+			static const struct imap_command_def uid_def = {
+				.name = "UID", .states = IMAP_STATE_ANY,
+			};
 			cmd->def = &uid_def;
 			s->cmd = cmd;
 			imap_cmd_bad(cmd, "UID needs a command name.");
@@ -254,13 +227,14 @@ static void imap_session_dispatch(struct imap_session *s, const struct imap_comm
 			return;
 		}
 		cmd->uid = true;
-		name = cmd->args[0].str;
 		cmd->args++;
 	}
 	const struct imap_command_def *def = imap_command_find(name);
-	static const struct imap_command_def unknown_def = { "", NULL, IMAP_STATE_ANY, 0 };
+	static const struct imap_command_def unknown_def = {
+		.name = "", .states = IMAP_STATE_ANY,
+	};
 	s->cmd = cmd;
-	if (def == NULL || (cmd->uid && !imap_command_allows_uid(def))) {
+	if (def == NULL || (cmd->uid && (def->flags & IMAP_CMD_FLAG_UID) == 0)) {
 		cmd->def = &unknown_def;
 		imap_cmd_bad(cmd, "Unknown command %s%.40s.", cmd->uid ? "UID " : "", name);
 		imap_command_done(s);
@@ -727,12 +701,13 @@ int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
 
 /* ---- login ---- */
 
-int imap_session_login(struct imap_session *s, const char *user, const char **error_r)
+int imap_session_login(struct imap_session *s, const char *user)
 {
 	struct store_settings set;
+	const char *error;
 	store_settings_init(&set, s->config);
-	if (store_open(&set, user, &s->store, error_r) < 0) {
-		log_error("%s: cannot open store of %s: %s", s->log_prefix, user, *error_r);
+	if (store_open(&set, user, &s->store, &error) < 0) {
+		log_error("%s: cannot open store of %s: %s", s->log_prefix, user, error);
 		return -1;
 	}
 	s->user = xstrdup(user);
@@ -778,7 +753,7 @@ static void imap_session_accept(struct net_conn *conn, const struct roost_config
 
 	struct str line = STR_INIT;
 	str_append(&line, "* OK [CAPABILITY ");
-	imap_session_capabilities(s, &line);
+	imap_capability_write(s, &line);
 	str_append(&line, "] Roost ready.");
 	imap_session_write_line(s, &line);
 	str_free(&line);

@@ -3,7 +3,20 @@
  *
  * Handlers live in cmd-*.c, one file per command family, all with the
  * signature of `imap_command_func`.  They reach mail only through
- * store/store.h and the client only through the functions below. */
+ * store/store.h and the client only through the functions below.
+ *
+ * Error texts, the one convention of src/imap: a function that finds a
+ * client error returns it as `const char **error_r`, the text of the
+ * BAD or NO reply after the tag and status (it may begin with a response
+ * code, "[LIMIT] ..."), and the caller answers with
+ * imap_cmd_bad(cmd, "%s", error) or imap_cmd_no().  The text is never
+ * freed by the caller: a string literal, or, when it must quote what the
+ * client sent ("Unknown search key FOO."), allocated in the pool the
+ * function was handed, which is the command's pool (cmd->pool) and
+ * outlives the reply.  Never malloc'd memory or a static buffer that
+ * the next call overwrites.  System errors (the store, the disk) are not
+ * client texts: they are logged once where they are found and the client
+ * gets imap_cmd_store_error()'s response code. */
 #ifndef ROOST_IMAP_SESSION_H
 #define ROOST_IMAP_SESSION_H
 
@@ -46,6 +59,27 @@ enum imap_command_flags {
 	IMAP_CMD_FLAG_NO_EXPUNGES = 1 << 0,
 	/* Takes the raw input after the command line (IDLE, AUTHENTICATE). */
 	IMAP_CMD_FLAG_RAW_INPUT = 1 << 1,
+	/* Has a UID form, "UID <name> ...", with UIDs for sequence numbers
+	 * (RFC 9051 6.4.9; UID EXPUNGE from UIDPLUS, UID MOVE from MOVE,
+	 * UID SORT and UID THREAD from RFC 5256). */
+	IMAP_CMD_FLAG_UID = 1 << 2,
+};
+
+/* When a capability is advertised (capability.c): the command table's
+ * entries and the capabilities that are not commands use the same
+ * conditions. */
+enum imap_capability_when {
+	IMAP_CAP_ALWAYS = 0,
+	/* before authentication only (SASL-IR) */
+	IMAP_CAP_NOT_AUTH,
+	/* after authentication only */
+	IMAP_CAP_AUTHED,
+	/* before authentication on a connection without TLS that can start
+	 * it (STARTTLS) */
+	IMAP_CAP_TLS_OFFERED,
+	/* before authentication when plaintext authentication is refused
+	 * (LOGINDISABLED) */
+	IMAP_CAP_PLAINTEXT_REFUSED,
 };
 
 struct imap_command_def {
@@ -53,11 +87,21 @@ struct imap_command_def {
 	imap_command_func *func;
 	unsigned int states;	/* enum imap_state bits where it is allowed */
 	unsigned int flags;	/* enum imap_command_flags */
+	/* The capability that advertises the command, or several separated
+	 * by spaces ("THREAD=ORDEREDSUBJECT THREAD=REFERENCES"), advertised
+	 * as `cap_when` says; NULL for a command of IMAP4rev1 and IMAP4rev2
+	 * themselves.  The CAPABILITY list is built from this field, so a
+	 * command and its capability never part. */
+	const char *capability;
+	enum imap_capability_when cap_when;
 };
 
-/* Finds a command by name (case-insensitive); "UID FETCH" etc. are looked
- * up by the dispatcher with `uid` set.  NULL if unknown. */
+/* Finds a command by name (case-insensitive); for "UID FETCH" etc. the
+ * dispatcher looks up "FETCH" and checks IMAP_CMD_FLAG_UID.  NULL if
+ * unknown.  Static storage. */
 const struct imap_command_def *imap_command_find(const char *name);
+/* The command table, *count_r entries sorted by name; static storage. */
+const struct imap_command_def *imap_command_table(size_t *count_r);
 
 struct imap_cmd {
 	struct imap_session *session;
@@ -160,9 +204,6 @@ uint64_t imap_cmd_slice_deadline(void);
  * rely on the second. */
 bool imap_cmd_slice_end(struct imap_cmd *cmd, uint64_t deadline);
 
-/* The capability list for the current state, space-separated. */
-void imap_session_capabilities(struct imap_session *s, struct str *dest);
-
 /* Brings the selected mailbox's view up to date and writes the untagged
  * EXPUNGE/EXISTS/RECENT/FETCH responses; expunges are held back when
  * `allow_expunges` is false. */
@@ -207,9 +248,10 @@ void imap_session_unselect(struct imap_session *s);
 /* Enters SELECTED for an opened mailbox (takes ownership) and watches it. */
 void imap_session_select(struct imap_session *s, struct store_mailbox *box);
 
-/* Becomes authenticated as `user` (opens the store); returns -1 with a
- * NO sent when the store cannot be opened. */
-int imap_session_login(struct imap_session *s, const char *user, const char **error_r);
+/* Becomes authenticated as `user` (opens the store).  Returns 0, or -1
+ * when the store cannot be opened: the reason is logged here (a system
+ * error, not for the client) and the caller answers NO [UNAVAILABLE]. */
+int imap_session_login(struct imap_session *s, const char *user);
 
 /* Sends "* BYE text" and closes after flushing. */
 void imap_session_bye(struct imap_session *s, const char *text);

@@ -2,6 +2,7 @@
  * (see sort-collect.h).  This file never reads a message itself: keys
  * come from store_mailbox_msg_keys_many(), matches from search_match(). */
 #include "sort-collect.h"
+#include "syntax/imap-arg.h"
 #include "search-parse.h"
 #include "search-result.h"
 #include "base/log.h"
@@ -210,17 +211,18 @@ struct search_key *imap_sort_collect_program(struct imap_cmd *cmd,
 	struct search_key *program = NULL;
 	const char *error;
 
-	if ((args[0].type != IMAP_ARG_ATOM && args[0].type != IMAP_ARG_QUOTED) ||
-	    args[0].len == 0 || strlen(args[0].str) != args[0].len) {
+	const char *charset;
+	if ((!imap_arg_get_atom(&args[0], &charset) &&
+	     !imap_arg_get_quoted(&args[0], &charset)) || *charset == '\0') {
 		imap_cmd_bad(cmd, "%s needs a charset.", command);
 		return NULL;
 	}
-	if (args[1].type == IMAP_ARG_EOL) {
+	if (imap_arg_is_eol(&args[1])) {
 		imap_cmd_bad(cmd, "%s needs search criteria.", command);
 		return NULL;
 	}
 	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result, &args[1],
-					  args[0].str, &program, &error)) {
+					  charset, &program, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
 		if (save)
 			imap_search_result_clear(s);

@@ -359,12 +359,31 @@ static size_t parser_skip(struct imap_parser *p, const unsigned char *data,
 	return i;
 }
 
+/* What one step of imap_parser_feed()'s byte loop did with its byte. */
+enum parser_step {
+	/* the byte was taken; go on with the next one */
+	STEP_NEXT,
+	/* the state changed before the byte was used: process the same byte
+	 * again in the new state */
+	STEP_AGAIN,
+	/* the byte ended the command: imap_parser_feed() returns 1 */
+	STEP_COMMAND,
+	/* the byte ended the announcement of a synchronising literal: the
+	 * client waits for a continuation, imap_parser_feed() returns 0 */
+	STEP_CONTINUATION,
+	/* an error was recorded (parser_fail(), set_fatal()): feed returns -1 */
+	STEP_ERROR,
+	/* arg_separator() only: the byte is no separator; the caller decides */
+	STEP_NOT_SEPARATOR,
+};
+
 /* Records an error found at byte c (which is consumed) and starts skipping
  * the rest of the command.  The skip recogniser is seeded from the literal
  * announcement being parsed, so "{12+}" is noticed even when the error
  * struck in its middle. */
-static int parser_fail(struct imap_parser *p, enum imap_parser_error code,
-		       const char *msg, unsigned char c)
+static enum parser_step parser_fail(struct imap_parser *p,
+				     enum imap_parser_error code,
+				     const char *msg, unsigned char c)
 {
 	p->error = code;
 	p->error_msg = msg;
@@ -397,7 +416,7 @@ static int parser_fail(struct imap_parser *p, enum imap_parser_error code,
 	p->skip_literals = true;
 	p->state = STATE_SKIP_LINE;
 	skip_line_byte(p, c);
-	return -1;
+	return STEP_ERROR;
 }
 
 static struct imap_arg *arg_push(struct imap_parser *p,
@@ -555,42 +574,42 @@ static int literal_data(struct imap_parser *p, const unsigned char *data,
 }
 
 /* The LF that ends the command's last line. */
-static int line_end(struct imap_parser *p, unsigned char c)
+static enum parser_step line_end(struct imap_parser *p, unsigned char c)
 {
 	if (p->depth > 0)
 		return parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 				   "Missing ')'", c);
 	command_finish(p);
-	return 1;
+	return STEP_COMMAND;
 }
 
 /* Handles SP, ")", CR and LF after an argument or where one may start.
- * Returns 1 when the command is complete, 0 when the byte was taken, -1 on
- * an error, 2 when the byte is none of these. */
-static int arg_separator(struct imap_parser *p, unsigned char c)
+ * Returns STEP_COMMAND, STEP_NEXT or STEP_ERROR, or STEP_NOT_SEPARATOR
+ * when the byte is none of these. */
+static enum parser_step arg_separator(struct imap_parser *p, unsigned char c)
 {
 	switch (c) {
 	case ' ':
 		p->state = STATE_ARG_START;
-		return 0;
+		return STEP_NEXT;
 	case ')':
 		if (p->depth == 0)
 			return parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 					   "Unexpected ')'", c);
 		list_close(p);
 		p->state = STATE_ARG_END;
-		return 0;
+		return STEP_NEXT;
 	case '\r':
 		p->state = STATE_EOL_LF;
-		return 0;
+		return STEP_NEXT;
 	case '\n':
 		return line_end(p, c);
 	default:
-		return 2;
+		return STEP_NOT_SEPARATOR;
 	}
 }
 
-static int atom_char_error(struct imap_parser *p, unsigned char c)
+static enum parser_step atom_char_error(struct imap_parser *p, unsigned char c)
 {
 	return parser_fail(p, IMAP_PARSER_ERROR_SYNTAX, c >= 0x80 ?
 			   "8-bit data in atom" : "Invalid characters in atom",
@@ -603,14 +622,14 @@ static int atom_char_error(struct imap_parser *p, unsigned char c)
  * literal  = "{" number64 ["+"] "}" CRLF *CHAR8
  * literal8 = "~{" number64 ["+"] "}" CRLF *OCTET      (RFC 3516, 7888)
  *
- * Returns as arg_separator(), or 3 when the byte must be processed again
- * in the new state. */
-static int arg_start(struct imap_parser *p, unsigned char c)
+ * Returns as arg_separator() (but never STEP_NOT_SEPARATOR), or
+ * STEP_AGAIN when an atom starts with this byte. */
+static enum parser_step arg_start(struct imap_parser *p, unsigned char c)
 {
 	switch (c) {
 	case ' ':
 		/* lenient: runs of spaces */
-		return 0;
+		return STEP_NEXT;
 	case '(':
 		if (p->depth >= p->set.max_depth)
 			return parser_fail(p, IMAP_PARSER_ERROR_LIMIT,
@@ -620,14 +639,14 @@ static int arg_start(struct imap_parser *p, unsigned char c)
 					   "Too many arguments", c);
 		p->depth++;
 		p->list_start[p->depth] = (unsigned int)p->stack_count;
-		return 0;
+		return STEP_NEXT;
 	case '"':
 		if (!arg_count_add(p))
 			return parser_fail(p, IMAP_PARSER_ERROR_LIMIT,
 					   "Too many arguments", c);
 		str_truncate(&p->token, 0);
 		p->state = STATE_QUOTED;
-		return 0;
+		return STEP_NEXT;
 	case '{':
 		if (!arg_count_add(p))
 			return parser_fail(p, IMAP_PARSER_ERROR_LIMIT,
@@ -638,14 +657,14 @@ static int arg_start(struct imap_parser *p, unsigned char c)
 		p->lit_overflow = false;
 		p->lit_nonsync = false;
 		p->state = STATE_LITERAL_SIZE;
-		return 0;
+		return STEP_NEXT;
 	case '~':
 		p->state = STATE_TILDE;
-		return 0;
+		return STEP_NEXT;
 	}
-	int ret = arg_separator(p, c);
-	if (ret != 2)
-		return ret;
+	enum parser_step step = arg_separator(p, c);
+	if (step != STEP_NOT_SEPARATOR)
+		return step;
 	if (!is_arg_atom_char(c))
 		return atom_char_error(p, c);
 	if (!arg_count_add(p))
@@ -654,7 +673,7 @@ static int arg_start(struct imap_parser *p, unsigned char c)
 	str_truncate(&p->token, 0);
 	p->bracket_depth = 0;
 	p->state = STATE_ATOM;
-	return 3;
+	return STEP_AGAIN;
 }
 
 /* True when the command being parsed is FETCH or UID FETCH: the command
@@ -701,9 +720,10 @@ static bool atom_opens_section(const struct imap_parser *p)
 
 /* atom = 1*<any CHAR except SP, CTL, "(", ")", "{", DQUOTE>, and in FETCH
  * a section "[" ... its matching "]" that may hold anything but CTL and
- * 8-bit (see IMAP_ARG_ATOM and atom_opens_section()).  Returns 0 when the
- * byte was added, 3 when the atom ended before it, -1 on an error. */
-static int atom_byte(struct imap_parser *p, unsigned char c)
+ * 8-bit (see IMAP_ARG_ATOM and atom_opens_section()).  Returns STEP_NEXT
+ * when the byte was added, STEP_AGAIN when the atom ended before it,
+ * STEP_ERROR on an error. */
+static enum parser_step atom_byte(struct imap_parser *p, unsigned char c)
 {
 	if (p->bracket_depth > 0) {
 		if (c >= 0x80 || is_ctl(c))
@@ -716,28 +736,28 @@ static int atom_byte(struct imap_parser *p, unsigned char c)
 		else if (c == ']')
 			p->bracket_depth--;
 		str_append_c(&p->token, (char)c);
-		return 0;
+		return STEP_NEXT;
 	}
 	if (c == ' ' || c == ')' || c == '\r' || c == '\n') {
 		struct imap_arg *arg = arg_push(p, IMAP_ARG_ATOM);
 		arg->str = token_dup(p);
 		arg->len = p->token.len;
 		p->state = STATE_ARG_END;
-		return 3;
+		return STEP_AGAIN;
 	}
 	if (!is_arg_atom_char(c))
 		return atom_char_error(p, c);
 	if (c == '[' && atom_opens_section(p))
 		p->bracket_depth++;
 	str_append_c(&p->token, (char)c);
-	return 0;
+	return STEP_NEXT;
 }
 
 /* quoted = DQUOTE *QUOTED-CHAR DQUOTE
  * QUOTED-CHAR = <any TEXT-CHAR except quoted-specials> /
  *               "\" quoted-specials / UTF8-2 / UTF8-3 / UTF8-4
  * (8-bit bytes are taken as they come; the command layer checks UTF-8.) */
-static int quoted_byte(struct imap_parser *p, unsigned char c)
+static enum parser_step quoted_byte(struct imap_parser *p, unsigned char c)
 {
 	if (p->state == STATE_QUOTED_ESC) {
 		if (c != '"' && c != '\\')
@@ -746,7 +766,7 @@ static int quoted_byte(struct imap_parser *p, unsigned char c)
 					   c);
 		str_append_c(&p->token, (char)c);
 		p->state = STATE_QUOTED;
-		return 0;
+		return STEP_NEXT;
 	}
 	switch (c) {
 	case '"': {
@@ -754,11 +774,11 @@ static int quoted_byte(struct imap_parser *p, unsigned char c)
 		arg->str = token_dup(p);
 		arg->len = p->token.len;
 		p->state = STATE_ARG_END;
-		return 0;
+		return STEP_NEXT;
 	}
 	case '\\':
 		p->state = STATE_QUOTED_ESC;
-		return 0;
+		return STEP_NEXT;
 	case '\r':
 	case '\n':
 		return parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
@@ -768,14 +788,14 @@ static int quoted_byte(struct imap_parser *p, unsigned char c)
 				   "NUL in quoted string", c);
 	default:
 		str_append_c(&p->token, (char)c);
-		return 0;
+		return STEP_NEXT;
 	}
 }
 
-/* "{" number64 ["+"] "}" CRLF: the announcement up to its CRLF.  Returns 0
- * when taken, 1 when a synchronising literal waits for its continuation,
- * -1 on errors. */
-static int literal_announce_byte(struct imap_parser *p, unsigned char c)
+/* "{" number64 ["+"] "}" CRLF: the announcement up to its CRLF.  Returns
+ * STEP_NEXT when taken, STEP_CONTINUATION when a synchronising literal
+ * waits for its continuation, STEP_ERROR on errors. */
+static enum parser_step literal_announce_byte(struct imap_parser *p, unsigned char c)
 {
 	switch (p->state) {
 	case STATE_LITERAL_SIZE:
@@ -785,11 +805,11 @@ static int literal_announce_byte(struct imap_parser *p, unsigned char c)
 			else
 				p->lit_size = p->lit_size * 10 + (c - '0');
 			p->lit_digits++;
-			return 0;
+			return STEP_NEXT;
 		}
 		if (p->lit_digits > 0 && c == '+') {
 			p->state = STATE_LITERAL_PLUS;
-			return 0;
+			return STEP_NEXT;
 		}
 		if (p->lit_digits > 0 && c == '}') {
 			if (literal_too_big(p, p->lit_size, p->lit_overflow,
@@ -797,7 +817,7 @@ static int literal_announce_byte(struct imap_parser *p, unsigned char c)
 				return parser_fail(p, IMAP_PARSER_ERROR_TOOBIG,
 						   "Literal too big", c);
 			p->state = STATE_LITERAL_EOL;
-			return 0;
+			return STEP_NEXT;
 		}
 		return parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 				   "Invalid literal size", c);
@@ -808,14 +828,14 @@ static int literal_announce_byte(struct imap_parser *p, unsigned char c)
 		p->lit_nonsync = true;
 		if (literal_too_big(p, p->lit_size, p->lit_overflow, true)) {
 			set_fatal(p);
-			return -1;
+			return STEP_ERROR;
 		}
 		p->state = STATE_LITERAL_EOL;
-		return 0;
+		return STEP_NEXT;
 	case STATE_LITERAL_EOL:
 		if (c == '\r') {
 			p->state = STATE_LITERAL_LF;
-			return 0;
+			return STEP_NEXT;
 		}
 		/* fall through */
 	case STATE_LITERAL_LF:
@@ -828,9 +848,9 @@ static int literal_announce_byte(struct imap_parser *p, unsigned char c)
 					   "Internal error while receiving a literal",
 					   c);
 		if (p->lit_nonsync)
-			return 0;
+			return STEP_NEXT;
 		p->need_continuation = true;
-		return 1;
+		return STEP_CONTINUATION;
 	default:
 		i_panic("imap parser: bad literal state %d", (int)p->state);
 	}
@@ -850,7 +870,7 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 		     size_t len, size_t *consumed_r)
 {
 	size_t i, counted = 0;
-	int ret;
+	enum parser_step step;
 
 	*consumed_r = 0;
 	if (p->fatal)
@@ -872,7 +892,7 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 				p->state = STATE_ARG_END;
 				continue;
 			}
-			ret = literal_data(p, data + i, len - i, &used);
+			int ret = literal_data(p, data + i, len - i, &used);
 			i += used;
 			if (ret < 0) {
 				*consumed_r = i;
@@ -887,13 +907,13 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 			    state_counts_text(p->state) &&
 			    ++p->line_len > p->set.max_line_length) {
 				*consumed_r = i + 1;
-				return parser_fail(p,
-					IMAP_PARSER_ERROR_LINE_TOO_LONG,
-					"Command line too long", c);
+				parser_fail(p, IMAP_PARSER_ERROR_LINE_TOO_LONG,
+					    "Command line too long", c);
+				return -1;
 			}
 		}
 
-		ret = 0;
+		step = STEP_NEXT;
 		switch (p->state) {
 		case STATE_START:
 			if (c == '\n')
@@ -903,7 +923,7 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 				break;
 			}
 			if (!is_tag_char(c)) {
-				ret = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
+				step = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 						  "Invalid tag", c);
 				break;
 			}
@@ -913,7 +933,7 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 			break;
 		case STATE_START_CR:
 			if (c != '\n')
-				ret = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
+				step = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 						  "CR without LF", c);
 			else
 				p->state = STATE_START;
@@ -926,10 +946,10 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 				p->state = STATE_NAME_START;
 			} else if (c == '\r' || c == '\n') {
 				p->tag = token_dup(p);
-				ret = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
+				step = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 						  "Missing command name", c);
 			} else {
-				ret = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
+				step = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 						  "Invalid tag", c);
 			}
 			break;
@@ -937,7 +957,7 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 			if (c == ' ')
 				break;
 			if (!is_atom_char(c)) {
-				ret = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
+				step = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 						  c == '\r' || c == '\n' ?
 						  "Missing command name" :
 						  "Invalid command name", c);
@@ -954,38 +974,38 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 			}
 			if (c == ' ' || c == '\r' || c == '\n') {
 				p->name = token_dup(p);
-				ret = arg_separator(p, c);
+				step = arg_separator(p, c);
 				break;
 			}
-			ret = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
+			step = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 					  "Invalid command name", c);
 			break;
 		case STATE_ARG_START:
-			ret = arg_start(p, c);
+			step = arg_start(p, c);
 			break;
 		case STATE_ARG_END:
-			ret = arg_separator(p, c);
-			if (ret == 2)
-				ret = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
+			step = arg_separator(p, c);
+			if (step == STEP_NOT_SEPARATOR)
+				step = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 						  "Missing space between arguments",
 						  c);
 			break;
 		case STATE_ATOM:
-			ret = atom_byte(p, c);
+			step = atom_byte(p, c);
 			break;
 		case STATE_QUOTED:
 		case STATE_QUOTED_ESC:
-			ret = quoted_byte(p, c);
+			step = quoted_byte(p, c);
 			break;
 		case STATE_TILDE:
 			if (c == '{') {
-				ret = arg_start(p, c);
+				step = arg_start(p, c);
 				p->lit_literal8 = true;
 				break;
 			}
 			/* "~" began an atom */
 			if (!arg_count_add(p)) {
-				ret = parser_fail(p, IMAP_PARSER_ERROR_LIMIT,
+				step = parser_fail(p, IMAP_PARSER_ERROR_LIMIT,
 						  "Too many arguments", c);
 				break;
 			}
@@ -993,23 +1013,23 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 			str_append_c(&p->token, '~');
 			p->bracket_depth = 0;
 			p->state = STATE_ATOM;
-			ret = 3;
+			step = STEP_AGAIN;
 			break;
 		case STATE_LITERAL_SIZE:
 		case STATE_LITERAL_PLUS:
 		case STATE_LITERAL_EOL:
 		case STATE_LITERAL_LF:
-			ret = literal_announce_byte(p, c);
-			if (ret == 1) {
+			step = literal_announce_byte(p, c);
+			if (step == STEP_CONTINUATION) {
 				*consumed_r = i + 1;
 				return 0;
 			}
 			break;
 		case STATE_EOL_LF:
 			if (c == '\n')
-				ret = line_end(p, c);
+				step = line_end(p, c);
 			else
-				ret = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
+				step = parser_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 						  "CR without LF", c);
 			break;
 		case STATE_LITERAL_DATA:
@@ -1019,14 +1039,14 @@ int imap_parser_feed(struct imap_parser *p, const unsigned char *data,
 			i_panic("imap parser: unexpected state %d",
 				(int)p->state);
 		}
-		if (ret == 3)
+		if (step == STEP_AGAIN)
 			continue;	/* the byte again, in the new state */
 		i++;
-		if (ret == 1 || ret == -1) {
+		if (step == STEP_COMMAND || step == STEP_ERROR) {
 			*consumed_r = i;
-			return ret;
+			return step == STEP_COMMAND ? 1 : -1;
 		}
-		assert(ret == 0);
+		assert(step == STEP_NEXT);
 	}
 	*consumed_r = i;
 	return 0;

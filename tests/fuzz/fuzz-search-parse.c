@@ -22,6 +22,7 @@
 #include "syntax/seqset.h"
 #include "base/utf8.h"
 #include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "imap/search-parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -99,10 +100,11 @@ static void run_command(const struct imap_command *cmd, const struct seqset *sav
 	size_t tag_len = strlen(cmd->tag);
 	bool charset_allowed = tag_len == 0 || (cmd->tag[tag_len - 1] & 1) == 0;
 
-	if (strcasecmp(cmd->name, "UID") == 0 && args[0].type != IMAP_ARG_EOL)
+	const struct imap_arg *opts;
+	if (strcasecmp(cmd->name, "UID") == 0 && !imap_arg_is_eol(&args[0]))
 		args++;
-	if (args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].str, "RETURN") == 0 &&
-	    args[1].type == IMAP_ARG_LIST)
+	if (imap_arg_atom_equals(&args[0], "RETURN") &&
+	    imap_arg_get_list(&args[1], &opts, NULL))
 		args += 2;
 
 	struct pool *pool = pool_create(1024);

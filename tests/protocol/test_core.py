@@ -4,13 +4,10 @@ RFC 2971, RFC 5161)."""
 import re
 from roosttest import expect, server_args
 
-CAPS_PRE = r"IMAP4rev1 IMAP4rev2 STARTTLS AUTH=PLAIN SASL-IR LITERAL\+ .*"
-
-
 def test_greeting_has_capabilities(srv):
     c = srv.connect()
     c.conv(r"""
-    S~ \* OK \[CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS AUTH=PLAIN SASL-IR .*\] Roost ready\.
+    S~ \* OK \[CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN SASL-IR .* STARTTLS .*\] Roost ready\.
     """)
 
 
@@ -19,12 +16,12 @@ def test_capability_before_and_after_login(srv):
     c.greeting()
     c.conv(r"""
     C: a1 CAPABILITY
-    S~ \* CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS AUTH=PLAIN SASL-IR LITERAL\+ ID ENABLE IDLE .*
+    S~ \* CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN SASL-IR LITERAL\+ .* ENABLE ID IDLE .* STARTTLS .*
     S: a1 OK Capability completed.
     C: a2 LOGIN demo demo
-    S~ a2 OK \[CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL\+ .* APPENDLIMIT=\d+\] Logged in\.
+    S~ a2 OK \[CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL\+ .* APPENDLIMIT=\d+ .*\] Logged in\.
     C: a3 CAPABILITY
-    S~ \* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL\+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE .*
+    S~ \* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL\+ UIDPLUS .* ENABLE ID IDLE MOVE NAMESPACE .* UNSELECT
     S: a3 OK Capability completed.
     """)
     _, tagged = c.cmd("CAPABILITY")

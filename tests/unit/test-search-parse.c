@@ -285,6 +285,56 @@ static void test_text_key_limit(void **state)
 	str_free(&in);
 }
 
+/* Every search key by name, in any case, with the type it makes: the key
+ * table is searched by bisection, so one entry out of order would lose
+ * keys. */
+static void test_every_key(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *program;
+		enum search_key_type type;
+	} keys[] = {
+		{ "all", SEARCH_KEY_ALL }, { "Answered", SEARCH_KEY_FLAGS_SET },
+		{ "BCC x", SEARCH_KEY_HEADER }, { "before 1-Jan-2000", SEARCH_KEY_BEFORE },
+		{ "body x", SEARCH_KEY_BODY }, { "cc x", SEARCH_KEY_HEADER },
+		{ "deleted", SEARCH_KEY_FLAGS_SET }, { "draft", SEARCH_KEY_FLAGS_SET },
+		{ "flagged", SEARCH_KEY_FLAGS_SET }, { "from x", SEARCH_KEY_HEADER },
+		{ "header x y", SEARCH_KEY_HEADER }, { "keyword k", SEARCH_KEY_KEYWORD },
+		{ "larger 1", SEARCH_KEY_LARGER }, { "new", SEARCH_KEY_AND },
+		{ "not all", SEARCH_KEY_NOT }, { "old", SEARCH_KEY_NOT },
+		{ "older 1", SEARCH_KEY_OLDER }, { "on 1-Jan-2000", SEARCH_KEY_ON },
+		{ "or all all", SEARCH_KEY_OR }, { "recent", SEARCH_KEY_RECENT },
+		{ "seen", SEARCH_KEY_FLAGS_SET },
+		{ "sentbefore 1-Jan-2000", SEARCH_KEY_SENTBEFORE },
+		{ "senton 1-Jan-2000", SEARCH_KEY_SENTON },
+		{ "sentsince 1-Jan-2000", SEARCH_KEY_SENTSINCE },
+		{ "since 1-Jan-2000", SEARCH_KEY_SINCE }, { "smaller 1", SEARCH_KEY_SMALLER },
+		{ "subject x", SEARCH_KEY_HEADER }, { "text x", SEARCH_KEY_TEXT },
+		{ "to x", SEARCH_KEY_HEADER }, { "uid 1", SEARCH_KEY_UID },
+		{ "unanswered", SEARCH_KEY_FLAGS_UNSET }, { "undeleted", SEARCH_KEY_FLAGS_UNSET },
+		{ "undraft", SEARCH_KEY_FLAGS_UNSET }, { "unflagged", SEARCH_KEY_FLAGS_UNSET },
+		{ "unkeyword k", SEARCH_KEY_NOT }, { "unseen", SEARCH_KEY_FLAGS_UNSET },
+		{ "younger 1", SEARCH_KEY_YOUNGER }, { "1:*", SEARCH_KEY_MSN },
+		{ "(all)", SEARCH_KEY_AND },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
+		struct parsed p;
+		parse(&p, keys[i].program, strlen(keys[i].program), NULL);
+		if (only_key(&p)->type != keys[i].type)
+			fail_msg("%s: type %d", keys[i].program, (int)only_key(&p)->type);
+		parsed_free(&p);
+	}
+	static const char *const unknown[] = { "allx", "a", "zzz", "unseenx" };
+	for (size_t i = 0; i < N_ELEMENTS(unknown); i++) {
+		struct parsed p;
+		parse(&p, unknown[i], strlen(unknown[i]), NULL);
+		assert_int_equal(p.result, IMAP_SEARCH_PARSE_BAD);
+		assert_non_null(strstr(p.error, "Unknown search key"));
+		parsed_free(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_date_long_year),
 		cmocka_unit_test(test_charset),
 		cmocka_unit_test(test_text_key_limit),
+		cmocka_unit_test(test_every_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
