@@ -37,6 +37,9 @@ struct roost_config {
 	size_t listener_count;	/* default: imap *:143 starttls, imap *:993 implicit */
 	enum conf_plaintext_auth plaintext_auth;	/* plaintext_auth = local */
 	bool fsync;		/* fsync = yes */
+	/* store_offload = auto; always: every store request runs on the
+	 * worker's threads, as a blocking backend's do (for tests) */
+	bool store_offload_always;
 	uint64_t max_line_length;	/* max_line_length = 64K (min 8K) */
 	uint64_t max_append_size;	/* max_append_size = 64M */
 	uint64_t max_preauth_literal;	/* max_preauth_literal = 8K */
