@@ -24,8 +24,11 @@
  * runs at a time; while it runs (a password check, a FETCH that waits for
  * the socket to drain) input stays buffered and reading is paused, so a
  * client that pipelines without reading cannot make us buffer without
- * bound.  This file never touches mail data itself: commands do, through
- * store/store.h. */
+ * bound.  The same holds while a store request of the session runs on a
+ * helper thread (SELECT's open, the sync before a tagged reply: see
+ * "store requests" in session.h), and while the session waits for the
+ * turn of a store whose request another session runs.  This file never
+ * touches mail data itself: commands do, through store/store.h. */
 #include "session.h"
 #include "parser.h"
 #include "flags.h"
@@ -162,6 +165,9 @@ static void imap_cmd_reply(struct imap_cmd *cmd, const char *status,
 	reply->line = p_strdup(cmd->pool, str_c(&line));
 	reply->bad = strcmp(status, "BAD") == 0;
 	str_free(&line);
+	/* answered: nothing of the command is left to undo if the
+	 * connection fails while the reply waits for its sync */
+	cmd->abort = NULL;
 	s->reply_pending = true;
 	if (s->box != NULL && s->state == IMAP_STATE_SELECTED) {
 		bool allow = (cmd->def->flags & IMAP_CMD_FLAG_NO_EXPUNGES) == 0 || cmd->uid;
@@ -512,15 +518,15 @@ static void imap_session_input_process(struct imap_session *s)
 			net_conn_input_pause(s->conn, true);
 			break;
 		}
+		size_t len, consumed = 0;
+		const unsigned char *data = net_conn_input(s->conn, 65536, &len);
+		if (len == 0)
+			break;
 		if (s->store != NULL && store_request_busy(s->store)) {
 			/* the next command may call the store directly */
 			imap_session_wait_store(s);
 			break;
 		}
-		size_t len, consumed = 0;
-		const unsigned char *data = net_conn_input(s->conn, 65536, &len);
-		if (len == 0)
-			break;
 		int ret = imap_parser_feed(s->parser, data, len, &consumed);
 		net_conn_input_skip(s->conn, consumed);
 		if (ret == 1) {
