@@ -217,6 +217,17 @@ static int config_set(struct roost_config *c, const char *key, char *value,
 		}
 		return 0;
 	}
+	if (strcmp(key, "store_offload") == 0) {
+		if (strcmp(value, "auto") == 0)
+			c->store_offload_always = false;
+		else if (strcmp(value, "always") == 0)
+			c->store_offload_always = true;
+		else {
+			*error_r = "store_offload must be auto or always";
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(key, "lmtp_socket_mode") == 0) {
 		char *end;
 		errno = 0;

@@ -40,6 +40,9 @@ struct roost_config {
 	/* the mail store: the backend and each backend's own keys */
 	char *store;		/* store = maildir */
 	char *maildir_root;	/* maildir_root = <data_dir>/users */
+	/* store_offload = auto; always: every store request runs on the
+	 * worker's threads, as a blocking backend's do (for tests) */
+	bool store_offload_always;
 	uint64_t max_line_length;	/* max_line_length = 64K (min 8K) */
 	uint64_t max_append_size;	/* max_append_size = 64M */
 	uint64_t max_preauth_literal;	/* max_preauth_literal = 8K */

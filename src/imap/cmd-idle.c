@@ -40,7 +40,25 @@ static void imap_idle_line(struct imap_cmd *cmd, const char *line)
 static void imap_idle_poll(void *ctx)
 {
 	struct imap_cmd *cmd = ctx;
-	imap_session_sync(cmd->session, true);
+	imap_session_idle_sync(cmd->session);
+}
+
+/* The changes before IDLE have been sent: wait for more.  A client that
+ * sent DONE right after IDLE has stopped it already; it still gets the
+ * continuation it waited for before the tagged reply. */
+static void imap_idle_start(void *ctx)
+{
+	struct imap_cmd *cmd = ctx;
+	struct imap_session *s = cmd->session;
+	struct imap_idle *idle = cmd->ctx;
+	if (cmd->raw_line != NULL) {
+		s->idling = true;
+		store_release_memory(s->store);
+		if (s->box != NULL && s->watch == NULL)
+			idle->poll = net_timer_create(IMAP_IDLE_POLL_MSECS, true,
+						      imap_idle_poll, cmd);
+	}
+	imap_session_write(s, "+ idling\r\n", 10);
 }
 
 bool cmd_idle(struct imap_cmd *cmd)
@@ -53,11 +71,6 @@ bool cmd_idle(struct imap_cmd *cmd)
 	cmd->raw_line = imap_idle_line;
 	cmd->abort = imap_idle_stop;
 	/* send what changed before we wait */
-	imap_session_sync(s, true);
-	s->idling = true;
-	store_release_memory(s->store);
-	if (s->box != NULL && s->watch == NULL)
-		idle->poll = net_timer_create(IMAP_IDLE_POLL_MSECS, true, imap_idle_poll, cmd);
-	imap_session_write(s, "+ idling\r\n", 10);
+	imap_session_sync_request(s, true, imap_idle_start, cmd);
 	return false;
 }

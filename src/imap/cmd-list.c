@@ -6,7 +6,9 @@
  * hierarchy from them (adding the levels that exist only as parents),
  * matches the canonical patterns against it and writes one response per
  * name.  It never changes anything and never opens a mailbox (STATUS data
- * comes from store_mailbox_status()).
+ * comes from store_mailbox_status()).  The store calls (the list and the
+ * STATUS data) run as one store request (session.h), the responses are
+ * written when it is done.
  *
  * Which names are returned (RFC 9051 6.3.9.3):
  *   - names matching a pattern that meet the selection criteria (an
@@ -61,10 +63,18 @@ struct list_node {
 	bool desc_selected;		/* CHILDINFO */
 	bool desc_selected_unmatched;	/* RECURSIVEMATCH, LSUB "%" rule */
 	bool desc_exists_unmatched;	/* LIST "%" rule */
+	/* RETURN (STATUS ...): a mailbox whose STATUS failed is shown
+	 * \Noselect (RFC 5819) */
+	bool status_ok, status_failed;
+	struct store_status status;
 };
 
+/* In the command's pool: the store half (list_work) runs as a store
+ * request (session.h). */
 struct list_ctx {
 	struct imap_cmd *cmd;
+	struct store *store;
+	int build_ret;		/* of list_build() */
 	unsigned int select;	/* enum list_select */
 	unsigned int ret;	/* enum list_return */
 	bool extended;
@@ -202,7 +212,7 @@ static int list_build(struct list_ctx *ctx)
 	struct imap_cmd *cmd = ctx->cmd;
 	struct store_mailbox_info *infos;
 	size_t count;
-	if (store_mailbox_list(cmd->session->store, &infos, &count) < 0)
+	if (store_mailbox_list(ctx->store, &infos, &count) < 0)
 		return -1;
 	size_t cap = 0, n = 0;
 	struct list_node *nodes = NULL;
@@ -307,8 +317,7 @@ static void list_write_name(struct list_ctx *ctx, struct str *line, const char *
 static void list_write_node(struct list_ctx *ctx, const struct list_node *node)
 {
 	struct imap_session *s = ctx->cmd->session;
-	bool childinfo = false, status = false, status_failed = false;
-	struct store_status st;
+	bool childinfo = false;
 
 	if (node->selected) {
 		childinfo = (ctx->select & LIST_SELECT_RECURSIVEMATCH) != 0 &&
@@ -321,20 +330,12 @@ static void list_write_node(struct list_ctx *ctx, const struct list_node *node)
 	} else {
 		return;
 	}
-	if (node->selected && node->exists && (ctx->ret & LIST_RETURN_STATUS) != 0) {
-		/* RFC 5819: a mailbox whose STATUS fails is shown \Noselect */
-		if (store_mailbox_status(s->store, node->name, &st) == 0)
-			status = true;
-		else
-			status_failed = true;
-	}
-
 	struct str line = STR_INIT;
 	str_append(&line, "* LIST (");
 	size_t start = line.len;
 	if (!node->exists)
 		list_attr(&line, start, ctx->extended || s->rev2 ? "\\NonExistent" : "\\Noselect");
-	else if (status_failed)
+	else if (node->status_failed)
 		list_attr(&line, start, "\\Noselect");
 	list_attr(&line, start, node->desc_exists ? "\\HasChildren" : "\\HasNoChildren");
 	if (node->subscribed &&
@@ -360,8 +361,9 @@ static void list_write_node(struct list_ctx *ctx, const struct list_node *node)
 	}
 	imap_session_write_line(s, &line);
 	str_free(&line);
-	if (status)
-		cmd_mailbox_status_write(s, ctx->cmd->pool, node->name, &ctx->status_items, &st);
+	if (node->status_ok)
+		cmd_mailbox_status_write(s, ctx->cmd->pool, node->name, &ctx->status_items,
+					 &node->status);
 }
 
 /* LSUB (RFC 3501 6.3.9): subscribed names; a name matched by "%" that is
@@ -383,24 +385,53 @@ static void list_write_lsub_node(struct list_ctx *ctx, const struct list_node *n
 	str_free(&line);
 }
 
+/* The store half: the hierarchy, and the STATUS of each mailbox that
+ * LIST ... RETURN (STATUS ...) shows. */
+static void list_work(void *_ctx)
+{
+	struct list_ctx *ctx = _ctx;
+	ctx->build_ret = list_build(ctx);
+	if (ctx->build_ret < 0)
+		return;
+	list_analyse(ctx);
+	if (ctx->lsub || (ctx->ret & LIST_RETURN_STATUS) == 0)
+		return;
+	for (size_t i = 0; i < ctx->node_count; i++) {
+		struct list_node *node = &ctx->nodes[i];
+		if (!node->matched || !node->selected || !node->exists)
+			continue;
+		if (store_mailbox_status(ctx->store, node->name, &node->status) == 0)
+			node->status_ok = true;
+		else
+			node->status_failed = true;
+	}
+}
+
+static bool list_done(struct imap_cmd *cmd)
+{
+	struct list_ctx *ctx = cmd->ctx;
+	if (ctx->build_ret < 0)
+		return imap_cmd_store_error(cmd, false);
+	for (size_t i = 0; i < ctx->node_count; i++) {
+		const struct list_node *node = &ctx->nodes[i];
+		if (!node->matched)
+			continue;
+		if (ctx->lsub)
+			list_write_lsub_node(ctx, node);
+		else
+			list_write_node(ctx, node);
+	}
+	return imap_cmd_ok(cmd, "%s completed.", ctx->lsub ? "LSUB" : "LIST");
+}
+
 static bool list_run(struct list_ctx *ctx)
 {
 	struct imap_cmd *cmd = ctx->cmd;
-	if (ctx->pattern_count > 0) {
-		if (list_build(ctx) < 0)
-			return imap_cmd_store_error(cmd, false);
-		list_analyse(ctx);
-		for (size_t i = 0; i < ctx->node_count; i++) {
-			const struct list_node *node = &ctx->nodes[i];
-			if (!node->matched)
-				continue;
-			if (ctx->lsub)
-				list_write_lsub_node(ctx, node);
-			else
-				list_write_node(ctx, node);
-		}
-	}
-	return imap_cmd_ok(cmd, "%s completed.", ctx->lsub ? "LSUB" : "LIST");
+	if (ctx->pattern_count == 0)
+		return imap_cmd_ok(cmd, "%s completed.", ctx->lsub ? "LSUB" : "LIST");
+	ctx->store = cmd->session->store;
+	cmd->ctx = ctx;
+	return imap_cmd_store_request(cmd, list_work, list_done);
 }
 
 /* ---- arguments ---- */
@@ -516,14 +547,15 @@ static int list_parse_return(struct list_ctx *ctx, const struct imap_arg *opts,
  * patterns = "(" list-mailbox *(SP list-mailbox) ")" */
 bool cmd_list(struct imap_cmd *cmd)
 {
-	struct list_ctx ctx = { .cmd = cmd };
+	struct list_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
+	ctx->cmd = cmd;
 	const struct imap_arg *a = cmd->args;
 	const struct imap_arg *opts;
 	const char *error;
 
 	if (imap_arg_get_list(a, &opts, NULL)) {
-		ctx.extended = true;
-		if (list_parse_select(&ctx, opts, &error) < 0)
+		ctx->extended = true;
+		if (list_parse_select(ctx, opts, &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		a++;
 	}
@@ -536,7 +568,7 @@ bool cmd_list(struct imap_cmd *cmd)
 	unsigned int pat_count;
 	const char *pattern = NULL;
 	if (imap_arg_get_list(a, &pats, &pat_count)) {
-		ctx.extended = true;
+		ctx->extended = true;
 		if (pat_count == 0)
 			return imap_cmd_bad(cmd, "Empty LIST pattern list.");
 		for (const struct imap_arg *p = pats; !imap_arg_is_eol(p); p++) {
@@ -550,15 +582,15 @@ bool cmd_list(struct imap_cmd *cmd)
 	if (!imap_arg_is_eol(a)) {
 		if (!imap_arg_atom_equals(a, "RETURN") || !imap_arg_get_list(&a[1], &opts, NULL))
 			return imap_cmd_bad(cmd, "Invalid LIST arguments.");
-		ctx.extended = true;
-		if (list_parse_return(&ctx, opts, &error) < 0)
+		ctx->extended = true;
+		if (list_parse_return(ctx, opts, &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		a += 2;
 		if (!imap_arg_is_eol(a))
 			return imap_cmd_bad(cmd, "Invalid LIST arguments.");
 	}
 
-	if (!ctx.extended && *pattern == '\0') {
+	if (!ctx->extended && *pattern == '\0') {
 		/* RFC 9051 6.3.9: the hierarchy delimiter and the root of
 		 * the reference, which is "" for names without a root */
 		imap_session_untagged(cmd->session, "LIST (\\Noselect) \"/\" \"\"");
@@ -569,18 +601,20 @@ bool cmd_list(struct imap_cmd *cmd)
 			/* extended syntax: empty patterns are ignored */
 			const char *one = list_pattern_arg(p);
 			if (*one != '\0')
-				list_add_pattern(&ctx, ref, one);
+				list_add_pattern(ctx, ref, one);
 		}
 	} else if (*pattern != '\0') {
-		list_add_pattern(&ctx, ref, pattern);
+		list_add_pattern(ctx, ref, pattern);
 	}
-	return list_run(&ctx);
+	return list_run(ctx);
 }
 
 /* lsub = "LSUB" SP mailbox SP list-mailbox  (RFC 3501) */
 bool cmd_lsub(struct imap_cmd *cmd)
 {
-	struct list_ctx ctx = { .cmd = cmd, .lsub = true };
+	struct list_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
+	ctx->cmd = cmd;
+	ctx->lsub = true;
 	const char *ref = imap_mailbox_arg(&cmd->args[0]);
 	const char *pattern = ref == NULL ? NULL : list_pattern_arg(&cmd->args[1]);
 	if (pattern == NULL || !imap_arg_is_eol(&cmd->args[2]))
@@ -589,6 +623,6 @@ bool cmd_lsub(struct imap_cmd *cmd)
 		imap_session_untagged(cmd->session, "LSUB (\\Noselect) \"/\" \"\"");
 		return imap_cmd_ok(cmd, "LSUB completed.");
 	}
-	list_add_pattern(&ctx, ref, pattern);
-	return list_run(&ctx);
+	list_add_pattern(ctx, ref, pattern);
+	return list_run(ctx);
 }

@@ -5,7 +5,8 @@
  * Names come from the client through imap_mailbox_from_client() and go to
  * the store unchanged; the store decides what exists.  A name that cannot
  * be a mailbox is refused with NO [CANNOT], a malformed command with BAD.
- * Nothing here opens a mailbox. */
+ * Nothing here opens a mailbox.  STATUS runs its store call as a store
+ * request (session.h); the others call the store directly. */
 #include "commands.h"
 #include "cmd-mailbox.h"
 #include "mailbox-name.h"
@@ -261,27 +262,48 @@ void cmd_mailbox_status_write(struct imap_session *s, struct pool *pool,
 	str_free(&line);
 }
 
+/* STATUS's store half, a store request (session.h). */
+struct cmd_status {
+	struct store *store;
+	const char *name;	/* store form, in the command's pool */
+	struct cmd_mailbox_status_items items;
+	struct store_status status;
+	int ret;
+};
+
+static void cmd_status_work(void *ctx)
+{
+	struct cmd_status *st = ctx;
+	st->ret = store_mailbox_status(st->store, st->name, &st->status);
+}
+
+static bool cmd_status_done(struct imap_cmd *cmd)
+{
+	struct cmd_status *st = cmd->ctx;
+	if (st->ret < 0)
+		return imap_cmd_store_error(cmd, false);
+	cmd_mailbox_status_write(cmd->session, cmd->pool, st->name, &st->items, &st->status);
+	return imap_cmd_ok(cmd, "Status completed.");
+}
+
 /* status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"
  * The selected mailbox may be asked about too (RFC 9051 6.3.11 advises
  * clients against it but does not forbid it). */
 bool cmd_status(struct imap_cmd *cmd)
 {
-	struct imap_session *s = cmd->session;
 	const struct imap_arg *items_list;
 	if (imap_mailbox_arg(&cmd->args[0]) == NULL ||
 	    !imap_arg_get_list(&cmd->args[1], &items_list, NULL) ||
 	    !imap_arg_is_eol(&cmd->args[2]))
 		return imap_cmd_bad(cmd, "STATUS needs a mailbox name and a list of items.");
-	struct cmd_mailbox_status_items items;
+	struct cmd_status *st = p_malloc(cmd->pool, sizeof(*st));
 	const char *error;
-	if (cmd_mailbox_status_items_parse(items_list, &items, &error) < 0)
+	if (cmd_mailbox_status_items_parse(items_list, &st->items, &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
-	const char *name = cmd_mailbox_arg(cmd, &cmd->args[0], NULL);
-	if (name == NULL)
+	st->name = cmd_mailbox_arg(cmd, &cmd->args[0], NULL);
+	if (st->name == NULL)
 		return true;
-	struct store_status st;
-	if (store_mailbox_status(s->store, name, &st) < 0)
-		return imap_cmd_store_error(cmd, false);
-	cmd_mailbox_status_write(s, cmd->pool, name, &items, &st);
-	return imap_cmd_ok(cmd, "Status completed.");
+	st->store = cmd->session->store;
+	cmd->ctx = st;
+	return imap_cmd_store_request(cmd, cmd_status_work, cmd_status_done);
 }

@@ -14,34 +14,65 @@ static const char *special_use_names[] = {
 	"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash",
 };
 
+/* SELECT's store half, a store request (session.h): the mailbox opened
+ * and synced, and what the LIST response needs. */
+struct imap_select {
+	struct store *store;
+	const char *name;	/* store form, in the command's pool */
+	bool readonly;
+	bool with_list;		/* IMAP4rev2: the LIST response too */
+	struct store_mailbox *box;	/* NULL if it could not be opened */
+	uint32_t special_use;
+	bool has_children;
+};
+
 /* The LIST response IMAP4rev2 requires in SELECT (RFC 9051 6.3.2): the
- * mailbox name with accurate attributes. */
-static void imap_select_write_list(struct imap_cmd *cmd, const char *name)
+ * mailbox name with accurate attributes.  An error leaves them out. */
+static void imap_select_list_work(struct imap_select *sel)
 {
-	struct imap_session *s = cmd->session;
 	struct store_mailbox_info *infos;
 	size_t count;
-	uint32_t special = 0;
-	bool children = false;
-	if (store_mailbox_list(s->store, &infos, &count) == 0) {
-		size_t nlen = strlen(name);
-		for (size_t i = 0; i < count; i++) {
-			if (strcmp(infos[i].name, name) == 0)
-				special = infos[i].special_use;
-			else if (strncmp(infos[i].name, name, nlen) == 0 &&
-				 infos[i].name[nlen] == '/' && infos[i].exists)
-				children = true;
-		}
-		free(infos);
+	if (store_mailbox_list(sel->store, &infos, &count) < 0)
+		return;
+	const char *name = store_mailbox_name(sel->box);
+	size_t nlen = strlen(name);
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(infos[i].name, name) == 0)
+			sel->special_use = infos[i].special_use;
+		else if (strncmp(infos[i].name, name, nlen) == 0 &&
+			 infos[i].name[nlen] == '/' && infos[i].exists)
+			sel->has_children = true;
 	}
+	free(infos);
+}
+
+static void imap_select_work(void *ctx)
+{
+	struct imap_select *sel = ctx;
+	if (store_mailbox_open(sel->store, sel->name, sel->readonly, &sel->box) < 0) {
+		sel->box = NULL;
+		return;
+	}
+	if (store_mailbox_sync(sel->box, 0, NULL, NULL) < 0) {
+		store_mailbox_close(&sel->box);
+		return;
+	}
+	if (sel->with_list)
+		imap_select_list_work(sel);
+}
+
+static void imap_select_write_list(struct imap_cmd *cmd, const struct imap_select *sel)
+{
+	struct imap_session *s = cmd->session;
 	struct str line = STR_INIT;
-	str_append(&line, children ? "* LIST (\\HasChildren" : "* LIST (\\HasNoChildren");
+	str_append(&line, sel->has_children ? "* LIST (\\HasChildren" :
+		   "* LIST (\\HasNoChildren");
 	for (size_t i = 0; i < N_ELEMENTS(special_use_names); i++) {
-		if ((special & (1u << i)) != 0)
+		if ((sel->special_use & (1u << i)) != 0)
 			str_printfa(&line, " %s", special_use_names[i]);
 	}
 	str_append(&line, ") \"/\" ");
-	imap_mailbox_write(s, cmd->pool, &line, name);
+	imap_mailbox_write(s, cmd->pool, &line, store_mailbox_name(s->box));
 	imap_session_write_line(s, &line);
 	str_free(&line);
 }
@@ -56,8 +87,39 @@ static uint32_t imap_first_unseen(struct store_mailbox *box)
 	return 0;
 }
 
+static bool imap_select_done(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->session;
+	struct imap_select *sel = cmd->ctx;
+	if (sel->box == NULL)
+		return imap_cmd_store_error(cmd, false);
+	struct store_mailbox *box = sel->box;
+	imap_session_select(s, box);
+
+	uint32_t count = store_mailbox_count(box);
+	imap_session_untagged(s, "%u EXISTS", count);
+	if (!s->rev2)
+		imap_session_untagged(s, "%u RECENT", store_mailbox_recent_count(box));
+	imap_flags_write_flags_responses(s);
+	if (!s->rev2) {
+		uint32_t unseen = imap_first_unseen(box);
+		if (unseen != 0)
+			imap_session_untagged(s, "OK [UNSEEN %u] First unseen.", unseen);
+	}
+	imap_session_untagged(s, "OK [UIDVALIDITY %u] UIDs valid.",
+			      store_mailbox_uidvalidity(box));
+	imap_session_untagged(s, "OK [UIDNEXT %u] Predicted next UID.",
+			      store_mailbox_uidnext(box));
+	if (sel->with_list)
+		imap_select_write_list(cmd, sel);
+	return imap_cmd_ok(cmd, "[%s] %s completed.",
+			   store_mailbox_is_readonly(box) ? "READ-ONLY" : "READ-WRITE",
+			   sel->readonly ? "EXAMINE" : "SELECT");
+}
+
 /* select = "SELECT" SP mailbox [select-params]
- * examine = "EXAMINE" SP mailbox [select-params] */
+ * examine = "EXAMINE" SP mailbox [select-params]
+ * Opening and the first sync are a store request. */
 static bool imap_select(struct imap_cmd *cmd, bool readonly)
 {
 	struct imap_session *s = cmd->session;
@@ -77,34 +139,13 @@ static bool imap_select(struct imap_cmd *cmd, bool readonly)
 	if (name == NULL)
 		return imap_cmd_no(cmd, "[CANNOT] Invalid mailbox name.");
 
-	struct store_mailbox *box;
-	if (store_mailbox_open(s->store, name, readonly, &box) < 0)
-		return imap_cmd_store_error(cmd, false);
-	if (store_mailbox_sync(box, 0, NULL, NULL) < 0) {
-		store_mailbox_close(&box);
-		return imap_cmd_store_error(cmd, false);
-	}
-	imap_session_select(s, box);
-
-	uint32_t count = store_mailbox_count(box);
-	imap_session_untagged(s, "%u EXISTS", count);
-	if (!s->rev2)
-		imap_session_untagged(s, "%u RECENT", store_mailbox_recent_count(box));
-	imap_flags_write_flags_responses(s);
-	if (!s->rev2) {
-		uint32_t unseen = imap_first_unseen(box);
-		if (unseen != 0)
-			imap_session_untagged(s, "OK [UNSEEN %u] First unseen.", unseen);
-	}
-	imap_session_untagged(s, "OK [UIDVALIDITY %u] UIDs valid.",
-			      store_mailbox_uidvalidity(box));
-	imap_session_untagged(s, "OK [UIDNEXT %u] Predicted next UID.",
-			      store_mailbox_uidnext(box));
-	if (s->rev2)
-		imap_select_write_list(cmd, store_mailbox_name(box));
-	return imap_cmd_ok(cmd, "[%s] %s completed.",
-			   store_mailbox_is_readonly(box) ? "READ-ONLY" : "READ-WRITE",
-			   readonly ? "EXAMINE" : "SELECT");
+	struct imap_select *sel = p_malloc(cmd->pool, sizeof(*sel));
+	sel->store = s->store;
+	sel->name = name;
+	sel->readonly = readonly;
+	sel->with_list = s->rev2;
+	cmd->ctx = sel;
+	return imap_cmd_store_request(cmd, imap_select_work, imap_select_done);
 }
 
 bool cmd_select(struct imap_cmd *cmd)

@@ -24,8 +24,11 @@
  * runs at a time; while it runs (a password check, a FETCH that waits for
  * the socket to drain) input stays buffered and reading is paused, so a
  * client that pipelines without reading cannot make us buffer without
- * bound.  This file never touches mail data itself: commands do, through
- * store/store.h. */
+ * bound.  The same holds while a store request of the session runs on a
+ * helper thread (SELECT's open, the sync before a tagged reply: see
+ * "store requests" in session.h), and while the session waits for the
+ * turn of a store whose request another session runs.  This file never
+ * touches mail data itself: commands do, through store/store.h. */
 #include "session.h"
 #include "syntax/imap-parser.h"
 #include "capability.h"
@@ -38,6 +41,7 @@
 #include "conf/conf.h"
 #include "net/net.h"
 #include "store/store.h"
+#include "store/request.h"
 #include "auth/auth.h"
 
 #include <assert.h>
@@ -92,26 +96,55 @@ void imap_session_bye(struct imap_session *s, const char *text)
 
 /* ---- command completion ---- */
 
+/* A tagged reply waiting for the sync before it (imap_cmd_reply). */
+struct imap_reply {
+	struct imap_cmd *cmd;
+	char *line;		/* in the command's pool */
+	bool bad;
+};
+
+static void imap_reply_write(void *ctx)
+{
+	struct imap_reply *reply = ctx;
+	struct imap_session *s = reply->cmd->session;
+	imap_session_write(s, reply->line, strlen(reply->line));
+	imap_session_write(s, "\r\n", 2);
+	if (reply->bad) {
+		if (++s->bad_count >= s->config->max_bad_commands)
+			imap_session_bye(s, "Too many invalid commands.");
+	} else {
+		s->bad_count = 0;
+	}
+	s->reply_pending = false;
+	if (s->finish_pending) {
+		s->finish_pending = false;
+		imap_cmd_finish(reply->cmd);
+	}
+}
+
 static void imap_cmd_reply(struct imap_cmd *cmd, const char *status,
 			   const char *fmt, va_list args) ATTR_PRINTF(3, 0);
 static void imap_cmd_reply(struct imap_cmd *cmd, const char *status,
 			   const char *fmt, va_list args)
 {
 	struct imap_session *s = cmd->session;
-	if (s->box != NULL && s->state == IMAP_STATE_SELECTED) {
-		bool allow = (cmd->def->flags & IMAP_CMD_FLAG_NO_EXPUNGES) == 0 || cmd->uid;
-		imap_session_sync(s, allow);
-	}
+	struct imap_reply *reply = p_malloc(cmd->pool, sizeof(*reply));
 	struct str line = STR_INIT;
 	str_printfa(&line, "%s %s ", cmd->tag, status);
 	str_vprintfa(&line, fmt, args);
-	imap_session_write_line(s, &line);
+	reply->cmd = cmd;
+	reply->line = p_strdup(cmd->pool, str_c(&line));
+	reply->bad = strcmp(status, "BAD") == 0;
 	str_free(&line);
-	if (strcmp(status, "BAD") == 0) {
-		if (++s->bad_count >= s->config->max_bad_commands)
-			imap_session_bye(s, "Too many invalid commands.");
+	/* answered: nothing of the command is left to undo if the
+	 * connection fails while the reply waits for its sync */
+	cmd->abort = NULL;
+	s->reply_pending = true;
+	if (s->box != NULL && s->state == IMAP_STATE_SELECTED) {
+		bool allow = (cmd->def->flags & IMAP_CMD_FLAG_NO_EXPUNGES) == 0 || cmd->uid;
+		imap_session_sync_request(s, allow, imap_reply_write, reply);
 	} else {
-		s->bad_count = 0;
+		imap_reply_write(reply);
 	}
 }
 
@@ -168,13 +201,27 @@ static void imap_session_release(void *ctx)
 	net_timer_destroy(&s->release_timer);
 	/* not in the middle of a command running in slices: the end of
 	 * the command arms the timer again */
-	if (s->store != NULL && s->cmd == NULL)
-		store_release_memory(s->store);
+	if (s->store == NULL || s->cmd != NULL)
+		return;
+	if (store_request_busy(s->store)) {
+		/* another session's request has the store: try later */
+		s->release_timer = net_timer_create(IMAP_RELEASE_MSECS, false,
+						    imap_session_release, s);
+		return;
+	}
+	store_release_memory(s->store);
 }
 
 static void imap_command_done(struct imap_session *s)
 {
 	struct imap_cmd *cmd = s->cmd;
+	if (s->reply_pending) {
+		/* the tagged reply waits for its sync: finished after it */
+		s->finish_pending = true;
+		if (s->conn != NULL)
+			net_conn_input_pause(s->conn, true);
+		return;
+	}
 	s->cmd = NULL;
 	if (s->slice_timer != NULL)
 		net_timer_destroy(&s->slice_timer);
@@ -199,6 +246,90 @@ void imap_cmd_finish(struct imap_cmd *cmd)
 		i_panic("imap_cmd_finish: not the running command");
 	imap_command_done(s);
 	imap_session_input_process(s);
+}
+
+/* ---- store requests ---- */
+
+struct imap_store_request {
+	struct imap_session *s;
+	void (*work)(void *ctx);
+	void (*done)(void *ctx);
+	void *ctx;
+};
+
+static void imap_session_free(struct imap_session *s);
+
+static void imap_store_request_work(void *ctx)
+{
+	struct imap_store_request *req = ctx;
+	req->work(req->ctx);
+}
+
+static void imap_store_request_done(void *ctx)
+{
+	struct imap_store_request *req = ctx;
+	struct imap_session *s = req->s;
+	req->done(req->ctx);
+	free(req);
+	/* still inside the store's turn: the store may be closed directly */
+	if (--s->store_requests == 0 && s->destroy_pending)
+		imap_session_free(s);
+}
+
+void imap_session_store_request(struct imap_session *s, void (*work)(void *ctx),
+				void (*done)(void *ctx), void *ctx)
+{
+	struct imap_store_request *req = xmalloc(sizeof(*req));
+	req->s = s;
+	req->work = work;
+	req->done = done;
+	req->ctx = ctx;
+	s->store_requests++;
+	store_request_run(s->store, work == NULL ? NULL : imap_store_request_work,
+			  imap_store_request_done, req);
+}
+
+struct imap_cmd_request {
+	struct imap_cmd *cmd;
+	void (*work)(void *ctx);
+	void *work_ctx;		/* cmd->ctx, read on the loop */
+	imap_command_func *done;
+	bool submitting;	/* store_request_run() has not returned yet */
+	bool ran, finished;	/* done ran while submitting, and returned */
+};
+
+static void imap_cmd_request_work(void *ctx)
+{
+	struct imap_cmd_request *req = ctx;
+	req->work(req->work_ctx);
+}
+
+static void imap_cmd_request_done(void *ctx)
+{
+	struct imap_cmd_request *req = ctx;
+	bool finished = req->done(req->cmd);
+	if (req->submitting) {
+		req->ran = true;
+		req->finished = finished;
+	} else if (finished) {
+		imap_cmd_finish(req->cmd);
+	}
+}
+
+bool imap_cmd_store_request(struct imap_cmd *cmd, void (*work)(void *ctx),
+			    imap_command_func *done)
+{
+	/* in the command's pool: the command is not finished before done */
+	struct imap_cmd_request *req = p_malloc(cmd->pool, sizeof(*req));
+	req->cmd = cmd;
+	req->work = work;
+	req->work_ctx = cmd->ctx;
+	req->done = done;
+	req->submitting = true;
+	imap_session_store_request(cmd->session, imap_cmd_request_work,
+				   imap_cmd_request_done, req);
+	req->submitting = false;
+	return req->ran && req->finished;
 }
 
 /* ---- dispatch ---- */
@@ -321,6 +452,27 @@ static void imap_session_raw_input(struct imap_session *s)
 	}
 }
 
+static void imap_session_resume(struct imap_session *s);
+
+static void imap_session_store_turn(void *ctx)
+{
+	struct imap_session *s = ctx;
+	s->store_wait = false;
+	if (!s->closing)
+		imap_session_resume(s);
+}
+
+/* Goes on (dispatching or resuming the command) when the requests on the
+ * store that other sessions made have finished. */
+static void imap_session_wait_store(struct imap_session *s)
+{
+	net_conn_input_pause(s->conn, true);
+	if (s->store_wait)
+		return;
+	s->store_wait = true;
+	imap_session_store_request(s, NULL, imap_session_store_turn, s);
+}
+
 static void imap_session_input_process(struct imap_session *s)
 {
 	if (s->input_busy || s->conn == NULL)
@@ -344,6 +496,11 @@ static void imap_session_input_process(struct imap_session *s)
 		const unsigned char *data = net_conn_input(s->conn, 65536, &len);
 		if (len == 0)
 			break;
+		if (s->store != NULL && store_request_busy(s->store)) {
+			/* the next command may call the store directly */
+			imap_session_wait_store(s);
+			break;
+		}
 		int ret = imap_parser_feed(s->parser, data, len, &consumed);
 		net_conn_input_skip(s->conn, consumed);
 		if (ret == 1) {
@@ -395,7 +552,14 @@ static void imap_session_resume(struct imap_session *s)
 	struct imap_cmd *cmd = s->cmd;
 	if (s->slice_timer != NULL)
 		net_timer_destroy(&s->slice_timer);
+	if (s->store_wait)
+		return;
 	if (cmd != NULL && cmd->resume != NULL) {
+		if (s->store != NULL && store_request_busy(s->store)) {
+			/* each slice calls the store directly */
+			imap_session_wait_store(s);
+			return;
+		}
 		if (!cmd->resume(cmd))
 			return;
 		imap_command_done(s);
@@ -491,9 +655,10 @@ static struct {
 static void imap_session_box_changed(void *ctx ATTR_UNUSED, void *cookie)
 {
 	struct imap_session *s = cookie;
+	s->box_changed = true;
 	if (s->idling) {
 		/* RFC 2177: push the changes now */
-		imap_session_sync(s, true);
+		imap_session_idle_sync(s);
 	}
 }
 
@@ -537,107 +702,227 @@ void imap_session_unselect(struct imap_session *s)
 		s->state = IMAP_STATE_AUTH;
 }
 
-/* ---- sync ---- */
+/* ---- sync ----
+ *
+ * A sync runs in two halves, so that the store half can be a request
+ * (off the loop): the store's callbacks record what changed
+ * (imap_sync_record_*), and the responses are written from the record
+ * afterwards (imap_sync_replay).  The view does not change between the
+ * halves, so the replay writes what writing from the callbacks would
+ * have: the msns, the \Recent marks and the keyword table are those the
+ * callbacks saw. */
 
-struct imap_sync_ctx {
-	struct imap_session *s;
-	const uint8_t *skip;	/* see imap_session_sync_skipping() */
-	uint32_t skip_count;
-	bool skip_own_only;
+enum imap_sync_event_type {
+	IMAP_SYNC_EXPUNGE,
+	IMAP_SYNC_EXISTS,
+	IMAP_SYNC_KEYWORDS,
+	IMAP_SYNC_FLAGS,
+	IMAP_SYNC_OWN_FLAGS,
 };
 
-static void imap_sync_expunge(void *ctx, uint32_t msn, uint32_t uid)
+struct imap_sync_event {
+	enum imap_sync_event_type type;
+	uint32_t msn;		/* EXPUNGE, FLAGS, OWN_FLAGS; the count for EXISTS */
+	struct store_msg msg;	/* FLAGS, OWN_FLAGS */
+};
+
+/* What one sync reported, in order. */
+struct imap_sync_record {
+	struct imap_sync_event *events;
+	size_t count, cap;
+};
+
+static struct imap_sync_event *imap_sync_record_add(struct imap_sync_record *rec,
+						    enum imap_sync_event_type type,
+						    uint32_t msn)
 {
-	struct imap_sync_ctx *c = ctx;
+	ARRAY_RESERVE(rec->events, rec->cap, rec->count + 1);
+	struct imap_sync_event *ev = &rec->events[rec->count++];
+	ev->type = type;
+	ev->msn = msn;
+	return ev;
+}
+
+static void imap_sync_record_expunge(void *ctx, uint32_t msn, uint32_t uid)
+{
 	(void)uid;
-	imap_session_untagged(c->s, "%u EXPUNGE", msn);
+	imap_sync_record_add(ctx, IMAP_SYNC_EXPUNGE, msn);
 }
 
-static void imap_sync_exists(void *ctx, uint32_t count)
+static void imap_sync_record_exists(void *ctx, uint32_t count)
 {
-	struct imap_sync_ctx *c = ctx;
-	imap_session_untagged(c->s, "%u EXISTS", count);
-	if (!c->s->rev2)
-		imap_session_untagged(c->s, "%u RECENT",
-				      store_mailbox_recent_count(c->s->box));
+	imap_sync_record_add(ctx, IMAP_SYNC_EXISTS, count);
 }
 
-static void imap_sync_write_flags(struct imap_sync_ctx *c, uint32_t msn,
+static void imap_sync_record_keywords(void *ctx)
+{
+	imap_sync_record_add(ctx, IMAP_SYNC_KEYWORDS, 0);
+}
+
+static void imap_sync_record_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+{
+	imap_sync_record_add(ctx, IMAP_SYNC_FLAGS, msn)->msg = *msg;
+}
+
+static void imap_sync_record_own_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+{
+	imap_sync_record_add(ctx, IMAP_SYNC_OWN_FLAGS, msn)->msg = *msg;
+}
+
+/* The store half: syncs `box` into `rec`.  Touches nothing but the two.
+ * Returns what store_mailbox_sync() returns. */
+static int imap_sync_record(struct store_mailbox *box, bool allow_expunges,
+			    struct imap_sync_record *rec)
+{
+	static const struct store_sync_callbacks cb = {
+		.expunge = imap_sync_record_expunge,
+		.exists = imap_sync_record_exists,
+		.flags = imap_sync_record_flags,
+		.keywords = imap_sync_record_keywords,
+		.own_flags = imap_sync_record_own_flags,
+	};
+	return store_mailbox_sync(box, allow_expunges ? 0 : STORE_SYNC_NO_EXPUNGES, &cb, rec);
+}
+
+static void imap_sync_write_flags(struct imap_session *s, uint32_t msn,
 				  const struct store_msg *msg)
 {
 	struct str line = STR_INIT;
 	str_printfa(&line, "* %u FETCH (", msn);
-	if (c->s->cmd != NULL && c->s->cmd->uid)
+	if (s->cmd != NULL && s->cmd->uid)
 		str_printfa(&line, "UID %u ", msg->uid);
 	str_append(&line, "FLAGS (");
-	imap_flags_write(&line, c->s->box, msg, store_mailbox_is_recent(c->s->box, msn));
+	imap_flags_write(&line, s->box, msg, store_mailbox_is_recent(s->box, msn));
 	str_append(&line, "))");
-	imap_session_write_line(c->s, &line);
+	imap_session_write_line(s, &line);
 	str_free(&line);
 }
 
-static void imap_sync_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
+/* The loop half: logs a failed sync (ret < 0), writes the responses of
+ * `rec` (skipping flag changes as imap_session_sync_skipping() says) and
+ * frees it. */
+static void imap_sync_replay(struct imap_session *s, int ret, struct imap_sync_record *rec,
+			     const uint8_t *skip, uint32_t skip_count, bool skip_own_only)
 {
-	struct imap_sync_ctx *c = ctx;
-	/* STORE answers these itself; a change by someone else must be
-	 * told even after STORE .SILENT or FETCH's own \Seen */
-	if (!c->skip_own_only && imap_session_bitmap_has_msn(c->skip, c->skip_count, msn))
-		return;
-	imap_sync_write_flags(c, msn, msg);
-}
-
-static void imap_sync_own_flags(void *ctx, uint32_t msn, const struct store_msg *msg)
-{
-	struct imap_sync_ctx *c = ctx;
-	/* STORE / FETCH answer these themselves, or must not (.SILENT) */
-	if (imap_session_bitmap_has_msn(c->skip, c->skip_count, msn))
-		return;
-	imap_sync_write_flags(c, msn, msg);
-}
-
-/* RFC 9051 7.3.5: a client keeps its list of the mailbox's flags from
- * the FLAGS response, so a keyword new to the mailbox is announced (with
- * PERMANENTFLAGS) before any FETCH that carries it: here, where the view
- * reports it, after EXISTS and before the flag changes (store.h). */
-static void imap_sync_keywords(void *ctx)
-{
-	struct imap_sync_ctx *c = ctx;
-	imap_flags_write_flags_responses(c->s);
-}
-
-static void imap_session_sync_ctx(struct imap_session *s, bool allow_expunges,
-				  struct imap_sync_ctx *ctx)
-{
-	static const struct store_sync_callbacks cb = {
-		.expunge = imap_sync_expunge,
-		.exists = imap_sync_exists,
-		.flags = imap_sync_flags,
-		.keywords = imap_sync_keywords,
-		.own_flags = imap_sync_own_flags,
-	};
-	if (s->box == NULL)
-		return;
-	if (store_mailbox_sync(s->box, allow_expunges ? 0 : STORE_SYNC_NO_EXPUNGES,
-			       &cb, ctx) < 0) {
+	if (ret < 0) {
 		enum store_error err;
 		log_error("%s: sync failed: %s", s->log_prefix,
 			  store_last_error(s->store, &err));
 	}
+	for (size_t i = 0; i < rec->count; i++) {
+		const struct imap_sync_event *ev = &rec->events[i];
+		switch (ev->type) {
+		case IMAP_SYNC_EXPUNGE:
+			imap_session_untagged(s, "%u EXPUNGE", ev->msn);
+			break;
+		case IMAP_SYNC_EXISTS:
+			imap_session_untagged(s, "%u EXISTS", ev->msn);
+			if (!s->rev2)
+				imap_session_untagged(s, "%u RECENT",
+						      store_mailbox_recent_count(s->box));
+			break;
+		case IMAP_SYNC_KEYWORDS:
+			/* RFC 9051 7.3.5: a client keeps its list of the
+			 * mailbox's flags from the FLAGS response, so a keyword
+			 * new to the mailbox is announced (with PERMANENTFLAGS)
+			 * before any FETCH that carries it: here, where the view
+			 * reports it, after EXISTS and before the flag changes
+			 * (store.h). */
+			imap_flags_write_flags_responses(s);
+			break;
+		case IMAP_SYNC_FLAGS:
+			/* STORE answers these itself; a change by someone
+			 * else must be told even after STORE .SILENT or
+			 * FETCH's own \Seen */
+			if (skip_own_only ||
+			    !imap_session_bitmap_has_msn(skip, skip_count, ev->msn))
+				imap_sync_write_flags(s, ev->msn, &ev->msg);
+			break;
+		case IMAP_SYNC_OWN_FLAGS:
+			/* STORE / FETCH answer these themselves, or must not
+			 * (.SILENT) */
+			if (!imap_session_bitmap_has_msn(skip, skip_count, ev->msn))
+				imap_sync_write_flags(s, ev->msn, &ev->msg);
+			break;
+		}
+	}
+	free(rec->events);
+	memset(rec, 0, sizeof(*rec));
 }
 
-void imap_session_sync(struct imap_session *s, bool allow_expunges)
+struct imap_sync_request {
+	struct imap_session *s;
+	struct store_mailbox *box;
+	bool allow_expunges;
+	struct imap_sync_record rec;
+	int ret;
+	void (*then)(void *ctx);
+	void *then_ctx;
+};
+
+static void imap_sync_request_work(void *ctx)
 {
-	struct imap_sync_ctx ctx = { .s = s };
-	imap_session_sync_ctx(s, allow_expunges, &ctx);
+	struct imap_sync_request *req = ctx;
+	req->ret = imap_sync_record(req->box, req->allow_expunges, &req->rec);
+}
+
+static void imap_sync_request_done(void *ctx)
+{
+	struct imap_sync_request *req = ctx;
+	imap_sync_replay(req->s, req->ret, &req->rec, NULL, 0, false);
+	if (req->then != NULL)
+		req->then(req->then_ctx);
+	free(req);
+}
+
+void imap_session_sync_request(struct imap_session *s, bool allow_expunges,
+			       void (*then)(void *ctx), void *ctx)
+{
+	if (s->box == NULL) {
+		if (then != NULL)
+			then(ctx);
+		return;
+	}
+	struct imap_sync_request *req = xcalloc(1, sizeof(*req));
+	req->s = s;
+	req->box = s->box;
+	req->allow_expunges = allow_expunges;
+	req->then = then;
+	req->then_ctx = ctx;
+	s->box_changed = false;
+	imap_session_store_request(s, imap_sync_request_work, imap_sync_request_done, req);
+}
+
+static void imap_session_idle_sync_done(void *ctx)
+{
+	struct imap_session *s = ctx;
+	s->idle_sync_running = false;
+	/* a change noticed while the sync ran may have come too late for it */
+	if (s->idling && s->box_changed)
+		imap_session_idle_sync(s);
+}
+
+void imap_session_idle_sync(struct imap_session *s)
+{
+	if (s->closing || s->box == NULL)
+		return;
+	if (s->idle_sync_running) {
+		s->box_changed = true;
+		return;
+	}
+	s->idle_sync_running = true;
+	imap_session_sync_request(s, true, imap_session_idle_sync_done, s);
 }
 
 void imap_session_sync_skipping(struct imap_session *s, const uint8_t *skip,
 				uint32_t skip_count, bool own_only)
 {
-	struct imap_sync_ctx ctx = {
-		.s = s, .skip = skip, .skip_count = skip_count, .skip_own_only = own_only,
-	};
-	imap_session_sync_ctx(s, false, &ctx);
+	struct imap_sync_record rec = { 0 };
+	if (s->box == NULL)
+		return;
+	s->box_changed = false;
+	int ret = imap_sync_record(s->box, false, &rec);
+	imap_sync_replay(s, ret, &rec, skip, skip_count, own_only);
 }
 
 bool imap_session_bitmap_has_msn(const uint8_t *bitmap, uint32_t count,
@@ -759,6 +1044,14 @@ static void imap_session_accept(struct net_conn *conn, const struct roost_config
 	str_free(&line);
 }
 
+static void imap_session_destroy_turn(void *ctx)
+{
+	(void)ctx;	/* imap_store_request_done() frees the session */
+}
+
+/* The connection is gone.  While a store request of the session runs,
+ * or the store is another session's, closing the mailbox and the store
+ * must wait: the session is freed after its last request. */
 static void imap_session_destroy(struct imap_session *s)
 {
 	for (size_t i = 0; i < all_session_count; i++) {
@@ -768,6 +1061,23 @@ static void imap_session_destroy(struct imap_session *s)
 		}
 	}
 	s->closing = true;
+	if (s->store_requests == 0 && (s->store == NULL || !store_request_busy(s->store))) {
+		imap_session_free(s);
+		return;
+	}
+	s->destroy_pending = true;
+	s->idling = false;
+	if (s->release_timer != NULL)
+		net_timer_destroy(&s->release_timer);
+	if (s->slice_timer != NULL)
+		net_timer_destroy(&s->slice_timer);
+	net_conn_destroy(&s->conn);
+	if (s->store_requests == 0)
+		imap_session_store_request(s, NULL, imap_session_destroy_turn, s);
+}
+
+static void imap_session_free(struct imap_session *s)
+{
 	if (s->cmd != NULL) {
 		if (s->cmd->abort != NULL)
 			s->cmd->abort(s->cmd);
@@ -789,9 +1099,13 @@ static void imap_session_destroy(struct imap_session *s)
 	free(s);
 }
 
+/* Store requests (store/request.h) run on the worker's job pool. */
+static const struct store_executor imap_store_executor = { .submit = net_job_run };
+
 static void imap_worker_init(const struct roost_config *config)
 {
 	imap_auth_init(config);
+	store_request_init(&imap_store_executor, config->store_offload_always);
 }
 
 static void imap_reload(void)

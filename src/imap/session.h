@@ -132,6 +132,15 @@ struct imap_session {
 	struct store_notify_watch *watch;
 
 	struct imap_cmd *cmd;		/* the running command, if any */
+	/* store requests (imap_session_store_request) not done yet: the
+	 * session is freed only after the last one */
+	unsigned int store_requests;
+	bool store_wait;		/* waiting for the store's turn to go on */
+	bool reply_pending;		/* the tagged reply waits for its sync */
+	bool finish_pending;		/* ...and the command has finished */
+	bool box_changed;		/* a watch fired since the last sync */
+	bool idle_sync_running;		/* an IDLE sync request runs */
+	bool destroy_pending;		/* closed; freed after store_requests */
 	struct net_timer *release_timer;	/* armed: give the index back soon */
 	struct net_timer *slice_timer;	/* armed: the running command's next slice */
 	unsigned int bad_count;		/* BAD in a row */
@@ -163,7 +172,10 @@ void imap_session_write_line(struct imap_session *s, const struct str *line);
 
 /* Finishes the command with "tag OK|NO|BAD text": first sends the pending
  * mailbox updates the command allows, then the tagged line; then the
- * command's pool is cleared and input processing continues.  `text` may
+ * command's pool is cleared and input processing continues.  In the
+ * selected state the updates come from a sync request: with a store
+ * whose requests run off the loop the tagged line is written when it
+ * has finished, and nothing may be written after these calls.  `text` may
  * start with a response code "[...]".  Returns true so handlers can
  * `return imap_cmd_ok(cmd, "...")`. */
 bool imap_cmd_ok(struct imap_cmd *cmd, const char *fmt, ...) ATTR_PRINTF(2, 3);
@@ -204,13 +216,50 @@ uint64_t imap_cmd_slice_deadline(void);
  * rely on the second. */
 bool imap_cmd_slice_end(struct imap_cmd *cmd, uint64_t deadline);
 
-/* Brings the selected mailbox's view up to date and writes the untagged
- * EXPUNGE/EXISTS/RECENT/FETCH responses; expunges are held back when
- * `allow_expunges` is false. */
-void imap_session_sync(struct imap_session *s, bool allow_expunges);
-/* imap_session_sync(s, false), except that flag changes of the msns set
- * in `skip` are not reported: the running command has already sent them
- * or will (FETCH's implicit \Seen, STORE), or must not (STORE .SILENT).
+/* ---- store requests ----
+ *
+ * DESIGN.md: a store backend may wait on the network, and the worker's
+ * loop must not wait with it.  A command whose store calls may be slow
+ * splits them (store/request.h): `work` makes the store calls on
+ * s->store and its mailboxes and keeps the results in its context,
+ * touching no session or connection state (it may allocate from the
+ * command's pool, which nothing else uses meanwhile); `done` writes the
+ * responses on the loop.  With the Maildir store both run at once, on
+ * the loop.  Store calls that commands make directly, outside a request,
+ * are safe too: the session dispatches a command, or resumes one that
+ * runs in slices, only when no request of another session of the same
+ * store is running (it waits for the store's turn). */
+
+/* Runs a store request for the session: work(ctx) (NULL: none, only a
+ * turn), then done(ctx) on the loop.  A session that goes away meanwhile
+ * is freed after done; done then writes nothing (writes are dropped). */
+void imap_session_store_request(struct imap_session *s, void (*work)(void *ctx),
+				void (*done)(void *ctx), void *ctx);
+/* Runs the store part of a command as a request: work(cmd->ctx), then
+ * done(cmd) on the loop, which answers like a handler (imap_command_func:
+ * true when the tagged reply was sent).  Returns what the handler
+ * returns: true if done has run already and returned true, false when
+ * the command finishes later (after done, which the session then
+ * finishes as imap_cmd_finish() would). */
+bool imap_cmd_store_request(struct imap_cmd *cmd, void (*work)(void *ctx),
+			    imap_command_func *done);
+
+/* Brings the selected mailbox's view up to date as a store request and
+ * writes the untagged EXPUNGE/EXISTS/RECENT/FETCH responses (expunges
+ * are held back when `allow_expunges` is false); then calls then(ctx)
+ * on the loop (NULL: nothing).  With no mailbox selected, then runs at
+ * once. */
+void imap_session_sync_request(struct imap_session *s, bool allow_expunges,
+			       void (*then)(void *ctx), void *ctx);
+/* IDLE: sends the selected mailbox's changes now (RFC 2177).  One such
+ * sync runs at a time; a change noticed while it runs is sent by another
+ * right after it. */
+void imap_session_idle_sync(struct imap_session *s);
+/* Brings the view up to date directly (for a command that calls the
+ * store itself: FETCH, STORE) and writes the updates, without expunges,
+ * except that flag changes of the msns set in `skip` are not reported:
+ * the running command has already sent them or will (FETCH's implicit
+ * \Seen, STORE), or must not (STORE .SILENT).
  * With `own_only`, only the changes that are nothing but this session's
  * own update of the flags it knew are left out, and a change another
  * session made to those messages is still reported (a command that does

@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "conf/conf.h"
+#include "store/request.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -81,6 +82,17 @@ struct lmtp_session {
 	bool bdat_last;
 	const char *bdat_error;	/* reply for the chunk being skipped, or NULL */
 	unsigned char *data_buf;
+
+	/* delivering (lmtp_transaction_deliver_next): the next recipient,
+	 * the shared copy, the queue id and the time of the trace headers */
+	size_t deliver_next;
+	struct store_message *deliver_msg;
+	char deliver_id[64];
+	time_t deliver_now;
+	/* waiting for the turn of a store whose request runs on another
+	 * thread (store/request.h) */
+	bool deliver_waiting;
+	bool destroy_pending;	/* closed while waiting: freed after the turn */
 
 	unsigned int bad_count;
 	uint64_t msg_count;
@@ -313,6 +325,75 @@ static struct store_message *lmtp_shared_message(struct lmtp_session *s, struct 
 	return msg;
 }
 
+static void lmtp_session_free(struct lmtp_session *s);
+static void lmtp_transaction_deliver_next(struct lmtp_session *s);
+
+static void lmtp_deliver_turn(void *ctx)
+{
+	struct lmtp_session *s = ctx;
+	s->deliver_waiting = false;
+	if (s->destroy_pending) {
+		lmtp_session_free(s);
+		return;
+	}
+	lmtp_transaction_deliver_next(s);
+	if (s->deliver_waiting || s->closing)
+		return;
+	net_conn_input_pause(s->conn, false);
+	lmtp_session_input_process(s);
+}
+
+/* Delivers to the recipients from s->deliver_next on.  A recipient whose
+ * store has a request running on another thread (an IMAP session's,
+ * store/request.h) waits for the store's turn: the store calls below are
+ * made on the loop, and must not overlap it.  Input waits meanwhile. */
+static void lmtp_transaction_deliver_next(struct lmtp_session *s)
+{
+	struct str prefix = STR_INIT;
+	for (; s->deliver_next < s->rcpt_count; s->deliver_next++) {
+		const struct lmtp_rcpt *r = &s->rcpts[s->deliver_next];
+		const char *mailbox = lmtp_deliver_detail_mailbox(s->config, &r->r);
+		struct lmtp_deliver_result res = { .error = STORE_ERR_TEMP };
+		struct store *store = lmtp_store_get(s, r->r.user);
+		int ret = -1;
+		if (store != NULL && store_request_busy(store)) {
+			log_debug("%s: waiting for the store of %s", s->log_prefix, r->r.user);
+			s->deliver_waiting = true;
+			net_conn_input_pause(s->conn, true);
+			store_request_run(store, NULL, lmtp_deliver_turn, s);
+			str_free(&prefix);
+			return;
+		}
+		if (store != NULL && s->deliver_msg != NULL) {
+			ret = lmtp_deliver_message_to_store(store, r->r.user, mailbox,
+							    s->deliver_msg, s->log_prefix, &res);
+		} else if (store != NULL) {
+			str_truncate(&prefix, 0);
+			lmtp_deliver_trace_headers(&prefix, s->sender, r->address, s->helo,
+						   net_conn_remote_ip(s->conn),
+						   s->smtputf8 ? "UTF8LMTP" : "LMTP",
+						   s->deliver_id, s->deliver_now);
+			struct istream *spool = istream_from_fd_borrowed(s->spool_fd);
+			ret = lmtp_deliver_to_store(store, r->r.user, mailbox, &prefix,
+						    spool, s->spool_size, s->log_prefix, &res);
+			istream_destroy(&spool);
+		}
+		if (ret == 0) {
+			log_info("%s: delivered <%s> from <%s> to %s/%s uid %u, %llu bytes",
+				 s->log_prefix, r->address, s->sender, r->r.user, res.mailbox,
+				 res.uid, (unsigned long long)s->spool_size);
+			lmtp_reply(s, "250 2.0.0 <%s> %s Saved", r->address, s->deliver_id);
+		} else {
+			lmtp_reply(s, "%s <%s> %s", lmtp_store_error_reply(res.error), r->address,
+				   res.error == STORE_ERR_NOSPACE ? "Mailbox full" :
+				   "Temporary failure, try again later");
+		}
+	}
+	str_free(&prefix);
+	store_message_free(&s->deliver_msg);
+	lmtp_transaction_reset(s);
+}
+
 /* The end of the data: one reply per accepted recipient (RFC 2033 4.2). */
 static void lmtp_transaction_deliver(struct lmtp_session *s)
 {
@@ -328,50 +409,19 @@ static void lmtp_transaction_deliver(struct lmtp_session *s)
 		lmtp_transaction_reset(s);
 		return;
 	}
-	char id[64];
-	snprintf(id, sizeof(id), "%s-%llu", net_conn_id(s->conn),
+	snprintf(s->deliver_id, sizeof(s->deliver_id), "%s-%llu", net_conn_id(s->conn),
 		 (unsigned long long)++s->msg_count);
-	time_t now = time(NULL);
-	struct str prefix = STR_INIT;
-	struct istream *spool = istream_from_fd_borrowed(s->spool_fd);
+	s->deliver_now = time(NULL);
 	/* one copy for all; when it cannot be made (logged), a copy per
 	 * recipient, so that each still gets its own result */
-	struct store_message *msg = NULL;
-	if (s->rcpt_count > 1 && s->config->lmtp_single_copy)
-		msg = lmtp_shared_message(s, spool, id, now);
-	for (size_t i = 0; i < s->rcpt_count; i++) {
-		const struct lmtp_rcpt *r = &s->rcpts[i];
-		const char *mailbox = lmtp_deliver_detail_mailbox(s->config, &r->r);
-		struct lmtp_deliver_result res = { .error = STORE_ERR_TEMP };
-		struct store *store = lmtp_store_get(s, r->r.user);
-		int ret = -1;
-		if (store != NULL && msg != NULL) {
-			ret = lmtp_deliver_message_to_store(store, r->r.user, mailbox, msg,
-							    s->log_prefix, &res);
-		} else if (store != NULL) {
-			str_truncate(&prefix, 0);
-			lmtp_deliver_trace_headers(&prefix, s->sender, r->address, s->helo,
-						   net_conn_remote_ip(s->conn),
-						   s->smtputf8 ? "UTF8LMTP" : "LMTP", id, now);
-			ret = lmtp_deliver_to_store(store, r->r.user, mailbox, &prefix,
-						    spool, s->spool_size, s->log_prefix,
-						    &res);
-		}
-		if (ret == 0) {
-			log_info("%s: delivered <%s> from <%s> to %s/%s uid %u, %llu bytes",
-				 s->log_prefix, r->address, s->sender, r->r.user, res.mailbox,
-				 res.uid, (unsigned long long)s->spool_size);
-			lmtp_reply(s, "250 2.0.0 <%s> %s Saved", r->address, id);
-		} else {
-			lmtp_reply(s, "%s <%s> %s", lmtp_store_error_reply(res.error), r->address,
-				   res.error == STORE_ERR_NOSPACE ? "Mailbox full" :
-				   "Temporary failure, try again later");
-		}
+	s->deliver_msg = NULL;
+	if (s->rcpt_count > 1 && s->config->lmtp_single_copy) {
+		struct istream *spool = istream_from_fd_borrowed(s->spool_fd);
+		s->deliver_msg = lmtp_shared_message(s, spool, s->deliver_id, s->deliver_now);
+		istream_destroy(&spool);
 	}
-	str_free(&prefix);
-	store_message_free(&msg);
-	istream_destroy(&spool);
-	lmtp_transaction_reset(s);
+	s->deliver_next = 0;
+	lmtp_transaction_deliver_next(s);
 }
 
 /* ---- commands ---- */
@@ -661,7 +711,7 @@ static void lmtp_session_input_process(struct lmtp_session *s)
 	if (s->input_busy)
 		return;
 	s->input_busy = true;
-	while (!s->closing) {
+	while (!s->closing && !s->deliver_waiting) {
 		if (net_conn_output_len(s->conn) > LMTP_OUTPUT_HIGH_WATER) {
 			/* a client that pipelines without reading: resumed
 			 * by the drained callback */
@@ -688,6 +738,8 @@ static void lmtp_session_input_process(struct lmtp_session *s)
 
 /* ---- connection events ---- */
 
+/* The connection is gone; a session waiting for a store's turn is freed
+ * when the turn comes (the store's queue holds it). */
 static void lmtp_session_destroy(struct lmtp_session *s)
 {
 	for (size_t i = 0; i < all_session_count; i++) {
@@ -698,6 +750,17 @@ static void lmtp_session_destroy(struct lmtp_session *s)
 	}
 	s->closing = true;
 	s->shutting_down = false;
+	if (s->deliver_waiting) {
+		s->destroy_pending = true;
+		net_conn_destroy(&s->conn);
+		return;
+	}
+	lmtp_session_free(s);
+}
+
+static void lmtp_session_free(struct lmtp_session *s)
+{
+	store_message_free(&s->deliver_msg);
 	lmtp_transaction_reset(s);
 	if (s->spool_fd >= 0)
 		close(s->spool_fd);
@@ -721,7 +784,7 @@ static void lmtp_conn_input(struct net_conn *conn, void *ctx)
 static void lmtp_conn_drained(struct net_conn *conn, void *ctx)
 {
 	struct lmtp_session *s = ctx;
-	if (s->closing)
+	if (s->closing || s->deliver_waiting)
 		return;
 	net_conn_input_pause(conn, false);
 	lmtp_session_input_process(s);

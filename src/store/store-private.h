@@ -16,6 +16,10 @@
 
 struct store_vfuncs {
 	const char *name;
+	/* Calls may wait on the network (a database server): requests on
+	 * the store run off the loop (request.h).  False for backends that
+	 * only touch local files. */
+	bool blocking;
 
 	/* user_domain and user_local are already checked (domain lowercased,
 	 * "_" for a bare name).  The backend fills the generic struct store
@@ -143,6 +147,9 @@ struct store {
 	enum store_error error_class;
 	unsigned int open_mailboxes;
 	unsigned int refcount;		/* store_open() calls sharing it */
+	/* requests offloaded (request.c): the running one first, then those
+	 * waiting, in order; NULL when idle */
+	struct store_request *requests, *requests_tail;
 };
 
 /* Per-message state bits of the view. */

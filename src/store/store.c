@@ -286,6 +286,8 @@ void store_close(struct store **_store)
 	if (store->open_mailboxes != 0)
 		i_panic("store_close(%s): %u mailboxes still open", store->user,
 			store->open_mailboxes);
+	if (store->requests != NULL)
+		i_panic("store_close(%s): requests still running", store->user);
 	set = store->set;
 	user = store->user;
 	error = store->error;

@@ -41,6 +41,9 @@ import traceback
 MSG = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
 
 # How long conv() waits for stray server lines after a conversation.
+# Config lines every Server gets after its own: tests that run other
+# tests again under a setting (test_offload.py) set it around them.
+FORCED_CONF = ""
 LEFTOVER_WINDOW = float(os.environ.get("ROOST_LEFTOVER_WINDOW", "0.05"))
 
 # What check_log() rejects: sanitizer reports, PANIC, and the supervisor's
@@ -167,6 +170,7 @@ class Server:
             lines.append(f"listen = lmtp 127.0.0.1:{self.lmtp_port}")
             lines.append(f"listen = lmtp {self.lmtp_socket}")
         lines.append(extra_conf)
+        lines.append(FORCED_CONF)
         self.conf = os.path.join(self.dir, "roost.conf")
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")

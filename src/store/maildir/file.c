@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,23 +34,30 @@ static const struct {
 	{ 'T', STORE_FLAG_DELETED },
 };
 
+static char unique_host[64];
+
+static void unique_host_init(void)
+{
+	if (gethostname(unique_host, sizeof(unique_host) - 1) < 0 || unique_host[0] == '\0')
+		strcpy(unique_host, "localhost");
+	for (char *p = unique_host; *p != '\0'; p++) {
+		if (*p == '/' || *p == ':' || *p == ',' || *p == '%')
+			*p = '_';
+	}
+}
+
+/* Store requests (store/request.h) may call this on the worker's helper
+ * threads and on its loop at once: the counter is atomic. */
 char *maildir_file_unique(void)
 {
-	static unsigned int counter;
-	static char host[64];
+	static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+	static _Atomic unsigned int counter;
 	struct timeval tv;
 
-	if (host[0] == '\0') {
-		if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
-			strcpy(host, "localhost");
-		for (char *p = host; *p != '\0'; p++) {
-			if (*p == '/' || *p == ':' || *p == ',' || *p == '%')
-				*p = '_';
-		}
-	}
+	pthread_once(&host_once, unique_host_init);
 	gettimeofday(&tv, NULL);
 	return xasprintf("%lld.M%06ldP%dQ%u.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
-			 (int)getpid(), ++counter, host);
+			 (int)getpid(), ++counter, unique_host);
 }
 
 static void append_flags(struct str *s, uint32_t flags, store_keywords_t keywords)

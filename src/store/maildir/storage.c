@@ -412,6 +412,8 @@ static void maildir_storage_release_memory(struct store *store)
 const struct store_vfuncs maildir_store_vfuncs = {
 	.release_memory = maildir_storage_release_memory,
 	.name = "maildir",
+	/* local files and SQLite: never waits on the network */
+	.blocking = false,
 	.open = maildir_storage_open,
 	.close = maildir_storage_close,
 	.mailbox_list = maildir_mailbox_list,
