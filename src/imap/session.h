@@ -121,7 +121,6 @@ struct imap_session {
 	struct net_conn *conn;
 	const struct roost_config *config;
 	struct imap_parser *parser;
-	struct pool *pool;		/* lives as long as the session */
 	enum imap_state state;
 	uint64_t id_seq;
 

@@ -17,7 +17,8 @@ struct conf_listener;
 /* ---- worker.c: the per-process event loop ---- */
 
 /* Creates this process's event loop (idempotent).  Timers, jobs and
- * watches need it; without it jobs run inline and watches return NULL. */
+ * watches need it; without it jobs run inline, and creating a timer or
+ * a watch panics. */
 void net_worker_init(void);
 /* The loop, or NULL before net_worker_init(). */
 struct event_base *net_worker_base(void);

@@ -1,4 +1,4 @@
-/* test-imap-arg.c: the typed argument accessors (src/imap/imap-arg.c) on
+/* test-imap-arg.c: the typed argument accessors (src/syntax/imap-arg.c) on
  * arguments made by the real parser: which IMAP grammar element each
  * accessor accepts, that a refused argument leaves the outputs untouched,
  * and the keyword-table lookup. */
