@@ -59,6 +59,10 @@ static void imap_idle_start(void *ctx)
 						      imap_idle_poll, cmd);
 	}
 	imap_session_write(s, "+ idling\r\n", 10);
+	/* a change reported after the sync read the mailbox and before
+	 * this ran found the session not yet idling: push it now */
+	if (s->idling && s->box_changed)
+		imap_session_idle_sync(s);
 }
 
 bool cmd_idle(struct imap_cmd *cmd)
