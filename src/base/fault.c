@@ -1,11 +1,13 @@
 /* fault.c: failures injected for tests (see fault.h).  Each point
  * counts its calls from the moment it was armed; the state is per
  * process (a forked worker inherits its parent's and counts on its
- * own). */
+ * own), shared by its threads (store requests run on a worker's helper
+ * threads, store/request.h) under one lock. */
 #include "base/fault.h"
 #include "base/base.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@ struct fault_arm_state {
 	unsigned int fired;	/* calls failed since arming */
 };
 
+static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fault_arm_state faults[FAULT_POINT_COUNT];
 
 static const char *const fault_point_names[FAULT_POINT_COUNT] = {
@@ -42,33 +45,46 @@ void fault_enable(void)
 
 void fault_arm(enum fault_point point, int error, unsigned int nth, unsigned int count)
 {
+	pthread_mutex_lock(&faults_lock);
 	faults[point] = (struct fault_arm_state){
 		.error = error, .nth = nth == 0 ? 1 : nth, .count = count,
 	};
+	pthread_mutex_unlock(&faults_lock);
 	fault_enabled = true;
 }
 
 void fault_disarm(void)
 {
+	pthread_mutex_lock(&faults_lock);
 	memset(faults, 0, sizeof(faults));
+	pthread_mutex_unlock(&faults_lock);
 }
 
 unsigned int fault_fired(enum fault_point point)
 {
-	return faults[point].fired;
+	pthread_mutex_lock(&faults_lock);
+	unsigned int fired = faults[point].fired;
+	pthread_mutex_unlock(&faults_lock);
+	return fired;
 }
 
 int fault_hit(enum fault_point point)
 {
 	struct fault_arm_state *f = &faults[point];
+	int error = 0;
 
-	if (f->error == 0)
+	pthread_mutex_lock(&faults_lock);
+	if (f->error != 0) {
+		f->calls++;
+		if (f->calls >= f->nth && (f->count == 0 || f->calls - f->nth < f->count)) {
+			f->fired++;
+			error = f->error;
+		}
+	}
+	pthread_mutex_unlock(&faults_lock);
+	if (error == 0)
 		return 0;
-	f->calls++;
-	if (f->calls < f->nth || (f->count != 0 && f->calls - f->nth >= f->count))
-		return 0;
-	f->fired++;
-	errno = f->error;
+	errno = error;
 	return -1;
 }
 

@@ -1,7 +1,7 @@
 /* fault.h: failures injected on purpose, for tests, at the few places
  * where real failures are rare and their handling matters: a full disk
  * or an I/O error while message files are written or synced, and SQLite
- * calls that fail (through the VFS shim of store/maildir/fault-vfs.c).
+ * calls that fail (through the VFS shim of store/sqlite-index/fault-vfs.c).
  *
  * Nothing is armed unless a test arms it, either through fault_arm()
  * or, for a live server, through the environment variable ROOST_FAULTS

@@ -230,8 +230,9 @@ static void lmtp_store_cache_clear(void)
 	store_cache_count = 0;
 }
 
-/* An unnamed file for the message: in data_dir (the store's file system,
- * where the single copy is made), else in $TMPDIR. */
+/* An unnamed file for the message: in data_dir, else in $TMPDIR.  It is
+ * only read: the single copy (store_message_begin()) and each
+ * recipient's copy are files the store makes in its own place. */
 static int lmtp_spool_open(struct lmtp_session *s)
 {
 	int fd = spool_file_open(s->config->data_dir);

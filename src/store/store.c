@@ -5,6 +5,7 @@
  * vtable.  Keeps the last error of each store.  Never touches files or
  * SQL itself. */
 #include "store/store-private.h"
+#include "store/request.h"
 #include "base/casemap.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -257,7 +258,9 @@ int store_open(const struct store_settings *set, const char *user,
 
 void store_release_memory(struct store *store)
 {
-	if (store->v->release_memory != NULL)
+	/* a work on another thread may be using what would be dropped (the
+	 * index connection of a store shared with another session) */
+	if (store->v->release_memory != NULL && !store_request_busy(store))
 		store->v->release_memory(store);
 }
 

@@ -151,7 +151,9 @@ void store_close(struct store **store);
 /* Drops what the store caches in memory (index pages, parsed schema
  * where possible) while keeping it open and usable; the next call reads
  * again what it needs.  The IMAP layer calls it when a session goes quiet,
- * so that thousands of idle sessions cost little. */
+ * so that thousands of idle sessions cost little.  Does nothing while a
+ * request's work on the store runs on another thread
+ * (store_request_busy()). */
 void store_release_memory(struct store *store);
 
 /* The last error on this store: a text for a client ("Mailbox doesn't

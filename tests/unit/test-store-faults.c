@@ -2,7 +2,7 @@
  * SQLite tests itself: each operation (APPEND, COPY, MOVE, STORE flags,
  * EXPUNGE, LMTP's delivery of a shared message) is run again and again
  * with its 1st, 2nd, 3rd, ... write, fsync or index call failing
- * (base/fault.h, store/maildir/fault-vfs.c) until it gets through.
+ * (base/fault.h, store/sqlite-index/fault-vfs.c) until it gets through.
  * Each failure must give the error class the protocols turn into a
  * clear answer (STORE_ERR_NOSPACE: [OVERQUOTA] / 452, STORE_ERR_BUSY:
  * [UNAVAILABLE], STORE_ERR_TEMP: [SERVERBUG] / 451), change nothing
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,10 +402,50 @@ static void test_env(void **state)
 	assert_int_equal(fault_init_env(&error), 0);
 }
 
+#define FAULT_THREADS 4
+#define FAULT_THREAD_CALLS 1000000
+
+static pthread_barrier_t fault_threads_start;
+
+static void *fault_thread(void *arg)
+{
+	unsigned int *failed = arg;
+	pthread_barrier_wait(&fault_threads_start);
+	for (int i = 0; i < FAULT_THREAD_CALLS; i++) {
+		if (fault_inject(FAULT_INDEX_WRITE) < 0)
+			(*failed)++;
+	}
+	return NULL;
+}
+
+/* Store requests run on the worker's helper threads (store/request.h),
+ * several stores at once: an armed point counts the calls of all of
+ * them, and fails exactly as many as it was armed for. */
+static void test_threads(void **state)
+{
+	(void)state;
+	const unsigned int count = FAULT_THREADS * FAULT_THREAD_CALLS / 2;
+	pthread_t threads[FAULT_THREADS];
+	unsigned int failed[FAULT_THREADS] = { 0 }, total = 0;
+
+	fault_arm(FAULT_INDEX_WRITE, EIO, 1, count);
+	pthread_barrier_init(&fault_threads_start, NULL, FAULT_THREADS);
+	for (int i = 0; i < FAULT_THREADS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, fault_thread, &failed[i]), 0);
+	for (int i = 0; i < FAULT_THREADS; i++) {
+		pthread_join(threads[i], NULL);
+		total += failed[i];
+	}
+	pthread_barrier_destroy(&fault_threads_start);
+	fault_disarm();
+	assert_int_equal(total, count);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_env, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_threads, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_msg_write, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_file_fsync, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_index_full, fixture_setup, fixture_teardown),

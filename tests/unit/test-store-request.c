@@ -3,7 +3,8 @@
  * that requests would overlap if the store did not serialise them: two
  * requests on one store never overlap, their dones come in the order
  * they were made, a request without work waits its turn, a done may make
- * the next request, and requests on two stores may run side by side. */
+ * the next request, requests on two stores may run side by side, and
+ * store_release_memory() waits for a done. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -261,6 +262,43 @@ static void test_done_closes_store(void **state)
 	free(store);
 }
 
+static unsigned int released_count;
+
+static void counting_release_memory(struct store *store)
+{
+	(void)store;
+	released_count++;
+}
+
+static const struct store_vfuncs releasing_vfuncs = {
+	.name = "releasing", .blocking = true, .release_memory = counting_release_memory,
+};
+
+static void release_done(void *ctx)
+{
+	store_release_memory(ctx);
+}
+
+/* store_release_memory() from the loop while a work runs on another
+ * thread (another session's request on a shared store) leaves the store
+ * alone: the work may be using its caches.  Inside a done it releases. */
+static void test_release_memory_waits(void **state)
+{
+	(void)state;
+	store_request_init(&test_executor, false);
+	struct store remote = { .v = &releasing_vfuncs, .refcount = 1 };
+	struct test_req r = { .id = 1, .store = &remote };
+	released_count = 0;
+	store_request_run(&remote, test_work, test_done, &r);
+	store_release_memory(&remote);
+	assert_int_equal(released_count, 0);
+	store_request_run(&remote, NULL, release_done, &remote);
+	exec_run_loop();
+	assert_int_equal(released_count, 1);
+	store_release_memory(&remote);
+	assert_int_equal(released_count, 2);
+}
+
 /* offload_always sends a non-blocking backend's requests through the
  * executor too; requests of two stores run side by side. */
 static void test_two_stores_forced(void **state)
@@ -298,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_serialised, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_done_makes_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_stores_forced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_memory_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_done_closes_store, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -348,10 +348,11 @@ int maildir_recover_vanished(struct maildir_store *ms, int64_t mailbox_id, uint3
  * are gone again and before the rollback. */
 char *maildir_recover_marker_create(struct maildir_store *ms, const char *dir,
 				    uint32_t first, uint32_t last);
-/* Called by maildir_index_rollback() before the ROLLBACK (lock held):
- * where the transaction removed markers of a dead transaction, the
- * repair it made is undone, so a marker goes back to say so to every
- * process.  And by maildir_index_commit() after the commit: forgets. */
+/* Called by the index's rolling_back hook (index.c), before the ROLLBACK
+ * (lock held): where the transaction removed markers of a dead
+ * transaction, the repair it made is undone, so a marker goes back to
+ * say so to every process.  And by its committed hook after the commit:
+ * forgets. */
 void maildir_recover_rollback(struct maildir_store *ms);
 void maildir_recover_committed(struct maildir_store *ms);
 /* Unlinks and frees *path (NULL is fine); sets it to NULL. */

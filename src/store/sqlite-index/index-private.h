@@ -88,10 +88,6 @@ const char *index_column_text(sqlite3_stmt *stmt, int col);
 /* A blob column appended to dest, which stays NUL-terminated. */
 void index_column_append(struct str *dest, sqlite3_stmt *stmt, int col);
 
-/* ---- msg.c ---- */
-#define INDEX_MSG_COLUMNS "uid, flags, keywords, modseq, internaldate, tz, size, header_size"
-void index_msg_read(sqlite3_stmt *stmt, int first_col, struct store_msg *msg_r);
-
 /* ---- cache.c ---- */
 /* The model columns, in the order index_cache_bind() uses. */
 #define INDEX_CACHE_COLUMNS \

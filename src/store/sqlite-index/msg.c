@@ -10,7 +10,10 @@ struct index_msg_iter {
 	sqlite3_stmt *stmt;
 };
 
-void index_msg_read(sqlite3_stmt *stmt, int col, struct store_msg *msg_r)
+#define INDEX_MSG_COLUMNS "uid, flags, keywords, modseq, internaldate, tz, size, header_size"
+
+/* The INDEX_MSG_COLUMNS of a row, from column col on, into *msg_r. */
+static void index_msg_read(sqlite3_stmt *stmt, int col, struct store_msg *msg_r)
 {
 	msg_r->uid = (uint32_t)sqlite3_column_int64(stmt, col);
 	msg_r->flags = (uint32_t)sqlite3_column_int64(stmt, col + 1);
