@@ -1,4 +1,5 @@
-/* job.c: a small thread pool for blocking work (password hashing).
+/* job.c: a small thread pool for blocking work (password hashing, and the
+ * store requests of a backend that may block: store/request.h).
  *
  * Started on the first net_job_run() in a process with a loop.  Helper
  * threads only run `work` and queue the job as done; an eventfd wakes the
@@ -139,7 +140,9 @@ static void job_pool_start(void)
 
 void net_job_run(void (*work)(void *ctx), void (*done)(void *ctx), void *ctx)
 {
-	if (net_worker_base() == NULL) {
+	/* no loop, or the pool is stopping (a done run by net_job_deinit()
+	 * queues the next job of its kind): no thread would take it */
+	if (net_worker_base() == NULL || pool.stopping) {
 		work(ctx);
 		done(ctx);
 		return;
@@ -172,4 +175,5 @@ void net_job_deinit(void)
 	close(pool.efd);
 	pool.efd = -1;
 	pool.running = false;
+	pool.stopping = false;
 }

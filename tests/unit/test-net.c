@@ -241,6 +241,28 @@ static void test_jobs_pool(void **state ATTR_UNUSED)
 	assert_true(last.done_ran);
 }
 
+static struct job_ctx chained_next;
+
+/* a done that queues the next job, as a store request's done starts the
+ * next request of its store */
+static void job_done_chain(void *ctx)
+{
+	job_done(ctx);
+	net_job_run(job_work, job_done, &chained_next);
+}
+
+static void test_jobs_chained_at_deinit(void **state ATTR_UNUSED)
+{
+	struct job_ctx first = { 0 };
+	memset(&chained_next, 0, sizeof(chained_next));
+	net_job_run(job_work, job_done_chain, &first);
+	net_job_deinit();
+	assert_true(first.done_ran);
+	/* queued by a done while the pool stopped: it still runs */
+	assert_true(chained_next.work_ran);
+	assert_true(chained_next.done_ran);
+}
+
 /* ---- watches of readable descriptors ---- */
 
 struct watch_state {
@@ -1406,6 +1428,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jobs_inline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jobs_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jobs_chained_at_deinit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_echo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_pause_resume, setup, teardown),
