@@ -102,6 +102,23 @@ void store_clear_error(struct store *store)
 	store->error_class = STORE_ERR_NONE;
 }
 
+void store_error_save(struct store *store, struct store_error_saved *saved_r)
+{
+	saved_r->error_class = store->error_class;
+	saved_r->error = store->error;
+	store->error = NULL;
+	store->error_class = STORE_ERR_NONE;
+}
+
+void store_error_restore(struct store *store, struct store_error_saved *saved)
+{
+	free(store->error);
+	store->error = saved->error;
+	store->error_class = saved->error_class;
+	saved->error = NULL;
+	saved->error_class = STORE_ERR_NONE;
+}
+
 void store_set_error(struct store *store, enum store_error error, const char *fmt, ...)
 {
 	va_list args;
