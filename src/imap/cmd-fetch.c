@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "fetch.h"
 #include "fetch-parse.h"
-#include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "syntax/seqset.h"
 #include "net/net.h"
 
@@ -67,15 +67,15 @@ bool cmd_fetch(struct imap_cmd *cmd)
 	const struct imap_arg *args = cmd->args;
 	struct fetch_items items;
 	struct seqset msns = SEQSET_INIT;
-	const char *error;
+	const char *set, *error;
 
-	if (args[0].type != IMAP_ARG_ATOM || args[1].type == IMAP_ARG_EOL)
+	if (!imap_arg_get_atom(&args[0], &set) || imap_arg_is_eol(&args[1]))
 		return imap_cmd_bad(cmd, "FETCH needs a sequence set and items.");
-	if (args[2].type != IMAP_ARG_EOL)
+	if (!imap_arg_is_eol(&args[2]))
 		return imap_cmd_bad(cmd, "FETCH modifiers are not supported.");
 	if (fetch_parse_items(&args[1], cmd->pool, &items, &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
-	if (imap_session_parse_msns(cmd->session, cmd->uid, args[0].str, &msns, &error) < 0) {
+	if (imap_session_parse_msns(cmd->session, cmd->uid, set, &msns, &error) < 0) {
 		seqset_deinit(&msns);
 		return imap_cmd_bad(cmd, "%s", error);
 	}

@@ -10,7 +10,7 @@
  * 2.TEXT, 1.MIME, 3.HEADER.FIELDS (...)), BINARY[section-binary]<partial>,
  * BINARY.PEEK and BINARY.SIZE, and the macros FAST, ALL, FULL. */
 #include "fetch-parse.h"
-#include "syntax/imap-parser.h"
+#include "syntax/imap-arg.h"
 #include "base/pool.h"
 #include "base/str.h"
 #include "mime/part-map.h"
@@ -427,16 +427,11 @@ static int fetch_parse_body(struct fetch_items *items, struct pool *pool,
  *             "BODY" section [partial] / "BODY.PEEK" section [partial] /
  *             "BINARY" [".PEEK"] section-binary [partial] /
  *             "BINARY.SIZE" section-binary
- * or, when `top` (the items argument itself), one of the macros.
- * Returns 0, or -1 with *error_r (BAD). */
+ * or, when `top` (the items argument itself), one of the macros; `name`
+ * is the atom.  Returns 0, or -1 with *error_r (BAD). */
 static int fetch_parse_item(struct fetch_items *items, struct pool *pool,
-			    const struct imap_arg *arg, bool top, const char **error_r)
+			    const char *name, bool top, const char **error_r)
 {
-	if (arg->type != IMAP_ARG_ATOM) {
-		*error_r = "Invalid FETCH item.";
-		return -1;
-	}
-	const char *name = arg->str;
 	const char *bracket = strchr(name, '[');
 	if (bracket != NULL) {
 		int i = FETCH_NAME_INDEX(fetch_section_items, name, (size_t)(bracket - name));
@@ -470,15 +465,23 @@ static int fetch_parse_item(struct fetch_items *items, struct pool *pool,
 int fetch_parse_items(const struct imap_arg *arg, struct pool *pool,
 		      struct fetch_items *items_r, const char **error_r)
 {
+	const struct imap_arg *list;
+	unsigned int count;
+	const char *name;
+
 	memset(items_r, 0, sizeof(*items_r));
-	if (arg->type == IMAP_ARG_ATOM)
-		return fetch_parse_item(items_r, pool, arg, true, error_r);
-	if (arg->type != IMAP_ARG_LIST || arg->list_count == 0) {
+	if (imap_arg_get_atom(arg, &name))
+		return fetch_parse_item(items_r, pool, name, true, error_r);
+	if (!imap_arg_get_list(arg, &list, &count) || count == 0) {
 		*error_r = "Missing FETCH items.";
 		return -1;
 	}
-	for (unsigned int i = 0; i < arg->list_count; i++) {
-		if (fetch_parse_item(items_r, pool, &arg->list[i], false, error_r) < 0)
+	for (unsigned int i = 0; i < count; i++) {
+		if (!imap_arg_get_atom(&list[i], &name)) {
+			*error_r = "Invalid FETCH item.";
+			return -1;
+		}
+		if (fetch_parse_item(items_r, pool, name, false, error_r) < 0)
 			return -1;
 	}
 	return 0;
