@@ -461,7 +461,8 @@ static const struct imap_keyword list_return_options[] = {
 };
 
 /* list-select-opts = "(" [list-select-opt *(SP list-select-opt)] ")"
- * `opts` is the content of the list, ending with IMAP_ARG_EOL. */
+ * `opts` is the content of the list, ending with its EOL entry
+ * (imap_arg_is_eol()). */
 static int list_parse_select(struct list_ctx *ctx, const struct imap_arg *opts,
 			     const char **error_r)
 {
@@ -506,7 +507,8 @@ static void list_merge_status_items(struct cmd_mailbox_status_items *dest,
 }
 
 /* list-return-opts = "RETURN" SP "(" [return-option *(SP return-option)] ")"
- * `opts` is the content of the list, ending with IMAP_ARG_EOL. */
+ * `opts` is the content of the list, ending with its EOL entry
+ * (imap_arg_is_eol()). */
 static int list_parse_return(struct list_ctx *ctx, const struct imap_arg *opts,
 			     const char **error_r)
 {

@@ -27,7 +27,7 @@ struct cmd_mailbox_status_items {
 };
 
 /* status-att-list: `atts` is the content of "(...)", ending with
- * IMAP_ARG_EOL.  Returns 0, or -1 with *error_r = a static text for BAD
+ * the EOL entry.  Returns 0, or -1 with *error_r = a static text for BAD
  * (unknown or unsupported item, empty list). */
 int cmd_mailbox_status_items_parse(const struct imap_arg *atts,
 				   struct cmd_mailbox_status_items *items_r,

@@ -18,7 +18,7 @@ void imap_flags_write(struct str *dest, struct store_mailbox *box,
  * the selected mailbox (SELECT, and when its keyword table grows). */
 void imap_flags_write_flags_responses(struct imap_session *s);
 
-/* Parses flags: `flags` is an argument array ending with IMAP_ARG_EOL,
+/* Parses flags: `flags` is an argument array ending with the EOL entry,
  * the children of a flag-list "(...)" or STORE's flags given as separate
  * arguments.  System flags go to *flags_r (\Recent is refused:
  * RFC 9051 removed it from what clients may set), keywords to

@@ -24,7 +24,7 @@ enum imap_search_parse_result {
 	IMAP_SEARCH_PARSE_NO = -2,
 };
 
-/* Parses `args` (up to IMAP_ARG_EOL) as
+/* Parses `args` (up to the EOL entry) as
  *   search-program = ["CHARSET" SP charset SP] search-key *(SP search-key)
  *   search-key =/ ( "OLDER" / "YOUNGER" ) SP nz-number   ; RFC 5032
  * into an AND key allocated in `pool`.  With `charset` NULL (SEARCH) the

@@ -109,7 +109,7 @@ struct imap_cmd {
 	struct pool *pool;	/* cleared when the command finishes */
 	const char *tag;
 	const char *name;	/* as the client spelt it, e.g. "fetch" */
-	const struct imap_arg *args;	/* terminated by IMAP_ARG_EOL */
+	const struct imap_arg *args;	/* ends with an EOL entry (imap_arg_is_eol()) */
 	bool uid;		/* UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE */
 	bool (*resume)(struct imap_cmd *cmd);	/* see imap_command_func */
 	void (*raw_line)(struct imap_cmd *cmd, const char *line);	/* RAW_INPUT */

@@ -219,6 +219,18 @@ void store_clear_error(struct store *store);
 /* Logs `detail` and sets the generic STORE_ERR_TEMP text. */
 void store_set_internal_error(struct store *store, const char *fmt, ...) ATTR_PRINTF(2, 3);
 
+/* The store's error, kept aside while cleanup that may set errors of its
+ * own runs (the client is to hear why the operation failed). */
+struct store_error_saved {
+	enum store_error error_class;
+	char *error;
+};
+/* Moves the store's error into *saved_r; the store has none afterwards. */
+void store_error_save(struct store *store, struct store_error_saved *saved_r);
+/* Makes the error in *saved the store's again, replacing any set since;
+ * *saved is empty afterwards. */
+void store_error_restore(struct store *store, struct store_error_saved *saved);
+
 /* Checks a UTF-8 mailbox name and returns the canonical spelling
  * (xmalloc'd): first component "INBOX" in any case becomes "INBOX".
  * Rejects empty names and components, control characters and invalid

@@ -103,6 +103,23 @@ void store_clear_error(struct store *store)
 	store->error_class = STORE_ERR_NONE;
 }
 
+void store_error_save(struct store *store, struct store_error_saved *saved_r)
+{
+	saved_r->error_class = store->error_class;
+	saved_r->error = store->error;
+	store->error = NULL;
+	store->error_class = STORE_ERR_NONE;
+}
+
+void store_error_restore(struct store *store, struct store_error_saved *saved)
+{
+	free(store->error);
+	store->error = saved->error;
+	store->error_class = saved->error_class;
+	saved->error = NULL;
+	saved->error_class = STORE_ERR_NONE;
+}
+
 void store_set_error(struct store *store, enum store_error error, const char *fmt, ...)
 {
 	va_list args;
@@ -324,38 +341,48 @@ int store_mailbox_list(struct store *store, struct store_mailbox_info **infos_r,
 	return store->v->mailbox_list(store, infos_r, count_r);
 }
 
-int store_mailbox_create(struct store *store, const char *name, uint32_t special_use)
+/* The start of a call on one mailbox: clears the store's error and
+ * returns the canonical spelling of name (xmalloc'd), or NULL with the
+ * error set when name is invalid or, with a refusal (inbox_error not
+ * STORE_ERR_NONE), names INBOX: then inbox_error with inbox_text. */
+static char *mailbox_name_begin(struct store *store, const char *name,
+				enum store_error inbox_error, const char *inbox_text)
 {
 	char *norm;
-	int ret;
 
 	store_clear_error(store);
 	if ((norm = store_name_normalize(store, name)) == NULL)
-		return -1;
-	if (store_name_is_inbox(norm)) {
-		store_set_error(store, STORE_ERR_EXISTS, "Mailbox already exists: INBOX");
-		ret = -1;
-	} else {
-		ret = store->v->mailbox_create(store, norm, special_use);
+		return NULL;
+	if (inbox_error != STORE_ERR_NONE && store_name_is_inbox(norm)) {
+		store_set_error(store, inbox_error, "%s", inbox_text);
+		free(norm);
+		return NULL;
 	}
+	return norm;
+}
+
+int store_mailbox_create(struct store *store, const char *name, uint32_t special_use)
+{
+	char *norm = mailbox_name_begin(store, name, STORE_ERR_EXISTS,
+					"Mailbox already exists: INBOX");
+	int ret;
+
+	if (norm == NULL)
+		return -1;
+	ret = store->v->mailbox_create(store, norm, special_use);
 	free(norm);
 	return ret;
 }
 
 int store_mailbox_delete(struct store *store, const char *name)
 {
-	char *norm;
+	char *norm = mailbox_name_begin(store, name, STORE_ERR_NOTPOSSIBLE,
+					"INBOX can't be deleted.");
 	int ret;
 
-	store_clear_error(store);
-	if ((norm = store_name_normalize(store, name)) == NULL)
+	if (norm == NULL)
 		return -1;
-	if (store_name_is_inbox(norm)) {
-		store_set_error(store, STORE_ERR_NOTPOSSIBLE, "INBOX can't be deleted.");
-		ret = -1;
-	} else {
-		ret = store->v->mailbox_delete(store, norm);
-	}
+	ret = store->v->mailbox_delete(store, norm);
 	free(norm);
 	return ret;
 }
@@ -388,11 +415,10 @@ out:
 
 int store_mailbox_subscribe(struct store *store, const char *name, bool subscribe)
 {
-	char *norm;
+	char *norm = mailbox_name_begin(store, name, STORE_ERR_NONE, NULL);
 	int ret;
 
-	store_clear_error(store);
-	if ((norm = store_name_normalize(store, name)) == NULL)
+	if (norm == NULL)
 		return -1;
 	ret = store->v->mailbox_subscribe(store, norm, subscribe);
 	free(norm);
@@ -402,12 +428,11 @@ int store_mailbox_subscribe(struct store *store, const char *name, bool subscrib
 int store_mailbox_status(struct store *store, const char *name,
 			 struct store_status *status_r)
 {
-	char *norm;
+	char *norm = mailbox_name_begin(store, name, STORE_ERR_NONE, NULL);
 	int ret;
 
-	store_clear_error(store);
 	memset(status_r, 0, sizeof(*status_r));
-	if ((norm = store_name_normalize(store, name)) == NULL)
+	if (norm == NULL)
 		return -1;
 	ret = store->v->mailbox_status(store, norm, status_r);
 	free(norm);
@@ -417,11 +442,10 @@ int store_mailbox_status(struct store *store, const char *name,
 int store_mailbox_check(struct store *store, const char *name,
 			store_check_report_t *report, void *ctx)
 {
-	char *norm;
+	char *norm = mailbox_name_begin(store, name, STORE_ERR_NONE, NULL);
 	int ret;
 
-	store_clear_error(store);
-	if ((norm = store_name_normalize(store, name)) == NULL)
+	if (norm == NULL)
 		return -1;
 	ret = store->v->mailbox_check(store, norm, report, ctx);
 	free(norm);
@@ -433,11 +457,10 @@ int store_mailbox_check(struct store *store, const char *name,
 int store_mailbox_open(struct store *store, const char *name, bool readonly,
 		       struct store_mailbox **box_r)
 {
-	char *norm;
+	char *norm = mailbox_name_begin(store, name, STORE_ERR_NONE, NULL);
 	int ret;
 
-	store_clear_error(store);
-	if ((norm = store_name_normalize(store, name)) == NULL)
+	if (norm == NULL)
 		return -1;
 	ret = store->v->mailbox_open(store, norm, readonly, box_r);
 	free(norm);

@@ -50,14 +50,21 @@ def check_clean(srv, *users):
     return p.stdout
 
 
-def test_append_disk_full_is_overquota(srv):
+def append_fails(srv, faults, code):
+    """Appends message 1, restarts the server with faults and appends
+    message 2, which must get NO [code].  Returns the session."""
     c = srv.login()
     c.append(msg=MSG.format(n=1))
     c.cmd("LOGOUT")
-    restart_with_faults(srv, "msg-write:ENOSPC:1")
+    restart_with_faults(srv, faults)
     c = srv.login()
     reply = c.append(msg=MSG.format(n=2), ok=False)
-    expect(re.fullmatch(r"t\d+ NO \[OVERQUOTA\] .*", reply), reply)
+    expect(re.fullmatch(rf"t\d+ NO \[{code}\] .*", reply), reply)
+    return c
+
+
+def test_append_disk_full_is_overquota(srv):
+    c = append_fails(srv, "msg-write:ENOSPC:1", "OVERQUOTA")
     reply = c.append(msg=MSG.format(n=3), ok=False)
     expect(re.fullmatch(r"t\d+ OK \[APPENDUID \d+ 2\] .*", reply), reply)
     expect(message_ids(c) == {1: "1@fault.test", 2: "3@fault.test"})
@@ -68,17 +75,21 @@ def test_append_disk_full_is_overquota(srv):
 
 @server_args(extra_conf="fsync = yes")
 def test_append_fsync_error_is_serverbug(srv):
-    c = srv.login()
-    c.append(msg=MSG.format(n=1))
-    c.cmd("LOGOUT")
-    restart_with_faults(srv, "file-fsync:EIO:1")
-    c = srv.login()
-    reply = c.append(msg=MSG.format(n=2), ok=False)
-    expect(re.fullmatch(r"t\d+ NO \[SERVERBUG\] .*", reply), reply)
+    c = append_fails(srv, "file-fsync:EIO:1", "SERVERBUG")
     c.append(msg=MSG.format(n=3))
     expect(message_ids(c) == {1: "1@fault.test", 2: "3@fault.test"})
     c.cmd("LOGOUT")
     check_clean(srv, "demo")
+
+
+def test_append_index_commit_full_leaves_nothing(srv):
+    # the append's first index write is its COMMIT's: it certainly did
+    # not commit, so the message file goes at once, not at the next
+    # writer's adoption
+    c = append_fails(srv, "index-write:ENOSPC:1", "OVERQUOTA")
+    c.cmd("LOGOUT")
+    out = check_clean(srv, "demo")
+    expect("INBOX\tmessages=1 " in out, out)
 
 
 def select_with(srv, n):
@@ -118,14 +129,22 @@ def test_store_index_sync_error_is_serverbug(srv):
     store_fails_once(srv, "index-sync:EIO:1", "SERVERBUG")
 
 
-@server_args(extra_conf="fsync = yes")
-def test_copy_and_expunge_fsync_error_is_serverbug(srv):
+def copy_fails(srv, faults):
+    """With two messages in INBOX, restarts the server with faults and
+    copies both to Archive, which must get NO [SERVERBUG].  Returns the
+    session, INBOX selected."""
     select_with(srv, 2)
-    restart_with_faults(srv, "file-fsync:EIO:1")
+    restart_with_faults(srv, faults)
     c = srv.login()
     c.cmd("SELECT INBOX", ok=True)
     _, tagged = c.cmd("COPY 1:2 Archive")
     expect(re.fullmatch(r"t\d+ NO \[SERVERBUG\] .*", tagged), tagged)
+    return c
+
+
+@server_args(extra_conf="fsync = yes")
+def test_copy_and_expunge_fsync_error_is_serverbug(srv):
+    c = copy_fails(srv, "file-fsync:EIO:1")
     _, tagged = c.cmd("STATUS Archive (MESSAGES)", ok=True)
     c.cmd("COPY 1:2 Archive", ok=True)
     c.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)", ok=True)
@@ -145,6 +164,14 @@ def test_copy_and_expunge_fsync_error_is_serverbug(srv):
     c.cmd("LOGOUT")
     out = check_clean(srv, "demo")
     expect("INBOX\tmessages=1 " in out and "Archive\tmessages=2 " in out, out)
+
+
+def test_copy_index_commit_error_leaves_nothing(srv):
+    # as for APPEND: the COPY's first index write is its COMMIT's
+    c = copy_fails(srv, "index-write:EIO:1")
+    c.cmd("LOGOUT")
+    out = check_clean(srv, "demo")
+    expect("INBOX\tmessages=2 " in out and "Archive\tmessages=0 " in out, out)
 
 
 @server_args(lmtp=True, extra_conf="lmtp_single_copy = no",

@@ -28,9 +28,9 @@ static void keywords_written_clear(struct maildir_store *ms)
  * store's error (why the transaction is rolled back) is kept. */
 static void keywords_written_restore(struct maildir_store *ms)
 {
-	enum store_error saved_class = ms->store.error_class;
-	char *saved = ms->store.error == NULL ? NULL : xstrdup(ms->store.error);
+	struct store_error_saved saved;
 
+	store_error_save(&ms->store, &saved);
 	for (size_t i = 0; i < ms->kw_written_count; i++) {
 		struct maildir_keywords_written *w = &ms->kw_written[i];
 		char **names;
@@ -48,10 +48,7 @@ static void keywords_written_restore(struct maildir_store *ms)
 				    ms->store.error == NULL ? "" : ms->store.error);
 	}
 	keywords_written_clear(ms);
-	store_clear_error(&ms->store);
-	if (saved != NULL)
-		store_set_error(&ms->store, saved_class, "%s", saved);
-	free(saved);
+	store_error_restore(&ms->store, &saved);
 }
 
 static void txn_begun(void *ctx)

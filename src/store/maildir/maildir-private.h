@@ -357,12 +357,15 @@ void maildir_recover_rollback(struct maildir_store *ms);
 void maildir_recover_committed(struct maildir_store *ms);
 /* Unlinks and frees *path (NULL is fine); sets it to NULL. */
 void maildir_recover_marker_remove(char **path);
-/* Ends the write transaction that put files into cur/ under *marker (the
- * caller has removed them again when ret < 0): a rollback when ret < 0, or
- * a commit; the marker is removed, but for a failed commit, which may or
- * may not have committed the rows: the marker then stays for the next
- * writer.  *marker is NULL afterwards; 0 committed, else -1. */
-int maildir_recover_marker_end(struct maildir_store *ms, int ret, char **marker);
+/* Ends the write transaction that put `files` (full paths) into cur/
+ * under *marker (NULL when none was made): a rollback when ret < 0, or a
+ * commit.  When it does not commit, the files and the marker go, but for
+ * a failed commit that may be durable all the same
+ * (index_commit_is_unknown()): they then stay for the next writer to
+ * adopt, as after a crash.  *marker is NULL afterwards; 0 committed,
+ * else -1 (error set). */
+int maildir_recover_marker_end(struct maildir_store *ms, int ret, char **marker,
+			       char *const *files, size_t file_count);
 /* Reports every disagreement between the folder's index rows and its
  * files (and roost-uidlist); the number reported, or -1 on error.
  * Changes nothing. */

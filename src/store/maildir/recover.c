@@ -487,9 +487,9 @@ void maildir_recover_committed(struct maildir_store *ms)
 
 void maildir_recover_rollback(struct maildir_store *ms)
 {
-	enum store_error saved_class = ms->store.error_class;
-	char *saved = ms->store.error == NULL ? NULL : xstrdup(ms->store.error);
+	struct store_error_saved saved;
 
+	store_error_save(&ms->store, &saved);
 	for (size_t i = 0; i < ms->swept_count; i++) {
 		char *marker = maildir_recover_marker_create(ms, ms->swept[i].dir,
 							     ms->swept[i].first,
@@ -502,10 +502,7 @@ void maildir_recover_rollback(struct maildir_store *ms)
 		free(marker);
 	}
 	maildir_recover_committed(ms);
-	if (saved != NULL) {
-		store_set_error(&ms->store, saved_class, "%s", saved);
-		free(saved);
-	}
+	store_error_restore(&ms->store, &saved);
 }
 
 int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir)
@@ -624,19 +621,59 @@ void maildir_recover_marker_remove(char **path)
 	*path = NULL;
 }
 
-int maildir_recover_marker_end(struct maildir_store *ms, int ret, char **marker)
+/* After a COMMIT that certainly did not happen (SQLite gave up the lock
+ * with it): the transaction's files and its marker go, under the write
+ * lock taken again, and only while the marker is still there.  A writer
+ * that came in between took the marker for a dead transaction's, adopted
+ * the files and removed it: they are its messages now. */
+static void failed_commit_undo(struct maildir_store *ms, char **marker,
+			       char *const *files, size_t file_count)
+{
+	struct store_error_saved saved;
+
+	store_error_save(&ms->store, &saved);
+	if (index_begin(ms->index, true) == 0) {
+		if (access(*marker, F_OK) == 0) {
+			for (size_t i = 0; i < file_count; i++)
+				(void)unlink(files[i]);
+			maildir_recover_marker_remove(marker);
+		}
+		index_rollback(ms->index);
+	} else {
+		log_warning("store(%s): the files of a failed commit stay for the next "
+			    "writer to adopt: %s", ms->store.user,
+			    ms->store.error == NULL ? "" : ms->store.error);
+	}
+	store_error_restore(&ms->store, &saved);
+	free(*marker);
+	*marker = NULL;
+}
+
+int maildir_recover_marker_end(struct maildir_store *ms, int ret, char **marker,
+			       char *const *files, size_t file_count)
 {
 	if (ret < 0) {
-		/* the marker goes while the lock is still held */
+		/* the files and the marker go while the lock is still held */
+		for (size_t i = 0; i < file_count; i++)
+			(void)unlink(files[i]);
 		maildir_recover_marker_remove(marker);
 		index_rollback(ms->index);
 		return -1;
 	}
 	if (index_commit(ms->index) < 0) {
-		/* committed or not: the files and the marker stay, and the
-		 * next writer adopts the files whose rows are not there */
-		free(*marker);
-		*marker = NULL;
+		if (*marker == NULL) {
+			/* no file went into cur/ */
+		} else if (!index_commit_is_unknown(ms->index)) {
+			failed_commit_undo(ms, marker, files, file_count);
+		} else {
+			/* the rows may be durable (a crash recovery of the
+			 * index could bring them back), so the files must
+			 * stay with them: with the marker, as after a crash
+			 * before the commit, the next writer adopts the
+			 * files whose rows are not there */
+			free(*marker);
+			*marker = NULL;
+		}
 		return -1;
 	}
 	maildir_recover_marker_remove(marker);

@@ -8,7 +8,9 @@
  * between the rename and the commit leaves a complete but unindexed file
  * in cur/ and a marker in tmp/, and the next writer adopts that file
  * before it hands out a UID (recover.c), so no UID is ever given to two
- * files.  No half message
+ * files.  A COMMIT that fails removes the file and the marker again,
+ * unless it may be durable all the same (then it is left as a crash
+ * would leave it; maildir_recover_marker_end()).  No half message
  * is ever visible.  The bytes also stream through the mime parser as they
  * are written, and the row is inserted with the message model
  * (store_msg_cache_data, see cache.c) and, in the same transaction, its
@@ -301,14 +303,9 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	}
 	if (ret == 0)
 		ret = index_mailbox_set_uidnext(ms->index, ctx->mailbox_id, msg.uid + 1);
-	if (ret < 0) {
-		/* the file goes while the lock is still held */
-		if (dst != NULL)
-			(void)unlink(dst);
-		if (tmp_path != NULL)
-			(void)unlink(tmp_path);
-	}
-	ret = maildir_recover_marker_end(ms, ret, &marker);
+	if (ret < 0 && tmp_path != NULL)
+		(void)unlink(tmp_path);
+	ret = maildir_recover_marker_end(ms, ret, &marker, &dst, dst == NULL ? 0 : 1);
 	if (ret == 0) {
 		maildir_storage_notify(ms);
 		*uidvalidity_r = row.uidvalidity;
@@ -573,12 +570,7 @@ static int copy_commit(struct maildir_copy *c, size_t first, size_t end)
 		if (ret == 0)
 			ret = maildir_index_write_uidlist(ms, mbox->id, mbox->dir);
 	}
-	if (ret < 0) {
-		/* the files go while the lock is still held */
-		for (size_t i = 0; i < created_count; i++)
-			(void)unlink(created[i]);
-	}
-	ret = maildir_recover_marker_end(ms, ret, &marker);
+	ret = maildir_recover_marker_end(ms, ret, &marker, created, created_count);
 	if (ret == 0) {
 		/* the moved sources' files go once their rows are gone */
 		maildir_flags_expunged_files_unlink(ms, mbox->dir, &expunged);

@@ -193,68 +193,10 @@ static int fault_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, in
 	return rc;
 }
 
-static int fault_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
-{
-	(void)vfs;
-	return real_vfs->xDelete(real_vfs, name, sync_dir);
-}
-
-static int fault_access(sqlite3_vfs *vfs, const char *name, int flags, int *result_r)
-{
-	(void)vfs;
-	return real_vfs->xAccess(real_vfs, name, flags, result_r);
-}
-
-static int fault_full_pathname(sqlite3_vfs *vfs, const char *name, int size, char *out)
-{
-	(void)vfs;
-	return real_vfs->xFullPathname(real_vfs, name, size, out);
-}
-
-static int fault_randomness(sqlite3_vfs *vfs, int size, char *out)
-{
-	(void)vfs;
-	return real_vfs->xRandomness(real_vfs, size, out);
-}
-
-static int fault_sleep(sqlite3_vfs *vfs, int usecs)
-{
-	(void)vfs;
-	return real_vfs->xSleep(real_vfs, usecs);
-}
-
-static int fault_current_time(sqlite3_vfs *vfs, double *now_r)
-{
-	(void)vfs;
-	return real_vfs->xCurrentTime(real_vfs, now_r);
-}
-
-static int fault_get_last_error(sqlite3_vfs *vfs, int size, char *out)
-{
-	(void)vfs;
-	return real_vfs->xGetLastError(real_vfs, size, out);
-}
-
-static int fault_current_time_int64(sqlite3_vfs *vfs, sqlite3_int64 *now_r)
-{
-	(void)vfs;
-	return real_vfs->xCurrentTimeInt64(real_vfs, now_r);
-}
-
-/* Version 2: no loadable extensions, no system call overrides. */
-static sqlite3_vfs fault_vfs = {
-	.iVersion = 2,
-	.zName = FAULT_VFS_NAME,
-	.xOpen = fault_open,
-	.xDelete = fault_delete,
-	.xAccess = fault_access,
-	.xFullPathname = fault_full_pathname,
-	.xRandomness = fault_randomness,
-	.xSleep = fault_sleep,
-	.xCurrentTime = fault_current_time,
-	.xGetLastError = fault_get_last_error,
-	.xCurrentTimeInt64 = fault_current_time_int64,
-};
+/* The default VFS with its xOpen replaced (set up on first use): every
+ * other call, pAppData and the sizes are the default VFS's own, so that
+ * they behave as for the default VFS itself. */
+static sqlite3_vfs fault_vfs;
 
 const char *index_fault_vfs_name(void)
 {
@@ -262,8 +204,11 @@ const char *index_fault_vfs_name(void)
 		return NULL;
 	if (real_vfs == NULL) {
 		real_vfs = sqlite3_vfs_find(NULL);
+		fault_vfs = *real_vfs;
+		fault_vfs.pNext = NULL;
+		fault_vfs.zName = FAULT_VFS_NAME;
 		fault_vfs.szOsFile = (int)sizeof(struct fault_file) + real_vfs->szOsFile;
-		fault_vfs.mxPathname = real_vfs->mxPathname;
+		fault_vfs.xOpen = fault_open;
 		if (sqlite3_vfs_register(&fault_vfs, 0) != SQLITE_OK)
 			return NULL;
 	}

@@ -134,14 +134,49 @@ int index_begin(struct index *idx, bool write)
 	return 0;
 }
 
+/* Whether a COMMIT that failed with the extended result code `code` may
+ * have made its transaction durable.  In WAL mode a COMMIT appends the
+ * transaction's pages to the log, its last frame marking the commit
+ * (with SQLite's default powersafe overwrite, nothing is written after
+ * it), then syncs the log (synchronous = FULL) and only then publishes
+ * the frames in the shared index.  A lock that was busy, memory that ran
+ * out, a disk that was full or a write that failed stop it before the
+ * commit frame is whole: the frames written are ignored by every reader
+ * and by a recovery, and the next writer overwrites them.  A failed
+ * fsync comes after the commit frame was written: nobody sees it now,
+ * but a recovery after a crash may find it valid and replay it.  Any
+ * other failure is taken as that one: unknown. */
+static bool commit_error_is_unknown(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_NOMEM:
+	case SQLITE_FULL:
+		return false;
+	case SQLITE_IOERR:
+		return code != SQLITE_IOERR_WRITE && code != SQLITE_IOERR_NOMEM;
+	default:
+		return true;
+	}
+}
+
 int index_commit(struct index *idx)
 {
+	idx->commit_unknown = false;
 	if (index_exec(idx, "COMMIT") < 0) {
+		idx->commit_unknown = idx->db == NULL ||
+			commit_error_is_unknown(sqlite3_extended_errcode(idx->db));
 		index_rollback(idx);
 		return -1;
 	}
 	idx->hooks->committed(idx->hooks_ctx);
 	return 0;
+}
+
+bool index_commit_is_unknown(struct index *idx)
+{
+	return idx->commit_unknown;
 }
 
 int index_end(struct index *idx, int ret)

@@ -58,8 +58,17 @@ void index_release_memory(struct index *idx);
 /* Begins a transaction: a write one takes the index's write lock
  * (waiting up to 5 s for another process's), a read one is a snapshot. */
 int index_begin(struct index *idx, bool write);
-/* A failed commit rolls back. */
+/* A failed commit rolls back (explicitly where SQLite left the
+ * transaction open); index_commit_is_unknown() then tells whether the
+ * transaction may be durable all the same. */
 int index_commit(struct index *idx);
+/* After index_commit() failed: true when the transaction may still be
+ * durable (the failure came after its commit record was written, such
+ * as an fsync of the write-ahead log that failed: a crash recovery can
+ * find that record), false when it certainly is not and never will be
+ * (the disk was full, a write failed, the lock was busy, memory ran
+ * out).  False after a successful commit. */
+bool index_commit_is_unknown(struct index *idx);
 /* Rolls back the open transaction (none: only the owner's hook runs). */
 void index_rollback(struct index *idx);
 /* Ends the open transaction as ret says: a commit when ret >= 0, a
