@@ -16,9 +16,9 @@
 
 #include "base/base.h"
 #include "base/pool.h"
-#include "syntax/imap-parser.h"
 #include "syntax/imap-arg.h"
 #include "imap/fetch-parse.h"
+#include "fuzz-commands.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,10 +48,11 @@ static void check_body(const struct fetch_body *b)
 		abort();
 }
 
-static void run_command(const struct imap_command *cmd)
+static void run_command(const struct imap_command *cmd, void *ctx)
 {
 	const struct imap_arg *args = cmd->args;
 
+	(void)ctx;
 	if (strcasecmp(cmd->name, "UID") == 0 && !imap_arg_is_eol(&args[0]))
 		args++;
 	if (imap_arg_is_eol(&args[0]))
@@ -80,28 +81,6 @@ static void run_command(const struct imap_command *cmd)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct imap_parser_settings set = {
-		.max_line_length = 16 * 1024,
-		.max_literal_size = 8 * 1024,
-		.max_depth = 200,
-		.max_args = 4000,
-	};
-	struct imap_parser *p = imap_parser_create(&set);
-
-	while (size > 0) {
-		size_t used = 0;
-		int ret = imap_parser_feed(p, data, size, &used);
-		data += used;
-		size -= used;
-		/* a synchronising literal's "+" is taken as sent: feeding
-		 * simply goes on */
-		if (ret == 1)
-			run_command(imap_parser_command(p));
-		else if (ret == -1 && imap_parser_must_close(p))
-			break;
-		else if (used == 0)
-			break;
-	}
-	imap_parser_destroy(&p);
+	fuzz_commands(data, size, run_command, NULL);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "syntax/imap-parser.h"
 #include "syntax/imap-arg.h"
 #include "imap/search-parse.h"
+#include "fuzz-commands.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -94,8 +95,9 @@ static void check_key(const struct search_key *key, unsigned int depth)
 	(void)search_key_needs_content(key);
 }
 
-static void run_command(const struct imap_command *cmd, const struct seqset *saved)
+static void run_command(const struct imap_command *cmd, void *ctx)
 {
+	const struct seqset *saved = ctx;
 	const struct imap_arg *args = cmd->args;
 	size_t tag_len = strlen(cmd->tag);
 	bool charset_allowed = tag_len == 0 || (cmd->tag[tag_len - 1] & 1) == 0;
@@ -134,33 +136,12 @@ static void run_command(const struct imap_command *cmd, const struct seqset *sav
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct imap_parser_settings set = {
-		.max_line_length = 16 * 1024,
-		.max_literal_size = 8 * 1024,
-		.max_depth = 200,
-		.max_args = 4000,
-	};
-	struct imap_parser *p = imap_parser_create(&set);
 	struct seqset saved = SEQSET_INIT;
 
 	seqset_add_range(&saved, 1, 5);
 	seqset_add(&saved, 9);
 	seqset_add(&saved, UINT32_MAX);
-	while (size > 0) {
-		size_t used = 0;
-		int ret = imap_parser_feed(p, data, size, &used);
-		data += used;
-		size -= used;
-		/* a synchronising literal's "+" is taken as sent: feeding
-		 * simply goes on */
-		if (ret == 1)
-			run_command(imap_parser_command(p), &saved);
-		else if (ret == -1 && imap_parser_must_close(p))
-			break;
-		else if (used == 0)
-			break;
-	}
-	imap_parser_destroy(&p);
+	fuzz_commands(data, size, run_command, &saved);
 	seqset_deinit(&saved);
 	return 0;
 }
