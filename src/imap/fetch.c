@@ -403,6 +403,112 @@ static enum fetch_step fetch_body_data(struct fetch_ctx *ctx)
 	return ctx->src_left == 0 ? FETCH_STEP_DONE : FETCH_STEP_MORE;
 }
 
+/* ---- the cached model, read ahead ---- */
+
+/* One message's part of a batch: what the command asks for, as offsets
+ * of NUL-terminated strings in ctx->cached_pool. */
+struct fetch_cached {
+	uint32_t msn;
+	bool gone;		/* no longer in the index */
+	size_t envelope, body, bodystructure;
+	size_t part_map, part_map_size;
+};
+
+/* Copies size bytes to the end of the pool (and a NUL); their offset. */
+static size_t fetch_cached_keep(struct fetch_ctx *ctx, const void *data, size_t size)
+{
+	size_t off = ctx->cached_pool.len;
+
+	str_append_n(&ctx->cached_pool, data, size);
+	str_append_c(&ctx->cached_pool, '\0');
+	return off;
+}
+
+static size_t fetch_cached_keep_str(struct fetch_ctx *ctx, const char *s)
+{
+	return fetch_cached_keep(ctx, s, strlen(s));
+}
+
+static void fetch_cached_cb(void *context, size_t i, const struct store_msg_cache *cache)
+{
+	struct fetch_ctx *ctx = context;
+	struct fetch_cached *c = &ctx->cached[i];
+	unsigned int attrs = ctx->items.attrs;
+
+	c->gone = cache == NULL;
+	if (cache == NULL)
+		return;
+	/* message/global is a body-type-msg for IMAP4rev2 only */
+	bool rev2 = ctx->cmd->session->rev2 && cache->body_rev2 != NULL;
+	if ((attrs & FETCH_ATTR_ENVELOPE) != 0)
+		c->envelope = fetch_cached_keep_str(ctx, cache->envelope);
+	if ((attrs & FETCH_ATTR_BODY) != 0)
+		c->body = fetch_cached_keep_str(ctx, rev2 ? cache->body_rev2 : cache->body);
+	if ((attrs & FETCH_ATTR_BODYSTRUCTURE) != 0) {
+		c->bodystructure = fetch_cached_keep_str(ctx, rev2 ? cache->bodystructure_rev2 :
+							 cache->bodystructure);
+	}
+	if (ctx->items.need_map) {
+		c->part_map = fetch_cached_keep(ctx, cache->part_map, cache->part_map_size);
+		c->part_map_size = cache->part_map_size;
+	}
+}
+
+/* Reads the model of the next batch of messages of the set from msn on
+ * (msn is in the set, the current range or the one before it), leaving
+ * out those this view already knows to be expunged.  0 or -1 (store
+ * error). */
+static int fetch_cached_read(struct fetch_ctx *ctx, uint32_t msn)
+{
+	struct store_mailbox *box = ctx->cmd->session->box;
+	uint32_t msns[FETCH_CACHE_BATCH];
+	size_t n = 0;
+	size_t ri = ctx->range_idx > 0 ? ctx->range_idx - 1 : 0;
+
+	while (ri < ctx->range_count && ctx->ranges[ri].last < msn)
+		ri++;
+	for (; ri < ctx->range_count && n < FETCH_CACHE_BATCH; ri++) {
+		uint32_t m = ROOST_MAX(msn, ctx->ranges[ri].first);
+
+		for (;; m++) {
+			if (!store_mailbox_is_expunged(box, m))
+				msns[n++] = m;
+			if (m == ctx->ranges[ri].last || n == FETCH_CACHE_BATCH)
+				break;
+		}
+	}
+	if (ctx->cached == NULL)
+		ctx->cached = xcalloc(FETCH_CACHE_BATCH, sizeof(*ctx->cached));
+	str_truncate(&ctx->cached_pool, 0);
+	for (size_t i = 0; i < n; i++) {
+		memset(&ctx->cached[i], 0, sizeof(ctx->cached[i]));
+		ctx->cached[i].msn = msns[i];
+		ctx->cached[i].gone = true;
+	}
+	ctx->cached_count = n;
+	ctx->cached_pos = 0;
+	if (store_mailbox_msg_cache_many(box, msns, n, fetch_cached_cb, ctx) < 0) {
+		ctx->cached_count = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* The cached model of msn (not expunged in this view), read ahead in
+ * batches: *c_r valid until the next call.  0 or -1 (store error). */
+static int fetch_cached_get(struct fetch_ctx *ctx, uint32_t msn, const struct fetch_cached **c_r)
+{
+	while (ctx->cached_pos < ctx->cached_count && ctx->cached[ctx->cached_pos].msn < msn)
+		ctx->cached_pos++;
+	if (ctx->cached_pos == ctx->cached_count || ctx->cached[ctx->cached_pos].msn != msn) {
+		if (fetch_cached_read(ctx, msn) < 0)
+			return -1;
+		assert(ctx->cached_count > 0 && ctx->cached[0].msn == msn);
+	}
+	*c_r = &ctx->cached[ctx->cached_pos];
+	return 0;
+}
+
 /* A message another session expunged: it is left out of the answer
  * entirely rather than answered in part (a FETCH response without an
  * item that was asked for confuses clients), and the command ends with
@@ -459,20 +565,17 @@ static enum fetch_step fetch_msg_begin(struct fetch_ctx *ctx)
 			return FETCH_STEP_FAILED;
 	}
 
-	struct store_msg_cache cache = { 0 };
-	bool have_cache = false;
+	const struct fetch_cached *cached = NULL;
 	if (cache_wanted) {
-		if (store_mailbox_msg_cache(box, msn, &cache) < 0) {
-			enum store_error err;
-			(void)store_last_error(s->store, &err);
-			if (err != STORE_ERR_EXPUNGED)
-				return FETCH_STEP_FAILED;
+		if (fetch_cached_get(ctx, msn, &cached) < 0)
+			return FETCH_STEP_FAILED;
+		if (cached->gone)
 			return fetch_msg_gone(ctx);
-		}
-		have_cache = true;
 	}
-	if (have_cache && items->need_map &&
-	    mime_part_map_deserialize(&ctx->map, cache.part_map, cache.part_map_size) < 0) {
+	const char *pool = ctx->cached_pool.data;
+	if (cached != NULL && items->need_map &&
+	    mime_part_map_deserialize(&ctx->map, pool + cached->part_map,
+				      cached->part_map_size) < 0) {
 		/* a corrupt row: every part is NIL rather than a wrong range */
 		log_error("%s: FETCH: message %u: invalid part map in the index",
 			  s->log_prefix, store_mailbox_msg(box, msn)->uid);
@@ -490,52 +593,51 @@ static enum fetch_step fetch_msg_begin(struct fetch_ctx *ctx)
 	bool flags = (items->attrs & FETCH_ATTR_FLAGS) != 0 || fetch_seen_bit(ctx, msn);
 	bool uid = (items->attrs & FETCH_ATTR_UID) != 0 || ctx->cmd->uid;
 
-	struct str line = STR_INIT;
+	struct str *line = &ctx->line;
 	size_t start;
-	str_printfa(&line, "* %u FETCH (", msn);
-	start = line.len;
+	str_truncate(line, 0);
+	str_printfa(line, "* %u FETCH (", msn);
+	start = line->len;
 	if (uid)
-		str_printfa(&line, "UID %u", msg->uid);
+		str_printfa(line, "UID %u", msg->uid);
 	if (flags) {
-		if (line.len > start)
-			str_append_c(&line, ' ');
-		str_append(&line, "FLAGS (");
-		imap_flags_write(&line, box, msg, store_mailbox_is_recent(box, msn));
-		str_append_c(&line, ')');
+		if (line->len > start)
+			str_append_c(line, ' ');
+		str_append(line, "FLAGS (");
+		imap_flags_write(line, box, msg, store_mailbox_is_recent(box, msn));
+		str_append_c(line, ')');
 	}
 	if ((items->attrs & FETCH_ATTR_INTERNALDATE) != 0) {
-		if (line.len > start)
-			str_append_c(&line, ' ');
-		fetch_write_internaldate(&line, msg);
+		if (line->len > start)
+			str_append_c(line, ' ');
+		fetch_write_internaldate(line, msg);
 	}
 	if ((items->attrs & FETCH_ATTR_RFC822_SIZE) != 0) {
-		if (line.len > start)
-			str_append_c(&line, ' ');
-		str_printfa(&line, "RFC822.SIZE %llu", (unsigned long long)msg->size);
+		if (line->len > start)
+			str_append_c(line, ' ');
+		str_printfa(line, "RFC822.SIZE %llu", (unsigned long long)msg->size);
 	}
-	if (have_cache && (items->attrs & FETCH_ATTR_ENVELOPE) != 0) {
-		if (line.len > start)
-			str_append_c(&line, ' ');
-		str_append(&line, "ENVELOPE ");
-		str_append(&line, cache.envelope);
+	/* the IMAP4rev2 forms were chosen as the batch was read */
+	if (cached != NULL && (items->attrs & FETCH_ATTR_ENVELOPE) != 0) {
+		if (line->len > start)
+			str_append_c(line, ' ');
+		str_append(line, "ENVELOPE ");
+		str_append(line, pool + cached->envelope);
 	}
-	/* message/global is a body-type-msg for IMAP4rev2 only */
-	bool rev2 = s->rev2 && cache.body_rev2 != NULL;
-	if (have_cache && (items->attrs & FETCH_ATTR_BODY) != 0) {
-		if (line.len > start)
-			str_append_c(&line, ' ');
-		str_append(&line, "BODY ");
-		str_append(&line, rev2 ? cache.body_rev2 : cache.body);
+	if (cached != NULL && (items->attrs & FETCH_ATTR_BODY) != 0) {
+		if (line->len > start)
+			str_append_c(line, ' ');
+		str_append(line, "BODY ");
+		str_append(line, pool + cached->body);
 	}
-	if (have_cache && (items->attrs & FETCH_ATTR_BODYSTRUCTURE) != 0) {
-		if (line.len > start)
-			str_append_c(&line, ' ');
-		str_append(&line, "BODYSTRUCTURE ");
-		str_append(&line, rev2 ? cache.bodystructure_rev2 : cache.bodystructure);
+	if (cached != NULL && (items->attrs & FETCH_ATTR_BODYSTRUCTURE) != 0) {
+		if (line->len > start)
+			str_append_c(line, ' ');
+		str_append(line, "BODYSTRUCTURE ");
+		str_append(line, pool + cached->bodystructure);
 	}
-	ctx->need_space = line.len > start;
-	imap_session_write(s, line.data, line.len);
-	str_free(&line);
+	ctx->need_space = line->len > start;
+	imap_session_write(s, line->data, line->len);
 	return FETCH_STEP_DONE;
 }
 
@@ -557,6 +659,11 @@ void fetch_deinit(struct fetch_ctx *ctx)
 	free(ctx->seen_changed);
 	ctx->seen_changed = NULL;
 	str_free(&ctx->mem);
+	free(ctx->cached);
+	ctx->cached = NULL;
+	ctx->cached_count = 0;
+	str_free(&ctx->cached_pool);
+	str_free(&ctx->line);
 }
 
 /* The FETCH responses carried the \Seen flags this command set: keep the

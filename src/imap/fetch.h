@@ -21,6 +21,13 @@ struct seqset;
 /* \Seen is set for this many messages per store transaction. */
 #define FETCH_SEEN_BATCH 256
 
+/* ENVELOPE, BODY, BODYSTRUCTURE and the part map are read from the store
+ * for this many messages at a time (store_mailbox_msg_cache_many()): one
+ * index read per batch, not per message. */
+#define FETCH_CACHE_BATCH 256
+
+struct fetch_cached;
+
 struct fetch_range {
 	uint32_t first, last;	/* msns, inclusive */
 };
@@ -132,6 +139,13 @@ struct fetch_ctx {
 	uint32_t seen_changed_count;	/* bits in the bitmap */
 
 	bool had_expunged;		/* some data could not be returned */
+	/* the cached model of the batch of messages from ctx->msn on
+	 * (FETCH_CACHE_BATCH, xmalloc'd; fetch.c), its strings in
+	 * cached_pool; cached_pos is the first not passed yet */
+	struct fetch_cached *cached;
+	size_t cached_count, cached_pos;
+	struct str cached_pool;
+	struct str line;		/* the response being built */
 };
 
 /* Logs that message ctx->msn could not be read (`reason`, or NULL when

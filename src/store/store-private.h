@@ -81,6 +81,9 @@ struct store_vfuncs {
 				  struct istream **stream_r);
 	int (*mailbox_msg_cache)(struct store_mailbox *box, uint32_t msn,
 				 struct store_msg_cache *cache_r);
+	int (*mailbox_msg_cache_many)(struct store_mailbox *box, const uint32_t *msns,
+				      size_t count, store_msg_cache_callback_t *cb,
+				      void *ctx);
 	int (*mailbox_msg_keys)(struct store_mailbox *box, uint32_t msn,
 				const void **data_r, size_t *size_r);
 	int (*mailbox_msg_keys_many)(struct store_mailbox *box, const uint32_t *msns,

@@ -784,6 +784,15 @@ int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
 	return box->store->v->mailbox_msg_cache(box, msn, cache_r);
 }
 
+int store_mailbox_msg_cache_many(struct store_mailbox *box, const uint32_t *msns,
+				 size_t count, store_msg_cache_callback_t *cb, void *ctx)
+{
+	store_clear_error(box->store);
+	if (!msns_are_valid(box, msns, count))
+		return -1;
+	return box->store->v->mailbox_msg_cache_many(box, msns, count, cb, ctx);
+}
+
 int store_mailbox_msg_keys(struct store_mailbox *box, uint32_t msn,
 			   const void **data_r, size_t *size_r)
 {

@@ -378,6 +378,18 @@ struct store_msg_cache {
  * this mailbox.  -1 with STORE_ERR_EXPUNGED if the message is gone. */
 int store_mailbox_msg_cache(struct store_mailbox *box, uint32_t msn,
 			    struct store_msg_cache *cache_r);
+/* The model of many messages at once, as FETCH over many messages needs
+ * it: the backend reads them in one go instead of one read per message,
+ * with the same rules as store_mailbox_msg_cache() (rows without the
+ * model are parsed once and written back).
+ * Calls cb(ctx, i, cache) once for each msns[i] (valid msns, any order),
+ * not necessarily in order of i; *cache is valid during the call only,
+ * and NULL for a message that was expunged meanwhile.  Returns 0, or -1
+ * on an error other than an expunge (some calls may have been made). */
+typedef void store_msg_cache_callback_t(void *ctx, size_t i,
+					const struct store_msg_cache *cache);
+int store_mailbox_msg_cache_many(struct store_mailbox *box, const uint32_t *msns,
+				 size_t count, store_msg_cache_callback_t *cb, void *ctx);
 /* Only the serialised SORT and THREAD keys of msn (syntax/msgkeys.h), what
  * SORT and THREAD read for every message: the same rules as
  * store_mailbox_msg_cache() (cached at delivery and copied with COPY and

@@ -61,6 +61,20 @@ static int cache_fill(struct maildir_mailbox *mbox, uint32_t msn, uint32_t uid)
 	return 0;
 }
 
+/* Points *cache at the strings of *data. */
+static void cache_point(const struct store_msg_cache_data *data, struct store_msg_cache *cache)
+{
+	cache->envelope = data->envelope.data;
+	cache->body = data->body.data;
+	cache->bodystructure = data->bodystructure.data;
+	cache->part_map = data->part_map.data;
+	cache->part_map_size = data->part_map.len;
+	cache->body_rev2 = data->has_global ? data->body_rev2.data : NULL;
+	cache->bodystructure_rev2 = data->has_global ? data->bodystructure_rev2.data : NULL;
+	cache->msgkeys = data->msgkeys.data;
+	cache->msgkeys_size = data->msgkeys.len;
+}
+
 int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 		      struct store_msg_cache *cache_r)
 {
@@ -82,16 +96,7 @@ int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 	mbox->cache = data;
 	if (!cached && cache_fill(mbox, msn, uid) < 0)
 		return -1;
-	cache_r->envelope = mbox->cache.envelope.data;
-	cache_r->body = mbox->cache.body.data;
-	cache_r->bodystructure = mbox->cache.bodystructure.data;
-	cache_r->part_map = mbox->cache.part_map.data;
-	cache_r->part_map_size = mbox->cache.part_map.len;
-	cache_r->body_rev2 = mbox->cache.has_global ? mbox->cache.body_rev2.data : NULL;
-	cache_r->bodystructure_rev2 = mbox->cache.has_global ?
-		mbox->cache.bodystructure_rev2.data : NULL;
-	cache_r->msgkeys = mbox->cache.msgkeys.data;
-	cache_r->msgkeys_size = mbox->cache.msgkeys.len;
+	cache_point(&mbox->cache, cache_r);
 	return 0;
 }
 
@@ -125,34 +130,28 @@ int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
 	return 0;
 }
 
-int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
-				size_t count, store_msg_keys_callback_t *cb, void *ctx)
+/* Parses the messages msns[stale[0..stale_count-1]] that the index had
+ * no current model for, writes their models back in one write
+ * transaction (best effort, as cache_write_back()), and calls
+ * cb(ctx, stale[j], &cache) for each, NULL for one whose file is gone.
+ * Parsing happens outside any transaction.  0, or -1 on an error other
+ * than an expunge.  What the many-message reads below share. */
+static int cache_fill_stale(struct maildir_mailbox *mbox, const uint32_t *msns,
+			    const size_t *stale, size_t stale_count,
+			    store_msg_cache_callback_t *cb, void *ctx)
 {
-	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct store_mailbox *box = &mbox->box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	size_t *missing, missing_count;
-	uint32_t *uids = xcalloc(count == 0 ? 1 : count, sizeof(*uids));
-	int ret;
-
-	for (size_t i = 0; i < count; i++)
-		uids[i] = box->msgs[msns[i] - 1].uid;
-	ret = index_cache_get_keys_many(ms->index, mbox->id, uids, count, cb, ctx,
-					&missing, &missing_count);
-	free(uids);
-	if (ret < 0)
-		return -1;
-	/* Rows without keys: parsed outside any transaction, then written
-	 * back in one write transaction (one commit, not one per message). */
 	struct store_msg_cache_data *datas =
-		xcalloc(missing_count == 0 ? 1 : missing_count, sizeof(*datas));
-	bool *parsed = xcalloc(missing_count == 0 ? 1 : missing_count, sizeof(*parsed));
+		xcalloc(stale_count == 0 ? 1 : stale_count, sizeof(*datas));
+	bool *parsed = xcalloc(stale_count == 0 ? 1 : stale_count, sizeof(*parsed));
 	size_t parsed_count = 0;
+	int ret = 0;
 
-	for (size_t j = 0; j < missing_count && ret == 0; j++) {
-		size_t i = missing[j];
+	for (size_t j = 0; j < stale_count && ret == 0; j++) {
 		enum store_error err;
 
-		if (cache_parse(mbox, msns[i], &datas[j]) == 0) {
+		if (cache_parse(mbox, msns[stale[j]], &datas[j]) == 0) {
 			parsed[j] = true;
 			parsed_count++;
 			continue;
@@ -161,7 +160,7 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 		if (err != STORE_ERR_EXPUNGED)
 			ret = -1;
 		else
-			cb(ctx, i, NULL, 0);
+			cb(ctx, stale[j], NULL);
 	}
 	if (ret == 0 && parsed_count > 0) {
 		/* all in one transaction, or none when the index is busy:
@@ -170,23 +169,90 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 		bool in_txn = index_begin(ms->index, true) == 0;
 		index_set_best_effort(ms->index, false);
 
-		for (size_t j = 0; in_txn && j < missing_count; j++) {
+		for (size_t j = 0; in_txn && j < stale_count; j++) {
 			if (parsed[j])
-				cache_write_back(mbox, box->msgs[msns[missing[j]] - 1].uid,
+				cache_write_back(mbox, box->msgs[msns[stale[j]] - 1].uid,
 						 &datas[j]);
 		}
 		if (in_txn)
 			(void)index_commit(ms->index);
 		store_clear_error(box->store);
-		for (size_t j = 0; j < missing_count; j++) {
-			if (parsed[j])
-				cb(ctx, missing[j], datas[j].msgkeys.data, datas[j].msgkeys.len);
+		for (size_t j = 0; j < stale_count; j++) {
+			struct store_msg_cache cache;
+
+			if (!parsed[j])
+				continue;
+			cache_point(&datas[j], &cache);
+			cb(ctx, stale[j], &cache);
 		}
 	}
-	for (size_t j = 0; j < missing_count; j++)
+	for (size_t j = 0; j < stale_count; j++)
 		store_msg_cache_data_free(&datas[j]);
 	free(datas);
 	free(parsed);
+	return ret;
+}
+
+/* The uids of msns[0..count-1] (xmalloc'd). */
+static uint32_t *cache_uids(struct store_mailbox *box, const uint32_t *msns, size_t count)
+{
+	uint32_t *uids = xcalloc(count == 0 ? 1 : count, sizeof(*uids));
+
+	for (size_t i = 0; i < count; i++)
+		uids[i] = box->msgs[msns[i] - 1].uid;
+	return uids;
+}
+
+int maildir_cache_get_many(struct store_mailbox *box, const uint32_t *msns,
+			   size_t count, store_msg_cache_callback_t *cb, void *ctx)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	uint32_t *uids = cache_uids(box, msns, count);
+	size_t *stale, stale_count;
+	int ret;
+
+	ret = index_cache_get_many(ms->index, mbox->id, uids, count, cb, ctx,
+				   &stale, &stale_count);
+	free(uids);
+	if (ret < 0)
+		return -1;
+	ret = cache_fill_stale(mbox, msns, stale, stale_count, cb, ctx);
+	free(stale);
+	return ret;
+}
+
+/* keys_many's callback and its context, for cache_fill_stale() */
+struct keys_many_ctx {
+	store_msg_keys_callback_t *cb;
+	void *ctx;
+};
+
+static void keys_many_cb(void *context, size_t i, const struct store_msg_cache *cache)
+{
+	struct keys_many_ctx *k = context;
+
+	k->cb(k->ctx, i, cache == NULL ? NULL : cache->msgkeys,
+	      cache == NULL ? 0 : cache->msgkeys_size);
+}
+
+int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
+				size_t count, store_msg_keys_callback_t *cb, void *ctx)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct keys_many_ctx k = { cb, ctx };
+	uint32_t *uids = cache_uids(box, msns, count);
+	size_t *missing, missing_count;
+	int ret;
+
+	ret = index_cache_get_keys_many(ms->index, mbox->id, uids, count, cb, ctx,
+					&missing, &missing_count);
+	free(uids);
+	if (ret < 0)
+		return -1;
+	/* rows without keys: parsed, written back, keys handed on */
+	ret = cache_fill_stale(mbox, msns, missing, missing_count, keys_many_cb, &k);
 	free(missing);
-	return ret < 0 ? -1 : 0;
+	return ret;
 }

@@ -230,6 +230,8 @@ int maildir_sync_msg_stream(struct store_mailbox *box, uint32_t msn,
 /* cache.c */
 int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 		      struct store_msg_cache *cache_r);
+int maildir_cache_get_many(struct store_mailbox *box, const uint32_t *msns,
+			   size_t count, store_msg_cache_callback_t *cb, void *ctx);
 int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
 			   const void **data_r, size_t *size_r);
 int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,

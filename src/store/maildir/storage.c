@@ -434,6 +434,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.copy_free = maildir_save_copy_free,
 	.mailbox_msg_stream = maildir_sync_msg_stream,
 	.mailbox_msg_cache = maildir_cache_get,
+	.mailbox_msg_cache_many = maildir_cache_get_many,
 	.mailbox_msg_keys = maildir_cache_get_keys,
 	.mailbox_msg_keys_many = maildir_cache_get_keys_many,
 	.mailbox_msg_text = maildir_fts_msg_text,

@@ -229,6 +229,14 @@ int index_cache_get_keys(struct index *idx, int64_t mailbox_id, uint32_t uid,
 int index_cache_get_keys_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
 			      size_t count, store_msg_keys_callback_t *cb, void *ctx,
 			      size_t **stale_r, size_t *stale_count_r);
+/* The model of uids[0..count-1] in one snapshot: cb(ctx, i, cache) for a
+ * row with a current model (the pointers are valid during the call only),
+ * cb(ctx, i, NULL) for a row that is gone, and i added to *stale_r
+ * (xmalloc'd) for a row without a current model.  0 or -1 (some calls
+ * may have been made). */
+int index_cache_get_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
+			 size_t count, store_msg_cache_callback_t *cb, void *ctx,
+			 size_t **stale_r, size_t *stale_count_r);
 /* Stores the model of a row (nothing when the row is gone). */
 int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		    const struct store_msg_cache_data *data);
