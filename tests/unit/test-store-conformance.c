@@ -1329,6 +1329,188 @@ static void test_shared_message(void **state)
 	store_close(&demo);
 }
 
+/* ---- store_mailbox_msg_cache_many() ---- */
+
+/* A copy of one message's model, to compare with. */
+struct cache_copy {
+	bool called, gone;
+	char *envelope, *body, *bodystructure, *body_rev2, *bodystructure_rev2;
+	void *part_map, *msgkeys;
+	size_t part_map_size, msgkeys_size;
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+static void cache_copy_set(struct cache_copy *c, const struct store_msg_cache *cache)
+{
+	assert_false(c->called);	/* once for each i */
+	c->called = true;
+	c->gone = cache == NULL;
+	if (cache == NULL)
+		return;
+	c->envelope = xstrdup(cache->envelope);
+	c->body = xstrdup(cache->body);
+	c->bodystructure = xstrdup(cache->bodystructure);
+	c->body_rev2 = dup_or_null(cache->body_rev2);
+	c->bodystructure_rev2 = dup_or_null(cache->bodystructure_rev2);
+	c->part_map_size = cache->part_map_size;
+	c->part_map = xmalloc(cache->part_map_size + 1);
+	memcpy(c->part_map, cache->part_map, cache->part_map_size);
+	c->msgkeys_size = cache->msgkeys_size;
+	c->msgkeys = xmalloc(cache->msgkeys_size + 1);
+	memcpy(c->msgkeys, cache->msgkeys, cache->msgkeys_size);
+}
+
+static void cache_copy_free(struct cache_copy *c)
+{
+	free(c->envelope);
+	free(c->body);
+	free(c->bodystructure);
+	free(c->body_rev2);
+	free(c->bodystructure_rev2);
+	free(c->part_map);
+	free(c->msgkeys);
+	memset(c, 0, sizeof(*c));
+}
+
+static void assert_opt_string_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+static void assert_cache_equal(const struct cache_copy *a, const struct cache_copy *b)
+{
+	assert_true(a->called && b->called);
+	assert_int_equal(a->gone, b->gone);
+	if (a->gone)
+		return;
+	assert_string_equal(a->envelope, b->envelope);
+	assert_string_equal(a->body, b->body);
+	assert_string_equal(a->bodystructure, b->bodystructure);
+	assert_opt_string_equal(a->body_rev2, b->body_rev2);
+	assert_opt_string_equal(a->bodystructure_rev2, b->bodystructure_rev2);
+	assert_int_equal(a->part_map_size, b->part_map_size);
+	assert_memory_equal(a->part_map, b->part_map, a->part_map_size);
+	assert_int_equal(a->msgkeys_size, b->msgkeys_size);
+	assert_memory_equal(a->msgkeys, b->msgkeys, a->msgkeys_size);
+}
+
+static void cache_many_cb(void *ctx, size_t i, const struct store_msg_cache *cache)
+{
+	cache_copy_set((struct cache_copy *)ctx + i, cache);
+}
+
+#define CACHE_MANY_MSGS 6
+
+/* Reads msns[0..count-1] with store_mailbox_msg_cache_many() and checks
+ * each against want[msn - 1] (NULL: must be gone). */
+static void check_cache_many(struct store_mailbox *box, const uint32_t *msns, size_t count,
+			     const struct cache_copy *want)
+{
+	struct cache_copy got[CACHE_MANY_MSGS] = { 0 };
+
+	assert_int_equal(store_mailbox_msg_cache_many(box, msns, count, cache_many_cb, got), 0);
+	for (size_t i = 0; i < count; i++) {
+		assert_cache_equal(&got[i], &want[msns[i] - 1]);
+		cache_copy_free(&got[i]);
+	}
+}
+
+/* The model of many messages in one call is what store_mailbox_msg_cache()
+ * gives for each, in any order and spread of msns (the backend may scan
+ * or look up), with the IMAP4rev2 forms of a message/global message and
+ * of none other; a message expunged by another session since the view
+ * was made is reported gone; after a rebuild (rows without the model)
+ * the models are parsed, the same, and written back. */
+static void test_msg_cache_many(void **state)
+{
+	(void)state;
+	static const char global[] =
+		"From: g@example.org\r\nSubject: global\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/mixed; boundary=\"q\"\r\n\r\n"
+		"--q\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+		"--q\r\nContent-Type: message/global\r\n\r\n"
+		"Subject: =?utf-8?q?inner?=\r\nFrom: h@example.org\r\n\r\ninner body\r\n"
+		"--q--\r\n";
+	static const char broken[] =
+		"Subject: broken\r\nContent-Type: multipart/alternative\r\n\r\n"
+		"no boundary parameter, no parts\r\n";
+	static const char alt[] =
+		"Subject: alt\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain\r\n"
+		"--b\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--b--\r\n";
+	const char *texts[CACHE_MANY_MSGS] = { msg1, global, broken, msg2, alt, msg3 };
+	struct cache_copy want[CACHE_MANY_MSGS] = { 0 }, none[CACHE_MANY_MSGS] = { 0 };
+	struct store *store = open_store("demo");
+	struct store_mailbox *box, *other;
+	struct store_msg_cache cache;
+	const char *error;
+
+	for (size_t i = 0; i < CACHE_MANY_MSGS; i++)
+		append(store, "INBOX", texts[i], 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	for (uint32_t msn = 1; msn <= CACHE_MANY_MSGS; msn++) {
+		assert_int_equal(store_mailbox_msg_cache(box, msn, &cache), 0);
+		cache_copy_set(&want[msn - 1], &cache);
+	}
+	assert_non_null(want[1].body_rev2);
+	assert_non_null(want[1].bodystructure_rev2);
+	assert_null(want[0].body_rev2);
+	assert_null(want[2].bodystructure_rev2);
+
+	const uint32_t all[] = { 1, 2, 3, 4, 5, 6 }, down[] = { 6, 4, 2, 1 };
+	const uint32_t sparse[] = { 1, 6 }, some[] = { 2, 3, 5 };
+	check_cache_many(box, all, 6, want);
+	check_cache_many(box, down, 4, want);
+	check_cache_many(box, sparse, 2, want);
+	check_cache_many(box, some, 3, want);
+	check_cache_many(box, all + 5, 1, want);
+	assert_int_equal(store_mailbox_msg_cache_many(box, all, 0, cache_many_cb, none), 0);
+	assert_false(none[0].called);
+	store_mailbox_close(&box);
+
+	/* msn 3 expunged by another session: gone for this view */
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &other), 0);
+	uint32_t m3 = 3;
+	assert_int_equal(store_mailbox_expunge(other, &m3, 1), 0);
+	store_mailbox_close(&other);
+	cache_copy_free(&want[2]);
+	want[2].called = true;
+	want[2].gone = true;
+	check_cache_many(box, all, 6, want);
+	check_cache_many(box, down + 1, 3, want);
+	const uint32_t around[] = { 2, 3, 4 }, last[] = { 3 };
+	check_cache_many(box, around, 3, want);
+	check_cache_many(box, last, 1, want);
+	store_mailbox_close(&box);
+	store_close(&store);
+
+	/* a rebuilt index has no model: parsed once, then read */
+	assert_int_equal(store_rebuild(&fixture_set, "demo", &error), 0);
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_count(box), CACHE_MANY_MSGS - 1);
+	struct cache_copy renum[CACHE_MANY_MSGS] = { 0 };
+	for (size_t i = 0, j = 0; i < CACHE_MANY_MSGS; i++) {
+		if (!want[i].gone)
+			renum[j++] = want[i];
+	}
+	check_cache_many(box, down + 1, 3, renum);	/* some parsed, by lookup */
+	check_cache_many(box, all, 5, renum);		/* the rest, by scan */
+	check_cache_many(box, all, 5, renum);		/* all written back */
+	store_mailbox_close(&box);
+	store_close(&store);
+	for (size_t i = 0; i < CACHE_MANY_MSGS; i++)
+		cache_copy_free(&want[i]);
+}
+
 /* A rebuild refuses while another process has the store open. */
 static void test_rebuild_refused_while_open(void **state)
 {
@@ -1728,6 +1910,7 @@ static const struct CMUnitTest suite[] = {
 	CONFORMANCE_TEST(test_delete_recreate),
 	CONFORMANCE_TEST(test_multiprocess),
 	CONFORMANCE_TEST(test_shared_message),
+	CONFORMANCE_TEST(test_msg_cache_many),
 	CONFORMANCE_TEST(test_rebuild_refused_while_open),
 	CONFORMANCE_TEST(test_read_after_rename_expunges_nothing),
 	CONFORMANCE_TEST(test_modseq),
