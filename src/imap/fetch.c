@@ -13,8 +13,10 @@
  *
  * The engine is a list of stages (enum fetch_stage) run by fetch_run();
  * each stage function says with an enum fetch_step what it did.
- * ENVELOPE, BODY and BODYSTRUCTURE are the strings the store cached when
- * the message arrived, and part sections are byte ranges from the cached
+ * ENVELOPE and BODYSTRUCTURE are the strings the store cached when the
+ * message arrived (BODY is BODYSTRUCTURE without its extension data,
+ * imap_bodystructure_to_body()), read ahead for FETCH_CACHE_BATCH
+ * messages at a time (one index read, not one per message), and part sections are byte ranges from the cached
  * part map (store_mailbox_msg_cache()), so none of them parses the
  * message; only part bytes are read from the stream.  This file never
  * parses a message beyond splitting header fields.
@@ -31,6 +33,7 @@
 #include "fetch-binary.h"
 #include "flags.h"
 #include "base/log.h"
+#include "syntax/imap-bodystructure.h"
 #include "syntax/seqset.h"
 #include "mime/part-map.h"
 #include "store/store.h"
@@ -439,15 +442,25 @@ static void fetch_cached_cb(void *context, size_t i, const struct store_msg_cach
 	if (cache == NULL)
 		return;
 	/* message/global is a body-type-msg for IMAP4rev2 only */
-	bool rev2 = ctx->cmd->session->rev2 && cache->body_rev2 != NULL;
+	const char *bs = ctx->cmd->session->rev2 && cache->bodystructure_rev2 != NULL ?
+		cache->bodystructure_rev2 : cache->bodystructure;
 	if ((attrs & FETCH_ATTR_ENVELOPE) != 0)
 		c->envelope = fetch_cached_keep_str(ctx, cache->envelope);
-	if ((attrs & FETCH_ATTR_BODY) != 0)
-		c->body = fetch_cached_keep_str(ctx, rev2 ? cache->body_rev2 : cache->body);
-	if ((attrs & FETCH_ATTR_BODYSTRUCTURE) != 0) {
-		c->bodystructure = fetch_cached_keep_str(ctx, rev2 ? cache->bodystructure_rev2 :
-							 cache->bodystructure);
+	if ((attrs & FETCH_ATTR_BODY) != 0) {
+		c->body = ctx->cached_pool.len;
+		if (imap_bodystructure_to_body(&ctx->cached_pool, bs, strlen(bs)) < 0) {
+			/* only a corrupt row: BODYSTRUCTURE is a BODY with
+			 * more data, which clients read too */
+			log_error("%s: FETCH: message %u: invalid body structure in the index",
+				  ctx->cmd->session->log_prefix,
+				  store_mailbox_msg(ctx->cmd->session->box, c->msn)->uid);
+			str_truncate(&ctx->cached_pool, c->body);
+			str_append(&ctx->cached_pool, bs);
+		}
+		str_append_c(&ctx->cached_pool, '\0');
 	}
+	if ((attrs & FETCH_ATTR_BODYSTRUCTURE) != 0)
+		c->bodystructure = fetch_cached_keep_str(ctx, bs);
 	if (ctx->items.need_map) {
 		c->part_map = fetch_cached_keep(ctx, cache->part_map, cache->part_map_size);
 		c->part_map_size = cache->part_map_size;

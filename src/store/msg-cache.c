@@ -1,7 +1,8 @@
 /* msg-cache.c: the message model every backend caches (DESIGN.md "Parse
- * once"): ENVELOPE, BODY, BODYSTRUCTURE, the part map and the SORT and
- * THREAD keys, built with
- * src/mime from one parse.  It never touches files by name or SQL. */
+ * once"): ENVELOPE, BODYSTRUCTURE (BODY is derived from it when FETCH
+ * asks, imap_bodystructure_to_body()), the part map and the SORT and
+ * THREAD keys, built with src/mime from one parse.  It never touches
+ * files by name or SQL. */
 #include "store/store-private.h"
 #include "syntax/imap-bodystructure.h"
 #include "syntax/imap-envelope.h"
@@ -18,12 +19,9 @@ void store_msg_cache_data_build(struct store_msg_cache_data *data,
 
 	memset(data, 0, sizeof(*data));
 	imap_envelope_write(&data->envelope, root, 0);
-	imap_bodystructure_write(&data->body, root, false, 0);
 	imap_bodystructure_write(&data->bodystructure, root, true, 0);
 	data->has_global = imap_bodystructure_has_global(root);
 	if (data->has_global) {
-		imap_bodystructure_write(&data->body_rev2, root, false,
-					 IMAP_ENVELOPE_FLAG_IMAP4REV2);
 		imap_bodystructure_write(&data->bodystructure_rev2, root, true,
 					 IMAP_ENVELOPE_FLAG_IMAP4REV2);
 	}
@@ -33,7 +31,6 @@ void store_msg_cache_data_build(struct store_msg_cache_data *data,
 	msgkeys_build(root, &data->msgkeys);
 	/* never NULL, so a stored value is never mistaken for "not cached" */
 	str_append(&data->envelope, "");
-	str_append(&data->body, "");
 	str_append(&data->bodystructure, "");
 	str_append(&data->part_map, "");
 }
@@ -60,11 +57,9 @@ int store_msg_cache_data_read(struct store_msg_cache_data *data, struct istream 
 void store_msg_cache_data_free(struct store_msg_cache_data *data)
 {
 	str_free(&data->envelope);
-	str_free(&data->body);
 	str_free(&data->bodystructure);
 	str_free(&data->part_map);
 	str_free(&data->msgkeys);
-	str_free(&data->body_rev2);
 	str_free(&data->bodystructure_rev2);
 	data->has_global = false;
 }

@@ -278,12 +278,12 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 /* What a backend stores per message: built once from the parsed
  * message. */
 struct store_msg_cache_data {
-	struct str envelope, body, bodystructure, part_map;
+	struct str envelope, bodystructure, part_map;
 	/* SORT and THREAD keys, syntax/msgkeys.h */
 	struct str msgkeys;
 	/* only with has_global (see struct store_msg_cache) */
 	bool has_global;
-	struct str body_rev2, bodystructure_rev2;
+	struct str bodystructure_rev2;
 };
 
 /* Builds the cache strings from a finished parse (the parser is

@@ -350,17 +350,18 @@ int store_mailbox_msg_stream(struct store_mailbox *box, uint32_t msn,
 			     struct istream **stream_r);
 
 /* The message model cached in the index (DESIGN.md "Parse once").
- * Strings are NUL-terminated; envelope is the IMAP ENVELOPE, body and
- * bodystructure are BODY and BODYSTRUCTURE in the form every client reads
- * (mime flags 0: no UTF-8 quoting, message/global as in RFC 3501), and
- * part_map is the serialised mime part map (mime/part-map.h).  A message
- * with a message/global part has another form for IMAP4rev2 sessions
- * (IMAP_ENVELOPE_FLAG_IMAP4REV2) in body_rev2 and bodystructure_rev2; they
- * are NULL for every other message.  msgkeys is the serialised SORT and
- * THREAD keys (syntax/msgkeys.h). */
+ * Strings are NUL-terminated; envelope is the IMAP ENVELOPE,
+ * bodystructure is BODYSTRUCTURE in the form every client reads (mime
+ * flags 0: no UTF-8 quoting, message/global as in RFC 3501; BODY is
+ * derived from it, imap_bodystructure_to_body()), and part_map is the
+ * serialised mime part map (mime/part-map.h).  A message with a
+ * message/global part has another form for IMAP4rev2 sessions
+ * (IMAP_ENVELOPE_FLAG_IMAP4REV2) in bodystructure_rev2; it is NULL for
+ * every other message.  msgkeys is the serialised SORT and THREAD keys
+ * (syntax/msgkeys.h). */
 struct store_msg_cache {
-	const char *envelope, *body, *bodystructure;
-	const char *body_rev2, *bodystructure_rev2;
+	const char *envelope, *bodystructure;
+	const char *bodystructure_rev2;
 	const void *part_map;
 	size_t part_map_size;
 	const void *msgkeys;

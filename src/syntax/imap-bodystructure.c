@@ -206,6 +206,148 @@ void imap_bodystructure_write(struct str *dest, const struct mime_part *part,
 	write_part(dest, part, extended, flags);
 }
 
+/* ---- BODY from BODYSTRUCTURE ---- */
+
+/* A reader of a written body structure: p, up to end. */
+struct bs_reader {
+	const char *p, *end;
+};
+
+static bool bs_skip(struct bs_reader *r);
+
+/* Steps over the rest of a list, values separated by SP, and its ")"
+ * (nesting is bounded by what the writer wrote, MIME_PARSER_MAX_DEPTH). */
+static bool bs_skip_rest(struct bs_reader *r)
+{
+	while (r->p < r->end && *r->p != ')') {
+		if (*r->p == ' ')
+			r->p++;
+		else if (!bs_skip(r))
+			return false;
+	}
+	if (r->p >= r->end)
+		return false;
+	r->p++;
+	return true;
+}
+
+/* Steps over one value (nstring, number, literal or a list of values).
+ * false when the input ends first or is not one. */
+static bool bs_skip(struct bs_reader *r)
+{
+	if (r->p >= r->end)
+		return false;
+	switch (*r->p) {
+	case '(':
+		r->p++;
+		return bs_skip_rest(r);
+	case '"':
+		/* quoted = DQUOTE *QUOTED-CHAR DQUOTE, with "\" escapes */
+		for (r->p++; r->p < r->end && *r->p != '"'; r->p++) {
+			if (*r->p == '\\')
+				r->p++;
+		}
+		if (r->p >= r->end)
+			return false;
+		r->p++;
+		return true;
+	case '{': {
+		/* literal = "{" number "}" CRLF *CHAR8 */
+		uint64_t n = 0;
+
+		for (r->p++; r->p < r->end && *r->p >= '0' && *r->p <= '9'; r->p++) {
+			if (n > (uint64_t)(r->end - r->p))
+				return false;
+			n = n * 10 + (uint64_t)(*r->p - '0');
+		}
+		if (r->end - r->p < 3 || memcmp(r->p, "}\r\n", 3) != 0 ||
+		    n > (uint64_t)(r->end - r->p - 3))
+			return false;
+		r->p += 3 + n;
+		return true;
+	}
+	case ')':
+	case ' ':
+		return false;
+	default:
+		/* NIL or a number */
+		while (r->p < r->end && *r->p != ' ' && *r->p != '(' && *r->p != ')')
+			r->p++;
+		return true;
+	}
+}
+
+/* Copies one value to dest. */
+static bool bs_copy(struct bs_reader *r, struct str *dest)
+{
+	const char *start = r->p;
+
+	if (!bs_skip(r))
+		return false;
+	str_append_n(dest, start, (size_t)(r->p - start));
+	return true;
+}
+
+/* Copies SP if it is next. */
+static bool bs_space(struct bs_reader *r, struct str *dest)
+{
+	if (r->p >= r->end || *r->p != ' ')
+		return false;
+	r->p++;
+	str_append_c(dest, ' ');
+	return true;
+}
+
+/* Steps over the rest of a part's list (its extension data) and its
+ * ")", which it copies. */
+static bool bs_close(struct bs_reader *r, struct str *dest)
+{
+	if (!bs_skip_rest(r))
+		return false;
+	str_append_c(dest, ')');
+	return true;
+}
+
+/* body: one part, without extension data.  A multipart's list starts
+ * with its parts; a single part's with 7 body-fields values, then an
+ * envelope (a list: body-type-msg, then its body and lines), or the
+ * lines (a number: body-type-text), or extension data (body-fld-md5 is
+ * an nstring, never a list or a number). */
+static bool bs_part(struct bs_reader *r, struct str *dest)
+{
+	if (r->p >= r->end || *r->p != '(')
+		return false;
+	r->p++;
+	str_append_c(dest, '(');
+	if (r->p < r->end && *r->p == '(') {
+		while (r->p < r->end && *r->p == '(') {
+			if (!bs_part(r, dest))
+				return false;
+		}
+		return bs_space(r, dest) && bs_copy(r, dest) && bs_close(r, dest);
+	}
+	for (int i = 0; i < 7; i++) {
+		if ((i > 0 && !bs_space(r, dest)) || !bs_copy(r, dest))
+			return false;
+	}
+	if (r->end - r->p >= 2 && r->p[0] == ' ' && r->p[1] == '(') {
+		if (!bs_space(r, dest) || !bs_copy(r, dest) || !bs_space(r, dest) ||
+		    !bs_part(r, dest) || !bs_space(r, dest) || !bs_copy(r, dest))
+			return false;
+	} else if (r->end - r->p >= 2 && r->p[0] == ' ' && r->p[1] >= '0' && r->p[1] <= '9') {
+		if (!bs_space(r, dest) || !bs_copy(r, dest))
+			return false;
+	}
+	return bs_close(r, dest);
+}
+
+int imap_bodystructure_to_body(struct str *dest, const char *src, size_t len)
+{
+	struct bs_reader r = { src, src + len };
+
+	return bs_part(&r, dest) && r.p == r.end ? 0 : -1;
+}
+
 static bool part_depends_on_rev2(const struct mime_part *p)
 {
 	if ((p->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0 &&

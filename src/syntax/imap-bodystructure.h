@@ -52,6 +52,14 @@
 void imap_bodystructure_write(struct str *dest, const struct mime_part *part,
 			      bool extended, enum imap_envelope_flags flags);
 
+/* BODY from a BODYSTRUCTURE string as imap_bodystructure_write() writes
+ * it (any flags): the same text without the extension data, appended to
+ * dest, byte for byte what imap_bodystructure_write() gives with
+ * `extended` false and the same flags.  So a cache keeps only
+ * BODYSTRUCTURE.  Returns 0, or -1 when src[0..len-1] is not such a body
+ * structure (dest then holds part of the output). */
+int imap_bodystructure_to_body(struct str *dest, const char *src, size_t len);
+
 /* True when the BODY and BODYSTRUCTURE strings of the tree depend on
  * IMAP_ENVELOPE_FLAG_IMAP4REV2: a cache of the strings then needs one per
  * protocol version (otherwise one string serves every session).  That is

@@ -1001,10 +1001,61 @@ def test_schema_1_index_is_migrated(srv):
     expect(got == f"* 1 FETCH (ENVELOPE {env} BODYSTRUCTURE {bs})", got)
     db = sqlite3.connect(index)
     expect(db.execute("PRAGMA user_version").fetchone()[0] == 3)
-    row = db.execute("SELECT envelope, bodystructure, length(body), length(part_map) "
+    row = db.execute("SELECT envelope, bodystructure, body, length(part_map) "
                      "FROM messages").fetchone()
     db.close()
-    expect(row[0] == env and row[1] == bs and row[2] > 0 and row[3] > 0, row)
+    # BODY is derived from BODYSTRUCTURE, not kept
+    expect(row[0] == env and row[1] == bs and row[2] is None and row[3] > 0, row)
+
+
+def test_schema_3_body_columns_are_ignored(srv):
+    """A schema-3 index kept BODY (and its IMAP4rev2 form) in the columns
+    body and body_rev2; they are written NULL now and never read: FETCH
+    BODY is BODYSTRUCTURE without its extension data, whatever an old row
+    holds there, in IMAP4rev1 and IMAP4rev2 sessions."""
+    names = ["07-multipart-mixed"] + [
+        n for n in ALL if os.path.exists(os.path.join(CORPUS, n + ".bodystructure-imap4rev2"))
+        and n not in UNAPPENDABLE][:1]
+    c = srv.login()
+    for name in names:
+        c.append(msg=read(name, ".eml"))
+    c.close()
+    [index] = glob.glob(os.path.join(srv.data_dir, "users", "*", "demo",
+                                     "index.sqlite"))
+    db = sqlite3.connect(index)
+    expect(db.execute("SELECT count(*) FROM messages WHERE body IS NULL AND "
+                      "body_rev2 IS NULL").fetchone()[0] == len(names))
+    # what a schema-3 writer left, made unmistakable
+    db.execute("UPDATE messages SET body = '(\"OLD\")', body_rev2 = '(\"OLD\")'")
+    db.commit()
+    db.close()
+    bodies = {}
+    for rev2 in (False, True):
+        c = srv.login()
+        if rev2:
+            c.cmd("ENABLE IMAP4rev2", ok=True)
+        c.cmd("EXAMINE INBOX", ok=True)
+        got, tagged = raw_fetch_all(c, "1:*", "(BODY BODYSTRUCTURE)")
+        expect(b" OK " in tagged, tagged)
+        for msn, name in enumerate(names, 1):
+            path = os.path.join(CORPUS, name + ".bodystructure-imap4rev2")
+            has_rev2 = os.path.exists(path)
+            bs = read(name, ".bodystructure-imap4rev2" if rev2 and has_rev2
+                      else ".bodystructure")
+            resp = got[msn]
+            items = fetch_items(resp)
+            body = resp[items["BODY"].start:items["BODY"].end]
+            expect(resp[items["BODYSTRUCTURE"].start:items["BODYSTRUCTURE"].end] == bs,
+                   (name, resp))
+            expect(b"OLD" not in resp, resp)
+            bodies[(name, rev2)] = body
+            if not (rev2 and has_rev2):     # strip_ext() knows RFC 3501 types
+                want = strip_ext(bs, parse_value(bs, 0)[0])
+                expect(body == want, (name, body, want))
+            elif rev2:
+                expect(body != bodies[(name, False)], (name, body))
+        c.close()
+    expect(len(names) == 2, names)
 
 
 @server_args(lmtp=True)

@@ -87,6 +87,27 @@ static void render(struct mime_part *root, struct str *env, struct str *bs,
 	mime_part_map_deinit(&map);
 }
 
+/* BODY derived from BODYSTRUCTURE (what the store caches) is what the
+ * writer gives for BODY, for these flags; no prefix of BODYSTRUCTURE is
+ * taken for one. */
+static void check_body_from_bodystructure(const struct mime_part *root,
+					  enum imap_envelope_flags flags)
+{
+	struct str body = STR_INIT, bs = STR_INIT, derived = STR_INIT;
+
+	imap_bodystructure_write(&body, root, false, flags);
+	imap_bodystructure_write(&bs, root, true, flags);
+	assert_int_equal(imap_bodystructure_to_body(&derived, bs.data, bs.len), 0);
+	assert_string_equal(str_c(&derived), str_c(&body));
+	for (size_t n = bs.len > 4096 ? bs.len - 64 : 0; n < bs.len; n++) {
+		str_truncate(&derived, 0);
+		assert_int_equal(imap_bodystructure_to_body(&derived, bs.data, n), -1);
+	}
+	str_free(&body);
+	str_free(&bs);
+	str_free(&derived);
+}
+
 static void check_message(const char *base, bool update)
 {
 	char *path = xasprintf("%s.eml", base);
@@ -112,6 +133,9 @@ static void check_message(const char *base, bool update)
 			 loaded.entries[0].body_size, len);
 	mime_part_map_deinit(&loaded);
 
+	check_body_from_bodystructure(mime_parser_finish(p), 0);
+	check_body_from_bodystructure(mime_parser_finish(p), IMAP_ENVELOPE_FLAG_IMAP4REV2);
+	check_body_from_bodystructure(mime_parser_finish(p), IMAP_ENVELOPE_FLAG_UTF8);
 	check_expect(base, "envelope", &env, update);
 	check_expect(base, "bodystructure", &bs, update);
 	if (imap_bodystructure_has_global(mime_parser_finish(p))) {
@@ -267,12 +291,45 @@ static void test_mime_corpus_utf8_quoting(void **state)
 	str_free(&bs);
 }
 
+/* Input that is not a written body structure is refused, never read
+ * past its end. */
+static void test_body_from_bad_bodystructure(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"", "(", ")", "()", "(\"TEXT\")", "(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\")",
+		"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1",
+		"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1) ",
+		"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT {5}\r\n1 1)",
+		"(\"TEXT\" \"PLAIN\" NIL NIL NIL {99}\r\nx 1 1)",
+		"(\"TEXT\" \"PLAIN\" NIL NIL NIL {99999999999999999999}\r\nx 1 1)",
+		"(\"TEXT\" \"PLAIN\" (\"A\" \"B\" NIL NIL NIL \"7BIT\" 1 1)",
+		"((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1)",
+		"((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1))",
+		"(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 1 (NIL) (x",
+		"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1)(",
+	};
+	struct str dest = STR_INIT;
+	static const char good[] = "(\"TEXT\" \"PLAIN\" NIL NIL NIL {4}\r\n7BIT 1 1 NIL NIL NIL NIL)";
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		str_truncate(&dest, 0);
+		if (imap_bodystructure_to_body(&dest, bad[i], strlen(bad[i])) != -1)
+			fail_msg("taken: %s", bad[i]);
+	}
+	str_truncate(&dest, 0);
+	assert_int_equal(imap_bodystructure_to_body(&dest, good, strlen(good)), 0);
+	assert_string_equal(str_c(&dest), "(\"TEXT\" \"PLAIN\" NIL NIL NIL {4}\r\n7BIT 1 1)");
+	str_free(&dest);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mime_corpus),
 		cmocka_unit_test(test_mime_stand_in_parts),
 		cmocka_unit_test(test_mime_corpus_utf8_quoting),
+		cmocka_unit_test(test_body_from_bad_bodystructure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,11 @@ static void render(struct parsed *r, struct mime_parser *p)
 	r->body = str_steal(&s);
 	imap_bodystructure_write(&s, r->root, true, 0);
 	r->bodystructure = str_steal(&s);
+	/* what the store keeps is BODYSTRUCTURE; BODY is derived from it */
+	assert_int_equal(imap_bodystructure_to_body(&s, r->bodystructure,
+						    strlen(r->bodystructure)), 0);
+	assert_string_equal(str_c(&s), r->body);
+	str_truncate(&s, 0);
 	mime_part_map_init_tree(&map, r->root);
 	mime_part_map_serialize(&map, &r->map);
 	mime_part_map_deinit(&map);

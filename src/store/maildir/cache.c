@@ -65,11 +65,9 @@ static int cache_fill(struct maildir_mailbox *mbox, uint32_t msn, uint32_t uid)
 static void cache_point(const struct store_msg_cache_data *data, struct store_msg_cache *cache)
 {
 	cache->envelope = data->envelope.data;
-	cache->body = data->body.data;
 	cache->bodystructure = data->bodystructure.data;
 	cache->part_map = data->part_map.data;
 	cache->part_map_size = data->part_map.len;
-	cache->body_rev2 = data->has_global ? data->body_rev2.data : NULL;
 	cache->bodystructure_rev2 = data->has_global ? data->bodystructure_rev2.data : NULL;
 	cache->msgkeys = data->msgkeys.data;
 	cache->msgkeys_size = data->msgkeys.len;

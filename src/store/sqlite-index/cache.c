@@ -1,7 +1,9 @@
 /* cache.c: the parsed message model in the SQLite index's message rows
- * (messages.envelope, body, bodystructure, part_map, body_rev2,
- * bodystructure_rev2 from schema 2; msgkeys, the SORT and THREAD keys,
- * from schema 3).  A row without them (written without a model, or from
+ * (messages.envelope, bodystructure, part_map, bodystructure_rev2 from
+ * schema 2; msgkeys, the SORT and THREAD keys, from schema 3).  The
+ * columns body and body_rev2 are written NULL and never read: BODY is
+ * derived from BODYSTRUCTURE when FETCH asks for it (rows written before
+ * keep their text there until the index is rebuilt).  A row without them (written without a model, or from
  * an older schema), or whose msgkeys are of an older version
  * (msgkeys_is_current()), reads as not cached: its owner parses the
  * message and writes the model back with index_cache_set(). */
@@ -22,19 +24,16 @@ void index_cache_bind(sqlite3_stmt *stmt, int first, const struct store_msg_cach
 			  SQLITE_STATIC);
 	sqlite3_bind_text(stmt, first, data->envelope.data, (int)data->envelope.len,
 			  SQLITE_STATIC);
-	sqlite3_bind_text(stmt, first + 1, data->body.data, (int)data->body.len,
-			  SQLITE_STATIC);
+	sqlite3_bind_null(stmt, first + 1);	/* body: derived */
 	sqlite3_bind_text(stmt, first + 2, data->bodystructure.data,
 			  (int)data->bodystructure.len, SQLITE_STATIC);
 	sqlite3_bind_blob(stmt, first + 3, data->part_map.data, (int)data->part_map.len,
 			  SQLITE_STATIC);
+	sqlite3_bind_null(stmt, first + 4);	/* body_rev2: derived */
 	if (data->has_global) {
-		sqlite3_bind_text(stmt, first + 4, data->body_rev2.data,
-				  (int)data->body_rev2.len, SQLITE_STATIC);
 		sqlite3_bind_text(stmt, first + 5, data->bodystructure_rev2.data,
 				  (int)data->bodystructure_rev2.len, SQLITE_STATIC);
 	} else {
-		sqlite3_bind_null(stmt, first + 4);
 		sqlite3_bind_null(stmt, first + 5);
 	}
 }
@@ -69,13 +68,11 @@ static bool cache_read(sqlite3_stmt *stmt, int first, struct store_msg_cache_dat
 	if (!cache_current(stmt, first))
 		return false;
 	index_column_append(&data->envelope, stmt, first);
-	index_column_append(&data->body, stmt, first + 1);
 	index_column_append(&data->bodystructure, stmt, first + 2);
 	index_column_append(&data->part_map, stmt, first + 3);
 	index_column_append(&data->msgkeys, stmt, first + 6);
-	if (sqlite3_column_type(stmt, first + 4) != SQLITE_NULL) {
+	if (sqlite3_column_type(stmt, first + 5) != SQLITE_NULL) {
 		data->has_global = true;
-		index_column_append(&data->body_rev2, stmt, first + 4);
 		index_column_append(&data->bodystructure_rev2, stmt, first + 5);
 	}
 	return true;
@@ -100,27 +97,18 @@ int index_cache_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
 static void cache_point(sqlite3_stmt *stmt, int first, struct store_msg_cache *cache)
 {
 	cache->envelope = (const char *)sqlite3_column_text(stmt, first);
-	cache->body = (const char *)sqlite3_column_text(stmt, first + 1);
 	cache->bodystructure = (const char *)sqlite3_column_text(stmt, first + 2);
 	cache->part_map = sqlite3_column_blob(stmt, first + 3);
 	cache->part_map_size = (size_t)sqlite3_column_bytes(stmt, first + 3);
-	cache->body_rev2 = (const char *)sqlite3_column_text(stmt, first + 4);
 	cache->bodystructure_rev2 = (const char *)sqlite3_column_text(stmt, first + 5);
 	cache->msgkeys = sqlite3_column_blob(stmt, first + 6);
 	cache->msgkeys_size = (size_t)sqlite3_column_bytes(stmt, first + 6);
 	/* as cache_read() gives them: an empty column is "" (SQLite's
-	 * NULL for an empty blob), and the IMAP4rev2 forms are both there
-	 * or both NULL */
-	if (cache->body == NULL)
-		cache->body = "";
+	 * NULL for an empty blob) */
 	if (cache->bodystructure == NULL)
 		cache->bodystructure = "";
 	if (cache->part_map == NULL)
 		cache->part_map = "";
-	if (cache->body_rev2 == NULL)
-		cache->bodystructure_rev2 = NULL;
-	else if (cache->bodystructure_rev2 == NULL)
-		cache->bodystructure_rev2 = "";
 }
 
 /* What index_cache_get_many() collects: the stale rows, and the
