@@ -21,6 +21,9 @@
  *                 (not lower-cased), the dictionary that substrings are
  *                 looked up in.  Never pruned: a stale term only finds
  *                 no rows.
+ *   text_terms_tri  FTS5, trigram tokenizer, over text_terms (external
+ *                 content): the terms that may hold a needle run of 3
+ *                 or more characters, checked with memmem.
  *   text_indexed  the rowids that text_store holds (a small table, so
  *                 that listing them does not read the documents).
  *
@@ -73,6 +76,9 @@
 /* FTS5 cuts tokens, of documents and queries alike, to this many bytes
  * (FTS5_MAX_TOKEN_SIZE); the dictionary keeps them cut the same way */
 #define FTS_TOKEN_MAX 32768
+/* the longest run looked up through the dictionary's trigram index (a
+ * phrase of one term per character); longer ones scan the dictionary */
+#define FTS_TERMS_QUERY_CHARS 64
 
 static const char fts_schema_sql[] =
 	"DROP TABLE IF EXISTS text_fts;"
@@ -81,13 +87,17 @@ static const char fts_schema_sql[] =
 	"DROP TABLE IF EXISTS text_body;"
 	"DROP TABLE IF EXISTS text_store;"
 	"DROP TABLE IF EXISTS text_terms;"
+	"DROP TABLE IF EXISTS text_terms_tri;"
 	"CREATE VIRTUAL TABLE text_hdr USING fts5(t, tokenize = 'ascii',"
-	" content = '', detail = none);"
+	" content = '', detail = none, columnsize = 0);"
 	"CREATE VIRTUAL TABLE text_body USING fts5(t, tokenize = 'ascii',"
-	" content = '', detail = none);"
+	" content = '', detail = none, columnsize = 0);"
 	"CREATE TABLE text_store (id INTEGER PRIMARY KEY, header BLOB NOT NULL,"
 	" body BLOB NOT NULL);"
-	"CREATE TABLE text_terms (term BLOB PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE text_terms (id INTEGER PRIMARY KEY, term BLOB NOT NULL UNIQUE);"
+	"CREATE VIRTUAL TABLE text_terms_tri USING fts5(term,"
+	" tokenize = 'trigram case_sensitive 1', content = 'text_terms',"
+	" content_rowid = 'id');"
 	"CREATE TABLE text_indexed (id INTEGER PRIMARY KEY);"
 	"INSERT OR REPLACE INTO meta(key, value) VALUES ('text_index_version', "
 	FTS_STR(FTS_VERSION) ");";
@@ -221,6 +231,7 @@ static char fts_lower(char c)
 static int fts_add_terms(struct index *idx, const char *doc, size_t len)
 {
 	struct str term = { 0 };
+	bool cut = false;
 	int ret = 0;
 
 	for (size_t i = 0; ret >= 0 && i < len; ) {
@@ -234,14 +245,28 @@ static int fts_add_terms(struct index *idx, const char *doc, size_t len)
 		for (; i < len && fts_token_byte((unsigned char)doc[i]); i++) {
 			if (term.len < FTS_TOKEN_MAX)
 				str_append_c(&term, doc[i]);
+			else
+				cut = true;
 		}
 		stmt = index_stmt(idx, "INSERT OR IGNORE INTO text_terms(term) VALUES (?)", "");
 		if (stmt != NULL)
 			sqlite3_bind_blob(stmt, 1, term.data, (int)term.len, SQLITE_STATIC);
 		ret = index_stmt_step(idx, stmt);
 		index_stmt_done(idx, stmt);
+		if (ret >= 0 && sqlite3_changes(idx->db) > 0) {
+			/* a new term: into the trigram index of the dictionary */
+			stmt = index_stmt(idx, "INSERT INTO text_terms_tri(rowid, term) VALUES (?, ?)",
+					  "i", (int64_t)sqlite3_last_insert_rowid(idx->db));
+			if (stmt != NULL)
+				sqlite3_bind_text(stmt, 2, term.data, (int)term.len, SQLITE_STATIC);
+			ret = index_stmt_step(idx, stmt);
+			index_stmt_done(idx, stmt);
+		}
 	}
 	str_free(&term);
+	/* the empty term (no token is empty) says that some term was cut */
+	if (ret >= 0 && cut)
+		ret = index_run(idx, "INSERT OR IGNORE INTO text_terms(term) VALUES (x'')", "");
 	return ret < 0 ? -1 : 0;
 }
 
@@ -660,6 +685,43 @@ struct fts_plan {
 	bool none;		/* no row can match */
 };
 
+/* The dictionary terms that may hold run[0..len): those the trigram
+ * index finds (a phrase of the run's trigrams), or all of them for a run
+ * shorter than a trigram or longer than FTS_TERMS_QUERY_CHARS, or when
+ * some term was cut.  NULL (error set). */
+static sqlite3_stmt *fts_terms_stmt(struct index *idx, const char *run, size_t len)
+{
+	size_t chars = 0;
+	sqlite3_stmt *stmt;
+	int ret = 0;
+
+	for (size_t i = 0; i < len; i++)
+		chars += ((unsigned char)run[i] & 0xc0) != 0x80;
+	/* a cut term may hold the run in its lost part: the pass over all
+	 * terms sees them (they are marked by the empty term) */
+	if (chars >= 3 && chars <= FTS_TERMS_QUERY_CHARS) {
+		stmt = index_stmt(idx, "SELECT 1 FROM text_terms WHERE term = x''", "");
+		ret = index_stmt_step(idx, stmt);
+		index_stmt_done(idx, stmt);
+		if (ret < 0)
+			return NULL;
+	}
+	if (chars < 3 || chars > FTS_TERMS_QUERY_CHARS || ret > 0)
+		return index_stmt(idx, "SELECT term FROM text_terms", "");
+	stmt = index_stmt(idx, "SELECT t.term FROM text_terms_tri f "
+			  "JOIN text_terms t ON t.id = f.rowid WHERE text_terms_tri MATCH ?", "");
+	/* token bytes hold no '"': the run is a valid FTS5 string as it is */
+	if (stmt != NULL) {
+		char *query = xmalloc(len + 2);
+
+		query[0] = '"';
+		memcpy(query + 1, run, len);
+		query[len + 1] = '"';
+		sqlite3_bind_text(stmt, 1, query, (int)len + 2, free);
+	}
+	return stmt;
+}
+
 /* Appends to plan->query an FTS5 expression for "a token that holds
  * run[0..len) as `kind` says", setting plan->none when the dictionary
  * has no such term and plan->verify when the expression finds more.
@@ -685,9 +747,7 @@ static int fts_run_query(struct index *idx, struct fts_plan *plan, const char *r
 		str_append(query, kind == FTS_RUN_PREFIX ? "\"*" : "\"");
 		return 0;
 	}
-	/* every term of the dictionary: a pass over a few hundred
-	 * thousand short keys at most */
-	stmt = index_stmt(idx, "SELECT term FROM text_terms", "");
+	stmt = fts_terms_stmt(idx, run, len);
 	str_append_c(query, '(');
 	while ((ret = index_stmt_step(idx, stmt)) > 0) {
 		const char *term = sqlite3_column_blob(stmt, 0);
