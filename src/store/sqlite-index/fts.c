@@ -194,19 +194,34 @@ static int fts_unpack(struct index *idx, struct str *dest, const unsigned char *
 	return 0;
 }
 
-/* Reads the documents stored for rowid into *header and *body (appended):
- * 1, 0 when none are stored, -1 (error set). */
-static int fts_load(struct index *idx, int64_t rowid, struct str *header, struct str *body)
+/* Unpacks the documents at columns col, col + 1 of stmt into *header and
+ * *body (appended), only the header for STORE_TEXT_HEADER and only the
+ * body for STORE_TEXT_BODY.  0 or -1 (error set). */
+static int fts_unpack_row(struct index *idx, sqlite3_stmt *stmt, int col,
+			  enum store_text_field field, struct str *header, struct str *body)
+{
+	if (field != STORE_TEXT_BODY &&
+	    fts_unpack(idx, header, sqlite3_column_blob(stmt, col),
+		       (size_t)sqlite3_column_bytes(stmt, col)) < 0)
+		return -1;
+	if (field != STORE_TEXT_HEADER &&
+	    fts_unpack(idx, body, sqlite3_column_blob(stmt, col + 1),
+		       (size_t)sqlite3_column_bytes(stmt, col + 1)) < 0)
+		return -1;
+	return 0;
+}
+
+/* Reads the documents stored for rowid into *header and *body (appended;
+ * `field` says which, as for fts_unpack_row()): 1, 0 when none are
+ * stored, -1 (error set). */
+static int fts_load(struct index *idx, int64_t rowid, enum store_text_field field,
+		    struct str *header, struct str *body)
 {
 	sqlite3_stmt *stmt = index_stmt(idx, "SELECT header, body FROM text_store WHERE id = ?",
 					"i", rowid);
 	int ret = index_stmt_step(idx, stmt);
 
-	if (ret > 0 &&
-	    (fts_unpack(idx, header, sqlite3_column_blob(stmt, 0),
-			(size_t)sqlite3_column_bytes(stmt, 0)) < 0 ||
-	     fts_unpack(idx, body, sqlite3_column_blob(stmt, 1),
-			(size_t)sqlite3_column_bytes(stmt, 1)) < 0))
+	if (ret > 0 && fts_unpack_row(idx, stmt, 0, field, header, body) < 0)
 		ret = -1;
 	index_stmt_done(idx, stmt);
 	return ret;
@@ -291,7 +306,7 @@ static int fts_run_doc(struct index *idx, const char *sql, int64_t rowid, const 
 static int fts_delete_row(struct index *idx, int64_t rowid)
 {
 	struct str header = { 0 }, body = { 0 };
-	int ret = fts_load(idx, rowid, &header, &body);
+	int ret = fts_load(idx, rowid, STORE_TEXT_ANY, &header, &body);
 
 	/* a contentless table forgets a row only when told its exact text */
 	if (ret > 0 &&
@@ -353,7 +368,7 @@ int index_fts_insert(struct index *idx, int64_t mailbox_id, uint32_t uid,
 static int fts_copy_row(struct index *idx, int64_t src, int64_t dest)
 {
 	struct str header = { 0 }, body = { 0 };
-	int ret = fts_load(idx, src, &header, &body);
+	int ret = fts_load(idx, src, STORE_TEXT_ANY, &header, &body);
 
 	/* none: the source had no text yet, filled lazily */
 	if (ret > 0 && fts_insert_row(idx, dest, &header, &body) < 0)
@@ -510,7 +525,7 @@ int index_fts_write_back(struct index *idx, int64_t mailbox_id, uint32_t uid,
 int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		  struct str *header, struct str *body)
 {
-	return fts_load(idx, fts_rowid(mailbox_id, uid), header, body);
+	return fts_load(idx, fts_rowid(mailbox_id, uid), STORE_TEXT_ANY, header, body);
 }
 
 /* ---- search ---- */
@@ -562,7 +577,7 @@ static int fts_verify(struct index *idx, const uint32_t *uids, size_t count, int
 		}
 		str_truncate(&header, 0);
 		str_truncate(&body, 0);
-		ret = fts_load(idx, fts_rowid(mailbox_id, uids[i]), &header, &body);
+		ret = fts_load(idx, fts_rowid(mailbox_id, uids[i]), field, &header, &body);
 		if (ret > 0 && fts_docs_have(&header, &body, field, name, needle, needle_len))
 			uid_push(&result_r->uids, &result_r->count, &cap, uids[i]);
 	}
@@ -600,10 +615,7 @@ static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field
 		}
 		str_truncate(&header, 0);
 		str_truncate(&body, 0);
-		if (fts_unpack(idx, &header, sqlite3_column_blob(stmt, 1),
-			       (size_t)sqlite3_column_bytes(stmt, 1)) < 0 ||
-		    fts_unpack(idx, &body, sqlite3_column_blob(stmt, 2),
-			       (size_t)sqlite3_column_bytes(stmt, 2)) < 0) {
+		if (fts_unpack_row(idx, stmt, 1, field, &header, &body) < 0) {
 			ret = -1;
 			break;
 		}
