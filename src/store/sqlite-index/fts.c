@@ -97,7 +97,7 @@ static const char fts_schema_sql[] =
 	"CREATE TABLE text_terms (id INTEGER PRIMARY KEY, term BLOB NOT NULL UNIQUE);"
 	"CREATE VIRTUAL TABLE text_terms_tri USING fts5(term,"
 	" tokenize = 'trigram case_sensitive 1', content = 'text_terms',"
-	" content_rowid = 'id');"
+	" content_rowid = 'id', columnsize = 0);"
 	"CREATE TABLE text_indexed (id INTEGER PRIMARY KEY);"
 	"INSERT OR REPLACE INTO meta(key, value) VALUES ('text_index_version', "
 	FTS_STR(FTS_VERSION) ");";
@@ -242,47 +242,90 @@ static char fts_lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-/* Adds the tokens of doc[0..len) to the dictionary. */
-static int fts_add_terms(struct index *idx, const char *doc, size_t len)
+/* A token of a document: bytes in place, cut to FTS_TOKEN_MAX. */
+struct fts_token {
+	const char *data;
+	size_t len;
+};
+
+static int fts_token_cmp(const void *a, const void *b)
 {
-	struct str term = { 0 };
-	bool cut = false;
-	int ret = 0;
+	const struct fts_token *x = a, *y = b;
 
-	for (size_t i = 0; ret >= 0 && i < len; ) {
-		sqlite3_stmt *stmt;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->data, y->data, x->len);
+}
 
-		if (!fts_token_byte((unsigned char)doc[i])) {
+/* Appends the tokens of doc[0..len) to *tokens; *cut_r is set when one
+ * was longer than FTS5 keeps. */
+static void fts_tokens(const struct str *doc, struct fts_token **tokens, size_t *count,
+		       size_t *cap, bool *cut_r)
+{
+	for (size_t i = 0; i < doc->len; ) {
+		size_t start = i;
+
+		if (!fts_token_byte((unsigned char)doc->data[i])) {
 			i++;
 			continue;
 		}
-		str_truncate(&term, 0);
-		for (; i < len && fts_token_byte((unsigned char)doc[i]); i++) {
-			if (term.len < FTS_TOKEN_MAX)
-				str_append_c(&term, doc[i]);
-			else
-				cut = true;
+		while (i < doc->len && fts_token_byte((unsigned char)doc->data[i]))
+			i++;
+		if (*count == *cap) {
+			*cap = *cap == 0 ? 256 : *cap * 2;
+			*tokens = xrealloc(*tokens, *cap * sizeof(**tokens));
 		}
-		stmt = index_stmt(idx, "INSERT OR IGNORE INTO text_terms(term) VALUES (?)", "");
-		if (stmt != NULL)
-			sqlite3_bind_blob(stmt, 1, term.data, (int)term.len, SQLITE_STATIC);
-		ret = index_stmt_step(idx, stmt);
-		index_stmt_done(idx, stmt);
-		if (ret >= 0 && sqlite3_changes(idx->db) > 0) {
-			/* a new term: into the trigram index of the dictionary */
-			stmt = index_stmt(idx, "INSERT INTO text_terms_tri(rowid, term) VALUES (?, ?)",
-					  "i", (int64_t)sqlite3_last_insert_rowid(idx->db));
-			if (stmt != NULL)
-				sqlite3_bind_text(stmt, 2, term.data, (int)term.len, SQLITE_STATIC);
-			ret = index_stmt_step(idx, stmt);
-			index_stmt_done(idx, stmt);
-		}
+		(*tokens)[*count].data = doc->data + start;
+		(*tokens)[*count].len = i - start < FTS_TOKEN_MAX ? i - start : FTS_TOKEN_MAX;
+		*cut_r = *cut_r || i - start > FTS_TOKEN_MAX;
+		(*count)++;
 	}
-	str_free(&term);
-	/* the empty term (no token is empty) says that some term was cut */
-	if (ret >= 0 && cut)
-		ret = index_run(idx, "INSERT OR IGNORE INTO text_terms(term) VALUES (x'')", "");
+}
+
+/* Adds a term to the dictionary and, when new, to its trigram index. */
+static int fts_add_term(struct index *idx, const struct fts_token *term)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "INSERT OR IGNORE INTO text_terms(term) VALUES (?)",
+					"");
+	int ret;
+
+	if (stmt != NULL)
+		sqlite3_bind_blob(stmt, 1, term->data, (int)term->len, SQLITE_STATIC);
+	ret = index_stmt_step(idx, stmt);
+	index_stmt_done(idx, stmt);
+	if (ret < 0 || sqlite3_changes(idx->db) == 0)
+		return ret < 0 ? -1 : 0;
+	stmt = index_stmt(idx, "INSERT INTO text_terms_tri(rowid, term) VALUES (?, ?)",
+			  "i", (int64_t)sqlite3_last_insert_rowid(idx->db));
+	if (stmt != NULL)
+		sqlite3_bind_text(stmt, 2, term->data, (int)term->len, SQLITE_STATIC);
+	ret = index_stmt_step(idx, stmt);
+	index_stmt_done(idx, stmt);
 	return ret < 0 ? -1 : 0;
+}
+
+/* Adds the distinct tokens of both documents to the dictionary. */
+static int fts_add_terms(struct index *idx, const struct str *header, const struct str *body)
+{
+	struct fts_token *tokens = NULL;
+	size_t count = 0, cap = 0;
+	bool cut = false;
+	int ret = 0;
+
+	fts_tokens(header, &tokens, &count, &cap, &cut);
+	fts_tokens(body, &tokens, &count, &cap, &cut);
+	if (count > 0)
+		qsort(tokens, count, sizeof(*tokens), fts_token_cmp);
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		if (i == 0 || fts_token_cmp(&tokens[i - 1], &tokens[i]) != 0)
+			ret = fts_add_term(idx, &tokens[i]);
+	}
+	free(tokens);
+	/* the empty term (no token is empty) says that some term was cut */
+	if (ret == 0 && cut &&
+	    index_run(idx, "INSERT OR IGNORE INTO text_terms(term) VALUES (x'')", "") < 0)
+		ret = -1;
+	return ret;
 }
 
 /* ---- maintenance ---- */
@@ -326,13 +369,15 @@ static int fts_delete_row(struct index *idx, int64_t rowid)
 static int fts_insert_row(struct index *idx, int64_t rowid, const struct str *header,
 			  const struct str *body)
 {
+	static const char mark_sql[] = "INSERT OR IGNORE INTO text_indexed(id) VALUES (?)";
 	struct str packed_header = { 0 }, packed_body = { 0 };
 	sqlite3_stmt *stmt;
-	int ret;
+	int ret = index_run(idx, mark_sql, "i", rowid);
 
 	/* a row written back twice (two sessions read the same message)
 	 * must not be in the FTS tables twice */
-	if (fts_delete_row(idx, rowid) < 0)
+	if (ret < 0 ||
+	    (ret == 0 && (fts_delete_row(idx, rowid) < 0 || index_run(idx, mark_sql, "i", rowid) < 0)))
 		return -1;
 	fts_pack(&packed_header, header->data, header->len);
 	fts_pack(&packed_body, body->data, body->len);
@@ -351,11 +396,9 @@ static int fts_insert_row(struct index *idx, int64_t rowid, const struct str *he
 	if (ret < 0 ||
 	    fts_run_doc(idx, "INSERT INTO text_hdr(rowid, t) VALUES (?, ?)", rowid, header) < 0 ||
 	    fts_run_doc(idx, "INSERT INTO text_body(rowid, t) VALUES (?, ?)", rowid, body) < 0 ||
-	    fts_add_terms(idx, header->data, header->len) < 0 ||
-	    fts_add_terms(idx, body->data, body->len) < 0)
+	    fts_add_terms(idx, header, body) < 0)
 		return -1;
-	return index_run(idx, "INSERT OR IGNORE INTO text_indexed(id) VALUES (?)",
-			 "i", rowid) < 0 ? -1 : 0;
+	return 0;
 }
 
 int index_fts_insert(struct index *idx, int64_t mailbox_id, uint32_t uid,
