@@ -56,10 +56,11 @@ static char *big_body(void)
 	return s;
 }
 
-static int setup(void **state)
+/* Opens the store in a new data directory. */
+static void open_store(void)
 {
 	const char *error;
-	(void)state;
+
 	strcpy(data_dir, "/tmp/roost-test-search-XXXXXX");
 	assert_non_null(mkdtemp(data_dir));
 	set.backend = "maildir";
@@ -67,6 +68,12 @@ static int setup(void **state)
 	set.fsync = false;
 	if (store_open(&set, "demo", &store, &error) < 0)
 		fail_msg("store_open: %s", error);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	open_store();
 	/* 1: 2000-03-03 23:30 -0500 (04:30 UTC on the 4th) */
 	append("From: Alice <alice@example.com>\r\n"
 	       "Subject: Hello\r\n\tworld\r\n"
@@ -85,6 +92,16 @@ static int setup(void **state)
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
 	assert_int_equal(store_mailbox_count(box), 3);
+	pool = pool_create(0);
+	return 0;
+}
+
+/* An empty INBOX (no token longer than FTS5 keeps, unlike setup()'s). */
+static int setup_empty(void **state)
+{
+	(void)state;
+	open_store();
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
 	pool = pool_create(0);
 	return 0;
 }
@@ -415,6 +432,143 @@ static void test_index_equals_scan(void **state)
 	assert_int_equal(run64(text(SEARCH_KEY_TEXT, LONG70 "TAILTWO")), 0);
 }
 
+/* ---- randomized: the index answers what a scan answers ---- */
+
+/* Pieces of text for the random corpus: token characters of every kind
+ * (ASCII, Latin with and without case, the ligature U+FB01 that
+ * casemaps to a lower-case "fi", CJK, U+FFFD), separators, repeats. */
+static const char *const pieces[] = {
+	"a", "b", "ab", "ba", "aaa", "fi", "\xef\xac\x81", "F", "I", "1", "9",
+	"\xc3\xa9", "\xc3\x89", "\xc3\x9f", "SS", "\xc3\xa4", "\xc3\x84", "\xe6\x97\xa5",
+	"\xef\xbf\xbd", "x", "Y", " ", " ", ".", "-", "@", ", ", "_", "'", "\t",
+};
+
+static uint32_t rnd(uint32_t *seed, uint32_t n)
+{
+	*seed = *seed * 1103515245 + 12345;
+	return (*seed >> 16) % n;
+}
+
+static void random_text(struct str *dest, uint32_t *seed, size_t pieces_count)
+{
+	for (size_t i = 0; i < pieces_count; i++)
+		str_append(dest, pieces[rnd(seed, N_ELEMENTS(pieces))]);
+}
+
+/* A random needle: a piece of a random stored text (cut at character
+ * boundaries), or random pieces. */
+static void random_needle(struct str *dest, uint32_t *seed, const struct str *texts,
+			  size_t count)
+{
+	const struct str *t = &texts[rnd(seed, (uint32_t)count)];
+	size_t start, len;
+
+	str_truncate(dest, 0);
+	if (rnd(seed, 3) == 0 || t->len == 0) {
+		random_text(dest, seed, 1 + rnd(seed, 4));
+		return;
+	}
+	start = rnd(seed, (uint32_t)t->len);
+	len = 1 + rnd(seed, rnd(seed, 8) == 0 ? 90 : 12);
+	while (start > 0 && ((unsigned char)t->data[start] & 0xc0) == 0x80)
+		start--;
+	if (start + len > t->len)
+		len = t->len - start;
+	while (start + len < t->len && ((unsigned char)t->data[start + len] & 0xc0) == 0x80)
+		len++;
+	str_append_n(dest, t->data + start, len);
+}
+
+/* Compares `rounds` random needles' index answers with a scan. */
+static void random_round(uint32_t *seed, const struct str *texts, size_t count, int rounds,
+			 unsigned int *nonempty, unsigned int *short_hits)
+{
+	static const enum search_key_type types[] = {
+		SEARCH_KEY_BODY, SEARCH_KEY_TEXT, SEARCH_KEY_HEADER
+	};
+	struct str needle = STR_INIT;
+
+	for (int i = 0; i < rounds; i++) {
+		char *copy;
+
+		random_needle(&needle, seed, texts, count);
+		copy = p_strdup(pool, needle.data);
+		for (size_t t = 0; t < N_ELEMENTS(types); t++) {
+			struct search_key *key = types[t] == SEARCH_KEY_HEADER ?
+				header("Subject", copy) : text(types[t], copy);
+			uint64_t want = scan64(types[t], copy), got = run64(key);
+
+			if (got != want)
+				fail_msg("needle %d \"%s\" type %d: index %#llx, scan %#llx", i,
+					 copy, (int)types[t], (unsigned long long)got,
+					 (unsigned long long)want);
+			*nonempty += want != 0;
+			*short_hits += want != 0 && needle.len <= 2;
+		}
+	}
+	str_free(&needle);
+}
+
+static void reopen_inbox(void)
+{
+	struct store_mailbox *all;
+
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &all), 0);
+	store_mailbox_close(&box);
+	box = all;
+}
+
+static void test_random_needles_equal_scan(void **state)
+{
+	struct str texts[51], msg = STR_INIT;
+	uint32_t seed = 20261207;
+	unsigned int nonempty = 0, short_hits = 0;
+
+	(void)state;
+	for (size_t m = 0; m < N_ELEMENTS(texts); m++) {
+		memset(&texts[m], 0, sizeof(texts[m]));
+		str_truncate(&msg, 0);
+		random_text(&texts[m], &seed, 2 + rnd(&seed, 10));
+		str_append(&msg, "Subject: ");
+		str_append(&msg, texts[m].data);
+		str_append(&msg, "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
+		str_truncate(&texts[m], 0);
+		random_text(&texts[m], &seed, 5 + rnd(&seed, 60));
+		if (m == N_ELEMENTS(texts) - 1) {
+			/* after the first round: a token longer than FTS5 keeps
+			 * (32768 bytes) */
+			/* tokens that differ only in ASCII case after
+			 * casemapping (the ligature U+FB01 becomes a
+			 * lower-case "fi"), which the tokenizer folds alike */
+			append("Subject: c1\r\n\r\nthe \xef\xac\x81 sign\r\n", 0, 0, 0);
+			append("Subject: c2\r\n\r\nthe fi sign\r\n", 0, 0, 0);
+			reopen_inbox();
+			assert_int_equal(store_mailbox_count(box), 52);
+			assert_int_equal(run64(text(SEARCH_KEY_BODY, "\xef\xac\x81")) >> 50, 1);
+			assert_int_equal(run64(text(SEARCH_KEY_BODY, "FI")) >> 50, 2);
+			random_round(&seed, texts, m, 400, &nonempty, &short_hits);
+			for (int k = 0; k < 40000; k++)
+				str_append_c(&texts[m], (char)('A' + k % 7));
+			str_append(&texts[m], "TAILWORD");
+		}
+		str_append(&msg, texts[m].data);
+		str_append(&msg, "\r\n");
+		append(msg.data, 0, 0, 0);
+	}
+	str_free(&msg);
+	reopen_inbox();
+	assert_int_equal(store_mailbox_count(box), 53);
+	random_round(&seed, texts, N_ELEMENTS(texts), 100, &nonempty, &short_hits);
+	/* not vacuous */
+	assert_true(nonempty > 700);
+	assert_true(short_hits > 10);
+	/* inside the long token, past what FTS5 keeps */
+	assert_int_equal(run64(text(SEARCH_KEY_BODY, "GABTAILWORD")), (uint64_t)1 << 52);
+	assert_int_equal(run64(text(SEARCH_KEY_BODY, "GABCDEFGABTAIL")), (uint64_t)1 << 52);
+	for (size_t m = 0; m < N_ELEMENTS(texts); m++)
+		str_free(&texts[m]);
+}
+
 /* Equal text keys share one answer from the index (search.c merges
  * them); the answers stay those of each key alone. */
 static void test_equal_text_keys(void **state)
@@ -463,6 +617,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expunged_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_equals_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_equal_text_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_needles_equal_scan, setup_empty, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,32 +2,54 @@
  * FROM, TO, CC, BCC, SUBJECT, BODY and TEXT.
  *
  * Tables (created here, not by the schema of index.c, with their own
- * version in meta 'text_index_version'):
- *   text_fts      FTS5, trigram tokenizer with case_sensitive 1, columns
- *                 header and body: the casemapped documents of
- *                 store_msg_text_data (store/msg-text.c).  rowid =
- *                 mailbox id << 32 | uid.
- *   text_indexed  the rowids that text_fts holds (a small table, because
- *                 scanning an FTS5 table by rowid reads every document).
+ * version in meta 'text_index_version'; the text index is a cache of the
+ * messages, so another version is dropped and filled again):
+ *   text_store    the casemapped header and body documents of
+ *                 store_msg_text_data (store/msg-text.c), each
+ *                 zlib-compressed behind its 4-byte length: the exact
+ *                 text that candidates are verified on and short
+ *                 needles scanned in.  id = mailbox id << 32 | uid.
+ *   text_hdr,     contentless FTS5 tables (detail=none: rowids only,
+ *   text_body     no positions) of the header and body documents with
+ *                 the ascii tokenizer: a token is a maximal run of
+ *                 ASCII letters and digits and bytes >= 0x80 (so whole
+ *                 UTF-8 characters), ASCII letters folded to lower
+ *                 case.  Same rowids.  Contentless tables forget the
+ *                 text, so a row is deleted with FTS5's 'delete'
+ *                 command fed from text_store.
+ *   text_terms    every token ever indexed, as it is in the document
+ *                 (not lower-cased), the dictionary that substrings are
+ *                 looked up in.  Never pruned: a stale term only finds
+ *                 no rows.
+ *   text_terms_tri  FTS5, trigram tokenizer, over text_terms (external
+ *                 content): the terms that may hold a needle run of 3
+ *                 or more characters, checked with memmem.
+ *   text_indexed  the rowids that text_store holds (a small table, so
+ *                 that listing them does not read the documents).
  *
- * Exactness: the documents and the needle are prepared with
- * i;unicode-casemap and the tokenizer folds nothing, so a needle of at
- * least 3 characters is a byte substring of a document exactly when the
- * FTS5 phrase of its trigrams matches (every position of the text starts
- * a trigram; the phrase needs them at consecutive positions).  A HEADER
- * key additionally checks the field name and value on each candidate's
- * stored header document.  Shorter needles are answered by one pass over
- * the stored documents of the mailbox (the FTS5 content, read by rowid
- * range).
- *
- * Two cases make the phrase only a filter, each candidate then being
- * checked with memmem on its stored document: a needle longer than
- * FTS_QUERY_MAX_CHARS (the phrase is of its first characters only, since
- * FTS5 keeps one term per character of a phrase and a 20,000-character
- * needle cost seconds and hundreds of MB), and a needle holding U+FFFD,
- * U+FFFE or U+FFFF (SQLite's UTF-8 reader, which the tokenizer uses for
- * documents and queries alike, reads the last two as U+FFFD, so any of
- * the three finds the others).
+ * Exactness.  The documents and the needle are prepared with
+ * i;unicode-casemap, and every answer is either exact by construction
+ * or verified with memmem on text_store:
+ *   - a needle that is one run of token bytes occurs in a document
+ *     exactly when it is a substring of one of the document's tokens
+ *     (an occurrence cannot span a separator), so the answer is the
+ *     union of the rows of every dictionary term containing it: exact,
+ *     no verification.  Except for one thing: the tokenizer folds
+ *     ASCII case, and casemapped text is nearly all upper case but
+ *     not quite (a ligature like U+FB01 decomposes to a lower-case
+ *     "fi" after titlecasing, RFC 5051 2), so when a matching term
+ *     folds to the same token as a dictionary term holding a lower-case
+ *     ASCII letter, the candidates are verified;
+ *   - any other needle: each run of token bytes in it is inside one
+ *     token of a matching document (a run with separators on both sides
+ *     is a whole token, one at the needle's end starts a token, one at
+ *     its start ends one), so the AND of those constraints finds a
+ *     superset, and each candidate is verified on its stored text;
+ *   - a HEADER key (FROM, TO, ... too) verifies the field name and value
+ *     on each candidate's stored header document;
+ *   - a needle without token bytes (or the empty needle), or one whose
+ *     runs match more than FTS_TERMS_MAX dictionary terms each, is
+ *     answered by one pass over the stored documents of the mailbox.
  *
  * Filled by the index's owner when a message is added (in the
  * transaction that inserts the row) or read later, copied with COPY/MOVE,
@@ -39,23 +61,43 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 /* 2: an address field is followed by its normalised addresses
- * (mime/text.h); a version 1 index is dropped and filled again */
-#define FTS_VERSION 2
+ * (mime/text.h); 3: compressed text_store and word-level contentless
+ * FTS5 tables instead of one trigram table holding the text.  Another
+ * version is dropped and filled again. */
+#define FTS_VERSION 3
 #define FTS_STR2(x) #x
 #define FTS_STR(x) FTS_STR2(x)
-/* the trigram tokenizer's unit: shorter needles have no trigram */
-#define FTS_MIN_CHARS 3
-/* the longest phrase given to FTS5, in characters; the rest of a longer
- * needle is verified on the candidates' documents */
-#define FTS_QUERY_MAX_CHARS 64
+/* the most dictionary terms one run of a needle is looked up as; past
+ * it the run constrains nothing (or the mailbox's text is scanned) */
+#define FTS_TERMS_MAX 500
+/* FTS5 cuts tokens, of documents and queries alike, to this many bytes
+ * (FTS5_MAX_TOKEN_SIZE); the dictionary keeps them cut the same way */
+#define FTS_TOKEN_MAX 32768
+/* the longest run looked up through the dictionary's trigram index (a
+ * phrase of one term per character); longer ones scan the dictionary */
+#define FTS_TERMS_QUERY_CHARS 64
 
 static const char fts_schema_sql[] =
 	"DROP TABLE IF EXISTS text_fts;"
 	"DROP TABLE IF EXISTS text_indexed;"
-	"CREATE VIRTUAL TABLE text_fts USING fts5(header, body,"
-	" tokenize = 'trigram case_sensitive 1');"
+	"DROP TABLE IF EXISTS text_hdr;"
+	"DROP TABLE IF EXISTS text_body;"
+	"DROP TABLE IF EXISTS text_store;"
+	"DROP TABLE IF EXISTS text_terms;"
+	"DROP TABLE IF EXISTS text_terms_tri;"
+	"CREATE VIRTUAL TABLE text_hdr USING fts5(t, tokenize = 'ascii',"
+	" content = '', detail = none, columnsize = 0);"
+	"CREATE VIRTUAL TABLE text_body USING fts5(t, tokenize = 'ascii',"
+	" content = '', detail = none, columnsize = 0);"
+	"CREATE TABLE text_store (id INTEGER PRIMARY KEY, header BLOB NOT NULL,"
+	" body BLOB NOT NULL);"
+	"CREATE TABLE text_terms (id INTEGER PRIMARY KEY, term BLOB NOT NULL UNIQUE);"
+	"CREATE VIRTUAL TABLE text_terms_tri USING fts5(term,"
+	" tokenize = 'trigram case_sensitive 1', content = 'text_terms',"
+	" content_rowid = 'id', columnsize = 0);"
 	"CREATE TABLE text_indexed (id INTEGER PRIMARY KEY);"
 	"INSERT OR REPLACE INTO meta(key, value) VALUES ('text_index_version', "
 	FTS_STR(FTS_VERSION) ");";
@@ -98,93 +140,357 @@ int index_fts_init(struct index *idx)
 	return index_commit(idx);
 }
 
-static int fts_mark_indexed(struct index *idx, int64_t rowid)
+/* ---- the stored documents ---- */
+
+/* Appends the stored form of doc[0..len) to dest: its length (4 bytes,
+ * little-endian) and its zlib stream; nothing for an empty document. */
+static void fts_pack(struct str *dest, const char *doc, size_t len)
 {
-	return index_run(idx, "INSERT OR IGNORE INTO text_indexed(id) VALUES (?)",
-			 "i", rowid) < 0 ? -1 : 0;
+	uLongf zlen;
+	char *z;
+
+	if (len == 0)
+		return;
+	zlen = compressBound((uLong)len);
+	z = xmalloc(4 + (size_t)zlen);
+	for (int i = 0; i < 4; i++)
+		z[i] = (char)((len >> (8 * i)) & 0xff);
+	/* cannot fail: the buffer has compressBound() bytes */
+	(void)compress2((Bytef *)z + 4, &zlen, (const Bytef *)doc, (uLong)len, 6);
+	str_append_n(dest, z, 4 + (size_t)zlen);
+	free(z);
+}
+
+/* Appends the document stored as blob[0..len) to dest.  -1 when it
+ * does not inflate to its recorded length (error set). */
+static int fts_unpack(struct index *idx, struct str *dest, const unsigned char *blob, size_t len)
+{
+	size_t doc_len = 0;
+	uLongf out_len;
+	char *doc;
+	bool ok;
+
+	if (len == 0)
+		return 0;
+	if (len >= 4) {
+		for (int i = 0; i < 4; i++)
+			doc_len |= (size_t)blob[i] << (8 * i);
+	}
+	ok = len >= 4 && doc_len <= MIME_TEXT_MAX_HEADER + MIME_TEXT_MAX_BODY;
+	if (ok) {
+		doc = xmalloc(doc_len);
+		out_len = (uLongf)doc_len;
+		ok = uncompress((Bytef *)doc, &out_len, blob + 4, (uLong)(len - 4)) == Z_OK &&
+			out_len == doc_len;
+		if (ok)
+			str_append_n(dest, doc, doc_len);
+		free(doc);
+	}
+	if (!ok) {
+		store_set_error(idx->store, STORE_ERR_TEMP, "Corrupt stored text in %s",
+				idx->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Unpacks the documents at columns col, col + 1 of stmt into *header and
+ * *body (appended), only the header for STORE_TEXT_HEADER and only the
+ * body for STORE_TEXT_BODY.  0 or -1 (error set). */
+static int fts_unpack_row(struct index *idx, sqlite3_stmt *stmt, int col,
+			  enum store_text_field field, struct str *header, struct str *body)
+{
+	if (field != STORE_TEXT_BODY &&
+	    fts_unpack(idx, header, sqlite3_column_blob(stmt, col),
+		       (size_t)sqlite3_column_bytes(stmt, col)) < 0)
+		return -1;
+	if (field != STORE_TEXT_HEADER &&
+	    fts_unpack(idx, body, sqlite3_column_blob(stmt, col + 1),
+		       (size_t)sqlite3_column_bytes(stmt, col + 1)) < 0)
+		return -1;
+	return 0;
+}
+
+/* Reads the documents stored for rowid into *header and *body (appended;
+ * `field` says which, as for fts_unpack_row()): 1, 0 when none are
+ * stored, -1 (error set). */
+static int fts_load(struct index *idx, int64_t rowid, enum store_text_field field,
+		    struct str *header, struct str *body)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT header, body FROM text_store WHERE id = ?",
+					"i", rowid);
+	int ret = index_stmt_step(idx, stmt);
+
+	if (ret > 0 && fts_unpack_row(idx, stmt, 0, field, header, body) < 0)
+		ret = -1;
+	index_stmt_done(idx, stmt);
+	return ret;
+}
+
+/* ---- tokens ---- */
+
+/* Whether byte c belongs to a token of the ascii tokenizer: an ASCII
+ * letter or digit, or any byte of a non-ASCII UTF-8 character. */
+static bool fts_token_byte(unsigned char c)
+{
+	return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		(c >= 'A' && c <= 'Z');
+}
+
+static char fts_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* A token of a document: bytes in place, cut to FTS_TOKEN_MAX. */
+struct fts_token {
+	const char *data;
+	size_t len;
+};
+
+static int fts_token_cmp(const void *a, const void *b)
+{
+	const struct fts_token *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->data, y->data, x->len);
+}
+
+/* Appends the tokens of doc[0..len) to *tokens; *cut_r is set when one
+ * was longer than FTS5 keeps. */
+static void fts_tokens(const struct str *doc, struct fts_token **tokens, size_t *count,
+		       size_t *cap, bool *cut_r)
+{
+	for (size_t i = 0; i < doc->len; ) {
+		size_t start = i;
+
+		if (!fts_token_byte((unsigned char)doc->data[i])) {
+			i++;
+			continue;
+		}
+		while (i < doc->len && fts_token_byte((unsigned char)doc->data[i]))
+			i++;
+		if (*count == *cap) {
+			*cap = *cap == 0 ? 256 : *cap * 2;
+			*tokens = xrealloc(*tokens, *cap * sizeof(**tokens));
+		}
+		(*tokens)[*count].data = doc->data + start;
+		(*tokens)[*count].len = i - start < FTS_TOKEN_MAX ? i - start : FTS_TOKEN_MAX;
+		*cut_r = *cut_r || i - start > FTS_TOKEN_MAX;
+		(*count)++;
+	}
+}
+
+/* Adds a term to the dictionary and, when new, to its trigram index. */
+static int fts_add_term(struct index *idx, const struct fts_token *term)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "INSERT OR IGNORE INTO text_terms(term) VALUES (?)",
+					"");
+	int ret;
+
+	if (stmt != NULL)
+		sqlite3_bind_blob(stmt, 1, term->data, (int)term->len, SQLITE_STATIC);
+	ret = index_stmt_step(idx, stmt);
+	index_stmt_done(idx, stmt);
+	if (ret < 0 || sqlite3_changes(idx->db) == 0)
+		return ret < 0 ? -1 : 0;
+	stmt = index_stmt(idx, "INSERT INTO text_terms_tri(rowid, term) VALUES (?, ?)",
+			  "i", (int64_t)sqlite3_last_insert_rowid(idx->db));
+	if (stmt != NULL)
+		sqlite3_bind_text(stmt, 2, term->data, (int)term->len, SQLITE_STATIC);
+	ret = index_stmt_step(idx, stmt);
+	index_stmt_done(idx, stmt);
+	return ret < 0 ? -1 : 0;
+}
+
+/* Adds the distinct tokens of both documents to the dictionary. */
+static int fts_add_terms(struct index *idx, const struct str *header, const struct str *body)
+{
+	struct fts_token *tokens = NULL;
+	size_t count = 0, cap = 0;
+	bool cut = false;
+	int ret = 0;
+
+	fts_tokens(header, &tokens, &count, &cap, &cut);
+	fts_tokens(body, &tokens, &count, &cap, &cut);
+	if (count > 0)
+		qsort(tokens, count, sizeof(*tokens), fts_token_cmp);
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		if (i == 0 || fts_token_cmp(&tokens[i - 1], &tokens[i]) != 0)
+			ret = fts_add_term(idx, &tokens[i]);
+	}
+	free(tokens);
+	/* the empty term (no token is empty) says that some term was cut */
+	if (ret == 0 && cut &&
+	    index_run(idx, "INSERT OR IGNORE INTO text_terms(term) VALUES (x'')", "") < 0)
+		ret = -1;
+	return ret;
+}
+
+/* ---- maintenance ---- */
+
+/* Runs an INSERT into text_hdr or text_body (sql) with ?1 = rowid and
+ * the document as ?2 (a 'delete' command or a new row). */
+static int fts_run_doc(struct index *idx, const char *sql, int64_t rowid, const struct str *doc)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, sql, "i", rowid);
+	int ret;
+
+	if (stmt != NULL)
+		sqlite3_bind_text(stmt, 2, doc->len == 0 ? "" : doc->data, (int)doc->len,
+				  SQLITE_STATIC);
+	ret = index_stmt_step(idx, stmt);
+	index_stmt_done(idx, stmt);
+	return ret < 0 ? -1 : 0;
+}
+
+/* Removes rowid's text from every table (none stored: nothing to do). */
+static int fts_delete_row(struct index *idx, int64_t rowid)
+{
+	struct str header = { 0 }, body = { 0 };
+	int ret = fts_load(idx, rowid, STORE_TEXT_ANY, &header, &body);
+
+	/* a contentless table forgets a row only when told its exact text */
+	if (ret > 0 &&
+	    (fts_run_doc(idx, "INSERT INTO text_hdr(text_hdr, rowid, t) VALUES ('delete', ?, ?)",
+			 rowid, &header) < 0 ||
+	     fts_run_doc(idx, "INSERT INTO text_body(text_body, rowid, t) "
+			 "VALUES ('delete', ?, ?)", rowid, &body) < 0 ||
+	     index_run(idx, "DELETE FROM text_store WHERE id = ?", "i", rowid) < 0))
+		ret = -1;
+	str_free(&header);
+	str_free(&body);
+	if (ret >= 0 && index_run(idx, "DELETE FROM text_indexed WHERE id = ?", "i", rowid) < 0)
+		ret = -1;
+	return ret < 0 ? -1 : 0;
+}
+
+static int fts_insert_row(struct index *idx, int64_t rowid, const struct str *header,
+			  const struct str *body)
+{
+	static const char mark_sql[] = "INSERT OR IGNORE INTO text_indexed(id) VALUES (?)";
+	struct str packed_header = { 0 }, packed_body = { 0 };
+	sqlite3_stmt *stmt;
+	int ret = index_run(idx, mark_sql, "i", rowid);
+
+	/* a row written back twice (two sessions read the same message)
+	 * must not be in the FTS tables twice */
+	if (ret < 0 ||
+	    (ret == 0 && (fts_delete_row(idx, rowid) < 0 || index_run(idx, mark_sql, "i", rowid) < 0)))
+		return -1;
+	fts_pack(&packed_header, header->data, header->len);
+	fts_pack(&packed_body, body->data, body->len);
+	stmt = index_stmt(idx, "INSERT INTO text_store(id, header, body) VALUES (?, ?, ?)",
+			  "i", rowid);
+	if (stmt != NULL) {
+		sqlite3_bind_blob(stmt, 2, packed_header.len == 0 ? "" : packed_header.data,
+				  (int)packed_header.len, SQLITE_STATIC);
+		sqlite3_bind_blob(stmt, 3, packed_body.len == 0 ? "" : packed_body.data,
+				  (int)packed_body.len, SQLITE_STATIC);
+	}
+	ret = index_stmt_step(idx, stmt);
+	index_stmt_done(idx, stmt);
+	str_free(&packed_header);
+	str_free(&packed_body);
+	if (ret < 0 ||
+	    fts_run_doc(idx, "INSERT INTO text_hdr(rowid, t) VALUES (?, ?)", rowid, header) < 0 ||
+	    fts_run_doc(idx, "INSERT INTO text_body(rowid, t) VALUES (?, ?)", rowid, body) < 0 ||
+	    fts_add_terms(idx, header, body) < 0)
+		return -1;
+	return 0;
 }
 
 int index_fts_insert(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		     const struct store_msg_text_data *data)
 {
-	sqlite3_stmt *stmt = index_stmt(idx, "INSERT OR REPLACE INTO text_fts(rowid, header, body) "
-					"VALUES (?, ?, ?)", "");
-	int64_t rowid = fts_rowid(mailbox_id, uid);
-	int ret;
+	return fts_insert_row(idx, fts_rowid(mailbox_id, uid), &data->header, &data->body);
+}
 
-	if (stmt != NULL) {
-		sqlite3_bind_int64(stmt, 1, rowid);
-		sqlite3_bind_text(stmt, 2, data->header.data, (int)data->header.len,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(stmt, 3, data->body.data, (int)data->body.len, SQLITE_STATIC);
-	}
-	ret = index_stmt_step(idx, stmt);
-	index_stmt_done(idx, stmt);
-	return ret < 0 ? -1 : fts_mark_indexed(idx, rowid);
+/* Stores the text of src (if it has one) as dest's too. */
+static int fts_copy_row(struct index *idx, int64_t src, int64_t dest)
+{
+	struct str header = { 0 }, body = { 0 };
+	int ret = fts_load(idx, src, STORE_TEXT_ANY, &header, &body);
+
+	/* none: the source had no text yet, filled lazily */
+	if (ret > 0 && fts_insert_row(idx, dest, &header, &body) < 0)
+		ret = -1;
+	str_free(&header);
+	str_free(&body);
+	return ret;
 }
 
 int index_fts_copy(struct index *idx, int64_t src_mailbox_id, uint32_t src_uid,
 		   int64_t dest_mailbox_id, uint32_t dest_uid)
 {
-	int64_t dest = fts_rowid(dest_mailbox_id, dest_uid);
-	int changes = index_run(idx, "INSERT OR REPLACE INTO text_fts(rowid, header, body) "
-				"SELECT ?2, header, body FROM text_fts WHERE rowid = ?1", "ii",
-				fts_rowid(src_mailbox_id, src_uid), dest);
-
-	if (changes <= 0)
-		return changes;	/* none: the source had no text yet, filled lazily */
-	return fts_mark_indexed(idx, dest);
+	return fts_copy_row(idx, fts_rowid(src_mailbox_id, src_uid),
+			    fts_rowid(dest_mailbox_id, dest_uid)) < 0 ? -1 : 0;
 }
-
-/* Runs each of sqls with ?1 = the first rowid of mailbox_id, ?2 = its
- * last and ?3 = the first of to_id. */
-static int fts_run_range(struct index *idx, const char *const *sqls, size_t count,
-			 int64_t mailbox_id, int64_t to_id)
-{
-	for (size_t i = 0; i < count; i++) {
-		if (index_run(idx, sqls[i], "iii", fts_rowid(mailbox_id, 0),
-			      fts_rowid(mailbox_id, UINT32_MAX), fts_rowid(to_id, 0)) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static const char *const fts_delete_sqls[] = {
-	"DELETE FROM text_fts WHERE rowid BETWEEN ? AND ?",
-	"DELETE FROM text_indexed WHERE id BETWEEN ? AND ?",
-};
 
 int index_fts_delete(struct index *idx, int64_t mailbox_id, uint32_t uid)
 {
-	int64_t rowid = fts_rowid(mailbox_id, uid);
+	return fts_delete_row(idx, fts_rowid(mailbox_id, uid));
+}
 
-	for (size_t i = 0; i < N_ELEMENTS(fts_delete_sqls); i++) {
-		if (index_run(idx, fts_delete_sqls[i], "ii", rowid, rowid) < 0)
-			return -1;
+/* The rowids of mailbox_id's stored texts (*ids_r xmalloc'd). */
+static int fts_mailbox_rows(struct index *idx, int64_t mailbox_id, int64_t **ids_r,
+			    size_t *count_r)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT id FROM text_indexed WHERE id BETWEEN ? AND ?",
+					"ii", fts_rowid(mailbox_id, 0),
+					fts_rowid(mailbox_id, UINT32_MAX));
+	size_t cap = 0;
+	int ret;
+
+	*ids_r = NULL;
+	*count_r = 0;
+	while ((ret = index_stmt_step(idx, stmt)) > 0) {
+		if (*count_r == cap) {
+			cap = cap == 0 ? 256 : cap * 2;
+			*ids_r = xrealloc(*ids_r, cap * sizeof(**ids_r));
+		}
+		(*ids_r)[(*count_r)++] = sqlite3_column_int64(stmt, 0);
+	}
+	index_stmt_done(idx, stmt);
+	if (ret < 0) {
+		free(*ids_r);
+		*ids_r = NULL;
+		return -1;
 	}
 	return 0;
 }
 
 int index_fts_delete_mailbox(struct index *idx, int64_t mailbox_id)
 {
-	return fts_run_range(idx, fts_delete_sqls, N_ELEMENTS(fts_delete_sqls), mailbox_id, 0);
+	int64_t *ids;
+	size_t count;
+	int ret = 0;
+
+	if (fts_mailbox_rows(idx, mailbox_id, &ids, &count) < 0)
+		return -1;
+	for (size_t i = 0; ret == 0 && i < count; i++)
+		ret = fts_delete_row(idx, ids[i]);
+	free(ids);
+	return ret;
 }
 
 int index_fts_move_mailbox(struct index *idx, int64_t from_id, int64_t to_id)
 {
-	static const char *const sqls[] = {
-		"INSERT OR REPLACE INTO text_fts(rowid, header, body) "
-		"SELECT ?3 | (rowid & 4294967295), header, body FROM text_fts "
-		"WHERE rowid BETWEEN ?1 AND ?2",
-		"INSERT OR IGNORE INTO text_indexed(id) "
-		"SELECT ?3 | (id & 4294967295) FROM text_indexed WHERE id BETWEEN ?1 AND ?2",
-	};
+	int64_t *ids;
+	size_t count;
+	int ret = 0;
 
-	if (fts_run_range(idx, sqls, N_ELEMENTS(sqls), from_id, to_id) < 0)
+	if (fts_mailbox_rows(idx, from_id, &ids, &count) < 0)
 		return -1;
-	return index_fts_delete_mailbox(idx, from_id);
+	for (size_t i = 0; ret >= 0 && i < count; i++) {
+		ret = fts_copy_row(idx, ids[i], fts_rowid(to_id, (uint32_t)(ids[i] & UINT32_MAX)));
+		if (ret >= 0)
+			ret = fts_delete_row(idx, ids[i]);
+	}
+	free(ids);
+	return ret < 0 ? -1 : 0;
 }
-
 void index_fts_missing_free(struct index_fts_missing *missing, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
@@ -262,52 +568,10 @@ int index_fts_write_back(struct index *idx, int64_t mailbox_id, uint32_t uid,
 int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		  struct str *header, struct str *body)
 {
-	sqlite3_stmt *stmt = index_stmt(idx, "SELECT header, body FROM text_fts WHERE rowid = ?",
-					"i", fts_rowid(mailbox_id, uid));
-	int ret = index_stmt_step(idx, stmt);
-
-	if (ret > 0) {
-		const void *h = sqlite3_column_blob(stmt, 0);
-		const void *b = sqlite3_column_blob(stmt, 1);
-
-		str_append_n(header, h == NULL ? "" : h, (size_t)sqlite3_column_bytes(stmt, 0));
-		str_append_n(body, b == NULL ? "" : b, (size_t)sqlite3_column_bytes(stmt, 1));
-	}
-	index_stmt_done(idx, stmt);
-	return ret;
+	return fts_load(idx, fts_rowid(mailbox_id, uid), STORE_TEXT_ANY, header, body);
 }
 
-/* The FTS5 query: the needle as one phrase (a string; '"' doubled),
- * limited to a column. */
-static void fts_query(struct str *query, enum store_text_field field,
-		      const char *needle, size_t needle_len)
-{
-	if (field == STORE_TEXT_HEADER)
-		str_append(query, "header : ");
-	else if (field == STORE_TEXT_BODY)
-		str_append(query, "body : ");
-	str_append_c(query, '"');
-	for (size_t i = 0; i < needle_len; i++) {
-		if (needle[i] == '"')
-			str_append_c(query, '"');
-		str_append_c(query, needle[i]);
-	}
-	str_append_c(query, '"');
-}
-
-/* Whether the needle holds U+FFFD, U+FFFE or U+FFFF (EF BF BD..BF),
- * which SQLite's UTF-8 reader does not tell apart. */
-static bool fts_has_fffx(const char *needle, size_t needle_len)
-{
-	const char *p = needle, *end = needle + needle_len;
-
-	while ((p = memmem(p, (size_t)(end - p), "\xef\xbf", 2)) != NULL) {
-		if (end - p >= 3 && (unsigned char)p[2] >= 0xbd)
-			return true;
-		p += 2;
-	}
-	return false;
-}
+/* ---- search ---- */
 
 static void uid_push(uint32_t **arr, size_t *count, size_t *cap, uint32_t uid)
 {
@@ -318,49 +582,67 @@ static void uid_push(uint32_t **arr, size_t *count, size_t *cap, uint32_t uid)
 	(*arr)[(*count)++] = uid;
 }
 
-static bool fts_doc_has(const char *doc, size_t doc_len, const char *needle,
-			size_t needle_len)
+static bool fts_doc_has(const struct str *doc, const char *needle, size_t needle_len)
 {
 	return needle_len == 0 ||
-		(doc != NULL && memmem(doc, doc_len, needle, needle_len) != NULL);
+		(doc->len > 0 && memmem(doc->data, doc->len, needle, needle_len) != NULL);
 }
 
-/* Whether the row at `stmt` (columns rowid, header, body) matches: the
- * exact test on the stored documents, the reference for the index. */
-static bool fts_row_has(sqlite3_stmt *stmt, enum store_text_field field, const char *name,
-			const char *needle, size_t needle_len)
+/* Whether the documents match: the exact test, the reference for the
+ * index. */
+static bool fts_docs_have(const struct str *header, const struct str *body,
+			  enum store_text_field field, const char *name,
+			  const char *needle, size_t needle_len)
 {
-	bool hit = false;
-
-	if (field != STORE_TEXT_BODY) {
-		const char *doc = (const char *)sqlite3_column_blob(stmt, 1);
-		size_t doc_len = (size_t)sqlite3_column_bytes(stmt, 1);
-
-		hit = field == STORE_TEXT_HEADER ?
-			doc != NULL && mime_text_header_has(doc, doc_len, name, needle,
-							    needle_len) :
-			fts_doc_has(doc, doc_len, needle, needle_len);
+	if (field == STORE_TEXT_HEADER) {
+		return header->len > 0 &&
+			mime_text_header_has(header->data, header->len, name, needle, needle_len);
 	}
-	if (!hit && field != STORE_TEXT_HEADER) {
-		hit = fts_doc_has((const char *)sqlite3_column_blob(stmt, 2),
-				  (size_t)sqlite3_column_bytes(stmt, 2), needle, needle_len);
-	}
-	return hit;
+	return (field != STORE_TEXT_BODY && fts_doc_has(header, needle, needle_len)) ||
+		fts_doc_has(body, needle, needle_len);
 }
 
-/* A needle too short for trigrams: the stored documents of the mailbox
- * from first_uid on, read once, at most INDEX_FTS_SCAN_ROWS of them
- * (about 3.5 us each) per call: the caller asks again for the rest
- * (result_r->last_uid), so that a SEARCH over 100,000 messages goes back
- * to the event loop in between. */
+/* Appends the uids from uids[first..] whose stored text matches (in
+ * order) to the result, at most INDEX_FTS_SCAN_ROWS of them per call:
+ * result_r->last_uid says how far it got (DESIGN.md: slices). */
+static int fts_verify(struct index *idx, const uint32_t *uids, size_t count, int64_t mailbox_id,
+		      enum store_text_field field, const char *name, const char *needle,
+		      size_t needle_len, struct store_text_result *result_r)
+{
+	struct str header = { 0 }, body = { 0 };
+	size_t cap = 0;
+	int ret = 0;
+
+	for (size_t i = 0; ret >= 0 && i < count; i++) {
+		if (i == INDEX_FTS_SCAN_ROWS) {
+			result_r->last_uid = uids[i] - 1;
+			break;
+		}
+		str_truncate(&header, 0);
+		str_truncate(&body, 0);
+		ret = fts_load(idx, fts_rowid(mailbox_id, uids[i]), field, &header, &body);
+		if (ret > 0 && fts_docs_have(&header, &body, field, name, needle, needle_len))
+			uid_push(&result_r->uids, &result_r->count, &cap, uids[i]);
+	}
+	str_free(&header);
+	str_free(&body);
+	return ret < 0 ? -1 : 0;
+}
+
+/* A needle the index cannot narrow: the stored documents of the mailbox
+ * from first_uid on, read once, at most INDEX_FTS_SCAN_ROWS of them per
+ * call: the caller asks again for the rest (result_r->last_uid), so
+ * that a SEARCH over 100,000 messages goes back to the event loop in
+ * between. */
 static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		    const char *name, const char *needle, size_t needle_len,
 		    uint32_t first_uid, struct store_text_result *result_r)
 {
-	sqlite3_stmt *stmt = index_stmt(idx, "SELECT rowid, header, body FROM text_fts "
-					"WHERE rowid BETWEEN ? AND ?", "ii",
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT id, header, body FROM text_store "
+					"WHERE id BETWEEN ? AND ?", "ii",
 					fts_rowid(mailbox_id, first_uid),
 					fts_rowid(mailbox_id, UINT32_MAX));
+	struct str header = { 0 }, body = { 0 };
 	size_t cap = 0, indexed_cap = 0, rows = 0;
 	int ret;
 
@@ -374,11 +656,19 @@ static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field
 			ret = 0;
 			break;
 		}
+		str_truncate(&header, 0);
+		str_truncate(&body, 0);
+		if (fts_unpack_row(idx, stmt, 1, field, &header, &body) < 0) {
+			ret = -1;
+			break;
+		}
 		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
-		if (fts_row_has(stmt, field, name, needle, needle_len))
+		if (fts_docs_have(&header, &body, field, name, needle, needle_len))
 			uid_push(&result_r->uids, &result_r->count, &cap, uid);
 	}
 	index_stmt_done(idx, stmt);
+	str_free(&header);
+	str_free(&body);
 	if (ret < 0) {
 		store_text_result_free(result_r);
 		return -1;
@@ -386,55 +676,280 @@ static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field
 	return 1;
 }
 
+/* Tokens folded as the tokenizer folds them (ASCII lower case), a few:
+ * past FTS_FOLDS_MAX only `full` is remembered. */
+#define FTS_FOLDS_MAX 4096
+struct fts_folds {
+	struct str buf;		/* each fold, NUL-terminated (tokens hold no NUL) */
+	size_t count;
+	bool full;
+};
+
+static bool memchr_lower(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] >= 'a' && p[i] <= 'z')
+			return true;
+	}
+	return false;
+}
+
+static void fts_folds_add(struct fts_folds *folds, const char *term, size_t len)
+{
+	if (folds->count == FTS_FOLDS_MAX) {
+		folds->full = true;
+		return;
+	}
+	for (size_t i = 0; i < len; i++)
+		str_append_c(&folds->buf, fts_lower(term[i]));
+	str_append_c(&folds->buf, '\0');
+	folds->count++;
+}
+
+/* Whether a fold of a is also one of b (or either lost some). */
+static bool fts_folds_meet(const struct fts_folds *a, const struct fts_folds *b)
+{
+	if (b->count == 0)
+		return false;
+	if (a->full || b->full)
+		return true;
+	for (size_t i = 0; i < a->buf.len; i += strlen(a->buf.data + i) + 1) {
+		for (size_t k = 0; k < b->buf.len; k += strlen(b->buf.data + k) + 1) {
+			if (strcmp(a->buf.data + i, b->buf.data + k) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+static void fts_folds_free(struct fts_folds *folds)
+{
+	str_free(&folds->buf);
+}
+
+enum fts_run_kind {
+	FTS_RUN_INSIDE,	/* anywhere in a token (the whole needle) */
+	FTS_RUN_SUFFIX,	/* ends a token (the needle's first run) */
+	FTS_RUN_PREFIX,	/* starts a token (the needle's last run) */
+	FTS_RUN_WHOLE,	/* a whole token (separators on both sides) */
+};
+
+struct fts_plan {
+	struct str query;	/* FTS5 expression; empty: scan the text */
+	bool verify;		/* the expression finds a superset */
+	bool none;		/* no row can match */
+};
+
+/* The dictionary terms that may hold run[0..len): those the trigram
+ * index finds (a phrase of the run's trigrams), or all of them for a run
+ * shorter than a trigram or longer than FTS_TERMS_QUERY_CHARS, or when
+ * some term was cut.  NULL (error set). */
+static sqlite3_stmt *fts_terms_stmt(struct index *idx, const char *run, size_t len)
+{
+	size_t chars = 0;
+	sqlite3_stmt *stmt;
+	int ret = 0;
+
+	for (size_t i = 0; i < len; i++)
+		chars += ((unsigned char)run[i] & 0xc0) != 0x80;
+	/* a cut term may hold the run in its lost part: the pass over all
+	 * terms sees them (they are marked by the empty term) */
+	if (chars >= 3 && chars <= FTS_TERMS_QUERY_CHARS) {
+		stmt = index_stmt(idx, "SELECT 1 FROM text_terms WHERE term = x''", "");
+		ret = index_stmt_step(idx, stmt);
+		index_stmt_done(idx, stmt);
+		if (ret < 0)
+			return NULL;
+	}
+	if (chars < 3 || chars > FTS_TERMS_QUERY_CHARS || ret > 0)
+		return index_stmt(idx, "SELECT term FROM text_terms", "");
+	stmt = index_stmt(idx, "SELECT t.term FROM text_terms_tri f "
+			  "JOIN text_terms t ON t.id = f.rowid WHERE text_terms_tri MATCH ?", "");
+	/* token bytes hold no '"': the run is a valid FTS5 string as it is */
+	if (stmt != NULL) {
+		char *query = xmalloc(len + 2);
+
+		query[0] = '"';
+		memcpy(query + 1, run, len);
+		query[len + 1] = '"';
+		sqlite3_bind_text(stmt, 1, query, (int)len + 2, free);
+	}
+	return stmt;
+}
+
+/* Appends to plan->query an FTS5 expression for "a token that holds
+ * run[0..len) as `kind` says", setting plan->none when the dictionary
+ * has no such term and plan->verify when the expression finds more.
+ * *added_r is false (nothing appended) when the run is not worth a
+ * constraint: more than FTS_TERMS_MAX terms, or a run FTS5 cuts. */
+static int fts_run_query(struct index *idx, struct fts_plan *plan, const char *run, size_t len,
+			 enum fts_run_kind kind, bool *added_r)
+{
+	struct str *query = &plan->query;
+	struct fts_folds folds = { 0 }, matched = { 0 };
+	size_t start = query->len, terms = 0;
+	bool cut = false;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	*added_r = len < FTS_TOKEN_MAX;
+	if (!*added_r)
+		return 0;
+	if (kind == FTS_RUN_WHOLE || kind == FTS_RUN_PREFIX) {
+		/* tokens hold no '"', so a string needs no escaping */
+		str_append_c(query, '"');
+		str_append_n(query, run, len);
+		str_append(query, kind == FTS_RUN_PREFIX ? "\"*" : "\"");
+		return 0;
+	}
+	stmt = fts_terms_stmt(idx, run, len);
+	str_append_c(query, '(');
+	while ((ret = index_stmt_step(idx, stmt)) > 0) {
+		const char *term = sqlite3_column_blob(stmt, 0);
+		size_t term_len = (size_t)sqlite3_column_bytes(stmt, 0);
+
+		if (memchr_lower(term, term_len))
+			fts_folds_add(&folds, term, term_len);
+		/* a cut term may hold the run in its lost part */
+		if (term_len >= FTS_TOKEN_MAX)
+			cut = true;
+		else if (term_len < len ||
+			 (kind == FTS_RUN_SUFFIX ? memcmp(term + term_len - len, run, len) != 0 :
+			  memmem(term, term_len, run, len) == NULL))
+			continue;
+		if (terms++ == FTS_TERMS_MAX)
+			break;
+		if (terms > 1)
+			str_append(query, " OR ");
+		str_append_c(query, '"');
+		str_append_n(query, term, term_len);
+		str_append_c(query, '"');
+		fts_folds_add(&matched, term, term_len);
+	}
+	index_stmt_done(idx, stmt);
+	if (ret >= 0) {
+		str_append_c(query, ')');
+		if (terms > FTS_TERMS_MAX) {
+			str_truncate(query, start);
+			*added_r = false;
+		} else {
+			plan->none = terms == 0;
+			plan->verify = plan->verify || cut || fts_folds_meet(&matched, &folds);
+		}
+	}
+	fts_folds_free(&folds);
+	fts_folds_free(&matched);
+	return ret < 0 ? -1 : 0;
+}
+
+/* Plans the search of the casemapped needle (see the top of the file). */
+static int fts_plan(struct index *idx, const char *needle, size_t needle_len,
+		    struct fts_plan *plan_r)
+{
+	size_t i = 0;
+
+	memset(plan_r, 0, sizeof(*plan_r));
+	while (i < needle_len && !plan_r->none) {
+		size_t start = i, query_len = plan_r->query.len;
+		enum fts_run_kind kind;
+		bool added;
+
+		if (!fts_token_byte((unsigned char)needle[i])) {
+			plan_r->verify = true;
+			i++;
+			continue;
+		}
+		while (i < needle_len && fts_token_byte((unsigned char)needle[i]))
+			i++;
+		kind = start == 0 && i == needle_len ? FTS_RUN_INSIDE :
+			start == 0 ? FTS_RUN_SUFFIX :
+			i == needle_len ? FTS_RUN_PREFIX : FTS_RUN_WHOLE;
+		if (query_len > 0)
+			str_append(&plan_r->query, " AND ");
+		if (fts_run_query(idx, plan_r, needle + start, i - start, kind, &added) < 0) {
+			str_free(&plan_r->query);
+			return -1;
+		}
+		if (!added) {
+			str_truncate(&plan_r->query, query_len);
+			plan_r->verify = true;
+		}
+	}
+	return 0;
+}
+
+/* The uids of the rows of `table`'s query (in order) from first_uid on,
+ * merged into the sorted *uids. */
+static int fts_match(struct index *idx, bool header_table, const struct str *query,
+		     int64_t mailbox_id, uint32_t first_uid, uint32_t **uids, size_t *count)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, header_table ?
+		"SELECT rowid FROM text_hdr WHERE text_hdr MATCH ? AND rowid BETWEEN ? AND ?" :
+		"SELECT rowid FROM text_body WHERE text_body MATCH ? AND rowid BETWEEN ? AND ?",
+		"sii", query->data, fts_rowid(mailbox_id, first_uid),
+		fts_rowid(mailbox_id, UINT32_MAX));
+	uint32_t *merged = NULL;
+	size_t merged_count = 0, cap = 0, old = 0;
+	int ret;
+
+	while ((ret = index_stmt_step(idx, stmt)) > 0) {
+		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
+
+		for (; old < *count && (*uids)[old] < uid; old++)
+			uid_push(&merged, &merged_count, &cap, (*uids)[old]);
+		if (old < *count && (*uids)[old] == uid)
+			old++;
+		uid_push(&merged, &merged_count, &cap, uid);
+	}
+	index_stmt_done(idx, stmt);
+	for (; old < *count; old++)
+		uid_push(&merged, &merged_count, &cap, (*uids)[old]);
+	free(*uids);
+	*uids = merged;
+	*count = merged_count;
+	return ret < 0 ? -1 : 0;
+}
+
 static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		      const char *name, const char *needle, size_t needle_len,
 		      uint32_t first_uid, struct store_text_result *result_r)
 {
-	struct str query = { 0 }, folded_name = { 0 };
-	size_t cap = 0, indexed_cap = 0, chars = 0, query_len = needle_len;
+	struct str folded_name = { 0 };
+	struct fts_plan plan;
+	uint32_t *cands = NULL;
+	size_t cand_count = 0, indexed_cap = 0;
 	sqlite3_stmt *stmt;
-	bool verify;
 	int ret;
 
 	if (field == STORE_TEXT_HEADER) {
 		(void)casemap_unicode(name, strlen(name), &folded_name);
 		str_append(&folded_name, "");
 	}
-	/* the needle is valid UTF-8 (store.c): a character starts at each
-	 * byte that is not a continuation byte */
-	for (size_t i = 0; i < needle_len; i++) {
-		if (((unsigned char)needle[i] & 0xc0) != 0x80 &&
-		    chars++ == FTS_QUERY_MAX_CHARS)
-			query_len = i;
+	if (fts_plan(idx, needle, needle_len, &plan) < 0) {
+		str_free(&folded_name);
+		return -1;
 	}
-	if (chars < FTS_MIN_CHARS) {
+	result_r->last_uid = UINT32_MAX;
+	if (plan.query.len == 0 && !plan.none) {
 		ret = fts_scan(idx, mailbox_id, field, folded_name.data, needle, needle_len,
 			       first_uid, result_r);
 		str_free(&folded_name);
 		return ret;
 	}
-	/* the phrase of a prefix, or one the tokenizer reads with U+FFFx
-	 * folded, finds a superset: the candidates are checked */
-	verify = field == STORE_TEXT_HEADER || query_len < needle_len ||
-		fts_has_fffx(needle, needle_len);
-	fts_query(&query, field, needle, query_len);
-	stmt = index_stmt(idx, verify ?
-			  "SELECT rowid, header, body FROM text_fts "
-			  "WHERE text_fts MATCH ? AND rowid BETWEEN ? AND ?" :
-			  "SELECT rowid FROM text_fts "
-			  "WHERE text_fts MATCH ? AND rowid BETWEEN ? AND ?", "sii",
-			  query.data, fts_rowid(mailbox_id, 0), fts_rowid(mailbox_id, UINT32_MAX));
-	if (stmt != NULL)	/* the length: the needle may hold NUL */
-		sqlite3_bind_text(stmt, 1, query.data, (int)query.len, SQLITE_STATIC);
-	while ((ret = index_stmt_step(idx, stmt)) > 0) {
-		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
-
-		if (verify && !fts_row_has(stmt, field, folded_name.data, needle, needle_len))
-			continue;
-		uid_push(&result_r->uids, &result_r->count, &cap, uid);
+	ret = 0;
+	if (!plan.none && field != STORE_TEXT_BODY)
+		ret = fts_match(idx, true, &plan.query, mailbox_id, first_uid, &cands, &cand_count);
+	if (ret == 0 && !plan.none && field != STORE_TEXT_HEADER)
+		ret = fts_match(idx, false, &plan.query, mailbox_id, first_uid, &cands, &cand_count);
+	if (ret == 0 && (plan.verify || field == STORE_TEXT_HEADER)) {
+		ret = fts_verify(idx, cands, cand_count, mailbox_id, field, folded_name.data,
+				 needle, needle_len, result_r);
+		free(cands);
+	} else {
+		result_r->uids = cands;
+		result_r->count = cand_count;
 	}
-	index_stmt_done(idx, stmt);
-	str_free(&query);
+	str_free(&plan.query);
 	str_free(&folded_name);
 	if (ret < 0) {
 		store_text_result_free(result_r);
