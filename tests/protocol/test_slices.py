@@ -298,7 +298,9 @@ def test_store_and_expunge_do_not_stall_worker(srv):
     expect(u == [f'* ESEARCH (TAG "t{a.tagn}") COUNT {N}'], u)
     # keep one: the expunge must leave what has no \Deleted
     a.cmd(f"STORE {N} -FLAGS.SILENT (\\Deleted)", ok=True)
-    u, t = others_go_first(srv, a, "EXPUNGE")
+    # one NOOP and a LOGIN: since text index version 3 an expunge of
+    # 12,000 small messages takes only some 10 slices
+    u, t = others_go_first(srv, a, "EXPUNGE", noops=1)
     expect(t == "L OK Expunge completed.", t)
     # one EXPUNGE per message (reported highest msn first)
     expect(sorted(u) == sorted(f"* {i} EXPUNGE" for i in range(1, N)), (len(u), u[:3]))
@@ -356,7 +358,7 @@ def test_close_does_not_stall_worker(srv):
     fill(a)
     a.cmd("SELECT INBOX", ok=True)
     a.cmd("STORE 2:* +FLAGS.SILENT (\\Deleted)", ok=True)
-    u, t = others_go_first(srv, a, "CLOSE")
+    u, t = others_go_first(srv, a, "CLOSE", noops=1)
     # RFC 9051 6.4.1: no EXPUNGE responses
     expect(u == [] and t == "L OK Close completed.", (u[:3], t))
     u, _ = a.cmd("STATUS INBOX (MESSAGES)", ok=True)
