@@ -263,6 +263,9 @@ struct store_view_snap {
 	size_t count;
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
+	/* store_view_first_unseen() of the snapshot, + 1 (0: not known
+	 * yet); the one field set after it is made */
+	uint32_t first_unseen_plus1;
 };
 
 void store_view_init(struct store_mailbox *box, struct store *store,
@@ -289,6 +292,9 @@ void store_view_cache_put(struct store_mailbox *box, int64_t mailbox_id);
 /* Drops the cached snapshots that no open view shares (all = every
  * one).  Called on store_release_memory() and store_close(). */
 void store_view_cache_trim(struct store *store, bool all);
+/* The msn of the view's first message without \Seen, 0 if none; from
+ * the snapshot, walked once, while the view shares it. */
+uint32_t store_view_first_unseen(struct store_mailbox *box);
 /* Appends a message with a uid above every uid in the view. */
 void store_view_append(struct store_mailbox *box, const struct store_msg *msg);
 /* Index of uid in the view or -1. */

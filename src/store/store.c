@@ -554,6 +554,11 @@ uint32_t store_mailbox_recent_count(struct store_mailbox *box)
 	return box->recent_count;
 }
 
+uint32_t store_mailbox_first_unseen(struct store_mailbox *box)
+{
+	return store_view_first_unseen(box);
+}
+
 const char *const *store_mailbox_keywords(struct store_mailbox *box, size_t *count_r)
 {
 	*count_r = box->keyword_count;

@@ -153,6 +153,26 @@ void store_view_cache_trim(struct store *store, bool all)
 	}
 }
 
+static uint32_t first_unseen(const struct store_msg *msgs, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if ((msgs[i].flags & STORE_FLAG_SEEN) == 0)
+			return (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+uint32_t store_view_first_unseen(struct store_mailbox *box)
+{
+	struct store_view_snap *snap = box->snap;
+
+	if (snap == NULL)
+		return first_unseen(box->msgs, box->count);
+	if (snap->first_unseen_plus1 == 0)
+		snap->first_unseen_plus1 = first_unseen(snap->msgs, snap->count) + 1;
+	return snap->first_unseen_plus1 - 1;
+}
+
 void store_view_append(struct store_mailbox *box, const struct store_msg *msg)
 {
 	size_t cap;

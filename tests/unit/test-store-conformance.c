@@ -1712,8 +1712,9 @@ static char *view_text(struct store_mailbox *box)
 	size_t names_count;
 	struct str out = STR_INIT;
 
-	str_printfa(&out, "count %u uidvalidity %u uidnext %u hms %llu kw",
-		    store_mailbox_count(box), store_mailbox_uidvalidity(box),
+	str_printfa(&out, "count %u unseen %u uidvalidity %u uidnext %u hms %llu kw",
+		    store_mailbox_count(box), store_mailbox_first_unseen(box),
+		    store_mailbox_uidvalidity(box),
 		    store_mailbox_uidnext(box),
 		    (unsigned long long)store_mailbox_highestmodseq(box));
 	names = store_mailbox_keywords(box, &names_count);
@@ -1817,6 +1818,7 @@ static void test_reopen_from_snapshot(void **state)
 		append(store, "INBOX", i % 2 == 0 ? msg1 : msg2, STORE_FLAG_SEEN, NULL, 0, 0);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &a), 0);
 	assert_int_equal(store_mailbox_recent_count(a), 4);
+	assert_int_equal(store_mailbox_first_unseen(a), 0);
 	assert_view_fresh(a);
 	store_mailbox_close(&a);
 
@@ -1830,6 +1832,7 @@ static void test_reopen_from_snapshot(void **state)
 	change_elsewhere();
 	assert_int_equal(store_mailbox_open(store, "INBOX", true, &b), 0);
 	assert_int_equal(store_mailbox_count(b), 4);
+	assert_int_equal(store_mailbox_first_unseen(b), 4);
 	assert_int_equal(store_mailbox_recent_count(b), 1);
 	assert_true(store_mailbox_is_recent(b, 4));
 	assert_view_fresh(b);
@@ -1843,6 +1846,14 @@ static void test_reopen_from_snapshot(void **state)
 						    STORE_FLAG_FLAGGED, 0, 0, &failed,
 						    &failed_count), 0);
 	assert_int_equal(store_mailbox_msg(b, 1)->flags, STORE_FLAG_SEEN);
+	assert_int_equal(store_mailbox_update_flags(a, &msn1, 1, STORE_FLAGS_REMOVE,
+						    STORE_FLAG_SEEN, 0, 0, &failed,
+						    &failed_count), 0);
+	assert_int_equal(store_mailbox_first_unseen(a), 1);
+	assert_int_equal(store_mailbox_first_unseen(b), 4);
+	assert_int_equal(store_mailbox_update_flags(a, &msn1, 1, STORE_FLAGS_ADD,
+						    STORE_FLAG_SEEN, 0, 0, &failed,
+						    &failed_count), 0);
 	assert_int_equal(store_mailbox_open(store, "INBOX", false, &c), 0);
 	assert_int_equal(store_mailbox_msg(c, 1)->flags, STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
 	assert_int_equal(store_mailbox_recent_count(c), 0);
