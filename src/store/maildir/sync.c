@@ -61,6 +61,19 @@ static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox,
 	return 0;
 }
 
+/* Frees a view without keeping it for the next open: one that failed
+ * to open may be incomplete. */
+static void sync_free(struct maildir_mailbox *mbox)
+{
+	struct store_mailbox *box = &mbox->box;
+
+	store_view_deinit(box);
+	store_msg_cache_data_free(&mbox->cache);
+	str_free(&mbox->keys);
+	free(mbox->dir);
+	free(mbox);
+}
+
 /* What changed in the mailbox since modseq `since`, read in the open
  * read transaction: the keyword table (into the view), the uids
  * expunged and the rows changed or added (ascending uid), for
@@ -191,7 +204,7 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 	if (ret == 0)
 		ret = claim_recent(ms, mbox, mbox->box.uidnext, &recent_first);
 	if (ret < 0) {
-		maildir_sync_close(&mbox->box);
+		sync_free(mbox);
 		return -1;
 	}
 	store_view_mark_recent(&mbox->box, recent_first, mbox->box.uidnext);
@@ -202,16 +215,13 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 	return 0;
 }
 
+
 void maildir_sync_close(struct store_mailbox *box)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 
 	store_view_cache_put(box, mbox->id);
-	store_view_deinit(box);
-	store_msg_cache_data_free(&mbox->cache);
-	str_free(&mbox->keys);
-	free(mbox->dir);
-	free(mbox);
+	sync_free(mbox);
 }
 
 /* ---- new/ pickup ---- */
