@@ -56,7 +56,8 @@ void store_view_msgs_own(struct store_mailbox *box)
 		return;
 	/* state has room for count entries: the new cap */
 	msgs = xmalloc(ROOST_MAX(box->count, 1) * sizeof(*msgs));
-	memcpy(msgs, box->msgs, box->count * sizeof(*msgs));
+	if (box->count > 0)
+		memcpy(msgs, box->msgs, box->count * sizeof(*msgs));
 	box->msgs = msgs;
 	box->cap = ROOST_MAX(box->count, 1);
 	box->state = xrealloc(box->state, box->cap);
@@ -117,6 +118,9 @@ void store_view_cache_put(struct store_mailbox *box, int64_t mailbox_id)
 					 box->highestmodseq))
 		return;
 	if (box->snap == NULL) {
+		/* a full load grew the array by doubling; it is read-only now */
+		if (box->cap > box->count + box->count / 8 + 16)
+			box->msgs = xrealloc(box->msgs, ROOST_MAX(box->count, 1) * sizeof(*box->msgs));
 		snap = xcalloc(1, sizeof(*snap));
 		snap->refcount = 1;	/* the view's */
 		snap->msgs = box->msgs;
