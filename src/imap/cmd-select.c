@@ -77,16 +77,6 @@ static void imap_select_write_list(struct imap_cmd *cmd, const struct imap_selec
 	str_free(&line);
 }
 
-static uint32_t imap_first_unseen(struct store_mailbox *box)
-{
-	uint32_t count = store_mailbox_count(box);
-	for (uint32_t msn = 1; msn <= count; msn++) {
-		if ((store_mailbox_msg(box, msn)->flags & STORE_FLAG_SEEN) == 0)
-			return msn;
-	}
-	return 0;
-}
-
 static bool imap_select_done(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
@@ -102,7 +92,7 @@ static bool imap_select_done(struct imap_cmd *cmd)
 		imap_session_untagged(s, "%u RECENT", store_mailbox_recent_count(box));
 	imap_flags_write_flags_responses(s);
 	if (!s->rev2) {
-		uint32_t unseen = imap_first_unseen(box);
+		uint32_t unseen = store_mailbox_first_unseen(box);
 		if (unseen != 0)
 			imap_session_untagged(s, "OK [UNSEEN %u] First unseen.", unseen);
 	}

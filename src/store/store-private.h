@@ -142,6 +142,9 @@ struct store_vfuncs {
 	void (*release_memory)(struct store *store);
 };
 
+/* How many mailboxes' views a store keeps for the next open. */
+#define STORE_VIEW_CACHE_MAX 4
+
 struct store {
 	const struct store_vfuncs *v;
 	struct store_settings set;	/* strings owned (copies) */
@@ -153,6 +156,13 @@ struct store {
 	/* requests offloaded (request.c): the running one first, then those
 	 * waiting, in order; NULL when idle */
 	struct store_request *requests, *requests_tail;
+	/* the last views of a few mailboxes, for the next open (view.c) */
+	struct store_view_cached {
+		int64_t mailbox_id;
+		struct store_view_snap *snap;
+		uint64_t last_use;
+	} view_cache[STORE_VIEW_CACHE_MAX];
+	uint64_t view_cache_clock;
 };
 
 /* Per-message state bits of the view. */
@@ -172,8 +182,11 @@ struct store_mailbox {
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;		/* last modseq this view has seen */
 
-	/* The view: msgs[msn - 1], sorted by uid. */
+	/* The view: msgs[msn - 1], sorted by uid.  While snap is set, msgs
+	 * is snap->msgs, shared and read-only (cap 0); view.c copies it
+	 * before the first change.  state always belongs to the view. */
 	struct store_msg *msgs;
+	struct store_view_snap *snap;
 	uint8_t *state;			/* enum store_view_state per message */
 	size_t count, cap;
 	uint32_t recent_count;
@@ -243,9 +256,48 @@ bool store_name_is_inbox(const char *name);
 
 /* ---- view helpers (view.c) ---- */
 
+/* An immutable, reference-counted copy of a view's messages at
+ * highestmodseq: what a fresh load of the mailbox at that modseq would
+ * give (no expunged message, no \Recent).  Views opened from it share
+ * its array until they change (copy on write). */
+struct store_view_snap {
+	unsigned int refcount;
+	struct store_msg *msgs;
+	size_t count;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+	/* store_view_first_unseen() of the snapshot, + 1 (0: not known
+	 * yet); the one field set after it is made */
+	uint32_t first_unseen_plus1;
+};
+
 void store_view_init(struct store_mailbox *box, struct store *store,
 		     const char *name, bool readonly);
 void store_view_deinit(struct store_mailbox *box);
+/* Makes box->msgs the view's own (copies a shared snapshot's array);
+ * call before changing box->msgs in place.  O(1) when already own. */
+void store_view_msgs_own(struct store_mailbox *box);
+/* The cached snapshot of mailbox_id for store, or NULL if there is none
+ * or its uidvalidity differs (the mailbox was recreated).  Not a new
+ * reference: pass it to store_view_init_snap(), which takes one. */
+struct store_view_snap *store_view_cache_get(struct store *store, int64_t mailbox_id,
+					     uint32_t uidvalidity);
+/* Fills a view just initialised by store_view_init() from snap: its
+ * messages (shared), uidvalidity, uidnext and highestmodseq.  The
+ * backend then brings it up to date as it syncs an open view
+ * (store_view_apply() with what changed since snap->highestmodseq). */
+void store_view_init_snap(struct store_mailbox *box, struct store_view_snap *snap);
+/* Keeps the view's messages as mailbox_id's cached snapshot, sharing
+ * them with the view from now on (no copy when the view owns them).
+ * Nothing is kept while the view holds back expunges, and a snapshot
+ * older than the cached one does not replace it. */
+void store_view_cache_put(struct store_mailbox *box, int64_t mailbox_id);
+/* Drops the cached snapshots that no open view shares (all = every
+ * one).  Called on store_release_memory() and store_close(). */
+void store_view_cache_trim(struct store *store, bool all);
+/* The msn of the view's first message without \Seen, 0 if none; from
+ * the snapshot, walked once, while the view shares it. */
+uint32_t store_view_first_unseen(struct store_mailbox *box);
 /* Appends a message with a uid above every uid in the view. */
 void store_view_append(struct store_mailbox *box, const struct store_msg *msg);
 /* Index of uid in the view or -1. */

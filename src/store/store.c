@@ -277,7 +277,10 @@ void store_release_memory(struct store *store)
 {
 	/* a work on another thread may be using what would be dropped (the
 	 * index connection of a store shared with another session) */
-	if (store->v->release_memory != NULL && !store_request_busy(store))
+	if (store_request_busy(store))
+		return;
+	store_view_cache_trim(store, false);
+	if (store->v->release_memory != NULL)
 		store->v->release_memory(store);
 }
 
@@ -308,6 +311,7 @@ void store_close(struct store **_store)
 			store->open_mailboxes);
 	if (store->requests != NULL)
 		i_panic("store_close(%s): requests still running", store->user);
+	store_view_cache_trim(store, true);
 	set = store->set;
 	user = store->user;
 	error = store->error;
@@ -548,6 +552,11 @@ bool store_mailbox_is_recent(struct store_mailbox *box, uint32_t msn)
 uint32_t store_mailbox_recent_count(struct store_mailbox *box)
 {
 	return box->recent_count;
+}
+
+uint32_t store_mailbox_first_unseen(struct store_mailbox *box)
+{
+	return store_view_first_unseen(box);
 }
 
 const char *const *store_mailbox_keywords(struct store_mailbox *box, size_t *count_r)

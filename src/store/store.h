@@ -246,6 +246,11 @@ uint32_t store_mailbox_msn_of_uid(struct store_mailbox *box, uint32_t uid);
 /* Whether this session holds \Recent for msn. */
 bool store_mailbox_is_recent(struct store_mailbox *box, uint32_t msn);
 uint32_t store_mailbox_recent_count(struct store_mailbox *box);
+/* The msn of the first message of the view without \Seen, 0 if none
+ * (SELECT's [UNSEEN], RFC 3501 7.1).  Does not walk the view again
+ * while it is unchanged since it was opened from the store's snapshot
+ * of the mailbox. */
+uint32_t store_mailbox_first_unseen(struct store_mailbox *box);
 
 /* The mailbox's keyword table: names[0..*count_r-1]; a message has keyword
  * i if its mask has bit i.  Valid until the next sync. */

@@ -3,7 +3,13 @@
  * Backends find what changed since the view's highestmodseq; this file
  * turns it into the view's new state and reports it in the order store.h
  * promises (expunges highest msn first, then exists, keywords, flags).
- * It never reads the disk. */
+ * It never reads the disk.
+ *
+ * A store keeps the last view of a few mailboxes as immutable snapshots
+ * (struct store_view_snap), so that opening a mailbox again shares the
+ * snapshot's messages and only applies what changed since, as the sync
+ * of an open view does, instead of loading every message.  A view
+ * copies the shared array before its first change. */
 #include "store/store-private.h"
 
 #include <stdlib.h>
@@ -18,23 +24,168 @@ void store_view_init(struct store_mailbox *box, struct store *store,
 	box->keywords = xcalloc(STORE_MAX_KEYWORDS + 1, sizeof(*box->keywords));
 }
 
+static void snap_unref(struct store_view_snap **_snap)
+{
+	struct store_view_snap *snap = *_snap;
+
+	*_snap = NULL;
+	if (snap == NULL || --snap->refcount > 0)
+		return;
+	free(snap->msgs);
+	free(snap);
+}
+
 void store_view_deinit(struct store_mailbox *box)
 {
 	for (size_t i = 0; i < box->keyword_count; i++)
 		free((char *)box->keywords[i]);
 	free(box->keywords);
-	free(box->msgs);
+	if (box->snap != NULL)
+		snap_unref(&box->snap);
+	else
+		free(box->msgs);
 	free(box->state);
 	free(box->name);
 }
 
+void store_view_msgs_own(struct store_mailbox *box)
+{
+	struct store_msg *msgs;
+
+	if (box->snap == NULL)
+		return;
+	/* state has room for count entries: the new cap */
+	msgs = xmalloc(ROOST_MAX(box->count, 1) * sizeof(*msgs));
+	if (box->count > 0)
+		memcpy(msgs, box->msgs, box->count * sizeof(*msgs));
+	box->msgs = msgs;
+	box->cap = ROOST_MAX(box->count, 1);
+	box->state = xrealloc(box->state, box->cap);
+	snap_unref(&box->snap);
+}
+
+struct store_view_snap *store_view_cache_get(struct store *store, int64_t mailbox_id,
+					     uint32_t uidvalidity)
+{
+	for (size_t i = 0; i < STORE_VIEW_CACHE_MAX; i++) {
+		struct store_view_cached *c = &store->view_cache[i];
+
+		if (c->snap != NULL && c->mailbox_id == mailbox_id) {
+			if (c->snap->uidvalidity != uidvalidity)
+				return NULL;
+			c->last_use = ++store->view_cache_clock;
+			return c->snap;
+		}
+	}
+	return NULL;
+}
+
+void store_view_init_snap(struct store_mailbox *box, struct store_view_snap *snap)
+{
+	snap->refcount++;
+	box->snap = snap;
+	box->msgs = snap->msgs;
+	box->count = snap->count;
+	box->cap = 0;
+	/* zeroed pages: a big view's state costs nothing until touched */
+	box->state = xcalloc(ROOST_MAX(snap->count, 1), 1);
+	box->uidvalidity = snap->uidvalidity;
+	box->uidnext = snap->uidnext;
+	box->highestmodseq = snap->highestmodseq;
+}
+
+void store_view_cache_put(struct store_mailbox *box, int64_t mailbox_id)
+{
+	struct store *store = box->store;
+	struct store_view_cached *slot = NULL;
+	struct store_view_snap *snap;
+
+	if (box->expunged_marks > 0)
+		return;
+	for (size_t i = 0; i < STORE_VIEW_CACHE_MAX && slot == NULL; i++) {
+		if (store->view_cache[i].snap != NULL &&
+		    store->view_cache[i].mailbox_id == mailbox_id)
+			slot = &store->view_cache[i];
+	}
+	if (slot != NULL && slot->snap == box->snap) {
+		slot->last_use = ++store->view_cache_clock;
+		return;
+	}
+	/* what the view has (as of box->highestmodseq), unless it shares a
+	 * snapshot, which is then older than the view but still valid */
+	if (slot != NULL && slot->snap->uidvalidity == box->uidvalidity &&
+	    slot->snap->highestmodseq > (box->snap != NULL ? box->snap->highestmodseq :
+					 box->highestmodseq))
+		return;
+	if (box->snap == NULL) {
+		/* a full load grew the array by doubling; it is read-only now */
+		if (box->cap > box->count + box->count / 8 + 16)
+			box->msgs = xrealloc(box->msgs, ROOST_MAX(box->count, 1) * sizeof(*box->msgs));
+		snap = xcalloc(1, sizeof(*snap));
+		snap->refcount = 1;	/* the view's */
+		snap->msgs = box->msgs;
+		snap->count = box->count;
+		snap->uidvalidity = box->uidvalidity;
+		snap->uidnext = box->uidnext;
+		snap->highestmodseq = box->highestmodseq;
+		box->snap = snap;
+		box->cap = 0;
+	}
+	if (slot == NULL) {
+		for (size_t i = 0; i < STORE_VIEW_CACHE_MAX; i++) {
+			struct store_view_cached *c = &store->view_cache[i];
+
+			if (slot == NULL || c->snap == NULL ||
+			    (slot->snap != NULL && c->last_use < slot->last_use))
+				slot = c;
+		}
+	}
+	snap_unref(&slot->snap);
+	box->snap->refcount++;
+	slot->snap = box->snap;
+	slot->mailbox_id = mailbox_id;
+	slot->last_use = ++store->view_cache_clock;
+}
+
+void store_view_cache_trim(struct store *store, bool all)
+{
+	for (size_t i = 0; i < STORE_VIEW_CACHE_MAX; i++) {
+		struct store_view_cached *c = &store->view_cache[i];
+
+		if (c->snap != NULL && (all || c->snap->refcount == 1))
+			snap_unref(&c->snap);
+	}
+}
+
+static uint32_t first_unseen(const struct store_msg *msgs, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if ((msgs[i].flags & STORE_FLAG_SEEN) == 0)
+			return (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+uint32_t store_view_first_unseen(struct store_mailbox *box)
+{
+	struct store_view_snap *snap = box->snap;
+
+	if (snap == NULL)
+		return first_unseen(box->msgs, box->count);
+	if (snap->first_unseen_plus1 == 0)
+		snap->first_unseen_plus1 = first_unseen(snap->msgs, snap->count) + 1;
+	return snap->first_unseen_plus1 - 1;
+}
+
 void store_view_append(struct store_mailbox *box, const struct store_msg *msg)
 {
-	size_t cap = box->cap;
+	size_t cap;
 
 	if (box->count > 0 && box->msgs[box->count - 1].uid >= msg->uid)
 		i_panic("store view: uid %u appended after %u", msg->uid,
 			box->msgs[box->count - 1].uid);
+	store_view_msgs_own(box);
+	cap = box->cap;
 	ARRAY_RESERVE(box->msgs, box->cap, box->count + 1);
 	ARRAY_RESERVE(box->state, cap, box->count + 1);
 	box->msgs[box->count] = *msg;
@@ -128,6 +279,7 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 			if ((box->state[i - 1] & STORE_VIEW_EXPUNGED) != 0 && cb->expunge != NULL)
 				cb->expunge(ctx, (uint32_t)i, box->msgs[i - 1].uid);
 		}
+		store_view_msgs_own(box);
 		for (i = j = 0; i < box->count; i++) {
 			if ((box->state[i] & STORE_VIEW_EXPUNGED) != 0) {
 				if ((box->state[i] & STORE_VIEW_RECENT) != 0)
@@ -153,6 +305,7 @@ void store_view_apply(struct store_mailbox *box, const uint32_t *expunged, size_
 			if (box->msgs[idx].modseq != msg->modseq ||
 			    box->msgs[idx].flags != msg->flags ||
 			    box->msgs[idx].keywords != msg->keywords) {
+				store_view_msgs_own(box);
 				box->msgs[idx] = *msg;
 				store_view_mark_dirty(box, (size_t)idx);
 			}

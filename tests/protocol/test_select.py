@@ -128,3 +128,47 @@ def test_check(srv):
     C: a1 CHECK
     S: a1 OK Check completed.
     """)
+
+
+def select_summary(c, cmd="SELECT INBOX"):
+    """EXISTS, RECENT, UNSEEN (None if absent) and UIDNEXT of a SELECT."""
+    u, _ = c.cmd(cmd, ok=True)
+    got = {"UNSEEN": None}
+    for line in u:
+        w = line.split()
+        if len(w) == 3 and w[2] in ("EXISTS", "RECENT"):
+            got[w[2]] = int(w[1])
+        elif line.startswith("* OK [UNSEEN ") or line.startswith("* OK [UIDNEXT "):
+            got[w[2][1:]] = int(w[3].rstrip("]"))
+    return got
+
+
+def test_reselect_after_changes_by_others(srv):
+    """A second SELECT of a mailbox starts from what the worker kept of
+    the first one's view: changes by another session in between (flags,
+    expunge, append) must show exactly, as a fresh open would show them."""
+    c, d = srv.login(), srv.login()
+    for _ in range(4):
+        c.append(flags="(\\Seen)")
+    expect(select_summary(c) == {"EXISTS": 4, "RECENT": 4, "UNSEEN": None,
+                                 "UIDNEXT": 5})
+    c.cmd("CLOSE", ok=True)
+    expect(select_summary(c) == {"EXISTS": 4, "RECENT": 0, "UNSEEN": None,
+                                 "UIDNEXT": 5})
+    c.cmd("UNSELECT", ok=True)
+    d.cmd("SELECT INBOX", ok=True)
+    d.cmd("STORE 2 -FLAGS (\\Seen)", ok=True)
+    d.cmd("STORE 1 +FLAGS (\\Deleted)", ok=True)
+    d.cmd("EXPUNGE", ok=True)
+    d.cmd("UNSELECT", ok=True)
+    d.append()
+    expect(select_summary(c, "EXAMINE INBOX") == {"EXISTS": 4, "RECENT": 1,
+                                                  "UNSEEN": 1, "UIDNEXT": 6})
+    u, _ = c.cmd("FETCH 1:* (UID FLAGS)", ok=True)
+    expect(u == ["* 1 FETCH (UID 2 FLAGS ())",
+                 "* 2 FETCH (UID 3 FLAGS (\\Seen))",
+                 "* 3 FETCH (UID 4 FLAGS (\\Seen))",
+                 "* 4 FETCH (UID 5 FLAGS (\\Recent))"], str(u))
+    # the session that changed them reopens from its own kept view
+    expect(select_summary(d) == {"EXISTS": 4, "RECENT": 1, "UNSEEN": 1,
+                                 "UIDNEXT": 6})

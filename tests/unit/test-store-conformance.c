@@ -1879,6 +1879,198 @@ static void test_kill_during_append(void **state)
 	store_close(&store);
 }
 
+/* Everything a view says of its messages, as text: count, uidvalidity,
+ * uidnext, highestmodseq, keyword names, and each message's fields. */
+static char *view_text(struct store_mailbox *box)
+{
+	const char *const *names;
+	size_t names_count;
+	struct str out = STR_INIT;
+
+	str_printfa(&out, "count %u unseen %u uidvalidity %u uidnext %u hms %llu kw",
+		    store_mailbox_count(box), store_mailbox_first_unseen(box),
+		    store_mailbox_uidvalidity(box),
+		    store_mailbox_uidnext(box),
+		    (unsigned long long)store_mailbox_highestmodseq(box));
+	names = store_mailbox_keywords(box, &names_count);
+	for (size_t i = 0; i < names_count; i++)
+		str_printfa(&out, " %s", names[i]);
+	for (uint32_t msn = 1; msn <= store_mailbox_count(box); msn++) {
+		const struct store_msg *m = store_mailbox_msg(box, msn);
+
+		str_printfa(&out, "\n%u uid %u flags %u kw %llx modseq %llu date %lld "
+			    "tz %d size %llu header %llu", msn, m->uid, m->flags,
+			    (unsigned long long)m->keywords, (unsigned long long)m->modseq,
+			    (long long)m->internaldate, m->internaldate_tz,
+			    (unsigned long long)m->size, (unsigned long long)m->header_size);
+	}
+	return out.data;
+}
+
+/* Asserts that box (of user demo) says what a fresh load of the mailbox
+ * in another process says: that process has no snapshot of any view. */
+static void assert_view_fresh(struct store_mailbox *box)
+{
+	char *mine = view_text(box), buf[65536];
+	size_t len = 0;
+	ssize_t n;
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *child;
+		struct store_mailbox *fresh;
+		const char *error;
+		char *text;
+
+		close(fds[0]);
+		if (store_open(&fixture_set, "demo", &child, &error) < 0 ||
+		    store_mailbox_open(child, store_mailbox_name(box), true, &fresh) < 0)
+			_exit(1);
+		text = view_text(fresh);
+		if (write(fds[1], text, strlen(text)) != (ssize_t)strlen(text))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fds[0]);
+	buf[len] = '\0';
+	wait_child(pid);
+	assert_string_equal(mine, buf);
+	free(mine);
+}
+
+/* Expunges msn 3, sets \Seen and keyword "later" on msn 2 of demo's
+ * INBOX, and appends one message, from another process. */
+static void change_elsewhere(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *child;
+		struct store_mailbox *box;
+		const char *error;
+		uint32_t msn2 = 2, msn3 = 3, *failed;
+		size_t failed_count;
+
+		if (store_open(&fixture_set, "demo", &child, &error) < 0 ||
+		    store_mailbox_open(child, "INBOX", false, &box) < 0)
+			_exit(1);
+		int kw = kw_index(box, "later", true);
+		if (kw < 0 ||
+		    store_mailbox_update_flags(box, &msn2, 1, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+					       (store_keywords_t)1 << kw, 0, &failed,
+					       &failed_count) < 0 ||
+		    store_mailbox_expunge(box, &msn3, 1) < 0)
+			_exit(1);
+		store_mailbox_close(&box);
+		store_close(&child);
+		_exit(0);
+	}
+	wait_child(pid);
+	append_elsewhere("INBOX", msg3);
+}
+
+/* Opening a mailbox again starts from what the store kept of its last
+ * view and applies what changed since, as the sync of an open view
+ * does: the result must be what a fresh load gives, after changes by
+ * another process and by other sessions, with \Recent still given to
+ * exactly one read-write view. */
+static void test_reopen_from_snapshot(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *a, *b, *c;
+	uint32_t msn1 = 1, *failed;
+	size_t failed_count;
+
+	for (int i = 0; i < 4; i++)
+		append(store, "INBOX", i % 2 == 0 ? msg1 : msg2, STORE_FLAG_SEEN, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &a), 0);
+	assert_int_equal(store_mailbox_recent_count(a), 4);
+	assert_int_equal(store_mailbox_first_unseen(a), 0);
+	assert_view_fresh(a);
+	store_mailbox_close(&a);
+
+	/* unchanged: the same view, and \Recent was claimed by a */
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &a), 0);
+	assert_int_equal(store_mailbox_recent_count(a), 0);
+	assert_view_fresh(a);
+	store_mailbox_close(&a);
+
+	/* changed by another process since the snapshot */
+	change_elsewhere();
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &b), 0);
+	assert_int_equal(store_mailbox_count(b), 4);
+	assert_int_equal(store_mailbox_first_unseen(b), 4);
+	assert_int_equal(store_mailbox_recent_count(b), 1);
+	assert_true(store_mailbox_is_recent(b, 4));
+	assert_view_fresh(b);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &a), 0);
+	assert_int_equal(store_mailbox_recent_count(a), 1);
+	assert_view_fresh(a);
+
+	/* a shares its snapshot with b; a's own change must not show in b
+	 * until b syncs, and a later open sees it */
+	assert_int_equal(store_mailbox_update_flags(a, &msn1, 1, STORE_FLAGS_ADD,
+						    STORE_FLAG_FLAGGED, 0, 0, &failed,
+						    &failed_count), 0);
+	assert_int_equal(store_mailbox_msg(b, 1)->flags, STORE_FLAG_SEEN);
+	assert_int_equal(store_mailbox_update_flags(a, &msn1, 1, STORE_FLAGS_REMOVE,
+						    STORE_FLAG_SEEN, 0, 0, &failed,
+						    &failed_count), 0);
+	assert_int_equal(store_mailbox_first_unseen(a), 1);
+	assert_int_equal(store_mailbox_first_unseen(b), 4);
+	assert_int_equal(store_mailbox_update_flags(a, &msn1, 1, STORE_FLAGS_ADD,
+						    STORE_FLAG_SEEN, 0, 0, &failed,
+						    &failed_count), 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &c), 0);
+	assert_int_equal(store_mailbox_msg(c, 1)->flags, STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
+	assert_int_equal(store_mailbox_recent_count(c), 0);
+	assert_view_fresh(c);
+	store_mailbox_close(&c);
+	assert_int_equal(store_mailbox_sync(b, 0, NULL, NULL), 0);
+	assert_view_fresh(b);
+
+	/* an expunge that b holds back: b's view is not kept, and the next
+	 * open does not show the message */
+	assert_int_equal(store_mailbox_expunge(a, &msn1, 1), 0);
+	assert_int_equal(store_mailbox_sync(b, STORE_SYNC_NO_EXPUNGES, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_count(b), 4);
+	store_mailbox_close(&b);
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &b), 0);
+	assert_int_equal(store_mailbox_count(b), 3);
+	assert_view_fresh(b);
+	store_mailbox_close(&b);
+	store_mailbox_close(&a);
+
+	/* deleted and created again: the old snapshot is not used */
+	assert_int_equal(store_mailbox_create(store, "Other", 0), 0);
+	append(store, "Other", msg1, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(store, "Other", false, &a), 0);
+	store_mailbox_close(&a);
+	assert_int_equal(store_mailbox_delete(store, "Other"), 0);
+	assert_int_equal(store_mailbox_create(store, "Other", 0), 0);
+	assert_int_equal(store_mailbox_open(store, "Other", false, &a), 0);
+	assert_int_equal(store_mailbox_count(a), 0);
+	assert_view_fresh(a);
+	store_mailbox_close(&a);
+
+	/* after the idle release, a full load gives the same */
+	store_release_memory(store);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &a), 0);
+	assert_int_equal(store_mailbox_count(a), 3);
+	assert_view_fresh(a);
+	store_mailbox_close(&a);
+	assert_store_consistent(store);
+	store_close(&store);
+}
+
 #define CONFORMANCE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 static const struct CMUnitTest suite[] = {
@@ -1909,6 +2101,7 @@ static const struct CMUnitTest suite[] = {
 	CONFORMANCE_TEST(test_modseq),
 	CONFORMANCE_TEST(test_rebuild_keeps_messages),
 	CONFORMANCE_TEST(test_kill_during_append),
+	CONFORMANCE_TEST(test_reopen_from_snapshot),
 };
 
 int main(void)

@@ -763,6 +763,70 @@ static void test_vanished_file_does_not_wait(void **state)
 	free(index);
 }
 
+/* The store keeps the last view of INBOX for the next open; what crash
+ * recovery changes in the index after that (an orphan adopted by the
+ * next writer, a row whose file vanished expunged by a read) must show
+ * in the reopened view, and a rebuild (refused while the store is open,
+ * so never under a kept view) starts from the files. */
+static void test_recovery_after_kept_view(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	struct istream *msg;
+	const char *error;
+	unsigned int n;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	/* first open: this process has compared cur/ with the index */
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	store_mailbox_close(&box);
+	char name[128];
+	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=2:2,S", strlen(msg2));
+	plant_orphan(name, msg2);
+	char *marker = user_path("Maildir/tmp/.roost-uids-2-2.1700000000.M1P99Q2.crashed");
+	testlib_write_file(marker, "", 0);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 3);
+
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 3);
+	assert_int_equal(store_mailbox_msg(box, 2)->uid, 2);
+	assert_int_equal(store_mailbox_msg(box, 2)->flags, STORE_FLAG_SEEN);
+	assert_int_equal(store_mailbox_msg(box, 3)->uid, 3);
+	store_mailbox_close(&box);
+
+	/* the file of UID 1 vanishes; a read finds out and expunges it */
+	char *cur = user_path("Maildir/cur");
+	char *file = cur_file_with_uid(cur, 1, &n);
+	char *path = xasprintf("%s/%s", cur, file);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_msg_stream(box, 1, &msg), -1);
+	store_mailbox_close(&box);
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	assert_int_equal(store_mailbox_msg(box, 1)->uid, 2);
+	store_mailbox_close(&box);
+
+	/* a file placed in cur/ by hand is found by the rebuild only */
+	assert_int_equal(store_rebuild(&fixture_set, "demo", &error), -1);
+	store_close(&store);
+	snprintf(name, sizeof(name), "1700000001.M1P99Q1.byhand,S=%zu,U=7:2,", strlen(msg2));
+	plant_orphan(name, msg2);
+	assert_int_equal(store_rebuild(&fixture_set, "demo", &error), 0);
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 3);
+	assert_int_equal(store_mailbox_msg(box, 3)->uid, 7);
+	store_mailbox_close(&box);
+	assert_uids_unique(store, cur);
+	free(path);
+	free(file);
+	free(cur);
+	free(marker);
+	store_close(&store);
+}
+
 /* APPENDs msg2 with a trigger failing every row insert but adoptions of
  * "crashed" files: the append fails after recover.c repaired the folder
  * in its transaction, and the rollback undoes the repair. */
@@ -837,6 +901,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_write_back_does_not_wait, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_file_does_not_wait, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_rolled_back_repair_is_redone, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_after_kept_view, fixture_setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -273,6 +273,8 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		*failed_count_r = 0;
 		return -1;
 	}
+	if (updates_count > 0)
+		store_view_msgs_own(box);
 	for (size_t i = 0; i < updates_count; i++) {
 		struct store_msg *msg = &box->msgs[updates[i].idx];
 

@@ -61,6 +61,89 @@ static int claim_recent(struct maildir_store *ms, struct maildir_mailbox *mbox,
 	return 0;
 }
 
+/* Frees a view without keeping it for the next open: one that failed
+ * to open may be incomplete. */
+static void sync_free(struct maildir_mailbox *mbox)
+{
+	struct store_mailbox *box = &mbox->box;
+
+	store_view_deinit(box);
+	store_msg_cache_data_free(&mbox->cache);
+	str_free(&mbox->keys);
+	free(mbox->dir);
+	free(mbox);
+}
+
+/* What changed in the mailbox since modseq `since`, read in the open
+ * read transaction: the keyword table (into the view), the uids
+ * expunged and the rows changed or added (ascending uid), for
+ * store_view_apply().  The arrays are xmalloc'd (or NULL). */
+static int read_changes(struct maildir_store *ms, struct maildir_mailbox *mbox, uint64_t since,
+			uint32_t **expunged_r, size_t *expunged_count_r,
+			struct store_msg **changed_r, size_t *changed_count_r)
+{
+	struct store_msg *changed = NULL;
+	size_t changed_count = 0, changed_cap = 0;
+	struct index_msg_iter *iter;
+	struct index_msg msg;
+	int ret;
+
+	*expunged_r = NULL;
+	*expunged_count_r = 0;
+	ret = load_keywords(ms, mbox);
+	if (ret == 0)
+		ret = index_tombstone_list_since(ms->index, mbox->id, since, expunged_r,
+						 expunged_count_r);
+	iter = ret < 0 ? NULL : index_msg_iter_init(ms->index, mbox->id, since);
+	while (ret >= 0 && (ret = index_msg_iter_next(iter, &msg)) > 0) {
+		ARRAY_RESERVE(changed, changed_cap, changed_count + 1);
+		changed[changed_count++] = msg.msg;
+	}
+	index_msg_iter_deinit(&iter);
+	*changed_r = changed;
+	*changed_count_r = changed_count;
+	return ret < 0 ? -1 : 0;
+}
+
+/* Fills a new view from the store's cached snapshot of the mailbox (in
+ * the open read transaction), and applies what changed since the
+ * snapshot exactly as the sync of an open view would, with no callbacks.
+ * Returns 1 if done, 0 if there is no valid snapshot (the caller loads
+ * every message), -1 on error. */
+static int open_from_snapshot(struct maildir_store *ms, struct maildir_mailbox *mbox,
+			      const struct index_mailbox *row)
+{
+	static const struct store_sync_callbacks no_callbacks;
+	struct store_view_snap *snap;
+	uint32_t *expunged = NULL;
+	struct store_msg *changed = NULL;
+	size_t expunged_count = 0, changed_count = 0;
+	int ret = 0;
+
+	snap = store_view_cache_get(&ms->store, mbox->id, row->uidvalidity);
+	/* a snapshot from ahead of the index cannot be: the index was
+	 * replaced under the store; never trust it */
+	if (snap == NULL || snap->highestmodseq > row->highestmodseq ||
+	    snap->uidnext > row->uidnext)
+		return 0;
+	store_view_init_snap(&mbox->box, snap);
+	if (snap->highestmodseq != row->highestmodseq) {
+		ret = read_changes(ms, mbox, snap->highestmodseq, &expunged, &expunged_count,
+				   &changed, &changed_count);
+	} else {
+		ret = load_keywords(ms, mbox);
+	}
+	if (ret == 0) {
+		/* \Recent is claimed and marked by the caller */
+		store_view_apply(&mbox->box, expunged, expunged_count, changed, changed_count,
+				 row->uidnext, row->highestmodseq, row->uidnext, 0,
+				 &no_callbacks, NULL);
+	}
+	free(expunged);
+	free(changed);
+	return ret < 0 ? -1 : 1;
+}
+
 int maildir_sync_open(struct store *store, const char *name, bool readonly,
 		      struct store_mailbox **box_r)
 {
@@ -98,41 +181,47 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 	store_view_init(&mbox->box, store, name, readonly);
 	mbox->id = row.id;
 	mbox->dir = dir;
-	mbox->box.uidvalidity = row.uidvalidity;
-	mbox->box.uidnext = row.uidnext;
-	mbox->box.highestmodseq = row.highestmodseq;
 	mbox->recent_uid = row.recent_uid;
 
-	ret = load_keywords(ms, mbox);
-	mbox->box.keywords_reported = mbox->box.keyword_count;
-	iter = ret < 0 ? NULL : index_msg_iter_init(ms->index, mbox->id, 0);
-	while (ret == 0 && (ret = index_msg_iter_next(iter, &msg)) > 0) {
-		store_view_append(&mbox->box, &msg.msg);
+	ret = open_from_snapshot(ms, mbox, &row);
+	if (ret == 0) {
+		/* no snapshot: every message */
+		mbox->box.uidvalidity = row.uidvalidity;
+		mbox->box.uidnext = row.uidnext;
+		mbox->box.highestmodseq = row.highestmodseq;
+		ret = load_keywords(ms, mbox);
+		iter = ret < 0 ? NULL : index_msg_iter_init(ms->index, mbox->id, 0);
+		while (ret == 0 && (ret = index_msg_iter_next(iter, &msg)) > 0) {
+			store_view_append(&mbox->box, &msg.msg);
+			ret = 0;
+		}
+		index_msg_iter_deinit(&iter);
+	} else if (ret > 0) {
 		ret = 0;
 	}
-	index_msg_iter_deinit(&iter);
+	mbox->box.keywords_reported = mbox->box.keyword_count;
 	index_rollback(ms->index);
 	if (ret == 0)
 		ret = claim_recent(ms, mbox, mbox->box.uidnext, &recent_first);
 	if (ret < 0) {
-		maildir_sync_close(&mbox->box);
+		sync_free(mbox);
 		return -1;
 	}
 	store_view_mark_recent(&mbox->box, recent_first, mbox->box.uidnext);
+	/* shared with the next open, and with other sessions' opens */
+	store_view_cache_put(&mbox->box, mbox->id);
 	maildir_storage_clean_tmp(ms, mbox->dir, MAILDIR_TMP_MAX_AGE);
 	*box_r = &mbox->box;
 	return 0;
 }
 
+
 void maildir_sync_close(struct store_mailbox *box)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 
-	store_view_deinit(box);
-	store_msg_cache_data_free(&mbox->cache);
-	str_free(&mbox->keys);
-	free(mbox->dir);
-	free(mbox);
+	store_view_cache_put(box, mbox->id);
+	sync_free(mbox);
 }
 
 /* ---- new/ pickup ---- */
@@ -357,9 +446,7 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 	struct index_mailbox row;
 	uint32_t *expunged = NULL;
 	struct store_msg *changed = NULL;
-	size_t expunged_count = 0, changed_count = 0, changed_cap = 0;
-	struct index_msg_iter *iter;
-	struct index_msg msg;
+	size_t expunged_count = 0, changed_count = 0;
 	uint32_t recent_first = 0;
 	char *name = NULL;
 	int ret;
@@ -388,19 +475,10 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 	free(name);
 	if (ret > 0 && row.recent_uid > mbox->recent_uid)
 		mbox->recent_uid = row.recent_uid;
-	if (ret > 0 && row.highestmodseq != box->highestmodseq) {
-		ret = load_keywords(ms, mbox);
-		if (ret == 0)
-			ret = index_tombstone_list_since(ms->index, mbox->id, box->highestmodseq,
-							 &expunged, &expunged_count);
-		iter = ret < 0 ? NULL : index_msg_iter_init(ms->index, mbox->id,
-							    box->highestmodseq);
-		while (ret >= 0 && (ret = index_msg_iter_next(iter, &msg)) > 0) {
-			ARRAY_RESERVE(changed, changed_cap, changed_count + 1);
-			changed[changed_count++] = msg.msg;
-		}
-		index_msg_iter_deinit(&iter);
-	}
+	if (ret > 0 && row.highestmodseq != box->highestmodseq &&
+	    read_changes(ms, mbox, box->highestmodseq, &expunged, &expunged_count,
+			 &changed, &changed_count) < 0)
+		ret = -1;
 	index_rollback(ms->index);
 	/* claimed before the callbacks run, so EXISTS can say how many are
 	 * \Recent */
