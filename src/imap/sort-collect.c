@@ -20,7 +20,9 @@
 struct sort_collect_entry {
 	uint32_t msn;
 	bool gone;		/* expunged meanwhile: left out */
-	size_t offset, size;	/* the blob in blobs */
+	bool has_sent_date;
+	int64_t sent_date;
+	size_t offset, size;	/* the blob in blobs (keep_blobs) */
 };
 
 struct imap_sort_collect {
@@ -34,7 +36,7 @@ struct imap_sort_collect {
 	size_t match_count, match_cap, batch_start;
 	uint32_t *batch_msns;
 	struct str blobs;
-	bool had_expunged, corrupt;
+	bool keep_blobs, had_expunged, corrupt;
 };
 
 void *imap_sort_collect_context(struct imap_sort_collect *coll)
@@ -52,11 +54,19 @@ uint32_t imap_sort_collect_msn(const struct imap_sort_collect *coll, size_t i)
 	return coll->entries[i].msn;
 }
 
+int64_t imap_sort_collect_sent_date(const struct imap_sort_collect *coll, size_t i,
+				    bool *has_sent_date_r)
+{
+	*has_sent_date_r = coll->entries[i].has_sent_date;
+	return coll->entries[i].sent_date;
+}
+
 void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,
 			    struct msgkeys *keys_r)
 {
 	const struct sort_collect_entry *e = &coll->entries[i];
-	int ret = msgkeys_deserialize(keys_r, coll->blobs.data + e->offset, e->size);
+
+	assert(coll->keep_blobs);	int ret = msgkeys_deserialize(keys_r, coll->blobs.data + e->offset, e->size);
 
 	assert(ret == 0);
 	(void)ret;
@@ -104,9 +114,13 @@ static void collect_keys_cb(void *context, size_t i, const void *data, size_t si
 		coll->corrupt = true;
 		return;
 	}
-	e->offset = coll->blobs.len;
-	e->size = size;
-	str_append_n(&coll->blobs, data, size);
+	e->sent_date = keys.sent_date;
+	e->has_sent_date = keys.has_sent_date;
+	if (coll->keep_blobs) {
+		e->offset = coll->blobs.len;
+		e->size = size;
+		str_append_n(&coll->blobs, data, size);
+	}
 }
 
 /* Gets the keys of the pending matches.  0, or -1 on an error (store
@@ -183,7 +197,7 @@ static bool collect_resume(struct imap_cmd *cmd)
 }
 
 bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
-			     imap_sort_collect_done_t *done, void *context)
+			     bool keep_blobs, imap_sort_collect_done_t *done, void *context)
 {
 	struct imap_session *s = cmd->session;
 	struct imap_sort_collect *coll = xcalloc(1, sizeof(*coll));
@@ -191,6 +205,7 @@ bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
 	coll->cmd = cmd;
 	coll->done = done;
 	coll->context = context;
+	coll->keep_blobs = keep_blobs;
 	coll->count = store_mailbox_count(s->box);
 	coll->next_msn = 1;
 	coll->batch_msns = xmalloc(SORT_COLLECT_BATCH * sizeof(*coll->batch_msns));

@@ -105,41 +105,103 @@ int index_cache_get_keys(struct index *idx, int64_t mailbox_id, uint32_t uid,
 	return ret;
 }
 
+/* One row's answer for index_cache_get_keys_many(): the keys to cb, or
+ * the index noted as stale. */
+static void keys_row(sqlite3_stmt *stmt, int col, size_t i, store_msg_keys_callback_t *cb,
+		     void *ctx, size_t **stale, size_t *stale_count, size_t *stale_cap)
+{
+	if (!keys_column_current(stmt, col)) {
+		ARRAY_RESERVE(*stale, *stale_cap, *stale_count + 1);
+		(*stale)[(*stale_count)++] = i;
+	} else {
+		cb(ctx, i, sqlite3_column_blob(stmt, col),
+		   (size_t)sqlite3_column_bytes(stmt, col));
+	}
+}
+
+/* Whether uids[0..count) ascend strictly and lie close together, so that
+ * one scan of their uid range reads few rows that were not asked for
+ * (at most about as many as were). */
+static bool uids_dense(const uint32_t *uids, size_t count)
+{
+	if (count < 2)
+		return false;
+	for (size_t i = 1; i < count; i++) {
+		if (uids[i] <= uids[i - 1])
+			return false;
+	}
+	return (uint64_t)(uids[count - 1] - uids[0]) < 2 * (uint64_t)count + 64;
+}
+
+/* The range scan of index_cache_get_keys_many(): a cursor stepping over
+ * the primary key (mailbox, uid) costs a fraction of a lookup from the
+ * root per message (the lookups were two thirds of a warm SORT). */
+static int keys_scan(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
+		     size_t count, store_msg_keys_callback_t *cb, void *ctx,
+		     size_t **stale, size_t *stale_count, size_t *stale_cap)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT uid, msgkeys FROM messages WHERE "
+					"mailbox = ? AND uid >= ? AND uid <= ? ORDER BY uid",
+					"iuu", mailbox_id, uids[0], uids[count - 1]);
+	size_t i = 0;
+	int ret = 0;
+
+	while (i < count && (ret = index_stmt_step(idx, stmt)) > 0) {
+		int64_t uid = sqlite3_column_int64(stmt, 0);
+
+		for (; i < count && uids[i] < uid; i++)
+			cb(ctx, i, NULL, 0);	/* expunged */
+		if (i < count && uids[i] == uid)
+			keys_row(stmt, 1, i++, cb, ctx, stale, stale_count, stale_cap);
+	}
+	index_stmt_done(idx, stmt);
+	if (ret < 0)
+		return -1;
+	for (; i < count; i++)
+		cb(ctx, i, NULL, 0);
+	return 0;
+}
+
+/* The lookups of index_cache_get_keys_many() for scattered uids. */
+static int keys_lookup(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
+		       size_t count, store_msg_keys_callback_t *cb, void *ctx,
+		       size_t **stale, size_t *stale_count, size_t *stale_cap)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, keys_sql, "");
+	int ret = stmt == NULL ? -1 : 0;
+
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		sqlite3_bind_int64(stmt, 1, mailbox_id);
+		sqlite3_bind_int64(stmt, 2, uids[i]);
+		ret = index_stmt_step(idx, stmt);
+		if (ret == 0)
+			cb(ctx, i, NULL, 0);	/* expunged */
+		else if (ret > 0)
+			keys_row(stmt, 0, i, cb, ctx, stale, stale_count, stale_cap);
+		ret = ret < 0 ? -1 : 0;
+		sqlite3_reset(stmt);
+	}
+	index_stmt_done(idx, stmt);
+	return ret;
+}
+
 int index_cache_get_keys_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
 			      size_t count, store_msg_keys_callback_t *cb, void *ctx,
 			      size_t **stale_r, size_t *stale_count_r)
 {
 	size_t *stale = NULL, stale_count = 0, stale_cap = 0;
-	sqlite3_stmt *stmt;
-	int ret = 0;
+	int ret;
 
 	/* one read transaction: SQLite takes its locks once, not once per
 	 * message (which costs more than the lookups themselves) */
 	if (index_begin(idx, false) < 0)
 		return -1;
-	stmt = index_stmt(idx, keys_sql, "");
-	if (stmt == NULL) {
-		index_rollback(idx);
-		return -1;
-	}
-	for (size_t i = 0; i < count && ret == 0; i++) {
-		sqlite3_bind_int64(stmt, 1, mailbox_id);
-		sqlite3_bind_int64(stmt, 2, uids[i]);
-		ret = index_stmt_step(idx, stmt);
-		if (ret == 0) {
-			cb(ctx, i, NULL, 0);	/* expunged */
-		} else if (ret > 0 && !keys_column_current(stmt, 0)) {
-			ARRAY_RESERVE(stale, stale_cap, stale_count + 1);
-			stale[stale_count++] = i;
-			ret = 0;
-		} else if (ret > 0) {
-			cb(ctx, i, sqlite3_column_blob(stmt, 0),
-			   (size_t)sqlite3_column_bytes(stmt, 0));
-			ret = 0;
-		}
-		sqlite3_reset(stmt);
-	}
-	index_stmt_done(idx, stmt);
+	if (uids_dense(uids, count))
+		ret = keys_scan(idx, mailbox_id, uids, count, cb, ctx,
+				&stale, &stale_count, &stale_cap);
+	else
+		ret = keys_lookup(idx, mailbox_id, uids, count, cb, ctx,
+				  &stale, &stale_count, &stale_cap);
 	if (ret == 0)
 		ret = index_commit(idx);
 	else
