@@ -1,6 +1,7 @@
 /* sort-collect.c: search + key gathering for SORT and THREAD, in slices
  * (see sort-collect.h).  This file never reads a message itself: keys
- * come from store_mailbox_msg_keys_many(), matches from search_match(). */
+ * come from store_mailbox_msg_keys_many() (or only the sent dates from
+ * store_mailbox_msg_dates_many()), matches from search_match(). */
 #include "sort-collect.h"
 #include "syntax/imap-arg.h"
 #include "search-parse.h"
@@ -123,6 +124,21 @@ static void collect_keys_cb(void *context, size_t i, const void *data, size_t si
 	}
 }
 
+static void collect_date_cb(void *context, size_t i, bool exists, bool has_sent_date,
+			    int64_t sent_date)
+{
+	struct imap_sort_collect *coll = context;
+	struct sort_collect_entry *e = &coll->entries[coll->batch_start + i];
+
+	if (!exists) {
+		e->gone = true;
+		coll->had_expunged = true;
+		return;
+	}
+	e->sent_date = sent_date;
+	e->has_sent_date = has_sent_date;
+}
+
 /* Gets the keys of the pending matches.  0, or -1 on an error (store
  * error set, or coll->corrupt). */
 static int collect_batch(struct imap_sort_collect *coll)
@@ -133,8 +149,11 @@ static int collect_batch(struct imap_sort_collect *coll)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		coll->batch_msns[i] = coll->entries[coll->batch_start + i].msn;
-	if (store_mailbox_msg_keys_many(coll->cmd->session->box, coll->batch_msns, n,
-					collect_keys_cb, coll) < 0 || coll->corrupt)
+	struct store_mailbox *box = coll->cmd->session->box;
+	int ret = coll->keep_blobs ?
+		store_mailbox_msg_keys_many(box, coll->batch_msns, n, collect_keys_cb, coll) :
+		store_mailbox_msg_dates_many(box, coll->batch_msns, n, collect_date_cb, coll);
+	if (ret < 0 || coll->corrupt)
 		return -1;
 	/* drop the expunged ones, keeping msn order */
 	size_t out = coll->batch_start;
