@@ -397,22 +397,28 @@ def test_keys_computed_once_for_mail_dropped_into_new(srv):
     expect_sort(c, "(SUBJECT DATE) UTF-8 ALL", [4, 1, 6, 3, 2, 5])
 
 
+def downgrade(srv, sql, version):
+    """Turns the index back into one of schema `version` (2 or 3): without
+    the sentdate of schema 5, and whatever `sql` removes."""
+    db = sqlite3.connect(index_path(srv))
+    db.executescript(f"""
+        BEGIN;
+        DROP INDEX messages_sentdate;
+        ALTER TABLE messages DROP COLUMN sentdate;
+        {sql}
+        PRAGMA user_version = {version};
+        COMMIT;
+    """)
+    db.close()
+
+
 def test_schema_2_index_is_migrated(srv):
     """An index from schema 2 (no msgkeys column) becomes schema 3 when the
     store opens; its rows get their keys on first use, kept in the index."""
     c = setup(srv)
     logout(c)
     index = index_path(srv)
-    db = sqlite3.connect(index)
-    db.executescript("""
-        BEGIN;
-        DROP INDEX messages_sentdate;
-        ALTER TABLE messages DROP COLUMN sentdate;
-        ALTER TABLE messages DROP COLUMN msgkeys;
-        PRAGMA user_version = 2;
-        COMMIT;
-    """)
-    db.close()
+    downgrade(srv, "ALTER TABLE messages DROP COLUMN msgkeys;", 2)
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)
@@ -505,17 +511,8 @@ def test_schema_3_index_is_migrated(srv):
     c.cmd("COPY 1 Archive", ok=True)
     logout(c)
     index = index_path(srv)
-    db = sqlite3.connect(index)
-    db.executescript("""
-        BEGIN;
-        DROP INDEX messages_sentdate;
-        ALTER TABLE messages DROP COLUMN sentdate;
-        UPDATE messages SET msgkeys = NULL WHERE mailbox =
-          (SELECT id FROM mailboxes WHERE name = 'Archive');
-        PRAGMA user_version = 3;
-        COMMIT;
-    """)
-    db.close()
+    downgrade(srv, "UPDATE messages SET msgkeys = NULL WHERE mailbox = "
+              "(SELECT id FROM mailboxes WHERE name = 'Archive');", 3)
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)

@@ -126,17 +126,25 @@ int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
 	return 0;
 }
 
+/* The uids of msns[0..count) (xmalloc'd). */
+static uint32_t *msns_uids(struct store_mailbox *box, const uint32_t *msns, size_t count)
+{
+	uint32_t *uids = xcalloc(count == 0 ? 1 : count, sizeof(*uids));
+
+	for (size_t i = 0; i < count; i++)
+		uids[i] = box->msgs[msns[i] - 1].uid;
+	return uids;
+}
+
 int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 				size_t count, store_msg_keys_callback_t *cb, void *ctx)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	size_t *missing, missing_count;
-	uint32_t *uids = xcalloc(count == 0 ? 1 : count, sizeof(*uids));
+	uint32_t *uids = msns_uids(box, msns, count);
 	int ret;
 
-	for (size_t i = 0; i < count; i++)
-		uids[i] = box->msgs[msns[i] - 1].uid;
 	ret = index_cache_get_keys_many(ms->index, mbox->id, uids, count, cb, ctx,
 					&missing, &missing_count);
 	free(uids);
@@ -219,11 +227,9 @@ int maildir_cache_get_dates_many(struct store_mailbox *box, const uint32_t *msns
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	struct dates_stale_ctx dc = { .cb = cb, .ctx = ctx };
 	size_t *stale, stale_count;
-	uint32_t *uids = xcalloc(count == 0 ? 1 : count, sizeof(*uids));
+	uint32_t *uids = msns_uids(box, msns, count);
 	int ret;
 
-	for (size_t i = 0; i < count; i++)
-		uids[i] = box->msgs[msns[i] - 1].uid;
 	ret = index_cache_get_dates_many(ms->index, mbox->id, uids, count, cb, ctx,
 					 &stale, &stale_count);
 	free(uids);

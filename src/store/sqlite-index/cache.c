@@ -177,6 +177,16 @@ static bool uids_dense(const uint32_t *uids, size_t count)
 	return (uint64_t)(uids[count - 1] - uids[0]) < 2 * (uint64_t)count + 64;
 }
 
+struct stale_list {
+	size_t *items, count, cap;
+};
+
+static void stale_add(struct stale_list *stale, size_t i)
+{
+	ARRAY_RESERVE(stale->items, stale->cap, stale->count + 1);
+	stale->items[stale->count++] = i;
+}
+
 /* What one row (or its absence) means to a uids_read() caller: stmt is
  * the row (column 0 its uid), or NULL when uids[i] has no row. */
 typedef void uids_row_t(void *context, sqlite3_stmt *stmt, size_t i);
@@ -188,10 +198,13 @@ typedef void uids_row_t(void *context, sqlite3_stmt *stmt, size_t i);
  * one_sql mailbox = ?1 AND uid = ?2.  Dense uids (as SORT ALL has them)
  * are read by one range scan: a cursor stepping over the keys costs a
  * fraction of a lookup from the root per message (the lookups were two
- * thirds of a warm SORT). */
+ * thirds of a warm SORT).  row() adds to *stale what it cannot answer;
+ * the list goes to *stale_r and *stale_count_r on success, and is freed
+ * on failure. */
 static int uids_read(struct index *idx, const char *range_sql, const char *one_sql,
 		     int64_t mailbox_id, const uint32_t *uids, size_t count,
-		     uids_row_t *row, void *context)
+		     uids_row_t *row, void *context, struct stale_list *stale,
+		     size_t **stale_r, size_t *stale_count_r)
 {
 	sqlite3_stmt *stmt;
 	size_t i = 0;
@@ -224,21 +237,15 @@ static int uids_read(struct index *idx, const char *range_sql, const char *one_s
 		}
 	}
 	index_stmt_done(idx, stmt);
-	if (ret >= 0 && index_commit(idx) == 0)
+	if (ret >= 0 && index_commit(idx) == 0) {
+		*stale_r = stale->items;
+		*stale_count_r = stale->count;
 		return 0;
+	}
 	if (ret < 0)
 		index_rollback(idx);
+	free(stale->items);
 	return -1;
-}
-
-struct stale_list {
-	size_t *items, count, cap;
-};
-
-static void stale_add(struct stale_list *stale, size_t i)
-{
-	ARRAY_RESERVE(stale->items, stale->cap, stale->count + 1);
-	stale->items[stale->count++] = i;
 }
 
 struct keys_read {
@@ -266,16 +273,11 @@ int index_cache_get_keys_many(struct index *idx, int64_t mailbox_id, const uint3
 {
 	struct keys_read kr = { .cb = cb, .ctx = ctx };
 
-	if (uids_read(idx, "SELECT uid, msgkeys FROM messages WHERE mailbox = ? AND "
-		      "uid >= ? AND uid <= ? ORDER BY uid",
-		      "SELECT uid, msgkeys FROM messages WHERE mailbox = ? AND uid = ?",
-		      mailbox_id, uids, count, keys_row, &kr) < 0) {
-		free(kr.stale.items);
-		return -1;
-	}
-	*stale_r = kr.stale.items;
-	*stale_count_r = kr.stale.count;
-	return 0;
+	return uids_read(idx, "SELECT uid, msgkeys FROM messages WHERE mailbox = ? AND "
+			 "uid >= ? AND uid <= ? ORDER BY uid",
+			 "SELECT uid, msgkeys FROM messages WHERE mailbox = ? AND uid = ?",
+			 mailbox_id, uids, count, keys_row, &kr, &kr.stale, stale_r,
+			 stale_count_r);
 }
 
 struct dates_read {
@@ -306,17 +308,12 @@ int index_cache_get_dates_many(struct index *idx, int64_t mailbox_id, const uint
 	struct dates_read dr = { .cb = cb, .ctx = ctx };
 
 	/* INDEXED BY: the covering index, never the table's rows */
-	if (uids_read(idx, "SELECT uid, sentdate FROM messages INDEXED BY messages_sentdate "
-		      "WHERE mailbox = ? AND uid >= ? AND uid <= ? ORDER BY uid",
-		      "SELECT uid, sentdate FROM messages INDEXED BY messages_sentdate "
-		      "WHERE mailbox = ? AND uid = ?",
-		      mailbox_id, uids, count, dates_row, &dr) < 0) {
-		free(dr.stale.items);
-		return -1;
-	}
-	*stale_r = dr.stale.items;
-	*stale_count_r = dr.stale.count;
-	return 0;
+	return uids_read(idx, "SELECT uid, sentdate FROM messages INDEXED BY messages_sentdate "
+			 "WHERE mailbox = ? AND uid >= ? AND uid <= ? ORDER BY uid",
+			 "SELECT uid, sentdate FROM messages INDEXED BY messages_sentdate "
+			 "WHERE mailbox = ? AND uid = ?",
+			 mailbox_id, uids, count, dates_row, &dr, &dr.stale, stale_r,
+			 stale_count_r);
 }
 
 int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,
