@@ -273,5 +273,7 @@ bool cmd_sort(struct imap_cmd *cmd)
 	if ((program = imap_sort_collect_program(cmd, &args[1], "SORT",
 						 (ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)) == NULL)
 		return true;
-	return imap_sort_collect_start(cmd, program, ctx->strings, sort_done, ctx);
+	return imap_sort_collect_start(cmd, program, ctx->strings ?
+				       IMAP_SORT_COLLECT_SORT_STRINGS : IMAP_SORT_COLLECT_DATES,
+				       sort_done, ctx);
 }

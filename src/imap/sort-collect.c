@@ -23,7 +23,9 @@ struct sort_collect_entry {
 	bool gone;		/* expunged meanwhile: left out */
 	bool has_sent_date;
 	int64_t sent_date;
-	size_t offset, size;	/* the blob in blobs (keep_blobs) */
+	/* the blob (IMAP_SORT_COLLECT_ALL) or the six SORT strings, each
+	 * NUL-terminated (IMAP_SORT_COLLECT_SORT_STRINGS), in blobs */
+	size_t offset, size;
 };
 
 struct imap_sort_collect {
@@ -37,7 +39,8 @@ struct imap_sort_collect {
 	size_t match_count, match_cap, batch_start;
 	uint32_t *batch_msns;
 	struct str blobs;
-	bool keep_blobs, had_expunged, corrupt;
+	enum imap_sort_collect_keep keep;
+	bool had_expunged, corrupt;
 };
 
 void *imap_sort_collect_context(struct imap_sort_collect *coll)
@@ -67,10 +70,27 @@ void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,
 {
 	const struct sort_collect_entry *e = &coll->entries[i];
 
-	assert(coll->keep_blobs);	int ret = msgkeys_deserialize(keys_r, coll->blobs.data + e->offset, e->size);
+	assert(coll->keep != IMAP_SORT_COLLECT_DATES);
+	if (coll->keep == IMAP_SORT_COLLECT_ALL) {
+		int ret = msgkeys_deserialize(keys_r, coll->blobs.data + e->offset, e->size);
 
-	assert(ret == 0);
-	(void)ret;
+		assert(ret == 0);
+		(void)ret;
+		return;
+	}
+	const char *p = coll->blobs.data + e->offset;
+	const char **strings[] = {
+		&keys_r->from, &keys_r->to, &keys_r->cc, &keys_r->displayfrom,
+		&keys_r->displayto, &keys_r->base_subject,
+	};
+	memset(keys_r, 0, sizeof(*keys_r));
+	keys_r->sent_date = e->sent_date;
+	keys_r->has_sent_date = e->has_sent_date;
+	keys_r->message_id = keys_r->in_reply_to = keys_r->references = "";
+	for (size_t j = 0; j < N_ELEMENTS(strings); j++) {
+		*strings[j] = p;
+		p += strlen(p) + 1;
+	}
 }
 
 bool imap_sort_collect_had_expunged(const struct imap_sort_collect *coll)
@@ -117,11 +137,19 @@ static void collect_keys_cb(void *context, size_t i, const void *data, size_t si
 	}
 	e->sent_date = keys.sent_date;
 	e->has_sent_date = keys.has_sent_date;
-	if (coll->keep_blobs) {
-		e->offset = coll->blobs.len;
+	e->offset = coll->blobs.len;
+	if (coll->keep == IMAP_SORT_COLLECT_ALL) {
 		e->size = size;
 		str_append_n(&coll->blobs, data, size);
+		return;
 	}
+	const char *strings[] = {
+		keys.from, keys.to, keys.cc, keys.displayfrom, keys.displayto,
+		keys.base_subject,
+	};
+	for (size_t j = 0; j < N_ELEMENTS(strings); j++)
+		str_append_n(&coll->blobs, strings[j], strlen(strings[j]) + 1);
+	e->size = coll->blobs.len - e->offset;
 }
 
 static void collect_date_cb(void *context, size_t i, bool exists, bool has_sent_date,
@@ -150,7 +178,7 @@ static int collect_batch(struct imap_sort_collect *coll)
 	for (size_t i = 0; i < n; i++)
 		coll->batch_msns[i] = coll->entries[coll->batch_start + i].msn;
 	struct store_mailbox *box = coll->cmd->session->box;
-	int ret = coll->keep_blobs ?
+	int ret = coll->keep != IMAP_SORT_COLLECT_DATES ?
 		store_mailbox_msg_keys_many(box, coll->batch_msns, n, collect_keys_cb, coll) :
 		store_mailbox_msg_dates_many(box, coll->batch_msns, n, collect_date_cb, coll);
 	if (ret < 0 || coll->corrupt)
@@ -216,7 +244,8 @@ static bool collect_resume(struct imap_cmd *cmd)
 }
 
 bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
-			     bool keep_blobs, imap_sort_collect_done_t *done, void *context)
+			     enum imap_sort_collect_keep keep, imap_sort_collect_done_t *done,
+			     void *context)
 {
 	struct imap_session *s = cmd->session;
 	struct imap_sort_collect *coll = xcalloc(1, sizeof(*coll));
@@ -224,7 +253,7 @@ bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
 	coll->cmd = cmd;
 	coll->done = done;
 	coll->context = context;
-	coll->keep_blobs = keep_blobs;
+	coll->keep = keep;
 	coll->count = store_mailbox_count(s->box);
 	coll->next_msn = 1;
 	coll->batch_msns = xmalloc(SORT_COLLECT_BATCH * sizeof(*coll->batch_msns));
