@@ -45,6 +45,18 @@ void str_append(struct str *s, const char *cstr)
 	str_append_n(s, cstr, strlen(cstr));
 }
 
+void str_append_uint(struct str *s, uint64_t v)
+{
+	char buf[20];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	str_append_n(s, buf + i, sizeof(buf) - i);
+}
+
 void str_append_c(struct str *s, char c)
 {
 	str_append_n(s, &c, 1);

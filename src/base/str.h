@@ -22,6 +22,9 @@ void str_truncate(struct str *s, size_t len);
 void str_append(struct str *s, const char *cstr);
 void str_append_n(struct str *s, const void *data, size_t len);
 void str_append_c(struct str *s, char c);
+/* Appends `v` in decimal, like str_printfa(s, "%" PRIu64, v) but without
+ * the format machinery (a SORT answer writes 100,000 numbers). */
+void str_append_uint(struct str *s, uint64_t v);
 void str_printfa(struct str *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
 void str_vprintfa(struct str *s, const char *fmt, va_list args) ATTR_PRINTF(2, 0);
 /* Returns the content as a C string, valid until the next change. */

@@ -29,6 +29,9 @@ struct cmd_sort_ctx {
 	size_t crit_count;
 	bool esort;		/* RETURN given: answer with * ESEARCH */
 	unsigned int returns;	/* enum sort_return */
+	/* a criterion compares strings: the key blobs are kept; without
+	 * one (DATE, ARRIVAL, SIZE) only the sent dates */
+	bool strings;
 };
 
 static void sort_flush(struct imap_session *s, struct str *line, bool final)
@@ -62,10 +65,11 @@ static void sort_write_all(struct imap_session *s, const struct sort_msg *msgs,
 		if (!first)
 			str_append_c(line, ',');
 		first = false;
-		if (start == end)
-			str_printfa(line, "%u", start);
-		else
-			str_printfa(line, "%u:%u", start, end);
+		str_append_uint(line, start);
+		if (start != end) {
+			str_append_c(line, ':');
+			str_append_uint(line, end);
+		}
 		sort_flush(s, line, false);
 	}
 }
@@ -120,16 +124,24 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	for (size_t i = 0; i < count; i++) {
 		uint32_t msn = imap_sort_collect_msn(coll, i);
 		const struct store_msg *m = store_mailbox_msg(s->box, msn);
-		struct msgkeys keys;
 
-		imap_sort_collect_keys(coll, i, &keys);
 		msgs[i] = (struct sort_msg){
 			.msn = msn, .uid = m->uid, .arrival = (int64_t)m->internaldate,
-			.sent_date = keys.sent_date, .has_sent_date = keys.has_sent_date,
-			.size = m->size, .cc = keys.cc, .from = keys.from, .to = keys.to,
-			.subject = keys.base_subject, .displayfrom = keys.displayfrom,
-			.displayto = keys.displayto,
+			.size = m->size,
 		};
+		msgs[i].sent_date = imap_sort_collect_sent_date(coll, i,
+								&msgs[i].has_sent_date);
+		if (ctx->strings) {
+			struct msgkeys keys;
+
+			imap_sort_collect_keys(coll, i, &keys);
+			msgs[i].cc = keys.cc;
+			msgs[i].from = keys.from;
+			msgs[i].to = keys.to;
+			msgs[i].subject = keys.base_subject;
+			msgs[i].displayfrom = keys.displayfrom;
+			msgs[i].displayto = keys.displayto;
+		}
 	}
 	sort_messages(msgs, count, ctx->crit, ctx->crit_count);
 	if ((ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)
@@ -141,7 +153,8 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	} else if (!ctx->esort) {
 		str_append(&line, "* SORT");
 		for (size_t i = 0; i < count; i++) {
-			str_printfa(&line, " %u", cmd->uid ? msgs[i].uid : msgs[i].msn);
+			str_append_c(&line, ' ');
+			str_append_uint(&line, cmd->uid ? msgs[i].uid : msgs[i].msn);
 			sort_flush(s, &line, false);
 		}
 	} else {
@@ -224,6 +237,8 @@ static int sort_parse_criteria(const struct imap_arg *arg, struct cmd_sort_ctx *
 			return -1;
 		}
 		ctx->crit[ctx->crit_count].key = (enum sort_key)key;
+		if (key != SORT_KEY_ARRIVAL && key != SORT_KEY_DATE && key != SORT_KEY_SIZE)
+			ctx->strings = true;
 		ctx->crit[ctx->crit_count].reverse = reverse;
 		ctx->crit_count++;
 		reverse = false;
@@ -258,5 +273,7 @@ bool cmd_sort(struct imap_cmd *cmd)
 	if ((program = imap_sort_collect_program(cmd, &args[1], "SORT",
 						 (ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)) == NULL)
 		return true;
-	return imap_sort_collect_start(cmd, program, sort_done, ctx);
+	return imap_sort_collect_start(cmd, program, ctx->strings ?
+				       IMAP_SORT_COLLECT_SORT_STRINGS : IMAP_SORT_COLLECT_DATES,
+				       sort_done, ctx);
 }

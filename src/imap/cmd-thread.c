@@ -134,5 +134,5 @@ bool cmd_thread(struct imap_cmd *cmd)
 	ctx->algorithm = (enum thread_algorithm)algorithm;
 	if ((program = imap_sort_collect_program(cmd, &args[1], "THREAD", false)) == NULL)
 		return true;
-	return imap_sort_collect_start(cmd, program, thread_done, ctx);
+	return imap_sort_collect_start(cmd, program, IMAP_SORT_COLLECT_ALL, thread_done, ctx);
 }

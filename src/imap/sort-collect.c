@@ -1,6 +1,7 @@
 /* sort-collect.c: search + key gathering for SORT and THREAD, in slices
  * (see sort-collect.h).  This file never reads a message itself: keys
- * come from store_mailbox_msg_keys_many(), matches from search_match(). */
+ * come from store_mailbox_msg_keys_many() (or only the sent dates from
+ * store_mailbox_msg_dates_many()), matches from search_match(). */
 #include "sort-collect.h"
 #include "syntax/imap-arg.h"
 #include "search-parse.h"
@@ -20,7 +21,11 @@
 struct sort_collect_entry {
 	uint32_t msn;
 	bool gone;		/* expunged meanwhile: left out */
-	size_t offset, size;	/* the blob in blobs */
+	bool has_sent_date;
+	int64_t sent_date;
+	/* the blob (IMAP_SORT_COLLECT_ALL) or the six SORT strings, each
+	 * NUL-terminated (IMAP_SORT_COLLECT_SORT_STRINGS), in blobs */
+	size_t offset, size;
 };
 
 struct imap_sort_collect {
@@ -34,6 +39,7 @@ struct imap_sort_collect {
 	size_t match_count, match_cap, batch_start;
 	uint32_t *batch_msns;
 	struct str blobs;
+	enum imap_sort_collect_keep keep;
 	bool had_expunged, corrupt;
 };
 
@@ -52,14 +58,39 @@ uint32_t imap_sort_collect_msn(const struct imap_sort_collect *coll, size_t i)
 	return coll->entries[i].msn;
 }
 
+int64_t imap_sort_collect_sent_date(const struct imap_sort_collect *coll, size_t i,
+				    bool *has_sent_date_r)
+{
+	*has_sent_date_r = coll->entries[i].has_sent_date;
+	return coll->entries[i].sent_date;
+}
+
 void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,
 			    struct msgkeys *keys_r)
 {
 	const struct sort_collect_entry *e = &coll->entries[i];
-	int ret = msgkeys_deserialize(keys_r, coll->blobs.data + e->offset, e->size);
 
-	assert(ret == 0);
-	(void)ret;
+	assert(coll->keep != IMAP_SORT_COLLECT_DATES);
+	if (coll->keep == IMAP_SORT_COLLECT_ALL) {
+		int ret = msgkeys_deserialize(keys_r, coll->blobs.data + e->offset, e->size);
+
+		assert(ret == 0);
+		(void)ret;
+		return;
+	}
+	const char *p = coll->blobs.data + e->offset;
+	const char **strings[] = {
+		&keys_r->from, &keys_r->to, &keys_r->cc, &keys_r->displayfrom,
+		&keys_r->displayto, &keys_r->base_subject,
+	};
+	memset(keys_r, 0, sizeof(*keys_r));
+	keys_r->sent_date = e->sent_date;
+	keys_r->has_sent_date = e->has_sent_date;
+	keys_r->message_id = keys_r->in_reply_to = keys_r->references = "";
+	for (size_t j = 0; j < N_ELEMENTS(strings); j++) {
+		*strings[j] = p;
+		p += strlen(p) + 1;
+	}
 }
 
 bool imap_sort_collect_had_expunged(const struct imap_sort_collect *coll)
@@ -104,9 +135,36 @@ static void collect_keys_cb(void *context, size_t i, const void *data, size_t si
 		coll->corrupt = true;
 		return;
 	}
+	e->sent_date = keys.sent_date;
+	e->has_sent_date = keys.has_sent_date;
 	e->offset = coll->blobs.len;
-	e->size = size;
-	str_append_n(&coll->blobs, data, size);
+	if (coll->keep == IMAP_SORT_COLLECT_ALL) {
+		e->size = size;
+		str_append_n(&coll->blobs, data, size);
+		return;
+	}
+	const char *strings[] = {
+		keys.from, keys.to, keys.cc, keys.displayfrom, keys.displayto,
+		keys.base_subject,
+	};
+	for (size_t j = 0; j < N_ELEMENTS(strings); j++)
+		str_append_n(&coll->blobs, strings[j], strlen(strings[j]) + 1);
+	e->size = coll->blobs.len - e->offset;
+}
+
+static void collect_date_cb(void *context, size_t i, bool exists, bool has_sent_date,
+			    int64_t sent_date)
+{
+	struct imap_sort_collect *coll = context;
+	struct sort_collect_entry *e = &coll->entries[coll->batch_start + i];
+
+	if (!exists) {
+		e->gone = true;
+		coll->had_expunged = true;
+		return;
+	}
+	e->sent_date = sent_date;
+	e->has_sent_date = has_sent_date;
 }
 
 /* Gets the keys of the pending matches.  0, or -1 on an error (store
@@ -119,8 +177,11 @@ static int collect_batch(struct imap_sort_collect *coll)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		coll->batch_msns[i] = coll->entries[coll->batch_start + i].msn;
-	if (store_mailbox_msg_keys_many(coll->cmd->session->box, coll->batch_msns, n,
-					collect_keys_cb, coll) < 0 || coll->corrupt)
+	struct store_mailbox *box = coll->cmd->session->box;
+	int ret = coll->keep != IMAP_SORT_COLLECT_DATES ?
+		store_mailbox_msg_keys_many(box, coll->batch_msns, n, collect_keys_cb, coll) :
+		store_mailbox_msg_dates_many(box, coll->batch_msns, n, collect_date_cb, coll);
+	if (ret < 0 || coll->corrupt)
 		return -1;
 	/* drop the expunged ones, keeping msn order */
 	size_t out = coll->batch_start;
@@ -183,7 +244,8 @@ static bool collect_resume(struct imap_cmd *cmd)
 }
 
 bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
-			     imap_sort_collect_done_t *done, void *context)
+			     enum imap_sort_collect_keep keep, imap_sort_collect_done_t *done,
+			     void *context)
 {
 	struct imap_session *s = cmd->session;
 	struct imap_sort_collect *coll = xcalloc(1, sizeof(*coll));
@@ -191,6 +253,7 @@ bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
 	coll->cmd = cmd;
 	coll->done = done;
 	coll->context = context;
+	coll->keep = keep;
 	coll->count = store_mailbox_count(s->box);
 	coll->next_msn = 1;
 	coll->batch_msns = xmalloc(SORT_COLLECT_BATCH * sizeof(*coll->batch_msns));

@@ -8,9 +8,10 @@
  * from their files once) never stalls the worker's other sessions.  The
  * keys come only from store_mailbox_msg_keys_many(), asked for up to
  * SORT_COLLECT_BATCH matches at a time: no message file is read once
- * they are cached.  Memory: one copy of the matching messages' key blobs
- * in a single buffer plus a few integers per match; no allocation per
- * message. */
+ * they are cached.  Memory: a few integers per match (the sent date
+ * among them) plus, when the caller needs strings, one copy of the
+ * matching messages' key blobs (THREAD) or of their six SORT strings in
+ * a single buffer; no allocation per message. */
 #ifndef ROOST_IMAP_SORT_COLLECT_H
 #define ROOST_IMAP_SORT_COLLECT_H
 
@@ -27,14 +28,30 @@ struct imap_sort_collect;
 typedef bool imap_sort_collect_done_t(struct imap_cmd *cmd,
 				      struct imap_sort_collect *coll);
 
+/* What the collector keeps of each match's keys. */
+enum imap_sort_collect_keep {
+	/* only the sent date (imap_sort_collect_sent_date()), read without
+	 * the key blobs (store_mailbox_msg_dates_many()): a SORT whose
+	 * criteria have no string; imap_sort_collect_keys() may not be
+	 * called */
+	IMAP_SORT_COLLECT_DATES,
+	/* and the strings SORT compares: imap_sort_collect_keys() fills
+	 * from, to, cc, displayfrom, displayto and base_subject (the msg-ids
+	 * are "" and there are no references) */
+	IMAP_SORT_COLLECT_SORT_STRINGS,
+	/* the whole keys (THREAD) */
+	IMAP_SORT_COLLECT_ALL,
+};
+
 /* Starts collecting for `cmd` (SORT or THREAD, with the selected
- * mailbox) over `program` (in cmd->pool).  Returns true when the command
+ * mailbox) over `program` (in cmd->pool), keeping `keep` of the keys.  Returns true when the command
  * is finished (done() ran, or a store error was answered), false when it
  * continues from a timer (the handler returns false too; the collector
  * calls imap_cmd_finish() at the end and sets cmd->abort for a lost
  * connection). */
 bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
-			     imap_sort_collect_done_t *done, void *context);
+			     enum imap_sort_collect_keep keep, imap_sort_collect_done_t *done,
+			     void *context);
 
 /* The caller's context given to imap_sort_collect_start(). */
 void *imap_sort_collect_context(struct imap_sort_collect *coll);
@@ -42,7 +59,12 @@ void *imap_sort_collect_context(struct imap_sort_collect *coll);
 size_t imap_sort_collect_count(const struct imap_sort_collect *coll);
 /* The msn of match i (0 <= i < count). */
 uint32_t imap_sort_collect_msn(const struct imap_sort_collect *coll, size_t i);
-/* Fills *keys_r with the keys of match i; its strings point into the
+/* The sent date of match i as msgkeys has it (sent_date and, in
+ * *has_sent_date_r, has_sent_date). */
+int64_t imap_sort_collect_sent_date(const struct imap_sort_collect *coll, size_t i,
+				    bool *has_sent_date_r);
+/* Fills *keys_r with the keys of match i (what `keep` kept, not with
+ * IMAP_SORT_COLLECT_DATES); its strings point into the
  * collector and stay valid until done() returns.  (The blobs were
  * checked while collecting, so this cannot fail.) */
 void imap_sort_collect_keys(const struct imap_sort_collect *coll, size_t i,

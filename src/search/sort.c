@@ -1,9 +1,10 @@
 /* sort.c: SORT ordering (RFC 5256 section 3, RFC 5957 DISPLAYFROM/TO).
  *
  * String keys are prepared once per call with i;unicode-casemap into one
- * buffer per key, so each comparison is a memcmp; the sort itself is
- * qsort_r over message indexes with a total order (msn last), so stability
- * is not needed from qsort.  Never reads anything but the array given. */
+ * buffer per key, so each comparison is a memcmp.  The sort is a radix
+ * sort on a 64-bit summary of the first criterion (sort_messages()), and
+ * qsort_r with the whole total order (msn last) only within runs of equal
+ * summaries, so stability is not needed from qsort.  Never reads anything but the array given. */
 #include "search/sort.h"
 
 #include <stdlib.h>
@@ -124,6 +125,87 @@ static int compare_msgs(const void *p1, const void *p2, void *context)
 	return ret != 0 ? ret : cmp_u64(a, b);
 }
 
+/* An order-preserving 64-bit summary of message i's key `crit`: a < b
+ * whenever a's key orders before b's, equal summaries saying nothing.
+ * Integers map exactly; a string maps to its first 8 prepared bytes,
+ * big-endian and padded with zeroes (prepared keys hold no NUL, so a
+ * shorter prefix sorts first, as memcmp then length does). */
+static uint64_t key_summary(const struct sort_context *ctx, const struct sort_criterion *crit,
+			    size_t i)
+{
+	const struct sort_msg *m = &ctx->msgs[i];
+	uint64_t v = 0;
+
+	switch (crit->key) {
+	case SORT_KEY_ARRIVAL:
+		v = (uint64_t)m->arrival ^ ((uint64_t)1 << 63);
+		break;
+	case SORT_KEY_DATE:
+		v = (uint64_t)sort_msg_sent_date(m) ^ ((uint64_t)1 << 63);
+		break;
+	case SORT_KEY_SIZE:
+		v = m->size;
+		break;
+	case SORT_KEY_CC:
+	case SORT_KEY_FROM:
+	case SORT_KEY_TO:
+	case SORT_KEY_SUBJECT:
+	case SORT_KEY_DISPLAYFROM:
+	case SORT_KEY_DISPLAYTO: {
+		const struct prepared_key *pk = &ctx->keys[crit->key];
+		const unsigned char *p = (const unsigned char *)pk->buf.data + pk->offset[i];
+		size_t len = pk->offset[i + 1] - pk->offset[i];
+		for (size_t j = 0; j < 8; j++)
+			v = (v << 8) | (j < len ? p[j] : 0);
+		break;
+	}
+	}
+	return crit->reverse ? ~v : v;
+}
+
+struct sort_entry {
+	uint64_t summary;
+	size_t index;
+};
+
+/* Sorts entries[0..count) by summary: a least-significant-digit radix
+ * sort, one pass per byte, skipping the bytes that all summaries share
+ * (dates of one mailbox differ in 3 or 4 of their 8 bytes).  tmp has
+ * count elements. */
+static void radix_sort(struct sort_entry *entries, struct sort_entry *tmp, size_t count)
+{
+	uint64_t all_or = 0, all_and = ~(uint64_t)0;
+
+	for (size_t i = 0; i < count; i++) {
+		all_or |= entries[i].summary;
+		all_and &= entries[i].summary;
+	}
+	uint64_t varying = all_or ^ all_and;
+	for (unsigned int shift = 0; shift < 64; shift += 8) {
+		size_t pos[256] = { 0 };
+
+		if (((varying >> shift) & 0xff) == 0)
+			continue;
+		for (size_t i = 0; i < count; i++)
+			pos[(entries[i].summary >> shift) & 0xff]++;
+		for (size_t b = 0, sum = 0; b < 256; b++) {
+			size_t n = pos[b];
+			pos[b] = sum;
+			sum += n;
+		}
+		for (size_t i = 0; i < count; i++)
+			tmp[pos[(entries[i].summary >> shift) & 0xff]++] = entries[i];
+		memcpy(entries, tmp, count * sizeof(*entries));
+	}
+}
+
+static int compare_entries(const void *p1, const void *p2, void *context)
+{
+	const struct sort_entry *a = p1, *b = p2;
+
+	return compare_msgs(&a->index, &b->index, context);
+}
+
 void sort_messages(struct sort_msg *msgs, size_t count,
 		   const struct sort_criterion *crit, size_t crit_count)
 {
@@ -143,18 +225,33 @@ void sort_messages(struct sort_msg *msgs, size_t count,
 			prepare_key(&ctx.keys[key], msgs, count, key);
 	}
 
-	size_t *order = xmalloc(count * sizeof(*order));
-	for (size_t i = 0; i < count; i++)
-		order[i] = i;
-	qsort_r(order, count, sizeof(*order), compare_msgs, &ctx);
+	/* Radix sort by the first criterion's summary (or the msn), then
+	 * each run of equal summaries by the whole comparison: most runs
+	 * are one message long, so few comparisons are made. */
+	struct sort_entry *entries = xmalloc(count * sizeof(*entries));
+	struct sort_entry *tmp = xmalloc(count * sizeof(*tmp));
+	for (size_t i = 0; i < count; i++) {
+		entries[i].index = i;
+		entries[i].summary = crit_count > 0 ? key_summary(&ctx, &crit[0], i) : msgs[i].msn;
+	}
+	radix_sort(entries, tmp, count);
+	for (size_t start = 0, end; start < count; start = end) {
+		for (end = start + 1; end < count &&
+			     entries[end].summary == entries[start].summary; end++)
+			;
+		if (end - start > 1)
+			qsort_r(entries + start, end - start, sizeof(*entries),
+				compare_entries, &ctx);
+	}
 
 	struct sort_msg *sorted = xmalloc(count * sizeof(*sorted));
 	for (size_t i = 0; i < count; i++)
-		sorted[i] = msgs[order[i]];
+		sorted[i] = msgs[entries[i].index];
 	memcpy(msgs, sorted, count * sizeof(*msgs));
 
 	free(sorted);
-	free(order);
+	free(tmp);
+	free(entries);
 	for (size_t k = 0; k < SORT_KEY_COUNT; k++) {
 		str_free(&ctx.keys[k].buf);
 		free(ctx.keys[k].offset);

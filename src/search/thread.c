@@ -724,7 +724,7 @@ void thread_write(const struct thread_tree *tree, struct str *dest)
 				if (node->msg != THREAD_NONE) {
 					if (need_space)
 						str_append_c(dest, ' ');
-					str_printfa(dest, "%u", node->id);
+					str_append_uint(dest, node->id);
 					need_space = true;
 				}
 				uint32_t child = node->first_child;

@@ -89,6 +89,9 @@ struct store_vfuncs {
 	int (*mailbox_msg_keys_many)(struct store_mailbox *box, const uint32_t *msns,
 				     size_t count, store_msg_keys_callback_t *cb,
 				     void *ctx);
+	int (*mailbox_msg_dates_many)(struct store_mailbox *box, const uint32_t *msns,
+				      size_t count, store_msg_date_callback_t *cb,
+				      void *ctx);
 	/* store_mailbox_check() */
 	int (*mailbox_check)(struct store *store, const char *name,
 			     store_check_report_t *report, void *ctx);

@@ -820,6 +820,15 @@ int store_mailbox_msg_keys_many(struct store_mailbox *box, const uint32_t *msns,
 	return box->store->v->mailbox_msg_keys_many(box, msns, count, cb, ctx);
 }
 
+int store_mailbox_msg_dates_many(struct store_mailbox *box, const uint32_t *msns,
+				 size_t count, store_msg_date_callback_t *cb, void *ctx)
+{
+	store_clear_error(box->store);
+	if (!msns_are_valid(box, msns, count))
+		return -1;
+	return box->store->v->mailbox_msg_dates_many(box, msns, count, cb, ctx);
+}
+
 int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 			   struct str *header, struct str *body)
 {

@@ -418,6 +418,18 @@ typedef void store_msg_keys_callback_t(void *ctx, size_t i, const void *data,
 				       size_t size);
 int store_mailbox_msg_keys_many(struct store_mailbox *box, const uint32_t *msns,
 				size_t count, store_msg_keys_callback_t *cb, void *ctx);
+/* Only the sent dates of the keys (struct msgkeys' sent_date and
+ * has_sent_date) of many messages, as SORT by DATE, ARRIVAL or SIZE
+ * needs them: like store_mailbox_msg_keys_many() (keys computed and
+ * written back where missing), but a backend that keeps the date apart
+ * reads no key blob.  Calls cb(ctx, i, true, has_sent_date, sent_date)
+ * once for each msns[i], or cb(ctx, i, false, false, 0) for a message
+ * expunged meanwhile.  0, or -1 on an error other than an expunge (some
+ * calls may have been made; damaged keys are an internal error). */
+typedef void store_msg_date_callback_t(void *ctx, size_t i, bool exists,
+				       bool has_sent_date, int64_t sent_date);
+int store_mailbox_msg_dates_many(struct store_mailbox *box, const uint32_t *msns,
+				 size_t count, store_msg_date_callback_t *cb, void *ctx);
 
 /* ---- text search (SEARCH HEADER, FROM, ..., BODY, TEXT) ---- */
 

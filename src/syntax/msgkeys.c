@@ -20,6 +20,9 @@
  * (store/sqlite-index/cache.c) takes a row with keys of another version
  * for one without a model, which is parsed again as a whole, so this
  * also remakes the ENVELOPE cached with them. */
+/* A new version makes every stored blob stale; the SQLite index also
+ * keeps the sent date apart (messages.sentdate, store/sqlite-index/cache.c),
+ * so an index migration must set that column to NULL with the bump. */
 #define MSGKEYS_VERSION 3
 #define MSGKEYS_FLAG_HAS_SENT_DATE 0x01
 #define MSGKEYS_FLAG_REPLY_OR_FORWARD 0x02

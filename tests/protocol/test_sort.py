@@ -397,24 +397,34 @@ def test_keys_computed_once_for_mail_dropped_into_new(srv):
     expect_sort(c, "(SUBJECT DATE) UTF-8 ALL", [4, 1, 6, 3, 2, 5])
 
 
+def downgrade(srv, sql, version):
+    """Turns the index back into one of schema `version` (2 or 3): without
+    the sentdate of schema 5, and whatever `sql` removes."""
+    db = sqlite3.connect(index_path(srv))
+    db.executescript(f"""
+        BEGIN;
+        DROP INDEX messages_sentdate;
+        ALTER TABLE messages DROP COLUMN sentdate;
+        {sql}
+        PRAGMA user_version = {version};
+        COMMIT;
+    """)
+    db.close()
+
+
 def test_schema_2_index_is_migrated(srv):
     """An index from schema 2 (no msgkeys column) becomes schema 3 when the
     store opens; its rows get their keys on first use, kept in the index."""
     c = setup(srv)
     logout(c)
     index = index_path(srv)
-    db = sqlite3.connect(index)
-    db.executescript("""
-        BEGIN;
-        ALTER TABLE messages DROP COLUMN msgkeys;
-        PRAGMA user_version = 2;
-        COMMIT;
-    """)
-    db.close()
+    downgrade(srv, "ALTER TABLE messages DROP COLUMN msgkeys;", 2)
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 3)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 5)
+    expect(db.execute("SELECT count(*) FROM messages WHERE sentdate IS NULL")
+           .fetchone()[0] == 5)
     expect(db.execute("SELECT count(*) FROM messages WHERE msgkeys IS NULL")
            .fetchone()[0] == 5)
     db.close()
@@ -427,6 +437,118 @@ def test_schema_2_index_is_migrated(srv):
         os.unlink(p)
     for crit, want in EXPECT.items():
         expect_sort(c, f"({crit}) UTF-8 ALL", want)
+
+
+# messages.sentdate (schema 5) of MSGS in uid order: sent date * 2 + 1,
+# 0 for message 3, which has no Date:
+SENTDATES = [1577872800 * 2 + 1, 1577876400 * 2 + 1, 0,
+             1577844000 * 2 + 1, 1577876400 * 2 + 1]
+DATE_CRITERIA = ("DATE", "REVERSE DATE", "SUBJECT REVERSE DATE", "ARRIVAL",
+                 "SIZE", "REVERSE SIZE")
+
+
+def sentdates(srv, mailbox=None):
+    db = sqlite3.connect(index_path(srv))
+    if mailbox is None:
+        rows = db.execute("SELECT sentdate FROM messages ORDER BY mailbox, uid")
+    else:
+        rows = db.execute("SELECT sentdate FROM messages WHERE mailbox = "
+                          "(SELECT id FROM mailboxes WHERE name = ?) ORDER BY uid",
+                          (mailbox,))
+    got = [v for (v,) in rows]
+    db.close()
+    return got
+
+
+def expect_date_sorts(c):
+    for crit in DATE_CRITERIA:
+        expect_sort(c, f"({crit}) UTF-8 ALL", EXPECT[crit])
+
+
+def test_sentdate_written_with_the_keys(srv):
+    """APPEND writes the sent date beside the keys, COPY copies it, and an
+    EXPUNGE leaves the others right: SORT by date answers from it."""
+    c = setup(srv)
+    expect(sentdates(srv) == SENTDATES, sentdates(srv))
+    c.cmd("COPY 2:4 Archive", ok=True)
+    expect(sentdates(srv, "Archive") == SENTDATES[1:4], sentdates(srv, "Archive"))
+    for p in maildir_files(srv):
+        os.unlink(p)
+    expect_date_sorts(c)
+    c.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)", ok=True)
+    c.cmd("EXPUNGE", ok=True)
+    # without message 1: DATE 4 2 5 3 -> msns 3 1 4 2
+    expect_sort(c, "(DATE) UTF-8 ALL", [3, 1, 4, 2])
+    expect_sort(c, "(REVERSE DATE) UTF-8 ALL", [2, 1, 4, 3])
+    c.cmd("EXAMINE Archive", ok=True)
+    # Archive holds 2, 3, 4 as msns 1, 2, 3: DATE 4 2 3
+    expect_sort(c, "(DATE) UTF-8 ALL", [3, 1, 2])
+
+
+def test_sentdate_missing_reads_the_keys(srv):
+    """A row whose sentdate is NULL but whose keys are there (a date too
+    large for the column) is sorted by the date in its keys."""
+    c = setup(srv)
+    logout(c)
+    db = sqlite3.connect(index_path(srv))
+    db.execute("UPDATE messages SET sentdate = NULL WHERE uid IN (1, 4)")
+    db.commit()
+    db.close()
+    c = srv.login()
+    c.cmd("EXAMINE INBOX", ok=True)
+    for p in maildir_files(srv):
+        os.unlink(p)
+    expect_date_sorts(c)
+    c.cmd("UID SEARCH ALL", ok=True)
+    expect_sort(c, "(DATE) UTF-8 UID 1:2,4:5", [4, 1, 2, 5])
+
+
+def test_schema_3_index_is_migrated(srv):
+    """An index from schema 3 (keys, no sentdate) becomes schema 5 when
+    the store opens, the sent dates taken from the keys there are; SORT
+    by date then needs neither the files nor a parse."""
+    c = setup(srv)
+    c.cmd("COPY 1 Archive", ok=True)
+    logout(c)
+    index = index_path(srv)
+    downgrade(srv, "UPDATE messages SET msgkeys = NULL WHERE mailbox = "
+              "(SELECT id FROM mailboxes WHERE name = 'Archive');", 3)
+    c = srv.login()
+    c.cmd("EXAMINE INBOX", ok=True)
+    db = sqlite3.connect(index)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 5)
+    db.close()
+    # a row without keys keeps NULL: it is parsed on first use
+    expect(sentdates(srv, "INBOX") == SENTDATES, sentdates(srv, "INBOX"))
+    expect(sentdates(srv, "Archive") == [None], sentdates(srv, "Archive"))
+    c.cmd("EXAMINE Archive", ok=True)
+    expect_sort(c, "(DATE) UTF-8 ALL", [1])
+    expect(sentdates(srv, "Archive") == SENTDATES[:1], sentdates(srv, "Archive"))
+    for p in maildir_files(srv):
+        os.unlink(p)
+    c.cmd("EXAMINE INBOX", ok=True)
+    expect_date_sorts(c)
+
+
+def test_sentdate_after_rebuild(srv):
+    """`roost check --rebuild` leaves rows without keys: the first SORT by
+    date parses each file once and writes keys and sent date back."""
+    c = setup(srv)
+    logout(c)
+    srv.stop()
+    for p in glob.glob(index_path(srv) + "*"):
+        os.unlink(p)
+    srv.roost("check", "-c", srv.conf, "--rebuild", "demo")
+    srv.start()
+    c = srv.login()
+    c.cmd("EXAMINE INBOX", ok=True)
+    expect(sentdates(srv, "INBOX") == [None] * 5, sentdates(srv, "INBOX"))
+    expect_sort(c, "(DATE) UTF-8 ALL", EXPECT["DATE"])
+    expect(sentdates(srv, "INBOX") == SENTDATES, sentdates(srv, "INBOX"))
+    for p in maildir_files(srv):
+        os.unlink(p)
+    expect_sort(c, "(REVERSE DATE) UTF-8 ALL", EXPECT["REVERSE DATE"])
+    expect_sort(c, "(SUBJECT) UTF-8 ALL", EXPECT["SUBJECT"])
 
 
 @server_args(extra_conf="fsync = no")

@@ -13,6 +13,7 @@
 #include "base/base.h"
 #include "base/str.h"
 #include "search/sort.h"
+#include "base/casemap.h"
 
 /* Six messages with keys chosen so that every criterion gives a
  * different order. */
@@ -219,6 +220,118 @@ static void test_sent_date(void **state)
 	assert_int_equal(sort_msg_sent_date(&m), -5);
 }
 
+/* ---- the radix pass against a plain comparison sort ---- */
+
+static const struct sort_msg *ref_msgs;
+static const struct sort_criterion *ref_crit;
+static size_t ref_crit_count;
+
+static const char *ref_string(const struct sort_msg *m, enum sort_key key)
+{
+	const char *s = key == SORT_KEY_CC ? m->cc : key == SORT_KEY_FROM ? m->from :
+		key == SORT_KEY_TO ? m->to : key == SORT_KEY_SUBJECT ? m->subject :
+		key == SORT_KEY_DISPLAYFROM ? m->displayfrom : m->displayto;
+	return s == NULL ? "" : s;
+}
+
+/* RFC 5256 section 3 spelled out directly, one criterion after the
+ * other, then the msn */
+static int ref_compare(const void *p1, const void *p2)
+{
+	const struct sort_msg *a = &ref_msgs[*(const size_t *)p1];
+	const struct sort_msg *b = &ref_msgs[*(const size_t *)p2];
+
+	for (size_t i = 0; i < ref_crit_count; i++) {
+		enum sort_key key = ref_crit[i].key;
+		int ret;
+
+		if (key == SORT_KEY_ARRIVAL || key == SORT_KEY_DATE) {
+			int64_t x = key == SORT_KEY_DATE ? sort_msg_sent_date(a) : a->arrival;
+			int64_t y = key == SORT_KEY_DATE ? sort_msg_sent_date(b) : b->arrival;
+			ret = x < y ? -1 : x > y;
+		} else if (key == SORT_KEY_SIZE) {
+			ret = a->size < b->size ? -1 : a->size > b->size;
+		} else {
+			struct str x = STR_INIT, y = STR_INIT;
+			const char *sa = ref_string(a, key), *sb = ref_string(b, key);
+			casemap_unicode(sa, strlen(sa), &x);
+			casemap_unicode(sb, strlen(sb), &y);
+			size_t lx = x.len, ly = y.len;
+			ret = memcmp(lx == 0 ? "" : x.data, ly == 0 ? "" : y.data,
+				     lx < ly ? lx : ly);
+			if (ret == 0)
+				ret = lx < ly ? -1 : lx > ly;
+			str_free(&x);
+			str_free(&y);
+		}
+		if (ret != 0)
+			return ref_crit[i].reverse ? -ret : ret;
+	}
+	return a->msn < b->msn ? -1 : a->msn > b->msn;
+}
+
+/* Random keys that make the 64-bit summaries of sort.c collide and
+ * differ in every byte: dates at both ends of int64 and around 0,
+ * sizes above 2^63, strings sharing prefixes of 7, 8 and 9 bytes,
+ * upper and lower case, non-ASCII, empty and missing. */
+static void test_random_against_reference(void **state)
+{
+	(void)state;
+	static const char *const strings[] = {
+		NULL, "", "a", "A", "abcdefg", "abcdefgh", "ABCDEFGH", "abcdefghi",
+		"abcdefgha", "abcdefgh\xc3\xa9", "\xc3\x89t\xc3\xa9", "\xc3\xa9t\xc3\xa9",
+		"zzzzzzzzzzzzzzzzzz", "zzzzzzzzzzzzzzzzzy", "\xff\xfe", "topic 10", "Topic 9",
+	};
+	static const int64_t dates[] = {
+		INT64_MIN, INT64_MIN + 1, -1, 0, 1, 255, 256, 1735689600, 1735689601,
+		INT64_MAX - 1, INT64_MAX,
+	};
+	static const uint64_t sizes[] = { 0, 1, 255, 256, UINT64_MAX / 2, UINT64_MAX / 2 + 1,
+					  UINT64_MAX };
+	const size_t n = 600;
+	struct sort_msg *m = xcalloc(n, sizeof(*m)), *want = xcalloc(n, sizeof(*want));
+	size_t *order = xcalloc(n, sizeof(*order));
+	unsigned int seed = 5256;
+
+	for (unsigned int round = 0; round < 200; round++) {
+		struct sort_criterion crit[4];
+		size_t crit_count = (size_t)(rand_r(&seed) % 5);
+
+		for (size_t i = 0; i < crit_count; i++) {
+			crit[i].key = (enum sort_key)(rand_r(&seed) % SORT_KEY_COUNT);
+			crit[i].reverse = rand_r(&seed) % 2 == 0;
+		}
+		for (size_t i = 0; i < n; i++) {
+			/* msns distinct, given in a shuffled order */
+			m[i] = (struct sort_msg){ .msn = (uint32_t)((i * 7919) % n + 1) };
+			m[i].uid = m[i].msn;
+			m[i].arrival = dates[rand_r(&seed) % N_ELEMENTS(dates)];
+			m[i].sent_date = dates[rand_r(&seed) % N_ELEMENTS(dates)];
+			m[i].has_sent_date = rand_r(&seed) % 3 != 0;
+			m[i].size = sizes[rand_r(&seed) % N_ELEMENTS(sizes)];
+			m[i].cc = strings[rand_r(&seed) % N_ELEMENTS(strings)];
+			m[i].from = strings[rand_r(&seed) % N_ELEMENTS(strings)];
+			m[i].to = strings[rand_r(&seed) % N_ELEMENTS(strings)];
+			m[i].subject = strings[rand_r(&seed) % N_ELEMENTS(strings)];
+			m[i].displayfrom = strings[rand_r(&seed) % N_ELEMENTS(strings)];
+			m[i].displayto = strings[rand_r(&seed) % N_ELEMENTS(strings)];
+			order[i] = i;
+		}
+		ref_msgs = m;
+		ref_crit = crit;
+		ref_crit_count = crit_count;
+		qsort(order, n, sizeof(*order), ref_compare);
+		for (size_t i = 0; i < n; i++)
+			want[i] = m[order[i]];
+		sort_messages(m, n, crit, crit_count);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(m[i].msn, want[i].msn);
+	}
+	free(order);
+	free(want);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_input_order),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_sent_date),
+		cmocka_unit_test(test_random_against_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
  * on first use and the result written back, so each message is parsed
  * once.  Reading a cached row never opens the message file. */
 #include "store/maildir/maildir-private.h"
+#include "syntax/msgkeys.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -192,7 +193,7 @@ static int cache_fill_stale(struct maildir_mailbox *mbox, const uint32_t *msns,
 }
 
 /* The uids of msns[0..count-1] (xmalloc'd). */
-static uint32_t *cache_uids(struct store_mailbox *box, const uint32_t *msns, size_t count)
+static uint32_t *msns_uids(struct store_mailbox *box, const uint32_t *msns, size_t count)
 {
 	uint32_t *uids = xcalloc(count == 0 ? 1 : count, sizeof(*uids));
 
@@ -206,7 +207,7 @@ int maildir_cache_get_many(struct store_mailbox *box, const uint32_t *msns,
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	uint32_t *uids = cache_uids(box, msns, count);
+	uint32_t *uids = msns_uids(box, msns, count);
 	size_t *stale, stale_count;
 	int ret;
 
@@ -240,7 +241,7 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 	struct keys_many_ctx k = { cb, ctx };
-	uint32_t *uids = cache_uids(box, msns, count);
+	uint32_t *uids = msns_uids(box, msns, count);
 	size_t *missing, missing_count;
 	int ret;
 
@@ -252,5 +253,57 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 	/* rows without keys: parsed, written back, keys handed on */
 	ret = cache_fill_stale(mbox, msns, missing, missing_count, keys_many_cb, &k);
 	free(missing);
+	return ret;
+}
+
+struct dates_stale_ctx {
+	store_msg_date_callback_t *cb;
+	void *ctx;
+	const size_t *stale;	/* index j of the keys call -> caller's i */
+	bool corrupt;
+};
+
+static void dates_stale_cb(void *context, size_t j, const void *data, size_t size)
+{
+	struct dates_stale_ctx *dc = context;
+	struct msgkeys keys;
+
+	if (data == NULL)
+		dc->cb(dc->ctx, dc->stale[j], false, false, 0);
+	else if (msgkeys_deserialize(&keys, data, size) < 0)
+		dc->corrupt = true;
+	else
+		dc->cb(dc->ctx, dc->stale[j], true, keys.has_sent_date, keys.sent_date);
+}
+
+int maildir_cache_get_dates_many(struct store_mailbox *box, const uint32_t *msns,
+				 size_t count, store_msg_date_callback_t *cb, void *ctx)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct dates_stale_ctx dc = { .cb = cb, .ctx = ctx };
+	size_t *stale, stale_count;
+	uint32_t *uids = msns_uids(box, msns, count);
+	int ret;
+
+	ret = index_cache_get_dates_many(ms->index, mbox->id, uids, count, cb, ctx,
+					 &stale, &stale_count);
+	free(uids);
+	if (ret < 0 || stale_count == 0)
+		return ret < 0 ? -1 : 0;
+	/* rows without keys (or with keys the date column does not have):
+	 * the keys' own way, which parses and writes back */
+	uint32_t *stale_msns = xmalloc(stale_count * sizeof(*stale_msns));
+	for (size_t j = 0; j < stale_count; j++)
+		stale_msns[j] = msns[stale[j]];
+	dc.stale = stale;
+	ret = maildir_cache_get_keys_many(box, stale_msns, stale_count, dates_stale_cb, &dc);
+	if (ret == 0 && dc.corrupt) {
+		store_set_internal_error(box->store, "%s: damaged sort keys in the index",
+					 box->name);
+		ret = -1;
+	}
+	free(stale_msns);
+	free(stale);
 	return ret;
 }

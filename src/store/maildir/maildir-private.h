@@ -236,6 +236,8 @@ int maildir_cache_get_keys(struct store_mailbox *box, uint32_t msn,
 			   const void **data_r, size_t *size_r);
 int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 				size_t count, store_msg_keys_callback_t *cb, void *ctx);
+int maildir_cache_get_dates_many(struct store_mailbox *box, const uint32_t *msns,
+				 size_t count, store_msg_date_callback_t *cb, void *ctx);
 /* Moves files other programs put into dir/new into cur/ with UIDs and
  * indexes them (one write transaction); 0 also when there were none. */
 int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const char *dir);

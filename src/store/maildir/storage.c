@@ -437,6 +437,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.mailbox_msg_cache_many = maildir_cache_get_many,
 	.mailbox_msg_keys = maildir_cache_get_keys,
 	.mailbox_msg_keys_many = maildir_cache_get_keys_many,
+	.mailbox_msg_dates_many = maildir_cache_get_dates_many,
 	.mailbox_msg_text = maildir_fts_msg_text,
 	.mailbox_search_text = maildir_fts_search,
 	.mailbox_check = maildir_mailbox_check,

@@ -6,20 +6,79 @@
  * keep their text there until the index is rebuilt).  A row without them (written without a model, or from
  * an older schema), or whose msgkeys are of an older version
  * (msgkeys_is_current()), reads as not cached: its owner parses the
- * message and writes the model back with index_cache_set(). */
+ * message and writes the model back with index_cache_set().
+ *
+ * messages.sentdate (schema 5) repeats the sent date of msgkeys, written
+ * with it (index_cache_bind()), so that SORT by date scans the small
+ * index messages_sentdate instead of every row's blob.  Its value is
+ * sent_date * 2 + 1 when has_sent_date, 0 when the message has no
+ * usable Date: (the sort then uses INTERNALDATE), NULL when msgkeys is
+ * NULL or its date does not fit (|sent_date| >= 2^61, which parsed dates
+ * never reach): then the blob is read.  A change of MSGKEYS_VERSION must
+ * set sentdate to NULL in its migration, as the stale blobs are. */
 #include "store/sqlite-index/index-private.h"
 #include "syntax/msgkeys.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#define SENTDATE_LIMIT ((int64_t)1 << 61)
+
+/* The messages.sentdate value of a msgkeys blob: true with *value_r, or
+ * false for NULL (no valid blob of the current version, or a date out of
+ * range). */
+static bool sentdate_encode(const void *data, size_t size, int64_t *value_r)
+{
+	struct msgkeys keys;
+
+	if (data == NULL || msgkeys_deserialize(&keys, data, size) < 0)
+		return false;
+	if (!keys.has_sent_date) {
+		*value_r = 0;
+		return true;
+	}
+	if (keys.sent_date <= -SENTDATE_LIMIT || keys.sent_date >= SENTDATE_LIMIT)
+		return false;
+	*value_r = keys.sent_date * 2 + 1;
+	return true;
+}
+
+/* roost_msgkeys_sentdate(msgkeys): sentdate_encode() for SQL */
+static void sql_msgkeys_sentdate(sqlite3_context *context, int argc, sqlite3_value **argv)
+{
+	int64_t value;
+
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_BLOB &&
+	    sentdate_encode(sqlite3_value_blob(argv[0]),
+			    (size_t)sqlite3_value_bytes(argv[0]), &value))
+		sqlite3_result_int64(context, value);
+	else
+		sqlite3_result_null(context);
+}
+
+int index_cache_register_functions(struct index *idx)
+{
+	if (sqlite3_create_function(idx->db, "roost_msgkeys_sentdate", 1,
+				    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				    sql_msgkeys_sentdate, NULL, NULL) != SQLITE_OK)
+		return index_set_sqlite_error(idx, "sqlite3_create_function");
+	return 0;
+}
+
 void index_cache_bind(sqlite3_stmt *stmt, int first, const struct store_msg_cache_data *data)
 {
+	int64_t sentdate;
+
 	if (data == NULL) {
-		for (int i = 0; i < 7; i++)
+		for (int i = 0; i < 8; i++)
 			sqlite3_bind_null(stmt, first + i);
 		return;
 	}
+	if (sentdate_encode(data->msgkeys.data, data->msgkeys.len, &sentdate))
+		sqlite3_bind_int64(stmt, first + 7, sentdate);
+	else
+		sqlite3_bind_null(stmt, first + 7);
 	sqlite3_bind_blob(stmt, first + 6, data->msgkeys.data, (int)data->msgkeys.len,
 			  SQLITE_STATIC);
 	sqlite3_bind_text(stmt, first, data->envelope.data, (int)data->envelope.len,
@@ -111,119 +170,11 @@ static void cache_point(sqlite3_stmt *stmt, int first, struct store_msg_cache *c
 		cache->part_map = "";
 }
 
-/* What index_cache_get_many() collects: the stale rows, and the
- * caller's callback. */
-struct cache_many {
-	store_msg_cache_callback_t *cb;
-	void *ctx;
-	size_t *stale, stale_count, stale_cap;
-};
-
-/* Hands the row of request i (its model columns from column first) on:
- * to the callback, or to the stale list. */
-static void cache_many_row(struct cache_many *m, sqlite3_stmt *stmt, int first, size_t i)
-{
-	struct store_msg_cache cache;
-
-	if (!cache_current(stmt, first)) {
-		ARRAY_RESERVE(m->stale, m->stale_cap, m->stale_count + 1);
-		m->stale[m->stale_count++] = i;
-		return;
-	}
-	cache_point(stmt, first, &cache);
-	m->cb(m->ctx, i, &cache);
-}
-
-/* Point lookups, one per uid (any order, any spread).  0 or -1. */
-static int cache_many_lookup(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
-			     size_t count, struct cache_many *m)
-{
-	sqlite3_stmt *stmt = index_stmt(idx, "SELECT " INDEX_CACHE_COLUMNS
-					" FROM messages WHERE mailbox = ? AND uid = ?", "");
-	int ret = stmt == NULL ? -1 : 0;
-
-	for (size_t i = 0; i < count && ret == 0; i++) {
-		sqlite3_bind_int64(stmt, 1, mailbox_id);
-		sqlite3_bind_int64(stmt, 2, uids[i]);
-		ret = index_stmt_step(idx, stmt);
-		if (ret == 0)
-			m->cb(m->ctx, i, NULL);	/* expunged */
-		else if (ret > 0)
-			cache_many_row(m, stmt, 0, i);
-		ret = ret < 0 ? -1 : 0;
-		sqlite3_reset(stmt);
-	}
-	index_stmt_done(idx, stmt);
-	return ret;
-}
-
-/* One scan of the uid range uids[0]..uids[count-1] (ascending), merged
- * with the uids: a seek per batch instead of a seek per message.  0 or
- * -1. */
-static int cache_many_scan(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
-			   size_t count, struct cache_many *m)
-{
-	sqlite3_stmt *stmt = index_stmt(idx, "SELECT uid, " INDEX_CACHE_COLUMNS
-					" FROM messages WHERE mailbox = ? AND uid >= ? AND"
-					" uid <= ? ORDER BY uid", "iuu", mailbox_id, uids[0],
-					uids[count - 1]);
-	size_t i = 0;
-	int ret;
-
-	while ((ret = index_stmt_step(idx, stmt)) > 0) {
-		uint32_t uid = (uint32_t)sqlite3_column_int64(stmt, 0);
-
-		for (; i < count && uids[i] < uid; i++)
-			m->cb(m->ctx, i, NULL);		/* expunged */
-		if (i < count && uids[i] == uid)
-			cache_many_row(m, stmt, 1, i++);
-	}
-	index_stmt_done(idx, stmt);
-	if (ret < 0)
-		return -1;
-	for (; i < count; i++)
-		m->cb(m->ctx, i, NULL);
-	return 0;
-}
-
-int index_cache_get_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
-			 size_t count, store_msg_cache_callback_t *cb, void *ctx,
-			 size_t **stale_r, size_t *stale_count_r)
-{
-	struct cache_many m = { .cb = cb, .ctx = ctx };
-	bool ascending = true;
-	int ret;
-
-	for (size_t i = 1; i < count && ascending; i++)
-		ascending = uids[i - 1] < uids[i];
-	/* one read transaction, as for the keys below */
-	if (index_begin(idx, false) < 0)
-		return -1;
-	/* a scan reads the rows in between too: worth it while most of
-	 * them are asked for */
-	if (count > 0 && ascending && uids[count - 1] - uids[0] < 2 * count)
-		ret = cache_many_scan(idx, mailbox_id, uids, count, &m);
-	else
-		ret = cache_many_lookup(idx, mailbox_id, uids, count, &m);
-	if (ret == 0)
-		ret = index_commit(idx);
-	else
-		index_rollback(idx);
-	if (ret < 0) {
-		free(m.stale);
-		return -1;
-	}
-	*stale_r = m.stale;
-	*stale_count_r = m.stale_count;
-	return 0;
-}
-
-static const char keys_sql[] = "SELECT msgkeys FROM messages WHERE mailbox = ? AND uid = ?";
-
 int index_cache_get_keys(struct index *idx, int64_t mailbox_id, uint32_t uid,
 			 struct str *keys, bool *current_r)
 {
-	sqlite3_stmt *stmt = index_stmt(idx, keys_sql, "iu", mailbox_id, uid);
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT msgkeys FROM messages "
+					"WHERE mailbox = ? AND uid = ?", "iu", mailbox_id, uid);
 	int ret = index_stmt_step(idx, stmt);
 
 	if (ret > 0) {
@@ -235,52 +186,193 @@ int index_cache_get_keys(struct index *idx, int64_t mailbox_id, uint32_t uid,
 	return ret;
 }
 
+/* Whether uids[0..count) ascend strictly and lie close together, so that
+ * one scan of their uid range reads few rows that were not asked for
+ * (at most about as many as were). */
+static bool uids_dense(const uint32_t *uids, size_t count)
+{
+	if (count < 2)
+		return false;
+	for (size_t i = 1; i < count; i++) {
+		if (uids[i] <= uids[i - 1])
+			return false;
+	}
+	return (uint64_t)(uids[count - 1] - uids[0]) < 2 * (uint64_t)count + 64;
+}
+
+struct stale_list {
+	size_t *items, count, cap;
+};
+
+static void stale_add(struct stale_list *stale, size_t i)
+{
+	ARRAY_RESERVE(stale->items, stale->cap, stale->count + 1);
+	stale->items[stale->count++] = i;
+}
+
+/* What one row (or its absence) means to a uids_read() caller: stmt is
+ * the row (column 0 its uid), or NULL when uids[i] has no row. */
+typedef void uids_row_t(void *context, sqlite3_stmt *stmt, size_t i);
+
+/* Reads the rows of uids[0..count) in one read transaction (SQLite takes
+ * its locks once, not once per message, which costs more than the
+ * lookups themselves), calling row() once for each i in ascending order.
+ * range_sql selects mailbox = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid;
+ * one_sql mailbox = ?1 AND uid = ?2.  Dense uids (as SORT ALL has them)
+ * are read by one range scan: a cursor stepping over the keys costs a
+ * fraction of a lookup from the root per message (the lookups were two
+ * thirds of a warm SORT).  row() adds to *stale what it cannot answer;
+ * the list goes to *stale_r and *stale_count_r on success, and is freed
+ * on failure. */
+static int uids_read(struct index *idx, const char *range_sql, const char *one_sql,
+		     int64_t mailbox_id, const uint32_t *uids, size_t count,
+		     uids_row_t *row, void *context, struct stale_list *stale,
+		     size_t **stale_r, size_t *stale_count_r)
+{
+	sqlite3_stmt *stmt;
+	size_t i = 0;
+	int ret = 0;
+
+	if (index_begin(idx, false) < 0)
+		return -1;
+	if (uids_dense(uids, count)) {
+		stmt = index_stmt(idx, range_sql, "iuu", mailbox_id, uids[0], uids[count - 1]);
+		while (i < count && (ret = index_stmt_step(idx, stmt)) > 0) {
+			int64_t uid = sqlite3_column_int64(stmt, 0);
+
+			for (; i < count && uids[i] < uid; i++)
+				row(context, NULL, i);	/* expunged */
+			if (i < count && uids[i] == uid)
+				row(context, stmt, i++);
+		}
+		for (; ret >= 0 && i < count; i++)
+			row(context, NULL, i);
+	} else {
+		stmt = index_stmt(idx, one_sql, "");
+		ret = stmt == NULL ? -1 : 0;
+		for (; i < count && ret >= 0; i++) {
+			sqlite3_bind_int64(stmt, 1, mailbox_id);
+			sqlite3_bind_int64(stmt, 2, uids[i]);
+			ret = index_stmt_step(idx, stmt);
+			if (ret >= 0)
+				row(context, ret > 0 ? stmt : NULL, i);
+			sqlite3_reset(stmt);
+		}
+	}
+	index_stmt_done(idx, stmt);
+	if (ret >= 0 && index_commit(idx) == 0) {
+		*stale_r = stale->items;
+		*stale_count_r = stale->count;
+		return 0;
+	}
+	if (ret < 0)
+		index_rollback(idx);
+	free(stale->items);
+	return -1;
+}
+
+struct keys_read {
+	store_msg_keys_callback_t *cb;
+	void *ctx;
+	struct stale_list stale;
+};
+
+static void keys_row(void *context, sqlite3_stmt *stmt, size_t i)
+{
+	struct keys_read *kr = context;
+
+	if (stmt == NULL)
+		kr->cb(kr->ctx, i, NULL, 0);
+	else if (!keys_column_current(stmt, 1))
+		stale_add(&kr->stale, i);
+	else
+		kr->cb(kr->ctx, i, sqlite3_column_blob(stmt, 1),
+		       (size_t)sqlite3_column_bytes(stmt, 1));
+}
+
 int index_cache_get_keys_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
 			      size_t count, store_msg_keys_callback_t *cb, void *ctx,
 			      size_t **stale_r, size_t *stale_count_r)
 {
-	size_t *stale = NULL, stale_count = 0, stale_cap = 0;
-	sqlite3_stmt *stmt;
-	int ret = 0;
+	struct keys_read kr = { .cb = cb, .ctx = ctx };
 
-	/* one read transaction: SQLite takes its locks once, not once per
-	 * message (which costs more than the lookups themselves) */
-	if (index_begin(idx, false) < 0)
-		return -1;
-	stmt = index_stmt(idx, keys_sql, "");
+	return uids_read(idx, "SELECT uid, msgkeys FROM messages WHERE mailbox = ? AND "
+			 "uid >= ? AND uid <= ? ORDER BY uid",
+			 "SELECT uid, msgkeys FROM messages WHERE mailbox = ? AND uid = ?",
+			 mailbox_id, uids, count, keys_row, &kr, &kr.stale, stale_r,
+			 stale_count_r);
+}
+
+struct dates_read {
+	store_msg_date_callback_t *cb;
+	void *ctx;
+	struct stale_list stale;
+};
+
+static void dates_row(void *context, sqlite3_stmt *stmt, size_t i)
+{
+	struct dates_read *dr = context;
+
 	if (stmt == NULL) {
-		index_rollback(idx);
-		return -1;
+		dr->cb(dr->ctx, i, false, false, 0);
+	} else if (sqlite3_column_type(stmt, 1) == SQLITE_NULL) {
+		stale_add(&dr->stale, i);
+	} else {
+		int64_t v = sqlite3_column_int64(stmt, 1);
+		/* sent_date * 2 + 1, or 0: see the top of this file */
+		dr->cb(dr->ctx, i, true, (v & 1) != 0, (v & 1) != 0 ? (v - 1) / 2 : 0);
 	}
-	for (size_t i = 0; i < count && ret == 0; i++) {
-		sqlite3_bind_int64(stmt, 1, mailbox_id);
-		sqlite3_bind_int64(stmt, 2, uids[i]);
-		ret = index_stmt_step(idx, stmt);
-		if (ret == 0) {
-			cb(ctx, i, NULL, 0);	/* expunged */
-		} else if (ret > 0 && !keys_column_current(stmt, 0)) {
-			ARRAY_RESERVE(stale, stale_cap, stale_count + 1);
-			stale[stale_count++] = i;
-			ret = 0;
-		} else if (ret > 0) {
-			cb(ctx, i, sqlite3_column_blob(stmt, 0),
-			   (size_t)sqlite3_column_bytes(stmt, 0));
-			ret = 0;
-		}
-		sqlite3_reset(stmt);
+}
+
+int index_cache_get_dates_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
+			       size_t count, store_msg_date_callback_t *cb, void *ctx,
+			       size_t **stale_r, size_t *stale_count_r)
+{
+	struct dates_read dr = { .cb = cb, .ctx = ctx };
+
+	/* INDEXED BY: the covering index, never the table's rows */
+	return uids_read(idx, "SELECT uid, sentdate FROM messages INDEXED BY messages_sentdate "
+			 "WHERE mailbox = ? AND uid >= ? AND uid <= ? ORDER BY uid",
+			 "SELECT uid, sentdate FROM messages INDEXED BY messages_sentdate "
+			 "WHERE mailbox = ? AND uid = ?",
+			 mailbox_id, uids, count, dates_row, &dr, &dr.stale, stale_r,
+			 stale_count_r);
+}
+
+/* What index_cache_get_many() collects: the caller's callback and the
+ * stale rows. */
+struct cache_read_many {
+	store_msg_cache_callback_t *cb;
+	void *ctx;
+	struct stale_list stale;
+};
+
+static void cache_many_row(void *context, sqlite3_stmt *stmt, size_t i)
+{
+	struct cache_read_many *cr = context;
+	struct store_msg_cache cache;
+
+	if (stmt == NULL) {
+		cr->cb(cr->ctx, i, NULL);	/* expunged */
+	} else if (!cache_current(stmt, 1)) {
+		stale_add(&cr->stale, i);
+	} else {
+		cache_point(stmt, 1, &cache);
+		cr->cb(cr->ctx, i, &cache);
 	}
-	index_stmt_done(idx, stmt);
-	if (ret == 0)
-		ret = index_commit(idx);
-	else
-		index_rollback(idx);
-	if (ret < 0) {
-		free(stale);
-		return -1;
-	}
-	*stale_r = stale;
-	*stale_count_r = stale_count;
-	return 0;
+}
+
+int index_cache_get_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
+			 size_t count, store_msg_cache_callback_t *cb, void *ctx,
+			 size_t **stale_r, size_t *stale_count_r)
+{
+	struct cache_read_many cr = { .cb = cb, .ctx = ctx };
+
+	return uids_read(idx, "SELECT uid, " INDEX_CACHE_COLUMNS " FROM messages WHERE "
+			 "mailbox = ? AND uid >= ? AND uid <= ? ORDER BY uid",
+			 "SELECT uid, " INDEX_CACHE_COLUMNS " FROM messages WHERE mailbox = ? AND "
+			 "uid = ?", mailbox_id, uids, count, cache_many_row, &cr, &cr.stale,
+			 stale_r, stale_count_r);
 }
 
 int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,
@@ -288,14 +380,14 @@ int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,
 {
 	sqlite3_stmt *stmt = index_stmt(idx, "UPDATE messages SET envelope = ?, body = ?, "
 					"bodystructure = ?, part_map = ?, body_rev2 = ?, "
-					"bodystructure_rev2 = ?, msgkeys = ? "
+					"bodystructure_rev2 = ?, msgkeys = ?, sentdate = ? "
 					"WHERE mailbox = ? AND uid = ?", "");
 	int ret;
 
 	if (stmt != NULL) {
 		index_cache_bind(stmt, 1, data);
-		sqlite3_bind_int64(stmt, 8, mailbox_id);
-		sqlite3_bind_int64(stmt, 9, uid);
+		sqlite3_bind_int64(stmt, 9, mailbox_id);
+		sqlite3_bind_int64(stmt, 10, uid);
 	}
 	ret = index_stmt_step(idx, stmt);
 	index_stmt_done(idx, stmt);

@@ -10,8 +10,9 @@
 #include <sqlite3.h>
 
 /* 1: first; 2: messages.envelope, body, bodystructure, part_map,
- * body_rev2, bodystructure_rev2; 3: messages.msgkeys */
-#define INDEX_SCHEMA_VERSION 3
+ * body_rev2, bodystructure_rev2; 3: messages.msgkeys; 5:
+ * messages.sentdate and the index messages_sentdate */
+#define INDEX_SCHEMA_VERSION 5
 /* SQLite's busy handler waits this long for each statement; opening the
  * index (connection setup, schema creation or migration) retries lock
  * conflicts for up to INDEX_OPEN_MAX_WAIT_MS in all (index.c). */
@@ -92,9 +93,14 @@ void index_column_append(struct str *dest, sqlite3_stmt *stmt, int col);
 /* ---- cache.c ---- */
 /* The model columns, in the order index_cache_bind() uses. */
 #define INDEX_CACHE_COLUMNS \
-	"envelope, body, bodystructure, part_map, body_rev2, bodystructure_rev2, msgkeys"
+	"envelope, body, bodystructure, part_map, body_rev2, bodystructure_rev2, msgkeys, " \
+	"sentdate"
 /* Binds the model columns at parameters first.. (NULL data: NULLs). */
 void index_cache_bind(sqlite3_stmt *stmt, int first, const struct store_msg_cache_data *data);
+/* Registers roost_msgkeys_sentdate(msgkeys) on the connection: the
+ * messages.sentdate value of a msgkeys blob (see cache.c), for the
+ * migration to schema 5.  0, or -1 with the error set. */
+int index_cache_register_functions(struct index *idx);
 
 /* ---- fts.c ---- */
 /* Creates the text index tables if missing (from index_open(); not part

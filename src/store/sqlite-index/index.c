@@ -51,6 +51,10 @@ static const char schema_sql[] =
 	 * one, do not walk the overflow pages of envelope and body
 	 * structure (an index migrated from schema 2 has it last). */
 	" msgkeys BLOB,"
+	/* the sent date of msgkeys alone (schema 5; cache.c
+	 * index_cache_sentdate()), NULL with msgkeys: read through
+	 * messages_sentdate, SORT by date reads no blob */
+	" sentdate INTEGER,"
 	/* the message model (schema 2; NULL: not parsed yet, see cache.c) */
 	" envelope TEXT,"
 	" body TEXT,"
@@ -61,6 +65,8 @@ static const char schema_sql[] =
 	" PRIMARY KEY (mailbox, uid)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX messages_modseq ON messages (mailbox, modseq);"
+	/* covers SORT (DATE)'s scan: ~20 bytes a row instead of the row */
+	"CREATE INDEX messages_sentdate ON messages (mailbox, uid, sentdate);"
 	/* Expunge tombstones, kept for QRESYNC. */
 	"CREATE TABLE expunged ("
 	" mailbox INTEGER NOT NULL,"
@@ -85,6 +91,15 @@ static const char schema_migrate_1_2_sql[] =
 static const char schema_migrate_2_3_sql[] =
 	"ALTER TABLE messages ADD COLUMN msgkeys BLOB;"
 	"PRAGMA user_version = 3;";
+
+/* 3 -> 5: the sent date beside the keys, filled from the keys there are
+ * (roost_msgkeys_sentdate(): cache.c), in the migration's transaction */
+static const char schema_migrate_3_5_sql[] =
+	"ALTER TABLE messages ADD COLUMN sentdate INTEGER;"
+	"UPDATE messages SET sentdate = roost_msgkeys_sentdate(msgkeys) "
+	"WHERE msgkeys IS NOT NULL;"
+	"CREATE INDEX messages_sentdate ON messages (mailbox, uid, sentdate);"
+	"PRAGMA user_version = 5;";
 
 int index_set_sqlite_error(struct index *idx, const char *context)
 {
@@ -221,14 +236,18 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 		index_rollback(idx);
 		return 0;
 	}
-	if (version == 1 || version == 2) {
-		/* schema 1 -> 2 -> 3: old rows keep NULL and are parsed on
-		 * first use (cache.c) */
+	if (version >= 1 && version <= 3) {
+		/* schema 1 -> 2 -> 3 -> 5: old rows keep NULL and are parsed
+		 * on first use (cache.c) */
 		ret = 0;
 		if (version == 1)
 			ret = index_exec(idx, schema_migrate_1_2_sql);
-		if (ret == 0)
+		if (ret == 0 && version <= 2)
 			ret = index_exec(idx, schema_migrate_2_3_sql);
+		if (ret == 0)
+			ret = index_cache_register_functions(idx);
+		if (ret == 0)
+			ret = index_exec(idx, schema_migrate_3_5_sql);
 		return index_end(idx, ret);
 	}
 	if (version != 0) {

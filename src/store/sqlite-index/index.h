@@ -237,6 +237,14 @@ int index_cache_get_keys_many(struct index *idx, int64_t mailbox_id, const uint3
 int index_cache_get_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
 			 size_t count, store_msg_cache_callback_t *cb, void *ctx,
 			 size_t **stale_r, size_t *stale_count_r);
+/* The sent dates of uids[0..count-1] in one snapshot, from the index
+ * messages_sentdate (no key blob is read): cb(ctx, i, true, has_sent_date,
+ * sent_date) as msgkeys has them, cb(ctx, i, false, false, 0) for a row
+ * that is gone, and i added to *stale_r (xmalloc'd) for a row without
+ * current keys (read those with index_cache_get_keys_many()). */
+int index_cache_get_dates_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
+			       size_t count, store_msg_date_callback_t *cb, void *ctx,
+			       size_t **stale_r, size_t *stale_count_r);
 /* Stores the model of a row (nothing when the row is gone). */
 int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		    const struct store_msg_cache_data *data);

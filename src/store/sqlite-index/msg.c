@@ -31,7 +31,7 @@ int index_msg_insert(struct index *idx, int64_t mailbox_id, const char *location
 	sqlite3_stmt *stmt = index_stmt(idx,
 		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
 		"internaldate, tz, size, header_size, " INDEX_CACHE_COLUMNS ") "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		"iusuiiiiii", mailbox_id, msg->uid, location, msg->flags,
 		(int64_t)msg->keywords, (int64_t)msg->modseq, (int64_t)msg->internaldate,
 		(int64_t)msg->internaldate_tz, (int64_t)msg->size, (int64_t)msg->header_size);
