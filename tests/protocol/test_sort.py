@@ -376,8 +376,9 @@ def logout(c):
 
 
 def test_keys_computed_once_for_mail_dropped_into_new(srv):
-    """Mail another program puts into new/ has no keys: the first SORT
-    parses it and writes them back; after that the file is not needed."""
+    """Mail another program puts into new/ gets its keys from the parse of
+    its copy at the pickup (before, the first SORT parsed it and wrote them
+    back); after that the file is not needed."""
     c = setup(srv)
     [some] = maildir_files(srv)[:1]
     new_dir = os.path.join(os.path.dirname(os.path.dirname(some)), "new")
