@@ -208,3 +208,30 @@ def test_mail_dropped_into_new_is_parsed_at_pickup(srv):
     want = answers(srv, box="Ref")
     expect(answers(srv) == want, f"{answers(srv)} != {want}")
     expect(answers(srv, rev2=True) == answers(srv, rev2=True, box="Ref"))
+
+
+def test_rebuild_of_several_batches(srv):
+    """More messages than one batch of the fill (1,024), so that batches
+    are parsed on the second thread while others are written: every row
+    gets its own model and text, none another message's."""
+    logout(srv.login())
+    srv.stop()
+    n = 2600
+    for i in range(n):
+        write_foreign(srv, f"{1700000000 + i}.M{i}P7.many:2,", f"msg{i:04d}",
+                      f"token{i:04d}x\n".encode())
+    rebuild(srv, drop_index=False)
+    for p in cur_files(srv):
+        open(p, "wb").close()
+    c = srv.login()
+    c.cmd("EXAMINE INBOX", ok=True)
+    u, _ = c.cmd("FETCH 1:* (ENVELOPE)", ok=True)
+    expect(len(u) == n, len(u))
+    for i, line in enumerate(u):
+        expect(f'NIL "msg{i:04d}" NIL' in line, line)
+    for i in (0, 1023, 1024, 2047, 2048, n - 1):
+        got, _ = c.cmd(f"SEARCH BODY token{i:04d}x", ok=True)
+        expect(got == [f"* SEARCH {i + 1}"], (i, got))
+    got, _ = c.cmd("SORT (REVERSE SUBJECT) UTF-8 1:3", ok=True)
+    expect(got == ["* SORT 3 2 1"], got)
+    logout(c)

@@ -12,13 +12,17 @@
  * Lost: keywords past the 26th, internal date time zones (0), \Recent
  * (nothing is recent after a rebuild), and tombstones when the old index
  * is unreadable.  Files without a UID or with a UID that another file
- * already has get new UIDs above all others; of files sharing a UID the
+ * already has get new UIDs above all others, in Maildir delivery order
+ * (delivery_cmp()); of files sharing a UID the
  * one the old index gave it keeps it, else the one renamed last (newest
  * ctime): before recover.c, an append that crashed between its rename
  * into cur/ and its commit left an older file whose UID the next append
  * reused.  Every message gets one modseq
  * above both the recorded HIGHESTMODSEQ and the current time in seconds,
- * so CONDSTORE clients never see the modseq go backwards. */
+ * so CONDSTORE clients never see the modseq go backwards.  Once the rows
+ * are in, each file is parsed once for its message model, SORT/THREAD
+ * keys and full-text documents (rebuild_fill()), so that nothing after
+ * the rebuild parses a message again. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 
