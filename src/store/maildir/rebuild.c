@@ -845,7 +845,8 @@ static void rebuild_todo_free(struct rebuild_todo *todo)
 static int populate_rebuild(struct maildir_store *ms)
 {
 	/* an attempt that met a lock is made again from the start */
-	rebuild_todo_free(rebuild_todo);
+	if (rebuild_todo != NULL)
+		rebuild_todo_free(rebuild_todo);
 	return maildir_rebuild_index(ms, 0);
 }
 
