@@ -31,7 +31,12 @@ static void cli_check_usage(FILE *out)
 		"  -c, --config FILE  config file (default " CLI_DEFAULT_CONFIG
 		" if it exists)\n"
 		"  --rebuild          first rebuild the index from the Maildir, keeping\n"
-		"                     UIDs, UIDVALIDITY, flags and keywords.  Refused,\n"
+		"                     UIDs, UIDVALIDITY, flags and keywords; files\n"
+		"                     without a UID (another program's) get new ones in\n"
+		"                     delivery order (file name order, the time as a\n"
+		"                     number), and every message is parsed once, so\n"
+		"                     FETCH, SORT and SEARCH then answer from the index\n"
+		"                     without opening it again.  Refused,\n"
 		"                     changing nothing, while any process has the\n"
 		"                     user's store open (IMAP sessions, LMTP sessions\n"
 		"                     of a worker that delivered to the user, roost\n"

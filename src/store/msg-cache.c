@@ -9,6 +9,7 @@
 #include "syntax/msgkeys.h"
 #include "mime/part-map.h"
 
+#include <errno.h>
 #include <string.h>
 
 void store_msg_cache_data_build(struct store_msg_cache_data *data,
@@ -35,23 +36,59 @@ void store_msg_cache_data_build(struct store_msg_cache_data *data,
 	str_append(&data->part_map, "");
 }
 
-int store_msg_cache_data_read(struct store_msg_cache_data *data, struct istream *msg)
+struct mime_parser *store_msg_parse(struct istream *msg, bool physical_sizes)
 {
 	struct mime_parser *parser = mime_parser_create();
 	char buf[65536];
 	ssize_t n;
 
-	/* FETCH sends the stored bytes as they are (store.h) */
-	mime_parser_set_physical_sizes(parser);
+	if (physical_sizes)
+		mime_parser_set_physical_sizes(parser);
 	while ((n = istream_read(msg, buf, sizeof(buf))) > 0)
 		mime_parser_feed(parser, buf, (size_t)n);
 	if (n < 0) {
+		int saved = errno;
+
 		mime_parser_destroy(&parser);
-		return -1;
+		errno = saved;
+		return NULL;
 	}
+	return parser;
+}
+
+int store_msg_cache_data_read(struct store_msg_cache_data *data, struct istream *msg)
+{
+	/* FETCH sends the stored bytes as they are (store.h) */
+	struct mime_parser *parser = store_msg_parse(msg, true);
+
+	if (parser == NULL)
+		return -1;
 	store_msg_cache_data_build(data, parser);
 	mime_parser_destroy(&parser);
 	return 0;
+}
+
+int store_msg_cache_text_read(struct store_msg_cache_data *cache,
+			      struct store_msg_text_data *text, struct istream *msg)
+{
+	struct mime_parser *parser = store_msg_parse(msg, true);
+	int ret;
+
+	memset(cache, 0, sizeof(*cache));
+	memset(text, 0, sizeof(*text));
+	if (parser == NULL)
+		return -1;
+	store_msg_cache_data_build(cache, parser);
+	ret = store_msg_text_data_build(text, mime_parser_finish(parser), msg);
+	mime_parser_destroy(&parser);
+	if (ret < 0) {
+		int saved = errno;
+
+		store_msg_cache_data_free(cache);
+		store_msg_text_data_free(text);
+		errno = saved;
+	}
+	return ret;
 }
 
 void store_msg_cache_data_free(struct store_msg_cache_data *data)

@@ -28,15 +28,10 @@ int store_msg_text_data_build(struct store_msg_text_data *data,
 
 int store_msg_text_data_read(struct store_msg_text_data *data, struct istream *msg)
 {
-	struct mime_parser *parser = mime_parser_create();
-	char buf[65536];
-	ssize_t n;
+	struct mime_parser *parser = store_msg_parse(msg, false);
 	int ret;
 
-	while ((n = istream_read(msg, buf, sizeof(buf))) > 0)
-		mime_parser_feed(parser, buf, (size_t)n);
-	if (n < 0) {
-		mime_parser_destroy(&parser);
+	if (parser == NULL) {
 		memset(data, 0, sizeof(*data));
 		return -1;
 	}

@@ -350,6 +350,12 @@ void store_msg_cache_data_build(struct store_msg_cache_data *data,
 int store_msg_cache_data_read(struct store_msg_cache_data *data, struct istream *msg);
 void store_msg_cache_data_free(struct store_msg_cache_data *data);
 
+/* Feeds the whole of `msg` (a stream not read from yet) to a new parser,
+ * with mime_parser_set_physical_sizes() when physical_sizes.  Returns
+ * the parser (the caller destroys it), or NULL on a read error (errno
+ * set). */
+struct mime_parser *store_msg_parse(struct istream *msg, bool physical_sizes);
+
 /* ---- the text SEARCH looks at (msg-text.c) ---- */
 
 /* The casemapped header and body documents (see
@@ -367,6 +373,13 @@ int store_msg_text_data_build(struct store_msg_text_data *data,
  * its start to its end) and builds the documents; 0 or -1. */
 int store_msg_text_data_read(struct store_msg_text_data *data, struct istream *msg);
 void store_msg_text_data_free(struct store_msg_text_data *data);
+
+/* Parse once: reads and parses `msg` (a stream not read from yet) a
+ * single time and builds both its model (as store_msg_cache_data_read())
+ * and its documents (as store_msg_text_data_read()).  0, or -1 (read
+ * error, errno set; both left empty: nothing to free). */
+int store_msg_cache_text_read(struct store_msg_cache_data *cache,
+			      struct store_msg_text_data *text, struct istream *msg);
 
 /* The backends. */
 extern const struct store_vfuncs maildir_store_vfuncs;

@@ -3,64 +3,14 @@
  * TEXT; index_fts_*()).
  *
  * The text is stored at append (save.c, in the transaction that inserts
- * the row), copied with COPY/MOVE, and for other messages (picked up
- * from new/, found by a rebuild) read from the message file here: by a
- * rebuild for all of them, or on first use by a search. */
+ * the row) and at the pickup of mail from new/ (sync.c), by a rebuild
+ * from the same parse as the message model (rebuild.c), copied with
+ * COPY/MOVE, and for other messages (whose file could not be read then)
+ * read from the message file here on first use by a search. */
 #include "store/maildir/maildir-private.h"
 
 #include <stdlib.h>
 #include <unistd.h>
-
-int maildir_fts_fill_all(struct maildir_store *ms)
-{
-	struct index_fts_missing *todo;
-	size_t count;
-	int ret = 0;
-
-	/* every message without text; the folder path comes from its
-	 * mailbox name */
-	if (index_fts_list_missing(ms->index, &todo, &count) < 0)
-		return -1;
-	/* in batches, so a big rebuild does not hold one huge transaction */
-	for (size_t i = 0; ret == 0 && i < count; i += 256) {
-		if (index_begin(ms->index, true) < 0) {
-			ret = -1;
-			break;
-		}
-		for (size_t k = i; ret == 0 && k < count && k < i + 256; k++) {
-			char *dir = maildir_storage_mailbox_dir(ms, todo[k].mailbox_name);
-			struct store_msg_text_data data;
-			struct istream *msg;
-			int fd;
-
-			if (dir == NULL) {
-				ret = -1;
-				break;
-			}
-			char *actual;
-
-			fd = maildir_file_open_msg(dir, todo[k].location, &actual);
-			free(dir);
-			free(actual);
-			if (fd < 0)
-				continue;	/* gone: nothing to index */
-			msg = istream_from_fd(fd);
-			if (store_msg_text_data_read(&data, msg) < 0)
-				ret = maildir_storage_set_syscall_error(ms, "read", "message file");
-			else
-				ret = index_fts_insert(ms->index, todo[k].mailbox_id, todo[k].uid,
-						       &data);
-			istream_destroy(&msg);
-			store_msg_text_data_free(&data);
-		}
-		if (ret == 0)
-			ret = index_commit(ms->index);
-		else
-			index_rollback(ms->index);
-	}
-	index_fts_missing_free(todo, count);
-	return ret < 0 ? -1 : 0;
-}
 
 int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 			 struct str *header, struct str *body)

@@ -245,9 +245,12 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
  * into CRLF (but in the body of a binary part: mime_parser_feed_crlf())
  * so the file is what IMAP serves (mail written by other programs: new/
  * pickup, files a rebuild finds in cur/); returns its size and header
- * size.  0 or -1 (error set). */
+ * size.  With parser_r, also the parse of the bytes written (physical
+ * sizes; the caller destroys it; NULL after an error).  0 or -1 (error
+ * set). */
 int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
-			   uint64_t *size_r, uint64_t *header_size_r);
+			   uint64_t *size_r, uint64_t *header_size_r,
+			   struct mime_parser **parser_r);
 
 /* ---- notify.c: change notification (store_notify_*()) ---- */
 int maildir_notify_create(const struct store_settings *set, struct store_notify **notify_r,
@@ -259,9 +262,6 @@ void maildir_notify_remove(struct store_notify_watch *watch);
 void maildir_notify_read(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 
 /* ---- fts.c: the text of messages for the full-text index ---- */
-/* Reads and stores the text of every indexed message that has none
- * (rebuild), in write transactions of its own. */
-int maildir_fts_fill_all(struct maildir_store *ms);
 int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 			 struct str *header, struct str *body);
 int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,

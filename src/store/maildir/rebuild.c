@@ -12,19 +12,24 @@
  * Lost: keywords past the 26th, internal date time zones (0), \Recent
  * (nothing is recent after a rebuild), and tombstones when the old index
  * is unreadable.  Files without a UID or with a UID that another file
- * already has get new UIDs above all others; of files sharing a UID the
+ * already has get new UIDs above all others, in Maildir delivery order
+ * (delivery_cmp()); of files sharing a UID the
  * one the old index gave it keeps it, else the one renamed last (newest
  * ctime): before recover.c, an append that crashed between its rename
  * into cur/ and its commit left an older file whose UID the next append
  * reused.  Every message gets one modseq
  * above both the recorded HIGHESTMODSEQ and the current time in seconds,
- * so CONDSTORE clients never see the modseq go backwards. */
+ * so CONDSTORE clients never see the modseq go backwards.  Once the rows
+ * are in, each file is parsed once for its message model, SORT/THREAD
+ * keys and full-text documents (rebuild_fill()), so that nothing after
+ * the rebuild parses a message again. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +71,22 @@ struct old_index {
 };
 /* set by maildir_rebuild() around the populate callback */
 static struct old_index *rebuild_old;
+
+/* A row the rebuild inserted without its model and text: filled once
+ * all rows are in (rebuild_fill()). */
+struct rebuild_todo_msg {
+	int64_t mailbox_id;
+	uint32_t uid;
+	char *path;
+};
+struct rebuild_todo {
+	struct rebuild_todo_msg *msgs;
+	size_t count, cap;
+};
+/* set by maildir_rebuild() around the populate callback; NULL when an
+ * index lost under a Maildir is made again at login (storage.c), whose
+ * rows are then parsed on first use instead */
+static struct rebuild_todo *rebuild_todo;
 
 static int old_msg_cmp(const void *a, const void *b)
 {
@@ -297,18 +318,108 @@ static int load_keyword_file(struct maildir_store *ms, int64_t mailbox_id, const
 	return ret < 0 ? -1 : (int)count;
 }
 
-static int file_cmp(const void *a, const void *b)
+static inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Compares a[0..a_len) and b[0..b_len) with each run of decimal digits
+ * taken as a number (of any length: leading zeros skipped, then the
+ * longer run is the bigger number). */
+static int natural_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a_len && j < b_len) {
+		if (is_digit(a[i]) && is_digit(b[j])) {
+			size_t ai, bj;
+
+			while (i < a_len && a[i] == '0')
+				i++;
+			while (j < b_len && b[j] == '0')
+				j++;
+			for (ai = i; ai < a_len && is_digit(a[ai]); ai++)
+				;
+			for (bj = j; bj < b_len && is_digit(b[bj]); bj++)
+				;
+			if (ai - i != bj - j)
+				return ai - i < bj - j ? -1 : 1;
+			int cmp = memcmp(a + i, b + j, ai - i);
+
+			if (cmp != 0)
+				return cmp;
+			i = ai;
+			j = bj;
+			continue;
+		}
+		if (a[i] != b[j])
+			return (unsigned char)a[i] < (unsigned char)b[j] ? -1 : 1;
+		i++;
+		j++;
+	}
+	if (i < a_len || j < b_len)
+		return i < a_len ? 1 : -1;
+	return 0;
+}
+
+/* The length of a Maildir name's "<time>.<sequence>" head: up to its
+ * second '.' (or its ':'). */
+static size_t delivery_head_len(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	size_t len = strcspn(name, ":");
+
+	if (dot != NULL && (size_t)(dot - name) < len) {
+		const char *dot2 = strchr(dot + 1, '.');
+
+		if (dot2 != NULL && (size_t)(dot2 - name) < len)
+			len = (size_t)(dot2 - name);
+	}
+	return len;
+}
+
+/* Maildir delivery order, as Dovecot and other Maildir readers number
+ * new mail: a name starts with the delivery time in decimal seconds and
+ * a part that tells deliveries within the second apart (Dovecot's
+ * "M<usec>P<pid>", Courier's "<usec>_<n>", "P<pid>Q<n>"), so the head
+ * "<time>.<sequence>" is compared with its digit runs as numbers
+ * ("999.x" before "1000.x"), then the name without its flags (":2,..."
+ * changes with them) as bytes, then the whole name. */
+static int delivery_cmp(const char *a, const char *b)
+{
+	int cmp = natural_cmp(a, delivery_head_len(a), b, delivery_head_len(b));
+	size_t a_len = strcspn(a, ":"), b_len = strcspn(b, ":");
+
+	if (cmp == 0)
+		cmp = memcmp(a, b, ROOST_MIN(a_len, b_len));
+	if (cmp == 0 && a_len != b_len)
+		cmp = a_len < b_len ? -1 : 1;
+	return cmp != 0 ? cmp : strcmp(a, b);
+}
+
+/* By UID, files without one (uid 0) last; 0 for the same UID. */
+static int file_uid_cmp(const struct rebuild_file *fa, const struct rebuild_file *fb)
+{
+	if (fa->fn.uid == fb->fn.uid)
+		return 0;
+	if (fa->fn.uid == 0)
+		return 1;
+	if (fb->fn.uid == 0)
+		return -1;
+	return fa->fn.uid < fb->fn.uid ? -1 : 1;
+}
+
+/* Which file keeps a UID that several files carry: the one the old
+ * index gave it, else the one renamed last (newest ctime).  Sorted
+ * with it, files come by UID, the keeper first, files without one last
+ * in delivery order. */
+static int file_keeper_cmp(const void *a, const void *b)
 {
 	const struct rebuild_file *fa = a, *fb = b;
+	int cmp = file_uid_cmp(fa, fb);
 
-	/* files without a uid last */
-	if (fa->fn.uid != fb->fn.uid) {
-		if (fa->fn.uid == 0)
-			return 1;
-		if (fb->fn.uid == 0)
-			return -1;
-		return fa->fn.uid < fb->fn.uid ? -1 : 1;
-	}
+	if (cmp != 0)
+		return cmp;
 	/* of files sharing a uid, the one the old index gave it keeps it */
 	if (fa->pinned != fb->pinned)
 		return fa->pinned ? -1 : 1;
@@ -316,7 +427,17 @@ static int file_cmp(const void *a, const void *b)
 		return fa->ctime.tv_sec > fb->ctime.tv_sec ? -1 : 1;
 	if (fa->ctime.tv_nsec != fb->ctime.tv_nsec)
 		return fa->ctime.tv_nsec > fb->ctime.tv_nsec ? -1 : 1;
-	return strcmp(fa->name, fb->name);
+	return delivery_cmp(fa->name, fb->name);
+}
+
+/* The order of the index: files keeping their UID by UID, then the
+ * files that get a new one (uid 0 by now) in delivery order. */
+static int file_order_cmp(const void *a, const void *b)
+{
+	const struct rebuild_file *fa = a, *fb = b;
+	int cmp = file_uid_cmp(fa, fb);
+
+	return cmp != 0 ? cmp : delivery_cmp(fa->name, fb->name);
 }
 
 /* A file that another program wrote straight into cur/ (its name has no
@@ -343,7 +464,7 @@ static int rebuild_crlf(struct maildir_store *ms, const char *dir, const char *p
 		free(tmp);
 		return ret;
 	}
-	ret = maildir_sync_copy_crlf(ms, fd, tmp, &size, &header_size);
+	ret = maildir_sync_copy_crlf(ms, fd, tmp, &size, &header_size, NULL);
 	close(fd);
 	if (ret == 0 && (uint64_t)st.st_size != size) {
 		times[0] = st.st_mtim;
@@ -431,7 +552,7 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		}
 	}
 	if (count > 1)
-		qsort(files, count, sizeof(*files), file_cmp);
+		qsort(files, count, sizeof(*files), file_keeper_cmp);
 	uidnext = ul.uidnext == 0 ? 1 : ul.uidnext;
 	if (ob != NULL) {
 		uidnext = ROOST_MAX(uidnext, ob->uidnext);
@@ -441,11 +562,21 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		if (files[i].fn.uid >= uidnext)
 			uidnext = files[i].fn.uid + 1;
 	}
-	/* duplicates and files without a uid get new ones */
+	/* duplicates and files without a uid get new ones, above all
+	 * others, in delivery order, so that the sequence numbers of mail
+	 * from another Maildir program follow its arrival */
 	for (i = 0; i < count; i++) {
-		if (files[i].fn.uid == 0 || files[i].fn.uid == last_uid)
+		uint32_t uid = files[i].fn.uid;
+
+		if (uid == last_uid)
+			files[i].fn.uid = 0;
+		last_uid = uid;
+	}
+	if (count > 1)
+		qsort(files, count, sizeof(*files), file_order_cmp);
+	for (i = 0; i < count; i++) {
+		if (files[i].fn.uid == 0)
 			files[i].fn.uid = uidnext++;
-		last_uid = files[i].fn.uid;
 	}
 	modseq = ROOST_MAX(ul.highestmodseq, (uint64_t)time(NULL)) + 1;
 	if (ul.uidvalidity != 0)
@@ -497,6 +628,11 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		free(path);
 		if (ret == 0)
 			ret = index_msg_insert(ms->index, id, final, &msg, NULL);
+		if (ret == 0 && rebuild_todo != NULL) {
+			ARRAY_RESERVE(rebuild_todo->msgs, rebuild_todo->cap, rebuild_todo->count + 1);
+			rebuild_todo->msgs[rebuild_todo->count++] = (struct rebuild_todo_msg){
+				id, msg.uid, xasprintf("%s/%s", curdir, final) };
+		}
 		free(final);
 		if (ret < 0)
 			break;
@@ -572,8 +708,145 @@ int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age)
 	return ret;
 }
 
+/* ---- parse once: the model and the text of every row ---- */
+
+/* Rows per transaction of the fill, and per batch parsed ahead. */
+#define REBUILD_FILL_BATCH 1024
+
+struct rebuild_parsed {
+	int error;		/* errno of a failed open or read, else 0 */
+	struct store_msg_cache_data cache;
+	struct store_msg_text_data text;
+};
+
+struct rebuild_batch {
+	const struct rebuild_todo_msg *msgs;
+	struct rebuild_parsed *parsed;	/* REBUILD_FILL_BATCH, zeroed when unused */
+	size_t count;
+};
+
+/* Reads and parses each file of the batch once.  It may run on a thread
+ * of its own, so it touches nothing but the batch: no store, no index,
+ * no log. */
+static void *rebuild_batch_parse(void *arg)
+{
+	struct rebuild_batch *batch = arg;
+
+	for (size_t i = 0; i < batch->count; i++) {
+		struct rebuild_parsed *p = &batch->parsed[i];
+		int fd = open(batch->msgs[i].path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		struct istream *msg;
+
+		p->error = 0;
+		if (fd < 0) {
+			p->error = errno;
+			continue;
+		}
+		msg = istream_from_fd(fd);
+		if (store_msg_cache_text_read(&p->cache, &p->text, msg) < 0)
+			p->error = errno != 0 ? errno : EIO;
+		istream_destroy(&msg);
+	}
+	return NULL;
+}
+
+static void rebuild_batch_free(struct rebuild_batch *batch)
+{
+	for (size_t i = 0; i < batch->count; i++) {
+		store_msg_cache_data_free(&batch->parsed[i].cache);
+		store_msg_text_data_free(&batch->parsed[i].text);
+		batch->parsed[i].error = 0;
+	}
+	batch->count = 0;
+}
+
+/* The next batch of todo from *next on. */
+static void rebuild_batch_take(struct rebuild_batch *batch, const struct rebuild_todo *todo,
+			       size_t *next)
+{
+	batch->msgs = todo->msgs + *next;
+	batch->count = ROOST_MIN((size_t)REBUILD_FILL_BATCH, todo->count - *next);
+	*next += batch->count;
+}
+
+/* Writes a parsed batch in one transaction, through the same entry
+ * points as an append (index_cache_set(), index_fts_insert()).  A file
+ * that could not be read keeps a row without its model and text: it is
+ * parsed on first use, like mail picked up from new/.  0 or -1. */
+static int rebuild_batch_write(struct maildir_store *ms, const struct rebuild_batch *batch)
+{
+	int ret = 0;
+
+	if (index_begin(ms->index, true) < 0)
+		return -1;
+	for (size_t i = 0; ret == 0 && i < batch->count; i++) {
+		const struct rebuild_todo_msg *m = &batch->msgs[i];
+		const struct rebuild_parsed *p = &batch->parsed[i];
+
+		if (p->error != 0) {
+			log_warning("store(%s): rebuild: %s cannot be read (%s); it is parsed "
+				    "on first use", ms->store.user, m->path, strerror(p->error));
+			continue;
+		}
+		ret = index_cache_set(ms->index, m->mailbox_id, m->uid, &p->cache);
+		if (ret == 0)
+			ret = index_fts_insert(ms->index, m->mailbox_id, m->uid, &p->text);
+	}
+	return index_end(ms->index, ret);
+}
+
+/* Parses every file of todo once and writes its model (ENVELOPE, BODY,
+ * BODYSTRUCTURE, part map, SORT and THREAD keys) and its full-text
+ * documents, batch by batch: while this thread writes one batch into the
+ * index, another parses the next (the parse is most of the work, and the
+ * two share no data but the batch handed over).  Without a thread, the
+ * batches are parsed in turn here.  0 or -1 (error set). */
+static int rebuild_fill(struct maildir_store *ms, const struct rebuild_todo *todo)
+{
+	struct rebuild_batch batches[2] = { 0 };
+	size_t next = 0, k = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < N_ELEMENTS(batches); i++)
+		batches[i].parsed = xcalloc(REBUILD_FILL_BATCH, sizeof(*batches[i].parsed));
+	rebuild_batch_take(&batches[0], todo, &next);
+	(void)rebuild_batch_parse(&batches[0]);
+	while (ret == 0 && batches[k & 1].count > 0) {
+		struct rebuild_batch *cur = &batches[k & 1], *ahead = &batches[(k + 1) & 1];
+		pthread_t thread;
+		bool threaded;
+
+		rebuild_batch_take(ahead, todo, &next);
+		threaded = ahead->count > 0 &&
+			pthread_create(&thread, NULL, rebuild_batch_parse, ahead) == 0;
+		ret = rebuild_batch_write(ms, cur);
+		rebuild_batch_free(cur);
+		if (threaded)
+			(void)pthread_join(thread, NULL);
+		else if (ret == 0)
+			(void)rebuild_batch_parse(ahead);
+		k++;
+	}
+	for (size_t i = 0; i < N_ELEMENTS(batches); i++) {
+		rebuild_batch_free(&batches[i]);
+		free(batches[i].parsed);
+	}
+	return ret;
+}
+
+static void rebuild_todo_free(struct rebuild_todo *todo)
+{
+	for (size_t i = 0; i < todo->count; i++)
+		free(todo->msgs[i].path);
+	free(todo->msgs);
+	memset(todo, 0, sizeof(*todo));
+}
+
 static int populate_rebuild(struct maildir_store *ms)
 {
+	/* an attempt that met a lock is made again from the start */
+	if (rebuild_todo != NULL)
+		rebuild_todo_free(rebuild_todo);
 	return maildir_rebuild_index(ms, 0);
 }
 
@@ -585,6 +858,7 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 	char *index_path = xasprintf("%s/index.sqlite", ms->userdir);
 	char *new_path = xasprintf("%s.rebuild", index_path);
 	struct old_index old;
+	struct rebuild_todo todo = { 0 };
 	int ret;
 
 	*error_r = "Rebuilding the index failed (see the server log)";
@@ -616,12 +890,15 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 		free(path);
 	}
 	rebuild_old = &old;
+	rebuild_todo = &todo;
 	if (ret == 0)
 		ret = maildir_index_open(ms, new_path, populate_rebuild);
 	rebuild_old = NULL;
+	rebuild_todo = NULL;
 	old_index_free(&old);
 	if (ret == 0)
-		ret = maildir_fts_fill_all(ms);
+		ret = rebuild_fill(ms, &todo);
+	rebuild_todo_free(&todo);
 	/* the last connection's close moves the WAL into the file */
 	maildir_index_close(ms);
 	if (ret == 0) {

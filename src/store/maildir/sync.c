@@ -227,7 +227,8 @@ void maildir_sync_close(struct store_mailbox *box)
 /* ---- new/ pickup ---- */
 
 int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_path,
-			   uint64_t *size_r, uint64_t *header_size_r)
+			   uint64_t *size_r, uint64_t *header_size_r,
+			   struct mime_parser **parser_r)
 {
 	struct maildir_header_scan scan = { 0 };
 	/* CRLF everywhere but in the body of a binary part, whose LF bytes
@@ -238,6 +239,10 @@ int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_
 	ssize_t n;
 	int fd, ret = 0;
 
+	if (parser_r != NULL)
+		*parser_r = NULL;
+	/* the tree is of the bytes written, served as they are */
+	mime_parser_set_physical_sizes(parser);
 	fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		mime_parser_destroy(&parser);
@@ -261,9 +266,38 @@ int maildir_sync_copy_crlf(struct maildir_store *ms, int in_fd, const char *tmp_
 	if (close(fd) < 0 && ret == 0)
 		ret = maildir_storage_set_syscall_error(ms, "close", tmp_path);
 	*header_size_r = maildir_file_header_scan_result(&scan);
-	mime_parser_destroy(&parser);
+	if (ret == 0 && parser_r != NULL)
+		*parser_r = parser;
+	else
+		mime_parser_destroy(&parser);
 	str_free(&out);
 	return ret;
+}
+
+/* The model and the text of the file just written at tmp_path, from the
+ * parse of its copy (parse once, as an append does).  false when the
+ * file cannot be read back: the row is then written without them and
+ * they are parsed on first use. */
+static bool pickup_parse(const char *tmp_path, struct mime_parser *parser,
+			 struct store_msg_cache_data *cache_r,
+			 struct store_msg_text_data *text_r)
+{
+	int fd = open(tmp_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct istream *msg;
+	int ret;
+
+	if (fd < 0)
+		return false;
+	msg = istream_from_fd(fd);
+	store_msg_cache_data_build(cache_r, parser);
+	ret = store_msg_text_data_build(text_r, mime_parser_finish(parser), msg);
+	istream_destroy(&msg);
+	if (ret < 0) {
+		store_msg_cache_data_free(cache_r);
+		store_msg_text_data_free(text_r);
+		return false;
+	}
+	return true;
 }
 
 /* Moves one new/ file into cur/ with a UID.  Runs inside the write
@@ -277,6 +311,10 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 	struct maildir_filename fn;
 	char *tmp = NULL, *final = NULL, *dst = NULL;
 	uint64_t size, header_size, modseq;
+	struct mime_parser *parser = NULL;
+	struct store_msg_cache_data cache;
+	struct store_msg_text_data text;
+	bool parsed = false;
 	struct timespec times[2];
 	struct stat st;
 	int fd, ret;
@@ -300,9 +338,11 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 	}
 	maildir_file_name_parse(name, &fn);
 	tmp = xasprintf("%s/tmp/%s", dir, fn.unique);
-	ret = maildir_sync_copy_crlf(ms, fd, tmp, &size, &header_size);
+	ret = maildir_sync_copy_crlf(ms, fd, tmp, &size, &header_size, &parser);
 	close(fd);
 	if (ret == 0) {
+		parsed = pickup_parse(tmp, parser, &cache, &text);
+		mime_parser_destroy(&parser);
 		times[0] = st.st_mtim;
 		times[1] = st.st_mtim;
 		(void)utimensat(AT_FDCWD, tmp, times, 0);
@@ -328,7 +368,14 @@ static int pickup_one(struct maildir_store *ms, int64_t mailbox_id, const char *
 			.internaldate = st.st_mtime, .size = size, .header_size = header_size,
 		};
 
-		ret = index_msg_insert(ms->index, mailbox_id, final, &msg, NULL);
+		ret = index_msg_insert(ms->index, mailbox_id, final, &msg,
+				       parsed ? &cache : NULL);
+		if (ret == 0 && parsed)
+			ret = index_fts_insert(ms->index, mailbox_id, uid, &text);
+	}
+	if (parsed) {
+		store_msg_cache_data_free(&cache);
+		store_msg_text_data_free(&text);
 	}
 	free(fn.unique);
 	free(src);

@@ -491,41 +491,6 @@ int index_fts_move_mailbox(struct index *idx, int64_t from_id, int64_t to_id)
 	free(ids);
 	return ret < 0 ? -1 : 0;
 }
-void index_fts_missing_free(struct index_fts_missing *missing, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		free(missing[i].location);
-		free(missing[i].mailbox_name);
-	}
-	free(missing);
-}
-
-static void missing_read(sqlite3_stmt *stmt, void *elem)
-{
-	struct index_fts_missing *missing = elem;
-
-	missing->mailbox_id = sqlite3_column_int64(stmt, 0);
-	missing->uid = (uint32_t)sqlite3_column_int64(stmt, 1);
-	missing->location = xstrdup(index_column_text(stmt, 2));
-	missing->mailbox_name = xstrdup(index_column_text(stmt, 3));
-}
-
-int index_fts_list_missing(struct index *idx, struct index_fts_missing **missing_r,
-			   size_t *count_r)
-{
-	sqlite3_stmt *stmt = index_stmt(idx,
-		"SELECT m.mailbox, m.uid, m.file, b.name FROM messages m "
-		"JOIN mailboxes b ON b.id = m.mailbox WHERE NOT EXISTS "
-		"(SELECT 1 FROM text_indexed t WHERE t.id = (m.mailbox << 32 | m.uid)) "
-		"ORDER BY m.mailbox, m.uid", "");
-
-	if (index_stmt_rows(idx, stmt, sizeof(**missing_r), missing_read, (void **)missing_r,
-			    count_r) < 0) {
-		index_fts_missing_free(*missing_r, *count_r);
-		return -1;
-	}
-	return 0;
-}
 
 /* Stores the text if the message is still there: in the meantime another
  * session may have expunged it or deleted its mailbox, whose id a new

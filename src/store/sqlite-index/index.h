@@ -261,13 +261,6 @@ int index_tombstone_list_since(struct index *idx, int64_t mailbox_id, uint64_t s
 
 /* ---- fts.c: the full-text index (SEARCH text keys) ---- */
 
-/* A message without text, for index_fts_list_missing(). */
-struct index_fts_missing {
-	int64_t mailbox_id;
-	uint32_t uid;
-	char *location, *mailbox_name;
-};
-
 /* Stores the text of (mailbox, uid), replacing any. */
 int index_fts_insert(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		     const struct store_msg_text_data *data);
@@ -284,12 +277,6 @@ int index_fts_copy(struct index *idx, int64_t src_mailbox_id, uint32_t src_uid,
  * message has none, -1. */
 int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		  struct str *header, struct str *body);
-/* The messages that have no text (xmalloc'd; free with
- * index_fts_missing_free()). */
-int index_fts_list_missing(struct index *idx, struct index_fts_missing **missing_r,
-			   size_t *count_r);
-/* Frees the list (NULL with count 0 is fine). */
-void index_fts_missing_free(struct index_fts_missing *missing, size_t count);
 /* store_mailbox_search_text() for a mailbox (one snapshot). */
 int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		     const char *name, const char *needle, size_t needle_len,
