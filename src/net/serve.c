@@ -45,12 +45,17 @@
 #define SERVE_QUICK_DEATH_MSECS 10000
 #define SERVE_BACKOFF_FIRST_MSECS 1000
 #define SERVE_BACKOFF_MAX_MSECS 60000
-/* File descriptors a connection may keep at once: its socket, its
- * user's index (SQLite keeps the database, its -wal and its -shm open;
- * sessions of one user in one worker share them) and two that can stay
- * open while its output drains or its input arrives (a message file
- * being sent, a literal being spooled). */
-#define SERVE_FDS_PER_CONNECTION 6
+/* File descriptors budgeted per connection, in eighths: 1.5.  An idle
+ * connection keeps only its socket: its user's store lets go of the
+ * index (the database, -wal, -shm) and the lock 2 s after the last
+ * command (issue #10 measured 2.0 per idle connection with the lock,
+ * 1.0 without).  The half is room for one connection in eight to be
+ * busy at once with those 4 descriptors of its user's (shared by the
+ * user's sessions in the worker) or with a message file being sent or a
+ * literal being spooled.  Should more be busy at once, a store open
+ * fails (NO) and new clients are refused (the spare descriptor), but
+ * nothing breaks. */
+#define SERVE_FDS_PER_CONNECTION_8THS 12
 /* ... and per worker, beyond what the supervisor has open when it counts:
  * the event loop, its signal and thread-notification descriptors, the
  * store's change notification, the control socket, the spare descriptor for
@@ -826,7 +831,7 @@ static unsigned int serve_open_fds(void)
 }
 
 /* How many connections a worker can hold within the file descriptor
- * limit while every one of them keeps SERVE_FDS_PER_CONNECTION: a worker
+ * limit at SERVE_FDS_PER_CONNECTION_8THS each: a worker
  * that accepted until accept() failed with EMFILE would leave its
  * logged-in sessions unable to open their mail.  Lowers
  * config->max_connections to that, with a warning. */
@@ -838,7 +843,7 @@ static unsigned int serve_connection_budget(const struct roost_config *config)
 		return max;
 	uint64_t reserved = (uint64_t)serve_open_fds() + SERVE_FDS_PER_WORKER;
 	uint64_t fit = rl.rlim_cur > reserved ?
-		(rl.rlim_cur - reserved) / SERVE_FDS_PER_CONNECTION : 0;
+		(rl.rlim_cur - reserved) * 8 / SERVE_FDS_PER_CONNECTION_8THS : 0;
 	if (fit >= max)
 		return max;
 	if (fit == 0) {
@@ -848,11 +853,11 @@ static unsigned int serve_connection_budget(const struct roost_config *config)
 		return 1;
 	}
 	log_warning("the file descriptor limit (%llu) allows %llu connections per worker "
-		    "(%u descriptors each for the socket and the mail store): serving at "
+		    "(%.1f descriptors each for the socket and the mail store): serving at "
 		    "most that many instead of max_connections = %u; raise the limit "
 		    "(ulimit -n, LimitNOFILE= in systemd) to serve more",
 		    (unsigned long long)rl.rlim_cur, (unsigned long long)fit,
-		    SERVE_FDS_PER_CONNECTION, max);
+		    SERVE_FDS_PER_CONNECTION_8THS / 8.0, max);
 	return (unsigned int)fit;
 }
 
