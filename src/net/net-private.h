@@ -57,6 +57,11 @@ struct net_listen_fd {
 	const struct conf_listener *conf;
 	const struct net_protocol *protocol;
 	char *unix_path;	/* UNIX socket path to unlink at exit, or NULL */
+	/* -1: every worker accepts on it (UNIX sockets, a single worker);
+	 * else the worker whose own socket of a SO_REUSEPORT group it is.
+	 * Every worker inherits all of them: it accepts on another
+	 * worker's only while it adopts them (net_control_adopt). */
+	int worker;
 };
 
 /* What a worker process (or the single process) needs to run. */
@@ -93,6 +98,16 @@ struct net_control_header {
 	char type;		/* 'R' */
 	uint32_t cert_len;
 	uint32_t key_len;
+};
+
+/* Control message from supervisor to worker: worker `worker` is down,
+ * accept on its listening sockets too (adopt 1), or it is back, stop
+ * (adopt 0).  Connections the kernel hashed to a dead worker's socket
+ * are served at once instead of after its restart. */
+struct net_control_adopt {
+	char type;		/* 'A' */
+	uint32_t worker;
+	uint32_t adopt;
 };
 
 /* ---- conn.c ---- */

@@ -45,12 +45,17 @@
 #define SERVE_QUICK_DEATH_MSECS 10000
 #define SERVE_BACKOFF_FIRST_MSECS 1000
 #define SERVE_BACKOFF_MAX_MSECS 60000
-/* File descriptors a connection may keep at once: its socket, its
- * user's index (SQLite keeps the database, its -wal and its -shm open;
- * sessions of one user in one worker share them) and two that can stay
- * open while its output drains or its input arrives (a message file
- * being sent, a literal being spooled). */
-#define SERVE_FDS_PER_CONNECTION 6
+/* File descriptors budgeted per connection, in eighths: 1.5.  An idle
+ * connection keeps only its socket: its user's store lets go of the
+ * index (the database, -wal, -shm) and the lock 2 s after the last
+ * command (issue #10 measured 2.0 per idle connection with the lock,
+ * 1.0 without).  The half is room for one connection in eight to be
+ * busy at once with those 4 descriptors of its user's (shared by the
+ * user's sessions in the worker) or with a message file being sent or a
+ * literal being spooled.  Should more be busy at once, a store open
+ * fails (NO) and new clients are refused (the spare descriptor), but
+ * nothing breaks. */
+#define SERVE_FDS_PER_CONNECTION_8THS 12
 /* ... and per worker, beyond what the supervisor has open when it counts:
  * the event loop, its signal and thread-notification descriptors, the
  * store's change notification, the control socket, the spare descriptor for
@@ -69,6 +74,9 @@ struct serve_worker {
 	uint64_t started_ms;
 	uint64_t next_start_ms;
 	unsigned int backoff_ms;
+	/* while not running: the worker accepting on its listening sockets
+	 * (net_control_adopt), or -1 */
+	int adopter;
 };
 
 struct serve {
@@ -110,7 +118,8 @@ static const char *serve_tls_name(enum conf_tls_mode mode)
 }
 
 static void serve_add_listener(struct serve *s, int fd, const struct conf_listener *conf,
-			       const struct net_protocol *protocol, const char *unix_path)
+			       const struct net_protocol *protocol, const char *unix_path,
+			       int worker)
 {
 	ARRAY_RESERVE(s->listeners, s->listener_cap, s->listener_count + 1);
 	struct net_listen_fd *lfd = &s->listeners[s->listener_count++];
@@ -118,11 +127,14 @@ static void serve_add_listener(struct serve *s, int fd, const struct conf_listen
 	lfd->conf = conf;
 	lfd->protocol = protocol;
 	lfd->unix_path = unix_path == NULL ? NULL : xstrdup(unix_path);
+	lfd->worker = worker;
 }
 
-static int serve_bind_inet(struct serve *s, const struct conf_listener *conf,
-			   const struct net_protocol *protocol, const struct sockaddr *sa,
-			   socklen_t salen, bool v6only, const char *display)
+/* A bound TCP socket for sa (listening unless `probe`), or -1 (logged).
+ * With `reuseport` it joins the port's SO_REUSEPORT group. */
+static int serve_socket_inet(const struct conf_listener *conf, const struct sockaddr *sa,
+			     socklen_t salen, bool v6only, bool reuseport, bool probe,
+			     const char *display)
 {
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -131,6 +143,11 @@ static int serve_bind_inet(struct serve *s, const struct conf_listener *conf,
 	}
 	int one = 1, v6 = v6only ? 1 : 0;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		log_error("cannot listen on %s: SO_REUSEPORT: %s", display, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (sa->sa_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6));
 	if (bind(fd, sa, salen) < 0) {
@@ -141,13 +158,46 @@ static int serve_bind_inet(struct serve *s, const struct conf_listener *conf,
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, SERVE_BACKLOG) < 0) {
+	if (!probe && listen(fd, SERVE_BACKLOG) < 0) {
 		log_error("cannot listen on %s: %s", display, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	log_info("listening on %s (%s, %s)", display, conf->protocol, serve_tls_name(conf->tls));
-	serve_add_listener(s, fd, conf, protocol, NULL);
+	return fd;
+}
+
+/* Binds a TCP listener.  With several workers each gets a socket of its
+ * own in one SO_REUSEPORT group: the kernel spreads new connections over
+ * the group by a hash of their addresses and ports, where one shared
+ * socket let whichever worker woke first take most of a burst (954 to
+ * 31 of 1,000 in issue #10).  The supervisor keeps every socket open, so
+ * connections queued on a dead worker's socket wait for its replacement
+ * (or the worker that adopts the socket meanwhile: net_control_adopt)
+ * instead of being reset. */
+static int serve_bind_inet(struct serve *s, const struct conf_listener *conf,
+			   const struct net_protocol *protocol, const struct sockaddr *sa,
+			   socklen_t salen, bool v6only, const char *display)
+{
+	bool reuseport = s->worker_count > 1;
+	if (reuseport) {
+		/* Sockets of one user may join a group: a second server
+		 * started on the same port would share its connections
+		 * instead of failing.  A plain bind first fails on a port
+		 * that is in use, as without SO_REUSEPORT. */
+		int probe = serve_socket_inet(conf, sa, salen, v6only, false, true, display);
+		if (probe < 0)
+			return -1;
+		close(probe);
+	}
+	unsigned int copies = reuseport ? s->worker_count : 1;
+	for (unsigned int i = 0; i < copies; i++) {
+		int fd = serve_socket_inet(conf, sa, salen, v6only, reuseport, false, display);
+		if (fd < 0)
+			return -1;
+		serve_add_listener(s, fd, conf, protocol, NULL, reuseport ? (int)i : -1);
+	}
+	log_info("listening on %s (%s, %s%s)", display, conf->protocol, serve_tls_name(conf->tls),
+		 reuseport ? ", a socket per worker" : "");
 	return 0;
 }
 
@@ -315,7 +365,7 @@ static int serve_bind_unix(struct serve *s, const struct conf_listener *conf,
 		return -1;
 	}
 	log_info("listening on %s (%s, %s)", path, conf->protocol, serve_tls_name(conf->tls));
-	serve_add_listener(s, fd, conf, protocol, path);
+	serve_add_listener(s, fd, conf, protocol, path, -1);
 	return 0;
 }
 
@@ -502,6 +552,56 @@ static struct serve_worker *serve_worker_find(struct serve *s, pid_t pid)
 	return NULL;
 }
 
+/* Tells worker `to` to accept on the sockets of worker `owner` (adopt)
+ * or to stop.  False if the message could not be sent. */
+static bool serve_send_adopt(struct serve *s, unsigned int to, unsigned int owner, bool adopt)
+{
+	struct net_control_adopt msg = { .type = 'A', .worker = owner, .adopt = adopt ? 1 : 0 };
+	struct serve_worker *w = &s->workers[to];
+
+	if (w->pid == 0 || send(w->control_fd, &msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return false;
+	return true;
+}
+
+/* Gives the listening sockets of every worker that is down (its own, in
+ * a SO_REUSEPORT group) to a running worker, so that connections the
+ * kernel hashes to them are not left waiting for a restart that a
+ * back-off may delay by up to a minute. */
+static void serve_adopt_orphans(struct serve *s)
+{
+	bool per_worker = false;
+	for (size_t i = 0; i < s->listener_count; i++) {
+		if (s->listeners[i].worker >= 0)
+			per_worker = true;
+	}
+	if (!per_worker)
+		return;
+	for (unsigned int k = 0; k < s->worker_count; k++) {
+		struct serve_worker *w = &s->workers[k];
+		if (w->pid != 0 || (w->adopter >= 0 && s->workers[w->adopter].pid != 0))
+			continue;
+		w->adopter = -1;
+		/* the next running worker after k, so that two dead workers'
+		 * sockets tend to go to different ones */
+		for (unsigned int d = 1; d < s->worker_count && w->adopter < 0; d++) {
+			unsigned int j = (k + d) % s->worker_count;
+			if (serve_send_adopt(s, j, k, true))
+				w->adopter = (int)j;
+		}
+	}
+}
+
+/* Worker w runs again: its adopter stops accepting on its sockets (both
+ * accept from them meanwhile, which loses nothing). */
+static void serve_end_adoption(struct serve *s, struct serve_worker *w)
+{
+	if (w->adopter < 0)
+		return;
+	(void)serve_send_adopt(s, (unsigned int)w->adopter, (unsigned int)(w - s->workers), false);
+	w->adopter = -1;
+}
+
 /* Reaps dead workers; unless stopping, schedules their restart. */
 static void serve_reap(struct serve *s, bool stopping)
 {
@@ -647,8 +747,10 @@ static void serve_signal_noop(int sig ATTR_UNUSED)
 static int serve_supervise(struct serve *s)
 {
 	s->workers = xcalloc(s->worker_count, sizeof(*s->workers));
-	for (unsigned int i = 0; i < s->worker_count; i++)
+	for (unsigned int i = 0; i < s->worker_count; i++) {
 		s->workers[i].control_fd = -1;
+		s->workers[i].adopter = -1;
+	}
 	s->supervisor_pid = getpid();
 
 	/* signals are taken synchronously with sigtimedwait(); the handlers
@@ -671,11 +773,15 @@ static int serve_supervise(struct serve *s)
 			struct serve_worker *w = &s->workers[i];
 			if (w->pid != 0)
 				continue;
-			if (w->next_start_ms <= now)
+			if (w->next_start_ms <= now) {
 				serve_worker_start(s, w);
+				if (w->pid != 0)
+					serve_end_adoption(s, w);
+			}
 			if (w->pid == 0 && w->next_start_ms > now)
 				wait = ROOST_MIN(wait, w->next_start_ms - now);
 		}
+		serve_adopt_orphans(s);
 		struct timespec ts = { .tv_sec = (time_t)(wait / 1000),
 				       .tv_nsec = (long)(wait % 1000) * 1000000 };
 		int sig = sigtimedwait(&set, NULL, &ts);
@@ -725,7 +831,7 @@ static unsigned int serve_open_fds(void)
 }
 
 /* How many connections a worker can hold within the file descriptor
- * limit while every one of them keeps SERVE_FDS_PER_CONNECTION: a worker
+ * limit at SERVE_FDS_PER_CONNECTION_8THS each: a worker
  * that accepted until accept() failed with EMFILE would leave its
  * logged-in sessions unable to open their mail.  Lowers
  * config->max_connections to that, with a warning. */
@@ -737,7 +843,7 @@ static unsigned int serve_connection_budget(const struct roost_config *config)
 		return max;
 	uint64_t reserved = (uint64_t)serve_open_fds() + SERVE_FDS_PER_WORKER;
 	uint64_t fit = rl.rlim_cur > reserved ?
-		(rl.rlim_cur - reserved) / SERVE_FDS_PER_CONNECTION : 0;
+		(rl.rlim_cur - reserved) * 8 / SERVE_FDS_PER_CONNECTION_8THS : 0;
 	if (fit >= max)
 		return max;
 	if (fit == 0) {
@@ -747,11 +853,11 @@ static unsigned int serve_connection_budget(const struct roost_config *config)
 		return 1;
 	}
 	log_warning("the file descriptor limit (%llu) allows %llu connections per worker "
-		    "(%u descriptors each for the socket and the mail store): serving at "
+		    "(%.1f descriptors each for the socket and the mail store): serving at "
 		    "most that many instead of max_connections = %u; raise the limit "
 		    "(ulimit -n, LimitNOFILE= in systemd) to serve more",
 		    (unsigned long long)rl.rlim_cur, (unsigned long long)fit,
-		    SERVE_FDS_PER_CONNECTION, max);
+		    SERVE_FDS_PER_CONNECTION_8THS / 8.0, max);
 	return (unsigned int)fit;
 }
 
@@ -788,11 +894,11 @@ int net_serve(const struct roost_config *config, const struct net_protocol *prot
 
 	signal(SIGPIPE, SIG_IGN);
 	serve_raise_fd_limit();
-	if (serve_lookup_user(&s) < 0 || serve_bind_all(&s) < 0)
-		goto out;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	s.worker_count = single_process ? 1 : config->workers != 0 ? config->workers :
 			 (cpus > 0 ? (unsigned int)cpus : 1);
+	if (serve_lookup_user(&s) < 0 || serve_bind_all(&s) < 0)
+		goto out;
 	s.max_connections = serve_connection_budget(config);
 	if (serve_peer_limit_create(&s) < 0)
 		goto out;

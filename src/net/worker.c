@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,18 @@
 #define WORKER_SHUTDOWN_GRACE_SECS 10
 /* Pause before accepting again after accept() failed (EMFILE, ...). */
 #define WORKER_ACCEPT_RETRY_MSECS 1000
+/* When the connection count fell this far below its peak, freed memory
+ * is given back to the system WORKER_TRIM_DELAY_MSECS later. */
+#define WORKER_TRIM_DROP 32
+#define WORKER_TRIM_DELAY_MSECS 2000
 
 struct worker {
 	struct event_base *base;
 	SSL_CTX *tls_ctx;
 	unsigned int conn_count;
+	/* the most connections since memory was last given back */
+	unsigned int conn_peak;
+	struct net_timer *trim_timer;
 
 	struct net_worker_setup *setup;
 	struct evconnlistener **listeners;	/* one per setup->listeners */
@@ -75,6 +83,7 @@ void net_worker_stop(void)
 
 void net_worker_deinit(void)
 {
+	net_timer_destroy(&worker.trim_timer);
 	net_job_deinit();
 	if (worker.tls_ctx != NULL) {
 		SSL_CTX_free(worker.tls_ctx);
@@ -104,6 +113,20 @@ void net_worker_set_tls_ctx(SSL_CTX *ctx)
 void net_worker_conn_added(void)
 {
 	worker.conn_count++;
+	worker.conn_peak = ROOST_MAX(worker.conn_peak, worker.conn_count);
+}
+
+/* glibc's malloc keeps freed memory for reuse: after a burst of
+ * sessions (their buffers, their users' index connections) the heap and
+ * the arenas of the job threads stay as large as at the peak (about
+ * 100 MB after 1,000 users logged out in issue #10).  malloc_trim(0)
+ * returns every free page of every arena; it runs once the worker has
+ * been quieter for a moment, not at each close. */
+static void worker_trim(void *ctx ATTR_UNUSED)
+{
+	net_timer_destroy(&worker.trim_timer);
+	(void)malloc_trim(0);
+	worker.conn_peak = worker.conn_count;
 }
 
 void net_worker_conn_removed(void)
@@ -111,8 +134,14 @@ void net_worker_conn_removed(void)
 	if (worker.conn_count == 0)
 		i_panic("connection count underflow");
 	worker.conn_count--;
-	if (worker.shutting_down && worker.conn_count == 0)
+	if (worker.shutting_down && worker.conn_count == 0) {
 		net_worker_stop();
+		return;
+	}
+	if (worker.trim_timer == NULL && worker.base != NULL &&
+	    worker.conn_peak - worker.conn_count >= WORKER_TRIM_DROP)
+		worker.trim_timer = net_timer_create(WORKER_TRIM_DELAY_MSECS, false, worker_trim,
+						     NULL);
 }
 
 void net_worker_peer_release(const struct net_peer_key *key)
@@ -318,32 +347,75 @@ static void worker_accept_error_cb(struct evconnlistener *listener, void *arg)
 	}
 }
 
+/* Starts accepting on listener i.  A socket of this worker's own (or
+ * shared by all) is closed when its listener is freed; an adopted one
+ * stays open for its owner's replacement and later adoptions. */
+static void worker_listener_start(size_t i)
+{
+	struct net_listen_fd *lfd = &worker.setup->listeners[i];
+	bool own = lfd->worker < 0 || (unsigned int)lfd->worker == worker.setup->worker_index;
+
+	if (worker.listeners[i] != NULL || lfd->fd < 0)
+		return;
+	/* backlog 0: the socket already listens */
+	worker.listeners[i] = evconnlistener_new(worker.base, worker_accept_cb, lfd,
+						 LEV_OPT_CLOSE_ON_EXEC |
+						 (own ? LEV_OPT_CLOSE_ON_FREE : 0), 0, lfd->fd);
+	if (worker.listeners[i] == NULL)
+		i_panic("evconnlistener_new failed");
+	evconnlistener_set_error_cb(worker.listeners[i], worker_accept_error_cb);
+	if (worker.accept_retry_timer != NULL)
+		evconnlistener_disable(worker.listeners[i]);
+}
+
+static void worker_listener_stop(size_t i)
+{
+	struct net_listen_fd *lfd = &worker.setup->listeners[i];
+	bool own = lfd->worker < 0 || (unsigned int)lfd->worker == worker.setup->worker_index;
+
+	if (worker.listeners[i] == NULL)
+		return;
+	evconnlistener_free(worker.listeners[i]);
+	worker.listeners[i] = NULL;
+	if (own)
+		lfd->fd = -1;
+}
+
 static void worker_listeners_create(void)
 {
 	worker.listeners = xcalloc(worker.setup->listener_count, sizeof(*worker.listeners));
 	for (size_t i = 0; i < worker.setup->listener_count; i++) {
-		struct net_listen_fd *lfd = &worker.setup->listeners[i];
-		/* backlog 0: the socket already listens.  Freeing the
-		 * listener closes this process's copy of the socket. */
-		worker.listeners[i] = evconnlistener_new(worker.base, worker_accept_cb, lfd,
-							 LEV_OPT_CLOSE_ON_EXEC |
-							 LEV_OPT_CLOSE_ON_FREE, 0, lfd->fd);
-		if (worker.listeners[i] == NULL)
-			i_panic("evconnlistener_new failed");
-		evconnlistener_set_error_cb(worker.listeners[i], worker_accept_error_cb);
+		int owner = worker.setup->listeners[i].worker;
+		if (owner < 0 || (unsigned int)owner == worker.setup->worker_index)
+			worker_listener_start(i);
 	}
+}
+
+/* The supervisor's net_control_adopt: accept on worker `owner`'s sockets
+ * while it is down (adopt), or no longer. */
+static void worker_listeners_adopt(unsigned int owner, bool adopt)
+{
+	if (worker.listeners == NULL || worker.shutting_down ||
+	    owner == worker.setup->worker_index)
+		return;
+	for (size_t i = 0; i < worker.setup->listener_count; i++) {
+		if (worker.setup->listeners[i].worker != (int)owner)
+			continue;
+		if (adopt)
+			worker_listener_start(i);
+		else
+			worker_listener_stop(i);
+	}
+	log_debug("%s the listening sockets of worker %u", adopt ? "adopted" : "gave back",
+		  owner);
 }
 
 static void worker_listeners_free(void)
 {
 	if (worker.listeners == NULL)
 		return;
-	for (size_t i = 0; i < worker.setup->listener_count; i++) {
-		if (worker.listeners[i] != NULL) {
-			evconnlistener_free(worker.listeners[i]);
-			worker.setup->listeners[i].fd = -1;
-		}
-	}
+	for (size_t i = 0; i < worker.setup->listener_count; i++)
+		worker_listener_stop(i);
 	free(worker.listeners);
 	worker.listeners = NULL;
 }
@@ -422,6 +494,13 @@ static void worker_control_cb(evutil_socket_t fd, short what ATTR_UNUSED, void *
 	}
 	char *buf = xmalloc((size_t)size);
 	ssize_t n = recv(fd, buf, (size_t)size, MSG_DONTWAIT);
+	struct net_control_adopt adopt;
+	if (n == (ssize_t)sizeof(adopt) && buf[0] == 'A') {
+		memcpy(&adopt, buf, sizeof(adopt));
+		free(buf);
+		worker_listeners_adopt(adopt.worker, adopt.adopt != 0);
+		return;
+	}
 	struct net_control_header hdr;
 	if (n != size || (size_t)n < sizeof(hdr)) {
 		log_error("bad message from the supervisor");
@@ -526,6 +605,7 @@ int net_worker_main(struct net_worker_setup *setup)
 	worker_listeners_free();
 	net_timer_destroy(&worker.grace_timer);
 	net_timer_destroy(&worker.accept_retry_timer);
+	net_timer_destroy(&worker.trim_timer);
 	worker_event_free(&worker.ev_term);
 	worker_event_free(&worker.ev_int);
 	worker_event_free(&worker.ev_hup);

@@ -156,6 +156,9 @@ struct store {
 	enum store_error error_class;
 	unsigned int open_mailboxes;
 	unsigned int refcount;		/* store_open() calls sharing it */
+	/* the backend found it unusable for good (its index was rebuilt
+	 * under it): new opens of the user get a store of their own */
+	bool defunct;
 	/* requests offloaded (request.c): the running one first, then those
 	 * waiting, in order; NULL when idle */
 	struct store_request *requests, *requests_tail;

@@ -237,7 +237,7 @@ static struct store *store_shared_find(const struct store_settings *set,
 	size_t llen = strlen(local);
 	for (size_t i = 0; i < shared_count; i++) {
 		struct store *s = shared_stores[i];
-		if (settings_equal(&s->set, set) && strncmp(s->user, local, llen) == 0 &&
+		if (!s->defunct && settings_equal(&s->set, set) && strncmp(s->user, local, llen) == 0 &&
 		    s->user[llen] == '@' && strcmp(s->user + llen + 1, domain) == 0)
 			return s;
 	}

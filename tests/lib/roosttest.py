@@ -105,6 +105,23 @@ def free_port():
     return port
 
 
+def tcp_inodes(port):
+    """Inodes of the established TCP sockets (/proc/net/tcp, tcp6) whose
+    local port is `port`: the server's ends of its connections."""
+    inodes = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(fields[9])
+        except OSError:
+            pass
+    return inodes
+
+
 def cert_files():
     """A self-signed certificate and key made once per test run."""
     global _certdir
@@ -249,6 +266,24 @@ class Server:
                 return [int(x) for x in f.read().split()]
         except OSError:
             return []
+
+    def worker_fds(self, pid):
+        """What the descriptors of process pid point to: readlink() of
+        each entry of /proc/PID/fd ("socket:[123]", "/path/to/file")."""
+        targets = []
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except OSError:
+                pass
+        return targets
+
+    def worker_connections(self, pid, port=None):
+        """How many established TCP connections to `port` (default: the
+        plaintext IMAP port) process pid holds."""
+        inodes = tcp_inodes(port or self.port)
+        return sum(1 for t in self.worker_fds(pid)
+                   if t.startswith("socket:[") and t[8:-1] in inodes)
 
     def cleanup(self):
         try:

@@ -88,6 +88,35 @@ def test_rebuild_refused_while_session_open(srv):
     expect(u[1].startswith("* 2 FETCH (UID 3 FLAGS (") and "\\Draft" in u[1], u)
 
 
+def test_rebuild_while_session_idle(srv):
+    # An idle session lets go of its user's index and lock (it holds only
+    # its socket), so a rebuild runs; the session's store then refuses to
+    # go on with the new index (its view and mailbox ids belong to the
+    # old one): its commands fail until it logs in again, and a new login
+    # sees the mail.
+    c = srv.login()
+    c.append(flags="(\\Seen)")
+    c.cmd("SELECT INBOX", ok=True)
+    c.line("I IDLE")
+    expect(c.readline() == "+ idling", "no continuation")
+    p = srv.roost("check", "-c", srv.conf, "--rebuild", "demo", check=False)
+    expect(p.returncode == 0, p.stdout + p.stderr)
+    c.line("DONE")
+    while not c.readline().startswith("I "):
+        pass
+    _, tagged = c.cmd("STATUS INBOX (MESSAGES)")
+    expect(" NO " in tagged, tagged)
+    expect("the index was rebuilt or replaced while the store was idle"
+           in srv.log_text(), srv.log_text()[-3000:])
+    c.cmd("LOGOUT")
+    c.close()
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    u, _ = c.cmd("UID FETCH 1:* (FLAGS)", ok=True)
+    expect(len(u) == 1 and "\\Seen" in u[0], u)
+    c.close()
+
+
 @server_args(workers=2)
 def test_append_old_dates_while_others_select(srv):
     # APPENDs of old messages (their tmp/ file gets the old date as its

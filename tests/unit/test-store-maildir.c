@@ -557,6 +557,70 @@ static void test_lost_index_rebuilds_on_open(void **state)
 	store_close(&store);
 }
 
+/* Descriptors of this process open on files under the user's directory. */
+static unsigned int user_fds(void)
+{
+	char *dir = user_path("");
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	unsigned int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		char link[300], target[4096];
+		ssize_t len;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, dir, strlen(dir)) == 0)
+			n++;
+	}
+	closedir(d);
+	free(dir);
+	return n;
+}
+
+/* An idle store keeps no descriptor of its user's (issue #10): the
+ * release closes the index and lets go of the lock, which the next call
+ * takes back; a rebuild may then run, and the store finds the new index
+ * replacing its own: it fails for good, and a new open gets a new store. */
+static void test_idle_store_lets_go_of_lock(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo"), *again;
+	struct store_status status;
+	enum store_error err;
+	const char *error = NULL;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	assert_true(user_fds() > 0);
+	store_release_memory(store);
+	assert_int_equal(user_fds(), 0);
+	/* awake again: the lock is back, a rebuild is refused */
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 1);
+	assert_true(user_fds() > 0);
+	assert_int_equal(store_rebuild(&fixture_set, "demo", &error), -1);
+	assert_non_null(strstr(error, "in use"));
+	/* idle: a rebuild runs, and the store does not use the new index */
+	store_release_memory(store);
+	assert_int_equal(store_rebuild(&fixture_set, "demo", &error), 0);
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), -1);
+	assert_non_null(strstr(store_last_error(store, &err), "rebuilt"));
+	assert_int_equal(err, STORE_ERR_TEMP);
+	assert_int_equal(store_mailbox_status(store, "INBOX", &status), -1);
+	assert_int_equal(user_fds(), 0);
+	again = open_store("demo");
+	assert_ptr_not_equal(again, store);
+	assert_int_equal(store_mailbox_status(again, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 1);
+	store_close(&again);
+	store_close(&store);
+}
+
 /* The only message file in dir (a Maildir cur/), stat'ed. */
 static void stat_only_file(const char *dir, struct stat *st)
 {
@@ -678,6 +742,7 @@ int main(void)
 		MAILDIR_TEST(test_notify),
 		MAILDIR_TEST(test_append_write_error),
 		MAILDIR_TEST(test_lost_index_rebuilds_on_open),
+		MAILDIR_TEST(test_idle_store_lets_go_of_lock),
 		MAILDIR_TEST(test_shared_message_links),
 		MAILDIR_TEST(test_shared_message_other_fs),
 	};

@@ -93,10 +93,16 @@ static void txn_rolling_back(void *ctx, bool in_txn)
 	ms->recovered_txn_start = SIZE_MAX;
 }
 
+static int index_reopening(void *ctx)
+{
+	return maildir_storage_relock(ctx);
+}
+
 static const struct index_txn_hooks maildir_txn_hooks = {
 	.begun = txn_begun,
 	.committed = txn_committed,
 	.rolling_back = txn_rolling_back,
+	.reopening = index_reopening,
 };
 
 struct populate_ctx {

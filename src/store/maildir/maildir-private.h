@@ -32,6 +32,11 @@ struct maildir_store {
 	/* userdir/lock: flock()ed shared while the store is open, exclusive
 	 * by a rebuild (storage.c); -1 when not open */
 	int lock_fd;
+	/* the index file the store has (device, inode), kept while the
+	 * lock is let go of: a rebuild renames a new file over it */
+	dev_t index_dev;
+	ino_t index_ino;
+	bool index_replaced;
 	/* roost-keywords files rewritten inside the open write transaction,
 	 * with the keyword count they had before it: a rollback writes them
 	 * back (index.c) */
@@ -404,5 +409,12 @@ int maildir_storage_mkdirs_user(struct maildir_store *ms);
  * open store) or exclusive (a rebuild), never waiting.  0, or -1 with
  * errno (EWOULDBLOCK: the other kind is held). */
 int maildir_storage_lock(struct maildir_store *ms, bool exclusive);
+/* Before the index is opened again after the store went idle (which
+ * let go of the lock with the index connection): takes the shared lock
+ * back and checks that the index file is the one the store had.  -1
+ * (error set) while a rebuild runs (STORE_ERR_BUSY), or for good once a
+ * rebuild has replaced the index (the store is then defunct: the
+ * sessions on it log in again and get a new one). */
+int maildir_storage_relock(struct maildir_store *ms);
 
 #endif

@@ -864,13 +864,15 @@ int maildir_rebuild(const struct store_settings *set, const char *user_local,
 	*error_r = "Rebuilding the index failed (see the server log)";
 	ret = maildir_storage_mkdirs_user(ms);
 	/* Sessions and deliveries hold the lock shared while they have the
-	 * store open: rebuilding under them would lose what they write
-	 * meanwhile (the new index replaces theirs), so refuse instead. */
+	 * index open: rebuilding under them would lose what they write
+	 * meanwhile (the new index replaces theirs), so refuse instead.  An
+	 * idle store has let go of it (and finds the new index when it wakes:
+	 * maildir_storage_relock()). */
 	if (ret == 0 && maildir_storage_lock(ms, true) < 0) {
 		if (errno == EWOULDBLOCK) {
-			*error_r = "The mail store is in use (open IMAP sessions, deliveries "
-				"or another rebuild); nothing was changed.  Log the user out "
-				"or stop the server, then try again";
+			*error_r = "The mail store is in use (IMAP sessions running commands, "
+				"deliveries or another rebuild); nothing was changed.  Try "
+				"again, or log the user out or stop the server";
 		} else {
 			log_error("store(%s): open(%s/lock): %m", ms->store.user, ms->userdir);
 		}

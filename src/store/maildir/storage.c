@@ -6,7 +6,8 @@
  *   <maildir_root>/<domain>/<user>/          0700 ("_" domain for bare names)
  *     index.sqlite        the index (WAL); see ../sqlite-index/index.c
  *     lock                flock()ed: shared by every process that has the
- *                         store open, exclusive by `roost check --rebuild`
+ *                         index open (an idle store lets go of both),
+ *                         exclusive by `roost check --rebuild`
  *     notify              touched (mtime) after every committed change
  *     trash/              deleted folders on their way out (removed on open)
  *     Maildir/            INBOX: cur/ new/ tmp/ + roost-uidlist, roost-keywords
@@ -403,10 +404,63 @@ static int maildir_storage_rebuild(const struct store_settings *set, const char 
 	return maildir_rebuild(set, user_local, user_domain, error_r);
 }
 
+/* stat() of the index file: 0 or -1 (errno). */
+static int index_file_stat(struct maildir_store *ms, struct stat *st_r)
+{
+	char *path = xasprintf("%s/index.sqlite", ms->userdir);
+	int ret = stat(path, st_r);
+
+	free(path);
+	return ret;
+}
+
+/* An idle store closes its index connection, and with it lets go of the
+ * lock: an idle IMAP session then holds no descriptor of its user's but
+ * its socket (issue #10: 1,000 idle users held 1,000 lock files).  A
+ * rebuild may run meanwhile; maildir_storage_relock() notices. */
 static void maildir_storage_release_memory(struct store *store)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	index_release_memory(ms->index);
+	struct stat st;
+
+	if (!index_release_memory(ms->index) || ms->lock_fd < 0 ||
+	    index_file_stat(ms, &st) < 0)
+		return;
+	ms->index_dev = st.st_dev;
+	ms->index_ino = st.st_ino;
+	close(ms->lock_fd);
+	ms->lock_fd = -1;
+}
+
+int maildir_storage_relock(struct maildir_store *ms)
+{
+	struct stat st;
+
+	if (!ms->index_replaced && ms->lock_fd < 0 && maildir_storage_lock(ms, false) < 0) {
+		if (errno == EWOULDBLOCK) {
+			store_set_error(&ms->store, STORE_ERR_BUSY,
+					"The mail store is being rebuilt, try again later");
+			return -1;
+		}
+		return maildir_storage_set_syscall_error(ms, "open", "lock");
+	}
+	if (!ms->index_replaced && index_file_stat(ms, &st) == 0 &&
+	    st.st_dev == ms->index_dev && st.st_ino == ms->index_ino)
+		return 0;
+	/* The mailbox ids and views of this store's sessions belong to the
+	 * old index: they cannot go on with the new one.  Their commands
+	 * fail until they log in again, which opens a new store. */
+	if (!ms->index_replaced) {
+		log_warning("store(%s): the index was rebuilt or replaced while the store was "
+			    "idle: its sessions must log in again", ms->store.user);
+		ms->index_replaced = true;
+		ms->store.defunct = true;
+		close(ms->lock_fd);
+		ms->lock_fd = -1;
+	}
+	store_set_error(&ms->store, STORE_ERR_TEMP,
+			"The mail store was rebuilt, please log in again");
+	return -1;
 }
 
 const struct store_vfuncs maildir_store_vfuncs = {

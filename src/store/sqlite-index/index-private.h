@@ -38,6 +38,7 @@ struct index {
 	char *path;
 	bool fsync;
 	sqlite3 *db;		/* NULL while released (index_release_memory()) */
+	bool released;		/* closed by index_release_memory(), not reopened */
 	bool busy;		/* the last SQLite error was BUSY or LOCKED */
 	bool commit_unknown;	/* index_commit_is_unknown() */
 	struct index_stmt_cache stmts[INDEX_STMT_CACHE_SIZE];

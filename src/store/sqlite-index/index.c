@@ -410,17 +410,28 @@ int index_ensure(struct index *idx)
 {
 	if (idx->db != NULL)
 		return 0;
-	return index_retry(idx, INDEX_ATTEMPT_CONNECT, NULL, NULL);
+	if (idx->released && idx->hooks->reopening != NULL &&
+	    idx->hooks->reopening(idx->hooks_ctx) < 0)
+		return -1;
+	if (index_retry(idx, INDEX_ATTEMPT_CONNECT, NULL, NULL) < 0)
+		return -1;
+	idx->released = false;
+	return 0;
 }
 
-void index_release_memory(struct index *idx)
+bool index_release_memory(struct index *idx)
 {
-	if (idx->db == NULL || !sqlite3_get_autocommit(idx->db) ||
-	    index_stmt_cache_busy(idx))
-		return;
+	if (idx->db == NULL) {
+		idx->released = true;
+		return true;
+	}
+	if (!sqlite3_get_autocommit(idx->db) || index_stmt_cache_busy(idx))
+		return false;
 	/* Idle: close the connection.  Its statements, page cache, schema
 	 * and the WAL index mapping (32 KB per database) are what an idle
 	 * session would otherwise keep; opening again costs well under a
 	 * millisecond. */
 	index_close(idx);
+	idx->released = true;
+	return true;
 }

@@ -29,11 +29,16 @@ struct index;
  * begun() after BEGIN of a write transaction; committed() after a
  * successful COMMIT; rolling_back() before the ROLLBACK of a write
  * transaction, with in_txn false when the transaction had already ended
- * (a failed COMMIT: the lock is gone). */
+ * (a failed COMMIT: the lock is gone).  Optional reopening(): before the
+ * connection that index_release_memory() closed is opened again (the
+ * owner takes back what it let go of with it); -1, with the error set on
+ * the store, fails the call that needed the connection, and the next
+ * call asks again. */
 struct index_txn_hooks {
 	void (*begun)(void *ctx);
 	void (*committed)(void *ctx);
 	void (*rolling_back)(void *ctx, bool in_txn);
+	int (*reopening)(void *ctx);
 };
 
 /* Fills a brand-new index inside the transaction that creates it. */
@@ -53,8 +58,9 @@ void index_deinit(struct index **idx);
  * conflicts with other processes are retried for up to 15 s. */
 int index_open(struct index *idx, index_populate_t *populate, void *ctx);
 /* Closes the connection when no statement or transaction is open; the
- * next call opens it again (an idle session keeps no database memory). */
-void index_release_memory(struct index *idx);
+ * next call opens it again (an idle session keeps no database memory).
+ * True if no connection is open afterwards. */
+bool index_release_memory(struct index *idx);
 /* Begins a transaction: a write one takes the index's write lock
  * (waiting up to 5 s for another process's), a read one is a snapshot. */
 int index_begin(struct index *idx, bool write);
