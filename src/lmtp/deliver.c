@@ -128,9 +128,10 @@ const char *lmtp_deliver_detail_mailbox(const struct roost_config *config,
 
 static int deliver_copy(struct store_append *ctx, struct istream *spool, uint64_t size)
 {
-	/* one event loop per process: a static buffer spares a 64 KB
-	 * malloc/free (and the heap trim behind it) per delivery */
-	static unsigned char buf[DELIVER_COPY_BUF];
+	/* deliveries run on the worker's helper threads (lmtp/session.c),
+	 * several at once: a buffer per thread spares a 64 KB malloc/free
+	 * (and the heap trim behind it) per delivery */
+	static _Thread_local unsigned char buf[DELIVER_COPY_BUF];
 	for (uint64_t off = 0; off < size; ) {
 		size_t want = (size_t)ROOST_MIN(size - off, (uint64_t)DELIVER_COPY_BUF);
 		ssize_t n = istream_pread(spool, buf, want, off);

@@ -56,6 +56,20 @@ struct lmtp_rcpt {
 	struct lmtp_recipient r;
 };
 
+/* One recipient's delivery as the helper thread sees it: filled on the
+ * loop, read by lmtp_deliver_work() (which touches nothing else of the
+ * session but what stays unchanged while input is paused: the spool, the
+ * shared copy, the log prefix), and its result read back in
+ * lmtp_deliver_done(). */
+struct lmtp_delivery {
+	struct store *store;
+	const char *user;
+	const char *mailbox;	/* NULL: INBOX */
+	struct str prefix;	/* the trace headers (no shared copy) */
+	struct lmtp_deliver_result res;
+	int ret;
+};
+
 struct lmtp_session {
 	struct net_conn *conn;
 	const struct roost_config *config;
@@ -89,10 +103,13 @@ struct lmtp_session {
 	struct store_message *deliver_msg;
 	char deliver_id[64];
 	time_t deliver_now;
-	/* waiting for the turn of a store whose request runs on another
-	 * thread (store/request.h) */
+	/* the delivery to one recipient, a store request whose work runs
+	 * on a helper thread (lmtp_deliver_work): waiting for it, and
+	 * store_request_run_offload() has not returned yet */
 	bool deliver_waiting;
-	bool destroy_pending;	/* closed while waiting: freed after the turn */
+	bool deliver_submitting;
+	bool destroy_pending;	/* closed while waiting: freed after it */
+	struct lmtp_delivery job;
 
 	unsigned int bad_count;
 	uint64_t msg_count;
@@ -329,14 +346,58 @@ static struct store_message *lmtp_shared_message(struct lmtp_session *s, struct 
 static void lmtp_session_free(struct lmtp_session *s);
 static void lmtp_transaction_deliver_next(struct lmtp_session *s);
 
-static void lmtp_deliver_turn(void *ctx)
+/* On a helper thread (store/request.h): the durable append of the
+ * message for s->job's recipient, fsyncs included. */
+static void lmtp_deliver_work(void *ctx)
 {
 	struct lmtp_session *s = ctx;
+	struct lmtp_delivery *job = &s->job;
+
+	if (s->deliver_msg != NULL) {
+		job->ret = lmtp_deliver_message_to_store(job->store, job->user, job->mailbox,
+							 s->deliver_msg, s->log_prefix, &job->res);
+	} else {
+		struct istream *spool = istream_from_fd_borrowed(s->spool_fd);
+		job->ret = lmtp_deliver_to_store(job->store, job->user, job->mailbox,
+						 &job->prefix, spool, s->spool_size,
+						 s->log_prefix, &job->res);
+		istream_destroy(&spool);
+	}
+}
+
+/* The recipient's reply: 250 only now that the append returned (the
+ * message is on disk), else its store error's code. */
+static void lmtp_deliver_reply(struct lmtp_session *s, const struct lmtp_rcpt *r,
+			       int ret, const struct lmtp_deliver_result *res)
+{
+	if (ret == 0) {
+		log_info("%s: delivered <%s> from <%s> to %s/%s uid %u, %llu bytes",
+			 s->log_prefix, r->address, s->sender, r->r.user, res->mailbox,
+			 res->uid, (unsigned long long)s->spool_size);
+		lmtp_reply(s, "250 2.0.0 <%s> %s Saved", r->address, s->deliver_id);
+	} else {
+		lmtp_reply(s, "%s <%s> %s", lmtp_store_error_reply(res->error), r->address,
+			   res->error == STORE_ERR_NOSPACE ? "Mailbox full" :
+			   "Temporary failure, try again later");
+	}
+}
+
+/* On the loop, after lmtp_deliver_work(): replies and goes on with the
+ * next recipient, then with the input. */
+static void lmtp_deliver_done(void *ctx)
+{
+	struct lmtp_session *s = ctx;
+
 	s->deliver_waiting = false;
+	str_free(&s->job.prefix);
 	if (s->destroy_pending) {
 		lmtp_session_free(s);
 		return;
 	}
+	lmtp_deliver_reply(s, &s->rcpts[s->deliver_next], s->job.ret, &s->job.res);
+	s->deliver_next++;
+	if (s->deliver_submitting)
+		return;	/* ran inline: the caller's loop goes on */
 	lmtp_transaction_deliver_next(s);
 	if (s->deliver_waiting || s->closing)
 		return;
@@ -344,53 +405,48 @@ static void lmtp_deliver_turn(void *ctx)
 	lmtp_session_input_process(s);
 }
 
-/* Delivers to the recipients from s->deliver_next on.  A recipient whose
- * store has a request running on another thread (an IMAP session's,
- * store/request.h) waits for the store's turn: the store calls below are
- * made on the loop, and must not overlap it.  Input waits meanwhile. */
+/* Delivers to the recipients from s->deliver_next on, one after the
+ * other.  Each append is a store request whose work runs on the worker's
+ * helper threads (store_request_run_offload()): the loop serves other
+ * connections while this one waits for the disk, and appends to
+ * different users' stores wait on the disk at the same time.  Requests
+ * of one store run in order, so an IMAP session's request (or another
+ * delivery) to the same user waits its turn.  Input waits meanwhile. */
 static void lmtp_transaction_deliver_next(struct lmtp_session *s)
 {
-	struct str prefix = STR_INIT;
-	for (; s->deliver_next < s->rcpt_count; s->deliver_next++) {
+	while (s->deliver_next < s->rcpt_count) {
 		const struct lmtp_rcpt *r = &s->rcpts[s->deliver_next];
-		const char *mailbox = lmtp_deliver_detail_mailbox(s->config, &r->r);
-		struct lmtp_deliver_result res = { .error = STORE_ERR_TEMP };
 		struct store *store = lmtp_store_get(s, r->r.user);
-		int ret = -1;
-		if (store != NULL && store_request_busy(store)) {
-			log_debug("%s: waiting for the store of %s", s->log_prefix, r->r.user);
-			s->deliver_waiting = true;
-			net_conn_input_pause(s->conn, true);
-			store_request_run(store, NULL, lmtp_deliver_turn, s);
-			str_free(&prefix);
-			return;
+		struct lmtp_delivery *job = &s->job;
+
+		if (store == NULL) {
+			struct lmtp_deliver_result res = { .error = STORE_ERR_TEMP };
+
+			lmtp_deliver_reply(s, r, -1, &res);
+			s->deliver_next++;
+			continue;
 		}
-		if (store != NULL && s->deliver_msg != NULL) {
-			ret = lmtp_deliver_message_to_store(store, r->r.user, mailbox,
-							    s->deliver_msg, s->log_prefix, &res);
-		} else if (store != NULL) {
-			str_truncate(&prefix, 0);
-			lmtp_deliver_trace_headers(&prefix, s->sender, r->address, s->helo,
+		memset(job, 0, sizeof(*job));
+		job->store = store;
+		job->user = r->r.user;
+		job->mailbox = lmtp_deliver_detail_mailbox(s->config, &r->r);
+		job->res.error = STORE_ERR_TEMP;
+		job->ret = -1;
+		if (s->deliver_msg == NULL) {
+			lmtp_deliver_trace_headers(&job->prefix, s->sender, r->address, s->helo,
 						   net_conn_remote_ip(s->conn),
 						   s->smtputf8 ? "UTF8LMTP" : "LMTP",
 						   s->deliver_id, s->deliver_now);
-			struct istream *spool = istream_from_fd_borrowed(s->spool_fd);
-			ret = lmtp_deliver_to_store(store, r->r.user, mailbox, &prefix,
-						    spool, s->spool_size, s->log_prefix, &res);
-			istream_destroy(&spool);
 		}
-		if (ret == 0) {
-			log_info("%s: delivered <%s> from <%s> to %s/%s uid %u, %llu bytes",
-				 s->log_prefix, r->address, s->sender, r->r.user, res.mailbox,
-				 res.uid, (unsigned long long)s->spool_size);
-			lmtp_reply(s, "250 2.0.0 <%s> %s Saved", r->address, s->deliver_id);
-		} else {
-			lmtp_reply(s, "%s <%s> %s", lmtp_store_error_reply(res.error), r->address,
-				   res.error == STORE_ERR_NOSPACE ? "Mailbox full" :
-				   "Temporary failure, try again later");
+		s->deliver_waiting = true;
+		s->deliver_submitting = true;
+		store_request_run_offload(store, lmtp_deliver_work, lmtp_deliver_done, s);
+		s->deliver_submitting = false;
+		if (s->deliver_waiting) {
+			net_conn_input_pause(s->conn, true);
+			return;
 		}
 	}
-	str_free(&prefix);
 	store_message_free(&s->deliver_msg);
 	lmtp_transaction_reset(s);
 }
@@ -898,8 +954,13 @@ static void lmtp_session_accept(struct net_conn *conn, const struct roost_config
 	lmtp_reply(s, "220 %s Roost LMTP ready", lmtp_hostname);
 }
 
+/* Deliveries are store requests on the worker's job pool. */
+static const struct store_executor lmtp_store_executor = { .submit = net_job_run };
+
 static void lmtp_worker_init(const struct roost_config *config)
 {
+	/* the same as imap_worker_init()'s, for a server without IMAP */
+	store_request_init(&lmtp_store_executor, config->store_offload_always);
 	if (gethostname(lmtp_hostname, sizeof(lmtp_hostname)) < 0 || lmtp_hostname[0] == '\0')
 		strcpy(lmtp_hostname, "localhost");
 	lmtp_hostname[sizeof(lmtp_hostname) - 1] = '\0';

@@ -93,15 +93,10 @@ static void store_request_start_next(struct store *store)
 	}
 }
 
-void store_request_run(struct store *store, store_request_func *work,
-		       store_request_func *done, void *ctx)
+/* Queues a request; the executor runs its work in the store's turn. */
+static void store_request_queue(struct store *store, store_request_func *work,
+				store_request_func *done, void *ctx)
 {
-	if (!store_request_offloaded(store)) {
-		if (work != NULL)
-			work(ctx);
-		done(ctx);
-		return;
-	}
 	struct store_request *req = xcalloc(1, sizeof(*req));
 	req->store = store;
 	req->work = work;
@@ -119,6 +114,31 @@ void store_request_run(struct store *store, store_request_func *work,
 	/* while an earlier request runs or finishes, it starts this one */
 	if (store->requests == req)
 		store_request_start_next(store);
+}
+
+void store_request_run(struct store *store, store_request_func *work,
+		       store_request_func *done, void *ctx)
+{
+	/* inline only when nothing is queued: an offloaded request of this
+	 * store (store_request_run_offload()) may be running on a thread */
+	if (!store_request_offloaded(store) && store->requests == NULL) {
+		if (work != NULL)
+			work(ctx);
+		done(ctx);
+		return;
+	}
+	store_request_queue(store, work, done, ctx);
+}
+
+void store_request_run_offload(struct store *store, store_request_func *work,
+			       store_request_func *done, void *ctx)
+{
+	if (request_executor == NULL) {
+		work(ctx);
+		done(ctx);
+		return;
+	}
+	store_request_queue(store, work, done, ctx);
 }
 
 bool store_request_busy(struct store *store)

@@ -57,19 +57,31 @@ void store_request_init(const struct store_executor *executor, bool offload_alwa
  * requests have finished (a turn for direct store calls).  `done` runs on
  * the loop and may call the store directly (reading store_last_error()
  * included) and make new requests, which start after it returns.
- * Inline (see above), and for a request without work on a store with no
- * earlier request, done has run when this returns; otherwise it runs
+ * Inline (see above: and only while no request of the store is
+ * queued, else it queues like an offloaded one), and for a request
+ * without work on a store with no earlier request, done has run when
+ * this returns; otherwise it runs
  * from a later loop callback.  A request that waits or runs holds a
  * reference to the store (as store_open() does), so done may close the
  * store: it is closed when the request is off the queue. */
 void store_request_run(struct store *store, store_request_func *work,
 		       store_request_func *done, void *ctx);
 
+/* Like store_request_run(), but `work` goes to the executor whenever the
+ * worker has one, even for a store whose backend never blocks: for work
+ * that waits on the disk for long (a durable append: its fsyncs), so
+ * that the loop serves other sessions meanwhile and the appends of
+ * different stores wait on the disk at the same time.  Requests of the
+ * store made later, with store_request_run() too, wait for it.  `work`
+ * must not be NULL.  Without an executor (CLI tools, unit tests) work
+ * and done run inline before this returns. */
+void store_request_run_offload(struct store *store, store_request_func *work,
+			       store_request_func *done, void *ctx);
 /* True while a request's work on `store` runs on another thread (or is
  * about to): a store call on the loop must then wait for a turn
  * (store_request_run() with no work).  False inside a done, which holds
- * the store even when requests wait behind it, and always false for a
- * store whose requests run inline. */
+ * the store even when requests wait behind it, and false for a store
+ * that has no request queued (requests that ran inline). */
 bool store_request_busy(struct store *store);
 
 #endif

@@ -3,7 +3,9 @@
  * that requests would overlap if the store did not serialise them: two
  * requests on one store never overlap, their dones come in the order
  * they were made, a request without work waits its turn, a done may make
- * the next request, requests on two stores may run side by side, and
+ * the next request, requests on two stores may run side by side, a
+ * request offloaded on a store that never blocks keeps later requests
+ * of that store from running inline beside it, and
  * store_release_memory() waits for a done. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,6 +204,44 @@ static void test_serialised(void **state)
 	assert_int_equal(remote.refcount, 1);
 }
 
+/* A store whose backend never blocks: store_request_run_offload() puts
+ * its work on the executor all the same, and a store_request_run()
+ * made meanwhile (which would run inline on an idle store) queues
+ * behind it instead of overlapping it; once the queue is empty,
+ * requests run inline again.  Without an executor the offloaded
+ * request runs inline. */
+static void test_offload_on_local_store(void **state)
+{
+	(void)state;
+	struct store local = { .v = &local_vfuncs, .refcount = 1 };
+	struct test_req r[4];
+	for (int i = 0; i < 4; i++)
+		r[i] = (struct test_req){ .id = i + 1, .store = &local };
+
+	store_request_run_offload(&local, test_work, test_done, &r[0]);
+	assert_true(r[0].work_ran);
+	assert_int_equal(rec.done_count, 1);
+
+	store_request_init(&test_executor, false);
+	store_request_run_offload(&local, test_work, test_done, &r[1]);
+	assert_true(store_request_busy(&local));
+	store_request_run(&local, test_work, test_done, &r[2]);
+	assert_int_equal(rec.done_count, 1);
+	assert_false(r[2].work_ran);
+	exec_run_loop();
+	assert_int_equal(rec.max_inside[0], 1);
+	assert_int_equal(rec.done_count, 3);
+	assert_int_equal(rec.done_order[1], 2);
+	assert_int_equal(rec.done_order[2], 3);
+	assert_false(store_request_busy(&local));
+	assert_int_equal(local.refcount, 1);
+
+	unsigned int submitted = exec_submitted;
+	store_request_run(&local, test_work, test_done, &r[3]);
+	assert_int_equal(rec.done_count, 4);
+	assert_int_equal(exec_submitted, submitted);
+}
+
 /* A done that makes the next request: it starts after that done
  * returns, behind the requests already waiting. */
 static void test_done_makes_request(void **state)
@@ -334,6 +374,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_inline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serialised, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offload_on_local_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_done_makes_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_stores_forced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_memory_waits, setup, teardown),

@@ -22,8 +22,11 @@
  * (matched by the unique part of the name) as a new message: with the UID
  * its name carries when that is at or above UIDNEXT and not in use, else
  * with a fresh UID (the file is renamed to carry it); UIDNEXT moves past
- * all of them, so no UID a file carries is ever handed out again.  Files
- * in cur/ are always complete (written and fsynced in tmp/ first).  An
+ * all of them, so no UID a file carries is ever handed out again.  An
+ * append fsyncs its file after the rename (one journal commit for both),
+ * so an unknown file of an uncommitted UID that is shorter than its S=
+ * was cut by the crash; it was never acknowledged and is removed
+ * (file_is_cut_short()).  An
  * unknown file whose UID is an expunge tombstone is what an expunge left
  * behind and is removed.  A message the client never saw acknowledged may
  * so appear once (the client may send it again): mail is never dropped.
@@ -353,6 +356,18 @@ static void recovered_add(struct maildir_store *ms, int64_t mailbox_id)
 	ms->recovered[ms->recovered_count++] = mailbox_id;
 }
 
+/* An append renames its file into cur/ before it fsyncs it (save.c), so
+ * a crash in between can leave the name with fewer bytes than the S= it
+ * was given.  Such a file of an uncommitted UID (at or above UIDNEXT)
+ * never had a row, and so was never acknowledged to anyone; adopting it
+ * would serve a cut message.  A file with more bytes than its S=, or of
+ * a committed UID, is not one of those and is adopted as it is. */
+static bool file_is_cut_short(const struct recover_file *f, uint32_t uidnext)
+{
+	return f->fn.has_size && f->size < f->fn.size && f->fn.uid != 0 &&
+		f->fn.uid >= uidnext;
+}
+
 /* Inside the write transaction: adopts the folder's unknown files and
  * sets UIDNEXT past them (*uidnext in: the row's, out: the new one). */
 static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
@@ -404,6 +419,16 @@ static int repair_folder(struct maildir_store *ms, int64_t mailbox_id, const cha
 		}
 		if (used < 0 || expunged < 0) {
 			ret = -1;
+		} else if (file_is_cut_short(f, *uidnext)) {
+			char *path = xasprintf("%s/cur/%s", dir, f->name);
+
+			log_warning("store(%s): %s has %llu of its %llu bytes and no index row "
+				    "(a crash before its fsync; never acknowledged): removed",
+				    ms->store.user, path, (unsigned long long)f->size,
+				    (unsigned long long)f->fn.size);
+			if (unlink(path) < 0 && errno != ENOENT)
+				ret = maildir_storage_set_syscall_error(ms, "unlink", path);
+			free(path);
 		} else if (expunged > 0) {
 			char *path = xasprintf("%s/cur/%s", dir, f->name);
 

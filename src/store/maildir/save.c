@@ -1,14 +1,15 @@
 /* save.c: APPEND, COPY and MOVE in the Maildir backend.
  *
- * Append: the bytes stream into tmp/<unique>; at commit the file is
- * fsynced, then inside one BEGIN IMMEDIATE transaction it gets the next
- * UID, is renamed into cur/ under its final name, cur/ is fsynced and the
- * row is committed.  A crash before the rename leaves only a tmp/ file
- * (removed 36 hours after its last change, or by a rebuild); a crash
- * between the rename and the commit leaves a complete but unindexed file
- * in cur/ and a marker in tmp/, and the next writer adopts that file
- * before it hands out a UID (recover.c), so no UID is ever given to two
- * files.  A COMMIT that fails removes the file and the marker again,
+ * Append: the bytes stream into tmp/<unique>; at commit, inside one
+ * BEGIN IMMEDIATE transaction, the file gets the next UID, is renamed
+ * into cur/ under its final name, then the file and cur/ are fsynced and
+ * the row is committed.  A crash before the rename leaves only a tmp/
+ * file (removed 36 hours after its last change, or by a rebuild); a
+ * crash between the rename and the commit leaves an unindexed file in
+ * cur/ and a marker in tmp/, and the next writer adopts that file before
+ * it hands out a UID (recover.c), so no UID is ever given to two files;
+ * a file whose size is not its S= (the crash came before its fsync) is
+ * removed instead: no row, so no client was told it was stored.  A COMMIT that fails removes the file and the marker again,
  * unless it may be durable all the same (then it is left as a crash
  * would leave it; maildir_recover_marker_end()).  No half message
  * is ever visible.  The bytes also stream through the mime parser as they
@@ -229,15 +230,12 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 		}
 		if (internaldate == 0)
 			internaldate = time(NULL);
-		ret = maildir_storage_fsync_fd(ms, ctx->fd, ctx->tmp_path);
+		/* the mtime before the fsync, which makes it durable too;
+		 * the fsync itself comes after the rename (below) */
 		times[0].tv_sec = times[1].tv_sec = internaldate;
 		times[0].tv_nsec = times[1].tv_nsec = 0;
-		if (ret == 0 && futimens(ctx->fd, times) < 0)
+		if (futimens(ctx->fd, times) < 0)
 			ret = maildir_storage_set_syscall_error(ms, "futimens", ctx->tmp_path);
-		/* closed whatever failed before */
-		if (close(ctx->fd) < 0 && ret == 0)
-			ret = maildir_storage_set_syscall_error(ms, "close", ctx->tmp_path);
-		ctx->fd = -1;
 	}
 	if (ret < 0 || index_begin(ms->index, true) < 0) {
 		if (cache == &own_cache) {
@@ -290,6 +288,20 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 			free(dst);
 			dst = NULL;
 		}
+	}
+	/* the file's data and its name in cur/ reach the disk before the
+	 * row is committed; with the file synced after its rename, one
+	 * journal commit of the file system can carry both (ext4 commits
+	 * the rename with the file's blocks, and the directory's fsync then
+	 * finds nothing left to write).  Until then a crash can leave the
+	 * name in cur/ with fewer bytes than its S=: never acknowledged, no
+	 * row, and recovery removes it instead of adopting it (recover.c) */
+	if (ret == 0 && ctx->fd >= 0)
+		ret = maildir_storage_fsync_fd(ms, ctx->fd, dst);
+	if (ctx->fd >= 0) {
+		if (close(ctx->fd) < 0 && ret == 0)
+			ret = maildir_storage_set_syscall_error(ms, "close", dst);
+		ctx->fd = -1;
 	}
 	if (ret == 0)
 		ret = maildir_storage_fsync_dir(ms, cur);
