@@ -392,11 +392,12 @@ def install_dovecot():
 
 
 def dovecot_config(base, imap_port, lmtp_port, passwd, min_avail=2,
-                   process_limit=2000):
+                   process_limit=2000, fsync=True):
     """The text of a tuned Dovecot 2.3 configuration that keeps everything
     under the directory base: login and mail processes reused
     (service_count = 0) with min_avail of each kept ready, Maildir in
-    each user's home (from the passwd-file), mail_fsync = always, plaintext
+    each user's home (from the passwd-file), mail_fsync = always (never
+    if not fsync: Roost's fsync = yes / no), plaintext
     logins without TLS, IMAP on 127.0.0.1:imap_port, LMTP on
     127.0.0.1:lmtp_port, the log in base/dovecot.log."""
     return f"""# written by bench/lib/benchlib.py
@@ -410,7 +411,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_username_format = %n
 mail_location = maildir:~/Maildir
-mail_fsync = always
+mail_fsync = {"always" if fsync else "never"}
 mail_max_userip_connections = 100000
 default_process_limit = {process_limit}
 default_client_limit = {process_limit * 2}
@@ -460,7 +461,7 @@ class Dovecot(_Server):
     base/home/NAME, owned by DOVECOT_UID."""
     name = "Dovecot"
 
-    def __init__(self, base, users):
+    def __init__(self, base, users, fsync=True):
         self.dir = base
         os.makedirs(base, exist_ok=True)
         os.chmod(base, 0o755)
@@ -477,7 +478,8 @@ class Dovecot(_Server):
         self.lmtp_port = roosttest.free_port()
         self.conf = os.path.join(base, "dovecot.conf")
         with open(self.conf, "w") as f:
-            f.write(dovecot_config(base, self.port, self.lmtp_port, self.passwd))
+            f.write(dovecot_config(base, self.port, self.lmtp_port, self.passwd,
+                                   fsync=fsync))
         self.log_path = os.path.join(base, "dovecot.log")
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf],
                                      stdout=open(os.path.join(base, "stdout"), "wb"),

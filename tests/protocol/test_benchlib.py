@@ -84,6 +84,9 @@ def test_dovecot_config_is_tuned_and_confined():
     for m in re.finditer(r"port = (\d+)", text):
         expect(m.group(1) in ("0", "31234", "31235"), m.group(0))
     expect(re.search(r"^listen = 127\.0\.0\.1$", text, re.M), "listen")
+    off = benchlib.dovecot_config("/scratch/dc", 31234, 31235, "/scratch/dc/passwd",
+                                  fsync=False)
+    expect(re.search(r"^mail_fsync = never$", off, re.M), "fsync=False")
 
 
 def test_raw_client_reads_whole_responses(srv):
