@@ -292,26 +292,51 @@ class _Server:
         return memory_kb(self.pids())
 
 
+class _DataServer(roosttest.Server):
+    """roosttest.Server whose data_dir is the given directory (kept by the
+    caller, reused across runs) instead of one in its scratch directory."""
+
+    def __init__(self, data_dir, **kw):
+        self._data_dir = os.path.abspath(data_dir) if data_dir else None
+        super().__init__(**kw)
+
+    def _configure(self, *a):
+        super()._configure(*a)
+        if self._data_dir:
+            self.data_dir = self._data_dir
+            with open(self.conf) as f:
+                text = f.read()
+            with open(self.conf, "w") as f:
+                f.write(re.sub(r"(?m)^data_dir = .*$",
+                               lambda m: f"data_dir = {self._data_dir}", text, count=1))
+
+
 class Roost(_Server):
     """`roost serve` from build (a build directory) with a generated
     config in a fresh directory under parent (default: the system's
     temporary directory): users {name: password}, workers, fsync on,
-    log_level warning, LMTP on a TCP port."""
+    log_level warning, LMTP on a TCP port (and implicit TLS on
+    .tls_port if tls), max_connections (default: users + 2,000).  data_dir: Roost's data
+    directory (users' Maildirs and indexes), kept by the caller and reused
+    if it holds data already; default: inside the fresh directory."""
     name = "Roost"
 
     def __init__(self, build, users, workers=2, fsync=True, extra_conf="",
-                 parent=None):
+                 parent=None, data_dir=None, tls=False, log_level="warning",
+                 max_connections=None):
         roosttest.BUILD = os.path.abspath(build)
         if parent:
             os.environ["TMPDIR"] = parent
             import tempfile
             tempfile.tempdir = parent
-        self.srv = roosttest.Server(
-            workers=workers, users=users, tls=False, lmtp=True,
-            extra_conf=(f"log_level = warning\nfsync = {'yes' if fsync else 'no'}\n"
+        self.srv = _DataServer(
+            data_dir, workers=workers, users=users, tls=tls, lmtp=True,
+            extra_conf=(f"log_level = {log_level}\nfsync = {'yes' if fsync else 'no'}\n"
                         "max_preauth_connections_per_ip = 0\n"
-                        f"max_connections = {len(users) + 2000}\n" + extra_conf))
+                        "max_connections = "
+                        f"{max_connections or len(users) + 2000}\n" + extra_conf))
         self.port = self.srv.port
+        self.tls_port = self.srv.tls_port
         self.lmtp_port = self.srv.lmtp_port
         self.dir = self.srv.dir
 
@@ -630,11 +655,13 @@ class RawClient:
             pass
 
 
-async def lmtp_send(port, messages, rcpt_lists, errors, host="localhost"):
-    """One LMTP connection: LHLO, then for each message MAIL, RCPT (one per
-    recipient in its list), DATA pipelined, waiting for the replies before
-    the next message; failed deliveries' replies are appended to errors."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def lmtp_send(port, messages, rcpt_lists, errors, host="localhost",
+                    addr="127.0.0.1"):
+    """One LMTP connection to addr:port: LHLO, then for each message MAIL,
+    RCPT (one per recipient in its list, user@host), DATA pipelined,
+    waiting for the replies before the next message; failed deliveries'
+    replies are appended to errors."""
+    reader, writer = await asyncio.open_connection(addr, port)
     await reader.readline()
     writer.write(b"LHLO bench\r\n")
     while True:
