@@ -10,7 +10,7 @@ It holds:
   - process figures of a running server: descendants(), cpu_seconds()
     (user + system of the live processes plus what their exited children
     used, from /proc/PID/stat), memory_kb() (PSS and RSS from
-    /proc/PID/smaps_rollup);
+    /proc/PID/smaps_rollup), status_kb() (VmRSS, VmHWM... of one process);
   - the message generator of bench/search/search-bench (vocabulary(),
     make_message(): varied, realistic text) and tiny_message() (about
     250 bytes, for 1,000,000-message mailboxes), and write_maildir(), which
@@ -28,8 +28,8 @@ It holds:
     response as bytes (no per-line parsing), so the client costs little
     next to the server at 100,000 messages;
   - idle_client(): an asyncio connection that logs in, SELECTs INBOX and
-    IDLEs until told to stop (bench/idle, the idle measure of
-    bench/compare);
+    IDLEs until told to stop, and open_idle(), which opens many in batches
+    (bench/idle, the idle measure of bench/compare);
   - lmtp_message(), lmtp_send(): LMTP test messages and an asyncio sender
     (bench/deliver, bench/compare).
 
@@ -110,6 +110,19 @@ def memory_kb(pids):
         except OSError:
             pass
     return pss, rss
+
+
+def status_kb(pid, field):
+    """A KB field of /proc/PID/status ("VmRSS", "VmHWM", ...) of one
+    process; 0 if the process or the field is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def dir_files(path, match=None):
@@ -724,3 +737,41 @@ async def idle_client(port, user, password, ready, stop, tls=False):
     writer.write(b"DONE\r\nd LOGOUT\r\n")
     await writer.drain()
     writer.close()
+
+
+async def open_idle(port, users, password, batch, tls=False):
+    """Opens an idle_client() for each user name in users (a list: a name
+    may repeat), batch connections at a time, each batch idle before the
+    next starts.  Returns (tasks, stop): set the asyncio.Event stop, then
+    await the tasks, to close them all.  Raises the first failure (after
+    closing the others)."""
+    stop = asyncio.Event()
+    done = 0
+
+    def ready():
+        nonlocal done
+        done += 1
+
+    tasks = []
+    for i in range(0, len(users), batch):
+        tasks += [asyncio.create_task(idle_client(port, u, password, ready, stop,
+                                                  tls=tls))
+                  for u in users[i:i + batch]]
+        while done < len(tasks):
+            await asyncio.sleep(0.01)
+            failed = [t for t in tasks if t.done() and t.exception()]
+            if failed:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise failed[0].exception()
+    return tasks, stop
+
+
+def finish(srv, keep):
+    """Stops the roosttest.Server srv; keeps its directory (and prints
+    where it is) if keep, else deletes it."""
+    if keep:
+        print("server directory kept in", srv.dir)
+        srv.stop()
+    else:
+        srv.cleanup()
