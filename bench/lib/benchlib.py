@@ -39,6 +39,7 @@ Both server classes have the same surface: .name, .port (IMAP), .lmtp_port,
 """
 import asyncio
 import base64
+import glob
 import os
 import random
 import re
@@ -775,3 +776,16 @@ def finish(srv, keep):
         srv.stop()
     else:
         srv.cleanup()
+
+
+def demo_user_dir(srv):
+    """Logs user demo in to the roosttest.Server srv once (so that its
+    store directory and Maildir exist), stops srv and returns that
+    directory: a script then writes or takes over Maildir/cur and runs
+    `roost check --rebuild` before srv.start()."""
+    c = srv.login()
+    c.cmd("LOGOUT")
+    c.close()
+    srv.stop()
+    [userdir] = glob.glob(os.path.join(srv.data_dir, "users", "*", "demo"))
+    return userdir
