@@ -10,7 +10,7 @@ It holds:
   - process figures of a running server: descendants(), cpu_seconds()
     (user + system of the live processes plus what their exited children
     used, from /proc/PID/stat), memory_kb() (PSS and RSS from
-    /proc/PID/smaps_rollup);
+    /proc/PID/smaps_rollup), status_kb() (VmRSS, VmHWM... of one process);
   - the message generator of bench/search/search-bench (vocabulary(),
     make_message(): varied, realistic text) and tiny_message() (about
     250 bytes, for 1,000,000-message mailboxes), and write_maildir(), which
@@ -28,8 +28,8 @@ It holds:
     response as bytes (no per-line parsing), so the client costs little
     next to the server at 100,000 messages;
   - idle_client(): an asyncio connection that logs in, SELECTs INBOX and
-    IDLEs until told to stop (bench/idle, the idle measure of
-    bench/compare);
+    IDLEs until told to stop, and open_idle(), which opens many in batches
+    (bench/idle, the idle measure of bench/compare);
   - lmtp_message(), lmtp_send(): LMTP test messages and an asyncio sender
     (bench/deliver, bench/compare).
 
@@ -39,6 +39,7 @@ Both server classes have the same surface: .name, .port (IMAP), .lmtp_port,
 """
 import asyncio
 import base64
+import glob
 import os
 import random
 import re
@@ -110,6 +111,19 @@ def memory_kb(pids):
         except OSError:
             pass
     return pss, rss
+
+
+def status_kb(pid, field):
+    """A KB field of /proc/PID/status ("VmRSS", "VmHWM", ...) of one
+    process; 0 if the process or the field is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def dir_files(path, match=None):
@@ -292,26 +306,51 @@ class _Server:
         return memory_kb(self.pids())
 
 
+class _DataServer(roosttest.Server):
+    """roosttest.Server whose data_dir is the given directory (kept by the
+    caller, reused across runs) instead of one in its scratch directory."""
+
+    def __init__(self, data_dir, **kw):
+        self._data_dir = os.path.abspath(data_dir) if data_dir else None
+        super().__init__(**kw)
+
+    def _configure(self, *a):
+        super()._configure(*a)
+        if self._data_dir:
+            self.data_dir = self._data_dir
+            with open(self.conf) as f:
+                text = f.read()
+            with open(self.conf, "w") as f:
+                f.write(re.sub(r"(?m)^data_dir = .*$",
+                               lambda m: f"data_dir = {self._data_dir}", text, count=1))
+
+
 class Roost(_Server):
     """`roost serve` from build (a build directory) with a generated
     config in a fresh directory under parent (default: the system's
     temporary directory): users {name: password}, workers, fsync on,
-    log_level warning, LMTP on a TCP port."""
+    log_level warning, LMTP on a TCP port (and implicit TLS on
+    .tls_port if tls), max_connections (default: users + 2,000).  data_dir: Roost's data
+    directory (users' Maildirs and indexes), kept by the caller and reused
+    if it holds data already; default: inside the fresh directory."""
     name = "Roost"
 
     def __init__(self, build, users, workers=2, fsync=True, extra_conf="",
-                 parent=None):
+                 parent=None, data_dir=None, tls=False, log_level="warning",
+                 max_connections=None):
         roosttest.BUILD = os.path.abspath(build)
         if parent:
             os.environ["TMPDIR"] = parent
             import tempfile
             tempfile.tempdir = parent
-        self.srv = roosttest.Server(
-            workers=workers, users=users, tls=False, lmtp=True,
-            extra_conf=(f"log_level = warning\nfsync = {'yes' if fsync else 'no'}\n"
+        self.srv = _DataServer(
+            data_dir, workers=workers, users=users, tls=tls, lmtp=True,
+            extra_conf=(f"log_level = {log_level}\nfsync = {'yes' if fsync else 'no'}\n"
                         "max_preauth_connections_per_ip = 0\n"
-                        f"max_connections = {len(users) + 2000}\n" + extra_conf))
+                        "max_connections = "
+                        f"{max_connections or len(users) + 2000}\n" + extra_conf))
         self.port = self.srv.port
+        self.tls_port = self.srv.tls_port
         self.lmtp_port = self.srv.lmtp_port
         self.dir = self.srv.dir
 
@@ -630,11 +669,13 @@ class RawClient:
             pass
 
 
-async def lmtp_send(port, messages, rcpt_lists, errors, host="localhost"):
-    """One LMTP connection: LHLO, then for each message MAIL, RCPT (one per
-    recipient in its list), DATA pipelined, waiting for the replies before
-    the next message; failed deliveries' replies are appended to errors."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def lmtp_send(port, messages, rcpt_lists, errors, host="localhost",
+                    addr="127.0.0.1"):
+    """One LMTP connection to addr:port: LHLO, then for each message MAIL,
+    RCPT (one per recipient in its list, user@host), DATA pipelined,
+    waiting for the replies before the next message; failed deliveries'
+    replies are appended to errors."""
+    reader, writer = await asyncio.open_connection(addr, port)
     await reader.readline()
     writer.write(b"LHLO bench\r\n")
     while True:
@@ -697,3 +738,54 @@ async def idle_client(port, user, password, ready, stop, tls=False):
     writer.write(b"DONE\r\nd LOGOUT\r\n")
     await writer.drain()
     writer.close()
+
+
+async def open_idle(port, users, password, batch, tls=False):
+    """Opens an idle_client() for each user name in users (a list: a name
+    may repeat), batch connections at a time, each batch idle before the
+    next starts.  Returns (tasks, stop): set the asyncio.Event stop, then
+    await the tasks, to close them all.  Raises the first failure (after
+    closing the others)."""
+    stop = asyncio.Event()
+    done = 0
+
+    def ready():
+        nonlocal done
+        done += 1
+
+    tasks = []
+    for i in range(0, len(users), batch):
+        tasks += [asyncio.create_task(idle_client(port, u, password, ready, stop,
+                                                  tls=tls))
+                  for u in users[i:i + batch]]
+        while done < len(tasks):
+            await asyncio.sleep(0.01)
+            failed = [t for t in tasks if t.done() and t.exception()]
+            if failed:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise failed[0].exception()
+    return tasks, stop
+
+
+def finish(srv, keep):
+    """Stops the roosttest.Server srv; keeps its directory (and prints
+    where it is) if keep, else deletes it."""
+    if keep:
+        print("server directory kept in", srv.dir)
+        srv.stop()
+    else:
+        srv.cleanup()
+
+
+def demo_user_dir(srv):
+    """Logs user demo in to the roosttest.Server srv once (so that its
+    store directory and Maildir exist), stops srv and returns that
+    directory: a script then writes or takes over Maildir/cur and runs
+    `roost check --rebuild` before srv.start()."""
+    c = srv.login()
+    c.cmd("LOGOUT")
+    c.close()
+    srv.stop()
+    [userdir] = glob.glob(os.path.join(srv.data_dir, "users", "*", "demo"))
+    return userdir

@@ -106,3 +106,43 @@ def test_raw_client_reads_whole_responses(srv):
     st, r = c.cmd("NOOP")
     expect(st == b"OK" and r.startswith(b"Z6 OK"), r)
     c.close()
+
+
+def test_roost_reuses_a_kept_data_dir():
+    """benchlib.Roost(data_dir=D) keeps the users' mail in D (bench/compare
+    --data): a second server on D sees the first one's message, and
+    stopping either leaves D in place while its scratch directory goes."""
+    build = benchlib.roosttest.BUILD
+    tmp = tempfile.mkdtemp(prefix="benchlib-keep-")
+    data = os.path.join(tmp, "roost-data")
+    users = {"keep": "pw"}
+    try:
+        a = benchlib.Roost(build, users, workers=1, fsync=False, data_dir=data)
+        try:
+            expect(a.srv.data_dir == data, a.srv.data_dir)
+            expect(a.userdir("keep", "pw").startswith(data + os.sep),
+                   a.userdir("keep", "pw"))
+            c = benchlib.RawClient(a.port, timeout=10)
+            c.login("keep", "pw")
+            st, r = c.cmd("APPEND INBOX {12+}", b"Subject: k\r\n")
+            expect(st == b"OK", r)
+            c.close()
+            expect(a.memory_kb()[0] > 0 and a.cpu() >= 0, "process figures")
+            expect(benchlib.status_kb(a.root_pid(), "VmRSS") > 0, "VmRSS")
+            expect(benchlib.status_kb(a.root_pid(), "NoSuchField") == 0,
+                   "missing field")
+        finally:
+            a.stop()
+        expect(not os.path.exists(a.dir) and os.path.isdir(data),
+               "the scratch directory goes, the data dir stays")
+        b = benchlib.Roost(build, users, workers=1, fsync=False, data_dir=data)
+        try:
+            c = benchlib.RawClient(b.port, timeout=10)
+            c.login("keep", "pw")
+            st, r = c.cmd("SELECT INBOX")
+            expect(st == b"OK" and b"* 1 EXISTS" in r, r)
+            c.close()
+        finally:
+            b.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
