@@ -827,6 +827,44 @@ static void test_recovery_after_kept_view(void **state)
 	store_close(&store);
 }
 
+/* A process remembers the folders it has compared with the index after
+ * their store closes (a reconnecting client opens a new store), but a
+ * transaction that another process left dead mid-append (its file in
+ * cur/, its marker in tmp/) is still adopted at the next open, before any
+ * UID is handed out. */
+static void test_dead_append_found_after_store_reopen(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	char name[128];
+
+	/* the first open compares cur/ with the index */
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	store_mailbox_close(&box);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	store_close(&store);
+
+	snprintf(name, sizeof(name), "1700000000.M1P99Q1.crashed,S=%zu,U=2:2,S", strlen(msg2));
+	plant_orphan(name, msg2);
+	char *marker = user_path("Maildir/tmp/.roost-uids-2-2.1700000000.M1P99Q2.crashed");
+	testlib_write_file(marker, "", 0);
+
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 2);
+	assert_int_equal(store_mailbox_msg(box, 2)->uid, 2);
+	assert_int_equal(store_mailbox_msg(box, 2)->flags, STORE_FLAG_SEEN);
+	store_mailbox_close(&box);
+	assert_int_equal(access(marker, F_OK), -1);
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 3);
+	char *cur = user_path("Maildir/cur");
+	assert_uids_unique(store, cur);
+	free(cur);
+	free(marker);
+	store_close(&store);
+}
+
 /* APPENDs msg2 with a trigger failing every row insert but adoptions of
  * "crashed" files: the append fails after recover.c repaired the folder
  * in its transaction, and the rollback undoes the repair. */
@@ -902,6 +940,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vanished_file_does_not_wait, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_rolled_back_repair_is_redone, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_after_kept_view, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_append_found_after_store_reopen, fixture_setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

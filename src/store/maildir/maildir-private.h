@@ -343,8 +343,12 @@ void maildir_save_copy_free(struct store_copy *ctx);
 int maildir_recover_before_alloc(struct maildir_store *ms, int64_t mailbox_id,
 				 const char *dir, uint32_t *uidnext);
 /* The same at the first open of a folder by this process, in a write
- * transaction of its own when cur/ has unknown files. */
-int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir);
+ * transaction of its own when cur/ has unknown files.  A folder this
+ * process compared before (in any store since) is compared again only if
+ * tmp/ has a marker at or above uidnext (the row's UIDNEXT, read before):
+ * a transaction that died mid-append. */
+int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			    uint32_t uidnext);
 /* The file of (mailbox, uid) was not found: in a write transaction of its
  * own, looks again in the folder's current directory and expunges the row
  * if the file is really gone (logged).  1 expunged, 0 nothing to do (the

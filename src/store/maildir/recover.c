@@ -356,6 +356,38 @@ static void recovered_add(struct maildir_store *ms, int64_t mailbox_id)
 	ms->recovered[ms->recovered_count++] = mailbox_id;
 }
 
+/* The folders this process has compared with the index (by directory and
+ * mailbox id), kept after their stores close: a store is opened again for
+ * every new connection of a user, and what the comparison looks for, the
+ * files of a power loss or an older version, cannot appear while the
+ * process lives.  An append that a dead process left half done is found
+ * by its marker in tmp/ (maildir_recover_on_open() still looks there). */
+static struct process_recovered {
+	char *dir;
+	int64_t mailbox_id;
+} *process_recovered;
+static size_t process_recovered_count, process_recovered_cap;
+
+static bool process_recovered_has(const char *dir, int64_t mailbox_id)
+{
+	for (size_t i = 0; i < process_recovered_count; i++) {
+		if (process_recovered[i].mailbox_id == mailbox_id &&
+		    strcmp(process_recovered[i].dir, dir) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void process_recovered_add(const char *dir, int64_t mailbox_id)
+{
+	if (process_recovered_has(dir, mailbox_id))
+		return;
+	ARRAY_RESERVE(process_recovered, process_recovered_cap, process_recovered_count + 1);
+	process_recovered[process_recovered_count].dir = xstrdup(dir);
+	process_recovered[process_recovered_count].mailbox_id = mailbox_id;
+	process_recovered_count++;
+}
+
 /* An append renames its file into cur/ before it fsyncs it (save.c), so
  * a crash in between can leave the name with fewer bytes than the S= it
  * was given.  Such a file of an uncommitted UID (at or above UIDNEXT)
@@ -486,7 +518,8 @@ int maildir_recover_before_alloc(struct maildir_store *ms, int64_t mailbox_id,
 	uint32_t before = *uidnext;
 	bool crashed = markers_sweep(dir, before, false);
 
-	if (!crashed && recovered_before(ms, mailbox_id))
+	if (!crashed && (recovered_before(ms, mailbox_id) ||
+			 process_recovered_has(dir, mailbox_id)))
 		return 0;
 	if (repair_folder(ms, mailbox_id, dir, uidnext) < 0)
 		return -1;
@@ -530,16 +563,24 @@ void maildir_recover_rollback(struct maildir_store *ms)
 	store_error_restore(&ms->store, &saved);
 }
 
-int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir)
+int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const char *dir,
+			    uint32_t uidnext)
 {
 	struct index_mailbox row;
 	struct recover_scan scan;
 	char *name = NULL, *cur_dir = NULL;
 	size_t orphans;
+	bool repaired;
 	int ret;
 
 	if (recovered_before(ms, mailbox_id))
 		return 0;
+	/* compared by this process before, and no transaction died since
+	 * (an older uidnext only makes a committed marker look dead) */
+	if (process_recovered_has(dir, mailbox_id) && !markers_sweep(dir, uidnext, false)) {
+		recovered_add(ms, mailbox_id);
+		return 0;
+	}
 	/* a look without the write lock first: nothing to do is the rule */
 	if (scan_folder(ms, mailbox_id, dir, &scan) < 0)
 		return -1;
@@ -547,6 +588,7 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 	scan_free(&scan);
 	if (orphans == 0) {
 		recovered_add(ms, mailbox_id);
+		process_recovered_add(dir, mailbox_id);
 		return 0;
 	}
 	/* again under the lock: what looked unknown may be an append that
@@ -561,12 +603,15 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 	/* renamed meanwhile: its files are in the new directory */
 	if (ret > 0 && (cur_dir = maildir_storage_mailbox_dir(ms, name)) == NULL)
 		ret = -1;
+	repaired = ret > 0;
 	if (ret > 0)
 		ret = maildir_recover_before_alloc(ms, mailbox_id, cur_dir, &row.uidnext);
 	free(name);
 	free(cur_dir);
 	if (index_end(ms->index, ret) < 0)
 		return -1;
+	if (repaired)
+		process_recovered_add(dir, mailbox_id);
 	maildir_storage_notify(ms);
 	return 0;
 }

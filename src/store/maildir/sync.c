@@ -161,7 +161,7 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 	/* the first open in this process adopts what a crash left in cur/
 	 * (recover.c) before the view is read */
 	ret = index_mailbox_get(ms->index, name, &row);
-	if (ret > 0 && maildir_recover_on_open(ms, row.id, dir) < 0) {
+	if (ret > 0 && maildir_recover_on_open(ms, row.id, dir, row.uidnext) < 0) {
 		free(dir);
 		return -1;
 	}
