@@ -109,6 +109,9 @@ struct lmtp_session {
 	bool deliver_waiting;
 	bool deliver_submitting;
 	bool destroy_pending;	/* closed while waiting: freed after it */
+	/* the recipient's delivery failed on a defunct store and runs
+	 * again on a new one (once) */
+	bool deliver_retried;
 	struct lmtp_delivery job;
 
 	unsigned int bad_count;
@@ -236,6 +239,21 @@ static struct store *lmtp_store_get(struct lmtp_session *s, const char *user)
 	store_cache[slot].store = store;
 	store_cache[slot].last_used = ++store_cache_clock;
 	return store;
+}
+
+/* Closes the cache's reference to store (found defunct: a rebuild
+ * replaced its index), so that the user's next delivery opens a new
+ * one.  Requests queued on it keep their own references. */
+static void lmtp_store_forget(struct store *store)
+{
+	for (unsigned int i = 0; i < store_cache_count; i++) {
+		if (store_cache[i].store == store) {
+			store_close(&store_cache[i].store);
+			free(store_cache[i].user);
+			store_cache[i] = store_cache[--store_cache_count];
+			return;
+		}
+	}
 }
 
 static void lmtp_store_cache_clear(void)
@@ -394,8 +412,18 @@ static void lmtp_deliver_done(void *ctx)
 		lmtp_session_free(s);
 		return;
 	}
-	lmtp_deliver_reply(s, &s->rcpts[s->deliver_next], s->job.ret, &s->job.res);
-	s->deliver_next++;
+	if (s->job.ret < 0 && store_is_defunct(s->job.store)) {
+		/* the user's index was rebuilt while the store was idle:
+		 * nothing was written; the recipient again, on a new store */
+		lmtp_store_forget(s->job.store);
+		s->deliver_retried = !s->deliver_retried;
+	} else {
+		s->deliver_retried = false;
+	}
+	if (!s->deliver_retried) {
+		lmtp_deliver_reply(s, &s->rcpts[s->deliver_next], s->job.ret, &s->job.res);
+		s->deliver_next++;
+	}
 	if (s->deliver_submitting)
 		return;	/* ran inline: the caller's loop goes on */
 	lmtp_transaction_deliver_next(s);
@@ -478,6 +506,7 @@ static void lmtp_transaction_deliver(struct lmtp_session *s)
 		istream_destroy(&spool);
 	}
 	s->deliver_next = 0;
+	s->deliver_retried = false;
 	lmtp_transaction_deliver_next(s);
 }
 

@@ -75,8 +75,10 @@ struct serve_worker {
 	uint64_t next_start_ms;
 	unsigned int backoff_ms;
 	/* while not running: the worker accepting on its listening sockets
-	 * (net_control_adopt), or -1 */
+	 * (net_control_adopt), or -1; and that worker's process then
+	 * (a replacement of the adopter has adopted nothing) */
 	int adopter;
+	pid_t adopter_pid;
 };
 
 struct serve {
@@ -579,15 +581,18 @@ static void serve_adopt_orphans(struct serve *s)
 		return;
 	for (unsigned int k = 0; k < s->worker_count; k++) {
 		struct serve_worker *w = &s->workers[k];
-		if (w->pid != 0 || (w->adopter >= 0 && s->workers[w->adopter].pid != 0))
+		if (w->pid != 0 || (w->adopter >= 0 &&
+				    s->workers[w->adopter].pid == w->adopter_pid))
 			continue;
 		w->adopter = -1;
 		/* the next running worker after k, so that two dead workers'
 		 * sockets tend to go to different ones */
 		for (unsigned int d = 1; d < s->worker_count && w->adopter < 0; d++) {
 			unsigned int j = (k + d) % s->worker_count;
-			if (serve_send_adopt(s, j, k, true))
+			if (serve_send_adopt(s, j, k, true)) {
 				w->adopter = (int)j;
+				w->adopter_pid = s->workers[j].pid;
+			}
 		}
 	}
 }
@@ -598,7 +603,9 @@ static void serve_end_adoption(struct serve *s, struct serve_worker *w)
 {
 	if (w->adopter < 0)
 		return;
-	(void)serve_send_adopt(s, (unsigned int)w->adopter, (unsigned int)(w - s->workers), false);
+	if (s->workers[w->adopter].pid == w->adopter_pid)
+		(void)serve_send_adopt(s, (unsigned int)w->adopter,
+				       (unsigned int)(w - s->workers), false);
 	w->adopter = -1;
 }
 

@@ -284,6 +284,11 @@ void store_release_memory(struct store *store)
 		store->v->release_memory(store);
 }
 
+bool store_is_defunct(const struct store *store)
+{
+	return store->defunct;
+}
+
 void store_close(struct store **_store)
 {
 	struct store *store = *_store;

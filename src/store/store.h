@@ -155,6 +155,12 @@ void store_close(struct store **store);
  * request's work on the store runs on another thread
  * (store_request_busy()). */
 void store_release_memory(struct store *store);
+/* True once the backend found the store unusable for good (its index
+ * was rebuilt while the store was idle): every call fails, and
+ * store_open() of the user gives a new store.  A holder that keeps the
+ * store between uses (LMTP's store cache) closes it and opens the user
+ * again.  Not while a request's work on it runs on another thread. */
+bool store_is_defunct(const struct store *store);
 
 /* The last error on this store: a text for a client ("Mailbox doesn't
  * exist: Foo") and its class.  The text lives until the next call. */

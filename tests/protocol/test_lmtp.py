@@ -833,3 +833,43 @@ def test_single_copy_one_recipient_keeps_delivered_to(srv):
     expect(c.readline().startswith("250 2.0.0 <alice@localhost>"))
     a = fetch_all(srv, "alice", "alicepw")[0]
     expect(b"Delivered-To: alice@localhost\r\n" in a and b"for <alice@localhost>" in a, a)
+
+
+def deliver_one(c, subject):
+    c.conv('''
+C: MAIL FROM:<a@example.org>
+S: 250 2.1.0 OK
+C: RCPT TO:<demo@localhost>
+S: 250 2.1.5 <demo@localhost> OK
+C: DATA
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+''')
+    c.send(b"Subject: " + subject + b"\r\n\r\nbody\r\n.\r\n")
+    return c.readline()
+
+
+@server_args(lmtp=True)
+def test_delivery_after_rebuild_under_idle_session(srv):
+    # The LMTP worker keeps the user's store open between deliveries and
+    # shares it with the user's IMAP sessions of that worker.  An IMAP
+    # session in IDLE lets go of the store's index and lock, so a rebuild
+    # runs; the store is then defunct (its views and ids belong to the
+    # old index).  The sessions log in again; the next delivery must
+    # not keep failing on the defunct store until the LMTP connection
+    # ends.
+    c = lmtp(srv)
+    line = deliver_one(c, b"one")
+    expect(re.fullmatch(r"250 2\.0\.0 <demo@localhost> \S+ Saved", line), line)
+    i = srv.login()
+    i.cmd("SELECT INBOX", ok=True)
+    i.line("I IDLE")
+    expect(i.readline() == "+ idling", "no continuation")
+    p = srv.roost("check", "-c", srv.conf, "--rebuild", "demo", check=False)
+    expect(p.returncode == 0, p.stdout + p.stderr)
+    for subject in (b"two", b"three"):
+        line = deliver_one(c, subject)
+        expect(re.fullmatch(r"250 2\.0\.0 <demo@localhost> \S+ Saved", line), line)
+    c.line("QUIT")
+    c.readline()
+    i.close()
+    expect(count(srv) == 3, "not every message was stored")

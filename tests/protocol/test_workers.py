@@ -4,6 +4,7 @@ spread over the workers; a dead worker's queued connections are served
 by the worker that adopts its socket or by its replacement; and an idle
 session holds no descriptor of its user's besides its socket."""
 import os
+import re
 import signal
 import socket
 import time
@@ -110,3 +111,61 @@ def test_idle_session_holds_only_its_socket(srv):
     for c in conns:
         c.close()
     other.close()
+
+
+def test_adopter_restart_adopts_again():
+    # Worker k is down (in its restart back-off) and worker j accepts on
+    # k's socket meanwhile.  When j dies after a long life it is restarted
+    # at once, and the new j process has adopted nothing: the supervisor
+    # must send the adoption again, or connections the kernel hashes to
+    # k's socket wait for k's restart (up to a minute of back-off).
+    srv = Server(workers=2)
+    try:
+        started = time.time()
+        pids = srv.worker_pids()
+        expect(len(pids) == 2, pids)
+        victim = pids[0]
+        j_pid = pids[1]
+
+        def wait_for(cond, what):
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                v = cond()
+                if v:
+                    return v
+                time.sleep(0.05)
+            raise TestFailure(f"timed out waiting for {what}:\n"
+                              + srv.log_text()[-3000:])
+
+        # quick deaths of k until its back-off (1, 2, 4 s, then 8 s)
+        # keeps it down past the moment j may die without a back-off
+        # (10 s after its start)
+        for i in range(4):
+            os.kill(victim, signal.SIGKILL)
+            old = victim
+            wait_for(lambda: f"(pid {old}) died" in srv.log_text(), "k's death")
+            if i < 3:
+                victim = wait_for(lambda: [p for p in srv.worker_pids()
+                                           if p not in (old, j_pid)],
+                                  "k's restart")[0]
+        m = re.search(rf"worker (\d) \(pid {old}\) died", srv.log_text())
+        k = int(m.group(1))
+        wait_for(lambda: re.search(rf"\[{j_pid}\].*adopted the listening "
+                                   rf"sockets of worker {k}", srv.log_text()),
+                 "j's adoption")
+        time.sleep(max(0.0, started + 10.5 - time.time()))
+        expect(len(srv.worker_pids()) == 1, "k restarted too early")
+        os.kill(j_pid, signal.SIGKILL)
+        j2 = wait_for(lambda: [p for p in srv.worker_pids() if p != j_pid],
+                      "j's restart")[0]
+        # k's replacement makes the supervisor tell j2 to give k's socket
+        # back; j2 must have been told to adopt it before
+        wait_for(lambda: re.search(rf"\[{j2}\].*gave back the listening "
+                                   rf"sockets of worker {k}", srv.log_text()),
+                 "k's restart and j2's giving back")
+        expect(re.search(rf"\[{j2}\].*adopted the listening sockets of "
+                         rf"worker {k}", srv.log_text()),
+               "the restarted adopter never adopted the dead worker's socket:\n"
+               + srv.log_text()[-3000:])
+    finally:
+        srv.cleanup()
