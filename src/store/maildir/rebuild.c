@@ -171,7 +171,8 @@ static const struct old_msg *old_msg_find(const char *mailbox, const char *uniqu
 {
 	struct old_msg key = { .mailbox = (char *)mailbox, .unique = (char *)unique };
 
-	if (rebuild_old == NULL || !rebuild_old->valid)
+	/* bsearch() may not be given a NULL array, even an empty one */
+	if (rebuild_old == NULL || !rebuild_old->valid || rebuild_old->msg_count == 0)
 		return NULL;
 	return bsearch(&key, rebuild_old->msgs, rebuild_old->msg_count,
 		       sizeof(*rebuild_old->msgs), old_msg_cmp);
