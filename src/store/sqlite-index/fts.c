@@ -142,6 +142,24 @@ int index_fts_init(struct index *idx)
 
 /* ---- the stored documents ---- */
 
+/* What fts_unpack() and its callers return for a stored document that
+ * does not inflate (error set): the text index can no longer tell FTS5
+ * the exact text of that row, which a contentless table needs to forget
+ * it (fed other text, FTS5 corrupts its own index), so fts_reset() starts
+ * the text index again. */
+#define FTS_CORRUPT (-2)
+
+/* Empties every table of the text index (a cache, refilled as messages
+ * are read: DESIGN.md), in the caller's write transaction, and clears
+ * the error that FTS_CORRUPT set.  0 or -1 (error set). */
+static int fts_reset(struct index *idx)
+{
+	if (index_exec(idx, fts_schema_sql) < 0)
+		return -1;
+	store_clear_error(idx->store);
+	return 0;
+}
+
 /* Appends the stored form of doc[0..len) to dest: its length (4 bytes,
  * little-endian) and its zlib stream; nothing for an empty document. */
 static void fts_pack(struct str *dest, const char *doc, size_t len)
@@ -161,8 +179,8 @@ static void fts_pack(struct str *dest, const char *doc, size_t len)
 	free(z);
 }
 
-/* Appends the document stored as blob[0..len) to dest.  -1 when it
- * does not inflate to its recorded length (error set). */
+/* Appends the document stored as blob[0..len) to dest.  FTS_CORRUPT
+ * when it does not inflate to its recorded length (error set). */
 static int fts_unpack(struct index *idx, struct str *dest, const unsigned char *blob, size_t len)
 {
 	size_t doc_len = 0;
@@ -189,31 +207,31 @@ static int fts_unpack(struct index *idx, struct str *dest, const unsigned char *
 	if (!ok) {
 		store_set_error(idx->store, STORE_ERR_TEMP, "Corrupt stored text in %s",
 				idx->path);
-		return -1;
+		return FTS_CORRUPT;
 	}
 	return 0;
 }
 
 /* Unpacks the documents at columns col, col + 1 of stmt into *header and
  * *body (appended), only the header for STORE_TEXT_HEADER and only the
- * body for STORE_TEXT_BODY.  0 or -1 (error set). */
+ * body for STORE_TEXT_BODY.  0 or FTS_CORRUPT (error set). */
 static int fts_unpack_row(struct index *idx, sqlite3_stmt *stmt, int col,
 			  enum store_text_field field, struct str *header, struct str *body)
 {
 	if (field != STORE_TEXT_BODY &&
 	    fts_unpack(idx, header, sqlite3_column_blob(stmt, col),
 		       (size_t)sqlite3_column_bytes(stmt, col)) < 0)
-		return -1;
+		return FTS_CORRUPT;
 	if (field != STORE_TEXT_HEADER &&
 	    fts_unpack(idx, body, sqlite3_column_blob(stmt, col + 1),
 		       (size_t)sqlite3_column_bytes(stmt, col + 1)) < 0)
-		return -1;
+		return FTS_CORRUPT;
 	return 0;
 }
 
 /* Reads the documents stored for rowid into *header and *body (appended;
  * `field` says which, as for fts_unpack_row()): 1, 0 when none are
- * stored, -1 (error set). */
+ * stored, -1 or FTS_CORRUPT (error set). */
 static int fts_load(struct index *idx, int64_t rowid, enum store_text_field field,
 		    struct str *header, struct str *body)
 {
@@ -222,7 +240,7 @@ static int fts_load(struct index *idx, int64_t rowid, enum store_text_field fiel
 	int ret = index_stmt_step(idx, stmt);
 
 	if (ret > 0 && fts_unpack_row(idx, stmt, 0, field, header, body) < 0)
-		ret = -1;
+		ret = FTS_CORRUPT;
 	index_stmt_done(idx, stmt);
 	return ret;
 }
@@ -345,12 +363,18 @@ static int fts_run_doc(struct index *idx, const char *sql, int64_t rowid, const 
 	return ret < 0 ? -1 : 0;
 }
 
-/* Removes rowid's text from every table (none stored: nothing to do). */
+/* Removes rowid's text from every table (none stored: nothing to do;
+ * a corrupt one: every row's, fts_reset()). */
 static int fts_delete_row(struct index *idx, int64_t rowid)
 {
 	struct str header = { 0 }, body = { 0 };
 	int ret = fts_load(idx, rowid, STORE_TEXT_ANY, &header, &body);
 
+	if (ret == FTS_CORRUPT) {
+		str_free(&header);
+		str_free(&body);
+		return fts_reset(idx);
+	}
 	/* a contentless table forgets a row only when told its exact text */
 	if (ret > 0 &&
 	    (fts_run_doc(idx, "INSERT INTO text_hdr(text_hdr, rowid, t) VALUES ('delete', ?, ?)",
@@ -407,12 +431,15 @@ int index_fts_insert(struct index *idx, int64_t mailbox_id, uint32_t uid,
 	return fts_insert_row(idx, fts_rowid(mailbox_id, uid), &data->header, &data->body);
 }
 
-/* Stores the text of src (if it has one) as dest's too. */
+/* Stores the text of src (if it has one) as dest's too.  A corrupt
+ * one: fts_reset(), dest's text is then filled lazily like src's. */
 static int fts_copy_row(struct index *idx, int64_t src, int64_t dest)
 {
 	struct str header = { 0 }, body = { 0 };
 	int ret = fts_load(idx, src, STORE_TEXT_ANY, &header, &body);
 
+	if (ret == FTS_CORRUPT)
+		ret = fts_reset(idx);
 	/* none: the source had no text yet, filled lazily */
 	if (ret > 0 && fts_insert_row(idx, dest, &header, &body) < 0)
 		ret = -1;
@@ -533,7 +560,18 @@ int index_fts_write_back(struct index *idx, int64_t mailbox_id, uint32_t uid,
 int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		  struct str *header, struct str *body)
 {
-	return fts_load(idx, fts_rowid(mailbox_id, uid), STORE_TEXT_ANY, header, body);
+	size_t header_len = header->len, body_len = body->len;
+	int ret = fts_load(idx, fts_rowid(mailbox_id, uid), STORE_TEXT_ANY, header, body);
+
+	/* as if none were stored: the caller reads the message and writes
+	 * its text back, which resets the text index (fts_delete_row()) */
+	if (ret == FTS_CORRUPT) {
+		str_truncate(header, header_len);
+		str_truncate(body, body_len);
+		store_clear_error(idx->store);
+		ret = 0;
+	}
+	return ret;
 }
 
 /* ---- search ---- */
