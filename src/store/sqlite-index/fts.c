@@ -607,13 +607,16 @@ static bool fts_docs_have(const struct str *header, const struct str *body,
 
 /* Appends the uids from uids[first..] whose stored text matches (in
  * order) to the result, at most INDEX_FTS_SCAN_ROWS of them per call:
- * result_r->last_uid says how far it got (DESIGN.md: slices). */
+ * result_r->last_uid says how far it got (DESIGN.md: slices).  The uids
+ * whose stored text is corrupt go to *corrupt (ascending, xmalloc'd):
+ * not answered here, the caller reads them (index_fts_get()). */
 static int fts_verify(struct index *idx, const uint32_t *uids, size_t count, int64_t mailbox_id,
 		      enum store_text_field field, const char *name, const char *needle,
-		      size_t needle_len, struct store_text_result *result_r)
+		      size_t needle_len, struct store_text_result *result_r,
+		      uint32_t **corrupt, size_t *corrupt_count)
 {
 	struct str header = { 0 }, body = { 0 };
-	size_t cap = 0;
+	size_t cap = 0, corrupt_cap = 0;
 	int ret = 0;
 
 	for (size_t i = 0; ret >= 0 && i < count; i++) {
@@ -624,6 +627,11 @@ static int fts_verify(struct index *idx, const uint32_t *uids, size_t count, int
 		str_truncate(&header, 0);
 		str_truncate(&body, 0);
 		ret = fts_load(idx, fts_rowid(mailbox_id, uids[i]), field, &header, &body);
+		if (ret == FTS_CORRUPT) {
+			store_clear_error(idx->store);
+			uid_push(corrupt, corrupt_count, &corrupt_cap, uids[i]);
+			ret = 0;
+		}
 		if (ret > 0 && fts_docs_have(&header, &body, field, name, needle, needle_len))
 			uid_push(&result_r->uids, &result_r->count, &cap, uids[i]);
 	}
@@ -662,8 +670,9 @@ static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field
 		str_truncate(&header, 0);
 		str_truncate(&body, 0);
 		if (fts_unpack_row(idx, stmt, 1, field, &header, &body) < 0) {
-			ret = -1;
-			break;
+			/* not answered here: the caller reads the message */
+			store_clear_error(idx->store);
+			continue;
 		}
 		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
 		if (fts_docs_have(&header, &body, field, name, needle, needle_len))
@@ -919,8 +928,8 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 {
 	struct str folded_name = { 0 };
 	struct fts_plan plan;
-	uint32_t *cands = NULL;
-	size_t cand_count = 0, indexed_cap = 0;
+	uint32_t *cands = NULL, *corrupt = NULL;
+	size_t cand_count = 0, indexed_cap = 0, corrupt_count = 0, c = 0;
 	sqlite3_stmt *stmt;
 	int ret;
 
@@ -946,7 +955,7 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 		ret = fts_match(idx, false, &plan.query, mailbox_id, first_uid, &cands, &cand_count);
 	if (ret == 0 && (plan.verify || field == STORE_TEXT_HEADER)) {
 		ret = fts_verify(idx, cands, cand_count, mailbox_id, field, folded_name.data,
-				 needle, needle_len, result_r);
+				 needle, needle_len, result_r, &corrupt, &corrupt_count);
 		free(cands);
 	} else {
 		result_r->uids = cands;
@@ -955,6 +964,7 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 	str_free(&plan.query);
 	str_free(&folded_name);
 	if (ret < 0) {
+		free(corrupt);
 		store_text_result_free(result_r);
 		return -1;
 	}
@@ -962,10 +972,16 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 	stmt = index_stmt(idx, "SELECT id FROM text_indexed WHERE id BETWEEN ? AND ?", "ii",
 			  fts_rowid(mailbox_id, 0), fts_rowid(mailbox_id, UINT32_MAX));
 	while ((ret = index_stmt_step(idx, stmt)) > 0) {
-		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap,
-			 (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX));
+		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
+
+		/* both ascending */
+		while (c < corrupt_count && corrupt[c] < uid)
+			c++;
+		if (c == corrupt_count || corrupt[c] != uid)
+			uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
 	}
 	index_stmt_done(idx, stmt);
+	free(corrupt);
 	if (ret < 0) {
 		store_text_result_free(result_r);
 		return -1;
