@@ -208,15 +208,35 @@ void imap_bodystructure_write(struct str *dest, const struct mime_part *part,
 
 /* ---- BODY from BODYSTRUCTURE ---- */
 
-/* A reader of a written body structure: p, up to end. */
+/* Lists a written body structure nests at most: a part per MIME level
+ * (MIME_PARSER_MAX_DEPTH) and, inside a part, an envelope's address
+ * lists or a disposition's parameters.  Deeper input (a corrupt stored
+ * copy) is refused before it can exhaust the C stack: the reader
+ * recurses once per list. */
+#define BS_MAX_NESTING (2 * MIME_PARSER_MAX_DEPTH + 16)
+
+/* A reader of a written body structure: p, up to end; nesting counts the
+ * lists open around p. */
 struct bs_reader {
 	const char *p, *end;
+	unsigned int nesting;
 };
+
+/* Enters a list whose "(" is at p (steps over it); false when that
+ * nests deeper than BS_MAX_NESTING. */
+static bool bs_open(struct bs_reader *r)
+{
+	if (r->nesting >= BS_MAX_NESTING)
+		return false;
+	r->nesting++;
+	r->p++;
+	return true;
+}
 
 static bool bs_skip(struct bs_reader *r);
 
-/* Steps over the rest of a list, values separated by SP, and its ")"
- * (nesting is bounded by what the writer wrote, MIME_PARSER_MAX_DEPTH). */
+/* Steps over the rest of a list, values separated by SP, and its ")",
+ * leaving the list bs_open() entered. */
 static bool bs_skip_rest(struct bs_reader *r)
 {
 	while (r->p < r->end && *r->p != ')') {
@@ -228,6 +248,7 @@ static bool bs_skip_rest(struct bs_reader *r)
 	if (r->p >= r->end)
 		return false;
 	r->p++;
+	r->nesting--;
 	return true;
 }
 
@@ -239,8 +260,7 @@ static bool bs_skip(struct bs_reader *r)
 		return false;
 	switch (*r->p) {
 	case '(':
-		r->p++;
-		return bs_skip_rest(r);
+		return bs_open(r) && bs_skip_rest(r);
 	case '"':
 		/* quoted = DQUOTE *QUOTED-CHAR DQUOTE, with "\" escapes */
 		for (r->p++; r->p < r->end && *r->p != '"'; r->p++) {
@@ -315,9 +335,8 @@ static bool bs_close(struct bs_reader *r, struct str *dest)
  * an nstring, never a list or a number). */
 static bool bs_part(struct bs_reader *r, struct str *dest)
 {
-	if (r->p >= r->end || *r->p != '(')
+	if (r->p >= r->end || *r->p != '(' || !bs_open(r))
 		return false;
-	r->p++;
 	str_append_c(dest, '(');
 	if (r->p < r->end && *r->p == '(') {
 		while (r->p < r->end && *r->p == '(') {
@@ -343,7 +362,7 @@ static bool bs_part(struct bs_reader *r, struct str *dest)
 
 int imap_bodystructure_to_body(struct str *dest, const char *src, size_t len)
 {
-	struct bs_reader r = { src, src + len };
+	struct bs_reader r = { src, src + len, 0 };
 
 	return bs_part(&r, dest) && r.p == r.end ? 0 : -1;
 }

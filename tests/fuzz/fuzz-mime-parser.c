@@ -6,7 +6,10 @@
  * serialise/deserialise round trip, every part it lists must be found by
  * a section lookup and lie inside the message, and the decoders (RFC
  * 2047 on Subject, dates, RFC 2231 file names, base64/QP on each part's
- * body) must run without fault. */
+ * body) must run without fault.  BODY derived from BODYSTRUCTURE
+ * (imap_bodystructure_to_body(), what FETCH does with the cached string)
+ * must equal the written BODY, and a damaged copy of the stored string
+ * must be refused or read, never crash. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +40,36 @@ static void render(const struct mime_part *root, struct str *out)
 	mime_part_map_init_tree(&map, root);
 	mime_part_map_serialize(&map, out);
 	mime_part_map_deinit(&map);
+}
+
+/* BODY derived from the written BODYSTRUCTURE, both protocol forms. */
+static void check_derived_body(const struct mime_part *root)
+{
+	static const enum imap_envelope_flags forms[] = {
+		0, IMAP_ENVELOPE_FLAG_UTF8 | IMAP_ENVELOPE_FLAG_IMAP4REV2,
+	};
+	struct str bs = STR_INIT, body = STR_INIT, derived = STR_INIT;
+
+	for (size_t i = 0; i < N_ELEMENTS(forms); i++) {
+		str_truncate(&bs, 0);
+		str_truncate(&body, 0);
+		str_truncate(&derived, 0);
+		imap_bodystructure_write(&bs, root, true, forms[i]);
+		imap_bodystructure_write(&body, root, false, forms[i]);
+		if (imap_bodystructure_to_body(&derived, bs.data, bs.len) != 0 ||
+		    derived.len != body.len ||
+		    memcmp(derived.data, body.data, body.len) != 0)
+			abort();
+		if (bs.len > 2) {
+			bs.data[bs.len / 3] ^= 0x29;
+			str_truncate(&derived, 0);
+			(void)imap_bodystructure_to_body(&derived, bs.data,
+							 bs.len - 1);
+		}
+	}
+	str_free(&bs);
+	str_free(&body);
+	str_free(&derived);
 }
 
 static void decode_fields(const struct mime_part *part, const uint8_t *msg,
@@ -156,6 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (root->header_size + root->body_size != len)
 		abort();
 	check_map(root, len);
+	check_derived_body(root);
 	decode_fields(root, msg, len);
 
 	str_free(&a);

@@ -595,15 +595,16 @@ def test_address_text_of_version_1_is_remade(srv):
         expect_search(c, want, *args)
 
 
-def test_corrupt_stored_text_is_refused(srv):
+def test_corrupt_stored_text_is_not_searched(srv):
     """A stored document that does not inflate to its recorded length
     (damaged deflate stream, trailing bytes, cut short) is not searched as
-    if it were the text: the SEARCH fails with NO, the server stays up,
-    and the repaired documents are searched again."""
+    if it were the text: those messages are checked against their files,
+    so the answer is the one from before the damage, the server stays up,
+    and the text index is filled again."""
     c = setup(srv)
     expect_search(c, [1, 4], "BODY", s("ärger"))
-    u, r = raw_search(c, b'BODY "."')
-    expect(r.split()[1:2] == ["OK"], (u, r))
+    want_u, r = raw_search(c, b'BODY "."')
+    expect(r.split()[1:2] == ["OK"], (want_u, r))
     path = os.path.join(userdir(srv), "index.sqlite")
     damages = [
         lambda b: b[:4] + bytes(x ^ 0x5a for x in b[4:]),
@@ -613,14 +614,12 @@ def test_corrupt_stored_text_is_refused(srv):
     for damage in damages:
         db = sqlite3.connect(path)
         rows = db.execute("SELECT id, body FROM text_store").fetchall()
+        expect(rows, "no stored text to damage")
         for rowid, body in rows:
             db.execute("UPDATE text_store SET body = ? WHERE id = ?", (damage(body), rowid))
         db.commit()
+        db.close()
         # a needle without letters is scanned for in every document
         u, r = raw_search(c, b'BODY "."')
-        expect(r.split()[1:2] == ["NO"], (damage, u, r))
-        for rowid, body in rows:
-            db.execute("UPDATE text_store SET body = ? WHERE id = ?", (body, rowid))
-        db.commit()
-        db.close()
+        expect(r.split()[1:2] == ["OK"] and u == want_u, (damage, u, r))
         expect_search(c, [1, 4], "BODY", s("ärger"))

@@ -323,6 +323,34 @@ static void test_body_from_bad_bodystructure(void **state)
 	str_free(&dest);
 }
 
+/* Stored text nested far deeper than any writer writes (a corrupt cache
+ * row) is refused without recursing once per "(": a million parts
+ * (body-type-mpart) and a million lists inside a value (body-fld-param). */
+static void test_body_from_deep_bodystructure(void **state)
+{
+	(void)state;
+	enum { DEEP = 1000000 };
+	static const char *const heads[] = { "", "(\"TEXT\" \"PLAIN\" " };
+	struct str src = STR_INIT, dest = STR_INIT;
+
+	for (size_t h = 0; h < sizeof(heads) / sizeof(heads[0]); h++) {
+		str_truncate(&src, 0);
+		str_append(&src, heads[h]);
+		for (int i = 0; i < DEEP; i++)
+			str_append_c(&src, '(');
+		str_truncate(&dest, 0);
+		assert_int_equal(imap_bodystructure_to_body(&dest, src.data,
+							    src.len), -1);
+		for (int i = 0; i < DEEP; i++)
+			str_append_c(&src, ')');
+		str_truncate(&dest, 0);
+		assert_int_equal(imap_bodystructure_to_body(&dest, src.data,
+							    src.len), -1);
+	}
+	str_free(&src);
+	str_free(&dest);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_mime_stand_in_parts),
 		cmocka_unit_test(test_mime_corpus_utf8_quoting),
 		cmocka_unit_test(test_body_from_bad_bodystructure),
+		cmocka_unit_test(test_body_from_deep_bodystructure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

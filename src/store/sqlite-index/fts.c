@@ -169,6 +169,24 @@ static const char fts_dict[] =
 	"TO: @EXAMPLE.COM>\n"
 	"FROM: \n";
 
+/* What fts_unpack() and its callers return for a stored document that
+ * does not inflate (error set): the text index can no longer tell FTS5
+ * the exact text of that row, which a contentless table needs to forget
+ * it (fed other text, FTS5 corrupts its own index), so fts_reset() starts
+ * the text index again. */
+#define FTS_CORRUPT (-2)
+
+/* Empties every table of the text index (a cache, refilled as messages
+ * are read: DESIGN.md), in the caller's write transaction, and clears
+ * the error that FTS_CORRUPT set.  0 or -1 (error set). */
+static int fts_reset(struct index *idx)
+{
+	if (index_exec(idx, fts_schema_sql) < 0)
+		return -1;
+	store_clear_error(idx->store);
+	return 0;
+}
+
 /* Appends the stored form of doc[0..len) to dest: its length (4 bytes,
  * little-endian) and its raw deflate stream primed with fts_dict;
  * nothing for an empty document. */
@@ -224,8 +242,8 @@ static bool fts_inflate(char *doc, size_t doc_len, const unsigned char *z, size_
 	return ok;
 }
 
-/* Appends the document stored as blob[0..len) to dest.  -1 when it
- * does not inflate to its recorded length (error set). */
+/* Appends the document stored as blob[0..len) to dest.  FTS_CORRUPT
+ * when it does not inflate to its recorded length (error set). */
 static int fts_unpack(struct index *idx, struct str *dest, const unsigned char *blob, size_t len)
 {
 	size_t doc_len = 0;
@@ -249,31 +267,31 @@ static int fts_unpack(struct index *idx, struct str *dest, const unsigned char *
 	if (!ok) {
 		store_set_error(idx->store, STORE_ERR_TEMP, "Corrupt stored text in %s",
 				idx->path);
-		return -1;
+		return FTS_CORRUPT;
 	}
 	return 0;
 }
 
 /* Unpacks the documents at columns col, col + 1 of stmt into *header and
  * *body (appended), only the header for STORE_TEXT_HEADER and only the
- * body for STORE_TEXT_BODY.  0 or -1 (error set). */
+ * body for STORE_TEXT_BODY.  0 or FTS_CORRUPT (error set). */
 static int fts_unpack_row(struct index *idx, sqlite3_stmt *stmt, int col,
 			  enum store_text_field field, struct str *header, struct str *body)
 {
 	if (field != STORE_TEXT_BODY &&
 	    fts_unpack(idx, header, sqlite3_column_blob(stmt, col),
 		       (size_t)sqlite3_column_bytes(stmt, col)) < 0)
-		return -1;
+		return FTS_CORRUPT;
 	if (field != STORE_TEXT_HEADER &&
 	    fts_unpack(idx, body, sqlite3_column_blob(stmt, col + 1),
 		       (size_t)sqlite3_column_bytes(stmt, col + 1)) < 0)
-		return -1;
+		return FTS_CORRUPT;
 	return 0;
 }
 
 /* Reads the documents stored for rowid into *header and *body (appended;
  * `field` says which, as for fts_unpack_row()): 1, 0 when none are
- * stored, -1 (error set). */
+ * stored, -1 or FTS_CORRUPT (error set). */
 static int fts_load(struct index *idx, int64_t rowid, enum store_text_field field,
 		    struct str *header, struct str *body)
 {
@@ -282,7 +300,7 @@ static int fts_load(struct index *idx, int64_t rowid, enum store_text_field fiel
 	int ret = index_stmt_step(idx, stmt);
 
 	if (ret > 0 && fts_unpack_row(idx, stmt, 0, field, header, body) < 0)
-		ret = -1;
+		ret = FTS_CORRUPT;
 	index_stmt_done(idx, stmt);
 	return ret;
 }
@@ -405,12 +423,18 @@ static int fts_run_doc(struct index *idx, const char *sql, int64_t rowid, const 
 	return ret < 0 ? -1 : 0;
 }
 
-/* Removes rowid's text from every table (none stored: nothing to do). */
+/* Removes rowid's text from every table (none stored: nothing to do;
+ * a corrupt one: every row's, fts_reset()). */
 static int fts_delete_row(struct index *idx, int64_t rowid)
 {
 	struct str header = { 0 }, body = { 0 };
 	int ret = fts_load(idx, rowid, STORE_TEXT_ANY, &header, &body);
 
+	if (ret == FTS_CORRUPT) {
+		str_free(&header);
+		str_free(&body);
+		return fts_reset(idx);
+	}
 	/* a contentless table forgets a row only when told its exact text */
 	if (ret > 0 &&
 	    (fts_run_doc(idx, "INSERT INTO text_hdr(text_hdr, rowid, t) VALUES ('delete', ?, ?)",
@@ -467,12 +491,15 @@ int index_fts_insert(struct index *idx, int64_t mailbox_id, uint32_t uid,
 	return fts_insert_row(idx, fts_rowid(mailbox_id, uid), &data->header, &data->body);
 }
 
-/* Stores the text of src (if it has one) as dest's too. */
+/* Stores the text of src (if it has one) as dest's too.  A corrupt
+ * one: fts_reset(), dest's text is then filled lazily like src's. */
 static int fts_copy_row(struct index *idx, int64_t src, int64_t dest)
 {
 	struct str header = { 0 }, body = { 0 };
 	int ret = fts_load(idx, src, STORE_TEXT_ANY, &header, &body);
 
+	if (ret == FTS_CORRUPT)
+		ret = fts_reset(idx);
 	/* none: the source had no text yet, filled lazily */
 	if (ret > 0 && fts_insert_row(idx, dest, &header, &body) < 0)
 		ret = -1;
@@ -593,7 +620,18 @@ int index_fts_write_back(struct index *idx, int64_t mailbox_id, uint32_t uid,
 int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		  struct str *header, struct str *body)
 {
-	return fts_load(idx, fts_rowid(mailbox_id, uid), STORE_TEXT_ANY, header, body);
+	size_t header_len = header->len, body_len = body->len;
+	int ret = fts_load(idx, fts_rowid(mailbox_id, uid), STORE_TEXT_ANY, header, body);
+
+	/* as if none were stored: the caller reads the message and writes
+	 * its text back, which resets the text index (fts_delete_row()) */
+	if (ret == FTS_CORRUPT) {
+		str_truncate(header, header_len);
+		str_truncate(body, body_len);
+		store_clear_error(idx->store);
+		ret = 0;
+	}
+	return ret;
 }
 
 /* ---- search ---- */
@@ -629,13 +667,16 @@ static bool fts_docs_have(const struct str *header, const struct str *body,
 
 /* Appends the uids from uids[first..] whose stored text matches (in
  * order) to the result, at most INDEX_FTS_SCAN_ROWS of them per call:
- * result_r->last_uid says how far it got (DESIGN.md: slices). */
+ * result_r->last_uid says how far it got (DESIGN.md: slices).  The uids
+ * whose stored text is corrupt go to *corrupt (ascending, xmalloc'd):
+ * not answered here, the caller reads them (index_fts_get()). */
 static int fts_verify(struct index *idx, const uint32_t *uids, size_t count, int64_t mailbox_id,
 		      enum store_text_field field, const char *name, const char *needle,
-		      size_t needle_len, struct store_text_result *result_r)
+		      size_t needle_len, struct store_text_result *result_r,
+		      uint32_t **corrupt, size_t *corrupt_count)
 {
 	struct str header = { 0 }, body = { 0 };
-	size_t cap = 0;
+	size_t cap = 0, corrupt_cap = 0;
 	int ret = 0;
 
 	for (size_t i = 0; ret >= 0 && i < count; i++) {
@@ -646,6 +687,11 @@ static int fts_verify(struct index *idx, const uint32_t *uids, size_t count, int
 		str_truncate(&header, 0);
 		str_truncate(&body, 0);
 		ret = fts_load(idx, fts_rowid(mailbox_id, uids[i]), field, &header, &body);
+		if (ret == FTS_CORRUPT) {
+			store_clear_error(idx->store);
+			uid_push(corrupt, corrupt_count, &corrupt_cap, uids[i]);
+			ret = 0;
+		}
 		if (ret > 0 && fts_docs_have(&header, &body, field, name, needle, needle_len))
 			uid_push(&result_r->uids, &result_r->count, &cap, uids[i]);
 	}
@@ -684,8 +730,9 @@ static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field
 		str_truncate(&header, 0);
 		str_truncate(&body, 0);
 		if (fts_unpack_row(idx, stmt, 1, field, &header, &body) < 0) {
-			ret = -1;
-			break;
+			/* not answered here: the caller reads the message */
+			store_clear_error(idx->store);
+			continue;
 		}
 		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
 		if (fts_docs_have(&header, &body, field, name, needle, needle_len))
@@ -941,8 +988,8 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 {
 	struct str folded_name = { 0 };
 	struct fts_plan plan;
-	uint32_t *cands = NULL;
-	size_t cand_count = 0, indexed_cap = 0;
+	uint32_t *cands = NULL, *corrupt = NULL;
+	size_t cand_count = 0, indexed_cap = 0, corrupt_count = 0, c = 0;
 	sqlite3_stmt *stmt;
 	int ret;
 
@@ -968,7 +1015,7 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 		ret = fts_match(idx, false, &plan.query, mailbox_id, first_uid, &cands, &cand_count);
 	if (ret == 0 && (plan.verify || field == STORE_TEXT_HEADER)) {
 		ret = fts_verify(idx, cands, cand_count, mailbox_id, field, folded_name.data,
-				 needle, needle_len, result_r);
+				 needle, needle_len, result_r, &corrupt, &corrupt_count);
 		free(cands);
 	} else {
 		result_r->uids = cands;
@@ -977,6 +1024,7 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 	str_free(&plan.query);
 	str_free(&folded_name);
 	if (ret < 0) {
+		free(corrupt);
 		store_text_result_free(result_r);
 		return -1;
 	}
@@ -984,10 +1032,16 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 	stmt = index_stmt(idx, "SELECT id FROM text_indexed WHERE id BETWEEN ? AND ?", "ii",
 			  fts_rowid(mailbox_id, 0), fts_rowid(mailbox_id, UINT32_MAX));
 	while ((ret = index_stmt_step(idx, stmt)) > 0) {
-		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap,
-			 (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX));
+		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
+
+		/* both ascending */
+		while (c < corrupt_count && corrupt[c] < uid)
+			c++;
+		if (c == corrupt_count || corrupt[c] != uid)
+			uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
 	}
 	index_stmt_done(idx, stmt);
+	free(corrupt);
 	if (ret < 0) {
 		store_text_result_free(result_r);
 		return -1;

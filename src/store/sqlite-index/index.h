@@ -280,7 +280,8 @@ int index_fts_write_back(struct index *idx, int64_t mailbox_id, uint32_t uid,
 int index_fts_copy(struct index *idx, int64_t src_mailbox_id, uint32_t src_uid,
 		   int64_t dest_mailbox_id, uint32_t dest_uid);
 /* 1 with the stored documents appended to header and body, 0 when the
- * message has none, -1. */
+ * message has none or they are corrupt (the caller reads the message
+ * and writes its text back, which starts the text index again), -1. */
 int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		  struct str *header, struct str *body);
 /* store_mailbox_search_text() for a mailbox (one snapshot). */
