@@ -174,3 +174,60 @@ def test_index_busy_is_unavailable(srv):
     u, tagged = c.cmd("STORE 1 +FLAGS (\\Flagged)", ok=True)
     expect(any("\\Flagged" in x for x in u), u)
     c.close()
+
+
+@server_args(workers=2)
+def test_many_sessions_of_one_user_merge_writes(srv):
+    # eight sessions of one user, spread over two workers, each adding its
+    # own keyword to every message and appending, all at once: writers of
+    # both processes queue on the index's write lock (index_busy_handler()
+    # polls it), none fails, and no flag change is lost
+    c = srv.login()
+    for _ in range(10):
+        c.append()
+    c.close()
+
+    def writer(i):
+        s = srv.login()
+        try:
+            s.cmd("SELECT INBOX", ok=True)
+            for n in range(10):
+                s.cmd(f"STORE {n + 1} +FLAGS (k{i})", ok=True)
+                s.append(msg=MSG)
+                s.cmd("NOOP", ok=True)
+        finally:
+            s.close()
+
+    errors = run_threads(8, writer)
+    expect(not errors, "\n".join(errors))
+    c = srv.login()
+    u, _ = c.cmd("STATUS INBOX (MESSAGES)", ok=True)
+    expect(u == ["* STATUS INBOX (MESSAGES 90)"], u)
+    c.cmd("SELECT INBOX", ok=True)
+    u, _ = c.cmd("FETCH 1:10 (FLAGS)", ok=True)
+    expect(len(u) == 10, u)
+    for line in u:
+        for i in range(8):
+            expect(f"k{i}" in line, line)
+    c.close()
+
+
+def test_write_waits_for_a_lock_held_briefly(srv):
+    # another process holds the write lock for a moment, well within the
+    # busy timeout: the STORE waits for it and succeeds
+    import sqlite3
+    c = srv.login()
+    c.append()
+    c.cmd("SELECT INBOX", ok=True)
+    db = sqlite3.connect(os.path.join(srv.data_dir, "users/_/demo/index.sqlite"),
+                         isolation_level=None, check_same_thread=False)
+    db.execute("BEGIN IMMEDIATE")
+    timer = threading.Timer(0.3, lambda: db.execute("ROLLBACK"))
+    timer.start()
+    try:
+        u, _ = c.cmd("STORE 1 +FLAGS (\\Flagged)", ok=True)
+        expect(any("\\Flagged" in x for x in u), u)
+    finally:
+        timer.join()
+        db.close()
+    c.close()

@@ -253,7 +253,9 @@ int maildir_flags_update(struct store_mailbox *box, const uint32_t *msns, size_t
 		updates[updates_count].own = cur.modseq == box->msgs[idx].modseq;
 		updates_count++;
 	}
-	if (ret == 0 && updates_count > 0) {
+	/* only a rename has something in cur/ to sync: a change of flags the
+	 * name does not carry (keywords from the 27th on) is the index's alone */
+	if (ret == 0 && renames_count > 0) {
 		char *cur = xasprintf("%s/cur", mbox->dir);
 
 		ret = maildir_storage_fsync_dir(ms, cur);

@@ -8,6 +8,7 @@
 #include "store/sqlite-index/index.h"
 
 #include <sqlite3.h>
+#include <time.h>
 
 /* 1: first; 2: messages.envelope, body, bodystructure, part_map,
  * body_rev2, bodystructure_rev2; 3: messages.msgkeys; 5:
@@ -21,6 +22,8 @@
 /* writes that may be skipped (a parsed model or text stored for the next
  * time) wait only this long: the wait blocks the worker's event loop */
 #define INDEX_BEST_EFFORT_BUSY_MS 50
+/* the longest pause between two attempts to take a lock that is busy */
+#define INDEX_BUSY_POLL_MAX_US 1000
 /* stored documents one text SEARCH call scans at most (fts.c) */
 #define INDEX_FTS_SCAN_ROWS 4096
 
@@ -41,6 +44,8 @@ struct index {
 	bool released;		/* closed by index_release_memory(), not reopened */
 	bool busy;		/* the last SQLite error was BUSY or LOCKED */
 	bool commit_unknown;	/* index_commit_is_unknown() */
+	int busy_ms;		/* how long a statement waits for a lock */
+	struct timespec busy_start;	/* when the current wait began */
 	struct index_stmt_cache stmts[INDEX_STMT_CACHE_SIZE];
 	const struct index_txn_hooks *hooks;
 	void *hooks_ctx;
