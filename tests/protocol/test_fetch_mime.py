@@ -1000,7 +1000,7 @@ def test_schema_1_index_is_migrated(srv):
     got = fetch_one(c, 1, "(ENVELOPE BODYSTRUCTURE)")
     expect(got == f"* 1 FETCH (ENVELOPE {env} BODYSTRUCTURE {bs})", got)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 5)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 6)
     row = db.execute("SELECT envelope, bodystructure, body, length(part_map) "
                      "FROM messages").fetchone()
     db.close()

@@ -404,6 +404,7 @@ def downgrade(srv, sql, version):
     db = sqlite3.connect(index_path(srv))
     db.executescript(f"""
         BEGIN;
+        DROP INDEX messages_deleted;
         DROP INDEX messages_sentdate;
         ALTER TABLE messages DROP COLUMN sentdate;
         {sql}
@@ -411,6 +412,28 @@ def downgrade(srv, sql, version):
         COMMIT;
     """)
     db.close()
+
+
+def test_schema_5_index_is_migrated(srv):
+    """Schema 6 adds the partial index of the \\Deleted messages, which
+    EXPUNGE reads (INDEXED BY: without it the expunge would fail)."""
+    c = setup(srv)
+    logout(c)
+    db = sqlite3.connect(index_path(srv))
+    db.executescript("BEGIN; DROP INDEX messages_deleted; PRAGMA user_version = 5; COMMIT;")
+    db.close()
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    db = sqlite3.connect(index_path(srv))
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 6)
+    expect(db.execute("SELECT count(*) FROM sqlite_master WHERE name = "
+                      "'messages_deleted'").fetchone()[0] == 1)
+    db.close()
+    c.cmd("STORE 2,4 +FLAGS.SILENT (\\Deleted)", ok=True)
+    u, _ = c.cmd("EXPUNGE", ok=True)
+    expect(u == ["* 4 EXPUNGE", "* 2 EXPUNGE"], u)
+    u, _ = c.cmd("SEARCH ALL", ok=True)
+    expect(u == ["* SEARCH 1 2 3"], u)
 
 
 def test_schema_2_index_is_migrated(srv):
@@ -423,7 +446,7 @@ def test_schema_2_index_is_migrated(srv):
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 5)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 6)
     expect(db.execute("SELECT count(*) FROM messages WHERE sentdate IS NULL")
            .fetchone()[0] == 5)
     expect(db.execute("SELECT count(*) FROM messages WHERE msgkeys IS NULL")
@@ -517,7 +540,7 @@ def test_schema_3_index_is_migrated(srv):
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 5)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 6)
     db.close()
     # a row without keys keeps NULL: it is parsed on first use
     expect(sentdates(srv, "INBOX") == SENTDATES, sentdates(srv, "INBOX"))

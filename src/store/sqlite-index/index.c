@@ -67,6 +67,9 @@ static const char schema_sql[] =
 	"CREATE INDEX messages_modseq ON messages (mailbox, modseq);"
 	/* covers SORT (DATE)'s scan: ~20 bytes a row instead of the row */
 	"CREATE INDEX messages_sentdate ON messages (mailbox, uid, sentdate);"
+	/* the \Deleted messages (schema 6), so EXPUNGE does not read every
+	 * row (msg.c: the query repeats this WHERE to use it) */
+	"CREATE INDEX messages_deleted ON messages (mailbox, uid) WHERE flags & 8 != 0;"
 	/* Expunge tombstones, kept for QRESYNC. */
 	"CREATE TABLE expunged ("
 	" mailbox INTEGER NOT NULL,"
@@ -100,6 +103,11 @@ static const char schema_migrate_3_5_sql[] =
 	"WHERE msgkeys IS NOT NULL;"
 	"CREATE INDEX messages_sentdate ON messages (mailbox, uid, sentdate);"
 	"PRAGMA user_version = 5;";
+
+/* 5 -> 6: the partial index of the \Deleted messages */
+static const char schema_migrate_5_6_sql[] =
+	"CREATE INDEX messages_deleted ON messages (mailbox, uid) WHERE flags & 8 != 0;"
+	"PRAGMA user_version = 6;";
 
 int index_set_sqlite_error(struct index *idx, const char *context)
 {
@@ -278,18 +286,20 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 		index_rollback(idx);
 		return 0;
 	}
-	if (version >= 1 && version <= 3) {
-		/* schema 1 -> 2 -> 3 -> 5: old rows keep NULL and are parsed
-		 * on first use (cache.c) */
+	if (version >= 1 && version <= 5 && version != 4) {
+		/* schema 1 -> 2 -> 3 -> 5 -> 6: old rows keep NULL and are
+		 * parsed on first use (cache.c) */
 		ret = 0;
 		if (version == 1)
 			ret = index_exec(idx, schema_migrate_1_2_sql);
 		if (ret == 0 && version <= 2)
 			ret = index_exec(idx, schema_migrate_2_3_sql);
-		if (ret == 0)
+		if (ret == 0 && version <= 3)
 			ret = index_cache_register_functions(idx);
-		if (ret == 0)
+		if (ret == 0 && version <= 3)
 			ret = index_exec(idx, schema_migrate_3_5_sql);
+		if (ret == 0)
+			ret = index_exec(idx, schema_migrate_5_6_sql);
 		return index_end(idx, ret);
 	}
 	if (version != 0) {

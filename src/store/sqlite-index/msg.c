@@ -112,9 +112,13 @@ int index_msg_expunge(struct index *idx, int64_t mailbox_id, uint32_t uid,
 int index_msg_list_deleted(struct index *idx, int64_t mailbox_id, uint32_t **uids_r,
 			   size_t *count_r)
 {
+	/* the WHERE of the partial index messages_deleted, literally, so
+	 * that SQLite reads that index and not every row of the mailbox */
+	_Static_assert(STORE_FLAG_DELETED == 8, "messages_deleted is on flags & 8");
 	return index_stmt_uids(idx, index_stmt(idx, "SELECT uid FROM messages "
-					       "WHERE mailbox = ? AND flags & ? != 0", "iu",
-					       mailbox_id, (uint32_t)STORE_FLAG_DELETED),
+					       "INDEXED BY messages_deleted "
+					       "WHERE mailbox = ? AND flags & 8 != 0", "i",
+					       mailbox_id),
 			       uids_r, count_r);
 }
 
@@ -129,7 +133,11 @@ struct index_msg_iter *index_msg_iter_init(struct index *idx, int64_t mailbox_id
 		iter->stmt = index_stmt(idx, "SELECT " INDEX_MSG_COLUMNS ", file FROM messages "
 					"WHERE mailbox = ? ORDER BY uid", "i", mailbox_id);
 	} else {
+		/* the rows changed since: through the modseq index (left to
+		 * itself SQLite walks the primary key for the ORDER BY and
+		 * reads every row of the mailbox at each sync) */
 		iter->stmt = index_stmt(idx, "SELECT " INDEX_MSG_COLUMNS ", file FROM messages "
+					"INDEXED BY messages_modseq "
 					"WHERE mailbox = ? AND modseq > ? ORDER BY uid",
 					"ii", mailbox_id, (int64_t)since_modseq);
 	}
