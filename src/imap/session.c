@@ -1102,10 +1102,16 @@ static void imap_session_free(struct imap_session *s)
 /* Store requests (store/request.h) run on the worker's job pool. */
 static const struct store_executor imap_store_executor = { .submit = net_job_run };
 
+/* Closed stores a worker keeps with their snapshots, so that a client
+ * logging in again selects without loading every message (store.h). */
+#define IMAP_KEPT_STORES_MAX 64
+#define IMAP_KEPT_STORES_BYTES_MAX (64 * 1024 * 1024)
+
 static void imap_worker_init(const struct roost_config *config)
 {
 	imap_auth_init(config);
 	store_request_init(&imap_store_executor, config->store_offload_always);
+	store_keep_set_limits(IMAP_KEPT_STORES_MAX, IMAP_KEPT_STORES_BYTES_MAX);
 }
 
 static void imap_reload(void)
@@ -1115,6 +1121,8 @@ static void imap_reload(void)
 
 static void imap_shutdown(void)
 {
+	/* the worker exits when its sessions are gone: nothing is kept */
+	store_keep_set_limits(0, 0);
 	/* a copy: a session may go away while we walk the list */
 	size_t n = all_session_count;
 	if (n == 0)

@@ -143,6 +143,15 @@ struct store_vfuncs {
 		       const char *user_domain, const char **error_r);
 	/* Optional: drop caches (see store_release_memory()). */
 	void (*release_memory)(struct store *store);
+	/* Optional, both or neither (see store_keep_set_limits()).  keep:
+	 * the store's last session ended; let go of every descriptor (files,
+	 * locks, connections) while keeping what is in memory; false if it
+	 * cannot (the store is then closed).  reuse: a kept store is opened
+	 * again; make it what a fresh open would give (take the locks back,
+	 * check that its index is still the same), else -1 (the store is
+	 * then closed and a new one opened). */
+	bool (*keep)(struct store *store);
+	int (*reuse)(struct store *store);
 };
 
 /* How many mailboxes' views a store keeps for the next open. */
@@ -156,6 +165,10 @@ struct store {
 	enum store_error error_class;
 	unsigned int open_mailboxes;
 	unsigned int refcount;		/* store_open() calls sharing it */
+	/* refcount 0, kept for the next open (store.c): when it was kept
+	 * (for the LRU) and the bytes of its snapshots */
+	uint64_t kept_clock;
+	size_t kept_bytes;
 	/* the backend found it unusable for good (its index was rebuilt
 	 * under it): new opens of the user get a store of their own */
 	bool defunct;
@@ -301,6 +314,8 @@ void store_view_cache_put(struct store_mailbox *box, int64_t mailbox_id);
 /* Drops the cached snapshots that no open view shares (all = every
  * one).  Called on store_release_memory() and store_close(). */
 void store_view_cache_trim(struct store *store, bool all);
+/* The bytes of the store's cached snapshots' message arrays. */
+size_t store_view_cache_bytes(const struct store *store);
 /* The msn of the view's first message without \Seen, 0 if none; from
  * the snapshot, walked once, while the view shares it. */
 uint32_t store_view_first_unseen(struct store_mailbox *box);

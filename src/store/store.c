@@ -227,9 +227,18 @@ static int user_parse(const char *user, char **local_r, char **domain_r,
  * index connection: a single account in Thunderbird holds about five IMAP
  * connections, and each index connection costs tens of kilobytes.  This
  * is safe because a store is only used from one event loop and no call
- * leaves a transaction open when it returns. */
+ * leaves a transaction open when it returns.  The list also holds the
+ * kept stores (refcount 0, see store_keep_set_limits()). */
 static struct store **shared_stores;
 static size_t shared_count, shared_cap;
+
+/* Kept stores: their bounds, how many there are and the bytes of their
+ * snapshots, and the clock of their LRU order. */
+static unsigned int keep_max_count;
+static size_t keep_max_bytes;
+static unsigned int kept_count;
+static size_t kept_bytes;
+static uint64_t keep_clock;
 
 static struct store *store_shared_find(const struct store_settings *set,
 				       const char *local, const char *domain)
@@ -244,6 +253,97 @@ static struct store *store_shared_find(const struct store_settings *set,
 	return NULL;
 }
 
+/* Takes a kept store out of the kept ones' count (it stays listed). */
+static void store_kept_forget(struct store *store)
+{
+	kept_count--;
+	kept_bytes -= store->kept_bytes;
+	store->kept_bytes = 0;
+	store->kept_clock = 0;
+}
+
+/* Closes the store for good: its last reference is gone and it is not
+ * (or no longer) kept. */
+static void store_free(struct store *store)
+{
+	struct store_settings set;
+	char *user, *error;
+
+	for (size_t i = 0; i < shared_count; i++) {
+		if (shared_stores[i] == store) {
+			shared_stores[i] = shared_stores[--shared_count];
+			break;
+		}
+	}
+	if (shared_count == 0) {
+		free(shared_stores);
+		shared_stores = NULL;
+		shared_cap = 0;
+	}
+	if (store->kept_clock != 0)
+		store_kept_forget(store);
+	store_view_cache_trim(store, true);
+	set = store->set;
+	user = store->user;
+	error = store->error;
+	store->v->close(store);
+	settings_free(&set);
+	free(user);
+	free(error);
+}
+
+/* Closes the least recently kept stores until the kept ones fit in the
+ * bounds. */
+static void store_kept_evict(void)
+{
+	while (kept_count > keep_max_count || kept_bytes > keep_max_bytes) {
+		struct store *oldest = NULL;
+
+		for (size_t i = 0; i < shared_count; i++) {
+			struct store *s = shared_stores[i];
+
+			if (s->kept_clock != 0 && (oldest == NULL || s->kept_clock < oldest->kept_clock))
+				oldest = s;
+		}
+		assert(oldest != NULL);
+		store_free(oldest);
+	}
+}
+
+/* The last reference of the store is gone: keeps it (with its snapshots,
+ * but no descriptor) for the next open of its user, if it may be kept. */
+static bool store_keep(struct store *store)
+{
+	size_t bytes;
+
+	if (keep_max_count == 0 || store->defunct || store->v->keep == NULL)
+		return false;
+	/* every view is closed: only the cache holds the snapshots */
+	bytes = store_view_cache_bytes(store);
+	if (bytes > keep_max_bytes || !store->v->keep(store))
+		return false;
+	store_clear_error(store);
+	store->kept_clock = ++keep_clock;
+	store->kept_bytes = bytes;
+	kept_count++;
+	kept_bytes += bytes;
+	store_kept_evict();
+	return true;
+}
+
+void store_keep_set_limits(unsigned int max_count, size_t max_bytes)
+{
+	keep_max_count = max_count;
+	keep_max_bytes = max_bytes;
+	store_kept_evict();
+}
+
+void store_keep_stats(unsigned int *count_r, size_t *bytes_r)
+{
+	*count_r = kept_count;
+	*bytes_r = kept_bytes;
+}
+
 int store_open(const struct store_settings *set, const char *user,
 	       struct store **store_r, const char **error_r)
 {
@@ -253,6 +353,17 @@ int store_open(const struct store_settings *set, const char *user,
 	if (user_parse(user, &local, &domain, error_r) < 0)
 		return -1;
 	struct store *shared = store_shared_find(set, local, domain);
+	if (shared != NULL && shared->refcount == 0) {
+		/* kept: used again if it is still what a fresh open gives
+		 * (a rebuild may have replaced the index meanwhile) */
+		store_kept_forget(shared);
+		if (shared->v->reuse(shared) < 0) {
+			store_free(shared);
+			shared = NULL;
+		} else {
+			store_clear_error(shared);
+		}
+	}
 	if (shared != NULL) {
 		shared->refcount++;
 		*store_r = shared;
@@ -292,38 +403,19 @@ bool store_is_defunct(const struct store *store)
 void store_close(struct store **_store)
 {
 	struct store *store = *_store;
-	struct store_settings set;
-	char *user, *error;
 
 	if (store == NULL)
 		return;
 	*_store = NULL;
 	if (--store->refcount > 0)
 		return;
-	for (size_t i = 0; i < shared_count; i++) {
-		if (shared_stores[i] == store) {
-			shared_stores[i] = shared_stores[--shared_count];
-			break;
-		}
-	}
-	if (shared_count == 0) {
-		free(shared_stores);
-		shared_stores = NULL;
-		shared_cap = 0;
-	}
 	if (store->open_mailboxes != 0)
 		i_panic("store_close(%s): %u mailboxes still open", store->user,
 			store->open_mailboxes);
 	if (store->requests != NULL)
 		i_panic("store_close(%s): requests still running", store->user);
-	store_view_cache_trim(store, true);
-	set = store->set;
-	user = store->user;
-	error = store->error;
-	store->v->close(store);
-	settings_free(&set);
-	free(user);
-	free(error);
+	if (!store_keep(store))
+		store_free(store);
 }
 
 int store_rebuild(const struct store_settings *set, const char *user,

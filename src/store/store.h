@@ -148,6 +148,21 @@ int store_open(const struct store_settings *set, const char *user,
  * store_last_error() is shared, so read it right after the failing call. */
 void store_close(struct store **store);
 
+/* Keeps closed stores for the next store_open() of their user in this
+ * process: when a store's last store_close() comes, the store lets go of
+ * every descriptor it holds (as an idle one does, so `roost check
+ * --rebuild` may run) but keeps its view snapshots, so that a client
+ * logging in again opens its mailboxes from them instead of loading
+ * every message row.  At most max_count stores with snapshots of at most
+ * max_bytes in total are kept; the least recently closed go first.  A
+ * kept store opened again takes its locks back and checks that its index
+ * is the same file; if not (rebuilt meanwhile), it is closed and a new
+ * store opened.  (0, 0), the default, keeps none and closes those kept:
+ * call it so before the process exits. */
+void store_keep_set_limits(unsigned int max_count, size_t max_bytes);
+/* How many stores are kept and the bytes of their snapshots (tests). */
+void store_keep_stats(unsigned int *count_r, size_t *bytes_r);
+
 /* Drops what the store caches in memory (index pages, parsed schema
  * where possible) while keeping it open and usable; the next call reads
  * again what it needs.  The IMAP layer calls it when a session goes quiet,

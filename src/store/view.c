@@ -157,6 +157,19 @@ void store_view_cache_trim(struct store *store, bool all)
 	}
 }
 
+size_t store_view_cache_bytes(const struct store *store)
+{
+	size_t bytes = 0;
+
+	for (size_t i = 0; i < STORE_VIEW_CACHE_MAX; i++) {
+		const struct store_view_snap *snap = store->view_cache[i].snap;
+
+		if (snap != NULL)
+			bytes += sizeof(*snap) + snap->count * sizeof(snap->msgs[0]);
+	}
+	return bytes;
+}
+
 static uint32_t first_unseen(const struct store_msg *msgs, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {

@@ -17,6 +17,7 @@
 
 #include "base/base.h"
 #include "base/istream.h"
+#include "base/str.h"
 #include "store/store.h"
 #include "store-fixture.h"
 #include "testlib.h"
@@ -364,4 +365,71 @@ enum store_error kw_index_error(struct store *store, struct store_mailbox *box,
 	assert_int_equal(store_mailbox_keyword_index(box, name, create, &idx), -1);
 	(void)store_last_error(store, &err);
 	return err;
+}
+
+/* Everything a view says of its messages, as text: count, uidvalidity,
+ * uidnext, highestmodseq, keyword names, and each message's fields. */
+char *view_text(struct store_mailbox *box)
+{
+	const char *const *names;
+	size_t names_count;
+	struct str out = STR_INIT;
+
+	str_printfa(&out, "count %u unseen %u uidvalidity %u uidnext %u hms %llu kw",
+		    store_mailbox_count(box), store_mailbox_first_unseen(box),
+		    store_mailbox_uidvalidity(box),
+		    store_mailbox_uidnext(box),
+		    (unsigned long long)store_mailbox_highestmodseq(box));
+	names = store_mailbox_keywords(box, &names_count);
+	for (size_t i = 0; i < names_count; i++)
+		str_printfa(&out, " %s", names[i]);
+	for (uint32_t msn = 1; msn <= store_mailbox_count(box); msn++) {
+		const struct store_msg *m = store_mailbox_msg(box, msn);
+
+		str_printfa(&out, "\n%u uid %u flags %u kw %llx modseq %llu date %lld "
+			    "tz %d size %llu header %llu", msn, m->uid, m->flags,
+			    (unsigned long long)m->keywords, (unsigned long long)m->modseq,
+			    (long long)m->internaldate, m->internaldate_tz,
+			    (unsigned long long)m->size, (unsigned long long)m->header_size);
+	}
+	return out.data;
+}
+
+/* Asserts that box (of user demo) says what a fresh load of the mailbox
+ * in another process says: that process has no snapshot of any view. */
+void assert_view_fresh(struct store_mailbox *box)
+{
+	char *mine = view_text(box), buf[65536];
+	size_t len = 0;
+	ssize_t n;
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *child;
+		struct store_mailbox *fresh;
+		const char *error;
+		char *text;
+
+		close(fds[0]);
+		/* a store kept by the parent would be a copy of its views */
+		store_keep_set_limits(0, 0);
+		if (store_open(&fixture_set, "demo", &child, &error) < 0 ||
+		    store_mailbox_open(child, store_mailbox_name(box), true, &fresh) < 0)
+			_exit(1);
+		text = view_text(fresh);
+		if (write(fds[1], text, strlen(text)) != (ssize_t)strlen(text))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fds[0]);
+	buf[len] = '\0';
+	wait_child(pid);
+	assert_string_equal(mine, buf);
+	free(mine);
 }

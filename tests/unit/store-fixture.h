@@ -97,6 +97,14 @@ bool list_has(struct store_mailbox_info *infos, size_t count, const char *name,
 /* Waits for child pid and asserts that it exited with 0. */
 void wait_child(pid_t pid);
 
+/* Everything a view says of its messages, as text (xmalloc'd): count,
+ * first unseen, uidvalidity, uidnext, highestmodseq, keyword names, and
+ * each message's fields. */
+char *view_text(struct store_mailbox *box);
+/* Asserts that box (of user demo) says what a fresh load of the mailbox
+ * in another process says: that process has no snapshot of any view. */
+void assert_view_fresh(struct store_mailbox *box);
+
 /* ---- Maildir paths (the Maildir backend's tests) ---- */
 
 /* "<test dir>/users/_/demo/<suffix>", allocated: the caller frees it. */

@@ -130,6 +130,13 @@ int maildir_index_open(struct maildir_store *ms, const char *path,
 	return ret;
 }
 
+int maildir_index_reopen(struct maildir_store *ms, maildir_index_populate_t *populate)
+{
+	struct populate_ctx pctx = { ms, populate };
+
+	return index_reopen(ms->index, populate_index, &pctx);
+}
+
 void maildir_index_close(struct maildir_store *ms)
 {
 	index_deinit(&ms->index);

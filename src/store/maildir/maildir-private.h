@@ -149,6 +149,9 @@ typedef int maildir_index_populate_t(struct maildir_store *ms);
  * by populate().  On failure ms->index is NULL again. */
 int maildir_index_open(struct maildir_store *ms, const char *path,
 		       maildir_index_populate_t *populate);
+/* Opens ms->index again after index_release_memory() closed it, with the
+ * checks of maildir_index_open() (index_reopen()). */
+int maildir_index_reopen(struct maildir_store *ms, maildir_index_populate_t *populate);
 /* Closes ms->index (NULL is fine) and forgets what its transactions
  * recorded. */
 void maildir_index_close(struct maildir_store *ms);

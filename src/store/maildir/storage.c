@@ -417,19 +417,61 @@ static int index_file_stat(struct maildir_store *ms, struct stat *st_r)
 /* An idle store closes its index connection, and with it lets go of the
  * lock: an idle IMAP session then holds no descriptor of its user's but
  * its socket (issue #10: 1,000 idle users held 1,000 lock files).  A
- * rebuild may run meanwhile; maildir_storage_relock() notices. */
-static void maildir_storage_release_memory(struct store *store)
+ * rebuild may run meanwhile; maildir_storage_relock() notices.  Returns
+ * true when the store holds no descriptor afterwards. */
+static bool maildir_storage_release(struct maildir_store *ms)
 {
-	struct maildir_store *ms = (struct maildir_store *)store;
 	struct stat st;
 
-	if (!index_release_memory(ms->index) || ms->lock_fd < 0 ||
-	    index_file_stat(ms, &st) < 0)
-		return;
+	if (!index_release_memory(ms->index))
+		return false;
+	if (ms->lock_fd < 0)
+		return true;
+	if (index_file_stat(ms, &st) < 0)
+		return false;
 	ms->index_dev = st.st_dev;
 	ms->index_ino = st.st_ino;
 	close(ms->lock_fd);
 	ms->lock_fd = -1;
+	return true;
+}
+
+static void maildir_storage_release_memory(struct store *store)
+{
+	(void)maildir_storage_release((struct maildir_store *)store);
+}
+
+static bool maildir_storage_keep(struct store *store)
+{
+	return maildir_storage_release((struct maildir_store *)store);
+}
+
+/* A kept store is used again as a fresh open would be: with the lock
+ * taken, the same index file (a rebuild may have replaced it while the
+ * lock was let go of: the caller then opens a new store, and the next
+ * open reports a rebuild still running), its schema checked, and the
+ * trash emptied. */
+static int maildir_storage_reuse(struct store *store)
+{
+	struct maildir_store *ms = (struct maildir_store *)store;
+	struct stat st;
+
+	if (ms->lock_fd >= 0 || ms->index_replaced)
+		i_panic("store(%s): reusing a store that was not kept", store->user);
+	if (maildir_storage_lock(ms, false) < 0)
+		return -1;
+	if (index_file_stat(ms, &st) < 0 || st.st_dev != ms->index_dev ||
+	    st.st_ino != ms->index_ino) {
+		close(ms->lock_fd);
+		ms->lock_fd = -1;
+		return -1;
+	}
+	/* the schema may have been changed meanwhile (an older one put
+	 * back), as an open would find */
+	if (maildir_index_reopen(ms, populate_new) < 0)
+		return -1;
+	clean_trash(ms);
+	return 0;
 }
 
 int maildir_storage_relock(struct maildir_store *ms)
@@ -465,6 +507,8 @@ int maildir_storage_relock(struct maildir_store *ms)
 
 const struct store_vfuncs maildir_store_vfuncs = {
 	.release_memory = maildir_storage_release_memory,
+	.keep = maildir_storage_keep,
+	.reuse = maildir_storage_reuse,
 	.name = "maildir",
 	/* local files and SQLite: never waits on the network */
 	.blocking = false,

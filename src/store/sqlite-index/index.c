@@ -456,6 +456,16 @@ int index_open(struct index *idx, index_populate_t *populate, void *ctx)
 	return index_retry(idx, INDEX_ATTEMPT_FTS, NULL, NULL);
 }
 
+int index_reopen(struct index *idx, index_populate_t *populate, void *ctx)
+{
+	if (idx->db != NULL)
+		i_panic("index_reopen(%s): the connection is open", idx->path);
+	if (index_open(idx, populate, ctx) < 0)
+		return -1;
+	idx->released = false;
+	return 0;
+}
+
 /* The connection is closed while the store is idle (see
  * index_release_memory()); this opens it again on first use. */
 int index_ensure(struct index *idx)

@@ -57,6 +57,11 @@ void index_deinit(struct index **idx);
  * creating transaction) or bringing an older schema up to date.  Lock
  * conflicts with other processes are retried for up to 15 s. */
 int index_open(struct index *idx, index_populate_t *populate, void *ctx);
+/* index_open() of an index whose connection index_release_memory()
+ * closed: what a new open checks (the schema, migrated if another
+ * process made it older; the text index's tables), for a store used
+ * again after being kept.  On failure the caller closes the index. */
+int index_reopen(struct index *idx, index_populate_t *populate, void *ctx);
 /* Closes the connection when no statement or transaction is open; the
  * next call opens it again (an idle session keeps no database memory).
  * True if no connection is open afterwards. */
