@@ -32,10 +32,13 @@ struct maildir_store {
 	/* userdir/lock: flock()ed shared while the store is open, exclusive
 	 * by a rebuild (storage.c); -1 when not open */
 	int lock_fd;
-	/* the index file the store has (device, inode), kept while the
-	 * lock is let go of: a rebuild renames a new file over it */
-	dev_t index_dev;
-	ino_t index_ino;
+	/* the index file the store has, kept while the lock is let go of:
+	 * a rebuild renames a new file over it (storage.c: index_file_id) */
+	struct maildir_file_id {
+		uint64_t dev, ino;
+		int64_t btime_sec;	/* birth time; 0 when the file system has none */
+		uint32_t btime_nsec;
+	} index_id;
 	bool index_replaced;
 	/* roost-keywords files rewritten inside the open write transaction,
 	 * with the keyword count they had before it: a rollback writes them

@@ -404,14 +404,37 @@ static int maildir_storage_rebuild(const struct store_settings *set, const char 
 	return maildir_rebuild(set, user_local, user_domain, error_r);
 }
 
-/* stat() of the index file: 0 or -1 (errno). */
-static int index_file_stat(struct maildir_store *ms, struct stat *st_r)
+/* The identity of the index file: device, inode and birth time.  The
+ * inode alone is not enough: a file system hands a freed inode number
+ * out again, so a rebuild's new index can have the old one's number; its
+ * birth time (statx, nanoseconds) is then different.  0 or -1 (errno). */
+static int index_file_id(struct maildir_store *ms, struct maildir_file_id *id_r)
 {
 	char *path = xasprintf("%s/index.sqlite", ms->userdir);
-	int ret = stat(path, st_r);
+	struct statx stx;
+	int ret = statx(AT_FDCWD, path, 0, STATX_INO | STATX_BTIME, &stx);
 
 	free(path);
-	return ret;
+	if (ret < 0)
+		return -1;
+	memset(id_r, 0, sizeof(*id_r));
+	id_r->dev = (uint64_t)stx.stx_dev_major << 32 | stx.stx_dev_minor;
+	id_r->ino = stx.stx_ino;
+	if ((stx.stx_mask & STATX_BTIME) != 0) {
+		id_r->btime_sec = stx.stx_btime.tv_sec;
+		id_r->btime_nsec = stx.stx_btime.tv_nsec;
+	}
+	return 0;
+}
+
+/* Whether the index file is still the one the store noted. */
+static bool index_file_same(struct maildir_store *ms)
+{
+	struct maildir_file_id id;
+
+	return index_file_id(ms, &id) == 0 && id.dev == ms->index_id.dev &&
+		id.ino == ms->index_id.ino && id.btime_sec == ms->index_id.btime_sec &&
+		id.btime_nsec == ms->index_id.btime_nsec;
 }
 
 /* An idle store closes its index connection, and with it lets go of the
@@ -421,16 +444,12 @@ static int index_file_stat(struct maildir_store *ms, struct stat *st_r)
  * true when the store holds no descriptor afterwards. */
 static bool maildir_storage_release(struct maildir_store *ms)
 {
-	struct stat st;
-
 	if (!index_release_memory(ms->index))
 		return false;
 	if (ms->lock_fd < 0)
 		return true;
-	if (index_file_stat(ms, &st) < 0)
+	if (index_file_id(ms, &ms->index_id) < 0)
 		return false;
-	ms->index_dev = st.st_dev;
-	ms->index_ino = st.st_ino;
 	close(ms->lock_fd);
 	ms->lock_fd = -1;
 	return true;
@@ -454,14 +473,12 @@ static bool maildir_storage_keep(struct store *store)
 static int maildir_storage_reuse(struct store *store)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	struct stat st;
 
 	if (ms->lock_fd >= 0 || ms->index_replaced)
 		i_panic("store(%s): reusing a store that was not kept", store->user);
 	if (maildir_storage_lock(ms, false) < 0)
 		return -1;
-	if (index_file_stat(ms, &st) < 0 || st.st_dev != ms->index_dev ||
-	    st.st_ino != ms->index_ino) {
+	if (!index_file_same(ms)) {
 		close(ms->lock_fd);
 		ms->lock_fd = -1;
 		return -1;
@@ -476,8 +493,6 @@ static int maildir_storage_reuse(struct store *store)
 
 int maildir_storage_relock(struct maildir_store *ms)
 {
-	struct stat st;
-
 	if (!ms->index_replaced && ms->lock_fd < 0 && maildir_storage_lock(ms, false) < 0) {
 		if (errno == EWOULDBLOCK) {
 			store_set_error(&ms->store, STORE_ERR_BUSY,
@@ -486,8 +501,7 @@ int maildir_storage_relock(struct maildir_store *ms)
 		}
 		return maildir_storage_set_syscall_error(ms, "open", "lock");
 	}
-	if (!ms->index_replaced && index_file_stat(ms, &st) == 0 &&
-	    st.st_dev == ms->index_dev && st.st_ino == ms->index_ino)
+	if (!ms->index_replaced && index_file_same(ms))
 		return 0;
 	/* The mailbox ids and views of this store's sessions belong to the
 	 * old index: they cannot go on with the new one.  Their commands
