@@ -171,7 +171,7 @@ struct store {
 	size_t kept_bytes;
 	/* the backend found it unusable for good (its index was rebuilt
 	 * under it): new opens of the user get a store of their own */
-	bool defunct;
+	_Atomic bool defunct;	/* set on a job thread, read on the loop */
 	/* requests offloaded (request.c): the running one first, then those
 	 * waiting, in order; NULL when idle */
 	struct store_request *requests, *requests_tail;
