@@ -865,6 +865,30 @@ static void test_dead_append_found_after_store_reopen(void **state)
 	store_close(&store);
 }
 
+/* A writer killed after it made its marker but before it renamed a file
+ * into cur/: no orphan to adopt, but the marker of the dead transaction
+ * must go at the next open (roost check reports one that stays). */
+static void test_dead_marker_without_file_removed_at_open(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+
+	assert_int_equal(append(store, "INBOX", msg1, 0, NULL, 0, 0), 1);
+	store_close(&store);
+	char *marker = user_path("Maildir/tmp/.roost-uids-2-2.1700000000.M1P99Q3.killed");
+	testlib_write_file(marker, "", 0);
+
+	store = open_store("demo");
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	assert_int_equal(store_mailbox_count(box), 1);
+	store_mailbox_close(&box);
+	assert_int_equal(access(marker, F_OK), -1);
+	assert_int_equal(append(store, "INBOX", msg2, 0, NULL, 0, 0), 2);
+	free(marker);
+	store_close(&store);
+}
+
 /* APPENDs msg2 with a trigger failing every row insert but adoptions of
  * "crashed" files: the append fails after recover.c repaired the folder
  * in its transaction, and the rollback undoes the repair. */
@@ -941,6 +965,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rolled_back_repair_is_redone, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_after_kept_view, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_dead_append_found_after_store_reopen, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_marker_without_file_removed_at_open, fixture_setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

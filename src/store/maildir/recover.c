@@ -586,7 +586,9 @@ int maildir_recover_on_open(struct maildir_store *ms, int64_t mailbox_id, const 
 		return -1;
 	orphans = scan_orphan_count(&scan);
 	scan_free(&scan);
-	if (orphans == 0) {
+	/* nothing to adopt and no dead transaction's marker (a writer killed
+	 * before its rename left only the marker: swept under the lock) */
+	if (orphans == 0 && !markers_sweep(dir, uidnext, false)) {
 		recovered_add(ms, mailbox_id);
 		process_recovered_add(dir, mailbox_id);
 		return 0;

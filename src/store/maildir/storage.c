@@ -493,6 +493,10 @@ static int maildir_storage_reuse(struct store *store)
 
 int maildir_storage_relock(struct maildir_store *ms)
 {
+	/* a store that kept its lock (its release stopped short of letting
+	 * go of it) kept out every rebuild: nothing to check */
+	if (!ms->index_replaced && ms->lock_fd >= 0)
+		return 0;
 	if (!ms->index_replaced && ms->lock_fd < 0 && maildir_storage_lock(ms, false) < 0) {
 		if (errno == EWOULDBLOCK) {
 			store_set_error(&ms->store, STORE_ERR_BUSY,
