@@ -41,7 +41,7 @@ static void render(struct parsed *r, struct mime_parser *p)
 	assert_int_equal(imap_bodystructure_to_body(&s, r->bodystructure,
 						    strlen(r->bodystructure)), 0);
 	assert_string_equal(str_c(&s), r->body);
-	str_truncate(&s, 0);
+	str_free(&s);
 	mime_part_map_init_tree(&map, r->root);
 	mime_part_map_serialize(&map, &r->map);
 	mime_part_map_deinit(&map);
