@@ -61,7 +61,7 @@ static void imap_idle_start(void *ctx)
 	imap_session_write(s, "+ idling\r\n", 10);
 	/* a change reported after the sync read the mailbox and before
 	 * this ran found the session not yet idling: push it now */
-	if (s->idling && s->box_changed)
+	if (s->idling && (s->box_changed || s->notify != NULL))
 		imap_session_idle_sync(s);
 }
 

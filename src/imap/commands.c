@@ -42,6 +42,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "MOVE", cmd_move, SEL, UIDFORM, "MOVE", IMAP_CAP_ALWAYS },
 	{ "NAMESPACE", cmd_namespace, AUTHED, 0, "NAMESPACE", IMAP_CAP_ALWAYS },
 	{ "NOOP", cmd_noop, ANY, 0, NULL, 0 },
+	{ "NOTIFY", cmd_notify, AUTHED, 0, "NOTIFY", IMAP_CAP_ALWAYS },
 	{ "RENAME", cmd_rename, AUTHED, 0, NULL, 0 },
 	{ "SEARCH", cmd_search, SEL, NOEXP | UIDFORM, NULL, 0 },
 	{ "SELECT", cmd_select, AUTHED, 0, NULL, 0 },

@@ -46,6 +46,8 @@ bool cmd_list(struct imap_cmd *cmd);
 bool cmd_lsub(struct imap_cmd *cmd);
 /* cmd-append.c */
 bool cmd_append(struct imap_cmd *cmd);
+/* cmd-notify.c */
+bool cmd_notify(struct imap_cmd *cmd);
 /* cmd-idle.c */
 bool cmd_idle(struct imap_cmd *cmd);
 /* cmd-expunge.c */

@@ -36,6 +36,7 @@
 #include "flags.h"
 #include "commands.h"
 #include "search-result.h"
+#include "notify.h"
 #include "base/log.h"
 #include "syntax/seqset.h"
 #include "conf/conf.h"
@@ -237,6 +238,8 @@ static void imap_command_done(struct imap_session *s)
 						    imap_session_release, s);
 	if (s->shutting_down)
 		imap_session_bye(s, "Server shutting down.");
+	else if (s->notify != NULL)
+		imap_notify_kick(s);	/* what came while the command ran */
 }
 
 void imap_cmd_finish(struct imap_cmd *cmd)
@@ -475,7 +478,8 @@ static void imap_session_wait_store(struct imap_session *s)
 
 static void imap_session_input_process(struct imap_session *s)
 {
-	if (s->input_busy || s->conn == NULL)
+	/* a NOTIFY push runs like a command: the next one waits */
+	if (s->input_busy || s->conn == NULL || imap_notify_is_busy(s))
 		return;
 	s->input_busy = true;
 	while (!s->closing && !s->logout_sent && !s->tls_pending) {
@@ -553,6 +557,8 @@ static void imap_session_resume(struct imap_session *s)
 	if (s->slice_timer != NULL)
 		net_timer_destroy(&s->slice_timer);
 	if (s->store_wait)
+		return;
+	if (imap_notify_resume(s))
 		return;
 	if (cmd != NULL && cmd->resume != NULL) {
 		if (s->store != NULL && store_request_busy(s->store)) {
@@ -652,34 +658,71 @@ static struct {
  * one sync for all of them */
 #define IMAP_NOTIFY_COALESCE_MSECS 50
 
-static void imap_session_box_changed(void *ctx ATTR_UNUSED, void *cookie)
+static void imap_session_box_changed(struct imap_watch_target *target)
 {
-	struct imap_session *s = cookie;
+	struct imap_session *s = (struct imap_session *)
+		((char *)target - offsetof(struct imap_session, watch_target));
 	s->box_changed = true;
-	if (s->idling) {
-		/* RFC 2177: push the changes now */
+	if (s->idling || s->notify != NULL) {
+		/* RFC 2177: push the changes now; RFC 5465: as NOTIFY says */
 		imap_session_idle_sync(s);
 	}
 }
 
-static void imap_notify_readable(void *ctx ATTR_UNUSED)
+static void imap_watch_changed(void *ctx ATTR_UNUSED, void *cookie)
 {
-	store_notify_read(imap_notify.notify, imap_session_box_changed, NULL);
+	struct imap_watch_target *target = cookie;
+	target->changed(target);
 }
 
-static void imap_session_watch(struct imap_session *s, struct store_mailbox *box)
+static void imap_notify_readable(void *ctx ATTR_UNUSED)
+{
+	store_notify_read(imap_notify.notify, imap_watch_changed, NULL);
+}
+
+/* The worker's notification object, made at first use; NULL when the
+ * store cannot notify now. */
+static struct store_notify *imap_session_notifier(struct imap_session *s)
 {
 	if (imap_notify.notify == NULL) {
 		struct store_settings set;
 		const char *error;
 		store_settings_init(&set, s->config);
 		if (store_notify_create(&set, &imap_notify.notify, &error) < 0)
-			return;
+			return NULL;
 		imap_notify.readable = net_watch_create(store_notify_fd(imap_notify.notify),
 							IMAP_NOTIFY_COALESCE_MSECS,
 							imap_notify_readable, NULL);
 	}
-	(void)store_notify_add(imap_notify.notify, box, s, &s->watch);
+	return imap_notify.notify;
+}
+
+static void imap_session_watch(struct imap_session *s, struct store_mailbox *box)
+{
+	struct store_notify *notify = imap_session_notifier(s);
+	s->watch_target.changed = imap_session_box_changed;
+	if (notify != NULL)
+		(void)store_notify_add(notify, box, &s->watch_target, &s->watch);
+}
+
+int imap_session_watch_user(struct imap_session *s, struct imap_watch_target *target,
+			    struct store_notify_watch **watch_r)
+{
+	struct store_notify *notify = imap_session_notifier(s);
+	*watch_r = NULL;
+	if (notify == NULL)
+		return -1;
+	return store_notify_add_user(notify, s->store, target, watch_r);
+}
+
+void imap_session_input_resume(struct imap_session *s)
+{
+	if (s->conn == NULL || s->closing || s->logout_sent)
+		return;
+	if (s->cmd != NULL && s->cmd->raw_line == NULL)
+		return;
+	net_conn_input_pause(s->conn, false);
+	imap_session_input_process(s);
 }
 
 void imap_session_select(struct imap_session *s, struct store_mailbox *box)
@@ -904,6 +947,13 @@ static void imap_session_idle_sync_done(void *ctx)
 
 void imap_session_idle_sync(struct imap_session *s)
 {
+	if (s->notify != NULL) {
+		/* RFC 5465 4: "while processing any IDLE command, the server
+		 * MUST send exactly the same events as instructed by the
+		 * client using the NOTIFY command" */
+		imap_notify_kick(s);
+		return;
+	}
 	if (s->closing || s->box == NULL)
 		return;
 	if (s->idle_sync_running) {
@@ -1084,6 +1134,7 @@ static void imap_session_free(struct imap_session *s)
 		pool_destroy(&s->cmd->pool);
 		s->cmd = NULL;
 	}
+	imap_notify_free(s);
 	imap_session_unselect(s);
 	seqset_deinit(&s->search_result);
 	if (s->release_timer != NULL)

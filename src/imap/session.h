@@ -45,6 +45,14 @@ enum imap_state {
 #define IMAP_STATE_ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 #define IMAP_STATE_AUTHED (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 
+/* Where a store notification watch of the session reports (session.c
+ * owns the worker's one store_notify object): changed(target) runs on
+ * the loop when the watched data may have changed. */
+struct imap_watch_target {
+	void (*changed)(struct imap_watch_target *target);
+};
+
+struct imap_notify;
 struct imap_cmd;
 /* A command handler.  Returns true when the command is finished (a tagged
  * reply was sent), false when it continues later: it then sets
@@ -129,6 +137,9 @@ struct imap_session {
 	struct store_mailbox *box;	/* in SELECTED state */
 	/* reports changes to the selected mailbox; NULL: IDLE polls */
 	struct store_notify_watch *watch;
+	struct imap_watch_target watch_target;	/* s->watch's */
+	/* after the first NOTIFY (notify.h); NULL before */
+	struct imap_notify *notify;
 
 	struct imap_cmd *cmd;		/* the running command, if any */
 	/* store requests (imap_session_store_request) not done yet: the
@@ -290,6 +301,17 @@ uint32_t imap_session_msn_lower_bound(struct store_mailbox *box, uint32_t uid);
  * to the text of a BAD reply (static) and `msns` left empty. */
 int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
 			    struct seqset *msns, const char **error_r);
+
+/* Starts watching everything of the session's store (store_notify_add_user())
+ * with reports to `target`.  Returns 0 and *watch_r (to remove with
+ * store_notify_remove()), or -1 with *watch_r NULL when the store cannot
+ * notify now. */
+int imap_session_watch_user(struct imap_session *s, struct imap_watch_target *target,
+			    struct store_notify_watch **watch_r);
+/* Goes on reading commands after something that paused input between
+ * commands (a NOTIFY push) has finished; a no-op while a command runs
+ * that does not read raw lines. */
+void imap_session_input_resume(struct imap_session *s);
 
 /* Leaves the selected state (CLOSE, UNSELECT, SELECT of another). */
 void imap_session_unselect(struct imap_session *s);

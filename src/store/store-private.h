@@ -40,6 +40,8 @@ struct store_vfuncs {
 	int (*mailbox_subscribe)(struct store *store, const char *name, bool subscribe);
 	int (*mailbox_status)(struct store *store, const char *name,
 			      struct store_status *status_r);
+	int (*mailbox_states)(struct store *store, struct store_mailbox_state **states_r,
+			      size_t *count_r);
 
 	/* Allocates the backend's mailbox (generic part first) and fills the
 	 * view with the messages as of now, claiming \Recent if !readonly. */
@@ -136,6 +138,8 @@ struct store_vfuncs {
 	void (*notify_destroy)(struct store_notify *notify);
 	int (*notify_add)(struct store_notify *notify, struct store_mailbox *box,
 			  struct store_notify_watch **watch_r);
+	int (*notify_add_user)(struct store_notify *notify, struct store *store,
+			       struct store_notify_watch **watch_r);
 	void (*notify_remove)(struct store_notify_watch *watch);
 	void (*notify_read)(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 

@@ -540,6 +540,15 @@ int store_mailbox_status(struct store *store, const char *name,
 	return ret;
 }
 
+int store_mailbox_states(struct store *store, struct store_mailbox_state **states_r,
+			 size_t *count_r)
+{
+	store_clear_error(store);
+	*states_r = NULL;
+	*count_r = 0;
+	return store->v->mailbox_states(store, states_r, count_r);
+}
+
 int store_mailbox_check(struct store *store, const char *name,
 			store_check_report_t *report, void *ctx)
 {
@@ -1006,6 +1015,20 @@ int store_notify_add(struct store_notify *notify, struct store_mailbox *box, voi
 {
 	assert(box->store->v == notify->v);
 	if (notify->v->notify_add(notify, box, watch_r) < 0) {
+		*watch_r = NULL;
+		return -1;
+	}
+	(*watch_r)->notify = notify;
+	(*watch_r)->cookie = cookie;
+	notify->watch_count++;
+	return 0;
+}
+
+int store_notify_add_user(struct store_notify *notify, struct store *store, void *cookie,
+			  struct store_notify_watch **watch_r)
+{
+	assert(store->v == notify->v);
+	if (notify->v->notify_add_user(notify, store, watch_r) < 0) {
 		*watch_r = NULL;
 		return -1;
 	}

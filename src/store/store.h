@@ -199,6 +199,27 @@ int store_mailbox_delete(struct store *store, const char *name);
  * messages into a new mailbox `to` and leaves INBOX empty (RFC 9051 6.3.6). */
 int store_mailbox_rename(struct store *store, const char *from, const char *to);
 int store_mailbox_subscribe(struct store *store, const char *name, bool subscribe);
+/* One mailbox as store_mailbox_states() lists it. */
+struct store_mailbox_state {
+	const char *name;	/* UTF-8, '/' separated */
+	/* The backend's number for the mailbox: RENAME keeps it.  With
+	 * uidvalidity it names one mailbox for as long as the store
+	 * exists (a mailbox deleted and made again has a new UIDVALIDITY,
+	 * and may get the same id). */
+	uint64_t id;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;	/* moves on every change of its messages */
+};
+
+/* Lists every selectable mailbox with the counters that tell whether it
+ * changed (NOTIFY compares two lists), sorted by name, without counting
+ * messages: one read of the mailbox table, whatever the mailboxes hold.
+ * Mail that another program dropped into a mailbox and no sync has
+ * picked up yet is not seen.  *states_r is allocated with xmalloc as one
+ * block (names inside it); the caller frees it.  Returns 0, or -1 with
+ * the store's error. */
+int store_mailbox_states(struct store *store, struct store_mailbox_state **states_r,
+			 size_t *count_r);
 /* STATUS of a mailbox that need not be open.  \Recent counts the messages
  * no session has claimed yet. */
 int store_mailbox_status(struct store *store, const char *name,
@@ -545,6 +566,19 @@ int store_notify_fd(struct store_notify *notify);
  * kernel or server limit): the caller polls instead. */
 int store_notify_add(struct store_notify *notify, struct store_mailbox *box, void *cookie,
 		     struct store_notify_watch **watch_r);
+/* Starts watching everything of `store`'s user (a store of the
+ * notification object's backend): every mailbox's messages, the list of
+ * mailboxes and the subscriptions, as changed through the store by any
+ * process (IMAP sessions in any worker, LMTP, `roost deliver`, the CLI).
+ * The report names no mailbox: the caller compares store_mailbox_states()
+ * and store_mailbox_list() with what it saw before.  Mail that another
+ * program drops into a mailbox that no store_notify_add() watch covers is
+ * reported only with the next change made through the store.  One such
+ * watch costs the backend the same whatever the number of mailboxes, and
+ * the watches of one user share it.  Returns 0 and *watch_r, or -1 with
+ * *watch_r NULL (a kernel or server limit): the caller polls instead. */
+int store_notify_add_user(struct store_notify *notify, struct store *store, void *cookie,
+			  struct store_notify_watch **watch_r);
 /* Stops the watch: it is reported no more, not even for changes already
  * pending.  NULL is a no-op; sets *watch to NULL. */
 void store_notify_remove(struct store_notify_watch **watch);

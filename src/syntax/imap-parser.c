@@ -682,7 +682,8 @@ static bool command_is_fetch(const struct imap_parser *p)
 {
 	if (p->name == NULL)
 		return false;
-	if (strcasecmp(p->name, "FETCH") == 0)
+	/* NOTIFY's MessageNew takes fetch-atts (RFC 5465 section 8) */
+	if (strcasecmp(p->name, "FETCH") == 0 || strcasecmp(p->name, "NOTIFY") == 0)
 		return true;
 	if (strcasecmp(p->name, "UID") != 0)
 		return false;

@@ -14,6 +14,7 @@ COMMAND_CAPS = {
     "ID": ("nas", "ID NIL"),
     "IDLE": ("as", None),
     "MOVE": ("s", "UID MOVE 4000000 INBOX"),
+    "NOTIFY": ("as", "NOTIFY NONE"),
     "NAMESPACE": ("as", "NAMESPACE"),
     "SORT": ("s", "SORT (ARRIVAL) UTF-8 ALL"),
     "STARTTLS": ("", None),

@@ -435,12 +435,49 @@ int maildir_mailbox_subscribe(struct store *store, const char *name, bool subscr
 	if (index_begin(ms->index, true) < 0)
 		return -1;
 	ret = index_subscription_set(ms->index, name, subscribe);
+	bool changed = ret > 0;
 	if (ret > 0)
 		ret = maildir_index_write_subscriptions(ms);
-	return index_end(ms->index, ret);
+	if (index_end(ms->index, ret) < 0)
+		return -1;
+	/* NOTIFY's SubscriptionChange (store_notify_add_user()) */
+	if (changed)
+		maildir_storage_notify(ms);
+	return 0;
 }
 
 /* ---- status ---- */
+
+int maildir_mailbox_states(struct store *store, struct store_mailbox_state **states_r,
+			   size_t *count_r)
+{
+	struct maildir_store *ms = (struct maildir_store *)store;
+	struct index_mailbox_state *rows;
+	size_t count, names_size = 0;
+
+	if (index_mailbox_states(ms->index, &rows, &count) < 0)
+		return -1;
+	for (size_t i = 0; i < count; i++)
+		names_size += strlen(rows[i].name) + 1;
+	struct store_mailbox_state *states =
+		xmalloc(sizeof(*states) * (count == 0 ? 1 : count) + names_size);
+	char *names = (char *)(states + (count == 0 ? 1 : count));
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strlen(rows[i].name);
+
+		memcpy(names, rows[i].name, len + 1);
+		states[i].name = names;
+		names += len + 1;
+		states[i].id = (uint64_t)rows[i].id;
+		states[i].uidvalidity = rows[i].uidvalidity;
+		states[i].uidnext = rows[i].uidnext;
+		states[i].highestmodseq = rows[i].highestmodseq;
+	}
+	index_mailbox_states_free(rows, count);
+	*states_r = states;
+	*count_r = count;
+	return 0;
+}
 
 int maildir_mailbox_status(struct store *store, const char *name,
 			   struct store_status *status_r)

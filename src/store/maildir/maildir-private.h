@@ -222,6 +222,8 @@ int maildir_mailbox_rename(struct store *store, const char *from, const char *to
 int maildir_mailbox_subscribe(struct store *store, const char *name, bool subscribe);
 int maildir_mailbox_status(struct store *store, const char *name,
 			   struct store_status *status_r);
+int maildir_mailbox_states(struct store *store, struct store_mailbox_state **states_r,
+			   size_t *count_r);
 /* The row of mailbox `name` and its directory (xmalloc'd).  0, or -1
  * with STORE_ERR_NOTFOUND when there is none, or another error. */
 int maildir_mailbox_lookup(struct maildir_store *ms, const char *name,
@@ -269,6 +271,8 @@ int maildir_notify_create(const struct store_settings *set, struct store_notify 
 void maildir_notify_destroy(struct store_notify *notify);
 int maildir_notify_add(struct store_notify *notify, struct store_mailbox *box,
 		       struct store_notify_watch **watch_r);
+int maildir_notify_add_user(struct store_notify *notify, struct store *store,
+			    struct store_notify_watch **watch_r);
 void maildir_notify_remove(struct store_notify_watch *watch);
 void maildir_notify_read(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 

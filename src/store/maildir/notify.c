@@ -14,7 +14,12 @@
  * descriptor (struct notify_path), so the notify file of a user with
  * many sessions costs one.  Events only mark watches pending; the
  * reports go out from maildir_notify_read() once per watch, however
- * many events it saw.  Nothing here reads the index or blocks. */
+ * many events it saw.  A user watch (store_notify_add_user(), for NOTIFY)
+ * covers the notify file alone, so it costs one link whatever the
+ * number of the user's mailboxes.  Events find their path through a hash
+ * of the watch descriptors: a worker with 10,000 users watches 20,000
+ * paths, and a walk of them for each event was the cost of a delivery.
+ * Nothing here reads the index or blocks. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
 
@@ -42,7 +47,8 @@ struct notify_link {
 
 struct notify_path {
 	struct notify_path *prev, *next;
-	int wd;			/* -1 after the kernel dropped it */
+	struct notify_path *hash_next;	/* in the bucket of wd */
+	int wd;			/* -1 after the kernel dropped it (not hashed) */
 	char *path;		/* to set the watch up again */
 	struct notify_link *links;
 };
@@ -58,6 +64,10 @@ struct notify_watch {
 struct maildir_notify {
 	struct store_notify notify;
 	struct notify_path *paths;
+	/* the paths with wd >= 0 by wd; bucket_count is a power of 2 */
+	struct notify_path **buckets;
+	size_t bucket_count, hashed_count;
+	size_t dropped_count;	/* paths with wd -1 */
 	struct notify_watch *pending_head, *pending_tail;
 };
 
@@ -82,6 +92,7 @@ void maildir_notify_destroy(struct store_notify *notify)
 	struct maildir_notify *mn = (struct maildir_notify *)notify;
 	assert(mn->paths == NULL);
 	close(mn->notify.fd);
+	free(mn->buckets);
 	free(mn);
 }
 
@@ -118,9 +129,59 @@ static void notify_path_mark(struct maildir_notify *mn, struct notify_path *p)
 	}
 }
 
+static size_t notify_wd_bucket(const struct maildir_notify *mn, int wd)
+{
+	/* descriptors are small consecutive numbers: the low bits spread */
+	return (size_t)(unsigned int)wd & (mn->bucket_count - 1);
+}
+
+static void notify_hash_insert(struct maildir_notify *mn, struct notify_path *p)
+{
+	if (p->wd < 0)
+		return;
+	if (mn->hashed_count >= mn->bucket_count) {
+		size_t old_count = mn->bucket_count;
+		struct notify_path **old = mn->buckets;
+		mn->bucket_count = old_count == 0 ? 64 : old_count * 2;
+		mn->buckets = xcalloc(mn->bucket_count, sizeof(*mn->buckets));
+		for (size_t i = 0; i < old_count; i++) {
+			struct notify_path *q, *next;
+			for (q = old[i]; q != NULL; q = next) {
+				next = q->hash_next;
+				size_t b = notify_wd_bucket(mn, q->wd);
+				q->hash_next = mn->buckets[b];
+				mn->buckets[b] = q;
+			}
+		}
+		free(old);
+	}
+	size_t b = notify_wd_bucket(mn, p->wd);
+	p->hash_next = mn->buckets[b];
+	mn->buckets[b] = p;
+	mn->hashed_count++;
+}
+
+static void notify_hash_remove(struct maildir_notify *mn, struct notify_path *p)
+{
+	if (p->wd < 0)
+		return;
+	struct notify_path **pp = &mn->buckets[notify_wd_bucket(mn, p->wd)];
+	for (; *pp != NULL; pp = &(*pp)->hash_next) {
+		if (*pp == p) {
+			*pp = p->hash_next;
+			p->hash_next = NULL;
+			mn->hashed_count--;
+			return;
+		}
+	}
+}
+
 static struct notify_path *notify_path_find_wd(struct maildir_notify *mn, int wd)
 {
-	for (struct notify_path *p = mn->paths; p != NULL; p = p->next) {
+	if (mn->bucket_count == 0)
+		return NULL;
+	for (struct notify_path *p = mn->buckets[notify_wd_bucket(mn, wd)]; p != NULL;
+	     p = p->hash_next) {
 		if (p->wd == wd)
 			return p;
 	}
@@ -129,8 +190,11 @@ static struct notify_path *notify_path_find_wd(struct maildir_notify *mn, int wd
 
 static void notify_path_free(struct maildir_notify *mn, struct notify_path *p)
 {
+	notify_hash_remove(mn, p);
 	if (p->wd >= 0)
 		(void)inotify_rm_watch(mn->notify.fd, p->wd);
+	else
+		mn->dropped_count--;
 	if (p->prev != NULL)
 		p->prev->next = p->next;
 	else
@@ -177,6 +241,7 @@ static int notify_link_add(struct maildir_notify *mn, struct notify_link *l, con
 		if (p->next != NULL)
 			p->next->prev = p;
 		mn->paths = p;
+		notify_hash_insert(mn, p);
 	}
 	l->path = p;
 	l->prev = NULL;
@@ -196,23 +261,16 @@ void maildir_notify_remove(struct store_notify_watch *watch)
 	free(w);
 }
 
-int maildir_notify_add(struct store_notify *notify, struct store_mailbox *box,
-		       struct store_notify_watch **watch_r)
+/* A watch of paths[0..count) (count <= NOTIFY_PATHS_PER_WATCH, the
+ * user's notify file first), which it frees. */
+static int notify_watch_add(struct maildir_notify *mn, char **paths, size_t count,
+			    struct store_notify_watch **watch_r)
 {
-	struct maildir_notify *mn = (struct maildir_notify *)notify;
-	struct maildir_store *ms = (struct maildir_store *)box->store;
-	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
-	/* inotify watches inodes: a rename of the folder by another
-	 * session keeps these watches on it */
-	char *paths[NOTIFY_PATHS_PER_WATCH] = {
-		xstrdup(ms->notify_path),
-		xasprintf("%s/new", mbox->dir),
-	};
 	struct notify_watch *w = xcalloc(1, sizeof(*w));
 	int ret = 0;
 
 	w->mn = mn;
-	for (size_t i = 0; i < NOTIFY_PATHS_PER_WATCH; i++) {
+	for (size_t i = 0; i < count; i++) {
 		w->links[i].watch = w;
 		if (ret == 0)
 			ret = notify_link_add(mn, &w->links[i], paths[i]);
@@ -235,6 +293,31 @@ int maildir_notify_add(struct store_notify *notify, struct store_mailbox *box,
 	return 0;
 }
 
+int maildir_notify_add(struct store_notify *notify, struct store_mailbox *box,
+		       struct store_notify_watch **watch_r)
+{
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	/* inotify watches inodes: a rename of the folder by another
+	 * session keeps these watches on it */
+	char *paths[NOTIFY_PATHS_PER_WATCH] = {
+		xstrdup(ms->notify_path),
+		xasprintf("%s/new", mbox->dir),
+	};
+	return notify_watch_add((struct maildir_notify *)notify, paths, N_ELEMENTS(paths),
+				watch_r);
+}
+
+int maildir_notify_add_user(struct store_notify *notify, struct store *store,
+			    struct store_notify_watch **watch_r)
+{
+	struct maildir_store *ms = (struct maildir_store *)store;
+	/* every change through the store touches the notify file (the
+	 * subscriptions and the mailbox list too) */
+	char *paths[1] = { xstrdup(ms->notify_path) };
+	return notify_watch_add((struct maildir_notify *)notify, paths, 1, watch_r);
+}
+
 /* Marks the watches of every path an event in buf[0..n) concerns. */
 static void notify_events(struct maildir_notify *mn, const char *buf, size_t n)
 {
@@ -250,8 +333,11 @@ static void notify_events(struct maildir_notify *mn, const char *buf, size_t n)
 		struct notify_path *np = notify_path_find_wd(mn, ev->wd);
 		if (np == NULL)
 			continue;
-		if ((ev->mask & IN_IGNORED) != 0)
+		if ((ev->mask & IN_IGNORED) != 0) {
+			notify_hash_remove(mn, np);
 			np->wd = -1;
+			mn->dropped_count++;
+		}
 		notify_path_mark(mn, np);
 	}
 }
@@ -271,9 +357,14 @@ void maildir_notify_read(struct store_notify *notify, store_notify_callback_t *c
 	}
 	/* a watch the kernel dropped (file replaced, deleted) is set up
 	 * again on the same path if possible */
-	for (struct notify_path *p = mn->paths; p != NULL; p = p->next) {
-		if (p->wd < 0)
+	for (struct notify_path *p = mn->paths; p != NULL && mn->dropped_count > 0; p = p->next) {
+		if (p->wd < 0) {
 			p->wd = inotify_add_watch(mn->notify.fd, p->path, NOTIFY_MASK);
+			if (p->wd >= 0) {
+				mn->dropped_count--;
+				notify_hash_insert(mn, p);
+			}
+		}
 	}
 	struct notify_watch *w;
 	while ((w = mn->pending_head) != NULL) {

@@ -159,6 +159,18 @@ int index_mailbox_list_tree(struct index *idx, const char *name,
 			    struct index_mailbox_entry **entries_r, size_t *count_r);
 /* Frees entries (NULL with count 0 is fine). */
 void index_mailbox_entries_free(struct index_mailbox_entry *entries, size_t count);
+/* A mailbox row's counters (store_mailbox_states()); name xmalloc'd. */
+struct index_mailbox_state {
+	int64_t id;
+	char *name;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+};
+/* Every mailbox row, sorted by name (memcmp order); free with
+ * index_mailbox_states_free(). */
+int index_mailbox_states(struct index *idx, struct index_mailbox_state **states_r,
+			 size_t *count_r);
+void index_mailbox_states_free(struct index_mailbox_state *states, size_t count);
 
 /* ---- subscription.c ---- */
 

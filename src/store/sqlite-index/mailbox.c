@@ -269,3 +269,34 @@ int index_mailbox_list_tree(struct index *idx, const char *name,
 	free(prefix);
 	return ret;
 }
+
+void index_mailbox_states_free(struct index_mailbox_state *states, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(states[i].name);
+	free(states);
+}
+
+static void state_read(sqlite3_stmt *stmt, void *elem)
+{
+	struct index_mailbox_state *state = elem;
+
+	state->id = sqlite3_column_int64(stmt, 0);
+	state->name = xstrdup(index_column_text(stmt, 1));
+	state->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 2);
+	state->uidnext = (uint32_t)sqlite3_column_int64(stmt, 3);
+	state->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 4);
+}
+
+int index_mailbox_states(struct index *idx, struct index_mailbox_state **states_r,
+			 size_t *count_r)
+{
+	/* name's UNIQUE index gives the BINARY (memcmp) order without a sort */
+	if (index_stmt_rows(idx, index_stmt(idx, "SELECT id, name, uidvalidity, uidnext, "
+					    "highestmodseq FROM mailboxes ORDER BY name", ""),
+			    sizeof(**states_r), state_read, (void **)states_r, count_r) < 0) {
+		index_mailbox_states_free(*states_r, *count_r);
+		return -1;
+	}
+	return 0;
+}
