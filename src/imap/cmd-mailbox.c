@@ -9,6 +9,7 @@
  * request (session.h); the others call the store directly. */
 #include "commands.h"
 #include "cmd-mailbox.h"
+#include "notify.h"
 #include "mailbox-name.h"
 #include "syntax/imap-parser.h"
 #include "syntax/imap-quote.h"
@@ -81,6 +82,7 @@ bool cmd_create(struct imap_cmd *cmd)
 	if (store_mailbox_create(s->store, name, 0) < 0)
 		return imap_cmd_store_error(cmd, false);
 	cmd_mailbox_write_oldname(cmd, name, stripped);
+	imap_notify_own_change(cmd->session);
 	return imap_cmd_ok(cmd, "Create completed.");
 }
 
@@ -112,6 +114,7 @@ bool cmd_delete(struct imap_cmd *cmd)
 		imap_session_unselect(s);
 		imap_session_untagged(s, "OK [CLOSED] Selected mailbox was deleted.");
 	}
+	imap_notify_own_change(cmd->session);
 	return imap_cmd_ok(cmd, "Delete completed.");
 }
 
@@ -142,6 +145,7 @@ bool cmd_rename(struct imap_cmd *cmd)
 	if (store_mailbox_rename(s->store, from, to) < 0)
 		return imap_cmd_store_error(cmd, false);
 	cmd_mailbox_write_oldname(cmd, to, raw_to);
+	imap_notify_own_change(cmd->session);
 	return imap_cmd_ok(cmd, "Rename completed.");
 }
 
@@ -162,6 +166,7 @@ static bool cmd_subscribe_common(struct imap_cmd *cmd, bool subscribe)
 		if (subscribe || err != STORE_ERR_NOTFOUND)
 			return imap_cmd_store_error(cmd, false);
 	}
+	imap_notify_own_change(cmd->session);
 	return imap_cmd_ok(cmd, subscribe ? "Subscribe completed." :
 			   "Unsubscribe completed.");
 }

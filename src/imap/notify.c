@@ -278,6 +278,13 @@ void imap_notify_free(struct imap_session *s)
 	s->notify = NULL;
 }
 
+bool imap_notify_flags_need_uid(const struct imap_session *s)
+{
+	const struct imap_notify *n = s->notify;
+	return n != NULL && n->spec != NULL &&
+		(n->spec->selected_events & IMAP_NOTIFY_FLAG_CHANGE) != 0;
+}
+
 bool imap_notify_is_busy(const struct imap_session *s)
 {
 	return s->notify != NULL && s->notify->busy;
@@ -641,9 +648,10 @@ static void notify_attrs_write(struct str *line, unsigned int attrs)
 	str_append_c(line, ')');
 }
 
-static void notify_compare_done(void *ctx)
+/* Writes what the compare found (without the LIST responses when
+ * `quiet_names`), makes its lists the last seen, and frees c. */
+static void notify_compare_apply(struct notify_compare *c, bool quiet_names)
 {
-	struct notify_compare *c = ctx;
 	struct imap_notify *n = c->n;
 	struct imap_session *s = n->s;
 
@@ -661,6 +669,8 @@ static void notify_compare_done(void *ctx)
 				cmd_mailbox_status_write(s, pool, r->name, &r->items, &r->status);
 				continue;
 			}
+			if (quiet_names)
+				continue;
 			struct str line = STR_INIT;
 			str_append(&line, "* LIST ");
 			notify_attrs_write(&line, r->attrs);
@@ -692,12 +702,19 @@ static void notify_compare_done(void *ctx)
 	free(c->records);
 	free(c->selected_name);
 	free(c);
+}
+
+static void notify_compare_done(void *ctx)
+{
+	struct notify_compare *c = ctx;
+	struct imap_notify *n = c->n;
+	notify_compare_apply(c, false);
 	notify_push_end(n);
 }
 
 /* ---- pushing ---- */
 
-static void notify_compare_start(struct imap_notify *n)
+static struct notify_compare *notify_compare_create(struct imap_notify *n)
 {
 	struct imap_session *s = n->s;
 	struct notify_compare *c = xcalloc(1, sizeof(*c));
@@ -705,8 +722,24 @@ static void notify_compare_start(struct imap_notify *n)
 	c->store = s->store;
 	if (s->box != NULL && s->state == IMAP_STATE_SELECTED)
 		c->selected_name = xstrdup(store_mailbox_name(s->box));
+	return c;
+}
+
+static void notify_compare_start(struct imap_notify *n)
+{
+	struct notify_compare *c = notify_compare_create(n);
 	n->user_changed = false;
-	imap_session_store_request(s, notify_compare_work, notify_compare_done, c);
+	imap_session_store_request(n->s, notify_compare_work, notify_compare_done, c);
+}
+
+void imap_notify_own_change(struct imap_session *s)
+{
+	struct imap_notify *n = s->notify;
+	if (n == NULL || n->spec == NULL || n->states == NULL || !n->need_list || n->busy)
+		return;
+	struct notify_compare *c = notify_compare_create(n);
+	notify_compare_work(c);
+	notify_compare_apply(c, true);
 }
 
 /* The new messages of the selected mailbox get MessageNew's fetch-atts

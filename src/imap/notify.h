@@ -47,6 +47,18 @@ void imap_notify_free(struct imap_session *s);
  * started): starts a push if the session may write one now and has
  * something to push, else leaves it for later. */
 void imap_notify_kick(struct imap_session *s);
+/* True when the FETCH of a flag change in the selected mailbox must
+ * carry UID (RFC 5465 5.1: "MUST include UID and FLAGS"): NOTIFY asked
+ * for FlagChange of the selected mailbox. */
+bool imap_notify_flags_need_uid(const struct imap_session *s);
+/* The session's own command changed the mailbox list or the
+ * subscriptions (CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE): takes
+ * them in now without LIST responses (RFC 5465 5: "The server SHOULD
+ * omit notifying the client if the event is caused by this client"),
+ * while STATUS responses for other changes are still written.  Called
+ * by a command, which may call the store directly; a store error is
+ * logged and the next compare reports the change instead. */
+void imap_notify_own_change(struct imap_session *s);
 /* True while a push runs: no command may start (input waits). */
 bool imap_notify_is_busy(const struct imap_session *s);
 /* Goes on with a push paused for output or at a slice's end.  True if

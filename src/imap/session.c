@@ -832,7 +832,7 @@ static void imap_sync_write_flags(struct imap_session *s, uint32_t msn,
 {
 	struct str line = STR_INIT;
 	str_printfa(&line, "* %u FETCH (", msn);
-	if (s->cmd != NULL && s->cmd->uid)
+	if ((s->cmd != NULL && s->cmd->uid) || imap_notify_flags_need_uid(s))
 		str_printfa(&line, "UID %u ", msg->uid);
 	str_append(&line, "FLAGS (");
 	imap_flags_write(&line, s->box, msg, store_mailbox_is_recent(s->box, msn));

@@ -159,10 +159,11 @@ def test_selected_between_commands_and_idle(srv):
     other.cmd("STORE 1 +FLAGS (\\Flagged)", ok=True)
     line = c.readline(timeout=5)
     expect(time.time() - t0 < 1.0, "flag change took over 1 s")
-    expect(line == "* 1 FETCH (FLAGS (\\Flagged \\Recent))", line)
+    # 5.1: "MUST include UID and FLAGS"
+    expect(line == "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))", line)
     # an expunge: EXPUNGE at once with SELECTED
     other.cmd("STORE 2 +FLAGS (\\Deleted)", ok=True)
-    expect(c.readline(timeout=5) == "* 2 FETCH (FLAGS (\\Deleted \\Recent))")
+    expect(c.readline(timeout=5) == "* 2 FETCH (UID 2 FLAGS (\\Deleted \\Recent))")
     other.cmd("EXPUNGE", ok=True)
     expect(c.readline(timeout=5) == "* 2 EXPUNGE")
     # and during IDLE the same events
@@ -355,6 +356,13 @@ def test_mailbox_name_events(srv):
     c.expect_no_more(0.3)
     other.cmd("DELETE NewMailbox", ok=True)
     expect(c.readline(timeout=5) == '* LIST (\\NonExistent) "/" NewMailbox')
+    # 5: "The server SHOULD omit notifying the client if the event is
+    # caused by this client"
+    c.cmd("CREATE Mine", ok=True)
+    c.cmd("RENAME Mine Mine2", ok=True)
+    c.cmd("SUBSCRIBE Mine2", ok=True)
+    c.cmd("DELETE Mine2", ok=True)
+    c.expect_no_more(0.4)
     # deleting a mailbox with children leaves a \Noselect name
     other.cmd("DELETE Renamed/Child", ok=True)
     lines = read_lines(c, 2)
@@ -533,7 +541,7 @@ def test_two_sessions_in_two_workers(srv):
     expect(read_lines(c, 2) == ["* 1 EXISTS", "* 1 RECENT"])
     other.cmd("SELECT INBOX", ok=True)
     other.cmd("STORE 1 +FLAGS (\\Answered)", ok=True)
-    expect(c.readline(timeout=5) == "* 1 FETCH (FLAGS (\\Answered \\Recent))")
+    expect(c.readline(timeout=5) == "* 1 FETCH (UID 1 FLAGS (\\Answered \\Recent))")
     other.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)", ok=True)
     c.readline(timeout=5)
     other.cmd("EXPUNGE", ok=True)
