@@ -26,6 +26,7 @@
 #include "base/pool.h"
 #include "net/net.h"
 #include "store/store.h"
+#include "store/request.h"
 #include "syntax/seqset.h"
 
 #include <stdlib.h>
@@ -872,8 +873,13 @@ static void notify_push_end(struct imap_notify *n)
 	if (s->closing)
 		return;
 	imap_notify_kick(s);
-	if (!n->busy)
-		imap_session_input_resume(s);
+	if (n->busy)
+		return;
+	/* an idle session holds no index (DESIGN.md): IDLE gave it back at
+	 * its start, and the push took it again */
+	if (s->idling && !store_request_busy(s->store))
+		store_release_memory(s->store);
+	imap_session_input_resume(s);
 }
 
 bool imap_notify_resume(struct imap_session *s)

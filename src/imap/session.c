@@ -483,6 +483,9 @@ static void imap_session_input_process(struct imap_session *s)
 		return;
 	s->input_busy = true;
 	while (!s->closing && !s->logout_sent && !s->tls_pending) {
+		/* a push the last command's end started (imap_notify_kick) */
+		if (imap_notify_is_busy(s))
+			break;
 		if (s->cmd != NULL) {
 			if (s->cmd->raw_line == NULL)
 				break;
@@ -721,6 +724,10 @@ void imap_session_input_resume(struct imap_session *s)
 		return;
 	if (s->cmd != NULL && s->cmd->raw_line == NULL)
 		return;
+	/* the push used the index: give it back soon, as after a command */
+	if (s->cmd == NULL && s->store != NULL && s->release_timer == NULL)
+		s->release_timer = net_timer_create(IMAP_RELEASE_MSECS, false,
+						    imap_session_release, s);
 	net_conn_input_pause(s->conn, false);
 	imap_session_input_process(s);
 }

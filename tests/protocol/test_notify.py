@@ -260,10 +260,11 @@ def test_filters_subtree_mailboxes_no_wildcards(srv):
     other = srv.login()
     for box in ("A", "AB", "misc", "A/B/C", "A/B", "misc*"):
         other.append(f'"{box}"')
+    # one push or several: the order within one is by name
     lines = read_lines(c, 3)
-    expect(lines == ["* STATUS A/B/C (MESSAGES 1 UIDNEXT 2)",
-                     "* STATUS A/B (MESSAGES 1 UIDNEXT 2)",
-                     '* STATUS "misc*" (MESSAGES 1 UIDNEXT 2)'], lines)
+    expect(sorted(lines) == ['* STATUS "misc*" (MESSAGES 1 UIDNEXT 2)',
+                             "* STATUS A/B (MESSAGES 1 UIDNEXT 2)",
+                             "* STATUS A/B/C (MESSAGES 1 UIDNEXT 2)"], lines)
     c.expect_no_more(0.3)
 
 
@@ -632,7 +633,8 @@ def test_notification_overflow(srv):
     """5.8: a client that reads nothing gets [NOTIFICATIONOVERFLOW] and no
     more notifications, while what the server keeps for it stays
     bounded.  The client's receive window is tiny, so the server's
-    buffers fill."""
+    buffers fill: each STORE of another session on 8,192 messages makes
+    a push of 8,192 FETCH responses."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", srv.port))
@@ -641,25 +643,27 @@ def test_notification_overflow(srv):
     c.srv, c.sock, c.buf, c.tagn, c.timeout = srv, sock, b"", 0, 10
     c.greeting()
     c.cmd("LOGIN demo demo", ok=True)
-    long = "x" * 200
-    names = [f"{long}{i}" for i in range(400)]
-    create_many(c, names)
-    c.cmd("NOTIFY SET (personal (MessageNew MessageExpunge SubscriptionChange))", ok=True)
     other = srv.login()
-    # every round: 400 LIST responses of some 230 bytes
+    other.append()
+    other.cmd("SELECT INBOX", ok=True)
+    for _ in range(13):
+        other.cmd("COPY 1:* INBOX", ok=True)
+    c.cmd("SELECT INBOX", ok=True)
+    c.cmd("NOTIFY SET (selected (MessageNew MessageExpunge FlagChange)) "
+          "(personal (MessageNew MessageExpunge))", ok=True)
     deadline = time.time() + 90
     rounds = 0
     while "NOTIFICATIONOVERFLOW" not in srv.log_text():
         expect(time.time() < deadline, f"no overflow after {rounds} rounds")
-        for i, n in enumerate(names):
-            other.line(f"s{i} {'UNSUBSCRIBE' if rounds % 2 else 'SUBSCRIBE'} {n}")
-        read_until(other, lambda l: l.startswith(f"s{len(names) - 1} "), timeout=60)
+        other.cmd(f"STORE 1:* {'-' if rounds % 2 else '+'}FLAGS.SILENT (\\Flagged)", ok=True)
         rounds += 1
-        time.sleep(0.2)
+        time.sleep(0.1)
     # the client reads now: the notifications, the overflow, then quiet
-    lines = read_until(c, lambda l: "NOTIFICATIONOVERFLOW" in l, timeout=30)
+    lines = read_until(c, lambda l: "NOTIFICATIONOVERFLOW" in l, timeout=60)
     expect(lines[-1].startswith("* OK [NOTIFICATIONOVERFLOW] "), lines[-1])
-    other.cmd(f"SUBSCRIBE {names[0]}")
-    other.cmd(f"UNSUBSCRIBE {names[0]}")
+    other.cmd("STORE 1 +FLAGS (\\Seen)", ok=True)
+    other.append("INBOX")
     c.expect_no_more(0.5)
-    c.cmd("NOOP", ok=True)
+    # a command's end still reports the selected mailbox (RFC 9051)
+    u, _ = c.cmd("NOOP", ok=True)
+    expect("* 8193 EXISTS" in u, u[-3:])
