@@ -1074,6 +1074,147 @@ static void test_notify_watches(void **state)
 	store_close(&other);
 }
 
+static void count_cb(void *ctx, void *cookie)
+{
+	(void)cookie;
+	(*(size_t *)ctx)++;
+}
+
+/* store_notify_add_user(): every change of the user, whatever the
+ * mailbox, by this process or another; and many watches at once (the
+ * backend's lookup of a report's watch) */
+static void test_notify_user_watch(void **state)
+{
+	(void)state;
+	struct store *demo = open_store("demo");
+	struct store_notify *notify;
+	struct store_notify_watch *wa, *wb;
+	struct notified got = { .log = "" };
+	const char *error;
+
+	assert_int_equal(store_mailbox_create(demo, "Lists", 0), 0);
+	assert_int_equal(store_notify_create(&fixture_set, &notify, &error), 0);
+	assert_int_equal(store_notify_add_user(notify, demo, (void *)&notify_cookies[0], &wa), 0);
+	assert_string_equal(notify_wait(notify, &got, 0), "");
+	append_elsewhere("Lists", msg1);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	assert_string_equal(notify_wait(notify, &got, 0), "");
+	assert_int_equal(store_mailbox_create(demo, "New", 0), 0);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	assert_int_equal(store_mailbox_subscribe(demo, "New", true), 0);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	/* nothing changed: nothing to tell */
+	assert_int_equal(store_mailbox_subscribe(demo, "New", true), 0);
+	assert_string_equal(notify_wait(notify, &got, 100), "");
+	assert_int_equal(store_mailbox_rename(demo, "New", "Newer"), 0);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	assert_int_equal(store_mailbox_delete(demo, "Newer"), 0);
+	assert_string_equal(notify_wait(notify, &got, 1000), "a");
+	store_notify_remove(&wa);
+
+	/* 300 mailbox watches besides a user watch: a file dropped into one
+	 * folder's new/ is reported for that folder's watch alone */
+	if (strcmp(fixture_backend->name, "maildir") == 0) {
+		enum { N = 300 };
+		static char cookies[N];
+		struct store_notify_watch *watches[N];
+		char name[32];
+		assert_int_equal(store_notify_add_user(notify, demo, (void *)&notify_cookies[1], &wb),
+				 0);
+		for (int i = 0; i < N; i++) {
+			struct store_mailbox *box;
+			snprintf(name, sizeof(name), "m%d", i);
+			cookies[i] = (char)('A' + i % 26);
+			assert_int_equal(store_mailbox_create(demo, name, 0), 0);
+			assert_int_equal(store_mailbox_open(demo, name, false, &box), 0);
+			assert_int_equal(store_notify_add(notify, box, &cookies[i], &watches[i]), 0);
+			store_mailbox_close(&box);
+		}
+		(void)notify_wait(notify, &got, 100);
+		char *path = user_path("Maildir/.m277/new/1.M1P1.host");
+		int fd = open(path, O_WRONLY | O_CREAT, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+		free(path);
+		assert_string_equal(notify_wait(notify, &got, 1000), "R");	/* 'A' + 277 % 26 */
+		/* a change through the store: every watch of the user, once */
+		append(demo, "m3", msg2, 0, NULL, 0, 0);
+		struct pollfd pfd = { .fd = store_notify_fd(notify), .events = POLLIN };
+		size_t reports = 0;
+		(void)poll(&pfd, 1, 1000);
+		store_notify_read(notify, count_cb, &reports);
+		assert_int_equal(reports, N + 1);
+		for (int i = 0; i < N; i++)
+			store_notify_remove(&watches[i]);
+		store_notify_remove(&wb);
+	}
+	store_notify_destroy(&notify);
+	store_close(&demo);
+}
+
+/* store_mailbox_states(): sorted by name, the id kept by RENAME, the
+ * counters moved by every change of the messages, a new UIDVALIDITY for
+ * a mailbox made again */
+static void test_mailbox_states(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox_state *s0, *s1;
+	size_t n0, n1;
+
+	assert_int_equal(store_mailbox_create(store, "b", 0), 0);
+	assert_int_equal(store_mailbox_create(store, "a/x", 0), 0);
+	assert_int_equal(store_mailbox_states(store, &s0, &n0), 0);
+	for (size_t i = 1; i < n0; i++)
+		assert_true(strcmp(s0[i - 1].name, s0[i].name) < 0);
+	size_t b = 0;
+	while (b < n0 && strcmp(s0[b].name, "b") != 0)
+		b++;
+	assert_true(b < n0);
+	/* an append moves UIDNEXT and HIGHESTMODSEQ */
+	append(store, "b", msg1, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_states(store, &s1, &n1), 0);
+	assert_int_equal(n1, n0);
+	assert_int_equal(s1[b].id, s0[b].id);
+	assert_int_equal(s1[b].uidnext, s0[b].uidnext + 1);
+	assert_true(s1[b].highestmodseq > s0[b].highestmodseq);
+	uint64_t modseq = s1[b].highestmodseq;
+	free(s1);
+	/* a flag change and an expunge move HIGHESTMODSEQ */
+	struct store_mailbox *box;
+	uint32_t msn = 1, *failed;
+	size_t failed_count;
+	assert_int_equal(store_mailbox_open(store, "b", false, &box), 0);
+	assert_int_equal(store_mailbox_update_flags(box, &msn, 1, STORE_FLAGS_ADD,
+						    STORE_FLAG_SEEN, 0, 0, &failed,
+						    &failed_count), 0);
+	assert_int_equal(store_mailbox_states(store, &s1, &n1), 0);
+	assert_true(s1[b].highestmodseq > modseq);
+	modseq = s1[b].highestmodseq;
+	free(s1);
+	assert_int_equal(store_mailbox_expunge(box, &msn, 1), 0);
+	store_mailbox_close(&box);
+	assert_int_equal(store_mailbox_states(store, &s1, &n1), 0);
+	assert_true(s1[b].highestmodseq > modseq);
+	free(s1);
+	/* RENAME keeps the id and UIDVALIDITY */
+	assert_int_equal(store_mailbox_rename(store, "b", "c"), 0);
+	assert_int_equal(store_mailbox_states(store, &s1, &n1), 0);
+	assert_string_equal(s1[n1 - 1].name, "c");
+	assert_int_equal(s1[n1 - 1].id, s0[b].id);
+	assert_int_equal(s1[n1 - 1].uidvalidity, s0[b].uidvalidity);
+	free(s1);
+	/* made again: another UIDVALIDITY */
+	assert_int_equal(store_mailbox_delete(store, "c"), 0);
+	assert_int_equal(store_mailbox_create(store, "c", 0), 0);
+	assert_int_equal(store_mailbox_states(store, &s1, &n1), 0);
+	assert_string_equal(s1[n1 - 1].name, "c");
+	assert_true(s1[n1 - 1].uidvalidity != s0[b].uidvalidity);
+	free(s1);
+	free(s0);
+	store_close(&store);
+}
+
 static void test_keyword_limit(void **state)
 {
 	(void)state;
@@ -2011,6 +2152,8 @@ static void test_reopen_from_snapshot(void **state)
 static const struct CMUnitTest suite[] = {
 	CONFORMANCE_TEST(test_backends),
 	CONFORMANCE_TEST(test_notify_watches),
+	CONFORMANCE_TEST(test_notify_user_watch),
+	CONFORMANCE_TEST(test_mailbox_states),
 	CONFORMANCE_TEST(test_user_names),
 	CONFORMANCE_TEST(test_defaults_and_list),
 	CONFORMANCE_TEST(test_append_read),
