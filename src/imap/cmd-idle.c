@@ -40,6 +40,8 @@ static void imap_idle_line(struct imap_cmd *cmd, const char *line)
 static void imap_idle_poll(void *ctx)
 {
 	struct imap_cmd *cmd = ctx;
+	/* no watch to say so: anything may have changed */
+	cmd->session->box_changed = true;
 	imap_session_idle_sync(cmd->session);
 }
 

@@ -414,13 +414,13 @@ static bool notify_same_mailbox(const struct store_mailbox_state *a,
 	return a->id == b->id && a->uidvalidity == b->uidvalidity;
 }
 
-/* For sorting indexes of a states array by (id, uidvalidity). */
-static const struct store_mailbox_state *notify_sort_states;
-
-static int notify_key_cmp(const void *a, const void *b)
+/* Orders indexes of the states array `ctx` by (id, uidvalidity); a
+ * compare may run on a helper thread, hence qsort_r(). */
+static int notify_key_cmp(const void *a, const void *b, void *ctx)
 {
-	const struct store_mailbox_state *x = &notify_sort_states[*(const size_t *)a];
-	const struct store_mailbox_state *y = &notify_sort_states[*(const size_t *)b];
+	const struct store_mailbox_state *states = ctx;
+	const struct store_mailbox_state *x = &states[*(const size_t *)a];
+	const struct store_mailbox_state *y = &states[*(const size_t *)b];
 	if (x->id != y->id)
 		return x->id < y->id ? -1 : 1;
 	if (x->uidvalidity != y->uidvalidity)
@@ -433,9 +433,7 @@ static size_t *notify_key_order(const struct store_mailbox_state *states, size_t
 	size_t *order = xmalloc((count == 0 ? 1 : count) * sizeof(*order));
 	for (size_t i = 0; i < count; i++)
 		order[i] = i;
-	notify_sort_states = states;
-	qsort(order, count, sizeof(*order), notify_key_cmp);
-	notify_sort_states = NULL;
+	qsort_r(order, count, sizeof(*order), notify_key_cmp, (void *)states);
 	return order;
 }
 
