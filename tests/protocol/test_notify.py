@@ -667,3 +667,52 @@ def test_notification_overflow(srv):
     # a command's end still reports the selected mailbox (RFC 9051)
     u, _ = c.cmd("NOOP", ok=True)
     expect("* 8193 EXISTS" in u, u[-3:])
+
+
+# ---- the end of a session in the middle of a push ----
+
+
+def test_disconnect_during_push_fetch(srv):
+    """A push FETCH of big messages runs in slices; a client that goes
+    away in the middle of it leaves nothing behind (ASan), and a client
+    that reads slowly gets every byte."""
+    big = "Subject: big\r\n\r\n" + ("x" * 998 + "\r\n") * 1500
+    reader = srv.login()
+    leaver = srv.login()
+    for c in (reader, leaver):
+        c.cmd("SELECT INBOX", ok=True)
+        c.cmd("NOTIFY SET (selected (MessageNew (UID BODY.PEEK[]) MessageExpunge))", ok=True)
+    other = srv.login()
+    for _ in range(4):
+        other.append("INBOX", msg=big)
+    # the leaver reads a little and goes
+    leaver.readline(timeout=5)
+    leaver.close()
+    got = read_until(reader, lambda l: l.startswith("* 4 FETCH"), timeout=30)
+    bodies = [l for l in got if " FETCH (UID " in l]
+    expect(len(bodies) >= 1 and all(len(b) > 1_500_000 for b in bodies), len(bodies))
+    reader.cmd("NOOP", ok=True)
+    # LOGOUT with a change pending
+    other.append("INBOX")
+    reader.line("z LOGOUT")
+    read_until(reader, lambda l: l.startswith("z OK"))
+    srv.login().cmd("NOOP", ok=True)
+
+
+def test_notify_across_select_and_close(srv):
+    c = srv.login()
+    c.cmd("CREATE Other", ok=True)
+    c.cmd(f"NOTIFY SET (selected {NEW_NE}) (personal {NEW_NE})", ok=True)
+    other = srv.login()
+    # no mailbox selected: SELECTED refers to none, INBOX is "other"
+    other.append("INBOX")
+    expect(c.readline(timeout=5) == "* STATUS INBOX (MESSAGES 1 UIDNEXT 2)")
+    c.cmd("SELECT Other", ok=True)
+    other.append("Other")
+    expect(read_lines(c, 2) == ["* 1 EXISTS", "* 1 RECENT"])
+    other.append("INBOX")
+    expect(c.readline(timeout=5) == "* STATUS INBOX (MESSAGES 2 UIDNEXT 3)")
+    c.cmd("CLOSE", ok=True)
+    other.append("Other")
+    expect(c.readline(timeout=5) == "* STATUS Other (MESSAGES 2 UIDNEXT 3)")
+    c.expect_no_more(0.3)
