@@ -26,8 +26,9 @@
  * client that pipelines without reading cannot make us buffer without
  * bound.  The same holds while a store request of the session runs on a
  * helper thread (SELECT's open, the sync before a tagged reply: see
- * "store requests" in session.h), and while the session waits for the
- * turn of a store whose request another session runs.  This file never
+ * "store requests" in session.h), while the session waits for the
+ * turn of a store whose request another session runs, and while a NOTIFY
+ * push (notify.h) writes between two commands.  This file never
  * touches mail data itself: commands do, through store/store.h. */
 #include "session.h"
 #include "syntax/imap-parser.h"
