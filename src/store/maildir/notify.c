@@ -17,8 +17,9 @@
  * many events it saw.  A user watch (store_notify_add_user(), for NOTIFY)
  * covers the notify file alone, so it costs one link whatever the
  * number of the user's mailboxes.  Events find their path through a hash
- * of the watch descriptors: a worker with 10,000 users watches 20,000
- * paths, and a walk of them for each event was the cost of a delivery.
+ * of the watch descriptors: a worker with 10,000 users with a mailbox
+ * selected watches 20,000 paths, and a walk of them for each event made
+ * every delivery's cost grow with the worker's sessions.
  * Nothing here reads the index or blocks. */
 #include "store/maildir/maildir-private.h"
 #include "base/log.h"
