@@ -152,6 +152,12 @@ struct imap_session {
 	bool idling;			/* in IDLE: push mailbox changes at once */
 	bool utf8_accept;		/* ENABLE UTF8=ACCEPT */
 	bool rev2;			/* ENABLE IMAP4rev2 */
+	/* RFC 7162: a CONDSTORE enabling command ran (untagged FETCH
+	 * responses carry MODSEQ and, with QRESYNC, UID); QRESYNC: ENABLE
+	 * QRESYNC (VANISHED instead of EXPUNGE, SELECT's QRESYNC
+	 * parameter, UID FETCH's VANISHED modifier) */
+	bool condstore;
+	bool qresync;
 	char *log_prefix;		/* "imap(user,ip,id)" */
 	/* SEARCHRES "$": UIDs of the selected mailbox (search-result.h) */
 	struct seqset search_result;
@@ -290,6 +296,18 @@ uint32_t imap_session_msn_lower_bound(struct store_mailbox *box, uint32_t uid);
  * to the text of a BAD reply (static) and `msns` left empty. */
 int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
 			    struct seqset *msns, const char **error_r);
+
+/* Turns CONDSTORE on for the session after a CONDSTORE enabling command
+ * (RFC 7162 3.1): when it was off and a mailbox is selected, sends the
+ * mailbox's HIGHESTMODSEQ as the RFC asks of the first one. */
+void imap_session_enable_condstore(struct imap_session *s);
+
+/* Writes the UIDs of `uids` as "* VANISHED [(EARLIER)] uid-set"
+ * responses (several when the set is long, each line at most about
+ * 8 KB); nothing for an empty set.  The one place that writes VANISHED
+ * (RFC 7162 3.2.10). */
+void imap_session_write_vanished(struct imap_session *s, bool earlier,
+				 const struct seqset *uids);
 
 /* Leaves the selected state (CLOSE, UNSELECT, SELECT of another). */
 void imap_session_unselect(struct imap_session *s);

@@ -926,6 +926,32 @@ int store_mailbox_msg_dates_many(struct store_mailbox *box, const uint32_t *msns
 	return box->store->v->mailbox_msg_dates_many(box, msns, count, cb, ctx);
 }
 
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int store_mailbox_vanished(struct store_mailbox *box, uint64_t since,
+			   uint32_t **uids_r, size_t *count_r,
+			   uint64_t *complete_since_r)
+{
+	store_clear_error(box->store);
+	*uids_r = NULL;
+	*count_r = 0;
+	*complete_since_r = 0;
+	if (box->store->v->mailbox_vanished(box, since, uids_r, count_r,
+					    complete_since_r) < 0) {
+		free(*uids_r);
+		*uids_r = NULL;
+		*count_r = 0;
+		return -1;
+	}
+	if (*count_r > 1)
+		qsort(*uids_r, *count_r, sizeof(**uids_r), uid_cmp);
+	return 0;
+}
+
 int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 			   struct str *header, struct str *body)
 {

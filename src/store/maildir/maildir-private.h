@@ -238,6 +238,11 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 		      const struct store_sync_callbacks *cb, void *ctx);
 int maildir_sync_msg_stream(struct store_mailbox *box, uint32_t msn,
 			    struct istream **stream_r);
+/* store_mailbox_vanished(): every tombstone is kept (DESIGN.md), so the
+ * list is complete for any modseq */
+int maildir_sync_vanished(struct store_mailbox *box, uint64_t since,
+			  uint32_t **uids_r, size_t *count_r,
+			  uint64_t *complete_since_r);
 /* cache.c */
 int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 		      struct store_msg_cache *cache_r);

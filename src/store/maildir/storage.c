@@ -545,6 +545,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.mailbox_keywords_reload = maildir_flags_keywords_reload,
 	.mailbox_update_flags = maildir_flags_update,
 	.mailbox_expunge = maildir_flags_expunge,
+	.mailbox_vanished = maildir_sync_vanished,
 	.copy_begin = maildir_save_copy_begin,
 	.copy_continue = maildir_save_copy_continue,
 	.copy_free = maildir_save_copy_free,

@@ -485,6 +485,19 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
 
 /* ---- sync ---- */
 
+int maildir_sync_vanished(struct store_mailbox *box, uint64_t since,
+			  uint32_t **uids_r, size_t *count_r,
+			  uint64_t *complete_since_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+
+	*complete_since_r = 0;
+	if (since > INT64_MAX)
+		since = INT64_MAX;
+	return index_tombstone_list_since(ms->index, mbox->id, since, uids_r, count_r);
+}
+
 int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 		      const struct store_sync_callbacks *cb, void *ctx)
 {
