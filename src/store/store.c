@@ -53,6 +53,7 @@ void store_settings_init(struct store_settings *set_r, const struct roost_config
 	*set_r = (struct store_settings){
 		.backend = config->store,
 		.fsync = config->fsync,
+		.tombstones = config->qresync_tombstones,
 		.maildir.root = config->maildir_root,
 	};
 }
@@ -78,6 +79,7 @@ static bool str_equal_or_null(const char *a, const char *b)
 static bool settings_equal(const struct store_settings *a, const struct store_settings *b)
 {
 	return strcmp(a->backend, b->backend) == 0 && a->fsync == b->fsync &&
+		a->tombstones == b->tombstones &&
 		str_equal_or_null(a->maildir.root, b->maildir.root);
 }
 
@@ -85,6 +87,7 @@ static void settings_copy(struct store_settings *dst, const struct store_setting
 {
 	dst->backend = xstrdup(src->backend);
 	dst->fsync = src->fsync;
+	dst->tombstones = src->tombstones;
 	dst->maildir.root = src->maildir.root == NULL ? NULL : xstrdup(src->maildir.root);
 }
 

@@ -46,6 +46,10 @@ struct store_settings {
 	const char *backend;
 	/* `fsync`: changes are durable before a call returns (default true) */
 	bool fsync;
+	/* `qresync_tombstones`: expunge tombstones kept per mailbox (the
+	 * oldest are compacted away beyond it, store_mailbox_vanished());
+	 * 0 in settings made by hand means the default */
+	unsigned int tombstones;
 	/* the settings of the maildir backend */
 	struct {
 		/* `maildir_root`: the directory of every user's store

@@ -179,6 +179,7 @@ struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 	ms->maildir = xasprintf("%s/Maildir", ms->userdir);
 	ms->notify_path = xasprintf("%s/notify", ms->userdir);
 	ms->fsync = set->fsync;
+	ms->tombstones_keep = set->tombstones != 0 ? set->tombstones : 20000;
 	ms->lock_fd = -1;
 	ms->recovered_txn_start = SIZE_MAX;
 	return ms;
