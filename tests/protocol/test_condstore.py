@@ -309,3 +309,19 @@ def test_bad_modseqs(srv):
     c.cmd("FETCH 1 (FLAGS) (CHANGEDSINCE 9223372036854775807)", ok=True)
     c.cmd("STORE 1 (UNCHANGEDSINCE 9223372036854775807) +FLAGS (x)", ok=True)
     c.cmd("SEARCH MODSEQ 9223372036854775807", ok=True)
+
+
+def test_sort_modseq_example_20(srv):
+    c = setup(srv, n=5)
+    c.cmd("STORE 1,3 +FLAGS (\\Flagged)", ok=True)
+    ms = modseqs(c)
+    since = ms[1]
+    u, _ = c.cmd(f"SORT (ARRIVAL) UTF-8 MODSEQ {since}", ok=True)
+    expect(u == [f"* SORT 1 3 (MODSEQ {ms[3]})"], u)
+    u, _ = c.cmd(f"SORT RETURN (ALL) (ARRIVAL) UTF-8 MODSEQ {since}", ok=True)
+    expect(u == [f'* ESEARCH (TAG "t{c.tagn}") ALL 1,3 MODSEQ {ms[3]}'], u)
+    u, _ = c.cmd(f"SORT (ARRIVAL) UTF-8 MODSEQ {ms[3] + 1}", ok=True)
+    expect(u == ["* SORT"], u)
+    # THREAD answers are unchanged (RFC 7162 3.1.9)
+    u, _ = c.cmd(f"THREAD ORDEREDSUBJECT UTF-8 MODSEQ {since}", ok=True)
+    expect(u[0].startswith("* THREAD ") and "MODSEQ" not in u[0], u)

@@ -9,6 +9,7 @@ the tombstone floor makes the server compare UIDs); tombstone compaction
 the floor."""
 import random
 import re
+import signal
 
 from roosttest import expect, server_args
 from test_condstore import highestmodseq
@@ -133,8 +134,13 @@ def test_modseq_monotonic_across_restart_and_rebuild(srv):
     logout(c)
     h1 = cache.modseq
 
-    # restart: the same values, and the next change goes above them
+    # restart, and a killed server: the same values, and the next change
+    # goes above them
     srv.stop()
+    srv.start()
+    c = srv.login()
+    expect(highestmodseq(c) == h1)
+    srv.stop(signal.SIGKILL)
     srv.start()
     c = srv.login()
     c.cmd("ENABLE QRESYNC", ok=True)
