@@ -37,6 +37,11 @@ static bool *imap_capability_qresync(struct imap_session *s)
 	return &s->qresync;
 }
 
+static bool *imap_capability_uidonly(struct imap_session *s)
+{
+	return &s->uidonly;
+}
+
 /* Capabilities that are not commands, in the order they are advertised;
  * `enable` for those that ENABLE turns on. */
 static const struct {
@@ -76,6 +81,8 @@ static const struct {
 	 * turns CONDSTORE on with QRESYNC and sends HIGHESTMODSEQ */
 	{ "CONDSTORE", IMAP_CAP_ALWAYS, 0, imap_capability_condstore },
 	{ "QRESYNC", IMAP_CAP_ALWAYS, 0, imap_capability_qresync },
+	/* RFC 9586 */
+	{ "UIDONLY", IMAP_CAP_ALWAYS, 0, imap_capability_uidonly },
 };
 
 static bool imap_capability_shown(struct imap_session *s,

@@ -251,6 +251,11 @@ bool cmd_search(struct imap_cmd *cmd)
 	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result,
 					  args, NULL, &ctx->program, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
+		if (s->uidonly && search_key_has(ctx->program, SEARCH_KEY_MSN)) {
+			/* RFC 9586 3.5 */
+			return imap_cmd_bad(cmd, "[UIDREQUIRED] Message numbers are not "
+					    "allowed once UIDONLY is enabled; use UID <set>.");
+		}
 		break;
 	case IMAP_SEARCH_PARSE_BAD:
 		/* RFC 9051 6.4.4.1: BAD never changes the variable */
@@ -261,7 +266,7 @@ bool cmd_search(struct imap_cmd *cmd)
 		return imap_cmd_no(cmd, "%s", error);
 	}
 
-	ctx->modseq = search_key_has_modseq(ctx->program);
+	ctx->modseq = search_key_has(ctx->program, SEARCH_KEY_MODSEQ);
 	if (ctx->modseq) {
 		/* a CONDSTORE enabling command (RFC 7162 3.1) */
 		imap_session_enable_condstore(s);

@@ -117,7 +117,9 @@ static bool imap_select_resync_fetch(struct imap_cmd *cmd)
 		     !seqset_contains(&sel->qresync.known_uids, msg->uid)))
 			continue;
 		str_truncate(&line, 0);
-		str_printfa(&line, "* %u FETCH (UID %u FLAGS (", msn, msg->uid);
+		if (!imap_session_fetch_begin(s, &line, msn, msg->uid))
+			str_printfa(&line, "UID %u ", msg->uid);
+		str_append(&line, "FLAGS (");
 		imap_flags_write(&line, box, msg, store_mailbox_is_recent(box, msn));
 		str_printfa(&line, ") MODSEQ (%llu))", (unsigned long long)msg->modseq);
 		imap_session_write_line(s, &line);
@@ -184,7 +186,8 @@ static bool imap_select_done(struct imap_cmd *cmd)
 	if (!s->rev2)
 		imap_session_untagged(s, "%u RECENT", store_mailbox_recent_count(box));
 	imap_flags_write_flags_responses(s);
-	if (!s->rev2) {
+	/* [UNSEEN] is a message number (RFC 9586 3) */
+	if (!s->rev2 && !s->uidonly) {
 		uint32_t unseen = store_mailbox_first_unseen(box);
 		if (unseen != 0)
 			imap_session_untagged(s, "OK [UNSEEN %u] First unseen.", unseen);
@@ -243,6 +246,12 @@ static int imap_select_parse_params(struct imap_cmd *cmd, const struct imap_arg 
 			p++;
 			if (imap_qresync_parse(p, &sel->qresync, error_r) < 0)
 				return -1;
+			/* RFC 9586 3.7: no message numbers */
+			if (cmd->session->uidonly && !seqset_is_empty(&sel->qresync.match_msns)) {
+				*error_r = "[UIDREQUIRED] No sequence match data once "
+					"UIDONLY is enabled.";
+				return -1;
+			}
 			sel->has_qresync = true;
 		} else {
 			*error_r = "Unknown or repeated SELECT parameter.";

@@ -283,7 +283,7 @@ bool cmd_sort(struct imap_cmd *cmd)
 	if ((program = imap_sort_collect_program(cmd, &args[1], "SORT",
 						 (ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)) == NULL)
 		return true;
-	ctx->modseq = search_key_has_modseq(program);
+	ctx->modseq = search_key_has(program, SEARCH_KEY_MODSEQ);
 	return imap_sort_collect_start(cmd, program, ctx->strings ?
 				       IMAP_SORT_COLLECT_SORT_STRINGS : IMAP_SORT_COLLECT_DATES,
 				       sort_done, ctx);

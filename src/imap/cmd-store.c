@@ -218,9 +218,9 @@ static bool store_continue(struct store_ctx *ctx)
 			continue;
 		const struct store_msg *msg = store_mailbox_msg(s->box, msn);
 		str_truncate(&line, 0);
-		str_printfa(&line, "* %u FETCH (", msn);
+		bool uid_said = imap_session_fetch_begin(s, &line, msn, msg->uid);
 		/* RFC 7162 3.2.4: UID too once CONDSTORE is on */
-		if (cmd->uid || s->condstore)
+		if (!uid_said && (cmd->uid || s->condstore))
 			str_printfa(&line, "UID %u ", msg->uid);
 		if (!ctx->silent) {
 			str_append(&line, "FLAGS (");

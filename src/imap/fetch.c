@@ -614,7 +614,9 @@ static enum fetch_step fetch_msg_begin(struct fetch_ctx *ctx)
 	struct str *line = &ctx->line;
 	size_t start;
 	str_truncate(line, 0);
-	str_printfa(line, "* %u FETCH (", msn);
+	/* UIDONLY: the UID leads the response; the item only if asked */
+	if (imap_session_fetch_begin(s, line, msn, msg->uid))
+		uid = (items->attrs & FETCH_ATTR_UID) != 0;
 	start = line->len;
 	if (uid)
 		str_printfa(line, "UID %u", msg->uid);

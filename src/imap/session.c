@@ -382,6 +382,13 @@ static void imap_session_dispatch(struct imap_session *s, const struct imap_comm
 		imap_command_done(s);
 		return;
 	}
+	if (s->uidonly && (def->flags & IMAP_CMD_FLAG_MSNS) != 0 && !cmd->uid) {
+		/* RFC 9586 3.2 */
+		imap_cmd_bad(cmd, "[UIDREQUIRED] Message numbers are not allowed once "
+			     "UIDONLY is enabled; use UID %s.", def->name);
+		imap_command_done(s);
+		return;
+	}
 	log_debug("%s: command %s%s", s->log_prefix, cmd->uid ? "UID " : "", def->name);
 	if (def->func(cmd)) {
 		imap_command_done(s);
@@ -797,10 +804,10 @@ static void imap_sync_write_flags(struct imap_session *s, uint32_t msn,
 				  const struct store_msg *msg)
 {
 	struct str line = STR_INIT;
-	str_printfa(&line, "* %u FETCH (", msn);
+	bool uid_said = imap_session_fetch_begin(s, &line, msn, msg->uid);
 	/* RFC 7162 3.2.4: once CONDSTORE is on, every untagged FETCH
 	 * carries UID and MODSEQ */
-	if ((s->cmd != NULL && s->cmd->uid) || s->condstore)
+	if (!uid_said && ((s->cmd != NULL && s->cmd->uid) || s->condstore))
 		str_printfa(&line, "UID %u ", msg->uid);
 	str_append(&line, "FLAGS (");
 	imap_flags_write(&line, s->box, msg, store_mailbox_is_recent(s->box, msn));
@@ -810,6 +817,17 @@ static void imap_sync_write_flags(struct imap_session *s, uint32_t msn,
 	str_append_c(&line, ')');
 	imap_session_write_line(s, &line);
 	str_free(&line);
+}
+
+bool imap_session_fetch_begin(struct imap_session *s, struct str *line,
+			      uint32_t msn, uint32_t uid)
+{
+	if (s->uidonly) {
+		str_printfa(line, "* %u UIDFETCH (", uid);
+		return true;
+	}
+	str_printfa(line, "* %u FETCH (", msn);
+	return false;
 }
 
 /* A VANISHED line longer than this is split into several responses. */
@@ -872,7 +890,8 @@ static void imap_sync_replay(struct imap_session *s, int ret, struct imap_sync_r
 		const struct imap_sync_event *ev = &rec->events[i];
 		switch (ev->type) {
 		case IMAP_SYNC_EXPUNGE:
-			if (s->qresync)
+			/* RFC 7162 3.2.10.2, RFC 9586 3.6 */
+			if (s->qresync || s->uidonly)
 				imap_sync_write_vanished(s, rec, &i);
 			else
 				imap_session_untagged(s, "%u EXPUNGE", ev->msn);

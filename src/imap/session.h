@@ -63,6 +63,10 @@ enum imap_command_flags {
 	 * (RFC 9051 6.4.9; UID EXPUNGE from UIDPLUS, UID MOVE from MOVE,
 	 * UID SORT and UID THREAD from RFC 5256). */
 	IMAP_CMD_FLAG_UID = 1 << 2,
+	/* Takes message sequence numbers unless in its UID form (a
+	 * sequence set, or a search program that may hold one): refused
+	 * with BAD [UIDREQUIRED] once UIDONLY is on (RFC 9586 3.2, 3.8). */
+	IMAP_CMD_FLAG_MSNS = 1 << 3,
 };
 
 /* When a capability is advertised (capability.c): the command table's
@@ -158,6 +162,9 @@ struct imap_session {
 	 * parameter, UID FETCH's VANISHED modifier) */
 	bool condstore;
 	bool qresync;
+	/* RFC 9586: ENABLE UIDONLY (no message sequence numbers either
+	 * way: UIDFETCH and VANISHED responses, BAD [UIDREQUIRED]) */
+	bool uidonly;
 	char *log_prefix;		/* "imap(user,ip,id)" */
 	/* SEARCHRES "$": UIDs of the selected mailbox (search-result.h) */
 	struct seqset search_result;
@@ -301,6 +308,13 @@ int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
  * (RFC 7162 3.1): when it was off and a mailbox is selected, sends the
  * mailbox's HIGHESTMODSEQ as the RFC asks of the first one. */
 void imap_session_enable_condstore(struct imap_session *s);
+
+/* Starts a FETCH response for the message msn with UID uid in `line`:
+ * "* msn FETCH (", or under UIDONLY "* uid UIDFETCH (" (RFC 9586 3.3).
+ * Returns whether the UID is already said (UIDONLY), so the caller
+ * adds the UID item only when the client asked for it. */
+bool imap_session_fetch_begin(struct imap_session *s, struct str *line,
+			      uint32_t msn, uint32_t uid);
 
 /* Writes the UIDs of `uids` as "* VANISHED [(EARLIER)] uid-set"
  * responses (several when the set is long, each line at most about

@@ -105,12 +105,12 @@ bool search_key_needs_content(const struct search_key *key)
 	}
 }
 
-bool search_key_has_modseq(const struct search_key *key)
+bool search_key_has(const struct search_key *key, enum search_key_type type)
 {
-	if (key->type == SEARCH_KEY_MODSEQ)
+	if (key->type == type)
 		return true;
 	for (const struct search_key *c = key->children; c != NULL; c = c->next) {
-		if (search_key_has_modseq(c))
+		if (search_key_has(c, type))
 			return true;
 	}
 	return false;

@@ -130,9 +130,10 @@ void search_ctx_destroy(struct search_ctx **ctx);
 int search_match(struct search_ctx *ctx, uint32_t msn);
 bool search_ctx_had_expunged(const struct search_ctx *ctx);
 
-/* Whether `key` or one of its descendants is a MODSEQ key (RFC 7162
- * 3.1.5: the result then carries the highest modseq it found). */
-bool search_key_has_modseq(const struct search_key *key);
+/* Whether `key` or one of its descendants is of `type` (MODSEQ: the
+ * result then carries the highest modseq it found, RFC 7162 3.1.5;
+ * MSN: refused under UIDONLY, RFC 9586 3.5). */
+bool search_key_has(const struct search_key *key, enum search_key_type type);
 
 /* Whether `program` has keys on the message's text (HEADER, BODY, TEXT,
  * SENT*): slower, they may read the store's text message by message. */

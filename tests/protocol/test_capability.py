@@ -46,6 +46,8 @@ OTHER_CAPS = {
     "APPENDLIMIT": ("as", "STATUS INBOX (APPENDLIMIT)"),
     "CONDSTORE": ("s", "FETCH 1 (MODSEQ)"),
     "QRESYNC": ("as", "ENABLE QRESYNC"),
+    # enabling it would refuse the probes' FETCH: test_uidonly.py
+    "UIDONLY": None,
 }
 
 # Commands of IMAP extensions (IANA registry) and the capability that
