@@ -10,7 +10,6 @@
 #include "syntax/imap-arg.h"
 #include "syntax/seqset.h"
 #include "qresync.h"
-#include "search-result.h"
 #include "net/net.h"
 #include "store/store.h"
 

@@ -6,7 +6,6 @@
 #include "mailbox-name.h"
 #include "qresync.h"
 #include "base/log.h"
-#include "net/net.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -91,21 +90,20 @@ static void imap_select_abort(struct imap_cmd *cmd)
 	imap_select_free(cmd->ctx);
 }
 
-/* Output above this pauses the FETCH responses of a QRESYNC SELECT. */
-#define SELECT_HIGH_WATER (256 * 1024)
-
 /* RFC 7162 3.2.5.1: the FETCH (UID FLAGS MODSEQ) of every known message
- * changed since the client's modseq, in msn order, as output drains. */
+ * changed since the client's modseq, in msn order, in slices as output
+ * drains (session.h "long commands"). */
 static bool imap_select_resync_fetch(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->session;
 	struct imap_select *sel = cmd->ctx;
 	struct store_mailbox *box = s->box;
 	uint32_t count = store_mailbox_count(box);
+	uint64_t deadline = imap_cmd_slice_deadline();
 	struct str line = STR_INIT;
 
 	while (sel->next_msn <= count) {
-		if (net_conn_output_len(s->conn) >= SELECT_HIGH_WATER) {
+		if (sel->next_msn % 256 == 0 && imap_cmd_slice_end(cmd, deadline)) {
 			str_free(&line);
 			cmd->resume = imap_select_resync_fetch;
 			return false;
