@@ -289,3 +289,21 @@ def test_ten_sessions_in_several_workers(srv):
             expect(lines[-2:] == ["* 8 EXPUNGE", "* 6 EXPUNGE"] or
                    ["* 8 EXPUNGE", "* 6 EXPUNGE"] == [x for x in lines if "EXPUNGE" in x],
                    (i, lines))
+
+
+def test_select_qresync_long_answer(srv):
+    """Every message changed since the client's modseq: the FETCH
+    responses go out in slices as the output drains (more than the
+    256 KB high-water mark), all of them, in order, before the OK."""
+    c = qresync_client(srv, 0)
+    fill(c, 6000)
+    uv = uidvalidity(c)
+    c.cmd("SELECT INBOX", ok=True)
+    c.cmd("STORE 1:* +FLAGS.SILENT (\\Flagged $SomeLongerKeywordName)", ok=True)
+    u, t = c.cmd(f"SELECT INBOX (QRESYNC ({uv} 1 1:6000))", ok=True)
+    lines = after_select(u)
+    expect(len(lines) == 6000 and sum(len(x) for x in lines) > 256 * 1024, len(lines))
+    for i, line in enumerate(lines, 1):
+        expect(line.startswith(f"* {i} FETCH (UID {i} FLAGS (\\Flagged $SomeLongerKeywordName)"),
+               line)
+    expect(t.endswith("OK [READ-WRITE] SELECT completed."), t)
