@@ -33,6 +33,7 @@ struct imap_select {
 	uint32_t *expunged;	/* tombstones above qresync.modseq; xmalloc'd */
 	size_t expunged_count;
 	uint64_t complete_since;
+	bool vanished_failed;	/* store_mailbox_vanished() failed */
 	uint32_t next_msn;	/* the changed messages' FETCH written so far */
 };
 
@@ -73,8 +74,13 @@ static void imap_select_work(void *ctx)
 	    sel->qresync.uidvalidity == store_mailbox_uidvalidity(sel->box)) {
 		sel->resync = true;
 		if (store_mailbox_vanished(sel->box, sel->qresync.modseq, &sel->expunged,
-					   &sel->expunged_count, &sel->complete_since) < 0)
-			sel->resync = false;	/* logged in done */
+					   &sel->expunged_count, &sel->complete_since) < 0) {
+			/* logged in done; without the tombstones the known
+			 * UIDs are compared with the view, which is always
+			 * right (RFC 7162 section 5) */
+			sel->vanished_failed = true;
+			sel->complete_since = UINT64_MAX;
+		}
 	}
 }
 
@@ -201,8 +207,7 @@ static bool imap_select_done(struct imap_cmd *cmd)
 				      (unsigned long long)store_mailbox_highestmodseq(box));
 	if (sel->with_list)
 		imap_select_write_list(cmd, sel);
-	if (sel->has_qresync && !sel->resync &&
-	    sel->qresync.uidvalidity == store_mailbox_uidvalidity(box)) {
+	if (sel->vanished_failed) {
 		enum store_error err;
 		log_error("%s: QRESYNC tombstones: %s", s->log_prefix,
 			  store_last_error(s->store, &err));
