@@ -34,6 +34,7 @@ static const struct conf_key conf_keys[] = {
 	K("tls_cert", T_PATH, tls_cert, 0, 0),
 	K("tls_key", T_PATH, tls_key, 0, 0),
 	K("fsync", T_BOOL, fsync, 0, 0),
+	K("qresync_tombstones", T_UINT, qresync_tombstones, 100, 100000000),
 	K("store", T_STR, store, 0, 0),
 	K("maildir_root", T_PATH, maildir_root, 0, 0),
 	K("max_line_length", T_SIZE, max_line_length, 8192, 16 * 1024 * 1024),
@@ -91,6 +92,7 @@ static void config_defaults(struct roost_config *c)
 	c->workers = 0;
 	c->log_level = xstrdup("info");
 	c->fsync = true;
+	c->qresync_tombstones = 20000;
 	c->store = xstrdup("maildir");
 	c->lmtp_single_copy = true;
 	c->plaintext_auth = CONF_PLAINTEXT_LOCAL;

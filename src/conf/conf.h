@@ -37,6 +37,8 @@ struct roost_config {
 	size_t listener_count;	/* default: imap *:143 starttls, imap *:993 implicit */
 	enum conf_plaintext_auth plaintext_auth;	/* plaintext_auth = local */
 	bool fsync;		/* fsync = yes */
+	/* qresync_tombstones = 20000: expunge tombstones kept per mailbox */
+	unsigned int qresync_tombstones;
 	/* the mail store: the backend and each backend's own keys */
 	char *store;		/* store = maildir */
 	char *maildir_root;	/* maildir_root = <data_dir>/users */

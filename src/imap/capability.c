@@ -27,6 +27,21 @@ static bool *imap_capability_rev2(struct imap_session *s)
 	return &s->rev2;
 }
 
+static bool *imap_capability_condstore(struct imap_session *s)
+{
+	return &s->condstore;
+}
+
+static bool *imap_capability_qresync(struct imap_session *s)
+{
+	return &s->qresync;
+}
+
+static bool *imap_capability_uidonly(struct imap_session *s)
+{
+	return &s->uidonly;
+}
+
 /* Capabilities that are not commands, in the order they are advertised;
  * `enable` for those that ENABLE turns on. */
 static const struct {
@@ -62,6 +77,12 @@ static const struct {
 	 * a server with both lists BINARY (RFC 9051 appendix B) */
 	{ "BINARY", IMAP_CAP_ALWAYS, 0, NULL },
 	{ "APPENDLIMIT=", IMAP_CAP_AUTHED, IMAP_CAP_VALUE_APPEND_LIMIT, NULL },
+	/* RFC 7162; ENABLE needs authentication (RFC 5161 3.1): cmd_enable
+	 * turns CONDSTORE on with QRESYNC and sends HIGHESTMODSEQ */
+	{ "CONDSTORE", IMAP_CAP_ALWAYS, 0, imap_capability_condstore },
+	{ "QRESYNC", IMAP_CAP_ALWAYS, 0, imap_capability_qresync },
+	/* RFC 9586 */
+	{ "UIDONLY", IMAP_CAP_ALWAYS, 0, imap_capability_uidonly },
 };
 
 static bool imap_capability_shown(struct imap_session *s,

@@ -93,6 +93,7 @@ bool cmd_enable(struct imap_cmd *cmd)
 	if (imap_arg_is_eol(&cmd->args[0]))
 		return imap_cmd_bad(cmd, "ENABLE needs at least one capability.");
 	struct str line = STR_INIT;
+	bool condstore_before = s->condstore;
 	str_append(&line, "* ENABLED");
 	for (const struct imap_arg *a = cmd->args; !imap_arg_is_eol(a); a++) {
 		const char *name;
@@ -106,6 +107,14 @@ bool cmd_enable(struct imap_cmd *cmd)
 	}
 	imap_session_write_line(s, &line);
 	str_free(&line);
+	/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE; the first CONDSTORE
+	 * enabling command sends HIGHESTMODSEQ of the selected mailbox */
+	if (s->qresync)
+		s->condstore = true;
+	if (!condstore_before && s->condstore) {
+		s->condstore = false;
+		imap_session_enable_condstore(s);
+	}
 	return imap_cmd_ok(cmd, "Enabled.");
 }
 

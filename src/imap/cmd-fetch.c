@@ -9,7 +9,11 @@
 #include "fetch-parse.h"
 #include "syntax/imap-arg.h"
 #include "syntax/seqset.h"
+#include "qresync.h"
 #include "net/net.h"
+#include "store/store.h"
+
+#include <stdlib.h>
 
 /* Ends the command after the engine stopped with `result` (not PAUSED). */
 static bool cmd_fetch_finish(struct imap_cmd *cmd, enum fetch_run_result result)
@@ -60,25 +64,139 @@ static void cmd_fetch_abort(struct imap_cmd *cmd)
 	fetch_deinit(cmd->ctx);
 }
 
+/* fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"
+ * fetch-modifier  =/ chgsince-fetch-mod / "VANISHED"     (RFC 7162)
+ * chgsince-fetch-mod = "CHANGEDSINCE" SP mod-sequence-value
+ * Each at most once.  VANISHED only in UID FETCH, after ENABLE QRESYNC
+ * and with CHANGEDSINCE (RFC 7162 3.2.6).  0, or -1 with *error_r. */
+static int cmd_fetch_parse_modifiers(struct imap_cmd *cmd, const struct imap_arg *arg,
+				     uint64_t *changedsince_r, bool *vanished_r,
+				     const char **error_r)
+{
+	const struct imap_arg *list;
+	*changedsince_r = 0;
+	*vanished_r = false;
+	if (!imap_arg_get_list(arg, &list, NULL) || imap_arg_is_eol(list)) {
+		*error_r = "Invalid FETCH modifiers.";
+		return -1;
+	}
+	for (const struct imap_arg *m = list; !imap_arg_is_eol(m); m++) {
+		if (imap_arg_atom_equals(m, "CHANGEDSINCE") && *changedsince_r == 0) {
+			if (imap_modseq_parse(++m, false, changedsince_r) < 0) {
+				*error_r = "CHANGEDSINCE needs a mod-sequence (1 to 2^63-1).";
+				return -1;
+			}
+		} else if (imap_arg_atom_equals(m, "VANISHED") && !*vanished_r) {
+			*vanished_r = true;
+		} else {
+			*error_r = "Unknown or repeated FETCH modifier.";
+			return -1;
+		}
+	}
+	if (*vanished_r && !cmd->uid) {
+		*error_r = "VANISHED is a UID FETCH modifier.";
+		return -1;
+	}
+	if (*vanished_r && !cmd->session->qresync) {
+		*error_r = "VANISHED needs ENABLE QRESYNC first.";
+		return -1;
+	}
+	if (*vanished_r && *changedsince_r == 0) {
+		*error_r = "VANISHED needs CHANGEDSINCE.";
+		return -1;
+	}
+	return 0;
+}
+
+/* CHANGEDSINCE (RFC 7162 3.1.4.1): only the messages of `msns` whose
+ * modseq is above `since` stay. */
+static void cmd_fetch_changed_since(struct store_mailbox *box, uint64_t since,
+				    struct seqset *msns)
+{
+	struct seqset changed = SEQSET_INIT;
+	for (unsigned int i = 0; i < msns->count; i++) {
+		for (uint32_t msn = msns->ranges[i].seq1;; msn++) {
+			if (store_mailbox_msg(box, msn)->modseq > since)
+				seqset_add(&changed, msn);
+			if (msn == msns->ranges[i].seq2)
+				break;
+		}
+	}
+	seqset_deinit(msns);
+	*msns = changed;
+}
+
+/* UID FETCH ... (CHANGEDSINCE n VANISHED) (RFC 7162 3.2.6): VANISHED
+ * (EARLIER) for the UIDs of `set` expunged since n.  0, or -1 with the
+ * store's error. */
+static int cmd_fetch_vanished(struct imap_cmd *cmd, const char *set, uint64_t since)
+{
+	struct imap_session *s = cmd->session;
+	struct store_mailbox *box = s->box;
+	struct seqset uids = SEQSET_INIT, vanished = SEQSET_INIT;
+	uint32_t *expunged;
+	size_t expunged_count;
+	uint64_t complete_since;
+	uint32_t uidnext = store_mailbox_uidnext(box);
+	bool dollar;
+
+	if (store_mailbox_vanished(box, since, &expunged, &expunged_count,
+				   &complete_since) < 0)
+		return -1;
+	/* "*" is the highest UID ever given: expunged ones count too */
+	if (seqset_parse(&uids, set, uidnext - 1, &dollar) < 0 || dollar) {
+		seqset_clear(&uids);
+		for (unsigned int i = 0; i < s->search_result.count; i++)
+			seqset_add_range(&uids, s->search_result.ranges[i].seq1,
+					 s->search_result.ranges[i].seq2);
+	}
+	imap_qresync_vanished(box, &uids, since, expunged, expunged_count, complete_since,
+			      NULL, &vanished);
+	imap_session_write_vanished(s, true, &vanished);
+	free(expunged);
+	seqset_deinit(&uids);
+	seqset_deinit(&vanished);
+	return 0;
+}
+
 /* fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" /
- *         fetch-att / "(" fetch-att *(SP fetch-att) ")") */
+ *         fetch-att / "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers] */
 bool cmd_fetch(struct imap_cmd *cmd)
 {
 	const struct imap_arg *args = cmd->args;
 	struct fetch_items items;
 	struct seqset msns = SEQSET_INIT;
 	const char *set, *error;
+	uint64_t changedsince = 0;
+	bool vanished = false;
 
 	if (!imap_arg_get_atom(&args[0], &set) || imap_arg_is_eol(&args[1]))
 		return imap_cmd_bad(cmd, "FETCH needs a sequence set and items.");
-	if (!imap_arg_is_eol(&args[2]))
-		return imap_cmd_bad(cmd, "FETCH modifiers are not supported.");
+	if (!imap_arg_is_eol(&args[2])) {
+		if (!imap_arg_is_eol(&args[3]))
+			return imap_cmd_bad(cmd, "Unexpected arguments after the FETCH modifiers.");
+		if (cmd_fetch_parse_modifiers(cmd, &args[2], &changedsince, &vanished,
+					      &error) < 0)
+			return imap_cmd_bad(cmd, "%s", error);
+	}
 	if (fetch_parse_items(&args[1], cmd->pool, &items, &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
 	if (imap_session_parse_msns(cmd->session, cmd->uid, set, &msns, &error) < 0) {
 		seqset_deinit(&msns);
 		return imap_cmd_bad(cmd, "%s", error);
 	}
+	/* CONDSTORE enabling (RFC 7162 3.1); CHANGEDSINCE implies MODSEQ
+	 * (3.1.4.1) */
+	if (changedsince != 0)
+		items.attrs |= FETCH_ATTR_MODSEQ;
+	if ((items.attrs & FETCH_ATTR_MODSEQ) != 0)
+		imap_session_enable_condstore(cmd->session);
+	if (vanished && cmd_fetch_vanished(cmd, set, changedsince) < 0) {
+		seqset_deinit(&msns);
+		return imap_cmd_store_error(cmd, false);
+	}
+	if (changedsince != 0)
+		cmd_fetch_changed_since(cmd->session->box, changedsince, &msns);
 
 	struct fetch_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
 	fetch_init(ctx, cmd, &items, &msns);

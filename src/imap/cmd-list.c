@@ -590,6 +590,10 @@ bool cmd_list(struct imap_cmd *cmd)
 		a += 2;
 		if (!imap_arg_is_eol(a))
 			return imap_cmd_bad(cmd, "Invalid LIST arguments.");
+		/* STATUS (HIGHESTMODSEQ) enables CONDSTORE (RFC 7162 3.1) */
+		if (cmd_mailbox_status_items_has(&ctx->status_items,
+						 CMD_STATUS_HIGHESTMODSEQ))
+			imap_session_enable_condstore(cmd->session);
 	}
 
 	if (!ctx->extended && *pattern == '\0') {

@@ -194,12 +194,14 @@ static const char *const status_item_names[CMD_STATUS_ITEM_COUNT] = {
 	[CMD_STATUS_SIZE] = "SIZE",
 	[CMD_STATUS_RECENT] = "RECENT",
 	[CMD_STATUS_APPENDLIMIT] = "APPENDLIMIT",
+	[CMD_STATUS_HIGHESTMODSEQ] = "HIGHESTMODSEQ",
 };
 
 /* status-att = "MESSAGES" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN" /
  *              "DELETED" / "SIZE"           (RFC 9051, RFC 8438)
  *            / "RECENT"                     (RFC 3501)
  *            / "APPENDLIMIT"                (RFC 7889)
+ *            / "HIGHESTMODSEQ"              (RFC 7162)
  * status-att-list = status-att *(SP status-att) */
 int cmd_mailbox_status_items_parse(const struct imap_arg *atts,
 				   struct cmd_mailbox_status_items *items_r,
@@ -223,9 +225,7 @@ int cmd_mailbox_status_items_parse(const struct imap_arg *atts,
 				break;
 		}
 		if (i == CMD_STATUS_ITEM_COUNT) {
-			*error_r = str_eq_icase(att, "HIGHESTMODSEQ") ?
-				"STATUS HIGHESTMODSEQ is not supported (no CONDSTORE)." :
-				"Unknown STATUS item.";
+			*error_r = "Unknown STATUS item.";
 			return -1;
 		}
 		if (!seen[i]) {
@@ -234,6 +234,16 @@ int cmd_mailbox_status_items_parse(const struct imap_arg *atts,
 		}
 	}
 	return 0;
+}
+
+bool cmd_mailbox_status_items_has(const struct cmd_mailbox_status_items *items,
+				  enum cmd_mailbox_status_item item)
+{
+	for (unsigned int i = 0; i < items->count; i++) {
+		if (items->order[i] == item)
+			return true;
+	}
+	return false;
 }
 
 void cmd_mailbox_status_write(struct imap_session *s, struct pool *pool,
@@ -257,6 +267,7 @@ void cmd_mailbox_status_write(struct imap_session *s, struct pool *pool,
 		case CMD_STATUS_SIZE: value = st->size; break;
 		case CMD_STATUS_RECENT: value = st->recent; break;
 		case CMD_STATUS_APPENDLIMIT: value = s->config->max_append_size; break;
+		case CMD_STATUS_HIGHESTMODSEQ: value = st->highestmodseq; break;
 		case CMD_STATUS_ITEM_COUNT: break;
 		}
 		str_printfa(&line, "%s%s %llu", i == 0 ? "" : " ",
@@ -308,6 +319,9 @@ bool cmd_status(struct imap_cmd *cmd)
 	st->name = cmd_mailbox_arg(cmd, &cmd->args[0], NULL);
 	if (st->name == NULL)
 		return true;
+	/* a CONDSTORE enabling command (RFC 7162 3.1) */
+	if (cmd_mailbox_status_items_has(&st->items, CMD_STATUS_HIGHESTMODSEQ))
+		imap_session_enable_condstore(cmd->session);
 	st->store = cmd->session->store;
 	cmd->ctx = st;
 	return imap_cmd_store_request(cmd, cmd_status_work, cmd_status_done);

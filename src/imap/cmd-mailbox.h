@@ -17,6 +17,7 @@ enum cmd_mailbox_status_item {
 	CMD_STATUS_SIZE,
 	CMD_STATUS_RECENT,
 	CMD_STATUS_APPENDLIMIT,
+	CMD_STATUS_HIGHESTMODSEQ,	/* RFC 7162 3.1.7 */
 	CMD_STATUS_ITEM_COUNT
 };
 
@@ -32,6 +33,10 @@ struct cmd_mailbox_status_items {
 int cmd_mailbox_status_items_parse(const struct imap_arg *atts,
 				   struct cmd_mailbox_status_items *items_r,
 				   const char **error_r);
+
+/* True if `items` has `item`. */
+bool cmd_mailbox_status_items_has(const struct cmd_mailbox_status_items *items,
+				  enum cmd_mailbox_status_item item);
 
 /* Writes "* STATUS <name> (<item> <value> ...)"; `name` is in the store's
  * form (converted to the client's here). */

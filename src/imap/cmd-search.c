@@ -33,6 +33,7 @@ struct cmd_search_ctx {
 	unsigned int returns;	/* enum search_return */
 	uint32_t next_msn, count;
 	uint8_t *matches;	/* bitmap, msn - 1; xmalloc'd */
+	bool modseq;		/* the program has MODSEQ (RFC 7162 3.1.5) */
 };
 
 /* ---- results ---- */
@@ -123,6 +124,7 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 	struct str line = STR_INIT;
 	uint32_t count = 0, min_msn = 0, max_msn = 0;
 
+	uint64_t max_modseq = 0;
 	for (uint32_t msn = 1; msn <= ctx->count; msn++) {
 		if (!search_bit(ctx, msn))
 			continue;
@@ -130,6 +132,9 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 			min_msn = msn;
 		max_msn = msn;
 		count++;
+		uint64_t modseq = store_mailbox_msg(s->box, msn)->modseq;
+		if (modseq > max_modseq)
+			max_modseq = modseq;
 	}
 	if ((ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)
 		search_save_result(ctx, min_msn, max_msn);
@@ -147,6 +152,9 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 			str_printfa(&line, " %u", search_result_value(ctx, msn));
 			search_flush(s, &line, false);
 		}
+		/* RFC 7162 3.1.6: the highest modseq of those returned */
+		if (ctx->modseq && count > 0)
+			str_printfa(&line, " (MODSEQ %llu)", (unsigned long long)max_modseq);
 	} else {
 		/* tags are atoms without '"' or '\\' (tag = 1*<ASTRING-CHAR
 		 * except "+">), so quoting needs no escapes */
@@ -163,6 +171,9 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 			str_append(&line, " ALL ");
 			search_write_all(ctx, &line);
 		}
+		/* RFC 7162 3.1.10, RFC 4731 3.2 */
+		if (ctx->modseq && count > 0)
+			str_printfa(&line, " MODSEQ %llu", (unsigned long long)max_modseq);
 	}
 	str_append(&line, "\r\n");
 	search_flush(s, &line, true);
@@ -240,6 +251,11 @@ bool cmd_search(struct imap_cmd *cmd)
 	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result,
 					  args, NULL, &ctx->program, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
+		if (s->uidonly && search_key_has(ctx->program, SEARCH_KEY_MSN)) {
+			/* RFC 9586 3.5 */
+			return imap_cmd_bad(cmd, "[UIDREQUIRED] Message numbers are not "
+					    "allowed once UIDONLY is enabled; use UID <set>.");
+		}
 		break;
 	case IMAP_SEARCH_PARSE_BAD:
 		/* RFC 9051 6.4.4.1: BAD never changes the variable */
@@ -250,6 +266,11 @@ bool cmd_search(struct imap_cmd *cmd)
 		return imap_cmd_no(cmd, "%s", error);
 	}
 
+	ctx->modseq = search_key_has(ctx->program, SEARCH_KEY_MODSEQ);
+	if (ctx->modseq) {
+		/* a CONDSTORE enabling command (RFC 7162 3.1) */
+		imap_session_enable_condstore(s);
+	}
 	ctx->count = store_mailbox_count(s->box);
 	ctx->next_msn = 1;
 	ctx->matches = xcalloc(ctx->count / 8 + 1, 1);

@@ -32,6 +32,7 @@ struct cmd_sort_ctx {
 	/* a criterion compares strings: the key blobs are kept; without
 	 * one (DATE, ARRIVAL, SIZE) only the sent dates */
 	bool strings;
+	bool modseq;		/* the program has MODSEQ (RFC 7162 3.1.9) */
 };
 
 static void sort_flush(struct imap_session *s, struct str *line, bool final)
@@ -120,6 +121,7 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	size_t count = imap_sort_collect_count(coll);
 	struct sort_msg *msgs = xcalloc(count == 0 ? 1 : count, sizeof(*msgs));
 	struct str line = STR_INIT;
+	uint64_t max_modseq = 0;
 
 	for (size_t i = 0; i < count; i++) {
 		uint32_t msn = imap_sort_collect_msn(coll, i);
@@ -129,6 +131,8 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 			.msn = msn, .uid = m->uid, .arrival = (int64_t)m->internaldate,
 			.size = m->size,
 		};
+		if (m->modseq > max_modseq)
+			max_modseq = m->modseq;
 		msgs[i].sent_date = imap_sort_collect_sent_date(coll, i,
 								&msgs[i].has_sent_date);
 		if (ctx->strings) {
@@ -157,6 +161,9 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 			str_append_uint(&line, cmd->uid ? msgs[i].uid : msgs[i].msn);
 			sort_flush(s, &line, false);
 		}
+		/* RFC 7162 3.1.9: the highest modseq of those returned */
+		if (ctx->modseq && count > 0)
+			str_printfa(&line, " (MODSEQ %llu)", (unsigned long long)max_modseq);
 	} else {
 		/* tags are atoms without '"' or '\\', so quoting needs no
 		 * escapes */
@@ -177,6 +184,9 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 			str_append(&line, " ALL ");
 			sort_write_all(s, msgs, count, cmd->uid, &line);
 		}
+		/* RFC 7162 3.1.10 */
+		if (ctx->modseq && count > 0)
+			str_printfa(&line, " MODSEQ %llu", (unsigned long long)max_modseq);
 	}
 	if (!ctx->esort || (ctx->returns & IMAP_SEARCH_RETURN_ANSWERS) != 0) {
 		str_append(&line, "\r\n");
@@ -273,6 +283,7 @@ bool cmd_sort(struct imap_cmd *cmd)
 	if ((program = imap_sort_collect_program(cmd, &args[1], "SORT",
 						 (ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)) == NULL)
 		return true;
+	ctx->modseq = search_key_has(program, SEARCH_KEY_MODSEQ);
 	return imap_sort_collect_start(cmd, program, ctx->strings ?
 				       IMAP_SORT_COLLECT_SORT_STRINGS : IMAP_SORT_COLLECT_DATES,
 				       sort_done, ctx);

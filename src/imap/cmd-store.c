@@ -9,12 +9,22 @@
  * changes and new keywords, and finally the command itself answers one
  * FETCH (FLAGS) per message of its set, unless .SILENT.  Those responses are written as
  * the connection drains, like FETCH output.  The only per-message memory
- * is a bitmap of the set. */
+ * is a bitmap of the set (and one of the messages that failed
+ * UNCHANGEDSINCE).
+ *
+ * CONDSTORE (RFC 7162 3.1.3): with UNCHANGEDSINCE n, a message whose
+ * modseq is above n is left alone and named in the tagged OK's
+ * [MODIFIED set]; once CONDSTORE is on, every FETCH response carries UID
+ * and MODSEQ, and .SILENT still answers "FETCH (UID u MODSEQ (m))" for
+ * each message that passed.  The "avoid spurious MODIFIED for +FLAGS"
+ * optimisation of 3.1.12 (a SHOULD) is not done: the test is on the
+ * message's one modseq. */
 #include "commands.h"
 #include "syntax/imap-parser.h"
 #include "syntax/imap-arg.h"
 #include "flags.h"
 #include "syntax/seqset.h"
+#include "qresync.h"
 #include "net/net.h"
 #include "store/store.h"
 
@@ -38,6 +48,11 @@ struct store_ctx {
 	enum store_flags_mode mode;
 	uint32_t flags;
 	store_keywords_t kw_mask;
+	/* UNCHANGEDSINCE (RFC 7162 3.1.3): the messages that failed its
+	 * test (bit msn - 1; xmalloc'd, NULL without the modifier) */
+	bool conditional;
+	uint64_t unchangedsince;
+	uint8_t *failed;
 };
 
 static bool store_bit(const struct store_ctx *ctx, uint32_t msn)
@@ -65,6 +80,26 @@ static int store_parse_set(struct store_ctx *ctx, const char *str, const char **
 		}
 	}
 	seqset_deinit(&msns);
+	return 0;
+}
+
+/* store-modifiers = SP "(" store-modifier *(SP store-modifier) ")"
+ * store-modifier =/ "UNCHANGEDSINCE" SP mod-sequence-valzer  (RFC 7162)
+ * 0, or -1 with *error_r (BAD). */
+static int store_parse_modifiers(const struct imap_arg *arg, uint64_t *unchangedsince_r,
+				 const char **error_r)
+{
+	const struct imap_arg *list;
+	unsigned int count;
+	if (!imap_arg_get_list(arg, &list, &count) || count != 2 ||
+	    !imap_arg_atom_equals(&list[0], "UNCHANGEDSINCE")) {
+		*error_r = "Unknown STORE modifier (UNCHANGEDSINCE n).";
+		return -1;
+	}
+	if (imap_modseq_parse(&list[1], true, unchangedsince_r) < 0) {
+		*error_r = "UNCHANGEDSINCE needs a mod-sequence (0 to 2^63-1).";
+		return -1;
+	}
 	return 0;
 }
 
@@ -101,6 +136,34 @@ static void store_deinit(struct store_ctx *ctx)
 {
 	free(ctx->set);
 	ctx->set = NULL;
+	free(ctx->failed);
+	ctx->failed = NULL;
+}
+
+static bool store_failed_bit(const struct store_ctx *ctx, uint32_t msn)
+{
+	return imap_session_bitmap_has_msn(ctx->failed, ctx->count, msn);
+}
+
+/* "[MODIFIED set] " for the messages that failed UNCHANGEDSINCE (msns,
+ * or UIDs for UID STORE), into `dest`; nothing when none did. */
+static void store_write_modified(struct store_ctx *ctx, struct str *dest)
+{
+	struct store_mailbox *box = ctx->cmd->session->box;
+	struct seqset set = SEQSET_INIT;
+	if (ctx->failed == NULL)
+		return;
+	/* msns ascend with UIDs: each addition is O(1) */
+	for (uint32_t msn = 1; msn <= ctx->count; msn++) {
+		if (store_failed_bit(ctx, msn))
+			seqset_add(&set, ctx->cmd->uid ? store_mailbox_msg(box, msn)->uid : msn);
+	}
+	if (set.count > 0) {
+		str_append(dest, "[MODIFIED ");
+		seqset_write(&set, dest);
+		str_append(dest, "] ");
+	}
+	seqset_deinit(&set);
 }
 
 static void cmd_store_abort(struct imap_cmd *cmd)
@@ -112,7 +175,18 @@ static bool store_finish(struct store_ctx *ctx)
 {
 	struct imap_cmd *cmd = ctx->cmd;
 	bool expunged = ctx->had_expunged;
+	struct str modified = STR_INIT;
+	store_write_modified(ctx, &modified);
 	store_deinit(ctx);
+	if (modified.len > 0) {
+		/* RFC 7162 3.1.3: OK with MODIFIED; the messages that
+		 * passed were changed */
+		bool ret = imap_cmd_ok(cmd, "%sConditional STORE failed for some messages.",
+				       str_c(&modified));
+		str_free(&modified);
+		return ret;
+	}
+	str_free(&modified);
 	/* RFC 2180 4.2.1/4.2.3, RFC 9051 7.1 (EXPUNGEISSUED): the flags of
 	 * the messages that still exist are set and answered, and the
 	 * command succeeds, as FETCH does; a NO would say nothing was
@@ -138,14 +212,25 @@ static bool store_continue(struct store_ctx *ctx)
 		uint32_t msn = ctx->next_msn++;
 		if (!store_bit(ctx, msn) || store_mailbox_is_expunged(s->box, msn))
 			continue;
+		/* .SILENT with CONDSTORE: MODSEQ alone, for the messages
+		 * changed (RFC 7162 3.1.3, and example 14 of 3.1.4.2) */
+		if (ctx->silent && store_failed_bit(ctx, msn))
+			continue;
 		const struct store_msg *msg = store_mailbox_msg(s->box, msn);
 		str_truncate(&line, 0);
-		str_printfa(&line, "* %u FETCH (", msn);
-		if (cmd->uid)
+		bool uid_said = imap_session_fetch_begin(s, &line, msn, msg->uid);
+		/* RFC 7162 3.2.4: UID too once CONDSTORE is on */
+		if (!uid_said && (cmd->uid || s->condstore))
 			str_printfa(&line, "UID %u ", msg->uid);
-		str_append(&line, "FLAGS (");
-		imap_flags_write(&line, s->box, msg, store_mailbox_is_recent(s->box, msn));
-		str_append(&line, "))");
+		if (!ctx->silent) {
+			str_append(&line, "FLAGS (");
+			imap_flags_write(&line, s->box, msg, store_mailbox_is_recent(s->box, msn));
+			str_append(&line, ") ");
+		}
+		if (s->condstore)
+			str_printfa(&line, "MODSEQ (%llu) ", (unsigned long long)msg->modseq);
+		str_truncate(&line, line.len - 1);
+		str_append_c(&line, ')');
 		imap_session_write_line(s, &line);
 	}
 	str_free(&line);
@@ -169,15 +254,23 @@ static bool store_update(struct store_ctx *ctx)
 			if (store_bit(ctx, msn))
 				batch[n++] = msn;
 		}
-		if (n > 0) {
-			uint32_t *failed;
-			size_t failed_count;
+		if (n > 0 && ctx->conditional && ctx->unchangedsince == 0) {
+			/* RFC 7162 3.1.3: "UNCHANGEDSINCE 0 always fails if
+			 * the metadata item exists"; every message has a
+			 * modseq and all its flags */
+			for (size_t i = 0; i < n; i++)
+				imap_session_bitmap_add_msn(ctx->failed, batch[i]);
+		} else if (n > 0) {
+			uint32_t *failed = NULL;
+			size_t failed_count = 0;
 			if (store_mailbox_update_flags(box, batch, n, ctx->mode, ctx->flags,
-						       ctx->kw_mask, 0, &failed,
+						       ctx->kw_mask, ctx->unchangedsince, &failed,
 						       &failed_count) < 0) {
 				store_deinit(ctx);
 				return imap_cmd_store_error(cmd, false);
 			}
+			for (size_t i = 0; i < failed_count && ctx->failed != NULL; i++)
+				imap_session_bitmap_add_msn(ctx->failed, failed[i]);
 			free(failed);
 		}
 		if (ctx->update_msn <= ctx->count && imap_cmd_slice_end(cmd, deadline))
@@ -195,7 +288,7 @@ static bool store_update(struct store_ctx *ctx)
 			break;
 		}
 	}
-	if (ctx->silent)
+	if (ctx->silent && !s->condstore)
 		return store_finish(ctx);
 	ctx->next_msn = 1;
 	return store_continue(ctx);
@@ -223,8 +316,15 @@ bool cmd_store(struct imap_cmd *cmd)
 
 	ctx->cmd = cmd;
 	const char *set, *item;
-	if (!imap_arg_get_atom(&args[0], &set) || !imap_arg_get_atom(&args[1], &item) ||
-	    imap_arg_is_eol(&args[2]))
+	if (!imap_arg_get_atom(&args[0], &set))
+		return imap_cmd_bad(cmd, "STORE needs a sequence set, an item and flags.");
+	if (args[1].type == IMAP_ARG_LIST) {
+		if (store_parse_modifiers(&args[1], &ctx->unchangedsince, &error) < 0)
+			return imap_cmd_bad(cmd, "%s", error);
+		ctx->conditional = true;
+		args++;
+	}
+	if (!imap_arg_get_atom(&args[1], &item) || imap_arg_is_eol(&args[2]))
 		return imap_cmd_bad(cmd, "STORE needs a sequence set, an item and flags.");
 	if (!store_parse_item(item, &mode, &ctx->silent))
 		return imap_cmd_bad(cmd, "Unknown STORE item (FLAGS, +FLAGS or -FLAGS).");
@@ -239,6 +339,11 @@ bool cmd_store(struct imap_cmd *cmd)
 
 	ctx->count = store_mailbox_count(box);
 	ctx->set = xcalloc(ctx->count / 8 + 1, 1);
+	if (ctx->conditional) {
+		ctx->failed = xcalloc(ctx->count / 8 + 1, 1);
+		/* a CONDSTORE enabling command (RFC 7162 3.1) */
+		imap_session_enable_condstore(s);
+	}
 	cmd->ctx = ctx;
 	cmd->abort = cmd_store_abort;
 	if (store_parse_set(ctx, set, &error) < 0) {
@@ -253,8 +358,9 @@ bool cmd_store(struct imap_cmd *cmd)
 	/* removing a keyword the mailbox never had changes nothing; new
 	 * ones are created all together or (NO [LIMIT]) none */
 	store_keywords_t kw_mask;
-	if (store_mailbox_keywords_mask(box, keywords, keyword_count,
-					mode != STORE_FLAGS_REMOVE, &kw_mask) < 0) {
+	bool create = mode != STORE_FLAGS_REMOVE &&
+		!(ctx->conditional && ctx->unchangedsince == 0);	/* changes nothing */
+	if (store_mailbox_keywords_mask(box, keywords, keyword_count, create, &kw_mask) < 0) {
 		store_deinit(ctx);
 		return imap_cmd_store_error(cmd, false);
 	}

@@ -8,7 +8,8 @@
  * RFC822.TEXT, ENVELOPE, BODY, BODYSTRUCTURE, BODY[section]<partial> and
  * BODY.PEEK[...] for every section (part paths like 1.2, 2.HEADER,
  * 2.TEXT, 1.MIME, 3.HEADER.FIELDS (...)), BINARY[section-binary]<partial>,
- * BINARY.PEEK and BINARY.SIZE, and the macros FAST, ALL, FULL. */
+ * BINARY.PEEK and BINARY.SIZE, MODSEQ (RFC 7162), and the macros FAST,
+ * ALL, FULL. */
 #include "fetch-parse.h"
 #include "syntax/imap-arg.h"
 #include "base/pool.h"
@@ -41,6 +42,7 @@ static const struct fetch_atom fetch_atoms[] = {
 	{ .name = "ENVELOPE", .attrs = FETCH_ATTR_ENVELOPE },
 	{ .name = "BODY", .attrs = FETCH_ATTR_BODY },
 	{ .name = "BODYSTRUCTURE", .attrs = FETCH_ATTR_BODYSTRUCTURE },
+	{ .name = "MODSEQ", .attrs = FETCH_ATTR_MODSEQ },
 	{ .name = "RFC822", .is_body = true, .section = FETCH_SECTION_ALL, .set_seen = true },
 	/* like BODY.PEEK[HEADER] */
 	{ .name = "RFC822.HEADER", .is_body = true, .section = FETCH_SECTION_HEADER },

@@ -20,6 +20,9 @@ enum fetch_attr {
 	FETCH_ATTR_ENVELOPE = 1 << 4,
 	FETCH_ATTR_BODY = 1 << 5,		/* BODY without a section */
 	FETCH_ATTR_BODYSTRUCTURE = 1 << 6,
+	/* MODSEQ (RFC 7162 3.1.4.2); a high bit, to stay clear of the
+	 * items other extensions add after BODYSTRUCTURE */
+	FETCH_ATTR_MODSEQ = 1 << 15,
 };
 
 /* What a section item returns. */

@@ -603,13 +603,20 @@ static enum fetch_step fetch_msg_begin(struct fetch_ctx *ctx)
 	}
 
 	const struct store_msg *msg = store_mailbox_msg(box, msn);
-	bool flags = (items->attrs & FETCH_ATTR_FLAGS) != 0 || fetch_seen_bit(ctx, msn);
-	bool uid = (items->attrs & FETCH_ATTR_UID) != 0 || ctx->cmd->uid;
+	bool seen_set = fetch_seen_bit(ctx, msn);
+	bool flags = (items->attrs & FETCH_ATTR_FLAGS) != 0 || seen_set;
+	/* RFC 7162 3.2.4: a FETCH that sets \Seen answers with UID and
+	 * MODSEQ once CONDSTORE is on */
+	bool uid = (items->attrs & FETCH_ATTR_UID) != 0 || ctx->cmd->uid ||
+		(seen_set && s->condstore);
+	bool modseq = (items->attrs & FETCH_ATTR_MODSEQ) != 0 || (seen_set && s->condstore);
 
 	struct str *line = &ctx->line;
 	size_t start;
 	str_truncate(line, 0);
-	str_printfa(line, "* %u FETCH (", msn);
+	/* UIDONLY: the UID leads the response; the item only if asked */
+	if (imap_session_fetch_begin(s, line, msn, msg->uid))
+		uid = (items->attrs & FETCH_ATTR_UID) != 0;
 	start = line->len;
 	if (uid)
 		str_printfa(line, "UID %u", msg->uid);
@@ -619,6 +626,11 @@ static enum fetch_step fetch_msg_begin(struct fetch_ctx *ctx)
 		str_append(line, "FLAGS (");
 		imap_flags_write(line, box, msg, store_mailbox_is_recent(box, msn));
 		str_append_c(line, ')');
+	}
+	if (modseq) {
+		if (line->len > start)
+			str_append_c(line, ' ');
+		str_printfa(line, "MODSEQ (%llu)", (unsigned long long)msg->modseq);
 	}
 	if ((items->attrs & FETCH_ATTR_INTERNALDATE) != 0) {
 		if (line->len > start)

@@ -249,6 +249,8 @@ int imap_notify_write_status(struct imap_cmd *cmd, size_t *pos, uint64_t deadlin
 		items.order[items.count++] = CMD_STATUS_UIDVALIDITY;
 		if ((events & IMAP_NOTIFY_FLAG_CHANGE) != 0)
 			items.order[items.count++] = CMD_STATUS_UNSEEN;
+		if (s->condstore)
+			items.order[items.count++] = CMD_STATUS_HIGHESTMODSEQ;
 		cmd_mailbox_status_write(s, cmd->pool, st->name, &items, &status);
 		n->counts[*pos].messages = status.messages;
 		n->counts[*pos].unseen = status.unseen;
@@ -392,7 +394,15 @@ static void notify_compare_status(struct notify_compare *c, size_t j,
 	c->counts[j].messages = status.messages;
 	c->counts[j].unseen = status.unseen;
 	c->counts[j].known = true;
-	if (!counts && !unseen && old != NULL)
+	/* 5.1: "If CONDSTORE [RFC4551] and/or QRESYNC [RFC5162] are
+	 * enabled by the client, then the server sends a STATUS response
+	 * that includes at least HIGHESTMODSEQ and UIDVALIDITY status data
+	 * items" for a flag change; 5.2 and 5.3 add HIGHESTMODSEQ to the
+	 * STATUS of new and expunged messages. */
+	bool condstore = c->n->s->condstore;
+	bool modseq = condstore && (old == NULL || old->highestmodseq != st->highestmodseq);
+	bool flag_modseq = modseq && (events & IMAP_NOTIFY_FLAG_CHANGE) != 0;
+	if (!counts && !unseen && !flag_modseq && old != NULL)
 		return;
 	struct notify_record *r = notify_record_add(c, false, st->name);
 	r->status = status;
@@ -402,10 +412,12 @@ static void notify_compare_status(struct notify_compare *c, size_t j,
 	}
 	/* 5.1: "the server MUST notify the client about mailbox
 	 * UIDVALIDITY changes" */
-	if (old == NULL)
+	if (old == NULL || flag_modseq)
 		r->items.order[r->items.count++] = CMD_STATUS_UIDVALIDITY;
 	if ((events & IMAP_NOTIFY_FLAG_CHANGE) != 0)
 		r->items.order[r->items.count++] = CMD_STATUS_UNSEEN;
+	if (condstore)
+		r->items.order[r->items.count++] = CMD_STATUS_HIGHESTMODSEQ;
 }
 
 static bool notify_same_mailbox(const struct store_mailbox_state *a,

@@ -379,6 +379,40 @@ static struct search_key *search_parse_number(struct search_build *b,
 	return key;
 }
 
+/* search-key =/ "MODSEQ" [search-modsequence-ext] SP mod-sequence-valzer
+ * search-modsequence-ext = SP entry-name SP entry-type-req
+ * entry-name = entry-flag-name
+ * entry-flag-name = DQUOTE "/flags/" attr-flag DQUOTE
+ * entry-type-req = entry-type-resp / "all"
+ * entry-type-resp = "priv" / "shared"                    (RFC 7162 7)
+ * Roost keeps one modseq per message, so the entry is checked and then
+ * ignored, as RFC 7162 3.1.5 says. */
+static struct search_key *search_parse_modseq(struct search_build *b,
+					      const struct search_key_def *def,
+					      const struct imap_arg **argp)
+{
+	struct search_key *key = search_key_new(b->pool, def->type);
+	const char *entry, *type, *number;
+	if (imap_arg_get_string(*argp, &entry, NULL) &&
+	    !imap_arg_get_atom(*argp, &number)) {
+		if (strncasecmp(entry, "/flags/", 7) != 0 || entry[7] == '\0' ||
+		    !imap_arg_get_atom(&(*argp)[1], &type) ||
+		    (!str_eq_icase(type, "priv") && !str_eq_icase(type, "shared") &&
+		     !str_eq_icase(type, "all"))) {
+			b->error = "MODSEQ entry must be \"/flags/<flag>\" priv, shared or all.";
+			return NULL;
+		}
+		*argp += 2;
+	}
+	if (!imap_arg_get_atom(*argp, &number) ||
+	    str_to_u64(number, INT64_MAX, &key->number) < 0) {
+		b->error = "MODSEQ needs a mod-sequence (0 to 2^63-1).";
+		return NULL;
+	}
+	(*argp)++;
+	return key;
+}
+
 /* "UID" SP sequence-set */
 static struct search_key *search_parse_uid(struct search_build *b,
 					   const struct search_key_def *def,
@@ -448,6 +482,7 @@ static const struct search_key_def search_key_defs[] = {
 	{ "HEADER", search_parse_header, SEARCH_KEY_HEADER, 0, NULL },
 	{ "KEYWORD", search_parse_keyword, SEARCH_KEY_KEYWORD, 0, NULL },
 	{ "LARGER", search_parse_number, SEARCH_KEY_LARGER, 0, NULL },
+	{ "MODSEQ", search_parse_modseq, SEARCH_KEY_MODSEQ, 0, NULL },
 	{ "NEW", search_parse_new, SEARCH_KEY_AND, 0, NULL },
 	{ "NOT", search_parse_not, SEARCH_KEY_NOT, 0, NULL },
 	{ "OLD", search_parse_old, SEARCH_KEY_NOT, 0, NULL },

@@ -386,6 +386,13 @@ static void imap_session_dispatch(struct imap_session *s, const struct imap_comm
 		imap_command_done(s);
 		return;
 	}
+	if (s->uidonly && (def->flags & IMAP_CMD_FLAG_MSNS) != 0 && !cmd->uid) {
+		/* RFC 9586 3.2 */
+		imap_cmd_bad(cmd, "[UIDREQUIRED] Message numbers are not allowed once "
+			     "UIDONLY is enabled; use UID %s.", def->name);
+		imap_command_done(s);
+		return;
+	}
 	log_debug("%s: command %s%s", s->log_prefix, cmd->uid ? "UID " : "", def->name);
 	if (def->func(cmd)) {
 		imap_command_done(s);
@@ -742,6 +749,16 @@ void imap_session_select(struct imap_session *s, struct store_mailbox *box)
 	imap_session_watch(s, box);
 }
 
+void imap_session_enable_condstore(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	if (s->box != NULL)
+		imap_session_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest mailbox modseq.",
+				      (unsigned long long)store_mailbox_highestmodseq(s->box));
+}
+
 void imap_session_unselect(struct imap_session *s)
 {
 	store_notify_remove(&s->watch);
@@ -796,8 +813,7 @@ static struct imap_sync_event *imap_sync_record_add(struct imap_sync_record *rec
 
 static void imap_sync_record_expunge(void *ctx, uint32_t msn, uint32_t uid)
 {
-	(void)uid;
-	imap_sync_record_add(ctx, IMAP_SYNC_EXPUNGE, msn);
+	imap_sync_record_add(ctx, IMAP_SYNC_EXPUNGE, msn)->msg.uid = uid;
 }
 
 static void imap_sync_record_exists(void *ctx, uint32_t count)
@@ -839,14 +855,77 @@ static void imap_sync_write_flags(struct imap_session *s, uint32_t msn,
 				  const struct store_msg *msg)
 {
 	struct str line = STR_INIT;
-	str_printfa(&line, "* %u FETCH (", msn);
-	if ((s->cmd != NULL && s->cmd->uid) || imap_notify_flags_need_uid(s))
+	bool uid_said = imap_session_fetch_begin(s, &line, msn, msg->uid);
+	/* RFC 7162 3.2.4: once CONDSTORE is on, every untagged FETCH
+	 * carries UID and MODSEQ; NOTIFY's FlagChange asks for UID too
+	 * (RFC 5465 5.1) */
+	if (!uid_said && ((s->cmd != NULL && s->cmd->uid) || s->condstore ||
+			  imap_notify_flags_need_uid(s)))
 		str_printfa(&line, "UID %u ", msg->uid);
 	str_append(&line, "FLAGS (");
 	imap_flags_write(&line, s->box, msg, store_mailbox_is_recent(s->box, msn));
-	str_append(&line, "))");
+	str_append_c(&line, ')');
+	if (s->condstore)
+		str_printfa(&line, " MODSEQ (%llu)", (unsigned long long)msg->modseq);
+	str_append_c(&line, ')');
 	imap_session_write_line(s, &line);
 	str_free(&line);
+}
+
+bool imap_session_fetch_begin(struct imap_session *s, struct str *line,
+			      uint32_t msn, uint32_t uid)
+{
+	if (s->uidonly) {
+		str_printfa(line, "* %u UIDFETCH (", uid);
+		return true;
+	}
+	str_printfa(line, "* %u FETCH (", msn);
+	return false;
+}
+
+/* A VANISHED line longer than this is split into several responses. */
+#define IMAP_VANISHED_LINE_MAX 8000
+
+void imap_session_write_vanished(struct imap_session *s, bool earlier,
+				 const struct seqset *uids)
+{
+	struct str line = STR_INIT;
+	unsigned int i = 0;
+	while (i < uids->count) {
+		str_truncate(&line, 0);
+		str_append(&line, earlier ? "* VANISHED (EARLIER) " : "* VANISHED ");
+		for (bool first = true; i < uids->count && line.len < IMAP_VANISHED_LINE_MAX;
+		     i++, first = false) {
+			const struct seqset_range *r = &uids->ranges[i];
+			if (!first)
+				str_append_c(&line, ',');
+			if (r->seq1 == r->seq2)
+				str_printfa(&line, "%u", r->seq1);
+			else
+				str_printfa(&line, "%u:%u", r->seq1, r->seq2);
+		}
+		imap_session_write_line(s, &line);
+	}
+	str_free(&line);
+}
+
+/* Writes the expunges of rec->events[*i...] that follow each other as
+ * one VANISHED response (RFC 7162 3.2.10.2: QRESYNC replaces EXPUNGE);
+ * *i ends at the last of them.  The store reports them highest msn
+ * first, so their UIDs descend. */
+static void imap_sync_write_vanished(struct imap_session *s,
+				     const struct imap_sync_record *rec, size_t *i)
+{
+	size_t end = *i;
+	while (end + 1 < rec->count && rec->events[end + 1].type == IMAP_SYNC_EXPUNGE)
+		end++;
+	struct seqset uids = SEQSET_INIT;
+	/* ascending: each addition is O(1) */
+	for (size_t k = end + 1; k > *i; k--)
+		seqset_add(&uids, rec->events[k - 1].msg.uid);
+	imap_session_write_vanished(s, false, &uids);
+	seqset_deinit(&uids);
+	*i = end;
 }
 
 /* The loop half: logs a failed sync (ret < 0), writes the responses of
@@ -864,7 +943,11 @@ static void imap_sync_replay(struct imap_session *s, int ret, struct imap_sync_r
 		const struct imap_sync_event *ev = &rec->events[i];
 		switch (ev->type) {
 		case IMAP_SYNC_EXPUNGE:
-			imap_session_untagged(s, "%u EXPUNGE", ev->msn);
+			/* RFC 7162 3.2.10.2, RFC 9586 3.6 */
+			if (s->qresync || s->uidonly)
+				imap_sync_write_vanished(s, rec, &i);
+			else
+				imap_session_untagged(s, "%u EXPUNGE", ev->msn);
 			break;
 		case IMAP_SYNC_EXISTS:
 			imap_session_untagged(s, "%u EXISTS", ev->msn);

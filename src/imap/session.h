@@ -71,6 +71,10 @@ enum imap_command_flags {
 	 * (RFC 9051 6.4.9; UID EXPUNGE from UIDPLUS, UID MOVE from MOVE,
 	 * UID SORT and UID THREAD from RFC 5256). */
 	IMAP_CMD_FLAG_UID = 1 << 2,
+	/* Takes message sequence numbers unless in its UID form (a
+	 * sequence set, or a search program that may hold one): refused
+	 * with BAD [UIDREQUIRED] once UIDONLY is on (RFC 9586 3.2, 3.8). */
+	IMAP_CMD_FLAG_MSNS = 1 << 3,
 };
 
 /* When a capability is advertised (capability.c): the command table's
@@ -163,6 +167,15 @@ struct imap_session {
 	bool idling;			/* in IDLE: push mailbox changes at once */
 	bool utf8_accept;		/* ENABLE UTF8=ACCEPT */
 	bool rev2;			/* ENABLE IMAP4rev2 */
+	/* RFC 7162: a CONDSTORE enabling command ran (untagged FETCH
+	 * responses carry MODSEQ and, with QRESYNC, UID); QRESYNC: ENABLE
+	 * QRESYNC (VANISHED instead of EXPUNGE, SELECT's QRESYNC
+	 * parameter, UID FETCH's VANISHED modifier) */
+	bool condstore;
+	bool qresync;
+	/* RFC 9586: ENABLE UIDONLY (no message sequence numbers either
+	 * way: UIDFETCH and VANISHED responses, BAD [UIDREQUIRED]) */
+	bool uidonly;
 	char *log_prefix;		/* "imap(user,ip,id)" */
 	/* SEARCHRES "$": UIDs of the selected mailbox (search-result.h) */
 	struct seqset search_result;
@@ -312,6 +325,25 @@ int imap_session_watch_user(struct imap_session *s, struct imap_watch_target *ta
  * commands (a NOTIFY push) has finished; a no-op while a command runs
  * that does not read raw lines. */
 void imap_session_input_resume(struct imap_session *s);
+
+/* Turns CONDSTORE on for the session after a CONDSTORE enabling command
+ * (RFC 7162 3.1): when it was off and a mailbox is selected, sends the
+ * mailbox's HIGHESTMODSEQ as the RFC asks of the first one. */
+void imap_session_enable_condstore(struct imap_session *s);
+
+/* Starts a FETCH response for the message msn with UID uid in `line`:
+ * "* msn FETCH (", or under UIDONLY "* uid UIDFETCH (" (RFC 9586 3.3).
+ * Returns whether the UID is already said (UIDONLY), so the caller
+ * adds the UID item only when the client asked for it. */
+bool imap_session_fetch_begin(struct imap_session *s, struct str *line,
+			      uint32_t msn, uint32_t uid);
+
+/* Writes the UIDs of `uids` as "* VANISHED [(EARLIER)] uid-set"
+ * responses (several when the set is long, each line at most about
+ * 8 KB); nothing for an empty set.  The one place that writes VANISHED
+ * (RFC 7162 3.2.10). */
+void imap_session_write_vanished(struct imap_session *s, bool earlier,
+				 const struct seqset *uids);
 
 /* Leaves the selected state (CLOSE, UNSELECT, SELECT of another). */
 void imap_session_unselect(struct imap_session *s);

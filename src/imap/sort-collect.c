@@ -287,6 +287,12 @@ struct search_key *imap_sort_collect_program(struct imap_cmd *cmd,
 	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result, &args[1],
 					  charset, &program, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
+		if (s->uidonly && search_key_has(program, SEARCH_KEY_MSN)) {
+			/* RFC 9586 3.5, 3.8 */
+			imap_cmd_bad(cmd, "[UIDREQUIRED] Message numbers are not allowed "
+				     "once UIDONLY is enabled; use UID <set>.");
+			break;
+		}
 		if (save)
 			imap_search_result_clear(s);
 		return program;

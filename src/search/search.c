@@ -105,6 +105,17 @@ bool search_key_needs_content(const struct search_key *key)
 	}
 }
 
+bool search_key_has(const struct search_key *key, enum search_key_type type)
+{
+	if (key->type == type)
+		return true;
+	for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+		if (search_key_has(c, type))
+			return true;
+	}
+	return false;
+}
+
 struct search_ctx *search_ctx_create(struct store *store, struct store_mailbox *box,
 				     const struct search_key *program)
 {
@@ -538,6 +549,8 @@ static int search_eval(struct search_ctx *ctx, const struct search_key *key)
 		return (msg->keywords & ((store_keywords_t)1 << key->keyword)) != 0;
 	case SEARCH_KEY_RECENT:
 		return store_mailbox_is_recent(ctx->box, ctx->msn);
+	case SEARCH_KEY_MODSEQ:
+		return msg->modseq >= key->number;
 	case SEARCH_KEY_LARGER:
 		return msg->size > key->number;
 	case SEARCH_KEY_SMALLER:

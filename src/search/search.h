@@ -66,6 +66,8 @@ enum search_key_type {
 	SEARCH_KEY_HEADER,
 	/* the decoded body text (mime/text.h "body") contains `value` */
 	SEARCH_KEY_BODY,
+	/* MODSEQ (RFC 7162 3.1.5): the message's modseq >= number */
+	SEARCH_KEY_MODSEQ,
 	/* the decoded header ("Name: value" lines) or body text contains
 	 * `value` */
 	SEARCH_KEY_TEXT,
@@ -88,7 +90,7 @@ struct search_key {
 	uint32_t flags;
 	/* KEYWORD */
 	int keyword;
-	/* LARGER, SMALLER (octets); OLDER, YOUNGER (seconds) */
+	/* LARGER, SMALLER (octets); OLDER, YOUNGER (seconds); MODSEQ */
 	uint64_t number;
 	/* BEFORE .. SENTSINCE */
 	int64_t day;
@@ -127,6 +129,11 @@ void search_ctx_destroy(struct search_ctx **ctx);
  * search_ctx_had_expunged() becomes true. */
 int search_match(struct search_ctx *ctx, uint32_t msn);
 bool search_ctx_had_expunged(const struct search_ctx *ctx);
+
+/* Whether `key` or one of its descendants is of `type` (MODSEQ: the
+ * result then carries the highest modseq it found, RFC 7162 3.1.5;
+ * MSN: refused under UIDONLY, RFC 9586 3.5). */
+bool search_key_has(const struct search_key *key, enum search_key_type type);
 
 /* Whether `program` has keys on the message's text (HEADER, BODY, TEXT,
  * SENT*): slower, they may read the store's text message by message. */

@@ -69,6 +69,10 @@ struct store_vfuncs {
 	/* only_deleted: of msns, only those with \Deleted in the index */
 	int (*mailbox_expunge)(struct store_mailbox *box, const uint32_t *msns, size_t count,
 			       bool only_deleted);
+	/* store_mailbox_vanished(); the UIDs in any order */
+	int (*mailbox_vanished)(struct store_mailbox *box, uint64_t since,
+				uint32_t **uids_r, size_t *count_r,
+				uint64_t *complete_since_r);
 	/* store_copy_*(): msns are checked, dest_name normalised.  begin
 	 * allocates the backend's context (generic part first, filled by
 	 * the backend); continue returns 0/1/-1 as store_copy_continue()

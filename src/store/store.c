@@ -53,6 +53,7 @@ void store_settings_init(struct store_settings *set_r, const struct roost_config
 	*set_r = (struct store_settings){
 		.backend = config->store,
 		.fsync = config->fsync,
+		.tombstones = config->qresync_tombstones,
 		.maildir.root = config->maildir_root,
 	};
 }
@@ -78,6 +79,7 @@ static bool str_equal_or_null(const char *a, const char *b)
 static bool settings_equal(const struct store_settings *a, const struct store_settings *b)
 {
 	return strcmp(a->backend, b->backend) == 0 && a->fsync == b->fsync &&
+		a->tombstones == b->tombstones &&
 		str_equal_or_null(a->maildir.root, b->maildir.root);
 }
 
@@ -85,6 +87,7 @@ static void settings_copy(struct store_settings *dst, const struct store_setting
 {
 	dst->backend = xstrdup(src->backend);
 	dst->fsync = src->fsync;
+	dst->tombstones = src->tombstones;
 	dst->maildir.root = src->maildir.root == NULL ? NULL : xstrdup(src->maildir.root);
 }
 
@@ -933,6 +936,32 @@ int store_mailbox_msg_dates_many(struct store_mailbox *box, const uint32_t *msns
 	if (!msns_are_valid(box, msns, count))
 		return -1;
 	return box->store->v->mailbox_msg_dates_many(box, msns, count, cb, ctx);
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int store_mailbox_vanished(struct store_mailbox *box, uint64_t since,
+			   uint32_t **uids_r, size_t *count_r,
+			   uint64_t *complete_since_r)
+{
+	store_clear_error(box->store);
+	*uids_r = NULL;
+	*count_r = 0;
+	*complete_since_r = 0;
+	if (box->store->v->mailbox_vanished(box, since, uids_r, count_r,
+					    complete_since_r) < 0) {
+		free(*uids_r);
+		*uids_r = NULL;
+		*count_r = 0;
+		return -1;
+	}
+	if (*count_r > 1)
+		qsort(*uids_r, *count_r, sizeof(**uids_r), uid_cmp);
+	return 0;
 }
 
 int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,

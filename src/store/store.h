@@ -46,6 +46,10 @@ struct store_settings {
 	const char *backend;
 	/* `fsync`: changes are durable before a call returns (default true) */
 	bool fsync;
+	/* `qresync_tombstones`: expunge tombstones kept per mailbox (the
+	 * oldest are compacted away beyond it, store_mailbox_vanished());
+	 * 0 in settings made by hand means the default */
+	unsigned int tombstones;
 	/* the settings of the maildir backend */
 	struct {
 		/* `maildir_root`: the directory of every user's store
@@ -329,6 +333,18 @@ int store_mailbox_update_flags(struct store_mailbox *box, const uint32_t *msns,
 			       uint32_t flags, store_keywords_t keywords,
 			       uint64_t unchangedsince,
 			       uint32_t **failed_r, size_t *failed_count_r);
+
+/* QRESYNC (RFC 7162 3.2.5, 3.2.6): the UIDs expunged from the mailbox
+ * with a modseq above `since`, ascending, in *uids_r (xmalloc'd, the
+ * caller frees; NULL when none).  *complete_since_r is the lowest
+ * `since` for which that list is complete: expunges at or below it may
+ * have no tombstone any more (DESIGN.md "Expunge tombstones"), so a
+ * caller asked about an older modseq must take every UID it cannot see
+ * in the mailbox as possibly expunged.  0 when every tombstone is kept.
+ * Reads the index as of now (not the view).  Returns 0 or -1. */
+int store_mailbox_vanished(struct store_mailbox *box, uint64_t since,
+			   uint32_t **uids_r, size_t *count_r,
+			   uint64_t *complete_since_r);
 
 /* Expunges the messages with the given msns (NULL/0 = every message with
  * \Deleted).  Records tombstones (uid, modseq) for QRESYNC.  Does not

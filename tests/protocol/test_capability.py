@@ -45,6 +45,10 @@ OTHER_CAPS = {
     "ESORT": ("s", "SORT RETURN (COUNT) (ARRIVAL) UTF-8 ALL"),
     "BINARY": ("s", "FETCH 1 BINARY.SIZE[]"),
     "APPENDLIMIT": ("as", "STATUS INBOX (APPENDLIMIT)"),
+    "CONDSTORE": ("s", "FETCH 1 (MODSEQ)"),
+    "QRESYNC": ("as", "ENABLE QRESYNC"),
+    # enabling it would refuse the probes' FETCH: test_uidonly.py
+    "UIDONLY": None,
 }
 
 # Commands of IMAP extensions (IANA registry) and the capability that

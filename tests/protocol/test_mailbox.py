@@ -324,7 +324,8 @@ def test_status(srv):
     C: a5 STATUS INBOX (FOO)
     S~ a5 BAD .*
     C: a6 STATUS INBOX (HIGHESTMODSEQ)
-    S~ a6 BAD .*
+    S~ \* STATUS INBOX \(HIGHESTMODSEQ [1-9]\d*\)
+    S: a6 OK Status completed.
     C: a7 STATUS INBOX MESSAGES
     S~ a7 BAD .*
     C: a8 STATUS INBOX

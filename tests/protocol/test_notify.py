@@ -333,6 +333,33 @@ def test_uidvalidity_change_elsewhere(srv):
                         line), line)
 
 
+def test_condstore_status_carries_highestmodseq(srv):
+    """With CONDSTORE enabled, a flag change elsewhere is a STATUS with
+    HIGHESTMODSEQ and UIDVALIDITY (5.1), and new or expunged messages
+    elsewhere carry HIGHESTMODSEQ too (5.2, 5.3)."""
+    c = srv.login()
+    c.cmd("CREATE Mod", ok=True)
+    other = srv.login()
+    other.append("Mod")
+    c.cmd("ENABLE CONDSTORE", ok=True)
+    u, _ = c.cmd("NOTIFY SET STATUS (mailboxes Mod (MessageNew MessageExpunge FlagChange))",
+                 ok=True)
+    expect(len(u) == 1 and re.fullmatch(
+        r"\* STATUS Mod \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1 HIGHESTMODSEQ \d+\)",
+        u[0]), u)
+    first = int(re.search(r"HIGHESTMODSEQ (\d+)", u[0]).group(1))
+    other.cmd("SELECT Mod", ok=True)
+    other.cmd("STORE 1 +FLAGS.SILENT ($Work)", ok=True)
+    line = c.readline(timeout=5)
+    m = re.fullmatch(r"\* STATUS Mod \(UIDVALIDITY \d+ UNSEEN 1 HIGHESTMODSEQ (\d+)\)", line)
+    expect(m and int(m.group(1)) > first, line)
+    other.append("Mod")
+    line = c.readline(timeout=5)
+    # (the new message moved the modseq too: UIDVALIDITY comes with it)
+    expect(re.fullmatch(r"\* STATUS Mod \(MESSAGES 2 UIDNEXT 3 (UIDVALIDITY \d+ )?UNSEEN 2 "
+                        r"HIGHESTMODSEQ \d+\)", line), line)
+
+
 # ---- MailboxName and SubscriptionChange ----
 
 

@@ -1,13 +1,14 @@
 """The protocol tests of the commands whose store work is a store request
 (store/request.h): SELECT and EXAMINE, STATUS, LIST ... RETURN (STATUS ...),
 the sync before every tagged reply (NOOP), IDLE, sessions of one user
-side by side, LMTP deliveries and NOTIFY's pushes, run again with `store_offload = always`.  The Maildir
+side by side, LMTP deliveries, NOTIFY's pushes, CONDSTORE, QRESYNC and UIDONLY, run again with `store_offload = always`.  The Maildir
 store's requests then run on the worker's helper threads, as those of a
 backend that waits on the network do: the answers must be the same, in
 the same order.  `make asan` runs them under the sanitizers too."""
 import roosttest
 from roosttest import expect, server_args
 
+import test_condstore
 import test_core
 import test_idle
 import test_list
@@ -15,10 +16,13 @@ import test_lmtp
 import test_mailbox
 import test_multiaccess
 import test_notify
+import test_qresync
 import test_select
+import test_uidonly
 
 OFFLOADED = (test_select, test_mailbox, test_list, test_idle, test_core,
-             test_multiaccess, test_lmtp, test_notify)
+             test_multiaccess, test_lmtp, test_notify, test_condstore, test_qresync,
+             test_uidonly)
 
 
 def _offloaded(fn):

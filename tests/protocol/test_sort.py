@@ -407,6 +407,7 @@ def downgrade(srv, sql, version):
         DROP INDEX messages_deleted;
         DROP INDEX messages_sentdate;
         ALTER TABLE messages DROP COLUMN sentdate;
+        ALTER TABLE mailboxes DROP COLUMN tombstone_floor;
         {sql}
         PRAGMA user_version = {version};
         COMMIT;
@@ -420,12 +421,14 @@ def test_schema_5_index_is_migrated(srv):
     c = setup(srv)
     logout(c)
     db = sqlite3.connect(index_path(srv))
-    db.executescript("BEGIN; DROP INDEX messages_deleted; PRAGMA user_version = 5; COMMIT;")
+    db.executescript("BEGIN; DROP INDEX messages_deleted; "
+                     "ALTER TABLE mailboxes DROP COLUMN tombstone_floor; "
+                     "PRAGMA user_version = 5; COMMIT;")
     db.close()
     c = srv.login()
     c.cmd("SELECT INBOX", ok=True)
     db = sqlite3.connect(index_path(srv))
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 6)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 9)
     expect(db.execute("SELECT count(*) FROM sqlite_master WHERE name = "
                       "'messages_deleted'").fetchone()[0] == 1)
     db.close()
@@ -446,7 +449,7 @@ def test_schema_2_index_is_migrated(srv):
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 6)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 9)
     expect(db.execute("SELECT count(*) FROM messages WHERE sentdate IS NULL")
            .fetchone()[0] == 5)
     expect(db.execute("SELECT count(*) FROM messages WHERE msgkeys IS NULL")
@@ -540,7 +543,7 @@ def test_schema_3_index_is_migrated(srv):
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 6)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 9)
     db.close()
     # a row without keys keeps NULL: it is parsed on first use
     expect(sentdates(srv, "INBOX") == SENTDATES, sentdates(srv, "INBOX"))

@@ -1818,6 +1818,83 @@ static void test_modseq(void **state)
 	store_close(&store);
 }
 
+static void count_expunge(void *ctx, uint32_t msn, uint32_t uid)
+{
+	(void)msn;
+	(void)uid;
+	(*(unsigned int *)ctx)++;
+}
+
+/* store_mailbox_vanished(): the UIDs expunged above a modseq, ascending
+ * and complete (floor 0) while every tombstone is kept; once more than
+ * `tombstones` (+10 %) were written the oldest go and the floor says
+ * from where the list is complete, and a view older than the floor
+ * still learns every expunge at its sync. */
+static void test_vanished_and_compaction(void **state)
+{
+	(void)state;
+	fixture_set.tombstones = 100;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box, *old;
+	uint32_t *uids;
+	size_t count;
+	uint64_t floor;
+
+	for (int i = 0; i < 400; i++)
+		append(store, "INBOX", msg1, 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	assert_int_equal(store_mailbox_open(store, "INBOX", true, &old), 0);
+	assert_int_equal(store_mailbox_sync(old, 0, NULL, NULL), 0);
+	uint64_t start = store_mailbox_highestmodseq(box);
+
+	/* 10 expunged, highest msn first so the msns stay valid */
+	uint32_t msns[10];
+	for (uint32_t i = 0; i < 10; i++)
+		msns[i] = 20 - 2 * i;	/* UIDs 20, 18, ..., 2 */
+	assert_int_equal(store_mailbox_expunge(box, msns, 10), 0);
+	assert_int_equal(store_mailbox_vanished(box, start, &uids, &count, &floor), 0);
+	assert_int_equal(count, 10);
+	assert_int_equal(floor, 0);
+	for (size_t i = 0; i < count; i++)
+		assert_int_equal(uids[i], 2 * (i + 1));
+	free(uids);
+	assert_int_equal(store_mailbox_vanished(box, store_mailbox_highestmodseq(box) + 5,
+						&uids, &count, &floor), 0);
+	assert_int_equal(count, 0);
+
+	/* 300 more, in one expunge each of 100: the count runs after 256 */
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	for (int round = 0; round < 3; round++) {
+		uint32_t batch[100];
+		for (uint32_t i = 0; i < 100; i++)
+			batch[i] = 100 - i;
+		assert_int_equal(store_mailbox_expunge(box, batch, 100), 0);
+		assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	}
+	assert_int_equal(store_mailbox_count(box), 90);
+	assert_int_equal(store_mailbox_vanished(box, start, &uids, &count, &floor), 0);
+	free(uids);
+	assert_true(floor > start);
+	assert_true(count <= 110 && count >= 100);
+	/* from the floor on the list is complete: exactly what came after */
+	assert_int_equal(store_mailbox_vanished(box, floor, &uids, &count, &floor), 0);
+	free(uids);
+	assert_true(count > 0 && count <= 110);
+
+	/* the view from before every expunge: its sync reports all 310 */
+	static const struct store_sync_callbacks count_cb = { .expunge = count_expunge };
+	unsigned int expunges = 0;
+	assert_int_equal(store_mailbox_sync(old, 0, &count_cb, &expunges), 0);
+	assert_int_equal(expunges, 310);
+	assert_int_equal(store_mailbox_count(old), 90);
+	for (uint32_t msn = 1; msn <= 90; msn++)
+		assert_int_equal(store_mailbox_msg(old, msn)->uid, store_mailbox_msg(box, msn)->uid);
+	store_mailbox_close(&old);
+	store_mailbox_close(&box);
+	store_close(&store);
+}
+
 /* Whether message msn of box has the keyword called name. */
 static bool has_keyword(struct store_mailbox *box, uint32_t msn, const char *name)
 {
@@ -2177,6 +2254,7 @@ static const struct CMUnitTest suite[] = {
 	CONFORMANCE_TEST(test_rebuild_refused_while_open),
 	CONFORMANCE_TEST(test_read_after_rename_expunges_nothing),
 	CONFORMANCE_TEST(test_modseq),
+	CONFORMANCE_TEST(test_vanished_and_compaction),
 	CONFORMANCE_TEST(test_rebuild_keeps_messages),
 	CONFORMANCE_TEST(test_kill_during_append),
 	CONFORMANCE_TEST(test_reopen_from_snapshot),

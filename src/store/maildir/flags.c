@@ -18,6 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Tombstones written by a store between two counts of a mailbox's. */
+#define MAILDIR_TOMBSTONE_CHECK 256
+
 int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *names,
 				  size_t count)
 {
@@ -309,7 +312,15 @@ int maildir_flags_expunge_uids(struct maildir_store *ms, int64_t mailbox_id,
 			continue;
 		ARRAY_RESERVE(files->names, files->cap, files->count + 1);
 		files->names[files->count++] = file;
+		ms->tombstones_unchecked++;
 		ret = 0;
+	}
+	/* compaction (tombstone.c), counted only now and then: the slack
+	 * lets a mailbox go a little past the limit between two counts */
+	if (ret == 0 && ms->tombstones_unchecked >= MAILDIR_TOMBSTONE_CHECK) {
+		ms->tombstones_unchecked = 0;
+		ret = index_tombstone_compact(ms->index, mailbox_id, ms->tombstones_keep,
+					      ms->tombstones_keep / 10);
 	}
 	return ret < 0 ? -1 : 0;
 }

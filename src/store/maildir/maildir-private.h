@@ -28,6 +28,10 @@ struct maildir_store {
 	char *maildir;		/* userdir/Maildir */
 	char *notify_path;	/* userdir/notify */
 	bool fsync;
+	/* expunge tombstones kept per mailbox (store_settings.tombstones),
+	 * and how many this store wrote since it last counted a mailbox's
+	 * (flags.c: compaction is checked every MAILDIR_TOMBSTONE_CHECK) */
+	size_t tombstones_keep, tombstones_unchecked;
 	struct index *index;	/* userdir/index.sqlite; NULL when not open */
 	/* userdir/lock: flock()ed shared while the store is open, exclusive
 	 * by a rebuild (storage.c); -1 when not open */
@@ -240,6 +244,11 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 		      const struct store_sync_callbacks *cb, void *ctx);
 int maildir_sync_msg_stream(struct store_mailbox *box, uint32_t msn,
 			    struct istream **stream_r);
+/* store_mailbox_vanished(): the tombstones and the mailbox's floor
+ * (tombstone.c) */
+int maildir_sync_vanished(struct store_mailbox *box, uint64_t since,
+			  uint32_t **uids_r, size_t *count_r,
+			  uint64_t *complete_since_r);
 /* cache.c */
 int maildir_cache_get(struct store_mailbox *box, uint32_t msn,
 		      struct store_msg_cache *cache_r);

@@ -11,7 +11,9 @@
  * kept, and a file it does not know whose UID is tombstoned is removed.
  * Lost: keywords past the 26th, internal date time zones (0), \Recent
  * (nothing is recent after a rebuild), and tombstones when the old index
- * is unreadable.  Files without a UID or with a UID that another file
+ * is unreadable: the mailbox's tombstone floor (tombstone.c) is then the
+ * modseq the rebuild gives its messages, so that QRESYNC clients older
+ * than it compare UIDs.  Files without a UID or with a UID that another file
  * already has get new UIDs above all others, in Maildir delivery order
  * (delivery_cmp()); of files sharing a UID the
  * one the old index gave it keeps it, else the one renamed last (newest
@@ -54,6 +56,7 @@ struct old_box {
 	char *name;
 	uint32_t uidnext;
 	uint64_t highestmodseq;
+	uint64_t tombstone_floor;
 };
 struct old_expunged {
 	char *mailbox;
@@ -127,7 +130,17 @@ static void old_box_add(void *ctx, const char *name, uint32_t uidnext, uint64_t 
 	struct old_index *old = ctx;
 
 	ARRAY_RESERVE(old->boxes, old->box_cap, old->box_count + 1);
-	old->boxes[old->box_count++] = (struct old_box){ xstrdup(name), uidnext, highestmodseq };
+	old->boxes[old->box_count++] = (struct old_box){ xstrdup(name), uidnext, highestmodseq, 0 };
+}
+
+static void old_box_floor(void *ctx, const char *name, uint64_t floor)
+{
+	struct old_index *old = ctx;
+
+	for (size_t i = 0; i < old->box_count; i++) {
+		if (strcmp(old->boxes[i].name, name) == 0)
+			old->boxes[i].tombstone_floor = floor;
+	}
 }
 
 static void old_expunged_add(void *ctx, const char *mailbox, uint32_t uid, uint64_t modseq)
@@ -142,6 +155,7 @@ static const struct index_salvage_callbacks old_index_callbacks = {
 	.msg = old_msg_add,
 	.mailbox = old_box_add,
 	.tombstone = old_expunged_add,
+	.tombstone_floor = old_box_floor,
 };
 
 /* Reads the index at path (read-only) into *old; old->valid stays false
@@ -587,6 +601,13 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 						uidnext, modseq, &id);
 	if (ret == 0)
 		ret = old_expunged_copy(ms, name, id);
+	/* QRESYNC (tombstone.c): the old index's tombstones are complete
+	 * from its floor on; without the old index every expunge before
+	 * this rebuild is unknown, and the messages' modseq is the floor */
+	if (ret == 0 && (rebuild_old == NULL || !rebuild_old->valid))
+		ret = index_tombstone_set_floor(ms->index, id, modseq);
+	else if (ret == 0 && ob != NULL && ob->tombstone_floor != 0)
+		ret = index_tombstone_set_floor(ms->index, id, ob->tombstone_floor);
 	keyword_count = ret < 0 ? -1 : load_keyword_file(ms, id, dir);
 	if (keyword_count < 0)
 		ret = -1;

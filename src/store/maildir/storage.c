@@ -179,6 +179,7 @@ struct maildir_store *maildir_storage_alloc(const struct store_settings *set,
 	ms->maildir = xasprintf("%s/Maildir", ms->userdir);
 	ms->notify_path = xasprintf("%s/notify", ms->userdir);
 	ms->fsync = set->fsync;
+	ms->tombstones_keep = set->tombstones != 0 ? set->tombstones : 20000;
 	ms->lock_fd = -1;
 	ms->recovered_txn_start = SIZE_MAX;
 	return ms;
@@ -546,6 +547,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.mailbox_keywords_reload = maildir_flags_keywords_reload,
 	.mailbox_update_flags = maildir_flags_update,
 	.mailbox_expunge = maildir_flags_expunge,
+	.mailbox_vanished = maildir_sync_vanished,
 	.copy_begin = maildir_save_copy_begin,
 	.copy_continue = maildir_save_copy_continue,
 	.copy_free = maildir_save_copy_free,

@@ -74,12 +74,42 @@ static void sync_free(struct maildir_mailbox *mbox)
 	free(mbox);
 }
 
+/* The UIDs of the view that the mailbox no longer has, in the open read
+ * transaction: the expunges of a view older than the mailbox's
+ * tombstone floor, which the tombstones no longer all tell.  Reads
+ * every UID of the mailbox (once, in such a rare case).  *expunged_r is
+ * xmalloc'd (or NULL). */
+static int view_expunged(struct maildir_store *ms, struct maildir_mailbox *mbox,
+			 uint32_t **expunged_r, size_t *expunged_count_r)
+{
+	const struct store_mailbox *box = &mbox->box;
+	uint32_t *uids = NULL, *expunged = NULL;
+	size_t count = 0, j = 0, expunged_count = 0, cap = 0;
+
+	if (index_msg_list_uids(ms->index, mbox->id, &uids, &count) < 0)
+		return -1;
+	/* both ascending */
+	for (size_t i = 0; i < box->count; i++) {
+		uint32_t uid = box->msgs[i].uid;
+		while (j < count && uids[j] < uid)
+			j++;
+		if (j < count && uids[j] == uid)
+			continue;
+		ARRAY_RESERVE(expunged, cap, expunged_count + 1);
+		expunged[expunged_count++] = uid;
+	}
+	free(uids);
+	*expunged_r = expunged;
+	*expunged_count_r = expunged_count;
+	return 0;
+}
+
 /* What changed in the mailbox since modseq `since`, read in the open
  * read transaction: the keyword table (into the view), the uids
  * expunged and the rows changed or added (ascending uid), for
  * store_view_apply().  The arrays are xmalloc'd (or NULL). */
 static int read_changes(struct maildir_store *ms, struct maildir_mailbox *mbox, uint64_t since,
-			uint32_t **expunged_r, size_t *expunged_count_r,
+			uint64_t floor, uint32_t **expunged_r, size_t *expunged_count_r,
 			struct store_msg **changed_r, size_t *changed_count_r)
 {
 	struct store_msg *changed = NULL;
@@ -91,7 +121,9 @@ static int read_changes(struct maildir_store *ms, struct maildir_mailbox *mbox, 
 	*expunged_r = NULL;
 	*expunged_count_r = 0;
 	ret = load_keywords(ms, mbox);
-	if (ret == 0)
+	if (ret == 0 && since < floor)
+		ret = view_expunged(ms, mbox, expunged_r, expunged_count_r);
+	else if (ret == 0)
 		ret = index_tombstone_list_since(ms->index, mbox->id, since, expunged_r,
 						 expunged_count_r);
 	iter = ret < 0 ? NULL : index_msg_iter_init(ms->index, mbox->id, since);
@@ -126,10 +158,14 @@ static int open_from_snapshot(struct maildir_store *ms, struct maildir_mailbox *
 	if (snap == NULL || snap->highestmodseq > row->highestmodseq ||
 	    snap->uidnext > row->uidnext)
 		return 0;
+	/* older than the tombstones that are left: its expunges are not
+	 * all known (tombstone.c) */
+	if (snap->highestmodseq < row->tombstone_floor)
+		return 0;
 	store_view_init_snap(&mbox->box, snap);
 	if (snap->highestmodseq != row->highestmodseq) {
-		ret = read_changes(ms, mbox, snap->highestmodseq, &expunged, &expunged_count,
-				   &changed, &changed_count);
+		ret = read_changes(ms, mbox, snap->highestmodseq, row->tombstone_floor,
+				   &expunged, &expunged_count, &changed, &changed_count);
 	} else {
 		ret = load_keywords(ms, mbox);
 	}
@@ -485,6 +521,33 @@ int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const 
 
 /* ---- sync ---- */
 
+int maildir_sync_vanished(struct store_mailbox *box, uint64_t since,
+			  uint32_t **uids_r, size_t *count_r,
+			  uint64_t *complete_since_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+
+	struct index_mailbox row;
+	int ret;
+
+	if (since > INT64_MAX)
+		since = INT64_MAX;
+	/* the floor and the list from one snapshot */
+	if (index_begin(ms->index, false) < 0)
+		return -1;
+	ret = index_mailbox_get_by_id(ms->index, mbox->id, &row, NULL);
+	if (ret == 0)
+		store_set_error(box->store, STORE_ERR_NOTFOUND, "Mailbox was deleted: %s", box->name);
+	if (ret > 0) {
+		*complete_since_r = row.tombstone_floor;
+		ret = index_tombstone_list_since(ms->index, mbox->id, since, uids_r,
+						 count_r) < 0 ? -1 : 1;
+	}
+	index_rollback(ms->index);
+	return ret > 0 ? 0 : -1;
+}
+
 int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 		      const struct store_sync_callbacks *cb, void *ctx)
 {
@@ -523,7 +586,8 @@ int maildir_sync_sync(struct store_mailbox *box, enum store_sync_flags flags,
 	if (ret > 0 && row.recent_uid > mbox->recent_uid)
 		mbox->recent_uid = row.recent_uid;
 	if (ret > 0 && row.highestmodseq != box->highestmodseq &&
-	    read_changes(ms, mbox, box->highestmodseq, &expunged, &expunged_count,
+	    read_changes(ms, mbox, box->highestmodseq, row.tombstone_floor, &expunged,
+			 &expunged_count,
 			 &changed, &changed_count) < 0)
 		ret = -1;
 	index_rollback(ms->index);

@@ -13,7 +13,7 @@
 /* 1: first; 2: messages.envelope, body, bodystructure, part_map,
  * body_rev2, bodystructure_rev2; 3: messages.msgkeys; 5:
  * messages.sentdate and the index messages_sentdate */
-#define INDEX_SCHEMA_VERSION 6
+#define INDEX_SCHEMA_VERSION 9
 /* SQLite's busy handler waits this long for each statement; opening the
  * index (connection setup, schema creation or migration) retries lock
  * conflicts for up to INDEX_OPEN_MAX_WAIT_MS in all (index.c). */

@@ -25,7 +25,10 @@ static const char schema_sql[] =
 	" uidnext INTEGER NOT NULL,"
 	" highestmodseq INTEGER NOT NULL,"
 	" special_use INTEGER NOT NULL DEFAULT 0,"
-	" recent_uid INTEGER NOT NULL DEFAULT 1"	/* first uid not claimed as \Recent */
+	" recent_uid INTEGER NOT NULL DEFAULT 1,"	/* first uid not claimed as \Recent */
+	/* expunges with a modseq at or below this may have no tombstone
+	 * (schema 9; tombstone.c): compacted, or lost by a rebuild */
+	" tombstone_floor INTEGER NOT NULL DEFAULT 0"
 	");"
 	/* The keyword table of each mailbox: bit idx of messages.keywords. */
 	"CREATE TABLE keywords ("
@@ -108,6 +111,11 @@ static const char schema_migrate_3_5_sql[] =
 static const char schema_migrate_5_6_sql[] =
 	"CREATE INDEX messages_deleted ON messages (mailbox, uid) WHERE flags & 8 != 0;"
 	"PRAGMA user_version = 6;";
+
+/* 6 -> 9: the lowest modseq from which the tombstones are complete */
+static const char schema_migrate_6_9_sql[] =
+	"ALTER TABLE mailboxes ADD COLUMN tombstone_floor INTEGER NOT NULL DEFAULT 0;"
+	"PRAGMA user_version = 9;";
 
 int index_set_sqlite_error(struct index *idx, const char *context)
 {
@@ -286,9 +294,9 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 		index_rollback(idx);
 		return 0;
 	}
-	if (version >= 1 && version <= 5 && version != 4) {
-		/* schema 1 -> 2 -> 3 -> 5 -> 6: old rows keep NULL and are
-		 * parsed on first use (cache.c) */
+	if (version >= 1 && version <= 6 && version != 4) {
+		/* schema 1 -> 2 -> 3 -> 5 -> 6 -> 9: old rows keep NULL and
+		 * are parsed on first use (cache.c) */
 		ret = 0;
 		if (version == 1)
 			ret = index_exec(idx, schema_migrate_1_2_sql);
@@ -298,8 +306,10 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 			ret = index_cache_register_functions(idx);
 		if (ret == 0 && version <= 3)
 			ret = index_exec(idx, schema_migrate_3_5_sql);
-		if (ret == 0)
+		if (ret == 0 && version <= 5)
 			ret = index_exec(idx, schema_migrate_5_6_sql);
+		if (ret == 0)
+			ret = index_exec(idx, schema_migrate_6_9_sql);
 		return index_end(idx, ret);
 	}
 	if (version != 0) {

@@ -101,6 +101,9 @@ struct index_mailbox {
 	uint32_t uidvalidity, uidnext, recent_uid;
 	uint64_t highestmodseq;
 	uint32_t special_use;
+	/* tombstones are complete for expunges above this modseq (0: all
+	 * kept); see tombstone.c */
+	uint64_t tombstone_floor;
 };
 
 /* A mailbox as index_mailbox_list() lists it; name xmalloc'd. */
@@ -224,6 +227,9 @@ int index_msg_set_flags(struct index *idx, int64_t mailbox_id, uint32_t uid,
 int index_msg_expunge(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		      uint64_t modseq, char **location_r);
 /* UIDs of the messages with \Deleted (xmalloc'd). */
+/* Every UID of the mailbox, ascending (xmalloc'd). */
+int index_msg_list_uids(struct index *idx, int64_t mailbox_id, uint32_t **uids_r,
+			size_t *count_r);
 int index_msg_list_deleted(struct index *idx, int64_t mailbox_id, uint32_t **uids_r,
 			   size_t *count_r);
 /* The rows of a mailbox in UID order, those with a modseq above
@@ -281,6 +287,14 @@ int index_tombstone_exists(struct index *idx, int64_t mailbox_id, uint32_t uid);
 /* UIDs expunged with a modseq above since_modseq (xmalloc'd). */
 int index_tombstone_list_since(struct index *idx, int64_t mailbox_id, uint64_t since_modseq,
 			       uint32_t **uids_r, size_t *count_r);
+/* Compaction (write txn): when the mailbox has more than keep + slack
+ * tombstones, removes the oldest (lowest modseq) down to about `keep`
+ * and raises the mailbox's tombstone_floor to the highest modseq
+ * removed.  0 or -1. */
+int index_tombstone_compact(struct index *idx, int64_t mailbox_id, size_t keep, size_t slack);
+/* Raises the mailbox's tombstone_floor to at least `floor` (write txn;
+ * a rebuild that lost the tombstones).  0 or -1. */
+int index_tombstone_set_floor(struct index *idx, int64_t mailbox_id, uint64_t floor);
 
 /* ---- fts.c: the full-text index (SEARCH text keys) ---- */
 
@@ -312,6 +326,9 @@ struct index_salvage_callbacks {
 	void (*msg)(void *ctx, const char *mailbox, uint32_t uid, const char *location);
 	void (*mailbox)(void *ctx, const char *name, uint32_t uidnext, uint64_t highestmodseq);
 	void (*tombstone)(void *ctx, const char *mailbox, uint32_t uid, uint64_t modseq);
+	/* the mailbox's tombstone_floor (schema 9; not called for an
+	 * older index, whose tombstones were never compacted) */
+	void (*tombstone_floor)(void *ctx, const char *mailbox, uint64_t floor);
 };
 
 /* Reads the index at path (which exists) read-only, calling cb for each

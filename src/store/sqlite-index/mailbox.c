@@ -8,7 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#define MAILBOX_COLUMNS "id, uidvalidity, uidnext, highestmodseq, special_use, recent_uid"
+#define MAILBOX_COLUMNS "id, uidvalidity, uidnext, highestmodseq, special_use, recent_uid, " \
+	"tombstone_floor"
 
 static void mailbox_read(sqlite3_stmt *stmt, struct index_mailbox *row_r)
 {
@@ -18,6 +19,7 @@ static void mailbox_read(sqlite3_stmt *stmt, struct index_mailbox *row_r)
 	row_r->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
 	row_r->special_use = (uint32_t)sqlite3_column_int64(stmt, 4);
 	row_r->recent_uid = (uint32_t)sqlite3_column_int64(stmt, 5);
+	row_r->tombstone_floor = (uint64_t)sqlite3_column_int64(stmt, 6);
 }
 
 int index_mailbox_get(struct index *idx, const char *name, struct index_mailbox *row_r)
@@ -42,7 +44,7 @@ int index_mailbox_get_by_id(struct index *idx, int64_t id, struct index_mailbox 
 	if (ret > 0) {
 		mailbox_read(stmt, row_r);
 		if (name_r != NULL)
-			*name_r = xstrdup(index_column_text(stmt, 6));
+			*name_r = xstrdup(index_column_text(stmt, 7));
 	}
 	index_stmt_done(idx, stmt);
 	return ret;
@@ -105,6 +107,7 @@ int index_mailbox_add(struct index *idx, const char *name, uint32_t special_use,
 	row_r->highestmodseq = highestmodseq;
 	row_r->special_use = special_use;
 	row_r->recent_uid = uidnext;
+	row_r->tombstone_floor = 0;
 	return 0;
 }
 

@@ -109,6 +109,14 @@ int index_msg_expunge(struct index *idx, int64_t mailbox_id, uint32_t uid,
 	return 1;
 }
 
+int index_msg_list_uids(struct index *idx, int64_t mailbox_id, uint32_t **uids_r,
+			size_t *count_r)
+{
+	return index_stmt_uids(idx, index_stmt(idx, "SELECT uid FROM messages WHERE mailbox = ? "
+					       "ORDER BY uid", "i", mailbox_id),
+			       uids_r, count_r);
+}
+
 int index_msg_list_deleted(struct index *idx, int64_t mailbox_id, uint32_t **uids_r,
 			   size_t *count_r)
 {

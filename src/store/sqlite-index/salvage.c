@@ -1,5 +1,6 @@
 /* salvage.c: reads what a rebuild keeps from an old SQLite index (UIDs of
- * messages, UIDNEXT and HIGHESTMODSEQ of mailboxes, tombstones), on a
+ * messages, UIDNEXT, HIGHESTMODSEQ and the tombstone floor of mailboxes,
+ * tombstones), on a
  * connection of its own, read-only, so that a damaged file cannot harm
  * anything. */
 #include "store/sqlite-index/index-private.h"
@@ -33,6 +34,18 @@ int index_salvage_read(const char *path, const struct index_salvage_callbacks *c
 			else
 				cb->tombstone(ctx, name, uid, (uint64_t)sqlite3_column_int64(stmt, 2));
 			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(stmt);
+	}
+	if (rc == SQLITE_DONE && cb->tombstone_floor != NULL) {
+		/* an index older than schema 9 has no such column (and
+		 * kept every tombstone): nothing to call then */
+		sqlite3_stmt *stmt = NULL;
+		if (sqlite3_prepare_v2(db, "SELECT name, tombstone_floor FROM mailboxes", -1,
+				       &stmt, NULL) == SQLITE_OK) {
+			while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+				cb->tombstone_floor(ctx, index_column_text(stmt, 0),
+						    (uint64_t)sqlite3_column_int64(stmt, 1));
 		}
 		sqlite3_finalize(stmt);
 	}
