@@ -372,7 +372,7 @@ def test_text_index_of_another_version_is_remade(srv):
                       "'text_index_version'").fetchone()
     expect(db.execute("PRAGMA user_version").fetchone()[0] == version)
     db.close()
-    expect(meta == (4,), meta)
+    expect(meta == (5,), meta)
     for want, *args in CASES:
         expect_search(c, want, *args)
     expect(len(fts_rows(srv)) == 4, fts_rows(srv))
@@ -613,10 +613,11 @@ def test_corrupt_stored_text_is_not_searched(srv):
     ]
     for damage in damages:
         db = sqlite3.connect(path)
-        rows = db.execute("SELECT id, body FROM text_store").fetchall()
+        rows = db.execute("SELECT id, body_terms FROM text_store").fetchall()
         expect(rows, "no stored text to damage")
         for rowid, body in rows:
-            db.execute("UPDATE text_store SET body = ? WHERE id = ?", (damage(body), rowid))
+            db.execute("UPDATE text_store SET body_terms = ? WHERE id = ?",
+                       (damage(body), rowid))
         db.commit()
         db.close()
         # a needle without letters is scanned for in every document
