@@ -204,84 +204,19 @@ static int fts_reset(struct index *idx)
 	return 0;
 }
 
-/* Appends the stored form of doc[0..len) to dest: its length (4 bytes,
- * little-endian) and its raw deflate stream primed with fts_dict;
- * nothing for an empty document. */
+/* Appends the stored form of doc[0..len) to dest (index_deflate() with
+ * fts_dict). */
 static void fts_pack(struct str *dest, const char *doc, size_t len)
 {
-	z_stream zs;
-	uLong bound;
-	char *z;
-
-	if (len == 0)
-		return;
-	memset(&zs, 0, sizeof(zs));
-	/* raw deflate (negative window bits): no header, no checksum; the
-	 * recorded length is checked on inflating */
-	if (deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		i_panic("deflateInit2 failed (out of memory)");
-	(void)deflateSetDictionary(&zs, (const Bytef *)fts_dict, sizeof(fts_dict) - 1);
-	bound = deflateBound(&zs, (uLong)len);
-	z = xmalloc(4 + (size_t)bound);
-	for (int i = 0; i < 4; i++)
-		z[i] = (char)((len >> (8 * i)) & 0xff);
-	zs.next_in = (Bytef *)(uintptr_t)doc;
-	zs.avail_in = (uInt)len;
-	zs.next_out = (Bytef *)z + 4;
-	zs.avail_out = (uInt)bound;
-	/* cannot fall short: the buffer has deflateBound() bytes */
-	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-		i_panic("deflate fell short of deflateBound()");
-	str_append_n(dest, z, 4 + (size_t)zs.total_out);
-	(void)deflateEnd(&zs);
-	free(z);
-}
-
-/* Inflates the raw deflate stream z[0..zlen) primed with fts_dict into
- * doc[0..doc_len).  True when it is one whole stream of exactly doc_len
- * bytes with nothing after it. */
-static bool fts_inflate(char *doc, size_t doc_len, const unsigned char *z, size_t zlen)
-{
-	z_stream zs;
-	bool ok;
-
-	memset(&zs, 0, sizeof(zs));
-	if (inflateInit2(&zs, -15) != Z_OK)
-		return false;
-	ok = inflateSetDictionary(&zs, (const Bytef *)fts_dict, sizeof(fts_dict) - 1) == Z_OK;
-	zs.next_in = (Bytef *)(uintptr_t)z;
-	zs.avail_in = (uInt)zlen;
-	zs.next_out = (Bytef *)doc;
-	zs.avail_out = (uInt)doc_len;
-	ok = ok && inflate(&zs, Z_FINISH) == Z_STREAM_END && zs.total_out == doc_len &&
-		zs.avail_in == 0;
-	(void)inflateEnd(&zs);
-	return ok;
+	index_deflate(dest, doc, len, fts_dict, sizeof(fts_dict) - 1);
 }
 
 /* Appends the document stored as blob[0..len) to dest.  FTS_CORRUPT
  * when it does not inflate to its recorded length (error set). */
 static int fts_unpack(struct index *idx, struct str *dest, const unsigned char *blob, size_t len)
 {
-	size_t doc_len = 0;
-	char *doc;
-	bool ok;
-
-	if (len == 0)
-		return 0;
-	if (len >= 4) {
-		for (int i = 0; i < 4; i++)
-			doc_len |= (size_t)blob[i] << (8 * i);
-	}
-	ok = len >= 4 && doc_len <= MIME_TEXT_MAX_HEADER + MIME_TEXT_MAX_BODY;
-	if (ok) {
-		doc = xmalloc(doc_len);
-		ok = fts_inflate(doc, doc_len, blob + 4, len - 4);
-		if (ok)
-			str_append_n(dest, doc, doc_len);
-		free(doc);
-	}
-	if (!ok) {
+	if (!index_inflate(idx, dest, blob, len, MIME_TEXT_MAX_HEADER + MIME_TEXT_MAX_BODY,
+			   fts_dict, sizeof(fts_dict) - 1)) {
 		store_set_error(idx->store, STORE_ERR_TEMP, "Corrupt stored text in %s",
 				idx->path);
 		return FTS_CORRUPT;

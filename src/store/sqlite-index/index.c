@@ -379,6 +379,7 @@ static int index_retry(struct index *idx, enum index_attempt attempt,
 static void index_close(struct index *idx)
 {
 	index_stmt_cache_clear(idx);
+	index_inflater_free(idx);
 	if (idx->db != NULL) {
 		sqlite3_close_v2(idx->db);
 		idx->db = NULL;
