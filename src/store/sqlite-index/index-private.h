@@ -13,8 +13,10 @@
 
 /* 1: first; 2: messages.envelope, body, bodystructure, part_map,
  * body_rev2, bodystructure_rev2; 3: messages.msgkeys; 5:
- * messages.sentdate and the index messages_sentdate */
-#define INDEX_SCHEMA_VERSION 6
+ * messages.sentdate and the index messages_sentdate; 6: the index
+ * messages_deleted; 7: messages.envelope may be stored without Sender
+ * and Reply-To (cache.c) */
+#define INDEX_SCHEMA_VERSION 7
 /* SQLite's busy handler waits this long for each statement; opening the
  * index (connection setup, schema creation or migration) retries lock
  * conflicts for up to INDEX_OPEN_MAX_WAIT_MS in all (index.c). */

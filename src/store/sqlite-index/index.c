@@ -56,7 +56,7 @@ static const char schema_sql[] =
 	 * messages_sentdate, SORT by date reads no blob */
 	" sentdate INTEGER,"
 	/* the message model (schema 2; NULL: not parsed yet, see cache.c) */
-	" envelope TEXT,"
+	" envelope TEXT,"		/* or a BLOB from schema 7: cache.c */
 	" body TEXT,"
 	" bodystructure TEXT,"
 	" part_map BLOB,"
@@ -108,6 +108,13 @@ static const char schema_migrate_3_5_sql[] =
 static const char schema_migrate_5_6_sql[] =
 	"CREATE INDEX messages_deleted ON messages (mailbox, uid) WHERE flags & 8 != 0;"
 	"PRAGMA user_version = 6;";
+
+/* 6 -> 7: an envelope whose Sender and Reply-To are its From is
+ * written without them, as a BLOB (cache.c); older rows keep their text,
+ * which is read as it is.  The version keeps older code, which would
+ * take such a BLOB for the text, from opening the index. */
+static const char schema_migrate_6_7_sql[] =
+	"PRAGMA user_version = 7;";
 
 int index_set_sqlite_error(struct index *idx, const char *context)
 {
@@ -286,9 +293,9 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 		index_rollback(idx);
 		return 0;
 	}
-	if (version >= 1 && version <= 5 && version != 4) {
-		/* schema 1 -> 2 -> 3 -> 5 -> 6: old rows keep NULL and are
-		 * parsed on first use (cache.c) */
+	if (version >= 1 && version <= 6 && version != 4) {
+		/* schema 1 -> 2 -> 3 -> 5 -> 6 -> 7: old rows keep NULL and
+		 * are parsed on first use (cache.c) */
 		ret = 0;
 		if (version == 1)
 			ret = index_exec(idx, schema_migrate_1_2_sql);
@@ -298,8 +305,10 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 			ret = index_cache_register_functions(idx);
 		if (ret == 0 && version <= 3)
 			ret = index_exec(idx, schema_migrate_3_5_sql);
-		if (ret == 0)
+		if (ret == 0 && version <= 5)
 			ret = index_exec(idx, schema_migrate_5_6_sql);
+		if (ret == 0)
+			ret = index_exec(idx, schema_migrate_6_7_sql);
 		return index_end(idx, ret);
 	}
 	if (version != 0) {
