@@ -326,18 +326,21 @@ static bool fts_ids_unpack(const unsigned char *p, size_t len, int64_t **ids_r,
  * dictionary lacks: error set). */
 static int fts_terms_text(struct index *idx, const struct str *body_terms, struct str *doc)
 {
+	sqlite3_stmt *stmt = NULL;
 	int64_t *ids;
 	size_t count;
 	int ret = 0;
 
 	if (!fts_ids_unpack((const unsigned char *)body_terms->data, body_terms->len,
-			    &ids, &count)) {
+			    &ids, &count))
 		ret = FTS_CORRUPT;
-	}
+	else if (count > 0 &&
+		 (stmt = index_stmt(idx, "SELECT term FROM text_terms WHERE id = ?", "")) == NULL)
+		ret = -1;
+	/* one statement for the ~100 lookups of a message (an expunge of
+	 * many messages makes them all) */
 	for (size_t i = 0; ret == 0 && i < count; i++) {
-		sqlite3_stmt *stmt = index_stmt(idx, "SELECT term FROM text_terms WHERE id = ?",
-						"i", ids[i]);
-
+		sqlite3_bind_int64(stmt, 1, ids[i]);
 		ret = index_stmt_step(idx, stmt);
 		if (ret > 0 && sqlite3_column_bytes(stmt, 0) > 0) {
 			index_column_append(doc, stmt, 0);
@@ -347,8 +350,9 @@ static int fts_terms_text(struct index *idx, const struct str *body_terms, struc
 			/* gone, or the empty term: not one of a document */
 			ret = FTS_CORRUPT;
 		}
-		index_stmt_done(idx, stmt);
+		sqlite3_reset(stmt);
 	}
+	index_stmt_done(idx, stmt);
 	free(ids);
 	if (ret == FTS_CORRUPT)
 		store_set_error(idx->store, STORE_ERR_TEMP, "Corrupt stored term list in %s",
