@@ -65,8 +65,10 @@
  *   Verifying a body means the body text, which is not stored: such a
  *   candidate (and, for a pass, every message whose header does not
  *   decide it) is left out of store_text_result.indexed, so the caller
- *   reads it from its message file (store_mailbox_msg_text()).  The
- *   needles of single words, the common kind, never need it.
+ *   reads it from its message file (store_mailbox_msg_text()).  A
+ *   needle within one word, the common kind, needs that only for the
+ *   case collisions above or when it is in more than FTS_TERMS_MAX
+ *   terms (a letter or two): then it is a pass over the files.
  *
  * Filled by the index's owner when a message is added (in the
  * transaction that inserts the row) or read later, copied with COPY/MOVE,
