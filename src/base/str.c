@@ -40,6 +40,17 @@ void str_append_n(struct str *s, const void *data, size_t len)
 	s->data[s->len] = '\0';
 }
 
+char *str_append_space(struct str *s, size_t len)
+{
+	char *start;
+
+	str_grow(s, len);
+	start = s->data + s->len;
+	memset(start, 0, len + 1);
+	s->len += len;
+	return start;
+}
+
 void str_append(struct str *s, const char *cstr)
 {
 	str_append_n(s, cstr, strlen(cstr));

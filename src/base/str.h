@@ -22,6 +22,9 @@ void str_truncate(struct str *s, size_t len);
 void str_append(struct str *s, const char *cstr);
 void str_append_n(struct str *s, const void *data, size_t len);
 void str_append_c(struct str *s, char c);
+/* Appends len bytes for the caller to fill and returns where they start
+ * (valid until the next change); the bytes are zero. */
+char *str_append_space(struct str *s, size_t len);
 /* Appends `v` in decimal, like str_printfa(s, "%" PRIu64, v) but without
  * the format machinery (a SORT answer writes 100,000 numbers). */
 void str_append_uint(struct str *s, uint64_t v);

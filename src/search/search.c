@@ -3,8 +3,10 @@
  * Index keys (flags, sizes, dates, UIDs) are answered from store_msg;
  * HEADER, BODY and TEXT from the store's decoded text and full-text index
  * (section "content matching"), SENT* from the Date: field of the same
- * stored header text, so SEARCH never reads message files (the store
- * does, once, for mail that arrived without the text).  Everything
+ * header text.  The store answers most text keys from its index and
+ * has the header text without reading the message; a body it must
+ * verify (a needle of several words, say) is read from the message
+ * (store_mailbox_msg_text()).  Everything
  * content-related is reached only through search_content_match().  This
  * file must never know IMAP syntax or SQL. */
 #include "search.h"
@@ -33,7 +35,8 @@ struct search_ctx {
 	bool sent_day_known;
 	bool sent_day_valid;
 	int64_t sent_day;
-	bool text_loaded;
+	bool text_loaded;	/* text_header and text_body */
+	bool header_loaded;	/* text_header (also set with text_loaded) */
 	/* the store's text of the message (buffers reused between messages) */
 	struct str text_header, text_body;
 
@@ -132,6 +135,7 @@ static void search_msg_reset(struct search_ctx *ctx)
 	ctx->msg_gone = false;
 	ctx->sent_day_known = false;
 	ctx->text_loaded = false;
+	ctx->header_loaded = false;
 }
 
 void search_ctx_destroy(struct search_ctx **_ctx)
@@ -284,15 +288,18 @@ static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
 	return tk;
 }
 
-/* The store's text of the current message; 0, or -1 on a store error.  A
- * message that is gone sets msg_gone and returns 0 with no text. */
-static int search_text_load(struct search_ctx *ctx)
+/* The store's text of the current message (only the header document
+ * unless need_body: the store may have that without reading the
+ * message); 0, or -1 on a store error.  A message that is gone sets
+ * msg_gone and returns 0 with no text. */
+static int search_text_load(struct search_ctx *ctx, bool need_body)
 {
-	if (ctx->text_loaded || ctx->msg_gone)
+	if (ctx->text_loaded || (ctx->header_loaded && !need_body) || ctx->msg_gone)
 		return 0;
 	if (store_mailbox_msg_text(ctx->box, ctx->msn, &ctx->text_header,
-				   &ctx->text_body) == 0) {
-		ctx->text_loaded = true;
+				   need_body ? &ctx->text_body : NULL) == 0) {
+		ctx->header_loaded = true;
+		ctx->text_loaded = need_body;
 		return 0;
 	}
 	enum store_error err;
@@ -334,9 +341,9 @@ static int search_match_text(struct search_ctx *ctx, const struct search_key *ke
 	}
 	if (uid_array_has(tk->result.indexed, tk->result.indexed_count, ctx->msg->uid))
 		return uid_array_has(tk->result.uids, tk->result.count, ctx->msg->uid);
-	if (search_text_load(ctx) < 0)
+	if (search_text_load(ctx, key->type != SEARCH_KEY_HEADER) < 0)
 		return -1;
-	if (!ctx->text_loaded)
+	if (!ctx->header_loaded)
 		return 0;	/* expunged */
 	switch (key->type) {
 	case SEARCH_KEY_HEADER:
@@ -418,11 +425,11 @@ static int search_sent_day(struct search_ctx *ctx)
 {
 	if (ctx->sent_day_known)
 		return 0;
-	if (search_text_load(ctx) < 0)
+	if (search_text_load(ctx, false) < 0)
 		return -1;
 	ctx->sent_day_known = true;
 	ctx->sent_day_valid = false;
-	if (!ctx->text_loaded)
+	if (!ctx->header_loaded)
 		return 0;	/* expunged */
 
 	const char *doc = ctx->text_header.data;

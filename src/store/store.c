@@ -969,9 +969,11 @@ int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 {
 	store_clear_error(box->store);
 	str_truncate(header, 0);
-	str_truncate(body, 0);
 	str_append(header, "");
-	str_append(body, "");
+	if (body != NULL) {
+		str_truncate(body, 0);
+		str_append(body, "");
+	}
 	if (!msns_are_valid(box, &msn, 1))
 		return -1;
 	return box->store->v->mailbox_msg_text(box, msn, header, body);

@@ -500,11 +500,13 @@ int store_mailbox_msg_dates_many(struct store_mailbox *box, const uint32_t *msns
  * message's own header; the body document the text parts and embedded
  * messages.  They replace the contents of *header and *body (the
  * caller's strings, reused across calls and freed by the caller;
- * NUL-terminated, and they may hold NUL bytes).  Read from the index; a
- * message that has no text there yet (written into the store by another
- * program, an older or rebuilt index) is read and extracted once and
- * the result written back.  -1 with STORE_ERR_EXPUNGED if the message is
- * gone (the strings are then empty). */
+ * NUL-terminated, and they may hold NUL bytes).  body NULL: the header
+ * document only, which the backend's index may give without reading the
+ * message.  Otherwise extracted from the message; when the backend's
+ * index has no text for it yet (written into the store by another
+ * program, an older or rebuilt index) the result is written back there.
+ * -1 with STORE_ERR_EXPUNGED if the message is gone (the strings are
+ * then empty). */
 int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 			   struct str *header, struct str *body);
 

@@ -725,7 +725,7 @@ static void test_corrupt_stored_text(void **state)
 	assert_non_null(strstr(body.data, "GAMMA THREE"));
 	assert_non_null(strstr(header.data, "SUBJECT: C"));
 	assert_int_equal(body_hits(box, "gamma", &uid), 1);
-	fixture_index_exec("UPDATE text_store SET body = x'10000000deadbeef' "
+	fixture_index_exec("UPDATE text_store SET body_terms = x'10000000deadbeef' "
 			   "WHERE (id & 4294967295) = 1");
 	assert_int_equal(store_mailbox_expunge(box, &msn, 1), 0);
 	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
@@ -737,7 +737,7 @@ static void test_corrupt_stored_text(void **state)
 	 * leaves that message to the caller (not in result.indexed) */
 	assert_int_equal(store_mailbox_msg_text(box, 1, &header, &body), 0);
 	assert_int_equal(store_mailbox_msg_text(box, 2, &header, &body), 0);
-	fixture_index_exec("UPDATE text_store SET body = x'10000000deadbeef' "
+	fixture_index_exec("UPDATE text_store SET body_terms = x'10000000deadbeef' "
 			   "WHERE (id & 4294967295) = 2");
 	static const char *const needles[] = { "beta two", "", "-" };
 	for (size_t i = 0; i < N_ELEMENTS(needles); i++) {
@@ -752,7 +752,8 @@ static void test_corrupt_stored_text(void **state)
 	}
 	assert_int_equal(store_mailbox_msg_text(box, 1, &header, &body), 0);
 	assert_non_null(strstr(body.data, "BETA TWO"));
-	assert_int_equal(body_hits(box, "beta two", &uid), 1);
+	/* written back: the index answers for uid 2 again */
+	assert_int_equal(body_hits(box, "beta", &uid), 1);
 	assert_int_equal(uid, 2);
 	str_free(&header);
 	str_free(&body);

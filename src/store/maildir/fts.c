@@ -6,7 +6,9 @@
  * the row) and at the pickup of mail from new/ (sync.c), by a rebuild
  * from the same parse as the message model (rebuild.c), copied with
  * COPY/MOVE, and for other messages (whose file could not be read then)
- * read from the message file here on first use by a search. */
+ * read from the message file here on first use by a search.  The text
+ * a search needs beyond what the index answers (the index keeps no body
+ * text: store/sqlite-index/fts.c) is always read from the message file. */
 #include "store/maildir/maildir-private.h"
 
 #include <stdlib.h>
@@ -22,10 +24,12 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 	struct istream *msg;
 	int ret;
 
-	ret = index_fts_get(ms->index, mbox->id, uid, header, body);
-	if (ret != 0)
-		return ret < 0 ? -1 : 0;
-
+	ret = index_fts_get(ms->index, mbox->id, uid, header);
+	if (ret < 0)
+		return -1;
+	if (ret > 0 && body == NULL)
+		return 0;
+	str_truncate(header, 0);
 	if (maildir_sync_msg_stream(box, msn, &msg) < 0)
 		return -1;
 	if (store_msg_text_data_read(&data, msg) < 0) {
@@ -33,12 +37,14 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 		istream_destroy(&msg);
 		return maildir_storage_set_syscall_error(ms, "read", "message file");
 	}
-	(void)index_fts_write_back(ms->index, mbox->id, uid, &data);
+	if (ret == 0)
+		(void)index_fts_write_back(ms->index, mbox->id, uid, &data);
 	istream_destroy(&msg);
 	/* a failed write-back only means the next search reads again */
 	store_clear_error(box->store);
 	str_append_n(header, data.header.data, data.header.len);
-	str_append_n(body, data.body.data, data.body.len);
+	if (body != NULL)
+		str_append_n(body, data.body.data, data.body.len);
 	store_msg_text_data_free(&data);
 	return 0;
 }

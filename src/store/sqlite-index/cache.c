@@ -15,7 +15,17 @@
  * usable Date: (the sort then uses INTERNALDATE), NULL when msgkeys is
  * NULL or its date does not fit (|sent_date| >= 2^61, which parsed dates
  * never reach): then the blob is read.  A change of MSGKEYS_VERSION must
- * set sentdate to NULL in its migration, as the stale blobs are. */
+ * set sentdate to NULL in its migration, as the stale blobs are.
+ *
+ * envelope: the ENVELOPE's text, or (schema 7) a BLOB when its Sender
+ * and Reply-To are the same as its From, as they are whenever the
+ * message has neither field (RFC 9051 7.5.2 has the server fill them
+ * in from From): ENVELOPE_SAME_FROM, the offsets of From in the text
+ * (varints), and the text without Sender and Reply-To.  That is
+ * usually a third of the envelope, and putting it back is two copies,
+ * where a general compression (tried: deflate with a preset dictionary)
+ * doubled the CPU of a FETCH of many envelopes.  Rows written before
+ * schema 7 hold text only; the column's type tells the two apart. */
 #include "store/sqlite-index/index-private.h"
 #include "syntax/msgkeys.h"
 
@@ -23,6 +33,165 @@
 #include <string.h>
 
 #define SENTDATE_LIMIT ((int64_t)1 << 61)
+/* the first byte of a stored envelope without Sender and Reply-To */
+#define ENVELOPE_SAME_FROM 1
+
+/* The end of the IMAP item (a parenthesized list, a quoted string, a
+ * literal or an atom such as NIL) that starts at s[i], or 0 when none
+ * does. */
+static size_t envelope_item_end(const char *s, size_t len, size_t i)
+{
+	size_t depth = 0;
+
+	do {
+		if (i >= len)
+			return 0;
+		if (s[i] == '(') {
+			depth++;
+			i++;
+		} else if (s[i] == ')') {
+			if (depth == 0)
+				return 0;
+			depth--;
+			i++;
+		} else if (s[i] == ' ') {
+			if (depth == 0)
+				return 0;
+			i++;
+		} else if (s[i] == '"') {
+			for (i++; i < len && s[i] != '"'; i++) {
+				if (s[i] == '\\')
+					i++;
+			}
+			if (i >= len)
+				return 0;
+			i++;
+		} else if (s[i] == '{') {
+			size_t n = 0;
+
+			for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+				if (n > len)
+					return 0;
+				n = n * 10 + (size_t)(s[i] - '0');
+			}
+			if (len - i < 3 || memcmp(s + i, "}\r\n", 3) != 0 || n > len - i - 3)
+				return 0;
+			i += 3 + n;
+		} else {
+			while (i < len && s[i] != ' ' && s[i] != '(' && s[i] != ')')
+				i++;
+		}
+	} while (depth > 0);
+	return i;
+}
+
+static void varint_append(struct str *dest, uint64_t v)
+{
+	while (v >= 0x80) {
+		str_append_c(dest, (char)(0x80 | (v & 0x7f)));
+		v >>= 7;
+	}
+	str_append_c(dest, (char)v);
+}
+
+/* Reads a varint of varint_append() at p[*i..len) into *v_r. */
+static bool varint_read(const unsigned char *p, size_t len, size_t *i, uint64_t *v_r)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; *i < len && shift <= 56; shift += 7) {
+		unsigned char c = p[(*i)++];
+
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if ((c & 0x80) == 0) {
+			*v_r = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The stored form of an envelope whose Sender and Reply-To are its From
+ * (ENVELOPE_SAME_FROM, see the top) into *packed; false for any other
+ * envelope, which is stored as its text. */
+static bool envelope_pack(const struct str *env, struct str *packed)
+{
+	const char *s = env->data;
+	size_t start[5], end[5], i = 1;
+
+	if (env->len < 2 || s[0] != '(')
+		return false;
+	/* date, subject, from, sender, reply-to: each followed by a space */
+	for (int k = 0; k < 5; k++) {
+		start[k] = i;
+		end[k] = envelope_item_end(s, env->len, i);
+		if (end[k] == 0 || end[k] >= env->len || s[end[k]] != ' ')
+			return false;
+		i = end[k] + 1;
+	}
+	for (int k = 3; k < 5; k++) {
+		if (end[k] - start[k] != end[2] - start[2] ||
+		    memcmp(s + start[k], s + start[2], end[2] - start[2]) != 0)
+			return false;
+	}
+	str_append_c(packed, ENVELOPE_SAME_FROM);
+	varint_append(packed, start[2]);
+	varint_append(packed, end[2]);
+	str_append_n(packed, s, end[2]);
+	str_append_n(packed, s + end[4], env->len - end[4]);
+	return true;
+}
+
+/* Appends the envelope stored as the BLOB p[0..len) to dest; false when
+ * it is not one of envelope_pack(). */
+static bool envelope_unpack(const unsigned char *p, size_t len, struct str *dest)
+{
+	uint64_t from_start, from_end;
+	size_t i = 1, text_len;
+	const char *text;
+
+	if (len == 0 || p[0] != ENVELOPE_SAME_FROM || !varint_read(p, len, &i, &from_start) ||
+	    !varint_read(p, len, &i, &from_end))
+		return false;
+	text = (const char *)p + i;
+	text_len = len - i;
+	if (from_start >= from_end || from_end > text_len)
+		return false;
+	str_append_n(dest, text, (size_t)from_end);
+	for (int k = 0; k < 2; k++) {
+		str_append_c(dest, ' ');
+		str_append_n(dest, text + from_start, (size_t)(from_end - from_start));
+	}
+	str_append_n(dest, text + from_end, text_len - (size_t)from_end);
+	return true;
+}
+
+/* Binds the stored form of the envelope at parameter col. */
+static void envelope_bind(sqlite3_stmt *stmt, int col, const struct str *env)
+{
+	struct str packed = STR_INIT;
+
+	if (envelope_pack(env, &packed))
+		sqlite3_bind_blob(stmt, col, packed.data, (int)packed.len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_text(stmt, col, env->data, (int)env->len, SQLITE_TRANSIENT);
+	str_free(&packed);
+}
+
+/* Appends the envelope of column col (text, or a BLOB of envelope_pack())
+ * to dest, which stays NUL-terminated.  false when the BLOB is not one. */
+static bool envelope_column_append(struct str *dest, sqlite3_stmt *stmt, int col)
+{
+	if (sqlite3_column_type(stmt, col) != SQLITE_BLOB) {
+		index_column_append(dest, stmt, col);
+		return true;
+	}
+	if (!envelope_unpack(sqlite3_column_blob(stmt, col),
+			     (size_t)sqlite3_column_bytes(stmt, col), dest))
+		return false;
+	str_append(dest, "");
+	return true;
+}
 
 /* The messages.sentdate value of a msgkeys blob: true with *value_r, or
  * false for NULL (no valid blob of the current version, or a date out of
@@ -81,8 +250,7 @@ void index_cache_bind(sqlite3_stmt *stmt, int first, const struct store_msg_cach
 		sqlite3_bind_null(stmt, first + 7);
 	sqlite3_bind_blob(stmt, first + 6, data->msgkeys.data, (int)data->msgkeys.len,
 			  SQLITE_STATIC);
-	sqlite3_bind_text(stmt, first, data->envelope.data, (int)data->envelope.len,
-			  SQLITE_STATIC);
+	envelope_bind(stmt, first, &data->envelope);
 	sqlite3_bind_null(stmt, first + 1);	/* body: derived */
 	sqlite3_bind_text(stmt, first + 2, data->bodystructure.data,
 			  (int)data->bodystructure.len, SQLITE_STATIC);
@@ -120,13 +288,18 @@ static bool cache_current(sqlite3_stmt *stmt, int first)
 
 /* Reads the model columns (INDEX_CACHE_COLUMNS order) from column first
  * into *data (initialised here).  false, with *data empty, when the row
- * has no current model. */
+ * has no current model (or a damaged envelope: parsed again and
+ * replaced, like a stale one). */
 static bool cache_read(sqlite3_stmt *stmt, int first, struct store_msg_cache_data *data)
 {
 	memset(data, 0, sizeof(*data));
 	if (!cache_current(stmt, first))
 		return false;
-	index_column_append(&data->envelope, stmt, first);
+	if (!envelope_column_append(&data->envelope, stmt, first)) {
+		store_msg_cache_data_free(data);
+		memset(data, 0, sizeof(*data));
+		return false;
+	}
 	index_column_append(&data->bodystructure, stmt, first + 2);
 	index_column_append(&data->part_map, stmt, first + 3);
 	index_column_append(&data->msgkeys, stmt, first + 6);
@@ -152,10 +325,20 @@ int index_cache_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
 }
 
 /* Points *cache at the model columns of the current row (valid until
- * the statement steps or is reset); the row has a current model. */
-static void cache_point(sqlite3_stmt *stmt, int first, struct store_msg_cache *cache)
+ * the statement steps or is reset, or *envelope, which holds a stored
+ * envelope_pack() form put back, changes); the row has a current model.
+ * false when its envelope is damaged. */
+static bool cache_point(sqlite3_stmt *stmt, int first, struct store_msg_cache *cache,
+			struct str *envelope)
 {
-	cache->envelope = (const char *)sqlite3_column_text(stmt, first);
+	if (sqlite3_column_type(stmt, first) == SQLITE_BLOB) {
+		str_truncate(envelope, 0);
+		if (!envelope_column_append(envelope, stmt, first))
+			return false;
+		cache->envelope = envelope->data;
+	} else {
+		cache->envelope = (const char *)sqlite3_column_text(stmt, first);
+	}
 	cache->bodystructure = (const char *)sqlite3_column_text(stmt, first + 2);
 	cache->part_map = sqlite3_column_blob(stmt, first + 3);
 	cache->part_map_size = (size_t)sqlite3_column_bytes(stmt, first + 3);
@@ -168,6 +351,7 @@ static void cache_point(sqlite3_stmt *stmt, int first, struct store_msg_cache *c
 		cache->bodystructure = "";
 	if (cache->part_map == NULL)
 		cache->part_map = "";
+	return true;
 }
 
 int index_cache_get_keys(struct index *idx, int64_t mailbox_id, uint32_t uid,
@@ -345,6 +529,7 @@ struct cache_read_many {
 	store_msg_cache_callback_t *cb;
 	void *ctx;
 	struct stale_list stale;
+	struct str envelope;	/* the row's, when stored packed */
 };
 
 static void cache_many_row(void *context, sqlite3_stmt *stmt, size_t i)
@@ -354,10 +539,9 @@ static void cache_many_row(void *context, sqlite3_stmt *stmt, size_t i)
 
 	if (stmt == NULL) {
 		cr->cb(cr->ctx, i, NULL);	/* expunged */
-	} else if (!cache_current(stmt, 1)) {
+	} else if (!cache_current(stmt, 1) || !cache_point(stmt, 1, &cache, &cr->envelope)) {
 		stale_add(&cr->stale, i);
 	} else {
-		cache_point(stmt, 1, &cache);
 		cr->cb(cr->ctx, i, &cache);
 	}
 }
@@ -367,12 +551,15 @@ int index_cache_get_many(struct index *idx, int64_t mailbox_id, const uint32_t *
 			 size_t **stale_r, size_t *stale_count_r)
 {
 	struct cache_read_many cr = { .cb = cb, .ctx = ctx };
+	int ret;
 
-	return uids_read(idx, "SELECT uid, " INDEX_CACHE_COLUMNS " FROM messages WHERE "
-			 "mailbox = ? AND uid >= ? AND uid <= ? ORDER BY uid",
-			 "SELECT uid, " INDEX_CACHE_COLUMNS " FROM messages WHERE mailbox = ? AND "
-			 "uid = ?", mailbox_id, uids, count, cache_many_row, &cr, &cr.stale,
-			 stale_r, stale_count_r);
+	ret = uids_read(idx, "SELECT uid, " INDEX_CACHE_COLUMNS " FROM messages WHERE "
+			"mailbox = ? AND uid >= ? AND uid <= ? ORDER BY uid",
+			"SELECT uid, " INDEX_CACHE_COLUMNS " FROM messages WHERE mailbox = ? AND "
+			"uid = ?", mailbox_id, uids, count, cache_many_row, &cr, &cr.stale,
+			stale_r, stale_count_r);
+	str_free(&cr.envelope);
+	return ret;
 }
 
 int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,

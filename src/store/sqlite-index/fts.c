@@ -4,23 +4,33 @@
  * Tables (created here, not by the schema of index.c, with their own
  * version in meta 'text_index_version'; the text index is a cache of the
  * messages, so another version is dropped and filled again):
- *   text_store    the casemapped header and body documents of
- *                 store_msg_text_data (store/msg-text.c), each a raw
- *                 deflate stream (no zlib header or checksum) primed
- *                 with fts_dict behind its 4-byte length: the exact
- *                 text that candidates are verified on and short
- *                 needles scanned in.  id = mailbox id << 32 | uid.
+ *   text_store    per message (id = mailbox id << 32 | uid): header, the
+ *                 casemapped header document of store_msg_text_data
+ *                 (store/msg-text.c) as a raw deflate stream (no zlib
+ *                 header or checksum) primed with fts_dict behind its
+ *                 4-byte length, the exact text that header keys are
+ *                 verified on; and body_terms, the body document's
+ *                 distinct tokens as the ascending ids of their
+ *                 text_terms rows (fts_ids_pack()).  The body text
+ *                 itself is not kept (it was 40 % of the index): what
+ *                 needs it is answered from the message file by the
+ *                 caller (see Exactness).
  *   text_hdr,     contentless FTS5 tables (detail=none: rowids only,
- *   text_body     no positions) of the header and body documents with
- *                 the ascii tokenizer: a token is a maximal run of
- *                 ASCII letters and digits and bytes >= 0x80 (so whole
- *                 UTF-8 characters), ASCII letters folded to lower
- *                 case.  Same rowids.  Contentless tables forget the
- *                 text, so a row is deleted with FTS5's 'delete'
- *                 command fed from text_store.
+ *   text_body     no positions) of the header document and of the body
+ *                 document's distinct tokens, with the ascii tokenizer:
+ *                 a token is a maximal run of ASCII letters and digits
+ *                 and bytes >= 0x80 (so whole UTF-8 characters), ASCII
+ *                 letters folded to lower case.  Same rowids.
+ *                 Contentless tables forget the text, so a row is
+ *                 deleted with FTS5's 'delete' command fed the same
+ *                 text it was inserted with: the stored header document,
+ *                 and for the body the terms of body_terms, which is
+ *                 exactly what the body row was inserted as (with
+ *                 detail=none a row is the set of its tokens).
  *   text_terms    every token ever indexed, as it is in the document
  *                 (not lower-cased), the dictionary that substrings are
- *                 looked up in.  Never pruned: a stale term only finds
+ *                 looked up in.  Never pruned (body_terms refers to its
+ *                 ids, which are never reused): a stale term only finds
  *                 no rows.
  *   text_terms_tri  FTS5, trigram tokenizer, over text_terms (external
  *                 content): the terms that may hold a needle run of 3
@@ -30,7 +40,7 @@
  *
  * Exactness.  The documents and the needle are prepared with
  * i;unicode-casemap, and every answer is either exact by construction
- * or verified with memmem on text_store:
+ * or verified with memmem on the text:
  *   - a needle that is one run of token bytes occurs in a document
  *     exactly when it is a substring of one of the document's tokens
  *     (an occurrence cannot span a separator), so the answer is the
@@ -45,12 +55,20 @@
  *     token of a matching document (a run with separators on both sides
  *     is a whole token, one at the needle's end starts a token, one at
  *     its start ends one), so the AND of those constraints finds a
- *     superset, and each candidate is verified on its stored text;
+ *     superset, and each candidate is verified;
  *   - a HEADER key (FROM, TO, ... too) verifies the field name and value
  *     on each candidate's stored header document;
  *   - a needle without token bytes (or the empty needle), or one whose
  *     runs match more than FTS_TERMS_MAX dictionary terms each, is
- *     answered by one pass over the stored documents of the mailbox.
+ *     answered by one pass over the stored header documents of the
+ *     mailbox (HEADER keys; TEXT where the header matches).
+ *   Verifying a body means the body text, which is not stored: such a
+ *   candidate (and, for a pass, every message whose header does not
+ *   decide it) is left out of store_text_result.indexed, so the caller
+ *   reads it from its message file (store_mailbox_msg_text()).  A
+ *   needle within one word, the common kind, needs that only for the
+ *   case collisions above or when it is in more than FTS_TERMS_MAX
+ *   terms (a letter or two): then it is a pass over the files.
  *
  * Filled by the index's owner when a message is added (in the
  * transaction that inserts the row) or read later, copied with COPY/MOVE,
@@ -68,9 +86,10 @@
 /* 2: an address field is followed by its normalised addresses
  * (mime/text.h); 3: compressed text_store and word-level contentless
  * FTS5 tables instead of one trigram table holding the text; 4: raw
- * deflate with the preset dictionary fts_dict.  Another version is
- * dropped and filled again. */
-#define FTS_VERSION 4
+ * deflate with the preset dictionary fts_dict; 5: the body's term ids
+ * instead of its text (text_store.body_terms), text_body fed the
+ * distinct tokens.  Another version is dropped and filled again. */
+#define FTS_VERSION 5
 #define FTS_STR2(x) #x
 #define FTS_STR(x) FTS_STR2(x)
 /* the most dictionary terms one run of a needle is looked up as; past
@@ -96,7 +115,7 @@ static const char fts_schema_sql[] =
 	"CREATE VIRTUAL TABLE text_body USING fts5(t, tokenize = 'ascii',"
 	" content = '', detail = none, columnsize = 0);"
 	"CREATE TABLE text_store (id INTEGER PRIMARY KEY, header BLOB NOT NULL,"
-	" body BLOB NOT NULL);"
+	" body_terms BLOB NOT NULL);"
 	"CREATE TABLE text_terms (id INTEGER PRIMARY KEY, term BLOB NOT NULL UNIQUE);"
 	"CREATE VIRTUAL TABLE text_terms_tri USING fts5(term,"
 	" tokenize = 'trigram case_sensitive 1', content = 'text_terms',"
@@ -187,84 +206,19 @@ static int fts_reset(struct index *idx)
 	return 0;
 }
 
-/* Appends the stored form of doc[0..len) to dest: its length (4 bytes,
- * little-endian) and its raw deflate stream primed with fts_dict;
- * nothing for an empty document. */
+/* Appends the stored form of doc[0..len) to dest (index_deflate() with
+ * fts_dict). */
 static void fts_pack(struct str *dest, const char *doc, size_t len)
 {
-	z_stream zs;
-	uLong bound;
-	char *z;
-
-	if (len == 0)
-		return;
-	memset(&zs, 0, sizeof(zs));
-	/* raw deflate (negative window bits): no header, no checksum; the
-	 * recorded length is checked on inflating */
-	if (deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		i_panic("deflateInit2 failed (out of memory)");
-	(void)deflateSetDictionary(&zs, (const Bytef *)fts_dict, sizeof(fts_dict) - 1);
-	bound = deflateBound(&zs, (uLong)len);
-	z = xmalloc(4 + (size_t)bound);
-	for (int i = 0; i < 4; i++)
-		z[i] = (char)((len >> (8 * i)) & 0xff);
-	zs.next_in = (Bytef *)(uintptr_t)doc;
-	zs.avail_in = (uInt)len;
-	zs.next_out = (Bytef *)z + 4;
-	zs.avail_out = (uInt)bound;
-	/* cannot fall short: the buffer has deflateBound() bytes */
-	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-		i_panic("deflate fell short of deflateBound()");
-	str_append_n(dest, z, 4 + (size_t)zs.total_out);
-	(void)deflateEnd(&zs);
-	free(z);
-}
-
-/* Inflates the raw deflate stream z[0..zlen) primed with fts_dict into
- * doc[0..doc_len).  True when it is one whole stream of exactly doc_len
- * bytes with nothing after it. */
-static bool fts_inflate(char *doc, size_t doc_len, const unsigned char *z, size_t zlen)
-{
-	z_stream zs;
-	bool ok;
-
-	memset(&zs, 0, sizeof(zs));
-	if (inflateInit2(&zs, -15) != Z_OK)
-		return false;
-	ok = inflateSetDictionary(&zs, (const Bytef *)fts_dict, sizeof(fts_dict) - 1) == Z_OK;
-	zs.next_in = (Bytef *)(uintptr_t)z;
-	zs.avail_in = (uInt)zlen;
-	zs.next_out = (Bytef *)doc;
-	zs.avail_out = (uInt)doc_len;
-	ok = ok && inflate(&zs, Z_FINISH) == Z_STREAM_END && zs.total_out == doc_len &&
-		zs.avail_in == 0;
-	(void)inflateEnd(&zs);
-	return ok;
+	index_deflate(dest, doc, len, fts_dict, sizeof(fts_dict) - 1);
 }
 
 /* Appends the document stored as blob[0..len) to dest.  FTS_CORRUPT
  * when it does not inflate to its recorded length (error set). */
 static int fts_unpack(struct index *idx, struct str *dest, const unsigned char *blob, size_t len)
 {
-	size_t doc_len = 0;
-	char *doc;
-	bool ok;
-
-	if (len == 0)
-		return 0;
-	if (len >= 4) {
-		for (int i = 0; i < 4; i++)
-			doc_len |= (size_t)blob[i] << (8 * i);
-	}
-	ok = len >= 4 && doc_len <= MIME_TEXT_MAX_HEADER + MIME_TEXT_MAX_BODY;
-	if (ok) {
-		doc = xmalloc(doc_len);
-		ok = fts_inflate(doc, doc_len, blob + 4, len - 4);
-		if (ok)
-			str_append_n(dest, doc, doc_len);
-		free(doc);
-	}
-	if (!ok) {
+	if (!index_inflate(idx, dest, blob, len, MIME_TEXT_MAX_HEADER + MIME_TEXT_MAX_BODY,
+			   fts_dict, sizeof(fts_dict) - 1)) {
 		store_set_error(idx->store, STORE_ERR_TEMP, "Corrupt stored text in %s",
 				idx->path);
 		return FTS_CORRUPT;
@@ -272,36 +226,139 @@ static int fts_unpack(struct index *idx, struct str *dest, const unsigned char *
 	return 0;
 }
 
-/* Unpacks the documents at columns col, col + 1 of stmt into *header and
- * *body (appended), only the header for STORE_TEXT_HEADER and only the
- * body for STORE_TEXT_BODY.  0 or FTS_CORRUPT (error set). */
-static int fts_unpack_row(struct index *idx, sqlite3_stmt *stmt, int col,
-			  enum store_text_field field, struct str *header, struct str *body)
+/* Reads what text_store holds for rowid: the header document into
+ * *header (appended) and, when body_terms is not NULL, the body's term
+ * id list as it is stored into *body_terms (appended).  1, 0 when the
+ * row has none, -1 or FTS_CORRUPT (error set). */
+static int fts_load(struct index *idx, int64_t rowid, struct str *header,
+		    struct str *body_terms)
 {
-	if (field != STORE_TEXT_BODY &&
-	    fts_unpack(idx, header, sqlite3_column_blob(stmt, col),
-		       (size_t)sqlite3_column_bytes(stmt, col)) < 0)
-		return FTS_CORRUPT;
-	if (field != STORE_TEXT_HEADER &&
-	    fts_unpack(idx, body, sqlite3_column_blob(stmt, col + 1),
-		       (size_t)sqlite3_column_bytes(stmt, col + 1)) < 0)
-		return FTS_CORRUPT;
-	return 0;
-}
-
-/* Reads the documents stored for rowid into *header and *body (appended;
- * `field` says which, as for fts_unpack_row()): 1, 0 when none are
- * stored, -1 or FTS_CORRUPT (error set). */
-static int fts_load(struct index *idx, int64_t rowid, enum store_text_field field,
-		    struct str *header, struct str *body)
-{
-	sqlite3_stmt *stmt = index_stmt(idx, "SELECT header, body FROM text_store WHERE id = ?",
-					"i", rowid);
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT header, body_terms FROM text_store "
+					"WHERE id = ?", "i", rowid);
 	int ret = index_stmt_step(idx, stmt);
 
-	if (ret > 0 && fts_unpack_row(idx, stmt, 0, field, header, body) < 0)
+	if (ret > 0 && fts_unpack(idx, header, sqlite3_column_blob(stmt, 0),
+				  (size_t)sqlite3_column_bytes(stmt, 0)) < 0)
 		ret = FTS_CORRUPT;
+	if (ret > 0 && body_terms != NULL)
+		index_column_append(body_terms, stmt, 1);
 	index_stmt_done(idx, stmt);
+	return ret;
+}
+
+/* ---- term id lists ---- */
+
+/* Appends the stored form of ids[0..count) (ascending, > 0, distinct)
+ * to dest: the CRC-32 of what follows (4 bytes, little-endian), then
+ * each id's difference from the one before (the first: from 0) as an
+ * unsigned LEB128 varint, 7 bits a byte, low bits first.  The checksum
+ * is there because a damaged list may still decode, and a 'delete' fed
+ * other tokens corrupts FTS5's index. */
+static void fts_ids_pack(struct str *dest, const int64_t *ids, size_t count)
+{
+	size_t start = dest->len;
+	uint64_t prev = 0;
+	uLong crc;
+
+	str_append_n(dest, "\0\0\0\0", 4);
+	for (size_t i = 0; i < count; i++) {
+		uint64_t gap = (uint64_t)ids[i] - prev;
+
+		prev = (uint64_t)ids[i];
+		while (gap >= 0x80) {
+			str_append_c(dest, (char)(0x80 | (gap & 0x7f)));
+			gap >>= 7;
+		}
+		str_append_c(dest, (char)gap);
+	}
+	crc = crc32(0L, (const Bytef *)dest->data + start + 4, (uInt)(dest->len - start - 4));
+	for (int i = 0; i < 4; i++)
+		dest->data[start + (size_t)i] = (char)((crc >> (8 * i)) & 0xff);
+}
+
+/* Decodes a list of fts_ids_pack() into *ids_r (xmalloc'd, NULL when
+ * empty).  false (nothing returned) when p[0..len) is not one: a wrong
+ * checksum, a varint cut short or longer than 9 bytes, a zero gap, an
+ * id past INT64_MAX. */
+static bool fts_ids_unpack(const unsigned char *p, size_t len, int64_t **ids_r,
+			   size_t *count_r)
+{
+	uint64_t id = 0;
+	uLong crc = 0;
+	size_t cap = 0;
+
+	*ids_r = NULL;
+	*count_r = 0;
+	if (len < 4)
+		return false;
+	for (int i = 0; i < 4; i++)
+		crc |= (uLong)p[i] << (8 * i);
+	if (crc != crc32(0L, (const Bytef *)p + 4, (uInt)(len - 4)))
+		return false;
+	for (size_t i = 4; i < len; ) {
+		uint64_t gap = 0;
+		unsigned shift = 0;
+
+		do {
+			if (i == len || shift > 56) {
+				free(*ids_r);
+				*ids_r = NULL;
+				*count_r = 0;
+				return false;
+			}
+			gap |= (uint64_t)(p[i] & 0x7f) << shift;
+			shift += 7;
+		} while ((p[i++] & 0x80) != 0);
+		if (gap == 0 || gap > (uint64_t)INT64_MAX - id) {
+			free(*ids_r);
+			*ids_r = NULL;
+			*count_r = 0;
+			return false;
+		}
+		id += gap;
+		ARRAY_RESERVE(*ids_r, cap, *count_r + 1);
+		(*ids_r)[(*count_r)++] = (int64_t)id;
+	}
+	return true;
+}
+
+/* Appends the terms of a stored body term list, each followed by a
+ * space, to *doc: the text that the body's FTS5 row was inserted with.
+ * 0, -1 or FTS_CORRUPT (a list that does not decode or names a term the
+ * dictionary lacks: error set). */
+static int fts_terms_text(struct index *idx, const struct str *body_terms, struct str *doc)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t *ids;
+	size_t count;
+	int ret = 0;
+
+	if (!fts_ids_unpack((const unsigned char *)body_terms->data, body_terms->len,
+			    &ids, &count))
+		ret = FTS_CORRUPT;
+	else if (count > 0 &&
+		 (stmt = index_stmt(idx, "SELECT term FROM text_terms WHERE id = ?", "")) == NULL)
+		ret = -1;
+	/* one statement for the ~100 lookups of a message (an expunge of
+	 * many messages makes them all) */
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		sqlite3_bind_int64(stmt, 1, ids[i]);
+		ret = index_stmt_step(idx, stmt);
+		if (ret > 0 && sqlite3_column_bytes(stmt, 0) > 0) {
+			index_column_append(doc, stmt, 0);
+			str_append_c(doc, ' ');
+			ret = 0;
+		} else if (ret >= 0) {
+			/* gone, or the empty term: not one of a document */
+			ret = FTS_CORRUPT;
+		}
+		sqlite3_reset(stmt);
+	}
+	index_stmt_done(idx, stmt);
+	free(ids);
+	if (ret == FTS_CORRUPT)
+		store_set_error(idx->store, STORE_ERR_TEMP, "Corrupt stored term list in %s",
+				idx->path);
 	return ret;
 }
 
@@ -360,21 +417,31 @@ static void fts_tokens(const struct str *doc, struct fts_token **tokens, size_t 
 	}
 }
 
-/* Adds a term to the dictionary and, when new, to its trigram index. */
-static int fts_add_term(struct index *idx, const struct fts_token *term)
+/* The id of a term in the dictionary, added (with its trigram index
+ * entry) when new. */
+static int fts_term_id(struct index *idx, const struct fts_token *term, int64_t *id_r)
 {
-	sqlite3_stmt *stmt = index_stmt(idx, "INSERT OR IGNORE INTO text_terms(term) VALUES (?)",
-					"");
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT id FROM text_terms WHERE term = ?", "");
 	int ret;
 
 	if (stmt != NULL)
 		sqlite3_bind_blob(stmt, 1, term->data, (int)term->len, SQLITE_STATIC);
 	ret = index_stmt_step(idx, stmt);
+	if (ret > 0)
+		*id_r = sqlite3_column_int64(stmt, 0);
 	index_stmt_done(idx, stmt);
-	if (ret < 0 || sqlite3_changes(idx->db) == 0)
+	if (ret != 0)
 		return ret < 0 ? -1 : 0;
+	stmt = index_stmt(idx, "INSERT INTO text_terms(term) VALUES (?)", "");
+	if (stmt != NULL)
+		sqlite3_bind_blob(stmt, 1, term->data, (int)term->len, SQLITE_STATIC);
+	ret = index_stmt_step(idx, stmt);
+	index_stmt_done(idx, stmt);
+	if (ret < 0)
+		return -1;
+	*id_r = (int64_t)sqlite3_last_insert_rowid(idx->db);
 	stmt = index_stmt(idx, "INSERT INTO text_terms_tri(rowid, term) VALUES (?, ?)",
-			  "i", (int64_t)sqlite3_last_insert_rowid(idx->db));
+			  "i", *id_r);
 	if (stmt != NULL)
 		sqlite3_bind_text(stmt, 2, term->data, (int)term->len, SQLITE_STATIC);
 	ret = index_stmt_step(idx, stmt);
@@ -382,23 +449,48 @@ static int fts_add_term(struct index *idx, const struct fts_token *term)
 	return ret < 0 ? -1 : 0;
 }
 
-/* Adds the distinct tokens of both documents to the dictionary. */
-static int fts_add_terms(struct index *idx, const struct str *header, const struct str *body)
+static int fts_id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Adds the distinct tokens of doc to the dictionary.  With terms not
+ * NULL, also appends their ids to it in fts_ids_pack() form and the
+ * tokens themselves, each followed by a space, to *distinct. */
+static int fts_add_terms(struct index *idx, const struct str *doc, struct str *terms,
+			 struct str *distinct)
 {
 	struct fts_token *tokens = NULL;
-	size_t count = 0, cap = 0;
+	int64_t *ids = NULL;
+	size_t count = 0, cap = 0, id_count = 0, id_cap = 0;
 	bool cut = false;
 	int ret = 0;
 
-	fts_tokens(header, &tokens, &count, &cap, &cut);
-	fts_tokens(body, &tokens, &count, &cap, &cut);
+	fts_tokens(doc, &tokens, &count, &cap, &cut);
 	if (count > 0)
 		qsort(tokens, count, sizeof(*tokens), fts_token_cmp);
 	for (size_t i = 0; ret == 0 && i < count; i++) {
-		if (i == 0 || fts_token_cmp(&tokens[i - 1], &tokens[i]) != 0)
-			ret = fts_add_term(idx, &tokens[i]);
+		int64_t id;
+
+		if (i > 0 && fts_token_cmp(&tokens[i - 1], &tokens[i]) == 0)
+			continue;
+		ret = fts_term_id(idx, &tokens[i], &id);
+		if (ret == 0 && terms != NULL) {
+			ARRAY_RESERVE(ids, id_cap, id_count + 1);
+			ids[id_count++] = id;
+			str_append_n(distinct, tokens[i].data, tokens[i].len);
+			str_append_c(distinct, ' ');
+		}
 	}
 	free(tokens);
+	if (ret == 0 && terms != NULL) {
+		if (id_count > 0)
+			qsort(ids, id_count, sizeof(*ids), fts_id_cmp);
+		fts_ids_pack(terms, ids, id_count);
+	}
+	free(ids);
 	/* the empty term (no token is empty) says that some term was cut */
 	if (ret == 0 && cut &&
 	    index_run(idx, "INSERT OR IGNORE INTO text_terms(term) VALUES (x'')", "") < 0)
@@ -427,15 +519,19 @@ static int fts_run_doc(struct index *idx, const char *sql, int64_t rowid, const 
  * a corrupt one: every row's, fts_reset()). */
 static int fts_delete_row(struct index *idx, int64_t rowid)
 {
-	struct str header = { 0 }, body = { 0 };
-	int ret = fts_load(idx, rowid, STORE_TEXT_ANY, &header, &body);
+	struct str header = { 0 }, body_terms = { 0 }, body = { 0 };
+	int ret = fts_load(idx, rowid, &header, &body_terms);
 
+	if (ret > 0 && fts_terms_text(idx, &body_terms, &body) == FTS_CORRUPT)
+		ret = FTS_CORRUPT;
+	str_free(&body_terms);
 	if (ret == FTS_CORRUPT) {
 		str_free(&header);
 		str_free(&body);
 		return fts_reset(idx);
 	}
-	/* a contentless table forgets a row only when told its exact text */
+	/* a contentless table forgets a row only when told its exact text:
+	 * the body's row was inserted as its distinct terms (fts_insert_row()) */
 	if (ret > 0 &&
 	    (fts_run_doc(idx, "INSERT INTO text_hdr(text_hdr, rowid, t) VALUES ('delete', ?, ?)",
 			 rowid, &header) < 0 ||
@@ -450,11 +546,13 @@ static int fts_delete_row(struct index *idx, int64_t rowid)
 	return ret < 0 ? -1 : 0;
 }
 
+/* Stores the header document and the body document (its text, or the
+ * text of fts_terms_text(): the same tokens) of rowid, replacing any. */
 static int fts_insert_row(struct index *idx, int64_t rowid, const struct str *header,
 			  const struct str *body)
 {
 	static const char mark_sql[] = "INSERT OR IGNORE INTO text_indexed(id) VALUES (?)";
-	struct str packed_header = { 0 }, packed_body = { 0 };
+	struct str packed_header = { 0 }, body_terms = { 0 }, distinct = { 0 };
 	sqlite3_stmt *stmt;
 	int ret = index_run(idx, mark_sql, "i", rowid);
 
@@ -463,26 +561,34 @@ static int fts_insert_row(struct index *idx, int64_t rowid, const struct str *he
 	if (ret < 0 ||
 	    (ret == 0 && (fts_delete_row(idx, rowid) < 0 || index_run(idx, mark_sql, "i", rowid) < 0)))
 		return -1;
+	if (fts_add_terms(idx, header, NULL, NULL) < 0 ||
+	    fts_add_terms(idx, body, &body_terms, &distinct) < 0) {
+		str_free(&body_terms);
+		str_free(&distinct);
+		return -1;
+	}
 	fts_pack(&packed_header, header->data, header->len);
-	fts_pack(&packed_body, body->data, body->len);
-	stmt = index_stmt(idx, "INSERT INTO text_store(id, header, body) VALUES (?, ?, ?)",
+	stmt = index_stmt(idx, "INSERT INTO text_store(id, header, body_terms) VALUES (?, ?, ?)",
 			  "i", rowid);
 	if (stmt != NULL) {
 		sqlite3_bind_blob(stmt, 2, packed_header.len == 0 ? "" : packed_header.data,
 				  (int)packed_header.len, SQLITE_STATIC);
-		sqlite3_bind_blob(stmt, 3, packed_body.len == 0 ? "" : packed_body.data,
-				  (int)packed_body.len, SQLITE_STATIC);
+		sqlite3_bind_blob(stmt, 3, body_terms.len == 0 ? "" : body_terms.data,
+				  (int)body_terms.len, SQLITE_STATIC);
 	}
 	ret = index_stmt_step(idx, stmt);
 	index_stmt_done(idx, stmt);
 	str_free(&packed_header);
-	str_free(&packed_body);
+	str_free(&body_terms);
+	/* with detail=none the body's row is the set of its tokens: inserted
+	 * as the distinct ones, so that a 'delete' can give the same text */
 	if (ret < 0 ||
 	    fts_run_doc(idx, "INSERT INTO text_hdr(rowid, t) VALUES (?, ?)", rowid, header) < 0 ||
-	    fts_run_doc(idx, "INSERT INTO text_body(rowid, t) VALUES (?, ?)", rowid, body) < 0 ||
-	    fts_add_terms(idx, header, body) < 0)
-		return -1;
-	return 0;
+	    fts_run_doc(idx, "INSERT INTO text_body(rowid, t) VALUES (?, ?)", rowid,
+			&distinct) < 0)
+		ret = -1;
+	str_free(&distinct);
+	return ret < 0 ? -1 : 0;
 }
 
 int index_fts_insert(struct index *idx, int64_t mailbox_id, uint32_t uid,
@@ -495,15 +601,18 @@ int index_fts_insert(struct index *idx, int64_t mailbox_id, uint32_t uid,
  * one: fts_reset(), dest's text is then filled lazily like src's. */
 static int fts_copy_row(struct index *idx, int64_t src, int64_t dest)
 {
-	struct str header = { 0 }, body = { 0 };
-	int ret = fts_load(idx, src, STORE_TEXT_ANY, &header, &body);
+	struct str header = { 0 }, body_terms = { 0 }, body = { 0 };
+	int ret = fts_load(idx, src, &header, &body_terms);
 
+	if (ret > 0 && fts_terms_text(idx, &body_terms, &body) == FTS_CORRUPT)
+		ret = FTS_CORRUPT;
 	if (ret == FTS_CORRUPT)
 		ret = fts_reset(idx);
 	/* none: the source had no text yet, filled lazily */
 	if (ret > 0 && fts_insert_row(idx, dest, &header, &body) < 0)
 		ret = -1;
 	str_free(&header);
+	str_free(&body_terms);
 	str_free(&body);
 	return ret;
 }
@@ -617,17 +726,24 @@ int index_fts_write_back(struct index *idx, int64_t mailbox_id, uint32_t uid,
 	return ret;
 }
 
-int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
-		  struct str *header, struct str *body)
+int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid, struct str *header)
 {
-	size_t header_len = header->len, body_len = body->len;
-	int ret = fts_load(idx, fts_rowid(mailbox_id, uid), STORE_TEXT_ANY, header, body);
+	struct str body_terms = { 0 };
+	size_t header_len = header->len;
+	int64_t *ids;
+	size_t count;
+	int ret = fts_load(idx, fts_rowid(mailbox_id, uid), header, &body_terms);
 
+	if (ret > 0 && !fts_ids_unpack((const unsigned char *)body_terms.data, body_terms.len,
+				       &ids, &count))
+		ret = FTS_CORRUPT;
+	else if (ret > 0)
+		free(ids);
+	str_free(&body_terms);
 	/* as if none were stored: the caller reads the message and writes
 	 * its text back, which resets the text index (fts_delete_row()) */
 	if (ret == FTS_CORRUPT) {
 		str_truncate(header, header_len);
-		str_truncate(body, body_len);
 		store_clear_error(idx->store);
 		ret = 0;
 	}
@@ -651,73 +767,85 @@ static bool fts_doc_has(const struct str *doc, const char *needle, size_t needle
 		(doc->len > 0 && memmem(doc->data, doc->len, needle, needle_len) != NULL);
 }
 
-/* Whether the documents match: the exact test, the reference for the
- * index. */
-static bool fts_docs_have(const struct str *header, const struct str *body,
-			  enum store_text_field field, const char *name,
-			  const char *needle, size_t needle_len)
+/* Whether the header document decides the match, the exact test for
+ * what it holds: for STORE_TEXT_HEADER, whether field `name` contains
+ * the needle; for STORE_TEXT_ANY, true when the header contains it
+ * (false: the body, which is not stored, decides). */
+static bool fts_header_has(const struct str *header, enum store_text_field field,
+			   const char *name, const char *needle, size_t needle_len)
 {
 	if (field == STORE_TEXT_HEADER) {
 		return header->len > 0 &&
 			mime_text_header_has(header->data, header->len, name, needle, needle_len);
 	}
-	return (field != STORE_TEXT_BODY && fts_doc_has(header, needle, needle_len)) ||
-		fts_doc_has(body, needle, needle_len);
+	return fts_doc_has(header, needle, needle_len);
 }
 
-/* Appends the uids from uids[first..] whose stored text matches (in
- * order) to the result, at most INDEX_FTS_SCAN_ROWS of them per call:
+/* Appends the uids from uids[first..] whose text matches (in order) to
+ * the result, at most INDEX_FTS_SCAN_ROWS of them per call:
  * result_r->last_uid says how far it got (DESIGN.md: slices).  The uids
- * whose stored text is corrupt go to *corrupt (ascending, xmalloc'd):
- * not answered here, the caller reads them (index_fts_get()). */
+ * that the stored header cannot decide (STORE_TEXT_BODY: all of them;
+ * STORE_TEXT_ANY: those whose header lacks the needle) and those whose
+ * stored text is corrupt go to *unanswered (ascending, xmalloc'd): the
+ * caller reads them from their files (store_mailbox_msg_text()). */
 static int fts_verify(struct index *idx, const uint32_t *uids, size_t count, int64_t mailbox_id,
 		      enum store_text_field field, const char *name, const char *needle,
 		      size_t needle_len, struct store_text_result *result_r,
-		      uint32_t **corrupt, size_t *corrupt_count)
+		      uint32_t **unanswered, size_t *unanswered_count)
 {
-	struct str header = { 0 }, body = { 0 };
-	size_t cap = 0, corrupt_cap = 0;
+	struct str header = { 0 };
+	size_t cap = 0, unanswered_cap = 0;
 	int ret = 0;
 
+	if (field == STORE_TEXT_BODY) {
+		for (size_t i = 0; i < count; i++)
+			uid_push(unanswered, unanswered_count, &unanswered_cap, uids[i]);
+		return 0;
+	}
 	for (size_t i = 0; ret >= 0 && i < count; i++) {
 		if (i == INDEX_FTS_SCAN_ROWS) {
 			result_r->last_uid = uids[i] - 1;
 			break;
 		}
 		str_truncate(&header, 0);
-		str_truncate(&body, 0);
-		ret = fts_load(idx, fts_rowid(mailbox_id, uids[i]), field, &header, &body);
+		ret = fts_load(idx, fts_rowid(mailbox_id, uids[i]), &header, NULL);
 		if (ret == FTS_CORRUPT) {
 			store_clear_error(idx->store);
-			uid_push(corrupt, corrupt_count, &corrupt_cap, uids[i]);
+			uid_push(unanswered, unanswered_count, &unanswered_cap, uids[i]);
 			ret = 0;
 		}
-		if (ret > 0 && fts_docs_have(&header, &body, field, name, needle, needle_len))
+		if (ret <= 0)
+			continue;
+		if (fts_header_has(&header, field, name, needle, needle_len))
 			uid_push(&result_r->uids, &result_r->count, &cap, uids[i]);
+		else if (field == STORE_TEXT_ANY)
+			uid_push(unanswered, unanswered_count, &unanswered_cap, uids[i]);
 	}
 	str_free(&header);
-	str_free(&body);
 	return ret < 0 ? -1 : 0;
 }
 
-/* A needle the index cannot narrow: the stored documents of the mailbox
- * from first_uid on, read once, at most INDEX_FTS_SCAN_ROWS of them per
- * call: the caller asks again for the rest (result_r->last_uid), so
- * that a SEARCH over 100,000 messages goes back to the event loop in
- * between. */
+/* A needle the index cannot narrow: the stored header documents of the
+ * mailbox from first_uid on, read once, at most INDEX_FTS_SCAN_ROWS of
+ * them per call: the caller asks again for the rest
+ * (result_r->last_uid), so that a SEARCH over 100,000 messages goes
+ * back to the event loop in between.  A message whose header does not
+ * decide (fts_header_has()) is left out of result_r->indexed: the
+ * caller reads it; for STORE_TEXT_BODY that is every message. */
 static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		    const char *name, const char *needle, size_t needle_len,
 		    uint32_t first_uid, struct store_text_result *result_r)
 {
-	sqlite3_stmt *stmt = index_stmt(idx, "SELECT id, header, body FROM text_store "
-					"WHERE id BETWEEN ? AND ?", "ii",
-					fts_rowid(mailbox_id, first_uid),
-					fts_rowid(mailbox_id, UINT32_MAX));
-	struct str header = { 0 }, body = { 0 };
+	sqlite3_stmt *stmt;
+	struct str header = { 0 };
 	size_t cap = 0, indexed_cap = 0, rows = 0;
 	int ret;
 
 	result_r->last_uid = UINT32_MAX;
+	if (field == STORE_TEXT_BODY)
+		return 1;
+	stmt = index_stmt(idx, "SELECT id, header FROM text_store WHERE id BETWEEN ? AND ?", "ii",
+			  fts_rowid(mailbox_id, first_uid), fts_rowid(mailbox_id, UINT32_MAX));
 	while ((ret = index_stmt_step(idx, stmt)) > 0) {
 		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
 
@@ -728,19 +856,21 @@ static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field
 			break;
 		}
 		str_truncate(&header, 0);
-		str_truncate(&body, 0);
-		if (fts_unpack_row(idx, stmt, 1, field, &header, &body) < 0) {
+		if (fts_unpack(idx, &header, sqlite3_column_blob(stmt, 1),
+			       (size_t)sqlite3_column_bytes(stmt, 1)) < 0) {
 			/* not answered here: the caller reads the message */
 			store_clear_error(idx->store);
 			continue;
 		}
-		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
-		if (fts_docs_have(&header, &body, field, name, needle, needle_len))
+		if (fts_header_has(&header, field, name, needle, needle_len)) {
 			uid_push(&result_r->uids, &result_r->count, &cap, uid);
+		} else if (field == STORE_TEXT_ANY) {
+			continue;	/* the body decides: the caller reads it */
+		}
+		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
 	}
 	index_stmt_done(idx, stmt);
 	str_free(&header);
-	str_free(&body);
 	if (ret < 0) {
 		store_text_result_free(result_r);
 		return -1;
@@ -988,8 +1118,8 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 {
 	struct str folded_name = { 0 };
 	struct fts_plan plan;
-	uint32_t *cands = NULL, *corrupt = NULL;
-	size_t cand_count = 0, indexed_cap = 0, corrupt_count = 0, c = 0;
+	uint32_t *cands = NULL, *unanswered = NULL;
+	size_t cand_count = 0, indexed_cap = 0, unanswered_count = 0, c = 0;
 	sqlite3_stmt *stmt;
 	int ret;
 
@@ -1015,7 +1145,7 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 		ret = fts_match(idx, false, &plan.query, mailbox_id, first_uid, &cands, &cand_count);
 	if (ret == 0 && (plan.verify || field == STORE_TEXT_HEADER)) {
 		ret = fts_verify(idx, cands, cand_count, mailbox_id, field, folded_name.data,
-				 needle, needle_len, result_r, &corrupt, &corrupt_count);
+				 needle, needle_len, result_r, &unanswered, &unanswered_count);
 		free(cands);
 	} else {
 		result_r->uids = cands;
@@ -1024,7 +1154,7 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 	str_free(&plan.query);
 	str_free(&folded_name);
 	if (ret < 0) {
-		free(corrupt);
+		free(unanswered);
 		store_text_result_free(result_r);
 		return -1;
 	}
@@ -1035,13 +1165,13 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
 
 		/* both ascending */
-		while (c < corrupt_count && corrupt[c] < uid)
+		while (c < unanswered_count && unanswered[c] < uid)
 			c++;
-		if (c == corrupt_count || corrupt[c] != uid)
+		if (c == unanswered_count || unanswered[c] != uid)
 			uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
 	}
 	index_stmt_done(idx, stmt);
-	free(corrupt);
+	free(unanswered);
 	if (ret < 0) {
 		store_text_result_free(result_r);
 		return -1;

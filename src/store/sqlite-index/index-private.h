@@ -9,10 +9,13 @@
 
 #include <sqlite3.h>
 #include <time.h>
+#include <zlib.h>
 
 /* 1: first; 2: messages.envelope, body, bodystructure, part_map,
  * body_rev2, bodystructure_rev2; 3: messages.msgkeys; 5:
- * messages.sentdate and the index messages_sentdate */
+ * messages.sentdate and the index messages_sentdate; 6: the index
+ * messages_deleted; 7: messages.envelope may be stored without Sender
+ * and Reply-To (cache.c); 9: mailboxes.tombstone_floor */
 #define INDEX_SCHEMA_VERSION 9
 /* SQLite's busy handler waits this long for each statement; opening the
  * index (connection setup, schema creation or migration) retries lock
@@ -49,6 +52,9 @@ struct index {
 	struct index_stmt_cache stmts[INDEX_STMT_CACHE_SIZE];
 	const struct index_txn_hooks *hooks;
 	void *hooks_ctx;
+	/* deflate.c's, made on first use; freed with the connection (about
+	 * 40 KB: an idle store does not keep it) */
+	z_stream *inflater;
 };
 
 /* ---- index.c ---- */
@@ -95,6 +101,22 @@ bool index_stmt_cache_busy(struct index *idx);
 const char *index_column_text(sqlite3_stmt *stmt, int col);
 /* A blob column appended to dest, which stays NUL-terminated. */
 void index_column_append(struct str *dest, sqlite3_stmt *stmt, int col);
+
+/* ---- deflate.c: compressed values (the text index's header documents) ---- */
+/* Appends the stored form of data[0..len) to dest: its length (4 bytes,
+ * little-endian) and its raw deflate stream primed with dict[0..dict_len);
+ * nothing for an empty value. */
+void index_deflate(struct str *dest, const char *data, size_t len, const char *dict,
+		   size_t dict_len);
+/* Appends the value stored as blob[0..len) (index_deflate() with the same
+ * dict; empty: the empty value) to dest.  false, with dest as it was,
+ * when it is not one whole stream of its recorded length, or that length
+ * is above max. */
+bool index_inflate(struct index *idx, struct str *dest, const unsigned char *blob, size_t len,
+		   size_t max, const char *dict, size_t dict_len);
+/* Frees the inflater index_inflate() keeps (it makes another when
+ * needed). */
+void index_inflater_free(struct index *idx);
 
 /* ---- cache.c ---- */
 /* The model columns, in the order index_cache_bind() uses. */

@@ -59,7 +59,7 @@ static const char schema_sql[] =
 	 * messages_sentdate, SORT by date reads no blob */
 	" sentdate INTEGER,"
 	/* the message model (schema 2; NULL: not parsed yet, see cache.c) */
-	" envelope TEXT,"
+	" envelope TEXT,"		/* or a BLOB from schema 7: cache.c */
 	" body TEXT,"
 	" bodystructure TEXT,"
 	" part_map BLOB,"
@@ -112,8 +112,15 @@ static const char schema_migrate_5_6_sql[] =
 	"CREATE INDEX messages_deleted ON messages (mailbox, uid) WHERE flags & 8 != 0;"
 	"PRAGMA user_version = 6;";
 
-/* 6 -> 9: the lowest modseq from which the tombstones are complete */
-static const char schema_migrate_6_9_sql[] =
+/* 6 -> 7: an envelope whose Sender and Reply-To are its From is
+ * written without them, as a BLOB (cache.c); older rows keep their text,
+ * which is read as it is.  The version keeps older code, which would
+ * take such a BLOB for the text, from opening the index. */
+static const char schema_migrate_6_7_sql[] =
+	"PRAGMA user_version = 7;";
+
+/* 8 -> 9: the lowest modseq from which the tombstones are complete */
+static const char schema_migrate_8_9_sql[] =
 	"ALTER TABLE mailboxes ADD COLUMN tombstone_floor INTEGER NOT NULL DEFAULT 0;"
 	"PRAGMA user_version = 9;";
 
@@ -294,8 +301,8 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 		index_rollback(idx);
 		return 0;
 	}
-	if (version >= 1 && version <= 6 && version != 4) {
-		/* schema 1 -> 2 -> 3 -> 5 -> 6 -> 9: old rows keep NULL and
+	if (version >= 1 && version < INDEX_SCHEMA_VERSION && version != 4) {
+		/* schema 1 -> 2 -> 3 -> 5 -> 6 -> 7 -> 9: old rows keep NULL and
 		 * are parsed on first use (cache.c) */
 		ret = 0;
 		if (version == 1)
@@ -308,8 +315,10 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 			ret = index_exec(idx, schema_migrate_3_5_sql);
 		if (ret == 0 && version <= 5)
 			ret = index_exec(idx, schema_migrate_5_6_sql);
-		if (ret == 0)
-			ret = index_exec(idx, schema_migrate_6_9_sql);
+		if (ret == 0 && version <= 6)
+			ret = index_exec(idx, schema_migrate_6_7_sql);
+		if (ret == 0 && version <= 8)
+			ret = index_exec(idx, schema_migrate_8_9_sql);
 		return index_end(idx, ret);
 	}
 	if (version != 0) {
@@ -389,6 +398,7 @@ static int index_retry(struct index *idx, enum index_attempt attempt,
 static void index_close(struct index *idx)
 {
 	index_stmt_cache_clear(idx);
+	index_inflater_free(idx);
 	if (idx->db != NULL) {
 		sqlite3_close_v2(idx->db);
 		idx->db = NULL;

@@ -310,11 +310,12 @@ int index_fts_write_back(struct index *idx, int64_t mailbox_id, uint32_t uid,
  * source has none. */
 int index_fts_copy(struct index *idx, int64_t src_mailbox_id, uint32_t src_uid,
 		   int64_t dest_mailbox_id, uint32_t dest_uid);
-/* 1 with the stored documents appended to header and body, 0 when the
- * message has none or they are corrupt (the caller reads the message
- * and writes its text back, which starts the text index again), -1. */
-int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
-		  struct str *header, struct str *body);
+/* 1 with the stored header document appended to header (the message's
+ * text is in the text index; the body document is not kept there: read
+ * it from the message), 0 when the message has none or it is corrupt
+ * (the caller reads the message and writes its text back, which starts
+ * the text index again), -1. */
+int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid, struct str *header);
 /* store_mailbox_search_text() for a mailbox (one snapshot). */
 int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		     const char *name, const char *needle, size_t needle_len,
