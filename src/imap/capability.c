@@ -62,6 +62,11 @@ static const struct {
 	 * a server with both lists BINARY (RFC 9051 appendix B) */
 	{ "BINARY", IMAP_CAP_ALWAYS, 0, NULL },
 	{ "APPENDLIMIT=", IMAP_CAP_AUTHED, IMAP_CAP_VALUE_APPEND_LIMIT, NULL },
+	/* MAILBOXID, EMAILID, THREADID (RFC 8474), SAVEDATE (RFC 8514),
+	 * PREVIEW (RFC 8970): FETCH items, SEARCH keys, STATUS items */
+	{ "OBJECTID", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "SAVEDATE", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "PREVIEW", IMAP_CAP_ALWAYS, 0, NULL },
 };
 
 static bool imap_capability_shown(struct imap_session *s,

@@ -44,6 +44,9 @@ OTHER_CAPS = {
     "ESORT": ("s", "SORT RETURN (COUNT) (ARRIVAL) UTF-8 ALL"),
     "BINARY": ("s", "FETCH 1 BINARY.SIZE[]"),
     "APPENDLIMIT": ("as", "STATUS INBOX (APPENDLIMIT)"),
+    "OBJECTID": ("s", "FETCH 1 (EMAILID THREADID)"),
+    "SAVEDATE": ("s", "SEARCH SAVEDATESUPPORTED SAVEDSINCE 1-Jan-2000"),
+    "PREVIEW": ("s", "FETCH 1 (PREVIEW (LAZY))"),
 }
 
 # Commands of IMAP extensions (IANA registry) and the capability that

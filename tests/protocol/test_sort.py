@@ -11,6 +11,7 @@ import os
 import sqlite3
 
 from roosttest import expect, server_args
+from test_objectid import UNDO_SCHEMA_8
 
 # msn: (headers, INTERNALDATE).  Sent dates in UTC (RFC 5256 2.2):
 #  1  2020-01-01 10:00      2  09:00 -0200 = 11:00
@@ -404,6 +405,7 @@ def downgrade(srv, sql, version):
     db = sqlite3.connect(index_path(srv))
     db.executescript(f"""
         BEGIN;
+        {UNDO_SCHEMA_8}
         DROP INDEX messages_deleted;
         DROP INDEX messages_sentdate;
         ALTER TABLE messages DROP COLUMN sentdate;
@@ -420,12 +422,13 @@ def test_schema_5_index_is_migrated(srv):
     c = setup(srv)
     logout(c)
     db = sqlite3.connect(index_path(srv))
-    db.executescript("BEGIN; DROP INDEX messages_deleted; PRAGMA user_version = 5; COMMIT;")
+    db.executescript(f"BEGIN; {UNDO_SCHEMA_8} DROP INDEX messages_deleted; "
+                     "PRAGMA user_version = 5; COMMIT;")
     db.close()
     c = srv.login()
     c.cmd("SELECT INBOX", ok=True)
     db = sqlite3.connect(index_path(srv))
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 6)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 8)
     expect(db.execute("SELECT count(*) FROM sqlite_master WHERE name = "
                       "'messages_deleted'").fetchone()[0] == 1)
     db.close()
@@ -446,7 +449,7 @@ def test_schema_2_index_is_migrated(srv):
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 6)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 8)
     expect(db.execute("SELECT count(*) FROM messages WHERE sentdate IS NULL")
            .fetchone()[0] == 5)
     expect(db.execute("SELECT count(*) FROM messages WHERE msgkeys IS NULL")
@@ -540,7 +543,7 @@ def test_schema_3_index_is_migrated(srv):
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 6)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 8)
     db.close()
     # a row without keys keeps NULL: it is parsed on first use
     expect(sentdates(srv, "INBOX") == SENTDATES, sentdates(srv, "INBOX"))

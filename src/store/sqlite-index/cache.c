@@ -71,9 +71,15 @@ void index_cache_bind(sqlite3_stmt *stmt, int first, const struct store_msg_cach
 	int64_t sentdate;
 
 	if (data == NULL) {
-		for (int i = 0; i < 8; i++)
+		for (int i = 0; i < 9; i++)
 			sqlite3_bind_null(stmt, first + i);
 		return;
+	}
+	if (data->has_preview) {
+		sqlite3_bind_text(stmt, first + 8, data->preview.data == NULL ? "" :
+				  data->preview.data, (int)data->preview.len, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(stmt, first + 8);
 	}
 	if (sentdate_encode(data->msgkeys.data, data->msgkeys.len, &sentdate))
 		sqlite3_bind_int64(stmt, first + 7, sentdate);
@@ -133,6 +139,10 @@ static bool cache_read(sqlite3_stmt *stmt, int first, struct store_msg_cache_dat
 	if (sqlite3_column_type(stmt, first + 5) != SQLITE_NULL) {
 		data->has_global = true;
 		index_column_append(&data->bodystructure_rev2, stmt, first + 5);
+	}
+	if (sqlite3_column_type(stmt, first + 8) != SQLITE_NULL) {
+		data->has_preview = true;
+		index_column_append(&data->preview, stmt, first + 8);
 	}
 	return true;
 }
@@ -378,18 +388,61 @@ int index_cache_get_many(struct index *idx, int64_t mailbox_id, const uint32_t *
 int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		    const struct store_msg_cache_data *data)
 {
+	/* a preview is only ever replaced by another one */
 	sqlite3_stmt *stmt = index_stmt(idx, "UPDATE messages SET envelope = ?, body = ?, "
 					"bodystructure = ?, part_map = ?, body_rev2 = ?, "
-					"bodystructure_rev2 = ?, msgkeys = ?, sentdate = ? "
+					"bodystructure_rev2 = ?, msgkeys = ?, sentdate = ?, "
+					"preview = coalesce(?, preview) "
 					"WHERE mailbox = ? AND uid = ?", "");
 	int ret;
 
 	if (stmt != NULL) {
 		index_cache_bind(stmt, 1, data);
-		sqlite3_bind_int64(stmt, 9, mailbox_id);
-		sqlite3_bind_int64(stmt, 10, uid);
+		sqlite3_bind_int64(stmt, 10, mailbox_id);
+		sqlite3_bind_int64(stmt, 11, uid);
 	}
 	ret = index_stmt_step(idx, stmt);
 	index_stmt_done(idx, stmt);
+	/* with its keys, a row that has no THREADID yet gets one */
+	if (ret >= 0)
+		ret = index_thread_assign(idx, mailbox_id, uid);
 	return ret < 0 ? -1 : 0;
+}
+
+/* What index_cache_get_ids_many() passes on. */
+struct ids_read {
+	index_ids_callback_t *cb;
+	void *ctx;
+	struct stale_list unused;
+};
+
+static void ids_row(void *context, sqlite3_stmt *stmt, size_t i)
+{
+	struct ids_read *ir = context;
+	struct store_msg_ids ids;
+
+	if (stmt == NULL) {
+		ir->cb(ir->ctx, i, NULL);
+		return;
+	}
+	ids.emailid = index_column_text(stmt, 1);
+	ids.threadid = (const char *)sqlite3_column_text(stmt, 2);
+	ids.savedate = (time_t)sqlite3_column_int64(stmt, 3);
+	ids.preview = (const char *)sqlite3_column_text(stmt, 4);
+	ir->cb(ir->ctx, i, &ids);
+}
+
+int index_cache_get_ids_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
+			     size_t count, index_ids_callback_t *cb, void *ctx)
+{
+	struct ids_read ir = { .cb = cb, .ctx = ctx };
+	size_t *stale = NULL, stale_count = 0;
+	int ret = uids_read(idx, "SELECT uid, emailid, threadid, savedate, preview FROM messages "
+			    "WHERE mailbox = ? AND uid >= ? AND uid <= ? ORDER BY uid",
+			    "SELECT uid, emailid, threadid, savedate, preview FROM messages "
+			    "WHERE mailbox = ? AND uid = ?", mailbox_id, uids, count, ids_row, &ir,
+			    &ir.unused, &stale, &stale_count);
+
+	free(stale);
+	return ret;
 }

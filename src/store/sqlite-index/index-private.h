@@ -12,8 +12,10 @@
 
 /* 1: first; 2: messages.envelope, body, bodystructure, part_map,
  * body_rev2, bodystructure_rev2; 3: messages.msgkeys; 5:
- * messages.sentdate and the index messages_sentdate */
-#define INDEX_SCHEMA_VERSION 6
+ * messages.sentdate and the index messages_sentdate; 6: the index
+ * messages_deleted; 8: mailboxes.mailboxid, messages.emailid, threadid,
+ * savedate, preview and the table threads (thread.c) */
+#define INDEX_SCHEMA_VERSION 8
 /* SQLite's busy handler waits this long for each statement; opening the
  * index (connection setup, schema creation or migration) retries lock
  * conflicts for up to INDEX_OPEN_MAX_WAIT_MS in all (index.c). */
@@ -100,13 +102,18 @@ void index_column_append(struct str *dest, sqlite3_stmt *stmt, int col);
 /* The model columns, in the order index_cache_bind() uses. */
 #define INDEX_CACHE_COLUMNS \
 	"envelope, body, bodystructure, part_map, body_rev2, bodystructure_rev2, msgkeys, " \
-	"sentdate"
+	"sentdate, preview"
 /* Binds the model columns at parameters first.. (NULL data: NULLs). */
 void index_cache_bind(sqlite3_stmt *stmt, int first, const struct store_msg_cache_data *data);
 /* Registers roost_msgkeys_sentdate(msgkeys) on the connection: the
  * messages.sentdate value of a msgkeys blob (see cache.c), for the
  * migration to schema 5.  0, or -1 with the error set. */
 int index_cache_register_functions(struct index *idx);
+
+/* ---- thread.c ---- */
+/* Gives every row with keys and without a THREADID its thread, in
+ * arrival order (the migration to schema 8; write txn).  0 or -1. */
+int index_thread_assign_all(struct index *idx);
 
 /* ---- fts.c ---- */
 /* Creates the text index tables if missing (from index_open(); not part

@@ -25,7 +25,8 @@ static const char schema_sql[] =
 	" uidnext INTEGER NOT NULL,"
 	" highestmodseq INTEGER NOT NULL,"
 	" special_use INTEGER NOT NULL DEFAULT 0,"
-	" recent_uid INTEGER NOT NULL DEFAULT 1"	/* first uid not claimed as \Recent */
+	" recent_uid INTEGER NOT NULL DEFAULT 1,"	/* first uid not claimed as \Recent */
+	" mailboxid TEXT"			/* RFC 8474 MAILBOXID (schema 8, thread.c) */
 	");"
 	/* The keyword table of each mailbox: bit idx of messages.keywords. */
 	"CREATE TABLE keywords ("
@@ -45,6 +46,11 @@ static const char schema_sql[] =
 	" tz INTEGER NOT NULL,"
 	" size INTEGER NOT NULL,"
 	" header_size INTEGER NOT NULL,"
+	/* RFC 8474 EMAILID and THREADID (NULL: not threaded yet) and RFC
+	 * 8514 save date, in seconds (schema 8; thread.c) */
+	" emailid TEXT,"
+	" threadid TEXT,"
+	" savedate INTEGER,"
 	/* SORT and THREAD keys (schema 3; syntax/msgkeys.h; NULL: not parsed
 	 * yet, see cache.c).  Before the large columns: SQLite reads a
 	 * row's columns in order, so SORT and THREAD, which read only this
@@ -55,6 +61,8 @@ static const char schema_sql[] =
 	 * index_cache_sentdate()), NULL with msgkeys: read through
 	 * messages_sentdate, SORT by date reads no blob */
 	" sentdate INTEGER,"
+	/* the RFC 8970 preview (schema 8; NULL: not made yet, see cache.c) */
+	" preview TEXT,"
 	/* the message model (schema 2; NULL: not parsed yet, see cache.c) */
 	" envelope TEXT,"
 	" body TEXT,"
@@ -79,6 +87,8 @@ static const char schema_sql[] =
 	") WITHOUT ROWID;"
 	"CREATE INDEX expunged_modseq ON expunged (mailbox, modseq);"
 	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+	/* msg-id (or EMAILID) -> THREADID (schema 8; thread.c) */
+	"CREATE TABLE threads (msgid TEXT PRIMARY KEY, threadid TEXT NOT NULL) WITHOUT ROWID;"
 	/* Store-wide values: last_uidvalidity. */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
 
@@ -108,6 +118,29 @@ static const char schema_migrate_3_5_sql[] =
 static const char schema_migrate_5_6_sql[] =
 	"CREATE INDEX messages_deleted ON messages (mailbox, uid) WHERE flags & 8 != 0;"
 	"PRAGMA user_version = 6;";
+
+/* 6 -> 8: the object ids (RFC 8474) with new random ones, the save date
+ * (RFC 8514; the internal date stands in for the date the message was
+ * saved, which the index did not keep), the preview (RFC 8970; made on
+ * first use) and the thread table, filled by index_thread_assign_all()
+ * in the same transaction.  Its own step, so that it can be renumbered
+ * when other steps come between. */
+static const char schema_migrate_6_8_sql[] =
+	"ALTER TABLE mailboxes ADD COLUMN mailboxid TEXT;"
+	"UPDATE mailboxes SET mailboxid = 'F' || lower(hex(randomblob(12)));"
+	"ALTER TABLE messages ADD COLUMN emailid TEXT;"
+	"ALTER TABLE messages ADD COLUMN threadid TEXT;"
+	"ALTER TABLE messages ADD COLUMN savedate INTEGER;"
+	"ALTER TABLE messages ADD COLUMN preview TEXT;"
+	"UPDATE messages SET emailid = 'M' || lower(hex(randomblob(12))), savedate = internaldate;"
+	"CREATE TABLE threads (msgid TEXT PRIMARY KEY, threadid TEXT NOT NULL) WITHOUT ROWID;";
+
+static int schema_migrate_6_8(struct index *idx)
+{
+	if (index_exec(idx, schema_migrate_6_8_sql) < 0 || index_thread_assign_all(idx) < 0)
+		return -1;
+	return index_exec(idx, "PRAGMA user_version = 8;");
+}
 
 int index_set_sqlite_error(struct index *idx, const char *context)
 {
@@ -286,9 +319,9 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 		index_rollback(idx);
 		return 0;
 	}
-	if (version >= 1 && version <= 5 && version != 4) {
-		/* schema 1 -> 2 -> 3 -> 5 -> 6: old rows keep NULL and are
-		 * parsed on first use (cache.c) */
+	if (version >= 1 && version <= 6 && version != 4) {
+		/* schema 1 -> 2 -> 3 -> 5 -> 6 -> 8: old rows keep NULL and
+		 * are parsed on first use (cache.c) */
 		ret = 0;
 		if (version == 1)
 			ret = index_exec(idx, schema_migrate_1_2_sql);
@@ -298,8 +331,10 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 			ret = index_cache_register_functions(idx);
 		if (ret == 0 && version <= 3)
 			ret = index_exec(idx, schema_migrate_3_5_sql);
-		if (ret == 0)
+		if (ret == 0 && version <= 5)
 			ret = index_exec(idx, schema_migrate_5_6_sql);
+		if (ret == 0)
+			ret = schema_migrate_6_8(idx);
 		return index_end(idx, ret);
 	}
 	if (version != 0) {
