@@ -544,11 +544,15 @@ static int fetch_cached_read(struct fetch_ctx *ctx, uint32_t msn)
 		ctx->cached_count = 0;
 		return -1;
 	}
-	unsigned int attrs = ctx->items.attrs;
+	unsigned int attrs = ctx->items.attrs, want = 0;
+	if ((attrs & FETCH_ATTR_THREADID) != 0)
+		want |= STORE_IDS_THREADID;
+	if ((attrs & FETCH_ATTR_PREVIEW) != 0)
+		want |= STORE_IDS_PREVIEW;
+	if ((attrs & FETCH_ATTR_PREVIEW_LAZY) != 0)
+		want |= STORE_IDS_PREVIEW_LAZY;
 	if ((attrs & FETCH_ATTRS_IDS) != 0 &&
-	    store_mailbox_msg_ids_many(box, msns, n, (attrs & FETCH_ATTR_PREVIEW) != 0,
-				       (attrs & FETCH_ATTR_PREVIEW_LAZY) != 0,
-				       fetch_ids_cb, ctx) < 0) {
+	    store_mailbox_msg_ids_many(box, msns, n, want, fetch_ids_cb, ctx) < 0) {
 		ctx->cached_count = 0;
 		return -1;
 	}

@@ -30,11 +30,12 @@ static bool part_is_candidate(const struct mime_part *part)
 	return part_is_text(part, "plain") || part_is_text(part, "html");
 }
 
-/* The next part in pre-order, not descending into attached messages
- * (their children are not this message's text). */
+/* The next part in pre-order below root, not descending into
+ * message/rfc822 parts (an attached message's text is not this
+ * message's, even when it is all the message has). */
 static const struct mime_part *next_part(const struct mime_part *root, const struct mime_part *p)
 {
-	if (p->children != NULL && (p == root || (p->flags & MIME_PART_FLAG_MESSAGE_RFC822) == 0))
+	if (p->children != NULL && (p->flags & MIME_PART_FLAG_MESSAGE_RFC822) == 0)
 		return p->children;
 	while (p != NULL && p != root) {
 		if (p->next != NULL)

@@ -93,7 +93,7 @@ struct store_vfuncs {
 				      size_t count, store_msg_date_callback_t *cb,
 				      void *ctx);
 	int (*mailbox_msg_ids_many)(struct store_mailbox *box, const uint32_t *msns,
-				    size_t count, bool preview, bool lazy,
+				    size_t count, unsigned int want,
 				    store_msg_ids_callback_t *cb, void *ctx);
 	int (*mailbox_search_objectid)(struct store_mailbox *box, bool thread, const char *id,
 				       uint32_t **uids_r, size_t *count_r);

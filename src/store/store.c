@@ -932,13 +932,13 @@ int store_mailbox_msg_dates_many(struct store_mailbox *box, const uint32_t *msns
 }
 
 int store_mailbox_msg_ids_many(struct store_mailbox *box, const uint32_t *msns,
-			       size_t count, bool preview, bool lazy,
+			       size_t count, unsigned int want,
 			       store_msg_ids_callback_t *cb, void *ctx)
 {
 	store_clear_error(box->store);
 	if (!msns_are_valid(box, msns, count))
 		return -1;
-	return box->store->v->mailbox_msg_ids_many(box, msns, count, preview, lazy, cb, ctx);
+	return box->store->v->mailbox_msg_ids_many(box, msns, count, want, cb, ctx);
 }
 
 int store_mailbox_search_objectid(struct store_mailbox *box, bool thread, const char *id,

@@ -477,23 +477,32 @@ struct store_msg_ids {
 	time_t savedate;
 	const char *preview;
 };
+/* What store_mailbox_msg_ids_many() is asked for, besides EMAILID and
+ * the save date, which every row has. */
+enum store_msg_ids_want {
+	STORE_IDS_THREADID = 1 << 0,	/* THREADID: assigned now if missing */
+	STORE_IDS_PREVIEW = 1 << 1,	/* the preview: made now if missing */
+	/* the preview if it is stored, else NULL (RFC 8970 4.1 PREVIEW
+	 * (LAZY): nothing is read for it); with STORE_IDS_PREVIEW */
+	STORE_IDS_PREVIEW_LAZY = 1 << 2,
+};
 /* The object data of many messages at once, as FETCH EMAILID, THREADID,
  * SAVEDATE and PREVIEW need it: read from the index in one go.  Where
  * the parse happens: the preview is made and stored at delivery with
  * the message model (store_mailbox_msg_cache()), the THREADID assigned
  * then from the SORT/THREAD keys.  A message that arrived without them
- * (as for store_mailbox_msg_cache()) is parsed once here, and what it
- * gets written back: with `preview` false or `lazy` true, only when its
- * THREADID is missing; with `preview` true and `lazy` false, also when
- * its preview is (RFC 8970 4.1 PREVIEW (LAZY): a preview that would
- * need the message read is left NULL instead).
+ * (as for store_mailbox_msg_cache()) is parsed once here when `want`
+ * asks for what it lacks, and the result written back.  In *ids,
+ * threadid is NULL unless `want` has STORE_IDS_THREADID, and preview
+ * unless it has STORE_IDS_PREVIEW (NULL with STORE_IDS_PREVIEW_LAZY
+ * when it is not stored).
  * Calls cb(ctx, i, ids) once for each msns[i] (valid msns, any order),
  * not necessarily in order of i; *ids is valid during the call only,
  * and NULL for a message that was expunged meanwhile.  Returns 0, or -1
  * on an error other than an expunge (some calls may have been made). */
 typedef void store_msg_ids_callback_t(void *ctx, size_t i, const struct store_msg_ids *ids);
 int store_mailbox_msg_ids_many(struct store_mailbox *box, const uint32_t *msns,
-			       size_t count, bool preview, bool lazy,
+			       size_t count, unsigned int want,
 			       store_msg_ids_callback_t *cb, void *ctx);
 /* The UIDs of the mailbox's messages whose EMAILID (thread false) or
  * THREADID (thread true) is exactly `id` (case-sensitive, RFC 8474 7),

@@ -312,7 +312,7 @@ int maildir_cache_get_dates_many(struct store_mailbox *box, const uint32_t *msns
 struct ids_many_ctx {
 	store_msg_ids_callback_t *cb;
 	void *ctx;
-	bool preview, lazy;
+	unsigned int want;	/* enum store_msg_ids_want */
 	/* first pass: the rows to parse (indexes of the caller's msns) */
 	size_t *stale;
 	size_t stale_count, stale_cap;
@@ -332,16 +332,24 @@ static void ids_many_cb(void *context, size_t i, const struct store_msg_ids *ids
 		c->cb(c->ctx, caller_i, NULL);
 		return;
 	}
+	bool want_thread = (c->want & STORE_IDS_THREADID) != 0;
+	bool want_preview = (c->want & STORE_IDS_PREVIEW) != 0;
 	if (c->map == NULL &&
-	    (ids->threadid == NULL || (c->preview && !c->lazy && ids->preview == NULL))) {
+	    ((want_thread && ids->threadid == NULL) ||
+	     (want_preview && (c->want & STORE_IDS_PREVIEW_LAZY) == 0 && ids->preview == NULL))) {
 		ARRAY_RESERVE(c->stale, c->stale_cap, c->stale_count + 1);
 		c->stale[c->stale_count++] = i;
 		return;
 	}
 	copy = *ids;
+	if (!want_thread)
+		copy.threadid = NULL;
+	if (!want_preview)
+		copy.preview = NULL;
 	/* a row whose preview another writer's lock kept from being
 	 * stored: the one just made */
-	if (copy.preview == NULL && c->parsed != NULL && c->parsed[i].has_preview)
+	if (want_preview && copy.preview == NULL && c->parsed != NULL &&
+	    c->parsed[i].has_preview)
 		copy.preview = c->parsed[i].preview.data;
 	c->cb(c->ctx, caller_i, &copy);
 }
@@ -398,12 +406,12 @@ static int ids_fill_stale(struct maildir_mailbox *mbox, const uint32_t *msns,
 }
 
 int maildir_cache_get_ids_many(struct store_mailbox *box, const uint32_t *msns,
-			       size_t count, bool preview, bool lazy,
+			       size_t count, unsigned int want,
 			       store_msg_ids_callback_t *cb, void *ctx)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
-	struct ids_many_ctx c = { .cb = cb, .ctx = ctx, .preview = preview, .lazy = lazy };
+	struct ids_many_ctx c = { .cb = cb, .ctx = ctx, .want = want };
 	uint32_t *uids = msns_uids(box, msns, count);
 	int ret;
 

@@ -252,7 +252,7 @@ int maildir_cache_get_dates_many(struct store_mailbox *box, const uint32_t *msns
 /* store_mailbox_msg_ids_many(), store_mailbox_search_objectid() and
  * store_mailbox_search_savedate() (cache.c). */
 int maildir_cache_get_ids_many(struct store_mailbox *box, const uint32_t *msns,
-			       size_t count, bool preview, bool lazy,
+			       size_t count, unsigned int want,
 			       store_msg_ids_callback_t *cb, void *ctx);
 int maildir_cache_search_objectid(struct store_mailbox *box, bool thread, const char *id,
 				  uint32_t **uids_r, size_t *count_r);
