@@ -15,7 +15,14 @@
  * usable Date: (the sort then uses INTERNALDATE), NULL when msgkeys is
  * NULL or its date does not fit (|sent_date| >= 2^61, which parsed dates
  * never reach): then the blob is read.  A change of MSGKEYS_VERSION must
- * set sentdate to NULL in its migration, as the stale blobs are. */
+ * set sentdate to NULL in its migration, as the stale blobs are.
+ *
+ * messages.preview (schema 8) is the RFC 8970 preview, written with the
+ * model when the writer made one (store_msg_cache_data.has_preview) and
+ * never replaced by NULL; a row without it still has a current model
+ * (the preview is not part of cache_current()): FETCH PREVIEW parses
+ * such a row once (maildir/cache.c).  Writing the model also gives a row
+ * without a THREADID its thread (thread.c), now that it has keys. */
 #include "store/sqlite-index/index-private.h"
 #include "syntax/msgkeys.h"
 
