@@ -990,6 +990,7 @@ def test_schema_1_index_is_migrated(srv):
         INSERT INTO messages SELECT * FROM old;
         DROP TABLE old;
         ALTER TABLE mailboxes DROP COLUMN mailboxid;
+        DROP TABLE previews;
         DROP TABLE threads;
         PRAGMA user_version = 1;
         COMMIT;

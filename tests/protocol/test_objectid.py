@@ -19,7 +19,7 @@ UNDO_SCHEMA_8 = """
     ALTER TABLE messages DROP COLUMN emailid;
     ALTER TABLE messages DROP COLUMN threadid;
     ALTER TABLE messages DROP COLUMN savedate;
-    ALTER TABLE messages DROP COLUMN preview;
+    DROP TABLE previews;
     DROP TABLE threads;
 """
 

@@ -53,8 +53,9 @@ def index_path(srv):
 
 def stored_previews(srv):
     db = sqlite3.connect(index_path(srv))
-    rows = db.execute("SELECT uid, preview FROM messages WHERE mailbox = "
-                      "(SELECT id FROM mailboxes WHERE name = 'INBOX') ORDER BY uid").fetchall()
+    rows = db.execute("SELECT m.uid, p.preview FROM messages m LEFT JOIN previews p "
+                      "ON p.mailbox = m.mailbox AND p.uid = m.uid WHERE m.mailbox = "
+                      "(SELECT id FROM mailboxes WHERE name = 'INBOX') ORDER BY m.uid").fetchall()
     db.close()
     return dict(rows)
 

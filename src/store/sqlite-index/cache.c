@@ -17,11 +17,13 @@
  * never reach): then the blob is read.  A change of MSGKEYS_VERSION must
  * set sentdate to NULL in its migration, as the stale blobs are.
  *
- * messages.preview (schema 8) is the RFC 8970 preview, written with the
- * model when the writer made one (store_msg_cache_data.has_preview) and
- * never replaced by NULL; a row without it still has a current model
- * (the preview is not part of cache_current()): FETCH PREVIEW parses
- * such a row once (maildir/cache.c).  Writing the model also gives a row
+ * The table previews (schema 8) holds the RFC 8970 preview of a row,
+ * written with the model when the writer made one
+ * (store_msg_cache_data.has_preview: index_cache_set_preview()), copied,
+ * moved and removed with the row (msg.c, mailbox.c); a row without one
+ * still has a current model (the preview is not part of
+ * cache_current()): FETCH PREVIEW parses such a row once
+ * (maildir/cache.c).  Writing the model also gives a row
  * without a THREADID its thread (thread.c), now that it has keys. */
 #include "store/sqlite-index/index-private.h"
 #include "syntax/msgkeys.h"
@@ -78,15 +80,9 @@ void index_cache_bind(sqlite3_stmt *stmt, int first, const struct store_msg_cach
 	int64_t sentdate;
 
 	if (data == NULL) {
-		for (int i = 0; i < 9; i++)
+		for (int i = 0; i < 8; i++)
 			sqlite3_bind_null(stmt, first + i);
 		return;
-	}
-	if (data->has_preview) {
-		sqlite3_bind_text(stmt, first + 8, data->preview.data == NULL ? "" :
-				  data->preview.data, (int)data->preview.len, SQLITE_STATIC);
-	} else {
-		sqlite3_bind_null(stmt, first + 8);
 	}
 	if (sentdate_encode(data->msgkeys.data, data->msgkeys.len, &sentdate))
 		sqlite3_bind_int64(stmt, first + 7, sentdate);
@@ -146,10 +142,6 @@ static bool cache_read(sqlite3_stmt *stmt, int first, struct store_msg_cache_dat
 	if (sqlite3_column_type(stmt, first + 5) != SQLITE_NULL) {
 		data->has_global = true;
 		index_column_append(&data->bodystructure_rev2, stmt, first + 5);
-	}
-	if (sqlite3_column_type(stmt, first + 8) != SQLITE_NULL) {
-		data->has_preview = true;
-		index_column_append(&data->preview, stmt, first + 8);
 	}
 	return true;
 }
@@ -392,28 +384,71 @@ int index_cache_get_many(struct index *idx, int64_t mailbox_id, const uint32_t *
 			 stale_r, stale_count_r);
 }
 
+/* The row's THREADID when it has none yet: from the keys of data (the
+ * thread table updated), NULL when it has one, has no keys or is gone.
+ * 0 or -1. */
+static int cache_set_threadid(struct index *idx, int64_t mailbox_id, uint32_t uid,
+			      const struct store_msg_cache_data *data, char **threadid_r)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT emailid FROM messages WHERE mailbox = ? "
+					"AND uid = ? AND threadid IS NULL", "iu", mailbox_id, uid);
+	char *emailid = NULL;
+	int ret = index_stmt_step(idx, stmt);
+
+	if (ret > 0)
+		emailid = xstrdup(index_column_text(stmt, 0));
+	index_stmt_done(idx, stmt);
+	*threadid_r = NULL;
+	if (ret > 0)
+		ret = index_thread_of_keys(idx, data->msgkeys.data, data->msgkeys.len, emailid,
+					   threadid_r);
+	free(emailid);
+	return ret < 0 ? -1 : 0;
+}
+
 int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		    const struct store_msg_cache_data *data)
 {
-	/* a preview is only ever replaced by another one */
-	sqlite3_stmt *stmt = index_stmt(idx, "UPDATE messages SET envelope = ?, body = ?, "
-					"bodystructure = ?, part_map = ?, body_rev2 = ?, "
-					"bodystructure_rev2 = ?, msgkeys = ?, sentdate = ?, "
-					"preview = coalesce(?, preview) "
-					"WHERE mailbox = ? AND uid = ?", "");
+	char *threadid;
+	sqlite3_stmt *stmt;
 	int ret;
 
+	/* with its keys, a row that has no THREADID yet gets one, in the
+	 * same write of the row (a row that grows twice splits its page
+	 * twice) */
+	if (cache_set_threadid(idx, mailbox_id, uid, data, &threadid) < 0)
+		return -1;
+	stmt = index_stmt(idx, "UPDATE messages SET envelope = ?, body = ?, "
+			  "bodystructure = ?, part_map = ?, body_rev2 = ?, "
+			  "bodystructure_rev2 = ?, msgkeys = ?, sentdate = ?, "
+			  "threadid = coalesce(threadid, ?) WHERE mailbox = ? AND uid = ?", "");
 	if (stmt != NULL) {
 		index_cache_bind(stmt, 1, data);
+		if (threadid != NULL)
+			sqlite3_bind_text(stmt, 9, threadid, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(stmt, 9);
 		sqlite3_bind_int64(stmt, 10, mailbox_id);
 		sqlite3_bind_int64(stmt, 11, uid);
 	}
 	ret = index_stmt_step(idx, stmt);
 	index_stmt_done(idx, stmt);
-	/* with its keys, a row that has no THREADID yet gets one */
-	if (ret >= 0)
-		ret = index_thread_assign(idx, mailbox_id, uid);
+	free(threadid);
+	/* only for a row that is there (UPDATE changed it) */
+	if (ret >= 0 && sqlite3_changes(idx->db) > 0)
+		ret = index_cache_set_preview(idx, mailbox_id, uid, data);
 	return ret < 0 ? -1 : 0;
+}
+
+int index_cache_set_preview(struct index *idx, int64_t mailbox_id, uint32_t uid,
+			    const struct store_msg_cache_data *data)
+{
+	/* a preview is only ever replaced by another one */
+	if (data == NULL || !data->has_preview)
+		return 0;
+	return index_run(idx, "INSERT OR REPLACE INTO previews(mailbox, uid, preview) "
+			 "VALUES (?, ?, ?)", "ius", mailbox_id, uid,
+			 data->preview.data == NULL ? "" : data->preview.data) < 0 ? -1 : 0;
 }
 
 /* What index_cache_get_ids_many() passes on. */
@@ -444,11 +479,14 @@ int index_cache_get_ids_many(struct index *idx, int64_t mailbox_id, const uint32
 {
 	struct ids_read ir = { .cb = cb, .ctx = ctx };
 	size_t *stale = NULL, stale_count = 0;
-	int ret = uids_read(idx, "SELECT uid, emailid, threadid, savedate, preview FROM messages "
-			    "WHERE mailbox = ? AND uid >= ? AND uid <= ? ORDER BY uid",
-			    "SELECT uid, emailid, threadid, savedate, preview FROM messages "
-			    "WHERE mailbox = ? AND uid = ?", mailbox_id, uids, count, ids_row, &ir,
-			    &ir.unused, &stale, &stale_count);
+	int ret = uids_read(idx, "SELECT m.uid, m.emailid, m.threadid, m.savedate, p.preview "
+			    "FROM messages m LEFT JOIN previews p ON p.mailbox = m.mailbox AND "
+			    "p.uid = m.uid WHERE m.mailbox = ? AND m.uid >= ? AND m.uid <= ? "
+			    "ORDER BY m.uid",
+			    "SELECT m.uid, m.emailid, m.threadid, m.savedate, p.preview "
+			    "FROM messages m LEFT JOIN previews p ON p.mailbox = m.mailbox AND "
+			    "p.uid = m.uid WHERE m.mailbox = ? AND m.uid = ?", mailbox_id, uids,
+			    count, ids_row, &ir, &ir.unused, &stale, &stale_count);
 
 	free(stale);
 	return ret;

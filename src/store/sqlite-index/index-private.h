@@ -14,7 +14,7 @@
  * body_rev2, bodystructure_rev2; 3: messages.msgkeys; 5:
  * messages.sentdate and the index messages_sentdate; 6: the index
  * messages_deleted; 8: mailboxes.mailboxid, messages.emailid, threadid,
- * savedate, preview and the table threads (thread.c) */
+ * savedate and the tables previews (cache.c) and threads (thread.c) */
 #define INDEX_SCHEMA_VERSION 8
 /* SQLite's busy handler waits this long for each statement; opening the
  * index (connection setup, schema creation or migration) retries lock
@@ -102,9 +102,13 @@ void index_column_append(struct str *dest, sqlite3_stmt *stmt, int col);
 /* The model columns, in the order index_cache_bind() uses. */
 #define INDEX_CACHE_COLUMNS \
 	"envelope, body, bodystructure, part_map, body_rev2, bodystructure_rev2, msgkeys, " \
-	"sentdate, preview"
+	"sentdate"
 /* Binds the model columns at parameters first.. (NULL data: NULLs). */
 void index_cache_bind(sqlite3_stmt *stmt, int first, const struct store_msg_cache_data *data);
+/* Stores the preview of data, if it has one, for (mailbox, uid) (write
+ * txn).  0 or -1. */
+int index_cache_set_preview(struct index *idx, int64_t mailbox_id, uint32_t uid,
+			    const struct store_msg_cache_data *data);
 /* Registers roost_msgkeys_sentdate(msgkeys) on the connection: the
  * messages.sentdate value of a msgkeys blob (see cache.c), for the
  * migration to schema 5.  0, or -1 with the error set. */

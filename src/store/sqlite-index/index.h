@@ -145,10 +145,11 @@ int index_mailbox_set_mailboxid(struct index *idx, int64_t id, const char *mailb
 /* Renames the row (write txn); name must be free.  The MAILBOXID stays
  * (RFC 8474 4). */
 int index_mailbox_rename(struct index *idx, int64_t id, const char *new_name);
-/* Removes the mailbox with its messages, keywords, tombstones and text. */
+/* Removes the mailbox with its messages, keywords, tombstones, text and
+ * previews. */
 int index_mailbox_delete(struct index *idx, int64_t id);
-/* INBOX's rename: the messages of from (their rows, model and text,
- * same UIDs, modseq 1), its keyword table, UIDNEXT and \Recent
+/* INBOX's rename: the messages of from (their rows, model, text and
+ * previews, same UIDs, modseq 1, saved now), its keyword table, UIDNEXT and \Recent
  * watermark go to the new mailbox to; from keeps a tombstone with modseq
  * for each message. */
 int index_mailbox_move_messages(struct index *idx, int64_t from, int64_t to,
@@ -301,6 +302,12 @@ int index_msg_search_savedate(struct index *idx, int64_t mailbox_id, int64_t sin
 
 /* A new random object id, `prefix` and 24 hex digits (xmalloc'd). */
 int index_thread_new_id(struct index *idx, char prefix, char **id_r);
+/* The THREADID of a message with the SORT/THREAD keys msgkeys[0..size)
+ * and EMAILID emailid (see thread.c), recording its msg-ids in the
+ * thread table (write txn): 0 with *threadid_r (xmalloc'd), or NULL when
+ * msgkeys is NULL or not of the current version; -1. */
+int index_thread_of_keys(struct index *idx, const void *msgkeys, size_t size,
+			 const char *emailid, char **threadid_r);
 /* Gives the row its THREADID from its SORT/THREAD keys (see thread.c),
  * unless it has one or has no current keys (write txn).  0 or -1. */
 int index_thread_assign(struct index *idx, int64_t mailbox_id, uint32_t uid);

@@ -186,6 +186,7 @@ int index_mailbox_delete(struct index *idx, int64_t id)
 {
 	static const char *const sqls[] = {
 		"DELETE FROM messages WHERE mailbox = ?1",
+		"DELETE FROM previews WHERE mailbox = ?1",
 		"DELETE FROM keywords WHERE mailbox = ?1",
 		"DELETE FROM expunged WHERE mailbox = ?1",
 		"DELETE FROM mailboxes WHERE id = ?1",
@@ -206,6 +207,7 @@ int index_mailbox_move_messages(struct index *idx, int64_t from, int64_t to,
 		 * and moving the messages", which RFC 8514 3 saves anew */
 		("UPDATE messages SET mailbox = ?2, modseq = 1, "
 		 "savedate = CAST(strftime('%s', 'now') AS INTEGER) WHERE mailbox = ?1"),
+		"UPDATE previews SET mailbox = ?2 WHERE mailbox = ?1",
 		("UPDATE mailboxes SET uidnext = (SELECT uidnext FROM mailboxes WHERE id = ?1), "
 		 "recent_uid = (SELECT recent_uid FROM mailboxes WHERE id = ?1) WHERE id = ?2"),
 	};

@@ -32,7 +32,7 @@ int index_msg_insert_ids(struct index *idx, int64_t mailbox_id, const char *loca
 			 const struct index_msg_ids *ids)
 {
 	static const struct index_msg_ids new_ids = { NULL, NULL, 0 };
-	char *emailid = NULL;
+	char *emailid = NULL, *threadid = NULL;
 	sqlite3_stmt *stmt;
 	int ret;
 
@@ -40,23 +40,32 @@ int index_msg_insert_ids(struct index *idx, int64_t mailbox_id, const char *loca
 		ids = &new_ids;
 	if (ids->emailid == NULL && index_thread_new_id(idx, 'M', &emailid) < 0)
 		return -1;
+	/* threaded before the insert, so the row is written once */
+	if (ids->threadid == NULL && cache != NULL &&
+	    index_thread_of_keys(idx, cache->msgkeys.data, cache->msgkeys.len,
+				 emailid != NULL ? emailid : ids->emailid, &threadid) < 0) {
+		free(emailid);
+		return -1;
+	}
 	stmt = index_stmt(idx,
 		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
 		"internaldate, tz, size, header_size, emailid, threadid, savedate, "
 		INDEX_CACHE_COLUMNS ") "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		"iusuiiiiiissi", mailbox_id, msg->uid, location, msg->flags,
 		(int64_t)msg->keywords, (int64_t)msg->modseq, (int64_t)msg->internaldate,
 		(int64_t)msg->internaldate_tz, (int64_t)msg->size, (int64_t)msg->header_size,
-		emailid != NULL ? emailid : ids->emailid, ids->threadid,
+		emailid != NULL ? emailid : ids->emailid,
+		threadid != NULL ? threadid : ids->threadid,
 		(int64_t)(ids->savedate != 0 ? ids->savedate : time(NULL)));
 	if (stmt != NULL)
 		index_cache_bind(stmt, 14, cache);
 	ret = index_stmt_step(idx, stmt);
 	index_stmt_done(idx, stmt);
 	free(emailid);
-	if (ret >= 0 && cache != NULL && ids->threadid == NULL)
-		ret = index_thread_assign(idx, mailbox_id, msg->uid);
+	free(threadid);
+	if (ret >= 0)
+		ret = index_cache_set_preview(idx, mailbox_id, msg->uid, cache);
 	return ret < 0 ? -1 : 0;
 }
 
@@ -73,15 +82,19 @@ int index_msg_copy(struct index *idx, int64_t src_mailbox_id, uint32_t src_uid,
 	/* the message model and the ids are copied inside SQLite; the copy
 	 * is saved now (RFC 8514 3: "the save date attribute is not copied
 	 * from the source message") */
-	return index_run(idx, "INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-			 "internaldate, tz, size, header_size, emailid, threadid, savedate, "
-			 INDEX_CACHE_COLUMNS ") "
-			 "SELECT ?, ?, ?, ?, ?, ?, internaldate, tz, size, header_size, emailid, "
-			 "threadid, ?, " INDEX_CACHE_COLUMNS " FROM messages "
-			 "WHERE mailbox = ? AND uid = ?",
-			 "iusuiiiiu", dest_mailbox_id, dest->uid, location, dest->flags,
-			 (int64_t)dest->keywords, (int64_t)dest->modseq, (int64_t)time(NULL),
-			 src_mailbox_id, src_uid) < 0 ? -1 : 0;
+	if (index_run(idx, "INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
+		      "internaldate, tz, size, header_size, emailid, threadid, savedate, "
+		      INDEX_CACHE_COLUMNS ") "
+		      "SELECT ?, ?, ?, ?, ?, ?, internaldate, tz, size, header_size, emailid, "
+		      "threadid, ?, " INDEX_CACHE_COLUMNS " FROM messages "
+		      "WHERE mailbox = ? AND uid = ?",
+		      "iusuiiiiu", dest_mailbox_id, dest->uid, location, dest->flags,
+		      (int64_t)dest->keywords, (int64_t)dest->modseq, (int64_t)time(NULL),
+		      src_mailbox_id, src_uid) < 0)
+		return -1;
+	return index_run(idx, "INSERT OR REPLACE INTO previews(mailbox, uid, preview) "
+			 "SELECT ?, ?, preview FROM previews WHERE mailbox = ? AND uid = ?",
+			 "iuiu", dest_mailbox_id, dest->uid, src_mailbox_id, src_uid) < 0 ? -1 : 0;
 }
 
 int index_msg_search_objectid(struct index *idx, int64_t mailbox_id, bool thread,
@@ -148,6 +161,8 @@ int index_msg_expunge(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		return ret;
 	}
 	if (index_fts_delete(idx, mailbox_id, uid) < 0 ||
+	    index_run(idx, "DELETE FROM previews WHERE mailbox = ? AND uid = ?", "iu",
+		      mailbox_id, uid) < 0 ||
 	    index_tombstone_add(idx, mailbox_id, uid, modseq) < 0) {
 		free(location);
 		return -1;

@@ -82,38 +82,24 @@ int index_thread_new_id(struct index *idx, char prefix, char **id_r)
 	return ret > 0 ? 0 : -1;
 }
 
-int index_thread_assign(struct index *idx, int64_t mailbox_id, uint32_t uid)
+int index_thread_of_keys(struct index *idx, const void *msgkeys, size_t size,
+			 const char *emailid, char **threadid_r)
 {
-	sqlite3_stmt *stmt = index_stmt(idx, "SELECT threadid, emailid, msgkeys FROM messages "
-					"WHERE mailbox = ? AND uid = ?", "iu", mailbox_id, uid);
 	const char *ids[THREAD_MAX_IDS];
-	struct str blob = STR_INIT;
 	struct msgkeys keys;
-	char *emailid = NULL, *threadid = NULL;
-	size_t count = 0;
-	int ret = index_stmt_step(idx, stmt);
+	char *threadid = NULL;
+	size_t count;
+	int ret = 0;
 
-	if (ret > 0 && sqlite3_column_type(stmt, 0) == SQLITE_NULL &&
-	    sqlite3_column_type(stmt, 2) != SQLITE_NULL) {
-		emailid = xstrdup(index_column_text(stmt, 1));
-		index_column_append(&blob, stmt, 2);
-	}
-	index_stmt_done(idx, stmt);
-	if (ret <= 0 || emailid == NULL) {
-		str_free(&blob);
-		return ret < 0 ? -1 : 0;	/* gone, threaded, or no keys yet */
-	}
-	if (msgkeys_deserialize(&keys, blob.data, blob.len) < 0) {
-		/* keys of an older version: threaded when they are made
-		 * again (index_cache_set()) */
-		free(emailid);
-		str_free(&blob);
+	*threadid_r = NULL;
+	if (msgkeys == NULL || msgkeys_deserialize(&keys, msgkeys, size) < 0) {
+		/* no keys, or keys of an older version: threaded when they
+		 * are made (index_cache_set()) */
 		return 0;
 	}
 	count = thread_keys(&keys, ids);
 	if (count == 0)
 		ids[count++] = emailid;
-	ret = 0;
 	for (size_t i = 0; ret == 0 && threadid == NULL && i < count; i++)
 		ret = thread_lookup(idx, ids[i], &threadid);
 	if (ret == 0 && threadid == NULL)
@@ -122,13 +108,37 @@ int index_thread_assign(struct index *idx, int64_t mailbox_id, uint32_t uid)
 		ret = index_run(idx, "INSERT OR IGNORE INTO threads(msgid, threadid) VALUES (?, ?)",
 				"ss", ids[i], threadid) < 0 ? -1 : 0;
 	}
-	if (ret == 0)
+	if (ret < 0) {
+		free(threadid);
+		return -1;
+	}
+	*threadid_r = threadid;
+	return 0;
+}
+
+int index_thread_assign(struct index *idx, int64_t mailbox_id, uint32_t uid)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT threadid, emailid, msgkeys FROM messages "
+					"WHERE mailbox = ? AND uid = ?", "iu", mailbox_id, uid);
+	struct str blob = STR_INIT;
+	char *emailid = NULL, *threadid = NULL;
+	int ret = index_stmt_step(idx, stmt);
+
+	if (ret > 0 && sqlite3_column_type(stmt, 0) == SQLITE_NULL &&
+	    sqlite3_column_type(stmt, 2) != SQLITE_NULL) {
+		emailid = xstrdup(index_column_text(stmt, 1));
+		index_column_append(&blob, stmt, 2);
+	}
+	index_stmt_done(idx, stmt);
+	if (ret > 0 && emailid != NULL)
+		ret = index_thread_of_keys(idx, blob.data, blob.len, emailid, &threadid);
+	if (ret >= 0 && threadid != NULL)
 		ret = index_run(idx, "UPDATE messages SET threadid = ? WHERE mailbox = ? AND uid = ?",
-				"siu", threadid, mailbox_id, uid) < 0 ? -1 : 0;
+				"siu", threadid, mailbox_id, uid);
 	free(threadid);
 	free(emailid);
 	str_free(&blob);
-	return ret;
+	return ret < 0 ? -1 : 0;	/* also: gone, threaded, or no keys yet */
 }
 
 int index_thread_add(struct index *idx, const char *msgid, const char *threadid)
