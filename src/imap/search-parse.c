@@ -309,7 +309,9 @@ static struct search_key *search_parse_objectid(struct search_build *b,
 	const char *id;
 	size_t len;
 
-	if (!imap_arg_get_atom(*argp, &id) || (len = strlen(id)) == 0 || len > 255 ||
+	/* an atom by the ABNF; a quoted one is taken too, as clients that
+	 * quote every argument send it */
+	if (!imap_arg_get_astring(*argp, &id, &len) || len == 0 || len > 255 ||
 	    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len) {
 		b->error = "Invalid object id.";
 		return NULL;

@@ -98,7 +98,9 @@ int index_thread_of_keys(struct index *idx, const void *msgkeys, size_t size,
 		return 0;
 	}
 	count = thread_keys(&keys, ids);
-	if (count == 0)
+	/* no msg-id: keyed by the EMAILID (a row without one, which no
+	 * writer leaves, gets a thread of its own and records nothing) */
+	if (count == 0 && emailid != NULL && emailid[0] != '\0')
 		ids[count++] = emailid;
 	for (size_t i = 0; ret == 0 && threadid == NULL && i < count; i++)
 		ret = thread_lookup(idx, ids[i], &threadid);
