@@ -1,4 +1,4 @@
-/* utf8.c: UTF-8 validation. */
+/* utf8.c: UTF-8 validation and encoding. */
 #include "utf8.h"
 
 size_t utf8_seq_len(const unsigned char *p, size_t left)
@@ -32,4 +32,28 @@ size_t utf8_seq_len(const unsigned char *p, size_t left)
 			return 0;
 	}
 	return n;
+}
+
+size_t utf8_encode(uint32_t c, char buf[4])
+{
+	if (c < 0x80) {
+		buf[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		buf[0] = (char)(0xc0 | (c >> 6));
+		buf[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		buf[0] = (char)(0xe0 | (c >> 12));
+		buf[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		buf[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	buf[0] = (char)(0xf0 | (c >> 18));
+	buf[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	buf[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	buf[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
 }

@@ -83,6 +83,11 @@ static const struct {
 	{ "QRESYNC", IMAP_CAP_ALWAYS, 0, imap_capability_qresync },
 	/* RFC 9586 */
 	{ "UIDONLY", IMAP_CAP_ALWAYS, 0, imap_capability_uidonly },
+	/* MAILBOXID, EMAILID, THREADID (RFC 8474), SAVEDATE (RFC 8514),
+	 * PREVIEW (RFC 8970): FETCH items, SEARCH keys, STATUS items */
+	{ "OBJECTID", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "SAVEDATE", IMAP_CAP_ALWAYS, 0, NULL },
+	{ "PREVIEW", IMAP_CAP_ALWAYS, 0, NULL },
 };
 
 static bool imap_capability_shown(struct imap_session *s,

@@ -83,7 +83,12 @@ bool cmd_create(struct imap_cmd *cmd)
 		return imap_cmd_store_error(cmd, false);
 	cmd_mailbox_write_oldname(cmd, name, stripped);
 	imap_notify_own_change(cmd->session);
-	return imap_cmd_ok(cmd, "Create completed.");
+	/* RFC 8474 4.1: "MUST include the MAILBOXID response code in the
+	 * tagged OK response to all successful CREATE commands" */
+	struct store_status st;
+	if (store_mailbox_status(s->store, name, &st) < 0)
+		return imap_cmd_store_error(cmd, false);
+	return imap_cmd_ok(cmd, "[MAILBOXID (%s)] Create completed.", st.mailboxid);
 }
 
 /* delete = "DELETE" SP mailbox
@@ -195,6 +200,7 @@ static const char *const status_item_names[CMD_STATUS_ITEM_COUNT] = {
 	[CMD_STATUS_RECENT] = "RECENT",
 	[CMD_STATUS_APPENDLIMIT] = "APPENDLIMIT",
 	[CMD_STATUS_HIGHESTMODSEQ] = "HIGHESTMODSEQ",
+	[CMD_STATUS_MAILBOXID] = "MAILBOXID",
 };
 
 /* status-att = "MESSAGES" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN" /
@@ -202,6 +208,7 @@ static const char *const status_item_names[CMD_STATUS_ITEM_COUNT] = {
  *            / "RECENT"                     (RFC 3501)
  *            / "APPENDLIMIT"                (RFC 7889)
  *            / "HIGHESTMODSEQ"              (RFC 7162)
+ *            / "MAILBOXID"                  (RFC 8474)
  * status-att-list = status-att *(SP status-att) */
 int cmd_mailbox_status_items_parse(const struct imap_arg *atts,
 				   struct cmd_mailbox_status_items *items_r,
@@ -268,6 +275,11 @@ void cmd_mailbox_status_write(struct imap_session *s, struct pool *pool,
 		case CMD_STATUS_RECENT: value = st->recent; break;
 		case CMD_STATUS_APPENDLIMIT: value = s->config->max_append_size; break;
 		case CMD_STATUS_HIGHESTMODSEQ: value = st->highestmodseq; break;
+		case CMD_STATUS_MAILBOXID:
+			/* status-att-val =/ "MAILBOXID" SP "(" objectid ")" */
+			str_printfa(&line, "%sMAILBOXID (%s)", i == 0 ? "" : " ",
+				    st->mailboxid);
+			continue;
 		case CMD_STATUS_ITEM_COUNT: break;
 		}
 		str_printfa(&line, "%s%s %llu", i == 0 ? "" : " ",

@@ -198,6 +198,8 @@ static bool imap_select_done(struct imap_cmd *cmd)
 	}
 	imap_session_untagged(s, "OK [UIDVALIDITY %u] UIDs valid.",
 			      store_mailbox_uidvalidity(box));
+	/* RFC 8474 4.2 */
+	imap_session_untagged(s, "OK [MAILBOXID (%s)] Mailbox id.", store_mailbox_id(box));
 	imap_session_untagged(s, "OK [UIDNEXT %u] Predicted next UID.",
 			      store_mailbox_uidnext(box));
 	/* RFC 7162 3.1.2: after a CONDSTORE enabling command; every

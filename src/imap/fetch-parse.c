@@ -43,6 +43,10 @@ static const struct fetch_atom fetch_atoms[] = {
 	{ .name = "BODY", .attrs = FETCH_ATTR_BODY },
 	{ .name = "BODYSTRUCTURE", .attrs = FETCH_ATTR_BODYSTRUCTURE },
 	{ .name = "MODSEQ", .attrs = FETCH_ATTR_MODSEQ },
+	{ .name = "EMAILID", .attrs = FETCH_ATTR_EMAILID },
+	{ .name = "THREADID", .attrs = FETCH_ATTR_THREADID },
+	{ .name = "SAVEDATE", .attrs = FETCH_ATTR_SAVEDATE },
+	{ .name = "PREVIEW", .attrs = FETCH_ATTR_PREVIEW },
 	{ .name = "RFC822", .is_body = true, .section = FETCH_SECTION_ALL, .set_seen = true },
 	/* like BODY.PEEK[HEADER] */
 	{ .name = "RFC822.HEADER", .is_body = true, .section = FETCH_SECTION_HEADER },
@@ -469,6 +473,42 @@ static int fetch_parse_item(struct fetch_items *items, struct pool *pool,
 	return 0;
 }
 
+/* fetch-att =/ "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]
+ * preview-mod = "LAZY"                                 (RFC 8970 6)
+ * The modifier list after a PREVIEW item.  0, or -1 with *error_r. */
+static int fetch_parse_preview_mods(struct fetch_items *items, const struct imap_arg *arg,
+				    const char **error_r)
+{
+	const struct imap_arg *list;
+	unsigned int count;
+	const char *mod;
+
+	if (!imap_arg_get_list(arg, &list, &count) || count == 0) {
+		*error_r = "Invalid PREVIEW modifiers.";
+		return -1;
+	}
+	for (unsigned int i = 0; i < count; i++) {
+		if (!imap_arg_get_atom(&list[i], &mod) || strcasecmp(mod, "LAZY") != 0) {
+			*error_r = "Unknown PREVIEW modifier.";
+			return -1;
+		}
+		items->attrs |= FETCH_ATTR_PREVIEW_LAZY;
+	}
+	return 0;
+}
+
+/* Whether arg is the atom PREVIEW and next (NULL: none) a list: its
+ * modifiers. */
+static bool fetch_arg_is_preview_mods(const struct imap_arg *arg, const struct imap_arg *next)
+{
+	const struct imap_arg *list;
+	unsigned int count;
+	const char *atom;
+
+	return next != NULL && imap_arg_get_atom(arg, &atom) && strcasecmp(atom, "PREVIEW") == 0 &&
+		imap_arg_get_list(next, &list, &count);
+}
+
 int fetch_parse_items(const struct imap_arg *arg, struct pool *pool,
 		      struct fetch_items *items_r, const char **error_r)
 {
@@ -485,6 +525,10 @@ int fetch_parse_items(const struct imap_arg *arg, struct pool *pool,
 	for (unsigned int i = 0; i < count; i++) {
 		if (fetch_parse_item(items_r, pool, &list[i], false, error_r) < 0)
 			return -1;
+		if (fetch_arg_is_preview_mods(&list[i], i + 1 < count ? &list[i + 1] : NULL)) {
+			if (fetch_parse_preview_mods(items_r, &list[++i], error_r) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }

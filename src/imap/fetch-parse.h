@@ -23,7 +23,15 @@ enum fetch_attr {
 	/* MODSEQ (RFC 7162 3.1.4.2); a high bit, to stay clear of the
 	 * items other extensions add after BODYSTRUCTURE */
 	FETCH_ATTR_MODSEQ = 1 << 15,
+	FETCH_ATTR_EMAILID = 1 << 7,		/* RFC 8474 */
+	FETCH_ATTR_THREADID = 1 << 8,
+	FETCH_ATTR_SAVEDATE = 1 << 9,		/* RFC 8514 */
+	FETCH_ATTR_PREVIEW = 1 << 10,		/* RFC 8970 */
+	FETCH_ATTR_PREVIEW_LAZY = 1 << 11,	/* PREVIEW (LAZY), with PREVIEW */
 };
+/* the items store_mailbox_msg_ids_many() answers */
+#define FETCH_ATTRS_IDS (FETCH_ATTR_EMAILID | FETCH_ATTR_THREADID | FETCH_ATTR_SAVEDATE | \
+			 FETCH_ATTR_PREVIEW)
 
 /* What a section item returns. */
 enum fetch_kind {

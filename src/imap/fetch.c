@@ -33,7 +33,9 @@
 #include "fetch-binary.h"
 #include "flags.h"
 #include "base/log.h"
+#include "mailbox-name.h"
 #include "syntax/imap-bodystructure.h"
+#include "syntax/imap-quote.h"
 #include "syntax/seqset.h"
 #include "mime/part-map.h"
 #include "store/store.h"
@@ -149,19 +151,24 @@ static int fetch_seen_batch(struct fetch_ctx *ctx, uint32_t msn, size_t max)
 
 /* ---- writing ---- */
 
-static void fetch_write_internaldate(struct str *dest, const struct store_msg *msg)
+/* " NAME date-time" of `when` in the zone tz (minutes east of UTC). */
+static void fetch_write_date_time(struct str *dest, const char *name, time_t when, int tz)
 {
-	time_t t = msg->internaldate + (time_t)msg->internaldate_tz * 60;
+	time_t t = when + (time_t)tz * 60;
 	struct tm tm;
-	int tz = msg->internaldate_tz;
 
 	gmtime_r(&t, &tm);
 	/* date-time = DQUOTE date-day-fixed "-" date-month "-" date-year
 	 *             SP time SP zone DQUOTE; date-day-fixed = (SP DIGIT) / 2DIGIT */
-	str_printfa(dest, "INTERNALDATE \"%2d-%s-%04d %02d:%02d:%02d %c%02d%02d\"",
+	str_printfa(dest, "%s \"%2d-%s-%04d %02d:%02d:%02d %c%02d%02d\"", name,
 		    tm.tm_mday, fetch_months[tm.tm_mon], tm.tm_year + 1900,
 		    tm.tm_hour, tm.tm_min, tm.tm_sec, tz < 0 ? '-' : '+',
 		    abs(tz) / 60, abs(tz) % 60);
+}
+
+static void fetch_write_internaldate(struct str *dest, const struct store_msg *msg)
+{
+	fetch_write_date_time(dest, "INTERNALDATE", msg->internaldate, msg->internaldate_tz);
 }
 
 static bool fetch_field_listed(const struct fetch_body *body, const char *name, size_t len)
@@ -415,7 +422,12 @@ struct fetch_cached {
 	bool gone;		/* no longer in the index */
 	size_t envelope, body, bodystructure;
 	size_t part_map, part_map_size;
+	/* the object data (store_mailbox_msg_ids_many()); threadid and
+	 * preview FETCH_CACHED_NONE when the store has none */
+	size_t emailid, threadid, preview;
+	time_t savedate;
 };
+#define FETCH_CACHED_NONE SIZE_MAX
 
 /* Copies size bytes to the end of the pool (and a NUL); their offset. */
 static size_t fetch_cached_keep(struct fetch_ctx *ctx, const void *data, size_t size)
@@ -430,6 +442,13 @@ static size_t fetch_cached_keep(struct fetch_ctx *ctx, const void *data, size_t 
 static size_t fetch_cached_keep_str(struct fetch_ctx *ctx, const char *s)
 {
 	return fetch_cached_keep(ctx, s, strlen(s));
+}
+
+/* Whether the items need the cached model (store_mailbox_msg_cache_many()). */
+static bool fetch_wants_model(const struct fetch_items *items)
+{
+	return (items->attrs & (FETCH_ATTR_ENVELOPE | FETCH_ATTR_BODY |
+				FETCH_ATTR_BODYSTRUCTURE)) != 0 || items->need_map;
 }
 
 static void fetch_cached_cb(void *context, size_t i, const struct store_msg_cache *cache)
@@ -467,6 +486,26 @@ static void fetch_cached_cb(void *context, size_t i, const struct store_msg_cach
 	}
 }
 
+static void fetch_ids_cb(void *context, size_t i, const struct store_msg_ids *ids)
+{
+	struct fetch_ctx *ctx = context;
+	struct fetch_cached *c = &ctx->cached[i];
+
+	if (ids == NULL) {
+		c->gone = true;
+		return;
+	}
+	/* the model's read, when there was one, said whether it is gone */
+	if (!fetch_wants_model(&ctx->items))
+		c->gone = false;
+	c->emailid = fetch_cached_keep_str(ctx, ids->emailid);
+	c->threadid = ids->threadid == NULL ? FETCH_CACHED_NONE :
+		fetch_cached_keep_str(ctx, ids->threadid);
+	c->preview = ids->preview == NULL ? FETCH_CACHED_NONE :
+		fetch_cached_keep_str(ctx, ids->preview);
+	c->savedate = ids->savedate;
+}
+
 /* Reads the model of the next batch of messages of the set from msn on
  * (msn is in the set, the current range or the one before it), leaving
  * out those this view already knows to be expunged.  0 or -1 (store
@@ -500,7 +539,20 @@ static int fetch_cached_read(struct fetch_ctx *ctx, uint32_t msn)
 	}
 	ctx->cached_count = n;
 	ctx->cached_pos = 0;
-	if (store_mailbox_msg_cache_many(box, msns, n, fetch_cached_cb, ctx) < 0) {
+	if (fetch_wants_model(&ctx->items) &&
+	    store_mailbox_msg_cache_many(box, msns, n, fetch_cached_cb, ctx) < 0) {
+		ctx->cached_count = 0;
+		return -1;
+	}
+	unsigned int attrs = ctx->items.attrs, want = 0;
+	if ((attrs & FETCH_ATTR_THREADID) != 0)
+		want |= STORE_IDS_THREADID;
+	if ((attrs & FETCH_ATTR_PREVIEW) != 0)
+		want |= STORE_IDS_PREVIEW;
+	if ((attrs & FETCH_ATTR_PREVIEW_LAZY) != 0)
+		want |= STORE_IDS_PREVIEW_LAZY;
+	if ((attrs & FETCH_ATTRS_IDS) != 0 &&
+	    store_mailbox_msg_ids_many(box, msns, n, want, fetch_ids_cb, ctx) < 0) {
 		ctx->cached_count = 0;
 		return -1;
 	}
@@ -534,6 +586,46 @@ static enum fetch_step fetch_msg_gone(struct fetch_ctx *ctx)
 	return FETCH_STEP_SKIPPED;
 }
 
+/* EMAILID, THREADID (RFC 8474 5.3), SAVEDATE (RFC 8514 4.2) and PREVIEW
+ * (RFC 8970 3.2) as asked, onto line (items from start on). */
+static void fetch_write_ids(struct fetch_ctx *ctx, struct str *line, size_t start,
+			    const struct fetch_cached *c)
+{
+	const char *pool = ctx->cached_pool.data;
+	unsigned int attrs = ctx->items.attrs;
+
+	if ((attrs & FETCH_ATTR_EMAILID) != 0) {
+		if (line->len > start)
+			str_append_c(line, ' ');
+		str_printfa(line, "EMAILID (%s)", pool + c->emailid);
+	}
+	if ((attrs & FETCH_ATTR_THREADID) != 0) {
+		if (line->len > start)
+			str_append_c(line, ' ');
+		if (c->threadid == FETCH_CACHED_NONE)
+			str_append(line, "THREADID NIL");
+		else
+			str_printfa(line, "THREADID (%s)", pool + c->threadid);
+	}
+	if ((attrs & FETCH_ATTR_SAVEDATE) != 0) {
+		if (line->len > start)
+			str_append_c(line, ' ');
+		/* kept in UTC: the zone of the save is not known */
+		fetch_write_date_time(line, "SAVEDATE", c->savedate, 0);
+	}
+	if ((attrs & FETCH_ATTR_PREVIEW) != 0) {
+		if (line->len > start)
+			str_append_c(line, ' ');
+		/* msg-att-dynamic =/ "PREVIEW" SP nstring; NIL only with LAZY
+		 * (the store made it without LAZY) */
+		str_append(line, "PREVIEW ");
+		imap_quote_nstring_c(line, c->preview == FETCH_CACHED_NONE ? NULL :
+				     pool + c->preview,
+				     imap_mailbox_is_utf8(ctx->cmd->session) ?
+				     IMAP_QUOTE_FLAG_UTF8 : 0);
+	}
+}
+
 /* Starts message ctx->msn: sets \Seen if needed, opens its stream if
  * body items want it, and writes "* n FETCH (" with the index items.
  * Returns DONE (started), SKIPPED, UNKNOWN_CTE or FAILED (store error).
@@ -552,8 +644,7 @@ static enum fetch_step fetch_msg_begin(struct fetch_ctx *ctx)
 	 * fetch_msg_end()) must not be read as this one's */
 	mime_part_map_deinit(&ctx->map);
 	ctx->bin_info_count = 0;
-	bool cache_wanted = (items->attrs & (FETCH_ATTR_ENVELOPE | FETCH_ATTR_BODY |
-					     FETCH_ATTR_BODYSTRUCTURE)) != 0 || items->need_map;
+	bool cache_wanted = fetch_wants_model(items) || (items->attrs & FETCH_ATTRS_IDS) != 0;
 	if ((items->body_count > 0 || cache_wanted) && store_mailbox_is_expunged(box, msn))
 		return fetch_msg_gone(ctx);
 	if (items->body_count > 0) {
@@ -661,6 +752,8 @@ static enum fetch_step fetch_msg_begin(struct fetch_ctx *ctx)
 		str_append(line, "BODYSTRUCTURE ");
 		str_append(line, pool + cached->bodystructure);
 	}
+	if (cached != NULL)
+		fetch_write_ids(ctx, line, start, cached);
 	ctx->need_space = line->len > start;
 	imap_session_write(s, line->data, line->len);
 	return FETCH_STEP_DONE;

@@ -284,8 +284,8 @@ static struct search_key *search_parse_old(struct search_build *b,
 	return key;
 }
 
-/* ( "BEFORE" / "ON" / "SINCE" / "SENTBEFORE" / "SENTON" / "SENTSINCE" )
- * SP date */
+/* ( "BEFORE" / "ON" / "SINCE" / "SENTBEFORE" / "SENTON" / "SENTSINCE" /
+ *   "SAVEDBEFORE" / "SAVEDON" / "SAVEDSINCE" ) SP date */
 static struct search_key *search_parse_date_key(struct search_build *b,
 						const struct search_key_def *def,
 						const struct imap_arg **argp)
@@ -295,6 +295,29 @@ static struct search_key *search_parse_date_key(struct search_build *b,
 		b->error = "Invalid date (expected d-Mon-yyyy).";
 		return NULL;
 	}
+	(*argp)++;
+	return key;
+}
+
+/* search-key =/ "EMAILID" SP objectid / "THREADID" SP objectid
+ * objectid = 1*255(ALPHA / DIGIT / "_" / "-")          (RFC 8474 7) */
+static struct search_key *search_parse_objectid(struct search_build *b,
+						const struct search_key_def *def,
+						const struct imap_arg **argp)
+{
+	struct search_key *key = search_key_new(b->pool, def->type);
+	const char *id;
+	size_t len;
+
+	/* an atom by the ABNF; a quoted one is taken too, as clients that
+	 * quote every argument send it */
+	if (!imap_arg_get_astring(*argp, &id, &len) || len == 0 || len > 255 ||
+	    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len) {
+		b->error = "Invalid object id.";
+		return NULL;
+	}
+	key->value = id;
+	key->value_len = len;
 	(*argp)++;
 	return key;
 }
@@ -477,6 +500,7 @@ static const struct search_key_def search_key_defs[] = {
 	{ "CC", search_parse_text, SEARCH_KEY_HEADER, 0, "Cc" },
 	{ "DELETED", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_DELETED, NULL },
 	{ "DRAFT", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_DRAFT, NULL },
+	{ "EMAILID", search_parse_objectid, SEARCH_KEY_EMAILID, 0, NULL },
 	{ "FLAGGED", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_FLAGGED, NULL },
 	{ "FROM", search_parse_text, SEARCH_KEY_HEADER, 0, "From" },
 	{ "HEADER", search_parse_header, SEARCH_KEY_HEADER, 0, NULL },
@@ -490,6 +514,12 @@ static const struct search_key_def search_key_defs[] = {
 	{ "ON", search_parse_date_key, SEARCH_KEY_ON, 0, NULL },
 	{ "OR", search_parse_or, SEARCH_KEY_OR, 0, NULL },
 	{ "RECENT", search_parse_bare, SEARCH_KEY_RECENT, 0, NULL },
+	/* RFC 8514 4.3; every mailbox has save dates, so SAVEDATESUPPORTED
+	 * matches every message */
+	{ "SAVEDATESUPPORTED", search_parse_bare, SEARCH_KEY_ALL, 0, NULL },
+	{ "SAVEDBEFORE", search_parse_date_key, SEARCH_KEY_SAVEDBEFORE, 0, NULL },
+	{ "SAVEDON", search_parse_date_key, SEARCH_KEY_SAVEDON, 0, NULL },
+	{ "SAVEDSINCE", search_parse_date_key, SEARCH_KEY_SAVEDSINCE, 0, NULL },
 	{ "SEEN", search_parse_bare, SEARCH_KEY_FLAGS_SET, STORE_FLAG_SEEN, NULL },
 	{ "SENTBEFORE", search_parse_date_key, SEARCH_KEY_SENTBEFORE, 0, NULL },
 	{ "SENTON", search_parse_date_key, SEARCH_KEY_SENTON, 0, NULL },
@@ -498,6 +528,7 @@ static const struct search_key_def search_key_defs[] = {
 	{ "SMALLER", search_parse_number, SEARCH_KEY_SMALLER, 0, NULL },
 	{ "SUBJECT", search_parse_text, SEARCH_KEY_HEADER, 0, "Subject" },
 	{ "TEXT", search_parse_text, SEARCH_KEY_TEXT, 0, NULL },
+	{ "THREADID", search_parse_objectid, SEARCH_KEY_THREADID, 0, NULL },
 	{ "TO", search_parse_text, SEARCH_KEY_HEADER, 0, "To" },
 	{ "UID", search_parse_uid, SEARCH_KEY_UID, 0, NULL },
 	{ "UNANSWERED", search_parse_bare, SEARCH_KEY_FLAGS_UNSET, STORE_FLAG_ANSWERED, NULL },

@@ -241,10 +241,8 @@ static int append_header(const struct mime_part *part, struct istream *msg,
 	return ret;
 }
 
-/* A text leaf: transfer-decoded, converted, appended to body within
- * MIME_TEXT_MAX_BODY. */
-static int append_text_part(const struct mime_part *part, struct istream *msg,
-			    struct str *body)
+int mime_text_part_decode(const struct mime_part *part, struct istream *msg,
+			  size_t budget, struct str *dest)
 {
 	char buf[MIME_TEXT_READ_SIZE];
 	struct mime_decoder dec;
@@ -254,15 +252,10 @@ static int append_text_part(const struct mime_part *part, struct istream *msg,
 	bool extended = false;
 	const char *charset = mime_param_find(part->params, part->param_count, "charset",
 					      &extended);
-	size_t budget;
 
-	if (body->len >= MIME_TEXT_MAX_BODY)
-		return 0;
-	budget = MIME_TEXT_MAX_BODY - body->len;
 	mime_decoder_init(&dec, part->transfer_encoding);
 	while (off < end && raw.len < budget) {
 		ssize_t n = istream_pread(msg, buf, (size_t)ROOST_MIN((uint64_t)sizeof(buf), end - off), off);
-
 		if (n < 0) {
 			str_free(&raw);
 			return -1;
@@ -277,13 +270,25 @@ static int append_text_part(const struct mime_part *part, struct istream *msg,
 	    mime_charset_to_utf8(charset, raw.data == NULL ? "" : raw.data, raw.len, &conv) == 0)
 		text = &conv;
 	/* unknown charset: the bytes as they are (made valid UTF-8 below) */
-	size_t before = body->len;
-	mime_text_append_utf8(body, text->data == NULL ? "" : text->data, text->len);
-	truncate_utf8(body, before + budget);
-	if (body->len < MIME_TEXT_MAX_BODY)
-		str_append_c(body, '\n');
+	size_t before = dest->len;
+	mime_text_append_utf8(dest, text->data == NULL ? "" : text->data, text->len);
+	truncate_utf8(dest, before + budget);
 	str_free(&raw);
 	str_free(&conv);
+	return 0;
+}
+
+/* A text leaf: transfer-decoded, converted, appended to body within
+ * MIME_TEXT_MAX_BODY. */
+static int append_text_part(const struct mime_part *part, struct istream *msg,
+			    struct str *body)
+{
+	if (body->len >= MIME_TEXT_MAX_BODY)
+		return 0;
+	if (mime_text_part_decode(part, msg, MIME_TEXT_MAX_BODY - body->len, body) < 0)
+		return -1;
+	if (body->len < MIME_TEXT_MAX_BODY)
+		str_append_c(body, '\n');
 	return 0;
 }
 

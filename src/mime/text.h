@@ -68,6 +68,15 @@
 int mime_text_extract(const struct mime_part *root, struct istream *msg,
 		      struct str *header, struct str *body);
 
+/* Appends the text of the leaf part `part` (of the message read from
+ * `msg`) to dest: transfer-decoded, converted from its charset to UTF-8
+ * (an unknown charset: the bytes as they are) and made valid UTF-8
+ * (mime_text_append_utf8()), at most `budget` bytes of it (whole
+ * characters), reading little more of the part than that.  Returns 0,
+ * or -1 with errno when a read failed. */
+int mime_text_part_decode(const struct mime_part *part, struct istream *msg,
+			  size_t budget, struct str *dest);
+
 /* Appends the header document of the raw header raw[0..len) (fields up
  * to the blank line; lines end in LF or CRLF) to dest, stopping before
  * dest grows past `limit` bytes (a field that does not fit is left out). */

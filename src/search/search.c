@@ -45,6 +45,18 @@ struct search_ctx {
 	 * entry pointing at it, so the index is asked once for both */
 	struct search_text_key *text_keys;
 	size_t text_key_count;
+
+	/* EMAILID, THREADID and SAVED* keys met so far, with the UIDs the
+	 * index gave for each */
+	struct search_uid_key *uid_keys;
+	size_t uid_key_count;
+};
+
+/* The answer of the store's index for one key (search_uid_key_match()). */
+struct search_uid_key {
+	const struct search_key *key;
+	uint32_t *uids;
+	size_t count;
 };
 
 static void search_text_keys_free(struct search_ctx *ctx);
@@ -145,6 +157,9 @@ void search_ctx_destroy(struct search_ctx **_ctx)
 		return;
 	*_ctx = NULL;
 	search_text_keys_free(ctx);
+	for (size_t i = 0; i < ctx->uid_key_count; i++)
+		free(ctx->uid_keys[i].uids);
+	free(ctx->uid_keys);
 	str_free(&ctx->text_header);
 	str_free(&ctx->text_body);
 	free(ctx);
@@ -475,6 +490,66 @@ static int search_content_match(struct search_ctx *ctx, const struct search_key 
 	}
 }
 
+/* ---- keys the index answers with a UID set ---- */
+
+/* Asks the store for the UIDs of key (EMAILID, THREADID, SAVED*). */
+static int search_uid_key_ask(struct search_ctx *ctx, const struct search_key *key,
+			      struct search_uid_key *uk)
+{
+	const int64_t day_secs = 24 * 60 * 60;
+
+	uk->key = key;
+	switch (key->type) {
+	case SEARCH_KEY_EMAILID:
+	case SEARCH_KEY_THREADID:
+		return store_mailbox_search_objectid(ctx->box, key->type == SEARCH_KEY_THREADID,
+						     key->value, &uk->uids, &uk->count);
+	case SEARCH_KEY_SAVEDBEFORE:
+		return store_mailbox_search_savedate(ctx->box, INT64_MIN, key->day * day_secs,
+						     &uk->uids, &uk->count);
+	case SEARCH_KEY_SAVEDON:
+		return store_mailbox_search_savedate(ctx->box, key->day * day_secs,
+						     (key->day + 1) * day_secs, &uk->uids,
+						     &uk->count);
+	case SEARCH_KEY_SAVEDSINCE:
+		return store_mailbox_search_savedate(ctx->box, key->day * day_secs, INT64_MAX,
+						     &uk->uids, &uk->count);
+	default:
+		i_panic("search_uid_key_ask: key type %d", (int)key->type);
+	}
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t ua = *(const uint32_t *)a, ub = *(const uint32_t *)b;
+
+	return ua < ub ? -1 : ua > ub;
+}
+
+/* Whether the current message is in the key's UID set, asked from the
+ * index at the key's first use.  1, 0 or -1 like search_match(). */
+static int search_uid_key_match(struct search_ctx *ctx, const struct search_key *key)
+{
+	struct search_uid_key *uk = NULL;
+
+	for (size_t i = 0; i < ctx->uid_key_count; i++) {
+		if (ctx->uid_keys[i].key == key)
+			uk = &ctx->uid_keys[i];
+	}
+	if (uk == NULL) {
+		struct search_uid_key new_key = { 0 };
+
+		if (search_uid_key_ask(ctx, key, &new_key) < 0)
+			return -1;
+		ctx->uid_keys = xrealloc(ctx->uid_keys,
+					 (ctx->uid_key_count + 1) * sizeof(*ctx->uid_keys));
+		uk = &ctx->uid_keys[ctx->uid_key_count++];
+		*uk = new_key;
+	}
+	return uk->count > 0 &&
+		bsearch(&ctx->msg->uid, uk->uids, uk->count, sizeof(*uk->uids), uid_cmp) != NULL;
+}
+
 /* ---- evaluation ---- */
 
 static bool ranges_contain(const struct search_range *ranges, size_t count, uint32_t n)
@@ -581,6 +656,12 @@ static int search_eval(struct search_ctx *ctx, const struct search_key *key)
 	case SEARCH_KEY_BODY:
 	case SEARCH_KEY_TEXT:
 		return search_content_match(ctx, key);
+	case SEARCH_KEY_EMAILID:
+	case SEARCH_KEY_THREADID:
+	case SEARCH_KEY_SAVEDBEFORE:
+	case SEARCH_KEY_SAVEDON:
+	case SEARCH_KEY_SAVEDSINCE:
+		return search_uid_key_match(ctx, key);
 	}
 	i_panic("search_eval: key type %d", (int)key->type);
 }

@@ -71,6 +71,16 @@ enum search_key_type {
 	/* the decoded header ("Name: value" lines) or body text contains
 	 * `value` */
 	SEARCH_KEY_TEXT,
+	/* RFC 8474 6: the EMAILID / THREADID is exactly `value` (from the
+	 * store's index: store_mailbox_search_objectid()) */
+	SEARCH_KEY_EMAILID,
+	SEARCH_KEY_THREADID,
+	/* RFC 8514 4.3: the save date, as a day in UTC (the zone SAVEDATE
+	 * is given in), compared with `day`: before, on, on or after
+	 * (store_mailbox_search_savedate()) */
+	SEARCH_KEY_SAVEDBEFORE,
+	SEARCH_KEY_SAVEDON,
+	SEARCH_KEY_SAVEDSINCE,
 };
 
 struct search_range {
@@ -92,9 +102,10 @@ struct search_key {
 	int keyword;
 	/* LARGER, SMALLER (octets); OLDER, YOUNGER (seconds); MODSEQ */
 	uint64_t number;
-	/* BEFORE .. SENTSINCE */
+	/* BEFORE .. SENTSINCE, SAVEDBEFORE .. SAVEDSINCE */
 	int64_t day;
-	/* HEADER (name and value), BODY and TEXT (value) */
+	/* HEADER (name and value), BODY and TEXT (value); EMAILID and
+	 * THREADID (value) */
 	const char *name;
 	const char *value;
 	size_t value_len;

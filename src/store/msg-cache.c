@@ -1,13 +1,15 @@
 /* msg-cache.c: the message model every backend caches (DESIGN.md "Parse
  * once"): ENVELOPE, BODYSTRUCTURE (BODY is derived from it when FETCH
  * asks, imap_bodystructure_to_body()), the part map and the SORT and
- * THREAD keys, built with src/mime from one parse.  It never touches
+ * THREAD keys and the RFC 8970 preview, built with src/mime from one
+ * parse.  It never touches
  * files by name or SQL. */
 #include "store/store-private.h"
 #include "syntax/imap-bodystructure.h"
 #include "syntax/imap-envelope.h"
 #include "syntax/msgkeys.h"
 #include "mime/part-map.h"
+#include "mime/preview.h"
 
 #include <errno.h>
 #include <string.h>
@@ -56,16 +58,57 @@ struct mime_parser *store_msg_parse(struct istream *msg, bool physical_sizes)
 	return parser;
 }
 
+/* Adds the preview of the finished parse `root` to *data.  0 or -1
+ * (read error, errno set). */
+static int cache_preview_build(struct store_msg_cache_data *data,
+			       const struct mime_part *root, struct istream *msg)
+{
+	data->has_preview = true;
+	return mime_preview_extract(root, msg, &data->preview);
+}
+
 int store_msg_cache_data_read(struct store_msg_cache_data *data, struct istream *msg)
 {
 	/* FETCH sends the stored bytes as they are (store.h) */
 	struct mime_parser *parser = store_msg_parse(msg, true);
+	int ret;
 
 	if (parser == NULL)
 		return -1;
 	store_msg_cache_data_build(data, parser);
+	ret = cache_preview_build(data, mime_parser_finish(parser), msg);
 	mime_parser_destroy(&parser);
-	return 0;
+	if (ret < 0) {
+		int saved = errno;
+
+		store_msg_cache_data_free(data);
+		errno = saved;
+	}
+	return ret;
+}
+
+int store_msg_cache_text_build(struct store_msg_cache_data *cache,
+			       struct store_msg_text_data *text, struct mime_parser *parser,
+			       struct istream *msg)
+{
+	const struct mime_part *root;
+	int ret;
+
+	store_msg_cache_data_build(cache, parser);
+	root = mime_parser_finish(parser);
+	ret = store_msg_text_data_build(text, root, msg);
+	if (ret == 0)
+		ret = cache_preview_build(cache, root, msg);
+	if (ret < 0) {
+		int saved = errno;
+
+		store_msg_cache_data_free(cache);
+		store_msg_text_data_free(text);
+		memset(cache, 0, sizeof(*cache));
+		memset(text, 0, sizeof(*text));
+		errno = saved;
+	}
+	return ret;
 }
 
 int store_msg_cache_text_read(struct store_msg_cache_data *cache,
@@ -78,16 +121,8 @@ int store_msg_cache_text_read(struct store_msg_cache_data *cache,
 	memset(text, 0, sizeof(*text));
 	if (parser == NULL)
 		return -1;
-	store_msg_cache_data_build(cache, parser);
-	ret = store_msg_text_data_build(text, mime_parser_finish(parser), msg);
+	ret = store_msg_cache_text_build(cache, text, parser, msg);
 	mime_parser_destroy(&parser);
-	if (ret < 0) {
-		int saved = errno;
-
-		store_msg_cache_data_free(cache);
-		store_msg_text_data_free(text);
-		errno = saved;
-	}
 	return ret;
 }
 
@@ -98,5 +133,7 @@ void store_msg_cache_data_free(struct store_msg_cache_data *data)
 	str_free(&data->part_map);
 	str_free(&data->msgkeys);
 	str_free(&data->bodystructure_rev2);
+	str_free(&data->preview);
 	data->has_global = false;
+	data->has_preview = false;
 }

@@ -98,6 +98,13 @@ struct store_vfuncs {
 	int (*mailbox_msg_dates_many)(struct store_mailbox *box, const uint32_t *msns,
 				      size_t count, store_msg_date_callback_t *cb,
 				      void *ctx);
+	int (*mailbox_msg_ids_many)(struct store_mailbox *box, const uint32_t *msns,
+				    size_t count, unsigned int want,
+				    store_msg_ids_callback_t *cb, void *ctx);
+	int (*mailbox_search_objectid)(struct store_mailbox *box, bool thread, const char *id,
+				       uint32_t **uids_r, size_t *count_r);
+	int (*mailbox_search_savedate)(struct store_mailbox *box, int64_t since, int64_t before,
+				       uint32_t **uids_r, size_t *count_r);
 	/* store_mailbox_check() */
 	int (*mailbox_check)(struct store *store, const char *name,
 			     store_check_report_t *report, void *ctx);
@@ -206,6 +213,7 @@ struct store_mailbox {
 	struct store *store;
 	char *name;			/* normalised, current */
 	bool readonly;
+	char mailboxid[STORE_OBJECTID_SIZE];	/* store_mailbox_id() */
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;		/* last modseq this view has seen */
 
@@ -365,6 +373,11 @@ struct store_msg_cache_data {
 	/* only with has_global (see struct store_msg_cache) */
 	bool has_global;
 	struct str bodystructure_rev2;
+	/* the RFC 8970 preview (mime/preview.h), only with has_preview:
+	 * store_msg_cache_data_build() alone cannot make it (it needs the
+	 * message's bytes), the functions that read the message do */
+	bool has_preview;
+	struct str preview;
 };
 
 /* Builds the cache strings from a finished parse (the parser is
@@ -372,7 +385,8 @@ struct store_msg_cache_data {
 void store_msg_cache_data_build(struct store_msg_cache_data *data,
 				struct mime_parser *parser);
 /* Parses the message in `msg` (a stream not read from yet: read from
- * its start to its end).  Returns 0 or -1 (read error, errno set). */
+ * its start to its end), the preview included.  Returns 0 or -1 (read
+ * error, errno set). */
 int store_msg_cache_data_read(struct store_msg_cache_data *data, struct istream *msg);
 void store_msg_cache_data_free(struct store_msg_cache_data *data);
 
@@ -400,6 +414,15 @@ int store_msg_text_data_build(struct store_msg_text_data *data,
 int store_msg_text_data_read(struct store_msg_text_data *data, struct istream *msg);
 void store_msg_text_data_free(struct store_msg_text_data *data);
 
+/* Parse once, for a message whose bytes went through `parser` as they
+ * were written: builds its model with the preview
+ * (store_msg_cache_data_build(), mime_preview_extract()) and its
+ * documents (store_msg_text_data_build()), reading the parts they need
+ * from `msg` (at the parse's offsets).  The caller destroys the parser.
+ * 0, or -1 (read error, errno set; both left empty: nothing to free). */
+int store_msg_cache_text_build(struct store_msg_cache_data *cache,
+			       struct store_msg_text_data *text, struct mime_parser *parser,
+			       struct istream *msg);
 /* Parse once: reads and parses `msg` (a stream not read from yet) a
  * single time and builds both its model (as store_msg_cache_data_read())
  * and its documents (as store_msg_text_data_read()).  0, or -1 (read

@@ -603,6 +603,11 @@ bool store_mailbox_is_readonly(struct store_mailbox *box)
 	return box->readonly;
 }
 
+const char *store_mailbox_id(struct store_mailbox *box)
+{
+	return box->mailboxid;
+}
+
 uint32_t store_mailbox_uidvalidity(struct store_mailbox *box)
 {
 	return box->uidvalidity;
@@ -936,6 +941,36 @@ int store_mailbox_msg_dates_many(struct store_mailbox *box, const uint32_t *msns
 	if (!msns_are_valid(box, msns, count))
 		return -1;
 	return box->store->v->mailbox_msg_dates_many(box, msns, count, cb, ctx);
+}
+
+int store_mailbox_msg_ids_many(struct store_mailbox *box, const uint32_t *msns,
+			       size_t count, unsigned int want,
+			       store_msg_ids_callback_t *cb, void *ctx)
+{
+	store_clear_error(box->store);
+	if (!msns_are_valid(box, msns, count))
+		return -1;
+	return box->store->v->mailbox_msg_ids_many(box, msns, count, want, cb, ctx);
+}
+
+int store_mailbox_search_objectid(struct store_mailbox *box, bool thread, const char *id,
+				  uint32_t **uids_r, size_t *count_r)
+{
+	store_clear_error(box->store);
+	*uids_r = NULL;
+	*count_r = 0;
+	return box->store->v->mailbox_search_objectid(box, thread, id, uids_r, count_r);
+}
+
+int store_mailbox_search_savedate(struct store_mailbox *box, int64_t since, int64_t before,
+				  uint32_t **uids_r, size_t *count_r)
+{
+	store_clear_error(box->store);
+	*uids_r = NULL;
+	*count_r = 0;
+	if (since >= before)
+		return 0;
+	return box->store->v->mailbox_search_savedate(box, since, before, uids_r, count_r);
 }
 
 static int uid_cmp(const void *a, const void *b)

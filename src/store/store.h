@@ -114,11 +114,18 @@ struct store_msg {
 	uint64_t header_size;	/* bytes of the header incl. the blank line */
 };
 
+/* Room for an object id (RFC 8474 objectid = 1*255(ALPHA / DIGIT /
+ * "_" / "-")) as a store makes them, with its NUL: a store's ids are
+ * shorter than this. */
+#define STORE_OBJECTID_SIZE 64
+
 struct store_status {
 	uint32_t messages, recent, unseen, deleted;
 	uint32_t uidnext, uidvalidity;
 	uint64_t size;		/* sum of message sizes (STATUS SIZE) */
 	uint64_t highestmodseq;
+	/* MAILBOXID (RFC 8474 4): store_mailbox_id() of the mailbox */
+	char mailboxid[STORE_OBJECTID_SIZE];
 };
 
 struct store_mailbox_info {
@@ -244,6 +251,11 @@ void store_mailbox_close(struct store_mailbox **box);
 const char *store_mailbox_name(struct store_mailbox *box);
 bool store_mailbox_is_readonly(struct store_mailbox *box);
 uint32_t store_mailbox_uidvalidity(struct store_mailbox *box);
+/* The mailbox's MAILBOXID (RFC 8474 4): an objectid that no other
+ * mailbox of the store has or had, kept when the mailbox is renamed;
+ * renaming INBOX makes a new mailbox with a new one and INBOX keeps its
+ * own.  Valid while the mailbox is open. */
+const char *store_mailbox_id(struct store_mailbox *box);
 /* UIDNEXT and HIGHESTMODSEQ as of the last sync. */
 uint32_t store_mailbox_uidnext(struct store_mailbox *box);
 uint64_t store_mailbox_highestmodseq(struct store_mailbox *box);
@@ -488,6 +500,58 @@ typedef void store_msg_date_callback_t(void *ctx, size_t i, bool exists,
 				       bool has_sent_date, int64_t sent_date);
 int store_mailbox_msg_dates_many(struct store_mailbox *box, const uint32_t *msns,
 				 size_t count, store_msg_date_callback_t *cb, void *ctx);
+
+/* The object data of a message (DESIGN.md "Object ids and previews"):
+ * emailid is its EMAILID (RFC 8474 5.1; objectid syntax, the same for
+ * every copy COPY or MOVE made of it), threadid its THREADID (RFC 8474
+ * 5.2; NULL when the message has none yet: it is assigned once and
+ * never changes, see below), savedate when it was saved into this
+ * mailbox (RFC 8514 3: APPEND, COPY, MOVE, delivery; never changes
+ * while it stays there), preview its RFC 8970 preview (valid UTF-8 of
+ * at most 256 characters, "" when it has no text; NULL: see below). */
+struct store_msg_ids {
+	const char *emailid, *threadid;
+	time_t savedate;
+	const char *preview;
+};
+/* What store_mailbox_msg_ids_many() is asked for, besides EMAILID and
+ * the save date, which every row has. */
+enum store_msg_ids_want {
+	STORE_IDS_THREADID = 1 << 0,	/* THREADID: assigned now if missing */
+	STORE_IDS_PREVIEW = 1 << 1,	/* the preview: made now if missing */
+	/* the preview if it is stored, else NULL (RFC 8970 4.1 PREVIEW
+	 * (LAZY): nothing is read for it); with STORE_IDS_PREVIEW */
+	STORE_IDS_PREVIEW_LAZY = 1 << 2,
+};
+/* The object data of many messages at once, as FETCH EMAILID, THREADID,
+ * SAVEDATE and PREVIEW need it: read from the index in one go.  Where
+ * the parse happens: the preview is made and stored at delivery with
+ * the message model (store_mailbox_msg_cache()), the THREADID assigned
+ * then from the SORT/THREAD keys.  A message that arrived without them
+ * (as for store_mailbox_msg_cache()) is parsed once here when `want`
+ * asks for what it lacks, and the result written back.  In *ids,
+ * threadid is NULL unless `want` has STORE_IDS_THREADID, and preview
+ * unless it has STORE_IDS_PREVIEW (NULL with STORE_IDS_PREVIEW_LAZY
+ * when it is not stored).
+ * Calls cb(ctx, i, ids) once for each msns[i] (valid msns, any order),
+ * not necessarily in order of i; *ids is valid during the call only,
+ * and NULL for a message that was expunged meanwhile.  Returns 0, or -1
+ * on an error other than an expunge (some calls may have been made). */
+typedef void store_msg_ids_callback_t(void *ctx, size_t i, const struct store_msg_ids *ids);
+int store_mailbox_msg_ids_many(struct store_mailbox *box, const uint32_t *msns,
+			       size_t count, unsigned int want,
+			       store_msg_ids_callback_t *cb, void *ctx);
+/* The UIDs of the mailbox's messages whose EMAILID (thread false) or
+ * THREADID (thread true) is exactly `id` (case-sensitive, RFC 8474 7),
+ * from the index: *uids_r ascending, xmalloc'd (NULL when none).  A
+ * message without a THREADID yet matches no THREADID.  0 or -1. */
+int store_mailbox_search_objectid(struct store_mailbox *box, bool thread, const char *id,
+				  uint32_t **uids_r, size_t *count_r);
+/* The UIDs of the mailbox's messages whose save date is at or after
+ * `since` and before `before` (seconds since the epoch), from the index:
+ * *uids_r ascending, xmalloc'd (NULL when none).  0 or -1. */
+int store_mailbox_search_savedate(struct store_mailbox *box, int64_t since, int64_t before,
+				  uint32_t **uids_r, size_t *count_r);
 
 /* ---- text search (SEARCH HEADER, FROM, ..., BODY, TEXT) ---- */
 

@@ -4,6 +4,7 @@
  * themselves, as UTF-16 code units, into one "&...-" run; decoding checks
  * that the input is exactly what encoding would have produced. */
 #include "syntax/mutf7.h"
+#include "base/utf8.h"
 
 #include "base/str.h"
 
@@ -65,28 +66,8 @@ static uint32_t utf8_next(const unsigned char **p)
 static void utf8_append(struct str *dest, uint32_t c)
 {
 	char buf[4];
-	size_t n;
 
-	if (c < 0x80) {
-		buf[0] = (char)c;
-		n = 1;
-	} else if (c < 0x800) {
-		buf[0] = (char)(0xc0 | (c >> 6));
-		buf[1] = (char)(0x80 | (c & 0x3f));
-		n = 2;
-	} else if (c < 0x10000) {
-		buf[0] = (char)(0xe0 | (c >> 12));
-		buf[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		buf[2] = (char)(0x80 | (c & 0x3f));
-		n = 3;
-	} else {
-		buf[0] = (char)(0xf0 | (c >> 18));
-		buf[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-		buf[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-		buf[3] = (char)(0x80 | (c & 0x3f));
-		n = 4;
-	}
-	str_append_n(dest, buf, n);
+	str_append_n(dest, buf, utf8_encode(c, buf));
 }
 
 /* Modified BASE64 encoder state: up to 5 pending bits. */

@@ -1,4 +1,5 @@
-/* fuzz-mime-text.c: libFuzzer target for src/mime/text.c.
+/* fuzz-mime-text.c: libFuzzer target for src/mime/text.c and
+ * src/mime/preview.c.
  *
  * The first byte picks a chunk size; the rest is a message.  The message
  * is parsed whole and in chunks and its SEARCH text extracted from both
@@ -6,7 +7,12 @@
  * (mime/text.h promises it, so i;unicode-casemap never falls back to
  * octets and the FTS tokenizer sees all of the text), within the
  * documented limits, and the header document must be lines of the form
- * "name: value" that mime_text_header_has() finds again. */
+ * "name: value" that mime_text_header_has() finds again.  The RFC 8970
+ * preview of both parses must be equal, valid UTF-8 without NUL, of at
+ * most MIME_PREVIEW_MAX_CHARS characters, with no white space at either
+ * end and no two spaces in a row; the message bytes themselves go
+ * through the HTML reduction (mime_preview_from_text()) with the same
+ * checks. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +24,7 @@
 #include "base/str.h"
 #include "base/utf8.h"
 #include "mime/parser.h"
+#include "mime/preview.h"
 #include "mime/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -64,6 +71,22 @@ static void check_header(const struct str *doc)
 	str_free(&prepared);
 }
 
+static void check_preview(const struct str *p)
+{
+	size_t chars = 0;
+
+	check_utf8(p);
+	for (size_t i = 0; i < p->len; i++) {
+		if (((unsigned char)p->data[i] & 0xc0) != 0x80)
+			chars++;
+		if ((unsigned char)p->data[i] <= ' ' &&
+		    (p->data[i] != ' ' || i == 0 || i + 1 == p->len || p->data[i + 1] == ' '))
+			abort();
+	}
+	if (chars > MIME_PREVIEW_MAX_CHARS || strlen(p->data) != p->len)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -89,6 +112,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_utf8(&h1);
 	check_utf8(&b1);
 	check_header(&h1);
+
+	struct str p1 = STR_INIT, p2 = STR_INIT;
+	if (mime_preview_extract(root, m, &p1) != 0 ||
+	    mime_preview_extract(mime_parser_finish(chunked), m, &p2) != 0 ||
+	    strcmp(p1.data, p2.data) != 0)
+		abort();
+	check_preview(&p1);
+	mime_preview_from_text(msg, len, (data[0] & 0x80) != 0, &p2);
+	check_preview(&p2);
+	str_free(&p1);
+	str_free(&p2);
 	mime_parser_destroy(&whole);
 	mime_parser_destroy(&chunked);
 	istream_destroy(&m);

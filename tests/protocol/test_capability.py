@@ -49,6 +49,9 @@ OTHER_CAPS = {
     "QRESYNC": ("as", "ENABLE QRESYNC"),
     # enabling it would refuse the probes' FETCH: test_uidonly.py
     "UIDONLY": None,
+    "OBJECTID": ("s", "FETCH 1 (EMAILID THREADID)"),
+    "SAVEDATE": ("s", "SEARCH SAVEDATESUPPORTED SAVEDSINCE 1-Jan-2000"),
+    "PREVIEW": ("s", "FETCH 1 (PREVIEW (LAZY))"),
 }
 
 # Commands of IMAP extensions (IANA registry) and the capability that

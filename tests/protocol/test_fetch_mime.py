@@ -13,6 +13,7 @@ import subprocess
 
 import roosttest
 from roosttest import expect, server_args, TestFailure
+from test_objectid import UNDO_SCHEMA_8
 
 CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                       "..", "data", "mime")
@@ -990,6 +991,9 @@ def test_schema_1_index_is_migrated(srv):
         INSERT INTO messages SELECT * FROM old;
         DROP TABLE old;
         ALTER TABLE mailboxes DROP COLUMN tombstone_floor;
+        ALTER TABLE mailboxes DROP COLUMN mailboxid;
+        DROP TABLE previews;
+        DROP TABLE threads;
         PRAGMA user_version = 1;
         COMMIT;
     """)
@@ -1029,8 +1033,10 @@ def test_schema_6_index_is_migrated(srv):
                                      "index.sqlite"))
     db = sqlite3.connect(index)
     db.execute("UPDATE messages SET envelope = ?", (env,))
-    # what schema 9 added (the tombstone floor) goes with version 6
-    db.execute("ALTER TABLE mailboxes DROP COLUMN tombstone_floor")
+    # what schemas 8 (object ids) and 9 (the tombstone floor) added goes
+    # with version 6
+    db.executescript(UNDO_SCHEMA_8 +
+                     "ALTER TABLE mailboxes DROP COLUMN tombstone_floor;")
     db.execute("PRAGMA user_version = 6")
     db.commit()
     db.close()

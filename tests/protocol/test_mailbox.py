@@ -1,6 +1,8 @@
 """CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS (RFC 9051
 6.3.4-6.3.8, 6.3.11; STATUS=SIZE RFC 8438; APPENDLIMIT RFC 7889) and the
 mailboxes every new user gets."""
+import re
+
 from roosttest import expect, MSG
 
 
@@ -45,7 +47,7 @@ def test_create(srv):
     c = srv.login()
     c.conv(r"""
     C: a1 CREATE foo
-    S: a1 OK Create completed.
+    S~ a1 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a2 CREATE foo
     S~ a2 NO \[ALREADYEXISTS\] .*
     C: a3 CREATE INBOX
@@ -53,18 +55,18 @@ def test_create(srv):
     C: a4 CREATE inbox
     S~ a4 NO \[ALREADYEXISTS\] .*
     C: a5 CREATE "a/b/c"
-    S: a5 OK Create completed.
+    S~ a5 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a6 CREATE x/
-    S: a6 OK Create completed.
+    S~ a6 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a7 CREATE foo/
     S~ a7 NO \[ALREADYEXISTS\] .*
     C: a8 CREATE inbox/sub
-    S: a8 OK Create completed.
+    S~ a8 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a9 CREATE "with space"
-    S: a9 OK Create completed.
+    S~ a9 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a10 CREATE {4+}
     C: lit1
-    S: a10 OK Create completed.
+    S~ a10 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     """)
     c.conv(r"""
     C: b1 LIST "" *
@@ -372,16 +374,16 @@ def test_oldname_for_rev2(srv):
     c.conv(r"""
     C: a1 CREATE inbox/x
     S: * LIST () "/" INBOX/x ("OLDNAME" (inbox/x))
-    S: a1 OK Create completed.
+    S~ a1 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a2 CREATE plain
-    S: a2 OK Create completed.
+    S~ a2 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a3 RENAME plain Inbox/y
     S: * LIST () "/" INBOX/y ("OLDNAME" (Inbox/y))
     S: a3 OK Rename completed.
     """)
     c.line('a4 CREATE "e\u0301"')
     expect(c.readline() == '* LIST () "/" "\u00e9" ("OLDNAME" ("e\u0301"))')
-    expect(c.readline() == "a4 OK Create completed.")
+    expect(re.fullmatch(r"a4 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.", c.readline()))
 
 
 def test_unquoted_names_with_bracket(srv):
@@ -394,19 +396,20 @@ def test_unquoted_names_with_bracket(srv):
     c = srv.login()
     c.conv(r"""
     C: a1 CREATE a[b
-    S: a1 OK Create completed.
+    S~ a1 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a2 CREATE [x
-    S: a2 OK Create completed.
+    S~ a2 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a3 CREATE BODY[1
-    S: a3 OK Create completed.
+    S~ a3 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a4 CREATE !#$&-'+,-.0123456789:;<=>?@^_`|[}x
-    S: a4 OK Create completed.
+    S~ a4 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Create completed\.
     C: a5 SELECT a[b
     S: * 0 EXISTS
     S: * 0 RECENT
     S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
     S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted.
     S~ \* OK \[UIDVALIDITY \d+\] UIDs valid\.
+    S~ \* OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Mailbox id\.
     S: * OK [UIDNEXT 1] Predicted next UID.
     S: a5 OK [READ-WRITE] SELECT completed.
     C: a6 EXAMINE BODY[1
@@ -416,6 +419,7 @@ def test_unquoted_names_with_bracket(srv):
     S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
     S: * OK [PERMANENTFLAGS ()] Read-only mailbox.
     S~ \* OK \[UIDVALIDITY \d+\] UIDs valid\.
+    S~ \* OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Mailbox id\.
     S: * OK [UIDNEXT 1] Predicted next UID.
     S: a6 OK [READ-ONLY] EXAMINE completed.
     C: a7 LIST "" !#$&'+,-.0123456789:;<=>?@^_`|[}%*

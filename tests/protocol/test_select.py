@@ -15,6 +15,7 @@ def test_select_rev1(srv):
     S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted.
     S: * OK [UNSEEN 1] First unseen.
     S~ \* OK \[UIDVALIDITY \d+\] UIDs valid\.
+    S~ \* OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Mailbox id\.
     S: * OK [UIDNEXT 3] Predicted next UID.
     S: a1 OK [READ-WRITE] SELECT completed.
     """)
@@ -29,6 +30,7 @@ def test_select_rev2_and_closed(srv):
     S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
     S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted.
     S~ \* OK \[UIDVALIDITY \d+\] UIDs valid\.
+    S~ \* OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Mailbox id\.
     S: * OK [UIDNEXT 1] Predicted next UID.
     S: * LIST (\HasNoChildren) "/" INBOX
     S: a1 OK [READ-WRITE] SELECT completed.
@@ -38,6 +40,7 @@ def test_select_rev2_and_closed(srv):
     S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
     S: * OK [PERMANENTFLAGS ()] Read-only mailbox.
     S~ \* OK \[UIDVALIDITY \d+\] UIDs valid\.
+    S~ \* OK \[MAILBOXID \(F[0-9a-f]{24}\)\] Mailbox id\.
     S: * OK [UIDNEXT 1] Predicted next UID.
     S: * LIST (\HasNoChildren \Sent) "/" Sent
     S: a2 OK [READ-ONLY] EXAMINE completed.

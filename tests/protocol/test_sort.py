@@ -12,6 +12,7 @@ import re
 import sqlite3
 
 from roosttest import expect, server_args
+from test_objectid import UNDO_SCHEMA_8
 
 # msn: (headers, INTERNALDATE).  Sent dates in UTC (RFC 5256 2.2):
 #  1  2020-01-01 10:00      2  09:00 -0200 = 11:00
@@ -405,6 +406,7 @@ def downgrade(srv, sql, version):
     db = sqlite3.connect(index_path(srv))
     db.executescript(f"""
         BEGIN;
+        {UNDO_SCHEMA_8}
         DROP INDEX messages_deleted;
         DROP INDEX messages_sentdate;
         ALTER TABLE messages DROP COLUMN sentdate;
@@ -422,7 +424,7 @@ def test_schema_5_index_is_migrated(srv):
     c = setup(srv)
     logout(c)
     db = sqlite3.connect(index_path(srv))
-    db.executescript("BEGIN; DROP INDEX messages_deleted; "
+    db.executescript(f"BEGIN; {UNDO_SCHEMA_8} DROP INDEX messages_deleted; "
                      "ALTER TABLE mailboxes DROP COLUMN tombstone_floor; "
                      "PRAGMA user_version = 5; COMMIT;")
     db.close()

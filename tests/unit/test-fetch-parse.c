@@ -274,6 +274,49 @@ static void test_several(void **state)
 	assert_true(items.need_map && items.binary && items.set_seen);
 }
 
+/* EMAILID, THREADID (RFC 8474), SAVEDATE (RFC 8514), PREVIEW and
+ * PREVIEW (LAZY) (RFC 8970): the modifier list only right after PREVIEW */
+static void test_objectid_savedate_preview(void **state)
+{
+	static const char *const all[] = { "emailid", "THREADID", "SaveDate", "preview" };
+	struct imap_arg mods[3], list[4];
+	struct imap_arg arg = { .type = IMAP_ARG_LIST, .list = list, .list_count = 3, .fd = -1 };
+	struct fetch_items items;
+	const char *error = NULL;
+
+	(void)state;
+	assert_int_equal(parse_list(all, N_ELEMENTS(all), &items, &error), 0);
+	assert_int_equal(items.attrs, FETCH_ATTR_EMAILID | FETCH_ATTR_THREADID |
+			 FETCH_ATTR_SAVEDATE | FETCH_ATTR_PREVIEW);
+	assert_int_equal(parse_atom("PREVIEW", &items, &error), 0);
+	assert_int_equal(items.attrs, FETCH_ATTR_PREVIEW);
+
+	/* (UID PREVIEW (lazy)) */
+	mods[0] = atom("lazy");
+	memset(&mods[1], 0, sizeof(mods[1]));
+	list[0] = atom("UID");
+	list[1] = atom("PREVIEW");
+	list[2] = (struct imap_arg){ .type = IMAP_ARG_LIST, .list = mods, .list_count = 1,
+				     .fd = -1 };
+	memset(&list[3], 0, sizeof(list[3]));
+	assert_int_equal(fetch_parse_items(&arg, pool, &items, &error), 0);
+	assert_int_equal(items.attrs, FETCH_ATTR_UID | FETCH_ATTR_PREVIEW |
+			 FETCH_ATTR_PREVIEW_LAZY);
+	/* an unknown modifier, an empty list */
+	mods[0] = atom("EAGER");
+	assert_int_equal(fetch_parse_items(&arg, pool, &items, &error), -1);
+	assert_string_equal(error, "Unknown PREVIEW modifier.");
+	arg.list[2].list_count = 0;
+	assert_int_equal(fetch_parse_items(&arg, pool, &items, &error), -1);
+	assert_string_equal(error, "Invalid PREVIEW modifiers.");
+	/* a list after another item is not a modifier list */
+	mods[0] = atom("LAZY");
+	arg.list[2].list_count = 1;
+	list[1] = atom("SAVEDATE");
+	assert_int_equal(fetch_parse_items(&arg, pool, &items, &error), -1);
+	assert_bad("PREVIEW.LAZY", "Unknown FETCH item.");
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -292,6 +335,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_atoms),
+		cmocka_unit_test(test_objectid_savedate_preview),
 		cmocka_unit_test(test_macros),
 		cmocka_unit_test(test_rfc822),
 		cmocka_unit_test(test_body_sections),

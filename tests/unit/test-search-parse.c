@@ -317,6 +317,11 @@ static void test_every_key(void **state)
 		{ "unkeyword k", SEARCH_KEY_NOT }, { "unseen", SEARCH_KEY_FLAGS_UNSET },
 		{ "younger 1", SEARCH_KEY_YOUNGER }, { "1:*", SEARCH_KEY_MSN },
 		{ "(all)", SEARCH_KEY_AND },
+		{ "emailid M1_a-Z", SEARCH_KEY_EMAILID }, { "threadid \"T1\"", SEARCH_KEY_THREADID },
+		{ "savedbefore 1-Jan-2000", SEARCH_KEY_SAVEDBEFORE },
+		{ "savedon 1-Jan-2000", SEARCH_KEY_SAVEDON },
+		{ "savedsince 1-Jan-2000", SEARCH_KEY_SAVEDSINCE },
+		{ "savedatesupported", SEARCH_KEY_ALL },
 	};
 	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
 		struct parsed p;
@@ -335,9 +340,40 @@ static void test_every_key(void **state)
 	}
 }
 
+/* RFC 8474 7: objectid = 1*255(ALPHA / DIGIT / "_" / "-"), at the
+ * limit and past it */
+static void test_objectid(void **state)
+{
+	struct str program = STR_INIT;
+	struct parsed p;
+
+	(void)state;
+	str_append(&program, "EMAILID ");
+	for (int i = 0; i < 255; i++)
+		str_append_c(&program, 'a');
+	parse(&p, program.data, program.len, NULL);
+	assert_int_equal(only_key(&p)->value_len, 255);
+	parsed_free(&p);
+	str_append_c(&program, 'a');
+	parse(&p, program.data, program.len, NULL);
+	assert_int_equal(p.result, IMAP_SEARCH_PARSE_BAD);
+	parsed_free(&p);
+	static const char *const bad[] = {
+		"EMAILID", "EMAILID \"\"", "EMAILID a.b", "THREADID \"a b\"", "THREADID (T1)",
+		"EMAILID a+b", "THREADID NIL!",
+	};
+	for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
+		parse(&p, bad[i], strlen(bad[i]), NULL);
+		assert_int_equal(p.result, IMAP_SEARCH_PARSE_BAD);
+		parsed_free(&p);
+	}
+	str_free(&program);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_objectid),
 		cmocka_unit_test(test_dollar),
 		cmocka_unit_test(test_parse_set),
 		cmocka_unit_test(test_set_error_after_ranges),

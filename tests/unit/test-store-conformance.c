@@ -2224,6 +2224,145 @@ static void test_reopen_from_snapshot(void **state)
 	store_close(&store);
 }
 
+/* What one store_mailbox_msg_ids_many() call gave, per msn. */
+struct ids_seen {
+	char emailid[STORE_OBJECTID_SIZE], threadid[STORE_OBJECTID_SIZE];
+	char preview[256 * 4 + 1];
+	bool gone, has_thread, has_preview;
+	time_t savedate;
+};
+
+static void ids_seen_cb(void *ctx, size_t i, const struct store_msg_ids *ids)
+{
+	struct ids_seen *seen = (struct ids_seen *)ctx + i;
+
+	memset(seen, 0, sizeof(*seen));
+	seen->gone = ids == NULL;
+	if (ids == NULL)
+		return;
+	assert_true(strlen(ids->emailid) > 0 && strlen(ids->emailid) < STORE_OBJECTID_SIZE);
+	snprintf(seen->emailid, sizeof(seen->emailid), "%s", ids->emailid);
+	seen->has_thread = ids->threadid != NULL;
+	if (ids->threadid != NULL)
+		snprintf(seen->threadid, sizeof(seen->threadid), "%s", ids->threadid);
+	seen->has_preview = ids->preview != NULL;
+	if (ids->preview != NULL)
+		snprintf(seen->preview, sizeof(seen->preview), "%s", ids->preview);
+	seen->savedate = ids->savedate;
+}
+
+/* The ids of msns 1..count of box (count <= 4). */
+static void ids_of(struct store_mailbox *box, size_t count, unsigned int want,
+		   struct ids_seen *seen)
+{
+	uint32_t msns[4] = { 1, 2, 3, 4 };
+
+	assert_true(count <= N_ELEMENTS(msns));
+	assert_int_equal(store_mailbox_msg_ids_many(box, msns, count, want, ids_seen_cb, seen), 0);
+}
+
+/* store.h's object data: MAILBOXID kept by a rename, new for INBOX's
+ * rename target; EMAILID and THREADID kept by COPY and MOVE, a reply in
+ * its parent's thread in another mailbox; save dates of the save; the
+ * preview stored at delivery; SEARCH by id and save date. */
+static void test_object_ids(void **state)
+{
+	(void)state;
+	struct store *store = open_store("demo");
+	struct store_mailbox *box;
+	struct store_status st;
+	struct ids_seen a[4], b[4];
+	uint32_t msns[] = { 1 }, uidvalidity, *uids, *found;
+	size_t found_count;
+	char inbox_id[STORE_OBJECTID_SIZE], sent_id[STORE_OBJECTID_SIZE];
+	time_t before = time(NULL);
+	const unsigned int all = STORE_IDS_THREADID | STORE_IDS_PREVIEW;
+
+	append(store, "INBOX", "Message-ID: <p@x>\r\n\r\nthe  parent\r\n", 0, NULL, 0,
+	       1000000000);
+	append(store, "Sent", "In-Reply-To: <p@x>\r\n\r\nthe reply\r\n", 0, NULL, 0, 0);
+	append(store, "INBOX", "Subject: other\r\n\r\n", 0, NULL, 0, 0);
+
+	assert_int_equal(store_mailbox_open(store, "INBOX", false, &box), 0);
+	snprintf(inbox_id, sizeof(inbox_id), "%s", store_mailbox_id(box));
+	ids_of(box, 2, all, a);
+	assert_string_equal(a[0].preview, "the parent");
+	assert_string_equal(a[1].preview, "");
+	assert_true(a[0].has_thread && a[1].has_thread);
+	assert_string_not_equal(a[0].emailid, a[1].emailid);
+	assert_string_not_equal(a[0].threadid, a[1].threadid);
+	assert_string_not_equal(a[0].emailid, a[0].threadid);
+	assert_true(a[0].savedate >= before && a[0].savedate <= time(NULL) + 1);
+	/* not asked for: NULL */
+	ids_of(box, 1, 0, b);
+	assert_false(b[0].has_thread || b[0].has_preview);
+	assert_string_equal(b[0].emailid, a[0].emailid);
+
+	assert_int_equal(store_mailbox_search_objectid(box, false, a[0].emailid, &found,
+						       &found_count), 0);
+	assert_int_equal(found_count, 1);
+	assert_int_equal(found[0], 1);
+	free(found);
+	assert_int_equal(store_mailbox_search_objectid(box, true, "Tnone", &found,
+						       &found_count), 0);
+	assert_int_equal(found_count, 0);
+	assert_int_equal(store_mailbox_search_savedate(box, before, INT64_MAX, &found,
+						       &found_count), 0);
+	assert_int_equal(found_count, 2);
+	free(found);
+	assert_int_equal(store_mailbox_search_savedate(box, 0, before, &found, &found_count), 0);
+	assert_int_equal(found_count, 0);
+
+	/* COPY keeps the ids, the copy is saved now */
+	assert_int_equal(store_mailbox_copy(box, msns, 1, "Archive", false, &uidvalidity,
+					    &uids), 0);
+	free(uids);
+	store_mailbox_close(&box);
+	assert_int_equal(store_mailbox_open(store, "Archive", false, &box), 0);
+	ids_of(box, 1, all, b);
+	assert_string_equal(b[0].emailid, a[0].emailid);
+	assert_string_equal(b[0].threadid, a[0].threadid);
+	assert_string_equal(b[0].preview, "the parent");
+	store_mailbox_close(&box);
+
+	/* the reply, in another mailbox, is in its parent's thread */
+	assert_int_equal(store_mailbox_open(store, "Sent", false, &box), 0);
+	snprintf(sent_id, sizeof(sent_id), "%s", store_mailbox_id(box));
+	ids_of(box, 1, all, b);
+	assert_string_equal(b[0].threadid, a[0].threadid);
+	store_mailbox_close(&box);
+	assert_string_not_equal(inbox_id, sent_id);
+
+	/* rename: the same MAILBOXID; INBOX's: a new mailbox, INBOX keeps
+	 * its own, the messages their ids */
+	assert_int_equal(store_mailbox_rename(store, "Sent", "Sent2"), 0);
+	assert_int_equal(store_mailbox_status(store, "Sent2", &st), 0);
+	assert_string_equal(st.mailboxid, sent_id);
+	assert_int_equal(store_mailbox_rename(store, "INBOX", "Old"), 0);
+	assert_int_equal(store_mailbox_status(store, "INBOX", &st), 0);
+	assert_string_equal(st.mailboxid, inbox_id);
+	assert_int_equal(store_mailbox_status(store, "Old", &st), 0);
+	assert_string_not_equal(st.mailboxid, inbox_id);
+	assert_string_not_equal(st.mailboxid, sent_id);
+	assert_int_equal(store_mailbox_open(store, "Old", false, &box), 0);
+	ids_of(box, 2, all, b);
+	assert_string_equal(b[0].emailid, a[0].emailid);
+	assert_string_equal(b[1].threadid, a[1].threadid);
+	assert_string_equal(b[0].preview, "the parent");
+
+	/* MOVE keeps them too */
+	assert_int_equal(store_mailbox_copy(box, msns, 1, "Sent2", true, &uidvalidity, &uids), 0);
+	free(uids);
+	store_mailbox_close(&box);
+	assert_int_equal(store_mailbox_open(store, "Sent2", false, &box), 0);
+	ids_of(box, 2, all, b);
+	assert_string_equal(b[1].emailid, a[0].emailid);
+	assert_string_equal(b[1].threadid, a[0].threadid);
+	store_mailbox_close(&box);
+	assert_store_consistent(store);
+	store_close(&store);
+}
+
 #define CONFORMANCE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 static const struct CMUnitTest suite[] = {
@@ -2258,6 +2397,7 @@ static const struct CMUnitTest suite[] = {
 	CONFORMANCE_TEST(test_rebuild_keeps_messages),
 	CONFORMANCE_TEST(test_kill_during_append),
 	CONFORMANCE_TEST(test_reopen_from_snapshot),
+	CONFORMANCE_TEST(test_object_ids),
 };
 
 int main(void)

@@ -307,3 +307,136 @@ int maildir_cache_get_dates_many(struct store_mailbox *box, const uint32_t *msns
 	free(stale);
 	return ret;
 }
+
+/* What maildir_cache_get_ids_many() hands on, in its two passes. */
+struct ids_many_ctx {
+	store_msg_ids_callback_t *cb;
+	void *ctx;
+	unsigned int want;	/* enum store_msg_ids_want */
+	/* first pass: the rows to parse (indexes of the caller's msns) */
+	size_t *stale;
+	size_t stale_count, stale_cap;
+	/* second pass: j of the pass -> the caller's i, and the parsed
+	 * model of j (for its preview) */
+	const size_t *map;
+	const struct store_msg_cache_data *parsed;
+};
+
+static void ids_many_cb(void *context, size_t i, const struct store_msg_ids *ids)
+{
+	struct ids_many_ctx *c = context;
+	size_t caller_i = c->map == NULL ? i : c->map[i];
+	struct store_msg_ids copy;
+
+	if (ids == NULL) {
+		c->cb(c->ctx, caller_i, NULL);
+		return;
+	}
+	bool want_thread = (c->want & STORE_IDS_THREADID) != 0;
+	bool want_preview = (c->want & STORE_IDS_PREVIEW) != 0;
+	if (c->map == NULL &&
+	    ((want_thread && ids->threadid == NULL) ||
+	     (want_preview && (c->want & STORE_IDS_PREVIEW_LAZY) == 0 && ids->preview == NULL))) {
+		ARRAY_RESERVE(c->stale, c->stale_cap, c->stale_count + 1);
+		c->stale[c->stale_count++] = i;
+		return;
+	}
+	copy = *ids;
+	if (!want_thread)
+		copy.threadid = NULL;
+	if (!want_preview)
+		copy.preview = NULL;
+	/* a row whose preview another writer's lock kept from being
+	 * stored: the one just made */
+	if (want_preview && copy.preview == NULL && c->parsed != NULL &&
+	    c->parsed[i].has_preview)
+		copy.preview = c->parsed[i].preview.data;
+	c->cb(c->ctx, caller_i, &copy);
+}
+
+/* The second pass: parses the stale rows, writes their model (with the
+ * preview, and their THREADID: index_cache_set()) in one write
+ * transaction, and reads their ids again.  0 or -1. */
+static int ids_fill_stale(struct maildir_mailbox *mbox, const uint32_t *msns,
+			  struct ids_many_ctx *c)
+{
+	struct store_mailbox *box = &mbox->box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	size_t n = c->stale_count, parsed_count = 0;
+	struct store_msg_cache_data *datas = xcalloc(n, sizeof(*datas));
+	uint32_t *uids = xcalloc(n, sizeof(*uids));
+	size_t *map = xcalloc(n, sizeof(*map));
+	int ret = 0;
+
+	for (size_t j = 0; j < n && ret == 0; j++) {
+		uint32_t msn = msns[c->stale[j]];
+		enum store_error err;
+
+		if (cache_parse(mbox, msn, &datas[parsed_count]) == 0) {
+			uids[parsed_count] = box->msgs[msn - 1].uid;
+			map[parsed_count++] = c->stale[j];
+			continue;
+		}
+		(void)store_last_error(box->store, &err);
+		if (err != STORE_ERR_EXPUNGED)
+			ret = -1;
+		else
+			c->cb(c->ctx, c->stale[j], NULL);
+	}
+	/* not best effort: a THREADID is assigned here, once */
+	if (ret == 0 && parsed_count > 0 && index_begin(ms->index, true) == 0) {
+		for (size_t j = 0; ret == 0 && j < parsed_count; j++)
+			ret = index_cache_set(ms->index, mbox->id, uids[j], &datas[j]);
+		ret = index_end(ms->index, ret);
+	} else if (ret == 0 && parsed_count > 0) {
+		ret = -1;
+	}
+	if (ret == 0 && parsed_count > 0) {
+		c->map = map;
+		c->parsed = datas;
+		ret = index_cache_get_ids_many(ms->index, mbox->id, uids, parsed_count,
+					       ids_many_cb, c);
+	}
+	for (size_t j = 0; j < parsed_count; j++)
+		store_msg_cache_data_free(&datas[j]);
+	free(datas);
+	free(uids);
+	free(map);
+	return ret;
+}
+
+int maildir_cache_get_ids_many(struct store_mailbox *box, const uint32_t *msns,
+			       size_t count, unsigned int want,
+			       store_msg_ids_callback_t *cb, void *ctx)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+	struct ids_many_ctx c = { .cb = cb, .ctx = ctx, .want = want };
+	uint32_t *uids = msns_uids(box, msns, count);
+	int ret;
+
+	ret = index_cache_get_ids_many(ms->index, mbox->id, uids, count, ids_many_cb, &c);
+	free(uids);
+	if (ret == 0 && c.stale_count > 0)
+		ret = ids_fill_stale(mbox, msns, &c);
+	free(c.stale);
+	return ret < 0 ? -1 : 0;
+}
+
+int maildir_cache_search_objectid(struct store_mailbox *box, bool thread, const char *id,
+				  uint32_t **uids_r, size_t *count_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+
+	return index_msg_search_objectid(ms->index, mbox->id, thread, id, uids_r, count_r);
+}
+
+int maildir_cache_search_savedate(struct store_mailbox *box, int64_t since, int64_t before,
+				  uint32_t **uids_r, size_t *count_r)
+{
+	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
+	struct maildir_store *ms = (struct maildir_store *)box->store;
+
+	return index_msg_search_savedate(ms->index, mbox->id, since, before, uids_r, count_r);
+}

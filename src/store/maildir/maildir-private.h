@@ -260,6 +260,15 @@ int maildir_cache_get_keys_many(struct store_mailbox *box, const uint32_t *msns,
 				size_t count, store_msg_keys_callback_t *cb, void *ctx);
 int maildir_cache_get_dates_many(struct store_mailbox *box, const uint32_t *msns,
 				 size_t count, store_msg_date_callback_t *cb, void *ctx);
+/* store_mailbox_msg_ids_many(), store_mailbox_search_objectid() and
+ * store_mailbox_search_savedate() (cache.c). */
+int maildir_cache_get_ids_many(struct store_mailbox *box, const uint32_t *msns,
+			       size_t count, unsigned int want,
+			       store_msg_ids_callback_t *cb, void *ctx);
+int maildir_cache_search_objectid(struct store_mailbox *box, bool thread, const char *id,
+				  uint32_t **uids_r, size_t *count_r);
+int maildir_cache_search_savedate(struct store_mailbox *box, int64_t since, int64_t before,
+				  uint32_t **uids_r, size_t *count_r);
 /* Moves files other programs put into dir/new into cur/ with UIDs and
  * indexes them (one write transaction); 0 also when there were none. */
 int maildir_sync_pickup_new(struct maildir_store *ms, int64_t mailbox_id, const char *dir);

@@ -131,14 +131,11 @@ int maildir_message_finish(struct store_message *message, time_t internaldate,
 		*error_r = message_io_error;
 		return -1;
 	}
-	store_msg_cache_data_build(&msg->cache, msg->parser);
 	spool = istream_from_fd_borrowed(msg->fd);
-	ret = store_msg_text_data_build(&msg->text, mime_parser_finish(msg->parser), spool);
+	ret = store_msg_cache_text_build(&msg->cache, &msg->text, msg->parser, spool);
 	istream_destroy(&spool);
 	if (ret < 0) {
 		log_error("store: reading the message spool: %s", strerror(errno));
-		store_msg_cache_data_free(&msg->cache);
-		store_msg_text_data_free(&msg->text);
 		msg->failed = true;
 		*error_r = message_io_error;
 		return -1;

@@ -43,6 +43,9 @@ struct rebuild_file {
 	struct maildir_filename fn;
 	struct timespec ctime;
 	bool pinned;		/* the old index gave it fn.uid */
+	/* the old index's row of this file (its ids and save date), if it
+	 * keeps that row's UID */
+	const struct old_msg *old;
 };
 
 /* What the index being replaced said, when it can still be read: the
@@ -51,12 +54,18 @@ struct rebuild_file {
 struct old_msg {
 	char *mailbox, *unique;
 	uint32_t uid;
+	char *emailid, *threadid;	/* NULL when it had none */
+	time_t savedate;
 };
 struct old_box {
 	char *name;
 	uint32_t uidnext;
 	uint64_t highestmodseq;
 	uint64_t tombstone_floor;
+	char *mailboxid;		/* NULL when it had none */
+};
+struct old_thread {
+	char *msgid, *threadid;
 };
 struct old_expunged {
 	char *mailbox;
@@ -71,6 +80,8 @@ struct old_index {
 	size_t box_count, box_cap;
 	struct old_expunged *expunged;
 	size_t expunged_count, expunged_cap;
+	struct old_thread *threads;
+	size_t thread_count, thread_cap;
 };
 /* set by maildir_rebuild() around the populate callback */
 static struct old_index *rebuild_old;
@@ -104,33 +115,52 @@ static void old_index_free(struct old_index *old)
 	for (size_t i = 0; i < old->msg_count; i++) {
 		free(old->msgs[i].mailbox);
 		free(old->msgs[i].unique);
+		free(old->msgs[i].emailid);
+		free(old->msgs[i].threadid);
 	}
-	for (size_t i = 0; i < old->box_count; i++)
+	for (size_t i = 0; i < old->box_count; i++) {
 		free(old->boxes[i].name);
+		free(old->boxes[i].mailboxid);
+	}
 	for (size_t i = 0; i < old->expunged_count; i++)
 		free(old->expunged[i].mailbox);
+	for (size_t i = 0; i < old->thread_count; i++) {
+		free(old->threads[i].msgid);
+		free(old->threads[i].threadid);
+	}
+	free(old->threads);
 	free(old->msgs);
 	free(old->boxes);
 	free(old->expunged);
 	memset(old, 0, sizeof(*old));
 }
 
-static void old_msg_add(void *ctx, const char *mailbox, uint32_t uid, const char *location)
+static char *xstrdup_null(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+static void old_msg_add(void *ctx, const char *mailbox, uint32_t uid, const char *location,
+			const struct index_msg_ids *ids)
 {
 	struct old_index *old = ctx;
 	struct maildir_filename fn;
 
 	maildir_file_name_parse(location, &fn);
 	ARRAY_RESERVE(old->msgs, old->msg_cap, old->msg_count + 1);
-	old->msgs[old->msg_count++] = (struct old_msg){ xstrdup(mailbox), fn.unique, uid };
+	old->msgs[old->msg_count++] = (struct old_msg){
+		xstrdup(mailbox), fn.unique, uid, xstrdup_null(ids->emailid),
+		xstrdup_null(ids->threadid), ids->savedate };
 }
 
-static void old_box_add(void *ctx, const char *name, uint32_t uidnext, uint64_t highestmodseq)
+static void old_box_add(void *ctx, const char *name, uint32_t uidnext, uint64_t highestmodseq,
+			const char *mailboxid)
 {
 	struct old_index *old = ctx;
 
 	ARRAY_RESERVE(old->boxes, old->box_cap, old->box_count + 1);
-	old->boxes[old->box_count++] = (struct old_box){ xstrdup(name), uidnext, highestmodseq, 0 };
+	old->boxes[old->box_count++] = (struct old_box){ xstrdup(name), uidnext, highestmodseq, 0,
+							 xstrdup_null(mailboxid) };
 }
 
 static void old_box_floor(void *ctx, const char *name, uint64_t floor)
@@ -141,6 +171,15 @@ static void old_box_floor(void *ctx, const char *name, uint64_t floor)
 		if (strcmp(old->boxes[i].name, name) == 0)
 			old->boxes[i].tombstone_floor = floor;
 	}
+}
+
+static void old_thread_add(void *ctx, const char *msgid, const char *threadid)
+{
+	struct old_index *old = ctx;
+
+	ARRAY_RESERVE(old->threads, old->thread_cap, old->thread_count + 1);
+	old->threads[old->thread_count++] = (struct old_thread){ xstrdup(msgid),
+								 xstrdup(threadid) };
 }
 
 static void old_expunged_add(void *ctx, const char *mailbox, uint32_t uid, uint64_t modseq)
@@ -156,6 +195,7 @@ static const struct index_salvage_callbacks old_index_callbacks = {
 	.mailbox = old_box_add,
 	.tombstone = old_expunged_add,
 	.tombstone_floor = old_box_floor,
+	.thread = old_thread_add,
 };
 
 /* Reads the index at path (read-only) into *old; old->valid stays false
@@ -534,6 +574,7 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 			ARRAY_RESERVE(files, cap, count + 1);
 			files[count].ctime = st.st_ctim;
 			files[count].pinned = false;
+			files[count].old = NULL;
 			files[count].name = xstrdup(de->d_name);
 			maildir_file_name_parse(de->d_name, &files[count].fn);
 			count++;
@@ -552,6 +593,7 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		if (om != NULL) {
 			files[i].fn.uid = om->uid;
 			files[i].pinned = true;
+			files[i].old = om;
 		} else if (files[i].fn.uid != 0 && old_expunged(name, files[i].fn.uid)) {
 			char *path = xasprintf("%s/%s", curdir, files[i].name);
 
@@ -583,8 +625,10 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 	for (i = 0; i < count; i++) {
 		uint32_t uid = files[i].fn.uid;
 
-		if (uid == last_uid)
+		if (uid == last_uid) {
 			files[i].fn.uid = 0;
+			files[i].old = NULL;	/* another message */
+		}
 		last_uid = uid;
 	}
 	if (count > 1)
@@ -608,6 +652,9 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 		ret = index_tombstone_set_floor(ms->index, id, modseq);
 	else if (ret == 0 && ob != NULL && ob->tombstone_floor != 0)
 		ret = index_tombstone_set_floor(ms->index, id, ob->tombstone_floor);
+	/* RFC 8474 4: the same MAILBOXID for the same name and UIDVALIDITY */
+	if (ret == 0 && ob != NULL && ob->mailboxid != NULL)
+		ret = index_mailbox_set_mailboxid(ms->index, id, ob->mailboxid);
 	keyword_count = ret < 0 ? -1 : load_keyword_file(ms, id, dir);
 	if (keyword_count < 0)
 		ret = -1;
@@ -648,8 +695,17 @@ static int rebuild_folder(struct maildir_store *ms, const char *name, const char
 			free(dst);
 		}
 		free(path);
+		/* the old index's ids; without it a new EMAILID and the
+		 * internal date as the save date */
+		struct index_msg_ids ids = { .savedate = msg.internaldate };
+		if (files[i].old != NULL) {
+			ids.emailid = files[i].old->emailid;
+			ids.threadid = files[i].old->threadid;
+			if (files[i].old->savedate != 0)
+				ids.savedate = files[i].old->savedate;
+		}
 		if (ret == 0)
-			ret = index_msg_insert(ms->index, id, final, &msg, NULL);
+			ret = index_msg_insert_ids(ms->index, id, final, &msg, NULL, &ids);
 		if (ret == 0 && rebuild_todo != NULL) {
 			ARRAY_RESERVE(rebuild_todo->msgs, rebuild_todo->cap, rebuild_todo->count + 1);
 			rebuild_todo->msgs[rebuild_todo->count++] = (struct rebuild_todo_msg){
@@ -692,7 +748,15 @@ int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age)
 	struct dirent *de;
 	int ret;
 
-	ret = rebuild_folder(ms, "INBOX", ms->maildir, tmp_max_age);
+	/* the old thread table first, so that the messages the rebuild
+	 * threads anew join the threads they belonged to */
+	ret = 0;
+	for (size_t i = 0; ret == 0 && rebuild_old != NULL && rebuild_old->valid &&
+	     i < rebuild_old->thread_count; i++)
+		ret = index_thread_add(ms->index, rebuild_old->threads[i].msgid,
+				       rebuild_old->threads[i].threadid);
+	if (ret == 0)
+		ret = rebuild_folder(ms, "INBOX", ms->maildir, tmp_max_age);
 	if (ret == 0 && (d = opendir(ms->maildir)) != NULL) {
 		while (ret == 0 && (de = readdir(d)) != NULL) {
 			char *dir, *cur, *name, *norm;

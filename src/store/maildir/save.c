@@ -149,25 +149,26 @@ void maildir_save_abort(struct store_append *_ctx)
 	append_free(ctx);
 }
 
-/* The text SEARCH looks at, from the parse and the bytes just written
- * (read back from tmp/, still in the page cache).  0 or -1 (error set). */
-static int text_build(struct maildir_append *ctx, struct store_msg_text_data *text_r)
+/* The model with its preview and the text SEARCH looks at, from the
+ * parse and the bytes just written (read back from tmp/, still in the
+ * page cache).  0 or -1 (error set; both left empty). */
+static int cache_text_build(struct maildir_append *ctx, struct store_msg_cache_data *cache_r,
+			    struct store_msg_text_data *text_r)
 {
 	int fd = open(ctx->tmp_path, O_RDONLY | O_CLOEXEC);
 	struct istream *msg;
 	int ret;
 
 	if (fd < 0) {
+		memset(cache_r, 0, sizeof(*cache_r));
 		memset(text_r, 0, sizeof(*text_r));
 		return maildir_storage_set_syscall_error(ctx->ms, "open", ctx->tmp_path);
 	}
 	msg = istream_from_fd(fd);
-	ret = store_msg_text_data_build(text_r, mime_parser_finish(ctx->parser), msg);
+	ret = store_msg_cache_text_build(cache_r, text_r, ctx->parser, msg);
 	istream_destroy(&msg);
-	if (ret < 0) {
-		store_msg_text_data_free(text_r);
+	if (ret < 0)
 		return maildir_storage_set_syscall_error(ctx->ms, "read", ctx->tmp_path);
-	}
 	return 0;
 }
 
@@ -220,11 +221,9 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	} else {
 		/* parsed outside the index transaction, which it would only
 		 * lengthen */
-		store_msg_cache_data_build(&own_cache, ctx->parser);
-		ret = text_build(ctx, &own_text);	/* full-text index (fts.c) */
+		ret = cache_text_build(ctx, &own_cache, &own_text);
 		mime_parser_destroy(&ctx->parser);
 		if (ret < 0) {
-			store_msg_cache_data_free(&own_cache);
 			maildir_save_abort(_ctx);
 			return -1;
 		}

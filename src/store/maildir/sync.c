@@ -215,6 +215,7 @@ int maildir_sync_open(struct store *store, const char *name, bool readonly,
 	}
 	mbox = xcalloc(1, sizeof(*mbox));
 	store_view_init(&mbox->box, store, name, readonly);
+	snprintf(mbox->box.mailboxid, sizeof(mbox->box.mailboxid), "%s", row.mailboxid);
 	mbox->id = row.id;
 	mbox->dir = dir;
 	mbox->recent_uid = row.recent_uid;
@@ -325,14 +326,10 @@ static bool pickup_parse(const char *tmp_path, struct mime_parser *parser,
 	if (fd < 0)
 		return false;
 	msg = istream_from_fd(fd);
-	store_msg_cache_data_build(cache_r, parser);
-	ret = store_msg_text_data_build(text_r, mime_parser_finish(parser), msg);
+	ret = store_msg_cache_text_build(cache_r, text_r, parser, msg);
 	istream_destroy(&msg);
-	if (ret < 0) {
-		store_msg_cache_data_free(cache_r);
-		store_msg_text_data_free(text_r);
+	if (ret < 0)
 		return false;
-	}
 	return true;
 }
 

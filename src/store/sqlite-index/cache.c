@@ -25,7 +25,16 @@
  * usually a third of the envelope, and putting it back is two copies,
  * where a general compression (tried: deflate with a preset dictionary)
  * doubled the CPU of a FETCH of many envelopes.  Rows written before
- * schema 7 hold text only; the column's type tells the two apart. */
+ * schema 7 hold text only; the column's type tells the two apart.
+ *
+ * The table previews (schema 8) holds the RFC 8970 preview of a row,
+ * written with the model when the writer made one
+ * (store_msg_cache_data.has_preview: index_cache_set_preview()), copied,
+ * moved and removed with the row (msg.c, mailbox.c); a row without one
+ * still has a current model (the preview is not part of
+ * cache_current()): FETCH PREVIEW parses such a row once
+ * (maildir/cache.c).  Writing the model also gives a row
+ * without a THREADID its thread (thread.c), now that it has keys. */
 #include "store/sqlite-index/index-private.h"
 #include "syntax/msgkeys.h"
 
@@ -562,21 +571,110 @@ int index_cache_get_many(struct index *idx, int64_t mailbox_id, const uint32_t *
 	return ret;
 }
 
+/* The row's THREADID when it has none yet: from the keys of data (the
+ * thread table updated), NULL when it has one, has no keys or is gone.
+ * 0 or -1. */
+static int cache_set_threadid(struct index *idx, int64_t mailbox_id, uint32_t uid,
+			      const struct store_msg_cache_data *data, char **threadid_r)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT emailid FROM messages WHERE mailbox = ? "
+					"AND uid = ? AND threadid IS NULL", "iu", mailbox_id, uid);
+	char *emailid = NULL;
+	int ret = index_stmt_step(idx, stmt);
+
+	if (ret > 0)
+		emailid = xstrdup(index_column_text(stmt, 0));
+	index_stmt_done(idx, stmt);
+	*threadid_r = NULL;
+	if (ret > 0)
+		ret = index_thread_of_keys(idx, data->msgkeys.data, data->msgkeys.len, emailid,
+					   threadid_r);
+	free(emailid);
+	return ret < 0 ? -1 : 0;
+}
+
 int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		    const struct store_msg_cache_data *data)
 {
-	sqlite3_stmt *stmt = index_stmt(idx, "UPDATE messages SET envelope = ?, body = ?, "
-					"bodystructure = ?, part_map = ?, body_rev2 = ?, "
-					"bodystructure_rev2 = ?, msgkeys = ?, sentdate = ? "
-					"WHERE mailbox = ? AND uid = ?", "");
+	char *threadid;
+	sqlite3_stmt *stmt;
 	int ret;
 
+	/* with its keys, a row that has no THREADID yet gets one, in the
+	 * same write of the row (a row that grows twice splits its page
+	 * twice) */
+	if (cache_set_threadid(idx, mailbox_id, uid, data, &threadid) < 0)
+		return -1;
+	stmt = index_stmt(idx, "UPDATE messages SET envelope = ?, body = ?, "
+			  "bodystructure = ?, part_map = ?, body_rev2 = ?, "
+			  "bodystructure_rev2 = ?, msgkeys = ?, sentdate = ?, "
+			  "threadid = coalesce(threadid, ?) WHERE mailbox = ? AND uid = ?", "");
 	if (stmt != NULL) {
 		index_cache_bind(stmt, 1, data);
-		sqlite3_bind_int64(stmt, 9, mailbox_id);
-		sqlite3_bind_int64(stmt, 10, uid);
+		if (threadid != NULL)
+			sqlite3_bind_text(stmt, 9, threadid, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(stmt, 9);
+		sqlite3_bind_int64(stmt, 10, mailbox_id);
+		sqlite3_bind_int64(stmt, 11, uid);
 	}
 	ret = index_stmt_step(idx, stmt);
 	index_stmt_done(idx, stmt);
+	free(threadid);
+	/* only for a row that is there (UPDATE changed it) */
+	if (ret >= 0 && sqlite3_changes(idx->db) > 0)
+		ret = index_cache_set_preview(idx, mailbox_id, uid, data);
 	return ret < 0 ? -1 : 0;
+}
+
+int index_cache_set_preview(struct index *idx, int64_t mailbox_id, uint32_t uid,
+			    const struct store_msg_cache_data *data)
+{
+	/* a preview is only ever replaced by another one */
+	if (data == NULL || !data->has_preview)
+		return 0;
+	return index_run(idx, "INSERT OR REPLACE INTO previews(mailbox, uid, preview) "
+			 "VALUES (?, ?, ?)", "ius", mailbox_id, uid,
+			 data->preview.data == NULL ? "" : data->preview.data) < 0 ? -1 : 0;
+}
+
+/* What index_cache_get_ids_many() passes on. */
+struct ids_read {
+	index_ids_callback_t *cb;
+	void *ctx;
+	struct stale_list unused;
+};
+
+static void ids_row(void *context, sqlite3_stmt *stmt, size_t i)
+{
+	struct ids_read *ir = context;
+	struct store_msg_ids ids;
+
+	if (stmt == NULL) {
+		ir->cb(ir->ctx, i, NULL);
+		return;
+	}
+	ids.emailid = index_column_text(stmt, 1);
+	ids.threadid = (const char *)sqlite3_column_text(stmt, 2);
+	ids.savedate = (time_t)sqlite3_column_int64(stmt, 3);
+	ids.preview = (const char *)sqlite3_column_text(stmt, 4);
+	ir->cb(ir->ctx, i, &ids);
+}
+
+int index_cache_get_ids_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
+			     size_t count, index_ids_callback_t *cb, void *ctx)
+{
+	struct ids_read ir = { .cb = cb, .ctx = ctx };
+	size_t *stale = NULL, stale_count = 0;
+	int ret = uids_read(idx, "SELECT m.uid, m.emailid, m.threadid, m.savedate, p.preview "
+			    "FROM messages m LEFT JOIN previews p ON p.mailbox = m.mailbox AND "
+			    "p.uid = m.uid WHERE m.mailbox = ? AND m.uid >= ? AND m.uid <= ? "
+			    "ORDER BY m.uid",
+			    "SELECT m.uid, m.emailid, m.threadid, m.savedate, p.preview "
+			    "FROM messages m LEFT JOIN previews p ON p.mailbox = m.mailbox AND "
+			    "p.uid = m.uid WHERE m.mailbox = ? AND m.uid = ?", mailbox_id, uids,
+			    count, ids_row, &ir, &ir.unused, &stale, &stale_count);
+
+	free(stale);
+	return ret;
 }

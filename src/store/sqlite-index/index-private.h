@@ -15,7 +15,9 @@
  * body_rev2, bodystructure_rev2; 3: messages.msgkeys; 5:
  * messages.sentdate and the index messages_sentdate; 6: the index
  * messages_deleted; 7: messages.envelope may be stored without Sender
- * and Reply-To (cache.c); 9: mailboxes.tombstone_floor */
+ * and Reply-To (cache.c); 8: mailboxes.mailboxid, messages.emailid,
+ * threadid, savedate and the tables previews (cache.c) and threads
+ * (thread.c); 9: mailboxes.tombstone_floor */
 #define INDEX_SCHEMA_VERSION 9
 /* SQLite's busy handler waits this long for each statement; opening the
  * index (connection setup, schema creation or migration) retries lock
@@ -125,10 +127,19 @@ void index_inflater_free(struct index *idx);
 	"sentdate"
 /* Binds the model columns at parameters first.. (NULL data: NULLs). */
 void index_cache_bind(sqlite3_stmt *stmt, int first, const struct store_msg_cache_data *data);
+/* Stores the preview of data, if it has one, for (mailbox, uid) (write
+ * txn).  0 or -1. */
+int index_cache_set_preview(struct index *idx, int64_t mailbox_id, uint32_t uid,
+			    const struct store_msg_cache_data *data);
 /* Registers roost_msgkeys_sentdate(msgkeys) on the connection: the
  * messages.sentdate value of a msgkeys blob (see cache.c), for the
  * migration to schema 5.  0, or -1 with the error set. */
 int index_cache_register_functions(struct index *idx);
+
+/* ---- thread.c ---- */
+/* Gives every row with keys and without a THREADID its thread, in
+ * arrival order (the migration to schema 8; write txn).  0 or -1. */
+int index_thread_assign_all(struct index *idx);
 
 /* ---- fts.c ---- */
 /* Creates the text index tables if missing (from index_open(); not part

@@ -104,6 +104,8 @@ struct index_mailbox {
 	/* tombstones are complete for expunges above this modseq (0: all
 	 * kept); see tombstone.c */
 	uint64_t tombstone_floor;
+	/* MAILBOXID (RFC 8474; thread.c), kept across renames */
+	char mailboxid[STORE_OBJECTID_SIZE];
 };
 
 /* A mailbox as index_mailbox_list() lists it; name xmalloc'd. */
@@ -123,7 +125,8 @@ int index_mailbox_get_by_id(struct index *idx, int64_t id, struct index_mailbox 
 /* 1 if a mailbox is named "name/...", 0 if not, -1 error. */
 int index_mailbox_has_children(struct index *idx, const char *name);
 /* Adds a row (write txn); uidvalidity 0 = one never used before in this
- * index.  recent_uid starts at uidnext; *row_r is the new row. */
+ * index.  recent_uid starts at uidnext; the row gets a new MAILBOXID;
+ * *row_r is the new row. */
 int index_mailbox_add(struct index *idx, const char *name, uint32_t special_use,
 		      uint32_t uidvalidity, uint32_t uidnext, uint64_t highestmodseq,
 		      struct index_mailbox *row_r);
@@ -139,12 +142,17 @@ int index_mailbox_set_uidnext(struct index *idx, int64_t id, uint32_t uidnext);
  * where it was.  1, or 0 when the mailbox is gone (*first_r = uidnext). */
 int index_mailbox_claim_recent(struct index *idx, int64_t id, uint32_t uidnext,
 			       uint32_t *first_r);
-/* Renames the row (write txn); name must be free. */
+/* Gives the row the MAILBOXID an older index had for it (a rebuild;
+ * write txn). */
+int index_mailbox_set_mailboxid(struct index *idx, int64_t id, const char *mailboxid);
+/* Renames the row (write txn); name must be free.  The MAILBOXID stays
+ * (RFC 8474 4). */
 int index_mailbox_rename(struct index *idx, int64_t id, const char *new_name);
-/* Removes the mailbox with its messages, keywords, tombstones and text. */
+/* Removes the mailbox with its messages, keywords, tombstones, text and
+ * previews. */
 int index_mailbox_delete(struct index *idx, int64_t id);
-/* INBOX's rename: the messages of from (their rows, model and text,
- * same UIDs, modseq 1), its keyword table, UIDNEXT and \Recent
+/* INBOX's rename: the messages of from (their rows, model, text and
+ * previews, same UIDs, modseq 1, saved now), its keyword table, UIDNEXT and \Recent
  * watermark go to the new mailbox to; from keeps a tombstone with modseq
  * for each message. */
 int index_mailbox_move_messages(struct index *idx, int64_t from, int64_t to,
@@ -204,12 +212,25 @@ struct index_msg {
 struct index_msg_iter;
 
 /* Adds a row; cache NULL: the model stays unparsed (index_cache_get()
- * then says so). */
+ * then says so).  The row gets a new EMAILID, the save date now
+ * (RFC 8514) and, with a model, its THREADID (thread.c). */
 int index_msg_insert(struct index *idx, int64_t mailbox_id, const char *location,
 		     const struct store_msg *msg, const struct store_msg_cache_data *cache);
+/* The object ids and save date a row is given when an older index had
+ * them (a rebuild): NULL / 0 for what is not known, which is made as
+ * index_msg_insert() makes it (savedate 0: now). */
+struct index_msg_ids {
+	const char *emailid, *threadid;
+	time_t savedate;
+};
+/* index_msg_insert() with what ids gives (NULL: as index_msg_insert()). */
+int index_msg_insert_ids(struct index *idx, int64_t mailbox_id, const char *location,
+			 const struct store_msg *msg, const struct store_msg_cache_data *cache,
+			 const struct index_msg_ids *ids);
 /* Adds the row dest (uid, flags, keywords, modseq from dest; internal
- * date, sizes and model from the row of src_uid) to dest_mailbox_id.
- * Nothing when the source row is gone. */
+ * date, sizes, model, EMAILID and THREADID from the row of src_uid; the
+ * save date now, RFC 8514 3) to dest_mailbox_id.  Nothing when the
+ * source row is gone. */
 int index_msg_copy(struct index *idx, int64_t src_mailbox_id, uint32_t src_uid,
 		   int64_t dest_mailbox_id, const struct store_msg *dest,
 		   const char *location);
@@ -278,6 +299,40 @@ int index_cache_get_dates_many(struct index *idx, int64_t mailbox_id, const uint
 int index_cache_set(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		    const struct store_msg_cache_data *data);
 
+/* The object data of a message (store_msg_ids), from the model columns
+ * and thread.c's: cb(ctx, i, &ids) for each of uids[0..count-1] whose
+ * row is there (pointers valid during the call only; threadid NULL when
+ * not assigned yet, preview NULL when not made yet), cb(ctx, i, NULL)
+ * for a row that is gone.  One snapshot.  0 or -1. */
+typedef void index_ids_callback_t(void *ctx, size_t i, const struct store_msg_ids *ids);
+int index_cache_get_ids_many(struct index *idx, int64_t mailbox_id, const uint32_t *uids,
+			     size_t count, index_ids_callback_t *cb, void *ctx);
+/* UIDs (ascending, xmalloc'd) of the mailbox's messages whose EMAILID
+ * (or THREADID) is `id`. */
+int index_msg_search_objectid(struct index *idx, int64_t mailbox_id, bool thread,
+			      const char *id, uint32_t **uids_r, size_t *count_r);
+/* UIDs (ascending, xmalloc'd) of the mailbox's messages saved at or
+ * after `since` and before `before` (UTC seconds). */
+int index_msg_search_savedate(struct index *idx, int64_t mailbox_id, int64_t since,
+			      int64_t before, uint32_t **uids_r, size_t *count_r);
+
+/* ---- thread.c: THREADID and the other object ids ---- */
+
+/* A new random object id, `prefix` and 24 hex digits (xmalloc'd). */
+int index_thread_new_id(struct index *idx, char prefix, char **id_r);
+/* The THREADID of a message with the SORT/THREAD keys msgkeys[0..size)
+ * and EMAILID emailid (see thread.c), recording its msg-ids in the
+ * thread table (write txn): 0 with *threadid_r (xmalloc'd), or NULL when
+ * msgkeys is NULL or not of the current version; -1. */
+int index_thread_of_keys(struct index *idx, const void *msgkeys, size_t size,
+			 const char *emailid, char **threadid_r);
+/* Gives the row its THREADID from its SORT/THREAD keys (see thread.c),
+ * unless it has one or has no current keys (write txn).  0 or -1. */
+int index_thread_assign(struct index *idx, int64_t mailbox_id, uint32_t uid);
+/* Records msgid as part of thread threadid unless it has a thread
+ * (write txn; a rebuild copying the old index's table). */
+int index_thread_add(struct index *idx, const char *msgid, const char *threadid);
+
 /* ---- tombstone.c: expunged UIDs, for QRESYNC ---- */
 
 /* Records uid as expunged at modseq (write txn), replacing any. */
@@ -324,12 +379,19 @@ int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fiel
 /* ---- salvage.c: what a rebuild keeps from an old index ---- */
 
 struct index_salvage_callbacks {
-	void (*msg)(void *ctx, const char *mailbox, uint32_t uid, const char *location);
-	void (*mailbox)(void *ctx, const char *name, uint32_t uidnext, uint64_t highestmodseq);
+	/* ids: what the old index had (ids->*id NULL when it had none:
+	 * an index older than schema 8) */
+	void (*msg)(void *ctx, const char *mailbox, uint32_t uid, const char *location,
+		    const struct index_msg_ids *ids);
+	/* mailboxid NULL when it had none */
+	void (*mailbox)(void *ctx, const char *name, uint32_t uidnext, uint64_t highestmodseq,
+			const char *mailboxid);
 	void (*tombstone)(void *ctx, const char *mailbox, uint32_t uid, uint64_t modseq);
 	/* the mailbox's tombstone_floor (schema 9; not called for an
 	 * older index, whose tombstones were never compacted) */
 	void (*tombstone_floor)(void *ctx, const char *mailbox, uint64_t floor);
+	/* a row of the thread table (thread.c) */
+	void (*thread)(void *ctx, const char *msgid, const char *threadid);
 };
 
 /* Reads the index at path (which exists) read-only, calling cb for each

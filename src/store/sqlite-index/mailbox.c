@@ -4,12 +4,13 @@
  * meta. */
 #include "store/sqlite-index/index-private.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define MAILBOX_COLUMNS "id, uidvalidity, uidnext, highestmodseq, special_use, recent_uid, " \
-	"tombstone_floor"
+	"tombstone_floor, mailboxid"
 
 static void mailbox_read(sqlite3_stmt *stmt, struct index_mailbox *row_r)
 {
@@ -20,6 +21,7 @@ static void mailbox_read(sqlite3_stmt *stmt, struct index_mailbox *row_r)
 	row_r->special_use = (uint32_t)sqlite3_column_int64(stmt, 4);
 	row_r->recent_uid = (uint32_t)sqlite3_column_int64(stmt, 5);
 	row_r->tombstone_floor = (uint64_t)sqlite3_column_int64(stmt, 6);
+	snprintf(row_r->mailboxid, sizeof(row_r->mailboxid), "%s", index_column_text(stmt, 7));
 }
 
 int index_mailbox_get(struct index *idx, const char *name, struct index_mailbox *row_r)
@@ -44,7 +46,7 @@ int index_mailbox_get_by_id(struct index *idx, int64_t id, struct index_mailbox 
 	if (ret > 0) {
 		mailbox_read(stmt, row_r);
 		if (name_r != NULL)
-			*name_r = xstrdup(index_column_text(stmt, 7));
+			*name_r = xstrdup(index_column_text(stmt, 8));
 	}
 	index_stmt_done(idx, stmt);
 	return ret;
@@ -95,11 +97,20 @@ int index_mailbox_add(struct index *idx, const char *name, uint32_t special_use,
 		      uint32_t uidvalidity, uint32_t uidnext, uint64_t highestmodseq,
 		      struct index_mailbox *row_r)
 {
+	char *mailboxid;
+	int ret;
+
 	if (uidvalidity == 0 && new_uidvalidity(idx, &uidvalidity) < 0)
 		return -1;
-	if (index_run(idx, "INSERT INTO mailboxes(name, uidvalidity, uidnext, highestmodseq, "
-		      "special_use, recent_uid) VALUES (?, ?, ?, ?, ?, ?)", "suuiuu", name,
-		      uidvalidity, uidnext, (int64_t)highestmodseq, special_use, uidnext) < 0)
+	if (index_thread_new_id(idx, 'F', &mailboxid) < 0)
+		return -1;
+	ret = index_run(idx, "INSERT INTO mailboxes(name, uidvalidity, uidnext, highestmodseq, "
+			"special_use, recent_uid, mailboxid) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			"suuiuus", name, uidvalidity, uidnext, (int64_t)highestmodseq,
+			special_use, uidnext, mailboxid);
+	snprintf(row_r->mailboxid, sizeof(row_r->mailboxid), "%s", mailboxid);
+	free(mailboxid);
+	if (ret < 0)
 		return -1;
 	row_r->id = sqlite3_last_insert_rowid(idx->db);
 	row_r->uidvalidity = uidvalidity;
@@ -109,6 +120,12 @@ int index_mailbox_add(struct index *idx, const char *name, uint32_t special_use,
 	row_r->recent_uid = uidnext;
 	row_r->tombstone_floor = 0;
 	return 0;
+}
+
+int index_mailbox_set_mailboxid(struct index *idx, int64_t id, const char *mailboxid)
+{
+	return index_run(idx, "UPDATE mailboxes SET mailboxid = ? WHERE id = ?", "si",
+			 mailboxid, id) < 0 ? -1 : 0;
 }
 
 int index_mailbox_next_modseq(struct index *idx, int64_t id, uint64_t *modseq_r)
@@ -171,6 +188,7 @@ int index_mailbox_delete(struct index *idx, int64_t id)
 {
 	static const char *const sqls[] = {
 		"DELETE FROM messages WHERE mailbox = ?1",
+		"DELETE FROM previews WHERE mailbox = ?1",
 		"DELETE FROM keywords WHERE mailbox = ?1",
 		"DELETE FROM expunged WHERE mailbox = ?1",
 		"DELETE FROM mailboxes WHERE id = ?1",
@@ -187,7 +205,11 @@ int index_mailbox_move_messages(struct index *idx, int64_t from, int64_t to,
 	static const char *const sqls[] = {
 		"INSERT INTO keywords(mailbox, idx, name) SELECT ?2, idx, name FROM keywords WHERE mailbox = ?1",
 		"INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) SELECT ?1, uid, ?3 FROM messages WHERE mailbox = ?1",
-		"UPDATE messages SET mailbox = ?2, modseq = 1 WHERE mailbox = ?1",
+		/* RFC 8474 4: the rename of INBOX is "creating a new mailbox
+		 * and moving the messages", which RFC 8514 3 saves anew */
+		("UPDATE messages SET mailbox = ?2, modseq = 1, "
+		 "savedate = CAST(strftime('%s', 'now') AS INTEGER) WHERE mailbox = ?1"),
+		"UPDATE previews SET mailbox = ?2 WHERE mailbox = ?1",
 		("UPDATE mailboxes SET uidnext = (SELECT uidnext FROM mailboxes WHERE id = ?1), "
 		 "recent_uid = (SELECT recent_uid FROM mailboxes WHERE id = ?1) WHERE id = ?2"),
 	};
@@ -216,6 +238,7 @@ int index_mailbox_status(struct index *idx, const struct index_mailbox *row,
 		status_r->uidnext = row->uidnext;
 		status_r->uidvalidity = row->uidvalidity;
 		status_r->highestmodseq = row->highestmodseq;
+		snprintf(status_r->mailboxid, sizeof(status_r->mailboxid), "%s", row->mailboxid);
 	}
 	index_stmt_done(idx, stmt);
 	return ret < 0 ? -1 : 0;

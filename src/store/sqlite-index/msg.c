@@ -1,9 +1,11 @@
 /* msg.c: the messages table of the SQLite index: one row per message
  * (UID, flags, keyword mask, modseq, internal date and zone, sizes, the
- * owner's location of the message, and the parsed model, see cache.c). */
+ * owner's location of the message, the parsed model, see cache.c, and
+ * the object ids and save date, see thread.c). */
 #include "store/sqlite-index/index-private.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 struct index_msg_iter {
 	struct index *idx;
@@ -25,37 +27,95 @@ static void index_msg_read(sqlite3_stmt *stmt, int col, struct store_msg *msg_r)
 	msg_r->header_size = (uint64_t)sqlite3_column_int64(stmt, col + 7);
 }
 
+int index_msg_insert_ids(struct index *idx, int64_t mailbox_id, const char *location,
+			 const struct store_msg *msg, const struct store_msg_cache_data *cache,
+			 const struct index_msg_ids *ids)
+{
+	static const struct index_msg_ids new_ids = { NULL, NULL, 0 };
+	char *emailid = NULL, *threadid = NULL;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if (ids == NULL)
+		ids = &new_ids;
+	if (ids->emailid == NULL && index_thread_new_id(idx, 'M', &emailid) < 0)
+		return -1;
+	/* threaded before the insert, so the row is written once */
+	if (ids->threadid == NULL && cache != NULL &&
+	    index_thread_of_keys(idx, cache->msgkeys.data, cache->msgkeys.len,
+				 emailid != NULL ? emailid : ids->emailid, &threadid) < 0) {
+		free(emailid);
+		return -1;
+	}
+	stmt = index_stmt(idx,
+		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
+		"internaldate, tz, size, header_size, emailid, threadid, savedate, "
+		INDEX_CACHE_COLUMNS ") "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"iusuiiiiiissi", mailbox_id, msg->uid, location, msg->flags,
+		(int64_t)msg->keywords, (int64_t)msg->modseq, (int64_t)msg->internaldate,
+		(int64_t)msg->internaldate_tz, (int64_t)msg->size, (int64_t)msg->header_size,
+		emailid != NULL ? emailid : ids->emailid,
+		threadid != NULL ? threadid : ids->threadid,
+		(int64_t)(ids->savedate != 0 ? ids->savedate : time(NULL)));
+	if (stmt != NULL)
+		index_cache_bind(stmt, 14, cache);
+	ret = index_stmt_step(idx, stmt);
+	index_stmt_done(idx, stmt);
+	free(emailid);
+	free(threadid);
+	if (ret >= 0)
+		ret = index_cache_set_preview(idx, mailbox_id, msg->uid, cache);
+	return ret < 0 ? -1 : 0;
+}
+
 int index_msg_insert(struct index *idx, int64_t mailbox_id, const char *location,
 		     const struct store_msg *msg, const struct store_msg_cache_data *cache)
 {
-	sqlite3_stmt *stmt = index_stmt(idx,
-		"INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-		"internaldate, tz, size, header_size, " INDEX_CACHE_COLUMNS ") "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		"iusuiiiiii", mailbox_id, msg->uid, location, msg->flags,
-		(int64_t)msg->keywords, (int64_t)msg->modseq, (int64_t)msg->internaldate,
-		(int64_t)msg->internaldate_tz, (int64_t)msg->size, (int64_t)msg->header_size);
-	int ret;
-
-	if (stmt != NULL)
-		index_cache_bind(stmt, 11, cache);
-	ret = index_stmt_step(idx, stmt);
-	index_stmt_done(idx, stmt);
-	return ret < 0 ? -1 : 0;
+	return index_msg_insert_ids(idx, mailbox_id, location, msg, cache, NULL);
 }
 
 int index_msg_copy(struct index *idx, int64_t src_mailbox_id, uint32_t src_uid,
 		   int64_t dest_mailbox_id, const struct store_msg *dest,
 		   const char *location)
 {
-	/* the message model is copied inside SQLite */
-	return index_run(idx, "INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
-			 "internaldate, tz, size, header_size, " INDEX_CACHE_COLUMNS ") "
-			 "SELECT ?, ?, ?, ?, ?, ?, internaldate, tz, size, header_size, "
-			 INDEX_CACHE_COLUMNS " FROM messages WHERE mailbox = ? AND uid = ?",
-			 "iusuiiiu", dest_mailbox_id, dest->uid, location, dest->flags,
-			 (int64_t)dest->keywords, (int64_t)dest->modseq, src_mailbox_id,
-			 src_uid) < 0 ? -1 : 0;
+	/* the message model and the ids are copied inside SQLite; the copy
+	 * is saved now (RFC 8514 3: "the save date attribute is not copied
+	 * from the source message") */
+	if (index_run(idx, "INSERT INTO messages(mailbox, uid, file, flags, keywords, modseq, "
+		      "internaldate, tz, size, header_size, emailid, threadid, savedate, "
+		      INDEX_CACHE_COLUMNS ") "
+		      "SELECT ?, ?, ?, ?, ?, ?, internaldate, tz, size, header_size, emailid, "
+		      "threadid, ?, " INDEX_CACHE_COLUMNS " FROM messages "
+		      "WHERE mailbox = ? AND uid = ?",
+		      "iusuiiiiu", dest_mailbox_id, dest->uid, location, dest->flags,
+		      (int64_t)dest->keywords, (int64_t)dest->modseq, (int64_t)time(NULL),
+		      src_mailbox_id, src_uid) < 0)
+		return -1;
+	return index_run(idx, "INSERT OR REPLACE INTO previews(mailbox, uid, preview) "
+			 "SELECT ?, ?, preview FROM previews WHERE mailbox = ? AND uid = ?",
+			 "iuiu", dest_mailbox_id, dest->uid, src_mailbox_id, src_uid) < 0 ? -1 : 0;
+}
+
+int index_msg_search_objectid(struct index *idx, int64_t mailbox_id, bool thread,
+			      const char *id, uint32_t **uids_r, size_t *count_r)
+{
+	/* = compares text byte by byte: case-sensitive, as ids are */
+	return index_stmt_uids(idx, thread ?
+			       index_stmt(idx, "SELECT uid FROM messages WHERE mailbox = ? AND "
+					  "threadid = ? ORDER BY uid", "is", mailbox_id, id) :
+			       index_stmt(idx, "SELECT uid FROM messages WHERE mailbox = ? AND "
+					  "emailid = ? ORDER BY uid", "is", mailbox_id, id),
+			       uids_r, count_r);
+}
+
+int index_msg_search_savedate(struct index *idx, int64_t mailbox_id, int64_t since,
+			      int64_t before, uint32_t **uids_r, size_t *count_r)
+{
+	return index_stmt_uids(idx, index_stmt(idx, "SELECT uid FROM messages WHERE mailbox = ? "
+					       "AND savedate >= ? AND savedate < ? ORDER BY uid",
+					       "iii", mailbox_id, since, before),
+			       uids_r, count_r);
 }
 
 int index_msg_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
@@ -101,6 +161,8 @@ int index_msg_expunge(struct index *idx, int64_t mailbox_id, uint32_t uid,
 		return ret;
 	}
 	if (index_fts_delete(idx, mailbox_id, uid) < 0 ||
+	    index_run(idx, "DELETE FROM previews WHERE mailbox = ? AND uid = ?", "iu",
+		      mailbox_id, uid) < 0 ||
 	    index_tombstone_add(idx, mailbox_id, uid, modseq) < 0) {
 		free(location);
 		return -1;
