@@ -9,7 +9,10 @@
 #include "fetch-parse.h"
 #include "syntax/imap-arg.h"
 #include "syntax/seqset.h"
+#include "syntax/partial-range.h"
 #include "net/net.h"
+
+#include <string.h>
 
 /* Ends the command after the engine stopped with `result` (not PAUSED). */
 static bool cmd_fetch_finish(struct imap_cmd *cmd, enum fetch_run_result result)
@@ -61,24 +64,35 @@ static void cmd_fetch_abort(struct imap_cmd *cmd)
 }
 
 /* fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" /
- *         fetch-att / "(" fetch-att *(SP fetch-att) ")") */
+ *         fetch-att / "(" fetch-att *(SP fetch-att) ")")
+ *         [fetch-modifiers]                                (RFC 4466)
+ * PARTIAL (RFC 9394 3.3) is defined for UID FETCH; FETCH takes it too,
+ * with the same meaning over the msns of its set (the same order). */
 bool cmd_fetch(struct imap_cmd *cmd)
 {
 	const struct imap_arg *args = cmd->args;
 	struct fetch_items items;
+	struct fetch_modifiers mods;
 	struct seqset msns = SEQSET_INIT;
 	const char *set, *error;
 
+	memset(&mods, 0, sizeof(mods));
 	if (!imap_arg_get_atom(&args[0], &set) || imap_arg_is_eol(&args[1]))
 		return imap_cmd_bad(cmd, "FETCH needs a sequence set and items.");
-	if (!imap_arg_is_eol(&args[2]))
-		return imap_cmd_bad(cmd, "FETCH modifiers are not supported.");
+	if (!imap_arg_is_eol(&args[2])) {
+		if (fetch_parse_modifiers(&args[2], &mods, &error) < 0)
+			return imap_cmd_bad(cmd, "%s", error);
+		if (!imap_arg_is_eol(&args[3]))
+			return imap_cmd_bad(cmd, "Unexpected argument after the FETCH modifiers.");
+	}
 	if (fetch_parse_items(&args[1], cmd->pool, &items, &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
 	if (imap_session_parse_msns(cmd->session, cmd->uid, set, &msns, &error) < 0) {
 		seqset_deinit(&msns);
 		return imap_cmd_bad(cmd, "%s", error);
 	}
+	if (mods.partial)
+		partial_range_apply(&mods.partial_range, &msns);
 
 	struct fetch_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
 	fetch_init(ctx, cmd, &items, &msns);

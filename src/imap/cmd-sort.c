@@ -13,6 +13,7 @@
 #include "search-result.h"
 #include "sort-collect.h"
 #include "syntax/seqset.h"
+#include "syntax/partial-range.h"
 #include "search/sort.h"
 #include "store/store.h"
 
@@ -28,7 +29,8 @@ struct cmd_sort_ctx {
 	struct sort_criterion crit[SORT_MAX_CRITERIA];
 	size_t crit_count;
 	bool esort;		/* RETURN given: answer with * ESEARCH */
-	unsigned int returns;	/* enum sort_return */
+	unsigned int returns;	/* enum imap_search_return */
+	struct partial_range partial;	/* with IMAP_SEARCH_RETURN_PARTIAL */
 	/* a criterion compares strings: the key blobs are kept; without
 	 * one (DATE, ARRIVAL, SIZE) only the sent dates */
 	bool strings;
@@ -81,34 +83,62 @@ static int uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The PARTIAL range as indexes into the sorted matches (start, end
+ * exclusive); false when it selects none (RFC 9394 3.1: NIL).  For SORT
+ * the results count in sort order (RFC 5267 4.4), -1 being the last. */
+static bool sort_partial_window(const struct cmd_sort_ctx *ctx, size_t count,
+				size_t *start_r, size_t *end_r)
+{
+	uint32_t start, end;
+
+	if (!partial_range_select(&ctx->partial, (uint32_t)count, &start, &end) ||
+	    start >= end)
+		return false;
+	*start_r = start;
+	*end_r = end;
+	return true;
+}
+
 /* SORT RETURN (SAVE) (RFC 5182 section 1: the saved result may come from
  * "any command based on SEARCH, e.g., SORT and THREAD"): the UIDs found,
- * or with MIN and/or MAX and neither ALL nor COUNT only the first and/or
- * last in sort order (RFC 9051 6.4.4.1 table 4, with RFC 5267 3.1's
- * meaning of MIN and MAX for SORT). */
-static void sort_save_result(struct imap_session *s, unsigned int returns,
+ * or with MIN, MAX and/or PARTIAL and neither ALL nor COUNT only the
+ * first and/or last in sort order and the PARTIAL window (RFC 9051
+ * 6.4.4.1 table 4, RFC 9394 3.2 table 1, with RFC 5267 3.1's meaning of
+ * MIN and MAX for SORT). */
+static void sort_save_result(struct imap_session *s, const struct cmd_sort_ctx *ctx,
 			     const struct sort_msg *msgs, size_t count)
 {
+	unsigned int returns = ctx->returns;
 	struct seqset uids = SEQSET_INIT;
-	bool min_max_only =
+	bool selected_only =
 		(returns & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) == 0 &&
-		(returns & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX)) != 0;
+		(returns & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX |
+			    IMAP_SEARCH_RETURN_PARTIAL)) != 0;
 
-	if (count > 0 && min_max_only) {
-		if ((returns & IMAP_SEARCH_RETURN_MIN) != 0)
-			seqset_add(&uids, msgs[0].uid);
-		if ((returns & IMAP_SEARCH_RETURN_MAX) != 0)
-			seqset_add(&uids, msgs[count - 1].uid);
+	/* the UIDs to save, ascending before they go in, so that each
+	 * addition is O(1) */
+	uint32_t *sorted = xmalloc((count + 2) * sizeof(*sorted));
+	size_t n = 0;
+	if (!selected_only) {
+		for (size_t i = 0; i < count; i++)
+			sorted[n++] = msgs[i].uid;
 	} else if (count > 0) {
-		/* ascending, so that each addition is O(1) */
-		uint32_t *sorted = xmalloc(count * sizeof(*sorted));
-		for (size_t i = 0; i < count; i++)
-			sorted[i] = msgs[i].uid;
-		qsort(sorted, count, sizeof(*sorted), uid_cmp);
-		for (size_t i = 0; i < count; i++)
-			seqset_add(&uids, sorted[i]);
-		free(sorted);
+		size_t start, end;
+
+		if ((returns & IMAP_SEARCH_RETURN_MIN) != 0)
+			sorted[n++] = msgs[0].uid;
+		if ((returns & IMAP_SEARCH_RETURN_MAX) != 0)
+			sorted[n++] = msgs[count - 1].uid;
+		if ((returns & IMAP_SEARCH_RETURN_PARTIAL) != 0 &&
+		    sort_partial_window(ctx, count, &start, &end)) {
+			for (size_t i = start; i < end; i++)
+				sorted[n++] = msgs[i].uid;
+		}
 	}
+	qsort(sorted, n, sizeof(*sorted), uid_cmp);
+	for (size_t i = 0; i < n; i++)
+		seqset_add(&uids, sorted[i]);
+	free(sorted);
 	imap_search_result_save(s, &uids);
 	seqset_deinit(&uids);
 }
@@ -145,7 +175,7 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	}
 	sort_messages(msgs, count, ctx->crit, ctx->crit_count);
 	if ((ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)
-		sort_save_result(s, ctx->returns, msgs, count);
+		sort_save_result(s, ctx, msgs, count);
 
 	if (ctx->esort && (ctx->returns & IMAP_SEARCH_RETURN_ANSWERS) == 0) {
 		/* RETURN (SAVE) alone: no ESEARCH (RFC 9051 6.4.4, as for
@@ -176,6 +206,18 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 		if ((ctx->returns & IMAP_SEARCH_RETURN_ALL) != 0 && count > 0) {
 			str_append(&line, " ALL ");
 			sort_write_all(s, msgs, count, cmd->uid, &line);
+		}
+		if ((ctx->returns & IMAP_SEARCH_RETURN_PARTIAL) != 0) {
+			size_t start, end;
+
+			str_append(&line, " PARTIAL (");
+			partial_range_append(&line, &ctx->partial);
+			str_append_c(&line, ' ');
+			if (sort_partial_window(ctx, count, &start, &end))
+				sort_write_all(s, msgs + start, end - start, cmd->uid, &line);
+			else
+				str_append(&line, "NIL");
+			str_append_c(&line, ')');
 		}
 	}
 	if (!ctx->esort || (ctx->returns & IMAP_SEARCH_RETURN_ANSWERS) != 0) {
@@ -263,7 +305,8 @@ bool cmd_sort(struct imap_cmd *cmd)
 
 	memset(ctx, 0, sizeof(*ctx));
 	if (imap_arg_atom_equals(&args[0], "RETURN")) {
-		if (imap_search_parse_return(&args[1], true, &ctx->returns, &error) < 0)
+		if (imap_search_parse_return(&args[1], true, &ctx->returns, &ctx->partial,
+					     &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		ctx->esort = true;
 		args += 2;

@@ -486,3 +486,37 @@ int fetch_parse_items(const struct imap_arg *arg, struct pool *pool,
 	}
 	return 0;
 }
+
+int fetch_parse_modifiers(const struct imap_arg *arg, struct fetch_modifiers *mods_r,
+			  const char **error_r)
+{
+	const struct imap_arg *list;
+	unsigned int count;
+
+	memset(mods_r, 0, sizeof(*mods_r));
+	if (!imap_arg_get_list(arg, &list, &count) || count == 0) {
+		*error_r = "FETCH modifiers must be a non-empty list.";
+		return -1;
+	}
+	/* PARTIAL is the only modifier, two arguments each time */
+	for (unsigned int i = 0; i < count; i += 2) {
+		const char *name, *range;
+
+		if (!imap_arg_get_atom(&list[i], &name) || strcasecmp(name, "PARTIAL") != 0) {
+			*error_r = "Unknown FETCH modifier.";
+			return -1;
+		}
+		if (mods_r->partial) {
+			*error_r = "Only one PARTIAL is allowed.";
+			return -1;
+		}
+		if (i + 1 == count || !imap_arg_get_atom(&list[i + 1], &range) ||
+		    partial_range_parse(range, &mods_r->partial_range) < 0) {
+			*error_r = "PARTIAL needs a range (n:m or -n:-m, "
+				"numbers from 1 to 4294967295).";
+			return -1;
+		}
+		mods_r->partial = true;
+	}
+	return 0;
+}
