@@ -12,6 +12,7 @@
 #include "syntax/imap-arg.h"
 #include "search-parse.h"
 #include "search-result.h"
+#include "search-update.h"
 #include "flags.h"
 #include "base/log.h"
 #include "syntax/seqset.h"
@@ -43,6 +44,10 @@ struct cmd_search_ctx {
 	/* matches found, and the lowest and highest of them (0: none) */
 	uint32_t found, min_msn, max_msn;
 	uint8_t *matches;	/* bitmap, msn - 1; xmalloc'd */
+	/* RETURN (UPDATE): the context to start with the result, or
+	 * refused for the session's limit (NO [NOUPDATE]) */
+	struct imap_search_update *update;
+	bool noupdate;
 };
 
 /* ---- results ---- */
@@ -170,11 +175,28 @@ static void search_save_result(struct cmd_search_ctx *ctx)
 	seqset_deinit(&uids);
 }
 
+/* Starts the UPDATE context with the matches (every message was
+ * evaluated: search_plan_scan() never stops early with UPDATE). */
+static void search_start_update(struct cmd_search_ctx *ctx)
+{
+	struct imap_session *s = ctx->cmd->session;
+	uint32_t msn = ctx->min_msn;
+
+	while ((msn = search_next_match(ctx, msn)) != 0) {
+		imap_search_update_add_result(ctx->update,
+					      store_mailbox_msg(s->box, msn)->uid);
+		msn++;
+	}
+	imap_search_update_start(s, &ctx->update);
+}
+
 static void search_send_result(struct cmd_search_ctx *ctx)
 {
 	struct imap_session *s = ctx->cmd->session;
 	struct str line = STR_INIT;
 
+	if (ctx->update != NULL)
+		search_start_update(ctx);
 	if ((ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)
 		search_save_result(ctx);
 	if (ctx->esearch && (ctx->returns & IMAP_SEARCH_RETURN_ANSWERS) == 0) {
@@ -231,6 +253,7 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 
 static void search_deinit(struct cmd_search_ctx *ctx)
 {
+	imap_search_update_destroy(&ctx->update);
 	search_ctx_destroy(&ctx->search);
 	free(ctx->matches);
 	ctx->matches = NULL;
@@ -272,6 +295,12 @@ static bool search_run(struct cmd_search_ctx *ctx)
 			return false;
 	}
 	search_send_result(ctx);
+	if (ctx->noupdate) {
+		/* RFC 5267 4.3.1: an untagged NO "during processing of the
+		 * command"; the other return options are still honoured */
+		imap_session_untagged(cmd->session, "NO [NOUPDATE \"%s\"] Too many update "
+				      "contexts (at most %d).", cmd->tag, IMAP_SEARCH_UPDATE_MAX);
+	}
 	bool expunged = search_ctx_had_expunged(ctx->search);
 	search_deinit(ctx);
 	if (expunged)
@@ -292,7 +321,9 @@ static bool search_run(struct cmd_search_ctx *ctx)
 static void search_plan_scan(struct cmd_search_ctx *ctx)
 {
 	ctx->limit = UINT32_MAX;
-	if ((ctx->returns & IMAP_SEARCH_RETURN_PARTIAL) == 0)
+	/* UPDATE starts from the whole result */
+	if ((ctx->returns & IMAP_SEARCH_RETURN_PARTIAL) == 0 ||
+	    (ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0)
 		return;
 	ctx->descending = ctx->partial.from_end &&
 		!search_key_needs_content(ctx->program);
@@ -330,6 +361,13 @@ bool cmd_search(struct imap_cmd *cmd)
 		ctx->esearch = true;
 		args += 2;
 	}
+	/* RFC 5267 4.3: "An attempt to use UPDATE where a tag is already in
+	 * use with a previous searching command that itself used UPDATE
+	 * SHALL result in the server rejecting the searching command with a
+	 * BAD response." */
+	if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0 &&
+	    imap_search_update_tag_in_use(s, cmd->tag))
+		return imap_cmd_bad(cmd, "Tag reuse: an update context has this tag.");
 	switch (imap_search_parse_program(cmd->pool, s->box, &s->search_result,
 					  args, NULL, &ctx->program, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
@@ -343,6 +381,13 @@ bool cmd_search(struct imap_cmd *cmd)
 		return imap_cmd_no(cmd, "%s", error);
 	}
 
+	if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0) {
+		if (imap_search_update_is_full(s))
+			ctx->noupdate = true;
+		else if ((ctx->update = imap_search_update_create(s, cmd->tag, cmd->uid,
+								  args)) == NULL)
+			i_panic("SEARCH: a program that parsed once does not parse again");
+	}
 	ctx->count = store_mailbox_count(s->box);
 	search_plan_scan(ctx);
 	ctx->matches = xcalloc(ctx->count / 8 + 1, 1);
@@ -352,4 +397,27 @@ bool cmd_search(struct imap_cmd *cmd)
 	cmd->resume = cmd_search_resume;
 	/* the dispatcher holds input while it continues */
 	return search_run(ctx);
+}
+
+/* command-select =/ "CANCELUPDATE" 1*(SP quoted)     (RFC 5267 4.3.5)
+ * Every tag must name an update context; otherwise BAD and none is
+ * cancelled. */
+bool cmd_cancelupdate(struct imap_cmd *cmd)
+{
+	const struct imap_arg *args = cmd->args;
+	struct imap_session *s = cmd->session;
+	const char *tag;
+	unsigned int i;
+
+	if (imap_arg_is_eol(&args[0]))
+		return imap_cmd_bad(cmd, "CANCELUPDATE needs the tags of update contexts.");
+	for (i = 0; !imap_arg_is_eol(&args[i]); i++) {
+		if (!imap_arg_get_quoted(&args[i], &tag))
+			return imap_cmd_bad(cmd, "CANCELUPDATE takes quoted tags.");
+		if (!imap_search_update_tag_in_use(s, tag))
+			return imap_cmd_bad(cmd, "No update context has the tag %.40s.", tag);
+	}
+	for (i = 0; imap_arg_get_quoted(&args[i], &tag); i++)
+		(void)imap_search_update_cancel(s, tag);
+	return imap_cmd_ok(cmd, "No further updates.");
 }

@@ -11,6 +11,7 @@
 #include "syntax/imap-arg.h"
 #include "search-parse.h"
 #include "search-result.h"
+#include "search-update.h"
 #include "sort-collect.h"
 #include "syntax/seqset.h"
 #include "syntax/partial-range.h"
@@ -226,6 +227,12 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	}
 	str_free(&line);
 	free(msgs);
+	if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0) {
+		/* RFC 5267 4.3.1: a server may refuse updates; sorted
+		 * contexts are not offered (no CONTEXT=SORT, search-update.h) */
+		imap_session_untagged(s, "NO [NOUPDATE \"%s\"] Updates of sorted results "
+				      "are not supported.", cmd->tag);
+	}
 	if (imap_sort_collect_had_expunged(coll))
 		return imap_cmd_ok(cmd, "[EXPUNGEISSUED] Sort completed (some messages were expunged).");
 	return imap_cmd_ok(cmd, "Sort completed.");
@@ -311,6 +318,10 @@ bool cmd_sort(struct imap_cmd *cmd)
 		ctx->esort = true;
 		args += 2;
 	}
+	/* RFC 5267 4.3: UPDATE with the tag of an update context is BAD */
+	if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0 &&
+	    imap_search_update_tag_in_use(cmd->session, cmd->tag))
+		return imap_cmd_bad(cmd, "Tag reuse: an update context has this tag.");
 	if (sort_parse_criteria(&args[0], ctx, &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
 	if ((program = imap_sort_collect_program(cmd, &args[1], "SORT",

@@ -348,6 +348,9 @@ static struct search_key *search_parse_keyword(struct search_build *b,
 		return NULL;
 	}
 	struct search_key *kw = search_key_new(b->pool, SEARCH_KEY_KEYWORD);
+	/* the name too, for a program kept past the command (search-
+	 * update.h) that must find a keyword added to the table later */
+	kw->name = name;
 	/* -1 (not in the mailbox's table) matches nothing */
 	unsigned int idx;
 	kw->keyword = b->box != NULL &&
@@ -593,6 +596,8 @@ int imap_search_parse_return(const struct imap_arg *arg, bool save_allowed,
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT }, { "ALL", IMAP_SEARCH_RETURN_ALL },
 		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
 		{ "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
+		{ "CONTEXT", IMAP_SEARCH_RETURN_CONTEXT },
+		{ "UPDATE", IMAP_SEARCH_RETURN_UPDATE },
 	};
 
 	const struct imap_arg *list;
@@ -637,7 +642,7 @@ int imap_search_parse_return(const struct imap_arg *arg, bool save_allowed,
 		*error_r = "PARTIAL and ALL cannot be used together.";
 		return -1;
 	}
-	if (*returns_r == 0)
-		*returns_r = IMAP_SEARCH_RETURN_ALL;
+	if ((*returns_r & (IMAP_SEARCH_RETURN_ANSWERS | IMAP_SEARCH_RETURN_SAVE)) == 0)
+		*returns_r |= IMAP_SEARCH_RETURN_ALL;
 	return 0;
 }

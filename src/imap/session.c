@@ -36,6 +36,7 @@
 #include "flags.h"
 #include "commands.h"
 #include "search-result.h"
+#include "search-update.h"
 #include "base/log.h"
 #include "syntax/seqset.h"
 #include "conf/conf.h"
@@ -698,6 +699,9 @@ void imap_session_unselect(struct imap_session *s)
 		store_mailbox_close(&s->box);
 	/* its UIDs belong to the mailbox that was selected */
 	imap_search_result_clear(s);
+	/* RFC 5267 4.3: "Updates will cease when the mailbox is no longer
+	 * selected" */
+	imap_search_update_clear(s);
 	if (s->state == IMAP_STATE_SELECTED)
 		s->state = IMAP_STATE_AUTH;
 }
@@ -723,6 +727,7 @@ enum imap_sync_event_type {
 struct imap_sync_event {
 	enum imap_sync_event_type type;
 	uint32_t msn;		/* EXPUNGE, FLAGS, OWN_FLAGS; the count for EXISTS */
+	uint32_t uid;		/* EXPUNGE */
 	struct store_msg msg;	/* FLAGS, OWN_FLAGS */
 };
 
@@ -745,8 +750,7 @@ static struct imap_sync_event *imap_sync_record_add(struct imap_sync_record *rec
 
 static void imap_sync_record_expunge(void *ctx, uint32_t msn, uint32_t uid)
 {
-	(void)uid;
-	imap_sync_record_add(ctx, IMAP_SYNC_EXPUNGE, msn);
+	imap_sync_record_add(ctx, IMAP_SYNC_EXPUNGE, msn)->uid = uid;
 }
 
 static void imap_sync_record_exists(void *ctx, uint32_t count)
@@ -813,6 +817,8 @@ static void imap_sync_replay(struct imap_session *s, int ret, struct imap_sync_r
 		const struct imap_sync_event *ev = &rec->events[i];
 		switch (ev->type) {
 		case IMAP_SYNC_EXPUNGE:
+			/* RFC 5267 4.3.4: REMOVEFROM before the EXPUNGE */
+			imap_search_update_expunge(s, ev->msn, ev->uid);
 			imap_session_untagged(s, "%u EXPUNGE", ev->msn);
 			break;
 		case IMAP_SYNC_EXISTS:
@@ -820,6 +826,8 @@ static void imap_sync_replay(struct imap_session *s, int ret, struct imap_sync_r
 			if (!s->rev2)
 				imap_session_untagged(s, "%u RECENT",
 						      store_mailbox_recent_count(s->box));
+			/* RFC 5267 4.3.3: ADDTO after the EXISTS */
+			imap_search_update_exists(s);
 			break;
 		case IMAP_SYNC_KEYWORDS:
 			/* RFC 9051 7.3.5: a client keeps its list of the
@@ -837,15 +845,19 @@ static void imap_sync_replay(struct imap_session *s, int ret, struct imap_sync_r
 			if (skip_own_only ||
 			    !imap_session_bitmap_has_msn(skip, skip_count, ev->msn))
 				imap_sync_write_flags(s, ev->msn, &ev->msg);
+			imap_search_update_flags(s, ev->msn);
 			break;
 		case IMAP_SYNC_OWN_FLAGS:
 			/* STORE / FETCH answer these themselves, or must not
 			 * (.SILENT) */
 			if (!imap_session_bitmap_has_msn(skip, skip_count, ev->msn))
 				imap_sync_write_flags(s, ev->msn, &ev->msg);
+			/* the result changes by this session's own STORE too */
+			imap_search_update_flags(s, ev->msn);
 			break;
 		}
 	}
+	imap_search_update_end(s);
 	free(rec->events);
 	memset(rec, 0, sizeof(*rec));
 }

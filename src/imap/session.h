@@ -155,6 +155,8 @@ struct imap_session {
 	char *log_prefix;		/* "imap(user,ip,id)" */
 	/* SEARCHRES "$": UIDs of the selected mailbox (search-result.h) */
 	struct seqset search_result;
+	/* CONTEXT=SEARCH UPDATE contexts (search-update.h) */
+	struct imap_search_update *search_updates;
 
 	/* counters for the logout line */
 	uint64_t cmd_count, fetch_count, expunge_count, append_count;

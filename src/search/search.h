@@ -92,7 +92,8 @@ struct search_key {
 	uint64_t number;
 	/* BEFORE .. SENTSINCE */
 	int64_t day;
-	/* HEADER (name and value), BODY and TEXT (value) */
+	/* HEADER (name and value), BODY and TEXT (value); KEYWORD: the
+	 * keyword's name (informative: `keyword` is what is evaluated) */
 	const char *name;
 	const char *value;
 	size_t value_len;

@@ -6,7 +6,8 @@
  * with a saved search result for "$"; "UID x" is skipped as cmd-search.c
  * does, and a leading "RETURN (...)" goes through
  * imap_search_parse_return() (PARTIAL ranges, RFC 9394), whose result
- * must hold no unknown bit, never PARTIAL with ALL, and a well-formed
+ * must hold no unknown bit and something to answer or save (UPDATE and
+ * CONTEXT alone mean ALL), never PARTIAL with ALL, and a well-formed
  * range (1 <= lo <= hi, the written numbers being lo and hi).  Commands whose tag
  * ends in an odd byte are parsed with a fixed charset, UTF-8 (the SORT and
  * THREAD form).  A parse that succeeds must give a well-formed tree:
@@ -116,8 +117,11 @@ static void run_command(const struct imap_command *cmd, void *ctx)
 		const char *ret_error = NULL;
 		if (imap_search_parse_return(&args[1], charset_allowed, &returns, &partial,
 					     &ret_error) == 0) {
-			if (returns == 0 || (returns & ~(IMAP_SEARCH_RETURN_ANSWERS |
-							 IMAP_SEARCH_RETURN_SAVE)) != 0)
+			unsigned int known = IMAP_SEARCH_RETURN_ANSWERS | IMAP_SEARCH_RETURN_SAVE |
+				IMAP_SEARCH_RETURN_CONTEXT | IMAP_SEARCH_RETURN_UPDATE;
+			/* something to answer or SAVE, whatever else */
+			if ((returns & (IMAP_SEARCH_RETURN_ANSWERS | IMAP_SEARCH_RETURN_SAVE)) == 0 ||
+			    (returns & ~known) != 0)
 				abort();
 			if (!charset_allowed && (returns & IMAP_SEARCH_RETURN_SAVE) != 0)
 				abort();

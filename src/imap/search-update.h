@@ -1,0 +1,85 @@
+/* search-update.h: the UPDATE contexts of CONTEXT=SEARCH (RFC 5267 4.3):
+ * a SEARCH or UID SEARCH with RETURN (UPDATE) leaves its search program
+ * and result in the session, and every later change of the selected
+ * mailbox that the session learns through its syncs (session.c's replay
+ * of store_mailbox_sync()) is told to the client as ESEARCH ADDTO and
+ * REMOVEFROM data for that search's tag:
+ *   - an expunged message of the result: REMOVEFROM (0 n), written before
+ *     its EXPUNGE (RFC 5267 4.3.4: msns must still be valid);
+ *   - new messages that match: one ADDTO (0 set) after the EXISTS (4.3.3);
+ *   - a flag or keyword change that makes a message match or stop
+ *     matching, for programs with flag or keyword keys: collected over
+ *     one sync and written as one ESEARCH with ADDTO and/or REMOVEFROM
+ *     at its end.
+ * Only the changed or new messages are evaluated, against the stored
+ * program.  Context positions are always 0 (mailbox order, allowed for
+ * SEARCH by 4.3.3 and 4.3.4).
+ *
+ * The program is parsed again into the context's own pool.  Sequence-
+ * number sets in it are fixed when the command is received (RFC 5267
+ * 4.3: later changes of those msns give no notification): each msn range
+ * becomes the UID range from the first message's UID to the last's,
+ * which names the same messages now and no message that arrives later.
+ * The result is kept as a seqset of UIDs.  OLDER and YOUNGER (RFC 5032)
+ * are evaluated when a message changes or arrives, not as time passes
+ * (RFC 5032 3 allows the delay).
+ *
+ * Limits: at most IMAP_SEARCH_UPDATE_MAX contexts per session (RFC 5267
+ * 4.3.1: more is answered with NO [NOUPDATE "tag"], the search itself
+ * still answered); contexts end with CANCELUPDATE or when the mailbox is
+ * no longer selected.
+ *
+ * This module never reads a message itself (src/search does) and never
+ * parses a command's return options (search-parse.c does). */
+#ifndef ROOST_IMAP_SEARCH_UPDATE_H
+#define ROOST_IMAP_SEARCH_UPDATE_H
+
+#include "syntax/imap-parser.h"
+
+struct imap_session;
+struct store_msg;
+
+/* Update contexts one session may hold. */
+#define IMAP_SEARCH_UPDATE_MAX 8
+
+struct imap_search_update;
+
+/* Whether `tag` is the tag of one of the session's contexts (RFC 5267
+ * 4.3: a new UPDATE with that tag is BAD). */
+bool imap_search_update_tag_in_use(const struct imap_session *s, const char *tag);
+/* Whether the session holds IMAP_SEARCH_UPDATE_MAX contexts already. */
+bool imap_search_update_is_full(const struct imap_session *s);
+
+/* A new context, not yet active, for the search command `tag` (UID
+ * SEARCH when `uid`) on the selected mailbox, whose program is `args`
+ * (the search-program, as for imap_search_parse_program() with charset
+ * NULL), parsed again here into the context's pool.  NULL if it does not
+ * parse (the caller parsed it already, so only a bug gets there).  Free
+ * with imap_search_update_destroy() unless started. */
+struct imap_search_update *imap_search_update_create(struct imap_session *s,
+						     const char *tag, bool uid,
+						     const struct imap_arg *args);
+/* Adds a message (by UID) to the context's initial result. */
+void imap_search_update_add_result(struct imap_search_update *u, uint32_t uid);
+/* Makes *u one of the session's contexts, owned by it from now on
+ * (*u = NULL): the messages of the view so far are in its result as
+ * given, the later ones are new to it. */
+void imap_search_update_start(struct imap_session *s, struct imap_search_update **u);
+void imap_search_update_destroy(struct imap_search_update **u);
+
+/* CANCELUPDATE of one tag: ends that context.  false if there is none. */
+bool imap_search_update_cancel(struct imap_session *s, const char *tag);
+/* Ends every context (the mailbox is no longer selected, or the session
+ * ends). */
+void imap_search_update_clear(struct imap_session *s);
+
+/* The sync replay's hooks, in the order of store_sync_callbacks.  A
+ * replay calls _expunge() before writing each EXPUNGE, _exists() after
+ * writing EXISTS, _flags() for each flag change (own or not), and _end()
+ * once at its end.  The view is the synced one throughout. */
+void imap_search_update_expunge(struct imap_session *s, uint32_t msn, uint32_t uid);
+void imap_search_update_exists(struct imap_session *s);
+void imap_search_update_flags(struct imap_session *s, uint32_t msn);
+void imap_search_update_end(struct imap_session *s);
+
+#endif
