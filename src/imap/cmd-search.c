@@ -385,7 +385,8 @@ bool cmd_search(struct imap_cmd *cmd)
 		if (imap_search_update_is_full(s))
 			ctx->noupdate = true;
 		else if ((ctx->update = imap_search_update_create(s, cmd->tag, cmd->uid,
-								  args)) == NULL)
+								  args, NULL,
+								  &s->search_result)) == NULL)
 			i_panic("SEARCH: a program that parsed once does not parse again");
 	}
 	ctx->count = store_mailbox_count(s->box);

@@ -14,6 +14,7 @@
 #include "search-update.h"
 #include "sort-collect.h"
 #include "syntax/seqset.h"
+#include "base/pool.h"
 #include "syntax/partial-range.h"
 #include "search/sort.h"
 #include "store/store.h"
@@ -25,6 +26,8 @@
 /* More criteria than keys exist is allowed (repeats are harmless) but
  * bounded. */
 #define SORT_MAX_CRITERIA 32
+_Static_assert(SORT_MAX_CRITERIA <= IMAP_SEARCH_UPDATE_MAX_CRITERIA,
+	       "a sorted update context holds every criterion");
 
 struct cmd_sort_ctx {
 	struct sort_criterion crit[SORT_MAX_CRITERIA];
@@ -35,7 +38,31 @@ struct cmd_sort_ctx {
 	/* a criterion compares strings: the key blobs are kept; without
 	 * one (DATE, ARRIVAL, SIZE) only the sent dates */
 	bool strings;
+	/* RETURN (UPDATE): what the context is made from once the sorted
+	 * result is there (sort_done): the program's arguments (valid
+	 * until the tagged reply), its charset and "$" as it was when the
+	 * command came (a copy in the command's pool: SAVE replaces it) */
+	const struct imap_arg *update_args;
+	const char *update_charset;
+	struct seqset update_saved;
+	bool noupdate;		/* over the limit: NO [NOUPDATE] */
 };
+
+/* SORT RETURN (UPDATE): makes the sorted update context from the
+ * result in sort order (search-update.h). */
+static void sort_start_update(struct imap_cmd *cmd, struct cmd_sort_ctx *ctx,
+			      const struct sort_msg *msgs, size_t count)
+{
+	struct imap_search_update *u =
+		imap_search_update_create(cmd->session, cmd->tag, cmd->uid, ctx->update_args,
+					  ctx->update_charset, &ctx->update_saved);
+	if (u == NULL)
+		i_panic("SORT: a program that parsed once does not parse again");
+	imap_search_update_set_sort(u, ctx->crit, ctx->crit_count);
+	for (size_t i = 0; i < count; i++)
+		imap_search_update_add_sorted(u, &msgs[i]);
+	imap_search_update_start(cmd->session, &u);
+}
 
 static void sort_flush(struct imap_session *s, struct str *line, bool final)
 {
@@ -175,6 +202,8 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 		}
 	}
 	sort_messages(msgs, count, ctx->crit, ctx->crit_count);
+	if (ctx->update_args != NULL)
+		sort_start_update(cmd, ctx, msgs, count);
 	if ((ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)
 		sort_save_result(s, ctx, msgs, count);
 
@@ -227,11 +256,10 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	}
 	str_free(&line);
 	free(msgs);
-	if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0) {
-		/* RFC 5267 4.3.1: a server may refuse updates; sorted
-		 * contexts are not offered (no CONTEXT=SORT, search-update.h) */
-		imap_session_untagged(s, "NO [NOUPDATE \"%s\"] Updates of sorted results "
-				      "are not supported.", cmd->tag);
+	if (ctx->noupdate) {
+		/* RFC 5267 4.3.1, as for SEARCH */
+		imap_session_untagged(s, "NO [NOUPDATE \"%s\"] Too many update contexts "
+				      "(at most %d).", cmd->tag, IMAP_SEARCH_UPDATE_MAX);
 	}
 	if (imap_sort_collect_had_expunged(coll))
 		return imap_cmd_ok(cmd, "[EXPUNGEISSUED] Sort completed (some messages were expunged).");
@@ -324,6 +352,22 @@ bool cmd_sort(struct imap_cmd *cmd)
 		return imap_cmd_bad(cmd, "Tag reuse: an update context has this tag.");
 	if (sort_parse_criteria(&args[0], ctx, &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
+	if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0 &&
+	    imap_search_update_is_full(cmd->session)) {
+		ctx->noupdate = true;
+	} else if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0) {
+		const struct seqset *saved = &cmd->session->search_result;
+
+		/* the charset as imap_sort_collect_program() takes it; it
+		 * answers a missing one */
+		if (imap_arg_get_atom(&args[1], &ctx->update_charset) ||
+		    imap_arg_get_quoted(&args[1], &ctx->update_charset))
+			ctx->update_args = &args[2];
+		ctx->update_saved.count = saved->count;
+		ctx->update_saved.cap = saved->count;
+		ctx->update_saved.ranges = saved->count == 0 ? NULL :
+			p_memdup(cmd->pool, saved->ranges, saved->count * sizeof(*saved->ranges));
+	}
 	if ((program = imap_sort_collect_program(cmd, &args[1], "SORT",
 						 (ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)) == NULL)
 		return true;

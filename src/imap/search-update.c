@@ -7,8 +7,11 @@
 #include "base/str.h"
 #include "syntax/seqset.h"
 #include "search/search.h"
+#include "search/sort.h"
+#include "syntax/msgkeys.h"
 #include "store/store.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +33,32 @@ struct imap_search_update {
 	 * numbers (UIDs or msns of the synced view) */
 	struct search_ctx *eval;
 	struct seqset pending_add, pending_remove;
+
+	/* SORT contexts (crit_count > 0 or sorted): the result in sort
+	 * order, each with the keys its criteria compare (strings
+	 * xstrdup'd, the others NULL) and its UID as the msn, which orders
+	 * equal keys in mailbox order as msns do */
+	bool sorted;
+	struct sort_criterion crit[IMAP_SEARCH_UPDATE_MAX_CRITERIA];
+	size_t crit_count;
+	struct sort_msg *msgs;
+	size_t msg_count, msg_cap;
 };
+
+static void search_update_msg_free(struct sort_msg *msg)
+{
+	free((char *)msg->cc);
+	free((char *)msg->from);
+	free((char *)msg->to);
+	free((char *)msg->subject);
+	free((char *)msg->displayfrom);
+	free((char *)msg->displayto);
+}
+
+static const char *search_update_strdup(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
 
 static bool search_update_has_flag_keys(const struct search_key *key)
 {
@@ -114,7 +142,9 @@ bool imap_search_update_is_full(const struct imap_session *s)
 
 struct imap_search_update *imap_search_update_create(struct imap_session *s,
 						     const char *tag, bool uid,
-						     const struct imap_arg *args)
+						     const struct imap_arg *args,
+						     const char *charset,
+						     const struct seqset *saved_uids)
 {
 	struct pool *pool = pool_create(1024);
 	struct imap_search_update *u = p_malloc(pool, sizeof(*u));
@@ -124,7 +154,7 @@ struct imap_search_update *imap_search_update_create(struct imap_session *s,
 	u->pool = pool;
 	u->tag = p_strdup(pool, tag);
 	u->uid = uid;
-	if (imap_search_parse_program(pool, s->box, &s->search_result, args, NULL,
+	if (imap_search_parse_program(pool, s->box, saved_uids, args, charset,
 				      &u->program, &error) != IMAP_SEARCH_PARSE_OK) {
 		pool_destroy(&pool);
 		return NULL;
@@ -138,6 +168,55 @@ struct imap_search_update *imap_search_update_create(struct imap_session *s,
 void imap_search_update_add_result(struct imap_search_update *u, uint32_t uid)
 {
 	seqset_add(&u->result, uid);
+}
+
+void imap_search_update_set_sort(struct imap_search_update *u,
+				 const struct sort_criterion *crit, size_t crit_count)
+{
+	assert(crit_count <= IMAP_SEARCH_UPDATE_MAX_CRITERIA);
+	u->sorted = true;
+	memcpy(u->crit, crit, crit_count * sizeof(*crit));
+	u->crit_count = crit_count;
+}
+
+/* Whether sort key `key` is one of u's criteria. */
+static bool search_update_uses_key(const struct imap_search_update *u, enum sort_key key)
+{
+	for (size_t i = 0; i < u->crit_count; i++) {
+		if (u->crit[i].key == key)
+			return true;
+	}
+	return false;
+}
+
+/* Inserts a copy of `msg` (its msn replaced by its UID, only the used
+ * strings copied) at index `pos` of u's sorted result. */
+static void search_update_insert_sorted(struct imap_search_update *u, size_t pos,
+					const struct sort_msg *msg)
+{
+	struct sort_msg copy = *msg;
+
+	copy.msn = msg->uid;
+	copy.cc = search_update_uses_key(u, SORT_KEY_CC) ? search_update_strdup(msg->cc) : NULL;
+	copy.from = search_update_uses_key(u, SORT_KEY_FROM) ?
+		search_update_strdup(msg->from) : NULL;
+	copy.to = search_update_uses_key(u, SORT_KEY_TO) ? search_update_strdup(msg->to) : NULL;
+	copy.subject = search_update_uses_key(u, SORT_KEY_SUBJECT) ?
+		search_update_strdup(msg->subject) : NULL;
+	copy.displayfrom = search_update_uses_key(u, SORT_KEY_DISPLAYFROM) ?
+		search_update_strdup(msg->displayfrom) : NULL;
+	copy.displayto = search_update_uses_key(u, SORT_KEY_DISPLAYTO) ?
+		search_update_strdup(msg->displayto) : NULL;
+	ARRAY_RESERVE(u->msgs, u->msg_cap, u->msg_count + 1);
+	memmove(u->msgs + pos + 1, u->msgs + pos, (u->msg_count - pos) * sizeof(*u->msgs));
+	u->msgs[pos] = copy;
+	u->msg_count++;
+	seqset_add(&u->result, msg->uid);
+}
+
+void imap_search_update_add_sorted(struct imap_search_update *u, const struct sort_msg *msg)
+{
+	search_update_insert_sorted(u, u->msg_count, msg);
 }
 
 void imap_search_update_start(struct imap_session *s, struct imap_search_update **_u)
@@ -160,6 +239,9 @@ void imap_search_update_destroy(struct imap_search_update **_u)
 		return;
 	*_u = NULL;
 	search_ctx_destroy(&u->eval);
+	for (size_t i = 0; i < u->msg_count; i++)
+		search_update_msg_free(&u->msgs[i]);
+	free(u->msgs);
 	seqset_deinit(&u->result);
 	seqset_deinit(&u->pending_add);
 	seqset_deinit(&u->pending_remove);
@@ -245,11 +327,107 @@ static void search_update_write(struct imap_session *s, const struct imap_search
 	str_free(&line);
 }
 
+/* ---- sorted contexts (RFC 5267 4.3.3, 4.3.4: context positions) ---- */
+
+/* "* ESEARCH (TAG "tag") [UID] NAME (pos value)" */
+static void search_update_write_pairs(struct imap_session *s, const struct imap_search_update *u,
+				      const char *name, const struct str *pairs)
+{
+	struct str line = STR_INIT;
+
+	str_printfa(&line, "* ESEARCH (TAG \"%s\")%s %s (", u->tag, u->uid ? " UID" : "", name);
+	str_append_n(&line, pairs->data, pairs->len);
+	str_append_c(&line, ')');
+	imap_session_write_line(s, &line);
+	str_free(&line);
+}
+
+/* The index of `uid` in u's sorted result (it must be there). */
+static size_t search_update_sorted_index(const struct imap_search_update *u, uint32_t uid)
+{
+	for (size_t i = 0; i < u->msg_count; i++) {
+		if (u->msgs[i].uid == uid)
+			return i;
+	}
+	i_panic("search update %s: UID %u in the result but not in its order", u->tag, uid);
+}
+
+/* Removes `uid` from u's result and writes REMOVEFROM (position value). */
+static void search_update_sorted_remove(struct imap_session *s, struct imap_search_update *u,
+					uint32_t uid, uint32_t value)
+{
+	size_t i = search_update_sorted_index(u, uid);
+	struct str pair = STR_INIT;
+
+	search_update_msg_free(&u->msgs[i]);
+	memmove(u->msgs + i, u->msgs + i + 1, (u->msg_count - i - 1) * sizeof(*u->msgs));
+	u->msg_count--;
+	seqset_remove(&u->result, uid);
+	/* RFC 5267 4.3.4: "the first result in the set will occupy the
+	 * given context position before removal" (positions from 1) */
+	str_printfa(&pair, "%zu %u", i + 1, value);
+	search_update_write_pairs(s, u, "REMOVEFROM", &pair);
+	str_free(&pair);
+}
+
+/* Places message msn (matching) into u's sorted result and appends
+ * "position value" to `pairs` (RFC 5267 4.3.3: the result "will occupy
+ * the new context position after insertion").  -1 (logged, nothing
+ * placed) when its keys cannot be read. */
+static int search_update_sorted_add(struct imap_session *s, struct imap_search_update *u,
+				    uint32_t msn, struct str *pairs)
+{
+	const struct store_msg *m = store_mailbox_msg(s->box, msn);
+	struct sort_msg msg;
+	struct msgkeys keys;
+	const void *data;
+	size_t size;
+
+	if (store_mailbox_msg_keys(s->box, msn, &data, &size) < 0 ||
+	    msgkeys_deserialize(&keys, data, size) < 0) {
+		enum store_error err;
+		log_error("%s: search update %s: no sort keys for UID %u: %s", s->log_prefix,
+			  u->tag, m->uid, store_last_error(s->store, &err));
+		return -1;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.msn = msg.uid = m->uid;
+	msg.arrival = (int64_t)m->internaldate;
+	msg.size = m->size;
+	msg.sent_date = keys.sent_date;
+	msg.has_sent_date = keys.has_sent_date;
+	msg.cc = keys.cc;
+	msg.from = keys.from;
+	msg.to = keys.to;
+	msg.subject = keys.base_subject;
+	msg.displayfrom = keys.displayfrom;
+	msg.displayto = keys.displayto;
+	size_t lo = 0, hi = u->msg_count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sort_msg_compare(&u->msgs[mid], &msg, u->crit, u->crit_count) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	search_update_insert_sorted(u, lo, &msg);
+	if (pairs->len > 0)
+		str_append_c(pairs, ' ');
+	str_printfa(pairs, "%zu %u", lo + 1, u->uid ? m->uid : msn);
+	return 0;
+}
+
+/* ---- the replay's hooks ---- */
+
 void imap_search_update_expunge(struct imap_session *s, uint32_t msn, uint32_t uid)
 {
 	for (struct imap_search_update *u = s->search_updates; u != NULL; u = u->next) {
 		if (!seqset_contains(&u->result, uid))
 			continue;
+		if (u->sorted) {
+			search_update_sorted_remove(s, u, uid, u->uid ? uid : msn);
+			continue;
+		}
 		seqset_remove(&u->result, uid);
 		/* a flag change of this sync told but not yet written is
 		 * of a message still in the view, never of this one */
@@ -266,19 +444,27 @@ void imap_search_update_exists(struct imap_session *s)
 
 	for (struct imap_search_update *u = s->search_updates; u != NULL; u = u->next) {
 		struct seqset add = SEQSET_INIT;
+		struct str pairs = STR_INIT;
 		uint32_t msn = imap_session_msn_lower_bound(s->box, u->uid_next);
 
 		for (; msn <= count; msn++) {
 			uint32_t uid = store_mailbox_msg(s->box, msn)->uid;
-			if (search_update_match(s, u, msn) > 0) {
-				seqset_add(&u->result, uid);
-				seqset_add(&add, u->uid ? uid : msn);
-			}
 			u->uid_next = uid + 1;
+			if (search_update_match(s, u, msn) <= 0)
+				continue;
+			if (u->sorted) {
+				(void)search_update_sorted_add(s, u, msn, &pairs);
+				continue;
+			}
+			seqset_add(&u->result, uid);
+			seqset_add(&add, u->uid ? uid : msn);
 		}
 		if (!seqset_is_empty(&add))
 			search_update_write(s, u, &add, NULL);
+		if (pairs.len > 0)
+			search_update_write_pairs(s, u, "ADDTO", &pairs);
 		seqset_deinit(&add);
+		str_free(&pairs);
 	}
 }
 
@@ -295,6 +481,17 @@ void imap_search_update_flags(struct imap_session *s, uint32_t msn)
 			continue;
 		bool was = seqset_contains(&u->result, uid);
 		uint32_t value = u->uid ? uid : msn;
+		if (u->sorted) {
+			/* told at once: each position counts from the
+			 * result as the previous change left it */
+			struct str pairs = STR_INIT;
+			if (ret > 0 && !was && search_update_sorted_add(s, u, msn, &pairs) == 0)
+				search_update_write_pairs(s, u, "ADDTO", &pairs);
+			else if (ret == 0 && was)
+				search_update_sorted_remove(s, u, uid, value);
+			str_free(&pairs);
+			continue;
+		}
 		/* a second change of the same message in one sync undoes
 		 * what the first one made pending */
 		if (ret > 0 && !was) {

@@ -12,8 +12,20 @@
  *     one sync and written as one ESEARCH with ADDTO and/or REMOVEFROM
  *     at its end.
  * Only the changed or new messages are evaluated, against the stored
- * program.  Context positions are always 0 (mailbox order, allowed for
- * SEARCH by 4.3.3 and 4.3.4).
+ * program.  SEARCH contexts use context position 0 (mailbox order,
+ * allowed for SEARCH by 4.3.3 and 4.3.4).
+ *
+ * SORT and UID SORT contexts (CONTEXT=SORT) keep the result in sort
+ * order with each message's sort keys (only the strings its criteria
+ * compare, copied; the UID stands in for the msn as the last
+ * criterion, which orders the same way).  A message that enters the
+ * result is placed by a binary search (sort_msg_compare()) and told as
+ * ADDTO (position value); one that leaves it as REMOVEFROM (position
+ * value), its position found by a scan of the result.  Each change is
+ * written at once, so every position counts from the result the
+ * previous one left; the new messages of one EXISTS share one ADDTO
+ * with a pair each.  The keys of a new message come from the store's
+ * cached keys (store_mailbox_msg_keys()).
  *
  * The program is parsed again into the context's own pool.  Sequence-
  * number sets in it are fixed when the command is received (RFC 5267
@@ -29,18 +41,23 @@
  * still answered); contexts end with CANCELUPDATE or when the mailbox is
  * no longer selected.
  *
- * This module never reads a message itself (src/search does) and never
- * parses a command's return options (search-parse.c does). */
+ * This module never reads a message itself (src/search does), never
+ * orders messages itself (search/sort.c does) and never parses a
+ * command's return options (search-parse.c does). */
 #ifndef ROOST_IMAP_SEARCH_UPDATE_H
 #define ROOST_IMAP_SEARCH_UPDATE_H
 
 #include "syntax/imap-parser.h"
 
 struct imap_session;
-struct store_msg;
+struct seqset;
+struct sort_criterion;
+struct sort_msg;
 
 /* Update contexts one session may hold. */
 #define IMAP_SEARCH_UPDATE_MAX 8
+/* Sort criteria of a sorted context (as many as SORT takes). */
+#define IMAP_SEARCH_UPDATE_MAX_CRITERIA 32
 
 struct imap_search_update;
 
@@ -50,17 +67,27 @@ bool imap_search_update_tag_in_use(const struct imap_session *s, const char *tag
 /* Whether the session holds IMAP_SEARCH_UPDATE_MAX contexts already. */
 bool imap_search_update_is_full(const struct imap_session *s);
 
-/* A new context, not yet active, for the search command `tag` (UID
- * SEARCH when `uid`) on the selected mailbox, whose program is `args`
- * (the search-program, as for imap_search_parse_program() with charset
- * NULL), parsed again here into the context's pool.  NULL if it does not
- * parse (the caller parsed it already, so only a bug gets there).  Free
- * with imap_search_update_destroy() unless started. */
+/* A new context, not yet active, for the searching command `tag` (UID
+ * SEARCH or UID SORT when `uid`) on the selected mailbox, whose program
+ * is `args` with `charset` and `saved_uids` ("$") as
+ * imap_search_parse_program() takes them (charset NULL for SEARCH,
+ * SORT's charset argument for SORT), parsed again here into the
+ * context's pool.  NULL if it does not parse (the caller parsed the
+ * same arguments already, so only a bug gets there).  Free with
+ * imap_search_update_destroy() unless started. */
 struct imap_search_update *imap_search_update_create(struct imap_session *s,
 						     const char *tag, bool uid,
-						     const struct imap_arg *args);
-/* Adds a message (by UID) to the context's initial result. */
+						     const struct imap_arg *args,
+						     const char *charset,
+						     const struct seqset *saved_uids);
+/* SEARCH: adds a message (by UID) to the context's initial result. */
 void imap_search_update_add_result(struct imap_search_update *u, uint32_t uid);
+/* SORT: makes the context a sorted one, with these criteria (at most
+ * IMAP_SEARCH_UPDATE_MAX_CRITERIA; copied), and then appends each
+ * message of the sorted initial result in order (strings copied). */
+void imap_search_update_set_sort(struct imap_search_update *u,
+				 const struct sort_criterion *crit, size_t crit_count);
+void imap_search_update_add_sorted(struct imap_search_update *u, const struct sort_msg *msg);
 /* Makes *u one of the session's contexts, owned by it from now on
  * (*u = NULL): the messages of the view so far are in its result as
  * given, the later ones are new to it. */
@@ -76,7 +103,8 @@ void imap_search_update_clear(struct imap_session *s);
 /* The sync replay's hooks, in the order of store_sync_callbacks.  A
  * replay calls _expunge() before writing each EXPUNGE, _exists() after
  * writing EXISTS, _flags() for each flag change (own or not), and _end()
- * once at its end.  The view is the synced one throughout. */
+ * once at its end; they write the ESEARCH responses.  The view is the
+ * synced one throughout. */
 void imap_search_update_expunge(struct imap_session *s, uint32_t msn, uint32_t uid);
 void imap_search_update_exists(struct imap_session *s);
 void imap_search_update_flags(struct imap_session *s, uint32_t msn);

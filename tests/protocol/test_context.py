@@ -3,8 +3,8 @@ RETURN (UPDATE) and CONTEXT, the ESEARCH ADDTO and REMOVEFROM data sent
 as messages arrive (APPEND, LMTP delivery), change flags (other sessions,
 the session's own STORE) or are expunged, between commands and during
 IDLE; CANCELUPDATE; tag reuse; the limit on update contexts (NO
-[NOUPDATE]); SORT RETURN (UPDATE) refused with NOUPDATE (CONTEXT=SORT is
-not offered); two and ten sessions in different workers."""
+[NOUPDATE]); CONTEXT=SORT's positions (RFC 5267 4.3.3, 4.3.4) in sorted
+contexts; two and ten sessions in different workers."""
 import time
 
 from roosttest import expect, server_args, TestFailure
@@ -205,7 +205,7 @@ S: * NO [NOUPDATE "B02"] Too many update contexts (at most 8).
 S: B02 OK Search completed.
 C: B03 UID SORT RETURN (UPDATE COUNT) (ARRIVAL) UTF-8 ALL
 S: * ESEARCH (TAG "B03") UID COUNT 2
-S: * NO [NOUPDATE "B03"] Updates of sorted results are not supported.
+S: * NO [NOUPDATE "B03"] Too many update contexts (at most 8).
 S: B03 OK Sort completed.
 """)
     # B02 is no context: CANCELUPDATE of it is BAD, and it gets no ADDTO
@@ -381,3 +381,56 @@ def test_text_program_updates(srv):
     expect(esearch_lines(u, ctx) == [f'* ESEARCH (TAG "{ctx}") UID REMOVEFROM (0 1)'], u)
     u, _ = c.cmd("STORE 1,3 -FLAGS.SILENT (\\Flagged)", ok=True)
     expect(esearch_lines(u, ctx) == [f'* ESEARCH (TAG "{ctx}") UID ADDTO (0 1)'], u)
+
+
+def test_sort_context_positions(srv):
+    """Sorted contexts: ADDTO and REMOVEFROM carry the position in sort
+    order (RFC 5267 4.3.3: the result "will occupy the new context
+    position after insertion"; 4.3.4: it "will occupy the given context
+    position before removal")."""
+    a = srv.login()
+    for subject in ("c", "a", "e"):
+        a.append(msg=f"Subject: {subject}\r\n\r\nx\r\n")
+    a.cmd("SELECT INBOX", ok=True)
+    a.cmd("LOGOUT")
+    c = srv.login()
+    c.cmd("SELECT INBOX", ok=True)
+    c.conv(r"""
+C: S1 UID SORT RETURN (UPDATE) (SUBJECT) UTF-8 UNDELETED
+S: * ESEARCH (TAG "S1") UID ALL 2,1,3
+S: S1 OK Sort completed.
+C: S2 SORT RETURN (UPDATE COUNT) (REVERSE SUBJECT) UTF-8 ALL
+S: * ESEARCH (TAG "S2") COUNT 3
+S: S2 OK Sort completed.
+""")
+    b = srv.login()
+    b.append(msg="Subject: b\r\n\r\nx\r\n")       # UID 4
+    b.append(msg="Subject: f\r\n\r\nx\r\n")       # UID 5
+    u, _ = c.cmd("NOOP", ok=True)
+    # S1 (a b c e f): b at 2, then f at 5; S2 (e c a): b at 3 (e c b
+    # a), then f at 1, each pair counted after the one before
+    expect(esearch_lines(u, "S1") == ['* ESEARCH (TAG "S1") UID ADDTO (2 4 5 5)'], u)
+    expect(esearch_lines(u, "S2") == ['* ESEARCH (TAG "S2") ADDTO (3 4 1 5)'], u)
+    # c (UID 1) stops matching S1 at position 3; S2 has no flag key
+    u, _ = c.cmd("UID STORE 1 +FLAGS.SILENT (\\Deleted)", ok=True)
+    expect(u == ['* ESEARCH (TAG "S1") UID REMOVEFROM (3 1)'], u)
+    u, _ = c.cmd("UID STORE 1 -FLAGS.SILENT (\\Deleted)", ok=True)
+    expect(u == ['* ESEARCH (TAG "S1") UID ADDTO (3 1)'], u)
+    # expunge e (UID 3, msn 3): S1 a b c e f -> position 4; S2 f e c b
+    # a -> position 2, both before the EXPUNGE
+    b.cmd("SELECT INBOX", ok=True)
+    b.cmd("UID STORE 3 +FLAGS.SILENT (\\Deleted)", ok=True)
+    b.cmd("EXPUNGE", ok=True)
+    u, _ = c.cmd("NOOP", ok=True)
+    expunge = u.index("* 3 EXPUNGE")
+    expect(u.index('* ESEARCH (TAG "S1") UID REMOVEFROM (4 3)') < expunge, u)
+    expect(u.index('* ESEARCH (TAG "S2") REMOVEFROM (2 3)') < expunge, u)
+    # equal keys keep mailbox order: a second "b" goes after the first
+    b.append(msg="Subject: b\r\n\r\nx\r\n")       # UID 6
+    u, _ = c.cmd("NOOP", ok=True)
+    expect(esearch_lines(u, "S1") == ['* ESEARCH (TAG "S1") UID ADDTO (3 6)'], u)
+    expect(esearch_lines(u, "S2") == ['* ESEARCH (TAG "S2") ADDTO (4 5)'], u)
+    # the contexts still hold what a new SORT gives
+    u, _ = c.cmd("UID SORT (SUBJECT) UTF-8 UNDELETED", ok=True)
+    expect(u == ["* SORT 2 4 6 1 5"], u)
+    c.cmd('CANCELUPDATE "S1" "S2"', ok=True)
