@@ -45,7 +45,8 @@ struct cmd_sort_ctx {
 	const struct imap_arg *update_args;
 	const char *update_charset;
 	struct seqset update_saved;
-	bool noupdate;		/* over the limit: NO [NOUPDATE] */
+	/* updates refused (RFC 5267 4.3.1): the text of the NO [NOUPDATE] */
+	const char *noupdate;
 };
 
 /* SORT RETURN (UPDATE): makes the sorted update context from the
@@ -59,8 +60,13 @@ static void sort_start_update(struct imap_cmd *cmd, struct cmd_sort_ctx *ctx,
 	if (u == NULL)
 		i_panic("SORT: a program that parsed once does not parse again");
 	imap_search_update_set_sort(u, ctx->crit, ctx->crit_count);
-	for (size_t i = 0; i < count; i++)
-		imap_search_update_add_sorted(u, &msgs[i]);
+	for (size_t i = 0; i < count; i++) {
+		if (!imap_search_update_add_sorted(u, &msgs[i])) {
+			imap_search_update_destroy(&u);
+			ctx->noupdate = "The result is too large to follow.";
+			return;
+		}
+	}
 	imap_search_update_start(cmd->session, &u);
 }
 
@@ -256,10 +262,9 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	}
 	str_free(&line);
 	free(msgs);
-	if (ctx->noupdate) {
+	if (ctx->noupdate != NULL) {
 		/* RFC 5267 4.3.1, as for SEARCH */
-		imap_session_untagged(s, "NO [NOUPDATE \"%s\"] Too many update contexts "
-				      "(at most %d).", cmd->tag, IMAP_SEARCH_UPDATE_MAX);
+		imap_session_untagged(s, "NO [NOUPDATE \"%s\"] %s", cmd->tag, ctx->noupdate);
 	}
 	if (imap_sort_collect_had_expunged(coll))
 		return imap_cmd_ok(cmd, "[EXPUNGEISSUED] Sort completed (some messages were expunged).");
@@ -354,7 +359,8 @@ bool cmd_sort(struct imap_cmd *cmd)
 		return imap_cmd_bad(cmd, "%s", error);
 	if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0 &&
 	    imap_search_update_is_full(cmd->session)) {
-		ctx->noupdate = true;
+		ctx->noupdate = p_strdup_printf(cmd->pool, "Too many update contexts "
+						"(at most %d).", IMAP_SEARCH_UPDATE_MAX);
 	} else if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0) {
 		const struct seqset *saved = &cmd->session->search_result;
 

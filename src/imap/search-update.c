@@ -43,6 +43,7 @@ struct imap_search_update {
 	size_t crit_count;
 	struct sort_msg *msgs;
 	size_t msg_count, msg_cap;
+	size_t string_bytes;	/* copied by imap_search_update_add_sorted() */
 };
 
 static void search_update_msg_free(struct sort_msg *msg)
@@ -214,9 +215,26 @@ static void search_update_insert_sorted(struct imap_search_update *u, size_t pos
 	seqset_add(&u->result, msg->uid);
 }
 
-void imap_search_update_add_sorted(struct imap_search_update *u, const struct sort_msg *msg)
+static size_t search_update_string_size(const struct imap_search_update *u,
+					 enum sort_key key, const char *str)
 {
+	return str != NULL && search_update_uses_key(u, key) ? strlen(str) + 1 : 0;
+}
+
+bool imap_search_update_add_sorted(struct imap_search_update *u, const struct sort_msg *msg)
+{
+	size_t bytes = search_update_string_size(u, SORT_KEY_CC, msg->cc) +
+		search_update_string_size(u, SORT_KEY_FROM, msg->from) +
+		search_update_string_size(u, SORT_KEY_TO, msg->to) +
+		search_update_string_size(u, SORT_KEY_SUBJECT, msg->subject) +
+		search_update_string_size(u, SORT_KEY_DISPLAYFROM, msg->displayfrom) +
+		search_update_string_size(u, SORT_KEY_DISPLAYTO, msg->displayto);
+
+	if (u->string_bytes + bytes > IMAP_SEARCH_UPDATE_SORT_MAX_BYTES)
+		return false;
+	u->string_bytes += bytes;
 	search_update_insert_sorted(u, u->msg_count, msg);
+	return true;
 }
 
 void imap_search_update_start(struct imap_session *s, struct imap_search_update **_u)

@@ -58,6 +58,12 @@ struct sort_msg;
 #define IMAP_SEARCH_UPDATE_MAX 8
 /* Sort criteria of a sorted context (as many as SORT takes). */
 #define IMAP_SEARCH_UPDATE_MAX_CRITERIA 32
+/* Bytes of sort key strings a sorted context may copy from its initial
+ * result: a SORT (SUBJECT) of a million messages would keep tens of
+ * megabytes a context; past this the SORT is answered and its updates
+ * refused (NO [NOUPDATE]).  Messages that enter later are not counted
+ * against it (the mailbox's growth bounds them). */
+#define IMAP_SEARCH_UPDATE_SORT_MAX_BYTES (16 * 1024 * 1024)
 
 struct imap_search_update;
 
@@ -84,10 +90,12 @@ struct imap_search_update *imap_search_update_create(struct imap_session *s,
 void imap_search_update_add_result(struct imap_search_update *u, uint32_t uid);
 /* SORT: makes the context a sorted one, with these criteria (at most
  * IMAP_SEARCH_UPDATE_MAX_CRITERIA; copied), and then appends each
- * message of the sorted initial result in order (strings copied). */
+ * message of the sorted initial result in order (strings copied);
+ * false, with nothing added, once IMAP_SEARCH_UPDATE_SORT_MAX_BYTES
+ * would be passed (the caller destroys the context). */
 void imap_search_update_set_sort(struct imap_search_update *u,
 				 const struct sort_criterion *crit, size_t crit_count);
-void imap_search_update_add_sorted(struct imap_search_update *u, const struct sort_msg *msg);
+bool imap_search_update_add_sorted(struct imap_search_update *u, const struct sort_msg *msg);
 /* Makes *u one of the session's contexts, owned by it from now on
  * (*u = NULL): the messages of the view so far are in its result as
  * given, the later ones are new to it. */
