@@ -234,8 +234,13 @@ def test_cancelupdate_bad_input_and_unselect(srv):
     expect(" BAD " in t, t)          # not selected
     fill(c, 1)
     c.cmd("SELECT INBOX", ok=True)
+    # UPDATE only as a return option of the ESEARCH/ESORT form
     for cmd in ["CANCELUPDATE", "CANCELUPDATE x", "CANCELUPDATE (\"x\")",
-                'CANCELUPDATE "nosuch"']:
+                'CANCELUPDATE "nosuch"', "SEARCH UPDATE ALL",
+                "SEARCH RETURN UPDATE ALL", "SEARCH ALL RETURN (UPDATE)",
+                "SORT (ARRIVAL) RETURN (UPDATE) UTF-8 ALL",
+                "THREAD RETURN (UPDATE) REFERENCES UTF-8 ALL",
+                "SEARCH RETURN (UPDATE 1:2) ALL", "SEARCH RETURN (CONTEXT x) ALL"]:
         _, t = c.cmd(cmd)
         expect(" BAD " in t, f"{cmd}: {t}")
         c.cmd("NOOP", ok=True)
