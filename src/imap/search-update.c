@@ -458,6 +458,8 @@ void imap_search_update_expunge(struct imap_session *s, uint32_t msn, uint32_t u
 
 void imap_search_update_exists(struct imap_session *s)
 {
+	if (s->search_updates == NULL)
+		return;
 	uint32_t count = store_mailbox_count(s->box);
 
 	for (struct imap_search_update *u = s->search_updates; u != NULL; u = u->next) {
@@ -488,6 +490,8 @@ void imap_search_update_exists(struct imap_session *s)
 
 void imap_search_update_flags(struct imap_session *s, uint32_t msn)
 {
+	if (s->search_updates == NULL)
+		return;
 	uint32_t uid = store_mailbox_msg(s->box, msn)->uid;
 
 	for (struct imap_search_update *u = s->search_updates; u != NULL; u = u->next) {
