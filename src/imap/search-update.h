@@ -1,9 +1,10 @@
-/* search-update.h: the UPDATE contexts of CONTEXT=SEARCH (RFC 5267 4.3):
- * a SEARCH or UID SEARCH with RETURN (UPDATE) leaves its search program
- * and result in the session, and every later change of the selected
- * mailbox that the session learns through its syncs (session.c's replay
- * of store_mailbox_sync()) is told to the client as ESEARCH ADDTO and
- * REMOVEFROM data for that search's tag:
+/* search-update.h: the UPDATE contexts of CONTEXT=SEARCH and
+ * CONTEXT=SORT (RFC 5267 4.3): a SEARCH or SORT (or their UID forms)
+ * with RETURN (UPDATE) leaves its search program and result in the
+ * session, and every later change of the selected mailbox that the
+ * session learns through its syncs (session.c's replay of
+ * store_mailbox_sync()) is told to the client as ESEARCH ADDTO and
+ * REMOVEFROM data for that command's tag.  For SEARCH:
  *   - an expunged message of the result: REMOVEFROM (0 n), written before
  *     its EXPUNGE (RFC 5267 4.3.4: msns must still be valid);
  *   - new messages that match: one ADDTO (0 set) after the EXISTS (4.3.3);
@@ -38,8 +39,9 @@
  *
  * Limits: at most IMAP_SEARCH_UPDATE_MAX contexts per session (RFC 5267
  * 4.3.1: more is answered with NO [NOUPDATE "tag"], the search itself
- * still answered); contexts end with CANCELUPDATE or when the mailbox is
- * no longer selected.
+ * still answered), and IMAP_SEARCH_UPDATE_SORT_MAX_BYTES of strings
+ * copied into a sorted context; contexts end with CANCELUPDATE or when
+ * the mailbox is no longer selected.
  *
  * This module never reads a message itself (src/search does), never
  * orders messages itself (search/sort.c does) and never parses a
