@@ -73,6 +73,12 @@ static const struct {
 	/* SORT extensions (RFC 5957, RFC 5267 3.1) */
 	{ "SORT=DISPLAY", IMAP_CAP_ALWAYS, 0, NULL },
 	{ "ESORT", IMAP_CAP_ALWAYS, 0, NULL },
+	/* PARTIAL results of SEARCH and SORT and the PARTIAL fetch
+	 * modifier (RFC 9394) */
+	{ "PARTIAL", IMAP_CAP_ALWAYS, 0, NULL },
+	/* UPDATE contexts of SORT (RFC 5267 4.3, search-update.h);
+	 * CONTEXT=SEARCH comes with CANCELUPDATE (commands.c) */
+	{ "CONTEXT=SORT", IMAP_CAP_ALWAYS, 0, NULL },
 	/* IMAP4rev2 has the BINARY FETCH items but not literal8 in APPEND;
 	 * a server with both lists BINARY (RFC 9051 appendix B) */
 	{ "BINARY", IMAP_CAP_ALWAYS, 0, NULL },

@@ -10,10 +10,13 @@
 #include "syntax/imap-arg.h"
 #include "syntax/seqset.h"
 #include "qresync.h"
+#include "syntax/partial-range.h"
 #include "net/net.h"
 #include "store/store.h"
 
 #include <stdlib.h>
+
+#include <string.h>
 
 /* Ends the command after the engine stopped with `result` (not PAUSED). */
 static bool cmd_fetch_finish(struct imap_cmd *cmd, enum fetch_run_result result)
@@ -64,44 +67,22 @@ static void cmd_fetch_abort(struct imap_cmd *cmd)
 	fetch_deinit(cmd->ctx);
 }
 
-/* fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"
- * fetch-modifier  =/ chgsince-fetch-mod / "VANISHED"     (RFC 7162)
- * chgsince-fetch-mod = "CHANGEDSINCE" SP mod-sequence-value
- * Each at most once.  VANISHED only in UID FETCH, after ENABLE QRESYNC
- * and with CHANGEDSINCE (RFC 7162 3.2.6).  0, or -1 with *error_r. */
-static int cmd_fetch_parse_modifiers(struct imap_cmd *cmd, const struct imap_arg *arg,
-				     uint64_t *changedsince_r, bool *vanished_r,
+/* The rules on the FETCH modifiers (fetch_parse_modifiers()) that depend
+ * on the command and the session: VANISHED only in UID FETCH, after
+ * ENABLE QRESYNC and with CHANGEDSINCE (RFC 7162 3.2.6).  0, or -1 with
+ * *error_r. */
+static int cmd_fetch_check_modifiers(struct imap_cmd *cmd, const struct fetch_modifiers *mods,
 				     const char **error_r)
 {
-	const struct imap_arg *list;
-	*changedsince_r = 0;
-	*vanished_r = false;
-	if (!imap_arg_get_list(arg, &list, NULL) || imap_arg_is_eol(list)) {
-		*error_r = "Invalid FETCH modifiers.";
-		return -1;
-	}
-	for (const struct imap_arg *m = list; !imap_arg_is_eol(m); m++) {
-		if (imap_arg_atom_equals(m, "CHANGEDSINCE") && *changedsince_r == 0) {
-			if (imap_modseq_parse(++m, false, changedsince_r) < 0) {
-				*error_r = "CHANGEDSINCE needs a mod-sequence (1 to 2^63-1).";
-				return -1;
-			}
-		} else if (imap_arg_atom_equals(m, "VANISHED") && !*vanished_r) {
-			*vanished_r = true;
-		} else {
-			*error_r = "Unknown or repeated FETCH modifier.";
-			return -1;
-		}
-	}
-	if (*vanished_r && !cmd->uid) {
+	if (mods->vanished && !cmd->uid) {
 		*error_r = "VANISHED is a UID FETCH modifier.";
 		return -1;
 	}
-	if (*vanished_r && !cmd->session->qresync) {
+	if (mods->vanished && !cmd->session->qresync) {
 		*error_r = "VANISHED needs ENABLE QRESYNC first.";
 		return -1;
 	}
-	if (*vanished_r && *changedsince_r == 0) {
+	if (mods->vanished && mods->changedsince == 0) {
 		*error_r = "VANISHED needs CHANGEDSINCE.";
 		return -1;
 	}
@@ -160,23 +141,26 @@ static int cmd_fetch_vanished(struct imap_cmd *cmd, const char *set, uint64_t si
 }
 
 /* fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" /
- *         fetch-att / "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers] */
+ *         fetch-att / "(" fetch-att *(SP fetch-att) ")")
+ *         [fetch-modifiers]                                (RFC 4466)
+ * PARTIAL (RFC 9394 3.3) is defined for UID FETCH; FETCH takes it too,
+ * with the same meaning over the msns of its set (the same order). */
 bool cmd_fetch(struct imap_cmd *cmd)
 {
 	const struct imap_arg *args = cmd->args;
 	struct fetch_items items;
+	struct fetch_modifiers mods;
 	struct seqset msns = SEQSET_INIT;
 	const char *set, *error;
-	uint64_t changedsince = 0;
-	bool vanished = false;
-
+	memset(&mods, 0, sizeof(mods));
 	if (!imap_arg_get_atom(&args[0], &set) || imap_arg_is_eol(&args[1]))
 		return imap_cmd_bad(cmd, "FETCH needs a sequence set and items.");
 	if (!imap_arg_is_eol(&args[2])) {
+		if (fetch_parse_modifiers(&args[2], &mods, &error) < 0)
+			return imap_cmd_bad(cmd, "%s", error);
 		if (!imap_arg_is_eol(&args[3]))
-			return imap_cmd_bad(cmd, "Unexpected arguments after the FETCH modifiers.");
-		if (cmd_fetch_parse_modifiers(cmd, &args[2], &changedsince, &vanished,
-					      &error) < 0)
+			return imap_cmd_bad(cmd, "Unexpected argument after the FETCH modifiers.");
+		if (cmd_fetch_check_modifiers(cmd, &mods, &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 	}
 	if (fetch_parse_items(&args[1], cmd->pool, &items, &error) < 0)
@@ -185,18 +169,22 @@ bool cmd_fetch(struct imap_cmd *cmd)
 		seqset_deinit(&msns);
 		return imap_cmd_bad(cmd, "%s", error);
 	}
+	/* RFC 9394 3.3: PARTIAL selects the messages first, CHANGEDSINCE
+	 * then returns "only flag changes for a subset of those" */
+	if (mods.partial)
+		partial_range_apply(&mods.partial_range, &msns);
 	/* CONDSTORE enabling (RFC 7162 3.1); CHANGEDSINCE implies MODSEQ
 	 * (3.1.4.1) */
-	if (changedsince != 0)
+	if (mods.changedsince != 0)
 		items.attrs |= FETCH_ATTR_MODSEQ;
 	if ((items.attrs & FETCH_ATTR_MODSEQ) != 0)
 		imap_session_enable_condstore(cmd->session);
-	if (vanished && cmd_fetch_vanished(cmd, set, changedsince) < 0) {
+	if (mods.vanished && cmd_fetch_vanished(cmd, set, mods.changedsince) < 0) {
 		seqset_deinit(&msns);
 		return imap_cmd_store_error(cmd, false);
 	}
-	if (changedsince != 0)
-		cmd_fetch_changed_since(cmd->session->box, changedsince, &msns);
+	if (mods.changedsince != 0)
+		cmd_fetch_changed_since(cmd->session->box, mods.changedsince, &msns);
 
 	struct fetch_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
 	fetch_init(ctx, cmd, &items, &msns);

@@ -11,8 +11,11 @@
 #include "syntax/imap-arg.h"
 #include "search-parse.h"
 #include "search-result.h"
+#include "search-update.h"
 #include "sort-collect.h"
 #include "syntax/seqset.h"
+#include "base/pool.h"
+#include "syntax/partial-range.h"
 #include "search/sort.h"
 #include "store/store.h"
 
@@ -23,17 +26,50 @@
 /* More criteria than keys exist is allowed (repeats are harmless) but
  * bounded. */
 #define SORT_MAX_CRITERIA 32
+_Static_assert(SORT_MAX_CRITERIA <= IMAP_SEARCH_UPDATE_MAX_CRITERIA,
+	       "a sorted update context holds every criterion");
 
 struct cmd_sort_ctx {
 	struct sort_criterion crit[SORT_MAX_CRITERIA];
 	size_t crit_count;
 	bool esort;		/* RETURN given: answer with * ESEARCH */
-	unsigned int returns;	/* enum sort_return */
+	unsigned int returns;	/* enum imap_search_return */
+	struct partial_range partial;	/* with IMAP_SEARCH_RETURN_PARTIAL */
 	/* a criterion compares strings: the key blobs are kept; without
 	 * one (DATE, ARRIVAL, SIZE) only the sent dates */
 	bool strings;
 	bool modseq;		/* the program has MODSEQ (RFC 7162 3.1.9) */
+	/* RETURN (UPDATE): what the context is made from once the sorted
+	 * result is there (sort_done): the program's arguments (valid
+	 * until the tagged reply), its charset and "$" as it was when the
+	 * command came (a copy in the command's pool: SAVE replaces it) */
+	const struct imap_arg *update_args;
+	const char *update_charset;
+	struct seqset update_saved;
+	/* updates refused (RFC 5267 4.3.1): the text of the NO [NOUPDATE] */
+	const char *noupdate;
 };
+
+/* SORT RETURN (UPDATE): makes the sorted update context from the
+ * result in sort order (search-update.h). */
+static void sort_start_update(struct imap_cmd *cmd, struct cmd_sort_ctx *ctx,
+			      const struct sort_msg *msgs, size_t count)
+{
+	struct imap_search_update *u =
+		imap_search_update_create(cmd->session, cmd->tag, cmd->uid, ctx->update_args,
+					  ctx->update_charset, &ctx->update_saved);
+	if (u == NULL)
+		i_panic("SORT: a program that parsed once does not parse again");
+	imap_search_update_set_sort(u, ctx->crit, ctx->crit_count);
+	for (size_t i = 0; i < count; i++) {
+		if (!imap_search_update_add_sorted(u, &msgs[i])) {
+			imap_search_update_destroy(&u);
+			ctx->noupdate = "The result is too large to follow.";
+			return;
+		}
+	}
+	imap_search_update_start(cmd->session, &u);
+}
 
 static void sort_flush(struct imap_session *s, struct str *line, bool final)
 {
@@ -82,34 +118,62 @@ static int uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The PARTIAL range as indexes into the sorted matches (start, end
+ * exclusive); false when it selects none (RFC 9394 3.1: NIL).  For SORT
+ * the results count in sort order (RFC 5267 4.4), -1 being the last. */
+static bool sort_partial_window(const struct cmd_sort_ctx *ctx, size_t count,
+				size_t *start_r, size_t *end_r)
+{
+	uint32_t start, end;
+
+	if (!partial_range_select(&ctx->partial, (uint32_t)count, &start, &end) ||
+	    start >= end)
+		return false;
+	*start_r = start;
+	*end_r = end;
+	return true;
+}
+
 /* SORT RETURN (SAVE) (RFC 5182 section 1: the saved result may come from
  * "any command based on SEARCH, e.g., SORT and THREAD"): the UIDs found,
- * or with MIN and/or MAX and neither ALL nor COUNT only the first and/or
- * last in sort order (RFC 9051 6.4.4.1 table 4, with RFC 5267 3.1's
- * meaning of MIN and MAX for SORT). */
-static void sort_save_result(struct imap_session *s, unsigned int returns,
+ * or with MIN, MAX and/or PARTIAL and neither ALL nor COUNT only the
+ * first and/or last in sort order and the PARTIAL window (RFC 9051
+ * 6.4.4.1 table 4, RFC 9394 3.2 table 1, with RFC 5267 3.1's meaning of
+ * MIN and MAX for SORT). */
+static void sort_save_result(struct imap_session *s, const struct cmd_sort_ctx *ctx,
 			     const struct sort_msg *msgs, size_t count)
 {
+	unsigned int returns = ctx->returns;
 	struct seqset uids = SEQSET_INIT;
-	bool min_max_only =
+	bool selected_only =
 		(returns & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) == 0 &&
-		(returns & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX)) != 0;
+		(returns & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX |
+			    IMAP_SEARCH_RETURN_PARTIAL)) != 0;
 
-	if (count > 0 && min_max_only) {
-		if ((returns & IMAP_SEARCH_RETURN_MIN) != 0)
-			seqset_add(&uids, msgs[0].uid);
-		if ((returns & IMAP_SEARCH_RETURN_MAX) != 0)
-			seqset_add(&uids, msgs[count - 1].uid);
+	/* the UIDs to save, ascending before they go in, so that each
+	 * addition is O(1) */
+	uint32_t *sorted = xmalloc((count + 2) * sizeof(*sorted));
+	size_t n = 0;
+	if (!selected_only) {
+		for (size_t i = 0; i < count; i++)
+			sorted[n++] = msgs[i].uid;
 	} else if (count > 0) {
-		/* ascending, so that each addition is O(1) */
-		uint32_t *sorted = xmalloc(count * sizeof(*sorted));
-		for (size_t i = 0; i < count; i++)
-			sorted[i] = msgs[i].uid;
-		qsort(sorted, count, sizeof(*sorted), uid_cmp);
-		for (size_t i = 0; i < count; i++)
-			seqset_add(&uids, sorted[i]);
-		free(sorted);
+		size_t start, end;
+
+		if ((returns & IMAP_SEARCH_RETURN_MIN) != 0)
+			sorted[n++] = msgs[0].uid;
+		if ((returns & IMAP_SEARCH_RETURN_MAX) != 0)
+			sorted[n++] = msgs[count - 1].uid;
+		if ((returns & IMAP_SEARCH_RETURN_PARTIAL) != 0 &&
+		    sort_partial_window(ctx, count, &start, &end)) {
+			for (size_t i = start; i < end; i++)
+				sorted[n++] = msgs[i].uid;
+		}
 	}
+	qsort(sorted, n, sizeof(*sorted), uid_cmp);
+	for (size_t i = 0; i < n; i++)
+		seqset_add(&uids, sorted[i]);
+	free(sorted);
 	imap_search_result_save(s, &uids);
 	seqset_deinit(&uids);
 }
@@ -148,8 +212,10 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 		}
 	}
 	sort_messages(msgs, count, ctx->crit, ctx->crit_count);
+	if (ctx->update_args != NULL)
+		sort_start_update(cmd, ctx, msgs, count);
 	if ((ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)
-		sort_save_result(s, ctx->returns, msgs, count);
+		sort_save_result(s, ctx, msgs, count);
 
 	if (ctx->esort && (ctx->returns & IMAP_SEARCH_RETURN_ANSWERS) == 0) {
 		/* RETURN (SAVE) alone: no ESEARCH (RFC 9051 6.4.4, as for
@@ -184,6 +250,18 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 			str_append(&line, " ALL ");
 			sort_write_all(s, msgs, count, cmd->uid, &line);
 		}
+		if ((ctx->returns & IMAP_SEARCH_RETURN_PARTIAL) != 0) {
+			size_t start, end;
+
+			str_append(&line, " PARTIAL (");
+			partial_range_append(&line, &ctx->partial);
+			str_append_c(&line, ' ');
+			if (sort_partial_window(ctx, count, &start, &end))
+				sort_write_all(s, msgs + start, end - start, cmd->uid, &line);
+			else
+				str_append(&line, "NIL");
+			str_append_c(&line, ')');
+		}
 		/* RFC 7162 3.1.10 */
 		if (ctx->modseq && count > 0)
 			str_printfa(&line, " MODSEQ %llu", (unsigned long long)max_modseq);
@@ -194,6 +272,10 @@ static bool sort_done(struct imap_cmd *cmd, struct imap_sort_collect *coll)
 	}
 	str_free(&line);
 	free(msgs);
+	if (ctx->noupdate != NULL) {
+		/* RFC 5267 4.3.1, as for SEARCH */
+		imap_session_untagged(s, "NO [NOUPDATE \"%s\"] %s", cmd->tag, ctx->noupdate);
+	}
 	if (imap_sort_collect_had_expunged(coll))
 		return imap_cmd_ok(cmd, "[EXPUNGEISSUED] Sort completed (some messages were expunged).");
 	return imap_cmd_ok(cmd, "Sort completed.");
@@ -273,13 +355,35 @@ bool cmd_sort(struct imap_cmd *cmd)
 
 	memset(ctx, 0, sizeof(*ctx));
 	if (imap_arg_atom_equals(&args[0], "RETURN")) {
-		if (imap_search_parse_return(&args[1], true, &ctx->returns, &error) < 0)
+		if (imap_search_parse_return(&args[1], true, &ctx->returns, &ctx->partial,
+					     &error) < 0)
 			return imap_cmd_bad(cmd, "%s", error);
 		ctx->esort = true;
 		args += 2;
 	}
+	/* RFC 5267 4.3: UPDATE with the tag of an update context is BAD */
+	if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0 &&
+	    imap_search_update_tag_in_use(cmd->session, cmd->tag))
+		return imap_cmd_bad(cmd, "Tag reuse: an update context has this tag.");
 	if (sort_parse_criteria(&args[0], ctx, &error) < 0)
 		return imap_cmd_bad(cmd, "%s", error);
+	if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0 &&
+	    imap_search_update_is_full(cmd->session)) {
+		ctx->noupdate = p_strdup_printf(cmd->pool, "Too many update contexts "
+						"(at most %d).", IMAP_SEARCH_UPDATE_MAX);
+	} else if ((ctx->returns & IMAP_SEARCH_RETURN_UPDATE) != 0) {
+		const struct seqset *saved = &cmd->session->search_result;
+
+		/* the charset as imap_sort_collect_program() takes it; it
+		 * answers a missing one */
+		if (imap_arg_get_atom(&args[1], &ctx->update_charset) ||
+		    imap_arg_get_quoted(&args[1], &ctx->update_charset))
+			ctx->update_args = &args[2];
+		ctx->update_saved.count = saved->count;
+		ctx->update_saved.cap = saved->count;
+		ctx->update_saved.ranges = saved->count == 0 ? NULL :
+			p_memdup(cmd->pool, saved->ranges, saved->count * sizeof(*saved->ranges));
+	}
 	if ((program = imap_sort_collect_program(cmd, &args[1], "SORT",
 						 (ctx->returns & IMAP_SEARCH_RETURN_SAVE) != 0)) == NULL)
 		return true;

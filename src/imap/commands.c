@@ -23,6 +23,9 @@
 static const struct imap_command_def imap_commands[] = {
 	{ "APPEND", cmd_append, AUTHED, 0, NULL, 0 },
 	{ "AUTHENTICATE", cmd_authenticate, NAUTH, RAW, NULL, 0 },
+	/* ends UPDATE contexts of SEARCH and SORT (RFC 5267 4.3.5,
+	 * search-update.h) */
+	{ "CANCELUPDATE", cmd_cancelupdate, SEL, 0, "CONTEXT=SEARCH", IMAP_CAP_ALWAYS },
 	{ "CAPABILITY", cmd_capability, ANY, 0, NULL, 0 },
 	{ "CHECK", cmd_check, SEL, 0, NULL, 0 },
 	{ "CLOSE", cmd_close, SEL, 0, NULL, 0 },

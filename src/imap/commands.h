@@ -64,6 +64,7 @@ bool cmd_move(struct imap_cmd *cmd);
 bool cmd_fetch(struct imap_cmd *cmd);
 /* cmd-search.c */
 bool cmd_search(struct imap_cmd *cmd);
+bool cmd_cancelupdate(struct imap_cmd *cmd);
 /* cmd-sort.c */
 bool cmd_sort(struct imap_cmd *cmd);
 /* cmd-thread.c */

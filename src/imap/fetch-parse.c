@@ -11,6 +11,7 @@
  * BINARY.PEEK and BINARY.SIZE, MODSEQ (RFC 7162), and the macros FAST,
  * ALL, FULL. */
 #include "fetch-parse.h"
+#include "qresync.h"
 #include "syntax/imap-arg.h"
 #include "base/pool.h"
 #include "base/str.h"
@@ -528,6 +529,63 @@ int fetch_parse_items(const struct imap_arg *arg, struct pool *pool,
 		if (fetch_arg_is_preview_mods(&list[i], i + 1 < count ? &list[i + 1] : NULL)) {
 			if (fetch_parse_preview_mods(items_r, &list[++i], error_r) < 0)
 				return -1;
+		}
+	}
+	return 0;
+}
+
+int fetch_parse_modifiers(const struct imap_arg *arg, struct fetch_modifiers *mods_r,
+			  const char **error_r)
+{
+	const struct imap_arg *list;
+	unsigned int count;
+
+	memset(mods_r, 0, sizeof(*mods_r));
+	if (!imap_arg_get_list(arg, &list, &count) || count == 0) {
+		*error_r = "FETCH modifiers must be a non-empty list.";
+		return -1;
+	}
+	for (unsigned int i = 0; i < count; i++) {
+		const char *name, *range;
+
+		if (!imap_arg_get_atom(&list[i], &name)) {
+			*error_r = "Unknown FETCH modifier.";
+			return -1;
+		}
+		if (strcasecmp(name, "CHANGEDSINCE") == 0) {
+			/* RFC 7162 3.1.4.1: mod-sequence-value, 1 to 2^63-1 */
+			if (mods_r->changedsince != 0) {
+				*error_r = "Only one CHANGEDSINCE is allowed.";
+				return -1;
+			}
+			if (i + 1 == count ||
+			    imap_modseq_parse(&list[i + 1], false, &mods_r->changedsince) < 0) {
+				*error_r = "CHANGEDSINCE needs a mod-sequence (1 to 2^63-1).";
+				return -1;
+			}
+			i++;
+		} else if (strcasecmp(name, "VANISHED") == 0) {
+			if (mods_r->vanished) {
+				*error_r = "Only one VANISHED is allowed.";
+				return -1;
+			}
+			mods_r->vanished = true;
+		} else if (strcasecmp(name, "PARTIAL") == 0) {
+			if (mods_r->partial) {
+				*error_r = "Only one PARTIAL is allowed.";
+				return -1;
+			}
+			if (i + 1 == count || !imap_arg_get_atom(&list[i + 1], &range) ||
+			    partial_range_parse(range, &mods_r->partial_range) < 0) {
+				*error_r = "PARTIAL needs a range (n:m or -n:-m, "
+					"numbers from 1 to 4294967295).";
+				return -1;
+			}
+			mods_r->partial = true;
+			i++;
+		} else {
+			*error_r = "Unknown FETCH modifier.";
+			return -1;
 		}
 	}
 	return 0;

@@ -6,6 +6,7 @@
 #define ROOST_IMAP_FETCH_PARSE_H
 
 #include "base/base.h"
+#include "syntax/partial-range.h"
 
 struct imap_arg;
 struct pool;
@@ -83,5 +84,30 @@ struct fetch_items {
  * text for a BAD). */
 int fetch_parse_items(const struct imap_arg *arg, struct pool *pool,
 		      struct fetch_items *items_r, const char **error_r);
+
+/* The FETCH modifiers (RFC 4466 fetch-modifiers) Roost knows. */
+struct fetch_modifiers {
+	/* PARTIAL (RFC 9394 3.3): only the messages of the set that the
+	 * range selects, counted in UID (= msn) order */
+	bool partial;
+	struct partial_range partial_range;
+	/* CHANGEDSINCE (RFC 7162 3.1.4.1): only messages with a higher
+	 * modseq; 0 when not given */
+	uint64_t changedsince;
+	/* VANISHED (RFC 7162 3.2.6; the caller checks that it is a UID
+	 * FETCH with CHANGEDSINCE after ENABLE QRESYNC) */
+	bool vanished;
+};
+
+/* fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"
+ * fetch-modifier  =/ modifier-partial                     (RFC 9394)
+ * modifier-partial = "PARTIAL" SP partial-range
+ * fetch-modifier  =/ chgsince-fetch-mod / "VANISHED"       (RFC 7162)
+ * chgsince-fetch-mod = "CHANGEDSINCE" SP mod-sequence-value
+ * Parses the list `arg` (the argument after the items) into *mods_r.
+ * Returns 0, or -1 with *error_r (static text for a BAD): not a list, an
+ * empty list, an unknown modifier, a modifier given twice, a bad range. */
+int fetch_parse_modifiers(const struct imap_arg *arg, struct fetch_modifiers *mods_r,
+			  const char **error_r);
 
 #endif

@@ -6,6 +6,7 @@
 #include "search-result.h"
 #include "base/pool.h"
 #include "syntax/seqset.h"
+#include "syntax/partial-range.h"
 #include "base/str.h"
 #include "base/utf8.h"
 #include "mime/charset.h"
@@ -370,6 +371,9 @@ static struct search_key *search_parse_keyword(struct search_build *b,
 		return NULL;
 	}
 	struct search_key *kw = search_key_new(b->pool, SEARCH_KEY_KEYWORD);
+	/* the name too, for a program kept past the command (search-
+	 * update.h) that must find a keyword added to the table later */
+	kw->name = name;
 	/* -1 (not in the mailbox's table) matches nothing */
 	unsigned int idx;
 	kw->keyword = b->box != NULL &&
@@ -650,12 +654,16 @@ imap_search_parse_program(struct pool *pool, struct store_mailbox *box,
 }
 
 int imap_search_parse_return(const struct imap_arg *arg, bool save_allowed,
-			     unsigned int *returns_r, const char **error_r)
+			     unsigned int *returns_r, struct partial_range *partial_r,
+			     const char **error_r)
 {
 	static const struct imap_keyword opts[] = {
 		{ "MIN", IMAP_SEARCH_RETURN_MIN }, { "MAX", IMAP_SEARCH_RETURN_MAX },
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT }, { "ALL", IMAP_SEARCH_RETURN_ALL },
 		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
+		{ "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
+		{ "CONTEXT", IMAP_SEARCH_RETURN_CONTEXT },
+		{ "UPDATE", IMAP_SEARCH_RETURN_UPDATE },
 	};
 
 	const struct imap_arg *list;
@@ -665,7 +673,7 @@ int imap_search_parse_return(const struct imap_arg *arg, bool save_allowed,
 		return -1;
 	}
 	*returns_r = 0;
-	for (unsigned int i = 0; i < count; i++) {
+	for (unsigned int i = 0; i < count; ) {
 		const char *name;
 		unsigned int bit;
 
@@ -678,9 +686,29 @@ int imap_search_parse_return(const struct imap_arg *arg, bool save_allowed,
 			*error_r = "Unknown RETURN option.";
 			return -1;
 		}
+		if (bit == IMAP_SEARCH_RETURN_PARTIAL) {
+			const char *range;
+			if ((*returns_r & IMAP_SEARCH_RETURN_PARTIAL) != 0) {
+				*error_r = "Only one PARTIAL is allowed.";
+				return -1;
+			}
+			if (i + 1 == count || !imap_arg_get_atom(&list[i + 1], &range) ||
+			    partial_range_parse(range, partial_r) < 0) {
+				*error_r = "PARTIAL needs a range (n:m or -n:-m, "
+					"numbers from 1 to 4294967295).";
+				return -1;
+			}
+			i++;	/* the range */
+		}
 		*returns_r |= bit;
+		i++;
 	}
-	if (*returns_r == 0)
-		*returns_r = IMAP_SEARCH_RETURN_ALL;
+	if ((*returns_r & IMAP_SEARCH_RETURN_PARTIAL) != 0 &&
+	    (*returns_r & IMAP_SEARCH_RETURN_ALL) != 0) {
+		*error_r = "PARTIAL and ALL cannot be used together.";
+		return -1;
+	}
+	if ((*returns_r & (IMAP_SEARCH_RETURN_ANSWERS | IMAP_SEARCH_RETURN_SAVE)) == 0)
+		*returns_r |= IMAP_SEARCH_RETURN_ALL;
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "syntax/imap-parser.h"
 #include "search/search.h"
 
+struct partial_range;
 struct pool;
 struct seqset;
 struct store_mailbox;
@@ -58,18 +59,37 @@ enum imap_search_return {
 	/* SEARCHRES (RFC 5182, RFC 9051 6.4.4.1): keep the result in the
 	 * session's search result variable */
 	IMAP_SEARCH_RETURN_SAVE = 1 << 4,
+	/* PARTIAL (RFC 9394, RFC 5267 4.4): a range of the results, in
+	 * the struct partial_range given with the bits */
+	IMAP_SEARCH_RETURN_PARTIAL = 1 << 5,
+	/* CONTEXT=SEARCH (RFC 5267 4.2, 4.3): the CONTEXT hint (taken and
+	 * ignored, as 4.2 allows) and UPDATE */
+	IMAP_SEARCH_RETURN_CONTEXT = 1 << 6,
+	IMAP_SEARCH_RETURN_UPDATE = 1 << 7,
 };
 #define IMAP_SEARCH_RETURN_ANSWERS (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX | \
-				    IMAP_SEARCH_RETURN_COUNT | IMAP_SEARCH_RETURN_ALL)
+				    IMAP_SEARCH_RETURN_COUNT | IMAP_SEARCH_RETURN_ALL | \
+				    IMAP_SEARCH_RETURN_PARTIAL)
 
 /* search-return-opts = SP "RETURN" SP "(" [search-return-opt
  *                      *(SP search-return-opt)] ")"        (RFC 4466)
- * search-return-opt  = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE"
+ * search-return-opt  = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" /
+ *                      modifier-partial /                  (RFC 9394)
+ *                      modifier-context / modifier-update  (RFC 5267)
+ * modifier-partial   = "PARTIAL" SP partial-range
+ * modifier-context   = "CONTEXT"
+ * modifier-update    = "UPDATE"
  * Parses the list `arg` into *returns_r (enum imap_search_return); SAVE
- * only when `save_allowed` (SORT does not offer it).  "RETURN ()" means
- * ALL (RFC 4731 3.1, RFC 5267 3.3).  0, or -1 with a BAD text. */
+ * only when `save_allowed`.  PARTIAL fills *partial_r (left alone
+ * without it); more than one PARTIAL, or PARTIAL with ALL, is BAD (RFC
+ * 9394 3.1: "either one PARTIAL, one ALL, or neither").  "RETURN ()"
+ * means ALL (RFC 4731 3.1, RFC 5267 3.3), and so do options that ask
+ * for no answer and no SAVE ("RETURN (UPDATE)", "RETURN (CONTEXT)": the
+ * client gets the result it will be told the changes of).  0, or -1
+ * with a BAD text. */
 int imap_search_parse_return(const struct imap_arg *arg, bool save_allowed,
-			     unsigned int *returns_r, const char **error_r);
+			     unsigned int *returns_r, struct partial_range *partial_r,
+			     const char **error_r);
 
 /* Whether Roost can search with `charset` (a CHARSET argument: UTF-8,
  * US-ASCII or a name iconv knows); fills *error_r with the static

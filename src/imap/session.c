@@ -38,6 +38,7 @@
 #include "commands.h"
 #include "search-result.h"
 #include "notify.h"
+#include "search-update.h"
 #include "base/log.h"
 #include "syntax/seqset.h"
 #include "conf/conf.h"
@@ -766,6 +767,9 @@ void imap_session_unselect(struct imap_session *s)
 		store_mailbox_close(&s->box);
 	/* its UIDs belong to the mailbox that was selected */
 	imap_search_result_clear(s);
+	/* RFC 5267 4.3: "Updates will cease when the mailbox is no longer
+	 * selected" */
+	imap_search_update_clear(s);
 	if (s->state == IMAP_STATE_SELECTED)
 		s->state = IMAP_STATE_AUTH;
 }
@@ -791,6 +795,7 @@ enum imap_sync_event_type {
 struct imap_sync_event {
 	enum imap_sync_event_type type;
 	uint32_t msn;		/* EXPUNGE, FLAGS, OWN_FLAGS; the count for EXISTS */
+	uint32_t uid;		/* EXPUNGE */
 	struct store_msg msg;	/* FLAGS, OWN_FLAGS */
 };
 
@@ -813,7 +818,7 @@ static struct imap_sync_event *imap_sync_record_add(struct imap_sync_record *rec
 
 static void imap_sync_record_expunge(void *ctx, uint32_t msn, uint32_t uid)
 {
-	imap_sync_record_add(ctx, IMAP_SYNC_EXPUNGE, msn)->msg.uid = uid;
+	imap_sync_record_add(ctx, IMAP_SYNC_EXPUNGE, msn)->uid = uid;
 }
 
 static void imap_sync_record_exists(void *ctx, uint32_t count)
@@ -919,10 +924,14 @@ static void imap_sync_write_vanished(struct imap_session *s,
 	size_t end = *i;
 	while (end + 1 < rec->count && rec->events[end + 1].type == IMAP_SYNC_EXPUNGE)
 		end++;
+	/* RFC 5267 4.3.4: the contexts' REMOVEFROM come before the
+	 * expunge is reported, here for each message, highest msn first */
+	for (size_t k = *i; k <= end; k++)
+		imap_search_update_expunge(s, rec->events[k].msn, rec->events[k].uid);
 	struct seqset uids = SEQSET_INIT;
 	/* ascending: each addition is O(1) */
 	for (size_t k = end + 1; k > *i; k--)
-		seqset_add(&uids, rec->events[k - 1].msg.uid);
+		seqset_add(&uids, rec->events[k - 1].uid);
 	imap_session_write_vanished(s, false, &uids);
 	seqset_deinit(&uids);
 	*i = end;
@@ -943,17 +952,23 @@ static void imap_sync_replay(struct imap_session *s, int ret, struct imap_sync_r
 		const struct imap_sync_event *ev = &rec->events[i];
 		switch (ev->type) {
 		case IMAP_SYNC_EXPUNGE:
-			/* RFC 7162 3.2.10.2, RFC 9586 3.6 */
-			if (s->qresync || s->uidonly)
+			/* RFC 7162 3.2.10.2, RFC 9586 3.6 (REMOVEFROM first:
+			 * imap_sync_write_vanished()) */
+			if (s->qresync || s->uidonly) {
 				imap_sync_write_vanished(s, rec, &i);
-			else
-				imap_session_untagged(s, "%u EXPUNGE", ev->msn);
+				break;
+			}
+			/* RFC 5267 4.3.4: REMOVEFROM before the EXPUNGE */
+			imap_search_update_expunge(s, ev->msn, ev->uid);
+			imap_session_untagged(s, "%u EXPUNGE", ev->msn);
 			break;
 		case IMAP_SYNC_EXISTS:
 			imap_session_untagged(s, "%u EXISTS", ev->msn);
 			if (!s->rev2)
 				imap_session_untagged(s, "%u RECENT",
 						      store_mailbox_recent_count(s->box));
+			/* RFC 5267 4.3.3: ADDTO after the EXISTS */
+			imap_search_update_exists(s);
 			break;
 		case IMAP_SYNC_KEYWORDS:
 			/* RFC 9051 7.3.5: a client keeps its list of the
@@ -971,15 +986,19 @@ static void imap_sync_replay(struct imap_session *s, int ret, struct imap_sync_r
 			if (skip_own_only ||
 			    !imap_session_bitmap_has_msn(skip, skip_count, ev->msn))
 				imap_sync_write_flags(s, ev->msn, &ev->msg);
+			imap_search_update_flags(s, ev->msn);
 			break;
 		case IMAP_SYNC_OWN_FLAGS:
 			/* STORE / FETCH answer these themselves, or must not
 			 * (.SILENT) */
 			if (!imap_session_bitmap_has_msn(skip, skip_count, ev->msn))
 				imap_sync_write_flags(s, ev->msn, &ev->msg);
+			/* the result changes by this session's own STORE too */
+			imap_search_update_flags(s, ev->msn);
 			break;
 		}
 	}
+	imap_search_update_end(s);
 	free(rec->events);
 	memset(rec, 0, sizeof(*rec));
 }

@@ -179,6 +179,8 @@ struct imap_session {
 	char *log_prefix;		/* "imap(user,ip,id)" */
 	/* SEARCHRES "$": UIDs of the selected mailbox (search-result.h) */
 	struct seqset search_result;
+	/* CONTEXT=SEARCH and CONTEXT=SORT update contexts (search-update.h) */
+	struct imap_search_update *search_updates;
 
 	/* counters for the logout line */
 	uint64_t cmd_count, fetch_count, expunge_count, append_count;

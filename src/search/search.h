@@ -105,7 +105,8 @@ struct search_key {
 	/* BEFORE .. SENTSINCE, SAVEDBEFORE .. SAVEDSINCE */
 	int64_t day;
 	/* HEADER (name and value), BODY and TEXT (value); EMAILID and
-	 * THREADID (value) */
+	 * THREADID (value); KEYWORD: the keyword's name (informative:
+	 * `keyword` is what is evaluated) */
 	const char *name;
 	const char *value;
 	size_t value_len;

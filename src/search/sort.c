@@ -199,6 +199,27 @@ static void radix_sort(struct sort_entry *entries, struct sort_entry *tmp, size_
 	}
 }
 
+/* Prepares the string keys that ctx's criteria compare, for msgs[0..count). */
+static void sort_context_prepare(struct sort_context *ctx, const struct sort_msg *msgs,
+				 size_t count)
+{
+	for (size_t i = 0; i < ctx->crit_count; i++) {
+		enum sort_key key = ctx->crit[i].key;
+		if ((unsigned int)key >= SORT_KEY_COUNT)
+			i_panic("sort: invalid key %d", (int)key);
+		if (key_is_string(key) && ctx->keys[key].offset == NULL)
+			prepare_key(&ctx->keys[key], msgs, count, key);
+	}
+}
+
+static void sort_context_free_keys(struct sort_context *ctx)
+{
+	for (size_t k = 0; k < SORT_KEY_COUNT; k++) {
+		str_free(&ctx->keys[k].buf);
+		free(ctx->keys[k].offset);
+	}
+}
+
 static int compare_entries(const void *p1, const void *p2, void *context)
 {
 	const struct sort_entry *a = p1, *b = p2;
@@ -217,13 +238,7 @@ void sort_messages(struct sort_msg *msgs, size_t count,
 	ctx.msgs = msgs;
 	ctx.crit = crit;
 	ctx.crit_count = crit_count;
-	for (size_t i = 0; i < crit_count; i++) {
-		enum sort_key key = crit[i].key;
-		if ((unsigned int)key >= SORT_KEY_COUNT)
-			i_panic("sort: invalid key %d", (int)key);
-		if (key_is_string(key) && ctx.keys[key].offset == NULL)
-			prepare_key(&ctx.keys[key], msgs, count, key);
-	}
+	sort_context_prepare(&ctx, msgs, count);
 
 	/* Radix sort by the first criterion's summary (or the msn), then
 	 * each run of equal summaries by the whole comparison: most runs
@@ -252,8 +267,22 @@ void sort_messages(struct sort_msg *msgs, size_t count,
 	free(sorted);
 	free(tmp);
 	free(entries);
-	for (size_t k = 0; k < SORT_KEY_COUNT; k++) {
-		str_free(&ctx.keys[k].buf);
-		free(ctx.keys[k].offset);
-	}
+	sort_context_free_keys(&ctx);
+}
+
+int sort_msg_compare(const struct sort_msg *a, const struct sort_msg *b,
+		     const struct sort_criterion *crit, size_t crit_count)
+{
+	struct sort_msg pair[2] = { *a, *b };
+	struct sort_context ctx;
+	size_t ia = 0, ib = 1;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.msgs = pair;
+	ctx.crit = crit;
+	ctx.crit_count = crit_count;
+	sort_context_prepare(&ctx, pair, 2);
+	int ret = compare_msgs(&ia, &ib, &ctx);
+	sort_context_free_keys(&ctx);
+	return ret;
 }

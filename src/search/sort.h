@@ -86,6 +86,14 @@ struct sort_msg {
 void sort_messages(struct sort_msg *msgs, size_t count,
 		   const struct sort_criterion *crit, size_t crit_count);
 
+/* Compares two messages as sort_messages() orders them: <0 when `a`
+ * comes first, >0 when `b` does (never 0: equal keys and msns put `a`
+ * first).  Each
+ * call prepares the two messages' strings anew, so it suits placing a
+ * few messages into a sorted list (a binary search), not sorting. */
+int sort_msg_compare(const struct sort_msg *a, const struct sort_msg *b,
+		     const struct sort_criterion *crit, size_t crit_count);
+
 /* The sent date that RFC 5256 section 2.2 defines for `msg`: sent_date,
  * or arrival when the message has no usable Date: header. */
 int64_t sort_msg_sent_date(const struct sort_msg *msg);

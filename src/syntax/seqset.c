@@ -90,6 +90,34 @@ void seqset_add(struct seqset *set, uint32_t seq)
 	seqset_add_range(set, seq, seq);
 }
 
+void seqset_remove(struct seqset *set, uint32_t seq)
+{
+	assert(seq > 0);
+	unsigned int i = range_lower_bound(set, seq);
+	/* lower_bound may stop at a range that ends just before seq */
+	if (i < set->count && set->ranges[i].seq2 < seq)
+		i++;
+	if (i == set->count || set->ranges[i].seq1 > seq)
+		return;
+	struct seqset_range r = set->ranges[i];
+	if (r.seq1 == r.seq2) {
+		memmove(set->ranges + i, set->ranges + i + 1,
+			(set->count - i - 1) * sizeof(*set->ranges));
+		set->count--;
+	} else if (seq == r.seq1) {
+		set->ranges[i].seq1++;
+	} else if (seq == r.seq2) {
+		set->ranges[i].seq2--;
+	} else {
+		ARRAY_RESERVE(set->ranges, set->cap, set->count + 1);
+		memmove(set->ranges + i + 1, set->ranges + i,
+			(set->count - i) * sizeof(*set->ranges));
+		set->ranges[i].seq2 = seq - 1;
+		set->ranges[i + 1].seq1 = seq + 1;
+		set->count++;
+	}
+}
+
 static int range_cmp(const void *a, const void *b)
 {
 	const struct seqset_range *r1 = a, *r2 = b;

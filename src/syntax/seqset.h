@@ -59,6 +59,10 @@ int seqset_parse(struct seqset *set, const char *str, uint32_t star,
 void seqset_add(struct seqset *set, uint32_t seq);
 void seqset_add_range(struct seqset *set, uint32_t seq1, uint32_t seq2);
 
+/* Removes one number (0 is a bug); nothing when it is not in the set.
+ * O(log n), plus moving later ranges when a range is split or goes. */
+void seqset_remove(struct seqset *set, uint32_t seq);
+
 bool seqset_contains(const struct seqset *set, uint32_t seq);
 bool seqset_is_empty(const struct seqset *set);
 /* How many numbers the set holds (up to 2^32 - 1). */

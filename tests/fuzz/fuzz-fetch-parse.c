@@ -7,7 +7,10 @@
  * request: every item named for its response, part paths of non-zero
  * numbers, field lists only with HEADER.FIELDS[.NOT] and never empty,
  * BINARY items without a section text, the summary flags matching the
- * items; a failed one must say why with a non-empty error. */
+ * items; a failed one must say why with a non-empty error.  A third
+ * argument goes to fetch_parse_modifiers() (PARTIAL, RFC 9394): a parsed
+ * PARTIAL range must be well formed, and applying it to a set must keep
+ * a subset of the set's members, exactly as many as the window holds. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +20,8 @@
 #include "base/base.h"
 #include "base/pool.h"
 #include "syntax/imap-arg.h"
+#include "syntax/seqset.h"
+#include "syntax/partial-range.h"
 #include "imap/fetch-parse.h"
 #include "fuzz-commands.h"
 
@@ -48,6 +53,44 @@ static void check_body(const struct fetch_body *b)
 		abort();
 }
 
+static void check_modifiers(const struct imap_arg *arg)
+{
+	struct fetch_modifiers mods;
+	const char *error = NULL;
+
+	if (fetch_parse_modifiers(arg, &mods, &error) < 0) {
+		if (error == NULL || error[0] == '\0')
+			abort();
+		return;
+	}
+	if (!mods.partial)
+		abort();	/* PARTIAL is the only modifier: one was there */
+	const struct partial_range *r = &mods.partial_range;
+	if (r->lo == 0 || r->lo > r->hi)
+		abort();
+	/* a fixed set of 60 members in three ranges */
+	struct seqset set = SEQSET_INIT;
+	seqset_add_range(&set, 3, 22);
+	seqset_add_range(&set, 100, 119);
+	seqset_add_range(&set, UINT32_MAX - 19, UINT32_MAX);
+	uint32_t start, end, want = 0;
+	if (partial_range_select(r, 60, &start, &end))
+		want = end - start;
+	partial_range_apply(r, &set);
+	uint64_t members = 0;
+	for (unsigned int i = 0; i < set.count; i++) {
+		const struct seqset_range *x = &set.ranges[i];
+		bool inside = (x->seq1 >= 3 && x->seq2 <= 22) ||
+			(x->seq1 >= 100 && x->seq2 <= 119) || x->seq1 >= UINT32_MAX - 19;
+		if (x->seq1 > x->seq2 || !inside)
+			abort();
+		members += (uint64_t)x->seq2 - x->seq1 + 1;
+	}
+	if (members != want)
+		abort();
+	seqset_deinit(&set);
+}
+
 static void run_command(const struct imap_command *cmd, void *ctx)
 {
 	const struct imap_arg *args = cmd->args;
@@ -77,6 +120,8 @@ static void run_command(const struct imap_command *cmd, void *ctx)
 		abort();
 	}
 	pool_destroy(&pool);
+	if (!imap_arg_is_eol(&args[0]) && !imap_arg_is_eol(&args[1]))
+		check_modifiers(&args[1]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,8 +3,12 @@
  * The input is a client's byte stream.  Every complete command goes
  * through the IMAP parser (src/syntax/imap-parser.c) and then, as a search
  * program, through imap_search_parse_program() on an empty mailbox (NULL)
- * with a saved search result for "$"; "UID x" and a leading
- * "RETURN (...)" are skipped as cmd-search.c does.  Commands whose tag
+ * with a saved search result for "$"; "UID x" is skipped as cmd-search.c
+ * does, and a leading "RETURN (...)" goes through
+ * imap_search_parse_return() (PARTIAL ranges, RFC 9394), whose result
+ * must hold no unknown bit and something to answer or save (UPDATE and
+ * CONTEXT alone mean ALL), never PARTIAL with ALL, and a well-formed
+ * range (1 <= lo <= hi, the written numbers being lo and hi).  Commands whose tag
  * ends in an odd byte are parsed with a fixed charset, UTF-8 (the SORT and
  * THREAD form).  A parse that succeeds must give a well-formed tree:
  * AND/OR/NOT with the right number of children, sorted and disjoint
@@ -23,6 +27,7 @@
 #include "base/utf8.h"
 #include "syntax/imap-parser.h"
 #include "syntax/imap-arg.h"
+#include "syntax/partial-range.h"
 #include "imap/search-parse.h"
 #include "fuzz-commands.h"
 
@@ -106,8 +111,32 @@ static void run_command(const struct imap_command *cmd, void *ctx)
 	if (strcasecmp(cmd->name, "UID") == 0 && !imap_arg_is_eol(&args[0]))
 		args++;
 	if (imap_arg_atom_equals(&args[0], "RETURN") &&
-	    imap_arg_get_list(&args[1], &opts, NULL))
+	    imap_arg_get_list(&args[1], &opts, NULL)) {
+		unsigned int returns = 0;
+		struct partial_range partial;
+		const char *ret_error = NULL;
+		if (imap_search_parse_return(&args[1], charset_allowed, &returns, &partial,
+					     &ret_error) == 0) {
+			unsigned int known = IMAP_SEARCH_RETURN_ANSWERS | IMAP_SEARCH_RETURN_SAVE |
+				IMAP_SEARCH_RETURN_CONTEXT | IMAP_SEARCH_RETURN_UPDATE;
+			/* something to answer or SAVE, whatever else */
+			if ((returns & (IMAP_SEARCH_RETURN_ANSWERS | IMAP_SEARCH_RETURN_SAVE)) == 0 ||
+			    (returns & ~known) != 0)
+				abort();
+			if (!charset_allowed && (returns & IMAP_SEARCH_RETURN_SAVE) != 0)
+				abort();
+			if ((returns & IMAP_SEARCH_RETURN_PARTIAL) != 0) {
+				if ((returns & IMAP_SEARCH_RETURN_ALL) != 0 ||
+				    partial.lo == 0 || partial.lo > partial.hi ||
+				    !((partial.first == partial.lo && partial.last == partial.hi) ||
+				      (partial.first == partial.hi && partial.last == partial.lo)))
+					abort();
+			}
+		} else if (ret_error == NULL || ret_error[0] == '\0') {
+			abort();
+		}
 		args += 2;
+	}
 
 	struct pool *pool = pool_create(1024);
 	struct search_key *program = NULL;

@@ -245,12 +245,46 @@ static void test_random(void **state)
 	seqset_deinit(&set);
 }
 
+static void check_remove(const char *in, uint32_t seq, const char *expected)
+{
+	struct seqset set = SEQSET_INIT;
+	struct str out = STR_INIT;
+
+	assert_int_equal(seqset_parse(&set, in, 100, NULL), 0);
+	seqset_remove(&set, seq);
+	seqset_write(&set, &out);
+	if (strcmp(str_c(&out), expected) != 0)
+		fail_msg("%s minus %u: %s, want %s", in, seq, str_c(&out), expected);
+	str_free(&out);
+	seqset_deinit(&set);
+}
+
+static void test_remove(void **state)
+{
+	(void)state;
+	check_remove("1:10", 5, "1:4,6:10");
+	check_remove("1:10", 1, "2:10");
+	check_remove("1:10", 10, "1:9");
+	check_remove("1:10", 11, "1:10");
+	check_remove("3,5,7", 5, "3,7");
+	check_remove("3,5,7", 3, "5,7");
+	check_remove("3,5,7", 7, "3,5");
+	check_remove("3,5,7", 4, "3,5,7");
+	check_remove("3,5,7", 1, "3,5,7");
+	check_remove("1:2,4:5", 3, "1:2,4:5");
+	check_remove("1:2,4:5", 4, "1:2,5");
+	check_remove("1:2,4:5,7:9", 8, "1:2,4:5,7,9");
+	check_remove("4294967295", 4294967295u, "");
+	check_remove("7", 7, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_dollar),
 		cmocka_unit_test(test_add),
+		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_contains_count),
 		cmocka_unit_test(test_iter),
 		cmocka_unit_test(test_random),

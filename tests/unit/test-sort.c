@@ -326,6 +326,11 @@ static void test_random_against_reference(void **state)
 		sort_messages(m, n, crit, crit_count);
 		for (size_t i = 0; i < n; i++)
 			assert_int_equal(m[i].msn, want[i].msn);
+		/* sort_msg_compare() agrees with the order, both ways */
+		for (size_t i = round % 5; i + 1 < n; i += 5) {
+			assert_true(sort_msg_compare(&m[i], &m[i + 1], crit, crit_count) < 0);
+			assert_true(sort_msg_compare(&m[i + 1], &m[i], crit, crit_count) > 0);
+		}
 	}
 	free(order);
 	free(want);
