@@ -50,7 +50,9 @@ UID, the FLAGS list) and checks the invariants of RFC 9051 / RFC 3501:
     assigned, SEARCH answers only what the session knows, RFC822.SIZE and
     BODY[]<0.30> match the message appended, a pipelined UID FETCH shows
     the UID STORE sent before it;
-  - MODSEQ never decreases for a message (if CONDSTORE is offered);
+  - MODSEQ never decreases for a message within a session (if CONDSTORE
+    is offered; another session's view may lag behind until its next
+    sync: a FETCH reports the message as that session's view has it);
   - no NO or BAD the RFC does not allow: LOGIN, SELECT, FETCH, STORE,
     APPEND, EXPUNGE, NOOP and IDLE must succeed (FETCH and STORE of
     messages expunged meanwhile answer OK [EXPUNGEISSUED], RFC 9051 7.1,
@@ -133,7 +135,6 @@ class Shared:
         # private keyword state: (user, box, uidvalidity, uid) ->
         #   {kw: [value, completed_at, inflight]}
         self.own = {}
-        self.modseq = {}        # (user, box, uidvalidity, uid) -> modseq
         self.maxuid = {}        # (user, box, uidvalidity) -> highest UID seen
         self.suspects = []      # (client, key, detail): stale flags seen
         # shared flags: (user, box, uidvalidity, uid, flag) ->
@@ -265,6 +266,8 @@ class Client:
         self.uidvalidity = None
         self.view = []           # msn-1 -> uid or None
         self.flags = {}          # uid -> set of flags last reported
+        # (user, box, uidvalidity, uid) -> the highest MODSEQ this session saw
+        self.modseq = {}
         self.known_flags = set()  # from the last FLAGS response
         self.caps = set()
         self.conn = None
@@ -609,11 +612,10 @@ class Client:
         if "MODSEQ" in items:
             ms = items["MODSEQ"]
             ms = int(ms[0]) if isinstance(ms, list) else int(ms)
-            with self.shared.lock:
-                prev = self.shared.modseq.get(k, 0)
-                if ms < prev:
-                    self.fail("MODSEQ decreased", f"uid {uid}: {prev} -> {ms}")
-                self.shared.modseq[k] = max(prev, ms)
+            prev = self.modseq.get(k, 0)
+            if ms < prev:
+                self.fail("MODSEQ decreased", f"uid {uid}: {prev} -> {ms}")
+            self.modseq[k] = max(prev, ms)
         body = None
         for name, val in items.items():
             if name == "BODY[]":
