@@ -71,18 +71,14 @@ enum search_key_type {
 	SEARCH_KEY_TEXT,
 };
 
-struct search_range {
-	uint32_t first, last;	/* inclusive, first <= last */
-};
-
 struct search_key {
 	enum search_key_type type;
 	/* AND, OR, NOT: the children, linked through `next` */
 	struct search_key *children;
 	struct search_key *next;
 
-	/* MSN, UID */
-	const struct search_range *ranges;
+	/* MSN, UID: msns or UIDs (inclusive ranges, first <= last) */
+	const struct store_uid_range *ranges;
 	size_t range_count;
 	/* FLAGS_SET, FLAGS_UNSET */
 	uint32_t flags;
@@ -127,6 +123,21 @@ void search_ctx_destroy(struct search_ctx **ctx);
  * search_ctx_had_expunged() becomes true. */
 int search_match(struct search_ctx *ctx, uint32_t msn);
 bool search_ctx_had_expunged(const struct search_ctx *ctx);
+
+/* The messages worth search_match(), in ascending msn order, one per
+ * call: returns 1 with *msn_r the next one, 1 with *msn_r 0 when this
+ * call used up a stretch of the index's answers without finding one
+ * (call again; a caller working in slices may end its slice first), 0
+ * when none is left, or -1 on a store error.  The messages it passes
+ * over do not match: when the program requires a HEADER, BODY or TEXT
+ * key (in an AND, or in every branch of an OR) or a UID or sequence
+ * set, only the messages of the view that the key's index answer holds
+ * or leaves undecided (no text in the index, expunged meanwhile) are
+ * handed out, so the cost of a rare word grows with its hits and not
+ * with the mailbox.  Any other program gets every message.  The same
+ * answers as search_match() on every message (the program must not be
+ * changed meanwhile). */
+int search_next(struct search_ctx *ctx, uint32_t *msn_r);
 
 /* Whether `program` has keys on the message's text (HEADER, BODY, TEXT,
  * SENT*): slower, they may read the store's text message by message. */

@@ -704,17 +704,19 @@ static int fts_verify(struct index *idx, const uint32_t *uids, size_t count, int
  * from first_uid on, read once, at most INDEX_FTS_SCAN_ROWS of them per
  * call: the caller asks again for the rest (result_r->last_uid), so
  * that a SEARCH over 100,000 messages goes back to the event loop in
- * between. */
+ * between.  The uids whose stored text is corrupt go to *corrupt as in
+ * fts_verify(). */
 static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		    const char *name, const char *needle, size_t needle_len,
-		    uint32_t first_uid, struct store_text_result *result_r)
+		    uint32_t first_uid, struct store_text_result *result_r,
+		    uint32_t **corrupt, size_t *corrupt_count)
 {
 	sqlite3_stmt *stmt = index_stmt(idx, "SELECT id, header, body FROM text_store "
 					"WHERE id BETWEEN ? AND ?", "ii",
 					fts_rowid(mailbox_id, first_uid),
 					fts_rowid(mailbox_id, UINT32_MAX));
 	struct str header = { 0 }, body = { 0 };
-	size_t cap = 0, indexed_cap = 0, rows = 0;
+	size_t cap = 0, corrupt_cap = 0, rows = 0;
 	int ret;
 
 	result_r->last_uid = UINT32_MAX;
@@ -732,20 +734,179 @@ static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field
 		if (fts_unpack_row(idx, stmt, 1, field, &header, &body) < 0) {
 			/* not answered here: the caller reads the message */
 			store_clear_error(idx->store);
+			uid_push(corrupt, corrupt_count, &corrupt_cap, uid);
 			continue;
 		}
-		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
 		if (fts_docs_have(&header, &body, field, name, needle, needle_len))
 			uid_push(&result_r->uids, &result_r->count, &cap, uid);
 	}
 	index_stmt_done(idx, stmt);
 	str_free(&header);
 	str_free(&body);
-	if (ret < 0) {
-		store_text_result_free(result_r);
-		return -1;
+	return ret < 0 ? -1 : 0;
+}
+
+/* ---- the messages the text index does not answer for ---- */
+
+/* A run of the view at least this long is checked with a count of its
+ * rows in text_indexed, which reads no row out (a row costs a few ns
+ * inside SQLite against a statement's ~1 us); shorter runs are walked
+ * together, row by row. */
+#define FTS_COUNT_RUN_MIN 64
+
+/* Appends [first, last] to result_r->unindexed, ascending: joined with
+ * the range before when nothing of the view lies between them, which
+ * view_prev says (the view's highest UID below first, 0 if none). */
+static void fts_unindexed_push(struct store_text_result *result_r, size_t *cap,
+			       uint32_t first, uint32_t last, uint32_t view_prev)
+{
+	struct store_uid_range *prev = result_r->unindexed_count == 0 ? NULL :
+		&result_r->unindexed[result_r->unindexed_count - 1];
+
+	if (prev != NULL && (prev->last == view_prev || prev->last + 1 == first)) {
+		prev->last = last;
+		return;
 	}
-	return 1;
+	ARRAY_RESERVE(result_r->unindexed, *cap, result_r->unindexed_count + 1);
+	result_r->unindexed[result_r->unindexed_count].first = first;
+	result_r->unindexed[result_r->unindexed_count].last = last;
+	result_r->unindexed_count++;
+}
+
+/* The last UID of runs[k] that the answer covers. */
+static uint32_t fts_run_last(const struct store_uid_range *runs, size_t k, uint32_t last_uid)
+{
+	return runs[k].last < last_uid ? runs[k].last : last_uid;
+}
+
+/* The UIDs of runs[k] (or from `from` on) to its end go to unindexed. */
+static void fts_unindexed_run_rest(struct store_text_result *result_r, size_t *cap,
+				   const struct store_uid_range *runs, size_t k,
+				   uint64_t from, uint32_t last_uid)
+{
+	uint32_t last = fts_run_last(runs, k, last_uid);
+
+	if (from <= last)
+		fts_unindexed_push(result_r, cap, (uint32_t)from, last,
+				   from > runs[k].first ? (uint32_t)from - 1 :
+				   k > 0 ? runs[k - 1].last : 0);
+}
+
+/* Walks the rows of text_indexed over runs[k..end) (clipped to last_uid)
+ * and sends the UIDs of the runs that have none to unindexed. */
+static int fts_unindexed_walk(struct index *idx, int64_t mailbox_id,
+			      const struct store_uid_range *runs, size_t k, size_t end,
+			      uint32_t last_uid, struct store_text_result *result_r,
+			      size_t *cap)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT id FROM text_indexed WHERE id BETWEEN ? AND ?",
+					"ii", fts_rowid(mailbox_id, runs[k].first),
+					fts_rowid(mailbox_id, fts_run_last(runs, end - 1, last_uid)));
+	uint64_t next = runs[k].first;	/* the first UID of runs[k] not yet seen */
+	int ret;
+
+	while ((ret = index_stmt_step(idx, stmt)) > 0) {
+		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
+
+		while (k < end && uid > fts_run_last(runs, k, last_uid)) {
+			fts_unindexed_run_rest(result_r, cap, runs, k, next, last_uid);
+			if (++k < end)
+				next = runs[k].first;
+		}
+		if (k == end)
+			break;
+		if (uid < runs[k].first)
+			continue;	/* a row between the view's runs */
+		if (uid > next)
+			fts_unindexed_run_rest(result_r, cap, runs, k, next, uid - 1);
+		next = (uint64_t)uid + 1;
+	}
+	index_stmt_done(idx, stmt);
+	for (; ret >= 0 && k < end; k++) {
+		fts_unindexed_run_rest(result_r, cap, runs, k, next, last_uid);
+		if (k + 1 < end)
+			next = runs[k + 1].first;
+	}
+	return ret < 0 ? -1 : 0;
+}
+
+/* Adds the single UIDs uids[0..count) (ascending) to the ranges of
+ * result_r->unindexed. */
+static void fts_unindexed_add(struct store_text_result *result_r, const uint32_t *uids,
+			      size_t count)
+{
+	struct store_uid_range *old = result_r->unindexed;
+	size_t old_count = result_r->unindexed_count, i = 0, u = 0, cap = 0;
+
+	if (count == 0)
+		return;
+	result_r->unindexed = NULL;
+	result_r->unindexed_count = 0;
+	while (i < old_count || u < count) {
+		struct store_uid_range r;
+		struct store_uid_range *prev = result_r->unindexed_count == 0 ? NULL :
+			&result_r->unindexed[result_r->unindexed_count - 1];
+
+		if (u == count || (i < old_count && old[i].first <= uids[u]))
+			r = old[i++];
+		else
+			r.first = r.last = uids[u++];
+		if (prev != NULL && (uint64_t)prev->last + 1 >= r.first) {
+			if (r.last > prev->last)
+				prev->last = r.last;
+			continue;
+		}
+		ARRAY_RESERVE(result_r->unindexed, cap, result_r->unindexed_count + 1);
+		result_r->unindexed[result_r->unindexed_count++] = r;
+	}
+	free(old);
+}
+
+/* Fills result_r->unindexed for the view's runs up to last_uid: the
+ * UIDs without a row in text_indexed, and the corrupt ones (ascending,
+ * their stored text did not read).  A long run whose row count is its
+ * length has every row (rowids are distinct) and costs no row read. */
+static int fts_unindexed(struct index *idx, int64_t mailbox_id,
+			 const struct store_uid_range *runs, size_t run_count,
+			 uint32_t last_uid, const uint32_t *corrupt, size_t corrupt_count,
+			 struct store_text_result *result_r)
+{
+	size_t cap = 0, k = 0;
+	int ret = 0;
+
+	while (ret >= 0 && k < run_count && runs[k].first <= last_uid) {
+		uint64_t len = (uint64_t)fts_run_last(runs, k, last_uid) - runs[k].first + 1;
+		size_t end = k + 1;
+
+		if (len >= FTS_COUNT_RUN_MIN) {
+			sqlite3_stmt *stmt = index_stmt(idx, "SELECT count(*) FROM text_indexed "
+							"WHERE id BETWEEN ? AND ?", "ii",
+							fts_rowid(mailbox_id, runs[k].first),
+							fts_rowid(mailbox_id,
+								  fts_run_last(runs, k, last_uid)));
+
+			ret = index_stmt_step(idx, stmt);
+			if (ret > 0 && (uint64_t)sqlite3_column_int64(stmt, 0) == len) {
+				index_stmt_done(idx, stmt);
+				k = end;
+				continue;
+			}
+			index_stmt_done(idx, stmt);
+		} else {
+			/* the short runs that follow, walked in one statement */
+			while (end < run_count && runs[end].first <= last_uid &&
+			       (uint64_t)fts_run_last(runs, end, last_uid) - runs[end].first + 1 <
+			       FTS_COUNT_RUN_MIN)
+				end++;
+		}
+		if (ret >= 0)
+			ret = fts_unindexed_walk(idx, mailbox_id, runs, k, end, last_uid,
+						 result_r, &cap);
+		k = end;
+	}
+	if (ret >= 0)
+		fts_unindexed_add(result_r, corrupt, corrupt_count);
+	return ret < 0 ? -1 : 0;
 }
 
 /* Tokens folded as the tokenizer folds them (ASCII lower case), a few:
@@ -984,14 +1145,14 @@ static int fts_match(struct index *idx, bool header_table, const struct str *que
 
 static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		      const char *name, const char *needle, size_t needle_len,
-		      uint32_t first_uid, struct store_text_result *result_r)
+		      uint32_t first_uid, const struct store_uid_range *view_runs,
+		      size_t run_count, struct store_text_result *result_r)
 {
 	struct str folded_name = { 0 };
 	struct fts_plan plan;
 	uint32_t *cands = NULL, *corrupt = NULL;
-	size_t cand_count = 0, indexed_cap = 0, corrupt_count = 0, c = 0;
-	sqlite3_stmt *stmt;
-	int ret;
+	size_t cand_count = 0, corrupt_count = 0;
+	int ret = 0;
 
 	if (field == STORE_TEXT_HEADER) {
 		(void)casemap_unicode(name, strlen(name), &folded_name);
@@ -1004,43 +1165,29 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 	result_r->last_uid = UINT32_MAX;
 	if (plan.query.len == 0 && !plan.none) {
 		ret = fts_scan(idx, mailbox_id, field, folded_name.data, needle, needle_len,
-			       first_uid, result_r);
-		str_free(&folded_name);
-		return ret;
-	}
-	ret = 0;
-	if (!plan.none && field != STORE_TEXT_BODY)
-		ret = fts_match(idx, true, &plan.query, mailbox_id, first_uid, &cands, &cand_count);
-	if (ret == 0 && !plan.none && field != STORE_TEXT_HEADER)
-		ret = fts_match(idx, false, &plan.query, mailbox_id, first_uid, &cands, &cand_count);
-	if (ret == 0 && (plan.verify || field == STORE_TEXT_HEADER)) {
-		ret = fts_verify(idx, cands, cand_count, mailbox_id, field, folded_name.data,
-				 needle, needle_len, result_r, &corrupt, &corrupt_count);
-		free(cands);
+			       first_uid, result_r, &corrupt, &corrupt_count);
 	} else {
-		result_r->uids = cands;
-		result_r->count = cand_count;
+		if (!plan.none && field != STORE_TEXT_BODY)
+			ret = fts_match(idx, true, &plan.query, mailbox_id, first_uid, &cands,
+					&cand_count);
+		if (ret == 0 && !plan.none && field != STORE_TEXT_HEADER)
+			ret = fts_match(idx, false, &plan.query, mailbox_id, first_uid, &cands,
+					&cand_count);
+		if (ret == 0 && (plan.verify || field == STORE_TEXT_HEADER)) {
+			ret = fts_verify(idx, cands, cand_count, mailbox_id, field,
+					 folded_name.data, needle, needle_len, result_r, &corrupt,
+					 &corrupt_count);
+			free(cands);
+		} else {
+			result_r->uids = cands;
+			result_r->count = cand_count;
+		}
 	}
 	str_free(&plan.query);
 	str_free(&folded_name);
-	if (ret < 0) {
-		free(corrupt);
-		store_text_result_free(result_r);
-		return -1;
-	}
-
-	stmt = index_stmt(idx, "SELECT id FROM text_indexed WHERE id BETWEEN ? AND ?", "ii",
-			  fts_rowid(mailbox_id, 0), fts_rowid(mailbox_id, UINT32_MAX));
-	while ((ret = index_stmt_step(idx, stmt)) > 0) {
-		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
-
-		/* both ascending */
-		while (c < corrupt_count && corrupt[c] < uid)
-			c++;
-		if (c == corrupt_count || corrupt[c] != uid)
-			uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
-	}
-	index_stmt_done(idx, stmt);
+	if (ret == 0)
+		ret = fts_unindexed(idx, mailbox_id, view_runs, run_count, result_r->last_uid,
+				    corrupt, corrupt_count, result_r);
 	free(corrupt);
 	if (ret < 0) {
 		store_text_result_free(result_r);
@@ -1051,7 +1198,8 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 
 int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		     const char *name, const char *needle, size_t needle_len,
-		     uint32_t first_uid, struct store_text_result *result_r)
+		     uint32_t first_uid, const struct store_uid_range *view_runs,
+		     size_t run_count, struct store_text_result *result_r)
 {
 	int ret;
 
@@ -1060,7 +1208,8 @@ int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fiel
 	 * indexed and not matching */
 	if (index_begin(idx, false) < 0)
 		return -1;
-	ret = fts_search(idx, mailbox_id, field, name, needle, needle_len, first_uid, result_r);
+	ret = fts_search(idx, mailbox_id, field, name, needle, needle_len, first_uid,
+			 view_runs, run_count, result_r);
 	index_rollback(idx);
 	return ret;
 }
