@@ -431,6 +431,20 @@ class Client:
             expect(line.startswith(tag + " OK "), line)
         return line
 
+    def append_burst(self, msgs, box="INBOX"):
+        """APPENDs every message of msgs (bytes) to box with LITERAL+ in
+        one pipelined burst (tags a1, a2, ...), then reads every tagged
+        reply, failing the test unless all are OK."""
+        data = []
+        for i, m in enumerate(msgs, 1):
+            data.append(f"a{i} APPEND {box} {{{len(m)}+}}\r\n".encode() + m + b"\r\n")
+        self.send(b"".join(data))
+        for i in range(1, len(msgs) + 1):
+            line = self.readline(timeout=120)
+            while not line.startswith(f"a{i} "):
+                line = self.readline(timeout=120)
+            expect(line.startswith(f"a{i} OK"), line)
+
     def conv(self, script):
         """Plays a conversation (see the module doc)."""
         last = None

@@ -31,16 +31,7 @@ def msg_of(i):
 def fill(c, n):
     """n messages, APPENDed with LITERAL+ in one pipelined burst (uid i is
     message i of msg_of()); then \\Flagged on every 4th."""
-    data = []
-    for i in range(1, n + 1):
-        m = msg_of(i)
-        data.append(f"a{i} APPEND INBOX {{{len(m)}+}}\r\n".encode() + m + b"\r\n")
-    c.send(b"".join(data))
-    for i in range(1, n + 1):
-        line = c.readline(timeout=120)
-        while not line.startswith(f"a{i} "):
-            line = c.readline(timeout=120)
-        expect(line.startswith(f"a{i} OK"), line)
+    c.append_burst([msg_of(i) for i in range(1, n + 1)])
     c.cmd("SELECT INBOX", ok=True)
     c.cmd("UID STORE " + ",".join(str(i) for i in range(4, n + 1, 4)) +
           " +FLAGS.SILENT (\\Flagged)", ok=True)
