@@ -303,3 +303,34 @@ def test_index_answers_in_parts(srv):
     expect(got == ["* SEARCH"], got)
     check_forms(c, uids, "SUBJECT s0 BODY rare", BIG_PROGRAMS[0][1], forms=["esearch"])
     expect(fts_uids(srv) == uids, "indexed again")
+
+
+@server_args(extra_conf="fsync = no")
+def test_one_run_holding_most_of_the_index(srv):
+    """A view without gaps whose messages hold most rows of the text index
+    is checked by counting the rows outside it (other mailboxes' too):
+    complete, with messages expunged meanwhile, and partly indexed."""
+    a = srv.login()
+    fill(a, 400)
+    a.cmd("CREATE Other", ok=True)
+    a.cmd("UID COPY 1:60 Other", ok=True)
+    uids = list(range(1, 401))
+    rare = PROGRAMS[1][1]
+    check_forms(a, uids, "BODY rare", rare)
+    b = srv.login()
+    b.cmd("SELECT INBOX", ok=True)
+    gone = {97, 194, 300}
+    expunge_uids(b, gone)
+    for program, pred in PROGRAMS[:6]:
+        fast = run(a, f"SEARCH {program}")
+        expect(fast == run(a, f"SEARCH NOT NOT ({program})"), program)
+        msns, _ = expected(uids, pred, gone)
+        expect(fast[0] == [search_line(msns)], (program, fast[0][:1]))
+    _, text = run(a, "SEARCH BODY rare")
+    expect(text.startswith("OK [EXPUNGEISSUED]"), text)
+    a.cmd("NOOP", ok=True)
+    uids = [i for i in uids if i not in gone]
+    empty_text_index(srv)
+    got, _ = run(a, "UID SEARCH UID 1:150 BODY zzz")
+    expect(fts_uids(srv) == [i for i in uids if i <= 150], fts_uids(srv)[-3:])
+    check_forms(a, uids, "BODY rare", rare, forms=["esearch"])

@@ -862,16 +862,62 @@ static void fts_unindexed_add(struct store_text_result *result_r, const uint32_t
 	free(old);
 }
 
+/* Whether text_indexed has a row for every UID of [first, first + len),
+ * len >= 1: the rows in it are counted (rowids are distinct, so len
+ * rows means all).  When the run holds most rows of the table (one big
+ * mailbox), the rows outside it are counted instead, against the
+ * table's total, which SQLite counts per page (no row read out):
+ * *total is that total, -1 until the first call needs it.  1, 0 or -1
+ * (error set). */
+static int fts_run_is_indexed(struct index *idx, int64_t mailbox_id, uint32_t first,
+			      uint64_t len, int64_t *total)
+{
+	int64_t lo = fts_rowid(mailbox_id, first);
+	int64_t hi = fts_rowid(mailbox_id, (uint32_t)(first + len - 1));
+	sqlite3_stmt *stmt;
+	int64_t rows;
+	int ret;
+
+	if (*total < 0) {
+		stmt = index_stmt(idx, "SELECT count(*) FROM text_indexed", "");
+		ret = index_stmt_step(idx, stmt);
+		*total = ret > 0 ? sqlite3_column_int64(stmt, 0) : 0;
+		index_stmt_done(idx, stmt);
+		if (ret < 0)
+			return -1;
+	}
+	if ((uint64_t)*total < len)
+		return 0;
+	if ((uint64_t)*total - len < len) {
+		/* the rows outside, up to one more than the run leaves */
+		stmt = index_stmt(idx, "SELECT count(*) FROM (SELECT 1 FROM text_indexed "
+				  "WHERE id < ? UNION ALL SELECT 1 FROM text_indexed WHERE id > ? "
+				  "LIMIT ?)", "iii", lo, hi, *total - (int64_t)len + 1);
+		ret = index_stmt_step(idx, stmt);
+		rows = *total - (ret > 0 ? sqlite3_column_int64(stmt, 0) : 0);
+	} else {
+		stmt = index_stmt(idx, "SELECT count(*) FROM text_indexed WHERE id BETWEEN ? AND ?",
+				  "ii", lo, hi);
+		ret = index_stmt_step(idx, stmt);
+		rows = ret > 0 ? sqlite3_column_int64(stmt, 0) : 0;
+	}
+	index_stmt_done(idx, stmt);
+	if (ret < 0)
+		return -1;
+	return rows == (int64_t)len;
+}
+
 /* Fills result_r->unindexed for the view's runs up to last_uid: the
  * UIDs without a row in text_indexed, and the corrupt ones (ascending,
  * their stored text did not read).  A long run whose row count is its
- * length has every row (rowids are distinct) and costs no row read. */
+ * length has every row (fts_run_is_indexed()): no row is read out. */
 static int fts_unindexed(struct index *idx, int64_t mailbox_id,
 			 const struct store_uid_range *runs, size_t run_count,
 			 uint32_t last_uid, const uint32_t *corrupt, size_t corrupt_count,
 			 struct store_text_result *result_r)
 {
 	size_t cap = 0, k = 0;
+	int64_t total = -1;
 	int ret = 0;
 
 	while (ret >= 0 && k < run_count && runs[k].first <= last_uid) {
@@ -879,19 +925,11 @@ static int fts_unindexed(struct index *idx, int64_t mailbox_id,
 		size_t end = k + 1;
 
 		if (len >= FTS_COUNT_RUN_MIN) {
-			sqlite3_stmt *stmt = index_stmt(idx, "SELECT count(*) FROM text_indexed "
-							"WHERE id BETWEEN ? AND ?", "ii",
-							fts_rowid(mailbox_id, runs[k].first),
-							fts_rowid(mailbox_id,
-								  fts_run_last(runs, k, last_uid)));
-
-			ret = index_stmt_step(idx, stmt);
-			if (ret > 0 && (uint64_t)sqlite3_column_int64(stmt, 0) == len) {
-				index_stmt_done(idx, stmt);
+			ret = fts_run_is_indexed(idx, mailbox_id, runs[k].first, len, &total);
+			if (ret != 0) {
 				k = end;
 				continue;
 			}
-			index_stmt_done(idx, stmt);
 		} else {
 			/* the short runs that follow, walked in one statement */
 			while (end < run_count && runs[end].first <= last_uid &&
