@@ -95,10 +95,11 @@ static void search_write_all(struct cmd_search_ctx *ctx, struct str *line)
 		if (!first)
 			str_append_c(line, ',');
 		first = false;
-		if (start == end)
-			str_printfa(line, "%u", start);
-		else
-			str_printfa(line, "%u:%u", start, end);
+		str_append_uint(line, start);
+		if (start != end) {
+			str_append_c(line, ':');
+			str_append_uint(line, end);
+		}
 		search_flush(s, line, false);
 	}
 }
@@ -155,7 +156,8 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 		str_append(&line, "* SEARCH");
 		for (uint32_t msn = search_next_bit(ctx, 1); msn <= ctx->count;
 		     msn = search_next_bit(ctx, msn + 1)) {
-			str_printfa(&line, " %u", search_result_value(ctx, msn));
+			str_append_c(&line, ' ');
+			str_append_uint(&line, search_result_value(ctx, msn));
 			search_flush(s, &line, false);
 		}
 	} else {

@@ -181,6 +181,9 @@ struct search_text_key {
 	/* for the UIDs from first_uid to result.last_uid */
 	uint32_t first_uid;
 	struct store_text_result result;
+	/* where in result.uids the last lookup ended: msns come in
+	 * ascending order, so the next is near */
+	size_t hint;
 };
 
 /* The index of the first of uids[0..count) (ascending, as
@@ -200,10 +203,24 @@ static size_t uid_array_lower_bound(const uint32_t *uids, size_t count, uint32_t
 	return lo;
 }
 
-static bool uid_array_has(const uint32_t *uids, size_t count, uint32_t uid)
+/* Whether uids[0..count) (ascending) holds uid, looking from *hint on
+ * first (galloping: a few steps when uid is near), and leaving there. */
+static bool uid_array_has(const uint32_t *uids, size_t count, uint32_t uid, size_t *hint)
 {
-	size_t i = uid_array_lower_bound(uids, count, uid);
+	size_t lo = *hint, step = 1, i;
 
+	if (lo >= count || uids[lo] > uid) {
+		i = uid_array_lower_bound(uids, count, uid);
+	} else {
+		/* uids[lo] <= uid: gallop to an index past uid, then halve */
+		while (lo + step < count && uids[lo + step] <= uid) {
+			lo += step;
+			step *= 2;
+		}
+		i = lo + uid_array_lower_bound(uids + lo, (lo + step < count ? lo + step : count) - lo,
+					       uid);
+	}
+	*hint = i;
 	return i < count && uids[i] == uid;
 }
 
@@ -344,6 +361,7 @@ static struct search_text_key *search_text_key_cover(struct search_ctx *ctx,
 	store_text_result_free(&tk->result);
 	tk->result = result;
 	tk->first_uid = uid;
+	tk->hint = 0;
 	return tk;
 }
 
@@ -374,7 +392,7 @@ static int search_match_text(struct search_ctx *ctx, const struct search_key *ke
 	if (tk == NULL)
 		return -1;
 	if (!uid_ranges_have(tk->result.unindexed, tk->result.unindexed_count, ctx->msg->uid))
-		return uid_array_has(tk->result.uids, tk->result.count, ctx->msg->uid);
+		return uid_array_has(tk->result.uids, tk->result.count, ctx->msg->uid, &tk->hint);
 	if (search_text_load(ctx) < 0)
 		return -1;
 	if (!ctx->text_loaded)
@@ -849,6 +867,32 @@ static void search_window_set(struct search_ctx *ctx, const struct search_key *k
 	}
 }
 
+/* The msn of the first message from ctx->next_msn on whose UID is uid
+ * or above (count + 1 if none), galloping from ctx->next_msn: the next
+ * candidate is usually a few messages on. */
+static uint32_t search_msn_from_uid(struct search_ctx *ctx, uint32_t uid)
+{
+	uint64_t count = store_mailbox_count(ctx->box);
+	uint64_t lo = ctx->next_msn, step = 1, hi;
+
+	/* msgs[lo] < uid: find hi with msgs[hi] >= uid (or past the end) */
+	while (lo + step <= count &&
+	       store_mailbox_msg(ctx->box, (uint32_t)(lo + step))->uid < uid) {
+		lo += step;
+		step *= 2;
+	}
+	hi = lo + step <= count ? lo + step : count + 1;
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (store_mailbox_msg(ctx->box, (uint32_t)mid)->uid < uid)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (uint32_t)hi;
+}
+
 int search_next(struct search_ctx *ctx, uint32_t *msn_r)
 {
 	uint32_t count = store_mailbox_count(ctx->box);
@@ -878,7 +922,7 @@ int search_next(struct search_ctx *ctx, uint32_t *msn_r)
 		if (uid > r->last) {
 			ctx->window_pos++;
 		} else if (uid < r->first) {
-			ctx->next_msn = store_mailbox_msn_from_uid(ctx->box, r->first);
+			ctx->next_msn = search_msn_from_uid(ctx, r->first);
 			if (ctx->next_msn > count)
 				return 0;
 		} else {
