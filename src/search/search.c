@@ -49,6 +49,9 @@ struct search_ctx {
 	 * of them being looked at */
 	uint32_t next_msn;
 	bool narrows;
+	/* the UIDs a match can have (search_key_uid_bounds()), once known */
+	bool bounds_known;
+	uint32_t uid_min, uid_max;
 	bool window_valid;
 	uint32_t window_hi;
 	struct uid_set {
@@ -251,7 +254,7 @@ static bool search_text_key_equal(const struct search_key *a, const struct searc
 }
 
 /* The state of a text key, asking the store's index on first use (for
- * the UIDs from uid on).  NULL on a store error.
+ * the UIDs from uid to max_uid).  NULL on a store error.
  *
  * Keys are found by address (a cheap loop per message; the IMAP parser
  * bounds their number); a key met for the first time is compared once
@@ -259,7 +262,8 @@ static bool search_text_key_equal(const struct search_key *a, const struct searc
  * instead of a second question to the index and a second pair of UID
  * arrays. */
 static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
-						   const struct search_key *key, uint32_t uid)
+						   const struct search_key *key, uint32_t uid,
+						   uint32_t max_uid)
 {
 	struct search_text_key *tk;
 	enum store_text_field field;
@@ -303,7 +307,7 @@ static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
 	tk->first_uid = uid;
 	ret = store_mailbox_search_text(ctx->box, field, key->name,
 					key->value == NULL ? "" : key->value, key->value_len,
-					tk->first_uid, &tk->result);
+					tk->first_uid, max_uid, &tk->result);
 	if (ret < 0) {
 		/* forget the entry, so a retry asks again */
 		str_free(&tk->needle);
@@ -341,13 +345,14 @@ static bool text_contains(const char *hay, size_t hay_len, const struct str *nee
 }
 
 /* The state of a text key with the index's answer for uid: asked again
- * from uid on when the answer it has is for other UIDs (the store
- * answered for part of the mailbox; msns come in ascending order, so
- * this is rare).  NULL on a store error. */
+ * for the UIDs from uid to max_uid when the answer it has is for other
+ * UIDs (the store answered for part of the mailbox; msns come in
+ * ascending order, so this is rare).  NULL on a store error. */
 static struct search_text_key *search_text_key_cover(struct search_ctx *ctx,
-						     const struct search_key *key, uint32_t uid)
+						     const struct search_key *key, uint32_t uid,
+						     uint32_t max_uid)
 {
-	struct search_text_key *tk = search_text_key_get(ctx, key, uid);
+	struct search_text_key *tk = search_text_key_get(ctx, key, uid, max_uid);
 	struct store_text_result result;
 
 	if (tk == NULL || (uid >= tk->first_uid && uid <= tk->result.last_uid))
@@ -356,7 +361,7 @@ static struct search_text_key *search_text_key_cover(struct search_ctx *ctx,
 		tk->key->type == SEARCH_KEY_HEADER ? STORE_TEXT_HEADER :
 		tk->key->type == SEARCH_KEY_BODY ? STORE_TEXT_BODY : STORE_TEXT_ANY,
 		tk->key->name, tk->key->value == NULL ? "" : tk->key->value,
-		tk->key->value_len, uid, &result) < 0)
+		tk->key->value_len, uid, max_uid, &result) < 0)
 		return NULL;
 	store_text_result_free(&tk->result);
 	tk->result = result;
@@ -387,7 +392,7 @@ static bool uid_ranges_have(const struct store_uid_range *ranges, size_t count, 
 /* HEADER, BODY, TEXT.  Returns 1, 0 or -1 like search_match(). */
 static int search_match_text(struct search_ctx *ctx, const struct search_key *key)
 {
-	struct search_text_key *tk = search_text_key_cover(ctx, key, ctx->msg->uid);
+	struct search_text_key *tk = search_text_key_cover(ctx, key, ctx->msg->uid, UINT32_MAX);
 
 	if (tk == NULL)
 		return -1;
@@ -758,8 +763,66 @@ static void uid_set_from_ranges(struct uid_set *dest, struct store_uid_range *ra
 	}
 }
 
+/* The lowest and highest UID a message can have to match `key`, which
+ * narrows: UID and sequence sets bound it (lo > hi: nothing matches),
+ * text keys do not. */
+static void search_key_uid_bounds(struct search_ctx *ctx, const struct search_key *key,
+				  uint32_t *lo_r, uint32_t *hi_r)
+{
+	uint32_t count = store_mailbox_count(ctx->box), lo, hi;
+	bool first = true;
+
+	*lo_r = UINT32_MAX;
+	*hi_r = 0;
+	switch (key->type) {
+	case SEARCH_KEY_HEADER:
+	case SEARCH_KEY_BODY:
+	case SEARCH_KEY_TEXT:
+		*lo_r = 0;
+		*hi_r = UINT32_MAX;
+		return;
+	case SEARCH_KEY_UID:
+	case SEARCH_KEY_MSN:
+		for (size_t i = 0; i < key->range_count; i++) {
+			lo = key->ranges[i].first;
+			hi = key->ranges[i].last;
+			if (key->type == SEARCH_KEY_MSN) {
+				if (lo > count || hi < 1)
+					continue;
+				lo = store_mailbox_msg(ctx->box, lo < 1 ? 1 : lo)->uid;
+				hi = store_mailbox_msg(ctx->box, hi > count ? count : hi)->uid;
+			}
+			*lo_r = lo < *lo_r ? lo : *lo_r;
+			*hi_r = hi > *hi_r ? hi : *hi_r;
+		}
+		return;
+	case SEARCH_KEY_AND:
+	case SEARCH_KEY_OR:
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			if (!search_key_narrows(c))
+				continue;
+			search_key_uid_bounds(ctx, c, &lo, &hi);
+			if (first) {
+				*lo_r = lo;
+				*hi_r = hi;
+				first = false;
+			} else if (key->type == SEARCH_KEY_AND) {
+				*lo_r = lo > *lo_r ? lo : *lo_r;
+				*hi_r = hi < *hi_r ? hi : *hi_r;
+			} else {
+				*lo_r = lo < *lo_r ? lo : *lo_r;
+				*hi_r = hi > *hi_r ? hi : *hi_r;
+			}
+		}
+		return;
+	default:
+		i_panic("search_key_uid_bounds: key type %d", (int)key->type);
+	}
+}
+
 /* Makes the index's answer of every text key that narrows `key` cover
- * lo, and lowers *hi to the last UID they all cover.  0 or -1. */
+ * lo, asking for no UID above ctx->uid_max, and lowers *hi to the last
+ * UID they all cover.  0 or -1. */
 static int search_window_prepare(struct search_ctx *ctx, const struct search_key *key,
 				 uint32_t lo, uint32_t *hi)
 {
@@ -769,7 +832,7 @@ static int search_window_prepare(struct search_ctx *ctx, const struct search_key
 	case SEARCH_KEY_HEADER:
 	case SEARCH_KEY_BODY:
 	case SEARCH_KEY_TEXT:
-		if ((tk = search_text_key_cover(ctx, key, lo)) == NULL)
+		if ((tk = search_text_key_cover(ctx, key, lo, ctx->uid_max)) == NULL)
 			return -1;
 		if (tk->result.last_uid < *hi)
 			*hi = tk->result.last_uid;
@@ -803,7 +866,7 @@ static void search_window_set(struct search_ctx *ctx, const struct search_key *k
 	case SEARCH_KEY_BODY:
 	case SEARCH_KEY_TEXT:
 		/* the window's keys have an entry that covers it */
-		tk = search_text_key_get(ctx, key, lo);
+		tk = search_text_key_get(ctx, key, lo, ctx->uid_max);
 		for (size_t i = uid_array_lower_bound(tk->result.uids, tk->result.count, lo);
 		     i < tk->result.count && tk->result.uids[i] <= hi; i++)
 			uid_set_push(&hits, tk->result.uids[i], tk->result.uids[i]);
@@ -904,8 +967,27 @@ int search_next(struct search_ctx *ctx, uint32_t *msn_r)
 		*msn_r = ctx->next_msn++;
 		return 1;
 	}
+	if (!ctx->bounds_known) {
+		/* a UID or sequence set bounds the UIDs the index is asked
+		 * about: its answer beyond them would be verified for naught */
+		search_key_uid_bounds(ctx, ctx->program, &ctx->uid_min, &ctx->uid_max);
+		ctx->bounds_known = true;
+		if (ctx->uid_min > ctx->uid_max) {
+			ctx->next_msn = count + 1;
+			return 0;
+		}
+		if (store_mailbox_msg(ctx->box, ctx->next_msn)->uid < ctx->uid_min)
+			ctx->next_msn = store_mailbox_msn_from_uid(ctx->box, ctx->uid_min);
+		if (ctx->next_msn > count)
+			return 0;
+	}
 	if (!ctx->window_valid) {
-		uint32_t lo = store_mailbox_msg(ctx->box, ctx->next_msn)->uid, hi = UINT32_MAX;
+		uint32_t lo = store_mailbox_msg(ctx->box, ctx->next_msn)->uid, hi = ctx->uid_max;
+
+		if (lo > ctx->uid_max) {
+			ctx->next_msn = count + 1;
+			return 0;
+		}
 
 		if (search_window_prepare(ctx, ctx->program, lo, &hi) < 0)
 			return -1;

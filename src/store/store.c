@@ -946,7 +946,8 @@ int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
-			      uint32_t first_uid, struct store_text_result *result_r)
+			      uint32_t first_uid, uint32_t max_uid,
+			      struct store_text_result *result_r)
 {
 	struct str prepared = { 0 };
 	struct store_uid_range *runs;
@@ -965,14 +966,15 @@ int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field f
 		str_free(&prepared);
 		result_r->unindexed = xmalloc(sizeof(*result_r->unindexed));
 		result_r->unindexed[0].first = first_uid;
-		result_r->unindexed[0].last = UINT32_MAX;
-		result_r->unindexed_count = 1;
+		result_r->unindexed[0].last = max_uid;
+		result_r->unindexed_count = first_uid <= max_uid;
+		result_r->last_uid = max_uid;
 		return 0;
 	}
 	str_append(&prepared, "");
-	store_view_uid_runs(box, first_uid, &runs, &run_count);
+	store_view_uid_runs(box, first_uid, max_uid, &runs, &run_count);
 	ret = box->store->v->mailbox_search_text(box, field, name, prepared.data, prepared.len,
-						 first_uid, runs, run_count, result_r);
+						 first_uid, max_uid, runs, run_count, result_r);
 	free(runs);
 	str_free(&prepared);
 	return ret < 0 ? -1 : 0;

@@ -501,9 +501,10 @@ struct store_text_result {
 	struct store_uid_range *unindexed;
 	size_t unindexed_count;
 	/* The answer is for the UIDs from the first_uid asked for up to
-	 * last_uid: a long pass over the stored text stops early, so that
-	 * no call takes long (DESIGN.md: slices); ask again from
-	 * last_uid + 1 for the rest.  UINT32_MAX when it covers the rest. */
+	 * last_uid (at most the max_uid asked for): a long pass over the
+	 * stored text stops early, so that no call takes long (DESIGN.md:
+	 * slices); ask again from last_uid + 1 for the rest.  UINT32_MAX
+	 * when it covers the rest. */
 	uint32_t last_uid;
 };
 
@@ -517,13 +518,15 @@ struct store_text_result {
  * error.  A needle the index cannot answer (invalid UTF-8, a NUL byte)
  * gives every message of the view in result->unindexed, so that the
  * caller matches store_mailbox_msg_text() itself.  Only UIDs from
- * first_uid on are looked at; see result->last_uid.  The cost grows
+ * first_uid to max_uid are looked at (a search restricted to some UIDs
+ * verifies no candidate beyond them); see result->last_uid.  The cost grows
  * with the hits and the number of runs of consecutive UIDs in the view;
  * the messages that do not match cost no more than a count of the
  * index's rows for each long run. */
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
-			      uint32_t first_uid, struct store_text_result *result_r);
+			      uint32_t first_uid, uint32_t max_uid,
+			      struct store_text_result *result_r);
 void store_text_result_free(struct store_text_result *result);
 
 /* ---- change notification ---- */

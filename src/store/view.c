@@ -221,14 +221,14 @@ size_t store_view_lower_bound(struct store_mailbox *box, uint32_t uid)
 	return lo;
 }
 
-void store_view_uid_runs(struct store_mailbox *box, uint32_t first_uid,
+void store_view_uid_runs(struct store_mailbox *box, uint32_t first_uid, uint32_t max_uid,
 			 struct store_uid_range **runs_r, size_t *count_r)
 {
 	size_t i = store_view_lower_bound(box, first_uid), cap = 0;
 
 	*runs_r = NULL;
 	*count_r = 0;
-	while (i < box->count) {
+	while (i < box->count && box->msgs[i].uid <= max_uid) {
 		/* msgs[j].uid - j never falls (UIDs ascend), so msgs[i..j] is
 		 * a run exactly when msgs[j].uid - msgs[i].uid == j - i:
 		 * gallop to a step that leaves the run, then halve */
@@ -250,7 +250,8 @@ void store_view_uid_runs(struct store_mailbox *box, uint32_t first_uid,
 		}
 		ARRAY_RESERVE(*runs_r, cap, *count_r + 1);
 		(*runs_r)[*count_r].first = box->msgs[i].uid;
-		(*runs_r)[*count_r].last = box->msgs[good].uid;
+		(*runs_r)[*count_r].last = box->msgs[good].uid < max_uid ?
+			box->msgs[good].uid : max_uid;
 		(*count_r)++;
 		i = good + 1;
 	}

@@ -285,6 +285,13 @@ BIG_PROGRAMS = [
     # a needle without letters: a pass over the stored texts in parts
     ("TEXT @ BODY w7x", lambda i, n, g: has_body(i, "w7x", g)),
     ("BODY rare", lambda i, n, g: has_body(i, "rare", g)),
+    # UID and sequence sets bound what the index is asked about
+    ('UID 8000:* BODY "common w1"', lambda i, n, g: i >= 8000 and has_body(i, "common w1", g)),
+    ("1:50 SUBJECT s0", lambda i, n, g: n <= 50),
+    ("UID 100:200,8500:8600 TEXT @", lambda i, n, g: 100 <= i <= 200 or 8500 <= i <= 8600),
+    ("OR UID 1:10 UID 8990:* BODY rare",
+     lambda i, n, g: (i <= 10 or i >= 8990) and has_body(i, "rare", g)),
+    ("UID 20000:* BODY common", lambda i, n, g: False),
 ]
 
 

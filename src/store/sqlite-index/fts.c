@@ -701,20 +701,20 @@ static int fts_verify(struct index *idx, const uint32_t *uids, size_t count, int
 }
 
 /* A needle the index cannot narrow: the stored documents of the mailbox
- * from first_uid on, read once, at most INDEX_FTS_SCAN_ROWS of them per
+ * from first_uid to max_uid, read once, at most INDEX_FTS_SCAN_ROWS of them per
  * call: the caller asks again for the rest (result_r->last_uid), so
  * that a SEARCH over 100,000 messages goes back to the event loop in
  * between.  The uids whose stored text is corrupt go to *corrupt as in
  * fts_verify(). */
 static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		    const char *name, const char *needle, size_t needle_len,
-		    uint32_t first_uid, struct store_text_result *result_r,
+		    uint32_t first_uid, uint32_t max_uid, struct store_text_result *result_r,
 		    uint32_t **corrupt, size_t *corrupt_count)
 {
 	sqlite3_stmt *stmt = index_stmt(idx, "SELECT id, header, body FROM text_store "
 					"WHERE id BETWEEN ? AND ?", "ii",
 					fts_rowid(mailbox_id, first_uid),
-					fts_rowid(mailbox_id, UINT32_MAX));
+					fts_rowid(mailbox_id, max_uid));
 	struct str header = { 0 }, body = { 0 };
 	size_t cap = 0, corrupt_cap = 0, rows = 0;
 	int ret;
@@ -1149,16 +1149,17 @@ static int fts_plan(struct index *idx, const char *needle, size_t needle_len,
 	return 0;
 }
 
-/* The uids of the rows of `table`'s query (in order) from first_uid on,
- * merged into the sorted *uids. */
+/* The uids of the rows of `table`'s query (in order) from first_uid to
+ * max_uid, merged into the sorted *uids. */
 static int fts_match(struct index *idx, bool header_table, const struct str *query,
-		     int64_t mailbox_id, uint32_t first_uid, uint32_t **uids, size_t *count)
+		     int64_t mailbox_id, uint32_t first_uid, uint32_t max_uid, uint32_t **uids,
+		     size_t *count)
 {
 	sqlite3_stmt *stmt = index_stmt(idx, header_table ?
 		"SELECT rowid FROM text_hdr WHERE text_hdr MATCH ? AND rowid BETWEEN ? AND ?" :
 		"SELECT rowid FROM text_body WHERE text_body MATCH ? AND rowid BETWEEN ? AND ?",
 		"sii", query->data, fts_rowid(mailbox_id, first_uid),
-		fts_rowid(mailbox_id, UINT32_MAX));
+		fts_rowid(mailbox_id, max_uid));
 	uint32_t *merged = NULL;
 	size_t merged_count = 0, cap = 0, old = 0;
 	int ret;
@@ -1183,8 +1184,9 @@ static int fts_match(struct index *idx, bool header_table, const struct str *que
 
 static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		      const char *name, const char *needle, size_t needle_len,
-		      uint32_t first_uid, const struct store_uid_range *view_runs,
-		      size_t run_count, struct store_text_result *result_r)
+		      uint32_t first_uid, uint32_t max_uid,
+		      const struct store_uid_range *view_runs, size_t run_count,
+		      struct store_text_result *result_r)
 {
 	struct str folded_name = { 0 };
 	struct fts_plan plan;
@@ -1203,14 +1205,14 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 	result_r->last_uid = UINT32_MAX;
 	if (plan.query.len == 0 && !plan.none) {
 		ret = fts_scan(idx, mailbox_id, field, folded_name.data, needle, needle_len,
-			       first_uid, result_r, &corrupt, &corrupt_count);
+			       first_uid, max_uid, result_r, &corrupt, &corrupt_count);
 	} else {
 		if (!plan.none && field != STORE_TEXT_BODY)
-			ret = fts_match(idx, true, &plan.query, mailbox_id, first_uid, &cands,
-					&cand_count);
+			ret = fts_match(idx, true, &plan.query, mailbox_id, first_uid, max_uid,
+					&cands, &cand_count);
 		if (ret == 0 && !plan.none && field != STORE_TEXT_HEADER)
-			ret = fts_match(idx, false, &plan.query, mailbox_id, first_uid, &cands,
-					&cand_count);
+			ret = fts_match(idx, false, &plan.query, mailbox_id, first_uid, max_uid,
+					&cands, &cand_count);
 		if (ret == 0 && (plan.verify || field == STORE_TEXT_HEADER)) {
 			ret = fts_verify(idx, cands, cand_count, mailbox_id, field,
 					 folded_name.data, needle, needle_len, result_r, &corrupt,
@@ -1223,6 +1225,8 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 	}
 	str_free(&plan.query);
 	str_free(&folded_name);
+	if (result_r->last_uid > max_uid)
+		result_r->last_uid = max_uid;
 	if (ret == 0)
 		ret = fts_unindexed(idx, mailbox_id, view_runs, run_count, result_r->last_uid,
 				    corrupt, corrupt_count, result_r);
@@ -1236,8 +1240,9 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 
 int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		     const char *name, const char *needle, size_t needle_len,
-		     uint32_t first_uid, const struct store_uid_range *view_runs,
-		     size_t run_count, struct store_text_result *result_r)
+		     uint32_t first_uid, uint32_t max_uid,
+		     const struct store_uid_range *view_runs, size_t run_count,
+		     struct store_text_result *result_r)
 {
 	int ret;
 
@@ -1246,7 +1251,7 @@ int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fiel
 	 * indexed and not matching */
 	if (index_begin(idx, false) < 0)
 		return -1;
-	ret = fts_search(idx, mailbox_id, field, name, needle, needle_len, first_uid,
+	ret = fts_search(idx, mailbox_id, field, name, needle, needle_len, first_uid, max_uid,
 			 view_runs, run_count, result_r);
 	index_rollback(idx);
 	return ret;
