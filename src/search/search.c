@@ -49,6 +49,8 @@ struct search_ctx {
 	 * of them being looked at */
 	uint32_t next_msn;
 	bool narrows;
+	/* every key of the program narrows (search_key_only_narrows()) */
+	bool only_narrows;
 	/* the UIDs a match can have (search_key_uid_bounds()), once known */
 	bool bounds_known;
 	uint32_t uid_min, uid_max;
@@ -63,6 +65,7 @@ struct search_ctx {
 
 static void search_text_keys_free(struct search_ctx *ctx);
 static bool search_key_narrows(const struct search_key *key);
+static bool search_key_only_narrows(const struct search_key *key);
 
 struct search_key *search_key_new(struct pool *pool, enum search_key_type type)
 {
@@ -133,6 +136,7 @@ struct search_ctx *search_ctx_create(struct store *store, struct store_mailbox *
 	ctx->now = time(NULL);
 	ctx->next_msn = 1;
 	ctx->narrows = search_key_narrows(program);
+	ctx->only_narrows = search_key_only_narrows(program);
 	return ctx;
 }
 
@@ -683,6 +687,25 @@ static bool search_key_narrows(const struct search_key *key)
 	}
 }
 
+/* Whether `key` is made of text keys, UID and sequence sets only (with
+ * AND and OR): then no other key could rule a message out before its
+ * text keys are asked, as search_match() does when the index answers
+ * in parts (search_next()). */
+static bool search_key_only_narrows(const struct search_key *key)
+{
+	switch (key->type) {
+	case SEARCH_KEY_AND:
+	case SEARCH_KEY_OR:
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			if (!search_key_only_narrows(c))
+				return false;
+		}
+		return key->children != NULL;
+	default:
+		return search_key_narrows(key);
+	}
+}
+
 /* Appends [first, last] to an ascending set, joined with the range
  * before when they touch or overlap (first >= the previous first). */
 static void uid_set_push(struct uid_set *set, uint32_t first, uint32_t last)
@@ -1020,5 +1043,12 @@ int search_next(struct search_ctx *ctx, uint32_t *msn_r)
 		return 0;
 	}
 	ctx->next_msn = store_mailbox_msn_from_uid(ctx->box, ctx->window_hi + 1);
+	/* The index answered in parts (it verifies or scans text, 4,096
+	 * messages a call): when other keys (flags, dates, NOT ...) may
+	 * rule messages out first, every further part would cost more than
+	 * asking lazily as search_match() does, from the first message
+	 * that passes them, so the rest is looked at message by message. */
+	if (ctx->window_hi < ctx->uid_max && !ctx->only_narrows)
+		ctx->narrows = false;
 	return ctx->next_msn > count ? 0 : 1;
 }

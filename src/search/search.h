@@ -134,9 +134,13 @@ bool search_ctx_had_expunged(const struct search_ctx *ctx);
  * set, only the messages of the view that the key's index answer holds
  * or leaves undecided (no text in the index, expunged meanwhile) are
  * handed out, so the cost of a rare word grows with its hits and not
- * with the mailbox.  Any other program gets every message.  The same
- * answers as search_match() on every message (the program must not be
- * changed meanwhile). */
+ * with the mailbox; a UID or sequence set also bounds the UIDs the
+ * index is asked about.  Any other program gets every message, and so
+ * do the messages after the first part of an index answer that comes
+ * in parts (a needle verified or scanned on the stored text) when the
+ * program has keys besides those (asking lazily, as search_match()
+ * does, is then cheaper).  The same answers as search_match() on every
+ * message (the program must not be changed meanwhile). */
 int search_next(struct search_ctx *ctx, uint32_t *msn_r);
 
 /* Whether `program` has keys on the message's text (HEADER, BODY, TEXT,
