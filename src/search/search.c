@@ -258,7 +258,8 @@ static bool search_text_key_equal(const struct search_key *a, const struct searc
 }
 
 /* The state of a text key, asking the store's index on first use (for
- * the UIDs from uid to max_uid).  NULL on a store error.
+ * the UIDs from uid to max_uid; for one part only as one_part says, see
+ * store_mailbox_search_text()).  NULL on a store error.
  *
  * Keys are found by address (a cheap loop per message; the IMAP parser
  * bounds their number); a key met for the first time is compared once
@@ -267,7 +268,7 @@ static bool search_text_key_equal(const struct search_key *a, const struct searc
  * arrays. */
 static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
 						   const struct search_key *key, uint32_t uid,
-						   uint32_t max_uid)
+						   uint32_t max_uid, bool one_part)
 {
 	struct search_text_key *tk;
 	enum store_text_field field;
@@ -311,7 +312,7 @@ static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
 	tk->first_uid = uid;
 	ret = store_mailbox_search_text(ctx->box, field, key->name,
 					key->value == NULL ? "" : key->value, key->value_len,
-					tk->first_uid, max_uid, &tk->result);
+					tk->first_uid, max_uid, one_part, &tk->result);
 	if (ret < 0) {
 		/* forget the entry, so a retry asks again */
 		str_free(&tk->needle);
@@ -351,12 +352,13 @@ static bool text_contains(const char *hay, size_t hay_len, const struct str *nee
 /* The state of a text key with the index's answer for uid: asked again
  * for the UIDs from uid to max_uid when the answer it has is for other
  * UIDs (the store answered for part of the mailbox; msns come in
- * ascending order, so this is rare).  NULL on a store error. */
+ * ascending order, so this is rare).  A declined answer (one_part)
+ * covers no UID: the next call asks again.  NULL on a store error. */
 static struct search_text_key *search_text_key_cover(struct search_ctx *ctx,
 						     const struct search_key *key, uint32_t uid,
-						     uint32_t max_uid)
+						     uint32_t max_uid, bool one_part)
 {
-	struct search_text_key *tk = search_text_key_get(ctx, key, uid, max_uid);
+	struct search_text_key *tk = search_text_key_get(ctx, key, uid, max_uid, one_part);
 	struct store_text_result result;
 
 	if (tk == NULL || (uid >= tk->first_uid && uid <= tk->result.last_uid))
@@ -365,7 +367,7 @@ static struct search_text_key *search_text_key_cover(struct search_ctx *ctx,
 		tk->key->type == SEARCH_KEY_HEADER ? STORE_TEXT_HEADER :
 		tk->key->type == SEARCH_KEY_BODY ? STORE_TEXT_BODY : STORE_TEXT_ANY,
 		tk->key->name, tk->key->value == NULL ? "" : tk->key->value,
-		tk->key->value_len, uid, max_uid, &result) < 0)
+		tk->key->value_len, uid, max_uid, one_part, &result) < 0)
 		return NULL;
 	store_text_result_free(&tk->result);
 	tk->result = result;
@@ -396,7 +398,8 @@ static bool uid_ranges_have(const struct store_uid_range *ranges, size_t count, 
 /* HEADER, BODY, TEXT.  Returns 1, 0 or -1 like search_match(). */
 static int search_match_text(struct search_ctx *ctx, const struct search_key *key)
 {
-	struct search_text_key *tk = search_text_key_cover(ctx, key, ctx->msg->uid, UINT32_MAX);
+	struct search_text_key *tk = search_text_key_cover(ctx, key, ctx->msg->uid, UINT32_MAX,
+							   false);
 
 	if (tk == NULL)
 		return -1;
@@ -845,26 +848,32 @@ static void search_key_uid_bounds(struct search_ctx *ctx, const struct search_ke
 
 /* Makes the index's answer of every text key that narrows `key` cover
  * lo, asking for no UID above ctx->uid_max, and lowers *hi to the last
- * UID they all cover.  0 or -1. */
+ * UID they all cover.  A program with other keys asks for one part only
+ * (see search_next()): 1 when an answer was declined.  0 or -1. */
 static int search_window_prepare(struct search_ctx *ctx, const struct search_key *key,
 				 uint32_t lo, uint32_t *hi)
 {
 	struct search_text_key *tk;
+	int ret;
 
 	switch (key->type) {
 	case SEARCH_KEY_HEADER:
 	case SEARCH_KEY_BODY:
 	case SEARCH_KEY_TEXT:
-		if ((tk = search_text_key_cover(ctx, key, lo, ctx->uid_max)) == NULL)
+		tk = search_text_key_cover(ctx, key, lo, ctx->uid_max, !ctx->only_narrows);
+		if (tk == NULL)
 			return -1;
+		if (tk->result.declined)
+			return 1;
 		if (tk->result.last_uid < *hi)
 			*hi = tk->result.last_uid;
 		return 0;
 	case SEARCH_KEY_AND:
 	case SEARCH_KEY_OR:
 		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
-			if (search_key_narrows(c) && search_window_prepare(ctx, c, lo, hi) < 0)
-				return -1;
+			if (search_key_narrows(c) &&
+			    (ret = search_window_prepare(ctx, c, lo, hi)) != 0)
+				return ret;
 		}
 		return 0;
 	default:
@@ -889,7 +898,7 @@ static void search_window_set(struct search_ctx *ctx, const struct search_key *k
 	case SEARCH_KEY_BODY:
 	case SEARCH_KEY_TEXT:
 		/* the window's keys have an entry that covers it */
-		tk = search_text_key_get(ctx, key, lo, ctx->uid_max);
+		tk = search_text_key_get(ctx, key, lo, ctx->uid_max, false);
 		for (size_t i = uid_array_lower_bound(tk->result.uids, tk->result.count, lo);
 		     i < tk->result.count && tk->result.uids[i] <= hi; i++)
 			uid_set_push(&hits, tk->result.uids[i], tk->result.uids[i]);
@@ -1012,8 +1021,17 @@ int search_next(struct search_ctx *ctx, uint32_t *msn_r)
 			return 0;
 		}
 
-		if (search_window_prepare(ctx, ctx->program, lo, &hi) < 0)
+		int ret = search_window_prepare(ctx, ctx->program, lo, &hi);
+
+		if (ret < 0)
 			return -1;
+		if (ret > 0) {
+			/* an answer would come in parts and the program has
+			 * other keys: message by message, as search_match()
+			 * asks lazily */
+			ctx->narrows = false;
+			return 1;
+		}
 		uid_set_free(&ctx->window);
 		search_window_set(ctx, ctx->program, lo, hi, &ctx->window);
 		ctx->window_valid = true;
@@ -1043,12 +1061,5 @@ int search_next(struct search_ctx *ctx, uint32_t *msn_r)
 		return 0;
 	}
 	ctx->next_msn = store_mailbox_msn_from_uid(ctx->box, ctx->window_hi + 1);
-	/* The index answered in parts (it verifies or scans text, 4,096
-	 * messages a call): when other keys (flags, dates, NOT ...) may
-	 * rule messages out first, every further part would cost more than
-	 * asking lazily as search_match() does, from the first message
-	 * that passes them, so the rest is looked at message by message. */
-	if (ctx->window_hi < ctx->uid_max && !ctx->only_narrows)
-		ctx->narrows = false;
 	return ctx->next_msn > count ? 0 : 1;
 }

@@ -106,7 +106,7 @@ struct store_vfuncs {
 	 * filled. */
 	int (*mailbox_search_text)(struct store_mailbox *box, enum store_text_field field,
 				   const char *name, const char *needle, size_t needle_len,
-				   uint32_t first_uid, uint32_t max_uid,
+				   uint32_t first_uid, uint32_t max_uid, bool one_part,
 				   const struct store_uid_range *view_runs, size_t run_count,
 				   struct store_text_result *result_r);
 

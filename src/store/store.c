@@ -946,7 +946,7 @@ int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
-			      uint32_t first_uid, uint32_t max_uid,
+			      uint32_t first_uid, uint32_t max_uid, bool one_part,
 			      struct store_text_result *result_r)
 {
 	struct str prepared = { 0 };
@@ -974,7 +974,8 @@ int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field f
 	str_append(&prepared, "");
 	store_view_uid_runs(box, first_uid, max_uid, &runs, &run_count);
 	ret = box->store->v->mailbox_search_text(box, field, name, prepared.data, prepared.len,
-						 first_uid, max_uid, runs, run_count, result_r);
+						 first_uid, max_uid, one_part, runs, run_count,
+						 result_r);
 	free(runs);
 	str_free(&prepared);
 	return ret < 0 ? -1 : 0;

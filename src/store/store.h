@@ -506,6 +506,9 @@ struct store_text_result {
 	 * slices); ask again from last_uid + 1 for the rest.  UINT32_MAX
 	 * when it covers the rest. */
 	uint32_t last_uid;
+	/* Asked for one part only, the answer would have come in parts:
+	 * nothing else is filled (last_uid is 0). */
+	bool declined;
 };
 
 /* Finds the messages of the mailbox whose `field` (for STORE_TEXT_HEADER
@@ -519,13 +522,16 @@ struct store_text_result {
  * gives every message of the view in result->unindexed, so that the
  * caller matches store_mailbox_msg_text() itself.  Only UIDs from
  * first_uid to max_uid are looked at (a search restricted to some UIDs
- * verifies no candidate beyond them); see result->last_uid.  The cost grows
+ * verifies no candidate beyond them); see result->last_uid.  With
+ * one_part, an answer that would come in parts (a pass over more
+ * stored text than one call takes) is not worked out: result->declined
+ * says so, for a caller that would rather ask lazily.  The cost grows
  * with the hits and the number of runs of consecutive UIDs in the view;
  * the messages that do not match cost no more than a count of the
  * index's rows for each long run. */
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
-			      uint32_t first_uid, uint32_t max_uid,
+			      uint32_t first_uid, uint32_t max_uid, bool one_part,
 			      struct store_text_result *result_r);
 void store_text_result_free(struct store_text_result *result);
 

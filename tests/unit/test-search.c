@@ -429,7 +429,7 @@ static void test_index_equals_scan(void **state)
 		};
 		struct store_text_result res;
 		int ret = store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, needles[i],
-						    strlen(needles[i]), 1, UINT32_MAX, &res);
+						    strlen(needles[i]), 1, UINT32_MAX, false, &res);
 
 		assert_int_equal(ret, 0);
 		indexed += res.unindexed_count == 0;

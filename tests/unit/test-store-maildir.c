@@ -695,7 +695,7 @@ static size_t body_hits(struct store_mailbox *box, const char *needle, uint32_t 
 	size_t count;
 
 	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, needle,
-						   strlen(needle), 1, UINT32_MAX, &res), 0);
+						   strlen(needle), 1, UINT32_MAX, false, &res), 0);
 	count = res.count;
 	*first_r = count > 0 ? res.uids[0] : 0;
 	store_text_result_free(&res);
@@ -746,7 +746,7 @@ static void test_corrupt_stored_text(void **state)
 
 		assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL,
 							   needles[i], strlen(needles[i]),
-							   1, UINT32_MAX, &res), 0);
+							   1, UINT32_MAX, false, &res), 0);
 		assert_int_equal(res.unindexed_count, 1);
 		assert_int_equal(res.unindexed[0].first, 2);
 		assert_int_equal(res.unindexed[0].last, 2);
@@ -789,7 +789,7 @@ static struct store_text_result unindexed_search(struct store_mailbox *box)
 	struct store_text_result res;
 
 	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, "word", 4, 1,
-						   UINT32_MAX, &res), 0);
+						   UINT32_MAX, false, &res), 0);
 	return res;
 }
 
@@ -895,11 +895,23 @@ static void test_unindexed_ranges(void **state)
 
 	/* from a UID to a UID: nothing outside is named or answered */
 	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, "word", 4, 150,
-						   210, &res), 0);
+						   210, false, &res), 0);
 	assert_true(res.unindexed_count > 0 && res.unindexed[0].first >= 150);
 	assert_true(res.unindexed[res.unindexed_count - 1].last <= 210);
 	assert_true(res.count > 0 && res.uids[0] >= 150 && res.uids[res.count - 1] <= 210);
 	assert_true(res.last_uid == 210);
+	assert_false(res.declined);
+	store_text_result_free(&res);
+	/* for one part only: a pass over the stored text is declined, an
+	 * answer from the word index is not */
+	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, "@", 1, 1,
+						   UINT32_MAX, true, &res), 0);
+	assert_true(res.declined && res.count == 0 && res.unindexed_count == 0 &&
+		    res.last_uid == 0);
+	store_text_result_free(&res);
+	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, "word", 4, 1,
+						   UINT32_MAX, true, &res), 0);
+	assert_true(!res.declined && res.last_uid == UINT32_MAX);
 	store_text_result_free(&res);
 	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
 	res = unindexed_search(box);

@@ -1182,9 +1182,39 @@ static int fts_match(struct index *idx, bool header_table, const struct str *que
 	return ret < 0 ? -1 : 0;
 }
 
+/* Whether the query finds more than limit rows of the tables `field`
+ * reads, from first_uid to max_uid: 1, 0 or -1.  Reads at most limit + 1
+ * rowids of each (FTS5 merges the postings as it goes). */
+static int fts_match_more_than(struct index *idx, enum store_text_field field,
+			       const struct str *query, int64_t mailbox_id, uint32_t first_uid,
+			       uint32_t max_uid, int64_t limit)
+{
+	int64_t rows = 0;
+	int ret = 0;
+
+	for (int header_table = 1; header_table >= 0 && ret >= 0; header_table--) {
+		sqlite3_stmt *stmt;
+
+		if (header_table ? field == STORE_TEXT_BODY : field == STORE_TEXT_HEADER)
+			continue;
+		stmt = index_stmt(idx, header_table ?
+			"SELECT count(*) FROM (SELECT rowid FROM text_hdr WHERE text_hdr MATCH ? "
+			"AND rowid BETWEEN ? AND ? LIMIT ?)" :
+			"SELECT count(*) FROM (SELECT rowid FROM text_body WHERE text_body MATCH ? "
+			"AND rowid BETWEEN ? AND ? LIMIT ?)",
+			"siii", query->data, fts_rowid(mailbox_id, first_uid),
+			fts_rowid(mailbox_id, max_uid), limit + 1);
+		ret = index_stmt_step(idx, stmt);
+		if (ret > 0)
+			rows += sqlite3_column_int64(stmt, 0);
+		index_stmt_done(idx, stmt);
+	}
+	return ret < 0 ? -1 : rows > limit;
+}
+
 static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		      const char *name, const char *needle, size_t needle_len,
-		      uint32_t first_uid, uint32_t max_uid,
+		      uint32_t first_uid, uint32_t max_uid, bool one_part,
 		      const struct store_uid_range *view_runs, size_t run_count,
 		      struct store_text_result *result_r)
 {
@@ -1203,7 +1233,14 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 		return -1;
 	}
 	result_r->last_uid = UINT32_MAX;
-	if (plan.query.len == 0 && !plan.none) {
+	if (one_part && plan.query.len == 0 && !plan.none) {
+		/* a pass over the stored text, in parts */
+		ret = 1;
+	} else if (one_part && !plan.none && (plan.verify || field == STORE_TEXT_HEADER) &&
+		   (ret = fts_match_more_than(idx, field, &plan.query, mailbox_id, first_uid,
+					      max_uid, INDEX_FTS_SCAN_ROWS)) != 0) {
+		/* more candidates to verify than one part takes (1), or -1 */
+	} else if (plan.query.len == 0 && !plan.none) {
 		ret = fts_scan(idx, mailbox_id, field, folded_name.data, needle, needle_len,
 			       first_uid, max_uid, result_r, &corrupt, &corrupt_count);
 	} else {
@@ -1225,6 +1262,12 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 	}
 	str_free(&plan.query);
 	str_free(&folded_name);
+	if (ret > 0) {
+		free(corrupt);
+		store_text_result_free(result_r);
+		result_r->declined = true;
+		return 1;
+	}
 	if (result_r->last_uid > max_uid)
 		result_r->last_uid = max_uid;
 	if (ret == 0)
@@ -1240,7 +1283,7 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 
 int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		     const char *name, const char *needle, size_t needle_len,
-		     uint32_t first_uid, uint32_t max_uid,
+		     uint32_t first_uid, uint32_t max_uid, bool one_part,
 		     const struct store_uid_range *view_runs, size_t run_count,
 		     struct store_text_result *result_r)
 {
@@ -1252,7 +1295,7 @@ int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fiel
 	if (index_begin(idx, false) < 0)
 		return -1;
 	ret = fts_search(idx, mailbox_id, field, name, needle, needle_len, first_uid, max_uid,
-			 view_runs, run_count, result_r);
+			 one_part, view_runs, run_count, result_r);
 	index_rollback(idx);
 	return ret;
 }

@@ -296,7 +296,7 @@ int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid,
  * index lacks or cannot read. */
 int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		     const char *name, const char *needle, size_t needle_len,
-		     uint32_t first_uid, uint32_t max_uid,
+		     uint32_t first_uid, uint32_t max_uid, bool one_part,
 		     const struct store_uid_range *view_runs, size_t run_count,
 		     struct store_text_result *result_r);
 
