@@ -5,8 +5,10 @@
  * (section "content matching"), SENT* from the Date: field of the same
  * stored header text, so SEARCH never reads message files (the store
  * does, once, for mail that arrived without the text).  Everything
- * content-related is reached only through search_content_match().  This
- * file must never know IMAP syntax or SQL. */
+ * content-related is reached only through search_content_match().  Which
+ * messages are evaluated at all is search_next()'s business (section
+ * "narrowing": those the index's answers leave possible).  This file
+ * must never know IMAP syntax or SQL. */
 #include "search.h"
 #include "base/casemap.h"
 #include "base/pool.h"

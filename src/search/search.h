@@ -2,7 +2,8 @@
  *
  * A search program is a tree of `struct search_key`: the protocol layer
  * (imap/cmd-search.c) builds it from the client's syntax, this module
- * evaluates it message by message.  It knows no IMAP syntax and no SQL: it
+ * evaluates it message by message, on the messages that search_next()
+ * hands out (those the index's answers leave possible).  It knows no IMAP syntax and no SQL: it
  * reads messages only through store/store.h.
  *
  * Keys on flags, sizes, dates and UIDs come from the index (store_msg).
