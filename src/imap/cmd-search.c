@@ -2,11 +2,12 @@
  * with the ESEARCH result form (RFC 9051 7.3.4, RFC 4731 RETURN options).
  *
  * The client's search program becomes a src/search tree here; evaluation
- * is search_match(), one message at a time, in slices of IMAP_SLICE_MSECS
- * (session.h), so that a slow search (message files to read, or
- * thousands of keys) never stalls the other sessions of the worker.  The only
- * per-message memory is the result bitmap.  This file must never read a
- * message itself. */
+ * is search_match(), one message at a time, of the messages search_next()
+ * hands out (those the index cannot rule out), in slices of
+ * IMAP_SLICE_MSECS (session.h), so that a slow search (message files to
+ * read, or thousands of keys) never stalls the other sessions of the
+ * worker.  The only per-message memory is the result bitmap.  This file
+ * must never read a message itself. */
 #include "commands.h"
 #include "syntax/imap-parser.h"
 #include "syntax/imap-arg.h"
@@ -35,15 +36,17 @@ struct cmd_search_ctx {
 	unsigned int returns;	/* enum search_return */
 	struct partial_range partial;	/* with IMAP_SEARCH_RETURN_PARTIAL */
 	uint32_t count;
-	/* the scan: `scanned` messages evaluated so far, from msn 1 up, or
-	 * from msn `count` down when `descending` */
+	/* the scan: `scanned` steps of it so far, upward the messages
+	 * search_next() hands out (it passes over those that cannot match),
+	 * or downward when `descending` every message from msn `count`
+	 * down, `scanned` of them evaluated */
 	uint32_t scanned;
 	bool descending;
 	/* stop once this many matches are found (UINT32_MAX: never) */
 	uint32_t limit;
 	/* matches found, and the lowest and highest of them (0: none) */
 	uint32_t found, min_msn, max_msn;
-	uint8_t *matches;	/* bitmap, msn - 1; xmalloc'd */
+	uint8_t *matches;	/* bitmap, msn - 1; xmalloc'd, count / 8 + 1 bytes */
 	bool modseq;		/* the program has MODSEQ (RFC 7162 3.1.5) */
 	/* with modseq: the highest modseq of the matches found */
 	uint64_t max_modseq;
@@ -91,6 +94,17 @@ static void search_flush(struct imap_session *s, struct str *line, bool final)
 	}
 }
 
+/* Appends start or start:end (written without printf: a result may
+ * hold a million numbers). */
+static void search_append_range(struct str *line, uint32_t start, uint32_t end)
+{
+	str_append_uint(line, start);
+	if (start != end) {
+		str_append_c(line, ':');
+		str_append_uint(line, end);
+	}
+}
+
 /* The matches with index `start` to `end` (exclusive, 0 = min_msn, in
  * msn order) as a sequence set: msns, or their UIDs (ascending like the
  * msns), as ranges. */
@@ -114,10 +128,7 @@ static void search_write_set(struct cmd_search_ctx *ctx, uint32_t start, uint32_
 			if (!first)
 				str_append_c(line, ',');
 			first = false;
-			if (range_start == range_end)
-				str_printfa(line, "%u", range_start);
-			else
-				str_printfa(line, "%u:%u", range_start, range_end);
+			search_append_range(line, range_start, range_end);
 			search_flush(s, line, false);
 		}
 		range_start = range_end = v;
@@ -126,10 +137,7 @@ static void search_write_set(struct cmd_search_ctx *ctx, uint32_t start, uint32_
 	if (open) {
 		if (!first)
 			str_append_c(line, ',');
-		if (range_start == range_end)
-			str_printfa(line, "%u", range_start);
-		else
-			str_printfa(line, "%u:%u", range_start, range_end);
+		search_append_range(line, range_start, range_end);
 	}
 }
 
@@ -212,7 +220,8 @@ static void search_send_result(struct cmd_search_ctx *ctx)
 		str_append(&line, "* SEARCH");
 		uint32_t msn = ctx->min_msn;
 		while ((msn = search_next_match(ctx, msn)) != 0) {
-			str_printfa(&line, " %u", search_result_value(ctx, msn));
+			str_append_c(&line, ' ');
+			str_append_uint(&line, search_result_value(ctx, msn));
 			search_flush(s, &line, false);
 			msn++;
 		}
@@ -279,11 +288,21 @@ static bool search_run(struct cmd_search_ctx *ctx)
 {
 	struct imap_cmd *cmd = ctx->cmd;
 	uint64_t deadline = imap_cmd_slice_deadline();
+	uint32_t msn;
+	int ret;
 
-	while (ctx->scanned < ctx->count && ctx->found < ctx->limit) {
-		uint32_t msn = ctx->descending ? ctx->count - ctx->scanned : ctx->scanned + 1;
+	while (ctx->found < ctx->limit) {
+		if (ctx->descending) {
+			if (ctx->scanned == ctx->count)
+				break;
+			msn = ctx->count - ctx->scanned;
+			ret = 1;
+		} else if ((ret = search_next(ctx->search, &msn)) == 0) {
+			break;
+		}
 		ctx->scanned++;
-		int ret = search_match(ctx->search, msn);
+		if (ret > 0 && msn != 0)
+			ret = search_match(ctx->search, msn);
 		if (ret < 0) {
 			search_deinit(ctx);
 			/* RFC 9051 6.4.4.1: a SAVE search that fails with NO
@@ -292,7 +311,7 @@ static bool search_run(struct cmd_search_ctx *ctx)
 				imap_search_result_clear(cmd->session);
 			return imap_cmd_store_error(cmd, false);
 		}
-		if (ret > 0) {
+		if (ret > 0 && msn != 0) {
 			ctx->matches[(msn - 1) / 8] |= (uint8_t)(1u << ((msn - 1) % 8));
 			ctx->found++;
 			if (ctx->min_msn == 0 || msn < ctx->min_msn)
@@ -328,10 +347,13 @@ static bool search_run(struct cmd_search_ctx *ctx)
  * up until n matched, the last n from the highest msn down; nothing past
  * them is evaluated unless another answer needs the whole result: COUNT,
  * a MAX in an upward scan, a MIN in a downward one.  (SAVE needs the
- * whole result only with COUNT, RFC 9394 table 1.)  A program with text
- * keys always scans upward: the store's full-text index answers for a
- * range of UIDs from a first one up (store_mailbox_search_text()), and a
- * downward scan would ask it once per message. */
+ * whole result only with COUNT, RFC 9394 table 1.)  An upward scan
+ * evaluates only the messages search_next() hands out (a program that
+ * requires a text key or a UID set: those the index's answers leave
+ * possible).  A program with content keys always scans upward: the
+ * store's full-text index answers for a range of UIDs from a first one
+ * up (store_mailbox_search_text()), and a downward scan would ask it
+ * once per message. */
 static void search_plan_scan(struct cmd_search_ctx *ctx)
 {
 	ctx->limit = UINT32_MAX;

@@ -171,7 +171,7 @@ static int search_parse_set(struct search_build *b, const char *str, bool uid,
 		return -1;
 	}
 	size_t n = set.count;
-	struct search_range *ranges = p_malloc(b->pool, (n == 0 ? 1 : n) * sizeof(*ranges));
+	struct store_uid_range *ranges = p_malloc(b->pool, (n == 0 ? 1 : n) * sizeof(*ranges));
 	for (size_t i = 0; i < n; i++) {
 		ranges[i].first = set.ranges[i].seq1;
 		ranges[i].last = set.ranges[i].seq2;

@@ -93,7 +93,7 @@ static void search_update_fix_msns(struct pool *pool, struct store_mailbox *box,
 	if (key->type != SEARCH_KEY_MSN)
 		return;
 	uint32_t count = store_mailbox_count(box);
-	struct search_range *ranges =
+	struct store_uid_range *ranges =
 		p_malloc(pool, (key->range_count == 0 ? 1 : key->range_count) * sizeof(*ranges));
 	size_t n = 0;
 	for (size_t i = 0; i < key->range_count; i++) {

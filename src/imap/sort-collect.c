@@ -1,7 +1,8 @@
 /* sort-collect.c: search + key gathering for SORT and THREAD, in slices
  * (see sort-collect.h).  This file never reads a message itself: keys
  * come from store_mailbox_msg_keys_many() (or only the sent dates from
- * store_mailbox_msg_dates_many()), matches from search_match(). */
+ * store_mailbox_msg_dates_many()), matches from search_match() on the
+ * messages search_next() hands out. */
 #include "sort-collect.h"
 #include "syntax/imap-arg.h"
 #include "search-parse.h"
@@ -33,7 +34,7 @@ struct imap_sort_collect {
 	struct search_ctx *search;
 	imap_sort_collect_done_t *done;
 	void *context;
-	uint32_t next_msn, count;
+	uint32_t count;
 	/* matches in msn order; [batch_start, match_count) still need keys */
 	struct sort_collect_entry *entries;
 	size_t match_count, match_cap, batch_start;
@@ -200,12 +201,12 @@ static bool collect_run(struct imap_sort_collect *coll)
 {
 	struct imap_cmd *cmd = coll->cmd;
 	uint64_t deadline = imap_cmd_slice_deadline();
-	int ret = 0;
+	unsigned int n = 0;
+	uint32_t msn;
+	int ret;
 
-	while (ret == 0 && coll->next_msn <= coll->count) {
-		uint32_t msn = coll->next_msn++;
-
-		ret = search_match(coll->search, msn);
+	while ((ret = search_next(coll->search, &msn)) > 0) {
+		ret = msn == 0 ? 0 : search_match(coll->search, msn);
 		if (ret > 0) {
 			ARRAY_RESERVE(coll->entries, coll->match_cap, coll->match_count + 1);
 			coll->entries[coll->match_count++] = (struct sort_collect_entry){ .msn = msn };
@@ -213,7 +214,9 @@ static bool collect_run(struct imap_sort_collect *coll)
 			if (coll->match_count - coll->batch_start == SORT_COLLECT_BATCH)
 				ret = collect_batch(coll);
 		}
-		if (ret == 0 && (msn % 16) == 0 && imap_cmd_slice_end(cmd, deadline)) {
+		if (ret < 0)
+			break;
+		if ((++n % 16) == 0 && imap_cmd_slice_end(cmd, deadline)) {
 			if ((ret = collect_batch(coll)) < 0)
 				break;
 			return false;
@@ -255,7 +258,6 @@ bool imap_sort_collect_start(struct imap_cmd *cmd, struct search_key *program,
 	coll->context = context;
 	coll->keep = keep;
 	coll->count = store_mailbox_count(s->box);
-	coll->next_msn = 1;
 	coll->batch_msns = xmalloc(SORT_COLLECT_BATCH * sizeof(*coll->batch_msns));
 	coll->search = search_ctx_create(s->store, s->box, program);
 	cmd->ctx = coll;

@@ -6,9 +6,11 @@
  * header text.  The store answers most text keys from its index and
  * has the header text without reading the message; a body it must
  * verify (a needle of several words, say) is read from the message
- * (store_mailbox_msg_text()).  Everything
- * content-related is reached only through search_content_match().  This
- * file must never know IMAP syntax or SQL. */
+ * (store_mailbox_msg_text()).  Everything content-related is reached
+ * only through search_content_match().  Which messages are evaluated
+ * at all is search_next()'s business (section "narrowing": those the
+ * index's answers leave possible, the ones whose body must be read
+ * among them).  This file must never know IMAP syntax or SQL. */
 #include "search.h"
 #include "base/casemap.h"
 #include "base/pool.h"
@@ -50,6 +52,25 @@ struct search_ctx {
 	 * index gave for each */
 	struct search_uid_key *uid_keys;
 	size_t uid_key_count;
+
+	/* search_next(): the next msn to consider; whether the program
+	 * narrows (search_key_narrows()), and then the candidates of the
+	 * current window of UIDs (up to window_hi), window_pos the range
+	 * of them being looked at */
+	uint32_t next_msn;
+	bool narrows;
+	/* every key of the program narrows (search_key_only_narrows()) */
+	bool only_narrows;
+	/* the UIDs a match can have (search_key_uid_bounds()), once known */
+	bool bounds_known;
+	uint32_t uid_min, uid_max;
+	bool window_valid;
+	uint32_t window_hi;
+	struct uid_set {
+		struct store_uid_range *r;
+		size_t count, cap;
+	} window;
+	size_t window_pos;
 };
 
 /* The answer of the store's index for one key (search_uid_key_match()). */
@@ -60,6 +81,8 @@ struct search_uid_key {
 };
 
 static void search_text_keys_free(struct search_ctx *ctx);
+static bool search_key_narrows(const struct search_key *key);
+static bool search_key_only_narrows(const struct search_key *key);
 
 struct search_key *search_key_new(struct pool *pool, enum search_key_type type)
 {
@@ -139,6 +162,9 @@ struct search_ctx *search_ctx_create(struct store *store, struct store_mailbox *
 	ctx->box = box;
 	ctx->program = program;
 	ctx->now = time(NULL);
+	ctx->next_msn = 1;
+	ctx->narrows = search_key_narrows(program);
+	ctx->only_narrows = search_key_only_narrows(program);
 	return ctx;
 }
 
@@ -160,6 +186,7 @@ void search_ctx_destroy(struct search_ctx **_ctx)
 	for (size_t i = 0; i < ctx->uid_key_count; i++)
 		free(ctx->uid_keys[i].uids);
 	free(ctx->uid_keys);
+	free(ctx->window.r);
 	str_free(&ctx->text_header);
 	str_free(&ctx->text_body);
 	free(ctx);
@@ -193,24 +220,47 @@ struct search_text_key {
 	/* for the UIDs from first_uid to result.last_uid */
 	uint32_t first_uid;
 	struct store_text_result result;
+	/* where in result.uids the last lookup ended: msns come in
+	 * ascending order, so the next is near */
+	size_t hint;
 };
 
-/* Binary search: store_text_result's arrays are ascending (store.h). */
-static bool uid_array_has(const uint32_t *uids, size_t count, uint32_t uid)
+/* The index of the first of uids[0..count) (ascending, as
+ * store_text_result's are) that is uid or above; count if none. */
+static size_t uid_array_lower_bound(const uint32_t *uids, size_t count, uint32_t uid)
 {
 	size_t lo = 0, hi = count;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (uids[mid] == uid)
-			return true;
 		if (uids[mid] < uid)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return false;
+	return lo;
+}
+
+/* Whether uids[0..count) (ascending) holds uid, looking from *hint on
+ * first (galloping: a few steps when uid is near), and leaving there. */
+static bool uid_array_has(const uint32_t *uids, size_t count, uint32_t uid, size_t *hint)
+{
+	size_t lo = *hint, step = 1, i;
+
+	if (lo >= count || uids[lo] > uid) {
+		i = uid_array_lower_bound(uids, count, uid);
+	} else {
+		/* uids[lo] <= uid: gallop to an index past uid, then halve */
+		while (lo + step < count && uids[lo + step] <= uid) {
+			lo += step;
+			step *= 2;
+		}
+		i = lo + uid_array_lower_bound(uids + lo, (lo + step < count ? lo + step : count) - lo,
+					       uid);
+	}
+	*hint = i;
+	return i < count && uids[i] == uid;
 }
 
 static void search_text_keys_free(struct search_ctx *ctx)
@@ -239,8 +289,9 @@ static bool search_text_key_equal(const struct search_key *a, const struct searc
 	return a->value_len == 0 || memcmp(a->value, b->value, a->value_len) == 0;
 }
 
-/* The state of a text key, asking the store's index on first use.
- * NULL on a store error.
+/* The state of a text key, asking the store's index on first use (for
+ * the UIDs from uid to max_uid; for one part only as one_part says, see
+ * store_mailbox_search_text()).  NULL on a store error.
  *
  * Keys are found by address (a cheap loop per message; the IMAP parser
  * bounds their number); a key met for the first time is compared once
@@ -248,7 +299,8 @@ static bool search_text_key_equal(const struct search_key *a, const struct searc
  * instead of a second question to the index and a second pair of UID
  * arrays. */
 static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
-						   const struct search_key *key)
+						   const struct search_key *key, uint32_t uid,
+						   uint32_t max_uid, bool one_part)
 {
 	struct search_text_key *tk;
 	enum store_text_field field;
@@ -289,10 +341,10 @@ static struct search_text_key *search_text_key_get(struct search_ctx *ctx,
 	} else {
 		field = key->type == SEARCH_KEY_BODY ? STORE_TEXT_BODY : STORE_TEXT_ANY;
 	}
-	tk->first_uid = ctx->msg->uid;
+	tk->first_uid = uid;
 	ret = store_mailbox_search_text(ctx->box, field, key->name,
 					key->value == NULL ? "" : key->value, key->value_len,
-					tk->first_uid, &tk->result);
+					tk->first_uid, max_uid, one_part, &tk->result);
 	if (ret < 0) {
 		/* forget the entry, so a retry asks again */
 		str_free(&tk->needle);
@@ -332,30 +384,62 @@ static bool text_contains(const char *hay, size_t hay_len, const struct str *nee
 	return needle->len == 0 || memmem(hay, hay_len, needle->data, needle->len) != NULL;
 }
 
+/* The state of a text key with the index's answer for uid: asked again
+ * for the UIDs from uid to max_uid when the answer it has is for other
+ * UIDs (the store answered for part of the mailbox; msns come in
+ * ascending order, so this is rare).  A declined answer (one_part)
+ * covers no UID: the next call asks again.  NULL on a store error. */
+static struct search_text_key *search_text_key_cover(struct search_ctx *ctx,
+						     const struct search_key *key, uint32_t uid,
+						     uint32_t max_uid, bool one_part)
+{
+	struct search_text_key *tk = search_text_key_get(ctx, key, uid, max_uid, one_part);
+	struct store_text_result result;
+
+	if (tk == NULL || (uid >= tk->first_uid && uid <= tk->result.last_uid))
+		return tk;
+	if (store_mailbox_search_text(ctx->box,
+		tk->key->type == SEARCH_KEY_HEADER ? STORE_TEXT_HEADER :
+		tk->key->type == SEARCH_KEY_BODY ? STORE_TEXT_BODY : STORE_TEXT_ANY,
+		tk->key->name, tk->key->value == NULL ? "" : tk->key->value,
+		tk->key->value_len, uid, max_uid, one_part, &result) < 0)
+		return NULL;
+	store_text_result_free(&tk->result);
+	tk->result = result;
+	tk->first_uid = uid;
+	tk->hint = 0;
+	return tk;
+}
+
+/* Binary search in ascending disjoint ranges (store_text_result's
+ * unindexed ones, a parsed sequence set). */
+static bool uid_ranges_have(const struct store_uid_range *ranges, size_t count, uint32_t uid)
+{
+	size_t lo = 0, hi = count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uid < ranges[mid].first)
+			hi = mid;
+		else if (uid > ranges[mid].last)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
 /* HEADER, BODY, TEXT.  Returns 1, 0 or -1 like search_match(). */
 static int search_match_text(struct search_ctx *ctx, const struct search_key *key)
 {
-	struct search_text_key *tk = search_text_key_get(ctx, key);
+	struct search_text_key *tk = search_text_key_cover(ctx, key, ctx->msg->uid, UINT32_MAX,
+							   false);
 
 	if (tk == NULL)
 		return -1;
-	if (ctx->msg->uid < tk->first_uid || ctx->msg->uid > tk->result.last_uid) {
-		/* the store answered for part of the mailbox: the part
-		 * from this message on, in a new call (msns come in
-		 * ascending order, so this is rare) */
-		struct store_text_result result;
-		if (store_mailbox_search_text(ctx->box,
-			tk->key->type == SEARCH_KEY_HEADER ? STORE_TEXT_HEADER :
-			tk->key->type == SEARCH_KEY_BODY ? STORE_TEXT_BODY : STORE_TEXT_ANY,
-			tk->key->name, tk->key->value == NULL ? "" : tk->key->value,
-			tk->key->value_len, ctx->msg->uid, &result) < 0)
-			return -1;
-		store_text_result_free(&tk->result);
-		tk->result = result;
-		tk->first_uid = ctx->msg->uid;
-	}
-	if (uid_array_has(tk->result.indexed, tk->result.indexed_count, ctx->msg->uid))
-		return uid_array_has(tk->result.uids, tk->result.count, ctx->msg->uid);
+	if (!uid_ranges_have(tk->result.unindexed, tk->result.unindexed_count, ctx->msg->uid))
+		return uid_array_has(tk->result.uids, tk->result.count, ctx->msg->uid, &tk->hint);
 	if (search_text_load(ctx, key->type != SEARCH_KEY_HEADER) < 0)
 		return -1;
 	if (!ctx->header_loaded)
@@ -552,20 +636,12 @@ static int search_uid_key_match(struct search_ctx *ctx, const struct search_key 
 
 /* ---- evaluation ---- */
 
-static bool ranges_contain(const struct search_range *ranges, size_t count, uint32_t n)
+static bool ranges_contain(const struct store_uid_range *ranges, size_t count, uint32_t n)
 {
-	size_t lo = 0, hi = count;
 	/* ranges are sorted and disjoint when built from a seqset; fall back
 	 * to a linear scan if they are not */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (n < ranges[mid].first)
-			hi = mid;
-		else if (n > ranges[mid].last)
-			lo = mid + 1;
-		else
-			return true;
-	}
+	if (uid_ranges_have(ranges, count, n))
+		return true;
 	for (size_t i = 0; i < count; i++) {
 		if (n >= ranges[i].first && n <= ranges[i].last)
 			return true;
@@ -673,4 +749,422 @@ int search_match(struct search_ctx *ctx, uint32_t msn)
 	int ret = search_eval(ctx, ctx->program);
 	search_msg_reset(ctx);
 	return ret;
+}
+
+/* ---- narrowing: the messages a program can match, from the index ----
+ *
+ * A program that requires a text key (HEADER, BODY, TEXT: in an AND, or
+ * in every branch of an OR) can only match the messages that the key's
+ * index answer holds (result.uids) or leaves to the caller
+ * (result.unindexed, which holds every message of the view the index
+ * has no text for, the expunged ones included, and every candidate
+ * whose body must be read to decide, search_match_text() reading it);
+ * likewise a program
+ * that requires a UID or sequence set.  search_next() hands out only
+ * those candidates, and search_match() judges each of them as it
+ * judges any message, so the answer is the same as when every message
+ * is looked at; the messages passed over are exactly those for which
+ * search_match() would return 0 at that key.  The text keys' answers
+ * may cover only part of the UIDs (store_text_result.last_uid): the
+ * candidates are worked out for one window of UIDs at a time, up to the
+ * lowest last_uid of the keys concerned. */
+
+static bool search_key_narrows(const struct search_key *key)
+{
+	switch (key->type) {
+	case SEARCH_KEY_HEADER:
+	case SEARCH_KEY_BODY:
+	case SEARCH_KEY_TEXT:
+	case SEARCH_KEY_MSN:
+	case SEARCH_KEY_UID:
+		return true;
+	case SEARCH_KEY_AND:
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			if (search_key_narrows(c))
+				return true;
+		}
+		return false;
+	case SEARCH_KEY_OR:
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			if (!search_key_narrows(c))
+				return false;
+		}
+		return key->children != NULL;
+	default:
+		return false;
+	}
+}
+
+/* Whether `key` is made of text keys, UID and sequence sets only (with
+ * AND and OR): then no other key could rule a message out before its
+ * text keys are asked, as search_match() does when the index answers
+ * in parts (search_next()). */
+static bool search_key_only_narrows(const struct search_key *key)
+{
+	switch (key->type) {
+	case SEARCH_KEY_AND:
+	case SEARCH_KEY_OR:
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			if (!search_key_only_narrows(c))
+				return false;
+		}
+		return key->children != NULL;
+	default:
+		return search_key_narrows(key);
+	}
+}
+
+/* Appends [first, last] to an ascending set, joined with the range
+ * before when they touch or overlap (first >= the previous first). */
+static void uid_set_push(struct uid_set *set, uint32_t first, uint32_t last)
+{
+	struct store_uid_range *prev = set->count == 0 ? NULL : &set->r[set->count - 1];
+
+	if (prev != NULL && first <= (uint64_t)prev->last + 1) {
+		if (last > prev->last)
+			prev->last = last;
+		return;
+	}
+	ARRAY_RESERVE(set->r, set->cap, set->count + 1);
+	set->r[set->count].first = first;
+	set->r[set->count].last = last;
+	set->count++;
+}
+
+static void uid_set_free(struct uid_set *set)
+{
+	free(set->r);
+	memset(set, 0, sizeof(*set));
+}
+
+/* *dest = a | b (all ascending; dest empty on entry). */
+static void uid_set_union(struct uid_set *dest, const struct uid_set *a, const struct uid_set *b)
+{
+	size_t i = 0, k = 0;
+
+	while (i < a->count || k < b->count) {
+		if (k == b->count || (i < a->count && a->r[i].first <= b->r[k].first)) {
+			uid_set_push(dest, a->r[i].first, a->r[i].last);
+			i++;
+		} else {
+			uid_set_push(dest, b->r[k].first, b->r[k].last);
+			k++;
+		}
+	}
+}
+
+/* *dest = a & b (all ascending; dest empty on entry). */
+static void uid_set_intersect(struct uid_set *dest, const struct uid_set *a,
+			      const struct uid_set *b)
+{
+	size_t i = 0, k = 0;
+
+	while (i < a->count && k < b->count) {
+		uint32_t first = a->r[i].first > b->r[k].first ? a->r[i].first : b->r[k].first;
+		uint32_t last = a->r[i].last < b->r[k].last ? a->r[i].last : b->r[k].last;
+
+		if (first <= last)
+			uid_set_push(dest, first, last);
+		if (a->r[i].last < b->r[k].last)
+			i++;
+		else
+			k++;
+	}
+}
+
+static int uid_range_cmp(const void *a, const void *b)
+{
+	const struct store_uid_range *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* A set from ranges in any order (a UID or sequence set as parsed),
+ * clipped to [lo, hi]. */
+static void uid_set_from_ranges(struct uid_set *dest, struct store_uid_range *ranges,
+				size_t count, uint32_t lo, uint32_t hi)
+{
+	qsort(ranges, count, sizeof(*ranges), uid_range_cmp);
+	for (size_t i = 0; i < count; i++) {
+		uint32_t first = ranges[i].first > lo ? ranges[i].first : lo;
+		uint32_t last = ranges[i].last < hi ? ranges[i].last : hi;
+
+		if (first <= last)
+			uid_set_push(dest, first, last);
+	}
+}
+
+/* The lowest and highest UID a message can have to match `key`, which
+ * narrows: UID and sequence sets bound it (lo > hi: nothing matches),
+ * text keys do not. */
+static void search_key_uid_bounds(struct search_ctx *ctx, const struct search_key *key,
+				  uint32_t *lo_r, uint32_t *hi_r)
+{
+	uint32_t count = store_mailbox_count(ctx->box), lo, hi;
+	bool first = true;
+
+	*lo_r = UINT32_MAX;
+	*hi_r = 0;
+	switch (key->type) {
+	case SEARCH_KEY_HEADER:
+	case SEARCH_KEY_BODY:
+	case SEARCH_KEY_TEXT:
+		*lo_r = 0;
+		*hi_r = UINT32_MAX;
+		return;
+	case SEARCH_KEY_UID:
+	case SEARCH_KEY_MSN:
+		for (size_t i = 0; i < key->range_count; i++) {
+			lo = key->ranges[i].first;
+			hi = key->ranges[i].last;
+			if (key->type == SEARCH_KEY_MSN) {
+				if (lo > count || hi < 1)
+					continue;
+				lo = store_mailbox_msg(ctx->box, lo < 1 ? 1 : lo)->uid;
+				hi = store_mailbox_msg(ctx->box, hi > count ? count : hi)->uid;
+			}
+			*lo_r = lo < *lo_r ? lo : *lo_r;
+			*hi_r = hi > *hi_r ? hi : *hi_r;
+		}
+		return;
+	case SEARCH_KEY_AND:
+	case SEARCH_KEY_OR:
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			if (!search_key_narrows(c))
+				continue;
+			search_key_uid_bounds(ctx, c, &lo, &hi);
+			if (first) {
+				*lo_r = lo;
+				*hi_r = hi;
+				first = false;
+			} else if (key->type == SEARCH_KEY_AND) {
+				*lo_r = lo > *lo_r ? lo : *lo_r;
+				*hi_r = hi < *hi_r ? hi : *hi_r;
+			} else {
+				*lo_r = lo < *lo_r ? lo : *lo_r;
+				*hi_r = hi > *hi_r ? hi : *hi_r;
+			}
+		}
+		return;
+	default:
+		i_panic("search_key_uid_bounds: key type %d", (int)key->type);
+	}
+}
+
+/* Makes the index's answer of every text key that narrows `key` cover
+ * lo, asking for no UID above ctx->uid_max, and lowers *hi to the last
+ * UID they all cover.  A program with other keys asks for one part only
+ * (see search_next()): 1 when an answer was declined.  0 or -1. */
+static int search_window_prepare(struct search_ctx *ctx, const struct search_key *key,
+				 uint32_t lo, uint32_t *hi)
+{
+	struct search_text_key *tk;
+	int ret;
+
+	switch (key->type) {
+	case SEARCH_KEY_HEADER:
+	case SEARCH_KEY_BODY:
+	case SEARCH_KEY_TEXT:
+		tk = search_text_key_cover(ctx, key, lo, ctx->uid_max, !ctx->only_narrows);
+		if (tk == NULL)
+			return -1;
+		if (tk->result.declined)
+			return 1;
+		if (tk->result.last_uid < *hi)
+			*hi = tk->result.last_uid;
+		return 0;
+	case SEARCH_KEY_AND:
+	case SEARCH_KEY_OR:
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			if (search_key_narrows(c) &&
+			    (ret = search_window_prepare(ctx, c, lo, hi)) != 0)
+				return ret;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* The UIDs in [lo, hi] that a message must have to match `key`, which
+ * narrows (search_window_prepare() done for the window), into *dest
+ * (empty on entry). */
+static void search_window_set(struct search_ctx *ctx, const struct search_key *key,
+			      uint32_t lo, uint32_t hi, struct uid_set *dest)
+{
+	uint32_t count = store_mailbox_count(ctx->box);
+	struct uid_set hits = { 0 }, rest = { 0 }, both = { 0 };
+	struct store_uid_range *ranges;
+	const struct search_text_key *tk;
+	size_t n = 0;
+
+	switch (key->type) {
+	case SEARCH_KEY_HEADER:
+	case SEARCH_KEY_BODY:
+	case SEARCH_KEY_TEXT:
+		/* the window's keys have an entry that covers it */
+		tk = search_text_key_get(ctx, key, lo, ctx->uid_max, false);
+		for (size_t i = uid_array_lower_bound(tk->result.uids, tk->result.count, lo);
+		     i < tk->result.count && tk->result.uids[i] <= hi; i++)
+			uid_set_push(&hits, tk->result.uids[i], tk->result.uids[i]);
+		for (size_t i = 0; i < tk->result.unindexed_count; i++) {
+			const struct store_uid_range *r = &tk->result.unindexed[i];
+
+			if (r->last >= lo && r->first <= hi)
+				uid_set_push(&rest, r->first > lo ? r->first : lo,
+					     r->last < hi ? r->last : hi);
+		}
+		uid_set_union(dest, &hits, &rest);
+		uid_set_free(&hits);
+		uid_set_free(&rest);
+		return;
+	case SEARCH_KEY_UID:
+	case SEARCH_KEY_MSN:
+		ranges = xmalloc((key->range_count + 1) * sizeof(*ranges));
+		for (size_t i = 0; i < key->range_count; i++) {
+			uint32_t first = key->ranges[i].first, last = key->ranges[i].last;
+
+			if (key->type == SEARCH_KEY_MSN) {
+				/* msns first..last are exactly the view's UIDs
+				 * from the one of first to the one of last */
+				if (first > count || last < 1)
+					continue;
+				first = store_mailbox_msg(ctx->box, first < 1 ? 1 : first)->uid;
+				last = store_mailbox_msg(ctx->box, last > count ? count : last)->uid;
+			}
+			ranges[n].first = first;
+			ranges[n++].last = last;
+		}
+		uid_set_from_ranges(dest, ranges, n, lo, hi);
+		free(ranges);
+		return;
+	case SEARCH_KEY_AND:
+	case SEARCH_KEY_OR: {
+		bool first = true;
+
+		for (const struct search_key *c = key->children; c != NULL; c = c->next) {
+			if (!search_key_narrows(c))
+				continue;
+			if (first) {
+				search_window_set(ctx, c, lo, hi, dest);
+				first = false;
+				continue;
+			}
+			search_window_set(ctx, c, lo, hi, &rest);
+			if (key->type == SEARCH_KEY_AND)
+				uid_set_intersect(&both, dest, &rest);
+			else
+				uid_set_union(&both, dest, &rest);
+			uid_set_free(dest);
+			uid_set_free(&rest);
+			*dest = both;
+			memset(&both, 0, sizeof(both));
+		}
+		return;
+	}
+	default:
+		i_panic("search_window_set: key type %d", (int)key->type);
+	}
+}
+
+/* The msn of the first message from ctx->next_msn on whose UID is uid
+ * or above (count + 1 if none), galloping from ctx->next_msn: the next
+ * candidate is usually a few messages on. */
+static uint32_t search_msn_from_uid(struct search_ctx *ctx, uint32_t uid)
+{
+	uint64_t count = store_mailbox_count(ctx->box);
+	uint64_t lo = ctx->next_msn, step = 1, hi;
+
+	/* msgs[lo] < uid: find hi with msgs[hi] >= uid (or past the end) */
+	while (lo + step <= count &&
+	       store_mailbox_msg(ctx->box, (uint32_t)(lo + step))->uid < uid) {
+		lo += step;
+		step *= 2;
+	}
+	hi = lo + step <= count ? lo + step : count + 1;
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (store_mailbox_msg(ctx->box, (uint32_t)mid)->uid < uid)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (uint32_t)hi;
+}
+
+int search_next(struct search_ctx *ctx, uint32_t *msn_r)
+{
+	uint32_t count = store_mailbox_count(ctx->box);
+
+	*msn_r = 0;
+	if (ctx->next_msn > count)
+		return 0;
+	if (!ctx->narrows) {
+		*msn_r = ctx->next_msn++;
+		return 1;
+	}
+	if (!ctx->bounds_known) {
+		/* a UID or sequence set bounds the UIDs the index is asked
+		 * about: its answer beyond them would be verified for naught */
+		search_key_uid_bounds(ctx, ctx->program, &ctx->uid_min, &ctx->uid_max);
+		ctx->bounds_known = true;
+		if (ctx->uid_min > ctx->uid_max) {
+			ctx->next_msn = count + 1;
+			return 0;
+		}
+		if (store_mailbox_msg(ctx->box, ctx->next_msn)->uid < ctx->uid_min)
+			ctx->next_msn = store_mailbox_msn_from_uid(ctx->box, ctx->uid_min);
+		if (ctx->next_msn > count)
+			return 0;
+	}
+	if (!ctx->window_valid) {
+		uint32_t lo = store_mailbox_msg(ctx->box, ctx->next_msn)->uid, hi = ctx->uid_max;
+
+		if (lo > ctx->uid_max) {
+			ctx->next_msn = count + 1;
+			return 0;
+		}
+
+		int ret = search_window_prepare(ctx, ctx->program, lo, &hi);
+
+		if (ret < 0)
+			return -1;
+		if (ret > 0) {
+			/* an answer would come in parts and the program has
+			 * other keys: message by message, as search_match()
+			 * asks lazily */
+			ctx->narrows = false;
+			return 1;
+		}
+		uid_set_free(&ctx->window);
+		search_window_set(ctx, ctx->program, lo, hi, &ctx->window);
+		ctx->window_valid = true;
+		ctx->window_hi = hi;
+		ctx->window_pos = 0;
+	}
+	while (ctx->window_pos < ctx->window.count) {
+		const struct store_uid_range *r = &ctx->window.r[ctx->window_pos];
+		uint32_t uid = store_mailbox_msg(ctx->box, ctx->next_msn)->uid;
+
+		if (uid > r->last) {
+			ctx->window_pos++;
+		} else if (uid < r->first) {
+			ctx->next_msn = search_msn_from_uid(ctx, r->first);
+			if (ctx->next_msn > count)
+				return 0;
+		} else {
+			*msn_r = ctx->next_msn++;
+			return 1;
+		}
+	}
+	/* the window is used up: the next one starts at the first message
+	 * above it */
+	ctx->window_valid = false;
+	if (ctx->window_hi == UINT32_MAX) {
+		ctx->next_msn = count + 1;
+		return 0;
+	}
+	ctx->next_msn = store_mailbox_msn_from_uid(ctx->box, ctx->window_hi + 1);
+	return ctx->next_msn > count ? 0 : 1;
 }

@@ -2,7 +2,8 @@
  *
  * A search program is a tree of `struct search_key`: the protocol layer
  * (imap/cmd-search.c) builds it from the client's syntax, this module
- * evaluates it message by message.  It knows no IMAP syntax and no SQL: it
+ * evaluates it message by message, on the messages that search_next()
+ * hands out (those the index's answers leave possible).  It knows no IMAP syntax and no SQL: it
  * reads messages only through store/store.h.
  *
  * Keys on flags, sizes, dates and UIDs come from the index (store_msg).
@@ -83,18 +84,14 @@ enum search_key_type {
 	SEARCH_KEY_SAVEDSINCE,
 };
 
-struct search_range {
-	uint32_t first, last;	/* inclusive, first <= last */
-};
-
 struct search_key {
 	enum search_key_type type;
 	/* AND, OR, NOT: the children, linked through `next` */
 	struct search_key *children;
 	struct search_key *next;
 
-	/* MSN, UID */
-	const struct search_range *ranges;
+	/* MSN, UID: msns or UIDs (inclusive ranges, first <= last) */
+	const struct store_uid_range *ranges;
 	size_t range_count;
 	/* FLAGS_SET, FLAGS_UNSET */
 	uint32_t flags;
@@ -146,6 +143,27 @@ bool search_ctx_had_expunged(const struct search_ctx *ctx);
  * result then carries the highest modseq it found, RFC 7162 3.1.5;
  * MSN: refused under UIDONLY, RFC 9586 3.5). */
 bool search_key_has(const struct search_key *key, enum search_key_type type);
+
+/* The messages worth search_match(), in ascending msn order, one per
+ * call: returns 1 with *msn_r the next one, 1 with *msn_r 0 when this
+ * call used up a stretch of the index's answers without finding one
+ * (call again; a caller working in slices may end its slice first), 0
+ * when none is left, or -1 on a store error.  The messages it passes
+ * over do not match: when the program requires a HEADER, BODY or TEXT
+ * key (in an AND, or in every branch of an OR) or a UID or sequence
+ * set, only the messages of the view that the key's index answer holds
+ * or leaves undecided (no text in the index, expunged meanwhile) are
+ * handed out, so the cost of a rare word grows with its hits and not
+ * with the mailbox; a UID or sequence set also bounds the UIDs the
+ * index is asked about.  Any other program gets every message, and so
+ * do the messages after the first part of an index answer that comes
+ * in parts (a needle verified or scanned on the stored text) or names
+ * many candidates whose body must be read, when the program has keys
+ * besides those (asking lazily, as search_match() does, is then
+ * cheaper).  The messages whose body the index cannot decide on are
+ * among those handed out: search_match() reads them.  The same answers as search_match() on every
+ * message (the program must not be changed meanwhile). */
+int search_next(struct search_ctx *ctx, uint32_t *msn_r);
 
 /* Whether `program` has keys on the message's text (HEADER, BODY, TEXT,
  * SENT*): slower, they may read the store's text message by message. */

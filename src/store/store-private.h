@@ -112,11 +112,16 @@ struct store_vfuncs {
 				struct str *header, struct str *body);
 	/* needle already prepared with casemap_unicode(): valid UTF-8, no
 	 * NUL, possibly empty; *result_r comes zeroed with last_uid
-	 * UINT32_MAX.  Returns -1 on error, any other value when
-	 * *result_r is filled. */
+	 * UINT32_MAX; view_runs[0..run_count) are the view's runs of
+	 * consecutive UIDs from first_uid to max_uid (store_view_uid_runs()),
+	 * which result_r->unindexed is to cover where the index lacks a
+	 * text.  Returns -1 on error, any other value when *result_r is
+	 * filled. */
 	int (*mailbox_search_text)(struct store_mailbox *box, enum store_text_field field,
 				   const char *name, const char *needle, size_t needle_len,
-				   uint32_t first_uid, struct store_text_result *result_r);
+				   uint32_t first_uid, uint32_t max_uid, bool one_part,
+				   const struct store_uid_range *view_runs, size_t run_count,
+				   struct store_text_result *result_r);
 
 	int (*append_begin)(struct store *store, const char *mailbox_name,
 			    struct store_append **ctx_r);
@@ -339,6 +344,15 @@ uint32_t store_view_first_unseen(struct store_mailbox *box);
 void store_view_append(struct store_mailbox *box, const struct store_msg *msg);
 /* Index of uid in the view or -1. */
 ssize_t store_view_find(struct store_mailbox *box, uint32_t uid);
+/* The index into msgs of the first message whose uid is uid or above
+ * (count if none). */
+size_t store_view_lower_bound(struct store_mailbox *box, uint32_t uid);
+/* The view's messages from first_uid to max_uid as runs of consecutive
+ * UIDs, ascending (*runs_r xmalloc'd, NULL when none).  O(runs * log)
+ * with a galloping search, so a view without gaps is one run at any
+ * size. */
+void store_view_uid_runs(struct store_mailbox *box, uint32_t first_uid, uint32_t max_uid,
+			 struct store_uid_range **runs_r, size_t *count_r);
 /* Marks messages with first_uid <= uid < end_uid as \Recent for this view. */
 void store_view_mark_recent(struct store_mailbox *box, uint32_t first_uid, uint32_t end_uid);
 /* Marks view index idx as changed, for the next sync: by someone else,

@@ -657,6 +657,11 @@ uint32_t store_mailbox_msn_of_uid(struct store_mailbox *box, uint32_t uid)
 	return idx < 0 ? 0 : (uint32_t)idx + 1;
 }
 
+uint32_t store_mailbox_msn_from_uid(struct store_mailbox *box, uint32_t uid)
+{
+	return (uint32_t)store_view_lower_bound(box, uid) + 1;
+}
+
 bool store_mailbox_is_recent(struct store_mailbox *box, uint32_t msn)
 {
 	return msn >= 1 && msn <= box->count &&
@@ -1016,25 +1021,37 @@ int store_mailbox_msg_text(struct store_mailbox *box, uint32_t msn,
 
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
-			      uint32_t first_uid, struct store_text_result *result_r)
+			      uint32_t first_uid, uint32_t max_uid, bool one_part,
+			      struct store_text_result *result_r)
 {
 	struct str prepared = { 0 };
+	struct store_uid_range *runs;
+	size_t run_count;
 	int ret = 0;
 
 	store_clear_error(box->store);
-	/* a needle the index cannot answer: no message is in
-	 * result_r->indexed, so the caller matches every one itself */
 	memset(result_r, 0, sizeof(*result_r));
 	result_r->last_uid = UINT32_MAX;
-	if (memchr(needle, '\0', needle_len) != NULL)
-		return 0;
 	/* invalid UTF-8 is matched as octets (RFC 5051 step 1b), which
-	 * only the caller's scan does */
-	if (casemap_unicode(needle, needle_len, &prepared)) {
-		str_append(&prepared, "");
-		ret = box->store->v->mailbox_search_text(box, field, name, prepared.data,
-							 prepared.len, first_uid, result_r);
+	 * only the caller's scan does; a NUL no index takes */
+	if (memchr(needle, '\0', needle_len) != NULL ||
+	    !casemap_unicode(needle, needle_len, &prepared)) {
+		/* a needle the index cannot answer: every message is in
+		 * result_r->unindexed, the caller matches each one itself */
+		str_free(&prepared);
+		result_r->unindexed = xmalloc(sizeof(*result_r->unindexed));
+		result_r->unindexed[0].first = first_uid;
+		result_r->unindexed[0].last = max_uid;
+		result_r->unindexed_count = first_uid <= max_uid;
+		result_r->last_uid = max_uid;
+		return 0;
 	}
+	str_append(&prepared, "");
+	store_view_uid_runs(box, first_uid, max_uid, &runs, &run_count);
+	ret = box->store->v->mailbox_search_text(box, field, name, prepared.data, prepared.len,
+						 first_uid, max_uid, one_part, runs, run_count,
+						 result_r);
+	free(runs);
 	str_free(&prepared);
 	return ret < 0 ? -1 : 0;
 }
@@ -1042,7 +1059,7 @@ int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field f
 void store_text_result_free(struct store_text_result *result)
 {
 	free(result->uids);
-	free(result->indexed);
+	free(result->unindexed);
 	memset(result, 0, sizeof(*result));
 }
 

@@ -301,6 +301,9 @@ const struct store_msg *store_mailbox_msg(struct store_mailbox *box, uint32_t ms
 bool store_mailbox_is_expunged(struct store_mailbox *box, uint32_t msn);
 /* The msn of uid, or 0 if it is not in the view. */
 uint32_t store_mailbox_msn_of_uid(struct store_mailbox *box, uint32_t uid);
+/* The msn of the first message of the view whose UID is uid or above,
+ * or count + 1 if there is none (a binary search). */
+uint32_t store_mailbox_msn_from_uid(struct store_mailbox *box, uint32_t uid);
 /* Whether this session holds \Recent for msn. */
 bool store_mailbox_is_recent(struct store_mailbox *box, uint32_t msn);
 uint32_t store_mailbox_recent_count(struct store_mailbox *box);
@@ -580,37 +583,63 @@ enum store_text_field {
 	STORE_TEXT_ANY,		/* the header or the body document (TEXT) */
 };
 
-/* What store_mailbox_search_text() found.  Both arrays are xmalloc'd
+/* An inclusive range of UIDs, first <= last. */
+struct store_uid_range {
+	uint32_t first, last;
+};
+
+/* What store_mailbox_search_text() found.  The arrays are xmalloc'd
  * (NULL when empty), ascending; free with store_text_result_free(). */
 struct store_text_result {
 	/* UIDs of messages in the mailbox whose text contains the needle */
 	uint32_t *uids;
 	size_t count;
-	/* UIDs whose text is in the index: for any other message of the
-	 * view, the caller decides from store_mailbox_msg_text() */
-	uint32_t *indexed;
-	size_t indexed_count;
+	/* Disjoint ranges holding every message of the view (from the
+	 * first_uid asked for to last_uid) that the index does not answer
+	 * for: its text is not there (not yet indexed, expunged meanwhile,
+	 * unreadable there), or deciding needs text the index does not
+	 * keep (the backend's index may keep no body text: a candidate to
+	 * verify on its body).  For those the caller decides from
+	 * store_mailbox_msg_text().  A range
+	 * may also cover UIDs that are not in the view.  Every other
+	 * message of the view in that stretch is answered by `uids`, so
+	 * a search need not look at the messages that are in neither. */
+	struct store_uid_range *unindexed;
+	size_t unindexed_count;
 	/* The answer is for the UIDs from the first_uid asked for up to
-	 * last_uid: a long pass over the stored text stops early, so that
-	 * no call takes long (DESIGN.md: slices); ask again from
-	 * last_uid + 1 for the rest.  UINT32_MAX when it covers the rest. */
+	 * last_uid (at most the max_uid asked for): a long pass over the
+	 * stored text stops early, so that no call takes long (DESIGN.md:
+	 * slices); ask again from last_uid + 1 for the rest.  UINT32_MAX
+	 * when it covers the rest. */
 	uint32_t last_uid;
+	/* Asked for one part only, the answer would have come in parts:
+	 * nothing else is filled (last_uid is 0). */
+	bool declined;
 };
 
 /* Finds the messages of the mailbox whose `field` (for STORE_TEXT_HEADER
  * a field called `name`, ASCII case-insensitive; "" needle: the field
  * exists) contains needle (UTF-8, needle_len bytes) under
  * i;unicode-casemap, from the backend's index, without reading message
- * files.  The answer is exact for the messages in result->indexed: the
- * same as matching the casemapped needle against the documents of
- * store_mailbox_msg_text().  Returns 0 with *result_r filled, or -1 on
+ * files.  The answer is exact for the messages of the view outside
+ * result->unindexed: the same as matching the casemapped needle
+ * against the documents of store_mailbox_msg_text().  Returns 0 with *result_r filled, or -1 on
  * error.  A needle the index cannot answer (invalid UTF-8, a NUL byte)
- * gives no message in result->indexed, so that the caller matches
- * store_mailbox_msg_text() itself.  Only UIDs from first_uid on are
- * looked at; see result->last_uid. */
+ * gives every message of the view in result->unindexed, so that the
+ * caller matches store_mailbox_msg_text() itself.  Only UIDs from
+ * first_uid to max_uid are looked at (a search restricted to some UIDs
+ * verifies no candidate beyond them); see result->last_uid.  With
+ * one_part, an answer that would come in parts or name many candidates
+ * to read (a pass over more stored text than one call takes, more
+ * candidates to verify than that) is not worked out: result->declined
+ * says so, for a caller that would rather ask lazily.  The cost grows
+ * with the hits and the number of runs of consecutive UIDs in the view;
+ * the messages that do not match cost no more than a count of the
+ * index's rows for each long run. */
 int store_mailbox_search_text(struct store_mailbox *box, enum store_text_field field,
 			      const char *name, const char *needle, size_t needle_len,
-			      uint32_t first_uid, struct store_text_result *result_r);
+			      uint32_t first_uid, uint32_t max_uid, bool one_part,
+			      struct store_text_result *result_r);
 void store_text_result_free(struct store_text_result *result);
 
 /* ---- change notification ---- */

@@ -206,6 +206,57 @@ void store_view_append(struct store_mailbox *box, const struct store_msg *msg)
 	box->count++;
 }
 
+size_t store_view_lower_bound(struct store_mailbox *box, uint32_t uid)
+{
+	size_t lo = 0, hi = box->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (box->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void store_view_uid_runs(struct store_mailbox *box, uint32_t first_uid, uint32_t max_uid,
+			 struct store_uid_range **runs_r, size_t *count_r)
+{
+	size_t i = store_view_lower_bound(box, first_uid), cap = 0;
+
+	*runs_r = NULL;
+	*count_r = 0;
+	while (i < box->count && box->msgs[i].uid <= max_uid) {
+		/* msgs[j].uid - j never falls (UIDs ascend), so msgs[i..j] is
+		 * a run exactly when msgs[j].uid - msgs[i].uid == j - i:
+		 * gallop to a step that leaves the run, then halve */
+		size_t good = i, step = 1, bad;
+
+		while (i + step < box->count &&
+		       box->msgs[i + step].uid - box->msgs[i].uid == step) {
+			good = i + step;
+			step *= 2;
+		}
+		bad = i + step < box->count ? i + step : box->count;
+		while (bad - good > 1) {
+			size_t mid = good + (bad - good) / 2;
+
+			if (box->msgs[mid].uid - box->msgs[i].uid == mid - i)
+				good = mid;
+			else
+				bad = mid;
+		}
+		ARRAY_RESERVE(*runs_r, cap, *count_r + 1);
+		(*runs_r)[*count_r].first = box->msgs[i].uid;
+		(*runs_r)[*count_r].last = box->msgs[good].uid < max_uid ?
+			box->msgs[good].uid : max_uid;
+		(*count_r)++;
+		i = good + 1;
+	}
+}
+
 ssize_t store_view_find(struct store_mailbox *box, uint32_t uid)
 {
 	size_t lo = 0, hi = box->count;

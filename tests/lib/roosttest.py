@@ -431,6 +431,20 @@ class Client:
             expect(line.startswith(tag + " OK "), line)
         return line
 
+    def append_burst(self, msgs, box="INBOX"):
+        """APPENDs every message of msgs (bytes) to box with LITERAL+ in
+        one pipelined burst (tags a1, a2, ...), then reads every tagged
+        reply, failing the test unless all are OK."""
+        data = []
+        for i, m in enumerate(msgs, 1):
+            data.append(f"a{i} APPEND {box} {{{len(m)}+}}\r\n".encode() + m + b"\r\n")
+        self.send(b"".join(data))
+        for i in range(1, len(msgs) + 1):
+            line = self.readline(timeout=120)
+            while not line.startswith(f"a{i} "):
+                line = self.readline(timeout=120)
+            expect(line.startswith(f"a{i} OK"), line)
+
     def conv(self, script):
         """Plays a conversation (see the module doc)."""
         last = None
@@ -495,6 +509,18 @@ def client_tls_context():
 def expect(cond, what="assertion failed"):
     if not cond:
         raise TestFailure(what)
+
+
+def seqset(nums):
+    """Ascending numbers as an IMAP sequence set with ranges ("1:3,5")."""
+    out, i = [], 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        out.append(str(nums[i]) if i == j else f"{nums[i]}:{nums[j]}")
+        i = j + 1
+    return ",".join(out)
 
 
 def run_suite(directory, build, only=None):

@@ -8,7 +8,7 @@ The mailbox: 30 messages, UIDs 1..30 with UIDs 11..15 expunged after a
 first fill, so msns and UIDs differ (msn n has UID n for n <= 10, n + 5
 after).  Every third message (msn 3, 6, ... 30) is \\Flagged; msns
 1..10 are \\Seen."""
-from roosttest import expect, server_args
+from roosttest import expect, seqset, server_args
 
 MSG = "From: a@example.com\r\nSubject: s{n}\r\nDate: {d}\r\n\r\nbody {n}\r\n"
 
@@ -47,18 +47,6 @@ def ends(c, cmd, tail):
     """cmd's ESEARCH response ends with tail."""
     line = esearch(c, cmd)
     expect(line.endswith(tail), f"{cmd}: {line}")
-
-
-def seqset(nums):
-    """Ascending numbers as a sequence set with ranges."""
-    out, i = [], 0
-    while i < len(nums):
-        j = i
-        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
-            j += 1
-        out.append(str(nums[i]) if i == j else f"{nums[i]}:{nums[j]}")
-        i = j + 1
-    return ",".join(out)
 
 
 FLAGGED = list(range(3, 31, 3))          # msns, 10 of them

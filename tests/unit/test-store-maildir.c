@@ -695,7 +695,7 @@ static size_t body_hits(struct store_mailbox *box, const char *needle, uint32_t 
 	size_t count;
 
 	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, needle,
-						   strlen(needle), 1, &res), 0);
+						   strlen(needle), 1, UINT32_MAX, false, &res), 0);
 	count = res.count;
 	*first_r = count > 0 ? res.uids[0] : 0;
 	store_text_result_free(&res);
@@ -734,20 +734,28 @@ static void test_corrupt_stored_text(void **state)
 	assert_int_equal(body_hits(box, "gamma", &uid), 1);
 	assert_int_equal(uid, 3);
 	/* a search that reads a corrupt text (a verified candidate, a scan)
-	 * leaves that message to the caller (not in result.indexed) */
+	 * leaves that message to the caller (in result.unindexed), and only
+	 * that one */
 	assert_int_equal(store_mailbox_msg_text(box, 1, &header, &body), 0);
 	assert_int_equal(store_mailbox_msg_text(box, 2, &header, &body), 0);
 	fixture_index_exec("UPDATE text_store SET body_terms = x'10000000deadbeef' "
 			   "WHERE (id & 4294967295) = 2");
-	static const char *const needles[] = { "beta two", "", "-" };
-	for (size_t i = 0; i < N_ELEMENTS(needles); i++) {
+	/* the body text is not in the index (its term ids are, for the
+	 * deletes): a BODY needle verified leaves its candidates to the
+	 * caller, one the index cannot narrow every message of the view */
+	static const struct {
+		const char *needle;
+		uint32_t last;
+	} cases[] = { { "beta two", 2 }, { "", 3 }, { "-", 3 } };
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
 		struct store_text_result res;
 
 		assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL,
-							   needles[i], strlen(needles[i]),
-							   1, &res), 0);
-		for (size_t j = 0; j < res.indexed_count; j++)
-			assert_int_not_equal(res.indexed[j], 2);
+							   cases[i].needle, strlen(cases[i].needle),
+							   1, UINT32_MAX, false, &res), 0);
+		assert_int_equal(res.unindexed_count, 1);
+		assert_int_equal(res.unindexed[0].first, 2);
+		assert_int_equal(res.unindexed[0].last, cases[i].last);
 		store_text_result_free(&res);
 	}
 	assert_int_equal(store_mailbox_msg_text(box, 1, &header, &body), 0);
@@ -755,6 +763,177 @@ static void test_corrupt_stored_text(void **state)
 	/* written back: the index answers for uid 2 again */
 	assert_int_equal(body_hits(box, "beta", &uid), 1);
 	assert_int_equal(uid, 2);
+	str_free(&header);
+	str_free(&body);
+	store_mailbox_close(&box);
+	store_close(&demo);
+}
+
+/* Asserts that res.unindexed holds exactly the UIDs of box's view for
+ * which want(uid) is true (ranges ascending, disjoint; they may also
+ * hold UIDs that are not in the view). */
+static void assert_unindexed(struct store_mailbox *box, const struct store_text_result *res,
+			     bool (*want)(uint32_t uid))
+{
+	for (size_t i = 0; i < res->unindexed_count; i++) {
+		assert_true(res->unindexed[i].first <= res->unindexed[i].last);
+		if (i > 0)
+			assert_true(res->unindexed[i - 1].last + 1 < res->unindexed[i].first);
+	}
+	for (uint32_t msn = 1; msn <= store_mailbox_count(box); msn++) {
+		uint32_t uid = store_mailbox_msg(box, msn)->uid;
+		bool in = false;
+
+		for (size_t i = 0; i < res->unindexed_count; i++)
+			in = in || (uid >= res->unindexed[i].first && uid <= res->unindexed[i].last);
+		if (in != want(uid))
+			fail_msg("uid %u: unindexed %d, want %d", uid, in, !in);
+	}
+}
+
+static struct store_text_result unindexed_search(struct store_mailbox *box)
+{
+	struct store_text_result res;
+
+	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, "word", 4, 1,
+						   UINT32_MAX, false, &res), 0);
+	return res;
+}
+
+/* indexed again by test_unindexed_ranges: some of a long run, all of a
+ * shorter one, every other of the short runs */
+static bool reindexed(uint32_t uid)
+{
+	return (uid < 100 && uid % 7 == 0) || (uid >= 140 && uid < 200) ||
+		(uid >= 200 && uid <= 260 && uid % 2 == 0);
+}
+
+static bool not_reindexed(uint32_t uid)
+{
+	return !reindexed(uid);
+}
+
+static bool all(uint32_t uid)
+{
+	(void)uid;
+	return true;
+}
+
+static const uint32_t gone_meanwhile[] = { 5, 50, 98, 150, 202, 203, 290 };
+
+static bool unindexed_or_gone(uint32_t uid)
+{
+	for (size_t i = 0; i < N_ELEMENTS(gone_meanwhile); i++) {
+		if (uid == gone_meanwhile[i])
+			return true;
+	}
+	return not_reindexed(uid);
+}
+
+/* The view's messages that the text index has no text for are named in
+ * result.unindexed, exactly, in every kind of run of the view: long
+ * ones (their rows counted), short ones (walked), and with messages
+ * another view expunged meanwhile. */
+static void test_unindexed_ranges(void **state)
+{
+	(void)state;
+	struct store *demo = open_store("demo"), *demo2;
+	struct store_mailbox *box, *other;
+	struct store_text_result res;
+	struct str header = STR_INIT, body = STR_INIT;
+	uint32_t msns[300];
+	size_t n = 0;
+
+	for (int i = 0; i < 300; i++)
+		append(demo, "INBOX", "Subject: m\r\n\r\nword\r\n", 0, NULL, 0, 0);
+	/* rows of another mailbox in the text index: the counts of a run
+	 * must not take them for its own */
+	assert_int_equal(store_mailbox_create(demo, "Other", 0), 0);
+	for (int i = 0; i < 200; i++)
+		append(demo, "Other", "Subject: o\r\n\r\nword\r\n", 0, NULL, 0, 0);
+	assert_int_equal(store_mailbox_open(demo, "INBOX", false, &box), 0);
+	/* gaps: the first, a long stretch, every third of a stretch */
+	for (uint32_t uid = 1; uid <= 300; uid++) {
+		if (uid == 1 || (uid >= 100 && uid < 140) || (uid >= 200 && uid <= 260 && uid % 3 == 0))
+			msns[n++] = store_mailbox_msn_of_uid(box, uid);
+	}
+	assert_int_equal(store_mailbox_expunge(box, msns, n), 0);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	res = unindexed_search(box);
+	assert_int_equal(res.count, store_mailbox_count(box));
+	assert_int_equal(res.unindexed_count, 0);
+	store_text_result_free(&res);
+
+	fixture_index_exec("INSERT INTO text_hdr(text_hdr) VALUES ('delete-all');"
+			   "INSERT INTO text_body(text_body) VALUES ('delete-all');"
+			   "DELETE FROM text_store; DELETE FROM text_indexed;");
+	res = unindexed_search(box);
+	assert_int_equal(res.count, 0);
+	assert_unindexed(box, &res, all);
+	/* one range: nothing of the view lies between the runs */
+	assert_int_equal(res.unindexed_count, 1);
+	store_text_result_free(&res);
+	assert_int_equal(store_mailbox_open(demo, "Other", false, &other), 0);
+	for (uint32_t msn = 1; msn <= store_mailbox_count(other); msn++)
+		assert_int_equal(store_mailbox_msg_text(other, msn, &header, &body), 0);
+	store_mailbox_close(&other);
+
+	for (uint32_t msn = 1; msn <= store_mailbox_count(box); msn++) {
+		if (reindexed(store_mailbox_msg(box, msn)->uid))
+			assert_int_equal(store_mailbox_msg_text(box, msn, &header, &body), 0);
+	}
+	res = unindexed_search(box);
+	assert_unindexed(box, &res, not_reindexed);
+	store_text_result_free(&res);
+
+	/* expunged by another view: gone from the index, still in this one */
+	demo2 = open_store("demo");
+	assert_int_equal(store_mailbox_open(demo2, "INBOX", false, &other), 0);
+	n = 0;
+	for (size_t i = 0; i < N_ELEMENTS(gone_meanwhile); i++)
+		msns[n++] = store_mailbox_msn_of_uid(other, gone_meanwhile[i]);
+	if (store_mailbox_expunge(other, msns, n) < 0)
+		fail_msg("expunge: %s", store_last_error(demo2, NULL));
+	store_mailbox_close(&other);
+	store_close(&demo2);
+	res = unindexed_search(box);
+	assert_unindexed(box, &res, unindexed_or_gone);
+	store_text_result_free(&res);
+
+	/* from a UID to a UID: nothing outside is named or answered */
+	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, "word", 4, 150,
+						   210, false, &res), 0);
+	assert_true(res.unindexed_count > 0 && res.unindexed[0].first >= 150);
+	assert_true(res.unindexed[res.unindexed_count - 1].last <= 210);
+	assert_true(res.count > 0 && res.uids[0] >= 150 && res.uids[res.count - 1] <= 210);
+	assert_true(res.last_uid == 210);
+	assert_false(res.declined);
+	store_text_result_free(&res);
+	/* for one part only: a pass over the stored headers is declined, an
+	 * answer from the word index is not, nor a BODY needle the index
+	 * cannot narrow (the body is not stored: every message of the view
+	 * is the caller's, in one part) */
+	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_ANY, NULL, "@", 1, 1,
+						   UINT32_MAX, true, &res), 0);
+	assert_true(res.declined && res.count == 0 && res.unindexed_count == 0 &&
+		    res.last_uid == 0);
+	store_text_result_free(&res);
+	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, "@", 1, 1,
+						   UINT32_MAX, true, &res), 0);
+	assert_true(!res.declined && res.count == 0 && res.unindexed_count == 1 &&
+		    res.unindexed[0].first == store_mailbox_msg(box, 1)->uid &&
+		    res.unindexed[0].last ==
+		    store_mailbox_msg(box, store_mailbox_count(box))->uid &&
+		    res.last_uid == UINT32_MAX);
+	store_text_result_free(&res);
+	assert_int_equal(store_mailbox_search_text(box, STORE_TEXT_BODY, NULL, "word", 4, 1,
+						   UINT32_MAX, true, &res), 0);
+	assert_true(!res.declined && res.last_uid == UINT32_MAX);
+	store_text_result_free(&res);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL, NULL), 0);
+	res = unindexed_search(box);
+	assert_unindexed(box, &res, not_reindexed);
+	store_text_result_free(&res);
 	str_free(&header);
 	str_free(&body);
 	store_mailbox_close(&box);
@@ -819,6 +998,7 @@ int main(void)
 		MAILDIR_TEST(test_shared_message_links),
 		MAILDIR_TEST(test_shared_message_other_fs),
 		MAILDIR_TEST(test_corrupt_stored_text),
+		MAILDIR_TEST(test_unindexed_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

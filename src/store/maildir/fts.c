@@ -51,11 +51,13 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 
 int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 		       const char *name, const char *needle, size_t needle_len,
-		       uint32_t first_uid, struct store_text_result *result_r)
+		       uint32_t first_uid, uint32_t max_uid, bool one_part,
+		       const struct store_uid_range *view_runs, size_t run_count,
+		       struct store_text_result *result_r)
 {
 	struct maildir_mailbox *mbox = (struct maildir_mailbox *)box;
 	struct maildir_store *ms = (struct maildir_store *)box->store;
 
 	return index_fts_search(ms->index, mbox->id, field, name, needle, needle_len,
-				first_uid, result_r);
+				first_uid, max_uid, one_part, view_runs, run_count, result_r);
 }

@@ -299,7 +299,9 @@ int maildir_fts_msg_text(struct store_mailbox *box, uint32_t msn,
 			 struct str *header, struct str *body);
 int maildir_fts_search(struct store_mailbox *box, enum store_text_field field,
 		       const char *name, const char *needle, size_t needle_len,
-		       uint32_t first_uid, struct store_text_result *result_r);
+		       uint32_t first_uid, uint32_t max_uid, bool one_part,
+		       const struct store_uid_range *view_runs, size_t run_count,
+		       struct store_text_result *result_r);
 
 /* ---- flags.c ---- */
 int maildir_flags_keywords_create(struct store_mailbox *box, const char *const *names,

@@ -64,11 +64,13 @@
  *     mailbox (HEADER keys; TEXT where the header matches).
  *   Verifying a body means the body text, which is not stored: such a
  *   candidate (and, for a pass, every message whose header does not
- *   decide it) is left out of store_text_result.indexed, so the caller
- *   reads it from its message file (store_mailbox_msg_text()).  A
- *   needle within one word, the common kind, needs that only for the
- *   case collisions above or when it is in more than FTS_TERMS_MAX
- *   terms (a letter or two): then it is a pass over the files.
+ *   decide it; for a BODY key every message of the view, without a
+ *   pass) goes into store_text_result.unindexed with the messages the
+ *   index lacks, so the caller reads it from its message file
+ *   (store_mailbox_msg_text()).  A needle within one word, the common
+ *   kind, needs that only for the case collisions above or when it is
+ *   in more than FTS_TERMS_MAX terms (a letter or two): then every
+ *   message is read, unless the program's other keys narrow them.
  *
  * Filled by the index's owner when a message is added (in the
  * transaction that inserts the row) or read later, copied with COPY/MOVE,
@@ -826,26 +828,28 @@ static int fts_verify(struct index *idx, const uint32_t *uids, size_t count, int
 }
 
 /* A needle the index cannot narrow: the stored header documents of the
- * mailbox from first_uid on, read once, at most INDEX_FTS_SCAN_ROWS of
- * them per call: the caller asks again for the rest
- * (result_r->last_uid), so that a SEARCH over 100,000 messages goes
- * back to the event loop in between.  A message whose header does not
- * decide (fts_header_has()) is left out of result_r->indexed: the
- * caller reads it; for STORE_TEXT_BODY that is every message. */
+ * mailbox from first_uid to max_uid, read once, at most
+ * INDEX_FTS_SCAN_ROWS of them per call: the caller asks again for the
+ * rest (result_r->last_uid), so that a SEARCH over 100,000 messages
+ * goes back to the event loop in between.  field is STORE_TEXT_HEADER
+ * or STORE_TEXT_ANY (for STORE_TEXT_BODY the header decides nothing:
+ * fts_search() leaves every message to the caller).  The uids whose
+ * header does not decide (fts_header_has(): STORE_TEXT_ANY and the
+ * header lacks the needle) and those whose stored text is corrupt go
+ * to *unanswered (ascending, xmalloc'd), as in fts_verify(). */
 static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		    const char *name, const char *needle, size_t needle_len,
-		    uint32_t first_uid, struct store_text_result *result_r)
+		    uint32_t first_uid, uint32_t max_uid, struct store_text_result *result_r,
+		    uint32_t **unanswered, size_t *unanswered_count)
 {
 	sqlite3_stmt *stmt;
 	struct str header = { 0 };
-	size_t cap = 0, indexed_cap = 0, rows = 0;
+	size_t cap = 0, unanswered_cap = 0, rows = 0;
 	int ret;
 
 	result_r->last_uid = UINT32_MAX;
-	if (field == STORE_TEXT_BODY)
-		return 1;
 	stmt = index_stmt(idx, "SELECT id, header FROM text_store WHERE id BETWEEN ? AND ?", "ii",
-			  fts_rowid(mailbox_id, first_uid), fts_rowid(mailbox_id, UINT32_MAX));
+			  fts_rowid(mailbox_id, first_uid), fts_rowid(mailbox_id, max_uid));
 	while ((ret = index_stmt_step(idx, stmt)) > 0) {
 		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
 
@@ -860,22 +864,219 @@ static int fts_scan(struct index *idx, int64_t mailbox_id, enum store_text_field
 			       (size_t)sqlite3_column_bytes(stmt, 1)) < 0) {
 			/* not answered here: the caller reads the message */
 			store_clear_error(idx->store);
+			uid_push(unanswered, unanswered_count, &unanswered_cap, uid);
 			continue;
 		}
-		if (fts_header_has(&header, field, name, needle, needle_len)) {
+		if (fts_header_has(&header, field, name, needle, needle_len))
 			uid_push(&result_r->uids, &result_r->count, &cap, uid);
-		} else if (field == STORE_TEXT_ANY) {
-			continue;	/* the body decides: the caller reads it */
-		}
-		uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
+		else if (field == STORE_TEXT_ANY)	/* the body decides: the caller reads it */
+			uid_push(unanswered, unanswered_count, &unanswered_cap, uid);
 	}
 	index_stmt_done(idx, stmt);
 	str_free(&header);
-	if (ret < 0) {
-		store_text_result_free(result_r);
-		return -1;
+	return ret < 0 ? -1 : 0;
+}
+
+/* ---- the messages the text index does not answer for ---- */
+
+/* A run of the view at least this long is checked with a count of its
+ * rows in text_indexed, which reads no row out (a row costs a few ns
+ * inside SQLite against a statement's ~1 us); shorter runs are walked
+ * together, row by row. */
+#define FTS_COUNT_RUN_MIN 64
+
+/* Appends [first, last] to result_r->unindexed, ascending: joined with
+ * the range before when nothing of the view lies between them, which
+ * view_prev says (the view's highest UID below first, 0 if none). */
+static void fts_unindexed_push(struct store_text_result *result_r, size_t *cap,
+			       uint32_t first, uint32_t last, uint32_t view_prev)
+{
+	struct store_uid_range *prev = result_r->unindexed_count == 0 ? NULL :
+		&result_r->unindexed[result_r->unindexed_count - 1];
+
+	if (prev != NULL && (prev->last == view_prev || prev->last + 1 == first)) {
+		prev->last = last;
+		return;
 	}
-	return 1;
+	ARRAY_RESERVE(result_r->unindexed, *cap, result_r->unindexed_count + 1);
+	result_r->unindexed[result_r->unindexed_count].first = first;
+	result_r->unindexed[result_r->unindexed_count].last = last;
+	result_r->unindexed_count++;
+}
+
+/* The last UID of runs[k] that the answer covers. */
+static uint32_t fts_run_last(const struct store_uid_range *runs, size_t k, uint32_t last_uid)
+{
+	return runs[k].last < last_uid ? runs[k].last : last_uid;
+}
+
+/* The UIDs of runs[k] (or from `from` on) to its end go to unindexed. */
+static void fts_unindexed_run_rest(struct store_text_result *result_r, size_t *cap,
+				   const struct store_uid_range *runs, size_t k,
+				   uint64_t from, uint32_t last_uid)
+{
+	uint32_t last = fts_run_last(runs, k, last_uid);
+
+	if (from <= last)
+		fts_unindexed_push(result_r, cap, (uint32_t)from, last,
+				   from > runs[k].first ? (uint32_t)from - 1 :
+				   k > 0 ? runs[k - 1].last : 0);
+}
+
+/* Walks the rows of text_indexed over runs[k..end) (clipped to last_uid)
+ * and sends the UIDs of the runs that have none to unindexed. */
+static int fts_unindexed_walk(struct index *idx, int64_t mailbox_id,
+			      const struct store_uid_range *runs, size_t k, size_t end,
+			      uint32_t last_uid, struct store_text_result *result_r,
+			      size_t *cap)
+{
+	sqlite3_stmt *stmt = index_stmt(idx, "SELECT id FROM text_indexed WHERE id BETWEEN ? AND ?",
+					"ii", fts_rowid(mailbox_id, runs[k].first),
+					fts_rowid(mailbox_id, fts_run_last(runs, end - 1, last_uid)));
+	uint64_t next = runs[k].first;	/* the first UID of runs[k] not yet seen */
+	int ret;
+
+	while ((ret = index_stmt_step(idx, stmt)) > 0) {
+		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
+
+		while (k < end && uid > fts_run_last(runs, k, last_uid)) {
+			fts_unindexed_run_rest(result_r, cap, runs, k, next, last_uid);
+			if (++k < end)
+				next = runs[k].first;
+		}
+		if (k == end)
+			break;
+		if (uid < runs[k].first)
+			continue;	/* a row between the view's runs */
+		if (uid > next)
+			fts_unindexed_run_rest(result_r, cap, runs, k, next, uid - 1);
+		next = (uint64_t)uid + 1;
+	}
+	index_stmt_done(idx, stmt);
+	for (; ret >= 0 && k < end; k++) {
+		fts_unindexed_run_rest(result_r, cap, runs, k, next, last_uid);
+		if (k + 1 < end)
+			next = runs[k + 1].first;
+	}
+	return ret < 0 ? -1 : 0;
+}
+
+/* Adds the single UIDs uids[0..count) (ascending) to the ranges of
+ * result_r->unindexed. */
+static void fts_unindexed_add(struct store_text_result *result_r, const uint32_t *uids,
+			      size_t count)
+{
+	struct store_uid_range *old = result_r->unindexed;
+	size_t old_count = result_r->unindexed_count, i = 0, u = 0, cap = 0;
+
+	if (count == 0)
+		return;
+	result_r->unindexed = NULL;
+	result_r->unindexed_count = 0;
+	while (i < old_count || u < count) {
+		struct store_uid_range r;
+		struct store_uid_range *prev = result_r->unindexed_count == 0 ? NULL :
+			&result_r->unindexed[result_r->unindexed_count - 1];
+
+		if (u == count || (i < old_count && old[i].first <= uids[u]))
+			r = old[i++];
+		else
+			r.first = r.last = uids[u++];
+		if (prev != NULL && (uint64_t)prev->last + 1 >= r.first) {
+			if (r.last > prev->last)
+				prev->last = r.last;
+			continue;
+		}
+		ARRAY_RESERVE(result_r->unindexed, cap, result_r->unindexed_count + 1);
+		result_r->unindexed[result_r->unindexed_count++] = r;
+	}
+	free(old);
+}
+
+/* Whether text_indexed has a row for every UID of [first, first + len),
+ * len >= 1: the rows in it are counted (rowids are distinct, so len
+ * rows means all).  When the run holds most rows of the table (one big
+ * mailbox), the rows outside it are counted instead, against the
+ * table's total, which SQLite counts per page (no row read out):
+ * *total is that total, -1 until the first call needs it.  1, 0 or -1
+ * (error set). */
+static int fts_run_is_indexed(struct index *idx, int64_t mailbox_id, uint32_t first,
+			      uint64_t len, int64_t *total)
+{
+	int64_t lo = fts_rowid(mailbox_id, first);
+	int64_t hi = fts_rowid(mailbox_id, (uint32_t)(first + len - 1));
+	sqlite3_stmt *stmt;
+	int64_t rows;
+	int ret;
+
+	if (*total < 0) {
+		stmt = index_stmt(idx, "SELECT count(*) FROM text_indexed", "");
+		ret = index_stmt_step(idx, stmt);
+		*total = ret > 0 ? sqlite3_column_int64(stmt, 0) : 0;
+		index_stmt_done(idx, stmt);
+		if (ret < 0)
+			return -1;
+	}
+	if ((uint64_t)*total < len)
+		return 0;
+	if ((uint64_t)*total - len < len) {
+		/* the rows outside, up to one more than the run leaves */
+		stmt = index_stmt(idx, "SELECT count(*) FROM (SELECT 1 FROM text_indexed "
+				  "WHERE id < ? UNION ALL SELECT 1 FROM text_indexed WHERE id > ? "
+				  "LIMIT ?)", "iii", lo, hi, *total - (int64_t)len + 1);
+		ret = index_stmt_step(idx, stmt);
+		rows = *total - (ret > 0 ? sqlite3_column_int64(stmt, 0) : 0);
+	} else {
+		stmt = index_stmt(idx, "SELECT count(*) FROM text_indexed WHERE id BETWEEN ? AND ?",
+				  "ii", lo, hi);
+		ret = index_stmt_step(idx, stmt);
+		rows = ret > 0 ? sqlite3_column_int64(stmt, 0) : 0;
+	}
+	index_stmt_done(idx, stmt);
+	if (ret < 0)
+		return -1;
+	return rows == (int64_t)len;
+}
+
+/* Fills result_r->unindexed for the view's runs up to last_uid: the
+ * UIDs without a row in text_indexed, and unanswered[0..unanswered_count)
+ * (ascending: those the stored header cannot decide or whose stored
+ * text did not read).  A long run whose row count is its
+ * length has every row (fts_run_is_indexed()): no row is read out. */
+static int fts_unindexed(struct index *idx, int64_t mailbox_id,
+			 const struct store_uid_range *runs, size_t run_count,
+			 uint32_t last_uid, const uint32_t *unanswered, size_t unanswered_count,
+			 struct store_text_result *result_r)
+{
+	size_t cap = 0, k = 0;
+	int64_t total = -1;
+	int ret = 0;
+
+	while (ret >= 0 && k < run_count && runs[k].first <= last_uid) {
+		uint64_t len = (uint64_t)fts_run_last(runs, k, last_uid) - runs[k].first + 1;
+		size_t end = k + 1;
+
+		if (len >= FTS_COUNT_RUN_MIN) {
+			ret = fts_run_is_indexed(idx, mailbox_id, runs[k].first, len, &total);
+			if (ret != 0) {
+				k = end;
+				continue;
+			}
+		} else {
+			/* the short runs that follow, walked in one statement */
+			while (end < run_count && runs[end].first <= last_uid &&
+			       (uint64_t)fts_run_last(runs, end, last_uid) - runs[end].first + 1 <
+			       FTS_COUNT_RUN_MIN)
+				end++;
+		}
+		if (ret >= 0)
+			ret = fts_unindexed_walk(idx, mailbox_id, runs, k, end, last_uid,
+						 result_r, &cap);
+		k = end;
+	}
+	if (ret >= 0)
+		fts_unindexed_add(result_r, unanswered, unanswered_count);
+	return ret < 0 ? -1 : 0;
 }
 
 /* Tokens folded as the tokenizer folds them (ASCII lower case), a few:
@@ -1080,16 +1281,17 @@ static int fts_plan(struct index *idx, const char *needle, size_t needle_len,
 	return 0;
 }
 
-/* The uids of the rows of `table`'s query (in order) from first_uid on,
- * merged into the sorted *uids. */
+/* The uids of the rows of `table`'s query (in order) from first_uid to
+ * max_uid, merged into the sorted *uids. */
 static int fts_match(struct index *idx, bool header_table, const struct str *query,
-		     int64_t mailbox_id, uint32_t first_uid, uint32_t **uids, size_t *count)
+		     int64_t mailbox_id, uint32_t first_uid, uint32_t max_uid, uint32_t **uids,
+		     size_t *count)
 {
 	sqlite3_stmt *stmt = index_stmt(idx, header_table ?
 		"SELECT rowid FROM text_hdr WHERE text_hdr MATCH ? AND rowid BETWEEN ? AND ?" :
 		"SELECT rowid FROM text_body WHERE text_body MATCH ? AND rowid BETWEEN ? AND ?",
 		"sii", query->data, fts_rowid(mailbox_id, first_uid),
-		fts_rowid(mailbox_id, UINT32_MAX));
+		fts_rowid(mailbox_id, max_uid));
 	uint32_t *merged = NULL;
 	size_t merged_count = 0, cap = 0, old = 0;
 	int ret;
@@ -1112,16 +1314,61 @@ static int fts_match(struct index *idx, bool header_table, const struct str *que
 	return ret < 0 ? -1 : 0;
 }
 
+/* Whether the query finds more than limit rows of the tables `field`
+ * reads, from first_uid to max_uid: 1, 0 or -1.  Reads at most limit + 1
+ * rowids of each (FTS5 merges the postings as it goes). */
+static int fts_match_more_than(struct index *idx, enum store_text_field field,
+			       const struct str *query, int64_t mailbox_id, uint32_t first_uid,
+			       uint32_t max_uid, int64_t limit)
+{
+	int64_t rows = 0;
+	int ret = 0;
+
+	for (int header_table = 1; header_table >= 0 && ret >= 0; header_table--) {
+		sqlite3_stmt *stmt;
+
+		if (header_table ? field == STORE_TEXT_BODY : field == STORE_TEXT_HEADER)
+			continue;
+		stmt = index_stmt(idx, header_table ?
+			"SELECT count(*) FROM (SELECT rowid FROM text_hdr WHERE text_hdr MATCH ? "
+			"AND rowid BETWEEN ? AND ? LIMIT ?)" :
+			"SELECT count(*) FROM (SELECT rowid FROM text_body WHERE text_body MATCH ? "
+			"AND rowid BETWEEN ? AND ? LIMIT ?)",
+			"siii", query->data, fts_rowid(mailbox_id, first_uid),
+			fts_rowid(mailbox_id, max_uid), limit + 1);
+		ret = index_stmt_step(idx, stmt);
+		if (ret > 0)
+			rows += sqlite3_column_int64(stmt, 0);
+		index_stmt_done(idx, stmt);
+	}
+	return ret < 0 ? -1 : rows > limit;
+}
+
+/* Every message of the view's runs goes to result_r->unindexed (one
+ * range where nothing of the view lies between them): the caller reads
+ * them all. */
+static void fts_unindexed_all(struct store_text_result *result_r,
+			      const struct store_uid_range *runs, size_t run_count)
+{
+	size_t cap = 0;
+
+	for (size_t k = 0; k < run_count; k++)
+		fts_unindexed_push(result_r, &cap, runs[k].first, runs[k].last,
+				   k > 0 ? runs[k - 1].last : 0);
+}
+
 static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		      const char *name, const char *needle, size_t needle_len,
-		      uint32_t first_uid, struct store_text_result *result_r)
+		      uint32_t first_uid, uint32_t max_uid, bool one_part,
+		      const struct store_uid_range *view_runs, size_t run_count,
+		      struct store_text_result *result_r)
 {
 	struct str folded_name = { 0 };
 	struct fts_plan plan;
 	uint32_t *cands = NULL, *unanswered = NULL;
-	size_t cand_count = 0, indexed_cap = 0, unanswered_count = 0, c = 0;
-	sqlite3_stmt *stmt;
-	int ret;
+	size_t cand_count = 0, unanswered_count = 0;
+	bool scan, all_unanswered = false;
+	int ret = 0;
 
 	if (field == STORE_TEXT_HEADER) {
 		(void)casemap_unicode(name, strlen(name), &folded_name);
@@ -1132,45 +1379,59 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 		return -1;
 	}
 	result_r->last_uid = UINT32_MAX;
-	if (plan.query.len == 0 && !plan.none) {
+	scan = plan.query.len == 0 && !plan.none;
+	if (scan && field == STORE_TEXT_BODY) {
+		/* the body text is not stored and the index cannot narrow the
+		 * needle: every message of the view is the caller's to read,
+		 * an answer in one part with no row of the index read (so
+		 * never declined: the other keys of a program still narrow
+		 * what is read) */
+		all_unanswered = true;
+	} else if (one_part && scan) {
+		/* a pass over the stored headers, in parts */
+		ret = 1;
+	} else if (one_part && !plan.none && (plan.verify || field == STORE_TEXT_HEADER) &&
+		   (ret = fts_match_more_than(idx, field, &plan.query, mailbox_id, first_uid,
+					      max_uid, INDEX_FTS_SCAN_ROWS)) != 0) {
+		/* more candidates to verify than one part takes (1), or -1:
+		 * on their stored header, or for a BODY key by the caller
+		 * reading their files, which it had better do lazily, after
+		 * the program's other keys */
+	} else if (scan) {
 		ret = fts_scan(idx, mailbox_id, field, folded_name.data, needle, needle_len,
-			       first_uid, result_r);
-		str_free(&folded_name);
-		return ret;
-	}
-	ret = 0;
-	if (!plan.none && field != STORE_TEXT_BODY)
-		ret = fts_match(idx, true, &plan.query, mailbox_id, first_uid, &cands, &cand_count);
-	if (ret == 0 && !plan.none && field != STORE_TEXT_HEADER)
-		ret = fts_match(idx, false, &plan.query, mailbox_id, first_uid, &cands, &cand_count);
-	if (ret == 0 && (plan.verify || field == STORE_TEXT_HEADER)) {
-		ret = fts_verify(idx, cands, cand_count, mailbox_id, field, folded_name.data,
-				 needle, needle_len, result_r, &unanswered, &unanswered_count);
-		free(cands);
+			       first_uid, max_uid, result_r, &unanswered, &unanswered_count);
 	} else {
-		result_r->uids = cands;
-		result_r->count = cand_count;
+		if (!plan.none && field != STORE_TEXT_BODY)
+			ret = fts_match(idx, true, &plan.query, mailbox_id, first_uid, max_uid,
+					&cands, &cand_count);
+		if (ret == 0 && !plan.none && field != STORE_TEXT_HEADER)
+			ret = fts_match(idx, false, &plan.query, mailbox_id, first_uid, max_uid,
+					&cands, &cand_count);
+		if (ret == 0 && (plan.verify || field == STORE_TEXT_HEADER)) {
+			ret = fts_verify(idx, cands, cand_count, mailbox_id, field,
+					 folded_name.data, needle, needle_len, result_r, &unanswered,
+					 &unanswered_count);
+			free(cands);
+		} else {
+			result_r->uids = cands;
+			result_r->count = cand_count;
+		}
 	}
 	str_free(&plan.query);
 	str_free(&folded_name);
-	if (ret < 0) {
+	if (ret > 0) {
 		free(unanswered);
 		store_text_result_free(result_r);
-		return -1;
+		result_r->declined = true;
+		return 1;
 	}
-
-	stmt = index_stmt(idx, "SELECT id FROM text_indexed WHERE id BETWEEN ? AND ?", "ii",
-			  fts_rowid(mailbox_id, 0), fts_rowid(mailbox_id, UINT32_MAX));
-	while ((ret = index_stmt_step(idx, stmt)) > 0) {
-		uint32_t uid = (uint32_t)(sqlite3_column_int64(stmt, 0) & UINT32_MAX);
-
-		/* both ascending */
-		while (c < unanswered_count && unanswered[c] < uid)
-			c++;
-		if (c == unanswered_count || unanswered[c] != uid)
-			uid_push(&result_r->indexed, &result_r->indexed_count, &indexed_cap, uid);
-	}
-	index_stmt_done(idx, stmt);
+	if (result_r->last_uid > max_uid)
+		result_r->last_uid = max_uid;
+	if (all_unanswered)
+		fts_unindexed_all(result_r, view_runs, run_count);
+	else if (ret == 0)
+		ret = fts_unindexed(idx, mailbox_id, view_runs, run_count, result_r->last_uid,
+				    unanswered, unanswered_count, result_r);
 	free(unanswered);
 	if (ret < 0) {
 		store_text_result_free(result_r);
@@ -1181,7 +1442,9 @@ static int fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fie
 
 int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		     const char *name, const char *needle, size_t needle_len,
-		     uint32_t first_uid, struct store_text_result *result_r)
+		     uint32_t first_uid, uint32_t max_uid, bool one_part,
+		     const struct store_uid_range *view_runs, size_t run_count,
+		     struct store_text_result *result_r)
 {
 	int ret;
 
@@ -1190,7 +1453,8 @@ int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_fiel
 	 * indexed and not matching */
 	if (index_begin(idx, false) < 0)
 		return -1;
-	ret = fts_search(idx, mailbox_id, field, name, needle, needle_len, first_uid, result_r);
+	ret = fts_search(idx, mailbox_id, field, name, needle, needle_len, first_uid, max_uid,
+			 one_part, view_runs, run_count, result_r);
 	index_rollback(idx);
 	return ret;
 }

@@ -371,10 +371,17 @@ int index_fts_copy(struct index *idx, int64_t src_mailbox_id, uint32_t src_uid,
  * (the caller reads the message and writes its text back, which starts
  * the text index again), -1. */
 int index_fts_get(struct index *idx, int64_t mailbox_id, uint32_t uid, struct str *header);
-/* store_mailbox_search_text() for a mailbox (one snapshot). */
+/* store_mailbox_search_text() for a mailbox (one snapshot) and the UIDs
+ * from first_uid to max_uid, the view being view_runs[0..run_count)
+ * (ascending runs of consecutive UIDs within them): result_r->unindexed
+ * covers the UIDs of those runs up to result_r->last_uid that the text
+ * index lacks or cannot read, and those whose body must be read to
+ * decide (the index keeps no body text, fts.c: Exactness). */
 int index_fts_search(struct index *idx, int64_t mailbox_id, enum store_text_field field,
 		     const char *name, const char *needle, size_t needle_len,
-		     uint32_t first_uid, struct store_text_result *result_r);
+		     uint32_t first_uid, uint32_t max_uid, bool one_part,
+		     const struct store_uid_range *view_runs, size_t run_count,
+		     struct store_text_result *result_r);
 
 /* ---- salvage.c: what a rebuild keeps from an old index ---- */
 
