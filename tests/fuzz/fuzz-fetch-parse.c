@@ -8,8 +8,9 @@
  * numbers, field lists only with HEADER.FIELDS[.NOT] and never empty,
  * BINARY items without a section text, the summary flags matching the
  * items; a failed one must say why with a non-empty error.  A third
- * argument goes to fetch_parse_modifiers() (PARTIAL, RFC 9394): a parsed
- * PARTIAL range must be well formed, and applying it to a set must keep
+ * argument goes to fetch_parse_modifiers() (PARTIAL, RFC 9394; CHANGEDSINCE
+ * and VANISHED, RFC 7162): a parse must have found a modifier, a
+ * CHANGEDSINCE is 1 to 2^63-1, a parsed PARTIAL range must be well formed, and applying it to a set must keep
  * a subset of the set's members, exactly as many as the window holds. */
 #include <stddef.h>
 #include <stdint.h>
@@ -63,8 +64,13 @@ static void check_modifiers(const struct imap_arg *arg)
 			abort();
 		return;
 	}
+	/* the list was not empty, so some modifier was parsed */
+	if (!mods.partial && mods.changedsince == 0 && !mods.vanished)
+		abort();
+	if (mods.changedsince > INT64_MAX)
+		abort();	/* mod-sequence-value is at most 2^63-1 */
 	if (!mods.partial)
-		abort();	/* PARTIAL is the only modifier: one was there */
+		return;
 	const struct partial_range *r = &mods.partial_range;
 	if (r->lo == 0 || r->lo > r->hi)
 		abort();
