@@ -756,6 +756,61 @@ int store_append_begin_message(struct store *store, const char *mailbox_name,
 /* Frees the message; copies already committed stay.  Sets *msg to NULL. */
 void store_message_free(struct store_message **msg);
 
+/* ---- Sieve scripts (RFC 5804's storage) ----
+ *
+ * A user's Sieve scripts are the user's data, like mail: they live beside
+ * the mailboxes (never in the index, which a rebuild recreates), at most
+ * one is active.  Names are UTF-8 of 1 to STORE_SIEVE_NAME_MAX octets
+ * without the characters RFC 5804 1.6 prohibits (controls, U+2028,
+ * U+2029) and without '/'.  The store checks nothing of the content: the
+ * caller compiles it first. */
+
+#define STORE_SIEVE_NAME_MAX 255
+
+struct store_sieve_info {
+	const char *name;
+	bool active;
+	uint64_t size;
+};
+
+/* Lists the user's scripts sorted by name into *infos_r (one xmalloc
+ * block, names inside it; the caller frees it).  Returns 0 or -1. */
+int store_sieve_list(struct store *store, struct store_sieve_info **infos_r, size_t *count_r);
+/* Appends the text of script `name` to *text_r.  With stamp_r, also a
+ * value that changes whenever the script is replaced (a compiled-script
+ * cache's key).  -1 with STORE_ERR_NOTFOUND if there is none. */
+int store_sieve_get(struct store *store, const char *name, struct str *text_r,
+		    uint64_t *stamp_r);
+/* The active script's name into *name_r (store-lifetime, valid until the
+ * next store_sieve_* call) or NULL when none is active.  Returns 0 or -1. */
+int store_sieve_get_active(struct store *store, const char **name_r);
+/* Stores script `name` (replacing one of that name, which stays active
+ * if it was), durable before returning.  STORE_ERR_PARAMS for a bad
+ * name. */
+int store_sieve_put(struct store *store, const char *name, const void *text, size_t len);
+/* Deletes script `name`: STORE_ERR_NOTFOUND, or STORE_ERR_INUSE while it
+ * is active (RFC 5804 2.10: the active script cannot be deleted). */
+int store_sieve_delete(struct store *store, const char *name);
+/* Renames `old_name` to `new_name` (keeping it active if it was):
+ * STORE_ERR_NOTFOUND, STORE_ERR_EXISTS. */
+int store_sieve_rename(struct store *store, const char *old_name, const char *new_name);
+/* Makes `name` the active script, or none with NULL (RFC 5804 2.8).
+ * STORE_ERR_NOTFOUND if there is no such script. */
+int store_sieve_activate(struct store *store, const char *name);
+
+/* ---- Sieve tracking memory (RFC 5230 vacation, RFC 7352 duplicate) ----
+ *
+ * Opaque ids with an expiry, kept in the user's index (losing them in a
+ * rebuild only means one more vacation reply). */
+
+/* 1 if `id` is remembered and has not expired at `now`, 0 if not, -1 on
+ * error. */
+int store_sieve_track_seen(struct store *store, const void *id, size_t id_len, time_t now);
+/* Remembers `id` until `expires` (replacing an earlier expiry); expired
+ * ids are dropped now and then.  Returns 0 or -1. */
+int store_sieve_track_mark(struct store *store, const void *id, size_t id_len,
+			   time_t expires);
+
 /* ---- maintenance ---- */
 
 /* One disagreement between a mailbox's index and the messages it
