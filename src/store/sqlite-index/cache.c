@@ -416,7 +416,8 @@ typedef void uids_row_t(void *context, sqlite3_stmt *stmt, size_t i);
  * fraction of a lookup from the root per message (the lookups were two
  * thirds of a warm SORT).  row() adds to *stale what it cannot answer;
  * the list goes to *stale_r and *stale_count_r on success, and is freed
- * on failure. */
+ * on failure.  A caller whose rows are never stale passes NULL for all
+ * three. */
 static int uids_read(struct index *idx, const char *range_sql, const char *one_sql,
 		     int64_t mailbox_id, const uint32_t *uids, size_t count,
 		     uids_row_t *row, void *context, struct stale_list *stale,
@@ -454,13 +455,16 @@ static int uids_read(struct index *idx, const char *range_sql, const char *one_s
 	}
 	index_stmt_done(idx, stmt);
 	if (ret >= 0 && index_commit(idx) == 0) {
-		*stale_r = stale->items;
-		*stale_count_r = stale->count;
+		if (stale != NULL) {
+			*stale_r = stale->items;
+			*stale_count_r = stale->count;
+		}
 		return 0;
 	}
 	if (ret < 0)
 		index_rollback(idx);
-	free(stale->items);
+	if (stale != NULL)
+		free(stale->items);
 	return -1;
 }
 
@@ -642,7 +646,6 @@ int index_cache_set_preview(struct index *idx, int64_t mailbox_id, uint32_t uid,
 struct ids_read {
 	index_ids_callback_t *cb;
 	void *ctx;
-	struct stale_list unused;
 };
 
 static void ids_row(void *context, sqlite3_stmt *stmt, size_t i)
@@ -665,16 +668,12 @@ int index_cache_get_ids_many(struct index *idx, int64_t mailbox_id, const uint32
 			     size_t count, index_ids_callback_t *cb, void *ctx)
 {
 	struct ids_read ir = { .cb = cb, .ctx = ctx };
-	size_t *stale = NULL, stale_count = 0;
-	int ret = uids_read(idx, "SELECT m.uid, m.emailid, m.threadid, m.savedate, p.preview "
+	return uids_read(idx, "SELECT m.uid, m.emailid, m.threadid, m.savedate, p.preview "
 			    "FROM messages m LEFT JOIN previews p ON p.mailbox = m.mailbox AND "
 			    "p.uid = m.uid WHERE m.mailbox = ? AND m.uid >= ? AND m.uid <= ? "
 			    "ORDER BY m.uid",
 			    "SELECT m.uid, m.emailid, m.threadid, m.savedate, p.preview "
 			    "FROM messages m LEFT JOIN previews p ON p.mailbox = m.mailbox AND "
 			    "p.uid = m.uid WHERE m.mailbox = ? AND m.uid = ?", mailbox_id, uids,
-			    count, ids_row, &ir, &ir.unused, &stale, &stale_count);
-
-	free(stale);
-	return ret;
+			    count, ids_row, &ir, NULL, NULL, NULL);
 }
