@@ -38,6 +38,7 @@ static const struct sieve_extension *const extensions[] = {
 	&sieve_ext_spamtest,
 	&sieve_ext_spamtestplus,
 	&sieve_ext_virustest,
+	&sieve_ext_include,
 };
 
 size_t sieve_ext_count(void)

@@ -210,6 +210,7 @@ extern const struct sieve_extension sieve_ext_duplicate;
 extern const struct sieve_extension sieve_ext_spamtest;
 extern const struct sieve_extension sieve_ext_spamtestplus;
 extern const struct sieve_extension sieve_ext_virustest;
+extern const struct sieve_extension sieve_ext_include;
 
 /* RFC 5260 :index N [:last] of `node` applied to the values of one
  * header field (ext-date.c): moves the chosen one to values[0] and
@@ -273,6 +274,12 @@ struct sieve_var {
 	size_t len;
 };
 
+struct sieve_include_frame {
+	enum sieve_location where;
+	const char *name;
+	struct sieve_script *script;	/* in `included`: owned */
+};
+
 struct sieve_interp {
 	struct pool *pool;	/* the result's pool */
 	const struct sieve_script *script;
@@ -301,6 +308,17 @@ struct sieve_interp {
 	size_t var_count, var_cap;
 	struct sieve_match_vars match_vars;
 	struct str tmp;
+	/* RFC 6609: the global variables, the names the running script
+	 * declared global, the include stack, the scripts included so far
+	 * (compiled, freed at the end of the run) */
+	struct sieve_var *globals;
+	size_t global_count, global_cap;
+	const char **declared;
+	size_t declared_count, declared_cap;
+	struct sieve_include_frame *stack;
+	size_t stack_count, stack_cap;
+	struct sieve_include_frame *included;
+	size_t included_count, included_cap;
 	/* duplicates (RFC 7352) */
 	struct sieve_duplicate_mark *dups;
 	size_t dup_count, dup_cap;
@@ -333,6 +351,11 @@ size_t sieve_interp_header_raw(struct sieve_interp *interp, const char *name,
 bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
 			const char *const *values, const size_t *lens, size_t count,
 			const struct sieve_arg *keys);
+/* Runs a command list: 0 done, 1 stop, 2 return (RFC 6609), -1 error. */
+int sieve_interp_run_block(struct sieve_interp *interp, struct sieve_node *const *cmds,
+			   size_t count);
+/* Clears the variables of the running script (not the globals). */
+void sieve_interp_vars_clear(struct sieve_interp *interp);
 /* Runs a test: 1 true, 0 false, -1 run-time error. */
 int sieve_interp_run_test(struct sieve_interp *interp, const struct sieve_node *test);
 /* Variable access (RFC 5229): the value of `name` or NULL. */
