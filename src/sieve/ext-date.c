@@ -48,7 +48,8 @@ static int local_offset(time_t t)
 	return (int)(tm.tm_gmtoff / 60);
 }
 
-/* RFC 5260 4.2: the text of `part` for UTC time t shown in zone `off`. */
+/* RFC 5260 4.2: the text of `part` for UTC time t shown in zone `off`.
+ * iso8601 writes a zero offset as "Z" (RFC 3339 5.6), as Pigeonhole does. */
 static const char *date_part(struct pool *pool, const char *part, time_t t, int off)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -84,6 +85,9 @@ static const char *date_part(struct pool *pool, const char *part, time_t t, int 
 		return p_strdup_printf(pool, "%02d", tm.tm_sec);
 	if (str_eq_icase(part, "time"))
 		return p_strdup_printf(pool, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (str_eq_icase(part, "iso8601") && off == 0)
+		return p_strdup_printf(pool, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, tm.tm_mon + 1,
+				       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (str_eq_icase(part, "iso8601"))
 		return p_strdup_printf(pool, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", year,
 				       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,

@@ -370,18 +370,6 @@ static bool is_store(const struct sieve_action *a)
 	return a->kind == SIEVE_ACT_KEEP || a->kind == SIEVE_ACT_FILEINTO;
 }
 
-static void merge_flags(struct sieve_interp *interp, struct sieve_action *into,
-			const struct sieve_action *from)
-{
-	const char **flags = NULL;
-	size_t count = 0;
-
-	sieve_flags_apply(interp->pool, &flags, &count, into->flags, into->flag_count, 'a');
-	sieve_flags_apply(interp->pool, &flags, &count, from->flags, from->flag_count, 'a');
-	into->flags = flags;
-	into->flag_count = count;
-}
-
 int sieve_interp_add_action(struct sieve_interp *interp, const struct sieve_action *action,
 			    bool cancels_keep)
 {
@@ -411,7 +399,9 @@ int sieve_interp_add_action(struct sieve_interp *interp, const struct sieve_acti
 	for (size_t i = 0; i < interp->action_count; i++) {
 		struct sieve_action *a = &interp->actions[i];
 		if (is_store(a) && is_store(action) && same_mailbox(a->mailbox, action->mailbox)) {
-			merge_flags(interp, a, action);
+			/* RFC 5232 3: "the last flag list value MUST win" */
+			a->flags = action->flags;
+			a->flag_count = action->flag_count;
 			a->create = a->create || action->create;
 			return 0;
 		}

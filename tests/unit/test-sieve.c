@@ -402,6 +402,9 @@ static void test_imap4flags(void **state)
 		   "if hasflag :is \"Bar\" { fileinto \"A\"; }\n"
 		   "fileinto :flags \"\\\\Answered\" \"B\";",
 		   "fileinto \"A\" :flags foo bar\nfileinto \"B\" :flags \\Answered\n");
+	/* RFC 5232 3: filing twice into one mailbox, the last flags win */
+	assert_run("require [\"imap4flags\", \"fileinto\"];\n"
+		   "fileinto :flags \"a\" \"X\"; fileinto :flags \"b\" \"X\";", "fileinto \"X\" :flags b\n");
 	/* implicit keep takes the internal variable */
 	assert_run("require \"imap4flags\"; addflag \"\\\\Flagged\";", "keep (implicit) :flags \\Flagged\n");
 	assert_run("require [\"imap4flags\", \"variables\"];\n"
