@@ -125,8 +125,9 @@ struct sieve_env {
 	/* the user's own addresses, for vacation's :addresses default and
 	 * the "never reply to myself" rule (RFC 5230 4.5); NULL-terminated */
 	const char *const *user_addresses;
-	/* RFC 5233 subaddress: the separator between user and detail in a
-	 * local part; NULL means "+" */
+	/* RFC 5233 subaddress: the separators between user and detail in
+	 * a local part (any of these characters; the first one found
+	 * splits); NULL or "" means "+" */
 	const char *subaddress_delimiter;
 };
 
