@@ -110,7 +110,7 @@ static int exec_body(struct sieve_interp *interp, const struct sieve_node *node)
 		const char *b = header_end(interp->msg->data, interp->msg->size);
 		const char *v = b;
 		size_t len = (size_t)(interp->msg->data + interp->msg->size - b);
-		bool ret = sieve_interp_match(interp, node, &v, &len, 1, node->pos[0]);
+		int ret = sieve_interp_match(interp, node, &v, &len, 1, node->pos[0]);
 		return ret;
 	}
 	static const char *const text[] = { "text" };
@@ -124,7 +124,7 @@ static int exec_body(struct sieve_interp *interp, const struct sieve_node *node)
 	struct mime_part *root = mime_parser_parse(interp->msg->data, interp->msg->size, &parser);
 	collect(interp, root, types, ntypes, &bv);
 	mime_parser_destroy(&parser);
-	bool ret = sieve_interp_match(interp, node, bv.vals, bv.lens, bv.count, node->pos[0]);
+	int ret = sieve_interp_match(interp, node, bv.vals, bv.lens, bv.count, node->pos[0]);
 	free(bv.vals);
 	free(bv.lens);
 	return ret;

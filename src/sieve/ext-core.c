@@ -275,7 +275,7 @@ static int exec_header(struct sieve_interp *interp, const struct sieve_node *nod
 			values[count++] = v[j];
 		}
 	}
-	bool ret = sieve_interp_match(interp, node, values, NULL, count, node->pos[1]);
+	int ret = sieve_interp_match(interp, node, values, NULL, count, node->pos[1]);
 	free(values);
 	return ret;
 }
@@ -343,7 +343,7 @@ static int exec_address(struct sieve_interp *interp, const struct sieve_node *no
 			}
 		}
 	}
-	bool ret = sieve_interp_match(interp, node, vals.items, NULL, vals.count, node->pos[1]);
+	int ret = sieve_interp_match(interp, node, vals.items, NULL, vals.count, node->pos[1]);
 	free(vals.items);
 	return ret;
 }
@@ -393,7 +393,7 @@ static int exec_envelope(struct sieve_interp *interp, const struct sieve_node *n
 		if (part != NULL)
 			values_add(&vals, part);
 	}
-	bool ret = sieve_interp_match(interp, node, vals.items, NULL, vals.count, node->pos[1]);
+	int ret = sieve_interp_match(interp, node, vals.items, NULL, vals.count, node->pos[1]);
 	free(vals.items);
 	return ret;
 }

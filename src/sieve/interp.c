@@ -42,15 +42,25 @@ static uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int step(struct sieve_interp *interp)
+static int cpu_check(struct sieve_interp *interp)
 {
-	if (++interp->steps % CPU_CHECK_STEPS != 0)
-		return 0;
 	uint64_t used = cpu_ns() - interp->cpu_start_ns;
 	if (used / 1000000u > interp->limits->max_cpu_ms)
 		return sieve_interp_fail(interp, "the script used more than %u ms of CPU time",
 					 interp->limits->max_cpu_ms);
 	return 0;
+}
+
+static int step(struct sieve_interp *interp)
+{
+	if (++interp->steps % CPU_CHECK_STEPS != 0)
+		return 0;
+	return cpu_check(interp);
+}
+
+static bool match_expired(void *ctx)
+{
+	return cpu_check(ctx) < 0;
 }
 
 /* ---- the message header ---- */
@@ -319,7 +329,7 @@ const char **sieve_interp_strlist(struct sieve_interp *interp, const struct siev
 
 /* ---- matching ---- */
 
-bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
+int sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
 			const char *const *values, const size_t *lens, size_t count,
 			const struct sieve_arg *keys)
 {
@@ -333,27 +343,30 @@ bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *no
 		for (size_t j = 0; j < keys->count; j++) {
 			if (sieve_match_relation(node->comparator, node->relation, num, (size_t)n,
 						 k[j], strlen(k[j])))
-				return true;
+				return 1;
 		}
-		return false;
+		return 0;
 	}
 	struct sieve_match_vars *mv =
 		interp->script->uses_variables && node->match == SIEVE_MATCH_MATCHES ?
 		&interp->match_vars : NULL;
+	struct sieve_match_guard guard = { .expired = match_expired, .ctx = interp };
 	for (size_t i = 0; i < count; i++) {
 		size_t vlen = lens != NULL ? lens[i] : strlen(values[i]);
 		for (size_t j = 0; j < keys->count; j++) {
 			struct sieve_match_vars tmp;
 			if (sieve_match_one(node->match, node->comparator, node->relation,
 					    values[i], vlen, k[j], strlen(k[j]), interp->pool,
-					    mv != NULL ? &tmp : NULL)) {
+					    mv != NULL ? &tmp : NULL, &guard)) {
 				if (mv != NULL)
 					*mv = tmp;
-				return true;
+				return 1;
 			}
+			if (guard.abandoned)
+				return -1;
 		}
 	}
-	return false;
+	return 0;
 }
 
 /* ---- actions ---- */

@@ -243,13 +243,25 @@ struct sieve_match_vars {
 	size_t count;
 };
 
+/* Bounds the CPU time of one match (:contains and :matches are
+ * O(value x key)): expired() is called every few million steps and
+ * returns true to abandon the match, which then sets `abandoned`. */
+struct sieve_match_guard {
+	bool (*expired)(void *ctx);
+	void *ctx;
+	uint64_t steps;
+	bool abandoned;
+};
+
 /* Compares `value` against `key` with the node's match type and
  * comparator (not for :count).  With vars not NULL, a :matches success
- * fills them (in `pool`).  Returns true on a match. */
+ * fills them (in `pool`).  Returns true on a match; false also when the
+ * guard (NULL: none) abandoned it. */
 bool sieve_match_one(int match, int comparator, const char *relation,
 		     const char *value, size_t value_len,
 		     const char *key, size_t key_len,
-		     struct pool *pool, struct sieve_match_vars *vars);
+		     struct pool *pool, struct sieve_match_vars *vars,
+		     struct sieve_match_guard *guard);
 /* RFC 5231 :count and the numeric comparison of two values with the
  * relation ("gt", "ge", "lt", "le", "eq", "ne"). */
 bool sieve_match_relation(int comparator, const char *relation,
@@ -347,8 +359,9 @@ size_t sieve_interp_header_raw(struct sieve_interp *interp, const char *name,
 			       const char ***values_r);
 /* Matches `values` against the key list `keys` with the node's match
  * type, comparator and relation (RFC 5231 :count counts the values).
- * Sets the match variables on a :matches success. */
-bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
+ * Sets the match variables on a :matches success.  Returns 1 (a match),
+ * 0, or -1 when the CPU limit ended it (error recorded). */
+int sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
 			const char *const *values, const size_t *lens, size_t count,
 			const struct sieve_arg *keys);
 /* Runs a command list: 0 done, 1 stop, 2 return (RFC 6609), -1 error. */

@@ -331,6 +331,58 @@ static void test_limits_run(void **state)
 	str_free(&s);
 }
 
+static void test_cpu_limit(void **state)
+{
+	struct sieve_limits limits;
+	struct str errors = STR_INIT, script = STR_INIT, msg = STR_INIT, out = STR_INIT;
+
+	(void)state;
+	sieve_limits_default(&limits);
+	limits.max_cpu_ms = 50;
+	/* :matches "*aaa...ab" over a long run of "a": O(value x key) */
+	str_append(&script, "require \"body\";\nif body :raw :matches \"*");
+	for (int i = 0; i < 20000; i++)
+		str_append_c(&script, 'a');
+	str_append(&script, "b\" { discard; }");
+	str_append(&msg, "Subject: x\r\n\r\n");
+	for (int i = 0; i < 1000000; i++)
+		str_append_c(&msg, 'a');
+	struct sieve_script *s = sieve_compile("cpu", script.data, script.len, &limits, &errors);
+	assert_non_null(s);
+	struct sieve_message m = { .data = msg.data, .size = msg.len };
+	struct sieve_env env = { .ctx = NULL };
+	struct sieve_result r;
+	assert_int_equal(sieve_execute(s, &m, &env, &limits, &r), -1);
+	sieve_result_describe(&r, &out);
+	assert_string_equal(str_c(&out), "error: line 2: the script used more than 50 ms of CPU time\n"
+			    "keep (implicit)\n");
+	sieve_result_free(&r);
+	/* the same with :contains */
+	str_truncate(&script, 0);
+	str_truncate(&out, 0);
+	sieve_script_free(&s);
+	str_append(&script, "require \"body\";\nif body :raw :contains [");
+	for (int k = 0; k < 200; k++) {
+		str_append(&script, k == 0 ? "\"" : ", \"");
+		for (int i = 0; i < 5000; i++)
+			str_append_c(&script, 'a');
+		str_printfa(&script, "%d\"", k);
+	}
+	str_append(&script, "] { discard; }");
+	s = sieve_compile("cpu", script.data, script.len, &limits, &errors);
+	assert_non_null(s);
+	assert_int_equal(sieve_execute(s, &m, &env, &limits, &r), -1);
+	sieve_result_describe(&r, &out);
+	assert_string_equal(str_c(&out), "error: line 2: the script used more than 50 ms of CPU time\n"
+			    "keep (implicit)\n");
+	sieve_result_free(&r);
+	sieve_script_free(&s);
+	str_free(&errors);
+	str_free(&script);
+	str_free(&msg);
+	str_free(&out);
+}
+
 static void test_matches(void **state)
 {
 	(void)state;
@@ -908,6 +960,7 @@ int main(void)
 		cmocka_unit_test(test_comparators),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_limits_run),
+		cmocka_unit_test(test_cpu_limit),
 		cmocka_unit_test(test_matches),
 		cmocka_unit_test(test_variables),
 		cmocka_unit_test(test_encoded_character),
