@@ -249,15 +249,39 @@ static int exec_size(struct sieve_interp *interp, const struct sieve_node *node)
 	return interp->msg->size < limit;
 }
 
+/* RFC 5322 3.6.8: field-name = 1*ftext, ftext = %d33-57 / %d59-126 */
+static int check_field_names(const struct sieve_node *node, const struct sieve_arg *names,
+			     const struct sieve_script *script, struct str *error_r)
+{
+	for (size_t i = 0; i < names->count; i++) {
+		const char *h = names->strs[i];
+		if (script->uses_variables && strstr(h, "${") != NULL)
+			continue;
+		bool ok = *h != '\0';
+		for (const char *p = h; *p != '\0' && ok; p++)
+			ok = (unsigned char)*p >= 33 && (unsigned char)*p <= 126 && *p != ':';
+		if (!ok) {
+			str_printfa(error_r, "%s: invalid header name '%s'", node->name, h);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int validate_index(struct sieve_node *node, struct sieve_script *script,
 			  struct str *error_r)
 {
-	(void)script;
 	if (sieve_node_tag(node, "last") != NULL && sieve_node_tag(node, "index") == NULL) {
 		str_printfa(error_r, "%s: :last needs :index", node->name);
 		return -1;
 	}
-	return 0;
+	return check_field_names(node, node->pos[0], script, error_r);
+}
+
+static int validate_exists(struct sieve_node *node, struct sieve_script *script,
+			   struct str *error_r)
+{
+	return check_field_names(node, node->pos[0], script, error_r);
 }
 
 static int exec_header(struct sieve_interp *interp, const struct sieve_node *node)
@@ -437,7 +461,7 @@ static const struct sieve_cmd_def core_cmds[] = {
 	{ "not", NULL, SIEVE_CMD_TEST | SIEVE_CMD_ONE_TEST, "", NULL, NULL, exec_not },
 	{ "allof", NULL, SIEVE_CMD_TEST | SIEVE_CMD_TESTS, "", NULL, NULL, exec_allof },
 	{ "anyof", NULL, SIEVE_CMD_TEST | SIEVE_CMD_TESTS, "", NULL, NULL, exec_allof },
-	{ "exists", NULL, SIEVE_CMD_TEST, "l", NULL, NULL, exec_exists },
+	{ "exists", NULL, SIEVE_CMD_TEST, "l", NULL, validate_exists, exec_exists },
 	{ "size", NULL, SIEVE_CMD_TEST, "n", size_tags, validate_size, exec_size },
 	{ "header", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH, "ll", index_tags, validate_index, exec_header },
 	{ "address", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH | SIEVE_CMD_ADDRPART, "ll", index_tags,

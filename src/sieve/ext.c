@@ -7,6 +7,7 @@
 #include "sieve-private.h"
 
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 static const struct sieve_extension *const extensions[] = {
@@ -90,25 +91,31 @@ const struct sieve_tag_def *sieve_ext_find_shared_tag(const char *name, int *ext
 	return NULL;
 }
 
+static char caps[1024];
+static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
+
+static void caps_build(void)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < N_ELEMENTS(extensions); i++) {
+		const char *name = extensions[i]->name;
+		if (name == NULL || !extensions[i]->advertise)
+			continue;
+		size_t n = strlen(name);
+		if (len + n + 2 >= sizeof(caps))
+			i_panic("sieve: the capability string outgrew its buffer");
+		if (len > 0)
+			caps[len++] = ' ';
+		memcpy(caps + len, name, n);
+		len += n;
+		caps[len] = '\0';
+	}
+}
+
 const char *sieve_extensions(void)
 {
-	static char caps[1024];
-
-	if (caps[0] == '\0') {
-		size_t len = 0;
-		for (size_t i = 0; i < N_ELEMENTS(extensions); i++) {
-			const char *name = extensions[i]->name;
-			if (name == NULL || !extensions[i]->advertise)
-				continue;
-			size_t n = strlen(name);
-			if (len + n + 2 >= sizeof(caps))
-				break;
-			if (len > 0)
-				caps[len++] = ' ';
-			memcpy(caps + len, name, n);
-			len += n;
-			caps[len] = '\0';
-		}
-	}
+	/* workers call it from several threads */
+	pthread_once(&caps_once, caps_build);
 	return caps;
 }

@@ -142,6 +142,8 @@ static void test_parse_errors(void **state)
 	assert_error("redirect \"not an address\";", "line 1: redirect: invalid address 'not an address'");
 	assert_error("if address \"subject\" \"x\" { }",
 		     "line 1: the address test cannot be used with header 'subject': it does not hold addresses");
+	assert_error("if header :is \"sub ject\" \"x\" { }", "line 1: header: invalid header name 'sub ject'");
+	assert_error("if exists [\"a\", \"\"] { }", "line 1: exists: invalid header name ''");
 	assert_error("keep 12x;", "line 1: unexpected character 'x' after number");
 	assert_error("if size :over 99999999999999999999 { }", "line 1: number is too large");
 	assert_error("keep;\n\n@", "line 3: unexpected character '@'");
