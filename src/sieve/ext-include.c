@@ -154,18 +154,6 @@ static int exec_return(struct sieve_interp *interp, const struct sieve_node *nod
 	return 2;
 }
 
-static bool is_identifier(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (s++; *s != '\0'; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		      (*s >= '0' && *s <= '9')))
-			return false;
-	}
-	return true;
-}
-
 static int validate_global(struct sieve_node *node, struct sieve_script *script,
 			   struct str *error_r)
 {
@@ -176,7 +164,7 @@ static int validate_global(struct sieve_node *node, struct sieve_script *script,
 		return -1;
 	}
 	for (size_t i = 0; i < names->count; i++) {
-		if (!is_identifier(names->strs[i])) {
+		if (!sieve_is_identifier(names->strs[i])) {
 			str_printfa(error_r, "global: invalid variable name '%s'", names->strs[i]);
 			return -1;
 		}

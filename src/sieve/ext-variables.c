@@ -5,25 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_identifier(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (s++; *s != '\0'; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		      (*s >= '0' && *s <= '9')))
-			return false;
-	}
-	return true;
-}
-
 static int validate_set(struct sieve_node *node, struct sieve_script *script,
 			struct str *error_r)
 {
 	const char *name = node->pos[0]->strs[0];
 
 	(void)script;
-	if (!is_identifier(name)) {
+	if (!sieve_is_identifier(name)) {
 		str_printfa(error_r, "set: invalid variable name '%s'", name);
 		return -1;
 	}

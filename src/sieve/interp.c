@@ -124,8 +124,23 @@ static const char *field_decoded(struct sieve_interp *interp, struct sieve_field
 	return f->decoded;
 }
 
-size_t sieve_interp_header(struct sieve_interp *interp, const char *name,
-			   const char ***values_r)
+/* The raw value of a field unfolded (CR and LF removed, NUL a space). */
+static const char *field_unfolded(struct sieve_interp *interp, const struct sieve_field *f)
+{
+	char *v = p_malloc(interp->pool, f->raw_len + 1);
+	size_t len = 0;
+
+	for (size_t j = 0; j < f->raw_len; j++) {
+		if (f->raw[j] != '\r' && f->raw[j] != '\n')
+			v[len++] = f->raw[j] == '\0' ? ' ' : f->raw[j];
+	}
+	v[len] = '\0';
+	return v;
+}
+
+/* The values of the fields named `name`, decoded or unfolded. */
+static size_t header_values(struct sieve_interp *interp, const char *name, bool decoded,
+			    const char ***values_r)
 {
 	size_t name_len = strlen(name), count = 0;
 
@@ -138,44 +153,25 @@ size_t sieve_interp_header(struct sieve_interp *interp, const char *name,
 	}
 	const char **values = p_malloc(interp->pool, sizeof(*values) * (count + 1));
 	size_t n = 0;
-	for (size_t i = 0; i < interp->field_count; i++) {
+	for (size_t i = 0; i < interp->field_count && n < count; i++) {
 		struct sieve_field *f = &interp->fields[i];
 		if (f->name_len == name_len && strncasecmp(f->name, name, name_len) == 0)
-			values[n++] = field_decoded(interp, f);
+			values[n++] = decoded ? field_decoded(interp, f) : field_unfolded(interp, f);
 	}
 	*values_r = values;
 	return count;
 }
 
+size_t sieve_interp_header(struct sieve_interp *interp, const char *name,
+			   const char ***values_r)
+{
+	return header_values(interp, name, true, values_r);
+}
+
 size_t sieve_interp_header_raw(struct sieve_interp *interp, const char *name,
 			       const char ***values_r)
 {
-	size_t name_len = strlen(name), count = 0;
-
-	if (!interp->fields_parsed)
-		split_header(interp);
-	for (size_t i = 0; i < interp->field_count; i++) {
-		struct sieve_field *f = &interp->fields[i];
-		if (f->name_len == name_len && strncasecmp(f->name, name, name_len) == 0)
-			count++;
-	}
-	const char **values = p_malloc(interp->pool, sizeof(*values) * (count + 1));
-	size_t n = 0;
-	for (size_t i = 0; i < interp->field_count; i++) {
-		struct sieve_field *f = &interp->fields[i];
-		if (f->name_len != name_len || strncasecmp(f->name, name, name_len) != 0)
-			continue;
-		char *v = p_malloc(interp->pool, f->raw_len + 1);
-		size_t len = 0;
-		for (size_t j = 0; j < f->raw_len; j++) {
-			if (f->raw[j] != '\r' && f->raw[j] != '\n')
-				v[len++] = f->raw[j] == '\0' ? ' ' : f->raw[j];
-		}
-		v[len] = '\0';
-		values[n++] = v;
-	}
-	*values_r = values;
-	return count;
+	return header_values(interp, name, false, values_r);
 }
 
 /* ---- variables (RFC 5229) ---- */

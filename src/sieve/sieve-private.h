@@ -230,6 +230,9 @@ int sieve_validate(struct sieve_script *script, struct str *errors_r);
 /* Whether the script required extension `name`. */
 bool sieve_script_requires(const struct sieve_script *script, const char *name);
 
+/* RFC 5228 identifier = (ALPHA / "_") *(ALPHA / DIGIT / "_") */
+bool sieve_is_identifier(const char *s);
+
 /* The tag `name` of a validated node, or NULL. */
 const struct sieve_tagval *sieve_node_tag(const struct sieve_node *node, const char *name);
 

@@ -39,6 +39,18 @@ bool sieve_script_requires(const struct sieve_script *script, const char *name)
 	return idx >= 0 && script->required[idx];
 }
 
+bool sieve_is_identifier(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return false;
+	for (s++; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
+		      (*s >= '0' && *s <= '9')))
+			return false;
+	}
+	return true;
+}
+
 static bool ext_enabled(const struct sieve_script *script, const char *ext)
 {
 	return ext == NULL || sieve_script_requires(script, ext);
