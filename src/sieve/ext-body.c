@@ -120,10 +120,10 @@ static int exec_body(struct sieve_interp *interp, const struct sieve_node *node)
 		types = sieve_interp_strlist(interp, content->param);
 		ntypes = content->param->count;
 	}
-	struct mime_parser *parser;
-	struct mime_part *root = mime_parser_parse(interp->msg->data, interp->msg->size, &parser);
-	collect(interp, root, types, ntypes, &bv);
-	mime_parser_destroy(&parser);
+	if (interp->mime_parser == NULL)
+		interp->mime_root = mime_parser_parse(interp->msg->data, interp->msg->size,
+						      &interp->mime_parser);
+	collect(interp, interp->mime_root, types, ntypes, &bv);
 	int ret = sieve_interp_match(interp, node, bv.vals, bv.lens, bv.count, node->pos[0]);
 	free(bv.vals);
 	free(bv.lens);

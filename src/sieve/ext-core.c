@@ -156,7 +156,7 @@ static int validate_redirect(struct sieve_node *node, struct sieve_script *scrip
 	if (script->uses_variables && strstr(s, "${") != NULL)
 		return 0;
 	if (redirect_address(script->pool, s) == NULL) {
-		str_printfa(error_r, "redirect: invalid address '%s'", s);
+		str_printfa(error_r, "specified redirect address '%s' is invalid", s);
 		return -1;
 	}
 	return 0;
@@ -169,7 +169,7 @@ static int exec_redirect(struct sieve_interp *interp, const struct sieve_node *n
 
 	act.address = redirect_address(interp->pool, s);
 	if (act.address == NULL)
-		return sieve_interp_fail(interp, "redirect: invalid address '%s'", s);
+		return sieve_interp_fail(interp, "specified redirect address '%s' is invalid", s);
 	bool copy = sieve_node_tag(node, "copy") != NULL;
 	return sieve_interp_add_action(interp, &act, !copy) < 0 ? -1 : 0;
 }
@@ -234,7 +234,7 @@ static int validate_size(struct sieve_node *node, struct sieve_script *script,
 {
 	(void)script;
 	if (node->tag_count != 1) {
-		str_append(error_r, "the size test needs exactly one of :over or :under");
+		str_append(error_r, "the size test requires either the :under or the :over tag to be specified");
 		return -1;
 	}
 	return 0;
@@ -327,7 +327,7 @@ static int validate_address(struct sieve_node *node, struct sieve_script *script
 		for (size_t j = 0; j < N_ELEMENTS(address_headers) && !ok; j++)
 			ok = str_eq_icase(h, address_headers[j]);
 		if (!ok) {
-			str_printfa(error_r, "the address test cannot be used with header '%s': it does not hold addresses", h);
+			str_printfa(error_r, "specified header '%s' is not allowed for the address test", h);
 			return -1;
 		}
 	}

@@ -8,6 +8,7 @@
  * I/O: the world is reached through struct sieve_env only. */
 #include "sieve-private.h"
 #include "mime/header.h"
+#include "mime/parser.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,6 +521,8 @@ static void interp_deinit(struct sieve_interp *interp)
 	free(interp->actions);
 	free(interp->fields);
 	free(interp->dups);
+	if (interp->mime_parser != NULL)
+		mime_parser_destroy(&interp->mime_parser);
 	str_free(&interp->tmp);
 }
 
@@ -603,13 +606,23 @@ void sieve_result_free(struct sieve_result *result)
 	memset(result, 0, sizeof(*result));
 }
 
+/* A string in quotes with " and \ escaped, and CR, LF and TAB shown as
+ * \r, \n, \t so that each action stays on one line. */
 static void describe_quoted(struct str *dest, const char *s)
 {
 	str_append_c(dest, '"');
 	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			str_append_c(dest, '\\');
-		str_append_c(dest, *s);
+		if (*s == '\r')
+			str_append(dest, "\\r");
+		else if (*s == '\n')
+			str_append(dest, "\\n");
+		else if (*s == '\t')
+			str_append(dest, "\\t");
+		else {
+			if (*s == '"' || *s == '\\')
+				str_append_c(dest, '\\');
+			str_append_c(dest, *s);
+		}
 	}
 	str_append_c(dest, '"');
 }

@@ -129,6 +129,8 @@ struct sieve_tag_def {
 };
 
 struct sieve_interp;
+struct mime_parser;
+struct mime_part;
 
 /* Command flags */
 #define SIEVE_CMD_TEST		0x01	/* a test, not a command */
@@ -315,6 +317,9 @@ struct sieve_interp {
 	struct sieve_field *fields;
 	size_t field_count;
 	bool fields_parsed;
+	/* the MIME tree, parsed on the first body test (RFC 5173) */
+	struct mime_parser *mime_parser;
+	struct mime_part *mime_root;
 	/* RFC 5232 internal flags variable: space separated, deduplicated */
 	const char **flags;
 	size_t flag_count;

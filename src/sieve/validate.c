@@ -324,13 +324,13 @@ static void validate_args(struct validator *v, struct sieve_node *node)
 			required++;
 	}
 	if (npos < required) {
-		verror(v, node->line, "the %s %s needs %zu positional argument%s, but %zu given",
-		       node->name, what, required, required == 1 ? "" : "s", npos);
+		verror(v, node->line, "the %s %s requires %zu positional argument(s), but %zu is/are specified",
+		       node->name, what, required, npos);
 		return;
 	}
 	if (npos > max) {
-		verror(v, pos[max]->line, "the %s %s takes %zu positional argument%s, but %zu given",
-		       node->name, what, max, max == 1 ? "" : "s", npos);
+		verror(v, pos[max]->line, "the %s %s requires %s%zu positional argument(s), but %zu is/are specified",
+		       node->name, what, max > required ? "at most " : "", max, npos);
 		return;
 	}
 	size_t k = 0;
@@ -356,7 +356,7 @@ static void validate_list(struct validator *v, struct sieve_node **cmds, size_t 
 		struct sieve_node *cmd = cmds[i];
 		if (strcmp(cmd->name, "require") == 0) {
 			if (!requires_allowed) {
-				verror(v, cmd->line, "the require command must come before any other command");
+				verror(v, cmd->line, "require commands can only be placed at top level at the beginning of the file");
 				return;
 			}
 		} else {
@@ -387,7 +387,7 @@ static void require_extensions(struct validator *v, struct sieve_node *node)
 	for (size_t i = 0; i < arg->count; i++) {
 		int idx = sieve_ext_find(arg->strs[i]);
 		if (idx < 0) {
-			verror(v, node->line, "require: unknown Sieve capability '%s'", arg->strs[i]);
+			verror(v, node->line, "require command: unknown Sieve capability '%s'", arg->strs[i]);
 			return;
 		}
 		v->script->required[idx] = true;
@@ -471,26 +471,30 @@ static void validate_node(struct validator *v, struct sieve_node *node, bool is_
 
 	if ((def->flags & SIEVE_CMD_TESTS) != 0) {
 		if (!node->has_test_list || node->test_count == 0) {
-			verror(v, node->line, "the %s test needs a test list", node->name);
+			verror(v, node->line, "the %s test requires a list of sub-tests, but %s",
+			       node->name, node->test_count == 0 ? "none is specified" :
+			       "a single test is specified");
 			return;
 		}
 	} else if ((def->flags & SIEVE_CMD_ONE_TEST) != 0) {
 		if (node->has_test_list || node->test_count != 1) {
-			verror(v, node->line, "the %s %s needs exactly one test", node->name, what);
+			verror(v, node->line, "the %s %s requires one sub-test, but %s", node->name, what,
+			       node->has_test_list ? "a list of tests is specified" : "none is specified");
 			return;
 		}
 	} else if (node->test_count > 0) {
-		verror(v, node->tests[0]->line, "the %s %s takes no test%s", node->name, what,
-		       node->has_test_list ? " list" : "");
+		verror(v, node->tests[0]->line, "the %s %s does not take a%s", node->name, what,
+		       node->has_test_list ? " list of tests" : " test");
 		return;
 	}
 	if ((def->flags & SIEVE_CMD_BLOCK) != 0) {
 		if (!node->has_block) {
-			verror(v, node->line, "the %s command needs a block", node->name);
+			verror(v, node->line, "the %s command requires a command block, but it is missing",
+			       node->name);
 			return;
 		}
 	} else if (node->has_block) {
-		verror(v, node->line, "the %s command takes no block", node->name);
+		verror(v, node->line, "the %s command does not take a command block", node->name);
 		return;
 	}
 	for (size_t i = 0; i < node->test_count && !v->failed; i++)

@@ -94,10 +94,10 @@ static void test_parse_good(void **state)
 	assert_run("if true { discard; }", "discard\n");
 	assert_run("if false { discard; } elsif true { keep; } else { discard; }", "keep\n");
 	assert_run("if false { discard; } elsif false { keep; } else { stop; }", "keep (implicit)\n");
-	assert_run("require [\"fileinto\"];\nfileinto text:\nJunk\n.\n;", "fileinto \"Junk\n\"\n");
+	assert_run("require [\"fileinto\"];\nfileinto text:\nJunk\n.\n;", "fileinto \"Junk\\n\"\n");
 	/* dot-stuffing: a line that starts with ".." loses one dot */
 	assert_run("require \"reject\";\nreject text: # comment\r\n..a\r\nb\r\n.\r\n;",
-		   "reject \".a\r\nb\r\n\"\n");
+		   "reject \".a\\r\\nb\\r\\n\"\n");
 	/* escapes in quoted strings: \" and \\, other backslashes dropped */
 	assert_run("require \"fileinto\"; fileinto \"a\\\"b\\\\c\\d\";", "fileinto \"a\\\"b\\\\cd\"\n");
 	assert_run("if size :over 1K { discard; }", "keep (implicit)\n");
@@ -111,22 +111,22 @@ static void test_parse_errors(void **state)
 	assert_error("foo;", "line 1: unknown command 'foo'");
 	assert_error("keep;\nfileinto \"x\";",
 		     "line 2: unknown command 'fileinto' (the script does not require \"fileinto\")");
-	assert_error("require \"nosuch\";", "line 1: require: unknown Sieve capability 'nosuch'");
+	assert_error("require \"nosuch\";", "line 1: require command: unknown Sieve capability 'nosuch'");
 	assert_error("keep;\nrequire \"fileinto\";",
-		     "line 2: the require command must come before any other command");
-	assert_error("keep", "line 1: expected ';' or '{' after the arguments of command 'keep', but found end of script");
-	assert_error("if true {\nkeep;\n", "line 3: unexpected end of script (missing '}')");
-	assert_error("\n\nkeep \"x;", "line 3: unterminated string");
-	assert_error("/* open", "line 1: unterminated comment");
-	assert_error("require \"reject\";\nreject text:\nabc\n", "line 2: unterminated multi-line string (missing '.' line)");
+		     "line 2: require commands can only be placed at top level at the beginning of the file");
+	assert_error("keep", "line 1: expected end of command ';' or the beginning of a compound block '{', but found end of file");
+	assert_error("if true {\nkeep;\n", "line 3: expected end of compound block '}', but found end of file");
+	assert_error("\n\nkeep \"x;", "line 3: end of file before end of quoted string started at line 3");
+	assert_error("/* open", "line 1: end of file before end of bracket comment ('/* ... */') started at line 1");
+	assert_error("require \"reject\";\nreject text:\nabc\n", "line 4: end of file before end of multi-line string started at line 2");
 	assert_error("else { keep; }", "line 1: the else command must follow an if or elsif command");
-	assert_error("if true keep;", "line 1: the if command needs a block");
-	assert_error("if true;", "line 1: the if command needs a block");
-	assert_error("keep { }", "line 1: the keep command takes no block");
-	assert_error("if header :is \"a\" { }", "line 1: the header test needs 2 positional arguments, but 1 given");
+	assert_error("if true keep;", "line 1: the if command requires a command block, but it is missing");
+	assert_error("if true;", "line 1: the if command requires a command block, but it is missing");
+	assert_error("keep { }", "line 1: the keep command does not take a command block");
+	assert_error("if header :is \"a\" { }", "line 1: the header test requires 2 positional argument(s), but 1 is/are specified");
 	assert_error("if header :foo \"a\" \"b\" { }", "line 1: unknown tagged argument ':foo' for the header test");
 	assert_error("if header :is :contains \"a\" \"b\" { }", "line 1: more than one match type for the header test");
-	assert_error("if size 10 { }", "line 1: the size test needs exactly one of :over or :under");
+	assert_error("if size 10 { }", "line 1: the size test requires either the :under or the :over tag to be specified");
 	assert_error("if size :over :under 10 { }",
 		     "line 1: tagged arguments ':over' and ':under' of the size test exclude each other");
 	assert_error("if size :over \"10\" { }",
@@ -137,11 +137,11 @@ static void test_parse_errors(void **state)
 	assert_error("require \"comparator-i;ascii-numeric\";\nif header :contains :comparator \"i;ascii-numeric\" \"a\" \"b\" { }",
 		     "line 2: the i;ascii-numeric comparator does not support substring matching (:contains)");
 	assert_error("if keep { }", "line 1: 'keep' is a command, not a test");
-	assert_error("if allof true { }", "line 1: the allof test needs a test list");
-	assert_error("if not (true, false) { }", "line 1: the not test needs exactly one test");
-	assert_error("redirect \"not an address\";", "line 1: redirect: invalid address 'not an address'");
+	assert_error("if allof true { }", "line 1: the allof test requires a list of sub-tests, but a single test is specified");
+	assert_error("if not (true, false) { }", "line 1: the not test requires one sub-test, but a list of tests is specified");
+	assert_error("redirect \"not an address\";", "line 1: specified redirect address 'not an address' is invalid");
 	assert_error("if address \"subject\" \"x\" { }",
-		     "line 1: the address test cannot be used with header 'subject': it does not hold addresses");
+		     "line 1: specified header 'subject' is not allowed for the address test");
 	assert_error("if header :is \"sub ject\" \"x\" { }", "line 1: header: invalid header name 'sub ject'");
 	assert_error("if exists [\"a\", \"\"] { }", "line 1: exists: invalid header name ''");
 	assert_error("keep 12x;", "line 1: unexpected character 'x' after number");
@@ -149,7 +149,7 @@ static void test_parse_errors(void **state)
 	assert_error("keep;\n\n@", "line 3: unexpected character '@'");
 	assert_error("if header [\"a\" \"b\"] \"c\" { }",
 		     "line 1: expected ',' or ']' in string list, but found string");
-	assert_error("if anyof(true false) { }", "line 1: the true test takes no test");
+	assert_error("if anyof(true false) { }", "line 1: the true test does not take a test");
 }
 
 static void test_parse_limits(void **state)
