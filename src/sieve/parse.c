@@ -317,6 +317,19 @@ static const char *tok_desc(const struct parser *ps)
 	return "error";
 }
 
+/* The current identifier or tag in lower case: RFC 5228 2.2 makes them
+ * case-insensitive ("NOT", ":DOMAIN"). */
+static const char *dup_lower(struct parser *ps)
+{
+	char *s = p_strndup(ps->pool, ps->text, ps->text_len);
+
+	for (char *p = s; *p != '\0'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	}
+	return s;
+}
+
 /* A growable array of pointers in heap memory, copied to the pool when
  * complete. */
 struct ptrs {
@@ -400,7 +413,7 @@ static bool parse_arguments(struct parser *ps, struct sieve_node *node, bool is_
 			next(ps);
 		} else if (ps->tok == T_TAG) {
 			arg.kind = SIEVE_ARG_TAG;
-			arg.tag = p_strndup(ps->pool, ps->text, ps->text_len);
+			arg.tag = dup_lower(ps);
 			next(ps);
 		} else if (ps->tok == T_STRING) {
 			arg.kind = SIEVE_ARG_STRING;
@@ -479,7 +492,7 @@ static struct sieve_node *parse_test(struct parser *ps)
 		return NULL;
 	}
 	struct sieve_node *node = p_malloc(ps->pool, sizeof(*node));
-	node->name = p_strndup(ps->pool, ps->text, ps->text_len);
+	node->name = dup_lower(ps);
 	node->line = ps->tok_line;
 	next(ps);
 	if (!parse_arguments(ps, node, true))
@@ -495,7 +508,7 @@ static struct sieve_node *parse_command(struct parser *ps)
 {
 	struct sieve_node *node = p_malloc(ps->pool, sizeof(*node));
 
-	node->name = p_strndup(ps->pool, ps->text, ps->text_len);
+	node->name = dup_lower(ps);
 	node->line = ps->tok_line;
 	next(ps);
 	if (!parse_arguments(ps, node, false))

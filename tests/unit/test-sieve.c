@@ -105,6 +105,43 @@ static void test_parse_good(void **state)
 	assert_run("if allof(true, anyof(false, true), not false) { discard; }", "discard\n");
 }
 
+/* RFC 5228 9: the extended example (note ":DOMAIN" and "NOT": identifiers
+ * and tags are case-insensitive) */
+static const char rfc5228_example[] =
+	"#\n# Example Sieve Filter\n# Declare any optional features or extension used by the script\n#\n"
+	"require [\"fileinto\"];\n"
+	"if header :is \"Sender\" \"owner-ietf-mta-filters@imc.org\"\n"
+	"        {\n        fileinto \"filter\";  # move to \"filter\" mailbox\n        }\n"
+	"elsif address :DOMAIN :is [\"From\", \"To\"] \"example.com\"\n"
+	"        {\n        keep;               # keep in \"In\" mailbox\n        }\n"
+	"elsif anyof (NOT address :all :contains\n"
+	"               [\"To\", \"Cc\", \"Bcc\"] \"me@example.com\",\n"
+	"             header :matches \"subject\"\n"
+	"               [\"*make*money*fast*\", \"*university*dipl*mas*\"])\n"
+	"        {\n        fileinto \"spam\";   # move to \"spam\" mailbox\n        }\n"
+	"else\n        {\n        fileinto \"personal\";\n        }\n";
+
+static void test_rfc5228_example(void **state)
+{
+	(void)state;
+	char *got = run_msg(rfc5228_example, "Sender: owner-ietf-mta-filters@imc.org\r\n\r\n", NULL);
+	assert_string_equal(got, "fileinto \"filter\"\n");
+	free(got);
+	got = run_msg(rfc5228_example, "From: a@EXAMPLE.com\r\n\r\n", NULL);
+	assert_string_equal(got, "keep\n");
+	free(got);
+	got = run_msg(rfc5228_example, "To: x@example.net\r\nCc: me@example.com\r\n"
+		      "Subject: Make lots of money fast\r\n\r\n", NULL);
+	assert_string_equal(got, "fileinto \"spam\"\n");
+	free(got);
+	got = run_msg(rfc5228_example, "To: someone@example.net\r\nSubject: hi\r\n\r\n", NULL);
+	assert_string_equal(got, "fileinto \"spam\"\n");
+	free(got);
+	got = run_msg(rfc5228_example, "To: x@example.net\r\nCc: me@example.com\r\nSubject: hi\r\n\r\n", NULL);
+	assert_string_equal(got, "fileinto \"personal\"\n");
+	free(got);
+}
+
 static void test_parse_errors(void **state)
 {
 	(void)state;
@@ -954,6 +991,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_rfc5228_example),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_header),
