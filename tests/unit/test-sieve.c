@@ -803,6 +803,37 @@ static void test_body(void **state)
 		     "line 1: body: the :count match type cannot be used with the body test");
 }
 
+/* RFC 5173 5.2's example: what each :content looks at */
+static void test_body_rfc5173(void **state)
+{
+	(void)state;
+	char *msg = testlib_read_file(SIEVE_DATA_DIR "/messages/rfc5173.eml");
+	static const struct {
+		const char *test, *expected;
+	} cases[] = {
+		{ "body :content \"multipart\" :contains \"MIME\"", "discard\n" },
+		{ "body :content \"multipart\" :contains \"Hello\"", "keep (implicit)\n" },
+		{ "body :content \"text/plain\" :contains \"Hello\"", "discard\n" },
+		{ "body :content \"text/plain\" :contains \"Please say\"", "discard\n" },
+		{ "body :content \"text/html\" :contains \"Hello\"", "discard\n" },
+		{ "body :content \"text/html\" :contains \"Please\"", "keep (implicit)\n" },
+		{ "body :content \"message/rfc822\" :contains \"Hello\"", "discard\n" },
+		{ "body :content \"message/rfc822\" :contains \"Please\"", "keep (implicit)\n" },
+		{ "body :content [\"text/\", \"/plain\", \"a/b/c\"] :contains \"\"", "keep (implicit)\n" },
+		{ "body :text :contains \"<html>\"", "keep (implicit)\n" },
+		{ "body :raw :contains \"<html>\"", "discard\n" },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		char *script = xasprintf("require \"body\"; if %s { discard; }", cases[i].test);
+		char *got = run_msg(script, msg, NULL);
+		if (strcmp(got, cases[i].expected) != 0)
+			fail_msg("%s: got %s", cases[i].test, got);
+		free(got);
+		free(script);
+	}
+	free(msg);
+}
+
 static void test_vacation(void **state)
 {
 	struct sieve_env env = { .ctx = NULL };
@@ -1012,6 +1043,7 @@ int main(void)
 		cmocka_unit_test(test_environment_ihave),
 		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_body_rfc5173),
 		cmocka_unit_test(test_vacation),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_duplicate),
