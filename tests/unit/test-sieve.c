@@ -459,6 +459,17 @@ static void test_variables(void **state)
 		   "set :quotewildcard \"h\" \"a*b?c\\\\d\";\n"
 		   "fileinto \"${b}|${c}|${d}|${e}|${f}|${g}|${h}\";",
 		   "fileinto \"15|jumbled letters|JUMBLED LETTERS|juMBlEd lETteRS|JuMBlEd lETteRS|Jumbled letters|a\\\\*b\\\\?c\\\\\\\\d\"\n");
+	/* a failed :matches leaves the match variables as they were */
+	assert_run("require [\"variables\", \"fileinto\"];\n"
+		   "if header :matches \"x-count\" \"1*\" { }\n"
+		   "if header :matches \"x-count\" \"9*\" { }\n"
+		   "fileinto \"${1}\";", "fileinto \"2\"\n");
+	/* a variable's value is not a wildcard pattern unless it is one */
+	assert_run("require [\"variables\", \"fileinto\"]; set \"p\" \"1?\";\n"
+		   "if string :matches \"12\" \"${p}\" { fileinto \"pattern\"; }\n"
+		   "set :quotewildcard \"q\" \"1?\";\n"
+		   "if string :matches \"12\" \"${q}\" { fileinto \"never\"; }",
+		   "fileinto \"pattern\"\n");
 	/* unknown variables are empty; invalid references stay */
 	assert_run("require [\"variables\", \"fileinto\"]; fileinto \"[${none}][${bad-name}][${]\";",
 		   "fileinto \"[][${bad-name}][${]\"\n");
@@ -480,6 +491,9 @@ static void test_encoded_character(void **state)
 		   "fileinto \"$${hex:24 24}{unicode:24}\";", "fileinto \"$$${unicode:24}\"\n");
 	assert_run("require [\"encoded-character\", \"fileinto\"];\n"
 		   "fileinto \"${unicode:E9}${hex:zz}\";", "fileinto \"é${hex:zz}\"\n");
+	/* in tag parameters too */
+	assert_run("require [\"encoded-character\", \"fileinto\", \"imap4flags\"];\n"
+		   "fileinto :flags \"${hex:5c}Seen\" \"A\";", "fileinto \"A\" :flags \\Seen\n");
 	assert_error("require [\"encoded-character\", \"fileinto\"];\nfileinto \"${unicode:D800}\";",
 		     "line 2: invalid unicode character 0xd800 in encoded-character");
 }
@@ -568,6 +582,19 @@ static void test_sequence(void **state)
 	struct sieve_message m = { .data = msg_default, .size = strlen(msg_default) };
 	struct sieve_env env = { .ctx = NULL };
 	struct sieve_result r;
+	/* a run-time error in any script: only implicit keep, no marks */
+	const char *fail_text = "require \"ihave\"; error \"x\";";
+	struct sieve_script *c = sieve_compile("c", fail_text, strlen(fail_text), &limits, &errors);
+	assert_non_null(c);
+	const struct sieve_script *const failing[] = { b, c };
+	assert_int_equal(sieve_execute_sequence(failing, 2, &m, &env, &limits, &r), -1);
+	sieve_result_describe(&r, &out);
+	assert_string_equal(str_c(&out), "error: line 1: x\nkeep (implicit)\n");
+	assert_int_equal(r.action_count, 1);
+	assert_true(r.actions[0].implicit);
+	sieve_result_free(&r);
+	sieve_script_free(&c);
+	str_truncate(&out, 0);
 	/* stop ends only the first script */
 	assert_int_equal(sieve_execute_sequence(scripts, 2, &m, &env, &limits, &r), 0);
 	sieve_result_describe(&r, &out);
