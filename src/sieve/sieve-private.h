@@ -183,37 +183,6 @@ const struct sieve_cmd_def *sieve_ext_find_cmd(const char *name, bool is_test,
  * NULL; *ext_idx_r the extension it belongs to (-1 for the core). */
 const struct sieve_tag_def *sieve_ext_find_shared_tag(const char *name, int *ext_idx_r);
 
-/* The extensions (ext-*.c): commands and tests. */
-extern const struct sieve_extension sieve_ext_core;
-extern const struct sieve_extension sieve_ext_fileinto;
-extern const struct sieve_extension sieve_ext_envelope;
-extern const struct sieve_extension sieve_ext_encoded_character;
-extern const struct sieve_extension sieve_ext_cmp_octet;
-extern const struct sieve_extension sieve_ext_cmp_casemap;
-extern const struct sieve_extension sieve_ext_cmp_numeric;
-extern const struct sieve_extension sieve_ext_reject;
-extern const struct sieve_extension sieve_ext_ereject;
-extern const struct sieve_extension sieve_ext_imap4flags;
-extern const struct sieve_extension sieve_ext_copy;
-extern const struct sieve_extension sieve_ext_subaddress;
-extern const struct sieve_extension sieve_ext_relational;
-extern const struct sieve_extension sieve_ext_variables;
-extern const struct sieve_extension sieve_ext_mailbox;
-extern const struct sieve_extension sieve_ext_mailboxid;
-extern const struct sieve_extension sieve_ext_specialuse;
-extern const struct sieve_extension sieve_ext_environment;
-extern const struct sieve_extension sieve_ext_ihave;
-extern const struct sieve_extension sieve_ext_date;
-extern const struct sieve_extension sieve_ext_index;
-extern const struct sieve_extension sieve_ext_body;
-extern const struct sieve_extension sieve_ext_vacation;
-extern const struct sieve_extension sieve_ext_vacation_seconds;
-extern const struct sieve_extension sieve_ext_duplicate;
-extern const struct sieve_extension sieve_ext_spamtest;
-extern const struct sieve_extension sieve_ext_spamtestplus;
-extern const struct sieve_extension sieve_ext_virustest;
-extern const struct sieve_extension sieve_ext_include;
-
 /* RFC 5260 :index N [:last] of `node` applied to the values of one
  * header field (ext-date.c): moves the chosen one to values[0] and
  * returns 1, or 0 when there is no such occurrence; `count` unchanged
