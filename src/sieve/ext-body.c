@@ -217,10 +217,10 @@ static int validate_body(struct sieve_node *node, struct sieve_script *script,
 }
 
 static const struct sieve_tag_def body_tags[] = {
-	{ "raw", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "content", SIEVE_P_STRLIST, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "text", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "raw", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "content", .param = SIEVE_P_STRLIST, .exclusive = 1 },
+	{ .name = "text", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def body_cmds[] = {

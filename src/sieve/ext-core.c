@@ -47,26 +47,26 @@ static const char *address_part(struct sieve_interp *interp, int addrpart,
 /* ---- definitions of the shared tags ---- */
 
 static const struct sieve_tag_def core_shared_tags[] = {
-	{ "is", SIEVE_P_NONE, NULL, SIEVE_TG_MATCH, SIEVE_MATCH_IS, 0 },
-	{ "contains", SIEVE_P_NONE, NULL, SIEVE_TG_MATCH, SIEVE_MATCH_CONTAINS, 0 },
-	{ "matches", SIEVE_P_NONE, NULL, SIEVE_TG_MATCH, SIEVE_MATCH_MATCHES, 0 },
-	{ "comparator", SIEVE_P_STRING, NULL, SIEVE_TG_COMPARATOR, 0, 0 },
-	{ "all", SIEVE_P_NONE, NULL, SIEVE_TG_ADDRPART, SIEVE_ADDR_ALL, 0 },
-	{ "localpart", SIEVE_P_NONE, NULL, SIEVE_TG_ADDRPART, SIEVE_ADDR_LOCALPART, 0 },
-	{ "domain", SIEVE_P_NONE, NULL, SIEVE_TG_ADDRPART, SIEVE_ADDR_DOMAIN, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "is", .param = SIEVE_P_NONE, .group = SIEVE_TG_MATCH, .value = SIEVE_MATCH_IS },
+	{ .name = "contains", .param = SIEVE_P_NONE, .group = SIEVE_TG_MATCH, .value = SIEVE_MATCH_CONTAINS },
+	{ .name = "matches", .param = SIEVE_P_NONE, .group = SIEVE_TG_MATCH, .value = SIEVE_MATCH_MATCHES },
+	{ .name = "comparator", .param = SIEVE_P_STRING, .group = SIEVE_TG_COMPARATOR },
+	{ .name = "all", .param = SIEVE_P_NONE, .group = SIEVE_TG_ADDRPART, .value = SIEVE_ADDR_ALL },
+	{ .name = "localpart", .param = SIEVE_P_NONE, .group = SIEVE_TG_ADDRPART, .value = SIEVE_ADDR_LOCALPART },
+	{ .name = "domain", .param = SIEVE_P_NONE, .group = SIEVE_TG_ADDRPART, .value = SIEVE_ADDR_DOMAIN },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def subaddress_tags[] = {
-	{ "user", SIEVE_P_NONE, NULL, SIEVE_TG_ADDRPART, SIEVE_ADDR_USER, 0 },
-	{ "detail", SIEVE_P_NONE, NULL, SIEVE_TG_ADDRPART, SIEVE_ADDR_DETAIL, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "user", .param = SIEVE_P_NONE, .group = SIEVE_TG_ADDRPART, .value = SIEVE_ADDR_USER },
+	{ .name = "detail", .param = SIEVE_P_NONE, .group = SIEVE_TG_ADDRPART, .value = SIEVE_ADDR_DETAIL },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def relational_tags[] = {
-	{ "count", SIEVE_P_STRING, NULL, SIEVE_TG_MATCH, SIEVE_MATCH_COUNT, 0 },
-	{ "value", SIEVE_P_STRING, NULL, SIEVE_TG_MATCH, SIEVE_MATCH_VALUE, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "count", .param = SIEVE_P_STRING, .group = SIEVE_TG_MATCH, .value = SIEVE_MATCH_COUNT },
+	{ .name = "value", .param = SIEVE_P_STRING, .group = SIEVE_TG_MATCH, .value = SIEVE_MATCH_VALUE },
+	{ .name = NULL },
 };
 
 /* ---- commands ---- */
@@ -425,26 +425,26 @@ static int exec_envelope(struct sieve_interp *interp, const struct sieve_node *n
 /* ---- the tables ---- */
 
 static const struct sieve_tag_def keep_tags[] = {
-	{ "flags", SIEVE_P_STRLIST, "imap4flags", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "flags", .param = SIEVE_P_STRLIST, .ext = "imap4flags" },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def redirect_tags[] = {
-	{ "copy", SIEVE_P_NONE, "copy", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "copy", .param = SIEVE_P_NONE, .ext = "copy" },
+	{ .name = NULL },
 };
 
 /* RFC 5260 6 */
 static const struct sieve_tag_def index_tags[] = {
-	{ "index", SIEVE_P_NUMBER, "index", SIEVE_TG_OWN, 0, 0 },
-	{ "last", SIEVE_P_NONE, "index", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "index", .param = SIEVE_P_NUMBER, .ext = "index" },
+	{ .name = "last", .param = SIEVE_P_NONE, .ext = "index" },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def size_tags[] = {
-	{ "over", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "under", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "over", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "under", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def core_cmds[] = {
@@ -474,13 +474,13 @@ const struct sieve_extension sieve_ext_core = {
 };
 
 static const struct sieve_tag_def fileinto_tags[] = {
-	{ "copy", SIEVE_P_NONE, "copy", SIEVE_TG_OWN, 0, 0 },
-	{ "flags", SIEVE_P_STRLIST, "imap4flags", SIEVE_TG_OWN, 0, 0 },
-	{ "create", SIEVE_P_NONE, "mailbox", SIEVE_TG_OWN, 0, 0 },
+	{ .name = "copy", .param = SIEVE_P_NONE, .ext = "copy" },
+	{ .name = "flags", .param = SIEVE_P_STRLIST, .ext = "imap4flags" },
+	{ .name = "create", .param = SIEVE_P_NONE, .ext = "mailbox" },
 	/* RFC 9042 5: :mailboxid and :specialuse exclude each other */
-	{ "mailboxid", SIEVE_P_STRING, "mailboxid", SIEVE_TG_OWN, 0, 1 },
-	{ "specialuse", SIEVE_P_STRING, "special-use", SIEVE_TG_OWN, 0, 1 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "mailboxid", .param = SIEVE_P_STRING, .ext = "mailboxid", .exclusive = 1 },
+	{ .name = "specialuse", .param = SIEVE_P_STRING, .ext = "special-use", .exclusive = 1 },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def fileinto_cmds[] = {

@@ -149,12 +149,12 @@ static int exec_virustest(struct sieve_interp *interp, const struct sieve_node *
 }
 
 static const struct sieve_tag_def duplicate_tags[] = {
-	{ "handle", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "header", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "uniqueid", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "seconds", SIEVE_P_NUMBER, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "last", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "handle", .param = SIEVE_P_STRING },
+	{ .name = "header", .param = SIEVE_P_STRING },
+	{ .name = "uniqueid", .param = SIEVE_P_STRING },
+	{ .name = "seconds", .param = SIEVE_P_NUMBER },
+	{ .name = "last", .param = SIEVE_P_NONE },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def duplicate_cmds[] = {
@@ -168,8 +168,8 @@ const struct sieve_extension sieve_ext_duplicate = {
 };
 
 static const struct sieve_tag_def spamtest_tags[] = {
-	{ "percent", SIEVE_P_NONE, "spamtestplus", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "percent", .param = SIEVE_P_NONE, .ext = "spamtestplus" },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def spamtest_cmds[] = {

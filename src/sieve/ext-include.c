@@ -193,11 +193,11 @@ static int exec_global(struct sieve_interp *interp, const struct sieve_node *nod
 }
 
 static const struct sieve_tag_def include_tags[] = {
-	{ "personal", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "global", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "once", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "optional", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "personal", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "global", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "once", .param = SIEVE_P_NONE },
+	{ .name = "optional", .param = SIEVE_P_NONE },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def include_cmds[] = {

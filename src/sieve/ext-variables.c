@@ -90,13 +90,13 @@ static int exec_string(struct sieve_interp *interp, const struct sieve_node *nod
 }
 
 static const struct sieve_tag_def set_tags[] = {
-	{ "lower", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "upper", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "lowerfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 },
-	{ "upperfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 },
-	{ "quotewildcard", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "length", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "lower", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "upper", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "lowerfirst", .param = SIEVE_P_NONE, .exclusive = 2 },
+	{ .name = "upperfirst", .param = SIEVE_P_NONE, .exclusive = 2 },
+	{ .name = "quotewildcard", .param = SIEVE_P_NONE },
+	{ .name = "length", .param = SIEVE_P_NONE },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def variables_cmds[] = {

@@ -352,9 +352,14 @@ int sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *nod
 		size_t vlen = lens != NULL ? lens[i] : strlen(values[i]);
 		for (size_t j = 0; j < keys->count; j++) {
 			struct sieve_match_vars tmp;
-			if (sieve_match_one(node->match, node->comparator, node->relation,
-					    values[i], vlen, k[j], strlen(k[j]), interp->pool,
-					    mv != NULL ? &tmp : NULL, &guard)) {
+			bool matched = node->match_def != NULL && node->match_def->match != NULL ?
+				node->match_def->match(node->comparator, values[i], vlen, k[j],
+						       strlen(k[j]), interp->pool,
+						       mv != NULL ? &tmp : NULL, &guard) :
+				sieve_match_one(node->match, node->comparator, node->relation,
+						values[i], vlen, k[j], strlen(k[j]), interp->pool,
+						mv != NULL ? &tmp : NULL, &guard);
+			if (matched) {
 				if (mv != NULL)
 					*mv = tmp;
 				return 1;

@@ -58,6 +58,7 @@ struct sieve_node {
 	size_t pos_count;
 	/* match type, comparator and address part, for tests that take them */
 	int match;			/* enum sieve_match */
+	const struct sieve_tag_def *match_def;	/* its tag; NULL for :is */
 	const char *relation;		/* relational "gt", ... */
 	int comparator;			/* enum sieve_comparator */
 	int addrpart;			/* enum sieve_addrpart */
@@ -118,6 +119,9 @@ enum sieve_tag_group {
 	SIEVE_TG_ADDRPART,	/* value = enum sieve_addrpart */
 };
 
+struct sieve_match_guard;
+struct sieve_match_vars;
+
 struct sieve_tag_def {
 	const char *name;	/* without ":" */
 	enum sieve_param param;
@@ -126,6 +130,15 @@ struct sieve_tag_def {
 	int value;
 	/* tags of a command with the same nonzero `exclusive` exclude each other */
 	int exclusive;
+	/* A match type an extension adds (the extension point of RFC 5228
+	 * 2.7.1, e.g. regex): compares one value with one key and fills
+	 * vars (not NULL) on success; `key_check` validates a constant key
+	 * at compile time (0, or -1 with error_r).  NULL for the built-in
+	 * match types of match.c. */
+	bool (*match)(int comparator, const char *value, size_t value_len,
+		      const char *key, size_t key_len, struct pool *pool,
+		      struct sieve_match_vars *vars, struct sieve_match_guard *guard);
+	int (*key_check)(const char *key, struct str *error_r);
 };
 
 struct sieve_interp;

@@ -268,6 +268,7 @@ static void validate_args(struct validator *v, struct sieve_node *node)
 		switch (t->group) {
 		case SIEVE_TG_MATCH:
 			node->match = t->value;
+			node->match_def = t;
 			if (t->param == SIEVE_P_STRING) {
 				node->relation = tv->param->strs[0];
 				if (!is_relation(node->relation)) {
@@ -310,6 +311,19 @@ static void validate_args(struct validator *v, struct sieve_node *node)
 	node->tag_count = ntags;
 	node->pos = pos;
 	node->pos_count = npos;
+	if (node->match_def != NULL && node->match_def->key_check != NULL && npos > 0) {
+		/* the keys are the last positional argument */
+		const struct sieve_arg *keys = pos[npos - 1];
+		for (size_t i = 0; i < keys->count; i++) {
+			if (v->script->uses_variables && strstr(keys->strs[i], "${") != NULL)
+				continue;
+			str_truncate(&v->msg, 0);
+			if (node->match_def->key_check(keys->strs[i], &v->msg) < 0) {
+				verror(v, keys->line, "%s", str_c(&v->msg));
+				return;
+			}
+		}
+	}
 
 	const char *spec = def->positional != NULL ? def->positional : "";
 	size_t required = 0, max = 0;
