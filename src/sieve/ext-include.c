@@ -118,6 +118,7 @@ static int exec_include(struct sieve_interp *interp, const struct sieve_node *no
 		      sizeof(*interp->stack));
 	interp->stack[interp->stack_count].where = where;
 	interp->stack[interp->stack_count].name = name;
+	interp->stack[interp->stack_count].line = saved_line;
 	interp->stack[interp->stack_count++].script = NULL;
 	interp->script = script;
 	interp->vars = NULL;

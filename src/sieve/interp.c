@@ -25,6 +25,13 @@ int sieve_interp_fail(struct sieve_interp *interp, const char *fmt, ...)
 
 	if (interp->error != NULL)
 		return -1;
+	/* in an included script: where the include chain leads, e.g.
+	 * "line 4: in personal script 'spam': line 2: ..." */
+	for (size_t i = 0; i < interp->stack_count; i++) {
+		str_printfa(&s, "line %u: in %s script '%s': ", interp->stack[i].line,
+			    interp->stack[i].where == SIEVE_GLOBAL ? "global" : "personal",
+			    interp->stack[i].name);
+	}
 	str_printfa(&s, "line %u: ", interp->line);
 	va_start(args, fmt);
 	str_vprintfa(&s, fmt, args);

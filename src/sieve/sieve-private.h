@@ -276,6 +276,7 @@ struct sieve_var {
 struct sieve_include_frame {
 	enum sieve_location where;
 	const char *name;
+	unsigned int line;		/* of the include command */
 	struct sieve_script *script;	/* in `included`: owned */
 };
 

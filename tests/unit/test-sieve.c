@@ -671,6 +671,10 @@ static int fake_include(void *ctx, enum sieve_location where, const char *name, 
 	}
 	if (strcmp(name, "unreadable") == 0)
 		return -1;
+	if (strcmp(name, "failing") == 0) {
+		str_append(text_r, "require \"ihave\";\n\nerror \"deep\";");
+		return 1;
+	}
 	return 0;
 }
 
@@ -955,7 +959,8 @@ static void test_include(void **state)
 	assert_env_run("require [\"include\"]; include :optional \"missing\"; discard;", msg_default, "discard\n");
 	/* RFC 6609 3.2: recursion is an error at run time, never at upload */
 	assert_env_run("require [\"include\"]; include \"self\";", msg_default,
-		       "error: line 1: include: the personal script 'self' includes itself\nkeep (implicit)\n");
+		       "error: line 1: in personal script 'self': line 1: include: the personal script 'self' "
+		       "includes itself\nkeep (implicit)\n");
 	assert_env_run("require \"include\"; include \"stopper\"; discard;", msg_default, "keep (implicit)\n");
 	assert_env_run("require \"include\"; include \"returner\"; redirect \"x@example.com\";", msg_default,
 		       "redirect \"x@example.com\"\n");
@@ -964,6 +969,9 @@ static void test_include(void **state)
 		       "keep (implicit)\n");
 	assert_env_run("require \"include\"; include \"unreadable\";", msg_default,
 		       "error: line 1: include: the personal script 'unreadable' cannot be read\nkeep (implicit)\n");
+	/* an error inside an included script says where */
+	assert_env_run("require \"include\";\nkeep;\ninclude :global \"failing\";", msg_default,
+		       "error: line 3: in global script 'failing': line 3: deep\nkeep (implicit)\n");
 	/* global variables (RFC 6609 3.3) */
 	assert_env_run("require [\"include\", \"variables\", \"fileinto\"]; global \"g\";\n"
 		       "include \"setter\"; fileinto \"${g}|${l}|${global.g}\";", msg_default,
