@@ -1041,6 +1041,16 @@ static void test_spamtest(void **state)
 		     "line 1: unknown tagged argument ':percent' for the spamtest test");
 	assert_env_run("require [\"virustest\"]; if virustest :is \"5\" { discard; }", spam, "discard\n");
 	assert_env_run("require [\"virustest\"]; if virustest :is \"0\" { discard; }", ham, "discard\n");
+	/* RFC 5235 3.1: :count is 1 when tested, 0 when not; :percent of
+	 * an untested message is "0" */
+	assert_env_run("require [\"spamtest\", \"relational\", \"comparator-i;ascii-numeric\"];\n"
+		       "if spamtest :count \"eq\" :comparator \"i;ascii-numeric\" \"1\" { discard; }",
+		       spam, "discard\n");
+	assert_env_run("require [\"spamtest\", \"relational\", \"comparator-i;ascii-numeric\"];\n"
+		       "if spamtest :count \"eq\" :comparator \"i;ascii-numeric\" \"0\" { discard; }",
+		       msg_default, "discard\n");
+	assert_env_run("require [\"spamtestplus\"]; if spamtest :percent \"0\" { discard; }",
+		       msg_default, "discard\n");
 }
 
 static void test_extensions_list(void **state)
