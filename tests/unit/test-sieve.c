@@ -515,6 +515,31 @@ static void test_imap4flags(void **state)
 	assert_run("require [\"imap4flags\", \"variables\"];\n"
 		   "setflag \"v\" \"a b\"; addflag \"v\" \"c\";\n"
 		   "if hasflag :contains \"v\" \"c\" { discard; }", "discard\n");
+	/* RFC 5232 9's example (its first two rules: the rest has an
+	 * "anyof" without parentheses and a "remove" command, both errors) */
+	const char *rfc5232 = "require [\"fileinto\", \"imap4flags\", \"variables\"];\n"
+		"if size :over 1M {\n"
+		"  addflag \"MyFlags\" \"Big\";\n"
+		"  if header :is \"From\" \"boss@company.example.com\" { addflag \"MyFlags\" \"\\\\Flagged\"; }\n"
+		"  fileinto :flags \"${MyFlags}\" \"Big messages\";\n"
+		"}\n"
+		"if header :is \"From\" \"grandma@example.net\" {\n"
+		"  addflag \"MyFlags\" [\"\\\\Answered\", \"$MDNSent\"];\n"
+		"  fileinto :flags \"${MyFlags}\" \"GrandMa\";\n"
+		"}\n";
+	char *got = run_msg(rfc5232, "From: grandma@example.net\r\n\r\nhi\r\n", NULL);
+	assert_string_equal(got, "fileinto \"GrandMa\" :flags \\Answered $MDNSent\n");
+	free(got);
+	struct str big = STR_INIT;
+	str_append(&big, "From: boss@company.example.com\r\n\r\n");
+	str_append_space(&big, 1024 * 1024);
+	memset(big.data + big.len - 1024 * 1024, 'x', 1024 * 1024);
+	got = run_msg(rfc5232, big.data, NULL);
+	assert_string_equal(got, "fileinto \"Big messages\" :flags Big \\Flagged\n");
+	free(got);
+	str_free(&big);
+	assert_error("require [\"imap4flags\", \"variables\"];\nremove \"MyFlags\" \"\\\\Flagged\";",
+		     "line 2: unknown command 'remove'");
 	assert_error("require \"imap4flags\"; setflag \"v\" \"a\";",
 		     "line 1: setflag: a variable name needs require \"variables\"");
 	assert_run("require [\"imap4flags\", \"relational\"]; setflag [\"a b\", \"c\"];\n"
