@@ -10,7 +10,9 @@ static int validate_set(struct sieve_node *node, struct sieve_script *script,
 {
 	const char *name = node->pos[0]->strs[0];
 
-	(void)script;
+	/* RFC 6609 3.5: the "global" namespace */
+	if (sieve_script_requires(script, "include") && strncasecmp(name, "global.", 7) == 0)
+		name += 7;
 	if (!sieve_is_identifier(name)) {
 		str_printfa(error_r, "set: invalid variable name '%s'", name);
 		return -1;

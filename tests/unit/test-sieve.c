@@ -1002,6 +1002,11 @@ static void test_include(void **state)
 		       "include \"setter\"; fileinto \"${g}|${l}|${global.g}\";", msg_default,
 		       "fileinto \"from-included||from-included\"\n");
 	assert_error("require \"include\"; global \"g\";", "line 1: global: needs require \"variables\" too");
+	assert_env_run("require [\"include\", \"variables\", \"fileinto\"];\n"
+		       "set \"global.g\" \"before\"; include \"setter\"; fileinto \"${global.g}\";", msg_default,
+		       "fileinto \"from-included\"\n");
+	assert_error("require \"variables\"; set \"global.g\" \"x\";",
+		     "line 1: set: invalid variable name 'global.g'");
 	/* :once */
 	assert_env_run("require [\"include\"]; include :global :once \"spam\"; include :global :once \"spam\";",
 		       msg_default, "fileinto \"Spam\"\n");
