@@ -205,6 +205,21 @@ def test_roost_sieve_test_cli():
         # without -u nothing exists
         p = srv.roost("sieve", "test", "-c", srv.conf, script, msg)
         assert p.stdout == "keep (implicit)\n", p.stdout
+        # the sieve_max_* keys of the config apply
+        conf = os.path.join(srv.dir, "limits.conf")
+        with open(srv.conf) as f, open(conf, "w") as g:
+            g.write(f.read() + "sieve_max_redirects = 1\nsieve_max_nesting = 4\n")
+        two = os.path.join(srv.dir, "two.sieve")
+        with open(two, "w") as f:
+            f.write('redirect "a@example.net";\nredirect "b@example.net";\n')
+        p = srv.roost("sieve", "test", "-c", conf, two, msg)
+        assert p.stdout == ("error: line 2: too many redirect actions (limit 1)\n"
+                            "keep (implicit)\n"), p.stdout
+        deep = os.path.join(srv.dir, "deep.sieve")
+        with open(deep, "w") as f:
+            f.write("if true {" * 5 + "}" * 5)
+        p = srv.roost("sieve", "test", "-c", conf, deep, msg, check=False)
+        assert p.returncode == 65 and p.stderr == "line 1: nesting too deep (limit 4)\n", p
         p = srv.roost("sieve", "test", "-c", srv.conf, "-u", "nosuch", script, msg,
                       check=False)
         assert p.returncode == 67, p
