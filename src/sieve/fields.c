@@ -168,25 +168,33 @@ static void append_break(struct str *dest, bool crlf)
 	str_append(dest, crlf ? "\r\n" : "\n");
 }
 
-/* Encoded words of at most 75 characters (RFC 2047 2): "=?UTF-8?B?" and
- * "?=" leave 63 for the text, 60 of which hold 45 bytes. */
-#define ENCODED_WORD_BYTES 45
+/* The bytes one encoded word may hold so that its line, after `prefix`
+ * characters, stays within the fold width: "=?UTF-8?B?" and "?=" take 12,
+ * each 3 bytes take 4 (and RFC 2047 2 caps a word at 75 characters). */
+static size_t word_bytes(size_t prefix)
+{
+	size_t room = SIEVE_FIELDS_FOLD_WIDTH > prefix + 12 + 12 ?
+		SIEVE_FIELDS_FOLD_WIDTH - prefix - 12 : 12;
+
+	return room / 4 * 3;
+}
 
 /* Writes the value as "B" encoded words, each on its own line after the
  * first; a chunk never splits a UTF-8 character. */
-static void write_encoded(struct str *dest, const char *v, size_t len, bool crlf)
+static void write_encoded(struct str *dest, const char *v, size_t len, size_t name_len,
+			  bool crlf)
 {
 	size_t p = 0;
 
 	while (p < len) {
-		size_t n = 0;
+		size_t n = 0, max = word_bytes(p == 0 ? name_len + 2 : 1);
 
 		while (p + n < len) {
 			size_t c = utf8_seq_len((const unsigned char *)v + p + n, len - p - n);
 
 			if (c == 0)
 				c = 1;
-			if (n + c > ENCODED_WORD_BYTES)
+			if (n > 0 && n + c > max)
 				break;
 			n += c;
 		}
@@ -238,7 +246,7 @@ void sieve_fields_write(struct str *dest, const char *name, const char *value,
 	if (p == v.len) {
 		/* empty value */
 	} else if (needs_encoding(v.data + p, v.len - p, name_len)) {
-		write_encoded(dest, v.data + p, v.len - p, crlf);
+		write_encoded(dest, v.data + p, v.len - p, name_len, crlf);
 	} else {
 		/* fold before a white space run when the next word would pass
 		 * the width; unfolding gives the value back exactly */

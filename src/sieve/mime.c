@@ -142,7 +142,7 @@ static unsigned int param_values(const struct mime_param *params, unsigned int c
 			    strncasecmp(params[i].name, names[n], nlen) != 0)
 				continue;
 			str_truncate(&v, 0);
-			if (mime_param_get_utf8(&params[i], 1, params[i].name, &v) < 0)
+			if (mime_param_get_utf8(&params[i], 1, names[n], &v) < 0)
 				continue;
 			found++;
 			stop = fn(ctx, str_c(&v), v.len);
