@@ -109,7 +109,7 @@ int sieve_editheader_delete(const char *data, size_t size,
 			total++;
 	}
 	for (size_t i = 0; i < hdr.count; i++) {
-		const struct sieve_field *f = &hdr.fields[i];
+		const struct sieve_raw_field *f = &hdr.fields[i];
 		int ret = 1;
 
 		if (!sieve_fields_name_is(f, del->name))

@@ -213,8 +213,10 @@ static int exec_allof(struct sieve_interp *interp, const struct sieve_node *node
 
 static int exec_exists(struct sieve_interp *interp, const struct sieve_node *node)
 {
+	/* RFC 5703 4: the test on MIME part headers (ext-mime.c) */
+	if (sieve_node_tag(node, "mime") != NULL)
+		return sieve_ext_mime_test(interp, node, exec_exists);
 	const char **names = sieve_interp_strlist(interp, node->pos[0]);
-
 	for (size_t i = 0; i < node->pos[0]->count; i++) {
 		const char **values;
 		if (sieve_interp_header(interp, names[i], &values) == 0)
@@ -245,10 +247,12 @@ static int exec_size(struct sieve_interp *interp, const struct sieve_node *node)
 
 static int exec_header(struct sieve_interp *interp, const struct sieve_node *node)
 {
+	/* RFC 5703 4: the test on MIME part headers (ext-mime.c) */
+	if (sieve_node_tag(node, "mime") != NULL)
+		return sieve_ext_mime_test(interp, node, exec_header);
 	const char **names = sieve_interp_strlist(interp, node->pos[0]);
 	const char **values = NULL;
 	size_t count = 0, cap = 0;
-
 	for (size_t i = 0; i < node->pos[0]->count; i++) {
 		const char **v;
 		size_t n = sieve_interp_header(interp, names[i], &v);
@@ -277,6 +281,11 @@ static int validate_address(struct sieve_node *node, struct sieve_script *script
 {
 	const struct sieve_arg *names = node->pos[0];
 
+	if (sieve_ext_mime_validate(node, script, error_r) < 0)
+		return -1;
+	/* RFC 5703 4.2: with :mime, any MIME header is read as addresses */
+	if (sieve_node_tag(node, "mime") != NULL)
+		return 0;
 	for (size_t i = 0; i < names->count; i++) {
 		const char *h = names->strs[i];
 		bool ok = script->uses_variables && strstr(h, "${") != NULL;
@@ -304,9 +313,11 @@ static void values_add(struct values *v, const char *s)
 
 static int exec_address(struct sieve_interp *interp, const struct sieve_node *node)
 {
+	/* RFC 5703 4: the test on MIME part headers (ext-mime.c) */
+	if (sieve_node_tag(node, "mime") != NULL)
+		return sieve_ext_mime_test(interp, node, exec_address);
 	const char **names = sieve_interp_strlist(interp, node->pos[0]);
 	struct values vals = { 0 };
-
 	for (size_t i = 0; i < node->pos[0]->count; i++) {
 		const char **raw;
 		size_t n = sieve_interp_header_raw(interp, names[i], &raw);
@@ -409,11 +420,13 @@ static const struct sieve_cmd_def core_cmds[] = {
 	{ "not", NULL, SIEVE_CMD_TEST | SIEVE_CMD_ONE_TEST, "", NULL, NULL, exec_not },
 	{ "allof", NULL, SIEVE_CMD_TEST | SIEVE_CMD_TESTS, "", NULL, NULL, exec_allof },
 	{ "anyof", NULL, SIEVE_CMD_TEST | SIEVE_CMD_TESTS, "", NULL, NULL, exec_allof },
-	{ "exists", NULL, SIEVE_CMD_TEST, "l", NULL, NULL, exec_exists },
+	{ "exists", NULL, SIEVE_CMD_TEST, "l", sieve_ext_mime_tags, sieve_ext_mime_validate,
+	  exec_exists },
 	{ "size", NULL, SIEVE_CMD_TEST, "n", size_tags, validate_size, exec_size },
-	{ "header", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH, "ll", NULL, NULL, exec_header },
-	{ "address", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH | SIEVE_CMD_ADDRPART, "ll", NULL,
-	  validate_address, exec_address },
+	{ "header", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH, "ll", sieve_ext_mime_header_tags,
+	  sieve_ext_mime_validate, exec_header },
+	{ "address", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH | SIEVE_CMD_ADDRPART, "ll",
+	  sieve_ext_mime_tags, validate_address, exec_address },
 	{ NULL, NULL, 0, NULL, NULL, NULL, NULL },
 };
 

@@ -1,6 +1,7 @@
 /* ext-variables.c: RFC 5229 variables: the set command with its
  * modifiers and the string test (expansion of "${...}" is in interp.c). */
 #include "sieve-private.h"
+#include "sieve/mailto.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +34,10 @@ static int validate_set(struct sieve_node *node, struct sieve_script *script,
 /* RFC 5229 4.1: modifiers apply by precedence, highest first:
  * 40 :lower/:upper, 30 :lowerfirst/:upperfirst, 20 :quotewildcard,
  * 10 :length. */
-static int exec_set(struct sieve_interp *interp, const struct sieve_node *node)
+void sieve_variables_modify(const struct sieve_node *node, struct str *s_r)
 {
-	const char *value = sieve_interp_str(interp, node->pos[1]->strs[0]);
-	struct str s = STR_INIT;
+	struct str s = *s_r;
 
-	str_append(&s, value);
 	if (s.data == NULL)
 		str_append(&s, "");
 	if (sieve_node_tag(node, "lower") != NULL || sieve_node_tag(node, "upper") != NULL) {
@@ -68,6 +67,14 @@ static int exec_set(struct sieve_interp *interp, const struct sieve_node *node)
 		str_append_n(&s, q.data != NULL ? q.data : "", q.len);
 		str_free(&q);
 	}
+	if (sieve_node_tag(node, "encodeurl") != NULL) {
+		/* RFC 5435 6: precedence 15, between :quotewildcard and :length */
+		struct str e = STR_INIT;
+		sieve_mailto_encodeurl(s.data, s.len, &e);
+		str_truncate(&s, 0);
+		str_append_n(&s, e.data != NULL ? e.data : "", e.len);
+		str_free(&e);
+	}
 	if (sieve_node_tag(node, "length") != NULL) {
 		/* the length in characters (UTF-8) */
 		size_t chars = 0;
@@ -78,6 +85,16 @@ static int exec_set(struct sieve_interp *interp, const struct sieve_node *node)
 		str_truncate(&s, 0);
 		str_printfa(&s, "%zu", chars);
 	}
+	*s_r = s;
+}
+
+static int exec_set(struct sieve_interp *interp, const struct sieve_node *node)
+{
+	const char *value = sieve_interp_str(interp, node->pos[1]->strs[0]);
+	struct str s = STR_INIT;
+
+	str_append(&s, value);
+	sieve_variables_modify(node, &s);
 	int ret = sieve_interp_var_set(interp, node->pos[0]->strs[0], s.data, s.len);
 	str_free(&s);
 	return ret;
@@ -108,6 +125,7 @@ static const struct sieve_tag_def set_tags[] = {
 	{ "upperfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 },
 	{ "quotewildcard", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
 	{ "length", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
+	{ "encodeurl", SIEVE_P_NONE, "enotify", SIEVE_TG_OWN, 0, 0 },
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
 

@@ -24,6 +24,14 @@ static const struct sieve_extension *const extensions[] = {
 	&sieve_ext_subaddress,
 	&sieve_ext_relational,
 	&sieve_ext_variables,
+	&sieve_ext_editheader,
+	&sieve_ext_mime,
+	&sieve_ext_foreverypart,
+	&sieve_ext_extracttext,
+	&sieve_ext_replace,
+	&sieve_ext_enclose,
+	&sieve_ext_enotify,
+	&sieve_ext_regex,
 };
 
 size_t sieve_ext_count(void)

@@ -25,7 +25,7 @@ static size_t line_end(const char *data, size_t size, size_t p)
 void sieve_fields_parse(const char *data, size_t size, struct sieve_header *hdr_r)
 {
 	size_t cap = 0, p = 0;
-	struct sieve_field *cur = NULL;
+	struct sieve_raw_field *cur = NULL;
 	const char *lf = memchr(data, '\n', size);
 
 	memset(hdr_r, 0, sizeof(*hdr_r));
@@ -77,7 +77,7 @@ void sieve_fields_free(struct sieve_header *hdr)
 	hdr->count = 0;
 }
 
-bool sieve_fields_name_is(const struct sieve_field *field, const char *name)
+bool sieve_fields_name_is(const struct sieve_raw_field *field, const char *name)
 {
 	size_t len = strlen(name);
 
@@ -96,7 +96,7 @@ bool sieve_fields_name_is(const struct sieve_field *field, const char *name)
 	return true;
 }
 
-void sieve_fields_value(const struct sieve_field *field, struct str *dest)
+void sieve_fields_value(const struct sieve_raw_field *field, struct str *dest)
 {
 	const char *p = field->value, *end = field->value + field->value_len;
 	size_t start = dest->len;
@@ -111,7 +111,7 @@ void sieve_fields_value(const struct sieve_field *field, struct str *dest)
 		str_truncate(dest, dest->len - 1);
 }
 
-void sieve_fields_value_utf8(const struct sieve_field *field, struct str *dest)
+void sieve_fields_value_utf8(const struct sieve_raw_field *field, struct str *dest)
 {
 	struct str raw = STR_INIT;
 

@@ -18,7 +18,7 @@
  * (RFC 5322 2.1.1: SHOULD NOT exceed 78, MUST NOT exceed 998). */
 #define SIEVE_FIELDS_FOLD_WIDTH 76
 
-struct sieve_field {
+struct sieve_raw_field {
 	const char *name;	/* points into the data; not NUL-terminated */
 	size_t name_len;	/* without white space before the ":" */
 	const char *value;	/* after the ":", up to the final line break */
@@ -27,7 +27,7 @@ struct sieve_field {
 };
 
 struct sieve_header {
-	struct sieve_field *fields;	/* malloc'd, in order */
+	struct sieve_raw_field *fields;	/* malloc'd, in order */
 	size_t count;
 	/* offset where a field added last goes: after the last header
 	 * line, before the empty line (or the end of the data) */
@@ -48,15 +48,15 @@ void sieve_fields_parse(const char *data, size_t size, struct sieve_header *hdr_
 void sieve_fields_free(struct sieve_header *hdr);
 
 /* Whether the field's name is `name`, ASCII case-insensitively. */
-bool sieve_fields_name_is(const struct sieve_field *field, const char *name);
+bool sieve_fields_name_is(const struct sieve_raw_field *field, const char *name);
 
 /* Appends the field's value unfolded (CR and LF removed) and with the
  * leading and trailing white space removed, raw (RFC 2047 words kept). */
-void sieve_fields_value(const struct sieve_field *field, struct str *dest);
+void sieve_fields_value(const struct sieve_raw_field *field, struct str *dest);
 
 /* Appends the field's value as Sieve's "header" test sees it (RFC 5228
  * 5.7 and 2.7.2): unfolded, trimmed and RFC 2047-decoded to UTF-8. */
-void sieve_fields_value_utf8(const struct sieve_field *field, struct str *dest);
+void sieve_fields_value_utf8(const struct sieve_raw_field *field, struct str *dest);
 
 /* field-name = 1*ftext; ftext = %d33-57 / %d59-126 (RFC 5322 3.6.8).
  * True when `name` is one. */

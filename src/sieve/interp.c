@@ -316,7 +316,8 @@ bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *no
 		return false;
 	}
 	struct sieve_match_vars *mv =
-		interp->script->uses_variables && node->match == SIEVE_MATCH_MATCHES ?
+		interp->script->uses_variables &&
+		(node->match == SIEVE_MATCH_MATCHES || node->match == SIEVE_MATCH_REGEX) ?
 		&interp->match_vars : NULL;
 	for (size_t i = 0; i < count; i++) {
 		size_t vlen = lens != NULL ? lens[i] : strlen(values[i]);
@@ -464,6 +465,12 @@ int sieve_interp_run_test(struct sieve_interp *interp, const struct sieve_node *
 	return run_test(interp, test);
 }
 
+int sieve_interp_run_block(struct sieve_interp *interp, struct sieve_node *const *cmds,
+			   size_t count)
+{
+	return run_block(interp, cmds, count);
+}
+
 static void interp_deinit(struct sieve_interp *interp)
 {
 	vars_clear(interp);
@@ -472,6 +479,7 @@ static void interp_deinit(struct sieve_interp *interp)
 	free(interp->fields);
 	free(interp->dups);
 	str_free(&interp->tmp);
+	sieve_ext_state_free(interp);
 }
 
 int sieve_execute_sequence(const struct sieve_script *const *scripts, size_t count,
@@ -494,6 +502,11 @@ int sieve_execute_sequence(const struct sieve_script *const *scripts, size_t cou
 		if (run_block(&interp, scripts[i]->cmds, scripts[i]->cmd_count) < 0 &&
 		    interp.error == NULL)
 			sieve_interp_fail(&interp, "run-time error");
+	}
+	/* RFC 5293 7: after an error, implicit keep stores the original */
+	if (interp.error == NULL && interp.msg != msg) {
+		result_r->message_changed = true;
+		msg = sieve_ext_message_keep(&interp);
 	}
 	result_r->message = msg->data;
 	result_r->message_size = msg->size;

@@ -22,7 +22,7 @@ static const char *line_break(bool crlf)
 
 /* The fields that describe the MIME structure, which a new body brings
  * its own of. */
-static bool is_mime_field(const struct sieve_field *f)
+static bool is_mime_field(const struct sieve_raw_field *f)
 {
 	return sieve_fields_name_is(f, "MIME-Version") ||
 		(f->name_len > 8 && strncasecmp(f->name, "Content-", 8) == 0);
@@ -81,7 +81,7 @@ static void write_mime_entity(struct str *dest, const char *text, size_t len, bo
 
 	sieve_fields_parse(text, len, &hdr);
 	for (size_t i = 0; i < hdr.count; i++) {
-		const struct sieve_field *f = &hdr.fields[i];
+		const struct sieve_raw_field *f = &hdr.fields[i];
 
 		sieve_fields_append_lines(dest, text + f->start, f->end - f->start, crlf);
 		if (i + 1 == hdr.count && hdr.unterminated)
@@ -121,7 +121,7 @@ static int check_from(const char *from)
 }
 
 /* Copies a field's bytes, renamed to `name` when not NULL. */
-static void copy_field(struct str *dest, const char *data, const struct sieve_field *f,
+static void copy_field(struct str *dest, const char *data, const struct sieve_raw_field *f,
 		       const char *name, bool crlf, bool last_unterminated)
 {
 	if (name == NULL) {
@@ -161,7 +161,7 @@ static int replace_message(const char *data, size_t size,
 	sieve_fields_parse(data, size, &hdr);
 	crlf = hdr.crlf;
 	for (size_t i = 0; i < hdr.count; i++) {
-		const struct sieve_field *f = &hdr.fields[i];
+		const struct sieve_raw_field *f = &hdr.fields[i];
 		bool last = i + 1 == hdr.count && hdr.unterminated;
 
 		if (is_mime_field(f))
@@ -220,7 +220,7 @@ static void write_date(struct str *dest, time_t t, bool crlf)
 		    tm.tm_hour, tm.tm_min, tm.tm_sec, line_break(crlf));
 }
 
-static bool name_listed(const struct sieve_field *f, const char *const *names, size_t count)
+static bool name_listed(const struct sieve_raw_field *f, const char *const *names, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
 		if (sieve_fields_name_is(f, names[i]))
@@ -256,7 +256,7 @@ void sieve_mime_edit_enclose(const char *data, size_t size,
 	crlf = hdr.crlf;
 	br = line_break(crlf);
 	for (size_t i = 0; i < hdr.count; i++) {
-		const struct sieve_field *f = &hdr.fields[i];
+		const struct sieve_raw_field *f = &hdr.fields[i];
 		bool is_subject = sieve_fields_name_is(f, "Subject");
 
 		if (is_mime_field(f) || (is_subject && e->subject != NULL))

@@ -63,6 +63,9 @@ struct sieve_node {
 	int addrpart;			/* enum sieve_addrpart */
 	/* for if/elsif/else: the next branch of the same chain */
 	struct sieve_node *next_branch;
+	/* break and extracttext (RFC 5703): inside a foreverypart (whose
+	 * :name a break names), set by foreverypart's validation */
+	bool in_loop;
 	/* include: the script loaded (at run time) is not kept here */
 };
 
@@ -94,6 +97,7 @@ enum sieve_match {
 	SIEVE_MATCH_MATCHES,
 	SIEVE_MATCH_COUNT,	/* RFC 5231 */
 	SIEVE_MATCH_VALUE,
+	SIEVE_MATCH_REGEX,	/* :regex (ext-regex.c) */
 };
 
 enum sieve_comparator {
@@ -196,6 +200,15 @@ extern const struct sieve_extension sieve_ext_copy;
 extern const struct sieve_extension sieve_ext_subaddress;
 extern const struct sieve_extension sieve_ext_relational;
 extern const struct sieve_extension sieve_ext_variables;
+/* ext-editheader.c, ext-mime.c, ext-enotify.c, ext-regex.c */
+extern const struct sieve_extension sieve_ext_editheader;
+extern const struct sieve_extension sieve_ext_mime;
+extern const struct sieve_extension sieve_ext_foreverypart;
+extern const struct sieve_extension sieve_ext_extracttext;
+extern const struct sieve_extension sieve_ext_replace;
+extern const struct sieve_extension sieve_ext_enclose;
+extern const struct sieve_extension sieve_ext_enotify;
+extern const struct sieve_extension sieve_ext_regex;
 
 /* ---- parser (parse.c) ---- */
 
@@ -284,6 +297,10 @@ struct sieve_interp {
 	/* duplicates (RFC 7352) */
 	struct sieve_duplicate_mark *dups;
 	size_t dup_count, dup_cap;
+	/* run-time state of ext-message.c (the message as editheader,
+	 * replace and enclose left it, its MIME parse, the foreverypart
+	 * loops); NULL until one of them needs it */
+	struct sieve_ext_state *ext;
 };
 
 /* Records a run-time error at the current command; returns -1. */
@@ -315,11 +332,50 @@ bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *no
 			const struct sieve_arg *keys);
 /* Runs a test: 1 true, 0 false, -1 run-time error. */
 int sieve_interp_run_test(struct sieve_interp *interp, const struct sieve_node *test);
+/* Runs a command list (a block): 0, 1 when a stop ends the script,
+ * SIEVE_BREAK when a break (RFC 5703 3) leaves it, -1 on a run-time
+ * error.  Commands return the same codes. */
+#define SIEVE_BREAK 2
+int sieve_interp_run_block(struct sieve_interp *interp, struct sieve_node *const *cmds,
+			   size_t count);
+
+/* ---- the extensions' hooks into the core ---- */
+
+/* ext-message.c: the message the script sees now (editheader, replace,
+ * enclose change it: RFC 5293 7, RFC 5703 5-6; ext-state.h). */
+/* The current message copied into the result's pool, for the result
+ * (the run's copy is freed with the state). */
+const struct sieve_message *sieve_ext_message_keep(struct sieve_interp *interp);
+/* Frees the extensions' run-time state (interp->ext). */
+void sieve_ext_state_free(struct sieve_interp *interp);
+
+/* ext-regex.c: the :regex match (for sieve_match_one()), and the
+ * compile-time check of a test's constant patterns and comparator. */
+bool sieve_ext_regex_match(int comparator, const char *value, size_t value_len,
+			   const char *key, size_t key_len,
+			   struct pool *pool, struct sieve_match_vars *vars);
+int sieve_ext_regex_validate(struct sieve_node *node, struct sieve_script *script,
+			     struct str *error_r);
+
+/* ext-mime.c: the :mime and :anychild tags (RFC 5703 4) of the header,
+ * address and exists tests, their compile-time checks, and running such
+ * a test over the parts it names with `core_exec` (the test without
+ * :mime) on each part's header. */
+extern const struct sieve_tag_def sieve_ext_mime_header_tags[];
+extern const struct sieve_tag_def sieve_ext_mime_tags[];
+int sieve_ext_mime_validate(struct sieve_node *node, struct sieve_script *script,
+			    struct str *error_r);
+int sieve_ext_mime_test(struct sieve_interp *interp, const struct sieve_node *node,
+			int (*core_exec)(struct sieve_interp *interp, const struct sieve_node *node));
 /* Variable access (RFC 5229): the value of `name` or NULL. */
 const char *sieve_interp_var_get(struct sieve_interp *interp, const char *name, size_t *len_r);
 /* Sets variable `name`; returns 0 or -1 (too large). */
 int sieve_interp_var_set(struct sieve_interp *interp, const char *name,
 			 const char *value, size_t len);
+/* Applies the modifiers of set (RFC 5229 4) that `node` has as tags
+ * (":lower", ..., ":length", enotify's ":encodeurl") to s, by precedence
+ * (ext-variables.c; extracttext takes them too). */
+void sieve_variables_modify(const struct sieve_node *node, struct str *s);
 /* Replaces the internal flags with the flags of `strs` (space separated
  * lists), or adds or removes them; mode 's', 'a', 'r'. */
 void sieve_flags_apply(struct pool *pool, const char ***flags, size_t *count,
