@@ -64,6 +64,10 @@ int sieve_ext_message_change(struct sieve_interp *interp, const char *data, size
 		if (change == SIEVE_EXT_CHANGE_PART)
 			old_end = sieve_mime_subtree_end(old, part);
 	}
+	if (change == SIEVE_EXT_CHANGE_ENCLOSE && st->pre_enclose == NULL) {
+		st->pre_enclose = xmemdup(interp->msg->data, interp->msg->size);
+		st->pre_enclose_size = interp->msg->size;
+	}
 	copy = xmemdup(data, size);
 	free(st->data);
 	st->data = copy;
@@ -122,6 +126,19 @@ const struct sieve_message *sieve_ext_message_keep(struct sieve_interp *interp)
 
 	*m = *interp->msg;
 	m->data = p_memdup(interp->pool, interp->msg->data, interp->msg->size);
+	if (interp->ext != NULL && interp->ext->pre_enclose != NULL) {
+		const char *pre = p_memdup(interp->pool, interp->ext->pre_enclose,
+					   interp->ext->pre_enclose_size);
+
+		for (size_t i = 0; i < interp->action_count; i++) {
+			struct sieve_action *a = &interp->actions[i];
+
+			if (a->kind == SIEVE_ACT_REDIRECT) {
+				a->redirect_message = pre;
+				a->redirect_message_size = interp->ext->pre_enclose_size;
+			}
+		}
+	}
 	return m;
 }
 
@@ -133,6 +150,7 @@ void sieve_ext_state_free(struct sieve_interp *interp)
 		return;
 	sieve_mime_free(&st->mime);
 	free(st->data);
+	free(st->pre_enclose);
 	free(st);
 	interp->ext = NULL;
 }

@@ -30,6 +30,9 @@ struct sieve_ext_state {
 	struct sieve_mime *mime;
 	struct sieve_ext_loop loops[SIEVE_EXT_MAX_LOOPS];
 	size_t loop_count;
+	/* the message before the first enclose (heap), for redirect */
+	char *pre_enclose;
+	size_t pre_enclose_size;
 	/* the :name of the break being carried out, NULL for "the nearest" */
 	const char *break_name;
 };

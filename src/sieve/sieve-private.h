@@ -344,7 +344,9 @@ int sieve_interp_run_block(struct sieve_interp *interp, struct sieve_node *const
 /* ext-message.c: the message the script sees now (editheader, replace,
  * enclose change it: RFC 5293 7, RFC 5703 5-6; ext-state.h). */
 /* The current message copied into the result's pool, for the result
- * (the run's copy is freed with the state). */
+ * (the run's copy is freed with the state); sets the redirect actions'
+ * redirect_message after an enclose.  Call before the actions are
+ * copied into the result. */
 const struct sieve_message *sieve_ext_message_keep(struct sieve_interp *interp);
 /* Frees the extensions' run-time state (interp->ext). */
 void sieve_ext_state_free(struct sieve_interp *interp);

@@ -153,6 +153,13 @@ struct sieve_action {
 	/* REDIRECT: the address; KEEP/FILEINTO/REDIRECT: :copy (RFC 3894)
 	 * is folded into implicit keep, not reported */
 	const char *address;
+	/* REDIRECT: the message to forward when it is not result.message,
+	 * else NULL: an enclose (RFC 5703 6) "does not affect messages that
+	 * are forwarded via a "redirect" action", so a redirect forwards the
+	 * message as it was before the first enclose (editheader changes
+	 * made until then included) */
+	const char *redirect_message;
+	size_t redirect_message_size;
 	/* REJECT/EREJECT: the reason (UTF-8) */
 	const char *reason;
 	/* VACATION (RFC 5230 4): the reply to send, if the tracking

@@ -438,6 +438,43 @@ static void test_replace_enclose(void **state)
 		       "Subject: =?utf-8?q?Caf=C3=A9?= news\r\nDate: ");
 }
 
+/* RFC 5703 6: enclose "does not affect messages that are forwarded via
+ * a "redirect" action": the redirect carries the message as it was
+ * before the enclose, editheader changes made until then included. */
+static void test_enclose_redirect(void **state)
+{
+	static const char script[] =
+		"require [\"enclose\", \"editheader\"];\n"
+		"addheader \"X-Before\" \"1\";\n"
+		"enclose \"wrapped\";\n"
+		"addheader \"X-After\" \"1\";\n"
+		"redirect \"a@example.com\";\nkeep;";
+	struct sieve_limits limits;
+	struct str errors = STR_INIT;
+	struct sieve_message m = { .data = msg_plain, .size = strlen(msg_plain) };
+	struct sieve_result result;
+	struct sieve_script *s;
+	char *before = xasprintf("X-Before: 1\r\n%s", msg_plain);
+
+	(void)state;
+	sieve_limits_default(&limits);
+	s = sieve_compile("t", script, strlen(script), &limits, &errors);
+	assert_non_null(s);
+	assert_int_equal(sieve_execute(s, &m, NULL, &limits, &result), 0);
+	assert_true(result.message_changed);
+	assert_true(strncmp(result.message, "X-After: 1\r\n", 12) == 0);
+	assert_non_null(memmem(result.message, result.message_size, before, strlen(before)));
+	assert_int_equal(result.action_count, 2);
+	assert_int_equal(result.actions[0].kind, SIEVE_ACT_REDIRECT);
+	assert_int_equal(result.actions[0].redirect_message_size, strlen(before));
+	assert_memory_equal(result.actions[0].redirect_message, before, strlen(before));
+	assert_null(result.actions[1].redirect_message);
+	sieve_result_free(&result);
+	sieve_script_free(&s);
+	free(before);
+	str_free(&errors);
+}
+
 /* ---- enotify and mailto (RFC 5435, 5436) ---- */
 
 static void test_enotify(void **state)
@@ -525,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_foreverypart),
 		cmocka_unit_test(test_extracttext),
 		cmocka_unit_test(test_replace_enclose),
+		cmocka_unit_test(test_enclose_redirect),
 		cmocka_unit_test(test_enotify),
 		cmocka_unit_test(test_capabilities),
 	};
