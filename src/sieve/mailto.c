@@ -8,6 +8,7 @@
 #include "base/pool.h"
 #include "base/utf8.h"
 #include "sieve/fields.h"
+#include "sieve/mime-edit.h"
 
 /* URI headers dropped: RFC 5436 2.7 "MUST be ignored" (from,
  * auto-submitted, received, message-id, date) and the fields that would
@@ -42,8 +43,10 @@ static int hexval(unsigned char c)
 }
 
 /* Percent-decodes src[0..len) into dest.  -1 on a bad escape, a
- * character outside qchar, a NUL, or a result that is not UTF-8. */
-static int pct_decode(const char *src, size_t len, struct str *dest)
+ * character outside qchar (in a header value, "/" and "?" too: they are
+ * RFC 3986 query characters and real URIs have them unescaped), a NUL,
+ * or a result that is not UTF-8. */
+static int pct_decode(const char *src, size_t len, bool is_hfvalue, struct str *dest)
 {
 	size_t start = dest->len;
 
@@ -61,7 +64,7 @@ static int pct_decode(const char *src, size_t len, struct str *dest)
 				return -1;
 			str_append_c(dest, (char)(hi * 16 + lo));
 			i += 2;
-		} else if (is_qchar(c)) {
+		} else if (is_qchar(c) || (is_hfvalue && (c == '/' || c == '?'))) {
 			str_append_c(dest, (char)c);
 		} else {
 			return -1;
@@ -144,7 +147,7 @@ static int fail(struct parse_ctx *ctx, const char *fmt, const char *arg)
 }
 
 /* Adds the comma-separated, percent-encoded addr-specs of src[0..len). */
-static int add_recipients(struct parse_ctx *ctx, const char *src, size_t len)
+static int add_recipients(struct parse_ctx *ctx, const char *src, size_t len, bool cc)
 {
 	struct sieve_mailto *m = ctx->m;
 	size_t p = 0;
@@ -155,7 +158,7 @@ static int add_recipients(struct parse_ctx *ctx, const char *src, size_t len)
 		struct str addr = STR_INIT;
 		bool dup = false;
 
-		if (pct_decode(src + p, end - p, &addr) < 0 || addr.len == 0 ||
+		if (pct_decode(src + p, end - p, false, &addr) < 0 || addr.len == 0 ||
 		    !is_addr_spec(str_c(&addr))) {
 			const char *shown = p_strndup(ctx->pool, src + p, end - p);
 
@@ -163,14 +166,15 @@ static int add_recipients(struct parse_ctx *ctx, const char *src, size_t len)
 			return fail(ctx, "mailto URI: invalid recipient \"%s\"", shown);
 		}
 		for (size_t i = 0; i < m->recipient_count && !dup; i++)
-			dup = str_eq_icase(m->recipients[i], str_c(&addr));
+			dup = str_eq_icase(m->recipients[i].address, str_c(&addr));
 		if (!dup) {
 			if (m->recipient_count == SIEVE_MAILTO_MAX_RECIPIENTS) {
 				str_free(&addr);
 				return fail(ctx, "mailto URI: more than %s recipients", "8");
 			}
 			ARRAY_RESERVE(m->recipients, ctx->rcpt_cap, m->recipient_count + 1);
-			m->recipients[m->recipient_count++] = p_strdup(ctx->pool, str_c(&addr));
+			m->recipients[m->recipient_count].address = p_strdup(ctx->pool, str_c(&addr));
+			m->recipients[m->recipient_count++].cc = cc;
 		}
 		str_free(&addr);
 		p = end + 1;
@@ -203,7 +207,7 @@ static int add_hfield(struct parse_ctx *ctx, const char *src, size_t len)
 	if (eq == NULL)
 		return fail(ctx, "mailto URI: header \"%s\" has no \"=\"",
 			    p_strndup(ctx->pool, src, len));
-	if (pct_decode(src, (size_t)(eq - src), &name) < 0 ||
+	if (pct_decode(src, (size_t)(eq - src), false, &name) < 0 ||
 	    !sieve_fields_name_is_valid(str_c(&name))) {
 		str_free(&name);
 		return fail(ctx, "mailto URI: invalid header name \"%s\"",
@@ -214,9 +218,9 @@ static int add_hfield(struct parse_ctx *ctx, const char *src, size_t len)
 	if (str_eq_icase(n, "to") || str_eq_icase(n, "cc")) {
 		size_t vlen = len - (size_t)(eq + 1 - src);
 
-		return vlen == 0 ? 0 : add_recipients(ctx, eq + 1, vlen);
+		return vlen == 0 ? 0 : add_recipients(ctx, eq + 1, vlen, str_eq_icase(n, "cc"));
 	}
-	if (pct_decode(eq + 1, len - (size_t)(eq + 1 - src), &value) < 0) {
+	if (pct_decode(eq + 1, len - (size_t)(eq + 1 - src), true, &value) < 0) {
 		str_free(&value);
 		return fail(ctx, "mailto URI: invalid value of header \"%s\"", n);
 	}
@@ -249,7 +253,7 @@ static int add_hfield(struct parse_ctx *ctx, const char *src, size_t len)
 static void move_to_pool(struct parse_ctx *ctx)
 {
 	struct sieve_mailto *m = ctx->m;
-	const char **r = m->recipients;
+	struct sieve_mailto_recipient *r = m->recipients;
 	struct sieve_mailto_header *h = m->headers;
 
 	m->recipients = m->recipient_count == 0 ? NULL :
@@ -277,7 +281,7 @@ int sieve_mailto_parse(struct pool *pool, const char *uri, struct sieve_mailto *
 	if (q == NULL)
 		q = p + strlen(p);
 	if (q > p)
-		ret = add_recipients(&ctx, p, (size_t)(q - p));
+		ret = add_recipients(&ctx, p, (size_t)(q - p), false);
 	if (ret == 0 && *q == '?') {
 		for (p = q + 1; ret == 0;) {
 			const char *amp = strchr(p, '&');
@@ -331,4 +335,76 @@ void sieve_mailto_encodeurl(const char *src, size_t len, struct str *dest)
 			str_append_c(dest, hex[c & 15]);
 		}
 	}
+}
+
+static void write_recipients(struct str *dest, const char *name,
+			     const struct sieve_mailto *m, bool cc)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < m->recipient_count; i++) {
+		if (m->recipients[i].cc != cc)
+			continue;
+		str_append(dest, first ? name : ",\r\n ");
+		str_append(dest, m->recipients[i].address);
+		first = false;
+	}
+	if (!first)
+		str_append(dest, "\r\n");
+}
+
+void sieve_mailto_compose(const struct sieve_mailto *m,
+			  const struct sieve_mailto_notify *n, struct str *dest)
+{
+	struct sieve_header hdr;
+	struct str subject = STR_INIT;
+
+	/* RFC 5436 2.7.1: Auto-Submitted above the kept Received fields */
+	str_printfa(dest, "Auto-Submitted: auto-notified; owner-email=\"%s\"\r\n", n->owner);
+	sieve_fields_parse(n->trigger, n->trigger_size, &hdr);
+	for (size_t i = 0; i < hdr.count; i++) {
+		const struct sieve_raw_field *f = &hdr.fields[i];
+
+		if (!sieve_fields_name_is(f, "Received"))
+			continue;
+		sieve_fields_append_lines(dest, n->trigger + f->start, f->end - f->start, true);
+		if (i + 1 == hdr.count && hdr.unterminated)
+			str_append(dest, "\r\n");
+	}
+	str_append(dest, "Date: ");
+	sieve_mime_edit_date(dest, n->date);
+	str_append(dest, "\r\n");
+	str_printfa(dest, "Message-ID: %s\r\n", n->message_id);
+	str_printfa(dest, "From: %s\r\n", n->from != NULL ? n->from : n->owner);
+	write_recipients(dest, "To: ", m, false);
+	write_recipients(dest, "Cc: ", m, true);
+	if (n->message != NULL) {
+		str_append(&subject, n->message);
+	} else if (m->subject != NULL) {
+		str_append(&subject, m->subject);
+	} else {
+		for (size_t i = 0; i < hdr.count && subject.len == 0; i++) {
+			if (sieve_fields_name_is(&hdr.fields[i], "Subject"))
+				sieve_fields_value_utf8(&hdr.fields[i], &subject);
+		}
+	}
+	if (subject.len > 0 && sieve_fields_value_is_valid(subject.data, subject.len))
+		sieve_fields_write(dest, "Subject", subject.data, subject.len, true);
+	if (n->importance != NULL && strcmp(n->importance, "1") == 0)
+		str_append(dest, "Importance: high\r\n");
+	else if (n->importance != NULL && strcmp(n->importance, "3") == 0)
+		str_append(dest, "Importance: low\r\n");
+	for (size_t i = 0; i < m->header_count; i++) {
+		char *name = xstrdup(m->headers[i].name);
+
+		if (name[0] >= 'a' && name[0] <= 'z')
+			name[0] = (char)(name[0] - 'a' + 'A');
+		sieve_fields_write(dest, name, m->headers[i].value, strlen(m->headers[i].value), true);
+		free(name);
+	}
+	str_append(dest, "MIME-Version: 1.0\r\n");
+	sieve_mime_edit_text_entity(dest, m->body != NULL ? m->body : "",
+				    m->body != NULL ? strlen(m->body) : 0, true, true);
+	str_free(&subject);
+	sieve_fields_free(&hdr);
 }

@@ -10,6 +10,9 @@
  *   qchar     = unreserved / pct-encoded / some-delims
  *   some-delims = "!" / "$" / "'" / "(" / ")" / "*" / "+" / "," / ";" / ":" / "@"
  *
+ * (Header values may also hold "/" and "?" unescaped, as RFC 3986
+ * queries do; the "?" that starts hfields is the first one.)
+ *
  * The recipients are those of `to` and of the "to" and "cc" URI headers
  * (RFC 5436 2.7: "the address(es) specified in the URI (including any URI
  * headers where the hname is "to" or "cc")").  URI headers that RFC 5436
@@ -25,6 +28,8 @@
 #include "base/base.h"
 #include "base/str.h"
 
+#include <time.h>
+
 struct pool;
 
 /* A URI with more recipients or kept headers is invalid (RFC 5435 8:
@@ -37,10 +42,15 @@ struct sieve_mailto_header {
 	const char *value;	/* percent-decoded UTF-8 */
 };
 
+struct sieve_mailto_recipient {
+	const char *address;	/* an addr-spec, "local@domain" */
+	bool cc;		/* from a "cc" URI header (else "to") */
+};
+
 struct sieve_mailto {
-	/* addr-specs ("local@domain"), without duplicates (ASCII case
-	 * insensitive), in the order they appear; at least one */
-	const char **recipients;
+	/* without duplicates (ASCII case-insensitive), in the order they
+	 * appear; at least one */
+	struct sieve_mailto_recipient *recipients;
 	size_t recipient_count;
 	/* the kept URI headers, in order */
 	struct sieve_mailto_header *headers;
@@ -58,6 +68,37 @@ struct sieve_mailto {
  * UTF-8, or more than the limits above. */
 int sieve_mailto_parse(struct pool *pool, const char *uri, struct sieve_mailto *mailto_r,
 		       const char **error_r);
+
+/* What the notification message (RFC 5436 2.7) is made of besides the
+ * URI. */
+struct sieve_mailto_notify {
+	/* the address of the script's owner: the owner-email of
+	 * Auto-Submitted, and the From when there is no valid :from */
+	const char *owner;
+	const char *from;	/* notify :from (already checked), or NULL */
+	const char *message;	/* notify :message, or NULL */
+	const char *importance;	/* notify :importance "1".."3", or NULL */
+	/* the triggering message: its Received fields are kept (below
+	 * Auto-Submitted) and its Subject is the default */
+	const char *trigger;
+	size_t trigger_size;
+	time_t date;		/* the notification's Date */
+	const char *message_id;	/* its Message-ID, "<...>", made by the caller */
+};
+
+/* Appends the notification message for `mailto` to dest, with CRLF line
+ * ends (RFC 5436 2.7): "Auto-Submitted: auto-notified;
+ * owner-email=..." first, the trigger's Received fields, Date,
+ * Message-ID, From (:from, else the owner), To and Cc (the recipients),
+ * Subject (:message, else the URI's subject, else the trigger's),
+ * "Importance: high"/"low" for importance 1/3, the kept URI headers (the
+ * first letter of the name capitalised), and a text/plain UTF-8 body
+ * (the URI's body, else empty).  Values that are not ASCII are RFC 2047
+ * encoded.  The envelope is the caller's: recipients as in `mailto`,
+ * sender "" when the trigger's was "" (RFC 5436 2.7), else :from or the
+ * owner. */
+void sieve_mailto_compose(const struct sieve_mailto *mailto,
+			  const struct sieve_mailto_notify *notify, struct str *dest);
 
 /* enotify's method dispatch (RFC 5435 4, 5), for the one method Roost
  * has.  True when every URI is "mailto:" and sieve_mailto_parse()

@@ -44,9 +44,7 @@ static bool is_7bit_text(const char *text, size_t len)
 	return true;
 }
 
-/* A text/plain; charset=utf-8 entity: its header fields, the empty line
- * and the body (7bit if it can be, else base64 of its CRLF form). */
-static void write_text_entity(struct str *dest, const char *text, size_t len, bool crlf,
+void sieve_mime_edit_text_entity(struct str *dest, const char *text, size_t len, bool crlf,
 			      bool final_break)
 {
 	const char *br = line_break(crlf);
@@ -181,7 +179,7 @@ static int replace_message(const char *data, size_t size,
 	if (r->mime)
 		write_mime_entity(dest, r->text, r->text_len, crlf);
 	else
-		write_text_entity(dest, r->text, r->text_len, crlf, true);
+		sieve_mime_edit_text_entity(dest, r->text, r->text_len, crlf, true);
 	sieve_fields_free(&hdr);
 	return 0;
 }
@@ -204,20 +202,20 @@ int sieve_mime_edit_replace(const char *data, size_t size, const struct mime_par
 	if (replace->mime)
 		write_mime_entity(dest, replace->text, replace->text_len, hdr.crlf);
 	else
-		write_text_entity(dest, replace->text, replace->text_len, hdr.crlf, false);
+		sieve_mime_edit_text_entity(dest, replace->text, replace->text_len, hdr.crlf, false);
 	str_append_n(dest, data + end, size - end);
 	sieve_fields_free(&hdr);
 	return 0;
 }
 
-static void write_date(struct str *dest, time_t t, bool crlf)
+void sieve_mime_edit_date(struct str *dest, time_t t)
 {
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	str_printfa(dest, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000%s",
+	str_printfa(dest, "%s, %02d %s %04d %02d:%02d:%02d +0000",
 		    weekdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
-		    tm.tm_hour, tm.tm_min, tm.tm_sec, line_break(crlf));
+		    tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static bool name_listed(const struct sieve_raw_field *f, const char *const *names, size_t count)
@@ -270,15 +268,18 @@ void sieve_mime_edit_enclose(const char *data, size_t size,
 	}
 	if (e->subject != NULL && sieve_fields_value_is_valid(e->subject, strlen(e->subject)))
 		sieve_fields_write(dest, "Subject", e->subject, strlen(e->subject), crlf);
-	if (!have_date)
-		write_date(dest, e->date, crlf);
+	if (!have_date) {
+		str_append(dest, "Date: ");
+		sieve_mime_edit_date(dest, e->date);
+		str_append(dest, br);
+	}
 	if (!have_from && e->from != NULL && check_from(e->from) > 0)
 		sieve_fields_write(dest, "From", e->from, strlen(e->from), crlf);
 	make_boundary(data, size, e->text, e->text_len, &boundary);
 	str_printfa(dest, "MIME-Version: 1.0%sContent-Type: multipart/mixed; boundary=\"%s\"%s%s",
 		    br, str_c(&boundary), br, br);
 	str_printfa(dest, "--%s%s", str_c(&boundary), br);
-	write_text_entity(dest, e->text, e->text_len, crlf, false);
+	sieve_mime_edit_text_entity(dest, e->text, e->text_len, crlf, false);
 	str_printfa(dest, "%s--%s%sContent-Type: message/rfc822%s", br, str_c(&boundary), br, br);
 	if (!is_7bit_text(data, size))
 		str_printfa(dest, "Content-Transfer-Encoding: 8bit%s", br);

@@ -69,4 +69,16 @@ struct sieve_mime_enclose {
 void sieve_mime_edit_enclose(const char *data, size_t size,
 			     const struct sieve_mime_enclose *enclose, struct str *dest);
 
+/* Appends a text/plain; charset=utf-8 entity holding text[0..len): its
+ * Content-Type and Content-Transfer-Encoding fields, the empty line and
+ * the body, 7bit when the text is US-ASCII with lines of at most 998
+ * bytes, else base64 of its CRLF form in lines of 76.  Line breaks are
+ * CRLF when `crlf`, else LF; with `final_break` the body ends in one. */
+void sieve_mime_edit_text_entity(struct str *dest, const char *text, size_t len, bool crlf,
+				 bool final_break);
+
+/* Appends time t as an RFC 5322 date-time in UTC
+ * ("Mon, 07 Dec 2026 22:00:00 +0000"), without locale. */
+void sieve_mime_edit_date(struct str *dest, time_t t);
+
 #endif
