@@ -61,9 +61,17 @@ int sieve_editheader_add(const char *data, size_t size, const char *name,
 		return 0;
 	}
 	sieve_fields_parse(data, size, &hdr);
+	/* first: before the first line that does not start with white
+	 * space, which a broken message may have before its fields (the
+	 * new field must not take it as its continuation) */
 	at = last ? hdr.end : 0;
+	while (!last && at < hdr.end && (data[at] == ' ' || data[at] == '\t')) {
+		const char *lf = memchr(data + at, '\n', hdr.end - at);
+
+		at = lf == NULL ? hdr.end : (size_t)(lf - data) + 1;
+	}
 	str_append_n(dest, data, at);
-	if (last && hdr.unterminated)
+	if (at == hdr.end && hdr.unterminated)
 		str_append(dest, hdr.crlf ? "\r\n" : "\n");
 	sieve_fields_write(dest, name, value, value_len, hdr.crlf);
 	str_append_n(dest, data + at, size - at);
