@@ -4,6 +4,7 @@
  * dispatches by name.  "test" runs a script file over a message file and
  * prints the actions (sieve_result_describe()); it never delivers. */
 #include "cli.h"
+#include "conf/conf.h"
 #include "sieve/sieve.h"
 
 #include <errno.h>
@@ -30,10 +31,23 @@ static int read_file(const char *path, struct str *dest)
 	return failed ? -1 : 0;
 }
 
+/* The sieve_max_* keys of roost.conf as the interpreter's limits. */
+static void limits_from_config(const struct roost_config *config, struct sieve_limits *limits_r)
+{
+	sieve_limits_default(limits_r);
+	limits_r->max_script_size = config->sieve_max_script_size;
+	limits_r->max_nesting = config->sieve_max_nesting;
+	limits_r->max_actions = config->sieve_max_actions;
+	limits_r->max_redirects = config->sieve_max_redirects;
+	limits_r->max_variable_size = config->sieve_max_variable_size;
+	limits_r->max_include_depth = config->sieve_max_include_depth;
+	limits_r->max_cpu_ms = config->sieve_max_cpu_time;
+}
+
 static void sieve_test_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: roost sieve test [-f SENDER] [-r RECIPIENT] SCRIPT MESSAGE\n"
+		"usage: roost sieve test [-c FILE] [-f SENDER] [-r RECIPIENT] SCRIPT MESSAGE\n"
 		"\n"
 		"Compiles the Sieve script in the file SCRIPT and runs it over the message\n"
 		"in the file MESSAGE, printing the actions it would take, one per line\n"
@@ -41,19 +55,29 @@ static void sieve_test_usage(FILE *out)
 		"Nothing is delivered or sent.  Compile errors are printed as\n"
 		"\"line N: ...\" and the exit code is 65; a run-time error is printed as\n"
 		"\"error: line N: ...\" followed by the implicit keep it falls back to.\n"
+		"The limits (sieve_max_*) and the subaddress separator\n"
+		"(recipient_delimiter) come from the config file.\n"
 		"\n"
+		"  -c, --config FILE  config file (default " CLI_DEFAULT_CONFIG
+		" if it exists)\n"
 		"  -f SENDER     envelope sender (MAIL FROM; \"\" for <>)\n"
 		"  -r RECIPIENT  envelope recipient (RCPT TO)\n");
 }
 
 static int cli_sieve_test(int argc, char **argv)
 {
-	const char *from = NULL, *to = NULL;
+	const char *from = NULL, *to = NULL, *config_path = NULL;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int c;
 
 	optind = 1;
-	while ((c = getopt(argc, argv, "f:r:h")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:f:r:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'c': config_path = optarg; break;
 		case 'f': from = optarg; break;
 		case 'r': to = optarg; break;
 		case 'h': sieve_test_usage(stdout); return 0;
@@ -64,6 +88,9 @@ static int cli_sieve_test(int argc, char **argv)
 		sieve_test_usage(stderr);
 		return EX_USAGE;
 	}
+	struct roost_config *config = cli_config_load(config_path, "sieve");
+	if (config == NULL)
+		return EX_CONFIG;
 	struct str script_text = STR_INIT, msg_text = STR_INIT, errors = STR_INIT;
 	if (read_file(argv[optind], &script_text) < 0 ||
 	    read_file(argv[optind + 1], &msg_text) < 0) {
@@ -71,10 +98,11 @@ static int cli_sieve_test(int argc, char **argv)
 			script_text.data == NULL ? argv[optind] : argv[optind + 1], strerror(errno));
 		str_free(&script_text);
 		str_free(&msg_text);
+		config_free(&config);
 		return EX_NOINPUT;
 	}
 	struct sieve_limits limits;
-	sieve_limits_default(&limits);
+	limits_from_config(config, &limits);
 	struct sieve_script *script = sieve_compile(argv[optind], script_text.data,
 						    script_text.len, &limits, &errors);
 	int ret = 0;
@@ -88,7 +116,9 @@ static int cli_sieve_test(int argc, char **argv)
 			.envelope_from = from,
 			.envelope_to = to,
 		};
-		struct sieve_env env = { .ctx = NULL };
+		struct sieve_env env = {
+			.subaddress_delimiter = config->recipient_delimiter,
+		};
 		struct sieve_result result;
 		struct str out = STR_INIT;
 		(void)sieve_execute(script, &msg, &env, &limits, &result);
@@ -101,6 +131,7 @@ static int cli_sieve_test(int argc, char **argv)
 	str_free(&errors);
 	str_free(&script_text);
 	str_free(&msg_text);
+	config_free(&config);
 	return ret;
 }
 

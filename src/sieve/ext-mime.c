@@ -13,21 +13,11 @@
 
 /* ---- :mime on header, address and exists (RFC 5703 4) ---- */
 
-const struct sieve_tag_def sieve_ext_mime_header_tags[] = {
-	{ "mime", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 0, 0 },
-	{ "anychild", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 0, 0 },
-	{ "type", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, SIEVE_MIME_OPT_TYPE, 1 },
-	{ "subtype", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, SIEVE_MIME_OPT_SUBTYPE, 1 },
-	{ "contenttype", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, SIEVE_MIME_OPT_CONTENTTYPE, 1 },
-	{ "param", SIEVE_P_STRLIST, "mime", SIEVE_TG_OWN, SIEVE_MIME_OPT_PARAM, 1 },
-	{ NULL, 0, NULL, 0, 0, 0 },
-};
-
-const struct sieve_tag_def sieve_ext_mime_tags[] = {
-	{ "mime", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 0, 0 },
-	{ "anychild", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
-};
+/* The tags are in ext-core.c's tables (SIEVE_EXT_MIME_TAGS and
+ * SIEVE_EXT_MIMEOPTS_TAGS in sieve-private.h), with these values. */
+_Static_assert(SIEVE_MIME_OPT_TYPE == 1 && SIEVE_MIME_OPT_SUBTYPE == 2 &&
+	       SIEVE_MIME_OPT_CONTENTTYPE == 3 && SIEVE_MIME_OPT_PARAM == 4,
+	       "the :type/:subtype/:contenttype/:param tag values");
 
 /* The MIMEOPTS tag of a node, or NULL. */
 static const struct sieve_tagval *mimeopt(const struct sieve_node *node)
@@ -100,6 +90,8 @@ static int header_mimeopt(struct sieve_interp *interp, const struct sieve_node *
 		const char **raw;
 		size_t n = sieve_interp_header_raw(interp, names[i], &raw);
 
+		n = sieve_index_select(node, raw, n);	/* RFC 5260 :index */
+
 		for (size_t j = 0; j < n; j++) {
 			size_t before = v.count;
 			unsigned int counted =
@@ -137,8 +129,15 @@ int sieve_ext_mime_test(struct sieve_interp *interp, const struct sieve_node *no
 		first = context == SIEVE_MIME_TOP ? 0 : context;
 		end = first + 1;
 	}
-	plain.tags = NULL;
+	/* the test without its RFC 5703 tags (:index and the rest stay) */
+	plain.tags = p_malloc(interp->pool, sizeof(*plain.tags) * (node->tag_count + 1));
 	plain.tag_count = 0;
+	for (size_t i = 0; i < node->tag_count; i++) {
+		const char *ext = node->tags[i].def->ext;
+
+		if (ext == NULL || strcmp(ext, "mime") != 0)
+			plain.tags[plain.tag_count++] = node->tags[i];
+	}
 	for (size_t i = first; i < end && ret == 0; i++) {
 		struct sieve_header hdr;
 		struct sieve_field *fields;

@@ -170,12 +170,31 @@ size_t sieve_interp_header_raw(struct sieve_interp *interp, const char *name,
 
 /* ---- variables (RFC 5229) ---- */
 
+/* RFC 6609 3.3/3.5: a name the running script declared global, or in
+ * the "global." namespace, lives in the global space */
+static bool var_is_global(struct sieve_interp *interp, const char **name)
+{
+	if (strncasecmp(*name, "global.", 7) == 0) {
+		*name += 7;
+		return true;
+	}
+	for (size_t i = 0; i < interp->declared_count; i++) {
+		if (str_eq_icase(interp->declared[i], *name))
+			return true;
+	}
+	return false;
+}
+
 const char *sieve_interp_var_get(struct sieve_interp *interp, const char *name, size_t *len_r)
 {
-	for (size_t i = 0; i < interp->var_count; i++) {
-		if (str_eq_icase(interp->vars[i].name, name)) {
-			*len_r = interp->vars[i].len;
-			return interp->vars[i].value;
+	bool global = var_is_global(interp, &name);
+	struct sieve_var *vars = global ? interp->globals : interp->vars;
+	size_t count = global ? interp->global_count : interp->var_count;
+
+	for (size_t i = 0; i < count; i++) {
+		if (str_eq_icase(vars[i].name, name)) {
+			*len_r = vars[i].len;
+			return vars[i].value;
 		}
 	}
 	return NULL;
@@ -184,30 +203,35 @@ const char *sieve_interp_var_get(struct sieve_interp *interp, const char *name, 
 int sieve_interp_var_set(struct sieve_interp *interp, const char *name,
 			 const char *value, size_t len)
 {
+	bool global = var_is_global(interp, &name);
+	struct sieve_var **vars = global ? &interp->globals : &interp->vars;
+	size_t *count = global ? &interp->global_count : &interp->var_count;
+	size_t *cap = global ? &interp->global_cap : &interp->var_cap;
+
 	if (len > interp->limits->max_variable_size)
 		len = interp->limits->max_variable_size;	/* RFC 5229 3: MAY truncate */
-	for (size_t i = 0; i < interp->var_count; i++) {
-		if (str_eq_icase(interp->vars[i].name, name)) {
-			free(interp->vars[i].value);
-			interp->vars[i].value = xstrndup(value, len);
-			interp->vars[i].len = len;
+	for (size_t i = 0; i < *count; i++) {
+		if (str_eq_icase((*vars)[i].name, name)) {
+			free((*vars)[i].value);
+			(*vars)[i].value = xstrndup(value, len);
+			(*vars)[i].len = len;
 			return 0;
 		}
 	}
-	array_reserve((void **)&interp->vars, &interp->var_cap, interp->var_count + 1,
-		      sizeof(*interp->vars));
-	struct sieve_var *v = &interp->vars[interp->var_count++];
+	array_reserve((void **)vars, cap, *count + 1, sizeof(**vars));
+	struct sieve_var *v = &(*vars)[(*count)++];
 	v->name = p_strdup(interp->pool, name);
 	v->value = xstrndup(value, len);
 	v->len = len;
 	return 0;
 }
 
-static void vars_clear(struct sieve_interp *interp)
+void sieve_interp_vars_clear(struct sieve_interp *interp)
 {
 	for (size_t i = 0; i < interp->var_count; i++)
 		free(interp->vars[i].value);
 	interp->var_count = 0;
+	interp->declared_count = 0;
 	memset(&interp->match_vars, 0, sizeof(interp->match_vars));
 }
 
@@ -252,10 +276,8 @@ static size_t expand_ref(struct sieve_interp *interp, const char *p, struct str 
 		return 0;
 	char *name = xstrndup(p, (size_t)(q - p));
 	size_t len;
-	const char *value = strchr(name, '.') == NULL ?
+	const char *value = strchr(name, '.') == NULL || strncasecmp(name, "global.", 7) == 0 ?
 		sieve_interp_var_get(interp, name, &len) : NULL;
-	if (value == NULL && strncasecmp(name, "global.", 7) == 0)
-		value = sieve_interp_var_get(interp, name + 7, &len);
 	if (value != NULL)
 		str_append_n(dest, value, len);
 	free(name);
@@ -349,18 +371,6 @@ static bool is_store(const struct sieve_action *a)
 	return a->kind == SIEVE_ACT_KEEP || a->kind == SIEVE_ACT_FILEINTO;
 }
 
-static void merge_flags(struct sieve_interp *interp, struct sieve_action *into,
-			const struct sieve_action *from)
-{
-	const char **flags = NULL;
-	size_t count = 0;
-
-	sieve_flags_apply(interp->pool, &flags, &count, into->flags, into->flag_count, 'a');
-	sieve_flags_apply(interp->pool, &flags, &count, from->flags, from->flag_count, 'a');
-	into->flags = flags;
-	into->flag_count = count;
-}
-
 int sieve_interp_add_action(struct sieve_interp *interp, const struct sieve_action *action,
 			    bool cancels_keep)
 {
@@ -390,7 +400,9 @@ int sieve_interp_add_action(struct sieve_interp *interp, const struct sieve_acti
 	for (size_t i = 0; i < interp->action_count; i++) {
 		struct sieve_action *a = &interp->actions[i];
 		if (is_store(a) && is_store(action) && same_mailbox(a->mailbox, action->mailbox)) {
-			merge_flags(interp, a, action);
+			/* RFC 5232 3: "the last flag list value MUST win" */
+			a->flags = action->flags;
+			a->flag_count = action->flag_count;
 			a->create = a->create || action->create;
 			return 0;
 		}
@@ -409,11 +421,25 @@ int sieve_interp_add_action(struct sieve_interp *interp, const struct sieve_acti
 					 interp->limits->max_actions);
 	array_reserve((void **)&interp->actions, &interp->action_cap, interp->action_count + 1,
 		      sizeof(*interp->actions));
-	interp->actions[interp->action_count++] = *action;
+	/* the strings may point into a script (an included one is freed
+	 * before the result): the result owns copies */
+	struct sieve_action *a = &interp->actions[interp->action_count++];
+	*a = *action;
+	const char **strs[] = {
+		&a->mailbox, &a->special_use, &a->mailbox_id, &a->address, &a->reason,
+		&a->recipient, &a->from, &a->subject, &a->body, &a->handle, &a->method,
+		&a->importance, &a->message,
+	};
+	for (size_t i = 0; i < N_ELEMENTS(strs); i++) {
+		if (*strs[i] != NULL)
+			*strs[i] = p_strdup(interp->pool, *strs[i]);
+	}
 	return 0;
 }
 
 /* ---- execution ---- */
+
+static int run_block(struct sieve_interp *interp, struct sieve_node *const *cmds, size_t count);
 
 static int run_test(struct sieve_interp *interp, const struct sieve_node *test)
 {
@@ -423,8 +449,14 @@ static int run_test(struct sieve_interp *interp, const struct sieve_node *test)
 	return test->def->execute(interp, test);
 }
 
-/* Runs a command list; returns 0, 1 when a stop ends the script, -1 on
- * a run-time error. */
+int sieve_interp_run_block(struct sieve_interp *interp, struct sieve_node *const *cmds,
+			   size_t count)
+{
+	return run_block(interp, cmds, count);
+}
+
+/* Runs a command list; returns 0, 1 when a stop ends the script, 2 for
+ * a return (RFC 6609), -1 on a run-time error. */
 static int run_block(struct sieve_interp *interp, struct sieve_node *const *cmds, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
@@ -465,16 +497,18 @@ int sieve_interp_run_test(struct sieve_interp *interp, const struct sieve_node *
 	return run_test(interp, test);
 }
 
-int sieve_interp_run_block(struct sieve_interp *interp, struct sieve_node *const *cmds,
-			   size_t count)
-{
-	return run_block(interp, cmds, count);
-}
-
 static void interp_deinit(struct sieve_interp *interp)
 {
-	vars_clear(interp);
+	sieve_interp_vars_clear(interp);
 	free(interp->vars);
+	for (size_t i = 0; i < interp->global_count; i++)
+		free(interp->globals[i].value);
+	free(interp->globals);
+	free(interp->declared);
+	free(interp->stack);
+	for (size_t i = 0; i < interp->included_count; i++)
+		sieve_script_free(&interp->included[i].script);
+	free(interp->included);
 	free(interp->actions);
 	free(interp->fields);
 	free(interp->dups);
@@ -498,7 +532,7 @@ int sieve_execute_sequence(const struct sieve_script *const *scripts, size_t cou
 	interp.cpu_start_ns = cpu_ns();
 	for (size_t i = 0; i < count && interp.error == NULL; i++) {
 		interp.script = scripts[i];
-		vars_clear(&interp);
+		sieve_interp_vars_clear(&interp);
 		if (run_block(&interp, scripts[i]->cmds, scripts[i]->cmd_count) < 0 &&
 		    interp.error == NULL)
 			sieve_interp_fail(&interp, "run-time error");
@@ -593,6 +627,14 @@ void sieve_result_describe(const struct sieve_result *result, struct str *dest)
 			describe_quoted(dest, a->mailbox);
 			if (a->create)
 				str_append(dest, " :create");
+			if (a->mailbox_id != NULL) {
+				str_append(dest, " :mailboxid ");
+				describe_quoted(dest, a->mailbox_id);
+			}
+			if (a->special_use != NULL) {
+				str_append(dest, " :specialuse ");
+				describe_quoted(dest, a->special_use);
+			}
 			break;
 		case SIEVE_ACT_REDIRECT:
 			str_append(dest, "redirect ");
@@ -608,9 +650,16 @@ void sieve_result_describe(const struct sieve_result *result, struct str *dest)
 			break;
 		case SIEVE_ACT_VACATION:
 			str_append(dest, "vacation to ");
-			describe_quoted(dest, a->recipient != NULL ? a->recipient : "");
-			str_append(dest, " subject ");
-			describe_quoted(dest, a->subject != NULL ? a->subject : "");
+			describe_quoted(dest, a->recipient);
+			str_append(dest, " :subject ");
+			describe_quoted(dest, a->subject);
+			if (a->from != NULL) {
+				str_append(dest, " :from ");
+				describe_quoted(dest, a->from);
+			}
+			str_printfa(dest, " :seconds %u", a->period);
+			if (a->mime)
+				str_append(dest, " :mime");
 			break;
 		case SIEVE_ACT_NOTIFY:
 			str_append(dest, "notify ");

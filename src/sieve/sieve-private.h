@@ -200,6 +200,27 @@ extern const struct sieve_extension sieve_ext_copy;
 extern const struct sieve_extension sieve_ext_subaddress;
 extern const struct sieve_extension sieve_ext_relational;
 extern const struct sieve_extension sieve_ext_variables;
+extern const struct sieve_extension sieve_ext_mailbox;
+extern const struct sieve_extension sieve_ext_mailboxid;
+extern const struct sieve_extension sieve_ext_specialuse;
+extern const struct sieve_extension sieve_ext_environment;
+extern const struct sieve_extension sieve_ext_ihave;
+extern const struct sieve_extension sieve_ext_date;
+extern const struct sieve_extension sieve_ext_index;
+extern const struct sieve_extension sieve_ext_body;
+extern const struct sieve_extension sieve_ext_vacation;
+extern const struct sieve_extension sieve_ext_vacation_seconds;
+extern const struct sieve_extension sieve_ext_duplicate;
+extern const struct sieve_extension sieve_ext_spamtest;
+extern const struct sieve_extension sieve_ext_spamtestplus;
+extern const struct sieve_extension sieve_ext_virustest;
+extern const struct sieve_extension sieve_ext_include;
+
+/* RFC 5260 :index N [:last] of `node` applied to the values of one
+ * header field (ext-date.c): moves the chosen one to values[0] and
+ * returns 1, or 0 when there is no such occurrence; `count` unchanged
+ * without :index. */
+size_t sieve_index_select(const struct sieve_node *node, const char **values, size_t count);
 /* ext-editheader.c, ext-mime.c, ext-enotify.c, ext-regex.c */
 extern const struct sieve_extension sieve_ext_editheader;
 extern const struct sieve_extension sieve_ext_mime;
@@ -266,6 +287,12 @@ struct sieve_var {
 	size_t len;
 };
 
+struct sieve_include_frame {
+	enum sieve_location where;
+	const char *name;
+	struct sieve_script *script;	/* in `included`: owned */
+};
+
 struct sieve_interp {
 	struct pool *pool;	/* the result's pool */
 	const struct sieve_script *script;
@@ -294,6 +321,17 @@ struct sieve_interp {
 	size_t var_count, var_cap;
 	struct sieve_match_vars match_vars;
 	struct str tmp;
+	/* RFC 6609: the global variables, the names the running script
+	 * declared global, the include stack, the scripts included so far
+	 * (compiled, freed at the end of the run) */
+	struct sieve_var *globals;
+	size_t global_count, global_cap;
+	const char **declared;
+	size_t declared_count, declared_cap;
+	struct sieve_include_frame *stack;
+	size_t stack_count, stack_cap;
+	struct sieve_include_frame *included;
+	size_t included_count, included_cap;
 	/* duplicates (RFC 7352) */
 	struct sieve_duplicate_mark *dups;
 	size_t dup_count, dup_cap;
@@ -330,14 +368,16 @@ size_t sieve_interp_header_raw(struct sieve_interp *interp, const char *name,
 bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
 			const char *const *values, const size_t *lens, size_t count,
 			const struct sieve_arg *keys);
-/* Runs a test: 1 true, 0 false, -1 run-time error. */
-int sieve_interp_run_test(struct sieve_interp *interp, const struct sieve_node *test);
-/* Runs a command list (a block): 0, 1 when a stop ends the script,
- * SIEVE_BREAK when a break (RFC 5703 3) leaves it, -1 on a run-time
- * error.  Commands return the same codes. */
-#define SIEVE_BREAK 2
+/* Runs a command list: 0 done, 1 stop, 2 return (RFC 6609), -1 error. */
 int sieve_interp_run_block(struct sieve_interp *interp, struct sieve_node *const *cmds,
 			   size_t count);
+/* Clears the variables of the running script (not the globals). */
+void sieve_interp_vars_clear(struct sieve_interp *interp);
+/* Runs a test: 1 true, 0 false, -1 run-time error. */
+int sieve_interp_run_test(struct sieve_interp *interp, const struct sieve_node *test);
+/* A command's and run_block's code when a break (RFC 5703 3, ext-mime.c)
+ * leaves the blocks up to its foreverypart. */
+#define SIEVE_BREAK 3
 
 /* ---- the extensions' hooks into the core ---- */
 
@@ -363,8 +403,15 @@ int sieve_ext_regex_validate(struct sieve_node *node, struct sieve_script *scrip
  * address and exists tests, their compile-time checks, and running such
  * a test over the parts it names with `core_exec` (the test without
  * :mime) on each part's header. */
-extern const struct sieve_tag_def sieve_ext_mime_header_tags[];
-extern const struct sieve_tag_def sieve_ext_mime_tags[];
+#define SIEVE_EXT_MIME_TAGS \
+	{ "mime", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 0, 0 }, \
+	{ "anychild", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 0, 0 }
+/* header only; the values are enum sieve_mime_opt (sieve/mime.h) */
+#define SIEVE_EXT_MIMEOPTS_TAGS \
+	{ "type", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 1, 1 }, \
+	{ "subtype", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 2, 1 }, \
+	{ "contenttype", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 3, 1 }, \
+	{ "param", SIEVE_P_STRLIST, "mime", SIEVE_TG_OWN, 4, 1 }
 int sieve_ext_mime_validate(struct sieve_node *node, struct sieve_script *script,
 			    struct str *error_r);
 int sieve_ext_mime_test(struct sieve_interp *interp, const struct sieve_node *node,

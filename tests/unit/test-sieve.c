@@ -402,6 +402,9 @@ static void test_imap4flags(void **state)
 		   "if hasflag :is \"Bar\" { fileinto \"A\"; }\n"
 		   "fileinto :flags \"\\\\Answered\" \"B\";",
 		   "fileinto \"A\" :flags foo bar\nfileinto \"B\" :flags \\Answered\n");
+	/* RFC 5232 3: filing twice into one mailbox, the last flags win */
+	assert_run("require [\"imap4flags\", \"fileinto\"];\n"
+		   "fileinto :flags \"a\" \"X\"; fileinto :flags \"b\" \"X\";", "fileinto \"X\" :flags b\n");
 	/* implicit keep takes the internal variable */
 	assert_run("require \"imap4flags\"; addflag \"\\\\Flagged\";", "keep (implicit) :flags \\Flagged\n");
 	assert_run("require [\"imap4flags\", \"variables\"];\n"
@@ -485,6 +488,404 @@ static void test_sequence(void **state)
 	str_free(&errors);
 }
 
+
+/* ---- the world's callbacks for the extensions that ask ---- */
+
+static int fake_mailbox_exists(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "INBOX") == 0 || strcmp(name, "Junk") == 0;
+}
+
+static int fake_mailbox_id_exists(void *ctx, const char *id)
+{
+	(void)ctx;
+	return strcmp(id, "F123") == 0;
+}
+
+static int fake_special_use(void *ctx, const char *use, struct pool *pool, const char **name_r)
+{
+	(void)ctx;
+	(void)pool;
+	if (strcmp(use, "\\Junk") != 0)
+		return 0;
+	if (name_r != NULL)
+		*name_r = "Junk";
+	return 1;
+}
+
+static const char *fake_environment(void *ctx, const char *item)
+{
+	(void)ctx;
+	if (strcmp(item, "domain") == 0)
+		return "example.org";
+	if (strcmp(item, "phase") == 0)
+		return "during";
+	return NULL;
+}
+
+static int fake_include(void *ctx, enum sieve_location where, const char *name, struct str *text_r)
+{
+	(void)ctx;
+	if (where == SIEVE_GLOBAL && strcmp(name, "spam") == 0) {
+		str_append(text_r, "require \"fileinto\";\nif header :contains \"subject\" \"news\" { fileinto \"Spam\"; }");
+		return 1;
+	}
+	if (strcmp(name, "self") == 0) {
+		str_append(text_r, "require \"include\"; include \"self\";");
+		return 1;
+	}
+	if (strcmp(name, "stopper") == 0) {
+		str_append(text_r, "stop;");
+		return 1;
+	}
+	if (strcmp(name, "returner") == 0) {
+		str_append(text_r, "require \"include\"; return; discard;");
+		return 1;
+	}
+	if (strcmp(name, "setter") == 0) {
+		str_append(text_r, "require [\"include\", \"variables\"]; global \"g\"; set \"g\" \"from-included\"; set \"l\" \"local\";");
+		return 1;
+	}
+	if (strcmp(name, "broken") == 0) {
+		str_append(text_r, "nosuch;");
+		return 1;
+	}
+	if (strcmp(name, "unreadable") == 0)
+		return -1;
+	return 0;
+}
+
+static int seen_ids;
+static int fake_duplicate_seen(void *ctx, const void *id, size_t len)
+{
+	(void)ctx;
+	/* ids for Message-ID <dup@x> count as seen */
+	return memmem(id, len, "<dup@x>", 7) != NULL ? (seen_ids++, 1) : 0;
+}
+
+static const struct sieve_env fake_env = {
+	.mailbox_exists = fake_mailbox_exists,
+	.mailbox_id_exists = fake_mailbox_id_exists,
+	.special_use = fake_special_use,
+	.environment = fake_environment,
+	.include = fake_include,
+	.duplicate_seen = fake_duplicate_seen,
+	.spam_header = "X-Spam-Score",
+	.virus_header = "X-Virus-Score",
+};
+
+#define assert_env_run(script, msg, expected) do { \
+		char *got_ = run_msg(script, msg, &fake_env); \
+		assert_string_equal(got_, expected); \
+		free(got_); \
+	} while (0)
+
+static void test_mailbox(void **state)
+{
+	(void)state;
+	/* RFC 5490 3.2/3.3 */
+	assert_env_run("require [\"mailbox\", \"fileinto\"];\n"
+		       "if mailboxexists \"Junk\" { fileinto :create \"Junk\"; }\n"
+		       "if mailboxexists [\"Junk\", \"Nope\"] { discard; }",
+		       msg_default, "fileinto \"Junk\" :create\n");
+	assert_error("require \"fileinto\"; fileinto :create \"X\";",
+		     "line 1: unknown tagged argument ':create' for the fileinto command");
+	/* RFC 9042 and RFC 8579 */
+	assert_env_run("require [\"mailboxid\", \"fileinto\"];\n"
+		       "if mailboxidexists \"F123\" { fileinto :mailboxid \"F123\" \"Other\"; }",
+		       msg_default, "fileinto \"Other\" :mailboxid \"F123\"\n");
+	assert_env_run("require [\"special-use\", \"fileinto\"];\n"
+		       "if specialuse_exists \"Junk\" \"\\\\Junk\" { fileinto :specialuse \"\\\\Junk\" \"Spam\"; }\n"
+		       "if specialuse_exists \"\\\\Sent\" { discard; }",
+		       msg_default, "fileinto \"Spam\" :specialuse \"\\\\Junk\"\n");
+	assert_error("require [\"special-use\", \"mailboxid\", \"fileinto\"];\n"
+		     "fileinto :specialuse \"\\\\Junk\" :mailboxid \"F1\" \"x\";",
+		     "line 2: tagged arguments ':specialuse' and ':mailboxid' of the fileinto command exclude each other");
+	/* no callbacks: nothing exists */
+	assert_run("require \"mailbox\"; if mailboxexists \"INBOX\" { discard; }", "keep (implicit)\n");
+}
+
+static void test_environment_ihave(void **state)
+{
+	(void)state;
+	assert_env_run("require \"environment\";\n"
+		       "if environment :is \"domain\" \"example.org\" { discard; }",
+		       msg_default, "discard\n");
+	assert_env_run("require \"environment\";\n"
+		       "if environment :contains \"remote-host\" \"\" { discard; }",
+		       msg_default, "keep (implicit)\n");
+	/* RFC 5463 4: the block may use what ihave names; an unknown
+	 * extension makes the test false and its block is not compiled */
+	assert_run("require \"ihave\";\n"
+		   "if ihave \"fileinto\" { fileinto \"A\"; }\n"
+		   "if ihave \"x-unknown\" { x_unknown_command 1 2 3; } else { discard; }",
+		   "fileinto \"A\"\ndiscard\n");
+	assert_run("require \"ihave\"; error \"this went wrong\";",
+		   "error: line 1: this went wrong\nkeep (implicit)\n");
+}
+
+static void test_date(void **state)
+{
+	(void)state;
+	/* Date: Mon, 7 Dec 2026 10:00:00 +0100 */
+	assert_run("require \"date\";\n"
+		   "if date :zone \"+0000\" \"date\" \"date\" \"2026-12-07\" { discard; }", "discard\n");
+	assert_run("require \"date\";\n"
+		   "if date :zone \"-1100\" \"date\" \"date\" \"2026-12-06\" { discard; }", "discard\n");
+	assert_run("require \"date\";\n"
+		   "if allof(date :originalzone \"date\" \"hour\" \"10\",\n"
+		   "         date :originalzone \"date\" \"zone\" \"+0100\",\n"
+		   "         date :zone \"+0000\" \"date\" \"time\" \"09:00:00\",\n"
+		   "         date :zone \"+0000\" \"date\" \"weekday\" \"1\",\n"
+		   "         date :zone \"+0000\" \"date\" \"julian\" \"61381\",\n"
+		   "         date :originalzone \"date\" \"iso8601\" \"2026-12-07T10:00:00+01:00\",\n"
+		   "         date :originalzone \"date\" \"std11\" \"Mon, 7 Dec 2026 10:00:00 +0100\") { discard; }",
+		   "discard\n");
+	assert_error("require \"date\"; if date :zone \"0100\" \"date\" \"date\" \"x\" { }",
+		     "line 1: date: invalid time zone '0100'");
+	assert_error("require \"date\"; if date \"date\" \"decade\" \"x\" { }",
+		     "line 1: date: unknown date part 'decade'");
+	/* RFC 5260 5's example: relational with currentdate */
+	assert_run("require [\"date\", \"relational\"];\n"
+		   "if currentdate :value \"ge\" \"date\" \"2000-01-01\" { discard; }", "discard\n");
+	/* index (RFC 5260 7) */
+	const char *msg = "Received: from a by b; Tue, 8 Dec 2026 01:00:00 +0000\r\n"
+		"Received: from c by d; Mon, 7 Dec 2026 23:00:00 +0000\r\n"
+		"X-A: one\r\nX-A: two\r\nX-A: three\r\n\r\n";
+	char *got = run_msg("require [\"date\", \"index\"];\n"
+			    "if date :index 1 :zone \"+0000\" \"received\" \"date\" \"2026-12-08\" { discard; }\n",
+			    msg, NULL);
+	assert_string_equal(got, "discard\n");
+	free(got);
+	got = run_msg("require [\"index\", \"fileinto\"];\n"
+		      "if header :index 2 :is \"x-a\" \"two\" { fileinto \"second\"; }\n"
+		      "if header :index 1 :last :is \"x-a\" \"three\" { fileinto \"last\"; }\n"
+		      "if header :index 4 :contains \"x-a\" \"\" { fileinto \"fourth\"; }\n",
+		      msg, NULL);
+	assert_string_equal(got, "fileinto \"second\"\nfileinto \"last\"\n");
+	free(got);
+	assert_error("require \"index\"; if header :last \"x\" \"y\" { }", "line 1: header: :last needs :index");
+}
+
+static void test_body(void **state)
+{
+	(void)state;
+	const char *msg = "From: a@example.com\r\n"
+		"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+		"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+		"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+		"Caf=E9 au lait\r\n"
+		"--b\r\nContent-Type: text/html\r\n\r\n<b>MONEY</b>\r\n"
+		"--b\r\nContent-Type: application/octet-stream\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\naGlkZGVu\r\n"
+		"--b--\r\n";
+	/* :text (the default): text parts, decoded and converted */
+	{
+		char *got = run_msg("require \"body\"; if body :contains \"café\" { discard; }", msg, NULL);
+		assert_string_equal(got, "discard\n");
+		free(got);
+		got = run_msg("require \"body\"; if body :contains \"hidden\" { discard; }", msg, NULL);
+		assert_string_equal(got, "keep (implicit)\n");
+		free(got);
+		got = run_msg("require \"body\"; if body :content \"application\" :contains \"hidden\" { discard; }",
+			      msg, NULL);
+		assert_string_equal(got, "discard\n");
+		free(got);
+		got = run_msg("require \"body\"; if body :content \"text/html\" :contains \"money\" { discard; }",
+			      msg, NULL);
+		assert_string_equal(got, "discard\n");
+		free(got);
+		got = run_msg("require \"body\"; if body :content \"text/plain\" :contains \"money\" { discard; }",
+			      msg, NULL);
+		assert_string_equal(got, "keep (implicit)\n");
+		free(got);
+		/* :raw: undecoded */
+		got = run_msg("require \"body\"; if body :raw :contains \"Caf=E9\" { discard; }", msg, NULL);
+		assert_string_equal(got, "discard\n");
+		free(got);
+		got = run_msg("require \"body\"; if body :raw :contains \"aGlkZGVu\" { discard; }", msg, NULL);
+		assert_string_equal(got, "discard\n");
+		free(got);
+	}
+	assert_error("require [\"body\", \"relational\"]; if body :count \"eq\" \"1\" { }",
+		     "line 1: body: the :count match type cannot be used with the body test");
+}
+
+static void test_vacation(void **state)
+{
+	struct sieve_env env = { .ctx = NULL };
+	const char *const mine[] = { "me@example.org", NULL };
+
+	(void)state;
+	env.user_addresses = mine;
+	/* RFC 5230 4.8's example; the default subject is "Auto: " + original */
+	char *got = run_msg("require \"vacation\";\n"
+			    "vacation :days 23 :addresses [\"tjs@example.edu\", \"ts4z@landru.example.edu\"]\n"
+			    "\"I'm away until October 19.\";", msg_default, &env);
+	assert_string_equal(got, "vacation to \"joe+lists@example.com\" :subject \"Auto: Café news  continued\""
+			    " :seconds 1987200\nkeep (implicit)\n");
+	free(got);
+	/* RFC 6131 */
+	got = run_msg("require \"vacation-seconds\";\n"
+		      "vacation :seconds 0 :subject \"Out\" :from \"me@example.org\" \"x\";", msg_default, &env);
+	assert_string_equal(got, "vacation to \"joe+lists@example.com\" :subject \"Out\" :from \"me@example.org\""
+			    " :seconds 0\nkeep (implicit)\n");
+	free(got);
+	/* RFC 5230 4.5: not addressed to the user: no reply */
+	const char *other = "From: joe@example.com\r\nTo: someone@else.org\r\nSubject: hi\r\n\r\nx\r\n";
+	const char *const nobody[] = { "nobody@example.org", NULL };
+	env.user_addresses = nobody;
+	struct sieve_limits limits;
+	sieve_limits_default(&limits);
+	const char *script = "require \"vacation\"; vacation \"away\";";
+	struct str errors = STR_INIT, out = STR_INIT;
+	struct sieve_script *s = sieve_compile("v", script, strlen(script), &limits, &errors);
+	assert_non_null(s);
+	struct sieve_message m = { .data = other, .size = strlen(other),
+				   .envelope_from = "joe@example.com", .envelope_to = "nobody@example.org" };
+	struct sieve_result r;
+	assert_int_equal(sieve_execute(s, &m, &env, &limits, &r), 0);
+	sieve_result_describe(&r, &out);
+	assert_string_equal(str_c(&out), "keep (implicit)\n");
+	sieve_result_free(&r);
+	/* ... but with :addresses naming the To: address it answers */
+	str_truncate(&out, 0);
+	sieve_script_free(&s);
+	script = "require \"vacation\"; vacation :addresses \"someone@else.org\" :handle \"h\" \"away\";";
+	s = sieve_compile("v", script, strlen(script), &limits, &errors);
+	assert_int_equal(sieve_execute(s, &m, &env, &limits, &r), 0);
+	sieve_result_describe(&r, &out);
+	assert_string_equal(str_c(&out), "vacation to \"joe@example.com\" :subject \"Auto: hi\" :seconds 604800\n"
+			    "keep (implicit)\n");
+	assert_memory_equal(r.actions[0].track_id, "h:h\0joe@example.com", r.actions[0].track_id_len);
+	sieve_result_free(&r);
+	/* RFC 3834 / RFC 5230 4.6: automated mail and senders */
+	const char *auto_msgs[] = {
+		"To: someone@else.org\r\nAuto-Submitted: auto-replied\r\n\r\n",
+		"To: someone@else.org\r\nList-Id: <l.example.org>\r\n\r\n",
+		"To: someone@else.org\r\nPrecedence: bulk\r\n\r\n",
+	};
+	for (size_t i = 0; i < N_ELEMENTS(auto_msgs); i++) {
+		m.data = auto_msgs[i];
+		m.size = strlen(auto_msgs[i]);
+		str_truncate(&out, 0);
+		assert_int_equal(sieve_execute(s, &m, &env, &limits, &r), 0);
+		sieve_result_describe(&r, &out);
+		assert_string_equal(str_c(&out), "keep (implicit)\n");
+		sieve_result_free(&r);
+	}
+	m.data = other;
+	m.size = strlen(other);
+	const char *senders[] = { "MAILER-DAEMON@example.com", "owner-list@example.com",
+				  "list-request@example.com", "", "someone@else.org" };
+	for (size_t i = 0; i < N_ELEMENTS(senders); i++) {
+		m.envelope_from = senders[i];
+		str_truncate(&out, 0);
+		assert_int_equal(sieve_execute(s, &m, &env, &limits, &r), 0);
+		sieve_result_describe(&r, &out);
+		assert_string_equal(str_c(&out), "keep (implicit)\n");
+		sieve_result_free(&r);
+	}
+	sieve_script_free(&s);
+	/* two vacations: a run-time error (RFC 5230 4.7); vacation and reject conflict */
+	got = run_msg("require \"vacation\"; vacation :addresses \"me@example.org\" \"a\";"
+		      "vacation :addresses \"me@example.org\" \"b\";", msg_default, &env);
+	assert_string_equal(got, "error: line 1: more than one vacation action\nkeep (implicit)\n");
+	free(got);
+	str_free(&out);
+	str_free(&errors);
+}
+
+static void test_include(void **state)
+{
+	(void)state;
+	assert_env_run("require [\"include\"]; include :global \"spam\";", msg_default, "fileinto \"Spam\"\n");
+	assert_env_run("require [\"include\"]; include :personal \"spam\";", msg_default,
+		       "error: line 1: include: the personal script 'spam' does not exist\nkeep (implicit)\n");
+	assert_env_run("require [\"include\"]; include :optional \"missing\"; discard;", msg_default, "discard\n");
+	/* RFC 6609 3.2: recursion is an error at run time, never at upload */
+	assert_env_run("require [\"include\"]; include \"self\";", msg_default,
+		       "error: line 1: include: the personal script 'self' includes itself\nkeep (implicit)\n");
+	assert_env_run("require \"include\"; include \"stopper\"; discard;", msg_default, "keep (implicit)\n");
+	assert_env_run("require \"include\"; include \"returner\"; redirect \"x@example.com\";", msg_default,
+		       "redirect \"x@example.com\"\n");
+	assert_env_run("require \"include\"; include \"broken\";", msg_default,
+		       "error: line 1: include: the personal script 'broken' is invalid: line 1: unknown command 'nosuch'\n"
+		       "keep (implicit)\n");
+	assert_env_run("require \"include\"; include \"unreadable\";", msg_default,
+		       "error: line 1: include: the personal script 'unreadable' cannot be read\nkeep (implicit)\n");
+	/* global variables (RFC 6609 3.3) */
+	assert_env_run("require [\"include\", \"variables\", \"fileinto\"]; global \"g\";\n"
+		       "include \"setter\"; fileinto \"${g}|${l}|${global.g}\";", msg_default,
+		       "fileinto \"from-included||from-included\"\n");
+	assert_error("require \"include\"; global \"g\";", "line 1: global: needs require \"variables\" too");
+	/* :once */
+	assert_env_run("require [\"include\"]; include :global :once \"spam\"; include :global :once \"spam\";",
+		       msg_default, "fileinto \"Spam\"\n");
+}
+
+static void test_duplicate(void **state)
+{
+	(void)state;
+	const char *dup = "Message-ID: <dup@x>\r\nX-Other: abc\r\n\r\n";
+	const char *fresh = "Message-ID: <fresh@x>\r\n\r\n";
+	assert_env_run("require \"duplicate\"; if duplicate { discard; }", dup, "discard\n");
+	assert_env_run("require \"duplicate\"; if duplicate { discard; }", fresh, "keep (implicit)\n");
+	/* a second test on the same id in one run sees the first */
+	assert_env_run("require \"duplicate\"; if duplicate { discard; } if duplicate { redirect \"a@b.org\"; }",
+		       fresh, "redirect \"a@b.org\"\n");
+	assert_env_run("require \"duplicate\"; if duplicate :header \"x-other\" { discard; }", dup,
+		       "keep (implicit)\n");
+	assert_env_run("require \"duplicate\"; if duplicate :header \"x-none\" { discard; }", dup,
+		       "keep (implicit)\n");
+	assert_env_run("require \"duplicate\"; if duplicate :uniqueid \"<dup@x>\" { discard; }", fresh,
+		       "discard\n");
+	assert_error("require \"duplicate\"; if duplicate :header \"a\" :uniqueid \"b\" { }",
+		     "line 1: duplicate: :header and :uniqueid exclude each other");
+
+	/* the marks the caller stores, with their periods */
+	struct sieve_limits limits;
+	struct str errors = STR_INIT;
+	sieve_limits_default(&limits);
+	const char *script = "require \"duplicate\"; if duplicate :seconds 60 :handle \"h\" { }";
+	struct sieve_script *s = sieve_compile("d", script, strlen(script), &limits, &errors);
+	struct sieve_message m = { .data = fresh, .size = strlen(fresh) };
+	struct sieve_result r;
+	assert_int_equal(sieve_execute(s, &m, &fake_env, &limits, &r), 0);
+	assert_int_equal(r.duplicate_count, 1);
+	assert_int_equal(r.duplicates[0].period, 60);
+	assert_memory_equal(r.duplicates[0].id, "duplicate:h\0<fresh@x>", r.duplicates[0].id_len);
+	sieve_result_free(&r);
+	/* seen, without :last: nothing to remember */
+	m.data = dup;
+	m.size = strlen(dup);
+	assert_int_equal(sieve_execute(s, &m, &fake_env, &limits, &r), 0);
+	assert_int_equal(r.duplicate_count, 0);
+	sieve_result_free(&r);
+	sieve_script_free(&s);
+	str_free(&errors);
+}
+
+static void test_spamtest(void **state)
+{
+	(void)state;
+	const char *spam = "X-Spam-Score: 7.5/10\r\nX-Virus-Score: 5\r\n\r\n";
+	const char *ham = "X-Spam-Score: -1.2\r\n\r\n";
+	/* RFC 5235 3.2's example */
+	assert_env_run("require [\"spamtest\", \"fileinto\", \"relational\", \"comparator-i;ascii-numeric\"];\n"
+		       "if spamtest :value \"eq\" :comparator \"i;ascii-numeric\" \"0\" { fileinto \"INBOX.unclassified\"; }\n"
+		       "elsif spamtest :value \"ge\" :comparator \"i;ascii-numeric\" \"3\" { fileinto \"INBOX.spam-trap\"; }",
+		       spam, "fileinto \"INBOX.spam-trap\"\n");
+	assert_env_run("require [\"spamtest\"]; if spamtest :is \"1\" { discard; }", ham, "discard\n");
+	assert_env_run("require [\"spamtest\"]; if spamtest :is \"0\" { discard; }", msg_default, "discard\n");
+	assert_env_run("require [\"spamtestplus\"]; if spamtest :percent :is \"75\" { discard; }", spam, "discard\n");
+	assert_error("require [\"spamtest\"]; if spamtest :percent \"75\" { }",
+		     "line 1: unknown tagged argument ':percent' for the spamtest test");
+	assert_env_run("require [\"virustest\"]; if virustest :is \"5\" { discard; }", spam, "discard\n");
+	assert_env_run("require [\"virustest\"]; if virustest :is \"0\" { discard; }", ham, "discard\n");
+}
+
 static void test_extensions_list(void **state)
 {
 	(void)state;
@@ -514,6 +915,14 @@ int main(void)
 		cmocka_unit_test(test_subaddress),
 		cmocka_unit_test(test_relational),
 		cmocka_unit_test(test_sequence),
+		cmocka_unit_test(test_mailbox),
+		cmocka_unit_test(test_environment_ihave),
+		cmocka_unit_test(test_date),
+		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_vacation),
+		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_spamtest),
 		cmocka_unit_test(test_extensions_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
