@@ -47,6 +47,7 @@ static const struct sieve_extension *const extensions[] = {
 	&sieve_ext_enclose,
 	&sieve_ext_enotify,
 	&sieve_ext_regex,
+	&sieve_ext_imapsieve,
 };
 
 size_t sieve_ext_count(void)

@@ -446,6 +446,8 @@ static int run_test(struct sieve_interp *interp, const struct sieve_node *test)
 	if (step(interp) < 0)
 		return -1;
 	interp->line = test->line;
+	if (sieve_ext_imapsieve_check(interp, test) < 0)
+		return -1;
 	return test->def->execute(interp, test);
 }
 
@@ -483,6 +485,8 @@ static int run_block(struct sieve_interp *interp, struct sieve_node *const *cmds
 			}
 			continue;
 		}
+		if (sieve_ext_imapsieve_check(interp, cmd) < 0)
+			return -1;
 		if (cmd->def->execute == NULL)
 			continue;	/* require */
 		int ret = cmd->def->execute(interp, cmd);
@@ -530,6 +534,14 @@ int sieve_execute_sequence(const struct sieve_script *const *scripts, size_t cou
 	result_r->pool = pool_create(4096);
 	interp.pool = result_r->pool;
 	interp.cpu_start_ns = cpu_ns();
+	if (env != NULL && env->imap_flags != NULL) {
+		/* RFC 6785 3.8: the script starts with the message's flags */
+		size_t n = 0;
+		while (env->imap_flags[n] != NULL)
+			n++;
+		sieve_flags_apply(interp.pool, &interp.flags, &interp.flag_count,
+				  env->imap_flags, n, 'a');
+	}
 	for (size_t i = 0; i < count && interp.error == NULL; i++) {
 		interp.script = scripts[i];
 		sieve_interp_vars_clear(&interp);

@@ -221,7 +221,7 @@ extern const struct sieve_extension sieve_ext_include;
  * returns 1, or 0 when there is no such occurrence; `count` unchanged
  * without :index. */
 size_t sieve_index_select(const struct sieve_node *node, const char **values, size_t count);
-/* ext-editheader.c, ext-mime.c, ext-enotify.c, ext-regex.c */
+/* ext-editheader.c, ext-mime.c, ext-enotify.c, ext-regex.c, ext-imapsieve.c */
 extern const struct sieve_extension sieve_ext_editheader;
 extern const struct sieve_extension sieve_ext_mime;
 extern const struct sieve_extension sieve_ext_foreverypart;
@@ -230,6 +230,7 @@ extern const struct sieve_extension sieve_ext_replace;
 extern const struct sieve_extension sieve_ext_enclose;
 extern const struct sieve_extension sieve_ext_enotify;
 extern const struct sieve_extension sieve_ext_regex;
+extern const struct sieve_extension sieve_ext_imapsieve;
 
 /* ---- parser (parse.c) ---- */
 
@@ -390,6 +391,13 @@ int sieve_interp_run_test(struct sieve_interp *interp, const struct sieve_node *
 const struct sieve_message *sieve_ext_message_keep(struct sieve_interp *interp);
 /* Frees the extensions' run-time state (interp->ext). */
 void sieve_ext_state_free(struct sieve_interp *interp);
+
+/* ext-imapsieve.c: on an IMAP event (env->imap_cause), a run-time
+ * error for a script that requires or a node that is reject, ereject,
+ * vacation or envelope (RFC 6785 3.11, 4.6): 0, or -1 with the error
+ * recorded.  And the environment items of RFC 6785 4, or NULL. */
+int sieve_ext_imapsieve_check(struct sieve_interp *interp, const struct sieve_node *node);
+const char *sieve_ext_imapsieve_environment(struct sieve_interp *interp, const char *item);
 
 /* ext-regex.c: the :regex match (for sieve_match_one()), and the
  * compile-time check of a test's constant patterns and comparator. */

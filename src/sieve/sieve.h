@@ -122,6 +122,10 @@ struct sieve_env {
 	 * mailbox; NULL for a delivery */
 	const char *imap_cause;
 	const char *imap_mailbox;
+	/* imapsieve: the message's flags when the script starts, the
+	 * initial internal flags of imap4flags (RFC 6785 3.8: "hasflag"
+	 * sees the flags after the change), NULL-terminated; NULL for none */
+	const char *const *imap_flags;
 	/* the user's own addresses, for vacation's :addresses default and
 	 * the "never reply to myself" rule (RFC 5230 4.5); NULL-terminated */
 	const char *const *user_addresses;

@@ -4,7 +4,8 @@
  * script, runs it over a message and compares sieve_result_describe()'s
  * text, followed by the message when a script changed it; the examples
  * of the RFCs are among them, and so are the compile-time and run-time
- * errors. */
+ * errors.  Also imapsieve (RFC 6785): the environment items and the
+ * commands that are errors on an IMAP event. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -537,6 +538,103 @@ static void test_enotify(void **state)
 		   "error: line 3: notify: mailto URI: invalid recipient \"%zz\"\nkeep (implicit)\n");
 }
 
+/* ---- imapsieve (RFC 6785) ---- */
+
+static const char *imap_env_item(void *ctx, const char *item)
+{
+	(void)ctx;
+	if (strcmp(item, "imap.user") == 0)
+		return "tim";
+	if (strcmp(item, "imap.changedflags") == 0)
+		return "\\Flagged";
+	if (strcmp(item, "location") == 0)
+		return "MDA";
+	return NULL;
+}
+
+/* Runs `script` as on an IMAP event `cause` in mailbox `mailbox`. */
+static char *run_imap(const char *script, const char *cause, const char *mailbox)
+{
+	const char *const flags[] = { "\\Flagged", "$Label1", NULL };
+	struct sieve_env env = { .environment = imap_env_item, .imap_cause = cause,
+		.imap_mailbox = mailbox, .imap_flags = flags };
+	struct sieve_message m = { .data = msg_plain, .size = strlen(msg_plain) };
+	struct sieve_limits limits;
+	struct str errors = STR_INIT, out = STR_INIT;
+	struct sieve_result result;
+	struct sieve_script *s;
+
+	sieve_limits_default(&limits);
+	s = sieve_compile("t", script, strlen(script), &limits, &errors);
+	if (s == NULL)
+		fail_msg("%s", str_c(&errors));
+	(void)sieve_execute(s, &m, &env, &limits, &result);
+	sieve_result_describe(&result, &out);
+	sieve_result_free(&result);
+	sieve_script_free(&s);
+	str_free(&errors);
+	return str_steal(&out);
+}
+
+#define assert_run_imap(script, cause, mailbox, expected) do { \
+		char *got_ = run_imap(script, cause, mailbox); \
+		assert_string_equal(got_, expected); \
+		free(got_); \
+	} while (0)
+
+static void test_imapsieve(void **state)
+{
+	/* RFC 6785 5, example 1 */
+	static const char ex1[] =
+		"require [\"copy\", \"environment\", \"imapsieve\"];\n"
+		"if anyof (environment :is \"imap.cause\" \"APPEND\",\n"
+		"          environment :is \"imap.cause\" \"COPY\")  {\n"
+		"    if environment :is \"imap.mailbox\" \"ActionItems\" {\n"
+		"        redirect :copy \"actionitems@example.com\";\n"
+		"    }\n"
+		"}\n";
+	/* example 2, with a mailto method (Roost has no xmpp) */
+	static const char ex2[] =
+		"require [\"enotify\", \"imap4flags\", \"variables\",\n"
+		"         \"environment\", \"imapsieve\"];\n"
+		"if environment :matches \"imap.mailbox\" \"*\" {\n"
+		"    set \"mailbox\" \"${1}\";\n"
+		"}\n"
+		"if allof (hasflag \"\\\\Flagged\",\n"
+		"          environment :contains \"imap.changedflags\" \"\\\\Flagged\") {\n"
+		"  notify :message \"Important message in ${mailbox}\"\n"
+		"      \"mailto:tim@example.com?subject=SIEVE\";\n"
+		"}\n";
+
+	(void)state;
+	assert_run_imap(ex1, "COPY", "ActionItems",
+			"redirect \"actionitems@example.com\"\nkeep (implicit) :flags \\Flagged $Label1\n");
+	assert_run_imap(ex1, "FLAG", "ActionItems", "keep (implicit) :flags \\Flagged $Label1\n");
+	assert_run_imap(ex1, "APPEND", "INBOX", "keep (implicit) :flags \\Flagged $Label1\n");
+	assert_run_imap(ex2, "FLAG", "Work",
+			"notify \"mailto:tim@example.com?subject=SIEVE\"\n"
+			"keep (implicit) :flags \\Flagged $Label1\n");
+	assert_run_imap(ex2, "COPY", "Work", "keep (implicit) :flags \\Flagged $Label1\n");
+	/* location and phase (4.1); imap.user from the caller (4.2) */
+	assert_run_imap("require [\"environment\", \"imapsieve\", \"fileinto\"];\n"
+			"if allof (environment \"location\" \"MS\", environment \"phase\" \"post\",\n"
+			"  environment \"imap.user\" \"tim\", environment \"imap.email\" \"\")\n"
+			"{ fileinto \"ok\"; }", "APPEND", "INBOX",
+			"fileinto \"ok\"\n");
+	/* 3.11 and 4.6: run-time errors on an IMAP event */
+	assert_run_imap("require [\"vacation\", \"imapsieve\"];\nkeep;", "APPEND", "INBOX",
+			"error: line 1: vacation cannot be used on an IMAP event (RFC 6785 3.11)\n"
+			"keep (implicit)\n");
+	assert_run_imap("require [\"envelope\", \"imapsieve\"];\n"
+			"if envelope \"from\" \"x\" { keep; }", "APPEND", "INBOX",
+			"error: line 2: envelope cannot be used on an IMAP event (RFC 6785)\n"
+			"keep (implicit)\n");
+	/* a delivery: the imap.* items are empty, the rest is the caller's */
+	assert_run("require [\"environment\", \"imapsieve\", \"fileinto\"];\n"
+		   "if allof (environment :is \"imap.cause\" \"\", environment :is \"imap.mailbox\" \"\")\n"
+		   "{ fileinto \"delivery\"; }", "fileinto \"delivery\"\n");
+}
+
 static void test_capabilities(void **state)
 {
 	const char *caps = sieve_extensions();
@@ -549,7 +647,7 @@ static void test_capabilities(void **state)
 	assert_non_null(strstr(caps, " extracttext"));
 	assert_non_null(strstr(caps, " replace"));
 	assert_non_null(strstr(caps, " enotify"));
-	assert_null(strstr(caps, "imapsieve"));
+	assert_non_null(strstr(caps, " imapsieve"));
 }
 
 int main(void)
@@ -564,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_replace_enclose),
 		cmocka_unit_test(test_enclose_redirect),
 		cmocka_unit_test(test_enotify),
+		cmocka_unit_test(test_imapsieve),
 		cmocka_unit_test(test_capabilities),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
