@@ -96,7 +96,8 @@ static int exec_notify(struct sieve_interp *interp, const struct sieve_node *nod
 	if (!is_valid_importance(act.importance))
 		return sieve_interp_fail(interp, "notify: :importance must be \"1\", \"2\" or \"3\"");
 	act.message = message != NULL ? sieve_interp_str(interp, message->param->strs[0]) : NULL;
-	if (is_auto_submitted(interp))
+	/* a URI without recipients is valid, and notifies nobody */
+	if (mailto.recipient_count == 0 || is_auto_submitted(interp))
 		return 0;
 	/* RFC 5436 2.7: no duplicate notifications from one invocation */
 	for (size_t i = 0; i < interp->action_count; i++) {

@@ -293,8 +293,6 @@ int sieve_mailto_parse(struct pool *pool, const char *uri, struct sieve_mailto *
 			p = amp + 1;
 		}
 	}
-	if (ret == 0 && mailto_r->recipient_count == 0)
-		ret = fail(&ctx, "mailto URI: %s", "no recipient");
 	move_to_pool(&ctx);
 	return ret;
 }

@@ -49,7 +49,8 @@ struct sieve_mailto_recipient {
 
 struct sieve_mailto {
 	/* without duplicates (ASCII case-insensitive), in the order they
-	 * appear; at least one */
+	 * appear; none for "mailto:" (a valid URI, as RFC 5435 4's example
+	 * and Pigeonhole take it: a notify to it has no effect) */
 	struct sieve_mailto_recipient *recipients;
 	size_t recipient_count;
 	/* the kept URI headers, in order */
@@ -62,7 +63,7 @@ struct sieve_mailto {
 /* Parses `uri` ("mailto:" in any case, then the rest).  Returns 0 with
  * *mailto_r filled from pool, or -1 with *error_r (pool memory) saying
  * what is wrong: not a mailto URI, a bad %-escape or character, an
- * address that is not an RFC 5322 addr-spec, no recipient, a header name
+ * address that is not an RFC 5322 addr-spec, a header name
  * that is not a field-name, a header value with NUL, CR or LF (the body
  * may have line breaks), "subject" or "body" twice, a value that is not
  * UTF-8, or more than the limits above. */

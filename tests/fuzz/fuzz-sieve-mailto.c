@@ -2,7 +2,7 @@
  * enotify (src/sieve/mailto.c).
  *
  * The input is a URI.  Parsing must never crash; sieve_mailto_is_valid()
- * must agree with it; a valid URI has 1..SIEVE_MAILTO_MAX_RECIPIENTS
+ * must agree with it; a valid URI has at most SIEVE_MAILTO_MAX_RECIPIENTS
  * recipients, and the notification composed from it has its header
  * ended by an empty line and no header line over 998 bytes.  The input
  * percent-encoded with :encodeurl and put in a body must come back as
@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((ret == 0) != sieve_mailto_is_valid(uri))
 		abort();
 	if (ret == 0) {
-		if (m.recipient_count == 0 || m.recipient_count > SIEVE_MAILTO_MAX_RECIPIENTS ||
+		if (m.recipient_count > SIEVE_MAILTO_MAX_RECIPIENTS ||
 		    m.header_count > SIEVE_MAILTO_MAX_HEADERS)
 			abort();
 		check_compose(&m);

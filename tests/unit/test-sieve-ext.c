@@ -500,7 +500,9 @@ static void test_enotify(void **state)
 		   "if valid_notify_method [\"mailto:a@example.com\", \"http://gw.example.net/notify?test\"]\n"
 		   "{ fileinto \"ok\"; }", "keep (implicit)\n");
 	assert_run("require [\"enotify\", \"fileinto\"];\n"
-		   "if valid_notify_method \"mailto:\" { fileinto \"ok\"; }", "keep (implicit)\n");
+		   "if valid_notify_method \"mailto:\" { fileinto \"ok\"; }", "fileinto \"ok\"\n");
+	/* a URI without recipients notifies nobody (as Pigeonhole) */
+	assert_run("require \"enotify\";\nnotify \"mailto:?subject=x\";", "keep (implicit)\n");
 	assert_run("require [\"enotify\", \"fileinto\"];\n"
 		   "if notify_method_capability \"mailto:a@example.com\" \"Online\" \"maybe\"\n"
 		   "{ fileinto \"maybe\"; }", "fileinto \"maybe\"\n");
