@@ -1,55 +1,65 @@
 /* ext-regex.c: the "regex" extension: the :regex match type for every
  * test that takes a match type, on the checked ERE subset of regex.c.
- * Constant patterns are compiled when the script is; a pattern built
- * from variables is compiled when it is used, and one that does not
- * compile then does not match. */
+ * Constant patterns are checked when the script is compiled; a pattern
+ * built from variables is checked when it is used, and one that does not
+ * pass is a run-time error (as in Pigeonhole). */
 #include "sieve-private.h"
 #include "sieve/regex.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-static size_t max_regex_size(void)
+bool sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node *node,
+			   const char *const *values, const size_t *lens, size_t count,
+			   const char *const *keys, size_t key_count)
 {
-	struct sieve_limits limits;
-
-	sieve_limits_default(&limits);
-	return limits.max_regex_size;
-}
-
-bool sieve_ext_regex_match(int comparator, const char *value, size_t value_len,
-			   const char *key, size_t key_len,
-			   struct pool *pool, struct sieve_match_vars *vars)
-{
+	bool icase = node->comparator == SIEVE_CMP_ASCII_CASEMAP, found = false;
+	struct sieve_regex **res = xcalloc(key_count + 1, sizeof(*res));
 	struct str error = STR_INIT;
 	struct sieve_regex_match m;
-	struct sieve_regex *re;
-	int ret;
 
-	if (comparator == SIEVE_CMP_ASCII_NUMERIC)
-		return false;
-	re = sieve_regex_compile(key, key_len, comparator == SIEVE_CMP_ASCII_CASEMAP,
-				 max_regex_size(), &error);
-	str_free(&error);
-	if (re == NULL)
-		return false;
-	ret = sieve_regex_match(re, value, value_len, &m);
-	sieve_regex_free(&re);
-	if (ret <= 0)
-		return false;
-	if (vars != NULL) {
-		/* ${0} the matched text, ${1}..${9} the groups; a group that
-		 * took no part is "" */
-		memset(vars, 0, sizeof(*vars));
-		for (size_t i = 0; i < SIEVE_MATCH_VARS && i < SIEVE_REGEX_MATCH_VARS; i++) {
-			if (m.start[i] < 0)
-				continue;
-			vars->values[i] = p_strndup(pool, value + m.start[i],
-						    (size_t)(m.end[i] - m.start[i]));
-			vars->lens[i] = (size_t)(m.end[i] - m.start[i]);
+	for (size_t j = 0; j < key_count; j++) {
+		res[j] = sieve_regex_compile(keys[j], strlen(keys[j]), icase,
+					     interp->limits->max_regex_size, &error);
+		if (res[j] == NULL) {
+			sieve_interp_fail(interp, "%s in '%s'", str_c(&error), keys[j]);
+			goto out;
 		}
-		vars->count = SIEVE_MATCH_VARS;
 	}
-	return true;
+	for (size_t i = 0; i < count && !found; i++) {
+		size_t vlen = lens != NULL ? lens[i] : strlen(values[i]);
+
+		for (size_t j = 0; j < key_count && !found; j++) {
+			int ret = sieve_regex_match(res[j], values[i], vlen, &m);
+
+			if (ret < 0) {
+				sieve_interp_fail(interp, "regex: matching failed");
+				goto out;
+			}
+			found = ret > 0;
+		}
+		if (found && interp->script->uses_variables) {
+			/* ${0} the matched text, ${1}..${9} the groups; a
+			 * group that took no part is "" */
+			struct sieve_match_vars *vars = &interp->match_vars;
+
+			memset(vars, 0, sizeof(*vars));
+			for (size_t g = 0; g < SIEVE_MATCH_VARS && g < SIEVE_REGEX_MATCH_VARS; g++) {
+				if (m.start[g] < 0)
+					continue;
+				vars->values[g] = p_strndup(interp->pool, values[i] + m.start[g],
+							    (size_t)(m.end[g] - m.start[g]));
+				vars->lens[g] = (size_t)(m.end[g] - m.start[g]);
+			}
+			vars->count = SIEVE_MATCH_VARS;
+		}
+	}
+out:
+	for (size_t j = 0; j < key_count; j++)
+		sieve_regex_free(&res[j]);
+	free(res);
+	str_free(&error);
+	return found;
 }
 
 int sieve_ext_regex_validate(struct sieve_node *node, struct sieve_script *script,
@@ -73,7 +83,7 @@ int sieve_ext_regex_validate(struct sieve_node *node, struct sieve_script *scrip
 
 		if (script->uses_variables && strstr(key, "${") != NULL)
 			continue;
-		re = sieve_regex_compile(key, strlen(key), icase, max_regex_size(), error_r);
+		re = sieve_regex_compile(key, strlen(key), icase, script->max_regex_size, error_r);
 		if (re == NULL) {
 			str_printfa(error_r, " in '%s'", key);
 			return -1;

@@ -337,9 +337,10 @@ bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *no
 		}
 		return false;
 	}
+	if (node->match == SIEVE_MATCH_REGEX)
+		return sieve_ext_regex_match(interp, node, values, lens, count, k, keys->count);
 	struct sieve_match_vars *mv =
-		interp->script->uses_variables &&
-		(node->match == SIEVE_MATCH_MATCHES || node->match == SIEVE_MATCH_REGEX) ?
+		interp->script->uses_variables && node->match == SIEVE_MATCH_MATCHES ?
 		&interp->match_vars : NULL;
 	for (size_t i = 0; i < count; i++) {
 		size_t vlen = lens != NULL ? lens[i] : strlen(values[i]);

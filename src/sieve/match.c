@@ -228,8 +228,6 @@ bool sieve_match_one(int match, int comparator, const char *relation,
 		}
 		return true;
 	}
-	case SIEVE_MATCH_REGEX:
-		return sieve_ext_regex_match(comparator, value, value_len, key, key_len, pool, vars);
 	default:
 		return false;
 	}

@@ -80,6 +80,9 @@ struct sieve_script {
 	bool required[SIEVE_MAX_EXTENSIONS];
 	bool uses_variables;
 	/* RFC 6609 "global" declarations at the top level */
+	/* sieve_limits.max_regex_size, for the patterns checked when the
+	 * script is compiled (ext-regex.c) */
+	size_t max_regex_size;
 };
 
 /* ---- definitions ---- */
@@ -399,11 +402,13 @@ void sieve_ext_state_free(struct sieve_interp *interp);
 int sieve_ext_imapsieve_check(struct sieve_interp *interp, const struct sieve_node *node);
 const char *sieve_ext_imapsieve_environment(struct sieve_interp *interp, const char *item);
 
-/* ext-regex.c: the :regex match (for sieve_match_one()), and the
- * compile-time check of a test's constant patterns and comparator. */
-bool sieve_ext_regex_match(int comparator, const char *value, size_t value_len,
-			   const char *key, size_t key_len,
-			   struct pool *pool, struct sieve_match_vars *vars);
+/* ext-regex.c: the :regex match of sieve_interp_match() (each key
+ * compiled once; a key that does not compile is a run-time error, and
+ * the test is then false), and the compile-time check of a test's
+ * constant patterns and comparator. */
+bool sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node *node,
+			   const char *const *values, const size_t *lens, size_t count,
+			   const char *const *keys, size_t key_count);
 int sieve_ext_regex_validate(struct sieve_node *node, struct sieve_script *script,
 			     struct str *error_r);
 

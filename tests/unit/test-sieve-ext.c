@@ -263,6 +263,7 @@ static void test_regex(void **state)
 		   "fileinto \"w\"\n");
 	assert_run("require [\"regex\", \"fileinto\", \"variables\"];\nset \"p\" \"(a)\\\\1\";\n"
 		   "if header :regex \"subject\" \"${p}\" { fileinto \"x\"; }",
+		   "error: line 3: regex: backreferences are not supported at offset 5 in '(a)\\1'\n"
 		   "keep (implicit)\n");
 	assert_compile_error("if header :regex \"subject\" \"x\" { keep; }",
 			     "unknown tagged argument ':regex'");
