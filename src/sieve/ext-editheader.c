@@ -12,6 +12,18 @@ static bool is_constant(const struct sieve_script *script, const char *s)
 	return !script->uses_variables || strstr(s, "${") == NULL;
 }
 
+/* Carries out an edit's outcome (-1 error, 0 nothing changed, > 0 the
+ * new message in *out, which is freed); the command's return code. */
+static int apply_edit(struct sieve_interp *interp, int ret, const char *error, struct str *out)
+{
+	if (ret < 0)
+		ret = sieve_interp_fail(interp, "%s", error);
+	else if (ret > 0)
+		ret = sieve_ext_message_change(interp, out->data, out->len, SIEVE_EXT_CHANGE_HEADER, 0);
+	str_free(out);
+	return ret < 0 ? -1 : 0;
+}
+
 /* addheader [":last"] <field-name: string> <value: string> */
 static int validate_addheader(struct sieve_node *node, struct sieve_script *script,
 			      struct str *error_r)
@@ -41,17 +53,12 @@ static int exec_addheader(struct sieve_interp *interp, const struct sieve_node *
 	const char *name = sieve_interp_str(interp, node->pos[0]->strs[0]);
 	const char *value = sieve_interp_str(interp, node->pos[1]->strs[0]);
 	struct str out = STR_INIT;
-	const char *error;
+	const char *error = NULL;
 	int ret;
 
 	ret = sieve_editheader_add(interp->msg->data, interp->msg->size, name, value,
 				   strlen(value), sieve_node_tag(node, "last") != NULL, &out, &error);
-	if (ret < 0)
-		ret = sieve_interp_fail(interp, "%s", error);
-	else if (ret > 0)
-		ret = sieve_ext_message_change(interp, out.data, out.len, SIEVE_EXT_CHANGE_HEADER, 0);
-	str_free(&out);
-	return ret < 0 ? -1 : 0;
+	return apply_edit(interp, ret, error, &out);
 }
 
 /* deleteheader [":index" <fieldno: number> [":last"]] [COMPARATOR]
@@ -112,16 +119,11 @@ static int exec_deleteheader(struct sieve_interp *interp, const struct sieve_nod
 		.ctx = &ctx,
 	};
 	struct str out = STR_INIT;
-	const char *error;
+	const char *error = NULL;
 	int ret;
 
 	ret = sieve_editheader_delete(interp->msg->data, interp->msg->size, &del, &out, &error);
-	if (ret < 0)
-		ret = sieve_interp_fail(interp, "%s", error);
-	else if (ret > 0)
-		ret = sieve_ext_message_change(interp, out.data, out.len, SIEVE_EXT_CHANGE_HEADER, 0);
-	str_free(&out);
-	return ret < 0 ? -1 : 0;
+	return apply_edit(interp, ret, error, &out);
 }
 
 static const struct sieve_tag_def addheader_tags[] = {

@@ -414,13 +414,7 @@ static const struct sieve_cmd_def foreverypart_cmds[] = {
  * modifiers are set's (RFC 5229 4, RFC 5435 6) */
 static const struct sieve_tag_def extracttext_tags[] = {
 	{ "first", SIEVE_P_NUMBER, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "lower", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "upper", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "lowerfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 },
-	{ "upperfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 },
-	{ "quotewildcard", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "length", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "encodeurl", SIEVE_P_NONE, "enotify", SIEVE_TG_OWN, 0, 0 },
+	SIEVE_SET_MODIFIER_TAGS,
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
 

@@ -119,13 +119,7 @@ static int exec_string(struct sieve_interp *interp, const struct sieve_node *nod
 }
 
 static const struct sieve_tag_def set_tags[] = {
-	{ "lower", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "upper", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "lowerfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 },
-	{ "upperfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 },
-	{ "quotewildcard", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "length", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "encodeurl", SIEVE_P_NONE, "enotify", SIEVE_TG_OWN, 0, 0 },
+	SIEVE_SET_MODIFIER_TAGS,
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
 

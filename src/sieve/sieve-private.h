@@ -434,6 +434,16 @@ const char *sieve_interp_var_get(struct sieve_interp *interp, const char *name, 
 /* Sets variable `name`; returns 0 or -1 (too large). */
 int sieve_interp_var_set(struct sieve_interp *interp, const char *name,
 			 const char *value, size_t len);
+/* The modifier tags of set (RFC 5229 4, RFC 5435 6 :encodeurl), which
+ * extracttext (RFC 5703 7) takes too. */
+#define SIEVE_SET_MODIFIER_TAGS \
+	{ "lower", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 }, \
+	{ "upper", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 }, \
+	{ "lowerfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 }, \
+	{ "upperfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 }, \
+	{ "quotewildcard", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 }, \
+	{ "length", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 }, \
+	{ "encodeurl", SIEVE_P_NONE, "enotify", SIEVE_TG_OWN, 0, 0 }
 /* Applies the modifiers of set (RFC 5229 4) that `node` has as tags
  * (":lower", ..., ":length", enotify's ":encodeurl") to s, by precedence
  * (ext-variables.c; extracttext takes them too). */
