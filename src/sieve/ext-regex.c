@@ -8,6 +8,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static uint64_t cpu_ms_used(const struct sieve_interp *interp)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec -
+		interp->cpu_start_ns) / 1000000u;
+}
 
 bool sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node *node,
 			   const char *const *values, const size_t *lens, size_t count,
@@ -28,6 +39,14 @@ bool sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node 
 	}
 	for (size_t i = 0; i < count && !found; i++) {
 		size_t vlen = lens != NULL ? lens[i] : strlen(values[i]);
+
+		/* a match may take a while (regex.h): the CPU limit holds
+		 * between two values, not only between commands */
+		if (i > 0 && cpu_ms_used(interp) > interp->limits->max_cpu_ms) {
+			sieve_interp_fail(interp, "the script used more than %u ms of CPU time",
+					  interp->limits->max_cpu_ms);
+			goto out;
+		}
 
 		for (size_t j = 0; j < key_count && !found; j++) {
 			int ret = sieve_regex_match(res[j], values[i], vlen, &m);

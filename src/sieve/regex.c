@@ -290,7 +290,7 @@ int sieve_regex_match(const struct sieve_regex *re, const char *text, size_t len
 	int ret;
 
 	m[0].rm_so = 0;
-	m[0].rm_eo = (regoff_t)len;
+	m[0].rm_eo = (regoff_t)ROOST_MIN(len, (size_t)SIEVE_REGEX_MAX_VALUE);
 	ret = regexec(&re->re, text, N_ELEMENTS(m), m, REG_STARTEND);
 	if (ret == REG_NOMATCH)
 		return 0;
