@@ -18,6 +18,10 @@ static bool is_constant(const struct sieve_script *script, const char *s)
  * one RFC 5322 mailbox. */
 static bool is_valid_from(const char *from)
 {
+	for (const unsigned char *p = (const unsigned char *)from; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;	/* no header injection through :from */
+	}
 	struct pool *pool = pool_create(0);
 	const struct mime_address *a = mime_address_parse(pool, from);
 	bool ok = a != NULL && a->next == NULL && !a->is_group_start && !a->is_invalid &&

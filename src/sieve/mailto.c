@@ -373,7 +373,8 @@ void sieve_mailto_compose(const struct sieve_mailto *m,
 	sieve_mime_edit_date(dest, n->date);
 	str_append(dest, "\r\n");
 	str_printfa(dest, "Message-ID: %s\r\n", n->message_id);
-	str_printfa(dest, "From: %s\r\n", n->from != NULL ? n->from : n->owner);
+	str_printfa(dest, "From: %s\r\n", n->from != NULL && strpbrk(n->from, "\r\n") == NULL ?
+		    n->from : n->owner);
 	write_recipients(dest, "To: ", m, false);
 	write_recipients(dest, "Cc: ", m, true);
 	if (n->message != NULL) {
@@ -385,6 +386,11 @@ void sieve_mailto_compose(const struct sieve_mailto *m,
 			if (sieve_fields_name_is(&hdr.fields[i], "Subject"))
 				sieve_fields_value_utf8(&hdr.fields[i], &subject);
 		}
+	}
+	/* a :message may hold line breaks: one line */
+	for (size_t i = 0; i < subject.len; i++) {
+		if (subject.data[i] == '\r' || subject.data[i] == '\n' || subject.data[i] == '\t')
+			subject.data[i] = ' ';
 	}
 	if (subject.len > 0 && sieve_fields_value_is_valid(subject.data, subject.len))
 		sieve_fields_write(dest, "Subject", subject.data, subject.len, true);

@@ -535,6 +535,9 @@ static void test_enotify(void **state)
 			     ":importance");
 	assert_compile_error("require \"enotify\";\nnotify :from \"x\" \"mailto:a@example.com\";",
 			     "invalid :from");
+	assert_compile_error("require \"enotify\";\n"
+			     "notify :from \"a@example.com\r\nBcc: b@example.com\" \"mailto:a@example.com\";",
+			     "invalid :from");
 	assert_compile_error("require \"variables\";\nset :encodeurl \"a\" \"b\";",
 			     "unknown tagged argument ':encodeurl'");
 	assert_run("require [\"enotify\", \"variables\"];\nset \"m\" \"mailto:%zz\";\nnotify \"${m}\";",

@@ -226,6 +226,16 @@ static void test_compose(void **state)
 	assert_non_null(strstr(str_c(&out), "From: alerts@example.org\r\nTo: a@example.com\r\n"
 			       "Cc: b@example.com\r\nSubject: [Knitting] A new sweater\r\n"));
 	assert_non_null(strstr(str_c(&out), "\r\n\r\nLook!\r\n"));
+	/* a :message with line breaks is one line; a :from with one is not used */
+	str_truncate(&out, 0);
+	n.message = "two\r\nlines";
+	n.from = "a@example.org\r\nBcc: x@example.net";
+	sieve_mailto_compose(&m, &n, &out);
+	assert_non_null(strstr(str_c(&out), "\r\nSubject: two  lines\r\n"));
+	assert_non_null(strstr(str_c(&out), "\r\nFrom: recipient@example.org\r\n"));
+	assert_null(strstr(str_c(&out), "Bcc"));
+	n.message = NULL;
+	n.from = NULL;
 	str_truncate(&out, 0);
 	recipients("mailto:a@example.com?subject=Hi", &m);
 	sieve_mailto_compose(&m, &n, &out);
