@@ -355,6 +355,14 @@ static void test_foreverypart(void **state)
 	assert_run_msg("require [\"mime\", \"foreverypart\", \"variables\", \"fileinto\"];\n"
 		       "foreverypart { if header :mime :anychild :subtype \"content-type\" \"html\" {\n"
 		       "  set \"n\" \"${n}x\"; } }\nfileinto \"${n}\";", msg_mime, "fileinto \"xxx\"\n");
+	/* :index (RFC 5260) still applies with :mime */
+	assert_run_msg("require [\"mime\", \"index\", \"fileinto\"];\n"
+		       "if header :mime :index 2 :contains \"to\" \"second\" { fileinto \"second\"; }\n"
+		       "if header :mime :index 1 :last :contenttype \"content-type\" \"text/plain\"\n"
+		       "{ fileinto \"last-plain\"; }",
+		       "To: first@example.com\r\nTo: second@example.com\r\n"
+		       "Content-Type: text/html\r\nContent-Type: text/plain\r\n\r\nx",
+		       "fileinto \"second\"\nfileinto \"last-plain\"\n");
 	/* :param with :count */
 	assert_run_msg("require [\"mime\", \"foreverypart\", \"relational\", \"fileinto\"];\n"
 		       "if header :mime :anychild :param [\"charset\", \"name\"] :count \"eq\"\n"
