@@ -210,16 +210,16 @@ static int exec_currentdate(struct sieve_interp *interp, const struct sieve_node
 }
 
 static const struct sieve_tag_def date_tags[] = {
-	{ "zone", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "originalzone", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "index", SIEVE_P_NUMBER, "index", SIEVE_TG_OWN, 0, 0 },
-	{ "last", SIEVE_P_NONE, "index", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "zone", .param = SIEVE_P_STRING, .exclusive = 1 },
+	{ .name = "originalzone", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "index", .param = SIEVE_P_NUMBER, .ext = "index" },
+	{ .name = "last", .param = SIEVE_P_NONE, .ext = "index" },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def currentdate_tags[] = {
-	{ "zone", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "zone", .param = SIEVE_P_STRING, .exclusive = 1 },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def date_cmds[] = {

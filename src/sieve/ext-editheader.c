@@ -100,11 +100,11 @@ static int delete_match(void *context, const char *value, size_t len)
 	struct delete_ctx *ctx = context;
 	struct sieve_match_vars saved = ctx->interp->match_vars;
 	const char *values[1] = { value };
-	bool ret;
+	int ret;
 
 	ret = sieve_interp_match(ctx->interp, ctx->node, values, &len, 1, ctx->node->pos[1]);
 	ctx->interp->match_vars = saved;
-	return ret ? 1 : 0;
+	return ret;
 }
 
 static int exec_deleteheader(struct sieve_interp *interp, const struct sieve_node *node)
@@ -127,14 +127,14 @@ static int exec_deleteheader(struct sieve_interp *interp, const struct sieve_nod
 }
 
 static const struct sieve_tag_def addheader_tags[] = {
-	{ "last", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "last", .param = SIEVE_P_NONE },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def deleteheader_tags[] = {
-	{ "index", SIEVE_P_NUMBER, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "last", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "index", .param = SIEVE_P_NUMBER },
+	{ .name = "last", .param = SIEVE_P_NONE },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def editheader_cmds[] = {

@@ -139,15 +139,15 @@ static int exec_notify_method_capability(struct sieve_interp *interp,
 	 * test, without an error */
 	if (value == NULL)
 		return 0;
-	return sieve_interp_match(interp, node, &value, NULL, 1, node->pos[2]) ? 1 : 0;
+	return sieve_interp_match(interp, node, &value, NULL, 1, node->pos[2]);
 }
 
 static const struct sieve_tag_def notify_tags[] = {
-	{ "from", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "importance", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "options", SIEVE_P_STRLIST, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "message", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "from", .param = SIEVE_P_STRING },
+	{ .name = "importance", .param = SIEVE_P_STRING },
+	{ .name = "options", .param = SIEVE_P_STRLIST },
+	{ .name = "message", .param = SIEVE_P_STRING },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def enotify_cmds[] = {

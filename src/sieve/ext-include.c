@@ -118,6 +118,7 @@ static int exec_include(struct sieve_interp *interp, const struct sieve_node *no
 		      sizeof(*interp->stack));
 	interp->stack[interp->stack_count].where = where;
 	interp->stack[interp->stack_count].name = name;
+	interp->stack[interp->stack_count].line = saved_line;
 	interp->stack[interp->stack_count++].script = NULL;
 	interp->script = script;
 	interp->vars = NULL;
@@ -154,18 +155,6 @@ static int exec_return(struct sieve_interp *interp, const struct sieve_node *nod
 	return 2;
 }
 
-static bool is_identifier(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (s++; *s != '\0'; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		      (*s >= '0' && *s <= '9')))
-			return false;
-	}
-	return true;
-}
-
 static int validate_global(struct sieve_node *node, struct sieve_script *script,
 			   struct str *error_r)
 {
@@ -176,7 +165,7 @@ static int validate_global(struct sieve_node *node, struct sieve_script *script,
 		return -1;
 	}
 	for (size_t i = 0; i < names->count; i++) {
-		if (!is_identifier(names->strs[i])) {
+		if (!sieve_is_identifier(names->strs[i])) {
 			str_printfa(error_r, "global: invalid variable name '%s'", names->strs[i]);
 			return -1;
 		}
@@ -205,11 +194,11 @@ static int exec_global(struct sieve_interp *interp, const struct sieve_node *nod
 }
 
 static const struct sieve_tag_def include_tags[] = {
-	{ "personal", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "global", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "once", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "optional", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "personal", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "global", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "once", .param = SIEVE_P_NONE },
+	{ .name = "optional", .param = SIEVE_P_NONE },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def include_cmds[] = {

@@ -80,7 +80,7 @@ static int header_mimeopt(struct sieve_interp *interp, const struct sieve_node *
 	const char **params = NULL;
 	size_t param_count = 0;
 	struct mime_values v = { .pool = interp->pool };
-	bool ret;
+	int ret;
 
 	if (opt->def->value == SIEVE_MIME_OPT_PARAM) {
 		params = sieve_interp_strlist(interp, opt->param);
@@ -106,7 +106,7 @@ static int header_mimeopt(struct sieve_interp *interp, const struct sieve_node *
 	ret = sieve_interp_match(interp, node, v.items, v.lens, v.count, node->pos[1]);
 	free(v.items);
 	free(v.lens);
-	return ret ? 1 : 0;
+	return ret;
 }
 
 int sieve_ext_mime_test(struct sieve_interp *interp, const struct sieve_node *node,
@@ -399,8 +399,8 @@ static int exec_enclose(struct sieve_interp *interp, const struct sieve_node *no
 /* ---- the tables ---- */
 
 static const struct sieve_tag_def name_tags[] = {
-	{ "name", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "name", .param = SIEVE_P_STRING },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def foreverypart_cmds[] = {
@@ -413,9 +413,9 @@ static const struct sieve_cmd_def foreverypart_cmds[] = {
 /* extracttext [MODIFIER] [":first" number] <varname: string>; the
  * modifiers are set's (RFC 5229 4, RFC 5435 6) */
 static const struct sieve_tag_def extracttext_tags[] = {
-	{ "first", SIEVE_P_NUMBER, NULL, SIEVE_TG_OWN, 0, 0 },
+	{ .name = "first", .param = SIEVE_P_NUMBER },
 	SIEVE_SET_MODIFIER_TAGS,
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def extracttext_cmds[] = {
@@ -425,10 +425,10 @@ static const struct sieve_cmd_def extracttext_cmds[] = {
 };
 
 static const struct sieve_tag_def replace_tags[] = {
-	{ "mime", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "subject", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "from", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "mime", .param = SIEVE_P_NONE },
+	{ .name = "subject", .param = SIEVE_P_STRING },
+	{ .name = "from", .param = SIEVE_P_STRING },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def replace_cmds[] = {
@@ -437,9 +437,9 @@ static const struct sieve_cmd_def replace_cmds[] = {
 };
 
 static const struct sieve_tag_def enclose_tags[] = {
-	{ "subject", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "headers", SIEVE_P_STRLIST, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "subject", .param = SIEVE_P_STRING },
+	{ .name = "headers", .param = SIEVE_P_STRLIST },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def enclose_cmds[] = {

@@ -20,11 +20,12 @@ static uint64_t cpu_ms_used(const struct sieve_interp *interp)
 		interp->cpu_start_ns) / 1000000u;
 }
 
-bool sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node *node,
-			   const char *const *values, const size_t *lens, size_t count,
-			   const char *const *keys, size_t key_count)
+int sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node *node,
+			  const char *const *values, const size_t *lens, size_t count,
+			  const char *const *keys, size_t key_count)
 {
 	bool icase = node->comparator == SIEVE_CMP_ASCII_CASEMAP, found = false;
+	int ret = -1;
 	struct sieve_regex **res = xcalloc(key_count + 1, sizeof(*res));
 	struct str error = STR_INIT;
 	struct sieve_regex_match m;
@@ -49,13 +50,13 @@ bool sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node 
 		}
 
 		for (size_t j = 0; j < key_count && !found; j++) {
-			int ret = sieve_regex_match(res[j], values[i], vlen, &m);
+			int r = sieve_regex_match(res[j], values[i], vlen, &m);
 
-			if (ret < 0) {
+			if (r < 0) {
 				sieve_interp_fail(interp, "regex: matching failed");
 				goto out;
 			}
-			found = ret > 0;
+			found = r > 0;
 		}
 		if (found && interp->script->uses_variables) {
 			/* ${0} the matched text, ${1}..${9} the groups; a
@@ -73,12 +74,13 @@ bool sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node 
 			vars->count = SIEVE_MATCH_VARS;
 		}
 	}
+	ret = found ? 1 : 0;
 out:
 	for (size_t j = 0; j < key_count; j++)
 		sieve_regex_free(&res[j]);
 	free(res);
 	str_free(&error);
-	return found;
+	return ret;
 }
 
 int sieve_ext_regex_validate(struct sieve_node *node, struct sieve_script *script,
@@ -113,8 +115,9 @@ int sieve_ext_regex_validate(struct sieve_node *node, struct sieve_script *scrip
 }
 
 static const struct sieve_tag_def regex_tags[] = {
-	{ "regex", SIEVE_P_NONE, "regex", SIEVE_TG_MATCH, SIEVE_MATCH_REGEX, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "regex", .param = SIEVE_P_NONE, .ext = "regex", .group = SIEVE_TG_MATCH,
+	  .value = SIEVE_MATCH_REGEX },
+	{ .name = NULL },
 };
 
 const struct sieve_extension sieve_ext_regex = {

@@ -8,6 +8,7 @@
  * I/O: the world is reached through struct sieve_env only. */
 #include "sieve-private.h"
 #include "mime/header.h"
+#include "mime/parser.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,13 @@ int sieve_interp_fail(struct sieve_interp *interp, const char *fmt, ...)
 
 	if (interp->error != NULL)
 		return -1;
+	/* in an included script: where the include chain leads, e.g.
+	 * "line 4: in personal script 'spam': line 2: ..." */
+	for (size_t i = 0; i < interp->stack_count; i++) {
+		str_printfa(&s, "line %u: in %s script '%s': ", interp->stack[i].line,
+			    interp->stack[i].where == SIEVE_GLOBAL ? "global" : "personal",
+			    interp->stack[i].name);
+	}
 	str_printfa(&s, "line %u: ", interp->line);
 	va_start(args, fmt);
 	str_vprintfa(&s, fmt, args);
@@ -42,15 +50,25 @@ static uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int step(struct sieve_interp *interp)
+static int cpu_check(struct sieve_interp *interp)
 {
-	if (++interp->steps % CPU_CHECK_STEPS != 0)
-		return 0;
 	uint64_t used = cpu_ns() - interp->cpu_start_ns;
 	if (used / 1000000u > interp->limits->max_cpu_ms)
 		return sieve_interp_fail(interp, "the script used more than %u ms of CPU time",
 					 interp->limits->max_cpu_ms);
 	return 0;
+}
+
+static int step(struct sieve_interp *interp)
+{
+	if (++interp->steps % CPU_CHECK_STEPS != 0)
+		return 0;
+	return cpu_check(interp);
+}
+
+static bool match_expired(void *ctx)
+{
+	return cpu_check(ctx) < 0;
 }
 
 /* ---- the message header ---- */
@@ -114,8 +132,23 @@ static const char *field_decoded(struct sieve_interp *interp, struct sieve_field
 	return f->decoded;
 }
 
-size_t sieve_interp_header(struct sieve_interp *interp, const char *name,
-			   const char ***values_r)
+/* The raw value of a field unfolded (CR and LF removed, NUL a space). */
+static const char *field_unfolded(struct sieve_interp *interp, const struct sieve_field *f)
+{
+	char *v = p_malloc(interp->pool, f->raw_len + 1);
+	size_t len = 0;
+
+	for (size_t j = 0; j < f->raw_len; j++) {
+		if (f->raw[j] != '\r' && f->raw[j] != '\n')
+			v[len++] = f->raw[j] == '\0' ? ' ' : f->raw[j];
+	}
+	v[len] = '\0';
+	return v;
+}
+
+/* The values of the fields named `name`, decoded or unfolded. */
+static size_t header_values(struct sieve_interp *interp, const char *name, bool decoded,
+			    const char ***values_r)
 {
 	size_t name_len = strlen(name), count = 0;
 
@@ -128,44 +161,25 @@ size_t sieve_interp_header(struct sieve_interp *interp, const char *name,
 	}
 	const char **values = p_malloc(interp->pool, sizeof(*values) * (count + 1));
 	size_t n = 0;
-	for (size_t i = 0; i < interp->field_count; i++) {
+	for (size_t i = 0; i < interp->field_count && n < count; i++) {
 		struct sieve_field *f = &interp->fields[i];
 		if (f->name_len == name_len && strncasecmp(f->name, name, name_len) == 0)
-			values[n++] = field_decoded(interp, f);
+			values[n++] = decoded ? field_decoded(interp, f) : field_unfolded(interp, f);
 	}
 	*values_r = values;
 	return count;
 }
 
+size_t sieve_interp_header(struct sieve_interp *interp, const char *name,
+			   const char ***values_r)
+{
+	return header_values(interp, name, true, values_r);
+}
+
 size_t sieve_interp_header_raw(struct sieve_interp *interp, const char *name,
 			       const char ***values_r)
 {
-	size_t name_len = strlen(name), count = 0;
-
-	if (!interp->fields_parsed)
-		split_header(interp);
-	for (size_t i = 0; i < interp->field_count; i++) {
-		struct sieve_field *f = &interp->fields[i];
-		if (f->name_len == name_len && strncasecmp(f->name, name, name_len) == 0)
-			count++;
-	}
-	const char **values = p_malloc(interp->pool, sizeof(*values) * (count + 1));
-	size_t n = 0;
-	for (size_t i = 0; i < interp->field_count; i++) {
-		struct sieve_field *f = &interp->fields[i];
-		if (f->name_len != name_len || strncasecmp(f->name, name, name_len) != 0)
-			continue;
-		char *v = p_malloc(interp->pool, f->raw_len + 1);
-		size_t len = 0;
-		for (size_t j = 0; j < f->raw_len; j++) {
-			if (f->raw[j] != '\r' && f->raw[j] != '\n')
-				v[len++] = f->raw[j] == '\0' ? ' ' : f->raw[j];
-		}
-		v[len] = '\0';
-		values[n++] = v;
-	}
-	*values_r = values;
-	return count;
+	return header_values(interp, name, false, values_r);
 }
 
 /* ---- variables (RFC 5229) ---- */
@@ -319,7 +333,7 @@ const char **sieve_interp_strlist(struct sieve_interp *interp, const struct siev
 
 /* ---- matching ---- */
 
-bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
+int sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
 			const char *const *values, const size_t *lens, size_t count,
 			const struct sieve_arg *keys)
 {
@@ -333,29 +347,37 @@ bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *no
 		for (size_t j = 0; j < keys->count; j++) {
 			if (sieve_match_relation(node->comparator, node->relation, num, (size_t)n,
 						 k[j], strlen(k[j])))
-				return true;
+				return 1;
 		}
-		return false;
+		return 0;
 	}
 	if (node->match == SIEVE_MATCH_REGEX)
 		return sieve_ext_regex_match(interp, node, values, lens, count, k, keys->count);
 	struct sieve_match_vars *mv =
 		interp->script->uses_variables && node->match == SIEVE_MATCH_MATCHES ?
 		&interp->match_vars : NULL;
+	struct sieve_match_guard guard = { .expired = match_expired, .ctx = interp };
 	for (size_t i = 0; i < count; i++) {
 		size_t vlen = lens != NULL ? lens[i] : strlen(values[i]);
 		for (size_t j = 0; j < keys->count; j++) {
 			struct sieve_match_vars tmp;
-			if (sieve_match_one(node->match, node->comparator, node->relation,
-					    values[i], vlen, k[j], strlen(k[j]), interp->pool,
-					    mv != NULL ? &tmp : NULL)) {
+			bool matched = node->match_def != NULL && node->match_def->match != NULL ?
+				node->match_def->match(node->comparator, values[i], vlen, k[j],
+						       strlen(k[j]), interp->pool,
+						       mv != NULL ? &tmp : NULL, &guard) :
+				sieve_match_one(node->match, node->comparator, node->relation,
+						values[i], vlen, k[j], strlen(k[j]), interp->pool,
+						mv != NULL ? &tmp : NULL, &guard);
+			if (matched) {
 				if (mv != NULL)
 					*mv = tmp;
-				return true;
+				return 1;
 			}
+			if (guard.abandoned)
+				return -1;
 		}
 	}
-	return false;
+	return 0;
 }
 
 /* ---- actions ---- */
@@ -517,6 +539,8 @@ static void interp_deinit(struct sieve_interp *interp)
 	free(interp->actions);
 	free(interp->fields);
 	free(interp->dups);
+	if (interp->mime_parser != NULL)
+		mime_parser_destroy(&interp->mime_parser);
 	str_free(&interp->tmp);
 	sieve_ext_state_free(interp);
 }
@@ -614,13 +638,23 @@ void sieve_result_free(struct sieve_result *result)
 	memset(result, 0, sizeof(*result));
 }
 
+/* A string in quotes with " and \ escaped, and CR, LF and TAB shown as
+ * \r, \n, \t so that each action stays on one line. */
 static void describe_quoted(struct str *dest, const char *s)
 {
 	str_append_c(dest, '"');
 	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			str_append_c(dest, '\\');
-		str_append_c(dest, *s);
+		if (*s == '\r')
+			str_append(dest, "\\r");
+		else if (*s == '\n')
+			str_append(dest, "\\n");
+		else if (*s == '\t')
+			str_append(dest, "\\t");
+		else {
+			if (*s == '"' || *s == '\\')
+				str_append_c(dest, '\\');
+			str_append_c(dest, *s);
+		}
 	}
 	str_append_c(dest, '"');
 }

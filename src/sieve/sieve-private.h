@@ -58,6 +58,7 @@ struct sieve_node {
 	size_t pos_count;
 	/* match type, comparator and address part, for tests that take them */
 	int match;			/* enum sieve_match */
+	const struct sieve_tag_def *match_def;	/* its tag; NULL for :is */
 	const char *relation;		/* relational "gt", ... */
 	int comparator;			/* enum sieve_comparator */
 	int addrpart;			/* enum sieve_addrpart */
@@ -125,6 +126,9 @@ enum sieve_tag_group {
 	SIEVE_TG_ADDRPART,	/* value = enum sieve_addrpart */
 };
 
+struct sieve_match_guard;
+struct sieve_match_vars;
+
 struct sieve_tag_def {
 	const char *name;	/* without ":" */
 	enum sieve_param param;
@@ -133,9 +137,20 @@ struct sieve_tag_def {
 	int value;
 	/* tags of a command with the same nonzero `exclusive` exclude each other */
 	int exclusive;
+	/* A match type an extension adds (the extension point of RFC 5228
+	 * 2.7.1, e.g. regex): compares one value with one key and fills
+	 * vars (not NULL) on success; `key_check` validates a constant key
+	 * at compile time (0, or -1 with error_r).  NULL for the built-in
+	 * match types of match.c. */
+	bool (*match)(int comparator, const char *value, size_t value_len,
+		      const char *key, size_t key_len, struct pool *pool,
+		      struct sieve_match_vars *vars, struct sieve_match_guard *guard);
+	int (*key_check)(const char *key, struct str *error_r);
 };
 
 struct sieve_interp;
+struct mime_parser;
+struct mime_part;
 
 /* Command flags */
 #define SIEVE_CMD_TEST		0x01	/* a test, not a command */
@@ -188,52 +203,11 @@ const struct sieve_cmd_def *sieve_ext_find_cmd(const char *name, bool is_test,
  * NULL; *ext_idx_r the extension it belongs to (-1 for the core). */
 const struct sieve_tag_def *sieve_ext_find_shared_tag(const char *name, int *ext_idx_r);
 
-/* The extensions (ext-*.c): commands and tests. */
-extern const struct sieve_extension sieve_ext_core;
-extern const struct sieve_extension sieve_ext_fileinto;
-extern const struct sieve_extension sieve_ext_envelope;
-extern const struct sieve_extension sieve_ext_encoded_character;
-extern const struct sieve_extension sieve_ext_cmp_octet;
-extern const struct sieve_extension sieve_ext_cmp_casemap;
-extern const struct sieve_extension sieve_ext_cmp_numeric;
-extern const struct sieve_extension sieve_ext_reject;
-extern const struct sieve_extension sieve_ext_ereject;
-extern const struct sieve_extension sieve_ext_imap4flags;
-extern const struct sieve_extension sieve_ext_copy;
-extern const struct sieve_extension sieve_ext_subaddress;
-extern const struct sieve_extension sieve_ext_relational;
-extern const struct sieve_extension sieve_ext_variables;
-extern const struct sieve_extension sieve_ext_mailbox;
-extern const struct sieve_extension sieve_ext_mailboxid;
-extern const struct sieve_extension sieve_ext_specialuse;
-extern const struct sieve_extension sieve_ext_environment;
-extern const struct sieve_extension sieve_ext_ihave;
-extern const struct sieve_extension sieve_ext_date;
-extern const struct sieve_extension sieve_ext_index;
-extern const struct sieve_extension sieve_ext_body;
-extern const struct sieve_extension sieve_ext_vacation;
-extern const struct sieve_extension sieve_ext_vacation_seconds;
-extern const struct sieve_extension sieve_ext_duplicate;
-extern const struct sieve_extension sieve_ext_spamtest;
-extern const struct sieve_extension sieve_ext_spamtestplus;
-extern const struct sieve_extension sieve_ext_virustest;
-extern const struct sieve_extension sieve_ext_include;
-
 /* RFC 5260 :index N [:last] of `node` applied to the values of one
  * header field (ext-date.c): moves the chosen one to values[0] and
  * returns 1, or 0 when there is no such occurrence; `count` unchanged
  * without :index. */
 size_t sieve_index_select(const struct sieve_node *node, const char **values, size_t count);
-/* ext-editheader.c, ext-mime.c, ext-enotify.c, ext-regex.c, ext-imapsieve.c */
-extern const struct sieve_extension sieve_ext_editheader;
-extern const struct sieve_extension sieve_ext_mime;
-extern const struct sieve_extension sieve_ext_foreverypart;
-extern const struct sieve_extension sieve_ext_extracttext;
-extern const struct sieve_extension sieve_ext_replace;
-extern const struct sieve_extension sieve_ext_enclose;
-extern const struct sieve_extension sieve_ext_enotify;
-extern const struct sieve_extension sieve_ext_regex;
-extern const struct sieve_extension sieve_ext_imapsieve;
 
 /* ---- parser (parse.c) ---- */
 
@@ -246,6 +220,9 @@ int sieve_parse(struct sieve_script *script, const char *text, size_t len,
 int sieve_validate(struct sieve_script *script, struct str *errors_r);
 /* Whether the script required extension `name`. */
 bool sieve_script_requires(const struct sieve_script *script, const char *name);
+
+/* RFC 5228 identifier = (ALPHA / "_") *(ALPHA / DIGIT / "_") */
+bool sieve_is_identifier(const char *s);
 
 /* The tag `name` of a validated node, or NULL. */
 const struct sieve_tagval *sieve_node_tag(const struct sieve_node *node, const char *name);
@@ -260,13 +237,25 @@ struct sieve_match_vars {
 	size_t count;
 };
 
+/* Bounds the CPU time of one match (:contains and :matches are
+ * O(value x key)): expired() is called every few million steps and
+ * returns true to abandon the match, which then sets `abandoned`. */
+struct sieve_match_guard {
+	bool (*expired)(void *ctx);
+	void *ctx;
+	uint64_t steps;
+	bool abandoned;
+};
+
 /* Compares `value` against `key` with the node's match type and
  * comparator (not for :count).  With vars not NULL, a :matches success
- * fills them (in `pool`).  Returns true on a match. */
+ * fills them (in `pool`).  Returns true on a match; false also when the
+ * guard (NULL: none) abandoned it. */
 bool sieve_match_one(int match, int comparator, const char *relation,
 		     const char *value, size_t value_len,
 		     const char *key, size_t key_len,
-		     struct pool *pool, struct sieve_match_vars *vars);
+		     struct pool *pool, struct sieve_match_vars *vars,
+		     struct sieve_match_guard *guard);
 /* RFC 5231 :count and the numeric comparison of two values with the
  * relation ("gt", "ge", "lt", "le", "eq", "ne"). */
 bool sieve_match_relation(int comparator, const char *relation,
@@ -294,6 +283,7 @@ struct sieve_var {
 struct sieve_include_frame {
 	enum sieve_location where;
 	const char *name;
+	unsigned int line;		/* of the include command */
 	struct sieve_script *script;	/* in `included`: owned */
 };
 
@@ -317,6 +307,9 @@ struct sieve_interp {
 	struct sieve_field *fields;
 	size_t field_count;
 	bool fields_parsed;
+	/* the MIME tree, parsed on the first body test (RFC 5173) */
+	struct mime_parser *mime_parser;
+	struct mime_part *mime_root;
 	/* RFC 5232 internal flags variable: space separated, deduplicated */
 	const char **flags;
 	size_t flag_count;
@@ -368,8 +361,9 @@ size_t sieve_interp_header_raw(struct sieve_interp *interp, const char *name,
 			       const char ***values_r);
 /* Matches `values` against the key list `keys` with the node's match
  * type, comparator and relation (RFC 5231 :count counts the values).
- * Sets the match variables on a :matches success. */
-bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
+ * Sets the match variables on a :matches success.  Returns 1 (a match),
+ * 0, or -1 when the CPU limit ended it (error recorded). */
+int sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
 			const char *const *values, const size_t *lens, size_t count,
 			const struct sieve_arg *keys);
 /* Runs a command list: 0 done, 1 stop, 2 return (RFC 6609), -1 error. */
@@ -403,12 +397,12 @@ int sieve_ext_imapsieve_check(struct sieve_interp *interp, const struct sieve_no
 const char *sieve_ext_imapsieve_environment(struct sieve_interp *interp, const char *item);
 
 /* ext-regex.c: the :regex match of sieve_interp_match() (each key
- * compiled once; a key that does not compile is a run-time error, and
- * the test is then false), and the compile-time check of a test's
+ * compiled once): 1, 0, or -1 with the error recorded (a key that does
+ * not compile, the CPU limit); and the compile-time check of a test's
  * constant patterns and comparator. */
-bool sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node *node,
-			   const char *const *values, const size_t *lens, size_t count,
-			   const char *const *keys, size_t key_count);
+int sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node *node,
+			  const char *const *values, const size_t *lens, size_t count,
+			  const char *const *keys, size_t key_count);
 int sieve_ext_regex_validate(struct sieve_node *node, struct sieve_script *script,
 			     struct str *error_r);
 
@@ -417,14 +411,14 @@ int sieve_ext_regex_validate(struct sieve_node *node, struct sieve_script *scrip
  * a test over the parts it names with `core_exec` (the test without
  * :mime) on each part's header. */
 #define SIEVE_EXT_MIME_TAGS \
-	{ "mime", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 0, 0 }, \
-	{ "anychild", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 0, 0 }
+	{ .name = "mime", .param = SIEVE_P_NONE, .ext = "mime" }, \
+	{ .name = "anychild", .param = SIEVE_P_NONE, .ext = "mime" }
 /* header only; the values are enum sieve_mime_opt (sieve/mime.h) */
 #define SIEVE_EXT_MIMEOPTS_TAGS \
-	{ "type", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 1, 1 }, \
-	{ "subtype", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 2, 1 }, \
-	{ "contenttype", SIEVE_P_NONE, "mime", SIEVE_TG_OWN, 3, 1 }, \
-	{ "param", SIEVE_P_STRLIST, "mime", SIEVE_TG_OWN, 4, 1 }
+	{ .name = "type", .param = SIEVE_P_NONE, .ext = "mime", .value = 1, .exclusive = 1 }, \
+	{ .name = "subtype", .param = SIEVE_P_NONE, .ext = "mime", .value = 2, .exclusive = 1 }, \
+	{ .name = "contenttype", .param = SIEVE_P_NONE, .ext = "mime", .value = 3, .exclusive = 1 }, \
+	{ .name = "param", .param = SIEVE_P_STRLIST, .ext = "mime", .value = 4, .exclusive = 1 }
 int sieve_ext_mime_validate(struct sieve_node *node, struct sieve_script *script,
 			    struct str *error_r);
 int sieve_ext_mime_test(struct sieve_interp *interp, const struct sieve_node *node,
@@ -437,13 +431,13 @@ int sieve_interp_var_set(struct sieve_interp *interp, const char *name,
 /* The modifier tags of set (RFC 5229 4, RFC 5435 6 :encodeurl), which
  * extracttext (RFC 5703 7) takes too. */
 #define SIEVE_SET_MODIFIER_TAGS \
-	{ "lower", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 }, \
-	{ "upper", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 }, \
-	{ "lowerfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 }, \
-	{ "upperfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 }, \
-	{ "quotewildcard", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 }, \
-	{ "length", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 }, \
-	{ "encodeurl", SIEVE_P_NONE, "enotify", SIEVE_TG_OWN, 0, 0 }
+	{ .name = "lower", .param = SIEVE_P_NONE, .exclusive = 1 }, \
+	{ .name = "upper", .param = SIEVE_P_NONE, .exclusive = 1 }, \
+	{ .name = "lowerfirst", .param = SIEVE_P_NONE, .exclusive = 2 }, \
+	{ .name = "upperfirst", .param = SIEVE_P_NONE, .exclusive = 2 }, \
+	{ .name = "quotewildcard", .param = SIEVE_P_NONE }, \
+	{ .name = "length", .param = SIEVE_P_NONE }, \
+	{ .name = "encodeurl", .param = SIEVE_P_NONE, .ext = "enotify" }
 /* Applies the modifiers of set (RFC 5229 4) that `node` has as tags
  * (":lower", ..., ":length", enotify's ":encodeurl") to s, by precedence
  * (ext-variables.c; extracttext takes them too). */

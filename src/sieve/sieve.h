@@ -239,7 +239,10 @@ void sieve_result_free(struct sieve_result *result);
 
 /* Appends a description of the result for an administrator (`roost sieve
  * test`): one action per line, e.g. "fileinto \"Junk\" :flags \\Seen",
- * "keep (implicit)", "redirect \"a@example.com\"". */
+ * "keep (implicit)", "redirect \"a@example.com\"", "discard",
+ * "reject \"reason\"", "vacation to \"addr\" :subject \"...\" :seconds N";
+ * a run-time error first, as "error: line N: ...".  In quoted strings
+ * " and \ are escaped and CR, LF, TAB written \r, \n, \t. */
 void sieve_result_describe(const struct sieve_result *result, struct str *dest);
 
 #endif

@@ -176,3 +176,38 @@ def test_sieve_conformance():
                 failures.append(f"{name}: roost {ours} != pigeonhole {theirs}")
     if failures:
         raise roosttest.TestFailure("\n".join(failures))
+
+
+def test_roost_sieve_test_cli():
+    """`roost sieve test` itself: compile errors with their line and exit
+    code 65, -u USER answering the mailbox tests from the user's store
+    (a new store has INBOX, Drafts, Sent, Junk, Trash and Archive with
+    their special uses), an unknown user refused."""
+    srv = roosttest.Server()
+    try:
+        msg = os.path.join(DATA, "messages", "plain.eml")
+        bad = os.path.join(srv.dir, "bad.sieve")
+        with open(bad, "w") as f:
+            f.write('require "fileinto";\n\nfilinto "x";\n')
+        p = srv.roost("sieve", "test", "-c", srv.conf, bad, msg, check=False)
+        assert p.returncode == 65, p
+        assert p.stderr == "line 3: unknown command 'filinto'\n", p.stderr
+        script = os.path.join(srv.dir, "mbox.sieve")
+        with open(script, "w") as f:
+            f.write('require ["mailbox", "special-use", "mailboxid", "fileinto"];\n'
+                    'if mailboxexists ["INBOX", "Junk"] { fileinto "junk-exists"; }\n'
+                    'if mailboxexists "Nope" { fileinto "never"; }\n'
+                    'if specialuse_exists "Junk" "\\\\Junk" { fileinto "junk-is-junk"; }\n'
+                    'if specialuse_exists "Sent" "\\\\Junk" { fileinto "never2"; }\n'
+                    'if mailboxidexists "no-such-id" { fileinto "never3"; }\n')
+        p = srv.roost("sieve", "test", "-c", srv.conf, "-u", "demo", script, msg)
+        assert p.stdout == 'fileinto "junk-exists"\nfileinto "junk-is-junk"\n', p.stdout
+        # without -u nothing exists
+        p = srv.roost("sieve", "test", "-c", srv.conf, script, msg)
+        assert p.stdout == "keep (implicit)\n", p.stdout
+        p = srv.roost("sieve", "test", "-c", srv.conf, "-u", "nosuch", script, msg,
+                      check=False)
+        assert p.returncode == 67, p
+        assert "no such user" in p.stderr, p.stderr
+    finally:
+        srv.stop()

@@ -94,15 +94,52 @@ static void test_parse_good(void **state)
 	assert_run("if true { discard; }", "discard\n");
 	assert_run("if false { discard; } elsif true { keep; } else { discard; }", "keep\n");
 	assert_run("if false { discard; } elsif false { keep; } else { stop; }", "keep (implicit)\n");
-	assert_run("require [\"fileinto\"];\nfileinto text:\nJunk\n.\n;", "fileinto \"Junk\n\"\n");
+	assert_run("require [\"fileinto\"];\nfileinto text:\nJunk\n.\n;", "fileinto \"Junk\\n\"\n");
 	/* dot-stuffing: a line that starts with ".." loses one dot */
 	assert_run("require \"reject\";\nreject text: # comment\r\n..a\r\nb\r\n.\r\n;",
-		   "reject \".a\r\nb\r\n\"\n");
+		   "reject \".a\\r\\nb\\r\\n\"\n");
 	/* escapes in quoted strings: \" and \\, other backslashes dropped */
 	assert_run("require \"fileinto\"; fileinto \"a\\\"b\\\\c\\d\";", "fileinto \"a\\\"b\\\\cd\"\n");
 	assert_run("if size :over 1K { discard; }", "keep (implicit)\n");
 	assert_run("if size :under 1k { discard; }", "discard\n");
 	assert_run("if allof(true, anyof(false, true), not false) { discard; }", "discard\n");
+}
+
+/* RFC 5228 9: the extended example (note ":DOMAIN" and "NOT": identifiers
+ * and tags are case-insensitive) */
+static const char rfc5228_example[] =
+	"#\n# Example Sieve Filter\n# Declare any optional features or extension used by the script\n#\n"
+	"require [\"fileinto\"];\n"
+	"if header :is \"Sender\" \"owner-ietf-mta-filters@imc.org\"\n"
+	"        {\n        fileinto \"filter\";  # move to \"filter\" mailbox\n        }\n"
+	"elsif address :DOMAIN :is [\"From\", \"To\"] \"example.com\"\n"
+	"        {\n        keep;               # keep in \"In\" mailbox\n        }\n"
+	"elsif anyof (NOT address :all :contains\n"
+	"               [\"To\", \"Cc\", \"Bcc\"] \"me@example.com\",\n"
+	"             header :matches \"subject\"\n"
+	"               [\"*make*money*fast*\", \"*university*dipl*mas*\"])\n"
+	"        {\n        fileinto \"spam\";   # move to \"spam\" mailbox\n        }\n"
+	"else\n        {\n        fileinto \"personal\";\n        }\n";
+
+static void test_rfc5228_example(void **state)
+{
+	(void)state;
+	char *got = run_msg(rfc5228_example, "Sender: owner-ietf-mta-filters@imc.org\r\n\r\n", NULL);
+	assert_string_equal(got, "fileinto \"filter\"\n");
+	free(got);
+	got = run_msg(rfc5228_example, "From: a@EXAMPLE.com\r\n\r\n", NULL);
+	assert_string_equal(got, "keep\n");
+	free(got);
+	got = run_msg(rfc5228_example, "To: x@example.net\r\nCc: me@example.com\r\n"
+		      "Subject: Make lots of money fast\r\n\r\n", NULL);
+	assert_string_equal(got, "fileinto \"spam\"\n");
+	free(got);
+	got = run_msg(rfc5228_example, "To: someone@example.net\r\nSubject: hi\r\n\r\n", NULL);
+	assert_string_equal(got, "fileinto \"spam\"\n");
+	free(got);
+	got = run_msg(rfc5228_example, "To: x@example.net\r\nCc: me@example.com\r\nSubject: hi\r\n\r\n", NULL);
+	assert_string_equal(got, "fileinto \"personal\"\n");
+	free(got);
 }
 
 static void test_parse_errors(void **state)
@@ -111,22 +148,22 @@ static void test_parse_errors(void **state)
 	assert_error("foo;", "line 1: unknown command 'foo'");
 	assert_error("keep;\nfileinto \"x\";",
 		     "line 2: unknown command 'fileinto' (the script does not require \"fileinto\")");
-	assert_error("require \"nosuch\";", "line 1: require: unknown Sieve capability 'nosuch'");
+	assert_error("require \"nosuch\";", "line 1: require command: unknown Sieve capability 'nosuch'");
 	assert_error("keep;\nrequire \"fileinto\";",
-		     "line 2: the require command must come before any other command");
-	assert_error("keep", "line 1: expected ';' or '{' after the arguments of command 'keep', but found end of script");
-	assert_error("if true {\nkeep;\n", "line 3: unexpected end of script (missing '}')");
-	assert_error("\n\nkeep \"x;", "line 3: unterminated string");
-	assert_error("/* open", "line 1: unterminated comment");
-	assert_error("require \"reject\";\nreject text:\nabc\n", "line 2: unterminated multi-line string (missing '.' line)");
+		     "line 2: require commands can only be placed at top level at the beginning of the file");
+	assert_error("keep", "line 1: expected end of command ';' or the beginning of a compound block '{', but found end of file");
+	assert_error("if true {\nkeep;\n", "line 3: expected end of compound block '}', but found end of file");
+	assert_error("\n\nkeep \"x;", "line 3: end of file before end of quoted string started at line 3");
+	assert_error("/* open", "line 1: end of file before end of bracket comment ('/* ... */') started at line 1");
+	assert_error("require \"reject\";\nreject text:\nabc\n", "line 4: end of file before end of multi-line string started at line 2");
 	assert_error("else { keep; }", "line 1: the else command must follow an if or elsif command");
-	assert_error("if true keep;", "line 1: the if command needs a block");
-	assert_error("if true;", "line 1: the if command needs a block");
-	assert_error("keep { }", "line 1: the keep command takes no block");
-	assert_error("if header :is \"a\" { }", "line 1: the header test needs 2 positional arguments, but 1 given");
+	assert_error("if true keep;", "line 1: the if command requires a command block, but it is missing");
+	assert_error("if true;", "line 1: the if command requires a command block, but it is missing");
+	assert_error("keep { }", "line 1: the keep command does not take a command block");
+	assert_error("if header :is \"a\" { }", "line 1: the header test requires 2 positional argument(s), but 1 is/are specified");
 	assert_error("if header :foo \"a\" \"b\" { }", "line 1: unknown tagged argument ':foo' for the header test");
 	assert_error("if header :is :contains \"a\" \"b\" { }", "line 1: more than one match type for the header test");
-	assert_error("if size 10 { }", "line 1: the size test needs exactly one of :over or :under");
+	assert_error("if size 10 { }", "line 1: the size test requires either the :under or the :over tag to be specified");
 	assert_error("if size :over :under 10 { }",
 		     "line 1: tagged arguments ':over' and ':under' of the size test exclude each other");
 	assert_error("if size :over \"10\" { }",
@@ -137,17 +174,19 @@ static void test_parse_errors(void **state)
 	assert_error("require \"comparator-i;ascii-numeric\";\nif header :contains :comparator \"i;ascii-numeric\" \"a\" \"b\" { }",
 		     "line 2: the i;ascii-numeric comparator does not support substring matching (:contains)");
 	assert_error("if keep { }", "line 1: 'keep' is a command, not a test");
-	assert_error("if allof true { }", "line 1: the allof test needs a test list");
-	assert_error("if not (true, false) { }", "line 1: the not test needs exactly one test");
-	assert_error("redirect \"not an address\";", "line 1: redirect: invalid address 'not an address'");
+	assert_error("if allof true { }", "line 1: the allof test requires a list of sub-tests, but a single test is specified");
+	assert_error("if not (true, false) { }", "line 1: the not test requires one sub-test, but a list of tests is specified");
+	assert_error("redirect \"not an address\";", "line 1: specified redirect address 'not an address' is invalid");
 	assert_error("if address \"subject\" \"x\" { }",
-		     "line 1: the address test cannot be used with header 'subject': it does not hold addresses");
+		     "line 1: specified header 'subject' is not allowed for the address test");
+	assert_error("if header :is \"sub ject\" \"x\" { }", "line 1: header: invalid header name 'sub ject'");
+	assert_error("if exists [\"a\", \"\"] { }", "line 1: exists: invalid header name ''");
 	assert_error("keep 12x;", "line 1: unexpected character 'x' after number");
 	assert_error("if size :over 99999999999999999999 { }", "line 1: number is too large");
 	assert_error("keep;\n\n@", "line 3: unexpected character '@'");
 	assert_error("if header [\"a\" \"b\"] \"c\" { }",
 		     "line 1: expected ',' or ']' in string list, but found string");
-	assert_error("if anyof(true false) { }", "line 1: the true test takes no test");
+	assert_error("if anyof(true false) { }", "line 1: the true test does not take a test");
 }
 
 static void test_parse_limits(void **state)
@@ -331,6 +370,58 @@ static void test_limits_run(void **state)
 	str_free(&s);
 }
 
+static void test_cpu_limit(void **state)
+{
+	struct sieve_limits limits;
+	struct str errors = STR_INIT, script = STR_INIT, msg = STR_INIT, out = STR_INIT;
+
+	(void)state;
+	sieve_limits_default(&limits);
+	limits.max_cpu_ms = 50;
+	/* :matches "*aaa...ab" over a long run of "a": O(value x key) */
+	str_append(&script, "require \"body\";\nif body :raw :matches \"*");
+	for (int i = 0; i < 20000; i++)
+		str_append_c(&script, 'a');
+	str_append(&script, "b\" { discard; }");
+	str_append(&msg, "Subject: x\r\n\r\n");
+	for (int i = 0; i < 1000000; i++)
+		str_append_c(&msg, 'a');
+	struct sieve_script *s = sieve_compile("cpu", script.data, script.len, &limits, &errors);
+	assert_non_null(s);
+	struct sieve_message m = { .data = msg.data, .size = msg.len };
+	struct sieve_env env = { .ctx = NULL };
+	struct sieve_result r;
+	assert_int_equal(sieve_execute(s, &m, &env, &limits, &r), -1);
+	sieve_result_describe(&r, &out);
+	assert_string_equal(str_c(&out), "error: line 2: the script used more than 50 ms of CPU time\n"
+			    "keep (implicit)\n");
+	sieve_result_free(&r);
+	/* the same with :contains */
+	str_truncate(&script, 0);
+	str_truncate(&out, 0);
+	sieve_script_free(&s);
+	str_append(&script, "require \"body\";\nif body :raw :contains [");
+	for (int k = 0; k < 200; k++) {
+		str_append(&script, k == 0 ? "\"" : ", \"");
+		for (int i = 0; i < 5000; i++)
+			str_append_c(&script, 'a');
+		str_printfa(&script, "%d\"", k);
+	}
+	str_append(&script, "] { discard; }");
+	s = sieve_compile("cpu", script.data, script.len, &limits, &errors);
+	assert_non_null(s);
+	assert_int_equal(sieve_execute(s, &m, &env, &limits, &r), -1);
+	sieve_result_describe(&r, &out);
+	assert_string_equal(str_c(&out), "error: line 2: the script used more than 50 ms of CPU time\n"
+			    "keep (implicit)\n");
+	sieve_result_free(&r);
+	sieve_script_free(&s);
+	str_free(&errors);
+	str_free(&script);
+	str_free(&msg);
+	str_free(&out);
+}
+
 static void test_matches(void **state)
 {
 	(void)state;
@@ -368,6 +459,17 @@ static void test_variables(void **state)
 		   "set :quotewildcard \"h\" \"a*b?c\\\\d\";\n"
 		   "fileinto \"${b}|${c}|${d}|${e}|${f}|${g}|${h}\";",
 		   "fileinto \"15|jumbled letters|JUMBLED LETTERS|juMBlEd lETteRS|JuMBlEd lETteRS|Jumbled letters|a\\\\*b\\\\?c\\\\\\\\d\"\n");
+	/* a failed :matches leaves the match variables as they were */
+	assert_run("require [\"variables\", \"fileinto\"];\n"
+		   "if header :matches \"x-count\" \"1*\" { }\n"
+		   "if header :matches \"x-count\" \"9*\" { }\n"
+		   "fileinto \"${1}\";", "fileinto \"2\"\n");
+	/* a variable's value is not a wildcard pattern unless it is one */
+	assert_run("require [\"variables\", \"fileinto\"]; set \"p\" \"1?\";\n"
+		   "if string :matches \"12\" \"${p}\" { fileinto \"pattern\"; }\n"
+		   "set :quotewildcard \"q\" \"1?\";\n"
+		   "if string :matches \"12\" \"${q}\" { fileinto \"never\"; }",
+		   "fileinto \"pattern\"\n");
 	/* unknown variables are empty; invalid references stay */
 	assert_run("require [\"variables\", \"fileinto\"]; fileinto \"[${none}][${bad-name}][${]\";",
 		   "fileinto \"[][${bad-name}][${]\"\n");
@@ -389,6 +491,9 @@ static void test_encoded_character(void **state)
 		   "fileinto \"$${hex:24 24}{unicode:24}\";", "fileinto \"$$${unicode:24}\"\n");
 	assert_run("require [\"encoded-character\", \"fileinto\"];\n"
 		   "fileinto \"${unicode:E9}${hex:zz}\";", "fileinto \"é${hex:zz}\"\n");
+	/* in tag parameters too */
+	assert_run("require [\"encoded-character\", \"fileinto\", \"imap4flags\"];\n"
+		   "fileinto :flags \"${hex:5c}Seen\" \"A\";", "fileinto \"A\" :flags \\Seen\n");
 	assert_error("require [\"encoded-character\", \"fileinto\"];\nfileinto \"${unicode:D800}\";",
 		     "line 2: invalid unicode character 0xd800 in encoded-character");
 }
@@ -410,6 +515,31 @@ static void test_imap4flags(void **state)
 	assert_run("require [\"imap4flags\", \"variables\"];\n"
 		   "setflag \"v\" \"a b\"; addflag \"v\" \"c\";\n"
 		   "if hasflag :contains \"v\" \"c\" { discard; }", "discard\n");
+	/* RFC 5232 9's example (its first two rules: the rest has an
+	 * "anyof" without parentheses and a "remove" command, both errors) */
+	const char *rfc5232 = "require [\"fileinto\", \"imap4flags\", \"variables\"];\n"
+		"if size :over 1M {\n"
+		"  addflag \"MyFlags\" \"Big\";\n"
+		"  if header :is \"From\" \"boss@company.example.com\" { addflag \"MyFlags\" \"\\\\Flagged\"; }\n"
+		"  fileinto :flags \"${MyFlags}\" \"Big messages\";\n"
+		"}\n"
+		"if header :is \"From\" \"grandma@example.net\" {\n"
+		"  addflag \"MyFlags\" [\"\\\\Answered\", \"$MDNSent\"];\n"
+		"  fileinto :flags \"${MyFlags}\" \"GrandMa\";\n"
+		"}\n";
+	char *got = run_msg(rfc5232, "From: grandma@example.net\r\n\r\nhi\r\n", NULL);
+	assert_string_equal(got, "fileinto \"GrandMa\" :flags \\Answered $MDNSent\n");
+	free(got);
+	struct str big = STR_INIT;
+	str_append(&big, "From: boss@company.example.com\r\n\r\n");
+	str_append_space(&big, 1024 * 1024);
+	memset(big.data + big.len - 1024 * 1024, 'x', 1024 * 1024);
+	got = run_msg(rfc5232, big.data, NULL);
+	assert_string_equal(got, "fileinto \"Big messages\" :flags Big \\Flagged\n");
+	free(got);
+	str_free(&big);
+	assert_error("require [\"imap4flags\", \"variables\"];\nremove \"MyFlags\" \"\\\\Flagged\";",
+		     "line 2: unknown command 'remove'");
 	assert_error("require \"imap4flags\"; setflag \"v\" \"a\";",
 		     "line 1: setflag: a variable name needs require \"variables\"");
 	assert_run("require [\"imap4flags\", \"relational\"]; setflag [\"a b\", \"c\"];\n"
@@ -477,6 +607,19 @@ static void test_sequence(void **state)
 	struct sieve_message m = { .data = msg_default, .size = strlen(msg_default) };
 	struct sieve_env env = { .ctx = NULL };
 	struct sieve_result r;
+	/* a run-time error in any script: only implicit keep, no marks */
+	const char *fail_text = "require \"ihave\"; error \"x\";";
+	struct sieve_script *c = sieve_compile("c", fail_text, strlen(fail_text), &limits, &errors);
+	assert_non_null(c);
+	const struct sieve_script *const failing[] = { b, c };
+	assert_int_equal(sieve_execute_sequence(failing, 2, &m, &env, &limits, &r), -1);
+	sieve_result_describe(&r, &out);
+	assert_string_equal(str_c(&out), "error: line 1: x\nkeep (implicit)\n");
+	assert_int_equal(r.action_count, 1);
+	assert_true(r.actions[0].implicit);
+	sieve_result_free(&r);
+	sieve_script_free(&c);
+	str_truncate(&out, 0);
 	/* stop ends only the first script */
 	assert_int_equal(sieve_execute_sequence(scripts, 2, &m, &env, &limits, &r), 0);
 	sieve_result_describe(&r, &out);
@@ -553,6 +696,10 @@ static int fake_include(void *ctx, enum sieve_location where, const char *name, 
 	}
 	if (strcmp(name, "unreadable") == 0)
 		return -1;
+	if (strcmp(name, "failing") == 0) {
+		str_append(text_r, "require \"ihave\";\n\nerror \"deep\";");
+		return 1;
+	}
 	return 0;
 }
 
@@ -712,6 +859,37 @@ static void test_body(void **state)
 		     "line 1: body: the :count match type cannot be used with the body test");
 }
 
+/* RFC 5173 5.2's example: what each :content looks at */
+static void test_body_rfc5173(void **state)
+{
+	(void)state;
+	char *msg = testlib_read_file(SIEVE_DATA_DIR "/messages/rfc5173.eml");
+	static const struct {
+		const char *test, *expected;
+	} cases[] = {
+		{ "body :content \"multipart\" :contains \"MIME\"", "discard\n" },
+		{ "body :content \"multipart\" :contains \"Hello\"", "keep (implicit)\n" },
+		{ "body :content \"text/plain\" :contains \"Hello\"", "discard\n" },
+		{ "body :content \"text/plain\" :contains \"Please say\"", "discard\n" },
+		{ "body :content \"text/html\" :contains \"Hello\"", "discard\n" },
+		{ "body :content \"text/html\" :contains \"Please\"", "keep (implicit)\n" },
+		{ "body :content \"message/rfc822\" :contains \"Hello\"", "discard\n" },
+		{ "body :content \"message/rfc822\" :contains \"Please\"", "keep (implicit)\n" },
+		{ "body :content [\"text/\", \"/plain\", \"a/b/c\"] :contains \"\"", "keep (implicit)\n" },
+		{ "body :text :contains \"<html>\"", "keep (implicit)\n" },
+		{ "body :raw :contains \"<html>\"", "discard\n" },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		char *script = xasprintf("require \"body\"; if %s { discard; }", cases[i].test);
+		char *got = run_msg(script, msg, NULL);
+		if (strcmp(got, cases[i].expected) != 0)
+			fail_msg("%s: got %s", cases[i].test, got);
+		free(got);
+		free(script);
+	}
+	free(msg);
+}
+
 static void test_vacation(void **state)
 {
 	struct sieve_env env = { .ctx = NULL };
@@ -806,7 +984,8 @@ static void test_include(void **state)
 	assert_env_run("require [\"include\"]; include :optional \"missing\"; discard;", msg_default, "discard\n");
 	/* RFC 6609 3.2: recursion is an error at run time, never at upload */
 	assert_env_run("require [\"include\"]; include \"self\";", msg_default,
-		       "error: line 1: include: the personal script 'self' includes itself\nkeep (implicit)\n");
+		       "error: line 1: in personal script 'self': line 1: include: the personal script 'self' "
+		       "includes itself\nkeep (implicit)\n");
 	assert_env_run("require \"include\"; include \"stopper\"; discard;", msg_default, "keep (implicit)\n");
 	assert_env_run("require \"include\"; include \"returner\"; redirect \"x@example.com\";", msg_default,
 		       "redirect \"x@example.com\"\n");
@@ -815,11 +994,19 @@ static void test_include(void **state)
 		       "keep (implicit)\n");
 	assert_env_run("require \"include\"; include \"unreadable\";", msg_default,
 		       "error: line 1: include: the personal script 'unreadable' cannot be read\nkeep (implicit)\n");
+	/* an error inside an included script says where */
+	assert_env_run("require \"include\";\nkeep;\ninclude :global \"failing\";", msg_default,
+		       "error: line 3: in global script 'failing': line 3: deep\nkeep (implicit)\n");
 	/* global variables (RFC 6609 3.3) */
 	assert_env_run("require [\"include\", \"variables\", \"fileinto\"]; global \"g\";\n"
 		       "include \"setter\"; fileinto \"${g}|${l}|${global.g}\";", msg_default,
 		       "fileinto \"from-included||from-included\"\n");
 	assert_error("require \"include\"; global \"g\";", "line 1: global: needs require \"variables\" too");
+	assert_env_run("require [\"include\", \"variables\", \"fileinto\"];\n"
+		       "set \"global.g\" \"before\"; include \"setter\"; fileinto \"${global.g}\";", msg_default,
+		       "fileinto \"from-included\"\n");
+	assert_error("require \"variables\"; set \"global.g\" \"x\";",
+		     "line 1: set: invalid variable name 'global.g'");
 	/* :once */
 	assert_env_run("require [\"include\"]; include :global :once \"spam\"; include :global :once \"spam\";",
 		       msg_default, "fileinto \"Spam\"\n");
@@ -884,6 +1071,16 @@ static void test_spamtest(void **state)
 		     "line 1: unknown tagged argument ':percent' for the spamtest test");
 	assert_env_run("require [\"virustest\"]; if virustest :is \"5\" { discard; }", spam, "discard\n");
 	assert_env_run("require [\"virustest\"]; if virustest :is \"0\" { discard; }", ham, "discard\n");
+	/* RFC 5235 3.1: :count is 1 when tested, 0 when not; :percent of
+	 * an untested message is "0" */
+	assert_env_run("require [\"spamtest\", \"relational\", \"comparator-i;ascii-numeric\"];\n"
+		       "if spamtest :count \"eq\" :comparator \"i;ascii-numeric\" \"1\" { discard; }",
+		       spam, "discard\n");
+	assert_env_run("require [\"spamtest\", \"relational\", \"comparator-i;ascii-numeric\"];\n"
+		       "if spamtest :count \"eq\" :comparator \"i;ascii-numeric\" \"0\" { discard; }",
+		       msg_default, "discard\n");
+	assert_env_run("require [\"spamtestplus\"]; if spamtest :percent \"0\" { discard; }",
+		       msg_default, "discard\n");
 }
 
 static void test_extensions_list(void **state)
@@ -900,6 +1097,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_rfc5228_example),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_header),
@@ -908,6 +1106,7 @@ int main(void)
 		cmocka_unit_test(test_comparators),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_limits_run),
+		cmocka_unit_test(test_cpu_limit),
 		cmocka_unit_test(test_matches),
 		cmocka_unit_test(test_variables),
 		cmocka_unit_test(test_encoded_character),
@@ -919,6 +1118,7 @@ int main(void)
 		cmocka_unit_test(test_environment_ihave),
 		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_body_rfc5173),
 		cmocka_unit_test(test_vacation),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_duplicate),
