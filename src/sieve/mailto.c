@@ -159,7 +159,7 @@ static int add_recipients(struct parse_ctx *ctx, const char *src, size_t len, bo
 		bool dup = false;
 
 		if (pct_decode(src + p, end - p, false, &addr) < 0 || addr.len == 0 ||
-		    !is_addr_spec(str_c(&addr))) {
+		    addr.len > SIEVE_MAILTO_MAX_ADDRESS || !is_addr_spec(str_c(&addr))) {
 			const char *shown = p_strndup(ctx->pool, src + p, end - p);
 
 			str_free(&addr);
@@ -208,7 +208,7 @@ static int add_hfield(struct parse_ctx *ctx, const char *src, size_t len)
 		return fail(ctx, "mailto URI: header \"%s\" has no \"=\"",
 			    p_strndup(ctx->pool, src, len));
 	if (pct_decode(src, (size_t)(eq - src), false, &name) < 0 ||
-	    !sieve_fields_name_is_valid(str_c(&name))) {
+	    name.len > SIEVE_MAILTO_MAX_NAME || !sieve_fields_name_is_valid(str_c(&name))) {
 		str_free(&name);
 		return fail(ctx, "mailto URI: invalid header name \"%s\"",
 			    p_strndup(ctx->pool, src, (size_t)(eq - src)));
@@ -373,8 +373,8 @@ void sieve_mailto_compose(const struct sieve_mailto *m,
 	sieve_mime_edit_date(dest, n->date);
 	str_append(dest, "\r\n");
 	str_printfa(dest, "Message-ID: %s\r\n", n->message_id);
-	str_printfa(dest, "From: %s\r\n", n->from != NULL && strpbrk(n->from, "\r\n") == NULL ?
-		    n->from : n->owner);
+	str_printfa(dest, "From: %s\r\n", n->from != NULL && strpbrk(n->from, "\r\n") == NULL &&
+		    strlen(n->from) <= SIEVE_MAILTO_MAX_ADDRESS ? n->from : n->owner);
 	write_recipients(dest, "To: ", m, false);
 	write_recipients(dest, "Cc: ", m, true);
 	if (n->message != NULL) {

@@ -36,6 +36,11 @@ struct pool;
  * one script must not become a mass mailer). */
 #define SIEVE_MAILTO_MAX_RECIPIENTS 8
 #define SIEVE_MAILTO_MAX_HEADERS 16
+/* bytes of one recipient address (RFC 5321 4.5.3.1.3: a path is at most
+ * 256 octets with its angle brackets) */
+#define SIEVE_MAILTO_MAX_ADDRESS 254
+/* bytes of a URI header name (the field written must fold) */
+#define SIEVE_MAILTO_MAX_NAME 64
 
 struct sieve_mailto_header {
 	const char *name;	/* as written, percent-decoded */
@@ -63,10 +68,11 @@ struct sieve_mailto {
 /* Parses `uri` ("mailto:" in any case, then the rest).  Returns 0 with
  * *mailto_r filled from pool, or -1 with *error_r (pool memory) saying
  * what is wrong: not a mailto URI, a bad %-escape or character, an
- * address that is not an RFC 5322 addr-spec, a header name
- * that is not a field-name, a header value with NUL, CR or LF (the body
- * may have line breaks), "subject" or "body" twice, a value that is not
- * UTF-8, or more than the limits above. */
+ * address that is not an RFC 5322 addr-spec or is longer than
+ * SIEVE_MAILTO_MAX_ADDRESS, a header name that is not a field-name or is
+ * longer than SIEVE_MAILTO_MAX_NAME, a header value with NUL, CR or LF
+ * (the body may have line breaks), "subject" or "body" twice, a value
+ * that is not UTF-8, or more than the limits above. */
 int sieve_mailto_parse(struct pool *pool, const char *uri, struct sieve_mailto *mailto_r,
 		       const char **error_r);
 
@@ -90,7 +96,8 @@ struct sieve_mailto_notify {
 /* Appends the notification message for `mailto` to dest, with CRLF line
  * ends (RFC 5436 2.7): "Auto-Submitted: auto-notified;
  * owner-email=..." first, the trigger's Received fields, Date,
- * Message-ID, From (:from, else the owner), To and Cc (the recipients),
+ * Message-ID, From (:from, else the owner; also when :from is longer
+ * than SIEVE_MAILTO_MAX_ADDRESS), To and Cc (the recipients),
  * Subject (:message, else the URI's subject, else the trigger's),
  * "Importance: high"/"low" for importance 1/3, the kept URI headers (the
  * first letter of the name capitalised), and a text/plain UTF-8 body

@@ -141,6 +141,28 @@ static void test_errors(void **state)
 	expect_error("mailto:a/b@example.com", "invalid recipient");
 	expect_error("mailto:a@example.com?cc=x", "invalid recipient");
 	/* the limits, at and past */
+	str_append(&uri, "mailto:");
+	for (int i = 0; i < SIEVE_MAILTO_MAX_ADDRESS - 12; i++)
+		str_append_c(&uri, 'a');
+	str_append(&uri, "@example.com");
+	assert_true(sieve_mailto_is_valid(str_c(&uri)));
+	str_truncate(&uri, 7);
+	for (int i = 0; i < SIEVE_MAILTO_MAX_ADDRESS - 11; i++)
+		str_append_c(&uri, 'a');
+	str_append(&uri, "@example.com");
+	expect_error(str_c(&uri), "invalid recipient");
+	str_truncate(&uri, 0);
+	str_append(&uri, "mailto:a@example.com?");
+	for (int i = 0; i < SIEVE_MAILTO_MAX_NAME; i++)
+		str_append_c(&uri, 'x');
+	str_append(&uri, "=1");
+	assert_true(sieve_mailto_is_valid(str_c(&uri)));
+	str_truncate(&uri, 21);
+	for (int i = 0; i <= SIEVE_MAILTO_MAX_NAME; i++)
+		str_append_c(&uri, 'x');
+	str_append(&uri, "=1");
+	expect_error(str_c(&uri), "invalid header name");
+	str_truncate(&uri, 0);
 	str_append(&uri, "mailto:a0@example.com");
 	for (int i = 1; i < SIEVE_MAILTO_MAX_RECIPIENTS; i++)
 		str_printfa(&uri, ",a%d@example.com", i);
