@@ -219,8 +219,10 @@ static int exec_allof(struct sieve_interp *interp, const struct sieve_node *node
 
 static int exec_exists(struct sieve_interp *interp, const struct sieve_node *node)
 {
+	/* RFC 5703 4: the test on MIME part headers (ext-mime.c) */
+	if (sieve_node_tag(node, "mime") != NULL)
+		return sieve_ext_mime_test(interp, node, exec_exists);
 	const char **names = sieve_interp_strlist(interp, node->pos[0]);
-
 	for (size_t i = 0; i < node->pos[0]->count; i++) {
 		const char **values;
 		if (sieve_interp_header(interp, names[i], &values) == 0)
@@ -271,6 +273,8 @@ static int check_field_names(const struct sieve_node *node, const struct sieve_a
 static int validate_index(struct sieve_node *node, struct sieve_script *script,
 			  struct str *error_r)
 {
+	if (sieve_ext_mime_validate(node, script, error_r) < 0)
+		return -1;
 	if (sieve_node_tag(node, "last") != NULL && sieve_node_tag(node, "index") == NULL) {
 		str_printfa(error_r, "%s: :last needs :index", node->name);
 		return -1;
@@ -281,15 +285,19 @@ static int validate_index(struct sieve_node *node, struct sieve_script *script,
 static int validate_exists(struct sieve_node *node, struct sieve_script *script,
 			   struct str *error_r)
 {
+	if (sieve_ext_mime_validate(node, script, error_r) < 0)
+		return -1;
 	return check_field_names(node, node->pos[0], script, error_r);
 }
 
 static int exec_header(struct sieve_interp *interp, const struct sieve_node *node)
 {
+	/* RFC 5703 4: the test on MIME part headers (ext-mime.c) */
+	if (sieve_node_tag(node, "mime") != NULL)
+		return sieve_ext_mime_test(interp, node, exec_header);
 	const char **names = sieve_interp_strlist(interp, node->pos[0]);
 	const char **values = NULL;
 	size_t count = 0, cap = 0;
-
 	for (size_t i = 0; i < node->pos[0]->count; i++) {
 		const char **v;
 		size_t n = sieve_interp_header(interp, names[i], &v);
@@ -321,6 +329,9 @@ static int validate_address(struct sieve_node *node, struct sieve_script *script
 
 	if (validate_index(node, script, error_r) < 0)
 		return -1;
+	/* RFC 5703 4.2: with :mime, any MIME header is read as addresses */
+	if (sieve_node_tag(node, "mime") != NULL)
+		return 0;
 	for (size_t i = 0; i < names->count; i++) {
 		const char *h = names->strs[i];
 		bool ok = script->uses_variables && strstr(h, "${") != NULL;
@@ -348,9 +359,11 @@ static void values_add(struct values *v, const char *s)
 
 static int exec_address(struct sieve_interp *interp, const struct sieve_node *node)
 {
+	/* RFC 5703 4: the test on MIME part headers (ext-mime.c) */
+	if (sieve_node_tag(node, "mime") != NULL)
+		return sieve_ext_mime_test(interp, node, exec_address);
 	const char **names = sieve_interp_strlist(interp, node->pos[0]);
 	struct values vals = { 0 };
-
 	for (size_t i = 0; i < node->pos[0]->count; i++) {
 		const char **raw;
 		size_t n = sieve_interp_header_raw(interp, names[i], &raw);
@@ -435,9 +448,25 @@ static const struct sieve_tag_def redirect_tags[] = {
 };
 
 /* RFC 5260 6 */
-static const struct sieve_tag_def index_tags[] = {
-	{ .name = "index", .param = SIEVE_P_NUMBER, .ext = "index" },
-	{ .name = "last", .param = SIEVE_P_NONE, .ext = "index" },
+/* header and address: RFC 5260 :index/:last and RFC 5703 :mime and
+ * :anychild (header also the MIMEOPTS, ext-mime.c); exists: :mime and
+ * :anychild */
+#define INDEX_TAGS \
+	{ .name = "index", .param = SIEVE_P_NUMBER, .ext = "index" }, \
+	{ .name = "last", .param = SIEVE_P_NONE, .ext = "index" }
+
+static const struct sieve_tag_def header_tags[] = {
+	INDEX_TAGS, SIEVE_EXT_MIME_TAGS, SIEVE_EXT_MIMEOPTS_TAGS,
+	{ .name = NULL },
+};
+
+static const struct sieve_tag_def address_tags[] = {
+	INDEX_TAGS, SIEVE_EXT_MIME_TAGS,
+	{ .name = NULL },
+};
+
+static const struct sieve_tag_def exists_tags[] = {
+	SIEVE_EXT_MIME_TAGS,
 	{ .name = NULL },
 };
 
@@ -461,11 +490,12 @@ static const struct sieve_cmd_def core_cmds[] = {
 	{ "not", NULL, SIEVE_CMD_TEST | SIEVE_CMD_ONE_TEST, "", NULL, NULL, exec_not },
 	{ "allof", NULL, SIEVE_CMD_TEST | SIEVE_CMD_TESTS, "", NULL, NULL, exec_allof },
 	{ "anyof", NULL, SIEVE_CMD_TEST | SIEVE_CMD_TESTS, "", NULL, NULL, exec_allof },
-	{ "exists", NULL, SIEVE_CMD_TEST, "l", NULL, validate_exists, exec_exists },
+	{ "exists", NULL, SIEVE_CMD_TEST, "l", exists_tags, validate_exists, exec_exists },
 	{ "size", NULL, SIEVE_CMD_TEST, "n", size_tags, validate_size, exec_size },
-	{ "header", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH, "ll", index_tags, validate_index, exec_header },
-	{ "address", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH | SIEVE_CMD_ADDRPART, "ll", index_tags,
-	  validate_address, exec_address },
+	{ "header", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH, "ll", header_tags, validate_index,
+	  exec_header },
+	{ "address", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH | SIEVE_CMD_ADDRPART, "ll",
+	  address_tags, validate_address, exec_address },
 	{ NULL, NULL, 0, NULL, NULL, NULL, NULL },
 };
 

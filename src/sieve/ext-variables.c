@@ -1,6 +1,7 @@
 /* ext-variables.c: RFC 5229 variables: the set command with its
  * modifiers and the string test (expansion of "${...}" is in interp.c). */
 #include "sieve-private.h"
+#include "sieve/mailto.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +24,10 @@ static int validate_set(struct sieve_node *node, struct sieve_script *script,
 /* RFC 5229 4.1: modifiers apply by precedence, highest first:
  * 40 :lower/:upper, 30 :lowerfirst/:upperfirst, 20 :quotewildcard,
  * 10 :length. */
-static int exec_set(struct sieve_interp *interp, const struct sieve_node *node)
+void sieve_variables_modify(const struct sieve_node *node, struct str *s_r)
 {
-	const char *value = sieve_interp_str(interp, node->pos[1]->strs[0]);
-	struct str s = STR_INIT;
+	struct str s = *s_r;
 
-	str_append(&s, value);
 	if (s.data == NULL)
 		str_append(&s, "");
 	if (sieve_node_tag(node, "lower") != NULL || sieve_node_tag(node, "upper") != NULL) {
@@ -58,6 +57,14 @@ static int exec_set(struct sieve_interp *interp, const struct sieve_node *node)
 		str_append_n(&s, q.data != NULL ? q.data : "", q.len);
 		str_free(&q);
 	}
+	if (sieve_node_tag(node, "encodeurl") != NULL) {
+		/* RFC 5435 6: precedence 15, between :quotewildcard and :length */
+		struct str e = STR_INIT;
+		sieve_mailto_encodeurl(s.data, s.len, &e);
+		str_truncate(&s, 0);
+		str_append_n(&s, e.data != NULL ? e.data : "", e.len);
+		str_free(&e);
+	}
 	if (sieve_node_tag(node, "length") != NULL) {
 		/* the length in characters (UTF-8) */
 		size_t chars = 0;
@@ -68,6 +75,16 @@ static int exec_set(struct sieve_interp *interp, const struct sieve_node *node)
 		str_truncate(&s, 0);
 		str_printfa(&s, "%zu", chars);
 	}
+	*s_r = s;
+}
+
+static int exec_set(struct sieve_interp *interp, const struct sieve_node *node)
+{
+	const char *value = sieve_interp_str(interp, node->pos[1]->strs[0]);
+	struct str s = STR_INIT;
+
+	str_append(&s, value);
+	sieve_variables_modify(node, &s);
 	int ret = sieve_interp_var_set(interp, node->pos[0]->strs[0], s.data, s.len);
 	str_free(&s);
 	return ret;
@@ -92,12 +109,7 @@ static int exec_string(struct sieve_interp *interp, const struct sieve_node *nod
 }
 
 static const struct sieve_tag_def set_tags[] = {
-	{ .name = "lower", .param = SIEVE_P_NONE, .exclusive = 1 },
-	{ .name = "upper", .param = SIEVE_P_NONE, .exclusive = 1 },
-	{ .name = "lowerfirst", .param = SIEVE_P_NONE, .exclusive = 2 },
-	{ .name = "upperfirst", .param = SIEVE_P_NONE, .exclusive = 2 },
-	{ .name = "quotewildcard", .param = SIEVE_P_NONE },
-	{ .name = "length", .param = SIEVE_P_NONE },
+	SIEVE_SET_MODIFIER_TAGS,
 	{ .name = NULL },
 };
 

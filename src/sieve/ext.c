@@ -41,6 +41,15 @@ extern const struct sieve_extension sieve_ext_spamtest;
 extern const struct sieve_extension sieve_ext_spamtestplus;
 extern const struct sieve_extension sieve_ext_virustest;
 extern const struct sieve_extension sieve_ext_include;
+extern const struct sieve_extension sieve_ext_editheader;
+extern const struct sieve_extension sieve_ext_mime;
+extern const struct sieve_extension sieve_ext_foreverypart;
+extern const struct sieve_extension sieve_ext_extracttext;
+extern const struct sieve_extension sieve_ext_replace;
+extern const struct sieve_extension sieve_ext_enclose;
+extern const struct sieve_extension sieve_ext_enotify;
+extern const struct sieve_extension sieve_ext_regex;
+extern const struct sieve_extension sieve_ext_imapsieve;
 
 static const struct sieve_extension *const extensions[] = {
 	&sieve_ext_core,
@@ -72,6 +81,15 @@ static const struct sieve_extension *const extensions[] = {
 	&sieve_ext_spamtestplus,
 	&sieve_ext_virustest,
 	&sieve_ext_include,
+	&sieve_ext_editheader,
+	&sieve_ext_mime,
+	&sieve_ext_foreverypart,
+	&sieve_ext_extracttext,
+	&sieve_ext_replace,
+	&sieve_ext_enclose,
+	&sieve_ext_enotify,
+	&sieve_ext_regex,
+	&sieve_ext_imapsieve,
 };
 
 size_t sieve_ext_count(void)

@@ -351,6 +351,8 @@ int sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *nod
 		}
 		return 0;
 	}
+	if (node->match == SIEVE_MATCH_REGEX)
+		return sieve_ext_regex_match(interp, node, values, lens, count, k, keys->count);
 	struct sieve_match_vars *mv =
 		interp->script->uses_variables && node->match == SIEVE_MATCH_MATCHES ?
 		&interp->match_vars : NULL;
@@ -467,6 +469,8 @@ static int run_test(struct sieve_interp *interp, const struct sieve_node *test)
 	if (step(interp) < 0)
 		return -1;
 	interp->line = test->line;
+	if (sieve_ext_imapsieve_check(interp, test) < 0)
+		return -1;
 	return test->def->execute(interp, test);
 }
 
@@ -504,6 +508,8 @@ static int run_block(struct sieve_interp *interp, struct sieve_node *const *cmds
 			}
 			continue;
 		}
+		if (sieve_ext_imapsieve_check(interp, cmd) < 0)
+			return -1;
 		if (cmd->def->execute == NULL)
 			continue;	/* require */
 		int ret = cmd->def->execute(interp, cmd);
@@ -536,6 +542,7 @@ static void interp_deinit(struct sieve_interp *interp)
 	if (interp->mime_parser != NULL)
 		mime_parser_destroy(&interp->mime_parser);
 	str_free(&interp->tmp);
+	sieve_ext_state_free(interp);
 }
 
 int sieve_execute_sequence(const struct sieve_script *const *scripts, size_t count,
@@ -552,12 +559,25 @@ int sieve_execute_sequence(const struct sieve_script *const *scripts, size_t cou
 	result_r->pool = pool_create(4096);
 	interp.pool = result_r->pool;
 	interp.cpu_start_ns = cpu_ns();
+	if (env != NULL && env->imap_flags != NULL) {
+		/* RFC 6785 3.8: the script starts with the message's flags */
+		size_t n = 0;
+		while (env->imap_flags[n] != NULL)
+			n++;
+		sieve_flags_apply(interp.pool, &interp.flags, &interp.flag_count,
+				  env->imap_flags, n, 'a');
+	}
 	for (size_t i = 0; i < count && interp.error == NULL; i++) {
 		interp.script = scripts[i];
 		sieve_interp_vars_clear(&interp);
 		if (run_block(&interp, scripts[i]->cmds, scripts[i]->cmd_count) < 0 &&
 		    interp.error == NULL)
 			sieve_interp_fail(&interp, "run-time error");
+	}
+	/* RFC 5293 7: after an error, implicit keep stores the original */
+	if (interp.error == NULL && interp.msg != msg) {
+		result_r->message_changed = true;
+		msg = sieve_ext_message_keep(&interp);
 	}
 	result_r->message = msg->data;
 	result_r->message_size = msg->size;

@@ -64,6 +64,9 @@ struct sieve_node {
 	int addrpart;			/* enum sieve_addrpart */
 	/* for if/elsif/else: the next branch of the same chain */
 	struct sieve_node *next_branch;
+	/* break and extracttext (RFC 5703): inside a foreverypart (whose
+	 * :name a break names), set by foreverypart's validation */
+	bool in_loop;
 	/* include: the script loaded (at run time) is not kept here */
 };
 
@@ -78,6 +81,9 @@ struct sieve_script {
 	bool required[SIEVE_MAX_EXTENSIONS];
 	bool uses_variables;
 	/* RFC 6609 "global" declarations at the top level */
+	/* sieve_limits.max_regex_size, for the patterns checked when the
+	 * script is compiled (ext-regex.c) */
+	size_t max_regex_size;
 };
 
 /* ---- definitions ---- */
@@ -95,6 +101,7 @@ enum sieve_match {
 	SIEVE_MATCH_MATCHES,
 	SIEVE_MATCH_COUNT,	/* RFC 5231 */
 	SIEVE_MATCH_VALUE,
+	SIEVE_MATCH_REGEX,	/* :regex (ext-regex.c) */
 };
 
 enum sieve_comparator {
@@ -325,6 +332,10 @@ struct sieve_interp {
 	/* duplicates (RFC 7352) */
 	struct sieve_duplicate_mark *dups;
 	size_t dup_count, dup_cap;
+	/* run-time state of ext-message.c (the message as editheader,
+	 * replace and enclose left it, its MIME parse, the foreverypart
+	 * loops); NULL until one of them needs it */
+	struct sieve_ext_state *ext;
 };
 
 /* Records a run-time error at the current command; returns -1. */
@@ -362,11 +373,75 @@ int sieve_interp_run_block(struct sieve_interp *interp, struct sieve_node *const
 void sieve_interp_vars_clear(struct sieve_interp *interp);
 /* Runs a test: 1 true, 0 false, -1 run-time error. */
 int sieve_interp_run_test(struct sieve_interp *interp, const struct sieve_node *test);
+/* A command's and run_block's code when a break (RFC 5703 3, ext-mime.c)
+ * leaves the blocks up to its foreverypart. */
+#define SIEVE_BREAK 3
+
+/* ---- the extensions' hooks into the core ---- */
+
+/* ext-message.c: the message the script sees now (editheader, replace,
+ * enclose change it: RFC 5293 7, RFC 5703 5-6; ext-state.h). */
+/* The current message copied into the result's pool, for the result
+ * (the run's copy is freed with the state); sets the redirect actions'
+ * redirect_message after an enclose.  Call before the actions are
+ * copied into the result. */
+const struct sieve_message *sieve_ext_message_keep(struct sieve_interp *interp);
+/* Frees the extensions' run-time state (interp->ext). */
+void sieve_ext_state_free(struct sieve_interp *interp);
+
+/* ext-imapsieve.c: on an IMAP event (env->imap_cause), a run-time
+ * error for a script that requires or a node that is reject, ereject,
+ * vacation or envelope (RFC 6785 3.11, 4.6): 0, or -1 with the error
+ * recorded.  And the environment items of RFC 6785 4, or NULL. */
+int sieve_ext_imapsieve_check(struct sieve_interp *interp, const struct sieve_node *node);
+const char *sieve_ext_imapsieve_environment(struct sieve_interp *interp, const char *item);
+
+/* ext-regex.c: the :regex match of sieve_interp_match() (each key
+ * compiled once): 1, 0, or -1 with the error recorded (a key that does
+ * not compile, the CPU limit); and the compile-time check of a test's
+ * constant patterns and comparator. */
+int sieve_ext_regex_match(struct sieve_interp *interp, const struct sieve_node *node,
+			  const char *const *values, const size_t *lens, size_t count,
+			  const char *const *keys, size_t key_count);
+int sieve_ext_regex_validate(struct sieve_node *node, struct sieve_script *script,
+			     struct str *error_r);
+
+/* ext-mime.c: the :mime and :anychild tags (RFC 5703 4) of the header,
+ * address and exists tests, their compile-time checks, and running such
+ * a test over the parts it names with `core_exec` (the test without
+ * :mime) on each part's header. */
+#define SIEVE_EXT_MIME_TAGS \
+	{ .name = "mime", .param = SIEVE_P_NONE, .ext = "mime" }, \
+	{ .name = "anychild", .param = SIEVE_P_NONE, .ext = "mime" }
+/* header only; the values are enum sieve_mime_opt (sieve/mime.h) */
+#define SIEVE_EXT_MIMEOPTS_TAGS \
+	{ .name = "type", .param = SIEVE_P_NONE, .ext = "mime", .value = 1, .exclusive = 1 }, \
+	{ .name = "subtype", .param = SIEVE_P_NONE, .ext = "mime", .value = 2, .exclusive = 1 }, \
+	{ .name = "contenttype", .param = SIEVE_P_NONE, .ext = "mime", .value = 3, .exclusive = 1 }, \
+	{ .name = "param", .param = SIEVE_P_STRLIST, .ext = "mime", .value = 4, .exclusive = 1 }
+int sieve_ext_mime_validate(struct sieve_node *node, struct sieve_script *script,
+			    struct str *error_r);
+int sieve_ext_mime_test(struct sieve_interp *interp, const struct sieve_node *node,
+			int (*core_exec)(struct sieve_interp *interp, const struct sieve_node *node));
 /* Variable access (RFC 5229): the value of `name` or NULL. */
 const char *sieve_interp_var_get(struct sieve_interp *interp, const char *name, size_t *len_r);
 /* Sets variable `name`; returns 0 or -1 (too large). */
 int sieve_interp_var_set(struct sieve_interp *interp, const char *name,
 			 const char *value, size_t len);
+/* The modifier tags of set (RFC 5229 4, RFC 5435 6 :encodeurl), which
+ * extracttext (RFC 5703 7) takes too. */
+#define SIEVE_SET_MODIFIER_TAGS \
+	{ .name = "lower", .param = SIEVE_P_NONE, .exclusive = 1 }, \
+	{ .name = "upper", .param = SIEVE_P_NONE, .exclusive = 1 }, \
+	{ .name = "lowerfirst", .param = SIEVE_P_NONE, .exclusive = 2 }, \
+	{ .name = "upperfirst", .param = SIEVE_P_NONE, .exclusive = 2 }, \
+	{ .name = "quotewildcard", .param = SIEVE_P_NONE }, \
+	{ .name = "length", .param = SIEVE_P_NONE }, \
+	{ .name = "encodeurl", .param = SIEVE_P_NONE, .ext = "enotify" }
+/* Applies the modifiers of set (RFC 5229 4) that `node` has as tags
+ * (":lower", ..., ":length", enotify's ":encodeurl") to s, by precedence
+ * (ext-variables.c; extracttext takes them too). */
+void sieve_variables_modify(const struct sieve_node *node, struct str *s);
 /* Replaces the internal flags with the flags of `strs` (space separated
  * lists), or adds or removes them; mode 's', 'a', 'r'. */
 void sieve_flags_apply(struct pool *pool, const char ***flags, size_t *count,

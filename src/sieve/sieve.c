@@ -24,6 +24,7 @@ struct sieve_script *sieve_compile(const char *name, const char *text, size_t le
 
 	script->pool = pool;
 	script->name = p_strdup(pool, name);
+	script->max_regex_size = limits->max_regex_size;
 	if (sieve_parse(script, text, len, limits, errors_r) < 0 ||
 	    sieve_validate(script, errors_r) < 0) {
 		pool_destroy(&pool);

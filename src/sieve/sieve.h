@@ -122,6 +122,10 @@ struct sieve_env {
 	 * mailbox; NULL for a delivery */
 	const char *imap_cause;
 	const char *imap_mailbox;
+	/* imapsieve: the message's flags when the script starts, the
+	 * initial internal flags of imap4flags (RFC 6785 3.8: "hasflag"
+	 * sees the flags after the change), NULL-terminated; NULL for none */
+	const char *const *imap_flags;
 	/* the user's own addresses, for vacation's :addresses default and
 	 * the "never reply to myself" rule (RFC 5230 4.5); NULL-terminated */
 	const char *const *user_addresses;
@@ -162,6 +166,13 @@ struct sieve_action {
 	/* REDIRECT: the address; KEEP/FILEINTO/REDIRECT: :copy (RFC 3894)
 	 * is folded into implicit keep, not reported */
 	const char *address;
+	/* REDIRECT: the message to forward when it is not result.message,
+	 * else NULL: an enclose (RFC 5703 6) "does not affect messages that
+	 * are forwarded via a "redirect" action", so a redirect forwards the
+	 * message as it was before the first enclose (editheader changes
+	 * made until then included) */
+	const char *redirect_message;
+	size_t redirect_message_size;
 	/* REJECT/EREJECT: the reason (UTF-8) */
 	const char *reason;
 	/* VACATION (RFC 5230 4): the reply to send, if the tracking

@@ -494,6 +494,13 @@ static void validate_node(struct validator *v, struct sieve_node *node, bool is_
 	validate_args(v, node);
 	if (v->error_count != before)
 		return;
+	if (node->match == SIEVE_MATCH_REGEX) {
+		str_truncate(&v->msg, 0);
+		if (sieve_ext_regex_validate(node, v->script, &v->msg) < 0) {
+			verror(v, node->line, "%s", str_c(&v->msg));
+			return;
+		}
+	}
 
 	if ((def->flags & SIEVE_CMD_TESTS) != 0) {
 		if (!node->has_test_list || node->test_count == 0) {

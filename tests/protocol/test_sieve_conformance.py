@@ -50,6 +50,16 @@ RFC_CASES = {
     # octet under i;ascii-casemap, so ${1} is half a character and its
     # fileinto fails on the invalid UTF-8.
     "matches-question": ([("store", "q-\u00e9", ())], "RFC 5228 2.7.1 ? is a character"),
+    # RFC 5703 4.2: with :mime, address reads any MIME header as
+    # addresses (its example tests "content-from"); Pigeonhole refuses
+    # headers outside RFC 5228 5.1's list even then.
+    "mime-address": ([("store", "tim", ()), ("store", "from-domain", ())],
+                     "RFC 5703 4.2 address :mime on any header"),
+    # RFC 5703 7: extracttext :first counts characters; Pigeonhole counts
+    # octets and cuts "é" in half (an invalid folder name, a run-time
+    # error).
+    "mime-extracttext": ([("store", "first-CAF\u00e9", ()), ("store", "html-<p>html</p>", ())],
+                         "RFC 5703 7 :first in characters"),
 }
 
 
@@ -90,7 +100,7 @@ def pigeonhole_actions(tmp, script, message):
     with open(conf, "w") as f:
         f.write(f"mail_uid = nobody\nmail_gid = nogroup\n"
                 f"mail_location = maildir:{tmp}/Maildir\n"
-                "plugin {\n  sieve_extensions = +vacation-seconds\n}\n")
+                "plugin {\n  sieve_extensions = +vacation-seconds +editheader\n}\n")
     # sieve-test writes the compiled binary beside the script
     copy = os.path.join(tmp, "script.sieve")
     shutil.copy(script, copy)
