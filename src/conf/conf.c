@@ -58,6 +58,8 @@ static const struct conf_key conf_keys[] = {
 	K("lmtp_max_recipients", T_UINT, lmtp_max_recipients, 1, 100000),
 	K("lmtp_timeout", T_UINT, lmtp_timeout, 5, 3600),
 	K("lmtp_socket_owner", T_STR, lmtp_socket_owner, 0, 0),
+	K("managesieve_max_scripts", T_UINT, managesieve_max_scripts, 0, 1000000),
+	K("managesieve_max_storage", T_SIZE, managesieve_max_storage, 0, (uint64_t)4 << 30),
 };
 
 int config_parse_size(const char *value, uint64_t *size_r)
@@ -116,6 +118,8 @@ static void config_defaults(struct roost_config *c)
 	c->lmtp_timeout = 300;
 	c->lmtp_socket_mode = 0666;
 	c->lmtp_socket_owner = xstrdup("");
+	c->managesieve_max_scripts = 100;
+	c->managesieve_max_storage = 10 * 1024 * 1024;
 }
 
 static char *config_path(const struct roost_config *c, const char *value)
@@ -152,8 +156,9 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 		return -1;
 	}
 	struct conf_listener l = { 0 };
-	if (strcmp(words[0], "imap") != 0 && strcmp(words[0], "lmtp") != 0) {
-		*error_r = "unknown protocol (known: imap, lmtp)";
+	if (strcmp(words[0], "imap") != 0 && strcmp(words[0], "lmtp") != 0 &&
+	    strcmp(words[0], "managesieve") != 0) {
+		*error_r = "unknown protocol (known: imap, lmtp, managesieve)";
 		return -1;
 	}
 	l.tls = CONF_TLS_NONE;
@@ -177,8 +182,14 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 		}
 	} else {
 		char *colon = strrchr(words[1], ':');
+		size_t wlen = strlen(words[1]);
 		uint64_t port;
-		if (colon == NULL || str_to_u64(colon + 1, 65535, &port) < 0 || port == 0) {
+		if (strcmp(words[0], "managesieve") == 0 &&
+		    (colon == NULL || words[1][wlen - 1] == ']')) {
+			/* RFC 5804 1.8: ManageSieve's port is 4190 */
+			port = 4190;
+			colon = words[1] + wlen;
+		} else if (colon == NULL || str_to_u64(colon + 1, 65535, &port) < 0 || port == 0) {
 			*error_r = "address must be ADDRESS:PORT (e.g. 127.0.0.1:143, [::1]:143, *:993)";
 			return -1;
 		}
