@@ -69,10 +69,10 @@ bool managesieve_cmd_starttls(struct managesieve_session *s, const struct manage
 
 static void managesieve_auth_failed(struct managesieve_session *s, const char *text)
 {
-	s->auth_failures++;
-	managesieve_reply(s, "NO", NULL, text);
-	if (s->auth_failures >= s->config->max_auth_failures)
+	if (++s->auth_failures >= s->config->max_auth_failures)
 		managesieve_session_bye(s, NULL, "Too many authentication failures.");
+	else
+		managesieve_reply(s, "NO", NULL, text);
 }
 
 static void managesieve_auth_callback(enum auth_result result, const char *user, void *ctx)

@@ -90,9 +90,12 @@ void managesieve_session_bye(struct managesieve_session *s, const char *code, co
 
 void managesieve_reply_bad(struct managesieve_session *s, const char *text)
 {
-	managesieve_reply(s, "NO", NULL, text);
+	/* the last one is answered with BYE alone: a command gets one
+	 * final response */
 	if (++s->bad_count >= s->config->max_bad_commands)
 		managesieve_session_bye(s, NULL, "Too many invalid commands.");
+	else
+		managesieve_reply(s, "NO", NULL, text);
 }
 
 bool managesieve_plaintext_allowed(struct managesieve_session *s)
