@@ -233,7 +233,8 @@ int maildir_sieve_list(struct store *store, struct store_sieve_info **infos_r,
 	free(active);
 	free(dir);
 
-	qsort(entries, count, sizeof(*entries), sieve_entry_cmp);
+	if (count > 1)
+		qsort(entries, count, sizeof(*entries), sieve_entry_cmp);
 	struct store_sieve_info *infos = xmalloc(count * sizeof(*infos) + names_size + 1);
 	char *p = (char *)(infos + count);
 	for (size_t i = 0; i < count; i++) {
