@@ -44,12 +44,13 @@ int cli_check_main(int argc, char **argv);
  * retries). */
 int cli_deliver_main(int argc, char **argv);
 
-/* `roost sieve SUBCOMMAND ...`: Sieve scripts.  `roost sieve test
- * [-f SENDER] [-r RECIPIENT] SCRIPT MESSAGE` compiles SCRIPT, runs it over
- * MESSAGE and prints the actions (sieve_result_describe()); nothing is
- * delivered.  Exit codes: 0 (also after a run-time error, which is
- * printed), EX_USAGE, EX_NOINPUT (a file unreadable), EX_DATAERR (the
- * script does not compile: the errors go to stderr). */
+/* `roost sieve SUBCOMMAND ...`: Sieve scripts.  `roost sieve test [-c
+ * FILE] [-f SENDER] [-r RECIPIENT] SCRIPT MESSAGE` compiles SCRIPT with
+ * the config's sieve_max_* limits, runs it over MESSAGE and prints the
+ * actions (sieve_result_describe()); nothing is delivered.  Exit codes:
+ * 0 (also after a run-time error, which is printed), EX_USAGE,
+ * EX_CONFIG, EX_NOINPUT (a file unreadable), EX_DATAERR (the script
+ * does not compile: the errors go to stderr). */
 int cli_sieve_main(int argc, char **argv);
 
 /* The config file a subcommand uses: `path` when given, else
@@ -77,12 +78,12 @@ int cli_switch_user(const struct roost_config *config, const char *subcommand);
 int cli_userdb_check(const struct roost_config *config, char **error_r);
 
 /* The store of user `name` is that of its normalised form, the name the
- * server opens it with (passwd_file_user_normalize()): an admin command
- * must not create a store "Bob" that no session uses, nor a store for a
- * name that is no user.  Returns the normalised name (xmalloc'd), or
- * NULL with the error printed (prefixed with "roost SUBCOMMAND") and
- * *exit_r set: EX_NOUSER when the user is not in the database,
- * EX_NOINPUT when the database cannot be read. */
+ * server opens it with (passwd_file_user_normalize()): "roost check Bob"
+ * must not create or rebuild a store "Bob" that no session uses, nor a
+ * store for a name that is no user.  Returns the normalised name
+ * (xmalloc'd), or NULL with the error printed (prefixed with "roost
+ * SUBCOMMAND") and *exit_r set (EX_NOUSER when the user is not in the
+ * database, EX_NOINPUT when it cannot be read). */
 char *cli_user_name(const struct roost_config *config, const char *name,
 		    const char *subcommand, int *exit_r);
 

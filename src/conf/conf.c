@@ -58,6 +58,13 @@ static const struct conf_key conf_keys[] = {
 	K("lmtp_max_recipients", T_UINT, lmtp_max_recipients, 1, 100000),
 	K("lmtp_timeout", T_UINT, lmtp_timeout, 5, 3600),
 	K("lmtp_socket_owner", T_STR, lmtp_socket_owner, 0, 0),
+	K("sieve_max_script_size", T_SIZE, sieve_max_script_size, 1024, 64 * 1024 * 1024),
+	K("sieve_max_nesting", T_UINT, sieve_max_nesting, 4, 1000),
+	K("sieve_max_actions", T_UINT, sieve_max_actions, 1, 10000),
+	K("sieve_max_redirects", T_UINT, sieve_max_redirects, 1, 1000),
+	K("sieve_max_variable_size", T_SIZE, sieve_max_variable_size, 4000, 64 * 1024 * 1024),
+	K("sieve_max_include_depth", T_UINT, sieve_max_include_depth, 3, 1000),
+	K("sieve_max_cpu_time", T_UINT, sieve_max_cpu_time, 10, 3600 * 1000),
 	K("managesieve_max_scripts", T_UINT, managesieve_max_scripts, 0, 1000000),
 	K("managesieve_max_storage", T_SIZE, managesieve_max_storage, 0, (uint64_t)4 << 30),
 };
@@ -118,6 +125,14 @@ static void config_defaults(struct roost_config *c)
 	c->lmtp_timeout = 300;
 	c->lmtp_socket_mode = 0666;
 	c->lmtp_socket_owner = xstrdup("");
+	/* the defaults of sieve_limits_default() */
+	c->sieve_max_script_size = 1024 * 1024;
+	c->sieve_max_nesting = 32;
+	c->sieve_max_actions = 32;
+	c->sieve_max_redirects = 4;
+	c->sieve_max_variable_size = 4096;
+	c->sieve_max_include_depth = 10;
+	c->sieve_max_cpu_time = 10000;
 	c->managesieve_max_scripts = 100;
 	c->managesieve_max_storage = 10 * 1024 * 1024;
 }

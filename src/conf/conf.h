@@ -68,6 +68,16 @@ struct roost_config {
 	unsigned int lmtp_timeout;	/* lmtp_timeout = 300 (s) */
 	unsigned int lmtp_socket_mode;	/* lmtp_socket_mode = 0666 */
 	char *lmtp_socket_owner;	/* lmtp_socket_owner = (empty: unchanged) */
+
+	/* Sieve (the limits of struct sieve_limits, src/sieve/sieve.h) */
+	uint64_t sieve_max_script_size;	/* sieve_max_script_size = 1M */
+	unsigned int sieve_max_nesting;	/* sieve_max_nesting = 32 */
+	unsigned int sieve_max_actions;	/* sieve_max_actions = 32 */
+	unsigned int sieve_max_redirects;	/* sieve_max_redirects = 4 */
+	uint64_t sieve_max_variable_size;	/* sieve_max_variable_size = 4K */
+	unsigned int sieve_max_include_depth;	/* sieve_max_include_depth = 10 */
+	unsigned int sieve_max_cpu_time;	/* sieve_max_cpu_time = 10000 (ms) */
+
 	/* ManageSieve (RFC 5804) quota per user; 0 = no limit */
 	unsigned int managesieve_max_scripts;	/* managesieve_max_scripts = 100 */
 	uint64_t managesieve_max_storage;	/* managesieve_max_storage = 10M (all scripts) */

@@ -91,6 +91,9 @@ struct sieve_env {
 	/* RFC 9042: the MAILBOXID of mailbox `name` into *id_r (a pool
 	 * string), 0 if it has none, -1 on error */
 	int (*mailbox_id)(void *ctx, const char *name, struct pool *pool, const char **id_r);
+	/* RFC 9042 mailboxidexists: 1 if a mailbox has MAILBOXID `id`, 0
+	 * if not (NULL: none has) */
+	int (*mailbox_id_exists)(void *ctx, const char *id);
 	/* RFC 8579 specialuse_exists: 1 if a mailbox has special use `use`
 	 * ("\\Junk"), with its name in *name_r if name_r is not NULL */
 	int (*special_use)(void *ctx, const char *use, struct pool *pool, const char **name_r);
@@ -110,6 +113,11 @@ struct sieve_env {
 	 * the interpreter itself; these name them and their scale */
 	const char *spam_header;	/* e.g. "X-Spam-Score", or NULL */
 	const char *virus_header;	/* e.g. "X-Virus-Scan", or NULL */
+	/* the header's score that means "certainly spam" / "infected"
+	 * when the value has no "/MAX" (0: 10 and 5); values are numbers
+	 * ("5.3", "5.3/10") or runs of '*' (X-Spam-Level) */
+	double spam_max;
+	double virus_max;
 	/* imapsieve (RFC 6785): the cause ("APPEND", "COPY", "FLAG") and the
 	 * mailbox; NULL for a delivery */
 	const char *imap_cause;
@@ -117,8 +125,9 @@ struct sieve_env {
 	/* the user's own addresses, for vacation's :addresses default and
 	 * the "never reply to myself" rule (RFC 5230 4.5); NULL-terminated */
 	const char *const *user_addresses;
-	/* RFC 5233 subaddress: the separator between user and detail in a
-	 * local part; NULL means "+" */
+	/* RFC 5233 subaddress: the separators between user and detail in
+	 * a local part (any of these characters; the first one found
+	 * splits); NULL or "" means "+" */
 	const char *subaddress_delimiter;
 };
 
@@ -168,6 +177,7 @@ struct sieve_action {
 	unsigned int period;
 	const void *track_id;
 	size_t track_id_len;
+	const char *handle;	/* :handle as given, or NULL */
 	/* NOTIFY: method URI ("mailto:..."), :from, :importance ("1".."3"),
 	 * :options, :message */
 	const char *method;
@@ -218,7 +228,10 @@ void sieve_result_free(struct sieve_result *result);
 
 /* Appends a description of the result for an administrator (`roost sieve
  * test`): one action per line, e.g. "fileinto \"Junk\" :flags \\Seen",
- * "keep (implicit)", "redirect \"a@example.com\"". */
+ * "keep (implicit)", "redirect \"a@example.com\"", "discard",
+ * "reject \"reason\"", "vacation to \"addr\" :subject \"...\" :seconds N";
+ * a run-time error first, as "error: line N: ...".  In quoted strings
+ * " and \ are escaped and CR, LF, TAB written \r, \n, \t. */
 void sieve_result_describe(const struct sieve_result *result, struct str *dest);
 
 #endif

@@ -12,11 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Errors reported at most; validation goes on after one, as a
+ * script editor wants to see them all (RFC 5804 CHECKSCRIPT). */
+#define MAX_ERRORS 10
+
 struct validator {
 	struct sieve_script *script;
 	struct str *errors;
 	struct str msg;
-	bool failed;
+	unsigned int error_count;
 };
 
 static void ATTR_PRINTF(3, 4)
@@ -24,7 +28,12 @@ verror(struct validator *v, unsigned int line, const char *fmt, ...)
 {
 	va_list args;
 
-	v->failed = true;
+	if (v->error_count++ >= MAX_ERRORS) {
+		if (v->error_count == MAX_ERRORS + 1)
+			str_printfa(v->errors, "line %u: more errors; only the first %u are listed\n",
+				    line, MAX_ERRORS);
+		return;
+	}
 	str_printfa(v->errors, "line %u: ", line);
 	va_start(args, fmt);
 	str_vprintfa(v->errors, fmt, args);
@@ -37,6 +46,18 @@ bool sieve_script_requires(const struct sieve_script *script, const char *name)
 	int idx = sieve_ext_find(name);
 
 	return idx >= 0 && script->required[idx];
+}
+
+bool sieve_is_identifier(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return false;
+	for (s++; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
+		      (*s >= '0' && *s <= '9')))
+			return false;
+	}
+	return true;
 }
 
 static bool ext_enabled(const struct sieve_script *script, const char *ext)
@@ -256,6 +277,7 @@ static void validate_args(struct validator *v, struct sieve_node *node)
 		switch (t->group) {
 		case SIEVE_TG_MATCH:
 			node->match = t->value;
+			node->match_def = t;
 			if (t->param == SIEVE_P_STRING) {
 				node->relation = tv->param->strs[0];
 				if (!is_relation(node->relation)) {
@@ -298,6 +320,19 @@ static void validate_args(struct validator *v, struct sieve_node *node)
 	node->tag_count = ntags;
 	node->pos = pos;
 	node->pos_count = npos;
+	if (node->match_def != NULL && node->match_def->key_check != NULL && npos > 0) {
+		/* the keys are the last positional argument */
+		const struct sieve_arg *keys = pos[npos - 1];
+		for (size_t i = 0; i < keys->count; i++) {
+			if (v->script->uses_variables && strstr(keys->strs[i], "${") != NULL)
+				continue;
+			str_truncate(&v->msg, 0);
+			if (node->match_def->key_check(keys->strs[i], &v->msg) < 0) {
+				verror(v, keys->line, "%s", str_c(&v->msg));
+				return;
+			}
+		}
+	}
 
 	const char *spec = def->positional != NULL ? def->positional : "";
 	size_t required = 0, max = 0;
@@ -312,13 +347,13 @@ static void validate_args(struct validator *v, struct sieve_node *node)
 			required++;
 	}
 	if (npos < required) {
-		verror(v, node->line, "the %s %s needs %zu positional argument%s, but %zu given",
-		       node->name, what, required, required == 1 ? "" : "s", npos);
+		verror(v, node->line, "the %s %s requires %zu positional argument(s), but %zu is/are specified",
+		       node->name, what, required, npos);
 		return;
 	}
 	if (npos > max) {
-		verror(v, pos[max]->line, "the %s %s takes %zu positional argument%s, but %zu given",
-		       node->name, what, max, max == 1 ? "" : "s", npos);
+		verror(v, pos[max]->line, "the %s %s requires %s%zu positional argument(s), but %zu is/are specified",
+		       node->name, what, max > required ? "at most " : "", max, npos);
 		return;
 	}
 	size_t k = 0;
@@ -340,12 +375,12 @@ static void validate_list(struct validator *v, struct sieve_node **cmds, size_t 
 {
 	bool requires_allowed = top;
 
-	for (size_t i = 0; i < count && !v->failed; i++) {
+	for (size_t i = 0; i < count && v->error_count <= MAX_ERRORS; i++) {
 		struct sieve_node *cmd = cmds[i];
 		if (strcmp(cmd->name, "require") == 0) {
 			if (!requires_allowed) {
-				verror(v, cmd->line, "the require command must come before any other command");
-				return;
+				verror(v, cmd->line, "require commands can only be placed at top level at the beginning of the file");
+				continue;
 			}
 		} else {
 			requires_allowed = false;
@@ -356,7 +391,7 @@ static void validate_list(struct validator *v, struct sieve_node **cmds, size_t 
 					     strcmp(prev->name, "elsif") != 0)) {
 				verror(v, cmd->line, "the %s command must follow an if or elsif command",
 				       cmd->name);
-				return;
+				continue;
 			}
 			prev->next_branch = cmd;
 		}
@@ -375,17 +410,16 @@ static void require_extensions(struct validator *v, struct sieve_node *node)
 	for (size_t i = 0; i < arg->count; i++) {
 		int idx = sieve_ext_find(arg->strs[i]);
 		if (idx < 0) {
-			verror(v, node->line, "require: unknown Sieve capability '%s'", arg->strs[i]);
+			verror(v, node->line, "require command: unknown Sieve capability '%s'", arg->strs[i]);
 			return;
 		}
 		v->script->required[idx] = true;
-		/* RFC 5173 and others imply nothing; RFC 5232 and 5229 are
-		 * separate; but spamtestplus implies spamtest (RFC 5235 3.2) */
-		if (strcmp(arg->strs[i], "spamtestplus") == 0) {
-			int st = sieve_ext_find("spamtest");
-			if (st >= 0)
-				v->script->required[st] = true;
-		}
+		/* spamtestplus implies spamtest (RFC 5235 3.2) and
+		 * vacation-seconds vacation (RFC 6131 2) */
+		const char *implied = strcmp(arg->strs[i], "spamtestplus") == 0 ? "spamtest" :
+			strcmp(arg->strs[i], "vacation-seconds") == 0 ? "vacation" : NULL;
+		if (implied != NULL && sieve_ext_find(implied) >= 0)
+			v->script->required[sieve_ext_find(implied)] = true;
 	}
 	if (sieve_script_requires(v->script, "variables"))
 		v->script->uses_variables = true;
@@ -393,7 +427,9 @@ static void require_extensions(struct validator *v, struct sieve_node *node)
 
 static void decode_strings(struct validator *v, struct sieve_node *node)
 {
-	for (size_t i = 0; i < node->arg_count && !v->failed; i++) {
+	unsigned int before = v->error_count;
+
+	for (size_t i = 0; i < node->arg_count && v->error_count == before; i++) {
 		struct sieve_arg *arg = &node->args[i];
 		for (size_t j = 0; j < arg->count; j++) {
 			const char *s = decode_encoded(v, arg->line, arg->strs[j]);
@@ -402,6 +438,26 @@ static void decode_strings(struct validator *v, struct sieve_node *node)
 			arg->strs[j] = s;
 		}
 	}
+}
+
+/* RFC 5463 4: in the block of "if ihave [...]" the named extensions may
+ * be used without require; when one of them is unknown the block cannot
+ * run and is not validated.  Returns 1 to validate the block, 0 not. */
+static int ihave_guard(struct validator *v, struct sieve_node *node)
+{
+	if (node->test_count != 1 || strcmp(node->tests[0]->name, "ihave") != 0 ||
+	    !sieve_script_requires(v->script, "ihave"))
+		return 1;
+	const struct sieve_arg *names = node->tests[0]->pos[0];
+	for (size_t i = 0; i < names->count; i++) {
+		if (sieve_ext_find(names->strs[i]) < 0)
+			return 0;
+	}
+	for (size_t i = 0; i < names->count; i++)
+		v->script->required[sieve_ext_find(names->strs[i])] = true;
+	if (sieve_script_requires(v->script, "variables"))
+		v->script->uses_variables = true;
+	return 1;
 }
 
 static void validate_node(struct validator *v, struct sieve_node *node, bool is_test)
@@ -430,41 +486,46 @@ static void validate_node(struct validator *v, struct sieve_node *node, bool is_
 		require_extensions(v, node);
 		return;
 	}
+	unsigned int before = v->error_count;
 	if (sieve_script_requires(v->script, "encoded-character"))
 		decode_strings(v, node);
-	if (v->failed)
+	if (v->error_count != before)
 		return;
 	validate_args(v, node);
-	if (v->failed)
+	if (v->error_count != before)
 		return;
 
 	if ((def->flags & SIEVE_CMD_TESTS) != 0) {
 		if (!node->has_test_list || node->test_count == 0) {
-			verror(v, node->line, "the %s test needs a test list", node->name);
+			verror(v, node->line, "the %s test requires a list of sub-tests, but %s",
+			       node->name, node->test_count == 0 ? "none is specified" :
+			       "a single test is specified");
 			return;
 		}
 	} else if ((def->flags & SIEVE_CMD_ONE_TEST) != 0) {
 		if (node->has_test_list || node->test_count != 1) {
-			verror(v, node->line, "the %s %s needs exactly one test", node->name, what);
+			verror(v, node->line, "the %s %s requires one sub-test, but %s", node->name, what,
+			       node->has_test_list ? "a list of tests is specified" : "none is specified");
 			return;
 		}
 	} else if (node->test_count > 0) {
-		verror(v, node->tests[0]->line, "the %s %s takes no test%s", node->name, what,
-		       node->has_test_list ? " list" : "");
+		verror(v, node->tests[0]->line, "the %s %s does not take a%s", node->name, what,
+		       node->has_test_list ? " list of tests" : " test");
 		return;
 	}
 	if ((def->flags & SIEVE_CMD_BLOCK) != 0) {
 		if (!node->has_block) {
-			verror(v, node->line, "the %s command needs a block", node->name);
+			verror(v, node->line, "the %s command requires a command block, but it is missing",
+			       node->name);
 			return;
 		}
 	} else if (node->has_block) {
-		verror(v, node->line, "the %s command takes no block", node->name);
+		verror(v, node->line, "the %s command does not take a command block", node->name);
 		return;
 	}
-	for (size_t i = 0; i < node->test_count && !v->failed; i++)
+	for (size_t i = 0; i < node->test_count; i++)
 		validate_node(v, node->tests[i], true);
-	if (v->failed)
+	if (v->error_count != before)
 		return;
 	if (def->validate != NULL) {
 		str_truncate(&v->msg, 0);
@@ -473,7 +534,7 @@ static void validate_node(struct validator *v, struct sieve_node *node, bool is_
 			return;
 		}
 	}
-	if (node->has_block)
+	if (node->has_block && ihave_guard(v, node) > 0)
 		validate_list(v, node->block, node->block_count, false);
 }
 
@@ -483,5 +544,5 @@ int sieve_validate(struct sieve_script *script, struct str *errors_r)
 
 	validate_list(&v, script->cmds, script->cmd_count, true);
 	str_free(&v.msg);
-	return v.failed ? -1 : 0;
+	return v.error_count > 0 ? -1 : 0;
 }
