@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "base/pool.h"
 #include "conf/conf.h"
+#include "cmd-sieve-admin.h"
 #include "sieve/sieve.h"
 #include "store/store.h"
 
@@ -34,8 +35,7 @@ static int read_file(const char *path, struct str *dest)
 	return failed ? -1 : 0;
 }
 
-/* The sieve_max_* keys of roost.conf as the interpreter's limits. */
-static void limits_from_config(const struct roost_config *config, struct sieve_limits *limits_r)
+void cli_sieve_limits(const struct roost_config *config, struct sieve_limits *limits_r)
 {
 	sieve_limits_default(limits_r);
 	limits_r->max_script_size = config->sieve_max_script_size;
@@ -181,7 +181,7 @@ static int sieve_test_run(const struct roost_config *config, struct test_user *t
 	struct sieve_limits limits;
 	struct str errors = STR_INIT, out = STR_INIT;
 
-	limits_from_config(config, &limits);
+	cli_sieve_limits(config, &limits);
 	struct sieve_script *script = sieve_compile(name, script_text->data, script_text->len,
 						    &limits, &errors);
 	if (script == NULL) {
@@ -276,12 +276,25 @@ static const struct {
 	int (*run)(int argc, char **argv);
 } sieve_subcommands[] = {
 	{ "test", cli_sieve_test },
+	{ "put", cli_sieve_put },
+	{ "list", cli_sieve_list },
+	{ "activate", cli_sieve_activate },
+	{ "deactivate", cli_sieve_deactivate },
+	{ "show", cli_sieve_show },
+	{ "delete", cli_sieve_delete },
 };
 
 static void cli_sieve_usage(FILE *out)
 {
 	fprintf(out, "usage: roost sieve SUBCOMMAND [ARGS]\n\nsubcommands:\n"
-		"  test     run a script over a message and print its actions\n");
+		"  test        run a script over a message and print its actions\n"
+		"  put         compile a script and store it as one of a user's scripts\n"
+		"  list        list a user's scripts\n"
+		"  activate    make one of a user's scripts the active one\n"
+		"  deactivate  leave a user without an active script\n"
+		"  show        print one of a user's scripts\n"
+		"  delete      delete one of a user's scripts\n"
+		"\n`roost sieve SUBCOMMAND --help` describes each one.\n");
 }
 
 int cli_sieve_main(int argc, char **argv)

@@ -13,7 +13,7 @@ enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
 enum conf_plaintext_auth { CONF_PLAINTEXT_LOCAL, CONF_PLAINTEXT_ALWAYS, CONF_PLAINTEXT_NEVER };
 
 struct conf_listener {
-	char *protocol;		/* "imap", "lmtp" (later "sieve") */
+	char *protocol;		/* "imap", "lmtp", "managesieve" */
 	char *address;		/* "127.0.0.1", "::1", "*" (all IPv4+IPv6), or a UNIX socket path starting with '/' */
 	unsigned int port;	/* 0 for UNIX sockets */
 	enum conf_tls_mode tls;
@@ -77,6 +77,10 @@ struct roost_config {
 	uint64_t sieve_max_variable_size;	/* sieve_max_variable_size = 4K */
 	unsigned int sieve_max_include_depth;	/* sieve_max_include_depth = 10 */
 	unsigned int sieve_max_cpu_time;	/* sieve_max_cpu_time = 10000 (ms) */
+
+	/* ManageSieve (RFC 5804) quota per user; 0 = no limit */
+	unsigned int managesieve_max_scripts;	/* managesieve_max_scripts = 100 */
+	uint64_t managesieve_max_storage;	/* managesieve_max_storage = 10M (all scripts) */
 };
 
 /* Reads `path` (NULL: defaults only).  Returns the config (free with
