@@ -159,6 +159,11 @@ struct store_vfuncs {
 	void (*notify_remove)(struct store_notify_watch *watch);
 	void (*notify_read)(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 
+	/* store_sieve_track_*(); id_len > 0 */
+	int (*sieve_track_seen)(struct store *store, const void *id, size_t id_len, time_t now);
+	int (*sieve_track_mark)(struct store *store, const void *id, size_t id_len,
+				time_t expires);
+
 	int (*rebuild)(const struct store_settings *set, const char *user_local,
 		       const char *user_domain, const char **error_r);
 	/* Optional: drop caches (see store_release_memory()). */
