@@ -60,6 +60,8 @@ static const struct conf_key conf_keys[] = {
 	K("lmtp_socket_owner", T_STR, lmtp_socket_owner, 0, 0),
 	K("submission_timeout", T_UINT, submission_timeout, 1, 3600),
 	K("sendmail_path", T_PATH, sendmail_path, 0, 0),
+	K("submission_user", T_STR, submission_user, 0, 0),
+	K("submission_password", T_STR, submission_password, 0, 0),
 };
 
 int config_parse_size(const char *value, uint64_t *size_r)
@@ -122,6 +124,8 @@ static void config_defaults(struct roost_config *c)
 	c->submission_tls = CONF_SUBMISSION_TLS_STARTTLS;
 	c->submission_timeout = 30;
 	c->sendmail_path = xstrdup("");
+	c->submission_user = xstrdup("");
+	c->submission_password = xstrdup("");
 }
 
 int config_parse_host_port(const char *value, char **host_r, unsigned int *port_r,
@@ -481,5 +485,7 @@ void config_free(struct roost_config **_c)
 	free(c->lmtp_socket_owner);
 	free(c->submission_host);
 	free(c->sendmail_path);
+	free(c->submission_user);
+	free(c->submission_password);
 	free(c);
 }

@@ -390,6 +390,58 @@ static void test_smtp_no_server(void **state)
 	config_free(&conf);
 }
 
+static void test_smtp_auth(void **state)
+{
+	(void)state;
+	struct sink sink;
+	struct roost_config *conf;
+	char *json;
+
+	sink_start(&sink, "--auth", "relay:s3cret", "--tls-cert", cert_path, "--tls-key",
+		   key_path, NULL);
+	conf = smtp_conf(&sink, CONF_SUBMISSION_TLS_STARTTLS);
+	free(conf->submission_user);
+	conf->submission_user = xstrdup("relay");
+	free(conf->submission_password);
+	conf->submission_password = xstrdup("s3cret");
+	send_ok(conf, "me@example.org");
+	json = sink_file(&sink, 1, "json");
+	assert_has(json, "\"auth\": \"relay\"");
+	assert_has(json, "\"tls\": true");
+	free(json);
+	/* plain text to a loopback address is allowed */
+	conf->submission_tls = CONF_SUBMISSION_TLS_NO;
+	send_ok(conf, "me@example.org");
+	json = sink_file(&sink, 2, "json");
+	assert_has(json, "\"auth\": \"relay\"");
+	assert_has(json, "\"tls\": false");
+	free(json);
+	/* a wrong password: refused, and the error does not show it */
+	free(conf->submission_password);
+	conf->submission_password = xstrdup("wrong");
+	enum submit_error class;
+	char *error;
+	assert_int_equal(submit_send(conf, "", rcpts, 1, message, sizeof(message) - 1, &class,
+				     &error), -1);
+	assert_int_equal(class, SUBMIT_ERR_PERM);
+	assert_non_null(strstr(error, "AUTH PLAIN (as submission_user): 535 5.7.8"));
+	assert_null(strstr(error, "wrong"));
+	assert_null(strstr(error, "AHJlbGF5AHdyb25n"));	/* base64 of it */
+	free(error);
+	assert_null(sink_file(&sink, 3, "json"));
+	config_free(&conf);
+	sink_stop(&sink);
+
+	/* a server without AUTH */
+	sink_start(&sink, NULL);
+	conf = smtp_conf(&sink, CONF_SUBMISSION_TLS_STARTTLS);
+	free(conf->submission_user);
+	conf->submission_user = xstrdup("relay");
+	send_fails(conf, SUBMIT_ERR_PERM, "does not offer AUTH PLAIN");
+	config_free(&conf);
+	sink_stop(&sink);
+}
+
 /* ---- sendmail_path ---- */
 
 /* A sendmail stand-in: records its arguments (one a line) and its
@@ -574,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_smtp_helo_only),
 		cmocka_unit_test(test_smtp_size_and_timeout),
 		cmocka_unit_test(test_smtp_no_server),
+		cmocka_unit_test(test_smtp_auth),
 		cmocka_unit_test(test_sendmail),
 		cmocka_unit_test(test_sendmail_failures),
 		cmocka_unit_test(test_not_configured_and_bad_addresses),

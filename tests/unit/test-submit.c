@@ -753,17 +753,22 @@ static void test_config(void **state)
 	assert_int_equal(conf->submission_tls, CONF_SUBMISSION_TLS_STARTTLS);
 	assert_int_equal(conf->submission_timeout, 30);
 	assert_string_equal(conf->sendmail_path, "");
+	assert_string_equal(conf->submission_user, "");
+	assert_string_equal(conf->submission_password, "");
 	assert_false(submit_is_configured(conf));
 	config_free(&conf);
 
 	conf = load("submission_host = smtp.example.com:587\nsubmission_tls = required\n"
-		    "submission_timeout = 5\nsendmail_path = /usr/sbin/sendmail\n", &error);
+		    "submission_timeout = 5\nsendmail_path = /usr/sbin/sendmail\n"
+		    "submission_user = relay\nsubmission_password = p w\n", &error);
 	assert_non_null(conf);
 	assert_string_equal(conf->submission_host, "smtp.example.com");
 	assert_int_equal(conf->submission_port, 587);
 	assert_int_equal(conf->submission_tls, CONF_SUBMISSION_TLS_REQUIRED);
 	assert_int_equal(conf->submission_timeout, 5);
 	assert_string_equal(conf->sendmail_path, "/usr/sbin/sendmail");
+	assert_string_equal(conf->submission_user, "relay");
+	assert_string_equal(conf->submission_password, "p w");
 	assert_true(submit_is_configured(conf));
 	config_free(&conf);
 
