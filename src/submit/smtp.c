@@ -533,24 +533,18 @@ static int smtp_envelope(struct smtp_client *c, const char *sender, const char *
 static int smtp_data(struct smtp_client *c, const void *msg, size_t len)
 {
 	struct str out = STR_INIT;
-	const char *p = msg, *end = p + len;
+	const char *p = msg, *end = p + len, *line;
+	size_t n;
 	int ret;
 
 	if (smtp_command(c, "DATA", 354) < 0)
 		return -1;
 	ret = 0;
-	while (p < end && ret == 0) {
-		const char *lf = memchr(p, '\n', (size_t)(end - p));
-		const char *stop = lf != NULL ? lf : end;
-		size_t n = (size_t)(stop - p);
-
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
-		if (n > 0 && p[0] == '.')
+	while (ret == 0 && submit_compose_next_line(&p, end, &line, &n) > 0) {
+		if (n > 0 && line[0] == '.')
 			str_append_c(&out, '.');
-		str_append_n(&out, p, n);
+		str_append_n(&out, line, n);
 		str_append(&out, "\r\n");
-		p = lf != NULL ? lf + 1 : end;
 		if (out.len >= SMTP_DATA_CHUNK) {
 			ret = smtp_write(c, out.data, out.len);
 			str_truncate(&out, 0);

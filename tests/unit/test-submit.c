@@ -67,8 +67,10 @@ static char *part_field(const struct str *msg, const struct mime_part *part, con
 {
 	struct str v = STR_INIT;
 
-	if (submit_header_get(msg->data + part->header_offset, part->header_size, name, &v) == 0)
+	if (submit_header_get(msg->data + part->header_offset, part->header_size, name, &v) == 0) {
+		str_free(&v);
 		return NULL;
+	}
 	return v.data != NULL ? str_steal(&v) : xstrdup("");
 }
 
@@ -297,6 +299,11 @@ static void test_redirect(void **state)
 	/* the field in the body is not looked at */
 	assert_false(submit_redirect_is_loop("A: b\r\n\r\nX-Sieve-Redirected-From: user@example.org\r\n",
 					     48, user_addrs, 2));
+	/* a CR alone ends a line too: no bare CR goes out */
+	str_truncate(&out, 0);
+	submit_redirect_compose(&out, "u@x", "A: b\rC: d\r\n\r\nx\r\ry", 17);
+	assert_string_equal(str_c(&out), "X-Sieve-Redirected-From: u@x\r\nA: b\r\nC: d\r\n\r\n"
+			    "x\r\n\r\ny\r\n");
 	/* a CR LF in the address cannot add a field */
 	str_truncate(&out, 0);
 	submit_redirect_compose(&out, "u@x\r\nBcc: evil@x", "A: b\r\n\r\n", 8);
