@@ -168,6 +168,22 @@ static void assert_has(const char *json, const char *text)
 		fail_msg("%s not in %s", text, json);
 }
 
+/* Asserts that the sink recorded message n and that its JSON record
+ * has each of the texts (a NULL-terminated list). */
+static void assert_recorded(const struct sink *sink, unsigned int n, ...)
+{
+	char *json = sink_file(sink, n, "json");
+	va_list args;
+
+	if (json == NULL)
+		fail_msg("message %u not recorded", n);
+	va_start(args, n);
+	for (const char *text; (text = va_arg(args, const char *)) != NULL;)
+		assert_has(json, text);
+	va_end(args);
+	free(json);
+}
+
 /* ---- SMTP ---- */
 
 static void test_smtp_plain(void **state)
@@ -198,10 +214,8 @@ static void test_smtp_plain(void **state)
 	free(eml);
 	/* a sender: no NOTIFY */
 	send_ok(conf, "me@example.org");
-	json = sink_file(&sink, 2, "json");
-	assert_has(json, "\"mail_from\": \"me@example.org\"");
-	assert_has(json, "\"rcpt_params\": [[], []]");
-	free(json);
+	assert_recorded(&sink, 2, "\"mail_from\": \"me@example.org\"",
+			"\"rcpt_params\": [[], []]", NULL);
 	config_free(&conf);
 	sink_stop(&sink);
 }
@@ -238,15 +252,12 @@ static void test_smtp_starttls_refused(void **state)
 	(void)state;
 	struct sink sink;
 	struct roost_config *conf;
-	char *json;
 
 	sink_start(&sink, "--tls-cert", cert_path, "--tls-key", key_path, "--refuse-starttls",
 		   NULL);
 	conf = smtp_conf(&sink, CONF_SUBMISSION_TLS_STARTTLS);
 	send_ok(conf, "me@example.org");
-	json = sink_file(&sink, 1, "json");
-	assert_has(json, "\"tls\": false");
-	free(json);
+	assert_recorded(&sink, 1, "\"tls\": false", NULL);
 	conf->submission_tls = CONF_SUBMISSION_TLS_REQUIRED;
 	send_fails(conf, SUBMIT_ERR_TEMP, "STARTTLS: 454 4.7.0 TLS not available now");
 	assert_null(sink_file(&sink, 2, "json"));
@@ -267,7 +278,6 @@ static void test_smtp_tls_verified(void **state)
 	(void)state;
 	struct sink sink;
 	struct roost_config *conf;
-	char *json;
 
 	sink_start(&sink, "--tls-cert", cert_path, "--tls-key", key_path, NULL);
 	conf = smtp_conf(&sink, CONF_SUBMISSION_TLS_REQUIRED);
@@ -278,9 +288,7 @@ static void test_smtp_tls_verified(void **state)
 	/* trusted, and it names 127.0.0.1 */
 	assert_int_equal(setenv("SSL_CERT_FILE", cert_path, 1), 0);
 	send_ok(conf, "me@example.org");
-	json = sink_file(&sink, 1, "json");
-	assert_has(json, "\"tls\": true");
-	free(json);
+	assert_recorded(&sink, 1, "\"tls\": true", NULL);
 	/* trusted, but for another name */
 	free(conf->submission_host);
 	conf->submission_host = xstrdup("localhost");
@@ -395,7 +403,6 @@ static void test_smtp_auth(void **state)
 	(void)state;
 	struct sink sink;
 	struct roost_config *conf;
-	char *json;
 
 	sink_start(&sink, "--auth", "relay:s3cret", "--tls-cert", cert_path, "--tls-key",
 		   key_path, NULL);
@@ -405,17 +412,11 @@ static void test_smtp_auth(void **state)
 	free(conf->submission_password);
 	conf->submission_password = xstrdup("s3cret");
 	send_ok(conf, "me@example.org");
-	json = sink_file(&sink, 1, "json");
-	assert_has(json, "\"auth\": \"relay\"");
-	assert_has(json, "\"tls\": true");
-	free(json);
+	assert_recorded(&sink, 1, "\"auth\": \"relay\"", "\"tls\": true", NULL);
 	/* plain text to a loopback address is allowed */
 	conf->submission_tls = CONF_SUBMISSION_TLS_NO;
 	send_ok(conf, "me@example.org");
-	json = sink_file(&sink, 2, "json");
-	assert_has(json, "\"auth\": \"relay\"");
-	assert_has(json, "\"tls\": false");
-	free(json);
+	assert_recorded(&sink, 2, "\"auth\": \"relay\"", "\"tls\": false", NULL);
 	/* a wrong password: refused, and the error does not show it */
 	free(conf->submission_password);
 	conf->submission_password = xstrdup("wrong");
