@@ -185,6 +185,9 @@ static void test_header_fields(void **state)
 	assert_int_equal(submit_header_get("A: 1\nB: 2", 10, "B", &v), 1);
 	assert_string_equal(str_c(&v), "2");
 	assert_int_equal(submit_header_get("", 0, "B", &v), 0);
+	/* a CR alone inside a line (fuzz-submit found it) is a space */
+	assert_int_equal(submit_header_get("A: x\ry\r\n\tz\r\n", 13, "A", &v), 1);
+	assert_string_equal(str_c(&v), "x y\tz");
 	str_free(&v);
 }
 
