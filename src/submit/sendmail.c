@@ -37,6 +37,8 @@ static void ATTR_NORETURN sendmail_exec(const char *path, char *const *argv, int
 	if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(err_fd, STDOUT_FILENO) < 0 ||
 	    dup2(err_fd, STDERR_FILENO) < 0)
 		_exit(EX_TEMPFAIL);
+	/* nothing of the server's (sockets, the index) goes to the command */
+	close_range(3, ~0U, 0);
 	execv(path, argv);
 	int err = errno;
 	(void)!write(STDERR_FILENO, failed, sizeof(failed) - 1);

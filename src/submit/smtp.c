@@ -55,6 +55,10 @@ struct smtp_client {
 	uint64_t size_max;	/* SIZE's value, 0: none or no limit */
 	char *error;
 	enum submit_error error_class;
+	/* the error was a reply: the server still listens, and a QUIT is
+	 * polite (after a timeout or a broken connection it would only
+	 * wait) */
+	bool error_is_reply;
 };
 
 static void smtp_set_error(struct smtp_client *c, enum submit_error class, const char *fmt,
@@ -79,8 +83,19 @@ static void smtp_set_error(struct smtp_client *c, enum submit_error class, const
  * temporary, 5xx and anything else permanent (RFC 5321 4.2.1). */
 static void smtp_set_reply_error(struct smtp_client *c, const char *command)
 {
+	if (c->error == NULL)
+		c->error_is_reply = true;
 	smtp_set_error(c, c->code >= 400 && c->code < 500 ? SUBMIT_ERR_TEMP : SUBMIT_ERR_PERM,
 		       "%s: %d %s", command, c->code, str_c(&c->reply));
+}
+
+/* Forgets an error that the session got over (EHLO refused, then HELO;
+ * STARTTLS refused under submission_tls = starttls; QUIT's reply). */
+static void smtp_clear_error(struct smtp_client *c)
+{
+	free(c->error);
+	c->error = NULL;
+	c->error_is_reply = false;
 }
 
 static void smtp_set_io_error(struct smtp_client *c, const char *what, int err)
@@ -367,8 +382,7 @@ static int smtp_hello(struct smtp_client *c)
 	if (ret < 0 && c->code >= 500 && c->code < 600 && c->error_class == SUBMIT_ERR_PERM) {
 		/* RFC 5321 3.2: a server that does not know EHLO; HELO
 		 * announces no extensions */
-		free(c->error);
-		c->error = NULL;
+		smtp_clear_error(c);
 		line = xasprintf("HELO %s", submit_compose_hostname(NULL));
 		ret = smtp_command(c, line, 250);
 		free(line);
@@ -586,8 +600,7 @@ static int smtp_session(struct smtp_client *c, const char *sender, const char *c
 		if (tls == CONF_SUBMISSION_TLS_REQUIRED || c->ssl_ctx != NULL)
 			return -1;
 		log_warning("submit: %s; sending without TLS", c->error);
-		free(c->error);
-		c->error = NULL;
+		smtp_clear_error(c);
 	}
 	if (c->conf->submission_user[0] != '\0' && smtp_auth(c) < 0)
 		return -1;
@@ -596,8 +609,7 @@ static int smtp_session(struct smtp_client *c, const char *sender, const char *c
 		return -1;
 	/* the message is accepted: QUIT's reply does not matter */
 	(void)smtp_command(c, "QUIT", 221);
-	free(c->error);
-	c->error = NULL;
+	smtp_clear_error(c);
 	return 0;
 }
 
@@ -608,7 +620,7 @@ int submit_smtp_send(const struct roost_config *conf, const char *sender,
 	struct smtp_client c = { .conf = conf, .fd = -1 };
 	int ret = smtp_session(&c, sender, rcpts, rcpt_count, msg, len);
 
-	if (ret < 0 && c.fd >= 0 && c.error_class == SUBMIT_ERR_PERM && c.ssl == NULL)
+	if (ret < 0 && c.error_is_reply)
 		(void)smtp_command(&c, "QUIT", 221);
 	if (c.ssl != NULL) {
 		(void)SSL_shutdown(c.ssl);
