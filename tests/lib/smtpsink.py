@@ -168,7 +168,8 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.reply("501 5.5.4 syntax: RCPT TO:<path>")
                 elif self.env is None:
                     self.reply("503 5.5.1 MAIL first")
-                elif f"rcpt:{path}" in sink.fail or f"rcpt:{path}" in sink.stall:
+                elif (f"rcpt:{path}" in sink.fail
+                      or f"rcpt:{path}" in sink.stall):
                     self.stage(f"rcpt:{path}", "")
                 elif self.stage("rcpt", "250 2.1.5 ok"):
                     self.env["rcpts"].append(path)

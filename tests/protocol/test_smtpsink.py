@@ -68,7 +68,8 @@ def test_starttls_and_auth():
             with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as s:
                 s.starttls(context=ctx)
                 s.login("relay", "pw")
-                s.sendmail("me@example.org", ["x@example.com"], b"A: b\r\n\r\n")
+                s.sendmail("me@example.org", ["x@example.com"],
+                           b"A: b\r\n\r\n")
             [m] = sink.wait_messages(1)
         finally:
             sink.stop()
