@@ -68,6 +68,13 @@ struct roost_config {
 	unsigned int lmtp_timeout;	/* lmtp_timeout = 300 (s) */
 	unsigned int lmtp_socket_mode;	/* lmtp_socket_mode = 0666 */
 	char *lmtp_socket_owner;	/* lmtp_socket_owner = (empty: unchanged) */
+	/* Sieve on delivery (src/sieve/run.c): script files run before and
+	 * after the user's, the script of users without one, and the
+	 * directory of include :global scripts ("" = none for each) */
+	char *sieve_before;		/* sieve_before = (empty) */
+	char *sieve_after;		/* sieve_after = (empty) */
+	char *sieve_default;		/* sieve_default = (empty) */
+	char *sieve_global_dir;		/* sieve_global_dir = (empty) */
 };
 
 /* Reads `path` (NULL: defaults only).  Returns the config (free with
