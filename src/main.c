@@ -18,6 +18,7 @@ static const struct {
 	{ "user", cli_user_main, "add, change, delete or list users (passwd-file)" },
 	{ "check", cli_check_main, "bring a user's index up to date, or rebuild it" },
 	{ "deliver", cli_deliver_main, "deliver a message from stdin to a user (LDA)" },
+	{ "sieve", cli_sieve_main, "Sieve scripts: test a script over a message" },
 };
 
 static void usage(FILE *out)

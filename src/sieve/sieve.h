@@ -117,6 +117,9 @@ struct sieve_env {
 	/* the user's own addresses, for vacation's :addresses default and
 	 * the "never reply to myself" rule (RFC 5230 4.5); NULL-terminated */
 	const char *const *user_addresses;
+	/* RFC 5233 subaddress: the separator between user and detail in a
+	 * local part; NULL means "+" */
+	const char *subaddress_delimiter;
 };
 
 /* ---- the result ---- */
@@ -134,6 +137,9 @@ enum sieve_action_kind {
 
 struct sieve_action {
 	enum sieve_action_kind kind;
+	/* KEEP: true when it is the implicit keep (RFC 5228 2.10.2), not
+	 * the script's keep command */
+	bool implicit;
 	/* KEEP and FILEINTO: the mailbox (modified UTF-7 is not used: the
 	 * name is UTF-8 as in the script), :create (RFC 5490), the
 	 * imap4flags (RFC 5232 "\\Seen", keywords) to store it with,

@@ -1,0 +1,99 @@
+/* ext.c: the registry of extensions.
+ *
+ * Each extension is a table of command and test definitions and shared
+ * tags in its own ext-*.c file; this list is the only place that names
+ * them all, and the SIEVE capability (RFC 5804 1.7) is generated from it.
+ * A new extension is a new file and one line here. */
+#include "sieve-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sieve_extension *const extensions[] = {
+	&sieve_ext_core,
+	&sieve_ext_cmp_octet,
+	&sieve_ext_cmp_casemap,
+	&sieve_ext_cmp_numeric,
+	&sieve_ext_fileinto,
+	&sieve_ext_reject,
+	&sieve_ext_ereject,
+	&sieve_ext_envelope,
+	&sieve_ext_encoded_character,
+	&sieve_ext_imap4flags,
+	&sieve_ext_copy,
+	&sieve_ext_subaddress,
+	&sieve_ext_relational,
+	&sieve_ext_variables,
+};
+
+size_t sieve_ext_count(void)
+{
+	return N_ELEMENTS(extensions);
+}
+
+const struct sieve_extension *sieve_ext_get(size_t idx)
+{
+	return extensions[idx];
+}
+
+int sieve_ext_find(const char *name)
+{
+	for (size_t i = 0; i < N_ELEMENTS(extensions); i++) {
+		if (extensions[i]->name != NULL && strcmp(extensions[i]->name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+const struct sieve_cmd_def *sieve_ext_find_cmd(const char *name, bool is_test,
+					       int *ext_idx_r)
+{
+	for (size_t i = 0; i < N_ELEMENTS(extensions); i++) {
+		const struct sieve_cmd_def *d = extensions[i]->cmds;
+		for (; d != NULL && d->name != NULL; d++) {
+			if (strcmp(d->name, name) == 0 &&
+			    ((d->flags & SIEVE_CMD_TEST) != 0) == is_test) {
+				*ext_idx_r = (int)i;
+				return d;
+			}
+		}
+	}
+	return NULL;
+}
+
+const struct sieve_tag_def *sieve_ext_find_shared_tag(const char *name, int *ext_idx_r)
+{
+	for (size_t i = 0; i < N_ELEMENTS(extensions); i++) {
+		const struct sieve_tag_def *t = extensions[i]->shared_tags;
+		for (; t != NULL && t->name != NULL; t++) {
+			if (strcmp(t->name, name) == 0) {
+				*ext_idx_r = extensions[i]->name == NULL ? -1 : (int)i;
+				return t;
+			}
+		}
+	}
+	return NULL;
+}
+
+const char *sieve_extensions(void)
+{
+	static char caps[1024];
+
+	if (caps[0] == '\0') {
+		size_t len = 0;
+		for (size_t i = 0; i < N_ELEMENTS(extensions); i++) {
+			const char *name = extensions[i]->name;
+			if (name == NULL || !extensions[i]->advertise)
+				continue;
+			size_t n = strlen(name);
+			if (len + n + 2 >= sizeof(caps))
+				break;
+			if (len > 0)
+				caps[len++] = ' ';
+			memcpy(caps + len, name, n);
+			len += n;
+			caps[len] = '\0';
+		}
+	}
+	return caps;
+}
