@@ -68,6 +68,8 @@ struct maildir_store {
 	/* recovered_count when the open write transaction began (SIZE_MAX
 	 * outside one): a rollback forgets what it added */
 	size_t recovered_txn_start;
+	/* store_sieve_get_active()'s last answer (sieve.c) */
+	char *sieve_active;
 };
 
 struct maildir_mailbox {
@@ -235,6 +237,17 @@ int maildir_mailbox_lookup(struct maildir_store *ms, const char *name,
 /* Creates `name` and missing parents inside a write transaction. */
 int maildir_mailbox_create_locked(struct maildir_store *ms, const char *name,
 				  uint32_t special_use, int64_t *id_r);
+
+/* ---- sieve.c: the user's Sieve scripts (store_sieve_*()) ---- */
+int maildir_sieve_list(struct store *store, struct store_sieve_info **infos_r,
+		       size_t *count_r);
+int maildir_sieve_get(struct store *store, const char *name, struct str *text_r,
+		      uint64_t *stamp_r);
+int maildir_sieve_get_active(struct store *store, const char **name_r);
+int maildir_sieve_put(struct store *store, const char *name, const void *text, size_t len);
+int maildir_sieve_delete(struct store *store, const char *name);
+int maildir_sieve_rename(struct store *store, const char *old_name, const char *new_name);
+int maildir_sieve_activate(struct store *store, const char *name);
 
 /* ---- sync.c ---- */
 int maildir_sync_open(struct store *store, const char *name, bool readonly,
