@@ -172,6 +172,11 @@ struct store_vfuncs {
 	int (*sieve_rename)(struct store *store, const char *old_name, const char *new_name);
 	int (*sieve_activate)(struct store *store, const char *name);
 
+	/* store_sieve_track_*(); id_len > 0 */
+	int (*sieve_track_seen)(struct store *store, const void *id, size_t id_len, time_t now);
+	int (*sieve_track_mark)(struct store *store, const void *id, size_t id_len,
+				time_t expires);
+
 	int (*rebuild)(const struct store_settings *set, const char *user_local,
 		       const char *user_domain, const char **error_r);
 	/* Optional: drop caches (see store_release_memory()). */

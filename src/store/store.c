@@ -565,6 +565,24 @@ int store_mailbox_check(struct store *store, const char *name,
 	return ret;
 }
 
+/* ---- Sieve tracking memory ---- */
+
+/* An empty id is a caller's bug: no tracked thing has an empty name. */
+int store_sieve_track_seen(struct store *store, const void *id, size_t id_len, time_t now)
+{
+	assert(id_len > 0);
+	store_clear_error(store);
+	return store->v->sieve_track_seen(store, id, id_len, now);
+}
+
+int store_sieve_track_mark(struct store *store, const void *id, size_t id_len,
+			   time_t expires)
+{
+	assert(id_len > 0);
+	store_clear_error(store);
+	return store->v->sieve_track_mark(store, id, id_len, expires);
+}
+
 /* ---- an open mailbox ---- */
 
 int store_mailbox_open(struct store *store, const char *name, bool readonly,

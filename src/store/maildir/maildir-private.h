@@ -32,6 +32,9 @@ struct maildir_store {
 	 * and how many this store wrote since it last counted a mailbox's
 	 * (flags.c: compaction is checked every MAILDIR_TOMBSTONE_CHECK) */
 	size_t tombstones_keep, tombstones_unchecked;
+	/* Sieve tracking ids marked since the expired ones were last
+	 * deleted (sieve-track.c) */
+	unsigned int sieve_track_marks;
 	struct index *index;	/* userdir/index.sqlite; NULL when not open */
 	/* userdir/lock: flock()ed shared while the store is open, exclusive
 	 * by a rebuild (storage.c); -1 when not open */
@@ -429,6 +432,12 @@ int maildir_recover_check(struct maildir_store *ms, int64_t mailbox_id, const ch
 			  store_check_report_t *report, void *ctx);
 int maildir_mailbox_check(struct store *store, const char *name,
 			  store_check_report_t *report, void *ctx);
+
+/* ---- sieve-track.c ---- */
+/* The store's store_sieve_track_seen() and store_sieve_track_mark(). */
+int maildir_sieve_track_seen(struct store *store, const void *id, size_t id_len, time_t now);
+int maildir_sieve_track_mark(struct store *store, const void *id, size_t id_len,
+			     time_t expires);
 
 /* ---- rebuild.c ---- */
 /* Reports where the folder's roost-uidlist disagrees with the row. */

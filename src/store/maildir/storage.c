@@ -587,5 +587,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.notify_add_user = maildir_notify_add_user,
 	.notify_remove = maildir_notify_remove,
 	.notify_read = maildir_notify_read,
+	.sieve_track_seen = maildir_sieve_track_seen,
+	.sieve_track_mark = maildir_sieve_track_mark,
 	.rebuild = maildir_storage_rebuild,
 };
