@@ -432,7 +432,7 @@ int sieve_apply_result(const struct sieve_delivery *d, const struct sieve_result
 	for (size_t i = 0; i < ctx.target_count && ret == 0; i++)
 		ret = apply_store(&ctx, &ctx.targets[i], true);
 	if (ret == 0 && sends &&
-	    sieve_send_actions(d, result, env, result_r->copies > 0) > 0 &&
+	    sieve_send_actions(d, result, env) > 0 &&
 	    result_r->copies == 0) {
 		/* mail that should have taken the message elsewhere did not
 		 * go: the message stays with the user */

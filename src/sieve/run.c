@@ -545,6 +545,8 @@ static int run_scripts(struct run_ctx *ctx, struct sieve_delivery_result *result
 		.include = run_env_include,
 		.duplicate_seen = run_env_duplicate_seen,
 		.environment = run_env_environment,
+		.subaddress_delimiter = run_conf_set(d->config->recipient_delimiter) ?
+			d->config->recipient_delimiter : NULL,
 		.user_addresses = ctx->addresses,
 	};
 	run_limits(d->config, &limits);

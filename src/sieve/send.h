@@ -12,13 +12,13 @@
 #include "sieve/apply.h"
 
 /* Sends the mail of every REDIRECT, REJECT, VACATION and NOTIFY action
- * of `result` for delivery `d` (`kept`: a copy of the message is stored).
+ * of `result` for delivery `d`.
  * A vacation reply goes only when the tracking memory says the sender
  * was not answered within the action's period, and is remembered once
  * sent.  Failures are logged.  Returns how many redirects and rejects
  * could not be sent (their message must then be kept), 0 when all went
  * or were rightly not sent (a reject to <>). */
 int sieve_send_actions(const struct sieve_delivery *d, const struct sieve_result *result,
-		       const struct sieve_apply_env *env, bool kept);
+		       const struct sieve_apply_env *env);
 
 #endif
