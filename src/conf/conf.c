@@ -62,6 +62,8 @@ static const struct conf_key conf_keys[] = {
 	K("sieve_after", T_PATH, sieve_after, 0, 0),
 	K("sieve_default", T_PATH, sieve_default, 0, 0),
 	K("sieve_global_dir", T_PATH, sieve_global_dir, 0, 0),
+	K("managesieve_max_scripts", T_UINT, managesieve_max_scripts, 0, 1000000),
+	K("managesieve_max_storage", T_SIZE, managesieve_max_storage, 0, (uint64_t)4 << 30),
 };
 
 int config_parse_size(const char *value, uint64_t *size_r)
@@ -124,6 +126,8 @@ static void config_defaults(struct roost_config *c)
 	c->sieve_after = xstrdup("");
 	c->sieve_default = xstrdup("");
 	c->sieve_global_dir = xstrdup("");
+	c->managesieve_max_scripts = 100;
+	c->managesieve_max_storage = 10 * 1024 * 1024;
 }
 
 static char *config_path(const struct roost_config *c, const char *value)
@@ -160,8 +164,9 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 		return -1;
 	}
 	struct conf_listener l = { 0 };
-	if (strcmp(words[0], "imap") != 0 && strcmp(words[0], "lmtp") != 0) {
-		*error_r = "unknown protocol (known: imap, lmtp)";
+	if (strcmp(words[0], "imap") != 0 && strcmp(words[0], "lmtp") != 0 &&
+	    strcmp(words[0], "managesieve") != 0) {
+		*error_r = "unknown protocol (known: imap, lmtp, managesieve)";
 		return -1;
 	}
 	l.tls = CONF_TLS_NONE;
@@ -185,8 +190,14 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 		}
 	} else {
 		char *colon = strrchr(words[1], ':');
+		size_t wlen = strlen(words[1]);
 		uint64_t port;
-		if (colon == NULL || str_to_u64(colon + 1, 65535, &port) < 0 || port == 0) {
+		if (strcmp(words[0], "managesieve") == 0 &&
+		    (colon == NULL || words[1][wlen - 1] == ']')) {
+			/* RFC 5804 1.8: ManageSieve's port is 4190 */
+			port = 4190;
+			colon = words[1] + wlen;
+		} else if (colon == NULL || str_to_u64(colon + 1, 65535, &port) < 0 || port == 0) {
 			*error_r = "address must be ADDRESS:PORT (e.g. 127.0.0.1:143, [::1]:143, *:993)";
 			return -1;
 		}

@@ -13,7 +13,7 @@ enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
 enum conf_plaintext_auth { CONF_PLAINTEXT_LOCAL, CONF_PLAINTEXT_ALWAYS, CONF_PLAINTEXT_NEVER };
 
 struct conf_listener {
-	char *protocol;		/* "imap", "lmtp" (later "sieve") */
+	char *protocol;		/* "imap", "lmtp", "managesieve" */
 	char *address;		/* "127.0.0.1", "::1", "*" (all IPv4+IPv6), or a UNIX socket path starting with '/' */
 	unsigned int port;	/* 0 for UNIX sockets */
 	enum conf_tls_mode tls;
@@ -75,6 +75,9 @@ struct roost_config {
 	char *sieve_after;		/* sieve_after = (empty) */
 	char *sieve_default;		/* sieve_default = (empty) */
 	char *sieve_global_dir;		/* sieve_global_dir = (empty) */
+	/* ManageSieve (RFC 5804) quota per user; 0 = no limit */
+	unsigned int managesieve_max_scripts;	/* managesieve_max_scripts = 100 */
+	uint64_t managesieve_max_storage;	/* managesieve_max_storage = 10M (all scripts) */
 };
 
 /* Reads `path` (NULL: defaults only).  Returns the config (free with
