@@ -21,7 +21,7 @@ void sieve_flags_apply(struct pool *pool, const char ***flags, size_t *count,
 	const char **out = p_malloc(pool, sizeof(*out) * (*count + 1));
 	size_t out_count = 0, cap = *count + 1;
 
-	if (mode != 's') {
+	if (mode != 's' && *count > 0) {
 		memcpy(out, *flags, *count * sizeof(*out));
 		out_count = *count;
 	}

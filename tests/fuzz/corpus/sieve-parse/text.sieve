@@ -1,0 +1,6 @@
+require ["reject","encoded-character"];
+reject text:
+sorry ${hex:41}
+..dot
+.
+;
