@@ -119,6 +119,12 @@ static int exec_fileinto(struct sieve_interp *interp, const struct sieve_node *n
 
 	act.mailbox = sieve_interp_str(interp, node->pos[0]->strs[0]);
 	act.create = sieve_node_tag(node, "create") != NULL;
+	const struct sieve_tagval *tv = sieve_node_tag(node, "mailboxid");
+	if (tv != NULL)
+		act.mailbox_id = sieve_interp_str(interp, tv->param->strs[0]);
+	tv = sieve_node_tag(node, "specialuse");
+	if (tv != NULL)
+		act.special_use = sieve_interp_str(interp, tv->param->strs[0]);
 	store_flags(interp, node, &act);
 	if (*act.mailbox == '\0')
 		return sieve_interp_fail(interp, "fileinto: the mailbox name is empty");
@@ -243,6 +249,17 @@ static int exec_size(struct sieve_interp *interp, const struct sieve_node *node)
 	return interp->msg->size < limit;
 }
 
+static int validate_index(struct sieve_node *node, struct sieve_script *script,
+			  struct str *error_r)
+{
+	(void)script;
+	if (sieve_node_tag(node, "last") != NULL && sieve_node_tag(node, "index") == NULL) {
+		str_printfa(error_r, "%s: :last needs :index", node->name);
+		return -1;
+	}
+	return 0;
+}
+
 static int exec_header(struct sieve_interp *interp, const struct sieve_node *node)
 {
 	const char **names = sieve_interp_strlist(interp, node->pos[0]);
@@ -252,6 +269,7 @@ static int exec_header(struct sieve_interp *interp, const struct sieve_node *nod
 	for (size_t i = 0; i < node->pos[0]->count; i++) {
 		const char **v;
 		size_t n = sieve_interp_header(interp, names[i], &v);
+		n = sieve_index_select(node, v, n);
 		for (size_t j = 0; j < n; j++) {
 			array_reserve((void **)&values, &cap, count + 1, sizeof(*values));
 			values[count++] = v[j];
@@ -277,6 +295,8 @@ static int validate_address(struct sieve_node *node, struct sieve_script *script
 {
 	const struct sieve_arg *names = node->pos[0];
 
+	if (validate_index(node, script, error_r) < 0)
+		return -1;
 	for (size_t i = 0; i < names->count; i++) {
 		const char *h = names->strs[i];
 		bool ok = script->uses_variables && strstr(h, "${") != NULL;
@@ -310,6 +330,7 @@ static int exec_address(struct sieve_interp *interp, const struct sieve_node *no
 	for (size_t i = 0; i < node->pos[0]->count; i++) {
 		const char **raw;
 		size_t n = sieve_interp_header_raw(interp, names[i], &raw);
+		n = sieve_index_select(node, raw, n);
 		for (size_t j = 0; j < n; j++) {
 			struct mime_address *a = mime_address_parse(interp->pool, raw[j]);
 			for (; a != NULL; a = a->next) {
@@ -389,6 +410,13 @@ static const struct sieve_tag_def redirect_tags[] = {
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
 
+/* RFC 5260 6 */
+static const struct sieve_tag_def index_tags[] = {
+	{ "index", SIEVE_P_NUMBER, "index", SIEVE_TG_OWN, 0, 0 },
+	{ "last", SIEVE_P_NONE, "index", SIEVE_TG_OWN, 0, 0 },
+	{ NULL, 0, NULL, 0, 0, 0 },
+};
+
 static const struct sieve_tag_def size_tags[] = {
 	{ "over", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
 	{ "under", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
@@ -411,8 +439,8 @@ static const struct sieve_cmd_def core_cmds[] = {
 	{ "anyof", NULL, SIEVE_CMD_TEST | SIEVE_CMD_TESTS, "", NULL, NULL, exec_allof },
 	{ "exists", NULL, SIEVE_CMD_TEST, "l", NULL, NULL, exec_exists },
 	{ "size", NULL, SIEVE_CMD_TEST, "n", size_tags, validate_size, exec_size },
-	{ "header", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH, "ll", NULL, NULL, exec_header },
-	{ "address", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH | SIEVE_CMD_ADDRPART, "ll", NULL,
+	{ "header", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH, "ll", index_tags, validate_index, exec_header },
+	{ "address", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH | SIEVE_CMD_ADDRPART, "ll", index_tags,
 	  validate_address, exec_address },
 	{ NULL, NULL, 0, NULL, NULL, NULL, NULL },
 };
@@ -424,6 +452,10 @@ const struct sieve_extension sieve_ext_core = {
 static const struct sieve_tag_def fileinto_tags[] = {
 	{ "copy", SIEVE_P_NONE, "copy", SIEVE_TG_OWN, 0, 0 },
 	{ "flags", SIEVE_P_STRLIST, "imap4flags", SIEVE_TG_OWN, 0, 0 },
+	{ "create", SIEVE_P_NONE, "mailbox", SIEVE_TG_OWN, 0, 0 },
+	/* RFC 9042 5: :mailboxid and :specialuse exclude each other */
+	{ "mailboxid", SIEVE_P_STRING, "mailboxid", SIEVE_TG_OWN, 0, 1 },
+	{ "specialuse", SIEVE_P_STRING, "special-use", SIEVE_TG_OWN, 0, 1 },
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
 

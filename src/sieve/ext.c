@@ -24,6 +24,20 @@ static const struct sieve_extension *const extensions[] = {
 	&sieve_ext_subaddress,
 	&sieve_ext_relational,
 	&sieve_ext_variables,
+	&sieve_ext_mailbox,
+	&sieve_ext_mailboxid,
+	&sieve_ext_specialuse,
+	&sieve_ext_environment,
+	&sieve_ext_ihave,
+	&sieve_ext_date,
+	&sieve_ext_index,
+	&sieve_ext_body,
+	&sieve_ext_vacation,
+	&sieve_ext_vacation_seconds,
+	&sieve_ext_duplicate,
+	&sieve_ext_spamtest,
+	&sieve_ext_spamtestplus,
+	&sieve_ext_virustest,
 };
 
 size_t sieve_ext_count(void)

@@ -196,6 +196,26 @@ extern const struct sieve_extension sieve_ext_copy;
 extern const struct sieve_extension sieve_ext_subaddress;
 extern const struct sieve_extension sieve_ext_relational;
 extern const struct sieve_extension sieve_ext_variables;
+extern const struct sieve_extension sieve_ext_mailbox;
+extern const struct sieve_extension sieve_ext_mailboxid;
+extern const struct sieve_extension sieve_ext_specialuse;
+extern const struct sieve_extension sieve_ext_environment;
+extern const struct sieve_extension sieve_ext_ihave;
+extern const struct sieve_extension sieve_ext_date;
+extern const struct sieve_extension sieve_ext_index;
+extern const struct sieve_extension sieve_ext_body;
+extern const struct sieve_extension sieve_ext_vacation;
+extern const struct sieve_extension sieve_ext_vacation_seconds;
+extern const struct sieve_extension sieve_ext_duplicate;
+extern const struct sieve_extension sieve_ext_spamtest;
+extern const struct sieve_extension sieve_ext_spamtestplus;
+extern const struct sieve_extension sieve_ext_virustest;
+
+/* RFC 5260 :index N [:last] of `node` applied to the values of one
+ * header field (ext-date.c): moves the chosen one to values[0] and
+ * returns 1, or 0 when there is no such occurrence; `count` unchanged
+ * without :index. */
+size_t sieve_index_select(const struct sieve_node *node, const char **values, size_t count);
 
 /* ---- parser (parse.c) ---- */
 

@@ -91,6 +91,9 @@ struct sieve_env {
 	/* RFC 9042: the MAILBOXID of mailbox `name` into *id_r (a pool
 	 * string), 0 if it has none, -1 on error */
 	int (*mailbox_id)(void *ctx, const char *name, struct pool *pool, const char **id_r);
+	/* RFC 9042 mailboxidexists: 1 if a mailbox has MAILBOXID `id`, 0
+	 * if not (NULL: none has) */
+	int (*mailbox_id_exists)(void *ctx, const char *id);
 	/* RFC 8579 specialuse_exists: 1 if a mailbox has special use `use`
 	 * ("\\Junk"), with its name in *name_r if name_r is not NULL */
 	int (*special_use)(void *ctx, const char *use, struct pool *pool, const char **name_r);
@@ -110,6 +113,11 @@ struct sieve_env {
 	 * the interpreter itself; these name them and their scale */
 	const char *spam_header;	/* e.g. "X-Spam-Score", or NULL */
 	const char *virus_header;	/* e.g. "X-Virus-Scan", or NULL */
+	/* the header's score that means "certainly spam" / "infected"
+	 * when the value has no "/MAX" (0: 10 and 5); values are numbers
+	 * ("5.3", "5.3/10") or runs of '*' (X-Spam-Level) */
+	double spam_max;
+	double virus_max;
 	/* imapsieve (RFC 6785): the cause ("APPEND", "COPY", "FLAG") and the
 	 * mailbox; NULL for a delivery */
 	const char *imap_cause;
@@ -168,6 +176,7 @@ struct sieve_action {
 	unsigned int period;
 	const void *track_id;
 	size_t track_id_len;
+	const char *handle;	/* :handle as given, or NULL */
 	/* NOTIFY: method URI ("mailto:..."), :from, :importance ("1".."3"),
 	 * :options, :message */
 	const char *method;

@@ -379,13 +379,12 @@ static void require_extensions(struct validator *v, struct sieve_node *node)
 			return;
 		}
 		v->script->required[idx] = true;
-		/* RFC 5173 and others imply nothing; RFC 5232 and 5229 are
-		 * separate; but spamtestplus implies spamtest (RFC 5235 3.2) */
-		if (strcmp(arg->strs[i], "spamtestplus") == 0) {
-			int st = sieve_ext_find("spamtest");
-			if (st >= 0)
-				v->script->required[st] = true;
-		}
+		/* spamtestplus implies spamtest (RFC 5235 3.2) and
+		 * vacation-seconds vacation (RFC 6131 2) */
+		const char *implied = strcmp(arg->strs[i], "spamtestplus") == 0 ? "spamtest" :
+			strcmp(arg->strs[i], "vacation-seconds") == 0 ? "vacation" : NULL;
+		if (implied != NULL && sieve_ext_find(implied) >= 0)
+			v->script->required[sieve_ext_find(implied)] = true;
 	}
 	if (sieve_script_requires(v->script, "variables"))
 		v->script->uses_variables = true;
@@ -402,6 +401,26 @@ static void decode_strings(struct validator *v, struct sieve_node *node)
 			arg->strs[j] = s;
 		}
 	}
+}
+
+/* RFC 5463 4: in the block of "if ihave [...]" the named extensions may
+ * be used without require; when one of them is unknown the block cannot
+ * run and is not validated.  Returns 1 to validate the block, 0 not. */
+static int ihave_guard(struct validator *v, struct sieve_node *node)
+{
+	if (node->test_count != 1 || strcmp(node->tests[0]->name, "ihave") != 0 ||
+	    !sieve_script_requires(v->script, "ihave"))
+		return 1;
+	const struct sieve_arg *names = node->tests[0]->pos[0];
+	for (size_t i = 0; i < names->count; i++) {
+		if (sieve_ext_find(names->strs[i]) < 0)
+			return 0;
+	}
+	for (size_t i = 0; i < names->count; i++)
+		v->script->required[sieve_ext_find(names->strs[i])] = true;
+	if (sieve_script_requires(v->script, "variables"))
+		v->script->uses_variables = true;
+	return 1;
 }
 
 static void validate_node(struct validator *v, struct sieve_node *node, bool is_test)
@@ -473,7 +492,7 @@ static void validate_node(struct validator *v, struct sieve_node *node, bool is_
 			return;
 		}
 	}
-	if (node->has_block)
+	if (node->has_block && ihave_guard(v, node) > 0)
 		validate_list(v, node->block, node->block_count, false);
 }
 
