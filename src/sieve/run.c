@@ -373,6 +373,26 @@ static int run_env_mailbox_id(void *context, const char *name, struct pool *pool
 	return err == STORE_ERR_NOTFOUND || err == STORE_ERR_PARAMS ? 0 : -1;
 }
 
+static int run_env_mailbox_id_exists(void *context, const char *id)
+{
+	struct run_ctx *ctx = context;
+	struct store_mailbox_info *infos;
+	size_t count;
+	int ret = 0;
+
+	if (store_mailbox_list(ctx->d->store, &infos, &count) < 0)
+		return -1;
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		struct store_status st;
+		if (infos[i].exists &&
+		    store_mailbox_status(ctx->d->store, infos[i].name, &st) == 0 &&
+		    strcmp(st.mailboxid, id) == 0)
+			ret = 1;
+	}
+	free(infos);
+	return ret;
+}
+
 static int run_env_special_use(void *context, const char *use, struct pool *pool,
 			       const char **name_r)
 {
@@ -541,6 +561,7 @@ static int run_scripts(struct run_ctx *ctx, struct sieve_delivery_result *result
 		.ctx = ctx,
 		.mailbox_exists = run_env_mailbox_exists,
 		.mailbox_id = run_env_mailbox_id,
+		.mailbox_id_exists = run_env_mailbox_id_exists,
 		.special_use = run_env_special_use,
 		.include = run_env_include,
 		.duplicate_seen = run_env_duplicate_seen,

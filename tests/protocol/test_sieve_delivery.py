@@ -194,3 +194,44 @@ def test_kill9_mid_delivery_loses_nothing(srv):
     expect(acked <= archive, f"lost from Archive: {sorted(acked - archive)}")
     p = srv.roost("check", "-c", srv.conf, "demo", check=False)
     expect(p.returncode == 0 and "problem" not in p.stdout, p.stdout + p.stderr)
+
+
+@server_args(lmtp=True, managesieve=True)
+def test_fileinto_create_and_mailboxexists(srv):
+    put_script(srv, r'''require ["fileinto", "mailbox", "imap4flags"];
+if mailboxexists "Lists/roost" {
+  fileinto :flags "\\Answered" "Lists/roost";
+} else {
+  fileinto :create "Lists/roost";
+}
+fileinto "Missing";
+''')
+    c = lmtp(srv)
+    for n in (1, 2):
+        replies = send(c, "sender@example.org", ["demo"], message(f"list {n}", n))
+        expect(replies[0].startswith("250 "), replies)
+    c.close()
+    # created by the first delivery (RFC 5490 :create), found by
+    # mailboxexists in the second; "Missing" is not created: INBOX
+    expect(mailbox(srv, "Lists/roost") == [(["\\Recent"], "list 1"),
+                                           (["\\Answered", "\\Recent"], "list 2")],
+           mailbox(srv, "Lists/roost"))
+    expect(status(srv, "Missing") is None)
+    expect([s for _, s in mailbox(srv, "INBOX")] == ["list 1", "list 2"],
+           mailbox(srv, "INBOX"))
+    expect('cannot file into "Missing"' in srv.log_text())
+
+
+@server_args(lmtp=True, managesieve=True)
+def test_duplicate_remembered_after_delivery(srv):
+    put_script(srv, '''require ["duplicate", "fileinto"];
+if duplicate { fileinto "Trash"; }
+''')
+    c = lmtp(srv)
+    for subject in ("first", "again"):
+        # the same Message-ID twice
+        replies = send(c, "sender@example.org", ["demo"], message(subject, 7))
+        expect(replies[0].startswith("250 "), replies)
+    c.close()
+    expect([s for _, s in mailbox(srv, "INBOX")] == ["first"], mailbox(srv, "INBOX"))
+    expect([s for _, s in mailbox(srv, "Trash")] == ["again"], mailbox(srv, "Trash"))
