@@ -64,6 +64,8 @@ static const struct conf_key conf_keys[] = {
 	K("sieve_global_dir", T_PATH, sieve_global_dir, 0, 0),
 	K("managesieve_max_scripts", T_UINT, managesieve_max_scripts, 0, 1000000),
 	K("managesieve_max_storage", T_SIZE, managesieve_max_storage, 0, (uint64_t)4 << 30),
+	K("submission_timeout", T_UINT, submission_timeout, 1, 3600),
+	K("sendmail_path", T_PATH, sendmail_path, 0, 0),
 };
 
 int config_parse_size(const char *value, uint64_t *size_r)
@@ -128,6 +130,40 @@ static void config_defaults(struct roost_config *c)
 	c->sieve_global_dir = xstrdup("");
 	c->managesieve_max_scripts = 100;
 	c->managesieve_max_storage = 10 * 1024 * 1024;
+	c->submission_host = xstrdup("");
+	c->submission_tls = CONF_SUBMISSION_TLS_STARTTLS;
+	c->submission_timeout = 30;
+	c->sendmail_path = xstrdup("");
+}
+
+int config_parse_host_port(const char *value, char **host_r, unsigned int *port_r,
+			   const char **error_r)
+{
+	const char *colon = strrchr(value, ':');
+	const char *host = value;
+	size_t host_len;
+	uint64_t port;
+
+	if (colon == NULL || str_to_u64(colon + 1, 65535, &port) < 0 || port == 0) {
+		*error_r = "expected HOST:PORT (e.g. 127.0.0.1:25, [::1]:587, smtp.example.com:587)";
+		return -1;
+	}
+	host_len = (size_t)(colon - value);
+	if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+		host++;
+		host_len -= 2;
+	} else if (memchr(host, ':', host_len) != NULL) {
+		*error_r = "an IPv6 address goes in brackets: [::1]:25";
+		return -1;
+	}
+	if (host_len == 0 || memchr(host, ' ', host_len) != NULL ||
+	    memchr(host, '\t', host_len) != NULL) {
+		*error_r = "expected HOST:PORT with a host name or address";
+		return -1;
+	}
+	*host_r = xstrndup(host, host_len);
+	*port_r = (unsigned int)port;
+	return 0;
 }
 
 static char *config_path(const struct roost_config *c, const char *value)
@@ -245,6 +281,32 @@ static int config_set(struct roost_config *c, const char *key, char *value,
 			c->store_offload_always = true;
 		else {
 			*error_r = "store_offload must be auto or always";
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "submission_host") == 0) {
+		char *host;
+		unsigned int port = 0;
+
+		if (value[0] == '\0')
+			host = xstrdup("");
+		else if (config_parse_host_port(value, &host, &port, error_r) < 0)
+			return -1;
+		free(c->submission_host);
+		c->submission_host = host;
+		c->submission_port = port;
+		return 0;
+	}
+	if (strcmp(key, "submission_tls") == 0) {
+		if (strcmp(value, "no") == 0)
+			c->submission_tls = CONF_SUBMISSION_TLS_NO;
+		else if (strcmp(value, "starttls") == 0)
+			c->submission_tls = CONF_SUBMISSION_TLS_STARTTLS;
+		else if (strcmp(value, "required") == 0)
+			c->submission_tls = CONF_SUBMISSION_TLS_REQUIRED;
+		else {
+			*error_r = "submission_tls must be no, starttls or required";
 			return -1;
 		}
 		return 0;
@@ -440,5 +502,7 @@ void config_free(struct roost_config **_c)
 	free(c->sieve_after);
 	free(c->sieve_default);
 	free(c->sieve_global_dir);
+	free(c->submission_host);
+	free(c->sendmail_path);
 	free(c);
 }
