@@ -235,3 +235,115 @@ if duplicate { fileinto "Trash"; }
     c.close()
     expect([s for _, s in mailbox(srv, "INBOX")] == ["first"], mailbox(srv, "INBOX"))
     expect([s for _, s in mailbox(srv, "Trash")] == ["again"], mailbox(srv, "Trash"))
+
+
+# ---- outgoing mail, captured by tests/lib/smtpsink.py ----
+
+def with_sink(fn, **sink_args):
+    """Runs fn(srv, sink) with a server whose submission_host is a fresh
+    SMTP sink; checks the server's log and cleans up."""
+    import tempfile
+    from roosttest import Server
+    from smtpsink import SmtpSink
+    sink = SmtpSink(tempfile.mkdtemp(prefix="sieve-sink-"), **sink_args)
+    srv = Server(lmtp=True, managesieve=True,
+                 extra_conf=f"submission_host = 127.0.0.1:{sink.port}\n")
+    try:
+        fn(srv, sink)
+        srv.check_log()
+    finally:
+        srv.cleanup()
+        sink.stop()
+
+
+def from_to(sender, subject, n, extra=""):
+    return (f"From: {sender}\r\nTo: demo@example.org\r\n{extra}"
+            f"Subject: {subject}\r\nMessage-ID: <{n}@sieve.test>\r\n\r\nbody {n}\r\n")
+
+
+def test_vacation_once_never_to_null_or_lists():
+    def run(srv, sink):
+        put_script(srv, 'require "vacation";\n'
+                   'vacation :days 7 :subject "Away" "I am away until Monday.";\n')
+        c = lmtp(srv)
+        rcpt = ["demo@example.org"]
+        for sender, extra, n in (("a@example.net", "", 1),
+                                 ("a@example.net", "", 2),       # answered already
+                                 ("", "", 3),                    # null sender
+                                 ("b@example.net", "List-Id: <l.example.net>\r\n", 4),
+                                 ("c@example.net", "Auto-Submitted: auto-generated\r\n", 5),
+                                 ("MAILER-DAEMON@example.net", "", 6),
+                                 ("demo@example.org", "", 7)):   # the user's own
+            replies = send(c, sender, rcpt, from_to(sender or "x@example.net",
+                                                     f"m{n}", n, extra))
+            expect(replies[0].startswith("250 "), replies)
+        # one more that is answered: another sender
+        send(c, "d@example.net", rcpt, from_to("d@example.net", "m8", 8))
+        c.close()
+        msgs = sink.wait_messages(2)
+        import time
+        time.sleep(0.5)
+        msgs = sink.messages()
+        expect([(m["mail_from"], m["rcpts"]) for m in msgs] ==
+               [("", ["a@example.net"]), ("", ["d@example.net"])],
+               [(m["mail_from"], m["rcpts"]) for m in msgs])
+        data = msgs[0]["data"].decode()
+        expect("Subject: Away\r\n" in data and "Auto-Submitted: auto-replied" in data, data)
+        expect("In-Reply-To: <1@sieve.test>" in data and "I am away until Monday." in data,
+               data)
+        # vacation never cancels the implicit keep
+        expect(status(srv, "INBOX") == 8)
+        expect("was answered already" in srv.log_text())
+    with_sink(run)
+
+
+def test_redirect_copy_and_failure_keeps():
+    def run(srv, sink):
+        put_script(srv, r'''require ["copy"];
+if header :contains "subject" "fwd" { redirect "fwd@example.net"; }
+elsif header :contains "subject" "cc" { redirect :copy "cc@example.net"; }
+elsif header :contains "subject" "bad" { redirect "refused@example.net"; }
+''')
+        c = lmtp(srv)
+        for n, subject in enumerate(("fwd 1", "cc 2", "bad 3"), 1):
+            replies = send(c, "orig@example.com", ["demo"], message(subject, n))
+            expect(replies[0].startswith("250 "), replies)
+        c.close()
+        msgs = sink.wait_messages(2)
+        # the original envelope sender, submit's loop marker on top
+        expect([(m["mail_from"], m["rcpts"]) for m in msgs] ==
+               [("orig@example.com", ["fwd@example.net"]),
+                ("orig@example.com", ["cc@example.net"])],
+               [(m["mail_from"], m["rcpts"]) for m in msgs])
+        data = msgs[0]["data"].decode()
+        expect(data.startswith("X-Sieve-Redirected-From: demo") and "Subject: fwd 1" in data,
+               data[:500])
+        # redirect alone cancels keep; :copy keeps; a refused redirect
+        # keeps the message rather than lose it
+        expect([s for _, s in mailbox(srv, "INBOX")] == ["cc 2", "bad 3"],
+               mailbox(srv, "INBOX"))
+        expect(re.search(r"redirect to <refused@example.net> not sent", srv.log_text()))
+    with_sink(run, fail={"rcpt:refused@example.net": 550})
+
+
+def test_reject_sends_an_mdn():
+    def run(srv, sink):
+        put_script(srv, 'require "reject";\nreject "I do not want this.";\n')
+        c = lmtp(srv)
+        replies = send(c, "orig@example.com", ["demo@example.org"],
+                       from_to("orig@example.com", "offer", 1))
+        expect(replies[0].startswith("250 "), replies)
+        # no MDN to the null sender (RFC 5429 2.2.1), and the message is
+        # refused all the same
+        replies = send(c, "", ["demo@example.org"], from_to("x@example.com", "bounce", 2))
+        expect(replies[0].startswith("250 "), replies)
+        c.close()
+        [m] = sink.wait_messages(1)
+        expect(m["mail_from"] == "" and m["rcpts"] == ["orig@example.com"], m)
+        data = m["data"].decode()
+        expect("multipart/report" in data and "I do not want this." in data, data[:2000])
+        expect(status(srv, "INBOX") == 0)
+        import time
+        time.sleep(0.3)
+        expect(len(sink.messages()) == 1, sink.messages())
+    with_sink(run)
