@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -421,6 +422,177 @@ static void test_redirect_not_sent_keeps(void **state)
 	fx_deinit(&fx);
 }
 
+/* ---- outgoing mail, through a recording sendmail_path ---- */
+
+/* A sendmail stand-in: appends its arguments and standard input to the
+ * file "sent" beside itself, each call ending in a line "----". */
+static const char sendmail_script[] =
+	"#!/bin/sh\n"
+	"d=$(dirname \"$0\")\n"
+	"{ printf 'ARGS'; printf ' %s' \"$@\"; printf '\\n'; cat; echo ----; } >> \"$d/sent\"\n";
+
+static void fx_sendmail(struct fx *fx)
+{
+	char *path = testlib_path("sendmail");
+	testlib_write_file(path, sendmail_script, sizeof(sendmail_script) - 1);
+	assert_int_equal(chmod(path, 0755), 0);
+	free(fx->config->sendmail_path);
+	fx->config->sendmail_path = path;
+}
+
+/* What the stand-in was given so far ("" if nothing). */
+static char *sent(void)
+{
+	char *path = testlib_path("sent");
+	char *text = access(path, F_OK) == 0 ? testlib_read_file(path) : xstrdup("");
+	free(path);
+	return text;
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void test_vacation_once_per_period(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct sieve_result r;
+	struct sieve_delivery_result res;
+	char *text;
+
+	fx_init(&fx);
+	fx_sendmail(&fx);
+	result_init(&r, 2);
+	r.actions[0].kind = SIEVE_ACT_KEEP;
+	r.actions[0].implicit = true;
+	r.actions[1].kind = SIEVE_ACT_VACATION;
+	r.actions[1].recipient = "alice@example.org";
+	r.actions[1].subject = "Away";
+	r.actions[1].body = "Back on Monday.";
+	r.actions[1].period = 3600;
+	r.actions[1].track_id = "alice-away";
+	r.actions[1].track_id_len = 10;
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	assert_int_equal(res.status, SIEVE_DELIVERY_STORED);
+	text = sent();
+	/* from <> (RFC 5230 5.1), to the sender */
+	assert_non_null(strstr(text, "ARGS -i -f <> -- alice@example.org\n"));
+	assert_non_null(strstr(text, "Subject: Away\n"));
+	assert_non_null(strstr(text, "Back on Monday."));
+	free(text);
+	/* within the period: not again */
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	text = sent();
+	assert_int_equal(count_of(text, "ARGS"), 1);
+	free(text);
+	/* after it: again */
+	fx.d.now += 3600;
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	text = sent();
+	assert_int_equal(count_of(text, "ARGS"), 2);
+	free(text);
+	assert_int_equal(box_count(&fx, "INBOX", NULL, NULL, NULL), 3);
+	pool_destroy(&r.pool);
+	fx_deinit(&fx);
+}
+
+static void test_notify_mailto(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct sieve_result r;
+	struct sieve_delivery_result res;
+	char *text;
+
+	fx_init(&fx);
+	fx_sendmail(&fx);
+	result_init(&r, 2);
+	r.actions[0].kind = SIEVE_ACT_KEEP;
+	r.actions[1].kind = SIEVE_ACT_NOTIFY;
+	r.actions[1].method = "mailto:ops%40example.net,b@example.net?cc=c@example.net"
+		"&subject=New%20mail&X-Tag=t1&from=evil@example.com&auto-submitted=no";
+	r.actions[1].importance = "1";
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	text = sent();
+	/* RFC 5436 2.7: the envelope sender is the recipient's address; the
+	 * URI's to and cc are the recipients */
+	assert_non_null(strstr(text, "ARGS -i -f demo@example.org -- ops@example.net "
+			       "b@example.net c@example.net\n"));
+	assert_non_null(strstr(text, "Subject: New mail\n"));
+	assert_non_null(strstr(text, "Auto-Submitted: auto-notified"));
+	assert_non_null(strstr(text, "X-Tag: t1\n"));
+	/* a "from" or "auto-submitted" of the URI is ignored */
+	assert_null(strstr(text, "evil@example.com"));
+	assert_int_equal(count_of(text, "Auto-Submitted:"), 1);
+	free(text);
+	/* nothing for a message that is itself automatic */
+	static const char automatic[] = "Auto-Submitted: auto-replied\r\nSubject: x\r\n\r\nb\r\n";
+	r.message = automatic;
+	r.message_size = strlen(automatic);
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	text = sent();
+	assert_int_equal(count_of(text, "ARGS"), 1);
+	free(text);
+	pool_destroy(&r.pool);
+	fx_deinit(&fx);
+}
+
+static void test_reject_mdn_and_redirect(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct sieve_result r;
+	struct sieve_delivery_result res;
+	char *text;
+
+	fx_init(&fx);
+	fx_sendmail(&fx);
+	result_init(&r, 1);
+	r.actions[0].kind = SIEVE_ACT_REJECT;
+	r.actions[0].reason = "Not wanted.";
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	assert_int_equal(res.status, SIEVE_DELIVERY_DISCARDED);
+	text = sent();
+	assert_non_null(strstr(text, "ARGS -i -f <> -- alice@example.org\n"));
+	assert_non_null(strstr(text, "Not wanted."));
+	free(text);
+	/* none to <>, and the message is refused all the same */
+	fx.d.envelope_from = "";
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	assert_int_equal(res.status, SIEVE_DELIVERY_DISCARDED);
+	text = sent();
+	assert_int_equal(count_of(text, "ARGS"), 1);
+	free(text);
+	/* redirect: from the original sender, with submit's loop marker */
+	fx.d.envelope_from = "alice@example.org";
+	r.actions[0].kind = SIEVE_ACT_REDIRECT;
+	r.actions[0].address = "fwd@example.net";
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	assert_int_equal(res.status, SIEVE_DELIVERY_DISCARDED);
+	text = sent();
+	assert_non_null(strstr(text, "ARGS -i -f alice@example.org -- fwd@example.net\n"
+			       "X-Sieve-Redirected-From: demo@example.org\n"));
+	free(text);
+	/* the redirected copy coming back is a loop: kept, not sent */
+	static const char looped[] = "X-Sieve-Redirected-From: demo@example.org\r\n"
+		"Subject: x\r\n\r\nb\r\n";
+	r.message = looped;
+	r.message_size = strlen(looped);
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	assert_int_equal(res.status, SIEVE_DELIVERY_STORED);
+	text = sent();
+	assert_int_equal(count_of(text, "ARGS"), 2);
+	free(text);
+	assert_int_equal(box_count(&fx, "INBOX", NULL, NULL, NULL), 1);
+	pool_destroy(&r.pool);
+	fx_deinit(&fx);
+}
+
 /* ---- scripts through sieve_run_deliver() ---- */
 
 static void put_active(struct fx *fx, const char *name, const char *text)
@@ -490,12 +662,8 @@ static void test_broken_script_keeps(void **state)
 
 static char *write_file(const char *name, const char *text)
 {
-	char *path = xasprintf("%s/%s", getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp",
-			       name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	char *path = testlib_path(name);
+	testlib_write_file(path, text, strlen(text));
 	return path;
 }
 
@@ -504,10 +672,7 @@ static void test_before_after_default(void **state)
 	(void)state;
 	struct fx fx;
 	struct sieve_delivery_result res;
-	char before_name[64], default_name[64];
-
-	snprintf(before_name, sizeof(before_name), "sieve-run-before-%d.sieve", (int)getpid());
-	snprintf(default_name, sizeof(default_name), "sieve-run-default-%d.sieve", (int)getpid());
+	const char *before_name = "before.sieve", *default_name = "default.sieve";
 	char *before = write_file(before_name, "require [\"fileinto\", \"imap4flags\"];\n"
 				  "fileinto :flags \"\\\\Flagged\" \"Drafts\";\n");
 	char *dflt = write_file(default_name,
@@ -563,6 +728,9 @@ int main(void)
 		RUN_TEST(test_shared_copy),
 		RUN_TEST(test_duplicate_marks_after_delivery),
 		RUN_TEST(test_redirect_not_sent_keeps),
+		RUN_TEST(test_vacation_once_per_period),
+		RUN_TEST(test_notify_mailto),
+		RUN_TEST(test_reject_mdn_and_redirect),
 		RUN_TEST(test_no_script_is_inbox),
 		RUN_TEST(test_user_script_and_cache),
 		RUN_TEST(test_broken_script_keeps),
