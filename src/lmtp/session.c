@@ -67,6 +67,9 @@ struct lmtp_delivery {
 	const char *user;
 	const char *address;	/* as given in RCPT TO */
 	const char *mailbox;	/* NULL: INBOX */
+	/* the client's address, copied on the loop: the connection may
+	 * be destroyed while the work runs */
+	char remote_ip[INET6_ADDRSTRLEN + 3];
 	struct str prefix;	/* the trace headers (no shared copy) */
 	struct sieve_delivery_result res;
 	int ret;
@@ -386,7 +389,7 @@ static void lmtp_deliver_work(void *ctx)
 		.shared = s->deliver_msg,
 		.envelope_from = s->sender,
 		.envelope_to = job->address,
-		.remote_ip = net_conn_remote_ip(s->conn),
+		.remote_ip = job->remote_ip,
 		.log_prefix = s->log_prefix,
 		.now = s->deliver_now,
 	};
@@ -483,6 +486,8 @@ static void lmtp_transaction_deliver_next(struct lmtp_session *s)
 		job->store = store;
 		job->user = r->r.user;
 		job->address = r->address;
+		snprintf(job->remote_ip, sizeof(job->remote_ip), "%s",
+			 net_conn_remote_ip(s->conn));
 		job->mailbox = lmtp_deliver_detail_mailbox(s->config, &r->r);
 		job->res.status = SIEVE_DELIVERY_FAILED;
 		job->res.error = STORE_ERR_TEMP;

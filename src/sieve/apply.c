@@ -141,7 +141,7 @@ static struct apply_target *apply_target_get(struct apply_ctx *ctx, const char *
 	return t;
 }
 
-static uint32_t apply_special_use_bit(const char *use)
+uint32_t sieve_apply_special_use_bit(const char *use)
 {
 	static const struct {
 		const char *name;
@@ -168,7 +168,7 @@ static const char *apply_find_mailbox(struct apply_ctx *ctx, const char *special
 	struct store_mailbox_info *infos;
 	size_t count;
 	const char *found = NULL;
-	uint32_t bit = special_use == NULL ? 0 : apply_special_use_bit(special_use);
+	uint32_t bit = special_use == NULL ? 0 : sieve_apply_special_use_bit(special_use);
 
 	if (bit == 0 && mailbox_id == NULL)
 		return NULL;
@@ -236,6 +236,16 @@ static int apply_write(struct apply_ctx *ctx, struct store_append *append, bool 
 	return apply_copy_spool(append, d->spool, d->size);
 }
 
+/* Whether one of the result's targets is INBOX itself. */
+static bool apply_has_inbox_target(const struct apply_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->target_count; i++) {
+		if (strcasecmp(ctx->targets[i].mailbox, "INBOX") == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Stores the message in t->mailbox.  With `fallback`, a mailbox that
  * does not exist (or cannot be named) is replaced by INBOX, logged.
  * Returns 0 with the first copy recorded in ctx->res, or -1 with
@@ -259,6 +269,8 @@ static int apply_store(struct apply_ctx *ctx, const struct apply_target *t, bool
 		log_warning("%s: sieve: %s: cannot file into \"%s\" (%s): kept in INBOX",
 			    d->log_prefix, d->user, mailbox, text);
 		mailbox = "INBOX";
+		if (apply_has_inbox_target(ctx))
+			return 0;	/* INBOX gets its copy anyway */
 		if (apply_begin(ctx, mailbox, own_copy, &append) < 0)
 			goto failed;
 	}
@@ -320,7 +332,7 @@ static const char *apply_fileinto_mailbox(struct apply_ctx *ctx, const struct si
 		return found;
 	if (a->create && store_mailbox_create(ctx->d->store, a->mailbox,
 					      a->special_use == NULL ? 0 :
-					      apply_special_use_bit(a->special_use)) < 0) {
+					      sieve_apply_special_use_bit(a->special_use)) < 0) {
 		enum store_error err;
 		const char *text = store_last_error(ctx->d->store, &err);
 		if (err != STORE_ERR_EXISTS)

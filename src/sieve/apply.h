@@ -32,6 +32,10 @@ int sieve_apply_result(const struct sieve_delivery *d, const struct sieve_result
  * when that is NULL or does not exist.  Returns as sieve_apply_result(). */
 int sieve_apply_keep(const struct sieve_delivery *d, struct sieve_delivery_result *result_r);
 
+/* The store's bit (enum store_special_use) of an RFC 6154 special use
+ * ("\\Junk", any case), or 0 for none Roost has. */
+uint32_t sieve_apply_special_use_bit(const char *use);
+
 /* The tracking memory's key for a duplicate id (RFC 7352) or a vacation
  * reply (RFC 5230), so that the two never collide: `kind` ('D' or 'V')
  * then the id, into dest (which is reset). */

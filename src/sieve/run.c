@@ -396,25 +396,12 @@ static int run_env_mailbox_id_exists(void *context, const char *id)
 static int run_env_special_use(void *context, const char *use, struct pool *pool,
 			       const char **name_r)
 {
-	static const struct {
-		const char *name;
-		uint32_t bit;
-	} uses[] = {
-		{ "\\All", STORE_USE_ALL }, { "\\Archive", STORE_USE_ARCHIVE },
-		{ "\\Drafts", STORE_USE_DRAFTS }, { "\\Flagged", STORE_USE_FLAGGED },
-		{ "\\Junk", STORE_USE_JUNK }, { "\\Sent", STORE_USE_SENT },
-		{ "\\Trash", STORE_USE_TRASH },
-	};
 	struct run_ctx *ctx = context;
 	struct store_mailbox_info *infos;
 	size_t count;
-	uint32_t bit = 0;
+	uint32_t bit = sieve_apply_special_use_bit(use);
 	int ret = 0;
 
-	for (size_t i = 0; i < N_ELEMENTS(uses); i++) {
-		if (strcasecmp(uses[i].name, use) == 0)
-			bit = uses[i].bit;
-	}
 	if (bit == 0)
 		return 0;
 	if (store_mailbox_list(ctx->d->store, &infos, &count) < 0)

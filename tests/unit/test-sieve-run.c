@@ -206,6 +206,15 @@ static void test_fileinto_missing_mailbox_falls_back_to_inbox(void **state)
 	assert_int_equal(box_count(&fx, "Nowhere", NULL, NULL, NULL), -1);
 	assert_int_equal(box_count(&fx, "INBOX", NULL, NULL, NULL), 1);
 	pool_destroy(&r.pool);
+	/* with a keep as well: still one copy in INBOX */
+	result_init(&r, 2);
+	r.actions[0].kind = SIEVE_ACT_FILEINTO;
+	r.actions[0].mailbox = "Nowhere";
+	r.actions[1].kind = SIEVE_ACT_KEEP;
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	assert_int_equal(res.copies, 1);
+	assert_int_equal(box_count(&fx, "INBOX", NULL, NULL, NULL), 2);
+	pool_destroy(&r.pool);
 	fx_deinit(&fx);
 }
 
