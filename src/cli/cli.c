@@ -122,3 +122,29 @@ int cli_userdb_check(const struct roost_config *config, char **error_r)
 	str_free(&msg);
 	return -1;
 }
+
+char *cli_user_name(const struct roost_config *config, const char *name,
+		    const char *subcommand, int *exit_r)
+{
+	struct passwd_file *db = passwd_file_create(config->userdb);
+	const struct passwd_file_entry *entry;
+	const char *error = NULL;
+	char *user = NULL;
+	int ret = passwd_file_refresh(db, &error);
+
+	if (ret == 0)
+		ret = passwd_file_lookup(db, name, &entry, &error);
+	if (ret < 0) {
+		fprintf(stderr, "roost %s: %s: %s\n", subcommand, name, error);
+		*exit_r = EX_NOINPUT;
+	} else if (ret == 0) {
+		fprintf(stderr, "roost %s: %s: no such user in %s\n", subcommand, name,
+			config->userdb);
+		*exit_r = EX_NOUSER;
+	} else {
+		user = xstrdup(name);
+		passwd_file_user_normalize(user);
+	}
+	passwd_file_destroy(&db);
+	return user;
+}

@@ -2,7 +2,6 @@
 #include "cli.h"
 #include "conf/conf.h"
 #include "store/store.h"
-#include "auth/passwd-file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,37 +112,6 @@ static int cli_check_user(const struct roost_config *config, const char *user, b
 	return ret;
 }
 
-/* The store of `name` is that of its normalised form, the name the server
- * opens it with (passwd_file_user_normalize()): "roost check Bob" must
- * not create or rebuild a store "Bob" that no session uses, nor a store
- * for a name that is no user.  Returns the normalised name (xmalloc'd),
- * or NULL with the error printed and *exit_r set (EX_NOUSER when the
- * user is not in the database). */
-static char *cli_check_user_name(const struct roost_config *config, const char *name,
-				 int *exit_r)
-{
-	struct passwd_file *db = passwd_file_create(config->userdb);
-	const struct passwd_file_entry *entry;
-	const char *error = NULL;
-	char *user = NULL;
-	int ret = passwd_file_refresh(db, &error);
-
-	if (ret == 0)
-		ret = passwd_file_lookup(db, name, &entry, &error);
-	if (ret < 0) {
-		fprintf(stderr, "roost check: %s: %s\n", name, error);
-		*exit_r = EX_NOINPUT;
-	} else if (ret == 0) {
-		fprintf(stderr, "roost check: %s: no such user in %s\n", name, config->userdb);
-		*exit_r = EX_NOUSER;
-	} else {
-		user = xstrdup(name);
-		passwd_file_user_normalize(user);
-	}
-	passwd_file_destroy(&db);
-	return user;
-}
-
 int cli_check_main(int argc, char **argv)
 {
 	const char *config_path = NULL;
@@ -181,7 +149,7 @@ int cli_check_main(int argc, char **argv)
 	}
 	for (int i = first_user; i < argc; i++) {
 		int r = 0;
-		char *user = cli_check_user_name(config, argv[i], &r);
+		char *user = cli_user_name(config, argv[i], "check", &r);
 		if (user != NULL)
 			r = cli_check_user(config, user, rebuild);
 		free(user);

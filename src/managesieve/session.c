@@ -16,6 +16,7 @@
  * does, through store/store.h. */
 #include "managesieve/session.h"
 #include "managesieve-private.h"
+#include "auth/auth.h"
 #include "auth/sasl.h"
 #include "base/log.h"
 #include "conf/conf.h"
@@ -100,14 +101,7 @@ void managesieve_reply_bad(struct managesieve_session *s, const char *text)
 
 bool managesieve_plaintext_allowed(struct managesieve_session *s)
 {
-	if (net_conn_is_tls(s->conn))
-		return true;
-	switch (s->config->plaintext_auth) {
-	case CONF_PLAINTEXT_ALWAYS: return true;
-	case CONF_PLAINTEXT_LOCAL: return net_conn_is_local(s->conn);
-	case CONF_PLAINTEXT_NEVER: return false;
-	}
-	return false;
+	return auth_plaintext_allowed(s->config, s->conn);
 }
 
 /* RFC 5804 1.7: one capability per line, then OK. */

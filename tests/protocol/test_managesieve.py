@@ -370,3 +370,48 @@ def test_offloaded_store(srv):
     d = logged_in(srv)
     lines, _ = d.cmd("LISTSCRIPTS", ok=True)
     expect(lines == ['"x" ACTIVE'], lines)
+
+
+@server_args(managesieve=True)
+def test_cli_sieve_commands(srv):
+    # `roost sieve put|list|activate|deactivate|show|delete`, and what the
+    # server sees of it
+    path = os.path.join(srv.dir, "vacation.sieve")
+    with open(path, "w") as f:
+        f.write(SCRIPT)
+    conf = ["-c", srv.conf, "-u", "demo"]
+    srv.roost("sieve", "put", *conf, "vacation", path)
+    p = srv.roost("sieve", "put", *conf, "other", "-", input="discard;\n")
+    p = srv.roost("sieve", "list", *conf)
+    expect(p.stdout == f"other\t9\nvacation\t{len(SCRIPT)}\n", p.stdout)
+    srv.roost("sieve", "activate", *conf, "vacation")
+    p = srv.roost("sieve", "list", *conf)
+    expect(f"vacation\t{len(SCRIPT)}\tactive\n" in p.stdout, p.stdout)
+    p = srv.roost("sieve", "show", *conf, "vacation")
+    expect(p.stdout == SCRIPT.replace("\r\n", "\n"), p.stdout)  # text mode
+    c = logged_in(srv)
+    lines, _ = c.cmd("LISTSCRIPTS", ok=True)
+    expect(sorted(lines) == ['"other"', '"vacation" ACTIVE'], lines)
+    # a bad script: the errors, exit 65, nothing stored
+    bad = os.path.join(srv.dir, "bad.sieve")
+    with open(bad, "w") as f:
+        f.write("keep;\nnosuchcommand;\n")
+    p = srv.roost("sieve", "put", *conf, "bad", bad, check=False)
+    expect(p.returncode == 65 and "line 2" in p.stderr, (p.returncode, p.stderr))
+    p = srv.roost("sieve", "delete", *conf, "vacation", check=False)
+    expect(p.returncode == 65 and "active" in p.stderr, (p.returncode, p.stderr))
+    p = srv.roost("sieve", "show", *conf, "missing", check=False)
+    expect(p.returncode == 66, (p.returncode, p.stderr))
+    p = srv.roost("sieve", "list", "-c", srv.conf, "-u", "nobody", check=False)
+    expect(p.returncode == 67, (p.returncode, p.stderr))
+    p = srv.roost("sieve", "put", *conf, "a/b", path, check=False)
+    expect(p.returncode == 65, (p.returncode, p.stderr))
+    p = srv.roost("sieve", "put", *conf, "x", check=False)
+    expect(p.returncode == 64 and "usage:" in p.stderr, (p.returncode, p.stderr))
+    for sub in ("put", "list", "activate", "deactivate", "show", "delete"):
+        p = srv.roost("sieve", sub, "--help")
+        expect(p.stdout.startswith(f"usage: roost sieve {sub} "), p.stdout)
+    srv.roost("sieve", "deactivate", *conf)
+    srv.roost("sieve", "delete", *conf, "vacation")
+    lines, _ = c.cmd("LISTSCRIPTS", ok=True)
+    expect(lines == ['"other"'], lines)

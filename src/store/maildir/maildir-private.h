@@ -193,6 +193,8 @@ char *maildir_file_name_with_flags(const char *old_name, uint32_t flags,
 				   store_keywords_t keywords);
 void maildir_file_name_parse(const char *name, struct maildir_filename *fn_r);
 void maildir_file_escape_name(struct str *dest, const char *name);
+/* The value of hex digit c (either case), or -1. */
+int maildir_file_hex_value(char c);
 /* Folder directory name (without the leading '.') back to a mailbox name,
  * NULL if invalid. */
 char *maildir_file_unescape_name(const char *dirname);

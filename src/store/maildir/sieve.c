@@ -72,17 +72,6 @@ static bool sieve_file_stem(const char *name, struct str *dest)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* The script name of file `file` in dir (NULL if it is not a script's). */
 static char *sieve_file_to_name(const char *dir, const char *file)
 {
@@ -102,7 +91,7 @@ static char *sieve_file_to_name(const char *dir, const char *file)
 		for (size_t i = 0; i < len; i++) {
 			int hi, lo;
 			if (file[i] == '%' && i + 2 < len + 1 &&
-			    (hi = hexval(file[i + 1])) >= 0 && (lo = hexval(file[i + 2])) >= 0) {
+			    (hi = maildir_file_hex_value(file[i + 1])) >= 0 && (lo = maildir_file_hex_value(file[i + 2])) >= 0) {
 				str_append_c(&s, (char)(hi << 4 | lo));
 				i += 2;
 			} else {
@@ -244,7 +233,8 @@ int maildir_sieve_list(struct store *store, struct store_sieve_info **infos_r,
 	free(active);
 	free(dir);
 
-	qsort(entries, count, sizeof(*entries), sieve_entry_cmp);
+	if (count > 1)
+		qsort(entries, count, sizeof(*entries), sieve_entry_cmp);
 	struct store_sieve_info *infos = xmalloc(count * sizeof(*infos) + names_size + 1);
 	char *p = (char *)(infos + count);
 	for (size_t i = 0; i < count; i++) {
