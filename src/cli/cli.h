@@ -44,12 +44,13 @@ int cli_check_main(int argc, char **argv);
  * retries). */
 int cli_deliver_main(int argc, char **argv);
 
-/* `roost sieve SUBCOMMAND ...`: Sieve scripts.  `roost sieve test
- * [-f SENDER] [-r RECIPIENT] SCRIPT MESSAGE` compiles SCRIPT, runs it over
- * MESSAGE and prints the actions (sieve_result_describe()); nothing is
- * delivered.  Exit codes: 0 (also after a run-time error, which is
- * printed), EX_USAGE, EX_NOINPUT (a file unreadable), EX_DATAERR (the
- * script does not compile: the errors go to stderr). */
+/* `roost sieve SUBCOMMAND ...`: Sieve scripts.  `roost sieve test [-c
+ * FILE] [-f SENDER] [-r RECIPIENT] SCRIPT MESSAGE` compiles SCRIPT with
+ * the config's sieve_max_* limits, runs it over MESSAGE and prints the
+ * actions (sieve_result_describe()); nothing is delivered.  Exit codes:
+ * 0 (also after a run-time error, which is printed), EX_USAGE,
+ * EX_CONFIG, EX_NOINPUT (a file unreadable), EX_DATAERR (the script
+ * does not compile: the errors go to stderr). */
 int cli_sieve_main(int argc, char **argv);
 
 /* The config file a subcommand uses: `path` when given, else

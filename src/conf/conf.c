@@ -66,6 +66,13 @@ static const struct conf_key conf_keys[] = {
 	K("managesieve_max_storage", T_SIZE, managesieve_max_storage, 0, (uint64_t)4 << 30),
 	K("submission_timeout", T_UINT, submission_timeout, 1, 3600),
 	K("sendmail_path", T_PATH, sendmail_path, 0, 0),
+	K("sieve_max_script_size", T_SIZE, sieve_max_script_size, 1024, 64 * 1024 * 1024),
+	K("sieve_max_nesting", T_UINT, sieve_max_nesting, 4, 1000),
+	K("sieve_max_actions", T_UINT, sieve_max_actions, 1, 10000),
+	K("sieve_max_redirects", T_UINT, sieve_max_redirects, 1, 1000),
+	K("sieve_max_variable_size", T_SIZE, sieve_max_variable_size, 4000, 64 * 1024 * 1024),
+	K("sieve_max_include_depth", T_UINT, sieve_max_include_depth, 3, 1000),
+	K("sieve_max_cpu_time", T_UINT, sieve_max_cpu_time, 10, 3600 * 1000),
 };
 
 int config_parse_size(const char *value, uint64_t *size_r)
@@ -134,6 +141,14 @@ static void config_defaults(struct roost_config *c)
 	c->submission_tls = CONF_SUBMISSION_TLS_STARTTLS;
 	c->submission_timeout = 30;
 	c->sendmail_path = xstrdup("");
+	/* the defaults of sieve_limits_default() */
+	c->sieve_max_script_size = 1024 * 1024;
+	c->sieve_max_nesting = 32;
+	c->sieve_max_actions = 32;
+	c->sieve_max_redirects = 4;
+	c->sieve_max_variable_size = 4096;
+	c->sieve_max_include_depth = 10;
+	c->sieve_max_cpu_time = 10000;
 }
 
 int config_parse_host_port(const char *value, char **host_r, unsigned int *port_r,

@@ -90,6 +90,15 @@ struct roost_config {
 	enum conf_submission_tls submission_tls;	/* submission_tls = starttls */
 	unsigned int submission_timeout;	/* submission_timeout = 30 (s) */
 	char *sendmail_path;		/* sendmail_path = (empty: none) */
+
+	/* Sieve (the limits of struct sieve_limits, src/sieve/sieve.h) */
+	uint64_t sieve_max_script_size;	/* sieve_max_script_size = 1M */
+	unsigned int sieve_max_nesting;	/* sieve_max_nesting = 32 */
+	unsigned int sieve_max_actions;	/* sieve_max_actions = 32 */
+	unsigned int sieve_max_redirects;	/* sieve_max_redirects = 4 */
+	uint64_t sieve_max_variable_size;	/* sieve_max_variable_size = 4K */
+	unsigned int sieve_max_include_depth;	/* sieve_max_include_depth = 10 */
+	unsigned int sieve_max_cpu_time;	/* sieve_max_cpu_time = 10000 (ms) */
 };
 
 /* Reads `path` (NULL: defaults only).  Returns the config (free with

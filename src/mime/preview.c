@@ -70,6 +70,7 @@ static const struct mime_part *preview_part(const struct mime_part *root)
 
 struct preview_out {
 	struct str *dest;
+	size_t max_chars;	/* SIZE_MAX: no limit */
 	size_t chars;
 	bool pending_space;	/* white space seen since the last character */
 	bool full;
@@ -98,7 +99,7 @@ static void out_utf8(struct preview_out *out, const char *s, size_t len, uint32_
 		return;
 	}
 	if (out->pending_space && out->chars > 0) {
-		if (out->chars + 1 >= MIME_PREVIEW_MAX_CHARS) {
+		if (out->chars + 1 >= out->max_chars) {
 			out->full = true;
 			return;
 		}
@@ -107,7 +108,7 @@ static void out_utf8(struct preview_out *out, const char *s, size_t len, uint32_
 	}
 	out->pending_space = false;
 	str_append_n(out->dest, s, len);
-	if (++out->chars >= MIME_PREVIEW_MAX_CHARS)
+	if (++out->chars >= out->max_chars)
 		out->full = true;
 }
 
@@ -324,7 +325,7 @@ static void html_to_preview(struct preview_out *out, const char *text, size_t le
 
 void mime_preview_from_text(const char *text, size_t len, bool is_html, struct str *dest)
 {
-	struct preview_out out = { .dest = dest };
+	struct preview_out out = { .dest = dest, .max_chars = MIME_PREVIEW_MAX_CHARS };
 
 	str_truncate(dest, 0);
 	str_append(dest, "");
@@ -332,6 +333,14 @@ void mime_preview_from_text(const char *text, size_t len, bool is_html, struct s
 		html_to_preview(&out, text, len);
 	else
 		out_text(&out, text, len);
+}
+
+void mime_preview_html_text(const char *text, size_t len, struct str *dest)
+{
+	struct preview_out out = { .dest = dest, .max_chars = SIZE_MAX };
+
+	str_append(dest, "");
+	html_to_preview(&out, text, len);
 }
 
 int mime_preview_extract(const struct mime_part *root, struct istream *msg,

@@ -44,4 +44,9 @@ int mime_preview_extract(const struct mime_part *root, struct istream *msg,
  * normalised and cut as above.  Never fails; for tests and fuzzing. */
 void mime_preview_from_text(const char *text, size_t len, bool is_html, struct str *dest);
 
+/* Appends the text of the HTML text[0..len) (valid UTF-8) to dest,
+ * reduced as above (markup gone, references decoded, white space
+ * normalised) but not cut: for Sieve's body :text (RFC 5173 5.3). */
+void mime_preview_html_text(const char *text, size_t len, struct str *dest);
+
 #endif

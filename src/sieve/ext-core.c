@@ -47,26 +47,26 @@ static const char *address_part(struct sieve_interp *interp, int addrpart,
 /* ---- definitions of the shared tags ---- */
 
 static const struct sieve_tag_def core_shared_tags[] = {
-	{ "is", SIEVE_P_NONE, NULL, SIEVE_TG_MATCH, SIEVE_MATCH_IS, 0 },
-	{ "contains", SIEVE_P_NONE, NULL, SIEVE_TG_MATCH, SIEVE_MATCH_CONTAINS, 0 },
-	{ "matches", SIEVE_P_NONE, NULL, SIEVE_TG_MATCH, SIEVE_MATCH_MATCHES, 0 },
-	{ "comparator", SIEVE_P_STRING, NULL, SIEVE_TG_COMPARATOR, 0, 0 },
-	{ "all", SIEVE_P_NONE, NULL, SIEVE_TG_ADDRPART, SIEVE_ADDR_ALL, 0 },
-	{ "localpart", SIEVE_P_NONE, NULL, SIEVE_TG_ADDRPART, SIEVE_ADDR_LOCALPART, 0 },
-	{ "domain", SIEVE_P_NONE, NULL, SIEVE_TG_ADDRPART, SIEVE_ADDR_DOMAIN, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "is", .param = SIEVE_P_NONE, .group = SIEVE_TG_MATCH, .value = SIEVE_MATCH_IS },
+	{ .name = "contains", .param = SIEVE_P_NONE, .group = SIEVE_TG_MATCH, .value = SIEVE_MATCH_CONTAINS },
+	{ .name = "matches", .param = SIEVE_P_NONE, .group = SIEVE_TG_MATCH, .value = SIEVE_MATCH_MATCHES },
+	{ .name = "comparator", .param = SIEVE_P_STRING, .group = SIEVE_TG_COMPARATOR },
+	{ .name = "all", .param = SIEVE_P_NONE, .group = SIEVE_TG_ADDRPART, .value = SIEVE_ADDR_ALL },
+	{ .name = "localpart", .param = SIEVE_P_NONE, .group = SIEVE_TG_ADDRPART, .value = SIEVE_ADDR_LOCALPART },
+	{ .name = "domain", .param = SIEVE_P_NONE, .group = SIEVE_TG_ADDRPART, .value = SIEVE_ADDR_DOMAIN },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def subaddress_tags[] = {
-	{ "user", SIEVE_P_NONE, NULL, SIEVE_TG_ADDRPART, SIEVE_ADDR_USER, 0 },
-	{ "detail", SIEVE_P_NONE, NULL, SIEVE_TG_ADDRPART, SIEVE_ADDR_DETAIL, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "user", .param = SIEVE_P_NONE, .group = SIEVE_TG_ADDRPART, .value = SIEVE_ADDR_USER },
+	{ .name = "detail", .param = SIEVE_P_NONE, .group = SIEVE_TG_ADDRPART, .value = SIEVE_ADDR_DETAIL },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def relational_tags[] = {
-	{ "count", SIEVE_P_STRING, NULL, SIEVE_TG_MATCH, SIEVE_MATCH_COUNT, 0 },
-	{ "value", SIEVE_P_STRING, NULL, SIEVE_TG_MATCH, SIEVE_MATCH_VALUE, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "count", .param = SIEVE_P_STRING, .group = SIEVE_TG_MATCH, .value = SIEVE_MATCH_COUNT },
+	{ .name = "value", .param = SIEVE_P_STRING, .group = SIEVE_TG_MATCH, .value = SIEVE_MATCH_VALUE },
+	{ .name = NULL },
 };
 
 /* ---- commands ---- */
@@ -156,7 +156,7 @@ static int validate_redirect(struct sieve_node *node, struct sieve_script *scrip
 	if (script->uses_variables && strstr(s, "${") != NULL)
 		return 0;
 	if (redirect_address(script->pool, s) == NULL) {
-		str_printfa(error_r, "redirect: invalid address '%s'", s);
+		str_printfa(error_r, "specified redirect address '%s' is invalid", s);
 		return -1;
 	}
 	return 0;
@@ -169,7 +169,7 @@ static int exec_redirect(struct sieve_interp *interp, const struct sieve_node *n
 
 	act.address = redirect_address(interp->pool, s);
 	if (act.address == NULL)
-		return sieve_interp_fail(interp, "redirect: invalid address '%s'", s);
+		return sieve_interp_fail(interp, "specified redirect address '%s' is invalid", s);
 	bool copy = sieve_node_tag(node, "copy") != NULL;
 	return sieve_interp_add_action(interp, &act, !copy) < 0 ? -1 : 0;
 }
@@ -234,7 +234,7 @@ static int validate_size(struct sieve_node *node, struct sieve_script *script,
 {
 	(void)script;
 	if (node->tag_count != 1) {
-		str_append(error_r, "the size test needs exactly one of :over or :under");
+		str_append(error_r, "the size test requires either the :under or the :over tag to be specified");
 		return -1;
 	}
 	return 0;
@@ -249,15 +249,39 @@ static int exec_size(struct sieve_interp *interp, const struct sieve_node *node)
 	return interp->msg->size < limit;
 }
 
+/* RFC 5322 3.6.8: field-name = 1*ftext, ftext = %d33-57 / %d59-126 */
+static int check_field_names(const struct sieve_node *node, const struct sieve_arg *names,
+			     const struct sieve_script *script, struct str *error_r)
+{
+	for (size_t i = 0; i < names->count; i++) {
+		const char *h = names->strs[i];
+		if (script->uses_variables && strstr(h, "${") != NULL)
+			continue;
+		bool ok = *h != '\0';
+		for (const char *p = h; *p != '\0' && ok; p++)
+			ok = (unsigned char)*p >= 33 && (unsigned char)*p <= 126 && *p != ':';
+		if (!ok) {
+			str_printfa(error_r, "%s: invalid header name '%s'", node->name, h);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int validate_index(struct sieve_node *node, struct sieve_script *script,
 			  struct str *error_r)
 {
-	(void)script;
 	if (sieve_node_tag(node, "last") != NULL && sieve_node_tag(node, "index") == NULL) {
 		str_printfa(error_r, "%s: :last needs :index", node->name);
 		return -1;
 	}
-	return 0;
+	return check_field_names(node, node->pos[0], script, error_r);
+}
+
+static int validate_exists(struct sieve_node *node, struct sieve_script *script,
+			   struct str *error_r)
+{
+	return check_field_names(node, node->pos[0], script, error_r);
 }
 
 static int exec_header(struct sieve_interp *interp, const struct sieve_node *node)
@@ -275,7 +299,7 @@ static int exec_header(struct sieve_interp *interp, const struct sieve_node *nod
 			values[count++] = v[j];
 		}
 	}
-	bool ret = sieve_interp_match(interp, node, values, NULL, count, node->pos[1]);
+	int ret = sieve_interp_match(interp, node, values, NULL, count, node->pos[1]);
 	free(values);
 	return ret;
 }
@@ -303,7 +327,7 @@ static int validate_address(struct sieve_node *node, struct sieve_script *script
 		for (size_t j = 0; j < N_ELEMENTS(address_headers) && !ok; j++)
 			ok = str_eq_icase(h, address_headers[j]);
 		if (!ok) {
-			str_printfa(error_r, "the address test cannot be used with header '%s': it does not hold addresses", h);
+			str_printfa(error_r, "specified header '%s' is not allowed for the address test", h);
 			return -1;
 		}
 	}
@@ -343,7 +367,7 @@ static int exec_address(struct sieve_interp *interp, const struct sieve_node *no
 			}
 		}
 	}
-	bool ret = sieve_interp_match(interp, node, vals.items, NULL, vals.count, node->pos[1]);
+	int ret = sieve_interp_match(interp, node, vals.items, NULL, vals.count, node->pos[1]);
 	free(vals.items);
 	return ret;
 }
@@ -393,7 +417,7 @@ static int exec_envelope(struct sieve_interp *interp, const struct sieve_node *n
 		if (part != NULL)
 			values_add(&vals, part);
 	}
-	bool ret = sieve_interp_match(interp, node, vals.items, NULL, vals.count, node->pos[1]);
+	int ret = sieve_interp_match(interp, node, vals.items, NULL, vals.count, node->pos[1]);
 	free(vals.items);
 	return ret;
 }
@@ -401,26 +425,26 @@ static int exec_envelope(struct sieve_interp *interp, const struct sieve_node *n
 /* ---- the tables ---- */
 
 static const struct sieve_tag_def keep_tags[] = {
-	{ "flags", SIEVE_P_STRLIST, "imap4flags", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "flags", .param = SIEVE_P_STRLIST, .ext = "imap4flags" },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def redirect_tags[] = {
-	{ "copy", SIEVE_P_NONE, "copy", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "copy", .param = SIEVE_P_NONE, .ext = "copy" },
+	{ .name = NULL },
 };
 
 /* RFC 5260 6 */
 static const struct sieve_tag_def index_tags[] = {
-	{ "index", SIEVE_P_NUMBER, "index", SIEVE_TG_OWN, 0, 0 },
-	{ "last", SIEVE_P_NONE, "index", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "index", .param = SIEVE_P_NUMBER, .ext = "index" },
+	{ .name = "last", .param = SIEVE_P_NONE, .ext = "index" },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def size_tags[] = {
-	{ "over", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "under", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "over", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "under", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def core_cmds[] = {
@@ -437,7 +461,7 @@ static const struct sieve_cmd_def core_cmds[] = {
 	{ "not", NULL, SIEVE_CMD_TEST | SIEVE_CMD_ONE_TEST, "", NULL, NULL, exec_not },
 	{ "allof", NULL, SIEVE_CMD_TEST | SIEVE_CMD_TESTS, "", NULL, NULL, exec_allof },
 	{ "anyof", NULL, SIEVE_CMD_TEST | SIEVE_CMD_TESTS, "", NULL, NULL, exec_allof },
-	{ "exists", NULL, SIEVE_CMD_TEST, "l", NULL, NULL, exec_exists },
+	{ "exists", NULL, SIEVE_CMD_TEST, "l", NULL, validate_exists, exec_exists },
 	{ "size", NULL, SIEVE_CMD_TEST, "n", size_tags, validate_size, exec_size },
 	{ "header", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH, "ll", index_tags, validate_index, exec_header },
 	{ "address", NULL, SIEVE_CMD_TEST | SIEVE_CMD_MATCH | SIEVE_CMD_ADDRPART, "ll", index_tags,
@@ -450,13 +474,13 @@ const struct sieve_extension sieve_ext_core = {
 };
 
 static const struct sieve_tag_def fileinto_tags[] = {
-	{ "copy", SIEVE_P_NONE, "copy", SIEVE_TG_OWN, 0, 0 },
-	{ "flags", SIEVE_P_STRLIST, "imap4flags", SIEVE_TG_OWN, 0, 0 },
-	{ "create", SIEVE_P_NONE, "mailbox", SIEVE_TG_OWN, 0, 0 },
+	{ .name = "copy", .param = SIEVE_P_NONE, .ext = "copy" },
+	{ .name = "flags", .param = SIEVE_P_STRLIST, .ext = "imap4flags" },
+	{ .name = "create", .param = SIEVE_P_NONE, .ext = "mailbox" },
 	/* RFC 9042 5: :mailboxid and :specialuse exclude each other */
-	{ "mailboxid", SIEVE_P_STRING, "mailboxid", SIEVE_TG_OWN, 0, 1 },
-	{ "specialuse", SIEVE_P_STRING, "special-use", SIEVE_TG_OWN, 0, 1 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "mailboxid", .param = SIEVE_P_STRING, .ext = "mailboxid", .exclusive = 1 },
+	{ .name = "specialuse", .param = SIEVE_P_STRING, .ext = "special-use", .exclusive = 1 },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def fileinto_cmds[] = {

@@ -48,7 +48,8 @@ static int local_offset(time_t t)
 	return (int)(tm.tm_gmtoff / 60);
 }
 
-/* RFC 5260 4.2: the text of `part` for UTC time t shown in zone `off`. */
+/* RFC 5260 4.2: the text of `part` for UTC time t shown in zone `off`.
+ * iso8601 writes a zero offset as "Z" (RFC 3339 5.6), as Pigeonhole does. */
 static const char *date_part(struct pool *pool, const char *part, time_t t, int off)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -84,6 +85,9 @@ static const char *date_part(struct pool *pool, const char *part, time_t t, int 
 		return p_strdup_printf(pool, "%02d", tm.tm_sec);
 	if (str_eq_icase(part, "time"))
 		return p_strdup_printf(pool, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (str_eq_icase(part, "iso8601") && off == 0)
+		return p_strdup_printf(pool, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, tm.tm_mon + 1,
+				       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (str_eq_icase(part, "iso8601"))
 		return p_strdup_printf(pool, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", year,
 				       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
@@ -206,16 +210,16 @@ static int exec_currentdate(struct sieve_interp *interp, const struct sieve_node
 }
 
 static const struct sieve_tag_def date_tags[] = {
-	{ "zone", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "originalzone", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "index", SIEVE_P_NUMBER, "index", SIEVE_TG_OWN, 0, 0 },
-	{ "last", SIEVE_P_NONE, "index", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "zone", .param = SIEVE_P_STRING, .exclusive = 1 },
+	{ .name = "originalzone", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "index", .param = SIEVE_P_NUMBER, .ext = "index" },
+	{ .name = "last", .param = SIEVE_P_NONE, .ext = "index" },
+	{ .name = NULL },
 };
 
 static const struct sieve_tag_def currentdate_tags[] = {
-	{ "zone", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "zone", .param = SIEVE_P_STRING, .exclusive = 1 },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def date_cmds[] = {

@@ -103,8 +103,9 @@ static int parse_score(const char *v, double *score_r, double *max_r)
 	return 0;
 }
 
-/* RFC 5235 3.2/3.3: "0" untested, "1" not spam .. "10" spam; with
- * :percent "0".."100". */
+/* RFC 5235 3.2/3.3: the normalised result: "1" not spam .. "10" spam
+ * (virustest "1".."5"), with :percent "0".."100"; NULL when the message
+ * was not tested (no such header, or no score in it). */
 static const char *spam_value(struct sieve_interp *interp, const char *header, bool percent,
 			      double default_max, unsigned int top)
 {
@@ -113,7 +114,7 @@ static const char *spam_value(struct sieve_interp *interp, const char *header, b
 
 	if (header == NULL || sieve_interp_header(interp, header, &v) == 0 ||
 	    parse_score(v[0], &score, &max) < 0)
-		return percent ? NULL : "0";
+		return NULL;
 	double ratio = score / max;
 	if (ratio < 0)
 		ratio = 0;
@@ -124,6 +125,18 @@ static const char *spam_value(struct sieve_interp *interp, const char *header, b
 	return p_strdup_printf(interp->pool, "%u", 1 + (unsigned int)(ratio * (top - 1) + 0.5));
 }
 
+/* RFC 5235 3.1: untested is the value "0", and :count is 1 when the
+ * message was tested, 0 when not */
+static int match_score(struct sieve_interp *interp, const struct sieve_node *node,
+		       const char *value)
+{
+	if (value == NULL && node->match == SIEVE_MATCH_COUNT)
+		return sieve_interp_match(interp, node, NULL, NULL, 0, node->pos[0]);
+	if (value == NULL)
+		value = "0";
+	return sieve_interp_match(interp, node, &value, NULL, 1, node->pos[0]);
+}
+
 /* spamtest [":percent"] [COMPARATOR] [MATCH-TYPE] <value: string> */
 static int exec_spamtest(struct sieve_interp *interp, const struct sieve_node *node)
 {
@@ -132,29 +145,26 @@ static int exec_spamtest(struct sieve_interp *interp, const struct sieve_node *n
 	const char *value = spam_value(interp, env != NULL ? env->spam_header : NULL, percent,
 				       env != NULL && env->spam_max > 0 ? env->spam_max : 10, 10);
 
-	if (value == NULL)
-		return 0;
-	return sieve_interp_match(interp, node, &value, NULL, 1, node->pos[0]);
+	return match_score(interp, node, value);
 }
 
-/* virustest [COMPARATOR] [MATCH-TYPE] <value: string>: "0" untested,
- * "1" clean .. "5" infected */
+/* virustest [COMPARATOR] [MATCH-TYPE] <value: string> */
 static int exec_virustest(struct sieve_interp *interp, const struct sieve_node *node)
 {
 	const struct sieve_env *env = interp->env;
 	const char *value = spam_value(interp, env != NULL ? env->virus_header : NULL, false,
 				       env != NULL && env->virus_max > 0 ? env->virus_max : 5, 5);
 
-	return sieve_interp_match(interp, node, &value, NULL, 1, node->pos[0]);
+	return match_score(interp, node, value);
 }
 
 static const struct sieve_tag_def duplicate_tags[] = {
-	{ "handle", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "header", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "uniqueid", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "seconds", SIEVE_P_NUMBER, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "last", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "handle", .param = SIEVE_P_STRING },
+	{ .name = "header", .param = SIEVE_P_STRING },
+	{ .name = "uniqueid", .param = SIEVE_P_STRING },
+	{ .name = "seconds", .param = SIEVE_P_NUMBER },
+	{ .name = "last", .param = SIEVE_P_NONE },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def duplicate_cmds[] = {
@@ -168,8 +178,8 @@ const struct sieve_extension sieve_ext_duplicate = {
 };
 
 static const struct sieve_tag_def spamtest_tags[] = {
-	{ "percent", SIEVE_P_NONE, "spamtestplus", SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "percent", .param = SIEVE_P_NONE, .ext = "spamtestplus" },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def spamtest_cmds[] = {

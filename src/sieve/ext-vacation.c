@@ -228,14 +228,14 @@ static int exec_vacation(struct sieve_interp *interp, const struct sieve_node *n
 }
 
 static const struct sieve_tag_def vacation_tags[] = {
-	{ "days", SIEVE_P_NUMBER, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "seconds", SIEVE_P_NUMBER, "vacation-seconds", SIEVE_TG_OWN, 0, 1 },
-	{ "subject", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "from", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "addresses", SIEVE_P_STRLIST, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "mime", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "handle", SIEVE_P_STRING, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "days", .param = SIEVE_P_NUMBER, .exclusive = 1 },
+	{ .name = "seconds", .param = SIEVE_P_NUMBER, .ext = "vacation-seconds", .exclusive = 1 },
+	{ .name = "subject", .param = SIEVE_P_STRING },
+	{ .name = "from", .param = SIEVE_P_STRING },
+	{ .name = "addresses", .param = SIEVE_P_STRLIST },
+	{ .name = "mime", .param = SIEVE_P_NONE },
+	{ .name = "handle", .param = SIEVE_P_STRING },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def vacation_cmds[] = {

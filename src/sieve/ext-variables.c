@@ -5,25 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_identifier(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (s++; *s != '\0'; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		      (*s >= '0' && *s <= '9')))
-			return false;
-	}
-	return true;
-}
-
 static int validate_set(struct sieve_node *node, struct sieve_script *script,
 			struct str *error_r)
 {
 	const char *name = node->pos[0]->strs[0];
 
-	(void)script;
-	if (!is_identifier(name)) {
+	/* RFC 6609 3.5: the "global" namespace */
+	if (sieve_script_requires(script, "include") && strncasecmp(name, "global.", 7) == 0)
+		name += 7;
+	if (!sieve_is_identifier(name)) {
 		str_printfa(error_r, "set: invalid variable name '%s'", name);
 		return -1;
 	}
@@ -102,13 +92,13 @@ static int exec_string(struct sieve_interp *interp, const struct sieve_node *nod
 }
 
 static const struct sieve_tag_def set_tags[] = {
-	{ "lower", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "upper", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 1 },
-	{ "lowerfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 },
-	{ "upperfirst", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 2 },
-	{ "quotewildcard", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ "length", SIEVE_P_NONE, NULL, SIEVE_TG_OWN, 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
+	{ .name = "lower", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "upper", .param = SIEVE_P_NONE, .exclusive = 1 },
+	{ .name = "lowerfirst", .param = SIEVE_P_NONE, .exclusive = 2 },
+	{ .name = "upperfirst", .param = SIEVE_P_NONE, .exclusive = 2 },
+	{ .name = "quotewildcard", .param = SIEVE_P_NONE },
+	{ .name = "length", .param = SIEVE_P_NONE },
+	{ .name = NULL },
 };
 
 static const struct sieve_cmd_def variables_cmds[] = {

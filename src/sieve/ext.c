@@ -3,11 +3,44 @@
  * Each extension is a table of command and test definitions and shared
  * tags in its own ext-*.c file; this list is the only place that names
  * them all, and the SIEVE capability (RFC 5804 1.7) is generated from it.
- * A new extension is a new file and one line here. */
+ * A new extension is a new file and two lines here (its declaration and
+ * its place in the list). */
 #include "sieve-private.h"
 
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+
+/* Defined in the ext-*.c files. */
+extern const struct sieve_extension sieve_ext_core;
+extern const struct sieve_extension sieve_ext_fileinto;
+extern const struct sieve_extension sieve_ext_envelope;
+extern const struct sieve_extension sieve_ext_encoded_character;
+extern const struct sieve_extension sieve_ext_cmp_octet;
+extern const struct sieve_extension sieve_ext_cmp_casemap;
+extern const struct sieve_extension sieve_ext_cmp_numeric;
+extern const struct sieve_extension sieve_ext_reject;
+extern const struct sieve_extension sieve_ext_ereject;
+extern const struct sieve_extension sieve_ext_imap4flags;
+extern const struct sieve_extension sieve_ext_copy;
+extern const struct sieve_extension sieve_ext_subaddress;
+extern const struct sieve_extension sieve_ext_relational;
+extern const struct sieve_extension sieve_ext_variables;
+extern const struct sieve_extension sieve_ext_mailbox;
+extern const struct sieve_extension sieve_ext_mailboxid;
+extern const struct sieve_extension sieve_ext_specialuse;
+extern const struct sieve_extension sieve_ext_environment;
+extern const struct sieve_extension sieve_ext_ihave;
+extern const struct sieve_extension sieve_ext_date;
+extern const struct sieve_extension sieve_ext_index;
+extern const struct sieve_extension sieve_ext_body;
+extern const struct sieve_extension sieve_ext_vacation;
+extern const struct sieve_extension sieve_ext_vacation_seconds;
+extern const struct sieve_extension sieve_ext_duplicate;
+extern const struct sieve_extension sieve_ext_spamtest;
+extern const struct sieve_extension sieve_ext_spamtestplus;
+extern const struct sieve_extension sieve_ext_virustest;
+extern const struct sieve_extension sieve_ext_include;
 
 static const struct sieve_extension *const extensions[] = {
 	&sieve_ext_core,
@@ -38,6 +71,7 @@ static const struct sieve_extension *const extensions[] = {
 	&sieve_ext_spamtest,
 	&sieve_ext_spamtestplus,
 	&sieve_ext_virustest,
+	&sieve_ext_include,
 };
 
 size_t sieve_ext_count(void)
@@ -89,25 +123,31 @@ const struct sieve_tag_def *sieve_ext_find_shared_tag(const char *name, int *ext
 	return NULL;
 }
 
+static char caps[1024];
+static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
+
+static void caps_build(void)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < N_ELEMENTS(extensions); i++) {
+		const char *name = extensions[i]->name;
+		if (name == NULL || !extensions[i]->advertise)
+			continue;
+		size_t n = strlen(name);
+		if (len + n + 2 >= sizeof(caps))
+			i_panic("sieve: the capability string outgrew its buffer");
+		if (len > 0)
+			caps[len++] = ' ';
+		memcpy(caps + len, name, n);
+		len += n;
+		caps[len] = '\0';
+	}
+}
+
 const char *sieve_extensions(void)
 {
-	static char caps[1024];
-
-	if (caps[0] == '\0') {
-		size_t len = 0;
-		for (size_t i = 0; i < N_ELEMENTS(extensions); i++) {
-			const char *name = extensions[i]->name;
-			if (name == NULL || !extensions[i]->advertise)
-				continue;
-			size_t n = strlen(name);
-			if (len + n + 2 >= sizeof(caps))
-				break;
-			if (len > 0)
-				caps[len++] = ' ';
-			memcpy(caps + len, name, n);
-			len += n;
-			caps[len] = '\0';
-		}
-	}
+	/* workers call it from several threads */
+	pthread_once(&caps_once, caps_build);
 	return caps;
 }

@@ -8,6 +8,7 @@
  * I/O: the world is reached through struct sieve_env only. */
 #include "sieve-private.h"
 #include "mime/header.h"
+#include "mime/parser.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,13 @@ int sieve_interp_fail(struct sieve_interp *interp, const char *fmt, ...)
 
 	if (interp->error != NULL)
 		return -1;
+	/* in an included script: where the include chain leads, e.g.
+	 * "line 4: in personal script 'spam': line 2: ..." */
+	for (size_t i = 0; i < interp->stack_count; i++) {
+		str_printfa(&s, "line %u: in %s script '%s': ", interp->stack[i].line,
+			    interp->stack[i].where == SIEVE_GLOBAL ? "global" : "personal",
+			    interp->stack[i].name);
+	}
 	str_printfa(&s, "line %u: ", interp->line);
 	va_start(args, fmt);
 	str_vprintfa(&s, fmt, args);
@@ -42,15 +50,25 @@ static uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int step(struct sieve_interp *interp)
+static int cpu_check(struct sieve_interp *interp)
 {
-	if (++interp->steps % CPU_CHECK_STEPS != 0)
-		return 0;
 	uint64_t used = cpu_ns() - interp->cpu_start_ns;
 	if (used / 1000000u > interp->limits->max_cpu_ms)
 		return sieve_interp_fail(interp, "the script used more than %u ms of CPU time",
 					 interp->limits->max_cpu_ms);
 	return 0;
+}
+
+static int step(struct sieve_interp *interp)
+{
+	if (++interp->steps % CPU_CHECK_STEPS != 0)
+		return 0;
+	return cpu_check(interp);
+}
+
+static bool match_expired(void *ctx)
+{
+	return cpu_check(ctx) < 0;
 }
 
 /* ---- the message header ---- */
@@ -114,8 +132,23 @@ static const char *field_decoded(struct sieve_interp *interp, struct sieve_field
 	return f->decoded;
 }
 
-size_t sieve_interp_header(struct sieve_interp *interp, const char *name,
-			   const char ***values_r)
+/* The raw value of a field unfolded (CR and LF removed, NUL a space). */
+static const char *field_unfolded(struct sieve_interp *interp, const struct sieve_field *f)
+{
+	char *v = p_malloc(interp->pool, f->raw_len + 1);
+	size_t len = 0;
+
+	for (size_t j = 0; j < f->raw_len; j++) {
+		if (f->raw[j] != '\r' && f->raw[j] != '\n')
+			v[len++] = f->raw[j] == '\0' ? ' ' : f->raw[j];
+	}
+	v[len] = '\0';
+	return v;
+}
+
+/* The values of the fields named `name`, decoded or unfolded. */
+static size_t header_values(struct sieve_interp *interp, const char *name, bool decoded,
+			    const char ***values_r)
 {
 	size_t name_len = strlen(name), count = 0;
 
@@ -128,54 +161,54 @@ size_t sieve_interp_header(struct sieve_interp *interp, const char *name,
 	}
 	const char **values = p_malloc(interp->pool, sizeof(*values) * (count + 1));
 	size_t n = 0;
-	for (size_t i = 0; i < interp->field_count; i++) {
+	for (size_t i = 0; i < interp->field_count && n < count; i++) {
 		struct sieve_field *f = &interp->fields[i];
 		if (f->name_len == name_len && strncasecmp(f->name, name, name_len) == 0)
-			values[n++] = field_decoded(interp, f);
+			values[n++] = decoded ? field_decoded(interp, f) : field_unfolded(interp, f);
 	}
 	*values_r = values;
 	return count;
+}
+
+size_t sieve_interp_header(struct sieve_interp *interp, const char *name,
+			   const char ***values_r)
+{
+	return header_values(interp, name, true, values_r);
 }
 
 size_t sieve_interp_header_raw(struct sieve_interp *interp, const char *name,
 			       const char ***values_r)
 {
-	size_t name_len = strlen(name), count = 0;
-
-	if (!interp->fields_parsed)
-		split_header(interp);
-	for (size_t i = 0; i < interp->field_count; i++) {
-		struct sieve_field *f = &interp->fields[i];
-		if (f->name_len == name_len && strncasecmp(f->name, name, name_len) == 0)
-			count++;
-	}
-	const char **values = p_malloc(interp->pool, sizeof(*values) * (count + 1));
-	size_t n = 0;
-	for (size_t i = 0; i < interp->field_count; i++) {
-		struct sieve_field *f = &interp->fields[i];
-		if (f->name_len != name_len || strncasecmp(f->name, name, name_len) != 0)
-			continue;
-		char *v = p_malloc(interp->pool, f->raw_len + 1);
-		size_t len = 0;
-		for (size_t j = 0; j < f->raw_len; j++) {
-			if (f->raw[j] != '\r' && f->raw[j] != '\n')
-				v[len++] = f->raw[j] == '\0' ? ' ' : f->raw[j];
-		}
-		v[len] = '\0';
-		values[n++] = v;
-	}
-	*values_r = values;
-	return count;
+	return header_values(interp, name, false, values_r);
 }
 
 /* ---- variables (RFC 5229) ---- */
 
+/* RFC 6609 3.3/3.5: a name the running script declared global, or in
+ * the "global." namespace, lives in the global space */
+static bool var_is_global(struct sieve_interp *interp, const char **name)
+{
+	if (strncasecmp(*name, "global.", 7) == 0) {
+		*name += 7;
+		return true;
+	}
+	for (size_t i = 0; i < interp->declared_count; i++) {
+		if (str_eq_icase(interp->declared[i], *name))
+			return true;
+	}
+	return false;
+}
+
 const char *sieve_interp_var_get(struct sieve_interp *interp, const char *name, size_t *len_r)
 {
-	for (size_t i = 0; i < interp->var_count; i++) {
-		if (str_eq_icase(interp->vars[i].name, name)) {
-			*len_r = interp->vars[i].len;
-			return interp->vars[i].value;
+	bool global = var_is_global(interp, &name);
+	struct sieve_var *vars = global ? interp->globals : interp->vars;
+	size_t count = global ? interp->global_count : interp->var_count;
+
+	for (size_t i = 0; i < count; i++) {
+		if (str_eq_icase(vars[i].name, name)) {
+			*len_r = vars[i].len;
+			return vars[i].value;
 		}
 	}
 	return NULL;
@@ -184,30 +217,35 @@ const char *sieve_interp_var_get(struct sieve_interp *interp, const char *name, 
 int sieve_interp_var_set(struct sieve_interp *interp, const char *name,
 			 const char *value, size_t len)
 {
+	bool global = var_is_global(interp, &name);
+	struct sieve_var **vars = global ? &interp->globals : &interp->vars;
+	size_t *count = global ? &interp->global_count : &interp->var_count;
+	size_t *cap = global ? &interp->global_cap : &interp->var_cap;
+
 	if (len > interp->limits->max_variable_size)
 		len = interp->limits->max_variable_size;	/* RFC 5229 3: MAY truncate */
-	for (size_t i = 0; i < interp->var_count; i++) {
-		if (str_eq_icase(interp->vars[i].name, name)) {
-			free(interp->vars[i].value);
-			interp->vars[i].value = xstrndup(value, len);
-			interp->vars[i].len = len;
+	for (size_t i = 0; i < *count; i++) {
+		if (str_eq_icase((*vars)[i].name, name)) {
+			free((*vars)[i].value);
+			(*vars)[i].value = xstrndup(value, len);
+			(*vars)[i].len = len;
 			return 0;
 		}
 	}
-	array_reserve((void **)&interp->vars, &interp->var_cap, interp->var_count + 1,
-		      sizeof(*interp->vars));
-	struct sieve_var *v = &interp->vars[interp->var_count++];
+	array_reserve((void **)vars, cap, *count + 1, sizeof(**vars));
+	struct sieve_var *v = &(*vars)[(*count)++];
 	v->name = p_strdup(interp->pool, name);
 	v->value = xstrndup(value, len);
 	v->len = len;
 	return 0;
 }
 
-static void vars_clear(struct sieve_interp *interp)
+void sieve_interp_vars_clear(struct sieve_interp *interp)
 {
 	for (size_t i = 0; i < interp->var_count; i++)
 		free(interp->vars[i].value);
 	interp->var_count = 0;
+	interp->declared_count = 0;
 	memset(&interp->match_vars, 0, sizeof(interp->match_vars));
 }
 
@@ -252,10 +290,8 @@ static size_t expand_ref(struct sieve_interp *interp, const char *p, struct str 
 		return 0;
 	char *name = xstrndup(p, (size_t)(q - p));
 	size_t len;
-	const char *value = strchr(name, '.') == NULL ?
+	const char *value = strchr(name, '.') == NULL || strncasecmp(name, "global.", 7) == 0 ?
 		sieve_interp_var_get(interp, name, &len) : NULL;
-	if (value == NULL && strncasecmp(name, "global.", 7) == 0)
-		value = sieve_interp_var_get(interp, name + 7, &len);
 	if (value != NULL)
 		str_append_n(dest, value, len);
 	free(name);
@@ -297,7 +333,7 @@ const char **sieve_interp_strlist(struct sieve_interp *interp, const struct siev
 
 /* ---- matching ---- */
 
-bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
+int sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
 			const char *const *values, const size_t *lens, size_t count,
 			const struct sieve_arg *keys)
 {
@@ -311,27 +347,35 @@ bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *no
 		for (size_t j = 0; j < keys->count; j++) {
 			if (sieve_match_relation(node->comparator, node->relation, num, (size_t)n,
 						 k[j], strlen(k[j])))
-				return true;
+				return 1;
 		}
-		return false;
+		return 0;
 	}
 	struct sieve_match_vars *mv =
 		interp->script->uses_variables && node->match == SIEVE_MATCH_MATCHES ?
 		&interp->match_vars : NULL;
+	struct sieve_match_guard guard = { .expired = match_expired, .ctx = interp };
 	for (size_t i = 0; i < count; i++) {
 		size_t vlen = lens != NULL ? lens[i] : strlen(values[i]);
 		for (size_t j = 0; j < keys->count; j++) {
 			struct sieve_match_vars tmp;
-			if (sieve_match_one(node->match, node->comparator, node->relation,
-					    values[i], vlen, k[j], strlen(k[j]), interp->pool,
-					    mv != NULL ? &tmp : NULL)) {
+			bool matched = node->match_def != NULL && node->match_def->match != NULL ?
+				node->match_def->match(node->comparator, values[i], vlen, k[j],
+						       strlen(k[j]), interp->pool,
+						       mv != NULL ? &tmp : NULL, &guard) :
+				sieve_match_one(node->match, node->comparator, node->relation,
+						values[i], vlen, k[j], strlen(k[j]), interp->pool,
+						mv != NULL ? &tmp : NULL, &guard);
+			if (matched) {
 				if (mv != NULL)
 					*mv = tmp;
-				return true;
+				return 1;
 			}
+			if (guard.abandoned)
+				return -1;
 		}
 	}
-	return false;
+	return 0;
 }
 
 /* ---- actions ---- */
@@ -346,18 +390,6 @@ static bool same_mailbox(const char *a, const char *b)
 static bool is_store(const struct sieve_action *a)
 {
 	return a->kind == SIEVE_ACT_KEEP || a->kind == SIEVE_ACT_FILEINTO;
-}
-
-static void merge_flags(struct sieve_interp *interp, struct sieve_action *into,
-			const struct sieve_action *from)
-{
-	const char **flags = NULL;
-	size_t count = 0;
-
-	sieve_flags_apply(interp->pool, &flags, &count, into->flags, into->flag_count, 'a');
-	sieve_flags_apply(interp->pool, &flags, &count, from->flags, from->flag_count, 'a');
-	into->flags = flags;
-	into->flag_count = count;
 }
 
 int sieve_interp_add_action(struct sieve_interp *interp, const struct sieve_action *action,
@@ -389,7 +421,9 @@ int sieve_interp_add_action(struct sieve_interp *interp, const struct sieve_acti
 	for (size_t i = 0; i < interp->action_count; i++) {
 		struct sieve_action *a = &interp->actions[i];
 		if (is_store(a) && is_store(action) && same_mailbox(a->mailbox, action->mailbox)) {
-			merge_flags(interp, a, action);
+			/* RFC 5232 3: "the last flag list value MUST win" */
+			a->flags = action->flags;
+			a->flag_count = action->flag_count;
 			a->create = a->create || action->create;
 			return 0;
 		}
@@ -408,11 +442,25 @@ int sieve_interp_add_action(struct sieve_interp *interp, const struct sieve_acti
 					 interp->limits->max_actions);
 	array_reserve((void **)&interp->actions, &interp->action_cap, interp->action_count + 1,
 		      sizeof(*interp->actions));
-	interp->actions[interp->action_count++] = *action;
+	/* the strings may point into a script (an included one is freed
+	 * before the result): the result owns copies */
+	struct sieve_action *a = &interp->actions[interp->action_count++];
+	*a = *action;
+	const char **strs[] = {
+		&a->mailbox, &a->special_use, &a->mailbox_id, &a->address, &a->reason,
+		&a->recipient, &a->from, &a->subject, &a->body, &a->handle, &a->method,
+		&a->importance, &a->message,
+	};
+	for (size_t i = 0; i < N_ELEMENTS(strs); i++) {
+		if (*strs[i] != NULL)
+			*strs[i] = p_strdup(interp->pool, *strs[i]);
+	}
 	return 0;
 }
 
 /* ---- execution ---- */
+
+static int run_block(struct sieve_interp *interp, struct sieve_node *const *cmds, size_t count);
 
 static int run_test(struct sieve_interp *interp, const struct sieve_node *test)
 {
@@ -422,8 +470,14 @@ static int run_test(struct sieve_interp *interp, const struct sieve_node *test)
 	return test->def->execute(interp, test);
 }
 
-/* Runs a command list; returns 0, 1 when a stop ends the script, -1 on
- * a run-time error. */
+int sieve_interp_run_block(struct sieve_interp *interp, struct sieve_node *const *cmds,
+			   size_t count)
+{
+	return run_block(interp, cmds, count);
+}
+
+/* Runs a command list; returns 0, 1 when a stop ends the script, 2 for
+ * a return (RFC 6609), -1 on a run-time error. */
 static int run_block(struct sieve_interp *interp, struct sieve_node *const *cmds, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
@@ -466,11 +520,21 @@ int sieve_interp_run_test(struct sieve_interp *interp, const struct sieve_node *
 
 static void interp_deinit(struct sieve_interp *interp)
 {
-	vars_clear(interp);
+	sieve_interp_vars_clear(interp);
 	free(interp->vars);
+	for (size_t i = 0; i < interp->global_count; i++)
+		free(interp->globals[i].value);
+	free(interp->globals);
+	free(interp->declared);
+	free(interp->stack);
+	for (size_t i = 0; i < interp->included_count; i++)
+		sieve_script_free(&interp->included[i].script);
+	free(interp->included);
 	free(interp->actions);
 	free(interp->fields);
 	free(interp->dups);
+	if (interp->mime_parser != NULL)
+		mime_parser_destroy(&interp->mime_parser);
 	str_free(&interp->tmp);
 }
 
@@ -490,7 +554,7 @@ int sieve_execute_sequence(const struct sieve_script *const *scripts, size_t cou
 	interp.cpu_start_ns = cpu_ns();
 	for (size_t i = 0; i < count && interp.error == NULL; i++) {
 		interp.script = scripts[i];
-		vars_clear(&interp);
+		sieve_interp_vars_clear(&interp);
 		if (run_block(&interp, scripts[i]->cmds, scripts[i]->cmd_count) < 0 &&
 		    interp.error == NULL)
 			sieve_interp_fail(&interp, "run-time error");
@@ -554,13 +618,23 @@ void sieve_result_free(struct sieve_result *result)
 	memset(result, 0, sizeof(*result));
 }
 
+/* A string in quotes with " and \ escaped, and CR, LF and TAB shown as
+ * \r, \n, \t so that each action stays on one line. */
 static void describe_quoted(struct str *dest, const char *s)
 {
 	str_append_c(dest, '"');
 	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			str_append_c(dest, '\\');
-		str_append_c(dest, *s);
+		if (*s == '\r')
+			str_append(dest, "\\r");
+		else if (*s == '\n')
+			str_append(dest, "\\n");
+		else if (*s == '\t')
+			str_append(dest, "\\t");
+		else {
+			if (*s == '"' || *s == '\\')
+				str_append_c(dest, '\\');
+			str_append_c(dest, *s);
+		}
 	}
 	str_append_c(dest, '"');
 }
@@ -580,6 +654,14 @@ void sieve_result_describe(const struct sieve_result *result, struct str *dest)
 			describe_quoted(dest, a->mailbox);
 			if (a->create)
 				str_append(dest, " :create");
+			if (a->mailbox_id != NULL) {
+				str_append(dest, " :mailboxid ");
+				describe_quoted(dest, a->mailbox_id);
+			}
+			if (a->special_use != NULL) {
+				str_append(dest, " :specialuse ");
+				describe_quoted(dest, a->special_use);
+			}
 			break;
 		case SIEVE_ACT_REDIRECT:
 			str_append(dest, "redirect ");
@@ -595,9 +677,16 @@ void sieve_result_describe(const struct sieve_result *result, struct str *dest)
 			break;
 		case SIEVE_ACT_VACATION:
 			str_append(dest, "vacation to ");
-			describe_quoted(dest, a->recipient != NULL ? a->recipient : "");
-			str_append(dest, " subject ");
-			describe_quoted(dest, a->subject != NULL ? a->subject : "");
+			describe_quoted(dest, a->recipient);
+			str_append(dest, " :subject ");
+			describe_quoted(dest, a->subject);
+			if (a->from != NULL) {
+				str_append(dest, " :from ");
+				describe_quoted(dest, a->from);
+			}
+			str_printfa(dest, " :seconds %u", a->period);
+			if (a->mime)
+				str_append(dest, " :mime");
 			break;
 		case SIEVE_ACT_NOTIFY:
 			str_append(dest, "notify ");

@@ -89,11 +89,26 @@ bool sieve_match_relation(int comparator, const char *relation,
 	return c != 0;
 }
 
-static bool contains(int comparator, const char *h, size_t h_len, const char *n, size_t n_len)
+/* Counts `n` steps; true when the guard says to stop. */
+static bool guard_step(struct sieve_match_guard *guard, uint64_t n)
+{
+	if (guard == NULL)
+		return false;
+	uint64_t before = guard->steps;
+	guard->steps += n;
+	if ((before >> 22) != (guard->steps >> 22) && guard->expired(guard->ctx))
+		guard->abandoned = true;
+	return guard->abandoned;
+}
+
+static bool contains(int comparator, const char *h, size_t h_len, const char *n, size_t n_len,
+		     struct sieve_match_guard *guard)
 {
 	if (n_len == 0)
 		return true;
 	for (size_t i = 0; i + n_len <= h_len; i++) {
+		if (guard_step(guard, n_len))
+			return false;
 		size_t j = 0;
 		while (j < n_len && fold(comparator, (unsigned char)h[i + j]) ==
 		       fold(comparator, (unsigned char)n[j]))
@@ -127,7 +142,8 @@ static size_t char_len(int comparator, const char *v, size_t left)
  * possible (RFC 5229 3.2's examples). */
 static bool wildmatch(int comparator, const char *v, size_t v_len,
 		      const char *key, size_t key_len,
-		      size_t *cap_start, size_t *cap_len, unsigned int *nwild_r)
+		      size_t *cap_start, size_t *cap_len, unsigned int *nwild_r,
+		      struct sieve_match_guard *guard)
 {
 	struct pat *pat = xcalloc(key_len + 1, sizeof(*pat));
 	size_t np = 0;
@@ -182,7 +198,7 @@ static bool wildmatch(int comparator, const char *v, size_t v_len,
 			}
 		}
 		/* backtrack: the last "*" takes one more character */
-		if (star_p == SIZE_MAX || star_v >= v_len)
+		if (star_p == SIZE_MAX || star_v >= v_len || guard_step(guard, pi - star_p))
 			break;
 		star_v += char_len(comparator, v + star_v, v_len - star_v);
 		if (star_v > v_len)
@@ -200,13 +216,14 @@ static bool wildmatch(int comparator, const char *v, size_t v_len,
 bool sieve_match_one(int match, int comparator, const char *relation,
 		     const char *value, size_t value_len,
 		     const char *key, size_t key_len,
-		     struct pool *pool, struct sieve_match_vars *vars)
+		     struct pool *pool, struct sieve_match_vars *vars,
+		     struct sieve_match_guard *guard)
 {
 	switch (match) {
 	case SIEVE_MATCH_IS:
 		return compare(comparator, value, value_len, key, key_len) == 0;
 	case SIEVE_MATCH_CONTAINS:
-		return contains(comparator, value, value_len, key, key_len);
+		return contains(comparator, value, value_len, key, key_len, guard);
 	case SIEVE_MATCH_VALUE:
 		return sieve_match_relation(comparator, relation, value, value_len, key, key_len);
 	case SIEVE_MATCH_MATCHES: {
@@ -214,7 +231,8 @@ bool sieve_match_one(int match, int comparator, const char *relation,
 		unsigned int nwild;
 		memset(starts, 0, sizeof(starts));
 		memset(lens, 0, sizeof(lens));
-		if (!wildmatch(comparator, value, value_len, key, key_len, starts, lens, &nwild))
+		if (!wildmatch(comparator, value, value_len, key, key_len, starts, lens, &nwild,
+			       guard))
 			return false;
 		if (vars != NULL) {
 			vars->values[0] = p_strndup(pool, value, value_len);

@@ -88,7 +88,8 @@ static int skip_space(struct parser *ps)
 			ps->p += 2;
 			for (;;) {
 				if (ps->p + 1 >= ps->end) {
-					parse_error(ps, start, "unterminated comment");
+					parse_error(ps, ps->line, "end of file before end of bracket comment ('/* ... */') started at line %u",
+						    start);
 					return -1;
 				}
 				if (ps->p[0] == '*' && ps->p[1] == '/') {
@@ -116,7 +117,8 @@ static enum tok lex_quoted(struct parser *ps)
 	str_truncate(&ps->buf, 0);
 	for (;;) {
 		if (ps->p >= ps->end) {
-			parse_error(ps, start, "unterminated string");
+			parse_error(ps, ps->line, "end of file before end of quoted string started at line %u",
+				    start);
 			return T_ERROR;
 		}
 		char c = *ps->p++;
@@ -124,7 +126,8 @@ static enum tok lex_quoted(struct parser *ps)
 			break;
 		if (c == '\\') {
 			if (ps->p >= ps->end) {
-				parse_error(ps, start, "unterminated string");
+				parse_error(ps, ps->line, "end of file before end of quoted string started at line %u",
+					    start);
 				return T_ERROR;
 			}
 			c = *ps->p++;
@@ -163,7 +166,8 @@ static enum tok lex_multiline(struct parser *ps)
 	str_truncate(&ps->buf, 0);
 	for (;;) {
 		if (ps->p >= ps->end) {
-			parse_error(ps, start, "unterminated multi-line string (missing '.' line)");
+			parse_error(ps, ps->line, "end of file before end of multi-line string started at line %u",
+				    start);
 			return T_ERROR;
 		}
 		const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
@@ -181,7 +185,8 @@ static enum tok lex_multiline(struct parser *ps)
 			from++;
 		str_append_n(&ps->buf, from, (size_t)(eol - from));
 		if (nl == NULL) {
-			parse_error(ps, start, "unterminated multi-line string (missing '.' line)");
+			parse_error(ps, ps->line, "end of file before end of multi-line string started at line %u",
+				    start);
 			return T_ERROR;
 		}
 		str_append_c(&ps->buf, '\n');
@@ -294,7 +299,7 @@ static void next(struct parser *ps)
 static const char *tok_desc(const struct parser *ps)
 {
 	switch (ps->tok) {
-	case T_EOF: return "end of script";
+	case T_EOF: return "end of file";
 	case T_IDENT: return "identifier";
 	case T_TAG: return "tag";
 	case T_NUMBER: return "number";
@@ -310,6 +315,19 @@ static const char *tok_desc(const struct parser *ps)
 	case T_ERROR: break;
 	}
 	return "error";
+}
+
+/* The current identifier or tag in lower case: RFC 5228 2.2 makes them
+ * case-insensitive ("NOT", ":DOMAIN"). */
+static const char *dup_lower(struct parser *ps)
+{
+	char *s = p_strndup(ps->pool, ps->text, ps->text_len);
+
+	for (char *p = s; *p != '\0'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	}
+	return s;
 }
 
 /* A growable array of pointers in heap memory, copied to the pool when
@@ -395,7 +413,7 @@ static bool parse_arguments(struct parser *ps, struct sieve_node *node, bool is_
 			next(ps);
 		} else if (ps->tok == T_TAG) {
 			arg.kind = SIEVE_ARG_TAG;
-			arg.tag = p_strndup(ps->pool, ps->text, ps->text_len);
+			arg.tag = dup_lower(ps);
 			next(ps);
 		} else if (ps->tok == T_STRING) {
 			arg.kind = SIEVE_ARG_STRING;
@@ -474,7 +492,7 @@ static struct sieve_node *parse_test(struct parser *ps)
 		return NULL;
 	}
 	struct sieve_node *node = p_malloc(ps->pool, sizeof(*node));
-	node->name = p_strndup(ps->pool, ps->text, ps->text_len);
+	node->name = dup_lower(ps);
 	node->line = ps->tok_line;
 	next(ps);
 	if (!parse_arguments(ps, node, true))
@@ -490,7 +508,7 @@ static struct sieve_node *parse_command(struct parser *ps)
 {
 	struct sieve_node *node = p_malloc(ps->pool, sizeof(*node));
 
-	node->name = p_strndup(ps->pool, ps->text, ps->text_len);
+	node->name = dup_lower(ps);
 	node->line = ps->tok_line;
 	next(ps);
 	if (!parse_arguments(ps, node, false))
@@ -516,8 +534,8 @@ static struct sieve_node *parse_command(struct parser *ps)
 		return node;
 	}
 	if (ps->tok != T_ERROR)
-		parse_error(ps, ps->tok_line, "expected ';' or '{' after the arguments of command '%s', but found %s",
-			    node->name, tok_desc(ps));
+		parse_error(ps, ps->tok_line, "expected end of command ';' or the beginning of a compound block '{', but found %s",
+			    tok_desc(ps));
 	return NULL;
 }
 
@@ -536,7 +554,7 @@ static bool parse_commands(struct parser *ps, struct ptrs *cmds, bool in_block)
 			return true;
 		} else {
 			if (ps->tok == T_EOF)
-				parse_error(ps, ps->tok_line, "unexpected end of script (missing '}')");
+				parse_error(ps, ps->tok_line, "expected end of compound block '}', but found end of file");
 			else if (ps->tok != T_ERROR)
 				parse_error(ps, ps->tok_line, "expected a command, but found %s", tok_desc(ps));
 			return false;

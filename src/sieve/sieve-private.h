@@ -58,6 +58,7 @@ struct sieve_node {
 	size_t pos_count;
 	/* match type, comparator and address part, for tests that take them */
 	int match;			/* enum sieve_match */
+	const struct sieve_tag_def *match_def;	/* its tag; NULL for :is */
 	const char *relation;		/* relational "gt", ... */
 	int comparator;			/* enum sieve_comparator */
 	int addrpart;			/* enum sieve_addrpart */
@@ -118,6 +119,9 @@ enum sieve_tag_group {
 	SIEVE_TG_ADDRPART,	/* value = enum sieve_addrpart */
 };
 
+struct sieve_match_guard;
+struct sieve_match_vars;
+
 struct sieve_tag_def {
 	const char *name;	/* without ":" */
 	enum sieve_param param;
@@ -126,9 +130,20 @@ struct sieve_tag_def {
 	int value;
 	/* tags of a command with the same nonzero `exclusive` exclude each other */
 	int exclusive;
+	/* A match type an extension adds (the extension point of RFC 5228
+	 * 2.7.1, e.g. regex): compares one value with one key and fills
+	 * vars (not NULL) on success; `key_check` validates a constant key
+	 * at compile time (0, or -1 with error_r).  NULL for the built-in
+	 * match types of match.c. */
+	bool (*match)(int comparator, const char *value, size_t value_len,
+		      const char *key, size_t key_len, struct pool *pool,
+		      struct sieve_match_vars *vars, struct sieve_match_guard *guard);
+	int (*key_check)(const char *key, struct str *error_r);
 };
 
 struct sieve_interp;
+struct mime_parser;
+struct mime_part;
 
 /* Command flags */
 #define SIEVE_CMD_TEST		0x01	/* a test, not a command */
@@ -181,36 +196,6 @@ const struct sieve_cmd_def *sieve_ext_find_cmd(const char *name, bool is_test,
  * NULL; *ext_idx_r the extension it belongs to (-1 for the core). */
 const struct sieve_tag_def *sieve_ext_find_shared_tag(const char *name, int *ext_idx_r);
 
-/* The extensions (ext-*.c): commands and tests. */
-extern const struct sieve_extension sieve_ext_core;
-extern const struct sieve_extension sieve_ext_fileinto;
-extern const struct sieve_extension sieve_ext_envelope;
-extern const struct sieve_extension sieve_ext_encoded_character;
-extern const struct sieve_extension sieve_ext_cmp_octet;
-extern const struct sieve_extension sieve_ext_cmp_casemap;
-extern const struct sieve_extension sieve_ext_cmp_numeric;
-extern const struct sieve_extension sieve_ext_reject;
-extern const struct sieve_extension sieve_ext_ereject;
-extern const struct sieve_extension sieve_ext_imap4flags;
-extern const struct sieve_extension sieve_ext_copy;
-extern const struct sieve_extension sieve_ext_subaddress;
-extern const struct sieve_extension sieve_ext_relational;
-extern const struct sieve_extension sieve_ext_variables;
-extern const struct sieve_extension sieve_ext_mailbox;
-extern const struct sieve_extension sieve_ext_mailboxid;
-extern const struct sieve_extension sieve_ext_specialuse;
-extern const struct sieve_extension sieve_ext_environment;
-extern const struct sieve_extension sieve_ext_ihave;
-extern const struct sieve_extension sieve_ext_date;
-extern const struct sieve_extension sieve_ext_index;
-extern const struct sieve_extension sieve_ext_body;
-extern const struct sieve_extension sieve_ext_vacation;
-extern const struct sieve_extension sieve_ext_vacation_seconds;
-extern const struct sieve_extension sieve_ext_duplicate;
-extern const struct sieve_extension sieve_ext_spamtest;
-extern const struct sieve_extension sieve_ext_spamtestplus;
-extern const struct sieve_extension sieve_ext_virustest;
-
 /* RFC 5260 :index N [:last] of `node` applied to the values of one
  * header field (ext-date.c): moves the chosen one to values[0] and
  * returns 1, or 0 when there is no such occurrence; `count` unchanged
@@ -229,6 +214,9 @@ int sieve_validate(struct sieve_script *script, struct str *errors_r);
 /* Whether the script required extension `name`. */
 bool sieve_script_requires(const struct sieve_script *script, const char *name);
 
+/* RFC 5228 identifier = (ALPHA / "_") *(ALPHA / DIGIT / "_") */
+bool sieve_is_identifier(const char *s);
+
 /* The tag `name` of a validated node, or NULL. */
 const struct sieve_tagval *sieve_node_tag(const struct sieve_node *node, const char *name);
 
@@ -242,13 +230,25 @@ struct sieve_match_vars {
 	size_t count;
 };
 
+/* Bounds the CPU time of one match (:contains and :matches are
+ * O(value x key)): expired() is called every few million steps and
+ * returns true to abandon the match, which then sets `abandoned`. */
+struct sieve_match_guard {
+	bool (*expired)(void *ctx);
+	void *ctx;
+	uint64_t steps;
+	bool abandoned;
+};
+
 /* Compares `value` against `key` with the node's match type and
  * comparator (not for :count).  With vars not NULL, a :matches success
- * fills them (in `pool`).  Returns true on a match. */
+ * fills them (in `pool`).  Returns true on a match; false also when the
+ * guard (NULL: none) abandoned it. */
 bool sieve_match_one(int match, int comparator, const char *relation,
 		     const char *value, size_t value_len,
 		     const char *key, size_t key_len,
-		     struct pool *pool, struct sieve_match_vars *vars);
+		     struct pool *pool, struct sieve_match_vars *vars,
+		     struct sieve_match_guard *guard);
 /* RFC 5231 :count and the numeric comparison of two values with the
  * relation ("gt", "ge", "lt", "le", "eq", "ne"). */
 bool sieve_match_relation(int comparator, const char *relation,
@@ -273,6 +273,13 @@ struct sieve_var {
 	size_t len;
 };
 
+struct sieve_include_frame {
+	enum sieve_location where;
+	const char *name;
+	unsigned int line;		/* of the include command */
+	struct sieve_script *script;	/* in `included`: owned */
+};
+
 struct sieve_interp {
 	struct pool *pool;	/* the result's pool */
 	const struct sieve_script *script;
@@ -293,6 +300,9 @@ struct sieve_interp {
 	struct sieve_field *fields;
 	size_t field_count;
 	bool fields_parsed;
+	/* the MIME tree, parsed on the first body test (RFC 5173) */
+	struct mime_parser *mime_parser;
+	struct mime_part *mime_root;
 	/* RFC 5232 internal flags variable: space separated, deduplicated */
 	const char **flags;
 	size_t flag_count;
@@ -301,6 +311,17 @@ struct sieve_interp {
 	size_t var_count, var_cap;
 	struct sieve_match_vars match_vars;
 	struct str tmp;
+	/* RFC 6609: the global variables, the names the running script
+	 * declared global, the include stack, the scripts included so far
+	 * (compiled, freed at the end of the run) */
+	struct sieve_var *globals;
+	size_t global_count, global_cap;
+	const char **declared;
+	size_t declared_count, declared_cap;
+	struct sieve_include_frame *stack;
+	size_t stack_count, stack_cap;
+	struct sieve_include_frame *included;
+	size_t included_count, included_cap;
 	/* duplicates (RFC 7352) */
 	struct sieve_duplicate_mark *dups;
 	size_t dup_count, dup_cap;
@@ -329,10 +350,16 @@ size_t sieve_interp_header_raw(struct sieve_interp *interp, const char *name,
 			       const char ***values_r);
 /* Matches `values` against the key list `keys` with the node's match
  * type, comparator and relation (RFC 5231 :count counts the values).
- * Sets the match variables on a :matches success. */
-bool sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
+ * Sets the match variables on a :matches success.  Returns 1 (a match),
+ * 0, or -1 when the CPU limit ended it (error recorded). */
+int sieve_interp_match(struct sieve_interp *interp, const struct sieve_node *node,
 			const char *const *values, const size_t *lens, size_t count,
 			const struct sieve_arg *keys);
+/* Runs a command list: 0 done, 1 stop, 2 return (RFC 6609), -1 error. */
+int sieve_interp_run_block(struct sieve_interp *interp, struct sieve_node *const *cmds,
+			   size_t count);
+/* Clears the variables of the running script (not the globals). */
+void sieve_interp_vars_clear(struct sieve_interp *interp);
 /* Runs a test: 1 true, 0 false, -1 run-time error. */
 int sieve_interp_run_test(struct sieve_interp *interp, const struct sieve_node *test);
 /* Variable access (RFC 5229): the value of `name` or NULL. */

@@ -125,8 +125,9 @@ struct sieve_env {
 	/* the user's own addresses, for vacation's :addresses default and
 	 * the "never reply to myself" rule (RFC 5230 4.5); NULL-terminated */
 	const char *const *user_addresses;
-	/* RFC 5233 subaddress: the separator between user and detail in a
-	 * local part; NULL means "+" */
+	/* RFC 5233 subaddress: the separators between user and detail in
+	 * a local part (any of these characters; the first one found
+	 * splits); NULL or "" means "+" */
 	const char *subaddress_delimiter;
 };
 
@@ -227,7 +228,10 @@ void sieve_result_free(struct sieve_result *result);
 
 /* Appends a description of the result for an administrator (`roost sieve
  * test`): one action per line, e.g. "fileinto \"Junk\" :flags \\Seen",
- * "keep (implicit)", "redirect \"a@example.com\"". */
+ * "keep (implicit)", "redirect \"a@example.com\"", "discard",
+ * "reject \"reason\"", "vacation to \"addr\" :subject \"...\" :seconds N";
+ * a run-time error first, as "error: line N: ...".  In quoted strings
+ * " and \ are escaped and CR, LF, TAB written \r, \n, \t. */
 void sieve_result_describe(const struct sieve_result *result, struct str *dest);
 
 #endif

@@ -39,6 +39,18 @@ bool sieve_script_requires(const struct sieve_script *script, const char *name)
 	return idx >= 0 && script->required[idx];
 }
 
+bool sieve_is_identifier(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return false;
+	for (s++; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
+		      (*s >= '0' && *s <= '9')))
+			return false;
+	}
+	return true;
+}
+
 static bool ext_enabled(const struct sieve_script *script, const char *ext)
 {
 	return ext == NULL || sieve_script_requires(script, ext);
@@ -256,6 +268,7 @@ static void validate_args(struct validator *v, struct sieve_node *node)
 		switch (t->group) {
 		case SIEVE_TG_MATCH:
 			node->match = t->value;
+			node->match_def = t;
 			if (t->param == SIEVE_P_STRING) {
 				node->relation = tv->param->strs[0];
 				if (!is_relation(node->relation)) {
@@ -298,6 +311,19 @@ static void validate_args(struct validator *v, struct sieve_node *node)
 	node->tag_count = ntags;
 	node->pos = pos;
 	node->pos_count = npos;
+	if (node->match_def != NULL && node->match_def->key_check != NULL && npos > 0) {
+		/* the keys are the last positional argument */
+		const struct sieve_arg *keys = pos[npos - 1];
+		for (size_t i = 0; i < keys->count; i++) {
+			if (v->script->uses_variables && strstr(keys->strs[i], "${") != NULL)
+				continue;
+			str_truncate(&v->msg, 0);
+			if (node->match_def->key_check(keys->strs[i], &v->msg) < 0) {
+				verror(v, keys->line, "%s", str_c(&v->msg));
+				return;
+			}
+		}
+	}
 
 	const char *spec = def->positional != NULL ? def->positional : "";
 	size_t required = 0, max = 0;
@@ -312,13 +338,13 @@ static void validate_args(struct validator *v, struct sieve_node *node)
 			required++;
 	}
 	if (npos < required) {
-		verror(v, node->line, "the %s %s needs %zu positional argument%s, but %zu given",
-		       node->name, what, required, required == 1 ? "" : "s", npos);
+		verror(v, node->line, "the %s %s requires %zu positional argument(s), but %zu is/are specified",
+		       node->name, what, required, npos);
 		return;
 	}
 	if (npos > max) {
-		verror(v, pos[max]->line, "the %s %s takes %zu positional argument%s, but %zu given",
-		       node->name, what, max, max == 1 ? "" : "s", npos);
+		verror(v, pos[max]->line, "the %s %s requires %s%zu positional argument(s), but %zu is/are specified",
+		       node->name, what, max > required ? "at most " : "", max, npos);
 		return;
 	}
 	size_t k = 0;
@@ -344,7 +370,7 @@ static void validate_list(struct validator *v, struct sieve_node **cmds, size_t 
 		struct sieve_node *cmd = cmds[i];
 		if (strcmp(cmd->name, "require") == 0) {
 			if (!requires_allowed) {
-				verror(v, cmd->line, "the require command must come before any other command");
+				verror(v, cmd->line, "require commands can only be placed at top level at the beginning of the file");
 				return;
 			}
 		} else {
@@ -375,7 +401,7 @@ static void require_extensions(struct validator *v, struct sieve_node *node)
 	for (size_t i = 0; i < arg->count; i++) {
 		int idx = sieve_ext_find(arg->strs[i]);
 		if (idx < 0) {
-			verror(v, node->line, "require: unknown Sieve capability '%s'", arg->strs[i]);
+			verror(v, node->line, "require command: unknown Sieve capability '%s'", arg->strs[i]);
 			return;
 		}
 		v->script->required[idx] = true;
@@ -459,26 +485,30 @@ static void validate_node(struct validator *v, struct sieve_node *node, bool is_
 
 	if ((def->flags & SIEVE_CMD_TESTS) != 0) {
 		if (!node->has_test_list || node->test_count == 0) {
-			verror(v, node->line, "the %s test needs a test list", node->name);
+			verror(v, node->line, "the %s test requires a list of sub-tests, but %s",
+			       node->name, node->test_count == 0 ? "none is specified" :
+			       "a single test is specified");
 			return;
 		}
 	} else if ((def->flags & SIEVE_CMD_ONE_TEST) != 0) {
 		if (node->has_test_list || node->test_count != 1) {
-			verror(v, node->line, "the %s %s needs exactly one test", node->name, what);
+			verror(v, node->line, "the %s %s requires one sub-test, but %s", node->name, what,
+			       node->has_test_list ? "a list of tests is specified" : "none is specified");
 			return;
 		}
 	} else if (node->test_count > 0) {
-		verror(v, node->tests[0]->line, "the %s %s takes no test%s", node->name, what,
-		       node->has_test_list ? " list" : "");
+		verror(v, node->tests[0]->line, "the %s %s does not take a%s", node->name, what,
+		       node->has_test_list ? " list of tests" : " test");
 		return;
 	}
 	if ((def->flags & SIEVE_CMD_BLOCK) != 0) {
 		if (!node->has_block) {
-			verror(v, node->line, "the %s command needs a block", node->name);
+			verror(v, node->line, "the %s command requires a command block, but it is missing",
+			       node->name);
 			return;
 		}
 	} else if (node->has_block) {
-		verror(v, node->line, "the %s command takes no block", node->name);
+		verror(v, node->line, "the %s command does not take a command block", node->name);
 		return;
 	}
 	for (size_t i = 0; i < node->test_count && !v->failed; i++)

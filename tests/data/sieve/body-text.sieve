@@ -1,0 +1,4 @@
+# message: multipart.eml
+require ["body", "fileinto"];
+if body :contains "café" { fileinto "text"; }
+if body :contains "secret" { fileinto "never"; }

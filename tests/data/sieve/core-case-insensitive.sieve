@@ -1,0 +1,3 @@
+# message: plain.eml
+REQUIRE "fileinto";
+If NOT Address :DOMAIN :Is "from" "example.net" { FileInto "upper"; }

@@ -1,0 +1,6 @@
+# message: plain.eml
+require "fileinto";
+fileinto "A";
+fileinto "A";
+keep;
+keep;

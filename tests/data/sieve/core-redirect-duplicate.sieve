@@ -1,0 +1,4 @@
+# message: plain.eml
+redirect "archive@example.net";
+redirect "archive@example.net";
+keep;

@@ -1,0 +1,3 @@
+# message: plain.eml
+require "fileinto";
+if header :is "subject" "Café news  continued" { fileinto "unfolded"; }

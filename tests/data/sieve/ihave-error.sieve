@@ -1,0 +1,3 @@
+# message: plain.eml
+require "ihave";
+if ihave "fileinto" { error "failing on purpose"; }

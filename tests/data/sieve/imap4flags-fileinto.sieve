@@ -1,0 +1,3 @@
+# message: plain.eml
+require ["imap4flags", "fileinto"];
+fileinto :flags ["\\Seen", "\\Answered"] "Read";

@@ -1,0 +1,3 @@
+# message: plain.eml
+require "reject";
+reject "Not wanted.";

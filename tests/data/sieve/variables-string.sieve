@@ -1,0 +1,4 @@
+# message: plain.eml
+require ["variables", "fileinto"];
+set "x" "Hello";
+if string :is "${x}" "hello" { fileinto "string"; }

@@ -1,0 +1,3 @@
+# message: list.eml
+require ["variables", "fileinto"];
+if header :matches "subject" "[*] *" { fileinto "${1}"; }

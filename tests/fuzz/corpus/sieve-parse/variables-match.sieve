@@ -1,0 +1,3 @@
+# message: list.eml
+require ["variables", "fileinto"];
+if header :matches "list-id" "*<*.lists.*>" { fileinto "lists.${2}"; }

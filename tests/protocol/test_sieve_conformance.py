@@ -1,0 +1,203 @@
+"""Differential conformance of `roost sieve test` against Dovecot
+Pigeonhole's sieve-test (Debian package dovecot-sieve).
+
+Each tests/data/sieve/NAME.sieve names its message on its first line
+("# message: FILE.eml", in tests/data/sieve/messages/).  Both tools run
+the script over the message with the same envelope; their outputs are
+normalised to a sorted list of (action, mailbox or address, flags) and
+must be equal.  Cases where Pigeonhole and the RFCs differ follow the
+RFC and are listed in RFC_CASES with the reason; they are compared with
+the expected result written there instead.
+"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import roosttest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "data", "sieve")
+SENDER = "joe+lists@example.com"
+RECIPIENT = "me@example.org"
+
+# Where Roost follows the RFC and Pigeonhole does not; the expected
+# normalised result and why.
+RFC_CASES = {
+    # RFC 5228 5.1: the address test "never acts on group names"; an
+    # empty group holds no address.  Pigeonhole matches the raw
+    # "undisclosed-recipients:;" instead.
+    "address-group": ([("store", "none", ())], "RFC 5228 5.1 group names"),
+    # RFC 5260 6: :index picks the Nth field for the date test too;
+    # Pigeonhole 2.3 always reads the first Received field.
+    "date-index-received": ([("store", "first", ()), ("store", "last", ())],
+                            "RFC 5260 6 :index on date"),
+    # RFC 5228 2.7.3: the default comparator is i;ascii-casemap for every
+    # test, the string test of RFC 5229 5 included; Pigeonhole compares
+    # with i;octet there.
+    "variables-string": ([("store", "string", ())], "RFC 5228 2.7.3 default comparator"),
+    # RFC 5230 4.6: no reply to a message with List-Id or Precedence:
+    # list.  The interpreter decides it; sieve-test's dry run lists the
+    # vacation action because Pigeonhole checks only when it sends.
+    "vacation-list": ([("store", "INBOX", ())], "RFC 5230 4.6 mailing lists"),
+}
+
+
+def roost_actions(script, message):
+    p = subprocess.run([os.path.join(roosttest.BUILD, "roost"), "sieve", "test",
+                        "-f", SENDER, "-r", RECIPIENT, script, message],
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        raise roosttest.TestFailure(f"roost sieve test {script}: exit {p.returncode}: "
+                                    f"{p.stderr}")
+    out = []
+    for line in p.stdout.splitlines():
+        flags = ()
+        m = re.match(r'^(.*?) :flags (.*)$', line)
+        if m:
+            line, flags = m.group(1), tuple(m.group(2).split(" "))
+        if line.startswith("error: "):
+            out.append(("error", "", ()))
+        elif line in ("keep", "keep (implicit)"):
+            out.append(("store", "INBOX", flags))
+        elif line.startswith("fileinto "):
+            out.append(("store", re.match(r'^fileinto "(.*)"', line).group(1), flags))
+        elif line.startswith("redirect "):
+            out.append(("redirect", re.match(r'^redirect "(.*)"', line).group(1), ()))
+        elif line == "discard":
+            out.append(("discard", "", ()))
+        elif line.startswith("reject ") or line.startswith("ereject "):
+            out.append(("reject", "", ()))
+        elif line.startswith("vacation "):
+            out.append(("vacation", re.match(r'^vacation to "(.*?)"', line).group(1), ()))
+        else:
+            raise roosttest.TestFailure(f"unexpected roost output line {line!r}")
+    return normalise(out)
+
+
+def pigeonhole_actions(tmp, script, message):
+    conf = os.path.join(tmp, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write(f"mail_uid = nobody\nmail_gid = nogroup\n"
+                f"mail_location = maildir:{tmp}/Maildir\n"
+                "plugin {\n  sieve_extensions = +vacation-seconds\n}\n")
+    # sieve-test writes the compiled binary beside the script
+    copy = os.path.join(tmp, "script.sieve")
+    shutil.copy(script, copy)
+    p = subprocess.run(["sieve-test", "-c", conf, "-f", SENDER, "-r", RECIPIENT,
+                        copy, message], capture_output=True, text=True, timeout=30)
+    out = []
+    if "final result: failed" in p.stdout + p.stderr:
+        # "resolved with successful implicit keep" (RFC 5228 2.10.6)
+        out.append(("error", "", ()))
+        out.append(("store", "INBOX", ()))
+    current = None
+    for line in p.stdout.splitlines():
+        m = re.match(r"^ \* (.*)$", line)
+        if m:
+            text = m.group(1)
+            if text.startswith("store message in folder: "):
+                current = ["store", text[len("store message in folder: "):], ()]
+            elif text.startswith("redirect message to: "):
+                current = ["redirect", text[len("redirect message to: "):].strip("<>"), ()]
+            elif text == "discard":
+                current = ["discard", "", ()]
+            elif text.startswith("reject message"):
+                current = ["reject", "", ()]
+            elif text.startswith("send vacation message"):
+                current = ["vacation", SENDER, ()]
+            else:
+                raise roosttest.TestFailure(f"unexpected sieve-test line {line!r}")
+            out.append(current)
+            continue
+        m = re.match(r"^\s+\+ add IMAP flags: (.*)$", line)
+        if m and current is not None:
+            current[2] = tuple(m.group(1).split(" "))
+    if p.returncode != 0 and not out:
+        raise roosttest.TestFailure(f"sieve-test {script}: exit {p.returncode}: "
+                                    f"{p.stdout}{p.stderr}")
+    return normalise([tuple(a) for a in out])
+
+
+def normalise(actions):
+    """System flags compare case-insensitively (Pigeonhole lowercases
+    them); keywords keep their case; order does not matter."""
+    res = []
+    for kind, target, flags in actions:
+        flags = tuple(sorted(f.lower() if f.startswith("\\") else f for f in flags))
+        res.append((kind, target, flags))
+    return sorted(res)
+
+
+def cases():
+    for name in sorted(os.listdir(DATA)):
+        if not name.endswith(".sieve"):
+            continue
+        path = os.path.join(DATA, name)
+        with open(path) as f:
+            first = f.readline()
+        m = re.match(r"^# message: (\S+)", first)
+        if not m:
+            raise roosttest.TestFailure(f"{name}: first line must name the message")
+        yield name[:-6], path, os.path.join(DATA, "messages", m.group(1))
+
+
+def test_corpus_size():
+    assert len(list(cases())) >= 40
+
+
+def test_sieve_conformance():
+    if shutil.which("sieve-test") is None:
+        raise roosttest.TestFailure("sieve-test not installed (dovecot-sieve: "
+                                    "scripts/install-deps test)")
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)    # sieve-test runs as mail_uid
+        for name, script, message in cases():
+            ours = roost_actions(script, message)
+            if name in RFC_CASES:
+                expected, _why = RFC_CASES[name]
+                if ours != normalise(expected):
+                    failures.append(f"{name}: roost {ours} != RFC {expected}")
+                continue
+            theirs = pigeonhole_actions(tmp, script, message)
+            if ours != theirs:
+                failures.append(f"{name}: roost {ours} != pigeonhole {theirs}")
+    if failures:
+        raise roosttest.TestFailure("\n".join(failures))
+
+
+def test_roost_sieve_test_cli():
+    """`roost sieve test` itself: compile errors with their line and exit
+    code 65, -u USER answering the mailbox tests from the user's store
+    (a new store has INBOX, Drafts, Sent, Junk, Trash and Archive with
+    their special uses), an unknown user refused."""
+    srv = roosttest.Server()
+    try:
+        msg = os.path.join(DATA, "messages", "plain.eml")
+        bad = os.path.join(srv.dir, "bad.sieve")
+        with open(bad, "w") as f:
+            f.write('require "fileinto";\n\nfilinto "x";\n')
+        p = srv.roost("sieve", "test", "-c", srv.conf, bad, msg, check=False)
+        assert p.returncode == 65, p
+        assert p.stderr == "line 3: unknown command 'filinto'\n", p.stderr
+        script = os.path.join(srv.dir, "mbox.sieve")
+        with open(script, "w") as f:
+            f.write('require ["mailbox", "special-use", "mailboxid", "fileinto"];\n'
+                    'if mailboxexists ["INBOX", "Junk"] { fileinto "junk-exists"; }\n'
+                    'if mailboxexists "Nope" { fileinto "never"; }\n'
+                    'if specialuse_exists "Junk" "\\\\Junk" { fileinto "junk-is-junk"; }\n'
+                    'if specialuse_exists "Sent" "\\\\Junk" { fileinto "never2"; }\n'
+                    'if mailboxidexists "no-such-id" { fileinto "never3"; }\n')
+        p = srv.roost("sieve", "test", "-c", srv.conf, "-u", "demo", script, msg)
+        assert p.stdout == 'fileinto "junk-exists"\nfileinto "junk-is-junk"\n', p.stdout
+        # without -u nothing exists
+        p = srv.roost("sieve", "test", "-c", srv.conf, script, msg)
+        assert p.stdout == "keep (implicit)\n", p.stdout
+        p = srv.roost("sieve", "test", "-c", srv.conf, "-u", "nosuch", script, msg,
+                      check=False)
+        assert p.returncode == 67, p
+        assert "no such user" in p.stderr, p.stderr
+    finally:
+        srv.stop()
