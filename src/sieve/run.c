@@ -154,10 +154,16 @@ void sieve_run_cache_clear(void)
 	pthread_mutex_unlock(&run_cache_lock);
 }
 
-static void run_limits(const struct roost_config *config, struct sieve_limits *limits_r)
+void sieve_run_limits(const struct roost_config *config, struct sieve_limits *limits_r)
 {
-	(void)config;
 	sieve_limits_default(limits_r);
+	limits_r->max_script_size = config->sieve_max_script_size;
+	limits_r->max_nesting = config->sieve_max_nesting;
+	limits_r->max_actions = config->sieve_max_actions;
+	limits_r->max_redirects = config->sieve_max_redirects;
+	limits_r->max_variable_size = config->sieve_max_variable_size;
+	limits_r->max_include_depth = config->sieve_max_include_depth;
+	limits_r->max_cpu_ms = config->sieve_max_cpu_time;
 }
 
 /* Compiles `text` into the cache under `key`; a script that does not
@@ -169,7 +175,7 @@ static struct run_cached *run_compile(const struct sieve_delivery *d, const char
 	struct sieve_limits limits;
 	struct str errors = STR_INIT;
 
-	run_limits(d->config, &limits);
+	sieve_run_limits(d->config, &limits);
 	struct sieve_script *script = sieve_compile(name, text->data == NULL ? "" : text->data,
 						    text->len, &limits, &errors);
 	if (script == NULL) {
@@ -557,7 +563,7 @@ static int run_scripts(struct run_ctx *ctx, struct sieve_delivery_result *result
 			d->config->recipient_delimiter : NULL,
 		.user_addresses = ctx->addresses,
 	};
-	run_limits(d->config, &limits);
+	sieve_run_limits(d->config, &limits);
 	if (sieve_execute_sequence(scripts, ctx->script_count, &msg, &env, &limits,
 				   &result) < 0) {
 		log_error("%s: sieve: %s: the script failed (%s): implicit keep",

@@ -23,6 +23,7 @@
 
 struct istream;
 struct roost_config;
+struct sieve_limits;
 
 /* One recipient's delivery, as the delivery code describes it.  Nothing
  * here is kept after sieve_run_deliver() returns. */
@@ -89,6 +90,9 @@ struct sieve_delivery_result {
  * although copies already stored stay (a retry may store them again).
  * Safe to call from several threads at once for different stores. */
 int sieve_run_deliver(const struct sieve_delivery *d, struct sieve_delivery_result *result_r);
+
+/* The interpreter's limits from roost.conf's sieve_max_* keys. */
+void sieve_run_limits(const struct roost_config *config, struct sieve_limits *limits_r);
 
 /* Frees the compiled scripts this process keeps (at exit, for leak
  * checkers); scripts are compiled again when next needed. */
