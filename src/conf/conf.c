@@ -73,6 +73,8 @@ static const struct conf_key conf_keys[] = {
 	K("sieve_max_variable_size", T_SIZE, sieve_max_variable_size, 4000, 64 * 1024 * 1024),
 	K("sieve_max_include_depth", T_UINT, sieve_max_include_depth, 3, 1000),
 	K("sieve_max_cpu_time", T_UINT, sieve_max_cpu_time, 10, 3600 * 1000),
+	K("submission_user", T_STR, submission_user, 0, 0),
+	K("submission_password", T_STR, submission_password, 0, 0),
 };
 
 int config_parse_size(const char *value, uint64_t *size_r)
@@ -149,6 +151,8 @@ static void config_defaults(struct roost_config *c)
 	c->sieve_max_variable_size = 4096;
 	c->sieve_max_include_depth = 10;
 	c->sieve_max_cpu_time = 10000;
+	c->submission_user = xstrdup("");
+	c->submission_password = xstrdup("");
 }
 
 int config_parse_host_port(const char *value, char **host_r, unsigned int *port_r,
@@ -519,5 +523,7 @@ void config_free(struct roost_config **_c)
 	free(c->sieve_global_dir);
 	free(c->submission_host);
 	free(c->sendmail_path);
+	free(c->submission_user);
+	free(c->submission_password);
 	free(c);
 }

@@ -89,6 +89,10 @@ struct roost_config {
 	unsigned int submission_port;	/* PORT of submission_host (0 when none) */
 	enum conf_submission_tls submission_tls;	/* submission_tls = starttls */
 	unsigned int submission_timeout;	/* submission_timeout = 30 (s) */
+	/* AUTH PLAIN (RFC 4954, RFC 4616) towards submission_host when the
+	 * user is set; only over TLS or to a loopback address */
+	char *submission_user;		/* submission_user = (empty: no AUTH) */
+	char *submission_password;	/* submission_password = (empty) */
 	char *sendmail_path;		/* sendmail_path = (empty: none) */
 
 	/* Sieve (the limits of struct sieve_limits, src/sieve/sieve.h) */

@@ -169,12 +169,11 @@ bool submit_autoreply_is_allowed(const void *header, size_t len, const char *sen
 	return !refused;
 }
 
-bool submit_autoreply_is_addressed(const void *header, size_t len,
-				   const char *const *addrs, size_t count)
+/* Whether a field named one of names[0..name_count) names one of
+ * addrs[0..addr_count). */
+static bool fields_name_addr(const void *header, size_t len, const char *const *names,
+			     size_t name_count, const char *const *addrs, size_t addr_count)
 {
-	static const char *const fields[] = {
-		"To", "Cc", "Bcc", "Resent-To", "Resent-Cc", "Resent-Bcc",
-	};
 	struct submit_header_iter iter;
 	struct str value = STR_INIT;
 	struct pool *pool = pool_create(1024);
@@ -184,10 +183,10 @@ bool submit_autoreply_is_addressed(const void *header, size_t len,
 
 	submit_header_init(&iter, header, len);
 	while (!found && submit_header_next(&iter, &name, &name_len, &value) > 0) {
-		for (size_t i = 0; i < N_ELEMENTS(fields); i++) {
-			if (strlen(fields[i]) == name_len &&
-			    strncasecmp(name, fields[i], name_len) == 0) {
-				found = field_names_addr(pool, str_c(&value), addrs, count);
+		for (size_t i = 0; i < name_count; i++) {
+			if (strlen(names[i]) == name_len &&
+			    strncasecmp(name, names[i], name_len) == 0) {
+				found = field_names_addr(pool, str_c(&value), addrs, addr_count);
 				break;
 			}
 		}
@@ -197,24 +196,20 @@ bool submit_autoreply_is_addressed(const void *header, size_t len,
 	return found;
 }
 
+bool submit_autoreply_is_addressed(const void *header, size_t len,
+				   const char *const *addrs, size_t count)
+{
+	static const char *const fields[] = {
+		"To", "Cc", "Bcc", "Resent-To", "Resent-Cc", "Resent-Bcc",
+	};
+
+	return fields_name_addr(header, len, fields, N_ELEMENTS(fields), addrs, count);
+}
+
 bool submit_redirect_is_loop(const void *header, size_t len,
 			     const char *const *user_addrs, size_t user_addr_count)
 {
-	struct submit_header_iter iter;
-	struct str value = STR_INIT;
-	struct pool *pool = pool_create(512);
-	const char *name;
-	size_t name_len;
-	bool found = false;
+	static const char *const fields[] = { SUBMIT_REDIRECT_FIELD };
 
-	submit_header_init(&iter, header, len);
-	while (!found && submit_header_next(&iter, &name, &name_len, &value) > 0) {
-		if (name_len == strlen(SUBMIT_REDIRECT_FIELD) &&
-		    strncasecmp(name, SUBMIT_REDIRECT_FIELD, name_len) == 0)
-			found = field_names_addr(pool, str_c(&value), user_addrs,
-						 user_addr_count);
-	}
-	str_free(&value);
-	pool_destroy(&pool);
-	return found;
+	return fields_name_addr(header, len, fields, 1, user_addrs, user_addr_count);
 }

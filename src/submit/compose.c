@@ -257,20 +257,35 @@ void submit_compose_reply_refs(struct str *dest, const void *header, size_t len,
 	str_free(&refs);
 }
 
+int submit_compose_next_line(const char **p, const char *end, const char **line_r,
+			     size_t *len_r)
+{
+	const char *start = *p, *q = start;
+
+	if (start >= end)
+		return 0;
+	/* a line ends at LF, CRLF or a CR alone (RFC 5322 2.3: CR and LF
+	 * appear only together) */
+	while (q < end && *q != '\n' && *q != '\r')
+		q++;
+	*line_r = start;
+	*len_r = (size_t)(q - start);
+	if (q < end && *q == '\r')
+		q++;
+	if (q < end && *q == '\n')
+		q++;
+	*p = q;
+	return 1;
+}
+
 void submit_compose_lines(struct str *dest, const void *data, size_t len)
 {
-	const char *p = data, *end = p + len;
+	const char *p = data, *end = p + len, *line;
+	size_t n;
 
-	while (p < end) {
-		const char *lf = memchr(p, '\n', (size_t)(end - p));
-		const char *stop = lf != NULL ? lf : end;
-		size_t n = (size_t)(stop - p);
-
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
-		str_append_n(dest, p, n);
+	while (submit_compose_next_line(&p, end, &line, &n) > 0) {
+		str_append_n(dest, line, n);
 		str_append(dest, "\r\n");
-		p = lf != NULL ? lf + 1 : end;
 	}
 }
 

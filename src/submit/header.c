@@ -49,7 +49,9 @@ int submit_header_next(struct submit_header_iter *iter, const char **name_r,
 
 			if (stop > v && stop[-1] == '\r')
 				stop--;
-			str_append_n(value, v, (size_t)(stop - v));
+			/* a CR alone inside a line is no line end: a space */
+			for (const char *q = v; q < stop; q++)
+				str_append_c(value, *q == '\r' ? ' ' : *q);
 			p = eol < end ? eol + 1 : end;
 			if (p >= end || !is_wsp(*p))
 				break;

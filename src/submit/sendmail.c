@@ -37,6 +37,8 @@ static void ATTR_NORETURN sendmail_exec(const char *path, char *const *argv, int
 	if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(err_fd, STDOUT_FILENO) < 0 ||
 	    dup2(err_fd, STDERR_FILENO) < 0)
 		_exit(EX_TEMPFAIL);
+	/* nothing of the server's (sockets, the index) goes to the command */
+	close_range(3, ~0U, 0);
 	execv(path, argv);
 	int err = errno;
 	(void)!write(STDERR_FILENO, failed, sizeof(failed) - 1);
@@ -52,17 +54,15 @@ static int sendmail_feed(int in_fd, int err_fd, const char *msg, size_t len,
 			 struct str *err_text, uint64_t deadline_ms)
 {
 	struct str out = STR_INIT;
-	size_t pos = 0;
+	size_t pos = 0, line_len;
 	int ret = 0;
 
-	/* the message as sendmail expects it on a UNIX system */
-	for (size_t i = 0; i < len; i++) {
-		if (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n')
-			continue;
-		str_append_c(&out, msg[i]);
-	}
-	if (out.len > 0 && out.data[out.len - 1] != '\n')
+	/* the message as sendmail expects it on a UNIX system: LF ends */
+	for (const char *p = msg, *line;
+	     submit_compose_next_line(&p, msg + len, &line, &line_len) > 0;) {
+		str_append_n(&out, line, line_len);
 		str_append_c(&out, '\n');
+	}
 	while (ret == 0 && (in_fd >= 0 || err_fd >= 0)) {
 		struct pollfd pfd[2] = { { .fd = in_fd, .events = POLLOUT },
 					 { .fd = err_fd, .events = POLLIN } };

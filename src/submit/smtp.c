@@ -1,19 +1,21 @@
 /* smtp.c: a small blocking SMTP client (RFC 5321) for submit_send(): one
  * connection per message to submission_host, EHLO (HELO when EHLO is
- * refused), STARTTLS (RFC 3207) as submission_tls says, MAIL FROM with
- * SIZE (RFC 1870) and BODY=8BITMIME (RFC 6152) when the server has them,
- * RCPT TO for each recipient, DATA, QUIT.
+ * refused), STARTTLS (RFC 3207) as submission_tls says, AUTH PLAIN
+ * (RFC 4954) when submission_user is set, MAIL FROM with SIZE (RFC
+ * 1870) and BODY=8BITMIME (RFC 6152) when the server has them, RCPT TO
+ * for each recipient, DATA, QUIT.
  *
  * The client state, in order (any reply other than the one expected
  * ends the session with an error naming the command and quoting the
  * reply):
  *   connect -> 220 greeting -> EHLO 250 [-> STARTTLS 220 -> handshake
- *   -> EHLO 250] -> MAIL 250 -> RCPT 250/251 (each) -> DATA 354 ->
- *   message "." 250 -> QUIT
+ *   -> EHLO 250] [-> AUTH PLAIN 235] -> MAIL 250 -> RCPT 250/251 (each)
+ *   -> DATA 354 -> message "." 250 -> QUIT
  * Blocking sockets with SO_RCVTIMEO/SO_SNDTIMEO: each read or write
  * waits at most submission_timeout (it runs on a job thread, never on
  * the event loop). */
 #include "submit/submit-private.h"
+#include "base/base64.h"
 #include "base/log.h"
 
 #include <arpa/inet.h>
@@ -49,10 +51,14 @@ struct smtp_client {
 	int code;
 	struct str reply;
 	/* the extensions of the last EHLO reply */
-	bool has_starttls, has_8bitmime, has_dsn, has_smtputf8;
+	bool has_starttls, has_8bitmime, has_dsn, has_smtputf8, has_auth_plain;
 	uint64_t size_max;	/* SIZE's value, 0: none or no limit */
 	char *error;
 	enum submit_error error_class;
+	/* the error was a reply: the server still listens, and a QUIT is
+	 * polite (after a timeout or a broken connection it would only
+	 * wait) */
+	bool error_is_reply;
 };
 
 static void smtp_set_error(struct smtp_client *c, enum submit_error class, const char *fmt,
@@ -77,8 +83,19 @@ static void smtp_set_error(struct smtp_client *c, enum submit_error class, const
  * temporary, 5xx and anything else permanent (RFC 5321 4.2.1). */
 static void smtp_set_reply_error(struct smtp_client *c, const char *command)
 {
+	if (c->error == NULL)
+		c->error_is_reply = true;
 	smtp_set_error(c, c->code >= 400 && c->code < 500 ? SUBMIT_ERR_TEMP : SUBMIT_ERR_PERM,
 		       "%s: %d %s", command, c->code, str_c(&c->reply));
+}
+
+/* Forgets an error that the session got over (EHLO refused, then HELO;
+ * STARTTLS refused under submission_tls = starttls; QUIT's reply). */
+static void smtp_clear_error(struct smtp_client *c)
+{
+	free(c->error);
+	c->error = NULL;
+	c->error_is_reply = false;
 }
 
 static void smtp_set_io_error(struct smtp_client *c, const char *what, int err)
@@ -242,6 +259,14 @@ static void smtp_ehlo_keyword(struct smtp_client *c, const char *line)
 		c->has_dsn = true;
 	else if (strcasecmp(line, "SMTPUTF8") == 0)
 		c->has_smtputf8 = true;
+	else if (strncasecmp(line, "AUTH ", 5) == 0) {
+		/* ehlo-line: "AUTH" SP mechanism *(SP mechanism) (RFC 4954 3) */
+		for (const char *p = line + 5; *p != '\0'; p += strcspn(p, " ")) {
+			p += strspn(p, " ");
+			if (strncasecmp(p, "PLAIN", 5) == 0 && (p[5] == ' ' || p[5] == '\0'))
+				c->has_auth_plain = true;
+		}
+	}
 	else if (strncasecmp(line, "SIZE", 4) == 0 && (line[4] == ' ' || line[4] == '\0')) {
 		uint64_t n;
 		if (line[4] == ' ' && str_to_u64(line + 5, UINT64_MAX, &n) == 0)
@@ -260,6 +285,7 @@ static int smtp_read_reply(struct smtp_client *c, bool ehlo)
 	str_truncate(&c->reply, 0);
 	if (ehlo) {
 		c->has_starttls = c->has_8bitmime = c->has_dsn = c->has_smtputf8 = false;
+		c->has_auth_plain = false;
 		c->size_max = 0;
 	}
 	for (unsigned int i = 0; i < SMTP_REPLY_LINES_MAX; i++) {
@@ -356,8 +382,7 @@ static int smtp_hello(struct smtp_client *c)
 	if (ret < 0 && c->code >= 500 && c->code < 600 && c->error_class == SUBMIT_ERR_PERM) {
 		/* RFC 5321 3.2: a server that does not know EHLO; HELO
 		 * announces no extensions */
-		free(c->error);
-		c->error = NULL;
+		smtp_clear_error(c);
 		line = xasprintf("HELO %s", submit_compose_hostname(NULL));
 		ret = smtp_command(c, line, 250);
 		free(line);
@@ -417,6 +442,62 @@ static int smtp_starttls(struct smtp_client *c)
 	return smtp_hello(c);
 }
 
+/* Whether the peer is a loopback address (where a password in the clear
+ * stays on this host). */
+static bool smtp_peer_is_loopback(struct smtp_client *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return false;
+}
+
+/* AUTH PLAIN with an initial response (RFC 4954 4, RFC 4616 2:
+ * message = [authzid] UTF8NUL authcid UTF8NUL passwd).  The command is
+ * never quoted in an error: it holds the password. */
+static int smtp_auth(struct smtp_client *c)
+{
+	const char *user = c->conf->submission_user, *password = c->conf->submission_password;
+	struct str plain = STR_INIT, cmd = STR_INIT;
+	int ret;
+
+	if (c->ssl == NULL && !smtp_peer_is_loopback(c)) {
+		smtp_set_error(c, SUBMIT_ERR_TEMP, "will not send the password without TLS "
+			       "(submission_user is set, and the connection is not TLS)");
+		return -1;
+	}
+	if (!c->has_auth_plain) {
+		smtp_set_error(c, SUBMIT_ERR_PERM, "the server does not offer AUTH PLAIN "
+			       "(submission_user is set)");
+		return -1;
+	}
+	str_append_c(&plain, '\0');
+	str_append(&plain, user);
+	str_append_c(&plain, '\0');
+	str_append(&plain, password);
+	str_append(&cmd, "AUTH PLAIN ");
+	base64_encode(plain.data, plain.len, &cmd);
+	str_append(&cmd, "\r\n");
+	ret = smtp_write(c, cmd.data, cmd.len);
+	memset(plain.data, 0, plain.len);
+	memset(cmd.data, 0, cmd.len);
+	str_free(&plain);
+	str_free(&cmd);
+	if (ret == 0)
+		ret = smtp_read_reply(c, false);
+	if (ret == 0 && c->code != 235) {
+		smtp_set_reply_error(c, "AUTH PLAIN (as submission_user)");
+		ret = -1;
+	}
+	return ret;
+}
+
 static bool addrs_are_ascii(const char *sender, const char *const *rcpts, size_t count)
 {
 	if (!submit_compose_is_7bit(sender, strlen(sender)))
@@ -466,24 +547,18 @@ static int smtp_envelope(struct smtp_client *c, const char *sender, const char *
 static int smtp_data(struct smtp_client *c, const void *msg, size_t len)
 {
 	struct str out = STR_INIT;
-	const char *p = msg, *end = p + len;
+	const char *p = msg, *end = p + len, *line;
+	size_t n;
 	int ret;
 
 	if (smtp_command(c, "DATA", 354) < 0)
 		return -1;
 	ret = 0;
-	while (p < end && ret == 0) {
-		const char *lf = memchr(p, '\n', (size_t)(end - p));
-		const char *stop = lf != NULL ? lf : end;
-		size_t n = (size_t)(stop - p);
-
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
-		if (n > 0 && p[0] == '.')
+	while (ret == 0 && submit_compose_next_line(&p, end, &line, &n) > 0) {
+		if (n > 0 && line[0] == '.')
 			str_append_c(&out, '.');
-		str_append_n(&out, p, n);
+		str_append_n(&out, line, n);
 		str_append(&out, "\r\n");
-		p = lf != NULL ? lf + 1 : end;
 		if (out.len >= SMTP_DATA_CHUNK) {
 			ret = smtp_write(c, out.data, out.len);
 			str_truncate(&out, 0);
@@ -525,16 +600,16 @@ static int smtp_session(struct smtp_client *c, const char *sender, const char *c
 		if (tls == CONF_SUBMISSION_TLS_REQUIRED || c->ssl_ctx != NULL)
 			return -1;
 		log_warning("submit: %s; sending without TLS", c->error);
-		free(c->error);
-		c->error = NULL;
+		smtp_clear_error(c);
 	}
+	if (c->conf->submission_user[0] != '\0' && smtp_auth(c) < 0)
+		return -1;
 	if (smtp_envelope(c, sender, rcpts, rcpt_count, msg, len) < 0 ||
 	    smtp_data(c, msg, len) < 0)
 		return -1;
 	/* the message is accepted: QUIT's reply does not matter */
 	(void)smtp_command(c, "QUIT", 221);
-	free(c->error);
-	c->error = NULL;
+	smtp_clear_error(c);
 	return 0;
 }
 
@@ -545,7 +620,7 @@ int submit_smtp_send(const struct roost_config *conf, const char *sender,
 	struct smtp_client c = { .conf = conf, .fd = -1 };
 	int ret = smtp_session(&c, sender, rcpts, rcpt_count, msg, len);
 
-	if (ret < 0 && c.fd >= 0 && c.error_class == SUBMIT_ERR_PERM && c.ssl == NULL)
+	if (ret < 0 && c.error_is_reply)
 		(void)smtp_command(&c, "QUIT", 221);
 	if (c.ssl != NULL) {
 		(void)SSL_shutdown(c.ssl);

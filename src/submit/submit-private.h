@@ -32,6 +32,10 @@ void submit_compose_reply_refs(struct str *dest, const void *header, size_t len,
  * (7bit for ASCII text with short lines, else quoted-printable), the
  * empty line and the text encoded, its line ends CRLF, ending in CRLF. */
 void submit_compose_text_part(struct str *dest, const char *text);
+/* The next line of [*p, end): *line_r and *len_r without its line end
+ * (LF, CRLF or a CR alone), *p moved past it.  1, or 0 at the end. */
+int submit_compose_next_line(const char **p, const char *end, const char **line_r,
+			     size_t *len_r);
 /* Appends data[0..len) with every line end made CRLF, and a final CRLF
  * when it does not end in one. */
 void submit_compose_lines(struct str *dest, const void *data, size_t len);

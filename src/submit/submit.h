@@ -84,8 +84,9 @@ struct submit_header_iter {
  * line that ends a header, if there is one). */
 void submit_header_init(struct submit_header_iter *iter, const void *header, size_t len);
 /* The next field: its name in *name_r and *name_len_r (pointing into the
- * header) and its value unfolded (CR and LF of the folds removed), white
- * space trimmed at both ends, in `value` (emptied first).  Returns 1, or
+ * header) and its value unfolded (CR and LF of the folds removed, a CR
+ * alone made a space: the value has neither), white space trimmed at
+ * both ends, in `value` (emptied first).  Returns 1, or
  * 0 when there are no more fields.  A line without ':' is skipped. */
 int submit_header_next(struct submit_header_iter *iter, const char **name_r,
 		       size_t *name_len_r, struct str *value);

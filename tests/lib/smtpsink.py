@@ -25,7 +25,9 @@ message as received, dot-unstuffed, CRLF kept) and then NNNN.json,
 written last (a reader that sees the .json sees the whole message):
     {"helo": "host", "tls": false, "mail_from": "" or "a@b",
      "mail_params": ["SIZE=123"], "rcpts": ["x@y"],
-     "rcpt_params": [["NOTIFY=NEVER"]], "commands": ["EHLO host", ...]}
+     "rcpt_params": [["NOTIFY=NEVER"]], "auth": null or "user",
+     "commands": ["EHLO host", ...]}  (an AUTH line is recorded as
+     "AUTH PLAIN ***", never with its credentials)
 SmtpSink.messages() reads them back ("data" is the .eml's bytes).
 
 Options (keyword arguments of SmtpSink, or command-line flags):
@@ -36,11 +38,14 @@ Options (keyword arguments of SmtpSink, or command-line flags):
   no_ehlo              --no-ehlo                  502 to EHLO (HELO only)
   size=N               --size N                   advertise SIZE N
   dsn                  --dsn                      advertise DSN
+  auth=(user, pass)    --auth USER:PASS           offer AUTH PLAIN, accept
+                                                  only these credentials
 Stages: greeting, ehlo, helo, starttls, mail, rcpt, rcpt:ADDRESS (that
 recipient only), data (the DATA command), message (after the final
 "."), quit.  A code 4xx or 5xx gets a reply "CODE x.y.z sink says no".
 """
 import argparse
+import base64
 import json
 import os
 import socket
@@ -91,6 +96,8 @@ class _Handler(socketserver.StreamRequestHandler):
             lines.append(f"SIZE {sink.size}")
         if sink.dsn:
             lines.append("DSN")
+        if sink.auth:
+            lines.append("AUTH PLAIN")
         return lines
 
     def handle(self):
@@ -98,6 +105,7 @@ class _Handler(socketserver.StreamRequestHandler):
         self.env = None
         self.helo = None
         self.commands = []
+        self.auth = None
         try:
             if not self.stage("greeting", "220 sink.test ESMTP smtpsink"):
                 return
@@ -109,9 +117,9 @@ class _Handler(socketserver.StreamRequestHandler):
         sink = self.server.sink
         while True:
             line = self.readline()
-            self.commands.append(line)
             verb = line.split(" ", 1)[0].upper()
             arg = line[len(verb):].strip()
+            self.commands.append("AUTH PLAIN ***" if verb == "AUTH" else line)
             if verb == "EHLO":
                 if sink.no_ehlo:
                     self.reply("502 5.5.1 EHLO not here")
@@ -142,6 +150,7 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.rfile = conn.makefile("rb")
                     self.wfile = conn.makefile("wb")
                     self.tls = True
+                    self.auth = None
                     self.helo = None
                     self.env = None
             elif verb == "MAIL":
@@ -159,7 +168,8 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.reply("501 5.5.4 syntax: RCPT TO:<path>")
                 elif self.env is None:
                     self.reply("503 5.5.1 MAIL first")
-                elif f"rcpt:{path}" in sink.fail or f"rcpt:{path}" in sink.stall:
+                elif (f"rcpt:{path}" in sink.fail
+                      or f"rcpt:{path}" in sink.stall):
                     self.stage(f"rcpt:{path}", "")
                 elif self.stage("rcpt", "250 2.1.5 ok"):
                     self.env["rcpts"].append(path)
@@ -169,6 +179,8 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.reply("503 5.5.1 RCPT first")
                 elif self.stage("data", "354 end with <CRLF>.<CRLF>"):
                     self.data()
+            elif verb == "AUTH":
+                self.authenticate(arg)
             elif verb == "RSET":
                 self.env = None
                 self.reply("250 2.0.0 ok")
@@ -179,6 +191,31 @@ class _Handler(socketserver.StreamRequestHandler):
                 return
             else:
                 self.reply("500 5.5.2 unknown command")
+
+    def authenticate(self, arg):
+        """AUTH PLAIN [initial-response] (RFC 4954, RFC 4616)."""
+        sink = self.server.sink
+        mech, _, initial = arg.partition(" ")
+        if not sink.auth or mech.upper() != "PLAIN":
+            self.reply("504 5.5.4 unknown mechanism")
+            return
+        if self.auth is not None or self.env is not None:
+            self.reply("503 5.5.1 bad sequence")
+            return
+        if not initial:
+            self.reply("334 ")
+            initial = self.readline()
+        try:
+            _, user, password = base64.b64decode(initial, validate=True) \
+                .decode().split("\0")
+        except ValueError:
+            self.reply("501 5.5.2 bad response")
+            return
+        if (user, password) != tuple(sink.auth):
+            self.reply("535 5.7.8 authentication credentials invalid")
+            return
+        self.auth = user
+        self.reply("235 2.7.0 authenticated")
 
     @staticmethod
     def path_arg(arg, prefix):
@@ -202,7 +239,7 @@ class _Handler(socketserver.StreamRequestHandler):
             if line.startswith(b"."):
                 line = line[1:]
             body += line
-        env = dict(self.env, helo=self.helo, tls=self.tls,
+        env = dict(self.env, helo=self.helo, tls=self.tls, auth=self.auth,
                    commands=list(self.commands))
         self.env = None
         if self.stage("message", "250 2.0.0 queued"):
@@ -218,7 +255,7 @@ class SmtpSink:
     """A running sink; see the module's documentation."""
 
     def __init__(self, directory, tls=None, refuse_starttls=False, fail=None,
-                 stall=None, no_ehlo=False, size=0, dsn=False):
+                 stall=None, no_ehlo=False, size=0, dsn=False, auth=None):
         self.dir = directory
         os.makedirs(directory, exist_ok=True)
         self.tls = tls
@@ -228,6 +265,7 @@ class SmtpSink:
         self.no_ehlo = no_ehlo
         self.size = size
         self.dsn = dsn
+        self.auth = auth
         self._count = 0
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -292,6 +330,7 @@ def main():
     ap.add_argument("--no-ehlo", action="store_true")
     ap.add_argument("--size", type=int, default=0)
     ap.add_argument("--dsn", action="store_true")
+    ap.add_argument("--auth", metavar="USER:PASS")
     a = ap.parse_args()
     fail = {}
     for spec in a.fail:
@@ -300,7 +339,8 @@ def main():
     tls = (a.tls_cert, a.tls_key) if a.tls_cert else None
     sink = SmtpSink(a.dir, tls=tls, refuse_starttls=a.refuse_starttls,
                     fail=fail, stall=a.stall, no_ehlo=a.no_ehlo, size=a.size,
-                    dsn=a.dsn)
+                    dsn=a.dsn,
+                    auth=a.auth.split(":", 1) if a.auth else None)
     print(sink.port, flush=True)
     try:
         sys.stdin.read()

@@ -3,7 +3,8 @@
  * opaque bytes, an id is seen until its expiry and not at it, a new mark
  * replaces the expiry, the memory outlives the store and is shared by its
  * opens, expired rows are deleted now and then (the first mark of a store
- * and every 32nd), and an index of schema 9 gains the table. */
+ * and every 32nd), a rebuild keeps the live ids, and an index of schema
+ * 9 gains the table. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -139,6 +140,30 @@ static void test_expired_rows_pruned(void **state)
 	store_close(&store);
 }
 
+static void test_rebuild_keeps_live_ids(void **state)
+{
+	(void)state;
+	time_t now = time(NULL);
+	struct store *store = open_store("demo");
+	const char *error;
+
+	mark(store, "live", 4, now + 3600);
+	mark(store, "bin\0ary", 7, now + 7200);
+	/* expired but not yet pruned: not copied */
+	mark(store, "stale", 5, now - 1);
+	store_close(&store);
+	assert_int_equal(index_value("SELECT count(*) FROM sieve_track"), 3);
+	if (store_rebuild(&fixture_set, "demo", &error) < 0)
+		fail_msg("rebuild: %s", error);
+	assert_int_equal(index_value("SELECT count(*) FROM sieve_track"), 2);
+	store = open_store("demo");
+	assert_int_equal(seen(store, "live", 4, now), 1);
+	assert_int_equal(seen(store, "bin\0ary", 7, now + 7000), 1);
+	assert_int_equal(seen(store, "bin\0ary", 7, now + 7200), 0);
+	assert_int_equal(seen(store, "stale", 5, now - 10), 0);
+	store_close(&store);
+}
+
 static void test_schema_9_index_upgraded(void **state)
 {
 	(void)state;
@@ -163,6 +188,7 @@ int main(void)
 		TRACK_TEST(test_ids_are_bytes),
 		TRACK_TEST(test_memory_outlives_the_store),
 		TRACK_TEST(test_expired_rows_pruned),
+		TRACK_TEST(test_rebuild_keeps_live_ids),
 		TRACK_TEST(test_schema_9_index_upgraded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -168,6 +168,22 @@ static void assert_has(const char *json, const char *text)
 		fail_msg("%s not in %s", text, json);
 }
 
+/* Asserts that the sink recorded message n and that its JSON record
+ * has each of the texts (a NULL-terminated list). */
+static void assert_recorded(const struct sink *sink, unsigned int n, ...)
+{
+	char *json = sink_file(sink, n, "json");
+	va_list args;
+
+	if (json == NULL)
+		fail_msg("message %u not recorded", n);
+	va_start(args, n);
+	for (const char *text; (text = va_arg(args, const char *)) != NULL;)
+		assert_has(json, text);
+	va_end(args);
+	free(json);
+}
+
 /* ---- SMTP ---- */
 
 static void test_smtp_plain(void **state)
@@ -198,10 +214,8 @@ static void test_smtp_plain(void **state)
 	free(eml);
 	/* a sender: no NOTIFY */
 	send_ok(conf, "me@example.org");
-	json = sink_file(&sink, 2, "json");
-	assert_has(json, "\"mail_from\": \"me@example.org\"");
-	assert_has(json, "\"rcpt_params\": [[], []]");
-	free(json);
+	assert_recorded(&sink, 2, "\"mail_from\": \"me@example.org\"",
+			"\"rcpt_params\": [[], []]", NULL);
 	config_free(&conf);
 	sink_stop(&sink);
 }
@@ -238,15 +252,12 @@ static void test_smtp_starttls_refused(void **state)
 	(void)state;
 	struct sink sink;
 	struct roost_config *conf;
-	char *json;
 
 	sink_start(&sink, "--tls-cert", cert_path, "--tls-key", key_path, "--refuse-starttls",
 		   NULL);
 	conf = smtp_conf(&sink, CONF_SUBMISSION_TLS_STARTTLS);
 	send_ok(conf, "me@example.org");
-	json = sink_file(&sink, 1, "json");
-	assert_has(json, "\"tls\": false");
-	free(json);
+	assert_recorded(&sink, 1, "\"tls\": false", NULL);
 	conf->submission_tls = CONF_SUBMISSION_TLS_REQUIRED;
 	send_fails(conf, SUBMIT_ERR_TEMP, "STARTTLS: 454 4.7.0 TLS not available now");
 	assert_null(sink_file(&sink, 2, "json"));
@@ -267,7 +278,6 @@ static void test_smtp_tls_verified(void **state)
 	(void)state;
 	struct sink sink;
 	struct roost_config *conf;
-	char *json;
 
 	sink_start(&sink, "--tls-cert", cert_path, "--tls-key", key_path, NULL);
 	conf = smtp_conf(&sink, CONF_SUBMISSION_TLS_REQUIRED);
@@ -278,9 +288,7 @@ static void test_smtp_tls_verified(void **state)
 	/* trusted, and it names 127.0.0.1 */
 	assert_int_equal(setenv("SSL_CERT_FILE", cert_path, 1), 0);
 	send_ok(conf, "me@example.org");
-	json = sink_file(&sink, 1, "json");
-	assert_has(json, "\"tls\": true");
-	free(json);
+	assert_recorded(&sink, 1, "\"tls\": true", NULL);
 	/* trusted, but for another name */
 	free(conf->submission_host);
 	conf->submission_host = xstrdup("localhost");
@@ -388,6 +396,51 @@ static void test_smtp_no_server(void **state)
 	conf->submission_host = xstrdup("host.invalid");
 	send_fails(conf, SUBMIT_ERR_TEMP, "cannot resolve the host");
 	config_free(&conf);
+}
+
+static void test_smtp_auth(void **state)
+{
+	(void)state;
+	struct sink sink;
+	struct roost_config *conf;
+
+	sink_start(&sink, "--auth", "relay:s3cret", "--tls-cert", cert_path, "--tls-key",
+		   key_path, NULL);
+	conf = smtp_conf(&sink, CONF_SUBMISSION_TLS_STARTTLS);
+	free(conf->submission_user);
+	conf->submission_user = xstrdup("relay");
+	free(conf->submission_password);
+	conf->submission_password = xstrdup("s3cret");
+	send_ok(conf, "me@example.org");
+	assert_recorded(&sink, 1, "\"auth\": \"relay\"", "\"tls\": true", NULL);
+	/* plain text to a loopback address is allowed */
+	conf->submission_tls = CONF_SUBMISSION_TLS_NO;
+	send_ok(conf, "me@example.org");
+	assert_recorded(&sink, 2, "\"auth\": \"relay\"", "\"tls\": false", NULL);
+	/* a wrong password: refused, and the error does not show it */
+	free(conf->submission_password);
+	conf->submission_password = xstrdup("wrong");
+	enum submit_error class;
+	char *error;
+	assert_int_equal(submit_send(conf, "", rcpts, 1, message, sizeof(message) - 1, &class,
+				     &error), -1);
+	assert_int_equal(class, SUBMIT_ERR_PERM);
+	assert_non_null(strstr(error, "AUTH PLAIN (as submission_user): 535 5.7.8"));
+	assert_null(strstr(error, "wrong"));
+	assert_null(strstr(error, "AHJlbGF5AHdyb25n"));	/* base64 of it */
+	free(error);
+	assert_null(sink_file(&sink, 3, "json"));
+	config_free(&conf);
+	sink_stop(&sink);
+
+	/* a server without AUTH */
+	sink_start(&sink, NULL);
+	conf = smtp_conf(&sink, CONF_SUBMISSION_TLS_STARTTLS);
+	free(conf->submission_user);
+	conf->submission_user = xstrdup("relay");
+	send_fails(conf, SUBMIT_ERR_PERM, "does not offer AUTH PLAIN");
+	config_free(&conf);
+	sink_stop(&sink);
 }
 
 /* ---- sendmail_path ---- */
@@ -574,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_smtp_helo_only),
 		cmocka_unit_test(test_smtp_size_and_timeout),
 		cmocka_unit_test(test_smtp_no_server),
+		cmocka_unit_test(test_smtp_auth),
 		cmocka_unit_test(test_sendmail),
 		cmocka_unit_test(test_sendmail_failures),
 		cmocka_unit_test(test_not_configured_and_bad_addresses),

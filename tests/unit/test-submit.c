@@ -67,8 +67,10 @@ static char *part_field(const struct str *msg, const struct mime_part *part, con
 {
 	struct str v = STR_INIT;
 
-	if (submit_header_get(msg->data + part->header_offset, part->header_size, name, &v) == 0)
+	if (submit_header_get(msg->data + part->header_offset, part->header_size, name, &v) == 0) {
+		str_free(&v);
 		return NULL;
+	}
 	return v.data != NULL ? str_steal(&v) : xstrdup("");
 }
 
@@ -183,6 +185,9 @@ static void test_header_fields(void **state)
 	assert_int_equal(submit_header_get("A: 1\nB: 2", 10, "B", &v), 1);
 	assert_string_equal(str_c(&v), "2");
 	assert_int_equal(submit_header_get("", 0, "B", &v), 0);
+	/* a CR alone inside a line (fuzz-submit found it) is a space */
+	assert_int_equal(submit_header_get("A: x\ry\r\n\tz\r\n", 13, "A", &v), 1);
+	assert_string_equal(str_c(&v), "x y\tz");
 	str_free(&v);
 }
 
@@ -297,6 +302,11 @@ static void test_redirect(void **state)
 	/* the field in the body is not looked at */
 	assert_false(submit_redirect_is_loop("A: b\r\n\r\nX-Sieve-Redirected-From: user@example.org\r\n",
 					     48, user_addrs, 2));
+	/* a CR alone ends a line too: no bare CR goes out */
+	str_truncate(&out, 0);
+	submit_redirect_compose(&out, "u@x", "A: b\rC: d\r\n\r\nx\r\ry", 17);
+	assert_string_equal(str_c(&out), "X-Sieve-Redirected-From: u@x\r\nA: b\r\nC: d\r\n\r\n"
+			    "x\r\n\r\ny\r\n");
 	/* a CR LF in the address cannot add a field */
 	str_truncate(&out, 0);
 	submit_redirect_compose(&out, "u@x\r\nBcc: evil@x", "A: b\r\n\r\n", 8);
@@ -753,17 +763,22 @@ static void test_config(void **state)
 	assert_int_equal(conf->submission_tls, CONF_SUBMISSION_TLS_STARTTLS);
 	assert_int_equal(conf->submission_timeout, 30);
 	assert_string_equal(conf->sendmail_path, "");
+	assert_string_equal(conf->submission_user, "");
+	assert_string_equal(conf->submission_password, "");
 	assert_false(submit_is_configured(conf));
 	config_free(&conf);
 
 	conf = load("submission_host = smtp.example.com:587\nsubmission_tls = required\n"
-		    "submission_timeout = 5\nsendmail_path = /usr/sbin/sendmail\n", &error);
+		    "submission_timeout = 5\nsendmail_path = /usr/sbin/sendmail\n"
+		    "submission_user = relay\nsubmission_password = p w\n", &error);
 	assert_non_null(conf);
 	assert_string_equal(conf->submission_host, "smtp.example.com");
 	assert_int_equal(conf->submission_port, 587);
 	assert_int_equal(conf->submission_tls, CONF_SUBMISSION_TLS_REQUIRED);
 	assert_int_equal(conf->submission_timeout, 5);
 	assert_string_equal(conf->sendmail_path, "/usr/sbin/sendmail");
+	assert_string_equal(conf->submission_user, "relay");
+	assert_string_equal(conf->submission_password, "p w");
 	assert_true(submit_is_configured(conf));
 	config_free(&conf);
 

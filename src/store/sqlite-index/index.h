@@ -410,6 +410,9 @@ struct index_salvage_callbacks {
 	void (*tombstone_floor)(void *ctx, const char *mailbox, uint64_t floor);
 	/* a row of the thread table (thread.c) */
 	void (*thread)(void *ctx, const char *msgid, const char *threadid);
+	/* a row of Sieve's tracking memory that has not expired (schema 10,
+	 * sieve-track.c; not called for an older index) */
+	void (*sieve_track)(void *ctx, const void *id, size_t id_len, time_t expires);
 };
 
 /* Reads the index at path (which exists) read-only, calling cb for each

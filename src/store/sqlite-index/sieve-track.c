@@ -2,9 +2,10 @@
  * Sieve's tracking memory, opaque ids with an expiry (RFC 5230 vacation's
  * "already answered this sender", RFC 7352 duplicate's "seen this
  * message").  An expired row reads as absent; the rows are deleted by
- * index_sieve_track_prune(), which the backend calls now and then.  The
- * table is not kept by a rebuild: losing it costs one more vacation
- * reply or one more delivery of a duplicate, never a message. */
+ * index_sieve_track_prune(), which the backend calls now and then.  A
+ * rebuild keeps the rows that have not expired when it can read the old
+ * index (salvage.c); losing them costs one more vacation reply or one
+ * more delivery of a duplicate, never a message. */
 #include "store/sqlite-index/index-private.h"
 
 int index_sieve_track_seen(struct index *idx, const void *id, size_t id_len, time_t now)
