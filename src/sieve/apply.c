@@ -395,7 +395,7 @@ int sieve_apply_result(const struct sieve_delivery *d, const struct sieve_result
 		       struct sieve_delivery_result *result_r)
 {
 	struct apply_ctx ctx = { .d = d, .result = result, .res = result_r };
-	bool discard = false, sends = false;
+	bool cancels_keep = false, sends = false;
 	int ret = 0;
 
 	memset(result_r, 0, sizeof(*result_r));
@@ -423,10 +423,13 @@ int sieve_apply_result(const struct sieve_delivery *d, const struct sieve_result
 			apply_add_flags(&ctx, t, a->flags, a->flag_count);
 			break;
 		case SIEVE_ACT_DISCARD:
-			discard = true;
+			cancels_keep = true;
 			break;
 		case SIEVE_ACT_REDIRECT:
 		case SIEVE_ACT_REJECT:
+			cancels_keep = true;
+			sends = true;
+			break;
 		case SIEVE_ACT_VACATION:
 		case SIEVE_ACT_NOTIFY:
 			sends = true;
@@ -435,8 +438,10 @@ int sieve_apply_result(const struct sieve_delivery *d, const struct sieve_result
 			break;
 		}
 	}
-	if (ctx.target_count == 0 && !discard && !sends) {
-		/* an empty result: implicit keep (RFC 5228 2.10.2) */
+	if (ctx.target_count == 0 && !cancels_keep) {
+		/* nothing that cancels implicit keep (RFC 5228 2.10.2; vacation
+		 * and notify do not), and no keep: the message is kept all
+		 * the same */
 		(void)apply_target_get(&ctx, apply_keep_mailbox(d));
 	}
 	/* every copy on disk first: a failure here answers "try again"

@@ -291,6 +291,13 @@ static void test_discard_stores_nothing(void **state)
 	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
 	assert_int_equal(res.status, SIEVE_DELIVERY_STORED);
 	assert_int_equal(box_count(&fx, "INBOX", NULL, NULL, NULL), 1);
+	/* nor is a notify alone (it does not cancel implicit keep) */
+	r.actions[0].kind = SIEVE_ACT_NOTIFY;
+	r.actions[0].method = "mailto:x@example.net";
+	r.action_count = 1;
+	assert_int_equal(sieve_apply_result(&fx.d, &r, &fx.env, &res), 0);
+	assert_int_equal(res.status, SIEVE_DELIVERY_STORED);
+	assert_int_equal(box_count(&fx, "INBOX", NULL, NULL, NULL), 2);
 	pool_destroy(&r.pool);
 	fx_deinit(&fx);
 }
