@@ -57,7 +57,8 @@ struct run_ctx {
 	struct run_cached *scripts[3];
 	const char *names[3];		/* for logs */
 	size_t script_count;
-	const char *addresses[3];
+	const char *addresses[4];
+	char base_address[512];		/* envelope_to without its detail */
 	char host[256];
 };
 
@@ -590,8 +591,21 @@ int sieve_run_deliver(const struct sieve_delivery *d, struct sieve_delivery_resu
 	if (ctx.script_count == 0)
 		return sieve_apply_keep(d, result_r);
 
+	/* the user's addresses: the recipient as given, without its
+	 * +detail (mail is addressed to user@domain), and the user name
+	 * when it is an address */
 	ctx.addresses[n++] = d->envelope_to;
-	if (strchr(d->user, '@') != NULL && strcasecmp(d->user, d->envelope_to) != 0)
+	const char *delim = d->config->recipient_delimiter;
+	const char *at = strrchr(d->envelope_to, '@');
+	size_t local_len = at != NULL ? (size_t)(at - d->envelope_to) : strlen(d->envelope_to);
+	size_t base_len = run_conf_set(delim) ? strcspn(d->envelope_to, delim) : local_len;
+	if (base_len < local_len) {
+		snprintf(ctx.base_address, sizeof(ctx.base_address), "%.*s%s", (int)base_len,
+			 d->envelope_to, at != NULL ? at : "");
+		ctx.addresses[n++] = ctx.base_address;
+	}
+	if (strchr(d->user, '@') != NULL && strcasecmp(d->user, d->envelope_to) != 0 &&
+	    strcasecmp(d->user, ctx.base_address) != 0)
 		ctx.addresses[n++] = d->user;
 	ctx.addresses[n] = NULL;
 	if (gethostname(ctx.host, sizeof(ctx.host)) < 0 || ctx.host[0] == '\0')

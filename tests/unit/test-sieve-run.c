@@ -728,6 +728,33 @@ static void test_before_after_default(void **state)
 	free(dflt);
 }
 
+static void test_vacation_for_a_detail_address(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct sieve_delivery_result res;
+	static const char to_demo[] = "From: alice@example.org\r\nTo: demo@example.org\r\n"
+		"Subject: hi\r\n\r\nb\r\n";
+	char *text;
+
+	fx_init(&fx);
+	fx_sendmail(&fx);
+	istream_destroy(&fx.spool);
+	fx.spool = istream_from_memory(to_demo, strlen(to_demo));
+	fx.d.spool = fx.spool;
+	fx.d.size = strlen(to_demo);
+	/* RCPT TO:<demo+lists@example.org>: the message is addressed to
+	 * demo@example.org, one of the user's addresses (RFC 5230 4.5) */
+	fx.d.envelope_to = "demo+lists@example.org";
+	put_active(&fx, "away", "require \"vacation\";\nvacation \"Away.\";\n");
+	assert_int_equal(sieve_run_deliver(&fx.d, &res), 0);
+	assert_string_equal(res.mailbox, "INBOX");
+	text = sent();
+	assert_non_null(strstr(text, "ARGS -i -f <> -- alice@example.org\n"));
+	free(text);
+	fx_deinit(&fx);
+}
+
 #define RUN_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -751,6 +778,7 @@ int main(void)
 		RUN_TEST(test_user_script_and_cache),
 		RUN_TEST(test_broken_script_keeps),
 		RUN_TEST(test_before_after_default),
+		RUN_TEST(test_vacation_for_a_detail_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
