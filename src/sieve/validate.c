@@ -12,11 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Errors reported at most; validation goes on after one, as a
+ * script editor wants to see them all (RFC 5804 CHECKSCRIPT). */
+#define MAX_ERRORS 10
+
 struct validator {
 	struct sieve_script *script;
 	struct str *errors;
 	struct str msg;
-	bool failed;
+	unsigned int error_count;
 };
 
 static void ATTR_PRINTF(3, 4)
@@ -24,7 +28,12 @@ verror(struct validator *v, unsigned int line, const char *fmt, ...)
 {
 	va_list args;
 
-	v->failed = true;
+	if (v->error_count++ >= MAX_ERRORS) {
+		if (v->error_count == MAX_ERRORS + 1)
+			str_printfa(v->errors, "line %u: more errors; only the first %u are listed\n",
+				    line, MAX_ERRORS);
+		return;
+	}
 	str_printfa(v->errors, "line %u: ", line);
 	va_start(args, fmt);
 	str_vprintfa(v->errors, fmt, args);
@@ -366,12 +375,12 @@ static void validate_list(struct validator *v, struct sieve_node **cmds, size_t 
 {
 	bool requires_allowed = top;
 
-	for (size_t i = 0; i < count && !v->failed; i++) {
+	for (size_t i = 0; i < count && v->error_count <= MAX_ERRORS; i++) {
 		struct sieve_node *cmd = cmds[i];
 		if (strcmp(cmd->name, "require") == 0) {
 			if (!requires_allowed) {
 				verror(v, cmd->line, "require commands can only be placed at top level at the beginning of the file");
-				return;
+				continue;
 			}
 		} else {
 			requires_allowed = false;
@@ -382,7 +391,7 @@ static void validate_list(struct validator *v, struct sieve_node **cmds, size_t 
 					     strcmp(prev->name, "elsif") != 0)) {
 				verror(v, cmd->line, "the %s command must follow an if or elsif command",
 				       cmd->name);
-				return;
+				continue;
 			}
 			prev->next_branch = cmd;
 		}
@@ -418,7 +427,9 @@ static void require_extensions(struct validator *v, struct sieve_node *node)
 
 static void decode_strings(struct validator *v, struct sieve_node *node)
 {
-	for (size_t i = 0; i < node->arg_count && !v->failed; i++) {
+	unsigned int before = v->error_count;
+
+	for (size_t i = 0; i < node->arg_count && v->error_count == before; i++) {
 		struct sieve_arg *arg = &node->args[i];
 		for (size_t j = 0; j < arg->count; j++) {
 			const char *s = decode_encoded(v, arg->line, arg->strs[j]);
@@ -475,12 +486,13 @@ static void validate_node(struct validator *v, struct sieve_node *node, bool is_
 		require_extensions(v, node);
 		return;
 	}
+	unsigned int before = v->error_count;
 	if (sieve_script_requires(v->script, "encoded-character"))
 		decode_strings(v, node);
-	if (v->failed)
+	if (v->error_count != before)
 		return;
 	validate_args(v, node);
-	if (v->failed)
+	if (v->error_count != before)
 		return;
 
 	if ((def->flags & SIEVE_CMD_TESTS) != 0) {
@@ -511,9 +523,9 @@ static void validate_node(struct validator *v, struct sieve_node *node, bool is_
 		verror(v, node->line, "the %s command does not take a command block", node->name);
 		return;
 	}
-	for (size_t i = 0; i < node->test_count && !v->failed; i++)
+	for (size_t i = 0; i < node->test_count; i++)
 		validate_node(v, node->tests[i], true);
-	if (v->failed)
+	if (v->error_count != before)
 		return;
 	if (def->validate != NULL) {
 		str_truncate(&v->msg, 0);
@@ -532,5 +544,5 @@ int sieve_validate(struct sieve_script *script, struct str *errors_r)
 
 	validate_list(&v, script->cmds, script->cmd_count, true);
 	str_free(&v.msg);
-	return v.failed ? -1 : 0;
+	return v.error_count > 0 ? -1 : 0;
 }

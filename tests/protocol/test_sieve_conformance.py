@@ -41,6 +41,15 @@ RFC_CASES = {
     # list.  The interpreter decides it; sieve-test's dry run lists the
     # vacation action because Pigeonhole checks only when it sends.
     "vacation-list": ([("store", "INBOX", ())], "RFC 5230 4.6 mailing lists"),
+    # RFC 5230 4.5: no reply unless the user's address is in To, Cc,
+    # Bcc or Resent-*; here To is an empty group.  Pigeonhole's dry run
+    # lists the reply (it checks when sending).
+    "vacation-not-addressed": ([("store", "INBOX", ())], "RFC 5230 4.5 not to the user"),
+    # RFC 5228 2.7.1: "?" matches a single character, and strings are
+    # UTF-8 (2.4.2): "Caf?" takes all of "é".  Pigeonhole takes one
+    # octet under i;ascii-casemap, so ${1} is half a character and its
+    # fileinto fails on the invalid UTF-8.
+    "matches-question": ([("store", "q-\u00e9", ())], "RFC 5228 2.7.1 ? is a character"),
 }
 
 
@@ -86,7 +95,8 @@ def pigeonhole_actions(tmp, script, message):
     copy = os.path.join(tmp, "script.sieve")
     shutil.copy(script, copy)
     p = subprocess.run(["sieve-test", "-c", conf, "-f", SENDER, "-r", RECIPIENT,
-                        copy, message], capture_output=True, text=True, timeout=30)
+                        copy, message], capture_output=True, text=True,
+                       errors="replace", timeout=30)
     out = []
     if "final result: failed" in p.stdout + p.stderr:
         # "resolved with successful implicit keep" (RFC 5228 2.10.6)
@@ -195,6 +205,21 @@ def test_roost_sieve_test_cli():
         # without -u nothing exists
         p = srv.roost("sieve", "test", "-c", srv.conf, script, msg)
         assert p.stdout == "keep (implicit)\n", p.stdout
+        # the sieve_max_* keys of the config apply
+        conf = os.path.join(srv.dir, "limits.conf")
+        with open(srv.conf) as f, open(conf, "w") as g:
+            g.write(f.read() + "sieve_max_redirects = 1\nsieve_max_nesting = 4\n")
+        two = os.path.join(srv.dir, "two.sieve")
+        with open(two, "w") as f:
+            f.write('redirect "a@example.net";\nredirect "b@example.net";\n')
+        p = srv.roost("sieve", "test", "-c", conf, two, msg)
+        assert p.stdout == ("error: line 2: too many redirect actions (limit 1)\n"
+                            "keep (implicit)\n"), p.stdout
+        deep = os.path.join(srv.dir, "deep.sieve")
+        with open(deep, "w") as f:
+            f.write("if true {" * 5 + "}" * 5)
+        p = srv.roost("sieve", "test", "-c", conf, deep, msg, check=False)
+        assert p.returncode == 65 and p.stderr == "line 1: nesting too deep (limit 4)\n", p
         p = srv.roost("sieve", "test", "-c", srv.conf, "-u", "nosuch", script, msg,
                       check=False)
         assert p.returncode == 67, p

@@ -189,6 +189,29 @@ static void test_parse_errors(void **state)
 	assert_error("if anyof(true false) { }", "line 1: the true test does not take a test");
 }
 
+static void test_several_errors(void **state)
+{
+	(void)state;
+	/* validation goes on after an error (a parse error stops) */
+	char *got = run("foo;\nkeep;\nif header :is \"a\" { bar; }\nkeep;\nelse { }\n");
+	assert_string_equal(got, "COMPILE: line 1: unknown command 'foo'\n"
+			    "line 3: the header test requires 2 positional argument(s), but 1 is/are specified\n"
+			    "line 5: the else command must follow an if or elsif command\n");
+	free(got);
+	struct str s = STR_INIT;
+	for (int i = 1; i <= 12; i++)
+		str_printfa(&s, "x%d;\n", i);
+	got = run(str_c(&s));
+	str_free(&s);
+	str_append(&s, "COMPILE: ");
+	for (int i = 1; i <= 10; i++)
+		str_printfa(&s, "line %d: unknown command 'x%d'\n", i, i);
+	str_append(&s, "line 11: more errors; only the first 10 are listed\n");
+	assert_string_equal(got, str_c(&s));
+	free(got);
+	str_free(&s);
+}
+
 static void test_parse_limits(void **state)
 {
 	struct sieve_limits limits;
@@ -1099,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_rfc5228_example),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_address),

@@ -1,0 +1,3 @@
+# message: plain.eml
+require "fileinto";
+if exists ["X-COUNT", "subject"] { fileinto "exists"; }

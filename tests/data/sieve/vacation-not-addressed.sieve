@@ -1,0 +1,3 @@
+# message: received.eml
+require "vacation";
+vacation :addresses "me@example.org" "Away.";
