@@ -58,6 +58,10 @@ static const struct conf_key conf_keys[] = {
 	K("lmtp_max_recipients", T_UINT, lmtp_max_recipients, 1, 100000),
 	K("lmtp_timeout", T_UINT, lmtp_timeout, 5, 3600),
 	K("lmtp_socket_owner", T_STR, lmtp_socket_owner, 0, 0),
+	K("sieve_before", T_PATH, sieve_before, 0, 0),
+	K("sieve_after", T_PATH, sieve_after, 0, 0),
+	K("sieve_default", T_PATH, sieve_default, 0, 0),
+	K("sieve_global_dir", T_PATH, sieve_global_dir, 0, 0),
 	K("sieve_max_script_size", T_SIZE, sieve_max_script_size, 1024, 64 * 1024 * 1024),
 	K("sieve_max_nesting", T_UINT, sieve_max_nesting, 4, 1000),
 	K("sieve_max_actions", T_UINT, sieve_max_actions, 1, 10000),
@@ -129,6 +133,10 @@ static void config_defaults(struct roost_config *c)
 	c->lmtp_timeout = 300;
 	c->lmtp_socket_mode = 0666;
 	c->lmtp_socket_owner = xstrdup("");
+	c->sieve_before = xstrdup("");
+	c->sieve_after = xstrdup("");
+	c->sieve_default = xstrdup("");
+	c->sieve_global_dir = xstrdup("");
 	/* the defaults of sieve_limits_default() */
 	c->sieve_max_script_size = 1024 * 1024;
 	c->sieve_max_nesting = 32;
@@ -509,6 +517,10 @@ void config_free(struct roost_config **_c)
 	free(c->lmtp_trusted_networks);
 	free(c->max_preauth_connections_per_ip_exempt);
 	free(c->lmtp_socket_owner);
+	free(c->sieve_before);
+	free(c->sieve_after);
+	free(c->sieve_default);
+	free(c->sieve_global_dir);
 	free(c->submission_host);
 	free(c->sendmail_path);
 	free(c->submission_user);

@@ -86,6 +86,13 @@ struct roost_config {
 	unsigned int managesieve_max_scripts;	/* managesieve_max_scripts = 100 */
 	uint64_t managesieve_max_storage;	/* managesieve_max_storage = 10M (all scripts) */
 
+	/* Sieve on delivery (src/sieve/run.c): script files run before and
+	 * after the user's, the script of users without one, and the
+	 * directory of include :global scripts ("" = none for each) */
+	char *sieve_before;		/* sieve_before = (empty) */
+	char *sieve_after;		/* sieve_after = (empty) */
+	char *sieve_default;		/* sieve_default = (empty) */
+	char *sieve_global_dir;		/* sieve_global_dir = (empty) */
 	/* outgoing mail (Sieve's redirect, vacation, notify, reject; see
 	 * submit/submit.h): over SMTP when submission_host is set, else
 	 * through sendmail_path when that is set, else not sent (logged) */
