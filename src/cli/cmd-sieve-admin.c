@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "base/str.h"
 #include "conf/conf.h"
+#include "sieve/run.h"
 #include "sieve/sieve.h"
 #include "store/store.h"
 
@@ -189,7 +190,7 @@ static int put_read(struct sieve_admin *a, void *ctx)
 	str_append(text, "");
 	struct sieve_limits limits;
 	struct str errors = STR_INIT;
-	cli_sieve_limits(a->config, &limits);
+	sieve_run_limits(a->config, &limits);
 	struct sieve_script *script = sieve_compile(a->args[0], text->data, text->len, &limits,
 						    &errors);
 	if (script == NULL) {

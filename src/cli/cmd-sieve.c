@@ -8,6 +8,7 @@
 #include "base/pool.h"
 #include "conf/conf.h"
 #include "cmd-sieve-admin.h"
+#include "sieve/run.h"
 #include "sieve/sieve.h"
 #include "store/store.h"
 
@@ -33,18 +34,6 @@ static int read_file(const char *path, struct str *dest)
 	if (dest->data == NULL)
 		str_append(dest, "");
 	return failed ? -1 : 0;
-}
-
-void cli_sieve_limits(const struct roost_config *config, struct sieve_limits *limits_r)
-{
-	sieve_limits_default(limits_r);
-	limits_r->max_script_size = config->sieve_max_script_size;
-	limits_r->max_nesting = config->sieve_max_nesting;
-	limits_r->max_actions = config->sieve_max_actions;
-	limits_r->max_redirects = config->sieve_max_redirects;
-	limits_r->max_variable_size = config->sieve_max_variable_size;
-	limits_r->max_include_depth = config->sieve_max_include_depth;
-	limits_r->max_cpu_ms = config->sieve_max_cpu_time;
 }
 
 /* -u USER: the user's mailboxes answer mailboxexists (RFC 5490),
@@ -181,7 +170,7 @@ static int sieve_test_run(const struct roost_config *config, struct test_user *t
 	struct sieve_limits limits;
 	struct str errors = STR_INIT, out = STR_INIT;
 
-	cli_sieve_limits(config, &limits);
+	sieve_run_limits(config, &limits);
 	struct sieve_script *script = sieve_compile(name, script_text->data, script_text->len,
 						    &limits, &errors);
 	if (script == NULL) {
@@ -189,9 +178,8 @@ static int sieve_test_run(const struct roost_config *config, struct test_user *t
 		str_free(&errors);
 		return EX_DATAERR;
 	}
-	struct sieve_env env = {
-		.subaddress_delimiter = config->recipient_delimiter,
-	};
+	struct sieve_env env = { .ctx = NULL };
+	sieve_run_env_config(config, &env);
 	if (tu != NULL) {
 		env.ctx = tu;
 		env.mailbox_exists = user_mailbox_exists;

@@ -69,6 +69,10 @@ static const struct conf_key conf_keys[] = {
 	K("sieve_max_variable_size", T_SIZE, sieve_max_variable_size, 4000, 64 * 1024 * 1024),
 	K("sieve_max_include_depth", T_UINT, sieve_max_include_depth, 3, 1000),
 	K("sieve_max_cpu_time", T_UINT, sieve_max_cpu_time, 10, 3600 * 1000),
+	K("sieve_spamtest_header", T_STR, sieve_spamtest_header, 0, 0),
+	K("sieve_spamtest_max", T_UINT, sieve_spamtest_max, 1, 1000000),
+	K("sieve_virustest_header", T_STR, sieve_virustest_header, 0, 0),
+	K("sieve_virustest_max", T_UINT, sieve_virustest_max, 1, 1000000),
 	K("managesieve_max_scripts", T_UINT, managesieve_max_scripts, 0, 1000000),
 	K("managesieve_max_storage", T_SIZE, managesieve_max_storage, 0, (uint64_t)4 << 30),
 	K("submission_timeout", T_UINT, submission_timeout, 1, 3600),
@@ -145,6 +149,10 @@ static void config_defaults(struct roost_config *c)
 	c->sieve_max_variable_size = 4096;
 	c->sieve_max_include_depth = 10;
 	c->sieve_max_cpu_time = 10000;
+	c->sieve_spamtest_header = xstrdup("");
+	c->sieve_spamtest_max = 10;
+	c->sieve_virustest_header = xstrdup("");
+	c->sieve_virustest_max = 5;
 	c->managesieve_max_scripts = 100;
 	c->managesieve_max_storage = 10 * 1024 * 1024;
 	c->submission_host = xstrdup("");

@@ -81,6 +81,12 @@ struct roost_config {
 	uint64_t sieve_max_variable_size;	/* sieve_max_variable_size = 4K */
 	unsigned int sieve_max_include_depth;	/* sieve_max_include_depth = 10 */
 	unsigned int sieve_max_cpu_time;	/* sieve_max_cpu_time = 10000 (ms) */
+	/* RFC 5235: the header the spam/virus filter writes its score in
+	 * ("" = not tested) and the score that means spam/infected */
+	char *sieve_spamtest_header;	/* sieve_spamtest_header = (empty) */
+	unsigned int sieve_spamtest_max;	/* sieve_spamtest_max = 10 */
+	char *sieve_virustest_header;	/* sieve_virustest_header = (empty) */
+	unsigned int sieve_virustest_max;	/* sieve_virustest_max = 5 */
 
 	/* ManageSieve (RFC 5804) quota per user; 0 = no limit */
 	unsigned int managesieve_max_scripts;	/* managesieve_max_scripts = 100 */

@@ -20,6 +20,7 @@
 #include "auth/sasl.h"
 #include "base/log.h"
 #include "conf/conf.h"
+#include "sieve/run.h"
 #include "sieve/sieve.h"
 #include "store/request.h"
 #include "store/store.h"
@@ -111,7 +112,7 @@ void managesieve_capability_write(struct managesieve_session *s)
 	struct sieve_limits limits;
 	const char *extensions = sieve_extensions();
 
-	managesieve_sieve_limits(s->config, &limits);
+	sieve_run_limits(s->config, &limits);
 	str_append(&out, "\"IMPLEMENTATION\" \"Roost\"\r\n");
 	/* before login: the mechanisms this connection may use now (a
 	 * plaintext one only over TLS, as plaintext_auth says); none after */

@@ -2,7 +2,8 @@
  * mailto (RFC 5436, mailto.c): the notify action, the valid_notify_method
  * and notify_method_capability tests (set :encodeurl is in
  * ext-variables.c).  The notification itself is sent by the caller from
- * the SIEVE_ACT_NOTIFY action (sieve_mailto_compose() writes it). */
+ * the SIEVE_ACT_NOTIFY action (send.c, through sieve_mailto_parse(),
+ * sieve_mailto_notify_fill() and submit_notify_compose()). */
 #include "sieve-private.h"
 #include "mime/address.h"
 #include "sieve/mailto.h"

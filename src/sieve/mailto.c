@@ -1,6 +1,7 @@
 /* mailto.c: mailto URIs as enotify methods (RFC 6068 as RFC 5436 uses
  * it).  See mailto.h. */
 #include "sieve/mailto.h"
+#include "submit/submit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,6 @@
 #include "base/pool.h"
 #include "base/utf8.h"
 #include "sieve/fields.h"
-#include "sieve/mime-edit.h"
 
 /* URI headers dropped: RFC 5436 2.7 "MUST be ignored" (from,
  * auto-submitted, received, message-id, date) and the fields that would
@@ -335,80 +335,29 @@ void sieve_mailto_encodeurl(const char *src, size_t len, struct str *dest)
 	}
 }
 
-static void write_recipients(struct str *dest, const char *name,
-			     const struct sieve_mailto *m, bool cc)
+void sieve_mailto_notify_fill(const struct sieve_mailto *m, struct pool *pool,
+			      struct submit_notify *n)
 {
-	bool first = true;
+	const char **to = p_malloc(pool, sizeof(*to) * (m->recipient_count + 1));
+	const char **cc = p_malloc(pool, sizeof(*cc) * (m->recipient_count + 1));
+	struct submit_header_field *headers =
+		p_malloc(pool, sizeof(*headers) * (m->header_count + 1));
 
+	n->to_count = n->cc_count = 0;
 	for (size_t i = 0; i < m->recipient_count; i++) {
-		if (m->recipients[i].cc != cc)
-			continue;
-		str_append(dest, first ? name : ",\r\n ");
-		str_append(dest, m->recipients[i].address);
-		first = false;
+		if (m->recipients[i].cc)
+			cc[n->cc_count++] = m->recipients[i].address;
+		else
+			to[n->to_count++] = m->recipients[i].address;
 	}
-	if (!first)
-		str_append(dest, "\r\n");
-}
-
-void sieve_mailto_compose(const struct sieve_mailto *m,
-			  const struct sieve_mailto_notify *n, struct str *dest)
-{
-	struct sieve_header hdr;
-	struct str subject = STR_INIT;
-
-	/* RFC 5436 2.7.1: Auto-Submitted above the kept Received fields */
-	str_printfa(dest, "Auto-Submitted: auto-notified; owner-email=\"%s\"\r\n", n->owner);
-	sieve_fields_parse(n->trigger, n->trigger_size, &hdr);
-	for (size_t i = 0; i < hdr.count; i++) {
-		const struct sieve_raw_field *f = &hdr.fields[i];
-
-		if (!sieve_fields_name_is(f, "Received"))
-			continue;
-		sieve_fields_append_lines(dest, n->trigger + f->start, f->end - f->start, true);
-		if (i + 1 == hdr.count && hdr.unterminated)
-			str_append(dest, "\r\n");
-	}
-	str_append(dest, "Date: ");
-	sieve_mime_edit_date(dest, n->date);
-	str_append(dest, "\r\n");
-	str_printfa(dest, "Message-ID: %s\r\n", n->message_id);
-	str_printfa(dest, "From: %s\r\n", n->from != NULL && strpbrk(n->from, "\r\n") == NULL &&
-		    strlen(n->from) <= SIEVE_MAILTO_MAX_ADDRESS ? n->from : n->owner);
-	write_recipients(dest, "To: ", m, false);
-	write_recipients(dest, "Cc: ", m, true);
-	if (n->message != NULL) {
-		str_append(&subject, n->message);
-	} else if (m->subject != NULL) {
-		str_append(&subject, m->subject);
-	} else {
-		for (size_t i = 0; i < hdr.count && subject.len == 0; i++) {
-			if (sieve_fields_name_is(&hdr.fields[i], "Subject"))
-				sieve_fields_value_utf8(&hdr.fields[i], &subject);
-		}
-	}
-	/* a :message may hold line breaks: one line */
-	for (size_t i = 0; i < subject.len; i++) {
-		if (subject.data[i] == '\r' || subject.data[i] == '\n' || subject.data[i] == '\t')
-			subject.data[i] = ' ';
-	}
-	if (subject.len > 0 && sieve_fields_value_is_valid(subject.data, subject.len))
-		sieve_fields_write(dest, "Subject", subject.data, subject.len, true);
-	if (n->importance != NULL && strcmp(n->importance, "1") == 0)
-		str_append(dest, "Importance: high\r\n");
-	else if (n->importance != NULL && strcmp(n->importance, "3") == 0)
-		str_append(dest, "Importance: low\r\n");
+	n->to = to;
+	n->cc = cc;
 	for (size_t i = 0; i < m->header_count; i++) {
-		char *name = xstrdup(m->headers[i].name);
-
-		if (name[0] >= 'a' && name[0] <= 'z')
-			name[0] = (char)(name[0] - 'a' + 'A');
-		sieve_fields_write(dest, name, m->headers[i].value, strlen(m->headers[i].value), true);
-		free(name);
+		headers[i].name = m->headers[i].name;
+		headers[i].value = m->headers[i].value;
 	}
-	str_append(dest, "MIME-Version: 1.0\r\n");
-	sieve_mime_edit_text_entity(dest, m->body != NULL ? m->body : "",
-				    m->body != NULL ? strlen(m->body) : 0, true, true);
-	str_free(&subject);
-	sieve_fields_free(&hdr);
+	n->headers = headers;
+	n->header_count = m->header_count;
+	n->subject = m->subject;
+	n->body = m->body;
 }

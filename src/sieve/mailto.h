@@ -31,6 +31,7 @@
 #include <time.h>
 
 struct pool;
+struct submit_notify;
 
 /* A URI with more recipients or kept headers is invalid (RFC 5435 8:
  * one script must not become a mass mailer). */
@@ -76,37 +77,13 @@ struct sieve_mailto {
 int sieve_mailto_parse(struct pool *pool, const char *uri, struct sieve_mailto *mailto_r,
 		       const char **error_r);
 
-/* What the notification message (RFC 5436 2.7) is made of besides the
- * URI. */
-struct sieve_mailto_notify {
-	/* the address of the script's owner: the owner-email of
-	 * Auto-Submitted, and the From when there is no valid :from */
-	const char *owner;
-	const char *from;	/* notify :from (already checked), or NULL */
-	const char *message;	/* notify :message, or NULL */
-	const char *importance;	/* notify :importance "1".."3", or NULL */
-	/* the triggering message: its Received fields are kept (below
-	 * Auto-Submitted) and its Subject is the default */
-	const char *trigger;
-	size_t trigger_size;
-	time_t date;		/* the notification's Date */
-	const char *message_id;	/* its Message-ID, "<...>", made by the caller */
-};
-
-/* Appends the notification message for `mailto` to dest, with CRLF line
- * ends (RFC 5436 2.7): "Auto-Submitted: auto-notified;
- * owner-email=..." first, the trigger's Received fields, Date,
- * Message-ID, From (:from, else the owner; also when :from is longer
- * than SIEVE_MAILTO_MAX_ADDRESS), To and Cc (the recipients),
- * Subject (:message, else the URI's subject, else the trigger's),
- * "Importance: high"/"low" for importance 1/3, the kept URI headers (the
- * first letter of the name capitalised), and a text/plain UTF-8 body
- * (the URI's body, else empty).  Values that are not ASCII are RFC 2047
- * encoded.  The envelope is the caller's: recipients as in `mailto`,
- * sender "" when the trigger's was "" (RFC 5436 2.7), else :from or the
- * owner. */
-void sieve_mailto_compose(const struct sieve_mailto *mailto,
-			  const struct sieve_mailto_notify *notify, struct str *dest);
+/* Fills the recipients (To and Cc as the URI gives them), the kept URI
+ * headers, the subject and the body of *notify_r (memory from pool) from
+ * `mailto`; the caller sets the rest (the triggering message, from,
+ * owner, :message, :importance) and composes the notification with
+ * submit_notify_compose() (RFC 5436 2.7). */
+void sieve_mailto_notify_fill(const struct sieve_mailto *mailto, struct pool *pool,
+			      struct submit_notify *notify_r);
 
 /* enotify's method dispatch (RFC 5435 4, 5), for the one method Roost
  * has.  True when every URI is "mailto:" and sieve_mailto_parse()

@@ -167,6 +167,23 @@ void sieve_run_limits(const struct roost_config *config, struct sieve_limits *li
 	limits_r->max_cpu_ms = config->sieve_max_cpu_time;
 }
 
+static bool run_conf_set(const char *value)
+{
+	return value != NULL && value[0] != '\0';
+}
+
+void sieve_run_env_config(const struct roost_config *config, struct sieve_env *env)
+{
+	env->subaddress_delimiter = run_conf_set(config->recipient_delimiter) ?
+		config->recipient_delimiter : NULL;
+	env->spam_header = run_conf_set(config->sieve_spamtest_header) ?
+		config->sieve_spamtest_header : NULL;
+	env->spam_max = config->sieve_spamtest_max;
+	env->virus_header = run_conf_set(config->sieve_virustest_header) ?
+		config->sieve_virustest_header : NULL;
+	env->virus_max = config->sieve_virustest_max;
+}
+
 /* Compiles `text` into the cache under `key`; a script that does not
  * compile is entered as broken, its errors logged once. */
 static struct run_cached *run_compile(const struct sieve_delivery *d, const char *key,
@@ -278,11 +295,6 @@ static int run_user_script(const struct sieve_delivery *d, const char *name,
 	str_free(&key);
 	str_free(&text);
 	return 1;
-}
-
-static bool run_conf_set(const char *value)
-{
-	return value != NULL && value[0] != '\0';
 }
 
 static void run_ctx_add(struct run_ctx *ctx, struct run_cached *c, const char *name)
@@ -560,10 +572,9 @@ static int run_scripts(struct run_ctx *ctx, struct sieve_delivery_result *result
 		.include = run_env_include,
 		.duplicate_seen = run_env_duplicate_seen,
 		.environment = run_env_environment,
-		.subaddress_delimiter = run_conf_set(d->config->recipient_delimiter) ?
-			d->config->recipient_delimiter : NULL,
 		.user_addresses = ctx->addresses,
 	};
+	sieve_run_env_config(d->config, &env);
 	sieve_run_limits(d->config, &limits);
 	if (sieve_execute_sequence(scripts, ctx->script_count, &msg, &env, &limits,
 				   &result) < 0) {

@@ -24,6 +24,7 @@
 struct istream;
 struct roost_config;
 struct sieve_limits;
+struct sieve_env;
 
 /* One recipient's delivery, as the delivery code describes it.  Nothing
  * here is kept after sieve_run_deliver() returns. */
@@ -93,6 +94,10 @@ int sieve_run_deliver(const struct sieve_delivery *d, struct sieve_delivery_resu
 
 /* The interpreter's limits from roost.conf's sieve_max_* keys. */
 void sieve_run_limits(const struct roost_config *config, struct sieve_limits *limits_r);
+/* Sets the fields of *env that come from roost.conf: the subaddress
+ * delimiter (recipient_delimiter) and the spamtest/virustest headers and
+ * scales (sieve_spamtest_*, sieve_virustest_*); the rest is left alone. */
+void sieve_run_env_config(const struct roost_config *config, struct sieve_env *env);
 
 /* Frees the compiled scripts this process keeps (at exit, for leak
  * checkers); scripts are compiled again when next needed. */

@@ -6,6 +6,7 @@
  * (RFC 3834, RFC 5230 4.6, redirect loops) is decided by submit.h's
  * rules; this file only logs why. */
 #include "send.h"
+#include "mailto.h"
 #include "base/log.h"
 #include "base/pool.h"
 #include "conf/conf.h"
@@ -14,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* Notifications of one run go to at most this many addresses. */
-#define SEND_NOTIFY_MAX_RCPTS 16
 
 struct send_ctx {
 	const struct sieve_delivery *d;
@@ -182,112 +180,12 @@ static void send_vacation(struct send_ctx *ctx, const struct sieve_action *a)
 
 /* ---- notify :method "mailto:..." (RFC 5436, RFC 6068) ---- */
 
-static int send_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* p[0..len) with %XX decoded, in the pool. */
-static char *send_pct_decode(struct pool *pool, const char *p, size_t len)
-{
-	char *out = p_malloc(pool, len + 1);
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		int hi, lo;
-		if (p[i] == '%' && i + 2 < len && (hi = send_hex(p[i + 1])) >= 0 &&
-		    (lo = send_hex(p[i + 2])) >= 0) {
-			out[o++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else {
-			out[o++] = p[i];
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-struct send_mailto {
-	const char *to[SEND_NOTIFY_MAX_RCPTS];
-	size_t to_count;
-	const char *cc[SEND_NOTIFY_MAX_RCPTS];
-	size_t cc_count;
-	const char *subject, *body;
-	struct submit_header_field headers[SEND_NOTIFY_MAX_RCPTS];
-	size_t header_count;
-};
-
-/* Adds the comma-separated addresses of p[0..len) to list. */
-static void send_mailto_addrs(struct pool *pool, const char *p, size_t len,
-			      const char **list, size_t *count)
-{
-	char *all = send_pct_decode(pool, p, len);
-	for (char *s = all; *s != '\0'; ) {
-		size_t n = strcspn(s, ",");
-		char *next = s + n + (s[n] == ',' ? 1 : 0);
-		s[n] = '\0';
-		while (*s == ' ')
-			s++;
-		for (size_t e = strlen(s); e > 0 && s[e - 1] == ' '; e--)
-			s[e - 1] = '\0';
-		if (*s != '\0' && *count < SEND_NOTIFY_MAX_RCPTS)
-			list[(*count)++] = s;
-		s = next;
-	}
-}
-
-/* mailtoURI = "mailto:" [ to ] [ hfields ] (RFC 6068 2).  Returns 0, or
- * -1 when it is no mailto URI. */
-static int send_mailto_parse(struct pool *pool, const char *uri, struct send_mailto *m)
-{
-	memset(m, 0, sizeof(*m));
-	if (strncasecmp(uri, "mailto:", 7) != 0)
-		return -1;
-	const char *p = uri + 7;
-	size_t n = strcspn(p, "?");
-	send_mailto_addrs(pool, p, n, m->to, &m->to_count);
-	p += n;
-	while (*p == '?' || *p == '&') {
-		p++;
-		size_t flen = strcspn(p, "&");
-		const char *eq = memchr(p, '=', flen);
-		if (eq != NULL) {
-			size_t nlen = (size_t)(eq - p);
-			const char *v = eq + 1;
-			size_t vlen = flen - nlen - 1;
-			char *name = send_pct_decode(pool, p, nlen);
-			if (strcasecmp(name, "to") == 0) {
-				send_mailto_addrs(pool, v, vlen, m->to, &m->to_count);
-			} else if (strcasecmp(name, "cc") == 0) {
-				send_mailto_addrs(pool, v, vlen, m->cc, &m->cc_count);
-			} else if (strcasecmp(name, "subject") == 0) {
-				m->subject = send_pct_decode(pool, v, vlen);
-			} else if (strcasecmp(name, "body") == 0) {
-				m->body = send_pct_decode(pool, v, vlen);
-			} else if (strcasecmp(name, "bcc") != 0 &&
-				   m->header_count < SEND_NOTIFY_MAX_RCPTS) {
-				/* the composer drops the unsafe ones (RFC 5436 2.7) */
-				m->headers[m->header_count].name = name;
-				m->headers[m->header_count++].value =
-					send_pct_decode(pool, v, vlen);
-			}
-		}
-		p += flen;
-	}
-	return m->to_count + m->cc_count > 0 ? 0 : -1;
-}
-
 /* RFC 5436: the notification message. */
 static void send_notify(struct send_ctx *ctx, const struct sieve_action *a)
 {
 	const struct sieve_delivery *d = ctx->d;
 	struct str value = STR_INIT;
-	struct send_mailto m;
+	struct sieve_mailto m;
 
 	/* RFC 5436 2.7: none for mail that is itself automatic */
 	if (submit_header_get(ctx->header, ctx->header_len, "Auto-Submitted", &value) > 0 &&
@@ -299,35 +197,35 @@ static void send_notify(struct send_ctx *ctx, const struct sieve_action *a)
 	}
 	str_free(&value);
 	struct pool *pool = pool_create(1024);
-	if (a->method == NULL || send_mailto_parse(pool, a->method, &m) < 0) {
-		log_warning("%s: sieve: %s: notify: method \"%s\" not supported",
-			    d->log_prefix, d->user, a->method != NULL ? a->method : "");
+	const char *error = NULL;
+	/* the parser the script's validation used (mailto.h): the URI was
+	 * checked when the action was taken, so this does not fail */
+	if (a->method == NULL || sieve_mailto_parse(pool, a->method, &m, &error) < 0) {
+		log_warning("%s: sieve: %s: notify: method \"%s\" not usable: %s",
+			    d->log_prefix, d->user, a->method != NULL ? a->method : "",
+			    error != NULL ? error : "no method");
 		pool_destroy(&pool);
 		return;
 	}
+	if (m.recipient_count == 0) {
+		pool_destroy(&pool);
+		return;		/* "mailto:" notifies nobody (RFC 5435 4) */
+	}
 	const char *from = a->from != NULL && submit_address_is_valid(a->from) ?
 		a->from : ctx->user_addr;
-	const char *rcpts[2 * SEND_NOTIFY_MAX_RCPTS];
-	size_t rcpt_count = 0;
-	for (size_t i = 0; i < m.to_count; i++)
-		rcpts[rcpt_count++] = m.to[i];
-	for (size_t i = 0; i < m.cc_count; i++)
-		rcpts[rcpt_count++] = m.cc[i];
+	const char **rcpts = p_malloc(pool, sizeof(*rcpts) * m.recipient_count);
+	for (size_t i = 0; i < m.recipient_count; i++)
+		rcpts[i] = m.recipients[i].address;
 	struct submit_notify notify = {
 		.orig_header = ctx->header,
 		.orig_header_len = ctx->header_len,
 		.from = from,
 		.owner = ctx->user_addr,
-		.to = m.to,
-		.to_count = m.to_count,
-		.cc = m.cc,
-		.cc_count = m.cc_count,
-		.subject = a->message != NULL ? a->message : m.subject,
 		.importance = a->importance != NULL ? (unsigned int)(a->importance[0] - '0') : 0,
-		.headers = m.headers,
-		.header_count = m.header_count,
-		.body = m.body,
 	};
+	sieve_mailto_notify_fill(&m, pool, &notify);
+	if (a->message != NULL)
+		notify.subject = a->message;
 	if (notify.importance > 3)
 		notify.importance = 0;
 	struct submit_origin origin = { .date = d->now };
@@ -335,7 +233,7 @@ static void send_notify(struct send_ctx *ctx, const struct sieve_action *a)
 	submit_notify_compose(&msg, &notify, &origin);
 	/* RFC 5436 2.7: <> begets <>; else :from or the recipient */
 	(void)send_one(ctx, "notification", d->envelope_from[0] == '\0' ? "" : from,
-		       rcpts, rcpt_count, &msg);
+		       rcpts, m.recipient_count, &msg);
 	str_free(&msg);
 	pool_destroy(&pool);
 }

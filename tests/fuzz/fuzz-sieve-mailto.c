@@ -3,7 +3,8 @@
  *
  * The input is a URI.  Parsing must never crash; sieve_mailto_is_valid()
  * must agree with it; a valid URI has at most SIEVE_MAILTO_MAX_RECIPIENTS
- * recipients, and the notification composed from it has its header
+ * recipients, and the notification composed from it (through
+ * submit_notify_compose(), as delivery sends it) has its header
  * ended by an empty line and no header line over 998 bytes.  The input
  * percent-encoded with :encodeurl and put in a body must come back as
  * it was whenever it is UTF-8 without NUL. */
@@ -17,6 +18,7 @@
 #include "base/str.h"
 #include "base/utf8.h"
 #include "sieve/mailto.h"
+#include "submit/submit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,20 +40,23 @@ static bool is_utf8(const uint8_t *p, size_t len)
 	return true;
 }
 
-static void check_compose(const struct sieve_mailto *m)
+static void check_compose(const struct sieve_mailto *m, struct pool *pool)
 {
-	struct sieve_mailto_notify n = {
+	struct submit_notify n = {
+		.orig_header = trigger,
+		.orig_header_len = sizeof(trigger) - 1,
+		.from = "me@example.org",
 		.owner = "me@example.org",
-		.importance = "1",
-		.trigger = trigger,
-		.trigger_size = sizeof(trigger) - 1,
-		.date = 0,
-		.message_id = "<x@example.org>",
+		.importance = 1,
 	};
+	struct submit_origin origin = { .hostname = "example.org", .date = 1 };
 	struct str out = STR_INIT;
 	const char *end, *line;
 
-	sieve_mailto_compose(m, &n, &out);
+	sieve_mailto_notify_fill(m, pool, &n);
+	if (n.to_count + n.cc_count != m->recipient_count)
+		abort();
+	submit_notify_compose(&out, &n, &origin);
 	end = strstr(str_c(&out), "\r\n\r\n");
 	if (end == NULL)
 		abort();
@@ -79,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m.recipient_count > SIEVE_MAILTO_MAX_RECIPIENTS ||
 		    m.header_count > SIEVE_MAILTO_MAX_HEADERS)
 			abort();
-		check_compose(&m);
+		check_compose(&m, pool);
 	} else if (error == NULL || *error == '\0') {
 		abort();
 	}

@@ -236,3 +236,41 @@ def test_roost_sieve_test_cli():
         assert "no such user" in p.stderr, p.stderr
     finally:
         srv.stop()
+
+
+def test_spamtest_config():
+    """sieve_spamtest_header/_max and sieve_virustest_header/_max: the
+    score header of the filter in front of Roost, scaled to RFC 5235's
+    1..10 (spamtest), 0..100 (spamtestplus :percent) and 1..5
+    (virustest); without the keys every message is untested ("0")."""
+    srv = roosttest.Server()
+    try:
+        msgfile = os.path.join(srv.dir, "spam.eml")
+        with open(msgfile, "wb") as f:
+            f.write(b"From: a@example.com\r\nTo: demo@example.org\r\n"
+                    b"Subject: buy\r\nX-Spam-Score: 7.5\r\n"
+                    b"X-Virus-Score: 2/4\r\n\r\nbody\r\n")
+        script = os.path.join(srv.dir, "spam.sieve")
+        with open(script, "w") as f:
+            f.write('require ["spamtest", "spamtestplus", "virustest", "fileinto",\n'
+                    '         "relational", "comparator-i;ascii-numeric"];\n'
+                    'if spamtest :value "eq" :comparator "i;ascii-numeric" "0" '
+                    '{ fileinto "untested"; }\n'
+                    'if spamtest :value "ge" :comparator "i;ascii-numeric" "8" '
+                    '{ fileinto "spam8"; }\n'
+                    'if spamtest :percent :value "eq" :comparator "i;ascii-numeric" "75" '
+                    '{ fileinto "pct75"; }\n'
+                    'if virustest :value "eq" :comparator "i;ascii-numeric" "3" '
+                    '{ fileinto "virus3"; }\n')
+        p = srv.roost("sieve", "test", "-c", srv.conf, script, msgfile)
+        assert p.stdout == 'fileinto "untested"\n', p.stdout
+        conf = os.path.join(srv.dir, "spam.conf")
+        with open(srv.conf) as f, open(conf, "w") as g:
+            g.write(f.read() + "sieve_spamtest_header = X-Spam-Score\n"
+                    "sieve_spamtest_max = 10\n"
+                    "sieve_virustest_header = X-Virus-Score\n")
+        # 7.5/10 -> 1 + 0.75 * 9 = 7.75 -> "8"; 75 %; 2/4 -> 1 + 0.5 * 4 = "3"
+        p = srv.roost("sieve", "test", "-c", conf, script, msgfile)
+        assert p.stdout == 'fileinto "spam8"\nfileinto "pct75"\nfileinto "virus3"\n', p.stdout
+    finally:
+        srv.stop()

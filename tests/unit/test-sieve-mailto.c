@@ -13,6 +13,7 @@
 #include "base/pool.h"
 #include "base/str.h"
 #include "sieve/mailto.h"
+#include "submit/submit.h"
 
 static struct pool *pool;
 
@@ -194,74 +195,49 @@ static void test_capability_and_encodeurl(void **state)
 	str_free(&s);
 }
 
-/* RFC 5436 3: the notification message of the example */
+/* RFC 5436 3: the notification of the example, from the parsed URI
+ * (sieve_mailto_notify_fill) through submit_notify_compose() as the
+ * delivery sends it */
 static void test_compose(void **state)
 {
 	static const char trigger[] =
 		"Return-Path: <knitting-bounces@example.com>\r\n"
-		"Received: from mail.example.com by mail.example.org\r\n"
-		"  for <recipient@example.org>; Wed, 7 Dec 2005 05:08:02 -0500\r\n"
-		"Received: from hobbies.example.com by mail.example.com\r\n"
-		"  for <knitting@example.com>; Wed, 7 Dec 2005 02:00:26 -0800\r\n"
 		"Message-ID: <1234567.89ABCDEF@example.com>\r\n"
 		"Subject: [Knitting] A new sweater\r\n"
-		"\r\n"
-		"I just finished a great new sweater!\r\n";
+		"\r\n";
 	struct sieve_mailto m;
-	struct sieve_mailto_notify n = {
-		.owner = "recipient@example.org",
-		.message = "From Knitting list: A new sweater",
-		.importance = "3",
-		.trigger = trigger,
-		.trigger_size = strlen(trigger),
-		.date = 1133950135,
-		.message_id = "<A2299BB.FF7788@example.org>",
-	};
+	const char *error = NULL;
+	struct submit_origin origin = { .hostname = "mail.example.org", .date = 1133950135 };
 	struct str out = STR_INIT;
 
 	(void)state;
-	recipients("mailto:0123456789@sms.example.net?to=backup@example.com&X-Tag=caf%C3%A9", &m);
-	sieve_mailto_compose(&m, &n, &out);
-	assert_string_equal(str_c(&out),
-		"Auto-Submitted: auto-notified; owner-email=\"recipient@example.org\"\r\n"
-		"Received: from mail.example.com by mail.example.org\r\n"
-		"  for <recipient@example.org>; Wed, 7 Dec 2005 05:08:02 -0500\r\n"
-		"Received: from hobbies.example.com by mail.example.com\r\n"
-		"  for <knitting@example.com>; Wed, 7 Dec 2005 02:00:26 -0800\r\n"
-		"Date: Wed, 07 Dec 2005 10:08:55 +0000\r\n"
-		"Message-ID: <A2299BB.FF7788@example.org>\r\n"
-		"From: recipient@example.org\r\n"
-		"To: 0123456789@sms.example.net,\r\n backup@example.com\r\n"
-		"Subject: From Knitting list: A new sweater\r\n"
-		"Importance: low\r\n"
-		"X-Tag: =?UTF-8?B?Y2Fmw6k=?=\r\n"
-		"MIME-Version: 1.0\r\n"
-		"Content-Type: text/plain; charset=utf-8\r\n"
-		"Content-Transfer-Encoding: 7bit\r\n"
-		"\r\n");
-	/* the subject of the URI, then of the trigger; :from; body; cc */
-	str_truncate(&out, 0);
-	n.message = NULL;
-	n.from = "alerts@example.org";
-	recipients("mailto:a@example.com?cc=b@example.com&body=Look%21", &m);
-	sieve_mailto_compose(&m, &n, &out);
-	assert_non_null(strstr(str_c(&out), "From: alerts@example.org\r\nTo: a@example.com\r\n"
-			       "Cc: b@example.com\r\nSubject: [Knitting] A new sweater\r\n"));
-	assert_non_null(strstr(str_c(&out), "\r\n\r\nLook!\r\n"));
-	/* a :message with line breaks is one line; a :from with one is not used */
-	str_truncate(&out, 0);
-	n.message = "two\r\nlines";
-	n.from = "a@example.org\r\nBcc: x@example.net";
-	sieve_mailto_compose(&m, &n, &out);
-	assert_non_null(strstr(str_c(&out), "\r\nSubject: two  lines\r\n"));
-	assert_non_null(strstr(str_c(&out), "\r\nFrom: recipient@example.org\r\n"));
-	assert_null(strstr(str_c(&out), "Bcc"));
-	n.message = NULL;
-	n.from = NULL;
-	str_truncate(&out, 0);
-	recipients("mailto:a@example.com?subject=Hi", &m);
-	sieve_mailto_compose(&m, &n, &out);
-	assert_non_null(strstr(str_c(&out), "\r\nSubject: Hi\r\n"));
+	assert_int_equal(sieve_mailto_parse(pool, "mailto:0123456789@sms.example.net?"
+					    "cc=backup@example.com&X-Tag=caf%C3%A9&body=Look%21",
+					    &m, &error), 0);
+	struct submit_notify n = {
+		.orig_header = trigger,
+		.orig_header_len = strlen(trigger),
+		.from = "recipient@example.org",
+		.owner = "recipient@example.org",
+		.importance = 3,
+	};
+	sieve_mailto_notify_fill(&m, pool, &n);
+	assert_int_equal(n.to_count, 1);
+	assert_int_equal(n.cc_count, 1);
+	assert_string_equal(n.to[0], "0123456789@sms.example.net");
+	assert_string_equal(n.cc[0], "backup@example.com");
+	assert_int_equal(n.header_count, 1);
+	assert_string_equal(n.body, "Look!");
+	submit_notify_compose(&out, &n, &origin);
+	const char *msg = str_c(&out);
+	assert_true(strncmp(msg, "Auto-Submitted: auto-notified; "
+			    "owner-email=\"recipient@example.org\"\r\n", 67) == 0);
+	assert_non_null(strstr(msg, "\r\nTo: <0123456789@sms.example.net>\r\n"));
+	assert_non_null(strstr(msg, "\r\nCc: <backup@example.com>\r\n"));
+	assert_non_null(strstr(msg, "\r\nSubject: [Knitting] A new sweater\r\n"));
+	assert_non_null(strstr(msg, "\r\nImportance: low\r\n"));
+	assert_non_null(strstr(msg, "\r\nX-Tag: =?UTF-8?"));
+	assert_non_null(strstr(msg, "\r\n\r\nLook!"));
 	str_free(&out);
 }
 
