@@ -347,3 +347,37 @@ def test_reject_sends_an_mdn():
         time.sleep(0.3)
         expect(len(sink.messages()) == 1, sink.messages())
     with_sink(run)
+
+
+def test_notify_mailto():
+    """enotify (RFC 5435/5436): a notification to the URI's recipients,
+    from the sender the delivery had (RFC 5436 2.7: <> only for a <>
+    trigger), Auto-Submitted: auto-notified; none for a message that is
+    itself automatic; notify never cancels the implicit keep."""
+    def run(srv, sink):
+        put_script(srv, 'require ["enotify"];\n'
+                   'if header :contains "subject" "urgent" {\n'
+                   '  notify :importance "1" :message "Urgent mail arrived"\n'
+                   '    "mailto:pager@example.net?cc=desk@example.net";\n'
+                   '}\n')
+        c = lmtp(srv)
+        rcpt = ["demo@example.org"]
+        for sender, subject, extra, n in (
+                ("a@example.net", "urgent 1", "", 1),
+                ("b@example.net", "urgent 2", "Auto-Submitted: auto-generated\r\n", 2),
+                ("c@example.net", "calm 3", "", 3)):
+            replies = send(c, sender, rcpt, from_to(sender, subject, n, extra))
+            expect(replies[0].startswith("250 "), replies)
+        c.close()
+        [m] = sink.wait_messages(1)
+        expect(m["rcpts"] == ["pager@example.net", "desk@example.net"], m)
+        data = m["data"].decode()
+        expect("Auto-Submitted: auto-notified" in data, data[:1500])
+        expect("Subject: Urgent mail arrived\r\n" in data and "Importance: high" in data,
+               data[:1500])
+        expect("Cc: <desk@example.net>" in data, data[:1500])
+        import time
+        time.sleep(0.3)
+        expect(len(sink.messages()) == 1, sink.messages())
+        expect(status(srv, "INBOX") == 3)
+    with_sink(run)
