@@ -1,9 +1,11 @@
 /* str.c: growable byte strings. */
 #include "str.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void str_grow(struct str *s, size_t add)
 {
@@ -106,4 +108,21 @@ char *str_steal(struct str *s)
 	s->data = NULL;
 	s->len = s->cap = 0;
 	return p;
+}
+
+int str_append_fd(struct str *s, int fd)
+{
+	for (;;) {
+		char *buf = str_append_space(s, 8192);
+		ssize_t n = read(fd, buf, 8192);
+		int saved = errno;
+
+		str_truncate(s, s->len - 8192 + (n > 0 ? (size_t)n : 0));
+		if (n < 0 && saved == EINTR)
+			continue;
+		if (n <= 0) {
+			errno = saved;
+			return n < 0 ? -1 : 0;
+		}
+	}
 }

@@ -30,6 +30,10 @@ char *str_append_space(struct str *s, size_t len);
 void str_append_uint(struct str *s, uint64_t v);
 void str_printfa(struct str *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
 void str_vprintfa(struct str *s, const char *fmt, va_list args) ATTR_PRINTF(2, 0);
+/* Appends everything left to read from descriptor fd (until end of
+ * file; EINTR is retried).  Returns 0, or -1 with errno set by read(),
+ * keeping what was read before the error. */
+int str_append_fd(struct str *s, int fd);
 /* Returns the content as a C string, valid until the next change. */
 const char *str_c(const struct str *s);
 /* Hands the buffer to the caller (who frees it) and empties the str. */

@@ -206,22 +206,6 @@ static struct run_cached *run_compile(const struct sieve_delivery *d, const char
 
 /* ---- finding the scripts ---- */
 
-/* Reads the file at `path` into *text_r.  Returns 0, or -1 with errno. */
-static int run_read_file(int fd, struct str *text_r)
-{
-	for (;;) {
-		char *buf = str_append_space(text_r, 8192);
-		ssize_t n = read(fd, buf, 8192);
-		if (n < 0 && errno == EINTR) {
-			str_truncate(text_r, text_r->len - 8192);
-			continue;
-		}
-		str_truncate(text_r, text_r->len - 8192 + (n < 0 ? 0 : (size_t)n));
-		if (n <= 0)
-			return n < 0 ? -1 : 0;
-	}
-}
-
 /* A script of roost.conf (sieve_before, sieve_after, sieve_default):
  * 1 with *c_r, 0 when the file does not exist, -1 when it cannot be read
  * (logged). */
@@ -248,7 +232,7 @@ static int run_file_script(const struct sieve_delivery *d, const char *path,
 	*c_r = run_cache_find(key.data, key.len, stamp);
 	if (*c_r == NULL) {
 		struct str text = STR_INIT;
-		if (run_read_file(fd, &text) < 0) {
+		if (str_append_fd(&text, fd) < 0) {
 			log_error("%s: sieve: cannot read %s: %s", d->log_prefix, path,
 				  strerror(errno));
 			str_free(&text);
@@ -451,7 +435,7 @@ static int run_env_include_global(struct run_ctx *ctx, const char *name, struct 
 	if (fd < 0) {
 		ret = errno == ENOENT ? 0 : -1;
 	} else {
-		ret = run_read_file(fd, text_r) < 0 ? -1 : 1;
+		ret = str_append_fd(text_r, fd) < 0 ? -1 : 1;
 		close(fd);
 	}
 	if (ret < 0)

@@ -276,21 +276,10 @@ int maildir_sieve_get(struct store *store, const char *name, struct str *text_r,
 		close(fd);
 		goto out;
 	}
-	for (;;) {
-		char *buf = str_append_space(text_r, 8192);
-		ssize_t n = read(fd, buf, 8192);
-		if (n < 0 && errno == EINTR) {
-			str_truncate(text_r, text_r->len - 8192);
-			continue;
-		}
-		str_truncate(text_r, text_r->len - 8192 + (n > 0 ? (size_t)n : 0));
-		if (n < 0) {
-			maildir_storage_set_syscall_error(ms, "read", path);
-			close(fd);
-			goto out;
-		}
-		if (n == 0)
-			break;
+	if (str_append_fd(text_r, fd) < 0) {
+		maildir_storage_set_syscall_error(ms, "read", path);
+		close(fd);
+		goto out;
 	}
 	close(fd);
 	if (stamp_r != NULL) {
