@@ -14,11 +14,11 @@ static const struct {
 	int (*main)(int argc, char **argv);
 	const char *summary;
 } subcommands[] = {
-	{ "serve", cli_serve_main, "run the IMAP and LMTP server" },
+	{ "serve", cli_serve_main, "run the IMAP, LMTP and ManageSieve server" },
 	{ "user", cli_user_main, "add, change, delete or list users (passwd-file)" },
 	{ "check", cli_check_main, "bring a user's index up to date, or rebuild it" },
 	{ "deliver", cli_deliver_main, "deliver a message from stdin to a user (LDA)" },
-	{ "sieve", cli_sieve_main, "Sieve scripts: test a script over a message" },
+	{ "sieve", cli_sieve_main, "Sieve scripts: store, list, activate, show, delete, test" },
 };
 
 static void usage(FILE *out)

@@ -76,6 +76,13 @@ struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
  * the thread finishes).  Sets *request to NULL; NULL is allowed. */
 void auth_request_abort(struct auth_request **request);
 
+/* Whether a plaintext SASL mechanism (PLAIN) or IMAP LOGIN may be used on
+ * `conn`: always over TLS, else as config->plaintext_auth says ("local":
+ * loopback and UNIX sockets only).  The rule of every protocol with a
+ * login (IMAP, ManageSieve). */
+struct net_conn;
+bool auth_plaintext_allowed(const struct roost_config *config, struct net_conn *conn);
+
 /* Turns a user name into the one form that names its account and its
  * mail store (lowercase, see passwd_file_user_normalize()), in place.
  * auth_verify_plain() answers OK with that form; callers of

@@ -2,7 +2,6 @@
 #include "cli.h"
 #include "conf/conf.h"
 #include "store/store.h"
-#include "auth/passwd-file.h"
 
 #include <stdio.h>
 #include <stdlib.h>

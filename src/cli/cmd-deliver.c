@@ -5,12 +5,19 @@
  * It takes the same path as LMTP (lmtp/deliver.h): recipient resolution,
  * trace headers, an append that is on disk before we exit 0.  The exit
  * code is what the MTA acts on, so every failure maps to a sysexits.h
- * code: EX_TEMPFAIL makes the MTA try again later, the others bounce. */
+ * code: EX_TEMPFAIL makes the MTA try again later, the others bounce.
+ *
+ * The user's Sieve scripts run as for LMTP.  An ereject (RFC 5429 2.1)
+ * exits EX_NOPERM with the reason on stderr, as Dovecot's LDA does with
+ * -e: the exit code is this agent's protocol-level refusal, the most
+ * preferred of RFC 5429 2.1's choices, and the MTA then bounces with the
+ * reason. */
 #include "cli.h"
 #include "auth/auth.h"
 #include "base/log.h"
 #include "conf/conf.h"
 #include "lmtp/deliver.h"
+#include "sieve/run.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,7 +35,9 @@ static void cli_deliver_usage(FILE *out)
 		"usage: roost deliver [-c FILE] -u USER [-f SENDER] [-m MAILBOX] < MESSAGE\n"
 		"\n"
 		"Delivers the message on stdin into USER's mail store (INBOX, or MAILBOX\n"
-		"if it exists), adding Return-Path and Delivered-To headers.  Lines may\n"
+		"if it exists), adding Return-Path and Delivered-To headers; the user's\n"
+		"Sieve script, if any, decides where it goes (MAILBOX is then where\n"
+		"keep files it).  Lines may\n"
 		"end in LF or CRLF; a leading mbox \"From \" line is dropped.  Running IMAP\n"
 		"sessions see the message at once.  Started as root, it runs as the\n"
 		"config's `user` (the server's), so the files it writes are the server's.\n"
@@ -44,7 +53,8 @@ static void cli_deliver_usage(FILE *out)
 		"\n"
 		"Exit codes (sysexits.h): 0 delivered, 64 usage, 65 message too big,\n"
 		"67 no such user, 74 cannot read the message, 75 temporary failure\n"
-		"(the MTA retries), 78 bad config.\n");
+		"(the MTA retries), 77 refused by the user's Sieve script (ereject;\n"
+		"the reason on stderr), 78 bad config.\n");
 }
 
 /* Copies stdin to an unnamed file with CRLF line ends, dropping a first
@@ -98,6 +108,52 @@ static int cli_deliver_spool(int in, int out, uint64_t max_size, uint64_t *size_
 	free(buf);
 	free(obuf);
 	*size_r = size;
+	return ret;
+}
+
+/* Opens the store of `rcpt` and delivers the spooled message through its
+ * Sieve scripts.  Returns the exit code. */
+static int cli_deliver_store(const struct roost_config *config,
+			     const struct lmtp_recipient *rcpt, const char *address,
+			     const char *sender, const char *mailbox,
+			     const struct str *prefix, int fd, uint64_t size)
+{
+	struct store_settings set;
+	struct store *store;
+	const char *error;
+
+	store_settings_init(&set, config);
+	if (store_open(&set, rcpt->user, &store, &error) < 0) {
+		log_error("roost deliver: cannot open the store of %s: %s", rcpt->user, error);
+		fprintf(stderr, "roost deliver: delivery to %s failed\n", address);
+		return EX_TEMPFAIL;
+	}
+	struct istream *spool = istream_from_fd_borrowed(fd);
+	struct sieve_delivery d = {
+		.config = config,
+		.store = store,
+		.user = rcpt->user,
+		.mailbox = mailbox,
+		.prefix = prefix,
+		.spool = spool,
+		.size = size,
+		.envelope_from = sender,
+		.envelope_to = address,
+		.log_prefix = "roost deliver",
+		.now = time(NULL),
+	};
+	struct sieve_delivery_result res;
+	int ret = 0;
+	if (sieve_run_deliver(&d, &res) < 0) {
+		fprintf(stderr, "roost deliver: delivery to %s failed\n", address);
+		ret = EX_TEMPFAIL;
+	} else if (res.status == SIEVE_DELIVERY_REJECTED) {
+		fprintf(stderr, "%s\n", res.reason);
+		ret = EX_NOPERM;
+	}
+	istream_destroy(&spool);
+	store_close(&store);
+	sieve_run_cache_clear();
 	return ret;
 }
 
@@ -182,18 +238,9 @@ int cli_deliver_main(int argc, char **argv)
 		struct str prefix = STR_INIT;
 		lmtp_deliver_trace_headers(&prefix, sender, user, NULL, NULL, NULL, NULL,
 					   time(NULL));
-		struct store_settings set;
-		store_settings_init(&set, config);
 		if (mailbox == NULL)
 			mailbox = lmtp_deliver_detail_mailbox(config, &rcpt);
-		struct lmtp_deliver_result res;
-		struct istream *spool = istream_from_fd_borrowed(fd);
-		if (lmtp_deliver_to_user(&set, rcpt.user, mailbox, &prefix, spool, size,
-					 "roost deliver", &res) < 0) {
-			fprintf(stderr, "roost deliver: delivery to %s failed\n", user);
-			ret = EX_TEMPFAIL;
-		}
-		istream_destroy(&spool);
+		ret = cli_deliver_store(config, &rcpt, user, sender, mailbox, &prefix, fd, size);
 		str_free(&prefix);
 	}
 	close(fd);

@@ -5,6 +5,7 @@
 #include "conf/conf.h"
 #include "imap/session.h"
 #include "lmtp/session.h"
+#include "managesieve/session.h"
 #include "net/net.h"
 
 #include <stdio.h>
@@ -86,7 +87,8 @@ int cli_serve_main(int argc, char **argv)
 			    config->userdb);
 	/* before the workers are forked: they share the failed-login counts */
 	auth_shared_init();
-	const struct net_protocol list[] = { imap_protocol, lmtp_protocol, { .name = NULL } };
+	const struct net_protocol list[] = { imap_protocol, lmtp_protocol, managesieve_protocol,
+					     { .name = NULL } };
 	int ret = net_serve(config, list, single);
 	config_free(&config);
 	return ret;

@@ -5,6 +5,7 @@
  * prints the actions (sieve_result_describe()); it never delivers, and
  * with -u it only reads the user's mailbox list. */
 #include "cli.h"
+#include "cmd-sieve-admin.h"
 #include "base/pool.h"
 #include "conf/conf.h"
 #include "sieve/sieve.h"
@@ -276,12 +277,25 @@ static const struct {
 	int (*run)(int argc, char **argv);
 } sieve_subcommands[] = {
 	{ "test", cli_sieve_test },
+	{ "put", cli_sieve_put },
+	{ "list", cli_sieve_list },
+	{ "activate", cli_sieve_activate },
+	{ "deactivate", cli_sieve_deactivate },
+	{ "show", cli_sieve_show },
+	{ "delete", cli_sieve_delete },
 };
 
 static void cli_sieve_usage(FILE *out)
 {
 	fprintf(out, "usage: roost sieve SUBCOMMAND [ARGS]\n\nsubcommands:\n"
-		"  test     run a script over a message and print its actions\n");
+		"  test        run a script over a message and print its actions\n"
+		"  put         compile a script and store it as one of a user's scripts\n"
+		"  list        list a user's scripts\n"
+		"  activate    make one of a user's scripts the active one\n"
+		"  deactivate  leave a user without an active script\n"
+		"  show        print one of a user's scripts\n"
+		"  delete      delete one of a user's scripts\n"
+		"\n`roost sieve SUBCOMMAND --help` describes each one.\n");
 }
 
 int cli_sieve_main(int argc, char **argv)

@@ -58,6 +58,14 @@ static const struct conf_key conf_keys[] = {
 	K("lmtp_max_recipients", T_UINT, lmtp_max_recipients, 1, 100000),
 	K("lmtp_timeout", T_UINT, lmtp_timeout, 5, 3600),
 	K("lmtp_socket_owner", T_STR, lmtp_socket_owner, 0, 0),
+	K("sieve_before", T_PATH, sieve_before, 0, 0),
+	K("sieve_after", T_PATH, sieve_after, 0, 0),
+	K("sieve_default", T_PATH, sieve_default, 0, 0),
+	K("sieve_global_dir", T_PATH, sieve_global_dir, 0, 0),
+	K("managesieve_max_scripts", T_UINT, managesieve_max_scripts, 0, 1000000),
+	K("managesieve_max_storage", T_SIZE, managesieve_max_storage, 0, (uint64_t)4 << 30),
+	K("submission_timeout", T_UINT, submission_timeout, 1, 3600),
+	K("sendmail_path", T_PATH, sendmail_path, 0, 0),
 	K("sieve_max_script_size", T_SIZE, sieve_max_script_size, 1024, 64 * 1024 * 1024),
 	K("sieve_max_nesting", T_UINT, sieve_max_nesting, 4, 1000),
 	K("sieve_max_actions", T_UINT, sieve_max_actions, 1, 10000),
@@ -65,6 +73,8 @@ static const struct conf_key conf_keys[] = {
 	K("sieve_max_variable_size", T_SIZE, sieve_max_variable_size, 4000, 64 * 1024 * 1024),
 	K("sieve_max_include_depth", T_UINT, sieve_max_include_depth, 3, 1000),
 	K("sieve_max_cpu_time", T_UINT, sieve_max_cpu_time, 10, 3600 * 1000),
+	K("submission_user", T_STR, submission_user, 0, 0),
+	K("submission_password", T_STR, submission_password, 0, 0),
 };
 
 int config_parse_size(const char *value, uint64_t *size_r)
@@ -123,6 +133,16 @@ static void config_defaults(struct roost_config *c)
 	c->lmtp_timeout = 300;
 	c->lmtp_socket_mode = 0666;
 	c->lmtp_socket_owner = xstrdup("");
+	c->sieve_before = xstrdup("");
+	c->sieve_after = xstrdup("");
+	c->sieve_default = xstrdup("");
+	c->sieve_global_dir = xstrdup("");
+	c->managesieve_max_scripts = 100;
+	c->managesieve_max_storage = 10 * 1024 * 1024;
+	c->submission_host = xstrdup("");
+	c->submission_tls = CONF_SUBMISSION_TLS_STARTTLS;
+	c->submission_timeout = 30;
+	c->sendmail_path = xstrdup("");
 	/* the defaults of sieve_limits_default() */
 	c->sieve_max_script_size = 1024 * 1024;
 	c->sieve_max_nesting = 32;
@@ -131,6 +151,38 @@ static void config_defaults(struct roost_config *c)
 	c->sieve_max_variable_size = 4096;
 	c->sieve_max_include_depth = 10;
 	c->sieve_max_cpu_time = 10000;
+	c->submission_user = xstrdup("");
+	c->submission_password = xstrdup("");
+}
+
+int config_parse_host_port(const char *value, char **host_r, unsigned int *port_r,
+			   const char **error_r)
+{
+	const char *colon = strrchr(value, ':');
+	const char *host = value;
+	size_t host_len;
+	uint64_t port;
+
+	if (colon == NULL || str_to_u64(colon + 1, 65535, &port) < 0 || port == 0) {
+		*error_r = "expected HOST:PORT (e.g. 127.0.0.1:25, [::1]:587, smtp.example.com:587)";
+		return -1;
+	}
+	host_len = (size_t)(colon - value);
+	if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+		host++;
+		host_len -= 2;
+	} else if (memchr(host, ':', host_len) != NULL) {
+		*error_r = "an IPv6 address goes in brackets: [::1]:25";
+		return -1;
+	}
+	if (host_len == 0 || memchr(host, ' ', host_len) != NULL ||
+	    memchr(host, '\t', host_len) != NULL) {
+		*error_r = "expected HOST:PORT with a host name or address";
+		return -1;
+	}
+	*host_r = xstrndup(host, host_len);
+	*port_r = (unsigned int)port;
+	return 0;
 }
 
 static char *config_path(const struct roost_config *c, const char *value)
@@ -167,8 +219,9 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 		return -1;
 	}
 	struct conf_listener l = { 0 };
-	if (strcmp(words[0], "imap") != 0 && strcmp(words[0], "lmtp") != 0) {
-		*error_r = "unknown protocol (known: imap, lmtp)";
+	if (strcmp(words[0], "imap") != 0 && strcmp(words[0], "lmtp") != 0 &&
+	    strcmp(words[0], "managesieve") != 0) {
+		*error_r = "unknown protocol (known: imap, lmtp, managesieve)";
 		return -1;
 	}
 	l.tls = CONF_TLS_NONE;
@@ -192,8 +245,14 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 		}
 	} else {
 		char *colon = strrchr(words[1], ':');
+		size_t wlen = strlen(words[1]);
 		uint64_t port;
-		if (colon == NULL || str_to_u64(colon + 1, 65535, &port) < 0 || port == 0) {
+		if (strcmp(words[0], "managesieve") == 0 &&
+		    (colon == NULL || words[1][wlen - 1] == ']')) {
+			/* RFC 5804 1.8: ManageSieve's port is 4190 */
+			port = 4190;
+			colon = words[1] + wlen;
+		} else if (colon == NULL || str_to_u64(colon + 1, 65535, &port) < 0 || port == 0) {
 			*error_r = "address must be ADDRESS:PORT (e.g. 127.0.0.1:143, [::1]:143, *:993)";
 			return -1;
 		}
@@ -241,6 +300,32 @@ static int config_set(struct roost_config *c, const char *key, char *value,
 			c->store_offload_always = true;
 		else {
 			*error_r = "store_offload must be auto or always";
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "submission_host") == 0) {
+		char *host;
+		unsigned int port = 0;
+
+		if (value[0] == '\0')
+			host = xstrdup("");
+		else if (config_parse_host_port(value, &host, &port, error_r) < 0)
+			return -1;
+		free(c->submission_host);
+		c->submission_host = host;
+		c->submission_port = port;
+		return 0;
+	}
+	if (strcmp(key, "submission_tls") == 0) {
+		if (strcmp(value, "no") == 0)
+			c->submission_tls = CONF_SUBMISSION_TLS_NO;
+		else if (strcmp(value, "starttls") == 0)
+			c->submission_tls = CONF_SUBMISSION_TLS_STARTTLS;
+		else if (strcmp(value, "required") == 0)
+			c->submission_tls = CONF_SUBMISSION_TLS_REQUIRED;
+		else {
+			*error_r = "submission_tls must be no, starttls or required";
 			return -1;
 		}
 		return 0;
@@ -432,5 +517,13 @@ void config_free(struct roost_config **_c)
 	free(c->lmtp_trusted_networks);
 	free(c->max_preauth_connections_per_ip_exempt);
 	free(c->lmtp_socket_owner);
+	free(c->sieve_before);
+	free(c->sieve_after);
+	free(c->sieve_default);
+	free(c->sieve_global_dir);
+	free(c->submission_host);
+	free(c->sendmail_path);
+	free(c->submission_user);
+	free(c->submission_password);
 	free(c);
 }

@@ -10,10 +10,14 @@
 #include "base/base.h"
 
 enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
+/* submission_tls: never; STARTTLS when offered, certificate not
+ * checked; STARTTLS required and the certificate verified */
+enum conf_submission_tls { CONF_SUBMISSION_TLS_NO, CONF_SUBMISSION_TLS_STARTTLS,
+			   CONF_SUBMISSION_TLS_REQUIRED };
 enum conf_plaintext_auth { CONF_PLAINTEXT_LOCAL, CONF_PLAINTEXT_ALWAYS, CONF_PLAINTEXT_NEVER };
 
 struct conf_listener {
-	char *protocol;		/* "imap", "lmtp" (later "sieve") */
+	char *protocol;		/* "imap", "lmtp", "managesieve" */
 	char *address;		/* "127.0.0.1", "::1", "*" (all IPv4+IPv6), or a UNIX socket path starting with '/' */
 	unsigned int port;	/* 0 for UNIX sockets */
 	enum conf_tls_mode tls;
@@ -68,6 +72,28 @@ struct roost_config {
 	unsigned int lmtp_timeout;	/* lmtp_timeout = 300 (s) */
 	unsigned int lmtp_socket_mode;	/* lmtp_socket_mode = 0666 */
 	char *lmtp_socket_owner;	/* lmtp_socket_owner = (empty: unchanged) */
+	/* Sieve on delivery (src/sieve/run.c): script files run before and
+	 * after the user's, the script of users without one, and the
+	 * directory of include :global scripts ("" = none for each) */
+	char *sieve_before;		/* sieve_before = (empty) */
+	char *sieve_after;		/* sieve_after = (empty) */
+	char *sieve_default;		/* sieve_default = (empty) */
+	char *sieve_global_dir;		/* sieve_global_dir = (empty) */
+	/* ManageSieve (RFC 5804) quota per user; 0 = no limit */
+	unsigned int managesieve_max_scripts;	/* managesieve_max_scripts = 100 */
+	uint64_t managesieve_max_storage;	/* managesieve_max_storage = 10M (all scripts) */
+	/* outgoing mail (Sieve's redirect, vacation, notify, reject; see
+	 * submit/submit.h): over SMTP when submission_host is set, else
+	 * through sendmail_path when that is set, else not sent (logged) */
+	char *submission_host;		/* submission_host = (empty: none); HOST of HOST:PORT */
+	unsigned int submission_port;	/* PORT of submission_host (0 when none) */
+	enum conf_submission_tls submission_tls;	/* submission_tls = starttls */
+	unsigned int submission_timeout;	/* submission_timeout = 30 (s) */
+	/* AUTH PLAIN (RFC 4954, RFC 4616) towards submission_host when the
+	 * user is set; only over TLS or to a loopback address */
+	char *submission_user;		/* submission_user = (empty: no AUTH) */
+	char *submission_password;	/* submission_password = (empty) */
+	char *sendmail_path;		/* sendmail_path = (empty: none) */
 
 	/* Sieve (the limits of struct sieve_limits, src/sieve/sieve.h) */
 	uint64_t sieve_max_script_size;	/* sieve_max_script_size = 1M */
@@ -84,6 +110,12 @@ struct roost_config {
  * naming the file and line; the caller frees it. */
 struct roost_config *config_load(const char *path, char **error_r);
 void config_free(struct roost_config **config);
+
+/* Parses HOST:PORT ("[::1]:25" for an IPv6 address) into *host_r
+ * (allocated; the caller frees it) and *port_r (1 to 65535).  Returns 0
+ * or -1 with *error_r (static). */
+int config_parse_host_port(const char *value, char **host_r, unsigned int *port_r,
+			   const char **error_r);
 
 /* Parses a size with optional K/M/G suffix ("64M").  Returns 0 or -1. */
 int config_parse_size(const char *value, uint64_t *size_r);

@@ -35,14 +35,7 @@ void imap_auth_reload(void)
 
 bool imap_auth_plaintext_allowed(struct imap_session *s)
 {
-	if (net_conn_is_tls(s->conn))
-		return true;
-	switch (s->config->plaintext_auth) {
-	case CONF_PLAINTEXT_ALWAYS: return true;
-	case CONF_PLAINTEXT_LOCAL: return net_conn_is_local(s->conn);
-	case CONF_PLAINTEXT_NEVER: return false;
-	}
-	return false;
+	return auth_plaintext_allowed(s->config, s->conn);
 }
 
 bool cmd_starttls(struct imap_cmd *cmd)

@@ -1,8 +1,8 @@
-/* deliver.c: recipient resolution, trace headers and the append of one
- * spooled message, shared by the LMTP session and `roost deliver`.
- *
- * It must never answer "delivered" before store_append_commit() returned:
- * that is what makes an LMTP 250 as durable as an IMAP APPEND OK. */
+/* deliver.c: recipient resolution and trace headers, shared by the LMTP
+ * session and `roost deliver`; both then hand each recipient's delivery
+ * to sieve_run_deliver() (sieve/run.h), which runs the user's Sieve
+ * scripts and stores the message, durable before it returns: that is
+ * what makes an LMTP 250 as durable as an IMAP APPEND OK. */
 #include "deliver.h"
 #include "auth/auth.h"
 #include "base/log.h"
@@ -14,8 +14,6 @@
 #include <strings.h>
 #include <string.h>
 #include <unistd.h>
-
-#define DELIVER_COPY_BUF (64 * 1024)
 
 static bool deliver_domain_is_local(const struct roost_config *config, const char *domain)
 {
@@ -124,125 +122,4 @@ const char *lmtp_deliver_detail_mailbox(const struct roost_config *config,
 			return NULL;
 	}
 	return rcpt->detail;
-}
-
-static int deliver_copy(struct store_append *ctx, struct istream *spool, uint64_t size)
-{
-	/* deliveries run on the worker's helper threads (lmtp/session.c),
-	 * several at once: a buffer per thread spares a 64 KB malloc/free
-	 * (and the heap trim behind it) per delivery */
-	static _Thread_local unsigned char buf[DELIVER_COPY_BUF];
-	for (uint64_t off = 0; off < size; ) {
-		size_t want = (size_t)ROOST_MIN(size - off, (uint64_t)DELIVER_COPY_BUF);
-		ssize_t n = istream_pread(spool, buf, want, off);
-		if (n < (ssize_t)want) {
-			log_error("deliver: reading the spooled message: %s",
-				  n < 0 ? strerror(errno) : "unexpected end of file");
-			return -1;
-		}
-		if (store_append_write(ctx, buf, want) < 0)
-			return -2;
-		off += want;
-	}
-	return 0;
-}
-
-int lmtp_deliver_to_user(const struct store_settings *set, const char *user,
-			 const char *mailbox, const struct str *prefix, struct istream *spool,
-			 uint64_t size, const char *log_prefix,
-			 struct lmtp_deliver_result *result_r)
-{
-	struct store *store;
-	const char *error;
-	memset(result_r, 0, sizeof(*result_r));
-	if (store_open(set, user, &store, &error) < 0) {
-		log_error("%s: cannot open the store of %s: %s", log_prefix, user, error);
-		result_r->error = STORE_ERR_TEMP;
-		return -1;
-	}
-	int ret = lmtp_deliver_to_store(store, user, mailbox, prefix, spool, size, log_prefix,
-					result_r);
-	store_close(&store);
-	return ret;
-}
-
-/* Begins the append to `mailbox` (INBOX when NULL or when it does not
- * exist), of msg's bytes when msg is not NULL. */
-static struct store_append *deliver_begin(struct store *store, const char *mailbox,
-					  struct store_message *msg,
-					  struct lmtp_deliver_result *result_r)
-{
-	struct store_append *ctx = NULL;
-	enum store_error err = STORE_ERR_NONE;
-	int ret;
-
-	result_r->mailbox = mailbox == NULL ? "INBOX" : mailbox;
-	ret = msg == NULL ? store_append_begin(store, result_r->mailbox, &ctx) :
-		store_append_begin_message(store, result_r->mailbox, msg, &ctx);
-	if (ret == 0)
-		return ctx;
-	(void)store_last_error(store, &err);
-	if (mailbox == NULL || (err != STORE_ERR_NOTFOUND && err != STORE_ERR_PARAMS))
-		return NULL;
-	/* +detail or -m naming no mailbox: INBOX */
-	result_r->mailbox = "INBOX";
-	ret = msg == NULL ? store_append_begin(store, "INBOX", &ctx) :
-		store_append_begin_message(store, "INBOX", msg, &ctx);
-	return ret == 0 ? ctx : NULL;
-}
-
-static int deliver_failed(struct store *store, const char *user, const char *log_prefix,
-			  struct lmtp_deliver_result *result_r)
-{
-	enum store_error err;
-	const char *text = store_last_error(store, &err);
-
-	if (err == STORE_ERR_NONE)
-		err = STORE_ERR_TEMP;
-	log_error("%s: delivery to %s (%s) failed: %s", log_prefix, user,
-		  result_r->mailbox, text);
-	result_r->error = err;
-	return -1;
-}
-
-int lmtp_deliver_to_store(struct store *store, const char *user, const char *mailbox,
-			  const struct str *prefix, struct istream *spool, uint64_t size,
-			  const char *log_prefix, struct lmtp_deliver_result *result_r)
-{
-	memset(result_r, 0, sizeof(*result_r));
-	struct store_append *ctx = deliver_begin(store, mailbox, NULL, result_r);
-	if (ctx == NULL)
-		return deliver_failed(store, user, log_prefix, result_r);
-	int cret = 0;
-	if (prefix != NULL && prefix->len > 0 &&
-	    store_append_write(ctx, prefix->data, prefix->len) < 0)
-		cret = -2;
-	if (cret == 0)
-		cret = deliver_copy(ctx, spool, size);
-	if (cret < 0) {
-		store_append_abort(&ctx);
-		if (cret == -1) {
-			result_r->error = STORE_ERR_TEMP;
-			return -1;
-		}
-		return deliver_failed(store, user, log_prefix, result_r);
-	}
-	uint32_t uidvalidity;
-	if (store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &result_r->uid) < 0)
-		return deliver_failed(store, user, log_prefix, result_r);
-	return 0;
-}
-
-int lmtp_deliver_message_to_store(struct store *store, const char *user,
-				  const char *mailbox, struct store_message *msg,
-				  const char *log_prefix,
-				  struct lmtp_deliver_result *result_r)
-{
-	memset(result_r, 0, sizeof(*result_r));
-	struct store_append *ctx = deliver_begin(store, mailbox, msg, result_r);
-	uint32_t uidvalidity;
-	if (ctx == NULL ||
-	    store_append_commit(&ctx, 0, NULL, 0, 0, 0, &uidvalidity, &result_r->uid) < 0)
-		return deliver_failed(store, user, log_prefix, result_r);
-	return 0;
 }

@@ -1,9 +1,8 @@
-/* deliver.h: putting one spooled message into recipients' stores.
- *
- * The LMTP session and `roost deliver` share this path: recipient
- * resolution (local part, +detail, local domains, the user database),
- * the trace headers, and the append itself, which is as durable as an
- * IMAP APPEND (it returns only when the message is on disk). */
+/* deliver.h: what the LMTP session and `roost deliver` share before a
+ * message is stored: recipient resolution (local part, +detail, local
+ * domains, the user database) and the trace headers.  Storing, as
+ * durable as an IMAP APPEND and through the user's Sieve scripts, is
+ * sieve_run_deliver() (sieve/run.h) for both. */
 #ifndef ROOST_LMTP_DELIVER_H
 #define ROOST_LMTP_DELIVER_H
 
@@ -48,34 +47,6 @@ void lmtp_deliver_trace_headers(struct str *dest, const char *sender,
 				const char *recipient, const char *helo,
 				const char *remote_ip, const char *with, const char *id,
 				time_t now);
-
-/* The outcome of one delivery. */
-struct lmtp_deliver_result {
-	enum store_error error;	/* STORE_ERR_NONE on success */
-	uint32_t uid;
-	const char *mailbox;	/* where it went (static or `mailbox`) */
-};
-
-/* Stores `prefix` followed by the first `size` bytes of `spool` (read at
- * their offsets; its read position is not used) in `mailbox` of the open
- * store of `user` ("INBOX" when NULL or when the mailbox does not exist).
- * Returns 0 when the message is on disk, -1 with result->error set (the
- * failure is logged with `log_prefix`). */
-int lmtp_deliver_to_store(struct store *store, const char *user, const char *mailbox,
-			  const struct str *prefix, struct istream *spool, uint64_t size,
-			  const char *log_prefix, struct lmtp_deliver_result *result_r);
-/* The same for a message already written and parsed once for several
- * recipients (store_message_*): each mailbox gets the same file (hard
- * links where the file system allows). */
-int lmtp_deliver_message_to_store(struct store *store, const char *user,
-				  const char *mailbox, struct store_message *msg,
-				  const char *log_prefix,
-				  struct lmtp_deliver_result *result_r);
-/* The same after opening the store of `user`, which is closed again. */
-int lmtp_deliver_to_user(const struct store_settings *set, const char *user,
-			 const char *mailbox, const struct str *prefix, struct istream *spool,
-			 uint64_t size, const char *log_prefix,
-			 struct lmtp_deliver_result *result_r);
 
 /* The mailbox a +detail names, if delivery there is enabled and the
  * detail is a usable mailbox name; NULL for INBOX. */

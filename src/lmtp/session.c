@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "conf/conf.h"
+#include "sieve/run.h"
 #include "store/request.h"
 
 #include <arpa/inet.h>
@@ -64,9 +65,13 @@ struct lmtp_rcpt {
 struct lmtp_delivery {
 	struct store *store;
 	const char *user;
+	const char *address;	/* as given in RCPT TO */
 	const char *mailbox;	/* NULL: INBOX */
+	/* the client's address, copied on the loop: the connection may
+	 * be destroyed while the work runs */
+	char remote_ip[INET6_ADDRSTRLEN + 3];
 	struct str prefix;	/* the trace headers (no shared copy) */
-	struct lmtp_deliver_result res;
+	struct sieve_delivery_result res;
 	int ret;
 };
 
@@ -101,6 +106,7 @@ struct lmtp_session {
 	 * the shared copy, the queue id and the time of the trace headers */
 	size_t deliver_next;
 	struct store_message *deliver_msg;
+	struct str deliver_msg_prefix;	/* deliver_msg's trace headers */
 	char deliver_id[64];
 	time_t deliver_now;
 	/* the delivery to one recipient, a store request whose work runs
@@ -325,7 +331,7 @@ static struct store_message *lmtp_shared_message(struct lmtp_session *s, struct 
 	static unsigned char buf[64 * 1024];
 	struct store_settings set;
 	struct store_message *msg;
-	struct str prefix = STR_INIT;
+	struct str *prefix = &s->deliver_msg_prefix;
 	const char *error;
 	uint64_t off = 0;
 	int ret;
@@ -335,11 +341,11 @@ static struct store_message *lmtp_shared_message(struct lmtp_session *s, struct 
 		log_error("%s: %s", s->log_prefix, error);
 		return NULL;
 	}
-	lmtp_deliver_trace_headers(&prefix, s->sender, NULL, s->helo,
+	str_truncate(prefix, 0);
+	lmtp_deliver_trace_headers(prefix, s->sender, NULL, s->helo,
 				   net_conn_remote_ip(s->conn),
 				   s->smtputf8 ? "UTF8LMTP" : "LMTP", id, now);
-	ret = store_message_write(msg, prefix.data, prefix.len, &error);
-	str_free(&prefix);
+	ret = store_message_write(msg, prefix->data, prefix->len, &error);
 	while (ret == 0 && off < s->spool_size) {
 		size_t want = (size_t)ROOST_MIN((uint64_t)sizeof(buf), s->spool_size - off);
 		ssize_t n = istream_pread(spool, buf, want, off);
@@ -364,31 +370,50 @@ static struct store_message *lmtp_shared_message(struct lmtp_session *s, struct 
 static void lmtp_session_free(struct lmtp_session *s);
 static void lmtp_transaction_deliver_next(struct lmtp_session *s);
 
-/* On a helper thread (store/request.h): the durable append of the
- * message for s->job's recipient, fsyncs included. */
+/* On a helper thread (store/request.h): the recipient's Sieve scripts
+ * and the durable appends they ask for, fsyncs included, then their
+ * outgoing mail. */
 static void lmtp_deliver_work(void *ctx)
 {
 	struct lmtp_session *s = ctx;
 	struct lmtp_delivery *job = &s->job;
+	struct istream *spool = istream_from_fd_borrowed(s->spool_fd);
+	struct sieve_delivery d = {
+		.config = s->config,
+		.store = job->store,
+		.user = job->user,
+		.mailbox = job->mailbox,
+		.prefix = s->deliver_msg != NULL ? &s->deliver_msg_prefix : &job->prefix,
+		.spool = spool,
+		.size = s->spool_size,
+		.shared = s->deliver_msg,
+		.envelope_from = s->sender,
+		.envelope_to = job->address,
+		.remote_ip = job->remote_ip,
+		.log_prefix = s->log_prefix,
+		.now = s->deliver_now,
+	};
 
-	if (s->deliver_msg != NULL) {
-		job->ret = lmtp_deliver_message_to_store(job->store, job->user, job->mailbox,
-							 s->deliver_msg, s->log_prefix, &job->res);
-	} else {
-		struct istream *spool = istream_from_fd_borrowed(s->spool_fd);
-		job->ret = lmtp_deliver_to_store(job->store, job->user, job->mailbox,
-						 &job->prefix, spool, s->spool_size,
-						 s->log_prefix, &job->res);
-		istream_destroy(&spool);
-	}
+	job->ret = sieve_run_deliver(&d, &job->res);
+	istream_destroy(&spool);
 }
 
-/* The recipient's reply: 250 only now that the append returned (the
- * message is on disk), else its store error's code. */
+/* The recipient's reply: 250 only now that the appends returned (every
+ * copy is on disk), 550 for a Sieve ereject (RFC 5429 2.1.1: LMTP
+ * refuses per recipient), else its store error's code. */
 static void lmtp_deliver_reply(struct lmtp_session *s, const struct lmtp_rcpt *r,
-			       int ret, const struct lmtp_deliver_result *res)
+			       int ret, const struct sieve_delivery_result *res)
 {
-	if (ret == 0) {
+	if (ret == 0 && res->status == SIEVE_DELIVERY_REJECTED) {
+		log_info("%s: rejected <%s> from <%s> for %s by Sieve: %s", s->log_prefix,
+			 r->address, s->sender, r->r.user, res->reason);
+		lmtp_reply(s, "550 5.7.1 <%s> %s", r->address, res->reason);
+	} else if (ret == 0 && res->status == SIEVE_DELIVERY_DISCARDED) {
+		log_info("%s: delivered <%s> from <%s> to %s: nothing stored (Sieve), "
+			 "%llu bytes", s->log_prefix, r->address, s->sender, r->r.user,
+			 (unsigned long long)s->spool_size);
+		lmtp_reply(s, "250 2.0.0 <%s> %s Saved", r->address, s->deliver_id);
+	} else if (ret == 0) {
 		log_info("%s: delivered <%s> from <%s> to %s/%s uid %u, %llu bytes",
 			 s->log_prefix, r->address, s->sender, r->r.user, res->mailbox,
 			 res->uid, (unsigned long long)s->spool_size);
@@ -448,7 +473,10 @@ static void lmtp_transaction_deliver_next(struct lmtp_session *s)
 		struct lmtp_delivery *job = &s->job;
 
 		if (store == NULL) {
-			struct lmtp_deliver_result res = { .error = STORE_ERR_TEMP };
+			struct sieve_delivery_result res = {
+				.status = SIEVE_DELIVERY_FAILED,
+				.error = STORE_ERR_TEMP,
+			};
 
 			lmtp_deliver_reply(s, r, -1, &res);
 			s->deliver_next++;
@@ -457,7 +485,11 @@ static void lmtp_transaction_deliver_next(struct lmtp_session *s)
 		memset(job, 0, sizeof(*job));
 		job->store = store;
 		job->user = r->r.user;
+		job->address = r->address;
+		snprintf(job->remote_ip, sizeof(job->remote_ip), "%s",
+			 net_conn_remote_ip(s->conn));
 		job->mailbox = lmtp_deliver_detail_mailbox(s->config, &r->r);
+		job->res.status = SIEVE_DELIVERY_FAILED;
 		job->res.error = STORE_ERR_TEMP;
 		job->ret = -1;
 		if (s->deliver_msg == NULL) {
@@ -476,6 +508,7 @@ static void lmtp_transaction_deliver_next(struct lmtp_session *s)
 		}
 	}
 	store_message_free(&s->deliver_msg);
+	str_truncate(&s->deliver_msg_prefix, 0);
 	lmtp_transaction_reset(s);
 }
 
@@ -847,6 +880,7 @@ static void lmtp_session_destroy(struct lmtp_session *s)
 static void lmtp_session_free(struct lmtp_session *s)
 {
 	store_message_free(&s->deliver_msg);
+	str_free(&s->deliver_msg_prefix);
 	lmtp_transaction_reset(s);
 	if (s->spool_fd >= 0)
 		close(s->spool_fd);

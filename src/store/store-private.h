@@ -159,6 +159,24 @@ struct store_vfuncs {
 	void (*notify_remove)(struct store_notify_watch *watch);
 	void (*notify_read)(struct store_notify *notify, store_notify_callback_t *cb, void *ctx);
 
+	/* Sieve scripts (store_sieve_*()): names already checked by
+	 * store.c (store_sieve_name_is_valid()); the same errors as the
+	 * public functions. */
+	int (*sieve_list)(struct store *store, struct store_sieve_info **infos_r,
+			  size_t *count_r);
+	int (*sieve_get)(struct store *store, const char *name, struct str *text_r,
+			 uint64_t *stamp_r);
+	int (*sieve_get_active)(struct store *store, const char **name_r);
+	int (*sieve_put)(struct store *store, const char *name, const void *text, size_t len);
+	int (*sieve_delete)(struct store *store, const char *name);
+	int (*sieve_rename)(struct store *store, const char *old_name, const char *new_name);
+	int (*sieve_activate)(struct store *store, const char *name);
+
+	/* store_sieve_track_*(); id_len > 0 */
+	int (*sieve_track_seen)(struct store *store, const void *id, size_t id_len, time_t now);
+	int (*sieve_track_mark)(struct store *store, const void *id, size_t id_len,
+				time_t expires);
+
 	int (*rebuild)(const struct store_settings *set, const char *user_local,
 		       const char *user_domain, const char **error_r);
 	/* Optional: drop caches (see store_release_memory()). */

@@ -565,6 +565,24 @@ int store_mailbox_check(struct store *store, const char *name,
 	return ret;
 }
 
+/* ---- Sieve tracking memory ---- */
+
+/* An empty id is a caller's bug: no tracked thing has an empty name. */
+int store_sieve_track_seen(struct store *store, const void *id, size_t id_len, time_t now)
+{
+	assert(id_len > 0);
+	store_clear_error(store);
+	return store->v->sieve_track_seen(store, id, id_len, now);
+}
+
+int store_sieve_track_mark(struct store *store, const void *id, size_t id_len,
+			   time_t expires)
+{
+	assert(id_len > 0);
+	store_clear_error(store);
+	return store->v->sieve_track_mark(store, id, id_len, expires);
+}
+
 /* ---- an open mailbox ---- */
 
 int store_mailbox_open(struct store *store, const char *name, bool readonly,
@@ -1061,6 +1079,105 @@ void store_text_result_free(struct store_text_result *result)
 	free(result->uids);
 	free(result->unindexed);
 	memset(result, 0, sizeof(*result));
+}
+
+/* ---- Sieve scripts ---- */
+
+/* RFC 5804 1.6: a script name is Net-Unicode without the control
+ * characters 0000-001F, 007F, 0080-009F, nor the separators 2028 and
+ * 2029; Roost also forbids '/', which would be a path. */
+bool store_sieve_name_is_valid(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t len = strlen(name);
+
+	if (len == 0 || len > STORE_SIEVE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq_len(p + i, len - i);
+		if (n == 0)
+			return false;
+		if (n == 1 && (p[i] < 0x20 || p[i] == 0x7f || p[i] == '/'))
+			return false;
+		if (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)
+			return false;
+		if (n == 3 && p[i] == 0xe2 && p[i + 1] == 0x80 &&
+		    (p[i + 2] == 0xa8 || p[i + 2] == 0xa9))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* Clears the error and checks a script name: false with STORE_ERR_PARAMS
+ * when it is not one. */
+static bool sieve_name_begin(struct store *store, const char *name)
+{
+	store_clear_error(store);
+	if (store_sieve_name_is_valid(name))
+		return true;
+	store_set_error(store, STORE_ERR_PARAMS, "Invalid script name");
+	return false;
+}
+
+int store_sieve_list(struct store *store, struct store_sieve_info **infos_r, size_t *count_r)
+{
+	store_clear_error(store);
+	return store->v->sieve_list(store, infos_r, count_r);
+}
+
+int store_sieve_get(struct store *store, const char *name, struct str *text_r,
+		    uint64_t *stamp_r)
+{
+	if (!sieve_name_begin(store, name)) {
+		/* no such script can exist */
+		store_set_error(store, STORE_ERR_NOTFOUND, "No such script");
+		return -1;
+	}
+	return store->v->sieve_get(store, name, text_r, stamp_r);
+}
+
+int store_sieve_get_active(struct store *store, const char **name_r)
+{
+	store_clear_error(store);
+	return store->v->sieve_get_active(store, name_r);
+}
+
+int store_sieve_put(struct store *store, const char *name, const void *text, size_t len)
+{
+	if (!sieve_name_begin(store, name))
+		return -1;
+	return store->v->sieve_put(store, name, text, len);
+}
+
+int store_sieve_delete(struct store *store, const char *name)
+{
+	if (!sieve_name_begin(store, name)) {
+		store_set_error(store, STORE_ERR_NOTFOUND, "No such script");
+		return -1;
+	}
+	return store->v->sieve_delete(store, name);
+}
+
+int store_sieve_rename(struct store *store, const char *old_name, const char *new_name)
+{
+	if (!sieve_name_begin(store, old_name)) {
+		store_set_error(store, STORE_ERR_NOTFOUND, "No such script");
+		return -1;
+	}
+	if (!sieve_name_begin(store, new_name))
+		return -1;
+	return store->v->sieve_rename(store, old_name, new_name);
+}
+
+int store_sieve_activate(struct store *store, const char *name)
+{
+	store_clear_error(store);
+	if (name != NULL && !store_sieve_name_is_valid(name)) {
+		store_set_error(store, STORE_ERR_NOTFOUND, "No such script");
+		return -1;
+	}
+	return store->v->sieve_activate(store, name);
 }
 
 /* ---- change notification ---- */

@@ -773,6 +773,8 @@ struct store_sieve_info {
 	uint64_t size;
 };
 
+/* Whether `name` is a valid script name (the rules above). */
+bool store_sieve_name_is_valid(const char *name);
 /* Lists the user's scripts sorted by name into *infos_r (one xmalloc
  * block, names inside it; the caller frees it).  Returns 0 or -1. */
 int store_sieve_list(struct store *store, struct store_sieve_info **infos_r, size_t *count_r);

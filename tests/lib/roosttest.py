@@ -140,14 +140,15 @@ class Server:
     """A running `roost serve` on free loopback ports."""
 
     def __init__(self, workers=1, extra_conf="", users=None, tls=True,
-                 lmtp=False):
+                 lmtp=False, managesieve=False):
         self.dir = tempfile.mkdtemp(prefix="roost-test-")
         self.data_dir = os.path.join(self.dir, "data")
         self.log_path = os.path.join(self.dir, "roost.log")
         self.proc = None
         # a port taken between free_port() and bind(): try other ports
         for attempt in range(5):
-            self._configure(workers, extra_conf, users, tls, lmtp)
+            self._configure(workers, extra_conf, users, tls, lmtp,
+                            managesieve)
             try:
                 self.start()
                 return
@@ -157,13 +158,16 @@ class Server:
                 self.log.close()
                 os.unlink(self.log_path)
 
-    def _configure(self, workers, extra_conf, users, tls, lmtp):
+    def _configure(self, workers, extra_conf, users, tls, lmtp,
+                   managesieve=False):
         self.port = free_port()          # STARTTLS / plaintext
         self.tls_port = free_port() if tls else None
         # Server(lmtp=True): LMTP on lmtp_port and on the UNIX socket
         # lmtp_socket as well
         self.lmtp_port = free_port() if lmtp else None
         self.lmtp_socket = os.path.join(self.dir, "lmtp.sock") if lmtp else None
+        # Server(managesieve=True): ManageSieve with STARTTLS
+        self.managesieve_port = free_port() if managesieve else None
         self.userdb = os.path.join(self.dir, "passwd")
         users = users if users is not None else {
             "demo": "demo", "alice": "alicepw"}
@@ -186,6 +190,9 @@ class Server:
         if lmtp:
             lines.append(f"listen = lmtp 127.0.0.1:{self.lmtp_port}")
             lines.append(f"listen = lmtp {self.lmtp_socket}")
+        if managesieve:
+            lines.append(f"listen = managesieve 127.0.0.1:{self.managesieve_port}"
+                         " starttls")
         lines.append(extra_conf)
         lines.append(FORCED_CONF)
         self.conf = os.path.join(self.dir, "roost.conf")
@@ -215,9 +222,10 @@ class Server:
                 raise TestFailure("roost serve exited: " + self.log_text())
             try:
                 socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                if self.lmtp_port:
-                    socket.create_connection(("127.0.0.1", self.lmtp_port),
-                                             0.2).close()
+                for port in (self.lmtp_port, self.managesieve_port):
+                    if port:
+                        socket.create_connection(("127.0.0.1", port),
+                                                 0.2).close()
                 return
             except OSError:
                 time.sleep(0.05)

@@ -36,10 +36,10 @@ class RunAsServer(Server):
         self.passwd_mode = passwd_mode
         super().__init__(**kw)
 
-    def _configure(self, workers, extra_conf, users, tls, lmtp):
+    def _configure(self, workers, extra_conf, users, tls, lmtp, managesieve=False):
         pw = ensure_system_user()
         super()._configure(workers, extra_conf + f"\nuser = {RUNAS}\n", users,
-                           tls, lmtp)
+                           tls, lmtp, managesieve)
         os.chmod(self.dir, 0o711)
         os.makedirs(self.data_dir, exist_ok=True)
         os.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
@@ -104,6 +104,36 @@ def test_deliver_and_check_rebuild_as_root():
         c.cmd("LOGOUT")
         srv.check_log()
         expect("SERVERBUG" not in srv.log_text(), srv.log_text()[-3000:])
+    finally:
+        srv.cleanup()
+
+
+def test_sieve_put_as_root():
+    # `roost sieve put` as root: the script file is read as root (it may
+    # be root's alone), the store's files are the server's user's, and
+    # the server's ManageSieve sessions can change them afterwards
+    if not _root_only():
+        return
+    srv = RunAsServer(managesieve=True)
+    try:
+        path = os.path.join(srv.dir, "rules.sieve")
+        with open(path, "w") as f:
+            f.write('require "fileinto";\nfileinto "Lists";\n')
+        os.chmod(path, 0o600)
+        srv.roost("sieve", "put", "-c", srv.conf, "-u", "demo", "rules", path)
+        srv.roost("sieve", "activate", "-c", srv.conf, "-u", "demo", "rules")
+        demo_dir = os.path.join(srv.data_dir, "users", "_", "demo")
+        _expect_owned_by_runas(demo_dir)
+        import test_managesieve
+        c = test_managesieve.logged_in(srv)
+        lines, _ = c.cmd("LISTSCRIPTS", ok=True)
+        expect(lines == ['"rules" ACTIVE'], lines)
+        c.cmd('PUTSCRIPT "rules" "keep;"', ok=True)
+        c.cmd('RENAMESCRIPT "rules" "r2"', ok=True)
+        c.cmd("LOGOUT")
+        p = srv.roost("sieve", "show", "-c", srv.conf, "-u", "demo", "r2")
+        expect(p.stdout == "keep;", p.stdout)
+        srv.check_log()
     finally:
         srv.cleanup()
 

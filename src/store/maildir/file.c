@@ -159,7 +159,7 @@ void maildir_file_escape_name(struct str *dest, const char *name)
 	}
 }
 
-static int hexval(char c)
+int maildir_file_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -178,7 +178,7 @@ char *maildir_file_unescape_name(const char *dirname)
 		if (*p == '.') {
 			str_append_c(&s, '/');
 		} else if (*p == '%') {
-			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			int hi = maildir_file_hex_value(p[1]), lo = hi < 0 ? -1 : maildir_file_hex_value(p[2]);
 
 			if (lo < 0) {
 				str_free(&s);

@@ -32,6 +32,9 @@ struct maildir_store {
 	 * and how many this store wrote since it last counted a mailbox's
 	 * (flags.c: compaction is checked every MAILDIR_TOMBSTONE_CHECK) */
 	size_t tombstones_keep, tombstones_unchecked;
+	/* Sieve tracking ids marked since the expired ones were last
+	 * deleted (sieve-track.c) */
+	unsigned int sieve_track_marks;
 	struct index *index;	/* userdir/index.sqlite; NULL when not open */
 	/* userdir/lock: flock()ed shared while the store is open, exclusive
 	 * by a rebuild (storage.c); -1 when not open */
@@ -68,6 +71,8 @@ struct maildir_store {
 	/* recovered_count when the open write transaction began (SIZE_MAX
 	 * outside one): a rollback forgets what it added */
 	size_t recovered_txn_start;
+	/* store_sieve_get_active()'s last answer (sieve.c) */
+	char *sieve_active;
 };
 
 struct maildir_mailbox {
@@ -188,6 +193,8 @@ char *maildir_file_name_with_flags(const char *old_name, uint32_t flags,
 				   store_keywords_t keywords);
 void maildir_file_name_parse(const char *name, struct maildir_filename *fn_r);
 void maildir_file_escape_name(struct str *dest, const char *name);
+/* The value of hex digit c (either case), or -1. */
+int maildir_file_hex_value(char c);
 /* Folder directory name (without the leading '.') back to a mailbox name,
  * NULL if invalid. */
 char *maildir_file_unescape_name(const char *dirname);
@@ -235,6 +242,17 @@ int maildir_mailbox_lookup(struct maildir_store *ms, const char *name,
 /* Creates `name` and missing parents inside a write transaction. */
 int maildir_mailbox_create_locked(struct maildir_store *ms, const char *name,
 				  uint32_t special_use, int64_t *id_r);
+
+/* ---- sieve.c: the user's Sieve scripts (store_sieve_*()) ---- */
+int maildir_sieve_list(struct store *store, struct store_sieve_info **infos_r,
+		       size_t *count_r);
+int maildir_sieve_get(struct store *store, const char *name, struct str *text_r,
+		      uint64_t *stamp_r);
+int maildir_sieve_get_active(struct store *store, const char **name_r);
+int maildir_sieve_put(struct store *store, const char *name, const void *text, size_t len);
+int maildir_sieve_delete(struct store *store, const char *name);
+int maildir_sieve_rename(struct store *store, const char *old_name, const char *new_name);
+int maildir_sieve_activate(struct store *store, const char *name);
 
 /* ---- sync.c ---- */
 int maildir_sync_open(struct store *store, const char *name, bool readonly,
@@ -416,6 +434,12 @@ int maildir_recover_check(struct maildir_store *ms, int64_t mailbox_id, const ch
 			  store_check_report_t *report, void *ctx);
 int maildir_mailbox_check(struct store *store, const char *name,
 			  store_check_report_t *report, void *ctx);
+
+/* ---- sieve-track.c ---- */
+/* The store's store_sieve_track_seen() and store_sieve_track_mark(). */
+int maildir_sieve_track_seen(struct store *store, const void *id, size_t id_len, time_t now);
+int maildir_sieve_track_mark(struct store *store, const void *id, size_t id_len,
+			     time_t expires);
 
 /* ---- rebuild.c ---- */
 /* Reports where the folder's roost-uidlist disagrees with the row. */

@@ -8,7 +8,8 @@
  * still be read, it decides: each file it knows (by the unique part of its
  * name) keeps the UID it had there, whatever the name says, UIDNEXT and
  * HIGHESTMODSEQ do not go below its values, its expunge tombstones are
- * kept, and a file it does not know whose UID is tombstoned is removed.
+ * kept, its Sieve tracking memory (vacation, duplicate) is kept, and a
+ * file it does not know whose UID is tombstoned is removed.
  * Lost: keywords past the 26th, internal date time zones (0), \Recent
  * (nothing is recent after a rebuild), and tombstones when the old index
  * is unreadable: the mailbox's tombstone floor (tombstone.c) is then the
@@ -67,6 +68,11 @@ struct old_box {
 struct old_thread {
 	char *msgid, *threadid;
 };
+struct old_track {
+	void *id;
+	size_t id_len;
+	time_t expires;
+};
 struct old_expunged {
 	char *mailbox;
 	uint32_t uid;
@@ -82,6 +88,8 @@ struct old_index {
 	size_t expunged_count, expunged_cap;
 	struct old_thread *threads;
 	size_t thread_count, thread_cap;
+	struct old_track *tracks;
+	size_t track_count, track_cap;
 };
 /* set by maildir_rebuild() around the populate callback */
 static struct old_index *rebuild_old;
@@ -128,6 +136,9 @@ static void old_index_free(struct old_index *old)
 		free(old->threads[i].msgid);
 		free(old->threads[i].threadid);
 	}
+	for (size_t i = 0; i < old->track_count; i++)
+		free(old->tracks[i].id);
+	free(old->tracks);
 	free(old->threads);
 	free(old->msgs);
 	free(old->boxes);
@@ -190,12 +201,22 @@ static void old_expunged_add(void *ctx, const char *mailbox, uint32_t uid, uint6
 	old->expunged[old->expunged_count++] = (struct old_expunged){ xstrdup(mailbox), uid, modseq };
 }
 
+static void old_track_add(void *ctx, const void *id, size_t id_len, time_t expires)
+{
+	struct old_index *old = ctx;
+
+	ARRAY_RESERVE(old->tracks, old->track_cap, old->track_count + 1);
+	old->tracks[old->track_count++] = (struct old_track){ xmemdup(id, id_len), id_len,
+							      expires };
+}
+
 static const struct index_salvage_callbacks old_index_callbacks = {
 	.msg = old_msg_add,
 	.mailbox = old_box_add,
 	.tombstone = old_expunged_add,
 	.tombstone_floor = old_box_floor,
 	.thread = old_thread_add,
+	.sieve_track = old_track_add,
 };
 
 /* Reads the index at path (read-only) into *old; old->valid stays false
@@ -755,6 +776,13 @@ int maildir_rebuild_index(struct maildir_store *ms, time_t tmp_max_age)
 	     i < rebuild_old->thread_count; i++)
 		ret = index_thread_add(ms->index, rebuild_old->threads[i].msgid,
 				       rebuild_old->threads[i].threadid);
+	/* Sieve's tracking memory: vacation does not answer again whom it
+	 * answered, duplicate still knows what it saw */
+	for (size_t i = 0; ret == 0 && rebuild_old != NULL && rebuild_old->valid &&
+	     i < rebuild_old->track_count; i++)
+		ret = index_sieve_track_mark(ms->index, rebuild_old->tracks[i].id,
+					     rebuild_old->tracks[i].id_len,
+					     rebuild_old->tracks[i].expires);
 	if (ret == 0)
 		ret = rebuild_folder(ms, "INBOX", ms->maildir, tmp_max_age);
 	if (ret == 0 && (d = opendir(ms->maildir)) != NULL) {

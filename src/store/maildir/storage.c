@@ -10,6 +10,7 @@
  *                         exclusive by `roost check --rebuild`
  *     notify              touched (mtime) after every committed change
  *     trash/              deleted folders on their way out (removed on open)
+ *     sieve/              the user's Sieve scripts (sieve.c)
  *     Maildir/            INBOX: cur/ new/ tmp/ + roost-uidlist, roost-keywords
  *       .A.B/             folder "A/B" (Maildir++); '.' and '%' inside a
  *                         name level are escaped as %2E and %25
@@ -192,6 +193,7 @@ void maildir_storage_free(struct maildir_store *ms)
 		close(ms->lock_fd);
 	free(ms->recovered);
 	free(ms->userdir);
+	free(ms->sieve_active);
 	free(ms->maildir);
 	free(ms->notify_path);
 	free(ms);
@@ -528,6 +530,13 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.release_memory = maildir_storage_release_memory,
 	.keep = maildir_storage_keep,
 	.reuse = maildir_storage_reuse,
+	.sieve_list = maildir_sieve_list,
+	.sieve_get = maildir_sieve_get,
+	.sieve_get_active = maildir_sieve_get_active,
+	.sieve_put = maildir_sieve_put,
+	.sieve_delete = maildir_sieve_delete,
+	.sieve_rename = maildir_sieve_rename,
+	.sieve_activate = maildir_sieve_activate,
 	.name = "maildir",
 	/* local files and SQLite: never waits on the network */
 	.blocking = false,
@@ -578,5 +587,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.notify_add_user = maildir_notify_add_user,
 	.notify_remove = maildir_notify_remove,
 	.notify_read = maildir_notify_read,
+	.sieve_track_seen = maildir_sieve_track_seen,
+	.sieve_track_mark = maildir_sieve_track_mark,
 	.rebuild = maildir_storage_rebuild,
 };

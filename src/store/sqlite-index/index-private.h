@@ -17,8 +17,9 @@
  * messages_deleted; 7: messages.envelope may be stored without Sender
  * and Reply-To (cache.c); 8: mailboxes.mailboxid, messages.emailid,
  * threadid, savedate and the tables previews (cache.c) and threads
- * (thread.c); 9: mailboxes.tombstone_floor */
-#define INDEX_SCHEMA_VERSION 9
+ * (thread.c); 9: mailboxes.tombstone_floor; 10: the table sieve_track
+ * (sieve-track.c) */
+#define INDEX_SCHEMA_VERSION 10
 /* SQLite's busy handler waits this long for each statement; opening the
  * index (connection setup, schema creation or migration) retries lock
  * conflicts for up to INDEX_OPEN_MAX_WAIT_MS in all (index.c). */
@@ -73,6 +74,7 @@ int index_ensure(struct index *idx);
  *   i  int64_t
  *   u  uint32_t
  *   s  const char * (text; NULL binds NULL)
+ *   b  const void *, size_t (a blob of that many bytes)
  * NULL with the error set.  Give it back with index_stmt_done(). */
 sqlite3_stmt *index_stmt(struct index *idx, const char *sql, const char *types, ...);
 /* 1 a row, 0 done, -1 error (set); stmt NULL (a failed index_stmt()):

@@ -102,6 +102,10 @@ static const char schema_sql[] =
 	") WITHOUT ROWID;"
 	/* msg-id (or EMAILID) -> THREADID (schema 8; thread.c) */
 	"CREATE TABLE threads (msgid TEXT PRIMARY KEY, threadid TEXT NOT NULL) WITHOUT ROWID;"
+	/* Sieve's tracking memory: opaque ids (vacation's sender and
+	 * handle, duplicate's message ids) until a time in seconds since
+	 * the epoch (schema 10; sieve-track.c) */
+	"CREATE TABLE sieve_track (id BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
 	/* Store-wide values: last_uidvalidity. */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
 
@@ -167,6 +171,12 @@ static int schema_migrate_7_8(struct index *idx)
 static const char schema_migrate_8_9_sql[] =
 	"ALTER TABLE mailboxes ADD COLUMN tombstone_floor INTEGER NOT NULL DEFAULT 0;"
 	"PRAGMA user_version = 9;";
+
+/* 9 -> 10: Sieve's tracking memory (RFC 5230 vacation, RFC 7352
+ * duplicate), empty: an upgraded user's next vacation reply is sent */
+static const char schema_migrate_9_10_sql[] =
+	"CREATE TABLE sieve_track (id BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
+	"PRAGMA user_version = 10;";
 
 int index_set_sqlite_error(struct index *idx, const char *context)
 {
@@ -346,7 +356,7 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 		return 0;
 	}
 	if (version >= 1 && version < INDEX_SCHEMA_VERSION && version != 4) {
-		/* schema 1 -> 2 -> 3 -> 5 -> 6 -> 7 -> 8 -> 9: old rows keep NULL and
+		/* schema 1 -> 2 -> 3 -> 5 -> 6 -> 7 -> 8 -> 9 -> 10: old rows keep NULL and
 		 * are parsed on first use (cache.c) */
 		ret = 0;
 		if (version == 1)
@@ -365,6 +375,8 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 			ret = schema_migrate_7_8(idx);
 		if (ret == 0 && version <= 8)
 			ret = index_exec(idx, schema_migrate_8_9_sql);
+		if (ret == 0 && version <= 9)
+			ret = index_exec(idx, schema_migrate_9_10_sql);
 		return index_end(idx, ret);
 	}
 	if (version != 0) {

@@ -351,6 +351,17 @@ int index_tombstone_compact(struct index *idx, int64_t mailbox_id, size_t keep, 
  * a rebuild that lost the tombstones).  0 or -1. */
 int index_tombstone_set_floor(struct index *idx, int64_t mailbox_id, uint64_t floor);
 
+/* ---- sieve-track.c: Sieve's tracking memory (store_sieve_track_*()) ---- */
+
+/* 1 if id[0..id_len) has a row that expires after `now`, 0 if not, -1. */
+int index_sieve_track_seen(struct index *idx, const void *id, size_t id_len, time_t now);
+/* Sets id's expiry to `expires`, adding the row or replacing its expiry
+ * (write txn).  0 or -1. */
+int index_sieve_track_mark(struct index *idx, const void *id, size_t id_len, time_t expires);
+/* Deletes the rows that expired at or before `now` (write txn): the
+ * number deleted, or -1. */
+int index_sieve_track_prune(struct index *idx, time_t now);
+
 /* ---- fts.c: the full-text index (SEARCH text keys) ---- */
 
 /* Stores the text of (mailbox, uid), replacing any. */
@@ -399,6 +410,9 @@ struct index_salvage_callbacks {
 	void (*tombstone_floor)(void *ctx, const char *mailbox, uint64_t floor);
 	/* a row of the thread table (thread.c) */
 	void (*thread)(void *ctx, const char *msgid, const char *threadid);
+	/* a row of Sieve's tracking memory that has not expired (schema 10,
+	 * sieve-track.c; not called for an older index) */
+	void (*sieve_track)(void *ctx, const void *id, size_t id_len, time_t expires);
 };
 
 /* Reads the index at path (which exists) read-only, calling cb for each

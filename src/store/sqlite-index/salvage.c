@@ -1,7 +1,7 @@
 /* salvage.c: reads what a rebuild keeps from an old SQLite index (UIDs,
  * EMAILIDs, THREADIDs and save dates of messages, UIDNEXT, HIGHESTMODSEQ,
  * MAILBOXID and the tombstone floor of mailboxes, tombstones, the thread
- * table), on a
+ * table, Sieve's tracking memory), on a
  * connection of its own, read-only, so that a damaged file cannot harm
  * anything.  An index older than schema 8 has no ids: those queries are
  * left out (the ids are then made anew). */
@@ -118,6 +118,24 @@ int index_salvage_read(const char *path, const struct index_salvage_callbacks *c
 			while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 				cb->tombstone_floor(ctx, index_column_text(stmt, 0),
 						    (uint64_t)sqlite3_column_int64(stmt, 1));
+		}
+		sqlite3_finalize(stmt);
+	}
+	if (rc == SQLITE_DONE && cb->sieve_track != NULL && version >= 10) {
+		sqlite3_stmt *stmt = NULL;
+
+		rc = sqlite3_prepare_v2(db, "SELECT id, expires FROM sieve_track WHERE expires > ?",
+					-1, &stmt, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(stmt, 1, (int64_t)time(NULL));
+		while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			int len = sqlite3_column_bytes(stmt, 0);
+			const void *id = sqlite3_column_blob(stmt, 0);
+
+			if (id != NULL && len > 0)
+				cb->sieve_track(ctx, id, (size_t)len,
+						(time_t)sqlite3_column_int64(stmt, 1));
+			rc = SQLITE_OK;
 		}
 		sqlite3_finalize(stmt);
 	}

@@ -6,6 +6,7 @@
 #include "store/sqlite-index/index-private.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,14 @@ static void stmt_bind(sqlite3_stmt *stmt, const char *types, va_list args)
 			sqlite3_bind_text(stmt, i + 1, va_arg(args, const char *), -1,
 					  SQLITE_STATIC);
 			break;
+		case 'b': {
+			const void *data = va_arg(args, const void *);
+			size_t len = va_arg(args, size_t);
+
+			assert(len <= INT_MAX);
+			sqlite3_bind_blob(stmt, i + 1, data, (int)len, SQLITE_STATIC);
+			break;
+		}
 		default:
 			assert(!"unknown parameter type");
 		}

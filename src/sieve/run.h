@@ -1,0 +1,101 @@
+/* run.h: Sieve where mail arrives: the user's scripts run on every
+ * delivery (LMTP, `roost deliver`) and their actions are carried out.
+ *
+ * This is the glue between the interpreter (sieve.h), the user's store
+ * (scripts, mailboxes, tracking memory) and outgoing mail (submit.h).
+ * The delivery code hands one recipient's delivery to sieve_run_deliver()
+ * and gets back what to answer: stored, refused (ereject), or a temporary
+ * failure.  A user without scripts costs one check of the store.
+ *
+ * The durability rules of delivery hold here: "stored" is answered only
+ * when every copy the actions asked for is on disk; outgoing mail is sent
+ * only after that, and its failure never loses the message (it is then
+ * kept in INBOX).  A script that does not compile or fails at run time
+ * means implicit keep (RFC 5228 2.10.6), with the error logged. */
+#ifndef ROOST_SIEVE_RUN_H
+#define ROOST_SIEVE_RUN_H
+
+#include "base/base.h"
+#include "base/str.h"
+#include "store/store.h"
+
+#include <time.h>
+
+struct istream;
+struct roost_config;
+struct sieve_limits;
+
+/* One recipient's delivery, as the delivery code describes it.  Nothing
+ * here is kept after sieve_run_deliver() returns. */
+struct sieve_delivery {
+	const struct roost_config *config;
+	struct store *store;		/* the recipient's open store */
+	const char *user;		/* its user, as in the user database */
+	/* where the message goes without a script (and on implicit keep):
+	 * a +detail mailbox or `roost deliver -m`; NULL for INBOX.  When
+	 * it does not exist, INBOX. */
+	const char *mailbox;
+	/* the message as stored: `prefix` (the trace headers, may be NULL)
+	 * followed by the first `size` bytes of `spool` (read at their
+	 * offsets), or, when `shared` is not NULL, that finished message
+	 * (store_message_*: the same bytes for several recipients, which
+	 * `prefix` + `spool` then also hold) */
+	const struct str *prefix;
+	struct istream *spool;
+	uint64_t size;
+	struct store_message *shared;
+	/* the envelope: MAIL FROM ("" for <>) and the recipient address as
+	 * given (RCPT TO, `roost deliver -u`) */
+	const char *envelope_from;
+	const char *envelope_to;
+	/* the LMTP client's address (RFC 5183 "remote-ip"), or NULL */
+	const char *remote_ip;
+	/* for logs ("lmtp(127.0.0.1,3)") */
+	const char *log_prefix;
+	time_t now;			/* the time of the delivery */
+};
+
+enum sieve_delivery_status {
+	/* at least one copy is on disk (mailbox/uid name the first one) */
+	SIEVE_DELIVERY_STORED,
+	/* done and nothing stored: discard, or a reject or redirect that
+	 * took the message elsewhere */
+	SIEVE_DELIVERY_DISCARDED,
+	/* ereject (RFC 5429 2.1): refuse this recipient in the protocol
+	 * with `reason` (LMTP 550 5.7.1; `roost deliver` exits EX_NOPERM) */
+	SIEVE_DELIVERY_REJECTED,
+	/* a copy could not be stored: `error` (a temporary failure unless
+	 * it says otherwise; logged) */
+	SIEVE_DELIVERY_FAILED,
+};
+
+#define SIEVE_REJECT_REASON_MAX 400
+
+struct sieve_delivery_result {
+	enum sieve_delivery_status status;
+	enum store_error error;		/* FAILED: the store's error class */
+	char mailbox[256];		/* STORED: the first copy's mailbox */
+	uint32_t uid;			/* STORED: its UID */
+	unsigned int copies;		/* STORED: copies on disk */
+	/* REJECTED: the reason as one line of printable US-ASCII (RFC
+	 * 5429 2.1.1: a reason with other characters is replaced) */
+	char reason[SIEVE_REJECT_REASON_MAX + 1];
+};
+
+/* Delivers the message of `d` for its recipient: finds the recipient's
+ * scripts (roost.conf's sieve_before, the user's active script or else
+ * sieve_default, sieve_after), runs them and carries out their actions.
+ * Returns 0 with result_r filled (STORED, DISCARDED or REJECTED), or -1
+ * with result_r->status FAILED: nothing may be answered as delivered,
+ * although copies already stored stay (a retry may store them again).
+ * Safe to call from several threads at once for different stores. */
+int sieve_run_deliver(const struct sieve_delivery *d, struct sieve_delivery_result *result_r);
+
+/* The interpreter's limits from roost.conf's sieve_max_* keys. */
+void sieve_run_limits(const struct roost_config *config, struct sieve_limits *limits_r);
+
+/* Frees the compiled scripts this process keeps (at exit, for leak
+ * checkers); scripts are compiled again when next needed. */
+void sieve_run_cache_clear(void);
+
+#endif
