@@ -78,12 +78,12 @@ int cli_switch_user(const struct roost_config *config, const char *subcommand);
 int cli_userdb_check(const struct roost_config *config, char **error_r);
 
 /* The store of user `name` is that of its normalised form, the name the
- * server opens it with (passwd_file_user_normalize()): an admin command
- * must not create a store "Bob" that no session uses, nor a store for a
- * name that is no user.  Returns the normalised name (xmalloc'd), or
- * NULL with the error printed (prefixed with "roost SUBCOMMAND") and
- * *exit_r set: EX_NOUSER when the user is not in the database,
- * EX_NOINPUT when the database cannot be read. */
+ * server opens it with (passwd_file_user_normalize()): "roost check Bob"
+ * must not create or rebuild a store "Bob" that no session uses, nor a
+ * store for a name that is no user.  Returns the normalised name
+ * (xmalloc'd), or NULL with the error printed (prefixed with "roost
+ * SUBCOMMAND") and *exit_r set (EX_NOUSER when the user is not in the
+ * database, EX_NOINPUT when it cannot be read). */
 char *cli_user_name(const struct roost_config *config, const char *name,
 		    const char *subcommand, int *exit_r);
 

@@ -72,7 +72,7 @@ static void usage(const struct sieve_admin_cmd *cmd, FILE *out)
 /* What every subcommand starts with: its options and arguments, the
  * config, the server's user, the user's store.  Returns 0 with *store_r
  * open and args_r[0..nargs) set, or an exit code (-1: --help printed,
- * exit 0).  `before_switch` runs after the arguments are parsed and before
+ * exit 0).  `before_switch` runs after the config is loaded and before
  * the user switch (reading a file as the admin), 0 or an exit code. */
 struct sieve_admin {
 	const struct sieve_admin_cmd *cmd;
@@ -116,13 +116,13 @@ static int sieve_admin_begin(struct sieve_admin *a, const struct sieve_admin_cmd
 			a->args[0]);
 		return EX_DATAERR;
 	}
-	int ret;
-	if (before_switch != NULL && (ret = before_switch(a, ctx)) != 0)
-		return ret;
 	char subcommand[32];
 	snprintf(subcommand, sizeof(subcommand), "sieve %s", cmd->name);
 	if ((a->config = cli_config_load(config_path, subcommand)) == NULL)
 		return EX_CONFIG;
+	int ret;
+	if (before_switch != NULL && (ret = before_switch(a, ctx)) != 0)
+		return ret;
 	if ((ret = cli_switch_user(a->config, subcommand)) != 0)
 		return ret;
 	if ((a->user = cli_user_name(a->config, user, subcommand, &ret)) == NULL)
@@ -189,7 +189,7 @@ static int put_read(struct sieve_admin *a, void *ctx)
 	str_append(text, "");
 	struct sieve_limits limits;
 	struct str errors = STR_INIT;
-	sieve_limits_default(&limits);
+	cli_sieve_limits(a->config, &limits);
 	struct sieve_script *script = sieve_compile(a->args[0], text->data, text->len, &limits,
 						    &errors);
 	if (script == NULL) {

@@ -14,6 +14,12 @@
 #ifndef ROOST_CLI_CMD_SIEVE_ADMIN_H
 #define ROOST_CLI_CMD_SIEVE_ADMIN_H
 
+struct roost_config;
+struct sieve_limits;
+/* The sieve_max_* keys of roost.conf as the interpreter's limits
+ * (cmd-sieve.c; the same as sieve_run_limits() of sieve/run.h). */
+void cli_sieve_limits(const struct roost_config *config, struct sieve_limits *limits_r);
+
 /* roost sieve put [-c FILE] -u USER NAME FILE ("-": stdin) */
 int cli_sieve_put(int argc, char **argv);
 /* roost sieve list [-c FILE] -u USER: "NAME<TAB>SIZE[<TAB>active]" lines */

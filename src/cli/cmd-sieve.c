@@ -5,9 +5,9 @@
  * prints the actions (sieve_result_describe()); it never delivers, and
  * with -u it only reads the user's mailbox list. */
 #include "cli.h"
-#include "cmd-sieve-admin.h"
 #include "base/pool.h"
 #include "conf/conf.h"
+#include "cmd-sieve-admin.h"
 #include "sieve/sieve.h"
 #include "store/store.h"
 
@@ -35,8 +35,7 @@ static int read_file(const char *path, struct str *dest)
 	return failed ? -1 : 0;
 }
 
-/* The sieve_max_* keys of roost.conf as the interpreter's limits. */
-static void limits_from_config(const struct roost_config *config, struct sieve_limits *limits_r)
+void cli_sieve_limits(const struct roost_config *config, struct sieve_limits *limits_r)
 {
 	sieve_limits_default(limits_r);
 	limits_r->max_script_size = config->sieve_max_script_size;
@@ -182,7 +181,7 @@ static int sieve_test_run(const struct roost_config *config, struct test_user *t
 	struct sieve_limits limits;
 	struct str errors = STR_INIT, out = STR_INIT;
 
-	limits_from_config(config, &limits);
+	cli_sieve_limits(config, &limits);
 	struct sieve_script *script = sieve_compile(name, script_text->data, script_text->len,
 						    &limits, &errors);
 	if (script == NULL) {

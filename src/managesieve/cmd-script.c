@@ -19,11 +19,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+void managesieve_sieve_limits(const struct roost_config *config, struct sieve_limits *limits_r)
+{
+	sieve_limits_default(limits_r);
+	limits_r->max_script_size = config->sieve_max_script_size;
+	limits_r->max_nesting = config->sieve_max_nesting;
+	limits_r->max_actions = config->sieve_max_actions;
+	limits_r->max_redirects = config->sieve_max_redirects;
+	limits_r->max_variable_size = config->sieve_max_variable_size;
+	limits_r->max_include_depth = config->sieve_max_include_depth;
+	limits_r->max_cpu_ms = config->sieve_max_cpu_time;
+}
+
 uint64_t managesieve_script_max_size(const struct roost_config *config)
 {
-	struct sieve_limits limits;
-	sieve_limits_default(&limits);
-	uint64_t max = limits.max_script_size;
+	uint64_t max = config->sieve_max_script_size;
 	if (config->managesieve_max_storage != 0 && config->managesieve_max_storage < max)
 		max = config->managesieve_max_storage;
 	return max;
@@ -150,7 +160,7 @@ static bool script_check(struct managesieve_session *s, const char *name,
 	struct sieve_limits limits;
 	struct str errors = STR_INIT;
 
-	sieve_limits_default(&limits);
+	managesieve_sieve_limits(s->config, &limits);
 	struct sieve_script *compiled = sieve_compile(name, script->str, script->len, &limits,
 						      &errors);
 	if (compiled != NULL) {

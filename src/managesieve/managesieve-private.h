@@ -117,7 +117,11 @@ bool managesieve_cmd_deletescript(struct managesieve_session *s,
 				  const struct managesieve_arg *args, size_t count);
 bool managesieve_cmd_renamescript(struct managesieve_session *s,
 				  const struct managesieve_arg *args, size_t count);
-/* The largest script PUTSCRIPT takes (the compile limit, or the storage
+/* The sieve_max_* keys of roost.conf as the interpreter's limits (the
+ * same as sieve_run_limits() of sieve/run.h, which is not merged here). */
+struct sieve_limits;
+void managesieve_sieve_limits(const struct roost_config *config, struct sieve_limits *limits_r);
+/* The largest script PUTSCRIPT takes (sieve_max_script_size, or the storage
  * quota if smaller): the literal limit once authenticated. */
 uint64_t managesieve_script_max_size(const struct roost_config *config);
 

@@ -111,7 +111,7 @@ void managesieve_capability_write(struct managesieve_session *s)
 	struct sieve_limits limits;
 	const char *extensions = sieve_extensions();
 
-	sieve_limits_default(&limits);
+	managesieve_sieve_limits(s->config, &limits);
 	str_append(&out, "\"IMPLEMENTATION\" \"Roost\"\r\n");
 	/* before login: the mechanisms this connection may use now (a
 	 * plaintext one only over TLS, as plaintext_auth says); none after */

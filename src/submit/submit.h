@@ -48,30 +48,37 @@ enum submit_error {
  * sent (redirect without :copy) checks this and keeps the message. */
 bool submit_is_configured(const struct roost_config *conf);
 
-/* Sends msg[0..len) (a complete message, lines ending in LF or CRLF)
- * from envelope sender `sender` ("" for <>) to rcpts[0..rcpt_count)
- * (at least one).  With submission_host set it speaks SMTP to it
- * (RFC 5321: EHLO, STARTTLS as submission_tls says (RFC 3207), MAIL
- * FROM, one RCPT TO per recipient with NOTIFY=NEVER when the sender is
- * <> and the server has DSN (RFC 3461), DATA with dot-stuffing and CRLF
- * line ends, QUIT); otherwise it runs sendmail_path as `sendmail_path -i
- * -f SENDER -- RCPT...` (SENDER "<>" for the null sender) with the
- * message on its standard input (LF line ends) and checks its exit
- * status; with neither set it logs the envelope and sends nothing.
- * All or nothing: if any recipient is refused, the message goes to
- * none of them.  Each step waits at most submission_timeout seconds.
- * SIGPIPE is blocked in the calling thread while it runs.
+/* Sends msg[0..len) (a complete message; lines may end in LF, CRLF or
+ * a CR alone) from envelope sender `sender` ("" for <>) to
+ * rcpts[0..rcpt_count) (at least one; every address must pass
+ * submit_address_is_valid(), else SUBMIT_ERR_PERM and nothing is
+ * tried).  With submission_host set it speaks SMTP to it (RFC 5321:
+ * EHLO, STARTTLS as submission_tls says (RFC 3207), AUTH PLAIN when
+ * submission_user is set (RFC 4954; only over TLS or to a loopback
+ * peer), MAIL FROM, one RCPT TO per recipient with NOTIFY=NEVER when the
+ * sender is <> and the server has DSN (RFC 3461), DATA with dot-stuffing
+ * and CRLF line ends, QUIT); otherwise it runs sendmail_path as
+ * `sendmail_path -i -f SENDER -- RCPT...` (SENDER "<>" for the null
+ * sender) with the message on its standard input (LF line ends) and
+ * checks its exit status; with neither set it logs the envelope and
+ * sends nothing (SUBMIT_ERR_NOT_CONFIGURED).  All or nothing: if any
+ * recipient is refused, the message goes to none of them.  Each step
+ * waits at most submission_timeout seconds (sendmail_path runs at most
+ * that long in all).  SIGPIPE is blocked in the calling thread while it
+ * runs.  Logs one line per message sent.
  *
  * Returns 0 when the MTA accepted the message for every recipient, or
  * -1 with *error_class_r and *error_r (xmalloc'd, the caller frees it;
- * it names the server or command and quotes its reply). */
+ * it names the server or program and the command, and quotes the reply
+ * or the program's error output, never a password). */
 int submit_send(const struct roost_config *conf, const char *sender,
 		const char *const *rcpts, size_t rcpt_count, const void *msg, size_t len,
 		enum submit_error *error_class_r, char **error_r);
 
-/* Whether addr may be given to the MTA as an envelope address: printable
- * ASCII or UTF-8 without spaces, controls, '<' '>' '"' ',' or '\\',
- * with one '@' that is neither first nor last, at most 254 bytes. */
+/* Whether addr may be given to the MTA as an envelope address: 1 to 254
+ * bytes, none of them a space, a control, DEL or one of < > " , ( ) [ ]
+ * ; : and the backslash (bytes above 127 are allowed: RFC 6531), not
+ * starting with '-', with one '@' that is neither first nor last. */
 bool submit_address_is_valid(const char *addr);
 
 /* ---- header.c: reading the fields of a raw header ---- */

@@ -415,3 +415,20 @@ def test_cli_sieve_commands(srv):
     srv.roost("sieve", "delete", *conf, "vacation")
     lines, _ = c.cmd("LISTSCRIPTS", ok=True)
     expect(lines == ['"other"'], lines)
+
+
+@server_args(managesieve=True, extra_conf="sieve_max_script_size = 1K\n"
+             "sieve_max_redirects = 7")
+def test_sieve_limits_from_config(srv):
+    # the interpreter's limits come from roost.conf: the script size is
+    # the literal limit, MAXREDIRECTS is sieve_max_redirects
+    c = Sieve(srv)
+    caps = caps_dict(c.greeting())
+    expect(caps["MAXREDIRECTS"] == "7", caps)
+    c.login()
+    putscript(c, "fits", "#" * 1000 + "\r\nkeep;")
+    final = putscript(c, "big", "#" * 1100 + "\r\nkeep;", ok=False)
+    expect(final.startswith("NO (QUOTA/MAXSIZE)"), final)
+    _, final = c.cmd('HAVESPACE "big" 1025')
+    expect(final.startswith("NO (QUOTA/MAXSIZE)"), final)
+    c.cmd('HAVESPACE "big" 1024', ok=True)

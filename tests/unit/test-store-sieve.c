@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/fault.h"
 #include "base/str.h"
 #include "store/store.h"
 #include "store-fixture.h"
@@ -295,6 +296,42 @@ static void test_durable_put(void **state)
 	store_close(&store);
 }
 
+/* A put whose fsync fails (the file's, then the directory's) reports the
+ * error and leaves the script whole: the old text or the new one, never
+ * a mix, never a temporary file; the active mark stays. */
+static void test_failed_writes(void **state)
+{
+	(void)state;
+	fixture_set.fsync = true;
+	struct store *store = open_store("demo");
+	put(store, "a", "keep;");
+	assert_int_equal(store_sieve_activate(store, "a"), 0);
+	for (unsigned int nth = 1; nth <= 2; nth++) {
+		fault_arm(FAULT_FILE_FSYNC, ENOSPC, nth, 1);
+		assert_int_equal(store_sieve_put(store, "a", "discard;", 8), -1);
+		fault_disarm();
+		assert_error(store, STORE_ERR_NOSPACE);
+		struct str text = STR_INIT;
+		assert_int_equal(store_sieve_get(store, "a", &text, NULL), 0);
+		/* the file's fsync failed: the old text; the directory's: the
+		 * new one is in place, only its durability was not confirmed */
+		assert_string_equal(str_c(&text), nth == 1 ? "keep;" : "discard;");
+		str_free(&text);
+		assert_active(store, "a");
+		char *dir = user_path("sieve");
+		char *cmd = xasprintf("ls -a '%s' | grep -q tmp", dir);
+		assert_int_not_equal(system(cmd), 0);
+		free(cmd);
+		free(dir);
+		put(store, "a", "keep;");
+	}
+	fault_arm(FAULT_FILE_FSYNC, EIO, 1, 1);
+	assert_int_equal(store_sieve_activate(store, NULL), -1);
+	fault_disarm();
+	assert_error(store, STORE_ERR_TEMP);
+	store_close(&store);
+}
+
 #define SIEVE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -306,6 +343,7 @@ int main(void)
 		SIEVE_TEST(test_rename),
 		SIEVE_TEST(test_escaped_names),
 		SIEVE_TEST(test_durable_put),
+		SIEVE_TEST(test_failed_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -564,6 +564,30 @@ static void check_report_common(const struct str *out, struct mime_part *root,
 	free(s);
 }
 
+typedef void report_compose_t(struct str *dest, const struct submit_reject *reject,
+			      const struct submit_origin *origin);
+
+/* Composes the report of r, checks what every report has and its From,
+ * and that its second part's body is `second`. */
+static void check_reject_report(report_compose_t *compose, const struct submit_reject *r,
+				const char *report_type, const char *from, const char *second)
+{
+	struct str out = STR_INIT;
+	struct mime_parser *parser;
+	struct mime_part *root;
+	char *s;
+
+	compose(&out, r, &origin);
+	root = mime_parser_parse(out.data, out.len, &parser);
+	check_report_common(&out, root, report_type, report_type);
+	assert_field(&out, root, "From", from);
+	s = part_body(&out, root->children->next);
+	assert_string_equal(s, second);
+	free(s);
+	mime_parser_destroy(&parser);
+	str_free(&out);
+}
+
 static void test_reject_mdn(void **state)
 {
 	(void)state;
@@ -577,23 +601,16 @@ static void test_reject_mdn(void **state)
 	struct mime_part *root;
 	char *s;
 
-	submit_reject_mdn_compose(&out, &r, &origin);
-	root = mime_parser_parse(out.data, out.len, &parser);
-	check_report_common(&out, root, "disposition-notification", "disposition-notification");
 	/* RFC 8098 3: From is the person the MDN is issued for */
-	assert_field(&out, root, "From", "user@example.org");
-	s = part_body(&out, root->children->next);
-	assert_string_equal(s,
+	check_reject_report(submit_reject_mdn_compose, &r, "disposition-notification",
+			    "user@example.org",
 			    "Reporting-UA: mx.example.org; Roost\r\n"
 			    "Original-Recipient: rfc822; User@Example.org\r\n"
 			    "Final-Recipient: rfc822; user@example.org\r\n"
 			    "Original-Message-ID: <orig.1@example.com>\r\n"
 			    "Disposition: automatic-action/MDN-sent-automatically; deleted\r\n");
-	free(s);
-	mime_parser_destroy(&parser);
 
 	/* no original recipient known, no Message-ID */
-	str_truncate(&out, 0);
 	r.original_recipient = NULL;
 	r.orig_header = "Subject: x\r\n\r\n";
 	r.orig_header_len = 14;
@@ -615,27 +632,16 @@ static void test_reject_dsn(void **state)
 		.orig_header = orig_header, .orig_header_len = sizeof(orig_header) - 1,
 		.user = "user@example.org", .to = "sender@example.com", .reason = reject_reason,
 	};
-	struct str out = STR_INIT;
-	struct mime_parser *parser;
-	struct mime_part *root;
-	char *s;
 
-	submit_reject_dsn_compose(&out, &r, &origin);
-	root = mime_parser_parse(out.data, out.len, &parser);
-	check_report_common(&out, root, "delivery-status", "delivery-status");
-	assert_field(&out, root, "From", "Mail Delivery System <MAILER-DAEMON@mx.example.org>");
 	/* RFC 3464 2.1: per-message fields, an empty line, per-recipient
 	 * fields; RFC 5429 2.1.2: Action failed */
-	s = part_body(&out, root->children->next);
-	assert_string_equal(s,
+	check_reject_report(submit_reject_dsn_compose, &r, "delivery-status",
+			    "Mail Delivery System <MAILER-DAEMON@mx.example.org>",
 			    "Reporting-MTA: dns; mx.example.org\r\n"
 			    "\r\n"
 			    "Final-Recipient: rfc822; user@example.org\r\n"
 			    "Action: failed\r\n"
 			    "Status: 5.7.1\r\n");
-	free(s);
-	mime_parser_destroy(&parser);
-	str_free(&out);
 }
 
 /* ---- the notification ---- */

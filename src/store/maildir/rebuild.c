@@ -878,7 +878,8 @@ static void rebuild_batch_free(struct rebuild_batch *batch)
 static void rebuild_batch_take(struct rebuild_batch *batch, const struct rebuild_todo *todo,
 			       size_t *next)
 {
-	batch->msgs = todo->msgs + *next;
+	/* an empty store has no array (NULL + 0 is undefined in C) */
+	batch->msgs = todo->msgs == NULL ? NULL : todo->msgs + *next;
 	batch->count = ROOST_MIN((size_t)REBUILD_FILL_BATCH, todo->count - *next);
 	*next += batch->count;
 }
