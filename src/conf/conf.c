@@ -529,6 +529,8 @@ void config_free(struct roost_config **_c)
 	free(c->sieve_after);
 	free(c->sieve_default);
 	free(c->sieve_global_dir);
+	free(c->sieve_spamtest_header);
+	free(c->sieve_virustest_header);
 	free(c->submission_host);
 	free(c->sendmail_path);
 	free(c->submission_user);
