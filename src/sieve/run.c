@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/pool.h"
 #include "conf/conf.h"
+#include "store/request.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,8 +56,8 @@ static uint64_t run_cache_clock;
 struct run_ctx {
 	const struct sieve_delivery *d;
 	const struct sieve_imap_event *ev;	/* an IMAP event, or NULL */
-	struct run_cached *scripts[3];
-	const char *names[3];		/* for logs */
+	struct run_cached *scripts[SIEVE_IMAP_SCRIPTS_MAX];
+	const char *names[SIEVE_IMAP_SCRIPTS_MAX];	/* for logs */
 	size_t script_count;
 	const char *addresses[4];
 	char base_address[512];		/* envelope_to without its detail */
@@ -788,15 +789,24 @@ int sieve_run_imap_event(const struct sieve_imap_event *ev)
 		.store = ev->store,
 		.user = ev->user,
 		.mailbox = ev->mailbox,
-		/* RFC 6785 3.4: "the "MAIL FROM" SHOULD be set to the
-		 * address of the owner of the mailbox" */
-		.envelope_from = ev->user,
-		.envelope_to = ev->user,
 		.log_prefix = ev->log_prefix,
 		.now = ev->now,
 	};
 	struct run_ctx ctx = { .d = &d, .ev = ev };
-	const struct sieve_script *scripts[3];
+
+	if (gethostname(ctx.host, sizeof(ctx.host)) < 0 || ctx.host[0] == '\0')
+		strcpy(ctx.host, "localhost");
+	ctx.host[sizeof(ctx.host) - 1] = '\0';
+	/* RFC 6785 3.4: "the "MAIL FROM" SHOULD be set to the address of
+	 * the owner of the mailbox": the user name when it is an address,
+	 * else USER@HOST */
+	if (strchr(ev->user, '@') != NULL)
+		snprintf(ctx.base_address, sizeof(ctx.base_address), "%s", ev->user);
+	else
+		snprintf(ctx.base_address, sizeof(ctx.base_address), "%s@%s", ev->user, ctx.host);
+	d.envelope_from = ctx.base_address;
+	d.envelope_to = ctx.base_address;
+	const struct sieve_script *scripts[SIEVE_IMAP_SCRIPTS_MAX];
 	struct store_mailbox *box = NULL;
 	enum store_error err;
 	int ran = 0;
@@ -823,11 +833,8 @@ int sieve_run_imap_event(const struct sieve_imap_event *ev)
 	}
 	if (ctx.script_count == 0)
 		return 0;
-	ctx.addresses[0] = strchr(ev->user, '@') != NULL ? ev->user : NULL;
+	ctx.addresses[0] = ctx.base_address;
 	ctx.addresses[1] = NULL;
-	if (gethostname(ctx.host, sizeof(ctx.host)) < 0 || ctx.host[0] == '\0')
-		strcpy(ctx.host, "localhost");
-	ctx.host[sizeof(ctx.host) - 1] = '\0';
 
 	if (store_mailbox_open(ev->store, ev->mailbox, false, &box) < 0 ||
 	    store_mailbox_sync(box, 0, NULL, NULL) < 0) {
@@ -848,4 +855,117 @@ int sieve_run_imap_event(const struct sieve_imap_event *ev)
 	store_mailbox_close(&box);
 	run_ctx_release(&ctx);
 	return ran;
+}
+
+/* ---- queueing an event (the IMAP side, on the loop) ---- */
+
+struct run_event_job {
+	struct sieve_imap_event ev;
+	char *user, *mailbox, *changed_flags, *log_prefix;
+	char *scripts[SIEVE_IMAP_SCRIPTS_MAX];
+	uint32_t *uids;
+};
+
+static bool run_event_name_matches(const char *pattern, const char *name)
+{
+	if (strcmp(pattern, "*") == 0)
+		return true;
+	if (strcasecmp(pattern, "INBOX") == 0 && strcasecmp(name, "INBOX") == 0)
+		return true;
+	return strcmp(pattern, name) == 0;
+}
+
+static unsigned int run_event_cause_bit(const char *cause)
+{
+	if (strcmp(cause, "APPEND") == 0)
+		return CONF_IMAPSIEVE_APPEND;
+	if (strcmp(cause, "COPY") == 0)
+		return CONF_IMAPSIEVE_COPY;
+	if (strcmp(cause, "FLAG") == 0)
+		return CONF_IMAPSIEVE_FLAG;
+	return 0;
+}
+
+bool sieve_run_imap_event_wanted(const struct roost_config *config, const char *mailbox,
+				 const char *cause)
+{
+	unsigned int bit = run_event_cause_bit(cause);
+	for (size_t i = 0; i < config->imapsieve_count; i++) {
+		const struct conf_imapsieve *r = &config->imapsieve[i];
+		if ((r->causes & bit) != 0 && run_event_name_matches(r->mailbox, mailbox))
+			return true;
+	}
+	return false;
+}
+
+static void run_event_job_work(void *context)
+{
+	struct run_event_job *job = context;
+	(void)sieve_run_imap_event(&job->ev);
+}
+
+static void run_event_job_done(void *context)
+{
+	struct run_event_job *job = context;
+	free(job->user);
+	free(job->mailbox);
+	free(job->changed_flags);
+	free(job->log_prefix);
+	for (size_t i = 0; i < job->ev.script_count; i++)
+		free(job->scripts[i]);
+	free(job->uids);
+	free(job);
+}
+
+void sieve_run_imap_event_queue(const struct roost_config *config, struct store *store,
+				const char *user, const char *mailbox, const char *from,
+				const char *cause, const uint32_t *uids, size_t count,
+				const char *changed_flags, const char *log_prefix)
+{
+	unsigned int bit = run_event_cause_bit(cause);
+	struct run_event_job *job = NULL;
+
+	if (config->imapsieve_count == 0 || count == 0)
+		return;
+	for (size_t i = 0; i < config->imapsieve_count; i++) {
+		const struct conf_imapsieve *r = &config->imapsieve[i];
+		if ((r->causes & bit) == 0 || !run_event_name_matches(r->mailbox, mailbox))
+			continue;
+		/* Pigeonhole's imapsieve_mailboxN_from: only COPY/MOVE out
+		 * of that mailbox */
+		if (r->from != NULL && (from == NULL || !run_event_name_matches(r->from, from)))
+			continue;
+		if (job == NULL)
+			job = xcalloc(1, sizeof(*job));
+		if (job->ev.script_count == SIEVE_IMAP_SCRIPTS_MAX) {
+			log_warning("%s: imapsieve: more than %d scripts for %s in \"%s\": "
+				    "%s not run", log_prefix, SIEVE_IMAP_SCRIPTS_MAX, cause,
+				    mailbox, r->script);
+			continue;
+		}
+		job->scripts[job->ev.script_count++] = xstrdup(r->script);
+	}
+	if (job == NULL)
+		return;
+	job->user = xstrdup(user);
+	job->mailbox = xstrdup(mailbox);
+	job->changed_flags = changed_flags == NULL ? NULL : xstrdup(changed_flags);
+	job->log_prefix = xstrdup(log_prefix);
+	job->uids = xmemdup(uids, count * sizeof(*uids));
+	job->ev = (struct sieve_imap_event) {
+		.config = config,
+		.store = store,
+		.user = job->user,
+		.mailbox = job->mailbox,
+		.cause = bit == CONF_IMAPSIEVE_APPEND ? "APPEND" :
+			bit == CONF_IMAPSIEVE_COPY ? "COPY" : "FLAG",
+		.uids = job->uids,
+		.uid_count = count,
+		.changed_flags = job->changed_flags,
+		.scripts = (const char *const *)job->scripts,
+		.script_count = job->ev.script_count,
+		.log_prefix = job->log_prefix,
+		.now = time(NULL),
+	};
+	store_request_run_offload(store, run_event_job_work, run_event_job_done, job);
 }
