@@ -859,6 +859,14 @@ static void test_event_fileinto_marks_deleted(void **state)
 	assert_int_equal(box_count(&fx, "Work", &flags, NULL, NULL), 2);
 	assert_int_equal(flags, STORE_FLAG_DELETED);
 	assert_int_equal(event_run(&fx, "Work", "APPEND", uid + 10, NULL, "discard;\n"), 0);
+	/* fileinto :copy "INBOX" is a new copy and the implicit keep stays */
+	uid = event_put(&fx, "Work", 0);
+	assert_int_equal(event_run(&fx, "Work", "COPY", uid, NULL,
+				   "require [\"fileinto\", \"copy\"];\n"
+				   "fileinto :copy \"INBOX\";\n"), 1);
+	assert_int_equal(box_count(&fx, "Work", &flags, NULL, NULL), 3);
+	assert_int_equal(flags, 0);
+	assert_int_equal(box_count(&fx, "INBOX", NULL, NULL, NULL), 1);
 	fx_deinit(&fx);
 }
 
