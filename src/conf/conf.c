@@ -210,18 +210,28 @@ static void config_add_listener(struct roost_config *c, const struct conf_listen
 	c->listeners[c->listener_count++] = *l;
 }
 
+/* Splits `value` at spaces and tabs into words[0..max-1]: their count,
+ * or -1 when there are more than `max`. */
+static int config_split_words(char *value, char **words, int max)
+{
+	int n = 0;
+	for (char *w = strtok(value, " \t"); w != NULL; w = strtok(NULL, " \t")) {
+		if (n == max)
+			return -1;
+		words[n++] = w;
+	}
+	return n;
+}
+
 /* listen = PROTOCOL ADDRESS:PORT [implicit|starttls|none]
  * listen = PROTOCOL /path/to/socket   (or ./socket, beside the config file) */
 static int config_parse_listen(struct roost_config *c, char *value, const char **error_r)
 {
 	char *words[4];
-	int n = 0;
-	for (char *w = strtok(value, " \t"); w != NULL; w = strtok(NULL, " \t")) {
-		if (n == 4) {
-			*error_r = "too many words (listen = PROTOCOL ADDRESS:PORT TLS)";
-			return -1;
-		}
-		words[n++] = w;
+	int n = config_split_words(value, words, N_ELEMENTS(words));
+	if (n < 0) {
+		*error_r = "too many words (listen = PROTOCOL ADDRESS:PORT TLS)";
+		return -1;
 	}
 	if (n < 2) {
 		*error_r = "expected: listen = PROTOCOL ADDRESS:PORT [implicit|starttls|none]";
@@ -290,14 +300,7 @@ static int config_parse_imapsieve(struct roost_config *c, char *value, const cha
 {
 	static const char usage[] = "expected: imapsieve_mailbox = MAILBOX CAUSES SCRIPT [FROM]";
 	char *words[4];
-	int n = 0;
-	for (char *w = strtok(value, " \t"); w != NULL; w = strtok(NULL, " \t")) {
-		if (n == 4) {
-			*error_r = usage;
-			return -1;
-		}
-		words[n++] = w;
-	}
+	int n = config_split_words(value, words, N_ELEMENTS(words));
 	if (n < 3) {
 		*error_r = usage;
 		return -1;

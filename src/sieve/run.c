@@ -503,6 +503,24 @@ static const char *run_env_environment(void *context, const char *item)
 	return NULL;
 }
 
+/* The environment of a run of ctx's scripts (callbacks, user addresses,
+ * roost.conf's part). */
+static void run_env_init(struct run_ctx *ctx, struct sieve_env *env)
+{
+	*env = (struct sieve_env) {
+		.ctx = ctx,
+		.mailbox_exists = run_env_mailbox_exists,
+		.mailbox_id = run_env_mailbox_id,
+		.mailbox_id_exists = run_env_mailbox_id_exists,
+		.special_use = run_env_special_use,
+		.include = run_env_include,
+		.duplicate_seen = run_env_duplicate_seen,
+		.environment = run_env_environment,
+		.user_addresses = ctx->addresses,
+	};
+	sieve_run_env_config(ctx->d->config, env);
+}
+
 /* ---- a delivery ---- */
 
 /* The message as the scripts see it, the bytes that are stored: prefix
@@ -558,18 +576,8 @@ static int run_scripts(struct run_ctx *ctx, struct sieve_delivery_result *result
 		.envelope_to = d->envelope_to,
 		.received = d->now,
 	};
-	struct sieve_env env = {
-		.ctx = ctx,
-		.mailbox_exists = run_env_mailbox_exists,
-		.mailbox_id = run_env_mailbox_id,
-		.mailbox_id_exists = run_env_mailbox_id_exists,
-		.special_use = run_env_special_use,
-		.include = run_env_include,
-		.duplicate_seen = run_env_duplicate_seen,
-		.environment = run_env_environment,
-		.user_addresses = ctx->addresses,
-	};
-	sieve_run_env_config(d->config, &env);
+	struct sieve_env env;
+	run_env_init(ctx, &env);
 	sieve_run_limits(d->config, &limits);
 	if (sieve_execute_sequence(scripts, ctx->script_count, &msg, &env, &limits,
 				   &result) < 0) {
@@ -748,21 +756,11 @@ static void run_event_message(struct run_ctx *ctx, struct store_mailbox *box, ui
 		.size = size,
 		.received = ev->now,
 	};
-	struct sieve_env env = {
-		.ctx = &mctx,
-		.mailbox_exists = run_env_mailbox_exists,
-		.mailbox_id = run_env_mailbox_id,
-		.mailbox_id_exists = run_env_mailbox_id_exists,
-		.special_use = run_env_special_use,
-		.include = run_env_include,
-		.duplicate_seen = run_env_duplicate_seen,
-		.environment = run_env_environment,
-		.user_addresses = ctx->addresses,
-		.imap_cause = ev->cause,
-		.imap_mailbox = ev->mailbox,
-		.imap_flags = run_event_flags(box, &msg_copy, pool),
-	};
-	sieve_run_env_config(ev->config, &env);
+	struct sieve_env env;
+	run_env_init(&mctx, &env);
+	env.imap_cause = ev->cause;
+	env.imap_mailbox = ev->mailbox;
+	env.imap_flags = run_event_flags(box, &msg_copy, pool);
 	sieve_run_limits(ev->config, &limits);
 	if (sieve_execute_sequence(scripts, ctx->script_count, &msg, &env, &limits,
 				   &result) < 0) {
