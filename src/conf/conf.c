@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_SIZE };
@@ -209,18 +210,28 @@ static void config_add_listener(struct roost_config *c, const struct conf_listen
 	c->listeners[c->listener_count++] = *l;
 }
 
+/* Splits `value` at spaces and tabs into words[0..max-1]: their count,
+ * or -1 when there are more than `max`. */
+static int config_split_words(char *value, char **words, int max)
+{
+	int n = 0;
+	for (char *w = strtok(value, " \t"); w != NULL; w = strtok(NULL, " \t")) {
+		if (n == max)
+			return -1;
+		words[n++] = w;
+	}
+	return n;
+}
+
 /* listen = PROTOCOL ADDRESS:PORT [implicit|starttls|none]
  * listen = PROTOCOL /path/to/socket   (or ./socket, beside the config file) */
 static int config_parse_listen(struct roost_config *c, char *value, const char **error_r)
 {
 	char *words[4];
-	int n = 0;
-	for (char *w = strtok(value, " \t"); w != NULL; w = strtok(NULL, " \t")) {
-		if (n == 4) {
-			*error_r = "too many words (listen = PROTOCOL ADDRESS:PORT TLS)";
-			return -1;
-		}
-		words[n++] = w;
+	int n = config_split_words(value, words, N_ELEMENTS(words));
+	if (n < 0) {
+		*error_r = "too many words (listen = PROTOCOL ADDRESS:PORT TLS)";
+		return -1;
 	}
 	if (n < 2) {
 		*error_r = "expected: listen = PROTOCOL ADDRESS:PORT [implicit|starttls|none]";
@@ -283,11 +294,56 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 	return 0;
 }
 
+/* imapsieve_mailbox = MAILBOX CAUSES SCRIPT [FROM]
+ * CAUSES: APPEND, COPY, FLAG separated by commas (any case) */
+static int config_parse_imapsieve(struct roost_config *c, char *value, const char **error_r)
+{
+	static const char usage[] = "expected: imapsieve_mailbox = MAILBOX CAUSES SCRIPT [FROM]";
+	char *words[4];
+	int n = config_split_words(value, words, N_ELEMENTS(words));
+	if (n < 3) {
+		*error_r = usage;
+		return -1;
+	}
+	unsigned int causes = 0;
+	for (char *w = strtok(words[1], ","); w != NULL; w = strtok(NULL, ",")) {
+		if (strcasecmp(w, "APPEND") == 0)
+			causes |= CONF_IMAPSIEVE_APPEND;
+		else if (strcasecmp(w, "COPY") == 0)
+			causes |= CONF_IMAPSIEVE_COPY;
+		else if (strcasecmp(w, "FLAG") == 0)
+			causes |= CONF_IMAPSIEVE_FLAG;
+		else {
+			*error_r = "CAUSES must be APPEND, COPY or FLAG, separated by commas";
+			return -1;
+		}
+	}
+	if (causes == 0) {
+		*error_r = usage;
+		return -1;
+	}
+	if (n == 4 && causes != CONF_IMAPSIEVE_COPY) {
+		*error_r = "FROM is only for the COPY cause";
+		return -1;
+	}
+	struct conf_imapsieve r = {
+		.mailbox = xstrdup(words[0]),
+		.causes = causes,
+		.script = config_path(c, words[2]),
+		.from = n == 4 ? xstrdup(words[3]) : NULL,
+	};
+	c->imapsieve = xrealloc(c->imapsieve, (c->imapsieve_count + 1) * sizeof(r));
+	c->imapsieve[c->imapsieve_count++] = r;
+	return 0;
+}
+
 static int config_set(struct roost_config *c, const char *key, char *value,
 		      const char **error_r)
 {
 	if (strcmp(key, "listen") == 0)
 		return config_parse_listen(c, value, error_r);
+	if (strcmp(key, "imapsieve_mailbox") == 0)
+		return config_parse_imapsieve(c, value, error_r);
 	if (strcmp(key, "plaintext_auth") == 0) {
 		if (strcmp(value, "local") == 0)
 			c->plaintext_auth = CONF_PLAINTEXT_LOCAL;
@@ -511,6 +567,12 @@ void config_free(struct roost_config **_c)
 		free(c->listeners[i].socket_owner);
 	}
 	free(c->listeners);
+	for (size_t i = 0; i < c->imapsieve_count; i++) {
+		free(c->imapsieve[i].mailbox);
+		free(c->imapsieve[i].script);
+		free(c->imapsieve[i].from);
+	}
+	free(c->imapsieve);
 	free(c->path);
 	free(c->data_dir);
 	free(c->user);

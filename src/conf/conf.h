@@ -1,7 +1,7 @@
 /* conf.h: the configuration of `roost serve` and the CLI tools.
  *
  * A config file holds `key = value` lines; `#` starts a comment; `listen`
- * may be repeated.  Every key has a default, so no file is needed.  The
+ * and `imapsieve_mailbox` may be repeated.  Every key has a default, so no file is needed.  The
  * reference of every key is doc/roost.conf.5 (keep them in step).
  * Relative paths are relative to the directory of the config file. */
 #ifndef ROOST_CONF_H
@@ -25,6 +25,20 @@ struct conf_listener {
 	 * server's), from lmtp_socket_mode/lmtp_socket_owner for lmtp */
 	unsigned int socket_mode;
 	char *socket_owner;
+};
+
+/* imapsieve (RFC 6785): one `imapsieve_mailbox` line */
+enum conf_imapsieve_cause {
+	CONF_IMAPSIEVE_APPEND = 1 << 0,
+	CONF_IMAPSIEVE_COPY = 1 << 1,	/* COPY and MOVE */
+	CONF_IMAPSIEVE_FLAG = 1 << 2,
+};
+struct conf_imapsieve {
+	char *mailbox;		/* the mailbox (UTF-8, INBOX any case), "*" = every one */
+	unsigned int causes;	/* enum conf_imapsieve_cause */
+	char *script;		/* the script file (absolute) */
+	/* COPY/MOVE only from this mailbox ("*" = any); NULL = no condition */
+	char *from;
 };
 
 struct roost_config {
@@ -99,6 +113,10 @@ struct roost_config {
 	char *sieve_after;		/* sieve_after = (empty) */
 	char *sieve_default;		/* sieve_default = (empty) */
 	char *sieve_global_dir;		/* sieve_global_dir = (empty) */
+	/* imapsieve (sieve/run.h sieve_run_imap_event_queue()): repeated
+	 * `imapsieve_mailbox = MAILBOX CAUSES SCRIPT [FROM]`; none by default */
+	struct conf_imapsieve *imapsieve;
+	size_t imapsieve_count;
 	/* outgoing mail (Sieve's redirect, vacation, notify, reject; see
 	 * submit/submit.h): over SMTP when submission_host is set, else
 	 * through sendmail_path when that is set, else not sent (logged) */

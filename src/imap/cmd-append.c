@@ -299,5 +299,8 @@ bool cmd_append(struct imap_cmd *cmd)
 				&uidvalidity, &uid) < 0)
 		return imap_cmd_store_error(cmd, true);
 	s->append_count++;
-	return imap_cmd_ok(cmd, "[APPENDUID %u %u] Append completed.", uidvalidity, uid);
+	bool answered = imap_cmd_ok(cmd, "[APPENDUID %u %u] Append completed.", uidvalidity, uid);
+	/* RFC 6785 2.2.1: after the reply, which does not wait for it */
+	imap_session_imapsieve(s, name, NULL, "APPEND", &uid, 1, NULL);
+	return answered;
 }

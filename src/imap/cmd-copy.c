@@ -99,6 +99,7 @@ static int copy_resolve_set(struct imap_session *s, const char *str, bool uid,
 struct cmd_copy_ctx {
 	struct imap_cmd *cmd;
 	bool move;
+	const char *dest;	/* the destination, in cmd->pool */
 	uint32_t *msns;		/* xmalloc'd */
 	size_t count;
 	struct store_copy *copy;
@@ -140,7 +141,8 @@ static bool copy_done(struct cmd_copy_ctx *ctx)
 	copy_write_uid_set(&code, dest_uids, count);
 	str_append_c(&code, ']');
 	free(src_uids);
-	free(dest_uids);
+	char *from = imap_session_imapsieve_wanted(s, ctx->dest, "COPY") ?
+		xstrdup(store_mailbox_name(s->box)) : NULL;
 
 	if (ctx->move) {
 		/* RFC 6851 3.3: COPYUID in an untagged OK before the
@@ -152,6 +154,13 @@ static bool copy_done(struct cmd_copy_ctx *ctx)
 		imap_cmd_ok(cmd, "%s Copy completed.", str_c(&code));
 	}
 	str_free(&code);
+	if (from != NULL) {
+		/* RFC 6785 2.2.2 (MOVE is a COPY there: the destination is
+		 * what counts), after the reply, which does not wait */
+		imap_session_imapsieve(s, ctx->dest, from, "COPY", dest_uids, count, NULL);
+		free(from);
+	}
+	free(dest_uids);
 	return true;
 }
 
@@ -216,6 +225,7 @@ static bool cmd_copy_common(struct imap_cmd *cmd, bool move)
 	struct cmd_copy_ctx *ctx = p_malloc(cmd->pool, sizeof(*ctx));
 	ctx->cmd = cmd;
 	ctx->move = move;
+	ctx->dest = dest;
 	ctx->msns = msns;
 	ctx->count = count;
 	if (store_copy_begin(s->box, msns, count, dest, move, &ctx->copy) < 0) {

@@ -53,6 +53,16 @@ struct store_ctx {
 	bool conditional;
 	uint64_t unchangedsince;
 	uint8_t *failed;
+	/* imapsieve (RFC 6785 2.2.3): the messages whose flags changed and
+	 * how (xmalloc'd), gathered only when a rule wants FLAG events of
+	 * this mailbox */
+	bool imapsieve;
+	struct store_flag_change {
+		uint32_t uid;
+		uint32_t flags;			/* the flags that changed */
+		store_keywords_t keywords;	/* the keywords that changed */
+	} *changes;
+	size_t change_count, change_cap;
 };
 
 static bool store_bit(const struct store_ctx *ctx, uint32_t msn)
@@ -134,6 +144,9 @@ static bool store_parse_item(const char *name, enum store_flags_mode *mode_r,
 
 static void store_deinit(struct store_ctx *ctx)
 {
+	free(ctx->changes);
+	ctx->changes = NULL;
+	ctx->change_count = 0;
 	free(ctx->set);
 	ctx->set = NULL;
 	free(ctx->failed);
@@ -171,22 +184,85 @@ static void cmd_store_abort(struct imap_cmd *cmd)
 	store_deinit(cmd->ctx);
 }
 
+static bool store_reply(struct imap_cmd *cmd, bool expunged, struct str *modified);
+
+/* The flags of `flags` and `keywords` as IMAP writes them, space separated
+ * (RFC 6785 4.5 imap.changedflags). */
+static void store_write_changed(struct store_mailbox *box, uint32_t flags,
+				store_keywords_t keywords, struct str *dest)
+{
+	static const char *const names[] = {
+		"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"
+	};
+	size_t kw_count;
+	const char *const *kw = store_mailbox_keywords(box, &kw_count);
+
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		if ((flags & (1u << i)) != 0)
+			str_printfa(dest, "%s%s", dest->len > 0 ? " " : "", names[i]);
+	}
+	for (size_t i = 0; i < kw_count && i < STORE_MAX_KEYWORDS; i++) {
+		if ((keywords & ((store_keywords_t)1 << i)) != 0)
+			str_printfa(dest, "%s%s", dest->len > 0 ? " " : "", kw[i]);
+	}
+}
+
+/* Hands the flag changes to imapsieve, one event per distinct change
+ * (the messages whose flags changed the same way together). */
+static void store_imapsieve(struct imap_session *s, struct store_flag_change *changes,
+			    size_t count)
+{
+	uint32_t *uids = xmalloc(count * sizeof(*uids));
+	struct str changed = STR_INIT;
+
+	for (size_t i = 0; i < count; i++) {
+		if (changes[i].uid == 0)
+			continue;	/* in an earlier event */
+		size_t n = 0;
+		for (size_t j = i; j < count; j++) {
+			if (changes[j].uid != 0 && changes[j].flags == changes[i].flags &&
+			    changes[j].keywords == changes[i].keywords) {
+				uids[n++] = changes[j].uid;
+				if (j > i)
+					changes[j].uid = 0;
+			}
+		}
+		str_truncate(&changed, 0);
+		store_write_changed(s->box, changes[i].flags, changes[i].keywords, &changed);
+		imap_session_imapsieve(s, store_mailbox_name(s->box), NULL, "FLAG", uids, n,
+				       str_c(&changed));
+	}
+	str_free(&changed);
+	free(uids);
+}
+
 static bool store_finish(struct store_ctx *ctx)
 {
 	struct imap_cmd *cmd = ctx->cmd;
 	bool expunged = ctx->had_expunged;
 	struct str modified = STR_INIT;
+	struct store_flag_change *changes = ctx->changes;
+	size_t change_count = ctx->change_count;
 	store_write_modified(ctx, &modified);
+	ctx->changes = NULL;
 	store_deinit(ctx);
-	if (modified.len > 0) {
+	bool ret = store_reply(cmd, expunged, &modified);
+	str_free(&modified);
+	/* RFC 6785 2.2.3: after the reply, which does not wait for it */
+	if (change_count > 0)
+		store_imapsieve(cmd->session, changes, change_count);
+	free(changes);
+	return ret;
+}
+
+static bool store_reply(struct imap_cmd *cmd, bool expunged, struct str *modified)
+{
+	if (modified->len > 0) {
 		/* RFC 7162 3.1.3: OK with MODIFIED; the messages that
 		 * passed were changed */
-		bool ret = imap_cmd_ok(cmd, "%sConditional STORE failed for some messages.",
-				       str_c(&modified));
-		str_free(&modified);
-		return ret;
+		return imap_cmd_ok(cmd, "%sConditional STORE failed for some messages.",
+				   str_c(modified));
 	}
-	str_free(&modified);
 	/* RFC 2180 4.2.1/4.2.3, RFC 9051 7.1 (EXPUNGEISSUED): the flags of
 	 * the messages that still exist are set and answered, and the
 	 * command succeeds, as FETCH does; a NO would say nothing was
@@ -237,6 +313,26 @@ static bool store_continue(struct store_ctx *ctx)
 	return store_finish(ctx);
 }
 
+/* Records the messages of `batch` whose flags the update changed. */
+static void store_note_changes(struct store_ctx *ctx, const uint32_t *batch, size_t n,
+			       const uint32_t *old_flags, const store_keywords_t *old_keywords)
+{
+	struct store_mailbox *box = ctx->cmd->session->box;
+	for (size_t i = 0; i < n; i++) {
+		if (store_mailbox_is_expunged(box, batch[i]))
+			continue;
+		const struct store_msg *m = store_mailbox_msg(box, batch[i]);
+		uint32_t flags = (m->flags ^ old_flags[i]) & STORE_FLAGS_ALL;
+		store_keywords_t keywords = m->keywords ^ old_keywords[i];
+		if (flags == 0 && keywords == 0)
+			continue;
+		ARRAY_RESERVE(ctx->changes, ctx->change_cap, ctx->change_count + 1);
+		ctx->changes[ctx->change_count++] = (struct store_flag_change) {
+			.uid = m->uid, .flags = flags, .keywords = keywords,
+		};
+	}
+}
+
 /* Changes the flags batch by batch until all are done (then the
  * responses follow) or the slice is over (false: cmd->resume goes on). */
 static bool store_update(struct store_ctx *ctx)
@@ -246,6 +342,8 @@ static bool store_update(struct store_ctx *ctx)
 	struct store_mailbox *box = s->box;
 	uint64_t deadline = imap_cmd_slice_deadline();
 	uint32_t batch[STORE_BATCH];
+	uint32_t old_flags[STORE_BATCH];
+	store_keywords_t old_keywords[STORE_BATCH];
 
 	while (ctx->update_msn <= ctx->count) {
 		size_t n = 0;
@@ -263,12 +361,21 @@ static bool store_update(struct store_ctx *ctx)
 		} else if (n > 0) {
 			uint32_t *failed = NULL;
 			size_t failed_count = 0;
+			if (ctx->imapsieve) {
+				for (size_t i = 0; i < n; i++) {
+					const struct store_msg *m = store_mailbox_msg(box, batch[i]);
+					old_flags[i] = m->flags;
+					old_keywords[i] = m->keywords;
+				}
+			}
 			if (store_mailbox_update_flags(box, batch, n, ctx->mode, ctx->flags,
 						       ctx->kw_mask, ctx->unchangedsince, &failed,
 						       &failed_count) < 0) {
 				store_deinit(ctx);
 				return imap_cmd_store_error(cmd, false);
 			}
+			if (ctx->imapsieve)
+				store_note_changes(ctx, batch, n, old_flags, old_keywords);
 			for (size_t i = 0; i < failed_count && ctx->failed != NULL; i++)
 				imap_session_bitmap_add_msn(ctx->failed, failed[i]);
 			free(failed);
@@ -368,6 +475,7 @@ bool cmd_store(struct imap_cmd *cmd)
 	ctx->mode = mode;
 	ctx->flags = flags;
 	ctx->kw_mask = kw_mask;
+	ctx->imapsieve = imap_session_imapsieve_wanted(s, store_mailbox_name(box), "FLAG");
 	ctx->updating = true;
 	ctx->update_msn = 1;
 	cmd->resume = cmd_store_resume;

@@ -46,6 +46,7 @@
 #include "store/store.h"
 #include "store/request.h"
 #include "auth/auth.h"
+#include "sieve/run.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -193,6 +194,25 @@ bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate)
 				   "Refer to server log for more information.");
 	}
 	return imap_cmd_no(cmd, "[%s] %s", code, text);
+}
+
+/* ---- imapsieve ---- */
+
+void imap_session_imapsieve(struct imap_session *s, const char *mailbox, const char *from,
+			    const char *cause, const uint32_t *uids, size_t count,
+			    const char *changed_flags)
+{
+	if (s->config->imapsieve_count == 0 || s->store == NULL)
+		return;
+	sieve_run_imap_event_queue(s->config, s->store, s->user, mailbox, from, cause, uids,
+				   count, changed_flags, s->log_prefix);
+}
+
+bool imap_session_imapsieve_wanted(struct imap_session *s, const char *mailbox,
+				   const char *cause)
+{
+	return s->config->imapsieve_count > 0 &&
+		sieve_run_imap_event_wanted(s->config, mailbox, cause);
 }
 
 /* How long after a command the store's caches are kept for the next one. */

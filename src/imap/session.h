@@ -260,6 +260,20 @@ bool imap_cmd_slice_end(struct imap_cmd *cmd, uint64_t deadline);
  * is freed after done; done then writes nothing (writes are dropped). */
 void imap_session_store_request(struct imap_session *s, void (*work)(void *ctx),
 				void (*done)(void *ctx), void *ctx);
+
+/* imapsieve (RFC 6785 2.2): after a command changed `mailbox` (APPEND,
+ * COPY/MOVE from `from`, or FLAG with `changed_flags`) for messages
+ * `uids`, hands the event to sieve_run_imap_event_queue() (sieve/run.h)
+ * with the session's user and store: scripts configured for it run off
+ * the loop after the command's reply; nothing happens when none is
+ * configured.  Call it after the tagged reply was made. */
+void imap_session_imapsieve(struct imap_session *s, const char *mailbox, const char *from,
+			    const char *cause, const uint32_t *uids, size_t count,
+			    const char *changed_flags);
+/* Whether an imapsieve rule has `cause` for `mailbox` (a quick check of
+ * the config: gather the event's data only then). */
+bool imap_session_imapsieve_wanted(struct imap_session *s, const char *mailbox,
+				   const char *cause);
 /* Runs the store part of a command as a request: work(cmd->ctx), then
  * done(cmd) on the loop, which answers like a handler (imap_command_func:
  * true when the tagged reply was sent).  Returns what the handler

@@ -465,3 +465,67 @@ int sieve_apply_result(const struct sieve_delivery *d, const struct sieve_result
 	pool_destroy(&ctx.pool);
 	return ret;
 }
+
+/* ---- an IMAP event (RFC 6785 3) ---- */
+
+int sieve_apply_event(const struct sieve_delivery *d, const struct sieve_result *result,
+		      const struct sieve_apply_env *env, struct pool *pool,
+		      struct sieve_apply_event *event_r)
+{
+	struct sieve_delivery_result res;
+	struct apply_ctx ctx = { .d = d, .result = result, .res = &res, .pool = pool };
+	struct apply_target keep = { .mailbox = d->mailbox };
+	bool sends = false;
+	int ret = 0;
+
+	memset(&res, 0, sizeof(res));
+	memset(event_r, 0, sizeof(*event_r));
+	for (size_t i = 0; i < result->action_count; i++) {
+		const struct sieve_action *a = &result->actions[i];
+		struct apply_target *t;
+		switch (a->kind) {
+		case SIEVE_ACT_KEEP:
+			/* 3.1, 3.2: the message is left as it is; its
+			 * transient changes are not kept */
+			event_r->keep = true;
+			apply_add_flags(&ctx, &keep, a->flags, a->flag_count);
+			break;
+		case SIEVE_ACT_FILEINTO:
+			t = apply_target_get(&ctx, apply_fileinto_mailbox(&ctx, a));
+			apply_add_flags(&ctx, t, a->flags, a->flag_count);
+			break;
+		case SIEVE_ACT_REDIRECT:
+		case SIEVE_ACT_NOTIFY:
+			sends = true;
+			break;
+		case SIEVE_ACT_DISCARD:
+			/* 3.5: the original is marked \Deleted unless a keep
+			 * is in effect, as for no keep at all */
+			break;
+		case SIEVE_ACT_REJECT:
+		case SIEVE_ACT_EREJECT:
+		case SIEVE_ACT_VACATION:
+			/* 3.11: a run-time error on an event, so never in a
+			 * result the interpreter made */
+			break;
+		}
+	}
+	/* 3.3: "For APPEND and COPY, the message is stored into the
+	 * fileinto mailbox IN ADDITION TO the original target mailbox";
+	 * never the event's own mailbox instead (no fallback to INBOX) */
+	for (size_t i = 0; i < ctx.target_count; i++) {
+		if (apply_store(&ctx, &ctx.targets[i], false) < 0)
+			ret = -1;
+	}
+	if (event_r->keep) {
+		event_r->set_flags = true;
+		event_r->flags = keep.flags;
+		event_r->keywords = keep.keywords;
+		event_r->keyword_count = keep.keyword_count;
+	}
+	/* what did not happen must not lose the original */
+	if ((sends && sieve_send_actions(d, result, env) > 0) || ret < 0)
+		event_r->keep = true;
+	free(ctx.targets);
+	return ret;
+}

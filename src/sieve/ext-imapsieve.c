@@ -2,14 +2,7 @@
  * interpreter: the environment items of section 4 and the commands that
  * are an error on an IMAP event (3.11, 4.6), from imapsieve.c.  What the
  * actions mean on an IMAP event (3.1-3.9: keep leaves the message, changes
- * are transient) is the caller's to carry out.
- *
- * The extension itself is not in ext.c's registry until IMAP events run
- * scripts (doc/DESIGN.md): until then `require "imapsieve"` is an unknown
- * extension, so the imap.* items are never asked for, and the checks
- * below act only for a caller that sets sieve_env.imap_cause (the unit
- * tests).  Registering it again is one entry in ext.c:
- *	const struct sieve_extension sieve_ext_imapsieve = { "imapsieve", NULL, NULL, true }; */
+ * are transient) is the caller's to carry out. */
 #include "sieve-private.h"
 #include "sieve/imapsieve.h"
 
@@ -37,3 +30,7 @@ const char *sieve_ext_imapsieve_environment(struct sieve_interp *interp, const c
 {
 	return interp->env == NULL ? NULL : sieve_imapsieve_environment(interp->env, item);
 }
+
+const struct sieve_extension sieve_ext_imapsieve = {
+	"imapsieve", NULL, NULL, true,
+};

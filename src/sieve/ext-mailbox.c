@@ -67,8 +67,7 @@ static int exec_environment(struct sieve_interp *interp, const struct sieve_node
 	const char *name = sieve_interp_str(interp, node->pos[0]->strs[0]);
 	const char *value = NULL;
 
-	/* RFC 6785 4: the items of imapsieve (ext-imapsieve.c; no script
-	 * requires it while it is not registered) */
+	/* RFC 6785 4: the items of imapsieve (ext-imapsieve.c) */
 	if (sieve_script_requires(interp->script, "imapsieve"))
 		value = sieve_ext_imapsieve_environment(interp, name);
 	if (value == NULL && interp->env != NULL && interp->env->environment != NULL)

@@ -49,6 +49,7 @@ extern const struct sieve_extension sieve_ext_replace;
 extern const struct sieve_extension sieve_ext_enclose;
 extern const struct sieve_extension sieve_ext_enotify;
 extern const struct sieve_extension sieve_ext_regex;
+extern const struct sieve_extension sieve_ext_imapsieve;
 
 static const struct sieve_extension *const extensions[] = {
 	&sieve_ext_core,
@@ -88,9 +89,7 @@ static const struct sieve_extension *const extensions[] = {
 	&sieve_ext_enclose,
 	&sieve_ext_enotify,
 	&sieve_ext_regex,
-	/* not "imapsieve": its script side is ext-imapsieve.c, but no IMAP
-	 * command runs scripts yet (doc/DESIGN.md), so a script may not
-	 * require it (RFC 5228 3.2: an unsupported extension is an error) */
+	&sieve_ext_imapsieve,
 };
 
 size_t sieve_ext_count(void)

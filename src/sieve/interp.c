@@ -601,7 +601,11 @@ int sieve_execute_sequence(const struct sieve_script *const *scripts, size_t cou
 		keep.flags = interp.flags;
 		keep.flag_count = interp.flag_count;
 		bool merged = false;
-		for (size_t i = 0; i < interp.action_count; i++) {
+		/* RFC 6785 3.1, 3.3: on an IMAP event keep leaves the message
+		 * where it is and a fileinto "INBOX" is a new copy, so the
+		 * two are never one */
+		bool event = env != NULL && env->imap_cause != NULL;
+		for (size_t i = 0; i < interp.action_count && !event; i++) {
 			struct sieve_action *a = &interp.actions[i];
 			if (is_store(a) && same_mailbox(a->mailbox, "INBOX")) {
 				merged = true;

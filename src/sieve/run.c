@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/pool.h"
 #include "conf/conf.h"
+#include "store/request.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,8 +55,9 @@ static uint64_t run_cache_clock;
 /* The scripts of one delivery and what their callbacks need. */
 struct run_ctx {
 	const struct sieve_delivery *d;
-	struct run_cached *scripts[3];
-	const char *names[3];		/* for logs */
+	const struct sieve_imap_event *ev;	/* an IMAP event, or NULL */
+	struct run_cached *scripts[SIEVE_IMAP_SCRIPTS_MAX];
+	const char *names[SIEVE_IMAP_SCRIPTS_MAX];	/* for logs */
 	size_t script_count;
 	const char *addresses[4];
 	char base_address[512];		/* envelope_to without its detail */
@@ -475,6 +477,15 @@ static const char *run_env_environment(void *context, const char *item)
 {
 	struct run_ctx *ctx = context;
 
+	if (ctx->ev != NULL) {
+		/* RFC 6785 4.2-4.5; location and phase are imapsieve.c's */
+		if (strcmp(item, "imap.user") == 0)
+			return ctx->ev->user;
+		if (strcmp(item, "imap.email") == 0)
+			return strchr(ctx->ev->user, '@') != NULL ? ctx->ev->user : "";
+		if (strcmp(item, "imap.changedflags") == 0)
+			return ctx->ev->changed_flags;
+	}
 	if (strcmp(item, "host") == 0)
 		return ctx->host;
 	if (strcmp(item, "domain") == 0) {
@@ -490,6 +501,24 @@ static const char *run_env_environment(void *context, const char *item)
 	if (strcmp(item, "remote-ip") == 0 || strcmp(item, "remote-host") == 0)
 		return ctx->d->remote_ip;
 	return NULL;
+}
+
+/* The environment of a run of ctx's scripts (callbacks, user addresses,
+ * roost.conf's part). */
+static void run_env_init(struct run_ctx *ctx, struct sieve_env *env)
+{
+	*env = (struct sieve_env) {
+		.ctx = ctx,
+		.mailbox_exists = run_env_mailbox_exists,
+		.mailbox_id = run_env_mailbox_id,
+		.mailbox_id_exists = run_env_mailbox_id_exists,
+		.special_use = run_env_special_use,
+		.include = run_env_include,
+		.duplicate_seen = run_env_duplicate_seen,
+		.environment = run_env_environment,
+		.user_addresses = ctx->addresses,
+	};
+	sieve_run_env_config(ctx->d->config, env);
 }
 
 /* ---- a delivery ---- */
@@ -547,18 +576,8 @@ static int run_scripts(struct run_ctx *ctx, struct sieve_delivery_result *result
 		.envelope_to = d->envelope_to,
 		.received = d->now,
 	};
-	struct sieve_env env = {
-		.ctx = ctx,
-		.mailbox_exists = run_env_mailbox_exists,
-		.mailbox_id = run_env_mailbox_id,
-		.mailbox_id_exists = run_env_mailbox_id_exists,
-		.special_use = run_env_special_use,
-		.include = run_env_include,
-		.duplicate_seen = run_env_duplicate_seen,
-		.environment = run_env_environment,
-		.user_addresses = ctx->addresses,
-	};
-	sieve_run_env_config(d->config, &env);
+	struct sieve_env env;
+	run_env_init(ctx, &env);
 	sieve_run_limits(d->config, &limits);
 	if (sieve_execute_sequence(scripts, ctx->script_count, &msg, &env, &limits,
 				   &result) < 0) {
@@ -610,4 +629,341 @@ int sieve_run_deliver(const struct sieve_delivery *d, struct sieve_delivery_resu
 	int ret = run_scripts(&ctx, result_r);
 	run_ctx_release(&ctx);
 	return ret;
+}
+
+/* ---- an IMAP event (RFC 6785) ---- */
+
+/* The message's flags and keywords as imap4flags names, in pool. */
+static const char **run_event_flags(struct store_mailbox *box, const struct store_msg *m,
+				    struct pool *pool)
+{
+	static const char *const system[] = {
+		"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"
+	};
+	static const uint32_t bits[] = {
+		STORE_FLAG_SEEN, STORE_FLAG_ANSWERED, STORE_FLAG_FLAGGED,
+		STORE_FLAG_DELETED, STORE_FLAG_DRAFT
+	};
+	size_t kw_count, n = 0;
+	const char *const *kw = store_mailbox_keywords(box, &kw_count);
+	const char **names = p_malloc(pool, (N_ELEMENTS(system) + kw_count + 1) *
+				      sizeof(*names));
+
+	for (size_t i = 0; i < N_ELEMENTS(system); i++) {
+		if ((m->flags & bits[i]) != 0)
+			names[n++] = system[i];
+	}
+	for (size_t i = 0; i < kw_count && i < STORE_MAX_KEYWORDS; i++) {
+		if ((m->keywords & ((store_keywords_t)1 << i)) != 0)
+			names[n++] = p_strdup(pool, kw[i]);
+	}
+	names[n] = NULL;
+	return names;
+}
+
+/* The msn of `uid` in the view, 0 when it is not there. */
+static uint32_t run_event_msn(struct store_mailbox *box, uint32_t uid)
+{
+	uint32_t lo = 1, hi = store_mailbox_count(box);
+	while (lo <= hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		uint32_t u = store_mailbox_msg(box, mid)->uid;
+		if (u == uid)
+			return mid;
+		if (u < uid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return 0;
+}
+
+/* Sets the flags a keep left (RFC 6785 3.8), or adds \Deleted when no
+ * keep is in effect (3.3-3.5), to message msn. */
+static void run_event_mark(struct run_ctx *ctx, struct store_mailbox *box, uint32_t msn,
+			   const struct store_msg *m, const struct sieve_apply_event *res)
+{
+	const struct sieve_imap_event *ev = ctx->ev;
+	store_keywords_t keywords = 0;
+	enum store_flags_mode mode = STORE_FLAGS_REPLACE;
+	uint32_t flags;
+
+	if (res->keep && !res->set_flags)
+		return;
+	if (!res->keep) {
+		mode = STORE_FLAGS_ADD;
+		flags = STORE_FLAG_DELETED;
+		if ((m->flags & STORE_FLAG_DELETED) != 0)
+			return;
+	} else {
+		flags = res->flags;
+		if (res->keyword_count > 0 &&
+		    store_mailbox_keywords_mask(box, res->keywords, res->keyword_count, true,
+						&keywords) < 0)
+			goto failed;
+		if (flags == m->flags &&
+		    keywords == m->keywords)
+			return;
+	}
+	uint32_t *failed = NULL;
+	size_t failed_count = 0;
+	int ret = store_mailbox_update_flags(box, &msn, 1, mode, flags, keywords, 0, &failed,
+					     &failed_count);
+	free(failed);
+	if (ret == 0)
+		return;
+failed:;
+	enum store_error err;
+	log_error("%s: imapsieve: %s: cannot set the flags of UID %u in \"%s\": %s",
+		  ev->log_prefix, ev->user, m->uid, ev->mailbox,
+		  store_last_error(ev->store, &err));
+}
+
+/* Runs the scripts on message msn and applies their result. */
+static void run_event_message(struct run_ctx *ctx, struct store_mailbox *box, uint32_t msn,
+			      const struct sieve_script *const *scripts)
+{
+	const struct sieve_imap_event *ev = ctx->ev;
+	const struct store_msg *m = store_mailbox_msg(box, msn);
+	struct store_msg msg_copy = *m;
+	struct pool *pool = pool_create(1024);
+	struct istream *stream;
+	struct sieve_limits limits;
+	struct sieve_result result;
+	enum store_error err;
+
+	if (store_mailbox_msg_stream(box, msn, &stream) < 0) {
+		log_error("%s: imapsieve: %s: cannot read UID %u of \"%s\": %s",
+			  ev->log_prefix, ev->user, msg_copy.uid, ev->mailbox,
+			  store_last_error(ev->store, &err));
+		pool_destroy(&pool);
+		return;
+	}
+	struct sieve_delivery d = *ctx->d;
+	d.spool = stream;
+	d.size = msg_copy.size;
+	size_t size;
+	char *data = run_message_load(&d, &size);
+	if (data == NULL) {
+		istream_destroy(&stream);
+		pool_destroy(&pool);
+		return;
+	}
+	struct run_ctx mctx = *ctx;
+	mctx.d = &d;
+	struct sieve_message msg = {
+		.data = data,
+		.size = size,
+		.received = ev->now,
+	};
+	struct sieve_env env;
+	run_env_init(&mctx, &env);
+	env.imap_cause = ev->cause;
+	env.imap_mailbox = ev->mailbox;
+	env.imap_flags = run_event_flags(box, &msg_copy, pool);
+	sieve_run_limits(ev->config, &limits);
+	if (sieve_execute_sequence(scripts, ctx->script_count, &msg, &env, &limits,
+				   &result) < 0) {
+		/* the message is left as it was, flags included */
+		log_error("%s: imapsieve: %s: the script failed on UID %u of \"%s\" (%s): "
+			  "nothing changed", ev->log_prefix, ev->user, msg_copy.uid,
+			  ev->mailbox, result.error != NULL ? result.error : "unknown error");
+	} else {
+		struct sieve_apply_env apply_env = { .user_addresses = ctx->addresses };
+		struct sieve_apply_event res;
+		(void)sieve_apply_event(&d, &result, &apply_env, pool, &res);
+		run_event_mark(&mctx, box, msn, &msg_copy, &res);
+	}
+	sieve_result_free(&result);
+	free(data);
+	istream_destroy(&stream);
+	pool_destroy(&pool);
+}
+
+int sieve_run_imap_event(const struct sieve_imap_event *ev)
+{
+	struct sieve_delivery d = {
+		.config = ev->config,
+		.store = ev->store,
+		.user = ev->user,
+		.mailbox = ev->mailbox,
+		.log_prefix = ev->log_prefix,
+		.now = ev->now,
+	};
+	struct run_ctx ctx = { .d = &d, .ev = ev };
+
+	if (gethostname(ctx.host, sizeof(ctx.host)) < 0 || ctx.host[0] == '\0')
+		strcpy(ctx.host, "localhost");
+	ctx.host[sizeof(ctx.host) - 1] = '\0';
+	/* RFC 6785 3.4: "the "MAIL FROM" SHOULD be set to the address of
+	 * the owner of the mailbox": the user name when it is an address,
+	 * else USER@HOST */
+	if (strchr(ev->user, '@') != NULL)
+		snprintf(ctx.base_address, sizeof(ctx.base_address), "%s", ev->user);
+	else
+		snprintf(ctx.base_address, sizeof(ctx.base_address), "%s@%s", ev->user, ctx.host);
+	d.envelope_from = ctx.base_address;
+	d.envelope_to = ctx.base_address;
+	const struct sieve_script *scripts[SIEVE_IMAP_SCRIPTS_MAX];
+	struct store_mailbox *box = NULL;
+	enum store_error err;
+	int ran = 0;
+
+	for (size_t i = 0; i < ev->script_count && ctx.script_count < N_ELEMENTS(scripts); i++) {
+		struct run_cached *c;
+		int ret = run_file_script(&d, ev->scripts[i], &c);
+		if (ret == 0) {
+			log_error("%s: imapsieve: script %s does not exist", ev->log_prefix,
+				  ev->scripts[i]);
+		}
+		if (ret <= 0) {
+			run_ctx_release(&ctx);
+			return 0;
+		}
+		run_ctx_add(&ctx, c, ev->scripts[i]);
+		if (c->script == NULL) {
+			log_warning("%s: imapsieve: %s: %s does not compile: nothing changed",
+				    ev->log_prefix, ev->user, ev->scripts[i]);
+			run_ctx_release(&ctx);
+			return 0;
+		}
+		scripts[i] = c->script;
+	}
+	if (ctx.script_count == 0)
+		return 0;
+	ctx.addresses[0] = ctx.base_address;
+	ctx.addresses[1] = NULL;
+
+	if (store_mailbox_open(ev->store, ev->mailbox, false, &box) < 0 ||
+	    store_mailbox_sync(box, 0, NULL, NULL) < 0) {
+		log_error("%s: imapsieve: %s: cannot open \"%s\": %s", ev->log_prefix,
+			  ev->user, ev->mailbox, store_last_error(ev->store, &err));
+		if (box != NULL)
+			store_mailbox_close(&box);
+		run_ctx_release(&ctx);
+		return -1;
+	}
+	for (size_t i = 0; i < ev->uid_count; i++) {
+		uint32_t msn = run_event_msn(box, ev->uids[i]);
+		if (msn == 0 || store_mailbox_is_expunged(box, msn))
+			continue;
+		run_event_message(&ctx, box, msn, scripts);
+		ran++;
+	}
+	store_mailbox_close(&box);
+	run_ctx_release(&ctx);
+	return ran;
+}
+
+/* ---- queueing an event (the IMAP side, on the loop) ---- */
+
+struct run_event_job {
+	struct sieve_imap_event ev;
+	char *user, *mailbox, *changed_flags, *log_prefix;
+	char *scripts[SIEVE_IMAP_SCRIPTS_MAX];
+	uint32_t *uids;
+};
+
+static bool run_event_name_matches(const char *pattern, const char *name)
+{
+	if (strcmp(pattern, "*") == 0)
+		return true;
+	if (strcasecmp(pattern, "INBOX") == 0 && strcasecmp(name, "INBOX") == 0)
+		return true;
+	return strcmp(pattern, name) == 0;
+}
+
+static unsigned int run_event_cause_bit(const char *cause)
+{
+	if (strcmp(cause, "APPEND") == 0)
+		return CONF_IMAPSIEVE_APPEND;
+	if (strcmp(cause, "COPY") == 0)
+		return CONF_IMAPSIEVE_COPY;
+	if (strcmp(cause, "FLAG") == 0)
+		return CONF_IMAPSIEVE_FLAG;
+	return 0;
+}
+
+bool sieve_run_imap_event_wanted(const struct roost_config *config, const char *mailbox,
+				 const char *cause)
+{
+	unsigned int bit = run_event_cause_bit(cause);
+	for (size_t i = 0; i < config->imapsieve_count; i++) {
+		const struct conf_imapsieve *r = &config->imapsieve[i];
+		if ((r->causes & bit) != 0 && run_event_name_matches(r->mailbox, mailbox))
+			return true;
+	}
+	return false;
+}
+
+static void run_event_job_work(void *context)
+{
+	struct run_event_job *job = context;
+	(void)sieve_run_imap_event(&job->ev);
+}
+
+static void run_event_job_done(void *context)
+{
+	struct run_event_job *job = context;
+	free(job->user);
+	free(job->mailbox);
+	free(job->changed_flags);
+	free(job->log_prefix);
+	for (size_t i = 0; i < job->ev.script_count; i++)
+		free(job->scripts[i]);
+	free(job->uids);
+	free(job);
+}
+
+void sieve_run_imap_event_queue(const struct roost_config *config, struct store *store,
+				const char *user, const char *mailbox, const char *from,
+				const char *cause, const uint32_t *uids, size_t count,
+				const char *changed_flags, const char *log_prefix)
+{
+	unsigned int bit = run_event_cause_bit(cause);
+	struct run_event_job *job = NULL;
+
+	if (config->imapsieve_count == 0 || count == 0)
+		return;
+	for (size_t i = 0; i < config->imapsieve_count; i++) {
+		const struct conf_imapsieve *r = &config->imapsieve[i];
+		if ((r->causes & bit) == 0 || !run_event_name_matches(r->mailbox, mailbox))
+			continue;
+		/* Pigeonhole's imapsieve_mailboxN_from: only COPY/MOVE out
+		 * of that mailbox */
+		if (r->from != NULL && (from == NULL || !run_event_name_matches(r->from, from)))
+			continue;
+		if (job == NULL)
+			job = xcalloc(1, sizeof(*job));
+		if (job->ev.script_count == SIEVE_IMAP_SCRIPTS_MAX) {
+			log_warning("%s: imapsieve: more than %d scripts for %s in \"%s\": "
+				    "%s not run", log_prefix, SIEVE_IMAP_SCRIPTS_MAX, cause,
+				    mailbox, r->script);
+			continue;
+		}
+		job->scripts[job->ev.script_count++] = xstrdup(r->script);
+	}
+	if (job == NULL)
+		return;
+	job->user = xstrdup(user);
+	job->mailbox = xstrdup(mailbox);
+	job->changed_flags = changed_flags == NULL ? NULL : xstrdup(changed_flags);
+	job->log_prefix = xstrdup(log_prefix);
+	job->uids = xmemdup(uids, count * sizeof(*uids));
+	job->ev = (struct sieve_imap_event) {
+		.config = config,
+		.store = store,
+		.user = job->user,
+		.mailbox = job->mailbox,
+		.cause = bit == CONF_IMAPSIEVE_APPEND ? "APPEND" :
+			bit == CONF_IMAPSIEVE_COPY ? "COPY" : "FLAG",
+		.uids = job->uids,
+		.uid_count = count,
+		.changed_flags = job->changed_flags,
+		.scripts = (const char *const *)job->scripts,
+		.script_count = job->ev.script_count,
+		.log_prefix = job->log_prefix,
+		.now = time(NULL),
+	};
+	store_request_run_offload(store, run_event_job_work, run_event_job_done, job);
 }

@@ -92,6 +92,69 @@ struct sieve_delivery_result {
  * Safe to call from several threads at once for different stores. */
 int sieve_run_deliver(const struct sieve_delivery *d, struct sieve_delivery_result *result_r);
 
+/* One IMAP event (RFC 6785 2.2) to run administrator-configured scripts
+ * on: messages `uids` of `mailbox` of the user's open store were
+ * appended (cause "APPEND"), copied or moved in ("COPY"), or had their
+ * flags changed ("FLAG", with `changed_flags` the flags that changed,
+ * space separated: RFC 6785 4.5 imap.changedflags).  Nothing here is
+ * kept after sieve_run_imap_event() returns. */
+#define SIEVE_IMAP_SCRIPTS_MAX 8
+
+struct sieve_imap_event {
+	const struct roost_config *config;
+	struct store *store;
+	const char *user;
+	const char *mailbox;
+	const char *cause;
+	const uint32_t *uids;
+	size_t uid_count;
+	const char *changed_flags;	/* FLAG; NULL otherwise */
+	/* the script files, run in this order as one sequence (as
+	 * sieve_execute_sequence()); 1 to SIEVE_IMAP_SCRIPTS_MAX of them */
+	const char *const *scripts;
+	size_t script_count;
+	const char *log_prefix;		/* for logs ("imap(user)") */
+	time_t now;
+};
+
+/* Runs the scripts of `ev` on each of its messages (compiled through the
+ * same per-process cache as deliveries) with the message's current flags
+ * as imap4flags' internal flags (RFC 6785 3.8) and carries out the result
+ * as RFC 6785 3.1-3.8 say: keep and implicit keep leave the message with
+ * the flags the script left it (a change "as though a client had made
+ * the change", which is no new event: the caller never runs scripts for
+ * it); fileinto stores a new copy; redirect and notify are sent with the
+ * user as MAIL FROM (3.4: the user name when it is an address, else
+ * USER@HOST with this host's name); when no keep is in effect (fileinto,
+ * redirect, discard) the message gets \Deleted (3.3-3.5).  A script that
+ * does not compile or fails, a message that is gone or cannot be read:
+ * logged, and that message is left unchanged.  Returns how many messages
+ * the scripts ran on, or -1 when the mailbox cannot be opened (logged).
+ * Blocks on the store and on sending: call it from a job thread. */
+int sieve_run_imap_event(const struct sieve_imap_event *ev);
+
+/* The IMAP side's entry (RFC 6785 2.2): after APPEND into, COPY or MOVE
+ * into (`from` the source mailbox, else NULL) or a flag change in
+ * `mailbox` ("APPEND", "COPY" or "FLAG" `cause`, `changed_flags` as in
+ * struct sieve_imap_event) of messages `uids`, finds the scripts of
+ * roost.conf's imapsieve_mailbox lines for it.  When there are some,
+ * queues the event, with copies of everything, as a store request of
+ * `store` that runs sieve_run_imap_event() off the event loop
+ * (store_request_run_offload(): the session's later store calls wait for
+ * it, its answer does not); otherwise does nothing, and with no
+ * imapsieve_mailbox line at all it costs one test.  Call it on the loop
+ * after the command has made its change; `store` is the user's open
+ * store (the request holds its own reference). */
+void sieve_run_imap_event_queue(const struct roost_config *config, struct store *store,
+				const char *user, const char *mailbox, const char *from,
+				const char *cause, const uint32_t *uids, size_t count,
+				const char *changed_flags, const char *log_prefix);
+/* Whether an imapsieve_mailbox line of `config` has `cause` for
+ * `mailbox` (whatever its FROM): a quick check on the loop, so that a
+ * command gathers what the event needs only when it is wanted. */
+bool sieve_run_imap_event_wanted(const struct roost_config *config, const char *mailbox,
+				 const char *cause);
+
 /* The interpreter's limits from roost.conf's sieve_max_* keys. */
 void sieve_run_limits(const struct roost_config *config, struct sieve_limits *limits_r);
 /* Sets the fields of *env that come from roost.conf: the subaddress

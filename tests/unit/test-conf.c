@@ -1,6 +1,7 @@
 /* test-conf.c: configuration keys and `listen` lines of the ManageSieve
  * listener (src/conf/conf.c): its default port, the address forms, the
- * quota keys with their defaults, limits and errors. */
+ * quota keys with their defaults, limits and errors; the repeated
+ * imapsieve_mailbox lines. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -95,11 +96,50 @@ static void test_managesieve_quota_keys(void **state)
 	free(error);
 }
 
+static void test_imapsieve_mailbox(void **state)
+{
+	(void)state;
+	char *error;
+	struct roost_config *c = load("", &error);
+	assert_non_null(c);
+	assert_int_equal(c->imapsieve_count, 0);
+	config_free(&c);
+
+	c = load("imapsieve_mailbox = Junk COPY,append spam.sieve\n"
+		 "imapsieve_mailbox = INBOX  COPY  /etc/ham.sieve  Junk\n"
+		 "imapsieve_mailbox = * FLAG /x.sieve\n", &error);
+	assert_non_null(c);
+	assert_int_equal(c->imapsieve_count, 3);
+	assert_string_equal(c->imapsieve[0].mailbox, "Junk");
+	assert_int_equal(c->imapsieve[0].causes, CONF_IMAPSIEVE_COPY | CONF_IMAPSIEVE_APPEND);
+	/* relative to the config file */
+	char *dir = testlib_path("spam.sieve");
+	assert_string_equal(c->imapsieve[0].script, dir);
+	free(dir);
+	assert_null(c->imapsieve[0].from);
+	assert_string_equal(c->imapsieve[1].script, "/etc/ham.sieve");
+	assert_string_equal(c->imapsieve[1].from, "Junk");
+	assert_int_equal(c->imapsieve[2].causes, CONF_IMAPSIEVE_FLAG);
+	assert_string_equal(c->imapsieve[2].mailbox, "*");
+	config_free(&c);
+
+	assert_null(load("imapsieve_mailbox = Junk COPY\n", &error));
+	assert_non_null(strstr(error, "MAILBOX CAUSES SCRIPT"));
+	free(error);
+	assert_null(load("imapsieve_mailbox = Junk DELIVER x.sieve\n", &error));
+	assert_non_null(strstr(error, "APPEND, COPY or FLAG"));
+	free(error);
+	assert_null(load("imapsieve_mailbox = INBOX APPEND x.sieve Junk\n", &error));
+	assert_non_null(strstr(error, "only for the COPY cause"));
+	free(error);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_managesieve_listen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_managesieve_quota_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imapsieve_mailbox, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

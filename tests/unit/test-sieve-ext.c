@@ -598,25 +598,55 @@ static char *run_imap(const char *script, const char *cause, const char *mailbox
 
 static void test_imapsieve(void **state)
 {
+	/* RFC 6785 5, example 1 */
+	static const char ex1[] =
+		"require [\"copy\", \"environment\", \"imapsieve\"];\n"
+		"if anyof (environment :is \"imap.cause\" \"APPEND\",\n"
+		"          environment :is \"imap.cause\" \"COPY\")  {\n"
+		"    if environment :is \"imap.mailbox\" \"ActionItems\" {\n"
+		"        redirect :copy \"actionitems@example.com\";\n"
+		"    }\n"
+		"}\n";
+	/* example 2, with a mailto method (Roost has no xmpp) */
+	static const char ex2[] =
+		"require [\"enotify\", \"imap4flags\", \"variables\",\n"
+		"         \"environment\", \"imapsieve\"];\n"
+		"if environment :matches \"imap.mailbox\" \"*\" {\n"
+		"    set \"mailbox\" \"${1}\";\n"
+		"}\n"
+		"if allof (hasflag \"\\\\Flagged\",\n"
+		"          environment :contains \"imap.changedflags\" \"\\\\Flagged\") {\n"
+		"  notify :message \"Important message in ${mailbox}\"\n"
+		"      \"mailto:tim@example.com?subject=SIEVE\";\n"
+		"}\n";
+
 	(void)state;
-	/* "imapsieve" is not registered while no IMAP event runs a script
-	 * (src/sieve/ext.c, doc/DESIGN.md): requiring it is an error */
-	assert_compile_error("require \"imapsieve\";\nkeep;", "imapsieve");
-	/* what ext-imapsieve.c and sieve_env give an event's caller: hasflag
-	 * sees the message's flags (RFC 6785 3.8) ... */
-	assert_run_imap("require [\"imap4flags\", \"fileinto\"];\n"
-			"if hasflag \"$label1\" { fileinto \"labelled\"; }", "FLAG", "Work",
-			"fileinto \"labelled\" :flags \\Flagged $Label1\n");
-	assert_run_imap("require \"imap4flags\";\nkeep;", "APPEND", "INBOX",
-			"keep :flags \\Flagged $Label1\n");
-	/* ... and 3.11 and 4.6: run-time errors on an IMAP event */
-	assert_run_imap("require \"vacation\";\nkeep;", "APPEND", "INBOX",
+	assert_run_imap(ex1, "COPY", "ActionItems",
+			"redirect \"actionitems@example.com\"\nkeep (implicit) :flags \\Flagged $Label1\n");
+	assert_run_imap(ex1, "FLAG", "ActionItems", "keep (implicit) :flags \\Flagged $Label1\n");
+	assert_run_imap(ex1, "APPEND", "INBOX", "keep (implicit) :flags \\Flagged $Label1\n");
+	assert_run_imap(ex2, "FLAG", "Work",
+			"notify \"mailto:tim@example.com?subject=SIEVE\"\n"
+			"keep (implicit) :flags \\Flagged $Label1\n");
+	assert_run_imap(ex2, "COPY", "Work", "keep (implicit) :flags \\Flagged $Label1\n");
+	/* location and phase (4.1); imap.user from the caller (4.2) */
+	assert_run_imap("require [\"environment\", \"imapsieve\", \"fileinto\"];\n"
+			"if allof (environment \"location\" \"MS\", environment \"phase\" \"post\",\n"
+			"  environment \"imap.user\" \"tim\", environment \"imap.email\" \"\")\n"
+			"{ fileinto \"ok\"; }", "APPEND", "INBOX",
+			"fileinto \"ok\"\n");
+	/* 3.11 and 4.6: run-time errors on an IMAP event */
+	assert_run_imap("require [\"vacation\", \"imapsieve\"];\nkeep;", "APPEND", "INBOX",
 			"error: line 1: vacation cannot be used on an IMAP event (RFC 6785 3.11)\n"
 			"keep (implicit)\n");
-	assert_run_imap("require \"envelope\";\n"
-			"if envelope \"from\" \"x\" { keep; }", "COPY", "INBOX",
+	assert_run_imap("require [\"envelope\", \"imapsieve\"];\n"
+			"if envelope \"from\" \"x\" { keep; }", "APPEND", "INBOX",
 			"error: line 2: envelope cannot be used on an IMAP event (RFC 6785)\n"
 			"keep (implicit)\n");
+	/* a delivery: the imap.* items are empty, the rest is the caller's */
+	assert_run("require [\"environment\", \"imapsieve\", \"fileinto\"];\n"
+		   "if allof (environment :is \"imap.cause\" \"\", environment :is \"imap.mailbox\" \"\")\n"
+		   "{ fileinto \"delivery\"; }", "fileinto \"delivery\"\n");
 }
 
 static void test_capabilities(void **state)
@@ -631,7 +661,7 @@ static void test_capabilities(void **state)
 	assert_non_null(strstr(caps, " extracttext"));
 	assert_non_null(strstr(caps, " replace"));
 	assert_non_null(strstr(caps, " enotify"));
-	assert_null(strstr(caps, "imapsieve"));
+	assert_non_null(strstr(caps, " imapsieve"));
 }
 
 int main(void)

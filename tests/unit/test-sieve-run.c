@@ -755,6 +755,154 @@ static void test_vacation_for_a_detail_address(void **state)
 	fx_deinit(&fx);
 }
 
+/* ---- IMAP events (RFC 6785) through sieve_run_imap_event() ---- */
+
+/* Appends test_msg to `mailbox` (created) with `flags`; its UID. */
+static uint32_t event_put(struct fx *fx, const char *mailbox, uint32_t flags)
+{
+	struct store_append *append;
+	uint32_t uidvalidity, uid;
+	(void)store_mailbox_create(fx->store, mailbox, 0);
+	assert_int_equal(store_append_begin(fx->store, mailbox, &append), 0);
+	assert_int_equal(store_append_write(append, test_msg, strlen(test_msg)), 0);
+	assert_int_equal(store_append_commit(&append, flags, NULL, 0, 0, 0, &uidvalidity,
+					     &uid), 0);
+	return uid;
+}
+
+/* Runs script `text` (a file) on message `uid` of `mailbox`. */
+static int event_run(struct fx *fx, const char *mailbox, const char *cause, uint32_t uid,
+		     const char *changed, const char *text)
+{
+	char *path = write_file("event.sieve", text);
+	const char *scripts[1] = { path };
+	struct sieve_imap_event ev = {
+		.config = fx->config,
+		.store = fx->store,
+		.user = "demo@example.org",
+		.mailbox = mailbox,
+		.cause = cause,
+		.uids = &uid,
+		.uid_count = 1,
+		.changed_flags = changed,
+		.scripts = scripts,
+		.script_count = 1,
+		.log_prefix = "test",
+		.now = 2000000000,
+	};
+	int ret = sieve_run_imap_event(&ev);
+	unlink(path);
+	free(path);
+	return ret;
+}
+
+static void test_event_redirect_copy_and_flags(void **state)
+{
+	(void)state;
+	struct fx fx;
+	uint32_t flags;
+	char *kw, *text;
+
+	fx_init(&fx);
+	fx_sendmail(&fx);
+	uint32_t uid = event_put(&fx, "Junk", STORE_FLAG_SEEN);
+	assert_int_equal(event_run(&fx, "Junk", "COPY", uid, NULL,
+				   "require [\"copy\", \"imap4flags\", \"environment\", \"imapsieve\"];\n"
+				   "if environment :is \"imap.cause\" \"COPY\" {\n"
+				   "  addflag \"$Reported\";\n"
+				   "  redirect :copy \"spam-report@example.net\";\n"
+				   "}\n"), 1);
+	text = sent();
+	assert_non_null(strstr(text, "-f demo@example.org -- spam-report@example.net\n"));
+	assert_non_null(strstr(text, "Subject: hello there"));
+	free(text);
+	/* keep: the message stays, with the script's flags (RFC 6785 3.8) */
+	assert_int_equal(box_count(&fx, "Junk", &flags, &kw, NULL), 1);
+	assert_int_equal(flags, STORE_FLAG_SEEN);
+	assert_string_equal(kw, "$Reported");
+	free(kw);
+	/* another cause: the script does nothing, nothing changes */
+	uid = event_put(&fx, "Junk", 0);
+	assert_int_equal(event_run(&fx, "Junk", "APPEND", uid, NULL,
+				   "require [\"copy\", \"imap4flags\", \"environment\", \"imapsieve\"];\n"
+				   "if environment :is \"imap.cause\" \"COPY\" {\n"
+				   "  addflag \"$Reported\";\n"
+				   "}\n"), 1);
+	assert_int_equal(box_count(&fx, "Junk", &flags, &kw, NULL), 2);
+	assert_int_equal(flags, 0);
+	assert_string_equal(kw, "");
+	free(kw);
+	fx_deinit(&fx);
+}
+
+static void test_event_fileinto_marks_deleted(void **state)
+{
+	(void)state;
+	struct fx fx;
+	uint32_t flags;
+
+	fx_init(&fx);
+	uint32_t uid = event_put(&fx, "Work", STORE_FLAG_FLAGGED);
+	(void)store_mailbox_create(fx.store, "Archive", 0);
+	assert_int_equal(event_run(&fx, "Work", "APPEND", uid, NULL,
+				   "require [\"fileinto\", \"imap4flags\"];\n"
+				   "fileinto \"Archive\";\n"), 1);
+	/* RFC 6785 3.3: a new message with the flags (3.8: the internal
+	 * flags start with the message's), the original marked */
+	assert_int_equal(box_count(&fx, "Archive", &flags, NULL, NULL), 1);
+	assert_int_equal(flags, STORE_FLAG_FLAGGED);
+	assert_int_equal(box_count(&fx, "Work", &flags, NULL, NULL), 1);
+	assert_int_equal(flags, STORE_FLAG_FLAGGED | STORE_FLAG_DELETED);
+	/* discard (3.5) marks it too; a gone UID is skipped */
+	uid = event_put(&fx, "Work", 0);
+	assert_int_equal(event_run(&fx, "Work", "APPEND", uid, NULL, "discard;\n"), 1);
+	assert_int_equal(box_count(&fx, "Work", &flags, NULL, NULL), 2);
+	assert_int_equal(flags, STORE_FLAG_DELETED);
+	assert_int_equal(event_run(&fx, "Work", "APPEND", uid + 10, NULL, "discard;\n"), 0);
+	/* fileinto :copy "INBOX" is a new copy and the implicit keep stays */
+	uid = event_put(&fx, "Work", 0);
+	assert_int_equal(event_run(&fx, "Work", "COPY", uid, NULL,
+				   "require [\"fileinto\", \"copy\"];\n"
+				   "fileinto :copy \"INBOX\";\n"), 1);
+	assert_int_equal(box_count(&fx, "Work", &flags, NULL, NULL), 3);
+	assert_int_equal(flags, 0);
+	assert_int_equal(box_count(&fx, "INBOX", NULL, NULL, NULL), 1);
+	fx_deinit(&fx);
+}
+
+static void test_event_changedflags_and_errors(void **state)
+{
+	(void)state;
+	struct fx fx;
+	uint32_t flags;
+	char *kw;
+
+	fx_init(&fx);
+	uint32_t uid = event_put(&fx, "INBOX", STORE_FLAG_FLAGGED);
+	/* RFC 6785 4.5 and 3.8: hasflag sees the flags after the change */
+	assert_int_equal(event_run(&fx, "INBOX", "FLAG", uid, "\\Flagged",
+				   "require [\"environment\", \"imap4flags\", \"imapsieve\"];\n"
+				   "if allof (environment :is \"imap.changedflags\" \"\\\\Flagged\",\n"
+				   "          hasflag \"\\\\Flagged\") {\n"
+				   "  removeflag \"\\\\Flagged\"; addflag \"\\\\Seen\";\n"
+				   "}\n"), 1);
+	assert_int_equal(box_count(&fx, "INBOX", &flags, NULL, NULL), 1);
+	assert_int_equal(flags, STORE_FLAG_SEEN);
+	/* a script that does not compile, one that fails at run time
+	 * (vacation: RFC 6785 3.11): nothing changes */
+	assert_int_equal(event_run(&fx, "INBOX", "FLAG", uid, "\\Seen", "discard\n"), 0);
+	assert_int_equal(event_run(&fx, "INBOX", "FLAG", uid, "\\Seen",
+				   "require [\"vacation\", \"imap4flags\"];\n"
+				   "addflag \"x\";\nvacation \"away\";\n"), 1);
+	assert_int_equal(box_count(&fx, "INBOX", &flags, &kw, NULL), 1);
+	assert_int_equal(flags, STORE_FLAG_SEEN);
+	assert_string_equal(kw, "");
+	free(kw);
+	/* a mailbox that does not exist */
+	assert_int_equal(event_run(&fx, "Nope", "APPEND", 1, NULL, "keep;\n"), -1);
+	fx_deinit(&fx);
+}
+
 #define RUN_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -779,6 +927,9 @@ int main(void)
 		RUN_TEST(test_broken_script_keeps),
 		RUN_TEST(test_before_after_default),
 		RUN_TEST(test_vacation_for_a_detail_address),
+		RUN_TEST(test_event_redirect_copy_and_flags),
+		RUN_TEST(test_event_fileinto_marks_deleted),
+		RUN_TEST(test_event_changedflags_and_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
