@@ -701,6 +701,13 @@ static int fake_include(void *ctx, enum sieve_location where, const char *name, 
 		str_append(text_r, "require \"include\"; include \"self\";");
 		return 1;
 	}
+	if (strcmp(name, "ping") == 0 || strcmp(name, "pong") == 0) {
+		/* a cycle of two scripts */
+		str_append(text_r, strcmp(name, "ping") == 0 ?
+			   "require \"include\"; include \"pong\";" :
+			   "require \"include\"; include \"ping\";");
+		return 1;
+	}
 	if (strcmp(name, "stopper") == 0) {
 		str_append(text_r, "stop;");
 		return 1;
@@ -998,6 +1005,21 @@ static void test_vacation(void **state)
 	str_free(&errors);
 }
 
+/* RFC 5229 3: a value past sieve_max_variable_size (4096 by default) is
+ * truncated; 30 doublings would be 8 GiB without the limit */
+static void test_huge_variable(void **state)
+{
+	struct str script = STR_INIT;
+
+	(void)state;
+	str_append(&script, "require [\"variables\", \"fileinto\"];\nset \"a\" \"xxxxxxxx\";\n");
+	for (int i = 0; i < 30; i++)
+		str_append(&script, "set \"a\" \"${a}${a}\";\n");
+	str_append(&script, "set :length \"n\" \"${a}\"; fileinto \"len-${n}\";\n");
+	assert_run(str_c(&script), "fileinto \"len-4096\"\n");
+	str_free(&script);
+}
+
 static void test_include(void **state)
 {
 	(void)state;
@@ -1009,6 +1031,15 @@ static void test_include(void **state)
 	assert_env_run("require [\"include\"]; include \"self\";", msg_default,
 		       "error: line 1: in personal script 'self': line 1: include: the personal script 'self' "
 		       "includes itself\nkeep (implicit)\n");
+	/* a cycle through another script */
+	{
+		char *got = run_msg("require \"include\"; include \"ping\"; discard;", msg_default,
+				    &fake_env);
+		assert_non_null(strstr(got, "includes itself"));
+		assert_non_null(strstr(got, "keep (implicit)\n"));
+		assert_null(strstr(got, "discard"));
+		free(got);
+	}
 	assert_env_run("require \"include\"; include \"stopper\"; discard;", msg_default, "keep (implicit)\n");
 	assert_env_run("require \"include\"; include \"returner\"; redirect \"x@example.com\";", msg_default,
 		       "redirect \"x@example.com\"\n");
@@ -1145,6 +1176,7 @@ int main(void)
 		cmocka_unit_test(test_body_rfc5173),
 		cmocka_unit_test(test_vacation),
 		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_huge_variable),
 		cmocka_unit_test(test_duplicate),
 		cmocka_unit_test(test_spamtest),
 		cmocka_unit_test(test_extensions_list),
