@@ -94,4 +94,98 @@ void auth_user_normalize(char *user);
  * read (logged). */
 int auth_user_exists(struct auth *auth, const char *user);
 
+/* ---- SASL exchanges (AUTHENTICATE in IMAP and ManageSieve) ----
+ *
+ * The protocol starts an exchange by mechanism name and relays client
+ * responses (base64-decoded) and the answers below; the mechanism
+ * (sasl.h), the user database chain (userdb.h), the authorisation rule
+ * for master users, the throttling and the log line of a failure are all
+ * here.  In a login process the same calls relay the exchange to the
+ * worker paired with it (auth_create_relay(); the mechanisms, the user
+ * database and the throttle run there), so protocol code is the same in
+ * both places.  struct auth keeps an ops table for that. */
+struct sasl_peer;
+struct auth_sasl_request;
+
+enum auth_sasl_status {
+	AUTH_SASL_CONTINUE,	/* send `data` as a challenge, then continue */
+	AUTH_SASL_OK,		/* logged in as `user` */
+	AUTH_SASL_FAILED,	/* NO [AUTHENTICATIONFAILED] `error` */
+	AUTH_SASL_TEMPFAIL,	/* NO [UNAVAILABLE] `error` */
+};
+
+struct auth_sasl_reply {
+	enum auth_sasl_status status;
+	/* CONTINUE: the challenge (may be empty); OK with has_data: the
+	 * RFC 4422 additional data with success (IMAP sends it as a
+	 * challenge and waits for an empty response; ManageSieve puts it in
+	 * OK (SASL "...")). */
+	const unsigned char *data;
+	size_t data_len;
+	bool has_data;
+	/* OK: the normalised user whose store the session opens, and the
+	 * identity that was proven (differs for a master user acting as
+	 * `user`; equal otherwise) */
+	const char *user;
+	const char *authcid;
+	/* OK: the session must not change anything (ANONYMOUS) */
+	bool read_only;
+	/* FAILED, TEMPFAIL: static text for the client */
+	const char *error;
+	const char *mech;	/* the mechanism's name, for the log */
+};
+
+/* Valid during the call only.  After OK, FAILED or TEMPFAIL the request is
+ * gone (do not abort it); after CONTINUE it waits for
+ * auth_sasl_continue(). */
+typedef void auth_sasl_callback(const struct auth_sasl_reply *reply, void *ctx);
+
+/* Starts an exchange with mechanism `mech` (case-insensitive) for a
+ * client described by `peer` (copied).  `initial` NULL: no initial
+ * response; otherwise initial_len bytes (0 allowed: an empty initial
+ * response).  An unknown mechanism, or one auth_mech_advertised() would
+ * not offer this peer, is FAILED with an error saying so.  With a worker
+ * loop the callback is never called before this returns; without one
+ * (unit tests) it may be, and NULL is then returned. */
+struct auth_sasl_request *auth_sasl_start(struct auth *auth, const char *mech,
+					  const struct sasl_peer *peer,
+					  const unsigned char *initial, size_t initial_len,
+					  auth_sasl_callback *callback, void *ctx);
+/* The client's response to the last CONTINUE (copied). */
+void auth_sasl_continue(struct auth_sasl_request *request, const unsigned char *response,
+			size_t response_len);
+/* The client cancelled, or the connection went away: the callback is
+ * never called again.  Sets *request to NULL; NULL is a no-op. */
+void auth_sasl_abort(struct auth_sasl_request **request);
+
+/* The mechanisms to advertise to `peer` (AUTH= in IMAP CAPABILITY, SASL
+ * in ManageSieve), in the order of sasl_mech_at(): those in
+ * config->auth_mechanisms that are usable with this configuration and
+ * peer; plaintext ones only when auth_plaintext_allowed() would allow
+ * them (`peer->secured` or plaintext_auth); -PLUS ones only with a
+ * channel binding.  Fills names_r[0..n) with static names and returns n
+ * (at most `max`). */
+size_t auth_mech_advertised(const struct roost_config *config, const struct sasl_peer *peer,
+			    const char **names_r, size_t max);
+
+/* Fills *peer_r from a connection for `service` ("imap", "sieve"): its
+ * addresses (the client's, after PROXY protocol), TLS state, channel
+ * bindings and verified client certificate name.  The strings and
+ * buffers live in `buf`, which must outlive *peer_r. */
+struct auth_peer_buf {
+	char remote_ip[64], local_ip[64];
+	unsigned char cb_exporter[64], cb_end_point[64];
+	char cert_user[256];
+};
+void auth_peer_from_conn(struct net_conn *conn, const char *service, struct sasl_peer *peer_r,
+			 struct auth_peer_buf *buf);
+
+/* Looks `user` up asynchronously (LMTP RCPT with an LDAP directory,
+ * `roost deliver`): callback(result, canonical user or NULL, ctx) with
+ * result OK, FAILED (no such user) or TEMPFAIL.  Same calling rules as
+ * auth_verify_plain() (inline without a loop, returning NULL); cancel
+ * with auth_request_abort(). */
+struct auth_request *auth_user_lookup(struct auth *auth, const char *user,
+				      auth_callback *callback, void *ctx);
+
 #endif

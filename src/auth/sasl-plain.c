@@ -32,73 +32,103 @@ static bool sasl_plain_split(const unsigned char *message, size_t len,
 	return n == 3;
 }
 
+struct sasl_plain_state {
+	char authzid[SASL_PLAIN_MAX_FIELD_LEN + 1];
+	char authcid[SASL_PLAIN_MAX_FIELD_LEN + 1];
+	char password[SASL_PLAIN_MAX_FIELD_LEN + 1];
+};
+
 /* RFC 4616 section 2:
  *   message   = [authzid] UTF8NUL authcid UTF8NUL passwd
  *   authcid   = 1*SAFE ; MUST accept up to 255 octets
  *   authzid   = 1*SAFE ; MUST accept up to 255 octets
  *   passwd    = 1*SAFE ; MUST accept up to 255 octets
  *   SAFE      = UTF1 / UTF2 / UTF3 / UTF4 ; any UTF-8 except NUL */
-static int sasl_plain_step(struct sasl_exchange *ex, const unsigned char *input,
-			   size_t input_len, const unsigned char **output_r,
-			   size_t *output_len_r, const char **error_r)
+static enum sasl_step_result sasl_plain_step(struct sasl_exchange *ex,
+					     const unsigned char *input, size_t input_len,
+					     struct sasl_output *out)
 {
+	struct sasl_plain_state *st = sasl_exchange_state(ex);
 	const unsigned char *field[3];
 	size_t field_len[3];
-	char buf[3][SASL_PLAIN_MAX_FIELD_LEN + 1];
 
 	if (input == NULL) {
 		/* no initial response: ask for it with an empty challenge */
-		*output_r = (const unsigned char *)"";
-		*output_len_r = 0;
-		return 0;
+		out->data = (const unsigned char *)"";
+		out->data_len = 0;
+		return SASL_STEP_CONTINUE;
 	}
 	if (!sasl_plain_split(input, input_len, field, field_len)) {
-		*error_r = "Invalid PLAIN message (expected authzid NUL authcid NUL password)";
-		return -1;
+		out->error = "Invalid PLAIN message (expected authzid NUL authcid NUL password)";
+		return SASL_STEP_FAILED;
 	}
 	for (unsigned int i = 0; i < 3; i++) {
 		if (field_len[i] > SASL_PLAIN_MAX_FIELD_LEN) {
-			*error_r = "PLAIN field longer than 255 octets";
-			return -1;
+			out->error = "PLAIN field longer than 255 octets";
+			return SASL_STEP_FAILED;
 		}
 		if (u8_check(field[i], field_len[i]) != NULL) {
-			*error_r = "PLAIN field is not valid UTF-8";
-			return -1;
+			out->error = "PLAIN field is not valid UTF-8";
+			return SASL_STEP_FAILED;
 		}
 	}
 	if (field_len[1] == 0) {
-		*error_r = "Empty user name";
-		return -1;
+		out->error = "Empty user name";
+		return SASL_STEP_FAILED;
 	}
 	if (field_len[2] == 0) {
-		*error_r = "Empty password";
-		return -1;
+		out->error = "Empty password";
+		return SASL_STEP_FAILED;
 	}
-	for (unsigned int i = 0; i < 3; i++) {
-		memcpy(buf[i], field[i], field_len[i]);
-		buf[i][field_len[i]] = '\0';
-	}
+	memcpy(st->authzid, field[0], field_len[0]);
+	memcpy(st->authcid, field[1], field_len[1]);
+	memcpy(st->password, field[2], field_len[2]);
 	if (field_len[0] != 0) {
 		char authzid[SASL_PLAIN_MAX_FIELD_LEN + 1], authcid[SASL_PLAIN_MAX_FIELD_LEN + 1];
 
-		memcpy(authzid, buf[0], field_len[0] + 1);
-		memcpy(authcid, buf[1], field_len[1] + 1);
+		memcpy(authzid, st->authzid, field_len[0] + 1);
+		memcpy(authcid, st->authcid, field_len[1] + 1);
 		auth_user_normalize(authzid);
 		auth_user_normalize(authcid);
 		if (strcmp(authzid, authcid) != 0) {
-			explicit_bzero(buf, sizeof(buf));
-			*error_r = "Authorization identity must be empty or the user name";
-			return -1;
+			out->error = "Authorization identity must be empty or the user name";
+			return SASL_STEP_FAILED;
 		}
 	}
-	sasl_exchange_set_credentials(ex, buf[0], buf[1], buf[2]);
-	explicit_bzero(buf, sizeof(buf));
-	return 1;
+	out->lookup.kind = SASL_LOOKUP_VERIFY_PASSWORD;
+	out->lookup.user = st->authcid;
+	out->lookup.password = st->password;
+	return SASL_STEP_LOOKUP;
+}
+
+static enum sasl_step_result sasl_plain_lookup_done(struct sasl_exchange *ex,
+						    const struct sasl_lookup_result *result,
+						    struct sasl_output *out)
+{
+	struct sasl_plain_state *st = sasl_exchange_state(ex);
+
+	explicit_bzero(st->password, sizeof(st->password));
+	switch (result->status) {
+	case SASL_LOOKUP_OK:
+		sasl_exchange_set_identity(ex, result->user != NULL ? result->user : st->authcid,
+					   st->authzid);
+		return SASL_STEP_DONE;
+	case SASL_LOOKUP_TEMPFAIL:
+		out->error = "Temporary authentication failure.";
+		out->tempfail = true;
+		return SASL_STEP_FAILED;
+	case SASL_LOOKUP_FAILED:
+	case SASL_LOOKUP_NOT_FOUND:
+		break;
+	}
+	out->error = "Authentication failed.";
+	return SASL_STEP_FAILED;
 }
 
 const struct sasl_mech sasl_mech_plain = {
 	.name = "PLAIN",
-	.is_plaintext = true,
-	.state_size = 0,
+	.flags = SASL_MECH_FLAG_PLAINTEXT,
+	.state_size = sizeof(struct sasl_plain_state),
 	.step = sasl_plain_step,
+	.lookup_done = sasl_plain_lookup_done,
 };

@@ -1,8 +1,9 @@
 /* sasl.c: the mechanism table and the exchange every mechanism shares.
  *
- * An exchange holds the completed credentials and, after them, the
- * mechanism's own state.  Mechanisms live in their own files (sasl-plain.c)
- * and only see the exchange through the functions in sasl.h. */
+ * An exchange holds the proven identities, a buffer for challenges and
+ * lookup strings, and after them the mechanism's own state.  Mechanisms
+ * live in their own files (sasl-plain.c, ...) and only see the exchange
+ * through the functions in sasl.h. */
 #include "sasl.h"
 
 #include <stdlib.h>
@@ -14,9 +15,19 @@ static const struct sasl_mech *const sasl_mechs[] = {
 
 struct sasl_exchange {
 	const struct sasl_mech *mech;
-	enum { SASL_EXCHANGE_RUNNING, SASL_EXCHANGE_DONE, SASL_EXCHANGE_FAILED } state;
+	const struct roost_config *config;
+	const struct sasl_peer *peer;
+	enum {
+		SASL_EXCHANGE_RUNNING,
+		SASL_EXCHANGE_LOOKUP,
+		SASL_EXCHANGE_DONE,
+		SASL_EXCHANGE_FAILED,
+	} state;
 	bool first_step_done;
-	char *authzid, *authcid, *password;
+	bool read_only;
+	char *authzid, *authcid;
+	unsigned char *buffer;
+	size_t buffer_size;
 	/* the mechanism's state follows, aligned for any type */
 	max_align_t state_start[];
 };
@@ -35,19 +46,24 @@ const struct sasl_mech *sasl_mech_at(size_t i)
 	return i < N_ELEMENTS(sasl_mechs) ? sasl_mechs[i] : NULL;
 }
 
-struct sasl_exchange *sasl_exchange_create(const struct sasl_mech *mech)
+struct sasl_exchange *sasl_exchange_create(const struct sasl_mech *mech,
+					   const struct roost_config *config,
+					   const struct sasl_peer *peer)
 {
 	struct sasl_exchange *ex = xcalloc(1, sizeof(*ex) + mech->state_size);
 	ex->mech = mech;
+	ex->config = config;
+	ex->peer = peer;
+	if (mech->init != NULL)
+		mech->init(ex);
 	return ex;
 }
 
-static void sasl_free_secret(char **s)
+static void sasl_free_wiped(void *p, size_t len)
 {
-	if (*s != NULL) {
-		explicit_bzero(*s, strlen(*s));
-		free(*s);
-		*s = NULL;
+	if (p != NULL) {
+		explicit_bzero(p, len);
+		free(p);
 	}
 }
 
@@ -60,37 +76,77 @@ void sasl_exchange_destroy(struct sasl_exchange **exp)
 	if (ex->mech->deinit != NULL)
 		ex->mech->deinit(ex);
 	explicit_bzero(ex->state_start, ex->mech->state_size);
-	sasl_free_secret(&ex->password);
+	sasl_free_wiped(ex->buffer, ex->buffer_size);
 	free(ex->authzid);
 	free(ex->authcid);
 	free(ex);
 }
 
-int sasl_exchange_step(struct sasl_exchange *ex, const unsigned char *input,
-		       size_t input_len, const unsigned char **output_r,
-		       size_t *output_len_r, const char **error_r)
+/* Moves the exchange to the state a mechanism's return means. */
+static enum sasl_step_result sasl_exchange_result(struct sasl_exchange *ex,
+						  enum sasl_step_result ret,
+						  const struct sasl_output *out)
+{
+	switch (ret) {
+	case SASL_STEP_CONTINUE:
+		ex->state = SASL_EXCHANGE_RUNNING;
+		break;
+	case SASL_STEP_LOOKUP:
+		if (ex->mech->lookup_done == NULL || out->lookup.user == NULL)
+			i_panic("sasl: %s asked for a lookup it cannot take", ex->mech->name);
+		ex->state = SASL_EXCHANGE_LOOKUP;
+		break;
+	case SASL_STEP_DONE:
+		if (ex->authcid == NULL)
+			i_panic("sasl: %s completed without an identity", ex->mech->name);
+		ex->state = SASL_EXCHANGE_DONE;
+		break;
+	case SASL_STEP_FAILED:
+		if (out->error == NULL)
+			i_panic("sasl: %s failed without an error", ex->mech->name);
+		ex->state = SASL_EXCHANGE_FAILED;
+		break;
+	}
+	return ret;
+}
+
+enum sasl_step_result sasl_exchange_step(struct sasl_exchange *ex,
+					 const unsigned char *input, size_t input_len,
+					 struct sasl_output *out)
 {
 	if (ex->state != SASL_EXCHANGE_RUNNING)
-		i_panic("sasl: step after the %s exchange ended", ex->mech->name);
+		i_panic("sasl: step of the %s exchange in state %d", ex->mech->name, ex->state);
 	if (input == NULL && ex->first_step_done)
 		i_panic("sasl: NULL input after the first %s step", ex->mech->name);
 	ex->first_step_done = true;
-	*output_r = NULL;
-	*output_len_r = 0;
-	int ret = ex->mech->step(ex, input, input_len, output_r, output_len_r, error_r);
-	if (ret > 0) {
-		if (ex->authcid == NULL)
-			i_panic("sasl: %s completed without credentials", ex->mech->name);
-		ex->state = SASL_EXCHANGE_DONE;
-	} else if (ret < 0) {
-		ex->state = SASL_EXCHANGE_FAILED;
-	}
-	return ret;
+	memset(out, 0, sizeof(*out));
+	return sasl_exchange_result(ex, ex->mech->step(ex, input, input_len, out), out);
+}
+
+enum sasl_step_result sasl_exchange_lookup_done(struct sasl_exchange *ex,
+						const struct sasl_lookup_result *result,
+						struct sasl_output *out)
+{
+	if (ex->state != SASL_EXCHANGE_LOOKUP)
+		i_panic("sasl: lookup answer for the %s exchange without a lookup",
+			ex->mech->name);
+	memset(out, 0, sizeof(*out));
+	return sasl_exchange_result(ex, ex->mech->lookup_done(ex, result, out), out);
 }
 
 const struct sasl_mech *sasl_exchange_mech(const struct sasl_exchange *ex)
 {
 	return ex->mech;
+}
+
+const struct roost_config *sasl_exchange_config(const struct sasl_exchange *ex)
+{
+	return ex->config;
+}
+
+const struct sasl_peer *sasl_exchange_peer(const struct sasl_exchange *ex)
+{
+	return ex->peer;
 }
 
 const char *sasl_exchange_authcid(const struct sasl_exchange *ex)
@@ -100,12 +156,12 @@ const char *sasl_exchange_authcid(const struct sasl_exchange *ex)
 
 const char *sasl_exchange_authzid(const struct sasl_exchange *ex)
 {
-	return ex->authzid;
+	return ex->authzid != NULL ? ex->authzid : "";
 }
 
-const char *sasl_exchange_password(const struct sasl_exchange *ex)
+bool sasl_exchange_read_only(const struct sasl_exchange *ex)
 {
-	return ex->password;
+	return ex->read_only;
 }
 
 void *sasl_exchange_state(struct sasl_exchange *ex)
@@ -113,13 +169,25 @@ void *sasl_exchange_state(struct sasl_exchange *ex)
 	return ex->state_start;
 }
 
-void sasl_exchange_set_credentials(struct sasl_exchange *ex, const char *authzid,
-				   const char *authcid, const char *password)
+void sasl_exchange_set_identity(struct sasl_exchange *ex, const char *authcid,
+				const char *authzid)
 {
 	free(ex->authzid);
 	free(ex->authcid);
-	sasl_free_secret(&ex->password);
-	ex->authzid = xstrdup(authzid);
 	ex->authcid = xstrdup(authcid);
-	ex->password = password != NULL ? xstrdup(password) : NULL;
+	ex->authzid = xstrdup(authzid != NULL ? authzid : "");
+}
+
+void sasl_exchange_set_read_only(struct sasl_exchange *ex)
+{
+	ex->read_only = true;
+}
+
+unsigned char *sasl_exchange_buffer(struct sasl_exchange *ex, size_t len)
+{
+	sasl_free_wiped(ex->buffer, ex->buffer_size);
+	ex->buffer = xmalloc(len + 1);
+	ex->buffer_size = len + 1;
+	ex->buffer[len] = '\0';
+	return ex->buffer;
 }

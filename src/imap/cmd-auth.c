@@ -64,6 +64,7 @@ bool cmd_starttls(struct imap_cmd *cmd)
 struct imap_login {
 	struct auth_request *request;
 	struct sasl_exchange *sasl;
+	struct sasl_peer peer;
 	const char *method;
 	bool in_handler;	/* the callback came before auth_verify_plain returned */
 	bool done;
@@ -164,11 +165,12 @@ static bool imap_authenticate_step(struct imap_cmd *cmd, const unsigned char *in
 {
 	struct imap_session *s = cmd->session;
 	struct imap_login *login = cmd->ctx;
-	const unsigned char *out;
-	size_t out_len;
-	const char *error;
-	int ret = sasl_exchange_step(login->sasl, input, len, &out, &out_len, &error);
-	if (ret < 0) {
+	struct sasl_output out;
+	enum sasl_step_result ret = sasl_exchange_step(login->sasl, input, len, &out);
+	if (ret == SASL_STEP_FAILED || ret == SASL_STEP_DONE ||
+	    (ret == SASL_STEP_LOOKUP && out.lookup.kind != SASL_LOOKUP_VERIFY_PASSWORD)) {
+		const char *error = ret == SASL_STEP_FAILED ? out.error :
+			"Mechanism not available.";
 		sasl_exchange_destroy(&login->sasl);
 		s->auth_failures++;
 		cmd->raw_line = NULL;
@@ -177,17 +179,15 @@ static bool imap_authenticate_step(struct imap_cmd *cmd, const unsigned char *in
 			imap_session_bye(s, "Too many authentication failures.");
 		return true;
 	}
-	if (ret == 0) {
+	if (ret == SASL_STEP_CONTINUE) {
 		struct str line = STR_INIT;
 		str_append(&line, "+ ");
-		base64_encode(out, out_len, &line);
+		base64_encode(out.data, out.data_len, &line);
 		imap_session_write_line(s, &line);
 		str_free(&line);
 		return false;
 	}
-	const char *authcid = sasl_exchange_authcid(login->sasl);
-	const char *password = sasl_exchange_password(login->sasl);
-	return imap_login_verify(cmd, authcid, password);
+	return imap_login_verify(cmd, out.lookup.user, out.lookup.password);
 }
 
 static void imap_authenticate_line(struct imap_cmd *cmd, const char *line)
@@ -237,12 +237,12 @@ bool cmd_authenticate(struct imap_cmd *cmd)
 	const struct sasl_mech *mech = sasl_mech_find(mech_name);
 	if (mech == NULL)
 		return imap_cmd_no(cmd, "Unsupported authentication mechanism.");
-	if (mech->is_plaintext && !imap_auth_plaintext_allowed(s))
+	if ((mech->flags & SASL_MECH_FLAG_PLAINTEXT) != 0 && !imap_auth_plaintext_allowed(s))
 		return imap_cmd_no(cmd, "[PRIVACYREQUIRED] Plaintext authentication "
 				   "is disallowed on non-secure connections; use STARTTLS.");
 	struct imap_login *login = p_malloc(cmd->pool, sizeof(*login));
 	login->method = mech->name;
-	login->sasl = sasl_exchange_create(mech);
+	login->sasl = sasl_exchange_create(mech, s->config, &login->peer);
 	cmd->ctx = login;
 	cmd->abort = imap_login_abort;
 	cmd->raw_line = imap_authenticate_line;

@@ -109,20 +109,20 @@ static void managesieve_auth_callback(enum auth_result result, const char *user,
 static void managesieve_auth_step(struct managesieve_session *s, const unsigned char *input,
 				  size_t len)
 {
-	const unsigned char *out;
-	size_t out_len;
-	const char *error;
-	int ret = sasl_exchange_step(s->sasl, input, len, &out, &out_len, &error);
-	if (ret < 0) {
+	struct sasl_output out;
+	enum sasl_step_result ret = sasl_exchange_step(s->sasl, input, len, &out);
+	if (ret == SASL_STEP_FAILED || ret == SASL_STEP_DONE ||
+	    (ret == SASL_STEP_LOOKUP && out.lookup.kind != SASL_LOOKUP_VERIFY_PASSWORD)) {
 		sasl_exchange_destroy(&s->sasl);
-		managesieve_auth_failed(s, error);
+		managesieve_auth_failed(s, ret == SASL_STEP_FAILED ? out.error :
+					"Mechanism not available.");
 		managesieve_session_command_done(s);
 		return;
 	}
-	if (ret == 0) {
+	if (ret == SASL_STEP_CONTINUE) {
 		/* a challenge is a string, then CRLF (RFC 5804 2.1) */
 		struct str b64 = STR_INIT, line = STR_INIT;
-		base64_encode(out, out_len, &b64);
+		base64_encode(out.data, out.data_len, &b64);
 		managesieve_string_append(&line, b64.len > 0 ? b64.data : "", b64.len);
 		str_append(&line, "\r\n");
 		net_conn_write(s->conn, line.data, line.len);
@@ -133,8 +133,8 @@ static void managesieve_auth_step(struct managesieve_session *s, const unsigned 
 		managesieve_session_command_done(s);
 		return;
 	}
-	s->auth_request = auth_verify_plain(managesieve_auth, sasl_exchange_authcid(s->sasl),
-					    sasl_exchange_password(s->sasl),
+	s->auth_request = auth_verify_plain(managesieve_auth, out.lookup.user,
+					    out.lookup.password,
 					    net_conn_remote_ip(s->conn),
 					    managesieve_auth_callback, s);
 }
@@ -179,14 +179,14 @@ bool managesieve_cmd_authenticate(struct managesieve_session *s,
 		managesieve_reply(s, "NO", NULL, "Unsupported authentication mechanism.");
 		return true;
 	}
-	if (mech->is_plaintext && !managesieve_plaintext_allowed(s)) {
+	if ((mech->flags & SASL_MECH_FLAG_PLAINTEXT) != 0 && !managesieve_plaintext_allowed(s)) {
 		managesieve_reply(s, "NO", "ENCRYPT-NEEDED",
 				  "Plaintext authentication is disallowed on non-secure "
 				  "connections; use STARTTLS.");
 		return true;
 	}
 	s->auth_method = mech->name;
-	s->sasl = sasl_exchange_create(mech);
+	s->sasl = sasl_exchange_create(mech, s->config, &s->sasl_peer);
 	if (count == 1)
 		managesieve_auth_step(s, NULL, 0);
 	else

@@ -7,6 +7,7 @@
 #include "managesieve/parser.h"
 #include "base/str.h"
 #include "net/net.h"
+#include "auth/sasl.h"
 
 struct roost_config;
 struct store;
@@ -31,6 +32,7 @@ struct managesieve_session {
 	 * next response line (sasl_waiting), or the password check runs
 	 * (auth_request) */
 	struct sasl_exchange *sasl;
+	struct sasl_peer sasl_peer;	/* (zero until auth_peer_from_conn) */
 	struct auth_request *auth_request;
 	const char *auth_method;
 	bool sasl_waiting;

@@ -119,7 +119,7 @@ void managesieve_capability_write(struct managesieve_session *s)
 	if (s->state == MANAGESIEVE_STATE_NOT_AUTH) {
 		const struct sasl_mech *mech;
 		for (size_t i = 0; (mech = sasl_mech_at(i)) != NULL; i++) {
-			if (mech->is_plaintext && !managesieve_plaintext_allowed(s))
+			if ((mech->flags & SASL_MECH_FLAG_PLAINTEXT) != 0 && !managesieve_plaintext_allowed(s))
 				continue;
 			str_printfa(&mechs, "%s%s", mechs.len > 0 ? " " : "", mech->name);
 		}

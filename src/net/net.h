@@ -58,6 +58,42 @@ bool net_conn_is_tls(struct net_conn *conn);
 /* True if a TLS context is configured, so STARTTLS can be offered. */
 bool net_conn_can_starttls(struct net_conn *conn);
 
+/* The local address ("192.0.2.1", "" for UNIX sockets) and both ports
+ * (0 for UNIX sockets).  After a PROXY protocol header (see
+ * net_conn_set_addresses) these are the client's and the address it
+ * connected to, not the balancer's. */
+const char *net_conn_local_ip(struct net_conn *conn);
+unsigned int net_conn_remote_port(struct net_conn *conn);
+unsigned int net_conn_local_port(struct net_conn *conn);
+/* Replaces the addresses the connection reports (a PROXY protocol header
+ * from a trusted balancer, or the state a login process hands over);
+ * is_local, the per-address limits and throttling then use the new
+ * remote address.  `local_ip` NULL keeps the local address. */
+void net_conn_set_addresses(struct net_conn *conn, const char *remote_ip,
+			    unsigned int remote_port, const char *local_ip,
+			    unsigned int local_port);
+/* Marks a plaintext socket as secured by TLS terminated before it (by a
+ * login process that proxies the TLS connection, or a PROXY v2 header
+ * with PP2_CLIENT_SSL from a trusted balancer): net_conn_is_tls() is then
+ * true and STARTTLS is not offered. */
+void net_conn_set_secured(struct net_conn *conn);
+
+/* TLS channel bindings of the connection (RFC 9266 "tls-exporter": 32
+ * bytes of the exporter with label "EXPORTER-Channel-Binding" and no
+ * context; RFC 5929 "tls-server-end-point": the hash of the server's
+ * certificate with its signature's hash, SHA-256 for MD5/SHA-1).
+ * Copies at most `size` bytes to `buf` and returns the length, or 0 when
+ * the connection has no TLS or the binding cannot be had (tls-exporter
+ * over TLS 1.2 without extended master secret, RFC 9266 section 3). */
+enum net_tls_binding { NET_TLS_BINDING_EXPORTER, NET_TLS_BINDING_SERVER_END_POINT };
+size_t net_conn_tls_channel_binding(struct net_conn *conn, enum net_tls_binding type,
+				    unsigned char *buf, size_t size);
+/* The user name from the client's TLS certificate, if it sent one that
+ * verified against tls_client_ca: the field config->auth_ssl_username_from
+ * names (commonName by default, or emailAddress, or the first rfc822Name
+ * subjectAltName).  NULL when there is none. */
+const char *net_conn_tls_cert_user(struct net_conn *conn);
+
 /* Buffered input: returns a pointer to the first *len_r contiguous bytes
  * (at most `max`; all buffered bytes if fewer), valid until the next
  * net_conn_* call.  Returns NULL with *len_r = 0 when nothing is buffered. */
