@@ -2,6 +2,9 @@
 # only builds.  Meson + Ninja do the real work in build/.
 
 BUILD ?= build
+# Protocol and interop test files run this many at a time (tests/run-all
+# --jobs); 1 runs them one by one.
+TEST_JOBS ?= 2
 
 .PHONY: all run test deps test-deps clean asan fuzz
 
@@ -28,7 +31,7 @@ test: test-deps
 		meson setup --reconfigure -Dunit_tests=enabled $(BUILD); \
 	else meson setup -Dunit_tests=enabled $(BUILD); fi
 	ninja -C $(BUILD)
-	@tests/run-all $(BUILD)
+	@tests/run-all $(BUILD) --jobs $(TEST_JOBS)
 
 # Every sanitizer finding must end the process (and so fail the test or
 # the fuzz run): UBSan only prints and goes on unless told not to recover.
@@ -39,7 +42,7 @@ NORECOVER = -fno-sanitize-recover=all
 asan:
 	@grep -q -e '$(NORECOVER)' build-asan/build.ninja 2>/dev/null || CC=clang meson setup $$([ -f build-asan/build.ninja ] && echo --reconfigure) build-asan -Dunit_tests=enabled -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 -Dc_args='$(NORECOVER)' -Dc_link_args='$(NORECOVER)'
 	ninja -C build-asan
-	ROOST_SANITIZED=1 tests/run-all build-asan --no-interop
+	ROOST_SANITIZED=1 tests/run-all build-asan --no-interop --jobs $(TEST_JOBS)
 
 # libFuzzer targets (clang), built in build-fuzz/.
 fuzz:

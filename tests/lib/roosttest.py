@@ -531,8 +531,9 @@ def seqset(nums):
     return ",".join(out)
 
 
-def run_suite(directory, build, only=None):
-    """Runs each test_* function of each test_*.py in directory."""
+def run_suite(directory, build, only=None, files=None):
+    """Runs each test_* function of each test_*.py in directory (or of
+    the file names in `files` only)."""
     global BUILD
     BUILD = build
     passed = failed = 0
@@ -543,6 +544,8 @@ def run_suite(directory, build, only=None):
         sys.path.insert(0, directory)
     for fname in sorted(os.listdir(directory)):
         if not (fname.startswith("test_") and fname.endswith(".py")):
+            continue
+        if files is not None and fname not in files:
             continue
         path = os.path.join(directory, fname)
         spec = importlib.util.spec_from_file_location(fname[:-3], path)
