@@ -196,6 +196,7 @@ int cli_deliver_main(int argc, char **argv)
 	if (config == NULL)
 		return EX_CONFIG;
 	log_init("roost deliver", config->log_syslog, LOG_LEVEL_WARNING);
+	log_set_format(config->log_json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 	int switched = cli_switch_user(config, "deliver");
 	if (switched != 0) {
 		config_free(&config);

@@ -72,6 +72,7 @@ int cli_serve_main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	log_init("roost", config->log_syslog, level);
+	log_set_format(config->log_json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 	/* a user database the workers cannot read fails every login: say so
 	 * now, with what to fix, rather than at the first LOGIN */
 	char *error = NULL;

@@ -357,6 +357,17 @@ static int config_set(struct roost_config *c, const char *key, char *value,
 		}
 		return 0;
 	}
+	if (strcmp(key, "log_format") == 0) {
+		if (strcmp(value, "text") == 0)
+			c->log_json = false;
+		else if (strcmp(value, "json") == 0)
+			c->log_json = true;
+		else {
+			*error_r = "log_format must be text or json";
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(key, "store_offload") == 0) {
 		if (strcmp(value, "auto") == 0)
 			c->store_offload_always = false;

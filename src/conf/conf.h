@@ -48,6 +48,7 @@ struct roost_config {
 	unsigned int workers;	/* workers = 0 (0 = number of CPUs) */
 	char *log_level;	/* log_level = info */
 	bool log_syslog;	/* log_syslog = no */
+	bool log_json;		/* log_format = text; json: one JSON object a line */
 	char *userdb;		/* userdb = <data_dir>/passwd */
 	char *tls_cert;		/* tls_cert = <data_dir>/tls/cert.pem */
 	char *tls_key;		/* tls_key = <data_dir>/tls/key.pem */
