@@ -101,6 +101,8 @@ static int dest_prepare(const char *dest)
 /* Creates the directories of path's parents under the run's DEST. */
 static int mkdirs_for(const char *path, size_t base_len)
 {
+	if (strlen(path) <= base_len + 1)
+		return 0;	/* DEST itself (INBOX of a Maildir) */
 	char *copy = xstrdup(path);
 
 	for (char *p = copy + base_len + 1; (p = strchr(p, '/')) != NULL; p++) {

@@ -465,9 +465,10 @@ static int import_message(struct import_run *run, const char *mailbox, const cha
 		run->skipped++;
 		return 0;
 	}
-	if (store_append_begin(run->store, mailbox, &ctx) < 0 ||
-	    (store_append_write(ctx, data, run->out.len) < 0 &&
-	     (store_append_abort(&ctx), true))) {
+	if (store_append_begin(run->store, mailbox, &ctx) < 0)
+		goto failed;
+	if (store_append_write(ctx, data, run->out.len) < 0) {
+		store_append_abort(&ctx);
 		goto failed;
 	}
 	if (uid != 0)
@@ -1113,6 +1114,8 @@ int cli_import_main(int argc, char **argv)
 	if (config == NULL)
 		return EX_CONFIG;
 	log_init("roost import", config->log_syslog, LOG_LEVEL_WARNING);
+	/* as root the import runs as the server's user, as deliver does */
+	bool switched = geteuid() == 0 && config->user[0] != '\0';
 	int exit_code = cli_switch_user(config, "import");
 	if (exit_code != 0) {
 		config_free(&config);
@@ -1126,6 +1129,16 @@ int cli_import_main(int argc, char **argv)
 	struct stat st;
 	if (stat(source, &st) < 0) {
 		fprintf(stderr, "roost import: %s: %s\n", source, strerror(errno));
+		free(user);
+		config_free(&config);
+		return EX_NOINPUT;
+	}
+	if (access(source, S_ISDIR(st.st_mode) ? R_OK | X_OK : R_OK) < 0) {
+		fprintf(stderr, "roost import: %s: %s", source, strerror(errno));
+		if (switched)
+			fprintf(stderr, "; the import runs as %s (the config's `user`), who "
+				"must be able to read it", config->user);
+		fprintf(stderr, "\n");
 		free(user);
 		config_free(&config);
 		return EX_NOINPUT;

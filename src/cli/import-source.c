@@ -159,11 +159,12 @@ static bool is_from_line(const char *p, const char *end, time_t *date_r)
 int import_mbox_next(struct import_mbox *mbox, struct import_mbox_msg *msg_r,
 		     const char **error_r)
 {
+	if (mbox->pos == mbox->size)
+		return 0;
+
 	const char *data = mbox->data, *end = data + mbox->size;
 	const char *p = data + mbox->pos;
 
-	if (p == end)
-		return 0;
 	if (end - p < 5 || memcmp(p, "From ", 5) != 0) {
 		/* only at the start: later messages end at From_ lines */
 		*error_r = "not an mbox file: it does not start with a \"From \" line";
