@@ -165,11 +165,13 @@ struct import_run {
 	size_t batch;
 };
 
-static void job_add(struct import_run *run, const char *name, const char *path,
-		    enum source_kind kind)
+/* A folder to import: `name` below `prefix` (NULL: at the top). */
+static void job_add(struct import_run *run, const char *prefix, const char *name,
+		    const char *path, enum source_kind kind)
 {
 	ARRAY_RESERVE(run->jobs, run->job_cap, run->job_count + 1);
-	run->jobs[run->job_count].name = xstrdup(name);
+	run->jobs[run->job_count].name = prefix == NULL ? xstrdup(name) :
+		xasprintf("%s/%s", prefix, name);
 	run->jobs[run->job_count].path = xstrdup(path);
 	run->jobs[run->job_count].kind = kind;
 	run->jobs[run->job_count].total = 0;
@@ -835,11 +837,6 @@ static int import_maildir_folder(struct import_run *run, const struct folder_job
 
 /* ---- finding the folders ---- */
 
-static char *child_name(const char *prefix, const char *name)
-{
-	return prefix == NULL ? xstrdup(name) : xasprintf("%s/%s", prefix, name);
-}
-
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -891,7 +888,7 @@ static void discover_maildir(struct import_run *run, const char *root, const cha
 	struct str pbuf = STR_INIT;
 	int n = scandir(root, &entries, NULL, alphasort);
 
-	job_add(run, prefix == NULL ? "INBOX" : prefix, root, SOURCE_MAILDIR);
+	job_add(run, NULL, prefix == NULL ? "INBOX" : prefix, root, SOURCE_MAILDIR);
 	for (int i = 0; i < n; i++) {
 		const char *d = entries[i]->d_name;
 		char *path = xasprintf("%s/%s", root, d);
@@ -905,10 +902,7 @@ static void discover_maildir(struct import_run *run, const char *root, const cha
 				       "UTF-8: not imported", printable(path, &pbuf));
 				run->folders_failed++;
 			} else {
-				char *full = child_name(prefix, name);
-
-				job_add(run, full, path, SOURCE_MAILDIR);
-				free(full);
+				job_add(run, prefix, name, path, SOURCE_MAILDIR);
 				free(name);
 			}
 		}
@@ -961,16 +955,15 @@ static void discover_mbox_dir(struct import_run *run, const char *dir, const cha
 			       printable(path, &pbuf));
 			run->folders_failed++;
 		} else if (S_ISDIR(st.st_mode) && depth < IMPORT_MAX_DEPTH) {
-			char *full = child_name(prefix, name);
+			char *full = prefix == NULL ? xstrdup(name) :
+				xasprintf("%s/%s", prefix, name);
 
 			discover_mbox_dir(run, path, full, depth + 1);
 			free(full);
 		} else if (S_ISREG(st.st_mode)) {
-			char *full = prefix == NULL && str_eq_icase(name, "INBOX") ?
-				xstrdup("INBOX") : child_name(prefix, name);
+			bool inbox = prefix == NULL && str_eq_icase(name, "INBOX");
 
-			job_add(run, full, path, SOURCE_MBOX);
-			free(full);
+			job_add(run, prefix, inbox ? "INBOX" : name, path, SOURCE_MBOX);
 		}
 		free(name);
 		free(path);
@@ -1149,7 +1142,7 @@ int cli_import_main(int argc, char **argv)
 	else if (S_ISDIR(st.st_mode))
 		discover_mbox_dir(&run, source, folder, 0);
 	else
-		job_add(&run, folder == NULL ? "INBOX" : folder, source, SOURCE_MBOX);
+		job_add(&run, NULL, folder == NULL ? "INBOX" : folder, source, SOURCE_MBOX);
 	count_jobs(&run);
 
 	struct store_settings set;
