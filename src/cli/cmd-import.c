@@ -467,17 +467,28 @@ static int import_message(struct import_run *run, const char *mailbox, const cha
 		run->skipped++;
 		return 0;
 	}
-	if (store_append_begin(run->store, mailbox, &ctx) < 0)
-		goto failed;
-	if (store_append_write(ctx, data, run->out.len) < 0) {
-		store_append_abort(&ctx);
-		goto failed;
+	for (;;) {
+		enum store_error error;
+
+		if (store_append_begin(run->store, mailbox, &ctx) < 0)
+			goto failed;
+		if (store_append_write(ctx, data, run->out.len) < 0) {
+			store_append_abort(&ctx);
+			goto failed;
+		}
+		if (uid != 0)
+			store_append_set_uid(ctx, uid);
+		if (store_append_commit(&ctx, flags, keywords, keyword_count, date, 0,
+					&uidvalidity, &new_uid) == 0)
+			break;
+		(void)store_last_error(run->store, &error);
+		if (error != STORE_ERR_LIMIT || keyword_count == 0)
+			goto failed;
+		/* the mailbox's keyword table is full: the message without */
+		report(run, "%s: %s: imported without its keywords", what,
+		       store_last_error(run->store, NULL));
+		keyword_count = 0;
 	}
-	if (uid != 0)
-		store_append_set_uid(ctx, uid);
-	if (store_append_commit(&ctx, flags, keywords, keyword_count, date, 0,
-				&uidvalidity, &new_uid) < 0)
-		goto failed;
 	run->imported++;
 	return 0;
 failed:

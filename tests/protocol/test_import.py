@@ -463,3 +463,20 @@ def test_export_import_round_trip(srv):
     # the mbox file of a folder with children: Thunderbird's layout
     expect(os.path.isfile(os.path.join(srv.dir, "export-mbox", "Projects.sbd", "Röst")))
     shutil.rmtree(os.path.join(srv.dir, "export-mbox"))
+
+
+def test_keywords_beyond_the_table_limit(srv):
+    """A message with more keywords than a mailbox holds (64) is imported
+    without them, and says so."""
+    path = os.path.join(srv.dir, "kw.mbox")
+    many = " ".join(f"kw{i}" for i in range(70))
+    with open(path, "w") as f:
+        f.write(mbox_message(1, status="X-Keywords: a b\n") +
+                mbox_message(2, status=f"X-Keywords: {many}\n"))
+    p = run_import(srv, "demo", path)
+    expect("2 messages imported" in p.stdout, p.stdout)
+    expect("imported without its keywords" in p.stderr, p.stderr)
+    c = imap(srv)
+    msgs = folder(c, "INBOX")[2]
+    expect(msgs[0][1] == {"a", "b"} and msgs[1][1] == frozenset(), msgs)
+    c.logout()
