@@ -188,7 +188,9 @@ static void progress_show(struct import_run *run, bool final)
 	double secs = (double)(now - run->start_ms) / 1000.0;
 	double rate = secs > 0 ? (double)run->done / secs : 0;
 	char bar[31];
-	size_t fill = run->total == 0 ? 30 : (size_t)(30 * run->done / run->total);
+	/* a source that grew since it was counted can pass its total */
+	size_t fill = run->total == 0 || run->done >= run->total ? 30 :
+		(size_t)(30 * run->done / run->total);
 	memset(bar, '#', fill);
 	memset(bar + fill, '.', 30 - fill);
 	bar[30] = '\0';
