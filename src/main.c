@@ -18,6 +18,8 @@ static const struct {
 	{ "user", cli_user_main, "add, change, delete or list users (passwd-file)" },
 	{ "check", cli_check_main, "bring a user's index up to date, or rebuild it" },
 	{ "deliver", cli_deliver_main, "deliver a message from stdin to a user (LDA)" },
+	{ "import", cli_import_main, "import mail from mbox files or Maildir (Dovecot, Courier)" },
+	{ "export", cli_export_main, "export a user's mail to mbox files or a Maildir" },
 	{ "sieve", cli_sieve_main, "Sieve scripts: store, list, activate, show, delete, test" },
 };
 

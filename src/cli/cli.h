@@ -53,6 +53,27 @@ int cli_deliver_main(int argc, char **argv);
  * does not compile: the errors go to stderr). */
 int cli_sieve_main(int argc, char **argv);
 
+/* `roost import [-c FILE] [--folder NAME] [--mbox-format mboxrd|mboxo]
+ * USER SOURCE`: imports an mbox file, a directory of mbox files or a
+ * Maildir++ tree (Dovecot's, Courier's) into USER's store, incremental
+ * and safe to re-run (cmd-import.c).  Started as root, it runs as the
+ * config's `user` (cli_switch_user).  Exit codes: 0, EX_USAGE,
+ * EX_CONFIG, EX_NOUSER, EX_NOINPUT (SOURCE unreadable), EX_DATAERR
+ * (some messages or folders failed, reported on stderr), EX_IOERR (the
+ * store failed; the import stopped). */
+int cli_import_main(int argc, char **argv);
+
+/* `roost export [-c FILE] [--format mbox|maildir] USER DEST`: writes
+ * every mailbox of USER to DEST, which must not exist or be an empty
+ * directory: an mbox file per mailbox (mboxrd) or a Maildir++ tree with
+ * Dovecot's dovecot-uidlist and dovecot-keywords, either of which
+ * `roost import` reads back to the same mailboxes, flags, keywords and
+ * INTERNALDATEs (cmd-export.c).  Exit codes: 0, EX_USAGE, EX_CONFIG,
+ * EX_NOUSER, EX_CANTCREAT (DEST exists and is not empty, or cannot be
+ * written), EX_IOERR (the store failed), EX_DATAERR (some mailboxes
+ * could not be written, reported on stderr). */
+int cli_export_main(int argc, char **argv);
+
 /* The config file a subcommand uses: `path` when given, else
  * /etc/roost/roost.conf if it exists, else the built-in defaults.  Prints
  * the error (prefixed with "roost SUBCOMMAND") and returns NULL on

@@ -132,6 +132,17 @@ struct store_vfuncs {
 			     time_t internaldate, int tz,
 			     uint32_t *uidvalidity_r, uint32_t *uid_r);
 	void (*append_abort)(struct store_append *ctx);
+	/* store_mailbox_set_uids(), store_batch_*(), store_state_*():
+	 * as the public functions say; batch_flush is called in a batch
+	 * only, batch(store, false) after a successful flush */
+	int (*mailbox_set_uids)(struct store *store, const char *name,
+				uint32_t uidvalidity, uint32_t uidnext);
+	int (*batch)(struct store *store, bool begin);
+	int (*batch_flush)(struct store *store);
+	int (*state_get)(struct store *store, const void *key, size_t key_len,
+			 struct str *value);
+	int (*state_set)(struct store *store, const struct store_state_item *items,
+			 size_t count);
 	/* store_message_*(): begin allocates the backend's message
 	 * (generic part first; store.c sets v); append_begin_message is
 	 * given messages of its own backend only. */
@@ -210,6 +221,7 @@ struct store {
 	/* the backend found it unusable for good (its index was rebuilt
 	 * under it): new opens of the user get a store of their own */
 	_Atomic bool defunct;	/* set on a job thread, read on the loop */
+	bool in_batch;		/* between store_batch_begin() and _end() */
 	/* requests offloaded (request.c): the running one first, then those
 	 * waiting, in order; NULL when idle */
 	struct store_request *requests, *requests_tail;
@@ -261,6 +273,8 @@ struct store_mailbox {
 
 struct store_append {
 	struct store *store;
+	/* store_append_set_uid(); 0: the next UID */
+	uint32_t want_uid;
 };
 
 struct store_message {

@@ -583,6 +583,71 @@ int store_sieve_track_mark(struct store *store, const void *id, size_t id_len,
 	return store->v->sieve_track_mark(store, id, id_len, expires);
 }
 
+/* ---- bulk import ---- */
+
+void store_append_set_uid(struct store_append *ctx, uint32_t uid)
+{
+	assert(uid > 0);
+	ctx->want_uid = uid;
+}
+
+int store_mailbox_set_uids(struct store *store, const char *name, uint32_t uidvalidity,
+			   uint32_t uidnext)
+{
+	char *norm = mailbox_name_begin(store, name, STORE_ERR_NONE, NULL);
+	int ret;
+
+	if (norm == NULL)
+		return -1;
+	ret = store->v->mailbox_set_uids(store, norm, uidvalidity, uidnext);
+	free(norm);
+	return ret;
+}
+
+int store_batch_begin(struct store *store)
+{
+	assert(!store->in_batch);
+	store_clear_error(store);
+	if (store->v->batch(store, true) < 0)
+		return -1;
+	store->in_batch = true;
+	return 0;
+}
+
+int store_batch_flush(struct store *store)
+{
+	assert(store->in_batch);
+	store_clear_error(store);
+	return store->v->batch_flush(store);
+}
+
+int store_batch_end(struct store *store)
+{
+	assert(store->in_batch);
+	store_clear_error(store);
+	if (store->v->batch_flush(store) < 0)
+		return -1;
+	store->in_batch = false;
+	return store->v->batch(store, false);
+}
+
+int store_state_get(struct store *store, const void *key, size_t key_len,
+		    struct str *value)
+{
+	assert(key_len > 0);
+	store_clear_error(store);
+	return store->v->state_get(store, key, key_len, value);
+}
+
+int store_state_set(struct store *store, const struct store_state_item *items,
+		    size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		assert(items[i].key_len > 0);
+	store_clear_error(store);
+	return store->v->state_set(store, items, count);
+}
+
 /* ---- an open mailbox ---- */
 
 int store_mailbox_open(struct store *store, const char *name, bool readonly,

@@ -719,6 +719,55 @@ int store_append_commit(struct store_append **ctx, uint32_t flags,
 /* Abandons the message: nothing is stored.  Frees ctx. */
 void store_append_abort(struct store_append **ctx);
 
+/* Asks that the message of ctx get UID `uid` (> 0) instead of the next
+ * one, for an import that keeps the source's UIDs: store_append_commit()
+ * gives it when it is at or above the mailbox's UIDNEXT then (UIDNEXT
+ * becomes uid + 1, so the UIDs in between are never used), else the next
+ * UID as without this call; its *uid_r says which. */
+void store_append_set_uid(struct store_append *ctx, uint32_t uid);
+
+/* ---- bulk import (roost import) ---- */
+
+/* Sets what an imported mailbox keeps of its source: a UIDVALIDITY
+ * (non-zero) is taken only while the mailbox has no message and never
+ * had one (UIDNEXT 1), else -1 with STORE_ERR_NOTPOSSIBLE and nothing
+ * changed; UIDNEXT is raised to `uidnext` when that is higher (0 or a
+ * lower one: unchanged), so no UID below it is handed out.  A session
+ * that has the mailbox open sees the new UIDVALIDITY as a mailbox
+ * deleted and created again.  STORE_ERR_NOTFOUND if there is no such
+ * mailbox. */
+int store_mailbox_set_uids(struct store *store, const char *name, uint32_t uidvalidity,
+			   uint32_t uidnext);
+
+/* Batched durability for work of many changes (an import): from
+ * store_batch_begin() to store_batch_end() the changes of this store
+ * are not made durable one by one (the header's "Durability" does not
+ * hold for them; every other process still sees each change at once
+ * and a crash of this process loses nothing written); store_batch_flush()
+ * makes every change made since the begin durable with one sync, and
+ * store_batch_end() does so and returns to durable changes.  Nested
+ * begins are not allowed.  Returns 0, or -1 with the error set (the
+ * batch mode stays as it was on a failed flush). */
+int store_batch_begin(struct store *store);
+int store_batch_flush(struct store *store);
+int store_batch_end(struct store *store);
+
+/* Tools' own state kept with the user's data (roost import's record of
+ * what it imported): values by key, both opaque bytes (key_len > 0).
+ * A rebuild of the index may lose them: a tool must stay correct
+ * without them.  store_state_get() replaces *value with the value and
+ * returns 0, or -1 with STORE_ERR_NOTFOUND when there is none.
+ * store_state_set() sets the `count` keys to their values (NULL
+ * deletes) in one durable change: all or, on -1, none. */
+int store_state_get(struct store *store, const void *key, size_t key_len,
+		    struct str *value);
+struct store_state_item {
+	const void *key, *value;
+	size_t key_len, value_len;
+};
+int store_state_set(struct store *store, const struct store_state_item *items,
+		    size_t count);
+
 /* ---- one message for several mailboxes ---- */
 
 /* A message written and parsed once, then appended to mailboxes of any

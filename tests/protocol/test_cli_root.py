@@ -245,3 +245,36 @@ def test_user_add_as_root_creates_readable_userdb():
                oct(st.st_mode))
     finally:
         srv.cleanup()
+
+
+def test_import_and_export_as_root():
+    """`roost import` run as root writes the store as the server's user and
+    says so when that user cannot read the source; `roost export` too."""
+    if not _root_only():
+        return
+    srv = RunAsServer(lmtp=False)
+    try:
+        src = os.path.join(srv.dir, "root-only.mbox")
+        with open(src, "w") as f:
+            f.write("From a@b Mon Jan  8 09:30:00 2024\nSubject: s\n\nbody\n\n")
+        os.chmod(src, 0o600)
+        p = srv.roost("import", "-c", srv.conf, "demo", src, check=False)
+        expect(p.returncode == 66, p)
+        expect(f"the import runs as {RUNAS}" in p.stderr, p.stderr)
+        os.chmod(src, 0o644)
+        p = srv.roost("import", "-c", srv.conf, "demo", src)
+        expect("1 messages imported" in p.stdout, p.stdout)
+        _expect_owned_by_runas(os.path.join(srv.data_dir, "users", "_", "demo"))
+        dest = os.path.join(srv.dir, "export")
+        os.mkdir(dest)
+        pw = pwd.getpwnam(RUNAS)
+        os.chown(dest, pw.pw_uid, pw.pw_gid)
+        p = srv.roost("export", "-c", srv.conf, "demo", dest)
+        expect("1 messages exported" in p.stdout, p.stdout)
+        _expect_owned_by_runas(dest)
+        c = srv.login()
+        u, _ = c.cmd("SELECT INBOX", ok=True)
+        expect("* 1 EXISTS" in u, u)
+        c.cmd("LOGOUT")
+    finally:
+        srv.cleanup()

@@ -991,7 +991,7 @@ def test_schema_1_index_is_migrated(srv):
         INSERT INTO messages SELECT * FROM old;
         DROP TABLE old;
         ALTER TABLE mailboxes DROP COLUMN tombstone_floor;
-        DROP TABLE sieve_track;
+        DROP TABLE sieve_track; DROP TABLE tool_state;
         ALTER TABLE mailboxes DROP COLUMN mailboxid;
         DROP TABLE previews;
         DROP TABLE threads;
@@ -1006,7 +1006,7 @@ def test_schema_1_index_is_migrated(srv):
     got = fetch_one(c, 1, "(ENVELOPE BODYSTRUCTURE)")
     expect(got == f"* 1 FETCH (ENVELOPE {env} BODYSTRUCTURE {bs})", got)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 10)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 11)
     row = db.execute("SELECT envelope, bodystructure, body, length(part_map) "
                      "FROM messages").fetchone()
     db.close()
@@ -1037,7 +1037,7 @@ def test_schema_6_index_is_migrated(srv):
     # what schemas 8 (object ids), 9 (the tombstone floor) and 10 (Sieve's
     # tracking table) added goes with version 6
     db.executescript(UNDO_SCHEMA_8 +
-                     "ALTER TABLE mailboxes DROP COLUMN tombstone_floor; DROP TABLE sieve_track;")
+                     "ALTER TABLE mailboxes DROP COLUMN tombstone_floor; DROP TABLE sieve_track; DROP TABLE tool_state;")
     db.execute("PRAGMA user_version = 6")
     db.commit()
     db.close()
@@ -1058,7 +1058,7 @@ def test_schema_6_index_is_migrated(srv):
     expect('(("A" NIL "a" "example.com")) (("B (x)" NIL "b" "example.com")) '
            '(("A" NIL "a" "example.com"))' in got, got)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 10)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 11)
     types = db.execute("SELECT typeof(envelope) FROM messages ORDER BY uid").fetchall()
     db.close()
     expect(types == [("text",), ("blob",), ("text",)], types)

@@ -287,7 +287,7 @@ def test_migration_from_schema_6_gives_ids(srv):
     # no tombstone floor (schema 9), no Sieve tracking table (schema 10)
     db = sqlite3.connect(os.path.join(userdir(srv), "index.sqlite"))
     db.executescript(f"BEGIN; {UNDO_SCHEMA_8} ALTER TABLE mailboxes DROP COLUMN tombstone_floor; "
-                     "DROP TABLE sieve_track; "
+                     "DROP TABLE sieve_track; DROP TABLE tool_state; "
                      "PRAGMA user_version = 6; COMMIT;")
     db.close()
     srv.start()

@@ -412,7 +412,7 @@ def downgrade(srv, sql, version):
         DROP INDEX messages_sentdate;
         ALTER TABLE messages DROP COLUMN sentdate;
         ALTER TABLE mailboxes DROP COLUMN tombstone_floor;
-        DROP TABLE sieve_track;
+        DROP TABLE sieve_track; DROP TABLE tool_state;
         {sql}
         PRAGMA user_version = {version};
         COMMIT;
@@ -428,13 +428,13 @@ def test_schema_5_index_is_migrated(srv):
     db = sqlite3.connect(index_path(srv))
     db.executescript(f"BEGIN; {UNDO_SCHEMA_8} DROP INDEX messages_deleted; "
                      "ALTER TABLE mailboxes DROP COLUMN tombstone_floor; "
-                     "DROP TABLE sieve_track; "
+                     "DROP TABLE sieve_track; DROP TABLE tool_state; "
                      "PRAGMA user_version = 5; COMMIT;")
     db.close()
     c = srv.login()
     c.cmd("SELECT INBOX", ok=True)
     db = sqlite3.connect(index_path(srv))
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 10)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 11)
     expect(db.execute("SELECT count(*) FROM sqlite_master WHERE name = "
                       "'messages_deleted'").fetchone()[0] == 1)
     db.close()
@@ -455,7 +455,7 @@ def test_schema_2_index_is_migrated(srv):
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 10)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 11)
     expect(db.execute("SELECT count(*) FROM messages WHERE sentdate IS NULL")
            .fetchone()[0] == 5)
     expect(db.execute("SELECT count(*) FROM messages WHERE msgkeys IS NULL")
@@ -549,7 +549,7 @@ def test_schema_3_index_is_migrated(srv):
     c = srv.login()
     c.cmd("EXAMINE INBOX", ok=True)
     db = sqlite3.connect(index)
-    expect(db.execute("PRAGMA user_version").fetchone()[0] == 10)
+    expect(db.execute("PRAGMA user_version").fetchone()[0] == 11)
     db.close()
     # a row without keys keeps NULL: it is parsed on first use
     expect(sentdates(srv, "INBOX") == SENTDATES, sentdates(srv, "INBOX"))

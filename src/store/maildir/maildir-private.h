@@ -28,6 +28,8 @@ struct maildir_store {
 	char *maildir;		/* userdir/Maildir */
 	char *notify_path;	/* userdir/notify */
 	bool fsync;
+	/* in a store_batch_begin(): what fsync was before (import.c) */
+	bool batch_fsync;
 	/* expunge tombstones kept per mailbox (store_settings.tombstones),
 	 * and how many this store wrote since it last counted a mailbox's
 	 * (flags.c: compaction is checked every MAILDIR_TOMBSTONE_CHECK) */
@@ -436,6 +438,17 @@ int maildir_mailbox_check(struct store *store, const char *name,
 			  store_check_report_t *report, void *ctx);
 
 /* ---- sieve-track.c ---- */
+/* ---- import.c: store_mailbox_set_uids(), store_batch_*(),
+ * store_state_*() ---- */
+int maildir_import_set_uids(struct store *store, const char *name, uint32_t uidvalidity,
+			    uint32_t uidnext);
+int maildir_import_batch(struct store *store, bool begin);
+int maildir_import_batch_flush(struct store *store);
+int maildir_import_state_get(struct store *store, const void *key, size_t key_len,
+			     struct str *value);
+int maildir_import_state_set(struct store *store, const struct store_state_item *items,
+			     size_t count);
+
 /* The store's store_sieve_track_seen() and store_sieve_track_mark(). */
 int maildir_sieve_track_seen(struct store *store, const void *id, size_t id_len, time_t now);
 int maildir_sieve_track_mark(struct store *store, const void *id, size_t id_len,

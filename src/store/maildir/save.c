@@ -263,6 +263,9 @@ int maildir_save_commit(struct store_append *_ctx, uint32_t flags,
 	/* never a UID that a file left by a crash carries (recover.c) */
 	if (ret == 0)
 		ret = maildir_recover_before_alloc(ms, ctx->mailbox_id, dir, &row.uidnext);
+	/* store_append_set_uid(): a UID at or above UIDNEXT only */
+	if (ret == 0 && ctx->ctx.want_uid >= row.uidnext)
+		row.uidnext = ctx->ctx.want_uid;
 	if (ret == 0 && (marker = maildir_recover_marker_create(ms, dir, row.uidnext,
 								row.uidnext)) == NULL)
 		ret = -1;

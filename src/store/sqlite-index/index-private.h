@@ -19,7 +19,7 @@
  * threadid, savedate and the tables previews (cache.c) and threads
  * (thread.c); 9: mailboxes.tombstone_floor; 10: the table sieve_track
  * (sieve-track.c) */
-#define INDEX_SCHEMA_VERSION 10
+#define INDEX_SCHEMA_VERSION 11
 /* SQLite's busy handler waits this long for each statement; opening the
  * index (connection setup, schema creation or migration) retries lock
  * conflicts for up to INDEX_OPEN_MAX_WAIT_MS in all (index.c). */

@@ -106,6 +106,9 @@ static const char schema_sql[] =
 	 * handle, duplicate's message ids) until a time in seconds since
 	 * the epoch (schema 10; sieve-track.c) */
 	"CREATE TABLE sieve_track (id BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
+	/* tools' own state, by key (schema 11; state.c): roost import's
+	 * record of what it imported */
+	"CREATE TABLE tool_state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
 	/* Store-wide values: last_uidvalidity. */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
 
@@ -177,6 +180,11 @@ static const char schema_migrate_8_9_sql[] =
 static const char schema_migrate_9_10_sql[] =
 	"CREATE TABLE sieve_track (id BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
 	"PRAGMA user_version = 10;";
+
+/* 10 -> 11: tools' state (roost import), empty: no import ran before */
+static const char schema_migrate_10_11_sql[] =
+	"CREATE TABLE tool_state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
+	"PRAGMA user_version = 11;";
 
 int index_set_sqlite_error(struct index *idx, const char *context)
 {
@@ -356,7 +364,7 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 		return 0;
 	}
 	if (version >= 1 && version < INDEX_SCHEMA_VERSION && version != 4) {
-		/* schema 1 -> 2 -> 3 -> 5 -> 6 -> 7 -> 8 -> 9 -> 10: old rows keep NULL and
+		/* schema 1 -> 2 -> 3 -> 5 -> 6 -> 7 -> 8 -> 9 -> 10 -> 11: old rows keep NULL and
 		 * are parsed on first use (cache.c) */
 		ret = 0;
 		if (version == 1)
@@ -377,6 +385,8 @@ static int create_schema(struct index *idx, index_populate_t *populate, void *ct
 			ret = index_exec(idx, schema_migrate_8_9_sql);
 		if (ret == 0 && version <= 9)
 			ret = index_exec(idx, schema_migrate_9_10_sql);
+		if (ret == 0 && version <= 10)
+			ret = index_exec(idx, schema_migrate_10_11_sql);
 		return index_end(idx, ret);
 	}
 	if (version != 0) {

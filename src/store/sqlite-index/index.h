@@ -351,6 +351,22 @@ int index_tombstone_compact(struct index *idx, int64_t mailbox_id, size_t keep, 
  * a rebuild that lost the tombstones).  0 or -1. */
 int index_tombstone_set_floor(struct index *idx, int64_t mailbox_id, uint64_t floor);
 
+/* ---- state.c: tools' state (store_state_*()) ---- */
+
+/* The value of key into *value (replaced): 1 found, 0 not, -1 error. */
+int index_state_get(struct index *idx, const void *key, size_t key_len, struct str *value);
+/* Sets key to value, or deletes it when value is NULL (write txn). */
+int index_state_set(struct index *idx, const void *key, size_t key_len,
+		    const void *value, size_t value_len);
+/* Sets the UIDVALIDITY of mailbox id to uidvalidity (write txn), when
+ * it has no message and never had one (UIDNEXT 1): 1 done, 0 not so,
+ * -1 error.  The value is recorded as used (last_uidvalidity). */
+int index_mailbox_set_uidvalidity(struct index *idx, int64_t id, uint32_t uidvalidity);
+/* Sets PRAGMA synchronous: FULL with full, else NORMAL (the log is
+ * synced at checkpoints only, which come less often; still never
+ * corrupt). */
+int index_set_synchronous(struct index *idx, bool full);
+
 /* ---- sieve-track.c: Sieve's tracking memory (store_sieve_track_*()) ---- */
 
 /* 1 if id[0..id_len) has a row that expires after `now`, 0 if not, -1. */
