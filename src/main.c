@@ -19,6 +19,8 @@ static const struct {
 	{ "check", cli_check_main, "bring a user's index up to date, or rebuild it" },
 	{ "deliver", cli_deliver_main, "deliver a message from stdin to a user (LDA)" },
 	{ "sieve", cli_sieve_main, "Sieve scripts: store, list, activate, show, delete, test" },
+	{ "backup", cli_backup_main, "copy users' mail stores consistently while the server runs" },
+	{ "restore", cli_restore_main, "put back users' stores from a backup" },
 };
 
 static void usage(FILE *out)

@@ -53,6 +53,15 @@ int cli_deliver_main(int argc, char **argv);
  * does not compile: the errors go to stderr). */
 int cli_sieve_main(int argc, char **argv);
 
+/* `roost backup [-c FILE] DEST [USER...]`: a consistent copy of the
+ * stores of the named users (or of every user of the user database that
+ * has one) into the new or empty directory DEST, while the server runs
+ * (store_backup()), with a manifest written last.  `roost restore [-c
+ * FILE] [--force] SRC [USER...]` puts them back (store_restore()).  See
+ * their --help for the exit codes. */
+int cli_backup_main(int argc, char **argv);
+int cli_restore_main(int argc, char **argv);
+
 /* The config file a subcommand uses: `path` when given, else
  * /etc/roost/roost.conf if it exists, else the built-in defaults.  Prints
  * the error (prefixed with "roost SUBCOMMAND") and returns NULL on

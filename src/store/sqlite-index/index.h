@@ -422,4 +422,12 @@ struct index_salvage_callbacks {
 int index_salvage_read(const char *path, const struct index_salvage_callbacks *cb,
 		       void *ctx, char **error_r);
 
+/* ---- backup.c ---- */
+/* Copies the index, as the open transaction sees it (outside one: as a
+ * read transaction of its own does), into the new SQLite file dest_path
+ * with SQLite's online backup API: one file without a log, in WAL mode
+ * like the index.  Changes nothing in the index.  0, or -1 with the
+ * store's error set (dest_path removed). */
+int index_backup(struct index *idx, const char *dest_path);
+
 #endif
