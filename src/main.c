@@ -21,6 +21,10 @@ static const struct {
 	{ "sieve", cli_sieve_main, "Sieve scripts: store, list, activate, show, delete, test" },
 	{ "backup", cli_backup_main, "copy users' mail stores consistently while the server runs" },
 	{ "restore", cli_restore_main, "put back users' stores from a backup" },
+	{ "mailbox", cli_mailbox_main, "list, show the status of, create or delete a user's mailboxes" },
+	{ "search", cli_search_main, "UIDs of a mailbox's messages matching an IMAP SEARCH query" },
+	{ "expunge", cli_expunge_main, "expunge a mailbox's messages matching an IMAP SEARCH query" },
+	{ "fetch", cli_fetch_main, "show fields of the messages matching a query (support cases)" },
 };
 
 static void usage(FILE *out)
