@@ -104,6 +104,18 @@ def test_backup_during_lmtp_load_restores_acked_mail(srv):
         d.start()
     stop_flags = False
     flag_error = []
+    # demo: every file renamed by flag changes while the backup runs
+    # (what the pass without the lock placed is then placed again)
+    dm = srv.login("demo", "demo")
+    dm.cmd("SELECT INBOX", ok=True)
+
+    def toggle_demo():
+        try:
+            while not stop_flags:
+                dm.cmd("STORE 1:* +FLAGS.SILENT (\\Flagged)", ok=True)
+                dm.cmd("STORE 1:* -FLAGS.SILENT (\\Flagged)", ok=True)
+        except Exception as e:
+            flag_error.append(e)
 
     def change_flags():
         try:
@@ -120,6 +132,8 @@ def test_backup_during_lmtp_load_restores_acked_mail(srv):
             flag_error.append(e)
     flagger = threading.Thread(target=change_flags, daemon=True)
     flagger.start()
+    toggler = threading.Thread(target=toggle_demo, daemon=True)
+    toggler.start()
     time.sleep(1.5)
     dest = os.path.join(srv.dir, "backup")
     t_begin = time.monotonic()
@@ -131,6 +145,8 @@ def test_backup_during_lmtp_load_restores_acked_mail(srv):
     for d in loads:
         d.join(20)
     flagger.join(20)
+    toggler.join(20)
+    dm.cmd("LOGOUT")
     expect(not flag_error, flag_error)
     for d in loads:
         expect(d.error is None, d.error)

@@ -12,16 +12,23 @@
  *   Maildir/roost-subscriptions
  *   sieve/           the Sieve scripts and the `active` link (copies)
  *
- * Consistency: the whole of a user's backup is taken inside one write
- * transaction of the index (BEGIN IMMEDIATE), which every change of the
- * store takes too: an append renames its file into cur/ and inserts the
- * row inside it, a flag change renames the file inside it, an expunge
- * deletes the rows inside it (the files go after the commit).  So while
- * it is held, the rows are exactly the committed messages and each row's
- * file has the row's name; the files linked are those of the rows, never
- * a leftover of an expunge or of a crash.  Writers of the user wait
- * meanwhile (up to the index's busy timeout, 5 s); linking costs some
- * microseconds a message (bench/README.md: bench/backup).
+ * Consistency: a user's backup ends inside one write transaction of the
+ * index (BEGIN IMMEDIATE), which every change of the store takes too: an
+ * append renames its file into cur/ and inserts the row inside it, a
+ * flag change renames the file inside it, an expunge deletes the rows
+ * inside it (the files go after the commit).  So while it is held, the
+ * rows are exactly the committed messages and each row's file has the
+ * row's name.  The bulk of the work comes first, without the lock: every
+ * row's file is linked or copied.  Then, with the lock, the rows are
+ * read again: a file placed under the row's name is kept, the rest is
+ * placed now (mail that came meanwhile, files renamed by a flag change),
+ * and placed files that no row names any more are removed (expunged,
+ * renamed); so the backup holds the files of the rows, never a leftover
+ * of an expunge or of a crash.  The index's copy is begun inside the
+ * lock (a read transaction of its own: index_backup_begin()) and made
+ * after it.  Writers of the user wait only for the locked pass: a read
+ * of the rows and the files that changed (bench/README.md:
+ * bench/backup).
  *
  * Restore builds the user's directory beside the live one (same file
  * system: the message files are linked from the backup when it is on
@@ -188,117 +195,273 @@ static int dir_copy_flat(struct maildir_store *ms, const char *src, const char *
 	return ret;
 }
 
-/* One folder into the backup: its directories, roost-uidlist,
- * roost-keywords and the files of its rows (inside the write
- * transaction). */
-static int backup_folder(struct maildir_store *ms, const struct index_mailbox_entry *entry,
-			 const char *dest_dir, struct store_backup_stats *stats)
-{
-	char *dir = maildir_storage_mailbox_dir(ms, entry->name);
-	if (dir == NULL)
-		return -1;
-	char *dest = xasprintf("%s%s", dest_dir, dir + strlen(ms->userdir));
-	int ret = 0;
+/* One folder of the backup: where it is, and the names of the message
+ * files the pass without the lock placed there (sorted after that pass,
+ * with what the locked pass found of them). */
+struct backup_folder {
+	char *dir, *dest;
+	char **names;
+	bool *used;
+	size_t count, cap;
+	bool seen;		/* listed by the locked pass */
+};
 
+struct backup_ctx {
+	struct maildir_store *ms;
+	const char *dest_dir;
+	struct store_backup_stats *stats;
+	struct backup_folder *folders;
+	size_t folder_count, folder_cap;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The folder of mailbox `name` (its directories made in the backup), a
+ * new one the first time; NULL with the error set. */
+static struct backup_folder *backup_folder_get(struct backup_ctx *ctx, const char *name)
+{
+	struct maildir_store *ms = ctx->ms;
+	char *dir = maildir_storage_mailbox_dir(ms, name);
+
+	if (dir == NULL)
+		return NULL;
+	for (size_t i = 0; i < ctx->folder_count; i++) {
+		if (strcmp(ctx->folders[i].dir, dir) == 0) {
+			free(dir);
+			return &ctx->folders[i];
+		}
+	}
+	char *dest = xasprintf("%s%s", ctx->dest_dir, dir + strlen(ms->userdir));
+	int ret = 0;
 	if (maildir_file_mkdir_parents(dest) < 0)
 		ret = maildir_storage_set_syscall_error(ms, "mkdir", dest);
 	static const char *const subdirs[] = { "cur", "new", "tmp" };
 	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(subdirs); i++) {
 		char *path = xasprintf("%s/%s", dest, subdirs[i]);
 
-		if (mkdir(path, 0700) < 0)
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
 			ret = maildir_storage_set_syscall_error(ms, "mkdir", path);
 		free(path);
 	}
-	static const char *const files[] = { "roost-uidlist", "roost-keywords" };
-	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(files); i++) {
-		char *s = xasprintf("%s/%s", dir, files[i]);
-		char *t = xasprintf("%s/%s", dest, files[i]);
-
-		ret = small_copy(ms, s, t);
-		free(s);
-		free(t);
+	if (ret < 0) {
+		free(dir);
+		free(dest);
+		return NULL;
 	}
-	struct index_msg_iter *iter = index_msg_iter_init(ms->index, entry->id, 0);
-	struct index_msg row;
-	int r = 0;
-	while (ret == 0 && (r = index_msg_iter_next(iter, &row)) > 0) {
-		char *s = xasprintf("%s/cur/%s", dir, row.location);
-		char *t = xasprintf("%s/cur/%s", dest, row.location);
+	ARRAY_RESERVE(ctx->folders, ctx->folder_cap, ctx->folder_count + 1);
+	struct backup_folder *f = &ctx->folders[ctx->folder_count++];
+	memset(f, 0, sizeof(*f));
+	f->dir = dir;
+	f->dest = dest;
+	return f;
+}
 
-		if (file_link_or_copy(s, t, stats) < 0) {
-			if (errno == ENOENT) {
-				/* the index has a row whose file is gone (damage
-				 * `roost check` reports): the backup keeps the row,
-				 * the restored store expunges it at its first open */
-				log_warning("store(%s): backup: %s is missing", ms->store.user, s);
-				stats->files_missing++;
-			} else {
-				ret = maildir_storage_set_syscall_error(ms, "link", t);
+/* The message files of the folder's rows into the backup.  Without the
+ * lock (locked false) every row's file is placed and its name noted; a
+ * file renamed or expunged meanwhile is skipped.  With the lock, a row
+ * whose file was placed under its current name is only counted, the
+ * others are placed now (new mail, changed flags), and the placed files
+ * no row names any more (expunged, renamed) are removed. */
+static int backup_folder_rows(struct backup_ctx *ctx, struct backup_folder *f,
+			      int64_t mailbox_id, bool locked)
+{
+	struct maildir_store *ms = ctx->ms;
+	struct store_backup_stats *stats = ctx->stats;
+	struct index_msg_iter *iter = index_msg_iter_init(ms->index, mailbox_id, 0);
+	struct index_msg row;
+	int r, ret = 0;
+
+	while (ret == 0 && (r = index_msg_iter_next(iter, &row)) > 0) {
+		if (locked && f->count > 0) {
+			const char *key = row.location;
+			char **found = bsearch(&key, f->names, f->count, sizeof(*f->names),
+					       name_cmp);
+			if (found != NULL) {
+				f->used[found - f->names] = true;
+				stats->messages++;
+				stats->bytes += row.msg.size;
+				continue;
 			}
-		} else {
-			stats->messages++;
-			stats->bytes += row.msg.size;
 		}
-		free(s);
-		free(t);
+		char *src = xasprintf("%s/cur/%s", f->dir, row.location);
+		char *dst = xasprintf("%s/cur/%s", f->dest, row.location);
+
+		if (file_link_or_copy(src, dst, stats) == 0) {
+			if (locked) {
+				stats->messages++;
+				stats->bytes += row.msg.size;
+			} else {
+				ARRAY_RESERVE(f->names, f->cap, f->count + 1);
+				f->names[f->count++] = xstrdup(row.location);
+			}
+		} else if (errno != ENOENT) {
+			ret = maildir_storage_set_syscall_error(ms, "link", dst);
+		} else if (locked) {
+			/* the index has a row whose file is gone (damage `roost
+			 * check` reports): the backup keeps the row, the
+			 * restored store expunges it at its first open */
+			log_warning("store(%s): backup: %s is missing", ms->store.user, src);
+			stats->files_missing++;
+		}
+		free(src);
+		free(dst);
 	}
 	if (r < 0)
 		ret = -1;
 	index_msg_iter_deinit(&iter);
-	stats->mailboxes++;
-	free(dest);
-	free(dir);
+	if (!locked) {
+		if (f->count > 0)
+			qsort(f->names, f->count, sizeof(*f->names), name_cmp);
+		f->used = xcalloc(f->count + 1, sizeof(*f->used));
+		return ret;
+	}
+	for (size_t i = 0; ret == 0 && i < f->count; i++) {
+		if (f->used[i])
+			continue;
+		char *dst = xasprintf("%s/cur/%s", f->dest, f->names[i]);
+
+		if (unlink(dst) < 0 && errno != ENOENT)
+			ret = maildir_storage_set_syscall_error(ms, "unlink", dst);
+		free(dst);
+	}
 	return ret;
+}
+
+/* The locked pass over one folder: its small files (roost-keywords is
+ * rewritten inside write transactions) and its rows. */
+static int backup_folder_locked(struct backup_ctx *ctx, const struct index_mailbox_entry *entry)
+{
+	struct backup_folder *f = backup_folder_get(ctx, entry->name);
+	int ret = f == NULL ? -1 : 0;
+
+	if (f != NULL)
+		f->seen = true;
+	static const char *const files[] = { "roost-uidlist", "roost-keywords" };
+	for (size_t i = 0; ret == 0 && i < N_ELEMENTS(files); i++) {
+		char *src = xasprintf("%s/%s", f->dir, files[i]);
+		char *dst = xasprintf("%s/%s", f->dest, files[i]);
+
+		ret = small_copy(ctx->ms, src, dst);
+		free(src);
+		free(dst);
+	}
+	if (ret == 0)
+		ret = backup_folder_rows(ctx, f, entry->id, true);
+	ctx->stats->mailboxes++;
+	return ret;
+}
+
+static void backup_ctx_free(struct backup_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->folder_count; i++) {
+		struct backup_folder *f = &ctx->folders[i];
+
+		for (size_t j = 0; j < f->count; j++)
+			free(f->names[j]);
+		free(f->names);
+		free(f->used);
+		free(f->dir);
+		free(f->dest);
+	}
+	free(ctx->folders);
+}
+
+/* The first pass, without the lock: the bulk of the work, while the
+ * user's writers go on. */
+static int backup_unlocked(struct backup_ctx *ctx)
+{
+	struct index_mailbox_entry *entries = NULL;
+	size_t count = 0;
+	int ret = index_mailbox_list(ctx->ms->index, &entries, &count);
+
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		if (!entries[i].exists)
+			continue;
+		struct backup_folder *f = backup_folder_get(ctx, entries[i].name);
+
+		ret = f == NULL ? -1 : backup_folder_rows(ctx, f, entries[i].id, false);
+	}
+	index_mailbox_entries_free(entries, count);
+	return ret < 0 ? -1 : 0;
+}
+
+/* The second pass, holding the write lock: the backup made exactly what
+ * is committed now, and the index's copy begun at that state. */
+static int backup_locked(struct backup_ctx *ctx, struct index_backup **index_backup_r)
+{
+	struct maildir_store *ms = ctx->ms;
+	struct index_mailbox_entry *entries = NULL;
+	size_t count = 0;
+	int ret = index_mailbox_list(ms->index, &entries, &count);
+
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		if (entries[i].exists)
+			ret = backup_folder_locked(ctx, &entries[i]);
+	}
+	index_mailbox_entries_free(entries, count);
+	if (ret == 0) {
+		char *src = xasprintf("%s/roost-subscriptions", ms->maildir);
+		char *dst = xasprintf("%s/Maildir/roost-subscriptions", ctx->dest_dir);
+
+		ret = small_copy(ms, src, dst);
+		free(src);
+		free(dst);
+	}
+	if (ret == 0)
+		ret = index_backup_begin(ms->index, index_backup_r);
+	return ret < 0 ? -1 : 0;
 }
 
 int maildir_backup(struct store *store, const char *dest_dir, struct store_backup_stats *stats_r)
 {
 	struct maildir_store *ms = (struct maildir_store *)store;
-	struct index_mailbox_entry *entries = NULL;
-	size_t count = 0;
+	struct backup_ctx ctx = { .ms = ms, .dest_dir = dest_dir, .stats = stats_r };
+	struct index_backup *index_backup = NULL;
 	int ret = 0;
 
 	memset(stats_r, 0, sizeof(*stats_r));
 	if (maildir_file_mkdir_parents(dest_dir) < 0)
 		return maildir_storage_set_syscall_error(ms, "mkdir", dest_dir);
-	/* the write lock: see the top of this file */
-	uint64_t start = now_usecs();
-	if (maildir_storage_relock(ms) < 0 || index_begin(ms->index, true) < 0)
+	if (maildir_storage_relock(ms) < 0)
 		return -1;
-	uint64_t locked = now_usecs();
-	stats_r->lock_wait_usecs = locked - start;
-	if (index_mailbox_list(ms->index, &entries, &count) < 0)
-		ret = -1;
-	for (size_t i = 0; ret == 0 && i < count; i++) {
-		if (entries[i].exists)
-			ret = backup_folder(ms, &entries[i], dest_dir, stats_r);
-	}
+	ret = backup_unlocked(&ctx);
 	if (ret == 0) {
-		char *s = xasprintf("%s/roost-subscriptions", ms->maildir);
-		char *t = xasprintf("%s/Maildir/roost-subscriptions", dest_dir);
+		/* the write lock: see the top of this file */
+		uint64_t start = now_usecs();
 
-		ret = small_copy(ms, s, t);
-		free(s);
-		free(t);
+		ret = index_begin(ms->index, true);
+		uint64_t locked = now_usecs();
+		stats_r->lock_wait_usecs = locked - start;
+		if (ret == 0) {
+			ret = backup_locked(&ctx, &index_backup);
+			index_rollback(ms->index);
+			stats_r->lock_usecs = now_usecs() - locked;
+		}
 	}
-	if (ret == 0) {
-		char *t = xasprintf("%s/index.sqlite", dest_dir);
+	/* folders deleted or renamed between the passes */
+	for (size_t i = 0; ret == 0 && i < ctx.folder_count; i++) {
+		if (!ctx.folders[i].seen && maildir_file_remove_tree(ctx.folders[i].dest) < 0)
+			ret = maildir_storage_set_syscall_error(ms, "remove", ctx.folders[i].dest);
+	}
+	backup_ctx_free(&ctx);
+	if (index_backup != NULL) {
+		char *path = xasprintf("%s/index.sqlite", dest_dir);
 
-		ret = index_backup(ms->index, t);
-		free(t);
+		if (index_backup_finish(&index_backup, ret == 0 ? path : NULL) < 0)
+			ret = -1;
+		free(path);
 	}
-	index_rollback(ms->index);
-	stats_r->lock_usecs = now_usecs() - locked;
-	index_mailbox_entries_free(entries, count);
 	/* the scripts are files of their own, replaced by rename (sieve.c) */
 	if (ret == 0) {
-		char *s = xasprintf("%s/sieve", ms->userdir);
-		char *t = xasprintf("%s/sieve", dest_dir);
+		char *src = xasprintf("%s/sieve", ms->userdir);
+		char *dst = xasprintf("%s/sieve", dest_dir);
 
-		ret = dir_copy_flat(ms, s, t);
-		free(s);
-		free(t);
+		ret = dir_copy_flat(ms, src, dst);
+		free(src);
+		free(dst);
 	}
 	if (ret == 0 && ms->fsync) {
 		int fd = open(dest_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
