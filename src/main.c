@@ -15,7 +15,7 @@ static const struct {
 	const char *summary;
 } subcommands[] = {
 	{ "serve", cli_serve_main, "run the IMAP, LMTP and ManageSieve server" },
-	{ "user", cli_user_main, "add, change, delete or list users (passwd-file)" },
+	{ "user", cli_user_main, "add, change, delete (--purge: with their mail), list or export users" },
 	{ "check", cli_check_main, "bring a user's index up to date, or rebuild it" },
 	{ "deliver", cli_deliver_main, "deliver a message from stdin to a user (LDA)" },
 	{ "sieve", cli_sieve_main, "Sieve scripts: store, list, activate, show, delete, test" },
