@@ -149,19 +149,27 @@ static int small_copy(struct maildir_store *ms, const char *src, const char *dst
 	return 0;
 }
 
-/* Copies the regular files and symbolic links of directory src (not
- * below it) into the new directory dst.  A missing src is fine. */
-static int dir_copy_flat(struct maildir_store *ms, const char *src, const char *dst)
+/* Copies the directory src into the new directory dst: its regular files
+ * and symbolic links, and with `recursive` its directories.  Files under
+ * a cur/ directory are linked where possible (message files never change
+ * in place) and counted in *messages; everything else is copied (the
+ * index is written in place, scripts are replaced by rename).  0, or -1
+ * with *error_r (allocated). */
+static int tree_copy(const char *src, const char *dst, bool recursive, bool in_cur,
+		     uint64_t *messages, char **error_r)
 {
 	DIR *d = opendir(src);
 	struct dirent *de;
 	int ret = 0;
 
-	if (d == NULL)
-		return errno == ENOENT ? 0 : maildir_storage_set_syscall_error(ms, "opendir", src);
+	if (d == NULL) {
+		*error_r = xasprintf("opendir(%s): %s", src, strerror(errno));
+		return -1;
+	}
 	if (mkdir(dst, 0700) < 0) {
+		*error_r = xasprintf("mkdir(%s): %s", dst, strerror(errno));
 		closedir(d);
-		return maildir_storage_set_syscall_error(ms, "mkdir", dst);
+		return -1;
 	}
 	while (ret == 0 && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -171,22 +179,36 @@ static int dir_copy_flat(struct maildir_store *ms, const char *src, const char *
 		struct stat st;
 
 		if (lstat(s, &st) < 0) {
-			if (errno != ENOENT)
-				ret = maildir_storage_set_syscall_error(ms, "lstat", s);
+			*error_r = xasprintf("lstat(%s): %s", s, strerror(errno));
+			ret = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			if (recursive)
+				ret = tree_copy(s, t, true, strcmp(de->d_name, "cur") == 0,
+						messages, error_r);
 		} else if (S_ISLNK(st.st_mode)) {
 			char target[4096];
 			ssize_t n = readlink(s, target, sizeof(target) - 1);
 
-			if (n < 0) {
-				if (errno != ENOENT)
-					ret = maildir_storage_set_syscall_error(ms, "readlink", s);
-			} else {
-				target[n] = '\0';
-				if (symlink(target, t) < 0)
-					ret = maildir_storage_set_syscall_error(ms, "symlink", t);
+			if (n < 0 || (target[n] = '\0', symlink(target, t) < 0)) {
+				*error_r = xasprintf("symlink(%s): %s", t, strerror(errno));
+				ret = -1;
 			}
 		} else if (S_ISREG(st.st_mode)) {
-			ret = small_copy(ms, s, t);
+			int r;
+
+			if (in_cur) {
+				r = link(s, t);
+				if (r < 0 && (errno == EXDEV || errno == EPERM || errno == EMLINK ||
+					      errno == EOPNOTSUPP))
+					r = file_copy(s, t);
+				(*messages)++;
+			} else {
+				r = file_copy(s, t);
+			}
+			if (r < 0) {
+				*error_r = xasprintf("copying %s to %s: %s", s, t, strerror(errno));
+				ret = -1;
+			}
 		}
 		free(s);
 		free(t);
@@ -458,8 +480,15 @@ int maildir_backup(struct store *store, const char *dest_dir, struct store_backu
 	if (ret == 0) {
 		char *src = xasprintf("%s/sieve", ms->userdir);
 		char *dst = xasprintf("%s/sieve", dest_dir);
+		struct stat st;
+		uint64_t n = 0;
+		char *error = NULL;
 
-		ret = dir_copy_flat(ms, src, dst);
+		if (stat(src, &st) == 0 && tree_copy(src, dst, false, false, &n, &error) < 0) {
+			store_set_internal_error(&ms->store, "backup: %s", error);
+			free(error);
+			ret = -1;
+		}
 		free(src);
 		free(dst);
 	}
@@ -475,71 +504,6 @@ int maildir_backup(struct store *store, const char *dest_dir, struct store_backu
 }
 
 /* ---- restore and purge: the user's directory replaced or removed ---- */
-
-/* Copies the tree src into the new directory dst: files under a cur/
- * directory are linked where possible (message files never change in
- * place), everything else is copied (the index is written in place).
- * 0, or -1 with *error_r (allocated). */
-static int tree_restore(const char *src, const char *dst, bool in_cur, uint64_t *messages,
-			char **error_r)
-{
-	DIR *d = opendir(src);
-	struct dirent *de;
-	int ret = 0;
-
-	if (d == NULL) {
-		*error_r = xasprintf("opendir(%s): %s", src, strerror(errno));
-		return -1;
-	}
-	if (mkdir(dst, 0700) < 0) {
-		*error_r = xasprintf("mkdir(%s): %s", dst, strerror(errno));
-		closedir(d);
-		return -1;
-	}
-	while (ret == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char *s = xasprintf("%s/%s", src, de->d_name);
-		char *t = xasprintf("%s/%s", dst, de->d_name);
-		struct stat st;
-
-		if (lstat(s, &st) < 0) {
-			*error_r = xasprintf("lstat(%s): %s", s, strerror(errno));
-			ret = -1;
-		} else if (S_ISDIR(st.st_mode)) {
-			ret = tree_restore(s, t, strcmp(de->d_name, "cur") == 0, messages,
-					   error_r);
-		} else if (S_ISLNK(st.st_mode)) {
-			char target[4096];
-			ssize_t n = readlink(s, target, sizeof(target) - 1);
-
-			if (n < 0 || (target[n] = '\0', symlink(target, t) < 0)) {
-				*error_r = xasprintf("symlink(%s): %s", t, strerror(errno));
-				ret = -1;
-			}
-		} else if (S_ISREG(st.st_mode)) {
-			int r;
-
-			if (in_cur) {
-				r = link(s, t);
-				if (r < 0 && (errno == EXDEV || errno == EPERM || errno == EMLINK ||
-					      errno == EOPNOTSUPP))
-					r = file_copy(s, t);
-				(*messages)++;
-			} else {
-				r = file_copy(s, t);
-			}
-			if (r < 0) {
-				*error_r = xasprintf("copying %s to %s: %s", s, t, strerror(errno));
-				ret = -1;
-			}
-		}
-		free(s);
-		free(t);
-	}
-	closedir(d);
-	return ret;
-}
 
 /* Takes the user's lock exclusively into *fd_r, waiting up to
  * MAILDIR_BACKUP_LOCK_WAIT_MS for processes to let go of it (idle
@@ -643,7 +607,7 @@ int maildir_restore(const struct store_settings *set, const char *user_local,
 	}
 	/* built beside the live directory, where a rename can swap them */
 	if (ret == 0)
-		ret = tree_restore(src_dir, stage, false, &result_r->messages, error_r);
+		ret = tree_copy(src_dir, stage, true, false, &result_r->messages, error_r);
 	if (ret == 0) {
 		char *path = xasprintf("%s/Maildir", stage);
 
