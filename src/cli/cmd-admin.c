@@ -409,7 +409,7 @@ static void print_flags(struct store_mailbox *box, const struct store_msg *msg)
 static int print_part(struct istream *in, uint64_t from, uint64_t len)
 {
 	char buf[8192];
-	bool bol = true;
+	bool bol = true, cr = false;
 
 	while (len > 0) {
 		ssize_t n = istream_pread(in, buf, len < sizeof(buf) ? (size_t)len : sizeof(buf),
@@ -417,17 +417,24 @@ static int print_part(struct istream *in, uint64_t from, uint64_t len)
 		if (n <= 0)
 			return n < 0 ? -1 : 0;
 		for (ssize_t i = 0; i < n; i++) {
+			/* a CR is held until the next byte says whether it ends
+			 * a line (the two may lie in two reads) */
+			if (cr && buf[i] != '\n')
+				putchar('\r');
+			cr = buf[i] == '\r';
+			if (cr)
+				continue;
 			if (bol)
 				fputs("  ", stdout);
 			bol = buf[i] == '\n';
-			if (buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n')
-				continue;
 			putchar(buf[i]);
 		}
 		from += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
-	if (!bol)
+	if (cr)
+		putchar('\r');
+	if (!bol || cr)
 		putchar('\n');
 	return 0;
 }

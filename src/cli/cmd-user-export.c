@@ -8,7 +8,8 @@
  *                        active
  *   mail/<NAME>.mbox     each mailbox as mboxrd (RFC 4155: "From " lines,
  *                        LF line ends, ">From " quoting); a name too long
- *                        for a tar header becomes mail/mailbox-<N>.mbox
+ *                        for a tar header, or with an empty, "." or ".."
+ *                        level, becomes mail/mailbox-<N>.mbox
  *                        (summary.json says which)
  *   subscriptions.txt    the subscribed names, one per line
  *   sieve/<NAME>.sieve   each Sieve script
@@ -158,6 +159,24 @@ static void json_string(struct str *out, const char *s)
 	str_append(out, "\"");
 }
 
+/* Whether a mailbox name can be a path in the archive as it is: no
+ * empty, "." or ".." level (an archive must not write outside the
+ * directory it is unpacked in). */
+static bool name_is_safe_path(const char *name)
+{
+	const char *p = name;
+
+	for (;;) {
+		size_t len = strcspn(p, "/");
+
+		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (p[len] == '\0')
+			return true;
+		p += len + 1;
+	}
+}
+
 /* One mailbox into the archive; its summary entry into *summary. */
 static int export_mailbox(struct store *store, struct tar_out *t,
 			  const struct store_mailbox_info *info, unsigned int n,
@@ -191,7 +210,8 @@ static int export_mailbox(struct store *store, struct tar_out *t,
 		ret = mbox_append(tmp, in, store_mailbox_msg(box, msn));
 		istream_destroy(&in);
 	}
-	char *path = xasprintf("mail/%s.mbox", info->name);
+	char *path = name_is_safe_path(info->name) ? xasprintf("mail/%s.mbox", info->name) :
+		xasprintf("mail/mailbox-%u.mbox", n);
 	if (ret == 0 && fflush(tmp) == 0) {
 		long size = ftell(tmp);
 		if (size < 0 || fseek(tmp, 0, SEEK_SET) < 0) {
