@@ -15,12 +15,18 @@ static const struct {
 	const char *summary;
 } subcommands[] = {
 	{ "serve", cli_serve_main, "run the IMAP, LMTP and ManageSieve server" },
-	{ "user", cli_user_main, "add, change, delete or list users (passwd-file)" },
+	{ "user", cli_user_main, "add, change, delete (--purge: with their mail), list or export users" },
 	{ "check", cli_check_main, "bring a user's index up to date, or rebuild it" },
 	{ "deliver", cli_deliver_main, "deliver a message from stdin to a user (LDA)" },
 	{ "import", cli_import_main, "import mail from mbox files or Maildir (Dovecot, Courier)" },
 	{ "export", cli_export_main, "export a user's mail to mbox files or a Maildir" },
 	{ "sieve", cli_sieve_main, "Sieve scripts: store, list, activate, show, delete, test" },
+	{ "backup", cli_backup_main, "copy users' mail stores consistently while the server runs" },
+	{ "restore", cli_restore_main, "put back users' stores from a backup" },
+	{ "mailbox", cli_mailbox_main, "list, show the status of, create or delete a user's mailboxes" },
+	{ "search", cli_search_main, "UIDs of a mailbox's messages matching an IMAP SEARCH query" },
+	{ "expunge", cli_expunge_main, "expunge a mailbox's messages matching an IMAP SEARCH query" },
+	{ "fetch", cli_fetch_main, "show fields of the messages matching a query (support cases)" },
 };
 
 static void usage(FILE *out)

@@ -73,6 +73,35 @@ int cli_import_main(int argc, char **argv);
  * written), EX_IOERR (the store failed), EX_DATAERR (some mailboxes
  * could not be written, reported on stderr). */
 int cli_export_main(int argc, char **argv);
+/* `roost backup [-c FILE] DEST [USER...]`: a consistent copy of the
+ * stores of the named users (or of every user of the user database that
+ * has one) into the new or empty directory DEST, while the server runs
+ * (store_backup()), with a manifest written last.  `roost restore [-c
+ * FILE] [--force] SRC [USER...]` puts them back (store_restore()).  See
+ * their --help for the exit codes. */
+int cli_backup_main(int argc, char **argv);
+int cli_restore_main(int argc, char **argv);
+
+/* doveadm's everyday jobs, through the store (cmd-admin.c), beside a
+ * running server: `roost mailbox list|status|create|delete [-c FILE]
+ * USER [NAME...]`, `roost search|expunge [-c FILE] USER MAILBOX
+ * QUERY...` (QUERY in the IMAP SEARCH syntax; prints the UIDs, or the
+ * number expunged) and `roost fetch [-c FILE] USER MAILBOX QUERY
+ * FIELDS`.  Started as root, they run as the config's `user`.  Exit
+ * codes: EX_USAGE (also a bad query), EX_NOUSER, EX_NOINPUT (no such
+ * mailbox, no store yet), EX_DATAERR (refused: exists, INBOX, bad
+ * name), EX_IOERR (store failure), EX_CONFIG. */
+int cli_mailbox_main(int argc, char **argv);
+int cli_search_main(int argc, char **argv);
+int cli_expunge_main(int argc, char **argv);
+int cli_fetch_main(int argc, char **argv);
+
+/* `roost user export [-c FILE] USER DEST` (reached through `roost
+ * user`): all of USER's data in the new gzip'd tar file DEST
+ * (cmd-user-export.c says what is in it).  Exit codes: EX_USAGE,
+ * EX_NOUSER, EX_NOINPUT (no store), EX_CANTCREAT (DEST exists),
+ * EX_IOERR, EX_CONFIG.  argv[0] is "export". */
+int cli_user_export_main(int argc, char **argv);
 
 /* The config file a subcommand uses: `path` when given, else
  * /etc/roost/roost.conf if it exists, else the built-in defaults.  Prints

@@ -10,6 +10,7 @@
 #include "auth/password.h"
 #include "conf/conf.h"
 #include "net/privs.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@ struct cli_user_args {
 	const char *config_path;	/* NULL: default */
 	const char *scheme;
 	const char *name;
+	bool purge;		/* del --purge */
 };
 
 static void cli_user_usage(FILE *out, const char *command)
@@ -48,15 +50,23 @@ static void cli_user_usage(FILE *out, const char *command)
 				"Sets the password of user NAME, keeping the rest of its line.");
 	}
 	if (command == NULL || strcmp(command, "del") == 0) {
-		fprintf(out, "usage: roost user del [-c FILE] NAME\n");
+		fprintf(out, "usage: roost user del [-c FILE] [--purge] NAME\n");
 		if (command != NULL)
-			fprintf(out, "\nRemoves user NAME from the user database (its mail stays).\n\n");
+			fprintf(out, "\nRemoves user NAME from the user database (its mail stays).\n"
+				"With --purge, its mail store is then erased too: every message,\n"
+				"the index with its full-text rows, subscriptions and Sieve\n"
+				"scripts.  With the server running, this waits up to 10 s for the\n"
+				"user's store to be idle; if it stays in use, the user is gone from\n"
+				"the database but the store stays: run the command again (it then\n"
+				"purges the store of a user no longer in the database).\n\n");
 	}
 	if (command == NULL || strcmp(command, "list") == 0) {
 		fprintf(out, "usage: roost user list [-c FILE]\n");
 		if (command != NULL)
 			fprintf(out, "\nPrints the user names, one per line.\n\n");
 	}
+	if (command == NULL)
+		fprintf(out, "usage: roost user export [-c FILE] USER DEST\n");
 	if (command == NULL) {
 		fprintf(out, "\nManages the users of the passwd-file named by `userdb` in the config.\n"
 			"Run `roost user COMMAND --help` for one command.\n\n");
@@ -111,6 +121,10 @@ static int cli_user_parse(int argc, char **argv, struct cli_user_args *args)
 		} else if (!options_done && has_scheme && strncmp(arg, "--scheme=", 9) == 0) {
 			arg = "--scheme";
 			value = argv[i] + 9;
+		} else if (!options_done && strcmp(args->command, "del") == 0 &&
+			   strcmp(arg, "--purge") == 0) {
+			args->purge = true;
+			continue;
 		} else if (!options_done && arg[0] == '-' && arg[1] != '\0') {
 			fprintf(stderr, "roost user %s: unknown option %s\n", args->command, arg);
 			return -1;
@@ -404,23 +418,58 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 	return EX_OK;
 }
 
+/* The store of `name` (normalised) erased; an exit code (printed). */
+static int cli_user_purge(const struct roost_config *config, const char *name)
+{
+	struct store_settings set;
+	char *error = NULL;
+
+	store_settings_init(&set, config);
+	int r = store_purge(&set, name, &error);
+	if (r < 0) {
+		fprintf(stderr, "roost user del: %s: the mail store was not erased: %s\n", name,
+			error);
+		free(error);
+		return EX_TEMPFAIL;
+	}
+	printf(r > 0 ? "erased the mail store of %s\n" : "%s had no mail store\n", name);
+	return EX_OK;
+}
+
 static int cli_user_del(const struct cli_user_args *args, const struct roost_config *config)
 {
 	const char *userdb = config->passwd_file;
 	enum passwd_file_error error_class;
 	char *error = NULL;
-
-	if (passwd_file_delete(userdb, args->name, &error_class, &error) < 0) {
-		fprintf(stderr, "roost user del: %s\n", error);
-		free(error);
-		return cli_user_edit_exit_code(error_class);
-	}
 	char *name = xstrdup(args->name);
+	int ret = EX_OK;
+
 	passwd_file_user_normalize(name);
-	printf("deleted user %s from %s\n", name, userdb);
+	/* out of the database first: no login or delivery makes a new store
+	 * once the old one is erased */
+	if (passwd_file_delete(userdb, args->name, &error_class, &error) < 0) {
+		bool purge_only = args->purge && error_class == PASSWD_FILE_ERROR_NOT_FOUND;
+
+		fprintf(stderr, "roost user del: %s%s\n", error,
+			purge_only ? "; erasing its mail store all the same" : "");
+		free(error);
+		if (!purge_only) {
+			free(name);
+			return cli_user_edit_exit_code(error_class);
+		}
+	} else {
+		printf("deleted user %s from %s\n", name, userdb);
+		cli_user_check_readable(args->command, config);
+	}
+	/* the server notices the edit within a second (passwd-file.c's
+	 * PASSWD_FILE_STAT_INTERVAL_MS): a login before then would make a
+	 * new store after the purge */
+	if (args->purge) {
+		usleep(1100 * 1000);
+		ret = cli_user_purge(config, name);
+	}
 	free(name);
-	cli_user_check_readable(args->command, config);
-	return EX_OK;
+	return ret;
 }
 
 static int cli_user_list(const char *userdb)
@@ -465,9 +514,11 @@ int cli_user_main(int argc, char **argv)
 		return argc < 2 ? EX_USAGE : EX_OK;
 	}
 	args.command = argv[1];
+	if (strcmp(args.command, "export") == 0)
+		return cli_user_export_main(argc - 1, argv + 1);
 	if (strcmp(args.command, "add") != 0 && strcmp(args.command, "passwd") != 0 &&
 	    strcmp(args.command, "del") != 0 && strcmp(args.command, "list") != 0) {
-		fprintf(stderr, "roost user: unknown command %s (add, passwd, del or list)\n",
+		fprintf(stderr, "roost user: unknown command %s (add, passwd, del, list or export)\n",
 			args.command);
 		return EX_USAGE;
 	}

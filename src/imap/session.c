@@ -165,6 +165,16 @@ IMAP_CMD_REPLY_FUNC(imap_cmd_ok, "OK")
 IMAP_CMD_REPLY_FUNC(imap_cmd_no, "NO")
 IMAP_CMD_REPLY_FUNC(imap_cmd_bad, "BAD")
 
+void imap_session_bye_if_defunct(struct imap_session *s)
+{
+	/* the store was replaced under the session (roost restore, a
+	 * rebuild): nothing it does can succeed again, so say why and end it
+	 * rather than fail every command */
+	if (s->store != NULL && store_is_defunct(s->store))
+		imap_session_bye(s, "[UNAVAILABLE] The mail store was replaced (restored or "
+				 "rebuilt), please log in again");
+}
+
 bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate)
 {
 	enum store_error err;
@@ -190,8 +200,10 @@ bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate)
 	case STORE_ERR_TEMP:
 	default:
 		log_error("%s: store error: %s", cmd->session->log_prefix, text);
-		return imap_cmd_no(cmd, "[SERVERBUG] Internal error occurred. "
-				   "Refer to server log for more information.");
+		imap_cmd_no(cmd, "[SERVERBUG] Internal error occurred. "
+			    "Refer to server log for more information.");
+		imap_session_bye_if_defunct(cmd->session);
+		return true;
 	}
 	return imap_cmd_no(cmd, "[%s] %s", code, text);
 }
@@ -972,6 +984,7 @@ static void imap_sync_replay(struct imap_session *s, int ret, struct imap_sync_r
 		enum store_error err;
 		log_error("%s: sync failed: %s", s->log_prefix,
 			  store_last_error(s->store, &err));
+		imap_session_bye_if_defunct(s);
 	}
 	for (size_t i = 0; i < rec->count; i++) {
 		const struct imap_sync_event *ev = &rec->events[i];

@@ -217,6 +217,11 @@ bool imap_cmd_bad(struct imap_cmd *cmd, const char *fmt, ...) ATTR_PRINTF(2, 3);
  * matches its class ([TRYCREATE] when `trycreate` and the mailbox is
  * missing). */
 bool imap_cmd_store_error(struct imap_cmd *cmd, bool trycreate);
+/* Ends the session with BYE [UNAVAILABLE] when its store became defunct
+ * (store_is_defunct(): replaced by `roost restore` or a rebuild), where
+ * every later command would fail: the client logs in again and gets the
+ * new store.  Does nothing otherwise. */
+void imap_session_bye_if_defunct(struct imap_session *s);
 /* For a command that returned false: it has now sent its tagged reply
  * (through imap_cmd_ok/no/bad) and input processing may go on. */
 void imap_cmd_finish(struct imap_cmd *cmd);

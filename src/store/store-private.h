@@ -190,6 +190,16 @@ struct store_vfuncs {
 
 	int (*rebuild)(const struct store_settings *set, const char *user_local,
 		       const char *user_domain, const char **error_r);
+	/* store_exists(), store_backup(), store_restore(), store_purge() */
+	int (*exists)(const struct store_settings *set, const char *user_local,
+		      const char *user_domain);
+	int (*backup)(struct store *store, const char *dest_dir,
+		      struct store_backup_stats *stats_r);
+	int (*restore)(const struct store_settings *set, const char *user_local,
+		       const char *user_domain, const char *src_dir, bool force,
+		       struct store_restore_result *result_r, char **error_r);
+	int (*purge)(const struct store_settings *set, const char *user_local,
+		     const char *user_domain, char **error_r);
 	/* Optional: drop caches (see store_release_memory()). */
 	void (*release_memory)(struct store *store);
 	/* Optional, both or neither (see store_keep_set_limits()).  keep:
@@ -201,6 +211,11 @@ struct store_vfuncs {
 	 * then closed and a new one opened). */
 	bool (*keep)(struct store *store);
 	int (*reuse)(struct store *store);
+	/* Optional: an open store that holds no descriptor (idle) checks
+	 * that its data is still the one it had; true when it was replaced
+	 * (store_restore(), a rebuild): the store is then defunct, and
+	 * store_open() of its user opens a new one. */
+	bool (*is_replaced)(struct store *store);
 };
 
 /* How many mailboxes' views a store keeps for the next open. */

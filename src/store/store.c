@@ -356,6 +356,12 @@ int store_open(const struct store_settings *set, const char *user,
 	if (user_parse(user, &local, &domain, error_r) < 0)
 		return -1;
 	struct store *shared = store_shared_find(set, local, domain);
+	/* an idle store of open sessions whose data was replaced meanwhile
+	 * (a restore): its sessions must log in again, a new login gets a
+	 * store of its own */
+	if (shared != NULL && shared->refcount > 0 && shared->v->is_replaced != NULL &&
+	    !store_request_busy(shared) && shared->v->is_replaced(shared))
+		shared = store_shared_find(set, local, domain);
 	if (shared != NULL && shared->refcount == 0) {
 		/* kept: used again if it is still what a fresh open gives
 		 * (a rebuild may have replaced the index meanwhile) */
@@ -431,6 +437,64 @@ int store_rebuild(const struct store_settings *set, const char *user,
 	if (v == NULL || user_parse(user, &local, &domain, error_r) < 0)
 		return -1;
 	ret = v->rebuild(set, local, domain, error_r);
+	free(local);
+	free(domain);
+	return ret;
+}
+
+int store_exists(const struct store_settings *set, const char *user, const char **error_r)
+{
+	char *local, *domain;
+	int ret;
+
+	const struct store_vfuncs *v = store_backend_get(set, error_r);
+	if (v == NULL || user_parse(user, &local, &domain, error_r) < 0)
+		return -1;
+	ret = v->exists(set, local, domain);
+	if (ret < 0)
+		*error_r = "Can't tell whether the store exists";
+	free(local);
+	free(domain);
+	return ret;
+}
+
+int store_backup(struct store *store, const char *dest_dir, struct store_backup_stats *stats_r)
+{
+	store_clear_error(store);
+	return store->v->backup(store, dest_dir, stats_r);
+}
+
+int store_restore(const struct store_settings *set, const char *user, const char *src_dir,
+		  bool force, struct store_restore_result *result_r, char **error_r)
+{
+	const char *error;
+	char *local, *domain;
+	int ret;
+
+	memset(result_r, 0, sizeof(*result_r));
+	const struct store_vfuncs *v = store_backend_get(set, &error);
+	if (v == NULL || user_parse(user, &local, &domain, &error) < 0) {
+		*error_r = xstrdup(error);
+		return -1;
+	}
+	ret = v->restore(set, local, domain, src_dir, force, result_r, error_r);
+	free(local);
+	free(domain);
+	return ret;
+}
+
+int store_purge(const struct store_settings *set, const char *user, char **error_r)
+{
+	const char *error;
+	char *local, *domain;
+	int ret;
+
+	const struct store_vfuncs *v = store_backend_get(set, &error);
+	if (v == NULL || user_parse(user, &local, &domain, &error) < 0) {
+		*error_r = xstrdup(error);
+		return -1;
+	}
+	ret = v->purge(set, local, domain, error_r);
 	free(local);
 	free(domain);
 	return ret;

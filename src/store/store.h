@@ -889,4 +889,71 @@ int store_mailbox_check(struct store *store, const char *name,
 int store_rebuild(const struct store_settings *set, const char *user,
 		  const char **error_r);
 
+/* ---- backup, restore and purge of a user's store ---- */
+
+/* What store_backup() copied. */
+struct store_backup_stats {
+	uint64_t mailboxes, messages;
+	uint64_t bytes;			/* the messages' sizes */
+	uint64_t files_linked, files_copied;
+	uint64_t bytes_copied;		/* of the files copied */
+	/* rows whose message the store had lost (logged; the restored store
+	 * drops them at its first open, as the live one would) */
+	uint64_t files_missing;
+	/* how long the backup waited for, and then held, the lock that
+	 * makes every writer of the user wait */
+	uint64_t lock_wait_usecs, lock_usecs;
+};
+
+/* Whether `user` has a store (without creating one, unlike
+ * store_open()): 1 yes, 0 no, -1 on error (*error_r static). */
+int store_exists(const struct store_settings *set, const char *user, const char **error_r);
+
+/* Writes a consistent copy of the open store into the directory
+ * dest_dir (created with its parents; it must not exist or be empty),
+ * safe while other processes use the store: the copy holds exactly the
+ * messages committed when it began, with their flags, keywords, UIDs,
+ * modseqs and expunge tombstones, and the index matches the messages
+ * (store_mailbox_check() finds nothing once restored), plus the
+ * subscriptions and the Sieve scripts.  Every writer of the user waits
+ * while the messages are recorded (stats_r->lock_usecs): message files
+ * are hard-linked when dest_dir is on the store's file system, copied
+ * otherwise.  Durable before returning (unless the settings turn fsync
+ * off).  0 with *stats_r, or -1 with the store's error (dest_dir may
+ * hold a partial copy). */
+int store_backup(struct store *store, const char *dest_dir, struct store_backup_stats *stats_r);
+
+/* What store_restore() did. */
+struct store_restore_result {
+	uint64_t messages;	/* message files restored */
+	/* where the replaced store went (xmalloc'd; NULL when there was
+	 * none): kept, never deleted */
+	char *aside;
+	/* failed because the user has a store and force was false */
+	bool exists;
+	/* failed because the store stayed in use */
+	bool busy;
+};
+
+/* Makes the copy store_backup() wrote in src_dir the store of `user`.
+ * A user with a store is refused (result_r->exists) unless `force`; then
+ * the old store is moved aside (result_r->aside) in one step with the
+ * new one taking its place, while no process has it open: waits up to
+ * 10 s for the processes using it to let go (idle IMAP sessions do so
+ * 2 s after their last command), then fails, changing nothing.  Sessions
+ * of the user in other processes find their store replaced at their next
+ * command or notification: it becomes defunct (store_is_defunct(): its
+ * calls fail with "log in again") and new logins open the restored one.
+ * Other users are not touched.  Returns 0, or -1 with *error_r
+ * (xmalloc'd, the caller frees). */
+int store_restore(const struct store_settings *set, const char *user, const char *src_dir,
+		  bool force, struct store_restore_result *result_r, char **error_r);
+
+/* Erases the store of `user`: every message, the index with its
+ * full-text rows, the subscriptions and the Sieve scripts.  Waits up to
+ * 10 s for the processes using it to let go, as store_restore() does;
+ * their sessions then find it gone as after a restore.  Returns 1 when
+ * erased, 0 when the user had no store, -1 with *error_r (xmalloc'd). */
+int store_purge(const struct store_settings *set, const char *user, char **error_r);
+
 #endif

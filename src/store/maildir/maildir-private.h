@@ -454,6 +454,17 @@ int maildir_sieve_track_seen(struct store *store, const void *id, size_t id_len,
 int maildir_sieve_track_mark(struct store *store, const void *id, size_t id_len,
 			     time_t expires);
 
+/* ---- backup.c: store_backup(), store_restore(), store_purge() ---- */
+int maildir_exists(const struct store_settings *set, const char *user_local,
+		   const char *user_domain);
+int maildir_backup(struct store *store, const char *dest_dir,
+		   struct store_backup_stats *stats_r);
+int maildir_restore(const struct store_settings *set, const char *user_local,
+		    const char *user_domain, const char *src_dir, bool force,
+		    struct store_restore_result *result_r, char **error_r);
+int maildir_purge(const struct store_settings *set, const char *user_local,
+		  const char *user_domain, char **error_r);
+
 /* ---- rebuild.c ---- */
 /* Reports where the folder's roost-uidlist disagrees with the row. */
 unsigned int maildir_recover_check_uidlist(const char *dir,

@@ -494,6 +494,22 @@ static int maildir_storage_reuse(struct store *store)
 	return 0;
 }
 
+static bool maildir_storage_is_replaced(struct store *store)
+{
+	struct maildir_store *ms = (struct maildir_store *)store;
+
+	if (ms->index_replaced)
+		return true;
+	/* holding the lock, nothing can have replaced it */
+	if (ms->lock_fd >= 0 || index_file_same(ms))
+		return false;
+	log_warning("store(%s): the index was replaced while the store was idle: its "
+		    "sessions must log in again", ms->store.user);
+	ms->index_replaced = true;
+	ms->store.defunct = true;
+	return true;
+}
+
 int maildir_storage_relock(struct maildir_store *ms)
 {
 	/* a store that kept its lock (its release stopped short of letting
@@ -530,6 +546,7 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.release_memory = maildir_storage_release_memory,
 	.keep = maildir_storage_keep,
 	.reuse = maildir_storage_reuse,
+	.is_replaced = maildir_storage_is_replaced,
 	.sieve_list = maildir_sieve_list,
 	.sieve_get = maildir_sieve_get,
 	.sieve_get_active = maildir_sieve_get_active,
@@ -595,4 +612,8 @@ const struct store_vfuncs maildir_store_vfuncs = {
 	.sieve_track_seen = maildir_sieve_track_seen,
 	.sieve_track_mark = maildir_sieve_track_mark,
 	.rebuild = maildir_storage_rebuild,
+	.exists = maildir_exists,
+	.backup = maildir_backup,
+	.restore = maildir_restore,
+	.purge = maildir_purge,
 };

@@ -438,4 +438,18 @@ struct index_salvage_callbacks {
 int index_salvage_read(const char *path, const struct index_salvage_callbacks *cb,
 		       void *ctx, char **error_r);
 
+/* ---- backup.c ---- */
+/* A copy of the index as committed now, made later: begin starts a read
+ * transaction on a connection of its own (call it while holding the
+ * write transaction, so that "now" is the state that goes with what the
+ * caller saw), and finish copies that state with SQLite's online backup
+ * API into the new file dest_path (one file without a log, in WAL mode
+ * like the index), whatever was committed in between, then frees
+ * *backup (dest_path NULL: only frees).  Nothing is written to the
+ * index.  0, or -1 with the store's error set (finish removes
+ * dest_path). */
+struct index_backup;
+int index_backup_begin(struct index *idx, struct index_backup **backup_r);
+int index_backup_finish(struct index_backup **backup, const char *dest_path);
+
 #endif
