@@ -33,6 +33,7 @@
  * back.  While WAITING or DELAYING, abort destroys the timer and frees at
  * once. */
 #include "auth.h"
+#include "auth-relay.h"
 #include "auth-throttle.h"
 #include "passwd-file.h"
 #include "password.h"
@@ -63,12 +64,18 @@ struct auth {
 	bool db_failed;			/* the last read failed (logged once) */
 	bool jobs_inline;		/* no event loop: never use timers */
 	struct auth_request *requests;	/* not yet answered nor aborted */
+	/* in a login process: checks go to the worker (auth-relay.c), and
+	 * the id of the OK being answered, for auth_handoff() */
+	struct auth_relay *relay;
+	uint32_t relay_ok_id;
+	bool relay_serving;		/* a worker answering its login process */
 };
 
 enum auth_request_state {
 	AUTH_REQUEST_WAITING,
 	AUTH_REQUEST_HASHING,
 	AUTH_REQUEST_DELAYING,
+	AUTH_REQUEST_RELAYED,		/* sent to the worker (relay_id) */
 };
 
 struct auth_request {
@@ -95,6 +102,7 @@ struct auth_request {
 	bool starting;			/* inside auth_verify_plain */
 	bool answered;			/* callback called while starting */
 	struct net_timer *timer;
+	uint32_t relay_id;
 };
 
 void auth_shared_init(void)
@@ -107,6 +115,12 @@ void auth_shared_init(void)
 struct auth *auth_create(const struct roost_config *config)
 {
 	struct auth *auth = xcalloc(1, sizeof(*auth));
+	auth->delay_max_secs = config->auth_failure_delay_max;
+	if (net_login_role() == NET_LOGIN_PROCESS) {
+		/* no user database here: the worker checks */
+		auth->relay = auth_relay_create();
+		return auth;
+	}
 	auth->db = passwd_file_create(config->userdb);
 	if (auth_shared_throttle != NULL) {
 		auth->throttle = auth_shared_throttle;
@@ -115,7 +129,8 @@ struct auth *auth_create(const struct roost_config *config)
 						      AUTH_THROTTLE_FORGET_SECS);
 		auth->own_throttle = true;
 	}
-	auth->delay_max_secs = config->auth_failure_delay_max;
+	if (net_login_role() == NET_LOGIN_WORKER)
+		auth->relay_serving = auth_relay_serve(auth);
 	return auth;
 }
 
@@ -151,11 +166,15 @@ void auth_destroy(struct auth **authp)
 	if (auth == NULL)
 		return;
 	*authp = NULL;
+	if (auth->relay_serving)
+		auth_relay_serve_end(auth);
 	while (auth->requests != NULL) {
 		struct auth_request *req = auth->requests;
 		auth_request_abort(&req);
 	}
-	passwd_file_destroy(&auth->db);
+	auth_relay_destroy(&auth->relay);
+	if (auth->db != NULL)
+		passwd_file_destroy(&auth->db);
 	if (auth->own_throttle)
 		auth_throttle_destroy(&auth->throttle);
 	free(auth);
@@ -183,6 +202,8 @@ void auth_reload(struct auth *auth)
 {
 	const char *error;
 
+	if (auth->db == NULL)
+		return;
 	if (passwd_file_reload(auth->db, &error) < 0) {
 		log_error("auth: user database unusable: %s", error);
 		auth->db_failed = true;
@@ -201,6 +222,10 @@ int auth_user_exists(struct auth *auth, const char *user)
 	const struct passwd_file_entry *entry;
 	const char *error;
 
+	if (auth->db == NULL) {
+		log_error("auth: no user database in a login process");
+		return -1;
+	}
 	if (auth_refresh(auth) < 0)
 		return -1;
 	int ret = passwd_file_lookup(auth->db, user, &entry, &error);
@@ -337,6 +362,32 @@ static void auth_request_wait_end(void *context)
 	auth_request_start_job(req);
 }
 
+/* The worker's answer to a relayed check. */
+static void auth_request_relayed(enum auth_result result, const char *user, void *context)
+{
+	struct auth_request *req = context;
+	struct auth *auth = req->auth;
+	req->result = result;
+	if (result == AUTH_RESULT_OK) {
+		free(req->user);
+		req->user = xstrdup(user);
+	}
+	auth->relay_ok_id = result == AUTH_RESULT_OK ? req->relay_id : 0;
+	auth_request_answer(req);
+	auth->relay_ok_id = 0;
+}
+
+int auth_handoff(struct auth *auth, struct net_conn *conn, const char *protocol,
+		 const void *state, size_t state_len)
+{
+	if (auth->relay == NULL)
+		return -1;
+	if (auth->relay_ok_id == 0)
+		i_panic("auth_handoff outside an OK callback");
+	net_conn_handoff(conn, auth->relay_ok_id, protocol, state, state_len);
+	return 0;
+}
+
 struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
 				       const char *password, const char *remote_ip,
 				       auth_callback *callback, void *ctx)
@@ -354,6 +405,13 @@ struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
 	auth_throttle_ip_key(remote_ip, req->throttle_key);
 	req->callback = callback;
 	req->ctx = ctx;
+	if (auth->relay != NULL) {
+		/* the worker hashes, throttles and delays */
+		req->state = AUTH_REQUEST_RELAYED;
+		req->relay_id = auth_relay_verify(auth->relay, req->user, password, remote_ip,
+						  auth_request_relayed, req);
+		return req;
+	}
 	req->job.password = xstrdup(password);
 
 	unsigned int wait = auth->jobs_inline ? 0 :
@@ -380,6 +438,8 @@ void auth_request_abort(struct auth_request **reqp)
 	if (req == NULL)
 		return;
 	*reqp = NULL;
+	if (req->state == AUTH_REQUEST_RELAYED && req->auth != NULL)
+		auth_relay_abort(req->auth->relay, req->relay_id);
 	auth_request_unlink(req);
 	req->callback = NULL;
 	req->ctx = NULL;

@@ -19,6 +19,7 @@
 #include "base/base.h"
 
 struct roost_config;
+struct net_conn;
 struct auth;
 struct auth_request;
 
@@ -69,6 +70,15 @@ void auth_reload(struct auth *auth);
 struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
 				       const char *password, const char *remote_ip,
 				       auth_callback *callback, void *ctx);
+
+/* In a login process (net_login_role() == NET_LOGIN_PROCESS), from
+ * inside the OK callback of auth_verify_plain(): hands `conn` over to the
+ * worker that answered OK (net_conn_handoff() with the request's id;
+ * `protocol` and `state` as there).  Returns 0: the connection's closed()
+ * follows and the session must write nothing more; or -1 outside a login
+ * process, where the caller logs the user in itself. */
+int auth_handoff(struct auth *auth, struct net_conn *conn, const char *protocol,
+		 const void *state, size_t state_len);
 
 /* Cancels a request whose callback has not been called yet: the callback
  * will never be called and `ctx` is not touched again, even though the hash

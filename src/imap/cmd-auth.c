@@ -70,6 +70,8 @@ struct imap_login {
 	bool done;
 };
 
+static bool imap_login_handoff(struct imap_cmd *cmd, const char *method);
+
 static void imap_login_result(struct imap_cmd *cmd, enum auth_result result,
 			      const char *user)
 {
@@ -78,6 +80,8 @@ static void imap_login_result(struct imap_cmd *cmd, enum auth_result result,
 
 	switch (result) {
 	case AUTH_RESULT_OK:
+		if (imap_login_handoff(cmd, login->method))
+			break;
 		if (imap_session_login(s, user) < 0) {
 			imap_cmd_no(cmd, "[UNAVAILABLE] Mailbox store unavailable.");
 			break;
@@ -103,6 +107,28 @@ static void imap_login_result(struct imap_cmd *cmd, enum auth_result result,
 	}
 	if (login->sasl != NULL)
 		sasl_exchange_destroy(&login->sasl);
+}
+
+/* In a login process: the worker logs the client in and answers the
+ * command (imap_session_handoff()); this session says nothing more.
+ * False elsewhere. */
+static bool imap_login_handoff(struct imap_cmd *cmd, const char *method)
+{
+	struct imap_session *s = cmd->session;
+	if (net_login_role() != NET_LOGIN_PROCESS)
+		return false;
+	/* the state: tag NUL method NUL */
+	struct str state = STR_INIT;
+	str_append(&state, cmd->tag);
+	str_append_c(&state, '\0');
+	str_append(&state, method);
+	str_append_c(&state, '\0');
+	int ret = auth_handoff(imap_auth, s->conn, "imap", state.data, state.len);
+	str_free(&state);
+	if (ret < 0)
+		return false;
+	imap_session_handed_off(s);
+	return true;
 }
 
 static void imap_login_callback(enum auth_result result, const char *user, void *ctx)
