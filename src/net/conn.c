@@ -941,8 +941,13 @@ struct net_conn *net_conn_create_handed(int fd, const struct net_handoff_header 
 	if (hdr->secured != 0)
 		conn->secured = true;
 	if (input_len > 0) {
-		if (evbuffer_add(bufferevent_get_input(conn->bev), input, input_len) < 0)
+		/* libevent freezes the end of an input buffer against
+		 * writers other than itself */
+		struct evbuffer *in = bufferevent_get_input(conn->bev);
+		evbuffer_unfreeze(in, 0);
+		if (evbuffer_add(in, input, input_len) < 0)
 			i_panic("evbuffer_add failed");
+		evbuffer_freeze(in, 0);
 		conn->defer_input = true;
 		conn_defer(conn);
 	}

@@ -380,16 +380,21 @@ static bool login_forge_handoff;
  * attacker controls could. */
 void net_login_test_hooks(void)
 {
-	const char *path = getenv("ROOST_TEST_LOGIN_PROBE");
-	if (path != NULL && path[0] != '\0') {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		int err = errno;
-		if (fd >= 0) {
-			log_error("login sandbox probe: opened %s", path);
-			close(fd);
-		} else {
-			log_info("login sandbox probe: open(%s): %s", path, strerror(err));
+	const char *paths = getenv("ROOST_TEST_LOGIN_PROBE");
+	if (paths != NULL && paths[0] != '\0') {
+		char *copy = xstrdup(paths), *save = NULL;
+		for (char *path = strtok_r(copy, ";", &save); path != NULL;
+		     path = strtok_r(NULL, ";", &save)) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			int err = errno;
+			if (fd >= 0) {
+				log_error("login sandbox probe: opened %s", path);
+				close(fd);
+			} else {
+				log_info("login sandbox probe: open(%s): %s", path, strerror(err));
+			}
 		}
+		free(copy);
 	}
 	const char *forge = getenv("ROOST_TEST_LOGIN_FORGE");
 	login_forge_handoff = forge != NULL && strcmp(forge, "1") == 0;

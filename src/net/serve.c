@@ -136,6 +136,7 @@ static void serve_add_listener(struct serve *s, int fd, const struct conf_listen
 	lfd->protocol = protocol;
 	lfd->unix_path = unix_path == NULL ? NULL : xstrdup(unix_path);
 	lfd->worker = worker;
+	lfd->login = false;
 }
 
 /* A bound TCP socket for sa (listening unless `probe`), or -1 (logged).
