@@ -57,10 +57,15 @@ struct relay_pending {
 	struct auth_relay *relay;
 };
 
+/* One per process: IMAP's and ManageSieve's struct auth share it (and
+ * the channel's one handler). */
 struct auth_relay {
+	unsigned int refcount;
 	uint32_t next_id;
 	struct relay_pending *pending;
 };
+
+static struct auth_relay relay_client;
 
 static struct relay_pending *relay_pending_take(struct auth_relay *relay, uint32_t id)
 {
@@ -112,8 +117,9 @@ static void relay_client_reset(void *ctx)
 
 struct auth_relay *auth_relay_create(void)
 {
-	struct auth_relay *relay = xcalloc(1, sizeof(*relay));
-	net_login_set_handler(relay_client_message, relay_client_reset, NULL, relay);
+	struct auth_relay *relay = &relay_client;
+	if (relay->refcount++ == 0)
+		net_login_set_handler(relay_client_message, relay_client_reset, NULL, relay);
 	return relay;
 }
 
@@ -123,13 +129,15 @@ void auth_relay_destroy(struct auth_relay **relayp)
 	if (relay == NULL)
 		return;
 	*relayp = NULL;
+	/* the requests of this struct auth were aborted by auth_destroy() */
+	if (--relay->refcount > 0)
+		return;
 	net_login_set_handler(NULL, NULL, NULL, NULL);
 	while (relay->pending != NULL) {
 		struct relay_pending *p = relay->pending;
 		relay->pending = p->next;
 		relay_pending_free(p);
 	}
-	free(relay);
 }
 
 static void relay_unavailable(void *ctx)

@@ -13,8 +13,9 @@
 
 struct auth_relay;
 
-/* Login process: the client side.  Free with auth_relay_destroy(), which
- * drops the requests in flight without calling back. */
+/* Login process: the client side, one per process (referenced by each
+ * struct auth made there).  auth_relay_destroy() drops a reference; the
+ * last one drops the requests still in flight without calling back. */
 struct auth_relay *auth_relay_create(void);
 void auth_relay_destroy(struct auth_relay **relay);
 /* Sends a check; callback(result, user, ctx) follows on the loop, never

@@ -83,6 +83,18 @@ static void managesieve_auth_callback(enum auth_result result, const char *user,
 		sasl_exchange_destroy(&s->sasl);
 	switch (result) {
 	case AUTH_RESULT_OK:
+		if (net_login_role() == NET_LOGIN_PROCESS) {
+			/* the worker logs the client in and answers
+			 * (managesieve_session_handoff()); the state is the
+			 * method */
+			const char *method = s->auth_method != NULL ? s->auth_method : "";
+			if (auth_handoff(managesieve_auth, s->conn, "managesieve", method,
+					 strlen(method) + 1) == 0) {
+				s->handed_off = true;
+				s->closing = true;
+				break;
+			}
+		}
 		if (managesieve_session_login(s, user) < 0) {
 			managesieve_reply(s, "NO", "TRYLATER", "Script storage unavailable.");
 			break;

@@ -422,7 +422,9 @@ static void managesieve_conn_closed(struct net_conn *conn, void *ctx, const char
 {
 	struct managesieve_session *s = ctx;
 	(void)conn;
-	if (managesieve_parser_is_busy(s->parser))
+	if (s->handed_off)
+		log_debug("%s: %s", s->log_prefix, reason);
+	else if (managesieve_parser_is_busy(s->parser))
 		log_info("%s: Disconnected in the middle of a command (%s)", s->log_prefix,
 			 reason);
 	else
@@ -471,7 +473,8 @@ static const struct net_conn_callbacks managesieve_conn_callbacks = {
 
 /* ---- life cycle ---- */
 
-static void managesieve_session_accept(struct net_conn *conn, const struct roost_config *config)
+static struct managesieve_session *managesieve_session_create(struct net_conn *conn,
+							      const struct roost_config *config)
 {
 	struct managesieve_session *s = xcalloc(1, sizeof(*s));
 	s->conn = conn;
@@ -486,9 +489,44 @@ static void managesieve_session_accept(struct net_conn *conn, const struct roost
 	net_conn_set_callbacks(conn, &managesieve_conn_callbacks, s);
 	net_conn_set_low_watermark(conn, MANAGESIEVE_OUTPUT_LOW_WATER);
 	net_conn_set_idle_timeout(conn, config->preauth_timeout);
+	return s;
+}
+
+static void managesieve_session_accept(struct net_conn *conn, const struct roost_config *config)
+{
+	struct managesieve_session *s = managesieve_session_create(conn, config);
 	log_debug("%s: connected", s->log_prefix);
 	managesieve_capability_write(s);
 	managesieve_reply(s, "OK", NULL, "Roost ManageSieve ready.");
+}
+
+/* net_protocol.handoff: a client that authenticated through the login
+ * process.  The session starts logged in here and answers its
+ * AUTHENTICATE; the state is the mechanism's name (not trusted). */
+static void managesieve_session_handoff(struct net_conn *conn,
+					const struct roost_config *config, const char *user,
+					const unsigned char *state, size_t state_len)
+{
+	const struct sasl_mech *mech = NULL;
+	if (state_len > 0 && state_len <= 64 && memchr(state, '\0', state_len) != NULL)
+		mech = sasl_mech_find((const char *)state);
+	const char *method = mech != NULL ? mech->name : NULL;
+	if (method == NULL) {
+		log_error("managesieve(%s): malformed handover from the login process",
+			  net_conn_remote_ip(conn));
+		net_conn_destroy(&conn);
+		return;
+	}
+	struct managesieve_session *s = managesieve_session_create(conn, config);
+	s->auth_method = method;
+	if (managesieve_session_login(s, user) < 0) {
+		managesieve_reply(s, "NO", "TRYLATER", "Script storage unavailable.");
+		managesieve_session_bye(s, NULL, "Script storage unavailable.");
+		return;
+	}
+	log_info("%s: Login: method=%s%s", s->log_prefix, method,
+		 net_conn_is_tls(conn) ? ", TLS" : "");
+	managesieve_reply(s, "OK", NULL, "Logged in.");
 }
 
 static const struct store_executor managesieve_store_executor = { .submit = net_job_run };
@@ -534,6 +572,7 @@ const struct net_protocol managesieve_protocol = {
 	.refusal = managesieve_refusal,
 	.worker_init = managesieve_worker_init,
 	.accept = managesieve_session_accept,
+	.handoff = managesieve_session_handoff,
 	.reload = managesieve_auth_reload,
 	.shutdown = managesieve_shutdown,
 };

@@ -217,7 +217,8 @@ static void conn_apply_pause(struct net_conn *conn)
 	bool hold = conn->paused && conn->tls != CONN_TLS_HANDSHAKE;
 	bufferevent_setwatermark(conn->bev, EV_READ, 0, hold ? CONN_PAUSED_READ_AHEAD : 0);
 	conn_apply_timeouts(conn);
-	if (!conn->eof_seen && !conn->closing && conn->tls != CONN_TLS_STARTTLS_WAIT)
+	if (!conn->eof_seen && !conn->closing && conn->tls != CONN_TLS_STARTTLS_WAIT &&
+	    conn->handoff == NULL)
 		bufferevent_enable(conn->bev, EV_READ);
 }
 
@@ -693,7 +694,7 @@ void net_conn_input_pause(struct net_conn *conn, bool pause)
 	if (conn->paused == pause)
 		return;
 	conn->paused = pause;
-	if (conn->closing || conn->closed_reported || conn->destroyed ||
+	if (conn->closing || conn->closed_reported || conn->destroyed || conn->handoff != NULL ||
 	    conn->tls == CONN_TLS_STARTTLS_WAIT || conn->tls == CONN_TLS_HANDSHAKE)
 		return;		/* applied when the handshake is done */
 	conn_apply_pause(conn);

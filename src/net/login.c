@@ -87,19 +87,7 @@ int net_login_send_handoff(const struct net_handoff_header *hdr, const void *sta
 		{ .iov_base = (void *)state, .iov_len = state_len },
 		{ .iov_base = (void *)input, .iov_len = input_len },
 	};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 3, .msg_control = control.buf,
-			      .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	if (sendmsg(login.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+	if (net_fd_send(login.fd, iov, N_ELEMENTS(iov), fd) < 0) {
 		log_error("handing a connection over to the worker: %s", strerror(errno));
 		return -1;
 	}
@@ -200,21 +188,8 @@ static void login_channel_cb(evutil_socket_t fd, short what ATTR_UNUSED, void *a
 		return;
 	}
 	unsigned char *buf = xmalloc((size_t)size);
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = buf, .iov_len = (size_t)size };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			      .msg_controllen = sizeof(control.buf) };
-	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	int passed_fd = -1;
-	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c != NULL;
-	     c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)) && passed_fd < 0)
-			memcpy(&passed_fd, CMSG_DATA(c), sizeof(int));
-	}
+	int passed_fd;
+	ssize_t n = net_fd_recv(fd, buf, (size_t)size, &passed_fd);
 	if (n <= 0) {
 		free(buf);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))

@@ -184,6 +184,17 @@ struct net_handoff_header {
  * command are at most what a paused connection reads ahead. */
 #define NET_HANDOFF_MAX (256 * 1024)
 
+/* ---- fdpass.c ---- */
+
+struct iovec;
+/* Sends one message made of iov[0..iov_count) with `fd` attached
+ * (SCM_RIGHTS), without blocking.  Returns sendmsg()'s result. */
+ssize_t net_fd_send(int sock, const struct iovec *iov, size_t iov_count, int fd);
+/* Receives one message of at most `size` bytes without blocking;
+ * *fd_r is the descriptor it carried (close-on-exec) or -1 (extra ones
+ * are closed).  Returns recvmsg()'s result. */
+ssize_t net_fd_recv(int sock, void *buf, size_t size, int *fd_r);
+
 /* ---- sandbox.c ---- */
 
 /* Confines this login process for good (see sandbox.c): chroot and

@@ -32,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -539,19 +540,7 @@ static bool serve_send_channel(int control_fd, int fd)
 {
 	struct net_control_channel msg = { .type = 'C' };
 	struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	return sendmsg(control_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0;
+	return net_fd_send(control_fd, &iov, 1, fd) >= 0;
 }
 
 /* The channel end for a process of pair `index` about to start: the

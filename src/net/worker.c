@@ -512,21 +512,8 @@ static void worker_control_cb(evutil_socket_t fd, short what ATTR_UNUSED, void *
 		return;
 	}
 	char *buf = xmalloc((size_t)size);
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = buf, .iov_len = (size_t)size };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			      .msg_controllen = sizeof(control.buf) };
-	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	int passed_fd = -1;
-	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c != NULL;
-	     c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)) && passed_fd < 0)
-			memcpy(&passed_fd, CMSG_DATA(c), sizeof(int));
-	}
+	int passed_fd;
+	ssize_t n = net_fd_recv(fd, buf, (size_t)size, &passed_fd);
 	if (n == (ssize_t)sizeof(struct net_control_channel) && buf[0] == 'C' &&
 	    passed_fd >= 0) {
 		free(buf);

@@ -63,6 +63,23 @@ LOG_FAILURES = [
 ]
 
 
+def _login_user():
+    """As root, the login processes' default user (login_user) is made
+    once, as `make run` does; without it they run as nobody."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+    try:
+        pwd.getpwnam("roost-login")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir",
+                        "/nonexistent", "--shell", "/usr/sbin/nologin", "roost-login"],
+                       capture_output=True)
+
+
+_login_user()
+
+
 def sanitizer_env(env):
     """env with ASan/UBSan options that make every finding fatal (leak
     reports at a worker's exit are off: noise here, the unit tests run with

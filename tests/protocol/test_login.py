@@ -282,13 +282,37 @@ def test_login_processes_off(srv):
     c.cmd("SELECT INBOX", ok=True)
 
 
+def _sieve_ok(c):
+    lines = []
+    line = c.readline()
+    while not line.startswith(("OK", "NO", "BYE")):
+        lines.append(line)
+        line = c.readline()
+    expect(line.startswith("OK"), (lines, line))
+    return lines
+
+
 @server_args(managesieve=True)
-def test_managesieve_beside_login_processes(srv):
-    # ManageSieve has no handover yet: its listener stays in the workers
+def test_managesieve_through_the_login_process(srv):
+    import base64
     from roosttest import Client
     c = Client(srv, port=srv.managesieve_port)
-    line = c.readline()
-    while not line.startswith("OK"):
-        line = c.readline()
+    _sieve_ok(c)
+    c.line("STARTTLS")
+    _sieve_ok(c)
+    c.starttls()
+    _sieve_ok(c)
+    resp = base64.b64encode(b"\0demo\0demo").decode()
+    # pipelined after AUTHENTICATE: answered by the worker
+    script = "keep;\r\n# comment\r\n"
+    c.send(f'AUTHENTICATE "PLAIN" "{resp}"\r\nPUTSCRIPT "s" {{{len(script)}+}}\r\n{script}\r\n'
+           'LISTSCRIPTS\r\n')
+    _sieve_ok(c)
+    _sieve_ok(c)
+    lines = _sieve_ok(c)
+    expect(lines == ['"s"'], lines)
     c.line("LOGOUT")
-    expect(c.readline().startswith("OK"), "LOGOUT")
+    _sieve_ok(c)
+    log = srv.log_text()
+    expect(re.search(r"roost-worker\[\d+\]: info: managesieve\(demo,.*Login: method=PLAIN, TLS",
+                     log), "no login line from the worker")
