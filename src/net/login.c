@@ -117,6 +117,7 @@ static void login_handoff_received(const unsigned char *data, size_t len, int fd
 	struct net_handoff_header hdr;
 	const struct net_protocol *protocol = NULL;
 	char *user = NULL;
+	bool read_only = false;
 
 	if (fd < 0 || len < sizeof(hdr)) {
 		log_error("login process: malformed handover: refused");
@@ -136,7 +137,7 @@ static void login_handoff_received(const unsigned char *data, size_t len, int fd
 		goto refuse;
 	}
 	if (login.claim != NULL)
-		user = login.claim(hdr.auth_id, login.ctx);
+		user = login.claim(hdr.auth_id, &read_only, login.ctx);
 	if (user == NULL) {
 		log_error("login process: handover of %s for request %u, which this worker did "
 			  "not authenticate on this channel: refused", hdr.remote_ip, hdr.auth_id);
@@ -144,7 +145,8 @@ static void login_handoff_received(const unsigned char *data, size_t len, int fd
 	}
 	struct net_conn *conn = net_conn_create_handed(fd, &hdr, data + sizeof(hdr) + hdr.state_len,
 						       hdr.input_len);
-	protocol->handoff(conn, setup->config, user, data + sizeof(hdr), hdr.state_len);
+	protocol->handoff(conn, setup->config, user, read_only, data + sizeof(hdr),
+			  hdr.state_len);
 	free(user);
 	return;
 refuse:

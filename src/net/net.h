@@ -210,11 +210,13 @@ struct net_protocol {
 	 * database check proved on that login process's channel.  The
 	 * protocol starts the session logged in and answers the login
 	 * command; `state` is what the protocol's login process code
-	 * passed to net_conn_handoff() (not trusted: check it).  The
+	 * passed to net_conn_handoff() (not trusted: check it); `read_only`
+	 * as the login said (ANONYMOUS).  The
 	 * client's bytes after the login command are buffered input.
 	 * Without it the protocol's listeners stay in the workers. */
 	void (*handoff)(struct net_conn *conn, const struct roost_config *config,
-			const char *user, const unsigned char *state, size_t state_len);
+			const char *user, bool read_only, const unsigned char *state,
+			size_t state_len);
 	/* SIGTERM: stop the sessions cleanly (let a running command finish,
 	 * say BYE, close).  The worker exits when its last connection is
 	 * gone, or after a grace period. */
@@ -253,12 +255,13 @@ int net_login_send(const void *data, size_t len);
  * one (the partner was restarted): everything in flight on the old one is
  * void.  `claim` (worker): a login process hands over a connection with
  * `auth_id`: return the user this process authenticated on the channel
- * under that id (allocated; the claim is used up), or NULL to refuse.
+ * under that id (allocated; the claim is used up) and whether that login
+ * is read-only, or NULL to refuse.
  * One handler per process; a second call replaces the first, NULL
  * functions remove it. */
 typedef void net_login_message_cb(const unsigned char *data, size_t len, void *ctx);
 typedef void net_login_reset_cb(void *ctx);
-typedef char *net_login_claim_cb(uint32_t auth_id, void *ctx);
+typedef char *net_login_claim_cb(uint32_t auth_id, bool *read_only_r, void *ctx);
 void net_login_set_handler(net_login_message_cb *message, net_login_reset_cb *reset,
 			   net_login_claim_cb *claim, void *ctx);
 /* In a login process: hands `conn` over to the worker once its queued
