@@ -1,79 +1,189 @@
-/* auth-relay.c: password checks between a login process and its worker.
+/* auth-relay.c: struct auth in a login process (auth_create_relay()),
+ * and the worker's side that answers it.
  *
- * Messages on the channel (net_login_send; one message each, host byte
- * order: both ends are the same binary on the same machine):
+ * A login process has no user database, no mechanisms' secrets and no
+ * throttle: every call of auth.h on its struct auth becomes a message to
+ * the paired worker (net_login_send), which runs the same call on its
+ * own local struct auth (auth-local.c) and sends the answer back.
+ * Messages (one each, fields in host byte order: both ends are the same
+ * binary; strings and bytes as a 32-bit length and the bytes):
  *
- *   'V' check:  id, user, password, remote address  (login -> worker)
- *   'X' abort:  id                                    (login -> worker)
- *   'v' answer: id, result, normalised user           (worker -> login)
+ *   login -> worker
+ *     'V' id user password remote_ip                  auth_verify_plain
+ *     'S' id mech has_initial initial peer...         auth_sasl_start
+ *     'C' id response                                 auth_sasl_continue
+ *     'X' id                                          abort either
+ *   worker -> login
+ *     'v' id result user                              its callback
+ *     'r' id status has_data read_only data user authcid error mech
  *
- * The worker is the only judge: it runs auth_verify_plain() with its user
- * database and the shared throttle, exactly as for a session of its own,
- * and keeps the ids it answered OK (for a minute, at most
- * RELAY_GRANTS_MAX) so that the HANDOFF of that connection can be
- * matched (net_login_claim_cb).  Ids are the login process's; a new
- * channel (either side restarted) voids every id of the old one.  A login
- * process never sees a password hash or the database, and cannot get a
- * session for a user whose password it was not sent. */
+ * The worker keeps the ids it answered OK (RELAY_GRANT_MSECS, at most
+ * RELAY_GRANTS_MAX, each used once) with the user and the read-only
+ * flag, for the HANDOFF that follows (net_login_claim_cb): a login
+ * process can hand over only a user the worker's own check accepted on
+ * this channel.  A new channel (either side restarted) voids every id of
+ * the old one; requests in flight then fail with TEMPFAIL. */
+#include "auth-private.h"
 #include "auth-relay.h"
+#include "sasl.h"
 #include "base/log.h"
+#include "conf/conf.h"
 #include "net/net.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Ids answered OK and not yet claimed: kept this long, this many. */
 #define RELAY_GRANT_MSECS 60000
 #define RELAY_GRANTS_MAX 1024
-/* The longest user name, password and address relayed. */
-#define RELAY_FIELD_MAX 4096
+/* The longest field relayed (a SASL response is at most
+ * SASL_MAX_RESPONSE_LEN; messages stay under net_login_send's limit). */
+#define RELAY_FIELD_MAX (48 * 1024)
 
-struct relay_check {
-	char type;		/* 'V' */
-	uint32_t id;
-	uint16_t user_len, password_len, ip_len;
+/* ---- messages ---- */
+
+struct relay_writer {
+	unsigned char *data;
+	size_t len, cap;
 };
 
-struct relay_abort {
-	char type;		/* 'X' */
-	uint32_t id;
+static void relay_put(struct relay_writer *w, const void *p, size_t n)
+{
+	ARRAY_RESERVE(w->data, w->cap, w->len + n);
+	if (n > 0)
+		memcpy(w->data + w->len, p, n);
+	w->len += n;
+}
+
+static void relay_put_u8(struct relay_writer *w, uint8_t v)
+{
+	relay_put(w, &v, 1);
+}
+
+static void relay_put_u32(struct relay_writer *w, uint32_t v)
+{
+	relay_put(w, &v, sizeof(v));
+}
+
+static void relay_put_bytes(struct relay_writer *w, const void *p, size_t n)
+{
+	relay_put_u32(w, (uint32_t)n);
+	relay_put(w, p, n);
+}
+
+static void relay_put_str(struct relay_writer *w, const char *s)
+{
+	relay_put_bytes(w, s, s == NULL ? 0 : strlen(s));
+}
+
+/* Sends and frees (wiping: passwords and responses go through here). */
+static int relay_send(struct relay_writer *w)
+{
+	int ret = w->len <= 64 * 1024 ? net_login_send(w->data, w->len) : -1;
+	if (w->data != NULL)
+		explicit_bzero(w->data, w->len);
+	free(w->data);
+	w->data = NULL;
+	return ret;
+}
+
+struct relay_reader {
+	const unsigned char *p;
+	size_t left;
+	bool bad;
 };
 
-struct relay_answer {
-	char type;		/* 'v' */
-	uint32_t id;
-	uint8_t result;		/* enum auth_result */
-	uint16_t user_len;
-};
+static uint8_t relay_get_u8(struct relay_reader *r)
+{
+	if (r->left < 1) {
+		r->bad = true;
+		return 0;
+	}
+	r->left--;
+	return *r->p++;
+}
+
+static uint32_t relay_get_u32(struct relay_reader *r)
+{
+	uint32_t v = 0;
+	if (r->left < sizeof(v)) {
+		r->bad = true;
+		return 0;
+	}
+	memcpy(&v, r->p, sizeof(v));
+	r->p += sizeof(v);
+	r->left -= sizeof(v);
+	return v;
+}
+
+/* The bytes of a field, valid as long as the message. */
+static const unsigned char *relay_get_bytes(struct relay_reader *r, size_t *len_r)
+{
+	uint32_t n = relay_get_u32(r);
+	*len_r = 0;
+	if (r->bad || n > r->left || n > RELAY_FIELD_MAX) {
+		r->bad = true;
+		return (const unsigned char *)"";
+	}
+	const unsigned char *p = r->p;
+	r->p += n;
+	r->left -= n;
+	*len_r = n;
+	return p;
+}
+
+/* A field as an allocated string (a NUL inside ends it, as a C caller
+ * would have seen it). */
+static char *relay_get_str(struct relay_reader *r)
+{
+	size_t len;
+	const unsigned char *p = relay_get_bytes(r, &len);
+	return xstrndup((const char *)p, len);
+}
 
 /* ---- login process: the client ---- */
 
 struct relay_pending {
+	/* the public request, at offset 0 as auth.h requires */
+	union {
+		struct auth_request verify;
+		struct auth_sasl_request sasl;
+	} u;
 	struct relay_pending *next;
+	struct relay_auth *auth;
 	uint32_t id;
-	auth_callback *callback;
+	bool is_sasl;
+	auth_callback *verify_cb;
+	auth_sasl_callback *sasl_cb;
 	void *ctx;
 	struct net_timer *timer;	/* TEMPFAIL without a worker */
-	struct auth_relay *relay;
 };
 
-/* One per process: IMAP's and ManageSieve's struct auth share it (and
- * the channel's one handler). */
-struct auth_relay {
-	unsigned int refcount;
-	uint32_t next_id;
+struct relay_auth {
+	struct auth auth;		/* first */
 	struct relay_pending *pending;
+	/* the id of the OK being answered (auth_handoff_id()) */
+	uint32_t ok_id;
 };
 
-static struct auth_relay relay_client;
+/* The channel has one handler: the login process's auths (IMAP's and
+ * ManageSieve's) share it through this list. */
+static struct relay_auth *relay_auths[4];
+static uint32_t relay_next_id;
 
-static struct relay_pending *relay_pending_take(struct auth_relay *relay, uint32_t id)
+static const struct auth_ops relay_ops;
+
+static struct relay_pending *relay_pending_take(uint32_t id)
 {
-	for (struct relay_pending **p = &relay->pending; *p != NULL; p = &(*p)->next) {
-		if ((*p)->id == id) {
-			struct relay_pending *found = *p;
-			*p = found->next;
-			return found;
+	for (size_t i = 0; i < N_ELEMENTS(relay_auths); i++) {
+		struct relay_auth *auth = relay_auths[i];
+		if (auth == NULL)
+			continue;
+		for (struct relay_pending **p = &auth->pending; *p != NULL; p = &(*p)->next) {
+			if ((*p)->id == id) {
+				struct relay_pending *found = *p;
+				*p = found->next;
+				return found;
+			}
 		}
 	}
 	return NULL;
@@ -85,135 +195,330 @@ static void relay_pending_free(struct relay_pending *p)
 	free(p);
 }
 
-static void relay_client_message(const unsigned char *data, size_t len, void *ctx)
+static void relay_answer_verify(struct relay_pending *p, enum auth_result result,
+				const char *user)
 {
-	struct auth_relay *relay = ctx;
-	struct relay_answer ans;
-	if (len < sizeof(ans) || data[0] != 'v')
-		return;
-	memcpy(&ans, data, sizeof(ans));
-	if (len != sizeof(ans) + ans.user_len || ans.result > AUTH_RESULT_TEMPFAIL)
-		return;
-	struct relay_pending *p = relay_pending_take(relay, ans.id);
-	if (p == NULL)
-		return;		/* aborted meanwhile */
-	char *user = xstrndup((const char *)data + sizeof(ans), ans.user_len);
-	p->callback((enum auth_result)ans.result, user, p->ctx);
-	free(user);
+	struct relay_auth *auth = p->auth;
+	auth->ok_id = result == AUTH_RESULT_OK ? p->id : 0;
+	p->verify_cb(result, user, p->ctx);
+	auth->ok_id = 0;
+}
+
+static void relay_answer_sasl(struct relay_pending *p, const struct auth_sasl_reply *reply)
+{
+	struct relay_auth *auth = p->auth;
+	auth->ok_id = reply->status == AUTH_SASL_OK ? p->id : 0;
+	p->sasl_cb(reply, p->ctx);
+	auth->ok_id = 0;
+}
+
+/* No worker, or the worker went away: TEMPFAIL.  Frees p. */
+static void relay_unavailable(struct relay_pending *p)
+{
+	if (p->is_sasl) {
+		struct auth_sasl_reply reply = {
+			.status = AUTH_SASL_TEMPFAIL,
+			.error = "Authentication service unavailable; try again.",
+		};
+		relay_answer_sasl(p, &reply);
+	} else {
+		relay_answer_verify(p, AUTH_RESULT_TEMPFAIL, "");
+	}
 	relay_pending_free(p);
+}
+
+static void relay_unavailable_timer(void *ctx)
+{
+	struct relay_pending *p = ctx;
+	if (relay_pending_take(p->id) == p)
+		relay_unavailable(p);
+}
+
+static void relay_client_message(const unsigned char *data, size_t len, void *ctx ATTR_UNUSED)
+{
+	struct relay_reader r = { .p = data + 1, .left = len - 1 };
+	uint32_t id = relay_get_u32(&r);
+	if (data[0] == 'v') {
+		uint8_t result = relay_get_u8(&r);
+		char *user = relay_get_str(&r);
+		struct relay_pending *p = r.bad || result > AUTH_RESULT_TEMPFAIL ? NULL :
+			relay_pending_take(id);
+		if (p != NULL && !p->is_sasl) {
+			relay_answer_verify(p, (enum auth_result)result, user);
+			relay_pending_free(p);
+		} else if (p != NULL) {
+			relay_unavailable(p);
+		}
+		free(user);
+		return;
+	}
+	if (data[0] != 'r')
+		return;
+	struct auth_sasl_reply reply = { 0 };
+	uint8_t status = relay_get_u8(&r);
+	reply.has_data = relay_get_u8(&r) != 0;
+	reply.read_only = relay_get_u8(&r) != 0;
+	reply.data = relay_get_bytes(&r, &reply.data_len);
+	char *user = relay_get_str(&r), *authcid = relay_get_str(&r);
+	char *error = relay_get_str(&r), *mech = relay_get_str(&r);
+	reply.status = (enum auth_sasl_status)status;
+	reply.user = user;
+	reply.authcid = authcid;
+	/* the texts the client sees come from the worker's static ones */
+	reply.error = error;
+	reply.mech = mech;
+	struct relay_pending *p = NULL;
+	if (!r.bad && status <= AUTH_SASL_TEMPFAIL) {
+		if (status == AUTH_SASL_CONTINUE) {
+			/* the request stays: find it without taking it */
+			for (size_t i = 0; i < N_ELEMENTS(relay_auths) && p == NULL; i++) {
+				for (struct relay_pending *q = relay_auths[i] == NULL ? NULL :
+				     relay_auths[i]->pending; q != NULL; q = q->next) {
+					if (q->id == id) {
+						p = q;
+						break;
+					}
+				}
+			}
+			if (p != NULL && p->is_sasl)
+				relay_answer_sasl(p, &reply);
+		} else {
+			p = relay_pending_take(id);
+			if (p != NULL && p->is_sasl) {
+				relay_answer_sasl(p, &reply);
+				relay_pending_free(p);
+			} else if (p != NULL) {
+				relay_unavailable(p);
+			}
+		}
+	}
+	free(user);
+	free(authcid);
+	free(error);
+	free(mech);
 }
 
 /* The worker went away or was replaced: what was in flight is lost. */
-static void relay_client_reset(void *ctx)
+static void relay_client_reset(void *ctx ATTR_UNUSED)
 {
-	struct auth_relay *relay = ctx;
-	while (relay->pending != NULL) {
-		struct relay_pending *p = relay->pending;
-		relay->pending = p->next;
-		p->callback(AUTH_RESULT_TEMPFAIL, "", p->ctx);
-		relay_pending_free(p);
+	for (size_t i = 0; i < N_ELEMENTS(relay_auths); i++) {
+		while (relay_auths[i] != NULL && relay_auths[i]->pending != NULL) {
+			struct relay_pending *p = relay_auths[i]->pending;
+			relay_auths[i]->pending = p->next;
+			relay_unavailable(p);
+		}
 	}
 }
 
-struct auth_relay *auth_relay_create(void)
-{
-	struct auth_relay *relay = &relay_client;
-	if (relay->refcount++ == 0)
-		net_login_set_handler(relay_client_message, relay_client_reset, NULL, relay);
-	return relay;
-}
-
-void auth_relay_destroy(struct auth_relay **relayp)
-{
-	struct auth_relay *relay = *relayp;
-	if (relay == NULL)
-		return;
-	*relayp = NULL;
-	/* the requests of this struct auth were aborted by auth_destroy() */
-	if (--relay->refcount > 0)
-		return;
-	net_login_set_handler(NULL, NULL, NULL, NULL);
-	while (relay->pending != NULL) {
-		struct relay_pending *p = relay->pending;
-		relay->pending = p->next;
-		relay_pending_free(p);
-	}
-}
-
-static void relay_unavailable(void *ctx)
-{
-	struct relay_pending *p = ctx;
-	struct relay_pending *taken = relay_pending_take(p->relay, p->id);
-	if (taken == NULL)
-		return;
-	taken->callback(AUTH_RESULT_TEMPFAIL, "", taken->ctx);
-	relay_pending_free(taken);
-}
-
-uint32_t auth_relay_verify(struct auth_relay *relay, const char *user, const char *password,
-			   const char *remote_ip, auth_callback *callback, void *ctx)
+static struct relay_pending *relay_pending_new(struct relay_auth *auth, bool is_sasl)
 {
 	struct relay_pending *p = xcalloc(1, sizeof(*p));
-	p->id = ++relay->next_id;
+	if (is_sasl)
+		p->u.sasl.ops = &relay_ops;
+	else
+		p->u.verify.ops = &relay_ops;
+	p->auth = auth;
+	p->is_sasl = is_sasl;
+	p->id = ++relay_next_id;
 	if (p->id == 0)
-		p->id = ++relay->next_id;
-	p->callback = callback;
-	p->ctx = ctx;
-	p->relay = relay;
-	p->next = relay->pending;
-	relay->pending = p;
-
-	if (remote_ip == NULL)
-		remote_ip = "";
-	struct relay_check hdr = { .type = 'V', .id = p->id };
-	size_t ulen = strlen(user), plen = strlen(password), ilen = strlen(remote_ip);
-	int ret = -1;
-	if (ulen <= RELAY_FIELD_MAX && plen <= RELAY_FIELD_MAX && ilen <= RELAY_FIELD_MAX) {
-		hdr.user_len = (uint16_t)ulen;
-		hdr.password_len = (uint16_t)plen;
-		hdr.ip_len = (uint16_t)ilen;
-		size_t size = sizeof(hdr) + ulen + plen + ilen;
-		char *msg = xmalloc(size);
-		memcpy(msg, &hdr, sizeof(hdr));
-		memcpy(msg + sizeof(hdr), user, ulen);
-		memcpy(msg + sizeof(hdr) + ulen, password, plen);
-		memcpy(msg + sizeof(hdr) + ulen + plen, remote_ip, ilen);
-		ret = net_login_send(msg, size);
-		explicit_bzero(msg, size);
-		free(msg);
-	}
-	if (ret < 0)
-		p->timer = net_timer_create(0, false, relay_unavailable, p);
-	return p->id;
+		p->id = ++relay_next_id;
+	p->next = auth->pending;
+	auth->pending = p;
+	return p;
 }
 
-void auth_relay_abort(struct auth_relay *relay, uint32_t id)
+/* After a failed send: the answer comes from a timer, never before the
+ * call returns. */
+static void relay_sent(struct relay_pending *p, int ret)
 {
-	struct relay_pending *p = relay_pending_take(relay, id);
-	if (p == NULL)
+	if (ret < 0)
+		p->timer = net_timer_create(0, false, relay_unavailable_timer, p);
+}
+
+static struct auth_request *relay_verify_plain(struct auth *_auth, const char *user,
+					       const char *password, const char *remote_ip,
+					       auth_callback *callback, void *ctx)
+{
+	struct relay_auth *auth = (struct relay_auth *)_auth;
+	struct relay_pending *p = relay_pending_new(auth, false);
+	p->verify_cb = callback;
+	p->ctx = ctx;
+	struct relay_writer w = { 0 };
+	relay_put_u8(&w, 'V');
+	relay_put_u32(&w, p->id);
+	relay_put_str(&w, user);
+	relay_put_str(&w, password);
+	relay_put_str(&w, remote_ip);
+	relay_sent(p, relay_send(&w));
+	return &p->u.verify;
+}
+
+static struct auth_sasl_request *relay_sasl_start(struct auth *_auth, const char *mech,
+						  const struct sasl_peer *peer,
+						  const unsigned char *initial, size_t initial_len,
+						  auth_sasl_callback *callback, void *ctx)
+{
+	struct relay_auth *auth = (struct relay_auth *)_auth;
+	struct relay_pending *p = relay_pending_new(auth, true);
+	p->sasl_cb = callback;
+	p->ctx = ctx;
+	struct relay_writer w = { 0 };
+	relay_put_u8(&w, 'S');
+	relay_put_u32(&w, p->id);
+	relay_put_str(&w, mech);
+	relay_put_u8(&w, initial != NULL ? 1 : 0);
+	relay_put_bytes(&w, initial, initial != NULL ? initial_len : 0);
+	relay_put_str(&w, peer->remote_ip);
+	relay_put_str(&w, peer->local_ip);
+	relay_put_u32(&w, peer->remote_port);
+	relay_put_u32(&w, peer->local_port);
+	relay_put_u8(&w, peer->secured ? 1 : 0);
+	relay_put_str(&w, peer->service);
+	relay_put_bytes(&w, peer->cb_tls_exporter, peer->cb_tls_exporter_len);
+	relay_put_bytes(&w, peer->cb_tls_server_end_point, peer->cb_tls_server_end_point_len);
+	relay_put_u8(&w, peer->cert_user != NULL ? 1 : 0);
+	relay_put_str(&w, peer->cert_user);
+	relay_sent(p, relay_send(&w));
+	return &p->u.sasl;
+}
+
+static void relay_sasl_continue(struct auth_sasl_request *request,
+				const unsigned char *response, size_t response_len)
+{
+	struct relay_pending *p = (struct relay_pending *)request;
+	if (p->timer != NULL)
+		return;		/* answered TEMPFAIL already */
+	struct relay_writer w = { 0 };
+	relay_put_u8(&w, 'C');
+	relay_put_u32(&w, p->id);
+	relay_put_bytes(&w, response, response_len);
+	relay_sent(p, relay_send(&w));
+}
+
+static void relay_abort(struct relay_pending *p)
+{
+	if (relay_pending_take(p->id) != p)
 		return;
+	uint32_t id = p->id;
 	relay_pending_free(p);
-	struct relay_abort msg = { .type = 'X', .id = id };
-	(void)net_login_send(&msg, sizeof(msg));
+	struct relay_writer w = { 0 };
+	relay_put_u8(&w, 'X');
+	relay_put_u32(&w, id);
+	(void)relay_send(&w);
+}
+
+static void relay_request_abort(struct auth_request *request)
+{
+	relay_abort((struct relay_pending *)request);
+}
+
+static void relay_sasl_abort(struct auth_sasl_request *request)
+{
+	relay_abort((struct relay_pending *)request);
+}
+
+static struct auth_request *relay_user_lookup(struct auth *_auth, const char *user ATTR_UNUSED,
+					      auth_callback *callback, void *ctx)
+{
+	/* no protocol of a login process looks users up: TEMPFAIL */
+	struct relay_auth *auth = (struct relay_auth *)_auth;
+	struct relay_pending *p = relay_pending_new(auth, false);
+	p->verify_cb = callback;
+	p->ctx = ctx;
+	relay_sent(p, -1);
+	return &p->u.verify;
+}
+
+static int relay_user_exists(struct auth *auth ATTR_UNUSED, const char *user ATTR_UNUSED)
+{
+	log_error("auth: no user database in a login process");
+	return -1;
+}
+
+static void relay_reload(struct auth *auth ATTR_UNUSED)
+{
+}
+
+static void relay_destroy(struct auth *_auth)
+{
+	struct relay_auth *auth = (struct relay_auth *)_auth;
+	while (auth->pending != NULL) {
+		struct relay_pending *p = auth->pending;
+		auth->pending = p->next;
+		relay_pending_free(p);
+	}
+	bool any = false;
+	for (size_t i = 0; i < N_ELEMENTS(relay_auths); i++) {
+		if (relay_auths[i] == auth)
+			relay_auths[i] = NULL;
+		any = any || relay_auths[i] != NULL;
+	}
+	if (!any)
+		net_login_set_handler(NULL, NULL, NULL, NULL);
+	free(auth);
+}
+
+static const struct auth_ops relay_ops = {
+	.destroy = relay_destroy,
+	.reload = relay_reload,
+	.user_exists = relay_user_exists,
+	.verify_plain = relay_verify_plain,
+	.user_lookup = relay_user_lookup,
+	.request_abort = relay_request_abort,
+	.sasl_start = relay_sasl_start,
+	.sasl_continue = relay_sasl_continue,
+	.sasl_abort = relay_sasl_abort,
+};
+
+struct auth *auth_create_relay(const struct roost_config *config ATTR_UNUSED)
+{
+	struct relay_auth *auth = xcalloc(1, sizeof(*auth));
+	auth->auth.ops = &relay_ops;
+	size_t i;
+	for (i = 0; i < N_ELEMENTS(relay_auths) && relay_auths[i] != NULL; i++)
+		;
+	if (i == N_ELEMENTS(relay_auths))
+		i_panic("auth_create_relay: too many");
+	relay_auths[i] = auth;
+	net_login_set_handler(relay_client_message, relay_client_reset, NULL, NULL);
+	return &auth->auth;
+}
+
+uint32_t auth_handoff_id(struct auth *_auth)
+{
+	if (_auth->ops != &relay_ops)
+		return 0;
+	return ((struct relay_auth *)_auth)->ok_id;
+}
+
+int auth_handoff(struct auth *auth, uint32_t id, struct net_conn *conn, const char *protocol,
+		 const void *state, size_t state_len)
+{
+	if (auth->ops != &relay_ops || id == 0)
+		return -1;
+	net_conn_handoff(conn, id, protocol, state, state_len);
+	return 0;
 }
 
 /* ---- worker: the server ---- */
 
-struct relay_check_running {
-	struct relay_check_running *next;
+struct relay_running {
+	struct relay_running *next;
 	uint32_t id;
-	struct auth_request *request;
+	struct auth_request *verify;
+	struct auth_sasl_request *sasl;
 };
 
 struct relay_grant {
 	uint32_t id;
+	bool read_only;
 	uint64_t expires_ms;
 	char *user;
 };
 
 static struct {
 	struct auth *auth;		/* NULL: not serving */
-	struct relay_check_running *running;
+	struct relay_running *running;
 	struct relay_grant grants[RELAY_GRANTS_MAX];
 	size_t grant_count;
 } server;
@@ -235,7 +540,7 @@ static void relay_grants_expire(void)
 	}
 }
 
-static void relay_grant_add(uint32_t id, const char *user)
+static void relay_grant_add(uint32_t id, const char *user, bool read_only)
 {
 	relay_grants_expire();
 	if (server.grant_count == RELAY_GRANTS_MAX) {
@@ -249,16 +554,18 @@ static void relay_grant_add(uint32_t id, const char *user)
 	}
 	struct relay_grant *g = &server.grants[server.grant_count++];
 	g->id = id;
+	g->read_only = read_only;
 	g->expires_ms = time_monotonic_ms() + RELAY_GRANT_MSECS;
 	g->user = xstrdup(user);
 }
 
-static char *relay_server_claim(uint32_t id, void *ctx ATTR_UNUSED)
+static char *relay_server_claim(uint32_t id, bool *read_only_r, void *ctx ATTR_UNUSED)
 {
 	relay_grants_expire();
 	for (size_t i = 0; i < server.grant_count; i++) {
 		if (server.grants[i].id == id) {
 			char *user = server.grants[i].user;
+			*read_only_r = server.grants[i].read_only;
 			server.grants[i].user = NULL;
 			relay_grant_remove(i);
 			return user;
@@ -267,90 +574,166 @@ static char *relay_server_claim(uint32_t id, void *ctx ATTR_UNUSED)
 	return NULL;
 }
 
-static struct relay_check_running *relay_running_take(uint32_t id)
+static struct relay_running *relay_running_find(uint32_t id, bool take)
 {
-	for (struct relay_check_running **p = &server.running; *p != NULL; p = &(*p)->next) {
+	for (struct relay_running **p = &server.running; *p != NULL; p = &(*p)->next) {
 		if ((*p)->id == id) {
-			struct relay_check_running *found = *p;
-			*p = found->next;
+			struct relay_running *found = *p;
+			if (take)
+				*p = found->next;
 			return found;
 		}
 	}
 	return NULL;
 }
 
-static void relay_server_answered(enum auth_result result, const char *user, void *ctx)
+static struct relay_running *relay_running_new(uint32_t id)
 {
-	struct relay_check_running *run = ctx;
-	uint32_t id = run->id;
-	(void)relay_running_take(id);
-	free(run);
-	if (result == AUTH_RESULT_OK)
-		relay_grant_add(id, user);
-	size_t ulen = result == AUTH_RESULT_OK ? strlen(user) : 0;
-	struct relay_answer ans = { .type = 'v', .id = id, .result = (uint8_t)result,
-				    .user_len = (uint16_t)ulen };
-	char *msg = xmalloc(sizeof(ans) + ulen);
-	memcpy(msg, &ans, sizeof(ans));
-	memcpy(msg + sizeof(ans), user, ulen);
-	(void)net_login_send(msg, sizeof(ans) + ulen);
-	free(msg);
-}
-
-static void relay_server_check(const unsigned char *data, size_t len)
-{
-	struct relay_check hdr;
-	memcpy(&hdr, data, sizeof(hdr));
-	if (len != sizeof(hdr) + (size_t)hdr.user_len + hdr.password_len + hdr.ip_len ||
-	    hdr.user_len > RELAY_FIELD_MAX || hdr.password_len > RELAY_FIELD_MAX ||
-	    hdr.ip_len > RELAY_FIELD_MAX) {
-		log_error("auth: malformed check from the login process");
-		return;
-	}
-	const char *p = (const char *)data + sizeof(hdr);
-	char *user = xstrndup(p, hdr.user_len);
-	char *password = xstrndup(p + hdr.user_len, hdr.password_len);
-	char *ip = xstrndup(p + hdr.user_len + hdr.password_len, hdr.ip_len);
-	struct relay_check_running *run = xcalloc(1, sizeof(*run));
-	run->id = hdr.id;
+	struct relay_running *run = xcalloc(1, sizeof(*run));
+	run->id = id;
 	run->next = server.running;
 	server.running = run;
-	/* a NUL inside a field shortens it: the check sees what the
-	 * worker's own session would have seen */
-	struct auth_request *req = auth_verify_plain(server.auth, user, password, ip,
-						     relay_server_answered, run);
-	/* answered inline (no loop): run is gone */
-	if (req != NULL)
-		run->request = req;
+	return run;
+}
+
+static void relay_server_verified(enum auth_result result, const char *user, void *ctx)
+{
+	struct relay_running *run = ctx;
+	uint32_t id = run->id;
+	if (relay_running_find(id, true) == run)
+		free(run);
+	if (result == AUTH_RESULT_OK)
+		relay_grant_add(id, user, false);
+	struct relay_writer w = { 0 };
+	relay_put_u8(&w, 'v');
+	relay_put_u32(&w, id);
+	relay_put_u8(&w, (uint8_t)result);
+	relay_put_str(&w, user);
+	(void)relay_send(&w);
+}
+
+static void relay_server_sasl_reply(const struct auth_sasl_reply *reply, void *ctx)
+{
+	struct relay_running *run = ctx;
+	uint32_t id = run->id;
+	if (reply->status != AUTH_SASL_CONTINUE && relay_running_find(id, true) == run)
+		free(run);
+	if (reply->status == AUTH_SASL_OK)
+		relay_grant_add(id, reply->user, reply->read_only);
+	struct relay_writer w = { 0 };
+	relay_put_u8(&w, 'r');
+	relay_put_u32(&w, id);
+	relay_put_u8(&w, (uint8_t)reply->status);
+	relay_put_u8(&w, reply->has_data ? 1 : 0);
+	relay_put_u8(&w, reply->read_only ? 1 : 0);
+	relay_put_bytes(&w, reply->data, reply->data_len);
+	relay_put_str(&w, reply->user);
+	relay_put_str(&w, reply->authcid);
+	relay_put_str(&w, reply->error);
+	relay_put_str(&w, reply->mech);
+	(void)relay_send(&w);
+}
+
+static void relay_server_verify(struct relay_reader *r, uint32_t id)
+{
+	char *user = relay_get_str(r), *password = relay_get_str(r), *ip = relay_get_str(r);
+	if (!r->bad && relay_running_find(id, false) == NULL) {
+		struct relay_running *run = relay_running_new(id);
+		struct auth_request *req = auth_verify_plain(server.auth, user, password, ip,
+							     relay_server_verified, run);
+		/* NULL: answered inline, run is gone */
+		if (req != NULL)
+			run->verify = req;
+	} else {
+		log_error("auth: malformed check from the login process");
+	}
 	explicit_bzero(password, strlen(password));
 	free(password);
 	free(user);
 	free(ip);
 }
 
+static void relay_server_sasl_start(struct relay_reader *r, uint32_t id)
+{
+	char *mech = relay_get_str(r);
+	bool has_initial = relay_get_u8(r) != 0;
+	size_t initial_len;
+	const unsigned char *initial = relay_get_bytes(r, &initial_len);
+	char *remote_ip = relay_get_str(r), *local_ip = relay_get_str(r);
+	struct sasl_peer peer = { .remote_ip = remote_ip, .local_ip = local_ip };
+	peer.remote_port = relay_get_u32(r);
+	peer.local_port = relay_get_u32(r);
+	peer.secured = relay_get_u8(r) != 0;
+	char *service = relay_get_str(r);
+	peer.service = service;
+	peer.cb_tls_exporter = relay_get_bytes(r, &peer.cb_tls_exporter_len);
+	peer.cb_tls_server_end_point = relay_get_bytes(r, &peer.cb_tls_server_end_point_len);
+	if (peer.cb_tls_exporter_len == 0)
+		peer.cb_tls_exporter = NULL;
+	if (peer.cb_tls_server_end_point_len == 0)
+		peer.cb_tls_server_end_point = NULL;
+	bool has_cert_user = relay_get_u8(r) != 0;
+	char *cert_user = relay_get_str(r);
+	peer.cert_user = has_cert_user ? cert_user : NULL;
+	if (!r->bad && relay_running_find(id, false) == NULL) {
+		struct relay_running *run = relay_running_new(id);
+		struct auth_sasl_request *req = auth_sasl_start(server.auth, mech, &peer,
+								has_initial ? initial : NULL,
+								initial_len,
+								relay_server_sasl_reply, run);
+		if (req != NULL)
+			run->sasl = req;
+	} else {
+		log_error("auth: malformed SASL start from the login process");
+	}
+	free(mech);
+	free(remote_ip);
+	free(local_ip);
+	free(service);
+	free(cert_user);
+}
+
 static void relay_server_message(const unsigned char *data, size_t len, void *ctx ATTR_UNUSED)
 {
-	if (len >= sizeof(struct relay_check) && data[0] == 'V') {
-		relay_server_check(data, len);
-	} else if (len == sizeof(struct relay_abort) && data[0] == 'X') {
-		struct relay_abort msg;
-		memcpy(&msg, data, sizeof(msg));
-		struct relay_check_running *run = relay_running_take(msg.id);
+	struct relay_reader r = { .p = data + 1, .left = len - 1 };
+	uint32_t id = relay_get_u32(&r);
+	struct relay_running *run;
+	switch (data[0]) {
+	case 'V':
+		relay_server_verify(&r, id);
+		break;
+	case 'S':
+		relay_server_sasl_start(&r, id);
+		break;
+	case 'C': {
+		size_t n;
+		const unsigned char *resp = relay_get_bytes(&r, &n);
+		run = relay_running_find(id, false);
+		if (!r.bad && run != NULL && run->sasl != NULL)
+			auth_sasl_continue(run->sasl, resp, n);
+		break;
+	}
+	case 'X':
+		run = relay_running_find(id, true);
 		if (run != NULL) {
-			auth_request_abort(&run->request);
+			auth_request_abort(&run->verify);
+			auth_sasl_abort(&run->sasl);
 			free(run);
 		}
-	} else {
+		break;
+	default:
 		log_error("auth: unknown message from the login process");
+		break;
 	}
 }
 
 static void relay_server_reset(void *ctx ATTR_UNUSED)
 {
 	while (server.running != NULL) {
-		struct relay_check_running *run = server.running;
+		struct relay_running *run = server.running;
 		server.running = run->next;
-		auth_request_abort(&run->request);
+		auth_request_abort(&run->verify);
+		auth_sasl_abort(&run->sasl);
 		free(run);
 	}
 	while (server.grant_count > 0)

@@ -1,13 +1,10 @@
 /* sasl-plain.c: the PLAIN mechanism (RFC 4616).
  *
  * The client's single message carries an optional authorization identity,
- * the user name and the password.  Roost does not let one user act as
- * another, so an authzid must be empty or name the same account as the
- * authcid: equal once both are normalised (auth_user_normalize(), the
- * lowercasing that maps user names to accounts), as "Demo" logs in as
- * "demo".  Never copies the password anywhere but into the exchange. */
+ * the user name and the password.  Whether the authcid may act as the
+ * authzid is the driver's decision (auth_master_users, auth-local.c).
+ * Never copies the password anywhere but into the exchange. */
 #include "sasl.h"
-#include "auth.h"
 
 #include <string.h>
 #include <unistr.h>
@@ -83,18 +80,6 @@ static enum sasl_step_result sasl_plain_step(struct sasl_exchange *ex,
 	memcpy(st->authzid, field[0], field_len[0]);
 	memcpy(st->authcid, field[1], field_len[1]);
 	memcpy(st->password, field[2], field_len[2]);
-	if (field_len[0] != 0) {
-		char authzid[SASL_PLAIN_MAX_FIELD_LEN + 1], authcid[SASL_PLAIN_MAX_FIELD_LEN + 1];
-
-		memcpy(authzid, st->authzid, field_len[0] + 1);
-		memcpy(authcid, st->authcid, field_len[1] + 1);
-		auth_user_normalize(authzid);
-		auth_user_normalize(authcid);
-		if (strcmp(authzid, authcid) != 0) {
-			out->error = "Authorization identity must be empty or the user name";
-			return SASL_STEP_FAILED;
-		}
-	}
 	out->lookup.kind = SASL_LOOKUP_VERIFY_PASSWORD;
 	out->lookup.user = st->authcid;
 	out->lookup.password = st->password;
@@ -108,21 +93,11 @@ static enum sasl_step_result sasl_plain_lookup_done(struct sasl_exchange *ex,
 	struct sasl_plain_state *st = sasl_exchange_state(ex);
 
 	explicit_bzero(st->password, sizeof(st->password));
-	switch (result->status) {
-	case SASL_LOOKUP_OK:
-		sasl_exchange_set_identity(ex, result->user != NULL ? result->user : st->authcid,
-					   st->authzid);
-		return SASL_STEP_DONE;
-	case SASL_LOOKUP_TEMPFAIL:
-		out->error = "Temporary authentication failure.";
-		out->tempfail = true;
-		return SASL_STEP_FAILED;
-	case SASL_LOOKUP_FAILED:
-	case SASL_LOOKUP_NOT_FOUND:
-		break;
-	}
-	out->error = "Authentication failed.";
-	return SASL_STEP_FAILED;
+	if (result->status != SASL_LOOKUP_OK)
+		return sasl_lookup_failed(result, out);
+	sasl_exchange_set_identity(ex, result->user != NULL ? result->user : st->authcid,
+				   st->authzid);
+	return SASL_STEP_DONE;
 }
 
 const struct sasl_mech sasl_mech_plain = {

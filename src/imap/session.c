@@ -407,6 +407,11 @@ static void imap_session_dispatch(struct imap_session *s, const struct imap_comm
 		imap_command_done(s);
 		return;
 	}
+	if (s->read_only && (def->flags & IMAP_CMD_FLAG_WRITES) != 0) {
+		imap_cmd_no(cmd, "[NOPERM] This session is read-only.");
+		imap_command_done(s);
+		return;
+	}
 	if (s->uidonly && (def->flags & IMAP_CMD_FLAG_MSNS) != 0 && !cmd->uid) {
 		/* RFC 9586 3.2 */
 		imap_cmd_bad(cmd, "[UIDREQUIRED] Message numbers are not allowed once "
@@ -1168,7 +1173,7 @@ int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
 
 /* ---- login ---- */
 
-int imap_session_login(struct imap_session *s, const char *user)
+int imap_session_login(struct imap_session *s, const char *user, bool read_only)
 {
 	struct store_settings set;
 	const char *error;
@@ -1178,6 +1183,7 @@ int imap_session_login(struct imap_session *s, const char *user)
 		return -1;
 	}
 	s->user = xstrdup(user);
+	s->read_only = read_only;
 	s->state = IMAP_STATE_AUTH;
 	free(s->log_prefix);
 	s->log_prefix = xasprintf("imap(%s,%s,%s)", user, net_conn_remote_ip(s->conn),
@@ -1261,7 +1267,8 @@ static bool imap_handoff_tag_valid(const char *tag)
  * AUTHENTICATE command the client sent there; what the client sent after
  * it is buffered input, processed next. */
 static void imap_session_handoff(struct net_conn *conn, const struct roost_config *config,
-				 const char *user, const unsigned char *state, size_t state_len)
+				 const char *user, bool read_only, const unsigned char *state,
+				 size_t state_len)
 {
 	const char *tag = (const char *)state;
 	const char *tag_end = memchr(state, '\0', state_len);
@@ -1275,13 +1282,13 @@ static void imap_session_handoff(struct net_conn *conn, const struct roost_confi
 	}
 	struct imap_session *s = imap_session_create(conn, config);
 	net_conn_login_done(conn);
-	if (imap_session_login(s, user) < 0) {
+	if (imap_session_login(s, user, read_only) < 0) {
 		net_conn_printf(conn, "%s NO [UNAVAILABLE] Mailbox store unavailable.\r\n", tag);
 		imap_session_bye(s, "Mailbox store unavailable.");
 		return;
 	}
-	log_info("%s: Login: method=%s%s", s->log_prefix, method,
-		 net_conn_is_tls(conn) ? ", TLS" : "");
+	log_info("%s: Login: method=%s%s%s", s->log_prefix, method,
+		 net_conn_is_tls(conn) ? ", TLS" : "", read_only ? ", read-only" : "");
 	struct str line = STR_INIT;
 	str_printfa(&line, "%s OK [CAPABILITY ", tag);
 	imap_capability_write(s, &line);

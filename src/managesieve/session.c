@@ -117,12 +117,10 @@ void managesieve_capability_write(struct managesieve_session *s)
 	/* before login: the mechanisms this connection may use now (a
 	 * plaintext one only over TLS, as plaintext_auth says); none after */
 	if (s->state == MANAGESIEVE_STATE_NOT_AUTH) {
-		const struct sasl_mech *mech;
-		for (size_t i = 0; (mech = sasl_mech_at(i)) != NULL; i++) {
-			if ((mech->flags & SASL_MECH_FLAG_PLAINTEXT) != 0 && !managesieve_plaintext_allowed(s))
-				continue;
-			str_printfa(&mechs, "%s%s", mechs.len > 0 ? " " : "", mech->name);
-		}
+		const char *names[32];
+		size_t n = managesieve_auth_mechs(s, names, N_ELEMENTS(names));
+		for (size_t i = 0; i < n; i++)
+			str_printfa(&mechs, "%s%s", mechs.len > 0 ? " " : "", names[i]);
 	}
 	str_append(&out, "\"SASL\" ");
 	managesieve_string_append(&out, mechs.len > 0 ? mechs.data : "", mechs.len);
@@ -502,16 +500,24 @@ static void managesieve_session_accept(struct net_conn *conn, const struct roost
 
 /* net_protocol.handoff: a client that authenticated through the login
  * process.  The session starts logged in here and answers its
- * AUTHENTICATE; the state is the mechanism's name (not trusted). */
+ * AUTHENTICATE; the state is the mechanism's name and the success data in
+ * base64 (not trusted). */
 static void managesieve_session_handoff(struct net_conn *conn,
 					const struct roost_config *config, const char *user,
-					const unsigned char *state, size_t state_len)
+					bool read_only, const unsigned char *state, size_t state_len)
 {
 	const struct sasl_mech *mech = NULL;
-	if (state_len > 0 && state_len <= 64 && memchr(state, '\0', state_len) != NULL)
+	const char *data = NULL;
+	const unsigned char *nul = memchr(state, '\0', state_len);
+	if (nul != NULL && nul - state <= 64) {
 		mech = sasl_mech_find((const char *)state);
+		data = (const char *)nul + 1;
+		size_t left = state_len - (size_t)(nul + 1 - state);
+		if (memchr(data, '\0', left) == NULL)
+			mech = NULL;
+	}
 	const char *method = mech != NULL ? mech->name : NULL;
-	if (method == NULL) {
+	if (method == NULL || read_only) {
 		log_error("managesieve(%s): malformed handover from the login process",
 			  net_conn_remote_ip(conn));
 		net_conn_destroy(&conn);
@@ -526,7 +532,16 @@ static void managesieve_session_handoff(struct net_conn *conn,
 	}
 	log_info("%s: Login: method=%s%s", s->log_prefix, method,
 		 net_conn_is_tls(conn) ? ", TLS" : "");
-	managesieve_reply(s, "OK", NULL, "Logged in.");
+	if (data[0] != '\0') {
+		/* RFC 5804 2.1: the server's last data goes in the OK */
+		struct str code = STR_INIT;
+		str_append(&code, "SASL ");
+		managesieve_string_append(&code, data, strlen(data));
+		managesieve_reply(s, "OK", str_c(&code), "Logged in.");
+		str_free(&code);
+	} else {
+		managesieve_reply(s, "OK", NULL, "Logged in.");
+	}
 }
 
 static const struct store_executor managesieve_store_executor = { .submit = net_job_run };

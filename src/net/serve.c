@@ -481,17 +481,18 @@ static void ATTR_NORETURN serve_worker_child(struct serve *s, unsigned int index
 		if (s->channel_spare != NULL && s->channel_spare[i] >= 0)
 			close(s->channel_spare[i]);
 	}
-	if (role == NET_ROLE_LOGIN) {
-		/* ps and the tests tell it from a worker by its name */
+	/* ps and the tests tell a login process from a worker by its name */
+	if (role == NET_ROLE_LOGIN)
 		(void)prctl(PR_SET_NAME, "roost-login");
-		/* a login process keeps only its own listening sockets: not
-		 * LMTP, not the workers' */
-		for (size_t i = 0; i < s->listener_count; i++) {
-			struct net_listen_fd *lfd = &s->listeners[i];
-			if (!lfd->login && lfd->fd >= 0) {
-				close(lfd->fd);
-				lfd->fd = -1;
-			}
+	/* each keeps only the listening sockets of its role: a login process
+	 * none of LMTP's or the workers', a worker none of the login
+	 * processes' (held open without accepting, their queued
+	 * connections would be reset when it exits) */
+	for (size_t i = 0; i < s->listener_count; i++) {
+		struct net_listen_fd *lfd = &s->listeners[i];
+		if (lfd->login != (role == NET_ROLE_LOGIN) && lfd->fd >= 0) {
+			close(lfd->fd);
+			lfd->fd = -1;
 		}
 	}
 	/* SIGTERM, SIGINT and SIGHUP stay blocked until the worker's loop
