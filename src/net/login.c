@@ -38,15 +38,26 @@
 /* The largest message other than HANDOFF. */
 #define LOGIN_MESSAGE_MAX (64 * 1024)
 
+/* A message that could not be sent at once (the channel's buffer was
+ * full: a burst of logins), with its descriptor (a duplicate, closed once
+ * sent).  Sent in order when the channel is writable again. */
+struct login_queued {
+	struct login_queued *next;
+	unsigned char *data;
+	size_t len;
+	int fd;
+};
+
 static struct {
 	enum net_login_role role;
 	int fd;
-	struct event *ev;
+	struct event *ev, *ev_write;
+	struct login_queued *queue, **queue_tail;
 	net_login_message_cb *message;
 	net_login_reset_cb *reset;
 	net_login_claim_cb *claim;
 	void *ctx;
-} login = { .fd = -1 };
+} login = { .fd = -1, .queue_tail = &login.queue };
 
 enum net_login_role net_login_role(void)
 {
@@ -62,14 +73,110 @@ void net_login_set_handler(net_login_message_cb *message, net_login_reset_cb *re
 	login.ctx = ctx;
 }
 
+static const char *login_partner(void)
+{
+	return login.role == NET_LOGIN_PROCESS ? "worker" : "login process";
+}
+
+static void login_queue_free(struct login_queued *q)
+{
+	if (q->fd >= 0)
+		close(q->fd);
+	explicit_bzero(q->data, q->len);
+	free(q->data);
+	free(q);
+}
+
+static void login_queue_clear(void)
+{
+	while (login.queue != NULL) {
+		struct login_queued *q = login.queue;
+		login.queue = q->next;
+		login_queue_free(q);
+	}
+	login.queue_tail = &login.queue;
+}
+
+static ssize_t login_send_now(const void *data, size_t len, int fd)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	if (fd >= 0)
+		return net_fd_send(login.fd, &iov, 1, fd);
+	return send(login.fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* The channel is writable: send what waits, in order. */
+static void login_write_cb(evutil_socket_t sock ATTR_UNUSED, short what ATTR_UNUSED,
+			   void *arg ATTR_UNUSED)
+{
+	while (login.queue != NULL) {
+		struct login_queued *q = login.queue;
+		if (login_send_now(q->data, q->len, q->fd) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+				return;		/* still full: called again */
+			log_error("sending to the %s: %s", login_partner(), strerror(errno));
+		}
+		login.queue = q->next;
+		if (login.queue == NULL)
+			login.queue_tail = &login.queue;
+		login_queue_free(q);
+	}
+	event_del(login.ev_write);
+}
+
+/* Sends one message (iov) with `fd` (-1: none), or queues it behind the
+ * ones waiting.  Returns 0, or -1 when there is no channel or it failed
+ * otherwise than by being full. */
+static int login_send(const struct iovec *iov, size_t iov_count, int fd)
+{
+	if (login.fd < 0) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	size_t len = 0;
+	for (size_t i = 0; i < iov_count; i++)
+		len += iov[i].iov_len;
+	if (login.queue == NULL) {
+		ssize_t ret = fd >= 0 ? net_fd_send(login.fd, iov, iov_count, fd) : -1;
+		if (fd < 0) {
+			struct msghdr msg = { .msg_iov = (struct iovec *)iov,
+					      .msg_iovlen = iov_count };
+			ret = sendmsg(login.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		}
+		if (ret >= 0)
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+			return -1;
+	}
+	struct login_queued *q = xcalloc(1, sizeof(*q));
+	q->data = xmalloc(len);
+	for (size_t i = 0, off = 0; i < iov_count; off += iov[i].iov_len, i++) {
+		if (iov[i].iov_len > 0)
+			memcpy(q->data + off, iov[i].iov_base, iov[i].iov_len);
+	}
+	q->len = len;
+	q->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (fd >= 0 && q->fd < 0) {
+		int err = errno;
+		login_queue_free(q);
+		errno = err;
+		return -1;
+	}
+	*login.queue_tail = q;
+	login.queue_tail = &q->next;
+	if (event_add(login.ev_write, NULL) < 0)
+		i_panic("cannot watch the login channel");
+	return 0;
+}
+
 int net_login_send(const void *data, size_t len)
 {
-	if (login.fd < 0 || len > LOGIN_MESSAGE_MAX)
+	if (len > LOGIN_MESSAGE_MAX)
 		return -1;
-	if (send(login.fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-		log_error("sending to the %s: %s",
-			  login.role == NET_LOGIN_PROCESS ? "worker" : "login process",
-			  strerror(errno));
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	if (login_send(&iov, 1, -1) < 0) {
+		if (login.fd >= 0)
+			log_error("sending to the %s: %s", login_partner(), strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -78,16 +185,12 @@ int net_login_send(const void *data, size_t len)
 int net_login_send_handoff(const struct net_handoff_header *hdr, const void *state,
 			   size_t state_len, const void *input, size_t input_len, int fd)
 {
-	if (login.fd < 0) {
-		errno = ENOTCONN;
-		return -1;
-	}
 	struct iovec iov[3] = {
 		{ .iov_base = (void *)hdr, .iov_len = sizeof(*hdr) },
 		{ .iov_base = (void *)state, .iov_len = state_len },
 		{ .iov_base = (void *)input, .iov_len = input_len },
 	};
-	if (net_fd_send(login.fd, iov, N_ELEMENTS(iov), fd) < 0) {
+	if (login_send(iov, N_ELEMENTS(iov), fd) < 0) {
 		log_error("handing a connection over to the worker: %s", strerror(errno));
 		return -1;
 	}
@@ -158,6 +261,11 @@ refuse:
 
 static void login_channel_lost(void)
 {
+	login_queue_clear();
+	if (login.ev_write != NULL) {
+		event_free(login.ev_write);
+		login.ev_write = NULL;
+	}
 	if (login.ev != NULL) {
 		event_free(login.ev);
 		login.ev = NULL;
@@ -214,6 +322,11 @@ void net_login_channel_set(enum net_role role, int fd)
 {
 	bool had = login.fd >= 0;
 	login.role = role == NET_ROLE_LOGIN ? NET_LOGIN_PROCESS : NET_LOGIN_WORKER;
+	login_queue_clear();
+	if (login.ev_write != NULL) {
+		event_free(login.ev_write);
+		login.ev_write = NULL;
+	}
 	if (login.ev != NULL) {
 		event_free(login.ev);
 		login.ev = NULL;
@@ -225,6 +338,10 @@ void net_login_channel_set(enum net_role role, int fd)
 		return;
 	login.ev = event_new(net_worker_base(), fd, EV_READ | EV_PERSIST, login_channel_cb, NULL);
 	if (login.ev == NULL || event_add(login.ev, NULL) < 0)
+		i_panic("cannot watch the login channel");
+	login.ev_write = event_new(net_worker_base(), fd, EV_WRITE | EV_PERSIST, login_write_cb,
+				   NULL);
+	if (login.ev_write == NULL)
 		i_panic("cannot watch the login channel");
 	if (had && login.reset != NULL)
 		login.reset(login.ctx);
@@ -239,6 +356,11 @@ void net_login_channel_mark(enum net_role role)
 
 void net_login_channel_close(void)
 {
+	login_queue_clear();
+	if (login.ev_write != NULL) {
+		event_free(login.ev_write);
+		login.ev_write = NULL;
+	}
 	if (login.ev != NULL) {
 		event_free(login.ev);
 		login.ev = NULL;
