@@ -316,3 +316,24 @@ def test_managesieve_through_the_login_process(srv):
     log = srv.log_text()
     expect(re.search(r"roost-worker\[\d+\]: info: managesieve\(demo,.*Login: method=PLAIN, TLS",
                      log), "no login line from the worker")
+
+
+@server_args(extra_conf="max_preauth_connections_per_ip = 0",
+             users={f"u{i}": "pw" for i in range(200)})
+def test_burst_of_logins(srv):
+    # 200 logins of new users sent at once: the worker is busy creating
+    # their stores, the channel to it fills up, and the checks and
+    # handovers that find it full wait for it (they were dropped with
+    # EAGAIN before)
+    conns = [srv.connect() for _ in range(200)]
+    for c in conns:
+        c.greeting()
+    for i, c in enumerate(conns):
+        c.line(f"a LOGIN u{i} pw")
+    for c in conns:
+        line = c.readline(timeout=60)
+        expect(line.startswith("a OK"), line)
+    for c in conns[:10]:
+        c.cmd("NOOP", ok=True)
+    for c in conns:
+        c.close()
