@@ -356,7 +356,9 @@ static void conn_report_closed(struct net_conn *conn, const char *reason)
 	if (conn->closed_reported || conn->destroyed)
 		return;
 	conn->closed_reported = true;
-	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+	/* no bufferevent: a TLS connection handed over to its relay */
+	if (conn->bev != NULL)
+		bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
 	if (conn->cb.closed == NULL) {
 		/* nobody took the connection: it is ours to free */
 		struct net_conn *c = conn;
@@ -894,15 +896,7 @@ static void conn_handoff_send(struct net_conn *conn)
 	conn->ssl = NULL;
 	conn->fd_owned = false;	/* the bufferevent closes it */
 	net_login_proxy_start(bev, sv[0]);
-	conn->closed_reported = true;
-	if (conn->cb.closed == NULL) {
-		struct net_conn *c = conn;
-		net_conn_destroy(&c);
-		return;
-	}
-	conn_ref(conn);
-	conn->cb.closed(conn, conn->ctx, reason);
-	(void)conn_unref(conn);
+	conn_report_closed(conn, reason);
 }
 
 void net_conn_handoff(struct net_conn *conn, uint32_t auth_id, const char *protocol,

@@ -261,19 +261,7 @@ refuse:
 
 static void login_channel_lost(void)
 {
-	login_queue_clear();
-	if (login.ev_write != NULL) {
-		event_free(login.ev_write);
-		login.ev_write = NULL;
-	}
-	if (login.ev != NULL) {
-		event_free(login.ev);
-		login.ev = NULL;
-	}
-	if (login.fd >= 0) {
-		close(login.fd);
-		login.fd = -1;
-	}
+	net_login_channel_close();
 	if (login.reset != NULL)
 		login.reset(login.ctx);
 }
@@ -322,17 +310,7 @@ void net_login_channel_set(enum net_role role, int fd)
 {
 	bool had = login.fd >= 0;
 	login.role = role == NET_ROLE_LOGIN ? NET_LOGIN_PROCESS : NET_LOGIN_WORKER;
-	login_queue_clear();
-	if (login.ev_write != NULL) {
-		event_free(login.ev_write);
-		login.ev_write = NULL;
-	}
-	if (login.ev != NULL) {
-		event_free(login.ev);
-		login.ev = NULL;
-	}
-	if (login.fd >= 0)
-		close(login.fd);
+	net_login_channel_close();
 	login.fd = fd;
 	if (fd < 0)
 		return;
