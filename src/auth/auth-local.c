@@ -40,6 +40,7 @@
  * `done`; otherwise its timer or user database request is cancelled and
  * it is freed at once. */
 #include "auth-private.h"
+#include "auth-relay.h"
 #include "auth-throttle.h"
 #include "sasl.h"
 #include "userdb.h"
@@ -72,6 +73,7 @@ struct auth_local {
 	struct auth_throttle *throttle;
 	bool own_throttle;		/* not auth_shared_throttle */
 	bool jobs_inline;		/* no event loop: never use timers */
+	bool relay_serving;		/* answers the login process (auth-relay.c) */
 	struct auth_local_request *requests;	/* not answered nor aborted */
 };
 
@@ -878,6 +880,8 @@ static void auth_local_destroy(struct auth *_auth)
 {
 	struct auth_local *auth = (struct auth_local *)_auth;
 
+	if (auth->relay_serving)
+		auth_relay_serve_end(_auth);
 	while (auth->requests != NULL)
 		auth_local_abort(auth->requests);
 	userdb_destroy(&auth->db);
@@ -900,6 +904,10 @@ const struct auth_ops auth_local_ops = {
 
 struct auth *auth_create(const struct roost_config *config)
 {
+	/* a login process has no user database: the worker answers */
+	if (net_login_role() == NET_LOGIN_PROCESS)
+		return auth_create_relay(config);
+
 	struct auth_local *auth = xcalloc(1, sizeof(*auth));
 	char *error = NULL;
 
@@ -917,5 +925,8 @@ struct auth *auth_create(const struct roost_config *config)
 						      AUTH_THROTTLE_FORGET_SECS);
 		auth->own_throttle = true;
 	}
+	/* a worker answers its login process with its first auth */
+	if (net_login_role() == NET_LOGIN_WORKER)
+		auth->relay_serving = auth_relay_serve(&auth->auth);
 	return &auth->auth;
 }

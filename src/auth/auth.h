@@ -20,6 +20,7 @@
 #include "base/base.h"
 
 struct roost_config;
+struct net_conn;
 struct auth;
 struct auth_request;
 
@@ -80,6 +81,19 @@ int auth_config_check(const struct roost_config *config, char **error_r);
 struct auth_request *auth_verify_plain(struct auth *auth, const char *user,
 				       const char *password, const char *remote_ip,
 				       auth_callback *callback, void *ctx);
+
+/* In a login process (net_login_role() == NET_LOGIN_PROCESS), inside the
+ * OK callback of auth_verify_plain() or auth_sasl_start(): the id under
+ * which the worker answered OK, for auth_handoff() (which may come later:
+ * IMAP waits for the empty response to success data).  0 elsewhere. */
+uint32_t auth_handoff_id(struct auth *auth);
+/* Hands `conn` over to the worker that answered OK under `id`
+ * (net_conn_handoff(); `protocol` and `state` as there).  Returns 0: the
+ * connection's closed() follows and the session must write nothing more;
+ * or -1 outside a login process (or id 0), where the caller logs the
+ * user in itself. */
+int auth_handoff(struct auth *auth, uint32_t id, struct net_conn *conn, const char *protocol,
+		 const void *state, size_t state_len);
 
 /* Cancels a request whose callback has not been called yet: the callback
  * will never be called and `ctx` is not touched again, even though the hash

@@ -29,6 +29,8 @@ static const struct conf_key conf_keys[] = {
 	K("data_dir", T_PATH, data_dir, 0, 0),
 	K("user", T_STR, user, 0, 0),
 	K("workers", T_UINT, workers, 0, 256),
+	K("login_processes", T_BOOL, login_processes, 0, 0),
+	K("login_user", T_STR, login_user, 0, 0),
 	K("log_level", T_STR, log_level, 0, 0),
 	K("log_syslog", T_BOOL, log_syslog, 0, 0),
 	K("auth_mechanisms", T_STR, auth_mechanisms, 0, 0),
@@ -114,6 +116,8 @@ static void config_defaults(struct roost_config *c)
 	c->data_dir = xstrdup("/var/lib/roost");
 	c->user = xstrdup("roost");
 	c->workers = 0;
+	c->login_processes = true;
+	c->login_user = xstrdup("roost-login");
 	c->log_level = xstrdup("info");
 	c->fsync = true;
 	c->qresync_tombstones = 20000;
@@ -664,6 +668,7 @@ void config_free(struct roost_config **_c)
 	free(c->path);
 	free(c->data_dir);
 	free(c->user);
+	free(c->login_user);
 	free(c->log_level);
 	free(c->userdb);
 	free(c->passwd_file);

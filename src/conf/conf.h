@@ -46,6 +46,10 @@ struct roost_config {
 	char *data_dir;		/* data_dir = /var/lib/roost */
 	char *user;		/* user = roost; "" = do not change user */
 	unsigned int workers;	/* workers = 0 (0 = number of CPUs) */
+	/* login_processes = yes: one login process per worker runs TLS and
+	 * everything before login for IMAP (net/login.c) */
+	bool login_processes;
+	char *login_user;	/* login_user = roost-login (fallback nobody) */
 	char *log_level;	/* log_level = info */
 	bool log_syslog;	/* log_syslog = no */
 	bool log_json;		/* log_format = text; json: one JSON object a line */

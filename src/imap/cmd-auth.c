@@ -76,7 +76,33 @@ struct imap_login {
 	bool final_wait;
 	char *user, *authcid;
 	bool read_only;
+	/* login process: the worker's id of the OK (auth_handoff_id()) */
+	uint32_t handoff_id;
 };
+
+/* In a login process: the worker logs the client in and answers the
+ * command (imap_session_handoff()); this session says nothing more.
+ * False elsewhere. */
+static bool imap_login_handoff(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->session;
+	struct imap_login *login = cmd->ctx;
+	if (login->handoff_id == 0)
+		return false;
+	/* the state: tag NUL method NUL */
+	struct str state = STR_INIT;
+	str_append(&state, cmd->tag);
+	str_append_c(&state, '\0');
+	str_append(&state, login->method);
+	str_append_c(&state, '\0');
+	int ret = auth_handoff(imap_auth, login->handoff_id, s->conn, "imap", state.data,
+			       state.len);
+	str_free(&state);
+	if (ret < 0)
+		return false;
+	imap_session_handed_off(s);
+	return true;
+}
 
 /* The login succeeded: open the session's store and answer OK. */
 static void imap_login_ok(struct imap_cmd *cmd, const char *user, bool read_only)
@@ -84,6 +110,8 @@ static void imap_login_ok(struct imap_cmd *cmd, const char *user, bool read_only
 	struct imap_session *s = cmd->session;
 	struct imap_login *login = cmd->ctx;
 
+	if (imap_login_handoff(cmd))
+		return;
 	if (imap_session_login(s, user, read_only) < 0) {
 		imap_cmd_no(cmd, "[UNAVAILABLE] Mailbox store unavailable.");
 		return;
@@ -126,6 +154,7 @@ static void imap_login_callback(enum auth_result result, const char *user, void 
 	login->request = NULL;
 	switch (result) {
 	case AUTH_RESULT_OK:
+		login->handoff_id = auth_handoff_id(imap_auth);
 		imap_login_ok(cmd, user, false);
 		break;
 	case AUTH_RESULT_FAILED:
@@ -205,6 +234,7 @@ static void imap_sasl_callback(const struct auth_sasl_reply *reply, void *ctx)
 	login->sasl = NULL;
 	switch (reply->status) {
 	case AUTH_SASL_OK:
+		login->handoff_id = auth_handoff_id(imap_auth);
 		if (reply->has_data) {
 			login->final_wait = true;
 			login->user = p_strdup(cmd->pool, reply->user);

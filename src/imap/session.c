@@ -647,6 +647,8 @@ static void imap_session_conn_closed(struct net_conn *conn, void *ctx, const cha
 			 (unsigned long long)s->fetch_count,
 			 (unsigned long long)s->expunge_count,
 			 (unsigned long long)s->append_count);
+	} else if (s->handed_off) {
+		log_debug("%s: %s", s->log_prefix, reason);
 	} else {
 		log_info("%s: Disconnected before login (%s)", s->log_prefix, reason);
 	}
@@ -1211,7 +1213,15 @@ int imap_session_login(struct imap_session *s, const char *user, bool read_only)
 static struct imap_session **all_sessions;
 static size_t all_session_count, all_session_cap;
 
-static void imap_session_accept(struct net_conn *conn, const struct roost_config *config)
+void imap_session_handed_off(struct imap_session *s)
+{
+	s->handed_off = true;
+	/* like after BYE: the input loop stops, input stays paused */
+	s->logout_sent = true;
+}
+
+static struct imap_session *imap_session_create(struct net_conn *conn,
+						const struct roost_config *config)
 {
 	struct imap_session *s = xcalloc(1, sizeof(*s));
 	s->conn = conn;
@@ -1233,12 +1243,69 @@ static void imap_session_accept(struct net_conn *conn, const struct roost_config
 	net_conn_set_callbacks(conn, &imap_conn_callbacks, s);
 	net_conn_set_low_watermark(conn, IMAP_OUTPUT_LOW_WATER);
 	net_conn_set_idle_timeout(conn, config->preauth_timeout);
+	return s;
+}
+
+static void imap_session_accept(struct net_conn *conn, const struct roost_config *config)
+{
+	struct imap_session *s = imap_session_create(conn, config);
 	log_debug("%s: connected", s->log_prefix);
 
 	struct str line = STR_INIT;
 	str_append(&line, "* OK [CAPABILITY ");
 	imap_capability_write(s, &line);
 	str_append(&line, "] Roost ready.");
+	imap_session_write_line(s, &line);
+	str_free(&line);
+}
+
+/* A tag as the parser accepts it: no controls, no spaces, not too long
+ * (the login process's state is not trusted). */
+static bool imap_handoff_tag_valid(const char *tag)
+{
+	size_t len = strlen(tag);
+	if (len == 0 || len > 256)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)tag[i];
+		if (c <= ' ' || c >= 0x7f || c == '{' || c == '(' || c == ')' || c == '%' ||
+		    c == '*' || c == '"' || c == '\\' || c == '+')
+			return false;
+	}
+	return true;
+}
+
+/* net_protocol.handoff: a client that logged in through the login
+ * process.  The session starts here logged in and answers the LOGIN or
+ * AUTHENTICATE command the client sent there; what the client sent after
+ * it is buffered input, processed next. */
+static void imap_session_handoff(struct net_conn *conn, const struct roost_config *config,
+				 const char *user, bool read_only, const unsigned char *state,
+				 size_t state_len)
+{
+	const char *tag = (const char *)state;
+	const char *tag_end = memchr(state, '\0', state_len);
+	const char *method = tag_end != NULL ? tag_end + 1 : NULL;
+	if (method == NULL || memchr(method, '\0', state_len - (size_t)(method - tag)) == NULL ||
+	    !imap_handoff_tag_valid(tag) || strlen(method) > 64) {
+		log_error("imap(%s): malformed handover from the login process",
+			  net_conn_remote_ip(conn));
+		net_conn_destroy(&conn);
+		return;
+	}
+	struct imap_session *s = imap_session_create(conn, config);
+	net_conn_login_done(conn);
+	if (imap_session_login(s, user, read_only) < 0) {
+		net_conn_printf(conn, "%s NO [UNAVAILABLE] Mailbox store unavailable.\r\n", tag);
+		imap_session_bye(s, "Mailbox store unavailable.");
+		return;
+	}
+	log_info("%s: Login: method=%s%s%s", s->log_prefix, method,
+		 net_conn_is_tls(conn) ? ", TLS" : "", read_only ? ", read-only" : "");
+	struct str line = STR_INIT;
+	str_printfa(&line, "%s OK [CAPABILITY ", tag);
+	imap_capability_write(s, &line);
+	str_append(&line, "] Logged in.");
 	imap_session_write_line(s, &line);
 	str_free(&line);
 }
@@ -1357,6 +1424,7 @@ const struct net_protocol imap_protocol = {
 	.refusal = imap_refusal,
 	.worker_init = imap_worker_init,
 	.accept = imap_session_accept,
+	.handoff = imap_session_handoff,
 	.reload = imap_reload,
 	.shutdown = imap_shutdown,
 };

@@ -168,6 +168,7 @@ struct imap_session {
 	bool shutting_down;		/* SIGTERM: stop after the running command */
 	bool input_busy;		/* re-entrancy guard for input handling */
 	bool tls_pending;		/* STARTTLS accepted: no input until TLS is up */
+	bool handed_off;		/* login process: the worker has the client */
 	/* logged in read-only (ANONYMOUS): SELECT is EXAMINE and every
 	 * command that would change the store answers NO */
 	bool read_only;
@@ -383,6 +384,10 @@ void imap_session_select(struct imap_session *s, struct store_mailbox *box);
  * when the store cannot be opened: the reason is logged here (a system
  * error, not for the client) and the caller answers NO [UNAVAILABLE]. */
 int imap_session_login(struct imap_session *s, const char *user, bool read_only);
+/* Login process: the connection is being handed over to the worker
+ * (auth_handoff()): no more input is read and nothing more written; the
+ * session ends with the connection's closed() as usual. */
+void imap_session_handed_off(struct imap_session *s);
 
 /* Sends "* BYE text" and closes after flushing. */
 void imap_session_bye(struct imap_session *s, const char *text);

@@ -102,6 +102,31 @@ static void managesieve_auth_challenge(struct managesieve_session *s,
 	str_free(&b64);
 }
 
+/* In a login process: the worker logs the client in and answers
+ * (managesieve_session_handoff()); the state is the mechanism and the
+ * success data in base64, each ended by a NUL.  False elsewhere. */
+static bool managesieve_login_handoff(struct managesieve_session *s,
+				      const struct auth_sasl_reply *reply)
+{
+	uint32_t id = auth_handoff_id(managesieve_auth);
+	if (id == 0)
+		return false;
+	struct str state = STR_INIT;
+	str_append(&state, s->auth_method != NULL ? s->auth_method : "");
+	str_append_c(&state, '\0');
+	if (reply->has_data)
+		base64_encode(reply->data, reply->data_len, &state);
+	str_append_c(&state, '\0');
+	int ret = auth_handoff(managesieve_auth, id, s->conn, "managesieve", state.data,
+			       state.len);
+	str_free(&state);
+	if (ret < 0)
+		return false;
+	s->handed_off = true;
+	s->closing = true;
+	return true;
+}
+
 static void managesieve_auth_callback(const struct auth_sasl_reply *reply, void *ctx)
 {
 	struct managesieve_session *s = ctx;
@@ -120,6 +145,8 @@ static void managesieve_auth_callback(const struct auth_sasl_reply *reply, void 
 			managesieve_reply(s, "NO", NULL, "Read-only logins are not offered here.");
 			break;
 		}
+		if (managesieve_login_handoff(s, reply))
+			break;
 		if (managesieve_session_login(s, reply->user) < 0) {
 			managesieve_reply(s, "NO", "TRYLATER", "Script storage unavailable.");
 			break;

@@ -49,6 +49,7 @@ struct managesieve_session {
 	const struct managesieve_arg *store_args;
 	size_t store_arg_count;
 	bool input_busy, closing, shutting_down, tls_pending;
+	bool handed_off;	/* login process: the worker has the client */
 	unsigned int auth_failures, bad_count;
 };
 

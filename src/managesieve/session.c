@@ -420,7 +420,9 @@ static void managesieve_conn_closed(struct net_conn *conn, void *ctx, const char
 {
 	struct managesieve_session *s = ctx;
 	(void)conn;
-	if (managesieve_parser_is_busy(s->parser))
+	if (s->handed_off)
+		log_debug("%s: %s", s->log_prefix, reason);
+	else if (managesieve_parser_is_busy(s->parser))
 		log_info("%s: Disconnected in the middle of a command (%s)", s->log_prefix,
 			 reason);
 	else
@@ -469,7 +471,8 @@ static const struct net_conn_callbacks managesieve_conn_callbacks = {
 
 /* ---- life cycle ---- */
 
-static void managesieve_session_accept(struct net_conn *conn, const struct roost_config *config)
+static struct managesieve_session *managesieve_session_create(struct net_conn *conn,
+							      const struct roost_config *config)
 {
 	struct managesieve_session *s = xcalloc(1, sizeof(*s));
 	s->conn = conn;
@@ -484,9 +487,61 @@ static void managesieve_session_accept(struct net_conn *conn, const struct roost
 	net_conn_set_callbacks(conn, &managesieve_conn_callbacks, s);
 	net_conn_set_low_watermark(conn, MANAGESIEVE_OUTPUT_LOW_WATER);
 	net_conn_set_idle_timeout(conn, config->preauth_timeout);
+	return s;
+}
+
+static void managesieve_session_accept(struct net_conn *conn, const struct roost_config *config)
+{
+	struct managesieve_session *s = managesieve_session_create(conn, config);
 	log_debug("%s: connected", s->log_prefix);
 	managesieve_capability_write(s);
 	managesieve_reply(s, "OK", NULL, "Roost ManageSieve ready.");
+}
+
+/* net_protocol.handoff: a client that authenticated through the login
+ * process.  The session starts logged in here and answers its
+ * AUTHENTICATE; the state is the mechanism's name and the success data in
+ * base64 (not trusted). */
+static void managesieve_session_handoff(struct net_conn *conn,
+					const struct roost_config *config, const char *user,
+					bool read_only, const unsigned char *state, size_t state_len)
+{
+	const struct sasl_mech *mech = NULL;
+	const char *data = NULL;
+	const unsigned char *nul = memchr(state, '\0', state_len);
+	if (nul != NULL && nul - state <= 64) {
+		mech = sasl_mech_find((const char *)state);
+		data = (const char *)nul + 1;
+		size_t left = state_len - (size_t)(nul + 1 - state);
+		if (memchr(data, '\0', left) == NULL)
+			mech = NULL;
+	}
+	const char *method = mech != NULL ? mech->name : NULL;
+	if (method == NULL || read_only) {
+		log_error("managesieve(%s): malformed handover from the login process",
+			  net_conn_remote_ip(conn));
+		net_conn_destroy(&conn);
+		return;
+	}
+	struct managesieve_session *s = managesieve_session_create(conn, config);
+	s->auth_method = method;
+	if (managesieve_session_login(s, user) < 0) {
+		managesieve_reply(s, "NO", "TRYLATER", "Script storage unavailable.");
+		managesieve_session_bye(s, NULL, "Script storage unavailable.");
+		return;
+	}
+	log_info("%s: Login: method=%s%s", s->log_prefix, method,
+		 net_conn_is_tls(conn) ? ", TLS" : "");
+	if (data[0] != '\0') {
+		/* RFC 5804 2.1: the server's last data goes in the OK */
+		struct str code = STR_INIT;
+		str_append(&code, "SASL ");
+		managesieve_string_append(&code, data, strlen(data));
+		managesieve_reply(s, "OK", str_c(&code), "Logged in.");
+		str_free(&code);
+	} else {
+		managesieve_reply(s, "OK", NULL, "Logged in.");
+	}
 }
 
 static const struct store_executor managesieve_store_executor = { .submit = net_job_run };
@@ -532,6 +587,7 @@ const struct net_protocol managesieve_protocol = {
 	.refusal = managesieve_refusal,
 	.worker_init = managesieve_worker_init,
 	.accept = managesieve_session_accept,
+	.handoff = managesieve_session_handoff,
 	.reload = managesieve_auth_reload,
 	.shutdown = managesieve_shutdown,
 };

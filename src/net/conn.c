@@ -80,10 +80,18 @@ struct net_conn {
 	bool defer_starttls:1;
 	bool peer_counted:1;
 	bool eof_seen:1;	/* EOF while paused: reported after the input */
+	bool secured:1;		/* TLS ended before us (net_conn_set_secured) */
+	bool handoff_pending:1;	/* net_conn_handoff() waits for the output */
+	bool defer_handoff:1;
 	const char *close_reason;	/* for a close after eof_seen */
 
 	char id[16];
 	char remote_ip[INET6_ADDRSTRLEN + 2];
+	char local_ip[INET6_ADDRSTRLEN + 2];
+	unsigned int remote_port, local_port;
+	/* net_conn_handoff(): the message to send once output is written */
+	struct net_handoff_header *handoff;
+	void *handoff_state;
 };
 
 static unsigned int conn_id_counter;
@@ -109,6 +117,31 @@ static __attribute__((noinline)) bool conn_unref(struct net_conn *conn)
 		free(conn);
 	}
 	return alive;
+}
+
+/* "192.0.2.1" or "[2001:db8::1]" and the port of an address. */
+static void conn_format_address(const struct sockaddr *addr, char *buf, size_t size,
+				unsigned int *port_r)
+{
+	char ip[INET6_ADDRSTRLEN];
+	*port_r = 0;
+	buf[0] = '\0';
+	if (addr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+		inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)size);
+		*port_r = ntohs(sin->sin_port);
+	} else if (addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
+		*port_r = ntohs(sin6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			struct in_addr in4;
+			memcpy(&in4, &sin6->sin6_addr.s6_addr[12], sizeof(in4));
+			inet_ntop(AF_INET, &in4, buf, (socklen_t)size);
+		} else {
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+			snprintf(buf, size, "[%s]", ip);
+		}
+	}
 }
 
 /* Sets remote_ip and is_local; returns the address family. */
@@ -184,15 +217,16 @@ static void conn_apply_pause(struct net_conn *conn)
 	bool hold = conn->paused && conn->tls != CONN_TLS_HANDSHAKE;
 	bufferevent_setwatermark(conn->bev, EV_READ, 0, hold ? CONN_PAUSED_READ_AHEAD : 0);
 	conn_apply_timeouts(conn);
-	if (!conn->eof_seen && !conn->closing && conn->tls != CONN_TLS_STARTTLS_WAIT)
+	if (!conn->eof_seen && !conn->closing && conn->tls != CONN_TLS_STARTTLS_WAIT &&
+	    conn->handoff == NULL)
 		bufferevent_enable(conn->bev, EV_READ);
 }
 
 static void conn_apply_watermark(struct net_conn *conn)
 {
 	/* closing and STARTTLS need to know when output is fully written */
-	size_t low = conn->closing || conn->tls == CONN_TLS_STARTTLS_WAIT ? 0 :
-		     conn->low_watermark;
+	size_t low = conn->closing || conn->handoff_pending ||
+		     conn->tls == CONN_TLS_STARTTLS_WAIT ? 0 : conn->low_watermark;
 	bufferevent_setwatermark(conn->bev, EV_WRITE, low, 0);
 }
 
@@ -249,6 +283,17 @@ struct net_conn *net_conn_create(int fd, const struct sockaddr *addr, socklen_t 
 		 ++conn_id_counter);
 	int family = conn_set_address(conn, addr, addrlen);
 	if (family == AF_INET || family == AF_INET6) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		unsigned int port;
+		char ip[sizeof(conn->remote_ip)];
+		if (addr != NULL)
+			conn_format_address(addr, ip, sizeof(ip), &conn->remote_port);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+			conn_format_address((struct sockaddr *)&ss, conn->local_ip,
+					    sizeof(conn->local_ip), &port);
+			conn->local_port = port;
+		}
 		/* output is already gathered per loop iteration; Nagle would
 		 * only delay the tagged reply behind an untagged one */
 		int one = 1;
@@ -288,6 +333,10 @@ void net_conn_destroy(struct net_conn **_conn)
 		conn->ev_defer = NULL;
 	}
 	net_conn_login_done(conn);
+	free(conn->handoff);
+	conn->handoff = NULL;
+	free(conn->handoff_state);
+	conn->handoff_state = NULL;
 	if (conn->bev != NULL) {
 		/* removes the socket from the loop now, before it is closed */
 		bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
@@ -307,7 +356,9 @@ static void conn_report_closed(struct net_conn *conn, const char *reason)
 	if (conn->closed_reported || conn->destroyed)
 		return;
 	conn->closed_reported = true;
-	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+	/* no bufferevent: a TLS connection handed over to its relay */
+	if (conn->bev != NULL)
+		bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
 	if (conn->cb.closed == NULL) {
 		/* nobody took the connection: it is ours to free */
 		struct net_conn *c = conn;
@@ -334,10 +385,18 @@ static bool conn_input_deliverable(const struct net_conn *conn)
 	       !conn->destroyed && (conn->tls == CONN_TLS_NONE || conn->tls == CONN_TLS_UP);
 }
 
+static void conn_handoff_send(struct net_conn *conn);
+
 static void conn_defer_cb(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED, void *arg)
 {
 	struct net_conn *conn = arg;
 	conn_ref(conn);
+	if (conn->defer_handoff) {
+		conn->defer_handoff = false;
+		if (conn->handoff_pending && !conn->closed_reported &&
+		    evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+			conn_handoff_send(conn);
+	}
 	if (conn->defer_starttls) {
 		conn->defer_starttls = false;
 		if (conn->tls == CONN_TLS_STARTTLS_WAIT && !conn->closed_reported &&
@@ -404,6 +463,13 @@ static void conn_writecb(struct bufferevent *bev, void *arg)
 	size_t len = evbuffer_get_length(bufferevent_get_output(bev));
 	if (conn->closed_reported)
 		return;
+	if (conn->handoff_pending) {
+		if (len == 0) {
+			conn->defer_handoff = true;
+			conn_defer_cb(-1, 0, conn);
+		}
+		return;
+	}
 	if (conn->closing) {
 		if (len == 0) {
 			conn->defer_close = true;
@@ -529,12 +595,68 @@ bool net_conn_is_local(struct net_conn *conn)
 
 bool net_conn_is_tls(struct net_conn *conn)
 {
-	return conn->tls == CONN_TLS_UP;
+	return conn->tls == CONN_TLS_UP || conn->secured;
 }
 
 bool net_conn_can_starttls(struct net_conn *conn)
 {
-	return conn->can_starttls && conn->tls == CONN_TLS_NONE && net_worker_tls_ctx() != NULL;
+	return conn->can_starttls && conn->tls == CONN_TLS_NONE && !conn->secured &&
+	       net_worker_tls_ctx() != NULL;
+}
+
+const char *net_conn_local_ip(struct net_conn *conn)
+{
+	return conn->local_ip;
+}
+
+unsigned int net_conn_remote_port(struct net_conn *conn)
+{
+	return conn->remote_port;
+}
+
+unsigned int net_conn_local_port(struct net_conn *conn)
+{
+	return conn->local_port;
+}
+
+void net_conn_set_addresses(struct net_conn *conn, const char *remote_ip,
+			    unsigned int remote_port, const char *local_ip,
+			    unsigned int local_port)
+{
+	/* "[::1]" and "::1" alike; loopback decides is_local */
+	char bare[INET6_ADDRSTRLEN + 2];
+	size_t len = strlen(remote_ip);
+	if (len >= 2 && remote_ip[0] == '[' && remote_ip[len - 1] == ']' &&
+	    len - 2 < sizeof(bare)) {
+		memcpy(bare, remote_ip + 1, len - 2);
+		bare[len - 2] = '\0';
+	} else {
+		snprintf(bare, sizeof(bare), "%s", remote_ip);
+	}
+	struct in_addr in4;
+	struct in6_addr in6;
+	if (inet_pton(AF_INET, bare, &in4) == 1) {
+		snprintf(conn->remote_ip, sizeof(conn->remote_ip), "%s", bare);
+		conn->is_local = (ntohl(in4.s_addr) >> 24) == 127;
+	} else if (inet_pton(AF_INET6, bare, &in6) == 1) {
+		char ip6[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &in6, ip6, sizeof(ip6));
+		snprintf(conn->remote_ip, sizeof(conn->remote_ip), "[%s]", ip6);
+		conn->is_local = IN6_IS_ADDR_LOOPBACK(&in6);
+	} else {
+		snprintf(conn->remote_ip, sizeof(conn->remote_ip), "unknown");
+		conn->is_local = false;
+	}
+	conn->remote_port = remote_port;
+	if (local_ip != NULL) {
+		snprintf(conn->local_ip, sizeof(conn->local_ip), "%s", local_ip);
+		conn->local_port = local_port;
+	}
+}
+
+void net_conn_set_secured(struct net_conn *conn)
+{
+	conn->secured = true;
 }
 
 const unsigned char *net_conn_input(struct net_conn *conn, size_t max, size_t *len_r)
@@ -574,7 +696,7 @@ void net_conn_input_pause(struct net_conn *conn, bool pause)
 	if (conn->paused == pause)
 		return;
 	conn->paused = pause;
-	if (conn->closing || conn->closed_reported || conn->destroyed ||
+	if (conn->closing || conn->closed_reported || conn->destroyed || conn->handoff != NULL ||
 	    conn->tls == CONN_TLS_STARTTLS_WAIT || conn->tls == CONN_TLS_HANDSHAKE)
 		return;		/* applied when the handshake is done */
 	conn_apply_pause(conn);
@@ -724,4 +846,105 @@ void net_conn_set_idle_timeout(struct net_conn *conn, unsigned int secs)
 	conn->idle_secs = secs;
 	if (conn->bev != NULL && !conn->closing)
 		conn_apply_timeouts(conn);
+}
+
+/* ---- handing a connection over (login processes) ---- */
+
+/* All output is written: send the HANDOFF message and let the protocol
+ * forget the connection. */
+static void conn_handoff_send(struct net_conn *conn)
+{
+	struct net_handoff_header *hdr = conn->handoff;
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	const char *reason = "handed over";
+
+	conn->handoff_pending = false;
+	if (conn->ssl == NULL) {
+		/* the socket itself, and what was read after the login
+		 * command (the rest is still in the kernel's buffer) */
+		size_t in_len = evbuffer_get_length(in);
+		if (sizeof(*hdr) + hdr->state_len + in_len > NET_HANDOFF_MAX) {
+			reason = "too much input pipelined after the login";
+		} else {
+			hdr->input_len = (uint32_t)in_len;
+			const void *input = in_len > 0 ? evbuffer_pullup(in, -1) : NULL;
+			if (net_login_send_handoff(hdr, conn->handoff_state, hdr->state_len, input,
+						   in_len, conn->fd) < 0)
+				reason = "cannot hand over to the worker";
+		}
+		conn_report_closed(conn, reason);
+		return;
+	}
+	/* TLS stays here: the worker gets one end of a socket pair and
+	 * this process relays the decrypted bytes */
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+		conn_report_closed(conn, "socketpair() failed");
+		return;
+	}
+	hdr->input_len = 0;
+	int ret = net_login_send_handoff(hdr, conn->handoff_state, hdr->state_len, NULL, 0,
+					 sv[1]);
+	close(sv[1]);
+	if (ret < 0) {
+		close(sv[0]);
+		conn_report_closed(conn, "cannot hand over to the worker");
+		return;
+	}
+	struct bufferevent *bev = conn->bev;
+	conn->bev = NULL;
+	conn->ssl = NULL;
+	conn->fd_owned = false;	/* the bufferevent closes it */
+	net_login_proxy_start(bev, sv[0]);
+	conn_report_closed(conn, reason);
+}
+
+void net_conn_handoff(struct net_conn *conn, uint32_t auth_id, const char *protocol,
+		      const void *state, size_t state_len)
+{
+	if (conn->closing || conn->closed_reported || conn->destroyed || conn->handoff != NULL)
+		return;
+	struct net_handoff_header *hdr = xcalloc(1, sizeof(*hdr));
+	hdr->type = 'H';
+	hdr->secured = net_conn_is_tls(conn) ? 1 : 0;
+	hdr->auth_id = auth_id;
+	hdr->remote_port = (uint16_t)conn->remote_port;
+	hdr->local_port = (uint16_t)conn->local_port;
+	snprintf(hdr->protocol, sizeof(hdr->protocol), "%s", protocol);
+	snprintf(hdr->remote_ip, sizeof(hdr->remote_ip), "%s", conn->remote_ip);
+	snprintf(hdr->local_ip, sizeof(hdr->local_ip), "%s", conn->local_ip);
+	hdr->state_len = (uint32_t)ROOST_MIN(state_len, 4096);
+	conn->handoff = hdr;
+	conn->handoff_state = hdr->state_len > 0 ? xmemdup(state, hdr->state_len) : NULL;
+	conn->handoff_pending = true;
+	/* the protocol gets no more input; what is buffered goes along */
+	net_conn_login_done(conn);
+	bufferevent_disable(conn->bev, EV_READ);
+	conn_apply_watermark(conn);
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+		conn->defer_handoff = true;
+		conn_defer(conn);
+	}
+}
+
+struct net_conn *net_conn_create_handed(int fd, const struct net_handoff_header *hdr,
+					const void *input, size_t input_len)
+{
+	struct net_conn *conn = net_conn_create(fd, NULL, 0, false, NULL);
+	net_conn_set_addresses(conn, hdr->remote_ip, hdr->remote_port, hdr->local_ip,
+			       hdr->local_port);
+	if (hdr->secured != 0)
+		conn->secured = true;
+	if (input_len > 0) {
+		/* libevent freezes the end of an input buffer against
+		 * writers other than itself */
+		struct evbuffer *in = bufferevent_get_input(conn->bev);
+		evbuffer_unfreeze(in, 0);
+		if (evbuffer_add(in, input, input_len) < 0)
+			i_panic("evbuffer_add failed");
+		evbuffer_freeze(in, 0);
+		conn->defer_input = true;
+		conn_defer(conn);
+	}
+	return conn;
 }

@@ -62,7 +62,17 @@ struct net_listen_fd {
 	 * Every worker inherits all of them: it accepts on another
 	 * worker's only while it adopts them (net_control_adopt). */
 	int worker;
+	/* served by the login processes, not the workers (IMAP over TCP
+	 * while login_processes is on) */
+	bool login;
 };
+
+/* What a process started by the supervisor is. */
+enum net_role {
+	NET_ROLE_WORKER,	/* a worker (or the single process) */
+	NET_ROLE_LOGIN,		/* a login process (net/login.c) */
+};
+struct privs;
 
 /* What a worker process (or the single process) needs to run. */
 struct net_worker_setup {
@@ -86,7 +96,22 @@ struct net_worker_setup {
 	unsigned int worker_index;
 	/* max_preauth_connections_per_ip_exempt, parsed (NULL: none) */
 	const struct net_peer_networks *peer_exempt;
+	/* this process's index in peer_limit (worker_index for workers,
+	 * worker count + index for login processes) */
+	unsigned int peer_index;
+	enum net_role role;
+	/* SOCK_SEQPACKET channel between worker i and login process i, or
+	 * -1 (no login processes, or not paired yet: it comes later in a
+	 * net_control_channel message) */
+	int login_fd;
+	/* a worker paired with a login process (login_fd may still be -1) */
+	bool paired;
+	/* NET_ROLE_LOGIN: the user to become (net_sandbox_enter) */
+	const struct privs *login_privs;
 };
+
+/* The setup net_worker_main() runs with (NULL outside it). */
+const struct net_worker_setup *net_worker_setup(void);
 
 /* Runs a worker: protocol worker_init, accept loop, SIGTERM handling.
  * Returns an exit code. */
@@ -110,6 +135,73 @@ struct net_control_adopt {
 	uint32_t adopt;
 };
 
+/* Control message from supervisor to worker or login process: the
+ * channel to the partner process is a new socket, passed with
+ * SCM_RIGHTS (the partner was restarted). */
+struct net_control_channel {
+	char type;		/* 'C' */
+};
+
+/* ---- login.c: the channel between a worker and its login process ---- */
+
+/* Starts using `fd` as the channel (replacing and closing the one before:
+ * requests on the old one are dropped, see net_login_set_handler).  Needs
+ * the loop.  role: what this process is. */
+void net_login_channel_set(enum net_role role, int fd);
+/* Sets what this process is (net_login_role()) before a channel exists. */
+void net_login_channel_mark(enum net_role role);
+/* Closes the channel, if any (at the end of net_worker_main). */
+void net_login_channel_close(void);
+/* Login process: hands a connection over, with SCM_RIGHTS carrying
+ * `fd`.  Returns 0 or -1 (errno). */
+struct net_handoff_header;
+int net_login_send_handoff(const struct net_handoff_header *hdr, const void *state,
+			   size_t state_len, const void *input, size_t input_len, int fd);
+/* Login process: relays bytes between a TLS bufferevent (which the proxy
+ * now owns, with its input still to be forwarded) and the local end of a
+ * socket pair to the worker, until either side ends.  Counts as a
+ * connection of this process while it runs. */
+struct bufferevent;
+void net_login_proxy_start(struct bufferevent *client, int worker_fd);
+
+/* Login process, tests only: the ROOST_TEST_LOGIN_* hooks (login.c).
+ * net_login_test_forge() returns true if it took the connection. */
+void net_login_test_hooks(void);
+bool net_login_test_forge(struct net_conn *conn, const char *protocol);
+
+/* The fixed part of a HANDOFF message; the protocol's state and the
+ * client's bytes after the login command follow. */
+struct net_handoff_header {
+	char type;		/* 'H' */
+	uint8_t secured;	/* TLS ended in the login process */
+	uint16_t remote_port, local_port;
+	uint32_t auth_id;	/* the worker's OK on this channel */
+	uint32_t state_len, input_len;
+	char protocol[16];
+	char remote_ip[64], local_ip[64];
+};
+/* The largest HANDOFF message: the client's bytes after the login
+ * command are at most what a paused connection reads ahead. */
+#define NET_HANDOFF_MAX (256 * 1024)
+
+/* ---- fdpass.c ---- */
+
+struct iovec;
+/* Sends one message made of iov[0..iov_count) with `fd` attached
+ * (SCM_RIGHTS), without blocking.  Returns sendmsg()'s result. */
+ssize_t net_fd_send(int sock, const struct iovec *iov, size_t iov_count, int fd);
+/* Receives one message of at most `size` bytes without blocking;
+ * *fd_r is the descriptor it carried (close-on-exec) or -1 (extra ones
+ * are closed).  Returns recvmsg()'s result. */
+ssize_t net_fd_recv(int sock, void *buf, size_t size, int *fd_r);
+
+/* ---- sandbox.c ---- */
+
+/* Confines this login process for good (see sandbox.c): chroot and
+ * privs->user when root, no_new_privs, Landlock, seccomp.  Returns 0, or
+ * -1 (logged) if a step that should work failed: the process must exit. */
+int net_sandbox_enter(const struct privs *privs);
+
 /* ---- conn.c ---- */
 
 /* Wraps an accepted, nonblocking socket (the connection owns it from now
@@ -125,6 +217,12 @@ struct net_conn *net_conn_create(int fd, const struct sockaddr *addr, socklen_t 
  * net_worker_peer_release() at net_conn_login_done() or destruction. */
 void net_conn_start_login(struct net_conn *conn, unsigned int secs,
 			  const struct net_peer_key *peer_key);
+
+/* Creates a connection for a socket a login process handed over
+ * (net_login.c): addresses and TLS state from the header, `input` (the
+ * client's bytes after its login command) as if read already. */
+struct net_conn *net_conn_create_handed(int fd, const struct net_handoff_header *hdr,
+					const void *input, size_t input_len);
 
 /* ---- peer-limit.c: connections per address across workers ---- */
 

@@ -205,6 +205,18 @@ struct net_protocol {
 	/* SIGHUP reached the worker: reload what can be reloaded (the
 	 * certificate is reloaded by net itself). */
 	void (*reload)(void);
+	/* Optional: a connection a login process authenticated and handed
+	 * over (net/login.c) for `user`, whom this worker's own user
+	 * database check proved on that login process's channel.  The
+	 * protocol starts the session logged in and answers the login
+	 * command; `state` is what the protocol's login process code
+	 * passed to net_conn_handoff() (not trusted: check it); `read_only`
+	 * as the login said (ANONYMOUS).  The
+	 * client's bytes after the login command are buffered input.
+	 * Without it the protocol's listeners stay in the workers. */
+	void (*handoff)(struct net_conn *conn, const struct roost_config *config,
+			const char *user, bool read_only, const unsigned char *state,
+			size_t state_len);
 	/* SIGTERM: stop the sessions cleanly (let a running command finish,
 	 * say BYE, close).  The worker exits when its last connection is
 	 * gone, or after a grace period. */
@@ -221,6 +233,47 @@ struct net_protocol {
  * exit code. `protocols` ends with an entry whose name is NULL. */
 int net_serve(const struct roost_config *config, const struct net_protocol *protocols,
 	      bool single_process);
+
+/* ---- login processes (net/login.c) ----
+ *
+ * With login_processes on, login process i accepts the IMAP connections,
+ * runs TLS and everything before login in a sandbox, and relays password
+ * checks to worker i over a channel; on success it hands the connection
+ * over.  These calls are the auth layer's and the protocols' part. */
+enum net_login_role {
+	NET_LOGIN_NONE,		/* no login processes: everything is here */
+	NET_LOGIN_WORKER,	/* a worker paired with a login process */
+	NET_LOGIN_PROCESS,	/* a login process */
+};
+/* What this process is; set before the protocols' worker_init. */
+enum net_login_role net_login_role(void);
+/* Sends one message (at most 64 KiB) to the partner process.  Returns 0,
+ * or -1 when there is no channel now or it is full. */
+int net_login_send(const void *data, size_t len);
+/* `message`: a message from the partner (HANDOFF messages excepted,
+ * net handles those).  `reset`: the channel was lost or replaced by a new
+ * one (the partner was restarted): everything in flight on the old one is
+ * void.  `claim` (worker): a login process hands over a connection with
+ * `auth_id`: return the user this process authenticated on the channel
+ * under that id (allocated; the claim is used up) and whether that login
+ * is read-only, or NULL to refuse.
+ * One handler per process; a second call replaces the first, NULL
+ * functions remove it. */
+typedef void net_login_message_cb(const unsigned char *data, size_t len, void *ctx);
+typedef void net_login_reset_cb(void *ctx);
+typedef char *net_login_claim_cb(uint32_t auth_id, bool *read_only_r, void *ctx);
+void net_login_set_handler(net_login_message_cb *message, net_login_reset_cb *reset,
+			   net_login_claim_cb *claim, void *ctx);
+/* In a login process: hands `conn` over to the worker once its queued
+ * output is written: the client socket itself (plaintext), or for TLS one
+ * end of a socket pair through which this process then relays the
+ * decrypted bytes.  The buffered input (the client's bytes after the
+ * login command) goes along.  `protocol` names the net_protocol whose
+ * handoff() the worker calls; `state` (at most 4 KiB) is passed to it.
+ * The connection's closed() callback follows (reason "handed over", or
+ * an error): the protocol then destroys its session as usual. */
+void net_conn_handoff(struct net_conn *conn, uint32_t auth_id, const char *protocol,
+		      const void *state, size_t state_len);
 
 /* Number of connections this worker currently serves. */
 unsigned int net_worker_connection_count(void);

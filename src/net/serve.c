@@ -32,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -94,6 +95,12 @@ struct serve {
 
 	struct serve_worker *workers;
 	unsigned int worker_count;
+	/* login_processes: login process i beside worker i (NULL: none);
+	 * their user; and per index, the end of a new channel kept for the
+	 * partner that is not running yet (-1: none) */
+	struct serve_worker *logins;
+	struct privs login_privs;
+	int *channel_spare;
 	/* config->max_connections as the file descriptor limit allows it */
 	unsigned int max_connections;
 	struct net_peer_limit *peer_limit;
@@ -130,6 +137,7 @@ static void serve_add_listener(struct serve *s, int fd, const struct conf_listen
 	lfd->protocol = protocol;
 	lfd->unix_path = unix_path == NULL ? NULL : xstrdup(unix_path);
 	lfd->worker = worker;
+	lfd->login = false;
 }
 
 /* A bound TCP socket for sa (listening unless `probe`), or -1 (logged).
@@ -458,8 +466,8 @@ static void serve_signals_restore(const struct serve *s)
 	sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
 }
 
-static void ATTR_NORETURN serve_worker_child(struct serve *s, struct serve_worker *w,
-					       int control_fd)
+static void ATTR_NORETURN serve_worker_child(struct serve *s, unsigned int index,
+					       enum net_role role, int control_fd, int login_fd)
 {
 	/* die with the supervisor, even if it is killed with SIGKILL */
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -468,6 +476,24 @@ static void ATTR_NORETURN serve_worker_child(struct serve *s, struct serve_worke
 	for (unsigned int i = 0; i < s->worker_count; i++) {
 		if (s->workers[i].control_fd >= 0)
 			close(s->workers[i].control_fd);
+		if (s->logins != NULL && s->logins[i].control_fd >= 0)
+			close(s->logins[i].control_fd);
+		if (s->channel_spare != NULL && s->channel_spare[i] >= 0)
+			close(s->channel_spare[i]);
+	}
+	/* ps and the tests tell a login process from a worker by its name */
+	if (role == NET_ROLE_LOGIN)
+		(void)prctl(PR_SET_NAME, "roost-login");
+	/* each keeps only the listening sockets of its role: a login process
+	 * none of LMTP's or the workers', a worker none of the login
+	 * processes' (held open without accepting, their queued
+	 * connections would be reset when it exits) */
+	for (size_t i = 0; i < s->listener_count; i++) {
+		struct net_listen_fd *lfd = &s->listeners[i];
+		if (lfd->login != (role == NET_ROLE_LOGIN) && lfd->fd >= 0) {
+			close(lfd->fd);
+			lfd->fd = -1;
+		}
 	}
 	/* SIGTERM, SIGINT and SIGHUP stay blocked until the worker's loop
 	 * handles them, so a stop right after the fork is not lost */
@@ -478,13 +504,15 @@ static void ATTR_NORETURN serve_worker_child(struct serve *s, struct serve_worke
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
-	if (serve_drop_privileges(s) < 0)
+	/* a login process changes user in its sandbox (net_sandbox_enter) */
+	if (role == NET_ROLE_WORKER && serve_drop_privileges(s) < 0)
 		_exit(1);
 
 	enum log_level level = LOG_LEVEL_INFO;
 	if (s->config->log_level != NULL)
 		(void)log_level_parse(s->config->log_level, &level);
-	log_init("roost-worker", s->config->log_syslog, level);
+	log_init(role == NET_ROLE_LOGIN ? "roost-login" : "roost-worker", s->config->log_syslog,
+		 level);
 
 	struct net_worker_setup setup = {
 		.config = s->config,
@@ -495,35 +523,88 @@ static void ATTR_NORETURN serve_worker_child(struct serve *s, struct serve_worke
 		.control_fd = control_fd,
 		.max_connections = s->max_connections,
 		.peer_limit = s->peer_limit,
-		.worker_index = (unsigned int)(w - s->workers),
+		.worker_index = index,
 		.peer_exempt = s->peer_exempt,
+		.peer_index = role == NET_ROLE_LOGIN ? s->worker_count + index : index,
+		.role = role,
+		.login_fd = login_fd,
+		.paired = s->logins != NULL,
+		.login_privs = &s->login_privs,
 	};
 	int ret = net_worker_main(&setup);
 	_exit(ret);
 }
 
-static void serve_worker_start(struct serve *s, struct serve_worker *w)
+/* Sends `fd`, the new channel to the partner process, over a control
+ * socket.  False if it could not be sent. */
+static bool serve_send_channel(int control_fd, int fd)
+{
+	struct net_control_channel msg = { .type = 'C' };
+	struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
+	return net_fd_send(control_fd, &iov, 1, fd) >= 0;
+}
+
+/* The channel end for a process of pair `index` about to start: the
+ * spare one its partner's start left, or a new pair whose other end goes
+ * to the running partner at once (or is kept as the spare).  -1 when
+ * there are no login processes or no socket could be made. */
+static int serve_channel_for(struct serve *s, unsigned int index,
+			     struct serve_worker *partner)
+{
+	if (s->logins == NULL)
+		return -1;
+	if (s->channel_spare[index] >= 0) {
+		int fd = s->channel_spare[index];
+		s->channel_spare[index] = -1;
+		return fd;
+	}
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair() failed: %s", strerror(errno));
+		return -1;
+	}
+	if (partner->pid != 0) {
+		if (!serve_send_channel(partner->control_fd, sv[1]))
+			log_error("cannot send the new channel to pid %d: %s", (int)partner->pid,
+				  strerror(errno));
+		close(sv[1]);
+	} else {
+		s->channel_spare[index] = sv[1];
+	}
+	return sv[0];
+}
+
+static void serve_worker_start(struct serve *s, struct serve_worker *w, enum net_role role)
 {
 	int sv[2];
 	uint64_t now = time_monotonic_ms();
+	unsigned int index = (unsigned int)(w - (role == NET_ROLE_LOGIN ? s->logins : s->workers));
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_error("socketpair() failed: %s", strerror(errno));
 		w->next_start_ms = now + SERVE_BACKOFF_FIRST_MSECS;
 		return;
 	}
+	int login_fd = -1;
+	if (s->logins != NULL)
+		login_fd = serve_channel_for(s, index, role == NET_ROLE_LOGIN ?
+					     &s->workers[index] : &s->logins[index]);
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("fork() failed: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		if (login_fd >= 0)
+			close(login_fd);
 		w->next_start_ms = now + SERVE_BACKOFF_FIRST_MSECS;
 		return;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		serve_worker_child(s, w, sv[1]);
+		serve_worker_child(s, index, role, sv[1], login_fd);
 	}
 	close(sv[1]);
+	if (login_fd >= 0)
+		close(login_fd);
 	w->pid = pid;
 	w->control_fd = sv[0];
 	w->started_ms = now;
@@ -545,11 +626,15 @@ static void serve_describe_status(int status, char *buf, size_t size)
 		snprintf(buf, size, "ended with status 0x%x", (unsigned int)status);
 }
 
-static struct serve_worker *serve_worker_find(struct serve *s, pid_t pid)
+static struct serve_worker *serve_worker_find(struct serve *s, pid_t pid, bool *login_r)
 {
 	for (unsigned int i = 0; i < s->worker_count; i++) {
+		*login_r = false;
 		if (s->workers[i].pid == pid)
 			return &s->workers[i];
+		*login_r = true;
+		if (s->logins != NULL && s->logins[i].pid == pid)
+			return &s->logins[i];
 	}
 	return NULL;
 }
@@ -574,7 +659,7 @@ static void serve_adopt_orphans(struct serve *s)
 {
 	bool per_worker = false;
 	for (size_t i = 0; i < s->listener_count; i++) {
-		if (s->listeners[i].worker >= 0)
+		if (s->listeners[i].worker >= 0 && !s->listeners[i].login)
 			per_worker = true;
 	}
 	if (!per_worker)
@@ -615,28 +700,35 @@ static void serve_reap(struct serve *s, bool stopping)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct serve_worker *w = serve_worker_find(s, pid);
+		bool is_login;
+		struct serve_worker *w = serve_worker_find(s, pid, &is_login);
 		if (w == NULL)
 			continue;
+		unsigned int n = (unsigned int)(w - (is_login ? s->logins : s->workers));
+		const char *what = is_login ? "login process" : "worker";
 		w->pid = 0;
 		close(w->control_fd);
 		w->control_fd = -1;
+		if (s->channel_spare != NULL && s->channel_spare[n] >= 0) {
+			/* its other end died with this process */
+			close(s->channel_spare[n]);
+			s->channel_spare[n] = -1;
+		}
 		if (s->peer_limit != NULL) {
 			/* its connections died with it */
-			unsigned int n = net_peer_limit_release_worker(
-				s->peer_limit, (unsigned int)(w - s->workers));
-			if (n > 0)
-				log_debug("worker %d: %u pre-login connection(s) uncounted",
-					  (int)pid, n);
+			unsigned int k = net_peer_limit_release_worker(
+				s->peer_limit, is_login ? s->worker_count + n : n);
+			if (k > 0)
+				log_debug("%s %d: %u pre-login connection(s) uncounted", what,
+					  (int)pid, k);
 		}
 		char desc[128];
 		serve_describe_status(status, desc, sizeof(desc));
-		unsigned int n = (unsigned int)(w - s->workers);
 		if (stopping) {
 			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-				log_debug("worker %u (pid %d) stopped", n, (int)pid);
+				log_debug("%s %u (pid %d) stopped", what, n, (int)pid);
 			else
-				log_error("worker %u (pid %d) died: %s", n, (int)pid, desc);
+				log_error("%s %u (pid %d) died: %s", what, n, (int)pid, desc);
 			continue;
 		}
 		uint64_t now = time_monotonic_ms();
@@ -648,9 +740,10 @@ static void serve_reap(struct serve *s, bool stopping)
 		}
 		w->next_start_ms = now + w->backoff_ms;
 		if (w->backoff_ms == 0)
-			log_error("worker %u (pid %d) died: %s; restarting it", n, (int)pid, desc);
+			log_error("%s %u (pid %d) died: %s; restarting it", what, n, (int)pid,
+				  desc);
 		else
-			log_error("worker %u (pid %d) died: %s; restarting it in %u s", n,
+			log_error("%s %u (pid %d) died: %s; restarting it in %u s", what, n,
 				  (int)pid, desc, w->backoff_ms / 1000);
 	}
 }
@@ -670,12 +763,13 @@ static void serve_send_reload(struct serve *s, const struct net_tls_pem *pem)
 		memcpy(msg + sizeof(hdr), pem->cert, pem->cert_len);
 		memcpy(msg + sizeof(hdr) + pem->cert_len, pem->key, pem->key_len);
 	}
-	for (unsigned int i = 0; i < s->worker_count; i++) {
-		struct serve_worker *w = &s->workers[i];
-		if (w->pid == 0)
+	for (unsigned int i = 0; i < 2 * s->worker_count; i++) {
+		struct serve_worker *w = i < s->worker_count ? &s->workers[i] :
+			s->logins != NULL ? &s->logins[i - s->worker_count] : NULL;
+		if (w == NULL || w->pid == 0)
 			continue;
 		if (send(w->control_fd, msg, size, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-			log_error("cannot send the reload to worker %d: %s", (int)w->pid,
+			log_error("cannot send the reload to pid %d: %s", (int)w->pid,
 				  strerror(errno));
 	}
 	net_tls_free_secret(&msg, size);
@@ -705,7 +799,7 @@ static void serve_reload(struct serve *s)
 static bool serve_workers_alive(const struct serve *s)
 {
 	for (unsigned int i = 0; i < s->worker_count; i++) {
-		if (s->workers[i].pid != 0)
+		if (s->workers[i].pid != 0 || (s->logins != NULL && s->logins[i].pid != 0))
 			return true;
 	}
 	return false;
@@ -716,6 +810,8 @@ static void serve_stop_workers(struct serve *s, sigset_t *set)
 	for (unsigned int i = 0; i < s->worker_count; i++) {
 		if (s->workers[i].pid != 0)
 			(void)kill(s->workers[i].pid, SIGTERM);
+		if (s->logins != NULL && s->logins[i].pid != 0)
+			(void)kill(s->logins[i].pid, SIGTERM);
 	}
 	uint64_t deadline = time_monotonic_ms() + SERVE_STOP_TIMEOUT_MSECS;
 	while (serve_workers_alive(s)) {
@@ -734,11 +830,14 @@ static void serve_stop_workers(struct serve *s, sigset_t *set)
 			break;
 		}
 	}
-	for (unsigned int i = 0; i < s->worker_count; i++) {
-		struct serve_worker *w = &s->workers[i];
-		if (w->pid == 0)
+	for (unsigned int j = 0; j < 2 * s->worker_count; j++) {
+		unsigned int i = j % s->worker_count;
+		struct serve_worker *w = j < s->worker_count ? &s->workers[i] :
+			s->logins != NULL ? &s->logins[i] : NULL;
+		if (w == NULL || w->pid == 0)
 			continue;
-		log_error("worker %u (pid %d) did not stop in time: killing it", i, (int)w->pid);
+		log_error("%s %u (pid %d) did not stop in time: killing it",
+			  j < s->worker_count ? "worker" : "login process", i, (int)w->pid);
 		(void)kill(w->pid, SIGKILL);
 		(void)waitpid(w->pid, NULL, 0);
 		w->pid = 0;
@@ -757,6 +856,10 @@ static int serve_supervise(struct serve *s)
 	for (unsigned int i = 0; i < s->worker_count; i++) {
 		s->workers[i].control_fd = -1;
 		s->workers[i].adopter = -1;
+		if (s->logins != NULL) {
+			s->logins[i].control_fd = -1;
+			s->logins[i].adopter = -1;
+		}
 	}
 	s->supervisor_pid = getpid();
 
@@ -772,7 +875,8 @@ static int serve_supervise(struct serve *s)
 	}
 	sigprocmask(SIG_BLOCK, &set, &s->old_mask);
 
-	log_info("starting %u worker(s)", s->worker_count);
+	log_info("starting %u worker(s)%s", s->worker_count,
+		 s->logins != NULL ? " and as many login processes" : "");
 	for (;;) {
 		uint64_t now = time_monotonic_ms();
 		uint64_t wait = 1000;
@@ -781,10 +885,17 @@ static int serve_supervise(struct serve *s)
 			if (w->pid != 0)
 				continue;
 			if (w->next_start_ms <= now) {
-				serve_worker_start(s, w);
+				serve_worker_start(s, w, NET_ROLE_WORKER);
 				if (w->pid != 0)
 					serve_end_adoption(s, w);
 			}
+			if (w->pid == 0 && w->next_start_ms > now)
+				wait = ROOST_MIN(wait, w->next_start_ms - now);
+		}
+		for (unsigned int i = 0; s->logins != NULL && i < s->worker_count; i++) {
+			struct serve_worker *w = &s->logins[i];
+			if (w->pid == 0 && w->next_start_ms <= now)
+				serve_worker_start(s, w, NET_ROLE_LOGIN);
 			if (w->pid == 0 && w->next_start_ms > now)
 				wait = ROOST_MIN(wait, w->next_start_ms - now);
 		}
@@ -888,9 +999,69 @@ static int serve_peer_limit_create(struct serve *s)
 	if (!login || s->config->max_preauth_connections_per_ip == 0)
 		return 0;
 	uint64_t addresses = (uint64_t)s->worker_count * s->max_connections;
+	/* login process i counts as worker_count + i */
 	s->peer_limit = net_peer_limit_create(
-		(unsigned int)ROOST_MIN(addresses, SERVE_PEER_MAX_ADDRESSES), s->worker_count);
+		(unsigned int)ROOST_MIN(addresses, SERVE_PEER_MAX_ADDRESSES),
+		s->logins != NULL ? 2 * s->worker_count : s->worker_count);
 	return 0;
+}
+
+/* login_processes: the TCP listeners of protocols that can hand their
+ * connections over go to the login processes, and their user is looked
+ * up.  Returns -1 (logged) if that user cannot be had. */
+static int serve_logins_prepare(struct serve *s)
+{
+	bool any = false;
+	for (size_t i = 0; i < s->listener_count; i++) {
+		struct net_listen_fd *lfd = &s->listeners[i];
+		if (lfd->unix_path == NULL && lfd->protocol->handoff != NULL) {
+			lfd->login = true;
+			any = true;
+		}
+	}
+	if (!any)
+		return 0;
+	const char *user = s->config->login_user;
+	char *error;
+	if (privs_lookup(user, &s->login_privs, &error) < 0) {
+		if (strcmp(user, "roost-login") != 0) {
+			log_error("login_user: %s", error);
+			free(error);
+			return -1;
+		}
+		/* the default user was not created: nobody has no files
+		 * either (README: create roost-login) */
+		free(error);
+		if (privs_lookup("nobody", &s->login_privs, &error) < 0) {
+			log_error("login_user: %s", error);
+			free(error);
+			return -1;
+		}
+		log_warning("login_user roost-login does not exist: login processes run as "
+			    "nobody");
+	}
+	if (s->login_privs.user_is_root) {
+		log_error("login_user %s is root: refusing to run login processes as root", user);
+		return -1;
+	}
+	s->logins = xcalloc(s->worker_count, sizeof(*s->logins));
+	s->channel_spare = xmalloc(s->worker_count * sizeof(*s->channel_spare));
+	for (unsigned int i = 0; i < s->worker_count; i++)
+		s->channel_spare[i] = -1;
+	return 0;
+}
+
+static void serve_logins_free(struct serve *s)
+{
+	for (unsigned int i = 0; s->channel_spare != NULL && i < s->worker_count; i++) {
+		if (s->channel_spare[i] >= 0)
+			close(s->channel_spare[i]);
+	}
+	free(s->channel_spare);
+	s->channel_spare = NULL;
+	free(s->logins);
+	s->logins = NULL;
+	privs_free(&s->login_privs);
 }
 
 int net_serve(const struct roost_config *config, const struct net_protocol *protocols,
@@ -905,6 +1076,8 @@ int net_serve(const struct roost_config *config, const struct net_protocol *prot
 	s.worker_count = single_process ? 1 : config->workers != 0 ? config->workers :
 			 (cpus > 0 ? (unsigned int)cpus : 1);
 	if (serve_lookup_user(&s) < 0 || serve_bind_all(&s) < 0)
+		goto out;
+	if (!single_process && config->login_processes && serve_logins_prepare(&s) < 0)
 		goto out;
 	s.max_connections = serve_connection_budget(config);
 	if (serve_peer_limit_create(&s) < 0)
@@ -942,6 +1115,7 @@ out:
 	serve_close_listeners(&s);
 	net_tls_pem_free(&s.pem);
 	privs_free(&s.privs);
+	serve_logins_free(&s);
 	net_peer_limit_destroy(&s.peer_limit);
 	net_peer_networks_free(&s.peer_exempt);
 	return ret;

@@ -5,6 +5,7 @@
  * Exactly one loop exists per process (net_worker_init); timers, jobs,
  * watches and connections all run on it.  Nothing here blocks. */
 #include "net-private.h"
+#include "privs.h"
 #include "base/log.h"
 #include "conf/conf.h"
 
@@ -147,7 +148,19 @@ void net_worker_conn_removed(void)
 void net_worker_peer_release(const struct net_peer_key *key)
 {
 	if (worker.setup != NULL && worker.setup->peer_limit != NULL)
-		net_peer_limit_remove(worker.setup->peer_limit, worker.setup->worker_index, key);
+		net_peer_limit_remove(worker.setup->peer_limit, worker.setup->peer_index, key);
+}
+
+const struct net_worker_setup *net_worker_setup(void)
+{
+	return worker.setup;
+}
+
+/* Whether this process accepts on listener lfd: login processes take
+ * the login listeners, workers the others. */
+static bool worker_listener_is_mine(const struct net_listen_fd *lfd)
+{
+	return lfd->login == (worker.setup->role == NET_ROLE_LOGIN);
 }
 
 unsigned int net_worker_connection_count(void)
@@ -159,7 +172,10 @@ unsigned int net_worker_connection_count(void)
 static bool worker_protocol_used(const struct net_protocol *protocol)
 {
 	for (size_t i = 0; i < worker.setup->listener_count; i++) {
-		if (worker.setup->listeners[i].protocol == protocol)
+		const struct net_listen_fd *lfd = &worker.setup->listeners[i];
+		/* a worker serves the sessions its login process hands over */
+		if (lfd->protocol == protocol &&
+		    (worker.setup->role == NET_ROLE_WORKER || lfd->login))
 			return true;
 	}
 	return false;
@@ -257,7 +273,7 @@ static void worker_accept_cb(struct evconnlistener *listener ATTR_UNUSED, evutil
 	if (lfd->protocol->has_login && worker.setup->peer_limit != NULL &&
 	    net_peer_key_from_sockaddr(addr, (socklen_t)addrlen, &key) &&
 	    !net_peer_networks_match(worker.setup->peer_exempt, addr, (socklen_t)addrlen)) {
-		int ret = net_peer_limit_add(worker.setup->peer_limit, worker.setup->worker_index,
+		int ret = net_peer_limit_add(worker.setup->peer_limit, worker.setup->peer_index,
 					     &key, config->max_preauth_connections_per_ip);
 		if (ret == 0) {
 			if (worker_warn_now(&worker.last_address_warning)) {
@@ -282,6 +298,9 @@ static void worker_accept_cb(struct evconnlistener *listener ATTR_UNUSED, evutil
 						implicit ? worker.tls_ctx : NULL);
 	if (lfd->protocol->has_login)
 		net_conn_start_login(conn, config->login_timeout, counted ? &key : NULL);
+	if (worker.setup->role == NET_ROLE_LOGIN && !implicit &&
+	    net_login_test_forge(conn, lfd->protocol->name))
+		return;
 	if (implicit)
 		net_conn_set_callbacks(conn, &worker_implicit_callbacks, (void *)lfd);
 	else
@@ -355,7 +374,7 @@ static void worker_listener_start(size_t i)
 	struct net_listen_fd *lfd = &worker.setup->listeners[i];
 	bool own = lfd->worker < 0 || (unsigned int)lfd->worker == worker.setup->worker_index;
 
-	if (worker.listeners[i] != NULL || lfd->fd < 0)
+	if (worker.listeners[i] != NULL || lfd->fd < 0 || !worker_listener_is_mine(lfd))
 		return;
 	/* backlog 0: the socket already listens */
 	worker.listeners[i] = evconnlistener_new(worker.base, worker_accept_cb, lfd,
@@ -493,7 +512,16 @@ static void worker_control_cb(evutil_socket_t fd, short what ATTR_UNUSED, void *
 		return;
 	}
 	char *buf = xmalloc((size_t)size);
-	ssize_t n = recv(fd, buf, (size_t)size, MSG_DONTWAIT);
+	int passed_fd;
+	ssize_t n = net_fd_recv(fd, buf, (size_t)size, &passed_fd);
+	if (n == (ssize_t)sizeof(struct net_control_channel) && buf[0] == 'C' &&
+	    passed_fd >= 0) {
+		free(buf);
+		net_login_channel_set(worker.setup->role, passed_fd);
+		return;
+	}
+	if (passed_fd >= 0)
+		close(passed_fd);
 	struct net_control_adopt adopt;
 	if (n == (ssize_t)sizeof(adopt) && buf[0] == 'A') {
 		memcpy(&adopt, buf, sizeof(adopt));
@@ -555,6 +583,10 @@ int net_worker_main(struct net_worker_setup *setup)
 	worker.setup = setup;
 	worker.shutting_down = false;
 	net_worker_init();
+	if (setup->role == NET_ROLE_LOGIN || setup->paired) {
+		net_login_channel_mark(setup->role);
+		net_login_channel_set(setup->role, setup->login_fd);
+	}
 
 	if (setup->pem.cert != NULL) {
 		char *error;
@@ -600,7 +632,15 @@ int net_worker_main(struct net_worker_setup *setup)
 	worker_spare_fd_open();
 	worker_listeners_create();
 
-	int ret = net_worker_run() < 0 ? 1 : 0;
+	int ret = 0;
+	if (setup->role == NET_ROLE_LOGIN) {
+		if (net_sandbox_enter(setup->login_privs) < 0)
+			ret = 1;
+		else
+			net_login_test_hooks();
+	}
+	if (ret == 0)
+		ret = net_worker_run() < 0 ? 1 : 0;
 
 	worker_listeners_free();
 	net_timer_destroy(&worker.grace_timer);
@@ -610,6 +650,7 @@ int net_worker_main(struct net_worker_setup *setup)
 	worker_event_free(&worker.ev_int);
 	worker_event_free(&worker.ev_hup);
 	worker_event_free(&worker.ev_control);
+	net_login_channel_close();
 	if (worker.spare_fd >= 0) {
 		close(worker.spare_fd);
 		worker.spare_fd = -1;

@@ -56,8 +56,28 @@ LOG_FAILURES = [
     re.compile(r"SUMMARY: UndefinedBehaviorSanitizer"),
     re.compile(r"PANIC"),
     re.compile(r"worker \d+ \(pid \d+\) died: .*"),
+    re.compile(r"login process \d+ \(pid \d+\) died: .*"),
+    re.compile(r"login process \d+ \(pid \d+\) did not stop in time.*"),
+    re.compile(r"login sandbox probe: opened"),
     re.compile(r"worker \d+ \(pid \d+\) did not stop in time.*"),
 ]
+
+
+def _login_user():
+    """As root, the login processes' default user (login_user) is made
+    once, as `make run` does; without it they run as nobody."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+    try:
+        pwd.getpwnam("roost-login")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir",
+                        "/nonexistent", "--shell", "/usr/sbin/nologin", "roost-login"],
+                       capture_output=True)
+
+
+_login_user()
 
 
 def sanitizer_env(env):
@@ -263,17 +283,35 @@ class Server:
                 raise TestFailure(f"server log has '{m.group(0)}':\n"
                                   + text[-8000:])
 
-    def worker_pids(self):
-        """The pids of the running worker processes (children of the
-        supervisor; empty for a single-process server)."""
+    def _children(self, login):
         if self.proc is None:
             return []
         pid = self.proc.pid
         try:
             with open(f"/proc/{pid}/task/{pid}/children") as f:
-                return [int(x) for x in f.read().split()]
+                pids = [int(x) for x in f.read().split()]
         except OSError:
             return []
+        out = []
+        for p in pids:
+            try:
+                with open(f"/proc/{p}/comm") as f:
+                    is_login = f.read().strip() == "roost-login"
+            except OSError:
+                continue
+            if is_login == login:
+                out.append(p)
+        return out
+
+    def worker_pids(self):
+        """The pids of the running worker processes (children of the
+        supervisor but the login processes; empty for a single-process
+        server)."""
+        return self._children(False)
+
+    def login_pids(self):
+        """The pids of the running login processes (login_processes)."""
+        return self._children(True)
 
     def worker_fds(self, pid):
         """What the descriptors of process pid point to: readlink() of

@@ -2,7 +2,10 @@
 socket in one SO_REUSEPORT group (src/net/serve.c), so connections are
 spread over the workers; a dead worker's queued connections are served
 by the worker that adopts its socket or by its replacement; and an idle
-session holds no descriptor of its user's besides its socket."""
+session holds no descriptor of its user's besides its socket.  The
+workers accept IMAP connections themselves with login_processes = no
+(the tests of that path say so); with login processes the login
+processes hold the groups (the *_login_processes tests)."""
 import os
 import re
 import signal
@@ -21,7 +24,10 @@ def open_greeted(srv, n):
     return conns
 
 
-@server_args(workers=2, extra_conf="max_preauth_connections_per_ip = 0")
+NO_LOGIN = "login_processes = no"
+
+
+@server_args(workers=2, extra_conf="max_preauth_connections_per_ip = 0\n" + NO_LOGIN)
 def test_connections_spread_over_workers(srv):
     # one shared socket let the worker that woke first take most of a
     # burst (954 of 1,000 in issue #10); the kernel's hash over the
@@ -42,7 +48,7 @@ def test_dead_worker_loses_no_queued_connection():
     # its socket's queue; when the worker dies they must be served (by
     # the worker that adopts the socket, then by the replacement), not
     # reset with the socket.
-    srv = Server(workers=2)
+    srv = Server(workers=2, extra_conf=NO_LOGIN)
     try:
         pids = srv.worker_pids()
         expect(len(pids) == 2, pids)
@@ -119,7 +125,7 @@ def test_adopter_restart_adopts_again():
     # at once, and the new j process has adopted nothing: the supervisor
     # must send the adoption again, or connections the kernel hashes to
     # k's socket wait for k's restart (up to a minute of back-off).
-    srv = Server(workers=2)
+    srv = Server(workers=2, extra_conf=NO_LOGIN)
     try:
         started = time.time()
         pids = srv.worker_pids()
@@ -167,5 +173,48 @@ def test_adopter_restart_adopts_again():
                          rf"worker {k}", srv.log_text()),
                "the restarted adopter never adopted the dead worker's socket:\n"
                + srv.log_text()[-3000:])
+    finally:
+        srv.cleanup()
+
+
+@server_args(workers=2, extra_conf="max_preauth_connections_per_ip = 0")
+def test_connections_spread_over_login_processes(srv):
+    # the login processes hold one socket each of the group: a burst is
+    # spread over them as over workers without them
+    deadline = time.time() + 10
+    while len(srv.login_pids()) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    conns = open_greeted(srv, 200)
+    pids = srv.login_pids()
+    expect(len(pids) == 2, pids)
+    counts = [srv.worker_connections(pid) for pid in pids]
+    expect(sum(counts) == 200, counts)
+    expect(min(counts) >= 50, f"connections per login process: {counts}")
+    # once logged in they are the workers'
+    for c in conns[:20]:
+        c.cmd("LOGIN demo demo", ok=True)
+    for c in conns:
+        c.close()
+
+
+def test_dead_login_process_loses_no_queued_connection():
+    # Connections queued on a stopped login process's socket wait for its
+    # replacement (the supervisor keeps the socket open; there is no
+    # adoption for login processes).
+    srv = Server(workers=2)
+    try:
+        deadline = time.time() + 10
+        while len(srv.login_pids()) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        victim = srv.login_pids()[0]
+        os.kill(victim, signal.SIGSTOP)
+        socks = [socket.create_connection(("127.0.0.1", srv.port), 10)
+                 for _ in range(40)]
+        os.kill(victim, signal.SIGKILL)
+        for s in socks:
+            s.settimeout(30)
+            greeting = s.recv(1024)
+            expect(greeting.startswith(b"* OK"), greeting)
+            s.close()
     finally:
         srv.cleanup()

@@ -89,6 +89,31 @@ void net_timer_destroy(struct net_timer **timer)
 	fake_timer = NULL;
 }
 
+/* No login processes here: auth_create() makes the ordinary kind. */
+enum net_login_role net_login_role(void)
+{
+	return NET_LOGIN_NONE;
+}
+
+void net_login_set_handler(net_login_message_cb *message, net_login_reset_cb *reset,
+			   net_login_claim_cb *claim, void *ctx)
+{
+	(void)message, (void)reset, (void)claim, (void)ctx;
+}
+
+int net_login_send(const void *data, size_t len)
+{
+	(void)data, (void)len;
+	return -1;
+}
+
+void net_conn_handoff(struct net_conn *conn, uint32_t auth_id, const char *protocol,
+		      const void *state, size_t state_len)
+{
+	(void)conn, (void)auth_id, (void)protocol, (void)state, (void)state_len;
+	fail();
+}
+
 static void fake_timer_fire(void)
 {
 	assert_non_null(fake_timer);
