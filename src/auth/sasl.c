@@ -10,6 +10,9 @@
 #include <string.h>
 
 static const struct sasl_mech *const sasl_mechs[] = {
+	&sasl_mech_gssapi,
+	&sasl_mech_oauthbearer,
+	&sasl_mech_xoauth2,
 	&sasl_mech_plain,
 };
 

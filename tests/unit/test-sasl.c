@@ -55,8 +55,14 @@ static void test_sasl_mechs(void **state)
 	assert_null(sasl_mech_find("PLAINX"));
 	assert_null(sasl_mech_find(""));
 	assert_null(sasl_mech_find("SCRAM-SHA-256"));
-	assert_ptr_equal(sasl_mech_at(0), plain);
-	assert_null(sasl_mech_at(1));
+	/* the advertising order: GSSAPI, OAUTHBEARER, XOAUTH2, ..., PLAIN last */
+	assert_ptr_equal(sasl_mech_at(0), &sasl_mech_gssapi);
+	assert_ptr_equal(sasl_mech_at(1), &sasl_mech_oauthbearer);
+	assert_ptr_equal(sasl_mech_at(2), &sasl_mech_xoauth2);
+	assert_ptr_equal(sasl_mech_at(3), plain);
+	assert_null(sasl_mech_at(4));
+	assert_ptr_equal(sasl_mech_find("oauthbearer"), &sasl_mech_oauthbearer);
+	assert_ptr_equal(sasl_mech_find("GSSAPI"), &sasl_mech_gssapi);
 	assert_string_equal(plain->name, "PLAIN");
 	assert_true((plain->flags & SASL_MECH_FLAG_PLAINTEXT) != 0);
 }
