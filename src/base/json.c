@@ -7,6 +7,7 @@
 #include "json.h"
 #include "str.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistr.h>
@@ -100,9 +101,10 @@ static int json_parse_escape(struct json_parser *jp, struct str *out)
 			return json_fail(jp, "unpaired high surrogate");
 		cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
 	}
-	if (u8_uctomb(buf, cp, (int)buf_len) <= 0)
+	int n = u8_uctomb(buf, cp, (int)buf_len);
+	if (n <= 0)
 		return json_fail(jp, "invalid code point");
-	str_append_n(out, buf, (size_t)u8_mblen(buf, buf_len));
+	str_append_n(out, buf, (size_t)n);
 	return 0;
 }
 
@@ -186,8 +188,13 @@ static struct json_value *json_parse_number(struct json_parser *jp)
 	}
 	memcpy(buf, start, n);
 	buf[n] = '\0';
+	double number = strtod(buf, NULL);
+	if (!isfinite(number)) {
+		json_fail(jp, "number out of range");
+		return NULL;
+	}
 	struct json_value *v = json_new(JSON_NUMBER);
-	v->u.number = strtod(buf, NULL);
+	v->u.number = number;
 	return v;
 }
 
