@@ -60,6 +60,20 @@ LOG_FAILURES = [
 ]
 
 
+def import_debian(name):
+    """Imports module `name`, from Debian's python3-* packages when the
+    python3 running the tests is another one (a pyenv build does not see
+    /usr/lib/python3/dist-packages; Debian's modules are built for the
+    same 3.x, so they load)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if "/usr/lib/python3/dist-packages" in sys.path:
+            raise
+        sys.path.append("/usr/lib/python3/dist-packages")
+        return importlib.import_module(name)
+
+
 def sanitizer_env(env):
     """env with ASan/UBSan options that make every finding fatal (leak
     reports at a worker's exit are off: noise here, the unit tests run with
