@@ -349,22 +349,7 @@ static enum sasl_step_result sasl_gssapi_lookup_done(struct sasl_exchange *ex,
 						     struct sasl_output *out)
 {
 	struct sasl_gssapi_state *st = sasl_exchange_state(ex);
-
-	switch (result->status) {
-	case SASL_LOOKUP_OK:
-		sasl_exchange_set_identity(ex, result->user != NULL ? result->user : st->user,
-					   st->authzid);
-		return SASL_STEP_DONE;
-	case SASL_LOOKUP_TEMPFAIL:
-		out->error = "Temporary authentication failure.";
-		out->tempfail = true;
-		return SASL_STEP_FAILED;
-	case SASL_LOOKUP_FAILED:
-	case SASL_LOOKUP_NOT_FOUND:
-		break;
-	}
-	out->error = "Authentication failed.";
-	return SASL_STEP_FAILED;
+	return sasl_exchange_lookup_finish(ex, result, st->user, st->authzid, out);
 }
 
 /* RFC 4752 section 3.2: advertised only with an acceptor credential;

@@ -323,19 +323,10 @@ static enum sasl_step_result sasl_oauth_lookup_done(struct sasl_exchange *ex,
 {
 	struct sasl_oauth_state *st = sasl_exchange_state(ex);
 
-	switch (result->status) {
-	case SASL_LOOKUP_OK:
-		sasl_exchange_set_identity(ex, result->user != NULL ? result->user : st->user, "");
-		return SASL_STEP_DONE;
-	case SASL_LOOKUP_TEMPFAIL:
-		out->error = "Temporary authentication failure.";
-		out->tempfail = true;
-		return SASL_STEP_FAILED;
-	case SASL_LOOKUP_FAILED:
-	case SASL_LOOKUP_NOT_FOUND:
-		break;
-	}
-	return sasl_oauth_fail(ex, "token user unknown", out);
+	/* a valid token for a user Roost does not know: the JSON error too */
+	if (result->status == SASL_LOOKUP_NOT_FOUND || result->status == SASL_LOOKUP_FAILED)
+		return sasl_oauth_fail(ex, "token user unknown", out);
+	return sasl_exchange_lookup_finish(ex, result, st->user, "", out);
 }
 
 static bool sasl_oauth_usable(const struct roost_config *config, const struct sasl_peer *peer)

@@ -238,6 +238,15 @@ void sasl_exchange_set_read_only(struct sasl_exchange *exchange);
  * exchange's end (wiped then). */
 unsigned char *sasl_exchange_buffer(struct sasl_exchange *exchange, size_t len);
 
+/* The usual answer to a LOOKUP that ends the exchange: OK sets the
+ * identity (result->user, or `user` when the result has none, and
+ * `authzid`) and is DONE; TEMPFAIL is FAILED with out->tempfail; FAILED
+ * and NOT_FOUND are FAILED with "Authentication failed.". */
+enum sasl_step_result sasl_exchange_lookup_finish(struct sasl_exchange *exchange,
+						  const struct sasl_lookup_result *result,
+						  const char *user, const char *authzid,
+						  struct sasl_output *out);
+
 /* The mechanisms, one or two per sasl-*.c file. */
 extern const struct sasl_mech sasl_mech_plain;
 extern const struct sasl_mech sasl_mech_login;

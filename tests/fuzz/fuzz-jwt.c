@@ -3,7 +3,8 @@
  * The input is a token.  It is parsed, its signature checked against a
  * fixed key set (one key of each type), and its claims checked whether or
  * not the signature verified, so that the claim code sees hostile JSON
- * too.  A token that verifies would be a forgery: abort. */
+ * too.  A token that verifies would be a forgery (the seeds are signed
+ * with other keys): abort. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
