@@ -142,7 +142,8 @@ void imap_capability_write(struct imap_session *s, struct str *dest)
 			bool plaintext_ok = imap_auth_plaintext_allowed(s);
 			const struct sasl_mech *mech;
 			for (size_t m = 0; (mech = sasl_mech_at(m)) != NULL; m++) {
-				if ((mech->flags & SASL_MECH_FLAG_PLAINTEXT) == 0 || plaintext_ok)
+				if (((mech->flags & SASL_MECH_FLAG_PLAINTEXT) == 0 || plaintext_ok) &&
+				    (mech->usable == NULL || mech->usable(s->config, NULL)))
 					imap_capability_append(dest, &first, name, mech->name);
 			}
 			break;

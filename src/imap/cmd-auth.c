@@ -167,6 +167,39 @@ static bool imap_authenticate_step(struct imap_cmd *cmd, const unsigned char *in
 	struct imap_login *login = cmd->ctx;
 	struct sasl_output out;
 	enum sasl_step_result ret = sasl_exchange_step(login->sasl, input, len, &out);
+	/* mechanisms that proved the identity themselves (GSSAPI, OAuth):
+	 * the user must exist; the passwd-file answers from memory */
+	while (ret == SASL_STEP_LOOKUP && out.lookup.kind == SASL_LOOKUP_USER) {
+		char *user = xstrdup(out.lookup.user);
+		auth_user_normalize(user);
+		int exists = auth_user_exists(imap_auth, user);
+		struct sasl_lookup_result result = {
+			.status = exists > 0 ? SASL_LOOKUP_OK :
+				exists == 0 ? SASL_LOOKUP_NOT_FOUND : SASL_LOOKUP_TEMPFAIL,
+			.user = user,
+		};
+		ret = sasl_exchange_lookup_done(login->sasl, &result, &out);
+		free(user);
+	}
+	if (ret == SASL_STEP_DONE || (ret == SASL_STEP_FAILED && out.tempfail)) {
+		enum auth_result result = ret == SASL_STEP_DONE ? AUTH_RESULT_OK :
+			AUTH_RESULT_TEMPFAIL;
+		char *user = xstrdup(ret == SASL_STEP_DONE ?
+				     sasl_exchange_authcid(login->sasl) : "");
+		if (ret == SASL_STEP_DONE && sasl_exchange_authzid(login->sasl)[0] != '\0') {
+			/* Roost does not let one user act as another */
+			char *authzid = xstrdup(sasl_exchange_authzid(login->sasl));
+			auth_user_normalize(authzid);
+			if (strcmp(authzid, user) != 0)
+				result = AUTH_RESULT_FAILED;
+			free(authzid);
+		}
+		sasl_exchange_destroy(&login->sasl);
+		cmd->raw_line = NULL;
+		imap_login_result(cmd, result, user);
+		free(user);
+		return true;
+	}
 	if (ret == SASL_STEP_FAILED || ret == SASL_STEP_DONE ||
 	    (ret == SASL_STEP_LOOKUP && out.lookup.kind != SASL_LOOKUP_VERIFY_PASSWORD)) {
 		const char *error = ret == SASL_STEP_FAILED ? out.error :
@@ -235,7 +268,7 @@ bool cmd_authenticate(struct imap_cmd *cmd)
 		return imap_cmd_bad(cmd, "AUTHENTICATE expects a mechanism and "
 				    "optionally an initial response.");
 	const struct sasl_mech *mech = sasl_mech_find(mech_name);
-	if (mech == NULL)
+	if (mech == NULL || (mech->usable != NULL && !mech->usable(s->config, NULL)))
 		return imap_cmd_no(cmd, "Unsupported authentication mechanism.");
 	if ((mech->flags & SASL_MECH_FLAG_PLAINTEXT) != 0 && !imap_auth_plaintext_allowed(s))
 		return imap_cmd_no(cmd, "[PRIVACYREQUIRED] Plaintext authentication "

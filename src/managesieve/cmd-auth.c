@@ -175,7 +175,7 @@ bool managesieve_cmd_authenticate(struct managesieve_session *s,
 		return true;
 	}
 	const struct sasl_mech *mech = sasl_mech_find(args[0].str);
-	if (mech == NULL) {
+	if (mech == NULL || mech->usable != NULL) {	/* see managesieve_capability_write() */
 		managesieve_reply(s, "NO", NULL, "Unsupported authentication mechanism.");
 		return true;
 	}

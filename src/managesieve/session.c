@@ -121,6 +121,11 @@ void managesieve_capability_write(struct managesieve_session *s)
 		for (size_t i = 0; (mech = sasl_mech_at(i)) != NULL; i++) {
 			if ((mech->flags & SASL_MECH_FLAG_PLAINTEXT) != 0 && !managesieve_plaintext_allowed(s))
 				continue;
+			/* mechanisms that need configuration (GSSAPI, OAuth)
+			 * need the user lookups of the SASL driver, which
+			 * ManageSieve does not run yet */
+			if (mech->usable != NULL)
+				continue;
 			str_printfa(&mechs, "%s%s", mechs.len > 0 ? " " : "", mech->name);
 		}
 	}
