@@ -196,7 +196,8 @@ def test_oauth_refused_tokens(srv, keys):
         "garbage": "not-a-token",
         "two parts": f"{h}.{p}",
         "five parts": f"{h}.{p}.{s}.{s}.{s}",
-        "bad base64url": f"{h}.{p}!.{s}",
+        "bad base64url": f"{h}.{p}~.{s}",
+        "base64, not base64url": f"{h}.{p}.{s[:-2]}+/",
     }
     for what, token in cases.items():
         c = connect(srv)
