@@ -2,9 +2,9 @@
  * system's GSS-API library (MIT krb5).
  *
  * The client's tokens go to gss_accept_sec_context() with an acceptor
- * credential from the keytab auth_gssapi_keytab, for the principal
+ * credential for the keys of auth_gssapi_keytab; the ticket must be for
  * <service>/<auth_gssapi_hostname> ("imap/mail.example.org@REALM"), or
- * for any <service>/ principal in the keytab when the hostname is "*".
+ * for any <service>/host principal when the hostname is "*".
  * Once the context is up, the RFC 4752 section 3.1 security-layer
  * negotiation follows: Roost offers no security layer (bit 1, maximum
  * size 0: TLS protects the session) and reads the client's choice and
@@ -25,6 +25,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <unistr.h>
 
@@ -76,9 +77,12 @@ static const char *sasl_gssapi_service(const struct sasl_exchange *ex)
 		peer->service : "imap";
 }
 
-/* The acceptor credential: from the configured keytab (through the cred
- * store, so no process-wide state such as KRB5_KTNAME changes), for
- * <service>@<hostname>, or every key of the keytab for "*". */
+/* The acceptor credential: every key of the configured keytab, through
+ * the cred store so that no process-wide state such as KRB5_KTNAME
+ * changes.  RFC 4752 section 3.2 recommends GSS_C_NO_NAME; the principal
+ * the client asked for is checked once the context is up
+ * (sasl_gssapi_target_ok()).  (Acquiring for a name instead also leaks
+ * in MIT krb5 1.20 each time the keytab lacks the key.) */
 static int sasl_gssapi_acquire(struct sasl_exchange *ex)
 {
 	struct sasl_gssapi_state *st = sasl_exchange_state(ex);
@@ -86,29 +90,10 @@ static int sasl_gssapi_acquire(struct sasl_exchange *ex)
 	gss_key_value_element_desc element = { "keytab", config->auth_gssapi_keytab };
 	gss_key_value_set_desc store = { 1, &element };
 	gss_OID_set_desc mechs = { 1, (gss_OID)gss_mech_krb5 };
-	gss_name_t name = GSS_C_NO_NAME;
 	OM_uint32 major, minor;
-	char host[256], *service_name;
 
-	if (strcmp(config->auth_gssapi_hostname, "*") != 0) {
-		const char *hostname = config->auth_gssapi_hostname;
-		if (hostname[0] == '\0') {
-			if (gethostname(host, sizeof(host)) < 0)
-				return -1;
-			host[sizeof(host) - 1] = '\0';
-			hostname = host;
-		}
-		service_name = xasprintf("%s@%s", sasl_gssapi_service(ex), hostname);
-		gss_buffer_desc buf = { strlen(service_name), service_name };
-		major = gss_import_name(&minor, &buf, GSS_C_NT_HOSTBASED_SERVICE, &name);
-		free(service_name);
-		if (GSS_ERROR(major))
-			return -1;
-	}
-	major = gss_acquire_cred_from(&minor, name, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT,
-				      &store, &st->cred, NULL, NULL);
-	if (name != GSS_C_NO_NAME)
-		gss_release_name(&minor, &name);
+	major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs,
+				      GSS_C_ACCEPT, &store, &st->cred, NULL, NULL);
 	return GSS_ERROR(major) ? -1 : 0;
 }
 
@@ -126,24 +111,37 @@ static char *sasl_gssapi_display(gss_name_t name)
 	return s;
 }
 
-/* RFC 4752 section 3.2: with a credential for every key, the client's
- * target must be a <service>/<host> principal. */
+/* RFC 4752 section 3.2: the target the client used must be the
+ * two-component principal <service>/<auth_gssapi_hostname> (any host for
+ * "*"; the host part compares without case, as DNS names do). */
 static bool sasl_gssapi_target_ok(struct sasl_exchange *ex)
 {
 	struct sasl_gssapi_state *st = sasl_exchange_state(ex);
+	const struct roost_config *config = sasl_exchange_config(ex);
+	const char *service = sasl_gssapi_service(ex), *host = config->auth_gssapi_hostname;
 	gss_name_t target = GSS_C_NO_NAME;
 	OM_uint32 minor;
-	const char *service = sasl_gssapi_service(ex);
-	char *s;
-	bool ok;
+	char hostname[256], *s, *at;
+	size_t n = strlen(service);
+	bool ok = false;
 
+	if (host[0] == '\0') {
+		if (gethostname(hostname, sizeof(hostname)) < 0)
+			return false;
+		hostname[sizeof(hostname) - 1] = '\0';
+		host = hostname;
+	}
 	if (GSS_ERROR(gss_inquire_context(&minor, st->ctx, NULL, &target, NULL, NULL, NULL,
 					  NULL, NULL)))
 		return false;
 	s = sasl_gssapi_display(target);
 	gss_release_name(&minor, &target);
-	ok = s != NULL && strncmp(s, service, strlen(service)) == 0 && s[strlen(service)] == '/' &&
-		strchr(s + strlen(service) + 1, '/') == NULL;
+	if (s != NULL && (at = strrchr(s, '@')) != NULL) {
+		*at = '\0';
+		ok = strncmp(s, service, n) == 0 && s[n] == '/' && s[n + 1] != '\0' &&
+			strchr(s + n + 1, '/') == NULL &&
+			(strcmp(host, "*") == 0 || strcasecmp(s + n + 1, host) == 0);
+	}
 	free(s);
 	return ok;
 }
@@ -253,7 +251,7 @@ static enum sasl_step_result sasl_gssapi_accept(struct sasl_exchange *ex,
 	/* section 3.2: the mechanism must be Kerberos V5 */
 	if (mech == GSS_C_NO_OID || mech->length != gss_mech_krb5->length ||
 	    memcmp(mech->elements, gss_mech_krb5->elements, mech->length) != 0 ||
-	    (strcmp(config->auth_gssapi_hostname, "*") == 0 && !sasl_gssapi_target_ok(ex))) {
+	    !sasl_gssapi_target_ok(ex)) {
 		gss_release_name(&minor, &client);
 		out->error = "Kerberos authentication failed (wrong mechanism or service)";
 		return SASL_STEP_FAILED;
