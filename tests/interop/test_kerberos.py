@@ -149,7 +149,8 @@ class Kerberos:
                               KRB5RCACHEDIR=self.realm.dir)
             self.srv = Server(users=users, extra_conf=(
                 f"auth_gssapi_keytab = {self.realm.keytab}\n"
-                f"auth_gssapi_hostname = {hostname}\n"))
+                f"auth_gssapi_hostname = {hostname}\n"
+                "auth_failure_delay_max = 0\n"))
         except BaseException:
             self.realm.cleanup()
             raise

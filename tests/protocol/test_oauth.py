@@ -70,7 +70,9 @@ def oauth_server(keys, keydir):
     srv = Server(extra_conf=(
         f"auth_oauth_jwks = {path}\nauth_oauth_issuer = {ISSUER}\n"
         f"auth_oauth_audience = {AUDIENCE}\n"
-        f"auth_oauth_openid_configuration = {OPENID}\n"))
+        f"auth_oauth_openid_configuration = {OPENID}\n"
+        # many failures in a row from one address: no growing delays
+        "auth_failure_delay_max = 0\n"))
     srv.jwks_path = path
     return srv
 
