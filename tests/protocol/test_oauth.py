@@ -63,11 +63,11 @@ class Keys:
         return jwt.encode(body, key, algorithm=alg, headers={"kid": kid})
 
 
-def oauth_server(keys, keydir):
+def oauth_server(keys, keydir, managesieve=False):
     path = os.path.join(keydir, "jwks.json")
     with open(path, "w") as f:
         f.write(keys.jwks())
-    srv = Server(extra_conf=(
+    srv = Server(managesieve=managesieve, extra_conf=(
         f"auth_oauth_jwks = {path}\nauth_oauth_issuer = {ISSUER}\n"
         f"auth_oauth_audience = {AUDIENCE}\n"
         f"auth_oauth_openid_configuration = {OPENID}\n"
@@ -290,3 +290,33 @@ def test_oauth_jwks_rotation(srv, keys):
     line, _ = auth(c, "OAUTHBEARER", bearer(new.token("RS256", kid="rsa2")))
     expect(" OK " in line, line)
     expect("keeping the keys read before" in srv.log_text())
+
+
+def test_oauth_managesieve():
+    """ManageSieve (service "sieve") offers and accepts OAUTHBEARER too;
+    a refused token's JSON error comes as a challenge string."""
+    from test_managesieve import Sieve, caps_dict
+    keys = Keys()
+    keydir = tempfile.mkdtemp(prefix="roost-jwks-")
+    try:
+        srv = oauth_server(keys, keydir, managesieve=True)
+        try:
+            c = Sieve(srv)
+            caps = caps_dict(c.greeting())
+            expect("OAUTHBEARER" in caps["SASL"].split(), caps)
+            c.cmd(f'AUTHENTICATE "OAUTHBEARER" "{bearer(keys.token("ES256"))}"', ok=True)
+            c.close()
+            c = Sieve(srv)
+            c.greeting()
+            c.line(f'AUTHENTICATE "OAUTHBEARER" "{bearer(keys.token(exp=1))}"')
+            challenge = c.read_response_line()
+            err = json.loads(base64.b64decode(challenge.strip('"')))
+            expect(err["status"] == "invalid_token", err)
+            c.line('"AQ=="')
+            _, final = c.response()
+            expect(final.startswith("NO"), final)
+            srv.check_log()
+        finally:
+            srv.cleanup()
+    finally:
+        shutil.rmtree(keydir, ignore_errors=True)
