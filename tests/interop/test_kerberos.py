@@ -28,8 +28,8 @@ REALM = "ROOST.TEST"
 class Realm:
     """A KDC for REALM on a free loopback port, with principals
     alice, carol (passwords = name + "pw"), imap/localhost,
-    imap/other.test and smtp/localhost; the three service keys are in
-    self.keytab."""
+    imap/other.test, smtp/localhost and sieve/localhost; the service keys
+    are in self.keytab."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="roost-krb5-")
@@ -76,7 +76,8 @@ class Realm:
             self._run("kdb5_util", "create", "-s", "-r", REALM, "-P", "masterpw")
             for p in ("alice", "carol"):
                 self._kadmin(f"addprinc -pw {p}pw {p}")
-            for p in ("imap/localhost", "imap/other.test", "smtp/localhost"):
+            for p in ("imap/localhost", "imap/other.test", "smtp/localhost",
+                      "sieve/localhost"):
                 self._kadmin(f"addprinc -randkey {p}")
                 self._kadmin(f"ktadd -k {self.keytab} {p}")
             self.kdc = subprocess.Popen(
@@ -139,7 +140,7 @@ class Realm:
 class Kerberos:
     """A realm and a Roost whose environment points at it."""
 
-    def __init__(self, hostname="localhost", users=None):
+    def __init__(self, hostname="localhost", users=None, managesieve=False):
         self.realm = Realm()
         saved = dict(os.environ)
         try:
@@ -147,7 +148,7 @@ class Kerberos:
             # replay cache directory
             os.environ.update(KRB5_CONFIG=self.realm.conf,
                               KRB5RCACHEDIR=self.realm.dir)
-            self.srv = Server(users=users, extra_conf=(
+            self.srv = Server(users=users, managesieve=managesieve, extra_conf=(
                 f"auth_gssapi_keytab = {self.realm.keytab}\n"
                 f"auth_gssapi_hostname = {hostname}\n"
                 "auth_failure_delay_max = 0\n"))
@@ -321,3 +322,32 @@ def test_gssapi_bad_input(k):
     c.line("r2 AUTHENTICATE GSSAPI " + base64.b64encode(token).decode())
     line = c.readline()
     expect(line.startswith("r2 NO "), line)
+
+
+@with_kerberos(users={"alice": "x"}, managesieve=True)
+def test_gssapi_managesieve(k):
+    """ManageSieve's GSSAPI uses the sieve/ service principal; challenges
+    and responses are quoted base64 strings (RFC 5804 section 2.1)."""
+    from test_managesieve import Sieve, caps_dict
+    cc = k.realm.kinit("alice", "alicepw")
+    b64 = lambda b: base64.b64encode(b).decode()
+    for target, ok in (("sieve@localhost", True), ("imap@localhost", False)):
+        c = Sieve(k.srv)
+        caps = caps_dict(c.greeting())
+        expect("GSSAPI" in caps["SASL"].split(), caps)
+        ctx = client_context(k, cc, target)
+        c.line(f'AUTHENTICATE "GSSAPI" "{b64(ctx.step())}"')
+        while True:
+            line = c.read_response_line()
+            if line.split(" ", 1)[0] in ("OK", "NO", "BYE"):
+                break
+            data = base64.b64decode(line.split("\r\n")[-1].strip('"'))
+            if not ctx.complete:
+                c.line(f'"{b64(ctx.step(data) or b"")}"')
+            elif not data:
+                c.line('""')
+            else:
+                ctx.unwrap(data)
+                c.line(f'"{b64(ctx.wrap(bytes([1, 0, 0, 0]), False).message)}"')
+        expect(line.startswith("OK") == ok, f"{target}: {line}")
+        c.close()
