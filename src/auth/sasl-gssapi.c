@@ -347,7 +347,12 @@ static enum sasl_step_result sasl_gssapi_lookup_done(struct sasl_exchange *ex,
 						     struct sasl_output *out)
 {
 	struct sasl_gssapi_state *st = sasl_exchange_state(ex);
-	return sasl_exchange_lookup_finish(ex, result, st->user, st->authzid, out);
+
+	if (result->status != SASL_LOOKUP_OK)
+		return sasl_lookup_failed(result, out);
+	sasl_exchange_set_identity(ex, result->user != NULL ? result->user : st->user,
+				   st->authzid);
+	return SASL_STEP_DONE;
 }
 
 /* RFC 4752 section 3.2: advertised only with an acceptor credential;

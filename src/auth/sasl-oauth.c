@@ -326,7 +326,10 @@ static enum sasl_step_result sasl_oauth_lookup_done(struct sasl_exchange *ex,
 	/* a valid token for a user Roost does not know: the JSON error too */
 	if (result->status == SASL_LOOKUP_NOT_FOUND || result->status == SASL_LOOKUP_FAILED)
 		return sasl_oauth_fail(ex, "token user unknown", out);
-	return sasl_exchange_lookup_finish(ex, result, st->user, "", out);
+	if (result->status != SASL_LOOKUP_OK)
+		return sasl_lookup_failed(result, out);
+	sasl_exchange_set_identity(ex, result->user != NULL ? result->user : st->user, "");
+	return SASL_STEP_DONE;
 }
 
 static bool sasl_oauth_usable(const struct roost_config *config, const struct sasl_peer *peer)

@@ -93,7 +93,11 @@ static enum sasl_step_result sasl_plain_lookup_done(struct sasl_exchange *ex,
 	struct sasl_plain_state *st = sasl_exchange_state(ex);
 
 	explicit_bzero(st->password, sizeof(st->password));
-	return sasl_exchange_lookup_finish(ex, result, st->authcid, st->authzid, out);
+	if (result->status != SASL_LOOKUP_OK)
+		return sasl_lookup_failed(result, out);
+	sasl_exchange_set_identity(ex, result->user != NULL ? result->user : st->authcid,
+				   st->authzid);
+	return SASL_STEP_DONE;
 }
 
 const struct sasl_mech sasl_mech_plain = {

@@ -220,6 +220,18 @@ void sasl_exchange_set_read_only(struct sasl_exchange *ex)
 	ex->read_only = true;
 }
 
+enum sasl_step_result sasl_lookup_failed(const struct sasl_lookup_result *result,
+					 struct sasl_output *out)
+{
+	if (result->status == SASL_LOOKUP_TEMPFAIL) {
+		out->error = "Temporary authentication failure.";
+		out->tempfail = true;
+	} else {
+		out->error = "Authentication failed.";
+	}
+	return SASL_STEP_FAILED;
+}
+
 unsigned char *sasl_exchange_buffer(struct sasl_exchange *ex, size_t len)
 {
 	sasl_free_wiped(ex->buffer, ex->buffer_size);
@@ -227,25 +239,4 @@ unsigned char *sasl_exchange_buffer(struct sasl_exchange *ex, size_t len)
 	ex->buffer_size = len + 1;
 	ex->buffer[len] = '\0';
 	return ex->buffer;
-}
-
-enum sasl_step_result sasl_exchange_lookup_finish(struct sasl_exchange *ex,
-						  const struct sasl_lookup_result *result,
-						  const char *user, const char *authzid,
-						  struct sasl_output *out)
-{
-	switch (result->status) {
-	case SASL_LOOKUP_OK:
-		sasl_exchange_set_identity(ex, result->user != NULL ? result->user : user, authzid);
-		return SASL_STEP_DONE;
-	case SASL_LOOKUP_TEMPFAIL:
-		out->error = "Temporary authentication failure.";
-		out->tempfail = true;
-		return SASL_STEP_FAILED;
-	case SASL_LOOKUP_FAILED:
-	case SASL_LOOKUP_NOT_FOUND:
-		break;
-	}
-	out->error = "Authentication failed.";
-	return SASL_STEP_FAILED;
 }
