@@ -14,6 +14,9 @@
  * GSSAPI, OAUTHBEARER, XOAUTH2, EXTERNAL, PLAIN, LOGIN, CRAM-MD5,
  * DIGEST-MD5, ANONYMOUS. */
 static const struct sasl_mech *const sasl_mechs[] = {
+	&sasl_mech_gssapi,
+	&sasl_mech_oauthbearer,
+	&sasl_mech_xoauth2,
 	&sasl_mech_plain,
 	&sasl_mech_login,
 	&sasl_mech_anonymous,

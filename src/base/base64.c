@@ -97,3 +97,27 @@ invalid:
 	str_truncate(dest, orig_len);
 	return -1;
 }
+
+int base64url_decode(const char *src, size_t len, struct str *dest)
+{
+	struct str std = STR_INIT;
+	int ret;
+
+	if (len % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = src[i];
+		/* the base64 alphabet's own 62nd/63rd characters and padding
+		 * do not belong to base64url */
+		if (c == '+' || c == '/' || c == '=') {
+			str_free(&std);
+			return -1;
+		}
+		str_append_c(&std, c == '-' ? '+' : c == '_' ? '/' : c);
+	}
+	while (std.len % 4 != 0)
+		str_append_c(&std, '=');
+	ret = base64_decode(std.data != NULL ? std.data : "", std.len, dest);
+	str_free(&std);
+	return ret;
+}

@@ -25,4 +25,10 @@ void base64_encode(const void *src, size_t len, struct str *dest);
  * Returns 0, or -1 if the input is invalid; dest is then left as it was. */
 int base64_decode(const char *src, size_t len, struct str *dest);
 
+/* Decodes the unpadded base64url form (RFC 4648 section 5, "-_" for
+ * "+/", no '='), as JWS (RFC 7515 section 2) uses it.  The same strictness
+ * as base64_decode(): one accepted encoding per byte string.  Returns 0,
+ * or -1 if the input is invalid; dest is then left as it was. */
+int base64url_decode(const char *src, size_t len, struct str *dest);
+
 #endif

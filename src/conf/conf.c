@@ -48,6 +48,16 @@ static const struct conf_key conf_keys[] = {
 	K("max_bad_commands", T_UINT, max_bad_commands, 1, 1000),
 	K("max_auth_failures", T_UINT, max_auth_failures, 1, 100),
 	K("auth_failure_delay_max", T_UINT, auth_failure_delay_max, 0, 600),
+	K("auth_gssapi_keytab", T_PATH, auth_gssapi_keytab, 0, 0),
+	K("auth_gssapi_hostname", T_STR, auth_gssapi_hostname, 0, 0),
+	K("auth_gssapi_realms", T_STR, auth_gssapi_realms, 0, 0),
+	K("auth_oauth_jwks", T_PATH, auth_oauth_jwks, 0, 0),
+	K("auth_oauth_issuer", T_STR, auth_oauth_issuer, 0, 0),
+	K("auth_oauth_audience", T_STR, auth_oauth_audience, 0, 0),
+	K("auth_oauth_username_claim", T_STR, auth_oauth_username_claim, 0, 0),
+	K("auth_oauth_leeway", T_UINT, auth_oauth_leeway, 0, 3600),
+	K("auth_oauth_scope", T_STR, auth_oauth_scope, 0, 0),
+	K("auth_oauth_openid_configuration", T_STR, auth_oauth_openid_configuration, 0, 0),
 	K("preauth_timeout", T_UINT, preauth_timeout, 5, 3600),
 	K("login_timeout", T_UINT, login_timeout, 2, 3600),
 	K("autologout", T_UINT, autologout, 1800, 7 * 24 * 3600),
@@ -133,6 +143,16 @@ static void config_defaults(struct roost_config *c)
 	c->max_bad_commands = 10;
 	c->max_auth_failures = 3;
 	c->auth_failure_delay_max = 15;
+	c->auth_gssapi_keytab = xstrdup("/etc/krb5.keytab");
+	c->auth_gssapi_hostname = xstrdup("");
+	c->auth_gssapi_realms = xstrdup("");
+	c->auth_oauth_jwks = xstrdup("");
+	c->auth_oauth_issuer = xstrdup("");
+	c->auth_oauth_audience = xstrdup("");
+	c->auth_oauth_username_claim = xstrdup("email");
+	c->auth_oauth_leeway = 30;
+	c->auth_oauth_scope = xstrdup("");
+	c->auth_oauth_openid_configuration = xstrdup("");
 	c->preauth_timeout = 60;
 	c->login_timeout = 120;
 	c->autologout = 1800;
@@ -671,6 +691,15 @@ void config_free(struct roost_config **_c)
 	free(c->login_user);
 	free(c->log_level);
 	free(c->userdb);
+	free(c->auth_gssapi_keytab);
+	free(c->auth_gssapi_hostname);
+	free(c->auth_gssapi_realms);
+	free(c->auth_oauth_jwks);
+	free(c->auth_oauth_issuer);
+	free(c->auth_oauth_audience);
+	free(c->auth_oauth_username_claim);
+	free(c->auth_oauth_scope);
+	free(c->auth_oauth_openid_configuration);
 	free(c->passwd_file);
 	free(c->auth_mechanisms);
 	free(c->auth_master_users);

@@ -91,6 +91,18 @@ struct roost_config {
 	unsigned int max_bad_commands;	/* max_bad_commands = 10 */
 	unsigned int max_auth_failures;	/* max_auth_failures = 3 */
 	unsigned int auth_failure_delay_max;	/* auth_failure_delay_max = 15 (s) */
+	/* Kerberos (GSSAPI, RFC 4752) */
+	char *auth_gssapi_keytab;	/* auth_gssapi_keytab = /etc/krb5.keytab */
+	char *auth_gssapi_hostname;	/* auth_gssapi_hostname = (empty: the host's name; "*": any) */
+	char *auth_gssapi_realms;	/* auth_gssapi_realms = (empty: the default realm) */
+	/* OAuth 2.0 (OAUTHBEARER RFC 7628, XOAUTH2): JWT access tokens */
+	char *auth_oauth_jwks;		/* auth_oauth_jwks = (empty: OAuth off) */
+	char *auth_oauth_issuer;	/* auth_oauth_issuer = (empty: not checked) */
+	char *auth_oauth_audience;	/* auth_oauth_audience = (empty: not checked) */
+	char *auth_oauth_username_claim;	/* auth_oauth_username_claim = email */
+	unsigned int auth_oauth_leeway;	/* auth_oauth_leeway = 30 (s) */
+	char *auth_oauth_scope;		/* auth_oauth_scope = (empty: not checked) */
+	char *auth_oauth_openid_configuration;	/* = (empty: not in errors) */
 	unsigned int preauth_timeout;	/* preauth_timeout = 60 (s) */
 	unsigned int login_timeout;	/* login_timeout = 120 (s from connect to login) */
 	unsigned int autologout;	/* autologout = 1800 (s; at least 1800 per RFC 9051) */

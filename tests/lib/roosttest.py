@@ -78,6 +78,18 @@ def _login_user():
 
 
 _login_user()
+def import_debian(name):
+    """Imports module `name`, from Debian's python3-* packages when the
+    python3 running the tests is another one (a pyenv build does not see
+    /usr/lib/python3/dist-packages; Debian's modules are built for the
+    same 3.x, so they load)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if "/usr/lib/python3/dist-packages" in sys.path:
+            raise
+        sys.path.append("/usr/lib/python3/dist-packages")
+        return importlib.import_module(name)
 
 
 def sanitizer_env(env):

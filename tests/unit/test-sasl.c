@@ -70,6 +70,14 @@ static void test_sasl_mechs(void **state)
 	assert_true(count >= 3);
 	assert_true(at_plain > 0 && at_plain < at_login && at_login < at_anonymous);
 	assert_null(sasl_mech_at(count));
+	/* GSSAPI, OAUTHBEARER, XOAUTH2 in that order, before PLAIN */
+	size_t at_gssapi = 0;
+	for (size_t i = 0; i < count; i++)
+		at_gssapi = sasl_mech_at(i) == &sasl_mech_gssapi ? i + 1 : at_gssapi;
+	assert_true(at_gssapi > 0);
+	assert_ptr_equal(sasl_mech_at(at_gssapi), &sasl_mech_oauthbearer);
+	assert_ptr_equal(sasl_mech_at(at_gssapi + 1), &sasl_mech_xoauth2);
+	assert_true(at_gssapi + 2 < at_plain);
 	assert_true((sasl_mech_anonymous.flags & SASL_MECH_FLAG_NOT_DEFAULT) != 0);
 	assert_true((sasl_mech_login.flags & SASL_MECH_FLAG_PLAINTEXT) != 0);
 	assert_string_equal(plain->name, "PLAIN");
