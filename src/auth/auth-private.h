@@ -18,5 +18,13 @@ bool auth_mech_enabled(const struct roost_config *config, const struct sasl_mech
  * one mechanism. */
 bool auth_mech_allowed(const struct roost_config *config, const struct sasl_mech *mech,
 		       const struct sasl_peer *peer);
+/* Evaluates now, and keeps, usable() of every mechanism flagged
+ * SASL_MECH_FLAG_USABLE_BY_CONFIG; auth_mech_allowed() answers for them
+ * from the snapshot afterwards.  A login process calls it (through
+ * auth_create_relay()) before its sandbox takes away the files those
+ * answers depend on; as root there, a keytab that exists counts as
+ * usable (a worker that cannot read it fails the exchange with
+ * TEMPFAIL, logged). */
+void auth_mech_freeze_usable(const struct roost_config *config);
 
 #endif

@@ -470,8 +470,10 @@ static const struct auth_ops relay_ops = {
 	.sasl_abort = relay_sasl_abort,
 };
 
-struct auth *auth_create_relay(const struct roost_config *config ATTR_UNUSED)
+struct auth *auth_create_relay(const struct roost_config *config)
 {
+	/* before the sandbox: the keytab can still be looked at */
+	auth_mech_freeze_usable(config);
 	struct relay_auth *auth = xcalloc(1, sizeof(*auth));
 	auth->auth.ops = &relay_ops;
 	size_t i;

@@ -129,6 +129,11 @@ bool auth_mech_enabled(const struct roost_config *config, const struct sasl_mech
 	return auth_list_has(config->auth_mechanisms, mech->name, false);
 }
 
+/* auth_mech_freeze_usable(): the answers of the USABLE_BY_CONFIG
+ * mechanisms, by their index in sasl_mech_at() */
+static bool auth_usable_frozen;
+static bool auth_usable_snapshot[64];
+
 bool auth_mech_allowed(const struct roost_config *config, const struct sasl_mech *mech,
 		       const struct sasl_peer *peer)
 {
@@ -147,7 +152,29 @@ bool auth_mech_allowed(const struct roost_config *config, const struct sasl_mech
 	if ((mech->flags & SASL_MECH_FLAG_CHANNEL_BINDING) != 0 &&
 	    peer->cb_tls_exporter_len == 0 && peer->cb_tls_server_end_point_len == 0)
 		return false;
-	return mech->usable == NULL || mech->usable(config, peer);
+	if (mech->usable == NULL)
+		return true;
+	if ((mech->flags & SASL_MECH_FLAG_USABLE_BY_CONFIG) != 0 && auth_usable_frozen) {
+		for (size_t i = 0; i < N_ELEMENTS(auth_usable_snapshot); i++) {
+			if (sasl_mech_at(i) == mech)
+				return auth_usable_snapshot[i];
+		}
+	}
+	return mech->usable(config, peer);
+}
+
+void auth_mech_freeze_usable(const struct roost_config *config)
+{
+	static const struct sasl_peer no_peer = { .remote_ip = "", .local_ip = "" };
+	const struct sasl_mech *mech;
+
+	for (size_t i = 0; i < N_ELEMENTS(auth_usable_snapshot) &&
+			   (mech = sasl_mech_at(i)) != NULL; i++) {
+		auth_usable_snapshot[i] = mech->usable == NULL ||
+			((mech->flags & SASL_MECH_FLAG_USABLE_BY_CONFIG) != 0 &&
+			 mech->usable(config, &no_peer));
+	}
+	auth_usable_frozen = true;
 }
 
 size_t auth_mech_advertised(const struct roost_config *config, const struct sasl_peer *peer,

@@ -78,7 +78,7 @@ static enum sasl_step_result sasl_anonymous_lookup_done(struct sasl_exchange *ex
 
 const struct sasl_mech sasl_mech_anonymous = {
 	.name = "ANONYMOUS",
-	.flags = SASL_MECH_FLAG_NOT_DEFAULT,
+	.flags = SASL_MECH_FLAG_NOT_DEFAULT | SASL_MECH_FLAG_USABLE_BY_CONFIG,
 	.usable = sasl_anonymous_usable,
 	.step = sasl_anonymous_step,
 	.lookup_done = sasl_anonymous_lookup_done,

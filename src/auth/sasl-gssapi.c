@@ -365,6 +365,7 @@ static bool sasl_gssapi_usable(const struct roost_config *config, const struct s
 
 const struct sasl_mech sasl_mech_gssapi = {
 	.name = "GSSAPI",
+	.flags = SASL_MECH_FLAG_USABLE_BY_CONFIG,
 	.state_size = sizeof(struct sasl_gssapi_state),
 	.usable = sasl_gssapi_usable,
 	.init = sasl_gssapi_init,

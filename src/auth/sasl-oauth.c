@@ -339,7 +339,7 @@ static bool sasl_oauth_usable(const struct roost_config *config, const struct sa
 
 const struct sasl_mech sasl_mech_oauthbearer = {
 	.name = "OAUTHBEARER",
-	.flags = SASL_MECH_FLAG_PLAINTEXT,
+	.flags = SASL_MECH_FLAG_PLAINTEXT | SASL_MECH_FLAG_USABLE_BY_CONFIG,
 	.state_size = sizeof(struct sasl_oauth_state),
 	.usable = sasl_oauth_usable,
 	.init = sasl_oauth_init,
@@ -349,7 +349,7 @@ const struct sasl_mech sasl_mech_oauthbearer = {
 
 const struct sasl_mech sasl_mech_xoauth2 = {
 	.name = "XOAUTH2",
-	.flags = SASL_MECH_FLAG_PLAINTEXT,
+	.flags = SASL_MECH_FLAG_PLAINTEXT | SASL_MECH_FLAG_USABLE_BY_CONFIG,
 	.state_size = sizeof(struct sasl_oauth_state),
 	.usable = sasl_oauth_usable,
 	.init = sasl_oauth_init,

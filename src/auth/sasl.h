@@ -154,6 +154,11 @@ enum sasl_mech_flags {
 	SASL_MECH_FLAG_CHANNEL_BINDING = 1 << 1,
 	/* Off unless auth_mechanisms names it (DIGEST-MD5, ANONYMOUS). */
 	SASL_MECH_FLAG_NOT_DEFAULT = 1 << 2,
+	/* usable() looks only at the configuration and the files it names
+	 * (a keytab), never at the peer: a sandboxed login process, which
+	 * cannot open those files, keeps the answer it got before entering
+	 * its sandbox (auth_mech_freeze_usable()). */
+	SASL_MECH_FLAG_USABLE_BY_CONFIG = 1 << 4,
 };
 
 struct sasl_mech {
