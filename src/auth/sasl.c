@@ -10,6 +10,10 @@
 #include <string.h>
 
 static const struct sasl_mech *const sasl_mechs[] = {
+	&sasl_mech_scram_sha_256_plus,
+	&sasl_mech_scram_sha_256,
+	&sasl_mech_scram_sha_1_plus,
+	&sasl_mech_scram_sha_1,
 	&sasl_mech_plain,
 };
 

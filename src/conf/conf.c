@@ -34,6 +34,10 @@ static const struct conf_key conf_keys[] = {
 	K("userdb", T_PATH, userdb, 0, 0),
 	K("tls_cert", T_PATH, tls_cert, 0, 0),
 	K("tls_key", T_PATH, tls_key, 0, 0),
+	K("tls_client_ca", T_PATH, tls_client_ca, 0, 0),
+	K("tls_require_client_cert", T_BOOL, tls_require_client_cert, 0, 0),
+	K("auth_scram_iterations", T_UINT, auth_scram_iterations, 1, 10000000),
+	K("auth_realms", T_STR, auth_realms, 0, 0),
 	K("fsync", T_BOOL, fsync, 0, 0),
 	K("qresync_tombstones", T_UINT, qresync_tombstones, 100, 100000000),
 	K("store", T_STR, store, 0, 0),
@@ -123,6 +127,7 @@ static void config_defaults(struct roost_config *c)
 	c->max_preauth_literal = 8 * 1024;
 	c->max_bad_commands = 10;
 	c->max_auth_failures = 3;
+	c->auth_scram_iterations = 4096;
 	c->auth_failure_delay_max = 15;
 	c->preauth_timeout = 60;
 	c->login_timeout = 120;
@@ -139,6 +144,8 @@ static void config_defaults(struct roost_config *c)
 	c->lmtp_socket_mode = 0666;
 	c->lmtp_socket_owner = xstrdup("");
 	c->sieve_before = xstrdup("");
+	c->tls_client_ca = xstrdup("");
+	c->auth_realms = xstrdup("");
 	c->sieve_after = xstrdup("");
 	c->sieve_default = xstrdup("");
 	c->sieve_global_dir = xstrdup("");
@@ -353,6 +360,19 @@ static int config_set(struct roost_config *c, const char *key, char *value,
 			c->plaintext_auth = CONF_PLAINTEXT_NEVER;
 		else {
 			*error_r = "plaintext_auth must be local, always or never";
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "auth_ssl_username_from") == 0) {
+		if (strcmp(value, "commonName") == 0)
+			c->auth_ssl_username_from = CONF_SSL_USERNAME_CN;
+		else if (strcmp(value, "emailAddress") == 0)
+			c->auth_ssl_username_from = CONF_SSL_USERNAME_EMAIL;
+		else if (strcmp(value, "subjectAltName") == 0)
+			c->auth_ssl_username_from = CONF_SSL_USERNAME_SAN_EMAIL;
+		else {
+			*error_r = "auth_ssl_username_from must be commonName, emailAddress or subjectAltName";
 			return -1;
 		}
 		return 0;
@@ -580,6 +600,8 @@ void config_free(struct roost_config **_c)
 	free(c->userdb);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->tls_client_ca);
+	free(c->auth_realms);
 	free(c->store);
 	free(c->maildir_root);
 	free(c->recipient_delimiter);
