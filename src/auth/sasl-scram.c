@@ -17,7 +17,7 @@
  * fails at the proof like a wrong password.  User names are compared
  * as sent (no SASLprep), like PLAIN's. */
 #include "sasl.h"
-#include "sasl-scram.h"
+#include "sasl-test.h"
 #include "auth.h"
 #include "password.h"
 #include "base/base64.h"

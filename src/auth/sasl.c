@@ -14,6 +14,9 @@ static const struct sasl_mech *const sasl_mechs[] = {
 	&sasl_mech_scram_sha_256,
 	&sasl_mech_scram_sha_1_plus,
 	&sasl_mech_scram_sha_1,
+	&sasl_mech_cram_md5,
+	&sasl_mech_digest_md5,
+	&sasl_mech_external,
 	&sasl_mech_plain,
 };
 

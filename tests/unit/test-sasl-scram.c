@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "auth/sasl.h"
-#include "auth/sasl-scram.h"
+#include "auth/sasl-test.h"
 #include "auth/password.h"
 #include "base/base64.h"
 #include "base/str.h"
