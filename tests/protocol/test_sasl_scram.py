@@ -277,3 +277,80 @@ def test_managesieve_scram(srv):
     v = final.split('(SASL "')[1].split('"')[0]
     expect(s.check_server_final(base64.b64decode(v).decode()), final)
     c.cmd("LISTSCRIPTS", ok=True)
+
+
+_certs = None
+
+
+def client_certs():
+    """A CA and client certificates signed by it (CN demo, CN nobody,
+    and one with only an e-mail subjectAltName), plus a self-signed one
+    the CA never saw, made with the openssl CLI once per run."""
+    global _certs
+    if _certs is None:
+        d = tempfile.mkdtemp(prefix="roost-client-ca-")
+
+        def run(*args):
+            subprocess.run(["openssl"] + list(args), check=True, capture_output=True,
+                           cwd=d)
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=Roost Test CA", "-keyout", "ca.key", "-out", "ca.pem")
+        for name, subj in (("demo", "/CN=demo"), ("nobody", "/CN=nobody"),
+                           ("alice", "/CN=someone/emailAddress=alice")):
+            run("req", "-newkey", "rsa:2048", "-nodes", "-subj", subj,
+                "-keyout", f"{name}.key", "-out", f"{name}.csr")
+            run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-out", f"{name}.pem")
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=demo", "-keyout", "rogue.key", "-out", "rogue.pem")
+        _certs = d
+    return _certs
+
+
+def cert_args(name):
+    d = client_certs()
+    return ["--cert", os.path.join(d, f"{name}.pem"), "--key", os.path.join(d, f"{name}.key")]
+
+
+@server_args(extra_conf=f"tls_client_ca = {os.path.join(client_certs(), 'ca.pem')}")
+def test_external_client_cert(srv):
+    r = tls_login(srv, "EXTERNAL", "demo", "-", "--capability", *cert_args("demo"))
+    expect("AUTH=EXTERNAL" in r["capability"], r)
+    expect(ok(r["tagged"]), r)
+    r = tls_login(srv, "EXTERNAL", "demo", "-", "--authzid", "demo", *cert_args("demo"))
+    expect(ok(r["tagged"]), r)
+    r = tls_login(srv, "EXTERNAL", "demo", "-", "--authzid", "alice", *cert_args("demo"))
+    expect(failed(r["tagged"]), r)
+    # a user the database does not know
+    r = tls_login(srv, "EXTERNAL", "nobody", "-", *cert_args("nobody"))
+    expect(failed(r["tagged"]), r)
+    # a certificate that does not verify: the handshake goes on, but no
+    # EXTERNAL; and none without a certificate
+    for args in (cert_args("rogue"), []):
+        r = tls_login(srv, "EXTERNAL", "demo", "-", "--capability", *args)
+        expect("AUTH=EXTERNAL" not in r["capability"], r)
+        expect(" OK " not in r["tagged"], r)
+    # other mechanisms still work on such a connection
+    r = tls_login(srv, "SCRAM-SHA-256-PLUS", "demo", "demo", "--cb", "tls-exporter",
+                  *cert_args("rogue"))
+    expect(ok(r["tagged"]), r)
+
+
+@server_args(extra_conf=f"tls_client_ca = {os.path.join(client_certs(), 'ca.pem')}\n"
+             "auth_ssl_username_from = emailAddress")
+def test_external_email_field(srv):
+    r = tls_login(srv, "EXTERNAL", "alice", "-", *cert_args("alice"))
+    expect(ok(r["tagged"]), r)
+    r = tls_login(srv, "EXTERNAL", "demo", "-", *cert_args("demo"))
+    expect(not ok(r["tagged"]), r)
+
+
+@server_args(extra_conf=f"tls_client_ca = {os.path.join(client_certs(), 'ca.pem')}\n"
+             "tls_require_client_cert = yes")
+def test_require_client_cert(srv):
+    r = tls_login(srv, "EXTERNAL", "demo", "-", *cert_args("demo"))
+    expect(ok(r["tagged"]), r)
+    p = subprocess.run([pyopenssl_python(), SASLCLIENT, str(srv.tls_port), "EXTERNAL",
+                        "demo", "-", "--implicit"], capture_output=True, text=True,
+                       timeout=60)
+    expect(p.returncode != 0 or " OK " not in p.stdout, p.stdout)
