@@ -424,7 +424,7 @@ static struct password_hex_buf password_hex(const unsigned char *data, size_t le
 	return buf;
 }
 
-static int password_unhex(const char *hex, size_t hex_len, unsigned char *out, size_t out_len)
+int password_hex_decode(const char *hex, size_t hex_len, unsigned char *out, size_t out_len)
 {
 	if (hex_len != out_len * 2)
 		return -1;
@@ -516,7 +516,7 @@ static int password_verify_cram_md5(const char *password, const char *data,
 				    const char **error_r)
 {
 	unsigned char stored[32], mine[32];
-	if (password_unhex(data, strlen(data), stored, sizeof(stored)) < 0) {
+	if (password_hex_decode(data, strlen(data), stored, sizeof(stored)) < 0) {
 		*error_r = "malformed CRAM-MD5 credentials";
 		return -1;
 	}
@@ -591,7 +591,7 @@ int password_get_credentials(const char *stored, const char *const *extra, const
 		const char *data = password_find_scheme(stored, extra, PASSWORD_KIND_CRAM_MD5);
 		unsigned char ctx[32];
 		if (data != NULL) {
-			if (password_unhex(data, strlen(data), ctx, sizeof(ctx)) < 0) {
+			if (password_hex_decode(data, strlen(data), ctx, sizeof(ctx)) < 0) {
 				*error_r = "malformed CRAM-MD5 credentials";
 				return -1;
 			}
@@ -608,7 +608,7 @@ int password_get_credentials(const char *stored, const char *const *extra, const
 		const char *data = password_find_scheme(stored, extra, PASSWORD_KIND_DIGEST_MD5);
 		unsigned char digest[16];
 		if (data != NULL) {
-			if (password_unhex(data, strlen(data), digest, sizeof(digest)) < 0) {
+			if (password_hex_decode(data, strlen(data), digest, sizeof(digest)) < 0) {
 				*error_r = "malformed DIGEST-MD5 credentials";
 				return -1;
 			}

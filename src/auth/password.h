@@ -130,6 +130,11 @@ int password_get_credentials(const char *stored, const char *const *extra, const
 			     const char *user, unsigned int scram_iterations,
 			     char **credentials_r, const char **error_r);
 
+/* Decodes hex[0..hex_len) (either case) into exactly out_len bytes.
+ * Returns 0, or -1 if the length is not 2 * out_len or a character is not
+ * a hex digit. */
+int password_hex_decode(const char *hex, size_t hex_len, unsigned char *out, size_t out_len);
+
 /* HMAC-MD5 (RFC 2104) of `data` under the key block state `context`
  * (the 32 bytes a {CRAM-MD5} stores, decoded from hex): writes the 16
  * byte digest.  CRAM-MD5 (RFC 2195) uses it. */

@@ -32,22 +32,6 @@ struct sasl_cram_md5_state {
 	unsigned char digest[16];
 };
 
-static int sasl_cram_md5_unhex(const char *hex, size_t len, unsigned char *out)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = hex[i];
-		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-		if (v < 0)
-			return -1;
-		if (i % 2 == 0)
-			out[i / 2] = (unsigned char)(v << 4);
-		else
-			out[i / 2] |= (unsigned char)v;
-	}
-	return 0;
-}
-
 static enum sasl_step_result sasl_cram_md5_step(struct sasl_exchange *ex,
 						const unsigned char *input, size_t input_len,
 						struct sasl_output *out)
@@ -86,7 +70,7 @@ static enum sasl_step_result sasl_cram_md5_step(struct sasl_exchange *ex,
 	if (sp == NULL || *sp != ' ' || sp == input ||
 	    (size_t)(sp - input) > CRAM_MD5_MAX_USER_LEN ||
 	    memchr(input, '\0', input_len) != NULL ||
-	    sasl_cram_md5_unhex((const char *)sp + 1, 32, st->digest) < 0) {
+	    password_hex_decode((const char *)sp + 1, 32, st->digest, 16) < 0) {
 		out->error = "Invalid CRAM-MD5 response (expected user SP 32 hex digits)";
 		return SASL_STEP_FAILED;
 	}
@@ -120,7 +104,7 @@ static enum sasl_step_result sasl_cram_md5_lookup_done(struct sasl_exchange *ex,
 		return SASL_STEP_FAILED;
 	}
 	if (result->credentials_len != 64 ||
-	    sasl_cram_md5_unhex((const char *)result->credentials, 64, context) < 0) {
+	    password_hex_decode((const char *)result->credentials, 64, context, 32) < 0) {
 		out->error = "Temporary authentication failure.";
 		out->tempfail = true;
 		return SASL_STEP_FAILED;

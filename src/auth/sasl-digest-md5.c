@@ -14,7 +14,7 @@
  * that realm). */
 #include "sasl.h"
 #include "sasl-test.h"
-#include "auth.h"
+#include "password.h"
 #include "base/base64.h"
 #include "base/str.h"
 #include "conf/conf.h"
@@ -298,16 +298,9 @@ static enum sasl_step_result sasl_digest_md5_response(struct sasl_exchange *ex,
 	     ((size_t)(slash - st->digest_uri) != strlen(peer->service) ||
 	      strncasecmp(st->digest_uri, peer->service, strlen(peer->service)) != 0)))
 		return sasl_digest_md5_fail(out, "DIGEST-MD5 digest-uri is not for this service");
-	if (st->authzid[0] != '\0') {
-		char a[DIGEST_MD5_MAX_FIELD + 1], u[DIGEST_MD5_MAX_FIELD + 1];
-		strcpy(a, st->authzid);
-		strcpy(u, st->user);
-		auth_user_normalize(a);
-		auth_user_normalize(u);
-		if (strcmp(a, u) != 0)
-			return sasl_digest_md5_fail(out,
-				"Authorization identity must be empty or the user name");
-	}
+	if (!sasl_authzid_is_self(st->authzid, st->user))
+		return sasl_digest_md5_fail(out,
+			"Authorization identity must be empty or the user name");
 	snprintf(st->scheme, sizeof(st->scheme), "DIGEST-MD5 %s", st->realm);
 	out->lookup.kind = SASL_LOOKUP_CREDENTIALS;
 	out->lookup.user = st->user;
@@ -377,17 +370,8 @@ static enum sasl_step_result sasl_digest_md5_lookup_done(struct sasl_exchange *e
 	}
 	if (result->status != SASL_LOOKUP_OK)
 		return sasl_digest_md5_fail(out, "Authentication failed.");
-	bool bad = result->credentials_len != 32;
-	for (size_t i = 0; !bad && i < 32; i++) {
-		unsigned int v;
-		char two[3] = { (char)result->credentials[i], (char)result->credentials[i + 1], 0 };
-		if (i % 2 != 0)
-			continue;
-		if (strspn(two, "0123456789abcdefABCDEF") != 2 || sscanf(two, "%2x", &v) != 1)
-			bad = true;
-		else
-			user_hash[i / 2] = (unsigned char)v;
-	}
+	bool bad = password_hex_decode((const char *)result->credentials, result->credentials_len,
+					user_hash, sizeof(user_hash)) < 0;
 	if (bad) {
 		out->tempfail = true;
 		return sasl_digest_md5_fail(out, "Temporary authentication failure.");

@@ -8,7 +8,6 @@
  * account.  The user must exist in the user database.  Offered only to a
  * peer that has a certificate user. */
 #include "sasl.h"
-#include "auth.h"
 
 #include <string.h>
 #include <unistr.h>
@@ -49,20 +48,9 @@ static enum sasl_step_result sasl_external_step(struct sasl_exchange *ex,
 	}
 	memcpy(st->authzid, input, input_len);
 	st->authzid[input_len] = '\0';
-	if (input_len > 0) {
-		char a[SASL_PLAIN_MAX_FIELD_LEN + 1], u[SASL_PLAIN_MAX_FIELD_LEN + 1];
-		if (strlen(peer->cert_user) > SASL_PLAIN_MAX_FIELD_LEN) {
-			out->error = "Authentication failed.";
-			return SASL_STEP_FAILED;
-		}
-		strcpy(a, st->authzid);
-		strcpy(u, peer->cert_user);
-		auth_user_normalize(a);
-		auth_user_normalize(u);
-		if (strcmp(a, u) != 0) {
-			out->error = "Authorization identity must be empty or the certificate's user";
-			return SASL_STEP_FAILED;
-		}
+	if (!sasl_authzid_is_self(st->authzid, peer->cert_user)) {
+		out->error = "Authorization identity must be empty or the certificate's user";
+		return SASL_STEP_FAILED;
 	}
 	out->lookup.kind = SASL_LOOKUP_USER;
 	out->lookup.user = peer->cert_user;

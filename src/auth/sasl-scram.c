@@ -18,7 +18,6 @@
  * as sent (no SASLprep), like PLAIN's. */
 #include "sasl.h"
 #include "sasl-test.h"
-#include "auth.h"
 #include "password.h"
 #include "base/base64.h"
 #include "base/str.h"
@@ -233,15 +232,8 @@ static const char *sasl_scram_client_first(struct sasl_exchange *ex, const char 
 						      (ext[0] >= 'A' && ext[0] <= 'Z')))
 			return "Invalid SCRAM extension";
 	}
-	if (st->authzid[0] != '\0') {
-		char a[SCRAM_MAX_FIELD_LEN + 1], u[SCRAM_MAX_FIELD_LEN + 1];
-		memcpy(a, st->authzid, sizeof(a));
-		memcpy(u, st->user, sizeof(u));
-		auth_user_normalize(a);
-		auth_user_normalize(u);
-		if (strcmp(a, u) != 0)
-			return "Authorization identity must be empty or the user name";
-	}
+	if (!sasl_authzid_is_self(st->authzid, st->user))
+		return "Authorization identity must be empty or the user name";
 	st->client_first_bare = xstrndup(msg + bare_start, len - bare_start);
 	st->nonce = xstrndup(attr + 2, attr_len - 2);
 	return NULL;

@@ -5,6 +5,7 @@
  * live in their own files (sasl-plain.c, ...) and only see the exchange
  * through the functions in sasl.h. */
 #include "sasl.h"
+#include "auth.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -197,4 +198,17 @@ unsigned char *sasl_exchange_buffer(struct sasl_exchange *ex, size_t len)
 	ex->buffer_size = len + 1;
 	ex->buffer[len] = '\0';
 	return ex->buffer;
+}
+
+bool sasl_authzid_is_self(const char *authzid, const char *authcid)
+{
+	if (authzid[0] == '\0')
+		return true;
+	char *a = xstrdup(authzid), *u = xstrdup(authcid);
+	auth_user_normalize(a);
+	auth_user_normalize(u);
+	bool same = strcmp(a, u) == 0;
+	free(a);
+	free(u);
+	return same;
 }

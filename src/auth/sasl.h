@@ -233,6 +233,11 @@ void *sasl_exchange_state(struct sasl_exchange *exchange);
 void sasl_exchange_set_identity(struct sasl_exchange *exchange, const char *authcid,
 				const char *authzid);
 void sasl_exchange_set_read_only(struct sasl_exchange *exchange);
+/* Whether an authorization identity a client asked for names the
+ * account it authenticated as: empty, or equal to `authcid` once both
+ * are normalised (auth_user_normalize(): "Demo" is "demo").  The rule of
+ * every mechanism but PLAIN with master users. */
+bool sasl_authzid_is_self(const char *authzid, const char *authcid);
 /* A buffer the exchange owns for out->data and lookup strings: returns
  * `len` bytes that stay valid until the next call of this function or the
  * exchange's end (wiped then). */
