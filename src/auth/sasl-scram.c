@@ -18,6 +18,7 @@
  * as sent (no SASLprep), like PLAIN's. */
 #include "sasl.h"
 #include "sasl-test.h"
+#include "auth-private.h"
 #include "password.h"
 #include "base/base64.h"
 #include "base/str.h"
@@ -131,8 +132,16 @@ static bool sasl_scram_printable(const char *p, size_t len)
  * a downgrade. */
 static bool sasl_scram_plus_offered(struct sasl_exchange *ex)
 {
+	const struct sasl_scram_state *st = sasl_exchange_state(ex);
+	const struct roost_config *config = sasl_exchange_config(ex);
 	const struct sasl_peer *peer = sasl_exchange_peer(ex);
-	return peer->cb_tls_exporter_len > 0 || peer->cb_tls_server_end_point_len > 0;
+	const struct sasl_mech *plus = st->hash == PASSWORD_SCRAM_SHA1 ?
+		&sasl_mech_scram_sha_1_plus : &sasl_mech_scram_sha_256_plus;
+
+	/* without a configuration (unit tests): whenever there is a binding */
+	if (config == NULL)
+		return peer->cb_tls_exporter_len > 0 || peer->cb_tls_server_end_point_len > 0;
+	return auth_mech_allowed(config, plus, peer);
 }
 
 /* The next ','-separated attribute "X=value" of msg[*pos..len); returns
