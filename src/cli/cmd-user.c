@@ -70,7 +70,8 @@ static void cli_user_usage(FILE *out, const char *command)
 	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0) {
 		fprintf(out,
 			"  --scheme SCHEME    password hash: SHA512-CRYPT (default), SHA256-CRYPT,\n"
-			"                     BLF-CRYPT (bcrypt), CRYPT (yescrypt), PLAIN (tests only)\n"
+			"                     BLF-CRYPT (bcrypt), CRYPT (yescrypt), SCRAM-SHA-256,\n"
+			"                     SCRAM-SHA-1, CRAM-MD5, PLAIN (tests only)\n"
 			"  --no-scram         do not store SCRAM-SHA-256 and SCRAM-SHA-1 keys\n"
 			"                     beside the hash (they let SCRAM logins work;\n"
 			"                     auth_scram_iterations rounds)\n");
@@ -376,7 +377,8 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 	if (!password_scheme_can_generate(args->scheme) ||
 	    str_eq_icase(args->scheme, "MD5-CRYPT")) {
 		fprintf(stderr, "roost user %s: unknown --scheme %s (use SHA512-CRYPT, "
-			"SHA256-CRYPT, BLF-CRYPT, CRYPT or PLAIN)\n", args->command, args->scheme);
+			"SHA256-CRYPT, BLF-CRYPT, CRYPT, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5 "
+			"or PLAIN)\n", args->command, args->scheme);
 		return EX_USAGE;
 	}
 	ret = cli_user_get_password(args, password, sizeof(password));
@@ -392,10 +394,14 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 		!str_eq_icase(args->scheme, "PLAIN") && !str_eq_icase(args->scheme, "CLEAR") &&
 		!str_eq_icase(args->scheme, "CLEARTEXT");
 	if (with_scram) {
-		scram[0] = password_scram_hash(password, PASSWORD_SCRAM_SHA256,
-					       config->auth_scram_iterations);
-		scram[1] = password_scram_hash(password, PASSWORD_SCRAM_SHA1,
-					       config->auth_scram_iterations);
+		/* not twice the main scheme's */
+		size_t n = 0;
+		if (!str_eq_icase(args->scheme, "SCRAM-SHA-256"))
+			scram[n++] = password_scram_hash(password, PASSWORD_SCRAM_SHA256,
+							 config->auth_scram_iterations);
+		if (!str_eq_icase(args->scheme, "SCRAM-SHA-1"))
+			scram[n++] = password_scram_hash(password, PASSWORD_SCRAM_SHA1,
+							 config->auth_scram_iterations);
 	}
 	explicit_bzero(password, sizeof(password));
 	if (hash == NULL) {

@@ -93,6 +93,8 @@ class TlsLines:
         from OpenSSL import SSL
         self.SSL = SSL
         self.sock = socket.create_connection(("127.0.0.1", port), 10)
+        # pyOpenSSL wants a blocking socket (the caller's timeout bounds us)
+        self.sock.settimeout(None)
         self.buf = b""
         self.conn = None
         if not implicit:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from roosttest import TestFailure, expect, server_args
 import saslclient
 from saslclient import Scram, b64
@@ -195,8 +196,8 @@ def test_stored_schemes(srv):
     alone (--no-scram), with which SCRAM fails cleanly."""
     p = srv.roost("user", "add", "-c", srv.conf, "carol", input="carolpw\n")
     expect("with SCRAM-SHA-256 and SCRAM-SHA-1 keys" in p.stdout, p.stdout)
-    srv.roost("user", "add", "-c", srv.conf, "--scheme", "SCRAM-SHA-256", "dave",
-              input="davepw\n")
+    srv.roost("user", "add", "-c", srv.conf, "--scheme", "SCRAM-SHA-256", "--no-scram",
+              "dave", input="davepw\n")
     p = srv.roost("user", "add", "-c", srv.conf, "--no-scram", "erin", input="erinpw\n")
     expect("SCRAM" not in p.stdout, p.stdout)
     lines = {l.split(":")[0]: l for l in open(srv.userdb).read().splitlines()}
@@ -224,6 +225,7 @@ def test_stored_schemes(srv):
     c.cmd("LOGIN erin erinpw", ok=True)
     # a new password replaces the keys of the old one
     srv.roost("user", "passwd", "-c", srv.conf, "carol", input="newpw\n")
+    time.sleep(1.2)             # the server stats the file once a second
     c = srv.connect()
     c.greeting()
     line, _, _ = scram_exchange(c, "SCRAM-SHA-256", "carol", "carolpw")
