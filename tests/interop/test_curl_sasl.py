@@ -40,3 +40,19 @@ def test_curl_external(srv):
     p = curl("--login-options", "AUTH=EXTERNAL", f"imaps://127.0.0.1:{srv.tls_port}/",
              user="demo:", ok=False)
     expect(p.returncode != 0, p.stdout)
+
+
+@server_args(extra_conf="auth_mechanisms = SCRAM-SHA-256 DIGEST-MD5 PLAIN\n"
+             "auth_realms = roost.test")
+def test_curl_digest_md5(srv):
+    """DIGEST-MD5 is off by default and on when named; curl computes the
+    RFC 2831 response for the realm the server offers."""
+    base = f"imap://127.0.0.1:{srv.port}/"
+    out = curl("--login-options", "AUTH=DIGEST-MD5", base).stdout
+    expect(b"INBOX" in out, out)
+    p = curl("--login-options", "AUTH=DIGEST-MD5", base, user="demo:wrong", ok=False)
+    expect(p.returncode == 67, (p.returncode, p.stderr))
+    # CRAM-MD5 is not named: not offered, refused
+    p = curl("--login-options", "AUTH=CRAM-MD5", base, ok=False)
+    expect(p.returncode != 0, p.stdout)
+    expect("method=DIGEST-MD5" in srv.log_text(), "DIGEST-MD5 login not logged")
