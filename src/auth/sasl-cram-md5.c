@@ -94,15 +94,8 @@ static enum sasl_step_result sasl_cram_md5_lookup_done(struct sasl_exchange *ex,
 	struct sasl_cram_md5_state *st = sasl_exchange_state(ex);
 	unsigned char context[32], digest[16];
 
-	if (result->status == SASL_LOOKUP_TEMPFAIL) {
-		out->error = "Temporary authentication failure.";
-		out->tempfail = true;
-		return SASL_STEP_FAILED;
-	}
-	if (result->status != SASL_LOOKUP_OK) {
-		out->error = "Authentication failed.";
-		return SASL_STEP_FAILED;
-	}
+	if (result->status != SASL_LOOKUP_OK)
+		return sasl_lookup_failure(result, out);
 	if (result->credentials_len != 64 ||
 	    password_hex_decode((const char *)result->credentials, 64, context, 32) < 0) {
 		out->error = "Temporary authentication failure.";

@@ -364,12 +364,8 @@ static enum sasl_step_result sasl_digest_md5_lookup_done(struct sasl_exchange *e
 	unsigned char user_hash[16];
 	char expected[33], response[33];
 
-	if (result->status == SASL_LOOKUP_TEMPFAIL) {
-		out->tempfail = true;
-		return sasl_digest_md5_fail(out, "Temporary authentication failure.");
-	}
 	if (result->status != SASL_LOOKUP_OK)
-		return sasl_digest_md5_fail(out, "Authentication failed.");
+		return sasl_lookup_failure(result, out);
 	bool bad = password_hex_decode((const char *)result->credentials, result->credentials_len,
 					user_hash, sizeof(user_hash)) < 0;
 	if (bad) {

@@ -64,21 +64,7 @@ static enum sasl_step_result sasl_external_lookup_done(struct sasl_exchange *ex,
 	struct sasl_external_state *st = sasl_exchange_state(ex);
 	const struct sasl_peer *peer = sasl_exchange_peer(ex);
 
-	switch (result->status) {
-	case SASL_LOOKUP_OK:
-		sasl_exchange_set_identity(ex, result->user != NULL ? result->user :
-					   peer->cert_user, st->authzid);
-		return SASL_STEP_DONE;
-	case SASL_LOOKUP_TEMPFAIL:
-		out->error = "Temporary authentication failure.";
-		out->tempfail = true;
-		return SASL_STEP_FAILED;
-	case SASL_LOOKUP_FAILED:
-	case SASL_LOOKUP_NOT_FOUND:
-		break;
-	}
-	out->error = "Authentication failed.";
-	return SASL_STEP_FAILED;
+	return sasl_lookup_identity(ex, result, peer->cert_user, st->authzid, out);
 }
 
 const struct sasl_mech sasl_mech_external = {
