@@ -1,4 +1,4 @@
-/* fuzz-sasl.c: libFuzzer target for the SASL mechanisms' message parsers
+/* fuzz-sasl-secrets.c: libFuzzer target for the SASL mechanisms' message parsers
  * (SCRAM client-first and client-final, CRAM-MD5, DIGEST-MD5, EXTERNAL).
  *
  * The first byte picks the mechanism; the rest is split at the first
