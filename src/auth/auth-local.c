@@ -42,6 +42,7 @@
 #include "auth-private.h"
 #include "auth-relay.h"
 #include "auth-throttle.h"
+#include "password.h"
 #include "sasl.h"
 #include "userdb.h"
 #include "base/log.h"
@@ -98,10 +99,14 @@ struct auth_local_request {
 	/* job: the helper thread's while a credentials job runs */
 	struct {
 		char *scheme;
-		char **stored;		/* "{SCHEME}data", NULL-terminated */
+		char *stored_password;	/* the main one, or NULL */
+		char **stored;		/* more "{SCHEME}data", NULL-terminated */
+		char *user;		/* as the client gave it */
+		unsigned int scram_iterations;
 		unsigned char *credentials;
 		size_t credentials_len;
 		bool found;
+		bool broken;		/* the stored data is malformed */
 	} job;
 
 	/* the loop's */
@@ -173,12 +178,15 @@ static void auth_local_free_secret(char **p)
 
 static void auth_local_job_clear(struct auth_local_request *req)
 {
+	auth_local_free_secret(&req->job.stored_password);
 	if (req->job.stored != NULL) {
 		for (size_t i = 0; req->job.stored[i] != NULL; i++)
 			auth_local_free_secret(&req->job.stored[i]);
 		free(req->job.stored);
 		req->job.stored = NULL;
 	}
+	free(req->job.user);
+	req->job.user = NULL;
 	if (req->job.credentials != NULL) {
 		explicit_bzero(req->job.credentials, req->job.credentials_len);
 		free(req->job.credentials);
@@ -429,28 +437,25 @@ static void auth_local_succeed(struct auth_local_request *req)
  * single place where stored passwords become a mechanism's credentials
  * (password_get_credentials() of password.h takes over here, converting
  * {PLAIN} to SCRAM keys and so on).  Runs on a helper thread. */
-static bool auth_local_credentials(const char *stored, const char *scheme,
-				   unsigned char **data_r, size_t *len_r)
-{
-	size_t len = strlen(scheme);
-	if (stored[0] != '{' || strncasecmp(stored + 1, scheme, len) != 0 ||
-	    stored[len + 1] != '}')
-		return false;
-	const char *data = stored + len + 2;
-	*len_r = strlen(data);
-	*data_r = (unsigned char *)xstrndup(data, *len_r);
-	return true;
-}
-
-/* On a helper thread: touches req->job only. */
+/* On a helper thread: touches req->job only.  password_get_credentials()
+ * turns what the user has into the scheme asked for (PBKDF2 for SCRAM
+ * keys made from {PLAIN}). */
 static void auth_local_credentials_work(void *context)
 {
 	struct auth_local_request *req = context;
+	char *credentials = NULL;
+	const char *error;
 
-	for (size_t i = 0; req->job.stored[i] != NULL && !req->job.found; i++)
-		req->job.found = auth_local_credentials(req->job.stored[i], req->job.scheme,
-							&req->job.credentials,
-							&req->job.credentials_len);
+	int ret = password_get_credentials(req->job.stored_password,
+					   (const char *const *)req->job.stored, req->job.scheme,
+					   req->job.user, req->job.scram_iterations,
+					   &credentials, &error);
+	req->job.found = ret == 1;
+	req->job.broken = ret < 0;
+	if (ret == 1) {
+		req->job.credentials = (unsigned char *)credentials;
+		req->job.credentials_len = strlen(credentials);
+	}
 }
 
 /* The answer to the outstanding lookup. */
@@ -492,10 +497,14 @@ static void auth_local_credentials_done(struct auth_local_request *req)
 	unsigned char *data = req->job.credentials;
 	size_t len = req->job.credentials_len;
 
+	if (req->job.broken)
+		log_error("auth: the stored %s credentials of user %s are malformed",
+			  req->job.scheme, req->canonical != NULL ? req->canonical : "?");
 	req->job.credentials = NULL;
+	bool broken = req->job.broken;
 	auth_local_job_clear(req);
-	auth_local_lookup_finish(req, found ? SASL_LOOKUP_OK : SASL_LOOKUP_NOT_FOUND,
-				 data, len);
+	auth_local_lookup_finish(req, broken ? SASL_LOOKUP_TEMPFAIL :
+				 found ? SASL_LOOKUP_OK : SASL_LOOKUP_NOT_FOUND, data, len);
 	/* the request may be gone: touch only the local copy */
 	if (data != NULL) {
 		explicit_bzero(data, len);
@@ -541,14 +550,16 @@ static void auth_local_userdb_done(enum userdb_result result, const struct userd
 	size_t n = 0;
 	while (entry->credentials[n] != NULL)
 		n++;
-	req->job.stored = xcalloc(n + 2, sizeof(*req->job.stored));
-	size_t k = 0;
+	req->job.stored = xcalloc(n + 1, sizeof(*req->job.stored));
 	if (entry->password != NULL)
-		req->job.stored[k++] = xstrdup(entry->password);
+		req->job.stored_password = xstrdup(entry->password);
 	for (size_t i = 0; i < n; i++)
-		req->job.stored[k++] = xstrdup(entry->credentials[i]);
+		req->job.stored[i] = xstrdup(entry->credentials[i]);
 	req->job.scheme = xstrdup(req->lookup_scheme);
+	req->job.user = xstrdup(req->lookup_user);
+	req->job.scram_iterations = req->auth->config->auth_scram_iterations;
 	req->job.found = false;
+	req->job.broken = false;
 	req->state = AUTH_LOCAL_JOB;
 	req->job_next = auth_local_credentials_done;
 	net_job_run(auth_local_credentials_work, auth_local_job_done, req);

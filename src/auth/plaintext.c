@@ -42,4 +42,23 @@ void auth_peer_from_conn(struct net_conn *conn, const char *service, struct sasl
 	peer_r->local_ip = buf->local_ip;
 	peer_r->secured = net_conn_is_tls(conn);
 	peer_r->service = service;
+	/* TLS channel bindings (-PLUS mechanisms) and the verified client
+	 * certificate's user (EXTERNAL) */
+	size_t n = net_conn_tls_channel_binding(conn, NET_TLS_BINDING_EXPORTER, buf->cb_exporter,
+						sizeof(buf->cb_exporter));
+	if (n > 0) {
+		peer_r->cb_tls_exporter = buf->cb_exporter;
+		peer_r->cb_tls_exporter_len = n;
+	}
+	n = net_conn_tls_channel_binding(conn, NET_TLS_BINDING_SERVER_END_POINT, buf->cb_end_point,
+					 sizeof(buf->cb_end_point));
+	if (n > 0) {
+		peer_r->cb_tls_server_end_point = buf->cb_end_point;
+		peer_r->cb_tls_server_end_point_len = n;
+	}
+	const char *cert_user = net_conn_tls_cert_user(conn);
+	if (cert_user != NULL && strlen(cert_user) < sizeof(buf->cert_user)) {
+		memcpy(buf->cert_user, cert_user, strlen(cert_user) + 1);
+		peer_r->cert_user = buf->cert_user;
+	}
 }

@@ -5,6 +5,7 @@
  * live in their own files (sasl-plain.c, ...) and only see the exchange
  * through the functions in sasl.h. */
 #include "sasl.h"
+#include "auth.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,18 @@
  * GSSAPI, OAUTHBEARER, XOAUTH2, EXTERNAL, PLAIN, LOGIN, CRAM-MD5,
  * DIGEST-MD5, ANONYMOUS. */
 static const struct sasl_mech *const sasl_mechs[] = {
+	&sasl_mech_scram_sha_256_plus,
+	&sasl_mech_scram_sha_256,
+	&sasl_mech_scram_sha_1_plus,
+	&sasl_mech_scram_sha_1,
 	&sasl_mech_gssapi,
 	&sasl_mech_oauthbearer,
 	&sasl_mech_xoauth2,
+	&sasl_mech_external,
 	&sasl_mech_plain,
 	&sasl_mech_login,
+	&sasl_mech_cram_md5,
+	&sasl_mech_digest_md5,
 	&sasl_mech_anonymous,
 };
 
@@ -239,4 +247,28 @@ unsigned char *sasl_exchange_buffer(struct sasl_exchange *ex, size_t len)
 	ex->buffer_size = len + 1;
 	ex->buffer[len] = '\0';
 	return ex->buffer;
+}
+
+bool sasl_authzid_is_self(const char *authzid, const char *authcid)
+{
+	if (authzid[0] == '\0')
+		return true;
+	char *a = xstrdup(authzid), *u = xstrdup(authcid);
+	auth_user_normalize(a);
+	auth_user_normalize(u);
+	bool same = strcmp(a, u) == 0;
+	free(a);
+	free(u);
+	return same;
+}
+
+enum sasl_step_result sasl_lookup_identity(struct sasl_exchange *ex,
+					   const struct sasl_lookup_result *result,
+					   const char *authcid, const char *authzid,
+					   struct sasl_output *out)
+{
+	if (result->status != SASL_LOOKUP_OK)
+		return sasl_lookup_failed(result, out);
+	sasl_exchange_set_identity(ex, result->user != NULL ? result->user : authcid, authzid);
+	return SASL_STEP_DONE;
 }

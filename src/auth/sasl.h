@@ -246,6 +246,11 @@ void *sasl_exchange_state(struct sasl_exchange *exchange);
 void sasl_exchange_set_identity(struct sasl_exchange *exchange, const char *authcid,
 				const char *authzid);
 void sasl_exchange_set_read_only(struct sasl_exchange *exchange);
+/* Whether an authorization identity a client asked for names the
+ * account it authenticated as: empty, or equal to `authcid` once both
+ * are normalised (auth_user_normalize(): "Demo" is "demo").  The rule of
+ * every mechanism but PLAIN with master users. */
+bool sasl_authzid_is_self(const char *authzid, const char *authcid);
 /* Sets the log note (copied; valid UTF-8 without control characters, at
  * most a line's worth: the driver logs it as it is). */
 void sasl_exchange_set_log_note(struct sasl_exchange *exchange, const char *note);
@@ -254,6 +259,13 @@ void sasl_exchange_set_log_note(struct sasl_exchange *exchange, const char *note
  * and unknown user alike).  Returns SASL_STEP_FAILED. */
 enum sasl_step_result sasl_lookup_failed(const struct sasl_lookup_result *result,
 					 struct sasl_output *out);
+/* For a lookup that decides the exchange (VERIFY_PASSWORD, USER): OK sets
+ * the identities (result->user, else `authcid`; `authzid`) and is DONE;
+ * anything else is sasl_lookup_failed(). */
+enum sasl_step_result sasl_lookup_identity(struct sasl_exchange *exchange,
+					   const struct sasl_lookup_result *result,
+					   const char *authcid, const char *authzid,
+					   struct sasl_output *out);
 /* A buffer the exchange owns for out->data and lookup strings: returns
  * `len` bytes that stay valid until the next call of this function or the
  * exchange's end (wiped then). */

@@ -1,6 +1,7 @@
 /* cmd-serve.c: `roost serve`, the server itself. */
 #include "cli.h"
 #include "auth/auth.h"
+#include "auth/password.h"
 #include "base/log.h"
 #include "conf/conf.h"
 #include "imap/session.h"
@@ -95,6 +96,8 @@ int cli_serve_main(int argc, char **argv)
 			    config->passwd_file);
 	/* before the workers are forked: they share the failed-login counts */
 	auth_shared_init();
+	/* and the SCRAM salts of unknown and {PLAIN} users (password.h) */
+	password_salt_secret_init();
 	const struct net_protocol list[] = { imap_protocol, lmtp_protocol, managesieve_protocol,
 					     { .name = NULL } };
 	int ret = net_serve(config, list, single);

@@ -33,6 +33,8 @@ struct cli_user_args {
 	const char *scheme;
 	const char *name;
 	bool purge;		/* del --purge */
+	/* --no-scram: store no SCRAM keys beside the hash */
+	bool no_scram;
 };
 
 static void cli_user_usage(FILE *out, const char *command)
@@ -40,7 +42,7 @@ static void cli_user_usage(FILE *out, const char *command)
 	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0) {
 		const char *c = command != NULL ? command : "add|passwd";
 		fprintf(out,
-			"usage: roost user %s [-c FILE] [--scheme SCHEME] NAME\n", c);
+			"usage: roost user %s [-c FILE] [--scheme SCHEME] [--no-scram] NAME\n", c);
 		if (command != NULL)
 			fprintf(out, "\n%s\n\n",
 				strcmp(command, "add") == 0 ?
@@ -78,7 +80,11 @@ static void cli_user_usage(FILE *out, const char *command)
 	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0) {
 		fprintf(out,
 			"  --scheme SCHEME    password hash: SHA512-CRYPT (default), SHA256-CRYPT,\n"
-			"                     BLF-CRYPT (bcrypt), CRYPT (yescrypt), PLAIN (tests only)\n");
+			"                     BLF-CRYPT (bcrypt), CRYPT (yescrypt), SCRAM-SHA-256,\n"
+			"                     SCRAM-SHA-1, CRAM-MD5, PLAIN (tests only)\n"
+			"  --no-scram         do not store SCRAM-SHA-256 and SCRAM-SHA-1 keys\n"
+			"                     beside the hash (they let SCRAM logins work;\n"
+			"                     auth_scram_iterations rounds)\n");
 	}
 	fprintf(out, "  -h, --help         this text\n");
 	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0)
@@ -102,6 +108,10 @@ static int cli_user_parse(int argc, char **argv, struct cli_user_args *args)
 		if (!options_done && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)) {
 			cli_user_usage(stdout, args->command);
 			return 1;
+		}
+		if (!options_done && has_scheme && strcmp(arg, "--no-scram") == 0) {
+			args->no_scram = true;
+			continue;
 		}
 		if (!options_done && strcmp(arg, "--") == 0) {
 			options_done = true;
@@ -381,7 +391,8 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 	if (!password_scheme_can_generate(args->scheme) ||
 	    str_eq_icase(args->scheme, "MD5-CRYPT")) {
 		fprintf(stderr, "roost user %s: unknown --scheme %s (use SHA512-CRYPT, "
-			"SHA256-CRYPT, BLF-CRYPT, CRYPT or PLAIN)\n", args->command, args->scheme);
+			"SHA256-CRYPT, BLF-CRYPT, CRYPT, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5 "
+			"or PLAIN)\n", args->command, args->scheme);
 		return EX_USAGE;
 	}
 	ret = cli_user_get_password(args, password, sizeof(password));
@@ -390,17 +401,41 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 		return ret;
 	}
 	char *hash = password_hash(password, args->scheme, &error);
+	/* SCRAM keys beside the hash, so that SCRAM works for this user
+	 * (a PLAIN password gives them by itself) */
+	char *scram[3] = { NULL, NULL, NULL };
+	bool with_scram = hash != NULL && !args->no_scram &&
+		!str_eq_icase(args->scheme, "PLAIN") && !str_eq_icase(args->scheme, "CLEAR") &&
+		!str_eq_icase(args->scheme, "CLEARTEXT");
+	if (with_scram) {
+		/* not twice the main scheme's */
+		size_t n = 0;
+		if (!str_eq_icase(args->scheme, "SCRAM-SHA-256"))
+			scram[n++] = password_scram_hash(password, PASSWORD_SCRAM_SHA256,
+							 config->auth_scram_iterations);
+		if (!str_eq_icase(args->scheme, "SCRAM-SHA-1"))
+			scram[n++] = password_scram_hash(password, PASSWORD_SCRAM_SHA1,
+							 config->auth_scram_iterations);
+	}
 	explicit_bzero(password, sizeof(password));
 	if (hash == NULL) {
 		fprintf(stderr, "roost user %s: %s\n", args->command, error);
 		return EX_DATAERR;
 	}
 	if (add && (ret = cli_user_create_db(args, config)) == 0)
-		ret = passwd_file_add(userdb, args->name, hash, &error_class, &edit_error);
+		ret = passwd_file_add_credentials(userdb, args->name, hash,
+						  (const char *const *)scram, &error_class,
+						  &edit_error);
 	else if (!add)
-		ret = passwd_file_set_password(userdb, args->name, hash, &error_class, &edit_error);
+		ret = passwd_file_set_credentials(userdb, args->name, hash,
+						  (const char *const *)scram, &error_class,
+						  &edit_error);
 	explicit_bzero(hash, strlen(hash));
 	free(hash);
+	for (size_t i = 0; scram[i] != NULL; i++) {
+		explicit_bzero(scram[i], strlen(scram[i]));
+		free(scram[i]);
+	}
 	if (ret > 0)
 		return ret;
 	if (ret < 0) {
@@ -410,9 +445,9 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 	}
 	char *name = xstrdup(args->name);
 	passwd_file_user_normalize(name);
-	printf("%s user %s in %s%s\n", add ? "added" : "changed the password of",
-	       name, userdb, strcmp(name, args->name) != 0 ?
-	       " (user names are lowercased)" : "");
+	printf("%s user %s in %s%s%s\n", add ? "added" : "changed the password of",
+	       name, userdb, with_scram ? " with SCRAM-SHA-256 and SCRAM-SHA-1 keys" : "",
+	       strcmp(name, args->name) != 0 ? " (user names are lowercased)" : "");
 	free(name);
 	cli_user_check_readable(args->command, config);
 	return EX_OK;

@@ -38,6 +38,10 @@ static const struct conf_key conf_keys[] = {
 	K("auth_anonymous_user", T_STR, auth_anonymous_user, 0, 0),
 	K("tls_cert", T_PATH, tls_cert, 0, 0),
 	K("tls_key", T_PATH, tls_key, 0, 0),
+	K("tls_client_ca", T_PATH, tls_client_ca, 0, 0),
+	K("tls_require_client_cert", T_BOOL, tls_require_client_cert, 0, 0),
+	K("auth_scram_iterations", T_UINT, auth_scram_iterations, 1, 10000000),
+	K("auth_realms", T_STR, auth_realms, 0, 0),
 	K("fsync", T_BOOL, fsync, 0, 0),
 	K("qresync_tombstones", T_UINT, qresync_tombstones, 100, 100000000),
 	K("store", T_STR, store, 0, 0),
@@ -142,6 +146,7 @@ static void config_defaults(struct roost_config *c)
 	c->max_preauth_literal = 8 * 1024;
 	c->max_bad_commands = 10;
 	c->max_auth_failures = 3;
+	c->auth_scram_iterations = 4096;
 	c->auth_failure_delay_max = 15;
 	c->auth_gssapi_keytab = xstrdup("/etc/krb5.keytab");
 	c->auth_gssapi_hostname = xstrdup("");
@@ -168,6 +173,8 @@ static void config_defaults(struct roost_config *c)
 	c->lmtp_socket_mode = 0666;
 	c->lmtp_socket_owner = xstrdup("");
 	c->sieve_before = xstrdup("");
+	c->tls_client_ca = xstrdup("");
+	c->auth_realms = xstrdup("");
 	c->sieve_after = xstrdup("");
 	c->sieve_default = xstrdup("");
 	c->sieve_global_dir = xstrdup("");
@@ -454,6 +461,19 @@ static int config_set(struct roost_config *c, const char *key, char *value,
 		}
 		return 0;
 	}
+	if (strcmp(key, "auth_ssl_username_from") == 0) {
+		if (strcmp(value, "commonName") == 0)
+			c->auth_ssl_username_from = CONF_SSL_USERNAME_CN;
+		else if (strcmp(value, "emailAddress") == 0)
+			c->auth_ssl_username_from = CONF_SSL_USERNAME_EMAIL;
+		else if (strcmp(value, "subjectAltName") == 0)
+			c->auth_ssl_username_from = CONF_SSL_USERNAME_SAN_EMAIL;
+		else {
+			*error_r = "auth_ssl_username_from must be commonName, emailAddress or subjectAltName";
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(key, "userdb") == 0)
 		return config_parse_userdb(c, value, error_r);
 	if (strcmp(key, "auth_failure_log") == 0) {
@@ -706,6 +726,8 @@ void config_free(struct roost_config **_c)
 	free(c->auth_anonymous_user);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->tls_client_ca);
+	free(c->auth_realms);
 	free(c->store);
 	free(c->maildir_root);
 	free(c->recipient_delimiter);

@@ -92,6 +92,8 @@ struct net_conn {
 	/* net_conn_handoff(): the message to send once output is written */
 	struct net_handoff_header *handoff;
 	void *handoff_state;
+	/* net_conn_tls_cert_user()'s answer */
+	char cert_user[256];
 };
 
 static unsigned int conn_id_counter;
@@ -947,4 +949,19 @@ struct net_conn *net_conn_create_handed(int fd, const struct net_handoff_header 
 		conn_defer(conn);
 	}
 	return conn;
+}
+
+size_t net_conn_tls_channel_binding(struct net_conn *conn, enum net_tls_binding type,
+				    unsigned char *buf, size_t size)
+{
+	if (conn->tls != CONN_TLS_UP || conn->ssl == NULL)
+		return 0;
+	return net_tls_channel_binding(conn->ssl, type, buf, size);
+}
+
+const char *net_conn_tls_cert_user(struct net_conn *conn)
+{
+	if (conn->tls != CONN_TLS_UP || conn->ssl == NULL)
+		return NULL;
+	return net_tls_cert_user(conn->ssl, conn->cert_user, sizeof(conn->cert_user));
 }

@@ -695,8 +695,8 @@ static enum sasl_step_result fake_mech_lookup_done(struct sasl_exchange *ex,
 		/* answers found or not alike, as SCRAM must */
 		st->challenged = true;
 		st->found = result->status == SASL_LOOKUP_OK;
-		unsigned char *buf = sasl_exchange_buffer(ex, 80);
-		int n = snprintf((char *)buf, 81, "creds:%.*s", (int)result->credentials_len,
+		unsigned char *buf = sasl_exchange_buffer(ex, 200);
+		int n = snprintf((char *)buf, 201, "creds:%.*s", (int)result->credentials_len,
 				 st->found ? (const char *)result->credentials : "");
 		out->data = buf;
 		out->data_len = (size_t)n;
@@ -720,7 +720,7 @@ static const struct sasl_mech fake_mech = {
 struct sasl_test_result {
 	unsigned int calls;
 	enum auth_sasl_status status;
-	char data[128];
+	char data[256];
 	bool has_data;
 	char user[64], authcid[64], error[128];
 	bool read_only;
@@ -745,8 +745,8 @@ static void sasl_test_callback(const struct auth_sasl_reply *reply, void *ctx)
 	"demo:{PLAIN}demo\n" \
 	"admin:{PLAIN}adminpw\n" \
 	"alice:" SHA512_VECTOR ":1000:1000::/home/alice::" \
-	"scram-sha-256={SCRAM-SHA-256}4096,c2FsdA==,a2V5,c2tleQ== quota=1G " \
-	"cram-md5={CRAM-MD5}abcd\n"
+	"scram-sha-256={SCRAM-SHA-256}4096,c2FsdA==,a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=,c3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3M= quota=1G " \
+	"cram-md5={CRAM-MD5}abababababababababababababababababababababababababababababababab\n"
 
 static const struct sasl_peer sasl_test_peer = {
 	.remote_ip = "192.0.2.50", .local_ip = "192.0.2.1", .service = "imap",
@@ -803,16 +803,20 @@ static void test_auth_sasl_lookups(void **state)
 	 * scheme, and none: the same CONTINUE either way */
 	r = sasl_test_run(auth, "X-FAKE", "C|alice|SCRAM-SHA-256|", NULL);
 	assert_int_equal(r.status, AUTH_SASL_CONTINUE);
-	assert_string_equal(r.data, "creds:4096,c2FsdA==,a2V5,c2tleQ==");
+	assert_string_equal(r.data, "creds:4096,c2FsdA==,a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=,c3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3M=");
 	r = sasl_test_run(auth, "X-FAKE", "C|alice|scram-sha-256|", next);
 	assert_int_equal(r.status, AUTH_SASL_OK);
 	assert_true(r.has_data);
 	assert_string_equal(r.data, "final");
 	r = sasl_test_run(auth, "X-FAKE", "C|alice|CRAM-MD5|", NULL);
-	assert_string_equal(r.data, "creds:abcd");
+	assert_string_equal(r.data, "creds:abababababababababababababababababababababababababababababababab");
 	r = sasl_test_run(auth, "X-FAKE", "C|demo|PLAIN|", NULL);
 	assert_string_equal(r.data, "creds:demo");
-	r = sasl_test_run(auth, "X-FAKE", "C|demo|SCRAM-SHA-1|", next);
+	/* password_get_credentials(): SCRAM keys made from {PLAIN}; none
+	 * from a crypt hash */
+	r = sasl_test_run(auth, "X-FAKE", "C|demo|SCRAM-SHA-1|", NULL);
+	assert_true(strncmp(r.data, "creds:4096,", 11) == 0);
+	r = sasl_test_run(auth, "X-FAKE", "C|alice|SCRAM-SHA-1|", next);
 	assert_int_equal(r.status, AUTH_SASL_FAILED);
 	r = sasl_test_run(auth, "X-FAKE", "C|nobody|SCRAM-SHA-256|", NULL);
 	assert_string_equal(r.data, "creds:");

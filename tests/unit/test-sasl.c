@@ -54,6 +54,7 @@ static void test_sasl_mechs(void **state)
 	assert_ptr_equal(sasl_mech_find("Plain"), plain);
 	assert_null(sasl_mech_find("PLAINX"));
 	assert_null(sasl_mech_find(""));
+	assert_null(sasl_mech_find("SCRAM-SHA-257"));
 	/* the table: unique upper-case names; of this file's mechanisms
 	 * PLAIN, LOGIN, ANONYMOUS in that order (others come between) */
 	const struct sasl_mech *mech;
