@@ -22,11 +22,11 @@ static const struct sasl_mech *const sasl_mechs[] = {
 	&sasl_mech_gssapi,
 	&sasl_mech_oauthbearer,
 	&sasl_mech_xoauth2,
+	&sasl_mech_cram_md5,
+	&sasl_mech_digest_md5,
 	&sasl_mech_external,
 	&sasl_mech_plain,
 	&sasl_mech_login,
-	&sasl_mech_cram_md5,
-	&sasl_mech_digest_md5,
 	&sasl_mech_anonymous,
 };
 
