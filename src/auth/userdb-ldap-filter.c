@@ -41,6 +41,11 @@ char *userdb_ldap_filter_escape(const char *value, size_t len)
 	return str_steal(&out);
 }
 
+static bool userdb_ldap_filter_is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 int userdb_ldap_filter_check(const char *template, const char **error_r)
 {
 	int depth = 0;
@@ -65,8 +70,8 @@ int userdb_ldap_filter_check(const char *template, const char **error_r)
 			}
 		} else if (*p == '\\') {
 			/* an escaped octet of the template itself */
-			if (p[1] == '\0' || p[2] == '\0') {
-				*error_r = "truncated \\XX escape";
+			if (!userdb_ldap_filter_is_hex(p[1]) || !userdb_ldap_filter_is_hex(p[2])) {
+				*error_r = "'\\' must be followed by two hex digits";
 				return -1;
 			}
 			p += 2;
