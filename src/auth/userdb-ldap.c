@@ -558,7 +558,9 @@ static struct userdb_ldap_cache_entry *userdb_ldap_cache_find(struct userdb_ldap
 
 static void userdb_ldap_cache_store(struct userdb_ldap_source *src, const struct userdb_source_request *req)
 {
-	if (src->cache_ttl == 0 || !req->cacheable || !req->from_server)
+	/* a wrong password (FAILED) or TEMPFAIL is never remembered */
+	if (src->cache_ttl == 0 || !req->cacheable || !req->from_server ||
+	    (req->result != USERDB_OK && req->result != USERDB_NOT_FOUND))
 		return;
 	struct userdb_ldap_cache_entry *e = userdb_ldap_cache_find(src, req->key);
 	if (e == NULL) {

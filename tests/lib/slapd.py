@@ -103,6 +103,15 @@ ou: people
                       "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
                       "-extfile", "ext.cnf", "-out", "server.pem")
 
+    def other_ca(self):
+        """A CA certificate that did not sign slapd's (made on demand)."""
+        path = os.path.join(self.dir, "other-ca.pem")
+        if not os.path.exists(path):
+            self._openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                          "-days", "2", "-subj", "/CN=Another CA",
+                          "-keyout", "other-ca.key", "-out", "other-ca.pem")
+        return path
+
     def _write_conf(self):
         lines = [f"include {SCHEMA_DIR}/{s}.schema"
                  for s in ("core", "cosine", "inetorgperson", "nis")]
@@ -249,3 +258,59 @@ ou: people
         keys.update({("ldap_" + k if not k.startswith("ldap_") else k): str(v)
                      for k, v in more.items()})
         return "\n".join(f"{k} = {v}" for k, v in keys.items()) + "\n"
+
+
+def standard_people(ldap):
+    """The users the C unit test (tests/unit/test-userdb-ldap.c) and
+    others expect: alice (bind only; two mail addresses), bob ({PLAIN}
+    userPassword), carol ({CRYPT} SHA-512 userPassword), dave (no
+    password), heidi ({SSHA} userPassword), and two entries sharing one mail address."""
+    crypt = subprocess.run(["openssl", "passwd", "-6", "carolpw"], check=True,
+                           capture_output=True, text=True).stdout.strip()
+    ldap.add_user("alice", "alicepw",
+                  mail=["alice@example.test", "a.liddell@example.test"])
+    ldap.add_user("bob", "{PLAIN}bobpw", mail=["bob@example.test"])
+    ldap.add_user("carol", "{CRYPT}" + crypt, mail=["carol@example.test"])
+    ldap.add_user("dave", None)
+    # a scheme Roost cannot check (made by `slappasswd -s heidipw`)
+    ldap.add_user("heidi", "{SSHA}Y+k3JpcMpNBbHgaA0bGeDl7ZlBQdoOgq")
+    ldap.add_user("twin1", "x", mail=["twins@example.test"])
+    ldap.add_user("twin2", "x", mail=["twins@example.test"])
+
+
+def main():
+    """For tests in C: `python3 slapd.py [--tls]` starts slapd with
+    standard_people(), prints "PORT CA OTHER_CA" on a line (the files of
+    the CA and of a CA that did not sign slapd's certificate; "-" without
+    TLS) and then
+    obeys one command per line of its standard input, answering "ok" or
+    "error: ...": `stop`, `start`, `delete UID`, `add UID PASSWORD`.  It
+    stops slapd and exits when its input closes."""
+    import sys
+    ldap = Slapd(tls="--tls" in sys.argv[1:])
+    try:
+        standard_people(ldap)
+        print(ldap.port, ldap.ca_file if ldap.tls else "-",
+              ldap.other_ca() if ldap.tls else "-", flush=True)
+        for line in sys.stdin:
+            words = line.split()
+            try:
+                if words == ["stop"]:
+                    ldap.stop()
+                elif words == ["start"]:
+                    ldap.start()
+                elif len(words) == 2 and words[0] == "delete":
+                    ldap.delete(ldap.user_dn(words[1]))
+                elif len(words) == 3 and words[0] == "add":
+                    ldap.add_user(words[1], words[2])
+                else:
+                    raise RuntimeError(f"unknown command {line.strip()!r}")
+                print("ok", flush=True)
+            except Exception as e:      # the C test fails on the answer
+                print("error:", str(e).replace("\n", " "), flush=True)
+    finally:
+        ldap.cleanup()
+
+
+if __name__ == "__main__":
+    main()
