@@ -34,6 +34,7 @@
 #include "userdb.h"
 #include "userdb-ldap-filter.h"
 #include "password.h"
+#include "password-ldap.h"
 #include "base/log.h"
 #include "conf/conf.h"
 #include "net/net.h"
@@ -426,8 +427,11 @@ static void userdb_ldap_request_work(struct userdb_ldap_source *src, struct user
 				req->result = USERDB_FAILED;
 			} else {
 				const char *error;
-				int ret = password_verify(req->password, req->stored_password,
-							  &error);
+				int ret = password_ldap_is_sha(req->stored_password) ?
+					password_ldap_verify(req->password,
+							     req->stored_password, &error) :
+					password_verify(req->password, req->stored_password,
+							&error);
 				if (ret < 0)
 					userdb_ldap_set_error(req, false, "user %s: %s: %s", req->key,
 						       src->password_attr, error);

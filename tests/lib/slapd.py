@@ -264,7 +264,9 @@ def standard_people(ldap):
     """The users the C unit test (tests/unit/test-userdb-ldap.c) and
     others expect: alice (bind only; two mail addresses), bob ({PLAIN}
     userPassword), carol ({CRYPT} SHA-512 userPassword), dave (no
-    password), heidi ({SSHA} userPassword), and two entries sharing one mail address."""
+    password), heidi, ivan, judy and ken ({SSHA}, {SHA}, {SSHA512},
+    {SHA256} userPassword made by slappasswd, password UIDpw), leo
+    ({MD5}, a scheme Roost does not check), and two entries sharing one mail address."""
     crypt = subprocess.run(["openssl", "passwd", "-6", "carolpw"], check=True,
                            capture_output=True, text=True).stdout.strip()
     ldap.add_user("alice", "alicepw",
@@ -272,8 +274,16 @@ def standard_people(ldap):
     ldap.add_user("bob", "{PLAIN}bobpw", mail=["bob@example.test"])
     ldap.add_user("carol", "{CRYPT}" + crypt, mail=["carol@example.test"])
     ldap.add_user("dave", None)
-    # a scheme Roost cannot check (made by `slappasswd -s heidipw`)
-    ldap.add_user("heidi", "{SSHA}Y+k3JpcMpNBbHgaA0bGeDl7ZlBQdoOgq")
+    # OpenLDAP's own schemes, made by slappasswd (and its pw-sha2 module)
+    for uid, scheme in [("heidi", "{SSHA}"), ("ivan", "{SHA}"),
+                        ("judy", "{SSHA512}"), ("ken", "{SHA256}")]:
+        value = subprocess.run(
+            ["slappasswd", "-o", "module-load=pw-sha2", "-h", scheme,
+             "-s", uid + "pw"], check=True, capture_output=True,
+            text=True).stdout.strip()
+        ldap.add_user(uid, value)
+    # one Roost cannot check
+    ldap.add_user("leo", "{MD5}X03MO1qnZdYdgyfeuILPmQ==")
     ldap.add_user("twin1", "x", mail=["twins@example.test"])
     ldap.add_user("twin2", "x", mail=["twins@example.test"])
 

@@ -276,9 +276,19 @@ static void test_verify_password_attr(void **state)
 	/* alice's is cleartext without a scheme: a bare value is CRYPT, as
 	 * in a passwd-file, so "alicepw" is a DES hash that does not match */
 	assert_int_equal(verify(src, "alice", "alicepw").result, USERDB_FAILED);
-	/* a scheme password.c does not know is the server's problem, not a
+	/* OpenLDAP's schemes, as slappasswd makes them */
+	static const char *const sha_users[] = { "heidi", "ivan", "judy", "ken" };
+	for (size_t i = 0; i < N_ELEMENTS(sha_users); i++) {
+		char *pw = xasprintf("%spw", sha_users[i]);
+		assert_int_equal(verify(src, sha_users[i], pw).result, USERDB_OK);
+		assert_int_equal(verify(src, sha_users[i], "heidipw ").result, USERDB_FAILED);
+		pw[0] = 'X';
+		assert_int_equal(verify(src, sha_users[i], pw).result, USERDB_FAILED);
+		free(pw);
+	}
+	/* a scheme Roost does not know is the server's problem, not a
 	 * wrong password */
-	assert_int_equal(verify(src, "heidi", "heidipw").result, USERDB_TEMPFAIL);
+	assert_int_equal(verify(src, "leo", "leopw").result, USERDB_TEMPFAIL);
 	a = lookup(src, "carol");
 	assert_int_equal(a.result, USERDB_OK);
 	assert_true(strncmp(a.password, "{CRYPT}$6$", 10) == 0);
