@@ -1,8 +1,10 @@
 /* test-userdb-ldap.c: the LDAP source of the user database
  * (auth/userdb-ldap.c) on its own, against a real slapd that
  * tests/lib/slapd.py runs (with its standard_people()), without an event
- * loop: every request is answered inline, as in `roost deliver`.  The
- * threaded path of the server is covered by tests/protocol/test_ldap.py.
+ * loop: every request is answered inline, as in `roost deliver`; and,
+ * last, with a worker loop (net_worker_init()), where the source's
+ * threads answer through the loop, as in the server (which
+ * tests/protocol/test_ldap.py covers end to end).
  *
  * Lookups by uid and by mail address, several matches, binds and the
  * password attribute, empty passwords, injection in names, the cache and
@@ -25,6 +27,7 @@
 #include "base/base.h"
 #include "base/log.h"
 #include "conf/conf.h"
+#include "net/net-private.h"
 #include "testlib.h"
 
 struct slapd {
@@ -432,6 +435,115 @@ static void test_starttls(void **state)
 	slapd_stop(&tls);
 }
 
+
+/* ---- with a worker loop: threads, the done queue, abort, destroy ---- */
+
+struct loop_answer {
+	struct answer a;
+	unsigned int *remaining;
+};
+
+static void loop_answer_cb(enum userdb_result result, const struct userdb_entry *entry,
+			   void *ctx)
+{
+	struct loop_answer *la = ctx;
+	answer_cb(result, entry, &la->a);
+	if (--*la->remaining == 0)
+		net_worker_stop();
+}
+
+static void test_threads_with_loop(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *user, *password;	/* NULL password: lookup */
+		enum userdb_result want;
+		const char *canonical;
+	} cases[] = {
+		{ "alice", "alicepw", USERDB_OK, "alice" },
+		{ "alice", "wrong", USERDB_FAILED, NULL },
+		{ "a.liddell@example.test", "alicepw", USERDB_OK, "alice" },
+		{ "bob@example.test", NULL, USERDB_OK, "bob" },
+		{ "nobody", NULL, USERDB_NOT_FOUND, NULL },
+		{ "nobody", "x", USERDB_NOT_FOUND, NULL },
+		{ "*)(uid=*", "alicepw", USERDB_NOT_FOUND, NULL },
+		{ "alice", "", USERDB_FAILED, NULL },
+	};
+	enum { ROUNDS = 6, ABORTED = 9 };
+	struct loop_answer answers[ROUNDS * N_ELEMENTS(cases)];
+	struct userdb_source_request *reqs[N_ELEMENTS(answers)];
+	unsigned int remaining = 0;
+
+	net_worker_init();
+	struct roost_config *c = ldap_config(&plain_slapd, "bind");
+	c->ldap_pool_size = 3;
+	void *src = source_create(c);
+
+	memset(answers, 0, sizeof(answers));
+	for (size_t i = 0; i < N_ELEMENTS(answers); i++) {
+		size_t k = i % N_ELEMENTS(cases);
+		answers[i].remaining = &remaining;
+		if (cases[k].password == NULL)
+			reqs[i] = userdb_source_ldap.lookup(src, cases[k].user, loop_answer_cb,
+							    &answers[i]);
+		else
+			reqs[i] = userdb_source_ldap.verify_password(
+				src, cases[k].user, cases[k].password, loop_answer_cb, &answers[i]);
+		/* never answered inside the call, cache hits included */
+		assert_non_null(reqs[i]);
+		assert_false(answers[i].a.called);
+		remaining++;
+	}
+	userdb_source_ldap.abort(reqs[ABORTED]);
+	remaining--;
+	assert_int_equal(net_worker_run(), 0);
+	assert_int_equal(remaining, 0);
+	for (size_t i = 0; i < N_ELEMENTS(answers); i++) {
+		size_t k = i % N_ELEMENTS(cases);
+		if (i == ABORTED) {
+			assert_false(answers[i].a.called);
+			continue;
+		}
+		assert_true(answers[i].a.called);
+		if (answers[i].a.result != cases[k].want)
+			fail_msg("%zu %s: result %d, want %d", i, cases[k].user,
+				 (int)answers[i].a.result, (int)cases[k].want);
+		if (cases[k].canonical != NULL)
+			assert_string_equal(answers[i].a.user, cases[k].canonical);
+	}
+
+	/* destroyed with requests queued and running: no callback, no leak */
+	for (size_t i = 0; i < 8; i++) {
+		answers[i].a.called = false;
+		reqs[i] = userdb_source_ldap.lookup(src, i % 2 == 0 ? "alice" : "new-name",
+						    loop_answer_cb, &answers[i]);
+	}
+	userdb_source_ldap.destroy(src);
+	for (size_t i = 0; i < 8; i++)
+		assert_false(answers[i].a.called);
+
+	/* an outage answers every queued request TEMPFAIL, through the loop */
+	c->ldap_cache_ttl = 0;
+	src = source_create(c);
+	slapd_command(&plain_slapd, "stop");
+	remaining = 0;
+	for (size_t i = 0; i < 10; i++) {
+		answers[i].a.called = false;
+		reqs[i] = userdb_source_ldap.verify_password(src, "alice", "alicepw",
+							     loop_answer_cb, &answers[i]);
+		assert_non_null(reqs[i]);
+		remaining++;
+	}
+	assert_int_equal(net_worker_run(), 0);
+	for (size_t i = 0; i < 10; i++)
+		assert_int_equal(answers[i].a.result, USERDB_TEMPFAIL);
+	slapd_command(&plain_slapd, "start");
+	userdb_source_ldap.destroy(src);
+
+	config_free(&c);
+	net_worker_deinit();
+}
+
 static void expect_create_error(struct roost_config *c, const char *want)
 {
 	char *error = NULL;
@@ -525,6 +637,8 @@ int main(void)
 		cmocka_unit_test(test_starttls),
 		cmocka_unit_test(test_bad_settings),
 		cmocka_unit_test(test_outage),
+		/* last: afterwards the process has a loop */
+		cmocka_unit_test(test_threads_with_loop),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
