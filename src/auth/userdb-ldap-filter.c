@@ -70,7 +70,8 @@ int userdb_ldap_filter_check(const char *template, const char **error_r)
 			}
 		} else if (*p == '\\') {
 			/* an escaped octet of the template itself */
-			if (!userdb_ldap_filter_is_hex(p[1]) || !userdb_ldap_filter_is_hex(p[2])) {
+			if (!userdb_ldap_filter_is_hex(p[1]) ||
+			    !userdb_ldap_filter_is_hex(p[2])) {
 				*error_r = "'\\' must be followed by two hex digits";
 				return -1;
 			}

@@ -31,20 +31,15 @@
  * passwords and TEMPFAIL answers are never cached.  The user name only
  * enters the search filter escaped (userdb-ldap-filter.h); the DN bound
  * as is the one the search returned.  Never logs a password or hash. */
-#include "userdb.h"
+#include "userdb-ldap-private.h"
 #include "userdb-ldap-filter.h"
-#include "password.h"
-#include "password-ldap.h"
 #include "base/log.h"
 #include "conf/conf.h"
 #include "net/net.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ldap.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -53,403 +48,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-/* Requests waiting for a thread; more are answered TEMPFAIL at once (a
- * directory that is that far behind would time them out anyway). */
-#define USERDB_LDAP_QUEUE_MAX 1024
-/* Cache entries; when full, expired ones are dropped, then all. */
-#define USERDB_LDAP_CACHE_MAX 8192
-#define USERDB_LDAP_CACHE_BUCKETS 1024
-#define USERDB_LDAP_BACKOFF_MIN_MS 250
-#define USERDB_LDAP_BACKOFF_MAX_MS 5000
-#define USERDB_LDAP_DIGEST_LEN 32
-
-enum userdb_ldap_op { USERDB_LDAP_OP_LOOKUP, USERDB_LDAP_OP_VERIFY };
-
-struct userdb_ldap_conn {
-	LDAP *ld;		/* searches, bound as ldap_bind_dn */
-	LDAP *bind_ld;		/* binds as users */
-	unsigned int generation;	/* of the settings it was made with */
-};
-
-struct userdb_ldap_cache_entry {
-	struct userdb_ldap_cache_entry *next;
-	char *key;		/* the user name asked for */
-	uint64_t expires_ms;
-	bool found;
-	char *user, *dn, *password;
-	bool has_digest;	/* a password that was accepted */
-	unsigned char digest[USERDB_LDAP_DIGEST_LEN];
-};
-
-struct userdb_ldap_source {
-	/* settings (read-only after create, except under `lock`) */
-	char *uri, *tls_ca, *bind_dn, *bind_password, *bind_password_file, *base;
-	char *filter, *user_attr, *password_attr;
-	int scope;
-	bool starttls, auth_bind;
-	unsigned int cache_ttl, timeout, pool_size;
-
-	/* the threads' */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_t *threads;
-	unsigned int thread_count;
-	bool stopping;
-	struct userdb_source_request *queue_head, *queue_tail;
-	unsigned int queue_len;
-	struct userdb_source_request *done_head, *done_tail;
-	uint64_t next_connect_ms;	/* backoff: no connect before this */
-	unsigned int backoff_ms;
-	unsigned int generation;	/* bumped by reload: reconnect */
-	int efd;
-
-	/* the loop's */
-	bool probed, inline_mode;
-	struct net_watch *watch;
-	struct userdb_ldap_conn inline_conn;
-	bool down;		/* an outage is logged */
-	bool queue_full_logged;
-	unsigned char salt[16];
-	struct userdb_ldap_cache_entry *cache[USERDB_LDAP_CACHE_BUCKETS];
-	unsigned int cache_count;
-};
-
-struct userdb_source_request {
-	struct userdb_ldap_source *src;
-	struct userdb_source_request *next;
-	enum userdb_ldap_op op;
-	bool aborted;			/* under src->lock */
-	userdb_callback *done;
-	void *ctx;
-	char *key;			/* the user name asked for */
-	unsigned char digest[USERDB_LDAP_DIGEST_LEN];	/* VERIFY: of the password */
-
-	/* work: the thread's while queued or running */
-	char *password;			/* VERIFY; wiped after use */
-	enum userdb_result result;
-	bool from_server;		/* the server answered (else cache) */
-	bool server_down;		/* TEMPFAIL because it cannot be reached */
-	bool cacheable;			/* result may be cached */
-	char *user, *dn, *stored_password;
-	char *error;			/* for the log, without secrets */
-};
-
-static void userdb_ldap_set_error(struct userdb_source_request *req, bool down, const char *fmt, ...)
-	ATTR_PRINTF(3, 4);
-static void userdb_ldap_set_error(struct userdb_source_request *req, bool down, const char *fmt, ...)
-{
-	va_list args;
-	va_start(args, fmt);
-	free(req->error);
-	req->error = xvasprintf(fmt, args);
-	va_end(args);
-	req->result = USERDB_TEMPFAIL;
-	req->server_down = down;
-}
-
-/* ---- connections (threads, or the caller without a loop) ---- */
-
-static void userdb_ldap_conn_close(struct userdb_ldap_conn *c)
-{
-	if (c->ld != NULL)
-		ldap_unbind_ext_s(c->ld, NULL, NULL);
-	if (c->bind_ld != NULL)
-		ldap_unbind_ext_s(c->bind_ld, NULL, NULL);
-	c->ld = c->bind_ld = NULL;
-}
-
-static bool userdb_ldap_rc_is_down(int rc)
-{
-	return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT ||
-		rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY;
-}
-
-/* Opens one handle to the servers of ldap_uri (libldap tries them in
- * order), with StartTLS as configured.  Returns an LDAP result code. */
-static int userdb_ldap_conn_open(struct userdb_ldap_source *src, LDAP **ld_r)
-{
-	struct timeval tv = { (time_t)src->timeout, 0 };
-	int version = LDAP_VERSION3, zero = 0;
-	LDAP *ld;
-
-	int rc = ldap_initialize(&ld, src->uri);
-	if (rc != LDAP_SUCCESS)
-		return rc;
-	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
-	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
-	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-	if (src->tls_ca[0] != '\0') {
-		int demand = LDAP_OPT_X_TLS_DEMAND;
-		ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, src->tls_ca);
-		ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
-		ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
-	}
-	if (src->starttls) {
-		rc = ldap_start_tls_s(ld, NULL, NULL);
-		if (rc != LDAP_SUCCESS) {
-			ldap_unbind_ext_s(ld, NULL, NULL);
-			/* a server that refuses TLS is as unusable as a
-			 * down one, and retrying is right for both */
-			return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR ? rc :
-				LDAP_CONNECT_ERROR;
-		}
-	}
-	*ld_r = ld;
-	return LDAP_SUCCESS;
-}
-
-/* Makes sure c->ld is open and bound as ldap_bind_dn; with `need_bind_ld`
- * c->bind_ld too.  Returns 0, or -1 with the request's error set. */
-static int userdb_ldap_conn_ensure(struct userdb_ldap_source *src, struct userdb_ldap_conn *c, bool need_bind_ld,
-			    struct userdb_source_request *req)
-{
-	pthread_mutex_lock(&src->lock);
-	if (c->generation != src->generation) {
-		pthread_mutex_unlock(&src->lock);
-		userdb_ldap_conn_close(c);
-		pthread_mutex_lock(&src->lock);
-		c->generation = src->generation;
-	}
-	bool have = c->ld != NULL && (!need_bind_ld || c->bind_ld != NULL);
-	if (!have && time_monotonic_ms() < src->next_connect_ms) {
-		pthread_mutex_unlock(&src->lock);
-		userdb_ldap_set_error(req, true, "not reconnecting yet after the last failure");
-		return -1;
-	}
-	char *bind_password = xstrdup(src->bind_password);
-	pthread_mutex_unlock(&src->lock);
-	if (have) {
-		explicit_bzero(bind_password, strlen(bind_password));
-		free(bind_password);
-		return 0;
-	}
-
-	int rc = LDAP_SUCCESS;
-	const char *what = "connect";
-	if (c->ld == NULL) {
-		rc = userdb_ldap_conn_open(src, &c->ld);
-		if (rc == LDAP_SUCCESS) {
-			struct berval cred = { strlen(bind_password), bind_password };
-			what = "bind as ldap_bind_dn";
-			rc = ldap_sasl_bind_s(c->ld, src->bind_dn, LDAP_SASL_SIMPLE, &cred,
-					      NULL, NULL, NULL);
-			if (rc != LDAP_SUCCESS) {
-				ldap_unbind_ext_s(c->ld, NULL, NULL);
-				c->ld = NULL;
-			}
-		}
-	}
-	if (rc == LDAP_SUCCESS && need_bind_ld && c->bind_ld == NULL) {
-		what = "connect";
-		rc = userdb_ldap_conn_open(src, &c->bind_ld);
-	}
-	explicit_bzero(bind_password, strlen(bind_password));
-	free(bind_password);
-
-	pthread_mutex_lock(&src->lock);
-	if (rc == LDAP_SUCCESS) {
-		src->backoff_ms = 0;
-		src->next_connect_ms = 0;
-	} else if (userdb_ldap_rc_is_down(rc)) {
-		src->backoff_ms = src->backoff_ms == 0 ? USERDB_LDAP_BACKOFF_MIN_MS :
-			src->backoff_ms * 2 > USERDB_LDAP_BACKOFF_MAX_MS ? USERDB_LDAP_BACKOFF_MAX_MS :
-			src->backoff_ms * 2;
-		src->next_connect_ms = time_monotonic_ms() + src->backoff_ms;
-	}
-	pthread_mutex_unlock(&src->lock);
-	if (rc != LDAP_SUCCESS) {
-		userdb_ldap_conn_close(c);
-		userdb_ldap_set_error(req, userdb_ldap_rc_is_down(rc), "%s %s: %s", what, src->uri,
-			       ldap_err2string(rc));
-		return -1;
-	}
-	return 0;
-}
-
-/* A canonical user name names a directory of the store: it must be
- * usable as one. */
-static bool userdb_ldap_user_name_is_valid(const char *name, size_t len)
-{
-	if (len == 0 || len > 255 || name[0] == '.' || memchr(name, '\0', len) != NULL)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c < 0x20 || c == 0x7f || c == '/')
-			return false;
-	}
-	return true;
-}
-
-/* Copies the first value of `attr` in `entry`, or NULL. */
-static char *userdb_ldap_entry_value(LDAP *ld, LDAPMessage *entry, const char *attr)
-{
-	struct berval **vals = ldap_get_values_len(ld, entry, attr);
-	char *value = NULL;
-	if (vals != NULL && vals[0] != NULL &&
-	    memchr(vals[0]->bv_val, '\0', vals[0]->bv_len) == NULL)
-		value = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
-	ldap_value_free_len(vals);
-	return value;
-}
-
-/* Searches for req->key: sets result OK (user, dn, stored_password),
- * NOT_FOUND or TEMPFAIL.  One retry after a lost connection (the
- * server restarted since it was opened). */
-static void userdb_ldap_conn_search(struct userdb_ldap_source *src, struct userdb_ldap_conn *c,
-			     struct userdb_source_request *req)
-{
-	const char *error;
-	char *filter = userdb_ldap_filter_expand(src->filter, req->key, &error);
-	if (filter == NULL) {
-		/* checked at create: cannot happen */
-		userdb_ldap_set_error(req, false, "ldap_user_filter: %s", error);
-		return;
-	}
-	char *attrs[3] = { src->user_attr, src->auth_bind ? NULL : src->password_attr, NULL };
-	struct timeval tv = { (time_t)src->timeout, 0 };
-	LDAPMessage *res = NULL;
-	int rc = LDAP_SERVER_DOWN;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		bool was_open = c->ld != NULL;
-		if (userdb_ldap_conn_ensure(src, c, false, req) < 0) {
-			free(filter);
-			return;
-		}
-		rc = ldap_search_ext_s(c->ld, src->base, src->scope, filter, attrs, 0,
-				       NULL, NULL, &tv, 2, &res);
-		if (!userdb_ldap_rc_is_down(rc))
-			break;
-		ldap_msgfree(res);
-		res = NULL;
-		userdb_ldap_conn_close(c);
-		if (!was_open || attempt == 1) {
-			userdb_ldap_set_error(req, true, "search on %s: %s", src->uri,
-				       ldap_err2string(rc));
-			free(filter);
-			return;
-		}
-	}
-	free(filter);
-	req->from_server = true;
-
-	int count = ldap_count_entries(c->ld, res);
-	if (rc == LDAP_SIZELIMIT_EXCEEDED || count > 1) {
-		userdb_ldap_set_error(req, false, "user %s: several entries match ldap_user_filter",
-			       req->key);
-	} else if (rc != LDAP_SUCCESS) {
-		userdb_ldap_set_error(req, false, "search under \"%s\": %s", src->base,
-			       ldap_err2string(rc));
-	} else if (count <= 0) {
-		req->result = USERDB_NOT_FOUND;
-		req->cacheable = true;
-	} else {
-		LDAPMessage *entry = ldap_first_entry(c->ld, res);
-		char *dn = ldap_get_dn(c->ld, entry);
-		char *user = userdb_ldap_entry_value(c->ld, entry, src->user_attr);
-		if (user == NULL || dn == NULL) {
-			userdb_ldap_set_error(req, false, "user %s: the entry has no %s", req->key,
-				       dn == NULL ? "DN" : src->user_attr);
-		} else if (!userdb_ldap_user_name_is_valid(user, strlen(user))) {
-			userdb_ldap_set_error(req, false, "user %s: the entry's %s is not a usable "
-				       "user name", req->key, src->user_attr);
-		} else {
-			for (char *p = user; *p != '\0'; p++) {
-				if (*p >= 'A' && *p <= 'Z')
-					*p = (char)(*p - 'A' + 'a');
-			}
-			req->result = USERDB_OK;
-			req->cacheable = true;
-			req->user = user;
-			user = NULL;
-			req->dn = xstrdup(dn);
-			if (!src->auth_bind)
-				req->stored_password = userdb_ldap_entry_value(c->ld, entry,
-									src->password_attr);
-		}
-		free(user);
-		ldap_memfree(dn);
-	}
-	ldap_msgfree(res);
-}
-
-/* Binds as req->dn with req->password: OK, FAILED or TEMPFAIL. */
-static void userdb_ldap_conn_bind_user(struct userdb_ldap_source *src, struct userdb_ldap_conn *c,
-				struct userdb_source_request *req)
-{
-	for (int attempt = 0; attempt < 2; attempt++) {
-		bool was_open = c->bind_ld != NULL;
-		if (userdb_ldap_conn_ensure(src, c, true, req) < 0)
-			return;
-		struct berval cred = { strlen(req->password), req->password };
-		int rc = ldap_sasl_bind_s(c->bind_ld, req->dn, LDAP_SASL_SIMPLE, &cred,
-					  NULL, NULL, NULL);
-		if (rc == LDAP_SUCCESS) {
-			req->result = USERDB_OK;
-			return;
-		}
-		if (rc == LDAP_INVALID_CREDENTIALS) {
-			req->result = USERDB_FAILED;
-			req->cacheable = false;
-			return;
-		}
-		if (!userdb_ldap_rc_is_down(rc)) {
-			userdb_ldap_set_error(req, false, "bind as user %s: %s", req->key,
-				       ldap_err2string(rc));
-			return;
-		}
-		ldap_unbind_ext_s(c->bind_ld, NULL, NULL);
-		c->bind_ld = NULL;
-		userdb_ldap_set_error(req, true, "bind on %s: %s", src->uri, ldap_err2string(rc));
-		if (!was_open)
-			return;
-	}
-}
-
-/* The work of one request, on a thread or inline. */
-static void userdb_ldap_request_work(struct userdb_ldap_source *src, struct userdb_ldap_conn *c,
-			      struct userdb_source_request *req)
-{
-	if (req->op == USERDB_LDAP_OP_VERIFY && req->password[0] == '\0') {
-		/* RFC 4513 section 5.1.2: a simple bind with a DN and an
-		 * empty password is an unauthenticated bind, which servers
-		 * may answer with success.  An empty password never logs
-		 * in, whichever method. */
-		req->result = USERDB_FAILED;
-	} else {
-		userdb_ldap_conn_search(src, c, req);
-		if (req->op == USERDB_LDAP_OP_VERIFY && req->result == USERDB_OK) {
-			if (src->auth_bind) {
-				userdb_ldap_conn_bind_user(src, c, req);
-			} else if (req->stored_password == NULL) {
-				/* no password the server lets us read: no login */
-				req->result = USERDB_FAILED;
-			} else {
-				const char *error;
-				int ret = password_ldap_is_sha(req->stored_password) ?
-					password_ldap_verify(req->password,
-							     req->stored_password, &error) :
-					password_verify(req->password, req->stored_password,
-							&error);
-				if (ret < 0)
-					userdb_ldap_set_error(req, false, "user %s: %s: %s", req->key,
-						       src->password_attr, error);
-				else if (ret == 0)
-					req->result = USERDB_FAILED;
-			}
-		}
-	}
-	if (req->password != NULL) {
-		explicit_bzero(req->password, strlen(req->password));
-		free(req->password);
-		req->password = NULL;
-	}
-}
-
 /* ---- the threads ---- */
 
-static void userdb_ldap_wake_loop(struct userdb_ldap_source *src)
+static void userdb_ldap_wake_loop(struct userdb_ldap *src)
 {
 	uint64_t one = 1;
 	if (write(src->efd, &one, sizeof(one)) < 0) {
@@ -458,7 +59,7 @@ static void userdb_ldap_wake_loop(struct userdb_ldap_source *src)
 }
 
 /* Under src->lock. */
-static void userdb_ldap_done_append(struct userdb_ldap_source *src, struct userdb_source_request *req)
+static void userdb_ldap_done_append(struct userdb_ldap *src, struct userdb_source_request *req)
 {
 	req->next = NULL;
 	if (src->done_tail == NULL)
@@ -470,7 +71,7 @@ static void userdb_ldap_done_append(struct userdb_ldap_source *src, struct userd
 
 static void *userdb_ldap_thread(void *arg)
 {
-	struct userdb_ldap_source *src = arg;
+	struct userdb_ldap *src = arg;
 	struct userdb_ldap_conn conn = { NULL, NULL, 0 };
 
 	pthread_mutex_lock(&src->lock);
@@ -515,16 +116,13 @@ static void userdb_ldap_cache_entry_free(struct userdb_ldap_cache_entry *e)
 	free(e->key);
 	free(e->user);
 	free(e->dn);
-	if (e->password != NULL) {
-		explicit_bzero(e->password, strlen(e->password));
-		free(e->password);
-	}
+	userdb_ldap_free_secret(&e->password);
 	explicit_bzero(e->digest, sizeof(e->digest));
 	free(e);
 }
 
 /* Drops expired entries (all with `all`). */
-static void userdb_ldap_cache_prune(struct userdb_ldap_source *src, bool all)
+static void userdb_ldap_cache_prune(struct userdb_ldap *src, bool all)
 {
 	uint64_t now = time_monotonic_ms();
 	for (unsigned int i = 0; i < USERDB_LDAP_CACHE_BUCKETS; i++) {
@@ -543,7 +141,8 @@ static void userdb_ldap_cache_prune(struct userdb_ldap_source *src, bool all)
 }
 
 /* The live entry for `key`, or NULL (an expired one is dropped). */
-static struct userdb_ldap_cache_entry *userdb_ldap_cache_find(struct userdb_ldap_source *src, const char *key)
+static struct userdb_ldap_cache_entry *userdb_ldap_cache_find(struct userdb_ldap *src,
+							      const char *key)
 {
 	struct userdb_ldap_cache_entry **ep = &src->cache[userdb_ldap_cache_bucket(key)];
 	for (; *ep != NULL; ep = &(*ep)->next) {
@@ -560,7 +159,8 @@ static struct userdb_ldap_cache_entry *userdb_ldap_cache_find(struct userdb_ldap
 	return NULL;
 }
 
-static void userdb_ldap_cache_store(struct userdb_ldap_source *src, const struct userdb_source_request *req)
+static void userdb_ldap_cache_store(struct userdb_ldap *src,
+				    const struct userdb_source_request *req)
 {
 	/* a wrong password (FAILED) or TEMPFAIL is never remembered */
 	if (src->cache_ttl == 0 || !req->cacheable || !req->from_server ||
@@ -588,17 +188,15 @@ static void userdb_ldap_cache_store(struct userdb_ldap_source *src, const struct
 	}
 	free(e->user);
 	free(e->dn);
-	if (e->password != NULL) {
-		explicit_bzero(e->password, strlen(e->password));
-		free(e->password);
-	}
+	userdb_ldap_free_secret(&e->password);
 	e->user = e->dn = e->password = NULL;
 	e->expires_ms = time_monotonic_ms() + (uint64_t)src->cache_ttl * 1000;
 	e->found = req->result == USERDB_OK;
 	if (e->found) {
 		e->user = xstrdup(req->user);
 		e->dn = xstrdup(req->dn);
-		e->password = req->stored_password != NULL ? xstrdup(req->stored_password) : NULL;
+		if (req->stored_password != NULL)
+			e->password = xstrdup(req->stored_password);
 		if (req->op == USERDB_LDAP_OP_VERIFY) {
 			memcpy(e->digest, req->digest, sizeof(e->digest));
 			e->has_digest = true;
@@ -608,8 +206,8 @@ static void userdb_ldap_cache_store(struct userdb_ldap_source *src, const struct
 
 /* A salted SHA-256 of the password: what a cache entry remembers of an
  * accepted password. */
-static void userdb_ldap_password_digest(const struct userdb_ldap_source *src, const char *password,
-				 unsigned char digest_r[USERDB_LDAP_DIGEST_LEN])
+static void userdb_ldap_password_digest(const struct userdb_ldap *src, const char *password,
+					unsigned char digest_r[USERDB_LDAP_DIGEST_LEN])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned int len = 0;
@@ -625,14 +223,8 @@ static void userdb_ldap_password_digest(const struct userdb_ldap_source *src, co
 
 static void userdb_ldap_request_free(struct userdb_source_request *req)
 {
-	if (req->password != NULL) {
-		explicit_bzero(req->password, strlen(req->password));
-		free(req->password);
-	}
-	if (req->stored_password != NULL) {
-		explicit_bzero(req->stored_password, strlen(req->stored_password));
-		free(req->stored_password);
-	}
+	userdb_ldap_free_secret(&req->password);
+	userdb_ldap_free_secret(&req->stored_password);
 	explicit_bzero(req->digest, sizeof(req->digest));
 	free(req->key);
 	free(req->user);
@@ -642,7 +234,8 @@ static void userdb_ldap_request_free(struct userdb_source_request *req)
 }
 
 /* Logs what the outage state calls for and calls back. */
-static void userdb_ldap_request_answer(struct userdb_ldap_source *src, struct userdb_source_request *req)
+static void userdb_ldap_request_answer(struct userdb_ldap *src,
+				       struct userdb_source_request *req)
 {
 	if (req->result == USERDB_TEMPFAIL) {
 		if (!req->server_down) {
@@ -671,7 +264,7 @@ static void userdb_ldap_request_answer(struct userdb_ldap_source *src, struct us
 
 static void userdb_ldap_watch_cb(void *ctx)
 {
-	struct userdb_ldap_source *src = ctx;
+	struct userdb_ldap *src = ctx;
 	uint64_t count;
 	if (read(src->efd, &count, sizeof(count)) < 0) {
 		/* EAGAIN: nothing new */
@@ -723,7 +316,7 @@ static bool userdb_ldap_loop_is_running(void)
 	return true;
 }
 
-static void userdb_ldap_threads_start(struct userdb_ldap_source *src)
+static void userdb_ldap_threads_start(struct userdb_ldap *src)
 {
 	src->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (src->efd < 0)
@@ -745,8 +338,8 @@ static void userdb_ldap_threads_start(struct userdb_ldap_source *src)
 /* Starts `req`: answers from the cache, runs it inline without a loop,
  * or queues it for a thread.  Returns the request, or NULL when it was
  * answered inline. */
-static struct userdb_source_request *userdb_ldap_request_start(struct userdb_ldap_source *src,
-							struct userdb_source_request *req)
+static struct userdb_source_request *
+userdb_ldap_request_start(struct userdb_ldap *src, struct userdb_source_request *req)
 {
 	if (!src->probed) {
 		src->probed = true;
@@ -755,25 +348,24 @@ static struct userdb_source_request *userdb_ldap_request_start(struct userdb_lda
 			userdb_ldap_threads_start(src);
 	}
 
-	struct userdb_ldap_cache_entry *e = src->cache_ttl == 0 ? NULL : userdb_ldap_cache_find(src, req->key);
+	struct userdb_ldap_cache_entry *e =
+		src->cache_ttl == 0 ? NULL : userdb_ldap_cache_find(src, req->key);
 	bool cached = false;
 	if (e != NULL && !e->found) {
 		req->result = USERDB_NOT_FOUND;
 		cached = true;
 	} else if (e != NULL && (req->op == USERDB_LDAP_OP_LOOKUP ||
 				 (e->has_digest &&
-				  CRYPTO_memcmp(e->digest, req->digest, sizeof(e->digest)) == 0))) {
+				  CRYPTO_memcmp(e->digest, req->digest,
+						sizeof(e->digest)) == 0))) {
 		req->result = USERDB_OK;
 		req->user = xstrdup(e->user);
 		req->dn = xstrdup(e->dn);
 		req->stored_password = e->password != NULL ? xstrdup(e->password) : NULL;
 		cached = true;
 	}
-	if (cached && req->password != NULL) {
-		explicit_bzero(req->password, strlen(req->password));
-		free(req->password);
-		req->password = NULL;
-	}
+	if (cached)
+		userdb_ldap_free_secret(&req->password);
 
 	if (src->inline_mode) {
 		if (!cached)
@@ -811,9 +403,9 @@ static struct userdb_source_request *userdb_ldap_request_start(struct userdb_lda
 	return req;
 }
 
-static struct userdb_source_request *userdb_ldap_request_new(struct userdb_ldap_source *src, enum userdb_ldap_op op,
-						      const char *user, userdb_callback *done,
-						      void *ctx)
+static struct userdb_source_request *
+userdb_ldap_request_new(struct userdb_ldap *src, enum userdb_ldap_op op, const char *user,
+			userdb_callback *done, void *ctx)
 {
 	struct userdb_source_request *req = xcalloc(1, sizeof(*req));
 	req->src = src;
@@ -825,18 +417,20 @@ static struct userdb_source_request *userdb_ldap_request_new(struct userdb_ldap_
 }
 
 static struct userdb_source_request *userdb_ldap_lookup(void *source, const char *user,
-						 userdb_callback *done, void *ctx)
+							userdb_callback *done, void *ctx)
 {
-	struct userdb_ldap_source *src = source;
-	return userdb_ldap_request_start(src, userdb_ldap_request_new(src, USERDB_LDAP_OP_LOOKUP, user, done, ctx));
+	struct userdb_ldap *src = source;
+	return userdb_ldap_request_start(src, userdb_ldap_request_new(src,
+					 USERDB_LDAP_OP_LOOKUP, user, done, ctx));
 }
 
-static struct userdb_source_request *userdb_ldap_verify_password(void *source, const char *user,
-							  const char *password,
-							  userdb_callback *done, void *ctx)
+static struct userdb_source_request *
+userdb_ldap_verify_password(void *source, const char *user, const char *password,
+			    userdb_callback *done, void *ctx)
 {
-	struct userdb_ldap_source *src = source;
-	struct userdb_source_request *req = userdb_ldap_request_new(src, USERDB_LDAP_OP_VERIFY, user, done, ctx);
+	struct userdb_ldap *src = source;
+	struct userdb_source_request *req = userdb_ldap_request_new(src, USERDB_LDAP_OP_VERIFY,
+								    user, done, ctx);
 	req->password = xstrdup(password);
 	userdb_ldap_password_digest(src, password, req->digest);
 	return userdb_ldap_request_start(src, req);
@@ -844,7 +438,7 @@ static struct userdb_source_request *userdb_ldap_verify_password(void *source, c
 
 static void userdb_ldap_abort(struct userdb_source_request *req)
 {
-	struct userdb_ldap_source *src = req->src;
+	struct userdb_ldap *src = req->src;
 	if (src->inline_mode) {
 		/* inline requests are answered before they return */
 		i_panic("ldap: abort of an answered request");
@@ -880,15 +474,12 @@ static int userdb_ldap_read_password_file(const char *path, char **password_r, c
 	return 0;
 }
 
-static void userdb_ldap_source_free(struct userdb_ldap_source *src)
+static void userdb_ldap_source_free(struct userdb_ldap *src)
 {
 	free(src->uri);
 	free(src->tls_ca);
 	free(src->bind_dn);
-	if (src->bind_password != NULL) {
-		explicit_bzero(src->bind_password, strlen(src->bind_password));
-		free(src->bind_password);
-	}
+	userdb_ldap_free_secret(&src->bind_password);
 	free(src->bind_password_file);
 	free(src->base);
 	free(src->filter);
@@ -899,7 +490,8 @@ static void userdb_ldap_source_free(struct userdb_ldap_source *src)
 	free(src);
 }
 
-static void *userdb_ldap_create(const struct roost_config *config, const char *arg, char **error_r)
+static void *userdb_ldap_create(const struct roost_config *config, const char *arg,
+				char **error_r)
 {
 	const char *error;
 
@@ -940,7 +532,8 @@ static void *userdb_ldap_create(const struct roost_config *config, const char *a
 		return NULL;
 	}
 	if (config->ldap_user_attr[0] == '\0' || config->ldap_password_attr[0] == '\0') {
-		*error_r = xstrdup("ldap: ldap_user_attr and ldap_password_attr cannot be empty");
+		*error_r = xstrdup("ldap: ldap_user_attr and ldap_password_attr "
+				   "cannot be empty");
 		return NULL;
 	}
 	/* each URI must be one libldap parses; ldaps:// with StartTLS
@@ -971,14 +564,15 @@ static void *userdb_ldap_create(const struct roost_config *config, const char *a
 
 	char *bind_password = NULL;
 	if (config->ldap_bind_password_file[0] != '\0') {
-		if (userdb_ldap_read_password_file(config->ldap_bind_password_file, &bind_password,
+		if (userdb_ldap_read_password_file(config->ldap_bind_password_file,
+		    &bind_password,
 					    error_r) < 0)
 			return NULL;
 	} else {
 		bind_password = xstrdup(config->ldap_bind_password);
 	}
 
-	struct userdb_ldap_source *src = xcalloc(1, sizeof(*src));
+	struct userdb_ldap *src = xcalloc(1, sizeof(*src));
 	pthread_mutex_init(&src->lock, NULL);
 	pthread_cond_init(&src->cond, NULL);
 	src->uri = xstrdup(config->ldap_uri);
@@ -1004,7 +598,7 @@ static void *userdb_ldap_create(const struct roost_config *config, const char *a
 
 static void userdb_ldap_destroy(void *source)
 {
-	struct userdb_ldap_source *src = source;
+	struct userdb_ldap *src = source;
 
 	pthread_mutex_lock(&src->lock);
 	src->stopping = true;
@@ -1017,7 +611,8 @@ static void userdb_ldap_destroy(void *source)
 
 	struct userdb_source_request *lists[2] = { src->queue_head, src->done_head };
 	for (size_t i = 0; i < N_ELEMENTS(lists); i++) {
-		for (struct userdb_source_request *req = lists[i], *next; req != NULL; req = next) {
+		for (struct userdb_source_request *req = lists[i],
+		     *next; req != NULL; req = next) {
 			next = req->next;
 			userdb_ldap_request_free(req);
 		}
@@ -1032,7 +627,7 @@ static void userdb_ldap_destroy(void *source)
 
 static void userdb_ldap_reload(void *source)
 {
-	struct userdb_ldap_source *src = source;
+	struct userdb_ldap *src = source;
 	char *password = NULL, *error = NULL;
 
 	userdb_ldap_cache_prune(src, true);
@@ -1043,8 +638,7 @@ static void userdb_ldap_reload(void *source)
 	}
 	pthread_mutex_lock(&src->lock);
 	if (password != NULL) {
-		explicit_bzero(src->bind_password, strlen(src->bind_password));
-		free(src->bind_password);
+		userdb_ldap_free_secret(&src->bind_password);
 		src->bind_password = password;
 	}
 	src->generation++;
