@@ -94,6 +94,7 @@ struct auth_request {
 	bool tempfail;			/* database unreadable */
 	bool starting;			/* inside auth_verify_plain */
 	bool answered;			/* callback called while starting */
+	bool lookup_only;		/* auth_user_lookup: `result` is set */
 	struct net_timer *timer;
 };
 
@@ -255,6 +256,10 @@ static void auth_request_done(void *context)
 		/* answered inline: there is no event loop for timers */
 		auth->jobs_inline = true;
 	}
+	if (req->lookup_only) {
+		auth_request_answer(req);
+		return;
+	}
 	if (req->tempfail) {
 		req->result = AUTH_RESULT_TEMPFAIL;
 	} else if (req->user_exists && req->job.hash != NULL && req->job.verify_ret < 0) {
@@ -388,4 +393,42 @@ void auth_request_abort(struct auth_request **reqp)
 		auth_request_free(req);
 	}
 	/* HASHING: auth_request_done frees it when the thread is finished */
+}
+
+/* auth_user_lookup: the passwd-file answers at once; the answer still
+ * goes through the job pool so that with a loop it comes from the loop,
+ * never from inside the call. */
+static void auth_lookup_work(void *context ATTR_UNUSED)
+{
+}
+
+struct auth_request *auth_user_lookup(struct auth *auth, const char *user,
+				      auth_callback *callback, void *ctx)
+{
+	struct auth_request *req = xcalloc(1, sizeof(*req));
+
+	req->auth = auth;
+	req->next = auth->requests;
+	if (auth->requests != NULL)
+		auth->requests->prev = req;
+	auth->requests = req;
+	req->user = xstrdup(user);
+	auth_user_normalize(req->user);
+	req->remote_ip = xstrdup("");
+	req->callback = callback;
+	req->ctx = ctx;
+	req->job.password = xstrdup("");
+	req->state = AUTH_REQUEST_HASHING;
+	req->lookup_only = true;
+	int ret = auth_user_exists(auth, req->user);
+	req->result = ret > 0 ? AUTH_RESULT_OK : ret == 0 ? AUTH_RESULT_FAILED :
+		AUTH_RESULT_TEMPFAIL;
+	req->starting = true;
+	net_job_run(auth_lookup_work, auth_request_done, req);
+	if (req->answered) {
+		auth_request_free(req);
+		return NULL;
+	}
+	req->starting = false;
+	return req;
 }
