@@ -9,9 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* In the order to advertise them, strongest first; one line each:
+ * SCRAM-SHA-256-PLUS, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-1,
+ * GSSAPI, OAUTHBEARER, XOAUTH2, EXTERNAL, PLAIN, LOGIN, CRAM-MD5,
+ * DIGEST-MD5, ANONYMOUS. */
 static const struct sasl_mech *const sasl_mechs[] = {
 	&sasl_mech_plain,
+	&sasl_mech_login,
+	&sasl_mech_anonymous,
 };
+
+/* sasl_mech_register()'s, after the table's */
+static const struct sasl_mech *sasl_mechs_extra[4];
+static size_t sasl_mechs_extra_count;
+
+void sasl_mech_register(const struct sasl_mech *mech)
+{
+	if (sasl_mechs_extra_count == N_ELEMENTS(sasl_mechs_extra))
+		i_panic("sasl: too many registered mechanisms");
+	sasl_mechs_extra[sasl_mechs_extra_count++] = mech;
+}
 
 struct sasl_exchange {
 	const struct sasl_mech *mech;
@@ -26,6 +43,7 @@ struct sasl_exchange {
 	bool first_step_done;
 	bool read_only;
 	char *authzid, *authcid;
+	char *log_note;
 	unsigned char *buffer;
 	size_t buffer_size;
 	/* the mechanism's state follows, aligned for any type */
@@ -34,16 +52,20 @@ struct sasl_exchange {
 
 const struct sasl_mech *sasl_mech_find(const char *name)
 {
-	for (size_t i = 0; i < N_ELEMENTS(sasl_mechs); i++) {
-		if (str_eq_icase(sasl_mechs[i]->name, name))
-			return sasl_mechs[i];
+	const struct sasl_mech *mech;
+	for (size_t i = 0; (mech = sasl_mech_at(i)) != NULL; i++) {
+		if (str_eq_icase(mech->name, name))
+			return mech;
 	}
 	return NULL;
 }
 
 const struct sasl_mech *sasl_mech_at(size_t i)
 {
-	return i < N_ELEMENTS(sasl_mechs) ? sasl_mechs[i] : NULL;
+	if (i < N_ELEMENTS(sasl_mechs))
+		return sasl_mechs[i];
+	i -= N_ELEMENTS(sasl_mechs);
+	return i < sasl_mechs_extra_count ? sasl_mechs_extra[i] : NULL;
 }
 
 struct sasl_exchange *sasl_exchange_create(const struct sasl_mech *mech,
@@ -79,6 +101,7 @@ void sasl_exchange_destroy(struct sasl_exchange **exp)
 	sasl_free_wiped(ex->buffer, ex->buffer_size);
 	free(ex->authzid);
 	free(ex->authcid);
+	free(ex->log_note);
 	free(ex);
 }
 
@@ -176,6 +199,17 @@ void sasl_exchange_set_identity(struct sasl_exchange *ex, const char *authcid,
 	free(ex->authcid);
 	ex->authcid = xstrdup(authcid);
 	ex->authzid = xstrdup(authzid != NULL ? authzid : "");
+}
+
+void sasl_exchange_set_log_note(struct sasl_exchange *ex, const char *note)
+{
+	free(ex->log_note);
+	ex->log_note = xstrdup(note);
+}
+
+const char *sasl_exchange_log_note(const struct sasl_exchange *ex)
+{
+	return ex->log_note;
 }
 
 void sasl_exchange_set_read_only(struct sasl_exchange *ex)

@@ -65,6 +65,13 @@ int cli_serve_main(int argc, char **argv)
 		return EX_CONFIG;
 	if (workers > 0)
 		config->workers = (unsigned int)workers;
+	char *auth_error = NULL;
+	if (auth_config_check(config, &auth_error) < 0) {
+		fprintf(stderr, "roost serve: %s\n", auth_error);
+		free(auth_error);
+		config_free(&config);
+		return EX_CONFIG;
+	}
 	enum log_level level;
 	if (log_level_parse(config->log_level, &level) < 0) {
 		fprintf(stderr, "roost serve: log_level must be error, warning, info or debug\n");
@@ -84,7 +91,7 @@ int cli_serve_main(int argc, char **argv)
 	}
 	if (readable == 0)
 		log_warning("no user database at %s yet: add users with `roost user add`",
-			    config->userdb);
+			    config->passwd_file);
 	/* before the workers are forked: they share the failed-login counts */
 	auth_shared_init();
 	const struct net_protocol list[] = { imap_protocol, lmtp_protocol, managesieve_protocol,

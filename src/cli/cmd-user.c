@@ -317,16 +317,16 @@ static int cli_user_create_db(const struct cli_user_args *args,
 		return 0;
 	}
 	int ret = 0;
-	int fd = open(config->userdb, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	int fd = open(config->passwd_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0 && errno != EEXIST) {
 		fprintf(stderr, "roost user %s: creating %s failed: %s\n", args->command,
-			config->userdb, strerror(errno));
+			config->passwd_file, strerror(errno));
 		ret = EX_IOERR;
 	} else if (fd >= 0) {
 		if (fchown(fd, 0, privs.gid) < 0 || fchmod(fd, 0640) < 0) {
 			fprintf(stderr, "roost user %s: setting the owner of %s failed: %s\n",
-				args->command, config->userdb, strerror(errno));
-			(void)unlink(config->userdb);
+				args->command, config->passwd_file, strerror(errno));
+			(void)unlink(config->passwd_file);
 			ret = EX_IOERR;
 		}
 		close(fd);
@@ -350,7 +350,7 @@ static void cli_user_check_readable(const char *command, const struct roost_conf
 static int cli_user_set(const struct cli_user_args *args, const struct roost_config *config,
 			bool add)
 {
-	const char *userdb = config->userdb;
+	const char *userdb = config->passwd_file;
 	char password[CLI_USER_PASSWORD_MAX_LEN + 2];
 	const char *error;
 	enum passwd_file_error error_class;
@@ -406,7 +406,7 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 
 static int cli_user_del(const struct cli_user_args *args, const struct roost_config *config)
 {
-	const char *userdb = config->userdb;
+	const char *userdb = config->passwd_file;
 	enum passwd_file_error error_class;
 	char *error = NULL;
 
@@ -484,6 +484,12 @@ int cli_user_main(int argc, char **argv)
 		free(error);
 		return EX_CONFIG;
 	}
+	if (config->passwd_file == NULL) {
+		fprintf(stderr, "roost user %s: userdb names no passwd-file to edit\n",
+			args.command);
+		config_free(&config);
+		return EX_CONFIG;
+	}
 	if (strcmp(args.command, "add") == 0)
 		ret = cli_user_set(&args, config, true);
 	else if (strcmp(args.command, "passwd") == 0)
@@ -491,7 +497,7 @@ int cli_user_main(int argc, char **argv)
 	else if (strcmp(args.command, "del") == 0)
 		ret = cli_user_del(&args, config);
 	else
-		ret = cli_user_list(config->userdb);
+		ret = cli_user_list(config->passwd_file);
 	config_free(&config);
 	return ret;
 }

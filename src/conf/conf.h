@@ -48,7 +48,24 @@ struct roost_config {
 	unsigned int workers;	/* workers = 0 (0 = number of CPUs) */
 	char *log_level;	/* log_level = info */
 	bool log_syslog;	/* log_syslog = no */
-	char *userdb;		/* userdb = <data_dir>/passwd */
+	/* userdb = <data_dir>/passwd: the user database chain (auth/userdb.h),
+	 * sources separated by spaces, passwd-file paths made absolute */
+	char *userdb;
+	/* the first passwd-file of the chain (what `roost user` edits), or
+	 * NULL when the chain has none */
+	char *passwd_file;
+	/* auth_mechanisms = (empty: every default mechanism): SASL names,
+	 * space-separated, checked by auth_config_check() */
+	char *auth_mechanisms;
+	/* auth_master_users = (empty): users who may log in as anyone with
+	 * an authorization identity (PLAIN's authzid) */
+	char *auth_master_users;
+	/* auth_anonymous_user = (empty): the account ANONYMOUS logs into,
+	 * read-only */
+	char *auth_anonymous_user;
+	/* auth_failure_log = normal; fail2ban adds one stable line per
+	 * failure */
+	bool auth_failure_log_fail2ban;
 	char *tls_cert;		/* tls_cert = <data_dir>/tls/cert.pem */
 	char *tls_key;		/* tls_key = <data_dir>/tls/key.pem */
 	struct conf_listener *listeners;

@@ -152,7 +152,7 @@ def test_logindisabled_without_tls(srv):
     c.starttls()
     c.conv(r"""
     C: b1 CAPABILITY
-    S~ \* CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN SASL-IR .*
+    S~ \* CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN AUTH=LOGIN SASL-IR .*
     S: b1 OK Capability completed.
     C: b2 LOGIN demo demo
     S~ b2 OK .*

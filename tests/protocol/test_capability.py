@@ -29,6 +29,7 @@ OTHER_CAPS = {
     "IMAP4rev1": None,
     "IMAP4rev2": ("as", "ENABLE IMAP4rev2"),
     "AUTH=PLAIN": None,
+    "AUTH=LOGIN": None,
     "LOGINDISABLED": None,
     "SASL-IR": None,
     "LITERAL+": ("nas", "ID (\"x\" {1+}\r\ny)"),

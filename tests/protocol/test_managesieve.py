@@ -102,7 +102,7 @@ def test_greeting_and_capability(srv):
     expect("fileinto" in caps["SIEVE"].split(), caps)
     expect(int(caps["MAXREDIRECTS"]) > 0, caps)
     # loopback: plaintext_auth = local allows PLAIN without TLS
-    expect(caps["SASL"] == "PLAIN", caps)
+    expect(caps["SASL"] == "PLAIN LOGIN", caps)
     expect("OWNER" not in caps, caps)
     lines, final = c.cmd("CAPABILITY", ok=True)
     expect(caps_dict(lines) == caps, lines)
@@ -124,7 +124,7 @@ def test_starttls_and_encrypt_needed(srv):
     _, final = c.cmd(f'AUTHENTICATE "PLAIN" "{PLAIN_DEMO}"')
     expect(final.startswith("NO (ENCRYPT-NEEDED)"), final)
     caps = caps_dict(c.starttls())
-    expect(caps["SASL"] == "PLAIN" and "STARTTLS" not in caps, caps)
+    expect(caps["SASL"] == "PLAIN LOGIN" and "STARTTLS" not in caps, caps)
     _, final = c.cmd("STARTTLS")
     expect(final.startswith("NO"), final)
     c.login()
