@@ -24,11 +24,16 @@ def server(ldap, userdb="ldap", lmtp=False, **keys):
     return Server(extra_conf=conf, lmtp=lmtp, users={})
 
 
+def quoted(s):
+    """An IMAP quoted string (RFC 9051 quoted-specials escaped)."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def login_answer(srv, user, password):
     """The tagged answer to LOGIN on a fresh connection."""
     c = srv.connect()
     c.greeting()
-    _, tagged = c.cmd(f'LOGIN "{user}" "{password}"')
+    _, tagged = c.cmd(f"LOGIN {quoted(user)} {quoted(password)}")
     c.close()
     return tagged
 
@@ -162,10 +167,14 @@ def test_ldap_injection_in_user_names(ldap, make):
     # the same names as LMTP recipients: none resolves to a user
     srv_l = make(auth="bind", cache_ttl=0, lmtp=True)
     c = lmtp_transaction(srv_l)
-    for name in ["*", "a*", "*)(uid=*", "alice)(uid=*"]:
+    # "*" is atext (RFC 5321): these reach the directory; the others
+    # are refused by the address syntax or reach it as quoted strings
+    for name in ["*", "a*", "alice*", "*)(uid=*", "alice)(uid=*",
+                 '"*)(uid=*"', '"alice)(|(uid=*"']:
         c.line(f"RCPT TO:<{name}@example.test>")
         line = c.readline()
-        expect(line.startswith("550 5.1.1"), f"{name}: {line}")
+        expect(line.startswith("550 5.1.1") or line.startswith("501 5.1.3"),
+               f"{name}: {line}")
     c.close()
     expect("several entries match" not in srv.log_text())
 
