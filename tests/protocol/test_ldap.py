@@ -209,6 +209,14 @@ def test_ldap_lmtp_and_deliver_to_aliases(ldap, make):
                   input="Subject: d\n\nx\n", check=False)
     expect(p.returncode == 67, (p.returncode, p.stderr))   # EX_NOUSER
 
+    # other commands that name a user resolve it the same way
+    p = srv.roost("check", "-c", srv.conf, "A.Liddell@example.test")
+    expect(re.search(r"^alice\tINBOX\tmessages=3 ", p.stdout, re.M), p.stdout)
+    p = srv.roost("check", "-c", srv.conf, "nobody@example.test", check=False)
+    expect(p.returncode == 67 and "no such user" in p.stderr, p.stderr)
+    expect(sorted(os.listdir(os.path.join(srv.data_dir, "users", "_"))) ==
+           ["alice", "bob"])
+
     # the directory down: 451 over LMTP, EX_TEMPFAIL from roost deliver
     ldap.stop()
     srv2 = make(auth="bind", lmtp=True, cache_ttl=0)
