@@ -7,6 +7,7 @@ CA, and the cache's TTL.
 
 Each test starts its own slapd and its own server (Server() directly,
 since the configuration names the slapd's port)."""
+import base64
 import os
 import re
 import subprocess
@@ -120,6 +121,16 @@ def test_ldap_login_by_bind(ldap, make):
     expect_login(srv, "nobody", "alicepw", "fail")
     expect_login(srv, "bob", "alicepw", "fail")
     expect_login(srv, "bob", "bobpw", "ok")
+    # AUTHENTICATE PLAIN reaches the same check (here over plaintext on
+    # loopback, which plaintext_auth = local allows)
+    for user, pw, want in [("a.liddell@example.test", "alicepw", " OK "),
+                           ("alice", "bobpw", " NO [AUTHENTICATIONFAILED]")]:
+        c = srv.connect()
+        c.greeting()
+        ir = base64.b64encode(f"\0{user}\0{pw}".encode()).decode()
+        _, tagged = c.cmd(f"AUTHENTICATE PLAIN {ir}")
+        expect(want in tagged, tagged)
+        c.close()
 
     # a mail address (either of the entry's) opens the account's store
     c = srv.login("alice", "alicepw")
