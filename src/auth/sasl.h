@@ -244,6 +244,11 @@ void sasl_exchange_set_read_only(struct sasl_exchange *exchange);
 /* Sets the log note (copied; valid UTF-8 without control characters, at
  * most a line's worth: the driver logs it as it is). */
 void sasl_exchange_set_log_note(struct sasl_exchange *exchange, const char *note);
+/* The FAILED step for a lookup answer other than OK: TEMPFAIL becomes
+ * a temporary failure, the rest "Authentication failed." (wrong password
+ * and unknown user alike).  Returns SASL_STEP_FAILED. */
+enum sasl_step_result sasl_lookup_failed(const struct sasl_lookup_result *result,
+					 struct sasl_output *out);
 /* A buffer the exchange owns for out->data and lookup strings: returns
  * `len` bytes that stay valid until the next call of this function or the
  * exchange's end (wiped then). */
