@@ -58,15 +58,23 @@ static void userdb_ldap_wake_loop(struct userdb_ldap *src)
 	}
 }
 
-/* Under src->lock. */
-static void userdb_ldap_done_append(struct userdb_ldap *src, struct userdb_source_request *req)
+/* Appends to the queue or the done list (head and tail); under
+ * src->lock. */
+static void userdb_ldap_list_append(struct userdb_source_request **head,
+				    struct userdb_source_request **tail,
+				    struct userdb_source_request *req)
 {
 	req->next = NULL;
-	if (src->done_tail == NULL)
-		src->done_head = req;
+	if (*tail == NULL)
+		*head = req;
 	else
-		src->done_tail->next = req;
-	src->done_tail = req;
+		(*tail)->next = req;
+	*tail = req;
+}
+
+static void userdb_ldap_done_append(struct userdb_ldap *src, struct userdb_source_request *req)
+{
+	userdb_ldap_list_append(&src->done_head, &src->done_tail, req);
 }
 
 static void *userdb_ldap_thread(void *arg)
@@ -390,12 +398,7 @@ userdb_ldap_request_start(struct userdb_ldap *src, struct userdb_source_request 
 		userdb_ldap_done_append(src, req);
 		userdb_ldap_wake_loop(src);
 	} else {
-		req->next = NULL;
-		if (src->queue_tail == NULL)
-			src->queue_head = req;
-		else
-			src->queue_tail->next = req;
-		src->queue_tail = req;
+		userdb_ldap_list_append(&src->queue_head, &src->queue_tail, req);
 		src->queue_len++;
 		pthread_cond_signal(&src->cond);
 	}
