@@ -59,6 +59,9 @@ class Slapd:
         self.tls = tls
         self.port = _free_port()
         self.uri = f"ldap://127.0.0.1:{self.port}"
+        # with TLS, also ldaps:// (TLS from the first byte) on a port of
+        # its own
+        self.ldaps_uri = f"ldaps://127.0.0.1:{_free_port()}" if tls else None
         self.proc = None
         self.log_path = os.path.join(self.dir, "slapd.log")
         if tls:
@@ -154,7 +157,8 @@ ou: people
         log = open(self.log_path, "ab")
         # -d 0: stay in the foreground, so the test owns the process
         self.proc = subprocess.Popen(
-            [SLAPD, "-d", "0", "-f", self.conf, "-h", self.uri],
+            [SLAPD, "-d", "0", "-f", self.conf, "-h",
+             self.uri + (" " + self.ldaps_uri if self.tls else "")],
             stdout=log, stderr=log)
         log.close()
         deadline = time.time() + 15
@@ -290,9 +294,9 @@ def standard_people(ldap):
 
 def main():
     """For tests in C: `python3 slapd.py [--tls]` starts slapd with
-    standard_people(), prints "PORT CA OTHER_CA" on a line (the files of
-    the CA and of a CA that did not sign slapd's certificate; "-" without
-    TLS) and then
+    standard_people(), prints "PORT CA OTHER_CA LDAPS_URI" on a line (the
+    files of the CA and of a CA that did not sign slapd's certificate, and
+    the ldaps:// URI; "-" for each without TLS) and then
     obeys one command per line of its standard input, answering "ok" or
     "error: ...": `stop`, `start`, `delete UID`, `add UID PASSWORD`.  It
     stops slapd and exits when its input closes."""
@@ -301,7 +305,8 @@ def main():
     try:
         standard_people(ldap)
         print(ldap.port, ldap.ca_file if ldap.tls else "-",
-              ldap.other_ca() if ldap.tls else "-", flush=True)
+              ldap.other_ca() if ldap.tls else "-",
+              ldap.ldaps_uri if ldap.tls else "-", flush=True)
         for line in sys.stdin:
             words = line.split()
             try:

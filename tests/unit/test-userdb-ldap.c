@@ -34,7 +34,7 @@ struct slapd {
 	pid_t pid;
 	int in_fd, out_fd;
 	unsigned int port;
-	char ca[512], other_ca[512];
+	char ca[512], other_ca[512], ldaps_uri[512];
 };
 
 static void slapd_read_line(struct slapd *s, char *line, size_t size)
@@ -77,7 +77,7 @@ static void slapd_start(struct slapd *s, bool tls)
 	s->out_fd = out[0];
 	slapd_read_line(s, line, sizeof(line));
 	char ca[512], other[512];
-	if (sscanf(line, "%u %511s %511s", &s->port, ca, other) != 3)
+	if (sscanf(line, "%u %511s %511s %511s", &s->port, ca, other, s->ldaps_uri) != 4)
 		fail_msg("slapd.py did not start: %s", line);
 	snprintf(s->ca, sizeof(s->ca), "%s", strcmp(ca, "-") == 0 ? "" : ca);
 	snprintf(s->other_ca, sizeof(s->other_ca), "%s", strcmp(other, "-") == 0 ? "" : other);
@@ -102,6 +102,8 @@ static void slapd_stop(struct slapd *s)
 }
 
 static struct slapd plain_slapd;
+
+static void expect_create_error(struct roost_config *c, const char *want);
 
 static struct roost_config *ldap_config(const struct slapd *s, const char *auth)
 {
@@ -423,6 +425,17 @@ static void test_starttls(void **state)
 	src = source_create(c);
 	assert_int_equal(verify(src, "alice", "alicepw").result, USERDB_TEMPFAIL);
 	userdb_source_ldap.destroy(src);
+
+	/* ldaps://: TLS from the start, StartTLS refused with it */
+	free(c->ldap_uri);
+	c->ldap_uri = xstrdup(tls.ldaps_uri);
+	src = source_create(c);
+	assert_int_equal(verify(src, "alice", "alicepw").result, USERDB_OK);
+	userdb_source_ldap.destroy(src);
+	c->ldap_starttls = true;
+	expect_create_error(c, "ldap_starttls");
+	free(c->ldap_uri);
+	c->ldap_uri = xasprintf("ldap://127.0.0.1:%u", tls.port);
 
 	/* a CA that did not sign slapd's certificate */
 	c->ldap_starttls = true;
