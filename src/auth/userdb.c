@@ -66,9 +66,7 @@ struct userdb_request {
 /* The sources "NAME:" selects; one line each. */
 static const struct userdb_source *const userdb_sources[] = {
 	&userdb_source_passwd_file,
-#ifdef ROOST_HAVE_USERDB_LDAP
 	&userdb_source_ldap,
-#endif
 };
 
 /* The source a list item names, with its argument; a bare path is a

@@ -1,6 +1,7 @@
 /* cli.c: what the `roost` subcommands share. */
 #include "cli.h"
 #include "auth/passwd-file.h"
+#include "auth/userdb.h"
 #include "base/str.h"
 #include "conf/conf.h"
 #include "net/privs.h"
@@ -126,33 +127,51 @@ int cli_userdb_check(const struct roost_config *config, char **error_r)
 	return -1;
 }
 
+struct cli_user_answer {
+	enum userdb_result result;
+	char *user;
+};
+
+static void cli_user_answer(enum userdb_result result, const struct userdb_entry *entry,
+			    void *ctx)
+{
+	struct cli_user_answer *answer = ctx;
+	answer->result = result;
+	if (result == USERDB_OK)
+		answer->user = xstrdup(entry->user);
+}
+
 char *cli_user_name(const struct roost_config *config, const char *name,
 		    const char *subcommand, int *exit_r)
 {
-	if (config->passwd_file == NULL) {
-		fprintf(stderr, "roost %s: %s: userdb names no passwd-file\n", subcommand, name);
+	char *error = NULL;
+	struct userdb *db = userdb_create(config, &error);
+	if (db == NULL) {
+		fprintf(stderr, "roost %s: %s\n", subcommand, error);
+		free(error);
 		*exit_r = EX_CONFIG;
 		return NULL;
 	}
-	struct passwd_file *db = passwd_file_create(config->passwd_file);
-	const struct passwd_file_entry *entry;
-	const char *error = NULL;
-	char *user = NULL;
-	int ret = passwd_file_refresh(db, &error);
-
-	if (ret == 0)
-		ret = passwd_file_lookup(db, name, &entry, &error);
-	if (ret < 0) {
-		fprintf(stderr, "roost %s: %s: %s\n", subcommand, name, error);
-		*exit_r = EX_NOINPUT;
-	} else if (ret == 0) {
+	/* no event loop here: the chain answers before this returns */
+	struct cli_user_answer answer = { USERDB_TEMPFAIL, NULL };
+	struct userdb_request *pending = userdb_lookup(db, name, cli_user_answer, &answer);
+	if (pending != NULL)
+		i_panic("roost %s: user lookup did not answer inline", subcommand);
+	userdb_destroy(&db);
+	switch (answer.result) {
+	case USERDB_OK:
+		break;
+	case USERDB_NOT_FOUND:
+	case USERDB_FAILED:
 		fprintf(stderr, "roost %s: %s: no such user in %s\n", subcommand, name,
-			config->passwd_file);
+			config->userdb);
 		*exit_r = EX_NOUSER;
-	} else {
-		user = xstrdup(name);
-		passwd_file_user_normalize(user);
+		break;
+	case USERDB_TEMPFAIL:
+		fprintf(stderr, "roost %s: %s: the user database cannot answer "
+			"(see the log)\n", subcommand, name);
+		*exit_r = EX_NOINPUT;
+		break;
 	}
-	passwd_file_destroy(&db);
-	return user;
+	return answer.user;
 }

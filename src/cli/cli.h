@@ -127,13 +127,16 @@ int cli_switch_user(const struct roost_config *config, const char *subcommand);
  * to read it and a command that fixes it) if it cannot. */
 int cli_userdb_check(const struct roost_config *config, char **error_r);
 
-/* The store of user `name` is that of its normalised form, the name the
- * server opens it with (passwd_file_user_normalize()): "roost check Bob"
- * must not create or rebuild a store "Bob" that no session uses, nor a
- * store for a name that is no user.  Returns the normalised name
+/* The store of user `name` is that of its canonical name, the one the
+ * server opens it with: the normalised form (passwd_file_user_normalize())
+ * for a passwd-file, the account a mail address or alias maps to in LDAP:
+ * "roost check Bob" must not create or rebuild a store "Bob" that no
+ * session uses, nor a store for a name that is no user.  Looks the name
+ * up in the whole chain of `userdb`.  Returns the canonical name
  * (xmalloc'd), or NULL with the error printed (prefixed with "roost
- * SUBCOMMAND") and *exit_r set (EX_NOUSER when the user is not in the
- * database, EX_NOINPUT when it cannot be read). */
+ * SUBCOMMAND") and *exit_r set (EX_NOUSER when no source knows the user,
+ * EX_NOINPUT when a source cannot answer, EX_CONFIG when the chain's
+ * settings are invalid). */
 char *cli_user_name(const struct roost_config *config, const char *name,
 		    const char *subcommand, int *exit_r);
 

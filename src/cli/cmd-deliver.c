@@ -157,6 +157,19 @@ static int cli_deliver_store(const struct roost_config *config,
 	return ret;
 }
 
+struct deliver_resolved {
+	int found;
+	struct lmtp_recipient rcpt;
+};
+
+static void deliver_resolved(int ret, const struct lmtp_recipient *rcpt, void *ctx)
+{
+	struct deliver_resolved *resolved = ctx;
+	resolved->found = ret;
+	if (ret == 1)
+		resolved->rcpt = *rcpt;
+}
+
 int cli_deliver_main(int argc, char **argv)
 {
 	const char *config_path = NULL, *user = NULL, *mailbox = NULL;
@@ -212,9 +225,15 @@ int cli_deliver_main(int argc, char **argv)
 		*at = '\0';
 	}
 	struct auth *auth = auth_create(config);
-	struct lmtp_recipient rcpt;
-	int found = lmtp_deliver_resolve(auth, config, local, domain, &rcpt);
+	struct deliver_resolved resolved = { .found = -1 };
+	/* no event loop here: the answer comes before this returns */
+	struct lmtp_resolve *pending = lmtp_deliver_resolve(auth, config, local, domain,
+							    deliver_resolved, &resolved);
+	if (pending != NULL)
+		i_panic("roost deliver: user lookup did not answer inline");
 	auth_destroy(&auth);
+	int found = resolved.found;
+	struct lmtp_recipient rcpt = resolved.rcpt;
 	if (found != 1) {
 		if (found == -1)
 			fprintf(stderr, "roost deliver: cannot read the user database\n");

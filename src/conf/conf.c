@@ -98,6 +98,21 @@ static const struct conf_key conf_keys[] = {
 	K("sendmail_path", T_PATH, sendmail_path, 0, 0),
 	K("submission_user", T_STR, submission_user, 0, 0),
 	K("submission_password", T_STR, submission_password, 0, 0),
+	K("ldap_uri", T_STR, ldap_uri, 0, 0),
+	K("ldap_starttls", T_BOOL, ldap_starttls, 0, 0),
+	K("ldap_tls_ca", T_PATH, ldap_tls_ca, 0, 0),
+	K("ldap_bind_dn", T_STR, ldap_bind_dn, 0, 0),
+	K("ldap_bind_password", T_STR, ldap_bind_password, 0, 0),
+	K("ldap_bind_password_file", T_PATH, ldap_bind_password_file, 0, 0),
+	K("ldap_base", T_STR, ldap_base, 0, 0),
+	K("ldap_scope", T_STR, ldap_scope, 0, 0),
+	K("ldap_user_filter", T_STR, ldap_user_filter, 0, 0),
+	K("ldap_user_attr", T_STR, ldap_user_attr, 0, 0),
+	K("ldap_auth", T_STR, ldap_auth, 0, 0),
+	K("ldap_password_attr", T_STR, ldap_password_attr, 0, 0),
+	K("ldap_cache_ttl", T_UINT, ldap_cache_ttl, 0, 86400),
+	K("ldap_timeout", T_UINT, ldap_timeout, 1, 300),
+	K("ldap_pool_size", T_UINT, ldap_pool_size, 1, 64),
 };
 
 int config_parse_size(const char *value, uint64_t *size_r)
@@ -172,6 +187,20 @@ static void config_defaults(struct roost_config *c)
 	c->lmtp_timeout = 300;
 	c->lmtp_socket_mode = 0666;
 	c->lmtp_socket_owner = xstrdup("");
+	c->ldap_uri = xstrdup("");
+	c->ldap_tls_ca = xstrdup("");
+	c->ldap_bind_dn = xstrdup("");
+	c->ldap_bind_password = xstrdup("");
+	c->ldap_bind_password_file = xstrdup("");
+	c->ldap_base = xstrdup("");
+	c->ldap_scope = xstrdup("subtree");
+	c->ldap_user_filter = xstrdup("(&(objectClass=inetOrgPerson)(|(uid=%u)(mail=%u)))");
+	c->ldap_user_attr = xstrdup("uid");
+	c->ldap_auth = xstrdup("bind");
+	c->ldap_password_attr = xstrdup("userPassword");
+	c->ldap_cache_ttl = 60;
+	c->ldap_timeout = 5;
+	c->ldap_pool_size = 2;
 	c->sieve_before = xstrdup("");
 	c->tls_client_ca = xstrdup("");
 	c->auth_realms = xstrdup("");
@@ -745,5 +774,16 @@ void config_free(struct roost_config **_c)
 	free(c->sendmail_path);
 	free(c->submission_user);
 	free(c->submission_password);
+	free(c->ldap_uri);
+	free(c->ldap_tls_ca);
+	free(c->ldap_bind_dn);
+	free(c->ldap_bind_password);
+	free(c->ldap_bind_password_file);
+	free(c->ldap_base);
+	free(c->ldap_scope);
+	free(c->ldap_user_filter);
+	free(c->ldap_user_attr);
+	free(c->ldap_auth);
+	free(c->ldap_password_attr);
 	free(c);
 }

@@ -178,6 +178,24 @@ struct roost_config {
 	char *submission_user;		/* submission_user = (empty: no AUTH) */
 	char *submission_password;	/* submission_password = (empty) */
 	char *sendmail_path;		/* sendmail_path = (empty: none) */
+
+	/* LDAP user database (userdb = ... ldap; src/auth/userdb-ldap.c) */
+	char *ldap_uri;			/* ldap_uri = (empty); several, space-separated */
+	bool ldap_starttls;		/* ldap_starttls = no */
+	char *ldap_tls_ca;		/* ldap_tls_ca = (empty: the system's CAs) */
+	char *ldap_bind_dn;		/* ldap_bind_dn = (empty: anonymous searches) */
+	char *ldap_bind_password;	/* ldap_bind_password = (empty) */
+	char *ldap_bind_password_file;	/* ldap_bind_password_file = (empty) */
+	char *ldap_base;		/* ldap_base = (empty: required with ldap) */
+	char *ldap_scope;		/* ldap_scope = subtree (base, onelevel, subtree) */
+	/* ldap_user_filter = (&(objectClass=inetOrgPerson)(|(uid=%u)(mail=%u))) */
+	char *ldap_user_filter;
+	char *ldap_user_attr;		/* ldap_user_attr = uid */
+	char *ldap_auth;		/* ldap_auth = bind (bind, password) */
+	char *ldap_password_attr;	/* ldap_password_attr = userPassword */
+	unsigned int ldap_cache_ttl;	/* ldap_cache_ttl = 60 (s; 0 = no cache) */
+	unsigned int ldap_timeout;	/* ldap_timeout = 5 (s) */
+	unsigned int ldap_pool_size;	/* ldap_pool_size = 2 (connections per worker) */
 };
 
 /* Reads `path` (NULL: defaults only).  Returns the config (free with

@@ -32,40 +32,130 @@ static bool deliver_domain_is_local(const struct roost_config *config, const cha
 	return false;
 }
 
-int lmtp_deliver_resolve(struct auth *auth, const struct roost_config *config,
-			 const char *local, const char *domain,
-			 struct lmtp_recipient *rcpt_r)
-{
-	char user[LMTP_ADDRESS_MAX + 1];
-	memset(rcpt_r, 0, sizeof(*rcpt_r));
-	lmtp_parser_split_detail(local, config->recipient_delimiter, user, rcpt_r->detail);
-	if (user[0] == '\0')
-		return 0;
-	if (!deliver_domain_is_local(config, domain))
-		return -2;
+/* A resolution tries up to three names, one lookup at a time:
+ * "user@domain", "user", and "local" when the local part holds the
+ * delimiter ("a+b" may be a user of that name).  The first that exists
+ * wins; TEMPFAIL ends it. */
+struct lmtp_resolve {
+	struct auth *auth;
+	struct auth_request *request;	/* the pending lookup, or NULL */
+	char candidates[3][LMTP_ADDRESS_MAX * 2 + 2];
+	bool clears_detail[3];
+	unsigned int count, next;
+	struct lmtp_recipient rcpt;
+	lmtp_resolve_callback *callback;
+	void *ctx;
+	bool in_lookup;		/* inside auth_user_lookup() */
+	bool answered;		/* `result` is new */
+	enum auth_result result;
 	int ret;
+};
+
+static void deliver_resolve_answer(enum auth_result result, const char *user, void *ctx);
+
+/* Goes on from the last answer: returns true when the resolution is
+ * decided (res->ret), false while a lookup is pending. */
+static bool deliver_resolve_run(struct lmtp_resolve *res)
+{
+	for (;;) {
+		if (res->answered) {
+			res->answered = false;
+			if (res->result == AUTH_RESULT_OK) {
+				if (res->clears_detail[res->next - 1])
+					res->rcpt.detail[0] = '\0';
+				res->ret = 1;
+				return true;
+			}
+			if (res->result == AUTH_RESULT_TEMPFAIL) {
+				res->ret = -1;
+				return true;
+			}
+		}
+		if (res->next == res->count) {
+			res->ret = 0;
+			return true;
+		}
+		res->in_lookup = true;
+		struct auth_request *request = auth_user_lookup(
+			res->auth, res->candidates[res->next++], deliver_resolve_answer, res);
+		res->in_lookup = false;
+		if (!res->answered) {
+			res->request = request;
+			return false;
+		}
+	}
+}
+
+static void deliver_resolve_answer(enum auth_result result, const char *user, void *ctx)
+{
+	struct lmtp_resolve *res = ctx;
+
+	res->answered = true;
+	res->result = result;
+	if (result == AUTH_RESULT_OK)
+		snprintf(res->rcpt.user, sizeof(res->rcpt.user), "%s", user);
+	if (res->in_lookup)
+		return;	/* inline: deliver_resolve_run goes on */
+	res->request = NULL;
+	if (deliver_resolve_run(res)) {
+		res->callback(res->ret, res->ret == 1 ? &res->rcpt : NULL, res->ctx);
+		free(res);
+	}
+}
+
+struct lmtp_resolve *lmtp_deliver_resolve(struct auth *auth, const struct roost_config *config,
+					  const char *local, const char *domain,
+					  lmtp_resolve_callback *callback, void *ctx)
+{
+	struct lmtp_resolve *res = xcalloc(1, sizeof(*res));
+	char user[LMTP_ADDRESS_MAX + 1];
+	int ret = 1;
+
+	res->auth = auth;
+	res->callback = callback;
+	res->ctx = ctx;
+	lmtp_parser_split_detail(local, config->recipient_delimiter, user, res->rcpt.detail);
+	if (user[0] == '\0')
+		ret = 0;
+	else if (!deliver_domain_is_local(config, domain))
+		ret = -2;
+	if (ret != 1) {
+		callback(ret, NULL, ctx);
+		free(res);
+		return NULL;
+	}
 	/* the store is opened with the normalised name: "Bob@EXAMPLE.com"
 	 * is bob@example.com's store, not one of its own */
 	auth_user_normalize(user);
 	if (domain[0] != '\0') {
-		snprintf(rcpt_r->user, sizeof(rcpt_r->user), "%s@%s", user, domain);
-		auth_user_normalize(rcpt_r->user);
-		ret = auth_user_exists(auth, rcpt_r->user);
-		if (ret != 0)
-			return ret;
+		snprintf(res->candidates[res->count++], sizeof(res->candidates[0]), "%s@%s",
+			 user, domain);
 	}
 	/* a database of bare names: any local domain reaches the user */
-	snprintf(rcpt_r->user, sizeof(rcpt_r->user), "%s", user);
-	ret = auth_user_exists(auth, rcpt_r->user);
-	if (ret == 0 && rcpt_r->detail[0] != '\0' && strchr(local, '@') == NULL) {
+	snprintf(res->candidates[res->count++], sizeof(res->candidates[0]), "%s", user);
+	if (res->rcpt.detail[0] != '\0' && strchr(local, '@') == NULL) {
 		/* "a+b" may also be a user whose name holds the delimiter */
-		snprintf(rcpt_r->user, sizeof(rcpt_r->user), "%s", local);
-		auth_user_normalize(rcpt_r->user);
-		ret = auth_user_exists(auth, rcpt_r->user);
-		if (ret == 1)
-			rcpt_r->detail[0] = '\0';
+		res->clears_detail[res->count] = true;
+		snprintf(res->candidates[res->count++], sizeof(res->candidates[0]), "%s", local);
 	}
-	return ret;
+	for (unsigned int i = 0; i < res->count; i++)
+		auth_user_normalize(res->candidates[i]);
+
+	if (!deliver_resolve_run(res))
+		return res;
+	callback(res->ret, res->ret == 1 ? &res->rcpt : NULL, ctx);
+	free(res);
+	return NULL;
+}
+
+void lmtp_deliver_resolve_abort(struct lmtp_resolve **resp)
+{
+	struct lmtp_resolve *res = *resp;
+	if (res == NULL)
+		return;
+	*resp = NULL;
+	auth_request_abort(&res->request);
+	free(res);
 }
 
 /* RFC 5322 date-time in UTC, e.g. "Thu, 26 Nov 2026 09:50:08 +0000". */

@@ -25,12 +25,26 @@ struct lmtp_recipient {
 /* Resolves local@domain (domain "" for a bare name): the detail is split
  * off at config->recipient_delimiter; a domain outside
  * config->lmtp_local_domains (when set) is not ours; then "user@domain"
- * and, failing that, "user" are looked up in the user database.  Returns
- * 1 with *rcpt_r filled, 0 if there is no such user, -2 if the domain is
- * not local, -1 if the database cannot be read (a temporary failure). */
-int lmtp_deliver_resolve(struct auth *auth, const struct roost_config *config,
-			 const char *local, const char *domain,
-			 struct lmtp_recipient *rcpt_r);
+ * and, failing that, "user" (and "local" when it holds the delimiter)
+ * are looked up in the user database with auth_user_lookup(), which
+ * names the canonical user (an LDAP directory maps a mail address or
+ * alias to its account): rcpt->user is that name.
+ *
+ * callback(ret, rcpt, ctx): ret 1 with the recipient, 0 if there is no
+ * such user, -2 if the domain is not local, -1 if the database cannot
+ * answer (a temporary failure); `rcpt` is valid during the call only.
+ * With a worker loop the callback comes later, from the loop, and the
+ * running resolution is returned (cancel it with
+ * lmtp_deliver_resolve_abort()); without one (roost deliver) it is
+ * called before this returns NULL. */
+struct lmtp_resolve;
+typedef void lmtp_resolve_callback(int ret, const struct lmtp_recipient *rcpt, void *ctx);
+struct lmtp_resolve *lmtp_deliver_resolve(struct auth *auth, const struct roost_config *config,
+					  const char *local, const char *domain,
+					  lmtp_resolve_callback *callback, void *ctx);
+/* The callback will not be called.  Sets *resolve to NULL; NULL is a
+ * no-op. */
+void lmtp_deliver_resolve_abort(struct lmtp_resolve **resolve);
 
 /* Appends the trace headers of one delivery to dest:
  *   Return-Path: <sender>

@@ -120,6 +120,11 @@ struct lmtp_session {
 	bool deliver_retried;
 	struct lmtp_delivery job;
 
+	/* a RCPT waiting for the user database (lmtp_deliver_resolve):
+	 * input waits meanwhile, so pipelined replies keep their order */
+	struct lmtp_resolve *rcpt_resolve;
+	char *rcpt_address;
+
 	unsigned int bad_count;
 	uint64_t msg_count;
 	bool input_busy, closing, shutting_down;
@@ -588,6 +593,42 @@ static bool has_8bit(const char *s)
 	return false;
 }
 
+/* The user database answered a RCPT (inline, or later from the loop:
+ * then the input goes on). */
+static void lmtp_rcpt_resolved(int ret, const struct lmtp_recipient *r, void *ctx)
+{
+	struct lmtp_session *s = ctx;
+	bool resumed = s->rcpt_resolve != NULL;
+	char *address = s->rcpt_address;
+
+	s->rcpt_resolve = NULL;
+	s->rcpt_address = NULL;
+	switch (ret) {
+	case 1:
+		ARRAY_RESERVE(s->rcpts, s->rcpt_cap, s->rcpt_count + 1);
+		s->rcpts[s->rcpt_count].address = address;
+		s->rcpts[s->rcpt_count].r = *r;
+		s->rcpt_count++;
+		address = NULL;
+		lmtp_reply(s, "250 2.1.5 <%s> OK", s->rcpts[s->rcpt_count - 1].address);
+		break;
+	case 0:
+		lmtp_reply(s, "550 5.1.1 <%s> User doesn't exist", address);
+		break;
+	case -2:
+		lmtp_reply(s, "550 5.1.2 <%s> Domain not handled here", address);
+		break;
+	default:
+		lmtp_reply(s, "451 4.3.0 <%s> Temporary user lookup failure", address);
+		break;
+	}
+	free(address);
+	if (resumed && !s->closing) {
+		net_conn_input_pause(s->conn, false);
+		lmtp_session_input_process(s);
+	}
+}
+
 static void lmtp_cmd_rcpt(struct lmtp_session *s, const struct lmtp_command *cmd)
 {
 	if (!s->have_mail) {
@@ -606,26 +647,11 @@ static void lmtp_cmd_rcpt(struct lmtp_session *s, const struct lmtp_command *cmd
 		lmtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
-	struct lmtp_recipient r;
-	int ret = lmtp_deliver_resolve(lmtp_auth, s->config, cmd->local, cmd->domain, &r);
-	switch (ret) {
-	case 1:
-		break;
-	case 0:
-		lmtp_reply(s, "550 5.1.1 <%s> User doesn't exist", cmd->address);
-		return;
-	case -2:
-		lmtp_reply(s, "550 5.1.2 <%s> Domain not handled here", cmd->address);
-		return;
-	default:
-		lmtp_reply(s, "451 4.3.0 <%s> Temporary user lookup failure", cmd->address);
-		return;
-	}
-	ARRAY_RESERVE(s->rcpts, s->rcpt_cap, s->rcpt_count + 1);
-	s->rcpts[s->rcpt_count].address = xstrdup(cmd->address);
-	s->rcpts[s->rcpt_count].r = r;
-	s->rcpt_count++;
-	lmtp_reply(s, "250 2.1.5 <%s> OK", cmd->address);
+	s->rcpt_address = xstrdup(cmd->address);
+	s->rcpt_resolve = lmtp_deliver_resolve(lmtp_auth, s->config, cmd->local, cmd->domain,
+					       lmtp_rcpt_resolved, s);
+	if (s->rcpt_resolve != NULL)
+		net_conn_input_pause(s->conn, true);
 }
 
 /* Why the data of DATA/BDAT cannot be taken now, or NULL. */
@@ -830,7 +856,7 @@ static void lmtp_session_input_process(struct lmtp_session *s)
 	if (s->input_busy)
 		return;
 	s->input_busy = true;
-	while (!s->closing && !s->deliver_waiting) {
+	while (!s->closing && !s->deliver_waiting && s->rcpt_resolve == NULL) {
 		if (net_conn_output_len(s->conn) > LMTP_OUTPUT_HIGH_WATER) {
 			/* a client that pipelines without reading: resumed
 			 * by the drained callback */
@@ -879,6 +905,8 @@ static void lmtp_session_destroy(struct lmtp_session *s)
 
 static void lmtp_session_free(struct lmtp_session *s)
 {
+	lmtp_deliver_resolve_abort(&s->rcpt_resolve);
+	free(s->rcpt_address);
 	store_message_free(&s->deliver_msg);
 	str_free(&s->deliver_msg_prefix);
 	lmtp_transaction_reset(s);
@@ -904,7 +932,7 @@ static void lmtp_conn_input(struct net_conn *conn, void *ctx)
 static void lmtp_conn_drained(struct net_conn *conn, void *ctx)
 {
 	struct lmtp_session *s = ctx;
-	if (s->closing || s->deliver_waiting)
+	if (s->closing || s->deliver_waiting || s->rcpt_resolve != NULL)
 		return;
 	net_conn_input_pause(conn, false);
 	lmtp_session_input_process(s);

@@ -1,8 +1,9 @@
 /* net-private.h: what the files of src/net share, and what the unit
  * tests of src/net use to drive a worker loop by hand.
  *
- * Only src/net and tests/unit/test-net.c include this header: it exposes
- * libevent and OpenSSL types, which protocol code must never see. */
+ * Only src/net and unit tests that drive a worker loop (test-net.c,
+ * test-userdb-ldap.c) include this header: it exposes libevent and
+ * OpenSSL types, which protocol code must never see. */
 #ifndef ROOST_NET_PRIVATE_H
 #define ROOST_NET_PRIVATE_H
 

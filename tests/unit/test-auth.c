@@ -1,7 +1,7 @@
 /* test-auth.c: throttling and asynchronous auth requests.
  *
- * The net functions auth.c uses (net_job_run, net_timer_*) are replaced
- * here by fakes, so the tests decide when a "helper thread" finishes and
+ * The net functions auth.c uses (net_job_run, net_timer_*, and the LDAP
+ * source's net_watch_*) are replaced here by fakes, so the tests decide when a "helper thread" finishes and
  * when a timer fires: that is how aborts in the middle of a hash or of a
  * delay are tested.  The fake job runner works inline by default, as the
  * real net_job_run does when no pool is running. */
@@ -112,6 +112,24 @@ void net_conn_handoff(struct net_conn *conn, uint32_t auth_id, const char *proto
 {
 	(void)conn, (void)auth_id, (void)protocol, (void)state, (void)state_len;
 	fail();
+}
+
+/* The LDAP source of the chain (linked in, never configured here)
+ * watches its threads' eventfd: with jobs inline it never does. */
+struct net_watch *net_watch_create(int fd, unsigned int delay_msecs, net_watch_callback *cb,
+				   void *ctx)
+{
+	(void)fd;
+	(void)delay_msecs;
+	(void)cb;
+	(void)ctx;
+	fail_msg("net_watch_create: no LDAP source in these tests");
+	return NULL;
+}
+
+void net_watch_destroy(struct net_watch **watch)
+{
+	*watch = NULL;
 }
 
 static void fake_timer_fire(void)
