@@ -42,6 +42,10 @@ void net_worker_conn_removed(void);
  * logged in or ended: the worker uncounts its address. */
 struct net_peer_key;
 void net_worker_peer_release(const struct net_peer_key *key);
+/* conn.c: a counted connection's address changed (net_conn_set_addresses):
+ * counts it for `key` without applying the limit.  Returns true if it is
+ * counted (release it later), false if there is no table or it is full. */
+bool net_worker_peer_count(const struct net_peer_key *key);
 
 /* Certificate chain and private key as read from their files. */
 struct net_tls_pem {

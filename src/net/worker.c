@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -148,6 +149,15 @@ void net_worker_peer_release(const struct net_peer_key *key)
 {
 	if (worker.setup != NULL && worker.setup->peer_limit != NULL)
 		net_peer_limit_remove(worker.setup->peer_limit, worker.setup->worker_index, key);
+}
+
+bool net_worker_peer_count(const struct net_peer_key *key)
+{
+	if (worker.setup == NULL || worker.setup->peer_limit == NULL)
+		return false;
+	/* no limit: the connection is in already, only its address changed */
+	return net_peer_limit_add(worker.setup->peer_limit, worker.setup->worker_index, key,
+				  UINT_MAX) > 0;
 }
 
 unsigned int net_worker_connection_count(void)
