@@ -657,6 +657,14 @@ void net_conn_set_addresses(struct net_conn *conn, const char *remote_ip,
 	}
 }
 
+void net_conn_set_sockaddrs(struct net_conn *conn, const struct sockaddr *remote,
+			    const struct sockaddr *local)
+{
+	(void)conn_set_address(conn, remote, sizeof(struct sockaddr_storage));
+	conn->local_known = true;
+	(void)conn_format_ip(local, conn->local_ip, sizeof(conn->local_ip), &conn->local_port);
+}
+
 void net_conn_set_secured(struct net_conn *conn)
 {
 	conn->secured = true;

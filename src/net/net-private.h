@@ -90,6 +90,8 @@ struct net_worker_setup {
 	unsigned int worker_index;
 	/* max_preauth_connections_per_ip_exempt, parsed (NULL: none) */
 	const struct net_peer_networks *peer_exempt;
+	/* proxy_trusted_networks, parsed (NULL: none) */
+	const struct net_peer_networks *proxy_trusted;
 };
 
 /* Runs a worker: protocol worker_init, accept loop, SIGTERM handling.
@@ -122,6 +124,12 @@ struct net_control_adopt {
  * it is done.  Never fails. */
 struct net_conn *net_conn_create(int fd, const struct sockaddr *addr, socklen_t addrlen,
 				 bool can_starttls, SSL_CTX *tls_ctx);
+
+/* A PROXY protocol header gave the client's address (`remote`) and the one
+ * it connected to (`local`), both AF_INET or AF_INET6: the connection
+ * reports them from now on.  Call before net_conn_start_login(). */
+void net_conn_set_sockaddrs(struct net_conn *conn, const struct sockaddr *remote,
+			    const struct sockaddr *local);
 
 /* Connections of a protocol with a login: starts the login deadline
  * (secs, 0: none) and, if `peer_key` is not NULL, marks the connection as
