@@ -483,3 +483,22 @@ def test_config_errors():
     else:
         srv.cleanup()
         raise TestFailure("started a proxy listener without trusted networks")
+
+
+def test_managesieve_behind_proxy_header():
+    ms_port = free_port()
+
+    def t(srv):
+        s = socket.create_connection(("127.0.0.1", ms_port))
+        s.sendall(v2("192.0.2.40", dport=4190))
+        f = s.makefile("rb")
+        while True:
+            line = f.readline()
+            expect(line, "closed before the greeting ended")
+            if line.startswith(b"OK"):
+                break
+        s.sendall(b"LOGOUT\r\n")
+        expect(f.readline().startswith(b"OK"))
+        s.close()
+        srv.wait_log(r"managesieve\(192\.0\.2\.40,\w+\): connected")
+    run(t, extra=f"listen = managesieve 127.0.0.1:{ms_port} starttls proxy\n")
