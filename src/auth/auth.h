@@ -1,8 +1,9 @@
 /* auth.h: the asynchronous door through which protocols check passwords.
  *
  * One `struct auth` per worker.  A request looks the user up in the user
- * database (passwd-file, in memory, on the loop), runs the slow hash check
- * on a helper thread (net_job_run) and calls back on the event loop.  A
+ * database chain (userdb.h: passwd-files in memory, LDAP), runs the slow
+ * hash check on a helper thread (net_job_run) and calls back on the event
+ * loop.  A
  * wrong password and an unknown user give the same answer after the same
  * work (an unknown user is checked against a dummy hash).  Failures are
  * answered after a delay that grows with the recent failures of the remote
@@ -42,11 +43,15 @@ typedef void auth_callback(enum auth_result result, const char *user, void *ctx)
  * Idempotent. */
 void auth_shared_init(void);
 
-/* Sets up the user database config->userdb (read at the first request)
- * and the failed-login table; delays reach config->auth_failure_delay_max
- * seconds at most (0: no delays).  `config` is not kept.  Free with
- * auth_destroy(), which sets *auth to NULL and silently drops the requests
- * still running (their callbacks are never called). */
+/* Sets up the user database chain config->userdb (read at the first
+ * request) and the failed-login table; delays reach
+ * config->auth_failure_delay_max seconds at most (0: no delays).
+ * `config` is kept by pointer (the mechanisms read their keys from it):
+ * it must outlive the auth.  A chain that cannot be made (an unknown
+ * source, bad settings: auth_config_check() says which) is logged and
+ * answers every request with TEMPFAIL.  Free with auth_destroy(), which
+ * sets *auth to NULL and silently drops the requests still running
+ * (their callbacks are never called). */
 struct auth *auth_create(const struct roost_config *config);
 void auth_destroy(struct auth **auth);
 
@@ -54,6 +59,12 @@ void auth_destroy(struct auth **auth);
  * when the file changes.  A failure is logged; until a read succeeds,
  * requests get TEMPFAIL. */
 void auth_reload(struct auth *auth);
+
+/* Checks the auth_* settings and the userdb list of `config` (unknown
+ * mechanism names in auth_mechanisms, an unknown userdb source, ...).
+ * Returns 0, or -1 with *error_r (allocated; the caller frees it).
+ * `roost serve` calls it before starting. */
+int auth_config_check(const struct roost_config *config, char **error_r);
 
 /* Checks `password` for `user`, as sent by `remote_ip` (the throttle key;
  * NULL or "" for UNIX sockets), and calls callback(result, user, ctx) on
@@ -89,9 +100,10 @@ bool auth_plaintext_allowed(const struct roost_config *config, struct net_conn *
  * auth_user_exists() open the store with it. */
 void auth_user_normalize(char *user);
 
-/* Looks `user` up without a password (LMTP RCPT, `roost deliver`).
- * Returns 1 if the user exists, 0 if not, -1 if the database cannot be
- * read (logged). */
+/* Looks `user` up without a password (LMTP RCPT, `roost deliver`), at
+ * once (userdb_lookup_now(): sources that can only answer asynchronously,
+ * like LDAP, need auth_user_lookup()).  Returns 1 if the user exists, 0
+ * if not, -1 if the database cannot be read (logged). */
 int auth_user_exists(struct auth *auth, const char *user);
 
 /* ---- SASL exchanges (AUTHENTICATE in IMAP and ManageSieve) ----
@@ -187,5 +199,47 @@ void auth_peer_from_conn(struct net_conn *conn, const char *service, struct sasl
  * with auth_request_abort(). */
 struct auth_request *auth_user_lookup(struct auth *auth, const char *user,
 				      auth_callback *callback, void *ctx);
+
+/* ---- for implementations of struct auth ----
+ *
+ * Every call above goes through the ops table of the auth (or of the
+ * request) it is given; auth_create() makes the local one (auth.c: the
+ * mechanisms, the user database chain and the throttle in this process),
+ * and a login process's relay (auth_create_relay()) forwards the same
+ * calls to a worker.  An implementation embeds `struct auth` as the first
+ * member of its own structure, and `struct auth_request` /
+ * `struct auth_sasl_request` as the first member of its requests, with
+ * `ops` set.  Each op has the contract of the public function of the same
+ * name (abort ops get the request, never NULL, and free it or arrange for
+ * it to be freed; auth_destroy() calls `destroy`, which drops the running
+ * requests). */
+struct auth_ops {
+	void (*destroy)(struct auth *auth);
+	void (*reload)(struct auth *auth);
+	int (*user_exists)(struct auth *auth, const char *user);
+	struct auth_request *(*verify_plain)(struct auth *auth, const char *user,
+					     const char *password, const char *remote_ip,
+					     auth_callback *callback, void *ctx);
+	struct auth_request *(*user_lookup)(struct auth *auth, const char *user,
+					    auth_callback *callback, void *ctx);
+	void (*request_abort)(struct auth_request *request);
+	struct auth_sasl_request *(*sasl_start)(struct auth *auth, const char *mech,
+						const struct sasl_peer *peer,
+						const unsigned char *initial, size_t initial_len,
+						auth_sasl_callback *callback, void *ctx);
+	void (*sasl_continue)(struct auth_sasl_request *request, const unsigned char *response,
+			      size_t response_len);
+	void (*sasl_abort)(struct auth_sasl_request *request);
+};
+
+struct auth {
+	const struct auth_ops *ops;
+};
+struct auth_request {
+	const struct auth_ops *ops;
+};
+struct auth_sasl_request {
+	const struct auth_ops *ops;
+};
 
 #endif

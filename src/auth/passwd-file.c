@@ -421,9 +421,81 @@ struct passwd_file_edit {
 	enum passwd_file_op op;
 	const char *user;
 	const char *password;
+	/* "{SCHEME}data" strings for the extra field (NULL-terminated; NULL:
+	 * none) */
+	const char *const *credentials;
 	enum passwd_file_error error_class;
 	char *error;
 };
+
+/* Appends the fields after the password of a line (rest[0..len): empty
+ * or ":uid:gid:gecos:home:shell[:extra]") with the extra field's
+ * credentials (`key={SCHEME}...` tokens: secrets of the old password)
+ * replaced by `scheme-in-lowercase={SCHEME}data` for each new one. */
+static void passwd_file_rest_with_credentials(const char *rest, size_t len,
+					      const char *const *credentials, struct str *out)
+{
+	const char *field[6] = { "", "", "", "", "", "" };
+	size_t field_len[6] = { 0 }, n = 0, start = 1;
+	struct str extra = STR_INIT;
+
+	/* the 6th field (extra) takes the rest, ':' included */
+	for (size_t i = 1; len > 0 && i <= len && n < 6; i++) {
+		if (i < len && (rest[i] != ':' || n == 5))
+			continue;
+		field[n] = rest + start;
+		field_len[n++] = i - start;
+		start = i + 1;
+	}
+	const char *p = field[5], *end = field[5] + field_len[5];
+	bool changed = credentials != NULL && credentials[0] != NULL;
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		const char *tok_end = sp != NULL ? sp : end;
+		const char *eq = memchr(p, '=', (size_t)(tok_end - p));
+		bool credential = eq != NULL && eq + 1 < tok_end && eq[1] == '{';
+		if (tok_end > p && !credential) {
+			if (extra.len > 0)
+				str_append_c(&extra, ' ');
+			str_append_n(&extra, p, (size_t)(tok_end - p));
+		}
+		changed = changed || credential;
+		p = tok_end + (sp != NULL ? 1 : 0);
+	}
+	if (!changed) {
+		/* nothing to replace: the line stays as it was */
+		str_append_n(out, rest, len);
+		str_free(&extra);
+		return;
+	}
+	for (size_t i = 0; credentials != NULL && credentials[i] != NULL; i++) {
+		const char *c = credentials[i];
+		const char *close = strchr(c, '}');
+		if (c[0] != '{' || close == NULL)
+			continue;
+		if (extra.len > 0)
+			str_append_c(&extra, ' ');
+		for (const char *q = c + 1; q < close; q++)
+			str_append_c(&extra, (char)(*q >= 'A' && *q <= 'Z' ? *q - 'A' + 'a' : *q));
+		str_append_c(&extra, '=');
+		str_append(&extra, c);
+	}
+	if (extra.len > 0 || len > 0) {
+		for (size_t i = 0; i < 5; i++) {
+			str_append_c(out, ':');
+			str_append_n(out, field[i], field_len[i]);
+		}
+		if (extra.len > 0) {
+			str_append_c(out, ':');
+			str_append_n(out, extra.data, extra.len);
+		} else if (n == 6) {
+			str_append_c(out, ':');
+		}
+	}
+	if (extra.data != NULL)
+		explicit_bzero(extra.data, extra.len);
+	str_free(&extra);
+}
 
 static int passwd_file_edit_fail(struct passwd_file_edit *edit, enum passwd_file_error class,
 				 const char *fmt, ...) ATTR_PRINTF(3, 4);
@@ -541,15 +613,16 @@ static int passwd_file_edit_content(struct passwd_file_edit *edit, const char *d
 			/* user ':' password [':' rest] [CR] LF */
 			const char *field = p + ulen + 1;
 			const char *line_end = p + line_len;
+			if (line_end > field && line_end[-1] == '\r')
+				line_end--;
 			const char *rest = memchr(field, ':', (size_t)(line_end - field));
-			if (rest == NULL) {
+			if (rest == NULL)
 				rest = line_end;
-				if (rest > field && rest[-1] == '\r')
-					rest--;
-			}
 			str_append_n(out, p, ulen + 1);
 			str_append(out, edit->password);
-			str_append_n(out, rest, (size_t)(next - rest));
+			passwd_file_rest_with_credentials(rest, (size_t)(line_end - rest),
+							  edit->credentials, out);
+			str_append_n(out, line_end, (size_t)(next - line_end));
 		} else if (edit->op == PASSWD_FILE_OP_SET_PASSWORD) {
 			/* a later duplicate is ignored by readers: keep it */
 			str_append_n(out, p, (size_t)(next - p));
@@ -561,7 +634,9 @@ static int passwd_file_edit_content(struct passwd_file_edit *edit, const char *d
 	if (edit->op == PASSWD_FILE_OP_ADD) {
 		if (out->len > 0 && out->data[out->len - 1] != '\n')
 			str_append_c(out, '\n');
-		str_printfa(out, "%s:%s\n", edit->user, edit->password);
+		str_printfa(out, "%s:%s", edit->user, edit->password);
+		passwd_file_rest_with_credentials("", 0, edit->credentials, out);
+		str_append_c(out, '\n');
 	} else if (!found) {
 		return passwd_file_edit_fail(edit, PASSWD_FILE_ERROR_NOT_FOUND,
 			"no user %s in %s", edit->user, edit->path);
@@ -668,6 +743,15 @@ static int passwd_file_edit_run(struct passwd_file_edit *edit,
 			"invalid password field (empty, or has ':' or a line break)");
 		goto out;
 	}
+	for (size_t i = 0; edit->credentials != NULL && edit->credentials[i] != NULL; i++) {
+		const char *c = edit->credentials[i];
+		if (c[0] != '{' || strchr(c, '}') == NULL || c[strcspn(c, ": \t\r\n")] != '\0') {
+			passwd_file_edit_fail(edit, PASSWD_FILE_ERROR_INVALID,
+				"invalid credentials field (not {SCHEME}data, or has ':', "
+				"white space or a line break)");
+			goto out;
+		}
+	}
 	fd = passwd_file_edit_lock(edit, &st);
 	if (fd < 0)
 		goto out;
@@ -695,18 +779,33 @@ out:
 int passwd_file_add(const char *path, const char *user, const char *password,
 		    enum passwd_file_error *error_class_r, char **error_r)
 {
-	struct passwd_file_edit edit = {
-		.path = path, .op = PASSWD_FILE_OP_ADD, .user = user, .password = password,
-	};
-	return passwd_file_edit_run(&edit, error_class_r, error_r);
+	return passwd_file_add_credentials(path, user, password, NULL, error_class_r, error_r);
 }
 
 int passwd_file_set_password(const char *path, const char *user, const char *password,
 			     enum passwd_file_error *error_class_r, char **error_r)
 {
+	return passwd_file_set_credentials(path, user, password, NULL, error_class_r, error_r);
+}
+
+int passwd_file_add_credentials(const char *path, const char *user, const char *password,
+				const char *const *credentials,
+				enum passwd_file_error *error_class_r, char **error_r)
+{
+	struct passwd_file_edit edit = {
+		.path = path, .op = PASSWD_FILE_OP_ADD, .user = user, .password = password,
+		.credentials = credentials,
+	};
+	return passwd_file_edit_run(&edit, error_class_r, error_r);
+}
+
+int passwd_file_set_credentials(const char *path, const char *user, const char *password,
+				const char *const *credentials,
+				enum passwd_file_error *error_class_r, char **error_r)
+{
 	struct passwd_file_edit edit = {
 		.path = path, .op = PASSWD_FILE_OP_SET_PASSWORD, .user = user,
-		.password = password,
+		.password = password, .credentials = credentials,
 	};
 	return passwd_file_edit_run(&edit, error_class_r, error_r);
 }

@@ -114,6 +114,20 @@ int passwd_file_add(const char *path, const char *user, const char *password,
 		    enum passwd_file_error *error_class_r, char **error_r);
 int passwd_file_set_password(const char *path, const char *user, const char *password,
 			     enum passwd_file_error *error_class_r, char **error_r);
+/* The same edits, also storing `credentials` (NULL-terminated
+ * "{SCHEME}data" strings without ':' or white space, e.g. from
+ * password_scram_hash(); NULL or empty: none) as Dovecot-style extra
+ * fields `scheme=...` (the scheme's name in lower case:
+ * "scram-sha-256={SCRAM-SHA-256}4096,...") in the 7th field after the
+ * password, padding the fields between with empty ones.  set_credentials
+ * (and so set_password) also drops the extra fields of the old password
+ * (every `key={...}` token) and keeps the others. */
+int passwd_file_add_credentials(const char *path, const char *user, const char *password,
+				const char *const *credentials,
+				enum passwd_file_error *error_class_r, char **error_r);
+int passwd_file_set_credentials(const char *path, const char *user, const char *password,
+				const char *const *credentials,
+				enum passwd_file_error *error_class_r, char **error_r);
 int passwd_file_delete(const char *path, const char *user,
 		       enum passwd_file_error *error_class_r, char **error_r);
 

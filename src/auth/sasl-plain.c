@@ -1,13 +1,10 @@
 /* sasl-plain.c: the PLAIN mechanism (RFC 4616).
  *
  * The client's single message carries an optional authorization identity,
- * the user name and the password.  Roost does not let one user act as
- * another, so an authzid must be empty or name the same account as the
- * authcid: equal once both are normalised (auth_user_normalize(), the
- * lowercasing that maps user names to accounts), as "Demo" logs in as
- * "demo".  Never copies the password anywhere but into the exchange. */
+ * the user name and the password.  Whether the authcid may act as the
+ * authzid is the driver's decision (auth_master_users, auth-local.c).
+ * Never copies the password anywhere but into the exchange. */
 #include "sasl.h"
-#include "auth.h"
 
 #include <string.h>
 #include <unistr.h>
@@ -83,18 +80,6 @@ static enum sasl_step_result sasl_plain_step(struct sasl_exchange *ex,
 	memcpy(st->authzid, field[0], field_len[0]);
 	memcpy(st->authcid, field[1], field_len[1]);
 	memcpy(st->password, field[2], field_len[2]);
-	if (field_len[0] != 0) {
-		char authzid[SASL_PLAIN_MAX_FIELD_LEN + 1], authcid[SASL_PLAIN_MAX_FIELD_LEN + 1];
-
-		memcpy(authzid, st->authzid, field_len[0] + 1);
-		memcpy(authcid, st->authcid, field_len[1] + 1);
-		auth_user_normalize(authzid);
-		auth_user_normalize(authcid);
-		if (strcmp(authzid, authcid) != 0) {
-			out->error = "Authorization identity must be empty or the user name";
-			return SASL_STEP_FAILED;
-		}
-	}
 	out->lookup.kind = SASL_LOOKUP_VERIFY_PASSWORD;
 	out->lookup.user = st->authcid;
 	out->lookup.password = st->password;

@@ -5,13 +5,38 @@
  * live in their own files (sasl-plain.c, ...) and only see the exchange
  * through the functions in sasl.h. */
 #include "sasl.h"
+#include "auth.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* In the order to advertise them, strongest first; one line each:
+ * SCRAM-SHA-256-PLUS, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-1,
+ * GSSAPI, OAUTHBEARER, XOAUTH2, EXTERNAL, PLAIN, LOGIN, CRAM-MD5,
+ * DIGEST-MD5, ANONYMOUS. */
 static const struct sasl_mech *const sasl_mechs[] = {
+	&sasl_mech_scram_sha_256_plus,
+	&sasl_mech_scram_sha_256,
+	&sasl_mech_scram_sha_1_plus,
+	&sasl_mech_scram_sha_1,
+	&sasl_mech_cram_md5,
+	&sasl_mech_digest_md5,
+	&sasl_mech_external,
 	&sasl_mech_plain,
+	&sasl_mech_login,
+	&sasl_mech_anonymous,
 };
+
+/* sasl_mech_register()'s, after the table's */
+static const struct sasl_mech *sasl_mechs_extra[4];
+static size_t sasl_mechs_extra_count;
+
+void sasl_mech_register(const struct sasl_mech *mech)
+{
+	if (sasl_mechs_extra_count == N_ELEMENTS(sasl_mechs_extra))
+		i_panic("sasl: too many registered mechanisms");
+	sasl_mechs_extra[sasl_mechs_extra_count++] = mech;
+}
 
 struct sasl_exchange {
 	const struct sasl_mech *mech;
@@ -26,6 +51,7 @@ struct sasl_exchange {
 	bool first_step_done;
 	bool read_only;
 	char *authzid, *authcid;
+	char *log_note;
 	unsigned char *buffer;
 	size_t buffer_size;
 	/* the mechanism's state follows, aligned for any type */
@@ -34,16 +60,20 @@ struct sasl_exchange {
 
 const struct sasl_mech *sasl_mech_find(const char *name)
 {
-	for (size_t i = 0; i < N_ELEMENTS(sasl_mechs); i++) {
-		if (str_eq_icase(sasl_mechs[i]->name, name))
-			return sasl_mechs[i];
+	const struct sasl_mech *mech;
+	for (size_t i = 0; (mech = sasl_mech_at(i)) != NULL; i++) {
+		if (str_eq_icase(mech->name, name))
+			return mech;
 	}
 	return NULL;
 }
 
 const struct sasl_mech *sasl_mech_at(size_t i)
 {
-	return i < N_ELEMENTS(sasl_mechs) ? sasl_mechs[i] : NULL;
+	if (i < N_ELEMENTS(sasl_mechs))
+		return sasl_mechs[i];
+	i -= N_ELEMENTS(sasl_mechs);
+	return i < sasl_mechs_extra_count ? sasl_mechs_extra[i] : NULL;
 }
 
 struct sasl_exchange *sasl_exchange_create(const struct sasl_mech *mech,
@@ -79,6 +109,7 @@ void sasl_exchange_destroy(struct sasl_exchange **exp)
 	sasl_free_wiped(ex->buffer, ex->buffer_size);
 	free(ex->authzid);
 	free(ex->authcid);
+	free(ex->log_note);
 	free(ex);
 }
 
@@ -178,6 +209,17 @@ void sasl_exchange_set_identity(struct sasl_exchange *ex, const char *authcid,
 	ex->authzid = xstrdup(authzid != NULL ? authzid : "");
 }
 
+void sasl_exchange_set_log_note(struct sasl_exchange *ex, const char *note)
+{
+	free(ex->log_note);
+	ex->log_note = xstrdup(note);
+}
+
+const char *sasl_exchange_log_note(const struct sasl_exchange *ex)
+{
+	return ex->log_note;
+}
+
 void sasl_exchange_set_read_only(struct sasl_exchange *ex)
 {
 	ex->read_only = true;
@@ -190,4 +232,40 @@ unsigned char *sasl_exchange_buffer(struct sasl_exchange *ex, size_t len)
 	ex->buffer_size = len + 1;
 	ex->buffer[len] = '\0';
 	return ex->buffer;
+}
+
+bool sasl_authzid_is_self(const char *authzid, const char *authcid)
+{
+	if (authzid[0] == '\0')
+		return true;
+	char *a = xstrdup(authzid), *u = xstrdup(authcid);
+	auth_user_normalize(a);
+	auth_user_normalize(u);
+	bool same = strcmp(a, u) == 0;
+	free(a);
+	free(u);
+	return same;
+}
+
+enum sasl_step_result sasl_lookup_failure(const struct sasl_lookup_result *result,
+					  struct sasl_output *out)
+{
+	if (result->status == SASL_LOOKUP_TEMPFAIL) {
+		out->error = "Temporary authentication failure.";
+		out->tempfail = true;
+	} else {
+		out->error = "Authentication failed.";
+	}
+	return SASL_STEP_FAILED;
+}
+
+enum sasl_step_result sasl_lookup_identity(struct sasl_exchange *ex,
+					   const struct sasl_lookup_result *result,
+					   const char *authcid, const char *authzid,
+					   struct sasl_output *out)
+{
+	if (result->status != SASL_LOOKUP_OK)
+		return sasl_lookup_failure(result, out);
+	sasl_exchange_set_identity(ex, result->user != NULL ? result->user : authcid, authzid);
+	return SASL_STEP_DONE;
 }

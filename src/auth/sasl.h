@@ -188,6 +188,11 @@ const struct sasl_mech *sasl_mech_find(const char *name);
  * auth_mech_advertised()'s business. */
 const struct sasl_mech *sasl_mech_at(size_t i);
 
+/* Adds `mech` after the table's mechanisms (at most 4), for unit tests:
+ * a fake mechanism that exercises every kind of lookup of the driver.
+ * `mech` must stay valid. */
+void sasl_mech_register(const struct sasl_mech *mech);
+
 /* Starts an exchange with `mech` for a client described by `peer` under
  * `config` (both kept by pointer: they must outlive the exchange).  Free
  * with sasl_exchange_destroy(). */
@@ -224,6 +229,9 @@ const char *sasl_exchange_authcid(const struct sasl_exchange *exchange);
 const char *sasl_exchange_authzid(const struct sasl_exchange *exchange);
 /* After DONE: the session must be read-only (ANONYMOUS). */
 bool sasl_exchange_read_only(const struct sasl_exchange *exchange);
+/* What the mechanism wants in the driver's log line of the login (the
+ * ANONYMOUS trace), or NULL.  Owned by the exchange. */
+const char *sasl_exchange_log_note(const struct sasl_exchange *exchange);
 
 /* ---- for mechanism implementations ---- */
 /* The mechanism's state (state_size bytes, zeroed at create). */
@@ -233,6 +241,26 @@ void *sasl_exchange_state(struct sasl_exchange *exchange);
 void sasl_exchange_set_identity(struct sasl_exchange *exchange, const char *authcid,
 				const char *authzid);
 void sasl_exchange_set_read_only(struct sasl_exchange *exchange);
+/* Whether an authorization identity a client asked for names the
+ * account it authenticated as: empty, or equal to `authcid` once both
+ * are normalised (auth_user_normalize(): "Demo" is "demo").  The rule of
+ * every mechanism but PLAIN with master users. */
+bool sasl_authzid_is_self(const char *authzid, const char *authcid);
+/* Sets the log note (copied; valid UTF-8 without control characters, at
+ * most a line's worth: the driver logs it as it is). */
+void sasl_exchange_set_log_note(struct sasl_exchange *exchange, const char *note);
+/* For a mechanism's lookup_done, a lookup that did not answer OK: FAILED
+ * with out->error "Temporary authentication failure." and out->tempfail
+ * for TEMPFAIL, "Authentication failed." for anything else. */
+enum sasl_step_result sasl_lookup_failure(const struct sasl_lookup_result *result,
+					  struct sasl_output *out);
+/* For a lookup that decides the exchange (VERIFY_PASSWORD, USER): OK sets
+ * the identities (result->user, else `authcid`; `authzid`) and is DONE;
+ * anything else is sasl_lookup_failure(). */
+enum sasl_step_result sasl_lookup_identity(struct sasl_exchange *exchange,
+					   const struct sasl_lookup_result *result,
+					   const char *authcid, const char *authzid,
+					   struct sasl_output *out);
 /* A buffer the exchange owns for out->data and lookup strings: returns
  * `len` bytes that stay valid until the next call of this function or the
  * exchange's end (wiped then). */

@@ -86,6 +86,11 @@ struct userdb_request *userdb_lookup(struct userdb *db, const char *user,
 struct userdb_request *userdb_verify_password(struct userdb *db, const char *user,
 					      const char *password,
 					      userdb_callback *callback, void *ctx);
+/* Looks `user` up at once, for callers without a loop to wait on
+ * (auth_user_exists()): 1 if a source knows the user, 0 if none does, -1
+ * if one cannot answer (unreadable, or a source that has no lookup_now,
+ * like LDAP: logged). */
+int userdb_lookup_now(struct userdb *db, const char *user);
 /* Cancels a request whose callback has not run: it never will.  Sets
  * *request to NULL; NULL is a no-op. */
 void userdb_request_abort(struct userdb_request **request);
@@ -109,6 +114,14 @@ struct userdb_source {
 							 const char *password,
 							 userdb_callback *done, void *ctx);
 	void (*abort)(struct userdb_source_request *request);
+	/* Optional: a stored hash of this source (any user's), for the
+	 * dummy check of an unknown user, so that it costs what a real
+	 * check costs; NULL when there is none.  Valid until the next call
+	 * on the source. */
+	const char *(*sample_hash)(void *source);
+	/* Optional: userdb_lookup_now() for this source (1, 0, -1; `user`
+	 * normalised).  NULL: the source can only answer asynchronously. */
+	int (*lookup_now)(void *source, const char *user);
 };
 
 extern const struct userdb_source userdb_source_passwd_file;

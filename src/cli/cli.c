@@ -55,13 +55,16 @@ int cli_switch_user(const struct roost_config *config, const char *subcommand)
 
 int cli_userdb_check(const struct roost_config *config, char **error_r)
 {
-	if (access(config->userdb, F_OK) < 0 && errno == ENOENT)
+	/* a chain without a passwd-file: its sources report themselves */
+	if (config->passwd_file == NULL)
+		return 1;
+	if (access(config->passwd_file, F_OK) < 0 && errno == ENOENT)
 		return 0;
 	struct privs privs;
 	char *error = NULL;
 	if (privs_lookup(config->user, &privs, &error) < 0) {
 		*error_r = xasprintf("cannot tell whether the server can read %s: %s",
-				     config->userdb, error);
+				     config->passwd_file, error);
 		free(error);
 		return -1;
 	}
@@ -85,7 +88,7 @@ int cli_userdb_check(const struct roost_config *config, char **error_r)
 		close(fds[0]);
 		const char *read_error = NULL;
 		if (privs_drop(&privs, &error) == 0) {
-			struct passwd_file *pf = passwd_file_create(config->userdb);
+			struct passwd_file *pf = passwd_file_create(config->passwd_file);
 			if (passwd_file_reload(pf, &read_error) < 0) {
 				char *msg = xasprintf("user database unusable: %s", read_error);
 				(void)write_full(fds[1], msg, strlen(msg));
@@ -126,7 +129,12 @@ int cli_userdb_check(const struct roost_config *config, char **error_r)
 char *cli_user_name(const struct roost_config *config, const char *name,
 		    const char *subcommand, int *exit_r)
 {
-	struct passwd_file *db = passwd_file_create(config->userdb);
+	if (config->passwd_file == NULL) {
+		fprintf(stderr, "roost %s: %s: userdb names no passwd-file\n", subcommand, name);
+		*exit_r = EX_CONFIG;
+		return NULL;
+	}
+	struct passwd_file *db = passwd_file_create(config->passwd_file);
 	const struct passwd_file_entry *entry;
 	const char *error = NULL;
 	char *user = NULL;
@@ -139,7 +147,7 @@ char *cli_user_name(const struct roost_config *config, const char *name,
 		*exit_r = EX_NOINPUT;
 	} else if (ret == 0) {
 		fprintf(stderr, "roost %s: %s: no such user in %s\n", subcommand, name,
-			config->userdb);
+			config->passwd_file);
 		*exit_r = EX_NOUSER;
 	} else {
 		user = xstrdup(name);

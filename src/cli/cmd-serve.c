@@ -1,6 +1,7 @@
 /* cmd-serve.c: `roost serve`, the server itself. */
 #include "cli.h"
 #include "auth/auth.h"
+#include "auth/password.h"
 #include "base/log.h"
 #include "conf/conf.h"
 #include "imap/session.h"
@@ -65,6 +66,13 @@ int cli_serve_main(int argc, char **argv)
 		return EX_CONFIG;
 	if (workers > 0)
 		config->workers = (unsigned int)workers;
+	char *auth_error = NULL;
+	if (auth_config_check(config, &auth_error) < 0) {
+		fprintf(stderr, "roost serve: %s\n", auth_error);
+		free(auth_error);
+		config_free(&config);
+		return EX_CONFIG;
+	}
 	enum log_level level;
 	if (log_level_parse(config->log_level, &level) < 0) {
 		fprintf(stderr, "roost serve: log_level must be error, warning, info or debug\n");
@@ -84,9 +92,11 @@ int cli_serve_main(int argc, char **argv)
 	}
 	if (readable == 0)
 		log_warning("no user database at %s yet: add users with `roost user add`",
-			    config->userdb);
+			    config->passwd_file);
 	/* before the workers are forked: they share the failed-login counts */
 	auth_shared_init();
+	/* and the SCRAM salts of unknown and {PLAIN} users (password.h) */
+	password_salt_secret_init();
 	const struct net_protocol list[] = { imap_protocol, lmtp_protocol, managesieve_protocol,
 					     { .name = NULL } };
 	int ret = net_serve(config, list, single);

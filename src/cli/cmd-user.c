@@ -31,6 +31,8 @@ struct cli_user_args {
 	const char *config_path;	/* NULL: default */
 	const char *scheme;
 	const char *name;
+	/* --no-scram: store no SCRAM keys beside the hash */
+	bool no_scram;
 };
 
 static void cli_user_usage(FILE *out, const char *command)
@@ -38,7 +40,7 @@ static void cli_user_usage(FILE *out, const char *command)
 	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0) {
 		const char *c = command != NULL ? command : "add|passwd";
 		fprintf(out,
-			"usage: roost user %s [-c FILE] [--scheme SCHEME] NAME\n", c);
+			"usage: roost user %s [-c FILE] [--scheme SCHEME] [--no-scram] NAME\n", c);
 		if (command != NULL)
 			fprintf(out, "\n%s\n\n",
 				strcmp(command, "add") == 0 ?
@@ -68,7 +70,11 @@ static void cli_user_usage(FILE *out, const char *command)
 	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0) {
 		fprintf(out,
 			"  --scheme SCHEME    password hash: SHA512-CRYPT (default), SHA256-CRYPT,\n"
-			"                     BLF-CRYPT (bcrypt), CRYPT (yescrypt), PLAIN (tests only)\n");
+			"                     BLF-CRYPT (bcrypt), CRYPT (yescrypt), SCRAM-SHA-256,\n"
+			"                     SCRAM-SHA-1, CRAM-MD5, PLAIN (tests only)\n"
+			"  --no-scram         do not store SCRAM-SHA-256 and SCRAM-SHA-1 keys\n"
+			"                     beside the hash (they let SCRAM logins work;\n"
+			"                     auth_scram_iterations rounds)\n");
 	}
 	fprintf(out, "  -h, --help         this text\n");
 	if (command == NULL || strcmp(command, "add") == 0 || strcmp(command, "passwd") == 0)
@@ -92,6 +98,10 @@ static int cli_user_parse(int argc, char **argv, struct cli_user_args *args)
 		if (!options_done && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)) {
 			cli_user_usage(stdout, args->command);
 			return 1;
+		}
+		if (!options_done && has_scheme && strcmp(arg, "--no-scram") == 0) {
+			args->no_scram = true;
+			continue;
 		}
 		if (!options_done && strcmp(arg, "--") == 0) {
 			options_done = true;
@@ -317,16 +327,16 @@ static int cli_user_create_db(const struct cli_user_args *args,
 		return 0;
 	}
 	int ret = 0;
-	int fd = open(config->userdb, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	int fd = open(config->passwd_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0 && errno != EEXIST) {
 		fprintf(stderr, "roost user %s: creating %s failed: %s\n", args->command,
-			config->userdb, strerror(errno));
+			config->passwd_file, strerror(errno));
 		ret = EX_IOERR;
 	} else if (fd >= 0) {
 		if (fchown(fd, 0, privs.gid) < 0 || fchmod(fd, 0640) < 0) {
 			fprintf(stderr, "roost user %s: setting the owner of %s failed: %s\n",
-				args->command, config->userdb, strerror(errno));
-			(void)unlink(config->userdb);
+				args->command, config->passwd_file, strerror(errno));
+			(void)unlink(config->passwd_file);
 			ret = EX_IOERR;
 		}
 		close(fd);
@@ -350,7 +360,7 @@ static void cli_user_check_readable(const char *command, const struct roost_conf
 static int cli_user_set(const struct cli_user_args *args, const struct roost_config *config,
 			bool add)
 {
-	const char *userdb = config->userdb;
+	const char *userdb = config->passwd_file;
 	char password[CLI_USER_PASSWORD_MAX_LEN + 2];
 	const char *error;
 	enum passwd_file_error error_class;
@@ -367,7 +377,8 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 	if (!password_scheme_can_generate(args->scheme) ||
 	    str_eq_icase(args->scheme, "MD5-CRYPT")) {
 		fprintf(stderr, "roost user %s: unknown --scheme %s (use SHA512-CRYPT, "
-			"SHA256-CRYPT, BLF-CRYPT, CRYPT or PLAIN)\n", args->command, args->scheme);
+			"SHA256-CRYPT, BLF-CRYPT, CRYPT, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5 "
+			"or PLAIN)\n", args->command, args->scheme);
 		return EX_USAGE;
 	}
 	ret = cli_user_get_password(args, password, sizeof(password));
@@ -376,17 +387,41 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 		return ret;
 	}
 	char *hash = password_hash(password, args->scheme, &error);
+	/* SCRAM keys beside the hash, so that SCRAM works for this user
+	 * (a PLAIN password gives them by itself) */
+	char *scram[3] = { NULL, NULL, NULL };
+	bool with_scram = hash != NULL && !args->no_scram &&
+		!str_eq_icase(args->scheme, "PLAIN") && !str_eq_icase(args->scheme, "CLEAR") &&
+		!str_eq_icase(args->scheme, "CLEARTEXT");
+	if (with_scram) {
+		/* not twice the main scheme's */
+		size_t n = 0;
+		if (!str_eq_icase(args->scheme, "SCRAM-SHA-256"))
+			scram[n++] = password_scram_hash(password, PASSWORD_SCRAM_SHA256,
+							 config->auth_scram_iterations);
+		if (!str_eq_icase(args->scheme, "SCRAM-SHA-1"))
+			scram[n++] = password_scram_hash(password, PASSWORD_SCRAM_SHA1,
+							 config->auth_scram_iterations);
+	}
 	explicit_bzero(password, sizeof(password));
 	if (hash == NULL) {
 		fprintf(stderr, "roost user %s: %s\n", args->command, error);
 		return EX_DATAERR;
 	}
 	if (add && (ret = cli_user_create_db(args, config)) == 0)
-		ret = passwd_file_add(userdb, args->name, hash, &error_class, &edit_error);
+		ret = passwd_file_add_credentials(userdb, args->name, hash,
+						  (const char *const *)scram, &error_class,
+						  &edit_error);
 	else if (!add)
-		ret = passwd_file_set_password(userdb, args->name, hash, &error_class, &edit_error);
+		ret = passwd_file_set_credentials(userdb, args->name, hash,
+						  (const char *const *)scram, &error_class,
+						  &edit_error);
 	explicit_bzero(hash, strlen(hash));
 	free(hash);
+	for (size_t i = 0; scram[i] != NULL; i++) {
+		explicit_bzero(scram[i], strlen(scram[i]));
+		free(scram[i]);
+	}
 	if (ret > 0)
 		return ret;
 	if (ret < 0) {
@@ -396,9 +431,9 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 	}
 	char *name = xstrdup(args->name);
 	passwd_file_user_normalize(name);
-	printf("%s user %s in %s%s\n", add ? "added" : "changed the password of",
-	       name, userdb, strcmp(name, args->name) != 0 ?
-	       " (user names are lowercased)" : "");
+	printf("%s user %s in %s%s%s\n", add ? "added" : "changed the password of",
+	       name, userdb, with_scram ? " with SCRAM-SHA-256 and SCRAM-SHA-1 keys" : "",
+	       strcmp(name, args->name) != 0 ? " (user names are lowercased)" : "");
 	free(name);
 	cli_user_check_readable(args->command, config);
 	return EX_OK;
@@ -406,7 +441,7 @@ static int cli_user_set(const struct cli_user_args *args, const struct roost_con
 
 static int cli_user_del(const struct cli_user_args *args, const struct roost_config *config)
 {
-	const char *userdb = config->userdb;
+	const char *userdb = config->passwd_file;
 	enum passwd_file_error error_class;
 	char *error = NULL;
 
@@ -484,6 +519,12 @@ int cli_user_main(int argc, char **argv)
 		free(error);
 		return EX_CONFIG;
 	}
+	if (config->passwd_file == NULL) {
+		fprintf(stderr, "roost user %s: userdb names no passwd-file to edit\n",
+			args.command);
+		config_free(&config);
+		return EX_CONFIG;
+	}
 	if (strcmp(args.command, "add") == 0)
 		ret = cli_user_set(&args, config, true);
 	else if (strcmp(args.command, "passwd") == 0)
@@ -491,7 +532,7 @@ int cli_user_main(int argc, char **argv)
 	else if (strcmp(args.command, "del") == 0)
 		ret = cli_user_del(&args, config);
 	else
-		ret = cli_user_list(config->userdb);
+		ret = cli_user_list(config->passwd_file);
 	config_free(&config);
 	return ret;
 }

@@ -31,9 +31,15 @@ static const struct conf_key conf_keys[] = {
 	K("workers", T_UINT, workers, 0, 256),
 	K("log_level", T_STR, log_level, 0, 0),
 	K("log_syslog", T_BOOL, log_syslog, 0, 0),
-	K("userdb", T_PATH, userdb, 0, 0),
+	K("auth_mechanisms", T_STR, auth_mechanisms, 0, 0),
+	K("auth_master_users", T_STR, auth_master_users, 0, 0),
+	K("auth_anonymous_user", T_STR, auth_anonymous_user, 0, 0),
 	K("tls_cert", T_PATH, tls_cert, 0, 0),
 	K("tls_key", T_PATH, tls_key, 0, 0),
+	K("tls_client_ca", T_PATH, tls_client_ca, 0, 0),
+	K("tls_require_client_cert", T_BOOL, tls_require_client_cert, 0, 0),
+	K("auth_scram_iterations", T_UINT, auth_scram_iterations, 1, 10000000),
+	K("auth_realms", T_STR, auth_realms, 0, 0),
 	K("fsync", T_BOOL, fsync, 0, 0),
 	K("qresync_tombstones", T_UINT, qresync_tombstones, 100, 100000000),
 	K("store", T_STR, store, 0, 0),
@@ -120,11 +126,15 @@ static void config_defaults(struct roost_config *c)
 	c->store = xstrdup("maildir");
 	c->lmtp_single_copy = true;
 	c->plaintext_auth = CONF_PLAINTEXT_LOCAL;
+	c->auth_mechanisms = xstrdup("");
+	c->auth_master_users = xstrdup("");
+	c->auth_anonymous_user = xstrdup("");
 	c->max_line_length = 64 * 1024;
 	c->max_append_size = 64 * 1024 * 1024;
 	c->max_preauth_literal = 8 * 1024;
 	c->max_bad_commands = 10;
 	c->max_auth_failures = 3;
+	c->auth_scram_iterations = 4096;
 	c->auth_failure_delay_max = 15;
 	c->preauth_timeout = 60;
 	c->login_timeout = 120;
@@ -142,6 +152,8 @@ static void config_defaults(struct roost_config *c)
 	c->lmtp_socket_mode = 0666;
 	c->lmtp_socket_owner = xstrdup("");
 	c->sieve_before = xstrdup("");
+	c->tls_client_ca = xstrdup("");
+	c->auth_realms = xstrdup("");
 	c->sieve_after = xstrdup("");
 	c->sieve_default = xstrdup("");
 	c->sieve_global_dir = xstrdup("");
@@ -353,6 +365,63 @@ static int config_parse_imapsieve(struct roost_config *c, char *value, const cha
 	return 0;
 }
 
+/* userdb = SOURCE...: each a passwd-file path (relative ones to the
+ * configuration's directory), "passwd-file:PATH", or "ldap" (the user
+ * database sources of auth/userdb.h; this list must follow that one). */
+static int config_parse_userdb(struct roost_config *c, const char *value,
+			       const char **error_r)
+{
+	static const char *const named_sources[] = { "ldap" };
+	struct str list = STR_INIT;
+	char *first_file = NULL;
+	char *copy = xstrdup(value);
+
+	for (char *save = NULL, *item = strtok_r(copy, " \t", &save); item != NULL;
+	     item = strtok_r(NULL, " \t", &save)) {
+		bool named = false;
+		for (size_t i = 0; i < N_ELEMENTS(named_sources); i++) {
+			size_t len = strlen(named_sources[i]);
+			if (strncmp(item, named_sources[i], len) == 0 &&
+			    (item[len] == '\0' || item[len] == ':'))
+				named = true;
+		}
+		if (list.len > 0)
+			str_append(&list, " ");
+		if (named) {
+			str_append(&list, item);
+			continue;
+		}
+		const char *path = item;
+		if (strncmp(item, "passwd-file:", 12) == 0)
+			path = item + 12;
+		if (path[0] == '\0') {
+			*error_r = "passwd-file: needs a path";
+			free(copy);
+			free(first_file);
+			str_free(&list);
+			return -1;
+		}
+		char *resolved = config_path(c, path);
+		str_append(&list, resolved);
+		if (first_file == NULL)
+			first_file = resolved;
+		else
+			free(resolved);
+	}
+	free(copy);
+	if (list.len == 0) {
+		*error_r = "userdb needs at least one source";
+		str_free(&list);
+		return -1;
+	}
+	free(c->userdb);
+	c->userdb = xstrdup(str_c(&list));
+	str_free(&list);
+	free(c->passwd_file);
+	c->passwd_file = first_file;
+	return 0;
+}
+
 static int config_set(struct roost_config *c, const char *key, char *value,
 		      const char **error_r)
 {
@@ -369,6 +438,32 @@ static int config_set(struct roost_config *c, const char *key, char *value,
 			c->plaintext_auth = CONF_PLAINTEXT_NEVER;
 		else {
 			*error_r = "plaintext_auth must be local, always or never";
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "auth_ssl_username_from") == 0) {
+		if (strcmp(value, "commonName") == 0)
+			c->auth_ssl_username_from = CONF_SSL_USERNAME_CN;
+		else if (strcmp(value, "emailAddress") == 0)
+			c->auth_ssl_username_from = CONF_SSL_USERNAME_EMAIL;
+		else if (strcmp(value, "subjectAltName") == 0)
+			c->auth_ssl_username_from = CONF_SSL_USERNAME_SAN_EMAIL;
+		else {
+			*error_r = "auth_ssl_username_from must be commonName, emailAddress or subjectAltName";
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "userdb") == 0)
+		return config_parse_userdb(c, value, error_r);
+	if (strcmp(key, "auth_failure_log") == 0) {
+		if (strcmp(value, "normal") == 0)
+			c->auth_failure_log_fail2ban = false;
+		else if (strcmp(value, "fail2ban") == 0)
+			c->auth_failure_log_fail2ban = true;
+		else {
+			*error_r = "auth_failure_log must be normal or fail2ban";
 			return -1;
 		}
 		return 0;
@@ -479,8 +574,10 @@ static char *trim(char *s)
 
 static void config_finish(struct roost_config *c)
 {
-	if (c->userdb == NULL)
+	if (c->userdb == NULL) {
 		c->userdb = xasprintf("%s/passwd", c->data_dir);
+		c->passwd_file = xstrdup(c->userdb);
+	}
 	if (c->tls_cert == NULL)
 		c->tls_cert = xasprintf("%s/tls/cert.pem", c->data_dir);
 	if (c->tls_key == NULL)
@@ -594,8 +691,14 @@ void config_free(struct roost_config **_c)
 	free(c->user);
 	free(c->log_level);
 	free(c->userdb);
+	free(c->passwd_file);
+	free(c->auth_mechanisms);
+	free(c->auth_master_users);
+	free(c->auth_anonymous_user);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->tls_client_ca);
+	free(c->auth_realms);
 	free(c->store);
 	free(c->maildir_root);
 	free(c->recipient_delimiter);

@@ -14,6 +14,9 @@ enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
  * checked; STARTTLS required and the certificate verified */
 enum conf_submission_tls { CONF_SUBMISSION_TLS_NO, CONF_SUBMISSION_TLS_STARTTLS,
 			   CONF_SUBMISSION_TLS_REQUIRED };
+/* auth_ssl_username_from: the client certificate field naming the user */
+enum conf_ssl_username_from { CONF_SSL_USERNAME_CN, CONF_SSL_USERNAME_EMAIL,
+			      CONF_SSL_USERNAME_SAN_EMAIL };
 enum conf_plaintext_auth { CONF_PLAINTEXT_LOCAL, CONF_PLAINTEXT_ALWAYS, CONF_PLAINTEXT_NEVER };
 
 struct conf_listener {
@@ -51,9 +54,38 @@ struct roost_config {
 	unsigned int workers;	/* workers = 0 (0 = number of CPUs) */
 	char *log_level;	/* log_level = info */
 	bool log_syslog;	/* log_syslog = no */
-	char *userdb;		/* userdb = <data_dir>/passwd */
+	/* userdb = <data_dir>/passwd: the user database chain (auth/userdb.h),
+	 * sources separated by spaces, passwd-file paths made absolute */
+	char *userdb;
+	/* the first passwd-file of the chain (what `roost user` edits), or
+	 * NULL when the chain has none */
+	char *passwd_file;
+	/* auth_mechanisms = (empty: every default mechanism): SASL names,
+	 * space-separated, checked by auth_config_check() */
+	char *auth_mechanisms;
+	/* auth_master_users = (empty): users who may log in as anyone with
+	 * an authorization identity (PLAIN's authzid) */
+	char *auth_master_users;
+	/* auth_anonymous_user = (empty): the account ANONYMOUS logs into,
+	 * read-only */
+	char *auth_anonymous_user;
+	/* auth_failure_log = normal; fail2ban adds one stable line per
+	 * failure */
+	bool auth_failure_log_fail2ban;
 	char *tls_cert;		/* tls_cert = <data_dir>/tls/cert.pem */
 	char *tls_key;		/* tls_key = <data_dir>/tls/key.pem */
+	/* TLS client certificates (EXTERNAL): the CA file they must verify
+	 * against ("": none asked for), whether a connection without a
+	 * verified one is refused, and the field naming the user */
+	char *tls_client_ca;		/* tls_client_ca = (empty: none asked for) */
+	bool tls_require_client_cert;	/* tls_require_client_cert = no */
+	enum conf_ssl_username_from auth_ssl_username_from;	/* = commonName */
+	/* SCRAM: PBKDF2 rounds of keys made by `roost user` and from
+	 * {PLAIN} passwords, and shown for unknown users */
+	unsigned int auth_scram_iterations;	/* auth_scram_iterations = 4096 */
+	/* DIGEST-MD5: the realms offered (space-separated; "": the host
+	 * name) */
+	char *auth_realms;		/* auth_realms = (empty: host name) */
 	struct conf_listener *listeners;
 	size_t listener_count;	/* default: imap *:143 starttls, imap *:993 implicit */
 	enum conf_plaintext_auth plaintext_auth;	/* plaintext_auth = local */

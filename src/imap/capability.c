@@ -3,6 +3,7 @@
  * name: that is the command table's job. */
 #include "capability.h"
 #include "commands.h"
+#include "auth/auth.h"
 #include "auth/sasl.h"
 #include "conf/conf.h"
 #include "net/net.h"
@@ -139,12 +140,13 @@ void imap_capability_write(struct imap_session *s, struct str *dest)
 			imap_capability_append(dest, &first, name, "");
 			break;
 		case IMAP_CAP_VALUE_SASL_MECHS: {
-			bool plaintext_ok = imap_auth_plaintext_allowed(s);
-			const struct sasl_mech *mech;
-			for (size_t m = 0; (mech = sasl_mech_at(m)) != NULL; m++) {
-				if ((mech->flags & SASL_MECH_FLAG_PLAINTEXT) == 0 || plaintext_ok)
-					imap_capability_append(dest, &first, name, mech->name);
-			}
+			struct sasl_peer peer;
+			struct auth_peer_buf buf;
+			const char *mechs[32];
+			auth_peer_from_conn(s->conn, "imap", &peer, &buf);
+			size_t n = auth_mech_advertised(s->config, &peer, mechs, N_ELEMENTS(mechs));
+			for (size_t m = 0; m < n; m++)
+				imap_capability_append(dest, &first, name, mechs[m]);
 			break;
 		}
 		case IMAP_CAP_VALUE_APPEND_LIMIT: {

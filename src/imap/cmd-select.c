@@ -311,9 +311,10 @@ static bool imap_select(struct imap_cmd *cmd, bool readonly)
 	return imap_cmd_store_request(cmd, imap_select_work, imap_select_done);
 }
 
+/* A read-only session (ANONYMOUS) opens every mailbox as EXAMINE does. */
 bool cmd_select(struct imap_cmd *cmd)
 {
-	return imap_select(cmd, false);
+	return imap_select(cmd, cmd->session->read_only);
 }
 
 bool cmd_examine(struct imap_cmd *cmd)

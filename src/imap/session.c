@@ -407,6 +407,11 @@ static void imap_session_dispatch(struct imap_session *s, const struct imap_comm
 		imap_command_done(s);
 		return;
 	}
+	if (s->read_only && (def->flags & IMAP_CMD_FLAG_WRITES) != 0) {
+		imap_cmd_no(cmd, "[NOPERM] This session is read-only.");
+		imap_command_done(s);
+		return;
+	}
 	if (s->uidonly && (def->flags & IMAP_CMD_FLAG_MSNS) != 0 && !cmd->uid) {
 		/* RFC 9586 3.2 */
 		imap_cmd_bad(cmd, "[UIDREQUIRED] Message numbers are not allowed once "
@@ -1166,7 +1171,7 @@ int imap_session_parse_msns(struct imap_session *s, bool uid, const char *str,
 
 /* ---- login ---- */
 
-int imap_session_login(struct imap_session *s, const char *user)
+int imap_session_login(struct imap_session *s, const char *user, bool read_only)
 {
 	struct store_settings set;
 	const char *error;
@@ -1176,6 +1181,7 @@ int imap_session_login(struct imap_session *s, const char *user)
 		return -1;
 	}
 	s->user = xstrdup(user);
+	s->read_only = read_only;
 	s->state = IMAP_STATE_AUTH;
 	free(s->log_prefix);
 	s->log_prefix = xasprintf("imap(%s,%s,%s)", user, net_conn_remote_ip(s->conn),

@@ -75,6 +75,10 @@ enum imap_command_flags {
 	 * sequence set, or a search program that may hold one): refused
 	 * with BAD [UIDREQUIRED] once UIDONLY is on (RFC 9586 3.2, 3.8). */
 	IMAP_CMD_FLAG_MSNS = 1 << 3,
+	/* Changes the store (a message, a flag, a mailbox, a
+	 * subscription): refused with NO [NOPERM] in a read-only session
+	 * (ANONYMOUS, imap_session.read_only). */
+	IMAP_CMD_FLAG_WRITES = 1 << 4,
 };
 
 /* When a capability is advertised (capability.c): the command table's
@@ -164,6 +168,9 @@ struct imap_session {
 	bool shutting_down;		/* SIGTERM: stop after the running command */
 	bool input_busy;		/* re-entrancy guard for input handling */
 	bool tls_pending;		/* STARTTLS accepted: no input until TLS is up */
+	/* logged in read-only (ANONYMOUS): SELECT is EXAMINE and every
+	 * command that would change the store answers NO */
+	bool read_only;
 	bool idling;			/* in IDLE: push mailbox changes at once */
 	bool utf8_accept;		/* ENABLE UTF8=ACCEPT */
 	bool rev2;			/* ENABLE IMAP4rev2 */
@@ -366,10 +373,11 @@ void imap_session_unselect(struct imap_session *s);
 /* Enters SELECTED for an opened mailbox (takes ownership) and watches it. */
 void imap_session_select(struct imap_session *s, struct store_mailbox *box);
 
-/* Becomes authenticated as `user` (opens the store).  Returns 0, or -1
+/* Becomes authenticated as `user` (opens the store), read-only for an
+ * ANONYMOUS login (see imap_session.read_only).  Returns 0, or -1
  * when the store cannot be opened: the reason is logged here (a system
  * error, not for the client) and the caller answers NO [UNAVAILABLE]. */
-int imap_session_login(struct imap_session *s, const char *user);
+int imap_session_login(struct imap_session *s, const char *user, bool read_only);
 
 /* Sends "* BYE text" and closes after flushing. */
 void imap_session_bye(struct imap_session *s, const char *text);

@@ -1,9 +1,10 @@
 /* cmd-auth.c: STARTTLS, AUTHENTICATE and UNAUTHENTICATE (RFC 5804 2.1,
  * 2.2, 2.14.1).
  *
- * The password check is IMAP's (auth/auth.h: the same user database,
- * the same growing delays after failures, shared by every worker); it is
- * asynchronous, so AUTHENTICATE answers from its callback.  Plaintext
+ * The SASL exchange is IMAP's (auth/auth.h: the same mechanisms and user
+ * database, the same growing delays after failures, shared by every
+ * worker, the same failure log); it is asynchronous, so AUTHENTICATE
+ * answers from its callback.  Plaintext
  * mechanisms are refused on insecure connections unless plaintext_auth
  * allows them.  No password is logged or kept. */
 #include "managesieve-private.h"
@@ -32,10 +33,7 @@ void managesieve_auth_reload(void)
 
 void managesieve_auth_abort(struct managesieve_session *s)
 {
-	if (s->auth_request != NULL)
-		auth_request_abort(&s->auth_request);
-	if (s->sasl != NULL)
-		sasl_exchange_destroy(&s->sasl);
+	auth_sasl_abort(&s->sasl);
 	s->sasl_waiting = false;
 }
 
@@ -75,92 +73,122 @@ static void managesieve_auth_failed(struct managesieve_session *s, const char *t
 		managesieve_reply(s, "NO", NULL, text);
 }
 
-static void managesieve_auth_callback(enum auth_result result, const char *user, void *ctx)
+size_t managesieve_auth_mechs(struct managesieve_session *s, const char **names_r, size_t max)
 {
-	struct managesieve_session *s = ctx;
-	s->auth_request = NULL;
-	if (s->sasl != NULL)
-		sasl_exchange_destroy(&s->sasl);
-	switch (result) {
-	case AUTH_RESULT_OK:
-		if (managesieve_session_login(s, user) < 0) {
-			managesieve_reply(s, "NO", "TRYLATER", "Script storage unavailable.");
-			break;
-		}
-		log_info("%s: Login: method=%s%s", s->log_prefix, s->auth_method,
-			 net_conn_is_tls(s->conn) ? ", TLS" : "");
-		managesieve_reply(s, "OK", NULL, "Logged in.");
-		break;
-	case AUTH_RESULT_FAILED:
-		log_info("%s: Authentication failed: method=%s, user=<%.64s>, attempt %u",
-			 s->log_prefix, s->auth_method, user, s->auth_failures + 1);
-		managesieve_auth_failed(s, "Authentication failed.");
-		break;
-	case AUTH_RESULT_TEMPFAIL:
-		managesieve_reply(s, "NO", "TRYLATER", "Temporary authentication failure.");
-		break;
+	struct sasl_peer peer;
+	struct auth_peer_buf buf;
+	const char *all[32];
+	size_t n = 0;
+
+	auth_peer_from_conn(s->conn, "sieve", &peer, &buf);
+	size_t count = auth_mech_advertised(s->config, &peer, all, N_ELEMENTS(all));
+	for (size_t i = 0; i < count && n < max; i++) {
+		if (strcmp(all[i], "ANONYMOUS") != 0)
+			names_r[n++] = all[i];
 	}
-	managesieve_session_command_done(s);
+	return n;
 }
 
-/* One SASL step with the client's (decoded) data; answers or sends the
- * next challenge.  Finishes the command unless it waits for a response
- * or the password check. */
-static void managesieve_auth_step(struct managesieve_session *s, const unsigned char *input,
-				  size_t len)
+/* Sends a challenge: a string, then CRLF (RFC 5804 2.1). */
+static void managesieve_auth_challenge(struct managesieve_session *s,
+				       const unsigned char *data, size_t len)
 {
-	struct sasl_output out;
-	enum sasl_step_result ret = sasl_exchange_step(s->sasl, input, len, &out);
-	if (ret == SASL_STEP_FAILED || ret == SASL_STEP_DONE ||
-	    (ret == SASL_STEP_LOOKUP && out.lookup.kind != SASL_LOOKUP_VERIFY_PASSWORD)) {
-		sasl_exchange_destroy(&s->sasl);
-		managesieve_auth_failed(s, ret == SASL_STEP_FAILED ? out.error :
-					"Mechanism not available.");
-		managesieve_session_command_done(s);
-		return;
-	}
-	if (ret == SASL_STEP_CONTINUE) {
-		/* a challenge is a string, then CRLF (RFC 5804 2.1) */
-		struct str b64 = STR_INIT, line = STR_INIT;
-		base64_encode(out.data, out.data_len, &b64);
-		managesieve_string_append(&line, b64.len > 0 ? b64.data : "", b64.len);
-		str_append(&line, "\r\n");
-		net_conn_write(s->conn, line.data, line.len);
-		str_free(&line);
-		str_free(&b64);
+	struct str b64 = STR_INIT, line = STR_INIT;
+	base64_encode(data, len, &b64);
+	managesieve_string_append(&line, b64.len > 0 ? b64.data : "", b64.len);
+	str_append(&line, "\r\n");
+	net_conn_write(s->conn, line.data, line.len);
+	str_free(&line);
+	str_free(&b64);
+}
+
+static void managesieve_auth_callback(const struct auth_sasl_reply *reply, void *ctx)
+{
+	struct managesieve_session *s = ctx;
+
+	if (reply->status == AUTH_SASL_CONTINUE) {
+		managesieve_auth_challenge(s, reply->data, reply->data_len);
 		s->sasl_waiting = true;
 		/* the response is read as the next "command" */
 		managesieve_session_command_done(s);
 		return;
 	}
-	s->auth_request = auth_verify_plain(managesieve_auth, out.lookup.user,
-					    out.lookup.password,
-					    net_conn_remote_ip(s->conn),
-					    managesieve_auth_callback, s);
+	s->sasl = NULL;
+	switch (reply->status) {
+	case AUTH_SASL_OK:
+		if (reply->read_only) {
+			managesieve_reply(s, "NO", NULL, "Read-only logins are not offered here.");
+			break;
+		}
+		if (managesieve_session_login(s, reply->user) < 0) {
+			managesieve_reply(s, "NO", "TRYLATER", "Script storage unavailable.");
+			break;
+		}
+		log_info("%s: Login: method=%s%s", s->log_prefix, s->auth_method,
+			 net_conn_is_tls(s->conn) ? ", TLS" : "");
+		if (reply->has_data) {
+			/* RFC 5804 2.1: the server's last data goes in the OK */
+			struct str code = STR_INIT;
+			str_append(&code, "SASL ");
+			struct str b64 = STR_INIT;
+			base64_encode(reply->data, reply->data_len, &b64);
+			managesieve_string_append(&code, b64.len > 0 ? b64.data : "", b64.len);
+			str_free(&b64);
+			managesieve_reply(s, "OK", str_c(&code), "Logged in.");
+			str_free(&code);
+		} else {
+			managesieve_reply(s, "OK", NULL, "Logged in.");
+		}
+		break;
+	case AUTH_SASL_FAILED:
+		managesieve_auth_failed(s, reply->error);
+		break;
+	case AUTH_SASL_TEMPFAIL:
+		managesieve_reply(s, "NO", "TRYLATER", reply->error);
+		break;
+	case AUTH_SASL_CONTINUE:
+		break;
+	}
+	managesieve_session_command_done(s);
 }
 
-/* Decodes a client's base64 string and steps; "*" cancels. */
-static void managesieve_auth_data(struct managesieve_session *s, const char *data, size_t len)
+/* The longest base64 string that decodes to at most SASL_MAX_RESPONSE_LEN
+ * bytes. */
+#define MANAGESIEVE_SASL_MAX_B64 (((SASL_MAX_RESPONSE_LEN + 2) / 3) * 4)
+
+/* Decodes a client's base64 string into *decoded_r; "*" cancels.  Returns
+ * false after answering (and ending the command) when the data is not a
+ * response. */
+static bool managesieve_auth_decode(struct managesieve_session *s, const char *data,
+				    size_t len, struct str *decoded_r)
 {
-	struct str decoded = STR_INIT;
 	if (len == 1 && data[0] == '*') {
 		managesieve_auth_abort(s);
 		managesieve_reply(s, "NO", NULL, "Authentication aborted by client.");
 		managesieve_session_command_done(s);
-		return;
+		return false;
 	}
-	if (base64_decode(data, len, &decoded) < 0) {
-		str_free(&decoded);
+	if (len > MANAGESIEVE_SASL_MAX_B64) {
+		managesieve_auth_abort(s);
+		managesieve_reply_bad(s, "SASL response too long.");
+		managesieve_session_command_done(s);
+		return false;
+	}
+	if (base64_decode(data, len, decoded_r) < 0) {
+		str_free(decoded_r);
 		managesieve_auth_abort(s);
 		managesieve_reply_bad(s, "Invalid base64 data.");
 		managesieve_session_command_done(s);
-		return;
+		return false;
 	}
-	managesieve_auth_step(s, (const unsigned char *)(decoded.len > 0 ? decoded.data : ""),
-			      decoded.len);
-	if (decoded.data != NULL)
-		explicit_bzero(decoded.data, decoded.len);
-	str_free(&decoded);
+	return true;
+}
+
+static void managesieve_auth_decoded_free(struct str *decoded)
+{
+	if (decoded->data != NULL)
+		explicit_bzero(decoded->data, decoded->len);
+	str_free(decoded);
 }
 
 /* command-authenticate = "AUTHENTICATE" SP auth-type [SP string]
@@ -175,22 +203,32 @@ bool managesieve_cmd_authenticate(struct managesieve_session *s,
 		return true;
 	}
 	const struct sasl_mech *mech = sasl_mech_find(args[0].str);
-	if (mech == NULL) {
-		managesieve_reply(s, "NO", NULL, "Unsupported authentication mechanism.");
-		return true;
-	}
-	if ((mech->flags & SASL_MECH_FLAG_PLAINTEXT) != 0 && !managesieve_plaintext_allowed(s)) {
+	if (mech != NULL && (mech->flags & SASL_MECH_FLAG_PLAINTEXT) != 0 &&
+	    !managesieve_plaintext_allowed(s)) {
 		managesieve_reply(s, "NO", "ENCRYPT-NEEDED",
 				  "Plaintext authentication is disallowed on non-secure "
 				  "connections; use STARTTLS.");
 		return true;
 	}
+	const char *names[32];
+	size_t n = managesieve_auth_mechs(s, names, N_ELEMENTS(names));
+	bool offered = false;
+	for (size_t i = 0; mech != NULL && i < n; i++)
+		offered = offered || strcmp(names[i], mech->name) == 0;
+	if (!offered) {
+		managesieve_reply(s, "NO", NULL, "Unsupported authentication mechanism.");
+		return true;
+	}
+	struct str decoded = STR_INIT;
+	if (count == 2 && !managesieve_auth_decode(s, args[1].str, args[1].len, &decoded))
+		return false;
 	s->auth_method = mech->name;
-	s->sasl = sasl_exchange_create(mech, s->config, &s->sasl_peer);
-	if (count == 1)
-		managesieve_auth_step(s, NULL, 0);
-	else
-		managesieve_auth_data(s, args[1].str, args[1].len);
+	auth_peer_from_conn(s->conn, "sieve", &s->sasl_peer, &s->sasl_peer_buf);
+	s->sasl = auth_sasl_start(managesieve_auth, mech->name, &s->sasl_peer,
+				  count == 1 ? NULL : (const unsigned char *)(decoded.len > 0 ?
+									     decoded.data : ""),
+				  decoded.len, managesieve_auth_callback, s);
+	managesieve_auth_decoded_free(&decoded);
 	return false;
 }
 
@@ -200,12 +238,16 @@ void managesieve_auth_response(struct managesieve_session *s, const struct manag
 	s->sasl_waiting = false;
 	s->cmd_pending = true;
 	s->in_dispatch = true;
+	struct str decoded = STR_INIT;
 	if (count != 1 || args[0].type != MANAGESIEVE_ARG_STRING) {
 		managesieve_auth_abort(s);
 		managesieve_reply_bad(s, "Expected a string with the SASL response.");
 		managesieve_session_command_done(s);
-	} else {
-		managesieve_auth_data(s, args[0].str, args[0].len);
+	} else if (managesieve_auth_decode(s, args[0].str, args[0].len, &decoded)) {
+		auth_sasl_continue(s->sasl, (const unsigned char *)(decoded.len > 0 ?
+								    decoded.data : ""),
+				   decoded.len);
+		managesieve_auth_decoded_free(&decoded);
 	}
 	s->in_dispatch = false;
 }

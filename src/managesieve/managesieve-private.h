@@ -7,12 +7,11 @@
 #include "managesieve/parser.h"
 #include "base/str.h"
 #include "net/net.h"
+#include "auth/auth.h"
 #include "auth/sasl.h"
 
 struct roost_config;
 struct store;
-struct auth_request;
-struct sasl_exchange;
 
 enum managesieve_state {
 	MANAGESIEVE_STATE_NOT_AUTH,
@@ -28,12 +27,11 @@ struct managesieve_session {
 	char *user;		/* NULL until authenticated */
 	struct store *store;	/* NULL until authenticated */
 
-	/* AUTHENTICATE in progress: the exchange waits for the client's
-	 * next response line (sasl_waiting), or the password check runs
-	 * (auth_request) */
-	struct sasl_exchange *sasl;
-	struct sasl_peer sasl_peer;	/* (zero until auth_peer_from_conn) */
-	struct auth_request *auth_request;
+	/* AUTHENTICATE in progress (auth/auth.h): the exchange waits for
+	 * the client's next response line (sasl_waiting) or for auth */
+	struct auth_sasl_request *sasl;
+	struct sasl_peer sasl_peer;
+	struct auth_peer_buf sasl_peer_buf;
 	const char *auth_method;
 	bool sasl_waiting;
 
@@ -75,6 +73,9 @@ void managesieve_session_command_done(struct managesieve_session *s);
 /* Whether plaintext SASL mechanisms may be used on this connection
  * (TLS, or plaintext_auth). */
 bool managesieve_plaintext_allowed(struct managesieve_session *s);
+/* The SASL mechanisms this connection is offered now (auth_mech_advertised()
+ * without ANONYMOUS: a read-only login has no use here).  Returns n. */
+size_t managesieve_auth_mechs(struct managesieve_session *s, const char **names_r, size_t max);
 /* Logs in as `user` (opens the store).  0, or -1 (logged). */
 int managesieve_session_login(struct managesieve_session *s, const char *user);
 /* Back to the non-authenticated state (UNAUTHENTICATE). */

@@ -117,12 +117,10 @@ void managesieve_capability_write(struct managesieve_session *s)
 	/* before login: the mechanisms this connection may use now (a
 	 * plaintext one only over TLS, as plaintext_auth says); none after */
 	if (s->state == MANAGESIEVE_STATE_NOT_AUTH) {
-		const struct sasl_mech *mech;
-		for (size_t i = 0; (mech = sasl_mech_at(i)) != NULL; i++) {
-			if ((mech->flags & SASL_MECH_FLAG_PLAINTEXT) != 0 && !managesieve_plaintext_allowed(s))
-				continue;
-			str_printfa(&mechs, "%s%s", mechs.len > 0 ? " " : "", mech->name);
-		}
+		const char *names[32];
+		size_t n = managesieve_auth_mechs(s, names, N_ELEMENTS(names));
+		for (size_t i = 0; i < n; i++)
+			str_printfa(&mechs, "%s%s", mechs.len > 0 ? " " : "", names[i]);
 	}
 	str_append(&out, "\"SASL\" ");
 	managesieve_string_append(&out, mechs.len > 0 ? mechs.data : "", mechs.len);

@@ -91,6 +91,8 @@ struct net_conn {
 	char remote_ip[INET6_ADDRSTRLEN + 2];
 	char local_ip[INET6_ADDRSTRLEN + 2];
 	uint16_t remote_port, local_port;
+	/* net_conn_tls_cert_user()'s answer */
+	char cert_user[256];
 };
 
 static unsigned int conn_id_counter;
@@ -857,4 +859,19 @@ void net_conn_set_idle_timeout(struct net_conn *conn, unsigned int secs)
 	conn->idle_secs = secs;
 	if (conn->bev != NULL && !conn->closing)
 		conn_apply_timeouts(conn);
+}
+
+size_t net_conn_tls_channel_binding(struct net_conn *conn, enum net_tls_binding type,
+				    unsigned char *buf, size_t size)
+{
+	if (conn->tls != CONN_TLS_UP || conn->ssl == NULL)
+		return 0;
+	return net_tls_channel_binding(conn->ssl, type, buf, size);
+}
+
+const char *net_conn_tls_cert_user(struct net_conn *conn)
+{
+	if (conn->tls != CONN_TLS_UP || conn->ssl == NULL)
+		return NULL;
+	return net_tls_cert_user(conn->ssl, conn->cert_user, sizeof(conn->cert_user));
 }

@@ -217,6 +217,24 @@ void net_tls_pem_free(struct net_tls_pem *pem);
 /* The last OpenSSL error as text (static buffer), clearing the queue. */
 const char *net_tls_last_error(void);
 
+/* Client certificates (tls_client_ca, tls_require_client_cert,
+ * auth_ssl_username_from): net_tls_client_auth_init() keeps `config`
+ * (which must outlive the process's contexts) and reads the CA file;
+ * every context net_tls_ctx_create() makes afterwards asks clients for
+ * a certificate when tls_client_ca is set.  Without tls_require_client_cert
+ * a certificate that does not verify does not stop the handshake; it
+ * just gives no user.  Returns 0, or -1 with *error_r (allocated).  A
+ * second call with the same config does nothing (workers inherit what
+ * the supervisor read). */
+int net_tls_client_auth_init(const struct roost_config *config, char **error_r);
+/* The channel binding `type` of the TLS connection `ssl` (see
+ * net_conn_tls_channel_binding()). */
+size_t net_tls_channel_binding(SSL *ssl, enum net_tls_binding type, unsigned char *buf,
+			       size_t size);
+/* The user name of `ssl`'s client certificate if it verified (see
+ * net_conn_tls_cert_user()), written to buf; NULL when none. */
+const char *net_tls_cert_user(SSL *ssl, char *buf, size_t size);
+
 /* ---- job.c: per-worker teardown ---- */
 void net_job_deinit(void);
 

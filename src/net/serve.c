@@ -931,7 +931,8 @@ int net_serve(const struct roost_config *config, const struct net_protocol *prot
 		goto out;
 	if (s.need_tls) {
 		char *error;
-		if (net_tls_pem_load(config->tls_cert, config->tls_key, &s.pem, NULL, &error) < 0) {
+		if (net_tls_pem_load(config->tls_cert, config->tls_key, &s.pem, NULL, &error) < 0 ||
+		    net_tls_client_auth_init(config, &error) < 0) {
 			log_error("%s", error);
 			free(error);
 			goto out;

@@ -5,6 +5,7 @@
  * their own SSL_CTX from memory.  Nothing here touches a connection. */
 #include "net-private.h"
 #include "base/log.h"
+#include "conf/conf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+/* the client certificate settings of this process (NULL: none) */
+static const struct roost_config *tls_client_config;
+static STACK_OF(X509) *tls_client_cas;
 
 #define TLS_FILE_MAX (1024 * 1024)
 
@@ -169,6 +175,189 @@ static int tls_ctx_use_key(SSL_CTX *ctx, const char *pem, size_t len, char **err
 	return 0;
 }
 
+/* Without tls_require_client_cert a certificate that fails to verify
+ * lets the handshake go on: SSL_get_verify_result() keeps the failure
+ * and net_tls_cert_user() then gives no user. */
+static int tls_verify_optional(int preverify_ok ATTR_UNUSED, X509_STORE_CTX *ctx ATTR_UNUSED)
+{
+	return 1;
+}
+
+static int tls_ctx_use_client_ca(SSL_CTX *ctx, char **error_r)
+{
+	if (tls_client_cas == NULL)
+		return 0;
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+	if (names == NULL)
+		i_panic("sk_X509_NAME_new_null failed");
+	for (int i = 0; i < sk_X509_num(tls_client_cas); i++) {
+		X509 *ca = sk_X509_value(tls_client_cas, i);
+		if (X509_STORE_add_cert(store, ca) != 1) {
+			*error_r = xasprintf("tls_client_ca: %s", net_tls_last_error());
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			return -1;
+		}
+		X509_NAME *name = X509_NAME_dup(X509_get_subject_name(ca));
+		if (name == NULL || sk_X509_NAME_push(names, name) == 0)
+			i_panic("X509_NAME_dup failed");
+	}
+	/* the CA names go into CertificateRequest, so clients pick the
+	 * right certificate */
+	SSL_CTX_set_client_CA_list(ctx, names);
+	if (tls_client_config->tls_require_client_cert)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	else
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_optional);
+	SSL_CTX_set_verify_depth(ctx, 10);
+	return 0;
+}
+
+int net_tls_client_auth_init(const struct roost_config *config, char **error_r)
+{
+	char *pem, *error;
+	size_t len;
+
+	/* the supervisor read it before forking the workers, which may not
+	 * be able to read it any more */
+	if (tls_client_config == config)
+		return 0;
+	if (tls_client_cas != NULL) {
+		sk_X509_pop_free(tls_client_cas, X509_free);
+		tls_client_cas = NULL;
+	}
+	tls_client_config = config;
+	if (config->tls_client_ca == NULL || config->tls_client_ca[0] == '\0') {
+		if (config->tls_require_client_cert) {
+			*error_r = xstrdup("tls_require_client_cert needs tls_client_ca");
+			return -1;
+		}
+		return 0;
+	}
+	if (net_tls_read_file(config->tls_client_ca, &pem, &len, &error) < 0) {
+		*error_r = xasprintf("tls_client_ca: %s", error);
+		free(error);
+		return -1;
+	}
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio == NULL)
+		i_panic("BIO_new_mem_buf failed");
+	tls_client_cas = sk_X509_new_null();
+	X509 *ca;
+	while ((ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		sk_X509_push(tls_client_cas, ca);
+	ERR_clear_error();
+	BIO_free(bio);
+	free(pem);
+	if (sk_X509_num(tls_client_cas) == 0) {
+		sk_X509_free(tls_client_cas);
+		tls_client_cas = NULL;
+		*error_r = xasprintf("tls_client_ca: no certificate in %s", config->tls_client_ca);
+		return -1;
+	}
+	return 0;
+}
+
+size_t net_tls_channel_binding(SSL *ssl, enum net_tls_binding type, unsigned char *buf,
+			       size_t size)
+{
+	switch (type) {
+	case NET_TLS_BINDING_EXPORTER:
+		/* RFC 9266 section 3: only with TLS 1.3, or TLS 1.2 with the
+		 * extended master secret (RFC 7627) */
+		if (SSL_version(ssl) < TLS1_3_VERSION && SSL_get_extms_support(ssl) != 1)
+			return 0;
+		if (size < 32)
+			return 0;
+		/* RFC 9266 section 2: label "EXPORTER-Channel-Binding",
+		 * no context, 32 bytes */
+		if (SSL_export_keying_material(ssl, buf, 32, "EXPORTER-Channel-Binding", 24,
+					       NULL, 0, 0) != 1) {
+			ERR_clear_error();
+			return 0;
+		}
+		return 32;
+	case NET_TLS_BINDING_SERVER_END_POINT: {
+		/* RFC 5929 section 4.1: the hash of the server's certificate
+		 * with the hash function of its signature, except that MD5
+		 * and SHA-1 become SHA-256 */
+		X509 *cert = SSL_get_certificate(ssl);
+		int md_nid = NID_undef, pknid;
+		if (cert == NULL ||
+		    X509_get_signature_info(cert, &md_nid, &pknid, NULL, NULL) != 1) {
+			ERR_clear_error();
+			return 0;
+		}
+		const EVP_MD *md = md_nid == NID_md5 || md_nid == NID_sha1 || md_nid == NID_undef ?
+			EVP_sha256() : EVP_get_digestbynid(md_nid);
+		unsigned int len = 0;
+		unsigned char digest[EVP_MAX_MD_SIZE];
+		if (md == NULL || X509_digest(cert, md, digest, &len) != 1 || len > size) {
+			ERR_clear_error();
+			return 0;
+		}
+		memcpy(buf, digest, len);
+		return len;
+	}
+	}
+	return 0;
+}
+
+/* The first rfc822Name of the certificate's subjectAltName. */
+static const char *tls_cert_san_email(X509 *cert, char *buf, size_t size)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	const char *result = NULL;
+	for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+		if (gn->type != GEN_EMAIL)
+			continue;
+		const ASN1_IA5STRING *s = gn->d.rfc822Name;
+		int len = ASN1_STRING_length(s);
+		if (len > 0 && (size_t)len < size &&
+		    memchr(ASN1_STRING_get0_data(s), '\0', (size_t)len) == NULL) {
+			memcpy(buf, ASN1_STRING_get0_data(s), (size_t)len);
+			buf[len] = '\0';
+			result = buf;
+		}
+		break;
+	}
+	GENERAL_NAMES_free(names);
+	return result;
+}
+
+const char *net_tls_cert_user(SSL *ssl, char *buf, size_t size)
+{
+	if (tls_client_cas == NULL)
+		return NULL;
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+		return NULL;
+	if (tls_client_config->auth_ssl_username_from == CONF_SSL_USERNAME_SAN_EMAIL)
+		return tls_cert_san_email(cert, buf, size);
+	int nid = tls_client_config->auth_ssl_username_from == CONF_SSL_USERNAME_EMAIL ?
+		NID_pkcs9_emailAddress : NID_commonName;
+	X509_NAME *subject = X509_get_subject_name(cert);
+	int pos = X509_NAME_get_index_by_NID(subject, nid, -1);
+	if (pos < 0)
+		return NULL;
+	/* a second field of the same kind makes the name ambiguous */
+	if (X509_NAME_get_index_by_NID(subject, nid, pos) >= 0)
+		return NULL;
+	ASN1_STRING *data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, pos));
+	unsigned char *utf8 = NULL;
+	int len = ASN1_STRING_to_UTF8(&utf8, data);
+	const char *result = NULL;
+	if (len > 0 && (size_t)len < size && memchr(utf8, '\0', (size_t)len) == NULL) {
+		memcpy(buf, utf8, (size_t)len);
+		buf[len] = '\0';
+		result = buf;
+	}
+	OPENSSL_free(utf8);
+	ERR_clear_error();
+	return result;
+}
+
 SSL_CTX *net_tls_ctx_create(const char *cert_pem, size_t cert_len, const char *key_pem,
 			    size_t key_len, char **error_r)
 {
@@ -199,7 +388,8 @@ SSL_CTX *net_tls_ctx_create(const char *cert_pem, size_t cert_len, const char *k
 	SSL_CTX_set_num_tickets(ctx, 1);
 
 	if (tls_ctx_use_chain(ctx, cert_pem, cert_len, error_r) < 0 ||
-	    tls_ctx_use_key(ctx, key_pem, key_len, error_r) < 0) {
+	    tls_ctx_use_key(ctx, key_pem, key_len, error_r) < 0 ||
+	    tls_ctx_use_client_ca(ctx, error_r) < 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}

@@ -652,6 +652,11 @@ int net_worker_main(struct net_worker_setup *setup)
 
 	if (setup->pem.cert != NULL) {
 		char *error;
+		if (net_tls_client_auth_init(config, &error) < 0) {
+			log_error("%s", error);
+			free(error);
+			return 1;
+		}
 		SSL_CTX *ctx = net_tls_ctx_create(setup->pem.cert, setup->pem.cert_len,
 						  setup->pem.key, setup->pem.key_len, &error);
 		if (ctx == NULL) {

@@ -29,6 +29,13 @@ OTHER_CAPS = {
     "IMAP4rev1": None,
     "IMAP4rev2": ("as", "ENABLE IMAP4rev2"),
     "AUTH=PLAIN": None,
+    "AUTH=LOGIN": None,
+    # exercised in test_sasl_scram.py
+    "AUTH=SCRAM-SHA-256": None,
+    "AUTH=SCRAM-SHA-1": None,
+    "AUTH=SCRAM-SHA-256-PLUS": None,
+    "AUTH=SCRAM-SHA-1-PLUS": None,
+    "AUTH=CRAM-MD5": None,
     "LOGINDISABLED": None,
     "SASL-IR": None,
     "LITERAL+": ("nas", "ID (\"x\" {1+}\r\ny)"),

@@ -7,7 +7,7 @@ from roosttest import expect, server_args
 def test_greeting_has_capabilities(srv):
     c = srv.connect()
     c.conv(r"""
-    S~ \* OK \[CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN SASL-IR .* STARTTLS .*\] Roost ready\.
+    S~ \* OK \[CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-1 AUTH=CRAM-MD5 AUTH=PLAIN AUTH=LOGIN SASL-IR .* STARTTLS .*\] Roost ready\.
     """)
 
 
@@ -16,7 +16,7 @@ def test_capability_before_and_after_login(srv):
     c.greeting()
     c.conv(r"""
     C: a1 CAPABILITY
-    S~ \* CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN SASL-IR LITERAL\+ .* ENABLE ID IDLE .* STARTTLS .*
+    S~ \* CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-1 AUTH=CRAM-MD5 AUTH=PLAIN AUTH=LOGIN SASL-IR LITERAL\+ .* ENABLE ID IDLE .* STARTTLS .*
     S: a1 OK Capability completed.
     C: a2 LOGIN demo demo
     S~ a2 OK \[CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL\+ .* APPENDLIMIT=\d+ .*\] Logged in\.

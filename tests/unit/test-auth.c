@@ -18,6 +18,7 @@
 
 #include "auth/auth.h"
 #include "auth/auth-throttle.h"
+#include "auth/sasl.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "conf/conf.h"
@@ -338,7 +339,6 @@ static void test_auth_verify_inline(void **state)
 	testlib_write_file(path, AUTH_TEST_USERS, strlen(AUTH_TEST_USERS));
 	struct roost_config *config = auth_test_config(path, 0);
 	struct auth *auth = auth_create(config);
-	auth_test_config_free(config);	/* not kept */
 	struct auth_test_result r;
 
 	static const struct {
@@ -407,6 +407,7 @@ static void test_auth_verify_inline(void **state)
 
 	auth_destroy(&auth);
 	assert_null(auth);
+	auth_test_config_free(config);	/* kept by the auth until here */
 	free(path);
 }
 
@@ -593,6 +594,462 @@ static void test_auth_verify_delay(void **state)
 }
 
 
+/* ---- the SASL driver ---- */
+
+/* A fake mechanism that asks for what its message says:
+ * "V|user|password|authzid" (VERIFY_PASSWORD), "C|user|scheme|authzid"
+ * (CREDENTIALS: answers the credentials as a challenge, then completes),
+ * "U|user||authzid" (USER). */
+struct fake_mech_state {
+	char kind;
+	char user[64], arg[64], authzid[64];
+	bool challenged;
+	bool found;
+};
+
+static enum sasl_step_result fake_mech_step(struct sasl_exchange *ex, const unsigned char *input,
+					    size_t input_len, struct sasl_output *out)
+{
+	struct fake_mech_state *st = sasl_exchange_state(ex);
+	if (st->challenged) {
+		if (!st->found) {
+			out->error = "no credentials";
+			return SASL_STEP_FAILED;
+		}
+		sasl_exchange_set_identity(ex, st->user, st->authzid);
+		out->data = (const unsigned char *)"final";
+		out->data_len = 5;
+		out->has_data = true;
+		return SASL_STEP_DONE;
+	}
+	if (input == NULL) {
+		out->data = (const unsigned char *)"";
+		return SASL_STEP_CONTINUE;
+	}
+	char msg[256];
+	snprintf(msg, sizeof(msg), "%.*s", (int)input_len, (const char *)input);
+	char *save = NULL, *kind = strtok_r(msg, "|", &save);
+	char *user = strtok_r(NULL, "|", &save), *arg = strtok_r(NULL, "|", &save);
+	char *authzid = strtok_r(NULL, "|", &save);
+	if (kind == NULL || user == NULL) {
+		out->error = "bad fake message";
+		return SASL_STEP_FAILED;
+	}
+	st->kind = kind[0];
+	snprintf(st->user, sizeof(st->user), "%s", user);
+	snprintf(st->arg, sizeof(st->arg), "%s", arg != NULL ? arg : "");
+	snprintf(st->authzid, sizeof(st->authzid), "%s", authzid != NULL ? authzid : "");
+	out->lookup.user = st->user;
+	switch (st->kind) {
+	case 'V':
+		out->lookup.kind = SASL_LOOKUP_VERIFY_PASSWORD;
+		out->lookup.password = st->arg;
+		break;
+	case 'C':
+		out->lookup.kind = SASL_LOOKUP_CREDENTIALS;
+		out->lookup.scheme = st->arg;
+		break;
+	default:
+		out->lookup.kind = SASL_LOOKUP_USER;
+		break;
+	}
+	return SASL_STEP_LOOKUP;
+}
+
+static enum sasl_step_result fake_mech_lookup_done(struct sasl_exchange *ex,
+						   const struct sasl_lookup_result *result,
+						   struct sasl_output *out)
+{
+	struct fake_mech_state *st = sasl_exchange_state(ex);
+	if (result->status == SASL_LOOKUP_TEMPFAIL) {
+		out->error = "tempfail";
+		out->tempfail = true;
+		return SASL_STEP_FAILED;
+	}
+	if (st->kind == 'C') {
+		/* answers found or not alike, as SCRAM must */
+		st->challenged = true;
+		st->found = result->status == SASL_LOOKUP_OK;
+		unsigned char *buf = sasl_exchange_buffer(ex, 200);
+		int n = snprintf((char *)buf, 201, "creds:%.*s", (int)result->credentials_len,
+				 st->found ? (const char *)result->credentials : "");
+		out->data = buf;
+		out->data_len = (size_t)n;
+		return SASL_STEP_CONTINUE;
+	}
+	if (result->status != SASL_LOOKUP_OK) {
+		out->error = "Authentication failed.";
+		return SASL_STEP_FAILED;
+	}
+	sasl_exchange_set_identity(ex, result->user, st->authzid);
+	return SASL_STEP_DONE;
+}
+
+static const struct sasl_mech fake_mech = {
+	.name = "X-FAKE",
+	.state_size = sizeof(struct fake_mech_state),
+	.step = fake_mech_step,
+	.lookup_done = fake_mech_lookup_done,
+};
+
+struct sasl_test_result {
+	unsigned int calls;
+	enum auth_sasl_status status;
+	char data[256];
+	bool has_data;
+	char user[64], authcid[64], error[128];
+	bool read_only;
+};
+
+static void sasl_test_callback(const struct auth_sasl_reply *reply, void *ctx)
+{
+	struct sasl_test_result *r = ctx;
+	r->calls++;
+	r->status = reply->status;
+	snprintf(r->data, sizeof(r->data), "%.*s", (int)reply->data_len,
+		 (const char *)reply->data);
+	r->has_data = reply->has_data;
+	snprintf(r->user, sizeof(r->user), "%s", reply->user != NULL ? reply->user : "");
+	snprintf(r->authcid, sizeof(r->authcid), "%s",
+		 reply->authcid != NULL ? reply->authcid : "");
+	snprintf(r->error, sizeof(r->error), "%s", reply->error != NULL ? reply->error : "");
+	r->read_only = reply->read_only;
+}
+
+#define SASL_TEST_USERS \
+	"demo:{PLAIN}demo\n" \
+	"admin:{PLAIN}adminpw\n" \
+	"alice:" SHA512_VECTOR ":1000:1000::/home/alice::" \
+	"scram-sha-256={SCRAM-SHA-256}4096,c2FsdA==,a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=,c3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3M= quota=1G " \
+	"cram-md5={CRAM-MD5}abababababababababababababababababababababababababababababababab\n"
+
+static const struct sasl_peer sasl_test_peer = {
+	.remote_ip = "192.0.2.50", .local_ip = "192.0.2.1", .service = "imap",
+	.secured = true,
+};
+
+/* Runs one exchange inline: start with `first` (NULL: no initial
+ * response), then the responses, each after a CONTINUE. */
+static struct sasl_test_result sasl_test_run(struct auth *auth, const char *mech,
+					     const char *first, const char *const *more)
+{
+	struct sasl_test_result r = { 0 };
+	struct auth_sasl_request *req = auth_sasl_start(
+		auth, mech, &sasl_test_peer, (const unsigned char *)first,
+		first != NULL ? strlen(first) : 0, sasl_test_callback, &r);
+	for (size_t i = 0; more != NULL && more[i] != NULL; i++) {
+		if (r.status != AUTH_SASL_CONTINUE || req == NULL)
+			fail_msg("%s: no CONTINUE before response %zu", mech, i);
+		r.calls = 0;
+		auth_sasl_continue(req, (const unsigned char *)more[i], strlen(more[i]));
+		assert_int_equal(r.calls, 1);
+	}
+	if (r.status == AUTH_SASL_CONTINUE)
+		auth_sasl_abort(&req);
+	return r;
+}
+
+static void test_auth_sasl_lookups(void **state)
+{
+	(void)state;
+	char *path = testlib_path("sasl-users");
+	testlib_write_file(path, SASL_TEST_USERS, strlen(SASL_TEST_USERS));
+	struct roost_config *config = auth_test_config(path, 15);
+	config->auth_master_users = xstrdup("Admin, root");
+	sasl_mech_register(&fake_mech);
+	struct auth *auth = auth_create(config);
+	struct sasl_test_result r;
+	static const char *const next[] = { "go", NULL };
+
+	/* VERIFY_PASSWORD */
+	r = sasl_test_run(auth, "x-fake", "V|Demo|demo|", NULL);
+	assert_int_equal(r.status, AUTH_SASL_OK);
+	assert_string_equal(r.user, "demo");
+	assert_string_equal(r.authcid, "demo");
+	r = sasl_test_run(auth, "X-FAKE", "V|alice|Hello world!|", NULL);
+	assert_int_equal(r.status, AUTH_SASL_OK);
+	r = sasl_test_run(auth, "X-FAKE", "V|demo|wrong|", NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+	assert_string_equal(r.error, "Authentication failed.");
+	r = sasl_test_run(auth, "X-FAKE", "V|nobody|demo|", NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+
+	/* CREDENTIALS: the extra fields' stored forms, the password's own
+	 * scheme, and none: the same CONTINUE either way */
+	r = sasl_test_run(auth, "X-FAKE", "C|alice|SCRAM-SHA-256|", NULL);
+	assert_int_equal(r.status, AUTH_SASL_CONTINUE);
+	assert_string_equal(r.data, "creds:4096,c2FsdA==,a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=,c3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3M=");
+	r = sasl_test_run(auth, "X-FAKE", "C|alice|scram-sha-256|", next);
+	assert_int_equal(r.status, AUTH_SASL_OK);
+	assert_true(r.has_data);
+	assert_string_equal(r.data, "final");
+	r = sasl_test_run(auth, "X-FAKE", "C|alice|CRAM-MD5|", NULL);
+	assert_string_equal(r.data, "creds:abababababababababababababababababababababababababababababababab");
+	r = sasl_test_run(auth, "X-FAKE", "C|demo|PLAIN|", NULL);
+	assert_string_equal(r.data, "creds:demo");
+	/* password_get_credentials(): SCRAM keys made from {PLAIN}; none
+	 * from a crypt hash */
+	r = sasl_test_run(auth, "X-FAKE", "C|demo|SCRAM-SHA-1|", NULL);
+	assert_true(strncmp(r.data, "creds:4096,", 11) == 0);
+	r = sasl_test_run(auth, "X-FAKE", "C|alice|SCRAM-SHA-1|", next);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+	r = sasl_test_run(auth, "X-FAKE", "C|nobody|SCRAM-SHA-256|", NULL);
+	assert_string_equal(r.data, "creds:");
+
+	/* USER */
+	r = sasl_test_run(auth, "X-FAKE", "U|ALICE", NULL);
+	assert_int_equal(r.status, AUTH_SASL_OK);
+	assert_string_equal(r.user, "alice");
+	r = sasl_test_run(auth, "X-FAKE", "U|nobody", NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+
+	/* authorisation: master users may act as existing users only;
+	 * others only as themselves (in any case) */
+	r = sasl_test_run(auth, "X-FAKE", "V|admin|adminpw|Alice", NULL);
+	assert_int_equal(r.status, AUTH_SASL_OK);
+	assert_string_equal(r.user, "alice");
+	assert_string_equal(r.authcid, "admin");
+	r = sasl_test_run(auth, "X-FAKE", "V|admin|adminpw|nobody", NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+	assert_string_equal(r.error, "Authorization failed.");
+	r = sasl_test_run(auth, "X-FAKE", "V|admin|wrong|alice", NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+	r = sasl_test_run(auth, "X-FAKE", "V|demo|demo|alice", NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+	assert_string_equal(r.error, "Not authorized to log in as another user.");
+	r = sasl_test_run(auth, "X-FAKE", "V|demo|demo|DEMO", NULL);
+	assert_int_equal(r.status, AUTH_SASL_OK);
+	assert_string_equal(r.user, "demo");
+	/* PLAIN's authzid goes the same way */
+	r = sasl_test_run(auth, "PLAIN", "alice\0admin\0adminpw", NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);	/* strlen stops at the NUL */
+	struct sasl_test_result p = { 0 };
+	static const char plain_master[] = "alice\0admin\0adminpw";
+	assert_null(auth_sasl_start(auth, "PLAIN", &sasl_test_peer,
+				    (const unsigned char *)plain_master, sizeof(plain_master) - 1,
+				    sasl_test_callback, &p));
+	assert_int_equal(p.status, AUTH_SASL_OK);
+	assert_string_equal(p.user, "alice");
+	assert_string_equal(p.authcid, "admin");
+	static const char plain_other[] = "admin\0demo\0demo";
+	memset(&p, 0, sizeof(p));
+	assert_null(auth_sasl_start(auth, "PLAIN", &sasl_test_peer,
+				    (const unsigned char *)plain_other, sizeof(plain_other) - 1,
+				    sasl_test_callback, &p));
+	assert_int_equal(p.status, AUTH_SASL_FAILED);
+
+	/* LOGIN: two challenges */
+	static const char *const login_steps[] = { "demo", "demo", NULL };
+	r = sasl_test_run(auth, "LOGIN", NULL, login_steps);
+	assert_int_equal(r.status, AUTH_SASL_OK);
+	assert_string_equal(r.user, "demo");
+
+	/* not offered: unknown, ANONYMOUS without auth_mechanisms naming it */
+	r = sasl_test_run(auth, "NOPE", "", NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+	r = sasl_test_run(auth, "ANONYMOUS", "trace", NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+	assert_string_equal(r.error, "Unsupported authentication mechanism.");
+
+	/* too long a response */
+	char *big = xcalloc(1, SASL_MAX_RESPONSE_LEN + 2);
+	memset(big, 'a', SASL_MAX_RESPONSE_LEN + 1);
+	r = sasl_test_run(auth, "X-FAKE", big, NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+	assert_string_equal(r.error, "Response too long.");
+	free(big);
+
+	/* the database goes away: TEMPFAIL */
+	unlink(path);
+	auth_reload(auth);
+	r = sasl_test_run(auth, "X-FAKE", "V|demo|demo|", NULL);
+	assert_int_equal(r.status, AUTH_SASL_TEMPFAIL);
+	r = sasl_test_run(auth, "X-FAKE", "U|demo", NULL);
+	assert_int_equal(r.status, AUTH_SASL_TEMPFAIL);
+
+	auth_destroy(&auth);
+	free(config->auth_master_users);
+	auth_test_config_free(config);
+	free(path);
+}
+
+static void test_auth_sasl_anonymous(void **state)
+{
+	(void)state;
+	char *path = testlib_path("sasl-anon");
+	testlib_write_file(path, SASL_TEST_USERS, strlen(SASL_TEST_USERS));
+	struct roost_config *config = auth_test_config(path, 0);
+	config->auth_mechanisms = xstrdup("plain anonymous");
+	config->auth_anonymous_user = xstrdup("Demo");
+	struct auth *auth = auth_create(config);
+	const char *names[8];
+	size_t n = auth_mech_advertised(config, &sasl_test_peer, names, N_ELEMENTS(names));
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "PLAIN");
+	assert_string_equal(names[1], "ANONYMOUS");
+
+	struct sasl_test_result r = sasl_test_run(auth, "ANONYMOUS", "guest@example.org", NULL);
+	assert_int_equal(r.status, AUTH_SASL_OK);
+	assert_string_equal(r.user, "demo");
+	assert_true(r.read_only);
+	r = sasl_test_run(auth, "LOGIN", NULL, NULL);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);	/* not in auth_mechanisms */
+	/* a missing account is the server's problem */
+	free(config->auth_anonymous_user);
+	config->auth_anonymous_user = xstrdup("nobody");
+	r = sasl_test_run(auth, "ANONYMOUS", "", NULL);
+	assert_int_equal(r.status, AUTH_SASL_TEMPFAIL);
+
+	auth_destroy(&auth);
+	free(config->auth_mechanisms);
+	free(config->auth_anonymous_user);
+	auth_test_config_free(config);
+	unlink(path);
+	free(path);
+}
+
+/* Throttling of SASL exchanges: as auth_verify_plain (delays after
+ * failures, waits before the next attempt, none for OK), and aborts in
+ * every state. */
+static void test_auth_sasl_async(void **state)
+{
+	(void)state;
+	char *path = testlib_path("sasl-async");
+	testlib_write_file(path, SASL_TEST_USERS, strlen(SASL_TEST_USERS));
+	struct roost_config *config = auth_test_config(path, 15);
+	struct auth *auth = auth_create(config);
+	struct sasl_test_result r = { 0 };
+	static const char wrong[] = "\0demo\0bad", right[] = "\0demo\0demo";
+
+	fake_jobs_deferred = true;
+	struct auth_sasl_request *req = auth_sasl_start(
+		auth, "PLAIN", &sasl_test_peer, (const unsigned char *)wrong, sizeof(wrong) - 1,
+		sasl_test_callback, &r);
+	assert_non_null(req);
+	assert_int_equal(r.calls, 0);	/* never from inside the call */
+	fake_jobs_finish();
+	assert_int_equal(r.calls, 0);
+	assert_non_null(fake_timer);
+	assert_int_equal(fake_timer->msecs, 250);
+	fake_timer_fire();
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, AUTH_SASL_FAILED);
+
+	/* at once again: waits the rest of the delay first, even for the
+	 * right password; abort while waiting */
+	memset(&r, 0, sizeof(r));
+	req = auth_sasl_start(auth, "PLAIN", &sasl_test_peer, (const unsigned char *)right,
+			      sizeof(right) - 1, sasl_test_callback, &r);
+	assert_non_null(fake_timer);
+	assert_int_equal(fake_job_count, 0);
+	auth_sasl_abort(&req);
+	assert_null(req);
+	assert_null(fake_timer);
+
+	/* the right password after the wait: OK, not delayed */
+	req = auth_sasl_start(auth, "PLAIN", &sasl_test_peer, (const unsigned char *)right,
+			      sizeof(right) - 1, sasl_test_callback, &r);
+	fake_timer_fire();
+	fake_jobs_finish();
+	assert_null(fake_timer);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, AUTH_SASL_OK);
+
+	/* a CONTINUE comes from a job too; abort while the lookup runs */
+	memset(&r, 0, sizeof(r));
+	req = auth_sasl_start(auth, "PLAIN", &sasl_test_peer, NULL, 0, sasl_test_callback, &r);
+	assert_int_equal(r.calls, 0);
+	fake_jobs_finish();
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, AUTH_SASL_CONTINUE);
+	auth_sasl_continue(req, (const unsigned char *)right, sizeof(right) - 1);
+	assert_int_equal(fake_job_count, 1);
+	auth_sasl_abort(&req);
+	fake_jobs_finish();
+	assert_int_equal(r.calls, 1);
+
+	/* abort while an answer is deferred, then the auth goes with a
+	 * lookup running */
+	req = auth_sasl_start(auth, "PLAIN", &sasl_test_peer, NULL, 0, sasl_test_callback, &r);
+	auth_sasl_abort(&req);
+	fake_jobs_finish();
+	assert_int_equal(r.calls, 1);
+	req = auth_sasl_start(auth, "PLAIN", &sasl_test_peer, (const unsigned char *)right,
+			      sizeof(right) - 1, sasl_test_callback, &r);
+	assert_non_null(req);
+	auth_destroy(&auth);
+	fake_jobs_finish();
+	assert_int_equal(r.calls, 1);
+	fake_jobs_deferred = false;
+
+	auth_test_config_free(config);
+	unlink(path);
+	free(path);
+}
+
+/* The user database chain: the first source that knows the user
+ * decides; one that cannot be read stops the search. */
+static void test_auth_userdb_chain(void **state)
+{
+	(void)state;
+	char *first = testlib_path("chain-first"), *second = testlib_path("chain-second");
+	testlib_write_file(first, "demo:{PLAIN}one\n", 16);
+	testlib_write_file(second, "demo:{PLAIN}two\nbob:{PLAIN}b\n", 29);
+	char *list = xasprintf("%s passwd-file:%s", first, second);
+	struct roost_config *config = auth_test_config(list, 0);
+	struct auth *auth = auth_create(config);
+	struct auth_test_result r = { 0 };
+
+	assert_null(auth_verify_plain(auth, "demo", "one", NULL, auth_test_callback, &r));
+	assert_int_equal(r.result, AUTH_RESULT_OK);
+	assert_null(auth_verify_plain(auth, "demo", "two", NULL, auth_test_callback, &r));
+	assert_int_equal(r.result, AUTH_RESULT_FAILED);
+	assert_null(auth_verify_plain(auth, "bob", "b", NULL, auth_test_callback, &r));
+	assert_int_equal(r.result, AUTH_RESULT_OK);
+	assert_int_equal(auth_user_exists(auth, "bob"), 1);
+	assert_int_equal(auth_user_exists(auth, "carol"), 0);
+	assert_null(auth_user_lookup(auth, "BOB", auth_test_callback, &r));
+	assert_int_equal(r.result, AUTH_RESULT_OK);
+	assert_string_equal(r.user, "bob");
+	assert_null(auth_user_lookup(auth, "carol", auth_test_callback, &r));
+	assert_int_equal(r.result, AUTH_RESULT_FAILED);
+
+	unlink(first);
+	auth_reload(auth);
+	assert_null(auth_verify_plain(auth, "bob", "b", NULL, auth_test_callback, &r));
+	assert_int_equal(r.result, AUTH_RESULT_TEMPFAIL);
+	assert_int_equal(auth_user_exists(auth, "bob"), -1);
+	assert_null(auth_user_lookup(auth, "bob", auth_test_callback, &r));
+	assert_int_equal(r.result, AUTH_RESULT_TEMPFAIL);
+	auth_destroy(&auth);
+
+	/* bad lists */
+	char *error = NULL;
+	struct roost_config bad = { .userdb = (char *)"nosuch:x" };
+	assert_int_equal(auth_config_check(&bad, &error), -1);
+	assert_non_null(strstr(error, "unknown source"));
+	free(error);
+	bad.userdb = (char *)"passwd-file:";
+	assert_int_equal(auth_config_check(&bad, &error), -1);
+	free(error);
+	bad.userdb = (char *)"";
+	assert_int_equal(auth_config_check(&bad, &error), -1);
+	free(error);
+	bad.userdb = list;
+	bad.auth_mechanisms = (char *)"PLAIN,login X-NOPE";
+	assert_int_equal(auth_config_check(&bad, &error), -1);
+	assert_non_null(strstr(error, "X-NOPE"));
+	free(error);
+	bad.auth_mechanisms = (char *)"PLAIN,login";
+	assert_int_equal(auth_config_check(&bad, &error), 0);
+
+	auth_test_config_free(config);
+	unlink(second);
+	free(list);
+	free(first);
+	free(second);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +1060,10 @@ int main(void)
 		cmocka_unit_test(test_auth_verify_async_and_abort),
 		cmocka_unit_test(test_auth_verify_delay),
 		cmocka_unit_test(test_auth_throttle_logins),
+		cmocka_unit_test_setup_teardown(test_auth_sasl_lookups, NULL, NULL),
+		cmocka_unit_test(test_auth_sasl_anonymous),
+		cmocka_unit_test(test_auth_sasl_async),
+		cmocka_unit_test(test_auth_userdb_chain),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -710,7 +710,13 @@ struct tls_client {
 	char plain_reply[64];
 	char tls_reply[64];
 	bool ok;
+	/* the channel bindings as the client computes them */
+	unsigned char exporter[32], end_point[EVP_MAX_MD_SIZE];
+	unsigned int end_point_len;
 };
+/* ... and as the server's connection gives them (RFC 9266, RFC 5929) */
+static unsigned char tls_server_exporter[64], tls_server_end_point[64];
+static size_t tls_server_exporter_len, tls_server_end_point_len;
 
 static int read_line_fd(int fd, char *buf, size_t size)
 {
@@ -764,6 +770,13 @@ static void *tls_client_thread(void *arg)
 	if (SSL_connect(ssl) == 1 && SSL_write(ssl, "PING\n", 5) == 5 &&
 	    ssl_read_line(ssl, c->tls_reply, sizeof(c->tls_reply)) > 0)
 		c->ok = true;
+	if (SSL_export_keying_material(ssl, c->exporter, sizeof(c->exporter),
+				       "EXPORTER-Channel-Binding", 24, NULL, 0, 0) != 1)
+		c->ok = false;
+	X509 *peer = SSL_get1_peer_certificate(ssl);
+	if (peer == NULL || X509_digest(peer, EVP_sha256(), c->end_point, &c->end_point_len) != 1)
+		c->ok = false;
+	X509_free(peer);
 	SSL_shutdown(ssl);
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
@@ -792,6 +805,14 @@ static void tls_server_input(struct net_conn *conn, void *ctx ATTR_UNUSED)
 			assert_int_equal(net_conn_input_len(conn), 0);
 		} else if (strcmp(line, "PING") == 0) {
 			assert_true(pair.server_tls_ready);
+			tls_server_exporter_len = net_conn_tls_channel_binding(
+				conn, NET_TLS_BINDING_EXPORTER, tls_server_exporter,
+				sizeof(tls_server_exporter));
+			tls_server_end_point_len = net_conn_tls_channel_binding(
+				conn, NET_TLS_BINDING_SERVER_END_POINT, tls_server_end_point,
+				sizeof(tls_server_end_point));
+			/* no client certificate, no tls_client_ca */
+			assert_null(net_conn_tls_cert_user(conn));
 			net_conn_printf(conn, "PONG tls=%d\n", net_conn_is_tls(conn) ? 1 : 0);
 		} else {
 			net_conn_printf(conn, "unexpected %s\n", line);
@@ -839,10 +860,21 @@ static void test_conn_starttls(void **state ATTR_UNUSED)
 
 	struct tls_client client = { .fd = sv[1] };
 	pthread_t thread;
+	/* before TLS: no channel binding */
+	unsigned char binding[64];
+	assert_int_equal(net_conn_tls_channel_binding(pair.server, NET_TLS_BINDING_EXPORTER,
+						      binding, sizeof(binding)), 0);
+	assert_null(net_conn_tls_cert_user(pair.server));
 	assert_int_equal(pthread_create(&thread, NULL, tls_client_thread, &client), 0);
 	run_loop();
 	pthread_join(thread, NULL);
 	assert_true(client.ok);
+	/* both ends agree on the bindings (the test certificate is signed
+	 * with SHA-256, so tls-server-end-point is its SHA-256) */
+	assert_int_equal(tls_server_exporter_len, 32);
+	assert_memory_equal(tls_server_exporter, client.exporter, 32);
+	assert_int_equal(tls_server_end_point_len, client.end_point_len);
+	assert_memory_equal(tls_server_end_point, client.end_point, client.end_point_len);
 	assert_string_equal(client.plain_reply, "OK\n");
 	assert_string_equal(client.tls_reply, "PONG tls=1\n");
 	assert_true(pair.server_tls_ready);

@@ -414,6 +414,53 @@ static void test_passwd_file_edit_replaces_atomically(void **state)
 	free(path);
 }
 
+/* credentials as extra fields: written on add, replaced on a new
+ * password (the old password's dropped, other extra fields kept) */
+static void test_passwd_file_edit_credentials(void **state)
+{
+	(void)state;
+	char *path = testlib_path("cred");
+	enum passwd_file_error class;
+	char *error = NULL, *got;
+	const char *const cred[] = { "{SCRAM-SHA-256}1,QQ==,QQ==,QQ==", "{SCRAM-SHA-1}1,Qg==,Qg==,Qg==",
+				     NULL };
+	const char *const cred2[] = { "{SCRAM-SHA-256}2,Qw==,Qw==,Qw==", NULL };
+	const char *const bad[][2] = {
+		{ "{SCRAM-SHA-256}1,a:b", NULL }, { "SCRAM", NULL }, { "{X}a b", NULL },
+		{ "{X}a\n", NULL },
+	};
+
+	testlib_write_file(path, "u:{PLAIN}x:1:2::/h:/bin/sh:quota=5 scram-sha-1={SCRAM-SHA-1}old\r\n"
+			   "v:{PLAIN}y\n", 0 + strlen("u:{PLAIN}x:1:2::/h:/bin/sh:quota=5 "
+						      "scram-sha-1={SCRAM-SHA-1}old\r\nv:{PLAIN}y\n"));
+	assert_int_equal(passwd_file_add_credentials(path, "w", "{SHA512-CRYPT}$6$a$b", cred,
+						     &class, &error), 0);
+	assert_int_equal(passwd_file_set_credentials(path, "u", "{PLAIN}z", cred2, &class,
+						     &error), 0);
+	assert_int_equal(passwd_file_set_credentials(path, "v", "{PLAIN}q", cred2, &class,
+						     &error), 0);
+	got = testlib_read_file(path);
+	assert_string_equal(got,
+		"u:{PLAIN}z:1:2::/h:/bin/sh:quota=5 scram-sha-256={SCRAM-SHA-256}2,Qw==,Qw==,Qw==\r\n"
+		"v:{PLAIN}q::::::scram-sha-256={SCRAM-SHA-256}2,Qw==,Qw==,Qw==\n"
+		"w:{SHA512-CRYPT}$6$a$b::::::scram-sha-256={SCRAM-SHA-256}1,QQ==,QQ==,QQ== "
+		"scram-sha-1={SCRAM-SHA-1}1,Qg==,Qg==,Qg==\n");
+	free(got);
+	/* a new password without credentials drops the old ones */
+	assert_int_equal(passwd_file_set_password(path, "u", "{PLAIN}n", &class, &error), 0);
+	got = testlib_read_file(path);
+	assert_non_null(strstr(got, "u:{PLAIN}n:1:2::/h:/bin/sh:quota=5\r\n"));
+	free(got);
+	for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
+		assert_int_equal(passwd_file_set_credentials(path, "u", "{PLAIN}n", bad[i], &class,
+							     &error), -1);
+		assert_int_equal(class, PASSWD_FILE_ERROR_INVALID);
+		free(error);
+		error = NULL;
+	}
+	unlink(path);
+	free(path);
+}
 
 int main(void)
 {
@@ -423,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_passwd_file_reload_on_change),
 		cmocka_unit_test(test_passwd_file_edit),
 		cmocka_unit_test(test_passwd_file_edit_replaces_atomically),
+		cmocka_unit_test(test_passwd_file_edit_credentials),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
