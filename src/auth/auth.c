@@ -83,26 +83,30 @@ void auth_user_normalize(char *user)
 
 /* ---- which mechanisms ---- */
 
+/* The next word of a space- or comma-separated list (allocated), or NULL
+ * at its end. */
+static char *auth_list_next(const char **list)
+{
+	*list += strspn(*list, " \t,");
+	size_t n = strcspn(*list, " \t,");
+	if (n == 0)
+		return NULL;
+	char *word = xstrndup(*list, n);
+	*list += n;
+	return word;
+}
+
 bool auth_list_has(const char *list, const char *name, bool normalize)
 {
-	char *want = xstrdup(name);
+	char *want = xstrdup(name), *word;
 	bool found = false;
 
 	if (normalize)
 		auth_user_normalize(want);
-	while (*list != '\0' && !found) {
-		list += strspn(list, " \t,");
-		size_t n = strcspn(list, " \t,");
-		if (n == 0)
-			break;
-		char *word = xstrndup(list, n);
-		list += n;
-		if (normalize) {
+	while (!found && (word = auth_list_next(&list)) != NULL) {
+		if (normalize)
 			auth_user_normalize(word);
-			found = strcmp(word, want) == 0;
-		} else {
-			found = strcasecmp(word, want) == 0;
-		}
+		found = normalize ? strcmp(word, want) == 0 : strcasecmp(word, want) == 0;
 		free(word);
 	}
 	free(want);
@@ -162,14 +166,9 @@ size_t auth_mech_advertised(const struct roost_config *config, const struct sasl
 int auth_config_check(const struct roost_config *config, char **error_r)
 {
 	const char *list = config->auth_mechanisms != NULL ? config->auth_mechanisms : "";
+	char *name;
 
-	while (*list != '\0') {
-		list += strspn(list, " \t,");
-		size_t n = strcspn(list, " \t,");
-		if (n == 0)
-			break;
-		char *name = xstrndup(list, n);
-		list += n;
+	while ((name = auth_list_next(&list)) != NULL) {
 		if (sasl_mech_find(name) == NULL) {
 			*error_r = xasprintf("auth_mechanisms: unknown mechanism %s", name);
 			free(name);

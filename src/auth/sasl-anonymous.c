@@ -62,22 +62,17 @@ static enum sasl_step_result sasl_anonymous_lookup_done(struct sasl_exchange *ex
 							const struct sasl_lookup_result *result,
 							struct sasl_output *out)
 {
-	switch (result->status) {
-	case SASL_LOOKUP_OK:
+	if (result->status == SASL_LOOKUP_OK) {
 		sasl_exchange_set_identity(ex, result->user, NULL);
 		sasl_exchange_set_read_only(ex);
 		return SASL_STEP_DONE;
-	case SASL_LOOKUP_TEMPFAIL:
-		out->error = "Temporary authentication failure.";
-		out->tempfail = true;
-		return SASL_STEP_FAILED;
-	case SASL_LOOKUP_FAILED:
-	case SASL_LOOKUP_NOT_FOUND:
-		break;
 	}
-	/* the configured account is missing: the server's fault */
-	out->error = "Anonymous login is not available.";
-	out->tempfail = true;
+	(void)sasl_lookup_failed(result, out);
+	if (!out->tempfail) {
+		/* the configured account is missing: the server's fault */
+		out->error = "Anonymous login is not available.";
+		out->tempfail = true;
+	}
 	return SASL_STEP_FAILED;
 }
 

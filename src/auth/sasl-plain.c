@@ -93,21 +93,11 @@ static enum sasl_step_result sasl_plain_lookup_done(struct sasl_exchange *ex,
 	struct sasl_plain_state *st = sasl_exchange_state(ex);
 
 	explicit_bzero(st->password, sizeof(st->password));
-	switch (result->status) {
-	case SASL_LOOKUP_OK:
-		sasl_exchange_set_identity(ex, result->user != NULL ? result->user : st->authcid,
-					   st->authzid);
-		return SASL_STEP_DONE;
-	case SASL_LOOKUP_TEMPFAIL:
-		out->error = "Temporary authentication failure.";
-		out->tempfail = true;
-		return SASL_STEP_FAILED;
-	case SASL_LOOKUP_FAILED:
-	case SASL_LOOKUP_NOT_FOUND:
-		break;
-	}
-	out->error = "Authentication failed.";
-	return SASL_STEP_FAILED;
+	if (result->status != SASL_LOOKUP_OK)
+		return sasl_lookup_failed(result, out);
+	sasl_exchange_set_identity(ex, result->user != NULL ? result->user : st->authcid,
+				   st->authzid);
+	return SASL_STEP_DONE;
 }
 
 const struct sasl_mech sasl_mech_plain = {

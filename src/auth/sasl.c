@@ -225,6 +225,18 @@ void sasl_exchange_set_read_only(struct sasl_exchange *ex)
 	ex->read_only = true;
 }
 
+enum sasl_step_result sasl_lookup_failed(const struct sasl_lookup_result *result,
+					 struct sasl_output *out)
+{
+	if (result->status == SASL_LOOKUP_TEMPFAIL) {
+		out->error = "Temporary authentication failure.";
+		out->tempfail = true;
+	} else {
+		out->error = "Authentication failed.";
+	}
+	return SASL_STEP_FAILED;
+}
+
 unsigned char *sasl_exchange_buffer(struct sasl_exchange *ex, size_t len)
 {
 	sasl_free_wiped(ex->buffer, ex->buffer_size);

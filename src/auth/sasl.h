@@ -261,6 +261,11 @@ enum sasl_step_result sasl_lookup_identity(struct sasl_exchange *exchange,
 					   const struct sasl_lookup_result *result,
 					   const char *authcid, const char *authzid,
 					   struct sasl_output *out);
+/* The FAILED step for a lookup answer other than OK: TEMPFAIL becomes
+ * a temporary failure, the rest "Authentication failed." (wrong password
+ * and unknown user alike).  Returns SASL_STEP_FAILED. */
+enum sasl_step_result sasl_lookup_failed(const struct sasl_lookup_result *result,
+					 struct sasl_output *out);
 /* A buffer the exchange owns for out->data and lookup strings: returns
  * `len` bytes that stay valid until the next call of this function or the
  * exchange's end (wiped then). */

@@ -175,6 +175,11 @@ bool cmd_login(struct imap_cmd *cmd)
  * bytes. */
 #define IMAP_SASL_MAX_LINE (((SASL_MAX_RESPONSE_LEN + 2) / 3) * 4)
 
+static void imap_authenticate_line(struct imap_cmd *cmd, const char *line);
+
+/* Sends a challenge and takes the client's next line.  While auth works
+ * the command has no raw_line handler and input is paused, so a line the
+ * client sends early waits in the buffer. */
 static void imap_authenticate_challenge(struct imap_cmd *cmd, const unsigned char *data,
 					size_t len)
 {
@@ -184,6 +189,7 @@ static void imap_authenticate_challenge(struct imap_cmd *cmd, const unsigned cha
 	base64_encode(data, len, &line);
 	imap_session_write_line(s, &line);
 	str_free(&line);
+	cmd->raw_line = imap_authenticate_line;
 	net_conn_input_pause(s->conn, false);
 }
 
@@ -217,7 +223,6 @@ static void imap_sasl_callback(const struct auth_sasl_reply *reply, void *ctx)
 	case AUTH_SASL_CONTINUE:
 		break;
 	}
-	net_conn_input_pause(cmd->session->conn, false);
 	imap_login_finish(cmd);
 }
 
@@ -266,6 +271,7 @@ static void imap_authenticate_line(struct imap_cmd *cmd, const char *line)
 		return;
 	}
 	/* no more input until auth answers */
+	cmd->raw_line = NULL;
 	net_conn_input_pause(s->conn, true);
 	auth_sasl_continue(login->sasl, (const unsigned char *)(decoded.len > 0 ?
 								decoded.data : ""),
@@ -321,8 +327,7 @@ bool cmd_authenticate(struct imap_cmd *cmd)
 	login->method = mech->name;
 	cmd->ctx = login;
 	cmd->abort = imap_login_abort;
-	cmd->raw_line = imap_authenticate_line;
-	/* no more input until auth answers */
+	/* no more input until auth answers (imap_authenticate_challenge) */
 	net_conn_input_pause(s->conn, true);
 	login->in_handler = true;
 	login->sasl = auth_sasl_start(imap_auth, mech->name, &login->peer,

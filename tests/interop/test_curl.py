@@ -1,9 +1,11 @@
 """curl's IMAP support against a live server: list, append (upload),
-fetch by UID, search, over implicit TLS and STARTTLS."""
+fetch by UID, search, over implicit TLS and STARTTLS; its SASL client
+with --login-options AUTH=PLAIN / AUTH=LOGIN and a master user's
+--sasl-authzid (auth_master_users)."""
 import os
 import subprocess
 import tempfile
-from roosttest import expect
+from roosttest import expect, server_args
 
 MSG = b"From: curl@example.com\r\nSubject: via curl\r\n\r\ncurl body\r\n"
 
@@ -36,3 +38,31 @@ def test_curl_session(srv):
 def test_curl_starttls(srv):
     out = curl("--ssl-reqd", f"imap://127.0.0.1:{srv.port}/")
     expect(b"INBOX" in out, out)
+
+
+def _curl_sasl(srv, *args):
+    return subprocess.run(["curl", "-sS", "--max-time", "20",
+                           f"imap://127.0.0.1:{srv.port}/"] + list(args),
+                          capture_output=True, text=True, timeout=60)
+
+
+@server_args(users={"demo": "demo", "alice": "alicepw", "admin": "adminpw"},
+             extra_conf="auth_master_users = admin")
+def test_curl_sasl(srv):
+    a = srv.login("alice", "alicepw")
+    a.cmd("CREATE AliceOnly", ok=True)
+    a.close()
+    for mech in ("PLAIN", "LOGIN"):
+        p = _curl_sasl(srv, "--user", "demo:demo", "--login-options", f"AUTH={mech}")
+        expect(p.returncode == 0 and "INBOX" in p.stdout, (mech, p.stderr))
+        p = _curl_sasl(srv, "--user", "demo:bad", "--login-options", f"AUTH={mech}")
+        expect(p.returncode != 0, (mech, p.stdout))
+    # the master user lists alice's mailboxes
+    p = _curl_sasl(srv, "--user", "admin:adminpw", "--sasl-authzid", "alice",
+                   "--login-options", "AUTH=PLAIN")
+    expect(p.returncode == 0 and "AliceOnly" in p.stdout, (p.stdout, p.stderr))
+    p = _curl_sasl(srv, "--user", "demo:demo", "--sasl-authzid", "alice",
+                   "--login-options", "AUTH=PLAIN")
+    expect(p.returncode != 0 and "AliceOnly" not in p.stdout, p.stdout)
+    log = srv.log_text()
+    expect("method=LOGIN" in log and "method=PLAIN" in log, log)
