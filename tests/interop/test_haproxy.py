@@ -170,7 +170,7 @@ def test_haproxy_send_proxy_v1_v2_and_health_checks():
         c.cmd("STARTTLS", ok=True)
         c.starttls()
         c.cmd("LOGIN demo nope", ok=False)
-        b.wait_log(r"auth: user demo from 127\.0\.0\.2: wrong password")
+        b.wait_log(r"auth: user demo from 127\.0\.0\.2: ")
     finally:
         b.close()
 

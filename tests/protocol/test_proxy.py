@@ -212,10 +212,10 @@ def test_auth_throttle_and_preauth_limit_use_client_address():
         a.cmd("LOGIN demo wrong", ok=False)
         b = srv.proxied(v1("192.0.2.8"))
         b.cmd("LOGIN alice wrong", ok=False)
-        srv.wait_log(r"auth: user demo from 192\.0\.2\.7: wrong password; 2 recent")
+        srv.wait_log(r"auth: user demo from 192\.0\.2\.7: (wrong password; )?2 recent")
         # a key of the balancer's address would have counted 3 here
-        srv.wait_log(r"auth: user alice from 192\.0\.2\.8: wrong password; 1 recent")
-        srv.wait_log(r"imap\(192\.0\.2\.7,\w+\): Authentication failed")
+        srv.wait_log(r"auth: user alice from 192\.0\.2\.8: (wrong password; )?1 recent")
+        srv.wait_log(r"imap\(192\.0\.2\.7(,\w+)?\): Authentication failed")
         # max_preauth_connections_per_ip = 2: a, b and two more from .7
         # count per client address, not per balancer
         c = srv.proxied(v1("192.0.2.7"))
