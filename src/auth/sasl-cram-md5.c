@@ -95,7 +95,7 @@ static enum sasl_step_result sasl_cram_md5_lookup_done(struct sasl_exchange *ex,
 	unsigned char context[32], digest[16];
 
 	if (result->status != SASL_LOOKUP_OK)
-		return sasl_lookup_failure(result, out);
+		return sasl_lookup_failed(result, out);
 	if (result->credentials_len != 64 ||
 	    password_hex_decode((const char *)result->credentials, 64, context, 32) < 0) {
 		out->error = "Temporary authentication failure.";

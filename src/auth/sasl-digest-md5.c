@@ -365,7 +365,7 @@ static enum sasl_step_result sasl_digest_md5_lookup_done(struct sasl_exchange *e
 	char expected[33], response[33];
 
 	if (result->status != SASL_LOOKUP_OK)
-		return sasl_lookup_failure(result, out);
+		return sasl_lookup_failed(result, out);
 	bool bad = password_hex_decode((const char *)result->credentials, result->credentials_len,
 					user_hash, sizeof(user_hash)) < 0;
 	if (bad) {

@@ -259,25 +259,13 @@ bool sasl_authzid_is_self(const char *authzid, const char *authcid)
 	return same;
 }
 
-enum sasl_step_result sasl_lookup_failure(const struct sasl_lookup_result *result,
-					  struct sasl_output *out)
-{
-	if (result->status == SASL_LOOKUP_TEMPFAIL) {
-		out->error = "Temporary authentication failure.";
-		out->tempfail = true;
-	} else {
-		out->error = "Authentication failed.";
-	}
-	return SASL_STEP_FAILED;
-}
-
 enum sasl_step_result sasl_lookup_identity(struct sasl_exchange *ex,
 					   const struct sasl_lookup_result *result,
 					   const char *authcid, const char *authzid,
 					   struct sasl_output *out)
 {
 	if (result->status != SASL_LOOKUP_OK)
-		return sasl_lookup_failure(result, out);
+		return sasl_lookup_failed(result, out);
 	sasl_exchange_set_identity(ex, result->user != NULL ? result->user : authcid, authzid);
 	return SASL_STEP_DONE;
 }

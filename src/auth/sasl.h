@@ -249,23 +249,18 @@ bool sasl_authzid_is_self(const char *authzid, const char *authcid);
 /* Sets the log note (copied; valid UTF-8 without control characters, at
  * most a line's worth: the driver logs it as it is). */
 void sasl_exchange_set_log_note(struct sasl_exchange *exchange, const char *note);
-/* For a mechanism's lookup_done, a lookup that did not answer OK: FAILED
- * with out->error "Temporary authentication failure." and out->tempfail
- * for TEMPFAIL, "Authentication failed." for anything else. */
-enum sasl_step_result sasl_lookup_failure(const struct sasl_lookup_result *result,
-					  struct sasl_output *out);
-/* For a lookup that decides the exchange (VERIFY_PASSWORD, USER): OK sets
- * the identities (result->user, else `authcid`; `authzid`) and is DONE;
- * anything else is sasl_lookup_failure(). */
-enum sasl_step_result sasl_lookup_identity(struct sasl_exchange *exchange,
-					   const struct sasl_lookup_result *result,
-					   const char *authcid, const char *authzid,
-					   struct sasl_output *out);
 /* The FAILED step for a lookup answer other than OK: TEMPFAIL becomes
  * a temporary failure, the rest "Authentication failed." (wrong password
  * and unknown user alike).  Returns SASL_STEP_FAILED. */
 enum sasl_step_result sasl_lookup_failed(const struct sasl_lookup_result *result,
 					 struct sasl_output *out);
+/* For a lookup that decides the exchange (VERIFY_PASSWORD, USER): OK sets
+ * the identities (result->user, else `authcid`; `authzid`) and is DONE;
+ * anything else is sasl_lookup_failed(). */
+enum sasl_step_result sasl_lookup_identity(struct sasl_exchange *exchange,
+					   const struct sasl_lookup_result *result,
+					   const char *authcid, const char *authzid,
+					   struct sasl_output *out);
 /* A buffer the exchange owns for out->data and lookup strings: returns
  * `len` bytes that stay valid until the next call of this function or the
  * exchange's end (wiped then). */
