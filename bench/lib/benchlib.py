@@ -431,23 +431,29 @@ def install_dovecot():
 
 
 def dovecot_config(base, imap_port, lmtp_port, passwd, min_avail=2,
-                   process_limit=2000, fsync=True):
+                   process_limit=2000, fsync=True, tls=None, imaps_port=0,
+                   mechanisms="plain login"):
     """The text of a tuned Dovecot 2.3 configuration that keeps everything
     under the directory base: login and mail processes reused
     (service_count = 0) with min_avail of each kept ready, Maildir in
     each user's home (from the passwd-file), mail_fsync = always (never
     if not fsync: Roost's fsync = yes / no), plaintext
     logins without TLS, IMAP on 127.0.0.1:imap_port, LMTP on
-    127.0.0.1:lmtp_port, the log in base/dovecot.log."""
+    127.0.0.1:lmtp_port, the log in base/dovecot.log.  tls: (cert, key)
+    PEM files for implicit TLS on 127.0.0.1:imaps_port (plaintext logins
+    stay allowed on imap_port); mechanisms: auth_mechanisms."""
+    ssl_conf = "ssl = no"
+    if tls:
+        ssl_conf = f"ssl = yes\nssl_cert = <{tls[0]}\nssl_key = <{tls[1]}"
     return f"""# written by bench/lib/benchlib.py
 base_dir = {base}/run
 state_dir = {base}/state
 log_path = {base}/dovecot.log
 protocols = imap lmtp
 listen = 127.0.0.1
-ssl = no
+{ssl_conf}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_username_format = %n
 mail_location = maildir:~/Maildir
 mail_fsync = {"always" if fsync else "never"}
@@ -469,7 +475,8 @@ service imap-login {{
     port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
   service_count = 0
   process_min_avail = {min_avail}
@@ -500,7 +507,7 @@ class Dovecot(_Server):
     base/home/NAME, owned by DOVECOT_UID."""
     name = "Dovecot"
 
-    def __init__(self, base, users, fsync=True):
+    def __init__(self, base, users, fsync=True, tls=None, mechanisms="plain login"):
         self.dir = base
         os.makedirs(base, exist_ok=True)
         os.chmod(base, 0o755)
@@ -515,10 +522,13 @@ class Dovecot(_Server):
         os.chmod(self.passwd, 0o644)
         self.port = roosttest.free_port()
         self.lmtp_port = roosttest.free_port()
+        # tls: (cert, key) PEM files: implicit TLS on .tls_port too
+        self.tls_port = roosttest.free_port() if tls else None
         self.conf = os.path.join(base, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write(dovecot_config(base, self.port, self.lmtp_port, self.passwd,
-                                   fsync=fsync))
+                                   fsync=fsync, tls=tls, imaps_port=self.tls_port or 0,
+                                   mechanisms=mechanisms))
         self.log_path = os.path.join(base, "dovecot.log")
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf],
                                      stdout=open(os.path.join(base, "stdout"), "wb"),

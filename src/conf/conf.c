@@ -73,6 +73,8 @@ static const struct conf_key conf_keys[] = {
 	K("lmtp_single_copy", T_BOOL, lmtp_single_copy, 0, 0),
 	K("lmtp_local_domains", T_STR, lmtp_local_domains, 0, 0),
 	K("lmtp_trusted_networks", T_STR, lmtp_trusted_networks, 0, 0),
+	K("proxy_trusted_networks", T_STR, proxy_trusted_networks, 0, 0),
+	K("proxy_trust_tls", T_BOOL, proxy_trust_tls, 0, 0),
 	K("lmtp_max_message_size", T_SIZE, lmtp_max_message_size, 1024, (uint64_t)4 << 30),
 	K("lmtp_max_recipients", T_UINT, lmtp_max_recipients, 1, 100000),
 	K("lmtp_timeout", T_UINT, lmtp_timeout, 5, 3600),
@@ -182,6 +184,7 @@ static void config_defaults(struct roost_config *c)
 	c->recipient_delimiter = xstrdup("+");
 	c->lmtp_local_domains = xstrdup("");
 	c->lmtp_trusted_networks = xstrdup("127.0.0.0/8 ::1");
+	c->proxy_trusted_networks = xstrdup("");
 	c->lmtp_max_message_size = 64 * 1024 * 1024;
 	c->lmtp_max_recipients = 100;
 	c->lmtp_timeout = 300;
@@ -288,14 +291,21 @@ static int config_split_words(char *value, char **words, int max)
 	return n;
 }
 
-/* listen = PROTOCOL ADDRESS:PORT [implicit|starttls|none]
+/* listen = PROTOCOL ADDRESS:PORT [implicit|starttls|none] [proxy]
  * listen = PROTOCOL /path/to/socket   (or ./socket, beside the config file) */
 static int config_parse_listen(struct roost_config *c, char *value, const char **error_r)
 {
 	char *words[4];
 	int n = config_split_words(value, words, N_ELEMENTS(words));
 	if (n < 0) {
-		*error_r = "too many words (listen = PROTOCOL ADDRESS:PORT TLS)";
+		*error_r = "too many words (listen = PROTOCOL ADDRESS:PORT TLS [proxy])";
+		return -1;
+	}
+	bool proxy = n >= 3 && strcmp(words[n - 1], "proxy") == 0;
+	if (proxy)
+		n--;
+	if (n > 3) {
+		*error_r = "unknown word after the TLS mode (only `proxy` may follow it)";
 		return -1;
 	}
 	if (n < 2) {
@@ -327,6 +337,11 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 			*error_r = "a relative socket path needs a config file path";
 			return -1;
 		}
+		if (proxy) {
+			free(l.address);
+			*error_r = "`proxy` is for TCP listeners, not UNIX sockets";
+			return -1;
+		}
 	} else {
 		char *colon = strrchr(words[1], ':');
 		size_t wlen = strlen(words[1]);
@@ -355,6 +370,7 @@ static int config_parse_listen(struct roost_config *c, char *value, const char *
 		l.port = (unsigned int)port;
 	}
 	l.protocol = xstrdup(words[0]);
+	l.proxy = proxy;
 	config_add_listener(c, &l);
 	return 0;
 }
@@ -634,9 +650,9 @@ static void config_finish(struct roost_config *c)
 		c->maildir_root = xasprintf("%s/users", c->data_dir);
 	if (c->listener_count == 0) {
 		struct conf_listener l1 = { xstrdup("imap"), xstrdup("*"), 143, CONF_TLS_STARTTLS,
-					    0, NULL };
+					    false, 0, NULL };
 		struct conf_listener l2 = { xstrdup("imap"), xstrdup("*"), 993, CONF_TLS_IMPLICIT,
-					    0, NULL };
+					    false, 0, NULL };
 		config_add_listener(c, &l1);
 		config_add_listener(c, &l2);
 	}
@@ -762,6 +778,7 @@ void config_free(struct roost_config **_c)
 	free(c->recipient_delimiter);
 	free(c->lmtp_local_domains);
 	free(c->lmtp_trusted_networks);
+	free(c->proxy_trusted_networks);
 	free(c->max_preauth_connections_per_ip_exempt);
 	free(c->lmtp_socket_owner);
 	free(c->sieve_before);

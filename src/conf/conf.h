@@ -24,6 +24,9 @@ struct conf_listener {
 	char *address;		/* "127.0.0.1", "::1", "*" (all IPv4+IPv6), or a UNIX socket path starting with '/' */
 	unsigned int port;	/* 0 for UNIX sockets */
 	enum conf_tls_mode tls;
+	/* `proxy`: every connection starts with a PROXY protocol header
+	 * from a balancer in proxy_trusted_networks (TCP listeners only) */
+	bool proxy;
 	/* UNIX sockets: permission bits and "user[:group]" owner ("" = the
 	 * server's), from lmtp_socket_mode/lmtp_socket_owner for lmtp */
 	unsigned int socket_mode;
@@ -129,6 +132,10 @@ struct roost_config {
 	bool lmtp_detail_folder;	/* lmtp_detail_folder = no */
 	bool lmtp_single_copy;		/* lmtp_single_copy = yes */
 	char *lmtp_local_domains;	/* lmtp_local_domains = (empty: any) */
+	/* proxy_trusted_networks = (none): who may send a PROXY header on a
+	 * `proxy` listener */
+	char *proxy_trusted_networks;
+	bool proxy_trust_tls;	/* proxy_trust_tls = no: PP2_CLIENT_SSL counts as TLS */
 	char *lmtp_trusted_networks;	/* lmtp_trusted_networks = 127.0.0.0/8 ::1 */
 	uint64_t lmtp_max_message_size;	/* lmtp_max_message_size = 64M */
 	unsigned int lmtp_max_recipients;	/* lmtp_max_recipients = 100 */

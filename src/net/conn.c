@@ -80,15 +80,19 @@ struct net_conn {
 	bool defer_starttls:1;
 	bool peer_counted:1;
 	bool eof_seen:1;	/* EOF while paused: reported after the input */
-	bool secured:1;		/* TLS ended before us (net_conn_set_secured) */
+	/* TLS was terminated before this socket (net_conn_set_secured) */
+	bool secured:1;
 	bool handoff_pending:1;	/* net_conn_handoff() waits for the output */
 	bool defer_handoff:1;
+	/* local_ip and local_port are known (read from the socket when
+	 * first asked, or set by net_conn_set_addresses) */
+	bool local_known:1;
 	const char *close_reason;	/* for a close after eof_seen */
 
 	char id[16];
 	char remote_ip[INET6_ADDRSTRLEN + 2];
 	char local_ip[INET6_ADDRSTRLEN + 2];
-	unsigned int remote_port, local_port;
+	uint16_t remote_port, local_port;
 	/* net_conn_handoff(): the message to send once output is written */
 	struct net_handoff_header *handoff;
 	void *handoff_state;
@@ -121,32 +125,40 @@ static __attribute__((noinline)) bool conn_unref(struct net_conn *conn)
 	return alive;
 }
 
-/* "192.0.2.1" or "[2001:db8::1]" and the port of an address. */
-static void conn_format_address(const struct sockaddr *addr, char *buf, size_t size,
-				unsigned int *port_r)
+/* Writes addr's IP as the connection reports it ("192.0.2.1", "[2001:db8::1]",
+ * an IPv4-mapped IPv6 address as IPv4) to buf and its port to *port_r;
+ * returns whether it is a loopback address.  Other families give "" and
+ * port 0. */
+static bool conn_format_ip(const struct sockaddr *addr, char *buf, size_t size,
+			   uint16_t *port_r)
 {
-	char ip[INET6_ADDRSTRLEN];
-	*port_r = 0;
+	char tmp[INET6_ADDRSTRLEN];
 	buf[0] = '\0';
+	*port_r = 0;
 	if (addr->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
 		inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)size);
 		*port_r = ntohs(sin->sin_port);
-	} else if (addr->sa_family == AF_INET6) {
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (addr->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
 		*port_r = ntohs(sin6->sin6_port);
 		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			/* a dual-stack listener: show the IPv4 address */
 			struct in_addr in4;
 			memcpy(&in4, &sin6->sin6_addr.s6_addr[12], sizeof(in4));
 			inet_ntop(AF_INET, &in4, buf, (socklen_t)size);
-		} else {
-			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-			snprintf(buf, size, "[%s]", ip);
+			return (ntohl(in4.s_addr) >> 24) == 127;
 		}
+		inet_ntop(AF_INET6, &sin6->sin6_addr, tmp, sizeof(tmp));
+		snprintf(buf, size, "[%s]", tmp);
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
 	}
+	return false;
 }
 
-/* Sets remote_ip and is_local; returns the address family. */
+/* Sets remote_ip, remote_port and is_local; returns the address family. */
 static int conn_set_address(struct net_conn *conn, const struct sockaddr *addr,
 			    socklen_t addrlen)
 {
@@ -158,29 +170,12 @@ static int conn_set_address(struct net_conn *conn, const struct sockaddr *addr,
 			ss.ss_family = AF_UNSPEC;
 		addr = (const struct sockaddr *)&ss;
 	}
-	char buf[INET6_ADDRSTRLEN];
 	switch (addr->sa_family) {
-	case AF_INET: {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
-		inet_ntop(AF_INET, &sin->sin_addr, conn->remote_ip, sizeof(conn->remote_ip));
-		conn->is_local = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	case AF_INET:
+	case AF_INET6:
+		conn->is_local = conn_format_ip(addr, conn->remote_ip, sizeof(conn->remote_ip),
+						&conn->remote_port);
 		break;
-	}
-	case AF_INET6: {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			/* a dual-stack listener: show the IPv4 address */
-			struct in_addr in4;
-			memcpy(&in4, &sin6->sin6_addr.s6_addr[12], sizeof(in4));
-			inet_ntop(AF_INET, &in4, conn->remote_ip, sizeof(conn->remote_ip));
-			conn->is_local = (ntohl(in4.s_addr) >> 24) == 127;
-		} else {
-			inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf));
-			snprintf(conn->remote_ip, sizeof(conn->remote_ip), "[%s]", buf);
-			conn->is_local = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-		}
-		break;
-	}
 	case AF_UNIX:
 		snprintf(conn->remote_ip, sizeof(conn->remote_ip), "local");
 		conn->is_local = true;
@@ -285,17 +280,6 @@ struct net_conn *net_conn_create(int fd, const struct sockaddr *addr, socklen_t 
 		 ++conn_id_counter);
 	int family = conn_set_address(conn, addr, addrlen);
 	if (family == AF_INET || family == AF_INET6) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		unsigned int port;
-		char ip[sizeof(conn->remote_ip)];
-		if (addr != NULL)
-			conn_format_address(addr, ip, sizeof(ip), &conn->remote_port);
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-			conn_format_address((struct sockaddr *)&ss, conn->local_ip,
-					    sizeof(conn->local_ip), &port);
-			conn->local_port = port;
-		}
 		/* output is already gathered per loop iteration; Nagle would
 		 * only delay the tagged reply behind an untagged one */
 		int one = 1;
@@ -606,8 +590,24 @@ bool net_conn_can_starttls(struct net_conn *conn)
 	       net_worker_tls_ctx() != NULL;
 }
 
+/* Reads the local address from the socket the first time it is asked. */
+static void conn_local_lookup(struct net_conn *conn)
+{
+	if (conn->local_known)
+		return;
+	conn->local_known = true;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (conn->fd < 0 || getsockname(conn->fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	(void)conn_format_ip((const struct sockaddr *)&ss, conn->local_ip,
+			     sizeof(conn->local_ip), &conn->local_port);
+}
+
 const char *net_conn_local_ip(struct net_conn *conn)
 {
+	conn_local_lookup(conn);
 	return conn->local_ip;
 }
 
@@ -618,42 +618,80 @@ unsigned int net_conn_remote_port(struct net_conn *conn)
 
 unsigned int net_conn_local_port(struct net_conn *conn)
 {
+	conn_local_lookup(conn);
 	return conn->local_port;
+}
+
+/* Parses an address as net_conn_remote_ip() shows it, or bare ("::1"), into
+ * *ss_r; false if it is neither IPv4 nor IPv6. */
+static bool conn_parse_ip(const char *ip, unsigned int port, struct sockaddr_storage *ss_r)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t len = strlen(ip);
+	memset(ss_r, 0, sizeof(*ss_r));
+	if (len >= sizeof(buf))
+		return false;
+	if (ip[0] == '[' && len >= 2 && ip[len - 1] == ']') {
+		memcpy(buf, ip + 1, len - 2);
+		buf[len - 2] = '\0';
+	} else {
+		memcpy(buf, ip, len + 1);
+	}
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss_r;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss_r;
+	if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		return true;
+	}
+	return false;
 }
 
 void net_conn_set_addresses(struct net_conn *conn, const char *remote_ip,
 			    unsigned int remote_port, const char *local_ip,
 			    unsigned int local_port)
 {
-	/* "[::1]" and "::1" alike; loopback decides is_local */
-	char bare[INET6_ADDRSTRLEN + 2];
-	size_t len = strlen(remote_ip);
-	if (len >= 2 && remote_ip[0] == '[' && remote_ip[len - 1] == ']' &&
-	    len - 2 < sizeof(bare)) {
-		memcpy(bare, remote_ip + 1, len - 2);
-		bare[len - 2] = '\0';
+	struct sockaddr_storage ss;
+	if (conn_parse_ip(remote_ip, remote_port, &ss)) {
+		(void)conn_set_address(conn, (const struct sockaddr *)&ss, sizeof(ss));
+		/* a connection counted against max_preauth_connections_per_ip
+		 * now counts for its new address */
+		struct net_peer_key key;
+		if (conn->peer_counted &&
+		    net_peer_key_from_sockaddr((const struct sockaddr *)&ss, sizeof(ss), &key) &&
+		    memcmp(&key, &conn->peer_key, sizeof(key)) != 0) {
+			net_worker_peer_release(&conn->peer_key);
+			conn->peer_counted = net_worker_peer_count(&key);
+			conn->peer_key = key;
+		}
 	} else {
-		snprintf(bare, sizeof(bare), "%s", remote_ip);
+		/* "local" (a UNIX socket) or "unknown" as a login process saw it */
+		snprintf(conn->remote_ip, sizeof(conn->remote_ip), "%s", remote_ip);
+		conn->is_local = strcmp(remote_ip, "local") == 0;
+		conn->remote_port = (uint16_t)remote_port;
 	}
-	struct in_addr in4;
-	struct in6_addr in6;
-	if (inet_pton(AF_INET, bare, &in4) == 1) {
-		snprintf(conn->remote_ip, sizeof(conn->remote_ip), "%s", bare);
-		conn->is_local = (ntohl(in4.s_addr) >> 24) == 127;
-	} else if (inet_pton(AF_INET6, bare, &in6) == 1) {
-		char ip6[INET6_ADDRSTRLEN];
-		inet_ntop(AF_INET6, &in6, ip6, sizeof(ip6));
-		snprintf(conn->remote_ip, sizeof(conn->remote_ip), "[%s]", ip6);
-		conn->is_local = IN6_IS_ADDR_LOOPBACK(&in6);
-	} else {
-		snprintf(conn->remote_ip, sizeof(conn->remote_ip), "unknown");
-		conn->is_local = false;
-	}
-	conn->remote_port = remote_port;
 	if (local_ip != NULL) {
-		snprintf(conn->local_ip, sizeof(conn->local_ip), "%s", local_ip);
-		conn->local_port = local_port;
+		conn->local_known = true;
+		if (conn_parse_ip(local_ip, local_port, &ss))
+			(void)conn_format_ip((const struct sockaddr *)&ss, conn->local_ip,
+					     sizeof(conn->local_ip), &conn->local_port);
+		else
+			snprintf(conn->local_ip, sizeof(conn->local_ip), "%s", local_ip);
+		conn->local_port = (uint16_t)local_port;
 	}
+}
+
+void net_conn_set_sockaddrs(struct net_conn *conn, const struct sockaddr *remote,
+			    const struct sockaddr *local)
+{
+	(void)conn_set_address(conn, remote, sizeof(struct sockaddr_storage));
+	conn->local_known = true;
+	(void)conn_format_ip(local, conn->local_ip, sizeof(conn->local_ip), &conn->local_port);
 }
 
 void net_conn_set_secured(struct net_conn *conn)

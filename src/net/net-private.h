@@ -43,6 +43,10 @@ void net_worker_conn_removed(void);
  * logged in or ended: the worker uncounts its address. */
 struct net_peer_key;
 void net_worker_peer_release(const struct net_peer_key *key);
+/* conn.c: a counted connection's address changed (net_conn_set_addresses):
+ * counts it for `key` without applying the limit.  Returns true if it is
+ * counted (release it later), false if there is no table or it is full. */
+bool net_worker_peer_count(const struct net_peer_key *key);
 
 /* Certificate chain and private key as read from their files. */
 struct net_tls_pem {
@@ -109,6 +113,8 @@ struct net_worker_setup {
 	bool paired;
 	/* NET_ROLE_LOGIN: the user to become (net_sandbox_enter) */
 	const struct privs *login_privs;
+	/* proxy_trusted_networks, parsed (NULL: none) */
+	const struct net_peer_networks *proxy_trusted;
 };
 
 /* The setup net_worker_main() runs with (NULL outside it). */
@@ -211,6 +217,12 @@ int net_sandbox_enter(const struct privs *privs);
  * it is done.  Never fails. */
 struct net_conn *net_conn_create(int fd, const struct sockaddr *addr, socklen_t addrlen,
 				 bool can_starttls, SSL_CTX *tls_ctx);
+
+/* A PROXY protocol header gave the client's address (`remote`) and the one
+ * it connected to (`local`), both AF_INET or AF_INET6: the connection
+ * reports them from now on.  Call before net_conn_start_login(). */
+void net_conn_set_sockaddrs(struct net_conn *conn, const struct sockaddr *remote,
+			    const struct sockaddr *local);
 
 /* Connections of a protocol with a login: starts the login deadline
  * (secs, 0: none) and, if `peer_key` is not NULL, marks the connection as

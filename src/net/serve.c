@@ -105,6 +105,7 @@ struct serve {
 	unsigned int max_connections;
 	struct net_peer_limit *peer_limit;
 	struct net_peer_networks *peer_exempt;
+	struct net_peer_networks *proxy_trusted;
 	pid_t supervisor_pid;
 	sigset_t old_mask;
 };
@@ -206,7 +207,8 @@ static int serve_bind_inet(struct serve *s, const struct conf_listener *conf,
 			return -1;
 		serve_add_listener(s, fd, conf, protocol, NULL, reuseport ? (int)i : -1);
 	}
-	log_info("listening on %s (%s, %s%s)", display, conf->protocol, serve_tls_name(conf->tls),
+	log_info("listening on %s (%s, %s%s%s)", display, conf->protocol,
+		 serve_tls_name(conf->tls), conf->proxy ? ", PROXY protocol" : "",
 		 reuseport ? ", a socket per worker" : "");
 	return 0;
 }
@@ -530,6 +532,7 @@ static void ATTR_NORETURN serve_worker_child(struct serve *s, unsigned int index
 		.login_fd = login_fd,
 		.paired = s->logins != NULL,
 		.login_privs = &s->login_privs,
+		.proxy_trusted = s->proxy_trusted,
 	};
 	int ret = net_worker_main(&setup);
 	_exit(ret);
@@ -980,8 +983,9 @@ static unsigned int serve_connection_budget(const struct roost_config *config)
 }
 
 /* The shared per-address table, if some listener's protocol has a login
- * and the limit is on, and the networks exempt from it.  Returns -1 (logged)
- * for an invalid network. */
+ * and the limit is on, the networks exempt from it and the balancers that
+ * may send PROXY headers.  Returns -1 (logged) for an invalid network or
+ * a `proxy` listener without trusted networks. */
 static int serve_peer_limit_create(struct serve *s)
 {
 	char *error;
@@ -990,6 +994,22 @@ static int serve_peer_limit_create(struct serve *s)
 		log_error("max_preauth_connections_per_ip_exempt: %s", error);
 		free(error);
 		return -1;
+	}
+	if (net_peer_networks_parse(s->config->proxy_trusted_networks, &s->proxy_trusted,
+				    &error) < 0) {
+		log_error("proxy_trusted_networks: %s", error);
+		free(error);
+		return -1;
+	}
+	for (size_t i = 0; i < s->config->listener_count; i++) {
+		if (s->config->listeners[i].proxy &&
+		    (s->config->proxy_trusted_networks == NULL ||
+		     s->config->proxy_trusted_networks[strspn(s->config->proxy_trusted_networks,
+							       " ,\t")] == '\0')) {
+			log_error("a listener has `proxy` but proxy_trusted_networks is empty: "
+				  "name the balancers' addresses");
+			return -1;
+		}
 	}
 	bool login = false;
 	for (size_t i = 0; i < s->listener_count; i++) {
@@ -1105,6 +1125,7 @@ int net_serve(const struct roost_config *config, const struct net_protocol *prot
 			.peer_limit = s.peer_limit,
 			.worker_index = 0,
 			.peer_exempt = s.peer_exempt,
+			.proxy_trusted = s.proxy_trusted,
 		};
 		memset(&s.pem, 0, sizeof(s.pem));	/* the worker frees it */
 		ret = net_worker_main(&setup);
@@ -1119,5 +1140,6 @@ out:
 	serve_logins_free(&s);
 	net_peer_limit_destroy(&s.peer_limit);
 	net_peer_networks_free(&s.peer_exempt);
+	net_peer_networks_free(&s.proxy_trusted);
 	return ret;
 }

@@ -6,11 +6,13 @@
  * watches and connections all run on it.  Nothing here blocks. */
 #include "net-private.h"
 #include "privs.h"
+#include "proxy-proto.h"
 #include "base/log.h"
 #include "conf/conf.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -32,6 +34,9 @@
  * is given back to the system WORKER_TRIM_DELAY_MSECS later. */
 #define WORKER_TRIM_DROP 32
 #define WORKER_TRIM_DELAY_MSECS 2000
+/* A balancer sends the PROXY protocol header with the connection; this
+ * is how long it may take to arrive whole. */
+#define WORKER_PROXY_HEADER_SECS 5
 
 struct worker {
 	struct event_base *base;
@@ -163,6 +168,15 @@ static bool worker_listener_is_mine(const struct net_listen_fd *lfd)
 	return lfd->login == (worker.setup->role == NET_ROLE_LOGIN);
 }
 
+bool net_worker_peer_count(const struct net_peer_key *key)
+{
+	if (worker.setup == NULL || worker.setup->peer_limit == NULL)
+		return false;
+	/* no limit: the connection is in already, only its address changed */
+	return net_peer_limit_add(worker.setup->peer_limit, worker.setup->peer_index, key,
+				  UINT_MAX) > 0;
+}
+
 unsigned int net_worker_connection_count(void)
 {
 	return worker.conn_count;
@@ -241,6 +255,110 @@ static bool worker_warn_now(time_t *last)
 	return true;
 }
 
+/* addr's IP for a log line (static buffer) */
+static const char *worker_addr_text(const struct sockaddr *addr)
+{
+	static char ip[INET6_ADDRSTRLEN];
+	strcpy(ip, "?");
+	if (addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, ip, sizeof(ip));
+	else if (addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip,
+			  sizeof(ip));
+	return ip;
+}
+
+/* Makes the connection and hands it to its protocol.  `hdr` is the PROXY
+ * protocol header on a `proxy` listener (NULL elsewhere): with the
+ * client's addresses, those count against max_preauth_connections_per_ip
+ * and are what the connection reports. */
+static void worker_accept_conn(int fd, const struct sockaddr *addr, socklen_t addrlen,
+			       const struct net_listen_fd *lfd,
+			       const struct net_proxy_header *hdr)
+{
+	const struct roost_config *config = worker.setup->config;
+	bool implicit = lfd->conf->tls == CONF_TLS_IMPLICIT;
+	if (implicit && worker.tls_ctx == NULL) {
+		close(fd);
+		return;
+	}
+	const struct sockaddr *client = addr;
+	socklen_t client_len = addrlen;
+	if (hdr != NULL && hdr->has_addresses) {
+		client = (const struct sockaddr *)&hdr->src;
+		client_len = sizeof(hdr->src);
+	}
+	/* pre-login connections per address, counted in all workers */
+	struct net_peer_key key;
+	bool counted = false;
+	if (lfd->protocol->has_login && worker.setup->peer_limit != NULL &&
+	    net_peer_key_from_sockaddr(client, client_len, &key) &&
+	    !net_peer_networks_match(worker.setup->peer_exempt, client, client_len)) {
+		int ret = net_peer_limit_add(worker.setup->peer_limit, worker.setup->peer_index,
+					     &key, config->max_preauth_connections_per_ip);
+		if (ret == 0) {
+			if (worker_warn_now(&worker.last_address_warning)) {
+				log_warning("%s: %u connections from this address are not logged "
+					    "in yet (max_preauth_connections_per_ip): refusing more",
+					    worker_addr_text(client),
+					    config->max_preauth_connections_per_ip);
+			}
+			worker_refuse(fd, lfd, NET_REFUSAL_ADDRESS);
+			return;
+		}
+		counted = ret > 0;
+	}
+	struct net_conn *conn = net_conn_create(fd, addr, addrlen,
+						lfd->conf->tls == CONF_TLS_STARTTLS,
+						implicit ? worker.tls_ctx : NULL);
+	if (hdr != NULL) {
+		const char *balancer = worker_addr_text(addr);
+		if (hdr->has_addresses)
+			net_conn_set_sockaddrs(conn, client, (const struct sockaddr *)&hdr->dst);
+		/* Only with proxy_trust_tls: a balancer that terminates TLS
+		 * says so in PP2_CLIENT_SSL, but the hop from it to us is
+		 * plaintext, which only the administrator can vouch for. */
+		bool secured = hdr->client_ssl && config->proxy_trust_tls && !implicit;
+		if (secured)
+			net_conn_set_secured(conn);
+		log_debug("%s(%s,%s): PROXY v%u header from %s%s%s%s%s", lfd->protocol->name,
+			  net_conn_remote_ip(conn), net_conn_id(conn), hdr->version, balancer,
+			  hdr->is_local_command ? " (LOCAL: a health check)" :
+			  !hdr->has_addresses ? " (no client address: the real one stands)" : "",
+			  hdr->client_ssl ? (secured ? ", TLS at the balancer (trusted)" :
+					     ", TLS at the balancer (not trusted: proxy_trust_tls)") :
+			  "",
+			  hdr->authority[0] != '\0' ? ", authority " : "", hdr->authority);
+	}
+	if (lfd->protocol->has_login)
+		net_conn_start_login(conn, config->login_timeout, counted ? &key : NULL);
+	if (worker.setup->role == NET_ROLE_LOGIN && !implicit &&
+	    net_login_test_forge(conn, lfd->protocol->name))
+		return;
+	if (implicit)
+		net_conn_set_callbacks(conn, &worker_implicit_callbacks, (void *)lfd);
+	else
+		lfd->protocol->accept(conn, config);
+}
+
+/* net_proxy_read() is done with a `proxy` listener's connection. */
+static void worker_proxy_done(int fd, const struct sockaddr *addr, socklen_t addrlen,
+			      const struct net_proxy_header *hdr, const char *error, void *ctx)
+{
+	const struct net_listen_fd *lfd = ctx;
+	if (hdr == NULL) {
+		log_info("%s(%s): refused: %s", lfd->protocol->name, worker_addr_text(addr),
+			 error);
+		close(fd);
+		return;
+	}
+	if (worker.shutting_down) {
+		close(fd);
+		return;
+	}
+	worker_accept_conn(fd, addr, addrlen, lfd, hdr);
+}
+
 static void worker_accept_cb(struct evconnlistener *listener ATTR_UNUSED, evutil_socket_t fd,
 			     struct sockaddr *addr, int addrlen, void *arg)
 {
@@ -252,7 +370,8 @@ static void worker_accept_cb(struct evconnlistener *listener ATTR_UNUSED, evutil
 		close(fd);
 		return;
 	}
-	if (max_connections > 0 && worker.conn_count >= max_connections) {
+	if (max_connections > 0 &&
+	    worker.conn_count + net_proxy_read_count() >= max_connections) {
 		if (worker_warn_now(&worker.last_full_warning)) {
 			log_warning("%u connections: this worker is full (max_connections%s): "
 				    "refusing new connections", max_connections,
@@ -262,49 +381,23 @@ static void worker_accept_cb(struct evconnlistener *listener ATTR_UNUSED, evutil
 		worker_refuse(fd, lfd, NET_REFUSAL_BUSY);
 		return;
 	}
-	bool implicit = lfd->conf->tls == CONF_TLS_IMPLICIT;
-	if (implicit && worker.tls_ctx == NULL) {
-		close(fd);
-		return;
-	}
-	/* pre-login connections per address, counted in all workers */
-	struct net_peer_key key;
-	bool counted = false;
-	if (lfd->protocol->has_login && worker.setup->peer_limit != NULL &&
-	    net_peer_key_from_sockaddr(addr, (socklen_t)addrlen, &key) &&
-	    !net_peer_networks_match(worker.setup->peer_exempt, addr, (socklen_t)addrlen)) {
-		int ret = net_peer_limit_add(worker.setup->peer_limit, worker.setup->peer_index,
-					     &key, config->max_preauth_connections_per_ip);
-		if (ret == 0) {
-			if (worker_warn_now(&worker.last_address_warning)) {
-				char ip[INET6_ADDRSTRLEN] = "?";
-				if (addr->sa_family == AF_INET)
-					inet_ntop(AF_INET, &((struct sockaddr_in *)addr)->sin_addr,
-						  ip, sizeof(ip));
-				else if (addr->sa_family == AF_INET6)
-					inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr,
-						  ip, sizeof(ip));
-				log_warning("%s: %u connections from this address are not logged "
-					    "in yet (max_preauth_connections_per_ip): refusing more",
-					    ip, config->max_preauth_connections_per_ip);
-			}
-			worker_refuse(fd, lfd, NET_REFUSAL_ADDRESS);
+	if (lfd->conf->proxy) {
+		/* the header comes first, before any TLS: only from a
+		 * balancer, and no word is said to anyone else */
+		if (!net_peer_networks_match(worker.setup->proxy_trusted, addr,
+					     (socklen_t)addrlen)) {
+			if (net_proxy_refusal_log_now(addr, (socklen_t)addrlen))
+				log_warning("%s(%s): refused: not in proxy_trusted_networks "
+					    "(a PROXY protocol listener; logged once a minute per "
+					    "address)", lfd->protocol->name, worker_addr_text(addr));
+			close(fd);
 			return;
 		}
-		counted = ret > 0;
-	}
-	struct net_conn *conn = net_conn_create(fd, addr, (socklen_t)addrlen,
-						lfd->conf->tls == CONF_TLS_STARTTLS,
-						implicit ? worker.tls_ctx : NULL);
-	if (lfd->protocol->has_login)
-		net_conn_start_login(conn, config->login_timeout, counted ? &key : NULL);
-	if (worker.setup->role == NET_ROLE_LOGIN && !implicit &&
-	    net_login_test_forge(conn, lfd->protocol->name))
+		net_proxy_read(fd, addr, (socklen_t)addrlen, WORKER_PROXY_HEADER_SECS,
+			       worker_proxy_done, (void *)lfd);
 		return;
-	if (implicit)
-		net_conn_set_callbacks(conn, &worker_implicit_callbacks, (void *)lfd);
-	else
-		lfd->protocol->accept(conn, config);
+	}
+	worker_accept_conn(fd, addr, (socklen_t)addrlen, lfd, NULL);
 }
 
 static void worker_listeners_enable(bool enable)
@@ -455,6 +548,7 @@ static void worker_shutdown_begin(void)
 	worker.shutting_down = true;
 	/* other workers (or the next server) take new connections */
 	worker_listeners_free();
+	net_proxy_read_abort_all();
 	net_timer_destroy(&worker.accept_retry_timer);
 	for (const struct net_protocol *p = worker.setup->protocols; p->name != NULL; p++) {
 		if (p->shutdown != NULL && worker_protocol_used(p))
@@ -648,6 +742,7 @@ int net_worker_main(struct net_worker_setup *setup)
 		ret = net_worker_run() < 0 ? 1 : 0;
 
 	worker_listeners_free();
+	net_proxy_read_abort_all();
 	net_timer_destroy(&worker.grace_timer);
 	net_timer_destroy(&worker.accept_retry_timer);
 	net_timer_destroy(&worker.trim_timer);
