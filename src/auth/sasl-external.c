@@ -8,6 +8,7 @@
  * account.  The user must exist in the user database.  Offered only to a
  * peer that has a certificate user. */
 #include "sasl.h"
+#include "conf/conf.h"
 
 #include <string.h>
 #include <unistr.h>
@@ -16,10 +17,15 @@ struct sasl_external_state {
 	char authzid[SASL_PLAIN_MAX_FIELD_LEN + 1];
 };
 
-static bool sasl_external_usable(const struct roost_config *config ATTR_UNUSED,
+/* Only with tls_client_ca set: a peer's cert_user may come from a login
+ * process, and a server that asks for no certificate must not take one
+ * on its word (doc/DESIGN.md, "Security model"). */
+static bool sasl_external_usable(const struct roost_config *config,
 				 const struct sasl_peer *peer)
 {
-	return peer->cert_user != NULL && peer->cert_user[0] != '\0';
+	return config != NULL && config->tls_client_ca != NULL &&
+		config->tls_client_ca[0] != '\0' &&
+		peer->cert_user != NULL && peer->cert_user[0] != '\0';
 }
 
 /* RFC 4422 appendix A.1:
@@ -32,7 +38,7 @@ static enum sasl_step_result sasl_external_step(struct sasl_exchange *ex,
 	struct sasl_external_state *st = sasl_exchange_state(ex);
 	const struct sasl_peer *peer = sasl_exchange_peer(ex);
 
-	if (!sasl_external_usable(NULL, peer)) {
+	if (!sasl_external_usable(sasl_exchange_config(ex), peer)) {
 		out->error = "EXTERNAL needs a verified TLS client certificate";
 		return SASL_STEP_FAILED;
 	}

@@ -270,14 +270,27 @@ static void test_external(void **state)
 	const char *error;
 	const struct sasl_mech *mech = sasl_mech_find("EXTERNAL");
 	assert_non_null(mech);
+	char *config_error = NULL;
+	struct roost_config *config = config_load(NULL, &config_error);
+	assert_non_null(config);
 	memset(&mech_peer, 0, sizeof(mech_peer));
-	assert_false(mech->usable(NULL, &mech_peer));
-	struct sasl_exchange *ex = sasl_exchange_create(mech, NULL, &mech_peer);
+	assert_false(mech->usable(config, &mech_peer));
+	/* a certificate user, but no tls_client_ca: never (it could come
+	 * from a login process that made it up) */
+	mech_peer.cert_user = "tim";
+	assert_false(mech->usable(config, &mech_peer));
+	struct sasl_exchange *ex = sasl_exchange_create(mech, config, &mech_peer);
+	assert_int_equal(mech_step(ex, "", data, sizeof(data), &error), SASL_STEP_FAILED);
+	sasl_exchange_destroy(&ex);
+	free(config->tls_client_ca);
+	config->tls_client_ca = xstrdup("/etc/roost/ca.pem");
+	mech_peer.cert_user = NULL;
+	ex = sasl_exchange_create(mech, config, &mech_peer);
 	assert_int_equal(mech_step(ex, "", data, sizeof(data), &error), SASL_STEP_FAILED);
 	sasl_exchange_destroy(&ex);
 
 	mech_peer.cert_user = "tim";
-	assert_true(mech->usable(NULL, &mech_peer));
+	assert_true(mech->usable(config, &mech_peer));
 	static const struct { const char *input; enum sasl_step_result result; } c[] = {
 		{ "", SASL_STEP_DONE },
 		{ "tim", SASL_STEP_DONE },
@@ -286,7 +299,7 @@ static void test_external(void **state)
 		{ "t\xffm", SASL_STEP_FAILED },
 	};
 	for (size_t i = 0; i < N_ELEMENTS(c); i++) {
-		ex = sasl_exchange_create(mech, NULL, &mech_peer);
+		ex = sasl_exchange_create(mech, config, &mech_peer);
 		if (mech_step(ex, c[i].input, data, sizeof(data), &error) != c[i].result)
 			fail_msg("case %zu", i);
 		if (c[i].result == SASL_STEP_DONE)
@@ -294,16 +307,17 @@ static void test_external(void **state)
 		sasl_exchange_destroy(&ex);
 	}
 	/* no initial response: an empty challenge, then the authzid */
-	ex = sasl_exchange_create(mech, NULL, &mech_peer);
+	ex = sasl_exchange_create(mech, config, &mech_peer);
 	assert_int_equal(mech_step(ex, NULL, data, sizeof(data), &error), SASL_STEP_CONTINUE);
 	assert_int_equal(mech_step(ex, "", data, sizeof(data), &error), SASL_STEP_DONE);
 	sasl_exchange_destroy(&ex);
 	/* a certificate user the database does not know */
 	mech_peer.cert_user = "nobody";
-	ex = sasl_exchange_create(mech, NULL, &mech_peer);
+	ex = sasl_exchange_create(mech, config, &mech_peer);
 	assert_int_equal(mech_step(ex, "", data, sizeof(data), &error), SASL_STEP_FAILED);
 	sasl_exchange_destroy(&ex);
 	memset(&mech_peer, 0, sizeof(mech_peer));
+	config_free(&config);
 }
 
 int main(void)
