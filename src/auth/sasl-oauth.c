@@ -71,36 +71,6 @@ static enum sasl_step_result sasl_oauth_fail(struct sasl_exchange *ex, const cha
 	return SASL_STEP_CONTINUE;
 }
 
-/* RFC 5801 section 5 saslname: "," and "=" come as "=2C" and "=3D".
- * Returns false if the escaping is wrong, the name is too long or not
- * UTF-8. */
-static bool sasl_oauth_saslname(const unsigned char *p, size_t len, char *dest, size_t size)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = (char)p[i];
-		if (c == '=') {
-			if (len - i < 3)
-				return false;
-			if (p[i + 1] == '2' && p[i + 2] == 'C')
-				c = ',';
-			else if (p[i + 1] == '3' && p[i + 2] == 'D')
-				c = '=';
-			else
-				return false;
-			i += 2;
-		} else if (c == ',' || c == '\0') {
-			return false;
-		}
-		if (n + 1 >= size)
-			return false;
-		dest[n++] = c;
-	}
-	dest[n] = '\0';
-	return u8_check((const uint8_t *)dest, n) == NULL;
-}
-
 /* RFC 6750 section 2.1:
  *   credentials = "Bearer" 1*SP b64token
  *   b64token    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
@@ -193,7 +163,7 @@ static size_t sasl_oauth_gs2_header(const unsigned char *p, size_t len, char *au
 	size_t azlen = (size_t)(comma - (p + 2));
 	if (azlen > 0) {
 		if (azlen < 3 || p[2] != 'a' || p[3] != '=' ||
-		    !sasl_oauth_saslname(p + 4, azlen - 2, authzid, size) || authzid[0] == '\0')
+		    !sasl_saslname_decode((const char *)p + 4, azlen - 2, authzid, size) || authzid[0] == '\0')
 			return 0;
 	}
 	size_t off = (size_t)(comma + 1 - p);

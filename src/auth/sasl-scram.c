@@ -85,37 +85,6 @@ static void sasl_scram_deinit(struct sasl_exchange *ex)
 	sasl_scram_free(&st->server_first);
 }
 
-/* RFC 5802 section 7:
- *   saslname   = 1*(value-safe-char / "=2C" / "=3D")
- *   value-safe-char = %x01-2B / %x2D-3C / %x3E-7F / UTF8-2 / UTF8-3 / UTF8-4
- * Decodes p[0..len) into out (NUL-terminated); returns false if it is
- * empty, too long, has a bad '=' escape or is not UTF-8. */
-static bool sasl_scram_saslname(const char *p, size_t len, char out[SCRAM_MAX_FIELD_LEN + 1])
-{
-	size_t n = 0;
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = p[i];
-		if (c == '=') {
-			if (len - i < 3)
-				return false;
-			if (p[i + 1] == '2' && p[i + 2] == 'C')
-				c = ',';
-			else if (p[i + 1] == '3' && p[i + 2] == 'D')
-				c = '=';
-			else
-				return false;
-			i += 2;
-		}
-		if (n == SCRAM_MAX_FIELD_LEN)
-			return false;
-		out[n++] = c;
-	}
-	out[n] = '\0';
-	return u8_check((const uint8_t *)out, n) == NULL;
-}
-
 /* printable = %x21-2B / %x2D-7E ; Printable ASCII except "," */
 static bool sasl_scram_printable(const char *p, size_t len)
 {
@@ -212,7 +181,7 @@ static const char *sasl_scram_client_first(struct sasl_exchange *ex, const char 
 		return "Invalid SCRAM GS2 header";
 	if (attr_len > 0) {
 		if (attr_len < 3 || attr[0] != 'a' || attr[1] != '=' ||
-		    !sasl_scram_saslname(attr + 2, attr_len - 2, st->authzid))
+		    !sasl_saslname_decode(attr + 2, attr_len - 2, st->authzid, sizeof(st->authzid)))
 			return "Invalid SCRAM authorization identity";
 	}
 	if (pos > len)
@@ -226,7 +195,7 @@ static const char *sasl_scram_client_first(struct sasl_exchange *ex, const char 
 	if (attr_len >= 2 && attr[0] == 'm' && attr[1] == '=')
 		return "Unsupported SCRAM mandatory extension";
 	if (attr_len < 3 || attr[0] != 'n' || attr[1] != '=' ||
-	    !sasl_scram_saslname(attr + 2, attr_len - 2, st->user))
+	    !sasl_saslname_decode(attr + 2, attr_len - 2, st->user, sizeof(st->user)))
 		return "Invalid SCRAM user name";
 	if (!sasl_scram_next(msg, len, &pos, &attr, &attr_len) || attr_len < 3 ||
 	    attr[0] != 'r' || attr[1] != '=')

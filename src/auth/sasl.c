@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
 
 /* In the order to advertise them, strongest first; one line each:
  * SCRAM-SHA-256-PLUS, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-1,
@@ -271,4 +272,33 @@ enum sasl_step_result sasl_lookup_identity(struct sasl_exchange *ex,
 		return sasl_lookup_failed(result, out);
 	sasl_exchange_set_identity(ex, result->user != NULL ? result->user : authcid, authzid);
 	return SASL_STEP_DONE;
+}
+
+bool sasl_saslname_decode(const char *p, size_t len, char *dest, size_t size)
+{
+	size_t n = 0;
+
+	if (len == 0 || size == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+		if (c == '=') {
+			if (len - i < 3)
+				return false;
+			if (p[i + 1] == '2' && p[i + 2] == 'C')
+				c = ',';
+			else if (p[i + 1] == '3' && p[i + 2] == 'D')
+				c = '=';
+			else
+				return false;
+			i += 2;
+		} else if (c == ',' || c == '\0') {
+			return false;
+		}
+		if (n + 1 >= size)
+			return false;
+		dest[n++] = c;
+	}
+	dest[n] = '\0';
+	return u8_check((const uint8_t *)dest, n) == NULL;
 }

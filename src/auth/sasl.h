@@ -239,6 +239,14 @@ bool sasl_exchange_read_only(const struct sasl_exchange *exchange);
 const char *sasl_exchange_log_note(const struct sasl_exchange *exchange);
 
 /* ---- for mechanism implementations ---- */
+/* RFC 5801 section 5 / RFC 5802 section 7 saslname, as SCRAM's n= and a=
+ * and OAUTHBEARER's a= carry it:
+ *   saslname = 1*(value-safe-char / "=2C" / "=3D")
+ * Decodes p[0..len) into dest (NUL-terminated, at most size - 1 bytes);
+ * returns false if it is empty, too long, has a bad '=' escape, a ','
+ * or NUL, or is not UTF-8. */
+bool sasl_saslname_decode(const char *p, size_t len, char *dest, size_t size);
+
 /* The mechanism's state (state_size bytes, zeroed at create). */
 void *sasl_exchange_state(struct sasl_exchange *exchange);
 /* Sets the identities when a mechanism completes (copied).  `authzid`
