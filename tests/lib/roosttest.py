@@ -592,6 +592,10 @@ def run_suite(directory, build, only=None, files=None):
     suite = os.path.basename(directory)
     if directory not in sys.path:
         sys.path.insert(0, directory)
+    # interop tests reuse the protocol tests' helpers (Sieve, certs, ...)
+    protocol = os.path.join(os.path.dirname(directory), "protocol")
+    if protocol not in sys.path:
+        sys.path.append(protocol)
     for fname in sorted(os.listdir(directory)):
         if not (fname.startswith("test_") and fname.endswith(".py")):
             continue
